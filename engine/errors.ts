@@ -1,0 +1,78 @@
+/**
+ * Typed errors for the whole engine. Every failure that reaches a user carries a
+ * stable `code` (for programs) and, where input was at fault, the path of the bad
+ * field (for people). Called by every module that rejects input; the CLI and the
+ * later gRPC edge map these codes to exit codes and statuses in one place.
+ */
+
+/** Stable error codes. Never renumber or rename: tools match on them. */
+export const ErrorCode = {
+  /** The input file or request broke one or more rules; see `issues`. */
+  InvalidInput: 'INVALID_INPUT',
+  /** A file could not be read at all. */
+  Io: 'IO_ERROR',
+  /** A plan failed the safety validator. It must never leave the engine. */
+  UnsafePlan: 'UNSAFE_PLAN',
+  /** Something the engine assumed cannot happen did happen. */
+  Internal: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** One problem in an input, located by a path such as `intersections[3].phases[1].minGreenS`. */
+export interface Issue {
+  readonly path: string;
+  readonly message: string;
+}
+
+export class GreenwaveError extends Error {
+  readonly code: ErrorCode;
+  readonly issues: readonly Issue[];
+
+  constructor(code: ErrorCode, message: string, issues: readonly Issue[] = [], options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GreenwaveError';
+    this.code = code;
+    this.issues = issues;
+  }
+
+  /** Normalizes anything caught into a GreenwaveError, keeping the original as `cause`. */
+  static from(reason: unknown, code: ErrorCode = ErrorCode.Internal): GreenwaveError {
+    if (reason instanceof GreenwaveError) return reason;
+    const message = reason instanceof Error ? reason.message : String(reason);
+    return new GreenwaveError(code, message, [], { cause: reason });
+  }
+}
+
+/** Input that broke rules. All problems are collected first, then thrown together. */
+export class ValidationError extends GreenwaveError {
+  constructor(what: string, issues: readonly Issue[]) {
+    super(ErrorCode.InvalidInput, `${what}: ${issues.length} problem${issues.length === 1 ? '' : 's'}\n${formatIssues(issues)}`, issues);
+    this.name = 'ValidationError';
+  }
+}
+
+/** A plan the safety validator rejected; carries every violated rule. */
+export class UnsafePlanError extends GreenwaveError {
+  constructor(intersectionId: string, issues: readonly Issue[]) {
+    super(ErrorCode.UnsafePlan, `unsafe plan for intersection ${intersectionId}\n${formatIssues(issues)}`, issues);
+    this.name = 'UnsafePlanError';
+  }
+}
+
+export function formatIssues(issues: readonly Issue[]): string {
+  return issues.map((i) => `  ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n');
+}
+
+/** Collects issues while walking an input; paths are built by the caller. */
+export class IssueList {
+  readonly items: Issue[] = [];
+  add(path: string, message: string): void {
+    this.items.push({ path, message });
+  }
+  get length(): number {
+    return this.items.length;
+  }
+  throwIfAny(what: string): void {
+    if (this.items.length > 0) throw new ValidationError(what, this.items);
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * Compiles a validated network into dense structure-of-arrays form for the hot
+ * timing core and the safety validator: string ids become integer indices,
+ * geometry becomes fixed clearances, saturation flows and phase conflict masks.
+ * Called once per network load; everything per-plan runs on these arrays.
+ *
+ * Phases are stored per intersection ordered by (barrier, ring, position), so
+ * the planner can walk rings without indirection. Stage lists compile to one
+ * ring with one barrier per stage.
+ */
+import type { Defaults, Lane, Network, Phase } from './schema.js';
+import { APPROACH_IDS, TURNS } from './schema.js';
+import { buildConflictTable, entryLeg, parseMovementId } from './geometry.js';
+import { allPhases, phaseClearances, phaseConflictReason, phaseMinGreenS } from './phaseTiming.js';
+import { ringStructure } from './validate.js';
+import { GreenwaveError, ErrorCode } from '../errors.js';
+
+/** Phases per intersection are limited so that a conflict mask fits one Uint32. */
+export const MAX_PHASES_PER_INTERSECTION = 32;
+export const DetectorKind = { StopLine: 0, Advance: 1 } as const;
+
+/** Saturation-flow adjustment for a lane's turn (HCM 2010 exhibit 18-13, exclusive lanes). */
+const TURN_FACTOR: Record<string, number> = { L: 0.95, T: 1.0, R: 0.85, U: 0.8 };
+
+export interface CompiledNetwork {
+  readonly network: Network;
+  readonly intersectionCount: number;
+  readonly intersectionIds: readonly string[];
+  /** Per intersection: [start, end) ranges into the phase and lane arrays. */
+  readonly phaseStart: Uint32Array;
+  readonly laneStart: Uint32Array;
+  readonly barrierCount: Uint8Array;
+  readonly ringCount: Uint8Array;
+  readonly minCycleS: Float64Array;
+  readonly maxCycleS: Float64Array;
+  readonly oversaturationY: Float64Array;
+
+  /** Per phase (global index). */
+  readonly phaseIds: readonly string[];
+  /** Index of the phase in the file's own list, for reporting. */
+  readonly phaseFileIndex: Uint16Array;
+  readonly phaseBarrier: Uint8Array;
+  readonly phaseRing: Uint8Array;
+  readonly phaseMinGreenS: Float64Array;
+  readonly phaseMaxGreenS: Float64Array;
+  readonly phasePedestrianS: Float64Array;
+  readonly phaseYellowS: Float64Array;
+  readonly phaseAllRedS: Float64Array;
+  /** Bit j set: this phase and local phase j must never be green together (bit self = unsafe phase). */
+  readonly phaseConflictMask: Uint32Array;
+
+  /** Per lane (global index). */
+  readonly laneIds: readonly string[];
+  readonly laneSatFlowVehPerH: Float64Array;
+  /** Global index of the phase that serves the lane's demand, -1 if never green. */
+  readonly lanePhase: Int32Array;
+  /** 1 when the lane only ever moves permitted (it yields to the opposing flow). */
+  readonly lanePermittedOnly: Uint8Array;
+  /** Bit per movement index (approach*4+turn) that the lane carries. */
+  readonly laneMovementMask: Uint16Array;
+  /** Opposing lanes of a permitted-only lane: [opposeStart[l], opposeStart[l+1]) into opposeLanes. */
+  readonly opposeStart: Uint32Array;
+  readonly opposeLanes: Uint32Array;
+
+  /** Per detector (global index). */
+  readonly detectorIds: readonly string[];
+  readonly detectorLane: Uint32Array;
+  readonly detectorKind: Uint8Array;
+  /** Detector whose counts measure the lane (stop line preferred), -1 if none. */
+  readonly laneDetector: Int32Array;
+
+  readonly startUpLostTimeS: number;
+  readonly extensionOfEffectiveGreenS: number;
+}
+
+/** Saturation flow of one lane in veh/h (HCM: f_w = 1 + (W − 3.6)/9, f_g = 1 − G/200). */
+export function laneSaturationFlow(lane: Lane, gradePercent: number, d: Defaults): number {
+  if (lane.saturationFlowVehPerH !== undefined) return lane.saturationFlowVehPerH;
+  const fw = 1 + (lane.widthM - 3.6) / 9;
+  const fg = 1 - gradePercent / 200;
+  // Shared lanes: equal shares assumed, so the factors combine harmonically.
+  let inv = 0;
+  for (const t of lane.movements) inv += 1 / (TURN_FACTOR[t] ?? 1);
+  const fturn = lane.movements.length / inv;
+  return d.saturationFlowVehPerHPerLane * fw * fg * fturn;
+}
+
+export function compileNetwork(net: Network): CompiledNetwork {
+  const d = net.defaults;
+  const n = net.intersections.length;
+  let phaseTotal = 0;
+  let laneTotal = 0;
+  let detectorTotal = 0;
+  for (const ix of net.intersections) {
+    const count = allPhases(ix).length;
+    if (count > MAX_PHASES_PER_INTERSECTION) throw new GreenwaveError(ErrorCode.InvalidInput, `intersection ${ix.id} has ${count} phases; at most ${MAX_PHASES_PER_INTERSECTION} are supported`);
+    phaseTotal += count;
+    for (const ap of ix.approaches) laneTotal += ap.lanes.length;
+    detectorTotal += ix.detectors.length;
+  }
+
+  const phaseStart = new Uint32Array(n + 1);
+  const laneStart = new Uint32Array(n + 1);
+  const barrierCount = new Uint8Array(n);
+  const ringCount = new Uint8Array(n);
+  const minCycleS = new Float64Array(n);
+  const maxCycleS = new Float64Array(n);
+  const oversaturationY = new Float64Array(n);
+  const phaseIds: string[] = new Array(phaseTotal);
+  const phaseFileIndex = new Uint16Array(phaseTotal);
+  const phaseBarrier = new Uint8Array(phaseTotal);
+  const phaseRing = new Uint8Array(phaseTotal);
+  const phaseMinGreen = new Float64Array(phaseTotal);
+  const phaseMaxGreen = new Float64Array(phaseTotal);
+  const phasePed = new Float64Array(phaseTotal);
+  const phaseYellow = new Float64Array(phaseTotal);
+  const phaseAllRed = new Float64Array(phaseTotal);
+  const phaseConflictMask = new Uint32Array(phaseTotal);
+  const laneIds: string[] = new Array(laneTotal);
+  const laneSat = new Float64Array(laneTotal);
+  const lanePhase = new Int32Array(laneTotal).fill(-1);
+  const lanePermittedOnly = new Uint8Array(laneTotal);
+  const laneMovementMask = new Uint16Array(laneTotal);
+  const laneDetector = new Int32Array(laneTotal).fill(-1);
+  const opposeStart = new Uint32Array(laneTotal + 1);
+  const opposeList: number[] = [];
+  const detectorIds: string[] = new Array(detectorTotal);
+  const detectorLane = new Uint32Array(detectorTotal);
+  const detectorKind = new Uint8Array(detectorTotal);
+
+  let ph = 0;
+  let ln = 0;
+  let dt = 0;
+  net.intersections.forEach((ix, i) => {
+    phaseStart[i] = ph;
+    laneStart[i] = ln;
+    minCycleS[i] = ix.minCycleS ?? d.minCycleS;
+    maxCycleS[i] = ix.maxCycleS ?? d.maxCycleS;
+    oversaturationY[i] = d.oversaturationY;
+    const phases = allPhases(ix);
+    const structure = ringStructure(ix, phases);
+    barrierCount[i] = structure.length;
+    ringCount[i] = structure[0]?.length ?? 1;
+    const clear = phaseClearances(ix, d);
+    const table = buildConflictTable(ix.conflicts);
+
+    // Local order (barrier, ring, position) -> file index.
+    const order: number[] = [];
+    structure.forEach((barrier, b) =>
+      barrier.forEach((ring, r) =>
+        ring.forEach((p) => {
+          const g = ph + order.length;
+          phaseBarrier[g] = b;
+          phaseRing[g] = r;
+          order.push(p);
+        }),
+      ),
+    );
+    order.forEach((p, k) => {
+      const g = ph + k;
+      const phase = phases[p]!;
+      phaseIds[g] = phase.id;
+      phaseFileIndex[g] = p;
+      phaseMinGreen[g] = phaseMinGreenS(phase, ix, d);
+      phaseMaxGreen[g] = Math.max(phase.maxGreenS, phaseMinGreen[g]!);
+      phasePed[g] = phaseMinGreen[g]! > phase.minGreenS ? phaseMinGreen[g]! : 0;
+      phaseYellow[g] = clear.yellowS[p]!;
+      phaseAllRed[g] = clear.allRedS[p]!;
+      let mask = 0;
+      order.forEach((q, j) => {
+        // q === p tests the phase against itself: a phase that conflicts internally is unsafe.
+        if (phaseConflictReason(phase, phases[q]!, table) !== undefined) mask |= 1 << j;
+      });
+      phaseConflictMask[g] = mask >>> 0;
+    });
+
+    const laneIndexById = new Map<string, number>();
+    const laneEntry: number[] = [];
+    for (const ap of ix.approaches) {
+      const apIndex = APPROACH_IDS.indexOf(ap.id);
+      for (const lane of ap.lanes) {
+        laneIds[ln] = lane.id;
+        laneIndexById.set(lane.id, ln);
+        laneSat[ln] = laneSaturationFlow(lane, ap.gradePercent, d);
+        let mask = 0;
+        for (const t of lane.movements) mask |= 1 << (apIndex * 4 + TURNS.indexOf(t));
+        laneMovementMask[ln] = mask;
+        laneEntry.push(entryLeg(apIndex * 4));
+        const served = servingPhase(mask, order.map((p) => phases[p]!));
+        if (served.local >= 0) {
+          lanePhase[ln] = ph + served.local;
+          lanePermittedOnly[ln] = served.permittedOnly ? 1 : 0;
+        }
+        ln++;
+      }
+    }
+    // Opposing flow for permitted-only lanes: through and right lanes of the opposite approach.
+    const first = laneStart[i]!;
+    for (let l = first; l < ln; l++) {
+      opposeStart[l] = opposeList.length;
+      if (lanePermittedOnly[l] !== 1) continue;
+      for (let o = first; o < ln; o++) {
+        const oppositeEntry = laneEntry[o - first] === ((laneEntry[l - first]! + 2) & 3);
+        const carriesThroughOrRight = (laneMovementMask[o]! & 0b0110_0110_0110_0110) !== 0;
+        if (oppositeEntry && carriesThroughOrRight) opposeList.push(o);
+      }
+    }
+    for (const det of ix.detectors) {
+      detectorIds[dt] = det.id;
+      const lane = laneIndexById.get(det.lane) ?? 0;
+      detectorLane[dt] = lane;
+      detectorKind[dt] = det.kind === 'stopLine' ? DetectorKind.StopLine : DetectorKind.Advance;
+      const current = laneDetector[lane]!;
+      // Stop-line loops measure discharge at the signal; advance loops are the fallback.
+      if (current < 0 || (detectorKind[current] === DetectorKind.Advance && det.kind === 'stopLine')) laneDetector[lane] = dt;
+      dt++;
+    }
+    ph += order.length;
+  });
+  phaseStart[n] = ph;
+  laneStart[n] = ln;
+  opposeStart[laneTotal] = opposeList.length;
+
+  return {
+    network: net,
+    intersectionCount: n,
+    intersectionIds: net.intersections.map((ix) => ix.id),
+    phaseStart,
+    laneStart,
+    barrierCount,
+    ringCount,
+    minCycleS,
+    maxCycleS,
+    oversaturationY,
+    phaseIds,
+    phaseFileIndex,
+    phaseBarrier,
+    phaseRing,
+    phaseMinGreenS: phaseMinGreen,
+    phaseMaxGreenS: phaseMaxGreen,
+    phasePedestrianS: phasePed,
+    phaseYellowS: phaseYellow,
+    phaseAllRedS: phaseAllRed,
+    phaseConflictMask,
+    laneIds,
+    laneSatFlowVehPerH: laneSat,
+    lanePhase,
+    lanePermittedOnly,
+    laneMovementMask,
+    opposeStart,
+    opposeLanes: Uint32Array.from(opposeList),
+    detectorIds,
+    detectorLane,
+    detectorKind,
+    laneDetector,
+    startUpLostTimeS: d.startUpLostTimeS,
+    extensionOfEffectiveGreenS: d.extensionOfEffectiveGreenS,
+  };
+}
+
+/** The first phase (in run order) that protects one of the lane's movements, else the first that permits one. */
+function servingPhase(laneMask: number, ordered: readonly Phase[]): { local: number; permittedOnly: boolean } {
+  const carries = (names: readonly string[]): boolean =>
+    names.some((name) => {
+      const ref = parseMovementId(name);
+      return ref !== undefined && (laneMask & (1 << ref.index)) !== 0;
+    });
+  for (let k = 0; k < ordered.length; k++) if (carries(ordered[k]!.protected)) return { local: k, permittedOnly: false };
+  for (let k = 0; k < ordered.length; k++) if (carries(ordered[k]!.permitted)) return { local: k, permittedOnly: true };
+  return { local: -1, permittedOnly: false };
+}
+
+/** Lookup helper for reports: the intersection that owns a global phase index. */
+export function intersectionOfPhase(c: CompiledNetwork, phase: number): number {
+  let lo = 0;
+  let hi = c.intersectionCount - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (c.phaseStart[mid]! <= phase) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+

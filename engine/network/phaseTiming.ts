@@ -1,0 +1,106 @@
+/**
+ * Per-phase facts fixed by geometry and policy: the clearance intervals each
+ * phase needs, its minimum green once pedestrians are counted, and whether
+ * two phases may ever show green at the same time. Shared by network
+ * validation and compilation so that the rules exist once.
+ */
+import type { Defaults, Intersection, Phase } from './schema.js';
+import { compatible, legIndex, movementId, movementUsesLeg, parseMovementId } from './geometry.js';
+import { ceilTenth, iteAllRedS, iteYellowS, kphToMps, pedestrianClearanceS } from '../timing/clearance.js';
+
+export function allPhases(ix: Intersection): readonly Phase[] {
+  return ix.phasing.type === 'stages' ? ix.phasing.stages : ix.phasing.phases;
+}
+
+export interface Green {
+  readonly index: number;
+  readonly permitted: boolean;
+}
+
+/** The movements a phase greens; unknown names are skipped (validation reports them). */
+export function phaseGreens(ph: Phase): Green[] {
+  const out: Green[] = [];
+  for (const name of ph.protected) {
+    const ref = parseMovementId(name);
+    if (ref) out.push({ index: ref.index, permitted: false });
+  }
+  for (const name of ph.permitted) {
+    const ref = parseMovementId(name);
+    if (ref) out.push({ index: ref.index, permitted: true });
+  }
+  return out;
+}
+
+/** Walk plus pedestrian clearance for the longest crosswalk the phase serves, s. */
+export function pedestrianTimeS(ph: Phase, ix: Intersection, d: Defaults): number {
+  if (!ph.pedestrian) return 0;
+  let longestM = 0;
+  for (const leg of ph.pedestrian.crosswalks) {
+    const cw = ix.crosswalks.find((c) => c.leg === leg);
+    if (cw) longestM = Math.max(longestM, cw.lengthM);
+  }
+  return ceilTenth(ph.pedestrian.walkS + pedestrianClearanceS(longestM, d.pedestrianSpeedMps));
+}
+
+/** The least green the phase may ever show: its min green, or the pedestrian time if longer. */
+export function phaseMinGreenS(ph: Phase, ix: Intersection, d: Defaults): number {
+  return Math.max(ceilTenth(ph.minGreenS), pedestrianTimeS(ph, ix, d));
+}
+
+export interface PhaseClearances {
+  readonly yellowS: Float64Array;
+  readonly allRedS: Float64Array;
+}
+
+/**
+ * Yellow and all-red per phase from the ITE formulas over every movement the
+ * phase greens (the worst approach decides). Yellow is capped at the policy
+ * maximum; what the formula asks beyond it moves into all-red, so the total
+ * clearance never falls short of the formula.
+ */
+export function phaseClearances(ix: Intersection, d: Defaults): PhaseClearances {
+  const phases = allPhases(ix);
+  const yellowS = new Float64Array(phases.length);
+  const allRedS = new Float64Array(phases.length);
+  phases.forEach((ph, p) => {
+    let y = d.minYellowS;
+    let r = d.minAllRedS;
+    for (const g of phaseGreens(ph)) {
+      const ap = ix.approaches.find((a) => a.id === movementId(g.index).slice(0, 2));
+      if (!ap) continue;
+      const v = kphToMps(ap.speedKph);
+      const yIte = iteYellowS(v, ap.gradePercent, d.perceptionReactionS, d.decelerationMps2);
+      const yPolicy = Math.min(Math.max(yIte, d.minYellowS), d.maxYellowS);
+      y = Math.max(y, yPolicy);
+      r = Math.max(r, iteAllRedS(ix.widthM, d.vehicleLengthM, v) + Math.max(0, yIte - d.maxYellowS));
+    }
+    yellowS[p] = ceilTenth(y);
+    allRedS[p] = ceilTenth(r);
+  });
+  return { yellowS, allRedS };
+}
+
+/**
+ * Why two phases must never show green together, or undefined if they may.
+ * Covers vehicle-vehicle conflicts and pedestrians against protected traffic.
+ */
+export function phaseConflictReason(a: Phase, b: Phase, table: Uint8Array): string | undefined {
+  const ga = phaseGreens(a);
+  const gb = phaseGreens(b);
+  for (const x of ga) {
+    for (const y of gb) {
+      if (!compatible(table, x.index, x.permitted, y.index, y.permitted)) {
+        return `conflicting movements "${movementId(x.index)}" and "${movementId(y.index)}"`;
+      }
+    }
+  }
+  const pedVsTraffic = (walk: Phase, traffic: readonly Green[]): string | undefined => {
+    for (const leg of walk.pedestrian?.crosswalks ?? []) {
+      for (const g of traffic) {
+        if (!g.permitted && movementUsesLeg(g.index, legIndex(leg))) return `pedestrians on the ${leg} crosswalk and protected movement "${movementId(g.index)}"`;
+      }
+    }
+    return undefined;
+  };
+  return pedVsTraffic(a, gb) ?? pedVsTraffic(b, ga);
+}

@@ -1,0 +1,143 @@
+/**
+ * The engine's planning entry point: runs the timing core over a compiled
+ * network, passes every intersection's plan through the safety validator, and
+ * turns the dense results into `TimingPlan` objects for people and files.
+ * Called by the CLI and (later) the service; the benchmark calls the core
+ * directly to measure it without the object materialization.
+ */
+import type { CompiledNetwork } from './network/compile.js';
+import { IssueList, UnsafePlanError } from './errors.js';
+import { movementId } from './network/geometry.js';
+import { createPlanBuffer, PlanFlag, PlanScratch, planIntersection, type PlanBuffer } from './timing/planner.js';
+import { validateIntersectionPlan } from './safety/validator.js';
+
+/** HCM signalized level of service by control delay, s/veh (HCM 2010 exhibit 18-4); v/c > 1 is F. */
+export type LevelOfService = 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
+export function levelOfService(delayS: number, vc: number): LevelOfService {
+  if (vc > 1 || !(delayS <= 80)) return 'F';
+  if (delayS <= 10) return 'A';
+  if (delayS <= 20) return 'B';
+  if (delayS <= 35) return 'C';
+  if (delayS <= 55) return 'D';
+  return 'E';
+}
+
+export interface PhaseTiming {
+  readonly id: string;
+  readonly ring: number;
+  readonly barrier: number;
+  readonly startS: number;
+  readonly greenS: number;
+  readonly yellowS: number;
+  readonly allRedS: number;
+  readonly minGreenS: number;
+  readonly flowRatio: number;
+}
+
+export interface MovementPerformance {
+  readonly id: string;
+  readonly flowVehPerH: number;
+  readonly capacityVehPerH: number;
+  readonly vc: number;
+  readonly delaySPerVeh: number;
+  readonly los: LevelOfService;
+}
+
+export interface TimingPlan {
+  readonly intersectionId: string;
+  readonly cycleS: number;
+  readonly offsetS: number;
+  readonly criticalFlowRatio: number;
+  readonly lostTimeS: number;
+  readonly criticalVc: number;
+  readonly delaySPerVeh: number;
+  readonly los: LevelOfService;
+  readonly oversaturated: boolean;
+  /** Phases in run order (barrier, ring, position). */
+  readonly phases: readonly PhaseTiming[];
+  readonly movements: readonly MovementPerformance[];
+}
+
+/**
+ * Plans every intersection from the lane flows already in `buffer.laneFlowVehPerH`
+ * and validates each plan. Throws UnsafePlanError (never returns an unsafe plan).
+ */
+export function planAndValidate(c: CompiledNetwork, buffer: PlanBuffer, scratch: PlanScratch = new PlanScratch()): void {
+  for (let i = 0; i < c.intersectionCount; i++) {
+    planIntersection(c, i, buffer, scratch);
+    if (!validateIntersectionPlan(c, i, buffer)) {
+      const issues = new IssueList();
+      validateIntersectionPlan(c, i, buffer, issues);
+      throw new UnsafePlanError(c.intersectionIds[i]!, issues.items);
+    }
+  }
+}
+
+/** A buffer sized for the network, for callers that plan once. */
+export function newPlanBuffer(c: CompiledNetwork): PlanBuffer {
+  return createPlanBuffer(c);
+}
+
+/** Builds the reporting object for intersection i from the dense results. */
+export function toTimingPlan(c: CompiledNetwork, buffer: PlanBuffer, i: number): TimingPlan {
+  const phases: PhaseTiming[] = [];
+  for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
+    phases.push({
+      id: c.phaseIds[p]!,
+      ring: c.phaseRing[p]! + 1,
+      barrier: c.phaseBarrier[p]! + 1,
+      startS: buffer.phaseStartS[p]!,
+      greenS: buffer.phaseGreenS[p]!,
+      yellowS: buffer.phaseYellowS[p]!,
+      allRedS: buffer.phaseAllRedS[p]!,
+      minGreenS: c.phaseMinGreenS[p]!,
+      flowRatio: round3(buffer.phaseFlowRatio[p]!),
+    });
+  }
+  // Shared lanes split their flow equally among the movements they carry.
+  const flow = new Float64Array(16);
+  const cap = new Float64Array(16);
+  const delayFlow = new Float64Array(16);
+  let present = 0;
+  for (let l = c.laneStart[i]!; l < c.laneStart[i + 1]!; l++) {
+    const mask = c.laneMovementMask[l]!;
+    let count = 0;
+    for (let m = 0; m < 16; m++) if (mask & (1 << m)) count++;
+    for (let m = 0; m < 16; m++) {
+      if (!(mask & (1 << m))) continue;
+      present |= 1 << m;
+      flow[m] = flow[m]! + buffer.laneFlowVehPerH[l]! / count;
+      cap[m] = cap[m]! + buffer.laneCapacityVehPerH[l]! / count;
+      delayFlow[m] = delayFlow[m]! + (buffer.laneDelayS[l]! * buffer.laneFlowVehPerH[l]!) / count;
+    }
+  }
+  const movements: MovementPerformance[] = [];
+  for (let m = 0; m < 16; m++) {
+    if (!(present & (1 << m))) continue;
+    const v = flow[m]!;
+    const vc = cap[m]! > 0 ? v / cap[m]! : 0;
+    const delay = v > 0 ? delayFlow[m]! / v : 0;
+    movements.push({ id: movementId(m), flowVehPerH: Math.round(v), capacityVehPerH: Math.round(cap[m]!), vc: round3(vc), delaySPerVeh: round1(delay), los: levelOfService(delay, vc) });
+  }
+  const delay = buffer.delaySPerVeh[i]!;
+  return {
+    intersectionId: c.intersectionIds[i]!,
+    cycleS: buffer.cycleS[i]!,
+    offsetS: buffer.offsetS[i]!,
+    criticalFlowRatio: round3(buffer.criticalFlowRatio[i]!),
+    lostTimeS: round1(buffer.lostTimeS[i]!),
+    criticalVc: round3(buffer.criticalVc[i]!),
+    delaySPerVeh: round1(delay),
+    los: levelOfService(delay, buffer.criticalVc[i]!),
+    oversaturated: (buffer.flags[i]! & PlanFlag.Oversaturated) !== 0,
+    phases,
+    movements,
+  };
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,387 @@
+/**
+ * The signal timing core: from lane flows to cycle, splits and performance for
+ * every intersection of a compiled network. This is the hot path (the city is
+ * re-planned every interval), so it runs on the compiled typed arrays, writes
+ * into a preallocated PlanBuffer and allocates nothing per intersection.
+ * Called by `engine/plan.ts`, which adds validation and reporting.
+ *
+ * Method (Webster 1958; HCM 2010 ch. 18 and 31):
+ *  - critical flow ratio y per phase = the highest lane v/s it serves;
+ *  - critical path over the ring-and-barrier structure: per barrier, the ring
+ *    with the highest Σy; Y and L summed over barriers;
+ *  - cycle C0 = (1.5L + 5) / (1 − Y), bounded by the min/max cycle and by the
+ *    time the minimum greens, pedestrian times and clearances need; at Y ≥
+ *    the oversaturation threshold the cycle goes to its maximum instead;
+ *  - greens proportional to y (equal degree of saturation), water-filled
+ *    against min and max greens, quantized to 0.1 s without losing a tenth;
+ *  - HCM uniform + incremental delay and LOS per lane.
+ */
+import type { CompiledNetwork } from '../network/compile.js';
+
+export const PlanFlag = {
+  /** Σy at or above the oversaturation threshold: cycle at maximum, greens balance v/c. */
+  Oversaturated: 1,
+  /** Cycle held at the upper bound. */
+  AtMaxCycle: 2,
+  /** Cycle held at the lower bound (min cycle or minimum phase times). */
+  AtMinCycle: 4,
+} as const;
+
+/** Results for every intersection, phase and lane, in the compiled network's index order. */
+export interface PlanBuffer {
+  readonly cycleS: Float64Array;
+  readonly offsetS: Float64Array;
+  readonly criticalFlowRatio: Float64Array;
+  readonly lostTimeS: Float64Array;
+  readonly criticalVc: Float64Array;
+  readonly delaySPerVeh: Float64Array;
+  readonly flags: Uint8Array;
+  readonly phaseFlowRatio: Float64Array;
+  readonly phaseStartS: Float64Array;
+  readonly phaseGreenS: Float64Array;
+  readonly phaseYellowS: Float64Array;
+  readonly phaseAllRedS: Float64Array;
+  readonly laneFlowVehPerH: Float64Array;
+  readonly laneCapacityVehPerH: Float64Array;
+  readonly laneVc: Float64Array;
+  readonly laneDelayS: Float64Array;
+}
+
+export function createPlanBuffer(c: CompiledNetwork): PlanBuffer {
+  const n = c.intersectionCount;
+  const p = c.phaseIds.length;
+  const l = c.laneIds.length;
+  return {
+    cycleS: new Float64Array(n),
+    offsetS: new Float64Array(n),
+    criticalFlowRatio: new Float64Array(n),
+    lostTimeS: new Float64Array(n),
+    criticalVc: new Float64Array(n),
+    delaySPerVeh: new Float64Array(n),
+    flags: new Uint8Array(n),
+    phaseFlowRatio: new Float64Array(p),
+    phaseStartS: new Float64Array(p),
+    phaseGreenS: new Float64Array(p),
+    phaseYellowS: new Float64Array(p),
+    phaseAllRedS: new Float64Array(p),
+    laneFlowVehPerH: new Float64Array(l),
+    laneCapacityVehPerH: new Float64Array(l),
+    laneVc: new Float64Array(l),
+    laneDelayS: new Float64Array(l),
+  };
+}
+
+/** Gap-acceptance parameters for permitted lefts (HCM 2010 eq. 31-? family): critical gap and follow-up. */
+const CRITICAL_GAP_S = 4.5;
+const FOLLOW_UP_S = 2.5;
+/** HCM incremental delay: analysis period 0.25 h, pretimed k = 0.5, isolated I = 1. */
+const ANALYSIS_PERIOD_H = 0.25;
+const INCREMENTAL_K = 0.5;
+const UPSTREAM_I = 1;
+
+/** Reusable scratch so planning allocates nothing per intersection. */
+export class PlanScratch {
+  readonly weight = new Float64Array(64);
+  readonly lo = new Float64Array(64);
+  readonly hi = new Float64Array(64);
+  readonly value = new Float64Array(64);
+  readonly fixed = new Uint8Array(64);
+  readonly barrierLo = new Float64Array(64);
+  readonly barrierHi = new Float64Array(64);
+  readonly barrierY = new Float64Array(64);
+  readonly barrierClear = new Float64Array(64);
+  readonly barrierDs = new Int32Array(64);
+  readonly greenDs = new Int32Array(64);
+}
+
+/**
+ * Distributes `total` over n items in proportion to their weights, each kept
+ * within [lo, hi]. Only one side is fixed per pass, so each pass settles at
+ * least one item for good: ≤ n passes. If Σhi < total the excess is spread by
+ * weight above hi (maxima are soft; minima are safety and never broken).
+ */
+export function waterFill(total: number, n: number, s: PlanScratch): void {
+  const { weight, lo, hi, value, fixed } = s;
+  for (let k = 0; k < n; k++) fixed[k] = 0;
+  for (let pass = 0; pass <= n; pass++) {
+    let rem = total;
+    let sumW = 0;
+    for (let k = 0; k < n; k++) {
+      if (fixed[k] === 1) rem -= value[k]!;
+      else sumW += weight[k]!;
+    }
+    if (sumW <= 0) break;
+    const lambda = rem / sumW;
+    let sum = 0;
+    for (let k = 0; k < n; k++) {
+      if (fixed[k] === 1) {
+        sum += value[k]!;
+        continue;
+      }
+      let v = lambda * weight[k]!;
+      if (v < lo[k]!) v = lo[k]!;
+      else if (v > hi[k]!) v = hi[k]!;
+      value[k] = v;
+      sum += v;
+    }
+    const err = sum - total;
+    if (err < 1e-9 && err > -1e-9) return;
+    let changed = false;
+    for (let k = 0; k < n; k++) {
+      if (fixed[k] === 1) continue;
+      // Too much handed out: the raised minima stay raised. Too little: the capped maxima stay capped.
+      if ((err > 0 && value[k] === lo[k]) || (err < 0 && value[k] === hi[k])) {
+        fixed[k] = 1;
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  // Every item pinned at a bound and still short: spread the rest by weight above the maxima.
+  let sum = 0;
+  let sumW = 0;
+  for (let k = 0; k < n; k++) {
+    sum += value[k]!;
+    sumW += weight[k]!;
+  }
+  const rest = total - sum;
+  if (rest > 1e-9) for (let k = 0; k < n; k++) value[k] = value[k]! + (rest * weight[k]!) / sumW;
+}
+
+/** Plans one intersection from lane flows already written into `out.laneFlowVehPerH`. */
+export function planIntersection(c: CompiledNetwork, i: number, out: PlanBuffer, s: PlanScratch): void {
+  const p0 = c.phaseStart[i]!;
+  const p1 = c.phaseStart[i + 1]!;
+  const l0 = c.laneStart[i]!;
+  const l1 = c.laneStart[i + 1]!;
+  const nb = c.barrierCount[i]!;
+  const nr = c.ringCount[i]!;
+  const laneFlow = out.laneFlowVehPerH;
+  const phaseY = out.phaseFlowRatio;
+  const lanePhase = c.lanePhase;
+  const yellow = c.phaseYellowS;
+  const allRed = c.phaseAllRedS;
+  const minG = c.phaseMinGreenS;
+  const maxG = c.phaseMaxGreenS;
+  const lostPerPhase = c.startUpLostTimeS - c.extensionOfEffectiveGreenS;
+
+  for (let p = p0; p < p1; p++) phaseY[p] = 0;
+  for (let l = l0; l < l1; l++) {
+    const p = lanePhase[l]!;
+    if (p < 0) continue;
+    const y = laneFlow[l]! / effectiveSaturation(c, l, laneFlow);
+    if (y > phaseY[p]!) phaseY[p] = y;
+  }
+
+  // Critical path per barrier: the ring with the highest Σy (ties: the longer clearances).
+  const { barrierLo, barrierHi, barrierY, barrierClear } = s;
+  let sumY = 0;
+  let lostS = 0;
+  let needS = 0;
+  let roomS = 0;
+  let p = p0;
+  for (let b = 0; b < nb; b++) {
+    let bestY = -1;
+    let bestClear = 0;
+    let lo = 0;
+    let hi = Infinity;
+    for (let r = 0; r < nr; r++) {
+      let ry = 0;
+      let rClear = 0;
+      let rMin = 0;
+      let rMax = 0;
+      while (p < p1 && c.phaseBarrier[p] === b && c.phaseRing[p] === r) {
+        ry += phaseY[p]!;
+        const clr = yellow[p]! + allRed[p]!;
+        rClear += clr;
+        rMin += minG[p]! + clr;
+        rMax += maxG[p]! + clr;
+        p++;
+      }
+      if (ry > bestY || (ry === bestY && rClear > bestClear)) {
+        bestY = ry;
+        bestClear = rClear;
+      }
+      if (rMin > lo) lo = rMin;
+      if (rMax < hi) hi = rMax;
+    }
+    if (hi < lo) hi = lo;
+    barrierY[b] = bestY;
+    barrierClear[b] = bestClear;
+    barrierLo[b] = lo;
+    barrierHi[b] = hi;
+    sumY += bestY;
+    lostS += bestClear + lostPerPhase * nPhasesOnCriticalRing(c, i, b);
+    needS += lo;
+    roomS += hi;
+  }
+
+  let flags = 0;
+  const cMin = Math.max(c.minCycleS[i]!, needS);
+  const cMax = Math.max(cMin, Math.min(c.maxCycleS[i]!, roomS));
+  let cycle: number;
+  if (sumY >= c.oversaturationY[i]!) {
+    cycle = cMax;
+    flags |= PlanFlag.Oversaturated;
+  } else {
+    cycle = (1.5 * lostS + 5) / (1 - sumY);
+  }
+  if (cycle >= cMax) {
+    cycle = cMax;
+    flags |= PlanFlag.AtMaxCycle;
+  }
+  if (cycle <= cMin) {
+    cycle = cMin;
+    flags |= PlanFlag.AtMinCycle;
+  }
+  // Controllers run whole-second cycles; round up so minima still fit.
+  const cycleDs = Math.ceil(cycle - 1e-9) * 10;
+
+  // Barrier lengths: effective green shared by critical Σy.
+  const { weight, lo, hi, value, barrierDs, greenDs } = s;
+  let clearTotal = 0;
+  for (let b = 0; b < nb; b++) {
+    weight[b] = barrierY[b]! > 1e-4 ? barrierY[b]! : 1e-4;
+    lo[b] = barrierLo[b]! - barrierClear[b]!;
+    hi[b] = barrierHi[b]! - barrierClear[b]!;
+    clearTotal += barrierClear[b]!;
+  }
+  waterFill(cycleDs / 10 - clearTotal, nb, s);
+  for (let b = 0; b < nb; b++) value[b] = value[b]! + barrierClear[b]!;
+  quantize(nb, cycleDs, value, barrierDs);
+
+  // Within each barrier, each ring splits its length by y between min and max greens.
+  let startDs = 0;
+  p = p0;
+  for (let b = 0; b < nb; b++) {
+    for (let r = 0; r < nr; r++) {
+      const first = p;
+      let clearDs = 0;
+      let k = 0;
+      while (p < p1 && c.phaseBarrier[p] === b && c.phaseRing[p] === r) {
+        weight[k] = phaseY[p]! > 1e-4 ? phaseY[p]! : 1e-4;
+        lo[k] = minG[p]!;
+        hi[k] = maxG[p]!;
+        clearDs += Math.round((yellow[p]! + allRed[p]!) * 10);
+        k++;
+        p++;
+      }
+      waterFill((barrierDs[b]! - clearDs) / 10, k, s);
+      quantize(k, barrierDs[b]! - clearDs, value, greenDs);
+      let t = startDs;
+      for (let q = 0; q < k; q++) {
+        const ph = first + q;
+        out.phaseStartS[ph] = t / 10;
+        out.phaseGreenS[ph] = greenDs[q]! / 10;
+        out.phaseYellowS[ph] = yellow[ph]!;
+        out.phaseAllRedS[ph] = allRed[ph]!;
+        t += greenDs[q]! + Math.round((yellow[ph]! + allRed[ph]!) * 10);
+      }
+    }
+    startDs += barrierDs[b]!;
+  }
+
+  const cycleS = cycleDs / 10;
+  out.cycleS[i] = cycleS;
+  out.offsetS[i] = 0;
+  out.criticalFlowRatio[i] = sumY;
+  out.lostTimeS[i] = lostS;
+  out.criticalVc[i] = cycleS > lostS ? (sumY * cycleS) / (cycleS - lostS) : Infinity;
+  out.flags[i] = flags;
+
+  // HCM delay per lane; intersection delay is flow-weighted.
+  const gain = c.extensionOfEffectiveGreenS - c.startUpLostTimeS;
+  let delayVeh = 0;
+  let vehPerH = 0;
+  for (let l = l0; l < l1; l++) {
+    const ph = lanePhase[l]!;
+    const v = laneFlow[l]!;
+    if (ph < 0) {
+      out.laneCapacityVehPerH[l] = 0;
+      out.laneVc[l] = 0;
+      out.laneDelayS[l] = 0;
+      continue;
+    }
+    const g = out.phaseGreenS[ph]! + gain;
+    const ratio = g > 0 ? g / cycleS : 0;
+    const cap = effectiveSaturation(c, l, laneFlow) * ratio;
+    const x = cap > 0 ? v / cap : v > 0 ? Infinity : 0;
+    const d = laneDelay(cycleS, ratio, x, cap);
+    out.laneCapacityVehPerH[l] = cap;
+    out.laneVc[l] = x;
+    out.laneDelayS[l] = d;
+    delayVeh += d * v;
+    vehPerH += v;
+  }
+  out.delaySPerVeh[i] = vehPerH > 0 ? delayVeh / vehPerH : 0;
+}
+
+function nPhasesOnCriticalRing(c: CompiledNetwork, i: number, b: number): number {
+  // Every ring of a barrier has the same lost-time count in practice; use ring 0's phase count.
+  let n = 0;
+  for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) if (c.phaseBarrier[p] === b && c.phaseRing[p] === 0) n++;
+  return n;
+}
+
+/** Saturation flow of a lane, reduced by gap acceptance when it only moves permitted. */
+function effectiveSaturation(c: CompiledNetwork, l: number, laneFlow: Float64Array): number {
+  const s = c.laneSatFlowVehPerH[l]!;
+  if (c.lanePermittedOnly[l] !== 1) return s;
+  let opposing = 0;
+  for (let k = c.opposeStart[l]!; k < c.opposeStart[l + 1]!; k++) opposing += laneFlow[c.opposeLanes[k]!]!;
+  if (opposing <= 0) return Math.min(s, 3600 / FOLLOW_UP_S);
+  const sp = (opposing * Math.exp((-opposing * CRITICAL_GAP_S) / 3600)) / (1 - Math.exp((-opposing * FOLLOW_UP_S) / 3600));
+  // Sneakers: two left turns clear on the yellow of every cycle even with no gaps (HCM); floor at 5%.
+  return Math.max(Math.min(s, sp), 0.05 * s);
+}
+
+/**
+ * HCM 2010 eq. 18-19/18-20 (PF = 1, no initial queue):
+ * d1 = 0.5 C (1 − g/C)² / (1 − min(1, X) g/C);
+ * d2 = 900 T [(X − 1) + √((X − 1)² + 8 k I X / (c T))].
+ */
+export function laneDelay(cycleS: number, greenRatio: number, x: number, capacityVehPerH: number): number {
+  const xc = x < 1 ? x : 1;
+  const d1 = (0.5 * cycleS * (1 - greenRatio) * (1 - greenRatio)) / (1 - xc * greenRatio);
+  if (capacityVehPerH <= 0 || !Number.isFinite(x)) return d1 + 3600;
+  const xm = x - 1;
+  const d2 = 900 * ANALYSIS_PERIOD_H * (xm + Math.sqrt(xm * xm + (8 * INCREMENTAL_K * UPSTREAM_I * x) / (capacityVehPerH * ANALYSIS_PERIOD_H)));
+  return d1 + d2;
+}
+
+/**
+ * Rounds durations to deciseconds so that they sum exactly to `totalDs`, by
+ * largest remainder. Values are floored first, so an item only ever gains
+ * tenths and never drops below the bound it was filled to. Overwrites valueS.
+ */
+function quantize(n: number, totalDs: number, valueS: Float64Array, out: Int32Array): void {
+  let sum = 0;
+  for (let k = 0; k < n; k++) {
+    const ds = valueS[k]! * 10 + 1e-6;
+    out[k] = Math.floor(ds);
+    valueS[k] = ds - out[k]!;
+    sum += out[k]!;
+  }
+  for (let left = totalDs - sum; left > 0; left--) {
+    let best = 0;
+    for (let k = 1; k < n; k++) if (valueS[k]! > valueS[best]!) best = k;
+    out[best] = out[best]! + 1;
+    valueS[best] = -1; // at most n tenths are left over, so each item gains at most one
+  }
+}
+
+/** Fills lane flows (veh/h) from one interval of detector volumes (veh per interval). */
+export function laneFlowsFromDetectors(c: CompiledNetwork, volumeVeh: Float64Array, intervalS: number, out: PlanBuffer): void {
+  const scale = 3600 / intervalS;
+  const laneDetector = c.laneDetector;
+  const flow = out.laneFlowVehPerH;
+  for (let l = 0; l < flow.length; l++) {
+    const d = laneDetector[l]!;
+    flow[l] = d >= 0 ? volumeVeh[d]! * scale : 0;
+  }
+}
+
+/** Plans every intersection; the caller validates before anything leaves the engine. */
+export function planAll(c: CompiledNetwork, out: PlanBuffer, s: PlanScratch): void {
+  for (let i = 0; i < c.intersectionCount; i++) planIntersection(c, i, out, s);
+}
