@@ -34,6 +34,7 @@ export interface CompiledNetwork {
   readonly minCycleS: Float64Array;
   readonly maxCycleS: Float64Array;
   readonly oversaturationY: Float64Array;
+  readonly targetDegreeOfSaturation: Float64Array;
 
   /** Per phase (global index). */
   readonly phaseIds: readonly string[];
@@ -106,6 +107,7 @@ export function compileNetwork(net: Network): CompiledNetwork {
   const minCycleS = new Float64Array(n);
   const maxCycleS = new Float64Array(n);
   const oversaturationY = new Float64Array(n);
+  const targetDegreeOfSaturation = new Float64Array(n);
   const phaseIds: string[] = new Array(phaseTotal);
   const phaseFileIndex = new Uint16Array(phaseTotal);
   const phaseBarrier = new Uint8Array(phaseTotal);
@@ -137,6 +139,7 @@ export function compileNetwork(net: Network): CompiledNetwork {
     minCycleS[i] = ix.minCycleS ?? d.minCycleS;
     maxCycleS[i] = ix.maxCycleS ?? d.maxCycleS;
     oversaturationY[i] = d.oversaturationY;
+    targetDegreeOfSaturation[i] = d.targetDegreeOfSaturation;
     const phases = allPhases(ix);
     const structure = ringStructure(ix, phases);
     barrierCount[i] = structure.length;
@@ -198,7 +201,8 @@ export function compileNetwork(net: Network): CompiledNetwork {
     const first = laneStart[i]!;
     for (let l = first; l < ln; l++) {
       opposeStart[l] = opposeList.length;
-      if (lanePermittedOnly[l] !== 1) continue;
+      // Gap acceptance applies to lefts and U-turns; permitted rights only yield to pedestrians.
+      if (lanePermittedOnly[l] !== 1 || (laneMovementMask[l]! & 0b1001_1001_1001_1001) === 0) continue;
       for (let o = first; o < ln; o++) {
         const oppositeEntry = laneEntry[o - first] === ((laneEntry[l - first]! + 2) & 3);
         const carriesThroughOrRight = (laneMovementMask[o]! & 0b0110_0110_0110_0110) !== 0;
@@ -232,6 +236,7 @@ export function compileNetwork(net: Network): CompiledNetwork {
     minCycleS,
     maxCycleS,
     oversaturationY,
+    targetDegreeOfSaturation,
     phaseIds,
     phaseFileIndex,
     phaseBarrier,

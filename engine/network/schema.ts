@@ -42,6 +42,8 @@ export const DefaultsSchema = z
     extensionOfEffectiveGreenS: z.number().min(0).max(10).default(2),
     /** Critical flow ratio sum at or above which the intersection is treated as oversaturated. */
     oversaturationY: z.number().min(0.5).max(0.99).default(0.9),
+    /** Highest degree of saturation a phase should run at when minimum greens squeeze it; lengthens the cycle. */
+    targetDegreeOfSaturation: z.number().min(0.5).max(1).default(0.85),
   })
   .strict();
 

@@ -225,6 +225,15 @@ export function planIntersection(c: CompiledNetwork, i: number, out: PlanBuffer,
     flags |= PlanFlag.Oversaturated;
   } else {
     cycle = (1.5 * lostS + 5) / (1 - sumY);
+    // Webster assumes greens in proportion to y. Where minimum or pedestrian greens hold
+    // phases above their share, the others are squeezed: lengthen the cycle until every
+    // phase can run at or below the target degree of saturation (fixed point, monotone).
+    const xt = c.targetDegreeOfSaturation[i]!;
+    for (let iter = 0; iter < 16 && cycle < cMax; iter++) {
+      const need = requiredCycleS(c, i, phaseY, cycle, xt);
+      if (need <= cycle + 1e-6) break;
+      cycle = need;
+    }
   }
   if (cycle >= cMax) {
     cycle = cMax;
@@ -314,6 +323,27 @@ export function planIntersection(c: CompiledNetwork, i: number, out: PlanBuffer,
     vehPerH += v;
   }
   out.delaySPerVeh[i] = vehPerH > 0 ? delayVeh / vehPerH : 0;
+}
+
+/** Σ over barriers of the longest ring, with each phase given max(min green, y·C/x). */
+function requiredCycleS(c: CompiledNetwork, i: number, phaseY: Float64Array, cycleS: number, xTarget: number): number {
+  const p1 = c.phaseStart[i + 1]!;
+  let total = 0;
+  let p = c.phaseStart[i]!;
+  for (let b = 0; b < c.barrierCount[i]!; b++) {
+    let worst = 0;
+    for (let r = 0; r < c.ringCount[i]!; r++) {
+      let ring = 0;
+      while (p < p1 && c.phaseBarrier[p] === b && c.phaseRing[p] === r) {
+        const g = (phaseY[p]! * cycleS) / xTarget;
+        ring += (g > c.phaseMinGreenS[p]! ? g : c.phaseMinGreenS[p]!) + c.phaseYellowS[p]! + c.phaseAllRedS[p]!;
+        p++;
+      }
+      if (ring > worst) worst = ring;
+    }
+    total += worst;
+  }
+  return total;
 }
 
 function nPhasesOnCriticalRing(c: CompiledNetwork, i: number, b: number): number {

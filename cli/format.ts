@@ -1,0 +1,65 @@
+/**
+ * Plain-text tables for the CLI: one block per intersection with its cycle,
+ * phases and movement performance, then the detector faults that were
+ * repaired. Kept apart from the command logic so the layout can be tested.
+ */
+import type { CompiledNetwork } from '../engine/network/compile.js';
+import type { TimingPlan } from '../engine/plan.js';
+import type { FaultReport } from '../engine/counts/faults.js';
+
+function pad(s: string | number, width: number): string {
+  return String(s).padStart(width);
+}
+
+function fixed(x: number, digits: number): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : '∞';
+}
+
+export function formatPlanTable(c: CompiledNetwork, plans: readonly TimingPlan[], faults: FaultReport): string {
+  const faultyByIntersection = new Map<string, string[]>();
+  const detectorOwner = new Map<string, string>();
+  for (const ix of c.network.intersections) for (const d of ix.detectors) detectorOwner.set(d.id, ix.id);
+  for (const f of faults.faultyDetectors) {
+    const owner = detectorOwner.get(f.detectorId) ?? '?';
+    const kinds = Object.entries(f.faults)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k}×${n}`)
+      .join(' ');
+    const list = faultyByIntersection.get(owner) ?? [];
+    list.push(`${f.detectorId} (${kinds})`);
+    faultyByIntersection.set(owner, list);
+  }
+  const lines: string[] = [];
+  for (const plan of plans) {
+    const ix = c.network.intersections.find((x) => x.id === plan.intersectionId);
+    const name = ix?.name ? `  ${ix.name}` : '';
+    lines.push(`■ ${plan.intersectionId}${name}`);
+    lines.push(
+      `  cycle ${plan.cycleS} s   offset ${plan.offsetS} s   Y ${fixed(plan.criticalFlowRatio, 3)}   L ${fixed(plan.lostTimeS, 1)} s   X ${fixed(plan.criticalVc, 2)}   delay ${fixed(plan.delaySPerVeh, 1)} s/veh   LOS ${plan.los}${plan.oversaturated ? '   OVERSATURATED' : ''}`,
+    );
+    lines.push(`  ${'phase'.padEnd(8)}${pad('start', 7)}${pad('green', 7)}${pad('yellow', 7)}${pad('allRed', 7)}${pad('min', 6)}${pad('y', 7)}  movements`);
+    const phaseFile = ix?.phasing.type === 'stages' ? ix.phasing.stages : ix?.phasing.phases;
+    for (const ph of plan.phases) {
+      const def = phaseFile?.find((p) => p.id === ph.id);
+      const moves = def ? [...def.protected, ...def.permitted.map((m) => `(${m})`)].join(' ') : '';
+      const ped = def?.pedestrian ? ` +ped ${def.pedestrian.crosswalks.join('')}` : '';
+      lines.push(`  ${ph.id.padEnd(8)}${pad(fixed(ph.startS, 1), 7)}${pad(fixed(ph.greenS, 1), 7)}${pad(fixed(ph.yellowS, 1), 7)}${pad(fixed(ph.allRedS, 1), 7)}${pad(fixed(ph.minGreenS, 1), 6)}${pad(fixed(ph.flowRatio, 3), 7)}  ${moves}${ped}`);
+    }
+    lines.push(`  ${'movement'.padEnd(8)}${pad('veh/h', 7)}${pad('cap', 7)}${pad('v/c', 7)}${pad('delay', 7)}${pad('LOS', 5)}`);
+    for (const m of plan.movements) {
+      lines.push(`  ${m.id.padEnd(8)}${pad(m.flowVehPerH, 7)}${pad(m.capacityVehPerH, 7)}${pad(fixed(m.vc, 2), 7)}${pad(fixed(m.delaySPerVeh, 1), 7)}${pad(m.los, 5)}`);
+    }
+    const flagged = faultyByIntersection.get(plan.intersectionId);
+    lines.push(`  flagged detectors: ${flagged ? flagged.join(', ') : 'none'}`);
+    lines.push('');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatFaultSummary(faults: FaultReport): string {
+  if (faults.substitutions.length === 0) return 'detector faults: none\n';
+  const byMethod = new Map<string, number>();
+  for (const s of faults.substitutions) byMethod.set(`${s.fault} → ${s.method}`, (byMethod.get(`${s.fault} → ${s.method}`) ?? 0) + 1);
+  const parts = [...byMethod.entries()].map(([k, n]) => `${n} ${k}`);
+  return `detector faults: ${faults.faultyDetectors.length} detectors flagged; ${faults.substitutions.length} interval values substituted (${parts.join(', ')})\n`;
+}

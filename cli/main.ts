@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+/**
+ * The `greenwave` command line, used by traffic engineers:
+ *   greenwave plan --network net.json --counts counts.csv [--at HH:MM] [--out plan.json] [--json]
+ *   greenwave validate net.json
+ *   greenwave schema
+ * Bad input exits with status 2 and a list of located problems, never a stack trace.
+ */
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { GreenwaveError, ErrorCode, formatIssues } from '../engine/errors.js';
+import { parseNetworkText } from '../engine/network/validate.js';
+import { networkJsonSchema } from '../engine/network/schema.js';
+import { compileNetwork } from '../engine/network/compile.js';
+import { demandFor, prepareCounts } from '../engine/demand.js';
+import { laneFlowsFromDetectors } from '../engine/timing/planner.js';
+import { newPlanBuffer, planAndValidate, toTimingPlan, type TimingPlan } from '../engine/plan.js';
+import { formatPlanTable, formatFaultSummary } from './format.js';
+
+const USAGE = `usage:
+  greenwave plan --network <net.json> --counts <counts.csv> [--at HH:MM] [--out plan.json] [--json]
+      Times every signal for the interval starting at HH:MM (predicted from the
+      counts before it), or for the interval after the last one in the file.
+  greenwave validate <net.json>     check a network file and list every problem
+  greenwave schema                  print the network file format as JSON Schema
+`;
+
+export const ExitCode = { Ok: 0, Failure: 1, BadInput: 2 } as const;
+
+class UsageError extends GreenwaveError {
+  constructor(message: string) {
+    super(ErrorCode.InvalidInput, `${message}\n\n${USAGE}`);
+  }
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e: unknown) {
+    const code = (e as { code?: string }).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : e instanceof Error ? e.message : String(e);
+    throw new GreenwaveError(ErrorCode.Io, `cannot read ${what} "${path}": ${why}`);
+  }
+}
+
+function loadCompiled(path: string) {
+  const result = parseNetworkText(readText(path, 'network file'), path);
+  if (!result.ok) throw new GreenwaveError(ErrorCode.InvalidInput, `${path}: ${result.issues.length} problem${result.issues.length === 1 ? '' : 's'}\n${formatIssues(result.issues)}`, result.issues);
+  return compileNetwork(result.network);
+}
+
+function cmdValidate(args: string[], out: (s: string) => void): number {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 1) throw new UsageError('validate: expected exactly one network file');
+  const path = positionals[0]!;
+  const c = loadCompiled(path);
+  const phases = c.phaseIds.length;
+  out(`${path}: valid — ${c.intersectionCount} intersections, ${phases} phases, ${c.laneIds.length} lanes, ${c.detectorIds.length} detectors, ${c.network.corridors.length} corridors\n`);
+  return ExitCode.Ok;
+}
+
+function cmdPlan(args: string[], out: (s: string) => void): number {
+  const { values } = parseArgs({
+    args,
+    options: {
+      network: { type: 'string' },
+      counts: { type: 'string' },
+      at: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (!values.network) throw new UsageError('plan: --network is required');
+  if (!values.counts) throw new UsageError('plan: --counts is required');
+  const c = loadCompiled(values.network);
+  const prepared = prepareCounts(c, readText(values.counts, 'counts file'), values.counts);
+  const demand = demandFor(prepared, values.at);
+  const buffer = newPlanBuffer(c);
+  laneFlowsFromDetectors(c, demand.volumeVeh, demand.intervalS, buffer);
+  planAndValidate(c, buffer);
+  const plans: TimingPlan[] = [];
+  for (let i = 0; i < c.intersectionCount; i++) plans.push(toTimingPlan(c, buffer, i));
+  const report = {
+    network: c.network.name,
+    forInterval: demand.forInterval,
+    intervalS: demand.intervalS,
+    demandBasis: demand.basis,
+    substitutions: prepared.faults.substitutions.length,
+    faultyDetectors: prepared.faults.faultyDetectors,
+    plans,
+  };
+  if (values.out) {
+    try {
+      writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
+    } catch (e: unknown) {
+      throw new GreenwaveError(ErrorCode.Io, `cannot write "${values.out}": ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  if (values.json) {
+    out(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    out(`greenwave plan — ${c.network.name || values.network}\n`);
+    out(`demand: ${demand.basis} for the ${demand.intervalS / 60}-minute interval starting ${demand.forInterval}\n\n`);
+    out(formatPlanTable(c, plans, prepared.faults));
+    out(formatFaultSummary(prepared.faults));
+    if (values.out) out(`\nplan written to ${values.out}\n`);
+  }
+  return ExitCode.Ok;
+}
+
+/** Runs the CLI; returns the exit code. Separate from process handling so tests can call it in-process. */
+export function run(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): number {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'plan':
+        return cmdPlan(rest, out);
+      case 'validate':
+        return cmdValidate(rest, out);
+      case 'schema':
+        out(`${JSON.stringify(networkJsonSchema(), null, 2)}\n`);
+        return ExitCode.Ok;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        out(USAGE);
+        return command === undefined ? ExitCode.BadInput : ExitCode.Ok;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (e: unknown) {
+    const ge = e instanceof GreenwaveError ? e : isArgError(e) ? new UsageError((e as Error).message) : GreenwaveError.from(e);
+    err(`greenwave: error [${ge.code}]: ${ge.message}\n`);
+    return ge.code === ErrorCode.InvalidInput || ge.code === ErrorCode.Io ? ExitCode.BadInput : ExitCode.Failure;
+  }
+}
+
+function isArgError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}
+
+// Run only when executed (directly or through the npm bin symlink), not when imported by tests.
+const entry = process.argv[1] === undefined ? '' : pathToFileURL(realpathSync(process.argv[1])).href;
+if (entry === import.meta.url) process.exitCode = run(process.argv.slice(2));
