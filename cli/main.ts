@@ -144,4 +144,11 @@ function isArgError(e: unknown): boolean {
 
 // Run only when executed (directly or through the npm bin symlink), not when imported by tests.
 const entry = process.argv[1] === undefined ? '' : pathToFileURL(realpathSync(process.argv[1])).href;
-if (entry === import.meta.url) process.exitCode = run(process.argv.slice(2));
+if (entry === import.meta.url) {
+  // A closed pipe (`greenwave plan … | head`) is the reader's choice, not an error worth a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  process.exitCode = run(process.argv.slice(2));
+}

@@ -12,11 +12,9 @@ import type { Defaults, Lane, Network, Phase } from './schema.js';
 import { APPROACH_IDS, TURNS } from './schema.js';
 import { buildConflictTable, entryLeg, parseMovementId } from './geometry.js';
 import { allPhases, phaseClearances, phaseConflictReason, phaseMinGreenS } from './phaseTiming.js';
-import { ringStructure } from './validate.js';
+import { MAX_PHASES_PER_INTERSECTION, ringStructure } from './validate.js';
 import { GreenwaveError, ErrorCode } from '../errors.js';
 
-/** Phases per intersection are limited so that a conflict mask fits one Uint32. */
-export const MAX_PHASES_PER_INTERSECTION = 32;
 export const DetectorKind = { StopLine: 0, Advance: 1 } as const;
 
 /** Saturation-flow adjustment for a lane's turn (HCM 2010 exhibit 18-13, exclusive lanes). */

@@ -12,6 +12,9 @@ import { NetworkSchema, type Network, type Intersection, type Phase, type Defaul
 import { buildConflictTable, compatible, legIndex, movementId, movementUsesLeg, parseMovementId } from './geometry.js';
 import { phaseClearances, phaseConflictReason, phaseMinGreenS, allPhases } from './phaseTiming.js';
 
+/** Conflict masks are one Uint32 per phase (see compile.ts). */
+export const MAX_PHASES_PER_INTERSECTION = 32;
+
 export type ValidationResult = { ok: true; network: Network } | { ok: false; issues: Issue[] };
 
 /** Parses JSON text and validates it; never throws for bad input. */
@@ -115,6 +118,8 @@ function checkNetwork(net: Network, issues: IssueList): void {
 }
 
 function checkIntersection(ix: Intersection, path: string, d: Defaults, issues: IssueList): void {
+  // The list is shared by the whole network: count only this intersection's issues below.
+  const issuesBefore = issues.length;
   checkDuplicates(ix.approaches, `${path}.approaches`, 'approach', issues);
   const minCycleS = ix.minCycleS ?? d.minCycleS;
   const maxCycleS = ix.maxCycleS ?? d.maxCycleS;
@@ -165,6 +170,7 @@ function checkIntersection(ix: Intersection, path: string, d: Defaults, issues: 
   const phasesPath = ix.phasing.type === 'stages' ? `${path}.phasing.stages` : `${path}.phasing.phases`;
   const phases = allPhases(ix);
   checkDuplicates(phases, phasesPath, 'phase', issues);
+  if (phases.length > MAX_PHASES_PER_INTERSECTION) issues.add(phasesPath, `${phases.length} phases; at most ${MAX_PHASES_PER_INTERSECTION} are supported per intersection`);
   const everGreen = new Set<number>();
   phases.forEach((ph, p) => {
     const pp = `${phasesPath}[${p}]`;
@@ -216,7 +222,8 @@ function checkIntersection(ix: Intersection, path: string, d: Defaults, issues: 
   }
 
   if (ix.phasing.type === 'ringBarrier') checkRings(ix, phases, table, path, issues);
-  if (issues.length > 0) return;
+  // Skip timing only when this intersection itself is broken; others' problems must not hide its own.
+  if (issues.length > issuesBefore) return;
 
   // Timing feasibility: the minimum phase times (with clearances) must fit the maximum cycle.
   const clear = phaseClearances(ix, d);

@@ -1,0 +1,260 @@
+/**
+ * The `greenwave` CLI, run in-process through `run(argv, out, err)`, plus one
+ * run of the built binary as a real process.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from './main.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const NETWORK = join(ROOT, 'examples/demo-city/network.json');
+const COUNTS = join(ROOT, 'examples/demo-city/counts.csv');
+const ARTERIAL = ['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7', 'I8'];
+const ALL_IDS = [...ARTERIAL, 'I9', 'I10'];
+const STACK_TRACE = /\n\s+at /;
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(...argv: string[]): Outcome {
+  let stdout = '';
+  let stderr = '';
+  const code = run(
+    argv,
+    (s) => {
+      stdout += s;
+    },
+    (s) => {
+      stderr += s;
+    },
+  );
+  return { code, stdout, stderr };
+}
+
+let dir = '';
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'greenwave-cli-'));
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function demoNetwork(): any {
+  return JSON.parse(readFileSync(NETWORK, 'utf8'));
+}
+
+describe('greenwave validate', () => {
+  it('accepts the demo network', () => {
+    const r = cli('validate', NETWORK);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('valid');
+    expect(r.stdout).toContain('10 intersections');
+  });
+
+  it('rejects a broken file with exit 2, listing the bad field paths without a stack trace', () => {
+    const net = demoNetwork();
+    net.intersections[2].approaches[0].speedKph = 'fast';
+    net.intersections[0].phasing.stages[1].minGreenS = -4;
+    const file = join(dir, 'broken-shape.json');
+    writeFileSync(file, JSON.stringify(net));
+    const r = cli('validate', file);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(file);
+    expect(r.stderr).toContain('2 problems');
+    expect(r.stderr).toContain('intersections[2].approaches[0].speedKph');
+    expect(r.stderr).toContain('intersections[0].phasing.stages[1].minGreenS');
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  it('reports semantic problems with their paths', () => {
+    const net = demoNetwork();
+    net.intersections[0].phasing.stages[0].protected = ['EBL', 'NBL2'];
+    net.intersections[1].detectors[0].lane = 'nowhere';
+    const file = join(dir, 'broken-rules.json');
+    writeFileSync(file, JSON.stringify(net));
+    const r = cli('validate', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('intersections[0].phasing.stages[0].protected[1]: unknown movement "NBL2"');
+    expect(r.stderr).toContain('intersections[1].detectors[0].lane');
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  it('rejects a file that is not JSON, naming the file', () => {
+    const file = join(dir, 'not-json.json');
+    writeFileSync(file, '{ "formatVersion": 1, ');
+    const r = cli('validate', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}: not valid JSON`);
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  it('rejects a nonexistent file with exit 2 and a clear message', () => {
+    const file = join(dir, 'does-not-exist.json');
+    const r = cli('validate', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`cannot read network file "${file}": no such file`);
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  it('rejects a directory given as the network file', () => {
+    const r = cli('validate', dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('is a directory');
+  });
+
+  it('requires exactly one file', () => {
+    const none = cli('validate');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('validate: expected exactly one network file');
+    expect(none.stderr).toContain('usage:');
+    const two = cli('validate', NETWORK, NETWORK);
+    expect(two.code).toBe(2);
+  });
+});
+
+describe('greenwave plan', () => {
+  it('plans every intersection of the demo city at 08:00', () => {
+    const r = cli('plan', '--network', NETWORK, '--counts', COUNTS, '--at', '08:00');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('08:00');
+    expect(r.stdout).toMatch(/cycle \d+(\.\d+)? s/);
+    for (const id of ALL_IDS) expect(r.stdout).toMatch(new RegExp(`■ ${id}\\b`));
+    // One block per intersection, each with a cycle line and a flagged-detectors line.
+    expect(r.stdout.match(/^■ /gm)).toHaveLength(ALL_IDS.length);
+    expect(r.stdout.match(/^ {2}cycle /gm)).toHaveLength(ALL_IDS.length);
+    expect(r.stdout.match(/flagged detectors: /g)).toHaveLength(ALL_IDS.length);
+  });
+
+  it('writes a JSON plan with --out: one plan per intersection, peak cycles 60–150 s on the arterial', () => {
+    const file = join(dir, 'plan.json');
+    const r = cli('plan', '--network', NETWORK, '--counts', COUNTS, '--at', '08:00', '--out', file);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`plan written to ${file}`);
+    const report = JSON.parse(readFileSync(file, 'utf8')) as { forInterval: string; plans: Array<{ intersectionId: string; cycleS: number }> };
+    expect(report.forInterval).toMatch(/T08:00/);
+    expect(report.plans.map((p) => p.intersectionId).sort()).toEqual([...ALL_IDS].sort());
+    const cycles = Object.fromEntries(report.plans.map((p) => [p.intersectionId, p.cycleS]));
+    for (const id of ARTERIAL) {
+      expect(cycles[id], `cycle of ${id}; all cycles: ${JSON.stringify(cycles)}`).toBeGreaterThanOrEqual(60);
+      expect(cycles[id], `cycle of ${id}; all cycles: ${JSON.stringify(cycles)}`).toBeLessThanOrEqual(150);
+    }
+  });
+
+  it('prints the same report as JSON with --json', () => {
+    const r = cli('plan', '--network', NETWORK, '--counts', COUNTS, '--at', '08:00', '--json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { plans: unknown[] };
+    expect(report.plans).toHaveLength(ALL_IDS.length);
+  });
+
+  it('rejects a counts file with a negative count, naming the line', () => {
+    const lines = readFileSync(COUNTS, 'utf8').split('\n');
+    // Line 4 of the file (index 3): make its volume negative.
+    const fields = lines[3]!.split(',');
+    fields[2] = '-5';
+    lines[3] = fields.join(',');
+    const file = join(dir, 'negative.csv');
+    writeFileSync(file, lines.join('\n'));
+    const r = cli('plan', '--network', NETWORK, '--counts', file, '--at', '08:00');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`${file}:4`);
+    expect(r.stderr).toContain('"-5" is not a valid count');
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  it('requires --counts', () => {
+    const r = cli('plan', '--network', NETWORK);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--counts is required');
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  it('requires --network', () => {
+    const r = cli('plan', '--counts', COUNTS);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--network is required');
+  });
+
+  it('rejects a nonexistent counts file', () => {
+    const file = join(dir, 'missing.csv');
+    const r = cli('plan', '--network', NETWORK, '--counts', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`cannot read counts file "${file}": no such file`);
+  });
+
+  it('rejects a malformed --at', () => {
+    const r = cli('plan', '--network', NETWORK, '--counts', COUNTS, '--at', '25:99');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--at "25:99"');
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  it('rejects an unknown option as a usage error', () => {
+    const r = cli('plan', '--network', NETWORK, '--counts', COUNTS, '--colour', 'red');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--colour');
+    expect(r.stderr).toContain('usage:');
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  it('reports an unwritable --out path as bad input', () => {
+    const r = cli('plan', '--network', NETWORK, '--counts', COUNTS, '--at', '08:00', '--out', join(dir, 'no-such-dir', 'plan.json'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('cannot write');
+  });
+});
+
+describe('other commands', () => {
+  it('rejects an unknown command with exit 2 and the usage', () => {
+    const r = cli('frobnicate');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown command "frobnicate"');
+    expect(r.stderr).toContain('usage:');
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  it('prints usage with exit 2 when no command is given, exit 0 for help', () => {
+    expect(cli().code).toBe(2);
+    const help = cli('help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('usage:');
+  });
+
+  it('prints the network format as JSON Schema', () => {
+    const r = cli('schema');
+    expect(r.code).toBe(0);
+    const schema = JSON.parse(r.stdout) as { type?: string; properties?: Record<string, unknown> };
+    expect(schema.type).toBe('object');
+    expect(schema.properties).toHaveProperty('intersections');
+  });
+});
+
+describe('the built binary', () => {
+  const bin = join(ROOT, 'dist/cli/main.js');
+
+  it('runs as a real process: validate the demo network exits 0', () => {
+    const p = spawnSync(process.execPath, [bin, 'validate', 'examples/demo-city/network.json'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    expect(p.stderr).toBe('');
+    expect(p.status).toBe(0);
+    expect(p.stdout).toContain('valid');
+  });
+
+  it('exits 2 as a real process on a missing file', () => {
+    const p = spawnSync(process.execPath, [bin, 'validate', join(dir, 'nope.json')], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    expect(p.status).toBe(2);
+    expect(p.stderr).toContain('no such file');
+    expect(p.stderr).not.toMatch(STACK_TRACE);
+  });
+});
