@@ -15,6 +15,8 @@ export const ErrorCode = {
   UnsafePlan: 'UNSAFE_PLAN',
   /** Something the engine assumed cannot happen did happen. */
   Internal: 'INTERNAL',
+  /** The caller aborted the work (AbortSignal) or shut down the component running it. */
+  Cancelled: 'CANCELLED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
