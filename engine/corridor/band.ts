@@ -42,7 +42,8 @@ export interface BandProblem {
   /** Usable outbound / inbound through green for the band (green minus queue clearance). */
   readonly greenOutS: Float64Array;
   readonly greenInS: Float64Array;
-  readonly patternCount: Uint8Array;
+  /** 1..MAX_PATTERNS (a Float64Array view when decoded from a worker job). */
+  readonly patternCount: ArrayLike<number>;
   /** Start of the usable outbound / inbound window from the cycle start, per pattern: [i * MAX_PATTERNS + p]. */
   readonly outStartS: Float64Array;
   readonly inStartS: Float64Array;
@@ -61,6 +62,9 @@ export interface BandSolution {
   /** Bands as measured on the resulting green windows. */
   bandOutS: number;
   bandInS: number;
+  /** Where each band starts: outbound when it leaves the first intersection, inbound when it reaches it (s, mod cycle). */
+  bandOutStartS: number;
+  bandInStartS: number;
   /** Weighted objective of the measured bands. */
   objective: number;
   /** Best total band b + b̄ of the two-way model, NaN if that model is infeasible. */
@@ -78,6 +82,8 @@ export function allocateSolution(maxN: number): BandSolution {
     mode: BandMode.TwoWay,
     bandOutS: 0,
     bandInS: 0,
+    bandOutStartS: 0,
+    bandInStartS: 0,
     objective: 0,
     twoWayTotalS: Number.NaN,
     modelObjective: 0,
@@ -348,7 +354,9 @@ export class BandSolver {
   /** Measures both bands directly on the green windows of `out` and sets the objective. */
   measure(p: BandProblem, out: BandSolution): number {
     out.bandOutS = measureBand(p, out, true, this.tmp, this.tmp2, this.allowed, this.one);
+    out.bandOutStartS = this.one[0]!;
     out.bandInS = measureBand(p, out, false, this.tmp, this.tmp2, this.allowed, this.one);
+    out.bandInStartS = this.one[0]!;
     out.objective = p.weightOut * out.bandOutS + p.weightIn * out.bandInS;
     return out.objective;
   }

@@ -11,7 +11,7 @@
 import type { Defaults, Lane, Network, Phase } from './schema.js';
 import { APPROACH_IDS, TURNS } from './schema.js';
 import { buildConflictTable, entryLeg, parseMovementId } from './geometry.js';
-import { allPhases, phaseClearances, phaseConflictReason, phaseMinGreenS } from './phaseTiming.js';
+import { allPhases, phaseClearances, phaseConflictReason, phaseGreens, phaseMinGreenS } from './phaseTiming.js';
 import { MAX_PHASES_PER_INTERSECTION, ringStructure } from './validate.js';
 import { GreenwaveError, ErrorCode } from '../errors.js';
 
@@ -47,6 +47,9 @@ export interface CompiledNetwork {
   readonly phaseAllRedS: Float64Array;
   /** Bit j set: this phase and local phase j must never be green together (bit self = unsafe phase). */
   readonly phaseConflictMask: Uint32Array;
+  /** Bit per movement index (approach*4+turn) the phase protects / permits. */
+  readonly phaseProtectedMask: Uint16Array;
+  readonly phasePermittedMask: Uint16Array;
 
   /** Per lane (global index). */
   readonly laneIds: readonly string[];
@@ -116,6 +119,8 @@ export function compileNetwork(net: Network): CompiledNetwork {
   const phaseYellow = new Float64Array(phaseTotal);
   const phaseAllRed = new Float64Array(phaseTotal);
   const phaseConflictMask = new Uint32Array(phaseTotal);
+  const phaseProtectedMask = new Uint16Array(phaseTotal);
+  const phasePermittedMask = new Uint16Array(phaseTotal);
   const laneIds: string[] = new Array(laneTotal);
   const laneSat = new Float64Array(laneTotal);
   const lanePhase = new Int32Array(laneTotal).fill(-1);
@@ -165,6 +170,10 @@ export function compileNetwork(net: Network): CompiledNetwork {
       phaseMinGreen[g] = phaseMinGreenS(phase, ix, d);
       phaseMaxGreen[g] = Math.max(phase.maxGreenS, phaseMinGreen[g]!);
       phasePed[g] = phaseMinGreen[g]! > phase.minGreenS ? phaseMinGreen[g]! : 0;
+      for (const green of phaseGreens(phase)) {
+        if (green.permitted) phasePermittedMask[g] = phasePermittedMask[g]! | (1 << green.index);
+        else phaseProtectedMask[g] = phaseProtectedMask[g]! | (1 << green.index);
+      }
       phaseYellow[g] = clear.yellowS[p]!;
       phaseAllRed[g] = clear.allRedS[p]!;
       let mask = 0;
@@ -245,6 +254,8 @@ export function compileNetwork(net: Network): CompiledNetwork {
     phaseYellowS: phaseYellow,
     phaseAllRedS: phaseAllRed,
     phaseConflictMask,
+    phaseProtectedMask,
+    phasePermittedMask,
     laneIds,
     laneSatFlowVehPerH: laneSat,
     lanePhase,

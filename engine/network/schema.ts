@@ -152,6 +152,9 @@ export const LinkSchema = z
     to: id,
     lengthM: z.number().positive().max(20_000),
     designSpeedKph: z.number().min(10).max(120),
+    /** Progression speed range for green waves; defaults to 90–110 % of the design speed. */
+    minSpeedKph: z.number().min(5).max(120).optional(),
+    maxSpeedKph: z.number().min(5).max(130).optional(),
   })
   .strict();
 

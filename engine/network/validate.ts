@@ -100,6 +100,9 @@ function checkNetwork(net: Network, issues: IssueList): void {
     if (!ixIndex.has(link.from)) issues.add(`links[${i}].from`, `unknown intersection "${link.from}"`);
     if (!ixIndex.has(link.to)) issues.add(`links[${i}].to`, `unknown intersection "${link.to}"`);
     if (link.from === link.to) issues.add(`links[${i}].to`, `a link cannot start and end at the same intersection "${link.to}"`);
+    const lo = link.minSpeedKph ?? link.designSpeedKph * 0.9;
+    const hi = link.maxSpeedKph ?? link.designSpeedKph * 1.1;
+    if (lo > hi) issues.add(`links[${i}].minSpeedKph`, `minSpeedKph ${lo} is greater than maxSpeedKph ${hi}`);
     linked.add(`${link.from}\u0000${link.to}`);
   });
   net.corridors.forEach((cor, i) => {

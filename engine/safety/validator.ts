@@ -53,21 +53,33 @@ export function validateIntersectionPlan(c: CompiledNetwork, i: number, plan: Pl
   }
   if (!ok) return false;
 
-  // Rings back to back within each barrier, and all rings ending together at every barrier.
+  // Within each barrier, each ring's phases tile it back to back, in any order (a lagging left
+  // runs after its through), and all rings end together at the barrier.
   const nb = c.barrierCount[i]!;
   const nr = c.ringCount[i]!;
   let barrierStart = 0;
-  let p = p0;
+  let first = p0;
   for (let b = 0; b < nb; b++) {
     let barrierEnd = -1;
     for (let r = 0; r < nr; r++) {
+      let last = first;
+      while (last < p1 && c.phaseBarrier[last] === b && c.phaseRing[last] === r) last++;
       let t = barrierStart;
-      while (p < p1 && c.phaseBarrier[p] === b && c.phaseRing[p] === r) {
-        const s = plan.phaseStartS[p]!;
-        if (Math.abs(s - t) > EPS) fail(`.phases[${c.phaseIds[p]}].startS`, `phase starts at ${s} s but its ring reaches it at ${round(t)} s (gap or overlap)`);
-        t = s + plan.phaseGreenS[p]! + plan.phaseYellowS[p]! + plan.phaseAllRedS[p]!;
-        p++;
+      for (let placed = first; placed < last; placed++) {
+        let next = -1;
+        for (let q = first; q < last; q++) {
+          if (Math.abs(plan.phaseStartS[q]! - t) <= EPS) {
+            next = q;
+            break;
+          }
+        }
+        if (next < 0) {
+          fail(`.barriers[${b}].rings[${r}]`, `no phase of ring ${r + 1} starts at ${round(t)} s: its phases leave a gap or overlap`);
+          break;
+        }
+        t += plan.phaseGreenS[next]! + plan.phaseYellowS[next]! + plan.phaseAllRedS[next]!;
       }
+      first = last;
       if (barrierEnd < 0) barrierEnd = t;
       else if (Math.abs(t - barrierEnd) > EPS) fail(`.barriers[${b}]`, `ring ${r + 1} ends at ${round(t)} s but ring 1 ends at ${round(barrierEnd)} s: rings must meet at the barrier`);
     }

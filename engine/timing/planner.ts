@@ -36,6 +36,8 @@ export interface PlanBuffer {
   readonly criticalVc: Float64Array;
   readonly delaySPerVeh: Float64Array;
   readonly flags: Uint8Array;
+  /** Input: a cycle imposed by corridor coordination (common or half cycle); NaN lets the intersection choose. */
+  readonly forcedCycleS: Float64Array;
   readonly phaseFlowRatio: Float64Array;
   readonly phaseStartS: Float64Array;
   readonly phaseGreenS: Float64Array;
@@ -59,6 +61,7 @@ export function createPlanBuffer(c: CompiledNetwork): PlanBuffer {
     criticalVc: new Float64Array(n),
     delaySPerVeh: new Float64Array(n),
     flags: new Uint8Array(n),
+    forcedCycleS: new Float64Array(n).fill(Number.NaN),
     phaseFlowRatio: new Float64Array(p),
     phaseStartS: new Float64Array(p),
     phaseGreenS: new Float64Array(p),
@@ -220,7 +223,12 @@ export function planIntersection(c: CompiledNetwork, i: number, out: PlanBuffer,
   const cMin = Math.max(c.minCycleS[i]!, needS);
   const cMax = Math.max(cMin, Math.min(c.maxCycleS[i]!, roomS));
   let cycle: number;
-  if (sumY >= c.oversaturationY[i]!) {
+  const forced = out.forcedCycleS[i]!;
+  if (forced > 0) {
+    // Coordination imposes the cycle; minimum greens and clearances still win if it is too short.
+    cycle = forced > cMin ? forced : cMin;
+    if (sumY >= c.oversaturationY[i]!) flags |= PlanFlag.Oversaturated;
+  } else if (sumY >= c.oversaturationY[i]!) {
     cycle = cMax;
     flags |= PlanFlag.Oversaturated;
   } else {
@@ -235,7 +243,7 @@ export function planIntersection(c: CompiledNetwork, i: number, out: PlanBuffer,
       cycle = need;
     }
   }
-  if (cycle >= cMax) {
+  if (cycle >= cMax && !(forced > 0)) {
     cycle = cMax;
     flags |= PlanFlag.AtMaxCycle;
   }
