@@ -6,6 +6,7 @@
 import type { CompiledNetwork } from '../engine/network/compile.js';
 import type { TimingPlan } from '../engine/plan.js';
 import type { FaultReport } from '../engine/counts/faults.js';
+import type { CorridorPlan } from '../engine/corridor/corridorPlan.js';
 
 function pad(s: string | number, width: number): string {
   return String(s).padStart(width);
@@ -62,4 +63,23 @@ export function formatFaultSummary(faults: FaultReport): string {
   for (const s of faults.substitutions) byMethod.set(`${s.fault} → ${s.method}`, (byMethod.get(`${s.fault} → ${s.method}`) ?? 0) + 1);
   const parts = [...byMethod.entries()].map(([k, n]) => `${n} ${k}`);
   return `detector faults: ${faults.faultyDetectors.length} detectors flagged; ${faults.substitutions.length} interval values substituted (${parts.join(', ')})\n`;
+}
+
+export function formatCorridor(p: CorridorPlan): string {
+  const lines: string[] = [];
+  lines.push(`▶ corridor ${p.corridorId}${p.name ? `  ${p.name}` : ''}: common cycle ${p.cycleS} s, ${p.mode} band (direction weights ${p.weightOut} / ${p.weightIn})`);
+  lines.push(`  ${'state'.padEnd(18)}${pad('band out', 10)}${pad('band in', 9)}${pad('delay', 8)}${pad('stops', 7)}`);
+  const row = (name: string, s: CorridorPlan['refined']) => lines.push(`  ${name.padEnd(18)}${pad(fixed(s.bandOutS, 1), 10)}${pad(fixed(s.bandInS, 1), 9)}${pad(fixed(s.delaySPerVeh, 1), 8)}${pad(fixed(s.stopsPerVeh, 2), 7)}`);
+  row('uncoordinated', p.uncoordinated);
+  row('band optimized', p.bandOptimized);
+  row('delay refined', p.refined);
+  lines.push(`  attainability (band ÷ narrowest usable green): outbound ${Math.round(p.attainabilityOut * 100)} %, inbound ${Math.round(p.attainabilityIn * 100)} %; delay in s/veh and stops per vehicle on the arterial through movements (Robertson platoon model)`);
+  lines.push(`  ${'signal'.padEnd(8)}${pad('cycle', 7)}${pad('offset', 8)}  ${'left turns'.padEnd(11)}${pad('out green', 15)}${pad('in green', 15)}${pad('queue out/in', 14)}`);
+  for (const m of p.intersections) {
+    const win = (g: { startS: number; lengthS: number }) => `${fixed(g.startS, 1)}+${fixed(g.lengthS, 1)}`;
+    lines.push(`  ${m.id.padEnd(8)}${pad(`${m.cycleS}${m.doubleCycled ? '½' : ''}`, 7)}${pad(fixed(m.offsetS, 1), 8)}  ${m.leftTurnOrder.padEnd(11)}${pad(win(m.outGreen), 15)}${pad(win(m.inGreen), 15)}${pad(`${fixed(m.queueClearanceOutS, 1)}/${fixed(m.queueClearanceInS, 1)}`, 14)}`);
+  }
+  lines.push(`  progression speed km/h: out ${p.progressionKph.out.join(' ')}; in ${p.progressionKph.in.join(' ')}`);
+  lines.push('');
+  return `${lines.join('\n')}\n`;
 }

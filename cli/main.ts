@@ -14,14 +14,17 @@ import { parseNetworkText } from '../engine/network/validate.js';
 import { networkJsonSchema } from '../engine/network/schema.js';
 import { compileNetwork } from '../engine/network/compile.js';
 import { demandFor, prepareCounts } from '../engine/demand.js';
-import { laneFlowsFromDetectors } from '../engine/timing/planner.js';
-import { newPlanBuffer, planAndValidate, toTimingPlan, type TimingPlan } from '../engine/plan.js';
-import { formatPlanTable, formatFaultSummary } from './format.js';
+import { planNetwork } from '../engine/plan.js';
+import { renderTimeSpaceSvg } from '../engine/corridor/tsd.js';
+import { formatPlanTable, formatFaultSummary, formatCorridor } from './format.js';
 
 const USAGE = `usage:
   greenwave plan --network <net.json> --counts <counts.csv> [--at HH:MM] [--out plan.json] [--json]
       Times every signal for the interval starting at HH:MM (predicted from the
       counts before it), or for the interval after the last one in the file.
+  greenwave corridor --network <net.json> --counts <counts.csv> [--corridor ID] [--at HH:MM] [--svg tsd.svg] [--out corridor.json]
+      Coordinates a corridor (common cycle, two-way green band, offsets) and
+      reports bands, attainability, delay and stops; --svg writes the time-space diagram.
   greenwave validate <net.json>     check a network file and list every problem
   greenwave schema                  print the network file format as JSON Schema
 `;
@@ -76,11 +79,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   const c = loadCompiled(values.network);
   const prepared = prepareCounts(c, readText(values.counts, 'counts file'), values.counts);
   const demand = demandFor(prepared, values.at);
-  const buffer = newPlanBuffer(c);
-  laneFlowsFromDetectors(c, demand.volumeVeh, demand.intervalS, buffer);
-  planAndValidate(c, buffer);
-  const plans: TimingPlan[] = [];
-  for (let i = 0; i < c.intersectionCount; i++) plans.push(toTimingPlan(c, buffer, i));
+  const { plans, corridors } = planNetwork(c, demand.volumeVeh, demand.intervalS);
   const report = {
     network: c.network.name,
     forInterval: demand.forInterval,
@@ -89,6 +88,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
     substitutions: prepared.faults.substitutions.length,
     faultyDetectors: prepared.faults.faultyDetectors,
     plans,
+    corridors,
   };
   if (values.out) {
     try {
@@ -103,9 +103,52 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
     out(`greenwave plan — ${c.network.name || values.network}\n`);
     out(`demand: ${demand.basis} for the ${demand.intervalS / 60}-minute interval starting ${demand.forInterval}\n\n`);
     out(formatPlanTable(c, plans, prepared.faults));
+    for (const cp of corridors) out(formatCorridor(cp));
     out(formatFaultSummary(prepared.faults));
     if (values.out) out(`\nplan written to ${values.out}\n`);
   }
+  return ExitCode.Ok;
+}
+
+function writeText(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (e: unknown) {
+    throw new GreenwaveError(ErrorCode.Io, `cannot write "${path}": ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function cmdCorridor(args: string[], out: (s: string) => void): number {
+  const { values } = parseArgs({
+    args,
+    options: {
+      network: { type: 'string' },
+      counts: { type: 'string' },
+      corridor: { type: 'string' },
+      at: { type: 'string' },
+      svg: { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  if (!values.network) throw new UsageError('corridor: --network is required');
+  if (!values.counts) throw new UsageError('corridor: --counts is required');
+  const c = loadCompiled(values.network);
+  const known = c.network.corridors.map((x) => x.id);
+  if (known.length === 0) throw new GreenwaveError(ErrorCode.InvalidInput, `${values.network} defines no corridors`);
+  const id = values.corridor ?? known[0]!;
+  if (!known.includes(id)) throw new GreenwaveError(ErrorCode.InvalidInput, `--corridor "${id}": no such corridor (known: ${known.join(', ')})`);
+  const prepared = prepareCounts(c, readText(values.counts, 'counts file'), values.counts);
+  const demand = demandFor(prepared, values.at);
+  const { corridors } = planNetwork(c, demand.volumeVeh, demand.intervalS);
+  const plan = corridors.find((x) => x.corridorId === id);
+  if (!plan) throw new GreenwaveError(ErrorCode.InvalidInput, `corridor "${id}" shares all its intersections with an earlier corridor`);
+  out(`greenwave corridor — demand ${demand.basis} for the interval starting ${demand.forInterval}\n\n`);
+  out(formatCorridor(plan));
+  if (values.svg) {
+    writeText(values.svg, renderTimeSpaceSvg(plan));
+    out(`time-space diagram written to ${values.svg}\n`);
+  }
+  if (values.out) writeText(values.out, `${JSON.stringify(plan, null, 2)}\n`);
   return ExitCode.Ok;
 }
 
@@ -118,6 +161,8 @@ export function run(argv: string[], out: (s: string) => void = (s) => process.st
         return cmdPlan(rest, out);
       case 'validate':
         return cmdValidate(rest, out);
+      case 'corridor':
+        return cmdCorridor(rest, out);
       case 'schema':
         out(`${JSON.stringify(networkJsonSchema(), null, 2)}\n`);
         return ExitCode.Ok;

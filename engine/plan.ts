@@ -10,6 +10,8 @@ import { IssueList, UnsafePlanError } from './errors.js';
 import { movementId } from './network/geometry.js';
 import { createPlanBuffer, PlanFlag, PlanScratch, planIntersection, type PlanBuffer } from './timing/planner.js';
 import { validateIntersectionPlan } from './safety/validator.js';
+import { laneFlowsFromDetectors } from './timing/planner.js';
+import { planCorridors, type CorridorPlan } from './corridor/corridorPlan.js';
 
 /** HCM signalized level of service by control delay, s/veh (HCM 2010 exhibit 18-4); v/c > 1 is F. */
 export type LevelOfService = 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
@@ -140,4 +142,26 @@ function round1(x: number): number {
 }
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+export interface NetworkPlan {
+  readonly buffer: PlanBuffer;
+  readonly plans: TimingPlan[];
+  readonly corridors: CorridorPlan[];
+}
+
+/**
+ * The whole planning step for one interval: lane flows from detector
+ * volumes, isolated plans for every signal, then corridor coordination
+ * (common cycle, offsets). Every plan has passed the safety validator.
+ */
+export function planNetwork(c: CompiledNetwork, volumeVeh: Float64Array, intervalS: number, opts: { coordinate?: boolean } = {}): NetworkPlan {
+  const buffer = createPlanBuffer(c);
+  const scratch = new PlanScratch();
+  laneFlowsFromDetectors(c, volumeVeh, intervalS, buffer);
+  planAndValidate(c, buffer, scratch);
+  const corridors = opts.coordinate === false ? [] : planCorridors(c, buffer, scratch);
+  const plans: TimingPlan[] = [];
+  for (let i = 0; i < c.intersectionCount; i++) plans.push(toTimingPlan(c, buffer, i));
+  return { buffer, plans, corridors };
 }

@@ -1,0 +1,388 @@
+/**
+ * Coordinates the signals of each corridor in a network: a common cycle
+ * (the critical intersection's), double cycling where a lightly loaded
+ * signal does better on half the cycle, splits re-timed for that cycle, the
+ * widest weighted two-way band (lead/lag chosen per signal), then offsets
+ * refined for delay and stops. Writes cycles, phase starts and offsets into
+ * the PlanBuffer and validates every coordinated plan. Called by the CLI and
+ * the planning service after the isolated plans are computed.
+ */
+import type { CompiledNetwork } from '../network/compile.js';
+import type { Corridor } from '../network/schema.js';
+import { APPROACH_IDS, type ApproachId } from '../network/schema.js';
+import { exitLeg } from '../network/geometry.js';
+import { IssueList, UnsafePlanError, GreenwaveError, ErrorCode } from '../errors.js';
+import { PlanScratch, planIntersection, type PlanBuffer } from '../timing/planner.js';
+import { validateIntersectionPlan } from '../safety/validator.js';
+import { allocateSolution, BandMode, BandSolver, MAX_PATTERNS, type BandProblem, type BandSolution } from './band.js';
+import { OffsetRefiner, type CorridorTraffic, type Performance } from './transyt.js';
+import { applyPattern, newThroughWindows, throughWindows, type ThroughWindows } from './windows.js';
+
+/** Saturation headway used to turn a queue of turning-in vehicles into clearance time, s. */
+const QUEUE_HEADWAY_S = 2.0;
+/** Queue clearance may take at most this share of the through green. */
+const MAX_QUEUE_SHARE = 0.5;
+/** Default progression speed range as a share of the link's design speed. */
+const SPEED_RANGE = [0.9, 1.1] as const;
+
+export interface CorridorState {
+  readonly bandOutS: number;
+  readonly bandInS: number;
+  readonly delaySPerVeh: number;
+  readonly stopsPerVeh: number;
+}
+
+export interface CorridorIntersection {
+  readonly id: string;
+  readonly name: string;
+  readonly positionM: number;
+  readonly cycleS: number;
+  readonly doubleCycled: boolean;
+  readonly offsetS: number;
+  /** "lead-lead", "lead-lag", … for dual-ring signals; "fixed" for stage lists. */
+  readonly leftTurnOrder: string;
+  readonly outboundApproach: ApproachId;
+  readonly inboundApproach: ApproachId;
+  /** Through greens in the corridor clock (offset applied), full length. */
+  readonly outGreen: { readonly startS: number; readonly lengthS: number };
+  readonly inGreen: { readonly startS: number; readonly lengthS: number };
+  readonly queueClearanceOutS: number;
+  readonly queueClearanceInS: number;
+}
+
+export interface CorridorPlan {
+  readonly corridorId: string;
+  readonly name: string;
+  readonly cycleS: number;
+  readonly mode: 'two-way' | 'outbound only' | 'inbound only';
+  readonly weightOut: number;
+  readonly weightIn: number;
+  /** Band ÷ the narrowest usable through green, per direction (0..1). */
+  readonly attainabilityOut: number;
+  readonly attainabilityIn: number;
+  readonly progressionKph: { readonly out: readonly number[]; readonly in: readonly number[] };
+  readonly travelOutS: readonly number[];
+  readonly travelInS: readonly number[];
+  /** Band start: outbound leaving the first intersection; inbound reaching it (corridor clock). */
+  readonly bandOutStartS: number;
+  readonly bandInStartS: number;
+  readonly uncoordinated: CorridorState;
+  readonly bandOptimized: CorridorState;
+  readonly refined: CorridorState;
+  readonly intersections: readonly CorridorIntersection[];
+}
+
+function mod(x: number, m: number): number {
+  const r = x % m;
+  return r < 0 ? r + m : r;
+}
+
+/** Direction of travel from one intersection to the next, from their positions. */
+export function travelDirection(from: { lon: number; lat: number }, to: { lon: number; lat: number }): ApproachId {
+  const dx = (to.lon - from.lon) * Math.cos((((from.lat + to.lat) / 2) * Math.PI) / 180);
+  const dy = to.lat - from.lat;
+  if (Math.abs(dx) >= Math.abs(dy)) return dx >= 0 ? 'EB' : 'WB';
+  return dy >= 0 ? 'NB' : 'SB';
+}
+
+const OPPOSITE: Record<ApproachId, ApproachId> = { EB: 'WB', WB: 'EB', NB: 'SB', SB: 'NB' };
+
+function throughIndex(a: ApproachId): number {
+  return APPROACH_IDS.indexOf(a) * 4 + 1;
+}
+
+/** Flow (veh/h), lanes (shared lanes count by share) and mean lane saturation flow of a movement. */
+function movementDemand(c: CompiledNetwork, buf: PlanBuffer, i: number, movement: number): { flow: number; lanes: number; sat: number } {
+  let flow = 0;
+  let lanes = 0;
+  let sat = 0;
+  for (let l = c.laneStart[i]!; l < c.laneStart[i + 1]!; l++) {
+    const mask = c.laneMovementMask[l]!;
+    if (!((mask >> movement) & 1)) continue;
+    let count = 0;
+    for (let m = 0; m < 16; m++) if ((mask >> m) & 1) count++;
+    flow += buf.laneFlowVehPerH[l]! / count;
+    lanes += 1 / count;
+    sat += c.laneSatFlowVehPerH[l]! / count;
+  }
+  return { flow, lanes, sat: lanes > 0 ? sat / lanes : 1800 };
+}
+
+/** Turning traffic at `i` that leaves toward the next signal alongside the through movement `through`. */
+function turnInFlow(c: CompiledNetwork, buf: PlanBuffer, i: number, through: number): number {
+  const leg = exitLeg(through);
+  let flow = 0;
+  for (let m = 0; m < 16; m++) {
+    if (m === through || exitLeg(m) !== leg) continue;
+    flow += movementDemand(c, buf, i, m).flow;
+  }
+  return flow;
+}
+
+interface Prepared {
+  readonly indices: number[];
+  readonly problem: BandProblem;
+  readonly traffic: CorridorTraffic;
+  readonly windows: ThroughWindows[];
+  readonly doubleCycled: boolean[];
+  readonly outApproach: ApproachId[];
+  readonly inApproach: ApproachId[];
+  readonly positionM: number[];
+  readonly lengthM: number[];
+}
+
+/**
+ * Plans every corridor of the network into `buf` (which must hold the lane
+ * flows). Intersections not on a corridor keep their isolated plans. An
+ * intersection on two corridors is coordinated by the first one only.
+ */
+export function planCorridors(c: CompiledNetwork, buf: PlanBuffer, scratch: PlanScratch = new PlanScratch()): CorridorPlan[] {
+  const claimed = new Set<number>();
+  const plans: CorridorPlan[] = [];
+  for (const corridor of c.network.corridors) {
+    const plan = planCorridor(c, buf, corridor, claimed, scratch);
+    if (plan) plans.push(plan);
+  }
+  return plans;
+}
+
+function planCorridor(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, claimed: Set<number>, scratch: PlanScratch): CorridorPlan | undefined {
+  const index = new Map(c.intersectionIds.map((id, i) => [id, i]));
+  const indices = corridor.intersections.map((id) => index.get(id) ?? -1).filter((i) => i >= 0 && !claimed.has(i));
+  if (indices.length < 2) return undefined;
+  indices.forEach((i) => claimed.add(i));
+  const n = indices.length;
+
+  // Isolated plans first: the critical intersection's cycle is the common cycle.
+  for (const i of indices) {
+    buf.forcedCycleS[i] = Number.NaN;
+    planIntersection(c, i, buf, scratch);
+  }
+  const cycleS = Math.max(...indices.map((i) => buf.cycleS[i]!));
+  const doubleCycled = indices.map((i) => {
+    if (buf.cycleS[i]! > cycleS / 2) return false;
+    buf.forcedCycleS[i] = cycleS / 2;
+    planIntersection(c, i, buf, scratch);
+    if (buf.cycleS[i] !== cycleS / 2) return false; // minimum times do not fit half the cycle
+    const halfDelay = buf.delaySPerVeh[i]!;
+    buf.forcedCycleS[i] = cycleS;
+    planIntersection(c, i, buf, scratch);
+    return halfDelay < buf.delaySPerVeh[i]!;
+  });
+  indices.forEach((i, k) => {
+    buf.forcedCycleS[i] = doubleCycled[k] ? cycleS / 2 : cycleS;
+    planIntersection(c, i, buf, scratch);
+  });
+
+  const prepared = prepare(c, buf, corridor, indices, cycleS, doubleCycled);
+  const { problem, traffic } = prepared;
+  const bands = new BandSolver(n);
+  const refiner = new OffsetRefiner(n, Math.ceil(cycleS) + 1);
+
+  // Uncoordinated reference: every signal starts its cycle at 0, pattern as programmed.
+  const ref = allocateSolution(n);
+  for (let k = 0; k < n - 1; k++) {
+    ref.travelOutS[k] = 0.5 * (problem.travelOutMinS[k]! + problem.travelOutMaxS[k]!);
+    ref.travelInS[k] = 0.5 * (problem.travelInMinS[k]! + problem.travelInMaxS[k]!);
+  }
+  bands.measure(problem, ref);
+  const uncoordinated = state(ref, refiner.evaluate(problem, traffic, ref));
+
+  const sol = bands.solve(problem, allocateSolution(n));
+  const bandOutS = sol.bandOutS;
+  const bandInS = sol.bandInS;
+  const before: Performance = { delaySPerVeh: 0, stopsPerVeh: 0, index: 0 };
+  const after = refiner.refine(problem, traffic, sol, bands, before);
+  const bandState: CorridorState = { bandOutS, bandInS, delaySPerVeh: before.delaySPerVeh, stopsPerVeh: before.stopsPerVeh };
+  return finish(c, buf, corridor, prepared, sol, uncoordinated, bandState, after, bands);
+}
+
+function state(s: BandSolution, perf: Performance): CorridorState {
+  return { bandOutS: s.bandOutS, bandInS: s.bandInS, delaySPerVeh: perf.delaySPerVeh, stopsPerVeh: perf.stopsPerVeh };
+}
+
+function prepare(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, indices: number[], cycleS: number, doubleCycled: boolean[]): Prepared {
+  const net = c.network;
+  const n = indices.length;
+  const ix = indices.map((i) => net.intersections[i]!);
+  const outApproach: ApproachId[] = [];
+  const inApproach: ApproachId[] = [];
+  for (let k = 0; k < n; k++) {
+    const a = ix[Math.max(0, k - 1)]!.position;
+    const b = ix[Math.max(1, k)]!.position;
+    const dir = travelDirection(a, b);
+    outApproach.push(dir);
+    inApproach.push(OPPOSITE[dir]);
+  }
+  const lengthM: number[] = [];
+  const positionM: number[] = [0];
+  const travelOutMinS = new Float64Array(n - 1);
+  const travelOutMaxS = new Float64Array(n - 1);
+  const travelInMinS = new Float64Array(n - 1);
+  const travelInMaxS = new Float64Array(n - 1);
+  for (let k = 0; k < n - 1; k++) {
+    const from = ix[k]!.id;
+    const to = ix[k + 1]!.id;
+    const outLink = net.links.find((l) => l.from === from && l.to === to) ?? net.links.find((l) => l.from === to && l.to === from);
+    const inLink = net.links.find((l) => l.from === to && l.to === from) ?? outLink;
+    if (!outLink || !inLink) throw new GreenwaveError(ErrorCode.InvalidInput, `corridor ${corridor.id}: no link between ${from} and ${to}`);
+    lengthM.push(outLink.lengthM);
+    positionM.push(positionM[k]! + outLink.lengthM);
+    const range = (link: typeof outLink, which: 0 | 1) => (which === 0 ? link.minSpeedKph ?? SPEED_RANGE[0] * link.designSpeedKph : link.maxSpeedKph ?? SPEED_RANGE[1] * link.designSpeedKph) / 3.6;
+    travelOutMinS[k] = outLink.lengthM / range(outLink, 1);
+    travelOutMaxS[k] = outLink.lengthM / range(outLink, 0);
+    travelInMinS[k] = inLink.lengthM / range(inLink, 1);
+    travelInMaxS[k] = inLink.lengthM / range(inLink, 0);
+  }
+
+  const periodS = new Float64Array(n);
+  const greenOutS = new Float64Array(n);
+  const greenInS = new Float64Array(n);
+  const patternCount = new Uint8Array(n);
+  const outStartS = new Float64Array(n * MAX_PATTERNS);
+  const inStartS = new Float64Array(n * MAX_PATTERNS);
+  const flowOut = new Float64Array(n);
+  const flowIn = new Float64Array(n);
+  const satOut = new Float64Array(n);
+  const satIn = new Float64Array(n);
+  const lanesOut = new Float64Array(n);
+  const lanesIn = new Float64Array(n);
+  const queueOut = new Float64Array(n);
+  const queueIn = new Float64Array(n);
+  const windows: ThroughWindows[] = [];
+  const starts = new Float64Array(c.phaseIds.length);
+  let volumeOut = 0;
+  let volumeIn = 0;
+  indices.forEach((i, k) => {
+    const outM = throughIndex(outApproach[k]!);
+    const inM = throughIndex(inApproach[k]!);
+    const w = newThroughWindows();
+    throughWindows(c, buf, i, outM, inM, starts, w);
+    if (w.outGreenS <= 0 || w.inGreenS <= 0) {
+      throw new GreenwaveError(ErrorCode.InvalidInput, `corridor ${corridor.id}: intersection ${c.intersectionIds[i]} has no protected ${w.outGreenS <= 0 ? outApproach[k] : inApproach[k]} through green to coordinate`);
+    }
+    windows.push(w);
+    periodS[k] = buf.cycleS[i]!;
+    const dOut = movementDemand(c, buf, i, outM);
+    const dIn = movementDemand(c, buf, i, inM);
+    volumeOut += dOut.flow;
+    volumeIn += dIn.flow;
+    flowOut[k] = dOut.lanes > 0 ? dOut.flow / dOut.lanes : 0;
+    flowIn[k] = dIn.lanes > 0 ? dIn.flow / dIn.lanes : 0;
+    satOut[k] = dOut.sat;
+    satIn[k] = dIn.sat;
+    lanesOut[k] = Math.max(dOut.lanes, 1e-3);
+    lanesIn[k] = Math.max(dIn.lanes, 1e-3);
+    // Queue clearance: traffic that turned in upstream and reached the stop line during red.
+    const redShareOut = 1 - w.outGreenS / periodS[k]!;
+    const redShareIn = 1 - w.inGreenS / periodS[k]!;
+    const upOut = k > 0 ? turnInFlow(c, buf, indices[k - 1]!, throughIndex(outApproach[k - 1]!)) : 0;
+    const upIn = k < indices.length - 1 ? turnInFlow(c, buf, indices[k + 1]!, throughIndex(inApproach[k + 1]!)) : 0;
+    queueOut[k] = Math.min(MAX_QUEUE_SHARE * w.outGreenS, ((upOut * periodS[k]!) / 3600 / lanesOut[k]!) * redShareOut * QUEUE_HEADWAY_S);
+    queueIn[k] = Math.min(MAX_QUEUE_SHARE * w.inGreenS, ((upIn * periodS[k]!) / 3600 / lanesIn[k]!) * redShareIn * QUEUE_HEADWAY_S);
+    greenOutS[k] = w.outGreenS - queueOut[k]!;
+    greenInS[k] = w.inGreenS - queueIn[k]!;
+    patternCount[k] = w.patternCount;
+    for (let p = 0; p < w.patternCount; p++) {
+      outStartS[k * MAX_PATTERNS + p] = w.outStartS[p]! + queueOut[k]!;
+      inStartS[k * MAX_PATTERNS + p] = w.inStartS[p]! + queueIn[k]!;
+    }
+  });
+  // Weights: the corridor's direction preference times each direction's through volume.
+  const wo = corridor.outboundWeight * volumeOut;
+  const wi = (1 - corridor.outboundWeight) * volumeIn;
+  const total = wo + wi > 0 ? wo + wi : 1;
+  const problem: BandProblem = {
+    n,
+    cycleS,
+    weightOut: wo + wi > 0 ? wo / total : 0.5,
+    weightIn: wo + wi > 0 ? wi / total : 0.5,
+    periodS,
+    greenOutS,
+    greenInS,
+    patternCount,
+    outStartS,
+    inStartS,
+    travelOutMinS,
+    travelOutMaxS,
+    travelInMinS,
+    travelInMaxS,
+  };
+  const traffic: CorridorTraffic = { flowOutVehPerH: flowOut, flowInVehPerH: flowIn, satOutVehPerH: satOut, satInVehPerH: satIn, lanesOut, lanesIn, queueOutS: queueOut, queueInS: queueIn };
+  return { indices, problem, traffic, windows, doubleCycled, outApproach, inApproach, positionM, lengthM };
+}
+
+const ORDER_NAMES = ['lead-lead', 'lag-lead', 'lead-lag', 'lag-lag'];
+
+function finish(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, prep: Prepared, sol: BandSolution, uncoordinated: CorridorState, bandState: CorridorState, refined: Performance, bands: BandSolver): CorridorPlan {
+  const { problem: p, indices, windows } = prep;
+  const n = p.n;
+  // The first signal is the time reference: shift everything so its offset is 0.
+  const shift = sol.offsetS[0]!;
+  const issues = new IssueList();
+  const members: CorridorIntersection[] = [];
+  indices.forEach((i, k) => {
+    const w = windows[k]!;
+    const pattern = sol.pattern[k]!;
+    applyPattern(c, buf, i, w.barrier, w.swapMask[pattern]!);
+    const offset = mod(sol.offsetS[k]! - shift, p.periodS[k]!);
+    buf.offsetS[i] = Math.round(offset * 10) / 10 >= p.periodS[k]! ? 0 : Math.round(offset * 10) / 10;
+    if (!validateIntersectionPlan(c, i, buf, issues)) throw new UnsafePlanError(c.intersectionIds[i]!, issues.items);
+    const ix = c.network.intersections[i]!;
+    members.push({
+      id: ix.id,
+      name: ix.name,
+      positionM: prep.positionM[k]!,
+      cycleS: buf.cycleS[i]!,
+      doubleCycled: prep.doubleCycled[k]!,
+      offsetS: buf.offsetS[i]!,
+      leftTurnOrder: w.barrier < 0 ? 'fixed' : ORDER_NAMES[w.swapMask[pattern]!]!,
+      outboundApproach: prep.outApproach[k]!,
+      inboundApproach: prep.inApproach[k]!,
+      outGreen: { startS: round1(buf.offsetS[i]! + w.outStartS[pattern]!), lengthS: round1(w.outGreenS) },
+      inGreen: { startS: round1(buf.offsetS[i]! + w.inStartS[pattern]!), lengthS: round1(w.inGreenS) },
+      queueClearanceOutS: round1(prep.traffic.queueOutS[k]!),
+      queueClearanceInS: round1(prep.traffic.queueInS[k]!),
+    });
+  });
+  // Bands of the plan as it will run (offsets rounded to 0.1 s), measured on its green windows.
+  for (let k = 0; k < n; k++) sol.offsetS[k] = buf.offsetS[indices[k]!]!;
+  bands.measure(p, sol);
+  let minOut = Infinity;
+  let minIn = Infinity;
+  for (let k = 0; k < n; k++) {
+    minOut = Math.min(minOut, p.greenOutS[k]!);
+    minIn = Math.min(minIn, p.greenInS[k]!);
+  }
+  const speeds = (len: readonly number[], t: Float64Array) => len.map((m, k) => round1((m / t[k]!) * 3.6));
+  return {
+    corridorId: corridor.id,
+    name: corridor.name,
+    cycleS: p.cycleS,
+    mode: sol.mode === BandMode.TwoWay ? 'two-way' : sol.mode === BandMode.OutboundOnly ? 'outbound only' : 'inbound only',
+    weightOut: round3(p.weightOut),
+    weightIn: round3(p.weightIn),
+    attainabilityOut: round3(sol.bandOutS / minOut),
+    attainabilityIn: round3(sol.bandInS / minIn),
+    progressionKph: { out: speeds(prep.lengthM, sol.travelOutS), in: speeds(prep.lengthM, sol.travelInS) },
+    travelOutS: Array.from(sol.travelOutS.subarray(0, n - 1), round1),
+    travelInS: Array.from(sol.travelInS.subarray(0, n - 1), round1),
+    bandOutStartS: round1(sol.bandOutStartS),
+    bandInStartS: round1(sol.bandInStartS),
+    uncoordinated: roundState(uncoordinated),
+    bandOptimized: roundState(bandState),
+    refined: roundState(state(sol, refined)),
+    intersections: members,
+  };
+}
+
+function roundState(s: CorridorState): CorridorState {
+  return { bandOutS: round1(s.bandOutS), bandInS: round1(s.bandInS), delaySPerVeh: round1(s.delaySPerVeh), stopsPerVeh: round3(s.stopsPerVeh) };
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
