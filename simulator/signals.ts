@@ -1,0 +1,166 @@
+/**
+ * Signal heads in the simulator, run like a field controller: each
+ * intersection times its current cycle from the plan's phase layout; a new
+ * plan takes effect only at a cycle boundary, and offset errors are corrected
+ * the short way (shorten by at most 12 % or lengthen by at most 22 % of the
+ * cycle per cycle, by stretching the longest green, minimum greens kept).
+ * Every cycle layout it runs, transitions included, passes the engine's
+ * safety validator first. Called by the simulation every step.
+ */
+import type { CompiledNetwork } from '../engine/network/compile.js';
+import { createPlanBuffer, type PlanBuffer } from '../engine/timing/planner.js';
+import { validateIntersectionPlan } from '../engine/safety/validator.js';
+import { IssueList, UnsafePlanError } from '../engine/errors.js';
+
+export const MAX_SHORTEN_SHARE = 0.12;
+export const MAX_LENGTHEN_SHARE = 0.22;
+
+export class SignalHeads {
+  /** The plan each intersection should run (offset and phase times); swapped in at its next cycle boundary. */
+  private readonly target: PlanBuffer;
+  private readonly pending: Uint8Array;
+  /** The cycle being run right now: its layout, start time and length. */
+  private readonly running: PlanBuffer;
+  private readonly cycleStartS: Float64Array;
+  readonly greenMask: Uint16Array;
+  readonly yellowMask: Uint16Array;
+  readonly permittedMask: Uint16Array;
+  /** Plan switches and offset corrections applied, for reports. */
+  planSwitches = 0;
+  corrections = 0;
+
+  constructor(private readonly c: CompiledNetwork, plan: PlanBuffer, startS = 0) {
+    const n = c.intersectionCount;
+    this.target = createPlanBuffer(c);
+    this.running = createPlanBuffer(c);
+    this.pending = new Uint8Array(n);
+    this.cycleStartS = new Float64Array(n);
+    this.greenMask = new Uint16Array(n);
+    this.yellowMask = new Uint16Array(n);
+    this.permittedMask = new Uint16Array(n);
+    for (let i = 0; i < n; i++) {
+      this.copyPlan(plan, this.target, i);
+      this.copyPlan(plan, this.running, i);
+      // Start in step with the offset, as if the controller had been running all along.
+      const cyc = plan.cycleS[i]!;
+      this.cycleStartS[i] = startS - mod(startS - plan.offsetS[i]!, cyc);
+    }
+  }
+
+  private copyPlan(from: PlanBuffer, to: PlanBuffer, i: number): void {
+    to.cycleS[i] = from.cycleS[i]!;
+    to.offsetS[i] = from.offsetS[i]!;
+    for (let p = this.c.phaseStart[i]!; p < this.c.phaseStart[i + 1]!; p++) {
+      to.phaseStartS[p] = from.phaseStartS[p]!;
+      to.phaseGreenS[p] = from.phaseGreenS[p]!;
+      to.phaseYellowS[p] = from.phaseYellowS[p]!;
+      to.phaseAllRedS[p] = from.phaseAllRedS[p]!;
+    }
+  }
+
+  /** Queues a new plan for intersection i; it must already be valid (it is checked again). */
+  setPlan(plan: PlanBuffer, i: number): void {
+    const issues = new IssueList();
+    if (!validateIntersectionPlan(this.c, i, plan, issues)) throw new UnsafePlanError(this.c.intersectionIds[i]!, issues.items);
+    this.copyPlan(plan, this.target, i);
+    this.pending[i] = 1;
+  }
+
+  /** Local time in the running cycle of intersection i. */
+  cycleTimeS(i: number, tS: number): number {
+    return tS - this.cycleStartS[i]!;
+  }
+
+  runningCycleS(i: number): number {
+    return this.running.cycleS[i]!;
+  }
+
+  /** Advances every intersection to time t and recomputes the movement masks. */
+  update(tS: number): void {
+    const c = this.c;
+    for (let i = 0; i < c.intersectionCount; i++) {
+      let tau = tS - this.cycleStartS[i]!;
+      while (tau >= this.running.cycleS[i]!) {
+        this.cycleStartS[i] = this.cycleStartS[i]! + this.running.cycleS[i]!;
+        this.beginCycle(i);
+        tau = tS - this.cycleStartS[i]!;
+      }
+      let green = 0;
+      let yellow = 0;
+      let permitted = 0;
+      let protectedGreen = 0;
+      for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
+        const s = this.running.phaseStartS[p]!;
+        const g = s + this.running.phaseGreenS[p]!;
+        if (tau >= s && tau < g) {
+          green |= c.phaseProtectedMask[p]! | c.phasePermittedMask[p]!;
+          protectedGreen |= c.phaseProtectedMask[p]!;
+          permitted |= c.phasePermittedMask[p]!;
+        } else if (tau >= g && tau < g + this.running.phaseYellowS[p]!) {
+          yellow |= c.phaseProtectedMask[p]! | c.phasePermittedMask[p]!;
+        }
+      }
+      this.greenMask[i] = green;
+      this.yellowMask[i] = yellow & ~green;
+      this.permittedMask[i] = permitted & ~protectedGreen;
+    }
+  }
+
+  /**
+   * At a cycle boundary: take a pending plan, then correct any offset error
+   * the short way by stretching or squeezing the longest green of the cycle.
+   */
+  private beginCycle(i: number): void {
+    const c = this.c;
+    if (this.pending[i] === 1) {
+      this.copyPlan(this.target, this.running, i);
+      this.pending[i] = 0;
+      this.planSwitches++;
+    } else {
+      this.copyPlan(this.target, this.running, i);
+    }
+    const cyc = this.target.cycleS[i]!;
+    const late = mod(this.cycleStartS[i]! - this.target.offsetS[i]!, cyc);
+    if (late < 1e-6 || cyc - late < 1e-6) return;
+    let delta = late <= cyc - late ? -late : cyc - late;
+    delta = Math.max(-MAX_SHORTEN_SHARE * cyc, Math.min(MAX_LENGTHEN_SHARE * cyc, delta));
+    // Stretch the longest green of ring 0, and the same barrier's longest green in every other ring.
+    const p0 = c.phaseStart[i]!;
+    const p1 = c.phaseStart[i + 1]!;
+    let longest = p0;
+    for (let p = p0; p < p1; p++) if (c.phaseRing[p] === 0 && this.running.phaseGreenS[p]! > this.running.phaseGreenS[longest]!) longest = p;
+    const barrier = c.phaseBarrier[longest]!;
+    for (let r = 0; r < c.ringCount[i]!; r++) {
+      let best = -1;
+      for (let p = p0; p < p1; p++) if (c.phaseBarrier[p] === barrier && c.phaseRing[p] === r && (best < 0 || this.running.phaseGreenS[p]! > this.running.phaseGreenS[best]!)) best = p;
+      if (best >= 0) delta = Math.max(delta, c.phaseMinGreenS[best]! - this.running.phaseGreenS[best]!);
+    }
+    if (Math.abs(delta) < 1e-6) return;
+    for (let r = 0; r < c.ringCount[i]!; r++) {
+      let best = -1;
+      for (let p = p0; p < p1; p++) if (c.phaseBarrier[p] === barrier && c.phaseRing[p] === r && (best < 0 || this.running.phaseGreenS[p]! > this.running.phaseGreenS[best]!)) best = p;
+      if (best < 0) continue;
+      const at = this.running.phaseStartS[best]!;
+      this.running.phaseGreenS[best] = this.running.phaseGreenS[best]! + delta;
+      // Later phases of this ring in the same barrier move with it.
+      for (let p = p0; p < p1; p++) {
+        if (c.phaseBarrier[p] === barrier && c.phaseRing[p] === r && this.running.phaseStartS[p]! > at + 1e-9) this.running.phaseStartS[p] = this.running.phaseStartS[p]! + delta;
+      }
+    }
+    // Every phase of a later barrier moves once.
+    for (let p = p0; p < p1; p++) if (c.phaseBarrier[p]! > barrier) this.running.phaseStartS[p] = this.running.phaseStartS[p]! + delta;
+    this.running.cycleS[i] = cyc + delta;
+    this.running.offsetS[i] = mod(this.target.offsetS[i]!, this.running.cycleS[i]!);
+    if (!validateIntersectionPlan(c, i, this.running)) {
+      // A correction that the validator rejects is never run: fall back to the plain cycle.
+      this.copyPlan(this.target, this.running, i);
+      return;
+    }
+    this.corrections++;
+  }
+}
+
+function mod(x: number, m: number): number {
+  const r = x % m;
+  return r < 0 ? r + m : r;
+}

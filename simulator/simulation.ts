@@ -1,0 +1,614 @@
+/**
+ * A microscopic traffic simulator over greenwave's own network model, used to
+ * prove that a plan is better and to close the loop (detectors → engine →
+ * timing → detectors). Vehicles follow the Intelligent Driver Model (Treiber,
+ * Hennecke & Helbing 2000) in their lane, choose a lane for their turn, obey
+ * the signal heads (yellow: stop if they can), yield on permitted lefts by gap
+ * acceptance, and move on to the next signal's approach or leave. Loop
+ * detectors count front passages and measure occupancy. Arrivals are Poisson
+ * from a seeded PRNG, so a seed fixes the run bit for bit.
+ *
+ * The state is structure-of-arrays in typed arrays sized once; lanes are ring
+ * buffers of vehicle slots (no overtaking within a lane). No object is
+ * allocated per vehicle or per step.
+ */
+import type { CompiledNetwork } from '../engine/network/compile.js';
+import type { PlanBuffer } from '../engine/timing/planner.js';
+import type { DetectorCounts } from '../engine/counts/csv.js';
+import { GreenwaveError, ErrorCode } from '../engine/errors.js';
+import { buildTopology, type SimTopology } from './topology.js';
+import { SignalHeads } from './signals.js';
+
+/** IDM parameters for a passenger car; with these the queue discharges at about 2 s per vehicle. */
+export const IDM = { accelMps2: 1.5, decelMps2: 2.0, headwayS: 1.2, minGapM: 2.0, lengthM: 5.0 } as const;
+/** A vehicle on yellow stops if it can at this deceleration; otherwise it clears. */
+const YELLOW_STOP_DECEL_MPS2 = 3.0;
+/** Permitted lefts go when the nearest opposing vehicle is at least this far away in time. */
+const CRITICAL_GAP_S = 4.5;
+const LOOP_LENGTH_M = 2.0;
+const STOPPED_MPS = 0.1;
+const MOVING_MPS = 2.0;
+/** Simulation clock zero, for the counts' timestamps. */
+const EPOCH_MS = Date.UTC(2026, 0, 1);
+
+export type DetectorFault = 'dead' | 'stuckOn' | 'chatter';
+
+export interface SimOptions {
+  readonly seed: number;
+  readonly stepS?: number;
+  readonly detectorIntervalS?: number;
+  readonly maxVehicles?: number;
+}
+
+export interface Demand {
+  /** Mean demand per movement, veh/h: [intersection * 16 + movement]. */
+  readonly movementFlowVehPerH: Float64Array;
+  /** Demand multiplier over time (e.g. a peak that rises and falls); 1 if absent. */
+  readonly scale?: (tS: number) => number;
+}
+
+export interface MovementMetrics {
+  readonly intersectionId: string;
+  readonly movement: number;
+  readonly vehicles: number;
+  readonly meanDelayS: number;
+  readonly stopsPerVeh: number;
+}
+
+export interface SimMetrics {
+  readonly simulatedS: number;
+  readonly vehiclesEntered: number;
+  readonly vehiclesCompleted: number;
+  readonly vehiclesInNetwork: number;
+  /** Over completed trips: travel time minus free-flow time at each approach's speed. */
+  readonly meanDelayPerVehS: number;
+  readonly meanTravelTimeS: number;
+  readonly stopsPerVeh: number;
+  /** Per intersection: approach delay and stops of vehicles that crossed it, and the longest queue. */
+  readonly intersections: readonly { id: string; vehicles: number; meanDelayS: number; stopsPerVeh: number; maxQueueVeh: number }[];
+  readonly movements: readonly MovementMetrics[];
+  readonly vehicleUpdates: number;
+}
+
+/** Mulberry32: small, fast, good enough for arrivals; the whole run depends only on the seed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class Simulation {
+  readonly topology: SimTopology;
+  readonly signals: SignalHeads;
+  readonly stepS: number;
+  tS = 0;
+  vehicleUpdates = 0;
+
+  private readonly random: () => number;
+  private readonly cap: number;
+  // Vehicles (structure of arrays).
+  private readonly vLane: Int32Array;
+  private readonly vPos: Float64Array;
+  private readonly vSpeed: Float64Array;
+  private readonly vMove: Int8Array;
+  private readonly vEnterS: Float64Array;
+  private readonly vLinkEnterS: Float64Array;
+  private readonly vFreeS: Float64Array;
+  private readonly vStops: Int32Array;
+  private readonly vLinkStops: Int32Array;
+  private readonly vStopped: Uint8Array;
+  private readonly vStamp: Int32Array;
+  private readonly freeSlots: Int32Array;
+  private freeTop: number;
+  private stepCount = 0;
+  // Lanes: ring buffers of vehicle slots, front first.
+  private readonly laneCap: number;
+  private readonly laneBuf: Int32Array;
+  private readonly laneHead: Int32Array;
+  private readonly laneSize: Int32Array;
+  private readonly laneDetStart: Int32Array;
+  private readonly laneDets: Int32Array;
+  // Sources and turning.
+  private readonly sourceRate: Float64Array;
+  private readonly nextArrivalS: Float64Array;
+  private readonly waitingToEnter: Int32Array;
+  private readonly turnCdf: Float64Array;
+  private readonly scale: (tS: number) => number;
+  private readonly linkMinEtaS: Float64Array;
+  // Detectors.
+  private readonly detCount: Float64Array;
+  private readonly detOccS: Float64Array;
+  private readonly detOccupied: Uint8Array;
+  private readonly detFault: Uint8Array;
+  private readonly intervalS: number;
+  private intervalStartS = 0;
+  private readonly volumeRows: Float64Array[] = [];
+  private readonly occupancyRows: Float64Array[] = [];
+  // Metrics.
+  private entered = 0;
+  private completed = 0;
+  private sumDelayS = 0;
+  private sumTravelS = 0;
+  private sumStops = 0;
+  private readonly mVeh: Float64Array;
+  private readonly mDelay: Float64Array;
+  private readonly mStops: Float64Array;
+  private readonly linkMaxQueue: Float64Array;
+
+  constructor(
+    private readonly c: CompiledNetwork,
+    plan: PlanBuffer,
+    demand: Demand,
+    opts: SimOptions,
+  ) {
+    this.topology = buildTopology(c);
+    const top = this.topology;
+    this.stepS = opts.stepS ?? 0.5;
+    if (!(this.stepS > 0 && this.stepS <= 1)) throw new GreenwaveError(ErrorCode.InvalidInput, `options.stepS must be in (0, 1], got ${this.stepS}`);
+    this.intervalS = opts.detectorIntervalS ?? 900;
+    this.random = rng(opts.seed);
+    this.signals = new SignalHeads(c, plan, 0);
+    this.scale = demand.scale ?? (() => 1);
+
+    const lanes = c.laneIds.length;
+    let longest = 0;
+    for (let l = 0; l < top.linkCount; l++) longest = Math.max(longest, top.linkLengthM[l]!);
+    this.laneCap = Math.ceil(longest / (IDM.lengthM + IDM.minGapM * 0.5)) + 4;
+    this.cap = opts.maxVehicles ?? Math.max(1000, lanes * this.laneCap);
+    const cap = this.cap;
+    this.vLane = new Int32Array(cap).fill(-1);
+    this.vPos = new Float64Array(cap);
+    this.vSpeed = new Float64Array(cap);
+    this.vMove = new Int8Array(cap);
+    this.vEnterS = new Float64Array(cap);
+    this.vLinkEnterS = new Float64Array(cap);
+    this.vFreeS = new Float64Array(cap);
+    this.vStops = new Int32Array(cap);
+    this.vLinkStops = new Int32Array(cap);
+    this.vStopped = new Uint8Array(cap);
+    this.vStamp = new Int32Array(cap).fill(-1);
+    this.freeSlots = new Int32Array(cap);
+    for (let k = 0; k < cap; k++) this.freeSlots[k] = cap - 1 - k;
+    this.freeTop = cap;
+    this.laneBuf = new Int32Array(lanes * this.laneCap);
+    this.laneHead = new Int32Array(lanes);
+    this.laneSize = new Int32Array(lanes);
+
+    // Detectors per lane.
+    const perLane: number[][] = Array.from({ length: lanes }, () => []);
+    for (let d = 0; d < c.detectorIds.length; d++) perLane[top.detectorLane[d]!]!.push(d);
+    this.laneDetStart = new Int32Array(lanes + 1);
+    const flat: number[] = [];
+    perLane.forEach((ds, l) => {
+      this.laneDetStart[l] = flat.length;
+      flat.push(...ds);
+    });
+    this.laneDetStart[lanes] = flat.length;
+    this.laneDets = Int32Array.from(flat);
+    const nd = c.detectorIds.length;
+    this.detCount = new Float64Array(nd);
+    this.detOccS = new Float64Array(nd);
+    this.detOccupied = new Uint8Array(nd);
+    this.detFault = new Uint8Array(nd);
+
+    // Turning probabilities per link, and entry rates: boundary links carry their whole
+    // demand; inner links get a mid-block source for what their upstream does not deliver.
+    const flows = demand.movementFlowVehPerH;
+    this.turnCdf = new Float64Array(top.linkCount * 4);
+    const linkDemand = new Float64Array(top.linkCount);
+    for (let l = 0; l < top.linkCount; l++) {
+      const i = top.linkIntersection[l]!;
+      const a = top.linkApproach[l]!;
+      let servedMask = 0;
+      for (let k = top.linkLaneStart[l]!; k < top.linkLaneStart[l]! + top.linkLaneCount[l]!; k++) servedMask |= c.laneMovementMask[top.linkLanes[k]!]!;
+      let total = 0;
+      for (let turn = 0; turn < 4; turn++) {
+        const m = a * 4 + turn;
+        const f = (servedMask >> m) & 1 ? Math.max(0, flows[i * 16 + m]!) : 0;
+        total += f;
+        this.turnCdf[l * 4 + turn] = total;
+      }
+      if (total <= 0) {
+        // No measured demand: send the odd vehicle straight on if it can, else anywhere served.
+        let fallback = -1;
+        for (let turn = 0; turn < 4; turn++) if ((servedMask >> (a * 4 + turn)) & 1 && (fallback < 0 || turn === 1)) fallback = turn;
+        for (let turn = 0; turn < 4; turn++) this.turnCdf[l * 4 + turn] = turn >= fallback && fallback >= 0 ? 1 : 0;
+        total = 1;
+      } else for (let turn = 0; turn < 4; turn++) this.turnCdf[l * 4 + turn] = this.turnCdf[l * 4 + turn]! / total;
+      linkDemand[l] = totalOf(flows, i, a, servedMask);
+    }
+    const inflow = new Float64Array(top.linkCount);
+    for (let l = 0; l < top.linkCount; l++) {
+      const i = top.linkIntersection[l]!;
+      for (let m = 0; m < 16; m++) {
+        const next = top.linkNext[l * 16 + m]!;
+        if (next >= 0) inflow[next] = inflow[next]! + Math.max(0, flows[i * 16 + m]!);
+      }
+    }
+    this.sourceRate = new Float64Array(top.linkCount);
+    this.nextArrivalS = new Float64Array(top.linkCount);
+    this.waitingToEnter = new Int32Array(top.linkCount);
+    for (let l = 0; l < top.linkCount; l++) {
+      const rate = top.linkBoundary[l] === 1 ? linkDemand[l]! : Math.max(0, linkDemand[l]! - inflow[l]!);
+      this.sourceRate[l] = rate / 3600;
+      this.nextArrivalS[l] = rate > 0 ? this.exponential(this.sourceRate[l]!) : Infinity;
+    }
+    this.linkMinEtaS = new Float64Array(top.linkCount);
+    this.mVeh = new Float64Array(c.intersectionCount * 16);
+    this.mDelay = new Float64Array(c.intersectionCount * 16);
+    this.mStops = new Float64Array(c.intersectionCount * 16);
+    this.linkMaxQueue = new Float64Array(top.linkCount);
+    this.signals.update(0);
+  }
+
+  private exponential(ratePerS: number): number {
+    return -Math.log(1 - this.random()) / ratePerS;
+  }
+
+  /** Marks a detector faulty from now on: what it reports, not what traffic does. */
+  injectFault(detector: number, fault: DetectorFault): void {
+    this.detFault[detector] = fault === 'dead' ? 1 : fault === 'stuckOn' ? 2 : 3;
+  }
+
+  /** Runs until the clock reaches `untilS`. */
+  runUntil(untilS: number): void {
+    while (this.tS + 1e-9 < untilS) this.step();
+  }
+
+  step(): void {
+    const dt = this.stepS;
+    this.tS += dt;
+    this.stepCount++;
+    const t = this.tS;
+    this.signals.update(t);
+    this.computeOpposingEtas();
+    this.spawn(t);
+    const lanes = this.c.laneIds.length;
+    for (let lane = 0; lane < lanes; lane++) this.moveLane(lane, t, dt);
+    const nd = this.detOccupied.length;
+    for (let d = 0; d < nd; d++) {
+      if (this.detOccupied[d] === 1) this.detOccS[d] = this.detOccS[d]! + dt;
+      this.detOccupied[d] = 0;
+    }
+    if (t - this.intervalStartS >= this.intervalS - 1e-9) this.closeInterval();
+  }
+
+  /** For gap acceptance: the soonest arrival at the stop line of any moving vehicle, per link. */
+  private computeOpposingEtas(): void {
+    const top = this.topology;
+    for (let l = 0; l < top.linkCount; l++) {
+      let eta = Infinity;
+      const len = top.linkLengthM[l]!;
+      for (let k = top.linkLaneStart[l]!; k < top.linkLaneStart[l]! + top.linkLaneCount[l]!; k++) {
+        const lane = top.linkLanes[k]!;
+        if (this.laneSize[lane] === 0) continue;
+        const v = this.laneBuf[lane * this.laneCap + this.laneHead[lane]!]!;
+        const e = (len - this.vPos[v]!) / Math.max(this.vSpeed[v]!, 0.5);
+        if (this.vSpeed[v]! > STOPPED_MPS && e < eta) eta = e;
+      }
+      this.linkMinEtaS[l] = eta;
+    }
+  }
+
+  private spawn(t: number): void {
+    const top = this.topology;
+    const s = this.scale(t);
+    for (let l = 0; l < top.linkCount; l++) {
+      const rate = this.sourceRate[l]! * s;
+      while (this.nextArrivalS[l]! <= t) {
+        this.waitingToEnter[l] = this.waitingToEnter[l]! + 1;
+        this.nextArrivalS[l] = rate > 0 ? this.nextArrivalS[l]! + this.exponential(rate) : Infinity;
+      }
+      if (rate > 0 && !Number.isFinite(this.nextArrivalS[l]!)) this.nextArrivalS[l] = t + this.exponential(rate);
+      // Vehicles that could not enter yet (the entry is full) wait outside and count their delay.
+      while (this.waitingToEnter[l]! > 0) {
+        const turn = this.chooseTurn(l);
+        const lane = this.chooseLane(l, turn);
+        if (lane < 0 || !this.hasEntrySpace(lane)) break;
+        if (this.freeTop === 0) throw new GreenwaveError(ErrorCode.Internal, `simulation vehicle capacity ${this.cap} exhausted`);
+        const v = this.freeSlots[--this.freeTop]!;
+        this.vEnterS[v] = t;
+        this.vFreeS[v] = 0;
+        this.vStops[v] = 0;
+        this.placeOnLane(v, lane, l, turn, top.linkSpeedMps[l]! * 0.8, t);
+        this.waitingToEnter[l] = this.waitingToEnter[l]! - 1;
+        this.entered++;
+      }
+    }
+  }
+
+  private chooseTurn(link: number): number {
+    const u = this.random();
+    for (let turn = 0; turn < 4; turn++) if (u < this.turnCdf[link * 4 + turn]!) return turn;
+    for (let turn = 3; turn >= 0; turn--) if (this.turnCdf[link * 4 + turn]! > 0) return turn;
+    return 1;
+  }
+
+  /** The lane of the link that carries the turn with the fewest vehicles, -1 if none. */
+  private chooseLane(link: number, turn: number): number {
+    const top = this.topology;
+    const m = top.linkApproach[link]! * 4 + turn;
+    let best = -1;
+    for (let k = top.linkLaneStart[link]!; k < top.linkLaneStart[link]! + top.linkLaneCount[link]!; k++) {
+      const lane = top.linkLanes[k]!;
+      if (!((this.c.laneMovementMask[lane]! >> m) & 1)) continue;
+      if (best < 0 || this.laneSize[lane]! < this.laneSize[best]!) best = lane;
+    }
+    return best;
+  }
+
+  private hasEntrySpace(lane: number): boolean {
+    const size = this.laneSize[lane]!;
+    if (size === 0) return true;
+    if (size >= this.laneCap - 1) return false;
+    const tail = this.laneBuf[lane * this.laneCap + ((this.laneHead[lane]! + size - 1) % this.laneCap)]!;
+    return this.vPos[tail]! - IDM.lengthM > IDM.minGapM;
+  }
+
+  private placeOnLane(v: number, lane: number, link: number, turn: number, speed: number, t: number): void {
+    const size = this.laneSize[lane]!;
+    this.laneBuf[lane * this.laneCap + ((this.laneHead[lane]! + size) % this.laneCap)] = v;
+    this.laneSize[lane] = size + 1;
+    this.vLane[v] = lane;
+    this.vPos[v] = 0;
+    // Enter no faster than the gap to the vehicle ahead allows.
+    let sp = speed;
+    if (size > 0) {
+      const ahead = this.laneBuf[lane * this.laneCap + ((this.laneHead[lane]! + size - 1) % this.laneCap)]!;
+      sp = Math.min(sp, this.vSpeed[ahead]!);
+    }
+    this.vSpeed[v] = sp;
+    this.vMove[v] = this.topology.linkApproach[link]! * 4 + turn;
+    this.vLinkEnterS[v] = t;
+    this.vLinkStops[v] = 0;
+    this.vStopped[v] = 0;
+    this.vStamp[v] = this.stepCount;
+  }
+
+  private moveLane(lane: number, t: number, dt: number): void {
+    const top = this.topology;
+    const link = top.laneLink[lane]!;
+    if (link < 0) return;
+    const len = top.linkLengthM[link]!;
+    const v0 = top.linkSpeedMps[link]!;
+    const i = top.linkIntersection[link]!;
+    const base = lane * this.laneCap;
+    let queued = 0;
+    let leaderPos = Infinity;
+    let leaderSpeed = 0;
+    let k = 0;
+    while (k < this.laneSize[lane]!) {
+      const v = this.laneBuf[base + ((this.laneHead[lane]! + k) % this.laneCap)]!;
+      if (this.vStamp[v] === this.stepCount) {
+        // Entered this lane during this step: already moved once.
+        leaderPos = this.vPos[v]! - IDM.lengthM;
+        leaderSpeed = this.vSpeed[v]!;
+        k++;
+        continue;
+      }
+      this.vStamp[v] = this.stepCount;
+      this.vehicleUpdates++;
+      const pos = this.vPos[v]!;
+      const speed = this.vSpeed[v]!;
+      let obstacle = leaderPos;
+      let obstacleSpeed = leaderSpeed;
+      let mayCross = false;
+      if (k === 0) {
+        const m = this.vMove[v]!;
+        const bit = 1 << m;
+        const green = (this.signals.greenMask[i]! & bit) !== 0;
+        const yellow = (this.signals.yellowMask[i]! & bit) !== 0;
+        const toLine = len - pos;
+        let go = green;
+        if (green && (this.signals.permittedMask[i]! & bit) !== 0 && (m & 3) === 0) {
+          const opp = top.linkOpposing[link]!;
+          go = opp < 0 || this.linkMinEtaS[opp]! > CRITICAL_GAP_S;
+        }
+        if (!green && yellow) go = toLine < (speed * speed) / (2 * YELLOW_STOP_DECEL_MPS2);
+        if (go) {
+          const next = top.linkNext[link * 16 + m]!;
+          mayCross = next < 0 || this.downstreamHasRoom(next);
+        }
+        obstacle = mayCross ? Infinity : len;
+        obstacleSpeed = 0;
+      }
+      // IDM acceleration towards the leader (or the stop line, a standing obstacle).
+      // The front vehicle stops half a metre short of the line; followers keep their gap to the rear ahead.
+      const gap = obstacle - pos - (k === 0 ? 0.5 : 0);
+      const dv = speed - obstacleSpeed;
+      const sStar = IDM.minGapM + Math.max(0, speed * IDM.headwayS + (speed * dv) / (2 * Math.sqrt(IDM.accelMps2 * IDM.decelMps2)));
+      const free = 1 - Math.pow(speed / v0, 4);
+      const interaction = Number.isFinite(gap) ? (sStar / Math.max(gap, 0.1)) ** 2 : 0;
+      let acc = IDM.accelMps2 * (free - interaction);
+      if (acc < -9) acc = -9;
+      let nv = speed + acc * dt;
+      if (nv < 0) nv = 0;
+      let npos = pos + nv * dt;
+      if (Number.isFinite(obstacle) && npos > obstacle - 0.5) {
+        npos = Math.max(pos, obstacle - 0.5);
+        nv = 0;
+      }
+      // Stops, with hysteresis so a creeping queue counts once.
+      if (nv < STOPPED_MPS && this.vStopped[v] === 0) {
+        this.vStopped[v] = 1;
+        this.vStops[v] = this.vStops[v]! + 1;
+        this.vLinkStops[v] = this.vLinkStops[v]! + 1;
+      } else if (nv > MOVING_MPS) this.vStopped[v] = 0;
+      if (nv < STOPPED_MPS) queued++;
+      // Loops: a count when the front passes, occupancy while the body covers the loop.
+      for (let q = this.laneDetStart[lane]!; q < this.laneDetStart[lane + 1]!; q++) {
+        const d = this.laneDets[q]!;
+        const dp = this.topology.detectorPosM[d]!;
+        if (pos < dp && npos >= dp) this.detCount[d] = this.detCount[d]! + 1;
+        if (npos >= dp && npos - IDM.lengthM <= dp + LOOP_LENGTH_M) this.detOccupied[d] = 1;
+      }
+      this.vPos[v] = npos;
+      this.vSpeed[v] = nv;
+      if (k === 0 && npos >= len) {
+        this.leaveLane(v, lane, link, i, t);
+        // The next vehicle is now the front; do not advance k.
+        leaderPos = Infinity;
+        leaderSpeed = 0;
+        continue;
+      }
+      leaderPos = npos - IDM.lengthM;
+      leaderSpeed = nv;
+      k++;
+    }
+    if (queued > this.linkMaxQueue[link]!) this.linkMaxQueue[link] = queued;
+  }
+
+  /** Whether the lane a vehicle would take on the next link has room at its entry. */
+  private downstreamHasRoom(next: number): boolean {
+    const top = this.topology;
+    for (let k = top.linkLaneStart[next]!; k < top.linkLaneStart[next]! + top.linkLaneCount[next]!; k++) {
+      if (this.hasEntrySpace(top.linkLanes[k]!)) return true;
+    }
+    return false;
+  }
+
+  private leaveLane(v: number, lane: number, link: number, i: number, t: number): void {
+    const top = this.topology;
+    this.laneHead[lane] = (this.laneHead[lane]! + 1) % this.laneCap;
+    this.laneSize[lane] = this.laneSize[lane]! - 1;
+    const m = this.vMove[v]!;
+    const freeS = top.linkLengthM[link]! / top.linkSpeedMps[link]!;
+    const slot = i * 16 + m;
+    this.mVeh[slot] = this.mVeh[slot]! + 1;
+    this.mDelay[slot] = this.mDelay[slot]! + Math.max(0, t - this.vLinkEnterS[v]! - freeS);
+    this.mStops[slot] = this.mStops[slot]! + this.vLinkStops[v]!;
+    this.vFreeS[v] = this.vFreeS[v]! + freeS;
+    const next = top.linkNext[link * 16 + m]!;
+    if (next >= 0) {
+      const turn = this.chooseTurn(next);
+      let target = this.chooseLane(next, turn);
+      if (target < 0 || !this.hasEntrySpace(target)) {
+        // The lane for its next turn is full: take any lane with room (it changes its mind on the turn).
+        target = -1;
+        for (let k = top.linkLaneStart[next]!; k < top.linkLaneStart[next]! + top.linkLaneCount[next]!; k++) {
+          if (this.hasEntrySpace(top.linkLanes[k]!)) {
+            target = top.linkLanes[k]!;
+            break;
+          }
+        }
+      }
+      if (target >= 0) {
+        let turnFor = turn;
+        if (!((this.c.laneMovementMask[target]! >> (top.linkApproach[next]! * 4 + turn)) & 1)) {
+          for (let q = 0; q < 4; q++) if ((this.c.laneMovementMask[target]! >> (top.linkApproach[next]! * 4 + q)) & 1) turnFor = q;
+        }
+        this.placeOnLane(v, target, next, turnFor, this.vSpeed[v]!, t);
+        return;
+      }
+    }
+    // Leaves the network: the trip is complete.
+    const travel = t - this.vEnterS[v]!;
+    this.completed++;
+    this.sumTravelS += travel;
+    this.sumDelayS += Math.max(0, travel - this.vFreeS[v]!);
+    this.sumStops += this.vStops[v]!;
+    this.vLane[v] = -1;
+    this.freeSlots[this.freeTop++] = v;
+  }
+
+  private closeInterval(): void {
+    const nd = this.detCount.length;
+    const volume = new Float64Array(nd);
+    const occupancy = new Float64Array(nd);
+    const span = this.tS - this.intervalStartS;
+    for (let d = 0; d < nd; d++) {
+      let vol = this.detCount[d]!;
+      let occ = (100 * this.detOccS[d]!) / span;
+      switch (this.detFault[d]) {
+        case 1:
+          vol = 0;
+          occ = 0;
+          break;
+        case 2:
+          vol = 0;
+          occ = 100;
+          break;
+        case 3:
+          vol = vol * 3 + (2400 * span) / 3600;
+          break;
+      }
+      volume[d] = vol;
+      occupancy[d] = Math.min(100, occ);
+      this.detCount[d] = 0;
+      this.detOccS[d] = 0;
+    }
+    this.volumeRows.push(volume);
+    this.occupancyRows.push(occupancy);
+    this.intervalStartS = this.tS;
+  }
+
+  /** Detector counts of every closed interval, in the shape the engine's counts pipeline uses. */
+  detectorCounts(fromInterval = 0): DetectorCounts {
+    const nd = this.detCount.length;
+    const rows = this.volumeRows.length - fromInterval;
+    const volumeVeh = new Float64Array(rows * nd);
+    const occupancyPct = new Float64Array(rows * nd);
+    const intervalStartMs = new Float64Array(rows);
+    for (let r = 0; r < rows; r++) {
+      volumeVeh.set(this.volumeRows[fromInterval + r]!, r * nd);
+      occupancyPct.set(this.occupancyRows[fromInterval + r]!, r * nd);
+      intervalStartMs[r] = EPOCH_MS + (fromInterval + r) * this.intervalS * 1000;
+    }
+    return { detectorIds: this.c.detectorIds, intervalS: this.intervalS, intervalStartMs, volumeVeh, occupancyPct };
+  }
+
+  get closedIntervals(): number {
+    return this.volumeRows.length;
+  }
+
+  metrics(): SimMetrics {
+    const c = this.c;
+    const movements: MovementMetrics[] = [];
+    const intersections: SimMetrics['intersections'][number][] = [];
+    for (let i = 0; i < c.intersectionCount; i++) {
+      let veh = 0;
+      let delay = 0;
+      let stops = 0;
+      for (let m = 0; m < 16; m++) {
+        const slot = i * 16 + m;
+        const n = this.mVeh[slot]!;
+        if (n === 0) continue;
+        movements.push({ intersectionId: c.intersectionIds[i]!, movement: m, vehicles: n, meanDelayS: this.mDelay[slot]! / n, stopsPerVeh: this.mStops[slot]! / n });
+        veh += n;
+        delay += this.mDelay[slot]!;
+        stops += this.mStops[slot]!;
+      }
+      let maxQueue = 0;
+      for (let l = 0; l < this.topology.linkCount; l++) if (this.topology.linkIntersection[l] === i) maxQueue = Math.max(maxQueue, this.linkMaxQueue[l]!);
+      intersections.push({ id: c.intersectionIds[i]!, vehicles: veh, meanDelayS: veh > 0 ? delay / veh : 0, stopsPerVeh: veh > 0 ? stops / veh : 0, maxQueueVeh: maxQueue });
+    }
+    let inNetwork = 0;
+    for (let l = 0; l < this.laneSize.length; l++) inNetwork += this.laneSize[l]!;
+    return {
+      simulatedS: this.tS,
+      vehiclesEntered: this.entered,
+      vehiclesCompleted: this.completed,
+      vehiclesInNetwork: inNetwork,
+      meanDelayPerVehS: this.completed > 0 ? this.sumDelayS / this.completed : 0,
+      meanTravelTimeS: this.completed > 0 ? this.sumTravelS / this.completed : 0,
+      stopsPerVeh: this.completed > 0 ? this.sumStops / this.completed : 0,
+      intersections,
+      movements,
+      vehicleUpdates: this.vehicleUpdates,
+    };
+  }
+}
+
+function totalOf(flows: Float64Array, i: number, a: number, servedMask: number): number {
+  let total = 0;
+  for (let turn = 0; turn < 4; turn++) {
+    const m = a * 4 + turn;
+    if ((servedMask >> m) & 1) total += Math.max(0, flows[i * 16 + m]!);
+  }
+  return total;
+}
