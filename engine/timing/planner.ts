@@ -38,6 +38,9 @@ export interface PlanBuffer {
   readonly flags: Uint8Array;
   /** Input: a cycle imposed by corridor coordination (common or half cycle); NaN lets the intersection choose. */
   readonly forcedCycleS: Float64Array;
+  /** Input: bounds on a freely chosen cycle (adaptive control limits change per re-plan); NaN = none. */
+  readonly cycleLimitMinS: Float64Array;
+  readonly cycleLimitMaxS: Float64Array;
   readonly phaseFlowRatio: Float64Array;
   readonly phaseStartS: Float64Array;
   readonly phaseGreenS: Float64Array;
@@ -62,6 +65,8 @@ export function createPlanBuffer(c: CompiledNetwork): PlanBuffer {
     delaySPerVeh: new Float64Array(n),
     flags: new Uint8Array(n),
     forcedCycleS: new Float64Array(n).fill(Number.NaN),
+    cycleLimitMinS: new Float64Array(n).fill(Number.NaN),
+    cycleLimitMaxS: new Float64Array(n).fill(Number.NaN),
     phaseFlowRatio: new Float64Array(p),
     phaseStartS: new Float64Array(p),
     phaseGreenS: new Float64Array(p),
@@ -242,6 +247,13 @@ export function planIntersection(c: CompiledNetwork, i: number, out: PlanBuffer,
       if (need <= cycle + 1e-6) break;
       cycle = need;
     }
+  }
+  if (!(forced > 0)) {
+    // Adaptive limits on how far one re-plan may move the cycle; minimum times still win.
+    const lo = out.cycleLimitMinS[i]!;
+    const hi = out.cycleLimitMaxS[i]!;
+    if (cycle < lo) cycle = lo;
+    if (cycle > hi) cycle = hi;
   }
   if (cycle >= cMax && !(forced > 0)) {
     cycle = cMax;
