@@ -4,6 +4,7 @@
  *   greenwave plan --network net.json --counts counts.csv [--at HH:MM] [--out plan.json] [--json]
  *   greenwave validate net.json
  *   greenwave schema
+ *   greenwave sumo plan|loops|import …   (SUMO round trip, cli/sumo.ts)
  * Bad input exits with status 2 and a list of located problems, never a stack trace.
  */
 import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { demandFor, prepareCounts } from '../engine/demand.js';
 import { planNetwork } from '../engine/plan.js';
 import { renderTimeSpaceSvg } from '../engine/corridor/tsd.js';
 import { formatPlanTable, formatFaultSummary, formatCorridor } from './format.js';
+import { cmdSumo } from './sumo.js';
 
 const USAGE = `usage:
   greenwave plan --network <net.json> --counts <counts.csv> [--at HH:MM] [--out plan.json] [--json]
@@ -27,6 +29,7 @@ const USAGE = `usage:
       reports bands, attainability, delay and stops; --svg writes the time-space diagram.
   greenwave validate <net.json>     check a network file and list every problem
   greenwave schema                  print the network file format as JSON Schema
+  greenwave sumo plan|loops|import  SUMO round trip: loops on a .net.xml, plans from loop output as SUMO programs (docs/sumo.md)
 `;
 
 export const ExitCode = { Ok: 0, Failure: 1, BadInput: 2 } as const;
@@ -163,6 +166,8 @@ export function run(argv: string[], out: (s: string) => void = (s) => process.st
         return cmdValidate(rest, out);
       case 'corridor':
         return cmdCorridor(rest, out);
+      case 'sumo':
+        return cmdSumo(rest, out);
       case 'schema':
         out(`${JSON.stringify(networkJsonSchema(), null, 2)}\n`);
         return ExitCode.Ok;

@@ -1,0 +1,213 @@
+/**
+ * `greenwave sumo …`: the SUMO round trip.
+ *   greenwave sumo loops  --net X.net.xml --out loops.add.xml [--period 900] [--file e1.xml]
+ *   greenwave sumo import --net X.net.xml --out network.json
+ *   greenwave sumo plan   --net X.net.xml --loops e1.xml --out plan.add.xml [--at HH:MM]
+ *                         [--program-id greenwave] [--resolution 1] [--network-out network.json] [--json]
+ * See docs/sumo.md for the recipe and the conventions.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { GreenwaveError, ErrorCode } from '../engine/errors.js';
+import { validateNetwork } from '../engine/network/validate.js';
+import { compileNetwork, type CompiledNetwork } from '../engine/network/compile.js';
+import { cleanCounts, detectorTopology } from '../engine/counts/faults.js';
+import { formatTimestamp } from '../engine/counts/csv.js';
+import { demandFor } from '../engine/demand.js';
+import { planNetwork } from '../engine/plan.js';
+import { importSumoNet, type ImportResult } from '../simulator/sumo/importNet.js';
+import { e1Additional, readE1Output } from '../simulator/sumo/e1.js';
+import { exportTlLogic } from '../simulator/sumo/exportTls.js';
+
+export const SUMO_USAGE = `usage:
+  greenwave sumo loops --net <x.net.xml> --out <loops.add.xml> [--period 900] [--file e1.xml]
+      Writes an additional file with a stop-line induction loop (e1_<lane>) on
+      every incoming lane of every traffic light.
+  greenwave sumo import --net <x.net.xml> --out <network.json>
+      Converts the SUMO network to a greenwave network file and lists what it changed.
+  greenwave sumo plan --net <x.net.xml> --loops <e1.xml> --out <plan.add.xml> [--at HH:MM]
+                      [--program-id greenwave] [--resolution 1] [--network-out network.json] [--json]
+      Times every traffic light from the loop counts (the last full interval, or
+      the interval starting HH:MM after simulation time 0, predicted from the
+      intervals before it; HH:MM may be the interval right after the file) with
+      corridor coordination, and writes the plans as SUMO programs (load with sumo -a).
+`;
+
+const ExitOk = 0;
+
+function usage(message: string): GreenwaveError {
+  return new GreenwaveError(ErrorCode.InvalidInput, `${message}\n\n${SUMO_USAGE}`);
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e: unknown) {
+    const code = (e as { code?: string }).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : e instanceof Error ? e.message : String(e);
+    throw new GreenwaveError(ErrorCode.Io, `cannot read ${what} "${path}": ${why}`);
+  }
+}
+
+function writeText(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (e: unknown) {
+    throw new GreenwaveError(ErrorCode.Io, `cannot write "${path}": ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function importNet(path: string): ImportResult {
+  try {
+    return importSumoNet(readText(path, 'SUMO network'), { name: path });
+  } catch (e: unknown) {
+    if (e instanceof GreenwaveError && e.code === ErrorCode.InvalidInput) throw new GreenwaveError(e.code, `${path}: ${e.message}`, e.issues, { cause: e });
+    throw e;
+  }
+}
+
+function compile(imported: ImportResult): CompiledNetwork {
+  const result = validateNetwork(imported.network);
+  if (!result.ok) throw new GreenwaveError(ErrorCode.Internal, 'imported network does not validate', result.issues);
+  return compileNetwork(result.network);
+}
+
+function positiveNumber(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!(Number.isFinite(n) && n > 0)) throw usage(`${flag} "${value}": expected a positive number`);
+  return n;
+}
+
+function cmdLoops(args: string[], out: (s: string) => void): number {
+  const { values } = parseArgs({ args, options: { net: { type: 'string' }, out: { type: 'string' }, period: { type: 'string' }, file: { type: 'string' } } });
+  if (!values.net) throw usage('sumo loops: --net is required');
+  if (!values.out) throw usage('sumo loops: --out is required');
+  const imported = importNet(values.net);
+  const periodS = positiveNumber(values.period, '--period', 900);
+  writeText(values.out, e1Additional(imported.mapping, { periodS, file: values.file ?? 'e1.xml' }));
+  const lanes = imported.mapping.intersections.reduce((n, m) => n + m.lanes.length, 0);
+  out(`${lanes} induction loops at ${imported.mapping.intersections.length} traffic lights written to ${values.out} (period ${periodS} s, output ${values.file ?? 'e1.xml'})\n`);
+  return ExitOk;
+}
+
+function cmdImport(args: string[], out: (s: string) => void): number {
+  const { values } = parseArgs({ args, options: { net: { type: 'string' }, out: { type: 'string' } } });
+  if (!values.net) throw usage('sumo import: --net is required');
+  if (!values.out) throw usage('sumo import: --out is required');
+  const imported = importNet(values.net);
+  writeText(values.out, `${JSON.stringify(imported.network, null, 2)}\n`);
+  const n = imported.network;
+  out(`${values.out}: ${n.intersections.length} intersections, ${n.links.length} links, ${n.corridors.length} corridors\n`);
+  for (const note of imported.mapping.notes) out(`  note: ${note}\n`);
+  return ExitOk;
+}
+
+function cmdPlan(args: string[], out: (s: string) => void): number {
+  const { values } = parseArgs({
+    args,
+    options: {
+      net: { type: 'string' },
+      loops: { type: 'string' },
+      out: { type: 'string' },
+      at: { type: 'string' },
+      'program-id': { type: 'string' },
+      resolution: { type: 'string' },
+      'network-out': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (!values.net) throw usage('sumo plan: --net is required');
+  if (!values.loops) throw usage('sumo plan: --loops is required (SUMO induction-loop output; make the loops with `greenwave sumo loops`)');
+  if (!values.out) throw usage('sumo plan: --out is required');
+  const resolutionS = positiveNumber(values.resolution, '--resolution', 1);
+  if (resolutionS > 1) throw usage(`--resolution "${values.resolution}": at most 1 s`);
+  const programId = values['program-id'] ?? 'greenwave';
+  if (!/^[\w.-]+$/.test(programId)) throw usage(`--program-id "${programId}": use letters, digits, _ . -`);
+
+  const imported = importNet(values.net);
+  const c = compile(imported);
+  const topology = detectorTopology(c.network);
+  let counts;
+  try {
+    counts = readE1Output(readText(values.loops, 'loop output'), topology.detectorIds);
+  } catch (e: unknown) {
+    if (e instanceof GreenwaveError && e.code === ErrorCode.InvalidInput) throw new GreenwaveError(e.code, `${values.loops}: ${e.message}`, e.issues, { cause: e });
+    throw e;
+  }
+  const nD = counts.detectorIds.length;
+  let seen = 0;
+  for (let d = 0; d < nD; d++) {
+    for (let t = 0; t < counts.intervalStartMs.length; t++) {
+      if (!Number.isNaN(counts.volumeVeh[t * nD + d]!)) {
+        seen++;
+        break;
+      }
+    }
+  }
+  if (seen === 0) throw new GreenwaveError(ErrorCode.InvalidInput, `${values.loops}: no loop matches a detector of ${values.net} (expected ids e1_<laneId>, as written by \`greenwave sumo loops\`)`);
+  const faults = cleanCounts(counts, topology);
+
+  // Demand per compiled detector index.
+  let volumes: Float64Array;
+  let forInterval: string;
+  let basis: string;
+  const cleaned = faults.cleaned;
+  const last = cleaned.intervalStartMs.length - 1;
+  if (values.at !== undefined) {
+    // demandFor predicts intervals inside the file by time of day, and the one right after it when given no time.
+    const nextMs = cleaned.intervalStartMs[last]! + cleaned.intervalS * 1000;
+    const isNext = formatTimestamp(nextMs).slice(11, 16) === values.at.padStart(5, '0');
+    const demand = demandFor({ counts, faults }, isNext ? undefined : values.at);
+    volumes = demand.volumeVeh;
+    forInterval = demand.forInterval;
+    basis = demand.basis;
+  } else {
+    volumes = cleaned.volumeVeh.slice(last * nD, (last + 1) * nD);
+    forInterval = formatTimestamp(cleaned.intervalStartMs[last]!);
+    basis = 'observed (last full interval)';
+  }
+  const byId = new Map(cleaned.detectorIds.map((id, k) => [id, volumes[k]!]));
+  const volumeVeh = Float64Array.from(c.detectorIds, (id) => byId.get(id) ?? 0);
+  const plan = planNetwork(c, volumeVeh, cleaned.intervalS);
+  writeText(values.out, exportTlLogic(c, plan.buffer, imported.mapping, { programId, resolutionS }));
+  if (values['network-out']) writeText(values['network-out'], `${JSON.stringify(imported.network, null, 2)}\n`);
+
+  const rows = imported.mapping.intersections.map((m) => {
+    const i = c.intersectionIds.indexOf(m.intersectionId);
+    const stages: { id: string; greenS: number }[] = [];
+    for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) stages.push({ id: c.phaseIds[p]!, greenS: plan.buffer.phaseGreenS[p]! });
+    return { tls: m.tlsId, intersection: m.intersectionId, cycleS: plan.buffer.cycleS[i]!, offsetS: plan.buffer.offsetS[i]!, stages };
+  });
+  if (values.json) {
+    out(`${JSON.stringify({ forInterval, basis, intervalS: cleaned.intervalS, signals: rows, corridors: plan.corridors.map((x) => ({ id: x.corridorId, cycleS: x.cycleS, bandOutS: x.refined.bandOutS, bandInS: x.refined.bandInS })), substitutions: faults.substitutions.length, notes: imported.mapping.notes }, null, 2)}\n`);
+    return ExitOk;
+  }
+  out(`greenwave sumo plan — ${values.net}\n`);
+  out(`demand: ${basis} for the ${cleaned.intervalS / 60}-minute interval starting ${forInterval} (simulation time 0 = ${formatTimestamp(cleaned.intervalStartMs[0]! - (cleaned.intervalStartMs[0]! % 86_400_000))})\n`);
+  if (faults.substitutions.length > 0) out(`counts: ${faults.substitutions.length} faulty or missing loop values substituted\n`);
+  out('\n  tls          cycle  offset  stage greens (s)\n');
+  for (const r of rows) {
+    out(`  ${r.tls.padEnd(12)} ${r.cycleS.toFixed(0).padStart(5)}  ${r.offsetS.toFixed(1).padStart(6)}  ${r.stages.map((s) => `${s.id} ${s.greenS.toFixed(1)}`).join(', ')}\n`);
+  }
+  for (const cp of plan.corridors) out(`corridor ${cp.corridorId}: cycle ${cp.cycleS} s, band out ${cp.refined.bandOutS.toFixed(1)} s / in ${cp.refined.bandInS.toFixed(1)} s\n`);
+  if (imported.mapping.notes.length > 0) out(`${imported.mapping.notes.length} import note(s); see \`greenwave sumo import\`\n`);
+  out(`\nprograms "${programId}" for ${rows.length} traffic lights written to ${values.out} (load with sumo -a ${values.out})\n`);
+  return ExitOk;
+}
+
+export function cmdSumo(args: string[], out: (s: string) => void): number {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'plan':
+      return cmdPlan(rest, out);
+    case 'loops':
+      return cmdLoops(rest, out);
+    case 'import':
+      return cmdImport(rest, out);
+    case undefined:
+      throw usage('sumo: expected a subcommand (plan, loops, import)');
+    default:
+      throw usage(`sumo: unknown subcommand "${sub}"`);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Writes greenwave timing plans as SUMO static traffic-light programs.
+ *
+ * Each imported signal gets one `<tlLogic type="static" programID=…>` built by
+ * time slicing its greenwave cycle: every phase's green start, green end,
+ * yellow end and all-red end is a breakpoint; for each slice between
+ * breakpoints, every SUMO link index gets
+ *   'G' when a green phase protects its movement,
+ *   'g' when a green phase permits it (SUMO vehicles then yield),
+ *   'y' when a phase that greened it is in yellow and no green phase serves it,
+ *   'r' otherwise — including links greenwave does not know (skipped approaches,
+ *       unknown turn directions; `importSumoNet` lists them in `mapping.notes`).
+ * Consecutive slices with the same state are merged.
+ *
+ * Durations: breakpoints are rounded to `resolutionS` (default 1 s, SUMO's
+ * default step length) before slicing, so the SUMO cycle equals the greenwave
+ * cycle exactly and no phase is shorter than one step; pass 0.1 when SUMO runs
+ * with `--step-length 0.1`.
+ *
+ * Offset: SUMO puts a static program at cycle position (t − offset) mod C at
+ * simulation time t, exactly greenwave's meaning of `offsetS` (the local cycle,
+ * whose first phase starts at 0, begins at corridor time `offsetS`). So the
+ * greenwave offset is written unchanged; simulation time 0 is the corridor
+ * clock's 0. (Checked against SUMO 1.15 with SaveTLSStates in sumo.test.ts.)
+ */
+import type { CompiledNetwork } from '../../engine/network/compile.js';
+import type { PlanBuffer } from '../../engine/timing/planner.js';
+import { parseMovementId } from '../../engine/network/geometry.js';
+import { GreenwaveError, ErrorCode } from '../../engine/errors.js';
+import type { SumoIntersectionMapping, SumoMapping } from './importNet.js';
+import { escapeXml, fmtS } from './xml.js';
+
+export interface ExportOptions {
+  /** programID of the written programs. Default "greenwave". */
+  readonly programId?: string;
+  /** Time grid of phase boundaries, s. Default 1. */
+  readonly resolutionS?: number;
+}
+
+export interface SumoPhase {
+  readonly durationS: number;
+  readonly state: string;
+  /** Greenwave phases green in this slice, or "clearance". */
+  readonly name: string;
+}
+
+function mod(x: number, m: number): number {
+  const r = x % m;
+  return r < 0 ? r + m : r;
+}
+
+/** The SUMO phase list for compiled intersection `i`, starting at greenwave cycle time 0. */
+export function tlsPhases(c: CompiledNetwork, buffer: PlanBuffer, i: number, m: SumoIntersectionMapping, resolutionS = 1): SumoPhase[] {
+  const q = resolutionS;
+  const cycleU = Math.round(buffer.cycleS[i]! / q);
+  if (!(cycleU > 0)) throw new GreenwaveError(ErrorCode.Internal, `intersection ${c.intersectionIds[i]}: cycle ${buffer.cycleS[i]} s is not positive`);
+  const p0 = c.phaseStart[i]!;
+  const p1 = c.phaseStart[i + 1]!;
+  // Per phase: [start, length] of green, yellow in grid units (start may be any value; compared mod cycle).
+  const windows: { p: number; green: [number, number]; yellow: [number, number] }[] = [];
+  const cuts = new Set<number>([0]);
+  for (let p = p0; p < p1; p++) {
+    const s = buffer.phaseStartS[p]!;
+    const gEnd = s + buffer.phaseGreenS[p]!;
+    const yEnd = gEnd + buffer.phaseYellowS[p]!;
+    const rEnd = yEnd + buffer.phaseAllRedS[p]!;
+    const [a, b, y, r] = [s, gEnd, yEnd, rEnd].map((x) => Math.round(x / q));
+    windows.push({ p, green: [a!, b! - a!], yellow: [b!, y! - b!] });
+    for (const x of [a!, b!, y!, r!]) cuts.add(mod(x, cycleU));
+  }
+  const sorted = [...cuts].sort((x, y) => x - y);
+  const inside = (t: number, [start, len]: [number, number]) => len > 0 && mod(t - start, cycleU) < len;
+  const linkMovement = m.links.map((l) => (l?.movement ? parseMovementId(l.movement)?.index : undefined));
+  const out: { units: number; state: string; name: string }[] = [];
+  for (let k = 0; k < sorted.length; k++) {
+    const from = sorted[k]!;
+    const to = k + 1 < sorted.length ? sorted[k + 1]! : cycleU;
+    if (to <= from) continue;
+    const t = (from + to) / 2;
+    let prot = 0;
+    let perm = 0;
+    let yellow = 0;
+    const greenIds: string[] = [];
+    for (const w of windows) {
+      if (inside(t, w.green)) {
+        prot |= c.phaseProtectedMask[w.p]!;
+        perm |= c.phasePermittedMask[w.p]!;
+        greenIds.push(c.phaseIds[w.p]!);
+      } else if (inside(t, w.yellow)) {
+        yellow |= c.phaseProtectedMask[w.p]! | c.phasePermittedMask[w.p]!;
+      }
+    }
+    let state = '';
+    for (let l = 0; l < m.linkCount; l++) {
+      const mv = linkMovement[l];
+      if (mv === undefined) state += 'r';
+      else if ((prot >> mv) & 1) state += 'G';
+      else if ((perm >> mv) & 1) state += 'g';
+      else if ((yellow >> mv) & 1) state += 'y';
+      else state += 'r';
+    }
+    const name = greenIds.length > 0 ? greenIds.join('+') : state.includes('y') ? 'yellow' : 'all red';
+    const prev = out[out.length - 1];
+    if (prev && prev.state === state) prev.units += to - from;
+    else out.push({ units: to - from, state, name });
+  }
+  return out.map((x) => ({ durationS: Math.round(x.units * q * 1000) / 1000, state: x.state, name: x.name }));
+}
+
+/** An `<additional>` file with one static program per imported signal that the plan times. */
+export function exportTlLogic(c: CompiledNetwork, buffer: PlanBuffer, mapping: SumoMapping, opts: ExportOptions = {}): string {
+  const programId = escapeXml(opts.programId ?? 'greenwave');
+  const q = opts.resolutionS ?? 1;
+  if (!(q > 0 && q <= 1)) throw new GreenwaveError(ErrorCode.InvalidInput, `resolutionS must be in (0, 1], got ${q}`);
+  const index = new Map(c.intersectionIds.map((id, i) => [id, i]));
+  const lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<!-- generated by greenwave: signal timing plans as SUMO static programs; load with sumo -a (the last loaded program of a signal runs) -->', '<additional>'];
+  for (const m of mapping.intersections) {
+    const i = index.get(m.intersectionId);
+    if (i === undefined) continue;
+    const phases = tlsPhases(c, buffer, i, m, q);
+    const cycle = buffer.cycleS[i]!;
+    const offset = mod(Math.round(buffer.offsetS[i]! / q) * q, cycle);
+    lines.push(`    <!-- ${escapeXml(m.intersectionId)}: cycle ${fmtS(cycle)} s, offset ${fmtS(offset)} s -->`);
+    lines.push(`    <tlLogic id="${escapeXml(m.tlsId)}" type="static" programID="${programId}" offset="${fmtS(offset)}">`);
+    for (const ph of phases) lines.push(`        <phase duration="${fmtS(ph.durationS)}" state="${ph.state}" name="${escapeXml(ph.name)}"/>`);
+    lines.push('    </tlLogic>');
+  }
+  lines.push('</additional>', '');
+  return lines.join('\n');
+}
