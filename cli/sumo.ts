@@ -11,12 +11,10 @@ import { parseArgs } from 'node:util';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { validateNetwork } from '../engine/network/validate.js';
 import { compileNetwork, type CompiledNetwork } from '../engine/network/compile.js';
-import { cleanCounts, detectorTopology } from '../engine/counts/faults.js';
 import { formatTimestamp } from '../engine/counts/csv.js';
-import { demandFor } from '../engine/demand.js';
-import { planNetwork } from '../engine/plan.js';
 import { importSumoNet, type ImportResult } from '../simulator/sumo/importNet.js';
-import { e1Additional, readE1Output } from '../simulator/sumo/e1.js';
+import { e1Additional } from '../simulator/sumo/e1.js';
+import { planFromLoops } from '../simulator/sumo/plan.js';
 import { exportTlLogic } from '../simulator/sumo/exportTls.js';
 
 export const SUMO_USAGE = `usage:
@@ -127,49 +125,8 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
 
   const imported = importNet(values.net);
   const c = compile(imported);
-  const topology = detectorTopology(c.network);
-  let counts;
-  try {
-    counts = readE1Output(readText(values.loops, 'loop output'), topology.detectorIds);
-  } catch (e: unknown) {
-    if (e instanceof GreenwaveError && e.code === ErrorCode.InvalidInput) throw new GreenwaveError(e.code, `${values.loops}: ${e.message}`, e.issues, { cause: e });
-    throw e;
-  }
-  const nD = counts.detectorIds.length;
-  let seen = 0;
-  for (let d = 0; d < nD; d++) {
-    for (let t = 0; t < counts.intervalStartMs.length; t++) {
-      if (!Number.isNaN(counts.volumeVeh[t * nD + d]!)) {
-        seen++;
-        break;
-      }
-    }
-  }
-  if (seen === 0) throw new GreenwaveError(ErrorCode.InvalidInput, `${values.loops}: no loop matches a detector of ${values.net} (expected ids e1_<laneId>, as written by \`greenwave sumo loops\`)`);
-  const faults = cleanCounts(counts, topology);
-
-  // Demand per compiled detector index.
-  let volumes: Float64Array;
-  let forInterval: string;
-  let basis: string;
+  const { plan, faults, forInterval, basis, intervalS } = planFromLoops(c, readText(values.loops, 'loop output'), values.loops, values.at);
   const cleaned = faults.cleaned;
-  const last = cleaned.intervalStartMs.length - 1;
-  if (values.at !== undefined) {
-    // demandFor predicts intervals inside the file by time of day, and the one right after it when given no time.
-    const nextMs = cleaned.intervalStartMs[last]! + cleaned.intervalS * 1000;
-    const isNext = formatTimestamp(nextMs).slice(11, 16) === values.at.padStart(5, '0');
-    const demand = demandFor({ counts, faults }, isNext ? undefined : values.at);
-    volumes = demand.volumeVeh;
-    forInterval = demand.forInterval;
-    basis = demand.basis;
-  } else {
-    volumes = cleaned.volumeVeh.slice(last * nD, (last + 1) * nD);
-    forInterval = formatTimestamp(cleaned.intervalStartMs[last]!);
-    basis = 'observed (last full interval)';
-  }
-  const byId = new Map(cleaned.detectorIds.map((id, k) => [id, volumes[k]!]));
-  const volumeVeh = Float64Array.from(c.detectorIds, (id) => byId.get(id) ?? 0);
-  const plan = planNetwork(c, volumeVeh, cleaned.intervalS);
   writeText(values.out, exportTlLogic(c, plan.buffer, imported.mapping, { programId, resolutionS }));
   if (values['network-out']) writeText(values['network-out'], `${JSON.stringify(imported.network, null, 2)}\n`);
 
@@ -180,7 +137,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
     return { tls: m.tlsId, intersection: m.intersectionId, cycleS: plan.buffer.cycleS[i]!, offsetS: plan.buffer.offsetS[i]!, stages };
   });
   if (values.json) {
-    out(`${JSON.stringify({ forInterval, basis, intervalS: cleaned.intervalS, signals: rows, corridors: plan.corridors.map((x) => ({ id: x.corridorId, cycleS: x.cycleS, bandOutS: x.refined.bandOutS, bandInS: x.refined.bandInS })), substitutions: faults.substitutions.length, notes: imported.mapping.notes }, null, 2)}\n`);
+    out(`${JSON.stringify({ forInterval, basis, intervalS, signals: rows, corridors: plan.corridors.map((x) => ({ id: x.corridorId, cycleS: x.cycleS, bandOutS: x.refined.bandOutS, bandInS: x.refined.bandInS })), substitutions: faults.substitutions.length, notes: imported.mapping.notes }, null, 2)}\n`);
     return ExitOk;
   }
   out(`greenwave sumo plan — ${values.net}\n`);
