@@ -26,6 +26,8 @@ const YELLOW_STOP_DECEL_MPS2 = 3.0;
 /** Permitted lefts go when the nearest opposing vehicle is at least this far away in time. */
 const CRITICAL_GAP_S = 4.5;
 const LOOP_LENGTH_M = 2.0;
+/** A left turner this close to the line when its green ends is waiting in the box and clears. */
+const SNEAKER_ZONE_M = 1.5;
 const STOPPED_MPS = 0.1;
 const MOVING_MPS = 2.0;
 /** Simulation clock zero, for the counts' timestamps. */
@@ -409,7 +411,11 @@ export class Simulation {
           const opp = top.linkOpposing[link]!;
           go = opp < 0 || this.linkMinEtaS[opp]! > CRITICAL_GAP_S;
         }
-        if (!green && yellow) go = toLine < (speed * speed) / (2 * YELLOW_STOP_DECEL_MPS2);
+        if (!green && yellow) {
+          // Stop if it can; a permitted left already waiting at the line (in the box, in reality)
+          // clears on the yellow: the "sneaker" of HCM's permitted-left model.
+          go = toLine < (speed * speed) / (2 * YELLOW_STOP_DECEL_MPS2) || ((m & 3) === 0 && toLine < SNEAKER_ZONE_M);
+        }
         if (go) {
           const next = top.linkNext[link * 16 + m]!;
           mayCross = next < 0 || this.downstreamHasRoom(next);
