@@ -7,9 +7,10 @@
  *   greenwave sumo plan|loops|import …   (SUMO round trip, cli/sumo.ts)
  * Bad input exits with status 2 and a list of located problems, never a stack trace.
  */
-import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { readText, writeText } from './io.js';
 import { GreenwaveError, ErrorCode, formatIssues } from '../engine/errors.js';
 import { parseNetworkText } from '../engine/network/validate.js';
 import { networkJsonSchema } from '../engine/network/schema.js';
@@ -40,15 +41,6 @@ class UsageError extends GreenwaveError {
   }
 }
 
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e: unknown) {
-    const code = (e as { code?: string }).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : e instanceof Error ? e.message : String(e);
-    throw new GreenwaveError(ErrorCode.Io, `cannot read ${what} "${path}": ${why}`);
-  }
-}
 
 function loadCompiled(path: string) {
   const result = parseNetworkText(readText(path, 'network file'), path);
@@ -93,13 +85,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
     plans,
     corridors,
   };
-  if (values.out) {
-    try {
-      writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
-    } catch (e: unknown) {
-      throw new GreenwaveError(ErrorCode.Io, `cannot write "${values.out}": ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
+  if (values.out) writeText(values.out, `${JSON.stringify(report, null, 2)}\n`);
   if (values.json) {
     out(`${JSON.stringify(report, null, 2)}\n`);
   } else {
@@ -113,13 +99,6 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   return ExitCode.Ok;
 }
 
-function writeText(path: string, text: string): void {
-  try {
-    writeFileSync(path, text);
-  } catch (e: unknown) {
-    throw new GreenwaveError(ErrorCode.Io, `cannot write "${path}": ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
 
 function cmdCorridor(args: string[], out: (s: string) => void): number {
   const { values } = parseArgs({

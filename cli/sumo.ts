@@ -6,8 +6,8 @@
  *                         [--program-id greenwave] [--resolution 1] [--network-out network.json] [--json]
  * See docs/sumo.md for the recipe and the conventions.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { readText, writeText } from './io.js';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { validateNetwork } from '../engine/network/validate.js';
 import { compileNetwork, type CompiledNetwork } from '../engine/network/compile.js';
@@ -37,23 +37,7 @@ function usage(message: string): GreenwaveError {
   return new GreenwaveError(ErrorCode.InvalidInput, `${message}\n\n${SUMO_USAGE}`);
 }
 
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e: unknown) {
-    const code = (e as { code?: string }).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : e instanceof Error ? e.message : String(e);
-    throw new GreenwaveError(ErrorCode.Io, `cannot read ${what} "${path}": ${why}`);
-  }
-}
 
-function writeText(path: string, text: string): void {
-  try {
-    writeFileSync(path, text);
-  } catch (e: unknown) {
-    throw new GreenwaveError(ErrorCode.Io, `cannot write "${path}": ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
 
 function importNet(path: string): ImportResult {
   try {

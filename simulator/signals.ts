@@ -11,6 +11,7 @@ import type { CompiledNetwork } from '../engine/network/compile.js';
 import { createPlanBuffer, type PlanBuffer } from '../engine/timing/planner.js';
 import { validateIntersectionPlan } from '../engine/safety/validator.js';
 import { IssueList, UnsafePlanError } from '../engine/errors.js';
+import { mod } from '../engine/numeric.js';
 
 export const MAX_SHORTEN_SHARE = 0.12;
 export const MAX_LENGTHEN_SHARE = 0.22;
@@ -160,7 +161,3 @@ export class SignalHeads {
   }
 }
 
-function mod(x: number, m: number): number {
-  const r = x % m;
-  return r < 0 ? r + m : r;
-}

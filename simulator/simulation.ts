@@ -18,6 +18,7 @@ import type { DetectorCounts } from '../engine/counts/csv.js';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { buildTopology, type SimTopology } from './topology.js';
 import { SignalHeads } from './signals.js';
+import { mulberry32 } from '../engine/numeric.js';
 
 /** IDM parameters for a passenger car; with these the queue discharges at about 2 s per vehicle. */
 export const IDM = { accelMps2: 1.5, decelMps2: 2.0, headwayS: 1.2, minGapM: 2.0, lengthM: 5.0 } as const;
@@ -72,17 +73,6 @@ export interface SimMetrics {
   readonly vehicleUpdates: number;
 }
 
-/** Mulberry32: small, fast, good enough for arrivals; the whole run depends only on the seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class Simulation {
   readonly topology: SimTopology;
@@ -153,7 +143,7 @@ export class Simulation {
     this.stepS = opts.stepS ?? 0.5;
     if (!(this.stepS > 0 && this.stepS <= 1)) throw new GreenwaveError(ErrorCode.InvalidInput, `options.stepS must be in (0, 1], got ${this.stepS}`);
     this.intervalS = opts.detectorIntervalS ?? 900;
-    this.random = rng(opts.seed);
+    this.random = mulberry32(opts.seed);
     this.signals = new SignalHeads(c, plan, 0);
     this.scale = demand.scale ?? (() => 1);
 

@@ -27,6 +27,7 @@
  * solver evaluates both and keeps the better, measured on the green windows.
  */
 import { ArcSet } from './arcs.js';
+import { mod } from '../numeric.js';
 
 /** Lead/lag patterns per intersection: lead-lead, lead-lag, lag-lead, lag-lag at most. */
 export const MAX_PATTERNS = 4;
@@ -388,10 +389,6 @@ export function measureBand(p: BandProblem, s: BandSolution, outbound: boolean, 
   return acc.longest(c, one);
 }
 
-function mod(x: number, m: number): number {
-  const r = x % m;
-  return r < 0 ? r + m : r;
-}
 
 /** The point of an arc set nearest (on the circle) to `target`; the target itself if the set is empty. */
 function closestPoint(set: ArcSet, target: number, c: number): number {

@@ -17,6 +17,7 @@ import { validateIntersectionPlan } from '../safety/validator.js';
 import { allocateSolution, BandMode, BandSolver, MAX_PATTERNS, type BandProblem, type BandSolution } from './band.js';
 import { OffsetRefiner, type CorridorTraffic, type Performance } from './transyt.js';
 import { applyPattern, newThroughWindows, throughWindows, type ThroughWindows } from './windows.js';
+import { mod } from '../numeric.js';
 
 /** Saturation headway used to turn a queue of turning-in vehicles into clearance time, s. */
 const QUEUE_HEADWAY_S = 2.0;
@@ -72,10 +73,6 @@ export interface CorridorPlan {
   readonly intersections: readonly CorridorIntersection[];
 }
 
-function mod(x: number, m: number): number {
-  const r = x % m;
-  return r < 0 ? r + m : r;
-}
 
 /** Direction of travel from one intersection to the next, from their positions. */
 export function travelDirection(from: { lon: number; lat: number }, to: { lon: number; lat: number }): ApproachId {

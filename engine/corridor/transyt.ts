@@ -12,6 +12,7 @@
  * with α = 0.35 and β = 0.8 (TRANSYT defaults).
  */
 import { BandSolver, MAX_PATTERNS, type BandProblem, type BandSolution } from './band.js';
+import { mod } from '../numeric.js';
 
 /** Traffic on the arterial through movements, per intersection (outbound order), per lane. */
 export interface CorridorTraffic {
@@ -302,7 +303,3 @@ export class OffsetRefiner {
   }
 }
 
-function mod(x: number, m: number): number {
-  const r = x % m;
-  return r < 0 ? r + m : r;
-}

@@ -12,6 +12,7 @@
 import type { CompiledNetwork } from '../network/compile.js';
 import type { PlanBuffer } from '../timing/planner.js';
 import { MAX_PATTERNS } from './band.js';
+import { mod } from '../numeric.js';
 
 export interface ThroughWindows {
   patternCount: number;
@@ -97,10 +98,6 @@ function movementWindow(c: CompiledNetwork, buf: PlanBuffer, i: number, movement
   out[1] = bestLength;
 }
 
-function mod(x: number, m: number): number {
-  const r = x % m;
-  return r < 0 ? r + m : r;
-}
 
 /**
  * Through-green windows of intersection i for the outbound and inbound

@@ -2,21 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../errors.js';
 import type { DetectorCounts } from './csv.js';
 import { buildProfile, predictVolumes, type Profile } from './predict.js';
+import { mulberry32 } from '../numeric.js';
 
 const PER_DAY = 96; // 15-minute intervals
 const T0 = Date.UTC(2024, 2, 4);
 
-/** Deterministic PRNG so the error comparisons are reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Poisson sample: Knuth for small means, rounded normal approximation above 30. */
 function poisson(mean: number, rand: () => number): number {

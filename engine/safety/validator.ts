@@ -14,6 +14,7 @@
 import type { CompiledNetwork } from '../network/compile.js';
 import type { PlanBuffer } from '../timing/planner.js';
 import type { IssueList } from '../errors.js';
+import { mod } from '../numeric.js';
 
 /** Tolerance for float comparisons: plans are quantized to 0.1 s. */
 const EPS = 1e-6;
@@ -107,10 +108,6 @@ export function validateIntersectionPlan(c: CompiledNetwork, i: number, plan: Pl
   return ok;
 }
 
-function mod(x: number, m: number): number {
-  const r = x % m;
-  return r < 0 ? r + m : r;
-}
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;

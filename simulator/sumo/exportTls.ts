@@ -29,6 +29,7 @@ import { parseMovementId } from '../../engine/network/geometry.js';
 import { GreenwaveError, ErrorCode } from '../../engine/errors.js';
 import type { SumoIntersectionMapping, SumoMapping } from './importNet.js';
 import { escapeXml, fmtS } from './xml.js';
+import { mod } from '../../engine/numeric.js';
 
 export interface ExportOptions {
   /** programID of the written programs. Default "greenwave". */
@@ -44,10 +45,6 @@ export interface SumoPhase {
   readonly name: string;
 }
 
-function mod(x: number, m: number): number {
-  const r = x % m;
-  return r < 0 ? r + m : r;
-}
 
 /** The SUMO phase list for compiled intersection `i`, starting at greenwave cycle time 0. */
 export function tlsPhases(c: CompiledNetwork, buffer: PlanBuffer, i: number, m: SumoIntersectionMapping, resolutionS = 1): SumoPhase[] {

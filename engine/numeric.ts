@@ -1,0 +1,23 @@
+/**
+ * Small numeric helpers shared by the engine, the simulator and the tests:
+ * a modulo that is never negative (cycle arithmetic), and the seeded PRNG
+ * every reproducible run uses. No dependencies.
+ */
+
+/** x mod m in [0, m), also for negative x: positions on a signal cycle. */
+export function mod(x: number, m: number): number {
+  const r = x % m;
+  return r < 0 ? r + m : r;
+}
+
+/** Mulberry32: a small, fast 32-bit PRNG; the same seed gives the same sequence on every run. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
