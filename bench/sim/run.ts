@@ -45,11 +45,28 @@ function sumo(net: string, additional: string[], tag: string): { timeLossS: numb
   return { timeLossS: t.meanTimeLossS, vehicles: t.vehicles, ups, wallS };
 }
 
-// The sample corridor: a 6 × 3 grid (an east-west arterial with cross streets), signals guessed by netconvert.
-const grid = ['--grid', '--grid.x-number=6', '--grid.y-number=3', '--grid.x-length=350', '--grid.y-length=250', '--default.lanenumber=2', '--default.speed=13.89', '--tls.guess=true', '--no-turnarounds=true'];
+// The sample corridor: a 7-signal east-west arterial (the middle row of a 7 × 3 grid, 400 m
+// blocks) with cross streets and two parallel streets; every junction signalised by netconvert.
+const grid = ['--grid', '--grid.x-number=7', '--grid.y-number=3', '--grid.x-length=400', '--grid.y-length=200', '--grid.attach-length=150', '--default.lanenumber=2', '--default.speed=13.89', '--tls.guess=true', '--no-turnarounds=true'];
 sh('netgenerate', [...grid, '-o', 'net.net.xml']);
 sh('netgenerate', [...grid, '--tls.default-type=actuated', '-o', 'actuated.net.xml']);
-sh('python3', [join(SUMO_HOME, 'tools/randomTrips.py'), '-n', 'net.net.xml', '-e', String(END_S), '-p', '1.1', '--fringe-factor', '20', '--seed', '42', '-o', 'trips.xml', '-r', 'routes.rou.xml', '--validate']);
+// Demand: heavy two-way arterial traffic, lighter cross and parallel streets, a few turns.
+const flowXml: string[] = [];
+const flow = (id: string, from: string, to: string, vehPerH: number) => flowXml.push(`  <flow id="${id}" from="${from}" to="${to}" begin="0" end="${END_S}" vehsPerHour="${vehPerH}" departLane="best" departSpeed="max"/>`);
+flow('art-eb', 'left1A1', 'G1right1', Number(process.env.GREENWAVE_BENCH_EB ?? 800));
+flow('art-wb', 'right1G1', 'A1left1', Number(process.env.GREENWAVE_BENCH_WB ?? 600));
+flow('par-n-eb', 'left2A2', 'G2right2', 120);
+flow('par-n-wb', 'right2G2', 'A2left2', 120);
+flow('par-s-eb', 'left0A0', 'G0right0', 120);
+flow('par-s-wb', 'right0G0', 'A0left0', 120);
+'ABCDEFG'.split('').forEach((x, k) => {
+  flow(`cross-nb-${k}`, `bottom${k}${x}0`, `${x}2top${k}`, 110);
+  flow(`cross-sb-${k}`, `top${k}${x}2`, `${x}0bottom${k}`, 110);
+});
+flow('turn-eb-n', 'left1A1', 'D2top3', 80);
+flow('turn-wb-s', 'right1G1', 'C0bottom2', 80);
+writeFileSync(join(dir, 'flows.xml'), `<routes>\n${flowXml.join('\n')}\n</routes>\n`);
+sh('duarouter', ['-n', 'net.net.xml', '--route-files', 'flows.xml', '-o', 'routes.rou.xml', '--seed', '42', '--no-step-log']);
 
 const imported = importSumoNet(readFileSync(join(dir, 'net.net.xml'), 'utf8'), { name: 'bench grid' });
 writeFileSync(join(dir, 'loops.add.xml'), e1Additional(imported.mapping, { periodS: 900, file: 'e1.xml' }));
@@ -107,7 +124,7 @@ for (const x of ours.intersections) {
 const oursPerSignalS = ourDelay / Math.max(ourVeh, 1);
 const loop = runClosedLoop(c, loops.plan.buffer, { movementFlowVehPerH: flows }, END_S, { seed: 42, stepS: 1 });
 
-console.log(`bench/sim — SUMO ${/Version ([\d.]+)/.exec(sh('sumo', ['--version']))?.[1]}, ${c.intersectionCount} signals imported from a 6×3 netgenerate grid, ${END_S} s of random trips (seed 42)`);
+console.log(`bench/sim — SUMO ${/Version ([\d.]+)/.exec(sh('sumo', ['--version']))?.[1]}, sample corridor: ${c.intersectionCount} signals imported from a 7×3 netgenerate grid (7-signal arterial), ${END_S} s of flows (seed 42)`);
 console.log('\nsimulator speed (vehicle updates per second, single thread, 1 s steps, same plan):');
 console.log(`  SUMO       ${sGreen.ups.toExponential(2)} UPS (${sGreen.wallS.toFixed(2)} s wall incl. start-up)`);
 console.log(`  greenwave  ${oursUps.toExponential(2)} UPS (${oursWallS.toFixed(2)} s wall)   ratio ${(oursUps / sGreen.ups).toFixed(1)}× (target ≥ 5×)`);

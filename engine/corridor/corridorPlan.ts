@@ -143,20 +143,44 @@ export function planCorridors(c: CompiledNetwork, buf: PlanBuffer, scratch: Plan
   return plans;
 }
 
+/** Cycles tried above the critical one, s; the best progression often needs a longer cycle. */
+const CYCLE_STEP_S = 5;
+const CYCLE_SEARCH_S = 60;
+
 function planCorridor(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, claimed: Set<number>, scratch: PlanScratch): CorridorPlan | undefined {
   const index = new Map(c.intersectionIds.map((id, i) => [id, i]));
   const indices = corridor.intersections.map((id) => index.get(id) ?? -1).filter((i) => i >= 0 && !claimed.has(i));
   if (indices.length < 2) return undefined;
   indices.forEach((i) => claimed.add(i));
-  const n = indices.length;
 
-  // Isolated plans first: the critical intersection's cycle is the common cycle.
+  // Isolated plans first: the critical intersection's cycle is the shortest common cycle.
   for (const i of indices) {
     buf.forcedCycleS[i] = Number.NaN;
     planIntersection(c, i, buf, scratch);
   }
-  const cycleS = Math.max(...indices.map((i) => buf.cycleS[i]!));
+  const critical = Math.max(...indices.map((i) => buf.cycleS[i]!));
+  const longest = Math.max(critical, Math.min(...indices.map((i) => c.maxCycleS[i]!)));
+  // Like PASSER, try common cycles from the critical one up: a longer cycle can buy a much
+  // better two-way wave. Keep the one with the least delay and stops over the whole corridor.
+  let bestCycle = critical;
+  let bestScore = Infinity;
+  for (let cycleS = critical; cycleS <= Math.min(longest, critical + CYCLE_SEARCH_S) + 1e-9; cycleS += CYCLE_STEP_S) {
+    const score = coordinate(c, buf, corridor, indices, cycleS, scratch).score;
+    if (score < bestScore - 1e-6) {
+      bestScore = score;
+      bestCycle = cycleS;
+    }
+  }
+  const r = coordinate(c, buf, corridor, indices, bestCycle, scratch);
+  return finish(c, buf, corridor, r.prepared, r.sol, r.uncoordinated, r.bandState, r.after, r.bands);
+}
+
+/** Times the corridor at one common cycle: double cycling, splits, band, refinement, and a score. */
+function coordinate(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, indices: number[], cycleS: number, scratch: PlanScratch) {
+  const n = indices.length;
   const doubleCycled = indices.map((i) => {
+    buf.forcedCycleS[i] = Number.NaN;
+    planIntersection(c, i, buf, scratch);
     if (buf.cycleS[i]! > cycleS / 2) return false;
     buf.forcedCycleS[i] = cycleS / 2;
     planIntersection(c, i, buf, scratch);
@@ -191,7 +215,18 @@ function planCorridor(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, c
   const before: Performance = { delaySPerVeh: 0, stopsPerVeh: 0, index: 0 };
   const after = refiner.refine(problem, traffic, sol, bands, before);
   const bandState: CorridorState = { bandOutS, bandInS, delaySPerVeh: before.delaySPerVeh, stopsPerVeh: before.stopsPerVeh };
-  return finish(c, buf, corridor, prepared, sol, uncoordinated, bandState, after, bands);
+  // Score per hour: the arterial through movements by the platoon model (delay + stop penalty),
+  // everything else by its HCM delay in the plan at this cycle.
+  let others = 0;
+  indices.forEach((i, k) => {
+    const through = (1 << throughIndex(prepared.outApproach[k]!)) | (1 << throughIndex(prepared.inApproach[k]!));
+    for (let l = c.laneStart[i]!; l < c.laneStart[i + 1]!; l++) {
+      if ((c.laneMovementMask[l]! & through) !== 0) continue;
+      others += buf.laneDelayS[l]! * buf.laneFlowVehPerH[l]!;
+    }
+  });
+  const score = (after.index * 3600) / cycleS + others;
+  return { prepared, sol, uncoordinated, bandState, after, bands, score };
 }
 
 function state(s: BandSolution, perf: Performance): CorridorState {
