@@ -12,7 +12,7 @@ import { travelDirection } from '../engine/corridor/corridorPlan.js';
 
 /** Length of an approach that enters the network from outside (no upstream signal), m. */
 export const BOUNDARY_APPROACH_M = 250;
-const LEG_TO_DIRECTION: ApproachId[] = ['NB', 'WB', 'SB', 'EB']; // leaving by leg N/E/S/W = travelling N/E/S/W
+const LEG_TO_DIRECTION: ApproachId[] = ['NB', 'EB', 'SB', 'WB']; // leaving by leg N/E/S/W = travelling N/E/S/W
 
 export interface SimTopology {
   readonly intersectionCount: number;

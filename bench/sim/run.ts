@@ -22,8 +22,7 @@ import { readTripinfo } from '../../simulator/sumo/tripinfo.js';
 import { planFromLoops } from '../../simulator/sumo/plan.js';
 import { Simulation } from '../../simulator/simulation.js';
 import { runClosedLoop } from '../../simulator/closedLoop.js';
-import { movementFlowsFromLanes } from '../../simulator/demand.js';
-import { laneFlowsFromDetectors, createPlanBuffer } from '../../engine/timing/planner.js';
+import { parseMovementId } from '../../engine/network/geometry.js';
 
 const SUMO_HOME = process.env.SUMO_HOME ?? '/usr/share/sumo';
 const END_S = Number(process.env.GREENWAVE_BENCH_SIM_S ?? 3600);
@@ -88,16 +87,25 @@ writeFileSync(join(dir, 'greenwave.add.xml'), exportTlLogic(c, loops.plan.buffer
 const sGreen = sumo('net.net.xml', ['greenwave.add.xml'], 'greenwave');
 rows.push(["greenwave plan from loop counts", sGreen]);
 
-// Our simulator on the imported network, same plan, demand from the loop counts (mean over the run).
-const counts = loops.faults.cleaned;
-const nd = counts.detectorIds.length;
-const meanVol = new Float64Array(nd);
-for (let r = 0; r < counts.intervalStartMs.length; r++) for (let d = 0; d < nd; d++) meanVol[d] = meanVol[d]! + counts.volumeVeh[r * nd + d]! / counts.intervalStartMs.length;
-const byId = new Map(counts.detectorIds.map((id, k) => [id, meanVol[k]!]));
-const volumes = Float64Array.from(c.detectorIds, (id) => byId.get(id) ?? 0);
-const lanes = createPlanBuffer(c);
-laneFlowsFromDetectors(c, volumes, counts.intervalS, lanes);
-const flows = movementFlowsFromLanes(c, lanes.laneFlowVehPerH);
+// Our simulator on the imported network with the same plan and the same demand: the movement
+// flows SUMO's routes actually make at each signal (loops cannot tell a shared lane's turns apart,
+// so demand from loop counts alone would send vehicles the wrong way round the grid).
+const movementOf = new Map<string, number>();
+for (const m of imported.mapping.intersections) {
+  const i = c.intersectionIds.indexOf(m.intersectionId);
+  for (const link of m.links) {
+    const ref = link?.movement ? parseMovementId(link.movement) : undefined;
+    if (link && ref) movementOf.set(`${link.from}>${link.to}`, i * 16 + ref.index);
+  }
+}
+const flows = new Float64Array(c.intersectionCount * 16);
+for (const m of readFileSync(join(dir, 'routes.rou.xml'), 'utf8').matchAll(/<route edges="([^"]+)"/g)) {
+  const edges = m[1]!.split(' ');
+  for (let k = 0; k + 1 < edges.length; k++) {
+    const slot = movementOf.get(`${edges[k]}>${edges[k + 1]}`);
+    if (slot !== undefined) flows[slot] = flows[slot]! + 3600 / END_S;
+  }
+}
 const sim = new Simulation(c, loops.plan.buffer, { movementFlowVehPerH: flows }, { seed: 42, stepS: 1 });
 const t0 = performance.now();
 sim.runUntil(END_S);
@@ -110,9 +118,14 @@ const oursUps = ours.vehicleUpdates / oursWallS;
 const signalEdges = new Set(imported.mapping.intersections.flatMap((m) => m.approaches.map((a) => a.edgeId)));
 const finished = new Set([...readFileSync(join(dir, 'tripinfo-greenwave.xml'), 'utf8').matchAll(/<tripinfo id="([^"]+)"/g)].map((m) => m[1]!));
 let passages = 0;
+const passagesByEdge = new Map<string, number>();
 for (const m of readFileSync(join(dir, 'routes.rou.xml'), 'utf8').matchAll(/<vehicle id="([^"]+)"[^>]*>\s*<route edges="([^"]+)"/g)) {
   if (!finished.has(m[1]!)) continue;
-  for (const e of m[2]!.split(' ')) if (signalEdges.has(e)) passages++;
+  for (const e of m[2]!.split(' ')) {
+    if (!signalEdges.has(e)) continue;
+    passages++;
+    passagesByEdge.set(e, (passagesByEdge.get(e) ?? 0) + 1);
+  }
 }
 const sumoPerSignalS = (sGreen.timeLossS * sGreen.vehicles) / Math.max(passages, 1);
 let ourVeh = 0;
@@ -134,5 +147,10 @@ console.log(`  per signal passed: SUMO ${sumoPerSignalS.toFixed(1)} s (${passage
 console.log('\nplan quality in SUMO (mean time loss per vehicle, lower is better):');
 for (const [name, r] of rows) console.log(`  ${name.padEnd(36)} ${r.timeLossS.toFixed(1).padStart(6)} s  (${r.vehicles} trips)`);
 console.log(`  ${'greenwave closed loop (our simulator)'.padEnd(36)} ${loop.metrics.meanDelayPerVehS.toFixed(1).padStart(6)} s  (${loop.metrics.vehiclesCompleted} trips; fixed greenwave plan in our simulator: ${ours.meanDelayPerVehS.toFixed(1)} s)`);
+if (process.env.GW_DEBUG) {
+  const sumoBy = new Map<string, number>();
+  for (const m of imported.mapping.intersections) sumoBy.set(m.intersectionId, m.approaches.reduce((t, a) => t + (passagesByEdge.get(a.edgeId) ?? 0), 0));
+  console.log(ours.intersections.map((x) => `${x.id} ours ${x.vehicles} sumo ${sumoBy.get(x.id)}`).join('\n'));
+}
 if (process.env.GW_DEBUG) console.log([...ours.movements].sort((a, b) => b.meanDelayS * b.vehicles - a.meanDelayS * a.vehicles).slice(0, 12).map((m) => `${m.intersectionId}:${m.movement} n=${m.vehicles} d=${m.meanDelayS.toFixed(0)} st=${m.stopsPerVeh.toFixed(2)}`).join("\n"), ours.intersections.map((x) => `${x.id} q${x.maxQueueVeh}`).join(" "));
 console.log(`\nfiles in ${dir}`);

@@ -159,7 +159,9 @@ function planCorridor(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, c
     planIntersection(c, i, buf, scratch);
   }
   const critical = Math.max(...indices.map((i) => buf.cycleS[i]!));
-  const longest = Math.max(critical, Math.min(...indices.map((i) => c.maxCycleS[i]!)));
+  // Adaptive control bounds how far one re-plan may move a cycle; the search respects that too.
+  const limit = Math.min(...indices.map((i) => (Number.isFinite(buf.cycleLimitMaxS[i]!) ? buf.cycleLimitMaxS[i]! : Infinity)));
+  const longest = Math.max(critical, Math.min(limit, ...indices.map((i) => c.maxCycleS[i]!)));
   // Like PASSER, try common cycles from the critical one up: a longer cycle can buy a much
   // better two-way wave. Keep the one with the least delay and stops over the whole corridor.
   let bestCycle = critical;
