@@ -101,3 +101,22 @@ describe('simulator', () => {
     expect(Number.isFinite(r.metrics.meanDelayPerVehS)).toBe(true);
   });
 });
+
+describe('simulator topology', () => {
+  it('sends vehicles on to the next signal in their direction of travel', async () => {
+    const { buildTopology } = await import('./topology.js');
+    const top = buildTopology(c);
+    const linkOf = (id: string, approach: number) => {
+      const i = c.intersectionIds.indexOf(id);
+      for (let l = 0; l < top.linkCount; l++) if (top.linkIntersection[l] === i && top.linkApproach[l] === approach) return l;
+      return -1;
+    };
+    // APPROACH_IDS = NB, SB, EB, WB; movement = approach * 4 + turn (T = 1). Renmin Rd runs I1 (west) → I8 (east).
+    const EB = 2;
+    const WB = 3;
+    expect(top.linkNext[linkOf('I1', EB) * 16 + EB * 4 + 1]).toBe(linkOf('I2', EB));
+    expect(top.linkNext[linkOf('I2', WB) * 16 + WB * 4 + 1]).toBe(linkOf('I1', WB));
+    // Leaving the corridor at its western end: out of the network.
+    expect(top.linkNext[linkOf('I1', WB) * 16 + WB * 4 + 1]).toBe(-1);
+  });
+});
