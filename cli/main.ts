@@ -20,6 +20,7 @@ import { planNetwork } from '../engine/plan.js';
 import { renderTimeSpaceSvg } from '../engine/corridor/tsd.js';
 import { formatPlanTable, formatFaultSummary, formatCorridor } from './format.js';
 import { cmdSumo } from './sumo.js';
+import { cmdControllers } from './controllers.js';
 
 const USAGE = `usage:
   greenwave plan --network <net.json> --counts <counts.csv> [--at HH:MM] [--out plan.json] [--json]
@@ -31,6 +32,7 @@ const USAGE = `usage:
   greenwave validate <net.json>     check a network file and list every problem
   greenwave schema                  print the network file format as JSON Schema
   greenwave sumo plan|loops|import  SUMO round trip: loops on a .net.xml, plans from loop output as SUMO programs (docs/sumo.md)
+  greenwave controllers --virtual N [--port P]  N virtual signal controllers on one Modbus TCP port (docs/modbus-register-map.md)
 `;
 
 export const ExitCode = { Ok: 0, Failure: 1, BadInput: 2 } as const;
@@ -147,6 +149,8 @@ export function run(argv: string[], out: (s: string) => void = (s) => process.st
         return cmdCorridor(rest, out);
       case 'sumo':
         return cmdSumo(rest, out);
+      case 'controllers':
+        return cmdControllers(rest, out, err);
       case 'schema':
         out(`${JSON.stringify(networkJsonSchema(), null, 2)}\n`);
         return ExitCode.Ok;

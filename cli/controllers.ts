@@ -1,0 +1,104 @@
+/**
+ * `greenwave controllers --virtual N [--port P] [--host H] [--network net.json]`:
+ * starts N virtual signal controllers (the first N intersections of the
+ * network, demo city by default) behind one Modbus TCP port, unit id =
+ * intersection index + 1, on the real clock. Prints the port and unit ids;
+ * Ctrl-C (SIGINT) or SIGTERM stops them cleanly. See docs/modbus-register-map.md.
+ */
+import { parseArgs } from 'node:util';
+import { readText } from './io.js';
+import { GreenwaveError, ErrorCode, formatIssues } from '../engine/errors.js';
+import { parseNetworkText } from '../engine/network/validate.js';
+import { compileNetwork } from '../engine/network/compile.js';
+import { planNetwork } from '../engine/plan.js';
+import { VirtualController } from '../controllers-adapter/virtual/controller.js';
+import { ControllerServer } from '../controllers-adapter/modbus/server.js';
+import { MAX_UNIT_ID } from '../controllers-adapter/registerMap.js';
+
+export const DEFAULT_CONTROLLERS_NETWORK = 'examples/demo-city/network.json';
+/** Local plan demand when no counts are given: veh per 15 min per detector, and the simulated detector rate. */
+const LOCAL_PLAN_VOLUME_VEH = 60;
+const DETECTOR_VEH_PER_H = 240;
+
+export interface VirtualFleetOptions {
+  readonly count: number;
+  readonly port: number;
+  readonly host: string;
+  readonly networkPath: string;
+}
+
+export interface VirtualFleet {
+  readonly server: ControllerServer;
+  readonly units: ReadonlyArray<{ unitId: number; intersectionId: string }>;
+  stop(): Promise<void>;
+}
+
+export function parseControllersArgs(args: string[]): VirtualFleetOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      virtual: { type: 'string' },
+      port: { type: 'string', default: '1502' },
+      host: { type: 'string', default: '127.0.0.1' },
+      network: { type: 'string', default: DEFAULT_CONTROLLERS_NETWORK },
+    },
+  });
+  if (values.virtual === undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'controllers: --virtual N is required (only virtual controllers are supported)');
+  const count = Number(values.virtual);
+  if (!(Number.isInteger(count) && count >= 1 && count <= MAX_UNIT_ID)) throw new GreenwaveError(ErrorCode.InvalidInput, `controllers: --virtual ${values.virtual} must be an integer within [1, ${MAX_UNIT_ID}]`);
+  const port = Number(values.port);
+  if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new GreenwaveError(ErrorCode.InvalidInput, `controllers: --port ${values.port} must be an integer within [0, 65535] (0 = any free port)`);
+  return { count, port, host: values.host, networkPath: values.network };
+}
+
+/** Starts the fleet on the real clock (10 Hz ticks). */
+export async function startVirtualControllers(o: VirtualFleetOptions): Promise<VirtualFleet> {
+  const parsed = parseNetworkText(readText(o.networkPath, 'network file'), o.networkPath);
+  if (!parsed.ok) throw new GreenwaveError(ErrorCode.InvalidInput, `${o.networkPath}: ${parsed.issues.length} problems\n${formatIssues(parsed.issues)}`, parsed.issues);
+  const c = compileNetwork(parsed.network);
+  if (o.count > c.intersectionCount) throw new GreenwaveError(ErrorCode.InvalidInput, `controllers: --virtual ${o.count}, but ${o.networkPath} has ${c.intersectionCount} intersections`);
+  const { buffer } = planNetwork(c, new Float64Array(c.detectorIds.length).fill(LOCAL_PLAN_VOLUME_VEH), 900);
+  const clock = (): number => Date.now() / 1000;
+  const now = clock();
+  const bindings = [];
+  for (let i = 0; i < o.count; i++) bindings.push({ unitId: i + 1, controller: new VirtualController(c, i, buffer, { startS: now, detectorVehPerH: DETECTOR_VEH_PER_H }) });
+  const server = await ControllerServer.start(bindings, { host: o.host, port: o.port, clock });
+  const ticker = setInterval(() => server.tick(clock()), 100);
+  let stopped: Promise<void> | undefined;
+  return {
+    server,
+    units: bindings.map((b, i) => ({ unitId: b.unitId, intersectionId: c.intersectionIds[i]! })),
+    stop: () => {
+      stopped ??= (async () => {
+        clearInterval(ticker);
+        await server.close();
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** CLI entry: starts the fleet, prints where it listens, stops on SIGINT/SIGTERM. Returns at once; the port keeps the process alive. */
+export function cmdControllers(args: string[], out: (s: string) => void, err: (s: string) => void = (s) => process.stderr.write(s)): number {
+  const opts = parseControllersArgs(args);
+  startVirtualControllers(opts).then(
+    (fleet) => {
+      out(`greenwave controllers: ${fleet.units.length} virtual controllers on modbus tcp ${fleet.server.host}:${fleet.server.port}\n`);
+      for (const u of fleet.units) out(`  unit ${u.unitId}  intersection ${u.intersectionId}\n`);
+      out('Ctrl-C to stop\n');
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        void fleet.stop().then(() => out('greenwave controllers: stopped\n'));
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    },
+    (e: unknown) => {
+      const ge = GreenwaveError.from(e);
+      err(`greenwave: error [${ge.code}]: ${ge.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+  return 0;
+}

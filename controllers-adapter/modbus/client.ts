@@ -1,0 +1,606 @@
+/**
+ * The engine's side of the controller link: a Modbus TCP client for many
+ * controllers (one unit id per intersection, any number of endpoints).
+ *  - Every request has a timeout (modbus-serial's default is none) plus a
+ *    guard timer of our own; connects have their own timeout.
+ *  - Transient failures (timeout, connection refused or lost, exception 06
+ *    busy) are retried a bounded number of times with exponential backoff.
+ *  - A dead connection is never reused: the modbus-serial client is destroyed
+ *    and a new one created on the next request (a client can otherwise stay
+ *    stuck at "Port Not Open" after the peer restarts).
+ *  - A per-controller circuit breaker fails fast after consecutive failures
+ *    and lets one trial request through after the cooldown.
+ *  - Operations on one controller are serialized (a per-unit lock held for a
+ *    whole push); different controllers run in parallel, bounded per
+ *    connection so transaction ids (mod 256) never collide.
+ * `pushPlan` writes the staging block in one FC16, the CRC, the commit, then
+ * reads back the commit status and the active/pending plan id, so a
+ * half-written plan can never become active unnoticed.
+ */
+import ModbusSerial from 'modbus-serial';
+import type { CompiledNetwork } from '../../engine/network/compile.js';
+import { createPlanBuffer, type PlanBuffer } from '../../engine/timing/planner.js';
+import { validateIntersectionPlan } from '../../engine/safety/validator.js';
+import { IssueList, UnsafePlanError } from '../../engine/errors.js';
+import { ControllerError, ControllerErrorReason } from '../errors.js';
+import { copyIntersectionPlan, crc16ModbusRegisters, decodePlanBlock, encodePlanBlock } from '../codec.js';
+import { detectorRange } from '../virtual/controller.js';
+import {
+  COMMIT_COMMAND,
+  CommitStatus,
+  commitStatusName,
+  DET_OCCUPANCY_PERMILLE,
+  DET_VOLUME,
+  DETECTOR_STRIDE,
+  HR_ACTIVE,
+  HR_COMMIT,
+  HR_STAGE,
+  HR_STAGE_CRC,
+  IR_ACTIVE_PLAN_ID,
+  IR_COMMIT_STATUS,
+  IR_CYCLE_SECOND_DS,
+  IR_DET_SEQ,
+  IR_DETECTOR_COUNT,
+  IR_DETECTORS,
+  IR_FAULTS,
+  IR_INTERVAL,
+  IR_MODE,
+  IR_PENDING_PLAN_ID,
+  IR_PHASE,
+  IR_RUNNING_CYCLE_DS,
+  IR_STATUS_LENGTH,
+  IR_TIME_IN_INTERVAL_DS,
+  IR_UPTIME_S_HI,
+  IR_UPTIME_S_LO,
+  MAX_DETECTORS,
+  MAX_UNIT_ID,
+  MIN_UNIT_ID,
+  MODBUS_MAX_READ_REGISTERS,
+  MODBUS_MAX_WRITE_REGISTERS,
+  PB_PLAN_ID,
+  PB_PLAN_ID_TAIL,
+  PLAN_BLOCK_LENGTH,
+} from '../registerMap.js';
+
+const ModbusRTU = ModbusSerial.default;
+type Rtu = InstanceType<typeof ModbusRTU>;
+type NodeCallback<T> = (err: Error | null, value: T) => void;
+
+/** Where one controller lives: its unit id, the intersection it runs, and its TCP endpoint. */
+export interface ControllerEndpoint {
+  readonly unitId: number;
+  readonly intersection: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ControllerClientOptions {
+  /** Per request, ms (default 1000). */
+  readonly timeoutMs?: number;
+  /** Per TCP connect, ms (default 1000). */
+  readonly connectTimeoutMs?: number;
+  /** Extra attempts after a transient failure (default 2). */
+  readonly retries?: number;
+  /** First backoff, ms, doubled per retry up to backoffMaxMs (defaults 50 / 1000). */
+  readonly backoffMs?: number;
+  readonly backoffMaxMs?: number;
+  /** Consecutive failures that open a controller's breaker (default 5). */
+  readonly breakerFailures?: number;
+  /** How long an open breaker fails fast, ms (default 5000). */
+  readonly breakerCooldownMs?: number;
+  /** Requests outstanding at once on one TCP connection (default 16, at most 200). */
+  readonly maxInFlightPerConnection?: number;
+}
+
+type FilledOptions = Required<ControllerClientOptions>;
+export const kDefaultClientOptions: FilledOptions = {
+  timeoutMs: 1000,
+  connectTimeoutMs: 1000,
+  retries: 2,
+  backoffMs: 50,
+  backoffMaxMs: 1000,
+  breakerFailures: 5,
+  breakerCooldownMs: 5000,
+  maxInFlightPerConnection: 16,
+};
+
+function fillOptions(o: ControllerClientOptions): FilledOptions {
+  const f = { ...kDefaultClientOptions, ...o };
+  const check = (name: keyof FilledOptions, lo: number, hi: number): void => {
+    const v = f[name];
+    if (!(Number.isInteger(v) && v >= lo && v <= hi)) throw new RangeError(`options.${name} ${v} must be an integer within [${lo}, ${hi}]`);
+  };
+  check('timeoutMs', 1, 600_000);
+  check('connectTimeoutMs', 1, 600_000);
+  check('retries', 0, 100);
+  check('backoffMs', 0, 600_000);
+  check('backoffMaxMs', 0, 600_000);
+  check('breakerFailures', 1, 1_000_000);
+  check('breakerCooldownMs', 0, 3_600_000);
+  // Transaction ids wrap at 256 in modbus-serial: keep well below.
+  check('maxInFlightPerConnection', 1, 200);
+  return f;
+}
+
+/** The status block (input registers 0–15), decoded. */
+export interface ControllerStatus {
+  readonly activePlanId: number;
+  readonly phase: number;
+  readonly interval: number;
+  readonly timeInIntervalS: number;
+  readonly cycleSecondS: number;
+  readonly mode: number;
+  readonly faults: number;
+  readonly pendingPlanId: number;
+  readonly commitStatus: number;
+  readonly runningCycleS: number;
+  readonly detectorCount: number;
+  readonly uptimeS: number;
+}
+
+export interface PushPlanOptions {
+  /** Plan id to send (1..65535). Default: one more than the controller's active or pending id. */
+  readonly planId?: number;
+  /** Wait until the plan runs (it starts at the controller's next cycle zero). Default false: accepted is enough. */
+  readonly waitActive?: boolean;
+  /** Deadline for waitActive, ms (default two cycles of the plan + 5 s). */
+  readonly activeTimeoutMs?: number;
+  /** Poll period while waiting, ms (default 200). */
+  readonly pollMs?: number;
+}
+
+export interface PushResult {
+  readonly unitId: number;
+  readonly planId: number;
+  /** 'pending': accepted, waits for cycle zero; 'active': running, and its block read back identical. */
+  readonly state: 'pending' | 'active';
+  readonly attempts: number;
+}
+
+export interface DetectorPoll {
+  readonly unitId: number;
+  readonly seq: number;
+  /** Latches between this poll and the previous one that this client never saw (0 = none lost). */
+  readonly missedPolls: number;
+  /** First poll of this controller by this client: no gap check possible. */
+  readonly first: boolean;
+  /** The controller's uptime went backwards: it restarted, counts since the last poll are lost. */
+  readonly restarted: boolean;
+  readonly detectorIds: readonly string[];
+  readonly volumes: readonly number[];
+  readonly occupancyPct: readonly number[];
+  readonly status: ControllerStatus;
+}
+
+interface UnitState {
+  readonly endpoint: ControllerEndpoint;
+  readonly conn: Connection;
+  readonly detectorIds: readonly string[];
+  lock: Promise<unknown>;
+  failures: number;
+  openUntilMs: number;
+  lastSeq: number;
+  lastUptimeS: number;
+}
+
+export class ControllerClient {
+  private readonly c: CompiledNetwork;
+  private readonly opts: FilledOptions;
+  private readonly units = new Map<number, UnitState>();
+  private readonly connections = new Map<string, Connection>();
+  private readonly scratch: PlanBuffer;
+  private closed = false;
+
+  constructor(c: CompiledNetwork, endpoints: readonly ControllerEndpoint[], opts: ControllerClientOptions = {}) {
+    this.c = c;
+    this.opts = fillOptions(opts);
+    this.scratch = createPlanBuffer(c);
+    endpoints.forEach((e, k) => {
+      if (!(Number.isInteger(e.unitId) && e.unitId >= MIN_UNIT_ID && e.unitId <= MAX_UNIT_ID)) throw new RangeError(`endpoints[${k}].unitId ${e.unitId} must be an integer within [${MIN_UNIT_ID}, ${MAX_UNIT_ID}]`);
+      if (!(Number.isInteger(e.intersection) && e.intersection >= 0 && e.intersection < c.intersectionCount)) throw new RangeError(`endpoints[${k}].intersection ${e.intersection} must be within [0, ${c.intersectionCount})`);
+      if (!(Number.isInteger(e.port) && e.port > 0 && e.port <= 65535)) throw new RangeError(`endpoints[${k}].port ${e.port} must be within [1, 65535]`);
+      const key = `${e.host}:${e.port}`;
+      if (this.units.has(e.unitId) && this.units.get(e.unitId)!.conn.key !== key) throw new RangeError(`endpoints[${k}].unitId ${e.unitId} is configured twice`);
+      let conn = this.connections.get(key);
+      if (!conn) {
+        conn = new Connection(e.host, e.port, this.opts);
+        this.connections.set(key, conn);
+      }
+      const range = detectorRange(c, e.intersection);
+      const ids = c.detectorIds.slice(range.start, range.start + Math.min(range.count, MAX_DETECTORS));
+      this.units.set(unitKey(e), { endpoint: e, conn, detectorIds: ids, lock: Promise.resolve(), failures: 0, openUntilMs: 0, lastSeq: -1, lastUptimeS: -1 });
+    });
+  }
+
+  /** Closes every connection; outstanding requests fail with CLOSED. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.connections.values()].map((c) => c.close()));
+  }
+
+  // ------------------------------------------------------------ high level
+
+  /** Reads and decodes the status block. */
+  async readStatus(unitId: number): Promise<ControllerStatus> {
+    const u = this.unit(unitId);
+    return this.serialized(u, () => this.withRetry(u, () => this.fc4(u, 0, IR_STATUS_LENGTH).then(decodeStatus)));
+  }
+
+  /**
+   * Pushes intersection `endpoint.intersection` of `plan` to controller `unitId`:
+   * validates locally (never sends an unsafe plan), writes the staging block (one FC16),
+   * the CRC, the commit, and confirms from the controller's own registers.
+   */
+  async pushPlan(unitId: number, plan: PlanBuffer, opts: PushPlanOptions = {}): Promise<PushResult> {
+    const u = this.unit(unitId);
+    const i = u.endpoint.intersection;
+    // What goes on the wire is the 0.1 s block: validate exactly that.
+    const probe = encodePlanBlock(this.c, i, plan, opts.planId ?? 1);
+    copyIntersectionPlan(this.c, i, plan, this.scratch);
+    const decoded = decodePlanBlock(this.c, i, probe, 0, this.scratch);
+    const issues = new IssueList();
+    if (!decoded.ok) issues.add(`plan[${this.c.intersectionIds[i]}]`, decoded.message);
+    else validateIntersectionPlan(this.c, i, this.scratch, issues);
+    if (issues.length > 0) throw new UnsafePlanError(this.c.intersectionIds[i]!, issues.items);
+    const cycleS = plan.cycleS[i]!;
+
+    return this.serialized(u, async () => {
+      let planId = opts.planId;
+      let attempts = 0;
+      return this.withRetry(u, async () => {
+        attempts++;
+        if (planId === undefined) {
+          const st = decodeStatus(await this.fc4(u, 0, IR_STATUS_LENGTH));
+          planId = (Math.max(st.activePlanId, st.pendingPlanId) % 0xffff) + 1;
+        }
+        const id = planId;
+        const block = encodePlanBlock(this.c, i, plan, id);
+        await this.fc16(u, HR_STAGE, Array.from(block));
+        await this.fc6(u, HR_STAGE_CRC, crc16ModbusRegisters(block));
+        await this.fc6(u, HR_COMMIT, COMMIT_COMMAND);
+        const [status, , , lastCommit] = await this.fc3(u, HR_COMMIT, 4);
+        if (lastCommit !== id) throw new ControllerError(ControllerErrorReason.PlanNotConfirmed, `unit ${unitId}: the last commit was plan ${lastCommit}, not ${id} (another writer?)`, { unitId });
+        if (status! >= CommitStatus.CrcMismatch) throw new ControllerError(ControllerErrorReason.PlanRejected, `unit ${unitId} refused plan ${id}: ${commitStatusName(status!)}`, { unitId, commitStatus: status! });
+        let st = decodeStatus(await this.fc4(u, 0, IR_STATUS_LENGTH));
+        if (st.activePlanId !== id && st.pendingPlanId !== id) throw new ControllerError(ControllerErrorReason.PlanNotConfirmed, `unit ${unitId}: plan ${id} is neither active (${st.activePlanId}) nor pending (${st.pendingPlanId})`, { unitId });
+        if (opts.waitActive && st.activePlanId !== id) {
+          const deadline = Date.now() + (opts.activeTimeoutMs ?? Math.ceil(cycleS * 2000) + 5000);
+          while (st.activePlanId !== id) {
+            if (Date.now() > deadline) throw new ControllerError(ControllerErrorReason.PlanNotConfirmed, `unit ${unitId}: plan ${id} did not become active in time (active ${st.activePlanId}, pending ${st.pendingPlanId})`, { unitId });
+            await sleep(opts.pollMs ?? 200);
+            st = decodeStatus(await this.fc4(u, 0, IR_STATUS_LENGTH));
+            if (st.activePlanId !== id && st.pendingPlanId !== id) throw new ControllerError(ControllerErrorReason.PlanNotConfirmed, `unit ${unitId}: plan ${id} was dropped (active ${st.activePlanId}, pending ${st.pendingPlanId})`, { unitId });
+          }
+        }
+        if (st.activePlanId === id) {
+          const active = await this.fc3(u, HR_ACTIVE, PLAN_BLOCK_LENGTH);
+          for (let k = 0; k < PLAN_BLOCK_LENGTH; k++) {
+            if (active[k] !== block[k]) throw new ControllerError(ControllerErrorReason.ReadbackMismatch, `unit ${unitId}: active plan register ${HR_ACTIVE + k} reads ${active[k]}, ${block[k]} was sent`, { unitId });
+          }
+          return { unitId, planId: id, state: 'active' as const, attempts };
+        }
+        return { unitId, planId: id, state: 'pending' as const, attempts };
+      });
+    });
+  }
+
+  /** Reads the active plan block; throws TORN_READ if its head and tail plan ids differ. */
+  async readActivePlan(unitId: number): Promise<Uint16Array> {
+    const u = this.unit(unitId);
+    const regs = await this.serialized(u, () => this.withRetry(u, () => this.fc3(u, HR_ACTIVE, PLAN_BLOCK_LENGTH)));
+    if (regs[PB_PLAN_ID] !== regs[PB_PLAN_ID_TAIL]) throw new ControllerError(ControllerErrorReason.TornRead, `unit ${unitId}: active plan block head ${regs[PB_PLAN_ID]} ≠ tail ${regs[PB_PLAN_ID_TAIL]}`, { unitId });
+    return Uint16Array.from(regs);
+  }
+
+  /**
+   * One detector poll: status and every detector in a single FC4 read (which latches the
+   * controller's counters). Sequence gaps and restarts are reported, never hidden.
+   */
+  async pollDetectors(unitId: number): Promise<DetectorPoll> {
+    const u = this.unit(unitId);
+    const n = u.detectorIds.length;
+    const regs = await this.serialized(u, () => this.withRetry(u, () => this.fc4(u, 0, IR_DETECTORS + n * DETECTOR_STRIDE)));
+    const status = decodeStatus(regs);
+    const seq = regs[IR_DET_SEQ]!;
+    const first = u.lastSeq < 0;
+    const restarted = !first && status.uptimeS < u.lastUptimeS;
+    const missedPolls = first || restarted ? 0 : (seq - u.lastSeq - 1) & 0xffff;
+    u.lastSeq = seq;
+    u.lastUptimeS = status.uptimeS;
+    const volumes: number[] = [];
+    const occupancyPct: number[] = [];
+    for (let d = 0; d < n; d++) {
+      volumes.push(regs[IR_DETECTORS + d * DETECTOR_STRIDE + DET_VOLUME]!);
+      occupancyPct.push(regs[IR_DETECTORS + d * DETECTOR_STRIDE + DET_OCCUPANCY_PERMILLE]! / 10);
+    }
+    return { unitId, seq, missedPolls, first, restarted, detectorIds: u.detectorIds, volumes, occupancyPct, status };
+  }
+
+  // ------------------------------------------------------------- low level
+
+  /** FC3 with retries, serialized with this unit's other operations. */
+  readHolding(unitId: number, address: number, count: number): Promise<number[]> {
+    const u = this.unit(unitId);
+    return this.serialized(u, () => this.withRetry(u, () => this.fc3(u, address, count)));
+  }
+
+  /** FC4 with retries. Covering IR_DET_SEQ latches the detectors (see the register map). */
+  readInput(unitId: number, address: number, count: number): Promise<number[]> {
+    const u = this.unit(unitId);
+    return this.serialized(u, () => this.withRetry(u, () => this.fc4(u, address, count)));
+  }
+
+  /** FC6 for one value, FC16 for several (one request, applied atomically by greenwave controllers). */
+  writeHolding(unitId: number, address: number, values: readonly number[]): Promise<void> {
+    const u = this.unit(unitId);
+    return this.serialized(u, () => this.withRetry(u, () => (values.length === 1 ? this.fc6(u, address, values[0]!) : this.fc16(u, address, [...values]))));
+  }
+
+  /** Breaker state, for health reports. */
+  breaker(unitId: number): { failures: number; open: boolean } {
+    const u = this.unit(unitId);
+    return { failures: u.failures, open: Date.now() < u.openUntilMs };
+  }
+
+  private unit(unitId: number): UnitState {
+    if (this.closed) throw new ControllerError(ControllerErrorReason.Closed, 'client is closed', { unitId });
+    const u = this.units.get(unitId);
+    if (!u) throw new ControllerError(ControllerErrorReason.UnknownUnit, `unit id ${unitId} is not configured (known: ${[...this.units.keys()].join(', ')})`, { unitId });
+    return u;
+  }
+
+  private serialized<T>(u: UnitState, fn: () => Promise<T>): Promise<T> {
+    const run = u.lock.then(fn, fn);
+    u.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private async withRetry<T>(u: UnitState, fn: () => Promise<T>): Promise<T> {
+    const unitId = u.endpoint.unitId;
+    for (let k = 0; ; k++) {
+      if (this.closed) throw new ControllerError(ControllerErrorReason.Closed, 'client is closed', { unitId });
+      const now = Date.now();
+      if (now < u.openUntilMs) throw new ControllerError(ControllerErrorReason.CircuitOpen, `unit ${unitId}: circuit open after ${u.failures} consecutive failures; retry in ${u.openUntilMs - now} ms`, { unitId });
+      try {
+        const result = await fn();
+        u.failures = 0;
+        u.openUntilMs = 0;
+        return result;
+      } catch (e: unknown) {
+        const err = e instanceof ControllerError ? e : e instanceof Error && e.name === 'UnsafePlanError' ? null : new ControllerError(ControllerErrorReason.ConnectionLost, `unit ${unitId}: ${String(e)}`, { unitId, cause: e });
+        if (err === null) throw e;
+        const gateway = err.reason === ControllerErrorReason.Exception && (err.exceptionCode === 0x0a || err.exceptionCode === 0x0b);
+        if (err.transient || gateway) {
+          u.failures++;
+          if (u.failures >= this.opts.breakerFailures) u.openUntilMs = Date.now() + this.opts.breakerCooldownMs;
+        }
+        if (!err.transient || k >= this.opts.retries || Date.now() < u.openUntilMs) throw err;
+        await sleep(Math.min(this.opts.backoffMaxMs, this.opts.backoffMs * 2 ** k));
+      }
+    }
+  }
+
+  private fc3(u: UnitState, address: number, count: number): Promise<number[]> {
+    checkCount(count, MODBUS_MAX_READ_REGISTERS, 'read', u.endpoint.unitId);
+    const id = u.endpoint.unitId;
+    return u.conn.run<{ data: number[] }>(id, `FC3 ${address}+${count}`, (m, cb) => m.writeFC3(id, address, count, cb)).then((r) => checkLength(r.data, count, id));
+  }
+
+  private fc4(u: UnitState, address: number, count: number): Promise<number[]> {
+    checkCount(count, MODBUS_MAX_READ_REGISTERS, 'read', u.endpoint.unitId);
+    const id = u.endpoint.unitId;
+    return u.conn.run<{ data: number[] }>(id, `FC4 ${address}+${count}`, (m, cb) => m.writeFC4(id, address, count, cb)).then((r) => checkLength(r.data, count, id));
+  }
+
+  private async fc6(u: UnitState, address: number, value: number): Promise<void> {
+    const id = u.endpoint.unitId;
+    await u.conn.run<unknown>(id, `FC6 ${address}`, (m, cb) => m.writeFC6(id, address, value, cb));
+  }
+
+  private async fc16(u: UnitState, address: number, values: number[]): Promise<void> {
+    checkCount(values.length, MODBUS_MAX_WRITE_REGISTERS, 'write', u.endpoint.unitId);
+    const id = u.endpoint.unitId;
+    await u.conn.run<unknown>(id, `FC16 ${address}+${values.length}`, (m, cb) => m.writeFC16(id, address, values, cb));
+  }
+}
+
+function unitKey(e: ControllerEndpoint): number {
+  return e.unitId;
+}
+
+function checkCount(count: number, limit: number, what: string, unitId: number): void {
+  if (!(Number.isInteger(count) && count >= 1 && count <= limit)) throw new ControllerError(ControllerErrorReason.Limit, `unit ${unitId}: ${what} of ${count} registers; Modbus allows 1..${limit} per request`, { unitId });
+}
+
+function checkLength(data: number[], count: number, unitId: number): number[] {
+  if (!Array.isArray(data) || data.length !== count) throw new ControllerError(ControllerErrorReason.ConnectionLost, `unit ${unitId}: expected ${count} registers, got ${Array.isArray(data) ? data.length : typeof data}`, { unitId });
+  return data;
+}
+
+export function decodeStatus(r: readonly number[]): ControllerStatus {
+  return {
+    activePlanId: r[IR_ACTIVE_PLAN_ID]!,
+    phase: r[IR_PHASE]!,
+    interval: r[IR_INTERVAL]!,
+    timeInIntervalS: r[IR_TIME_IN_INTERVAL_DS]! / 10,
+    cycleSecondS: r[IR_CYCLE_SECOND_DS]! / 10,
+    mode: r[IR_MODE]!,
+    faults: r[IR_FAULTS]!,
+    pendingPlanId: r[IR_PENDING_PLAN_ID]!,
+    commitStatus: r[IR_COMMIT_STATUS]!,
+    runningCycleS: r[IR_RUNNING_CYCLE_DS]! / 10,
+    detectorCount: r[IR_DETECTOR_COUNT]!,
+    // uint32, big-endian word order: high word first.
+    uptimeS: r[IR_UPTIME_S_HI]! * 0x10000 + r[IR_UPTIME_S_LO]!,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+interface Outstanding {
+  readonly rtu: Rtu;
+  readonly fail: (e: ControllerError) => void;
+}
+
+/** One TCP connection to one endpoint, recreated whenever it dies. @internal */
+class Connection {
+  readonly key: string;
+  private rtu: Rtu | undefined;
+  private opening: Promise<Rtu> | undefined;
+  private inFlight = 0;
+  private readonly waiters: Array<() => void> = [];
+  private readonly outstanding = new Set<Outstanding>();
+  private lastSuccessMs = 0;
+  private closed = false;
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly opts: FilledOptions,
+  ) {
+    this.key = `${host}:${port}`;
+  }
+
+  async run<T>(unitId: number, label: string, op: (m: Rtu, cb: NodeCallback<T>) => void): Promise<T> {
+    await this.acquire();
+    try {
+      const rtu = await this.open(unitId);
+      const started = Date.now();
+      return await new Promise<T>((resolve, reject) => {
+        let settled = false;
+        const entry: Outstanding = { rtu, fail: (e) => finish(e, undefined) };
+        const finish = (err: ControllerError | null, value: T | undefined): void => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          this.outstanding.delete(entry);
+          if (err) reject(err);
+          else resolve(value as T);
+        };
+        // Guard timer: modbus-serial's own timeout should fire first; this one never lets a request hang.
+        const timer = setTimeout(() => {
+          finish(new ControllerError(ControllerErrorReason.Timeout, `unit ${unitId}: ${label} timed out after ${this.opts.timeoutMs} ms (${this.key})`, { unitId }), undefined);
+          // Nothing answered on this connection since the request went out: assume it is dead.
+          if (this.lastSuccessMs < started) this.drop(rtu);
+        }, this.opts.timeoutMs + 25);
+        this.outstanding.add(entry);
+        try {
+          op(rtu, (err, value) => {
+            if (!err) {
+              this.lastSuccessMs = Date.now();
+              finish(null, value);
+              return;
+            }
+            const mapped = mapError(err, unitId, label, this.key, this.opts.timeoutMs);
+            // Settle first: dropping the connection fails whatever is still outstanding on it.
+            finish(mapped, undefined);
+            if (mapped.reason === ControllerErrorReason.Timeout) {
+              if (this.lastSuccessMs < started) this.drop(rtu);
+            } else if (mapped.reason === ControllerErrorReason.Exception) {
+              this.lastSuccessMs = Date.now();
+            } else {
+              this.drop(rtu);
+            }
+          });
+        } catch (e: unknown) {
+          finish(mapError(e, unitId, label, this.key, this.opts.timeoutMs), undefined);
+          this.drop(rtu);
+        }
+      });
+    } finally {
+      this.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.rtu) this.drop(this.rtu);
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private acquire(): Promise<void> {
+    if (this.inFlight < this.opts.maxInFlightPerConnection) {
+      this.inFlight++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiters.push(() => {
+      this.inFlight++;
+      resolve();
+    }));
+  }
+
+  private release(): void {
+    this.inFlight--;
+    const next = this.waiters.shift();
+    if (next) next();
+  }
+
+  private open(unitId: number): Promise<Rtu> {
+    if (this.closed) return Promise.reject(new ControllerError(ControllerErrorReason.Closed, 'client is closed', { unitId }));
+    if (this.rtu && this.rtu.isOpen) return Promise.resolve(this.rtu);
+    // A client that is not open is never reused ("Port Not Open" can stick after a peer restart).
+    if (this.rtu) this.drop(this.rtu);
+    if (!this.opening) {
+      this.opening = this.connect(unitId).finally(() => {
+        this.opening = undefined;
+      });
+    }
+    return this.opening;
+  }
+
+  private async connect(unitId: number): Promise<Rtu> {
+    const rtu = new ModbusRTU();
+    rtu.setTimeout(this.opts.timeoutMs);
+    // modbus-serial re-emits port errors; without a listener they would crash the process.
+    rtu.on('error', () => {});
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        rtu.connectTCP(this.host, { port: this.port }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`connect timed out after ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
+        }),
+      ]);
+    } catch (e: unknown) {
+      destroyQuietly(rtu);
+      throw new ControllerError(ControllerErrorReason.ConnectFailed, `unit ${unitId}: cannot connect to ${this.key}: ${e instanceof Error ? e.message : String(e)}`, { unitId, cause: e });
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.closed) {
+      destroyQuietly(rtu);
+      throw new ControllerError(ControllerErrorReason.Closed, 'client is closed', { unitId });
+    }
+    rtu.on('close', () => this.drop(rtu));
+    this.rtu = rtu;
+    return rtu;
+  }
+
+  /** Forgets a client for good and fails everything still waiting on it. */
+  private drop(rtu: Rtu): void {
+    if (this.rtu === rtu) this.rtu = undefined;
+    destroyQuietly(rtu);
+    for (const o of [...this.outstanding]) {
+      if (o.rtu === rtu) o.fail(new ControllerError(this.closed ? ControllerErrorReason.Closed : ControllerErrorReason.ConnectionLost, `connection to ${this.key} closed with the request outstanding`));
+    }
+  }
+}
+
+function destroyQuietly(rtu: Rtu): void {
+  try {
+    (rtu as unknown as { removeAllListeners(event: string): void }).removeAllListeners('close');
+    rtu.destroy(() => {});
+  } catch {
+    // already gone
+  }
+}
+
+function mapError(e: unknown, unitId: number, label: string, key: string, timeoutMs: number): ControllerError {
+  const err = e as { modbusCode?: unknown; name?: unknown; message?: unknown; errno?: unknown } | null;
+  const message = typeof err?.message === 'string' ? err.message : String(e);
+  if (typeof err?.modbusCode === 'number') return new ControllerError(ControllerErrorReason.Exception, `unit ${unitId}: ${label}: Modbus exception 0x${err.modbusCode.toString(16).padStart(2, '0')} (${message})`, { unitId, exceptionCode: err.modbusCode, cause: e });
+  if (err?.name === 'TransactionTimedOutError' || err?.errno === 'ETIMEDOUT' || message === 'Timed out') return new ControllerError(ControllerErrorReason.Timeout, `unit ${unitId}: ${label} timed out after ${timeoutMs} ms (${key})`, { unitId, cause: e });
+  return new ControllerError(ControllerErrorReason.ConnectionLost, `unit ${unitId}: ${label} failed on ${key}: ${message}`, { unitId, cause: e });
+}

@@ -1,0 +1,154 @@
+/**
+ * The Modbus register map of a greenwave signal controller: the single
+ * source of truth for every address (docs/modbus-register-map.md describes
+ * the same table for people). One Modbus unit id per intersection (1..247).
+ *
+ * Addresses are 0-based PDU addresses as they travel on the wire. Tools that
+ * count from 1 (mbpoll without -0, most HMI software) use address + 1.
+ * All values are uint16; times are in tenths of a second. The one 32-bit
+ * value (uptime) is big-endian word order: high word at the lower address.
+ *
+ * Holding registers (FC3 read, FC6/FC16 write):
+ *   [0, 69)    staging block, written in ONE FC16 request:
+ *                0 plan id, 1 cycle, 2 offset, 3 phase count,
+ *                4 + 4k .. phase k (compiled order): green, yellow, all-red, ring sequence,
+ *                68 plan id again (tail: a read with head ≠ tail is torn)
+ *   69         CRC-16/MODBUS of the staging block
+ *   70         commit: write 1 → check CRC and the safety validator, apply at the next cycle zero;
+ *              read → commit status (CommitStatus)
+ *   71         communication-loss timeout, s (0 = never fall back)
+ *   72         pending plan id (read-only, 0 = none)
+ *   73         plan id of the last commit attempt (read-only)
+ *   [74, 143)  active plan block, same layout as staging (read-only)
+ *
+ * Input registers (FC4 read):
+ *   0 active plan id, 1 phase (ring 1), 2 interval, 3 time in interval, 4 cycle second,
+ *   5 mode, 6 fault flags, 7 pending plan id, 8 commit status, 9 running cycle length,
+ *   10 detector count, 11–12 uptime s (uint32, high word first), 13–15 reserved (0),
+ *   16 detector sequence: a read that covers it latches the counters (volume since
+ *      the previous latch) and increments it (uint16, wraps),
+ *   17 + 2d .. detector d: volume (veh), occupancy (0.1 %).
+ */
+
+/** Modbus protocol limits (Modbus Application Protocol v1.1b3, §6.3 and §6.12). */
+export const MODBUS_MAX_READ_REGISTERS = 125;
+export const MODBUS_MAX_WRITE_REGISTERS = 123;
+export const MIN_UNIT_ID = 1;
+export const MAX_UNIT_ID = 247;
+
+/** Capacity of the map. */
+export const MAX_PHASES = 16;
+export const MAX_DETECTORS = 32;
+
+// ---- holding registers ----
+export const HR_STAGE = 0;
+/** Offsets inside a plan block (staging or active). */
+export const PB_PLAN_ID = 0;
+export const PB_CYCLE_DS = 1;
+export const PB_OFFSET_DS = 2;
+export const PB_PHASE_COUNT = 3;
+export const PB_PHASES = 4;
+export const PHASE_STRIDE = 4;
+export const PH_GREEN_DS = 0;
+export const PH_YELLOW_DS = 1;
+export const PH_ALL_RED_DS = 2;
+/** 1-based position of the phase in its ring's run order over the cycle. */
+export const PH_SEQUENCE = 3;
+export const PB_PLAN_ID_TAIL = PB_PHASES + MAX_PHASES * PHASE_STRIDE;
+export const PLAN_BLOCK_LENGTH = PB_PLAN_ID_TAIL + 1;
+
+export const HR_STAGE_CRC = HR_STAGE + PLAN_BLOCK_LENGTH;
+export const HR_COMMIT = HR_STAGE_CRC + 1;
+export const HR_COMM_LOSS_TIMEOUT_S = HR_COMMIT + 1;
+export const HR_PENDING_PLAN_ID = HR_COMM_LOSS_TIMEOUT_S + 1;
+export const HR_LAST_COMMIT_PLAN_ID = HR_PENDING_PLAN_ID + 1;
+export const HR_ACTIVE = HR_LAST_COMMIT_PLAN_ID + 1;
+export const HOLDING_REGISTER_COUNT = HR_ACTIVE + PLAN_BLOCK_LENGTH;
+/** Highest writable holding register + 1: staging, CRC, commit and the timeout. */
+export const HOLDING_WRITABLE_END = HR_COMM_LOSS_TIMEOUT_S + 1;
+/** The value written to HR_COMMIT to commit the staged plan. */
+export const COMMIT_COMMAND = 1;
+export const MAX_COMM_LOSS_TIMEOUT_S = 3600;
+
+// ---- input registers ----
+export const IR_ACTIVE_PLAN_ID = 0;
+export const IR_PHASE = 1;
+export const IR_INTERVAL = 2;
+export const IR_TIME_IN_INTERVAL_DS = 3;
+export const IR_CYCLE_SECOND_DS = 4;
+export const IR_MODE = 5;
+export const IR_FAULTS = 6;
+export const IR_PENDING_PLAN_ID = 7;
+export const IR_COMMIT_STATUS = 8;
+export const IR_RUNNING_CYCLE_DS = 9;
+export const IR_DETECTOR_COUNT = 10;
+export const IR_UPTIME_S_HI = 11;
+export const IR_UPTIME_S_LO = 12;
+export const IR_STATUS_LENGTH = 16;
+export const IR_DET_SEQ = 16;
+export const IR_DETECTORS = 17;
+export const DETECTOR_STRIDE = 2;
+export const DET_VOLUME = 0;
+export const DET_OCCUPANCY_PERMILLE = 1;
+export const INPUT_REGISTER_COUNT = IR_DETECTORS + MAX_DETECTORS * DETECTOR_STRIDE;
+/** IR_PHASE value when no phase is timing (flash). */
+export const NO_PHASE = 0xffff;
+
+/** Controller mode (IR_MODE). */
+export const ControllerMode = { Coordinated: 0, Free: 1, Flash: 2, Manual: 3 } as const;
+export type ControllerMode = (typeof ControllerMode)[keyof typeof ControllerMode];
+
+/** Interval of the ring-1 phase (IR_INTERVAL). Red is the phase's all-red clearance. */
+export const Interval = { Green: 0, Yellow: 1, Red: 2, Flash: 3 } as const;
+export type Interval = (typeof Interval)[keyof typeof Interval];
+
+/** Fault flags (IR_FAULTS), a bitfield. */
+export const FaultFlag = {
+  /** The conflict monitor saw conflicting greens/yellows on the lamp outputs: flash, latched. */
+  Conflict: 1,
+  /** The monitor saw a skipped or short yellow, a short all-red or a short minimum green: flash, latched. */
+  Clearance: 2,
+  /** No request from central for the communication-loss timeout: running the local plan free. */
+  CommLoss: 4,
+  /** The last commit was refused (see the commit status). */
+  CommitRejected: 8,
+} as const;
+
+/** Commit status (HR_COMMIT read, IR_COMMIT_STATUS). 0–15 success states, 16+ refusals. */
+export const CommitStatus = {
+  Idle: 0,
+  /** Accepted; waits for the next cycle zero. */
+  Pending: 1,
+  /** The committed plan is running. */
+  Active: 2,
+  /** The CRC register does not match the staging block. */
+  CrcMismatch: 16,
+  /** The staging block is not a plan for this intersection: plan id 0, head ≠ tail, phase count or ring sequence wrong. */
+  Malformed: 17,
+  /** The safety validator refused the plan (minimum green, clearances, conflicting overlap, cycle sum, offset). */
+  Unsafe: 18,
+  /** The controller is in fault flash and accepts no plan until a local reset. */
+  RefusedInFlash: 19,
+} as const;
+export type CommitStatus = (typeof CommitStatus)[keyof typeof CommitStatus];
+
+export function commitStatusName(status: number): string {
+  for (const [name, value] of Object.entries(CommitStatus)) if (value === status) return name;
+  return `unknown(${status})`;
+}
+
+/** Modbus exception codes used by the server. */
+export const ModbusExceptionCode = {
+  IllegalFunction: 0x01,
+  IllegalDataAddress: 0x02,
+  IllegalDataValue: 0x03,
+  DeviceFailure: 0x04,
+  Busy: 0x06,
+  GatewayTargetFailed: 0x0b,
+} as const;
+
+// The whole map must respect the protocol limits: the staging block in one FC16 write,
+// each block readable in one FC3/FC4 read. Checked once at load, before anything is allocated.
+if (PLAN_BLOCK_LENGTH > MODBUS_MAX_WRITE_REGISTERS) throw new Error(`register map: staging block of ${PLAN_BLOCK_LENGTH} registers exceeds one FC16 write (${MODBUS_MAX_WRITE_REGISTERS})`);
+if (HR_ACTIVE > MODBUS_MAX_READ_REGISTERS || PLAN_BLOCK_LENGTH > MODBUS_MAX_READ_REGISTERS) throw new Error('register map: a holding block exceeds one FC3 read');
+if (INPUT_REGISTER_COUNT > MODBUS_MAX_READ_REGISTERS) throw new Error(`register map: ${INPUT_REGISTER_COUNT} input registers exceed one FC4 read (${MODBUS_MAX_READ_REGISTERS})`);

@@ -1,0 +1,800 @@
+/**
+ * A virtual signal controller for one intersection of a compiled network,
+ * driven by an injected clock (`tick(nowS)`: real, accelerated or manual
+ * time). It behaves like a field controller behind the Modbus register map:
+ *  - runs its plan's phase sequence; a new plan is taken only at cycle zero;
+ *  - accepts a committed plan only after the CRC matches and the engine's
+ *    safety validator passes, otherwise keeps running the old plan and
+ *    reports a CommitStatus refusal;
+ *  - corrects offset errors the short way in coordinated mode (shorten ≤ 12 %
+ *    or lengthen ≤ 22 % of the cycle per cycle, minimum greens kept, every
+ *    corrected cycle validated), as simulator/signals.ts does;
+ *  - falls back to free mode on its last committed plan when central has been
+ *    silent for the communication-loss timeout, and back when it returns;
+ *  - has a conflict monitor on the lamp outputs: conflicting greens/yellows,
+ *    a skipped or short yellow, a short all-red or a short minimum green put
+ *    it into latched flash with a fault flag.
+ * Time advances event by event (every interval boundary between two ticks is
+ * evaluated), so coarse or irregular ticks never hide a lamp transition.
+ * Detector counters come from `addDetectorCounts` or a deterministic rate.
+ */
+import type { CompiledNetwork } from '../../engine/network/compile.js';
+import { createPlanBuffer, type PlanBuffer } from '../../engine/timing/planner.js';
+import { validateIntersectionPlan } from '../../engine/safety/validator.js';
+import { GreenwaveError, ErrorCode, IssueList, UnsafePlanError, formatIssues } from '../../engine/errors.js';
+import { mod } from '../../engine/numeric.js';
+import { ModbusException } from '../errors.js';
+import { assertPhasesFit, copyIntersectionPlan, crc16ModbusRegisters, decodePlanBlock, encodePlanBlock } from '../codec.js';
+import {
+  COMMIT_COMMAND,
+  CommitStatus,
+  ControllerMode,
+  DET_OCCUPANCY_PERMILLE,
+  DET_VOLUME,
+  DETECTOR_STRIDE,
+  FaultFlag,
+  HOLDING_REGISTER_COUNT,
+  HOLDING_WRITABLE_END,
+  HR_ACTIVE,
+  HR_COMM_LOSS_TIMEOUT_S,
+  HR_COMMIT,
+  HR_LAST_COMMIT_PLAN_ID,
+  HR_PENDING_PLAN_ID,
+  HR_STAGE,
+  HR_STAGE_CRC,
+  INPUT_REGISTER_COUNT,
+  Interval,
+  IR_ACTIVE_PLAN_ID,
+  IR_COMMIT_STATUS,
+  IR_CYCLE_SECOND_DS,
+  IR_DET_SEQ,
+  IR_DETECTOR_COUNT,
+  IR_DETECTORS,
+  IR_FAULTS,
+  IR_INTERVAL,
+  IR_MODE,
+  IR_PENDING_PLAN_ID,
+  IR_PHASE,
+  IR_RUNNING_CYCLE_DS,
+  IR_TIME_IN_INTERVAL_DS,
+  IR_UPTIME_S_HI,
+  IR_UPTIME_S_LO,
+  MAX_COMM_LOSS_TIMEOUT_S,
+  MAX_DETECTORS,
+  MODBUS_MAX_READ_REGISTERS,
+  MODBUS_MAX_WRITE_REGISTERS,
+  ModbusExceptionCode,
+  NO_PHASE,
+  PB_PLAN_ID,
+  PLAN_BLOCK_LENGTH,
+} from '../registerMap.js';
+
+export const MAX_SHORTEN_SHARE = 0.12;
+export const MAX_LENGTHEN_SHARE = 0.22;
+/** Seconds a loop is occupied per vehicle when counts come without an occupancy time. */
+export const DEFAULT_OCCUPIED_S_PER_VEHICLE = 0.5;
+/** Jumps of the clock longer than this re-anchor the cycle instead of replaying every cycle. */
+const MAX_REPLAY_S = 3600;
+const EPS = 1e-6;
+const LAMP_RED = 0;
+const LAMP_GREEN = 1;
+const LAMP_YELLOW = 2;
+
+export interface VirtualControllerOptions {
+  /** Clock time at power-up, s (default 0). */
+  readonly startS?: number;
+  /** Seconds without a request from central before falling back to free mode (default 60; 0 = never). */
+  readonly commLossTimeoutS?: number;
+  /** Deterministic detector demand, veh/h per local detector (a number applies to all). Default none. */
+  readonly detectorVehPerH?: number | ArrayLike<number>;
+}
+
+/** Lamp outputs per movement (bit = approach*4 + turn, as in the compiled network). */
+export interface LampOutputs {
+  readonly green: number;
+  readonly yellow: number;
+  readonly red: number;
+  readonly flashing: boolean;
+}
+
+/** What a controller keeps across a power cycle: the plans, never the staging area. */
+export interface ControllerState {
+  readonly mode: ControllerMode;
+  readonly faults: number;
+  readonly activePlanId: number;
+  readonly pendingPlanId: number;
+  readonly commitStatus: CommitStatus;
+  readonly lastCommitPlanId: number;
+  readonly lastRejection: string;
+  readonly planSwitches: number;
+  readonly corrections: number;
+}
+
+export class VirtualController {
+  readonly c: CompiledNetwork;
+  readonly intersection: number;
+  readonly phaseCount: number;
+  readonly detectorCount: number;
+  private readonly p0: number;
+  private readonly p1: number;
+  private readonly detectorStart: number;
+
+  /** The committed plan being run (as committed), this cycle's layout (offset correction applied), the accepted plan waiting for cycle zero, decode scratch. */
+  private readonly target: PlanBuffer;
+  private readonly running: PlanBuffer;
+  private readonly pending: PlanBuffer;
+  private readonly scratch: PlanBuffer;
+  private readonly activeBlock = new Uint16Array(PLAN_BLOCK_LENGTH);
+  private readonly pendingBlock = new Uint16Array(PLAN_BLOCK_LENGTH);
+  private hasPending = false;
+  private activePlanId = 0;
+  private pendingPlanId = 0;
+
+  /** Writable holding registers: staging block, CRC, commit, timeout (the last two are shadowed by fields). */
+  private readonly holding = new Uint16Array(HOLDING_WRITABLE_END);
+  private commitStatus: CommitStatus = CommitStatus.Idle;
+  private lastCommitPlanId = 0;
+  private lastRejection = '';
+  private commLossTimeoutS: number;
+
+  private mode: ControllerMode = ControllerMode.Coordinated;
+  private faults = 0;
+  private nowS: number;
+  private bootS: number;
+  private lastContactS: number;
+  private cycleStartS = 0;
+  /** Position in the running cycle up to which lamp events have been evaluated. */
+  private lastTau = 0;
+  /** All red until the next cycle zero (power-up, fault reset, end of manual control). */
+  private redUntilCycleZero = true;
+
+  // Outputs and ring-1 status, updated on every evaluation.
+  private green = 0;
+  private yellow = 0;
+  private statusPhase = NO_PHASE;
+  private statusInterval: Interval = Interval.Red;
+  private statusTimeInIntervalS = 0;
+  private statusCycleSecondS = 0;
+
+  // Conflict monitor ("program card" derived from the network, per movement).
+  private readonly present: number;
+  private readonly compatible = new Uint16Array(16);
+  private readonly minGreenS = new Float64Array(16).fill(Infinity);
+  private readonly minYellowS = new Float64Array(16).fill(Infinity);
+  private readonly minAllRedS = new Float64Array(16).fill(Infinity);
+  private readonly lampState = new Uint8Array(16);
+  private readonly lampSinceS = new Float64Array(16);
+  private readonly redSinceS = new Float64Array(16);
+  private forcedGreen = 0;
+  private forcedYellow = 0;
+  private lastFaultMessage = '';
+
+  // Detectors.
+  private readonly detRate: Float64Array;
+  private readonly detAccum: Float64Array;
+  private readonly detOccupiedS: Float64Array;
+  private readonly detVolume: Uint16Array;
+  private readonly detOccupancy: Uint16Array;
+  private detSeq = 0;
+  private lastLatchS: number;
+
+  planSwitches = 0;
+  corrections = 0;
+
+  constructor(c: CompiledNetwork, intersection: number, localPlan: PlanBuffer, opts: VirtualControllerOptions = {}) {
+    if (!(Number.isInteger(intersection) && intersection >= 0 && intersection < c.intersectionCount)) throw new GreenwaveError(ErrorCode.InvalidInput, `intersection index ${intersection} must be in [0, ${c.intersectionCount})`);
+    assertPhasesFit(c, intersection);
+    this.c = c;
+    this.intersection = intersection;
+    this.p0 = c.phaseStart[intersection]!;
+    this.p1 = c.phaseStart[intersection + 1]!;
+    this.phaseCount = this.p1 - this.p0;
+    const range = detectorRange(c, intersection);
+    this.detectorStart = range.start;
+    this.detectorCount = range.count;
+    if (range.count > MAX_DETECTORS) throw new GreenwaveError(ErrorCode.InvalidInput, `intersection ${c.intersectionIds[intersection]} has ${range.count} detectors; the register map carries at most ${MAX_DETECTORS}`);
+    const timeout = opts.commLossTimeoutS ?? 60;
+    if (!(Number.isInteger(timeout) && timeout >= 0 && timeout <= MAX_COMM_LOSS_TIMEOUT_S)) throw new GreenwaveError(ErrorCode.InvalidInput, `options.commLossTimeoutS ${timeout} must be an integer within [0, ${MAX_COMM_LOSS_TIMEOUT_S}]`);
+    this.commLossTimeoutS = timeout;
+    const issues = new IssueList();
+    if (!validateIntersectionPlan(c, intersection, localPlan, issues)) throw new UnsafePlanError(c.intersectionIds[intersection]!, issues.items);
+
+    this.target = createPlanBuffer(c);
+    this.running = createPlanBuffer(c);
+    this.pending = createPlanBuffer(c);
+    this.scratch = createPlanBuffer(c);
+    copyIntersectionPlan(c, intersection, localPlan, this.target);
+    copyIntersectionPlan(c, intersection, localPlan, this.running);
+    // The local plan's block carries plan id 0 by definition; encode with 1 and patch (0 is not a valid wire id).
+    encodePlanBlock(c, intersection, localPlan, 1, this.activeBlock);
+    this.activeBlock[PB_PLAN_ID] = 0;
+    this.activeBlock[PLAN_BLOCK_LENGTH - 1] = 0;
+
+    const n = this.detectorCount;
+    this.detRate = new Float64Array(n);
+    const rate = opts.detectorVehPerH;
+    for (let d = 0; d < n; d++) this.detRate[d] = rate === undefined ? 0 : typeof rate === 'number' ? rate : (rate[d] ?? 0);
+    this.detAccum = new Float64Array(n);
+    this.detOccupiedS = new Float64Array(n);
+    this.detVolume = new Uint16Array(n);
+    this.detOccupancy = new Uint16Array(n);
+
+    // Program card: two movements may show together iff some pair of non-conflicting phases
+    // (or one phase that does not conflict with itself) serves them.
+    let present = 0;
+    for (let a = this.p0; a < this.p1; a++) {
+      const served = c.phaseProtectedMask[a]! | c.phasePermittedMask[a]!;
+      present |= served;
+      for (let b = this.p0; b < this.p1; b++) {
+        if ((c.phaseConflictMask[a]! >>> (b - this.p0)) & 1) continue;
+        const other = c.phaseProtectedMask[b]! | c.phasePermittedMask[b]!;
+        for (let m = 0; m < 16; m++) if (served & (1 << m)) this.compatible[m] = this.compatible[m]! | other;
+      }
+      for (let m = 0; m < 16; m++) {
+        if (!(served & (1 << m))) continue;
+        this.minGreenS[m] = Math.min(this.minGreenS[m]!, c.phaseMinGreenS[a]!);
+        this.minYellowS[m] = Math.min(this.minYellowS[m]!, c.phaseYellowS[a]!);
+        this.minAllRedS[m] = Math.min(this.minAllRedS[m]!, c.phaseAllRedS[a]!);
+      }
+    }
+    this.present = present;
+
+    const startS = opts.startS ?? 0;
+    this.nowS = startS;
+    this.bootS = startS;
+    this.lastContactS = startS;
+    this.lastLatchS = startS;
+    this.anchorCycle(startS);
+    this.resetMonitor(startS);
+    this.evaluate(this.lastTau);
+  }
+
+  // ---------------------------------------------------------------- clock
+
+  /** Advances the controller to clock time `nowS` (s). Earlier or non-finite times are ignored. */
+  tick(nowS: number): void {
+    if (!(nowS > this.nowS) || !Number.isFinite(nowS)) return;
+    const dt = nowS - this.nowS;
+    this.nowS = nowS;
+    for (let d = 0; d < this.detectorCount; d++) {
+      const veh = (this.detRate[d]! * dt) / 3600;
+      this.detAccum[d] = this.detAccum[d]! + veh;
+      this.detOccupiedS[d] = this.detOccupiedS[d]! + veh * DEFAULT_OCCUPIED_S_PER_VEHICLE;
+    }
+    if (this.commLossTimeoutS > 0 && this.mode === ControllerMode.Coordinated && nowS - this.lastContactS > this.commLossTimeoutS) {
+      this.mode = ControllerMode.Free;
+      this.faults |= FaultFlag.CommLoss;
+    }
+    if (this.mode === ControllerMode.Flash || this.mode === ControllerMode.Manual) {
+      // The cycle clock keeps its phase so a later restart stays in step with the offset.
+      const target = nowS - this.cycleStartS;
+      if (target >= this.running.cycleS[this.intersection]!) this.anchorCycle(nowS);
+      else this.lastTau = target;
+      if (this.mode === ControllerMode.Manual) this.setOutputs(this.forcedGreen, this.forcedYellow, nowS);
+      return;
+    }
+    if (nowS - this.cycleStartS > MAX_REPLAY_S) {
+      // A huge jump (suspended process, manual clock): start again in step, all red until cycle zero.
+      this.anchorCycle(nowS);
+      this.redUntilCycleZero = true;
+      this.evaluate(this.lastTau);
+      return;
+    }
+    const i = this.intersection;
+    for (;;) {
+      // cycleStartS accumulates float error: right after a wrap it may sit a hair after nowS.
+      const target = Math.max(0, nowS - this.cycleStartS);
+      const cyc = this.running.cycleS[i]!;
+      const b = this.nextBoundary(this.lastTau, cyc);
+      if (b > target) {
+        this.lastTau = target;
+        this.evaluate(target);
+        return;
+      }
+      if (b >= cyc) {
+        this.cycleStartS += cyc;
+        this.beginCycle();
+        this.lastTau = 0;
+        this.evaluate(0);
+        if (this.flashing()) return;
+        continue;
+      }
+      this.lastTau = b;
+      this.evaluate(b);
+      if (this.flashing()) return;
+    }
+  }
+
+  private flashing(): boolean {
+    return this.mode === ControllerMode.Flash;
+  }
+
+  /** Called by the Modbus server on every request from central: feeds the communication watchdog. */
+  noteCentralContact(): void {
+    this.lastContactS = this.nowS;
+    if (this.mode === ControllerMode.Free && (this.faults & FaultFlag.CommLoss) !== 0) {
+      this.mode = ControllerMode.Coordinated;
+      this.faults &= ~FaultFlag.CommLoss;
+    }
+  }
+
+  /** Simulates a power cycle at `nowS`: staging, commit status and detector counters are lost; committed plans are kept (non-volatile). */
+  restart(nowS: number): void {
+    this.nowS = Math.max(this.nowS, nowS);
+    this.holding.fill(0);
+    this.commitStatus = this.hasPending ? CommitStatus.Pending : this.activePlanId !== 0 ? CommitStatus.Active : CommitStatus.Idle;
+    this.lastRejection = '';
+    this.mode = ControllerMode.Coordinated;
+    this.faults = 0;
+    this.bootS = this.nowS;
+    this.lastContactS = this.nowS;
+    this.lastLatchS = this.nowS;
+    this.detSeq = 0;
+    this.detAccum.fill(0);
+    this.detOccupiedS.fill(0);
+    this.detVolume.fill(0);
+    this.detOccupancy.fill(0);
+    this.anchorCycle(this.nowS);
+    this.redUntilCycleZero = true;
+    this.resetMonitor(this.nowS);
+    this.evaluate(this.lastTau);
+  }
+
+  /** Local reset after a fault flash: all red until the next cycle zero, then the active plan. */
+  resetFault(): void {
+    if (this.mode !== ControllerMode.Flash) return;
+    this.faults &= ~(FaultFlag.Conflict | FaultFlag.Clearance);
+    this.mode = ControllerMode.Coordinated;
+    this.redUntilCycleZero = true;
+    this.lastFaultMessage = '';
+    this.evaluate(this.lastTau);
+  }
+
+  /** Manual control (technician's panel, or a test of the monitor): these lamp outputs, checked by the conflict monitor. */
+  forceOutputs(green: number, yellow: number): void {
+    if (this.mode === ControllerMode.Flash) return;
+    this.mode = ControllerMode.Manual;
+    this.forcedGreen = green & this.present;
+    this.forcedYellow = yellow & this.present & ~green;
+    this.statusPhase = NO_PHASE;
+    this.setOutputs(this.forcedGreen, this.forcedYellow, this.nowS);
+  }
+
+  /** Ends manual control: all red until the next cycle zero, then the active plan. */
+  releaseManual(): void {
+    if (this.mode !== ControllerMode.Manual) return;
+    this.mode = ControllerMode.Coordinated;
+    this.redUntilCycleZero = true;
+    this.evaluate(this.lastTau);
+  }
+
+  // ------------------------------------------------------------- detectors
+
+  /** Adds counts to local detector `detector` (0-based within the intersection). */
+  addDetectorCounts(detector: number, vehicles: number, occupiedS = vehicles * DEFAULT_OCCUPIED_S_PER_VEHICLE): void {
+    if (!(Number.isInteger(detector) && detector >= 0 && detector < this.detectorCount)) throw new GreenwaveError(ErrorCode.InvalidInput, `detector ${detector} must be in [0, ${this.detectorCount})`);
+    if (!(vehicles >= 0 && occupiedS >= 0)) throw new GreenwaveError(ErrorCode.InvalidInput, `vehicles ${vehicles} and occupiedS ${occupiedS} must be ≥ 0`);
+    this.detAccum[detector] = this.detAccum[detector]! + vehicles;
+    this.detOccupiedS[detector] = this.detOccupiedS[detector]! + occupiedS;
+  }
+
+  /** Global detector ids of the local detectors, in register order. */
+  detectorIds(): string[] {
+    return this.c.detectorIds.slice(this.detectorStart, this.detectorStart + this.detectorCount);
+  }
+
+  private latchDetectors(): void {
+    const period = this.nowS - this.lastLatchS;
+    for (let d = 0; d < this.detectorCount; d++) {
+      const whole = Math.floor(this.detAccum[d]! + 1e-9);
+      this.detAccum[d] = Math.max(0, this.detAccum[d]! - whole);
+      this.detVolume[d] = Math.min(whole, 0xffff);
+      this.detOccupancy[d] = period > 0 ? Math.min(1000, Math.round((this.detOccupiedS[d]! / period) * 1000)) : 0;
+      this.detOccupiedS[d] = 0;
+    }
+    this.detSeq = (this.detSeq + 1) & 0xffff;
+    this.lastLatchS = this.nowS;
+  }
+
+  // ------------------------------------------------------------- registers
+
+  /** FC3. Throws ModbusException (0x02 address, 0x03 count) like a device would. */
+  readHolding(address: number, count: number): number[] {
+    checkRange(address, count, HOLDING_REGISTER_COUNT, MODBUS_MAX_READ_REGISTERS, 'holding');
+    const out = new Array<number>(count);
+    for (let k = 0; k < count; k++) out[k] = this.holdingValue(address + k);
+    return out;
+  }
+
+  private holdingValue(a: number): number {
+    if (a === HR_COMMIT) return this.commitStatus;
+    if (a === HR_COMM_LOSS_TIMEOUT_S) return this.commLossTimeoutS;
+    if (a === HR_PENDING_PLAN_ID) return this.pendingPlanId;
+    if (a === HR_LAST_COMMIT_PLAN_ID) return this.lastCommitPlanId;
+    if (a >= HR_ACTIVE) return this.activeBlock[a - HR_ACTIVE]!;
+    return this.holding[a]!;
+  }
+
+  /**
+   * FC6/FC16: all registers or none. Only staging, CRC, commit and the timeout are writable;
+   * every value is checked before anything is applied, and a commit in the same request runs last.
+   */
+  writeHolding(address: number, values: readonly number[]): void {
+    const count = values.length;
+    if (count > MODBUS_MAX_WRITE_REGISTERS) throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `write of ${count} registers exceeds ${MODBUS_MAX_WRITE_REGISTERS}`);
+    checkRange(address, count, HOLDING_WRITABLE_END, MODBUS_MAX_WRITE_REGISTERS, 'writable holding');
+    let commit = false;
+    let timeout = -1;
+    for (let k = 0; k < count; k++) {
+      const a = address + k;
+      const v = values[k]!;
+      if (!(Number.isInteger(v) && v >= 0 && v <= 0xffff)) throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `value ${v} at ${a} is not a uint16`);
+      if (a === HR_COMMIT) {
+        if (v !== COMMIT_COMMAND) throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `commit register accepts only ${COMMIT_COMMAND}, got ${v}`);
+        commit = true;
+      } else if (a === HR_COMM_LOSS_TIMEOUT_S) {
+        if (v > MAX_COMM_LOSS_TIMEOUT_S) throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `communication-loss timeout ${v} s exceeds ${MAX_COMM_LOSS_TIMEOUT_S}`);
+        timeout = v;
+      }
+    }
+    for (let k = 0; k < count; k++) {
+      const a = address + k;
+      if (a <= HR_STAGE_CRC) this.holding[a] = values[k]!;
+    }
+    if (timeout >= 0) this.commLossTimeoutS = timeout;
+    if (commit) this.commit();
+  }
+
+  /** FC4. A read that covers the detector sequence register latches the detector counters first. */
+  readInput(address: number, count: number): number[] {
+    checkRange(address, count, INPUT_REGISTER_COUNT, MODBUS_MAX_READ_REGISTERS, 'input');
+    if (address <= IR_DET_SEQ && address + count > IR_DET_SEQ) this.latchDetectors();
+    const out = new Array<number>(count);
+    for (let k = 0; k < count; k++) out[k] = this.inputValue(address + k);
+    return out;
+  }
+
+  private inputValue(a: number): number {
+    const uptime = Math.max(0, Math.floor(this.nowS - this.bootS)) >>> 0;
+    switch (a) {
+      case IR_ACTIVE_PLAN_ID:
+        return this.activePlanId;
+      case IR_PHASE:
+        return this.mode === ControllerMode.Flash ? NO_PHASE : this.statusPhase;
+      case IR_INTERVAL:
+        return this.mode === ControllerMode.Flash ? Interval.Flash : this.statusInterval;
+      case IR_TIME_IN_INTERVAL_DS:
+        return tenths(this.statusTimeInIntervalS);
+      case IR_CYCLE_SECOND_DS:
+        return tenths(this.statusCycleSecondS);
+      case IR_MODE:
+        return this.mode;
+      case IR_FAULTS:
+        return this.faults;
+      case IR_PENDING_PLAN_ID:
+        return this.pendingPlanId;
+      case IR_COMMIT_STATUS:
+        return this.commitStatus;
+      case IR_RUNNING_CYCLE_DS:
+        return tenths(this.running.cycleS[this.intersection]!);
+      case IR_DETECTOR_COUNT:
+        return this.detectorCount;
+      case IR_UPTIME_S_HI:
+        return (uptime >>> 16) & 0xffff;
+      case IR_UPTIME_S_LO:
+        return uptime & 0xffff;
+      case IR_DET_SEQ:
+        return this.detSeq;
+      default: {
+        if (a < IR_DETECTORS) return 0;
+        const d = Math.floor((a - IR_DETECTORS) / DETECTOR_STRIDE);
+        if (d >= this.detectorCount) return 0;
+        return (a - IR_DETECTORS) % DETECTOR_STRIDE === DET_VOLUME ? this.detVolume[d]! : (a - IR_DETECTORS) % DETECTOR_STRIDE === DET_OCCUPANCY_PERMILLE ? this.detOccupancy[d]! : 0;
+      }
+    }
+  }
+
+  private commit(): void {
+    const i = this.intersection;
+    const id = this.holding[HR_STAGE + PB_PLAN_ID]!;
+    this.lastCommitPlanId = id;
+    const refuse = (status: CommitStatus, message: string): void => {
+      this.commitStatus = status;
+      this.lastRejection = message;
+      this.faults |= FaultFlag.CommitRejected;
+    };
+    if (this.mode === ControllerMode.Flash) return refuse(CommitStatus.RefusedInFlash, 'controller is in fault flash');
+    const crc = crc16ModbusRegisters(this.holding, HR_STAGE, PLAN_BLOCK_LENGTH);
+    if (crc !== this.holding[HR_STAGE_CRC]) return refuse(CommitStatus.CrcMismatch, `CRC register 0x${this.holding[HR_STAGE_CRC]!.toString(16)} does not match the staging block's 0x${crc.toString(16)}`);
+    copyIntersectionPlan(this.c, i, this.target, this.scratch);
+    const decoded = decodePlanBlock(this.c, i, this.holding, HR_STAGE, this.scratch);
+    if (!decoded.ok) return refuse(CommitStatus.Malformed, decoded.message);
+    const issues = new IssueList();
+    if (!validateIntersectionPlan(this.c, i, this.scratch, issues)) return refuse(CommitStatus.Unsafe, formatIssues(issues.items));
+    copyIntersectionPlan(this.c, i, this.scratch, this.pending);
+    this.pendingBlock.set(this.holding.subarray(HR_STAGE, HR_STAGE + PLAN_BLOCK_LENGTH));
+    this.hasPending = true;
+    this.pendingPlanId = decoded.planId;
+    this.commitStatus = CommitStatus.Pending;
+    this.lastRejection = '';
+    this.faults &= ~FaultFlag.CommitRejected;
+  }
+
+  // ---------------------------------------------------------------- cycle
+
+  private anchorCycle(nowS: number): void {
+    const i = this.intersection;
+    copyIntersectionPlan(this.c, i, this.target, this.running);
+    const cyc = this.running.cycleS[i]!;
+    this.cycleStartS = nowS - mod(nowS - this.running.offsetS[i]!, cyc);
+    this.lastTau = nowS - this.cycleStartS;
+  }
+
+  /** The first interval boundary strictly after tau in the running cycle (the cycle length if none). */
+  private nextBoundary(tau: number, cyc: number): number {
+    const r = this.running;
+    let best = cyc;
+    for (let p = this.p0; p < this.p1; p++) {
+      const s = r.phaseStartS[p]!;
+      const ge = s + r.phaseGreenS[p]!;
+      const ye = ge + r.phaseYellowS[p]!;
+      const re = ye + r.phaseAllRedS[p]!;
+      if (s > tau && s < best) best = s;
+      if (ge > tau && ge < best) best = ge;
+      if (ye > tau && ye < best) best = ye;
+      if (re > tau && re < best) best = re;
+    }
+    return best;
+  }
+
+  /** At cycle zero: take a pending plan, then (coordinated mode) correct the offset the short way. */
+  private beginCycle(): void {
+    const c = this.c;
+    const i = this.intersection;
+    this.redUntilCycleZero = false;
+    if (this.hasPending) {
+      copyIntersectionPlan(c, i, this.pending, this.target);
+      this.activeBlock.set(this.pendingBlock);
+      this.activePlanId = this.pendingPlanId;
+      this.hasPending = false;
+      this.pendingPlanId = 0;
+      if (this.commitStatus === CommitStatus.Pending) this.commitStatus = CommitStatus.Active;
+      this.planSwitches++;
+    }
+    copyIntersectionPlan(c, i, this.target, this.running);
+    if (this.mode !== ControllerMode.Coordinated) return;
+    const cyc = this.target.cycleS[i]!;
+    const late = mod(this.cycleStartS - this.target.offsetS[i]!, cyc);
+    if (late < EPS || cyc - late < EPS) return;
+    let delta = late <= cyc - late ? -late : cyc - late;
+    delta = Math.max(-MAX_SHORTEN_SHARE * cyc, Math.min(MAX_LENGTHEN_SHARE * cyc, delta));
+    // Tenths only, like every plan on the wire.
+    delta = delta < 0 ? Math.ceil(delta * 10 - 1e-9) / 10 : Math.floor(delta * 10 + 1e-9) / 10;
+    // Stretch the longest green of ring 1, and the same barrier's longest green in every other ring.
+    const run = this.running;
+    const p0 = this.p0;
+    const p1 = this.p1;
+    let longest = p0;
+    for (let p = p0; p < p1; p++) if (c.phaseRing[p] === 0 && run.phaseGreenS[p]! > run.phaseGreenS[longest]!) longest = p;
+    const barrier = c.phaseBarrier[longest]!;
+    const best = (r: number): number => {
+      let b = -1;
+      for (let p = p0; p < p1; p++) if (c.phaseBarrier[p] === barrier && c.phaseRing[p] === r && (b < 0 || run.phaseGreenS[p]! > run.phaseGreenS[b]!)) b = p;
+      return b;
+    };
+    for (let r = 0; r < c.ringCount[i]!; r++) {
+      const b = best(r);
+      if (b >= 0) delta = Math.max(delta, Math.round((c.phaseMinGreenS[b]! - run.phaseGreenS[b]!) * 10) / 10);
+    }
+    if (Math.abs(delta) < EPS) return;
+    for (let r = 0; r < c.ringCount[i]!; r++) {
+      const b = best(r);
+      if (b < 0) continue;
+      const at = run.phaseStartS[b]!;
+      run.phaseGreenS[b] = run.phaseGreenS[b]! + delta;
+      for (let p = p0; p < p1; p++) if (c.phaseBarrier[p] === barrier && c.phaseRing[p] === r && run.phaseStartS[p]! > at + 1e-9) run.phaseStartS[p] = run.phaseStartS[p]! + delta;
+    }
+    for (let p = p0; p < p1; p++) if (c.phaseBarrier[p]! > barrier) run.phaseStartS[p] = run.phaseStartS[p]! + delta;
+    run.cycleS[i] = cyc + delta;
+    run.offsetS[i] = mod(this.target.offsetS[i]!, run.cycleS[i]!);
+    if (!validateIntersectionPlan(c, i, run)) {
+      // A correction the validator rejects is never run: this cycle runs uncorrected.
+      copyIntersectionPlan(c, i, this.target, run);
+      return;
+    }
+    this.corrections++;
+  }
+
+  /** Lamp outputs and ring-1 status at position tau of the running cycle. */
+  private evaluate(tau: number): void {
+    if (this.mode === ControllerMode.Flash || this.mode === ControllerMode.Manual) return;
+    const c = this.c;
+    const r = this.running;
+    let green = 0;
+    let yellow = 0;
+    this.statusPhase = NO_PHASE;
+    this.statusInterval = Interval.Red;
+    this.statusTimeInIntervalS = 0;
+    this.statusCycleSecondS = tau;
+    if (!this.redUntilCycleZero) {
+      for (let p = this.p0; p < this.p1; p++) {
+        const s = r.phaseStartS[p]!;
+        const ge = s + r.phaseGreenS[p]!;
+        const ye = ge + r.phaseYellowS[p]!;
+        const re = ye + r.phaseAllRedS[p]!;
+        const served = c.phaseProtectedMask[p]! | c.phasePermittedMask[p]!;
+        if (tau >= s && tau < ge) green |= served;
+        else if (tau >= ge && tau < ye) yellow |= served;
+        if (c.phaseRing[p] === 0 && tau >= s && tau < re) {
+          this.statusPhase = p - this.p0;
+          if (tau < ge) {
+            this.statusInterval = Interval.Green;
+            this.statusTimeInIntervalS = tau - s;
+          } else if (tau < ye) {
+            this.statusInterval = Interval.Yellow;
+            this.statusTimeInIntervalS = tau - ge;
+          } else {
+            this.statusInterval = Interval.Red;
+            this.statusTimeInIntervalS = tau - ye;
+          }
+        }
+      }
+    }
+    this.setOutputs(green, yellow & ~green, this.cycleStartS + tau);
+  }
+
+  // -------------------------------------------------------------- monitor
+
+  private resetMonitor(t: number): void {
+    this.green = 0;
+    this.yellow = 0;
+    this.lampState.fill(LAMP_RED);
+    this.lampSinceS.fill(t);
+    // Power-up: treat every movement as having been red for ever.
+    this.redSinceS.fill(-Infinity);
+  }
+
+  /** Drives the lamps and checks them like a conflict monitor (MMU); any fault → latched flash. */
+  private setOutputs(green: number, yellow: number, t: number): void {
+    this.green = green;
+    this.yellow = yellow;
+    const lit = green | yellow;
+    let fault = 0;
+    let message = '';
+    for (let m = 0; m < 16; m++) {
+      if (!(lit & (1 << m))) continue;
+      const bad = lit & this.present & ~this.compatible[m]!;
+      if (bad !== 0) {
+        fault |= FaultFlag.Conflict;
+        message ||= `conflicting indications: movement ${m} with mask 0x${bad.toString(16)}`;
+      }
+    }
+    // Pass 1: movements leaving green or yellow (clearance checks), so pass 2 sees fresh red times.
+    for (let m = 0; m < 16; m++) {
+      if (!(this.present & (1 << m))) continue;
+      const next = green & (1 << m) ? LAMP_GREEN : yellow & (1 << m) ? LAMP_YELLOW : LAMP_RED;
+      const prev = this.lampState[m]!;
+      if (next === prev || next === LAMP_GREEN) continue;
+      const held = t - this.lampSinceS[m]!;
+      if (prev === LAMP_GREEN && next === LAMP_RED) {
+        fault |= FaultFlag.Clearance;
+        message ||= `movement ${m}: green to red without yellow`;
+      } else if (prev === LAMP_GREEN && held + EPS < this.minGreenS[m]!) {
+        fault |= FaultFlag.Clearance;
+        message ||= `movement ${m}: green ${round3(held)} s is below the minimum ${this.minGreenS[m]} s`;
+      } else if (prev === LAMP_YELLOW && next === LAMP_RED && held + EPS < this.minYellowS[m]!) {
+        fault |= FaultFlag.Clearance;
+        message ||= `movement ${m}: yellow ${round3(held)} s is below ${this.minYellowS[m]} s`;
+      }
+      this.lampState[m] = next;
+      this.lampSinceS[m] = t;
+      if (next === LAMP_RED) this.redSinceS[m] = t;
+    }
+    // Pass 2: movements turning green need every conflicting movement red for its all-red clearance.
+    for (let m = 0; m < 16; m++) {
+      if (!(green & (1 << m)) || this.lampState[m] === LAMP_GREEN) continue;
+      const conflicting = this.present & ~this.compatible[m]!;
+      for (let o = 0; o < 16; o++) {
+        if (!(conflicting & (1 << o)) || this.lampState[o] !== LAMP_RED) continue;
+        const red = t - this.redSinceS[o]!;
+        if (red + EPS < this.minAllRedS[o]!) {
+          fault |= FaultFlag.Clearance;
+          message ||= `movement ${m} turned green ${round3(red)} s after conflicting movement ${o} turned red (all-red ${this.minAllRedS[o]} s)`;
+        }
+      }
+      this.lampState[m] = LAMP_GREEN;
+      this.lampSinceS[m] = t;
+    }
+    if (fault !== 0) {
+      this.faults |= fault;
+      this.lastFaultMessage = message;
+      this.mode = ControllerMode.Flash;
+      this.green = 0;
+      this.yellow = 0;
+      this.lampState.fill(LAMP_RED);
+      this.lampSinceS.fill(t);
+      this.redSinceS.fill(t);
+      this.statusPhase = NO_PHASE;
+      this.statusInterval = Interval.Flash;
+    }
+  }
+
+  // ---------------------------------------------------------------- views
+
+  lamps(): LampOutputs {
+    const flashing = this.mode === ControllerMode.Flash;
+    return { green: this.green, yellow: this.yellow, red: this.present & ~(this.green | this.yellow), flashing };
+  }
+
+  /** Movements the intersection has (bit per movement). */
+  get movementMask(): number {
+    return this.present;
+  }
+
+  /** Movements that may never show together with movement m (the monitor's program card). */
+  conflictsOf(m: number): number {
+    return this.present & ~this.compatible[m]!;
+  }
+
+  state(): ControllerState {
+    return {
+      mode: this.mode,
+      faults: this.faults,
+      activePlanId: this.activePlanId,
+      pendingPlanId: this.pendingPlanId,
+      commitStatus: this.commitStatus,
+      lastCommitPlanId: this.lastCommitPlanId,
+      lastRejection: this.lastRejection,
+      planSwitches: this.planSwitches,
+      corrections: this.corrections,
+    };
+  }
+
+  /** Why the monitor flashed (empty when it did not). */
+  get faultMessage(): string {
+    return this.lastFaultMessage;
+  }
+
+  /** The active plan exactly as committed (plan block layout; plan id 0 = the local plan). */
+  activePlanBlock(): Uint16Array {
+    return this.activeBlock.slice();
+  }
+
+  /** This cycle's layout (offset correction included) and its start, for tests and reports. */
+  runningCycle(): { startS: number; cycleS: number } {
+    return { startS: this.cycleStartS, cycleS: this.running.cycleS[this.intersection]! };
+  }
+
+  get clockS(): number {
+    return this.nowS;
+  }
+}
+
+function checkRange(address: number, count: number, end: number, limit: number, what: string): void {
+  if (!(Number.isInteger(count) && count >= 1 && count <= limit)) throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `${what} register count ${count} must be within [1, ${limit}]`);
+  if (!(Number.isInteger(address) && address >= 0 && address + count <= end)) throw new ModbusException(ModbusExceptionCode.IllegalDataAddress, `${what} registers [${address}, ${address + count}) are outside [0, ${end})`);
+}
+
+/** Local detector range of intersection i: detectors are compiled in intersection order. */
+export function detectorRange(c: CompiledNetwork, i: number): { start: number; count: number } {
+  const l0 = c.laneStart[i]!;
+  const l1 = c.laneStart[i + 1]!;
+  let start = -1;
+  let count = 0;
+  for (let d = 0; d < c.detectorIds.length; d++) {
+    const lane = c.detectorLane[d]!;
+    if (lane >= l0 && lane < l1) {
+      if (start < 0) start = d;
+      count++;
+    }
+  }
+  return { start: Math.max(start, 0), count };
+}
+
+function tenths(s: number): number {
+  return Math.max(0, Math.min(0xffff, Math.round(s * 10)));
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
