@@ -22,6 +22,21 @@ export interface ClosedLoopOptions extends SimOptions {
   readonly maxCycleStepS?: number;
   /** Smallest cycle change that justifies switching plans, s. */
   readonly minCycleChangeS?: number;
+  /**
+   * Traffic-responsive plan selection: at each re-plan, candidate plans (the engine's plan
+   * for the smoothed counts scaled by each factor, and keeping the running plan) are tried
+   * on a fork of the simulation for `horizonS`, and the one with the least delay is applied.
+   */
+  readonly lookahead?: {
+    readonly horizonS: number;
+    readonly scalings: readonly number[];
+    /** A plan library prepared offline (e.g. for typical demand levels), also tried, as TRPS systems do. */
+    readonly library?: readonly PlanBuffer[];
+    /** A candidate must beat keeping the running plan by this share: one random future is a noisy judge. */
+    readonly switchMargin?: number;
+    /** Random futures each candidate is judged on (common to all candidates). */
+    readonly replications?: number;
+  };
   /** Detectors failed for the whole run, by compiled index, with their fault. */
   readonly faults?: ReadonlyArray<{ detector: number; fault: 'dead' | 'stuckOn' | 'chatter' }>;
 }
@@ -41,6 +56,8 @@ export function runClosedLoop(c: CompiledNetwork, initial: PlanBuffer, demand: D
   const step = opts.maxCycleStepS ?? 15;
   const minChange = opts.minCycleChangeS ?? 8;
   const sim = new Simulation(c, initial, demand, { ...opts, detectorIntervalS: every });
+  // One spare simulation to fork into for look-ahead, allocated once.
+  const branch = opts.lookahead ? new Simulation(c, initial, demand, { ...opts, detectorIntervalS: every }) : undefined;
   for (const f of opts.faults ?? []) sim.injectFault(f.detector, f.fault);
   const topology: DetectorTopology = detectorTopology(c.network);
   const nd = c.detectorIds.length;
@@ -66,15 +83,21 @@ export function runClosedLoop(c: CompiledNetwork, initial: PlanBuffer, demand: D
       limMin[i] = lastCycle[i]! - step;
       limMax[i] = lastCycle[i]! + step;
     }
-    const { buffer } = planNetwork(c, smoothed, every, { cycleLimitMinS: limMin, cycleLimitMaxS: limMax });
-    // Every plan change costs a transition (offset correction over a cycle or two), so small
-    // changes are not worth it: switch only when some cycle moves by at least `minCycleChangeS`.
-    let worth = false;
-    for (let i = 0; i < c.intersectionCount; i++) if (Math.abs(buffer.cycleS[i]! - lastCycle[i]!) >= minChange) worth = true;
-    if (!worth) continue;
+    let next: PlanBuffer | undefined;
+    if (opts.lookahead) {
+      next = chooseByLookahead(c, sim, demand, opts, smoothed, every, limMin, limMax, branch);
+      if (!next) continue; // keeping the running plan wins
+    } else {
+      next = planNetwork(c, smoothed, every, { cycleLimitMinS: limMin, cycleLimitMaxS: limMax }).buffer;
+      // Every plan change costs a transition (offset correction over a cycle or two), so small
+      // changes are not worth it: switch only when some cycle moves by at least `minCycleChangeS`.
+      let worth = false;
+      for (let i = 0; i < c.intersectionCount; i++) if (Math.abs(next.cycleS[i]! - lastCycle[i]!) >= minChange) worth = true;
+      if (!worth) continue;
+    }
     for (let i = 0; i < c.intersectionCount; i++) {
-      sim.signals.setPlan(buffer, i);
-      lastCycle[i] = buffer.cycleS[i]!;
+      sim.signals.setPlan(next, i);
+      lastCycle[i] = next.cycleS[i]!;
     }
     cycleHistory.push(Array.from(lastCycle));
   }
@@ -87,4 +110,47 @@ export function runFixed(c: CompiledNetwork, plan: PlanBuffer, demand: Demand, d
   const sim = new Simulation(c, plan, demand, opts);
   sim.runUntil(durationS);
   return sim.metrics();
+}
+
+/** Tries each candidate plan on a fork of `sim`; returns the best, or undefined to keep the running plan. */
+function chooseByLookahead(
+  c: CompiledNetwork,
+  sim: Simulation,
+  _demand: Demand,
+  opts: ClosedLoopOptions,
+  smoothed: Float64Array,
+  intervalS: number,
+  limMin: Float64Array,
+  limMax: Float64Array,
+  branch: Simulation | undefined,
+): PlanBuffer | undefined {
+  const look = opts.lookahead!;
+  const fork = branch!;
+  const until = sim.tS + look.horizonS;
+  const start = sim.accumulatedDelayS();
+  const reps = look.replications ?? 1;
+  // The same random futures for every candidate (common random numbers), so differences are the plans'.
+  const judge = (plan: PlanBuffer | undefined): number => {
+    let total = 0;
+    for (let r = 0; r < reps; r++) {
+      fork.copyStateFrom(sim);
+      if (r > 0) fork.reseed(sim.randomState() ^ Math.imul(r, 0x9e3779b1));
+      if (plan) for (let i = 0; i < c.intersectionCount; i++) fork.signals.setPlan(plan, i);
+      fork.runUntil(until);
+      total += fork.accumulatedDelayS() - start;
+    }
+    return total / reps;
+  };
+  let best: PlanBuffer | undefined;
+  let bestDelay = judge(undefined) * (1 - (look.switchMargin ?? 0));
+  const candidates = look.scalings.map((k) => planNetwork(c, smoothed.map((v) => v * k), intervalS, { cycleLimitMinS: limMin, cycleLimitMaxS: limMax }).buffer);
+  candidates.push(...(look.library ?? []));
+  for (const plan of candidates) {
+    const delay = judge(plan);
+    if (delay < bestDelay) {
+      bestDelay = delay;
+      best = plan;
+    }
+  }
+  return best;
 }

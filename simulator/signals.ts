@@ -67,6 +67,21 @@ export class SignalHeads {
     this.pending[i] = 1;
   }
 
+  /** Makes these heads an exact copy of `other` (same network): for simulation look-ahead. */
+  copyStateFrom(other: SignalHeads): void {
+    for (const name of ['cycleS', 'offsetS', 'phaseStartS', 'phaseGreenS', 'phaseYellowS', 'phaseAllRedS'] as const) {
+      this.target[name].set(other.target[name]);
+      this.running[name].set(other.running[name]);
+    }
+    this.pending.set(other.pending);
+    this.cycleStartS.set(other.cycleStartS);
+    this.greenMask.set(other.greenMask);
+    this.yellowMask.set(other.yellowMask);
+    this.permittedMask.set(other.permittedMask);
+    this.planSwitches = other.planSwitches;
+    this.corrections = other.corrections;
+  }
+
   /** Local time in the running cycle of intersection i. */
   cycleTimeS(i: number, tS: number): number {
     return tS - this.cycleStartS[i]!;

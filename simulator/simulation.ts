@@ -18,7 +18,7 @@ import type { DetectorCounts } from '../engine/counts/csv.js';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { buildTopology, type SimTopology } from './topology.js';
 import { SignalHeads } from './signals.js';
-import { mulberry32 } from '../engine/numeric.js';
+import { SeededRandom } from '../engine/numeric.js';
 
 /** IDM parameters for a passenger car; with these the queue discharges at about 2 s per vehicle. */
 export const IDM = { accelMps2: 1.5, decelMps2: 2.0, headwayS: 1.2, minGapM: 2.0, lengthM: 5.0 } as const;
@@ -81,7 +81,7 @@ export class Simulation {
   tS = 0;
   vehicleUpdates = 0;
 
-  private readonly random: () => number;
+  private readonly rng: SeededRandom;
   private readonly cap: number;
   // Vehicles (structure of arrays).
   private readonly vLane: Int32Array;
@@ -127,6 +127,8 @@ export class Simulation {
   private sumDelayS = 0;
   private sumTravelS = 0;
   private sumStops = 0;
+  /** Vehicle-seconds spent waiting outside a full entry link. */
+  private entryWaitS = 0;
   private readonly mVeh: Float64Array;
   private readonly mDelay: Float64Array;
   private readonly mStops: Float64Array;
@@ -143,7 +145,7 @@ export class Simulation {
     this.stepS = opts.stepS ?? 0.5;
     if (!(this.stepS > 0 && this.stepS <= 1)) throw new GreenwaveError(ErrorCode.InvalidInput, `options.stepS must be in (0, 1], got ${this.stepS}`);
     this.intervalS = opts.detectorIntervalS ?? 900;
-    this.random = mulberry32(opts.seed);
+    this.rng = new SeededRandom(opts.seed);
     this.signals = new SignalHeads(c, plan, 0);
     this.scale = demand.scale ?? (() => 1);
 
@@ -239,7 +241,7 @@ export class Simulation {
   }
 
   private exponential(ratePerS: number): number {
-    return -Math.log(1 - this.random()) / ratePerS;
+    return -Math.log(1 - this.rng.next()) / ratePerS;
   }
 
   /** Marks a detector faulty from now on: what it reports, not what traffic does. */
@@ -260,6 +262,7 @@ export class Simulation {
     this.signals.update(t);
     this.computeOpposingEtas();
     this.spawn(t);
+    for (let l = 0; l < this.waitingToEnter.length; l++) this.entryWaitS += this.waitingToEnter[l]! * dt;
     const lanes = this.c.laneIds.length;
     for (let lane = 0; lane < lanes; lane++) this.moveLane(lane, t, dt);
     const nd = this.detOccupied.length;
@@ -315,7 +318,7 @@ export class Simulation {
   }
 
   private chooseTurn(link: number): number {
-    const u = this.random();
+    const u = this.rng.next();
     for (let turn = 0; turn < 4; turn++) if (u < this.turnCdf[link * 4 + turn]!) return turn;
     for (let turn = 3; turn >= 0; turn--) if (this.turnCdf[link * 4 + turn]! > 0) return turn;
     return 1;
@@ -560,6 +563,65 @@ export class Simulation {
 
   get closedIntervals(): number {
     return this.volumeRows.length;
+  }
+
+  /**
+   * Makes this simulation an exact copy of `other` (same network, same demand):
+   * vehicles, queues, signal heads, detectors, metrics and the random state.
+   * Used to look ahead: fork, try a plan, compare, throw the fork away.
+   */
+  copyStateFrom(other: Simulation): void {
+    if (other.c !== this.c || other.cap !== this.cap) throw new GreenwaveError(ErrorCode.Internal, 'copyStateFrom: simulations of different networks');
+    this.tS = other.tS;
+    this.vehicleUpdates = other.vehicleUpdates;
+    this.stepCount = other.stepCount;
+    this.freeTop = other.freeTop;
+    this.rng.state = other.rng.state;
+    this.intervalStartS = other.intervalStartS;
+    this.entered = other.entered;
+    this.completed = other.completed;
+    this.sumDelayS = other.sumDelayS;
+    this.sumTravelS = other.sumTravelS;
+    this.sumStops = other.sumStops;
+    this.entryWaitS = other.entryWaitS;
+    const arrays = ['vLane', 'vPos', 'vSpeed', 'vMove', 'vEnterS', 'vLinkEnterS', 'vFreeS', 'vStops', 'vLinkStops', 'vStopped', 'vStamp', 'freeSlots', 'laneBuf', 'laneHead', 'laneSize', 'nextArrivalS', 'waitingToEnter', 'linkMinEtaS', 'detCount', 'detOccS', 'detOccupied', 'detFault', 'mVeh', 'mDelay', 'mStops', 'linkMaxQueue'] as const;
+    for (const name of arrays) (this[name] as { set(a: ArrayLike<number>): void }).set(other[name]);
+    this.volumeRows.length = 0;
+    this.volumeRows.push(...other.volumeRows);
+    this.occupancyRows.length = 0;
+    this.occupancyRows.push(...other.occupancyRows);
+    this.signals.copyStateFrom(other.signals);
+  }
+
+  /** The random generator's state, and a way to set it: look-ahead replications use other futures. */
+  randomState(): number {
+    return this.rng.state;
+  }
+  reseed(state: number): void {
+    this.rng.state = state >>> 0;
+  }
+
+  /**
+   * Delay so far, completed approaches plus what vehicles now in the network
+   * have already lost on their current approach: the objective a look-ahead compares.
+   */
+  accumulatedDelayS(): number {
+    let total = 0;
+    for (let k = 0; k < this.mDelay.length; k++) total += this.mDelay[k]!;
+    const top = this.topology;
+    for (let lane = 0; lane < this.laneSize.length; lane++) {
+      const link = top.laneLink[lane]!;
+      if (link < 0) continue;
+      const freeS = top.linkLengthM[link]! / top.linkSpeedMps[link]!;
+      for (let k = 0; k < this.laneSize[lane]!; k++) {
+        const v = this.laneBuf[lane * this.laneCap + ((this.laneHead[lane]! + k) % this.laneCap)]!;
+        const spent = this.tS - this.vLinkEnterS[v]!;
+        // Only what is already lost: the part of the free-flow time still ahead is not delay yet.
+        const fractionDone = Math.min(1, this.vPos[v]! / top.linkLengthM[link]!);
+        total += Math.max(0, spent - fractionDone * freeS);
+      }
+    }
+    return total + this.entryWaitS;
   }
 
   metrics(): SimMetrics {
