@@ -21,6 +21,7 @@ import { renderTimeSpaceSvg } from '../engine/corridor/tsd.js';
 import { formatPlanTable, formatFaultSummary, formatCorridor } from './format.js';
 import { cmdSumo } from './sumo.js';
 import { cmdControllers } from './controllers.js';
+import { cmdServe } from './serve.js';
 
 const USAGE = `usage:
   greenwave plan --network <net.json> --counts <counts.csv> [--at HH:MM] [--out plan.json] [--json]
@@ -33,6 +34,7 @@ const USAGE = `usage:
   greenwave schema                  print the network file format as JSON Schema
   greenwave sumo plan|loops|import  SUMO round trip: loops on a .net.xml, plans from loop output as SUMO programs (docs/sumo.md)
   greenwave controllers --virtual N [--port P]  N virtual signal controllers on one Modbus TCP port (docs/modbus-register-map.md)
+  greenwave serve [--port P] [--insecure] [--tokens file.json]  gRPC bus priority, SPaT and timing service (docs/grpc.md)
 `;
 
 export const ExitCode = { Ok: 0, Failure: 1, BadInput: 2 } as const;
@@ -151,6 +153,8 @@ export function run(argv: string[], out: (s: string) => void = (s) => process.st
         return cmdSumo(rest, out);
       case 'controllers':
         return cmdControllers(rest, out, err);
+      case 'serve':
+        return cmdServe(rest, out);
       case 'schema':
         out(`${JSON.stringify(networkJsonSchema(), null, 2)}\n`);
         return ExitCode.Ok;

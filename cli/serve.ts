@@ -1,0 +1,65 @@
+/**
+ * `greenwave serve [--port P] [--host H] [--insecure] [--tls-cert F --tls-key F [--tls-ca F]]
+ *   --tokens tokens.json [--network net.json] [--counts counts.csv] [--at HH:MM]`
+ * Runs the gRPC service (docs/grpc.md) until SIGINT/SIGTERM, then drains and stops.
+ */
+import { parseArgs } from 'node:util';
+import { GreenwaveError, ErrorCode } from '../engine/errors.js';
+import { TokenStore } from '../service/auth.js';
+import { startServer, type ServeOptions } from '../service/server.js';
+
+export function parseServeArgs(args: string[]): ServeOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string', default: '50051' },
+      host: { type: 'string', default: '127.0.0.1' },
+      insecure: { type: 'boolean', default: false },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
+      tokens: { type: 'string' },
+      network: { type: 'string' },
+      counts: { type: 'string' },
+      at: { type: 'string', default: '08:00' },
+    },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --port ${values.port} must be an integer 0..65535`);
+  if (!values.tokens) throw new GreenwaveError(ErrorCode.InvalidInput, 'serve: --tokens <file.json> is required (see docs/grpc.md)');
+  const cert = values['tls-cert'];
+  const key = values['tls-key'];
+  if ((cert === undefined) !== (key === undefined)) throw new GreenwaveError(ErrorCode.InvalidInput, 'serve: --tls-cert and --tls-key go together');
+  if (!values.insecure && cert === undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'serve: give --tls-cert and --tls-key, or --insecure to serve plaintext');
+  return {
+    port,
+    host: values.host,
+    insecure: values.insecure,
+    ...(cert !== undefined && key !== undefined ? { tls: { certPath: cert, keyPath: key, ...(values['tls-ca'] ? { caPath: values['tls-ca'] } : {}) } } : {}),
+    tokens: TokenStore.fromFile(values.tokens),
+    ...(values.network ? { networkPath: values.network } : {}),
+    ...(values.counts ? { countsPath: values.counts } : {}),
+    at: values.at,
+  };
+}
+
+/** Starts serving; resolves once listening. Exit on SIGINT/SIGTERM after draining. */
+export function cmdServe(args: string[], out: (s: string) => void): number {
+  const opts = parseServeArgs(args);
+  startServer(opts).then(
+    (srv) => {
+      out(`greenwave serve: listening on ${opts.host}:${srv.port} (${opts.insecure ? 'plaintext' : 'TLS'})\n`);
+      const stop = (): void => {
+        void srv.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    },
+    (e: unknown) => {
+      const ge = GreenwaveError.from(e);
+      process.stderr.write(`greenwave: error [${ge.code}]: ${ge.message}\n`);
+      process.exit(ge.code === ErrorCode.InvalidInput || ge.code === ErrorCode.Io ? 2 : 1);
+    },
+  );
+  return 0;
+}

@@ -1,0 +1,96 @@
+/**
+ * One cycle of one intersection's timing, in local phase order, as the TSP
+ * controller edits it: greens change, then `retile` lays the phases back to
+ * back ring by ring and barrier by barrier (rings meeting at each barrier), and
+ * `validateLayout` runs the engine's one safety validator on the result.
+ */
+import type { CompiledNetwork } from '../network/compile.js';
+import type { PlanBuffer } from '../timing/planner.js';
+import type { IssueList } from '../errors.js';
+import { validateIntersectionPlan } from '../safety/validator.js';
+import { mod } from '../numeric.js';
+
+export interface CycleLayout {
+  cycleS: number;
+  /** Per local phase (global index − phaseStart[i]). */
+  readonly startS: Float64Array;
+  readonly greenS: Float64Array;
+  readonly yellowS: Float64Array;
+  readonly allRedS: Float64Array;
+}
+
+export function layoutFromPlan(c: CompiledNetwork, i: number, plan: PlanBuffer): CycleLayout {
+  const p0 = c.phaseStart[i]!;
+  const p1 = c.phaseStart[i + 1]!;
+  return {
+    cycleS: plan.cycleS[i]!,
+    startS: plan.phaseStartS.slice(p0, p1),
+    greenS: plan.phaseGreenS.slice(p0, p1),
+    yellowS: plan.phaseYellowS.slice(p0, p1),
+    allRedS: plan.phaseAllRedS.slice(p0, p1),
+  };
+}
+
+export function cloneLayout(l: CycleLayout): CycleLayout {
+  return { cycleS: l.cycleS, startS: l.startS.slice(), greenS: l.greenS.slice(), yellowS: l.yellowS.slice(), allRedS: l.allRedS.slice() };
+}
+
+export function sameLayout(a: CycleLayout, b: CycleLayout): boolean {
+  if (Math.abs(a.cycleS - b.cycleS) > 1e-9) return false;
+  for (let k = 0; k < a.greenS.length; k++) {
+    if (Math.abs(a.greenS[k]! - b.greenS[k]!) > 1e-9 || Math.abs(a.startS[k]! - b.startS[k]!) > 1e-9) return false;
+  }
+  return true;
+}
+
+/** Local phases of barrier b, ring r, in run order (the order of their starts in `order`; a lagging left runs after its through). */
+export function ringPhases(c: CompiledNetwork, i: number, b: number, r: number, order: CycleLayout): number[] {
+  const p0 = c.phaseStart[i]!;
+  const out: number[] = [];
+  for (let p = p0; p < c.phaseStart[i + 1]!; p++) if (c.phaseBarrier[p] === b && c.phaseRing[p] === r) out.push(p - p0);
+  return out.sort((x, y) => order.startS[x]! - order.startS[y]!);
+}
+
+/** Lowest green a phase may run: minimum green, and walk + pedestrian clearance when it has a crosswalk. */
+export function greenFloorS(c: CompiledNetwork, globalPhase: number): number {
+  return Math.max(c.phaseMinGreenS[globalPhase]!, c.phasePedestrianS[globalPhase]!);
+}
+
+/** Recomputes phase starts (keeping each ring's run order) and the cycle from the greens. False if the rings do not meet. */
+export function retile(c: CompiledNetwork, i: number, l: CycleLayout): boolean {
+  let t = 0;
+  let ok = true;
+  for (let b = 0; b < c.barrierCount[i]!; b++) {
+    let end = -1;
+    for (let r = 0; r < c.ringCount[i]!; r++) {
+      let s = t;
+      for (const k of ringPhases(c, i, b, r, l)) {
+        l.startS[k] = round6(s);
+        s += l.greenS[k]! + l.yellowS[k]! + l.allRedS[k]!;
+      }
+      if (end < 0) end = s;
+      else if (Math.abs(end - s) > 1e-6) ok = false;
+    }
+    t = end < 0 ? t : end;
+  }
+  l.cycleS = round6(t);
+  return ok;
+}
+
+/** Runs the safety validator on a layout (written into `scratch` for intersection i). */
+export function validateLayout(c: CompiledNetwork, i: number, l: CycleLayout, offsetS: number, scratch: PlanBuffer, issues?: IssueList): boolean {
+  const p0 = c.phaseStart[i]!;
+  scratch.cycleS[i] = l.cycleS;
+  scratch.offsetS[i] = mod(offsetS, l.cycleS);
+  for (let k = 0; k < l.greenS.length; k++) {
+    scratch.phaseStartS[p0 + k] = l.startS[k]!;
+    scratch.phaseGreenS[p0 + k] = l.greenS[k]!;
+    scratch.phaseYellowS[p0 + k] = l.yellowS[k]!;
+    scratch.phaseAllRedS[p0 + k] = l.allRedS[k]!;
+  }
+  return validateIntersectionPlan(c, i, scratch, issues);
+}
+
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}

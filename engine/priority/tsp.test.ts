@@ -1,0 +1,194 @@
+import { describe, expect, test } from 'vitest';
+import fc from 'fast-check';
+import { demo } from '../../test/fixtures/grpc/demo.js';
+import { TspController, type TspRequest } from './tsp.js';
+import { compareRequests, ineligibility, PriorityClass, priorityConfig } from './policy.js';
+import { greenFloorS, validateLayout } from './layout.js';
+import { createPlanBuffer } from '../timing/planner.js';
+import { IssueList } from '../errors.js';
+import { mod } from '../numeric.js';
+
+const EBT = 2 * 4 + 1; // approach EB (index 2), through
+const NBT = 0 * 4 + 1;
+
+function ctl(limits = {}) {
+  const { c, plan } = demo();
+  return { c, plan, tsp: new TspController(c, plan.buffer, priorityConfig({ limits })) };
+}
+
+function bus(i: number, arrivalS: number, over: Partial<TspRequest> = {}): TspRequest {
+  return { vehicleId: 'bus-1', routeId: '7', tripId: 't1', intersection: i, movement: EBT, arrivalS, latenessS: 120, occupancy: 30, headwayS: 0, priorityClass: PriorityClass.Bus, ...over };
+}
+
+/** Every cycle the controller will run at intersection i in [from, to) passes the safety validator, and it is back on the grid at the end. */
+function assertScheduleSafe(tsp: TspController, i: number, fromS: number, cycles: number): void {
+  const { c, plan } = demo();
+  const scratch = createPlanBuffer(c);
+  const slots = tsp.cyclesFrom(i, fromS, cycles);
+  for (const s of slots) {
+    const issues = new IssueList();
+    const ok = validateLayout(c, i, s.layout, plan.buffer.offsetS[i]!, scratch, issues);
+    if (!ok) throw new Error(`${c.intersectionIds[i]} cycle at ${s.startS}: ${JSON.stringify(issues.items)}`);
+    for (let k = 0; k < s.layout.greenS.length; k++) expect(s.layout.greenS[k]!).toBeGreaterThanOrEqual(greenFloorS(c, c.phaseStart[i]! + k) - 1e-6);
+  }
+  const last = slots[slots.length - 1]!;
+  const C = plan.buffer.cycleS[i]!;
+  const off = mod(last.startS + last.layout.cycleS - plan.buffer.offsetS[i]!, C);
+  expect(Math.min(off, C - off)).toBeLessThan(0.05);
+}
+
+describe('policy', () => {
+  test('rank: class, then lateness, then arrival order', () => {
+    const e = { priorityClass: PriorityClass.Emergency, latenessS: 0, seq: 9 };
+    const late = { priorityClass: PriorityClass.Bus, latenessS: 300, seq: 5 };
+    const lateEarlier = { priorityClass: PriorityClass.Bus, latenessS: 300, seq: 2 };
+    const onTime = { priorityClass: PriorityClass.Bus, latenessS: 10, seq: 1 };
+    const other = { priorityClass: PriorityClass.Other, latenessS: 900, seq: 0 };
+    const sorted = [other, onTime, late, e, lateEarlier].sort(compareRequests);
+    expect(sorted).toEqual([e, lateEarlier, late, onTime, other]);
+  });
+
+  test('conditional priority per route: lateness, occupancy, headway', () => {
+    const cfg = priorityConfig({ defaultPolicy: { minLatenessS: 60 }, routes: { B1: { minLatenessS: 0, minOccupancy: 10, minHeadwayS: 120 } } });
+    const base = { priorityClass: PriorityClass.Bus, routeId: 'X', latenessS: 30, occupancy: 50, headwayS: 0 };
+    expect(ineligibility(cfg, base)).toMatch(/lateness 30 s/);
+    expect(ineligibility(cfg, { ...base, latenessS: 61 })).toBeUndefined();
+    expect(ineligibility(cfg, { ...base, routeId: 'B1', occupancy: 5 })).toMatch(/occupancy/);
+    expect(ineligibility(cfg, { ...base, routeId: 'B1', headwayS: 60 })).toMatch(/bunch/);
+    expect(ineligibility(cfg, { ...base, routeId: 'B1', headwayS: 200 })).toBeUndefined();
+    expect(ineligibility(cfg, { ...base, priorityClass: PriorityClass.Emergency, latenessS: -100 })).toBeUndefined();
+  });
+});
+
+describe('TSP controller on the demo city (I1: S2 = EB/WB through, green 38.3–98.3 s of a 150 s cycle, offset 0)', () => {
+  test('a bus arriving on green needs nothing', () => {
+    const { tsp } = ctl();
+    const d = tsp.request(bus(0, 60), 50);
+    expect(d).toMatchObject({ granted: false, reason: 'alreadyGreen', strategy: 'none' });
+  });
+
+  test('green extension for a bus just missing the green; the offset is back within the recovery cycles', () => {
+    const { tsp, c } = ctl();
+    const d = tsp.request(bus(0, 100), 90);
+    expect(d).toMatchObject({ granted: true, strategy: 'greenExtension', reason: 'granted', adjustmentS: 4.7 });
+    expect(c.phaseIds[d.phase]).toBe('S2');
+    expect(d.savedS).toBeCloseTo(188.3 - 100, 1);
+    const run = tsp.cycleAt(0, 100);
+    expect(run.adjusted).toBe(true);
+    expect(run.layout.greenS[1]).toBeCloseTo(64.7, 6);
+    assertScheduleSafe(tsp, 0, 90, 6);
+    // Three cycles later the base plan runs again, in step with the offset.
+    const later = tsp.cycleAt(0, 150 * 4 + 1);
+    expect(later.adjusted).toBe(false);
+    expect(later.startS).toBe(600);
+  });
+
+  test('early green truncates the running red (not below min green or the time already run) and compensates later', () => {
+    const { tsp } = ctl();
+    const d = tsp.request(bus(0, 170), 160);
+    expect(d).toMatchObject({ granted: true, strategy: 'earlyGreen', adjustmentS: 18.3 });
+    expect(d.greenAtS).toBeCloseTo(170, 6);
+    const cyc = tsp.cycleAt(0, 170);
+    expect(cyc.layout.greenS[0]).toBeCloseTo(32.4 - 18.3, 6);
+    expect(cyc.layout.cycleS).toBe(150);
+    // Compensation: S1 gets its 18.3 s back over the next two cycles, S2 pays.
+    const next = tsp.cyclesFrom(0, 300, 3);
+    const s1Extra = next.reduce((a, s) => a + s.layout.greenS[0]! - 32.4, 0);
+    expect(s1Extra).toBeCloseTo(18.3, 6);
+    assertScheduleSafe(tsp, 0, 160, 6);
+  });
+
+  test('pedestrian walk + clearance bounds the truncation', () => {
+    const { tsp, c } = ctl({ maxExtensionS: 0, maxEarlyGreenS: 60 });
+    // I1 S1 (lefts, min 6) then S2; a bus for NBT (S3, ped 25.4 s) arriving during S2 at 60 s.
+    const d = tsp.request(bus(0, 60, { movement: NBT }), 39);
+    expect(d.granted).toBe(true);
+    const cyc = tsp.cycleAt(0, 60);
+    expect(cyc.layout.greenS[1]).toBeGreaterThanOrEqual(17.9 - 1e-9);
+    expect(cyc.layout.greenS[1]).toBeCloseTo(Math.max(17.9, 39 + 0.5 - 38.3), 6);
+    expect(c.phasePedestrianS[c.phaseStart[0]! + 1]).toBe(17.9);
+    assertScheduleSafe(tsp, 0, 39, 6);
+  });
+
+  test('conditional: an on-time bus is not eligible', () => {
+    const { tsp } = ctl();
+    expect(tsp.request(bus(0, 100, { latenessS: 5 }), 90)).toMatchObject({ granted: false, reason: 'notEligible' });
+  });
+
+  test('extension longer than the limit is refused; an ETA beyond the horizon is too far', () => {
+    const { tsp } = ctl({ maxExtensionS: 3 });
+    const d = tsp.request(bus(0, 100), 95);
+    expect(d.strategy).not.toBe('greenExtension');
+    expect(tsp.request(bus(0, 1000, { vehicleId: 'far' }), 0)).toMatchObject({ reason: 'tooFar' });
+  });
+
+  test('conflicts: lower rank is refused, emergency preempts, lockout after the grant', () => {
+    const { tsp } = ctl();
+    expect(tsp.request(bus(0, 100), 90).granted).toBe(true);
+    // A less late bus for the side street at the same time: conflict.
+    expect(tsp.request(bus(0, 110, { vehicleId: 'bus-2', movement: NBT, latenessS: 70 }), 91)).toMatchObject({ granted: false, reason: 'conflict' });
+    // An emergency vehicle on the side street outranks it.
+    const e = tsp.request(bus(0, 100, { vehicleId: 'amb-1', movement: NBT, priorityClass: PriorityClass.Emergency, latenessS: 0 }), 92);
+    expect(e).toMatchObject({ granted: true, strategy: 'preemption' });
+    expect(tsp.lastDecision('bus-1', 0)).toMatchObject({ granted: false, reason: 'preempted' });
+    assertScheduleSafe(tsp, 0, 92, 8);
+    // After the ambulance passed: lockout for buses.
+    expect(tsp.request(bus(0, 290, { vehicleId: 'bus-3' }), 130)).toMatchObject({ granted: false, reason: 'lockout' });
+  });
+
+  test('update re-decides; cancel withdraws a grant still ahead and the plan returns to base', () => {
+    const { tsp } = ctl();
+    expect(tsp.update(bus(0, 100), 90)).toBeUndefined();
+    expect(tsp.request(bus(0, 100), 90).granted).toBe(true);
+    expect(tsp.update(bus(0, 60 + 150), 91)).toMatchObject({ reason: 'alreadyGreen' });
+    expect(tsp.cycleAt(0, 99).layout.greenS[1]).toBeCloseTo(60, 6);
+    expect(tsp.request(bus(0, 100), 92).granted).toBe(true);
+    expect(tsp.cancel('bus-1', 0, 93)).toEqual({ found: true, withdrawn: true });
+    expect(tsp.cycleAt(0, 99).adjusted).toBe(false);
+    expect(tsp.cancel('bus-1', 0, 94)).toEqual({ found: false, withdrawn: false });
+  });
+
+  test('ring-barrier intersection (I3): extension keeps the rings meeting at the barrier', () => {
+    const { tsp, c, plan } = ctl();
+    const i = 2;
+    const p2 = c.phaseStart[i]! + 1; // phase "2" = EBT, ring 1 barrier 1
+    const O = plan.buffer.offsetS[i]!;
+    const ge = O + plan.buffer.phaseStartS[p2]! + plan.buffer.phaseGreenS[p2]!;
+    const d = tsp.request(bus(i, ge + 2), ge - 5);
+    expect(d).toMatchObject({ granted: true, strategy: 'greenExtension' });
+    assertScheduleSafe(tsp, i, ge - 5, 6);
+  });
+
+  test('property: random requests at random times never yield a plan the validator rejects', () => {
+    const { c } = demo();
+    const op = fc.record({
+      kind: fc.constantFrom('request', 'request', 'request', 'update', 'cancel'),
+      vehicle: fc.integer({ min: 0, max: 5 }),
+      intersection: fc.integer({ min: 0, max: c.intersectionCount - 1 }),
+      movement: fc.integer({ min: 0, max: 15 }),
+      etaS: fc.double({ min: 0, max: 320, noNaN: true }),
+      dtS: fc.double({ min: 0, max: 40, noNaN: true }),
+      latenessS: fc.integer({ min: -60, max: 600 }),
+      cls: fc.constantFrom(PriorityClass.Other, PriorityClass.Bus, PriorityClass.Bus, PriorityClass.Emergency),
+    });
+    let grants = 0;
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 10_000, noNaN: true }), fc.array(op, { minLength: 1, maxLength: 25 }), (t0, ops) => {
+        const { tsp } = ctl();
+        let now = t0;
+        for (const o of ops) {
+          now += o.dtS;
+          const req = bus(o.intersection, now + o.etaS, { vehicleId: `v${o.vehicle}`, movement: o.movement, latenessS: o.latenessS, priorityClass: o.cls });
+          if (o.kind === 'request') grants += tsp.request(req, now).granted ? 1 : 0;
+          else if (o.kind === 'update') grants += tsp.update(req, now)?.granted ? 1 : 0;
+          else tsp.cancel(req.vehicleId, o.intersection, now);
+          assertScheduleSafe(tsp, o.intersection, now, 8);
+        }
+        expect(tsp.unsafeRejections).toBe(0);
+      }),
+      { numRuns: 150, seed: 6 },
+    );
+    // The property is only meaningful if adjustments were actually made.
+    expect(grants).toBeGreaterThan(100);
+  });
+});

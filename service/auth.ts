@@ -1,0 +1,73 @@
+/**
+ * Bearer-token authentication with roles. Tokens come from a JSON file:
+ *   { "tokens": [ { "token": "…", "client": "bus-dispatch", "roles": ["dispatch", "viewer"] } ] }
+ * Roles: `dispatch` may request priority, `operator` may change plans,
+ * `viewer` may read plans and signal state. Tokens are compared as SHA-256
+ * digests in constant time.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { status, type Metadata } from '@grpc/grpc-js';
+import { StatusError } from './errors.js';
+import { GreenwaveError, ErrorCode } from '../engine/errors.js';
+
+export const ROLES = ['dispatch', 'operator', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface TokenEntry {
+  readonly token: string;
+  readonly client: string;
+  readonly roles: readonly Role[];
+}
+
+export interface Principal {
+  readonly client: string;
+  readonly roles: readonly Role[];
+}
+
+export class TokenStore {
+  private readonly entries: { digest: Buffer; principal: Principal }[];
+
+  constructor(tokens: readonly TokenEntry[]) {
+    this.entries = tokens.map((t) => ({ digest: digest(t.token), principal: { client: t.client, roles: t.roles } }));
+  }
+
+  static fromFile(path: string): TokenStore {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (e: unknown) {
+      throw new GreenwaveError(ErrorCode.Io, `cannot read tokens file "${path}": ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return new TokenStore(parseTokens(raw, path));
+  }
+
+  /** The caller, from `authorization: Bearer <token>`; UNAUTHENTICATED / PERMISSION_DENIED otherwise. */
+  authenticate(md: Metadata, role: Role): Principal {
+    const header = md.get('authorization')[0];
+    const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!m) throw new StatusError(status.UNAUTHENTICATED, 'missing bearer token: send metadata "authorization: Bearer <token>"');
+    const d = digest(m[1]!);
+    let found: Principal | undefined;
+    for (const e of this.entries) if (timingSafeEqual(e.digest, d)) found = e.principal;
+    if (!found) throw new StatusError(status.UNAUTHENTICATED, 'unknown bearer token');
+    if (!found.roles.includes(role)) throw new StatusError(status.PERMISSION_DENIED, `client "${found.client}" lacks the "${role}" role`);
+    return found;
+  }
+}
+
+export function parseTokens(raw: unknown, source: string): TokenEntry[] {
+  const list = (raw as { tokens?: unknown } | null)?.tokens;
+  if (!Array.isArray(list) || list.length === 0) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: expected { "tokens": [ { "token", "client", "roles" } ] }`);
+  return list.map((t: unknown, k) => {
+    const e = t as { token?: unknown; client?: unknown; roles?: unknown };
+    if (typeof e.token !== 'string' || e.token.length < 8) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: tokens[${k}].token must be a string of at least 8 characters`);
+    if (typeof e.client !== 'string' || !e.client) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: tokens[${k}].client must be a non-empty string`);
+    if (!Array.isArray(e.roles) || !e.roles.every((r) => (ROLES as readonly string[]).includes(r as string))) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: tokens[${k}].roles must list roles among ${ROLES.join(', ')}`);
+    return { token: e.token, client: e.client, roles: e.roles as Role[] };
+  });
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}

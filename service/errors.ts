@@ -1,0 +1,52 @@
+/**
+ * The one place where failures become gRPC statuses. Engine errors keep their
+ * stable codes (engine/errors.ts); the service adds the few outcomes that only
+ * exist at the edge (not found, authentication, overload) as StatusError.
+ */
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { ErrorCode, GreenwaveError } from '../engine/errors.js';
+
+export class StatusError extends Error {
+  constructor(
+    readonly grpcCode: status,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StatusError';
+  }
+}
+
+export const notFound = (what: string): StatusError => new StatusError(status.NOT_FOUND, what);
+
+/** Maps anything thrown by a handler to a gRPC status. Internal details never leak: INTERNAL says only that. */
+export function toGrpcStatus(e: unknown): Partial<ServiceError> & { code: status; details: string } {
+  let code: status;
+  let details: string;
+  if (e instanceof StatusError) {
+    code = e.grpcCode;
+    details = e.message;
+  } else if (e instanceof GreenwaveError) {
+    details = e.issues.length > 0 ? e.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ') : e.message;
+    switch (e.code) {
+      case ErrorCode.InvalidInput:
+        code = status.INVALID_ARGUMENT;
+        break;
+      case ErrorCode.UnsafePlan:
+        code = status.FAILED_PRECONDITION;
+        break;
+      case ErrorCode.Cancelled:
+        code = status.CANCELLED;
+        break;
+      case ErrorCode.Io:
+        code = status.UNAVAILABLE;
+        break;
+      default:
+        code = status.INTERNAL;
+        details = 'internal error';
+    }
+  } else {
+    code = status.INTERNAL;
+    details = 'internal error';
+  }
+  return { code, details, metadata: new Metadata() };
+}

@@ -1,0 +1,126 @@
+/**
+ * SPaT-like state of one intersection at an instant, from the schedule the
+ * TSP controller will run (base plan plus any priority adjustment). For each
+ * movement: its J2735 MovementPhaseState, the likely end (the scheduled end in
+ * the plan) and the minimum end (a running green may be cut down to its
+ * minimum green / pedestrian time by a priority request elsewhere; yellow and
+ * red are reported as fixed).
+ */
+import type { CompiledNetwork } from '../engine/network/compile.js';
+import type { TspController } from '../engine/priority/tsp.js';
+import { greenFloorS } from '../engine/priority/layout.js';
+import { movementId } from '../engine/network/geometry.js';
+
+export type MovementPhaseState = 'MOVEMENT_PHASE_STATE_STOP_AND_REMAIN' | 'MOVEMENT_PHASE_STATE_PERMISSIVE_MOVEMENT_ALLOWED' | 'MOVEMENT_PHASE_STATE_PROTECTED_MOVEMENT_ALLOWED' | 'MOVEMENT_PHASE_STATE_PERMISSIVE_CLEARANCE' | 'MOVEMENT_PHASE_STATE_PROTECTED_CLEARANCE';
+
+export interface MovementSpat {
+  readonly movementId: string;
+  readonly state: MovementPhaseState;
+  readonly minEndS: number;
+  readonly likelyEndS: number;
+}
+
+export interface IntersectionSpat {
+  readonly intersectionId: string;
+  readonly tS: number;
+  readonly revision: number;
+  readonly cycleS: number;
+  readonly cycleTimeS: number;
+  readonly greenPhaseIds: string[];
+  readonly movements: MovementSpat[];
+  readonly priorityActive: boolean;
+  /** Bit masks as the simulator's SignalHeads report them, for cross-checks. */
+  readonly greenMask: number;
+  readonly yellowMask: number;
+}
+
+interface Masks {
+  protectedGreen: number;
+  permittedGreen: number;
+  yellow: number;
+  greenPhases: number[];
+  /** Earliest end of the running green of each phase, absolute s (phases green now). */
+  phaseMinEnd: Map<number, number>;
+}
+
+function masksAt(c: CompiledNetwork, tsp: TspController, i: number, tS: number): Masks {
+  const cyc = tsp.cycleAt(i, tS);
+  const tau = tS - cyc.startS;
+  const p0 = c.phaseStart[i]!;
+  const m: Masks = { protectedGreen: 0, permittedGreen: 0, yellow: 0, greenPhases: [], phaseMinEnd: new Map() };
+  const l = cyc.layout;
+  for (let k = 0; k < l.greenS.length; k++) {
+    const s = l.startS[k]!;
+    const g = s + l.greenS[k]!;
+    const p = p0 + k;
+    if (tau >= s && tau < g) {
+      m.protectedGreen |= c.phaseProtectedMask[p]!;
+      m.permittedGreen |= c.phasePermittedMask[p]!;
+      m.greenPhases.push(p);
+      m.phaseMinEnd.set(p, Math.max(tS, cyc.startS + s + greenFloorS(c, p)));
+    } else if (tau >= g && tau < g + l.yellowS[k]!) {
+      m.yellow |= c.phaseProtectedMask[p]! | c.phasePermittedMask[p]!;
+    }
+  }
+  return m;
+}
+
+function stateOf(m: Masks, bit: number): MovementPhaseState {
+  if (m.protectedGreen & bit) return 'MOVEMENT_PHASE_STATE_PROTECTED_MOVEMENT_ALLOWED';
+  if (m.permittedGreen & bit) return 'MOVEMENT_PHASE_STATE_PERMISSIVE_MOVEMENT_ALLOWED';
+  if (m.yellow & bit) return 'MOVEMENT_PHASE_STATE_PROTECTED_CLEARANCE';
+  return 'MOVEMENT_PHASE_STATE_STOP_AND_REMAIN';
+}
+
+/** Phase boundary instants of intersection i after t, over the next two cycles. */
+function boundaries(c: CompiledNetwork, tsp: TspController, i: number, tS: number): number[] {
+  const out: number[] = [];
+  for (const slot of tsp.cyclesFrom(i, tS, 3)) {
+    const l = slot.layout;
+    for (let k = 0; k < l.greenS.length; k++) {
+      const s = slot.startS + l.startS[k]!;
+      out.push(s, s + l.greenS[k]!, s + l.greenS[k]! + l.yellowS[k]!);
+    }
+  }
+  void c;
+  return out.filter((x) => x > tS + 1e-9).sort((a, b) => a - b);
+}
+
+export function intersectionSpat(c: CompiledNetwork, tsp: TspController, i: number, tS: number): IntersectionSpat {
+  const now = masksAt(c, tsp, i, tS);
+  const cyc = tsp.cycleAt(i, tS);
+  const times = boundaries(c, tsp, i, tS);
+  const statesAt = times.map((t) => masksAt(c, tsp, i, t + 1e-6));
+  let present = 0;
+  for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) present |= c.phaseProtectedMask[p]! | c.phasePermittedMask[p]!;
+  const movements: MovementSpat[] = [];
+  for (let mv = 0; mv < 16; mv++) {
+    const bit = 1 << mv;
+    if (!(present & bit)) continue;
+    const state = stateOf(now, bit);
+    let likely = times.length > 0 ? times[times.length - 1]! : tS;
+    for (let k = 0; k < times.length; k++) {
+      if (stateOf(statesAt[k]!, bit) !== state) {
+        likely = times[k]!;
+        break;
+      }
+    }
+    let minEnd = likely;
+    if (state === 'MOVEMENT_PHASE_STATE_PROTECTED_MOVEMENT_ALLOWED' || state === 'MOVEMENT_PHASE_STATE_PERMISSIVE_MOVEMENT_ALLOWED') {
+      for (const p of now.greenPhases) if ((c.phaseProtectedMask[p]! | c.phasePermittedMask[p]!) & bit) minEnd = Math.min(minEnd, now.phaseMinEnd.get(p)!);
+    }
+    movements.push({ movementId: movementId(mv), state, minEndS: minEnd, likelyEndS: likely });
+  }
+  return {
+    intersectionId: c.intersectionIds[i]!,
+    tS,
+    revision: tsp.revision[i]!,
+    cycleS: cyc.layout.cycleS,
+    cycleTimeS: Math.round((tS - cyc.startS) * 1000) / 1000,
+    greenPhaseIds: now.greenPhases.map((p) => c.phaseIds[p]!),
+    movements,
+    priorityActive: cyc.adjusted,
+    greenMask: now.protectedGreen | now.permittedGreen,
+    yellowMask: now.yellow & ~(now.protectedGreen | now.permittedGreen),
+  };
+}
