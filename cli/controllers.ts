@@ -1,9 +1,11 @@
 /**
- * `greenwave controllers --virtual N [--port P] [--host H] [--network net.json]`:
+ * `greenwave controllers --virtual N [--port P] [--host H] [--network net.json] [--snmp-port S]`:
  * starts N virtual signal controllers (the first N intersections of the
  * network, demo city by default) behind one Modbus TCP port, unit id =
  * intersection index + 1, on the real clock. Prints the port and unit ids;
  * Ctrl-C (SIGINT) or SIGTERM stops them cleanly. See docs/modbus-register-map.md.
+ * With --snmp-port S each controller also gets an NTCIP 1202 SNMP agent
+ * (docs/ntcip.md) on UDP port S + unit − 1 (S = 0: an ephemeral port each).
  */
 import { parseArgs } from 'node:util';
 import { readText } from './io.js';
@@ -14,6 +16,7 @@ import { planNetwork } from '../engine/plan.js';
 import { VirtualController } from '../controllers-adapter/virtual/controller.js';
 import { ControllerServer } from '../controllers-adapter/modbus/server.js';
 import { MAX_UNIT_ID } from '../controllers-adapter/registerMap.js';
+import { NtcipAgent } from '../controllers-adapter/ntcip/agent.js';
 
 export const DEFAULT_CONTROLLERS_NETWORK = 'examples/demo-city/network.json';
 /** Local plan demand when no counts are given: veh per 15 min per detector, and the simulated detector rate. */
@@ -25,11 +28,13 @@ export interface VirtualFleetOptions {
   readonly port: number;
   readonly host: string;
   readonly networkPath: string;
+  /** First SNMP (NTCIP) agent port; undefined = no SNMP. */
+  readonly snmpPort?: number;
 }
 
 export interface VirtualFleet {
   readonly server: ControllerServer;
-  readonly units: ReadonlyArray<{ unitId: number; intersectionId: string }>;
+  readonly units: ReadonlyArray<{ unitId: number; intersectionId: string; snmpPort?: number }>;
   stop(): Promise<void>;
 }
 
@@ -41,6 +46,7 @@ export function parseControllersArgs(args: string[]): VirtualFleetOptions {
       port: { type: 'string', default: '1502' },
       host: { type: 'string', default: '127.0.0.1' },
       network: { type: 'string', default: DEFAULT_CONTROLLERS_NETWORK },
+      'snmp-port': { type: 'string' },
     },
   });
   if (values.virtual === undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'controllers: --virtual N is required (only virtual controllers are supported)');
@@ -48,7 +54,12 @@ export function parseControllersArgs(args: string[]): VirtualFleetOptions {
   if (!(Number.isInteger(count) && count >= 1 && count <= MAX_UNIT_ID)) throw new GreenwaveError(ErrorCode.InvalidInput, `controllers: --virtual ${values.virtual} must be an integer within [1, ${MAX_UNIT_ID}]`);
   const port = Number(values.port);
   if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new GreenwaveError(ErrorCode.InvalidInput, `controllers: --port ${values.port} must be an integer within [0, 65535] (0 = any free port)`);
-  return { count, port, host: values.host, networkPath: values.network };
+  let snmpPort: number | undefined;
+  if (values['snmp-port'] !== undefined) {
+    snmpPort = Number(values['snmp-port']);
+    if (!(Number.isInteger(snmpPort) && snmpPort >= 0 && (snmpPort === 0 || snmpPort + count - 1 <= 65535))) throw new GreenwaveError(ErrorCode.InvalidInput, `controllers: --snmp-port ${values['snmp-port']} must be 0 (any free ports) or a port such that ports ${values['snmp-port']}..+${count - 1} fit within 65535`);
+  }
+  return { count, port, host: values.host, networkPath: values.network, ...(snmpPort === undefined ? {} : { snmpPort }) };
 }
 
 /** Starts the fleet on the real clock (10 Hz ticks). */
@@ -63,14 +74,26 @@ export async function startVirtualControllers(o: VirtualFleetOptions): Promise<V
   const bindings = [];
   for (let i = 0; i < o.count; i++) bindings.push({ unitId: i + 1, controller: new VirtualController(c, i, buffer, { startS: now, detectorVehPerH: DETECTOR_VEH_PER_H }) });
   const server = await ControllerServer.start(bindings, { host: o.host, port: o.port, clock });
+  // One NTCIP agent per controller on consecutive UDP ports (each agent is one controller, as in the field).
+  const agents: NtcipAgent[] = [];
+  if (o.snmpPort !== undefined) {
+    try {
+      for (const b of bindings) agents.push(await NtcipAgent.start(b.controller, { host: o.host, port: o.snmpPort === 0 ? 0 : o.snmpPort + b.unitId - 1, clock }));
+    } catch (e: unknown) {
+      await Promise.all(agents.map((a) => a.close()));
+      await server.close();
+      throw e;
+    }
+  }
   const ticker = setInterval(() => server.tick(clock()), 100);
   let stopped: Promise<void> | undefined;
   return {
     server,
-    units: bindings.map((b, i) => ({ unitId: b.unitId, intersectionId: c.intersectionIds[i]! })),
+    units: bindings.map((b, i) => ({ unitId: b.unitId, intersectionId: c.intersectionIds[i]!, ...(agents[i] ? { snmpPort: agents[i].port } : {}) })),
     stop: () => {
       stopped ??= (async () => {
         clearInterval(ticker);
+        await Promise.all(agents.map((a) => a.close()));
         await server.close();
       })();
       return stopped;
@@ -84,7 +107,7 @@ export function cmdControllers(args: string[], out: (s: string) => void, err: (s
   startVirtualControllers(opts).then(
     (fleet) => {
       out(`greenwave controllers: ${fleet.units.length} virtual controllers on modbus tcp ${fleet.server.host}:${fleet.server.port}\n`);
-      for (const u of fleet.units) out(`  unit ${u.unitId}  intersection ${u.intersectionId}\n`);
+      for (const u of fleet.units) out(`  unit ${u.unitId}  intersection ${u.intersectionId}${u.snmpPort !== undefined ? `  ntcip snmp udp ${fleet.server.host}:${u.snmpPort} (public / private)` : ''}\n`);
       out('Ctrl-C to stop\n');
       const stop = (): void => {
         process.off('SIGINT', stop);

@@ -32,6 +32,12 @@ export const ControllerErrorReason = {
   Limit: 'MODBUS_LIMIT',
   /** The client or server was closed. */
   Closed: 'CLOSED',
+  /** A Modbus RTU reply failed its CRC-16 or was malformed (line noise): the request may be retried. */
+  BadFrame: 'MODBUS_BAD_FRAME',
+  /** An SNMP request (NTCIP) got no answer within its timeout and retries. */
+  SnmpTimeout: 'SNMP_TIMEOUT',
+  /** The SNMP agent answered with an error status (see `snmpErrorStatus`), or the session failed. */
+  SnmpError: 'SNMP_ERROR',
 } as const;
 export type ControllerErrorReason = (typeof ControllerErrorReason)[keyof typeof ControllerErrorReason];
 
@@ -39,6 +45,8 @@ export interface ControllerErrorDetails {
   readonly unitId?: number;
   readonly exceptionCode?: number;
   readonly commitStatus?: number;
+  /** SNMP error-status of the response (RFC 3416: 3 badValue, 5 genErr, 14 commitFailed …). */
+  readonly snmpErrorStatus?: number;
   readonly cause?: unknown;
 }
 
@@ -47,6 +55,7 @@ export class ControllerError extends GreenwaveError {
   readonly unitId: number | undefined;
   readonly exceptionCode: number | undefined;
   readonly commitStatus: number | undefined;
+  readonly snmpErrorStatus: number | undefined;
 
   constructor(reason: ControllerErrorReason, message: string, details: ControllerErrorDetails = {}) {
     super(codeFor(reason), `[${reason}] ${message}`, [], details.cause === undefined ? undefined : { cause: details.cause });
@@ -55,11 +64,12 @@ export class ControllerError extends GreenwaveError {
     this.unitId = details.unitId;
     this.exceptionCode = details.exceptionCode;
     this.commitStatus = details.commitStatus;
+    this.snmpErrorStatus = details.snmpErrorStatus;
   }
 
   /** Transport failures may succeed on a retry; refusals and protocol errors will not. */
   get transient(): boolean {
-    return this.reason === ControllerErrorReason.Timeout || this.reason === ControllerErrorReason.ConnectFailed || this.reason === ControllerErrorReason.ConnectionLost || (this.reason === ControllerErrorReason.Exception && this.exceptionCode === 0x06);
+    return this.reason === ControllerErrorReason.Timeout || this.reason === ControllerErrorReason.ConnectFailed || this.reason === ControllerErrorReason.ConnectionLost || this.reason === ControllerErrorReason.BadFrame || this.reason === ControllerErrorReason.SnmpTimeout || (this.reason === ControllerErrorReason.Exception && this.exceptionCode === 0x06);
   }
 }
 
@@ -77,6 +87,9 @@ function codeFor(reason: ControllerErrorReason): ErrorCode {
     case ControllerErrorReason.ConnectionLost:
     case ControllerErrorReason.CircuitOpen:
     case ControllerErrorReason.Exception:
+    case ControllerErrorReason.BadFrame:
+    case ControllerErrorReason.SnmpTimeout:
+    case ControllerErrorReason.SnmpError:
       return ErrorCode.Io;
     default:
       return ErrorCode.Internal;

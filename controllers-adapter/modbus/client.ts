@@ -1,6 +1,10 @@
 /**
  * The engine's side of the controller link: a Modbus TCP client for many
- * controllers (one unit id per intersection, any number of endpoints).
+ * controllers (one unit id per intersection, any number of endpoints), or
+ * Modbus RTU over a serial line for endpoints with `transport: 'rtu'` (one
+ * port per device path, one request at a time on it; a serial port is not
+ * reopened on a timeout, and a reply with a bad CRC is MODBUS_BAD_FRAME,
+ * retried like a timeout).
  *  - Every request has a timeout (modbus-serial's default is none) plus a
  *    guard timer of our own; connects have their own timeout.
  *  - Transient failures (timeout, connection refused or lost, exception 06
@@ -66,12 +70,43 @@ const ModbusRTU = ModbusSerial.default;
 type Rtu = InstanceType<typeof ModbusRTU>;
 type NodeCallback<T> = (err: Error | null, value: T) => void;
 
-/** Where one controller lives: its unit id, the intersection it runs, and its TCP endpoint. */
+/** Where one controller lives: its unit id, the intersection it runs, and its link (Modbus TCP, or RTU on a serial line). */
+export type AnyControllerEndpoint = ControllerEndpoint | RtuControllerEndpoint;
+
+/** A controller behind Modbus TCP. */
 export interface ControllerEndpoint {
+  readonly transport?: 'tcp';
   readonly unitId: number;
   readonly intersection: number;
   readonly host: string;
   readonly port: number;
+}
+
+/**
+ * A controller on a Modbus RTU serial line (8N1). Every unit on the same `path` shares one
+ * port, and requests on it go one at a time (a serial bus is half duplex).
+ */
+export interface RtuControllerEndpoint {
+  readonly transport: 'rtu';
+  readonly unitId: number;
+  readonly intersection: number;
+  /** Serial device, e.g. /dev/ttyUSB0. */
+  readonly path: string;
+  /** Default 9600. */
+  readonly baudRate?: number;
+  readonly host?: undefined;
+  readonly port?: undefined;
+}
+
+/** The link a Connection opens. @internal */
+type Link = { readonly kind: 'tcp'; readonly host: string; readonly port: number } | { readonly kind: 'rtu'; readonly path: string; readonly baudRate: number };
+
+function linkOf(e: AnyControllerEndpoint): Link {
+  return e.transport === 'rtu' ? { kind: 'rtu', path: e.path, baudRate: e.baudRate ?? 9600 } : { kind: 'tcp', host: e.host, port: e.port };
+}
+
+function linkKey(l: Link): string {
+  return l.kind === 'rtu' ? `rtu:${l.path}` : `${l.host}:${l.port}`;
 }
 
 export interface ControllerClientOptions {
@@ -173,7 +208,7 @@ export interface DetectorPoll {
 }
 
 interface UnitState {
-  readonly endpoint: ControllerEndpoint;
+  readonly endpoint: AnyControllerEndpoint;
   readonly conn: Connection;
   readonly detectorIds: readonly string[];
   lock: Promise<unknown>;
@@ -191,19 +226,23 @@ export class ControllerClient {
   private readonly scratch: PlanBuffer;
   private closed = false;
 
-  constructor(c: CompiledNetwork, endpoints: readonly ControllerEndpoint[], opts: ControllerClientOptions = {}) {
+  constructor(c: CompiledNetwork, endpoints: readonly AnyControllerEndpoint[], opts: ControllerClientOptions = {}) {
     this.c = c;
     this.opts = fillOptions(opts);
     this.scratch = createPlanBuffer(c);
     endpoints.forEach((e, k) => {
       if (!(Number.isInteger(e.unitId) && e.unitId >= MIN_UNIT_ID && e.unitId <= MAX_UNIT_ID)) throw new RangeError(`endpoints[${k}].unitId ${e.unitId} must be an integer within [${MIN_UNIT_ID}, ${MAX_UNIT_ID}]`);
       if (!(Number.isInteger(e.intersection) && e.intersection >= 0 && e.intersection < c.intersectionCount)) throw new RangeError(`endpoints[${k}].intersection ${e.intersection} must be within [0, ${c.intersectionCount})`);
-      if (!(Number.isInteger(e.port) && e.port > 0 && e.port <= 65535)) throw new RangeError(`endpoints[${k}].port ${e.port} must be within [1, 65535]`);
-      const key = `${e.host}:${e.port}`;
+      if (e.transport === 'rtu') {
+        if (!(typeof e.path === 'string' && e.path.length > 0)) throw new RangeError(`endpoints[${k}].path must name a serial device`);
+        if (e.baudRate !== undefined && !(Number.isInteger(e.baudRate) && e.baudRate > 0)) throw new RangeError(`endpoints[${k}].baudRate ${e.baudRate} must be a positive integer`);
+      } else if (!(Number.isInteger(e.port) && e.port > 0 && e.port <= 65535)) throw new RangeError(`endpoints[${k}].port ${e.port} must be within [1, 65535]`);
+      const link = linkOf(e);
+      const key = linkKey(link);
       if (this.units.has(e.unitId) && this.units.get(e.unitId)!.conn.key !== key) throw new RangeError(`endpoints[${k}].unitId ${e.unitId} is configured twice`);
       let conn = this.connections.get(key);
       if (!conn) {
-        conn = new Connection(e.host, e.port, this.opts);
+        conn = new Connection(link, this.opts);
         this.connections.set(key, conn);
       }
       const range = detectorRange(c, e.intersection);
@@ -404,7 +443,7 @@ export class ControllerClient {
   }
 }
 
-function unitKey(e: ControllerEndpoint): number {
+function unitKey(e: AnyControllerEndpoint): number {
   return e.unitId;
 }
 
@@ -455,12 +494,15 @@ class Connection {
   private lastSuccessMs = 0;
   private closed = false;
 
+  private readonly maxInFlight: number;
+
   constructor(
-    private readonly host: string,
-    private readonly port: number,
+    private readonly link: Link,
     private readonly opts: FilledOptions,
   ) {
-    this.key = `${host}:${port}`;
+    this.key = linkKey(link);
+    // A serial line carries one request at a time (modbus-serial cannot match parallel RTU replies).
+    this.maxInFlight = link.kind === 'rtu' ? 1 : opts.maxInFlightPerConnection;
   }
 
   async run<T>(unitId: number, label: string, op: (m: Rtu, cb: NodeCallback<T>) => void): Promise<T> {
@@ -482,8 +524,9 @@ class Connection {
         // Guard timer: modbus-serial's own timeout should fire first; this one never lets a request hang.
         const timer = setTimeout(() => {
           finish(new ControllerError(ControllerErrorReason.Timeout, `unit ${unitId}: ${label} timed out after ${this.opts.timeoutMs} ms (${this.key})`, { unitId }), undefined);
-          // Nothing answered on this connection since the request went out: assume it is dead.
-          if (this.lastSuccessMs < started) this.drop(rtu);
+          // Nothing answered on this TCP connection since the request went out: assume it is dead.
+          // A serial port does not die of a silent slave (unknown unit, corrupted frame): keep it.
+          if (this.lastSuccessMs < started && this.link.kind === 'tcp') this.drop(rtu);
         }, this.opts.timeoutMs + 25);
         this.outstanding.add(entry);
         try {
@@ -497,8 +540,8 @@ class Connection {
             // Settle first: dropping the connection fails whatever is still outstanding on it.
             finish(mapped, undefined);
             if (mapped.reason === ControllerErrorReason.Timeout) {
-              if (this.lastSuccessMs < started) this.drop(rtu);
-            } else if (mapped.reason === ControllerErrorReason.Exception) {
+              if (this.lastSuccessMs < started && this.link.kind === 'tcp') this.drop(rtu);
+            } else if (mapped.reason === ControllerErrorReason.Exception || mapped.reason === ControllerErrorReason.BadFrame) {
               this.lastSuccessMs = Date.now();
             } else {
               this.drop(rtu);
@@ -521,7 +564,7 @@ class Connection {
   }
 
   private acquire(): Promise<void> {
-    if (this.inFlight < this.opts.maxInFlightPerConnection) {
+    if (this.inFlight < this.maxInFlight) {
       this.inFlight++;
       return Promise.resolve();
     }
@@ -557,8 +600,9 @@ class Connection {
     rtu.on('error', () => {});
     let timer: NodeJS.Timeout | undefined;
     try {
+      const link = this.link;
       await Promise.race([
-        rtu.connectTCP(this.host, { port: this.port }),
+        link.kind === 'rtu' ? rtu.connectRTUBuffered(link.path, { baudRate: link.baudRate, dataBits: 8, parity: 'none', stopBits: 1 }) : rtu.connectTCP(link.host, { port: link.port }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`connect timed out after ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
         }),
@@ -601,6 +645,8 @@ function mapError(e: unknown, unitId: number, label: string, key: string, timeou
   const err = e as { modbusCode?: unknown; name?: unknown; message?: unknown; errno?: unknown } | null;
   const message = typeof err?.message === 'string' ? err.message : String(e);
   if (typeof err?.modbusCode === 'number') return new ControllerError(ControllerErrorReason.Exception, `unit ${unitId}: ${label}: Modbus exception 0x${err.modbusCode.toString(16).padStart(2, '0')} (${message})`, { unitId, exceptionCode: err.modbusCode, cause: e });
+  // RTU replies with a bad CRC or length: line noise, the request may be retried.
+  if (message === 'CRC error' || message.startsWith('Data length error')) return new ControllerError(ControllerErrorReason.BadFrame, `unit ${unitId}: ${label}: bad reply frame on ${key} (${message})`, { unitId, cause: e });
   if (err?.name === 'TransactionTimedOutError' || err?.errno === 'ETIMEDOUT' || message === 'Timed out') return new ControllerError(ControllerErrorReason.Timeout, `unit ${unitId}: ${label} timed out after ${timeoutMs} ms (${key})`, { unitId, cause: e });
   return new ControllerError(ControllerErrorReason.ConnectionLost, `unit ${unitId}: ${label} failed on ${key}: ${message}`, { unitId, cause: e });
 }

@@ -78,7 +78,7 @@ export class ControllerServer {
     const port = opts.port ?? 0;
     if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new ControllerError(ControllerErrorReason.Limit, `port ${port} must be an integer within [0, 65535]`);
     let holder: ControllerServer | undefined;
-    const vector = makeVector(units, opts, () => holder);
+    const vector = createControllerVector(units, opts, () => holder);
     // ServerTCP does `options.port || 502`, so port 0 must travel as the string '0' (net.listen accepts numeric strings).
     const inner = new ServerTCP(vector, { host, port: (port === 0 ? '0' : port) as number, unitID: 255 });
     const listener = (inner as unknown as { _server?: Server })._server;
@@ -136,7 +136,22 @@ export class ControllerServer {
   }
 }
 
-function makeVector(units: Map<number, VirtualController>, opts: ControllerServerOptions, self: () => ControllerServer | undefined) {
+/** Request counters a server keeps (the TCP server, and the RTU server in ../rtu/server.ts). */
+export interface ServerStats {
+  requests: number;
+  exceptions: number;
+  dropped: number;
+}
+
+/** The routing options the vector uses (clock and fault injection); both servers pass theirs. */
+export type ControllerVectorOptions = Pick<ControllerServerOptions, 'clock' | 'beforeWrite'>;
+
+/**
+ * The modbus-serial service vector that routes requests by unit id to the virtual controllers:
+ * shared by the TCP server and the RTU server (which feeds it through modbus-serial's own
+ * request handlers), so both transports answer exactly alike.
+ */
+export function createControllerVector(units: ReadonlyMap<number, VirtualController>, opts: ControllerVectorOptions, self: () => { readonly stats: ServerStats } | undefined) {
   const route = (unitId: number): VirtualController => {
     const s = self();
     if (s) s.stats.requests++;

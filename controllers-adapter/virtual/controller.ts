@@ -726,6 +726,27 @@ export class VirtualController {
     return { green: this.green, yellow: this.yellow, red: this.present & ~(this.green | this.yellow), flashing };
   }
 
+  /**
+   * The interval every local phase (compiled order) shows now, from the same running cycle
+   * that drives the lamps: Green, Yellow or Red (red clearance and rest alike); Flash for all
+   * in fault flash; Red for all while the lamps are all red (power-up, after a reset) or under
+   * manual control (lamps are then forced per movement, not per phase).
+   */
+  phaseIntervals(): Interval[] {
+    const out = new Array<Interval>(this.phaseCount).fill(this.mode === ControllerMode.Flash ? Interval.Flash : Interval.Red);
+    if (this.mode === ControllerMode.Flash || this.mode === ControllerMode.Manual || this.redUntilCycleZero) return out;
+    const r = this.running;
+    const tau = this.lastTau;
+    for (let p = this.p0; p < this.p1; p++) {
+      const s = r.phaseStartS[p]!;
+      const ge = s + r.phaseGreenS[p]!;
+      const ye = ge + r.phaseYellowS[p]!;
+      if (tau >= s && tau < ge) out[p - this.p0] = Interval.Green;
+      else if (tau >= ge && tau < ye) out[p - this.p0] = Interval.Yellow;
+    }
+    return out;
+  }
+
   /** Movements the intersection has (bit per movement). */
   get movementMask(): number {
     return this.present;

@@ -1,0 +1,424 @@
+/**
+ * An NTCIP 1202-style SNMP agent (v1/v2c; community "public" reads, "private"
+ * writes) in front of one VirtualController. See docs/ntcip.md.
+ *
+ *  - GETs read live state: phase status groups (greens/yellows/reds) from the
+ *    controller's running cycle, coordPatternStatus, coordCycleStatus, and the
+ *    phase, pattern, split and sequence tables.
+ *  - SETs to the pattern and split tables are checked as one PDU (the
+ *    test pass of the SET): every pattern the PDU touches must pass the NTCIP
+ *    rules and the engine's safety validator (convert.ts), else the whole PDU
+ *    is refused with badValue and nothing changes.
+ *  - systemPatternControl = p selects pattern p: it is expanded to a plan,
+ *    encoded as a plan block and committed through the controller's own
+ *    register path (staging block + CRC + commit, CRC check and validator in
+ *    the controller), so it runs from the next cycle zero. A commit the
+ *    controller refuses is commitFailed and the PDU is undone. Changing the
+ *    tables of the selected pattern re-commits it the same way.
+ *  - Writes of systemPatternControl / systemSyncControl (only those) feed the
+ *    controller's communication watchdog; unitBackupTime is its timeout. When
+ *    central stops refreshing, the controller falls back to free mode (its
+ *    comm-loss mechanism); systemPatternControl then reads 0 and
+ *    coordPatternStatus 254 until central writes again.
+ */
+import type { Socket } from 'node:dgram';
+import snmp, { type Agent, type MibRequest, type ProviderDefinition, type TableColumn } from 'net-snmp';
+import type { VirtualController } from '../virtual/controller.js';
+import { createPlanBuffer } from '../../engine/timing/planner.js';
+import { IssueList, formatIssues } from '../../engine/errors.js';
+import { ControllerError, ControllerErrorReason } from '../errors.js';
+import { crc16ModbusRegisters, encodePlanBlock } from '../codec.js';
+import { CommitStatus, ControllerMode, FaultFlag, HR_COMM_LOSS_TIMEOUT_S, HR_COMMIT, HR_STAGE, Interval, MAX_COMM_LOSS_TIMEOUT_S, PLAN_BLOCK_LENGTH, commitStatusName } from '../registerMap.js';
+import { patternToPlan, phaseProgram, sequenceCount, sequenceData, type PatternTables, type PhaseProgram } from './convert.js';
+import {
+  COORD_CYCLE_STATUS,
+  COORD_PATTERN_STATUS,
+  PATTERN_ENTRY,
+  PatternColumn,
+  PatternControl,
+  PHASE_ENTRY,
+  PHASE_STATUS_GROUP_ENTRY,
+  PhaseColumn,
+  PhaseStatusGroupColumn,
+  SEQUENCE_ENTRY,
+  SequenceColumn,
+  SPLIT_ENTRY,
+  SplitColumn,
+  SplitMode,
+  SYSTEM_PATTERN_CONTROL,
+  SYSTEM_SYNC_CONTROL,
+  UNIT_BACKUP_TIME,
+  parseColumnOid,
+} from './oids.js';
+
+export interface NtcipAgentOptions {
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** UDP port; default 0 = an ephemeral port (`agent.port` tells which). */
+  readonly port?: number;
+  /** Clock in seconds; when given, the controller is ticked to it before each request. */
+  readonly clock?: () => number;
+  /** Patterns (and split tables) 1..n, default 16 (at most 253). */
+  readonly patterns?: number;
+  readonly readCommunity?: string;
+  readonly writeCommunity?: string;
+}
+
+interface PatternRow {
+  cycleS: number;
+  offsetS: number;
+  splitNumber: number;
+  sequence: number;
+}
+
+interface SplitRow {
+  timeS: number;
+  mode: number;
+  coord: number;
+}
+
+interface Model {
+  patterns: PatternRow[];
+  /** splits[table - 1][phase - 1] */
+  splits: SplitRow[][];
+  selected: number;
+  sync: number;
+  backupS: number;
+}
+
+const INT8: TableColumn['constraints'] = { ranges: [{ min: 0, max: 255 }] };
+
+export class NtcipAgent {
+  readonly host: string;
+  readonly port: number;
+  readonly controller: VirtualController;
+  /** The reason of the last refused SET (for tests, logs and the CLI). */
+  lastRefusal = '';
+  readonly stats = { gets: 0, sets: 0, refused: 0, commits: 0 };
+  private readonly agent: Agent;
+  private readonly opts: NtcipAgentOptions;
+  private readonly program: PhaseProgram[];
+  private readonly model: Model;
+  /** Pattern committed to the controller and the tables it was committed with. */
+  private committed: { pattern: number; signature: string } | undefined;
+  private closed = false;
+
+  private constructor(controller: VirtualController, agent: Agent, host: string, port: number, opts: NtcipAgentOptions, model: Model) {
+    this.controller = controller;
+    this.agent = agent;
+    this.host = host;
+    this.port = port;
+    this.opts = opts;
+    this.program = phaseProgram(controller.c, controller.intersection);
+    this.model = model;
+  }
+
+  static async start(controller: VirtualController, opts: NtcipAgentOptions = {}): Promise<NtcipAgent> {
+    const host = opts.host ?? '127.0.0.1';
+    const port = opts.port ?? 0;
+    if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new ControllerError(ControllerErrorReason.Limit, `port ${port} must be an integer within [0, 65535]`);
+    const patterns = opts.patterns ?? 16;
+    if (!(Number.isInteger(patterns) && patterns >= 1 && patterns <= 253)) throw new ControllerError(ControllerErrorReason.Limit, `patterns ${patterns} must be an integer within [1, 253]`);
+    let startupError: ((e: Error) => void) | undefined;
+    // net-snmp does `port || 161`, so port 0 must travel as the string '0' (dgram accepts numeric strings).
+    const agent = snmp.createAgent({ port: (port === 0 ? '0' : port) as number, address: host, accessControlModelType: snmp.AccessControlModelType.Simple }, (error) => {
+      if (error && startupError) startupError(error);
+    });
+    const socket: Socket | undefined = Object.values(agent.listener.sockets)[0];
+    if (!socket) throw new ControllerError(ControllerErrorReason.ConnectFailed, 'net-snmp agent has no socket: unsupported net-snmp version');
+    await new Promise<void>((resolve, reject) => {
+      startupError = (e) => {
+        agent.close();
+        reject(new ControllerError(ControllerErrorReason.ConnectFailed, `cannot listen on udp ${host}:${port}: ${e.message}`, { cause: e }));
+      };
+      socket.once('listening', () => resolve());
+    });
+    startupError = undefined;
+    const bound = socket.address().port;
+    const n = controller.phaseCount;
+    const model: Model = {
+      patterns: Array.from({ length: patterns }, (_, k) => ({ cycleS: 0, offsetS: 0, splitNumber: k + 1, sequence: 1 })),
+      splits: Array.from({ length: patterns }, () => Array.from({ length: n }, () => ({ timeS: 0, mode: SplitMode.MaximumVehicleRecall, coord: 0 }))),
+      selected: 0,
+      sync: 0,
+      backupS: controller.readHolding(HR_COMM_LOSS_TIMEOUT_S, 1)[0]!,
+    };
+    const self = new NtcipAgent(controller, agent, host, bound, opts, model);
+    self.install();
+    return self;
+  }
+
+  /** Ticks the controller to `nowS`. */
+  tick(nowS: number): void {
+    this.controller.tick(nowS);
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return new Promise((resolve) => {
+      let pending = Object.keys(this.agent.listener.sockets).length;
+      if (pending === 0) resolve();
+      this.agent.close(() => {
+        if (--pending <= 0) resolve();
+      });
+    });
+  }
+
+  /** The pattern the controller was last told to run (0 = none), as systemPatternControl reads. */
+  get selectedPattern(): number {
+    return this.commLost() ? PatternControl.Standby : this.model.selected;
+  }
+
+  // ------------------------------------------------------------- MIB
+
+  private install(): void {
+    const mib = this.agent.getMib();
+    const auth = this.agent.getAuthorizer();
+    const read = this.opts.readCommunity ?? 'public';
+    const write = this.opts.writeCommunity ?? 'private';
+    auth.addCommunity(read);
+    auth.addCommunity(write);
+    const acm = auth.getAccessControlModel();
+    acm.setCommunityAccess(read, snmp.AccessLevel.ReadOnly);
+    acm.setCommunityAccess(write, snmp.AccessLevel.ReadWrite);
+
+    const RO = snmp.MaxAccess['read-only'];
+    const RW = snmp.MaxAccess['read-write'];
+    const INT = snmp.ObjectType.Integer;
+    const handler = (req: MibRequest): void => this.handle(req);
+    const col = (number: number, name: string, maxAccess: number, type: number = INT): TableColumn => ({ number, name, type, maxAccess, ...(type === INT ? { constraints: INT8 } : {}) });
+    const table = (name: string, entry: string, columns: TableColumn[], index: string[]): ProviderDefinition => ({ name, type: snmp.MibProviderType.Table, oid: entry, maxAccess: snmp.MaxAccess['not-accessible'], tableColumns: columns, tableIndex: index.map((columnName) => ({ columnName })), handler });
+    const scalar = (name: string, oid: string, maxAccess: number, max = 255): ProviderDefinition => ({ name, type: snmp.MibProviderType.Scalar, oid, scalarType: INT, maxAccess, constraints: { ranges: [{ min: 0, max }] }, handler });
+
+    mib.registerProvider(
+      table('phaseTable', PHASE_ENTRY, [col(PhaseColumn.Number, 'phaseNumber', RO), col(PhaseColumn.Walk, 'phaseWalk', RO), col(PhaseColumn.PedestrianClear, 'phasePedestrianClear', RO), col(PhaseColumn.MinimumGreen, 'phaseMinimumGreen', RO), col(PhaseColumn.Passage, 'phasePassage', RO), col(PhaseColumn.Maximum1, 'phaseMaximum1', RO), col(PhaseColumn.Maximum2, 'phaseMaximum2', RO), col(PhaseColumn.YellowChange, 'phaseYellowChange', RO), col(PhaseColumn.RedClear, 'phaseRedClear', RO), col(PhaseColumn.Ring, 'phaseRing', RO)], ['phaseNumber']),
+    );
+    this.program.forEach((p, k) => mib.addTableRow('phaseTable', [k + 1, p.walkS, p.pedestrianClearS, p.minimumGreenS, p.passageDs, p.maximum1S, p.maximum2S, p.yellowChangeDs, p.redClearDs, p.ring]));
+
+    mib.registerProvider(table('phaseStatusGroupTable', PHASE_STATUS_GROUP_ENTRY, [col(PhaseStatusGroupColumn.Number, 'phaseStatusGroupNumber', RO), col(PhaseStatusGroupColumn.Reds, 'phaseStatusGroupReds', RO), col(PhaseStatusGroupColumn.Yellows, 'phaseStatusGroupYellows', RO), col(PhaseStatusGroupColumn.Greens, 'phaseStatusGroupGreens', RO)], ['phaseStatusGroupNumber']));
+    for (let g = 1; g <= Math.ceil(this.program.length / 8); g++) mib.addTableRow('phaseStatusGroupTable', [g, 0, 0, 0]);
+
+    mib.registerProvider(table('patternTable', PATTERN_ENTRY, [col(PatternColumn.Number, 'patternNumber', RO), col(PatternColumn.CycleTime, 'patternCycleTime', RW), col(PatternColumn.OffsetTime, 'patternOffsetTime', RW), col(PatternColumn.SplitNumber, 'patternSplitNumber', RW), col(PatternColumn.SequenceNumber, 'patternSequenceNumber', RW)], ['patternNumber']));
+    this.model.patterns.forEach((p, k) => mib.addTableRow('patternTable', [k + 1, p.cycleS, p.offsetS, p.splitNumber, p.sequence]));
+
+    mib.registerProvider(table('splitTable', SPLIT_ENTRY, [col(SplitColumn.Number, 'splitNumber', RO), col(SplitColumn.Phase, 'splitPhase', RO), col(SplitColumn.Time, 'splitTime', RW), col(SplitColumn.Mode, 'splitMode', RW), col(SplitColumn.CoordPhase, 'splitCoordPhase', RW)], ['splitNumber', 'splitPhase']));
+    this.model.splits.forEach((rows, t) => rows.forEach((s, k) => mib.addTableRow('splitTable', [t + 1, k + 1, s.timeS, s.mode, s.coord])));
+
+    mib.registerProvider(table('sequenceTable', SEQUENCE_ENTRY, [col(SequenceColumn.Number, 'sequenceNumber', RO), col(SequenceColumn.Ring, 'sequenceRingNumber', RO), col(SequenceColumn.Data, 'sequenceData', RO, snmp.ObjectType.OctetString)], ['sequenceNumber', 'sequenceRingNumber']));
+    const c = this.controller.c;
+    const i = this.controller.intersection;
+    for (let s = 1; s <= sequenceCount(c, i); s++) for (let r = 1; r <= c.ringCount[i]!; r++) mib.addTableRow('sequenceTable', [s, r, Buffer.from(sequenceData(c, i, s, r))]);
+
+    mib.registerProvider(scalar('unitBackupTime', UNIT_BACKUP_TIME, RW, MAX_COMM_LOSS_TIMEOUT_S));
+    mib.setScalarValue('unitBackupTime', this.model.backupS);
+    mib.registerProvider(scalar('coordPatternStatus', COORD_PATTERN_STATUS, RO));
+    mib.setScalarValue('coordPatternStatus', 0);
+    mib.registerProvider(scalar('coordCycleStatus', COORD_CYCLE_STATUS, RO, 65535));
+    mib.setScalarValue('coordCycleStatus', 0);
+    mib.registerProvider(scalar('systemPatternControl', SYSTEM_PATTERN_CONTROL, RW));
+    mib.setScalarValue('systemPatternControl', 0);
+    mib.registerProvider(scalar('systemSyncControl', SYSTEM_SYNC_CONTROL, RW));
+    mib.setScalarValue('systemSyncControl', 0);
+
+    this.agent.setBulkSetHandler((requests, _mib, testSet) => this.bulkSet(requests, testSet));
+  }
+
+  private sync(): void {
+    if (this.opts.clock) this.controller.tick(this.opts.clock());
+  }
+
+  private commLost(): boolean {
+    return (this.controller.state().faults & FaultFlag.CommLoss) !== 0;
+  }
+
+  /** Per-varbind handler: GETs publish the live value; SETs were decided in bulkSet. */
+  private handle(req: MibRequest): void {
+    if (req.operation !== snmp.PduType.SetRequest) {
+      this.stats.gets++;
+      this.sync();
+      const v = this.valueOf(req.oid);
+      if (v !== undefined) req.instanceNode.value = v;
+    }
+    req.done();
+  }
+
+  private valueOf(o: string): number | Buffer | undefined {
+    const m = this.model;
+    const vc = this.controller;
+    if (o === `${UNIT_BACKUP_TIME}.0`) return vc.readHolding(HR_COMM_LOSS_TIMEOUT_S, 1)[0]!;
+    if (o === `${SYSTEM_PATTERN_CONTROL}.0`) return this.selectedPattern;
+    if (o === `${SYSTEM_SYNC_CONTROL}.0`) return this.commLost() ? 0 : m.sync;
+    if (o === `${COORD_PATTERN_STATUS}.0`) {
+      const st = vc.state();
+      if (st.mode === ControllerMode.Flash) return PatternControl.Flash;
+      if (st.mode === ControllerMode.Free) return PatternControl.Free;
+      return st.activePlanId <= 253 ? st.activePlanId : 0;
+    }
+    if (o === `${COORD_CYCLE_STATUS}.0`) return Math.floor(vc.readInput(4, 1)[0]! / 10);
+    const g = parseColumnOid(PHASE_STATUS_GROUP_ENTRY, o);
+    if (g) {
+      const group = g.index[0]!;
+      if (g.column === PhaseStatusGroupColumn.Number) return group;
+      const want = g.column === PhaseStatusGroupColumn.Greens ? Interval.Green : g.column === PhaseStatusGroupColumn.Yellows ? Interval.Yellow : Interval.Red;
+      const intervals = vc.phaseIntervals();
+      let bits = 0;
+      for (let b = 0; b < 8; b++) {
+        const iv = intervals[(group - 1) * 8 + b];
+        // In fault flash every phase counts as red (flashing).
+        if (iv !== undefined && (iv === want || (want === Interval.Red && iv === Interval.Flash))) bits |= 1 << b;
+      }
+      return bits;
+    }
+    const p = parseColumnOid(PATTERN_ENTRY, o);
+    if (p) {
+      const row = m.patterns[p.index[0]! - 1];
+      if (!row) return undefined;
+      return p.column === PatternColumn.Number ? p.index[0]! : p.column === PatternColumn.CycleTime ? row.cycleS : p.column === PatternColumn.OffsetTime ? row.offsetS : p.column === PatternColumn.SplitNumber ? row.splitNumber : row.sequence;
+    }
+    const s = parseColumnOid(SPLIT_ENTRY, o);
+    if (s) {
+      const row = m.splits[s.index[0]! - 1]?.[s.index[1]! - 1];
+      if (!row) return undefined;
+      return s.column === SplitColumn.Number ? s.index[0]! : s.column === SplitColumn.Phase ? s.index[1]! : s.column === SplitColumn.Time ? row.timeS : s.column === SplitColumn.Mode ? row.mode : row.coord;
+    }
+    return undefined; // static tables (phase, sequence) keep the values they were created with
+  }
+
+  // ------------------------------------------------------------- SET
+
+  /** The tables of pattern p (1-based) in `m`. */
+  private tables(m: Model, p: number): PatternTables {
+    const row = m.patterns[p - 1]!;
+    const splits = m.splits[row.splitNumber - 1] ?? [];
+    return { cycleS: row.cycleS, offsetS: row.offsetS, sequence: row.sequence, splitS: splits.map((x) => x.timeS), coord: splits.map((x) => x.coord !== 0) };
+  }
+
+  /** Issues when pattern p of `m` would be refused; empty when it is runnable. */
+  private check(m: Model, p: number): IssueList {
+    const issues = new IssueList();
+    const row = m.patterns[p - 1];
+    if (!row) {
+      issues.add(`pattern[${p}]`, `pattern ${p} does not exist (1..${m.patterns.length})`);
+      return issues;
+    }
+    if (!(row.splitNumber >= 1 && row.splitNumber <= m.splits.length)) {
+      issues.add(`pattern[${p}].splitNumber`, `split table ${row.splitNumber} does not exist (1..${m.splits.length})`);
+      return issues;
+    }
+    for (const s of m.splits[row.splitNumber - 1]!) if (s.mode === SplitMode.PhaseOmitted) issues.add(`split[${row.splitNumber}]`, 'a fixed-time controller cannot omit a phase (splitMode omitted)');
+    if (issues.length > 0) return issues;
+    patternToPlan(this.controller.c, this.controller.intersection, this.tables(m, p), createPlanBuffer(this.controller.c), issues);
+    return issues;
+  }
+
+  private bulkSet(requests: MibRequest[], testSet: boolean): number {
+    this.sync();
+    const next: Model = structuredClone(this.model);
+    const touched = new Set<number>();
+    let control: number | undefined;
+    let syncWritten = false;
+    let backup: number | undefined;
+    const refuse = (status: number, why: string): number => {
+      this.lastRefusal = why;
+      this.stats.refused++;
+      return status;
+    };
+    for (const r of requests) {
+      if (!r.providerNode) continue; // unknown object: its own handler answers noSuchObject/noSuchInstance
+      const v = r.setValue;
+      if (typeof v !== 'number' || !Number.isInteger(v)) continue; // wrongType is answered per varbind
+      const o = r.oid;
+      if (o === `${SYSTEM_PATTERN_CONTROL}.0`) control = v;
+      else if (o === `${SYSTEM_SYNC_CONTROL}.0`) {
+        next.sync = v;
+        syncWritten = true;
+      } else if (o === `${UNIT_BACKUP_TIME}.0`) backup = v;
+      else {
+        const p = parseColumnOid(PATTERN_ENTRY, o);
+        const s = parseColumnOid(SPLIT_ENTRY, o);
+        if (p && next.patterns[p.index[0]! - 1]) {
+          const row = next.patterns[p.index[0]! - 1]!;
+          if (p.column === PatternColumn.CycleTime) row.cycleS = v;
+          else if (p.column === PatternColumn.OffsetTime) row.offsetS = v;
+          else if (p.column === PatternColumn.SplitNumber) row.splitNumber = v;
+          else if (p.column === PatternColumn.SequenceNumber) row.sequence = v;
+          else continue;
+          touched.add(p.index[0]!);
+        } else if (s && next.splits[s.index[0]! - 1]?.[s.index[1]! - 1]) {
+          const row = next.splits[s.index[0]! - 1]![s.index[1]! - 1]!;
+          if (s.column === SplitColumn.Time) row.timeS = v;
+          else if (s.column === SplitColumn.Mode) {
+            if (v < SplitMode.Other || v > SplitMode.PhaseOmitted) return refuse(snmp.ErrorStatus.BadValue, `splitMode ${v} is not one of 1..7`);
+            row.mode = v;
+          } else if (s.column === SplitColumn.CoordPhase) row.coord = v;
+          else continue;
+          // Every pattern that uses this split table is touched.
+          next.patterns.forEach((pr, k) => {
+            if (pr.splitNumber === s.index[0]) touched.add(k + 1);
+          });
+        }
+      }
+    }
+    if (control !== undefined) {
+      if (control === PatternControl.Free || control === PatternControl.Flash) return refuse(snmp.ErrorStatus.BadValue, `systemPatternControl ${control} (${control === PatternControl.Free ? 'free' : 'flash'}) is not supported by this controller`);
+      if (control !== PatternControl.Standby) {
+        if (control > next.patterns.length) return refuse(snmp.ErrorStatus.BadValue, `systemPatternControl ${control}: pattern ${control} does not exist (1..${next.patterns.length})`);
+        touched.add(control);
+      }
+    }
+    if (backup !== undefined && backup > MAX_COMM_LOSS_TIMEOUT_S) return refuse(snmp.ErrorStatus.BadValue, `unitBackupTime ${backup} s exceeds ${MAX_COMM_LOSS_TIMEOUT_S} s`);
+    // Patterns still being programmed (cycle 0) are checked when selected.
+    for (const p of touched) {
+      if (next.patterns[p - 1]!.cycleS === 0 && p !== control) continue;
+      const issues = this.check(next, p);
+      if (issues.length > 0) return refuse(snmp.ErrorStatus.BadValue, formatIssues(issues.items));
+    }
+    if (control !== undefined) next.selected = control;
+    if (testSet) return snmp.ErrorStatus.NoError;
+
+    // Commit pass: the controller must accept the pattern it is told to run.
+    const target = control !== undefined && control !== PatternControl.Standby ? control : touched.has(next.selected) && next.selected !== 0 ? next.selected : 0;
+    if (target !== 0) {
+      const signature = JSON.stringify(this.tables(next, target));
+      if (!this.committed || this.committed.pattern !== target || this.committed.signature !== signature) {
+        const failure = this.commitPattern(next, target);
+        if (failure) return refuse(snmp.ErrorStatus.CommitFailed, failure);
+        this.committed = { pattern: target, signature };
+      }
+    }
+    if (backup !== undefined) this.controller.writeHolding(HR_COMM_LOSS_TIMEOUT_S, [backup]);
+    this.model.patterns = next.patterns;
+    this.model.splits = next.splits;
+    this.model.selected = next.selected;
+    this.model.sync = next.sync;
+    // Only central's pattern/sync control feeds the watchdog (NTCIP unitBackupTime semantics).
+    if (control !== undefined || syncWritten) this.controller.noteCentralContact();
+    this.stats.sets++;
+    return snmp.ErrorStatus.NoError;
+  }
+
+  /** Commits pattern p through the controller's register path; returns why it was refused, or undefined. */
+  private commitPattern(m: Model, p: number): string | undefined {
+    const vc = this.controller;
+    const c = vc.c;
+    const i = vc.intersection;
+    const plan = createPlanBuffer(c);
+    const issues = new IssueList();
+    if (!patternToPlan(c, i, this.tables(m, p), plan, issues)) return formatIssues(issues.items);
+    try {
+      const block = encodePlanBlock(c, i, plan, p);
+      // Staging block, CRC and commit in one write: exactly what an FC16 from central does.
+      vc.writeHolding(HR_STAGE, [...block, crc16ModbusRegisters(block), 1]);
+    } catch (e: unknown) {
+      return `controller refused the write: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    const status = vc.readHolding(HR_COMMIT, 1)[0]!;
+    if (status >= CommitStatus.CrcMismatch) return `controller refused pattern ${p}: ${commitStatusName(status)} ${vc.state().lastRejection}`.trim();
+    this.stats.commits++;
+    return undefined;
+  }
+}
+
+// Keep the plan block length in one write with its CRC and commit register.
+if (PLAN_BLOCK_LENGTH + 2 > 123) throw new Error('ntcip agent: plan block + CRC + commit exceed one write');
