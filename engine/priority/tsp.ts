@@ -99,6 +99,8 @@ export class TspController {
   readonly revision: Uint32Array;
   /** Decisions that were rejected by the safety validator (should stay 0; for tests and metrics). */
   unsafeRejections = 0;
+  /** When stale open requests were last swept; the sweep walks every open request, so not on every call. */
+  private lastSweepS = -Infinity;
 
   constructor(
     private readonly c: CompiledNetwork,
@@ -321,7 +323,10 @@ export class TspController {
     }
     const a = this.active[i];
     if (a && nowS >= a.lockoutUntilS && nowS >= a.arrivalS + this.config.limits.passMarginS) this.active[i] = undefined;
-    for (const [k, o] of this.open) if (o.req.intersection === i && nowS > o.req.arrivalS + 600) this.open.delete(k);
+    // Requests are forgotten 600 s after their arrival time; sweeping once a second is precise enough.
+    if (nowS - this.lastSweepS < 1) return;
+    this.lastSweepS = nowS;
+    for (const [k, o] of this.open) if (nowS > o.req.arrivalS + 600) this.open.delete(k);
   }
 
   /** Local index of the phase serving a movement: protected first, then permitted; the longest green wins ties. */
