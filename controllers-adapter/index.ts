@@ -23,3 +23,5 @@ export type { NtcipManagerOptions, PushPatternResult } from './ntcip/manager.js'
 export { patternToPlan, planToPattern, phaseProgram, phaseMinimumS, sequenceCount, sequenceOrder, sequenceData } from './ntcip/convert.js';
 export type { PatternTables, PhaseProgram } from './ntcip/convert.js';
 export * as ntcipOids from './ntcip/oids.js';
+export { PublishedPlan, publishersFor, PUBLISHED_LENGTH } from './modbus/planPublisher.js';
+export type { RegisterUnit } from './modbus/server.js';

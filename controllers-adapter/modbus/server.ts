@@ -43,23 +43,35 @@ export interface ControllerServerOptions {
   readonly beforeWrite?: (req: ModbusRequestInfo) => 'drop' | 'applyThenDrop' | void;
 }
 
-export interface UnitBinding {
+/**
+ * What the server routes a unit id to: a virtual controller, or the engine's
+ * plan publisher (controllers that poll greenwave for their timing plan).
+ */
+export interface RegisterUnit {
+  tick(nowS: number): void;
+  noteCentralContact(): void;
+  readHolding(address: number, count: number): number[];
+  writeHolding(address: number, values: readonly number[]): void;
+  readInput(address: number, count: number): number[];
+}
+
+export interface UnitBinding<U extends RegisterUnit = VirtualController> {
   readonly unitId: number;
-  readonly controller: VirtualController;
+  readonly controller: U;
 }
 
 type Callback = (err: Error | null) => void;
 
-export class ControllerServer {
+export class ControllerServer<U extends RegisterUnit = VirtualController> {
   readonly host: string;
   readonly port: number;
-  private readonly units: Map<number, VirtualController>;
+  private readonly units: Map<number, U>;
   private readonly inner: ServerTCP;
   private closed = false;
   /** Requests answered, by outcome, for reports. */
   readonly stats = { requests: 0, exceptions: 0, dropped: 0 };
 
-  private constructor(host: string, port: number, units: Map<number, VirtualController>, inner: ServerTCP) {
+  private constructor(host: string, port: number, units: Map<number, U>, inner: ServerTCP) {
     this.host = host;
     this.port = port;
     this.units = units;
@@ -67,8 +79,8 @@ export class ControllerServer {
   }
 
   /** Starts listening; resolves once bound. Rejects with the listen error (EADDRINUSE …). */
-  static async start(bindings: readonly UnitBinding[], opts: ControllerServerOptions = {}): Promise<ControllerServer> {
-    const units = new Map<number, VirtualController>();
+  static async start<U extends RegisterUnit = VirtualController>(bindings: readonly UnitBinding<U>[], opts: ControllerServerOptions = {}): Promise<ControllerServer<U>> {
+    const units = new Map<number, U>();
     for (const b of bindings) {
       if (!(Number.isInteger(b.unitId) && b.unitId >= MIN_UNIT_ID && b.unitId <= MAX_UNIT_ID)) throw new ControllerError(ControllerErrorReason.Limit, `unit id ${b.unitId} must be an integer within [${MIN_UNIT_ID}, ${MAX_UNIT_ID}]`);
       if (units.has(b.unitId)) throw new ControllerError(ControllerErrorReason.Limit, `unit id ${b.unitId} is bound twice`);
@@ -77,7 +89,7 @@ export class ControllerServer {
     const host = opts.host ?? '127.0.0.1';
     const port = opts.port ?? 0;
     if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new ControllerError(ControllerErrorReason.Limit, `port ${port} must be an integer within [0, 65535]`);
-    let holder: ControllerServer | undefined;
+    let holder: ControllerServer<U> | undefined;
     const vector = createControllerVector(units, opts, () => holder);
     // ServerTCP does `options.port || 502`, so port 0 must travel as the string '0' (net.listen accepts numeric strings).
     const inner = new ServerTCP(vector, { host, port: (port === 0 ? '0' : port) as number, unitID: 255 });
@@ -110,7 +122,7 @@ export class ControllerServer {
     return [...this.units.keys()].sort((a, b) => a - b);
   }
 
-  controller(unitId: number): VirtualController | undefined {
+  controller(unitId: number): U | undefined {
     return this.units.get(unitId);
   }
 
@@ -151,8 +163,8 @@ export type ControllerVectorOptions = Pick<ControllerServerOptions, 'clock' | 'b
  * shared by the TCP server and the RTU server (which feeds it through modbus-serial's own
  * request handlers), so both transports answer exactly alike.
  */
-export function createControllerVector(units: ReadonlyMap<number, VirtualController>, opts: ControllerVectorOptions, self: () => { readonly stats: ServerStats } | undefined) {
-  const route = (unitId: number): VirtualController => {
+export function createControllerVector(units: ReadonlyMap<number, RegisterUnit>, opts: ControllerVectorOptions, self: () => { readonly stats: ServerStats } | undefined) {
+  const route = (unitId: number): RegisterUnit => {
     const s = self();
     if (s) s.stats.requests++;
     const c = units.get(unitId);
@@ -174,7 +186,7 @@ export function createControllerVector(units: ReadonlyMap<number, VirtualControl
     }
   };
   const write = (unitId: number, address: number, values: number[], fc: 6 | 16, cb: Callback): void => {
-    let c: VirtualController;
+    let c: RegisterUnit;
     try {
       c = route(unitId);
     } catch (e: unknown) {
