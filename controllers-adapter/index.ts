@@ -25,3 +25,4 @@ export type { PatternTables, PhaseProgram } from './ntcip/convert.js';
 export * as ntcipOids from './ntcip/oids.js';
 export { PublishedPlan, publishersFor, PUBLISHED_LENGTH } from './modbus/planPublisher.js';
 export type { RegisterUnit } from './modbus/server.js';
+export { DetectorCountAccumulator } from './detectorCounts.js';
