@@ -1,6 +1,7 @@
 /**
  * `greenwave serve [--port P] [--host H] [--insecure] [--tls-cert F --tls-key F [--tls-ca F]]
- *   --tokens tokens.json [--network net.json] [--counts counts.csv] [--at HH:MM]`
+ *   --tokens tokens.json [--network net.json] [--counts counts.csv] [--at HH:MM] [--gtfs dir]`
+ * `--gtfs` loads a static GTFS feed at start and enables SubmitVehiclePositions (GTFS-realtime).
  * Runs the gRPC service (docs/grpc.md) until SIGINT/SIGTERM, then drains and stops.
  */
 import { parseArgs } from 'node:util';
@@ -22,6 +23,7 @@ export function parseServeArgs(args: string[]): ServeOptions {
       network: { type: 'string' },
       counts: { type: 'string' },
       at: { type: 'string', default: '08:00' },
+      gtfs: { type: 'string' },
     },
   });
   const port = Number(values.port);
@@ -40,6 +42,7 @@ export function parseServeArgs(args: string[]): ServeOptions {
     ...(values.network ? { networkPath: values.network } : {}),
     ...(values.counts ? { countsPath: values.counts } : {}),
     at: values.at,
+    ...(values.gtfs !== undefined ? { gtfsDir: values.gtfs } : {}),
   };
 }
 

@@ -29,6 +29,8 @@ import { PriorityClass, priorityConfig, type PriorityConfig } from '../engine/pr
 import { StatusError, notFound, toGrpcStatus } from './errors.js';
 import { TokenStore, type Role } from './auth.js';
 import { intersectionSpat } from './spat.js';
+import { priorityCandidates, type TransitIndex } from '../engine/transit/realtime.js';
+import { candidateToPriorityRequest, feedVehicleIds, loadTransitIndex } from './gtfs.js';
 
 export interface ServeOptions {
   readonly networkPath?: string;
@@ -49,6 +51,8 @@ export interface ServeOptions {
   readonly clock?: () => number;
   /** How long close() waits for calls to finish before forcing, ms. */
   readonly shutdownGraceMs?: number;
+  /** Static GTFS feed directory; enables SubmitVehiclePositions (GTFS-realtime). */
+  readonly gtfsDir?: string;
 }
 
 export interface RunningServer {
@@ -83,6 +87,10 @@ export class ServiceState {
   plan: NetworkPlan;
   forInterval: string;
   readonly tsp: TspController;
+  /** The static GTFS feed matched to the network (serve --gtfs); undefined = GTFS-realtime is off. */
+  transit: TransitIndex | undefined = undefined;
+  /** Per vehicle id: the intersection its last GTFS-realtime check-in was for (to check it out once it moves on). */
+  readonly feedCheckIns = new Map<string, number>();
   private readonly byId: Map<string, number>;
 
   constructor(
@@ -300,6 +308,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const clock = opts.clock ?? (() => Date.now() / 1000);
   const cfg = opts.priority ?? priorityConfig();
   const state = ServiceState.load(opts.networkPath ?? DEFAULT_NETWORK, opts.countsPath ?? DEFAULT_COUNTS, opts.at ?? '08:00', cfg);
+  if (opts.gtfsDir !== undefined) state.transit = await loadTransitIndex(state.c.network, opts.gtfsDir);
   const maxInFlight = opts.maxInFlight ?? 1024;
   const maxStreams = opts.maxStreams ?? 4096;
   const tokens = opts.tokens;
@@ -371,7 +380,41 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     return { vehicle_id: vehicleId, intersection_id: state.c.intersectionIds[i], withdrawn: res.withdrawn };
   };
 
+  /**
+   * GTFS-realtime: every usable vehicle becomes a RequestPriority (same validation,
+   * same TSP path, same response). Per-vehicle problems are `skipped`; only a feed
+   * that is not a FeedMessage fails the call. A vehicle whose next intersection
+   * changed since its previous feed check-in is checked out of the old one.
+   */
+  const submitPositions = (r: Obj): Obj => {
+    const transit = state.transit;
+    if (!transit) throw new StatusError(grpc.status.FAILED_PRECONDITION, 'SubmitVehiclePositions needs a static GTFS feed: start the server with --gtfs <dir> (ServeOptions.gtfsDir)');
+    const buf = r['gtfs_realtime_feed'];
+    const vehicleOf = feedVehicleIds(buf);
+    const { candidates, skipped, feedTimestampS } = priorityCandidates(buf, transit, { nowS: clock() });
+    const entityOf = new Map<string, string>();
+    for (const [entityId, vehicleId] of vehicleOf) if (!entityOf.has(vehicleId)) entityOf.set(vehicleId, entityId);
+    const out: Obj[] = skipped.map((s) => ({ vehicle_id: vehicleOf.get(s.entityId) ?? s.entityId, reason: s.reason, entity_id: s.entityId }));
+    const decisions: Obj[] = [];
+    for (const cand of candidates) {
+      try {
+        const res = decide('request', candidateToPriorityRequest(cand));
+        const i = state.intersection(cand.intersectionId, 'intersection_id');
+        const before = state.feedCheckIns.get(cand.vehicleId);
+        if (before !== undefined && before !== i && state.tsp.hasOpen(cand.vehicleId, before)) state.tsp.cancel(cand.vehicleId, before, clock());
+        state.feedCheckIns.set(cand.vehicleId, i);
+        decisions.push(res);
+      } catch (e: unknown) {
+        const st = toGrpcStatus(e);
+        if (st.code === grpc.status.INTERNAL) throw e;
+        out.push({ vehicle_id: cand.vehicleId, reason: `${grpc.status[st.code]}: ${st.details}`, entity_id: entityOf.get(cand.vehicleId) ?? '' });
+      }
+    }
+    return { decisions, skipped: out, feed_timestamp: feedTimestampS !== undefined && Number.isFinite(feedTimestampS) ? sToTimestamp(feedTimestampS) : null };
+  };
+
   server.addService(pkg.greenwave.v1['BusPriorityService']!.service, {
+    SubmitVehiclePositions: unary('dispatch', (r) => submitPositions(r)),
     RequestPriority: unary('dispatch', (r) => decide('request', r)),
     UpdatePriority: unary('dispatch', (r) => decide('update', r)),
     CancelPriority: unary('dispatch', (r) => cancel(r)),
