@@ -13,6 +13,21 @@ import { validateIntersectionPlan } from '../engine/safety/validator.js';
 import { IssueList, UnsafePlanError } from '../engine/errors.js';
 import { mod } from '../engine/numeric.js';
 
+/** One cycle of one intersection as an external schedule (e.g. the TSP controller) wants it run; local phase order. */
+export interface ScheduledCycle {
+  readonly startS: number;
+  readonly layout: {
+    readonly cycleS: number;
+    readonly startS: ArrayLike<number>;
+    readonly greenS: ArrayLike<number>;
+    readonly yellowS: ArrayLike<number>;
+    readonly allRedS: ArrayLike<number>;
+  };
+}
+
+/** The cycle an external schedule wants running at intersection i at time t; undefined = leave the heads alone. */
+export type ScheduleSource = (i: number, tS: number) => ScheduledCycle | undefined;
+
 export const MAX_SHORTEN_SHARE = 0.12;
 export const MAX_LENGTHEN_SHARE = 0.22;
 
@@ -29,6 +44,15 @@ export class SignalHeads {
   /** Plan switches and offset corrections applied, for reports. */
   planSwitches = 0;
   corrections = 0;
+  /** External schedule followed at every update (optional; see `setScheduleSource`). */
+  private source: ScheduleSource | undefined;
+  private scratch: PlanBuffer | undefined;
+  /** Schedule changes applied from the source, and those refused (validator or a transition rule). */
+  scheduleChanges = 0;
+  scheduleRejections = 0;
+  private lastUpdateS = 0;
+  /** Why the first refusal happened, for reports. */
+  firstRejection = '';
 
   constructor(private readonly c: CompiledNetwork, plan: PlanBuffer, startS = 0) {
     const n = c.intersectionCount;
@@ -91,10 +115,106 @@ export class SignalHeads {
     return this.running.cycleS[i]!;
   }
 
+  /**
+   * Follow an external schedule (the TSP controller's `cycleAt`): at every
+   * update, when the cycle it wants running differs from the running one, the
+   * heads switch to it, but only if
+   *  - the layout passes `validateIntersectionPlan`, and
+   *  - the switch keeps the past: within the running cycle (same start) no
+   *    phase that has started may move its start, and no green that has ended
+   *    may change (so nothing returns to green after its yellow); a new cycle
+   *    must start exactly where the running one ends, and not in the future.
+   * Otherwise the heads keep running their own plan and the refusal is counted.
+   * Pass undefined to stop following.
+   */
+  setScheduleSource(source: ScheduleSource | undefined): void {
+    this.source = source;
+    this.scratch ??= createPlanBuffer(this.c);
+  }
+
+  private follow(i: number, tS: number): void {
+    const want = this.source!(i, tS);
+    if (!want) return;
+    const c = this.c;
+    const p0 = c.phaseStart[i]!;
+    const np = c.phaseStart[i + 1]! - p0;
+    const l = want.layout;
+    const cur = this.cycleStartS[i]!;
+    const sameStart = Math.abs(want.startS - cur) < 1e-6;
+    if (sameStart) {
+      let same = Math.abs(l.cycleS - this.running.cycleS[i]!) < 1e-9;
+      for (let k = 0; same && k < np; k++) {
+        same = Math.abs(l.startS[k]! - this.running.phaseStartS[p0 + k]!) < 1e-9 && Math.abs(l.greenS[k]! - this.running.phaseGreenS[p0 + k]!) < 1e-9;
+      }
+      if (same) return;
+      const tau = tS - cur;
+      for (let k = 0; k < np; k++) {
+        const s = this.running.phaseStartS[p0 + k]!;
+        const g = this.running.phaseGreenS[p0 + k]!;
+        if (tau >= s && Math.abs(l.startS[k]! - s) > 1e-6) return this.reject(i, `phase ${c.phaseIds[p0 + k]} has started; its start cannot move`);
+        if (tau >= s + g && Math.abs(l.greenS[k]! - g) > 1e-6) return this.reject(i, `phase ${c.phaseIds[p0 + k]} green has ended; it cannot change`);
+        if (tau < s + g && tau > l.startS[k]! + l.greenS[k]! + 1e-6 && tau >= s) return this.reject(i, `phase ${c.phaseIds[p0 + k]} green would end in the past`);
+      }
+    } else {
+      if (want.startS < cur - 1e-6) return; // an older cycle than the one running: the source lags; keep going
+      if (tS < want.startS - 1e-9) return;
+      if (Math.abs(cur + this.running.cycleS[i]! - want.startS) > 1e-6) return this.reject(i, `cycle at ${want.startS} s does not start where the running one ends (${cur + this.running.cycleS[i]!} s)`);
+      // The plan's own cycle: the heads' cycle boundary below starts it, as without a source.
+      if (this.sameAsTarget(i, l)) return;
+    }
+    const buf = this.scratch!;
+    this.copyPlan(this.running, buf, i);
+    buf.cycleS[i] = l.cycleS;
+    buf.offsetS[i] = mod(this.target.offsetS[i]!, l.cycleS);
+    for (let k = 0; k < np; k++) {
+      buf.phaseStartS[p0 + k] = l.startS[k]!;
+      buf.phaseGreenS[p0 + k] = l.greenS[k]!;
+      buf.phaseYellowS[p0 + k] = l.yellowS[k]!;
+      buf.phaseAllRedS[p0 + k] = l.allRedS[k]!;
+    }
+    const issues = new IssueList();
+    if (!validateIntersectionPlan(c, i, buf, issues)) return this.reject(i, `validator: ${issues.items.map((x) => `${x.path}: ${x.message}`).join('; ')}`);
+    const nextStart = cur + this.running.cycleS[i]!;
+    this.copyPlan(buf, this.running, i);
+    // Chain on the heads' own clock (the source's start agrees to 1e-6 s), so float noise cannot shift phase edges.
+    if (!sameStart) this.cycleStartS[i] = nextStart;
+    this.scheduleChanges++;
+  }
+
+  private sameAsTarget(i: number, l: ScheduledCycle['layout']): boolean {
+    const p0 = this.c.phaseStart[i]!;
+    if (Math.abs(l.cycleS - this.target.cycleS[i]!) > 1e-9) return false;
+    for (let k = 0; k < this.c.phaseStart[i + 1]! - p0; k++) {
+      if (Math.abs(l.startS[k]! - this.target.phaseStartS[p0 + k]!) > 1e-9 || Math.abs(l.greenS[k]! - this.target.phaseGreenS[p0 + k]!) > 1e-9) return false;
+    }
+    return true;
+  }
+
+  private reject(i: number, why: string): void {
+    this.scheduleRejections++;
+    if (this.scheduleRejections === 1) this.firstRejection = `${this.c.intersectionIds[i]} at ${this.lastUpdateS} s: ${why}`;
+  }
+
+  /** Local phases of intersection i in green, yellow or all-red at the last update (bit k = local phase k): for conflict monitors. */
+  activePhases(i: number): number {
+    const c = this.c;
+    const tau = this.lastUpdateS - this.cycleStartS[i]!;
+    const p0 = c.phaseStart[i]!;
+    let mask = 0;
+    for (let p = p0; p < c.phaseStart[i + 1]!; p++) {
+      const s = this.running.phaseStartS[p]!;
+      // 1 µs tolerance at the end: green + yellow + all-red summed in floating point may overshoot the next start.
+      if (tau >= s - 1e-6 && tau < s + this.running.phaseGreenS[p]! + this.running.phaseYellowS[p]! + this.running.phaseAllRedS[p]! - 1e-6) mask |= 1 << (p - p0);
+    }
+    return mask;
+  }
+
   /** Advances every intersection to time t and recomputes the movement masks. */
   update(tS: number): void {
     const c = this.c;
+    this.lastUpdateS = tS;
     for (let i = 0; i < c.intersectionCount; i++) {
+      if (this.source) this.follow(i, tS);
       let tau = tS - this.cycleStartS[i]!;
       while (tau >= this.running.cycleS[i]!) {
         this.cycleStartS[i] = this.cycleStartS[i]! + this.running.cycleS[i]!;

@@ -74,6 +74,32 @@ export interface SimMetrics {
 }
 
 
+/** One approach a tracked vehicle crossed: entered the link, crossed the stop line, delay against free flow. */
+export interface TrackedApproach {
+  readonly intersection: number;
+  readonly link: number;
+  readonly movement: number;
+  readonly enterS: number;
+  readonly leaveS: number;
+  readonly delayS: number;
+  readonly stops: number;
+}
+
+export interface TrackedVehicle {
+  readonly id: number;
+  readonly label: string;
+  readonly entryLink: number;
+  readonly turn: number;
+  readonly requestedS: number;
+  /** Entered the network (NaN while waiting outside). */
+  enterS: number;
+  /** Left the network (NaN while in it). */
+  leaveS: number;
+  /** Vehicle slot while in the network, else −1. */
+  slot: number;
+  readonly approaches: TrackedApproach[];
+}
+
 export class Simulation {
   readonly topology: SimTopology;
   readonly signals: SignalHeads;
@@ -95,6 +121,11 @@ export class Simulation {
   private readonly vLinkStops: Int32Array;
   private readonly vStopped: Uint8Array;
   private readonly vStamp: Int32Array;
+  /** 1 for a tracked vehicle (e.g. a bus): keeps going straight and has its approaches logged. */
+  private readonly vTracked: Uint8Array;
+  private readonly vTrackId: Int32Array;
+  private readonly tracked: TrackedVehicle[] = [];
+  private readonly trackedQueue: number[] = [];
   private readonly freeSlots: Int32Array;
   private freeTop: number;
   private stepCount = 0;
@@ -166,6 +197,8 @@ export class Simulation {
     this.vLinkStops = new Int32Array(cap);
     this.vStopped = new Uint8Array(cap);
     this.vStamp = new Int32Array(cap).fill(-1);
+    this.vTracked = new Uint8Array(cap);
+    this.vTrackId = new Int32Array(cap).fill(-1);
     this.freeSlots = new Int32Array(cap);
     for (let k = 0; k < cap; k++) this.freeSlots[k] = cap - 1 - k;
     this.freeTop = cap;
@@ -262,6 +295,7 @@ export class Simulation {
     this.signals.update(t);
     this.computeOpposingEtas();
     this.spawn(t);
+    if (this.trackedQueue.length > 0) this.spawnTracked(t);
     for (let l = 0; l < this.waitingToEnter.length; l++) this.entryWaitS += this.waitingToEnter[l]! * dt;
     const lanes = this.c.laneIds.length;
     for (let lane = 0; lane < lanes; lane++) this.moveLane(lane, t, dt);
@@ -411,7 +445,8 @@ export class Simulation {
         }
         if (go) {
           const next = top.linkNext[link * 16 + m]!;
-          mayCross = next < 0 || this.downstreamHasRoom(next);
+          // A tracked vehicle (bus) waits for room in a lane that keeps it on its route.
+          mayCross = next < 0 || (this.vTracked[v] === 1 ? this.trackedLane(v, next) >= 0 : this.downstreamHasRoom(next));
         }
         obstacle = mayCross ? Infinity : len;
         obstacleSpeed = 0;
@@ -482,10 +517,11 @@ export class Simulation {
     this.mDelay[slot] = this.mDelay[slot]! + Math.max(0, t - this.vLinkEnterS[v]! - freeS);
     this.mStops[slot] = this.mStops[slot]! + this.vLinkStops[v]!;
     this.vFreeS[v] = this.vFreeS[v]! + freeS;
+    if (this.vTracked[v] === 1) this.logTracked(v, link, i, m, t, freeS);
     const next = top.linkNext[link * 16 + m]!;
     if (next >= 0) {
-      const turn = this.chooseTurn(next);
-      let target = this.chooseLane(next, turn);
+      const turn = this.vTracked[v] === 1 ? this.tracked[this.vTrackId[v]!]!.turn : this.chooseTurn(next);
+      let target = this.vTracked[v] === 1 ? this.trackedLane(v, next) : this.chooseLane(next, turn);
       if (target < 0 || !this.hasEntrySpace(target)) {
         // The lane for its next turn is full: take any lane with room (it changes its mind on the turn).
         target = -1;
@@ -511,8 +547,91 @@ export class Simulation {
     this.sumTravelS += travel;
     this.sumDelayS += Math.max(0, travel - this.vFreeS[v]!);
     this.sumStops += this.vStops[v]!;
+    if (this.vTracked[v] === 1) this.finishTracked(v, t);
     this.vLane[v] = -1;
     this.freeSlots[this.freeTop++] = v;
+  }
+
+  /**
+   * Queues a tracked vehicle (a bus) to enter `link` at its next step, for
+   * `turn` (0 L, 1 T, 2 R, 3 U), the same IDM car as the rest of the traffic.
+   * It then keeps its turn on every following link (straight on along a
+   * corridor) where a lane allows it, and logs each approach it crosses. It
+   * waits outside the link, ahead of the Poisson arrivals, while the entry
+   * is full. Returns its id. Not carried over by `copyStateFrom` (a fork
+   * sees a tracked vehicle as ordinary traffic).
+   */
+  addTrackedVehicle(link: number, turn: number, label = ''): number {
+    const id = this.tracked.length;
+    this.tracked.push({ id, label, entryLink: link, turn, requestedS: this.tS, enterS: Number.NaN, leaveS: Number.NaN, slot: -1, approaches: [] });
+    this.trackedQueue.push(id);
+    return id;
+  }
+
+  /** Every tracked vehicle so far (live objects; do not modify). */
+  trackedVehicles(): readonly TrackedVehicle[] {
+    return this.tracked;
+  }
+
+  /** Where a tracked vehicle is now: link, metres from the link start, speed, movement, vehicles ahead of it in its lane; undefined when not in the network. */
+  trackedPosition(id: number): { link: number; posM: number; speedMps: number; movement: number; vehiclesAhead: number } | undefined {
+    const tv = this.tracked[id];
+    if (!tv || tv.slot < 0) return undefined;
+    const v = tv.slot;
+    const lane = this.vLane[v]!;
+    if (lane < 0) return undefined;
+    let ahead = 0;
+    for (let k = 0; k < this.laneSize[lane]!; k++) {
+      if (this.laneBuf[lane * this.laneCap + ((this.laneHead[lane]! + k) % this.laneCap)] === v) break;
+      ahead++;
+    }
+    return { link: this.topology.laneLink[lane]!, posM: this.vPos[v]!, speedMps: this.vSpeed[v]!, movement: this.vMove[v]!, vehiclesAhead: ahead };
+  }
+
+  private spawnTracked(t: number): void {
+    while (this.trackedQueue.length > 0) {
+      const tv = this.tracked[this.trackedQueue[0]!]!;
+      const lane = this.chooseLane(tv.entryLink, tv.turn);
+      if (lane < 0 || !this.hasEntrySpace(lane)) return;
+      if (this.freeTop === 0) throw new GreenwaveError(ErrorCode.Internal, `simulation vehicle capacity ${this.cap} exhausted`);
+      const v = this.freeSlots[--this.freeTop]!;
+      this.vEnterS[v] = t;
+      this.vFreeS[v] = 0;
+      this.vStops[v] = 0;
+      this.vTracked[v] = 1;
+      this.vTrackId[v] = tv.id;
+      this.placeOnLane(v, lane, tv.entryLink, tv.turn, this.topology.linkSpeedMps[tv.entryLink]! * 0.8, t);
+      this.entered++;
+      tv.enterS = t;
+      tv.slot = v;
+      this.trackedQueue.shift();
+    }
+  }
+
+  /** For a tracked vehicle: the lane of `next` with room that serves its turn (fewest vehicles first), −1 if none. */
+  private trackedLane(v: number, next: number): number {
+    const top = this.topology;
+    const m = top.linkApproach[next]! * 4 + this.tracked[this.vTrackId[v]!]!.turn;
+    let best = -1;
+    for (let k = top.linkLaneStart[next]!; k < top.linkLaneStart[next]! + top.linkLaneCount[next]!; k++) {
+      const lane = top.linkLanes[k]!;
+      if (!((this.c.laneMovementMask[lane]! >> m) & 1) || !this.hasEntrySpace(lane)) continue;
+      if (best < 0 || this.laneSize[lane]! < this.laneSize[best]!) best = lane;
+    }
+    return best;
+  }
+
+  private logTracked(v: number, link: number, i: number, m: number, t: number, freeS: number): void {
+    const tv = this.tracked[this.vTrackId[v]!]!;
+    tv.approaches.push({ intersection: i, link, movement: m, enterS: this.vLinkEnterS[v]!, leaveS: t, delayS: Math.max(0, t - this.vLinkEnterS[v]! - freeS), stops: this.vLinkStops[v]! });
+  }
+
+  private finishTracked(v: number, t: number): void {
+    const tv = this.tracked[this.vTrackId[v]!]!;
+    tv.leaveS = t;
+    tv.slot = -1;
+    this.vTracked[v] = 0;
+    this.vTrackId[v] = -1;
   }
 
   private closeInterval(): void {

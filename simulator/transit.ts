@@ -1,0 +1,267 @@
+/**
+ * Transit signal priority in the microsimulation: the demo city at 08:00
+ * demand, late buses entering Renmin Rd eastbound at I1 every `busHeadwayS`
+ * and running straight through I1…I8. With TSP on, a bus checks in with the
+ * engine's `TspController` once its free-flow ETA to the next stop line is at
+ * most `checkInEtaS` (and sends one update closer in if the ETA moved), and
+ * the signal heads follow the controller's schedule (`cycleAt`), each layout
+ * checked by the safety validator and the heads' transition rules before it
+ * runs. With TSP off, the same buses run on the coordinated plan. Used by
+ * `transit.test.ts` and for reports.
+ */
+import { readFileSync } from 'node:fs';
+import type { CompiledNetwork } from '../engine/network/compile.js';
+import type { PlanBuffer } from '../engine/timing/planner.js';
+import { loadNetwork } from '../engine/network/validate.js';
+import { compileNetwork } from '../engine/network/compile.js';
+import { demandFor, prepareCounts } from '../engine/demand.js';
+import { planNetwork } from '../engine/plan.js';
+import { TspController } from '../engine/priority/tsp.js';
+import { PriorityClass, priorityConfig, type TspLimits } from '../engine/priority/policy.js';
+import { Simulation } from './simulation.js';
+import { movementFlowsFromLanes } from './demand.js';
+
+/** APPROACH_IDS = NB, SB, EB, WB; movement = approach * 4 + turn. */
+const EB = 2;
+const THROUGH = 1;
+const EBT = EB * 4 + THROUGH;
+/** Saturation headway assumed for the queue ahead of a bus, s per vehicle. */
+const QUEUE_HEADWAY_S = 2;
+export const CORRIDOR = ['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7', 'I8'] as const;
+
+export interface TspScenario {
+  readonly seed: number;
+  readonly withTsp: boolean;
+  /** One bus every this many seconds, s. */
+  readonly busHeadwayS: number;
+  /** Every bus is this late, s (the route's threshold is 60 s by default). */
+  readonly latenessS: number;
+  /** Simulated time; buses run from `warmupS` until `durationS − drainS`. */
+  readonly durationS?: number;
+  readonly warmupS?: number;
+  readonly drainS?: number;
+  /** A bus checks in when its ETA to the stop line is at most this, s. */
+  readonly checkInEtaS?: number;
+  /** ETA updates per approach, sent within 15 s of the stop line when the ETA moved by more than 3 s (default 1). */
+  readonly etaUpdates?: number;
+  readonly limits?: Partial<TspLimits>;
+  /** ETA no sooner than the queue ahead of the bus in its lane can discharge (default true). */
+  readonly queueAwareEta?: boolean;
+}
+
+export interface TspScenarioResult {
+  readonly buses: number;
+  /** Buses that crossed all eight signals and left. */
+  readonly busesCompleted: number;
+  /** Mean bus delay per signal (approach delay against free flow), s. */
+  readonly busDelayPerSignalS: number;
+  /** Per corridor signal, I1…I8. */
+  readonly busDelayBySignalS: readonly number[];
+  /** Mean bus time from entering at I1 to leaving past I8, s. */
+  readonly busTravelTimeS: number;
+  /** Every vehicle but the buses, over completed trips: travel time minus free-flow time, s. */
+  readonly generalDelayPerVehS: number;
+  readonly generalVehicles: number;
+  /** Mean approach delay of general traffic at the corridor's signals (every movement), s. */
+  readonly corridorGeneralDelayS: number;
+  readonly requests: number;
+  readonly grants: number;
+  readonly grantsByStrategy: Readonly<Record<string, number>>;
+  /** Adjusted cycles the TSP controller refused itself (its validator check). */
+  readonly tspUnsafeRejections: number;
+  /** Layouts the signal heads refused to run (validator or transition rule). */
+  readonly headsRejections: number;
+  readonly headsScheduleChanges: number;
+  /**
+   * What a conflict monitor watching the heads saw, checked every step: two
+   * conflicting phases active (green, yellow or all-red) at once, or a
+   * movement going from green to neither green nor yellow (no yellow shown).
+   */
+  readonly safetyViolations: number;
+  readonly firstViolation: string;
+  readonly firstRejection: string;
+}
+
+interface DemoCity {
+  c: CompiledNetwork;
+  plan: PlanBuffer;
+  flows: Float64Array;
+}
+let cache: DemoCity | undefined;
+
+/** The demo city planned for 08:00, and its movement flows (cached). */
+export function demoCity(): DemoCity {
+  if (cache) return cache;
+  const c = compileNetwork(loadNetwork(readFileSync(new URL('../examples/demo-city/network.json', import.meta.url), 'utf8')));
+  const d = demandFor(prepareCounts(c, readFileSync(new URL('../examples/demo-city/counts.csv', import.meta.url), 'utf8')), '08:00');
+  const plan = planNetwork(c, d.volumeVeh, d.intervalS).buffer;
+  cache = { c, plan, flows: movementFlowsFromLanes(c, plan.laneFlowVehPerH) };
+  return cache;
+}
+
+export function runTspScenario(s: TspScenario): TspScenarioResult {
+  const { c, plan, flows } = demoCity();
+  const durationS = s.durationS ?? 3600;
+  const warmupS = s.warmupS ?? 600;
+  const drainS = s.drainS ?? 600;
+  const checkInEtaS = s.checkInEtaS ?? 60;
+  const sim = new Simulation(c, plan, { movementFlowVehPerH: flows }, { seed: s.seed, detectorIntervalS: 900 });
+  const top = sim.topology;
+  const corridor = CORRIDOR.map((id) => c.intersectionIds.indexOf(id));
+  if (corridor.some((i) => i < 0)) throw new Error('demo city: Renmin Rd corridor not found');
+  const corridorIndex = new Map(corridor.map((i, k) => [i, k]));
+  let entry = -1;
+  for (let l = 0; l < top.linkCount; l++) if (top.linkIntersection[l] === corridor[0] && top.linkApproach[l] === EB) entry = l;
+  if (entry < 0) throw new Error('demo city: no eastbound approach at I1');
+
+  const cfg = priorityConfig({ limits: s.limits });
+  const tsp = new TspController(c, plan, cfg);
+  if (s.withTsp) sim.signals.setScheduleSource((i, tS) => tsp.cycleAt(i, tS));
+
+  // Check-ins: [bus][corridor signal] → arrival sent (NaN = none yet), and whether the update was sent.
+  const sentArrival: number[][] = [];
+  const updated: number[][] = [];
+  let requests = 0;
+  let grants = 0;
+  const grantsByStrategy: Record<string, number> = {};
+  let safetyViolations = 0;
+  let firstViolation = '';
+  const prevGreen = new Uint16Array(c.intersectionCount);
+  prevGreen.set(sim.signals.greenMask);
+  const monitor = (): number => {
+    let bad = 0;
+    const h = sim.signals;
+    for (let i = 0; i < c.intersectionCount; i++) {
+      const active = h.activePhases(i);
+      const p0 = c.phaseStart[i]!;
+      for (let p = p0; p < c.phaseStart[i + 1]!; p++) {
+        const bit = 1 << (p - p0);
+        if ((active & bit) !== 0 && (c.phaseConflictMask[p]! & active & ~bit) !== 0) {
+          bad++;
+          firstViolation ||= `${c.intersectionIds[i]} at ${sim.tS} s: phase ${c.phaseIds[p]} active with a conflicting phase (active ${active.toString(2)})`;
+        }
+      }
+      const cut = prevGreen[i]! & ~h.greenMask[i]! & ~h.yellowMask[i]!;
+      if (cut !== 0) {
+        bad++;
+        firstViolation ||= `${c.intersectionIds[i]} at ${sim.tS} s: movements ${cut.toString(2)} went from green to red without yellow`;
+      }
+      prevGreen[i] = h.greenMask[i]!;
+    }
+    return bad;
+  };
+  let nextBusS = warmupS;
+  const lastBusS = durationS - drainS;
+
+  while (sim.tS + 1e-9 < durationS) {
+    if (sim.tS + 1e-9 >= nextBusS && nextBusS <= lastBusS) {
+      sim.addTrackedVehicle(entry, THROUGH, `bus-${sentArrival.length}`);
+      sentArrival.push(new Array<number>(corridor.length).fill(Number.NaN));
+      updated.push(new Array<number>(corridor.length).fill(0));
+      nextBusS += s.busHeadwayS;
+    }
+    sim.step();
+    safetyViolations += monitor();
+    if (!s.withTsp) continue;
+    const t = sim.tS;
+    for (const bus of sim.trackedVehicles()) {
+      if (bus.slot < 0) continue;
+      const at = sim.trackedPosition(bus.id);
+      if (!at || at.movement !== EBT) continue;
+      const i = top.linkIntersection[at.link]!;
+      const k = corridorIndex.get(i);
+      if (k === undefined) continue;
+      // ETA at free-flow speed, as an AVL-based check-in would estimate it; with `queueAwareEta` (default),
+      // no sooner than the vehicles ahead in its lane can discharge (2 s each).
+      const freeEta = (top.linkLengthM[at.link]! - at.posM) / top.linkSpeedMps[at.link]!;
+      const eta = (s.queueAwareEta ?? true) ? Math.max(freeEta, QUEUE_HEADWAY_S * at.vehiclesAhead) : freeEta;
+      if (eta > checkInEtaS) continue;
+      const sent = sentArrival[bus.id]![k]!;
+      const arrivalS = t + eta;
+      const first = Number.isNaN(sent);
+      // Updates on the approach, once it is close, if the ETA has moved by more than 3 s.
+      const update = !first && updated[bus.id]![k]! < (s.etaUpdates ?? 1) && eta <= 15 && Math.abs(arrivalS - sent) > 3;
+      if (!first && !update) continue;
+      if (update) updated[bus.id]![k] = updated[bus.id]![k]! + 1;
+      sentArrival[bus.id]![k] = arrivalS;
+      requests++;
+      const d = tsp.request(
+        { vehicleId: bus.label, routeId: 'renmin-eb', tripId: bus.label, intersection: i, movement: EBT, arrivalS: round1(arrivalS), latenessS: s.latenessS, occupancy: 40, headwayS: s.busHeadwayS, priorityClass: PriorityClass.Bus },
+        t,
+      );
+      if (d.granted) {
+        grants++;
+        grantsByStrategy[d.strategy] = (grantsByStrategy[d.strategy] ?? 0) + 1;
+      }
+    }
+  }
+
+  // Buses.
+  const buses = sim.trackedVehicles();
+  const bySignal = new Float64Array(corridor.length);
+  const bySignalN = new Float64Array(corridor.length);
+  let busTravel = 0;
+  let busesCompleted = 0;
+  let busTripDelay = 0;
+  let busTrips = 0;
+  const busDelayAt = new Float64Array(c.intersectionCount * 16);
+  for (const b of buses) {
+    for (const a of b.approaches) busDelayAt[a.intersection * 16 + a.movement] = busDelayAt[a.intersection * 16 + a.movement]! + a.delayS;
+    if (Number.isNaN(b.leaveS)) continue;
+    busTrips++;
+    busTripDelay += b.approaches.reduce((x, a) => x + a.delayS, 0);
+    const onCorridor = b.approaches.filter((a) => a.movement === EBT && corridorIndex.has(a.intersection));
+    if (onCorridor.length !== corridor.length) continue;
+    busesCompleted++;
+    busTravel += b.leaveS - b.enterS;
+    for (const a of onCorridor) {
+      const k = corridorIndex.get(a.intersection)!;
+      bySignal[k] = bySignal[k]! + a.delayS;
+      bySignalN[k] = bySignalN[k]! + 1;
+    }
+  }
+  let sumBus = 0;
+  let nBus = 0;
+  for (let k = 0; k < corridor.length; k++) {
+    sumBus += bySignal[k]!;
+    nBus += bySignalN[k]!;
+  }
+
+  // General traffic: everything but the buses.
+  const m = sim.metrics();
+  const generalVehicles = m.vehiclesCompleted - busTrips;
+  const generalDelay = (m.meanDelayPerVehS * m.vehiclesCompleted - busTripDelay) / Math.max(1, generalVehicles);
+  let corrDelay = 0;
+  let corrVeh = 0;
+  for (const mv of m.movements) {
+    const i = c.intersectionIds.indexOf(mv.intersectionId);
+    if (!corridorIndex.has(i)) continue;
+    corrDelay += mv.meanDelayS * mv.vehicles - busDelayAt[i * 16 + mv.movement]!;
+    corrVeh += mv.vehicles;
+  }
+  corrVeh -= buses.reduce((x, b) => x + b.approaches.filter((a) => corridorIndex.has(a.intersection)).length, 0);
+
+  return {
+    buses: buses.length,
+    busesCompleted,
+    busDelayPerSignalS: nBus > 0 ? sumBus / nBus : Number.NaN,
+    busDelayBySignalS: Array.from(bySignal, (x, k) => (bySignalN[k]! > 0 ? x / bySignalN[k]! : Number.NaN)),
+    busTravelTimeS: busesCompleted > 0 ? busTravel / busesCompleted : Number.NaN,
+    generalDelayPerVehS: generalDelay,
+    generalVehicles,
+    corridorGeneralDelayS: corrVeh > 0 ? corrDelay / corrVeh : 0,
+    requests,
+    grants,
+    grantsByStrategy,
+    tspUnsafeRejections: tsp.unsafeRejections,
+    headsRejections: sim.signals.scheduleRejections,
+    headsScheduleChanges: sim.signals.scheduleChanges,
+    safetyViolations,
+    firstViolation,
+    firstRejection: sim.signals.firstRejection,
+  };
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
