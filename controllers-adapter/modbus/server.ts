@@ -16,8 +16,9 @@
 import type { Server, Socket } from 'node:net';
 import { ServerTCP } from 'modbus-serial';
 import type { VirtualController } from '../virtual/controller.js';
+import { UnitTable, type RegisterUnit, type UnitBinding } from './units.js';
 import { ControllerError, ControllerErrorReason, ModbusException } from '../errors.js';
-import { MAX_UNIT_ID, MIN_UNIT_ID, ModbusExceptionCode } from '../registerMap.js';
+import { ModbusExceptionCode } from '../registerMap.js';
 
 /** One request as the server sees it, for fault injection in tests and for tracing. */
 export interface ModbusRequestInfo {
@@ -43,49 +44,28 @@ export interface ControllerServerOptions {
   readonly beforeWrite?: (req: ModbusRequestInfo) => 'drop' | 'applyThenDrop' | void;
 }
 
-/**
- * What the server routes a unit id to: a virtual controller, or the engine's
- * plan publisher (controllers that poll greenwave for their timing plan).
- */
-export interface RegisterUnit {
-  tick(nowS: number): void;
-  noteCentralContact(): void;
-  readHolding(address: number, count: number): number[];
-  writeHolding(address: number, values: readonly number[]): void;
-  readInput(address: number, count: number): number[];
-}
-
-export interface UnitBinding<U extends RegisterUnit = VirtualController> {
-  readonly unitId: number;
-  readonly controller: U;
-}
+export type { RegisterUnit, UnitBinding } from './units.js';
 
 type Callback = (err: Error | null) => void;
 
-export class ControllerServer<U extends RegisterUnit = VirtualController> {
+export class ControllerServer<U extends RegisterUnit = VirtualController> extends UnitTable<U> {
   readonly host: string;
   readonly port: number;
-  private readonly units: Map<number, U>;
   private readonly inner: ServerTCP;
   private closed = false;
   /** Requests answered, by outcome, for reports. */
   readonly stats = { requests: 0, exceptions: 0, dropped: 0 };
 
   private constructor(host: string, port: number, units: Map<number, U>, inner: ServerTCP) {
+    super(units);
     this.host = host;
     this.port = port;
-    this.units = units;
     this.inner = inner;
   }
 
   /** Starts listening; resolves once bound. Rejects with the listen error (EADDRINUSE …). */
   static async start<U extends RegisterUnit = VirtualController>(bindings: readonly UnitBinding<U>[], opts: ControllerServerOptions = {}): Promise<ControllerServer<U>> {
-    const units = new Map<number, U>();
-    for (const b of bindings) {
-      if (!(Number.isInteger(b.unitId) && b.unitId >= MIN_UNIT_ID && b.unitId <= MAX_UNIT_ID)) throw new ControllerError(ControllerErrorReason.Limit, `unit id ${b.unitId} must be an integer within [${MIN_UNIT_ID}, ${MAX_UNIT_ID}]`);
-      if (units.has(b.unitId)) throw new ControllerError(ControllerErrorReason.Limit, `unit id ${b.unitId} is bound twice`);
-      units.set(b.unitId, b.controller);
-    }
+    const units = UnitTable.bind(bindings);
     const host = opts.host ?? '127.0.0.1';
     const port = opts.port ?? 0;
     if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new ControllerError(ControllerErrorReason.Limit, `port ${port} must be an integer within [0, 65535]`);
@@ -115,20 +95,6 @@ export class ControllerServer<U extends RegisterUnit = VirtualController> {
     const bound = typeof address === 'object' && address !== null ? address.port : port;
     holder = new ControllerServer(host, bound, units, inner);
     return holder;
-  }
-
-  /** Unit ids served, ascending. */
-  unitIds(): number[] {
-    return [...this.units.keys()].sort((a, b) => a - b);
-  }
-
-  controller(unitId: number): U | undefined {
-    return this.units.get(unitId);
-  }
-
-  /** Ticks every controller to `nowS`. */
-  tick(nowS: number): void {
-    for (const c of this.units.values()) c.tick(nowS);
   }
 
   /** Stops listening and drops every connection at once (like a controller losing power). */

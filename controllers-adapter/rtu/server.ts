@@ -25,7 +25,8 @@ import type { VirtualController } from '../virtual/controller.js';
 import { createControllerVector, type ControllerVectorOptions, type ServerStats, type UnitBinding } from '../modbus/server.js';
 import { ControllerError, ControllerErrorReason } from '../errors.js';
 import { crc16ModbusBytes } from '../codec.js';
-import { MAX_UNIT_ID, MIN_UNIT_ID, ModbusExceptionCode } from '../registerMap.js';
+import { ModbusExceptionCode } from '../registerMap.js';
+import { UnitTable } from '../modbus/units.js';
 
 type HandlerCallback = (err: { modbusErrorCode?: number } | Error | null, response?: Buffer) => void;
 type Handler = (request: Buffer, vector: object, unitId: number, cb: HandlerCallback) => void;
@@ -65,11 +66,10 @@ export interface RtuServerStats extends ServerStats {
   broadcasts: number;
 }
 
-export class RtuControllerServer {
+export class RtuControllerServer extends UnitTable<VirtualController> {
   readonly path: string;
   readonly baudRate: number;
   readonly stats: RtuServerStats = { requests: 0, exceptions: 0, dropped: 0, crcErrors: 0, noiseBytes: 0, foreignUnits: 0, broadcasts: 0 };
-  private readonly units: Map<number, VirtualController>;
   private readonly vector: ReturnType<typeof createControllerVector>;
   private readonly frameGapMs: number;
   private port: SerialPort | undefined;
@@ -79,7 +79,7 @@ export class RtuControllerServer {
   private closed = false;
 
   private constructor(units: Map<number, VirtualController>, opts: RtuServerOptions) {
-    this.units = units;
+    super(units);
     this.path = opts.path;
     this.baudRate = opts.baudRate ?? 9600;
     // 11 bits per character (start, 8 data, parity or second stop, stop).
@@ -89,12 +89,7 @@ export class RtuControllerServer {
 
   /** Opens the serial port; resolves once it is open. Rejects with CONNECT_FAILED (no such device, locked …). */
   static async start(bindings: readonly UnitBinding[], opts: RtuServerOptions): Promise<RtuControllerServer> {
-    const units = new Map<number, VirtualController>();
-    for (const b of bindings) {
-      if (!(Number.isInteger(b.unitId) && b.unitId >= MIN_UNIT_ID && b.unitId <= MAX_UNIT_ID)) throw new ControllerError(ControllerErrorReason.Limit, `unit id ${b.unitId} must be an integer within [${MIN_UNIT_ID}, ${MAX_UNIT_ID}]`);
-      if (units.has(b.unitId)) throw new ControllerError(ControllerErrorReason.Limit, `unit id ${b.unitId} is bound twice`);
-      units.set(b.unitId, b.controller);
-    }
+    const units = UnitTable.bind(bindings);
     const baudRate = opts.baudRate ?? 9600;
     if (!(Number.isInteger(baudRate) && baudRate > 0)) throw new ControllerError(ControllerErrorReason.Limit, `baud rate ${baudRate} must be a positive integer`);
     const server = new RtuControllerServer(units, opts);
@@ -114,18 +109,6 @@ export class RtuControllerServer {
     // A vanished device must not crash the process; the server simply stops answering.
     port.on('error', () => {});
     return server;
-  }
-
-  unitIds(): number[] {
-    return [...this.units.keys()].sort((a, b) => a - b);
-  }
-
-  controller(unitId: number): VirtualController | undefined {
-    return this.units.get(unitId);
-  }
-
-  tick(nowS: number): void {
-    for (const c of this.units.values()) c.tick(nowS);
   }
 
   /** Closes the port. Idempotent. */
