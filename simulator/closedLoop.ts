@@ -12,6 +12,8 @@ import { cleanCounts, detectorTopology, type DetectorTopology } from '../engine/
 import { planNetwork } from '../engine/plan.js';
 import type { PlanBuffer } from '../engine/timing/planner.js';
 import { Simulation, type Demand, type SimMetrics, type SimOptions } from './simulation.js';
+import type { SignalHeads } from './signals.js';
+import { mod } from '../engine/numeric.js';
 
 export interface ClosedLoopOptions extends SimOptions {
   /** Seconds between re-plans (also the detector interval). */
@@ -20,6 +22,8 @@ export interface ClosedLoopOptions extends SimOptions {
   readonly smoothing?: number;
   /** Largest cycle change per re-plan, s. */
   readonly maxCycleStepS?: number;
+  /** Shift each new plan's offsets (per corridor, as a whole) to need the least transition (default on). */
+  readonly alignOffsets?: boolean;
   /** Smallest cycle change that justifies switching plans, s. */
   readonly minCycleChangeS?: number;
   /**
@@ -95,6 +99,7 @@ export function runClosedLoop(c: CompiledNetwork, initial: PlanBuffer, demand: D
       for (let i = 0; i < c.intersectionCount; i++) if (Math.abs(next.cycleS[i]! - lastCycle[i]!) >= minChange) worth = true;
       if (!worth) continue;
     }
+    if (opts.alignOffsets !== false) alignOffsets(c, next, sim.signals);
     for (let i = 0; i < c.intersectionCount; i++) {
       sim.signals.setPlan(next, i);
       lastCycle[i] = next.cycleS[i]!;
@@ -103,6 +108,55 @@ export function runClosedLoop(c: CompiledNetwork, initial: PlanBuffer, demand: D
   }
   sim.runUntil(durationS);
   return { metrics: sim.metrics(), replans, planSwitches: sim.signals.planSwitches, substitutions, cycleHistory };
+}
+
+/**
+ * Shifts a new plan's offsets so that switching to it needs as little offset
+ * correction as possible. Bands depend only on offset differences within a
+ * corridor, so each corridor may move as a whole: it moves by the shift that
+ * best lines its cycle starts up with where the running cycles end. A signal
+ * on no corridor simply starts its new cycle where the old one ends.
+ */
+export function alignOffsets(c: CompiledNetwork, plan: PlanBuffer, heads: SignalHeads): void {
+  const member = new Int32Array(c.intersectionCount).fill(-1);
+  const index = new Map(c.intersectionIds.map((id, i) => [id, i]));
+  c.network.corridors.forEach((cor, k) => {
+    for (const id of cor.intersections) {
+      const i = index.get(id);
+      if (i !== undefined && member[i] === -1) member[i] = k;
+    }
+  });
+  const lateBy = (i: number, shift: number): number => {
+    const cyc = plan.cycleS[i]!;
+    const late = mod(heads.nextBoundaryS(i) - (plan.offsetS[i]! + shift), cyc);
+    return Math.min(late, cyc - late);
+  };
+  for (let k = -1; k < c.network.corridors.length; k++) {
+    const members: number[] = [];
+    for (let i = 0; i < c.intersectionCount; i++) if (member[i] === k) members.push(i);
+    if (members.length === 0) continue;
+    if (k === -1) {
+      for (const i of members) plan.offsetS[i] = round1(mod(heads.nextBoundaryS(i), plan.cycleS[i]!));
+      continue;
+    }
+    // One shift for the whole corridor, searched on a 0.1 s grid over the longest cycle.
+    const span = Math.max(...members.map((i) => plan.cycleS[i]!));
+    let best = 0;
+    let bestCost = Infinity;
+    for (let d = 0; d < span; d += 0.1) {
+      let cost = 0;
+      for (const i of members) cost += lateBy(i, d);
+      if (cost < bestCost - 1e-9) {
+        bestCost = cost;
+        best = d;
+      }
+    }
+    for (const i of members) plan.offsetS[i] = round1(mod(plan.offsetS[i]! + best, plan.cycleS[i]!)) % plan.cycleS[i]!;
+  }
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
 }
 
 /** The same simulation with one fixed plan throughout, for comparison. */
@@ -135,7 +189,10 @@ function chooseByLookahead(
     for (let r = 0; r < reps; r++) {
       fork.copyStateFrom(sim);
       if (r > 0) fork.reseed(sim.randomState() ^ Math.imul(r, 0x9e3779b1));
-      if (plan) for (let i = 0; i < c.intersectionCount; i++) fork.signals.setPlan(plan, i);
+      if (plan) {
+        if (opts.alignOffsets !== false) alignOffsets(c, plan, fork.signals);
+        for (let i = 0; i < c.intersectionCount; i++) fork.signals.setPlan(plan, i);
+      }
       fork.runUntil(until);
       total += fork.accumulatedDelayS() - start;
     }

@@ -111,6 +111,11 @@ export class SignalHeads {
     return tS - this.cycleStartS[i]!;
   }
 
+  /** When the running cycle of intersection i ends: where a queued plan would take over. */
+  nextBoundaryS(i: number): number {
+    return this.cycleStartS[i]! + this.running.cycleS[i]!;
+  }
+
   runningCycleS(i: number): number {
     return this.running.cycleS[i]!;
   }
