@@ -75,10 +75,6 @@ export function planAndValidate(c: CompiledNetwork, buffer: PlanBuffer, scratch:
   }
 }
 
-/** A buffer sized for the network, for callers that plan once. */
-export function newPlanBuffer(c: CompiledNetwork): PlanBuffer {
-  return createPlanBuffer(c);
-}
 
 /** Builds the reporting object for intersection i from the dense results. */
 export function toTimingPlan(c: CompiledNetwork, buffer: PlanBuffer, i: number): TimingPlan {

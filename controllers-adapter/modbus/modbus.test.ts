@@ -3,13 +3,14 @@ import { createServer, type Server } from 'node:net';
 import { ControllerServer, type UnitBinding } from './server.js';
 import { ControllerClient, type ControllerEndpoint } from './client.js';
 import { VirtualController } from '../virtual/controller.js';
-import { ControllerError, ControllerErrorReason } from '../errors.js';
+import { ControllerErrorReason } from '../errors.js';
 import { crc16ModbusRegisters, encodePlanBlock } from '../codec.js';
 import { CommitStatus, HR_ACTIVE, HR_COMMIT, HR_STAGE, PB_PHASES, PH_YELLOW_DS, ModbusExceptionCode } from '../registerMap.js';
 import { UnsafePlanError } from '../../engine/errors.js';
 import { createPlanBuffer } from '../../engine/timing/planner.js';
 import { copyIntersectionPlan } from '../codec.js';
 import { demoNetwork, demoPlan, planFromVolumes } from '../../test/fixtures/controllers/demo.js';
+import { reason } from '../../test/fixtures/controllers/rejection.js';
 
 const c = demoNetwork();
 const plan = demoPlan();
@@ -39,16 +40,6 @@ function client(endpoints: ControllerEndpoint[], opts: ConstructorParameters<typ
   const cl = new ControllerClient(c, endpoints, { timeoutMs: 500, connectTimeoutMs: 500, ...opts });
   cleanups.push(() => cl.close());
   return cl;
-}
-
-async function reason(p: Promise<unknown>): Promise<ControllerError> {
-  try {
-    await p;
-  } catch (e: unknown) {
-    if (e instanceof ControllerError) return e;
-    throw e;
-  }
-  throw new Error('expected a ControllerError');
 }
 
 describe('Modbus TCP: virtual controllers behind one port', () => {

@@ -11,11 +11,12 @@ import { SerialPort } from 'serialport';
 import { RtuControllerServer, rtuFrame } from './server.js';
 import { ControllerClient, type RtuControllerEndpoint } from '../modbus/client.js';
 import { VirtualController } from '../virtual/controller.js';
-import { ControllerError, ControllerErrorReason } from '../errors.js';
+import { ControllerErrorReason } from '../errors.js';
 import { crc16ModbusBytes, encodePlanBlock } from '../codec.js';
 import { CommitStatus, HR_ACTIVE, IR_DETECTOR_COUNT, ModbusExceptionCode } from '../registerMap.js';
 import { demoNetwork, demoPlan, planFromVolumes } from '../../test/fixtures/controllers/demo.js';
 import { openPtyPair, requireTool, type PtyPair } from '../../test/fixtures/controllers/ptyPair.js';
+import { reason } from '../../test/fixtures/controllers/rejection.js';
 
 const c = demoNetwork();
 const plan = demoPlan();
@@ -77,16 +78,6 @@ async function rawPort(path: string) {
 
 function crcValid(frame: Buffer): boolean {
   return frame.length >= 4 && frame.readUInt16LE(frame.length - 2) === crc16ModbusBytes(frame.subarray(0, frame.length - 2));
-}
-
-async function reason(p: Promise<unknown>): Promise<ControllerError> {
-  try {
-    await p;
-  } catch (e: unknown) {
-    if (e instanceof ControllerError) return e;
-    throw e;
-  }
-  throw new Error('expected a ControllerError');
 }
 
 describe('Modbus RTU over a pty pair', () => {
