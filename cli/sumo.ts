@@ -3,6 +3,7 @@
  *   greenwave sumo loops  --net X.net.xml --out loops.add.xml [--period 900] [--file e1.xml]
  *   greenwave sumo import --net X.net.xml --out network.json
  *   greenwave sumo plan   --net X.net.xml --loops e1.xml --out plan.add.xml [--at HH:MM]
+ *                         [--min-cycle 40] [--alternatives 7]
  *                         [--program-id greenwave] [--resolution 1] [--network-out network.json] [--json]
  * See docs/sumo.md for the recipe and the conventions.
  */
@@ -14,7 +15,7 @@ import { compileNetwork, type CompiledNetwork } from '../engine/network/compile.
 import { formatTimestamp } from '../engine/counts/csv.js';
 import { importSumoNet, type ImportResult } from '../simulator/sumo/importNet.js';
 import { e1Additional } from '../simulator/sumo/e1.js';
-import { planFromLoops } from '../simulator/sumo/plan.js';
+import { DEFAULT_ALTERNATIVES, planFromLoops } from '../simulator/sumo/plan.js';
 import { exportTlLogic } from '../simulator/sumo/exportTls.js';
 
 export const SUMO_USAGE = `usage:
@@ -24,11 +25,16 @@ export const SUMO_USAGE = `usage:
   greenwave sumo import --net <x.net.xml> --out <network.json>
       Converts the SUMO network to a greenwave network file and lists what it changed.
   greenwave sumo plan --net <x.net.xml> --loops <e1.xml> --out <plan.add.xml> [--at HH:MM]
+                      [--min-cycle 40] [--alternatives 7]
                       [--program-id greenwave] [--resolution 1] [--network-out network.json] [--json]
       Times every traffic light from the loop counts (the last full interval, or
       the interval starting HH:MM after simulation time 0, predicted from the
       intervals before it; HH:MM may be the interval right after the file) with
       corridor coordination, and writes the plans as SUMO programs (load with sumo -a).
+      --min-cycle: shortest cycle allowed, s (default 40; nets without pedestrian
+      crossings can go lower: SUMO's tlsCycleAdaptation.py allows 20).
+      --alternatives: runners-up to the planner's best plan that greenwave's
+      microsimulator also tries on the counted demand before one is kept (0: none).
 `;
 
 const ExitOk = 0;
@@ -39,9 +45,9 @@ function usage(message: string): GreenwaveError {
 
 
 
-function importNet(path: string): ImportResult {
+function importNet(path: string, minCycleS?: number): ImportResult {
   try {
-    return importSumoNet(readText(path, 'SUMO network'), { name: path });
+    return importSumoNet(readText(path, 'SUMO network'), { name: path, ...(minCycleS !== undefined ? { minCycleS } : {}) });
   } catch (e: unknown) {
     if (e instanceof GreenwaveError && e.code === ErrorCode.InvalidInput) throw new GreenwaveError(e.code, `${path}: ${e.message}`, e.issues, { cause: e });
     throw e;
@@ -93,6 +99,8 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
       loops: { type: 'string' },
       out: { type: 'string' },
       at: { type: 'string' },
+      'min-cycle': { type: 'string' },
+      alternatives: { type: 'string' },
       'program-id': { type: 'string' },
       resolution: { type: 'string' },
       'network-out': { type: 'string' },
@@ -107,9 +115,13 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   const programId = values['program-id'] ?? 'greenwave';
   if (!/^[\w.-]+$/.test(programId)) throw usage(`--program-id "${programId}": use letters, digits, _ . -`);
 
-  const imported = importNet(values.net);
+  const minCycleS = values['min-cycle'] === undefined ? undefined : positiveNumber(values['min-cycle'], '--min-cycle', 40);
+  if (minCycleS !== undefined && !(minCycleS >= 10 && minCycleS <= 600)) throw usage(`--min-cycle "${values['min-cycle']}": expected 10 to 600 s`);
+  const alternatives = values.alternatives === undefined ? DEFAULT_ALTERNATIVES : Number(values.alternatives);
+  if (!(Number.isInteger(alternatives) && alternatives >= 0 && alternatives <= 20)) throw usage(`--alternatives "${values.alternatives}": expected a whole number from 0 to 20`);
+  const imported = importNet(values.net, minCycleS);
   const c = compile(imported);
-  const { plan, faults, forInterval, basis, intervalS } = planFromLoops(c, readText(values.loops, 'loop output'), values.loops, values.at);
+  const { plan, faults, forInterval, basis, intervalS, trials, chosen } = planFromLoops(c, readText(values.loops, 'loop output'), values.loops, values.at, { alternatives });
   const cleaned = faults.cleaned;
   writeText(values.out, exportTlLogic(c, plan.buffer, imported.mapping, { programId, resolutionS }));
   if (values['network-out']) writeText(values['network-out'], `${JSON.stringify(imported.network, null, 2)}\n`);
@@ -121,7 +133,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
     return { tls: m.tlsId, intersection: m.intersectionId, cycleS: plan.buffer.cycleS[i]!, offsetS: plan.buffer.offsetS[i]!, stages };
   });
   if (values.json) {
-    out(`${JSON.stringify({ forInterval, basis, intervalS, signals: rows, corridors: plan.corridors.map((x) => ({ id: x.corridorId, cycleS: x.cycleS, bandOutS: x.refined.bandOutS, bandInS: x.refined.bandInS })), substitutions: faults.substitutions.length, notes: imported.mapping.notes }, null, 2)}\n`);
+    out(`${JSON.stringify({ forInterval, basis, intervalS, signals: rows, corridors: plan.corridors.map((x) => ({ id: x.corridorId, cycleS: x.cycleS, bandOutS: x.refined.bandOutS, bandInS: x.refined.bandInS, system: x.system })), trials: trials.map((t, k) => ({ ...t, chosen: k === chosen })), substitutions: faults.substitutions.length, notes: imported.mapping.notes }, null, 2)}\n`);
     return ExitOk;
   }
   out(`greenwave sumo plan — ${values.net}\n`);
@@ -131,7 +143,11 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   for (const r of rows) {
     out(`  ${r.tls.padEnd(12)} ${r.cycleS.toFixed(0).padStart(5)}  ${r.offsetS.toFixed(1).padStart(6)}  ${r.stages.map((s) => `${s.id} ${s.greenS.toFixed(1)}`).join(', ')}\n`);
   }
-  for (const cp of plan.corridors) out(`corridor ${cp.corridorId}: cycle ${cp.cycleS} s, band out ${cp.refined.bandOutS.toFixed(1)} s / in ${cp.refined.bandInS.toFixed(1)} s\n`);
+  for (const cp of plan.corridors) out(`corridor ${cp.corridorId}: cycle ${cp.cycleS} s, band out ${cp.refined.bandOutS.toFixed(1)} s / in ${cp.refined.bandInS.toFixed(1)} s${cp.system ? `, shifted ${cp.system.shiftS} s in a system with ${cp.system.corridorIds.length - 1} crossing corridor(s)` : ''}\n`);
+  if (trials.length > 0) {
+    out('\nshortlist checked in greenwave\'s microsimulator (mean delay per trip, counted demand):\n');
+    trials.forEach((t, k) => out(`  ${k === chosen ? '*' : ' '} ${t.simulatedDelayS.toFixed(1).padStart(6)} s  ${t.label} (planner score ${t.plannerScore})\n`));
+  }
   if (imported.mapping.notes.length > 0) out(`${imported.mapping.notes.length} import note(s); see \`greenwave sumo import\`\n`);
   out(`\nprograms "${programId}" for ${rows.length} traffic lights written to ${values.out} (load with sumo -a ${values.out})\n`);
   return ExitOk;

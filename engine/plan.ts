@@ -11,7 +11,7 @@ import { movementId } from './network/geometry.js';
 import { createPlanBuffer, PlanFlag, PlanScratch, planIntersection, type PlanBuffer } from './timing/planner.js';
 import { validateIntersectionPlan } from './safety/validator.js';
 import { laneFlowsFromDetectors } from './timing/planner.js';
-import { planCorridors, type CorridorPlan } from './corridor/corridorPlan.js';
+import { planCorridors, type CorridorAlternative, type CorridorPlan } from './corridor/corridorPlan.js';
 
 /** HCM signalized level of service by control delay, s/veh (HCM 2010 exhibit 18-4); v/c > 1 is F. */
 export type LevelOfService = 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
@@ -144,6 +144,11 @@ export interface NetworkPlan {
   readonly buffer: PlanBuffer;
   readonly plans: TimingPlan[];
   readonly corridors: CorridorPlan[];
+  /**
+   * With `alternatives: k`: the best plan and up to k runners-up by the planner's score, each
+   * whole and validated on its own buffer, for a second opinion (a microsimulation) to choose.
+   */
+  readonly alternatives: readonly CorridorAlternative[];
 }
 
 /**
@@ -151,15 +156,16 @@ export interface NetworkPlan {
  * volumes, isolated plans for every signal, then corridor coordination
  * (common cycle, offsets). Every plan has passed the safety validator.
  */
-export function planNetwork(c: CompiledNetwork, volumeVeh: Float64Array, intervalS: number, opts: { coordinate?: boolean; cycleLimitMinS?: Float64Array; cycleLimitMaxS?: Float64Array } = {}): NetworkPlan {
+export function planNetwork(c: CompiledNetwork, volumeVeh: Float64Array, intervalS: number, opts: { coordinate?: boolean; cycleLimitMinS?: Float64Array; cycleLimitMaxS?: Float64Array; alternatives?: number } = {}): NetworkPlan {
   const buffer = createPlanBuffer(c);
   const scratch = new PlanScratch();
   laneFlowsFromDetectors(c, volumeVeh, intervalS, buffer);
   if (opts.cycleLimitMinS) buffer.cycleLimitMinS.set(opts.cycleLimitMinS);
   if (opts.cycleLimitMaxS) buffer.cycleLimitMaxS.set(opts.cycleLimitMaxS);
   planAndValidate(c, buffer, scratch);
-  const corridors = opts.coordinate === false ? [] : planCorridors(c, buffer, scratch);
+  const alternatives: CorridorAlternative[] = [];
+  const corridors = opts.coordinate === false ? [] : planCorridors(c, buffer, scratch, opts.alternatives ?? 0, alternatives);
   const plans: TimingPlan[] = [];
   for (let i = 0; i < c.intersectionCount; i++) plans.push(toTimingPlan(c, buffer, i));
-  return { buffer, plans, corridors };
+  return { buffer, plans, corridors, alternatives };
 }

@@ -5,6 +5,7 @@
  * runner, the benchmarks and the tests.
  */
 import type { CompiledNetwork } from '../engine/network/compile.js';
+import { buildTopology, type SimTopology } from './topology.js';
 
 /** [intersection * 16 + movement] veh/h from compiled lane flows. */
 export function movementFlowsFromLanes(c: CompiledNetwork, laneFlowVehPerH: Float64Array): Float64Array {
@@ -16,6 +17,67 @@ export function movementFlowsFromLanes(c: CompiledNetwork, laneFlowVehPerH: Floa
       for (let m = 0; m < 16; m++) if ((mask >> m) & 1) count++;
       for (let m = 0; m < 16; m++) if ((mask >> m) & 1) out[i * 16 + m] = out[i * 16 + m]! + laneFlowVehPerH[l]! / count;
     }
+  }
+  return out;
+}
+
+/**
+ * [intersection * 16 + movement] veh/h from compiled lane flows, with each shared lane's
+ * flow split among its turns so that what the turns carry to the next signal matches what
+ * that signal's loops count arriving (flow conservation between neighbouring signals),
+ * by iterative proportional fitting from a through-heavy prior. Loops at the stop line cannot
+ * tell a shared lane's turns apart; the counts one block on can. Turns leaving the
+ * network have no count to meet and keep their share of the fitted rest.
+ */
+/**
+ * Prior weight of each turn (movement & 3: left, through, right, U-turn) in a shared lane before
+ * the counts downstream are fitted: most traffic in a shared lane goes straight on.
+ */
+const TURN_PRIOR = [0.15, 1, 0.15, 0.02] as const;
+
+export function movementFlowsFromCounts(c: CompiledNetwork, laneFlowVehPerH: Float64Array, top: SimTopology = buildTopology(c), iterations = 60): Float64Array {
+  const nL = c.laneIds.length;
+  // share[l * 16 + m]: the part of lane l's flow that makes movement m.
+  const share = new Float64Array(nL * 16);
+  for (let l = 0; l < nL; l++) {
+    const mask = c.laneMovementMask[l]!;
+    let count = 0;
+    for (let m = 0; m < 16; m++) if ((mask >> m) & 1) count += TURN_PRIOR[m & 3]!;
+    for (let m = 0; m < 16; m++) if ((mask >> m) & 1) share[l * 16 + m] = TURN_PRIOR[m & 3]! / count;
+  }
+  const inflow = new Float64Array(top.linkCount);
+  for (let l = 0; l < nL; l++) inflow[top.laneLink[l]!] = inflow[top.laneLink[l]!]! + laneFlowVehPerH[l]!;
+  const predicted = new Float64Array(top.linkCount);
+  const ratio = new Float64Array(top.linkCount);
+  for (let it = 0; it < iterations; it++) {
+    predicted.fill(0);
+    for (let l = 0; l < nL; l++) {
+      const link = top.laneLink[l]!;
+      for (let m = 0; m < 16; m++) {
+        const x = laneFlowVehPerH[l]! * share[l * 16 + m]!;
+        const next = top.linkNext[link * 16 + m]!;
+        if (x > 0 && next >= 0) predicted[next] = predicted[next]! + x;
+      }
+    }
+    for (let k = 0; k < top.linkCount; k++) ratio[k] = top.linkBoundary[k] === 1 || predicted[k]! <= 0 ? 1 : inflow[k]! / predicted[k]!;
+    for (let l = 0; l < nL; l++) {
+      const link = top.laneLink[l]!;
+      let total = 0;
+      for (let m = 0; m < 16; m++) {
+        const sh = share[l * 16 + m]!;
+        if (sh <= 0) continue;
+        const next = top.linkNext[link * 16 + m]!;
+        const r = next >= 0 ? ratio[next]! : 1;
+        share[l * 16 + m] = sh * r;
+        total += sh * r;
+      }
+      if (total > 0) for (let m = 0; m < 16; m++) share[l * 16 + m] = share[l * 16 + m]! / total;
+    }
+  }
+  const out = new Float64Array(c.intersectionCount * 16);
+  for (let l = 0; l < nL; l++) {
+    const i = top.linkIntersection[top.laneLink[l]!]!;
+    for (let m = 0; m < 16; m++) out[i * 16 + m] = out[i * 16 + m]! + laneFlowVehPerH[l]! * share[l * 16 + m]!;
   }
   return out;
 }

@@ -27,8 +27,12 @@ const YELLOW_STOP_DECEL_MPS2 = 3.0;
 /** Permitted lefts go when the nearest opposing vehicle is at least this far away in time. */
 const CRITICAL_GAP_S = 4.5;
 const LOOP_LENGTH_M = 2.0;
-/** A left turner this close to the line when its green ends is waiting in the box and clears. */
-const SNEAKER_ZONE_M = 1.5;
+/**
+ * A left turner at the head of its lane this close to the line when its green ends is waiting
+ * in the box and clears. The IDM front vehicle stands its minimum gap (plus half a metre)
+ * short of the line, so the zone must reach past that standstill position.
+ */
+const SNEAKER_ZONE_M = IDM.minGapM + 1.5;
 const STOPPED_MPS = 0.1;
 const MOVING_MPS = 2.0;
 /** Simulation clock zero, for the counts' timestamps. */

@@ -8,7 +8,7 @@
 import type { CompiledNetwork } from '../engine/network/compile.js';
 import { APPROACH_IDS, type ApproachId } from '../engine/network/schema.js';
 import { exitLeg } from '../engine/network/geometry.js';
-import { travelDirection } from '../engine/corridor/corridorPlan.js';
+import { travelDirection } from '../engine/network/geometry.js';
 
 /** Length of an approach that enters the network from outside (no upstream signal), m. */
 export const BOUNDARY_APPROACH_M = 250;

@@ -67,7 +67,8 @@ flow('turn-wb-s', 'right1G1', 'C0bottom2', 80);
 writeFileSync(join(dir, 'flows.xml'), `<routes>\n${flowXml.join('\n')}\n</routes>\n`);
 sh('duarouter', ['-n', 'net.net.xml', '--route-files', 'flows.xml', '-o', 'routes.rou.xml', '--seed', '42', '--no-step-log']);
 
-const imported = importSumoNet(readFileSync(join(dir, 'net.net.xml'), 'utf8'), { name: 'bench grid' });
+const MIN_CYCLE_S = Number(process.env.GREENWAVE_BENCH_MIN_CYCLE ?? 20);
+const imported = importSumoNet(readFileSync(join(dir, 'net.net.xml'), 'utf8'), { name: 'bench grid', minCycleS: MIN_CYCLE_S });
 writeFileSync(join(dir, 'loops.add.xml'), e1Additional(imported.mapping, { periodS: 900, file: 'e1.xml' }));
 const valid = validateNetwork(imported.network);
 if (!valid.ok) throw new Error(`imported network invalid: ${JSON.stringify(valid.issues.slice(0, 5))}`);
@@ -147,6 +148,10 @@ console.log(`  per signal passed: SUMO ${sumoPerSignalS.toFixed(1)} s (${passage
 console.log('\nplan quality in SUMO (mean time loss per vehicle, lower is better):');
 for (const [name, r] of rows) console.log(`  ${name.padEnd(36)} ${r.timeLossS.toFixed(1).padStart(6)} s  (${r.vehicles} trips)`);
 console.log(`  ${'greenwave closed loop (our simulator)'.padEnd(36)} ${loop.metrics.meanDelayPerVehS.toFixed(1).padStart(6)} s  (${loop.metrics.vehiclesCompleted} trips; fixed greenwave plan in our simulator: ${ours.meanDelayPerVehS.toFixed(1)} s)`);
+if (loops.trials.length > 0) {
+  console.log('\ngreenwave shortlist, checked in our simulator on the counted demand (the kept plan starred):');
+  loops.trials.forEach((t, k) => console.log(`  ${k === loops.chosen ? '*' : ' '} ${t.simulatedDelayS.toFixed(1).padStart(6)} s  ${t.label} (planner score ${t.plannerScore})`));
+}
 if (process.env.GW_DEBUG) {
   const sumoBy = new Map<string, number>();
   for (const m of imported.mapping.intersections) sumoBy.set(m.intersectionId, m.approaches.reduce((t, a) => t + (passagesByEdge.get(a.edgeId) ?? 0), 0));

@@ -10,14 +10,17 @@
 import type { CompiledNetwork } from '../network/compile.js';
 import type { Corridor } from '../network/schema.js';
 import { APPROACH_IDS, type ApproachId } from '../network/schema.js';
-import { exitLeg } from '../network/geometry.js';
+import { exitLeg, travelDirection } from '../network/geometry.js';
+
+export { travelDirection };
 import { IssueList, UnsafePlanError, GreenwaveError, ErrorCode } from '../errors.js';
-import { PlanScratch, planIntersection, type PlanBuffer } from '../timing/planner.js';
+import { clonePlanBuffer, PlanScratch, planIntersection, type PlanBuffer } from '../timing/planner.js';
 import { validateIntersectionPlan } from '../safety/validator.js';
 import { allocateSolution, BandMode, BandSolver, MAX_PATTERNS, type BandProblem, type BandSolution } from './band.js';
 import { OffsetRefiner, type CorridorTraffic, type Performance } from './transyt.js';
 import { applyPattern, newThroughWindows, throughWindows, type ThroughWindows } from './windows.js';
 import { mod } from '../numeric.js';
+import { chooseShifts, corridorSystems, CrossingModel, crossingLinks } from './crossing.js';
 
 /** Saturation headway used to turn a queue of turning-in vehicles into clearance time, s. */
 const QUEUE_HEADWAY_S = 2.0;
@@ -71,16 +74,10 @@ export interface CorridorPlan {
   readonly bandOptimized: CorridorState;
   readonly refined: CorridorState;
   readonly intersections: readonly CorridorIntersection[];
+  /** Set when the corridor runs in a system with crossing corridors: their ids and this corridor's shift, s. */
+  readonly system: { readonly corridorIds: readonly string[]; readonly shiftS: number } | null;
 }
 
-
-/** Direction of travel from one intersection to the next, from their positions. */
-export function travelDirection(from: { lon: number; lat: number }, to: { lon: number; lat: number }): ApproachId {
-  const dx = (to.lon - from.lon) * Math.cos((((from.lat + to.lat) / 2) * Math.PI) / 180);
-  const dy = to.lat - from.lat;
-  if (Math.abs(dx) >= Math.abs(dy)) return dx >= 0 ? 'EB' : 'WB';
-  return dy >= 0 ? 'NB' : 'SB';
-}
 
 const OPPOSITE: Record<ApproachId, ApproachId> = { EB: 'WB', WB: 'EB', NB: 'SB', SB: 'NB' };
 
@@ -128,32 +125,130 @@ interface Prepared {
   readonly lengthM: number[];
 }
 
+interface Member {
+  readonly corridor: Corridor;
+  readonly indices: number[];
+}
+
+/** Cycle search range of one corridor, s. */
+interface CycleRange {
+  readonly shortest: number;
+  readonly critical: number;
+  readonly longest: number;
+}
+
 /**
  * Plans every corridor of the network into `buf` (which must hold the lane
  * flows). Intersections not on a corridor keep their isolated plans. An
  * intersection on two corridors is coordinated by the first one only.
+ * Corridors joined by short links are planned together as one system
+ * (engine/corridor/crossing.ts) when that beats planning them apart.
  */
-export function planCorridors(c: CompiledNetwork, buf: PlanBuffer, scratch: PlanScratch = new PlanScratch()): CorridorPlan[] {
+export function planCorridors(c: CompiledNetwork, buf: PlanBuffer, scratch: PlanScratch = new PlanScratch(), alternatives = 0, out?: CorridorAlternative[]): CorridorPlan[] {
+  const index = new Map(c.intersectionIds.map((id, i) => [id, i]));
   const claimed = new Set<number>();
-  const plans: CorridorPlan[] = [];
+  const members: Member[] = [];
   for (const corridor of c.network.corridors) {
-    const plan = planCorridor(c, buf, corridor, claimed, scratch);
-    if (plan) plans.push(plan);
+    const indices = corridor.intersections.map((id) => index.get(id) ?? -1).filter((i) => i >= 0 && !claimed.has(i));
+    if (indices.length < 2) continue;
+    indices.forEach((i) => claimed.add(i));
+    members.push({ corridor, indices });
   }
+  const systems = corridorSystems(c, members.map((m) => m.indices));
+  const options = systems.map((system) => systemOptions(c, buf, system.map((k) => members[k]!), scratch, alternatives + 1));
+  // Alternatives first, each on a copy: the buffer itself ends with the best plan.
+  for (let rank = 1; rank <= alternatives; rank++) {
+    if (!options.some((o) => o.length > rank)) break;
+    const copy = clonePlanBuffer(buf);
+    const corridors = applyOptions(c, copy, members, systems, options.map((o) => o[Math.min(rank, o.length - 1)]!), scratch);
+    out?.push({ label: options.map((o) => o[Math.min(rank, o.length - 1)]!.label).join('; '), score: options.reduce((t, o) => t + o[Math.min(rank, o.length - 1)]!.score, 0), buffer: copy, corridors });
+  }
+  const best = options.map((o) => o[0]!);
+  const plans = applyOptions(c, buf, members, systems, best, scratch);
+  out?.unshift({ label: best.map((o) => o.label).join('; '), score: best.reduce((t, o) => t + o.score, 0), buffer: buf, corridors: plans });
   return plans;
 }
 
-/** Cycles tried above the critical one, s; the best progression often needs a longer cycle. */
-const CYCLE_STEP_S = 5;
+/** A corridor plan of the whole network other than the best one, on its own buffer. */
+export interface CorridorAlternative {
+  /** What distinguishes it, e.g. "system EB-A0-G0 + 2 more at 58 s". */
+  readonly label: string;
+  /** The planner's own score (delay and stops, veh·s per hour): lower is better. */
+  readonly score: number;
+  readonly buffer: PlanBuffer;
+  readonly corridors: CorridorPlan[];
+}
+
+/** One way to time a system of corridors: a cycle per corridor, and shifts when they share one. */
+interface SystemOption {
+  readonly label: string;
+  readonly score: number;
+  readonly cycles: readonly number[];
+  readonly shifts: Int32Array | undefined;
+}
+
+/** Options that differ by less than this in their common cycle are the same plan for a second opinion. */
+const DISTINCT_CYCLE_S = 3;
+
+/**
+ * The ways to time one system, best first: each corridor on its own cycle, and the system on
+ * each common cycle (shifts chosen for the crossing traffic); at most `count`, mutually distinct.
+ */
+function systemOptions(c: CompiledNetwork, buf: PlanBuffer, members: readonly Member[], scratch: PlanScratch, count: number): SystemOption[] {
+  const ranges = members.map((m) => cycleRange(c, buf, m.indices, scratch));
+  const own = members.map((m, s) => searchCycle(c, buf, m, ranges[s]!.shortest, searchEnd(ranges[s]!), scratch));
+  const apart: SystemOption = {
+    label: members.length === 1 ? `${members[0]!.corridor.id} at ${own[0]!.cycleS} s` : `${members.map((m, s) => `${m.corridor.id} at ${own[s]!.cycleS} s`).join(', ')}`,
+    score: own.reduce((t, o) => t + o.score, 0),
+    cycles: own.map((o) => o.cycleS),
+    shifts: undefined,
+  };
+  const all: SystemOption[] = [apart];
+  if (members.length > 1) {
+    const name = `system ${members[0]!.corridor.id} + ${members.length - 1} more`;
+    for (const j of searchSystemCycle(c, buf, members, ranges, scratch)) all.push({ label: `${name} at ${j.cycleS} s`, score: j.score, cycles: members.map(() => j.cycleS), shifts: j.shifts });
+  }
+  all.sort((a, b) => a.score - b.score);
+  const picked: SystemOption[] = [];
+  for (const o of all) {
+    if (picked.length >= count) break;
+    const common = o.shifts ? o.cycles[0]! : Number.NaN;
+    if (picked.some((p) => p.shifts && o.shifts && Math.abs(p.cycles[0]! - common) < DISTINCT_CYCLE_S)) continue;
+    picked.push(o);
+  }
+  return picked;
+}
+
+/** Coordinates every corridor by its system's chosen option, into `buf`. */
+function applyOptions(c: CompiledNetwork, buf: PlanBuffer, members: readonly Member[], systems: readonly number[][], chosen: readonly SystemOption[], scratch: PlanScratch): CorridorPlan[] {
+  const plans: CorridorPlan[] = new Array(members.length);
+  systems.forEach((system, g) => {
+    const o = chosen[g]!;
+    const ids = system.map((k) => members[k]!.corridor.id);
+    system.forEach((k, s) => {
+      const m = members[k]!;
+      const r = coordinate(c, buf, m.corridor, m.indices, o.cycles[s]!, scratch);
+      const plan = finish(c, buf, m.corridor, r.prepared, r.sol, r.uncoordinated, r.bandState, r.after, r.bands);
+      plans[k] = o.shifts ? shiftCorridor(c, buf, plan, m.indices, o.shifts[s]!, ids) : plan;
+    });
+  });
+  return plans;
+}
+
+/**
+ * Common cycles tried: every whole second from the shortest practical cycle to 60 s above
+ * the critical intersection's. Progression is sharply tuned to the cycle (a block's travel
+ * time against half or all of it), so a coarse step misses the good ones.
+ */
+const CYCLE_STEP_S = 1;
 const CYCLE_SEARCH_S = 60;
 
-function planCorridor(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, claimed: Set<number>, scratch: PlanScratch): CorridorPlan | undefined {
-  const index = new Map(c.intersectionIds.map((id, i) => [id, i]));
-  const indices = corridor.intersections.map((id) => index.get(id) ?? -1).filter((i) => i >= 0 && !claimed.has(i));
-  if (indices.length < 2) return undefined;
-  indices.forEach((i) => claimed.add(i));
+function searchEnd(r: CycleRange): number {
+  return Math.min(r.longest, r.critical + CYCLE_SEARCH_S);
+}
 
-  // Isolated plans first: the critical intersection's cycle is the shortest common cycle.
+function cycleRange(c: CompiledNetwork, buf: PlanBuffer, indices: readonly number[], scratch: PlanScratch): CycleRange {
+  // Isolated plans first: the critical intersection's cycle is Webster's common cycle.
   for (const i of indices) {
     buf.forcedCycleS[i] = Number.NaN;
     planIntersection(c, i, buf, scratch);
@@ -162,19 +257,108 @@ function planCorridor(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, c
   // Adaptive control bounds how far one re-plan may move a cycle; the search respects that too.
   const limit = Math.min(...indices.map((i) => (Number.isFinite(buf.cycleLimitMaxS[i]!) ? buf.cycleLimitMaxS[i]! : Infinity)));
   const longest = Math.max(critical, Math.min(limit, ...indices.map((i) => c.maxCycleS[i]!)));
-  // Like PASSER, try common cycles from the critical one up: a longer cycle can buy a much
-  // better two-way wave. Keep the one with the least delay and stops over the whole corridor.
-  let bestCycle = critical;
+  return { shortest: practicalMinCycleS(c, buf, indices, critical, scratch), critical, longest };
+}
+
+/**
+ * The shortest common cycle at which every member still runs each lane at or below its target
+ * degree of saturation. Webster's optimum (the critical cycle) is longer: for an isolated
+ * signal a shorter cycle costs a little delay, but on a corridor it can buy a progression.
+ */
+function practicalMinCycleS(c: CompiledNetwork, buf: PlanBuffer, indices: readonly number[], criticalS: number, scratch: PlanScratch): number {
+  let cycleS = Math.ceil(Math.min(criticalS, ...indices.map((i) => c.minCycleS[i]!)));
+  for (; cycleS < criticalS; cycleS += CYCLE_STEP_S) {
+    let ok = true;
+    for (const i of indices) {
+      buf.forcedCycleS[i] = cycleS;
+      planIntersection(c, i, buf, scratch);
+      const xt = c.targetDegreeOfSaturation[i]!;
+      for (let l = c.laneStart[i]!; ok && l < c.laneStart[i + 1]!; l++) {
+        const flow = buf.laneFlowVehPerH[l]!;
+        if (flow > 0 && !(flow <= xt * buf.laneCapacityVehPerH[l]!)) ok = false;
+      }
+      buf.forcedCycleS[i] = Number.NaN;
+      if (!ok) break;
+    }
+    if (ok) break;
+  }
+  return Math.min(cycleS, criticalS);
+}
+
+/** Like PASSER: the common cycle with the least delay and stops over the whole corridor. */
+function searchCycle(c: CompiledNetwork, buf: PlanBuffer, m: Member, fromS: number, toS: number, scratch: PlanScratch): { cycleS: number; score: number } {
+  let bestCycle = fromS;
   let bestScore = Infinity;
-  for (let cycleS = critical; cycleS <= Math.min(longest, critical + CYCLE_SEARCH_S) + 1e-9; cycleS += CYCLE_STEP_S) {
-    const score = coordinate(c, buf, corridor, indices, cycleS, scratch).score;
+  for (let cycleS = fromS; cycleS <= toS + 1e-9; cycleS += CYCLE_STEP_S) {
+    const score = coordinate(c, buf, m.corridor, m.indices, cycleS, scratch).score;
     if (score < bestScore - 1e-6) {
       bestScore = score;
       bestCycle = cycleS;
     }
   }
-  const r = coordinate(c, buf, corridor, indices, bestCycle, scratch);
-  return finish(c, buf, corridor, r.prepared, r.sol, r.uncoordinated, r.bandState, r.after, r.bands);
+  return { cycleS: bestCycle, score: bestScore };
+}
+
+/**
+ * One common cycle for a system of corridors: each corridor coordinated at the cycle, then
+ * the corridors shifted against one another for the traffic crossing between them. Its score
+ * is the corridors' scores plus what the crossing traffic gains or loses against random arrivals.
+ */
+function searchSystemCycle(c: CompiledNetwork, buf: PlanBuffer, members: readonly Member[], ranges: readonly CycleRange[], scratch: PlanScratch): { cycleS: number; score: number; shifts: Int32Array }[] {
+  const fromS = Math.max(...ranges.map((r) => r.shortest));
+  const toS = Math.min(...ranges.map(searchEnd));
+  if (!(fromS <= toS)) return [];
+  const links = crossingLinks(c, members.map((m) => m.indices), members.map((_, k) => k), (i, movement) => movementDemand(c, buf, i, movement));
+  if (links.length === 0) return [];
+  const n = members.length;
+  const model = new CrossingModel(toS);
+  const linkTable = new Float64Array(Math.ceil(toS) + 1);
+  const pairs = new Map<number, Float64Array>();
+  const shifts = new Int32Array(n);
+  const out: { cycleS: number; score: number; shifts: Int32Array }[] = [];
+  for (let cycleS = fromS; cycleS <= toS + 1e-9; cycleS += CYCLE_STEP_S) {
+    let score = 0;
+    for (const m of members) {
+      const r = coordinate(c, buf, m.corridor, m.indices, cycleS, scratch);
+      finish(c, buf, m.corridor, r.prepared, r.sol, r.uncoordinated, r.bandState, r.after, r.bands);
+      score += r.score;
+    }
+    const C = Math.round(cycleS);
+    pairs.clear();
+    for (const link of links) {
+      model.linkTable(c, buf, link, C, linkTable);
+      const key = link.upCorridor * n + link.downCorridor;
+      let t = pairs.get(key);
+      if (!t) pairs.set(key, (t = new Float64Array(C)));
+      for (let s = 0; s < C; s++) t[s] = t[s]! + linkTable[s]!;
+    }
+    score += chooseShifts(n, C, (a, b) => pairs.get(a * n + b), shifts);
+    out.push({ cycleS, score, shifts: shifts.slice() });
+  }
+  return out;
+}
+
+/** Moves a coordinated corridor's offsets by `shiftS` as a whole (its bands are unchanged) and re-validates. */
+function shiftCorridor(c: CompiledNetwork, buf: PlanBuffer, plan: CorridorPlan, indices: readonly number[], shiftS: number, systemIds: readonly string[]): CorridorPlan {
+  const issues = new IssueList();
+  for (const i of indices) {
+    const offset = Math.round(mod(buf.offsetS[i]! + shiftS, buf.cycleS[i]!) * 10) / 10;
+    buf.offsetS[i] = offset >= buf.cycleS[i]! ? 0 : offset;
+    if (!validateIntersectionPlan(c, i, buf, issues)) throw new UnsafePlanError(c.intersectionIds[i]!, issues.items);
+  }
+  const at = (x: number) => round1(mod(x + shiftS, plan.cycleS));
+  return {
+    ...plan,
+    bandOutStartS: at(plan.bandOutStartS),
+    bandInStartS: at(plan.bandInStartS),
+    system: { corridorIds: systemIds, shiftS },
+    intersections: plan.intersections.map((x, k) => ({
+      ...x,
+      offsetS: buf.offsetS[indices[k]!]!,
+      outGreen: { startS: at(x.outGreen.startS), lengthS: x.outGreen.lengthS },
+      inGreen: { startS: at(x.inGreen.startS), lengthS: x.inGreen.lengthS },
+    })),
+  };
 }
 
 /** Times the corridor at one common cycle: double cycling, splits, band, refinement, and a score. */
@@ -407,6 +591,7 @@ function finish(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, prep: P
     bandOptimized: roundState(bandState),
     refined: roundState(state(sol, refined)),
     intersections: members,
+    system: null,
   };
 }
 

@@ -76,7 +76,10 @@ export class OffsetRefiner {
     const dep = this.dep;
     const arr = this.arrStore.subarray(slot * this.stride, slot * this.stride + steps);
     const link = outbound ? from : to;
-    const travel = outbound ? s.travelOutS[link]! : s.travelInS[link]!;
+    // Traffic runs at its own speed, the middle of the link's range, not at the progression speed
+    // the band happened to pick inside that range: a band that only fits the fastest drivers
+    // must not look like a good one.
+    const travel = outbound ? 0.5 * (p.travelOutMinS[link]! + p.travelOutMaxS[link]!) : 0.5 * (p.travelInMinS[link]! + p.travelInMaxS[link]!);
     const qUp = (outbound ? t.flowOutVehPerH[from]! : t.flowInVehPerH[from]!) / 3600;
     const qDown = (outbound ? t.flowOutVehPerH[to]! : t.flowInVehPerH[to]!) / 3600;
     const sUp = (outbound ? t.satOutVehPerH[from]! : t.satInVehPerH[from]!) / 3600;

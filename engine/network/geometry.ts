@@ -132,3 +132,11 @@ export function compatible(table: Uint8Array, a: number, permittedA: boolean, b:
   const k = kind as ConflictKind;
   return (permittedA && yieldResolves(a, b, k)) || (permittedB && yieldResolves(b, a, k));
 }
+
+/** Direction of travel from one intersection to the next, from their positions. */
+export function travelDirection(from: { lon: number; lat: number }, to: { lon: number; lat: number }): ApproachId {
+  const dx = (to.lon - from.lon) * Math.cos((((from.lat + to.lat) / 2) * Math.PI) / 180);
+  const dy = to.lat - from.lat;
+  if (Math.abs(dx) >= Math.abs(dy)) return dx >= 0 ? 'EB' : 'WB';
+  return dy >= 0 ? 'NB' : 'SB';
+}

@@ -52,6 +52,13 @@ export interface PlanBuffer {
   readonly laneDelayS: Float64Array;
 }
 
+/** A deep copy (every array copied): alternatives are finished on copies of one planned buffer. */
+export function clonePlanBuffer(b: PlanBuffer): PlanBuffer {
+  const out: Record<string, Float64Array | Uint8Array> = {};
+  for (const [k, v] of Object.entries(b) as [string, Float64Array | Uint8Array][]) out[k] = v.slice();
+  return out as unknown as PlanBuffer;
+}
+
 export function createPlanBuffer(c: CompiledNetwork): PlanBuffer {
   const n = c.intersectionCount;
   const p = c.phaseIds.length;

@@ -14,7 +14,7 @@
  * Distances are along the path in a local equirectangular projection (exact
  * enough at city scale); the radius test uses the haversine distance.
  */
-import { travelDirection } from '../corridor/corridorPlan.js';
+import { travelDirection } from '../network/geometry.js';
 import type { ApproachId, Intersection, Network, Turn } from '../network/schema.js';
 import type { GtfsFeed, GtfsStopTime } from './gtfs.js';
 import { haversineM } from './gtfs.js';

@@ -25,7 +25,7 @@
 import { GreenwaveError, ErrorCode, ValidationError } from '../../engine/errors.js';
 import { validateNetwork } from '../../engine/network/validate.js';
 import { buildConflictTable, compatible, parseMovementId } from '../../engine/network/geometry.js';
-import { travelDirection } from '../../engine/corridor/corridorPlan.js';
+import { travelDirection } from '../../engine/network/geometry.js';
 import type { ApproachId, Turn } from '../../engine/network/schema.js';
 import { attr, children, numAttr, parseSumoXml, type XmlNode } from './xml.js';
 
@@ -71,6 +71,12 @@ export interface ImportOptions {
   readonly defaultWidthM?: number;
   /** Outbound weight of detected corridors. Default 0.5. */
   readonly outboundWeight?: number;
+  /**
+   * Shortest cycle the planner may run, s (network default; greenwave's own default is 40).
+   * SUMO nets from netgenerate have no pedestrian crossings, so nothing physical asks for 40 s;
+   * SUMO's Webster tool (tlsCycleAdaptation.py) allows 20 s.
+   */
+  readonly minCycleS?: number;
 }
 
 export interface ImportResult {
@@ -104,6 +110,7 @@ export interface NetworkJson {
   intersections: IntersectionJson[];
   links: { id: string; from: string; to: string; lengthM: number; designSpeedKph: number }[];
   corridors: { id: string; name: string; intersections: string[]; outboundWeight: number }[];
+  defaults?: { minCycleS?: number };
 }
 
 const DIR_TURN: Record<string, Turn> = { s: 'T', l: 'L', L: 'L', r: 'R', R: 'R', t: 'U' };
@@ -382,6 +389,7 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
     intersections,
     links: netLinks,
     corridors: findCorridors(intersections, netLinks, opts.outboundWeight ?? 0.5),
+    ...(opts.minCycleS !== undefined ? { defaults: { minCycleS: opts.minCycleS } } : {}),
   };
   let result = validateNetwork(network);
   if (!result.ok && network.corridors.length > 0) {

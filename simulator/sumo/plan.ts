@@ -2,7 +2,8 @@
  * Plans every signal of an imported SUMO network from SUMO induction-loop
  * output: loops → detector counts → fault cleaning → demand (the last full
  * interval as observed, or a predicted interval with `at`) → the engine's
- * planNetwork (isolated plans, then the corridors it found). Called by
+ * planNetwork (isolated plans, then the corridors it found, with runners-up)
+ * → the microsimulator's check of the shortlist (simulator/rankPlans.ts). Called by
  * `greenwave sumo plan` and by bench/sim.
  */
 import type { CompiledNetwork } from '../../engine/network/compile.js';
@@ -12,6 +13,10 @@ import { formatTimestamp } from '../../engine/counts/csv.js';
 import { demandFor } from '../../engine/demand.js';
 import { planNetwork, type NetworkPlan } from '../../engine/plan.js';
 import { readE1Output } from './e1.js';
+import { rankBySimulation, type PlanTrial } from '../rankPlans.js';
+
+/** Runners-up the planner shortlists for the microsimulator to check, by default. */
+export const DEFAULT_ALTERNATIVES = 7;
 
 export interface LoopPlan {
   readonly plan: NetworkPlan;
@@ -21,9 +26,13 @@ export interface LoopPlan {
   readonly intervalS: number;
   /** Volumes per compiled detector for the planned interval, veh per interval. */
   readonly volumeVeh: Float64Array;
+  /** The shortlisted plans as tried in the microsimulator (empty when there was nothing to choose). */
+  readonly trials: readonly PlanTrial[];
+  /** Index into `trials` of the plan kept. */
+  readonly chosen: number;
 }
 
-export function planFromLoops(c: CompiledNetwork, loopsXml: string, source = 'loops', at?: string): LoopPlan {
+export function planFromLoops(c: CompiledNetwork, loopsXml: string, source = 'loops', at?: string, opts: { alternatives?: number } = {}): LoopPlan {
   const topology = detectorTopology(c.network);
   let counts;
   try {
@@ -66,6 +75,7 @@ export function planFromLoops(c: CompiledNetwork, loopsXml: string, source = 'lo
   }
   const byId = new Map(cleaned.detectorIds.map((id, k) => [id, volumes[k]!]));
   const volumeVeh = Float64Array.from(c.detectorIds, (id) => byId.get(id) ?? 0);
-  const plan = planNetwork(c, volumeVeh, cleaned.intervalS);
-  return { plan, faults, forInterval, basis, intervalS: cleaned.intervalS, volumeVeh };
+  const shortlisted = planNetwork(c, volumeVeh, cleaned.intervalS, { alternatives: opts.alternatives ?? DEFAULT_ALTERNATIVES });
+  const { plan, trials, chosen } = rankBySimulation(c, shortlisted);
+  return { plan, faults, forInterval, basis, intervalS: cleaned.intervalS, volumeVeh, trials, chosen };
 }

@@ -1,0 +1,59 @@
+/**
+ * A second opinion on the planner's choice: the engine's analytic model
+ * (TRANSYT-style platoons on the corridors, HCM delay elsewhere) shortlists
+ * whole-network plans, and this module runs each in the microsimulator on the
+ * demand the loops measured (turns fitted between neighbouring signals) and
+ * keeps the one with the least mean delay per trip. This is how traffic
+ * engineers use Synchro with SimTraffic: optimise on the model, check in
+ * simulation. Called by `greenwave sumo plan` (simulator/sumo/plan.ts) and
+ * bench/sim.
+ */
+import type { CompiledNetwork } from '../engine/network/compile.js';
+import { toTimingPlan, type NetworkPlan } from '../engine/plan.js';
+import { Simulation } from './simulation.js';
+import { movementFlowsFromCounts } from './demand.js';
+
+export interface PlanTrial {
+  /** What the alternative is, from the planner (e.g. "system … at 58 s"). */
+  readonly label: string;
+  /** The planner's own score, veh·s per hour (lower is better). */
+  readonly plannerScore: number;
+  /** Mean delay per completed trip in the microsimulator, over the seeds, s. */
+  readonly simulatedDelayS: number;
+}
+
+export interface RankOptions {
+  /** Simulated time per run, s. Default 3600. */
+  readonly durationS?: number;
+  /** One run per seed, same seeds for every plan (common random numbers). Default [1, 2]. */
+  readonly seeds?: readonly number[];
+}
+
+/**
+ * Picks among `plan.alternatives` (planNetwork with `alternatives: k`) by simulation and
+ * returns the network plan of the winner (its timing reports rebuilt) with every trial.
+ * With no alternatives the plan is returned as it is.
+ */
+export function rankBySimulation(c: CompiledNetwork, plan: NetworkPlan, opts: RankOptions = {}): { plan: NetworkPlan; trials: PlanTrial[]; chosen: number } {
+  if (plan.alternatives.length < 2) return { plan, trials: [], chosen: 0 };
+  const durationS = opts.durationS ?? 3600;
+  const seeds = opts.seeds ?? [1, 2];
+  const flows = movementFlowsFromCounts(c, plan.buffer.laneFlowVehPerH);
+  const trials = plan.alternatives.map((alt) => {
+    let delay = 0;
+    for (const seed of seeds) {
+      const sim = new Simulation(c, alt.buffer, { movementFlowVehPerH: flows }, { seed, stepS: 1 });
+      sim.runUntil(durationS);
+      delay += sim.metrics().meanDelayPerVehS;
+    }
+    return { label: alt.label, plannerScore: Math.round(alt.score), simulatedDelayS: Math.round((delay / seeds.length) * 10) / 10 };
+  });
+  let chosen = 0;
+  trials.forEach((t, k) => {
+    if (t.simulatedDelayS < trials[chosen]!.simulatedDelayS) chosen = k;
+  });
+  const alt = plan.alternatives[chosen]!;
+  const plans = [];
+  for (let i = 0; i < c.intersectionCount; i++) plans.push(toTimingPlan(c, alt.buffer, i));
+  return { plan: { buffer: alt.buffer, plans, corridors: alt.corridors, alternatives: plan.alternatives }, trials, chosen };
+}
