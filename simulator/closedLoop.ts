@@ -14,6 +14,7 @@ import type { PlanBuffer } from '../engine/timing/planner.js';
 import { Simulation, type Demand, type SimMetrics, type SimOptions } from './simulation.js';
 import type { SignalHeads } from './signals.js';
 import { mod } from '../engine/numeric.js';
+import { signalSystemOf } from '../engine/corridor/crossing.js';
 
 export interface ClosedLoopOptions extends SimOptions {
   /** Seconds between re-plans (also the detector interval). */
@@ -40,6 +41,8 @@ export interface ClosedLoopOptions extends SimOptions {
     readonly switchMargin?: number;
     /** Random futures each candidate is judged on (common to all candidates). */
     readonly replications?: number;
+    /** Runners-up of each engine plan (planNetwork `alternatives`) also tried. Default 0. */
+    readonly alternatives?: number;
   };
   /** Detectors failed for the whole run, by compiled index, with their fault. */
   readonly faults?: ReadonlyArray<{ detector: number; fault: 'dead' | 'stuckOn' | 'chatter' }>;
@@ -113,25 +116,21 @@ export function runClosedLoop(c: CompiledNetwork, initial: PlanBuffer, demand: D
 /**
  * Shifts a new plan's offsets so that switching to it needs as little offset
  * correction as possible. Bands depend only on offset differences within a
- * corridor, so each corridor may move as a whole: it moves by the shift that
- * best lines its cycle starts up with where the running cycles end. A signal
+ * corridor (and crossing progression on those within a system of corridors),
+ * so each system may move as a whole: it moves by the shift that best lines
+ * its cycle starts up with where the running cycles end. A signal
  * on no corridor simply starts its new cycle where the old one ends.
  */
 export function alignOffsets(c: CompiledNetwork, plan: PlanBuffer, heads: SignalHeads): void {
-  const member = new Int32Array(c.intersectionCount).fill(-1);
-  const index = new Map(c.intersectionIds.map((id, i) => [id, i]));
-  c.network.corridors.forEach((cor, k) => {
-    for (const id of cor.intersections) {
-      const i = index.get(id);
-      if (i !== undefined && member[i] === -1) member[i] = k;
-    }
-  });
+  // Corridors that run as one system (crossing progression) move together.
+  const member = signalSystemOf(c);
+  const systems = member.reduce((n, g) => Math.max(n, g + 1), 0);
   const lateBy = (i: number, shift: number): number => {
     const cyc = plan.cycleS[i]!;
     const late = mod(heads.nextBoundaryS(i) - (plan.offsetS[i]! + shift), cyc);
     return Math.min(late, cyc - late);
   };
-  for (let k = -1; k < c.network.corridors.length; k++) {
+  for (let k = -1; k < systems; k++) {
     const members: number[] = [];
     for (let i = 0; i < c.intersectionCount; i++) if (member[i] === k) members.push(i);
     if (members.length === 0) continue;
@@ -139,7 +138,7 @@ export function alignOffsets(c: CompiledNetwork, plan: PlanBuffer, heads: Signal
       for (const i of members) plan.offsetS[i] = round1(mod(heads.nextBoundaryS(i), plan.cycleS[i]!));
       continue;
     }
-    // One shift for the whole corridor, searched on a 0.1 s grid over the longest cycle.
+    // One shift for the whole system, searched on a 0.1 s grid over the longest cycle.
     const span = Math.max(...members.map((i) => plan.cycleS[i]!));
     let best = 0;
     let bestCost = Infinity;
@@ -200,7 +199,10 @@ function chooseByLookahead(
   };
   let best: PlanBuffer | undefined;
   let bestDelay = judge(undefined) * (1 - (look.switchMargin ?? 0));
-  const candidates = look.scalings.map((k) => planNetwork(c, smoothed.map((v) => v * k), intervalS, { cycleLimitMinS: limMin, cycleLimitMaxS: limMax }).buffer);
+  const candidates = look.scalings.flatMap((k) => {
+    const p = planNetwork(c, smoothed.map((v) => v * k), intervalS, { cycleLimitMinS: limMin, cycleLimitMaxS: limMax, alternatives: look.alternatives ?? 0 });
+    return p.alternatives.length > 0 ? p.alternatives.map((a) => a.buffer) : [p.buffer];
+  });
   candidates.push(...(look.library ?? []));
   for (const plan of candidates) {
     const delay = judge(plan);

@@ -136,7 +136,9 @@ for (const x of ours.intersections) {
   ourDelay += x.meanDelayS * x.vehicles;
 }
 const oursPerSignalS = ourDelay / Math.max(ourVeh, 1);
-const loop = runClosedLoop(c, loops.plan.buffer, { movementFlowVehPerH: flows }, END_S, { seed: 42, stepS: 1 });
+// Closed loop from the same plan: every 900 s the loops are re-read, and the engine's plan for
+// them and its runners-up are tried on a fork of the running simulation (look-ahead plan selection).
+const loop = runClosedLoop(c, loops.plan.buffer, { movementFlowVehPerH: flows }, END_S, { seed: 42, stepS: 1, replanEveryS: 900, lookahead: { horizonS: 900, scalings: [1], alternatives: 4, replications: 2 } });
 
 console.log(`bench/sim — SUMO ${/Version ([\d.]+)/.exec(sh('sumo', ['--version']))?.[1]}, sample corridor: ${c.intersectionCount} signals imported from a 7×3 netgenerate grid (7-signal arterial), ${END_S} s of flows (seed 42)`);
 console.log('\nsimulator speed (vehicle updates per second, single thread, 1 s steps, same plan):');

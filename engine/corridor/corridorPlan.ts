@@ -20,7 +20,7 @@ import { allocateSolution, BandMode, BandSolver, MAX_PATTERNS, type BandProblem,
 import { OffsetRefiner, type CorridorTraffic, type Performance } from './transyt.js';
 import { applyPattern, newThroughWindows, throughWindows, type ThroughWindows } from './windows.js';
 import { mod } from '../numeric.js';
-import { chooseShifts, corridorSystems, CrossingModel, crossingLinks } from './crossing.js';
+import { chooseShifts, corridorMembers, corridorSystems, CrossingModel, crossingLinks } from './crossing.js';
 
 /** Saturation headway used to turn a queue of turning-in vehicles into clearance time, s. */
 const QUEUE_HEADWAY_S = 2.0;
@@ -145,15 +145,7 @@ interface CycleRange {
  * (engine/corridor/crossing.ts) when that beats planning them apart.
  */
 export function planCorridors(c: CompiledNetwork, buf: PlanBuffer, scratch: PlanScratch = new PlanScratch(), alternatives = 0, out?: CorridorAlternative[]): CorridorPlan[] {
-  const index = new Map(c.intersectionIds.map((id, i) => [id, i]));
-  const claimed = new Set<number>();
-  const members: Member[] = [];
-  for (const corridor of c.network.corridors) {
-    const indices = corridor.intersections.map((id) => index.get(id) ?? -1).filter((i) => i >= 0 && !claimed.has(i));
-    if (indices.length < 2) continue;
-    indices.forEach((i) => claimed.add(i));
-    members.push({ corridor, indices });
-  }
+  const members: Member[] = corridorMembers(c);
   const systems = corridorSystems(c, members.map((m) => m.indices));
   const options = systems.map((system) => systemOptions(c, buf, system.map((k) => members[k]!), scratch, alternatives + 1));
   // Alternatives first, each on a copy: the buffer itself ends with the best plan.

@@ -15,7 +15,7 @@
  * (engine/corridor/corridorPlan.ts).
  */
 import type { CompiledNetwork } from '../network/compile.js';
-import { APPROACH_IDS } from '../network/schema.js';
+import { APPROACH_IDS, type Corridor } from '../network/schema.js';
 import { travelDirection } from '../network/geometry.js';
 import type { PlanBuffer } from '../timing/planner.js';
 import { mod } from '../numeric.js';
@@ -45,6 +45,31 @@ export interface CrossingLink {
 
 export interface MovementDemandFn {
   (i: number, movement: number): { flow: number; lanes: number; sat: number };
+}
+
+/**
+ * Each corridor's signals (compiled indices) in network order; a signal on two corridors
+ * belongs to the first, and a corridor left with fewer than two signals is dropped.
+ */
+export function corridorMembers(c: CompiledNetwork): { corridor: Corridor; indices: number[] }[] {
+  const index = new Map(c.intersectionIds.map((id, i) => [id, i]));
+  const claimed = new Set<number>();
+  const out: { corridor: Corridor; indices: number[] }[] = [];
+  for (const corridor of c.network.corridors) {
+    const indices = corridor.intersections.map((id) => index.get(id) ?? -1).filter((i) => i >= 0 && !claimed.has(i));
+    if (indices.length < 2) continue;
+    indices.forEach((i) => claimed.add(i));
+    out.push({ corridor, indices });
+  }
+  return out;
+}
+
+/** The signal system of every intersection (-1: on no corridor), numbered from 0. */
+export function signalSystemOf(c: CompiledNetwork): Int32Array {
+  const members = corridorMembers(c).map((m) => m.indices);
+  const out = new Int32Array(c.intersectionCount).fill(-1);
+  corridorSystems(c, members).forEach((system, g) => system.forEach((k) => members[k]!.forEach((i) => (out[i] = g))));
+  return out;
 }
 
 /**
@@ -259,7 +284,6 @@ export function chooseShifts(count: number, cycleS: number, pair: (a: number, b:
   for (let pass = 0; pass < 3; pass++) {
     let moved = false;
     for (let a = 0; a < count; a++) {
-      if (a === first) continue;
       const s = best(a);
       if (s !== shifts[a]) {
         shifts[a] = s;
