@@ -86,7 +86,7 @@ function throughIndex(a: ApproachId): number {
 }
 
 /** Flow (veh/h), lanes (shared lanes count by share) and mean lane saturation flow of a movement. */
-function movementDemand(c: CompiledNetwork, buf: PlanBuffer, i: number, movement: number): { flow: number; lanes: number; sat: number } {
+export function movementDemand(c: CompiledNetwork, buf: PlanBuffer, i: number, movement: number): { flow: number; lanes: number; sat: number } {
   let flow = 0;
   let lanes = 0;
   let sat = 0;

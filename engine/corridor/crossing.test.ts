@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { chooseShifts, corridorMembers, corridorSystems, CrossingModel, crossingLinks } from './crossing.js';
 import { planNetwork } from '../plan.js';
+import { movementDemand } from './corridorPlan.js';
 import { validateIntersectionPlan } from '../safety/validator.js';
 import { gridNetwork, gridVolumes } from '../../test/fixtures/gridNetwork.js';
 import { mod } from '../numeric.js';
@@ -12,19 +13,7 @@ import type { PlanBuffer } from '../timing/planner.js';
 function crossingDelay(c: CompiledNetwork, buf: PlanBuffer): number {
   const members = corridorMembers(c).map((m) => m.indices);
   const system = members.map((_, k) => k);
-  const demand = (i: number, movement: number) => {
-    let flow = 0;
-    let lanes = 0;
-    for (let l = c.laneStart[i]!; l < c.laneStart[i + 1]!; l++) {
-      const mask = c.laneMovementMask[l]!;
-      if (!((mask >> movement) & 1)) continue;
-      let n = 0;
-      for (let m = 0; m < 16; m++) if ((mask >> m) & 1) n++;
-      flow += buf.laneFlowVehPerH[l]! / n;
-      lanes += 1 / n;
-    }
-    return { flow, lanes, sat: 1800 };
-  };
+  const demand = (i: number, movement: number) => movementDemand(c, buf, i, movement);
   const C = Math.round(Math.max(...Array.from(buf.cycleS)));
   const model = new CrossingModel(C);
   const table = new Float64Array(C);
