@@ -34,6 +34,7 @@ const LOOP_LENGTH_M = 2.0;
  */
 const SNEAKER_ZONE_M = IDM.minGapM + 1.5;
 const STOPPED_MPS = 0.1;
+const SPEED_DEV = 0.1;
 const MOVING_MPS = 2.0;
 /** Simulation clock zero, for the counts' timestamps. */
 const EPOCH_MS = Date.UTC(2026, 0, 1);
@@ -121,6 +122,8 @@ export class Simulation {
   private readonly vEnterS: Float64Array;
   private readonly vLinkEnterS: Float64Array;
   private readonly vFreeS: Float64Array;
+  /** Desired speed as a share of the link speed: drivers differ (SUMO's default speedFactor spread). */
+  private readonly vSpeedFactor: Float64Array;
   private readonly vStops: Int32Array;
   private readonly vLinkStops: Int32Array;
   private readonly vStopped: Uint8Array;
@@ -197,6 +200,7 @@ export class Simulation {
     this.vEnterS = new Float64Array(cap);
     this.vLinkEnterS = new Float64Array(cap);
     this.vFreeS = new Float64Array(cap);
+    this.vSpeedFactor = new Float64Array(cap).fill(1);
     this.vStops = new Int32Array(cap);
     this.vLinkStops = new Int32Array(cap);
     this.vStopped = new Uint8Array(cap);
@@ -348,11 +352,24 @@ export class Simulation {
         this.vEnterS[v] = t;
         this.vFreeS[v] = 0;
         this.vStops[v] = 0;
+        this.vSpeedFactor[v] = this.speedFactor();
         this.placeOnLane(v, lane, l, turn, top.linkSpeedMps[l]! * 0.8, t);
         this.waitingToEnter[l] = this.waitingToEnter[l]! - 1;
         this.entered++;
       }
     }
+  }
+
+  /**
+   * A driver's desired speed factor: normal, mean 1, deviation 0.1, cut at ±2 deviations,
+   * as SUMO's default vehicle type draws it. Without the spread every car would ride a
+   * green wave exactly at the design speed, and narrow bands would look better than they are.
+   */
+  private speedFactor(): number {
+    const u = 1 - this.rng.next();
+    const w = this.rng.next();
+    const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * w);
+    return 1 + SPEED_DEV * Math.max(-2, Math.min(2, z));
   }
 
   private chooseTurn(link: number): number {
@@ -408,7 +425,7 @@ export class Simulation {
     const link = top.laneLink[lane]!;
     if (link < 0) return;
     const len = top.linkLengthM[link]!;
-    const v0 = top.linkSpeedMps[link]!;
+    const linkV0 = top.linkSpeedMps[link]!;
     const i = top.linkIntersection[link]!;
     const base = lane * this.laneCap;
     let queued = 0;
@@ -460,6 +477,7 @@ export class Simulation {
       const gap = obstacle - pos - (k === 0 ? 0.5 : 0);
       const dv = speed - obstacleSpeed;
       const sStar = IDM.minGapM + Math.max(0, speed * IDM.headwayS + (speed * dv) / (2 * Math.sqrt(IDM.accelMps2 * IDM.decelMps2)));
+      const v0 = linkV0 * this.vSpeedFactor[v]!;
       const free = 1 - Math.pow(speed / v0, 4);
       const interaction = Number.isFinite(gap) ? (sStar / Math.max(gap, 0.1)) ** 2 : 0;
       let acc = IDM.accelMps2 * (free - interaction);
@@ -515,7 +533,7 @@ export class Simulation {
     this.laneHead[lane] = (this.laneHead[lane]! + 1) % this.laneCap;
     this.laneSize[lane] = this.laneSize[lane]! - 1;
     const m = this.vMove[v]!;
-    const freeS = top.linkLengthM[link]! / top.linkSpeedMps[link]!;
+    const freeS = top.linkLengthM[link]! / (top.linkSpeedMps[link]! * this.vSpeedFactor[v]!);
     const slot = i * 16 + m;
     this.mVeh[slot] = this.mVeh[slot]! + 1;
     this.mDelay[slot] = this.mDelay[slot]! + Math.max(0, t - this.vLinkEnterS[v]! - freeS);
@@ -604,6 +622,7 @@ export class Simulation {
       this.vStops[v] = 0;
       this.vTracked[v] = 1;
       this.vTrackId[v] = tv.id;
+      this.vSpeedFactor[v] = 1; // a bus keeps to the speed limit
       this.placeOnLane(v, lane, tv.entryLink, tv.turn, this.topology.linkSpeedMps[tv.entryLink]! * 0.8, t);
       this.entered++;
       tv.enterS = t;
@@ -707,7 +726,7 @@ export class Simulation {
     this.sumTravelS = other.sumTravelS;
     this.sumStops = other.sumStops;
     this.entryWaitS = other.entryWaitS;
-    const arrays = ['vLane', 'vPos', 'vSpeed', 'vMove', 'vEnterS', 'vLinkEnterS', 'vFreeS', 'vStops', 'vLinkStops', 'vStopped', 'vStamp', 'freeSlots', 'laneBuf', 'laneHead', 'laneSize', 'nextArrivalS', 'waitingToEnter', 'linkMinEtaS', 'detCount', 'detOccS', 'detOccupied', 'detFault', 'mVeh', 'mDelay', 'mStops', 'linkMaxQueue'] as const;
+    const arrays = ['vLane', 'vPos', 'vSpeed', 'vMove', 'vEnterS', 'vLinkEnterS', 'vFreeS', 'vSpeedFactor', 'vStops', 'vLinkStops', 'vStopped', 'vStamp', 'freeSlots', 'laneBuf', 'laneHead', 'laneSize', 'nextArrivalS', 'waitingToEnter', 'linkMinEtaS', 'detCount', 'detOccS', 'detOccupied', 'detFault', 'mVeh', 'mDelay', 'mStops', 'linkMaxQueue'] as const;
     for (const name of arrays) (this[name] as { set(a: ArrayLike<number>): void }).set(other[name]);
     this.volumeRows.length = 0;
     this.volumeRows.push(...other.volumeRows);
@@ -735,9 +754,9 @@ export class Simulation {
     for (let lane = 0; lane < this.laneSize.length; lane++) {
       const link = top.laneLink[lane]!;
       if (link < 0) continue;
-      const freeS = top.linkLengthM[link]! / top.linkSpeedMps[link]!;
       for (let k = 0; k < this.laneSize[lane]!; k++) {
         const v = this.laneBuf[lane * this.laneCap + ((this.laneHead[lane]! + k) % this.laneCap)]!;
+        const freeS = top.linkLengthM[link]! / (top.linkSpeedMps[link]! * this.vSpeedFactor[v]!);
         const spent = this.tS - this.vLinkEnterS[v]!;
         // Only what is already lost: the part of the free-flow time still ahead is not delay yet.
         const fractionDone = Math.min(1, this.vPos[v]! / top.linkLengthM[link]!);
