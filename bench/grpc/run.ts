@@ -1,125 +1,246 @@
 /**
- * bench/grpc: RequestPriority throughput and p50/p99 latency at concurrency 1,
- * 64 and 512 against greenwave's service, beside a no-op grpc-js handler for
- * the same RPC on the same machine in the same run (the ratio is our overhead
- * over the transport); then how many WatchSignalState subscribers one server
- * holds at 1 Hz. Run: `npm run bench:grpc`.
+ * bench/grpc: RequestPriority throughput and p50/p99 latency of greenwave's
+ * gRPC service beside a no-op grpc-js handler for the same RPC, measured by the
+ * same load generator with the same settings in the same run (the ratio is our
+ * overhead over the transport); then how many WatchSignalState subscribers one
+ * server holds at 1 Hz. Run: `npm run bench:grpc`.
+ *
+ * Processes: this orchestrator forks one server process each for greenwave and
+ * the no-op baseline (server.ts) and the load generators (load.ts, grpc-js;
+ * load.py, grpcio's C core, an independent client), so no generator shares an
+ * event loop with a server. Closed loop: callers issue calls back to back
+ * (saturation; latency is then callers ÷ throughput). Open loop: each of the 64
+ * callers sends on its own Poisson schedule at a fixed total rate, as dispatch
+ * traffic arrives; latency is then service time plus real queueing. The grpc-js
+ * client costs two to three times the server's CPU per call, so on two cores it,
+ * not the server, limits the closed loop; the grpcio client is cheap enough to
+ * saturate the server, which is where the throughput ratio means something.
+ * Each row also reports the server process's CPU per call (its inverse ratio is
+ * the capacity ratio whatever the client) and the CPU other processes used.
+ *
+ * Environment: GREENWAVE_BENCH_GRPC_MS (measured window per run, default 3000),
+ * GREENWAVE_BENCH_GRPC_GENERATORS (grpc-js generator processes, default 1),
+ * GREENWAVE_BENCH_GRPC_PYTHON=0 (skip the grpcio cross-check),
+ * GREENWAVE_BENCH_GRPC_SERVER_ARGS (extra node options for greenwave's server process only,
+ * e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc").
  */
+import { fork, execFile, execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { Worker, isMainThread, parentPort } from 'node:worker_threads';
-import { loadProtos, startServer } from '../../service/server.js';
-import { TokenStore } from '../../service/auth.js';
-// Tokens from the source tree (the JSON fixture is not copied into dist/).
-const TOKENS_FILE = new URL('../../../test/fixtures/grpc/tokens.json', import.meta.url).pathname;
+import { PROTO_FILES, PROTO_ROOT, loadProtos } from '../../service/server.js';
+import { BenchError } from './protocol.js';
+import type { LoadJob, LoadResult, ServerCpu, ServerReady } from './protocol.js';
 
-const DURATION_MS = Number(process.env.GREENWAVE_BENCH_GRPC_MS ?? 3000);
-const LEVELS = [1, 64, 512];
+const DURATION_MS = Number(process.env['GREENWAVE_BENCH_GRPC_MS'] ?? 3000);
+const WARMUP_MS = 700;
+/** Longest wait for a quiet machine before each run. */
+const SETTLE_MS = 2000;
+/** Closed-loop traffic each server gets once, before the first measurement. */
+const SERVER_WARMUP_MS = 2000;
+const GENERATORS = Math.max(1, Number(process.env['GREENWAVE_BENCH_GRPC_GENERATORS'] ?? 1));
+const PYTHON = '/usr/bin/python3'; // Debian's python3 has grpcio; a pyenv python3 on PATH may not
+const USE_PYTHON = process.env['GREENWAVE_BENCH_GRPC_PYTHON'] !== '0';
+const SERVER_ARGS = (process.env['GREENWAVE_BENCH_GRPC_SERVER_ARGS'] ?? '').split(/\s+/).filter(Boolean);
+const CLOSED_LEVELS = [1, 64, 512];
+/** Other processes using more than this share of a core during a run make its tail latencies suspect. */
+const CONTENDED_CORES = 0.25;
+const OPEN_CALLERS = 64;
+const OPEN_RATES = [500, 1000, 2000];
 const SUBSCRIBERS = [100, 500, 1000];
 
-type Client = grpc.Client & Record<string, (...a: unknown[]) => unknown>;
-const pkg = grpc.loadPackageDefinition(loadProtos()) as unknown as {
-  greenwave: { v1: Record<string, (new (addr: string, creds: grpc.ChannelCredentials, opts?: object) => Client) & { service: grpc.ServiceDefinition }> };
-};
-const meta = new grpc.Metadata();
-meta.set('authorization', 'Bearer dispatch-secret-1');
+const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
+// load.py is not copied into dist/: it is run from the source tree.
+const LOAD_PY = fileURLToPath(new URL('../../../bench/grpc/load.py', import.meta.url));
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+interface Summary {
+  rps: number;
+  p50: number;
+  p99: number;
+  max: number;
+  errors: number;
+  firstError: string;
+  sendLagP99Ms: number;
+  /** Generator CPU in the window, in cores (summed over generator processes). */
+  generatorCores: number;
+  /** Server process CPU per answered call over the whole job, µs: the transport plus, for greenwave, our handler. */
+  serverUsPerCall: number;
+  serverCores: number;
+  /** Everything else on the machine (the other engineer's jobs, this orchestrator), cores: contention makes tails noisy. */
+  otherCores: number;
+  reasons: Record<string, number>;
 }
 
-async function noopServer(): Promise<{ port: number; server: grpc.Server }> {
-  const server = new grpc.Server();
-  const reply = { granted: false, strategy: 'STRATEGY_NONE', expected_time_saved_s: 0, reason: 'REASON_CODE_UNSPECIFIED' };
-  server.addService(pkg.greenwave.v1.BusPriorityService!.service, {
-    RequestPriority: (_call: unknown, cb: (e: null, r: object) => void) => cb(null, reply),
-  });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-  return { port, server };
+/** Busy jiffies of the whole machine (all CPUs) from /proc/stat; undefined off Linux. */
+function machineBusy(): number | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!; // minus idle and iowait
+  } catch {
+    return undefined;
+  }
 }
-
-/** `concurrency` callers, each issuing calls back to back for the duration. */
-async function load(port: number, concurrency: number): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
-  const client = new pkg.greenwave.v1.BusPriorityService!(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  const latencies: number[] = [];
-  let errors = 0;
-  let seq = 0;
-  const ids = ['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7', 'I8'];
-  const deadline = Date.now() + DURATION_MS;
-  const worker = async (): Promise<void> => {
-    while (Date.now() < deadline) {
-      const n = seq++;
-      const req = { vehicle_id: `bus-${n % 997}`, route_id: '7', intersection_id: ids[n % 8], movement: 'EBT', eta_s: 5 + (n % 40), lateness_s: 30 + (n % 200), occupancy: 30, priority_class: 'PRIORITY_CLASS_BUS' };
-      const t0 = performance.now();
-      await new Promise<void>((resolve) => {
-        (client.RequestPriority as (r: object, m: grpc.Metadata, o: object, cb: (e: grpc.ServiceError | null) => void) => void)(req, meta, { deadline: Date.now() + 5000 }, (e) => {
-          if (e) errors++;
-          else latencies.push(performance.now() - t0);
-          resolve();
-        });
-      });
-    }
-  };
-  // Warm-up, then the measured window.
-  await Promise.all(Array.from({ length: Math.min(concurrency, 8) }, () => new Promise<void>((r) => (client.RequestPriority as (a: object, m: grpc.Metadata, cb: () => void) => void)({ vehicle_id: 'warm', intersection_id: 'I1', movement: 'EBT', eta_s: 5, priority_class: 'PRIORITY_CLASS_BUS' }, meta, () => r()))));
-  latencies.length = 0;
-  const start = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const secs = (performance.now() - start) / 1000;
-  client.close();
-  latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / secs, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
-}
+const CLK_TCK = 100; // USER_HZ on Linux
 
 /**
- * Open-loop load: `clients` callers together offering `ratePerS` calls per second
- * (each caller sends on its own schedule, not waiting for the previous answer),
- * which is how dispatch traffic arrives; latency is then the service time, not a queue we built.
+ * Waits (at most SETTLE_MS) until the rest of the machine is nearly idle, so that another
+ * job's burst is less likely to land in one server's run and not the other's; runs that
+ * still overlap other work are flagged "(contended)" in the output.
  */
-async function openLoop(port: number, clients: number, ratePerS: number): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
-  const channels = Array.from({ length: 4 }, () => new pkg.greenwave.v1.BusPriorityService!(`127.0.0.1:${port}`, grpc.credentials.createInsecure()));
-  const latencies: number[] = [];
-  let errors = 0;
-  let n = 0;
-  const ids = ['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7', 'I8'];
-  const periodMs = (1000 * clients) / ratePerS;
-  const end = performance.now() + DURATION_MS;
-  const pending: Promise<void>[] = [];
-  await Promise.all(
-    Array.from({ length: clients }, async (_, k) => {
-      await new Promise((r) => setTimeout(r, (periodMs * k) / clients));
-      for (let next = performance.now(); next < end; next += periodMs) {
-        const wait = next - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        const i = n++;
-        const req = { vehicle_id: `bus-${i % 997}`, route_id: '7', intersection_id: ids[i % 8], movement: 'EBT', eta_s: 5 + (i % 40), lateness_s: 30 + (i % 200), occupancy: 30, priority_class: 'PRIORITY_CLASS_BUS' };
-        const t0 = performance.now();
-        const ch = channels[k % channels.length]!;
-        pending.push(
-          new Promise<void>((resolve) =>
-            (ch.RequestPriority as (r: object, m: grpc.Metadata, o: object, cb: (e: grpc.ServiceError | null) => void) => void)(req, meta, { deadline: Date.now() + 5000 }, (e) => {
-              if (e) errors++;
-              else latencies.push(performance.now() - t0);
-              resolve();
-            }),
-          ),
-        );
-      }
-    }),
-  );
-  await Promise.all(pending);
-  for (const ch of channels) ch.close();
-  latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / (DURATION_MS / 1000), p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
+async function settle(): Promise<void> {
+  const end = performance.now() + SETTLE_MS;
+  while (performance.now() < end) {
+    const b0 = machineBusy();
+    await new Promise((r) => setTimeout(r, 250));
+    const b1 = machineBusy();
+    if (b0 === undefined || b1 === undefined || (b1 - b0) / CLK_TCK / 0.25 < CONTENDED_CORES / 2) return;
+  }
 }
 
+interface Probe {
+  wall: number;
+  cpuUs: number;
+  busy: number | undefined;
+}
+
+function summarize(results: LoadResult[], before: Probe, after: Probe): Summary {
+  const all = Float64Array.from(results.flatMap((r) => r.latenciesMs)).sort();
+  const q = (p: number): number => (all.length === 0 ? Number.NaN : all[Math.min(all.length - 1, Math.floor(p * all.length))]!);
+  const wallS = (after.wall - before.wall) / 1000;
+  const serverCores = (after.cpuUs - before.cpuUs) / 1e6 / wallS;
+  const generatorCores = results.reduce((s, r) => s + r.cpuShare, 0);
+  const machine = before.busy !== undefined && after.busy !== undefined ? (after.busy - before.busy) / CLK_TCK / wallS : Number.NaN;
+  const reasons: Record<string, number> = {};
+  for (const r of results) for (const [k, v] of Object.entries(r.reasons)) reasons[k] = (reasons[k] ?? 0) + v;
+  return {
+    rps: all.length / (DURATION_MS / 1000),
+    p50: q(0.5),
+    p99: q(0.99),
+    max: all.length === 0 ? Number.NaN : all[all.length - 1]!,
+    errors: results.reduce((s, r) => s + r.errors, 0),
+    firstError: results.find((r) => r.firstError)?.firstError ?? '',
+    sendLagP99Ms: Math.max(...results.map((r) => r.sendLagP99Ms)),
+    generatorCores,
+    serverUsPerCall: (after.cpuUs - before.cpuUs) / Math.max(1, results.reduce((s, r) => s + r.completed, 0)),
+    serverCores,
+    otherCores: Math.max(0, machine - serverCores - generatorCores),
+    reasons,
+  };
+}
+
+/** A server child process (greenwave or the no-op baseline) and its CPU-time probe. */
+interface ServerProc {
+  readonly name: 'greenwave' | 'no-op';
+  readonly port: number;
+  cpuUs(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function startServerProc(kind: 'greenwave' | 'noop'): Promise<ServerProc> {
+  // Only greenwave gets them (profiling, GC tracing): the no-op is the transport alone.
+  const execArgv = kind === 'greenwave' ? SERVER_ARGS : [];
+  const child = fork(here('./server.js'), [kind], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = await new Promise<ServerReady>((resolve, reject) => {
+    child.once('message', (m: ServerReady) => resolve(m));
+    child.once('exit', (code) => reject(new BenchError(`bench/grpc ${kind} server process exited (${code}) before it was ready`)));
+  });
+  return {
+    name: kind === 'noop' ? 'no-op' : 'greenwave',
+    port: ready.port,
+    cpuUs: () =>
+      new Promise((resolve) => {
+        child.once('message', (m: ServerCpu) => resolve(m.userUs + m.systemUs));
+        child.send({ type: 'cpu' });
+      }),
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.send({ type: 'stop' });
+      }),
+  };
+}
+
+/** A pool of grpc-js generator processes, forked once and reused for every job. */
+class NodeGenerators {
+  private readonly children: ChildProcess[];
+  constructor(n: number) {
+    this.children = Array.from({ length: n }, () => fork(here('./load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  }
+  get size(): number {
+    return this.children.length;
+  }
+  run(jobs: LoadJob[]): Promise<LoadResult[]> {
+    return Promise.all(
+      jobs.map(
+        (job, k) =>
+          new Promise<LoadResult>((resolve, reject) => {
+            const child = this.children[k]!;
+            const onExit = (code: number | null): void => reject(new BenchError(`load generator ${k} exited (${code}) during a run`));
+            child.once('exit', onExit);
+            child.once('message', (m: LoadResult) => {
+              child.off('exit', onExit);
+              resolve(m);
+            });
+            child.send(job);
+          }),
+      ),
+    );
+  }
+  close(): void {
+    for (const c of this.children) c.send({ type: 'exit' });
+  }
+}
+
+/** The grpcio (C-core) generator: one python process per job. */
+function runPython(stubs: string, job: LoadJob): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    execFile(PYTHON, [LOAD_PY, '--stubs', stubs, JSON.stringify(job)], { encoding: 'utf8', timeout: job.warmupMs + job.durationMs + 30_000, maxBuffer: 64 << 20 }, (e, stdout, stderr) => {
+      if (e) return reject(new BenchError(`load.py failed: ${e.message}\n${stderr}`));
+      try {
+        resolve(JSON.parse(stdout) as LoadResult);
+      } catch {
+        reject(new BenchError(`load.py printed no result: ${stdout.slice(0, 200)}\n${stderr}`));
+      }
+    });
+  });
+}
+
+/** Splits `callers` (and the open-loop rate) over `g` generator processes. */
+function jobs(port: number, mode: 'closed' | 'open', callers: number, ratePerS: number, g: number): LoadJob[] {
+  const n = Math.min(g, callers);
+  return Array.from({ length: n }, (_, k) => {
+    const mine = Math.floor(callers / n) + (k < callers % n ? 1 : 0);
+    return { type: 'run', port, mode, callers: mine, ratePerS: (ratePerS * mine) / callers, warmupMs: WARMUP_MS, durationMs: DURATION_MS, channels: 1, generator: k };
+  });
+}
+
+const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '—').padStart(7);
+const HEAD = `${'req/s'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'max ms'.padStart(7)} ${'errs'.padStart(4)} ${'µs/call'.padStart(8)}`;
+const row = (s: Summary): string => `${s.rps.toFixed(0).padStart(7)} ${ms(s.p50)} ${ms(s.p99)} ${ms(s.max)} ${String(s.errors).padStart(4)} ${s.serverUsPerCall.toFixed(0).padStart(8)}`;
+const cores = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '?');
+const loadLine = (s: Summary): string =>
+  `server ${cores(s.serverCores)}, generator ${cores(s.generatorCores)}, others ${cores(s.otherCores)}${s.otherCores > CONTENDED_CORES ? ' (contended)' : ''} cores` +
+  (s.sendLagP99Ms > 0 ? `; send lag p99 ${s.sendLagP99Ms.toFixed(2)} ms` : '');
+const mix = (r: Record<string, number>): string => {
+  const total = Object.values(r).reduce((a, b) => a + b, 0);
+  return Object.entries(r)
+    .sort((x, y) => y[1] - x[1])
+    .map(([k, v]) => `${k.replace('REASON_', '').toLowerCase()} ${((100 * v) / total).toFixed(v / total < 0.01 ? 2 : 0)} %`)
+    .join(', ');
+};
+
 async function subscribers(port: number, count: number): Promise<{ held: number; updatesPerS: number }> {
-  const clients = Array.from({ length: Math.ceil(count / 100) }, () => new pkg.greenwave.v1.SignalStateService!(`127.0.0.1:${port}`, grpc.credentials.createInsecure()));
+  type Ctor = new (addr: string, creds: grpc.ChannelCredentials, opts?: object) => grpc.Client & { WatchSignalState: (r: object, m: grpc.Metadata) => grpc.ClientReadableStream<unknown> };
+  const pkg = grpc.loadPackageDefinition(loadProtos()) as unknown as { greenwave: { v1: { SignalStateService: Ctor } } };
+  const clients = Array.from({ length: Math.ceil(count / 100) }, () => new pkg.greenwave.v1.SignalStateService(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
   const viewer = new grpc.Metadata();
   viewer.set('authorization', 'Bearer viewer-secret-1');
   const got = new Uint32Array(count);
   const streams: grpc.ClientReadableStream<unknown>[] = [];
   for (let k = 0; k < count; k++) {
-    const s = (clients[k % clients.length]!.WatchSignalState as (r: object, m: grpc.Metadata) => grpc.ClientReadableStream<unknown>)({ intersection_ids: ['I1'], interval_s: 1 }, viewer);
+    const s = clients[k % clients.length]!.WatchSignalState({ intersection_ids: ['I1'], interval_s: 1 }, viewer);
     s.on('data', () => got[k]!++);
     s.on('error', () => undefined);
     streams.push(s);
@@ -139,46 +260,89 @@ async function subscribers(port: number, count: number): Promise<{ held: number;
   return { held, updatesPerS: updates / 3 };
 }
 
-// The servers run in a worker thread and the load in the main thread, so the load generator
-// does not steal the servers' event loop (2 cores: one each).
-if (!isMainThread) {
-  const ours = await startServer({ insecure: true, port: 0, tokens: TokenStore.fromFile(TOKENS_FILE), maxInFlight: 4096, maxStreams: 5000 });
-  const noop = await noopServer();
-  parentPort!.postMessage({ ours: ours.port, noop: noop.port });
-  parentPort!.on('message', () => {
-    void ours.close().then(() => {
-      noop.server.forceShutdown();
-      process.exit(0);
-    });
-  });
-} else {
-  await main();
+async function main(): Promise<void> {
+  const started = performance.now();
+  const greenwave = await startServerProc('greenwave');
+  const noop = await startServerProc('noop');
+  const probe = async (srv: ServerProc): Promise<Probe> => ({ cpuUs: await srv.cpuUs(), wall: performance.now(), busy: machineBusy() });
+  const gens = new NodeGenerators(GENERATORS);
+  let stubs: string | undefined;
+  if (USE_PYTHON) {
+    const check = spawnSync(PYTHON, ['-c', 'import grpc, grpc_tools'], { encoding: 'utf8' });
+    if (check.status === 0) {
+      stubs = mkdtempSync(join(tmpdir(), 'greenwave-bench-stubs-'));
+      execFileSync(PYTHON, ['-m', 'grpc_tools.protoc', '-I', PROTO_ROOT, `--python_out=${stubs}`, `--grpc_python_out=${stubs}`, ...PROTO_FILES.filter((f) => f.startsWith('greenwave/'))]);
+    } else console.log(`(grpcio cross-check skipped: ${PYTHON} cannot import grpc and grpc_tools)`);
+  }
+  const servers = [greenwave, noop] as const;
+  const mixes: Record<string, number>[] = [];
+  /** Both servers under the same generator and settings; the order alternates so drift does not favour one. */
+  const pair = async (k: number, run: (port: number) => Promise<LoadResult[]>): Promise<[Summary, Summary]> => {
+    const order = k % 2 === 0 ? servers : ([servers[1], servers[0]] as const);
+    const out = new Map<string, Summary>();
+    for (const srv of order) {
+      await settle();
+      const before = await probe(srv);
+      const results = await run(srv.port);
+      out.set(srv.name, summarize(results, before, await probe(srv)));
+    }
+    mixes.push(out.get('greenwave')!.reasons);
+    return [out.get('greenwave')!, out.get('no-op')!];
+  };
+  const report = (label: string, g: Summary, n: Summary): void => {
+    console.log(`  ${label.padStart(11)} │${row(g)} │${row(n)} │ ${((g.rps / n.rps) * 100).toFixed(0).padStart(3)} % ${((n.serverUsPerCall / g.serverUsPerCall) * 100).toFixed(0).padStart(7)} %`);
+    console.log(`  ${''.padStart(11)} │ ${loadLine(g).padEnd(HEAD.length - 1)} │ ${loadLine(n)}`);
+    if (g.firstError) console.log(`      greenwave first error: ${g.firstError}`);
+    if (n.firstError) console.log(`      no-op first error: ${n.firstError}`);
+  };
+  const table = (title: string, first: string): void => {
+    console.log(`\n${title}`);
+    console.log(`  ${''.padStart(11)} │${' greenwave'.padEnd(HEAD.length)} │${' no-op'.padEnd(HEAD.length)} │ greenwave / no-op`);
+    console.log(`  ${first.padStart(11)} │${HEAD} │${HEAD} │ req/s  µs/call⁻¹`);
+  };
+  let runIndex = 0;
+
+  console.log(`bench/grpc — RequestPriority, ${DURATION_MS / 1000} s per run after ${WARMUP_MS} ms warm-up, loopback plaintext, node ${process.version}, ${availableParallelism()} CPUs`);
+  console.log(`servers: greenwave and the no-op baseline, one child process each; load: ${gens.size} grpc-js generator process${gens.size > 1 ? 'es' : ''}${stubs ? ', then one grpcio (C core) process' : ''}`);
+  console.log('µs/call = server-process CPU per answered call (transport included); cores = CPU used during the run;');
+  console.log('µs/call⁻¹ = no-op µs/call ÷ greenwave µs/call: the throughput ratio once the server, not the client, is the bottleneck');
+  // A fresh server runs its first thousands of calls unoptimized (JIT) and with a cold heap; neither belongs in any row.
+  for (const srv of servers) await gens.run(jobs(srv.port, 'closed', 64, 0, gens.size).map((j) => ({ ...j, warmupMs: 0, durationMs: SERVER_WARMUP_MS, generator: 100 + j.generator })));
+  const plural = gens.size > 1 ? `${gens.size} grpc-js generator processes` : 'one grpc-js generator process';
+  table(`closed loop (each caller calls again as soon as it is answered), ${plural}:`, 'callers');
+  for (const c of CLOSED_LEVELS) {
+    const [g, n] = await pair(runIndex++, (port) => gens.run(jobs(port, 'closed', c, 0, gens.size)));
+    report(String(c), g, n);
+  }
+  table(`open loop, ${OPEN_CALLERS} callers each sending on its own Poisson schedule, ${plural}:`, 'offered/s');
+  for (const rate of OPEN_RATES) {
+    const [g, n] = await pair(runIndex++, (port) => gens.run(jobs(port, 'open', OPEN_CALLERS, rate, gens.size)));
+    report(String(rate), g, n);
+  }
+  gens.close();
+
+  if (stubs) {
+    table('cross-check with an independent client: grpcio (C core, asyncio), one process:', 'run');
+    const py = (mode: 'closed' | 'open', callers: number, rate: number) => (port: number) => runPython(stubs!, jobs(port, mode, callers, rate, 1)[0]!).then((r) => [r]);
+    const [g, n] = await pair(runIndex++, py('closed', 64, 0));
+    report('closed 64', g, n);
+    for (const rate of [500, 1000]) {
+      const [go, no] = await pair(runIndex++, py('open', OPEN_CALLERS, rate));
+      report(`open ${rate}`, go, no);
+    }
+    rmSync(stubs, { recursive: true, force: true });
+  }
+  const allReasons: Record<string, number> = {};
+  for (const m of mixes) for (const [k, v] of Object.entries(m)) allReasons[k] = (allReasons[k] ?? 0) + v;
+  console.log(`\ngreenwave answers over all runs: ${mix(allReasons)}`);
+
+  console.log('\nWatchSignalState subscribers at 1 Hz (held = at least 2 updates in 3 s):');
+  for (const count of SUBSCRIBERS) {
+    const r = await subscribers(greenwave.port, count);
+    console.log(`  ${String(count).padStart(5)} opened: ${r.held} held, ${r.updatesPerS.toFixed(0)} updates/s`);
+  }
+  await Promise.all([greenwave.stop(), noop.stop()]);
+  console.log(`\n(total ${((performance.now() - started) / 1000).toFixed(0)} s)`);
 }
 
-async function main(): Promise<void> {
-const worker = new Worker(new URL(import.meta.url));
-const ports = await new Promise<{ ours: number; noop: number }>((resolve) => worker.once('message', resolve));
-const ours = { port: ports.ours };
-const noop = { port: ports.noop };
-console.log(`bench/grpc — RequestPriority, ${DURATION_MS / 1000} s per level, loopback, node ${process.version}`);
-console.log('  concurrency   greenwave req/s   p50 ms   p99 ms  errors │  no-op req/s   p50 ms   p99 ms │ throughput ratio');
-for (const k of LEVELS) {
-  const g = await load(ours.port, k);
-  const n = await load(noop.port, k);
-  console.log(`  ${String(k).padStart(11)}   ${g.rps.toFixed(0).padStart(15)}   ${g.p50.toFixed(2).padStart(6)}   ${g.p99.toFixed(2).padStart(6)}  ${String(g.errors).padStart(6)} │  ${n.rps.toFixed(0).padStart(11)}   ${n.p50.toFixed(2).padStart(6)}   ${n.p99.toFixed(2).padStart(6)} │ ${((g.rps / n.rps) * 100).toFixed(0).padStart(5)} %`);
-}
-console.log('\nopen loop, 64 concurrent callers at a fixed offered rate (latency = service time):');
-console.log('  offered req/s   greenwave p50   p99   errors │  no-op p50   p99');
-for (const rate of [500, 1000, 2000]) {
-  const g = await openLoop(ours.port, 64, rate);
-  const n = await openLoop(noop.port, 64, rate);
-  console.log(`  ${String(rate).padStart(13)}   ${g.p50.toFixed(2).padStart(10)} ms ${g.p99.toFixed(2).padStart(5)} ms ${String(g.errors).padStart(6)} │ ${n.p50.toFixed(2).padStart(7)} ms ${n.p99.toFixed(2).padStart(5)} ms`);
-}
-console.log('\nWatchSignalState subscribers at 1 Hz (held = at least 2 updates in 3 s):');
-for (const count of SUBSCRIBERS) {
-  const r = await subscribers(ours.port, count);
-  console.log(`  ${String(count).padStart(5)} opened: ${r.held} held, ${r.updatesPerS.toFixed(0)} updates/s`);
-}
-worker.postMessage('stop');
-await new Promise((r) => worker.once('exit', r));
-}
+await main();

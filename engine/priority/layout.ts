@@ -51,20 +51,36 @@ export function ringPhases(c: CompiledNetwork, i: number, b: number, r: number, 
   return out.sort((x, y) => order.startS[x]! - order.startS[y]!);
 }
 
+/**
+ * Local phases per barrier and ring in run order ([barrier][ring]), as ringPhases gives
+ * them for `order`. retile keeps each ring's run order, so every layout the TSP
+ * controller derives from a base plan shares the base plan's order: it computes this
+ * once per plan instead of allocating and sorting on every retile (the request path).
+ */
+export type RingOrder = readonly (readonly (readonly number[])[])[];
+
+export function ringOrder(c: CompiledNetwork, i: number, order: CycleLayout): RingOrder {
+  return Array.from({ length: c.barrierCount[i]! }, (_, b) => Array.from({ length: c.ringCount[i]! }, (_, r) => ringPhases(c, i, b, r, order)));
+}
+
 /** Lowest green a phase may run: minimum green, and walk + pedestrian clearance when it has a crosswalk. */
 export function greenFloorS(c: CompiledNetwork, globalPhase: number): number {
   return Math.max(c.phaseMinGreenS[globalPhase]!, c.phasePedestrianS[globalPhase]!);
 }
 
-/** Recomputes phase starts (keeping each ring's run order) and the cycle from the greens. False if the rings do not meet. */
-export function retile(c: CompiledNetwork, i: number, l: CycleLayout): boolean {
+/**
+ * Recomputes phase starts (keeping each ring's run order) and the cycle from the greens.
+ * False if the rings do not meet. `order`: the ring order of `l` when the caller knows it
+ * (ringOrder of the layout it was derived from); otherwise it is read from `l`'s starts.
+ */
+export function retile(c: CompiledNetwork, i: number, l: CycleLayout, order?: RingOrder): boolean {
   let t = 0;
   let ok = true;
   for (let b = 0; b < c.barrierCount[i]!; b++) {
     let end = -1;
     for (let r = 0; r < c.ringCount[i]!; r++) {
       let s = t;
-      for (const k of ringPhases(c, i, b, r, l)) {
+      for (const k of order ? order[b]![r]! : ringPhases(c, i, b, r, l)) {
         l.startS[k] = round6(s);
         s += l.greenS[k]! + l.yellowS[k]! + l.allRedS[k]!;
       }

@@ -24,7 +24,7 @@ import type { PlanBuffer } from '../timing/planner.js';
 import { createPlanBuffer } from '../timing/planner.js';
 import { IssueList, formatIssues } from '../errors.js';
 import { mod } from '../numeric.js';
-import { cloneLayout, greenFloorS, layoutFromPlan, retile, ringPhases, sameLayout, validateLayout, type CycleLayout } from './layout.js';
+import { cloneLayout, greenFloorS, layoutFromPlan, retile, ringOrder, sameLayout, validateLayout, type CycleLayout, type RingOrder } from './layout.js';
 import { compareRequests, ineligibility, PriorityClass, type PriorityConfig } from './policy.js';
 
 export type Strategy = 'none' | 'greenExtension' | 'earlyGreen' | 'phaseInsertion' | 'preemption';
@@ -63,8 +63,15 @@ interface Override {
   readonly layouts: CycleLayout[];
 }
 
+/**
+ * What is kept of an open request: only what the sweep, arbitration and lastDecision read.
+ * Entries live until the vehicle calls again (often seconds), long enough to be promoted
+ * to the old generation; keeping the whole request (and its strings) there, and a new
+ * entry per call, made the service's major GCs several times more frequent.
+ */
 interface OpenRequest {
-  req: TspRequest;
+  /** The request's expected arrival, absolute s (forgotten 600 s after it). */
+  arrivalS: number;
   readonly seq: number;
   decision: TspDecision;
 }
@@ -89,6 +96,8 @@ const NOW_GUARD_S = 0.5;
 
 export class TspController {
   private base: CycleLayout[] = [];
+  /** Per intersection, the base plan's ring order (every layout derived from it keeps it). */
+  private rings: RingOrder[] = [];
   private offsetS = new Float64Array(0);
   private readonly overrides: (Override | undefined)[];
   private readonly active: (ActiveGrant | undefined)[];
@@ -118,9 +127,11 @@ export class TspController {
   setBasePlan(plan: PlanBuffer): void {
     const c = this.c;
     this.base = [];
+    this.rings = [];
     this.offsetS = new Float64Array(c.intersectionCount);
     for (let i = 0; i < c.intersectionCount; i++) {
       this.base.push(layoutFromPlan(c, i, plan));
+      this.rings.push(ringOrder(c, i, this.base[i]!));
       this.offsetS[i] = plan.offsetS[i]!;
       this.overrides[i] = undefined;
       this.active[i] = undefined;
@@ -149,12 +160,23 @@ export class TspController {
 
   /** `n` consecutive cycles from the one running at t, as the schedule stands (layouts are copies). */
   cyclesFrom(i: number, tS: number, n: number): Slot[] {
+    return this.scheduleFrom(i, tS, n).map((s) => ({ startS: s.startS, layout: cloneLayout(s.layout) }));
+  }
+
+  /**
+   * Like cyclesFrom, but the layouts are the live ones (base or committed override),
+   * not copies: for reading only. decide() reads the schedule on every request and
+   * most requests are denied without editing it; copying 4 typed arrays per cycle
+   * over the whole horizon was a quarter of the service's allocation (GC pauses).
+   * Whatever edits a schedule (extend, earlyGreen, recover) works on copies.
+   */
+  private scheduleFrom(i: number, tS: number, n: number): readonly Readonly<Slot>[] {
     const first = this.cycleAt(i, tS);
-    const out: Slot[] = [{ startS: first.startS, layout: cloneLayout(first.layout) }];
+    const out: Slot[] = [{ startS: first.startS, layout: first.layout }];
     let s = first.startS + first.layout.cycleS;
     while (out.length < n) {
       const next = this.cycleAt(i, s + EPS);
-      out.push({ startS: s, layout: cloneLayout(next.layout) });
+      out.push({ startS: s, layout: next.layout });
       s += next.layout.cycleS;
     }
     return out;
@@ -174,7 +196,11 @@ export class TspController {
     const existing = this.open.get(k);
     const seq = existing?.seq ?? ++this.seq;
     const decision = this.decide(req, seq, nowS);
-    this.open.set(k, { req, seq, decision });
+    // Updated in place; set again in case decide's sweep dropped it as stale.
+    const entry = existing ?? { arrivalS: req.arrivalS, seq, decision };
+    entry.arrivalS = req.arrivalS;
+    entry.decision = decision;
+    this.open.set(k, entry);
     return decision;
   }
 
@@ -220,7 +246,6 @@ export class TspController {
 
     const C = this.base[i]!.cycleS;
     const horizon = Math.ceil((a - nowS) / C) + 3 + lim.compensationCycles + lim.maxRecoveryCycles;
-    let slots = this.cyclesFrom(i, nowS, horizon);
     const current = this.active[i];
     let replacing: ActiveGrant | undefined;
     if (current) {
@@ -228,13 +253,16 @@ export class TspController {
       if (current.key === k) replacing = current;
       else if (inProgress) {
         if (compareRequests({ priorityClass: req.priorityClass, latenessS: req.latenessS, seq }, current) < 0) replacing = current;
-        else return deny('conflict', `a ${className(current.priorityClass)} request ranked higher holds ${c.intersectionIds[i]}`, this.nextGreen(i, slots, pl, a));
+        else return deny('conflict', `a ${className(current.priorityClass)} request ranked higher holds ${c.intersectionIds[i]}`, this.nextGreen(i, nowS, horizon, pl, a));
       } else if (!emergency && nowS < current.lockoutUntilS) {
-        return deny('lockout', `priority was granted at ${c.intersectionIds[i]} ${round1(nowS - current.arrivalS)} s ago; locked out for ${round1(current.lockoutUntilS - nowS)} s more`, this.nextGreen(i, slots, pl, a));
+        return deny('lockout', `priority was granted at ${c.intersectionIds[i]} ${round1(nowS - current.arrivalS)} s ago; locked out for ${round1(current.lockoutUntilS - nowS)} s more`, this.nextGreen(i, nowS, horizon, pl, a));
       }
     }
+    // Read-only until a candidate copies it; `reverted` below is a fresh copy of its own.
+    let slots: readonly Readonly<Slot>[] = this.scheduleFrom(i, nowS, horizon);
+    let reverted: Slot[] | undefined;
     if (replacing) {
-      const reverted = this.revertedFuture(i, nowS, horizon);
+      reverted = this.revertedFuture(i, nowS, horizon);
       if (!reverted) return deny('noRoom', 'the earlier adjustment cannot be withdrawn safely');
       slots = reverted;
     }
@@ -248,13 +276,13 @@ export class TspController {
       else if (next < 0) next = j;
     }
     if (prev >= 0 && a + margin <= windows[prev]!.ge + EPS) {
-      if (replacing) this.commitOrKeep(i, slots, replacing);
+      if (replacing && reverted) this.commitOrKeep(i, reverted, replacing);
       return deny('alreadyGreen', 'arrives on green', a);
     }
     if (!emergency) {
       const why = ineligibility(this.config, req);
       if (why !== undefined) {
-        if (replacing) this.commitOrKeep(i, slots, replacing);
+        if (replacing && reverted) this.commitOrKeep(i, reverted, replacing);
         return deny('notEligible', why, next >= 0 ? windows[next]!.gs : Number.NaN);
       }
     }
@@ -287,7 +315,7 @@ export class TspController {
       } else if (!noRoomWhy) noRoomWhy = 'minimum greens and pedestrian clearances of the phases before it leave no time to truncate';
     }
     if (candidates.length === 0) {
-      if (replacing) this.commitOrKeep(i, slots, replacing);
+      if (replacing && reverted) this.commitOrKeep(i, reverted, replacing);
       return deny('noRoom', noRoomWhy, windows[next]!.gs);
     }
     candidates.sort((x, y) => y.savedS - x.savedS || (x.strategy === 'greenExtension' ? -1 : 1));
@@ -326,7 +354,7 @@ export class TspController {
     // Requests are forgotten 600 s after their arrival time; sweeping once a second is precise enough.
     if (nowS - this.lastSweepS < 1) return;
     this.lastSweepS = nowS;
-    for (const [k, o] of this.open) if (nowS > o.req.arrivalS + 600) this.open.delete(k);
+    for (const [k, o] of this.open) if (nowS > o.arrivalS + 600) this.open.delete(k);
   }
 
   /** Local index of the phase serving a movement: protected first, then permitted; the longest green wins ties. */
@@ -344,11 +372,20 @@ export class TspController {
     return -1;
   }
 
-  private nextGreen(i: number, slots: Slot[], pl: number, a: number): number {
-    void i;
-    for (const s of slots) {
-      const gs = s.startS + s.layout.startS[pl]!;
-      if (gs + s.layout.greenS[pl]! > a) return Math.max(gs, a);
+  /**
+   * When local phase pl is next green at or after a, over the n cycles scheduleFrom(i, tS, n)
+   * would list (NaN if none). Walks the schedule without building it: conflict and lockout
+   * denials, the commonest answers under load, need nothing else from it.
+   */
+  private nextGreen(i: number, tS: number, n: number, pl: number, a: number): number {
+    const first = this.cycleAt(i, tS);
+    let startS = first.startS;
+    let layout = first.layout;
+    for (let k = 0; k < n; k++) {
+      if (k > 0) layout = this.cycleAt(i, startS + EPS).layout;
+      const gs = startS + layout.startS[pl]!;
+      if (gs + layout.greenS[pl]! > a) return Math.max(gs, a);
+      startS += layout.cycleS;
     }
     return Number.NaN;
   }
@@ -364,7 +401,7 @@ export class TspController {
         const f = this.frozenFloor(i, running, k, nowS);
         if (Number.isFinite(f)) running.layout.greenS[k] = Math.max(base.greenS[k]!, ceil10(f));
       }
-      if (!retile(this.c, i, running.layout)) return undefined;
+      if (!retile(this.c, i, running.layout, this.rings[i])) return undefined;
     }
     const out: Slot[] = [running];
     let s = running.startS + running.layout.cycleS;
@@ -398,7 +435,7 @@ export class TspController {
     const touched: number[] = [pl];
     for (let r = 0; r < c.ringCount[i]!; r++) {
       if (r === r0) continue;
-      const ring = ringPhases(c, i, b, r, this.base[i]!);
+      const ring = this.rings[i]![b]![r]!;
       if (ring.length > 0) touched.push(ring[ring.length - 1]!);
     }
     for (const k of touched) if (!Number.isFinite(this.frozenFloor(i, s, k, nowS))) return false;
@@ -434,9 +471,9 @@ export class TspController {
       const s = w[sj]!;
       // Barrier availability: every ring must give the same amount.
       let avail = Number.POSITIVE_INFINITY;
-      const rings: number[][] = [];
+      const rings: (readonly number[])[] = [];
       for (let r = 0; r < nr; r++) {
-        const ring = ringPhases(c, i, sb, r, this.base[i]!);
+        const ring = this.rings[i]![sb]![r]!;
         rings.push(ring);
         let ra = 0;
         let blocked = false;
@@ -483,7 +520,7 @@ export class TspController {
     if (got <= 0) return 0;
     const target = w[j]!;
     for (let r = 0; r < nr; r++) {
-      const ring = ringPhases(c, i, B, r, this.base[i]!);
+      const ring = this.rings[i]![B]![r]!;
       if (ring.length === 0) continue;
       const k = r === r0 ? pl : ring[0]!;
       target.layout.greenS[k] = round1(target.layout.greenS[k]! + got);
@@ -507,14 +544,14 @@ export class TspController {
         let perRing = Number.POSITIVE_INFINITY;
         for (let r = 0; r < nr; r++) {
           let lost = 0;
-          for (const k of ringPhases(c, i, b, r, this.base[i]!)) lost += owedPerPhase[k]!;
+          for (const k of this.rings[i]![b]![r]!) lost += owedPerPhase[k]!;
           perRing = Math.min(perRing, lost);
         }
         const amt = Math.min(left, floor10(perRing));
         if (amt <= 0) continue;
         for (let r = 0; r < nr; r++) {
           let rest = amt;
-          for (const k of ringPhases(c, i, b, r, this.base[i]!)) {
+          for (const k of this.rings[i]![b]![r]!) {
             const add = Math.min(rest, owedPerPhase[k]!);
             s.layout.greenS[k] = round1(s.layout.greenS[k]! + add);
             owedPerPhase[k] = owedPerPhase[k]! - add;
@@ -526,13 +563,13 @@ export class TspController {
       if (left > 1e-9) {
         // Could not place it all: put the rest back where it came from.
         for (let r = 0; r < nr; r++) {
-          const rp = ringPhases(c, i, B, r, this.base[i]!);
+          const rp = this.rings[i]![B]![r]!;
           const k = r === r0 ? pl : rp[0]!;
           s.layout.greenS[k] = round1(s.layout.greenS[k]! + left);
         }
       }
       owed = round1(owed - (give - left));
-      retile(c, i, s.layout);
+      retile(c, i, s.layout, this.rings[i]);
     }
     return got;
   }
@@ -543,7 +580,7 @@ export class TspController {
     let room = Number.POSITIVE_INFINITY;
     for (let r = 0; r < c.ringCount[i]!; r++) {
       let ra = 0;
-      for (const k of ringPhases(c, i, b, r, this.base[i]!)) ra += Math.max(0, l.greenS[k]! - greenFloorS(c, this.g(i, k)));
+      for (const k of this.rings[i]![b]![r]!) ra += Math.max(0, l.greenS[k]! - greenFloorS(c, this.g(i, k)));
       room = Math.min(room, ra);
     }
     return Number.isFinite(room) ? room : 0;
@@ -553,7 +590,7 @@ export class TspController {
   private shrinkBarrier(i: number, l: CycleLayout, b: number, d: number, prefer: number): void {
     const c = this.c;
     for (let r = 0; r < c.ringCount[i]!; r++) {
-      const ring = ringPhases(c, i, b, r, this.base[i]!);
+      const ring = this.rings[i]![b]![r]!;
       const order = [...ring.filter((k) => k === prefer), ...ring.filter((k) => k !== prefer).reverse()];
       let left = d;
       for (const k of order) {
@@ -598,13 +635,13 @@ export class TspController {
         const add = Math.min(-drift, cap);
         const b = c.barrierCount[i]! > 1 && pBarrier === 0 ? 1 : pBarrier === 0 || pBarrier < 0 ? (c.barrierCount[i]! > 1 ? 1 : 0) : 0;
         for (let r = 0; r < c.ringCount[i]!; r++) {
-          const ring = ringPhases(c, i, b, r, this.base[i]!);
+          const ring = this.rings[i]![b]![r]!;
           const k = ring[ring.length - 1]!;
           l.greenS[k] = round1(l.greenS[k]! + add);
         }
         drift = round1(drift + add);
       }
-      if (!retile(c, i, l)) return false;
+      if (!retile(c, i, l, this.rings[i])) return false;
     }
     if (Math.abs(drift) > 0.05) return false;
     // Re-chain the slot starts.
@@ -617,7 +654,7 @@ export class TspController {
   }
 
   private retileFrom(i: number, w: Slot[], j: number): boolean {
-    for (let q = j; q < w.length; q++) if (!retile(this.c, i, w[q]!.layout)) return false;
+    for (let q = j; q < w.length; q++) if (!retile(this.c, i, w[q]!.layout, this.rings[i])) return false;
     let s = w[0]!.startS;
     for (const slot of w) {
       slot.startS = s;

@@ -1,0 +1,50 @@
+/**
+ * bench/grpc server process: either greenwave's real gRPC service (`startServer`
+ * with the test fixture's tokens) or a no-op grpc-js handler for the same RPC
+ * (argv[2] = "greenwave" | "noop"). Each runs in a child process of its own, so
+ * no load generator shares its event loop and the two servers do not share a
+ * heap (greenwave's open requests would otherwise add to the no-op's GC work).
+ * Forked by bench/grpc/run.ts; reports its port over IPC, answers "cpu" with its
+ * CPU time so far, and exits when sent "stop".
+ */
+import * as grpc from '@grpc/grpc-js';
+import { loadProtos, startServer } from '../../service/server.js';
+import { TokenStore } from '../../service/auth.js';
+import { BenchError } from './protocol.js';
+import type { ServerCpu, ServerReady, ToServer } from './protocol.js';
+
+// Tokens from the source tree (the JSON fixture is not copied into dist/).
+const TOKENS_FILE = new URL('../../../test/fixtures/grpc/tokens.json', import.meta.url).pathname;
+
+if (!process.send) throw new BenchError('bench/grpc/server.js must be forked by bench/grpc/run.js (it reports over IPC)');
+const kind = process.argv[2];
+if (kind !== 'greenwave' && kind !== 'noop') throw new BenchError(`bench/grpc/server.js: expected "greenwave" or "noop", got "${kind}"`);
+
+type ServiceCtor = { service: grpc.ServiceDefinition };
+
+/** The transport baseline: answers RequestPriority with a constant, no auth, no validation. */
+async function noopServer(): Promise<{ port: number; close: () => Promise<void> }> {
+  const pkg = grpc.loadPackageDefinition(loadProtos()) as unknown as { greenwave: { v1: Record<string, ServiceCtor> } };
+  const server = new grpc.Server();
+  const reply = { granted: false, strategy: 'STRATEGY_NONE', expected_time_saved_s: 0, reason: 'REASON_CODE_UNSPECIFIED' };
+  server.addService(pkg.greenwave.v1['BusPriorityService']!.service, {
+    RequestPriority: (_call: unknown, cb: (e: null, r: object) => void) => cb(null, reply),
+  });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  return { port, close: async () => server.forceShutdown() };
+}
+
+const running =
+  kind === 'greenwave' ? await startServer({ insecure: true, port: 0, tokens: TokenStore.fromFile(TOKENS_FILE), maxInFlight: 4096, maxStreams: 5000 }) : await noopServer();
+const ready: ServerReady = { type: 'ready', port: running.port, pid: process.pid };
+process.send(ready);
+process.on('message', (m: ToServer) => {
+  if (m.type === 'cpu') {
+    const u = process.cpuUsage();
+    const cpu: ServerCpu = { type: 'cpu', userUs: u.user, systemUs: u.system };
+    process.send!(cpu);
+    return;
+  }
+  // An orderly exit (not a kill from the parent) so that --cpu-prof writes its profile.
+  void running.close().then(() => process.exit(0));
+});
