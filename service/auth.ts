@@ -25,8 +25,19 @@ export interface Principal {
   readonly roles: readonly Role[];
 }
 
+/** Distinct verified authorization headers remembered; past this the memory starts over. */
+const VERIFIED_CACHE_MAX = 4096;
+
 export class TokenStore {
   private readonly entries: { digest: Buffer; principal: Principal }[];
+  /**
+   * Authorization headers already verified, to their principal. Hashing the token took as
+   * much server time per call as the priority decision itself (measured under bench/grpc),
+   * and a dispatch client sends the same header on every call. The token set is fixed for
+   * the store's life, and only headers that carried a valid token are remembered, so an
+   * unknown token always goes through the full constant-time digest comparison.
+   */
+  private readonly verified = new Map<string, Principal>();
 
   constructor(tokens: readonly TokenEntry[]) {
     this.entries = tokens.map((t) => ({ digest: digest(t.token), principal: { client: t.client, roles: t.roles } }));
@@ -45,12 +56,16 @@ export class TokenStore {
   /** The caller, from `authorization: Bearer <token>`; UNAUTHENTICATED / PERMISSION_DENIED otherwise. */
   authenticate(md: Metadata, role: Role): Principal {
     const header = md.get('authorization')[0];
-    const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!m) throw new StatusError(status.UNAUTHENTICATED, 'missing bearer token: send metadata "authorization: Bearer <token>"');
-    const d = digest(m[1]!);
-    let found: Principal | undefined;
-    for (const e of this.entries) if (timingSafeEqual(e.digest, d)) found = e.principal;
-    if (!found) throw new StatusError(status.UNAUTHENTICATED, 'unknown bearer token');
+    let found = typeof header === 'string' ? this.verified.get(header) : undefined;
+    if (!found) {
+      const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+      if (!m) throw new StatusError(status.UNAUTHENTICATED, 'missing bearer token: send metadata "authorization: Bearer <token>"');
+      const d = digest(m[1]!);
+      for (const e of this.entries) if (timingSafeEqual(e.digest, d)) found = e.principal;
+      if (!found) throw new StatusError(status.UNAUTHENTICATED, 'unknown bearer token');
+      if (this.verified.size >= VERIFIED_CACHE_MAX) this.verified.clear();
+      this.verified.set(header as string, found);
+    }
     if (!found.roles.includes(role)) throw new StatusError(status.PERMISSION_DENIED, `client "${found.client}" lacks the "${role}" role`);
     return found;
   }
