@@ -3,7 +3,7 @@
  *   greenwave sumo loops  --net X.net.xml --out loops.add.xml [--period 900] [--file e1.xml]
  *   greenwave sumo import --net X.net.xml --out network.json
  *   greenwave sumo plan   --net X.net.xml --loops e1.xml --out plan.add.xml [--at HH:MM]
- *                         [--min-cycle 40] [--alternatives 7]
+ *                         [--min-cycle S] [--alternatives 7]
  *                         [--program-id greenwave] [--resolution 1] [--network-out network.json] [--json]
  * See docs/sumo.md for the recipe and the conventions.
  */
@@ -25,14 +25,14 @@ export const SUMO_USAGE = `usage:
   greenwave sumo import --net <x.net.xml> --out <network.json>
       Converts the SUMO network to a greenwave network file and lists what it changed.
   greenwave sumo plan --net <x.net.xml> --loops <e1.xml> --out <plan.add.xml> [--at HH:MM]
-                      [--min-cycle 40] [--alternatives 7]
+                      [--min-cycle S] [--alternatives 7]
                       [--program-id greenwave] [--resolution 1] [--network-out network.json] [--json]
       Times every traffic light from the loop counts (the last full interval, or
       the interval starting HH:MM after simulation time 0, predicted from the
       intervals before it; HH:MM may be the interval right after the file) with
       corridor coordination, and writes the plans as SUMO programs (load with sumo -a).
-      --min-cycle: shortest cycle allowed, s (default 40; nets without pedestrian
-      crossings can go lower: SUMO's tlsCycleAdaptation.py allows 20).
+      --min-cycle: shortest cycle allowed, s (default: 20 when the net has no
+      pedestrian crossings, as SUMO's tlsCycleAdaptation.py; else 40).
       --alternatives: runners-up to the planner's best plan that greenwave's
       microsimulator also tries on the counted demand before one is kept (0: none).
 `;
@@ -115,7 +115,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   const programId = values['program-id'] ?? 'greenwave';
   if (!/^[\w.-]+$/.test(programId)) throw usage(`--program-id "${programId}": use letters, digits, _ . -`);
 
-  const minCycleS = values['min-cycle'] === undefined ? undefined : positiveNumber(values['min-cycle'], '--min-cycle', 40);
+  const minCycleS = values['min-cycle'] === undefined ? undefined : positiveNumber(values['min-cycle'], '--min-cycle', 20);
   if (minCycleS !== undefined && !(minCycleS >= 10 && minCycleS <= 600)) throw usage(`--min-cycle "${values['min-cycle']}": expected 10 to 600 s`);
   const alternatives = values.alternatives === undefined ? DEFAULT_ALTERNATIVES : Number(values.alternatives);
   if (!(Number.isInteger(alternatives) && alternatives >= 0 && alternatives <= 20)) throw usage(`--alternatives "${values.alternatives}": expected a whole number from 0 to 20`);

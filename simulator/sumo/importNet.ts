@@ -72,9 +72,9 @@ export interface ImportOptions {
   /** Outbound weight of detected corridors. Default 0.5. */
   readonly outboundWeight?: number;
   /**
-   * Shortest cycle the planner may run, s (network default; greenwave's own default is 40).
-   * SUMO nets from netgenerate have no pedestrian crossings, so nothing physical asks for 40 s;
-   * SUMO's Webster tool (tlsCycleAdaptation.py) allows 20 s.
+   * Shortest cycle the planner may run, s. Default: 20 s when the net has no pedestrian
+   * crossings (nothing physical then asks for more; SUMO's Webster tool, tlsCycleAdaptation.py,
+   * allows 20 s too), else greenwave's own default of 40 s.
    */
   readonly minCycleS?: number;
 }
@@ -112,6 +112,9 @@ export interface NetworkJson {
   corridors: { id: string; name: string; intersections: string[]; outboundWeight: number }[];
   defaults?: { minCycleS?: number };
 }
+
+/** Minimum cycle for a net without pedestrian crossings, s: tlsCycleAdaptation.py's default. */
+const SHORTEST_CYCLE_WITHOUT_CROSSINGS_S = 20;
 
 const DIR_TURN: Record<string, Turn> = { s: 'T', l: 'L', L: 'L', r: 'R', R: 'R', t: 'U' };
 const OPPOSITE: Record<ApproachId, ApproachId> = { EB: 'WB', WB: 'EB', NB: 'SB', SB: 'NB' };
@@ -169,8 +172,10 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
   const notes: string[] = [];
 
   const edges = new Map<string, SumoEdge>();
+  let crossings = 0;
   for (const e of children(root, 'edge')) {
     const fn = attr(e, 'function');
+    if (fn === 'crossing') crossings++;
     if (fn !== undefined && fn !== 'normal') continue;
     const id = attr(e, 'id');
     const from = attr(e, 'from');
@@ -369,6 +374,10 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
     throw new GreenwaveError(ErrorCode.InvalidInput, `SUMO network: none of the ${junctions.length} traffic-light junctions could be imported\n${notes.map((n) => `  ${n}`).join('\n')}`);
   }
 
+  // Without crosswalks no pedestrian needs a long cycle: allow what SUMO's own Webster tool allows.
+  const minCycleS = opts.minCycleS ?? (crossings === 0 ? SHORTEST_CYCLE_WITHOUT_CROSSINGS_S : undefined);
+  if (opts.minCycleS === undefined && minCycleS !== undefined) notes.push(`no pedestrian crossings in the net: minimum cycle ${minCycleS} s (as SUMO's tlsCycleAdaptation.py; --min-cycle to change)`);
+
   // Links between imported signals (direct edges only).
   const ixById = new Map(intersections.map((ix) => [ix.id, ix]));
   const netLinks: NetworkJson['links'] = [];
@@ -389,7 +398,7 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
     intersections,
     links: netLinks,
     corridors: findCorridors(intersections, netLinks, opts.outboundWeight ?? 0.5),
-    ...(opts.minCycleS !== undefined ? { defaults: { minCycleS: opts.minCycleS } } : {}),
+    ...(minCycleS !== undefined ? { defaults: { minCycleS } } : {}),
   };
   let result = validateNetwork(network);
   if (!result.ok && network.corridors.length > 0) {
