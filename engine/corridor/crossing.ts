@@ -35,7 +35,7 @@ export interface CrossingLink {
   readonly upMovement: number;
   readonly downMovement: number;
   readonly travelS: number;
-  /** Per lane of the downstream through movement, veh/s. */
+  /** Flow and saturation flow per lane, veh/s: of the upstream through movement (up…) and of the downstream one (down…). */
   readonly upFlowPerLane: number;
   readonly upSatPerLane: number;
   readonly downFlowPerLane: number;
