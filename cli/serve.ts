@@ -2,6 +2,9 @@
  * `greenwave serve [--port P] [--host H] [--insecure] [--tls-cert F --tls-key F [--tls-ca F]]
  *   --tokens tokens.json [--network net.json] [--counts counts.csv] [--at HH:MM] [--gtfs dir]`
  * `--gtfs` loads a static GTFS feed at start and enables SubmitVehiclePositions (GTFS-realtime).
+ * `--controllers HOST:PORT` connects the field: every intersection's controller at that Modbus
+ * TCP address (unit id = intersection index + 1); the base plan is pushed at start and bus
+ * priority decisions follow as priority overrides.
  * Runs the gRPC service (docs/grpc.md) until SIGINT/SIGTERM, then drains and stops.
  */
 import { parseArgs } from 'node:util';
@@ -24,6 +27,7 @@ export function parseServeArgs(args: string[]): ServeOptions {
       counts: { type: 'string' },
       at: { type: 'string', default: '08:00' },
       gtfs: { type: 'string' },
+      controllers: { type: 'string' },
     },
   });
   const port = Number(values.port);
@@ -33,9 +37,17 @@ export function parseServeArgs(args: string[]): ServeOptions {
   const key = values['tls-key'];
   if ((cert === undefined) !== (key === undefined)) throw new GreenwaveError(ErrorCode.InvalidInput, 'serve: --tls-cert and --tls-key go together');
   if (!values.insecure && cert === undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'serve: give --tls-cert and --tls-key, or --insecure to serve plaintext');
+  let controllerAddress: { host: string; port: number } | undefined;
+  if (values.controllers !== undefined) {
+    const m = /^(.+):(\d{1,5})$/.exec(values.controllers);
+    const cport = m ? Number(m[2]) : NaN;
+    if (!m || !(cport >= 1 && cport <= 65535)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --controllers "${values.controllers}" must be HOST:PORT (a Modbus TCP address)`);
+    controllerAddress = { host: m[1]!, port: cport };
+  }
   return {
     port,
     host: values.host,
+    ...(controllerAddress ? { controllerAddress } : {}),
     insecure: values.insecure,
     ...(cert !== undefined && key !== undefined ? { tls: { certPath: cert, keyPath: key, ...(values['tls-ca'] ? { caPath: values['tls-ca'] } : {}) } } : {}),
     tokens: TokenStore.fromFile(values.tokens),

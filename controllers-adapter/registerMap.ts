@@ -15,6 +15,8 @@
  *                68 plan id again (tail: a read with head ≠ tail is torn)
  *   69         CRC-16/MODBUS of the staging block
  *   70         commit: write 1 → check CRC and the safety validator, apply at the next cycle zero;
+ *              write 2 → priority override of the running cycle (its untimed rest), 3 → of the
+ *              next cycle only (transit priority; the committed plan resumes after it);
  *              read → commit status (CommitStatus)
  *   71         communication-loss timeout, s (0 = never fall back)
  *   72         pending plan id (read-only, 0 = none)
@@ -68,6 +70,12 @@ export const HOLDING_REGISTER_COUNT = HR_ACTIVE + PLAN_BLOCK_LENGTH;
 export const HOLDING_WRITABLE_END = HR_COMM_LOSS_TIMEOUT_S + 1;
 /** The value written to HR_COMMIT to commit the staged plan. */
 export const COMMIT_COMMAND = 1;
+/**
+ * Values of HR_COMMIT for a priority override (TSP): the staged block is one cycle's timing
+ * that replaces the rest of the running cycle (Now) or the next cycle only (Next); the
+ * committed plan is unchanged and runs again after it.
+ */
+export const OverrideCommand = { Now: 2, Next: 3 } as const;
 export const MAX_COMM_LOSS_TIMEOUT_S = 3600;
 
 // ---- input registers ----
@@ -121,6 +129,10 @@ export const CommitStatus = {
   Pending: 1,
   /** The committed plan is running. */
   Active: 2,
+  /** A priority override is running this cycle. */
+  OverrideRunning: 3,
+  /** A priority override waits for the next cycle zero. */
+  OverridePending: 4,
   /** The CRC register does not match the staging block. */
   CrcMismatch: 16,
   /** The staging block is not a plan for this intersection: plan id 0, head ≠ tail, phase count or ring sequence wrong. */
@@ -129,6 +141,13 @@ export const CommitStatus = {
   Unsafe: 18,
   /** The controller is in fault flash and accepts no plan until a local reset. */
   RefusedInFlash: 19,
+  /**
+   * A priority override for the running cycle disagrees with what the cycle has already
+   * timed (a phase that has started moved, one that has ended changed, a running green would
+   * end in the past, or clearances differ), or the controller is not running a coordinated or
+   * free cycle: nothing changed.
+   */
+  OverrideIncompatible: 20,
 } as const;
 export type CommitStatus = (typeof CommitStatus)[keyof typeof CommitStatus];
 

@@ -25,6 +25,8 @@ import { movementId, parseMovementId } from '../engine/network/geometry.js';
 import { APPROACH_IDS } from '../engine/network/schema.js';
 import { GreenwaveError, ErrorCode, IssueList, formatIssues } from '../engine/errors.js';
 import { TspController, type TspDecision, type TspRequest } from '../engine/priority/tsp.js';
+import { ControllerClient, type ControllerEndpoint } from '../controllers-adapter/modbus/client.js';
+import { PriorityLink } from '../controllers-adapter/priorityLink.js';
 import { PriorityClass, priorityConfig, type PriorityConfig } from '../engine/priority/policy.js';
 import { StatusError, notFound, toGrpcStatus } from './errors.js';
 import { TokenStore, type Role } from './auth.js';
@@ -53,12 +55,22 @@ export interface ServeOptions {
   readonly shutdownGraceMs?: number;
   /** Static GTFS feed directory; enables SubmitVehiclePositions (GTFS-realtime). */
   readonly gtfsDir?: string;
+  /**
+   * Field controllers over Modbus TCP (unit id and intersection each). The base plan is pushed
+   * to every one at start and after Replan; transit-priority adjustments follow as priority
+   * overrides (controllers-adapter/priorityLink.ts) after every decision and once a second.
+   */
+  readonly controllers?: readonly ControllerEndpoint[];
+  /** Shorthand for `controllers`: every intersection at one Modbus TCP address, unit id = index + 1 (as `greenwave controllers --virtual N` serves). */
+  readonly controllerAddress?: { readonly host: string; readonly port: number };
 }
 
 export interface RunningServer {
   readonly port: number;
   readonly server: grpc.Server;
   readonly state: ServiceState;
+  /** With `controllers`: the link carrying priority to them, and what the controllers refused or missed. */
+  readonly controllers: { readonly link: PriorityLink; readonly failures: string[] } | undefined;
   /** Streams open right now. */
   openStreams(): number;
   close(): Promise<void>;
@@ -303,6 +315,41 @@ function spatMessage(state: ServiceState, i: number, tS: number): Obj {
 
 type AnyCall = grpc.ServerUnaryCall<Obj, Obj> | grpc.ServerWritableStream<Obj, Obj> | grpc.ServerDuplexStream<Obj, Obj>;
 
+/**
+ * The field side of the service: a Modbus client to the controllers, the base plan pushed to
+ * each, and the priority link that sends TSP adjustments after each decision and once a second.
+ * Failures never fail a gRPC call: they are collected in `link.failures`.
+ */
+function connectControllers(state: ServiceState, endpoints: readonly ControllerEndpoint[], clock: () => number) {
+  if (endpoints.length === 0) return undefined;
+  const client = new ControllerClient(state.c, endpoints, { timeoutMs: 1000, connectTimeoutMs: 1000 });
+  const unitOf = new Map(endpoints.map((e) => [e.intersection, e.unitId]));
+  const link = new PriorityLink(state.c, state.tsp, client, (i) => unitOf.get(i));
+  const pushPlans = (): void => {
+    for (const e of endpoints) {
+      client.pushPlan(e.unitId, state.plan.buffer).catch((err: unknown) => link.failures.push(`${state.c.intersectionIds[e.intersection]} base plan: ${err instanceof Error ? err.message : String(err)}`));
+    }
+  };
+  const changed = (i: number): void => {
+    if (unitOf.has(i)) void link.sync(i, clock());
+  };
+  // Once a second: stage each intersection's next adjusted cycle before it begins.
+  const timer = setInterval(() => {
+    for (const e of endpoints) void link.sync(e.intersection, clock());
+  }, 1000);
+  timer.unref();
+  pushPlans();
+  return {
+    link,
+    changed,
+    pushPlans,
+    close: (): void => {
+      clearInterval(timer);
+      void client.close();
+    },
+  };
+}
+
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (!opts.insecure && !opts.tls) throw new GreenwaveError(ErrorCode.InvalidInput, 'refusing to serve without TLS: give TLS certificate and key, or ask for plaintext explicitly with --insecure');
   const clock = opts.clock ?? (() => Date.now() / 1000);
@@ -318,6 +365,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     grpc: { health: { v1: { Health: { service: grpc.ServiceDefinition } } } };
   };
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 1 << 20 });
+  const addr = opts.controllerAddress;
+  const endpoints = opts.controllers ?? (addr ? state.c.intersectionIds.slice(0, 247).map((_, i) => ({ unitId: i + 1, intersection: i, host: addr.host, port: addr.port })) : []);
+  const field = connectControllers(state, endpoints, clock);
   let inFlight = 0;
   let serving = true;
   const streams = new Set<grpc.ServerWritableStream<Obj, Obj> | grpc.ServerDuplexStream<Obj, Obj>>();
@@ -371,11 +421,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const req = parsePriorityRequest(state, r, now, prefix);
     const d = kind === 'request' ? state.tsp.request(req, now) : state.tsp.update(req, now);
     if (!d) throw notFound(`${prefix}vehicle_id: vehicle "${req.vehicleId}" has no open request at ${state.c.intersectionIds[req.intersection]}`);
+    field?.changed(req.intersection);
     return priorityResponse(state, req, d);
   };
   const cancel = (r: Obj, prefix = ''): Obj => {
     const { vehicleId, i } = parseCancel(state, r, prefix);
     const res = state.tsp.cancel(vehicleId, i, clock());
+    if (res.withdrawn) field?.changed(i);
     if (!res.found) throw notFound(`${prefix}vehicle_id: vehicle "${vehicleId}" has no open request at ${state.c.intersectionIds[i]}`);
     return { vehicle_id: vehicleId, intersection_id: state.c.intersectionIds[i], withdrawn: res.withdrawn };
   };
@@ -505,6 +557,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (!/^\d{1,2}:\d{2}$/.test(at)) throw new GreenwaveError(ErrorCode.InvalidInput, 'at', [{ path: 'at', message: 'must be a time of day HH:MM' }]);
       try {
         state.replan(at);
+        field?.pushPlans();
       } catch (e: unknown) {
         const ge = GreenwaveError.from(e);
         if (ge.code === ErrorCode.InvalidInput) throw new GreenwaveError(ErrorCode.InvalidInput, ge.message, [{ path: 'at', message: ge.message.replace(/^--at /, '') }]);
@@ -544,6 +597,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
       serving = false;
+      field?.close();
       for (const w of healthWatchers) w.write({ status: 'NOT_SERVING' });
       // Drain: end every open stream cleanly (clients see OK), then stop accepting and wait.
       for (const s of streams) s.end();
@@ -560,5 +614,5 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     return closing;
   };
 
-  return { port, server, state, openStreams: () => streams.size, close };
+  return { port, server, state, controllers: field ? { link: field.link, failures: field.link.failures } : undefined, openStreams: () => streams.size, close };
 }

@@ -31,6 +31,7 @@ import { copyIntersectionPlan, crc16ModbusRegisters, decodePlanBlock, encodePlan
 import { detectorRange } from '../virtual/controller.js';
 import {
   COMMIT_COMMAND,
+  OverrideCommand,
   CommitStatus,
   commitStatusName,
   DET_OCCUPANCY_PERMILLE,
@@ -321,6 +322,35 @@ export class ControllerClient {
         return { unitId, planId: id, state: 'pending' as const, attempts };
       });
     });
+  }
+
+  /**
+   * Transit priority: one cycle's timing (intersection i of `plan`) that replaces the rest of
+   * the running cycle (`when` 'now') or runs as the next cycle only ('next'); the committed plan
+   * stays and resumes after it. Block, CRC and commit go in ONE FC16, since the running cycle
+   * moves on while we talk. The controller checks a 'now' override against what the cycle
+   * has already timed; a refusal is a PLAN_REJECTED error carrying the commit status.
+   */
+  async pushOverride(unitId: number, plan: PlanBuffer, when: 'now' | 'next', overrideId: number): Promise<{ unitId: number; overrideId: number; commitStatus: number }> {
+    const u = this.unit(unitId);
+    const i = u.endpoint.intersection;
+    const block = encodePlanBlock(this.c, i, plan, overrideId);
+    copyIntersectionPlan(this.c, i, plan, this.scratch);
+    const decoded = decodePlanBlock(this.c, i, block, 0, this.scratch);
+    const issues = new IssueList();
+    if (!decoded.ok) issues.add(`override[${this.c.intersectionIds[i]}]`, decoded.message);
+    else validateIntersectionPlan(this.c, i, this.scratch, issues);
+    if (issues.length > 0) throw new UnsafePlanError(this.c.intersectionIds[i]!, issues.items);
+    const regs = [...block, crc16ModbusRegisters(block), when === 'now' ? OverrideCommand.Now : OverrideCommand.Next];
+    return this.serialized(u, () =>
+      this.withRetry(u, async () => {
+        await this.fc16(u, HR_STAGE, regs);
+        const [status, , , lastCommit] = await this.fc3(u, HR_COMMIT, 4);
+        if (lastCommit !== overrideId) throw new ControllerError(ControllerErrorReason.PlanNotConfirmed, `unit ${unitId}: the last commit was ${lastCommit}, not override ${overrideId} (another writer?)`, { unitId });
+        if (status! >= CommitStatus.CrcMismatch) throw new ControllerError(ControllerErrorReason.PlanRejected, `unit ${unitId} refused override ${overrideId}: ${commitStatusName(status!)}`, { unitId, commitStatus: status! });
+        return { unitId, overrideId, commitStatus: status! };
+      }),
+    );
   }
 
   /** Reads the active plan block; throws TORN_READ if its head and tail plan ids differ. */

@@ -206,7 +206,10 @@ describe('VirtualController', () => {
     expect(code(() => v.readHolding(0, 126))).toBe(ModbusExceptionCode.IllegalDataValue);
     expect(code(() => v.readInput(81, 1))).toBe(ModbusExceptionCode.IllegalDataAddress);
     expect(code(() => v.writeHolding(72, [1]))).toBe(ModbusExceptionCode.IllegalDataAddress);
-    expect(code(() => v.writeHolding(HR_COMMIT, [2]))).toBe(ModbusExceptionCode.IllegalDataValue);
+    expect(code(() => v.writeHolding(HR_COMMIT, [4]))).toBe(ModbusExceptionCode.IllegalDataValue);
+    // 2 and 3 are priority-override commits: accepted as commands, then checked like a plan (here: CRC).
+    expect(code(() => v.writeHolding(HR_COMMIT, [2]))).toBeUndefined();
+    expect(v.readHolding(HR_COMMIT, 1)).toEqual([16]);
     // All or nothing: a bad commit value in the same request leaves the staging block untouched.
     expect(code(() => v.writeHolding(0, new Array(71).fill(0).map((_, k) => (k === 70 ? 5 : 9))))).toBe(ModbusExceptionCode.IllegalDataValue);
     expect(v.readHolding(0, 4)).toEqual([0, 0, 0, 0]);

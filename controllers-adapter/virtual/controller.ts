@@ -65,6 +65,7 @@ import {
   MODBUS_MAX_WRITE_REGISTERS,
   ModbusExceptionCode,
   NO_PHASE,
+  OverrideCommand,
   PB_PLAN_ID,
   PLAN_BLOCK_LENGTH,
 } from '../registerMap.js';
@@ -75,6 +76,8 @@ export const MAX_LENGTHEN_SHARE = 0.22;
 export const DEFAULT_OCCUPIED_S_PER_VEHICLE = 0.5;
 /** Jumps of the clock longer than this re-anchor the cycle instead of replaying every cycle. */
 const MAX_REPLAY_S = 3600;
+/** An override of the running cycle may not end a green or start a phase sooner than this from now, s. */
+const OVERRIDE_NOTICE_S = 0.5;
 const EPS = 1e-6;
 const LAMP_RED = 0;
 const LAMP_GREEN = 1;
@@ -129,6 +132,12 @@ export class VirtualController {
   private hasPending = false;
   private activePlanId = 0;
   private pendingPlanId = 0;
+  /** A priority override waiting for the next cycle zero (one cycle only). */
+  private readonly overrideNext: PlanBuffer;
+  private hasOverrideNext = false;
+  private planSwitchedNow = false;
+  /** Priority overrides run (now or at a cycle zero), for tests and status. */
+  overridesRun = 0;
 
   /** Writable holding registers: staging block, CRC, commit, timeout (the last two are shadowed by fields). */
   private readonly holding = new Uint16Array(HOLDING_WRITABLE_END);
@@ -203,6 +212,7 @@ export class VirtualController {
     this.running = createPlanBuffer(c);
     this.pending = createPlanBuffer(c);
     this.scratch = createPlanBuffer(c);
+    this.overrideNext = createPlanBuffer(c);
     copyIntersectionPlan(c, intersection, localPlan, this.target);
     copyIntersectionPlan(c, intersection, localPlan, this.running);
     // The local plan's block carries plan id 0 by definition; encode with 1 and patch (0 is not a valid wire id).
@@ -424,14 +434,18 @@ export class VirtualController {
     if (count > MODBUS_MAX_WRITE_REGISTERS) throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `write of ${count} registers exceeds ${MODBUS_MAX_WRITE_REGISTERS}`);
     checkRange(address, count, HOLDING_WRITABLE_END, MODBUS_MAX_WRITE_REGISTERS, 'writable holding');
     let commit = false;
+    let command = COMMIT_COMMAND;
     let timeout = -1;
     for (let k = 0; k < count; k++) {
       const a = address + k;
       const v = values[k]!;
       if (!(Number.isInteger(v) && v >= 0 && v <= 0xffff)) throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `value ${v} at ${a} is not a uint16`);
       if (a === HR_COMMIT) {
-        if (v !== COMMIT_COMMAND) throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `commit register accepts only ${COMMIT_COMMAND}, got ${v}`);
+        if (v !== COMMIT_COMMAND && v !== OverrideCommand.Now && v !== OverrideCommand.Next) {
+          throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `commit register accepts ${COMMIT_COMMAND} (plan), ${OverrideCommand.Now} (override now) or ${OverrideCommand.Next} (override next cycle), got ${v}`);
+        }
         commit = true;
+        command = v;
       } else if (a === HR_COMM_LOSS_TIMEOUT_S) {
         if (v > MAX_COMM_LOSS_TIMEOUT_S) throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `communication-loss timeout ${v} s exceeds ${MAX_COMM_LOSS_TIMEOUT_S}`);
         timeout = v;
@@ -442,7 +456,7 @@ export class VirtualController {
       if (a <= HR_STAGE_CRC) this.holding[a] = values[k]!;
     }
     if (timeout >= 0) this.commLossTimeoutS = timeout;
-    if (commit) this.commit();
+    if (commit) this.commit(command);
   }
 
   /** FC4. A read that covers the detector sequence register latches the detector counters first. */
@@ -494,7 +508,7 @@ export class VirtualController {
     }
   }
 
-  private commit(): void {
+  private commit(command: number = COMMIT_COMMAND): void {
     const i = this.intersection;
     const id = this.holding[HR_STAGE + PB_PLAN_ID]!;
     this.lastCommitPlanId = id;
@@ -511,11 +525,55 @@ export class VirtualController {
     if (!decoded.ok) return refuse(CommitStatus.Malformed, decoded.message);
     const issues = new IssueList();
     if (!validateIntersectionPlan(this.c, i, this.scratch, issues)) return refuse(CommitStatus.Unsafe, formatIssues(issues.items));
+    if (command !== COMMIT_COMMAND) return this.acceptOverride(command, refuse);
     copyIntersectionPlan(this.c, i, this.scratch, this.pending);
     this.pendingBlock.set(this.holding.subarray(HR_STAGE, HR_STAGE + PLAN_BLOCK_LENGTH));
     this.hasPending = true;
     this.pendingPlanId = decoded.planId;
     this.commitStatus = CommitStatus.Pending;
+    this.lastRejection = '';
+    this.faults &= ~FaultFlag.CommitRejected;
+  }
+
+  /**
+   * A validated one-cycle override in `scratch` (transit priority). Next: runs at the next
+   * cycle zero instead of the committed plan (no offset correction that cycle: the engine's
+   * override sequence brings the cycle back to its offset itself). Now: replaces the rest of
+   * the running cycle, only if it agrees with everything this cycle has already timed.
+   */
+  private acceptOverride(command: number, refuse: (status: CommitStatus, message: string) => void): void {
+    const c = this.c;
+    const i = this.intersection;
+    if (this.mode !== ControllerMode.Coordinated && this.mode !== ControllerMode.Free) return refuse(CommitStatus.OverrideIncompatible, 'not running a cycle (manual control or flash)');
+    if (command === OverrideCommand.Next) {
+      copyIntersectionPlan(c, i, this.scratch, this.overrideNext);
+      this.hasOverrideNext = true;
+      this.commitStatus = CommitStatus.OverridePending;
+    } else {
+      if (this.redUntilCycleZero) return refuse(CommitStatus.OverrideIncompatible, 'the controller is in its start-up all-red until cycle zero');
+      const tau = Math.max(0, this.nowS - this.cycleStartS);
+      const r = this.running;
+      const o = this.scratch;
+      for (let p = this.p0; p < this.p1; p++) {
+        const id = c.phaseIds[p];
+        if (Math.abs(o.phaseYellowS[p]! - r.phaseYellowS[p]!) > EPS || Math.abs(o.phaseAllRedS[p]! - r.phaseAllRedS[p]!) > EPS) return refuse(CommitStatus.OverrideIncompatible, `phase ${id}: an override may not change yellow or all-red`);
+        const started = r.phaseStartS[p]! <= tau + EPS;
+        if (!started) {
+          if (o.phaseStartS[p]! < tau + OVERRIDE_NOTICE_S) return refuse(CommitStatus.OverrideIncompatible, `phase ${id} would start at ${o.phaseStartS[p]} s, before cycle second ${round1(tau + OVERRIDE_NOTICE_S)}`);
+          continue;
+        }
+        if (Math.abs(o.phaseStartS[p]! - r.phaseStartS[p]!) > EPS) return refuse(CommitStatus.OverrideIncompatible, `phase ${id} started at ${r.phaseStartS[p]} s; the override moves it to ${o.phaseStartS[p]} s`);
+        const greenEnd = r.phaseStartS[p]! + r.phaseGreenS[p]!;
+        if (greenEnd <= tau + EPS) {
+          if (Math.abs(o.phaseGreenS[p]! - r.phaseGreenS[p]!) > EPS) return refuse(CommitStatus.OverrideIncompatible, `phase ${id}'s green has ended; the override changes it`);
+        } else if (o.phaseStartS[p]! + o.phaseGreenS[p]! < tau + OVERRIDE_NOTICE_S) {
+          return refuse(CommitStatus.OverrideIncompatible, `phase ${id}'s green would end at ${round1(o.phaseStartS[p]! + o.phaseGreenS[p]!)} s, before cycle second ${round1(tau + OVERRIDE_NOTICE_S)}`);
+        }
+      }
+      copyIntersectionPlan(c, i, this.scratch, this.running);
+      this.commitStatus = CommitStatus.OverrideRunning;
+      this.overridesRun++;
+    }
     this.lastRejection = '';
     this.faults &= ~FaultFlag.CommitRejected;
   }
@@ -560,7 +618,22 @@ export class VirtualController {
       this.pendingPlanId = 0;
       if (this.commitStatus === CommitStatus.Pending) this.commitStatus = CommitStatus.Active;
       this.planSwitches++;
+      this.planSwitchedNow = true;
     }
+    if (this.hasOverrideNext) {
+      this.hasOverrideNext = false;
+      // A plan switch this cycle wins: the override was timed against the old plan.
+      if (this.planSwitchedNow) {
+        this.planSwitchedNow = false;
+      } else {
+        copyIntersectionPlan(c, i, this.overrideNext, this.running);
+        this.commitStatus = CommitStatus.OverrideRunning;
+        this.overridesRun++;
+        return;
+      }
+    }
+    this.planSwitchedNow = false;
+    if (this.commitStatus === CommitStatus.OverrideRunning || this.commitStatus === CommitStatus.OverridePending) this.commitStatus = CommitStatus.Active;
     copyIntersectionPlan(c, i, this.target, this.running);
     if (this.mode !== ControllerMode.Coordinated) return;
     const cyc = this.target.cycleS[i]!;
@@ -814,6 +887,10 @@ export function detectorRange(c: CompiledNetwork, i: number): { start: number; c
 
 function tenths(s: number): number {
   return Math.max(0, Math.min(0xffff, Math.round(s * 10)));
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
 }
 
 function round3(x: number): number {
