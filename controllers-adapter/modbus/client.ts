@@ -274,14 +274,7 @@ export class ControllerClient {
   async pushPlan(unitId: number, plan: PlanBuffer, opts: PushPlanOptions = {}): Promise<PushResult> {
     const u = this.unit(unitId);
     const i = u.endpoint.intersection;
-    // What goes on the wire is the 0.1 s block: validate exactly that.
-    const probe = encodePlanBlock(this.c, i, plan, opts.planId ?? 1);
-    copyIntersectionPlan(this.c, i, plan, this.scratch);
-    const decoded = decodePlanBlock(this.c, i, probe, 0, this.scratch);
-    const issues = new IssueList();
-    if (!decoded.ok) issues.add(`plan[${this.c.intersectionIds[i]}]`, decoded.message);
-    else validateIntersectionPlan(this.c, i, this.scratch, issues);
-    if (issues.length > 0) throw new UnsafePlanError(this.c.intersectionIds[i]!, issues.items);
+    this.encodeSafe(i, plan, opts.planId ?? 1, 'plan');
     const cycleS = plan.cycleS[i]!;
 
     return this.serialized(u, async () => {
@@ -334,13 +327,7 @@ export class ControllerClient {
   async pushOverride(unitId: number, plan: PlanBuffer, when: 'now' | 'next', overrideId: number): Promise<{ unitId: number; overrideId: number; commitStatus: number }> {
     const u = this.unit(unitId);
     const i = u.endpoint.intersection;
-    const block = encodePlanBlock(this.c, i, plan, overrideId);
-    copyIntersectionPlan(this.c, i, plan, this.scratch);
-    const decoded = decodePlanBlock(this.c, i, block, 0, this.scratch);
-    const issues = new IssueList();
-    if (!decoded.ok) issues.add(`override[${this.c.intersectionIds[i]}]`, decoded.message);
-    else validateIntersectionPlan(this.c, i, this.scratch, issues);
-    if (issues.length > 0) throw new UnsafePlanError(this.c.intersectionIds[i]!, issues.items);
+    const block = this.encodeSafe(i, plan, overrideId, 'override');
     const regs = [...block, crc16ModbusRegisters(block), when === 'now' ? OverrideCommand.Now : OverrideCommand.Next];
     return this.serialized(u, () =>
       this.withRetry(u, async () => {
@@ -351,6 +338,21 @@ export class ControllerClient {
         return { unitId, overrideId, commitStatus: status! };
       }),
     );
+  }
+
+  /**
+   * The plan block for intersection i of `plan`, after validating exactly what goes on the
+   * wire (the 0.1 s block, decoded back): an unsafe plan or override is never sent.
+   */
+  private encodeSafe(i: number, plan: PlanBuffer, id: number, what: 'plan' | 'override'): Uint16Array {
+    const block = encodePlanBlock(this.c, i, plan, id);
+    copyIntersectionPlan(this.c, i, plan, this.scratch);
+    const decoded = decodePlanBlock(this.c, i, block, 0, this.scratch);
+    const issues = new IssueList();
+    if (!decoded.ok) issues.add(`${what}[${this.c.intersectionIds[i]}]`, decoded.message);
+    else validateIntersectionPlan(this.c, i, this.scratch, issues);
+    if (issues.length > 0) throw new UnsafePlanError(this.c.intersectionIds[i]!, issues.items);
+    return block;
   }
 
   /** Reads the active plan block; throws TORN_READ if its head and tail plan ids differ. */
