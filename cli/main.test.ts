@@ -122,6 +122,22 @@ describe('greenwave validate', () => {
 });
 
 describe('greenwave plan', () => {
+  it('--check N runs the planner\'s best and N runners-up in the microsimulator and keeps the least delay', () => {
+    const r = cli('plan', '--network', NETWORK, '--counts', COUNTS, '--at', '10:30', '--check', '3', '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { simulationCheck: { label: string; simulatedDelayS: number; chosen: boolean }[]; corridors: { corridorId: string; cycleS: number }[] };
+    const trials = report.simulationCheck;
+    expect(trials).toHaveLength(4);
+    expect(new Set(trials.map((t) => t.label)).size).toBe(4);
+    const kept = trials.filter((t) => t.chosen);
+    expect(kept).toHaveLength(1);
+    expect(kept[0]!.simulatedDelayS).toBe(Math.min(...trials.map((t) => t.simulatedDelayS)));
+    // The plan reported is the one kept: its corridor runs the kept cycle.
+    expect(kept[0]!.label).toBe(`renmin-rd at ${report.corridors[0]!.cycleS} s`);
+    expect(cli('plan', '--network', NETWORK, '--counts', COUNTS, '--check', 'x').code).toBe(2);
+  });
+
   it('plans every intersection of the demo city at 08:00', () => {
     const r = cli('plan', '--network', NETWORK, '--counts', COUNTS, '--at', '08:00');
     expect(r.stderr).toBe('');

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `greenwave` command line, used by traffic engineers:
- *   greenwave plan --network net.json --counts counts.csv [--at HH:MM] [--out plan.json] [--json]
+ *   greenwave plan --network net.json --counts counts.csv [--at HH:MM] [--check N] [--out plan.json] [--json]
  *   greenwave validate net.json
  *   greenwave schema
  *   greenwave sumo plan|loops|import …   (SUMO round trip, cli/sumo.ts)
@@ -22,11 +22,14 @@ import { formatPlanTable, formatFaultSummary, formatCorridor } from './format.js
 import { cmdSumo } from './sumo.js';
 import { cmdControllers } from './controllers.js';
 import { cmdServe } from './serve.js';
+import { rankBySimulation } from '../simulator/rankPlans.js';
 
 const USAGE = `usage:
-  greenwave plan --network <net.json> --counts <counts.csv> [--at HH:MM] [--out plan.json] [--json]
+  greenwave plan --network <net.json> --counts <counts.csv> [--at HH:MM] [--check N] [--out plan.json] [--json]
       Times every signal for the interval starting at HH:MM (predicted from the
       counts before it), or for the interval after the last one in the file.
+      --check N: also run the planner's N runners-up in the microsimulator on the
+      counted demand and keep the plan with the least delay (default 0).
   greenwave corridor --network <net.json> --counts <counts.csv> [--corridor ID] [--at HH:MM] [--svg tsd.svg] [--out corridor.json]
       Coordinates a corridor (common cycle, two-way green band, offsets) and
       reports bands, attainability, delay and stops; --svg writes the time-space diagram.
@@ -71,14 +74,19 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
       at: { type: 'string' },
       out: { type: 'string' },
       json: { type: 'boolean', default: false },
+      check: { type: 'string' },
     },
   });
   if (!values.network) throw new UsageError('plan: --network is required');
   if (!values.counts) throw new UsageError('plan: --counts is required');
+  const alternatives = values.check === undefined ? 0 : Number(values.check);
+  if (!(Number.isInteger(alternatives) && alternatives >= 0 && alternatives <= 20)) throw new UsageError(`plan: --check "${values.check}": expected a whole number of runners-up from 0 to 20`);
   const c = loadCompiled(values.network);
   const prepared = prepareCounts(c, readText(values.counts, 'counts file'), values.counts);
   const demand = demandFor(prepared, values.at);
-  const { plans, corridors } = planNetwork(c, demand.volumeVeh, demand.intervalS);
+  // --check N: the planner's best and N runners-up are run in the microsimulator; the least delay wins.
+  const { plan: chosen, trials, chosen: chosenIndex } = rankBySimulation(c, planNetwork(c, demand.volumeVeh, demand.intervalS, { alternatives }));
+  const { plans, corridors } = chosen;
   const report = {
     network: c.network.name,
     forInterval: demand.forInterval,
@@ -88,6 +96,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
     faultyDetectors: prepared.faults.faultyDetectors,
     plans,
     corridors,
+    ...(trials.length > 0 ? { simulationCheck: trials.map((t, k) => ({ ...t, chosen: k === chosenIndex })) } : {}),
   };
   if (values.out) writeText(values.out, `${JSON.stringify(report, null, 2)}\n`);
   if (values.json) {
@@ -97,6 +106,11 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
     out(`demand: ${demand.basis} for the ${demand.intervalS / 60}-minute interval starting ${demand.forInterval}\n\n`);
     out(formatPlanTable(c, plans, prepared.faults));
     for (const cp of corridors) out(formatCorridor(cp));
+    if (trials.length > 0) {
+      out('\nchecked in the microsimulator (mean delay per trip, demand from the counts):\n');
+      trials.forEach((t, k) => out(`  ${k === chosenIndex ? '*' : ' '} ${t.simulatedDelayS.toFixed(1).padStart(6)} s  ${t.label} (planner score ${t.plannerScore})\n`));
+      out('\n');
+    }
     out(formatFaultSummary(prepared.faults));
     if (values.out) out(`\nplan written to ${values.out}\n`);
   }

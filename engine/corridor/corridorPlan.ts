@@ -196,7 +196,11 @@ function systemOptions(c: CompiledNetwork, buf: PlanBuffer, members: readonly Me
     shifts: undefined,
   };
   const all: SystemOption[] = [apart];
-  if (members.length > 1) {
+  if (members.length === 1) {
+    // A corridor on its own: its other common cycles are the runners-up.
+    const id = members[0]!.corridor.id;
+    for (const x of own[0]!.all) if (x.cycleS !== own[0]!.cycleS) all.push({ label: `${id} at ${x.cycleS} s`, score: x.score, cycles: [x.cycleS], shifts: undefined });
+  } else {
     const name = `system ${members[0]!.corridor.id} + ${members.length - 1} more`;
     for (const j of searchSystemCycle(c, buf, members, ranges, scratch)) all.push({ label: `${name} at ${j.cycleS} s`, score: j.score, cycles: members.map(() => j.cycleS), shifts: j.shifts });
   }
@@ -204,8 +208,9 @@ function systemOptions(c: CompiledNetwork, buf: PlanBuffer, members: readonly Me
   const picked: SystemOption[] = [];
   for (const o of all) {
     if (picked.length >= count) break;
-    const common = o.shifts ? o.cycles[0]! : Number.NaN;
-    if (picked.some((p) => p.shifts && o.shifts && Math.abs(p.cycles[0]! - common) < DISTINCT_CYCLE_S)) continue;
+    // Options on one common cycle (a system, or a lone corridor) a few seconds apart are the same plan.
+    const common = o.shifts || members.length === 1 ? o.cycles[0]! : Number.NaN;
+    if (picked.some((p) => (p.shifts || members.length === 1) && Math.abs(p.cycles[0]! - common) < DISTINCT_CYCLE_S)) continue;
     picked.push(o);
   }
   return picked;
@@ -278,17 +283,19 @@ function practicalMinCycleS(c: CompiledNetwork, buf: PlanBuffer, indices: readon
 }
 
 /** Like PASSER: the common cycle with the least delay and stops over the whole corridor. */
-function searchCycle(c: CompiledNetwork, buf: PlanBuffer, m: Member, fromS: number, toS: number, scratch: PlanScratch): { cycleS: number; score: number } {
+function searchCycle(c: CompiledNetwork, buf: PlanBuffer, m: Member, fromS: number, toS: number, scratch: PlanScratch): { cycleS: number; score: number; all: { cycleS: number; score: number }[] } {
   let bestCycle = fromS;
   let bestScore = Infinity;
+  const all: { cycleS: number; score: number }[] = [];
   for (let cycleS = fromS; cycleS <= toS + 1e-9; cycleS += CYCLE_STEP_S) {
     const score = coordinate(c, buf, m.corridor, m.indices, cycleS, scratch).score;
+    all.push({ cycleS, score });
     if (score < bestScore - 1e-6) {
       bestScore = score;
       bestCycle = cycleS;
     }
   }
-  return { cycleS: bestCycle, score: bestScore };
+  return { cycleS: bestCycle, score: bestScore, all };
 }
 
 /**
