@@ -131,3 +131,32 @@ describe('chooseShifts', () => {
     );
   });
 });
+
+describe('property: corridor systems never yield an unsafe plan', () => {
+  it('random grids and demands: the plan and every runner-up pass the safety validator', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          rows: fc.integer({ min: 2, max: 3 }),
+          cols: fc.integer({ min: 2, max: 4 }),
+          colSpacingM: fc.integer({ min: 120, max: 900 }),
+          rowSpacingM: fc.integer({ min: 120, max: 900 }),
+          speedKph: fc.integer({ min: 30, max: 70 }),
+          minCycleS: fc.integer({ min: 20, max: 60 }),
+          rowVehPerH: fc.integer({ min: 0, max: 1400 }),
+          colVehPerH: fc.integer({ min: 0, max: 900 }),
+        }),
+        (o) => {
+          const c = gridNetwork(o);
+          const plan = planNetwork(c, gridVolumes(c, o.rowVehPerH, o.colVehPerH), 900, { alternatives: 2 });
+          for (const a of plan.alternatives) {
+            for (let i = 0; i < c.intersectionCount; i++) expect(validateIntersectionPlan(c, i, a.buffer)).toBe(true);
+          }
+          // Shifted corridors keep every offset inside its cycle.
+          for (let i = 0; i < c.intersectionCount; i++) expect(plan.buffer.offsetS[i]!).toBeLessThan(plan.buffer.cycleS[i]!);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+});
