@@ -22,6 +22,8 @@ import { SeededRandom } from '../engine/numeric.js';
 
 /** IDM parameters for a passenger car; with these the queue discharges at about 2 s per vehicle. */
 export const IDM = { accelMps2: 1.5, decelMps2: 2.0, headwayS: 1.2, minGapM: 2.0, lengthM: 5.0 } as const;
+/** A standard 12 m city bus: longer, and slower to pick up speed, than a car. */
+export const BUS = { accelMps2: 1.0, lengthM: 12.0 } as const;
 /** A vehicle on yellow stops if it can at this deceleration; otherwise it clears. */
 const YELLOW_STOP_DECEL_MPS2 = 3.0;
 /** Permitted lefts go when the nearest opposing vehicle is at least this far away in time. */
@@ -124,6 +126,9 @@ export class Simulation {
   private readonly vFreeS: Float64Array;
   /** Desired speed as a share of the link speed: drivers differ (SUMO's default speedFactor spread). */
   private readonly vSpeedFactor: Float64Array;
+  /** Body length and maximum acceleration: a car's, or a bus's for tracked vehicles. */
+  private readonly vLength: Float64Array;
+  private readonly vAccel: Float64Array;
   private readonly vStops: Int32Array;
   private readonly vLinkStops: Int32Array;
   private readonly vStopped: Uint8Array;
@@ -201,6 +206,8 @@ export class Simulation {
     this.vLinkEnterS = new Float64Array(cap);
     this.vFreeS = new Float64Array(cap);
     this.vSpeedFactor = new Float64Array(cap).fill(1);
+    this.vLength = new Float64Array(cap).fill(IDM.lengthM);
+    this.vAccel = new Float64Array(cap).fill(IDM.accelMps2);
     this.vStops = new Int32Array(cap);
     this.vLinkStops = new Int32Array(cap);
     this.vStopped = new Uint8Array(cap);
@@ -353,6 +360,8 @@ export class Simulation {
         this.vFreeS[v] = 0;
         this.vStops[v] = 0;
         this.vSpeedFactor[v] = this.speedFactor();
+        this.vLength[v] = IDM.lengthM;
+        this.vAccel[v] = IDM.accelMps2;
         this.placeOnLane(v, lane, l, turn, top.linkSpeedMps[l]! * 0.8, t);
         this.waitingToEnter[l] = this.waitingToEnter[l]! - 1;
         this.entered++;
@@ -397,7 +406,7 @@ export class Simulation {
     if (size === 0) return true;
     if (size >= this.laneCap - 1) return false;
     const tail = this.laneBuf[lane * this.laneCap + ((this.laneHead[lane]! + size - 1) % this.laneCap)]!;
-    return this.vPos[tail]! - IDM.lengthM > IDM.minGapM;
+    return this.vPos[tail]! - this.vLength[tail]! > IDM.minGapM;
   }
 
   private placeOnLane(v: number, lane: number, link: number, turn: number, speed: number, t: number): void {
@@ -436,7 +445,7 @@ export class Simulation {
       const v = this.laneBuf[base + ((this.laneHead[lane]! + k) % this.laneCap)]!;
       if (this.vStamp[v] === this.stepCount) {
         // Entered this lane during this step: already moved once.
-        leaderPos = this.vPos[v]! - IDM.lengthM;
+        leaderPos = this.vPos[v]! - this.vLength[v]!;
         leaderSpeed = this.vSpeed[v]!;
         k++;
         continue;
@@ -476,11 +485,12 @@ export class Simulation {
       // The front vehicle stops half a metre short of the line; followers keep their gap to the rear ahead.
       const gap = obstacle - pos - (k === 0 ? 0.5 : 0);
       const dv = speed - obstacleSpeed;
-      const sStar = IDM.minGapM + Math.max(0, speed * IDM.headwayS + (speed * dv) / (2 * Math.sqrt(IDM.accelMps2 * IDM.decelMps2)));
+      const accel = this.vAccel[v]!;
+      const sStar = IDM.minGapM + Math.max(0, speed * IDM.headwayS + (speed * dv) / (2 * Math.sqrt(accel * IDM.decelMps2)));
       const v0 = linkV0 * this.vSpeedFactor[v]!;
       const free = 1 - Math.pow(speed / v0, 4);
       const interaction = Number.isFinite(gap) ? (sStar / Math.max(gap, 0.1)) ** 2 : 0;
-      let acc = IDM.accelMps2 * (free - interaction);
+      let acc = accel * (free - interaction);
       if (acc < -9) acc = -9;
       let nv = speed + acc * dt;
       if (nv < 0) nv = 0;
@@ -501,7 +511,7 @@ export class Simulation {
         const d = this.laneDets[q]!;
         const dp = this.topology.detectorPosM[d]!;
         if (pos < dp && npos >= dp) this.detCount[d] = this.detCount[d]! + 1;
-        if (npos >= dp && npos - IDM.lengthM <= dp + LOOP_LENGTH_M) this.detOccupied[d] = 1;
+        if (npos >= dp && npos - this.vLength[v]! <= dp + LOOP_LENGTH_M) this.detOccupied[d] = 1;
       }
       this.vPos[v] = npos;
       this.vSpeed[v] = nv;
@@ -512,7 +522,7 @@ export class Simulation {
         leaderSpeed = 0;
         continue;
       }
-      leaderPos = npos - IDM.lengthM;
+      leaderPos = npos - this.vLength[v]!;
       leaderSpeed = nv;
       k++;
     }
@@ -623,6 +633,8 @@ export class Simulation {
       this.vTracked[v] = 1;
       this.vTrackId[v] = tv.id;
       this.vSpeedFactor[v] = 1; // a bus keeps to the speed limit
+      this.vLength[v] = BUS.lengthM;
+      this.vAccel[v] = BUS.accelMps2;
       this.placeOnLane(v, lane, tv.entryLink, tv.turn, this.topology.linkSpeedMps[tv.entryLink]! * 0.8, t);
       this.entered++;
       tv.enterS = t;
@@ -726,7 +738,7 @@ export class Simulation {
     this.sumTravelS = other.sumTravelS;
     this.sumStops = other.sumStops;
     this.entryWaitS = other.entryWaitS;
-    const arrays = ['vLane', 'vPos', 'vSpeed', 'vMove', 'vEnterS', 'vLinkEnterS', 'vFreeS', 'vSpeedFactor', 'vStops', 'vLinkStops', 'vStopped', 'vStamp', 'freeSlots', 'laneBuf', 'laneHead', 'laneSize', 'nextArrivalS', 'waitingToEnter', 'linkMinEtaS', 'detCount', 'detOccS', 'detOccupied', 'detFault', 'mVeh', 'mDelay', 'mStops', 'linkMaxQueue'] as const;
+    const arrays = ['vLane', 'vPos', 'vSpeed', 'vMove', 'vEnterS', 'vLinkEnterS', 'vFreeS', 'vSpeedFactor', 'vLength', 'vAccel', 'vStops', 'vLinkStops', 'vStopped', 'vStamp', 'freeSlots', 'laneBuf', 'laneHead', 'laneSize', 'nextArrivalS', 'waitingToEnter', 'linkMinEtaS', 'detCount', 'detOccS', 'detOccupied', 'detFault', 'mVeh', 'mDelay', 'mStops', 'linkMaxQueue'] as const;
     for (const name of arrays) (this[name] as { set(a: ArrayLike<number>): void }).set(other[name]);
     this.volumeRows.length = 0;
     this.volumeRows.push(...other.volumeRows);
