@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, GreenwaveError, IssueList, ValidationError } from '../errors.js';
-import { formatGtfsTime, loadGtfsDir, parseCsv, parseGtfs, parseGtfsTime } from './gtfs.js';
+import { formatGtfsTime, loadGtfsDir, parseCsv, parseGtfs, parseGtfsTime, serviceRuns } from './gtfs.js';
 
 const DIR = join(import.meta.dirname, '../../test/fixtures/gtfs/renmin');
 
@@ -214,5 +214,37 @@ describe('GTFS import', () => {
       'stop_times.txt:2 arrival_time: the first stop of trip "T1" must have a time',
       'stop_times.txt:5 arrival_time: the last stop of trip "T2" must have a time',
     ]);
+  });
+});
+
+describe('service calendar', () => {
+  const CAL = 'service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\nWD,1,1,1,1,1,0,0,20260101,20261231\nWE,0,0,0,0,0,1,1,20260101,20261231\n';
+  const DATES = 'service_id,date,exception_type\nWD,20261225,2\nWE,20261225,1\n';
+
+  it('runs a service by weekday within its dates, with calendar_dates exceptions first', () => {
+    const feed = parseGtfs({ ...fixtureFiles(), 'calendar.txt': CAL, 'calendar_dates.txt': DATES });
+    expect(feed.hasCalendar).toBe(true);
+    expect(serviceRuns(feed, 'WD', 20261124)).toBe(true); // a Tuesday
+    expect(serviceRuns(feed, 'WD', 20261128)).toBe(false); // a Saturday
+    expect(serviceRuns(feed, 'WE', 20261128)).toBe(true);
+    expect(serviceRuns(feed, 'WD', 20261225)).toBe(false); // Friday, removed: a holiday
+    expect(serviceRuns(feed, 'WE', 20261225)).toBe(true); // added for the holiday
+    expect(serviceRuns(feed, 'WD', 20270105)).toBe(false); // after end_date
+    // Without calendar files every trip runs every day.
+    const open = parseGtfs(fixtureFiles());
+    expect(open.hasCalendar).toBe(false);
+    expect(serviceRuns(open, 'WD', 20261128)).toBe(true);
+  });
+
+  it('locates bad calendar rows and trips whose service no calendar knows', () => {
+    const bad = 'service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\nX,1,1,1,1,1,2,0,20261301,20260101\n';
+    const got = issuesOf({ ...fixtureFiles(), 'calendar.txt': bad, 'calendar_dates.txt': 'service_id,date,exception_type\nX,20260230,3\n' });
+    expect(got).toContain('calendar.txt:2 saturday: 2 is outside 0..1');
+    expect(got).toContain('calendar.txt:2 start_date: "20261301" is not a date YYYYMMDD');
+    expect(got).toContain('calendar_dates.txt:2 date: "20260230" is not a date YYYYMMDD');
+    expect(got).toContain('calendar_dates.txt:2 exception_type: 3 is outside 1..2');
+    expect(got).toContain('trips.txt:2 service_id: service "WD" is in neither calendar.txt nor calendar_dates.txt');
+    const backwards = 'service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\nWD,1,1,1,1,1,0,0,20261231,20260101\n';
+    expect(issuesOf({ ...fixtureFiles(), 'calendar.txt': backwards })).toContain('calendar.txt:2 end_date: 20260101 is before start_date 20261231');
   });
 });

@@ -7,7 +7,9 @@
  * with a quoted line break is reported at the line it starts on.
  * Times are seconds after midnight of the service day; GTFS times past 24:00 are valid.
  * Only what the transit priority needs is kept: agency, routes, stops, trips,
- * stop_times and shapes. calendar.txt and other files are ignored.
+ * stop_times, shapes, and the service calendar (calendar.txt and
+ * calendar_dates.txt) that says on which dates each trip runs. A feed with
+ * neither calendar file runs every trip every day.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -61,6 +63,15 @@ export interface GtfsShapePoint {
   readonly sequence: number;
 }
 
+/** calendar.txt: a service's weekly pattern over a date range (dates as yyyymmdd numbers). */
+export interface GtfsCalendar {
+  readonly serviceId: string;
+  /** Monday … Sunday. */
+  readonly days: readonly boolean[];
+  readonly startDate: number;
+  readonly endDate: number;
+}
+
 export interface GtfsFeed {
   readonly agencies: readonly GtfsAgency[];
   readonly routes: ReadonlyMap<string, GtfsRoute>;
@@ -70,6 +81,39 @@ export interface GtfsFeed {
   readonly stopTimes: ReadonlyMap<string, readonly GtfsStopTime[]>;
   /** Per shape id, sorted by shape_pt_sequence. */
   readonly shapes: ReadonlyMap<string, readonly GtfsShapePoint[]>;
+  /** calendar.txt by service id. */
+  readonly calendars: ReadonlyMap<string, GtfsCalendar>;
+  /** calendar_dates.txt: per service id, date (yyyymmdd) → 1 added, 2 removed. */
+  readonly calendarDates: ReadonlyMap<string, ReadonlyMap<number, 1 | 2>>;
+  /** False when the feed has neither calendar file: every trip runs every day. */
+  readonly hasCalendar: boolean;
+}
+
+/** Whether a service runs on a date (yyyymmdd): calendar_dates.txt exceptions first, then calendar.txt. */
+export function serviceRuns(feed: GtfsFeed, serviceId: string, yyyymmdd: number): boolean {
+  if (!feed.hasCalendar) return true;
+  const exception = feed.calendarDates.get(serviceId)?.get(yyyymmdd);
+  if (exception !== undefined) return exception === 1;
+  const cal = feed.calendars.get(serviceId);
+  if (!cal || yyyymmdd < cal.startDate || yyyymmdd > cal.endDate) return false;
+  const y = Math.floor(yyyymmdd / 10000);
+  const m = Math.floor(yyyymmdd / 100) % 100;
+  const d = yyyymmdd % 100;
+  const weekday = (new Date(Date.UTC(y, m - 1, d)).getUTCDay() + 6) % 7; // Monday = 0
+  return cal.days[weekday]!;
+}
+
+const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
+
+/** A GTFS date "YYYYMMDD" that names a real day, as the number yyyymmdd; undefined otherwise. */
+export function parseGtfsDate(s: string): number | undefined {
+  if (!/^\d{8}$/.test(s)) return undefined;
+  const n = Number(s);
+  const y = Math.floor(n / 10000);
+  const m = Math.floor(n / 100) % 100;
+  const d = n % 100;
+  const t = new Date(Date.UTC(y, m - 1, d));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d ? n : undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -293,7 +337,7 @@ class Table {
 // Feed
 
 export const REQUIRED_FILES = ['routes.txt', 'stops.txt', 'trips.txt', 'stop_times.txt'] as const;
-export const OPTIONAL_FILES = ['agency.txt', 'shapes.txt'] as const;
+export const OPTIONAL_FILES = ['agency.txt', 'shapes.txt', 'calendar.txt', 'calendar_dates.txt'] as const;
 
 /** Builds a feed from file texts keyed by file name (`routes.txt`, …). Throws ValidationError with every problem. */
 export function parseGtfs(files: Readonly<Record<string, string | undefined>>, source = 'GTFS feed'): GtfsFeed {
@@ -488,8 +532,50 @@ export function parseGtfs(files: Readonly<Record<string, string | undefined>>, s
     if (stT && !perTrip.has(tripId)) issues.add(`trips.txt:${line} trip_id`, `trip "${tripId}" has no stop times`);
   }
 
+  // calendar.txt and calendar_dates.txt (GTFS asks for at least one; with neither, every day runs)
+  const calendars = new Map<string, GtfsCalendar>();
+  const calT = table('calendar.txt', ['service_id', ...WEEKDAYS, 'start_date', 'end_date']);
+  if (calT) {
+    for (const r of calT.rows()) {
+      const serviceId = calT.required(r, 'service_id');
+      const days = WEEKDAYS.map((d) => calT.number(r, d, 0, 1, { required: true, integer: true }));
+      const dates = (['start_date', 'end_date'] as const).map((col) => {
+        const v = calT.required(r, col);
+        const n = v === undefined ? undefined : parseGtfsDate(v);
+        if (v !== undefined && n === undefined) issues.add(calT.at(r, col), `"${v}" is not a date YYYYMMDD`);
+        return n;
+      });
+      if (dates[0] !== undefined && dates[1] !== undefined && dates[1] < dates[0]) issues.add(calT.at(r, 'end_date'), `${dates[1]} is before start_date ${dates[0]}`);
+      if (serviceId === undefined || days.some((d) => d === undefined) || dates.some((d) => d === undefined)) continue;
+      if (calendars.has(serviceId)) issues.add(calT.at(r, 'service_id'), `duplicate service_id "${serviceId}"`);
+      calendars.set(serviceId, { serviceId, days: days.map((d) => d === 1), startDate: dates[0]!, endDate: dates[1]! });
+    }
+  }
+  const calendarDates = new Map<string, Map<number, 1 | 2>>();
+  const cdT = table('calendar_dates.txt', ['service_id', 'date', 'exception_type']);
+  if (cdT) {
+    for (const r of cdT.rows()) {
+      const serviceId = cdT.required(r, 'service_id');
+      const v = cdT.required(r, 'date');
+      const date = v === undefined ? undefined : parseGtfsDate(v);
+      if (v !== undefined && date === undefined) issues.add(cdT.at(r, 'date'), `"${v}" is not a date YYYYMMDD`);
+      const type = cdT.number(r, 'exception_type', 1, 2, { required: true, integer: true });
+      if (serviceId === undefined || date === undefined || type === undefined) continue;
+      let m = calendarDates.get(serviceId);
+      if (!m) calendarDates.set(serviceId, (m = new Map()));
+      if (m.has(date)) issues.add(cdT.at(r, 'date'), `duplicate date ${date} for service "${serviceId}"`);
+      m.set(date, type as 1 | 2);
+    }
+  }
+  const hasCalendar = files['calendar.txt'] !== undefined || files['calendar_dates.txt'] !== undefined;
+  if (hasCalendar) {
+    for (const t of trips.values()) {
+      if (!calendars.has(t.serviceId) && !calendarDates.has(t.serviceId)) issues.add(`trips.txt:${tripLine.get(t.tripId)} service_id`, `service "${t.serviceId}" is in neither calendar.txt nor calendar_dates.txt`);
+    }
+  }
+
   issues.throwIfAny(source);
-  return { agencies, routes, stops, trips, stopTimes, shapes };
+  return { agencies, routes, stops, trips, stopTimes, shapes, calendars, calendarDates, hasCalendar };
 }
 
 function validTimezone(tz: string): boolean {

@@ -175,3 +175,34 @@ describe('GTFS-realtime → priority candidates', () => {
     expect(localSecondsOfDay(DAY, 'UTC')).toBe(16 * 3600);
   });
 });
+
+describe('service days', () => {
+  it('a trip that does not run that day is skipped, and is no one\'s previous trip', async () => {
+    const { readdirSync } = await import('node:fs');
+    const { parseGtfs } = await import('./gtfs.js');
+    const dir = join(ROOT, 'test/fixtures/gtfs/renmin');
+    const files: Record<string, string> = {};
+    for (const f of readdirSync(dir)) files[f] = readFileSync(join(dir, f), 'utf8');
+    // T1 runs at weekends only; 2025-03-10 is a Monday.
+    files['trips.txt'] = files['trips.txt']!.replace('R1,WD,T1,', 'R1,WE,T1,');
+    files['calendar.txt'] = 'service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\nWD,1,1,1,1,1,0,0,20250101,20251231\nWE,0,0,0,0,0,1,1,20250101,20251231\n';
+    const weekIndex = buildTransitIndex(net, parseGtfs(files));
+    const t1 = DAY + SCHED_AT_BUS + 90;
+    const t2 = DAY + 8 * 3600 + 600 + 8;
+    const buf = encode({
+      header: { gtfsRealtimeVersion: '2.0' },
+      entity: [
+        vehicle('1', { trip: { tripId: 'T1' }, position: BUS, timestamp: Math.round(t1) }),
+        vehicle('2', { trip: { tripId: 'T2' }, position: { latitude: 30.27185, longitude: 120.1286 }, timestamp: t2 }),
+      ],
+    });
+    const { candidates, skipped } = priorityCandidates(buf, weekIndex);
+    expect(skipped).toEqual([{ entityId: '1', reason: 'trip "T1" does not run on 20250310 (service "WE")' }]);
+    const c2 = candidates.find((c) => c.tripId === 'T2')!;
+    expect(c2.scheduledHeadwayS).toBe(0);
+    expect(c2.headwayS).toBe(0);
+    // The feed's own start_date decides the service day when given: T1 on Saturday 2025-03-08.
+    const sat = encode({ header: { gtfsRealtimeVersion: '2.0' }, entity: [vehicle('1', { trip: { tripId: 'T1', startDate: '20250308' }, position: BUS, timestamp: Math.round(t1) })] });
+    expect(priorityCandidates(sat, weekIndex).skipped).toEqual([]);
+  });
+});

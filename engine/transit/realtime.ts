@@ -18,7 +18,7 @@ import GtfsRealtimeBindings from 'gtfs-realtime-bindings';
 import { ErrorCode, GreenwaveError } from '../errors.js';
 import type { Network } from '../network/schema.js';
 import { PriorityClass } from '../priority/policy.js';
-import type { GtfsFeed } from './gtfs.js';
+import { serviceRuns, type GtfsFeed } from './gtfs.js';
 import { scheduledAt, signalsForTrips, type MatchOptions, type SignalPass, type TripSignals } from './stopsNearSignals.js';
 
 const rt = GtfsRealtimeBindings.transit_realtime;
@@ -45,8 +45,11 @@ export interface TransitIndex {
   readonly trips: ReadonlyMap<string, TripSignals>;
   /** Agency time zone (IANA) used to place schedule times on the Unix clock. */
   readonly timezone: string;
-  /** Per trip and pass index: scheduled gap to the previous trip of the route/direction at that signal, and that trip's id. */
-  readonly previous: ReadonlyMap<string, readonly ({ tripId: string; headwayS: number } | undefined)[]>;
+  /**
+   * Per trip and pass index: scheduled gap to the previous trip of the route/direction at that
+   * signal among the trips that run on the service day `yyyymmdd`, and that trip's id.
+   */
+  previousOn(yyyymmdd: number): ReadonlyMap<string, readonly ({ tripId: string; headwayS: number } | undefined)[]>;
 }
 
 export function buildTransitIndex(net: Network, feed: GtfsFeed, opts: MatchOptions & { timezone?: string } = {}): TransitIndex {
@@ -60,13 +63,28 @@ export function buildTransitIndex(net: Network, feed: GtfsFeed, opts: MatchOptio
       g.push({ tripId: t.tripId, pass: k, s: p.scheduledS });
     });
   }
-  const previous = new Map<string, ({ tripId: string; headwayS: number } | undefined)[]>();
-  for (const t of trips.values()) previous.set(t.tripId, new Array(t.passes.length).fill(undefined));
-  for (const g of groups.values()) {
-    g.sort((a, b) => a.s - b.s);
-    for (let k = 1; k < g.length; k++) previous.get(g[k]!.tripId)![g[k]!.pass] = { tripId: g[k - 1]!.tripId, headwayS: g[k]!.s - g[k - 1]!.s };
-  }
-  return { feed, trips, timezone: opts.timezone ?? feed.agencies[0]?.timezone ?? 'UTC', previous };
+  for (const g of groups.values()) g.sort((a, b) => a.s - b.s);
+  // Weekday and weekend trips must not count as each other's predecessors: headways per service day.
+  const byDay = new Map<number, Map<string, ({ tripId: string; headwayS: number } | undefined)[]>>();
+  const previousOn = (yyyymmdd: number) => {
+    const hit = byDay.get(yyyymmdd);
+    if (hit) return hit;
+    const previous = new Map<string, ({ tripId: string; headwayS: number } | undefined)[]>();
+    for (const t of trips.values()) previous.set(t.tripId, new Array(t.passes.length).fill(undefined));
+    const runs = (tripId: string) => serviceRuns(feed, feed.trips.get(tripId)?.serviceId ?? '', yyyymmdd);
+    for (const g of groups.values()) {
+      let last: { tripId: string; s: number } | undefined;
+      for (const x of g) {
+        if (!runs(x.tripId)) continue;
+        if (last) previous.get(x.tripId)![x.pass] = { tripId: last.tripId, headwayS: x.s - last.s };
+        last = x;
+      }
+    }
+    if (byDay.size > 31) byDay.clear();
+    byDay.set(yyyymmdd, previous);
+    return previous;
+  };
+  return { feed, trips, timezone: opts.timezone ?? feed.agencies[0]?.timezone ?? 'UTC', previousOn };
 }
 
 /** A priority request before the caller maps ids to indices: TspRequest fields plus how they were found. */
@@ -159,6 +177,13 @@ export function localSecondsOfDay(tS: number, tz: string): number {
   return get('hour') * 3600 + get('minute') * 60 + get('second') + (tS - Math.floor(tS));
 }
 
+/** The local date (yyyymmdd) of instant tS in time zone tz. */
+export function localDate(tS: number, tz: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(new Date(tS * 1000));
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
+  return get('year') * 10000 + get('month') * 100 + get('day');
+}
+
 /** Start of the service day the trip runs on (today or, for times past 24:00, yesterday). */
 function serviceDayStart(tS: number, trip: TripSignals, tz: string): number {
   const today = tS - localSecondsOfDay(tS, tz);
@@ -178,6 +203,8 @@ interface Observed {
   trip: TripSignals;
   tS: number;
   dayStartS: number;
+  /** The service day (yyyymmdd, agency time zone) the trip runs on. */
+  serviceDate: number;
   alongM: number;
   offsetM: number;
   latenessS: number;
@@ -208,7 +235,7 @@ export function priorityCandidates(buffer: unknown, index: TransitIndex, opts: C
     }
     const pass = o.trip.passes[k]!;
     const { etaS, speedMps, source } = eta(o, pass, opts.minSpeedMps ?? 1);
-    const prev = index.previous.get(o.trip.tripId)?.[k];
+    const prev = index.previousOn(o.serviceDate).get(o.trip.tripId)?.[k];
     const prevLate = prev ? latenessByTrip.get(prev.tripId) : undefined;
     candidates.push({
       vehicleId: o.vehicleId,
@@ -266,6 +293,11 @@ function observe(entityId: string, v: IVehiclePosition, index: TransitIndex, opt
 
   const dayStartS = opts.serviceDayStartS ?? serviceDayStart(tS, trip, index.timezone);
   const latenessS = tS - dayStartS - scheduledAt(trip.stops, q.alongM);
+  // The service day: the feed's own start_date when given, else the local date the schedule is placed on.
+  const startDate = v.trip && has(v.trip, 'startDate') && /^\d{8}$/.test(v.trip.startDate ?? '') ? Number(v.trip.startDate) : undefined;
+  const serviceDate = startDate ?? localDate(dayStartS + 43_200, index.timezone);
+  const serviceId = index.feed.trips.get(tripId)?.serviceId ?? '';
+  if (!serviceRuns(index.feed, serviceId, serviceDate)) return `trip "${tripId}" does not run on ${serviceDate} (service "${serviceId}")`;
 
   let occupancy = 0;
   if (has(v, 'occupancyPercentage')) occupancy = Math.max(0, v.occupancyPercentage ?? 0);
@@ -279,6 +311,7 @@ function observe(entityId: string, v: IVehiclePosition, index: TransitIndex, opt
     trip,
     tS,
     dayStartS,
+    serviceDate,
     alongM: q.alongM,
     offsetM: q.offsetM,
     latenessS,
