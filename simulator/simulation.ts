@@ -354,14 +354,7 @@ export class Simulation {
         const turn = this.chooseTurn(l);
         const lane = this.chooseLane(l, turn);
         if (lane < 0 || !this.hasEntrySpace(lane)) break;
-        if (this.freeTop === 0) throw new GreenwaveError(ErrorCode.Internal, `simulation vehicle capacity ${this.cap} exhausted`);
-        const v = this.freeSlots[--this.freeTop]!;
-        this.vEnterS[v] = t;
-        this.vFreeS[v] = 0;
-        this.vStops[v] = 0;
-        this.vSpeedFactor[v] = this.speedFactor();
-        this.vLength[v] = IDM.lengthM;
-        this.vAccel[v] = IDM.accelMps2;
+        const v = this.newVehicle(t, this.speedFactor(), IDM.lengthM, IDM.accelMps2);
         this.placeOnLane(v, lane, l, turn, top.linkSpeedMps[l]! * 0.8, t);
         this.waitingToEnter[l] = this.waitingToEnter[l]! - 1;
         this.entered++;
@@ -379,6 +372,19 @@ export class Simulation {
     const w = this.rng.next();
     const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * w);
     return 1 + SPEED_DEV * Math.max(-2, Math.min(2, z));
+  }
+
+  /** A free vehicle slot, entering the network at t as a driver with these traits. */
+  private newVehicle(t: number, speedFactor: number, lengthM: number, accelMps2: number): number {
+    if (this.freeTop === 0) throw new GreenwaveError(ErrorCode.Internal, `simulation vehicle capacity ${this.cap} exhausted`);
+    const v = this.freeSlots[--this.freeTop]!;
+    this.vEnterS[v] = t;
+    this.vFreeS[v] = 0;
+    this.vStops[v] = 0;
+    this.vSpeedFactor[v] = speedFactor;
+    this.vLength[v] = lengthM;
+    this.vAccel[v] = accelMps2;
+    return v;
   }
 
   private chooseTurn(link: number): number {
@@ -625,16 +631,10 @@ export class Simulation {
       const tv = this.tracked[this.trackedQueue[0]!]!;
       const lane = this.chooseLane(tv.entryLink, tv.turn);
       if (lane < 0 || !this.hasEntrySpace(lane)) return;
-      if (this.freeTop === 0) throw new GreenwaveError(ErrorCode.Internal, `simulation vehicle capacity ${this.cap} exhausted`);
-      const v = this.freeSlots[--this.freeTop]!;
-      this.vEnterS[v] = t;
-      this.vFreeS[v] = 0;
-      this.vStops[v] = 0;
+      // A bus keeps to the speed limit (speed factor 1).
+      const v = this.newVehicle(t, 1, BUS.lengthM, BUS.accelMps2);
       this.vTracked[v] = 1;
       this.vTrackId[v] = tv.id;
-      this.vSpeedFactor[v] = 1; // a bus keeps to the speed limit
-      this.vLength[v] = BUS.lengthM;
-      this.vAccel[v] = BUS.accelMps2;
       this.placeOnLane(v, lane, tv.entryLink, tv.turn, this.topology.linkSpeedMps[tv.entryLink]! * 0.8, t);
       this.entered++;
       tv.enterS = t;
