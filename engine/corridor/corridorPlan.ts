@@ -149,16 +149,19 @@ export function planCorridors(c: CompiledNetwork, buf: PlanBuffer, scratch: Plan
   const systems = corridorSystems(c, members.map((m) => m.indices));
   const options = systems.map((system) => systemOptions(c, buf, system.map((k) => members[k]!), scratch, alternatives + 1));
   // Alternatives first, each on a copy: the buffer itself ends with the best plan.
+  const alternative = (rank: number, buffer: PlanBuffer): CorridorAlternative => {
+    // A system with fewer options than `rank` keeps its last (worst distinct) one.
+    const chosen = options.map((o) => o[Math.min(rank, o.length - 1)]!);
+    const corridors = applyOptions(c, buffer, members, systems, chosen, scratch);
+    return { label: chosen.map((o) => o.label).join('; '), score: chosen.reduce((t, o) => t + o.score, 0), buffer, corridors };
+  };
   for (let rank = 1; rank <= alternatives; rank++) {
     if (!options.some((o) => o.length > rank)) break;
-    const copy = clonePlanBuffer(buf);
-    const corridors = applyOptions(c, copy, members, systems, options.map((o) => o[Math.min(rank, o.length - 1)]!), scratch);
-    out?.push({ label: options.map((o) => o[Math.min(rank, o.length - 1)]!.label).join('; '), score: options.reduce((t, o) => t + o[Math.min(rank, o.length - 1)]!.score, 0), buffer: copy, corridors });
+    out?.push(alternative(rank, clonePlanBuffer(buf)));
   }
-  const best = options.map((o) => o[0]!);
-  const plans = applyOptions(c, buf, members, systems, best, scratch);
-  out?.unshift({ label: best.map((o) => o.label).join('; '), score: best.reduce((t, o) => t + o.score, 0), buffer: buf, corridors: plans });
-  return plans;
+  const best = alternative(0, buf);
+  out?.unshift(best);
+  return best.corridors;
 }
 
 /** A corridor plan of the whole network other than the best one, on its own buffer. */
