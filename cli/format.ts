@@ -7,6 +7,7 @@ import type { CompiledNetwork } from '../engine/network/compile.js';
 import type { TimingPlan } from '../engine/plan.js';
 import type { FaultReport } from '../engine/counts/faults.js';
 import type { CorridorPlan } from '../engine/corridor/corridorPlan.js';
+import type { PlanTrial } from '../simulator/rankPlans.js';
 
 function pad(s: string | number, width: number): string {
   return String(s).padStart(width);
@@ -82,4 +83,9 @@ export function formatCorridor(p: CorridorPlan): string {
   lines.push(`  progression speed km/h: out ${p.progressionKph.out.join(' ')}; in ${p.progressionKph.in.join(' ')}`);
   lines.push('');
   return `${lines.join('\n')}\n`;
+}
+
+/** The shortlist a simulation check ran (simulator/rankPlans.ts), the kept plan starred. */
+export function formatTrials(trials: readonly PlanTrial[], chosen: number): string {
+  return trials.map((t, k) => `  ${k === chosen ? '*' : ' '} ${t.simulatedDelayS.toFixed(1).padStart(6)} s  ${t.label} (planner score ${t.plannerScore})\n`).join('');
 }

@@ -18,7 +18,7 @@ import { compileNetwork } from '../engine/network/compile.js';
 import { demandFor, prepareCounts } from '../engine/demand.js';
 import { planNetwork } from '../engine/plan.js';
 import { renderTimeSpaceSvg } from '../engine/corridor/tsd.js';
-import { formatPlanTable, formatFaultSummary, formatCorridor } from './format.js';
+import { formatPlanTable, formatFaultSummary, formatCorridor, formatTrials } from './format.js';
 import { cmdSumo } from './sumo.js';
 import { cmdControllers } from './controllers.js';
 import { cmdServe } from './serve.js';
@@ -108,7 +108,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
     for (const cp of corridors) out(formatCorridor(cp));
     if (trials.length > 0) {
       out('\nchecked in the microsimulator (mean delay per trip, demand from the counts):\n');
-      trials.forEach((t, k) => out(`  ${k === chosenIndex ? '*' : ' '} ${t.simulatedDelayS.toFixed(1).padStart(6)} s  ${t.label} (planner score ${t.plannerScore})\n`));
+      out(formatTrials(trials, chosenIndex));
       out('\n');
     }
     out(formatFaultSummary(prepared.faults));

@@ -17,6 +17,7 @@ import { importSumoNet, type ImportResult } from '../simulator/sumo/importNet.js
 import { e1Additional } from '../simulator/sumo/e1.js';
 import { DEFAULT_ALTERNATIVES, planFromLoops } from '../simulator/sumo/plan.js';
 import { exportTlLogic } from '../simulator/sumo/exportTls.js';
+import { formatTrials } from './format.js';
 
 export const SUMO_USAGE = `usage:
   greenwave sumo loops --net <x.net.xml> --out <loops.add.xml> [--period 900] [--file e1.xml]
@@ -146,7 +147,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   for (const cp of plan.corridors) out(`corridor ${cp.corridorId}: cycle ${cp.cycleS} s, band out ${cp.refined.bandOutS.toFixed(1)} s / in ${cp.refined.bandInS.toFixed(1)} s${cp.system ? `, shifted ${cp.system.shiftS} s in a system with ${cp.system.corridorIds.length - 1} crossing corridor(s)` : ''}\n`);
   if (trials.length > 0) {
     out('\nshortlist checked in greenwave\'s microsimulator (mean delay per trip, counted demand):\n');
-    trials.forEach((t, k) => out(`  ${k === chosen ? '*' : ' '} ${t.simulatedDelayS.toFixed(1).padStart(6)} s  ${t.label} (planner score ${t.plannerScore})\n`));
+    out(formatTrials(trials, chosen));
   }
   if (imported.mapping.notes.length > 0) out(`${imported.mapping.notes.length} import note(s); see \`greenwave sumo import\`\n`);
   out(`\nprograms "${programId}" for ${rows.length} traffic lights written to ${values.out} (load with sumo -a ${values.out})\n`);

@@ -23,6 +23,7 @@ import { planFromLoops } from '../../simulator/sumo/plan.js';
 import { Simulation } from '../../simulator/simulation.js';
 import { runClosedLoop } from '../../simulator/closedLoop.js';
 import { parseMovementId } from '../../engine/network/geometry.js';
+import { formatTrials } from '../../cli/format.js';
 
 const SUMO_HOME = process.env.SUMO_HOME ?? '/usr/share/sumo';
 const END_S = Number(process.env.GREENWAVE_BENCH_SIM_S ?? 3600);
@@ -153,7 +154,7 @@ for (const [name, r] of rows) console.log(`  ${name.padEnd(36)} ${r.timeLossS.to
 console.log(`  ${'greenwave closed loop (our simulator)'.padEnd(36)} ${loop.metrics.meanDelayPerVehS.toFixed(1).padStart(6)} s  (${loop.metrics.vehiclesCompleted} trips; fixed greenwave plan in our simulator: ${ours.meanDelayPerVehS.toFixed(1)} s)`);
 if (loops.trials.length > 0) {
   console.log('\ngreenwave shortlist, checked in our simulator on the counted demand (the kept plan starred):');
-  loops.trials.forEach((t, k) => console.log(`  ${k === loops.chosen ? '*' : ' '} ${t.simulatedDelayS.toFixed(1).padStart(6)} s  ${t.label} (planner score ${t.plannerScore})`));
+  process.stdout.write(formatTrials(loops.trials, loops.chosen));
 }
 if (process.env.GW_DEBUG) {
   const sumoBy = new Map<string, number>();
