@@ -170,18 +170,28 @@ function toNumber(v: unknown): number {
   return Number(v);
 }
 
+/** One formatter per time zone: building an Intl.DateTimeFormat costs far more than using one, and every vehicle needs two readings. */
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The local calendar fields of instant tS in time zone tz. */
+function zoned(tS: number, tz: string): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
+  let f = zoneFormats.get(tz);
+  if (!f) zoneFormats.set(tz, (f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })));
+  const parts = f.formatToParts(new Date(tS * 1000));
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
+  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
+}
+
 /** Seconds since local midnight of instant tS in time zone tz. */
 export function localSecondsOfDay(tS: number, tz: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(tS * 1000));
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
-  return get('hour') * 3600 + get('minute') * 60 + get('second') + (tS - Math.floor(tS));
+  const z = zoned(tS, tz);
+  return z.hour * 3600 + z.minute * 60 + z.second + (tS - Math.floor(tS));
 }
 
 /** The local date (yyyymmdd) of instant tS in time zone tz. */
 export function localDate(tS: number, tz: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(new Date(tS * 1000));
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
-  return get('year') * 10000 + get('month') * 100 + get('day');
+  const z = zoned(tS, tz);
+  return z.year * 10000 + z.month * 100 + z.day;
 }
 
 /** Start of the service day the trip runs on (today or, for times past 24:00, yesterday). */
