@@ -29,6 +29,19 @@ function vehicle(id: string, v: GtfsRealtimeBindings.transit_realtime.IVehiclePo
   return { id, vehicle: { vehicle: { id: `bus-${id}` }, ...v } };
 }
 
+/** T1 between I3 and I4, 90 s late; T2 just after its first stop, on time (08:10:10 at ~60 m east of S0). */
+function twoBuses(): Uint8Array {
+  const t1 = DAY + SCHED_AT_BUS + 90;
+  const t2 = DAY + 8 * 3600 + 600 + 8;
+  return encode({
+    header: { gtfsRealtimeVersion: '2.0' },
+    entity: [
+      vehicle('1', { trip: { tripId: 'T1' }, position: BUS, timestamp: Math.round(t1) }),
+      vehicle('2', { trip: { tripId: 'T2' }, position: { latitude: 30.27185, longitude: 120.1286 }, timestamp: t2 }),
+    ],
+  });
+}
+
 describe('GTFS-realtime → priority candidates', () => {
   it('a bus between I3 and I4, 90 s late, asks for I4 EBT', () => {
     const t = DAY + SCHED_AT_BUS + 90;
@@ -80,17 +93,7 @@ describe('GTFS-realtime → priority candidates', () => {
   });
 
   it('headway from the previous trip when both are in the feed', () => {
-    const t1 = DAY + SCHED_AT_BUS + 90;
-    // T2 just after its first stop, on time (08:10:10 at ~60 m east of S0).
-    const t2 = DAY + 8 * 3600 + 600 + 8;
-    const buf = encode({
-      header: { gtfsRealtimeVersion: '2.0' },
-      entity: [
-        vehicle('1', { trip: { tripId: 'T1' }, position: BUS, timestamp: Math.round(t1) }),
-        vehicle('2', { trip: { tripId: 'T2' }, position: { latitude: 30.27185, longitude: 120.1286 }, timestamp: t2 }),
-      ],
-    });
-    const { candidates } = priorityCandidates(buf, index);
+    const { candidates } = priorityCandidates(twoBuses(), index);
     const c2 = candidates.find((c) => c.tripId === 'T2')!;
     expect(c2.intersectionId).toBe('I1');
     expect(c2.scheduledHeadwayS).toBeCloseTo(600, 6);
@@ -187,22 +190,13 @@ describe('service days', () => {
     files['trips.txt'] = files['trips.txt']!.replace('R1,WD,T1,', 'R1,WE,T1,');
     files['calendar.txt'] = 'service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\nWD,1,1,1,1,1,0,0,20250101,20251231\nWE,0,0,0,0,0,1,1,20250101,20251231\n';
     const weekIndex = buildTransitIndex(net, parseGtfs(files));
-    const t1 = DAY + SCHED_AT_BUS + 90;
-    const t2 = DAY + 8 * 3600 + 600 + 8;
-    const buf = encode({
-      header: { gtfsRealtimeVersion: '2.0' },
-      entity: [
-        vehicle('1', { trip: { tripId: 'T1' }, position: BUS, timestamp: Math.round(t1) }),
-        vehicle('2', { trip: { tripId: 'T2' }, position: { latitude: 30.27185, longitude: 120.1286 }, timestamp: t2 }),
-      ],
-    });
-    const { candidates, skipped } = priorityCandidates(buf, weekIndex);
+    const { candidates, skipped } = priorityCandidates(twoBuses(), weekIndex);
     expect(skipped).toEqual([{ entityId: '1', reason: 'trip "T1" does not run on 20250310 (service "WE")' }]);
     const c2 = candidates.find((c) => c.tripId === 'T2')!;
     expect(c2.scheduledHeadwayS).toBe(0);
     expect(c2.headwayS).toBe(0);
     // The feed's own start_date decides the service day when given: T1 on Saturday 2025-03-08.
-    const sat = encode({ header: { gtfsRealtimeVersion: '2.0' }, entity: [vehicle('1', { trip: { tripId: 'T1', startDate: '20250308' }, position: BUS, timestamp: Math.round(t1) })] });
+    const sat = encode({ header: { gtfsRealtimeVersion: '2.0' }, entity: [vehicle('1', { trip: { tripId: 'T1', startDate: '20250308' }, position: BUS, timestamp: Math.round(DAY + SCHED_AT_BUS + 90) })] });
     expect(priorityCandidates(sat, weekIndex).skipped).toEqual([]);
   });
 });
