@@ -22,6 +22,12 @@ export function movementFlowsFromLanes(c: CompiledNetwork, laneFlowVehPerH: Floa
 }
 
 /**
+ * Prior weight of each turn (movement & 3: left, through, right, U-turn) in a shared lane before
+ * the counts downstream are fitted: most traffic in a shared lane goes straight on.
+ */
+const TURN_PRIOR = [0.15, 1, 0.15, 0.02] as const;
+
+/**
  * [intersection * 16 + movement] veh/h from compiled lane flows, with each shared lane's
  * flow split among its turns so that what the turns carry to the next signal matches what
  * that signal's loops count arriving (flow conservation between neighbouring signals),
@@ -29,21 +35,15 @@ export function movementFlowsFromLanes(c: CompiledNetwork, laneFlowVehPerH: Floa
  * tell a shared lane's turns apart; the counts one block on can. Turns leaving the
  * network have no count to meet and keep their share of the fitted rest.
  */
-/**
- * Prior weight of each turn (movement & 3: left, through, right, U-turn) in a shared lane before
- * the counts downstream are fitted: most traffic in a shared lane goes straight on.
- */
-const TURN_PRIOR = [0.15, 1, 0.15, 0.02] as const;
-
 export function movementFlowsFromCounts(c: CompiledNetwork, laneFlowVehPerH: Float64Array, top: SimTopology = buildTopology(c), iterations = 60): Float64Array {
   const nL = c.laneIds.length;
   // share[l * 16 + m]: the part of lane l's flow that makes movement m.
   const share = new Float64Array(nL * 16);
   for (let l = 0; l < nL; l++) {
     const mask = c.laneMovementMask[l]!;
-    let count = 0;
-    for (let m = 0; m < 16; m++) if ((mask >> m) & 1) count += TURN_PRIOR[m & 3]!;
-    for (let m = 0; m < 16; m++) if ((mask >> m) & 1) share[l * 16 + m] = TURN_PRIOR[m & 3]! / count;
+    let weight = 0;
+    for (let m = 0; m < 16; m++) if ((mask >> m) & 1) weight += TURN_PRIOR[m & 3]!;
+    for (let m = 0; m < 16; m++) if ((mask >> m) & 1) share[l * 16 + m] = TURN_PRIOR[m & 3]! / weight;
   }
   const inflow = new Float64Array(top.linkCount);
   for (let l = 0; l < nL; l++) inflow[top.laneLink[l]!] = inflow[top.laneLink[l]!]! + laneFlowVehPerH[l]!;
