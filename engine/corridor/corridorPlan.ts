@@ -11,8 +11,6 @@ import type { CompiledNetwork } from '../network/compile.js';
 import type { Corridor } from '../network/schema.js';
 import { APPROACH_IDS, type ApproachId } from '../network/schema.js';
 import { exitLeg, travelDirection } from '../network/geometry.js';
-
-export { travelDirection };
 import { IssueList, UnsafePlanError, GreenwaveError, ErrorCode } from '../errors.js';
 import { clonePlanBuffer, PlanScratch, planIntersection, type PlanBuffer } from '../timing/planner.js';
 import { validateIntersectionPlan } from '../safety/validator.js';
@@ -20,7 +18,7 @@ import { allocateSolution, BandMode, BandSolver, MAX_PATTERNS, type BandProblem,
 import { OffsetRefiner, type CorridorTraffic, type Performance } from './transyt.js';
 import { applyPattern, newThroughWindows, throughWindows, type ThroughWindows } from './windows.js';
 import { mod } from '../numeric.js';
-import { chooseShifts, corridorMembers, corridorSystems, CrossingModel, crossingLinks } from './crossing.js';
+import { chooseShifts, corridorMembers, corridorSystems, CrossingModel, crossingLinks, type CorridorMember as Member } from './crossing.js';
 
 /** Saturation headway used to turn a queue of turning-in vehicles into clearance time, s. */
 const QUEUE_HEADWAY_S = 2.0;
@@ -125,11 +123,6 @@ interface Prepared {
   readonly lengthM: number[];
 }
 
-interface Member {
-  readonly corridor: Corridor;
-  readonly indices: number[];
-}
-
 /** Cycle search range of one corridor, s. */
 interface CycleRange {
   readonly shortest: number;
@@ -193,7 +186,7 @@ function systemOptions(c: CompiledNetwork, buf: PlanBuffer, members: readonly Me
   const ranges = members.map((m) => cycleRange(c, buf, m.indices, scratch));
   const own = members.map((m, s) => searchCycle(c, buf, m, ranges[s]!.shortest, searchEnd(ranges[s]!), scratch));
   const apart: SystemOption = {
-    label: members.length === 1 ? `${members[0]!.corridor.id} at ${own[0]!.cycleS} s` : `${members.map((m, s) => `${m.corridor.id} at ${own[s]!.cycleS} s`).join(', ')}`,
+    label: members.map((m, s) => `${m.corridor.id} at ${own[s]!.cycleS} s`).join(', '),
     score: own.reduce((t, o) => t + o.score, 0),
     cycles: own.map((o) => o.cycleS),
     shifts: undefined,

@@ -47,14 +47,20 @@ export interface MovementDemandFn {
   (i: number, movement: number): { flow: number; lanes: number; sat: number };
 }
 
+/** A corridor and the signals (compiled indices, in corridor order) it coordinates. */
+export interface CorridorMember {
+  readonly corridor: Corridor;
+  readonly indices: number[];
+}
+
 /**
  * Each corridor's signals (compiled indices) in network order; a signal on two corridors
  * belongs to the first, and a corridor left with fewer than two signals is dropped.
  */
-export function corridorMembers(c: CompiledNetwork): { corridor: Corridor; indices: number[] }[] {
+export function corridorMembers(c: CompiledNetwork): CorridorMember[] {
   const index = new Map(c.intersectionIds.map((id, i) => [id, i]));
   const claimed = new Set<number>();
-  const out: { corridor: Corridor; indices: number[] }[] = [];
+  const out: CorridorMember[] = [];
   for (const corridor of c.network.corridors) {
     const indices = corridor.intersections.map((id) => index.get(id) ?? -1).filter((i) => i >= 0 && !claimed.has(i));
     if (indices.length < 2) continue;
