@@ -135,7 +135,6 @@ export class VirtualController {
   /** A priority override waiting for the next cycle zero (one cycle only). */
   private readonly overrideNext: PlanBuffer;
   private hasOverrideNext = false;
-  private planSwitchedNow = false;
   /** Priority overrides run (now or at a cycle zero), for tests and status. */
   overridesRun = 0;
 
@@ -610,7 +609,8 @@ export class VirtualController {
     const c = this.c;
     const i = this.intersection;
     this.redUntilCycleZero = false;
-    if (this.hasPending) {
+    const switching = this.hasPending;
+    if (switching) {
       copyIntersectionPlan(c, i, this.pending, this.target);
       this.activeBlock.set(this.pendingBlock);
       this.activePlanId = this.pendingPlanId;
@@ -618,21 +618,17 @@ export class VirtualController {
       this.pendingPlanId = 0;
       if (this.commitStatus === CommitStatus.Pending) this.commitStatus = CommitStatus.Active;
       this.planSwitches++;
-      this.planSwitchedNow = true;
     }
     if (this.hasOverrideNext) {
       this.hasOverrideNext = false;
       // A plan switch this cycle wins: the override was timed against the old plan.
-      if (this.planSwitchedNow) {
-        this.planSwitchedNow = false;
-      } else {
+      if (!switching) {
         copyIntersectionPlan(c, i, this.overrideNext, this.running);
         this.commitStatus = CommitStatus.OverrideRunning;
         this.overridesRun++;
         return;
       }
     }
-    this.planSwitchedNow = false;
     if (this.commitStatus === CommitStatus.OverrideRunning || this.commitStatus === CommitStatus.OverridePending) this.commitStatus = CommitStatus.Active;
     copyIntersectionPlan(c, i, this.target, this.running);
     if (this.mode !== ControllerMode.Coordinated) return;
