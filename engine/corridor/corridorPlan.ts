@@ -303,7 +303,7 @@ function searchSystemCycle(c: CompiledNetwork, buf: PlanBuffer, members: readonl
   const fromS = Math.max(...ranges.map((r) => r.shortest));
   const toS = Math.min(...ranges.map(searchEnd));
   if (!(fromS <= toS)) return [];
-  const links = crossingLinks(c, members.map((m) => m.indices), members.map((_, k) => k), (i, movement) => movementDemand(c, buf, i, movement));
+  const links = crossingLinks(c, members.map((m) => m.indices), (i, movement) => movementDemand(c, buf, i, movement));
   if (links.length === 0) return [];
   const n = members.length;
   const model = new CrossingModel(toS);

@@ -12,13 +12,12 @@ import type { PlanBuffer } from '../timing/planner.js';
 /** Total crossing delay of a plan, with the same model the planner uses (veh·s per hour). */
 function crossingDelay(c: CompiledNetwork, buf: PlanBuffer): number {
   const members = corridorMembers(c).map((m) => m.indices);
-  const system = members.map((_, k) => k);
   const demand = (i: number, movement: number) => movementDemand(c, buf, i, movement);
   const C = Math.round(Math.max(...Array.from(buf.cycleS)));
   const model = new CrossingModel(C);
   const table = new Float64Array(C);
   let total = 0;
-  for (const link of crossingLinks(c, members, system, demand)) {
+  for (const link of crossingLinks(c, members, demand)) {
     model.linkTable(c, buf, link, C, table);
     total += table[0]!;
   }
@@ -75,7 +74,7 @@ describe('crossing model', () => {
     for (let i = 0; i < c.intersectionCount; i++) expect(plan.buffer.cycleS[i]).toBe(C);
     const members = corridorMembers(c).map((m) => m.indices);
     const demand = (_i: number, m: number) => ({ flow: m % 4 === 1 ? (m < 8 ? 150 : 300) : 0, lanes: 1.5, sat: 1800 });
-    const links = crossingLinks(c, members, [0, 1], demand);
+    const links = crossingLinks(c, members, demand);
     expect(links.length).toBe(6); // three columns, both ways
     const model = new CrossingModel(C);
     const table = new Float64Array(C);

@@ -25,7 +25,7 @@ export const SYSTEM_LINK_MAX_M = 800;
 
 /** A link from a signal of one corridor to a signal of another, with the through traffic on it. */
 export interface CrossingLink {
-  /** Corridors (indices into the system's corridor list) at the upstream and downstream end. */
+  /** Corridors (indices into the system) at the upstream and downstream end. */
   readonly upCorridor: number;
   readonly downCorridor: number;
   /** Intersections (compiled indices). */
@@ -106,10 +106,10 @@ export function corridorSystems(c: CompiledNetwork, members: readonly (readonly 
   return [...groups.values()];
 }
 
-/** The links between different corridors of one system (`system` lists corridor indices into `members`). */
-export function crossingLinks(c: CompiledNetwork, members: readonly (readonly number[])[], system: readonly number[], demand: MovementDemandFn): CrossingLink[] {
+/** The links between different corridors of one system (`system[k]`: the signals of its corridor k). */
+export function crossingLinks(c: CompiledNetwork, system: readonly (readonly number[])[], demand: MovementDemandFn): CrossingLink[] {
   const owner = new Map<number, number>();
-  system.forEach((k, s) => members[k]!.forEach((i) => owner.set(i, s)));
+  system.forEach((indices, k) => indices.forEach((i) => owner.set(i, k)));
   const index = new Map(c.intersectionIds.map((id, i) => [id, i]));
   const out: CrossingLink[] = [];
   for (const link of c.network.links) {
