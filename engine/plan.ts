@@ -76,6 +76,13 @@ export function planAndValidate(c: CompiledNetwork, buffer: PlanBuffer, scratch:
 }
 
 
+/** The reporting objects of every intersection, in compiled order. */
+export function timingPlans(c: CompiledNetwork, buffer: PlanBuffer): TimingPlan[] {
+  const plans: TimingPlan[] = [];
+  for (let i = 0; i < c.intersectionCount; i++) plans.push(toTimingPlan(c, buffer, i));
+  return plans;
+}
+
 /** Builds the reporting object for intersection i from the dense results. */
 export function toTimingPlan(c: CompiledNetwork, buffer: PlanBuffer, i: number): TimingPlan {
   const phases: PhaseTiming[] = [];
@@ -165,7 +172,5 @@ export function planNetwork(c: CompiledNetwork, volumeVeh: Float64Array, interva
   planAndValidate(c, buffer, scratch);
   const alternatives: CorridorAlternative[] = [];
   const corridors = opts.coordinate === false ? [] : planCorridors(c, buffer, scratch, opts.alternatives ?? 0, alternatives);
-  const plans: TimingPlan[] = [];
-  for (let i = 0; i < c.intersectionCount; i++) plans.push(toTimingPlan(c, buffer, i));
-  return { buffer, plans, corridors, alternatives };
+  return { buffer, plans: timingPlans(c, buffer), corridors, alternatives };
 }

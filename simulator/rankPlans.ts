@@ -9,7 +9,7 @@
  * bench/sim.
  */
 import type { CompiledNetwork } from '../engine/network/compile.js';
-import { toTimingPlan, type NetworkPlan } from '../engine/plan.js';
+import { timingPlans, type NetworkPlan } from '../engine/plan.js';
 import { Simulation } from './simulation.js';
 import { movementFlowsFromCounts } from './demand.js';
 
@@ -53,7 +53,5 @@ export function rankBySimulation(c: CompiledNetwork, plan: NetworkPlan, opts: Ra
     if (t.simulatedDelayS < trials[chosen]!.simulatedDelayS) chosen = k;
   });
   const alt = plan.alternatives[chosen]!;
-  const plans = [];
-  for (let i = 0; i < c.intersectionCount; i++) plans.push(toTimingPlan(c, alt.buffer, i));
-  return { plan: { buffer: alt.buffer, plans, corridors: alt.corridors, alternatives: plan.alternatives }, trials, chosen };
+  return { plan: { buffer: alt.buffer, plans: timingPlans(c, alt.buffer), corridors: alt.corridors, alternatives: plan.alternatives }, trials, chosen };
 }
