@@ -24,6 +24,16 @@ import { SeededRandom } from '../engine/numeric.js';
 export const IDM = { accelMps2: 1.5, decelMps2: 2.0, headwayS: 1.2, minGapM: 2.0, lengthM: 5.0 } as const;
 /** A standard 12 m city bus: longer, and slower to pick up speed, than a car. */
 export const BUS = { accelMps2: 1.0, lengthM: 12.0 } as const;
+/**
+ * Dwell at a stop, TCQSM (3rd ed., ch. 6) form: a fixed door-opening and closing time plus
+ * the passenger service time of the busier door, here single-door front boarding at about
+ * 2.5 s per passenger with fares paid on board. Boardings are Poisson (random passenger
+ * arrivals at a stop served by one route), which gives the dwell spread TCQSM calls
+ * typical (coefficient of variation 0.4–0.6 at 4–8 boardings).
+ */
+export const DWELL = { doorS: 5.0, boardingSPerPax: 2.5, meanBoardings: 5 } as const;
+/** A bus standing this close behind its stop mark, at rest, is at the stop (its doors open). */
+const AT_STOP_M = 1.0;
 /** A vehicle on yellow stops if it can at this deceleration; otherwise it clears. */
 const YELLOW_STOP_DECEL_MPS2 = 3.0;
 /** Permitted lefts go when the nearest opposing vehicle is at least this far away in time. */
@@ -42,6 +52,28 @@ const MOVING_MPS = 2.0;
 const EPOCH_MS = Date.UTC(2026, 0, 1);
 
 export type DetectorFault = 'dead' | 'stuckOn' | 'chatter';
+
+/**
+ * A curbside stop where a tracked vehicle (a bus) halts and serves passengers.
+ * Its front stops at `positionM`; it stands there for door time + boarding time
+ * per passenger × a Poisson number of boardings, drawn when it arrives.
+ */
+export interface BusStop {
+  /** Approach link the stop is on (a far-side stop sits on the link past the signal). */
+  readonly link: number;
+  /** Stop mark from the link start, m. */
+  readonly positionM: number;
+  /** Doors opening and closing, s. */
+  readonly doorS: number;
+  readonly boardingSPerPax: number;
+  /** Mean of the Poisson boardings; 0 for a fixed dwell of `doorS`. */
+  readonly meanBoardings: number;
+}
+
+/** Expected dwell at a stop, s: what a check-in counts for a stop not reached yet. */
+export function expectedDwellS(stop: BusStop): number {
+  return stop.doorS + stop.boardingSPerPax * stop.meanBoardings;
+}
 
 export interface SimOptions {
   readonly seed: number;
@@ -90,6 +122,16 @@ export interface TrackedApproach {
   readonly leaveS: number;
   readonly delayS: number;
   readonly stops: number;
+  /** Time spent standing at bus stops on this link, s (included in `delayS`, subtract it for signal delay). */
+  readonly dwellS: number;
+}
+
+/** One stop a tracked vehicle served. */
+export interface ServedStop {
+  readonly stop: number;
+  readonly arriveS: number;
+  readonly departS: number;
+  readonly boardings: number;
 }
 
 export interface TrackedVehicle {
@@ -105,6 +147,19 @@ export interface TrackedVehicle {
   /** Vehicle slot while in the network, else −1. */
   slot: number;
   readonly approaches: TrackedApproach[];
+  /** Stops to serve, in route order. */
+  readonly stops: readonly BusStop[];
+  /** Index into `stops` of the next stop (the one it is at while dwelling); `stops.length` once all are served. */
+  nextStop: number;
+  /** When the current dwell began and ends (NaN when not dwelling), and its boardings. */
+  dwellStartS: number;
+  dwellEndS: number;
+  dwellBoardings: number;
+  /** Total time stood at stops so far, s. */
+  dwellServedS: number;
+  /** Dwell on the current link so far, s (goes to the approach's `dwellS`). */
+  linkDwellS: number;
+  readonly served: ServedStop[];
 }
 
 export class Simulation {
@@ -115,6 +170,12 @@ export class Simulation {
   vehicleUpdates = 0;
 
   private readonly rng: SeededRandom;
+  /**
+   * Passenger boardings have their own stream, seeded from the same seed: giving buses stops
+   * (or switching dwell off) then leaves every car's arrival, turn and speed draw as it was,
+   * so a comparison with and without dwell sees the same general traffic.
+   */
+  private readonly dwellRng: SeededRandom;
   private readonly cap: number;
   // Vehicles (structure of arrays).
   private readonly vLane: Int32Array;
@@ -189,6 +250,7 @@ export class Simulation {
     if (!(this.stepS > 0 && this.stepS <= 1)) throw new GreenwaveError(ErrorCode.InvalidInput, `options.stepS must be in (0, 1], got ${this.stepS}`);
     this.intervalS = opts.detectorIntervalS ?? 900;
     this.rng = new SeededRandom(opts.seed);
+    this.dwellRng = new SeededRandom(Math.imul(opts.seed ^ 0x5bd1e995, 0x27d4eb2d));
     this.signals = new SignalHeads(c, plan, 0);
     this.scale = demand.scale ?? (() => 1);
 
@@ -489,8 +551,19 @@ export class Simulation {
       }
       // IDM acceleration towards the leader (or the stop line, a standing obstacle).
       // The front vehicle stops half a metre short of the line; followers keep their gap to the rear ahead.
-      const gap = obstacle - pos - (k === 0 ? 0.5 : 0);
-      const dv = speed - obstacleSpeed;
+      let gap = obstacle - pos - (k === 0 ? 0.5 : 0);
+      let dv = speed - obstacleSpeed;
+      // A bus's next stop is one more standstill obstacle, placed the minimum gap past the stop
+      // mark so that IDM brings its front to rest on the mark. Only tracked vehicles look.
+      let stopMarkM = Infinity;
+      if (this.vTracked[v] === 1) {
+        stopMarkM = this.stopMarkAhead(v, link, t);
+        if (stopMarkM + IDM.minGapM - pos < gap) {
+          obstacle = stopMarkM + IDM.minGapM;
+          gap = obstacle - pos;
+          dv = speed;
+        }
+      }
       const accel = this.vAccel[v]!;
       const sStar = IDM.minGapM + Math.max(0, speed * IDM.headwayS + (speed * dv) / (2 * Math.sqrt(accel * IDM.decelMps2)));
       const v0 = linkV0 * this.vSpeedFactor[v]!;
@@ -512,6 +585,7 @@ export class Simulation {
         this.vLinkStops[v] = this.vLinkStops[v]! + 1;
       } else if (nv > MOVING_MPS) this.vStopped[v] = 0;
       if (nv < STOPPED_MPS) queued++;
+      if (nv < STOPPED_MPS && npos >= stopMarkM - AT_STOP_M && npos < len) this.arriveAtStop(v, t);
       // Loops: a count when the front passes, occupancy while the body covers the loop.
       for (let q = this.laneDetStart[lane]!; q < this.laneDetStart[lane + 1]!; q++) {
         const d = this.laneDets[q]!;
@@ -598,12 +672,111 @@ export class Simulation {
    * waits outside the link, ahead of the Poisson arrivals, while the entry
    * is full. Returns its id. Not carried over by `copyStateFrom` (a fork
    * sees a tracked vehicle as ordinary traffic).
+   *
+   * `stops`, in route order, are curbside stops in its lane: it brakes for
+   * each as for a standing obstacle (seeing one on the next link from the
+   * stop line on), stands with its front within a metre of the mark for its
+   * dwell, and goes on; traffic behind it in the lane queues (lane changes
+   * are not modelled). On a link with a stop it enters the curb lane (the last
+   * lane serving its turn) when that lane has room. A dwell counts as a stop.
    */
-  addTrackedVehicle(link: number, turn: number, label = ''): number {
+  addTrackedVehicle(link: number, turn: number, label = '', stops: readonly BusStop[] = []): number {
+    this.checkStops(link, turn, stops);
     const id = this.tracked.length;
-    this.tracked.push({ id, label, entryLink: link, turn, requestedS: this.tS, enterS: Number.NaN, leaveS: Number.NaN, slot: -1, approaches: [] });
+    this.tracked.push({
+      id,
+      label,
+      entryLink: link,
+      turn,
+      requestedS: this.tS,
+      enterS: Number.NaN,
+      leaveS: Number.NaN,
+      slot: -1,
+      approaches: [],
+      stops,
+      nextStop: 0,
+      dwellStartS: Number.NaN,
+      dwellEndS: Number.NaN,
+      dwellBoardings: 0,
+      dwellServedS: 0,
+      linkDwellS: 0,
+      served: [],
+    });
     this.trackedQueue.push(id);
     return id;
+  }
+
+  /** Stops must lie on the vehicle's route (straight on with its turn), in order, inside their links. */
+  private checkStops(entryLink: number, turn: number, stops: readonly BusStop[]): void {
+    const top = this.topology;
+    let link = entryLink;
+    let prevM = -Infinity;
+    for (let k = 0; k < stops.length; k++) {
+      const st = stops[k]!;
+      while (link >= 0 && link !== st.link) {
+        link = top.linkNext[link * 16 + top.linkApproach[link]! * 4 + turn]!;
+        prevM = -Infinity;
+      }
+      if (link < 0) throw new GreenwaveError(ErrorCode.InvalidInput, `stops[${k}].link ${st.link} is not on the vehicle's route after the previous stop`);
+      const lenM = top.linkLengthM[link]!;
+      if (!(st.positionM >= BUS.lengthM && st.positionM <= lenM - IDM.minGapM - 1)) {
+        throw new GreenwaveError(ErrorCode.InvalidInput, `stops[${k}].positionM ${st.positionM} must be within [${BUS.lengthM}, ${lenM - IDM.minGapM - 1}] on a ${lenM} m link`);
+      }
+      if (st.positionM <= prevM) throw new GreenwaveError(ErrorCode.InvalidInput, `stops[${k}].positionM ${st.positionM} must be past the previous stop on the link (${prevM})`);
+      if (!(st.doorS >= 0 && st.boardingSPerPax >= 0 && st.meanBoardings >= 0)) {
+        throw new GreenwaveError(ErrorCode.InvalidInput, `stops[${k}]: doorS, boardingSPerPax and meanBoardings must be ≥ 0`);
+      }
+      prevM = st.positionM;
+    }
+  }
+
+  /**
+   * Where the tracked vehicle in slot v must stop next, in the coordinates of its current
+   * link (past its length when the stop is on the next link), Infinity if nowhere close.
+   * Ends a dwell that is over: the vehicle moves in the step that starts at the dwell's end.
+   */
+  private stopMarkAhead(v: number, link: number, t: number): number {
+    const tv = this.tracked[this.vTrackId[v]!]!;
+    if (tv.dwellEndS === tv.dwellEndS) {
+      const stepStartS = t - this.stepS;
+      if (stepStartS + 1e-9 < tv.dwellEndS) return tv.stops[tv.nextStop]!.positionM;
+      const stoodS = stepStartS - tv.dwellStartS;
+      tv.served.push({ stop: tv.nextStop, arriveS: tv.dwellStartS, departS: stepStartS, boardings: tv.dwellBoardings });
+      tv.dwellServedS += stoodS;
+      tv.linkDwellS += stoodS;
+      tv.nextStop++;
+      tv.dwellStartS = Number.NaN;
+      tv.dwellEndS = Number.NaN;
+      tv.dwellBoardings = 0;
+    }
+    const stop = tv.stops[tv.nextStop];
+    if (stop === undefined) return Infinity;
+    if (stop.link === link) return stop.positionM;
+    if (stop.link === this.topology.linkNext[link * 16 + this.vMove[v]!]) return this.topology.linkLengthM[link]! + stop.positionM;
+    return Infinity;
+  }
+
+  /** The tracked vehicle in slot v has come to rest at its next stop at time t: doors open. */
+  private arriveAtStop(v: number, t: number): void {
+    const tv = this.tracked[this.vTrackId[v]!]!;
+    if (tv.dwellEndS === tv.dwellEndS) return;
+    const stop = tv.stops[tv.nextStop]!;
+    const boardings = stop.meanBoardings > 0 ? this.poissonBoardings(stop.meanBoardings) : 0;
+    tv.dwellStartS = t;
+    tv.dwellBoardings = boardings;
+    tv.dwellEndS = t + stop.doorS + stop.boardingSPerPax * boardings;
+  }
+
+  /** Poisson draw by Knuth's product of uniforms: exact, and cheap at the few boardings of one stop. */
+  private poissonBoardings(mean: number): number {
+    const limit = Math.exp(-mean);
+    let n = 0;
+    let p = this.dwellRng.next();
+    while (p > limit) {
+      n++;
+      p *= this.dwellRng.next();
+    }
+    return n;
   }
 
   /** Every tracked vehicle so far (live objects; do not modify). */
@@ -611,8 +784,12 @@ export class Simulation {
     return this.tracked;
   }
 
-  /** Where a tracked vehicle is now: link, metres from the link start, speed, movement, vehicles ahead of it in its lane; undefined when not in the network. */
-  trackedPosition(id: number): { link: number; posM: number; speedMps: number; movement: number; vehiclesAhead: number } | undefined {
+  /**
+   * Where a tracked vehicle is now: link, metres from the link start, speed, movement, vehicles
+   * ahead of it in its lane, the index of its next stop (the one it stands at while dwelling) and
+   * the dwell left there (0 when not dwelling); undefined when not in the network.
+   */
+  trackedPosition(id: number): { link: number; posM: number; speedMps: number; movement: number; vehiclesAhead: number; nextStop: number; dwellLeftS: number } | undefined {
     const tv = this.tracked[id];
     if (!tv || tv.slot < 0) return undefined;
     const v = tv.slot;
@@ -623,13 +800,15 @@ export class Simulation {
       if (this.laneBuf[lane * this.laneCap + ((this.laneHead[lane]! + k) % this.laneCap)] === v) break;
       ahead++;
     }
-    return { link: this.topology.laneLink[lane]!, posM: this.vPos[v]!, speedMps: this.vSpeed[v]!, movement: this.vMove[v]!, vehiclesAhead: ahead };
+    const dwellLeftS = tv.dwellEndS === tv.dwellEndS ? Math.max(0, tv.dwellEndS - this.tS) : 0;
+    return { link: this.topology.laneLink[lane]!, posM: this.vPos[v]!, speedMps: this.vSpeed[v]!, movement: this.vMove[v]!, vehiclesAhead: ahead, nextStop: tv.nextStop, dwellLeftS };
   }
 
   private spawnTracked(t: number): void {
     while (this.trackedQueue.length > 0) {
       const tv = this.tracked[this.trackedQueue[0]!]!;
-      const lane = this.chooseLane(tv.entryLink, tv.turn);
+      const curb = tv.stops[tv.nextStop]?.link === tv.entryLink ? this.curbLane(tv.entryLink, tv.turn) : -1;
+      const lane = curb >= 0 && this.hasEntrySpace(curb) ? curb : this.chooseLane(tv.entryLink, tv.turn);
       if (lane < 0 || !this.hasEntrySpace(lane)) return;
       // A bus keeps to the speed limit (speed factor 1).
       const v = this.newVehicle(t, 1, BUS.lengthM, BUS.accelMps2);
@@ -643,10 +822,19 @@ export class Simulation {
     }
   }
 
-  /** For a tracked vehicle: the lane of `next` with room that serves its turn (fewest vehicles first), −1 if none. */
+  /**
+   * For a tracked vehicle: the lane of `next` with room that serves its turn, −1 if none. The
+   * curb lane if its next stop is on `next`, else (or if the curb lane is full) the one with the
+   * fewest vehicles.
+   */
   private trackedLane(v: number, next: number): number {
     const top = this.topology;
-    const m = top.linkApproach[next]! * 4 + this.tracked[this.vTrackId[v]!]!.turn;
+    const tv = this.tracked[this.vTrackId[v]!]!;
+    const m = top.linkApproach[next]! * 4 + tv.turn;
+    if (tv.nextStop < tv.stops.length && tv.stops[tv.nextStop]!.link === next) {
+      const curb = this.curbLane(next, tv.turn);
+      if (curb >= 0 && this.hasEntrySpace(curb)) return curb;
+    }
     let best = -1;
     for (let k = top.linkLaneStart[next]!; k < top.linkLaneStart[next]! + top.linkLaneCount[next]!; k++) {
       const lane = top.linkLanes[k]!;
@@ -656,9 +844,30 @@ export class Simulation {
     return best;
   }
 
+  /** The link's last lane serving the turn: lanes are listed from the median out, so that is the curb lane. −1 if none. */
+  private curbLane(link: number, turn: number): number {
+    const top = this.topology;
+    const m = top.linkApproach[link]! * 4 + turn;
+    let curb = -1;
+    for (let k = top.linkLaneStart[link]!; k < top.linkLaneStart[link]! + top.linkLaneCount[link]!; k++) {
+      if ((this.c.laneMovementMask[top.linkLanes[k]!]! >> m) & 1) curb = top.linkLanes[k]!;
+    }
+    return curb;
+  }
+
   private logTracked(v: number, link: number, i: number, m: number, t: number, freeS: number): void {
     const tv = this.tracked[this.vTrackId[v]!]!;
-    tv.approaches.push({ intersection: i, link, movement: m, enterS: this.vLinkEnterS[v]!, leaveS: t, delayS: Math.max(0, t - this.vLinkEnterS[v]! - freeS), stops: this.vLinkStops[v]! });
+    tv.approaches.push({
+      intersection: i,
+      link,
+      movement: m,
+      enterS: this.vLinkEnterS[v]!,
+      leaveS: t,
+      delayS: Math.max(0, t - this.vLinkEnterS[v]! - freeS),
+      stops: this.vLinkStops[v]!,
+      dwellS: tv.linkDwellS,
+    });
+    tv.linkDwellS = 0;
   }
 
   private finishTracked(v: number, t: number): void {
@@ -731,6 +940,7 @@ export class Simulation {
     this.stepCount = other.stepCount;
     this.freeTop = other.freeTop;
     this.rng.state = other.rng.state;
+    this.dwellRng.state = other.dwellRng.state;
     this.intervalStartS = other.intervalStartS;
     this.entered = other.entered;
     this.completed = other.completed;
