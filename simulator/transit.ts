@@ -8,6 +8,11 @@
  * checked by the safety validator and the heads' transition rules before it
  * runs. With TSP off, the same buses run on the coordinated plan. Used by
  * `transit.test.ts` and for reports.
+ *
+ * The route serves far-side stops (`FAR_SIDE_STOPS`) unless `dwell` is off:
+ * a check-in's ETA counts the dwell still ahead of the bus before the stop
+ * line, and bus delay per signal leaves the time stood at stops out (the
+ * measure is signal delay; the braking and pulling away of a stop stay in it).
  */
 import { readFileSync } from 'node:fs';
 import type { CompiledNetwork } from '../engine/network/compile.js';
@@ -18,7 +23,7 @@ import { demandFor, prepareCounts } from '../engine/demand.js';
 import { planNetwork } from '../engine/plan.js';
 import { TspController } from '../engine/priority/tsp.js';
 import { PriorityClass, priorityConfig, type TspLimits } from '../engine/priority/policy.js';
-import { Simulation } from './simulation.js';
+import { DWELL, Simulation, expectedDwellS, type BusStop } from './simulation.js';
 import { movementFlowsFromLanes } from './demand.js';
 
 /** APPROACH_IDS = NB, SB, EB, WB; movement = approach * 4 + turn. */
@@ -28,6 +33,17 @@ const EBT = EB * 4 + THROUGH;
 /** Saturation headway assumed for the queue ahead of a bus, s per vehicle. */
 const QUEUE_HEADWAY_S = 2;
 export const CORRIDOR = ['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7', 'I8'] as const;
+/**
+ * The route's stops: far side of I2, I4 and I6, 50 m past the junction (on the 355, 480 and
+ * 545 m links to I3, I5 and I7). Far side is the usual siting with TSP: the bus crosses the
+ * signal before it dwells, so no dwell sits in the ETA that signal is adjusted for (only in
+ * the next one's, far enough ahead to be known), and the stop is clear of the next queue.
+ */
+export const FAR_SIDE_STOPS = [
+  { after: 'I2', positionM: 50 },
+  { after: 'I4', positionM: 50 },
+  { after: 'I6', positionM: 50 },
+] as const;
 
 export interface TspScenario {
   readonly seed: number;
@@ -36,7 +52,10 @@ export interface TspScenario {
   readonly busHeadwayS: number;
   /** Every bus is this late, s (the route's threshold is 60 s by default). */
   readonly latenessS: number;
-  /** Simulated time; buses run from `warmupS` until `durationS − drainS`. */
+  /**
+   * Simulated time; buses run from `warmupS` until `durationS − drainS`. The drain defaults to
+   * 600 s, 900 s with dwell (a bus then takes about 600 s from I1 past I8, TSP off).
+   */
   readonly durationS?: number;
   readonly warmupS?: number;
   readonly drainS?: number;
@@ -47,18 +66,24 @@ export interface TspScenario {
   readonly limits?: Partial<TspLimits>;
   /** ETA no sooner than the queue ahead of the bus in its lane can discharge (default true). */
   readonly queueAwareEta?: boolean;
+  /** Buses dwell at `FAR_SIDE_STOPS` (default true). */
+  readonly dwell?: boolean;
+  /** Mean Poisson boardings per stop (default `DWELL.meanBoardings`). */
+  readonly meanBoardings?: number;
 }
 
 export interface TspScenarioResult {
   readonly buses: number;
   /** Buses that crossed all eight signals and left. */
   readonly busesCompleted: number;
-  /** Mean bus delay per signal (approach delay against free flow), s. */
+  /** Mean bus delay per signal (approach delay against free flow, dwell at stops left out), s. */
   readonly busDelayPerSignalS: number;
   /** Per corridor signal, I1…I8. */
   readonly busDelayBySignalS: readonly number[];
-  /** Mean bus time from entering at I1 to leaving past I8, s. */
+  /** Mean bus time from entering at I1 to leaving past I8 (dwell included), s. */
   readonly busTravelTimeS: number;
+  /** Mean time a completed bus stood at its stops, s (0 with dwell off). */
+  readonly busDwellS: number;
   /** Every vehicle but the buses, over completed trips: travel time minus free-flow time, s. */
   readonly generalDelayPerVehS: number;
   readonly generalVehicles: number;
@@ -103,7 +128,8 @@ export function runTspScenario(s: TspScenario): TspScenarioResult {
   const { c, plan, flows } = demoCity();
   const durationS = s.durationS ?? 3600;
   const warmupS = s.warmupS ?? 600;
-  const drainS = s.drainS ?? 600;
+  const dwellOn = s.dwell ?? true;
+  const drainS = s.drainS ?? (dwellOn ? 900 : 600);
   const checkInEtaS = s.checkInEtaS ?? 60;
   const sim = new Simulation(c, plan, { movementFlowVehPerH: flows }, { seed: s.seed, detectorIntervalS: 900 });
   const top = sim.topology;
@@ -113,6 +139,21 @@ export function runTspScenario(s: TspScenario): TspScenarioResult {
   let entry = -1;
   for (let l = 0; l < top.linkCount; l++) if (top.linkIntersection[l] === corridor[0] && top.linkApproach[l] === EB) entry = l;
   if (entry < 0) throw new Error('demo city: no eastbound approach at I1');
+  const ebLinkInto = (id: string): number => {
+    const i = c.intersectionIds.indexOf(id);
+    for (let l = 0; l < top.linkCount; l++) if (top.linkIntersection[l] === i && top.linkApproach[l] === EB) return l;
+    throw new Error(`demo city: no eastbound approach at ${id}`);
+  };
+  const stops: readonly BusStop[] =
+    dwellOn
+      ? FAR_SIDE_STOPS.map((st) => ({
+          link: ebLinkInto(CORRIDOR[CORRIDOR.indexOf(st.after) + 1]!),
+          positionM: st.positionM,
+          doorS: DWELL.doorS,
+          boardingSPerPax: DWELL.boardingSPerPax,
+          meanBoardings: s.meanBoardings ?? DWELL.meanBoardings,
+        }))
+      : [];
 
   const cfg = priorityConfig({ limits: s.limits });
   const tsp = new TspController(c, plan, cfg);
@@ -155,7 +196,7 @@ export function runTspScenario(s: TspScenario): TspScenarioResult {
 
   while (sim.tS + 1e-9 < durationS) {
     if (sim.tS + 1e-9 >= nextBusS && nextBusS <= lastBusS) {
-      sim.addTrackedVehicle(entry, THROUGH, `bus-${sentArrival.length}`);
+      sim.addTrackedVehicle(entry, THROUGH, `bus-${sentArrival.length}`, stops);
       sentArrival.push(new Array<number>(corridor.length).fill(Number.NaN));
       updated.push(new Array<number>(corridor.length).fill(0));
       nextBusS += s.busHeadwayS;
@@ -171,9 +212,16 @@ export function runTspScenario(s: TspScenario): TspScenarioResult {
       const i = top.linkIntersection[at.link]!;
       const k = corridorIndex.get(i);
       if (k === undefined) continue;
-      // ETA at free-flow speed, as an AVL-based check-in would estimate it; with `queueAwareEta` (default),
-      // no sooner than the vehicles ahead in its lane can discharge (2 s each).
-      const freeEta = (top.linkLengthM[at.link]! - at.posM) / top.linkSpeedMps[at.link]!;
+      // ETA at free-flow speed, as an AVL-based check-in would estimate it, plus the dwell at any stop
+      // before the stop line (what is left of it while dwelling, the expected dwell before); with
+      // `queueAwareEta` (default), no sooner than the vehicles ahead in its lane can discharge (2 s each).
+      let dwellAheadS = 0;
+      for (let q = at.nextStop; q < stops.length; q++) {
+        const st = stops[q]!;
+        if (st.link !== at.link) continue;
+        dwellAheadS += q === at.nextStop && at.dwellLeftS > 0 ? at.dwellLeftS : expectedDwellS(st);
+      }
+      const freeEta = (top.linkLengthM[at.link]! - at.posM) / top.linkSpeedMps[at.link]! + dwellAheadS;
       const eta = (s.queueAwareEta ?? true) ? Math.max(freeEta, QUEUE_HEADWAY_S * at.vehiclesAhead) : freeEta;
       if (eta > checkInEtaS) continue;
       const sent = sentArrival[bus.id]![k]!;
@@ -201,6 +249,7 @@ export function runTspScenario(s: TspScenario): TspScenarioResult {
   const bySignal = new Float64Array(corridor.length);
   const bySignalN = new Float64Array(corridor.length);
   let busTravel = 0;
+  let busDwell = 0;
   let busesCompleted = 0;
   let busTripDelay = 0;
   let busTrips = 0;
@@ -214,9 +263,10 @@ export function runTspScenario(s: TspScenario): TspScenarioResult {
     if (onCorridor.length !== corridor.length) continue;
     busesCompleted++;
     busTravel += b.leaveS - b.enterS;
+    busDwell += b.dwellServedS;
     for (const a of onCorridor) {
       const k = corridorIndex.get(a.intersection)!;
-      bySignal[k] = bySignal[k]! + a.delayS;
+      bySignal[k] = bySignal[k]! + Math.max(0, a.delayS - a.dwellS);
       bySignalN[k] = bySignalN[k]! + 1;
     }
   }
@@ -247,6 +297,7 @@ export function runTspScenario(s: TspScenario): TspScenarioResult {
     busDelayPerSignalS: nBus > 0 ? sumBus / nBus : Number.NaN,
     busDelayBySignalS: Array.from(bySignal, (x, k) => (bySignalN[k]! > 0 ? x / bySignalN[k]! : Number.NaN)),
     busTravelTimeS: busesCompleted > 0 ? busTravel / busesCompleted : Number.NaN,
+    busDwellS: busesCompleted > 0 ? busDwell / busesCompleted : Number.NaN,
     generalDelayPerVehS: generalDelay,
     generalVehicles,
     corridorGeneralDelayS: corrVeh > 0 ? corrDelay / corrVeh : 0,
