@@ -69,11 +69,12 @@ function movementWindow(c: CompiledNetwork, buf: PlanBuffer, i: number, movement
   let bestStart = 0;
   let bestLength = 0;
   for (let p = p0; p < p1; p++) {
-    if (!((c.phaseProtectedMask[p]! >> movement) & 1)) continue;
+    // On-demand phases are skipped in plans: only bus priority runs them.
+    if (!((c.phaseProtectedMask[p]! >> movement) & 1) || c.phaseOnDemand[p] === 1) continue;
     // Start a window only at a phase that no other serving phase runs straight into.
     let predecessor = false;
     for (let q = p0; q < p1; q++) {
-      if (q !== p && (c.phaseProtectedMask[q]! >> movement) & 1 && Math.abs(mod(starts[q]! + duration(buf, q), cycleS) - starts[p]!) < 1e-6) predecessor = true;
+      if (q !== p && (c.phaseProtectedMask[q]! >> movement) & 1 && c.phaseOnDemand[q] === 0 && Math.abs(mod(starts[q]! + duration(buf, q), cycleS) - starts[p]!) < 1e-6) predecessor = true;
     }
     if (predecessor) continue;
     const start = starts[p]!;
@@ -83,7 +84,7 @@ function movementWindow(c: CompiledNetwork, buf: PlanBuffer, i: number, movement
       let next = -1;
       const after = mod(starts[cur]! + duration(buf, cur), cycleS);
       for (let q = p0; q < p1; q++) {
-        if (q !== cur && (c.phaseProtectedMask[q]! >> movement) & 1 && Math.abs(starts[q]! - after) < 1e-6) next = q;
+        if (q !== cur && (c.phaseProtectedMask[q]! >> movement) & 1 && c.phaseOnDemand[q] === 0 && Math.abs(starts[q]! - after) < 1e-6) next = q;
       }
       if (next < 0 || next === p) break;
       end += duration(buf, cur) - buf.phaseGreenS[cur]! + buf.phaseGreenS[next]!;
@@ -107,9 +108,10 @@ export function throughWindows(c: CompiledNetwork, buf: PlanBuffer, i: number, o
   const cycleS = buf.cycleS[i]!;
   const p0 = c.phaseStart[i]!;
   const p1 = c.phaseStart[i + 1]!;
-  // The barrier holding the outbound through phase; lead/lag only where its rings have a left and a through.
+  // The barrier holding the outbound through phase; lead/lag only where its rings have a left and a
+  // through (a ring that also holds an on-demand phase keeps its order).
   let barrier = -1;
-  for (let p = p0; p < p1; p++) if ((c.phaseProtectedMask[p]! >> outMovement) & 1) barrier = c.phaseBarrier[p]!;
+  for (let p = p0; p < p1; p++) if ((c.phaseProtectedMask[p]! >> outMovement) & 1 && c.phaseOnDemand[p] === 0) barrier = c.phaseBarrier[p]!;
   let swappable = 0;
   if (c.ringCount[i]! > 1 && barrier >= 0) {
     for (let r = 0; r < Math.min(2, c.ringCount[i]!); r++) {

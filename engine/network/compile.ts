@@ -45,6 +45,8 @@ export interface CompiledNetwork {
   readonly phasePedestrianS: Float64Array;
   readonly phaseYellowS: Float64Array;
   readonly phaseAllRedS: Float64Array;
+  /** 1 for a phase that runs only when called (bus priority inserts it); plans skip it otherwise. */
+  readonly phaseOnDemand: Uint8Array;
   /** Bit j set: this phase and local phase j must never be green together (bit self = unsafe phase). */
   readonly phaseConflictMask: Uint32Array;
   /** Bit per movement index (approach*4+turn) the phase protects / permits. */
@@ -118,6 +120,7 @@ export function compileNetwork(net: Network): CompiledNetwork {
   const phasePed = new Float64Array(phaseTotal);
   const phaseYellow = new Float64Array(phaseTotal);
   const phaseAllRed = new Float64Array(phaseTotal);
+  const phaseOnDemand = new Uint8Array(phaseTotal);
   const phaseConflictMask = new Uint32Array(phaseTotal);
   const phaseProtectedMask = new Uint16Array(phaseTotal);
   const phasePermittedMask = new Uint16Array(phaseTotal);
@@ -167,6 +170,7 @@ export function compileNetwork(net: Network): CompiledNetwork {
       const phase = phases[p]!;
       phaseIds[g] = phase.id;
       phaseFileIndex[g] = p;
+      phaseOnDemand[g] = phase.onDemand ? 1 : 0;
       phaseMinGreen[g] = phaseMinGreenS(phase, ix, d);
       phaseMaxGreen[g] = Math.max(phase.maxGreenS, phaseMinGreen[g]!);
       phasePed[g] = phaseMinGreen[g]! > phase.minGreenS ? phaseMinGreen[g]! : 0;
@@ -253,6 +257,7 @@ export function compileNetwork(net: Network): CompiledNetwork {
     phasePedestrianS: phasePed,
     phaseYellowS: phaseYellow,
     phaseAllRedS: phaseAllRed,
+    phaseOnDemand,
     phaseConflictMask,
     phaseProtectedMask,
     phasePermittedMask,
@@ -272,15 +277,18 @@ export function compileNetwork(net: Network): CompiledNetwork {
   };
 }
 
-/** The first phase (in run order) that protects one of the lane's movements, else the first that permits one. */
+/**
+ * The first phase (in run order) that protects one of the lane's movements, else the first that
+ * permits one. On-demand phases are skipped: a lane's demand is served by the phases that always run.
+ */
 function servingPhase(laneMask: number, ordered: readonly Phase[]): { local: number; permittedOnly: boolean } {
   const carries = (names: readonly string[]): boolean =>
     names.some((name) => {
       const ref = parseMovementId(name);
       return ref !== undefined && (laneMask & (1 << ref.index)) !== 0;
     });
-  for (let k = 0; k < ordered.length; k++) if (carries(ordered[k]!.protected)) return { local: k, permittedOnly: false };
-  for (let k = 0; k < ordered.length; k++) if (carries(ordered[k]!.permitted)) return { local: k, permittedOnly: true };
+  for (let k = 0; k < ordered.length; k++) if (!ordered[k]!.onDemand && carries(ordered[k]!.protected)) return { local: k, permittedOnly: false };
+  for (let k = 0; k < ordered.length; k++) if (!ordered[k]!.onDemand && carries(ordered[k]!.permitted)) return { local: k, permittedOnly: true };
   return { local: -1, permittedOnly: false };
 }
 

@@ -97,6 +97,12 @@ export const PhaseSchema = z
     minGreenS: z.number().min(1).max(120),
     maxGreenS: z.number().min(1).max(300),
     pedestrian: PedestrianSchema.optional(),
+    /**
+     * A phase that runs only when called, such as a bus queue-jump or bus-only left: it is
+     * skipped (takes no time) in every plan, and bus priority inserts it for a bus that
+     * needs it. Its movements must also be served by a phase that always runs.
+     */
+    onDemand: z.boolean().default(false),
   })
   .strict();
 

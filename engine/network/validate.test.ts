@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Issue } from '../errors.js';
 import { ValidationError } from '../errors.js';
 import { loadNetwork, parseNetworkText, validateNetwork, type ValidationResult } from './validate.js';
+import { busPhaseNetworkJson } from '../../test/fixtures/busPhaseNetwork.js';
 
 const ROOT = new URL('../../', import.meta.url);
 const TWO_STAGE_TEXT = readFileSync(new URL('test/fixtures/networks/two-stage.json', ROOT), 'utf8');
@@ -131,7 +132,7 @@ describe('movements in phases', () => {
   it('rejects a lane movement that no phase ever greens', () => {
     const net = twoStage();
     net.intersections[0].approaches[2].lanes[0].movements = ['L', 'T'];
-    expectIssue(validateNetwork(net), STAGES, 'movement "NBL" has a lane but no phase ever gives it green');
+    expectIssue(validateNetwork(net), STAGES, 'movement "NBL" has a lane but no phase that always runs gives it green');
   });
 
   it('rejects conflicting movements green together', () => {
@@ -604,5 +605,42 @@ describe('collecting every problem', () => {
 
   it('loadNetwork returns the parsed network for valid text', () => {
     expect(loadNetwork(DEMO_TEXT).intersections.map((ix) => ix.id)).toEqual(['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7', 'I8', 'I9', 'I10']);
+  });
+});
+
+describe('on-demand (bus) phases', () => {
+  const busStage = { id: 'BUS', protected: ['EBT'], minGreenS: 5, maxGreenS: 30, onDemand: true };
+
+  it('accepts the demo city with a bus stage at I1 and a lagging bus left at I3', () => {
+    expectValid(validateNetwork(busPhaseNetworkJson()));
+  });
+
+  it('rejects a crosswalk on an on-demand phase', () => {
+    const net = twoStage();
+    net.intersections[0].crosswalks = [{ leg: 'N', lengthM: 12 }];
+    net.intersections[0].phasing.stages.push({ ...busStage, protected: ['NBT'], pedestrian: { crosswalks: ['N'] } });
+    expectIssue(validateNetwork(net), `${STAGES}[2].pedestrian`, 'an on-demand phase cannot carry a crosswalk');
+  });
+
+  it('rejects a lane movement that only an on-demand phase greens', () => {
+    const net = twoStage();
+    net.intersections[0].approaches[2].lanes[0].movements = ['L', 'T'];
+    net.intersections[0].phasing.stages.push({ ...busStage, protected: ['NBL', 'NBT'] });
+    expectIssue(validateNetwork(net), STAGES, 'movement "NBL" has a lane but no phase that always runs gives it green (on-demand phases do not count)');
+  });
+
+  it('rejects a signal with fewer than two phases that always run', () => {
+    const net = twoStage();
+    net.intersections[0].phasing.stages[1].onDemand = true;
+    expectIssue(validateNetwork(net), STAGES, 'only 1 of the 2 phases always run');
+  });
+
+  it('rejects a dual-ring barrier in which one ring holds only on-demand phases', () => {
+    const net = ringBarrier();
+    const phases = net.intersections[0].phasing.phases;
+    phases.push({ id: 'B', protected: ['EBL'], minGreenS: 5, maxGreenS: 30, onDemand: true });
+    net.intersections[0].phasing.barriers[0].rings[1] = ['B'];
+    net.intersections[0].phasing.barriers[1].rings[1].unshift('5', '6');
+    expectIssue(validateNetwork(net), 'intersections[0].phasing.barriers[0].rings[1]', 'every phase of this ring is on demand');
   });
 });

@@ -189,7 +189,7 @@ function checkIntersection(ix: Intersection, path: string, d: Defaults, issues: 
         if (field === 'permitted' && ref.turn === 'T') return issues.add(mp, `a through movement cannot be permitted; list "${name}" as protected`);
         listed.set(ref.index, field);
         greens.push({ index: ref.index, permitted: field === 'permitted' });
-        everGreen.add(ref.index);
+        if (!ph.onDemand) everGreen.add(ref.index);
       });
     };
     collect(ph.protected, 'protected');
@@ -205,6 +205,8 @@ function checkIntersection(ix: Intersection, path: string, d: Defaults, issues: 
       }
     }
     if (ph.minGreenS > ph.maxGreenS) issues.add(`${pp}.minGreenS`, `minGreenS ${ph.minGreenS} is greater than maxGreenS ${ph.maxGreenS}`);
+    // Pedestrians cannot call a bus phase: a crosswalk on one would wait until a bus came.
+    if (ph.onDemand && ph.pedestrian) issues.add(`${pp}.pedestrian`, 'an on-demand phase cannot carry a crosswalk: pedestrians would wait until a bus calls the phase');
     if (ph.pedestrian) {
       ph.pedestrian.crosswalks.forEach((leg, k) => {
         if (!crosswalkLegs.has(leg)) return issues.add(`${pp}.pedestrian.crosswalks[${k}]`, `no crosswalk on leg "${leg}" at intersection "${ix.id}"`);
@@ -221,8 +223,10 @@ function checkIntersection(ix: Intersection, path: string, d: Defaults, issues: 
     }
   });
   for (const m of served) {
-    if (!everGreen.has(m)) issues.add(phasesPath, `movement "${movementId(m)}" has a lane but no phase ever gives it green`);
+    if (!everGreen.has(m)) issues.add(phasesPath, `movement "${movementId(m)}" has a lane but no phase that always runs gives it green (on-demand phases do not count)`);
   }
+  const regular = phases.filter((ph) => !ph.onDemand).length;
+  if (phases.length >= 2 && regular < 2) issues.add(phasesPath, `only ${regular} of the ${phases.length} phases always run; a signal needs at least two that are not on demand`);
 
   if (ix.phasing.type === 'ringBarrier') checkRings(ix, phases, table, path, issues);
   // Skip timing only when this intersection itself is broken; others' problems must not hide its own.
@@ -236,7 +240,7 @@ function checkIntersection(ix: Intersection, path: string, d: Defaults, issues: 
     let worst = 0;
     for (const ring of barrier) {
       let sum = 0;
-      for (const p of ring) sum += phaseMinGreenS(phases[p]!, ix, d) + clear.yellowS[p]! + clear.allRedS[p]!;
+      for (const p of ring) if (!phases[p]!.onDemand) sum += phaseMinGreenS(phases[p]!, ix, d) + clear.yellowS[p]! + clear.allRedS[p]!;
       worst = Math.max(worst, sum);
     }
     minCycleNeed += worst;
@@ -267,6 +271,11 @@ function checkRings(ix: Intersection, phases: readonly Phase[], table: Uint8Arra
         if (used.has(id)) return issues.add(rp, `phase "${id}" already placed at ${used.get(id)}`);
         used.set(id, rp);
       });
+      // Rings meet at every barrier: a ring whose phases are all skipped would have no time to fill.
+      const known = ring.filter((id) => index.has(id));
+      if (b.rings.length > 1 && known.length > 0 && known.every((id) => phases[index.get(id)!]!.onDemand)) {
+        issues.add(`${path}.phasing.barriers[${bi}].rings[${ri}]`, 'every phase of this ring is on demand; with other rings beside it, it needs one that always runs');
+      }
     });
     // Phases in different rings of one barrier can be green at the same time.
     for (let r1 = 0; r1 < b.rings.length; r1++) {

@@ -3,10 +3,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { validateNetwork, loadNetwork } from '../network/validate.js';
 import { compileNetwork, type CompiledNetwork } from '../network/compile.js';
-import { createPlanBuffer, PlanScratch, planIntersection, type PlanBuffer } from '../timing/planner.js';
+import { clonePlanBuffer, createPlanBuffer, PlanScratch, planIntersection, type PlanBuffer } from '../timing/planner.js';
 import { validateIntersectionPlan } from './validator.js';
 import { IssueList } from '../errors.js';
 import { arbitraryLaneFlow, arbitraryNetwork } from '../../test/fixtures/arbitraryNetwork.js';
+import { busPhaseDemo } from '../../test/fixtures/busPhaseNetwork.js';
 
 function compiledOrNull(input: unknown): CompiledNetwork | null {
   const r = validateNetwork(input);
@@ -119,5 +120,68 @@ describe('the safety validator rejects broken plans', () => {
     const issues = new IssueList();
     expect(validateIntersectionPlan(c, 0, buf, issues)).toBe(false);
     expect(issues.items.map((x) => x.message).join('\n')).toMatch(/conflicts with phase NS/);
+  });
+});
+
+describe('on-demand (bus) phases', () => {
+  // I1 of the bus-phase demo: stages S1, S2, S2B (on demand, skipped), S3.
+  const { c, plan } = busPhaseDemo();
+  const at = (id: string): number => c.phaseIds.indexOf(id, c.phaseStart[0]);
+  const fresh = (): PlanBuffer => clonePlanBuffer(plan.buffer);
+  const check = (buf: PlanBuffer): string[] => {
+    const issues = new IssueList();
+    validateIntersectionPlan(c, 0, buf, issues);
+    return issues.items.map((x) => `${x.path}: ${x.message}`);
+  };
+
+  it('a skipped on-demand phase (no green, yellow or all-red) is sound', () => {
+    expect(check(fresh())).toEqual([]);
+  });
+
+  it('a phase that always runs may not be skipped the same way', () => {
+    const buf = fresh();
+    const s3 = at('S3');
+    const s3Length = buf.phaseGreenS[s3]! + buf.phaseYellowS[s3]! + buf.phaseAllRedS[s3]!;
+    buf.phaseGreenS[s3] = 0;
+    buf.phaseYellowS[s3] = 0;
+    buf.phaseAllRedS[s3] = 0;
+    buf.phaseGreenS[at('S2')] = buf.phaseGreenS[at('S2')]! + s3Length; // the cycle still adds up
+    const found = check(buf).join('\n');
+    expect(found).toMatch(/phases\[S3\]\.greenS: green 0 s is shorter than pedestrian walk \+ clearance/);
+    expect(found).toMatch(/phases\[S3\]\.yellowS: yellow 0 s is below the required change interval 3 s/);
+  });
+
+  it('an inserted on-demand phase needs its minimum green and full clearances', () => {
+    const buf = fresh();
+    const x = at('S2B');
+    const s2 = at('S2');
+    // Insert S2B for 6 s of green taken from S2, without its yellow and all-red.
+    buf.phaseGreenS[s2] = buf.phaseGreenS[s2]! - 6;
+    buf.phaseGreenS[x] = 6;
+    buf.phaseStartS[x] = buf.phaseStartS[x]! - 6;
+    expect(check(buf).join('\n')).toMatch(/phases\[S2B\]\.yellowS: yellow 0 s is below the required change interval/);
+    // With them (taken from S2 too) it is sound; with 4 s of green it is below the minimum.
+    const clear = c.phaseYellowS[x]! + c.phaseAllRedS[x]!;
+    buf.phaseYellowS[x] = c.phaseYellowS[x]!;
+    buf.phaseAllRedS[x] = c.phaseAllRedS[x]!;
+    buf.phaseGreenS[s2] = buf.phaseGreenS[s2]! - clear;
+    buf.phaseStartS[x] = buf.phaseStartS[x]! - clear;
+    expect(check(buf)).toEqual([]);
+    buf.phaseGreenS[x] = 4;
+    buf.phaseGreenS[s2] = buf.phaseGreenS[s2]! + 2;
+    buf.phaseStartS[x] = buf.phaseStartS[x]! + 2;
+    expect(check(buf).join('\n')).toMatch(/phases\[S2B\]\.greenS: green 4 s is below the minimum green 5 s/);
+  });
+
+  it('an inserted phase that overlaps a conflicting one is caught', () => {
+    const buf = fresh();
+    const x = at('S2B');
+    // S2B (EBL) green over the end of S2 (WBT green): opposing left and through together.
+    buf.phaseGreenS[x] = 6;
+    buf.phaseYellowS[x] = c.phaseYellowS[x]!;
+    buf.phaseAllRedS[x] = c.phaseAllRedS[x]!;
+    buf.phaseStartS[x] = buf.phaseStartS[x]! - 12;
+    buf.phaseStartS[at('S3')] = buf.phaseStartS[at('S3')]! - 12 + 6 + c.phaseYellowS[x]! + c.phaseAllRedS[x]!;
+    expect(check(buf).join('\n')).toMatch(/gap or overlap|conflicts with phase/);
   });
 });

@@ -3,7 +3,9 @@
  * leaves the engine, whoever produced it (the timing core, the corridor
  * optimizer, bus priority, or a plan read from a file). It checks what a
  * conflict monitor would fault on and what a controller would refuse:
- *  - minimum greens, and pedestrian walk + clearance within the green;
+ *  - minimum greens, and pedestrian walk + clearance within the green; an
+ *    on-demand phase (a bus phase) may instead be skipped: no green, no yellow,
+ *    no all-red, taking no time;
  *  - yellow and all-red no shorter than the ITE clearances of the phase;
  *  - each ring's phases back to back, rings meeting at every barrier, and
  *    the barriers summing exactly to the cycle; the offset inside the cycle;
@@ -47,6 +49,7 @@ export function validateIntersectionPlan(c: CompiledNetwork, i: number, plan: Pl
       fail(ph, 'phase times must be finite numbers');
       return false;
     }
+    if (c.phaseOnDemand[p] === 1 && g === 0 && y === 0 && r === 0) continue;
     if (c.phasePedestrianS[p]! > 0 && g + EPS < c.phasePedestrianS[p]!) fail(`${ph}.greenS`, `green ${g} s is shorter than pedestrian walk + clearance ${c.phasePedestrianS[p]} s`);
     else if (g + EPS < c.phaseMinGreenS[p]!) fail(`${ph}.greenS`, `green ${g} s is below the minimum green ${c.phaseMinGreenS[p]} s`);
     if (y + EPS < c.phaseYellowS[p]!) fail(`${ph}.yellowS`, `yellow ${y} s is below the required change interval ${c.phaseYellowS[p]} s`);
@@ -60,6 +63,9 @@ export function validateIntersectionPlan(c: CompiledNetwork, i: number, plan: Pl
   const nr = c.ringCount[i]!;
   let barrierStart = 0;
   let first = p0;
+  // Placed phases, by local index: a skipped phase starts where the next one does, so a
+  // phase found at time t must not be found again (conflict masks cap phases at 32).
+  let placedMask = 0;
   for (let b = 0; b < nb; b++) {
     let barrierEnd = -1;
     for (let r = 0; r < nr; r++) {
@@ -69,7 +75,7 @@ export function validateIntersectionPlan(c: CompiledNetwork, i: number, plan: Pl
       for (let placed = first; placed < last; placed++) {
         let next = -1;
         for (let q = first; q < last; q++) {
-          if (Math.abs(plan.phaseStartS[q]! - t) <= EPS) {
+          if (((placedMask >>> (q - p0)) & 1) === 0 && Math.abs(plan.phaseStartS[q]! - t) <= EPS) {
             next = q;
             break;
           }
@@ -78,6 +84,7 @@ export function validateIntersectionPlan(c: CompiledNetwork, i: number, plan: Pl
           fail(`.barriers[${b}].rings[${r}]`, `no phase of ring ${r + 1} starts at ${round(t)} s: its phases leave a gap or overlap`);
           break;
         }
+        placedMask |= 1 << (next - p0);
         t += plan.phaseGreenS[next]! + plan.phaseYellowS[next]! + plan.phaseAllRedS[next]!;
       }
       first = last;
@@ -96,10 +103,13 @@ export function validateIntersectionPlan(c: CompiledNetwork, i: number, plan: Pl
     if ((mask >>> la) & 1) fail(`.phases[${c.phaseIds[a]}]`, 'phase greens conflicting movements at the same time');
     const sa = plan.phaseStartS[a]!;
     const da = plan.phaseGreenS[a]! + plan.phaseYellowS[a]! + plan.phaseAllRedS[a]!;
+    // Only a skipped on-demand phase takes no time (checked above): it shows nothing.
+    if (da === 0) continue;
     for (let b = a + 1; b < p1; b++) {
       if (((mask >>> (b - p0)) & 1) === 0) continue;
       const sb = plan.phaseStartS[b]!;
       const db = plan.phaseGreenS[b]! + plan.phaseYellowS[b]! + plan.phaseAllRedS[b]!;
+      if (db === 0) continue;
       if (mod(sb - sa, cycle) + EPS < da || mod(sa - sb, cycle) + EPS < db) {
         fail(`.phases[${c.phaseIds[a]}]`, `conflicts with phase ${c.phaseIds[b]} but their green, yellow or all-red overlap`);
       }

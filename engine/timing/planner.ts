@@ -107,6 +107,8 @@ export class PlanScratch {
   readonly barrierClear = new Float64Array(64);
   readonly barrierDs = new Int32Array(64);
   readonly greenDs = new Int32Array(64);
+  /** Which barrier or phase each filled item stands for: on-demand phases are left out of the fill. */
+  readonly item = new Int32Array(64);
 }
 
 /**
@@ -178,6 +180,7 @@ export function planIntersection(c: CompiledNetwork, i: number, out: PlanBuffer,
   const allRed = c.phaseAllRedS;
   const minG = c.phaseMinGreenS;
   const maxG = c.phaseMaxGreenS;
+  const onDemand = c.phaseOnDemand;
   const lostPerPhase = c.startUpLostTimeS - c.extensionOfEffectiveGreenS;
 
   for (let p = p0; p < p1; p++) phaseY[p] = 0;
@@ -205,13 +208,14 @@ export function planIntersection(c: CompiledNetwork, i: number, out: PlanBuffer,
       let rClear = 0;
       let rMin = 0;
       let rMax = 0;
-      while (p < p1 && c.phaseBarrier[p] === b && c.phaseRing[p] === r) {
+      for (; p < p1 && c.phaseBarrier[p] === b && c.phaseRing[p] === r; p++) {
+        // A skipped on-demand phase takes no time: it adds no flow, lost time or minimum.
+        if (onDemand[p] === 1) continue;
         ry += phaseY[p]!;
         const clr = yellow[p]! + allRed[p]!;
         rClear += clr;
         rMin += minG[p]! + clr;
         rMax += maxG[p]! + clr;
-        p++;
       }
       if (ry > bestY || (ry === bestY && rClear > bestClear)) {
         bestY = ry;
@@ -273,18 +277,24 @@ export function planIntersection(c: CompiledNetwork, i: number, out: PlanBuffer,
   // Controllers run whole-second cycles; round up so minima still fit.
   const cycleDs = Math.ceil(cycle - 1e-9) * 10;
 
-  // Barrier lengths: effective green shared by critical Σy.
-  const { weight, lo, hi, value, barrierDs, greenDs } = s;
+  // Barrier lengths: effective green shared by critical Σy. A barrier of on-demand
+  // phases only (an inserted stage) has no room (hi 0) and stays empty.
+  const { weight, lo, hi, value, barrierDs, greenDs, item } = s;
   let clearTotal = 0;
+  let nFill = 0;
   for (let b = 0; b < nb; b++) {
-    weight[b] = barrierY[b]! > 1e-4 ? barrierY[b]! : 1e-4;
-    lo[b] = barrierLo[b]! - barrierClear[b]!;
-    hi[b] = barrierHi[b]! - barrierClear[b]!;
+    barrierDs[b] = 0;
+    if (barrierHi[b]! <= 0) continue;
+    weight[nFill] = barrierY[b]! > 1e-4 ? barrierY[b]! : 1e-4;
+    lo[nFill] = barrierLo[b]! - barrierClear[b]!;
+    hi[nFill] = barrierHi[b]! - barrierClear[b]!;
+    item[nFill++] = b;
     clearTotal += barrierClear[b]!;
   }
-  waterFill(cycleDs / 10 - clearTotal, nb, s);
-  for (let b = 0; b < nb; b++) value[b] = value[b]! + barrierClear[b]!;
-  quantize(nb, cycleDs, value, barrierDs);
+  waterFill(cycleDs / 10 - clearTotal, nFill, s);
+  for (let k = 0; k < nFill; k++) value[k] = value[k]! + barrierClear[item[k]!]!;
+  quantize(nFill, cycleDs, value, greenDs);
+  for (let k = 0; k < nFill; k++) barrierDs[item[k]!] = greenDs[k]!;
 
   // Within each barrier, each ring splits its length by y between min and max greens.
   let startDs = 0;
@@ -294,24 +304,32 @@ export function planIntersection(c: CompiledNetwork, i: number, out: PlanBuffer,
       const first = p;
       let clearDs = 0;
       let k = 0;
-      while (p < p1 && c.phaseBarrier[p] === b && c.phaseRing[p] === r) {
+      for (; p < p1 && c.phaseBarrier[p] === b && c.phaseRing[p] === r; p++) {
+        if (onDemand[p] === 1) continue;
         weight[k] = phaseY[p]! > 1e-4 ? phaseY[p]! : 1e-4;
         lo[k] = minG[p]!;
         hi[k] = maxG[p]!;
         clearDs += Math.round((yellow[p]! + allRed[p]!) * 10);
         k++;
-        p++;
       }
       waterFill((barrierDs[b]! - clearDs) / 10, k, s);
       quantize(k, barrierDs[b]! - clearDs, value, greenDs);
       let t = startDs;
-      for (let q = 0; q < k; q++) {
-        const ph = first + q;
+      let q = 0;
+      for (let ph = first; ph < p; ph++) {
         out.phaseStartS[ph] = t / 10;
-        out.phaseGreenS[ph] = greenDs[q]! / 10;
+        if (onDemand[ph] === 1) {
+          // Skipped: it starts where the next phase of its ring does and takes no time.
+          out.phaseGreenS[ph] = 0;
+          out.phaseYellowS[ph] = 0;
+          out.phaseAllRedS[ph] = 0;
+          continue;
+        }
+        const gDs = greenDs[q++]!;
+        out.phaseGreenS[ph] = gDs / 10;
         out.phaseYellowS[ph] = yellow[ph]!;
         out.phaseAllRedS[ph] = allRed[ph]!;
-        t += greenDs[q]! + Math.round((yellow[ph]! + allRed[ph]!) * 10);
+        t += gDs + Math.round((yellow[ph]! + allRed[ph]!) * 10);
       }
     }
     startDs += barrierDs[b]!;
@@ -361,10 +379,10 @@ function requiredCycleS(c: CompiledNetwork, i: number, phaseY: Float64Array, cyc
     let worst = 0;
     for (let r = 0; r < c.ringCount[i]!; r++) {
       let ring = 0;
-      while (p < p1 && c.phaseBarrier[p] === b && c.phaseRing[p] === r) {
+      for (; p < p1 && c.phaseBarrier[p] === b && c.phaseRing[p] === r; p++) {
+        if (c.phaseOnDemand[p] === 1) continue;
         const g = (phaseY[p]! * cycleS) / xTarget;
         ring += (g > c.phaseMinGreenS[p]! ? g : c.phaseMinGreenS[p]!) + c.phaseYellowS[p]! + c.phaseAllRedS[p]!;
-        p++;
       }
       if (ring > worst) worst = ring;
     }
@@ -376,7 +394,7 @@ function requiredCycleS(c: CompiledNetwork, i: number, phaseY: Float64Array, cyc
 function nPhasesOnCriticalRing(c: CompiledNetwork, i: number, b: number): number {
   // Every ring of a barrier has the same lost-time count in practice; use ring 0's phase count.
   let n = 0;
-  for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) if (c.phaseBarrier[p] === b && c.phaseRing[p] === 0) n++;
+  for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) if (c.phaseBarrier[p] === b && c.phaseRing[p] === 0 && c.phaseOnDemand[p] === 0) n++;
   return n;
 }
 
