@@ -1,8 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { demo } from '../../test/fixtures/grpc/demo.js';
+import { busPhaseDemo } from '../../test/fixtures/busPhaseNetwork.js';
 import { TspController, type TspRequest } from './tsp.js';
-import { compareRequests, ineligibility, PriorityClass, priorityConfig } from './policy.js';
+import { compareRequests, DEFAULT_TSP_LIMITS, ineligibility, PriorityClass, priorityConfig } from './policy.js';
 import { greenFloorS, validateLayout } from './layout.js';
 import { createPlanBuffer } from '../timing/planner.js';
 import { IssueList } from '../errors.js';
@@ -10,6 +11,7 @@ import { mod } from '../numeric.js';
 
 const EBT = 2 * 4 + 1; // approach EB (index 2), through
 const NBT = 0 * 4 + 1;
+const EBL = 2 * 4 + 0;
 
 function ctl(limits = {}) {
   const { c, plan } = demo();
@@ -21,15 +23,20 @@ function bus(i: number, arrivalS: number, over: Partial<TspRequest> = {}): TspRe
 }
 
 /** Every cycle the controller will run at intersection i in [from, to) passes the safety validator, and it is back on the grid at the end. */
-function assertScheduleSafe(tsp: TspController, i: number, fromS: number, cycles: number): void {
-  const { c, plan } = demo();
+function assertScheduleSafe(tsp: TspController, i: number, fromS: number, cycles: number, net = demo()): void {
+  const { c, plan } = net;
   const scratch = createPlanBuffer(c);
   const slots = tsp.cyclesFrom(i, fromS, cycles);
   for (const s of slots) {
     const issues = new IssueList();
     const ok = validateLayout(c, i, s.layout, plan.buffer.offsetS[i]!, scratch, issues);
     if (!ok) throw new Error(`${c.intersectionIds[i]} cycle at ${s.startS}: ${JSON.stringify(issues.items)}`);
-    for (let k = 0; k < s.layout.greenS.length; k++) expect(s.layout.greenS[k]!).toBeGreaterThanOrEqual(greenFloorS(c, c.phaseStart[i]! + k) - 1e-6);
+    for (let k = 0; k < s.layout.greenS.length; k++) {
+      const p = c.phaseStart[i]! + k;
+      // A skipped on-demand phase shows nothing; one that runs keeps its floor like any other.
+      if (c.phaseOnDemand[p] === 1 && s.layout.greenS[k] === 0) continue;
+      expect(s.layout.greenS[k]!).toBeGreaterThanOrEqual(greenFloorS(c, p) - 1e-6);
+    }
   }
   const last = slots[slots.length - 1]!;
   const C = plan.buffer.cycleS[i]!;
@@ -57,6 +64,81 @@ describe('policy', () => {
     expect(ineligibility(cfg, { ...base, routeId: 'B1', headwayS: 60 })).toMatch(/bunch/);
     expect(ineligibility(cfg, { ...base, routeId: 'B1', headwayS: 200 })).toBeUndefined();
     expect(ineligibility(cfg, { ...base, priorityClass: PriorityClass.Emergency, latenessS: -100 })).toBeUndefined();
+  });
+});
+
+describe('phase insertion (demo city with on-demand bus phases: I1 stage S2B after S2, I3 phase 5B lagging in ring 2)', () => {
+  const net = busPhaseDemo();
+  const { c, plan } = net;
+  const local = (i: number, id: string): number => c.phaseIds.indexOf(id, c.phaseStart[i]) - c.phaseStart[i]!;
+  const busLeft = (i: number, arrivalS: number): TspRequest => bus(i, arrivalS, { movement: EBL });
+
+  test('plans skip the bus phases: no time, and the stage list keeps the demo plan', () => {
+    const demoPlan = demo().plan.buffer;
+    const s2b = c.phaseStart[0]! + local(0, 'S2B');
+    expect([plan.buffer.phaseGreenS[s2b], plan.buffer.phaseYellowS[s2b], plan.buffer.phaseAllRedS[s2b]]).toEqual([0, 0, 0]);
+    expect(plan.buffer.cycleS[0]).toBe(demoPlan.cycleS[0]);
+    for (const id of ['S1', 'S2', 'S3']) {
+      expect(plan.buffer.phaseGreenS[c.phaseStart[0]! + local(0, id)]).toBe(demoPlan.phaseGreenS[demo().c.phaseStart[0]! + demo().c.phaseIds.indexOf(id)]);
+    }
+  });
+
+  test('stage list (I1): a left-turning bus arriving in the main-street stage gets S2B this cycle, not S1 next cycle', () => {
+    const tsp = new TspController(c, plan.buffer, priorityConfig());
+    const cycle = plan.buffer.cycleS[0]!; // 150 s, offset 0; S2 green 38.3–98.3, then S2B (skipped), S3
+    const d = tsp.request(busLeft(0, 70), 50);
+    // S2 gives up 20 s (the red-truncation limit): S2B starts at 98.3 − 20 + S2's clearances.
+    expect(d).toMatchObject({ granted: true, strategy: 'phaseInsertion', phase: c.phaseStart[0]! + local(0, 'S2B') });
+    expect(d.greenAtS).toBeCloseTo(84.2, 6);
+    expect(d.savedS).toBeCloseTo(cycle - 84.2, 6); // S1 would next be green at the next cycle's start
+    expect(d.savedS).toBeGreaterThan(DEFAULT_TSP_LIMITS.maxEarlyGreenS); // more than early green could give
+    const [now, after, later] = tsp.cyclesFrom(0, 50, 3);
+    const x = local(0, 'S2B');
+    expect(now!.layout.startS[x]).toBeCloseTo(84.2, 6);
+    expect(now!.layout.greenS[x]).toBeGreaterThanOrEqual(c.phaseMinGreenS[c.phaseStart[0]! + x]!);
+    expect(now!.layout.greenS[local(0, 'S2')]).toBeCloseTo(40, 6);
+    // The cycle and the coordination grid do not move; S2 is paid back next cycle; then S2B is skipped again.
+    for (const slot of [now!, after!, later!]) expect(slot.layout.cycleS).toBeCloseTo(cycle, 6);
+    expect(after!.startS).toBeCloseTo(cycle, 6);
+    expect(after!.layout.greenS[local(0, 'S2')]).toBeGreaterThan(plan.buffer.phaseGreenS[c.phaseStart[0]! + local(0, 'S2')]!);
+    expect([after!.layout.greenS[x], later!.layout.greenS[x]]).toEqual([0, 0]);
+    assertScheduleSafe(tsp, 0, 50, 6, net);
+  });
+
+  test('dual ring (I3): the lagging bus left 5B takes its time from phase 6 in its own ring; ring 1 and the barrier do not move', () => {
+    const tsp = new TspController(c, plan.buffer, priorityConfig());
+    const O = plan.buffer.offsetS[2]!;
+    const base = tsp.baseLayout(2);
+    const d = tsp.request(busLeft(2, O + 55), O + 30);
+    expect(d).toMatchObject({ granted: true, strategy: 'phaseInsertion', phase: c.phaseStart[2]! + local(2, '5B') });
+    const [now] = tsp.cyclesFrom(2, O + 30, 1);
+    const x = local(2, '5B');
+    const p3 = local(2, '3');
+    expect(now!.startS + now!.layout.startS[x]!).toBeLessThanOrEqual(d.greenAtS + 1e-6);
+    expect(now!.startS + now!.layout.startS[x]! + now!.layout.greenS[x]!).toBeGreaterThanOrEqual(O + 55 + DEFAULT_TSP_LIMITS.passMarginS - 1e-6);
+    // 5B ends where barrier 1 starts; ring 1 (phases 1 and 2) keeps the base timing.
+    expect(now!.layout.startS[x]! + now!.layout.greenS[x]! + now!.layout.yellowS[x]! + now!.layout.allRedS[x]!).toBeCloseTo(base.startS[p3]!, 6);
+    for (const id of ['1', '2', '3', '4', '7', '8']) expect(now!.layout.greenS[local(2, id)]).toBeCloseTo(base.greenS[local(2, id)]!, 6);
+    expect(now!.layout.greenS[local(2, '6')]).toBeLessThan(base.greenS[local(2, '6')]!);
+    assertScheduleSafe(tsp, 2, O + 30, 6, net);
+  });
+
+  test('check-out before the bus phase starts withdraws it: the cycle runs as planned', () => {
+    const tsp = new TspController(c, plan.buffer, priorityConfig());
+    tsp.request(busLeft(0, 70), 50);
+    expect(tsp.cancel('bus-1', 0, 55)).toEqual({ found: true, withdrawn: true });
+    const [now] = tsp.cyclesFrom(0, 55, 1);
+    expect(Array.from(now!.layout.greenS)).toEqual(Array.from(tsp.baseLayout(0).greenS));
+    assertScheduleSafe(tsp, 0, 55, 6, net);
+  });
+
+  test('no insertion once the bus phase\'s place in the cycle has passed and the next one is too far: early green instead', () => {
+    const tsp = new TspController(c, plan.buffer, priorityConfig());
+    // At 120 s S3 runs; S2B's place (104.2 s) has passed and next cycle's is later than S1.
+    const d = tsp.request(busLeft(0, 135), 120);
+    expect(d.granted).toBe(true);
+    expect(d.strategy).not.toBe('phaseInsertion');
+    assertScheduleSafe(tsp, 0, 120, 6, net);
   });
 });
 
@@ -159,36 +241,44 @@ describe('TSP controller on the demo city (I1: S2 = EB/WB through, green 38.3–
     assertScheduleSafe(tsp, i, ge - 5, 6);
   });
 
-  test('property: random requests at random times never yield a plan the validator rejects', () => {
-    const { c } = demo();
+  test.each([
+    ['demo city', demo, false],
+    // Requests go mostly to I1 and I3 for the eastbound left, which their bus phases serve.
+    ['demo city with on-demand bus phases', busPhaseDemo, true],
+  ])('property (%s): random requests at random times never yield a plan the validator rejects', (_name, network, busPhases) => {
+    const net = network();
+    const { c } = net;
+    const anyMovement = fc.integer({ min: 0, max: 15 });
     const op = fc.record({
       kind: fc.constantFrom('request', 'request', 'request', 'update', 'cancel'),
       vehicle: fc.integer({ min: 0, max: 5 }),
-      intersection: fc.integer({ min: 0, max: c.intersectionCount - 1 }),
-      movement: fc.integer({ min: 0, max: 15 }),
+      intersection: busPhases ? fc.constantFrom(0, 2) : fc.integer({ min: 0, max: c.intersectionCount - 1 }),
+      movement: busPhases ? fc.oneof(fc.constant(EBL), anyMovement) : anyMovement,
       etaS: fc.double({ min: 0, max: 320, noNaN: true }),
       dtS: fc.double({ min: 0, max: 40, noNaN: true }),
       latenessS: fc.integer({ min: -60, max: 600 }),
       cls: fc.constantFrom(PriorityClass.Other, PriorityClass.Bus, PriorityClass.Bus, PriorityClass.Emergency),
     });
     let grants = 0;
+    let insertions = 0;
     fc.assert(
       fc.property(fc.double({ min: 0, max: 10_000, noNaN: true }), fc.array(op, { minLength: 1, maxLength: 25 }), (t0, ops) => {
-        const { tsp } = ctl();
+        const tsp = new TspController(c, net.plan.buffer, priorityConfig());
         let now = t0;
         for (const o of ops) {
           now += o.dtS;
           const req = bus(o.intersection, now + o.etaS, { vehicleId: `v${o.vehicle}`, movement: o.movement, latenessS: o.latenessS, priorityClass: o.cls });
-          if (o.kind === 'request') grants += tsp.request(req, now).granted ? 1 : 0;
-          else if (o.kind === 'update') grants += tsp.update(req, now)?.granted ? 1 : 0;
-          else tsp.cancel(req.vehicleId, o.intersection, now);
-          assertScheduleSafe(tsp, o.intersection, now, 8);
+          const d = o.kind === 'request' ? tsp.request(req, now) : o.kind === 'update' ? tsp.update(req, now) : (tsp.cancel(req.vehicleId, o.intersection, now), undefined);
+          if (d?.granted) grants++;
+          if (d?.granted && c.phaseOnDemand[d.phase] === 1) insertions++;
+          assertScheduleSafe(tsp, o.intersection, now, 8, net);
         }
         expect(tsp.unsafeRejections).toBe(0);
       }),
-      { numRuns: 150, seed: 6 },
+      { numRuns: busPhases ? 500 : 150, seed: 6 },
     );
     // The property is only meaningful if adjustments were actually made.
     expect(grants).toBeGreaterThan(100);
+    if (busPhases) expect(insertions).toBeGreaterThan(40);
   });
 });

@@ -10,7 +10,13 @@
  *    phases keep their green and the offset is back within `maxRecoveryCycles`;
  *  - during the red → early green: the phases before the priority phase are
  *    truncated (never below min green, nor below walk + pedestrian clearance,
- *    nor before "now"), and get their time back over `compensationCycles`.
+ *    nor before "now"), and get their time back over `compensationCycles`;
+ *  - where an on-demand phase serves the movement (a bus phase that plans
+ *    skip) → phase insertion: it runs in the cycle the bus arrives in, its
+ *    time taken from the phases of its ring beside it (its barrier's ring, or
+ *    the whole cycle for a single-ring signal), so the cycle and the offset
+ *    do not move; the phases cut get their time back over the next cycles.
+ * The candidate that saves the bus most time is chosen.
  * Conflicts: one active grant per intersection; a new request replaces it only
  * if it outranks it (class, then lateness, then arrival order); after a grant
  * the intersection is locked out for non-emergency requests for `lockoutS`.
@@ -91,6 +97,8 @@ interface Slot {
 }
 
 const EPS = 1e-6;
+/** Tie-break between candidates that save the same time. */
+const STRATEGY_RANK: Readonly<Record<Strategy, number>> = { greenExtension: 0, earlyGreen: 1, phaseInsertion: 2, preemption: 3, none: 4 };
 /** A green that is running may not be cut to end sooner than this after "now", s. */
 const NOW_GUARD_S = 0.5;
 
@@ -98,6 +106,12 @@ export class TspController {
   private base: CycleLayout[] = [];
   /** Per intersection, the base plan's ring order (every layout derived from it keeps it). */
   private rings: RingOrder[] = [];
+  /**
+   * The same without on-demand phases: what extension, early green, recovery and
+   * compensation may lengthen or cut. Only phase insertion gives an on-demand phase
+   * time, and nothing else may stretch a skipped one into a green below its minimum.
+   */
+  private adjustable: RingOrder[] = [];
   private offsetS = new Float64Array(0);
   private readonly overrides: (Override | undefined)[];
   private readonly active: (ActiveGrant | undefined)[];
@@ -128,10 +142,12 @@ export class TspController {
     const c = this.c;
     this.base = [];
     this.rings = [];
+    this.adjustable = [];
     this.offsetS = new Float64Array(c.intersectionCount);
     for (let i = 0; i < c.intersectionCount; i++) {
       this.base.push(layoutFromPlan(c, i, plan));
       this.rings.push(ringOrder(c, i, this.base[i]!));
+      this.adjustable.push(this.rings[i]!.map((barrier) => barrier.map((ring) => ring.filter((k) => c.phaseOnDemand[c.phaseStart[i]! + k] === 0))));
       this.offsetS[i] = plan.offsetS[i]!;
       this.overrides[i] = undefined;
       this.active[i] = undefined;
@@ -293,7 +309,8 @@ export class TspController {
     const strategyName = (s: Strategy): Strategy => (emergency ? 'preemption' : s);
 
     // Candidate 1: green extension of the window the vehicle just misses.
-    type Candidate = { slots: Slot[]; strategy: Strategy; adjustmentS: number; savedS: number; greenAtS: number };
+    /** `phase`: the global phase that is green for the vehicle (the inserted one for insertion). */
+    type Candidate = { slots: Slot[]; strategy: Strategy; adjustmentS: number; savedS: number; greenAtS: number; phase: number };
     const candidates: Candidate[] = [];
     let noRoomWhy = '';
     if (prev >= 0) {
@@ -302,7 +319,7 @@ export class TspController {
       else {
         const w = slots.map((s) => ({ startS: s.startS, layout: cloneLayout(s.layout) }));
         if (this.extend(i, w, prev, pl, need, nowS) && this.recover(i, w, prev + 1, pl)) {
-          candidates.push({ slots: w, strategy: strategyName('greenExtension'), adjustmentS: need, savedS: waitS, greenAtS: a });
+          candidates.push({ slots: w, strategy: strategyName('greenExtension'), adjustmentS: need, savedS: waitS, greenAtS: a, phase });
         } else noRoomWhy = 'the green cannot be extended (it has ended, or the offset cannot be recovered in time)';
       }
     }
@@ -311,14 +328,30 @@ export class TspController {
       const w = slots.map((s) => ({ startS: s.startS, layout: cloneLayout(s.layout) }));
       const got = this.earlyGreen(i, w, next, pl, Math.min(ceil10(waitS), maxEarlyS), nowS, prev);
       if (got >= 1 - EPS && this.recover(i, w, next + 1, pl)) {
-        candidates.push({ slots: w, strategy: strategyName('earlyGreen'), adjustmentS: got, savedS: got, greenAtS: windows[next]!.gs - got });
+        candidates.push({ slots: w, strategy: strategyName('earlyGreen'), adjustmentS: got, savedS: got, greenAtS: windows[next]!.gs - got, phase });
       } else if (!noRoomWhy) noRoomWhy = 'minimum greens and pedestrian clearances of the phases before it leave no time to truncate';
+    }
+    // Candidate 3: phase insertion, in the cycle the vehicle arrives in or the next one.
+    const x = this.insertablePhase(i, req.movement);
+    if (x >= 0) {
+      let arriving = 0;
+      while (arriving + 1 < slots.length && slots[arriving + 1]!.startS <= a) arriving++;
+      for (const j of [arriving, arriving + 1]) {
+        if (j >= slots.length) break;
+        const w = slots.map((s) => ({ startS: s.startS, layout: cloneLayout(s.layout) }));
+        const greenAtS = this.insert(i, w, j, x, a, margin, nowS, maxEarlyS);
+        if (!(greenAtS < windows[next]!.gs - 1 + EPS)) continue;
+        candidates.push({ slots: w, strategy: strategyName('phaseInsertion'), adjustmentS: round1(w[j]!.layout.greenS[x]!), savedS: windows[next]!.gs - greenAtS, greenAtS, phase: p0 + x });
+        break;
+      }
+      if (!noRoomWhy && candidates.length === 0) noRoomWhy = `the on-demand phase ${c.phaseIds[p0 + x]} cannot be inserted: the phases beside it are at their minimum greens`;
     }
     if (candidates.length === 0) {
       if (replacing && reverted) this.commitOrKeep(i, reverted, replacing);
       return deny('noRoom', noRoomWhy, windows[next]!.gs);
     }
-    candidates.sort((x, y) => y.savedS - x.savedS || (x.strategy === 'greenExtension' ? -1 : 1));
+    // Most time saved wins; on a tie the smaller change to the plan: extension, then early green, then insertion.
+    candidates.sort((x, y) => y.savedS - x.savedS || STRATEGY_RANK[x.strategy] - STRATEGY_RANK[y.strategy]);
     const best = candidates[0]!;
     const issues = new IssueList();
     if (!this.validateSlots(i, best.slots, issues)) {
@@ -331,7 +364,7 @@ export class TspController {
       if (victim) victim.decision = { ...victim.decision, granted: false, strategy: 'none', reason: 'preempted', detail: 'replaced by a higher ranked request', adjustmentS: 0, savedS: 0 };
     }
     this.active[i] = { key: k, seq, priorityClass: req.priorityClass, latenessS: req.latenessS, arrivalS: a, lockoutUntilS: a + lim.lockoutS };
-    return { granted: true, strategy: best.strategy, reason: 'granted', detail: `${best.strategy} of phase ${c.phaseIds[phase]} by ${best.adjustmentS} s`, phase, adjustmentS: best.adjustmentS, savedS: round1(best.savedS), greenAtS: best.greenAtS };
+    return { granted: true, strategy: best.strategy, reason: 'granted', detail: best.phase === phase ? `${best.strategy} of phase ${c.phaseIds[phase]} by ${best.adjustmentS} s` : `${best.strategy} of phase ${c.phaseIds[best.phase]} for ${best.adjustmentS} s of green`, phase: best.phase, adjustmentS: best.adjustmentS, savedS: round1(best.savedS), greenAtS: best.greenAtS };
   }
 
   /** After a withdrawn grant: keep the reverted schedule if it validates, else keep the old one. */
@@ -357,7 +390,10 @@ export class TspController {
     for (const [k, o] of this.open) if (nowS > o.arrivalS + 600) this.open.delete(k);
   }
 
-  /** Local index of the phase serving a movement: protected first, then permitted; the longest green wins ties. */
+  /**
+   * Local index of the phase serving a movement in every cycle: protected first, then permitted;
+   * the longest green wins ties. On-demand phases do not count (see insertablePhase).
+   */
   servingPhase(i: number, movement: number): number {
     const c = this.c;
     const p0 = c.phaseStart[i]!;
@@ -365,10 +401,20 @@ export class TspController {
     let best = -1;
     for (const mask of [c.phaseProtectedMask, c.phasePermittedMask]) {
       for (let p = p0; p < c.phaseStart[i + 1]!; p++) {
-        if ((mask[p]! & bit) !== 0 && (best < 0 || this.base[i]!.greenS[p - p0]! > this.base[i]!.greenS[best]!)) best = p - p0;
+        if ((mask[p]! & bit) !== 0 && c.phaseOnDemand[p] === 0 && (best < 0 || this.base[i]!.greenS[p - p0]! > this.base[i]!.greenS[best]!)) best = p - p0;
       }
       if (best >= 0) return best;
     }
+    return -1;
+  }
+
+  /** Local index of an on-demand phase that protects the movement (else one that permits it), −1 if none. */
+  insertablePhase(i: number, movement: number): number {
+    const c = this.c;
+    const p0 = c.phaseStart[i]!;
+    const bit = 1 << movement;
+    for (let p = p0; p < c.phaseStart[i + 1]!; p++) if (c.phaseOnDemand[p] === 1 && (c.phaseProtectedMask[p]! & bit) !== 0) return p - p0;
+    for (let p = p0; p < c.phaseStart[i + 1]!; p++) if (c.phaseOnDemand[p] === 1 && (c.phasePermittedMask[p]! & bit) !== 0) return p - p0;
     return -1;
   }
 
@@ -399,7 +445,13 @@ export class TspController {
       const base = this.base[i]!;
       for (let k = 0; k < running.layout.greenS.length; k++) {
         const f = this.frozenFloor(i, running, k, nowS);
-        if (Number.isFinite(f)) running.layout.greenS[k] = Math.max(base.greenS[k]!, ceil10(f));
+        if (!Number.isFinite(f)) continue;
+        if (this.c.phaseOnDemand[this.g(i, k)] === 1 && running.startS + running.layout.startS[k]! > nowS + NOW_GUARD_S) {
+          // An inserted phase that has not started is skipped again, as in the base plan.
+          running.layout.greenS[k] = base.greenS[k]!;
+          running.layout.yellowS[k] = base.yellowS[k]!;
+          running.layout.allRedS[k] = base.allRedS[k]!;
+        } else running.layout.greenS[k] = Math.max(base.greenS[k]!, ceil10(f));
       }
       if (!retile(this.c, i, running.layout, this.rings[i])) return undefined;
     }
@@ -435,7 +487,7 @@ export class TspController {
     const touched: number[] = [pl];
     for (let r = 0; r < c.ringCount[i]!; r++) {
       if (r === r0) continue;
-      const ring = this.rings[i]![b]![r]!;
+      const ring = this.adjustable[i]![b]![r]!;
       if (ring.length > 0) touched.push(ring[ring.length - 1]!);
     }
     for (const k of touched) if (!Number.isFinite(this.frozenFloor(i, s, k, nowS))) return false;
@@ -473,7 +525,7 @@ export class TspController {
       let avail = Number.POSITIVE_INFINITY;
       const rings: (readonly number[])[] = [];
       for (let r = 0; r < nr; r++) {
-        const ring = this.rings[i]![sb]![r]!;
+        const ring = this.adjustable[i]![sb]![r]!;
         rings.push(ring);
         let ra = 0;
         let blocked = false;
@@ -508,8 +560,9 @@ export class TspController {
         }
         remaining = round1(remaining - take);
       }
-      // A barrier that is still blocked (already running past its floors) stops the walk back.
-      if (take <= 0 && avail <= 0) break;
+      // A barrier that is still blocked (already running past its floors) stops the walk back;
+      // one of on-demand phases only (an inserted stage) is stepped over: nothing in it may be cut.
+      if (take <= 0 && avail <= 0 && rings.some((ring) => ring.length > 0)) break;
       sb--;
       if (sb < 0) {
         sj--;
@@ -520,7 +573,7 @@ export class TspController {
     if (got <= 0) return 0;
     const target = w[j]!;
     for (let r = 0; r < nr; r++) {
-      const ring = this.rings[i]![B]![r]!;
+      const ring = this.adjustable[i]![B]![r]!;
       if (ring.length === 0) continue;
       const k = r === r0 ? pl : ring[0]!;
       target.layout.greenS[k] = round1(target.layout.greenS[k]! + got);
@@ -544,14 +597,14 @@ export class TspController {
         let perRing = Number.POSITIVE_INFINITY;
         for (let r = 0; r < nr; r++) {
           let lost = 0;
-          for (const k of this.rings[i]![b]![r]!) lost += owedPerPhase[k]!;
+          for (const k of this.adjustable[i]![b]![r]!) lost += owedPerPhase[k]!;
           perRing = Math.min(perRing, lost);
         }
         const amt = Math.min(left, floor10(perRing));
         if (amt <= 0) continue;
         for (let r = 0; r < nr; r++) {
           let rest = amt;
-          for (const k of this.rings[i]![b]![r]!) {
+          for (const k of this.adjustable[i]![b]![r]!) {
             const add = Math.min(rest, owedPerPhase[k]!);
             s.layout.greenS[k] = round1(s.layout.greenS[k]! + add);
             owedPerPhase[k] = owedPerPhase[k]! - add;
@@ -563,7 +616,7 @@ export class TspController {
       if (left > 1e-9) {
         // Could not place it all: put the rest back where it came from.
         for (let r = 0; r < nr; r++) {
-          const rp = this.rings[i]![B]![r]!;
+          const rp = this.adjustable[i]![B]![r]!;
           const k = r === r0 ? pl : rp[0]!;
           s.layout.greenS[k] = round1(s.layout.greenS[k]! + left);
         }
@@ -574,13 +627,144 @@ export class TspController {
     return got;
   }
 
+  /**
+   * The phases that share one cycle's time with on-demand phase x, in run order: x's ring in its
+   * barrier (other rings must still meet it at the barrier), or the whole ring of a single-ring signal.
+   */
+  private segmentOf(i: number, x: number): readonly number[] {
+    const gx = this.g(i, x);
+    if (this.c.ringCount[i] === 1) return this.rings[i]!.flatMap((barrier) => barrier[0]!);
+    return this.rings[i]![this.c.phaseBarrier[gx]!]![this.c.phaseRing[gx]!]!;
+  }
+
+  /**
+   * Phase insertion of on-demand local phase x in slot j, for a vehicle arriving at a. x starts
+   * as late as it can and still be green when the vehicle arrives: the phases before it in its
+   * segment are cut (from the nearest back, to their floors, never before now, by at most
+ * maxCutS in all), the phases after
+   * it make room for its green and clearances, and the segment keeps its length, so the cycle
+   * and offset stand. The phases cut are paid back over the next compensationCycles by the
+   * others of the segment. Returns when x is green for the vehicle (absolute s), NaN if it
+   * cannot run in that cycle. Edits w; the caller discards it on NaN.
+   */
+  private insert(i: number, w: Slot[], j: number, x: number, a: number, margin: number, nowS: number, maxCutS: number): number {
+    const c = this.c;
+    const s = w[j]!;
+    const l = s.layout;
+    if (l.greenS[x]! > 0) return Number.NaN; // already inserted in this cycle
+    const seq = this.segmentOf(i, x);
+    const xi = seq.indexOf(x);
+    const dur = (k: number): number => l.greenS[k]! + l.yellowS[k]! + l.allRedS[k]!;
+    const regular = (k: number): boolean => c.phaseOnDemand[this.g(i, k)] === 0;
+    const segStart = s.startS + l.startS[seq[0]!]!;
+    let segEnd = segStart;
+    for (const k of seq) segEnd += dur(k);
+    // Where x stands now (the end of the phases before it) and the earliest it could start.
+    let preEnd = segStart;
+    let preMinEnd = segStart;
+    for (let q = 0; q < xi; q++) {
+      const k = seq[q]!;
+      preEnd += dur(k);
+      const f = regular(k) ? this.frozenFloor(i, s, k, nowS) : Number.POSITIVE_INFINITY;
+      preMinEnd += Number.isFinite(f) ? Math.min(l.greenS[k]!, f) + l.yellowS[k]! + l.allRedS[k]! : dur(k);
+    }
+    // Cutting the phases before x is a red truncation for the vehicle: the early-green limit bounds it.
+    const cut = round1(Math.min(floor10(preEnd - preMinEnd), maxCutS, Math.max(0, preEnd - a)));
+    const startS = preEnd - cut;
+    if (startS < nowS + NOW_GUARD_S) return Number.NaN; // its place in this cycle has passed
+    const gx = this.g(i, x);
+    const greenAtS = Math.max(a, startS);
+    let greenS = Math.max(greenFloorS(c, gx), ceil10(greenAtS + margin - startS));
+    const clearS = c.phaseYellowS[gx]! + c.phaseAllRedS[gx]!;
+    // The phases after x: none have started (x is still ahead).
+    let postS = 0;
+    let postMinS = 0;
+    let lastPost = -1;
+    for (let q = xi + 1; q < seq.length; q++) {
+      const k = seq[q]!;
+      postS += dur(k);
+      if (!regular(k)) postMinS += dur(k);
+      else {
+        postMinS += greenFloorS(c, this.g(i, k)) + l.yellowS[k]! + l.allRedS[k]!;
+        lastPost = k;
+      }
+    }
+    const roomS = round1(segEnd - startS - greenS - clearS);
+    if (lastPost < 0) greenS = round1(greenS + roomS - postS); // x runs on to the end of its segment
+    else if (roomS < postMinS - EPS) return Number.NaN;
+    if (greenS > Math.max(c.phaseMaxGreenS[gx]!, greenFloorS(c, gx)) + EPS || greenS < greenFloorS(c, gx) - EPS) return Number.NaN;
+
+    const before = l.greenS.slice();
+    let left = cut;
+    for (let q = xi - 1; q >= 0 && left > 1e-9; q--) {
+      const k = seq[q]!;
+      if (!regular(k)) continue;
+      const f = this.frozenFloor(i, s, k, nowS);
+      if (!Number.isFinite(f)) break;
+      const take = Math.min(left, floor10(Math.max(0, l.greenS[k]! - f)));
+      l.greenS[k] = round1(l.greenS[k]! - take);
+      left = round1(left - take);
+    }
+    if (left > 1e-9) return Number.NaN;
+    if (lastPost >= 0) {
+      let change = round1(roomS - postS); // > 0: the phases after x gain; < 0: they give
+      if (change > 0) l.greenS[lastPost] = round1(l.greenS[lastPost]! + change);
+      for (let q = seq.length - 1; q > xi && change < -1e-9; q--) {
+        const k = seq[q]!;
+        if (!regular(k)) continue;
+        const take = Math.min(-change, floor10(Math.max(0, l.greenS[k]! - greenFloorS(c, this.g(i, k)))));
+        l.greenS[k] = round1(l.greenS[k]! - take);
+        change = round1(change + take);
+      }
+      if (change < -1e-9) return Number.NaN;
+    }
+    l.greenS[x] = greenS;
+    l.yellowS[x] = c.phaseYellowS[gx]!;
+    l.allRedS[x] = c.phaseAllRedS[gx]!;
+    if (!this.retileFrom(i, w, j)) return Number.NaN;
+
+    // Compensation: in the next cycles the phases of the segment that lost nothing give time,
+    // down to their floors, to those that lost; the segment's length, so the cycle, stays.
+    const owed = new Float64Array(before.length);
+    for (const k of seq) if (k !== x && regular(k)) owed[k] = Math.max(0, round1(before[k]! - l.greenS[k]!));
+    for (let cj = j + 1; cj < Math.min(w.length, j + 1 + this.config.limits.compensationCycles); cj++) {
+      const nl = w[cj]!.layout;
+      let room = 0;
+      let due = 0;
+      for (const k of seq) {
+        if (!regular(k)) continue;
+        if (owed[k]! > 0) due += owed[k]!;
+        else room += Math.max(0, nl.greenS[k]! - greenFloorS(c, this.g(i, k)));
+      }
+      let give = floor10(Math.min(due, room));
+      if (give <= 0) break;
+      for (const k of seq) {
+        if (!regular(k) || owed[k]! > 0 || give <= 1e-9) continue;
+        const take = Math.min(give, floor10(Math.max(0, nl.greenS[k]! - greenFloorS(c, this.g(i, k)))));
+        nl.greenS[k] = round1(nl.greenS[k]! - take);
+        give = round1(give - take);
+        let handOut = take;
+        for (const o of seq) {
+          if (handOut <= 1e-9) break;
+          const add = Math.min(handOut, owed[o]!);
+          if (add <= 0) continue;
+          nl.greenS[o] = round1(nl.greenS[o]! + add);
+          owed[o] = round1(owed[o]! - add);
+          handOut = round1(handOut - add);
+        }
+        nl.greenS[k] = round1(nl.greenS[k]! + handOut); // nothing was owed any more (rounding)
+      }
+    }
+    return this.retileFrom(i, w, j + 1) ? greenAtS : Number.NaN;
+  }
+
   /** How much barrier b of a layout can shrink (every ring alike), s. */
   private barrierRoom(i: number, l: CycleLayout, b: number): number {
     const c = this.c;
     let room = Number.POSITIVE_INFINITY;
     for (let r = 0; r < c.ringCount[i]!; r++) {
       let ra = 0;
-      for (const k of this.rings[i]![b]![r]!) ra += Math.max(0, l.greenS[k]! - greenFloorS(c, this.g(i, k)));
+      for (const k of this.adjustable[i]![b]![r]!) ra += Math.max(0, l.greenS[k]! - greenFloorS(c, this.g(i, k)));
       room = Math.min(room, ra);
     }
     return Number.isFinite(room) ? room : 0;
@@ -590,7 +774,7 @@ export class TspController {
   private shrinkBarrier(i: number, l: CycleLayout, b: number, d: number, prefer: number): void {
     const c = this.c;
     for (let r = 0; r < c.ringCount[i]!; r++) {
-      const ring = this.rings[i]![b]![r]!;
+      const ring = this.adjustable[i]![b]![r]!;
       const order = [...ring.filter((k) => k === prefer), ...ring.filter((k) => k !== prefer).reverse()];
       let left = d;
       for (const k of order) {
@@ -633,9 +817,11 @@ export class TspController {
         }
       } else {
         const add = Math.min(-drift, cap);
-        const b = c.barrierCount[i]! > 1 && pBarrier === 0 ? 1 : pBarrier === 0 || pBarrier < 0 ? (c.barrierCount[i]! > 1 ? 1 : 0) : 0;
+        let b = c.barrierCount[i]! > 1 && pBarrier === 0 ? 1 : pBarrier === 0 || pBarrier < 0 ? (c.barrierCount[i]! > 1 ? 1 : 0) : 0;
+        // An inserted stage's barrier has nothing to lengthen; validation leaves a barrier that does.
+        if (this.adjustable[i]![b]!.some((ring) => ring.length === 0)) b = this.adjustable[i]!.findIndex((barrier) => barrier.every((ring) => ring.length > 0));
         for (let r = 0; r < c.ringCount[i]!; r++) {
-          const ring = this.rings[i]![b]![r]!;
+          const ring = this.adjustable[i]![b]![r]!;
           const k = ring[ring.length - 1]!;
           l.greenS[k] = round1(l.greenS[k]! + add);
         }
