@@ -10,17 +10,19 @@ import { PriorityClass, priorityConfig } from '../engine/priority/policy.js';
 import { createPlanBuffer } from '../engine/timing/planner.js';
 import { copyIntersectionPlan } from './codec.js';
 import { demo } from '../test/fixtures/grpc/demo.js';
+import { busPhaseDemo } from '../test/fixtures/busPhaseNetwork.js';
 import { mod } from '../engine/numeric.js';
 
 const EBT = 2 * 4 + 1;
+const EBL = 2 * 4 + 0;
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const f of cleanups.splice(0).reverse()) await f();
 });
 
 /** One controller for intersection 0 of the demo city behind a real Modbus TCP port, on a manual clock. */
-async function rig() {
-  const { c, plan } = demo();
+async function rig(net = demo()) {
+  const { c, plan } = net;
   const clock = { now: 0 };
   const controller = new VirtualController(c, 0, plan.buffer, { startS: 0, commLossTimeoutS: 0 });
   const server = await ControllerServer.start([{ unitId: 1, controller }], { clock: () => clock.now });
@@ -49,16 +51,18 @@ describe('transit priority reaches the controller over Modbus', () => {
   // As in engine/priority/tsp.test.ts, one cycle later (the controller's first cycle is its
   // power-up all-red): a bus just missing the EB green gets an extension of S2, which S2 pays
   // back; a bus in the red gets an early green, and S1 gets its time back over two cycles
-  // (unlike anything the controller's own offset correction would do).
+  // (unlike anything the controller's own offset correction would do). With the on-demand bus
+  // stage S2B, a left-turning bus in the main-street stage gets S2B inserted after a shortened S2.
   test.each([
-    { nowS: 240, arrivalS: 250, strategy: 'greenExtension' },
-    { nowS: 310, arrivalS: 320, strategy: 'earlyGreen' },
-  ])('a granted $strategy and its compensation run on the controller, lamp for lamp, and it ends on the offset', async ({ nowS, arrivalS, strategy }) => {
-    const r = await rig();
+    { nowS: 240, arrivalS: 250, strategy: 'greenExtension', movement: EBT, network: demo },
+    { nowS: 310, arrivalS: 320, strategy: 'earlyGreen', movement: EBT, network: demo },
+    { nowS: 200, arrivalS: 220, strategy: 'phaseInsertion', movement: EBL, network: busPhaseDemo },
+  ])('a granted $strategy and its compensation run on the controller, lamp for lamp, and it ends on the offset', async ({ nowS, arrivalS, strategy, movement, network }) => {
+    const r = await rig(network());
     const { controller, tsp, link, clock, plan } = r;
     clock.now = nowS;
     controller.tick(nowS);
-    const d = tsp.request({ vehicleId: 'bus-1', routeId: '7', tripId: 't1', intersection: 0, movement: EBT, arrivalS, latenessS: 120, occupancy: 30, headwayS: 0, priorityClass: PriorityClass.Bus }, nowS);
+    const d = tsp.request({ vehicleId: 'bus-1', routeId: '7', tripId: 't1', intersection: 0, movement, arrivalS, latenessS: 120, occupancy: 30, headwayS: 0, priorityClass: PriorityClass.Bus }, nowS);
     expect(d).toMatchObject({ granted: true, strategy });
     const first = await link.sync(0, nowS);
     expect(link.failures).toEqual([]);

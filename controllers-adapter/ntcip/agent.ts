@@ -291,7 +291,7 @@ export class NtcipAgent {
   private tables(m: Model, p: number): PatternTables {
     const row = m.patterns[p - 1]!;
     const splits = m.splits[row.splitNumber - 1] ?? [];
-    return { cycleS: row.cycleS, offsetS: row.offsetS, sequence: row.sequence, splitS: splits.map((x) => x.timeS), coord: splits.map((x) => x.coord !== 0) };
+    return { cycleS: row.cycleS, offsetS: row.offsetS, sequence: row.sequence, splitS: splits.map((x) => x.timeS), coord: splits.map((x) => x.coord !== 0), omitted: splits.map((x) => x.mode === SplitMode.PhaseOmitted) };
   }
 
   /** Issues when pattern p of `m` would be refused; empty when it is runnable. */
@@ -306,8 +306,7 @@ export class NtcipAgent {
       issues.add(`pattern[${p}].splitNumber`, `split table ${row.splitNumber} does not exist (1..${m.splits.length})`);
       return issues;
     }
-    for (const s of m.splits[row.splitNumber - 1]!) if (s.mode === SplitMode.PhaseOmitted) issues.add(`split[${row.splitNumber}]`, 'a fixed-time controller cannot omit a phase (splitMode omitted)');
-    if (issues.length > 0) return issues;
+    // splitMode phaseOmitted is accepted for on-demand (bus) phases only; patternToPlan checks it.
     patternToPlan(this.controller.c, this.controller.intersection, this.tables(m, p), createPlanBuffer(this.controller.c), issues);
     return issues;
   }

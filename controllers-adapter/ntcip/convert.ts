@@ -46,6 +46,11 @@ export interface PatternTables {
   readonly sequence: number;
   readonly splitS: readonly number[];
   readonly coord: readonly boolean[];
+  /**
+   * Per local phase: splitMode phaseOmitted(7). Only an on-demand (bus) phase may be omitted,
+   * with a split of 0: that is how a pattern carries a phase the plan skips. Absent: none.
+   */
+  readonly omitted?: readonly boolean[];
 }
 
 const MAX_SEQUENCES = 255;
@@ -172,6 +177,14 @@ export function patternToPlan(c: CompiledNetwork, i: number, pat: PatternTables,
     return false;
   }
   if (!(pat.offsetS >= 0 && pat.offsetS < pat.cycleS)) issues.add(`${at}.offsetTime`, `offset ${pat.offsetS} s must be less than the cycle ${pat.cycleS} s`);
+  const p0 = c.phaseStart[i]!;
+  const omitted = (k: number): boolean => pat.omitted?.[k] === true;
+  for (let k = 0; k < n; k++) {
+    if (!omitted(k)) continue;
+    if (c.phaseOnDemand[p0 + k] !== 1) issues.add(`${at}.splits[${k + 1}].mode`, `phase ${c.phaseIds[p0 + k]} always runs: a fixed-time controller cannot omit it (splitMode phaseOmitted)`);
+    else if (pat.splitS[k] !== 0) issues.add(`${at}.splits[${k + 1}].time`, `omitted phase ${c.phaseIds[p0 + k]} has a split of ${pat.splitS[k]} s; it must be 0`);
+  }
+  if (issues.length > 0) return false;
   const orders = sequenceOrder(c, i, pat.sequence);
   let minSum = 0;
   let critical = 0;
@@ -183,6 +196,7 @@ export function patternToPlan(c: CompiledNetwork, i: number, pat: PatternTables,
       let m = 0;
       let s = 0;
       for (const k of g) {
+        if (omitted(k)) continue;
         m += phaseMinimumS(prog[k]!);
         s += pat.splitS[k]!;
       }
@@ -199,33 +213,33 @@ export function patternToPlan(c: CompiledNetwork, i: number, pat: PatternTables,
 
   // Spare time: ring shortfalls within each barrier, then the cycle's spare, to the coordinated phases.
   const split = [...pat.splitS];
+  // An omitted phase takes no time and never receives any.
   const receiver = (g: readonly number[]): number => {
-    const coord = g.find((k) => pat.coord[k]);
+    const coord = g.find((k) => pat.coord[k] && !omitted(k));
     if (coord !== undefined) return coord;
-    let best = g[0]!;
-    for (const k of g) if (split[k]! >= split[best]!) best = k;
+    let best = -1;
+    for (const k of g) if (!omitted(k) && (best < 0 || split[k]! >= split[best]!)) best = k;
     return best;
   };
   orders.forEach((rings, b) => {
     for (const g of rings) {
-      if (g.length === 0) continue;
+      if (receiver(g) < 0) continue;
       const short = barrierLen[b]! - g.reduce((s, k) => s + split[k]!, 0);
       if (short > 0) split[receiver(g)] += short;
     }
   });
   const spare = pat.cycleS - critical;
   if (spare > 0) {
-    let cb = orders.findIndex((rings) => rings.some((g) => g.some((k) => pat.coord[k])));
+    let cb = orders.findIndex((rings) => rings.some((g) => g.some((k) => pat.coord[k] && !omitted(k))));
     if (cb < 0) {
       let best = -1;
       orders.forEach((rings, b) => {
-        for (const k of rings[0] ?? []) if (best < 0 || split[k]! > split[best]!) ((best = k), (cb = b));
+        for (const k of rings[0] ?? []) if (!omitted(k) && (best < 0 || split[k]! > split[best]!)) ((best = k), (cb = b));
       });
     }
-    for (const g of orders[cb]!) if (g.length > 0) split[receiver(g)] += spare;
+    for (const g of orders[cb]!) if (receiver(g) >= 0) split[receiver(g)] += spare;
   }
 
-  const p0 = c.phaseStart[i]!;
   out.cycleS[i] = pat.cycleS;
   out.offsetS[i] = pat.offsetS;
   let barrierStart = 0;
@@ -234,8 +248,8 @@ export function patternToPlan(c: CompiledNetwork, i: number, pat: PatternTables,
     for (const g of rings) {
       let t = barrierStart;
       for (const k of g) {
-        const y = prog[k]!.yellowChangeDs / 10;
-        const r = prog[k]!.redClearDs / 10;
+        const y = omitted(k) ? 0 : prog[k]!.yellowChangeDs / 10;
+        const r = omitted(k) ? 0 : prog[k]!.redClearDs / 10;
         out.phaseStartS[p0 + k] = round1(t);
         out.phaseYellowS[p0 + k] = y;
         out.phaseAllRedS[p0 + k] = r;
@@ -263,7 +277,10 @@ export function planToPattern(c: CompiledNetwork, i: number, plan: PlanBuffer, i
   const p0 = c.phaseStart[i]!;
   const at = `plan[${id}]`;
   const groups = phaseGroups(c, i);
+  // A phase the plan skips (an on-demand bus phase) goes out omitted, with a split of 0.
+  const omitted = prog.map((_, k) => c.phaseOnDemand[p0 + k] === 1 && plan.phaseGreenS[p0 + k]! + plan.phaseYellowS[p0 + k]! + plan.phaseAllRedS[p0 + k]! === 0);
   for (let k = 0; k < prog.length; k++) {
+    if (omitted[k]) continue;
     if (Math.abs(plan.phaseYellowS[p0 + k]! * 10 - prog[k]!.yellowChangeDs) > 0.5 || Math.abs(plan.phaseAllRedS[p0 + k]! * 10 - prog[k]!.redClearDs) > 0.5) {
       issues.add(`${at}.phases[${c.phaseIds[p0 + k]}]`, `yellow ${plan.phaseYellowS[p0 + k]} s / red ${plan.phaseAllRedS[p0 + k]} s differ from the phase table (${prog[k]!.yellowChangeDs / 10} / ${prog[k]!.redClearDs / 10} s): NTCIP patterns cannot carry clearances`);
     }
@@ -309,7 +326,7 @@ export function planToPattern(c: CompiledNetwork, i: number, plan: PlanBuffer, i
     barrierStartInt = endInt;
   });
   const offset = ((Math.round(plan.offsetS[i]! * scale) % C) + C) % C;
-  return { cycleS: C, offsetS: offset, sequence: seq, splitS: split, coord: new Array<boolean>(prog.length).fill(false) };
+  return { cycleS: C, offsetS: offset, sequence: seq, splitS: split, coord: new Array<boolean>(prog.length).fill(false), omitted };
 }
 
 function round1(x: number): number {

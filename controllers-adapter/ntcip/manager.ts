@@ -22,7 +22,7 @@ import { createPlanBuffer, type PlanBuffer } from '../../engine/timing/planner.j
 import { IssueList, UnsafePlanError } from '../../engine/errors.js';
 import { ControllerError, ControllerErrorReason } from '../errors.js';
 import { patternToPlan, planToPattern, type PatternTables } from './convert.js';
-import { PATTERN_ENTRY, PatternColumn, SPLIT_ENTRY, SplitColumn, SYSTEM_PATTERN_CONTROL, oid, scalar } from './oids.js';
+import { PATTERN_ENTRY, PatternColumn, SPLIT_ENTRY, SplitColumn, SplitMode, SYSTEM_PATTERN_CONTROL, oid, scalar } from './oids.js';
 
 export interface NtcipManagerOptions {
   /** Default 127.0.0.1. */
@@ -116,6 +116,8 @@ export class NtcipManager {
     pattern.splitS.forEach((s, k) => {
       varbinds.push({ oid: oid(`${SPLIT_ENTRY}.${SplitColumn.Time}`, n, k + 1), type: INT, value: s });
       varbinds.push({ oid: oid(`${SPLIT_ENTRY}.${SplitColumn.CoordPhase}`, n, k + 1), type: INT, value: pattern.coord[k] ? 1 : 0 });
+      // A fixed-time controller recalls every phase to its split; a skipped bus phase is omitted.
+      varbinds.push({ oid: oid(`${SPLIT_ENTRY}.${SplitColumn.Mode}`, n, k + 1), type: INT, value: pattern.omitted?.[k] ? SplitMode.PhaseOmitted : SplitMode.MaximumVehicleRecall });
     });
     // One PDU: the agent checks the pattern as a whole, all or nothing.
     await this.request(this.writer, 'set', varbinds);

@@ -20,6 +20,7 @@ import { createPlanBuffer } from '../../engine/timing/planner.js';
 import { copyIntersectionPlan } from '../codec.js';
 import { demoNetwork, demoPlan, dualRingIntersection } from '../../test/fixtures/controllers/demo.js';
 import { requireTool } from '../../test/fixtures/controllers/ptyPair.js';
+import { busPhaseDemo } from '../../test/fixtures/busPhaseNetwork.js';
 
 const c = demoNetwork();
 const plan = demoPlan();
@@ -199,6 +200,44 @@ describe('NTCIP 1202 agent and manager over SNMP', () => {
       expect({ reds, yellows, greens }, `tau ${tau}`).toEqual(want);
       expect(greens).not.toBe(0);
     }
+  });
+
+  test('an on-demand bus phase the plan skips goes out omitted (splitMode 7, split 0) and never shows green; omitting a phase that always runs is refused', async () => {
+    const bus = busPhaseDemo();
+    const i = 2; // I3: dual ring, bus left 5B lagging in ring 2 of the first barrier
+    const x = bus.c.phaseIds.indexOf('5B', bus.c.phaseStart[i]) - bus.c.phaseStart[i]!;
+    const clock = { now: 1000 };
+    const vc = new VirtualController(bus.c, i, bus.plan.buffer, { startS: clock.now, commLossTimeoutS: 0 });
+    const agent = await NtcipAgent.start(vc, { clock: () => clock.now, patterns: 4 });
+    cleanups.push(() => agent.close());
+    const m = new NtcipManager(bus.c, i, { port: agent.port, timeoutMs: 500, retries: 1 });
+    cleanups.push(() => m.stop());
+    const pushed = await m.pushPattern(bus.plan.buffer);
+    expect(pushed.pattern.omitted?.[x]).toBe(true);
+    expect(pushed.pattern.omitted?.filter(Boolean)).toHaveLength(1);
+    // Read by an independent SNMP client: split 0 and mode omitted for 5B, max recall for the others.
+    const [splitTime, splitMode, otherMode] = await snmpget(agent.port, [`${SPLIT_ENTRY}.3.1.${x + 1}`, `${SPLIT_ENTRY}.4.1.${x + 1}`, `${SPLIT_ENTRY}.4.1.1`]);
+    expect([splitTime, splitMode, otherMode]).toEqual([0, 7, 4]);
+    clock.now += 2 * bus.plan.buffer.cycleS[i]!;
+    expect(await snmpget(agent.port, [`${COORD_PATTERN_STATUS}.0`])).toEqual([1]);
+    const { startS, cycleS } = vc.runningCycle();
+    for (let tau = 0.5; tau < cycleS; tau += 7) {
+      clock.now = startS + 2 * cycleS + tau;
+      const [greens] = await snmpget(agent.port, [`${PHASE_STATUS_GROUP_ENTRY}.4.1`]);
+      let want = 0;
+      const at = (clock.now - vc.runningCycle().startS) % cycleS;
+      for (let k = 0; k < bus.c.phaseStart[i + 1]! - bus.c.phaseStart[i]!; k++) {
+        const q = bus.c.phaseStart[i]! + k;
+        if (at >= pushed.plan.phaseStartS[q]! && at < pushed.plan.phaseStartS[q]! + pushed.plan.phaseGreenS[q]!) want |= 1 << k;
+      }
+      expect(greens, `tau ${tau}`).toBe(want & 0xff); // status group 1 holds phases 1–8
+      expect(greens & (1 << x), `tau ${tau}`).toBe(0);
+    }
+    // Omitting phase 6 (it always runs) is refused as a whole, and nothing changes.
+    const r = await snmpset(agent.port, 'private', [[`${SPLIT_ENTRY}.4.1.${x}`, 7]]);
+    expect(r.stderr).toMatch(/badValue/i);
+    expect(agent.lastRefusal).toMatch(/always runs: a fixed-time controller cannot omit it/);
+    expect(await snmpget(agent.port, [`${SPLIT_ENTRY}.4.1.${x}`])).toEqual([4]);
   });
 
   test('the manager refuses, before sending, what NTCIP controllers reject', async () => {

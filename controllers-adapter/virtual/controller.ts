@@ -555,7 +555,13 @@ export class VirtualController {
       const o = this.scratch;
       for (let p = this.p0; p < this.p1; p++) {
         const id = c.phaseIds[p];
-        if (Math.abs(o.phaseYellowS[p]! - r.phaseYellowS[p]!) > EPS || Math.abs(o.phaseAllRedS[p]! - r.phaseAllRedS[p]!) > EPS) return refuse(CommitStatus.OverrideIncompatible, `phase ${id}: an override may not change yellow or all-red`);
+        if (c.phaseOnDemand[p] === 1) {
+          // A bus phase skipped before and after shows nothing; one being inserted gains its
+          // clearances (the validator has checked them), so only its green start and end matter.
+          if (r.phaseGreenS[p] === 0 && o.phaseGreenS[p] === 0) continue;
+        } else if (Math.abs(o.phaseYellowS[p]! - r.phaseYellowS[p]!) > EPS || Math.abs(o.phaseAllRedS[p]! - r.phaseAllRedS[p]!) > EPS) {
+          return refuse(CommitStatus.OverrideIncompatible, `phase ${id}: an override may not change yellow or all-red`);
+        }
         const started = r.phaseStartS[p]! <= tau + EPS;
         if (!started) {
           if (o.phaseStartS[p]! < tau + OVERRIDE_NOTICE_S) return refuse(CommitStatus.OverrideIncompatible, `phase ${id} would start at ${o.phaseStartS[p]} s, before cycle second ${round1(tau + OVERRIDE_NOTICE_S)}`);
