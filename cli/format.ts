@@ -44,7 +44,7 @@ export function formatPlanTable(c: CompiledNetwork, plans: readonly TimingPlan[]
     for (const ph of plan.phases) {
       const def = phaseFile?.find((p) => p.id === ph.id);
       const moves = def ? [...def.protected, ...def.permitted.map((m) => `(${m})`)].join(' ') : '';
-      const ped = def?.pedestrian ? ` +ped ${def.pedestrian.crosswalks.join('')}` : '';
+      const ped = (def?.pedestrian ? ` +ped ${def.pedestrian.crosswalks.join('')}` : '') + (ph.onDemand ? '  [on demand: bus priority only]' : '');
       lines.push(`  ${ph.id.padEnd(8)}${pad(fixed(ph.startS, 1), 7)}${pad(fixed(ph.greenS, 1), 7)}${pad(fixed(ph.yellowS, 1), 7)}${pad(fixed(ph.allRedS, 1), 7)}${pad(fixed(ph.minGreenS, 1), 6)}${pad(fixed(ph.flowRatio, 3), 7)}  ${moves}${ped}`);
     }
     lines.push(`  ${'movement'.padEnd(8)}${pad('veh/h', 7)}${pad('cap', 7)}${pad('v/c', 7)}${pad('delay', 7)}${pad('LOS', 5)}`);

@@ -34,6 +34,8 @@ export interface PhaseTiming {
   readonly allRedS: number;
   readonly minGreenS: number;
   readonly flowRatio: number;
+  /** Runs only when bus priority inserts it; plans skip it (all times 0). */
+  readonly onDemand: boolean;
 }
 
 export interface MovementPerformance {
@@ -97,6 +99,7 @@ export function toTimingPlan(c: CompiledNetwork, buffer: PlanBuffer, i: number):
       allRedS: buffer.phaseAllRedS[p]!,
       minGreenS: c.phaseMinGreenS[p]!,
       flowRatio: round3(buffer.phaseFlowRatio[p]!),
+      onDemand: c.phaseOnDemand[p] === 1,
     });
   }
   // Shared lanes split their flow equally among the movements they carry.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -9,6 +9,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { startServer, loadProtos, type RunningServer } from './server.js';
 import { TokenStore } from './auth.js';
 import { PROTO_DIR, PY_CLIENT, TOKENS_FILE } from '../test/fixtures/grpc/demo.js';
+import { busPhaseNetworkJson } from '../test/fixtures/busPhaseNetwork.js';
 
 /** A frozen clock on a 150 s cycle boundary of I1 (offset 0): the TSP decisions are deterministic. */
 const T0 = 150 * 12_000_000;
@@ -199,5 +200,41 @@ describe('greenwave serve (CLI)', () => {
     expect(run(['serve', '--tokens', TOKENS_FILE], () => {}, (s) => errs.push(s))).toBe(2);
     expect(run(['serve', '--insecure', '--tokens', TOKENS_FILE, '--port', '70000'], () => {}, (s) => errs.push(s))).toBe(2);
     expect(errs.join('')).toMatch(/--tokens <file.json> is required[\s\S]*--insecure to serve plaintext[\s\S]*--port 70000/);
+  });
+});
+
+describe('phase insertion over gRPC (demo city with an on-demand bus stage S2B at I1)', () => {
+  test('GetPlan marks the bus stage on demand and skipped; a left-turning bus during S2 gets PHASE_INSERTION', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-busphase-'));
+    const networkPath = join(dir, 'network.json');
+    writeFileSync(networkPath, JSON.stringify(busPhaseNetworkJson()));
+    let t = T0;
+    const s3 = await startServer({ insecure: true, port: 0, tokens: TokenStore.fromFile(TOKENS_FILE), networkPath, clock: () => t, shutdownGraceMs: 1000 });
+    const addr = `127.0.0.1:${s3.port}`;
+    const timing = new pkg.greenwave.v1['TimingService']!(addr, grpc.credentials.createInsecure());
+    const bus = new pkg.greenwave.v1['BusPriorityService']!(addr, grpc.credentials.createInsecure());
+    try {
+      const got = await unary(timing, 'GetPlan', { intersection_id: 'I1' }, md('viewer-secret-1'));
+      expect(got.err).toBeNull();
+      const plan = (got.res['plans'] as Record<string, unknown>[])[0]!;
+      const phases = plan['phases'] as Record<string, unknown>[];
+      const s2b = phases.find((p) => p['id'] === 'S2B')!;
+      const s2 = phases.find((p) => p['id'] === 'S2')!;
+      expect(s2b).toMatchObject({ on_demand: true, green_s: 0, yellow_s: 0, all_red_s: 0 });
+      expect(s2['on_demand']).toBe(false);
+      // Five seconds into S2; the bus arrives 20 s later, while EBL (served by S1) is red.
+      const cycleS = plan['cycle_s'] as number;
+      const cycleStart = t - (((t - (plan['offset_s'] as number)) % cycleS) + cycleS) % cycleS;
+      t = cycleStart + (s2['start_s'] as number) + 5;
+      const r = await unary(bus, 'RequestPriority', { vehicle_id: 'bus-left-1', route_id: '7', intersection_id: 'I1', movement: 'EBL', eta_s: 20, lateness_s: 120, occupancy: 40, priority_class: 'PRIORITY_CLASS_BUS' }, md('dispatch-secret-1'));
+      expect(r.err).toBeNull();
+      expect(r.res).toMatchObject({ granted: true, strategy: 'STRATEGY_PHASE_INSERTION', phase_id: 'S2B', reason: 'REASON_GRANTED' });
+      expect(r.res['expected_time_saved_s'] as number).toBeGreaterThan(20);
+    } finally {
+      timing.close();
+      bus.close();
+      await s3.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

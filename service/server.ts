@@ -285,6 +285,7 @@ function intersectionPlan(state: ServiceState, i: number): Obj {
         min_green_s: ph.minGreenS,
         protected_movements: phaseMovements(c.phaseProtectedMask[p]!),
         permitted_movements: phaseMovements(c.phasePermittedMask[p]!),
+        on_demand: ph.onDemand,
       };
     }),
   };
