@@ -25,11 +25,12 @@ export const IDM = { accelMps2: 1.5, decelMps2: 2.0, headwayS: 1.2, minGapM: 2.0
 /** A standard 12 m city bus: longer, and slower to pick up speed, than a car. */
 export const BUS = { accelMps2: 1.0, lengthM: 12.0 } as const;
 /**
- * Dwell at a stop, TCQSM (3rd ed., ch. 6) form: a fixed door-opening and closing time plus
- * the passenger service time of the busier door, here single-door front boarding at about
- * 2.5 s per passenger with fares paid on board. Boardings are Poisson (random passenger
- * arrivals at a stop served by one route), which gives the dwell spread TCQSM calls
- * typical (coefficient of variation 0.4–0.6 at 4–8 boardings).
+ * Dwell at a stop in TCQSM's (3rd ed., ch. 6) form: door opening and closing time (it cites
+ * 2–5 s; the upper end here) plus passenger service time at the busier door, boardings
+ * through one door at about 2.5 s each. Boardings are Poisson (passengers arriving at random
+ * between buses of one route). That gives a dwell coefficient of variation of about 0.3 at
+ * 5 boardings, less spread than the ≈ 0.6 TCQSM reports from the field: the model
+ * understates how irregular buses get.
  */
 export const DWELL = { doorS: 5.0, boardingSPerPax: 2.5, meanBoardings: 5 } as const;
 /** A bus standing this close behind its stop mark, at rest, is at the stop (its doors open). */
