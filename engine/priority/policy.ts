@@ -41,6 +41,11 @@ export interface TspLimits {
   readonly lockoutS: number;
   /** Requests with an ETA further out are denied (TOO_FAR), s. */
   readonly maxEtaS: number;
+  /**
+   * No phase is cut below the green that keeps its planned demand at or under this degree of
+   * saturation (v/c); a phase planned above it is not cut at all. Infinity turns it off.
+   */
+  readonly maxDegreeOfSaturation: number;
 }
 
 export const DEFAULT_TSP_LIMITS: TspLimits = {
@@ -53,6 +58,7 @@ export const DEFAULT_TSP_LIMITS: TspLimits = {
   maxRecoveryShare: 0.2,
   lockoutS: 60,
   maxEtaS: 300,
+  maxDegreeOfSaturation: 1,
 };
 
 export interface PriorityConfig {

@@ -83,8 +83,11 @@ describe('phase insertion (demo city with on-demand bus phases: I1 stage S2B aft
     }
   });
 
+  // The worked examples use the safety floors only (no saturation floor), so the numbers are the plan's.
+  const unbounded = priorityConfig({ limits: { maxDegreeOfSaturation: Number.POSITIVE_INFINITY } });
+
   test('stage list (I1): a left-turning bus arriving in the main-street stage gets S2B this cycle, not S1 next cycle', () => {
-    const tsp = new TspController(c, plan.buffer, priorityConfig());
+    const tsp = new TspController(c, plan.buffer, unbounded);
     const cycle = plan.buffer.cycleS[0]!; // 150 s, offset 0; S2 green 38.3–98.3, then S2B (skipped), S3
     const d = tsp.request(busLeft(0, 70), 50);
     // S2 gives up 20 s (the red-truncation limit): S2B starts at 98.3 − 20 + S2's clearances.
@@ -106,7 +109,7 @@ describe('phase insertion (demo city with on-demand bus phases: I1 stage S2B aft
   });
 
   test('dual ring (I3): the lagging bus left 5B takes its time from phase 6 in its own ring; ring 1 and the barrier do not move', () => {
-    const tsp = new TspController(c, plan.buffer, priorityConfig());
+    const tsp = new TspController(c, plan.buffer, unbounded);
     const O = plan.buffer.offsetS[2]!;
     const base = tsp.baseLayout(2);
     const d = tsp.request(busLeft(2, O + 55), O + 30);
@@ -124,7 +127,7 @@ describe('phase insertion (demo city with on-demand bus phases: I1 stage S2B aft
   });
 
   test('check-out before the bus phase starts withdraws it: the cycle runs as planned', () => {
-    const tsp = new TspController(c, plan.buffer, priorityConfig());
+    const tsp = new TspController(c, plan.buffer, unbounded);
     tsp.request(busLeft(0, 70), 50);
     expect(tsp.cancel('bus-1', 0, 55)).toEqual({ found: true, withdrawn: true });
     const [now] = tsp.cyclesFrom(0, 55, 1);
@@ -181,7 +184,8 @@ describe('TSP controller on the demo city (I1: S2 = EB/WB through, green 38.3–
   });
 
   test('pedestrian walk + clearance bounds the truncation', () => {
-    const { tsp, c } = ctl({ maxExtensionS: 0, maxEarlyGreenS: 60 });
+    // No saturation floor here: this is the safety floor (see the next test for the other).
+    const { tsp, c } = ctl({ maxExtensionS: 0, maxEarlyGreenS: 60, maxDegreeOfSaturation: Number.POSITIVE_INFINITY });
     // I1 S1 (lefts, min 6) then S2; a bus for NBT (S3, ped 25.4 s) arriving during S2 at 60 s.
     const d = tsp.request(bus(0, 60, { movement: NBT }), 39);
     expect(d.granted).toBe(true);
@@ -190,6 +194,31 @@ describe('TSP controller on the demo city (I1: S2 = EB/WB through, green 38.3–
     expect(cyc.layout.greenS[1]).toBeCloseTo(Math.max(17.9, 39 + 0.5 - 38.3), 6);
     expect(c.phasePedestrianS[c.phaseStart[0]! + 1]).toBe(17.9);
     assertScheduleSafe(tsp, 0, 39, 6);
+  });
+
+  test('no phase is cut below the green its planned demand needs (maxDegreeOfSaturation); a phase planned above it is not cut at all', () => {
+    const { c, plan } = demo();
+    const s2 = c.phaseStart[0]! + 1;
+    // S2's busiest lane in the 08:00 plan, and the green that carries its demand at v/c 1.
+    let vc = 0;
+    for (let l = c.laneStart[0]!; l < c.laneStart[1]!; l++) if (c.lanePhase[l] === s2) vc = Math.max(vc, plan.buffer.laneVc[l]!);
+    expect(vc).toBeGreaterThan(0.3);
+    expect(vc).toBeLessThan(1);
+    const needS = plan.buffer.phaseGreenS[s2]! * vc;
+    for (const limit of [1, 0.9]) {
+      const tsp = new TspController(c, plan.buffer, priorityConfig({ limits: { maxExtensionS: 0, maxEarlyGreenS: 60, maxDegreeOfSaturation: limit } }));
+      const d = tsp.request(bus(0, 60, { movement: NBT }), 39);
+      expect(d.granted).toBe(true);
+      const green = tsp.cycleAt(0, 60).layout.greenS[1]!;
+      expect(green).toBeGreaterThanOrEqual(needS / limit - 0.1);
+      expect(green).toBeLessThan(needS / limit + 0.2); // cut as far as the limit allows
+      assertScheduleSafe(tsp, 0, 39, 6);
+    }
+    // Planned at v/c above the limit: not cut, so no early green for the cross street.
+    const tight = new TspController(c, plan.buffer, priorityConfig({ limits: { maxExtensionS: 0, maxEarlyGreenS: 60, maxDegreeOfSaturation: vc * 0.99 } }));
+    const d = tight.request(bus(0, 60, { movement: NBT }), 39);
+    expect(tight.cycleAt(0, 60).layout.greenS[1]).toBeCloseTo(plan.buffer.phaseGreenS[s2]!, 6);
+    expect(d.granted ? d.strategy : d.reason).not.toBe('earlyGreen');
   });
 
   test('conditional: an on-time bus is not eligible', () => {

@@ -113,6 +113,8 @@ export class TspController {
    */
   private adjustable: RingOrder[] = [];
   private offsetS = new Float64Array(0);
+  /** Per global phase: base green × planned v/c ÷ maxDegreeOfSaturation (0 where no demand is known). */
+  private saturationFloorS = new Float64Array(0);
   private readonly overrides: (Override | undefined)[];
   private readonly active: (ActiveGrant | undefined)[];
   private readonly open = new Map<string, OpenRequest>();
@@ -144,6 +146,15 @@ export class TspController {
     this.rings = [];
     this.adjustable = [];
     this.offsetS = new Float64Array(c.intersectionCount);
+    this.saturationFloorS = new Float64Array(c.phaseIds.length);
+    // The planned v/c of a phase is that of its busiest lane (plans from outside may carry none: 0).
+    for (let l = 0; l < c.laneIds.length; l++) {
+      const p = c.lanePhase[l]!;
+      const vc = plan.laneVc[l]!;
+      if (p < 0 || !(vc > 0) || !Number.isFinite(vc)) continue;
+      const floor = (plan.phaseGreenS[p]! * vc) / this.config.limits.maxDegreeOfSaturation;
+      if (floor > this.saturationFloorS[p]!) this.saturationFloorS[p] = floor;
+    }
     for (let i = 0; i < c.intersectionCount; i++) {
       this.base.push(layoutFromPlan(c, i, plan));
       this.rings.push(ringOrder(c, i, this.base[i]!));
@@ -444,7 +455,8 @@ export class TspController {
       // Phases whose green has not ended yet go back to the base plan (not below the time they have run).
       const base = this.base[i]!;
       for (let k = 0; k < running.layout.greenS.length; k++) {
-        const f = this.frozenFloor(i, running, k, nowS);
+        // Going back to the base plan cuts nothing below it: only the safety floor and the time run count.
+        const f = this.frozenFloor(i, running, k, nowS, greenFloorS(this.c, this.g(i, k)));
         if (!Number.isFinite(f)) continue;
         if (this.c.phaseOnDemand[this.g(i, k)] === 1 && running.startS + running.layout.startS[k]! > nowS + NOW_GUARD_S) {
           // An inserted phase that has not started is skipped again, as in the base plan.
@@ -469,12 +481,21 @@ export class TspController {
     return this.c.phaseStart[i]! + k;
   }
 
+  /**
+   * The least green priority may leave local phase k: its safety floor (minimum green, walk +
+   * pedestrian clearance), and the green that keeps its planned demand at or under
+   * maxDegreeOfSaturation, so that priority does not tip a busy phase into a lasting queue.
+   */
+  private floorS(i: number, k: number): number {
+    const p = this.g(i, k);
+    return Math.max(greenFloorS(this.c, p), this.saturationFloorS[p]!);
+  }
+
   /** Latest a phase's green may end in slot s without ending before now; −Infinity if it already ended. */
-  private frozenFloor(i: number, s: Slot, k: number, nowS: number): number {
+  private frozenFloor(i: number, s: Slot, k: number, nowS: number, floor = this.floorS(i, k)): number {
     const gs = s.startS + s.layout.startS[k]!;
     const ge = gs + s.layout.greenS[k]!;
     if (ge <= nowS + NOW_GUARD_S) return Number.POSITIVE_INFINITY; // ended (or about to): untouchable
-    const floor = greenFloorS(this.c, this.g(i, k));
     return gs < nowS ? Math.max(floor, nowS + NOW_GUARD_S - gs) : floor;
   }
 
@@ -685,7 +706,7 @@ export class TspController {
       postS += dur(k);
       if (!regular(k)) postMinS += dur(k);
       else {
-        postMinS += greenFloorS(c, this.g(i, k)) + l.yellowS[k]! + l.allRedS[k]!;
+        postMinS += this.floorS(i, k) + l.yellowS[k]! + l.allRedS[k]!;
         lastPost = k;
       }
     }
@@ -712,7 +733,7 @@ export class TspController {
       for (let q = seq.length - 1; q > xi && change < -1e-9; q--) {
         const k = seq[q]!;
         if (!regular(k)) continue;
-        const take = Math.min(-change, floor10(Math.max(0, l.greenS[k]! - greenFloorS(c, this.g(i, k)))));
+        const take = Math.min(-change, floor10(Math.max(0, l.greenS[k]! - this.floorS(i, k))));
         l.greenS[k] = round1(l.greenS[k]! - take);
         change = round1(change + take);
       }
@@ -734,13 +755,13 @@ export class TspController {
       for (const k of seq) {
         if (!regular(k)) continue;
         if (owed[k]! > 0) due += owed[k]!;
-        else room += Math.max(0, nl.greenS[k]! - greenFloorS(c, this.g(i, k)));
+        else room += Math.max(0, nl.greenS[k]! - this.floorS(i, k));
       }
       let give = floor10(Math.min(due, room));
       if (give <= 0) break;
       for (const k of seq) {
         if (!regular(k) || owed[k]! > 0 || give <= 1e-9) continue;
-        const take = Math.min(give, floor10(Math.max(0, nl.greenS[k]! - greenFloorS(c, this.g(i, k)))));
+        const take = Math.min(give, floor10(Math.max(0, nl.greenS[k]! - this.floorS(i, k))));
         nl.greenS[k] = round1(nl.greenS[k]! - take);
         give = round1(give - take);
         let handOut = take;
@@ -764,7 +785,7 @@ export class TspController {
     let room = Number.POSITIVE_INFINITY;
     for (let r = 0; r < c.ringCount[i]!; r++) {
       let ra = 0;
-      for (const k of this.adjustable[i]![b]![r]!) ra += Math.max(0, l.greenS[k]! - greenFloorS(c, this.g(i, k)));
+      for (const k of this.adjustable[i]![b]![r]!) ra += Math.max(0, l.greenS[k]! - this.floorS(i, k));
       room = Math.min(room, ra);
     }
     return Number.isFinite(room) ? room : 0;
@@ -779,7 +800,7 @@ export class TspController {
       let left = d;
       for (const k of order) {
         if (left <= 1e-9) break;
-        const cut = Math.min(left, floor10(Math.max(0, l.greenS[k]! - greenFloorS(c, this.g(i, k)))));
+        const cut = Math.min(left, floor10(Math.max(0, l.greenS[k]! - this.floorS(i, k))));
         l.greenS[k] = round1(l.greenS[k]! - cut);
         left = round1(left - cut);
       }
