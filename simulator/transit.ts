@@ -18,10 +18,11 @@ import { readFileSync } from 'node:fs';
 import type { CompiledNetwork } from '../engine/network/compile.js';
 import type { PlanBuffer } from '../engine/timing/planner.js';
 import { loadNetwork } from '../engine/network/validate.js';
+import type { Network } from '../engine/network/schema.js';
 import { compileNetwork } from '../engine/network/compile.js';
 import { demandFor, prepareCounts } from '../engine/demand.js';
 import { planNetwork } from '../engine/plan.js';
-import { TspController } from '../engine/priority/tsp.js';
+import { TspController, type TspRequest } from '../engine/priority/tsp.js';
 import { PriorityClass, priorityConfig, type TspLimits } from '../engine/priority/policy.js';
 import { DWELL, Simulation, expectedDwellS, type BusStop } from './simulation.js';
 import { movementFlowsFromLanes } from './demand.js';
@@ -113,15 +114,141 @@ interface DemoCity {
   flows: Float64Array;
 }
 let cache: DemoCity | undefined;
+const variants = new WeakMap<Network, DemoCity>();
 
-/** The demo city planned for 08:00, and its movement flows (cached). */
-export function demoCity(): DemoCity {
-  if (cache) return cache;
-  const c = compileNetwork(loadNetwork(readFileSync(new URL('../examples/demo-city/network.json', import.meta.url), 'utf8')));
+/**
+ * The demo city planned for 08:00, and its movement flows (cached). `network`: a variant of
+ * the demo network with the same detectors (such as one with on-demand bus phases).
+ */
+export function demoCity(network?: Network): DemoCity {
+  if (!network && cache) return cache;
+  const known = network && variants.get(network);
+  if (known) return known;
+  const c = compileNetwork(network ?? loadNetwork(readFileSync(new URL('../examples/demo-city/network.json', import.meta.url), 'utf8')));
   const d = demandFor(prepareCounts(c, readFileSync(new URL('../examples/demo-city/counts.csv', import.meta.url), 'utf8')), '08:00');
   const plan = planNetwork(c, d.volumeVeh, d.intervalS).buffer;
-  cache = { c, plan, flows: movementFlowsFromLanes(c, plan.laneFlowVehPerH) };
-  return cache;
+  const city = { c, plan, flows: movementFlowsFromLanes(c, plan.laneFlowVehPerH) };
+  if (network) variants.set(network, city);
+  else cache = city;
+  return city;
+}
+
+/**
+ * What a conflict monitor watching the heads sees, checked after every step: two conflicting
+ * phases active (green, yellow or all-red) at once, or a movement going from green to neither
+ * green nor yellow.
+ */
+class ConflictMonitor {
+  violations = 0;
+  first = '';
+  private readonly prevGreen: Uint16Array;
+
+  constructor(
+    private readonly c: CompiledNetwork,
+    private readonly sim: Simulation,
+  ) {
+    this.prevGreen = new Uint16Array(c.intersectionCount);
+    this.prevGreen.set(sim.signals.greenMask);
+  }
+
+  check(): void {
+    const { c, sim } = this;
+    const h = sim.signals;
+    for (let i = 0; i < c.intersectionCount; i++) {
+      const active = h.activePhases(i);
+      const p0 = c.phaseStart[i]!;
+      for (let p = p0; p < c.phaseStart[i + 1]!; p++) {
+        const bit = 1 << (p - p0);
+        if ((active & bit) !== 0 && (c.phaseConflictMask[p]! & active & ~bit) !== 0) {
+          this.violations++;
+          this.first ||= `${c.intersectionIds[i]} at ${sim.tS} s: phase ${c.phaseIds[p]} active with a conflicting phase (active ${active.toString(2)})`;
+        }
+      }
+      const cut = this.prevGreen[i]! & ~h.greenMask[i]! & ~h.yellowMask[i]!;
+      if (cut !== 0) {
+        this.violations++;
+        this.first ||= `${c.intersectionIds[i]} at ${sim.tS} s: movements ${cut.toString(2)} went from green to red without yellow`;
+      }
+      this.prevGreen[i] = h.greenMask[i]!;
+    }
+  }
+}
+
+/**
+ * A bus's check-ins with the TSP controller, per signal of its route (slot k): a request once
+ * its ETA is within reach, then up to `maxUpdates` updates on the approach, once it is within
+ * 15 s of the stop line, if the ETA has moved by more than 3 s.
+ */
+class CheckIns {
+  requests = 0;
+  grants = 0;
+  readonly byStrategy: Record<string, number> = {};
+  /** [bus][slot] → arrival sent (NaN = none yet), and updates sent. */
+  private readonly sent: number[][] = [];
+  private readonly updates: number[][] = [];
+
+  constructor(
+    private readonly tsp: TspController,
+    private readonly slots: number,
+    private readonly maxUpdates: number,
+  ) {}
+
+  get buses(): number {
+    return this.sent.length;
+  }
+
+  addBus(): void {
+    this.sent.push(new Array<number>(this.slots).fill(Number.NaN));
+    this.updates.push(new Array<number>(this.slots).fill(0));
+  }
+
+  /** Sends `req` (arrival at t + etaS) if a request or an update is due for bus `bus` at slot k. */
+  consider(req: TspRequest, bus: number, k: number, etaS: number, t: number): void {
+    const sent = this.sent[bus]![k]!;
+    const first = Number.isNaN(sent);
+    const update = !first && this.updates[bus]![k]! < this.maxUpdates && etaS <= 15 && Math.abs(req.arrivalS - sent) > 3;
+    if (!first && !update) return;
+    if (update) this.updates[bus]![k] = this.updates[bus]![k]! + 1;
+    this.sent[bus]![k] = req.arrivalS;
+    this.requests++;
+    const d = this.tsp.request({ ...req, arrivalS: round1(req.arrivalS) }, t);
+    if (d.granted) {
+      this.grants++;
+      this.byStrategy[d.strategy] = (this.byStrategy[d.strategy] ?? 0) + 1;
+    }
+  }
+}
+
+/**
+ * A bus's ETA at the stop line of its link, as an AVL-based check-in would estimate it: at
+ * free-flow speed, plus the dwell at any stop before the stop line (what is left of it while
+ * dwelling, the expected dwell before); with `queueAware`, no sooner than the vehicles ahead in
+ * its lane can discharge (2 s each).
+ */
+function busEtaS(sim: Simulation, at: NonNullable<ReturnType<Simulation['trackedPosition']>>, stops: readonly BusStop[], queueAware: boolean): number {
+  const top = sim.topology;
+  let dwellAheadS = 0;
+  for (let q = at.nextStop; q < stops.length; q++) {
+    const st = stops[q]!;
+    if (st.link !== at.link) continue;
+    dwellAheadS += q === at.nextStop && at.dwellLeftS > 0 ? at.dwellLeftS : expectedDwellS(st);
+  }
+  const freeEta = (top.linkLengthM[at.link]! - at.posM) / top.linkSpeedMps[at.link]! + dwellAheadS;
+  return queueAware ? Math.max(freeEta, QUEUE_HEADWAY_S * at.vehiclesAhead) : freeEta;
+}
+
+/** Mean delay of every completed trip but the tracked vehicles' (travel time minus free-flow time), s. */
+function generalTraffic(sim: Simulation): { delayPerVehS: number; vehicles: number } {
+  const m = sim.metrics();
+  let busTrips = 0;
+  let busTripDelay = 0;
+  for (const b of sim.trackedVehicles()) {
+    if (Number.isNaN(b.leaveS)) continue;
+    busTrips++;
+    for (const a of b.approaches) busTripDelay += a.delayS;
+  }
+  const vehicles = m.vehiclesCompleted - busTrips;
+  return { delayPerVehS: (m.meanDelayPerVehS * m.vehiclesCompleted - busTripDelay) / Math.max(1, vehicles), vehicles };
 }
 
 export function runTspScenario(s: TspScenario): TspScenarioResult {
@@ -159,50 +286,19 @@ export function runTspScenario(s: TspScenario): TspScenarioResult {
   const tsp = new TspController(c, plan, cfg);
   if (s.withTsp) sim.signals.setScheduleSource((i, tS) => tsp.cycleAt(i, tS));
 
-  // Check-ins: [bus][corridor signal] → arrival sent (NaN = none yet), and whether the update was sent.
-  const sentArrival: number[][] = [];
-  const updated: number[][] = [];
-  let requests = 0;
-  let grants = 0;
-  const grantsByStrategy: Record<string, number> = {};
-  let safetyViolations = 0;
-  let firstViolation = '';
-  const prevGreen = new Uint16Array(c.intersectionCount);
-  prevGreen.set(sim.signals.greenMask);
-  const monitor = (): number => {
-    let bad = 0;
-    const h = sim.signals;
-    for (let i = 0; i < c.intersectionCount; i++) {
-      const active = h.activePhases(i);
-      const p0 = c.phaseStart[i]!;
-      for (let p = p0; p < c.phaseStart[i + 1]!; p++) {
-        const bit = 1 << (p - p0);
-        if ((active & bit) !== 0 && (c.phaseConflictMask[p]! & active & ~bit) !== 0) {
-          bad++;
-          firstViolation ||= `${c.intersectionIds[i]} at ${sim.tS} s: phase ${c.phaseIds[p]} active with a conflicting phase (active ${active.toString(2)})`;
-        }
-      }
-      const cut = prevGreen[i]! & ~h.greenMask[i]! & ~h.yellowMask[i]!;
-      if (cut !== 0) {
-        bad++;
-        firstViolation ||= `${c.intersectionIds[i]} at ${sim.tS} s: movements ${cut.toString(2)} went from green to red without yellow`;
-      }
-      prevGreen[i] = h.greenMask[i]!;
-    }
-    return bad;
-  };
+  const checkIns = new CheckIns(tsp, corridor.length, s.etaUpdates ?? 1);
+  const monitor = new ConflictMonitor(c, sim);
   let nextBusS = warmupS;
   const lastBusS = durationS - drainS;
 
   while (sim.tS + 1e-9 < durationS) {
     if (sim.tS + 1e-9 >= nextBusS && nextBusS <= lastBusS) {
-      sim.addTrackedVehicle(entry, THROUGH, `bus-${sentArrival.length}`, stops);
-      sentArrival.push(new Array<number>(corridor.length).fill(Number.NaN));
-      updated.push(new Array<number>(corridor.length).fill(0));
+      sim.addTrackedVehicle(entry, THROUGH, `bus-${checkIns.buses}`, stops);
+      checkIns.addBus();
       nextBusS += s.busHeadwayS;
     }
     sim.step();
-    safetyViolations += monitor();
+    monitor.check();
     if (!s.withTsp) continue;
     const t = sim.tS;
     for (const bus of sim.trackedVehicles()) {
@@ -212,35 +308,8 @@ export function runTspScenario(s: TspScenario): TspScenarioResult {
       const i = top.linkIntersection[at.link]!;
       const k = corridorIndex.get(i);
       if (k === undefined) continue;
-      // ETA at free-flow speed, as an AVL-based check-in would estimate it, plus the dwell at any stop
-      // before the stop line (what is left of it while dwelling, the expected dwell before); with
-      // `queueAwareEta` (default), no sooner than the vehicles ahead in its lane can discharge (2 s each).
-      let dwellAheadS = 0;
-      for (let q = at.nextStop; q < stops.length; q++) {
-        const st = stops[q]!;
-        if (st.link !== at.link) continue;
-        dwellAheadS += q === at.nextStop && at.dwellLeftS > 0 ? at.dwellLeftS : expectedDwellS(st);
-      }
-      const freeEta = (top.linkLengthM[at.link]! - at.posM) / top.linkSpeedMps[at.link]! + dwellAheadS;
-      const eta = (s.queueAwareEta ?? true) ? Math.max(freeEta, QUEUE_HEADWAY_S * at.vehiclesAhead) : freeEta;
-      if (eta > checkInEtaS) continue;
-      const sent = sentArrival[bus.id]![k]!;
-      const arrivalS = t + eta;
-      const first = Number.isNaN(sent);
-      // Updates on the approach, once it is close, if the ETA has moved by more than 3 s.
-      const update = !first && updated[bus.id]![k]! < (s.etaUpdates ?? 1) && eta <= 15 && Math.abs(arrivalS - sent) > 3;
-      if (!first && !update) continue;
-      if (update) updated[bus.id]![k] = updated[bus.id]![k]! + 1;
-      sentArrival[bus.id]![k] = arrivalS;
-      requests++;
-      const d = tsp.request(
-        { vehicleId: bus.label, routeId: 'renmin-eb', tripId: bus.label, intersection: i, movement: EBT, arrivalS: round1(arrivalS), latenessS: s.latenessS, occupancy: 40, headwayS: s.busHeadwayS, priorityClass: PriorityClass.Bus },
-        t,
-      );
-      if (d.granted) {
-        grants++;
-        grantsByStrategy[d.strategy] = (grantsByStrategy[d.strategy] ?? 0) + 1;
-      }
+      const eta = busEtaS(sim, at, stops, s.queueAwareEta ?? true);
+      if (eta <= checkInEtaS) checkIns.consider({ vehicleId: bus.label, routeId: 'renmin-eb', tripId: bus.label, intersection: i, movement: EBT, arrivalS: t + eta, latenessS: s.latenessS, occupancy: 40, headwayS: s.busHeadwayS, priorityClass: PriorityClass.Bus }, bus.id, k, eta, t);
     }
   }
 
@@ -251,14 +320,10 @@ export function runTspScenario(s: TspScenario): TspScenarioResult {
   let busTravel = 0;
   let busDwell = 0;
   let busesCompleted = 0;
-  let busTripDelay = 0;
-  let busTrips = 0;
   const busDelayAt = new Float64Array(c.intersectionCount * 16);
   for (const b of buses) {
     for (const a of b.approaches) busDelayAt[a.intersection * 16 + a.movement] = busDelayAt[a.intersection * 16 + a.movement]! + a.delayS;
     if (Number.isNaN(b.leaveS)) continue;
-    busTrips++;
-    busTripDelay += b.approaches.reduce((x, a) => x + a.delayS, 0);
     const onCorridor = b.approaches.filter((a) => a.movement === EBT && corridorIndex.has(a.intersection));
     if (onCorridor.length !== corridor.length) continue;
     busesCompleted++;
@@ -279,8 +344,7 @@ export function runTspScenario(s: TspScenario): TspScenarioResult {
 
   // General traffic: everything but the buses.
   const m = sim.metrics();
-  const generalVehicles = m.vehiclesCompleted - busTrips;
-  const generalDelay = (m.meanDelayPerVehS * m.vehiclesCompleted - busTripDelay) / Math.max(1, generalVehicles);
+  const general = generalTraffic(sim);
   let corrDelay = 0;
   let corrVeh = 0;
   for (const mv of m.movements) {
@@ -298,17 +362,17 @@ export function runTspScenario(s: TspScenario): TspScenarioResult {
     busDelayBySignalS: Array.from(bySignal, (x, k) => (bySignalN[k]! > 0 ? x / bySignalN[k]! : Number.NaN)),
     busTravelTimeS: busesCompleted > 0 ? busTravel / busesCompleted : Number.NaN,
     busDwellS: busesCompleted > 0 ? busDwell / busesCompleted : Number.NaN,
-    generalDelayPerVehS: generalDelay,
-    generalVehicles,
+    generalDelayPerVehS: general.delayPerVehS,
+    generalVehicles: general.vehicles,
     corridorGeneralDelayS: corrVeh > 0 ? corrDelay / corrVeh : 0,
-    requests,
-    grants,
-    grantsByStrategy,
+    requests: checkIns.requests,
+    grants: checkIns.grants,
+    grantsByStrategy: checkIns.byStrategy,
     tspUnsafeRejections: tsp.unsafeRejections,
     headsRejections: sim.signals.scheduleRejections,
     headsScheduleChanges: sim.signals.scheduleChanges,
-    safetyViolations,
-    firstViolation,
+    safetyViolations: monitor.violations,
+    firstViolation: monitor.first,
     firstRejection: sim.signals.firstRejection,
   };
 }
