@@ -18,12 +18,27 @@ export interface ServerReady {
   readonly port: number;
   readonly pid: number;
 }
-export type ToServer = { readonly type: 'stop' } | { readonly type: 'cpu' };
+export type ToServer = { readonly type: 'stop' } | { readonly type: 'cpu' } | { readonly type: 'calls' };
 /** The server process's CPU time so far (process.cpuUsage), µs. */
 export interface ServerCpu {
   readonly type: 'cpu';
   readonly userUs: number;
   readonly systemUs: number;
+}
+
+/**
+ * RequestPriority calls the server process has answered so far, counted where the
+ * handler hands its answer to grpc-js. h2load sees only the HTTP status (always 200
+ * for gRPC), not the grpc-status in the trailers, so its runs are checked against these.
+ */
+export interface ServerCalls {
+  readonly type: 'calls';
+  readonly ok: number;
+  /** Non-OK answers by grpc status name. */
+  readonly errors: Record<string, number>;
+  readonly firstError: string;
+  /** OK answers by PriorityResponse.reason. */
+  readonly reasons: Record<string, number>;
 }
 
 /**
