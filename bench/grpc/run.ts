@@ -17,10 +17,14 @@
  * saturate the server, which is where the throughput ratio means something.
  * Each row also reports the server process's CPU per call (its inverse ratio is
  * the capacity ratio whatever the client) and the CPU other processes used.
+ * Last, h2load (h2load.ts), a C HTTP/2 client cheaper still, runs the closed loop
+ * at 64 in flight in two connection layouts, its calls checked against the
+ * server's own count of OK answers (h2load cannot see grpc-status).
  *
  * Environment: GREENWAVE_BENCH_GRPC_MS (measured window per run, default 3000),
  * GREENWAVE_BENCH_GRPC_GENERATORS (grpc-js generator processes, default 1),
  * GREENWAVE_BENCH_GRPC_PYTHON=0 (skip the grpcio cross-check),
+ * GREENWAVE_BENCH_GRPC_H2LOAD=0 (skip the h2load runs),
  * GREENWAVE_BENCH_GRPC_SERVER_ARGS (extra node options for greenwave's server process only,
  * e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc").
  */
@@ -32,7 +36,8 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { PROTO_FILES, PROTO_ROOT, loadProtos } from '../../service/server.js';
 import { BenchError } from './protocol.js';
-import type { LoadJob, LoadResult, ServerCpu, ServerReady } from './protocol.js';
+import { H2Bodies, H2LOAD, H2_LAYOUTS, h2loadAvailable, runH2load } from './h2load.js';
+import type { LoadJob, LoadResult, ServerCalls, ServerCpu, ServerReady } from './protocol.js';
 
 const DURATION_MS = Number(process.env['GREENWAVE_BENCH_GRPC_MS'] ?? 3000);
 const WARMUP_MS = 700;
@@ -43,6 +48,7 @@ const SERVER_WARMUP_MS = 2000;
 const GENERATORS = Math.max(1, Number(process.env['GREENWAVE_BENCH_GRPC_GENERATORS'] ?? 1));
 const PYTHON = '/usr/bin/python3'; // Debian's python3 has grpcio; a pyenv python3 on PATH may not
 const USE_PYTHON = process.env['GREENWAVE_BENCH_GRPC_PYTHON'] !== '0';
+const USE_H2LOAD = process.env['GREENWAVE_BENCH_GRPC_H2LOAD'] !== '0';
 const SERVER_ARGS = (process.env['GREENWAVE_BENCH_GRPC_SERVER_ARGS'] ?? '').split(/\s+/).filter(Boolean);
 const CLOSED_LEVELS = [1, 64, 512];
 /** Other processes using more than this share of a core during a run make its tail latencies suspect. */
@@ -115,7 +121,8 @@ function summarize(results: LoadResult[], before: Probe, after: Probe): Summary 
   const reasons: Record<string, number> = {};
   for (const r of results) for (const [k, v] of Object.entries(r.reasons)) reasons[k] = (reasons[k] ?? 0) + v;
   return {
-    rps: all.length / (DURATION_MS / 1000),
+    // h2load runs a request count, not a fixed window: each result says how long its window was.
+    rps: all.length / Math.max(...results.map((r) => r.elapsedS)),
     p50: q(0.5),
     p99: q(0.99),
     max: all.length === 0 ? Number.NaN : all[all.length - 1]!,
@@ -135,6 +142,8 @@ interface ServerProc {
   readonly name: 'greenwave' | 'no-op';
   readonly port: number;
   cpuUs(): Promise<number>;
+  /** RequestPriority answers so far, OK and errors, as the server counted them. */
+  calls(): Promise<ServerCalls>;
   stop(): Promise<void>;
 }
 
@@ -146,14 +155,22 @@ async function startServerProc(kind: 'greenwave' | 'noop'): Promise<ServerProc> 
     child.once('message', (m: ServerReady) => resolve(m));
     child.once('exit', (code) => reject(new BenchError(`bench/grpc ${kind} server process exited (${code}) before it was ready`)));
   });
+  /** One question over IPC; answers are matched by type, so the questions need not be serialized. */
+  const ask = <T extends ServerCpu | ServerCalls>(type: T['type']): Promise<T> =>
+    new Promise((resolve) => {
+      const on = (m: { type: string }): void => {
+        if (m.type !== type) return;
+        child.off('message', on);
+        resolve(m as T);
+      };
+      child.on('message', on);
+      child.send({ type });
+    });
   return {
     name: kind === 'noop' ? 'no-op' : 'greenwave',
     port: ready.port,
-    cpuUs: () =>
-      new Promise((resolve) => {
-        child.once('message', (m: ServerCpu) => resolve(m.userUs + m.systemUs));
-        child.send({ type: 'cpu' });
-      }),
+    cpuUs: () => ask<ServerCpu>('cpu').then((m) => m.userUs + m.systemUs),
+    calls: () => ask<ServerCalls>('calls'),
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
@@ -277,16 +294,16 @@ async function main(): Promise<void> {
   const servers = [greenwave, noop] as const;
   const mixes: Record<string, number>[] = [];
   /** Both servers under the same generator and settings; the order alternates so drift does not favour one. */
-  const pair = async (k: number, run: (port: number) => Promise<LoadResult[]>): Promise<[Summary, Summary]> => {
+  const pair = async (k: number, run: (srv: ServerProc) => Promise<LoadResult[]>, mixInto = mixes): Promise<[Summary, Summary]> => {
     const order = k % 2 === 0 ? servers : ([servers[1], servers[0]] as const);
     const out = new Map<string, Summary>();
     for (const srv of order) {
       await settle();
       const before = await probe(srv);
-      const results = await run(srv.port);
+      const results = await run(srv);
       out.set(srv.name, summarize(results, before, await probe(srv)));
     }
-    mixes.push(out.get('greenwave')!.reasons);
+    mixInto.push(out.get('greenwave')!.reasons);
     return [out.get('greenwave')!, out.get('no-op')!];
   };
   const report = (label: string, g: Summary, n: Summary): void => {
@@ -311,19 +328,19 @@ async function main(): Promise<void> {
   const plural = gens.size > 1 ? `${gens.size} grpc-js generator processes` : 'one grpc-js generator process';
   table(`closed loop (each caller calls again as soon as it is answered), ${plural}:`, 'callers');
   for (const c of CLOSED_LEVELS) {
-    const [g, n] = await pair(runIndex++, (port) => gens.run(jobs(port, 'closed', c, 0, gens.size)));
+    const [g, n] = await pair(runIndex++, (srv) => gens.run(jobs(srv.port, 'closed', c, 0, gens.size)));
     report(String(c), g, n);
   }
   table(`open loop, ${OPEN_CALLERS} callers each sending on its own Poisson schedule, ${plural}:`, 'offered/s');
   for (const rate of OPEN_RATES) {
-    const [g, n] = await pair(runIndex++, (port) => gens.run(jobs(port, 'open', OPEN_CALLERS, rate, gens.size)));
+    const [g, n] = await pair(runIndex++, (srv) => gens.run(jobs(srv.port, 'open', OPEN_CALLERS, rate, gens.size)));
     report(String(rate), g, n);
   }
   gens.close();
 
   if (stubs) {
     table('cross-check with an independent client: grpcio (C core, asyncio), one process:', 'run');
-    const py = (mode: 'closed' | 'open', callers: number, rate: number) => (port: number) => runPython(stubs!, jobs(port, mode, callers, rate, 1)[0]!).then((r) => [r]);
+    const py = (mode: 'closed' | 'open', callers: number, rate: number) => (srv: ServerProc) => runPython(stubs!, jobs(srv.port, mode, callers, rate, 1)[0]!).then((r) => [r]);
     const [g, n] = await pair(runIndex++, py('closed', 64, 0));
     report('closed 64', g, n);
     for (const rate of [500, 1000]) {
@@ -332,9 +349,28 @@ async function main(): Promise<void> {
     }
     rmSync(stubs, { recursive: true, force: true });
   }
+  const h2Mixes: Record<string, number>[] = [];
+  const h2Failures: string[] = [];
+  if (!USE_H2LOAD) console.log('\n(h2load runs skipped: GREENWAVE_BENCH_GRPC_H2LOAD=0)');
+  else if (!h2loadAvailable()) console.log(`\n(h2load runs skipped: ${H2LOAD} not found; apt-get install nghttp2-client)`);
+  else {
+    table('closed loop, 64 in flight, h2load (nghttp2, C); every call checked against the server\'s count of OK answers:', 'layout');
+    const bodies = new H2Bodies(Math.max(...H2_LAYOUTS.map((l) => l.processes)));
+    try {
+      for (const layout of H2_LAYOUTS) {
+        const [g, n] = await pair(runIndex++, (srv) => runH2load(srv, layout, bodies, WARMUP_MS, DURATION_MS).then((r) => [r]), h2Mixes);
+        report(layout.label, g, n);
+        console.log(`  ${''.padStart(11)} │ greenwave answers: ${mix(g.reasons)}`);
+        for (const [name, s] of [['greenwave', g], ['no-op', n]] as const) if (s.errors > 0) h2Failures.push(`${layout.label}, ${name}: ${s.firstError}`);
+      }
+    } finally {
+      bodies.close();
+    }
+    console.log(h2Failures.length === 0 ? '  every h2load call was answered OK by the server it was sent to (server count = h2load count, 0 errors)' : `  ✗ h2load CHECK FAILED:\n    ${h2Failures.join('\n    ')}`);
+  }
   const allReasons: Record<string, number> = {};
   for (const m of mixes) for (const [k, v] of Object.entries(m)) allReasons[k] = (allReasons[k] ?? 0) + v;
-  console.log(`\ngreenwave answers over all runs: ${mix(allReasons)}`);
+  console.log(`\ngreenwave answers over all runs${h2Mixes.length > 0 ? ' but h2load\'s' : ''}: ${mix(allReasons)}`);
 
   console.log('\nWatchSignalState subscribers at 1 Hz (held = at least 2 updates in 3 s):');
   for (const count of SUBSCRIBERS) {
@@ -343,6 +379,10 @@ async function main(): Promise<void> {
   }
   await Promise.all([greenwave.stop(), noop.stop()]);
   console.log(`\n(total ${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  if (h2Failures.length > 0) {
+    console.error('bench/grpc: h2load calls did not all succeed (see ✗ above)');
+    process.exitCode = 1;
+  }
 }
 
 await main();
