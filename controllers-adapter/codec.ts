@@ -9,6 +9,7 @@
 import type { CompiledNetwork } from '../engine/network/compile.js';
 import type { PlanBuffer } from '../engine/timing/planner.js';
 import { ControllerError, ControllerErrorReason } from './errors.js';
+import { compareRunOrder, phaseDurationS } from '../engine/timing/runOrder.js';
 import { MAX_PHASES, PB_CYCLE_DS, PB_OFFSET_DS, PB_PHASE_COUNT, PB_PHASES, PB_PLAN_ID, PB_PLAN_ID_TAIL, PH_ALL_RED_DS, PH_GREEN_DS, PH_SEQUENCE, PH_YELLOW_DS, PHASE_STRIDE, PLAN_BLOCK_LENGTH } from './registerMap.js';
 
 /**
@@ -70,13 +71,11 @@ export function encodePlanBlock(c: CompiledNetwork, i: number, plan: PlanBuffer,
     out[at + PH_GREEN_DS] = toTenths(plan.phaseGreenS[p]!, `phase ${c.phaseIds[p]} green`);
     out[at + PH_YELLOW_DS] = toTenths(plan.phaseYellowS[p]!, `phase ${c.phaseIds[p]} yellow`);
     out[at + PH_ALL_RED_DS] = toTenths(plan.phaseAllRedS[p]!, `phase ${c.phaseIds[p]} all-red`);
-    // Ring sequence: 1 + the number of phases of the same ring that start earlier (compiled order breaks ties).
+    // Ring sequence: 1 + the number of phases of the same ring that run before it.
     let seq = 1;
     for (let q = p0; q < p1; q++) {
       if (q === p || c.phaseRing[q] !== c.phaseRing[p]) continue;
-      const sq = plan.phaseStartS[q]!;
-      const sp = plan.phaseStartS[p]!;
-      if (sq < sp || (sq === sp && q < p)) seq++;
+      if (compareRunOrder(plan.phaseStartS[q]!, phaseDurationS(plan, q), q, plan.phaseStartS[p]!, phaseDurationS(plan, p), p) < 0) seq++;
     }
     out[at + PH_SEQUENCE] = seq;
   }

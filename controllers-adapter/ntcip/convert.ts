@@ -22,6 +22,7 @@ import type { PlanBuffer } from '../../engine/timing/planner.js';
 import { IssueList } from '../../engine/errors.js';
 import { allPhases, pedestrianTimeS } from '../../engine/network/phaseTiming.js';
 import { validateIntersectionPlan } from '../../engine/safety/validator.js';
+import { compareRunOrder, phaseDurationS } from '../../engine/timing/runOrder.js';
 
 /** The phase table of one intersection as NTCIP publishes it (integers, units per column). */
 export interface PhaseProgram {
@@ -292,7 +293,7 @@ export function planToPattern(c: CompiledNetwork, i: number, plan: PlanBuffer, i
   if (issues.length > 0) return undefined;
   const scale = C / cycle;
   // Plan order per group, by start time.
-  const orders = groups.map((rings) => rings.map((g) => [...g].sort((a, b) => plan.phaseStartS[p0 + a]! - plan.phaseStartS[p0 + b]!)));
+  const orders = groups.map((rings) => rings.map((g) => [...g].sort((a, b) => compareRunOrder(plan.phaseStartS[p0 + a]!, phaseDurationS(plan, p0 + a), a, plan.phaseStartS[p0 + b]!, phaseDurationS(plan, p0 + b), b))));
   // Sequence number: mixed radix over the groups, as sequenceOrder decodes it.
   let seq = 0;
   let radix = 1;

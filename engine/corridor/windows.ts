@@ -13,6 +13,7 @@ import type { CompiledNetwork } from '../network/compile.js';
 import type { PlanBuffer } from '../timing/planner.js';
 import { MAX_PATTERNS } from './band.js';
 import { mod } from '../numeric.js';
+import { phaseDurationS } from '../timing/runOrder.js';
 
 export interface ThroughWindows {
   patternCount: number;
@@ -31,10 +32,6 @@ export function newThroughWindows(): ThroughWindows {
   return { patternCount: 1, barrier: -1, swapMask: new Uint8Array(MAX_PATTERNS), outStartS: new Float64Array(MAX_PATTERNS), inStartS: new Float64Array(MAX_PATTERNS), outGreenS: 0, inGreenS: 0 };
 }
 
-function duration(buf: PlanBuffer, p: number): number {
-  return buf.phaseGreenS[p]! + buf.phaseYellowS[p]! + buf.phaseAllRedS[p]!;
-}
-
 /** Phase start times for intersection i with the rings of `barrier` reordered by `swapMask`; written to `starts` by global phase index. */
 export function layoutPhases(c: CompiledNetwork, buf: PlanBuffer, i: number, barrier: number, swapMask: number, starts: Float64Array): void {
   const p0 = c.phaseStart[i]!;
@@ -45,13 +42,16 @@ export function layoutPhases(c: CompiledNetwork, buf: PlanBuffer, i: number, bar
     let barrierLength = 0;
     for (let r = 0; r < c.ringCount[i]!; r++) {
       const first = p;
-      while (p < p1 && c.phaseBarrier[p] === b && c.phaseRing[p] === r) p++;
-      const reverse = b === barrier && ((swapMask >> r) & 1) === 1 && p - first === 2;
+      let regular = 0;
+      for (; p < p1 && c.phaseBarrier[p] === b && c.phaseRing[p] === r; p++) if (c.phaseOnDemand[p] === 0) regular++;
+      // Reversing runs the ring backwards: its two regular phases swap, and an on-demand phase
+      // mirrors with them (a bus left lagging a leading left leads a lagging one).
+      const reverse = b === barrier && ((swapMask >> r) & 1) === 1 && regular === 2;
       let t = barrierStart;
       for (let k = 0; k < p - first; k++) {
         const q = reverse ? p - 1 - k : first + k;
         starts[q] = t;
-        t += duration(buf, q);
+        t += phaseDurationS(buf, q);
       }
       if (r === 0) barrierLength = t - barrierStart;
     }
@@ -74,7 +74,7 @@ function movementWindow(c: CompiledNetwork, buf: PlanBuffer, i: number, movement
     // Start a window only at a phase that no other serving phase runs straight into.
     let predecessor = false;
     for (let q = p0; q < p1; q++) {
-      if (q !== p && (c.phaseProtectedMask[q]! >> movement) & 1 && c.phaseOnDemand[q] === 0 && Math.abs(mod(starts[q]! + duration(buf, q), cycleS) - starts[p]!) < 1e-6) predecessor = true;
+      if (q !== p && (c.phaseProtectedMask[q]! >> movement) & 1 && c.phaseOnDemand[q] === 0 && Math.abs(mod(starts[q]! + phaseDurationS(buf, q), cycleS) - starts[p]!) < 1e-6) predecessor = true;
     }
     if (predecessor) continue;
     const start = starts[p]!;
@@ -82,12 +82,12 @@ function movementWindow(c: CompiledNetwork, buf: PlanBuffer, i: number, movement
     let cur = p;
     for (let guard = 0; guard < p1 - p0; guard++) {
       let next = -1;
-      const after = mod(starts[cur]! + duration(buf, cur), cycleS);
+      const after = mod(starts[cur]! + phaseDurationS(buf, cur), cycleS);
       for (let q = p0; q < p1; q++) {
         if (q !== cur && (c.phaseProtectedMask[q]! >> movement) & 1 && c.phaseOnDemand[q] === 0 && Math.abs(starts[q]! - after) < 1e-6) next = q;
       }
       if (next < 0 || next === p) break;
-      end += duration(buf, cur) - buf.phaseGreenS[cur]! + buf.phaseGreenS[next]!;
+      end += phaseDurationS(buf, cur) - buf.phaseGreenS[cur]! + buf.phaseGreenS[next]!;
       cur = next;
     }
     if (end - start > bestLength) {
@@ -109,14 +109,14 @@ export function throughWindows(c: CompiledNetwork, buf: PlanBuffer, i: number, o
   const p0 = c.phaseStart[i]!;
   const p1 = c.phaseStart[i + 1]!;
   // The barrier holding the outbound through phase; lead/lag only where its rings have a left and a
-  // through (a ring that also holds an on-demand phase keeps its order).
+  // through (and perhaps on-demand phases, which mirror with them).
   let barrier = -1;
   for (let p = p0; p < p1; p++) if ((c.phaseProtectedMask[p]! >> outMovement) & 1 && c.phaseOnDemand[p] === 0) barrier = c.phaseBarrier[p]!;
   let swappable = 0;
   if (c.ringCount[i]! > 1 && barrier >= 0) {
     for (let r = 0; r < Math.min(2, c.ringCount[i]!); r++) {
       let count = 0;
-      for (let p = p0; p < p1; p++) if (c.phaseBarrier[p] === barrier && c.phaseRing[p] === r) count++;
+      for (let p = p0; p < p1; p++) if (c.phaseBarrier[p] === barrier && c.phaseRing[p] === r && c.phaseOnDemand[p] === 0) count++;
       if (count === 2) swappable |= 1 << r;
     }
   }

@@ -9,6 +9,7 @@ import type { PlanBuffer } from '../timing/planner.js';
 import type { IssueList } from '../errors.js';
 import { validateIntersectionPlan } from '../safety/validator.js';
 import { mod } from '../numeric.js';
+import { compareRunOrder } from '../timing/runOrder.js';
 
 export interface CycleLayout {
   cycleS: number;
@@ -43,12 +44,13 @@ export function sameLayout(a: CycleLayout, b: CycleLayout): boolean {
   return true;
 }
 
-/** Local phases of barrier b, ring r, in run order (the order of their starts in `order`; a lagging left runs after its through). */
+/** Local phases of barrier b, ring r, in run order (compareRunOrder over `order`; a lagging left runs after its through). */
 export function ringPhases(c: CompiledNetwork, i: number, b: number, r: number, order: CycleLayout): number[] {
   const p0 = c.phaseStart[i]!;
   const out: number[] = [];
   for (let p = p0; p < c.phaseStart[i + 1]!; p++) if (c.phaseBarrier[p] === b && c.phaseRing[p] === r) out.push(p - p0);
-  return out.sort((x, y) => order.startS[x]! - order.startS[y]!);
+  const duration = (k: number): number => order.greenS[k]! + order.yellowS[k]! + order.allRedS[k]!;
+  return out.sort((x, y) => compareRunOrder(order.startS[x]!, duration(x), x, order.startS[y]!, duration(y), y));
 }
 
 /**

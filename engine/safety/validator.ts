@@ -73,12 +73,12 @@ export function validateIntersectionPlan(c: CompiledNetwork, i: number, plan: Pl
       while (last < p1 && c.phaseBarrier[last] === b && c.phaseRing[last] === r) last++;
       let t = barrierStart;
       for (let placed = first; placed < last; placed++) {
+        // A skipped phase at t runs before the phase that starts there (engine/timing/runOrder.ts).
         let next = -1;
         for (let q = first; q < last; q++) {
-          if (((placedMask >>> (q - p0)) & 1) === 0 && Math.abs(plan.phaseStartS[q]! - t) <= EPS) {
-            next = q;
-            break;
-          }
+          if (((placedMask >>> (q - p0)) & 1) !== 0 || Math.abs(plan.phaseStartS[q]! - t) > EPS) continue;
+          if (next < 0 || plan.phaseGreenS[q]! + plan.phaseYellowS[q]! + plan.phaseAllRedS[q]! === 0) next = q;
+          if (plan.phaseGreenS[next]! + plan.phaseYellowS[next]! + plan.phaseAllRedS[next]! === 0) break;
         }
         if (next < 0) {
           fail(`.barriers[${b}].rings[${r}]`, `no phase of ring ${r + 1} starts at ${round(t)} s: its phases leave a gap or overlap`);
