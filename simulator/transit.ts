@@ -380,3 +380,127 @@ export function runTspScenario(s: TspScenario): TspScenarioResult {
 function round1(x: number): number {
   return Math.round(x * 10) / 10;
 }
+
+/**
+ * Late buses turning left from the eastbound approach of one signal and leaving the corridor:
+ * where the signal has an on-demand bus phase for that left (a network variant with
+ * `onDemand` phases), priority can insert it; otherwise only extension and early green of the
+ * left's regular phase are open. Every `busHeadwayS` a bus enters the eastbound approach link
+ * of the next signal of `signals` in turn and checks in for its left there.
+ */
+export interface LeftTurnScenario {
+  readonly seed: number;
+  readonly withTsp: boolean;
+  /** The demo city or a variant of it with the same detectors (default: the demo city). */
+  readonly network?: Network;
+  /** Signals whose eastbound left the buses take, in turn (default I1 and I3). */
+  readonly signals?: readonly string[];
+  readonly busHeadwayS: number;
+  readonly latenessS: number;
+  readonly durationS?: number;
+  readonly warmupS?: number;
+  readonly drainS?: number;
+  readonly checkInEtaS?: number;
+  readonly limits?: Partial<TspLimits>;
+}
+
+export interface LeftTurnResult {
+  readonly buses: number;
+  readonly busesCompleted: number;
+  /** Mean bus delay on the approach where it turns left, over completed buses, s. */
+  readonly busDelayS: number;
+  /** The same per signal of `signals`. */
+  readonly busDelayBySignalS: Readonly<Record<string, number>>;
+  readonly generalDelayPerVehS: number;
+  readonly generalVehicles: number;
+  readonly requests: number;
+  readonly grants: number;
+  readonly grantsByStrategy: Readonly<Record<string, number>>;
+  readonly tspUnsafeRejections: number;
+  readonly headsRejections: number;
+  readonly headsScheduleChanges: number;
+  readonly safetyViolations: number;
+  readonly firstViolation: string;
+  readonly firstRejection: string;
+}
+
+const LEFT = 0;
+const EBL = EB * 4 + LEFT;
+
+export function runLeftTurnTspScenario(s: LeftTurnScenario): LeftTurnResult {
+  const { c, plan, flows } = demoCity(s.network);
+  const durationS = s.durationS ?? 3600;
+  const warmupS = s.warmupS ?? 600;
+  const drainS = s.drainS ?? 600;
+  const checkInEtaS = s.checkInEtaS ?? 60;
+  const ids = s.signals ?? ['I1', 'I3'];
+  const sim = new Simulation(c, plan, { movementFlowVehPerH: flows }, { seed: s.seed, detectorIntervalS: 900 });
+  const top = sim.topology;
+  const signals = ids.map((id) => {
+    const i = c.intersectionIds.indexOf(id);
+    let link = -1;
+    for (let l = 0; l < top.linkCount; l++) if (top.linkIntersection[l] === i && top.linkApproach[l] === EB) link = l;
+    if (i < 0 || link < 0) throw new Error(`left-turn scenario: no eastbound approach at ${id}`);
+    return { id, i, link };
+  });
+  const tsp = new TspController(c, plan, priorityConfig({ limits: s.limits }));
+  if (s.withTsp) sim.signals.setScheduleSource((i, tS) => tsp.cycleAt(i, tS));
+  const checkIns = new CheckIns(tsp, 1, 1);
+  const monitor = new ConflictMonitor(c, sim);
+  const busSignal: number[] = [];
+  let nextBusS = warmupS;
+  const lastBusS = durationS - drainS;
+
+  while (sim.tS + 1e-9 < durationS) {
+    if (sim.tS + 1e-9 >= nextBusS && nextBusS <= lastBusS) {
+      const k = checkIns.buses % signals.length;
+      sim.addTrackedVehicle(signals[k]!.link, LEFT, `bus-${checkIns.buses}`);
+      checkIns.addBus();
+      busSignal.push(k);
+      nextBusS += s.busHeadwayS;
+    }
+    sim.step();
+    monitor.check();
+    if (!s.withTsp) continue;
+    const t = sim.tS;
+    for (const bus of sim.trackedVehicles()) {
+      if (bus.slot < 0) continue;
+      const at = sim.trackedPosition(bus.id);
+      const sig = signals[busSignal[bus.id]!]!;
+      if (!at || at.movement !== EBL || at.link !== sig.link) continue;
+      const eta = busEtaS(sim, at, [], true);
+      if (eta <= checkInEtaS) checkIns.consider({ vehicleId: bus.label, routeId: 'left-eb', tripId: bus.label, intersection: sig.i, movement: EBL, arrivalS: t + eta, latenessS: s.latenessS, occupancy: 40, headwayS: s.busHeadwayS, priorityClass: PriorityClass.Bus }, bus.id, 0, eta, t);
+    }
+  }
+
+  const buses = sim.trackedVehicles();
+  const sum = new Float64Array(signals.length);
+  const n = new Float64Array(signals.length);
+  for (const b of buses) {
+    if (Number.isNaN(b.leaveS)) continue;
+    const k = busSignal[b.id]!;
+    const a = b.approaches.find((x) => x.intersection === signals[k]!.i && x.movement === EBL);
+    if (!a) continue;
+    sum[k] = sum[k]! + a.delayS;
+    n[k] = n[k]! + 1;
+  }
+  const completed = n.reduce((x, y) => x + y, 0);
+  const general = generalTraffic(sim);
+  return {
+    buses: buses.length,
+    busesCompleted: completed,
+    busDelayS: completed > 0 ? sum.reduce((x, y) => x + y, 0) / completed : Number.NaN,
+    busDelayBySignalS: Object.fromEntries(signals.map((sig, k) => [sig.id, n[k]! > 0 ? sum[k]! / n[k]! : Number.NaN])),
+    generalDelayPerVehS: general.delayPerVehS,
+    generalVehicles: general.vehicles,
+    requests: checkIns.requests,
+    grants: checkIns.grants,
+    grantsByStrategy: checkIns.byStrategy,
+    tspUnsafeRejections: tsp.unsafeRejections,
+    headsRejections: sim.signals.scheduleRejections,
+    headsScheduleChanges: sim.signals.scheduleChanges,
+    safetyViolations: monitor.violations,
+    firstViolation: monitor.first,
+    firstRejection: sim.signals.firstRejection,
+  };
+}

@@ -39,6 +39,11 @@ export interface TspLimits {
   readonly maxRecoveryShare: number;
   /** After a granted vehicle's arrival, no new (non-emergency) grant at the intersection for this long, s. */
   readonly lockoutS: number;
+  /**
+   * Least green of an inserted on-demand phase (its own minimum green still holds if longer), s.
+   * A bus phase on a lane shared with cars must clear the queue ahead of the bus.
+   */
+  readonly minInsertedGreenS: number;
   /** Requests with an ETA further out are denied (TOO_FAR), s. */
   readonly maxEtaS: number;
   /**
@@ -58,6 +63,7 @@ export const DEFAULT_TSP_LIMITS: TspLimits = {
   maxRecoveryShare: 0.2,
   lockoutS: 60,
   maxEtaS: 300,
+  minInsertedGreenS: 10,
   maxDegreeOfSaturation: 1,
 };
 

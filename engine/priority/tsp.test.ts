@@ -108,22 +108,27 @@ describe('phase insertion (demo city with on-demand bus phases: I1 stage S2B aft
     assertScheduleSafe(tsp, 0, 50, 6, net);
   });
 
-  test('dual ring (I3): the lagging bus left 5B takes its time from phase 6 in its own ring; ring 1 and the barrier do not move', () => {
+  test('dual ring (I3): with phase 5 lagging, the bus left 5B mirrors it and leads; a bus in barrier 1 gets 5B first thing next cycle, its time from its own ring', () => {
     const tsp = new TspController(c, plan.buffer, unbounded);
     const O = plan.buffer.offsetS[2]!;
+    const C = plan.buffer.cycleS[2]!;
     const base = tsp.baseLayout(2);
-    const d = tsp.request(busLeft(2, O + 55), O + 30);
-    expect(d).toMatchObject({ granted: true, strategy: 'phaseInsertion', phase: c.phaseStart[2]! + local(2, '5B') });
-    const [now] = tsp.cyclesFrom(2, O + 30, 1);
-    const x = local(2, '5B');
-    const p3 = local(2, '3');
-    expect(now!.startS + now!.layout.startS[x]!).toBeLessThanOrEqual(d.greenAtS + 1e-6);
-    expect(now!.startS + now!.layout.startS[x]! + now!.layout.greenS[x]!).toBeGreaterThanOrEqual(O + 55 + DEFAULT_TSP_LIMITS.passMarginS - 1e-6);
-    // 5B ends where barrier 1 starts; ring 1 (phases 1 and 2) keeps the base timing.
-    expect(now!.layout.startS[x]! + now!.layout.greenS[x]! + now!.layout.yellowS[x]! + now!.layout.allRedS[x]!).toBeCloseTo(base.startS[p3]!, 6);
-    for (const id of ['1', '2', '3', '4', '7', '8']) expect(now!.layout.greenS[local(2, id)]).toBeCloseTo(base.greenS[local(2, id)]!, 6);
-    expect(now!.layout.greenS[local(2, '6')]).toBeLessThan(base.greenS[local(2, '6')]!);
-    assertScheduleSafe(tsp, 2, O + 30, 6, net);
+    const [x, p5, p6, p3] = ['5B', '5', '6', '3'].map((id) => local(2, id)) as [number, number, number, number];
+    // The corridor plan lags the left in ring 2 (6 then 5); the declared "5, 6, 5B" runs mirrored.
+    expect(base.startS[p5]!).toBeGreaterThan(base.startS[p6]!);
+    expect(base.startS[x]).toBe(base.startS[p6]);
+    const d = tsp.request(busLeft(2, O + 110), O + 95);
+    expect(d).toMatchObject({ granted: true, strategy: 'phaseInsertion', phase: c.phaseStart[2]! + x });
+    expect(d.greenAtS).toBeCloseTo(O + C, 6);
+    expect(d.savedS).toBeCloseTo(base.startS[p5]!, 6); // instead of phase 5's next green
+    const [, next] = tsp.cyclesFrom(2, O + 95, 2);
+    expect(next!.layout.startS[x]).toBe(0);
+    expect(next!.layout.greenS[x]).toBeGreaterThanOrEqual(DEFAULT_TSP_LIMITS.minInsertedGreenS);
+    // Ring 2's barrier still ends where barrier 1 starts; ring 1 and barrier 1 keep the base timing.
+    expect(next!.layout.startS[p3]).toBeCloseTo(base.startS[p3]!, 6);
+    for (const id of ['1', '2', '3', '4', '7', '8']) expect(next!.layout.greenS[local(2, id)]).toBeCloseTo(base.greenS[local(2, id)]!, 6);
+    expect(next!.layout.greenS[p5]! + next!.layout.greenS[p6]!).toBeLessThan(base.greenS[p5]! + base.greenS[p6]!);
+    assertScheduleSafe(tsp, 2, O + 95, 6, net);
   });
 
   test('check-out before the bus phase starts withdraws it: the cycle runs as planned', () => {
@@ -304,10 +309,10 @@ describe('TSP controller on the demo city (I1: S2 = EB/WB through, green 38.3–
         }
         expect(tsp.unsafeRejections).toBe(0);
       }),
-      { numRuns: busPhases ? 500 : 150, seed: 6 },
+      { numRuns: busPhases ? 1000 : 150, seed: 6 },
     );
     // The property is only meaningful if adjustments were actually made.
     expect(grants).toBeGreaterThan(100);
-    if (busPhases) expect(insertions).toBeGreaterThan(40);
+    if (busPhases) expect(insertions).toBeGreaterThan(30);
   });
 });

@@ -695,7 +695,8 @@ export class TspController {
     if (startS < nowS + NOW_GUARD_S) return Number.NaN; // its place in this cycle has passed
     const gx = this.g(i, x);
     const greenAtS = Math.max(a, startS);
-    let greenS = Math.max(greenFloorS(c, gx), ceil10(greenAtS + margin - startS));
+    // At least minInsertedGreenS: on a lane it shares with cars, the queue ahead of the bus must clear.
+    let greenS = Math.max(greenFloorS(c, gx), this.config.limits.minInsertedGreenS, ceil10(greenAtS + margin - startS));
     const clearS = c.phaseYellowS[gx]! + c.phaseAllRedS[gx]!;
     // The phases after x: none have started (x is still ahead).
     let postS = 0;
