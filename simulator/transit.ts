@@ -73,7 +73,7 @@ export interface TspScenario {
   readonly meanBoardings?: number;
 }
 
-export interface TspScenarioResult {
+export interface TspScenarioResult extends TspRunOutcome {
   readonly buses: number;
   /** Buses that crossed all eight signals and left. */
   readonly busesCompleted: number;
@@ -85,11 +85,15 @@ export interface TspScenarioResult {
   readonly busTravelTimeS: number;
   /** Mean time a completed bus stood at its stops, s (0 with dwell off). */
   readonly busDwellS: number;
+  /** Mean approach delay of general traffic at the corridor's signals (every movement), s. */
+  readonly corridorGeneralDelayS: number;
+}
+
+/** What every TSP scenario reports besides its buses: general traffic, the decisions, and safety. */
+export interface TspRunOutcome {
   /** Every vehicle but the buses, over completed trips: travel time minus free-flow time, s. */
   readonly generalDelayPerVehS: number;
   readonly generalVehicles: number;
-  /** Mean approach delay of general traffic at the corridor's signals (every movement), s. */
-  readonly corridorGeneralDelayS: number;
   readonly requests: number;
   readonly grants: number;
   readonly grantsByStrategy: Readonly<Record<string, number>>;
@@ -237,8 +241,8 @@ function busEtaS(sim: Simulation, at: NonNullable<ReturnType<Simulation['tracked
   return queueAware ? Math.max(freeEta, QUEUE_HEADWAY_S * at.vehiclesAhead) : freeEta;
 }
 
-/** Mean delay of every completed trip but the tracked vehicles' (travel time minus free-flow time), s. */
-function generalTraffic(sim: Simulation): { delayPerVehS: number; vehicles: number } {
+/** The outcome of a finished run; general traffic is every completed trip but the tracked vehicles'. */
+function runOutcome(sim: Simulation, tsp: TspController, checkIns: CheckIns, monitor: ConflictMonitor): TspRunOutcome {
   const m = sim.metrics();
   let busTrips = 0;
   let busTripDelay = 0;
@@ -248,7 +252,19 @@ function generalTraffic(sim: Simulation): { delayPerVehS: number; vehicles: numb
     for (const a of b.approaches) busTripDelay += a.delayS;
   }
   const vehicles = m.vehiclesCompleted - busTrips;
-  return { delayPerVehS: (m.meanDelayPerVehS * m.vehiclesCompleted - busTripDelay) / Math.max(1, vehicles), vehicles };
+  return {
+    generalDelayPerVehS: (m.meanDelayPerVehS * m.vehiclesCompleted - busTripDelay) / Math.max(1, vehicles),
+    generalVehicles: vehicles,
+    requests: checkIns.requests,
+    grants: checkIns.grants,
+    grantsByStrategy: checkIns.byStrategy,
+    tspUnsafeRejections: tsp.unsafeRejections,
+    headsRejections: sim.signals.scheduleRejections,
+    headsScheduleChanges: sim.signals.scheduleChanges,
+    safetyViolations: monitor.violations,
+    firstViolation: monitor.first,
+    firstRejection: sim.signals.firstRejection,
+  };
 }
 
 export function runTspScenario(s: TspScenario): TspScenarioResult {
@@ -344,7 +360,6 @@ export function runTspScenario(s: TspScenario): TspScenarioResult {
 
   // General traffic: everything but the buses.
   const m = sim.metrics();
-  const general = generalTraffic(sim);
   let corrDelay = 0;
   let corrVeh = 0;
   for (const mv of m.movements) {
@@ -362,18 +377,8 @@ export function runTspScenario(s: TspScenario): TspScenarioResult {
     busDelayBySignalS: Array.from(bySignal, (x, k) => (bySignalN[k]! > 0 ? x / bySignalN[k]! : Number.NaN)),
     busTravelTimeS: busesCompleted > 0 ? busTravel / busesCompleted : Number.NaN,
     busDwellS: busesCompleted > 0 ? busDwell / busesCompleted : Number.NaN,
-    generalDelayPerVehS: general.delayPerVehS,
-    generalVehicles: general.vehicles,
     corridorGeneralDelayS: corrVeh > 0 ? corrDelay / corrVeh : 0,
-    requests: checkIns.requests,
-    grants: checkIns.grants,
-    grantsByStrategy: checkIns.byStrategy,
-    tspUnsafeRejections: tsp.unsafeRejections,
-    headsRejections: sim.signals.scheduleRejections,
-    headsScheduleChanges: sim.signals.scheduleChanges,
-    safetyViolations: monitor.violations,
-    firstViolation: monitor.first,
-    firstRejection: sim.signals.firstRejection,
+    ...runOutcome(sim, tsp, checkIns, monitor),
   };
 }
 
@@ -404,24 +409,13 @@ export interface LeftTurnScenario {
   readonly limits?: Partial<TspLimits>;
 }
 
-export interface LeftTurnResult {
+export interface LeftTurnResult extends TspRunOutcome {
   readonly buses: number;
   readonly busesCompleted: number;
   /** Mean bus delay on the approach where it turns left, over completed buses, s. */
   readonly busDelayS: number;
   /** The same per signal of `signals`. */
   readonly busDelayBySignalS: Readonly<Record<string, number>>;
-  readonly generalDelayPerVehS: number;
-  readonly generalVehicles: number;
-  readonly requests: number;
-  readonly grants: number;
-  readonly grantsByStrategy: Readonly<Record<string, number>>;
-  readonly tspUnsafeRejections: number;
-  readonly headsRejections: number;
-  readonly headsScheduleChanges: number;
-  readonly safetyViolations: number;
-  readonly firstViolation: string;
-  readonly firstRejection: string;
 }
 
 const LEFT = 0;
@@ -485,22 +479,11 @@ export function runLeftTurnTspScenario(s: LeftTurnScenario): LeftTurnResult {
     n[k] = n[k]! + 1;
   }
   const completed = n.reduce((x, y) => x + y, 0);
-  const general = generalTraffic(sim);
   return {
     buses: buses.length,
     busesCompleted: completed,
     busDelayS: completed > 0 ? sum.reduce((x, y) => x + y, 0) / completed : Number.NaN,
     busDelayBySignalS: Object.fromEntries(signals.map((sig, k) => [sig.id, n[k]! > 0 ? sum[k]! / n[k]! : Number.NaN])),
-    generalDelayPerVehS: general.delayPerVehS,
-    generalVehicles: general.vehicles,
-    requests: checkIns.requests,
-    grants: checkIns.grants,
-    grantsByStrategy: checkIns.byStrategy,
-    tspUnsafeRejections: tsp.unsafeRejections,
-    headsRejections: sim.signals.scheduleRejections,
-    headsScheduleChanges: sim.signals.scheduleChanges,
-    safetyViolations: monitor.violations,
-    firstViolation: monitor.first,
-    firstRejection: sim.signals.firstRejection,
+    ...runOutcome(sim, tsp, checkIns, monitor),
   };
 }
