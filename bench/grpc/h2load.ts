@@ -71,8 +71,10 @@ export class H2Bodies {
     const svc = loadProtos()['greenwave.v1.BusPriorityService'] as unknown as grpc.ServiceDefinition;
     const serialize = svc['RequestPriority']!.requestSerialize;
     this.files = Array.from({ length: count }, (_, k) => {
-      // n steps by 9 so consecutive bodies differ in intersection, ETA and lateness alike.
-      const msg = serialize(priorityRequest(GENERATOR, Math.floor((k * 8) / count) * 9));
+      // n in steps of 25 (≡ 1 mod 8): each body another intersection, lateness spread over
+      // priorityRequest's 30–229 s like the other generators' (one body in eight below the
+      // 60 s eligibility threshold), ETAs over its 5–44 s.
+      const msg = serialize(priorityRequest(GENERATOR, Math.floor((k * 8) / count) * 25));
       const frame = Buffer.alloc(5 + msg.length);
       frame.writeUInt32BE(msg.length, 1); // byte 0 = 0: not compressed
       msg.copy(frame, 5);
@@ -129,22 +131,27 @@ const diff = (a: Record<string, number>, b: Record<string, number>): Record<stri
   Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
 
 /**
- * One closed-loop measurement of one server: a `warmupMs` h2load run (fresh
- * connections, and the rate that sizes the measured run to about `durationMs`),
- * then the measured run of a fixed request count, checked against the server's
- * own count of answers. Check failures come back as `errors` and `firstError`.
+ * One closed-loop measurement of one server: a `warmupMs` h2load run (the rate
+ * that sizes the measured run to about `durationMs`), then the measured run of a
+ * fixed request count, every one of them checked against the server's own count of
+ * answers; latencies and throughput are of its steady part. Check failures come
+ * back as `errors` and `firstError`.
  */
 export async function runH2load(target: H2Target, layout: H2Layout, bodies: H2Bodies, warmupMs: number, durationMs: number): Promise<LoadResult> {
   const { processes, connections, streams } = layout;
   const shape = ['-c', String(connections), '-m', String(streams)];
   const wall0 = performance.now();
   const c0 = await target.calls();
-  const warm = await Promise.all(Array.from({ length: processes }, (_, k) => h2load([...shape, '-D', `${warmupMs}ms`, '-d', bodies.files[k]!], target.port, warmupMs + 30_000)));
+  // The rate is taken after h2load's own warm-up of the same length: a server answers 64
+  // fresh connections at half its rate or less for their first half second or so.
+  const warm = await Promise.all(
+    Array.from({ length: processes }, (_, k) => h2load([...shape, '--warm-up-time', `${warmupMs}ms`, '-D', `${warmupMs}ms`, '-d', bodies.files[k]!], target.port, 2 * warmupMs + 30_000)),
+  );
   // Calls still in the server's socket buffers when h2load hung up are answered now, before the count.
   await sleep(150);
   const c1 = await target.calls();
   const rate = warm.reduce((s, w) => s + w.rps, 0);
-  const perProcess = Math.ceil(Math.min(MAX_REQUESTS, Math.max(MIN_REQUESTS, (rate * durationMs) / 1000)) / processes);
+  const perProcess = Math.ceil(Math.min(MAX_REQUESTS, Math.max(MIN_REQUESTS, (rate * (durationMs + warmupMs)) / 1000)) / processes);
   const timeoutMs = 10 * durationMs + 30_000;
   const runs = await Promise.all(
     Array.from({ length: processes }, (_, k) => {
@@ -156,20 +163,24 @@ export async function runH2load(target: H2Target, layout: H2Layout, bodies: H2Bo
   const wallS = (performance.now() - wall0) / 1000;
 
   // Per request: start time (µs since the epoch, one clock for all processes), HTTP status, µs to the end of the response.
-  const latenciesMs: number[] = [];
-  let first = Infinity;
-  let last = -Infinity;
-  let non200 = 0;
-  for (let k = 0; k < processes; k++) {
-    for (const line of readFileSync(bodies.log(k), 'utf8').split('\n')) {
-      if (!line) continue;
-      const [start, status, dur] = line.split('\t').map(Number) as [number, number, number];
-      if (status !== 200) non200++;
-      latenciesMs.push(dur / 1000);
-      first = Math.min(first, start);
-      last = Math.max(last, start + dur);
-    }
-  }
+  const logs = Array.from({ length: processes }, (_, k) =>
+    readFileSync(bodies.log(k), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split('\t').map(Number) as [number, number, number]),
+  );
+  const all = logs.flat();
+  const non200 = all.filter((r) => r[1] !== 200).length;
+  // The measured window, like the other generators' after their warm-up on the same
+  // connections: from `warmupMs` after the first request (new connections are slow at
+  // first, see above) to when the first process sends its last request (after that
+  // fewer calls are in flight).
+  // Reduced, not spread: a run holds up to MAX_REQUESTS entries.
+  const first = all.reduce((m, r) => Math.min(m, r[0]), Infinity);
+  const lastSend = logs.reduce((m, l) => Math.min(m, l.reduce((x, r) => Math.max(x, r[0]), -Infinity)), Infinity);
+  const from = first + Math.min(warmupMs * 1000, (lastSend - first) / 4);
+  const window = all.filter((r) => r[0] >= from && r[0] < lastSend);
+  const latenciesMs = window.map((r) => r[2] / 1000);
 
   const sent = perProcess * processes;
   const ok = c2.ok - c1.ok;
@@ -179,11 +190,11 @@ export async function runH2load(target: H2Target, layout: H2Layout, bodies: H2Bo
   const h2Failed = runs.reduce((s, r) => s + r.requests.failed + r.requests.errored + r.requests.timeout, 0);
   if (succeeded !== sent || h2Failed > 0) problems.push(`h2load: ${succeeded} of ${sent} requests succeeded, ${h2Failed} failed/errored/timed out`);
   const got2xx = runs.reduce((s, r) => s + r.status2xx, 0);
-  if (got2xx !== sent || non200 > 0 || latenciesMs.length !== sent) problems.push(`h2load: ${got2xx} HTTP 2xx, ${latenciesMs.length} logged, ${non200} logged non-200, of ${sent}`);
+  if (got2xx !== sent || non200 > 0 || all.length !== sent) problems.push(`h2load: ${got2xx} HTTP 2xx, ${all.length} logged, ${non200} logged non-200, of ${sent}`);
   if (serverErrors > 0) problems.push(`server answered ${serverErrors} with an error status (first: ${c2.firstError || c1.firstError})`);
   if (ok !== sent) problems.push(`server answered ${ok} OK, h2load sent ${sent}`);
 
-  const spanS = (last - first) / 1e6;
+  const spanS = (lastSend - from) / 1e6;
   return {
     type: 'result',
     latenciesMs,
