@@ -662,9 +662,8 @@ export class TspController {
    * Phase insertion of on-demand local phase x in slot j, for a vehicle arriving at a. x starts
    * as late as it can and still be green when the vehicle arrives: the phases before it in its
    * segment are cut (from the nearest back, to their floors, never before now, by at most
- * maxCutS in all), the phases after
-   * it make room for its green and clearances, and the segment keeps its length, so the cycle
-   * and offset stand. The phases cut are paid back over the next compensationCycles by the
+   * maxCutS in all), the phases after it make room for its green and clearances, and the
+   * segment keeps its length, so the cycle and offset stand. The phases cut are paid back over the next compensationCycles by the
    * others of the segment. Returns when x is green for the vehicle (absolute s), NaN if it
    * cannot run in that cycle. Edits w; the caller discards it on NaN.
    */
