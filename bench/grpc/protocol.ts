@@ -18,7 +18,12 @@ export interface ServerReady {
   readonly port: number;
   readonly pid: number;
 }
-export type ToServer = { readonly type: 'stop' } | { readonly type: 'cpu' } | { readonly type: 'calls' };
+export type ToServer = { readonly type: 'stop' } | { readonly type: 'cpu' } | { readonly type: 'calls' } | { readonly type: 'gc' };
+/** Answer to "gc": a full collection ran (the server process runs with --expose-gc). */
+export interface ServerGc {
+  readonly type: 'gc';
+  readonly ms: number;
+}
 /** The server process's CPU time so far (process.cpuUsage), µs. */
 export interface ServerCpu {
   readonly type: 'cpu';

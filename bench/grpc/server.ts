@@ -5,14 +5,14 @@
  * no load generator shares its event loop and the two servers do not share a
  * heap (greenwave's open requests would otherwise add to the no-op's GC work).
  * Forked by bench/grpc/run.ts; reports its port over IPC, answers "cpu" with its
- * CPU time so far and "calls" with how many RequestPriority calls it answered OK
- * or with an error, and exits when sent "stop".
+ * CPU time so far, "calls" with how many RequestPriority calls it answered OK
+ * or with an error, "gc" after a full collection, and exits when sent "stop".
  */
 import * as grpc from '@grpc/grpc-js';
 import { loadProtos, startServer } from '../../service/server.js';
 import { TokenStore } from '../../service/auth.js';
 import { BenchError } from './protocol.js';
-import type { ServerCalls, ServerCpu, ServerReady, ToServer } from './protocol.js';
+import type { ServerCalls, ServerCpu, ServerGc, ServerReady, ToServer } from './protocol.js';
 
 // Tokens from the source tree (the JSON fixture is not copied into dist/).
 const TOKENS_FILE = new URL('../../../test/fixtures/grpc/tokens.json', import.meta.url).pathname;
@@ -81,6 +81,14 @@ process.on('message', (m: ToServer) => {
     const u = process.cpuUsage();
     const cpu: ServerCpu = { type: 'cpu', userUs: u.user, systemUs: u.system };
     process.send!(cpu);
+    return;
+  }
+  if (m.type === 'gc') {
+    const t0 = performance.now();
+    if (typeof globalThis.gc !== 'function') throw new BenchError('bench/grpc/server.js was asked for a full GC but runs without --expose-gc');
+    globalThis.gc();
+    const done: ServerGc = { type: 'gc', ms: performance.now() - t0 };
+    process.send!(done);
     return;
   }
   if (m.type === 'calls') {
