@@ -24,7 +24,7 @@ import { demandFor, prepareCounts } from '../engine/demand.js';
 import { planNetwork } from '../engine/plan.js';
 import { TspController, type TspRequest } from '../engine/priority/tsp.js';
 import { PriorityClass, priorityConfig, type TspLimits } from '../engine/priority/policy.js';
-import { DWELL, Simulation, expectedDwellS, type BusStop } from './simulation.js';
+import { DWELL, Simulation, expectedDwellS, type BusStop, type TrackedVehicle } from './simulation.js';
 import { movementFlowsFromLanes } from './demand.js';
 
 /** APPROACH_IDS = NB, SB, EB, WB; movement = approach * 4 + turn. */
@@ -229,7 +229,7 @@ class CheckIns {
  * dwelling, the expected dwell before); with `queueAware`, no sooner than the vehicles ahead in
  * its lane can discharge (2 s each).
  */
-function busEtaS(sim: Simulation, at: NonNullable<ReturnType<Simulation['trackedPosition']>>, stops: readonly BusStop[], queueAware: boolean): number {
+function busEtaS(sim: Simulation, at: BusPosition, stops: readonly BusStop[], queueAware: boolean): number {
   const top = sim.topology;
   let dwellAheadS = 0;
   for (let q = at.nextStop; q < stops.length; q++) {
@@ -239,6 +239,37 @@ function busEtaS(sim: Simulation, at: NonNullable<ReturnType<Simulation['tracked
   }
   const freeEta = (top.linkLengthM[at.link]! - at.posM) / top.linkSpeedMps[at.link]! + dwellAheadS;
   return queueAware ? Math.max(freeEta, QUEUE_HEADWAY_S * at.vehiclesAhead) : freeEta;
+}
+
+type BusPosition = NonNullable<ReturnType<Simulation['trackedPosition']>>;
+
+/**
+ * Runs `sim` to `durationS`: releases a bus every `headwayS` from `warmupS` until `lastBusS`,
+ * has the monitor check the heads after every step, and, with TSP on, hands every bus in the
+ * network with its position to `onBus` (where it checks in).
+ */
+function driveBuses(
+  sim: Simulation,
+  monitor: ConflictMonitor,
+  run: { durationS: number; warmupS: number; lastBusS: number; headwayS: number; withTsp: boolean },
+  release: () => void,
+  onBus: (bus: TrackedVehicle, at: BusPosition, t: number) => void,
+): void {
+  let nextBusS = run.warmupS;
+  while (sim.tS + 1e-9 < run.durationS) {
+    if (sim.tS + 1e-9 >= nextBusS && nextBusS <= run.lastBusS) {
+      release();
+      nextBusS += run.headwayS;
+    }
+    sim.step();
+    monitor.check();
+    if (!run.withTsp) continue;
+    for (const bus of sim.trackedVehicles()) {
+      if (bus.slot < 0) continue;
+      const at = sim.trackedPosition(bus.id);
+      if (at) onBus(bus, at, sim.tS);
+    }
+  }
 }
 
 /** The outcome of a finished run; general traffic is every completed trip but the tracked vehicles'. */
@@ -304,30 +335,23 @@ export function runTspScenario(s: TspScenario): TspScenarioResult {
 
   const checkIns = new CheckIns(tsp, corridor.length, s.etaUpdates ?? 1);
   const monitor = new ConflictMonitor(c, sim);
-  let nextBusS = warmupS;
-  const lastBusS = durationS - drainS;
-
-  while (sim.tS + 1e-9 < durationS) {
-    if (sim.tS + 1e-9 >= nextBusS && nextBusS <= lastBusS) {
+  driveBuses(
+    sim,
+    monitor,
+    { durationS, warmupS, lastBusS: durationS - drainS, headwayS: s.busHeadwayS, withTsp: s.withTsp },
+    () => {
       sim.addTrackedVehicle(entry, THROUGH, `bus-${checkIns.buses}`, stops);
       checkIns.addBus();
-      nextBusS += s.busHeadwayS;
-    }
-    sim.step();
-    monitor.check();
-    if (!s.withTsp) continue;
-    const t = sim.tS;
-    for (const bus of sim.trackedVehicles()) {
-      if (bus.slot < 0) continue;
-      const at = sim.trackedPosition(bus.id);
-      if (!at || at.movement !== EBT) continue;
+    },
+    (bus, at, t) => {
+      if (at.movement !== EBT) return;
       const i = top.linkIntersection[at.link]!;
       const k = corridorIndex.get(i);
-      if (k === undefined) continue;
+      if (k === undefined) return;
       const eta = busEtaS(sim, at, stops, s.queueAwareEta ?? true);
       if (eta <= checkInEtaS) checkIns.consider({ vehicleId: bus.label, routeId: 'renmin-eb', tripId: bus.label, intersection: i, movement: EBT, arrivalS: t + eta, latenessS: s.latenessS, occupancy: 40, headwayS: s.busHeadwayS, priorityClass: PriorityClass.Bus }, bus.id, k, eta, t);
-    }
-  }
+    },
+  );
 
   // Buses.
   const buses = sim.trackedVehicles();
@@ -442,30 +466,23 @@ export function runLeftTurnTspScenario(s: LeftTurnScenario): LeftTurnResult {
   const checkIns = new CheckIns(tsp, 1, 1);
   const monitor = new ConflictMonitor(c, sim);
   const busSignal: number[] = [];
-  let nextBusS = warmupS;
-  const lastBusS = durationS - drainS;
-
-  while (sim.tS + 1e-9 < durationS) {
-    if (sim.tS + 1e-9 >= nextBusS && nextBusS <= lastBusS) {
+  driveBuses(
+    sim,
+    monitor,
+    { durationS, warmupS, lastBusS: durationS - drainS, headwayS: s.busHeadwayS, withTsp: s.withTsp },
+    () => {
       const k = checkIns.buses % signals.length;
       sim.addTrackedVehicle(signals[k]!.link, LEFT, `bus-${checkIns.buses}`);
       checkIns.addBus();
       busSignal.push(k);
-      nextBusS += s.busHeadwayS;
-    }
-    sim.step();
-    monitor.check();
-    if (!s.withTsp) continue;
-    const t = sim.tS;
-    for (const bus of sim.trackedVehicles()) {
-      if (bus.slot < 0) continue;
-      const at = sim.trackedPosition(bus.id);
+    },
+    (bus, at, t) => {
       const sig = signals[busSignal[bus.id]!]!;
-      if (!at || at.movement !== EBL || at.link !== sig.link) continue;
+      if (at.movement !== EBL || at.link !== sig.link) return;
       const eta = busEtaS(sim, at, [], true);
       if (eta <= checkInEtaS) checkIns.consider({ vehicleId: bus.label, routeId: 'left-eb', tripId: bus.label, intersection: sig.i, movement: EBL, arrivalS: t + eta, latenessS: s.latenessS, occupancy: 40, headwayS: s.busHeadwayS, priorityClass: PriorityClass.Bus }, bus.id, 0, eta, t);
-    }
-  }
+    },
+  );
 
   const buses = sim.trackedVehicles();
   const sum = new Float64Array(signals.length);
