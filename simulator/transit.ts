@@ -46,7 +46,8 @@ export const FAR_SIDE_STOPS = [
   { after: 'I6', positionM: 50 },
 ] as const;
 
-export interface TspScenario {
+/** What every TSP scenario takes: the seed, TSP on or off, its buses and the run's timing. */
+export interface TspRunOptions {
   readonly seed: number;
   readonly withTsp: boolean;
   /** One bus every this many seconds, s. */
@@ -54,17 +55,21 @@ export interface TspScenario {
   /** Every bus is this late, s (the route's threshold is 60 s by default). */
   readonly latenessS: number;
   /**
-   * Simulated time; buses run from `warmupS` until `durationS − drainS`. The drain defaults to
-   * 600 s, 900 s with dwell (a bus then takes about 600 s from I1 past I8, TSP off).
+   * Simulated time (default 3600 s); buses run from `warmupS` (600 s) until `durationS − drainS`.
+   * The drain defaults to 600 s (900 s for the corridor scenario with dwell: a bus then takes
+   * about 600 s from I1 past I8, TSP off).
    */
   readonly durationS?: number;
   readonly warmupS?: number;
   readonly drainS?: number;
-  /** A bus checks in when its ETA to the stop line is at most this, s. */
+  /** A bus checks in when its ETA to the stop line is at most this, s (default 60 s). */
   readonly checkInEtaS?: number;
+  readonly limits?: Partial<TspLimits>;
+}
+
+export interface TspScenario extends TspRunOptions {
   /** ETA updates per approach, sent within 15 s of the stop line when the ETA moved by more than 3 s (default 1). */
   readonly etaUpdates?: number;
-  readonly limits?: Partial<TspLimits>;
   /** ETA no sooner than the queue ahead of the bus in its lane can discharge (default true). */
   readonly queueAwareEta?: boolean;
   /** Buses dwell at `FAR_SIDE_STOPS` (default true). */
@@ -417,20 +422,11 @@ function round1(x: number): number {
  * left's regular phase are open. Every `busHeadwayS` a bus enters the eastbound approach link
  * of the next signal of `signals` in turn and checks in for its left there.
  */
-export interface LeftTurnScenario {
-  readonly seed: number;
-  readonly withTsp: boolean;
+export interface LeftTurnScenario extends TspRunOptions {
   /** The demo city or a variant of it with the same detectors (default: the demo city). */
   readonly network?: Network;
   /** Signals whose eastbound left the buses take, in turn (default I1 and I3). */
   readonly signals?: readonly string[];
-  readonly busHeadwayS: number;
-  readonly latenessS: number;
-  readonly durationS?: number;
-  readonly warmupS?: number;
-  readonly drainS?: number;
-  readonly checkInEtaS?: number;
-  readonly limits?: Partial<TspLimits>;
 }
 
 export interface LeftTurnResult extends TspRunOutcome {
