@@ -2,7 +2,7 @@
  * `greenwave sumo …`: the SUMO round trip.
  *   greenwave sumo loops  --net X.net.xml --out loops.add.xml [--period 900] [--file e1.xml]
  *   greenwave sumo import --net X.net.xml --out network.json
- *   greenwave sumo plan   --net X.net.xml --loops e1.xml --out plan.add.xml [--at HH:MM]
+ *   greenwave sumo plan   --net X.net.xml --loops e1.xml [--detectors loops.add.xml] --out plan.add.xml [--at HH:MM]
  *                         [--min-cycle S] [--alternatives 7]
  *                         [--program-id greenwave] [--resolution 1] [--network-out network.json] [--json]
  * See docs/sumo.md for the recipe and the conventions.
@@ -17,6 +17,7 @@ import { importSumoNet, type ImportResult } from '../simulator/sumo/importNet.js
 import { e1Additional } from '../simulator/sumo/e1.js';
 import { DEFAULT_ALTERNATIVES, planFromLoops } from '../simulator/sumo/plan.js';
 import { exportTlLogic } from '../simulator/sumo/exportTls.js';
+import { matchLoops, readLoopDefinitions } from '../simulator/sumo/detectorDefs.js';
 import { formatTrials } from './format.js';
 
 export const SUMO_USAGE = `usage:
@@ -25,13 +26,21 @@ export const SUMO_USAGE = `usage:
       every incoming lane of every traffic light.
   greenwave sumo import --net <x.net.xml> --out <network.json>
       Converts the SUMO network to a greenwave network file and lists what it changed.
-  greenwave sumo plan --net <x.net.xml> --loops <e1.xml> --out <plan.add.xml> [--at HH:MM]
-                      [--min-cycle S] [--alternatives 7]
+  greenwave sumo plan --net <x.net.xml> --loops <e1.xml> [--detectors <loops.add.xml>] --out <plan.add.xml>
+                      [--at HH:MM] [--min-cycle S] [--alternatives 7]
                       [--program-id greenwave] [--resolution 1] [--network-out network.json] [--json]
-      Times every traffic light from the loop counts (the last full interval, or
-      the interval starting HH:MM after simulation time 0, predicted from the
-      intervals before it; HH:MM may be the interval right after the file) with
-      corridor coordination, and writes the plans as SUMO programs (load with sumo -a).
+      Times every traffic light from the loop counts with corridor coordination,
+      and writes the plans as SUMO programs (load with sumo -a). Demand: the
+      peak hour of the counts (its mean flows; the peak-hour factor is shown), with
+      the first interval (network filling) and a tail in which the network
+      empties left out; or, with --at, the interval starting HH:MM after
+      simulation time 0, predicted from the intervals before it (HH:MM may be
+      the interval right after the file).
+      --detectors: the additional file that defines the E1 loops (e1Detector or
+      inductionLoop: id, lane, pos). With it loop ids may be anything, a lane
+      may have several loops (the one nearest the stop line counts), and loops
+      that match no signalised lane are listed. Without it ids must be
+      e1_<laneId>, as \`greenwave sumo loops\` writes them.
       --min-cycle: shortest cycle allowed, s (default: 20 when the net has no
       pedestrian crossings, as SUMO's tlsCycleAdaptation.py; else 40).
       --alternatives: runners-up to the planner's best plan that greenwave's
@@ -98,6 +107,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
     options: {
       net: { type: 'string' },
       loops: { type: 'string' },
+      detectors: { type: 'string' },
       out: { type: 'string' },
       at: { type: 'string' },
       'min-cycle': { type: 'string' },
@@ -122,7 +132,12 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   if (!(Number.isInteger(alternatives) && alternatives >= 0 && alternatives <= 20)) throw usage(`--alternatives "${values.alternatives}": expected a whole number from 0 to 20`);
   const imported = importNet(values.net, minCycleS);
   const c = compile(imported);
-  const { plan, faults, forInterval, basis, intervalS, trials, chosen } = planFromLoops(c, readText(values.loops, 'loop output'), values.loops, values.at, { alternatives });
+  const loopMatch = values.detectors === undefined ? undefined : matchLoops(readLoopDefinitions(readText(values.detectors, 'detector definitions'), values.detectors), imported.mapping);
+  const { plan, faults, forInterval, basis, intervalS, trials, chosen, leftOut, unmatchedLoops } = planFromLoops(c, readText(values.loops, 'loop output'), values.loops, values.at, {
+    alternatives,
+    ...(loopMatch ? { loops: loopMatch.targets } : {}),
+  });
+  const unmatched = [...new Set([...(loopMatch?.unmatched ?? []), ...unmatchedLoops])];
   const cleaned = faults.cleaned;
   writeText(values.out, exportTlLogic(c, plan.buffer, imported.mapping, { programId, resolutionS }));
   if (values['network-out']) writeText(values['network-out'], `${JSON.stringify(imported.network, null, 2)}\n`);
@@ -134,11 +149,16 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
     return { tls: m.tlsId, intersection: m.intersectionId, cycleS: plan.buffer.cycleS[i]!, offsetS: plan.buffer.offsetS[i]!, stages };
   });
   if (values.json) {
-    out(`${JSON.stringify({ forInterval, basis, intervalS, signals: rows, corridors: plan.corridors.map((x) => ({ id: x.corridorId, cycleS: x.cycleS, bandOutS: x.refined.bandOutS, bandInS: x.refined.bandInS, system: x.system })), trials: trials.map((t, k) => ({ ...t, chosen: k === chosen })), substitutions: faults.substitutions.length, notes: imported.mapping.notes }, null, 2)}\n`);
+    out(`${JSON.stringify({ forInterval, basis, intervalS, leftOut, unmatchedLoops: unmatched, signals: rows, corridors: plan.corridors.map((x) => ({ id: x.corridorId, cycleS: x.cycleS, bandOutS: x.refined.bandOutS, bandInS: x.refined.bandInS, system: x.system })), trials: trials.map((t, k) => ({ ...t, chosen: k === chosen })), substitutions: faults.substitutions.length, notes: imported.mapping.notes }, null, 2)}\n`);
     return ExitOk;
   }
   out(`greenwave sumo plan — ${values.net}\n`);
-  out(`demand: ${basis} for the ${cleaned.intervalS / 60}-minute interval starting ${forInterval} (simulation time 0 = ${formatTimestamp(cleaned.intervalStartMs[0]! - (cleaned.intervalStartMs[0]! % 86_400_000))})\n`);
+  const day0 = formatTimestamp(cleaned.intervalStartMs[0]! - (cleaned.intervalStartMs[0]! % 86_400_000));
+  if (values.at === undefined) out(`demand: ${basis} (simulation time 0 = ${day0})\n`);
+  else out(`demand: ${basis} for the ${cleaned.intervalS / 60}-minute interval starting ${forInterval} (simulation time 0 = ${day0})\n`);
+  if (leftOut.length > 0) out(`intervals left out: ${leftOut.map((x) => `${x.interval.slice(11, 16)} ${x.reason}`).join(', ')}\n`);
+  if (loopMatch) out(`loops: ${loopMatch.targets.size} matched to signalised lanes\n`);
+  if (unmatched.length > 0) out(`loops matching no signalised lane (ignored): ${unmatched.length}: ${unmatched.slice(0, 20).join(', ')}${unmatched.length > 20 ? ', …' : ''}\n`);
   if (faults.substitutions.length > 0) out(`counts: ${faults.substitutions.length} faulty or missing loop values substituted\n`);
   out('\n  tls          cycle  offset  stage greens (s)\n');
   for (const r of rows) {

@@ -84,7 +84,7 @@ sh('python3', [join(SUMO_HOME, 'tools/tlsCycleAdaptation.py'), '-n', 'net.net.xm
 sh('python3', [join(SUMO_HOME, 'tools/tlsCoordinator.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', 'webster.add.xml', '-o', 'coordinated.add.xml']);
 rows.push(["SUMO Webster + coordinator tools", sumo('net.net.xml', ['webster.add.xml', 'coordinated.add.xml'], 'webster')]);
 
-// greenwave: plan from the loop counts of the default run (the last full interval, as a field system would).
+// greenwave: plan from the loop counts of the default run (the peak hour of the counts, the filling first interval left out).
 const loops = planFromLoops(c, readFileSync(join(dir, 'e1.xml'), 'utf8'), 'e1.xml');
 writeFileSync(join(dir, 'greenwave.add.xml'), exportTlLogic(c, loops.plan.buffer, imported.mapping));
 const sGreen = sumo('net.net.xml', ['greenwave.add.xml'], 'greenwave');

@@ -13,11 +13,15 @@
  * - the interval length is the most common end − begin; shorter intervals
  *   (the partial one SUMO writes when the run ends mid-period) are dropped;
  * - with `detectorIds`, rows for other ids are ignored and detectors with no
- *   row stay missing (NaN) for the fault cleaner to fill.
+ *   row stay missing (NaN) for the fault cleaner to fill;
+ * - with `loops` (from `--detectors`, see detectorDefs.ts), a row's id is a
+ *   loop id and counts for its lane's detector; where several loops on a lane
+ *   have a value, the one nearest the stop line wins.
  */
 import { GreenwaveError, ErrorCode } from '../../engine/errors.js';
 import type { DetectorCounts } from '../../engine/counts/csv.js';
 import type { SumoMapping } from './importNet.js';
+import type { LoopTarget } from './detectorDefs.js';
 import { DETECTOR_SETBACK_M } from './importNet.js';
 import { attr, children, escapeXml, fmtS, numAttr, parseSumoXml } from './xml.js';
 
@@ -28,7 +32,7 @@ export function e1DetectorId(laneId: string): string {
   return `e1_${laneId}`;
 }
 
-export function readE1Output(xmlText: string, detectorIds?: readonly string[]): DetectorCounts {
+export function readE1Output(xmlText: string, detectorIds?: readonly string[], loops?: ReadonlyMap<string, LoopTarget>): DetectorCounts {
   const doc = parseSumoXml(xmlText, 'SUMO E1 output', ['interval']);
   const root = doc['detector'];
   const rows = children(root, 'interval');
@@ -51,7 +55,8 @@ export function readE1Output(xmlText: string, detectorIds?: readonly string[]): 
   const intervalS = [...durations.entries()].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0]![0];
   if (!(intervalS > 0)) throw new GreenwaveError(ErrorCode.InvalidInput, 'SUMO E1 output: intervals shorter than one second');
   const full = parsed.filter((p) => Math.round(p.end - p.begin) === intervalS);
-  const ids = detectorIds ? [...detectorIds] : [...new Set(full.map((p) => p.id))].sort();
+  const targetOf = (loopId: string): LoopTarget => loops?.get(loopId) ?? { detectorId: loopId, rank: 0, distanceToStopLineM: 0 };
+  const ids = detectorIds ? [...detectorIds] : [...new Set(full.map((p) => targetOf(p.id).detectorId))].sort();
   const index = new Map(ids.map((id, i) => [id, i]));
   const starts = [...new Set(full.map((p) => Math.round(p.begin)))].sort((a, b) => a - b);
   // Keep the grid dense: intervals with no rows at all are missing.
@@ -61,13 +66,20 @@ export function readE1Output(xmlText: string, detectorIds?: readonly string[]): 
   const nD = ids.length;
   const volumeVeh = new Float64Array(nI * nD).fill(Number.NaN);
   const occupancyPct = new Float64Array(nI * nD).fill(Number.NaN);
+  const rankOf = new Int32Array(nI * nD).fill(0x7fffffff);
   for (const p of full) {
-    const d = index.get(p.id);
+    if (loops !== undefined && !loops.has(p.id)) continue;
+    const target = targetOf(p.id);
+    const d = index.get(target.detectorId);
     if (d === undefined) continue;
     const t = Math.round((Math.round(p.begin) - first) / intervalS);
     if (t < 0 || t >= nI) continue;
-    volumeVeh[t * nD + d] = p.volume;
-    occupancyPct[t * nD + d] = p.occupancy;
+    const k = t * nD + d;
+    // The nearest loop to the stop line with a value wins (several loops per lane).
+    if (Number.isNaN(p.volume) || target.rank >= rankOf[k]!) continue;
+    rankOf[k] = target.rank;
+    volumeVeh[k] = p.volume;
+    occupancyPct[k] = p.occupancy;
   }
   const intervalStartMs = new Float64Array(nI);
   for (let t = 0; t < nI; t++) intervalStartMs[t] = SUMO_EPOCH_MS + (first + t * intervalS) * 1000;

@@ -1,7 +1,9 @@
 /**
  * Plans every signal of an imported SUMO network from SUMO induction-loop
- * output: loops → detector counts → fault cleaning → demand (the last full
- * interval as observed, or a predicted interval with `at`) → the engine's
+ * output: loops (ids `e1_<lane>`, or any ids with their definitions) →
+ * detector counts → fault cleaning → demand (the mean flows of the peak
+ * hour, filling and emptying intervals left out, engine/counts/analysisPeriod.ts;
+ * or a predicted interval with `at`) → the engine's
  * planNetwork (isolated plans, then the corridors it found, with runners-up)
  * → the microsimulator's check of the shortlist (simulator/rankPlans.ts). Called by
  * `greenwave sumo plan` and by bench/sim.
@@ -13,6 +15,8 @@ import { formatTimestamp } from '../../engine/counts/csv.js';
 import { demandFor } from '../../engine/demand.js';
 import { planNetwork, type NetworkPlan } from '../../engine/plan.js';
 import { readE1Output } from './e1.js';
+import type { LoopTarget } from './detectorDefs.js';
+import { analysisPeriod } from '../../engine/counts/analysisPeriod.js';
 import { rankBySimulation, type PlanTrial } from '../rankPlans.js';
 
 /** Runners-up the planner shortlists for the microsimulator to check, by default. */
@@ -30,13 +34,28 @@ export interface LoopPlan {
   readonly trials: readonly PlanTrial[];
   /** Index into `trials` of the plan kept. */
   readonly chosen: number;
+  /** Intervals of the counts not planned for, and why (empty with `at`). */
+  readonly leftOut: readonly { readonly interval: string; readonly reason: string }[];
+  /** Loop ids in the output that match no detector (only with loop definitions). */
+  readonly unmatchedLoops: readonly string[];
 }
 
-export function planFromLoops(c: CompiledNetwork, loopsXml: string, source = 'loops', at?: string, opts: { alternatives?: number } = {}): LoopPlan {
+export interface LoopPlanOptions {
+  readonly alternatives?: number;
+  /** Loop id → network detector, from the loops' definitions (`--detectors`); without it ids must be `e1_<lane>`. */
+  readonly loops?: ReadonlyMap<string, LoopTarget>;
+}
+
+export function planFromLoops(c: CompiledNetwork, loopsXml: string, source = 'loops', at?: string, opts: LoopPlanOptions = {}): LoopPlan {
   const topology = detectorTopology(c.network);
   let counts;
+  let unmatchedLoops: string[] = [];
   try {
-    counts = readE1Output(loopsXml, topology.detectorIds);
+    counts = readE1Output(loopsXml, topology.detectorIds, opts.loops);
+    if (opts.loops) {
+      const all = readE1Output(loopsXml);
+      unmatchedLoops = all.detectorIds.filter((id) => !opts.loops!.has(id));
+    }
   } catch (e: unknown) {
     if (e instanceof GreenwaveError && e.code === ErrorCode.InvalidInput) throw new GreenwaveError(e.code, `${source}: ${e.message}`, e.issues, { cause: e });
     throw e;
@@ -51,7 +70,12 @@ export function planFromLoops(c: CompiledNetwork, loopsXml: string, source = 'lo
       }
     }
   }
-  if (seen === 0) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: no loop matches a detector of the network (expected ids e1_<laneId>, as written by \`greenwave sumo loops\`)`);
+  if (seen === 0) {
+    const hint = opts.loops
+      ? 'none of its ids is a loop defined on a signalised approach lane in the detector definitions'
+      : 'expected ids e1_<laneId>, as written by `greenwave sumo loops`; for loops with other ids, pass the additional file that defines them with --detectors';
+    throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: no loop matches a detector of the network (${hint})`);
+  }
   const faults = cleanCounts(counts, topology);
 
   // Demand per compiled detector index.
@@ -60,6 +84,7 @@ export function planFromLoops(c: CompiledNetwork, loopsXml: string, source = 'lo
   let basis: string;
   const cleaned = faults.cleaned;
   const last = cleaned.intervalStartMs.length - 1;
+  let leftOut: { interval: string; reason: string }[] = [];
   if (at !== undefined) {
     // demandFor predicts intervals inside the file by time of day, and the one right after it when given no time.
     const nextMs = cleaned.intervalStartMs[last]! + cleaned.intervalS * 1000;
@@ -69,13 +94,23 @@ export function planFromLoops(c: CompiledNetwork, loopsXml: string, source = 'lo
     forInterval = demand.forInterval;
     basis = demand.basis;
   } else {
-    volumes = cleaned.volumeVeh.slice(last * nD, (last + 1) * nD);
-    forInterval = formatTimestamp(cleaned.intervalStartMs[last]!);
-    basis = 'observed (last full interval)';
+    const intersectionOf = Int32Array.from(topology.detectors, (d) => d.intersectionIndex);
+    const period = analysisPeriod(cleaned, intersectionOf, c.intersectionCount, { startsEmpty: true });
+    volumes = period.designVolumeVeh;
+    const endMs = cleaned.intervalStartMs[period.first + period.count - 1]! + cleaned.intervalS * 1000;
+    forInterval = formatTimestamp(cleaned.intervalStartMs[period.first]!);
+    let phfMin = 1;
+    let phfMax = 0;
+    for (const f of period.phfByIntersection) {
+      phfMin = Math.min(phfMin, f);
+      phfMax = Math.max(phfMax, f);
+    }
+    basis = `peak hour ${forInterval.slice(11, 16)}–${formatTimestamp(endMs).slice(11, 16)} (${period.count} × ${cleaned.intervalS / 60} min; mean flows; PHF ${phfMin.toFixed(2)}–${phfMax.toFixed(2)})`;
+    leftOut = period.leftOut.map((x) => ({ interval: formatTimestamp(cleaned.intervalStartMs[x.index]!), reason: x.reason }));
   }
   const byId = new Map(cleaned.detectorIds.map((id, k) => [id, volumes[k]!]));
   const volumeVeh = Float64Array.from(c.detectorIds, (id) => byId.get(id) ?? 0);
   const shortlisted = planNetwork(c, volumeVeh, cleaned.intervalS, { alternatives: opts.alternatives ?? DEFAULT_ALTERNATIVES });
   const { plan, trials, chosen } = rankBySimulation(c, shortlisted);
-  return { plan, faults, forInterval, basis, intervalS: cleaned.intervalS, volumeVeh, trials, chosen };
+  return { plan, faults, forInterval, basis, intervalS: cleaned.intervalS, volumeVeh, trials, chosen, leftOut, unmatchedLoops };
 }
