@@ -254,8 +254,8 @@ function cycleRange(c: CompiledNetwork, buf: PlanBuffer, indices: readonly numbe
 }
 
 /**
- * The shortest common cycle at which every member still runs each lane at or below its target
- * degree of saturation. Webster's optimum (the critical cycle) is longer: for an isolated
+ * The shortest common cycle that every member can run (its minimum times fit) with each lane
+ * at or below its target degree of saturation. Webster's optimum (the critical cycle) is longer: for an isolated
  * signal a shorter cycle costs a little delay, but on a corridor it can buy a progression.
  */
 function practicalMinCycleS(c: CompiledNetwork, buf: PlanBuffer, indices: readonly number[], criticalS: number, scratch: PlanScratch): number {
@@ -265,6 +265,9 @@ function practicalMinCycleS(c: CompiledNetwork, buf: PlanBuffer, indices: readon
     for (const i of indices) {
       buf.forcedCycleS[i] = cycleS;
       planIntersection(c, i, buf, scratch);
+      // A cycle too short for a member's minimum times is lengthened by the planner: the
+      // corridor would report one cycle and run another, and its band would be for neither.
+      if (buf.cycleS[i] !== cycleS) ok = false;
       const xt = c.targetDegreeOfSaturation[i]!;
       for (let l = c.laneStart[i]!; ok && l < c.laneStart[i + 1]!; l++) {
         const flow = buf.laneFlowVehPerH[l]!;
