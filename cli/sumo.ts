@@ -15,9 +15,9 @@ import { compileNetwork, type CompiledNetwork } from '../engine/network/compile.
 import { formatTimestamp } from '../engine/counts/csv.js';
 import { importSumoNet, type ImportResult } from '../simulator/sumo/importNet.js';
 import { e1Additional } from '../simulator/sumo/e1.js';
-import { DEFAULT_ALTERNATIVES, planFromLoops } from '../simulator/sumo/plan.js';
-import { exportTlLogic } from '../simulator/sumo/exportTls.js';
-import { matchLoops, readLoopDefinitions } from '../simulator/sumo/detectorDefs.js';
+import { DEFAULT_ALTERNATIVES, planFromLoops, planTimeOfDay } from '../simulator/sumo/plan.js';
+import { exportTimeOfDay, exportTlLogic } from '../simulator/sumo/exportTls.js';
+import { matchLoops, readLoopDefinitions, type LoopTarget } from '../simulator/sumo/detectorDefs.js';
 import { formatTrials } from './format.js';
 
 export const SUMO_USAGE = `usage:
@@ -27,7 +27,7 @@ export const SUMO_USAGE = `usage:
   greenwave sumo import --net <x.net.xml> --out <network.json>
       Converts the SUMO network to a greenwave network file and lists what it changed.
   greenwave sumo plan --net <x.net.xml> --loops <e1.xml> [--detectors <loops.add.xml>] --out <plan.add.xml>
-                      [--at HH:MM] [--min-cycle S] [--alternatives 7]
+                      [--at HH:MM | --time-of-day] [--min-cycle S] [--alternatives 7]
                       [--program-id greenwave] [--resolution 1] [--network-out network.json] [--json]
       Times every traffic light from the loop counts with corridor coordination,
       and writes the plans as SUMO programs (load with sumo -a). Demand: the
@@ -36,6 +36,10 @@ export const SUMO_USAGE = `usage:
       empties left out; or, with --at, the interval starting HH:MM after
       simulation time 0, predicted from the intervals before it (HH:MM may be
       the interval right after the file).
+      --time-of-day: a day plan instead: the day of counts is cut into periods
+      (night, AM peak, off-peak, PM peak, … from the demand vectors), each
+      period is planned for its own peak hour, and --out gets one program per
+      period plus a daily WAUT per signal that switches at cycle boundaries.
       --detectors: the additional file that defines the E1 loops (e1Detector or
       inductionLoop: id, lane, pos). With it loop ids may be anything, a lane
       may have several loops (the one nearest the stop line counts), and loops
@@ -116,6 +120,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
       resolution: { type: 'string' },
       'network-out': { type: 'string' },
       json: { type: 'boolean', default: false },
+      'time-of-day': { type: 'boolean', default: false },
     },
   });
   if (!values.net) throw usage('sumo plan: --net is required');
@@ -133,6 +138,10 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   const imported = importNet(values.net, minCycleS);
   const c = compile(imported);
   const loopMatch = values.detectors === undefined ? undefined : matchLoops(readLoopDefinitions(readText(values.detectors, 'detector definitions'), values.detectors), imported.mapping);
+  if (values['time-of-day']) {
+    if (values.at !== undefined) throw usage('sumo plan: --at and --time-of-day exclude each other');
+    return writeDayPlan(c, imported, readText(values.loops, 'loop output'), values.loops, values.out, { programId, resolutionS, json: values.json, ...(loopMatch ? { loops: loopMatch.targets } : {}) }, out);
+  }
   const { plan, faults, forInterval, basis, intervalS, trials, chosen, leftOut, unmatchedLoops } = planFromLoops(c, readText(values.loops, 'loop output'), values.loops, values.at, {
     alternatives,
     ...(loopMatch ? { loops: loopMatch.targets } : {}),
@@ -171,6 +180,30 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   }
   if (imported.mapping.notes.length > 0) out(`${imported.mapping.notes.length} import note(s); see \`greenwave sumo import\`\n`);
   out(`\nprograms "${programId}" for ${rows.length} traffic lights written to ${values.out} (load with sumo -a ${values.out})\n`);
+  return ExitOk;
+}
+
+function hhmm(min: number): string {
+  return `${String(Math.floor(min / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`;
+}
+
+function writeDayPlan(c: CompiledNetwork, imported: ImportResult, loopsXml: string, source: string, outPath: string, o: { programId: string; resolutionS: number; json: boolean; loops?: ReadonlyMap<string, LoopTarget> }, out: (s: string) => void): number {
+  const { periods, faults } = planTimeOfDay(c, loopsXml, source, o.loops ? { loops: o.loops } : {});
+  const programs = periods.map((p) => ({ id: p.period.id, startS: p.period.startMin * 60, buffer: p.plan.buffer }));
+  writeText(outPath, exportTimeOfDay(c, programs, imported.mapping, { programId: o.programId, resolutionS: o.resolutionS }));
+  const rows = periods.map((p) => {
+    const cycles = Array.from(p.plan.buffer.cycleS);
+    return { id: p.period.id, label: p.period.label, start: hhmm(p.period.startMin), end: hhmm(p.period.endMin), peakHour: p.peakHour, programId: `${o.programId}-${p.period.id}`, minCycleS: Math.min(...cycles), maxCycleS: Math.max(...cycles), meanVehPerInterval: Math.round(p.period.meanTotalVeh) };
+  });
+  if (o.json) {
+    out(`${JSON.stringify({ periods: rows, substitutions: faults.substitutions.length }, null, 2)}\n`);
+    return ExitOk;
+  }
+  out(`greenwave sumo plan --time-of-day — ${periods.length} periods from the loop counts\n\n`);
+  out('  period        from   to     planned for   cycles (s)  program\n');
+  for (const r of rows) out(`  ${r.label.padEnd(12)}  ${r.start}  ${r.end}  ${r.peakHour}   ${`${r.minCycleS}–${r.maxCycleS}`.padStart(9)}  ${r.programId}\n`);
+  if (faults.substitutions.length > 0) out(`counts: ${faults.substitutions.length} faulty or missing loop values substituted\n`);
+  out(`\n${rows.length} programs per signal and a daily WAUT switching them at cycle boundaries written to ${outPath} (load with sumo -a ${outPath})\n`);
   return ExitOk;
 }
 

@@ -11,12 +11,13 @@
 import type { CompiledNetwork } from '../../engine/network/compile.js';
 import { GreenwaveError, ErrorCode } from '../../engine/errors.js';
 import { detectorTopology, cleanCounts, type FaultReport } from '../../engine/counts/faults.js';
-import { formatTimestamp } from '../../engine/counts/csv.js';
+import { formatTimestamp, type DetectorCounts } from '../../engine/counts/csv.js';
 import { demandFor } from '../../engine/demand.js';
 import { planNetwork, type NetworkPlan } from '../../engine/plan.js';
 import { readE1Output } from './e1.js';
 import type { LoopTarget } from './detectorDefs.js';
 import { analysisPeriod } from '../../engine/counts/analysisPeriod.js';
+import { periodCounts, timeOfDayPeriods, type TimeOfDayOptions, type TimeOfDayPeriod } from '../../engine/counts/timeOfDay.js';
 import { rankBySimulation, type PlanTrial } from '../rankPlans.js';
 
 /** Runners-up the planner shortlists for the microsimulator to check, by default. */
@@ -48,18 +49,8 @@ export interface LoopPlanOptions {
 
 export function planFromLoops(c: CompiledNetwork, loopsXml: string, source = 'loops', at?: string, opts: LoopPlanOptions = {}): LoopPlan {
   const topology = detectorTopology(c.network);
-  let counts;
-  let unmatchedLoops: string[] = [];
-  try {
-    counts = readE1Output(loopsXml, topology.detectorIds, opts.loops);
-    if (opts.loops) {
-      const all = readE1Output(loopsXml);
-      unmatchedLoops = all.detectorIds.filter((id) => !opts.loops!.has(id));
-    }
-  } catch (e: unknown) {
-    if (e instanceof GreenwaveError && e.code === ErrorCode.InvalidInput) throw new GreenwaveError(e.code, `${source}: ${e.message}`, e.issues, { cause: e });
-    throw e;
-  }
+  const counts = readLoops(loopsXml, source, topology.detectorIds, opts.loops);
+  const unmatchedLoops = opts.loops ? readLoops(loopsXml, source).detectorIds.filter((id) => !opts.loops!.has(id)) : [];
   const nD = counts.detectorIds.length;
   let seen = 0;
   for (let d = 0; d < nD; d++) {
@@ -113,4 +104,44 @@ export function planFromLoops(c: CompiledNetwork, loopsXml: string, source = 'lo
   const shortlisted = planNetwork(c, volumeVeh, cleaned.intervalS, { alternatives: opts.alternatives ?? DEFAULT_ALTERNATIVES });
   const { plan, trials, chosen } = rankBySimulation(c, shortlisted);
   return { plan, faults, forInterval, basis, intervalS: cleaned.intervalS, volumeVeh, trials, chosen, leftOut, unmatchedLoops };
+}
+
+export interface TimeOfDayPlan {
+  readonly period: TimeOfDayPeriod;
+  /** The period's peak hour, as "HH:MM–HH:MM". */
+  readonly peakHour: string;
+  readonly plan: NetworkPlan;
+}
+
+/**
+ * A day plan from a day of loop counts: the time-of-day periods
+ * (engine/counts/timeOfDay.ts), and for each the planner's plan for its peak
+ * hour's mean flows. No simulation check: that is `planFromLoops`' job for
+ * one period. Called by `greenwave sumo plan --time-of-day`.
+ */
+export function planTimeOfDay(c: CompiledNetwork, loopsXml: string, source = 'loops', opts: Pick<LoopPlanOptions, 'loops'> & TimeOfDayOptions = {}): { periods: TimeOfDayPlan[]; faults: FaultReport } {
+  const topology = detectorTopology(c.network);
+  const faults = cleanCounts(readLoops(loopsXml, source, topology.detectorIds, opts.loops), topology);
+  const cleaned = faults.cleaned;
+  const intersectionOf = Int32Array.from(topology.detectors, (d) => d.intersectionIndex);
+  const periods = timeOfDayPeriods(cleaned, opts).map((period) => {
+    const slice = periodCounts(cleaned, period);
+    const peak = analysisPeriod(slice, intersectionOf, c.intersectionCount);
+    const byId = new Map(cleaned.detectorIds.map((id, k) => [id, peak.designVolumeVeh[k]!]));
+    const volumeVeh = Float64Array.from(c.detectorIds, (id) => byId.get(id) ?? 0);
+    const from = formatTimestamp(slice.intervalStartMs[peak.first]!).slice(11, 16);
+    const to = formatTimestamp(slice.intervalStartMs[peak.first + peak.count - 1]! + cleaned.intervalS * 1000).slice(11, 16);
+    return { period, peakHour: `${from}–${to}`, plan: planNetwork(c, volumeVeh, cleaned.intervalS) };
+  });
+  return { periods, faults };
+}
+
+/** Loop output as counts, its errors prefixed with the file it came from. */
+function readLoops(xml: string, source: string, detectorIds?: readonly string[], loops?: ReadonlyMap<string, LoopTarget>): DetectorCounts {
+  try {
+    return readE1Output(xml, detectorIds, loops);
+  } catch (e: unknown) {
+    if (e instanceof GreenwaveError && e.code === ErrorCode.InvalidInput) throw new GreenwaveError(e.code, `${source}: ${e.message}`, e.issues, { cause: e });
+    throw e;
+  }
 }
