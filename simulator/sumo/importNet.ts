@@ -145,6 +145,9 @@ interface SumoConn {
   linkIndex?: number;
 }
 
+/** Nodes a link may pass through between two signals (turn-bay starts, geometry nodes). */
+const MAX_PASS_THROUGH_NODES = 8;
+
 export function pseudoLonLat(x: number, y: number): { lon: number; lat: number } {
   return { lon: round7(120 + x / 96_000), lat: round7(30 + y / 111_000) };
 }
@@ -378,18 +381,35 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
   const minCycleS = opts.minCycleS ?? (crossings === 0 ? SHORTEST_CYCLE_WITHOUT_CROSSINGS_S : undefined);
   if (opts.minCycleS === undefined && minCycleS !== undefined) notes.push(`no pedestrian crossings in the net: minimum cycle ${minCycleS} s (as SUMO's tlsCycleAdaptation.py; --min-cycle to change)`);
 
-  // Links between imported signals (direct edges only).
+  // Links between imported signals: a direct edge, or a chain of edges through nodes that only
+  // pass traffic on (a turn bay's start, where the lane count changes, or a geometry node).
   const ixById = new Map(intersections.map((ix) => [ix.id, ix]));
+  const edgesFrom = new Map<string, SumoEdge[]>();
+  for (const e of edges.values()) {
+    const list = edgesFrom.get(e.from) ?? [];
+    list.push(e);
+    edgesFrom.set(e.from, list);
+  }
   const netLinks: NetworkJson['links'] = [];
   const pairs = new Set<string>();
-  for (const e of edges.values()) {
-    if (!ixById.has(e.from) || !ixById.has(e.to) || e.from === e.to) continue;
-    const key = `${e.from}\u0000${e.to}`;
+  for (const first of edges.values()) {
+    if (!ixById.has(first.from)) continue;
+    let e = first;
+    let lengthM = 0;
+    let speed = 0;
+    for (let hops = 0; ; hops++) {
+      lengthM += Math.max(...e.lanes.map((l) => l.lengthM), 1);
+      speed = Math.max(speed, ...e.lanes.map((l) => l.speedMps));
+      if (ixById.has(e.to) || hops >= MAX_PASS_THROUGH_NODES) break;
+      const onward = (edgesFrom.get(e.to) ?? []).filter((x) => x.to !== e.from);
+      if (onward.length !== 1) break;
+      e = onward[0]!;
+    }
+    if (!ixById.has(e.to) || e.to === first.from) continue;
+    const key = `${first.from}\u0000${e.to}`;
     if (pairs.has(key)) continue;
     pairs.add(key);
-    const lengthM = Math.max(...e.lanes.map((l) => l.lengthM), 1);
-    const speed = Math.max(...e.lanes.map((l) => l.speedMps), 0);
-    netLinks.push({ id: e.id.length <= 64 ? e.id : `link${netLinks.length + 1}`, from: e.from, to: e.to, lengthM: round1(Math.min(lengthM, 20_000)), designSpeedKph: round1(clamp(speed * 3.6, 10, 120)) });
+    netLinks.push({ id: first.id.length <= 64 ? first.id : `link${netLinks.length + 1}`, from: first.from, to: e.to, lengthM: round1(Math.min(lengthM, 20_000)), designSpeedKph: round1(clamp(speed * 3.6, 10, 120)) });
   }
 
   const network: NetworkJson = {

@@ -400,3 +400,25 @@ describe('SUMO round trip (real sumo)', () => {
     expect(after.meanTimeLossS).toBeLessThan(before.meanTimeLossS * 1.1);
   });
 });
+
+describe('turn bays (real netgenerate)', () => {
+  it('a link through the node where a left-turn bay starts still joins two signals into a corridor', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-bays-'));
+    try {
+      sh('netgenerate', ['--grid', '--grid.x-number=5', '--grid.y-number=1', '--grid.x-length=400', '--grid.attach-length=200', '--default.lanenumber=2', '--turn-lanes=1', '--turn-lanes.length=60', '--tls.guess=true', '--no-turnarounds=true', '-o', 'bays.net.xml'], dir);
+      const { network } = importSumoNet(readFileSync(join(dir, 'bays.net.xml'), 'utf8'));
+      const net = validNetwork(network);
+      expect(net.corridors.map((c) => c.intersections)).toEqual([['A0', 'B0', 'C0', 'D0', 'E0']]);
+      const ab = net.links.find((l) => l.from === 'A0' && l.to === 'B0')!;
+      // 400 m between junction centres: the two edges (340 m + the 60 m bay) less the junctions' inner parts.
+      expect(ab.lengthM).toBeGreaterThan(340);
+      expect(ab.lengthM).toBeLessThan(400);
+      // The bay's lanes are the approach lanes: three on the arterial, the leftmost for the left turn.
+      const eb = net.intersections.find((i) => i.id === 'B0')!.approaches.find((a) => a.id === 'EB')!;
+      expect(eb.lanes).toHaveLength(3);
+      expect(eb.lanes[2]!.movements).toContain('L');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
