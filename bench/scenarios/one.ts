@@ -1,0 +1,80 @@
+/**
+ * One scenario at one demand level, end to end, as a child process of
+ * bench/scenarios/run.ts (so scenarios run in parallel, one per core):
+ * build the network and demand, record the loops under SUMO's default
+ * programs (tail included), plan with greenwave's default `sumo plan` (and
+ * with `--alternatives 0`, the planner alone), run SUMO's tools, then score
+ * every plan in SUMO over the scoring seeds. Prints one JSON line.
+ *
+ *   node dist/bench/scenarios/one.js <scenario-id> <level> <seeds> [smoke]
+ *
+ * Score: SUMO's mean time loss per vehicle (s), unfinished trips included
+ * with the time they lost so far (`--tripinfo-output.write-unfinished`), so
+ * gridlock cannot hide behind vehicles that never arrive.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run as cli } from '../../cli/main.js';
+import { readTripinfo } from '../../simulator/sumo/tripinfo.js';
+import { scenarioFamily, smokeFamily, type DemandLevel } from './family.js';
+import { buildDemand, buildLoops, buildNetwork, RECORD_END_S, sh, SUMO_HOME } from './build.js';
+import { TOOLS, type PlanScore, type ScenarioResult } from './report.js';
+
+export const SCORE_END_S = 5400;
+
+function main(): void {
+  const [id, level, seedsArg, smoke] = process.argv.slice(2);
+  const spec = (smoke ? smokeFamily() : scenarioFamily()).find((s) => s.id === id);
+  if (!spec || !level) throw new Error(`unknown scenario ${id}`);
+  const seeds = Array.from({ length: Number(seedsArg ?? 3) }, (_, k) => k + 1);
+  const dir = mkdtempSync(join(tmpdir(), `gw-scn-${id}-${level}-`));
+  const result: ScenarioResult = { id: spec.id, level: level as DemandLevel, half: spec.half, signals: 0, scores: [], planSeconds: 0 };
+  try {
+    buildNetwork(spec, dir);
+    buildDemand(spec, level as DemandLevel, dir);
+    const built = buildLoops(spec, dir);
+    Object.assign(result, { signals: built.mapping.intersections.length });
+    sh(dir, 'sumo', ['-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', built.loopDefs, '--end', String(RECORD_END_S), '--seed', String(spec.seed), '--no-step-log', '--time-to-teleport', '300']);
+
+    const t0 = performance.now();
+    const plan = (out: string, extra: string[]): void => {
+      let stderr = '';
+      const code = cli(['sumo', 'plan', '--net', join(dir, 'net.net.xml'), '--loops', join(dir, 'loops.xml'), ...(built.needsDetectors ? ['--detectors', join(dir, built.loopDefs)] : []), '--out', join(dir, out), ...extra], () => {}, (s) => (stderr += s));
+      if (code !== 0) throw new Error(`greenwave sumo plan exited ${code}: ${stderr}`);
+    };
+    plan('gw.add.xml', []);
+    Object.assign(result, { planSeconds: (performance.now() - t0) / 1000 });
+    plan('gw0.add.xml', ['--alternatives', '0']);
+    sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCycleAdaptation.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-o', 'webster.add.xml']);
+    sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCoordinator.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', 'webster.add.xml', '-o', 'coord.add.xml']);
+
+    const runs: Record<(typeof TOOLS)[number], { net: string; adds: string[] }> = {
+      'SUMO static': { net: 'net.net.xml', adds: [] },
+      'SUMO actuated': { net: 'actuated.net.xml', adds: [] },
+      'SUMO delay_based': { net: 'delay.net.xml', adds: [] },
+      'SUMO Webster': { net: 'net.net.xml', adds: ['webster.add.xml'] },
+      'SUMO Webster+coord': { net: 'net.net.xml', adds: ['webster.add.xml', 'coord.add.xml'] },
+      greenwave: { net: 'net.net.xml', adds: ['gw.add.xml'] },
+      'greenwave (no check)': { net: 'net.net.xml', adds: ['gw0.add.xml'] },
+    };
+    for (const tool of TOOLS) {
+      const score: PlanScore = { tool, timeLossS: [], vehicles: [] };
+      for (const seed of seeds) {
+        const { net, adds } = runs[tool];
+        sh(dir, 'sumo', ['-n', net, '-r', 'routes.rou.xml', ...(adds.length ? ['-a', adds.join(',')] : []), '--end', String(SCORE_END_S), '--seed', String(seed), '--no-step-log', '--time-to-teleport', '300', '--tripinfo-output', 'ti.xml', '--tripinfo-output.write-unfinished', 'true']);
+        const t = readTripinfo(readFileSync(join(dir, 'ti.xml'), 'utf8'));
+        score.timeLossS.push(t.meanTimeLossS);
+        score.vehicles.push(t.vehicles);
+      }
+      result.scores.push(score);
+    }
+  } catch (e: unknown) {
+    Object.assign(result, { error: e instanceof Error ? e.message.split('\n').slice(0, 6).join(' | ') : String(e) });
+  } finally {
+    if (!process.env['GREENWAVE_KEEP']) rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main();

@@ -1,0 +1,97 @@
+/**
+ * What the scenario benchmark reports: per scenario a table of every tool's
+ * mean time loss at each demand level, and per half (tuning, held out) how
+ * greenwave's default `sumo plan` does against the best SUMO tool (the better
+ * of SUMO's actuated control and its Webster + coordinator tools, per
+ * scenario and level): share of wins, geometric-mean ratio, worst ratio.
+ * Used by bench/scenarios/run.ts and the smoke test.
+ */
+import type { DemandLevel } from './family.js';
+
+export const TOOLS = ['SUMO static', 'SUMO actuated', 'SUMO delay_based', 'SUMO Webster', 'SUMO Webster+coord', 'greenwave', 'greenwave (no check)'] as const;
+export type Tool = (typeof TOOLS)[number];
+
+export interface PlanScore {
+  readonly tool: Tool;
+  /** Mean time loss per vehicle, s, per scoring seed. */
+  readonly timeLossS: number[];
+  readonly vehicles: number[];
+}
+
+export interface ScenarioResult {
+  readonly id: string;
+  readonly level: DemandLevel;
+  readonly half: string;
+  readonly signals: number;
+  readonly scores: PlanScore[];
+  readonly planSeconds: number;
+  readonly error?: string;
+}
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+export function meanLoss(r: ScenarioResult, tool: Tool): number {
+  const s = r.scores.find((x) => x.tool === tool);
+  return s ? mean(s.timeLossS) : Number.NaN;
+}
+
+/** greenwave's mean time loss over the best SUMO tool's, for one scenario and level. */
+export function ratioToBest(r: ScenarioResult, tool: Tool = 'greenwave'): number {
+  return meanLoss(r, tool) / Math.min(meanLoss(r, 'SUMO actuated'), meanLoss(r, 'SUMO Webster+coord'));
+}
+
+export interface HalfSummary {
+  readonly half: string;
+  readonly cases: number;
+  readonly wins: number;
+  readonly geoMeanRatio: number;
+  readonly worstRatio: number;
+  readonly worstCase: string;
+  readonly over5Pct: number;
+}
+
+export function summarize(results: readonly ScenarioResult[], half: string, tool: Tool = 'greenwave'): HalfSummary {
+  const ok = results.filter((r) => r.half === half && !r.error && Number.isFinite(ratioToBest(r, tool)));
+  const ratios = ok.map((r) => ratioToBest(r, tool));
+  let worst = 0;
+  ratios.forEach((x, k) => {
+    if (x > ratios[worst]!) worst = k;
+  });
+  return {
+    half,
+    cases: ok.length,
+    wins: ratios.filter((x) => x < 1).length,
+    geoMeanRatio: ratios.length ? Math.exp(mean(ratios.map(Math.log))) : Number.NaN,
+    worstRatio: ratios.length ? ratios[worst]! : Number.NaN,
+    worstCase: ok[worst] ? `${ok[worst]!.id} ${ok[worst]!.level}` : '',
+    over5Pct: ratios.filter((x) => x > 1.05).length,
+  };
+}
+
+/** The per-scenario tables and the per-half summary, as plain text. */
+export function formatReport(results: readonly ScenarioResult[]): string {
+  const lines: string[] = [];
+  const ids = [...new Set(results.map((r) => r.id))];
+  const short = TOOLS.map((t) => t.replace('SUMO ', '').replace('greenwave', 'gw'));
+  for (const id of ids) {
+    const rows = results.filter((r) => r.id === id);
+    lines.push(`${id} (${rows[0]!.half}, ${rows[0]!.signals} signals) — mean time loss s/veh over seeds`);
+    lines.push(`  ${'level'.padEnd(16)}${short.map((t) => t.padStart(15)).join('')}   gw ÷ best`);
+    for (const r of rows) {
+      if (r.error) {
+        lines.push(`  ${r.level.padEnd(16)}error: ${r.error}`);
+        continue;
+      }
+      lines.push(`  ${r.level.padEnd(16)}${TOOLS.map((t) => meanLoss(r, t).toFixed(1).padStart(15)).join('')}   ${ratioToBest(r).toFixed(3)}`);
+    }
+  }
+  lines.push('', 'greenwave (default sumo plan) against the best SUMO tool (actuated or Webster + coordinator), per scenario and level:');
+  for (const tool of ['greenwave', 'greenwave (no check)'] as const) {
+    for (const half of ['tuning', 'held-out']) {
+      const s = summarize(results, half, tool);
+      if (s.cases === 0) continue;
+      lines.push(`  ${tool.padEnd(21)} ${half.padEnd(9)} ${s.wins}/${s.cases} wins, geometric-mean ratio ${s.geoMeanRatio.toFixed(3)}, worst ${s.worstRatio.toFixed(3)} (${s.worstCase}), ${s.over5Pct} more than 5 % worse`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,86 @@
+/**
+ * bench/scenarios: greenwave's default `sumo plan` against SUMO's own control
+ * and tools on the scenario family (bench/scenarios/family.ts), every
+ * scenario at three demand levels, scored in SUMO over several seeds. Prints
+ * a table per scenario and a summary per half (tuning / held out).
+ *
+ *   npm run bench:scenarios                      # 24 scenarios × 3 levels × 3 seeds
+ *   GREENWAVE_SCENARIOS=smoke npm run bench:scenarios   # 3 small scenarios, medium demand, 1 seed
+ *   GREENWAVE_SCENARIOS=arterial-01,grid-02 GREENWAVE_SEEDS=1 …   # a subset
+ *   GREENWAVE_HALF=held-out …                    # one half
+ *
+ * Each scenario and level runs in a child process (bench/scenarios/one.ts),
+ * as many at once as the machine has cores. Results also go to
+ * $GREENWAVE_OUT (JSON lines) when set. Needs Debian's sumo and sumo-tools.
+ */
+import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { DEMAND_LEVELS, scenarioFamily, smokeFamily, type DemandLevel } from './family.js';
+import { formatReport, type ScenarioResult } from './report.js';
+
+export interface BenchOptions {
+  readonly smoke: boolean;
+  readonly ids?: readonly string[];
+  readonly half?: string;
+  readonly levels?: readonly DemandLevel[];
+  readonly seeds: number;
+  readonly concurrency?: number;
+  readonly progress?: (line: string) => void;
+}
+
+export async function runScenarios(o: BenchOptions): Promise<ScenarioResult[]> {
+  const specs = (o.smoke ? smokeFamily() : scenarioFamily()).filter((s) => (!o.ids || o.ids.includes(s.id)) && (!o.half || s.half === o.half));
+  const levels = o.levels ?? (o.smoke ? (['medium'] as const) : DEMAND_LEVELS);
+  const jobs = specs.flatMap((s) => levels.map((level) => ({ id: s.id, level })));
+  const script = fileURLToPath(new URL('./one.js', import.meta.url));
+  const results: ScenarioResult[] = new Array(jobs.length);
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const k = next++;
+      const job = jobs[k]!;
+      results[k] = await new Promise<ScenarioResult>((resolve) => {
+        const child = spawn(process.execPath, [script, job.id, job.level, String(o.seeds), ...(o.smoke ? ['smoke'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        child.on('close', (code) => {
+          try {
+            resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as ScenarioResult);
+          } catch {
+            resolve({ id: job.id, level: job.level, half: '', signals: 0, scores: [], planSeconds: 0, error: `child exited ${code}: ${err.slice(0, 500)}` });
+          }
+        });
+      });
+      done++;
+      o.progress?.(`[${done}/${jobs.length}] ${job.id} ${job.level}${results[k]!.error ? ` — error: ${results[k]!.error}` : ''}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency ?? availableParallelism(), jobs.length)) }, worker));
+  return results;
+}
+
+async function main(): Promise<void> {
+  const which = process.env['GREENWAVE_SCENARIOS'];
+  const smoke = which === 'smoke';
+  const opts: BenchOptions = {
+    smoke,
+    seeds: Number(process.env['GREENWAVE_SEEDS'] ?? (smoke ? 1 : 3)),
+    ...(which && !smoke ? { ids: which.split(',') } : {}),
+    ...(process.env['GREENWAVE_HALF'] ? { half: process.env['GREENWAVE_HALF'] } : {}),
+    ...(process.env['GREENWAVE_LEVELS'] ? { levels: process.env['GREENWAVE_LEVELS'].split(',') as DemandLevel[] } : {}),
+    progress: (line) => process.stderr.write(`${line}\n`),
+  };
+  const t0 = performance.now();
+  const results = await runScenarios(opts);
+  const outFile = process.env['GREENWAVE_OUT'];
+  if (outFile) for (const r of results) appendFileSync(outFile, `${JSON.stringify(r)}\n`);
+  process.stdout.write(`bench/scenarios — ${results.length} runs (${opts.seeds} scoring seed(s) each) in ${((performance.now() - t0) / 60_000).toFixed(1)} min\n\n`);
+  process.stdout.write(formatReport(results));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
