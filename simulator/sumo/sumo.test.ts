@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XMLParser } from 'fast-xml-parser';
 import { validateNetwork } from '../../engine/network/validate.js';
 import { compileNetwork } from '../../engine/network/compile.js';
-import { createPlanBuffer } from '../../engine/timing/planner.js';
+import { createPlanBuffer, PlanScratch, planIntersection } from '../../engine/timing/planner.js';
 import type { Network } from '../../engine/network/schema.js';
 import { run } from '../../cli/main.js';
 import { importSumoNet, type SumoMapping } from './importNet.js';
@@ -417,6 +417,38 @@ describe('turn bays (real netgenerate)', () => {
       const eb = net.intersections.find((i) => i.id === 'B0')!.approaches.find((a) => a.id === 'EB')!;
       expect(eb.lanes).toHaveLength(3);
       expect(eb.lanes[2]!.movements).toContain('L');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('irregular junctions (real netgenerate --rand)', () => {
+  it('every link SUMO greens is greened by the exported plan: no approach is dropped for sharing a compass direction', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-rand-'));
+    try {
+      sh('netgenerate', ['--rand', '--rand.iterations=25', '--rand.min-distance=120', '--rand.max-distance=400', '--default.lanenumber=1', '--seed=103', '--tls.guess', 'true', '--tls.guess.threshold', '40', '--no-turnarounds', 'true', '-o', 'rand.net.xml'], dir);
+      const xml = readFileSync(join(dir, 'rand.net.xml'), 'utf8');
+      const { network, mapping } = importSumoNet(xml);
+      const c = compileNetwork(validNetwork(network));
+      const buf = createPlanBuffer(c);
+      buf.laneFlowVehPerH.fill(300);
+      const s = new PlanScratch();
+      for (let i = 0; i < c.intersectionCount; i++) planIntersection(c, i, buf, s);
+      const ours = new Map<string, string[]>();
+      for (const m of exportTlLogic(c, buf, mapping).matchAll(/<tlLogic id="([^"]+)"[^>]*>([\s\S]*?)<\/tlLogic>/g)) ours.set(m[1]!, [...m[2]!.matchAll(/state="([^"]+)"/g)].map((x) => x[1]!));
+      let checked = 0;
+      for (const m of xml.matchAll(/<tlLogic id="([^"]+)"[^>]*>([\s\S]*?)<\/tlLogic>/g)) {
+        const theirs = [...m[2]!.matchAll(/state="([^"]+)"/g)].map((x) => x[1]!);
+        const mine = ours.get(m[1]!);
+        if (!mine) continue;
+        for (let l = 0; l < theirs[0]!.length; l++) {
+          if (!theirs.some((st) => /[Gg]/.test(st[l]!))) continue;
+          checked++;
+          expect(mine.some((st) => /[Gg]/.test(st[l]!)), `tls ${m[1]} link ${l} never green`).toBe(true);
+        }
+      }
+      expect(checked).toBeGreaterThan(50);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
