@@ -10,13 +10,14 @@
  *   refused (the caller answers RESOURCE_EXHAUSTED).
  * - The Replanner never applies anything: the caller applies the result, in one
  *   synchronous step, only if its call is still wanted (not cancelled, deadline
- *   not passed). A computation nobody waits for any more is aborted.
+ *   not passed). The worker thread runs at a lower OS priority (Linux).
  *
  * The plan travels as one Float64Array (planWire.ts).
  */
 import { fileURLToPath } from 'node:url';
 import type { CompiledNetwork } from '../engine/network/compile.js';
 import { WorkerPool } from '../engine/pool/pool.js';
+import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { status } from '@grpc/grpc-js';
 import { StatusError } from './errors.js';
 import { decodePlan, minutesOf, type ReplanResult } from './planWire.js';
@@ -29,15 +30,10 @@ function replanWorkerUrl(): URL {
   return here.endsWith('.ts') ? new URL('../dist/service/replanWorker.js', import.meta.url) : new URL('./replanWorker.js', import.meta.url);
 }
 
-interface Pending {
-  readonly result: Promise<ReplanResult>;
-  readonly abort: AbortController;
-  waiters: number;
-}
-
 export class Replanner {
   private pool: WorkerPool | undefined;
-  private readonly pending = new Map<number, Pending>();
+  /** Per minute of the day: the computation running or queued for it. */
+  private readonly pending = new Map<number, Promise<ReplanResult>>();
   /** Computations started (coalesced requests share one): for tests and metrics. */
   computations = 0;
 
@@ -53,42 +49,42 @@ export class Replanner {
   }
 
   /**
-   * The plan for interval `at`. `signal` says the caller no longer wants it (cancelled call);
-   * when every caller of a shared computation has gone, it is aborted.
+   * The plan for interval `at`; rejects with code CANCELLED as soon as `signal` aborts (the
+   * call was cancelled or its deadline passed). The computation itself runs on: others may
+   * be waiting for it, a retry of the same interval joins it, and it counts against
+   * maxPendingReplans until it ends (killing the worker and starting a new one would cost
+   * more CPU than letting it finish).
    */
   plan(at: string, signal: AbortSignal): Promise<ReplanResult> {
     const minutes = minutesOf(at);
-    let p = this.pending.get(minutes);
-    if (!p) {
+    let result = this.pending.get(minutes);
+    if (!result) {
       if (this.pending.size >= this.maxPending) throw new StatusError(status.RESOURCE_EXHAUSTED, `more than ${this.maxPending} distinct Replan intervals computing at once (limit maxPendingReplans)`);
       this.pool ??= new WorkerPool({ workerUrl: replanWorkerUrl(), size: 1, maxRetries: 0, workerData: this.source });
-      const abort = new AbortController();
       this.computations++;
-      const result = this.pool.run(Float64Array.of(minutes), { signal: abort.signal }).then((out) => decodePlan(this.c, out));
-      const entry: Pending = { result, abort, waiters: 0 };
-      p = entry;
-      this.pending.set(minutes, entry);
+      const started = this.pool.run(Float64Array.of(minutes)).then((out) => decodePlan(this.c, out));
+      result = started;
+      this.pending.set(minutes, started);
       const forget = (): void => {
-        if (this.pending.get(minutes) === entry) this.pending.delete(minutes);
+        if (this.pending.get(minutes) === started) this.pending.delete(minutes);
       };
-      result.then(forget, forget);
+      started.then(forget, forget);
     }
-    const entry = p;
-    entry.waiters++;
-    let left = false;
-    const leave = (): void => {
-      if (left) return;
-      left = true;
-      signal.removeEventListener('abort', leave);
-      if (--entry.waiters === 0 && this.pending.get(minutes) === entry) {
-        this.pending.delete(minutes);
-        entry.abort.abort();
-      }
-    };
-    signal.addEventListener('abort', leave, { once: true });
-    return entry.result.finally(() => {
-      left = true;
-      signal.removeEventListener('abort', leave);
+    const shared = result;
+    return new Promise<ReplanResult>((resolve, reject) => {
+      const onAbort = (): void => reject(new GreenwaveError(ErrorCode.Cancelled, 'Replan no longer wanted'));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      shared.then(
+        (r) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      );
     });
   }
 

@@ -5,6 +5,8 @@
  * (encodePlan). Runs the demand prediction and planning, the CPU-heavy part of
  * a Replan, away from the gRPC event loop. Loaded as compiled JS from dist/.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { serveJobs } from '../engine/pool/worker-host.js';
 import { parseNetworkText } from '../engine/network/validate.js';
 import { compileNetwork } from '../engine/network/compile.js';
@@ -22,6 +24,14 @@ const setup = (data: unknown) => {
 };
 
 let loaded: ReturnType<typeof setup> | undefined;
+
+// Background work: on Linux, lower this thread's scheduling priority (setpriority on its thread id),
+// so that on a busy machine the gRPC event loop, not the Replan, gets the CPU first.
+try {
+  setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), 10);
+} catch {
+  // Not Linux, or not permitted: the Replan still runs off the event loop.
+}
 
 serveJobs((input, data) => {
   loaded ??= setup(data);
