@@ -413,6 +413,21 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     },
   });
 
+  /**
+   * SPaT of intersection i at the current 0.1 s step, computed once per step for every
+   * subscriber (hundreds of viewers of one intersection cost one computation), and again
+   * whenever the intersection's schedule or the plan changes.
+   */
+  const spatCache: ({ tS: number; revision: number; plan: ServicePlan; msg: Obj } | undefined)[] = [];
+  const spatNow = (i: number): Obj => {
+    const tS = Math.floor(clock() * 10) / 10;
+    const hit = spatCache[i];
+    if (hit && hit.tS === tS && hit.revision === state.tsp.revision[i] && hit.plan === state.plan) return hit.msg;
+    const msg = spatMessage(state, i, tS);
+    spatCache[i] = { tS, revision: state.tsp.revision[i]!, plan: state.plan, msg };
+    return msg;
+  };
+
   server.addService(pkg.greenwave.v1['SignalStateService']!.service, {
     WatchSignalState: (call: grpc.ServerWritableStream<Obj, Obj>) => {
       if (!openStream(call, 'viewer')) return;
@@ -423,15 +438,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         call.emit('error', toGrpcStatus(e));
         return;
       }
-      pacedStream(
-        call,
-        w.periodMs,
-        () => {
-          const t = clock();
-          return w.ids.map((i) => spatMessage(state, i, t));
-        },
-        pacing,
-      );
+      pacedStream(call, w.periodMs, () => w.ids.map((i) => spatNow(i)), pacing);
     },
   });
 
