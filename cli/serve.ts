@@ -1,6 +1,7 @@
 /**
  * `greenwave serve [--port P] [--host H] [--insecure] [--tls-cert F --tls-key F [--tls-ca F]]
  *   --tokens tokens.json [--network net.json] [--counts counts.csv] [--at HH:MM] [--gtfs dir]`
+ * `--limit NAME=VALUE` (repeatable) sets a resource limit (service/governance.ts, docs/grpc.md).
  * `--gtfs` loads a static GTFS feed at start and enables SubmitVehiclePositions (GTFS-realtime).
  * `--controllers HOST:PORT` connects the field: every intersection's controller at that Modbus
  * TCP address (unit id = intersection index + 1); the base plan is pushed at start and bus
@@ -11,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { TokenStore } from '../service/auth.js';
 import { startServer, type ServeOptions } from '../service/server.js';
+import { DEFAULT_GOVERNANCE } from '../service/governance.js';
 
 export function parseServeArgs(args: string[]): ServeOptions {
   const { values } = parseArgs({
@@ -28,8 +30,17 @@ export function parseServeArgs(args: string[]): ServeOptions {
       at: { type: 'string', default: '08:00' },
       gtfs: { type: 'string' },
       controllers: { type: 'string' },
+      limit: { type: 'string', multiple: true },
     },
   });
+  const limits: Record<string, number> = {};
+  for (const kv of values.limit ?? []) {
+    const m = /^(\w+)=(\S+)$/.exec(kv);
+    const v = m ? Number(m[2]) : NaN;
+    if (!m || !(m[1]! in DEFAULT_GOVERNANCE)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --limit "${kv}" must be NAME=VALUE with NAME one of ${Object.keys(DEFAULT_GOVERNANCE).join(', ')}`);
+    if (!(v > 0 && Number.isFinite(v))) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --limit ${m[1]}: "${m[2]}" must be a positive number`);
+    limits[m[1]!] = v;
+  }
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --port ${values.port} must be an integer 0..65535`);
   if (!values.tokens) throw new GreenwaveError(ErrorCode.InvalidInput, 'serve: --tokens <file.json> is required (see docs/grpc.md)');
@@ -51,6 +62,7 @@ export function parseServeArgs(args: string[]): ServeOptions {
     insecure: values.insecure,
     ...(cert !== undefined && key !== undefined ? { tls: { certPath: cert, keyPath: key, ...(values['tls-ca'] ? { caPath: values['tls-ca'] } : {}) } } : {}),
     tokens: TokenStore.fromFile(values.tokens),
+    limits,
     ...(values.network ? { networkPath: values.network } : {}),
     ...(values.counts ? { countsPath: values.counts } : {}),
     at: values.at,

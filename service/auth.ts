@@ -1,9 +1,12 @@
 /**
  * Bearer-token authentication with roles. Tokens come from a JSON file:
  *   { "tokens": [ { "token": "…", "client": "bus-dispatch", "roles": ["dispatch", "viewer"] } ] }
- * Roles: `dispatch` may request priority, `operator` may change plans,
- * `viewer` may read plans and signal state. Tokens are compared as SHA-256
- * digests in constant time.
+ * Roles: `dispatch` may request priority (and update or cancel its own
+ * requests), `emergency` may in addition ask for PRIORITY_CLASS_EMERGENCY
+ * (preemption), `operator` may change plans and update or cancel any client's
+ * request, `viewer` may read plans and signal state. A client is named by its
+ * `client` field: requests belong to it, and per-client limits count by it.
+ * Tokens are compared as SHA-256 digests in constant time.
  */
 import { hash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -11,7 +14,7 @@ import { status, type Metadata } from '@grpc/grpc-js';
 import { StatusError } from './errors.js';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 
-export const ROLES = ['dispatch', 'operator', 'viewer'] as const;
+export const ROLES = ['dispatch', 'emergency', 'operator', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface TokenEntry {
@@ -53,8 +56,11 @@ export class TokenStore {
     return new TokenStore(parseTokens(raw, path));
   }
 
-  /** The caller, from `authorization: Bearer <token>`; UNAUTHENTICATED / PERMISSION_DENIED otherwise. */
-  authenticate(md: Metadata, role: Role): Principal {
+  /**
+   * The caller, from `authorization: Bearer <token>`; UNAUTHENTICATED / PERMISSION_DENIED otherwise.
+   * With a list of roles, any one of them will do.
+   */
+  authenticate(md: Metadata, role: Role | readonly Role[]): Principal {
     const header = md.get('authorization')[0];
     let found = typeof header === 'string' ? this.verified.get(header) : undefined;
     if (!found) {
@@ -66,9 +72,16 @@ export class TokenStore {
       if (this.verified.size >= VERIFIED_CACHE_MAX) this.verified.clear();
       this.verified.set(header as string, found);
     }
-    if (!found.roles.includes(role)) throw new StatusError(status.PERMISSION_DENIED, `client "${found.client}" lacks the "${role}" role`);
+    requireRole(found, role);
     return found;
   }
+}
+
+/** PERMISSION_DENIED unless the principal has the role (one of the roles); `why` says what needed it. */
+export function requireRole(p: Principal, role: Role | readonly Role[], why = ''): void {
+  if (typeof role === 'string') {
+    if (!p.roles.includes(role)) throw new StatusError(status.PERMISSION_DENIED, `client "${p.client}" lacks the "${role}" role${why ? `: ${why}` : ''}`);
+  } else if (!role.some((r) => p.roles.includes(r))) throw new StatusError(status.PERMISSION_DENIED, `client "${p.client}" has none of the roles ${role.map((r) => `"${r}"`).join(', ')}${why ? `: ${why}` : ''}`);
 }
 
 export function parseTokens(raw: unknown, source: string): TokenEntry[] {

@@ -20,19 +20,22 @@ import type { CompiledNetwork } from '../engine/network/compile.js';
 import { compileNetwork } from '../engine/network/compile.js';
 import { parseNetworkText } from '../engine/network/validate.js';
 import { demandFor, prepareCounts, type PreparedCounts } from '../engine/demand.js';
-import { planNetwork, type NetworkPlan } from '../engine/plan.js';
-import { movementId, parseMovementId } from '../engine/network/geometry.js';
-import { APPROACH_IDS } from '../engine/network/schema.js';
-import { GreenwaveError, ErrorCode, IssueList, formatIssues } from '../engine/errors.js';
-import { TspController, type TspDecision, type TspRequest } from '../engine/priority/tsp.js';
+import { planNetwork } from '../engine/plan.js';
+import { GreenwaveError, ErrorCode, formatIssues } from '../engine/errors.js';
+import { TspController } from '../engine/priority/tsp.js';
 import { ControllerClient, type ControllerEndpoint } from '../controllers-adapter/modbus/client.js';
 import { PriorityLink } from '../controllers-adapter/priorityLink.js';
 import { PriorityClass, priorityConfig, type PriorityConfig } from '../engine/priority/policy.js';
 import { StatusError, notFound, toGrpcStatus } from './errors.js';
-import { TokenStore, type Role } from './auth.js';
-import { intersectionSpat } from './spat.js';
+import { TokenStore, requireRole, type Principal, type Role } from './auth.js';
 import { priorityCandidates, type TransitIndex } from '../engine/transit/realtime.js';
 import { candidateToPriorityRequest, feedVehicleIds, loadTransitIndex } from './gtfs.js';
+import { Governor, governanceLimits, pacedStream, parseWatchRequest, type GovernanceLimits, type PacingStats, type Release } from './governance.js';
+import { Replanner, type ReplanResult, type ServicePlan } from './replan.js';
+import { minutesOf } from './planWire.js';
+import { intersectionPlan, parseCancel, parsePriorityRequest, priorityResponse, sToTimestamp, spatMessage, str, type Obj } from './messages.js';
+
+export { parsePriorityRequest, sToTimestamp, timestampToS } from './messages.js';
 
 export interface ServeOptions {
   readonly networkPath?: string;
@@ -46,7 +49,11 @@ export interface ServeOptions {
   readonly insecure?: boolean;
   readonly tls?: { readonly certPath: string; readonly keyPath: string; readonly caPath?: string };
   readonly tokens: TokenStore;
+  /** Caps on calls, streams, open requests, watch intervals and Replans (service/governance.ts; defaults there). */
+  readonly limits?: Partial<GovernanceLimits>;
+  /** Shorthand for limits.maxInFlight. */
   readonly maxInFlight?: number;
+  /** Shorthand for limits.maxStreams. */
   readonly maxStreams?: number;
   readonly priority?: PriorityConfig;
   /** Seconds (Unix time) now; injectable for tests. */
@@ -71,8 +78,16 @@ export interface RunningServer {
   readonly state: ServiceState;
   /** With `controllers`: the link carrying priority to them, and what the controllers refused or missed. */
   readonly controllers: { readonly link: PriorityLink; readonly failures: string[] } | undefined;
-  /** Streams open right now. */
+  /** Authenticated streams open right now (health watches have a budget of their own). */
   openStreams(): number;
+  readonly governance: {
+    readonly limits: GovernanceLimits;
+    stats(): { inFlight: number; streams: number; healthWatches: number };
+    /** Server streams held back for clients that do not read (service/governance.ts pacedStream). */
+    readonly pacing: PacingStats;
+    /** Replan computations started (concurrent Replans of one interval share one). */
+    replanComputations(): number;
+  };
   close(): Promise<void>;
 }
 
@@ -96,7 +111,7 @@ export function loadProtos(): protoLoader.PackageDefinition {
 
 /** The planned network and the live TSP state the RPCs read and change. */
 export class ServiceState {
-  plan: NetworkPlan;
+  plan: ServicePlan;
   forInterval: string;
   readonly tsp: TspController;
   /** The static GTFS feed matched to the network (serve --gtfs); undefined = GTFS-realtime is off. */
@@ -110,6 +125,8 @@ export class ServiceState {
     readonly prepared: PreparedCounts,
     at: string | undefined,
     cfg: PriorityConfig,
+    /** The files' text as loaded: the Replan worker plans exactly this network and these counts. */
+    readonly source: { readonly networkPath: string; readonly networkText: string; readonly countsPath: string; readonly countsText: string },
   ) {
     const demand = demandFor(prepared, at);
     this.plan = planNetwork(c, demand.volumeVeh, demand.intervalS);
@@ -119,10 +136,12 @@ export class ServiceState {
   }
 
   static load(networkPath: string, countsPath: string, at: string | undefined, cfg: PriorityConfig): ServiceState {
-    const parsed = parseNetworkText(readText(networkPath), networkPath);
+    const networkText = readText(networkPath);
+    const parsed = parseNetworkText(networkText, networkPath);
     if (!parsed.ok) throw new GreenwaveError(ErrorCode.InvalidInput, `${networkPath}: ${formatIssues(parsed.issues)}`, parsed.issues);
     const c = compileNetwork(parsed.network);
-    return new ServiceState(c, prepareCounts(c, readText(countsPath), countsPath), at, cfg);
+    const countsText = readText(countsPath);
+    return new ServiceState(c, prepareCounts(c, countsText, countsPath), at, cfg, { networkPath, networkText, countsPath, countsText });
   }
 
   intersection(id: string, path: string): number {
@@ -131,11 +150,13 @@ export class ServiceState {
     return i;
   }
 
-  replan(at: string): void {
-    const demand = demandFor(this.prepared, at);
-    this.plan = planNetwork(this.c, demand.volumeVeh, demand.intervalS);
-    this.forInterval = demand.forInterval;
-    this.tsp.setBasePlan(this.plan.buffer);
+  /** Installs a new plan in one synchronous step (drops open requests and adjustments). */
+  apply(r: ReplanResult): void {
+    if (this.plan === r.plan) return; // coalesced Replans hand every caller the same result
+    this.plan = r.plan;
+    this.forInterval = r.forInterval;
+    this.tsp.setBasePlan(r.plan.buffer);
+    this.feedCheckIns.clear();
   }
 }
 
@@ -145,171 +166,6 @@ function readText(path: string): string {
   } catch (e: unknown) {
     throw new GreenwaveError(ErrorCode.Io, `cannot read "${path}": ${e instanceof Error ? e.message : String(e)}`);
   }
-}
-
-// ---- request validation (field paths in every message) ----
-
-type Obj = Record<string, unknown>;
-const CLASS: Record<string, PriorityClass> = { PRIORITY_CLASS_OTHER: PriorityClass.Other, PRIORITY_CLASS_BUS: PriorityClass.Bus, PRIORITY_CLASS_EMERGENCY: PriorityClass.Emergency };
-
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : '';
-}
-function num(v: unknown): number {
-  return typeof v === 'number' ? v : Number(v ?? 0);
-}
-
-function checkId(issues: IssueList, path: string, v: string): void {
-  if (v.length === 0) issues.add(path, 'must not be empty');
-  else if (v.length > 64) issues.add(path, 'must be at most 64 characters');
-}
-
-export function timestampToS(t: unknown): number {
-  const o = (t ?? {}) as Obj;
-  return num(o['seconds']) + num(o['nanos']) / 1e9;
-}
-export function sToTimestamp(s: number): { seconds: number; nanos: number } {
-  if (!Number.isFinite(s)) return { seconds: 0, nanos: 0 };
-  const sec = Math.floor(s);
-  return { seconds: sec, nanos: Math.round((s - sec) * 1e9) % 1_000_000_000 };
-}
-
-/** Parses a PriorityRequest; throws INVALID_ARGUMENT (all problems, with paths) or NOT_FOUND. */
-export function parsePriorityRequest(state: ServiceState, r: Obj, nowS: number, prefix = ''): TspRequest {
-  const issues = new IssueList();
-  const f = (name: string): string => `${prefix}${name}`;
-  const vehicleId = str(r['vehicle_id']);
-  const intersectionId = str(r['intersection_id']);
-  checkId(issues, f('vehicle_id'), vehicleId);
-  checkId(issues, f('intersection_id'), intersectionId);
-  if (str(r['route_id']).length > 64) issues.add(f('route_id'), 'must be at most 64 characters');
-  if (str(r['trip_id']).length > 64) issues.add(f('trip_id'), 'must be at most 64 characters');
-  let movement = -1;
-  const ref = r['movement_ref'];
-  if (ref === 'approach') {
-    const a = str(r['approach']).replace('APPROACH_', '');
-    const idx = (APPROACH_IDS as readonly string[]).indexOf(a);
-    if (idx < 0) issues.add(f('approach'), 'must be one of APPROACH_NB, APPROACH_SB, APPROACH_EB, APPROACH_WB');
-    else movement = idx * 4 + 1;
-  } else if (ref === 'movement') {
-    const m = parseMovementId(str(r['movement']));
-    if (!m) issues.add(f('movement'), `"${str(r['movement'])}" is not a movement id such as "EBT" or "NBL"`);
-    else movement = m.index;
-  } else issues.add(f('movement_ref'), 'one of approach or movement is required');
-  let arrivalS = Number.NaN;
-  if (r['eta'] === 'eta_s') {
-    const e = num(r['eta_s']);
-    if (!Number.isFinite(e)) issues.add(f('eta_s'), 'must be a finite number');
-    else if (e < 0) issues.add(f('eta_s'), 'must be >= 0');
-    else arrivalS = nowS + e;
-  } else if (r['eta'] === 'eta_time') {
-    const t = timestampToS(r['eta_time']);
-    if (!Number.isFinite(t) || t < nowS - 5) issues.add(f('eta_time'), 'must not be in the past');
-    else arrivalS = Math.max(t, nowS);
-  } else issues.add(f('eta'), 'one of eta_s or eta_time is required');
-  const latenessS = num(r['lateness_s']);
-  if (!Number.isFinite(latenessS) || Math.abs(latenessS) > 86_400) issues.add(f('lateness_s'), 'must be a finite number of seconds within ±86400');
-  const headwayS = num(r['headway_s']);
-  if (!Number.isFinite(headwayS) || headwayS < 0) issues.add(f('headway_s'), 'must be >= 0');
-  const cls = CLASS[str(r['priority_class'])];
-  if (cls === undefined) issues.add(f('priority_class'), 'must be PRIORITY_CLASS_EMERGENCY, PRIORITY_CLASS_BUS or PRIORITY_CLASS_OTHER');
-  issues.throwIfAny('PriorityRequest');
-  const i = state.intersection(intersectionId, f('intersection_id'));
-  return { vehicleId, routeId: str(r['route_id']), tripId: str(r['trip_id']), intersection: i, movement, arrivalS, latenessS, occupancy: num(r['occupancy']), headwayS, priorityClass: cls! };
-}
-
-const STRATEGY: Record<TspDecision['strategy'], string> = { none: 'STRATEGY_NONE', greenExtension: 'STRATEGY_GREEN_EXTENSION', earlyGreen: 'STRATEGY_EARLY_GREEN', phaseInsertion: 'STRATEGY_PHASE_INSERTION', preemption: 'STRATEGY_PREEMPTION' };
-const REASON: Record<TspDecision['reason'], string> = {
-  granted: 'REASON_GRANTED',
-  alreadyGreen: 'REASON_ALREADY_GREEN',
-  notEligible: 'REASON_NOT_ELIGIBLE',
-  lockout: 'REASON_LOCKOUT',
-  conflict: 'REASON_CONFLICT',
-  noRoom: 'REASON_NO_ROOM',
-  tooFar: 'REASON_TOO_FAR',
-  unsafe: 'REASON_UNSAFE',
-  movementNotServed: 'REASON_MOVEMENT_NOT_SERVED',
-  preempted: 'REASON_PREEMPTED',
-};
-
-function priorityResponse(state: ServiceState, req: TspRequest, d: TspDecision): Obj {
-  return {
-    vehicle_id: req.vehicleId,
-    intersection_id: state.c.intersectionIds[req.intersection],
-    granted: d.granted,
-    strategy: STRATEGY[d.strategy],
-    expected_time_saved_s: d.savedS,
-    reason: REASON[d.reason],
-    detail: d.detail,
-    phase_id: d.phase >= 0 ? state.c.phaseIds[d.phase] : '',
-    adjustment_s: d.adjustmentS,
-    green_at: Number.isFinite(d.greenAtS) ? sToTimestamp(d.greenAtS) : null,
-  };
-}
-
-function parseCancel(state: ServiceState, r: Obj, prefix = ''): { vehicleId: string; i: number } {
-  const issues = new IssueList();
-  const vehicleId = str(r['vehicle_id']);
-  const intersectionId = str(r['intersection_id']);
-  checkId(issues, `${prefix}vehicle_id`, vehicleId);
-  checkId(issues, `${prefix}intersection_id`, intersectionId);
-  issues.throwIfAny('CancelPriorityRequest');
-  return { vehicleId, i: state.intersection(intersectionId, `${prefix}intersection_id`) };
-}
-
-function phaseMovements(mask: number): string[] {
-  const out: string[] = [];
-  for (let m = 0; m < 16; m++) if (mask & (1 << m)) out.push(movementId(m));
-  return out;
-}
-
-function intersectionPlan(state: ServiceState, i: number): Obj {
-  const c = state.c;
-  const tp = state.plan.plans[i]!;
-  return {
-    intersection_id: tp.intersectionId,
-    cycle_s: tp.cycleS,
-    offset_s: tp.offsetS,
-    delay_s_per_veh: tp.delaySPerVeh,
-    los: tp.los,
-    phases: tp.phases.map((ph, k) => {
-      const p = c.phaseStart[i]! + k;
-      return {
-        id: ph.id,
-        ring: ph.ring,
-        barrier: ph.barrier,
-        start_s: ph.startS,
-        green_s: ph.greenS,
-        yellow_s: ph.yellowS,
-        all_red_s: ph.allRedS,
-        min_green_s: ph.minGreenS,
-        protected_movements: phaseMovements(c.phaseProtectedMask[p]!),
-        permitted_movements: phaseMovements(c.phasePermittedMask[p]!),
-        on_demand: ph.onDemand,
-      };
-    }),
-  };
-}
-
-function spatMessage(state: ServiceState, i: number, tS: number): Obj {
-  const s = intersectionSpat(state.c, state.tsp, i, tS);
-  return {
-    intersection_id: s.intersectionId,
-    timestamp: sToTimestamp(tS),
-    revision: s.revision,
-    cycle_s: s.cycleS,
-    cycle_time_s: s.cycleTimeS,
-    green_phase_ids: s.greenPhaseIds,
-    priority_active: s.priorityActive,
-    movements: s.movements.map((m) => ({
-      movement_id: m.movementId,
-      state: m.state,
-      min_end_time: sToTimestamp(m.minEndS),
-      likely_end_time: sToTimestamp(m.likelyEndS),
-      min_end_in_s: Math.round((m.minEndS - tS) * 1000) / 1000,
-      likely_end_in_s: Math.round((m.likelyEndS - tS) * 1000) / 1000,
-    })),
-  };
 }
 
 // ---- server ----
@@ -357,8 +213,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const cfg = opts.priority ?? priorityConfig();
   const state = ServiceState.load(opts.networkPath ?? DEFAULT_NETWORK, opts.countsPath ?? DEFAULT_COUNTS, opts.at ?? '08:00', cfg);
   if (opts.gtfsDir !== undefined) state.transit = await loadTransitIndex(state.c.network, opts.gtfsDir);
-  const maxInFlight = opts.maxInFlight ?? 1024;
-  const maxStreams = opts.maxStreams ?? 4096;
+  const gov = new Governor(governanceLimits({ ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}), ...(opts.maxStreams !== undefined ? { maxStreams: opts.maxStreams } : {}), ...opts.limits }));
+  const replanner = new Replanner(state.c, state.source, gov.limits.maxPendingReplans);
+  const pacing: PacingStats = { skippedTicks: 0, catchUps: 0 };
   const tokens = opts.tokens;
   const pkgDef = loadProtos();
   const pkg = grpc.loadPackageDefinition(pkgDef) as unknown as {
@@ -369,67 +226,91 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const addr = opts.controllerAddress;
   const endpoints = opts.controllers ?? (addr ? state.c.intersectionIds.slice(0, 247).map((_, i) => ({ unitId: i + 1, intersection: i, host: addr.host, port: addr.port })) : []);
   const field = connectControllers(state, endpoints, clock);
-  let inFlight = 0;
   let serving = true;
   const streams = new Set<grpc.ServerWritableStream<Obj, Obj> | grpc.ServerDuplexStream<Obj, Obj>>();
   const healthWatchers = new Set<grpc.ServerWritableStream<Obj, Obj>>();
+  const ANONYMOUS: Principal = { client: '', roles: [] };
 
-  const admit = (call: AnyCall, role: Role | null): void => {
+  const deadlineMs = (call: AnyCall): number => {
     const dl = call.getDeadline();
-    const dlMs = dl instanceof Date ? dl.getTime() : typeof dl === 'number' ? dl : Infinity;
-    if (dlMs <= Date.now()) throw new StatusError(grpc.status.DEADLINE_EXCEEDED, 'deadline already expired');
+    return dl instanceof Date ? dl.getTime() : typeof dl === 'number' ? dl : Infinity;
+  };
+  /** Deadline, shutdown, then the token: nothing is looked up for a caller not yet authenticated. */
+  const admit = (call: AnyCall, role: Role | readonly Role[] | null): Principal => {
+    if (deadlineMs(call) <= Date.now()) throw new StatusError(grpc.status.DEADLINE_EXCEEDED, 'deadline already expired');
     if (!serving) throw new StatusError(grpc.status.UNAVAILABLE, 'server is shutting down');
-    if (role !== null) tokens.authenticate(call.metadata, role);
+    return role === null ? ANONYMOUS : tokens.authenticate(call.metadata, role);
   };
 
+  type Handler = (req: Obj, who: Principal, call: grpc.ServerUnaryCall<Obj, Obj>) => Obj | Promise<Obj>;
   const unary =
-    (role: Role | null, fn: (req: Obj) => Obj): grpc.handleUnaryCall<Obj, Obj> =>
+    (role: Role | readonly Role[] | null, fn: Handler): grpc.handleUnaryCall<Obj, Obj> =>
     (call, cb) => {
-      if (inFlight >= maxInFlight) return cb(toGrpcStatus(new StatusError(grpc.status.RESOURCE_EXHAUSTED, `more than ${maxInFlight} calls in flight`)));
-      inFlight++;
-      try {
-        admit(call, role);
-        const res = fn(call.request);
+      let release: Release | undefined;
+      const finish = (e: unknown, res?: Obj): void => {
+        release?.();
         if (call.cancelled) return;
-        cb(null, res);
+        if (e !== undefined) cb(toGrpcStatus(e));
+        else cb(null, res);
+      };
+      try {
+        gov.checkInFlight();
+        const who = admit(call, role);
+        release = gov.enterCall(who.client);
+        const res = fn(call.request, who, call);
+        if (res instanceof Promise) res.then((r) => finish(undefined, r), finish);
+        else finish(undefined, res);
       } catch (e: unknown) {
-        cb(toGrpcStatus(e));
-      } finally {
-        inFlight--;
+        finish(e);
       }
     };
 
-  const openStream = (call: grpc.ServerWritableStream<Obj, Obj> | grpc.ServerDuplexStream<Obj, Obj>, role: Role | null): boolean => {
+  /** Admits an authenticated stream (counted in all and per client until it ends), or fails it. */
+  const openStream = (call: grpc.ServerWritableStream<Obj, Obj> | grpc.ServerDuplexStream<Obj, Obj>, role: Role): Principal | undefined => {
+    let who: Principal;
+    let release: Release;
     try {
-      if (streams.size >= maxStreams) throw new StatusError(grpc.status.RESOURCE_EXHAUSTED, `more than ${maxStreams} streams open`);
-      admit(call, role);
+      gov.checkStreams();
+      who = admit(call, role);
+      release = gov.enterStream(who.client);
     } catch (e: unknown) {
       call.emit('error', toGrpcStatus(e));
-      return false;
+      return undefined;
     }
     streams.add(call);
     const done = (): void => {
+      release();
       streams.delete(call);
     };
-    call.on('cancelled', done);
-    call.on('close', done);
-    call.on('finish', done);
-    return true;
+    for (const ev of ['cancelled', 'close', 'finish', 'error']) call.on(ev, done);
+    return who;
   };
 
-  const decide = (kind: 'request' | 'update', r: Obj, prefix = ''): Obj => {
+  const denyOthers = (who: Principal, owner: string, what: string): void => {
+    if (owner !== who.client && !who.roles.includes('operator')) throw new StatusError(grpc.status.PERMISSION_DENIED, `${what} was made by another client; only it or an operator may change it`);
+  };
+  const decide = (kind: 'request' | 'update', r: Obj, who: Principal, prefix = ''): Obj => {
     const now = clock();
-    const req = parsePriorityRequest(state, r, now, prefix);
+    const req = parsePriorityRequest(state, r, now, prefix, who.client);
+    if (req.priorityClass === PriorityClass.Emergency) requireRole(who, 'emergency', `${prefix}priority_class: PRIORITY_CLASS_EMERGENCY (preemption) needs it`);
+    const owner = state.tsp.ownerOf(req.vehicleId, req.intersection);
+    const what = `vehicle "${req.vehicleId}" has no open request at ${state.c.intersectionIds[req.intersection]}`;
+    if (owner === undefined) {
+      if (kind === 'update') throw notFound(`${prefix}vehicle_id: ${what}`);
+      gov.checkNewOpenRequest(state.tsp, who.client);
+    } else denyOthers(who, owner, `${prefix}vehicle_id: the open request of vehicle "${req.vehicleId}" at ${state.c.intersectionIds[req.intersection]}`);
     const d = kind === 'request' ? state.tsp.request(req, now) : state.tsp.update(req, now);
-    if (!d) throw notFound(`${prefix}vehicle_id: vehicle "${req.vehicleId}" has no open request at ${state.c.intersectionIds[req.intersection]}`);
+    if (!d) throw notFound(`${prefix}vehicle_id: ${what}`);
     field?.changed(req.intersection);
     return priorityResponse(state, req, d);
   };
-  const cancel = (r: Obj, prefix = ''): Obj => {
+  const cancel = (r: Obj, who: Principal, prefix = ''): Obj => {
     const { vehicleId, i } = parseCancel(state, r, prefix);
+    const owner = state.tsp.ownerOf(vehicleId, i);
+    if (owner === undefined) throw notFound(`${prefix}vehicle_id: vehicle "${vehicleId}" has no open request at ${state.c.intersectionIds[i]}`);
+    denyOthers(who, owner, `${prefix}vehicle_id: the open request of vehicle "${vehicleId}" at ${state.c.intersectionIds[i]}`);
     const res = state.tsp.cancel(vehicleId, i, clock());
     if (res.withdrawn) field?.changed(i);
-    if (!res.found) throw notFound(`${prefix}vehicle_id: vehicle "${vehicleId}" has no open request at ${state.c.intersectionIds[i]}`);
     return { vehicle_id: vehicleId, intersection_id: state.c.intersectionIds[i], withdrawn: res.withdrawn };
   };
 
@@ -439,7 +320,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
    * that is not a FeedMessage fails the call. A vehicle whose next intersection
    * changed since its previous feed check-in is checked out of the old one.
    */
-  const submitPositions = (r: Obj): Obj => {
+  const submitPositions = (r: Obj, who: Principal): Obj => {
     const transit = state.transit;
     if (!transit) throw new StatusError(grpc.status.FAILED_PRECONDITION, 'SubmitVehiclePositions needs a static GTFS feed: start the server with --gtfs <dir> (ServeOptions.gtfsDir)');
     const buf = r['gtfs_realtime_feed'];
@@ -451,10 +332,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const decisions: Obj[] = [];
     for (const cand of candidates) {
       try {
-        const res = decide('request', candidateToPriorityRequest(cand));
+        const res = decide('request', candidateToPriorityRequest(cand), who);
         const i = state.intersection(cand.intersectionId, 'intersection_id');
         const before = state.feedCheckIns.get(cand.vehicleId);
-        if (before !== undefined && before !== i && state.tsp.hasOpen(cand.vehicleId, before)) state.tsp.cancel(cand.vehicleId, before, clock());
+        if (before !== undefined && before !== i && state.tsp.ownerOf(cand.vehicleId, before) === who.client) state.tsp.cancel(cand.vehicleId, before, clock());
         state.feedCheckIns.set(cand.vehicleId, i);
         decisions.push(res);
       } catch (e: unknown) {
@@ -466,63 +347,98 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     return { decisions, skipped: out, feed_timestamp: feedTimestampS !== undefined && Number.isFinite(feedTimestampS) ? sToTimestamp(feedTimestampS) : null };
   };
 
+  /**
+   * Replan: computed on the worker (coalesced per interval), applied here in one step only
+   * if the call still wants it. A call cancelled or past its deadline changes nothing.
+   */
+  const replan = async (r: Obj, call: grpc.ServerUnaryCall<Obj, Obj>): Promise<Obj> => {
+    const at = str(r['at']);
+    minutesOf(at);
+    const abort = new AbortController();
+    const stop = (): void => abort.abort();
+    call.on('cancelled', stop);
+    const dl = deadlineMs(call);
+    const timer = Number.isFinite(dl) ? setTimeout(stop, Math.max(0, dl - Date.now())) : undefined;
+    try {
+      const result = await replanner.plan(at, abort.signal);
+      if (abort.signal.aborted || call.cancelled || Date.now() >= dl) throw new StatusError(grpc.status.DEADLINE_EXCEEDED, 'Replan cancelled or past its deadline: the plan is unchanged');
+      if (!serving) throw new StatusError(grpc.status.UNAVAILABLE, 'server is shutting down: the plan is unchanged');
+      state.apply(result);
+      field?.pushPlans();
+      return { for_interval: state.forInterval, intersections: state.c.intersectionCount };
+    } catch (e: unknown) {
+      if (e instanceof StatusError) throw e;
+      const ge = GreenwaveError.from(e);
+      if (ge.code === ErrorCode.Cancelled) throw new StatusError(grpc.status.DEADLINE_EXCEEDED, 'Replan cancelled or past its deadline: the plan is unchanged');
+      if (ge.code === ErrorCode.InvalidInput) throw new GreenwaveError(ErrorCode.InvalidInput, ge.message, [{ path: 'at', message: ge.message.replace(/^--at "?[^"\s]*"?:? ?/, '') }]);
+      throw ge;
+    } finally {
+      clearTimeout(timer);
+      call.off('cancelled', stop);
+    }
+  };
+
   server.addService(pkg.greenwave.v1['BusPriorityService']!.service, {
-    SubmitVehiclePositions: unary('dispatch', (r) => submitPositions(r)),
-    RequestPriority: unary('dispatch', (r) => decide('request', r)),
-    UpdatePriority: unary('dispatch', (r) => decide('update', r)),
-    CancelPriority: unary('dispatch', (r) => cancel(r)),
+    SubmitVehiclePositions: unary('dispatch', (r, who) => submitPositions(r, who)),
+    RequestPriority: unary('dispatch', (r, who) => decide('request', r, who)),
+    UpdatePriority: unary('dispatch', (r, who) => decide('update', r, who)),
+    CancelPriority: unary(['dispatch', 'operator'], (r, who) => cancel(r, who)),
     PriorityStream: (call: grpc.ServerDuplexStream<Obj, Obj>) => {
-      if (!openStream(call, 'dispatch')) return;
+      const who = openStream(call, 'dispatch');
+      if (!who) return;
+      // Backpressure: a client that does not read its answers is not read either.
+      const reply = (m: Obj): void => {
+        if (!call.write(m)) {
+          call.pause();
+          call.once('drain', () => call.resume());
+        }
+      };
       call.on('data', (m: Obj) => {
         const correlation_id = str(m['correlation_id']);
-        if (inFlight >= maxInFlight) {
-          call.write({ correlation_id, error: { code: grpc.status.RESOURCE_EXHAUSTED, message: `more than ${maxInFlight} calls in flight` } });
-          return;
-        }
-        inFlight++;
+        let release: Release | undefined;
         try {
+          release = gov.enterCall(who.client);
           const action = m['action'];
-          if (action === 'request' || action === 'update') call.write({ correlation_id, response: decide(action, (m[action] ?? {}) as Obj, `${action}.`) });
-          else if (action === 'cancel') call.write({ correlation_id, cancelled: cancel((m['cancel'] ?? {}) as Obj, 'cancel.') });
+          if (action === 'request' || action === 'update') reply({ correlation_id, response: decide(action, (m[action] ?? {}) as Obj, who, `${action}.`) });
+          else if (action === 'cancel') reply({ correlation_id, cancelled: cancel((m['cancel'] ?? {}) as Obj, who, 'cancel.') });
           else throw new GreenwaveError(ErrorCode.InvalidInput, 'action', [{ path: 'action', message: 'one of request, update or cancel is required' }]);
         } catch (e: unknown) {
           const st = toGrpcStatus(e);
-          call.write({ correlation_id, error: { code: st.code, message: st.details } });
+          reply({ correlation_id, error: { code: st.code, message: st.details } });
         } finally {
-          inFlight--;
+          release?.();
         }
       });
       call.on('end', () => call.end());
     },
   });
 
+  /**
+   * SPaT of intersection i at the current 0.1 s step, computed once per step for every
+   * subscriber (hundreds of viewers of one intersection cost one computation), and again
+   * whenever the intersection's schedule or the plan changes.
+   */
+  const spatCache: ({ tS: number; revision: number; plan: ServicePlan; msg: Obj } | undefined)[] = [];
+  const spatNow = (i: number): Obj => {
+    const tS = Math.floor(clock() * 10) / 10;
+    const hit = spatCache[i];
+    if (hit && hit.tS === tS && hit.revision === state.tsp.revision[i] && hit.plan === state.plan) return hit.msg;
+    const msg = spatMessage(state, i, tS);
+    spatCache[i] = { tS, revision: state.tsp.revision[i]!, plan: state.plan, msg };
+    return msg;
+  };
+
   server.addService(pkg.greenwave.v1['SignalStateService']!.service, {
     WatchSignalState: (call: grpc.ServerWritableStream<Obj, Obj>) => {
-      let ids: number[];
-      let periodMs: number;
+      if (!openStream(call, 'viewer')) return;
+      let w: { ids: number[]; periodMs: number };
       try {
-        const r = call.request;
-        const names = (r['intersection_ids'] as string[] | undefined) ?? [];
-        ids = names.length === 0 ? state.c.intersectionIds.map((_, i) => i) : names.map((id, k) => state.intersection(id, `intersection_ids[${k}]`));
-        const iv = num(r['interval_s']);
-        if (!Number.isFinite(iv) || (iv !== 0 && (iv < 0.1 || iv > 60))) throw new GreenwaveError(ErrorCode.InvalidInput, 'interval_s', [{ path: 'interval_s', message: 'must be 0 (1 s) or between 0.1 and 60' }]);
-        periodMs = (iv === 0 ? 1 : iv) * 1000;
+        w = parseWatchRequest(call.request, state.c.intersectionCount, gov.limits, (id, path) => state.intersection(id, path));
       } catch (e: unknown) {
         call.emit('error', toGrpcStatus(e));
         return;
       }
-      if (!openStream(call, 'viewer')) return;
-      const tick = (): void => {
-        if (call.cancelled || call.destroyed) return;
-        const t = clock();
-        for (const i of ids) call.write(spatMessage(state, i, t));
-      };
-      tick();
-      const timer = setInterval(tick, periodMs);
-      const stop = (): void => clearInterval(timer);
-      call.on('cancelled', stop);
-      call.on('close', stop);
-      call.on('finish', stop);
+      pacedStream(call, w.periodMs, () => w.ids.map((i) => spatNow(i)), pacing);
     },
   });
 
@@ -553,19 +469,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     ListCorridors: unary('viewer', () => ({
       corridors: state.c.network.corridors.map((cor) => ({ id: cor.id, name: cor.name, intersection_ids: cor.intersections, cycle_s: state.plan.corridors.find((x) => x.corridorId === cor.id)?.cycleS ?? 0 })),
     })),
-    Replan: unary('operator', (r) => {
-      const at = str(r['at']);
-      if (!/^\d{1,2}:\d{2}$/.test(at)) throw new GreenwaveError(ErrorCode.InvalidInput, 'at', [{ path: 'at', message: 'must be a time of day HH:MM' }]);
-      try {
-        state.replan(at);
-        field?.pushPlans();
-      } catch (e: unknown) {
-        const ge = GreenwaveError.from(e);
-        if (ge.code === ErrorCode.InvalidInput) throw new GreenwaveError(ErrorCode.InvalidInput, ge.message, [{ path: 'at', message: ge.message.replace(/^--at /, '') }]);
-        throw ge;
-      }
-      return { for_interval: state.forInterval, intersections: state.c.intersectionCount };
-    }),
+    Replan: unary('operator', (r, _who, call) => replan(r, call)),
   });
 
   const KNOWN = new Set(['', 'greenwave.v1.BusPriorityService', 'greenwave.v1.SignalStateService', 'greenwave.v1.TimingService']);
@@ -576,11 +480,23 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (!KNOWN.has(svc)) throw notFound(`service: unknown service "${svc}"`);
       return { status: healthStatus(svc) };
     }),
+    // Unauthenticated: a budget of their own (maxHealthWatches), never counted against maxStreams.
     Watch: (call: grpc.ServerWritableStream<Obj, Obj>) => {
-      if (!openStream(call, null)) return;
+      let release: Release;
+      try {
+        admit(call, null);
+        release = gov.enterHealthWatch();
+      } catch (e: unknown) {
+        call.emit('error', toGrpcStatus(e));
+        return;
+      }
       healthWatchers.add(call);
+      const done = (): void => {
+        release();
+        healthWatchers.delete(call);
+      };
+      for (const ev of ['cancelled', 'close', 'finish', 'error']) call.on(ev, done);
       call.write({ status: healthStatus(str(call.request['service'])) });
-      call.on('cancelled', () => healthWatchers.delete(call));
     },
   });
   new ReflectionService(pkgDef).addToServer(server);
@@ -599,10 +515,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     closing ??= new Promise<void>((resolve) => {
       serving = false;
       field?.close();
-      for (const w of healthWatchers) w.write({ status: 'NOT_SERVING' });
+      void replanner.close();
       // Drain: end every open stream cleanly (clients see OK), then stop accepting and wait.
+      // A stream whose client does not read cannot flush; forceShutdown after the grace ends it.
+      for (const w of healthWatchers) {
+        w.write({ status: 'NOT_SERVING' });
+        w.end();
+      }
       for (const s of streams) s.end();
       streams.clear();
+      healthWatchers.clear();
       const timer = setTimeout(() => {
         server.forceShutdown();
         resolve();
@@ -615,5 +537,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     return closing;
   };
 
-  return { port, server, state, controllers: field ? { link: field.link, failures: field.link.failures } : undefined, openStreams: () => streams.size, close };
+  return {
+    port,
+    server,
+    state,
+    controllers: field ? { link: field.link, failures: field.link.failures } : undefined,
+    openStreams: () => gov.stats().streams,
+    governance: { limits: gov.limits, stats: () => gov.stats(), pacing, replanComputations: () => replanner.computations },
+    close,
+  };
 }

@@ -49,6 +49,12 @@ export interface TspRequest {
   readonly occupancy: number;
   readonly headwayS: number;
   readonly priorityClass: PriorityClass;
+  /**
+   * Who made the request (the service passes the authenticated client's name; '' = anonymous).
+   * Kept with the open request so that the caller can refuse another client's update or
+   * cancel, and can cap open requests per client (openCountOf).
+   */
+  readonly owner?: string;
 }
 
 export interface TspDecision {
@@ -80,6 +86,7 @@ interface OpenRequest {
   arrivalS: number;
   readonly seq: number;
   decision: TspDecision;
+  readonly owner: string;
 }
 
 interface ActiveGrant {
@@ -118,6 +125,8 @@ export class TspController {
   private readonly overrides: (Override | undefined)[];
   private readonly active: (ActiveGrant | undefined)[];
   private readonly open = new Map<string, OpenRequest>();
+  /** Open requests per owner (kept with `open`: addOpen / dropOpen are the only writers). */
+  private readonly openByOwner = new Map<string, number>();
   private readonly scratch: PlanBuffer;
   private seq = 0;
   /** Increments per intersection whenever its schedule changes. */
@@ -165,6 +174,7 @@ export class TspController {
       this.revision[i] = this.revision[i]! + 1;
     }
     this.open.clear();
+    this.openByOwner.clear();
   }
 
   baseLayout(i: number): CycleLayout {
@@ -213,6 +223,37 @@ export class TspController {
     return this.open.has(key(vehicleId, i));
   }
 
+  /** The owner of an open request, undefined when there is none. */
+  ownerOf(vehicleId: string, i: number): string | undefined {
+    return this.open.get(key(vehicleId, i))?.owner;
+  }
+
+  /** Open requests in all. */
+  get openCount(): number {
+    return this.open.size;
+  }
+
+  /** Open requests made by one owner. */
+  openCountOf(owner: string): number {
+    return this.openByOwner.get(owner) ?? 0;
+  }
+
+  private addOpen(k: string, o: OpenRequest): void {
+    if (this.open.has(k)) return;
+    this.open.set(k, o);
+    this.openByOwner.set(o.owner, (this.openByOwner.get(o.owner) ?? 0) + 1);
+  }
+
+  private dropOpen(k: string): boolean {
+    const o = this.open.get(k);
+    if (!o) return false;
+    this.open.delete(k);
+    const n = (this.openByOwner.get(o.owner) ?? 1) - 1;
+    if (n > 0) this.openByOwner.set(o.owner, n);
+    else this.openByOwner.delete(o.owner);
+    return true;
+  }
+
   activeGrantKey(i: number): string | undefined {
     return this.active[i]?.key;
   }
@@ -224,10 +265,10 @@ export class TspController {
     const seq = existing?.seq ?? ++this.seq;
     const decision = this.decide(req, seq, nowS);
     // Updated in place; set again in case decide's sweep dropped it as stale.
-    const entry = existing ?? { arrivalS: req.arrivalS, seq, decision };
+    const entry = existing ?? { arrivalS: req.arrivalS, seq, decision, owner: req.owner ?? '' };
     entry.arrivalS = req.arrivalS;
     entry.decision = decision;
-    this.open.set(k, entry);
+    this.addOpen(k, entry);
     return decision;
   }
 
@@ -241,7 +282,7 @@ export class TspController {
   /** Check-out. `withdrawn` when a grant still ahead was taken back. */
   cancel(vehicleId: string, i: number, nowS: number): { found: boolean; withdrawn: boolean } {
     const k = key(vehicleId, i);
-    if (!this.open.delete(k)) return { found: false, withdrawn: false };
+    if (!this.dropOpen(k)) return { found: false, withdrawn: false };
     const a = this.active[i];
     if (!a || a.key !== k) return { found: true, withdrawn: false };
     this.active[i] = undefined;
@@ -398,7 +439,7 @@ export class TspController {
     // Requests are forgotten 600 s after their arrival time; sweeping once a second is precise enough.
     if (nowS - this.lastSweepS < 1) return;
     this.lastSweepS = nowS;
-    for (const [k, o] of this.open) if (nowS > o.arrivalS + 600) this.open.delete(k);
+    for (const [k, o] of this.open) if (nowS > o.arrivalS + 600) this.dropOpen(k);
   }
 
   /**

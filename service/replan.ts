@@ -1,0 +1,96 @@
+/**
+ * Replan off the event loop. The gRPC service's TimingService.Replan asks a
+ * Replanner for the plan of a counts interval ("HH:MM"); the demand prediction
+ * and the planning (≈ 0.5 s on the demo city, all of it CPU) run on a worker
+ * thread of engine/pool (script: service/replanWorker.ts, compiled JS from
+ * dist/), so RequestPriority keeps being answered meanwhile.
+ *
+ * - Coalesced: concurrent requests for the same interval share one computation.
+ * - Bounded: at most `maxPending` distinct intervals computing or queued; more is
+ *   refused (the caller answers RESOURCE_EXHAUSTED).
+ * - The Replanner never applies anything: the caller applies the result, in one
+ *   synchronous step, only if its call is still wanted (not cancelled, deadline
+ *   not passed). The worker thread runs at a lower OS priority (Linux).
+ *
+ * The plan travels as one Float64Array (planWire.ts).
+ */
+import { fileURLToPath } from 'node:url';
+import type { CompiledNetwork } from '../engine/network/compile.js';
+import { WorkerPool } from '../engine/pool/pool.js';
+import { GreenwaveError, ErrorCode } from '../engine/errors.js';
+import { status } from '@grpc/grpc-js';
+import { StatusError } from './errors.js';
+import { decodePlan, minutesOf, type ReplanResult } from './planWire.js';
+
+export type { ReplanResult, ServicePlan } from './planWire.js';
+
+/** The compiled worker script: workers load JS from dist/, also when this module runs from source (tests). */
+function replanWorkerUrl(): URL {
+  const here = fileURLToPath(import.meta.url);
+  return here.endsWith('.ts') ? new URL('../dist/service/replanWorker.js', import.meta.url) : new URL('./replanWorker.js', import.meta.url);
+}
+
+export class Replanner {
+  private pool: WorkerPool | undefined;
+  /** Per minute of the day: the computation running or queued for it. */
+  private readonly pending = new Map<number, Promise<ReplanResult>>();
+  /** Computations started (coalesced requests share one): for tests and metrics. */
+  computations = 0;
+
+  constructor(
+    private readonly c: CompiledNetwork,
+    private readonly source: { readonly networkPath: string; readonly networkText: string; readonly countsPath: string; readonly countsText: string },
+    private readonly maxPending: number,
+  ) {}
+
+  /** Distinct intervals computing or queued now. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * The plan for interval `at`; rejects with code CANCELLED as soon as `signal` aborts (the
+   * call was cancelled or its deadline passed). The computation itself runs on: others may
+   * be waiting for it, a retry of the same interval joins it, and it counts against
+   * maxPendingReplans until it ends (killing the worker and starting a new one would cost
+   * more CPU than letting it finish).
+   */
+  plan(at: string, signal: AbortSignal): Promise<ReplanResult> {
+    const minutes = minutesOf(at);
+    let result = this.pending.get(minutes);
+    if (!result) {
+      if (this.pending.size >= this.maxPending) throw new StatusError(status.RESOURCE_EXHAUSTED, `more than ${this.maxPending} distinct Replan intervals computing at once (limit maxPendingReplans)`);
+      this.pool ??= new WorkerPool({ workerUrl: replanWorkerUrl(), size: 1, maxRetries: 0, workerData: this.source });
+      this.computations++;
+      const started = this.pool.run(Float64Array.of(minutes)).then((out) => decodePlan(this.c, out));
+      result = started;
+      this.pending.set(minutes, started);
+      const forget = (): void => {
+        if (this.pending.get(minutes) === started) this.pending.delete(minutes);
+      };
+      started.then(forget, forget);
+    }
+    const shared = result;
+    return new Promise<ReplanResult>((resolve, reject) => {
+      const onAbort = (): void => reject(new GreenwaveError(ErrorCode.Cancelled, 'Replan no longer wanted'));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      shared.then(
+        (r) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  close(): Promise<void> {
+    const p = this.pool;
+    this.pool = undefined;
+    return p ? p.destroy() : Promise.resolve();
+  }
+}
