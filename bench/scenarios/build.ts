@@ -14,9 +14,14 @@ import { e1Additional } from '../../simulator/sumo/e1.js';
 import { LEVEL_FACTOR, type ArterialParams, type DemandLevel, type ScenarioSpec } from './family.js';
 
 export const SUMO_HOME = process.env['SUMO_HOME'] ?? '/usr/share/sumo';
-/** Demand runs for an hour; loops keep recording while the network empties. */
-export const DEMAND_S = 3600;
-export const RECORD_END_S = 4500;
+/** Demand runs for an hour (20 min in the smoke test); loops keep recording while the network empties, and scoring runs on until most trips end. */
+export interface Durations {
+  readonly demandS: number;
+  readonly recordEndS: number;
+  readonly scoreEndS: number;
+}
+export const FULL: Durations = { demandS: 3600, recordEndS: 4500, scoreEndS: 5400 };
+export const SMOKE: Durations = { demandS: 1200, recordEndS: 1800, scoreEndS: 2400 };
 
 export function sh(dir: string, cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, SUMO_HOME }, maxBuffer: 256 << 20, timeout: 900_000 });
@@ -85,15 +90,15 @@ function writeArterialPlain(a: ArterialParams, dir: string): void {
   writeFileSync(join(dir, 'art.edg.xml'), edges.join('\n'));
 }
 
-/** One hour of demand at `level` into routes.rou.xml. */
-export function buildDemand(spec: ScenarioSpec, level: DemandLevel, dir: string): void {
+/** `demandS` of demand at `level` into routes.rou.xml. */
+export function buildDemand(spec: ScenarioSpec, level: DemandLevel, dir: string, demandS = FULL.demandS): void {
   const f = LEVEL_FACTOR[level];
   if (spec.arterial) {
     const a = spec.arterial;
     const n = a.signals;
     const flows: string[] = [];
     const flow = (id: string, from: string, to: string, vehPerH: number) => {
-      if (vehPerH >= 1) flows.push(`  <flow id="${id}" from="${from}" to="${to}" begin="0" end="${DEMAND_S}" vehsPerHour="${vehPerH.toFixed(1)}" departLane="best" departSpeed="max"/>`);
+      if (vehPerH >= 1) flows.push(`  <flow id="${id}" from="${from}" to="${to}" begin="0" end="${demandS}" vehsPerHour="${vehPerH.toFixed(1)}" departLane="best" departSpeed="max"/>`);
     };
     const eb = a.throughVehPerHPerLane * a.lanes * f;
     const wb = eb * a.minorShare;
@@ -125,7 +130,7 @@ export function buildDemand(spec: ScenarioSpec, level: DemandLevel, dir: string)
     minDistanceM = 400;
   }
   const periodS = 3600 / tripsPerH;
-  sh(dir, 'python3', [join(SUMO_HOME, 'tools/randomTrips.py'), '-n', 'net.net.xml', '-e', String(DEMAND_S), '-p', periodS.toFixed(4), '--fringe-factor', '10', '--min-distance', String(minDistanceM), '--seed', String(spec.seed), '-o', 'trips.xml', '-r', 'routes.rou.xml', '--validate']);
+  sh(dir, 'python3', [join(SUMO_HOME, 'tools/randomTrips.py'), '-n', 'net.net.xml', '-e', String(demandS), '-p', periodS.toFixed(4), '--fringe-factor', '10', '--min-distance', String(minDistanceM), '--seed', String(spec.seed), '-o', 'trips.xml', '-r', 'routes.rou.xml', '--validate']);
 }
 
 /** Loop definitions in the scenario's convention, recording to loops.xml. */

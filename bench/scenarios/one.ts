@@ -18,24 +18,23 @@ import { join } from 'node:path';
 import { run as cli } from '../../cli/main.js';
 import { readTripinfo } from '../../simulator/sumo/tripinfo.js';
 import { scenarioFamily, smokeFamily, type DemandLevel } from './family.js';
-import { buildDemand, buildLoops, buildNetwork, RECORD_END_S, sh, SUMO_HOME } from './build.js';
+import { buildDemand, buildLoops, buildNetwork, FULL, SMOKE, sh, SUMO_HOME } from './build.js';
 import { TOOLS, type PlanScore, type ScenarioResult } from './report.js';
-
-export const SCORE_END_S = 5400;
 
 function main(): void {
   const [id, level, seedsArg, smoke] = process.argv.slice(2);
   const spec = (smoke ? smokeFamily() : scenarioFamily()).find((s) => s.id === id);
   if (!spec || !level) throw new Error(`unknown scenario ${id}`);
+  const time = smoke ? SMOKE : FULL;
   const seeds = Array.from({ length: Number(seedsArg ?? 3) }, (_, k) => k + 1);
   const dir = mkdtempSync(join(tmpdir(), `gw-scn-${id}-${level}-`));
   const result: ScenarioResult = { id: spec.id, level: level as DemandLevel, half: spec.half, signals: 0, scores: [], planSeconds: 0 };
   try {
     buildNetwork(spec, dir);
-    buildDemand(spec, level as DemandLevel, dir);
+    buildDemand(spec, level as DemandLevel, dir, time.demandS);
     const built = buildLoops(spec, dir);
     Object.assign(result, { signals: built.mapping.intersections.length });
-    sh(dir, 'sumo', ['-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', built.loopDefs, '--end', String(RECORD_END_S), '--seed', String(spec.seed), '--no-step-log', '--time-to-teleport', '300']);
+    sh(dir, 'sumo', ['-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', built.loopDefs, '--end', String(time.recordEndS), '--seed', String(spec.seed), '--no-step-log', '--time-to-teleport', '300']);
 
     const t0 = performance.now();
     const plan = (out: string, extra: string[]): void => {
@@ -62,7 +61,7 @@ function main(): void {
       const score: PlanScore = { tool, timeLossS: [], vehicles: [] };
       for (const seed of seeds) {
         const { net, adds } = runs[tool];
-        sh(dir, 'sumo', ['-n', net, '-r', 'routes.rou.xml', ...(adds.length ? ['-a', adds.join(',')] : []), '--end', String(SCORE_END_S), '--seed', String(seed), '--no-step-log', '--time-to-teleport', '300', '--tripinfo-output', 'ti.xml', '--tripinfo-output.write-unfinished', 'true']);
+        sh(dir, 'sumo', ['-n', net, '-r', 'routes.rou.xml', ...(adds.length ? ['-a', adds.join(',')] : []), '--end', String(time.scoreEndS), '--seed', String(seed), '--no-step-log', '--time-to-teleport', '300', '--tripinfo-output', 'ti.xml', '--tripinfo-output.write-unfinished', 'true']);
         const t = readTripinfo(readFileSync(join(dir, 'ti.xml'), 'utf8'));
         score.timeLossS.push(t.meanTimeLossS);
         score.vehicles.push(t.vehicles);

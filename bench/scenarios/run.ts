@@ -34,7 +34,9 @@ export async function runScenarios(o: BenchOptions): Promise<ScenarioResult[]> {
   const specs = (o.smoke ? smokeFamily() : scenarioFamily()).filter((s) => (!o.ids || o.ids.includes(s.id)) && (!o.half || s.half === o.half));
   const levels = o.levels ?? (o.smoke ? (['medium'] as const) : DEMAND_LEVELS);
   const jobs = specs.flatMap((s) => levels.map((level) => ({ id: s.id, level })));
-  const script = fileURLToPath(new URL('./one.js', import.meta.url));
+  // The child is compiled JS: from dist/ even when this module runs from source (tests).
+  const here = fileURLToPath(import.meta.url);
+  const script = here.endsWith('.ts') ? fileURLToPath(new URL('../../dist/bench/scenarios/one.js', import.meta.url)) : fileURLToPath(new URL('./one.js', import.meta.url));
   const results: ScenarioResult[] = new Array(jobs.length);
   let next = 0;
   let done = 0;

@@ -1,0 +1,31 @@
+/**
+ * The scenario benchmark's smoke version: three small scenarios (an arterial
+ * with turn bays and advance loops, a 3×3 grid with field loop ids, a random
+ * network), medium demand, one seed, 20 minutes of demand, every tool run in
+ * the real SUMO. It proves the pipeline end to end and catches plans that
+ * break a network (a dropped approach gridlocked the random one); plan
+ * quality is judged by `npm run bench:scenarios`, not here.
+ */
+import { describe, expect, it } from 'vitest';
+import { runScenarios } from './run.js';
+import { formatReport, meanLoss, TOOLS } from './report.js';
+
+describe('bench/scenarios smoke (real SUMO)', () => {
+  it('runs every tool on three scenarios; greenwave never does worse than SUMO\'s default fixed programs', async () => {
+    const results = await runScenarios({ smoke: true, seeds: 1, concurrency: 1 });
+    const report = formatReport(results);
+    console.log(report);
+    expect(results.map((r) => r.id)).toEqual(['smoke-arterial', 'smoke-grid', 'smoke-rand']);
+    for (const r of results) {
+      expect(r.error, `${r.id}: ${r.error}`).toBeUndefined();
+      expect(r.signals).toBeGreaterThanOrEqual(4);
+      for (const tool of TOOLS) {
+        const s = r.scores.find((x) => x.tool === tool)!;
+        expect(s.vehicles[0]!, `${r.id} ${tool}`).toBeGreaterThan(100);
+        expect(Number.isFinite(meanLoss(r, tool))).toBe(true);
+      }
+      expect(meanLoss(r, 'greenwave'), r.id).toBeLessThan(meanLoss(r, 'SUMO static'));
+    }
+    expect(report).toMatch(/greenwave +tuning +\d\/3 wins, geometric-mean ratio/);
+  }, 400_000);
+});
