@@ -190,6 +190,19 @@ describe('greenwave plan', () => {
     expect(r.stderr).not.toMatch(STACK_TRACE);
   });
 
+  it('refuses a network that asks for 0.2 s yellows, naming the field and the absolute floor', () => {
+    const net = demoNetwork();
+    net.defaults = { ...net.defaults, minYellowS: 0.1, maxYellowS: 0.2 };
+    const file = join(dir, 'short-yellow.json');
+    writeFileSync(file, JSON.stringify(net));
+    const r = cli('plan', '--network', file, '--counts', COUNTS, '--at', '08:00');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('defaults.minYellowS: 0.1 s is below the absolute floor 3 s (MUTCD 4D.26, GB 14886)');
+    expect(r.stderr).toContain('defaults.maxYellowS: 0.2 s is below the absolute floor 3 s (MUTCD 4D.26, GB 14886)');
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+
   it('requires --counts', () => {
     const r = cli('plan', '--network', NETWORK);
     expect(r.code).toBe(2);
