@@ -29,8 +29,6 @@
  *  - Cycle 300 s: the longest cycle this engine will time (issue 11);
  *    controllers may declare less (NTCIP 1202 patternCycleTime is 0..255 s).
  */
-import type { IssueList } from '../errors.js';
-
 export const SAFETY_FLOORS = Object.freeze({
   /** Shortest yellow change interval, s (MUTCD 4D.26, GB 14886). */
   minYellowS: 3,
@@ -101,11 +99,4 @@ export function cycleCeilingS(networkMaxCycleS: number): number {
 /** Clamps a network's (possibly unvalidated) max cycle to the absolute ceiling, whole seconds. */
 export function clampMaxCycleS(maxCycleS: number): number {
   return Number.isFinite(maxCycleS) && maxCycleS > 0 ? Math.min(SAFETY_FLOORS.maxCycleS, Math.max(1, Math.floor(maxCycleS + 1e-9))) : SAFETY_FLOORS.maxCycleS;
-}
-
-/** Reports `value` at `path` if it is looser than floor `name`. For callers outside the schema. */
-export function checkFloor(name: FloorName, value: number, path: string, issues: IssueList): void {
-  const limit = SAFETY_FLOORS[name];
-  const loose = name.startsWith('max') ? !(value <= limit) : !(value >= limit);
-  if (loose) issues.add(path, floorMessage(name, value), 'FLOOR');
 }
