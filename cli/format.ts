@@ -8,6 +8,7 @@ import type { TimingPlan } from '../engine/plan.js';
 import type { FaultReport } from '../engine/counts/faults.js';
 import type { CorridorPlan } from '../engine/corridor/corridorPlan.js';
 import type { PlanTrial } from '../simulator/rankPlans.js';
+import { MIN_HEALTHY_SHARE, type BlackoutFallback } from '../engine/counts/blackout.js';
 
 function pad(s: string | number, width: number): string {
   return String(s).padStart(width);
@@ -56,6 +57,13 @@ export function formatPlanTable(c: CompiledNetwork, plans: readonly TimingPlan[]
     lines.push('');
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** One loud line per intersection planned on its historical profile because its detectors were mostly faulty. */
+export function formatBlackoutWarnings(fallbacks: readonly BlackoutFallback[]): string {
+  if (fallbacks.length === 0) return '';
+  const head = `WARNING: detector blackout at ${fallbacks.length} intersection${fallbacks.length === 1 ? '' : 's'} (fewer than ${MIN_HEALTHY_SHARE * 100} % of detectors healthy): planned on historical demand, not live counts\n`;
+  return head + fallbacks.map((f) => `WARNING: ${f.intersectionId} on fallback: ${f.reason}\n`).join('');
 }
 
 export function formatFaultSummary(faults: FaultReport): string {

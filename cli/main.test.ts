@@ -190,6 +190,75 @@ describe('greenwave plan', () => {
     expect(r.stderr).not.toMatch(STACK_TRACE);
   });
 
+  it('refuses a network that asks for 0.2 s yellows, naming the field and the absolute floor', () => {
+    const net = demoNetwork();
+    net.defaults = { ...net.defaults, minYellowS: 0.1, maxYellowS: 0.2 };
+    const file = join(dir, 'short-yellow.json');
+    writeFileSync(file, JSON.stringify(net));
+    const r = cli('plan', '--network', file, '--counts', COUNTS, '--at', '08:00');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('defaults.minYellowS: 0.1 s is below the absolute floor 3 s (MUTCD 4D.26, GB 14886)');
+    expect(r.stderr).toContain('defaults.maxYellowS: 0.2 s is below the absolute floor 3 s (MUTCD 4D.26, GB 14886)');
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  describe('detector blackout', () => {
+    /** The demo counts with every detector's volume x1000 where `blackout(time)` holds. */
+    function scaledCounts(name: string, blackout: (time: string) => boolean): string {
+      const lines = readFileSync(COUNTS, 'utf8').trimEnd().split('\n');
+      const out = lines.map((line, k) => {
+        if (k === 0) return line;
+        const f = line.split(',');
+        if (blackout(f[0]!.slice(11, 16))) f[2] = String(Number(f[2]) * 1000);
+        return f.join(',');
+      });
+      const file = join(dir, name);
+      writeFileSync(file, `${out.join('\n')}\n`);
+      return file;
+    }
+    /** Vehicles per hour over all movements of each intersection in a JSON report. */
+    const demandByIntersection = (report: any): Map<string, number> =>
+      new Map(report.plans.map((p: any) => [p.intersectionId, p.movements.reduce((t: number, m: any) => t + m.flowVehPerH, 0)]));
+
+    it('every detector x1000 in the hour to 08:00: falls back to the day profile, says so, never plans zero demand', () => {
+      const file = scaledCounts('blackout-0800.csv', (hhmm) => hhmm >= '07:00' && hhmm <= '08:00');
+      const text = cli('plan', '--network', NETWORK, '--counts', file, '--at', '08:00');
+      expect(text.code, text.stderr).toBe(0);
+      expect(text.stdout).toMatch(/WARNING: detector blackout at 10 intersections \(fewer than 50 % of detectors healthy\)/);
+      for (const id of ALL_IDS) expect(text.stdout).toMatch(new RegExp(`WARNING: ${id} on fallback: 0 of \\d+ detectors healthy in the hour to 08:00 \\(below 50 %\\); planned on the day's neighbouring healthy intervals`));
+
+      const json = cli('plan', '--network', NETWORK, '--counts', file, '--at', '08:00', '--json');
+      expect(json.code).toBe(0);
+      expect(json.stderr).toMatch(/WARNING: detector blackout/);
+      const report = JSON.parse(json.stdout);
+      expect(report.detectorBlackout.fallback).toBe(true);
+      expect(report.detectorBlackout.intersections.map((x: any) => x.intersectionId).sort()).toEqual([...ALL_IDS].sort());
+      for (const f of report.detectorBlackout.intersections) {
+        expect(f.healthyDetectors).toBe(0);
+        expect(f.fallbackVeh).toBeGreaterThan(0);
+      }
+      // Demand is the day's profile around 08:00: close to the clean file's, nowhere zero.
+      const clean = JSON.parse(cli('plan', '--network', NETWORK, '--counts', COUNTS, '--at', '08:00', '--json').stdout);
+      expect(clean.detectorBlackout).toMatchObject({ fallback: false, intersections: [] });
+      const cleanDemand = demandByIntersection(clean);
+      for (const [id, vehPerH] of demandByIntersection(report)) {
+        expect(vehPerH, id).toBeGreaterThan(0.5 * cleanDemand.get(id)!);
+        expect(vehPerH, id).toBeLessThan(2 * cleanDemand.get(id)!);
+      }
+    });
+
+    it('every count x1000 all day: no history to fall back on, so it refuses instead of planning zero demand', () => {
+      const file = scaledCounts('blackout-all.csv', () => true);
+      const r = cli('plan', '--network', NETWORK, '--counts', file, '--at', '08:00');
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('detector blackout with no history to fall back on');
+      expect(r.stderr).toMatch(/I1: 0 of \d+ detectors healthy around 08:00, and none has a healthy reading at this time on other days or within 2 h on the same day/);
+      expect(r.stderr).not.toMatch(STACK_TRACE);
+    });
+  });
+
   it('requires --counts', () => {
     const r = cli('plan', '--network', NETWORK);
     expect(r.code).toBe(2);

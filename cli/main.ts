@@ -18,7 +18,8 @@ import { compileNetwork } from '../engine/network/compile.js';
 import { demandFor, prepareCounts } from '../engine/demand.js';
 import { planNetwork } from '../engine/plan.js';
 import { renderTimeSpaceSvg } from '../engine/corridor/tsd.js';
-import { formatPlanTable, formatFaultSummary, formatCorridor, formatTrials } from './format.js';
+import { formatPlanTable, formatFaultSummary, formatCorridor, formatTrials, formatBlackoutWarnings } from './format.js';
+import { HEALTH_WINDOW_INTERVALS, MIN_HEALTHY_SHARE } from '../engine/counts/blackout.js';
 import { cmdSumo } from './sumo.js';
 import { cmdControllers } from './controllers.js';
 import { cmdServe } from './serve.js';
@@ -65,7 +66,7 @@ function cmdValidate(args: string[], out: (s: string) => void): number {
   return ExitCode.Ok;
 }
 
-function cmdPlan(args: string[], out: (s: string) => void): number {
+function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => void): number {
   const { values } = parseArgs({
     args,
     options: {
@@ -94,16 +95,27 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
     demandBasis: demand.basis,
     substitutions: prepared.faults.substitutions.length,
     faultyDetectors: prepared.faults.faultyDetectors,
+    // Intersections whose detectors were mostly faulty are planned on history, not live counts.
+    detectorBlackout: {
+      fallback: demand.fallbacks.length > 0,
+      minHealthyShare: MIN_HEALTHY_SHARE,
+      healthWindowIntervals: HEALTH_WINDOW_INTERVALS,
+      intersections: demand.fallbacks,
+    },
     plans,
     corridors,
     ...(trials.length > 0 ? { simulationCheck: trials.map((t, k) => ({ ...t, chosen: k === chosenIndex })) } : {}),
   };
   if (values.out) writeText(values.out, `${JSON.stringify(report, null, 2)}\n`);
+  const warnings = formatBlackoutWarnings(demand.fallbacks);
   if (values.json) {
+    // stdout stays pure JSON; the warning goes to stderr as well as into the report.
+    if (warnings) err(warnings);
     out(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     out(`greenwave plan — ${c.network.name || values.network}\n`);
-    out(`demand: ${demand.basis} for the ${demand.intervalS / 60}-minute interval starting ${demand.forInterval}\n\n`);
+    out(`demand: ${demand.basis} for the ${demand.intervalS / 60}-minute interval starting ${demand.forInterval}\n`);
+    out(warnings ? `${warnings}\n` : '\n');
     out(formatPlanTable(c, plans, prepared.faults));
     for (const cp of corridors) out(formatCorridor(cp));
     if (trials.length > 0) {
@@ -140,6 +152,7 @@ function cmdCorridor(args: string[], out: (s: string) => void): number {
   const prepared = prepareCounts(c, readText(values.counts, 'counts file'), values.counts);
   const demand = demandFor(prepared, values.at);
   const { corridors } = planNetwork(c, demand.volumeVeh, demand.intervalS);
+  out(formatBlackoutWarnings(demand.fallbacks));
   const plan = corridors.find((x) => x.corridorId === id);
   if (!plan) throw new GreenwaveError(ErrorCode.InvalidInput, `corridor "${id}" shares all its intersections with an earlier corridor`);
   out(`greenwave corridor — demand ${demand.basis} for the interval starting ${demand.forInterval}\n\n`);
@@ -158,7 +171,7 @@ export function run(argv: string[], out: (s: string) => void = (s) => process.st
   try {
     switch (command) {
       case 'plan':
-        return cmdPlan(rest, out);
+        return cmdPlan(rest, out, err);
       case 'validate':
         return cmdValidate(rest, out);
       case 'corridor':

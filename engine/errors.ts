@@ -24,6 +24,8 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export interface Issue {
   readonly path: string;
   readonly message: string;
+  /** Stable name of the rule that fired, where the checker has one (e.g. the validator's 'MIN_GREEN'). */
+  readonly code?: string;
 }
 
 export class GreenwaveError extends Error {
@@ -68,8 +70,12 @@ export function formatIssues(issues: readonly Issue[]): string {
 /** Collects issues while walking an input; paths are built by the caller. */
 export class IssueList {
   readonly items: Issue[] = [];
-  add(path: string, message: string): void {
-    this.items.push({ path, message });
+  add(path: string, message: string, code?: string): void {
+    this.items.push(code === undefined ? { path, message } : { path, message, code });
+  }
+  /** True if some issue carries `code`. */
+  has(code: string): boolean {
+    return this.items.some((i) => i.code === code);
   }
   get length(): number {
     return this.items.length;

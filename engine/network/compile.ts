@@ -7,11 +7,19 @@
  * Phases are stored per intersection ordered by (barrier, ring, position), so
  * the planner can walk rings without indirection. Stage lists compile to one
  * ring with one barrier per stage.
+ *
+ * Timing is clamped to the absolute floors (engine/safety/floors.ts) here too,
+ * so a network that skipped validation still compiles to no looser numbers:
+ * yellows, minimum greens and pedestrian times at or above the floors (in
+ * phaseTiming.ts), max cycles whole seconds at most 300 s, and no max green
+ * longer than the max cycle leaves after the phase's own clearances.
  */
 import type { Defaults, Lane, Network, Phase } from './schema.js';
 import { APPROACH_IDS, TURNS } from './schema.js';
 import { buildConflictTable, entryLeg, parseMovementId } from './geometry.js';
-import { allPhases, phaseClearances, phaseConflictReason, phaseGreens, phaseMinGreenS } from './phaseTiming.js';
+import { allPhases, pedestrianTimeS, phaseClearances, phaseConflictReason, phaseGreens, phaseMinGreenS } from './phaseTiming.js';
+import { SAFETY_FLOORS, clampMaxCycleS } from '../safety/floors.js';
+import { ceilTenth } from '../timing/clearance.js';
 import { MAX_PHASES_PER_INTERSECTION, ringStructure } from './validate.js';
 import { GreenwaveError, ErrorCode } from '../errors.js';
 
@@ -142,8 +150,8 @@ export function compileNetwork(net: Network): CompiledNetwork {
   net.intersections.forEach((ix, i) => {
     phaseStart[i] = ph;
     laneStart[i] = ln;
-    minCycleS[i] = ix.minCycleS ?? d.minCycleS;
-    maxCycleS[i] = ix.maxCycleS ?? d.maxCycleS;
+    maxCycleS[i] = clampMaxCycleS(ix.maxCycleS ?? d.maxCycleS);
+    minCycleS[i] = Math.min(ix.minCycleS ?? d.minCycleS, maxCycleS[i]!);
     oversaturationY[i] = d.oversaturationY;
     targetDegreeOfSaturation[i] = d.targetDegreeOfSaturation;
     const phases = allPhases(ix);
@@ -172,8 +180,12 @@ export function compileNetwork(net: Network): CompiledNetwork {
       phaseFileIndex[g] = p;
       phaseOnDemand[g] = phase.onDemand ? 1 : 0;
       phaseMinGreen[g] = phaseMinGreenS(phase, ix, d);
-      phaseMaxGreen[g] = Math.max(phase.maxGreenS, phaseMinGreen[g]!);
-      phasePed[g] = phaseMinGreen[g]! > phase.minGreenS ? phaseMinGreen[g]! : 0;
+      // No green longer than the cycle allows: the max cycle less the phase's own clearances.
+      const greenRoomS = maxCycleS[i]! - clear.yellowS[p]! - clear.allRedS[p]!;
+      phaseMaxGreen[g] = Math.max(Math.min(phase.maxGreenS, greenRoomS), phaseMinGreen[g]!);
+      // Walk + clearance counts as the phase's pedestrian time only where it is what sets the minimum.
+      const pedS = pedestrianTimeS(phase, ix, d);
+      phasePed[g] = pedS > 0 && pedS > ceilTenth(Math.max(phase.minGreenS, SAFETY_FLOORS.minVehicleGreenS)) ? phaseMinGreen[g]! : 0;
       for (const green of phaseGreens(phase)) {
         if (green.permitted) phasePermittedMask[g] = phasePermittedMask[g]! | (1 << green.index);
         else phaseProtectedMask[g] = phaseProtectedMask[g]! | (1 << green.index);

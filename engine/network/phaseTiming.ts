@@ -2,11 +2,15 @@
  * Per-phase facts fixed by geometry and policy: the clearance intervals each
  * phase needs, its minimum green once pedestrians are counted, and whether
  * two phases may ever show green at the same time. Shared by network
- * validation and compilation so that the rules exist once.
+ * validation and compilation so that the rules exist once. Every number is
+ * clamped to the absolute floors (engine/safety/floors.ts): validation has
+ * refused looser files already, and a network built without it gets no
+ * looser timing either.
  */
 import type { Defaults, Intersection, Phase } from './schema.js';
 import { compatible, legIndex, movementId, movementUsesLeg, parseMovementId } from './geometry.js';
 import { ceilTenth, iteAllRedS, iteYellowS, kphToMps, pedestrianClearanceS } from '../timing/clearance.js';
+import { SAFETY_FLOORS as F } from '../safety/floors.js';
 
 export function allPhases(ix: Intersection): readonly Phase[] {
   return ix.phasing.type === 'stages' ? ix.phasing.stages : ix.phasing.phases;
@@ -39,12 +43,13 @@ export function pedestrianTimeS(ph: Phase, ix: Intersection, d: Defaults): numbe
     const cw = ix.crosswalks.find((c) => c.leg === leg);
     if (cw) longestM = Math.max(longestM, cw.lengthM);
   }
-  return ceilTenth(ph.pedestrian.walkS + pedestrianClearanceS(longestM, d.pedestrianSpeedMps));
+  const walkS = Math.max(ph.pedestrian.walkS, F.minWalkS);
+  return ceilTenth(walkS + pedestrianClearanceS(longestM, Math.min(d.pedestrianSpeedMps, F.maxPedestrianSpeedMps)));
 }
 
 /** The least green the phase may ever show: its min green, or the pedestrian time if longer. */
 export function phaseMinGreenS(ph: Phase, ix: Intersection, d: Defaults): number {
-  return Math.max(ceilTenth(ph.minGreenS), pedestrianTimeS(ph, ix, d));
+  return Math.max(ceilTenth(Math.max(ph.minGreenS, F.minVehicleGreenS)), pedestrianTimeS(ph, ix, d));
 }
 
 export interface PhaseClearances {
@@ -62,17 +67,22 @@ export function phaseClearances(ix: Intersection, d: Defaults): PhaseClearances 
   const phases = allPhases(ix);
   const yellowS = new Float64Array(phases.length);
   const allRedS = new Float64Array(phases.length);
+  const minYellowS = Math.max(d.minYellowS, F.minYellowS);
+  const maxYellowS = Math.max(d.maxYellowS, minYellowS);
+  const reactionS = Math.max(d.perceptionReactionS, F.minPerceptionReactionS);
+  const decelMps2 = Math.min(d.decelerationMps2, F.maxDecelerationMps2);
+  const vehicleLengthM = Math.max(d.vehicleLengthM, F.minVehicleLengthM);
   phases.forEach((ph, p) => {
-    let y = d.minYellowS;
-    let r = d.minAllRedS;
+    let y = minYellowS;
+    let r = Math.max(d.minAllRedS, 0);
     for (const g of phaseGreens(ph)) {
       const ap = ix.approaches.find((a) => a.id === movementId(g.index).slice(0, 2));
       if (!ap) continue;
       const v = kphToMps(ap.speedKph);
-      const yIte = iteYellowS(v, ap.gradePercent, d.perceptionReactionS, d.decelerationMps2);
-      const yPolicy = Math.min(Math.max(yIte, d.minYellowS), d.maxYellowS);
+      const yIte = iteYellowS(v, ap.gradePercent, reactionS, decelMps2);
+      const yPolicy = Math.min(Math.max(yIte, minYellowS), maxYellowS);
       y = Math.max(y, yPolicy);
-      r = Math.max(r, iteAllRedS(ix.widthM, d.vehicleLengthM, v) + Math.max(0, yIte - d.maxYellowS));
+      r = Math.max(r, iteAllRedS(ix.widthM, vehicleLengthM, v) + Math.max(0, yIte - maxYellowS));
     }
     yellowS[p] = ceilTenth(y);
     allRedS[p] = ceilTenth(r);

@@ -6,6 +6,7 @@
  * live in `validate.ts`; this file only states shapes, units and defaults.
  */
 import { z } from 'zod';
+import { SAFETY_FLOORS as F, floorMessage, type FloorName } from '../safety/floors.js';
 
 /** Approach ids name the direction of travel of the traffic arriving on it. */
 export const APPROACH_IDS = ['NB', 'SB', 'EB', 'WB'] as const;
@@ -19,24 +20,29 @@ export type Leg = (typeof LEGS)[number];
 
 const id = z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters');
 const positive = (max: number) => z.number().positive().max(max);
+/** A number no smaller than the absolute floor `name` (engine/safety/floors.ts); the message names floor and source. */
+const atLeast = (name: FloorName, max: number) => z.number().min(F[name], { error: (iss) => floorMessage(name, iss.input) }).max(max);
+/** A positive number no larger than the absolute ceiling `name`. */
+const atMost = (name: FloorName) => z.number().positive().max(F[name], { error: (iss) => floorMessage(name, iss.input) });
 
 export const DefaultsSchema = z
   .object({
     /** Base saturation flow per lane, before lane width, grade and turn adjustments. */
     saturationFlowVehPerHPerLane: positive(2400).default(1800),
     /** Walking speed for pedestrian clearance; 1.2 m/s (4 ft/s) classic, 1.0–1.1 for elderly areas. */
-    pedestrianSpeedMps: positive(3).default(1.2),
+    pedestrianSpeedMps: atMost('maxPedestrianSpeedMps').default(1.2),
     /** Driver perception-reaction time used by the ITE yellow formula. */
-    perceptionReactionS: positive(3).default(1.0),
+    perceptionReactionS: atLeast('minPerceptionReactionS', 3).default(1.0),
     /** Comfortable deceleration used by the ITE yellow formula (10 ft/s²). */
-    decelerationMps2: positive(6).default(3.05),
+    decelerationMps2: atMost('maxDecelerationMps2').default(3.05),
     /** Design vehicle length used by the all-red formula (20 ft). */
-    vehicleLengthM: positive(25).default(6.1),
-    minYellowS: positive(10).default(3),
-    maxYellowS: positive(10).default(6),
+    vehicleLengthM: atLeast('minVehicleLengthM', 25).default(6.1),
+    /** Policy bounds on yellow; both at least the absolute 3 s (what the formula asks beyond the maximum goes to all-red). */
+    minYellowS: atLeast('minYellowS', 10).default(3),
+    maxYellowS: atLeast('minYellowS', 10).default(6),
     minAllRedS: z.number().min(0).max(10).default(1),
-    minCycleS: positive(600).default(40),
-    maxCycleS: positive(600).default(150),
+    minCycleS: atMost('maxCycleS').default(40),
+    maxCycleS: atMost('maxCycleS').default(150),
     /** HCM start-up lost time l1 and extension of effective green e. */
     startUpLostTimeS: z.number().min(0).max(10).default(2),
     extensionOfEffectiveGreenS: z.number().min(0).max(10).default(2),
@@ -83,7 +89,7 @@ export const PedestrianSchema = z
   .object({
     /** Legs whose crosswalks walk during this phase. */
     crosswalks: z.array(z.enum(LEGS)).min(1),
-    walkS: z.number().min(0).max(60).default(7),
+    walkS: atLeast('minWalkS', 60).default(7),
   })
   .strict();
 
@@ -94,8 +100,8 @@ export const PhaseSchema = z
     protected: z.array(z.string()).default([]),
     /** Movement ids that may go after yielding (permitted left, right turns). */
     permitted: z.array(z.string()).default([]),
-    minGreenS: z.number().min(1).max(120),
-    maxGreenS: z.number().min(1).max(300),
+    minGreenS: atLeast('minVehicleGreenS', 120),
+    maxGreenS: atLeast('minVehicleGreenS', 300),
     pedestrian: PedestrianSchema.optional(),
     /**
      * A phase that runs only when called, such as a bus queue-jump or bus-only left: it is
@@ -134,8 +140,8 @@ export const IntersectionSchema = z
     position: z.object({ lon: z.number().min(-180).max(180), lat: z.number().min(-90).max(90) }).strict(),
     /** Distance a vehicle travels to clear the conflict area, m (curb to far conflict point). */
     widthM: z.number().min(5).max(120),
-    minCycleS: positive(600).optional(),
-    maxCycleS: positive(600).optional(),
+    minCycleS: atMost('maxCycleS').optional(),
+    maxCycleS: atMost('maxCycleS').optional(),
     approaches: z.array(ApproachSchema).min(2, 'a signalised intersection needs at least two approaches'),
     crosswalks: z.array(CrosswalkSchema).default([]),
     detectors: z.array(DetectorSchema).default([]),

@@ -3,6 +3,9 @@
  * leaves the engine, whoever produced it (the timing core, the corridor
  * optimizer, bus priority, or a plan read from a file). It checks what a
  * conflict monitor would fault on and what a controller would refuse:
+ *  - each requirement at the stricter of the compiled network's value and the
+ *    absolute floors of floors.ts (a compiled network built some other way
+ *    cannot lower them); the cycle and every green within the cycle ceiling;
  *  - minimum greens, and pedestrian walk + clearance within the green; an
  *    on-demand phase (a bus phase) may instead be skipped: no green, no yellow,
  *    no all-red, taking no time;
@@ -17,25 +20,62 @@ import type { CompiledNetwork } from '../network/compile.js';
 import type { PlanBuffer } from '../timing/planner.js';
 import type { IssueList } from '../errors.js';
 import { mod } from '../numeric.js';
+import { SAFETY_FLOORS, cycleCeilingS } from './floors.js';
 
 /** Tolerance for float comparisons: plans are quantized to 0.1 s. */
 const EPS = 1e-6;
+
+/**
+ * Stable names of the validator's rules, carried as `code` on every issue it reports.
+ * Tests assert on them, and scripts/mutate-validator.mjs deletes each rule's lines (marked
+ * `// rule:CODE`) in turn to show a test fails without it. Never rename: tools match on them.
+ */
+export const ValidatorRule = {
+  /** Cycle, offset or a phase time is NaN or infinite, or the cycle is not positive. */
+  NonFinite: 'NON_FINITE',
+  /** The offset is negative or not less than the cycle. */
+  Offset: 'OFFSET',
+  /** The cycle is longer than the intersection's ceiling (floors.ts cycleCeilingS). */
+  MaxCycle: 'MAX_CYCLE',
+  /** Green shorter than walk + pedestrian clearance. */
+  PedClearance: 'PED_CLEARANCE',
+  /** Green shorter than the minimum green (and the absolute 4 s floor). */
+  MinGreen: 'MIN_GREEN',
+  /** Green longer than the cycle ceiling leaves after the phase's own clearances. */
+  MaxGreen: 'MAX_GREEN',
+  /** Yellow shorter than the ITE change interval (and the absolute 3 s floor). */
+  Yellow: 'YELLOW',
+  /** All-red shorter than the ITE red clearance. */
+  AllRed: 'ALL_RED',
+  /** A ring's phases leave a gap or overlap. */
+  RingTiling: 'RING_TILING',
+  /** Rings do not meet at a barrier. */
+  Barrier: 'BARRIER',
+  /** The phase times do not sum to the cycle. */
+  CycleSum: 'CYCLE_SUM',
+  /** Conflicting phases (or a phase with itself) green, yellow or in red clearance together. */
+  Conflict: 'CONFLICT',
+} as const;
+export type ValidatorRule = (typeof ValidatorRule)[keyof typeof ValidatorRule];
 
 /** Checks intersection i of `plan`; returns true if safe. Problems go to `issues` when given. */
 export function validateIntersectionPlan(c: CompiledNetwork, i: number, plan: PlanBuffer, issues?: IssueList): boolean {
   const id = c.intersectionIds[i]!;
   let ok = true;
-  const fail = (path: string, message: string): void => {
+  const fail = (rule: ValidatorRule, path: string, message: string): void => {
     ok = false;
-    issues?.add(`plan[${id}]${path}`, message);
+    issues?.add(`plan[${id}]${path}`, message, rule);
   };
   const cycle = plan.cycleS[i]!;
   const offset = plan.offsetS[i]!;
   if (!(Number.isFinite(cycle) && cycle > 0)) {
-    fail('.cycleS', `cycle ${cycle} s is not a positive finite duration`);
+    fail(ValidatorRule.NonFinite, '.cycleS', `cycle ${cycle} s is not a positive finite duration`); // rule:NON_FINITE
     return false;
   }
-  if (!(Number.isFinite(offset) && offset >= 0 && offset < cycle)) fail('.offsetS', `offset ${offset} s must be at least 0 and less than the cycle ${cycle} s`);
+  if (!(Number.isFinite(offset) && offset >= 0 && offset < cycle)) fail(ValidatorRule.Offset, '.offsetS', `offset ${offset} s must be at least 0 and less than the cycle ${cycle} s`); // rule:OFFSET
+  // The ceiling is the network's max cycle with room for transitions, never above 300 s, whatever the compiled network says.
+  const ceilingS = cycleCeilingS(c.maxCycleS[i]!);
+  if (cycle > ceilingS + EPS) fail(ValidatorRule.MaxCycle, '.cycleS', `cycle ${cycle} s is above the ceiling ${ceilingS} s (max cycle ${c.maxCycleS[i]} s × ${SAFETY_FLOORS.transitionCycleFactor} for transitions, at most ${SAFETY_FLOORS.maxCycleS} s)`); // rule:MAX_CYCLE
 
   const p0 = c.phaseStart[i]!;
   const p1 = c.phaseStart[i + 1]!;
@@ -46,14 +86,21 @@ export function validateIntersectionPlan(c: CompiledNetwork, i: number, plan: Pl
     const s = plan.phaseStartS[p]!;
     const ph = `.phases[${c.phaseIds[p]}]`;
     if (!(Number.isFinite(g) && Number.isFinite(y) && Number.isFinite(r) && Number.isFinite(s))) {
-      fail(ph, 'phase times must be finite numbers');
+      fail(ValidatorRule.NonFinite, ph, 'phase times must be finite numbers'); // rule:NON_FINITE
       return false;
     }
     if (c.phaseOnDemand[p] === 1 && g === 0 && y === 0 && r === 0) continue;
-    if (c.phasePedestrianS[p]! > 0 && g + EPS < c.phasePedestrianS[p]!) fail(`${ph}.greenS`, `green ${g} s is shorter than pedestrian walk + clearance ${c.phasePedestrianS[p]} s`);
-    else if (g + EPS < c.phaseMinGreenS[p]!) fail(`${ph}.greenS`, `green ${g} s is below the minimum green ${c.phaseMinGreenS[p]} s`);
-    if (y + EPS < c.phaseYellowS[p]!) fail(`${ph}.yellowS`, `yellow ${y} s is below the required change interval ${c.phaseYellowS[p]} s`);
-    if (r + EPS < c.phaseAllRedS[p]!) fail(`${ph}.allRedS`, `all-red ${r} s is below the required red clearance ${c.phaseAllRedS[p]} s`);
+    // Each requirement is the stricter of the compiled network's and the absolute floor.
+    const pedS = c.phasePedestrianS[p]! > 0 ? Math.max(c.phasePedestrianS[p]!, SAFETY_FLOORS.minWalkS) : 0;
+    const minGreenS = Math.max(c.phaseMinGreenS[p]!, SAFETY_FLOORS.minVehicleGreenS);
+    const yellowS = Math.max(c.phaseYellowS[p]!, SAFETY_FLOORS.minYellowS);
+    const allRedS = c.phaseAllRedS[p]!;
+    const shortForPed = pedS > 0 && g + EPS < pedS;
+    if (shortForPed) fail(ValidatorRule.PedClearance, `${ph}.greenS`, `green ${g} s is shorter than pedestrian walk + clearance ${pedS} s`); // rule:PED_CLEARANCE
+    if (!shortForPed && g + EPS < minGreenS) fail(ValidatorRule.MinGreen, `${ph}.greenS`, `green ${g} s is below the minimum green ${minGreenS} s`); // rule:MIN_GREEN
+    if (g > ceilingS - y - r + EPS) fail(ValidatorRule.MaxGreen, `${ph}.greenS`, `green ${g} s is longer than the cycle allows: at most ${round(ceilingS - y - r)} s within the ${ceilingS} s ceiling`); // rule:MAX_GREEN
+    if (y + EPS < yellowS) fail(ValidatorRule.Yellow, `${ph}.yellowS`, `yellow ${y} s is below the required change interval ${yellowS} s`); // rule:YELLOW
+    if (r + EPS < allRedS) fail(ValidatorRule.AllRed, `${ph}.allRedS`, `all-red ${r} s is below the required red clearance ${allRedS} s`); // rule:ALL_RED
   }
   if (!ok) return false;
 
@@ -81,7 +128,7 @@ export function validateIntersectionPlan(c: CompiledNetwork, i: number, plan: Pl
           if (plan.phaseGreenS[next]! + plan.phaseYellowS[next]! + plan.phaseAllRedS[next]! === 0) break;
         }
         if (next < 0) {
-          fail(`.barriers[${b}].rings[${r}]`, `no phase of ring ${r + 1} starts at ${round(t)} s: its phases leave a gap or overlap`);
+          fail(ValidatorRule.RingTiling, `.barriers[${b}].rings[${r}]`, `no phase of ring ${r + 1} starts at ${round(t)} s: its phases leave a gap or overlap`); // rule:RING_TILING
           break;
         }
         placedMask |= 1 << (next - p0);
@@ -89,18 +136,18 @@ export function validateIntersectionPlan(c: CompiledNetwork, i: number, plan: Pl
       }
       first = last;
       if (barrierEnd < 0) barrierEnd = t;
-      else if (Math.abs(t - barrierEnd) > EPS) fail(`.barriers[${b}]`, `ring ${r + 1} ends at ${round(t)} s but ring 1 ends at ${round(barrierEnd)} s: rings must meet at the barrier`);
+      else if (Math.abs(t - barrierEnd) > EPS) fail(ValidatorRule.Barrier, `.barriers[${b}]`, `ring ${r + 1} ends at ${round(t)} s but ring 1 ends at ${round(barrierEnd)} s: rings must meet at the barrier`); // rule:BARRIER
     }
     barrierStart = barrierEnd;
   }
-  if (Math.abs(barrierStart - cycle) > EPS) fail('.cycleS', `phase times sum to ${round(barrierStart)} s but the cycle is ${cycle} s`);
+  if (Math.abs(barrierStart - cycle) > EPS) fail(ValidatorRule.CycleSum, '.cycleS', `phase times sum to ${round(barrierStart)} s but the cycle is ${cycle} s`); // rule:CYCLE_SUM
 
   // Conflicting phases must not overlap, clearances included, on the circular cycle.
   for (let a = p0; a < p1; a++) {
     const mask = c.phaseConflictMask[a]!;
     if (mask === 0) continue;
     const la = a - p0;
-    if ((mask >>> la) & 1) fail(`.phases[${c.phaseIds[a]}]`, 'phase greens conflicting movements at the same time');
+    if ((mask >>> la) & 1) fail(ValidatorRule.Conflict, `.phases[${c.phaseIds[a]}]`, 'phase greens conflicting movements at the same time'); // rule:CONFLICT
     const sa = plan.phaseStartS[a]!;
     const da = plan.phaseGreenS[a]! + plan.phaseYellowS[a]! + plan.phaseAllRedS[a]!;
     // Only a skipped on-demand phase takes no time (checked above): it shows nothing.
@@ -111,7 +158,7 @@ export function validateIntersectionPlan(c: CompiledNetwork, i: number, plan: Pl
       const db = plan.phaseGreenS[b]! + plan.phaseYellowS[b]! + plan.phaseAllRedS[b]!;
       if (db === 0) continue;
       if (mod(sb - sa, cycle) + EPS < da || mod(sa - sb, cycle) + EPS < db) {
-        fail(`.phases[${c.phaseIds[a]}]`, `conflicts with phase ${c.phaseIds[b]} but their green, yellow or all-red overlap`);
+        fail(ValidatorRule.Conflict, `.phases[${c.phaseIds[a]}]`, `conflicts with phase ${c.phaseIds[b]} but their green, yellow or all-red overlap`); // rule:CONFLICT
       }
     }
   }

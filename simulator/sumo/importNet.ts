@@ -22,6 +22,7 @@
  *   reject a SUMO stage, turning movements are downgraded to permitted, and if
  *   that is not enough the pair is added to `conflicts.remove`.
  */
+import { SAFETY_FLOORS } from '../../engine/safety/floors.js';
 import { GreenwaveError, ErrorCode, ValidationError } from '../../engine/errors.js';
 import { validateNetwork } from '../../engine/network/validate.js';
 import { buildConflictTable, compatible, parseMovementId } from '../../engine/network/geometry.js';
@@ -536,8 +537,10 @@ function stagesFromProgram(jid: string, phases: readonly XmlNode[], movementLink
     const duration = numAttr(ph, 'duration') ?? 30;
     const minDur = numAttr(ph, 'minDur');
     const maxDur = numAttr(ph, 'maxDur');
-    const minGreenS = round1(clamp(minDur ?? 5, 1, 120));
-    const maxGreenS = round1(clamp(Math.max(maxDur ?? Math.max(duration * 2, 60), minGreenS), 1, 300));
+    // A SUMO minDur below the absolute floor is raised to it (engine/safety/floors.ts), and said so.
+    const minGreenS = round1(clamp(minDur ?? 5, SAFETY_FLOORS.minVehicleGreenS, 120));
+    if (minDur !== undefined && minDur < SAFETY_FLOORS.minVehicleGreenS) notes.push(`junction ${jid}: phase ${index}: minDur ${minDur} s raised to the ${SAFETY_FLOORS.minVehicleGreenS} s minimum-green floor`);
+    const maxGreenS = round1(clamp(Math.max(maxDur ?? Math.max(duration * 2, 60), minGreenS), SAFETY_FLOORS.minVehicleGreenS, 300));
     const stage: StageJson = { id: `P${index}`, protected: prot, permitted: perm, minGreenS, maxGreenS };
     const prev = stages[stages.length - 1];
     if (prev && sameGreens(prev, stage)) {
@@ -580,7 +583,7 @@ function repairIntersection(ix: IntersectionJson, notes: string[]): string[] {
     }
     const cycle = res.issues.find((i) => i.path.endsWith('maxCycleS') && CYCLE_RE.test(i.message));
     if (cycle && ix.maxCycleS === undefined) {
-      const need = Math.min(600, Math.ceil(Number(CYCLE_RE.exec(cycle.message)![1])) + 10);
+      const need = Math.min(SAFETY_FLOORS.maxCycleS, Math.ceil(Number(CYCLE_RE.exec(cycle.message)![1])) + 10);
       ix.maxCycleS = need;
       notes.push(`${ix.id}: minimum greens and clearances need a longer cycle than the default maximum; maxCycleS set to ${need}`);
       continue;
