@@ -262,6 +262,52 @@ describe('Modbus TCP connections: idle timeout and keepalive', () => {
   });
 });
 
+describe('Modbus TCP backpressure', () => {
+  test('a peer that sends 100,000 reads and never reads the replies does not grow the server: it is simply not read', async () => {
+    const { server } = await serve();
+    const sock = connect({ host: '127.0.0.1', port: server.port });
+    await new Promise<void>((resolve) => sock.once('connect', resolve));
+    cleanups.push(() => {
+      sock.destroy();
+    });
+    sock.pause(); // never read
+    const N = 100_000;
+    const one = mbap(0, 1, [3, 0, 0, 0, 125]); // FC3 of 125 holding registers: 12 bytes in, 259 bytes out
+    const burst = Buffer.alloc(one.length * N);
+    for (let k = 0; k < N; k++) {
+      one.writeUInt16BE(k & 0xffff, 0);
+      one.copy(burst, k * one.length);
+    }
+    sock.write(burst);
+    // Until the server stops taking requests: all answered, or it stopped reading the peer.
+    for (let last = -1, t0 = Date.now(); server.stats.requests !== last && server.stats.requests < N && Date.now() - t0 < 15_000; ) {
+      last = server.stats.requests;
+      await sleep(300);
+    }
+    // Without backpressure: ~26 MB of replies, less what the kernel buffers hold, queued in the server.
+    expect(server.bufferedBytes).toBeLessThan(1 << 20);
+    // Once the peer reads, every request is answered exactly once, in order.
+    let bytes = 0;
+    let nextTid = 0;
+    let rx: Buffer = Buffer.alloc(0);
+    let inOrder = true;
+    sock.on('data', (d: Buffer) => {
+      bytes += d.length;
+      rx = rx.length ? Buffer.concat([rx, d]) : d;
+      while (rx.length >= 259) {
+        if (rx.readUInt16BE(0) !== (nextTid & 0xffff)) inOrder = false;
+        nextTid++;
+        rx = rx.subarray(259);
+      }
+    });
+    sock.resume();
+    const t0 = Date.now();
+    while (bytes < N * 259 && Date.now() - t0 < 20_000) await sleep(50);
+    await sleep(100);
+    expect({ bytes, replies: nextTid, inOrder }).toEqual({ bytes: N * 259, replies: N, inOrder: true });
+  }, 30_000);
+});
+
 describe('independent masters see exception 0x01, not a timeout', () => {
   test('pymodbus: FC 1, 2, 5, 7, 15, 17, 22, 23 each answered with exception 1, and the connection still works', async () => {
     const { server, controllers } = await serve();

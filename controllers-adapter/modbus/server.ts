@@ -25,7 +25,8 @@
  * that vanished is found by the kernel, and a connection with no complete
  * Modbus request for `idleTimeoutMs` (default 60 s; 0 = never) is closed, so
  * half-open or stalled clients never hold a socket forever. Requests on one
- * connection are answered in order. Port 0 picks an ephemeral port.
+ * connection are answered in order; a peer that does not read its replies is
+ * not read either until they drain (backpressure). Port 0 picks an ephemeral port.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { VirtualController } from '../virtual/controller.js';
@@ -132,10 +133,11 @@ export class ControllerServer<U extends RegisterUnit = VirtualController> extend
       idle.unref();
     }
     let buf: Buffer = Buffer.alloc(0);
-    sock.on('data', (chunk: Buffer) => {
-      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    let draining = false;
+    /** Answers every complete frame in `buf`, in order, until the peer stops reading its replies. */
+    const pump = (): void => {
       let at = 0;
-      while (buf.length - at >= MBAP_PREFIX) {
+      while (!draining && buf.length - at >= MBAP_PREFIX) {
         const length = buf.readUInt16BE(at + 4);
         if (length < 2 || length > MBAP_MAX_LENGTH) {
           this.stats.badFrames++;
@@ -154,19 +156,40 @@ export class ControllerServer<U extends RegisterUnit = VirtualController> extend
         }
         idle?.refresh();
         const reply = handle(unitId, pdu);
-        if (reply && !sock.destroyed) {
+        if (this.closed || sock.destroyed) return;
+        if (reply) {
           const out = Buffer.allocUnsafe(MBAP_PREFIX + 1 + reply.length);
           out.writeUInt16BE(tid, 0);
           out.writeUInt16BE(0, 2);
           out.writeUInt16BE(reply.length + 1, 4);
           out[MBAP_PREFIX] = unitId;
           reply.copy(out, MBAP_PREFIX + 1);
-          sock.write(out);
+          // A peer that sends requests but never reads the replies (up to ~20× larger) would grow
+          // the send buffer without limit: stop reading and answering it until they drain.
+          if (!sock.write(out)) {
+            draining = true;
+            sock.pause();
+            sock.once('drain', () => {
+              draining = false;
+              sock.resume();
+              pump();
+            });
+          }
         }
-        if (this.closed) return;
       }
       if (at > 0) buf = at === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(at));
+    };
+    sock.on('data', (chunk: Buffer) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      pump();
     });
+  }
+
+  /** Bytes of replies waiting in the send buffers of every connection (backpressure, tests). */
+  get bufferedBytes(): number {
+    let n = 0;
+    for (const s of this.sockets) n += s.writableLength;
+    return n;
   }
 
   /** Stops listening and drops every connection at once (like a controller losing power). */
