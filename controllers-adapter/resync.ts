@@ -56,7 +56,14 @@ interface UnitSync {
   checking: boolean;
   lastUptimeS: number;
   reachable: boolean;
+  /** The last mismatch logged and when, and the last push failure: a controller that keeps refusing is logged once a minute, not every check. */
+  lastMismatch: string;
+  lastMismatchLogMs: number;
+  lastFailure: string;
 }
+
+/** A repeated, unchanged mismatch is logged again after this long. */
+const REPEAT_LOG_MS = 60_000;
 
 const MAX_EVENTS = 1000;
 
@@ -84,6 +91,9 @@ export class PlanResync {
       checking: false,
       lastUptimeS: -1,
       reachable: true,
+      lastMismatch: '',
+      lastMismatchLogMs: 0,
+      lastFailure: '',
     }));
   }
 
@@ -145,7 +155,13 @@ export class PlanResync {
       const want = expected === 0 ? "greenwave's current plan (none confirmed yet)" : `plan ${expected}`;
       const why = restarted ? `, restarted (uptime ${st.uptimeS} s)` : '';
       this.note(u, 'mismatch', { foundPlanId: st.activePlanId, expectedPlanId: expected });
-      this.log(`greenwave: controller ${u.name} runs ${found}, expected ${want}${why}: pushing the current plan again`);
+      const line = `greenwave: controller ${u.name} runs ${found}, expected ${want}${why}: pushing the current plan again`;
+      const now = Date.now();
+      if (line !== u.lastMismatch || now - u.lastMismatchLogMs >= REPEAT_LOG_MS) {
+        u.lastMismatch = line;
+        u.lastMismatchLogMs = now;
+        this.log(line);
+      }
     } finally {
       u.checking = false;
     }
@@ -157,13 +173,19 @@ export class PlanResync {
     try {
       const r = await this.client.pushPlan(u.endpoint.unitId, this.currentPlan());
       u.expectedPlanId = r.planId;
+      u.lastMismatch = '';
+      u.lastFailure = '';
       this.note(u, 'pushed', { foundPlanId: r.planId, expectedPlanId: r.planId });
       this.log(`greenwave: controller ${u.name} accepted plan ${r.planId} (${r.state === 'active' ? 'running' : 'from its next cycle zero'})`);
     } catch (e: unknown) {
       const text = `${this.c.intersectionIds[u.endpoint.intersection]} base plan: ${message(e)}`;
-      this.opts.onFailure?.(text);
       this.note(u, 'push-failed', {});
-      if (u.reachable) this.log(`greenwave: controller ${u.name}: plan push failed (${message(e)}); retried at the next check`);
+      // The same failure again (a controller that keeps refusing) is recorded and logged once.
+      if (text !== u.lastFailure) {
+        u.lastFailure = text;
+        this.opts.onFailure?.(text);
+        if (u.reachable) this.log(`greenwave: controller ${u.name}: plan push failed (${message(e)}); retried at the next check`);
+      }
     } finally {
       u.pushing--;
     }
