@@ -2,7 +2,8 @@
  * Controller re-sync, end to end with real processes and real sockets (needs
  * the compiled dist: `npx tsc -p tsconfig.json`):
  *   `greenwave controllers --virtual 10 --time-scale 25` (a child process) and
- *   `greenwave serve --controllers 127.0.0.1:P --resync-s 0.5` (another one).
+ *   `greenwave serve --controllers 127.0.0.1:P --resync-s 0.5` (another one),
+ * each the CLI command's own module from dist run in its own node process.
  * The controllers run greenwave's plan; the controller process is killed with
  * SIGKILL and started again on the same port (back on its local plan, id 0);
  * within two of its cycles it runs greenwave's current plan again, checked by
@@ -21,7 +22,6 @@ import { encodePlanBlock } from '../controllers-adapter/codec.js';
 import { demoNetwork, demoPlan } from '../test/fixtures/controllers/demo.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'dist/cli/main.js');
 const SCALE = 25;
 const N = 10;
 
@@ -44,9 +44,17 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Starts `node dist/cli/main.js args`; resolves once `ready` appears on stdout/stderr. Output accumulates in `log`. */
+/**
+ * Starts `greenwave <command> args` as a child process: the command's module from dist, run by
+ * its cmd function exactly as dist/cli/main.js would (importing only that module: loading the
+ * whole CLI costs seconds per process on a busy machine). Resolves once `ready` appears on
+ * stdout/stderr; output accumulates in `log`.
+ */
 function start(args: string[], ready: RegExp): Promise<{ child: ChildProcess; log: () => string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...rest] = args;
+  const entry = command === 'serve' ? { file: 'serve.js', fn: 'cmdServe' } : { file: 'controllers.js', fn: 'cmdControllers' };
+  const script = `import(${JSON.stringify(join(ROOT, 'dist/cli', entry.file))}).then((m) => m.${entry.fn}(JSON.parse(process.argv[1]), (s) => process.stdout.write(s)))`;
+  const child = spawn(process.execPath, ['-e', script, JSON.stringify(rest)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   const log = (): string => out;
