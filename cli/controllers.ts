@@ -1,5 +1,5 @@
 /**
- * `greenwave controllers --virtual N [--port P] [--host H] [--network net.json] [--snmp-port S] [--time-scale K]`:
+ * `greenwave controllers --virtual N [--port P] [--host H] [--network net.json] [--snmp-port S] [--time-scale K] [--idle-timeout-s T]`:
  * starts N virtual signal controllers (the first N intersections of the
  * network, demo city by default) behind one Modbus TCP port, unit id =
  * intersection index + 1, on the real clock. Prints the port and unit ids;
@@ -8,6 +8,8 @@
  * (docs/ntcip.md) on UDP port S + unit − 1 (S = 0: an ephemeral port each).
  * --time-scale K runs the controllers' clock K times faster than real time
  * (default 1): for demonstrations and tests that must see several cycles.
+ * --idle-timeout-s T closes a Modbus TCP connection with no request for T s
+ * (default 60; 0 = never; docs/modbus-register-map.md, "Modbus TCP transport").
  */
 import { parseArgs } from 'node:util';
 import { readText } from './io.js';
@@ -34,6 +36,8 @@ export interface VirtualFleetOptions {
   readonly snmpPort?: number;
   /** Controller seconds per real second (default 1). */
   readonly timeScale?: number;
+  /** Modbus TCP idle timeout, ms (default: the server's, 60 s; 0 = never). */
+  readonly idleTimeoutMs?: number;
 }
 
 export interface VirtualFleet {
@@ -52,6 +56,7 @@ export function parseControllersArgs(args: string[]): VirtualFleetOptions {
       network: { type: 'string', default: DEFAULT_CONTROLLERS_NETWORK },
       'snmp-port': { type: 'string' },
       'time-scale': { type: 'string', default: '1' },
+      'idle-timeout-s': { type: 'string' },
     },
   });
   if (values.virtual === undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'controllers: --virtual N is required (only virtual controllers are supported)');
@@ -66,7 +71,13 @@ export function parseControllersArgs(args: string[]): VirtualFleetOptions {
   }
   const timeScale = Number(values['time-scale']);
   if (!(Number.isFinite(timeScale) && timeScale >= 0.01 && timeScale <= 1000)) throw new GreenwaveError(ErrorCode.InvalidInput, `controllers: --time-scale ${values['time-scale']} must be a number within [0.01, 1000]`);
-  return { count, port, host: values.host, networkPath: values.network, ...(snmpPort === undefined ? {} : { snmpPort }), ...(timeScale === 1 ? {} : { timeScale }) };
+  let idleTimeoutMs: number | undefined;
+  if (values['idle-timeout-s'] !== undefined) {
+    const t = Number(values['idle-timeout-s']);
+    if (!(Number.isFinite(t) && t >= 0 && t <= 86_400)) throw new GreenwaveError(ErrorCode.InvalidInput, `controllers: --idle-timeout-s ${values['idle-timeout-s']} must be a number of seconds within [0, 86400] (0 = never)`);
+    idleTimeoutMs = Math.round(t * 1000);
+  }
+  return { count, port, host: values.host, networkPath: values.network, ...(snmpPort === undefined ? {} : { snmpPort }), ...(timeScale === 1 ? {} : { timeScale }), ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }) };
 }
 
 /** Starts the fleet on the real clock (10 Hz ticks). */
@@ -82,7 +93,7 @@ export async function startVirtualControllers(o: VirtualFleetOptions): Promise<V
   const now = clock();
   const bindings = [];
   for (let i = 0; i < o.count; i++) bindings.push({ unitId: i + 1, controller: new VirtualController(c, i, buffer, { startS: now, detectorVehPerH: DETECTOR_VEH_PER_H }) });
-  const server = await ControllerServer.start(bindings, { host: o.host, port: o.port, clock });
+  const server = await ControllerServer.start(bindings, { host: o.host, port: o.port, clock, ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }) });
   // One NTCIP agent per controller on consecutive UDP ports (each agent is one controller, as in the field).
   const agents: NtcipAgent[] = [];
   if (o.snmpPort !== undefined) {
