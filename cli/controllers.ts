@@ -1,11 +1,15 @@
 /**
- * `greenwave controllers --virtual N [--port P] [--host H] [--network net.json] [--snmp-port S]`:
+ * `greenwave controllers --virtual N [--port P] [--host H] [--network net.json] [--snmp-port S] [--time-scale K] [--idle-timeout-s T]`:
  * starts N virtual signal controllers (the first N intersections of the
  * network, demo city by default) behind one Modbus TCP port, unit id =
  * intersection index + 1, on the real clock. Prints the port and unit ids;
  * Ctrl-C (SIGINT) or SIGTERM stops them cleanly. See docs/modbus-register-map.md.
  * With --snmp-port S each controller also gets an NTCIP 1202 SNMP agent
  * (docs/ntcip.md) on UDP port S + unit − 1 (S = 0: an ephemeral port each).
+ * --time-scale K runs the controllers' clock K times faster than real time
+ * (default 1): for demonstrations and tests that must see several cycles.
+ * --idle-timeout-s T closes a Modbus TCP connection with no request for T s
+ * (default 60; 0 = never; docs/modbus-register-map.md, "Modbus TCP transport").
  */
 import { parseArgs } from 'node:util';
 import { readText } from './io.js';
@@ -30,6 +34,10 @@ export interface VirtualFleetOptions {
   readonly networkPath: string;
   /** First SNMP (NTCIP) agent port; undefined = no SNMP. */
   readonly snmpPort?: number;
+  /** Controller seconds per real second (default 1). */
+  readonly timeScale?: number;
+  /** Modbus TCP idle timeout, ms (default: the server's, 60 s; 0 = never). */
+  readonly idleTimeoutMs?: number;
 }
 
 export interface VirtualFleet {
@@ -47,6 +55,8 @@ export function parseControllersArgs(args: string[]): VirtualFleetOptions {
       host: { type: 'string', default: '127.0.0.1' },
       network: { type: 'string', default: DEFAULT_CONTROLLERS_NETWORK },
       'snmp-port': { type: 'string' },
+      'time-scale': { type: 'string', default: '1' },
+      'idle-timeout-s': { type: 'string' },
     },
   });
   if (values.virtual === undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'controllers: --virtual N is required (only virtual controllers are supported)');
@@ -59,7 +69,15 @@ export function parseControllersArgs(args: string[]): VirtualFleetOptions {
     snmpPort = Number(values['snmp-port']);
     if (!(Number.isInteger(snmpPort) && snmpPort >= 0 && (snmpPort === 0 || snmpPort + count - 1 <= 65535))) throw new GreenwaveError(ErrorCode.InvalidInput, `controllers: --snmp-port ${values['snmp-port']} must be 0 (any free ports) or a port such that ports ${values['snmp-port']}..+${count - 1} fit within 65535`);
   }
-  return { count, port, host: values.host, networkPath: values.network, ...(snmpPort === undefined ? {} : { snmpPort }) };
+  const timeScale = Number(values['time-scale']);
+  if (!(Number.isFinite(timeScale) && timeScale >= 0.01 && timeScale <= 1000)) throw new GreenwaveError(ErrorCode.InvalidInput, `controllers: --time-scale ${values['time-scale']} must be a number within [0.01, 1000]`);
+  let idleTimeoutMs: number | undefined;
+  if (values['idle-timeout-s'] !== undefined) {
+    const t = Number(values['idle-timeout-s']);
+    if (!(Number.isFinite(t) && t >= 0 && t <= 86_400)) throw new GreenwaveError(ErrorCode.InvalidInput, `controllers: --idle-timeout-s ${values['idle-timeout-s']} must be a number of seconds within [0, 86400] (0 = never)`);
+    idleTimeoutMs = Math.round(t * 1000);
+  }
+  return { count, port, host: values.host, networkPath: values.network, ...(snmpPort === undefined ? {} : { snmpPort }), ...(timeScale === 1 ? {} : { timeScale }), ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }) };
 }
 
 /** Starts the fleet on the real clock (10 Hz ticks). */
@@ -69,11 +87,13 @@ export async function startVirtualControllers(o: VirtualFleetOptions): Promise<V
   const c = compileNetwork(parsed.network);
   if (o.count > c.intersectionCount) throw new GreenwaveError(ErrorCode.InvalidInput, `controllers: --virtual ${o.count}, but ${o.networkPath} has ${c.intersectionCount} intersections`);
   const { buffer } = planNetwork(c, new Float64Array(c.detectorIds.length).fill(LOCAL_PLAN_VOLUME_VEH), 900);
-  const clock = (): number => Date.now() / 1000;
+  const scale = o.timeScale ?? 1;
+  const t0S = Date.now() / 1000;
+  const clock = (): number => t0S + (Date.now() / 1000 - t0S) * scale;
   const now = clock();
   const bindings = [];
   for (let i = 0; i < o.count; i++) bindings.push({ unitId: i + 1, controller: new VirtualController(c, i, buffer, { startS: now, detectorVehPerH: DETECTOR_VEH_PER_H }) });
-  const server = await ControllerServer.start(bindings, { host: o.host, port: o.port, clock });
+  const server = await ControllerServer.start(bindings, { host: o.host, port: o.port, clock, ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }) });
   // One NTCIP agent per controller on consecutive UDP ports (each agent is one controller, as in the field).
   const agents: NtcipAgent[] = [];
   if (o.snmpPort !== undefined) {

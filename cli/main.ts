@@ -37,8 +37,8 @@ const USAGE = `usage:
   greenwave validate <net.json>     check a network file and list every problem
   greenwave schema                  print the network file format as JSON Schema
   greenwave sumo plan|loops|import  SUMO round trip: loops on a .net.xml, plans from loop output as SUMO programs (docs/sumo.md)
-  greenwave controllers --virtual N [--port P]  N virtual signal controllers on one Modbus TCP port (docs/modbus-register-map.md)
-  greenwave serve [--port P] [--insecure] [--tokens file.json] [--controllers HOST:PORT]  gRPC bus priority, SPaT and timing service (docs/grpc.md)
+  greenwave controllers --virtual N [--port P] [--time-scale K]  N virtual signal controllers on one Modbus TCP port (docs/modbus-register-map.md)
+  greenwave serve [--port P] [--insecure] --tokens file.json [--controllers HOST:PORT [--resync-s S]] [--limit NAME=VALUE]…  gRPC bus priority, SPaT and timing service (docs/grpc.md)
 `;
 
 export const ExitCode = { Ok: 0, Failure: 1, BadInput: 2 } as const;

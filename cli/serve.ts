@@ -5,7 +5,9 @@
  * `--gtfs` loads a static GTFS feed at start and enables SubmitVehiclePositions (GTFS-realtime).
  * `--controllers HOST:PORT` connects the field: every intersection's controller at that Modbus
  * TCP address (unit id = intersection index + 1); the base plan is pushed at start and bus
- * priority decisions follow as priority overrides.
+ * priority decisions follow as priority overrides. Every `--resync-s` seconds (default 5) each
+ * controller's active plan id is read; one that restarted or runs another plan gets the current
+ * plan again, with a log line on standard error (controllers-adapter/resync.ts).
  * Runs the gRPC service (docs/grpc.md) until SIGINT/SIGTERM, then drains and stops.
  */
 import { parseArgs } from 'node:util';
@@ -31,6 +33,7 @@ export function parseServeArgs(args: string[]): ServeOptions {
       gtfs: { type: 'string' },
       controllers: { type: 'string' },
       limit: { type: 'string', multiple: true },
+      'resync-s': { type: 'string', default: '5' },
     },
   });
   const limits: Record<string, number> = {};
@@ -55,10 +58,12 @@ export function parseServeArgs(args: string[]): ServeOptions {
     if (!m || !(cport >= 1 && cport <= 65535)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --controllers "${values.controllers}" must be HOST:PORT (a Modbus TCP address)`);
     controllerAddress = { host: m[1]!, port: cport };
   }
+  const resyncS = Number(values['resync-s']);
+  if (!(Number.isFinite(resyncS) && resyncS >= 0.1 && resyncS <= 3600)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --resync-s ${values['resync-s']} must be a number of seconds within [0.1, 3600]`);
   return {
     port,
     host: values.host,
-    ...(controllerAddress ? { controllerAddress } : {}),
+    ...(controllerAddress ? { controllerAddress, controllerResyncMs: Math.round(resyncS * 1000) } : {}),
     insecure: values.insecure,
     ...(cert !== undefined && key !== undefined ? { tls: { certPath: cert, keyPath: key, ...(values['tls-ca'] ? { caPath: values['tls-ca'] } : {}) } } : {}),
     tokens: TokenStore.fromFile(values.tokens),

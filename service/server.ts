@@ -25,6 +25,7 @@ import { GreenwaveError, ErrorCode, formatIssues } from '../engine/errors.js';
 import { TspController } from '../engine/priority/tsp.js';
 import { ControllerClient, type ControllerEndpoint } from '../controllers-adapter/modbus/client.js';
 import { PriorityLink } from '../controllers-adapter/priorityLink.js';
+import { DEFAULT_RESYNC_PERIOD_MS, PlanResync } from '../controllers-adapter/resync.js';
 import { PriorityClass, priorityConfig, type PriorityConfig } from '../engine/priority/policy.js';
 import { StatusError, notFound, toGrpcStatus } from './errors.js';
 import { TokenStore, requireRole, type Principal, type Role } from './auth.js';
@@ -70,6 +71,10 @@ export interface ServeOptions {
   readonly controllers?: readonly ControllerEndpoint[];
   /** Shorthand for `controllers`: every intersection at one Modbus TCP address, unit id = index + 1 (as `greenwave controllers --virtual N` serves). */
   readonly controllerAddress?: { readonly host: string; readonly port: number };
+  /** How often each controller's active plan id is checked and a restarted one re-sent the plan, ms (controllers-adapter/resync.ts; default 5000). */
+  readonly controllerResyncMs?: number;
+  /** Operational log lines (controller re-sync); default standard error. */
+  readonly log?: (line: string) => void;
 }
 
 export interface RunningServer {
@@ -177,16 +182,16 @@ type AnyCall = grpc.ServerUnaryCall<Obj, Obj> | grpc.ServerWritableStream<Obj, O
  * each, and the priority link that sends TSP adjustments after each decision and once a second.
  * Failures never fail a gRPC call: they are collected in `link.failures`.
  */
-function connectControllers(state: ServiceState, endpoints: readonly ControllerEndpoint[], clock: () => number) {
+function connectControllers(state: ServiceState, endpoints: readonly ControllerEndpoint[], clock: () => number, opts: Pick<ServeOptions, 'controllerResyncMs' | 'log'>) {
   if (endpoints.length === 0) return undefined;
-  const client = new ControllerClient(state.c, endpoints, { timeoutMs: 1000, connectTimeoutMs: 1000 });
+  const resyncMs = opts.controllerResyncMs ?? DEFAULT_RESYNC_PERIOD_MS;
+  // An open breaker fails fast for at most one re-sync period, so a controller that comes back is re-synced at the next check.
+  const client = new ControllerClient(state.c, endpoints, { timeoutMs: 1000, connectTimeoutMs: 1000, breakerCooldownMs: Math.min(5000, resyncMs) });
   const unitOf = new Map(endpoints.map((e) => [e.intersection, e.unitId]));
   const link = new PriorityLink(state.c, state.tsp, client, (i) => unitOf.get(i));
-  const pushPlans = (): void => {
-    for (const e of endpoints) {
-      client.pushPlan(e.unitId, state.plan.buffer).catch((err: unknown) => link.failures.push(`${state.c.intersectionIds[e.intersection]} base plan: ${err instanceof Error ? err.message : String(err)}`));
-    }
-  };
+  // The base plan: pushed at start and after Replan, and again to any controller found off it (a restart).
+  const resync = new PlanResync(state.c, client, endpoints, () => state.plan.buffer, { periodMs: resyncMs, ...(opts.log ? { log: opts.log } : {}), onFailure: (m) => link.failures.push(m) });
+  const pushPlans = (): void => void resync.pushAll();
   const changed = (i: number): void => {
     if (unitOf.has(i)) void link.sync(i, clock());
   };
@@ -196,12 +201,15 @@ function connectControllers(state: ServiceState, endpoints: readonly ControllerE
   }, 1000);
   timer.unref();
   pushPlans();
+  resync.start();
   return {
     link,
+    resync,
     changed,
     pushPlans,
     close: (): void => {
       clearInterval(timer);
+      resync.stop();
       void client.close();
     },
   };
@@ -225,7 +233,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 1 << 20 });
   const addr = opts.controllerAddress;
   const endpoints = opts.controllers ?? (addr ? state.c.intersectionIds.slice(0, 247).map((_, i) => ({ unitId: i + 1, intersection: i, host: addr.host, port: addr.port })) : []);
-  const field = connectControllers(state, endpoints, clock);
+  const field = connectControllers(state, endpoints, clock, opts);
   let serving = true;
   const streams = new Set<grpc.ServerWritableStream<Obj, Obj> | grpc.ServerDuplexStream<Obj, Obj>>();
   const healthWatchers = new Set<grpc.ServerWritableStream<Obj, Obj>>();

@@ -1,66 +1,84 @@
 /**
- * Modbus TCP server for virtual controllers: one listening port, one unit id
- * per intersection. Built on modbus-serial's ServerTCP with three fixes for
- * its pitfalls (shared/reference/protocols.md §3):
- *  - it is created with unitID 255 so every unit reaches the vector, and the
- *    vector routes by unit id itself: unknown units get exception 0x0B
- *    (gateway target failed to respond) instead of silence;
- *  - setRegisterArray is implemented, so an FC16 block write reaches the
- *    controller as one array and is applied all or nothing;
- *  - reads return a synchronous snapshot of the whole range, so a staged or
- *    active plan block is never torn within one request.
- * Out-of-range addresses get 0x02 and bad counts or values 0x03 (the
- * controller throws ModbusException; modbus-serial reads `modbusErrorCode`).
- * Port 0 picks an ephemeral port (`server.port` tells which).
+ * Modbus TCP server for virtual controllers (and the engine's plan
+ * publisher): one listening port, one unit id per intersection. It does its
+ * own MBAP framing on node:net and hands each PDU to the decoder both
+ * servers share (./pdu.ts: exactly one reply per request, exception 0x01 for
+ * every unsupported function, 0x03 for bad counts, byte counts and lengths,
+ * 0x0B for unknown units). modbus-serial's ServerTCP is not used: it never
+ * checks the protocol id, answers some malformed requests twice and others
+ * not at all, and holds a silent connection forever.
+ *
+ * MBAP header (Modbus Messaging on TCP/IP Implementation Guide v1.0b §3.1.3):
+ * transaction id, protocol id, length (unit id + PDU bytes), unit id.
+ *  - length 2..254 (a PDU of 1..253 bytes): the frame is consumed by its
+ *    length, whatever it holds, so a PDU too short or too long for its
+ *    function is answered 0x03 and the stream stays in step;
+ *  - length < 2 (no function code) or > 254 (more than the largest ADU, 260
+ *    bytes): the byte stream cannot be trusted to be Modbus any more, and the
+ *    connection is closed (counted in `stats.badFrames`);
+ *  - protocol id ≠ 0: the frame is not Modbus (§3.1.3: 0 = MODBUS protocol).
+ *    It is discarded unanswered (counted in `stats.badProtocol`), framed by its
+ *    length so the next request is still read correctly, and it does not count
+ *    as activity for the idle timeout; a peer that sends nothing else is
+ *    closed at the idle timeout.
+ * Connections: TCP keepalive is on (`keepAliveMs`, default 10 s) so a peer
+ * that vanished is found by the kernel, and a connection with no complete
+ * Modbus request for `idleTimeoutMs` (default 60 s; 0 = never) is closed, so
+ * half-open or stalled clients never hold a socket forever. Requests on one
+ * connection are answered in order; a peer that does not read its replies is
+ * not read either until they drain (backpressure). Port 0 picks an ephemeral port.
  */
-import type { Server, Socket } from 'node:net';
-import { ServerTCP } from 'modbus-serial';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { VirtualController } from '../virtual/controller.js';
 import { UnitTable, type RegisterUnit, type UnitBinding } from './units.js';
-import { ControllerError, ControllerErrorReason, ModbusException } from '../errors.js';
-import { ModbusExceptionCode } from '../registerMap.js';
+import { createPduHandler, type PduHandler, type PduHandlerOptions, type ServerStats } from './pdu.js';
+import { ControllerError, ControllerErrorReason } from '../errors.js';
 
-/** One request as the server sees it, for fault injection in tests and for tracing. */
-export interface ModbusRequestInfo {
-  readonly unitId: number;
-  /** 3 read holding, 4 read input, 6 write one, 16 write many. */
-  readonly functionCode: 3 | 4 | 6 | 16;
-  readonly address: number;
-  readonly count: number;
-}
+export type { ModbusRequestInfo, ServerStats, PduHandlerOptions } from './pdu.js';
 
-export interface ControllerServerOptions {
+/** MBAP header bytes before the unit id. */
+const MBAP_PREFIX = 6;
+/** Largest MBAP length field: unit id + a 253-byte PDU (ADU of 260 bytes). */
+export const MBAP_MAX_LENGTH = 254;
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+export const DEFAULT_KEEPALIVE_MS = 10_000;
+
+export interface ControllerServerOptions extends PduHandlerOptions {
   /** Default 127.0.0.1. */
   readonly host?: string;
   /** Default 0: an ephemeral port. */
   readonly port?: number;
-  /** Clock in seconds; when given, every controller is ticked to it before each request. */
-  readonly clock?: () => number;
-  /**
-   * Called before each write is applied. Return 'drop' to leave it unapplied and
-   * unanswered, or 'applyThenDrop' to apply it and never answer (a controller dying
-   * mid-request, before or after acting on it); tests close the server from here.
-   */
-  readonly beforeWrite?: (req: ModbusRequestInfo) => 'drop' | 'applyThenDrop' | void;
+  /** Close a connection that sent no complete Modbus request for this long, ms. Default 60 000; 0 = never. */
+  readonly idleTimeoutMs?: number;
+  /** TCP keepalive initial delay, ms. Default 10 000; 0 = keepalive off. */
+  readonly keepAliveMs?: number;
 }
 
 export type { RegisterUnit, UnitBinding } from './units.js';
 
-type Callback = (err: Error | null) => void;
+export interface TcpServerStats extends ServerStats {
+  /** Frames with a protocol id other than 0, discarded unanswered. */
+  badProtocol: number;
+  /** Connections closed for an impossible MBAP length. */
+  badFrames: number;
+  /** Connections closed by the idle timeout. */
+  idleClosed: number;
+}
 
 export class ControllerServer<U extends RegisterUnit = VirtualController> extends UnitTable<U> {
   readonly host: string;
   readonly port: number;
-  private readonly inner: ServerTCP;
+  private readonly listener: Server;
+  private readonly sockets = new Set<Socket>();
   private closed = false;
   /** Requests answered, by outcome, for reports. */
-  readonly stats = { requests: 0, exceptions: 0, dropped: 0 };
+  readonly stats: TcpServerStats = { requests: 0, exceptions: 0, dropped: 0, badProtocol: 0, badFrames: 0, idleClosed: 0 };
 
-  private constructor(host: string, port: number, units: Map<number, U>, inner: ServerTCP) {
+  private constructor(host: string, port: number, units: Map<number, U>, listener: Server) {
     super(units);
     this.host = host;
     this.port = port;
-    this.inner = inner;
+    this.listener = listener;
   }
 
   /** Starts listening; resolves once bound. Rejects with the listen error (EADDRINUSE …). */
@@ -69,32 +87,109 @@ export class ControllerServer<U extends RegisterUnit = VirtualController> extend
     const host = opts.host ?? '127.0.0.1';
     const port = opts.port ?? 0;
     if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new ControllerError(ControllerErrorReason.Limit, `port ${port} must be an integer within [0, 65535]`);
-    let holder: ControllerServer<U> | undefined;
-    const vector = createControllerVector(units, opts, () => holder);
-    // ServerTCP does `options.port || 502`, so port 0 must travel as the string '0' (net.listen accepts numeric strings).
-    const inner = new ServerTCP(vector, { host, port: (port === 0 ? '0' : port) as number, unitID: 255 });
-    const listener = (inner as unknown as { _server?: Server })._server;
-    if (!listener) throw new ControllerError(ControllerErrorReason.ConnectFailed, 'modbus-serial ServerTCP has no _server: unsupported modbus-serial version');
+    const idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    const keepAliveMs = opts.keepAliveMs ?? DEFAULT_KEEPALIVE_MS;
+    if (!(Number.isInteger(idleTimeoutMs) && idleTimeoutMs >= 0)) throw new ControllerError(ControllerErrorReason.Limit, `idleTimeoutMs ${idleTimeoutMs} must be a non-negative integer`);
+    if (!(Number.isInteger(keepAliveMs) && keepAliveMs >= 0)) throw new ControllerError(ControllerErrorReason.Limit, `keepAliveMs ${keepAliveMs} must be a non-negative integer`);
+    const listener = createServer();
     await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error): void => {
-        inner.removeListener('initialized', onReady);
-        reject(new ControllerError(ControllerErrorReason.ConnectFailed, `cannot listen on ${host}:${port}: ${e.message}`, { cause: e }));
-      };
-      const onReady = (): void => {
-        inner.removeListener('serverError', onError);
+      const onError = (e: Error): void => reject(new ControllerError(ControllerErrorReason.ConnectFailed, `cannot listen on ${host}:${port}: ${e.message}`, { cause: e }));
+      listener.once('error', onError);
+      listener.listen({ host, port }, () => {
+        listener.removeListener('error', onError);
         resolve();
-      };
-      inner.once('serverError', onError);
-      inner.once('initialized', onReady);
+      });
     });
-    // Socket errors (a client resetting) must not crash the process.
-    inner.on('socketError', () => {});
-    inner.on('serverError', () => {});
-    inner.on('error', () => {});
+    // A listener error after start (EMFILE …) must not crash the process.
+    listener.on('error', () => {});
     const address = listener.address();
     const bound = typeof address === 'object' && address !== null ? address.port : port;
-    holder = new ControllerServer(host, bound, units, inner);
-    return holder;
+    const self = new ControllerServer(host, bound, units, listener);
+    const handle = createPduHandler(units, opts, self.stats);
+    listener.on('connection', (sock) => self.serve(sock, handle, idleTimeoutMs, keepAliveMs));
+    return self;
+  }
+
+  private serve(sock: Socket, handle: PduHandler, idleTimeoutMs: number, keepAliveMs: number): void {
+    if (this.closed) {
+      sock.destroy();
+      return;
+    }
+    this.sockets.add(sock);
+    sock.setNoDelay(true);
+    if (keepAliveMs > 0) sock.setKeepAlive(true, keepAliveMs);
+    // Socket errors (a client resetting) must not crash the process.
+    sock.on('error', () => {});
+    sock.once('close', () => {
+      this.sockets.delete(sock);
+      clearTimeout(idle);
+    });
+    let idle: NodeJS.Timeout | undefined;
+    if (idleTimeoutMs > 0) {
+      idle = setTimeout(() => {
+        this.stats.idleClosed++;
+        sock.destroy();
+      }, idleTimeoutMs);
+      idle.unref();
+    }
+    let buf: Buffer = Buffer.alloc(0);
+    let draining = false;
+    /** Answers every complete frame in `buf`, in order, until the peer stops reading its replies. */
+    const pump = (): void => {
+      let at = 0;
+      while (!draining && buf.length - at >= MBAP_PREFIX) {
+        const length = buf.readUInt16BE(at + 4);
+        if (length < 2 || length > MBAP_MAX_LENGTH) {
+          this.stats.badFrames++;
+          sock.destroy();
+          return;
+        }
+        if (buf.length - at < MBAP_PREFIX + length) break;
+        const tid = buf.readUInt16BE(at);
+        const protocolId = buf.readUInt16BE(at + 2);
+        const unitId = buf[at + MBAP_PREFIX]!;
+        const pdu = buf.subarray(at + MBAP_PREFIX + 1, at + MBAP_PREFIX + length);
+        at += MBAP_PREFIX + length;
+        if (protocolId !== 0) {
+          this.stats.badProtocol++;
+          continue;
+        }
+        idle?.refresh();
+        const reply = handle(unitId, pdu);
+        if (this.closed || sock.destroyed) return;
+        if (reply) {
+          const out = Buffer.allocUnsafe(MBAP_PREFIX + 1 + reply.length);
+          out.writeUInt16BE(tid, 0);
+          out.writeUInt16BE(0, 2);
+          out.writeUInt16BE(reply.length + 1, 4);
+          out[MBAP_PREFIX] = unitId;
+          reply.copy(out, MBAP_PREFIX + 1);
+          // A peer that sends requests but never reads the replies (up to ~20× larger) would grow
+          // the send buffer without limit: stop reading and answering it until they drain.
+          if (!sock.write(out)) {
+            draining = true;
+            sock.pause();
+            sock.once('drain', () => {
+              draining = false;
+              sock.resume();
+              pump();
+            });
+          }
+        }
+      }
+      if (at > 0) buf = at === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(at));
+    };
+    sock.on('data', (chunk: Buffer) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      pump();
+    });
+  }
+
+  /** Bytes of replies waiting in the send buffers of every connection (backpressure, tests). */
+  get bufferedBytes(): number {
+    let n = 0;
+    for (const s of this.sockets) n += s.writableLength;
+    return n;
   }
 
   /** Stops listening and drops every connection at once (like a controller losing power). */
@@ -102,90 +197,17 @@ export class ControllerServer<U extends RegisterUnit = VirtualController> extend
     if (this.closed) return Promise.resolve();
     this.closed = true;
     return new Promise((resolve) => {
-      const socks = (this.inner as unknown as { socks?: Map<Socket, unknown> }).socks;
-      this.inner.close(() => resolve());
-      // ServerTCP.close destroys the sockets it knows; make sure none lingers half-open.
-      if (socks) for (const s of socks.keys()) s.destroy();
+      this.listener.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
     });
+  }
+
+  /** Connections open right now. */
+  get connections(): number {
+    return this.sockets.size;
   }
 
   get isClosed(): boolean {
     return this.closed;
   }
-}
-
-/** Request counters a server keeps (the TCP server, and the RTU server in ../rtu/server.ts). */
-export interface ServerStats {
-  requests: number;
-  exceptions: number;
-  dropped: number;
-}
-
-/** The routing options the vector uses (clock and fault injection); both servers pass theirs. */
-export type ControllerVectorOptions = Pick<ControllerServerOptions, 'clock' | 'beforeWrite'>;
-
-/**
- * The modbus-serial service vector that routes requests by unit id to the virtual controllers:
- * shared by the TCP server and the RTU server (which feeds it through modbus-serial's own
- * request handlers), so both transports answer exactly alike.
- */
-export function createControllerVector(units: ReadonlyMap<number, RegisterUnit>, opts: ControllerVectorOptions, self: () => { readonly stats: ServerStats } | undefined) {
-  const route = (unitId: number): RegisterUnit => {
-    const s = self();
-    if (s) s.stats.requests++;
-    const c = units.get(unitId);
-    if (!c) {
-      if (s) s.stats.exceptions++;
-      throw new ModbusException(ModbusExceptionCode.GatewayTargetFailed, `no controller with unit id ${unitId}`);
-    }
-    if (opts.clock) c.tick(opts.clock());
-    c.noteCentralContact();
-    return c;
-  };
-  const counted = <T>(fn: () => T): T => {
-    try {
-      return fn();
-    } catch (e: unknown) {
-      const s = self();
-      if (s && e instanceof ModbusException && e.modbusErrorCode !== ModbusExceptionCode.GatewayTargetFailed) s.stats.exceptions++;
-      throw e;
-    }
-  };
-  const write = (unitId: number, address: number, values: number[], fc: 6 | 16, cb: Callback): void => {
-    let c: RegisterUnit;
-    try {
-      c = route(unitId);
-    } catch (e: unknown) {
-      cb(e as Error);
-      return;
-    }
-    const fault = opts.beforeWrite?.({ unitId, functionCode: fc, address, count: values.length });
-    if (fault === 'drop') {
-      const s = self();
-      if (s) s.stats.dropped++;
-      return; // never answered: the client times out or sees the connection close
-    }
-    try {
-      counted(() => c.writeHolding(address, values));
-    } catch (e: unknown) {
-      cb(e as Error);
-      return;
-    }
-    if (fault === 'applyThenDrop') {
-      const s = self();
-      if (s) s.stats.dropped++;
-      return;
-    }
-    cb(null);
-  };
-  // Arity matters: modbus-serial calls 4-parameter functions with a callback and the others synchronously.
-  // Reads are synchronous (a thrown ModbusException keeps its code); writes take the callback so they can be dropped.
-  return {
-    getHoldingRegister: (addr: number, unitID: number): number => counted(() => route(unitID).readHolding(addr, 1)[0]!),
-    getMultipleHoldingRegisters: (addr: number, length: number, unitID: number): number[] => counted(() => route(unitID).readHolding(addr, length)),
-    getInputRegister: (addr: number, unitID: number): number => counted(() => route(unitID).readInput(addr, 1)[0]!),
-    getMultipleInputRegisters: (addr: number, length: number, unitID: number): number[] => counted(() => route(unitID).readInput(addr, length)),
-    setRegister: (addr: number, value: number, unitID: number, cb: Callback): void => write(unitID, addr, [value], 6, cb),
-    setRegisterArray: (addr: number, values: number[], unitID: number, cb: Callback): void => write(unitID, addr, values, 16, cb),
-  };
 }

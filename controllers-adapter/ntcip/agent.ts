@@ -15,6 +15,8 @@
  *    the controller), so it runs from the next cycle zero. A commit the
  *    controller refuses is commitFailed and the PDU is undone. Changing the
  *    tables of the selected pattern re-commits it the same way.
+ *  - GETNEXT and GETBULK are answered by ./walk.ts (RFC 3416: endOfMibView
+ *    past the last object, GETBULK cut to fit the message size).
  *  - Writes of systemPatternControl / systemSyncControl (only those) feed the
  *    controller's communication watchdog; unitBackupTime is its timeout. When
  *    central stops refreshing, the controller falls back to free mode (its
@@ -29,6 +31,7 @@ import { IssueList, formatIssues } from '../../engine/errors.js';
 import { ControllerError, ControllerErrorReason } from '../errors.js';
 import { crc16ModbusRegisters, encodePlanBlock } from '../codec.js';
 import { CommitStatus, ControllerMode, FaultFlag, HR_COMM_LOSS_TIMEOUT_S, HR_COMMIT, HR_STAGE, Interval, MAX_COMM_LOSS_TIMEOUT_S, PLAN_BLOCK_LENGTH, commitStatusName } from '../registerMap.js';
+import { installWalk, MAX_UDP_PAYLOAD } from './walk.js';
 import { patternToPlan, phaseProgram, sequenceCount, sequenceData, type PatternTables, type PhaseProgram } from './convert.js';
 import {
   COORD_CYCLE_STATUS,
@@ -62,6 +65,8 @@ export interface NtcipAgentOptions {
   readonly patterns?: number;
   readonly readCommunity?: string;
   readonly writeCommunity?: string;
+  /** Largest response, bytes (484..65507, default 1472): GETBULK responses are cut to fit (./walk.ts). */
+  readonly maxMessageBytes?: number;
 }
 
 interface PatternRow {
@@ -119,6 +124,8 @@ export class NtcipAgent {
     if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new ControllerError(ControllerErrorReason.Limit, `port ${port} must be an integer within [0, 65535]`);
     const patterns = opts.patterns ?? 16;
     if (!(Number.isInteger(patterns) && patterns >= 1 && patterns <= 253)) throw new ControllerError(ControllerErrorReason.Limit, `patterns ${patterns} must be an integer within [1, 253]`);
+    const maxBytes = opts.maxMessageBytes;
+    if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes >= 484 && maxBytes <= MAX_UDP_PAYLOAD)) throw new ControllerError(ControllerErrorReason.Limit, `maxMessageBytes ${maxBytes} must be an integer within [484, ${MAX_UDP_PAYLOAD}]`);
     let startupError: ((e: Error) => void) | undefined;
     // net-snmp does `port || 161`, so port 0 must travel as the string '0' (dgram accepts numeric strings).
     const agent = snmp.createAgent({ port: (port === 0 ? '0' : port) as number, address: host, accessControlModelType: snmp.AccessControlModelType.Simple }, (error) => {
@@ -222,6 +229,8 @@ export class NtcipAgent {
     mib.setScalarValue('systemSyncControl', 0);
 
     this.agent.setBulkSetHandler((requests, _mib, testSet) => this.bulkSet(requests, testSet));
+    // GETNEXT / GETBULK per RFC 3416 (endOfMibView, per-repeater counts, responses cut to fit), after every row exists.
+    installWalk(this.agent, this.opts.maxMessageBytes === undefined ? {} : { maxMessageBytes: this.opts.maxMessageBytes });
   }
 
   private sync(): void {

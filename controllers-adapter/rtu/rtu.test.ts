@@ -160,6 +160,31 @@ describe('Modbus RTU over a pty pair', () => {
     expect([...fc3.subarray(0, 5)]).toEqual([2, 3, 2, 0, 30]);
   });
 
+  test('unsupported function codes 0, 1, 2, 5, 7, 15, 17 → exactly one exception 0x01; FC16 count 0 or a wrong byte count → one 0x03', async () => {
+    const { a, b } = await pair();
+    const clock = { now: 50 };
+    const { bindings } = await rtuFleet(a, 1, clock);
+    const raw = await rawPort(b);
+    const requests: number[][] = [[0], [1, 0, 0, 0, 1], [2, 0, 0, 0, 1], [5, 0, 0, 0xff, 0], [7], [15, 0, 0, 0, 2, 1, 1], [17]];
+    for (const [fc, ...body] of requests) {
+      await raw.exchange(rtuFrame([1, fc!, ...body]), 5);
+      await new Promise((r) => setTimeout(r, 80)); // a second reply would arrive meanwhile
+      const all = raw.take(); // everything received since the request went out
+      expect([...all], `FC ${fc}`).toEqual([...rtuFrame([1, (fc! | 0x80) & 0xff, ModbusExceptionCode.IllegalFunction])]);
+    }
+    for (const body of [
+      [16, 0, 71, 0, 0, 0],
+      [16, 0, 71, 0, 1, 4, 0, 7, 0, 8],
+      [16, 0, 71, 0, 2, 2, 0, 7],
+    ]) {
+      await raw.exchange(rtuFrame([1, ...body]), 5);
+      await new Promise((r) => setTimeout(r, 80));
+      const all = raw.take();
+      expect([...all], body.join(' ')).toEqual([...rtuFrame([1, 0x90, ModbusExceptionCode.IllegalDataValue])]);
+    }
+    expect(bindings[0]!.controller.readHolding(71, 1)[0]).toBe(0);
+  });
+
   test('the client rejects a reply with a bad CRC and never takes its data', async () => {
     const { a, b } = await pair();
     // A faulty device on the line: answers every FC4 with the right length and a broken CRC.

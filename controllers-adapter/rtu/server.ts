@@ -14,36 +14,24 @@
  *  - unit ids the server does not serve get no answer (another slave on the
  *    bus may own them); unit 0 is broadcast: writes are applied to every unit,
  *    nothing is answered;
- *  - FC3/FC4/FC6/FC16 are handed to modbus-serial's request handlers with the
- *    TCP server's service vector (createControllerVector), so routing, atomic
- *    FC16 writes, exceptions (0x02 address, 0x03 value) and fault injection are
- *    shared with the TCP server; any other function gets exception 0x01.
+ *  - every framed request goes to the PDU decoder the TCP server uses
+ *    (../modbus/pdu.ts), so routing, atomic FC16 writes, exactly one reply,
+ *    exceptions (0x01 every unsupported function, 0x02 address, 0x03 counts,
+ *    byte counts and lengths) and fault injection are the same on both.
  */
-import { createRequire } from 'node:module';
 import { SerialPort } from 'serialport';
 import type { VirtualController } from '../virtual/controller.js';
-import { createControllerVector, type ControllerVectorOptions, type ServerStats, type UnitBinding } from '../modbus/server.js';
+import type { UnitBinding } from '../modbus/server.js';
+import { createPduHandler, type PduHandler, type PduHandlerOptions, type ServerStats } from '../modbus/pdu.js';
 import { ControllerError, ControllerErrorReason } from '../errors.js';
 import { crc16ModbusBytes } from '../codec.js';
-import { ModbusExceptionCode } from '../registerMap.js';
 import { UnitTable } from '../modbus/units.js';
-
-type HandlerCallback = (err: { modbusErrorCode?: number } | Error | null, response?: Buffer) => void;
-type Handler = (request: Buffer, vector: object, unitId: number, cb: HandlerCallback) => void;
-interface ModbusSerialHandlers {
-  readMultipleRegisters: Handler;
-  readInputRegisters: Handler;
-  writeSingleRegister: Handler;
-  writeMultipleRegisters: Handler;
-}
-const require = createRequire(import.meta.url);
-const handlers = require('modbus-serial/servers/servertcp_handler') as ModbusSerialHandlers;
 
 /** Largest RTU frame (Modbus over serial line v1.02 §2.5.1). */
 export const RTU_MAX_FRAME = 256;
 export const BROADCAST_UNIT_ID = 0;
 
-export interface RtuServerOptions extends ControllerVectorOptions {
+export interface RtuServerOptions extends PduHandlerOptions {
   /** Serial device, e.g. /dev/ttyUSB0 or a pty link. */
   readonly path: string;
   /** Default 9600 (8N1). */
@@ -70,7 +58,7 @@ export class RtuControllerServer extends UnitTable<VirtualController> {
   readonly path: string;
   readonly baudRate: number;
   readonly stats: RtuServerStats = { requests: 0, exceptions: 0, dropped: 0, crcErrors: 0, noiseBytes: 0, foreignUnits: 0, broadcasts: 0 };
-  private readonly vector: ReturnType<typeof createControllerVector>;
+  private readonly handle: PduHandler;
   private readonly frameGapMs: number;
   private port: SerialPort | undefined;
   private buf: Buffer = Buffer.alloc(0);
@@ -84,7 +72,7 @@ export class RtuControllerServer extends UnitTable<VirtualController> {
     this.baudRate = opts.baudRate ?? 9600;
     // 11 bits per character (start, 8 data, parity or second stop, stop).
     this.frameGapMs = opts.frameGapMs ?? Math.max(20, Math.ceil((3.5 * 11 * 1000) / this.baudRate));
-    this.vector = createControllerVector(units, opts, () => this);
+    this.handle = createPduHandler(units, opts, this.stats);
   }
 
   /** Opens the serial port; resolves once it is open. Rejects with CONNECT_FAILED (no such device, locked …). */
@@ -197,41 +185,10 @@ export class RtuControllerServer extends UnitTable<VirtualController> {
     this.dispatch(unitId, fc, frame, (reply) => this.send(reply));
   }
 
-  private dispatch(unitId: number, fc: number, frame: Buffer, reply: (b: Buffer) => void): void {
-    let answered = false;
-    const cb: HandlerCallback = (err, response) => {
-      if (answered) return;
-      answered = true;
-      if (err) {
-        const code = typeof (err as { modbusErrorCode?: unknown }).modbusErrorCode === 'number' ? (err as { modbusErrorCode: number }).modbusErrorCode : ModbusExceptionCode.DeviceFailure;
-        reply(exceptionFrame(unitId, fc, code));
-        return;
-      }
-      if (!response) return;
-      response.writeUInt8(unitId, 0);
-      response.writeUInt8(fc, 1);
-      response.writeUInt16LE(crc16ModbusBytes(response.subarray(0, response.length - 2)), response.length - 2);
-      reply(response);
-    };
-    const h = fc === 3 ? handlers.readMultipleRegisters : fc === 4 ? handlers.readInputRegisters : fc === 6 ? handlers.writeSingleRegister : fc === 16 ? handlers.writeMultipleRegisters : undefined;
-    if (!h) {
-      this.stats.requests++;
-      this.stats.exceptions++;
-      cb({ modbusErrorCode: ModbusExceptionCode.IllegalFunction });
-      return;
-    }
-    if ((fc === 3 || fc === 4) && frame.readUInt16BE(4) === 0) {
-      // modbus-serial's handlers answer a zero count with 0x02; Modbus says 0x03 (quantity out of range).
-      this.stats.requests++;
-      this.stats.exceptions++;
-      cb({ modbusErrorCode: ModbusExceptionCode.IllegalDataValue });
-      return;
-    }
-    try {
-      h(frame, this.vector, unitId, cb);
-    } catch (e: unknown) {
-      cb(e as Error);
-    }
+  /** One request (unit id, PDU, CRC): the shared decoder answers it exactly once, or not at all for a dropped write. */
+  private dispatch(unitId: number, _fc: number, frame: Buffer, reply: (b: Buffer) => void): void {
+    const pdu = this.handle(unitId, frame.subarray(1, frame.length - 2));
+    if (pdu) reply(rtuFrame([unitId, ...pdu]));
   }
 
   private send(frame: Buffer): void {
@@ -273,9 +230,6 @@ export function rtuFrame(body: ArrayLike<number>): Buffer {
   return out;
 }
 
-function exceptionFrame(unitId: number, fc: number, code: number): Buffer {
-  return rtuFrame([unitId, (fc | 0x80) & 0xff, code]);
-}
 
 /** A copy of a broadcast frame addressed to one unit (the CRC is not re-checked by the handlers). */
 function withUnit(frame: Buffer, unitId: number): Buffer {
