@@ -14,6 +14,8 @@
  * both. Called by bench/scenarios/run.ts and its smoke test.
  */
 
+import { mulberry32 } from '../../engine/numeric.js';
+
 export type ScenarioKind = 'arterial' | 'grid' | 'rand';
 export type LoopConvention = 'e1' | 'field' | 'advance';
 export type DemandLevel = 'light' | 'medium' | 'near-saturation';
@@ -61,18 +63,6 @@ export interface ScenarioSpec {
   readonly rand?: RandParams;
 }
 
-/** mulberry32: a small seeded generator, so the family never depends on Math.random. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const int = (r: () => number, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
 const round = (x: number, step: number): number => Math.round(x / step) * step;
 
@@ -82,7 +72,7 @@ export function scenarioFamily(count = 24): ScenarioSpec[] {
   const conventions: LoopConvention[] = ['e1', 'field', 'advance'];
   const out: ScenarioSpec[] = [];
   for (let seed = 1; seed <= count; seed++) {
-    const r = rng(seed * 7919);
+    const r = mulberry32(seed * 7919);
     const kind = kinds[(seed - 1) % 3]!;
     const loops = conventions[int(r, 0, 2)]!;
     const half = seed % 2 === 1 ? 'tuning' : 'held-out';

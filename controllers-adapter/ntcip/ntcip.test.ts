@@ -5,7 +5,6 @@
  * NtcipManager (net-snmp sessions).
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { NtcipAgent } from './agent.js';
 import { NtcipManager } from './manager.js';
@@ -19,7 +18,7 @@ import { IssueList, UnsafePlanError } from '../../engine/errors.js';
 import { createPlanBuffer } from '../../engine/timing/planner.js';
 import { copyIntersectionPlan } from '../codec.js';
 import { demoNetwork, demoPlan, dualRingIntersection } from '../../test/fixtures/controllers/demo.js';
-import { requireTool } from '../../test/fixtures/controllers/ptyPair.js';
+import { snmpTool, type ToolRun } from '../../test/fixtures/controllers/snmpTool.js';
 import { busPhaseDemo } from '../../test/fixtures/busPhaseNetwork.js';
 
 const c = demoNetwork();
@@ -31,21 +30,7 @@ afterEach(async () => {
   for (const f of cleanups.splice(0).reverse()) await f();
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function tool(name: string, args: string[]): Promise<Run> {
-  const bin = requireTool(name, 'snmp');
-  return new Promise((resolve) => {
-    // -m '' loads no MIB files: numeric OIDs only, no warnings about missing MIBs.
-    execFile(bin, ['-m', '', ...args], { timeout: 15_000, env: { ...process.env, MIBS: '' } }, (e, stdout, stderr) => {
-      resolve({ code: e ? (typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : -1) : 0, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
+const tool = snmpTool;
 
 async function snmpget(port: number, oids: string[], community = 'public'): Promise<number[]> {
   const r = await tool('snmpget', ['-v2c', '-c', community, '-t', '2', '-r', '1', '-On', '-Oqv', `127.0.0.1:${port}`, ...oids]);
@@ -64,7 +49,7 @@ async function snmpwalk(port: number, root: string): Promise<Map<string, string>
   return out;
 }
 
-function snmpset(port: number, community: string, assignments: Array<[string, number]>): Promise<Run> {
+function snmpset(port: number, community: string, assignments: Array<[string, number]>): Promise<ToolRun> {
   return tool('snmpset', ['-v2c', '-c', community, '-t', '2', '-r', '0', '-On', `127.0.0.1:${port}`, ...assignments.flatMap(([o, v]) => [o, 'i', String(v)])]);
 }
 

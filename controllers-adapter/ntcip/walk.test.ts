@@ -7,12 +7,11 @@
  * tooBig only when the non-repeaters alone do not fit.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { execFile } from 'node:child_process';
 import { NtcipAgent, type NtcipAgentOptions } from './agent.js';
 import { ASC, COORD_PATTERN_STATUS, PHASE_ENTRY, PhaseColumn, SYSTEM_PATTERN_CONTROL } from './oids.js';
 import { VirtualController } from '../virtual/controller.js';
 import { demoNetwork, demoPlan } from '../../test/fixtures/controllers/demo.js';
-import { requireTool } from '../../test/fixtures/controllers/ptyPair.js';
+import { snmpTool } from '../../test/fixtures/controllers/snmpTool.js';
 
 const c = demoNetwork();
 const plan = demoPlan();
@@ -22,20 +21,7 @@ afterEach(async () => {
   for (const f of cleanups.splice(0).reverse()) await f();
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function tool(name: string, args: string[]): Promise<Run> {
-  const bin = requireTool(name, 'snmp');
-  return new Promise((resolve) => {
-    execFile(bin, ['-m', '', ...args], { timeout: 15_000, maxBuffer: 16 << 20, env: { ...process.env, MIBS: '' } }, (e, stdout, stderr) => {
-      resolve({ code: e ? (typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : -1) : 0, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
+const tool = snmpTool;
 
 async function agent(opts: NtcipAgentOptions = {}): Promise<NtcipAgent> {
   const vc = new VirtualController(c, 0, plan, { startS: 0, commLossTimeoutS: 0 });
