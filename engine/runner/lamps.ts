@@ -1,0 +1,102 @@
+/**
+ * Which lamps are lit at a position in a cycle: the one place that turns a
+ * cycle layout (phase starts, greens, yellows, all-reds) and a cycle time into
+ * each phase's interval and the movement lamp masks. CycleRunner calls it on
+ * every step (the simulator, the virtual controller); service/spat.ts calls it
+ * on the TSP controller's schedule. Nothing here allocates.
+ */
+import type { CompiledNetwork } from '../network/compile.js';
+
+/** A phase's interval. Red covers rest red and a skipped (on-demand) phase; ALL_RED is its own red clearance. */
+export const PHASE_RED = 0;
+export const PHASE_GREEN = 1;
+export const PHASE_YELLOW = 2;
+export const PHASE_ALL_RED = 3;
+
+const ALL_RED_END_TOLERANCE_S = 1e-9;
+
+/**
+ * Intervals and lamps of intersection i at cycle time `tauS` of a layout.
+ * The layout arrays hold intersection i's phases at [base, base + phase count):
+ * base = phaseStart[i] for a PlanBuffer, 0 for a local CycleLayout.
+ * Writes, for every global phase p of i, `phaseInterval[p]`, and at index `slot`:
+ *  - green[slot]: movements with a green arrow or ball (protected or permitted),
+ *  - yellow[slot]: movements in yellow and not green by another phase,
+ *  - permitted[slot]: movements green only as permitted (not protected by any phase).
+ * A movement green by a protected phase is `green & ~permitted`.
+ * Intervals are half-open [start, end): at an edge the later interval shows.
+ */
+export function evaluateLamps(
+  c: CompiledNetwork,
+  i: number,
+  tauS: number,
+  startS: Float64Array,
+  greenS: Float64Array,
+  yellowS: Float64Array,
+  allRedS: Float64Array,
+  base: number,
+  green: Uint16Array,
+  yellow: Uint16Array,
+  permitted: Uint16Array,
+  slot: number,
+  phaseInterval: Uint8Array,
+): void {
+  const p0 = c.phaseStart[i]!;
+  const p1 = c.phaseStart[i + 1]!;
+  let g = 0;
+  let y = 0;
+  let perm = 0;
+  let prot = 0;
+  for (let p = p0; p < p1; p++) {
+    const k = base + p - p0;
+    const s = startS[k]!;
+    const ge = s + greenS[k]!;
+    const ye = ge + yellowS[k]!;
+    let interval = PHASE_RED;
+    if (tauS >= s && tauS < ge) {
+      interval = PHASE_GREEN;
+      g |= c.phaseProtectedMask[p]! | c.phasePermittedMask[p]!;
+      prot |= c.phaseProtectedMask[p]!;
+      perm |= c.phasePermittedMask[p]!;
+    } else if (tauS >= ge && tauS < ye) {
+      interval = PHASE_YELLOW;
+      y |= c.phaseProtectedMask[p]! | c.phasePermittedMask[p]!;
+    } else if (tauS >= ye && tauS + ALL_RED_END_TOLERANCE_S < ye + allRedS[k]!) {
+      // The all-red's end is summed in floating point and may overshoot the start of the
+      // next (conflicting) phase by ~1e-14 s; lamps are red either way.
+      interval = PHASE_ALL_RED;
+    }
+    phaseInterval[p] = interval;
+  }
+  green[slot] = g;
+  yellow[slot] = y & ~g;
+  permitted[slot] = perm & ~prot;
+}
+
+/** Every phase of intersection i red and every lamp dark-red (start-up all red, flash handled by the caller). */
+export function allRedLamps(c: CompiledNetwork, i: number, green: Uint16Array, yellow: Uint16Array, permitted: Uint16Array, slot: number, phaseInterval: Uint8Array): void {
+  phaseInterval.fill(PHASE_RED, c.phaseStart[i]!, c.phaseStart[i + 1]!);
+  green[slot] = 0;
+  yellow[slot] = 0;
+  permitted[slot] = 0;
+}
+
+/**
+ * The first interval edge (phase start, end of green, of yellow, of all-red) strictly
+ * after `tauS` in a layout, or `cycleS` if none: where the lamps can next change.
+ */
+export function nextEdgeS(c: CompiledNetwork, i: number, tauS: number, cycleS: number, startS: Float64Array, greenS: Float64Array, yellowS: Float64Array, allRedS: Float64Array, base: number): number {
+  const n = c.phaseStart[i + 1]! - c.phaseStart[i]!;
+  let best = cycleS;
+  for (let k = base; k < base + n; k++) {
+    const s = startS[k]!;
+    const ge = s + greenS[k]!;
+    const ye = ge + yellowS[k]!;
+    const re = ye + allRedS[k]!;
+    if (s > tauS && s < best) best = s;
+    if (ge > tauS && ge < best) best = ge;
+    if (ye > tauS && ye < best) best = ye;
+    if (re > tauS && re < best) best = re;
+  }
+  return best;
+}
