@@ -4,12 +4,14 @@
  * movement: its J2735 MovementPhaseState, the likely end (the scheduled end in
  * the plan) and the minimum end (a running green may be cut down to its
  * minimum green / pedestrian time by a priority request elsewhere; yellow and
- * red are reported as fixed).
+ * red are reported as fixed). Which lamps are lit comes from the engine's one
+ * lamp rule (engine/runner/lamps.ts), as in the simulator and the controller.
  */
 import type { CompiledNetwork } from '../engine/network/compile.js';
 import type { TspController } from '../engine/priority/tsp.js';
 import { greenFloorS } from '../engine/priority/layout.js';
 import { movementId } from '../engine/network/geometry.js';
+import { evaluateLamps, PHASE_GREEN } from '../engine/runner/lamps.js';
 
 export type MovementPhaseState = 'MOVEMENT_PHASE_STATE_STOP_AND_REMAIN' | 'MOVEMENT_PHASE_STATE_PERMISSIVE_MOVEMENT_ALLOWED' | 'MOVEMENT_PHASE_STATE_PROTECTED_MOVEMENT_ALLOWED' | 'MOVEMENT_PHASE_STATE_PERMISSIVE_CLEARANCE' | 'MOVEMENT_PHASE_STATE_PROTECTED_CLEARANCE';
 
@@ -43,24 +45,25 @@ interface Masks {
   phaseMinEnd: Map<number, number>;
 }
 
+/** Lamp scratch for the engine's lamp rule (one slot; intervals by global phase, grown per network). */
+const lampGreen = new Uint16Array(1);
+const lampYellow = new Uint16Array(1);
+const lampPermitted = new Uint16Array(1);
+let phaseInterval = new Uint8Array(64);
+
 function masksAt(c: CompiledNetwork, tsp: TspController, i: number, tS: number): Masks {
   const cyc = tsp.cycleAt(i, tS);
-  const tau = tS - cyc.startS;
   const p0 = c.phaseStart[i]!;
-  const m: Masks = { protectedGreen: 0, permittedGreen: 0, yellow: 0, greenPhases: [], phaseMinEnd: new Map() };
+  const p1 = c.phaseStart[i + 1]!;
+  if (phaseInterval.length < p1) phaseInterval = new Uint8Array(p1);
   const l = cyc.layout;
-  for (let k = 0; k < l.greenS.length; k++) {
-    const s = l.startS[k]!;
-    const g = s + l.greenS[k]!;
-    const p = p0 + k;
-    if (tau >= s && tau < g) {
-      m.protectedGreen |= c.phaseProtectedMask[p]!;
-      m.permittedGreen |= c.phasePermittedMask[p]!;
-      m.greenPhases.push(p);
-      m.phaseMinEnd.set(p, Math.max(tS, cyc.startS + s + greenFloorS(c, p)));
-    } else if (tau >= g && tau < g + l.yellowS[k]!) {
-      m.yellow |= c.phaseProtectedMask[p]! | c.phasePermittedMask[p]!;
-    }
+  // The same rule the cycle runner drives the simulator's and the controller's lamps with.
+  evaluateLamps(c, i, tS - cyc.startS, l.startS, l.greenS, l.yellowS, l.allRedS, 0, lampGreen, lampYellow, lampPermitted, 0, phaseInterval);
+  const m: Masks = { protectedGreen: lampGreen[0]! & ~lampPermitted[0]!, permittedGreen: lampPermitted[0]!, yellow: lampYellow[0]!, greenPhases: [], phaseMinEnd: new Map() };
+  for (let p = p0; p < p1; p++) {
+    if (phaseInterval[p] !== PHASE_GREEN) continue;
+    m.greenPhases.push(p);
+    m.phaseMinEnd.set(p, Math.max(tS, cyc.startS + l.startS[p - p0]! + greenFloorS(c, p)));
   }
   return m;
 }
@@ -121,6 +124,6 @@ export function intersectionSpat(c: CompiledNetwork, tsp: TspController, i: numb
     movements,
     priorityActive: cyc.adjusted,
     greenMask: now.protectedGreen | now.permittedGreen,
-    yellowMask: now.yellow & ~(now.protectedGreen | now.permittedGreen),
+    yellowMask: now.yellow,
   };
 }
