@@ -11,7 +11,7 @@ import type { CompiledNetwork } from '../engine/network/compile.js';
 import type { TspController } from '../engine/priority/tsp.js';
 import { greenFloorS } from '../engine/priority/layout.js';
 import { movementId } from '../engine/network/geometry.js';
-import { evaluateLamps, PHASE_GREEN } from '../engine/runner/lamps.js';
+import { evaluateLamps, PHASE_GREEN, phaseIntervals } from '../engine/runner/lamps.js';
 
 export type MovementPhaseState = 'MOVEMENT_PHASE_STATE_STOP_AND_REMAIN' | 'MOVEMENT_PHASE_STATE_PERMISSIVE_MOVEMENT_ALLOWED' | 'MOVEMENT_PHASE_STATE_PROTECTED_MOVEMENT_ALLOWED' | 'MOVEMENT_PHASE_STATE_PERMISSIVE_CLEARANCE' | 'MOVEMENT_PHASE_STATE_PROTECTED_CLEARANCE';
 
@@ -45,7 +45,7 @@ interface Masks {
   phaseMinEnd: Map<number, number>;
 }
 
-/** Lamp scratch for the engine's lamp rule (one slot; intervals by global phase, grown per network). */
+/** Scratch for the engine's lamp rule: one slot of masks; intervals by global phase, grown per network. */
 const lampGreen = new Uint16Array(1);
 const lampYellow = new Uint16Array(1);
 const lampPermitted = new Uint16Array(1);
@@ -58,7 +58,9 @@ function masksAt(c: CompiledNetwork, tsp: TspController, i: number, tS: number):
   if (phaseInterval.length < p1) phaseInterval = new Uint8Array(p1);
   const l = cyc.layout;
   // The same rule the cycle runner drives the simulator's and the controller's lamps with.
-  evaluateLamps(c, i, tS - cyc.startS, l.startS, l.greenS, l.yellowS, l.allRedS, 0, lampGreen, lampYellow, lampPermitted, 0, phaseInterval);
+  const tau = tS - cyc.startS;
+  evaluateLamps(c, i, tau, l.startS, l.greenS, l.yellowS, 0, lampGreen, lampYellow, lampPermitted, 0);
+  phaseIntervals(c, i, tau, l.startS, l.greenS, l.yellowS, l.allRedS, 0, phaseInterval);
   const m: Masks = { protectedGreen: lampGreen[0]! & ~lampPermitted[0]!, permittedGreen: lampPermitted[0]!, yellow: lampYellow[0]!, greenPhases: [], phaseMinEnd: new Map() };
   for (let p = p0; p < p1; p++) {
     if (phaseInterval[p] !== PHASE_GREEN) continue;

@@ -580,15 +580,16 @@ export class VirtualController {
     if (this.mode === ControllerMode.Flash || this.mode === ControllerMode.Manual) return;
     const i = this.intersection;
     const run = this.runner;
-    const tau = run.lastTauS[i]!;
+    const tau = run.tauS(i);
     if (fresh) run.evaluate(i, tau);
     const r = run.running;
+    const intervals = run.intervals(i);
     this.statusPhase = NO_PHASE;
     this.statusInterval = Interval.Red;
     this.statusTimeInIntervalS = 0;
     this.statusCycleSecondS = tau;
     for (let p = this.p0; p < this.p1; p++) {
-      const interval = run.phaseInterval[p]!;
+      const interval = intervals[p]!;
       if (this.c.phaseRing[p] !== 0 || interval === PHASE_RED) continue;
       const s = r.phaseStartS[p]!;
       const ge = s + r.phaseGreenS[p]!;
@@ -700,10 +701,10 @@ export class VirtualController {
     const out = new Array<Interval>(this.phaseCount).fill(this.mode === ControllerMode.Flash ? Interval.Flash : Interval.Red);
     const i = this.intersection;
     if (this.mode === ControllerMode.Flash || this.mode === ControllerMode.Manual || this.runner.redUntilCycleZero[i] === 1) return out;
-    // The running cycle may have been replaced (an override) since the last step.
-    this.runner.evaluate(i, this.runner.lastTauS[i]!);
+    // From the running cycle as it is now (an override may have replaced it since the last step).
+    const intervals = this.runner.intervals(i);
     for (let p = this.p0; p < this.p1; p++) {
-      const interval = this.runner.phaseInterval[p];
+      const interval = intervals[p];
       if (interval === PHASE_GREEN) out[p - this.p0] = Interval.Green;
       else if (interval === PHASE_YELLOW) out[p - this.p0] = Interval.Yellow;
     }

@@ -113,6 +113,23 @@ class Monitor {
   }
 }
 
+/** The lamp masks show exactly what the phase intervals say (the two come from lamps.ts separately). */
+function lampsAgree(c: CompiledNetwork, i: number, intervals: Uint8Array, runner: CycleRunner, tS: number): void {
+  let green = 0;
+  let yellow = 0;
+  let prot = 0;
+  for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
+    const served = c.phaseProtectedMask[p]! | c.phasePermittedMask[p]!;
+    if (intervals[p] === PHASE_GREEN) {
+      green |= served;
+      prot |= c.phaseProtectedMask[p]!;
+    } else if (intervals[p] === PHASE_YELLOW) yellow |= served;
+  }
+  if (runner.greenMask[i] !== green || runner.yellowMask[i] !== (yellow & ~green) || (runner.greenMask[i]! & ~runner.permittedMask[i]!) !== prot) {
+    throw new Error(`at ${tS} s: lamp masks ${runner.greenMask[i]}/${runner.yellowMask[i]}/${runner.permittedMask[i]} disagree with the phase intervals`);
+  }
+}
+
 function name(x: number): string {
   return ['red', 'green', 'yellow', 'all-red'][x]!;
 }
@@ -172,7 +189,7 @@ function runScenario(cases: readonly Case[], pick: number, pickI: number, startS
   let sched: ScheduledCycle | undefined;
   runner.setScheduleSource((_, tS) => (sched && tS >= sched.startS - 1e-9 && tS < sched.startS + sched.layout.cycleS ? sched : undefined));
   runner.stepTo(i, startS); // evaluates the lamps where the runner starts
-  const mon = new Monitor(c, i, runner.phaseInterval);
+  const mon = new Monitor(c, i, runner.intervals(i));
   let now = startS;
   let watched = 0;
   let queued = false;
@@ -181,9 +198,11 @@ function runScenario(cases: readonly Case[], pick: number, pickI: number, startS
     const to = now + e.dtS * runner.plan.cycleS[i]!;
     for (;;) {
       const step = runner.stepTo(i, to);
-      const t = runner.cycleStartS[i]! + runner.lastTauS[i]!;
-      if (trace) console.log(step, t, Array.from(runner.phaseInterval.slice(p0, p0 + np)), runner.boundaryFlags[i], runner.running.cycleS[i], Array.from(runner.running.phaseStartS.slice(p0, p0 + np)), Array.from(runner.running.phaseGreenS.slice(p0, p0 + np)));
-      mon.observe(runner.phaseInterval, t);
+      const t = runner.cycleStartS[i]! + runner.tauS(i);
+      const intervals = runner.intervals(i);
+      if (trace) console.log(step, t, Array.from(intervals.slice(p0, p0 + np)), runner.boundaryFlags[i], runner.running.cycleS[i]);
+      mon.observe(intervals, t);
+      lampsAgree(c, i, intervals, runner, t);
       watched++;
       if (step === STEP_CYCLE_ZERO) {
         const f = runner.boundaryFlags[i]!;

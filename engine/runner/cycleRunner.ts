@@ -34,7 +34,7 @@ import { validateIntersectionPlan } from '../safety/validator.js';
 import { greenFloorS } from '../priority/layout.js';
 import { IssueList, UnsafePlanError } from '../errors.js';
 import { mod } from '../numeric.js';
-import { allRedLamps, evaluateLamps, nextEdgeS } from './lamps.js';
+import { allRedLamps, evaluateLamps, nextEdgeS, phaseIntervals, PHASE_RED } from './lamps.js';
 
 /** Largest share of the cycle an offset correction may cut per cycle. */
 export const MAX_SHORTEN_SHARE = 0.12;
@@ -89,10 +89,13 @@ export class CycleRunner {
   /** The cycle being run right now (correction or override applied); read-only for callers. */
   readonly running: PlanBuffer;
   readonly cycleStartS: Float64Array;
-  /** Cycle time of the last evaluation. */
-  readonly lastTauS: Float64Array;
-  /** 1: every lamp red until the next cycle zero (power-up, after a fault or manual control). */
+  /** Cycle time of the last evaluation (after `update`, see `tauS`). */
+  private readonly lastTauS: Float64Array;
+  /** True after `update` (positions are lastUpdateS − cycle start, not stored per intersection: the hot loop saves the store). */
+  private sampled = false;
+  /** 1: every lamp red until the next cycle zero (power-up, after a fault or manual control); heldRed counts the 1s. */
   readonly redUntilCycleZero: Uint8Array;
+  private heldRed = 0;
   /** 1 (default): correct offset errors at cycle zero; 0: free mode, the cycle runs as planned. */
   readonly correctOffsets: Uint8Array;
   /** BOUNDARY_* bits of the last cycle zero, per intersection. */
@@ -101,7 +104,7 @@ export class CycleRunner {
   readonly greenMask: Uint16Array;
   readonly yellowMask: Uint16Array;
   readonly permittedMask: Uint16Array;
-  /** PHASE_RED / GREEN / YELLOW / ALL_RED per global phase at the last evaluation. */
+  /** PHASE_RED / GREEN / YELLOW / ALL_RED per global phase: filled by `intervals(i)`. */
   readonly phaseInterval: Uint8Array;
   /** Plan switches and offset corrections applied, for reports. */
   planSwitches = 0;
@@ -156,7 +159,7 @@ export class CycleRunner {
     this.copyPlan(plan, this.target, i);
     this.hasQueued[i] = 0;
     this.hasOneCycle[i] = 0;
-    this.redUntilCycleZero[i] = 0;
+    this.releaseRed(i);
     this.boundaryFlags[i] = 0;
     this.anchor(i, tS);
   }
@@ -226,6 +229,7 @@ export class CycleRunner {
 
   /** Runs the plan of intersection i in step with its offset from time t (discarding this cycle's correction or override). */
   anchor(i: number, tS: number): void {
+    this.unsample();
     this.copyPlan(this.target, this.running, i);
     const cyc = this.running.cycleS[i]!;
     this.cycleStartS[i] = tS - mod(tS - this.running.offsetS[i]!, cyc);
@@ -234,11 +238,32 @@ export class CycleRunner {
 
   /** Every lamp red until the next cycle zero. */
   holdRedUntilCycleZero(i: number): void {
+    if (this.redUntilCycleZero[i] === 1) return;
     this.redUntilCycleZero[i] = 1;
+    this.heldRed++;
+  }
+
+  private releaseRed(i: number): void {
+    if (this.redUntilCycleZero[i] === 0) return;
+    this.redUntilCycleZero[i] = 0;
+    this.heldRed--;
+  }
+
+  /** The position of intersection i in its running cycle, as last evaluated. */
+  tauS(i: number): number {
+    return this.sampled ? this.lastUpdateS - this.cycleStartS[i]! : this.lastTauS[i]!;
+  }
+
+  /** Leaves `update`'s sampling: every intersection's position is stored again (stepTo reads it). */
+  private unsample(): void {
+    if (!this.sampled) return;
+    for (let i = this.first; i < this.end; i++) this.lastTauS[i] = this.lastUpdateS - this.cycleStartS[i]!;
+    this.sampled = false;
   }
 
   /** Keeps the cycle clock in step while no lamps are timed (flash, manual control): no transitions run. */
   keepPhase(i: number, tS: number): void {
+    this.unsample();
     const tau = tS - this.cycleStartS[i]!;
     if (tau >= this.running.cycleS[i]!) this.anchor(i, tS);
     else this.lastTauS[i] = tau;
@@ -252,6 +277,7 @@ export class CycleRunner {
    * see every lamp change (a conflict monitor must); times before the last one are ignored.
    */
   stepTo(i: number, tS: number): number {
+    this.unsample();
     if (this.source && this.follow(i, this.cycleStartS[i]! + this.lastTauS[i]!) === FOLLOW_NEW_CYCLE) {
       // Within float noise of the boundary, the schedule's next cycle has begun.
       this.boundaryFlags[i] = BOUNDARY_SCHEDULED;
@@ -293,6 +319,8 @@ export class CycleRunner {
    */
   update(tS: number): void {
     this.lastUpdateS = tS;
+    this.sampled = true;
+    const c = this.c;
     const run = this.running;
     for (let i = this.first; i < this.end; i++) {
       if (this.source) this.follow(i, tS);
@@ -302,19 +330,36 @@ export class CycleRunner {
         this.beginCycle(i);
         tau = tS - this.cycleStartS[i]!;
       }
-      this.lastTauS[i] = tau;
-      this.evaluate(i, tau);
+      // The simulator never holds lamps red: one counter test instead of a load per intersection.
+      if (this.heldRed > 0 && this.redUntilCycleZero[i] === 1) allRedLamps(this.greenMask, this.yellowMask, this.permittedMask, i);
+      else evaluateLamps(c, i, tau, run.phaseStartS, run.phaseGreenS, run.phaseYellowS, c.phaseStart[i]!, this.greenMask, this.yellowMask, this.permittedMask, i);
     }
   }
 
-  /** Lamps of intersection i at position tau of its running cycle (into the masks and phaseInterval). */
+  /** Lamps of intersection i at position tau of its running cycle (into the masks). */
   evaluate(i: number, tauS: number): void {
     if (this.redUntilCycleZero[i] === 1) {
-      allRedLamps(this.c, i, this.greenMask, this.yellowMask, this.permittedMask, i, this.phaseInterval);
+      allRedLamps(this.greenMask, this.yellowMask, this.permittedMask, i);
       return;
     }
     const r = this.running;
-    evaluateLamps(this.c, i, tauS, r.phaseStartS, r.phaseGreenS, r.phaseYellowS, r.phaseAllRedS, this.c.phaseStart[i]!, this.greenMask, this.yellowMask, this.permittedMask, i, this.phaseInterval);
+    evaluateLamps(this.c, i, tauS, r.phaseStartS, r.phaseGreenS, r.phaseYellowS, this.c.phaseStart[i]!, this.greenMask, this.yellowMask, this.permittedMask, i);
+  }
+
+  /**
+   * The interval of every phase of intersection i at its last evaluated position (all red
+   * while held red), into `phaseInterval` (by global phase), which it returns. Computed on
+   * demand, not per step: the simulator reads only the lamp masks.
+   */
+  intervals(i: number): Uint8Array {
+    const c = this.c;
+    if (this.redUntilCycleZero[i] === 1) {
+      this.phaseInterval.fill(PHASE_RED, c.phaseStart[i]!, c.phaseStart[i + 1]!);
+    } else {
+      const r = this.running;
+      phaseIntervals(c, i, this.tauS(i), r.phaseStartS, r.phaseGreenS, r.phaseYellowS, r.phaseAllRedS, c.phaseStart[i]!, this.phaseInterval);
+    }
+    return this.phaseInterval;
   }
 
   // ------------------------------------------------------------ views
@@ -362,7 +407,10 @@ export class CycleRunner {
     this.hasOneCycle.set(other.hasOneCycle);
     this.cycleStartS.set(other.cycleStartS);
     this.lastTauS.set(other.lastTauS);
+    this.sampled = other.sampled;
+    this.lastUpdateS = other.lastUpdateS;
     this.redUntilCycleZero.set(other.redUntilCycleZero);
+    this.heldRed = other.heldRed;
     this.correctOffsets.set(other.correctOffsets);
     this.boundaryFlags.set(other.boundaryFlags);
     this.greenMask.set(other.greenMask);
@@ -441,7 +489,7 @@ export class CycleRunner {
     this.scheduleChanges++;
     if (sameStart) return FOLLOW_SAME_CYCLE;
     this.cycleStartS[i] = nextStart;
-    this.redUntilCycleZero[i] = 0;
+    this.releaseRed(i);
     return FOLLOW_NEW_CYCLE;
   }
 
@@ -464,7 +512,7 @@ export class CycleRunner {
 
   /** At cycle zero: take a queued plan, or run a one-cycle override, else correct any offset error the short way. */
   private beginCycle(i: number): void {
-    this.redUntilCycleZero[i] = 0;
+    this.releaseRed(i);
     let flags = 0;
     const switching = this.hasQueued[i] === 1;
     if (switching) {

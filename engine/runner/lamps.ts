@@ -16,15 +16,16 @@ export const PHASE_ALL_RED = 3;
 const ALL_RED_END_TOLERANCE_S = 1e-9;
 
 /**
- * Intervals and lamps of intersection i at cycle time `tauS` of a layout.
- * The layout arrays hold intersection i's phases at [base, base + phase count):
- * base = phaseStart[i] for a PlanBuffer, 0 for a local CycleLayout.
- * Writes, for every global phase p of i, `phaseInterval[p]`, and at index `slot`:
+ * Lamps of intersection i at cycle time `tauS` of a layout. The layout arrays hold
+ * intersection i's phases at [base, base + phase count): base = phaseStart[i] for a
+ * PlanBuffer, 0 for a local CycleLayout. Writes at index `slot`:
  *  - green[slot]: movements with a green arrow or ball (protected or permitted),
  *  - yellow[slot]: movements in yellow and not green by another phase,
  *  - permitted[slot]: movements green only as permitted (not protected by any phase).
- * A movement green by a protected phase is `green & ~permitted`.
- * Intervals are half-open [start, end): at an edge the later interval shows.
+ * A movement green by a protected phase is `green & ~permitted`. A phase is green on
+ * [start, start + green) and yellow on [start + green, start + green + yellow): at an
+ * edge the later interval shows. phaseIntervals below applies the same edges.
+ * Kept to the masks alone: the simulator calls it for every intersection every step.
  */
 export function evaluateLamps(
   c: CompiledNetwork,
@@ -33,49 +34,60 @@ export function evaluateLamps(
   startS: Float64Array,
   greenS: Float64Array,
   yellowS: Float64Array,
-  allRedS: Float64Array,
   base: number,
   green: Uint16Array,
   yellow: Uint16Array,
   permitted: Uint16Array,
   slot: number,
-  phaseInterval: Uint8Array,
 ): void {
   const p0 = c.phaseStart[i]!;
   const p1 = c.phaseStart[i + 1]!;
+  const off = base - p0;
   let g = 0;
   let y = 0;
   let perm = 0;
   let prot = 0;
   for (let p = p0; p < p1; p++) {
-    const k = base + p - p0;
+    const k = p + off;
     const s = startS[k]!;
     const ge = s + greenS[k]!;
-    const ye = ge + yellowS[k]!;
-    let interval = PHASE_RED;
     if (tauS >= s && tauS < ge) {
-      interval = PHASE_GREEN;
       g |= c.phaseProtectedMask[p]! | c.phasePermittedMask[p]!;
       prot |= c.phaseProtectedMask[p]!;
       perm |= c.phasePermittedMask[p]!;
-    } else if (tauS >= ge && tauS < ye) {
-      interval = PHASE_YELLOW;
+    } else if (tauS >= ge && tauS < ge + yellowS[k]!) {
       y |= c.phaseProtectedMask[p]! | c.phasePermittedMask[p]!;
-    } else if (tauS >= ye && tauS + ALL_RED_END_TOLERANCE_S < ye + allRedS[k]!) {
-      // The all-red's end is summed in floating point and may overshoot the start of the
-      // next (conflicting) phase by ~1e-14 s; lamps are red either way.
-      interval = PHASE_ALL_RED;
     }
-    phaseInterval[p] = interval;
   }
   green[slot] = g;
   yellow[slot] = y & ~g;
   permitted[slot] = perm & ~prot;
 }
 
-/** Every phase of intersection i red and every lamp dark-red (start-up all red, flash handled by the caller). */
-export function allRedLamps(c: CompiledNetwork, i: number, green: Uint16Array, yellow: Uint16Array, permitted: Uint16Array, slot: number, phaseInterval: Uint8Array): void {
-  phaseInterval.fill(PHASE_RED, c.phaseStart[i]!, c.phaseStart[i + 1]!);
+/**
+ * The interval of every phase of intersection i at cycle time `tauS` of a layout (same
+ * arrays and edges as evaluateLamps), into `phaseInterval` by global phase.
+ */
+export function phaseIntervals(c: CompiledNetwork, i: number, tauS: number, startS: Float64Array, greenS: Float64Array, yellowS: Float64Array, allRedS: Float64Array, base: number, phaseInterval: Uint8Array): void {
+  const p0 = c.phaseStart[i]!;
+  const p1 = c.phaseStart[i + 1]!;
+  for (let p = p0; p < p1; p++) {
+    const k = base + p - p0;
+    const s = startS[k]!;
+    const ge = s + greenS[k]!;
+    const ye = ge + yellowS[k]!;
+    let interval = PHASE_RED;
+    if (tauS >= s && tauS < ge) interval = PHASE_GREEN;
+    else if (tauS >= ge && tauS < ye) interval = PHASE_YELLOW;
+    // The all-red's end is summed in floating point and may overshoot the start of the
+    // next (conflicting) phase by ~1e-14 s; lamps are red either way.
+    else if (tauS >= ye && tauS + ALL_RED_END_TOLERANCE_S < ye + allRedS[k]!) interval = PHASE_ALL_RED;
+    phaseInterval[p] = interval;
+  }
+}
+
+/** Every lamp red (start-up all red; flash is the caller's). */
+export function allRedLamps(green: Uint16Array, yellow: Uint16Array, permitted: Uint16Array, slot: number): void {
   green[slot] = 0;
   yellow[slot] = 0;
   permitted[slot] = 0;
