@@ -266,6 +266,54 @@ function runScenario(cases: readonly Case[], pick: number, pickI: number, startS
 describe('CycleRunner safety property', () => {
   const cases = pool(400);
 
+  it('takes a new plan only at cycle zero, then corrects its offset the short way in tenths, both ways', () => {
+    // A case whose longest ring-1 green has room to be cut by 3 s above its floor.
+    const found = cases.find(({ c, plans }) => {
+      const p0 = c.phaseStart[0]!;
+      let best = p0;
+      for (let p = p0; p < c.phaseStart[1]!; p++) if (c.phaseRing[p] === 0 && plans[0].phaseGreenS[p]! > plans[0].phaseGreenS[best]!) best = p;
+      return plans[0].phaseGreenS[best]! - greenFloorS(c, best) > 3 && plans[0].cycleS[0]! >= 40;
+    })!;
+    const { c, plans } = found;
+    const cyc = plans[0].cycleS[0]!;
+    for (const [shiftS, firstCycleS] of [
+      [3.37, cyc + 3.3], // the new offset is 3.37 s later: lengthen, by whole tenths toward zero
+      [-2.26, cyc - 2.2], // 2.26 s earlier: shorten
+    ] as const) {
+      const runner = new CycleRunner(c, plans[0], 0, 0);
+      const moved = clonePlanBuffer(plans[0]);
+      moved.offsetS[0] = mod(plans[0].offsetS[0]! + shiftS, cyc);
+      runner.stepTo(0, 0.3 * cyc);
+      runner.setPlan(moved, 0);
+      const cycleZero = runner.nextBoundaryS(0);
+      // Up to cycle zero the old plan runs untouched.
+      while (runner.stepTo(0, cycleZero + 1) !== STEP_CYCLE_ZERO) expect(runner.isQueued(0)).toBe(true);
+      expect(runner.cycleStartS[0]).toBeCloseTo(cycleZero, 9);
+      expect(runner.boundaryFlags[0]).toBe(BOUNDARY_PLAN_SWITCH | BOUNDARY_CORRECTED);
+      expect(runner.running.cycleS[0]).toBeCloseTo(firstCycleS, 9);
+      expect(validateIntersectionPlan(c, 0, runner.running)).toBe(true);
+      // The 0.07 / 0.06 s left is under a tenth: the next cycle runs as planned.
+      const next = runner.nextBoundaryS(0);
+      while (runner.stepTo(0, next + 1) !== STEP_CYCLE_ZERO);
+      expect(runner.boundaryFlags[0]).toBe(0);
+      expect(runner.running.cycleS[0]).toBe(cyc);
+      expect(Math.abs(mod(runner.cycleStartS[0]! - moved.offsetS[0]!, cyc) - (shiftS > 0 ? cyc - 0.07 : 0.06))).toBeLessThan(1e-6);
+    }
+  });
+
+  it('never runs a plan or override that fails the validator', () => {
+    const { c, plans } = cases[0]!;
+    const runner = new CycleRunner(c, plans[0], 0, 0);
+    const bad = clonePlanBuffer(plans[0]);
+    const p0 = c.phaseStart[0]!;
+    bad.phaseYellowS[p0 + 1] = c.phaseYellowS[p0 + 1]! - 1;
+    expect(() => runner.setPlan(bad, 0)).toThrow(UnsafePlanError);
+    expect(() => runner.setOneCycle(bad, 0)).toThrow(UnsafePlanError);
+    expect(() => runner.replaceRunning(bad, 0)).toThrow(UnsafePlanError);
+    expect(() => new CycleRunner(c, bad, 0, 0)).toThrow(UnsafePlanError);
+    expect(runner.isQueued(0)).toBe(false);
+  });
+
   it('draws from a pool of varied valid networks', () => {
     expect(cases.length).toBeGreaterThan(350);
     expect(new Set(cases.map((x) => x.c.phaseIds.length)).size).toBeGreaterThan(5);
