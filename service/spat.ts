@@ -45,22 +45,39 @@ interface Masks {
   phaseMinEnd: Map<number, number>;
 }
 
-/** Scratch for the engine's lamp rule: one slot of masks; intervals by global phase, grown per network. */
+/**
+ * Scratch for the engine's lamp rule: one slot of masks; the layout copied to global
+ * phase indices (the rule's indexing) and the intervals, grown per network.
+ */
 const lampGreen = new Uint16Array(1);
 const lampYellow = new Uint16Array(1);
 const lampPermitted = new Uint16Array(1);
+let scratchStartS = new Float64Array(64);
+let scratchGreenS = new Float64Array(64);
+let scratchYellowS = new Float64Array(64);
+let scratchAllRedS = new Float64Array(64);
 let phaseInterval = new Uint8Array(64);
 
 function masksAt(c: CompiledNetwork, tsp: TspController, i: number, tS: number): Masks {
   const cyc = tsp.cycleAt(i, tS);
   const p0 = c.phaseStart[i]!;
   const p1 = c.phaseStart[i + 1]!;
-  if (phaseInterval.length < p1) phaseInterval = new Uint8Array(p1);
+  if (phaseInterval.length < p1) {
+    scratchStartS = new Float64Array(p1);
+    scratchGreenS = new Float64Array(p1);
+    scratchYellowS = new Float64Array(p1);
+    scratchAllRedS = new Float64Array(p1);
+    phaseInterval = new Uint8Array(p1);
+  }
   const l = cyc.layout;
+  scratchStartS.set(l.startS, p0);
+  scratchGreenS.set(l.greenS, p0);
+  scratchYellowS.set(l.yellowS, p0);
+  scratchAllRedS.set(l.allRedS, p0);
   // The same rule the cycle runner drives the simulator's and the controller's lamps with.
   const tau = tS - cyc.startS;
-  evaluateLamps(c, i, tau, l.startS, l.greenS, l.yellowS, 0, lampGreen, lampYellow, lampPermitted, 0);
-  phaseIntervals(c, i, tau, l.startS, l.greenS, l.yellowS, l.allRedS, 0, phaseInterval);
+  evaluateLamps(c, i, tau, scratchStartS, scratchGreenS, scratchYellowS, lampGreen, lampYellow, lampPermitted, 0);
+  phaseIntervals(c, i, tau, scratchStartS, scratchGreenS, scratchYellowS, scratchAllRedS, phaseInterval);
   const m: Masks = { protectedGreen: lampGreen[0]! & ~lampPermitted[0]!, permittedGreen: lampPermitted[0]!, yellow: lampYellow[0]!, greenPhases: [], phaseMinEnd: new Map() };
   for (let p = p0; p < p1; p++) {
     if (phaseInterval[p] !== PHASE_GREEN) continue;

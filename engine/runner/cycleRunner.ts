@@ -289,7 +289,7 @@ export class CycleRunner {
     const target = Math.max(0, tS - this.cycleStartS[i]!);
     const r = this.running;
     const cyc = r.cycleS[i]!;
-    const b = nextEdgeS(this.c, i, this.lastTauS[i]!, cyc, r.phaseStartS, r.phaseGreenS, r.phaseYellowS, r.phaseAllRedS, this.c.phaseStart[i]!);
+    const b = nextEdgeS(this.c, i, this.lastTauS[i]!, cyc, r.phaseStartS, r.phaseGreenS, r.phaseYellowS, r.phaseAllRedS);
     if (b > target) {
       this.lastTauS[i] = target;
       this.evaluate(i, target);
@@ -322,7 +322,10 @@ export class CycleRunner {
     this.sampled = true;
     const c = this.c;
     const run = this.running;
-    for (let i = this.first; i < this.end; i++) {
+    const end = this.end;
+    // Only the controller holds lamps red; nothing in this loop holds more (cycle zero releases).
+    const anyHeld = this.heldRed > 0;
+    for (let i = this.first; i < end; i++) {
       if (this.source) this.follow(i, tS);
       let tau = tS - this.cycleStartS[i]!;
       while (tau >= run.cycleS[i]!) {
@@ -330,9 +333,8 @@ export class CycleRunner {
         this.beginCycle(i);
         tau = tS - this.cycleStartS[i]!;
       }
-      // The simulator never holds lamps red: one counter test instead of a load per intersection.
-      if (this.heldRed > 0 && this.redUntilCycleZero[i] === 1) allRedLamps(this.greenMask, this.yellowMask, this.permittedMask, i);
-      else evaluateLamps(c, i, tau, run.phaseStartS, run.phaseGreenS, run.phaseYellowS, c.phaseStart[i]!, this.greenMask, this.yellowMask, this.permittedMask, i);
+      if (anyHeld && this.redUntilCycleZero[i] === 1) allRedLamps(this.greenMask, this.yellowMask, this.permittedMask, i);
+      else evaluateLamps(c, i, tau, run.phaseStartS, run.phaseGreenS, run.phaseYellowS, this.greenMask, this.yellowMask, this.permittedMask, i);
     }
   }
 
@@ -343,7 +345,7 @@ export class CycleRunner {
       return;
     }
     const r = this.running;
-    evaluateLamps(this.c, i, tauS, r.phaseStartS, r.phaseGreenS, r.phaseYellowS, this.c.phaseStart[i]!, this.greenMask, this.yellowMask, this.permittedMask, i);
+    evaluateLamps(this.c, i, tauS, r.phaseStartS, r.phaseGreenS, r.phaseYellowS, this.greenMask, this.yellowMask, this.permittedMask, i);
   }
 
   /**
@@ -357,7 +359,7 @@ export class CycleRunner {
       this.phaseInterval.fill(PHASE_RED, c.phaseStart[i]!, c.phaseStart[i + 1]!);
     } else {
       const r = this.running;
-      phaseIntervals(c, i, this.tauS(i), r.phaseStartS, r.phaseGreenS, r.phaseYellowS, r.phaseAllRedS, c.phaseStart[i]!, this.phaseInterval);
+      phaseIntervals(c, i, this.tauS(i), r.phaseStartS, r.phaseGreenS, r.phaseYellowS, r.phaseAllRedS, this.phaseInterval);
     }
     return this.phaseInterval;
   }
