@@ -158,6 +158,8 @@ export class VirtualController {
   private statusInterval: Interval = Interval.Red;
   private statusTimeInIntervalS = 0;
   private statusCycleSecondS = 0;
+  /** The status fields above are behind the lamps: refreshStatus() before reading them (registers are read far less often than edges pass). */
+  private statusDirty = false;
 
   // Conflict monitor ("program card" derived from the network, per movement).
   private readonly present: number;
@@ -333,6 +335,7 @@ export class VirtualController {
   /** Manual control (technician's panel, or a test of the monitor): these lamp outputs, checked by the conflict monitor. */
   forceOutputs(green: number, yellow: number): void {
     if (this.mode === ControllerMode.Flash) return;
+    this.refreshStatus();
     this.mode = ControllerMode.Manual;
     this.forcedGreen = green & this.present;
     this.forcedYellow = yellow & this.present & ~green;
@@ -433,6 +436,7 @@ export class VirtualController {
   readInput(address: number, count: number): number[] {
     checkRange(address, count, INPUT_REGISTER_COUNT, MODBUS_MAX_READ_REGISTERS, 'input');
     if (address <= IR_DET_SEQ && address + count > IR_DET_SEQ) this.latchDetectors();
+    this.refreshStatus();
     const out = new Array<number>(count);
     for (let k = 0; k < count; k++) out[k] = this.inputValue(address + k);
     return out;
@@ -573,8 +577,9 @@ export class VirtualController {
   }
 
   /**
-   * Lamp outputs (through the monitor) and ring-1 status at the runner's last position.
-   * `fresh`: evaluate the runner's lamps first (its state changed without a step).
+   * Lamp outputs (through the monitor) at the runner's last position; the ring-1 status
+   * follows on demand (refreshStatus). `fresh`: evaluate the runner's lamps first (its
+   * state changed without a step).
    */
   private evaluate(fresh: boolean): void {
     if (this.mode === ControllerMode.Flash || this.mode === ControllerMode.Manual) return;
@@ -582,8 +587,18 @@ export class VirtualController {
     const run = this.runner;
     const tau = run.tauS(i);
     if (fresh) run.evaluate(i, tau);
+    this.statusDirty = true;
+    this.setOutputs(run.greenMask[i]!, run.yellowMask[i]!, run.cycleStartS[i]! + tau);
+  }
+
+  /** Ring-1 status (phase, interval, time in it, cycle second) at the last evaluation. */
+  private refreshStatus(): void {
+    if (!this.statusDirty) return;
+    this.statusDirty = false;
+    const run = this.runner;
+    const tau = run.tauS(this.intersection);
     const r = run.running;
-    const intervals = run.intervals(i);
+    const intervals = run.intervals(this.intersection);
     this.statusPhase = NO_PHASE;
     this.statusInterval = Interval.Red;
     this.statusTimeInIntervalS = 0;
@@ -605,7 +620,6 @@ export class VirtualController {
         this.statusTimeInIntervalS = tau - (ge + r.phaseYellowS[p]!);
       }
     }
-    this.setOutputs(run.greenMask[i]!, run.yellowMask[i]!, run.cycleStartS[i]! + tau);
   }
 
   // -------------------------------------------------------------- monitor
@@ -679,6 +693,7 @@ export class VirtualController {
       this.lampState.fill(LAMP_RED);
       this.lampSinceS.fill(t);
       this.redSinceS.fill(t);
+      this.refreshStatus();
       this.statusPhase = NO_PHASE;
       this.statusInterval = Interval.Flash;
     }

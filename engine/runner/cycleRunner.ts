@@ -165,8 +165,11 @@ export class CycleRunner {
   }
 
   private check(plan: PlanBuffer, i: number): void {
+    // Callers have usually validated already (the controller, for its refusal message): no issue list unless it fails.
+    if (validateIntersectionPlan(this.c, i, plan)) return;
     const issues = new IssueList();
-    if (!validateIntersectionPlan(this.c, i, plan, issues)) throw new UnsafePlanError(this.c.intersectionIds[i]!, issues.items);
+    validateIntersectionPlan(this.c, i, plan, issues);
+    throw new UnsafePlanError(this.c.intersectionIds[i]!, issues.items);
   }
 
   private copyPlan(from: PlanBuffer, to: PlanBuffer, i: number): void {
