@@ -7,13 +7,9 @@
  *
  * Rules, as a controller runs them:
  *  - A new plan takes effect only at a cycle boundary (cycle zero).
- *  - Offset errors are corrected the short way at each cycle zero: the cycle
- *    is shortened by at most MAX_SHORTEN_SHARE or lengthened by at most
- *    MAX_LENGTHEN_SHARE of its length, in whole tenths of a second (what a
- *    controller's timing resolution allows), by stretching or squeezing the
- *    longest green of ring 1 and the same barrier's longest green in every
- *    other ring; no green goes below its minimum green or pedestrian walk +
- *    clearance, clearances never change.
+ *  - Offset errors are corrected the short way at each cycle zero (at most
+ *    12 % shorter or 22 % longer per cycle, in whole tenths, minimum greens
+ *    and pedestrian times kept: ./offsetCorrection.ts).
  *  - Every layout it runs that is not the plan itself (a correction, an
  *    external schedule's cycle, a one-cycle override) passes the one safety
  *    validator (engine/safety/validator.ts) first; plans are validated when
@@ -31,15 +27,12 @@
 import type { CompiledNetwork } from '../network/compile.js';
 import { createPlanBuffer, type PlanBuffer } from '../timing/planner.js';
 import { validateIntersectionPlan } from '../safety/validator.js';
-import { greenFloorS } from '../priority/layout.js';
 import { IssueList, UnsafePlanError } from '../errors.js';
 import { mod } from '../numeric.js';
+import { correctOffset } from './offsetCorrection.js';
 import { allRedLamps, evaluateLamps, nextEdgeS, phaseIntervals, PHASE_RED } from './lamps.js';
 
-/** Largest share of the cycle an offset correction may cut per cycle. */
-export const MAX_SHORTEN_SHARE = 0.12;
-/** Largest share of the cycle an offset correction may add per cycle. */
-export const MAX_LENGTHEN_SHARE = 0.22;
+export { MAX_LENGTHEN_SHARE, MAX_SHORTEN_SHARE } from './offsetCorrection.js';
 
 /** What happened at the last cycle zero of an intersection (bits of `boundaryFlags`). */
 export const BOUNDARY_PLAN_SWITCH = 1;
@@ -535,78 +528,15 @@ export class CycleRunner {
       }
     }
     this.copyPlan(this.target, this.running, i);
-    if (this.correctOffsets[i] === 1 && this.correctOffset(i)) flags |= BOUNDARY_CORRECTED;
+    if (this.correctOffsets[i] === 1) {
+      if (correctOffset(this.c, i, this.target, this.running, this.cycleStartS[i]!)) {
+        this.corrections++;
+        flags |= BOUNDARY_CORRECTED;
+      } else {
+        // A correction the validator rejects is never run: this cycle runs uncorrected.
+        this.copyPlan(this.target, this.running, i);
+      }
+    }
     this.boundaryFlags[i] = flags;
   }
-
-  /**
-   * Corrects the offset error of the cycle starting now, the short way, in `running`
-   * (which holds the plan). True if a corrected layout runs.
-   */
-  private correctOffset(i: number): boolean {
-    const c = this.c;
-    const run = this.running;
-    const cyc = this.target.cycleS[i]!;
-    const late = mod(this.cycleStartS[i]! - this.target.offsetS[i]!, cyc);
-    if (late < EPS || cyc - late < EPS) return false;
-    let delta = late <= cyc - late ? -late : cyc - late;
-    delta = towardZeroTenths(Math.max(-MAX_SHORTEN_SHARE * cyc, Math.min(MAX_LENGTHEN_SHARE * cyc, delta)));
-    // Stretch the longest green of ring 1, and the same barrier's longest green in every other ring.
-    const p0 = c.phaseStart[i]!;
-    const p1 = c.phaseStart[i + 1]!;
-    let longest = p0;
-    for (let p = p0; p < p1; p++) if (c.phaseRing[p] === 0 && run.phaseGreenS[p]! > run.phaseGreenS[longest]!) longest = p;
-    const barrier = c.phaseBarrier[longest]!;
-    const rings = c.ringCount[i]!;
-    for (let r = 0; r < rings; r++) {
-      const b = this.longestIn(i, barrier, r);
-      // Never below minimum green or walk + pedestrian clearance (whole tenths up).
-      if (b >= 0) delta = Math.max(delta, upTenths(greenFloorS(c, b) - run.phaseGreenS[b]!));
-    }
-    if (Math.abs(delta) < EPS) return false;
-    for (let r = 0; r < rings; r++) {
-      const b = this.longestIn(i, barrier, r);
-      if (b < 0) continue;
-      const at = run.phaseStartS[b]!;
-      run.phaseGreenS[b] = run.phaseGreenS[b]! + delta;
-      // Later phases of this ring in the same barrier move with it.
-      for (let p = p0; p < p1; p++) if (c.phaseBarrier[p] === barrier && c.phaseRing[p] === r && run.phaseStartS[p]! > at + 1e-9) run.phaseStartS[p] = run.phaseStartS[p]! + delta;
-    }
-    // Every phase of a later barrier moves once.
-    for (let p = p0; p < p1; p++) if (c.phaseBarrier[p]! > barrier) run.phaseStartS[p] = run.phaseStartS[p]! + delta;
-    run.cycleS[i] = cyc + delta;
-    run.offsetS[i] = mod(this.target.offsetS[i]!, run.cycleS[i]!);
-    if (!validateIntersectionPlan(c, i, run)) {
-      // A correction the validator rejects is never run: this cycle runs uncorrected.
-      this.copyPlan(this.target, run, i);
-      return false;
-    }
-    this.corrections++;
-    return true;
-  }
-
-  /** The phase of ring r in barrier b with the longest running green (first on ties), −1 if none. */
-  private longestIn(i: number, barrier: number, r: number): number {
-    const c = this.c;
-    const g = this.running.phaseGreenS;
-    let best = -1;
-    for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) if (c.phaseBarrier[p] === barrier && c.phaseRing[p] === r && (best < 0 || g[p]! > g[best]!)) best = p;
-    return best;
-  }
-}
-
-/** x in whole tenths, rounded toward zero (a correction never overshoots); values within 1e-6 of a tenth snap to it. */
-function towardZeroTenths(x: number): number {
-  const d = x * 10;
-  const n = Math.round(d);
-  if (Math.abs(d - n) < 1e-6) return n / 10;
-  return (d < 0 ? Math.ceil(d) : Math.floor(d)) / 10;
-}
-
-/** x in whole tenths, rounded up; values within 1e-6 of a tenth snap to it. */
-function upTenths(x: number): number {
-  const d = x * 10;
-  const n = Math.round(d);
-  if (Math.abs(d - n) < 1e-6) return n / 10;
-  return Math.ceil(d) / 10;
 }
