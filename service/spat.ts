@@ -4,12 +4,14 @@
  * movement: its J2735 MovementPhaseState, the likely end (the scheduled end in
  * the plan) and the minimum end (a running green may be cut down to its
  * minimum green / pedestrian time by a priority request elsewhere; yellow and
- * red are reported as fixed).
+ * red are reported as fixed). Which lamps are lit comes from the engine's one
+ * lamp rule (engine/runner/lamps.ts), as in the simulator and the controller.
  */
 import type { CompiledNetwork } from '../engine/network/compile.js';
 import type { TspController } from '../engine/priority/tsp.js';
 import { greenFloorS } from '../engine/priority/layout.js';
 import { movementId } from '../engine/network/geometry.js';
+import { evaluateLamps, PHASE_GREEN, phaseIntervals } from '../engine/runner/lamps.js';
 
 export type MovementPhaseState = 'MOVEMENT_PHASE_STATE_STOP_AND_REMAIN' | 'MOVEMENT_PHASE_STATE_PERMISSIVE_MOVEMENT_ALLOWED' | 'MOVEMENT_PHASE_STATE_PROTECTED_MOVEMENT_ALLOWED' | 'MOVEMENT_PHASE_STATE_PERMISSIVE_CLEARANCE' | 'MOVEMENT_PHASE_STATE_PROTECTED_CLEARANCE';
 
@@ -43,24 +45,44 @@ interface Masks {
   phaseMinEnd: Map<number, number>;
 }
 
+/**
+ * Scratch for the engine's lamp rule: one slot of masks; the layout copied to global
+ * phase indices (the rule's indexing) and the intervals, grown per network.
+ */
+const lampGreen = new Uint16Array(1);
+const lampYellow = new Uint16Array(1);
+const lampPermitted = new Uint16Array(1);
+let scratchStartS = new Float64Array(64);
+let scratchGreenS = new Float64Array(64);
+let scratchYellowS = new Float64Array(64);
+let scratchAllRedS = new Float64Array(64);
+let phaseInterval = new Uint8Array(64);
+
 function masksAt(c: CompiledNetwork, tsp: TspController, i: number, tS: number): Masks {
   const cyc = tsp.cycleAt(i, tS);
-  const tau = tS - cyc.startS;
   const p0 = c.phaseStart[i]!;
-  const m: Masks = { protectedGreen: 0, permittedGreen: 0, yellow: 0, greenPhases: [], phaseMinEnd: new Map() };
+  const p1 = c.phaseStart[i + 1]!;
+  if (phaseInterval.length < p1) {
+    scratchStartS = new Float64Array(p1);
+    scratchGreenS = new Float64Array(p1);
+    scratchYellowS = new Float64Array(p1);
+    scratchAllRedS = new Float64Array(p1);
+    phaseInterval = new Uint8Array(p1);
+  }
   const l = cyc.layout;
-  for (let k = 0; k < l.greenS.length; k++) {
-    const s = l.startS[k]!;
-    const g = s + l.greenS[k]!;
-    const p = p0 + k;
-    if (tau >= s && tau < g) {
-      m.protectedGreen |= c.phaseProtectedMask[p]!;
-      m.permittedGreen |= c.phasePermittedMask[p]!;
-      m.greenPhases.push(p);
-      m.phaseMinEnd.set(p, Math.max(tS, cyc.startS + s + greenFloorS(c, p)));
-    } else if (tau >= g && tau < g + l.yellowS[k]!) {
-      m.yellow |= c.phaseProtectedMask[p]! | c.phasePermittedMask[p]!;
-    }
+  scratchStartS.set(l.startS, p0);
+  scratchGreenS.set(l.greenS, p0);
+  scratchYellowS.set(l.yellowS, p0);
+  scratchAllRedS.set(l.allRedS, p0);
+  // The same rule the cycle runner drives the simulator's and the controller's lamps with.
+  const tau = tS - cyc.startS;
+  evaluateLamps(c, i, tau, scratchStartS, scratchGreenS, scratchYellowS, lampGreen, lampYellow, lampPermitted, 0);
+  phaseIntervals(c, i, tau, scratchStartS, scratchGreenS, scratchYellowS, scratchAllRedS, phaseInterval);
+  const m: Masks = { protectedGreen: lampGreen[0]! & ~lampPermitted[0]!, permittedGreen: lampPermitted[0]!, yellow: lampYellow[0]!, greenPhases: [], phaseMinEnd: new Map() };
+  for (let p = p0; p < p1; p++) {
+    if (phaseInterval[p] !== PHASE_GREEN) continue;
+    m.greenPhases.push(p);
+    m.phaseMinEnd.set(p, Math.max(tS, cyc.startS + l.startS[p - p0]! + greenFloorS(c, p)));
   }
   return m;
 }
@@ -121,6 +143,6 @@ export function intersectionSpat(c: CompiledNetwork, tsp: TspController, i: numb
     movements,
     priorityActive: cyc.adjusted,
     greenMask: now.protectedGreen | now.permittedGreen,
-    yellowMask: now.yellow & ~(now.protectedGreen | now.permittedGreen),
+    yellowMask: now.yellow,
   };
 }

@@ -2,13 +2,14 @@
  * A virtual signal controller for one intersection of a compiled network,
  * driven by an injected clock (`tick(nowS)`: real, accelerated or manual
  * time). It behaves like a field controller behind the Modbus register map:
- *  - runs its plan's phase sequence; a new plan is taken only at cycle zero;
+ *  - runs its plan's phase sequence on the engine's one cycle runner
+ *    (engine/runner/cycleRunner.ts); a new plan is taken only at cycle zero;
  *  - accepts a committed plan only after the CRC matches and the engine's
  *    safety validator passes, otherwise keeps running the old plan and
  *    reports a CommitStatus refusal;
- *  - corrects offset errors the short way in coordinated mode (shorten ≤ 12 %
- *    or lengthen ≤ 22 % of the cycle per cycle, minimum greens kept, every
- *    corrected cycle validated), as simulator/signals.ts does;
+ *  - corrects offset errors the short way in coordinated mode (the runner's
+ *    rule: shorten ≤ 12 % or lengthen ≤ 22 % of the cycle per cycle, in
+ *    tenths, minimum greens kept, every corrected cycle validated);
  *  - falls back to free mode on its last committed plan when central has been
  *    silent for the communication-loss timeout, and back when it returns;
  *  - has a conflict monitor on the lamp outputs: conflicting greens/yellows,
@@ -21,8 +22,9 @@
 import type { CompiledNetwork } from '../../engine/network/compile.js';
 import { createPlanBuffer, type PlanBuffer } from '../../engine/timing/planner.js';
 import { validateIntersectionPlan } from '../../engine/safety/validator.js';
-import { GreenwaveError, ErrorCode, IssueList, UnsafePlanError, formatIssues } from '../../engine/errors.js';
-import { mod } from '../../engine/numeric.js';
+import { GreenwaveError, ErrorCode, IssueList, formatIssues } from '../../engine/errors.js';
+import { BOUNDARY_ONE_CYCLE, BOUNDARY_PLAN_SWITCH, CycleRunner, STEP_CYCLE_ZERO, STEP_DONE } from '../../engine/runner/cycleRunner.js';
+import { PHASE_ALL_RED, PHASE_GREEN, PHASE_RED, PHASE_YELLOW } from '../../engine/runner/lamps.js';
 import { ModbusException } from '../errors.js';
 import { assertPhasesFit, copyIntersectionPlan, crc16ModbusRegisters, decodePlanBlock, encodePlanBlock } from '../codec.js';
 import {
@@ -70,8 +72,7 @@ import {
   PLAN_BLOCK_LENGTH,
 } from '../registerMap.js';
 
-export const MAX_SHORTEN_SHARE = 0.12;
-export const MAX_LENGTHEN_SHARE = 0.22;
+export { MAX_LENGTHEN_SHARE, MAX_SHORTEN_SHARE } from '../../engine/runner/cycleRunner.js';
 /** Seconds a loop is occupied per vehicle when counts come without an occupancy time. */
 export const DEFAULT_OCCUPIED_S_PER_VEHICLE = 0.5;
 /** Jumps of the clock longer than this re-anchor the cycle instead of replaying every cycle. */
@@ -122,19 +123,18 @@ export class VirtualController {
   private readonly p1: number;
   private readonly detectorStart: number;
 
-  /** The committed plan being run (as committed), this cycle's layout (offset correction applied), the accepted plan waiting for cycle zero, decode scratch. */
-  private readonly target: PlanBuffer;
-  private readonly running: PlanBuffer;
-  private readonly pending: PlanBuffer;
+  /**
+   * Runs the committed plan (runner.plan), the accepted plan waiting for cycle zero, a
+   * one-cycle override, this cycle's layout (runner.running, offset correction applied),
+   * and holds the lamps all red until cycle zero after power-up, a fault or manual control.
+   */
+  private readonly runner: CycleRunner;
+  /** Decode scratch. */
   private readonly scratch: PlanBuffer;
   private readonly activeBlock = new Uint16Array(PLAN_BLOCK_LENGTH);
   private readonly pendingBlock = new Uint16Array(PLAN_BLOCK_LENGTH);
-  private hasPending = false;
   private activePlanId = 0;
   private pendingPlanId = 0;
-  /** A priority override waiting for the next cycle zero (one cycle only). */
-  private readonly overrideNext: PlanBuffer;
-  private hasOverrideNext = false;
   /** Priority overrides run (now or at a cycle zero), for tests and status. */
   overridesRun = 0;
 
@@ -150,11 +150,6 @@ export class VirtualController {
   private nowS: number;
   private bootS: number;
   private lastContactS: number;
-  private cycleStartS = 0;
-  /** Position in the running cycle up to which lamp events have been evaluated. */
-  private lastTau = 0;
-  /** All red until the next cycle zero (power-up, fault reset, end of manual control). */
-  private redUntilCycleZero = true;
 
   // Outputs and ring-1 status, updated on every evaluation.
   private green = 0;
@@ -163,6 +158,8 @@ export class VirtualController {
   private statusInterval: Interval = Interval.Red;
   private statusTimeInIntervalS = 0;
   private statusCycleSecondS = 0;
+  /** The status fields above are behind the lamps: refreshStatus() before reading them (registers are read far less often than edges pass). */
+  private statusDirty = false;
 
   // Conflict monitor ("program card" derived from the network, per movement).
   private readonly present: number;
@@ -186,9 +183,6 @@ export class VirtualController {
   private detSeq = 0;
   private lastLatchS: number;
 
-  planSwitches = 0;
-  corrections = 0;
-
   constructor(c: CompiledNetwork, intersection: number, localPlan: PlanBuffer, opts: VirtualControllerOptions = {}) {
     if (!(Number.isInteger(intersection) && intersection >= 0 && intersection < c.intersectionCount)) throw new GreenwaveError(ErrorCode.InvalidInput, `intersection index ${intersection} must be in [0, ${c.intersectionCount})`);
     assertPhasesFit(c, intersection);
@@ -204,16 +198,11 @@ export class VirtualController {
     const timeout = opts.commLossTimeoutS ?? 60;
     if (!(Number.isInteger(timeout) && timeout >= 0 && timeout <= MAX_COMM_LOSS_TIMEOUT_S)) throw new GreenwaveError(ErrorCode.InvalidInput, `options.commLossTimeoutS ${timeout} must be an integer within [0, ${MAX_COMM_LOSS_TIMEOUT_S}]`);
     this.commLossTimeoutS = timeout;
-    const issues = new IssueList();
-    if (!validateIntersectionPlan(c, intersection, localPlan, issues)) throw new UnsafePlanError(c.intersectionIds[intersection]!, issues.items);
-
-    this.target = createPlanBuffer(c);
-    this.running = createPlanBuffer(c);
-    this.pending = createPlanBuffer(c);
+    const startS = opts.startS ?? 0;
+    // Validates the local plan (UnsafePlanError) and starts in step with its offset.
+    this.runner = new CycleRunner(c, localPlan, startS, intersection);
+    this.runner.holdRedUntilCycleZero(intersection);
     this.scratch = createPlanBuffer(c);
-    this.overrideNext = createPlanBuffer(c);
-    copyIntersectionPlan(c, intersection, localPlan, this.target);
-    copyIntersectionPlan(c, intersection, localPlan, this.running);
     // The local plan's block carries plan id 0 by definition; encode with 1 and patch (0 is not a valid wire id).
     encodePlanBlock(c, intersection, localPlan, 1, this.activeBlock);
     this.activeBlock[PB_PLAN_ID] = 0;
@@ -248,14 +237,12 @@ export class VirtualController {
     }
     this.present = present;
 
-    const startS = opts.startS ?? 0;
     this.nowS = startS;
     this.bootS = startS;
     this.lastContactS = startS;
     this.lastLatchS = startS;
-    this.anchorCycle(startS);
     this.resetMonitor(startS);
-    this.evaluate(this.lastTau);
+    this.evaluate(true);
   }
 
   // ---------------------------------------------------------------- clock
@@ -274,43 +261,29 @@ export class VirtualController {
       this.mode = ControllerMode.Free;
       this.faults |= FaultFlag.CommLoss;
     }
+    const i = this.intersection;
+    const run = this.runner;
     if (this.mode === ControllerMode.Flash || this.mode === ControllerMode.Manual) {
       // The cycle clock keeps its phase so a later restart stays in step with the offset.
-      const target = nowS - this.cycleStartS;
-      if (target >= this.running.cycleS[this.intersection]!) this.anchorCycle(nowS);
-      else this.lastTau = target;
+      run.keepPhase(i, nowS);
       if (this.mode === ControllerMode.Manual) this.setOutputs(this.forcedGreen, this.forcedYellow, nowS);
       return;
     }
-    if (nowS - this.cycleStartS > MAX_REPLAY_S) {
+    if (nowS - run.cycleStartS[i]! > MAX_REPLAY_S) {
       // A huge jump (suspended process, manual clock): start again in step, all red until cycle zero.
-      this.anchorCycle(nowS);
-      this.redUntilCycleZero = true;
-      this.evaluate(this.lastTau);
+      run.anchor(i, nowS);
+      run.holdRedUntilCycleZero(i);
+      this.evaluate(true);
       return;
     }
-    const i = this.intersection;
+    // Offset correction only in coordinated mode (free mode runs the plan as it is).
+    run.correctOffsets[i] = this.mode === ControllerMode.Coordinated ? 1 : 0;
+    // Every interval edge up to nowS goes through the monitor.
     for (;;) {
-      // cycleStartS accumulates float error: right after a wrap it may sit a hair after nowS.
-      const target = Math.max(0, nowS - this.cycleStartS);
-      const cyc = this.running.cycleS[i]!;
-      const b = this.nextBoundary(this.lastTau, cyc);
-      if (b > target) {
-        this.lastTau = target;
-        this.evaluate(target);
-        return;
-      }
-      if (b >= cyc) {
-        this.cycleStartS += cyc;
-        this.beginCycle();
-        this.lastTau = 0;
-        this.evaluate(0);
-        if (this.flashing()) return;
-        continue;
-      }
-      this.lastTau = b;
-      this.evaluate(b);
-      if (this.flashing()) return;
+      const step = run.stepTo(i, nowS);
+      if (step === STEP_CYCLE_ZERO) this.atCycleZero();
+      this.evaluate(false);
+      if (step === STEP_DONE || this.flashing()) return;
     }
   }
 
@@ -331,7 +304,7 @@ export class VirtualController {
   restart(nowS: number): void {
     this.nowS = Math.max(this.nowS, nowS);
     this.holding.fill(0);
-    this.commitStatus = this.hasPending ? CommitStatus.Pending : this.activePlanId !== 0 ? CommitStatus.Active : CommitStatus.Idle;
+    this.commitStatus = this.runner.isQueued(this.intersection) ? CommitStatus.Pending : this.activePlanId !== 0 ? CommitStatus.Active : CommitStatus.Idle;
     this.lastRejection = '';
     this.mode = ControllerMode.Coordinated;
     this.faults = 0;
@@ -343,10 +316,10 @@ export class VirtualController {
     this.detOccupiedS.fill(0);
     this.detVolume.fill(0);
     this.detOccupancy.fill(0);
-    this.anchorCycle(this.nowS);
-    this.redUntilCycleZero = true;
+    this.runner.anchor(this.intersection, this.nowS);
+    this.runner.holdRedUntilCycleZero(this.intersection);
     this.resetMonitor(this.nowS);
-    this.evaluate(this.lastTau);
+    this.evaluate(true);
   }
 
   /** Local reset after a fault flash: all red until the next cycle zero, then the active plan. */
@@ -354,14 +327,15 @@ export class VirtualController {
     if (this.mode !== ControllerMode.Flash) return;
     this.faults &= ~(FaultFlag.Conflict | FaultFlag.Clearance);
     this.mode = ControllerMode.Coordinated;
-    this.redUntilCycleZero = true;
+    this.runner.holdRedUntilCycleZero(this.intersection);
     this.lastFaultMessage = '';
-    this.evaluate(this.lastTau);
+    this.evaluate(true);
   }
 
   /** Manual control (technician's panel, or a test of the monitor): these lamp outputs, checked by the conflict monitor. */
   forceOutputs(green: number, yellow: number): void {
     if (this.mode === ControllerMode.Flash) return;
+    this.refreshStatus();
     this.mode = ControllerMode.Manual;
     this.forcedGreen = green & this.present;
     this.forcedYellow = yellow & this.present & ~green;
@@ -373,8 +347,8 @@ export class VirtualController {
   releaseManual(): void {
     if (this.mode !== ControllerMode.Manual) return;
     this.mode = ControllerMode.Coordinated;
-    this.redUntilCycleZero = true;
-    this.evaluate(this.lastTau);
+    this.runner.holdRedUntilCycleZero(this.intersection);
+    this.evaluate(true);
   }
 
   // ------------------------------------------------------------- detectors
@@ -462,6 +436,7 @@ export class VirtualController {
   readInput(address: number, count: number): number[] {
     checkRange(address, count, INPUT_REGISTER_COUNT, MODBUS_MAX_READ_REGISTERS, 'input');
     if (address <= IR_DET_SEQ && address + count > IR_DET_SEQ) this.latchDetectors();
+    this.refreshStatus();
     const out = new Array<number>(count);
     for (let k = 0; k < count; k++) out[k] = this.inputValue(address + k);
     return out;
@@ -489,7 +464,7 @@ export class VirtualController {
       case IR_COMMIT_STATUS:
         return this.commitStatus;
       case IR_RUNNING_CYCLE_DS:
-        return tenths(this.running.cycleS[this.intersection]!);
+        return tenths(this.runner.running.cycleS[this.intersection]!);
       case IR_DETECTOR_COUNT:
         return this.detectorCount;
       case IR_UPTIME_S_HI:
@@ -519,15 +494,14 @@ export class VirtualController {
     if (this.mode === ControllerMode.Flash) return refuse(CommitStatus.RefusedInFlash, 'controller is in fault flash');
     const crc = crc16ModbusRegisters(this.holding, HR_STAGE, PLAN_BLOCK_LENGTH);
     if (crc !== this.holding[HR_STAGE_CRC]) return refuse(CommitStatus.CrcMismatch, `CRC register 0x${this.holding[HR_STAGE_CRC]!.toString(16)} does not match the staging block's 0x${crc.toString(16)}`);
-    copyIntersectionPlan(this.c, i, this.target, this.scratch);
+    copyIntersectionPlan(this.c, i, this.runner.plan, this.scratch);
     const decoded = decodePlanBlock(this.c, i, this.holding, HR_STAGE, this.scratch);
     if (!decoded.ok) return refuse(CommitStatus.Malformed, decoded.message);
     const issues = new IssueList();
     if (!validateIntersectionPlan(this.c, i, this.scratch, issues)) return refuse(CommitStatus.Unsafe, formatIssues(issues.items));
     if (command !== COMMIT_COMMAND) return this.acceptOverride(command, refuse);
-    copyIntersectionPlan(this.c, i, this.scratch, this.pending);
+    this.runner.setPlan(this.scratch, i);
     this.pendingBlock.set(this.holding.subarray(HR_STAGE, HR_STAGE + PLAN_BLOCK_LENGTH));
-    this.hasPending = true;
     this.pendingPlanId = decoded.planId;
     this.commitStatus = CommitStatus.Pending;
     this.lastRejection = '';
@@ -545,13 +519,12 @@ export class VirtualController {
     const i = this.intersection;
     if (this.mode !== ControllerMode.Coordinated && this.mode !== ControllerMode.Free) return refuse(CommitStatus.OverrideIncompatible, 'not running a cycle (manual control or flash)');
     if (command === OverrideCommand.Next) {
-      copyIntersectionPlan(c, i, this.scratch, this.overrideNext);
-      this.hasOverrideNext = true;
+      this.runner.setOneCycle(this.scratch, i);
       this.commitStatus = CommitStatus.OverridePending;
     } else {
-      if (this.redUntilCycleZero) return refuse(CommitStatus.OverrideIncompatible, 'the controller is in its start-up all-red until cycle zero');
-      const tau = Math.max(0, this.nowS - this.cycleStartS);
-      const r = this.running;
+      if (this.runner.redUntilCycleZero[i] === 1) return refuse(CommitStatus.OverrideIncompatible, 'the controller is in its start-up all-red until cycle zero');
+      const tau = Math.max(0, this.nowS - this.runner.cycleStartS[i]!);
+      const r = this.runner.running;
       const o = this.scratch;
       for (let p = this.p0; p < this.p1; p++) {
         const id = c.phaseIds[p];
@@ -575,7 +548,7 @@ export class VirtualController {
           return refuse(CommitStatus.OverrideIncompatible, `phase ${id}'s green would end at ${round1(o.phaseStartS[p]! + o.phaseGreenS[p]!)} s, before cycle second ${round1(tau + OVERRIDE_NOTICE_S)}`);
         }
       }
-      copyIntersectionPlan(c, i, this.scratch, this.running);
+      this.runner.replaceRunning(this.scratch, i);
       this.commitStatus = CommitStatus.OverrideRunning;
       this.overridesRun++;
     }
@@ -585,137 +558,68 @@ export class VirtualController {
 
   // ---------------------------------------------------------------- cycle
 
-  private anchorCycle(nowS: number): void {
-    const i = this.intersection;
-    copyIntersectionPlan(this.c, i, this.target, this.running);
-    const cyc = this.running.cycleS[i]!;
-    this.cycleStartS = nowS - mod(nowS - this.running.offsetS[i]!, cyc);
-    this.lastTau = nowS - this.cycleStartS;
-  }
-
-  /** The first interval boundary strictly after tau in the running cycle (the cycle length if none). */
-  private nextBoundary(tau: number, cyc: number): number {
-    const r = this.running;
-    let best = cyc;
-    for (let p = this.p0; p < this.p1; p++) {
-      const s = r.phaseStartS[p]!;
-      const ge = s + r.phaseGreenS[p]!;
-      const ye = ge + r.phaseYellowS[p]!;
-      const re = ye + r.phaseAllRedS[p]!;
-      if (s > tau && s < best) best = s;
-      if (ge > tau && ge < best) best = ge;
-      if (ye > tau && ye < best) best = ye;
-      if (re > tau && re < best) best = re;
-    }
-    return best;
-  }
-
-  /** At cycle zero: take a pending plan, then (coordinated mode) correct the offset the short way. */
-  private beginCycle(): void {
-    const c = this.c;
-    const i = this.intersection;
-    this.redUntilCycleZero = false;
-    const switching = this.hasPending;
-    if (switching) {
-      copyIntersectionPlan(c, i, this.pending, this.target);
+  /** At cycle zero the runner took a queued plan or a one-cycle override: mirror it in the registers. */
+  private atCycleZero(): void {
+    const flags = this.runner.boundaryFlags[this.intersection]!;
+    if (flags & BOUNDARY_PLAN_SWITCH) {
       this.activeBlock.set(this.pendingBlock);
       this.activePlanId = this.pendingPlanId;
-      this.hasPending = false;
       this.pendingPlanId = 0;
       if (this.commitStatus === CommitStatus.Pending) this.commitStatus = CommitStatus.Active;
-      this.planSwitches++;
     }
-    if (this.hasOverrideNext) {
-      this.hasOverrideNext = false;
-      // A plan switch this cycle wins: the override was timed against the old plan.
-      if (!switching) {
-        copyIntersectionPlan(c, i, this.overrideNext, this.running);
-        this.commitStatus = CommitStatus.OverrideRunning;
-        this.overridesRun++;
-        return;
-      }
-    }
-    if (this.commitStatus === CommitStatus.OverrideRunning || this.commitStatus === CommitStatus.OverridePending) this.commitStatus = CommitStatus.Active;
-    copyIntersectionPlan(c, i, this.target, this.running);
-    if (this.mode !== ControllerMode.Coordinated) return;
-    const cyc = this.target.cycleS[i]!;
-    const late = mod(this.cycleStartS - this.target.offsetS[i]!, cyc);
-    if (late < EPS || cyc - late < EPS) return;
-    let delta = late <= cyc - late ? -late : cyc - late;
-    delta = Math.max(-MAX_SHORTEN_SHARE * cyc, Math.min(MAX_LENGTHEN_SHARE * cyc, delta));
-    // Tenths only, like every plan on the wire.
-    delta = delta < 0 ? Math.ceil(delta * 10 - 1e-9) / 10 : Math.floor(delta * 10 + 1e-9) / 10;
-    // Stretch the longest green of ring 1, and the same barrier's longest green in every other ring.
-    const run = this.running;
-    const p0 = this.p0;
-    const p1 = this.p1;
-    let longest = p0;
-    for (let p = p0; p < p1; p++) if (c.phaseRing[p] === 0 && run.phaseGreenS[p]! > run.phaseGreenS[longest]!) longest = p;
-    const barrier = c.phaseBarrier[longest]!;
-    const best = (r: number): number => {
-      let b = -1;
-      for (let p = p0; p < p1; p++) if (c.phaseBarrier[p] === barrier && c.phaseRing[p] === r && (b < 0 || run.phaseGreenS[p]! > run.phaseGreenS[b]!)) b = p;
-      return b;
-    };
-    for (let r = 0; r < c.ringCount[i]!; r++) {
-      const b = best(r);
-      if (b >= 0) delta = Math.max(delta, Math.round((c.phaseMinGreenS[b]! - run.phaseGreenS[b]!) * 10) / 10);
-    }
-    if (Math.abs(delta) < EPS) return;
-    for (let r = 0; r < c.ringCount[i]!; r++) {
-      const b = best(r);
-      if (b < 0) continue;
-      const at = run.phaseStartS[b]!;
-      run.phaseGreenS[b] = run.phaseGreenS[b]! + delta;
-      for (let p = p0; p < p1; p++) if (c.phaseBarrier[p] === barrier && c.phaseRing[p] === r && run.phaseStartS[p]! > at + 1e-9) run.phaseStartS[p] = run.phaseStartS[p]! + delta;
-    }
-    for (let p = p0; p < p1; p++) if (c.phaseBarrier[p]! > barrier) run.phaseStartS[p] = run.phaseStartS[p]! + delta;
-    run.cycleS[i] = cyc + delta;
-    run.offsetS[i] = mod(this.target.offsetS[i]!, run.cycleS[i]!);
-    if (!validateIntersectionPlan(c, i, run)) {
-      // A correction the validator rejects is never run: this cycle runs uncorrected.
-      copyIntersectionPlan(c, i, this.target, run);
+    if (flags & BOUNDARY_ONE_CYCLE) {
+      this.commitStatus = CommitStatus.OverrideRunning;
+      this.overridesRun++;
       return;
     }
-    this.corrections++;
+    // A plan switch this cycle wins over a waiting override (the runner dropped it).
+    if (this.commitStatus === CommitStatus.OverrideRunning || this.commitStatus === CommitStatus.OverridePending) this.commitStatus = CommitStatus.Active;
   }
 
-  /** Lamp outputs and ring-1 status at position tau of the running cycle. */
-  private evaluate(tau: number): void {
+  /**
+   * Lamp outputs (through the monitor) at the runner's last position; the ring-1 status
+   * follows on demand (refreshStatus). `fresh`: evaluate the runner's lamps first (its
+   * state changed without a step).
+   */
+  private evaluate(fresh: boolean): void {
     if (this.mode === ControllerMode.Flash || this.mode === ControllerMode.Manual) return;
-    const c = this.c;
-    const r = this.running;
-    let green = 0;
-    let yellow = 0;
+    const i = this.intersection;
+    const run = this.runner;
+    const tau = run.tauS(i);
+    if (fresh) run.evaluate(i, tau);
+    this.statusDirty = true;
+    this.setOutputs(run.greenMask[i]!, run.yellowMask[i]!, run.cycleStartS[i]! + tau);
+  }
+
+  /** Ring-1 status (phase, interval, time in it, cycle second) at the last evaluation. */
+  private refreshStatus(): void {
+    if (!this.statusDirty) return;
+    this.statusDirty = false;
+    const run = this.runner;
+    const tau = run.tauS(this.intersection);
+    const r = run.running;
+    const intervals = run.intervals(this.intersection);
     this.statusPhase = NO_PHASE;
     this.statusInterval = Interval.Red;
     this.statusTimeInIntervalS = 0;
     this.statusCycleSecondS = tau;
-    if (!this.redUntilCycleZero) {
-      for (let p = this.p0; p < this.p1; p++) {
-        const s = r.phaseStartS[p]!;
-        const ge = s + r.phaseGreenS[p]!;
-        const ye = ge + r.phaseYellowS[p]!;
-        const re = ye + r.phaseAllRedS[p]!;
-        const served = c.phaseProtectedMask[p]! | c.phasePermittedMask[p]!;
-        if (tau >= s && tau < ge) green |= served;
-        else if (tau >= ge && tau < ye) yellow |= served;
-        if (c.phaseRing[p] === 0 && tau >= s && tau < re) {
-          this.statusPhase = p - this.p0;
-          if (tau < ge) {
-            this.statusInterval = Interval.Green;
-            this.statusTimeInIntervalS = tau - s;
-          } else if (tau < ye) {
-            this.statusInterval = Interval.Yellow;
-            this.statusTimeInIntervalS = tau - ge;
-          } else {
-            this.statusInterval = Interval.Red;
-            this.statusTimeInIntervalS = tau - ye;
-          }
-        }
+    for (let p = this.p0; p < this.p1; p++) {
+      const interval = intervals[p]!;
+      if (this.c.phaseRing[p] !== 0 || interval === PHASE_RED) continue;
+      const s = r.phaseStartS[p]!;
+      const ge = s + r.phaseGreenS[p]!;
+      this.statusPhase = p - this.p0;
+      if (interval === PHASE_GREEN) {
+        this.statusInterval = Interval.Green;
+        this.statusTimeInIntervalS = tau - s;
+      } else if (interval === PHASE_YELLOW) {
+        this.statusInterval = Interval.Yellow;
+        this.statusTimeInIntervalS = tau - ge;
+      } else if (interval === PHASE_ALL_RED) {
+        this.statusInterval = Interval.Red;
+        this.statusTimeInIntervalS = tau - (ge + r.phaseYellowS[p]!);
       }
     }
-    this.setOutputs(green, yellow & ~green, this.cycleStartS + tau);
   }
 
   // -------------------------------------------------------------- monitor
@@ -789,6 +693,7 @@ export class VirtualController {
       this.lampState.fill(LAMP_RED);
       this.lampSinceS.fill(t);
       this.redSinceS.fill(t);
+      this.refreshStatus();
       this.statusPhase = NO_PHASE;
       this.statusInterval = Interval.Flash;
     }
@@ -809,15 +714,14 @@ export class VirtualController {
    */
   phaseIntervals(): Interval[] {
     const out = new Array<Interval>(this.phaseCount).fill(this.mode === ControllerMode.Flash ? Interval.Flash : Interval.Red);
-    if (this.mode === ControllerMode.Flash || this.mode === ControllerMode.Manual || this.redUntilCycleZero) return out;
-    const r = this.running;
-    const tau = this.lastTau;
+    const i = this.intersection;
+    if (this.mode === ControllerMode.Flash || this.mode === ControllerMode.Manual || this.runner.redUntilCycleZero[i] === 1) return out;
+    // From the running cycle as it is now (an override may have replaced it since the last step).
+    const intervals = this.runner.intervals(i);
     for (let p = this.p0; p < this.p1; p++) {
-      const s = r.phaseStartS[p]!;
-      const ge = s + r.phaseGreenS[p]!;
-      const ye = ge + r.phaseYellowS[p]!;
-      if (tau >= s && tau < ge) out[p - this.p0] = Interval.Green;
-      else if (tau >= ge && tau < ye) out[p - this.p0] = Interval.Yellow;
+      const interval = intervals[p];
+      if (interval === PHASE_GREEN) out[p - this.p0] = Interval.Green;
+      else if (interval === PHASE_YELLOW) out[p - this.p0] = Interval.Yellow;
     }
     return out;
   }
@@ -858,7 +762,16 @@ export class VirtualController {
 
   /** This cycle's layout (offset correction included) and its start, for tests and reports. */
   runningCycle(): { startS: number; cycleS: number } {
-    return { startS: this.cycleStartS, cycleS: this.running.cycleS[this.intersection]! };
+    return { startS: this.runner.cycleStartS[this.intersection]!, cycleS: this.runner.running.cycleS[this.intersection]! };
+  }
+
+  /** Plan switches and offset corrections this controller has run (the runner counts them). */
+  get planSwitches(): number {
+    return this.runner.planSwitches;
+  }
+
+  get corrections(): number {
+    return this.runner.corrections;
   }
 
   get clockS(): number {

@@ -1,0 +1,353 @@
+/**
+ * The one cycle runner under attack: 10^5 fast-check runs of random plans and
+ * transitions (plan switches, offset changes, schedule overrides good and bad,
+ * one-cycle overrides, random time steps), every lamp change watched by an
+ * independent monitor written here from the conflict table and the network's
+ * required clearances. Plus unit tests of cycle-zero switching and the
+ * short-way offset correction (tenths, bounds, minimum greens).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { validateNetwork } from '../network/validate.js';
+import { compileNetwork, type CompiledNetwork } from '../network/compile.js';
+import { clonePlanBuffer, createPlanBuffer, PlanScratch, planIntersection, type PlanBuffer } from '../timing/planner.js';
+import { validateIntersectionPlan } from '../safety/validator.js';
+import { greenFloorS, layoutFromPlan, retile, type CycleLayout } from '../priority/layout.js';
+import { UnsafePlanError } from '../errors.js';
+import { mod } from '../numeric.js';
+import { arbitraryLaneFlow, arbitraryNetwork } from '../../test/fixtures/arbitraryNetwork.js';
+import { BOUNDARY_CORRECTED, BOUNDARY_ONE_CYCLE, BOUNDARY_PLAN_SWITCH, CycleRunner, MAX_LENGTHEN_SHARE, MAX_SHORTEN_SHARE, STEP_CYCLE_ZERO, STEP_DONE, type ScheduledCycle } from './cycleRunner.js';
+import { PHASE_ALL_RED, PHASE_GREEN, PHASE_RED, PHASE_YELLOW } from './lamps.js';
+
+const EPS = 1e-6;
+
+interface Case {
+  readonly c: CompiledNetwork;
+  /** Two valid plans of the same network (different demand: different cycles and splits). */
+  readonly plans: readonly [PlanBuffer, PlanBuffer];
+}
+
+function planned(c: CompiledNetwork, flows: readonly number[]): PlanBuffer {
+  const buf = createPlanBuffer(c);
+  for (let l = 0; l < buf.laneFlowVehPerH.length; l++) buf.laneFlowVehPerH[l] = flows[l % flows.length]!;
+  const s = new PlanScratch();
+  for (let i = 0; i < c.intersectionCount; i++) planIntersection(c, i, buf, s);
+  return buf;
+}
+
+/**
+ * A pool of random networks (test/fixtures/arbitraryNetwork.ts, up to 3 intersections each),
+ * each planned for two random demands. Compiling and planning is the expensive part, so the
+ * 10^5 runs draw from this pool and spend their budget on transitions instead.
+ */
+function pool(size: number): Case[] {
+  const flows = fc.array(arbitraryLaneFlow, { minLength: 64, maxLength: 64 });
+  const samples = fc.sample(fc.tuple(arbitraryNetwork(3), flows, flows), { numRuns: size, seed: 20261205 });
+  const out: Case[] = [];
+  for (const [net, fa, fb] of samples) {
+    const r = validateNetwork(net);
+    if (!r.ok) continue;
+    const c = compileNetwork(r.network);
+    const a = planned(c, fa);
+    const b = planned(c, fb);
+    let ok = true;
+    for (let i = 0; i < c.intersectionCount; i++) ok &&= validateIntersectionPlan(c, i, a) && validateIntersectionPlan(c, i, b);
+    if (ok) out.push({ c, plans: [a, b] });
+  }
+  return out;
+}
+
+/**
+ * The monitor: per phase, the interval it shows and since when (NaN: since before we
+ * watched). Checks every change against the network itself, not the plan being run.
+ */
+class Monitor {
+  readonly state: Uint8Array;
+  readonly since: Float64Array;
+  constructor(private readonly c: CompiledNetwork, private readonly i: number, interval: Uint8Array) {
+    this.state = interval.slice();
+    this.since = new Float64Array(interval.length).fill(Number.NaN);
+    this.checkConflicts(interval, Number.NaN);
+  }
+
+  observe(interval: Uint8Array, tS: number): void {
+    const c = this.c;
+    for (let p = c.phaseStart[this.i]!; p < c.phaseStart[this.i + 1]!; p++) {
+      const from = this.state[p]!;
+      const to = interval[p]!;
+      if (from === to) continue;
+      const held = tS - this.since[p]!; // NaN when unknown: every comparison below is then false
+      const id = `phase ${c.phaseIds[p]} at ${tS} s`;
+      if (from === PHASE_GREEN) {
+        if (to !== PHASE_YELLOW) throw new Error(`${id}: green to ${name(to)} without yellow (skipped clearance)`);
+        if (held + EPS < greenFloorS(c, p)) throw new Error(`${id}: green held ${held} s, below min green / pedestrian ${greenFloorS(c, p)} s`);
+      } else if (from === PHASE_YELLOW) {
+        if (to === PHASE_GREEN) throw new Error(`${id}: yellow back to green`);
+        if (to === PHASE_RED && c.phaseAllRedS[p]! > EPS) throw new Error(`${id}: yellow to red without its all-red ${c.phaseAllRedS[p]} s (skipped clearance)`);
+        if (held + EPS < c.phaseYellowS[p]!) throw new Error(`${id}: yellow ${held} s under the required ${c.phaseYellowS[p]} s`);
+      } else if (from === PHASE_ALL_RED) {
+        if (to === PHASE_YELLOW) throw new Error(`${id}: all-red to yellow`);
+        if (held + EPS < c.phaseAllRedS[p]!) throw new Error(`${id}: all-red ${held} s under the required red clearance ${c.phaseAllRedS[p]} s`);
+      } else if (to !== PHASE_GREEN) {
+        throw new Error(`${id}: red to ${name(to)} without a green`);
+      }
+      this.state[p] = to;
+      this.since[p] = tS;
+    }
+    this.checkConflicts(interval, tS);
+  }
+
+  /** No two phases the conflict table forbids together are out of red (green, yellow or red clearance). */
+  private checkConflicts(interval: Uint8Array, tS: number): void {
+    const c = this.c;
+    const p0 = c.phaseStart[this.i]!;
+    const p1 = c.phaseStart[this.i + 1]!;
+    for (let a = p0; a < p1; a++) {
+      if (interval[a] === PHASE_RED) continue;
+      for (let b = p0; b < p1; b++) {
+        if (b !== a && interval[b] !== PHASE_RED && ((c.phaseConflictMask[a]! >>> (b - p0)) & 1) === 1) {
+          throw new Error(`at ${tS} s: conflicting phases ${c.phaseIds[a]} (${name(interval[a]!)}) and ${c.phaseIds[b]} (${name(interval[b]!)})`);
+        }
+      }
+    }
+  }
+}
+
+/** The lamp masks show exactly what the phase intervals say (the two come from lamps.ts separately). */
+function lampsAgree(c: CompiledNetwork, i: number, intervals: Uint8Array, runner: CycleRunner, tS: number): void {
+  let green = 0;
+  let yellow = 0;
+  let prot = 0;
+  for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
+    const served = c.phaseProtectedMask[p]! | c.phasePermittedMask[p]!;
+    if (intervals[p] === PHASE_GREEN) {
+      green |= served;
+      prot |= c.phaseProtectedMask[p]!;
+    } else if (intervals[p] === PHASE_YELLOW) yellow |= served;
+  }
+  if (runner.greenMask[i] !== green || runner.yellowMask[i] !== (yellow & ~green) || (runner.greenMask[i]! & ~runner.permittedMask[i]!) !== prot) {
+    throw new Error(`at ${tS} s: lamp masks ${runner.greenMask[i]}/${runner.yellowMask[i]}/${runner.permittedMask[i]} disagree with the phase intervals`);
+  }
+}
+
+function name(x: number): string {
+  return ['red', 'green', 'yellow', 'all-red'][x]!;
+}
+
+type Event =
+  | { kind: 'step'; dtS: number }
+  | { kind: 'switch'; dtS: number }
+  | { kind: 'offset'; dtS: number; share: number }
+  | { kind: 'schedule'; dtS: number; phase: number; deltaDs: number; thisCycle: boolean }
+  | { kind: 'badSchedule'; dtS: number; phase: number; thisCycle: boolean }
+  | { kind: 'oneCycle'; dtS: number; phase: number; deltaDs: number };
+
+const dt = fc.integer({ min: 0, max: 1500 }).map((x) => x / 1000); // in cycles, uniform (fc.double favours 0 and the bounds)
+const event: fc.Arbitrary<Event> = fc.oneof(
+  fc.record({ kind: fc.constant('step' as const), dtS: dt }),
+  fc.record({ kind: fc.constant('switch' as const), dtS: dt }),
+  fc.record({ kind: fc.constant('offset' as const), dtS: dt, share: fc.double({ min: 0, max: 0.999, noNaN: true }) }),
+  fc.record({ kind: fc.constant('schedule' as const), dtS: dt, phase: fc.nat(31), deltaDs: fc.integer({ min: -300, max: 300 }), thisCycle: fc.boolean() }),
+  fc.record({ kind: fc.constant('badSchedule' as const), dtS: dt, phase: fc.nat(31), thisCycle: fc.boolean() }),
+  fc.record({ kind: fc.constant('oneCycle' as const), dtS: dt, phase: fc.nat(31), deltaDs: fc.integer({ min: -300, max: 300 }) }),
+);
+
+function layoutToPlan(c: CompiledNetwork, i: number, l: CycleLayout, offsetS: number, into: PlanBuffer): void {
+  const p0 = c.phaseStart[i]!;
+  into.cycleS[i] = l.cycleS;
+  into.offsetS[i] = mod(offsetS, l.cycleS);
+  for (let k = 0; k < l.greenS.length; k++) {
+    into.phaseStartS[p0 + k] = l.startS[k]!;
+    into.phaseGreenS[p0 + k] = l.greenS[k]!;
+    into.phaseYellowS[p0 + k] = l.yellowS[k]!;
+    into.phaseAllRedS[p0 + k] = l.allRedS[k]!;
+  }
+}
+
+const tenth = (x: number): number => Math.round(x * 10) / 10;
+
+const stats = { oneCycles: 0 };
+
+/** One runner per intersection of the pool, reset for each run: allocating plan buffers would dominate a run. */
+const runners = new Map<CompiledNetwork, CycleRunner[]>();
+
+/** Runs one scenario; throws on any violation. Returns the number of lamp evaluations watched. */
+function runScenario(cases: readonly Case[], pick: number, pickI: number, startS: number, events: readonly Event[], trace = false): number {
+  const { c, plans } = cases[pick % cases.length]!;
+  const i = pickI % c.intersectionCount;
+  const p0 = c.phaseStart[i]!;
+  const np = c.phaseStart[i + 1]! - p0;
+  let which = 0;
+  const key = c.phaseStart[i]!;
+  let runner = runners.get(c)?.[key];
+  if (!runner) {
+    runner = new CycleRunner(c, plans[0], startS, i);
+    (runners.get(c) ?? runners.set(c, []).get(c)!)[key] = runner;
+  } else {
+    runner.reset(plans[0], i, startS);
+  }
+  let sched: ScheduledCycle | undefined;
+  runner.setScheduleSource((_, tS) => (sched && tS >= sched.startS - 1e-9 && tS < sched.startS + sched.layout.cycleS ? sched : undefined));
+  runner.stepTo(i, startS); // evaluates the lamps where the runner starts
+  const mon = new Monitor(c, i, runner.intervals(i));
+  let now = startS;
+  let watched = 0;
+  let queued = false;
+  const work = createPlanBuffer(c);
+  for (const e of events) {
+    const to = now + e.dtS * runner.plan.cycleS[i]!;
+    for (;;) {
+      const step = runner.stepTo(i, to);
+      const t = runner.cycleStartS[i]! + runner.tauS(i);
+      const intervals = runner.intervals(i);
+      if (trace) console.log(step, t, Array.from(intervals.slice(p0, p0 + np)), runner.boundaryFlags[i], runner.running.cycleS[i]);
+      mon.observe(intervals, t);
+      lampsAgree(c, i, intervals, runner, t);
+      watched++;
+      if (step === STEP_CYCLE_ZERO) {
+        const f = runner.boundaryFlags[i]!;
+        // A queued plan is taken at the first cycle zero the schedule does not own, never before.
+        if (queued && (f & BOUNDARY_PLAN_SWITCH) === 0 && f !== 8) throw new Error(`cycle zero at ${t} s without the queued plan`);
+        if (f & BOUNDARY_PLAN_SWITCH) queued = false;
+        if (f & BOUNDARY_ONE_CYCLE) stats.oneCycles++;
+        if (f & BOUNDARY_CORRECTED) {
+          const base = runner.plan.cycleS[i]!;
+          const len = runner.running.cycleS[i]!;
+          if (len < base * (1 - MAX_SHORTEN_SHARE) - EPS || len > base * (1 + MAX_LENGTHEN_SHARE) + EPS) throw new Error(`corrected cycle ${len} s outside the bounds of ${base} s`);
+          if (Math.abs(len * 10 - Math.round(len * 10)) > 1e-6) throw new Error(`corrected cycle ${len} s is not in tenths`);
+        }
+      } else if (queued && !runner.isQueued(i)) {
+        throw new Error(`queued plan taken at ${t} s, not at cycle zero`);
+      }
+      if (step === STEP_DONE) break;
+    }
+    now = to;
+    switch (e.kind) {
+      case 'step':
+        break;
+      case 'switch':
+        which = 1 - which;
+        runner.setPlan(plans[which], i);
+        queued = true;
+        break;
+      case 'offset': {
+        const p = clonePlanBuffer(plans[which]);
+        p.offsetS[i] = mod(tenth(e.share * p.cycleS[i]!), p.cycleS[i]!);
+        runner.setPlan(p, i);
+        queued = true;
+        break;
+      }
+      case 'schedule':
+      case 'badSchedule': {
+        const l = layoutFromPlan(c, i, runner.plan);
+        const k = e.phase % np;
+        if (e.kind === 'schedule') l.greenS[k] = Math.max(0, tenth(l.greenS[k]! + e.deltaDs / 10));
+        // A short yellow, retiled so only the clearance rule can catch it.
+        else l.yellowS[k] = tenth(c.phaseYellowS[p0 + k]! * 0.5);
+        if (!retile(c, i, l)) break;
+        sched = { startS: e.thisCycle ? runner.cycleStartS[i]! : runner.nextBoundaryS(i), layout: l };
+        break;
+      }
+      case 'oneCycle': {
+        const l = layoutFromPlan(c, i, runner.plan);
+        const k = e.phase % np;
+        l.greenS[k] = Math.max(0, tenth(l.greenS[k]! + e.deltaDs / 10));
+        if (!retile(c, i, l)) break;
+        layoutToPlan(c, i, l, runner.plan.offsetS[i]!, work);
+        if (validateIntersectionPlan(c, i, work)) runner.setOneCycle(work, i);
+        else expect(() => runner.setOneCycle(work, i)).toThrow(UnsafePlanError);
+        break;
+      }
+    }
+  }
+  return watched;
+}
+
+describe('CycleRunner safety property', () => {
+  const cases = pool(400);
+
+  it('takes a new plan only at cycle zero, then corrects its offset the short way in tenths, both ways', () => {
+    // A case whose longest ring-1 green has room to be cut by 3 s above its floor.
+    const found = cases.find(({ c, plans }) => {
+      const p0 = c.phaseStart[0]!;
+      let best = p0;
+      for (let p = p0; p < c.phaseStart[1]!; p++) if (c.phaseRing[p] === 0 && plans[0].phaseGreenS[p]! > plans[0].phaseGreenS[best]!) best = p;
+      return plans[0].phaseGreenS[best]! - greenFloorS(c, best) > 3 && plans[0].cycleS[0]! >= 40;
+    })!;
+    const { c, plans } = found;
+    const cyc = plans[0].cycleS[0]!;
+    for (const [shiftS, firstCycleS] of [
+      [3.37, cyc + 3.3], // the new offset is 3.37 s later: lengthen, by whole tenths toward zero
+      [-2.26, cyc - 2.2], // 2.26 s earlier: shorten
+    ] as const) {
+      const runner = new CycleRunner(c, plans[0], 0, 0);
+      const moved = clonePlanBuffer(plans[0]);
+      moved.offsetS[0] = mod(plans[0].offsetS[0]! + shiftS, cyc);
+      runner.stepTo(0, 0.3 * cyc);
+      runner.setPlan(moved, 0);
+      const cycleZero = runner.nextBoundaryS(0);
+      // Up to cycle zero the old plan runs untouched.
+      while (runner.stepTo(0, cycleZero + 1) !== STEP_CYCLE_ZERO) expect(runner.isQueued(0)).toBe(true);
+      expect(runner.cycleStartS[0]).toBeCloseTo(cycleZero, 9);
+      expect(runner.boundaryFlags[0]).toBe(BOUNDARY_PLAN_SWITCH | BOUNDARY_CORRECTED);
+      expect(runner.running.cycleS[0]).toBeCloseTo(firstCycleS, 9);
+      expect(validateIntersectionPlan(c, 0, runner.running)).toBe(true);
+      // The 0.07 / 0.06 s left is under a tenth: the next cycle runs as planned.
+      const next = runner.nextBoundaryS(0);
+      while (runner.stepTo(0, next + 1) !== STEP_CYCLE_ZERO);
+      expect(runner.boundaryFlags[0]).toBe(0);
+      expect(runner.running.cycleS[0]).toBe(cyc);
+      expect(Math.abs(mod(runner.cycleStartS[0]! - moved.offsetS[0]!, cyc) - (shiftS > 0 ? cyc - 0.07 : 0.06))).toBeLessThan(1e-6);
+    }
+  });
+
+  it('never runs a plan or override that fails the validator', () => {
+    const { c, plans } = cases[0]!;
+    const runner = new CycleRunner(c, plans[0], 0, 0);
+    const bad = clonePlanBuffer(plans[0]);
+    const p0 = c.phaseStart[0]!;
+    bad.phaseYellowS[p0 + 1] = c.phaseYellowS[p0 + 1]! - 1;
+    expect(() => runner.setPlan(bad, 0)).toThrow(UnsafePlanError);
+    expect(() => runner.setOneCycle(bad, 0)).toThrow(UnsafePlanError);
+    expect(() => runner.replaceRunning(bad, 0)).toThrow(UnsafePlanError);
+    expect(() => new CycleRunner(c, bad, 0, 0)).toThrow(UnsafePlanError);
+    expect(runner.isQueued(0)).toBe(false);
+  });
+
+  it('draws from a pool of varied valid networks', () => {
+    expect(cases.length).toBeGreaterThan(350);
+    expect(new Set(cases.map((x) => x.c.phaseIds.length)).size).toBeGreaterThan(5);
+  });
+
+  it('10^5 random plans and transitions: no conflicting phases, no short or skipped clearance, minimum greens held', () => {
+    let watched = 0;
+    const runs = Number(process.env.RUNNER_RUNS ?? 100_000);
+    fc.assert(
+      fc.property(fc.nat(), fc.nat(), fc.double({ min: 0, max: 1e5, noNaN: true }), fc.array(event, { minLength: 1, maxLength: 6 }), (pick, pickI, startS, events) => {
+        watched += runScenario(cases, pick, pickI, startS, events);
+      }),
+      { numRuns: runs, seed: 20261205 },
+    );
+    // Not vacuous: many lamp changes watched, and every kind of transition happened.
+    expect(watched).toBeGreaterThan(20 * runs);
+    let switches = 0;
+    let corrections = 0;
+    let changes = 0;
+    let rejections = 0;
+    for (const list of runners.values()) {
+      for (const r of list) {
+        if (!r) continue;
+        switches += r.planSwitches;
+        corrections += r.corrections;
+        changes += r.scheduleChanges;
+        rejections += r.scheduleRejections;
+      }
+    }
+    console.log(`${runs} runs: ${watched} lamp evaluations, ${switches} plan switches, ${corrections} offset corrections, ${changes} schedule changes taken, ${rejections} refused, ${stats.oneCycles} one-cycle overrides run`);
+    expect(switches).toBeGreaterThan(runs / 10);
+    expect(corrections).toBeGreaterThan(runs / 10);
+    expect(changes).toBeGreaterThan(runs / 100);
+    expect(rejections).toBeGreaterThan(runs / 100);
+    expect(stats.oneCycles).toBeGreaterThan(runs / 100);
+  }, 120_000);
+});
