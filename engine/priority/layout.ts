@@ -95,17 +95,22 @@ export function retile(c: CompiledNetwork, i: number, l: CycleLayout, order?: Ri
   return ok;
 }
 
+/** Writes a layout (local phase order) into intersection i of a plan buffer, at `offsetS`. */
+export function writeLayout(c: CompiledNetwork, i: number, l: CycleLayout, offsetS: number, into: PlanBuffer): void {
+  const p0 = c.phaseStart[i]!;
+  into.cycleS[i] = l.cycleS;
+  into.offsetS[i] = mod(offsetS, l.cycleS);
+  for (let k = 0; k < l.greenS.length; k++) {
+    into.phaseStartS[p0 + k] = l.startS[k]!;
+    into.phaseGreenS[p0 + k] = l.greenS[k]!;
+    into.phaseYellowS[p0 + k] = l.yellowS[k]!;
+    into.phaseAllRedS[p0 + k] = l.allRedS[k]!;
+  }
+}
+
 /** Runs the safety validator on a layout (written into `scratch` for intersection i). */
 export function validateLayout(c: CompiledNetwork, i: number, l: CycleLayout, offsetS: number, scratch: PlanBuffer, issues?: IssueList): boolean {
-  const p0 = c.phaseStart[i]!;
-  scratch.cycleS[i] = l.cycleS;
-  scratch.offsetS[i] = mod(offsetS, l.cycleS);
-  for (let k = 0; k < l.greenS.length; k++) {
-    scratch.phaseStartS[p0 + k] = l.startS[k]!;
-    scratch.phaseGreenS[p0 + k] = l.greenS[k]!;
-    scratch.phaseYellowS[p0 + k] = l.yellowS[k]!;
-    scratch.phaseAllRedS[p0 + k] = l.allRedS[k]!;
-  }
+  writeLayout(c, i, l, offsetS, scratch);
   return validateIntersectionPlan(c, i, scratch, issues);
 }
 

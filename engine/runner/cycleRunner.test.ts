@@ -10,12 +10,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { validateNetwork } from '../network/validate.js';
 import { compileNetwork, type CompiledNetwork } from '../network/compile.js';
-import { clonePlanBuffer, createPlanBuffer, PlanScratch, planIntersection, type PlanBuffer } from '../timing/planner.js';
+import { clonePlanBuffer, createPlanBuffer, type PlanBuffer } from '../timing/planner.js';
 import { validateIntersectionPlan } from '../safety/validator.js';
-import { greenFloorS, layoutFromPlan, retile, type CycleLayout } from '../priority/layout.js';
+import { greenFloorS, layoutFromPlan, retile, writeLayout } from '../priority/layout.js';
 import { UnsafePlanError } from '../errors.js';
 import { mod } from '../numeric.js';
-import { arbitraryLaneFlow, arbitraryNetwork } from '../../test/fixtures/arbitraryNetwork.js';
+import { arbitraryLaneFlow, arbitraryNetwork, plannedBuffer as planned } from '../../test/fixtures/arbitraryNetwork.js';
 import { BOUNDARY_CORRECTED, BOUNDARY_ONE_CYCLE, BOUNDARY_PLAN_SWITCH, CycleRunner, MAX_LENGTHEN_SHARE, MAX_SHORTEN_SHARE, STEP_CYCLE_ZERO, STEP_DONE, type ScheduledCycle } from './cycleRunner.js';
 import { PHASE_ALL_RED, PHASE_GREEN, PHASE_RED, PHASE_YELLOW } from './lamps.js';
 
@@ -27,13 +27,6 @@ interface Case {
   readonly plans: readonly [PlanBuffer, PlanBuffer];
 }
 
-function planned(c: CompiledNetwork, flows: readonly number[]): PlanBuffer {
-  const buf = createPlanBuffer(c);
-  for (let l = 0; l < buf.laneFlowVehPerH.length; l++) buf.laneFlowVehPerH[l] = flows[l % flows.length]!;
-  const s = new PlanScratch();
-  for (let i = 0; i < c.intersectionCount; i++) planIntersection(c, i, buf, s);
-  return buf;
-}
 
 /**
  * A pool of random networks (test/fixtures/arbitraryNetwork.ts, up to 3 intersections each),
@@ -152,17 +145,6 @@ const event: fc.Arbitrary<Event> = fc.oneof(
   fc.record({ kind: fc.constant('oneCycle' as const), dtS: dt, phase: fc.nat(31), deltaDs: fc.integer({ min: -300, max: 300 }) }),
 );
 
-function layoutToPlan(c: CompiledNetwork, i: number, l: CycleLayout, offsetS: number, into: PlanBuffer): void {
-  const p0 = c.phaseStart[i]!;
-  into.cycleS[i] = l.cycleS;
-  into.offsetS[i] = mod(offsetS, l.cycleS);
-  for (let k = 0; k < l.greenS.length; k++) {
-    into.phaseStartS[p0 + k] = l.startS[k]!;
-    into.phaseGreenS[p0 + k] = l.greenS[k]!;
-    into.phaseYellowS[p0 + k] = l.yellowS[k]!;
-    into.phaseAllRedS[p0 + k] = l.allRedS[k]!;
-  }
-}
 
 const tenth = (x: number): number => Math.round(x * 10) / 10;
 
@@ -253,7 +235,7 @@ function runScenario(cases: readonly Case[], pick: number, pickI: number, startS
         const k = e.phase % np;
         l.greenS[k] = Math.max(0, tenth(l.greenS[k]! + e.deltaDs / 10));
         if (!retile(c, i, l)) break;
-        layoutToPlan(c, i, l, runner.plan.offsetS[i]!, work);
+        writeLayout(c, i, l, runner.plan.offsetS[i]!, work);
         if (validateIntersectionPlan(c, i, work)) runner.setOneCycle(work, i);
         else expect(() => runner.setOneCycle(work, i)).toThrow(UnsafePlanError);
         break;

@@ -3,11 +3,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { validateNetwork, loadNetwork } from '../network/validate.js';
 import { compileNetwork, type CompiledNetwork } from '../network/compile.js';
-import { clonePlanBuffer, createPlanBuffer, PlanScratch, planIntersection, type PlanBuffer } from '../timing/planner.js';
+import { clonePlanBuffer, type PlanBuffer } from '../timing/planner.js';
 import { validateIntersectionPlan, ValidatorRule } from './validator.js';
 import { cycleCeilingS } from './floors.js';
 import { IssueList } from '../errors.js';
-import { arbitraryLaneFlow, arbitraryNetwork } from '../../test/fixtures/arbitraryNetwork.js';
+import { arbitraryLaneFlow, arbitraryNetwork, plannedBuffer as planned } from '../../test/fixtures/arbitraryNetwork.js';
 import { busPhaseDemo } from '../../test/fixtures/busPhaseNetwork.js';
 
 function compiledOrNull(input: unknown): CompiledNetwork | null {
@@ -19,13 +19,6 @@ const scenario = fc
   .tuple(arbitraryNetwork(3), fc.array(arbitraryLaneFlow, { minLength: 64, maxLength: 64 }))
   .map(([net, flows]) => ({ net, flows }));
 
-function planned(c: CompiledNetwork, flows: readonly number[]): PlanBuffer {
-  const buf = createPlanBuffer(c);
-  for (let l = 0; l < buf.laneFlowVehPerH.length; l++) buf.laneFlowVehPerH[l] = flows[l % flows.length]!;
-  const s = new PlanScratch();
-  for (let i = 0; i < c.intersectionCount; i++) planIntersection(c, i, buf, s);
-  return buf;
-}
 
 describe('timing core never emits a plan the safety validator rejects', () => {
   it('holds for thousands of random intersections and demands', () => {
