@@ -8,8 +8,12 @@
  *   'G' when a green phase protects its movement,
  *   'g' when a green phase permits it (SUMO vehicles then yield),
  *   'y' when a phase that greened it is in yellow and no green phase serves it,
- *   'r' otherwise — including links greenwave does not know (skipped approaches,
- *       unknown turn directions; `importSumoNet` lists them in `mapping.notes`).
+ *   'r' otherwise.
+ * Links greenwave does not know (a fifth approach, unknown turn directions;
+ * `importSumoNet` lists them in `mapping.notes`) follow the stages in which
+ * SUMO's own program greens them (`SumoLinkInfo.follows`): 'g' (yield) while
+ * one of those stages is green, 'y' in its yellow, else 'r'; a link SUMO never
+ * greens stays 'r'.
  * Consecutive slices with the same state are merged.
  *
  * Durations: breakpoints are rounded to `resolutionS` (default 1 s, SUMO's
@@ -78,6 +82,7 @@ export function tlsPhases(c: CompiledNetwork, buffer: PlanBuffer, i: number, m: 
     let perm = 0;
     let yellow = 0;
     const greenIds: string[] = [];
+    const yellowIds: string[] = [];
     for (const w of windows) {
       if (inside(t, w.green)) {
         prot |= c.phaseProtectedMask[w.p]!;
@@ -85,12 +90,15 @@ export function tlsPhases(c: CompiledNetwork, buffer: PlanBuffer, i: number, m: 
         greenIds.push(c.phaseIds[w.p]!);
       } else if (inside(t, w.yellow)) {
         yellow |= c.phaseProtectedMask[w.p]! | c.phasePermittedMask[w.p]!;
+        yellowIds.push(c.phaseIds[w.p]!);
       }
     }
     let state = '';
     for (let l = 0; l < m.linkCount; l++) {
       const mv = linkMovement[l];
-      if (mv === undefined) state += 'r';
+      const follows = m.links[l]?.follows;
+      if (mv === undefined && follows) state += follows.some((id) => greenIds.includes(id)) ? 'g' : follows.some((id) => yellowIds.includes(id)) ? 'y' : 'r';
+      else if (mv === undefined) state += 'r';
       else if ((prot >> mv) & 1) state += 'G';
       else if ((perm >> mv) & 1) state += 'g';
       else if ((yellow >> mv) & 1) state += 'y';

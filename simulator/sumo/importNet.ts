@@ -38,6 +38,12 @@ export interface SumoLinkInfo {
   readonly dir: string;
   /** Greenwave movement id (e.g. "EBT"), undefined when the link is not imported (skipped approach, unknown dir). */
   readonly movement?: string;
+  /**
+   * For a link that is not imported: the stages (greenwave phase ids) during which SUMO's own
+   * program greens it. The exported program shows it 'g' (yield) in those stages and 'y' in their
+   * yellow, so a fifth approach is served as SUMO served it instead of standing at red for ever.
+   */
+  readonly follows?: readonly string[];
 }
 
 export interface SumoIntersectionMapping {
@@ -278,7 +284,7 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
       };
       if (conns.length === 0) continue;
       if (direction === undefined) {
-        notes.push(`junction ${jid}: incoming edge ${e.id} is a fifth approach; skipped (its ${conns.length} links stay red in exported programs)`);
+        notes.push(`junction ${jid}: incoming edge ${e.id} is a fifth approach; not modelled (its ${conns.length} links follow the stages in which SUMO greens them, yielding)`);
         recordLinks(undefined);
         continue;
       }
@@ -321,7 +327,18 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
     }
 
     // Stages from the program.
-    const stages = stagesFromProgram(jid, phases, movementLinks, notes);
+    const { stages, stageOfPhase } = stagesFromProgram(jid, phases, movementLinks, notes);
+    // Links greenwave does not import follow the stages in which SUMO's program greens them.
+    for (let l = 0; l < links.length; l++) {
+      const info = links[l];
+      if (!info || info.movement !== undefined) continue;
+      const follows = new Set<string>();
+      phases.forEach((ph, k) => {
+        const id = stageOfPhase.get(k);
+        if (id !== undefined && /[Gg]/.test((attr(ph, 'state') ?? '')[l] ?? '')) follows.add(id);
+      });
+      if (follows.size > 0) links[l] = { ...info, follows: [...follows] };
+    }
     if (stages.length < 2) {
       notes.push(`junction ${jid}: skipped, program "${attr(program, 'programID') ?? ''}" has ${stages.length} green stage${stages.length === 1 ? '' : 's'} (greenwave needs at least two)`);
       continue;
@@ -511,8 +528,10 @@ function junctionWidth(shape: string | undefined, fallback: number): number {
   return round1(clamp(w, 5, 120));
 }
 
-function stagesFromProgram(jid: string, phases: readonly XmlNode[], movementLinks: Map<string, number[]>, notes: string[]): StageJson[] {
+/** Stages from a SUMO program, and the stage each SUMO green phase became (merged phases included). */
+function stagesFromProgram(jid: string, phases: readonly XmlNode[], movementLinks: Map<string, number[]>, notes: string[]): { stages: StageJson[]; stageOfPhase: Map<number, string> } {
   const stages: StageJson[] = [];
+  const stageOfPhase = new Map<number, string>();
   phases.forEach((ph, index) => {
     const state = attr(ph, 'state') ?? '';
     if (!/[Gg]/.test(state) || /[yYu]/.test(state)) return;
@@ -546,15 +565,18 @@ function stagesFromProgram(jid: string, phases: readonly XmlNode[], movementLink
     if (prev && sameGreens(prev, stage)) {
       notes.push(`junction ${jid}: phase ${index} greens the same movements as ${prev.id}; merged`);
       prev.maxGreenS = Math.min(300, prev.maxGreenS + maxGreenS);
+      stageOfPhase.set(index, prev.id);
       return;
     }
     stages.push(stage);
+    stageOfPhase.set(index, stage.id);
   });
   if (stages.length > 2 && sameGreens(stages[0]!, stages[stages.length - 1]!)) {
-    notes.push(`junction ${jid}: last stage ${stages[stages.length - 1]!.id} repeats the first (cycle wrap); merged`);
-    stages.pop();
+    const last = stages.pop()!;
+    notes.push(`junction ${jid}: last stage ${last.id} repeats the first (cycle wrap); merged`);
+    for (const [k, id] of stageOfPhase) if (id === last.id) stageOfPhase.set(k, stages[0]!.id);
   }
-  return stages;
+  return { stages, stageOfPhase };
 }
 
 function sameGreens(a: StageJson, b: StageJson): boolean {

@@ -424,12 +424,17 @@ describe('turn bays (real netgenerate)', () => {
 });
 
 describe('irregular junctions (real netgenerate --rand)', () => {
-  it('every link SUMO greens is greened by the exported plan: no approach is dropped for sharing a compass direction', () => {
+  // Seed 103 has junctions with two edges heading the same compass way; seed 3 (2 lanes) has a five-leg junction.
+  it.each([
+    [103, 1],
+    [3, 2],
+  ])('every link SUMO greens is greened by the exported plan (seed %i): no approach dropped, a fifth leg follows SUMO\'s stages', (seed, lanes) => {
     const dir = mkdtempSync(join(tmpdir(), 'gw-rand-'));
     try {
-      sh('netgenerate', ['--rand', '--rand.iterations=25', '--rand.min-distance=120', '--rand.max-distance=400', '--default.lanenumber=1', '--seed=103', '--tls.guess', 'true', '--tls.guess.threshold', '40', '--no-turnarounds', 'true', '-o', 'rand.net.xml'], dir);
+      sh('netgenerate', ['--rand', `--rand.iterations=${seed === 3 ? 32 : 25}`, '--rand.min-distance=120', '--rand.max-distance=400', `--default.lanenumber=${lanes}`, '--default.speed=13.89', `--seed=${seed}`, '--tls.guess', 'true', '--tls.guess.threshold', '40', '--no-turnarounds', 'true', '-o', 'rand.net.xml'], dir);
       const xml = readFileSync(join(dir, 'rand.net.xml'), 'utf8');
       const { network, mapping } = importSumoNet(xml);
+      if (seed === 3) expect(mapping.notes.some((n) => /fifth approach/.test(n))).toBe(true);
       const c = compileNetwork(validNetwork(network));
       const buf = createPlanBuffer(c);
       buf.laneFlowVehPerH.fill(300);
@@ -448,7 +453,7 @@ describe('irregular junctions (real netgenerate --rand)', () => {
           expect(mine.some((st) => /[Gg]/.test(st[l]!)), `tls ${m[1]} link ${l} never green`).toBe(true);
         }
       }
-      expect(checked).toBeGreaterThan(50);
+      expect(checked).toBeGreaterThan(40);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
