@@ -284,7 +284,7 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
       };
       if (conns.length === 0) continue;
       if (direction === undefined) {
-        notes.push(`junction ${jid}: incoming edge ${e.id} is a fifth approach; not modelled (its ${conns.length} links follow the stages in which SUMO greens them, yielding)`);
+        notes.push(`junction ${jid}: incoming edge ${e.id} is a fifth approach; not modelled (its ${conns.length} links follow the stages in which SUMO greens them, yielding; in a phase of their own only, they stay red)`);
         recordLinks(undefined);
         continue;
       }
