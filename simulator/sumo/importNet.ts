@@ -41,7 +41,7 @@ export interface SumoLinkInfo {
   readonly movement?: string;
   /**
    * For a link that is not imported: the stages (greenwave phase ids) during which SUMO's own
-   * program greens it (for a phase that is no stage, the stage SUMO runs before it). The exported program shows it 'g' (yield) in those stages and 'y' in their
+   * program greens it. The exported program shows it 'g' (yield) in those stages and 'y' in their
    * yellow, so a fifth approach is served as SUMO served it instead of standing at red for ever.
    */
   readonly follows?: readonly string[];
@@ -280,7 +280,7 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
       };
       if (conns.length === 0) continue;
       if (direction === undefined) {
-        notes.push(`junction ${jid}: incoming edge ${e.id} is a fifth approach; not modelled (its ${conns.length} links follow the stages in which SUMO greens them, yielding; a phase of their own becomes the stage before it)`);
+        notes.push(`junction ${jid}: incoming edge ${e.id} is a fifth approach; not modelled (its ${conns.length} links follow the stages in which SUMO greens them, yielding; in a phase of their own only, they stay red)`);
         recordLinks(undefined);
         continue;
       }
@@ -330,15 +330,8 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
       if (!info || info.movement !== undefined) continue;
       const follows = new Set<string>();
       phases.forEach((ph, k) => {
-        if (!/[Gg]/.test((attr(ph, 'state') ?? '')[l] ?? '')) return;
-        // A phase of the leg's own (it greens no imported movement, so it is no stage): the leg
-        // yields during the stage SUMO ran before that phase instead, rather than never moving.
-        for (let back = 0; back < phases.length; back++) {
-          const id = stageOfPhase.get((k - back + phases.length) % phases.length);
-          if (id === undefined) continue;
-          follows.add(id);
-          break;
-        }
+        const id = stageOfPhase.get(k);
+        if (id !== undefined && /[Gg]/.test((attr(ph, 'state') ?? '')[l] ?? '')) follows.add(id);
       });
       if (follows.size > 0) links[l] = { ...info, follows: [...follows] };
     }
