@@ -16,7 +16,8 @@
  *   row stay missing (NaN) for the fault cleaner to fill;
  * - with `loops` (from `--detectors`, see detectorDefs.ts), a row's id is a
  *   loop id and counts for its lane's detector; where several loops on a lane
- *   have a value, the one nearest the stop line wins.
+ *   have a value, the one nearest the stop line wins, and ids that are no
+ *   defined loop go to `unmatched` when given.
  */
 import { GreenwaveError, ErrorCode } from '../../engine/errors.js';
 import type { DetectorCounts } from '../../engine/counts/csv.js';
@@ -32,7 +33,7 @@ export function e1DetectorId(laneId: string): string {
   return `e1_${laneId}`;
 }
 
-export function readE1Output(xmlText: string, detectorIds?: readonly string[], loops?: ReadonlyMap<string, LoopTarget>): DetectorCounts {
+export function readE1Output(xmlText: string, detectorIds?: readonly string[], loops?: ReadonlyMap<string, LoopTarget>, unmatched?: Set<string>): DetectorCounts {
   const doc = parseSumoXml(xmlText, 'SUMO E1 output', ['interval']);
   const root = doc['detector'];
   const rows = children(root, 'interval');
@@ -68,7 +69,10 @@ export function readE1Output(xmlText: string, detectorIds?: readonly string[], l
   const occupancyPct = new Float64Array(nI * nD).fill(Number.NaN);
   const rankOf = new Int32Array(nI * nD).fill(0x7fffffff);
   for (const p of full) {
-    if (loops !== undefined && !loops.has(p.id)) continue;
+    if (loops !== undefined && !loops.has(p.id)) {
+      unmatched?.add(p.id);
+      continue;
+    }
     const target = targetOf(p.id);
     const d = index.get(target.detectorId);
     if (d === undefined) continue;

@@ -49,8 +49,9 @@ export interface LoopPlanOptions {
 
 export function planFromLoops(c: CompiledNetwork, loopsXml: string, source = 'loops', at?: string, opts: LoopPlanOptions = {}): LoopPlan {
   const topology = detectorTopology(c.network);
-  const counts = readLoops(loopsXml, source, topology.detectorIds, opts.loops);
-  const unmatchedLoops = opts.loops ? readLoops(loopsXml, source).detectorIds.filter((id) => !opts.loops!.has(id)) : [];
+  const unmatched = new Set<string>();
+  const counts = readLoops(loopsXml, source, topology.detectorIds, opts.loops, unmatched);
+  const unmatchedLoops = [...unmatched].sort();
   const nD = counts.detectorIds.length;
   let seen = 0;
   for (let d = 0; d < nD; d++) {
@@ -88,7 +89,6 @@ export function planFromLoops(c: CompiledNetwork, loopsXml: string, source = 'lo
     const intersectionOf = Int32Array.from(topology.detectors, (d) => d.intersectionIndex);
     const period = analysisPeriod(cleaned, intersectionOf, c.intersectionCount, { startsEmpty: true });
     volumes = period.designVolumeVeh;
-    const endMs = cleaned.intervalStartMs[period.first + period.count - 1]! + cleaned.intervalS * 1000;
     forInterval = formatTimestamp(cleaned.intervalStartMs[period.first]!);
     let phfMin = 1;
     let phfMax = 0;
@@ -96,11 +96,10 @@ export function planFromLoops(c: CompiledNetwork, loopsXml: string, source = 'lo
       phfMin = Math.min(phfMin, f);
       phfMax = Math.max(phfMax, f);
     }
-    basis = `peak hour ${forInterval.slice(11, 16)}–${formatTimestamp(endMs).slice(11, 16)} (${period.count} × ${cleaned.intervalS / 60} min; mean flows; PHF ${phfMin.toFixed(2)}–${phfMax.toFixed(2)})`;
+    basis = `peak hour ${spanLabel(cleaned, period.first, period.count)} (${period.count} × ${cleaned.intervalS / 60} min; mean flows; PHF ${phfMin.toFixed(2)}–${phfMax.toFixed(2)})`;
     leftOut = period.leftOut.map((x) => ({ interval: formatTimestamp(cleaned.intervalStartMs[x.index]!), reason: x.reason }));
   }
-  const byId = new Map(cleaned.detectorIds.map((id, k) => [id, volumes[k]!]));
-  const volumeVeh = Float64Array.from(c.detectorIds, (id) => byId.get(id) ?? 0);
+  const volumeVeh = inCompiledOrder(c, cleaned.detectorIds, volumes);
   const shortlisted = planNetwork(c, volumeVeh, cleaned.intervalS, { alternatives: opts.alternatives ?? DEFAULT_ALTERNATIVES });
   const { plan, trials, chosen } = rankBySimulation(c, shortlisted);
   return { plan, faults, forInterval, basis, intervalS: cleaned.intervalS, volumeVeh, trials, chosen, leftOut, unmatchedLoops };
@@ -127,19 +126,28 @@ export function planTimeOfDay(c: CompiledNetwork, loopsXml: string, source = 'lo
   const periods = timeOfDayPeriods(cleaned, opts).map((period) => {
     const slice = periodCounts(cleaned, period);
     const peak = analysisPeriod(slice, intersectionOf, c.intersectionCount);
-    const byId = new Map(cleaned.detectorIds.map((id, k) => [id, peak.designVolumeVeh[k]!]));
-    const volumeVeh = Float64Array.from(c.detectorIds, (id) => byId.get(id) ?? 0);
-    const from = formatTimestamp(slice.intervalStartMs[peak.first]!).slice(11, 16);
-    const to = formatTimestamp(slice.intervalStartMs[peak.first + peak.count - 1]! + cleaned.intervalS * 1000).slice(11, 16);
-    return { period, peakHour: `${from}–${to}`, plan: planNetwork(c, volumeVeh, cleaned.intervalS) };
+    const volumeVeh = inCompiledOrder(c, cleaned.detectorIds, peak.designVolumeVeh);
+    return { period, peakHour: spanLabel(slice, peak.first, peak.count), plan: planNetwork(c, volumeVeh, cleaned.intervalS) };
   });
   return { periods, faults };
 }
 
+/** Volumes per counts detector, reordered to the compiled network's detectors (0 for one the counts lack). */
+function inCompiledOrder(c: CompiledNetwork, ids: readonly string[], volumes: ArrayLike<number>): Float64Array {
+  const byId = new Map(ids.map((id, k) => [id, volumes[k]!]));
+  return Float64Array.from(c.detectorIds, (id) => byId.get(id) ?? 0);
+}
+
+/** "HH:MM–HH:MM": the wall-clock span of `count` intervals from `first`. */
+function spanLabel(counts: DetectorCounts, first: number, count: number): string {
+  const endMs = counts.intervalStartMs[first + count - 1]! + counts.intervalS * 1000;
+  return `${formatTimestamp(counts.intervalStartMs[first]!).slice(11, 16)}–${formatTimestamp(endMs).slice(11, 16)}`;
+}
+
 /** Loop output as counts, its errors prefixed with the file it came from. */
-function readLoops(xml: string, source: string, detectorIds?: readonly string[], loops?: ReadonlyMap<string, LoopTarget>): DetectorCounts {
+function readLoops(xml: string, source: string, detectorIds?: readonly string[], loops?: ReadonlyMap<string, LoopTarget>, unmatched?: Set<string>): DetectorCounts {
   try {
-    return readE1Output(xml, detectorIds, loops);
+    return readE1Output(xml, detectorIds, loops, unmatched);
   } catch (e: unknown) {
     if (e instanceof GreenwaveError && e.code === ErrorCode.InvalidInput) throw new GreenwaveError(e.code, `${source}: ${e.message}`, e.issues, { cause: e });
     throw e;
