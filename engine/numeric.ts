@@ -1,13 +1,21 @@
 /**
  * Small numeric helpers shared by the engine, the simulator and the tests:
- * a modulo that is never negative (cycle arithmetic), and the seeded PRNG
- * every reproducible run uses. No dependencies.
+ * a modulo that is never negative (cycle arithmetic), a median, and the seeded
+ * PRNG every reproducible run uses. No dependencies.
  */
 
 /** x mod m in [0, m), also for negative x: positions on a signal cycle. */
 export function mod(x: number, m: number): number {
   const r = x % m;
   return r < 0 ? r + m : r;
+}
+
+/** Median of the values (NaN when there are none); the input is not reordered. */
+export function median(xs: ArrayLike<number>): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = Float64Array.from(xs).sort();
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** Mulberry32: a small, fast 32-bit PRNG; the same seed gives the same sequence on every run. */

@@ -18,6 +18,7 @@
  */
 import { GreenwaveError, ErrorCode } from '../errors.js';
 import type { DetectorCounts } from './csv.js';
+import { median } from '../numeric.js';
 
 export type LeftOutReason = 'filling' | 'emptying' | 'outside the peak hour';
 
@@ -122,11 +123,4 @@ export function analysisPeriod(counts: DetectorCounts, intersectionOf: ArrayLike
     designVolumeVeh[d] = n > 0 ? sum / n / (opts.design === 'phf' ? phfByIntersection[intersectionOf[d]!]! : 1) : 0;
   }
   return { first: best, count: width, designVolumeVeh, phfByIntersection, leftOut };
-}
-
-function median(xs: Float64Array): number {
-  if (xs.length === 0) return 0;
-  const s = Float64Array.from(xs).sort();
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }

@@ -28,6 +28,7 @@
 import { GreenwaveError, ErrorCode, type Issue } from '../errors.js';
 import type { DetectorCounts } from './csv.js';
 import type { FaultReport } from './faults.js';
+import { median, mod } from '../numeric.js';
 
 /** Below this share of healthy detectors an intersection is planned on its historical profile. */
 export const MIN_HEALTHY_SHARE = 0.5;
@@ -181,10 +182,7 @@ function historicalMedian(raw: DetectorCounts, healthy: (t: number, d: number) =
     if (mod(ms, MS_PER_DAY) !== tod || Math.floor(ms / MS_PER_DAY) === day || !healthy(t, d)) return;
     values.push(raw.volumeVeh[t * nD + d]!);
   });
-  if (values.length === 0) return undefined;
-  values.sort((a, b) => a - b);
-  const m = values.length >> 1;
-  return values.length % 2 === 1 ? values[m]! : (values[m - 1]! + values[m]!) / 2;
+  return values.length === 0 ? undefined : median(values);
 }
 
 /** Linear in time between d's nearest healthy intervals of forMs's day outside the window [w0, w1], within MAX_NEIGHBOUR_GAP_S. */
@@ -209,9 +207,6 @@ function dayProfile(raw: DetectorCounts, healthy: (t: number, d: number) => bool
   return a + ((b - a) * (forMs - ta)) / (tb - ta);
 }
 
-function mod(a: number, n: number): number {
-  return ((a % n) + n) % n;
-}
 function round1(x: number): number {
   return Math.round(x * 10) / 10;
 }
