@@ -50,6 +50,8 @@ export interface CompiledNetwork {
   readonly phaseRing: Uint8Array;
   readonly phaseMinGreenS: Float64Array;
   readonly phaseMaxGreenS: Float64Array;
+  /** Passage (gap) time of actuated operation, s. */
+  readonly phasePassageS: Float64Array;
   readonly phasePedestrianS: Float64Array;
   readonly phaseYellowS: Float64Array;
   readonly phaseAllRedS: Float64Array;
@@ -127,6 +129,7 @@ export function compileNetwork(net: Network): CompiledNetwork {
   const phaseMaxGreen = new Float64Array(phaseTotal);
   const phasePed = new Float64Array(phaseTotal);
   const phaseYellow = new Float64Array(phaseTotal);
+  const phasePassage = new Float64Array(phaseTotal);
   const phaseAllRed = new Float64Array(phaseTotal);
   const phaseOnDemand = new Uint8Array(phaseTotal);
   const phaseConflictMask = new Uint32Array(phaseTotal);
@@ -191,6 +194,7 @@ export function compileNetwork(net: Network): CompiledNetwork {
         else phaseProtectedMask[g] = phaseProtectedMask[g]! | (1 << green.index);
       }
       phaseYellow[g] = clear.yellowS[p]!;
+      phasePassage[g] = phase.passageS;
       phaseAllRed[g] = clear.allRedS[p]!;
       let mask = 0;
       order.forEach((q, j) => {
@@ -268,6 +272,7 @@ export function compileNetwork(net: Network): CompiledNetwork {
     phaseMaxGreenS: phaseMaxGreen,
     phasePedestrianS: phasePed,
     phaseYellowS: phaseYellow,
+    phasePassageS: phasePassage,
     phaseAllRedS: phaseAllRed,
     phaseOnDemand,
     phaseConflictMask,

@@ -102,6 +102,11 @@ export const PhaseSchema = z
     permitted: z.array(z.string()).default([]),
     minGreenS: atLeast('minVehicleGreenS', 120),
     maxGreenS: atLeast('minVehicleGreenS', 300),
+    /**
+     * Passage (gap, vehicle extension) time for actuated operation, s: the green is
+     * extended while vehicles cross the loops less than this apart (NTCIP 1202 phasePassage).
+     */
+    passageS: z.number().min(0.5).max(10).default(3),
     pedestrian: PedestrianSchema.optional(),
     /**
      * A phase that runs only when called, such as a bus queue-jump or bus-only left: it is
