@@ -3,6 +3,7 @@
  *   greenwave sumo loops  --net X.net.xml --out loops.add.xml [--period 900] [--file e1.xml]
  *   greenwave sumo import --net X.net.xml --out network.json
  *   greenwave sumo plan   --net X.net.xml --loops e1.xml [--detectors loops.add.xml] --out plan.add.xml [--at HH:MM]
+ *                         [--time-of-day] [--control fixed|actuated]
  *                         [--min-cycle S] [--alternatives 7]
  *                         [--program-id greenwave] [--resolution 1] [--network-out network.json] [--json]
  * See docs/sumo.md for the recipe and the conventions.
@@ -17,6 +18,8 @@ import { importSumoNet, type ImportResult } from '../simulator/sumo/importNet.js
 import { e1Additional } from '../simulator/sumo/e1.js';
 import { DEFAULT_ALTERNATIVES, planFromLoops, planTimeOfDay } from '../simulator/sumo/plan.js';
 import { exportTimeOfDay, exportTlLogic } from '../simulator/sumo/exportTls.js';
+import { exportActuated } from '../simulator/sumo/exportActuated.js';
+import { actuatedPlan, corridorApproaches, CONTROL_COORDINATED } from '../engine/timing/actuated.js';
 import { matchLoops, readLoopDefinitions, type LoopTarget } from '../simulator/sumo/detectorDefs.js';
 import { formatTrials } from './format.js';
 
@@ -27,8 +30,9 @@ export const SUMO_USAGE = `usage:
   greenwave sumo import --net <x.net.xml> --out <network.json>
       Converts the SUMO network to a greenwave network file and lists what it changed.
   greenwave sumo plan --net <x.net.xml> --loops <e1.xml> [--detectors <loops.add.xml>] --out <plan.add.xml>
-                      [--at HH:MM | --time-of-day] [--min-cycle S] [--alternatives 7]
-                      [--program-id greenwave] [--resolution 1] [--network-out network.json] [--json]
+                      [--at HH:MM | --time-of-day] [--control fixed|actuated] [--min-cycle S]
+                      [--alternatives 7] [--program-id greenwave] [--resolution 1]
+                      [--network-out network.json] [--json]
       Times every traffic light from the loop counts with corridor coordination,
       and writes the plans as SUMO programs (load with sumo -a). Demand: the
       peak hour of the counts (its mean flows; the peak-hour factor is shown), with
@@ -45,6 +49,11 @@ export const SUMO_USAGE = `usage:
       may have several loops (the one nearest the stop line counts), and loops
       that match no signalised lane are listed. Without it ids must be
       e1_<laneId>, as \`greenwave sumo loops\` writes them.
+      --control actuated: write SUMO actuated programs instead of fixed-time
+      ones: signals on a coordinated corridor run actuated-coordinated (the
+      plan's cycle and offset, fixed force-offs, side streets that gap out
+      hand their time to the coordinated phases), the others fully actuated
+      (min green, passage time, max green = 1.5 × the planned green).
       --min-cycle: shortest cycle allowed, s (default: 20 when the net has no
       pedestrian crossings, as SUMO's tlsCycleAdaptation.py; else 40).
       --alternatives: runners-up to the planner's best plan that greenwave's
@@ -121,6 +130,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
       'network-out': { type: 'string' },
       json: { type: 'boolean', default: false },
       'time-of-day': { type: 'boolean', default: false },
+      control: { type: 'string' },
     },
   });
   if (!values.net) throw usage('sumo plan: --net is required');
@@ -129,6 +139,8 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   const resolutionS = positiveNumber(values.resolution, '--resolution', 1);
   if (resolutionS > 1) throw usage(`--resolution "${values.resolution}": at most 1 s`);
   const programId = values['program-id'] ?? 'greenwave';
+  const control = values.control ?? 'fixed';
+  if (control !== 'fixed' && control !== 'actuated') throw usage(`--control "${control}": expected fixed or actuated`);
   if (!/^[\w.-]+$/.test(programId)) throw usage(`--program-id "${programId}": use letters, digits, _ . -`);
 
   const minCycleS = values['min-cycle'] === undefined ? undefined : positiveNumber(values['min-cycle'], '--min-cycle', 20);
@@ -136,29 +148,33 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   const alternatives = values.alternatives === undefined ? DEFAULT_ALTERNATIVES : Number(values.alternatives);
   if (!(Number.isInteger(alternatives) && alternatives >= 0 && alternatives <= 20)) throw usage(`--alternatives "${values.alternatives}": expected a whole number from 0 to 20`);
   const imported = importNet(values.net, minCycleS);
-  const c = compile(imported);
+  const c0 = compile(imported);
   const loopMatch = values.detectors === undefined ? undefined : matchLoops(readLoopDefinitions(readText(values.detectors, 'detector definitions'), values.detectors), imported.mapping);
   if (values['time-of-day']) {
     if (values.at !== undefined) throw usage('sumo plan: --at and --time-of-day exclude each other');
-    return writeDayPlan(c, imported, readText(values.loops, 'loop output'), values.loops, values.out, { programId, resolutionS, json: values.json, ...(loopMatch ? { loops: loopMatch.targets } : {}) }, out);
+    if (control !== 'fixed') throw usage('sumo plan: --time-of-day writes fixed-time programs; --control actuated is for one period');
+    return writeDayPlan(c0, imported, readText(values.loops, 'loop output'), values.loops, values.out, { programId, resolutionS, json: values.json, ...(loopMatch ? { loops: loopMatch.targets } : {}) }, out);
   }
-  const { plan, faults, forInterval, basis, intervalS, trials, chosen, leftOut, unmatchedLoops } = planFromLoops(c, readText(values.loops, 'loop output'), values.loops, values.at, {
+  const { plan, faults, forInterval, basis, intervalS, trials, chosen, leftOut, unmatchedLoops, leftTurns, compiled } = planFromLoops(c0, readText(values.loops, 'loop output'), values.loops, values.at, {
     alternatives,
     ...(loopMatch ? { loops: loopMatch.targets } : {}),
   });
   const unmatched = [...new Set([...(loopMatch?.unmatched ?? []), ...unmatchedLoops])];
+  const c = compiled;
   const cleaned = faults.cleaned;
-  writeText(values.out, exportTlLogic(c, plan.buffer, imported.mapping, { programId, resolutionS }));
+  const actuated = control === 'actuated' ? actuatedPlan(c, plan.buffer, corridorApproaches(plan.corridors)) : undefined;
+  writeText(values.out, actuated ? exportActuated(c, plan.buffer, actuated, imported.mapping, { programId, resolutionS }) : exportTlLogic(c, plan.buffer, imported.mapping, { programId, resolutionS }));
   if (values['network-out']) writeText(values['network-out'], `${JSON.stringify(imported.network, null, 2)}\n`);
 
   const rows = imported.mapping.intersections.map((m) => {
     const i = c.intersectionIds.indexOf(m.intersectionId);
     const stages: { id: string; greenS: number }[] = [];
     for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) stages.push({ id: c.phaseIds[p]!, greenS: plan.buffer.phaseGreenS[p]! });
-    return { tls: m.tlsId, intersection: m.intersectionId, cycleS: plan.buffer.cycleS[i]!, offsetS: plan.buffer.offsetS[i]!, stages };
+    const controlMode = !actuated ? 'fixed' : actuated.mode[i] === CONTROL_COORDINATED ? 'actuated-coordinated' : 'fully actuated';
+    return { tls: m.tlsId, intersection: m.intersectionId, control: controlMode, cycleS: plan.buffer.cycleS[i]!, offsetS: plan.buffer.offsetS[i]!, stages };
   });
   if (values.json) {
-    out(`${JSON.stringify({ forInterval, basis, intervalS, leftOut, unmatchedLoops: unmatched, signals: rows, corridors: plan.corridors.map((x) => ({ id: x.corridorId, cycleS: x.cycleS, bandOutS: x.refined.bandOutS, bandInS: x.refined.bandInS, system: x.system })), trials: trials.map((t, k) => ({ ...t, chosen: k === chosen })), substitutions: faults.substitutions.length, notes: imported.mapping.notes }, null, 2)}\n`);
+    out(`${JSON.stringify({ forInterval, basis, intervalS, leftOut, unmatchedLoops: unmatched, signals: rows, corridors: plan.corridors.map((x) => ({ id: x.corridorId, cycleS: x.cycleS, bandOutS: x.refined.bandOutS, bandInS: x.refined.bandInS, system: x.system })), leftTurns, trials: trials.map((t, k) => ({ ...t, chosen: k === chosen })), substitutions: faults.substitutions.length, notes: imported.mapping.notes }, null, 2)}\n`);
     return ExitOk;
   }
   out(`greenwave sumo plan — ${values.net}\n`);
@@ -169,17 +185,21 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   if (loopMatch) out(`loops: ${loopMatch.targets.size} matched to signalised lanes\n`);
   if (unmatched.length > 0) out(`loops matching no signalised lane (ignored): ${unmatched.length}: ${unmatched.slice(0, 20).join(', ')}${unmatched.length > 20 ? ', …' : ''}\n`);
   if (faults.substitutions.length > 0) out(`counts: ${faults.substitutions.length} faulty or missing loop values substituted\n`);
-  out('\n  tls          cycle  offset  stage greens (s)\n');
+  if (actuated) out(`control: actuated — ${rows.filter((r) => r.control === 'actuated-coordinated').length} signals actuated-coordinated (fixed force-offs, slack to the coordinated phases), ${rows.filter((r) => r.control === 'fully actuated').length} fully actuated; max green = 1.5 × planned green\n`);
+  out(`\n  tls          cycle  offset  ${actuated ? 'control                ' : ''}stage greens (s)\n`);
   for (const r of rows) {
-    out(`  ${r.tls.padEnd(12)} ${r.cycleS.toFixed(0).padStart(5)}  ${r.offsetS.toFixed(1).padStart(6)}  ${r.stages.map((s) => `${s.id} ${s.greenS.toFixed(1)}`).join(', ')}\n`);
+    out(`  ${r.tls.padEnd(12)} ${r.cycleS.toFixed(0).padStart(5)}  ${r.offsetS.toFixed(1).padStart(6)}  ${actuated ? r.control.padEnd(23) : ''}${r.stages.map((s) => `${s.id} ${s.greenS.toFixed(1)}`).join(', ')}\n`);
   }
+  const omitted = leftTurns.filter((d) => d.omitted);
+  if (leftTurns.length > 0) out(`left-turn phases: ${omitted.length} of ${leftTurns.length} omitted (lefts permitted in the through phase; not warranted by the counts)${omitted.length > 0 ? `: ${omitted.slice(0, 12).map((d) => `${d.intersectionId}/${d.phaseId}`).join(', ')}${omitted.length > 12 ? ', …' : ''}` : ''}\n`);
+  for (const d of leftTurns.filter((x) => !x.omitted).slice(0, 12)) out(`  kept ${d.intersectionId}/${d.phaseId}: ${d.reason}\n`);
   for (const cp of plan.corridors) out(`corridor ${cp.corridorId}: cycle ${cp.cycleS} s, band out ${cp.refined.bandOutS.toFixed(1)} s / in ${cp.refined.bandInS.toFixed(1)} s${cp.system ? `, shifted ${cp.system.shiftS} s in a system with ${cp.system.corridorIds.length - 1} crossing corridor(s)` : ''}\n`);
   if (trials.length > 0) {
     out('\nshortlist checked in greenwave\'s microsimulator (mean delay per trip, counted demand):\n');
     out(formatTrials(trials, chosen));
   }
   if (imported.mapping.notes.length > 0) out(`${imported.mapping.notes.length} import note(s); see \`greenwave sumo import\`\n`);
-  out(`\nprograms "${programId}" for ${rows.length} traffic lights written to ${values.out} (load with sumo -a ${values.out})\n`);
+  out(`\n${actuated ? 'actuated ' : ''}programs "${programId}" for ${rows.length} traffic lights written to ${values.out} (load with sumo -a ${values.out})\n`);
   return ExitOk;
 }
 

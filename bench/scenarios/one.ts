@@ -3,7 +3,8 @@
  * bench/scenarios/run.ts (so scenarios run in parallel, one per core):
  * build the network and demand, record the loops under SUMO's default
  * programs (tail included), plan with greenwave's default `sumo plan` (and
- * with `--alternatives 0`, the planner alone), run SUMO's tools, then score
+ * with `--alternatives 0`, the planner alone, and `--control actuated`, the
+ * same plan run actuated), run SUMO's tools, then score
  * every plan in SUMO over the scoring seeds. Prints one JSON line.
  *
  *   node dist/bench/scenarios/one.js <scenario-id> <level> <seeds> [smoke]
@@ -45,6 +46,7 @@ function main(): void {
     plan('gw.add.xml', []);
     Object.assign(result, { planSeconds: (performance.now() - t0) / 1000 });
     plan('gw0.add.xml', ['--alternatives', '0']);
+    plan('gwa.add.xml', ['--control', 'actuated']);
     sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCycleAdaptation.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-o', 'webster.add.xml']);
     sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCoordinator.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', 'webster.add.xml', '-o', 'coord.add.xml']);
 
@@ -56,6 +58,7 @@ function main(): void {
       'SUMO Webster+coord': { net: 'net.net.xml', adds: ['webster.add.xml', 'coord.add.xml'] },
       greenwave: { net: 'net.net.xml', adds: ['gw.add.xml'] },
       'greenwave (no check)': { net: 'net.net.xml', adds: ['gw0.add.xml'] },
+      'greenwave actuated': { net: 'net.net.xml', adds: ['gwa.add.xml'] },
     };
     for (const tool of TOOLS) {
       const score: PlanScore = { tool, timeLossS: [], vehicles: [] };

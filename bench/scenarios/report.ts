@@ -8,7 +8,7 @@
  */
 import type { DemandLevel } from './family.js';
 
-export const TOOLS = ['SUMO static', 'SUMO actuated', 'SUMO delay_based', 'SUMO Webster', 'SUMO Webster+coord', 'greenwave', 'greenwave (no check)'] as const;
+export const TOOLS = ['SUMO static', 'SUMO actuated', 'SUMO delay_based', 'SUMO Webster', 'SUMO Webster+coord', 'greenwave', 'greenwave (no check)', 'greenwave actuated'] as const;
 export type Tool = (typeof TOOLS)[number];
 
 export interface PlanScore {
@@ -86,7 +86,7 @@ export function formatReport(results: readonly ScenarioResult[]): string {
     }
   }
   lines.push('', 'greenwave (default sumo plan) against the best SUMO tool (actuated or Webster + coordinator), per scenario and level:');
-  for (const tool of ['greenwave', 'greenwave (no check)'] as const) {
+  for (const tool of ['greenwave', 'greenwave (no check)', 'greenwave actuated'] as const) {
     for (const half of ['tuning', 'held-out']) {
       const s = summarize(results, half, tool);
       if (s.cases === 0) continue;

@@ -29,6 +29,7 @@ import type { CompiledNetwork } from '../network/compile.js';
 import { APPROACH_IDS, type ApproachId } from '../network/schema.js';
 import type { PlanBuffer } from './planner.js';
 import { mod } from '../numeric.js';
+import type { CorridorPlan } from '../corridor/corridorPlan.js';
 
 /** Intersection control modes. */
 export const CONTROL_FIXED = 0;
@@ -99,4 +100,9 @@ export function actuatedPlan(c: CompiledNetwork, plan: PlanBuffer, coordinated: 
     }
   }
   return out;
+}
+
+/** The through approaches each coordinated corridor signal of a network plan coordinates (for `actuatedPlan`). */
+export function corridorApproaches(corridors: readonly CorridorPlan[]): CoordinatedApproaches[] {
+  return corridors.flatMap((k) => k.intersections.map((x) => ({ intersectionId: x.id, approaches: [x.outboundApproach, x.inboundApproach] })));
 }

@@ -53,6 +53,20 @@ export interface SumoPhase {
 /** The SUMO phase list for compiled intersection `i`, starting at greenwave cycle time 0. */
 export function tlsPhases(c: CompiledNetwork, buffer: PlanBuffer, i: number, m: SumoIntersectionMapping, resolutionS = 1): SumoPhase[] {
   const q = resolutionS;
+  return tlsSlices(c, buffer, i, m, q).map((x) => ({ durationS: Math.round(x.units * q * 1000) / 1000, state: x.state, name: x.name }));
+}
+
+/** One slice of the cycle on the `q` grid: its length in grid units, SUMO state, name and the global indices of the phases green in it. */
+export interface TlsSlice {
+  units: number;
+  readonly state: string;
+  readonly name: string;
+  readonly greens: number[];
+}
+
+/** The time slices of `tlsPhases` in grid units, with the phases green in each (used by the actuated export too). */
+export function tlsSlices(c: CompiledNetwork, buffer: PlanBuffer, i: number, m: SumoIntersectionMapping, resolutionS = 1): TlsSlice[] {
+  const q = resolutionS;
   const cycleU = Math.round(buffer.cycleS[i]! / q);
   if (!(cycleU > 0)) throw new GreenwaveError(ErrorCode.Internal, `intersection ${c.intersectionIds[i]}: cycle ${buffer.cycleS[i]} s is not positive`);
   const p0 = c.phaseStart[i]!;
@@ -72,7 +86,7 @@ export function tlsPhases(c: CompiledNetwork, buffer: PlanBuffer, i: number, m: 
   const sorted = [...cuts].sort((x, y) => x - y);
   const inside = (t: number, [start, len]: [number, number]) => len > 0 && mod(t - start, cycleU) < len;
   const linkMovement = m.links.map((l) => (l?.movement ? parseMovementId(l.movement)?.index : undefined));
-  const out: { units: number; state: string; name: string }[] = [];
+  const out: TlsSlice[] = [];
   for (let k = 0; k < sorted.length; k++) {
     const from = sorted[k]!;
     const to = k + 1 < sorted.length ? sorted[k + 1]! : cycleU;
@@ -82,12 +96,14 @@ export function tlsPhases(c: CompiledNetwork, buffer: PlanBuffer, i: number, m: 
     let perm = 0;
     let yellow = 0;
     const greenIds: string[] = [];
+    const greens: number[] = [];
     const yellowIds: string[] = [];
     for (const w of windows) {
       if (inside(t, w.green)) {
         prot |= c.phaseProtectedMask[w.p]!;
         perm |= c.phasePermittedMask[w.p]!;
         greenIds.push(c.phaseIds[w.p]!);
+        greens.push(w.p);
       } else if (inside(t, w.yellow)) {
         yellow |= c.phaseProtectedMask[w.p]! | c.phasePermittedMask[w.p]!;
         yellowIds.push(c.phaseIds[w.p]!);
@@ -106,10 +122,12 @@ export function tlsPhases(c: CompiledNetwork, buffer: PlanBuffer, i: number, m: 
     }
     const name = greenIds.length > 0 ? greenIds.join('+') : state.includes('y') ? 'yellow' : 'all red';
     const prev = out[out.length - 1];
-    if (prev && prev.state === state) prev.units += to - from;
-    else out.push({ units: to - from, state, name });
+    if (prev && prev.state === state) {
+      prev.units += to - from;
+      for (const p of greens) if (!prev.greens.includes(p)) prev.greens.push(p);
+    } else out.push({ units: to - from, state, name, greens });
   }
-  return out.map((x) => ({ durationS: Math.round(x.units * q * 1000) / 1000, state: x.state, name: x.name }));
+  return out;
 }
 
 /** An `<additional>` file with one static program per imported signal that the plan times. */
@@ -140,14 +158,14 @@ function tlLogicLines(c: CompiledNetwork, buffer: PlanBuffer, mapping: SumoMappi
   return lines;
 }
 
-function resolutionOf(opts: ExportOptions): number {
+export function resolutionOf(opts: ExportOptions): number {
   const q = opts.resolutionS ?? 1;
   if (!(q > 0 && q <= 1)) throw new GreenwaveError(ErrorCode.InvalidInput, `resolutionS must be in (0, 1], got ${q}`);
   return q;
 }
 
 /** The offset written for intersection i: the plan's, on the `q` grid, inside the cycle. */
-function programOffsetS(buffer: PlanBuffer, i: number, q: number): number {
+export function programOffsetS(buffer: PlanBuffer, i: number, q: number): number {
   return mod(Math.round(buffer.offsetS[i]! / q) * q, buffer.cycleS[i]!);
 }
 

@@ -3,7 +3,8 @@
  * output: loops (ids `e1_<lane>`, or any ids with their definitions) →
  * detector counts → fault cleaning → demand (the mean flows of the peak
  * hour, filling and emptying intervals left out, engine/counts/analysisPeriod.ts;
- * or a predicted interval with `at`) → the engine's
+ * or a predicted interval with `at`) → left-turn mode (protected left phases
+ * the demand does not warrant are omitted, engine/timing/leftTurnMode.ts) → the engine's
  * planNetwork (isolated plans, then the corridors it found, with runners-up)
  * → the microsimulator's check of the shortlist (simulator/rankPlans.ts). Called by
  * `greenwave sumo plan` and by bench/sim.
@@ -19,6 +20,7 @@ import type { LoopTarget } from './detectorDefs.js';
 import { analysisPeriod } from '../../engine/counts/analysisPeriod.js';
 import { periodCounts, timeOfDayPeriods, type TimeOfDayOptions, type TimeOfDayPeriod } from '../../engine/counts/timeOfDay.js';
 import { rankBySimulation, type PlanTrial } from '../rankPlans.js';
+import { leftTurnMode, type LeftTurnDecision } from '../../engine/timing/leftTurnMode.js';
 
 /** Runners-up the planner shortlists for the microsimulator to check, by default. */
 export const DEFAULT_ALTERNATIVES = 7;
@@ -39,6 +41,10 @@ export interface LoopPlan {
   readonly leftOut: readonly { readonly interval: string; readonly reason: string }[];
   /** Loop ids in the output that match no detector (only with loop definitions). */
   readonly unmatchedLoops: readonly string[];
+  /** Protected left-turn phases kept or omitted for this demand (engine/timing/leftTurnMode.ts). */
+  readonly leftTurns: readonly LeftTurnDecision[];
+  /** The network the plan is for: the input, with omitted left-turn phases marked onDemand. */
+  readonly compiled: CompiledNetwork;
 }
 
 export interface LoopPlanOptions {
@@ -100,9 +106,10 @@ export function planFromLoops(c: CompiledNetwork, loopsXml: string, source = 'lo
     leftOut = period.leftOut.map((x) => ({ interval: formatTimestamp(cleaned.intervalStartMs[x.index]!), reason: x.reason }));
   }
   const volumeVeh = inCompiledOrder(c, cleaned.detectorIds, volumes);
-  const shortlisted = planNetwork(c, volumeVeh, cleaned.intervalS, { alternatives: opts.alternatives ?? DEFAULT_ALTERNATIVES });
-  const { plan, trials, chosen } = rankBySimulation(c, shortlisted);
-  return { plan, faults, forInterval, basis, intervalS: cleaned.intervalS, volumeVeh, trials, chosen, leftOut, unmatchedLoops };
+  const left = leftTurnMode(c, volumeVeh, cleaned.intervalS);
+  const shortlisted = planNetwork(left.compiled, volumeVeh, cleaned.intervalS, { alternatives: opts.alternatives ?? DEFAULT_ALTERNATIVES });
+  const { plan, trials, chosen } = rankBySimulation(left.compiled, shortlisted);
+  return { plan, faults, forInterval, basis, intervalS: cleaned.intervalS, volumeVeh, trials, chosen, leftOut, unmatchedLoops, leftTurns: left.decisions, compiled: left.compiled };
 }
 
 export interface TimeOfDayPlan {
@@ -110,6 +117,7 @@ export interface TimeOfDayPlan {
   /** The period's peak hour, as "HH:MM–HH:MM". */
   readonly peakHour: string;
   readonly plan: NetworkPlan;
+  readonly leftTurns: readonly LeftTurnDecision[];
 }
 
 /**
@@ -127,7 +135,9 @@ export function planTimeOfDay(c: CompiledNetwork, loopsXml: string, source = 'lo
     const slice = periodCounts(cleaned, period);
     const peak = analysisPeriod(slice, intersectionOf, c.intersectionCount);
     const volumeVeh = inCompiledOrder(c, cleaned.detectorIds, peak.designVolumeVeh);
-    return { period, peakHour: spanLabel(slice, peak.first, peak.count), plan: planNetwork(c, volumeVeh, cleaned.intervalS) };
+    // Each period decides its own left-turn mode; omitted phases get no green, so one export of `c` shows them all.
+    const left = leftTurnMode(c, volumeVeh, cleaned.intervalS);
+    return { period, peakHour: spanLabel(slice, peak.first, peak.count), plan: planNetwork(left.compiled, volumeVeh, cleaned.intervalS), leftTurns: left.decisions };
   });
   return { periods, faults };
 }
