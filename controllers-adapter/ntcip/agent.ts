@@ -432,7 +432,6 @@ export class NtcipAgent {
     const mode = this.actuatedMode(m, p);
     if (mode === ActuatedMode.Fixed) return issues;
     const splits = m.splits[row.splitNumber - 1]!;
-    if (mode === ActuatedMode.Coordinated && !splits.some((x) => x.coord !== 0 && x.mode !== SplitMode.PhaseOmitted)) issues.add(`pattern[${p}].splits`, 'an actuated pattern (a phase not on maximum recall) needs a coordinated phase (splitCoordPhase), or coordOperationalMode 254 (free)');
     // An actuated phase must be able to time its minimum within its split.
     const p0 = c.phaseStart[i]!;
     splits.forEach((x, k) => {
@@ -454,8 +453,10 @@ export class NtcipAgent {
   private actuatedMode(m: Model, p: number): ActuatedMode {
     if (m.opMode === PatternControl.Free) return ActuatedMode.Free;
     const splits = m.splits[m.patterns[p - 1]!.splitNumber - 1] ?? [];
-    const actuated = splits.some((x) => x.mode !== SplitMode.PhaseOmitted && x.mode !== SplitMode.MaximumVehicleRecall && x.mode !== SplitMode.MaximumVehicleAndPedestrianRecall);
-    return actuated ? ActuatedMode.Coordinated : ActuatedMode.Fixed;
+    const live = (x: SplitRow): boolean => x.mode !== SplitMode.PhaseOmitted;
+    if (!splits.some((x) => live(x) && x.mode !== SplitMode.MaximumVehicleRecall && x.mode !== SplitMode.MaximumVehicleAndPedestrianRecall)) return ActuatedMode.Fixed;
+    // Actuated phases and no coordinated phase to hold the cycle: the pattern runs free.
+    return splits.some((x) => live(x) && x.coord !== 0) ? ActuatedMode.Coordinated : ActuatedMode.Free;
   }
 
   /** The register map's actuated block for pattern p of `m`, plan id p. */
@@ -468,11 +469,14 @@ export class NtcipAgent {
     if (mode === ActuatedMode.Fixed) return regs;
     const splits = m.splits[m.patterns[p - 1]!.splitNumber - 1]!;
     let bits = 0;
+    const p0 = this.controller.c.phaseStart[this.controller.intersection]!;
     m.phases.forEach((row, k) => {
       const at = AB_PHASES + k * ACT_PHASE_STRIDE;
-      regs[at + AP_MIN_GREEN_DS] = row.minimumGreenS * 10;
+      // The register map's min green is the least green shown, pedestrian time included (NTCIP: min green + walk + ped clearance).
+      const minDs = Math.max(row.minimumGreenS * 10, Math.ceil(this.controller.c.phaseMinGreenS[p0 + k]! * 10 - 1e-6));
+      regs[at + AP_MIN_GREEN_DS] = minDs;
       regs[at + AP_PASSAGE_DS] = row.passageDs;
-      regs[at + AP_MAX_GREEN_DS] = row.maximum1S * 10;
+      regs[at + AP_MAX_GREEN_DS] = Math.max(row.maximum1S * 10, minDs);
       if (mode === ActuatedMode.Coordinated && splits[k]!.coord !== 0 && splits[k]!.mode !== SplitMode.PhaseOmitted) bits |= 1 << k;
     });
     regs[AB_COORD_PHASES] = bits;

@@ -80,7 +80,9 @@ export function phaseProgram(c: CompiledNetwork, i: number, actuated?: ActuatedP
     const ph = phases[c.phaseFileIndex[p]!]!;
     const walk = ph.pedestrian ? ph.pedestrian.walkS : 0;
     const ped = pedestrianTimeS(ph, ix, c.network.defaults);
-    const minimumGreenS = Math.ceil((act ? Math.max(act.minGreenS[p]!, ph.minGreenS) : ph.minGreenS) - 1e-9);
+    // The engine's minimum is the least green the phase ever shows, pedestrian time included; NTCIP
+    // carries that as min green + walk + ped clearance, so only a minimum raised above it goes here.
+    const minimumGreenS = Math.ceil((act && act.minGreenS[p]! > c.phaseMinGreenS[p]! + 1e-9 ? act.minGreenS[p]! : ph.minGreenS) - 1e-9);
     out.push({
       walkS: Math.ceil(walk - 1e-9),
       pedestrianClearS: ped > 0 ? Math.ceil(ped - walk - 1e-9) : 0,

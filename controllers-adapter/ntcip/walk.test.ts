@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import { NtcipAgent, type NtcipAgentOptions } from './agent.js';
-import { ASC, COORD_PATTERN_STATUS, PHASE_ENTRY, PhaseColumn, SYSTEM_PATTERN_CONTROL } from './oids.js';
+import { COORD_PATTERN_STATUS, PHASE_ENTRY, PhaseColumn, SYSTEM_PATTERN_CONTROL } from './oids.js';
 import { VirtualController } from '../virtual/controller.js';
 import { demoNetwork, demoPlan } from '../../test/fixtures/controllers/demo.js';
 import { snmpTool } from '../../test/fixtures/controllers/snmpTool.js';
