@@ -22,6 +22,17 @@
  *   72         pending plan id (read-only, 0 = none)
  *   73         plan id of the last commit attempt (read-only)
  *   [74, 143)  active plan block, same layout as staging (read-only)
+ *   [143, 195) actuated staging block (written in one FC16, committed WITH the staged plan):
+ *                0 plan id (= the staged plan id, else the plan commits fixed-time),
+ *                1 control mode (0 fixed-time, 1 free = fully actuated, 2 actuated-coordinated),
+ *                2 coordinated phases (bit k = phase k; mode 2 only),
+ *                3 + 3k .. phase k: min green, passage, max green,
+ *                51 plan id again (tail)
+ *   195        CRC-16/MODBUS of the actuated staging block
+ *   [196, 248) active actuated block, same layout (read-only): what the running plan carries
+ *   [248, 281) time-of-day table (one FC16 from 248): 0 entry count n ≤ 16,
+ *                1 + 2e .. entry e: start minute of the day (0..1439), plan id
+ *   281        plan id the time-of-day table schedules now (read-only; 0 = no table)
  *
  * Input registers (FC4 read):
  *   0 active plan id, 1 phase (ring 1), 2 interval, 3 time in interval, 4 cycle second,
@@ -65,9 +76,49 @@ export const HR_COMM_LOSS_TIMEOUT_S = HR_COMMIT + 1;
 export const HR_PENDING_PLAN_ID = HR_COMM_LOSS_TIMEOUT_S + 1;
 export const HR_LAST_COMMIT_PLAN_ID = HR_PENDING_PLAN_ID + 1;
 export const HR_ACTIVE = HR_LAST_COMMIT_PLAN_ID + 1;
-export const HOLDING_REGISTER_COUNT = HR_ACTIVE + PLAN_BLOCK_LENGTH;
-/** Highest writable holding register + 1: staging, CRC, commit and the timeout. */
+/** Highest writable holding register + 1 of the first writable range: staging, CRC, commit and the timeout. */
 export const HOLDING_WRITABLE_END = HR_COMM_LOSS_TIMEOUT_S + 1;
+/** End of the original (plan) map; the blocks below were appended after it, so no older address moved. */
+export const HOLDING_PLAN_MAP_END = HR_ACTIVE + PLAN_BLOCK_LENGTH;
+
+// Actuated settings (per phase min green / passage / max green, per intersection control mode),
+// staged next to the plan block and committed with it (see docs/modbus-register-map.md).
+export const HR_ACT_STAGE = HOLDING_PLAN_MAP_END;
+/** Offsets inside an actuated block (staging or active). */
+export const AB_PLAN_ID = 0;
+export const AB_MODE = 1;
+export const AB_COORD_PHASES = 2;
+export const AB_PHASES = 3;
+export const ACT_PHASE_STRIDE = 3;
+export const AP_MIN_GREEN_DS = 0;
+export const AP_PASSAGE_DS = 1;
+export const AP_MAX_GREEN_DS = 2;
+export const AB_PLAN_ID_TAIL = AB_PHASES + MAX_PHASES * ACT_PHASE_STRIDE;
+export const ACT_BLOCK_LENGTH = AB_PLAN_ID_TAIL + 1;
+export const HR_ACT_STAGE_CRC = HR_ACT_STAGE + ACT_BLOCK_LENGTH;
+export const HR_ACT_ACTIVE = HR_ACT_STAGE_CRC + 1;
+/** Control mode (AB_MODE); the values of engine/timing/actuated.ts CONTROL_*. */
+export const ActuatedMode = { Fixed: 0, Free: 1, Coordinated: 2 } as const;
+export type ActuatedMode = (typeof ActuatedMode)[keyof typeof ActuatedMode];
+
+// Time-of-day table: which plan id runs from which minute of the day.
+export const HR_TOD = HR_ACT_ACTIVE + ACT_BLOCK_LENGTH;
+export const TOD_COUNT = 0;
+export const TOD_ENTRIES = 1;
+export const TOD_STRIDE = 2;
+export const TOD_START_MIN = 0;
+export const TOD_PLAN_ID = 1;
+export const MAX_TOD_ENTRIES = 16;
+export const TOD_BLOCK_LENGTH = TOD_ENTRIES + MAX_TOD_ENTRIES * TOD_STRIDE;
+export const MINUTES_PER_DAY = 1440;
+export const HR_TOD_NOW_PLAN_ID = HR_TOD + TOD_BLOCK_LENGTH;
+export const HOLDING_REGISTER_COUNT = HR_TOD_NOW_PLAN_ID + 1;
+/** Writable holding ranges [start, end): a write must lie inside one of them. */
+export const HOLDING_WRITABLE_RANGES: ReadonlyArray<readonly [number, number]> = [
+  [HR_STAGE, HOLDING_WRITABLE_END],
+  [HR_ACT_STAGE, HR_ACT_STAGE_CRC + 1],
+  [HR_TOD, HR_TOD + TOD_BLOCK_LENGTH],
+];
 /** The value written to HR_COMMIT to commit the staged plan. */
 export const COMMIT_COMMAND = 1;
 /**
@@ -170,4 +221,6 @@ export const ModbusExceptionCode = {
 // each block readable in one FC3/FC4 read. Checked once at load, before anything is allocated.
 if (PLAN_BLOCK_LENGTH > MODBUS_MAX_WRITE_REGISTERS) throw new Error(`register map: staging block of ${PLAN_BLOCK_LENGTH} registers exceeds one FC16 write (${MODBUS_MAX_WRITE_REGISTERS})`);
 if (HR_ACTIVE > MODBUS_MAX_READ_REGISTERS || PLAN_BLOCK_LENGTH > MODBUS_MAX_READ_REGISTERS) throw new Error('register map: a holding block exceeds one FC3 read');
+if (ACT_BLOCK_LENGTH + 1 > MODBUS_MAX_WRITE_REGISTERS || TOD_BLOCK_LENGTH > MODBUS_MAX_WRITE_REGISTERS) throw new Error('register map: the actuated block + CRC or the time-of-day table exceeds one FC16 write');
+if (HR_TOD - HR_ACT_STAGE > MODBUS_MAX_READ_REGISTERS) throw new Error('register map: the actuated blocks exceed one FC3 read');
 if (INPUT_REGISTER_COUNT > MODBUS_MAX_READ_REGISTERS) throw new Error(`register map: ${INPUT_REGISTER_COUNT} input registers exceed one FC4 read (${MODBUS_MAX_READ_REGISTERS})`);

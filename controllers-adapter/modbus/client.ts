@@ -28,6 +28,8 @@ import { validateIntersectionPlan } from '../../engine/safety/validator.js';
 import { IssueList, UnsafePlanError } from '../../engine/errors.js';
 import { ControllerError, ControllerErrorReason } from '../errors.js';
 import { copyIntersectionPlan, crc16ModbusRegisters, decodePlanBlock, encodePlanBlock } from '../codec.js';
+import { encodeActuatedBlock } from '../actuatedBlock.js';
+import type { ActuatedPlan } from '../../engine/timing/actuated.js';
 import { detectorRange } from '../virtual/controller.js';
 import {
   COMMIT_COMMAND,
@@ -37,6 +39,9 @@ import {
   DET_OCCUPANCY_PERMILLE,
   DET_VOLUME,
   DETECTOR_STRIDE,
+  ACT_BLOCK_LENGTH,
+  HR_ACT_ACTIVE,
+  HR_ACT_STAGE,
   HR_ACTIVE,
   HR_COMMIT,
   HR_STAGE,
@@ -183,6 +188,11 @@ export interface PushPlanOptions {
   readonly activeTimeoutMs?: number;
   /** Poll period while waiting, ms (default 200). */
   readonly pollMs?: number;
+  /**
+   * Actuated settings to commit with the plan (the actuated block, written with its CRC in one
+   * FC16 before the plan). Absent: the plan runs fixed-time (the controller clears them).
+   */
+  readonly actuated?: ActuatedPlan;
 }
 
 export interface PushResult {
@@ -288,6 +298,8 @@ export class ControllerClient {
         }
         const id = planId;
         const block = encodePlanBlock(this.c, i, plan, id);
+        const act = opts.actuated ? encodeActuatedBlock(this.c, i, opts.actuated, id) : undefined;
+        if (act) await this.fc16(u, HR_ACT_STAGE, [...act, crc16ModbusRegisters(act)]);
         await this.fc16(u, HR_STAGE, Array.from(block));
         await this.fc6(u, HR_STAGE_CRC, crc16ModbusRegisters(block));
         await this.fc6(u, HR_COMMIT, COMMIT_COMMAND);
@@ -309,6 +321,12 @@ export class ControllerClient {
           const active = await this.fc3(u, HR_ACTIVE, PLAN_BLOCK_LENGTH);
           for (let k = 0; k < PLAN_BLOCK_LENGTH; k++) {
             if (active[k] !== block[k]) throw new ControllerError(ControllerErrorReason.ReadbackMismatch, `unit ${unitId}: active plan register ${HR_ACTIVE + k} reads ${active[k]}, ${block[k]} was sent`, { unitId });
+          }
+          if (act) {
+            const actActive = await this.fc3(u, HR_ACT_ACTIVE, ACT_BLOCK_LENGTH);
+            for (let k = 0; k < ACT_BLOCK_LENGTH; k++) {
+              if (actActive[k] !== act[k]) throw new ControllerError(ControllerErrorReason.ReadbackMismatch, `unit ${unitId}: active actuated register ${HR_ACT_ACTIVE + k} reads ${actActive[k]}, ${act[k]} was sent`, { unitId });
+            }
           }
           return { unitId, planId: id, state: 'active' as const, attempts };
         }

@@ -5,7 +5,7 @@ import { ControllerClient, type ControllerEndpoint } from './client.js';
 import { VirtualController } from '../virtual/controller.js';
 import { ControllerErrorReason } from '../errors.js';
 import { crc16ModbusRegisters, encodePlanBlock } from '../codec.js';
-import { CommitStatus, HR_ACTIVE, HR_COMMIT, HR_STAGE, PB_PHASES, PH_YELLOW_DS, ModbusExceptionCode } from '../registerMap.js';
+import { CommitStatus, HOLDING_REGISTER_COUNT, HR_ACTIVE, HR_COMMIT, HR_STAGE, PB_PHASES, PH_YELLOW_DS, ModbusExceptionCode } from '../registerMap.js';
 import { UnsafePlanError } from '../../engine/errors.js';
 import { createPlanBuffer } from '../../engine/timing/planner.js';
 import { copyIntersectionPlan } from '../codec.js';
@@ -110,7 +110,7 @@ describe('Modbus TCP: virtual controllers behind one port', () => {
     const cl = client([...endpoints, { unitId: 99, intersection: 0, host: '127.0.0.1', port: server.port }], { retries: 0 });
     const unknown = await reason(cl.readStatus(99));
     expect(unknown).toMatchObject({ reason: ControllerErrorReason.Exception, exceptionCode: ModbusExceptionCode.GatewayTargetFailed, unitId: 99 });
-    expect((await reason(cl.readHolding(1, HR_ACTIVE + 60, 10))).exceptionCode).toBe(ModbusExceptionCode.IllegalDataAddress);
+    expect((await reason(cl.readHolding(1, HOLDING_REGISTER_COUNT - 2, 10))).exceptionCode).toBe(ModbusExceptionCode.IllegalDataAddress);
     expect((await reason(cl.readInput(1, 80, 2))).exceptionCode).toBe(ModbusExceptionCode.IllegalDataAddress);
     expect((await reason(cl.writeHolding(1, HR_ACTIVE, [1, 2]))).exceptionCode).toBe(ModbusExceptionCode.IllegalDataAddress);
     expect((await reason(cl.writeHolding(1, HR_COMMIT, [7]))).exceptionCode).toBe(ModbusExceptionCode.IllegalDataValue);

@@ -15,6 +15,17 @@
  *    the controller), so it runs from the next cycle zero. A commit the
  *    controller refuses is commitFailed and the PDU is undone. Changing the
  *    tables of the selected pattern re-commits it the same way.
+ *  - Actuated operation (docs/ntcip.md "Actuated"): phaseMinimumGreen,
+ *    phasePassage and phaseMaximum1 are writable (never below the network's
+ *    minimum green), coordOperationalMode 254 runs the signal free (fully
+ *    actuated), 0 runs the selected pattern; a pattern whose non-omitted
+ *    phases are not all on maximum recall is actuated-coordinated (its
+ *    splitCoordPhase phases are the coordinated ones). The settings go to the
+ *    controller as the register map's actuated block, committed with the
+ *    pattern's plan block (the controller checks both).
+ *  - A day plan given at start (./timeBase.ts) preloads patterns 1..n and
+ *    serves the NTCIP 1201/1202 time base (schedule, day plan events, actions;
+ *    read-only here) and the action / day plan in effect at the clock's time.
  *  - GETNEXT and GETBULK are answered by ./walk.ts (RFC 3416: endOfMibView
  *    past the last object, GETBULK cut to fit the message size).
  *  - Writes of systemPatternControl / systemSyncControl (only those) feed the
@@ -30,10 +41,29 @@ import { createPlanBuffer } from '../../engine/timing/planner.js';
 import { IssueList, formatIssues } from '../../engine/errors.js';
 import { ControllerError, ControllerErrorReason } from '../errors.js';
 import { crc16ModbusRegisters, encodePlanBlock } from '../codec.js';
-import { CommitStatus, ControllerMode, FaultFlag, HR_COMM_LOSS_TIMEOUT_S, HR_COMMIT, HR_STAGE, Interval, MAX_COMM_LOSS_TIMEOUT_S, PLAN_BLOCK_LENGTH, commitStatusName } from '../registerMap.js';
+import { ActuatedMode, ACT_BLOCK_LENGTH, AB_COORD_PHASES, AB_MODE, AB_PHASES, AB_PLAN_ID, AB_PLAN_ID_TAIL, ACT_PHASE_STRIDE, AP_MAX_GREEN_DS, AP_MIN_GREEN_DS, AP_PASSAGE_DS, CommitStatus, ControllerMode, FaultFlag, HR_ACT_STAGE, HR_COMM_LOSS_TIMEOUT_S, HR_COMMIT, HR_STAGE, Interval, MAX_COMM_LOSS_TIMEOUT_S, MINUTES_PER_DAY, PLAN_BLOCK_LENGTH, commitStatusName } from '../registerMap.js';
 import { installWalk, MAX_UDP_PAYLOAD } from './walk.js';
-import { patternToPlan, phaseProgram, sequenceCount, sequenceData, type PatternTables, type PhaseProgram } from './convert.js';
+import { operationalMode, patternToPlan, phaseProgram, sequenceCount, sequenceData, type PatternTables, type PhaseProgram } from './convert.js';
+import { actionOid, type TimeBaseTables } from './timeBase.js';
+import type { ActuatedPlan } from '../../engine/timing/actuated.js';
 import {
+  COORD_FORCE_MODE,
+  COORD_MAXIMUM_MODE,
+  COORD_OPERATIONAL_MODE,
+  CoordForceMode,
+  CoordMaximumMode,
+  DAY_PLAN_ENTRY,
+  DAY_PLAN_STATUS,
+  DayPlanColumn,
+  MAX_DAY_PLAN_EVENTS,
+  MAX_DAY_PLANS,
+  MAX_TIME_BASE_SCHEDULE_ENTRIES,
+  MAX_TIMEBASE_ASC_ACTIONS,
+  TIME_BASE_SCHEDULE_ENTRY,
+  TIMEBASE_ACTION_ENTRY,
+  TIMEBASE_ASC_ACTION_STATUS,
+  TimeBaseScheduleColumn,
+  TimebaseActionColumn,
   COORD_CYCLE_STATUS,
   COORD_PATTERN_STATUS,
   PATTERN_ENTRY,
@@ -67,6 +97,17 @@ export interface NtcipAgentOptions {
   readonly writeCommunity?: string;
   /** Largest response, bytes (484..65507, default 1472): GETBULK responses are cut to fit (./walk.ts). */
   readonly maxMessageBytes?: number;
+  /** Actuated settings the controller is programmed with (phase table, coordOperationalMode); absent: fixed-time. */
+  readonly actuated?: ActuatedPlan;
+  /** A day plan (./timeBase.ts timeBaseTables): preloads patterns 1..n, serves the time base. */
+  readonly dayPlan?: TimeBaseTables;
+}
+
+/** The writable columns of one phase table row. */
+interface PhaseRow {
+  minimumGreenS: number;
+  passageDs: number;
+  maximum1S: number;
 }
 
 interface PatternRow {
@@ -89,6 +130,10 @@ interface Model {
   selected: number;
   sync: number;
   backupS: number;
+  /** phases[phase - 1] */
+  phases: PhaseRow[];
+  /** coordOperationalMode: 0 automatic, 254 free. */
+  opMode: number;
 }
 
 const INT8: TableColumn['constraints'] = { ranges: [{ min: 0, max: 255 }] };
@@ -114,15 +159,16 @@ export class NtcipAgent {
     this.host = host;
     this.port = port;
     this.opts = opts;
-    this.program = phaseProgram(controller.c, controller.intersection);
+    this.program = opts.dayPlan ? [...opts.dayPlan.program] : phaseProgram(controller.c, controller.intersection, opts.actuated);
     this.model = model;
+    model.phases = this.program.map((p) => ({ minimumGreenS: p.minimumGreenS, passageDs: p.passageDs, maximum1S: p.maximum1S }));
   }
 
   static async start(controller: VirtualController, opts: NtcipAgentOptions = {}): Promise<NtcipAgent> {
     const host = opts.host ?? '127.0.0.1';
     const port = opts.port ?? 0;
     if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new ControllerError(ControllerErrorReason.Limit, `port ${port} must be an integer within [0, 65535]`);
-    const patterns = opts.patterns ?? 16;
+    const patterns = Math.max(opts.patterns ?? 16, opts.dayPlan?.patterns.length ?? 0);
     if (!(Number.isInteger(patterns) && patterns >= 1 && patterns <= 253)) throw new ControllerError(ControllerErrorReason.Limit, `patterns ${patterns} must be an integer within [1, 253]`);
     const maxBytes = opts.maxMessageBytes;
     if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes >= 484 && maxBytes <= MAX_UDP_PAYLOAD)) throw new ControllerError(ControllerErrorReason.Limit, `maxMessageBytes ${maxBytes} must be an integer within [484, ${MAX_UDP_PAYLOAD}]`);
@@ -149,7 +195,14 @@ export class NtcipAgent {
       selected: 0,
       sync: 0,
       backupS: controller.readHolding(HR_COMM_LOSS_TIMEOUT_S, 1)[0]!,
+      phases: [],
+      opMode: operationalMode(controller.intersection, opts.actuated),
     };
+    // A day plan's patterns are programmed from the start (the time base refers to them).
+    opts.dayPlan?.patterns.forEach((pt, k) => {
+      model.patterns[k] = { cycleS: pt.cycleS, offsetS: pt.offsetS, splitNumber: k + 1, sequence: pt.sequence };
+      model.splits[k] = pt.splitS.map((timeS, q) => ({ timeS, mode: pt.mode[q]!, coord: pt.coord[q] ? 1 : 0 }));
+    });
     const self = new NtcipAgent(controller, agent, host, bound, opts, model);
     self.install();
     return self;
@@ -199,9 +252,9 @@ export class NtcipAgent {
     const scalar = (name: string, oid: string, maxAccess: number, max = 255): ProviderDefinition => ({ name, type: snmp.MibProviderType.Scalar, oid, scalarType: INT, maxAccess, constraints: { ranges: [{ min: 0, max }] }, handler });
 
     mib.registerProvider(
-      table('phaseTable', PHASE_ENTRY, [col(PhaseColumn.Number, 'phaseNumber', RO), col(PhaseColumn.Walk, 'phaseWalk', RO), col(PhaseColumn.PedestrianClear, 'phasePedestrianClear', RO), col(PhaseColumn.MinimumGreen, 'phaseMinimumGreen', RO), col(PhaseColumn.Passage, 'phasePassage', RO), col(PhaseColumn.Maximum1, 'phaseMaximum1', RO), col(PhaseColumn.Maximum2, 'phaseMaximum2', RO), col(PhaseColumn.YellowChange, 'phaseYellowChange', RO), col(PhaseColumn.RedClear, 'phaseRedClear', RO), col(PhaseColumn.Ring, 'phaseRing', RO)], ['phaseNumber']),
+      table('phaseTable', PHASE_ENTRY, [col(PhaseColumn.Number, 'phaseNumber', RO), col(PhaseColumn.Walk, 'phaseWalk', RO), col(PhaseColumn.PedestrianClear, 'phasePedestrianClear', RO), col(PhaseColumn.MinimumGreen, 'phaseMinimumGreen', RW), col(PhaseColumn.Passage, 'phasePassage', RW), col(PhaseColumn.Maximum1, 'phaseMaximum1', RW), col(PhaseColumn.Maximum2, 'phaseMaximum2', RO), col(PhaseColumn.YellowChange, 'phaseYellowChange', RO), col(PhaseColumn.RedClear, 'phaseRedClear', RO), col(PhaseColumn.Ring, 'phaseRing', RO)], ['phaseNumber']),
     );
-    this.program.forEach((p, k) => mib.addTableRow('phaseTable', [k + 1, p.walkS, p.pedestrianClearS, p.minimumGreenS, p.passageDs, p.maximum1S, p.maximum2S, p.yellowChangeDs, p.redClearDs, p.ring]));
+    this.program.forEach((p, k) => mib.addTableRow('phaseTable', [k + 1, p.walkS, p.pedestrianClearS, this.model.phases[k]!.minimumGreenS, this.model.phases[k]!.passageDs, this.model.phases[k]!.maximum1S, p.maximum2S, p.yellowChangeDs, p.redClearDs, p.ring]));
 
     mib.registerProvider(table('phaseStatusGroupTable', PHASE_STATUS_GROUP_ENTRY, [col(PhaseStatusGroupColumn.Number, 'phaseStatusGroupNumber', RO), col(PhaseStatusGroupColumn.Reds, 'phaseStatusGroupReds', RO), col(PhaseStatusGroupColumn.Yellows, 'phaseStatusGroupYellows', RO), col(PhaseStatusGroupColumn.Greens, 'phaseStatusGroupGreens', RO)], ['phaseStatusGroupNumber']));
     for (let g = 1; g <= Math.ceil(this.program.length / 8); g++) mib.addTableRow('phaseStatusGroupTable', [g, 0, 0, 0]);
@@ -227,10 +280,57 @@ export class NtcipAgent {
     mib.setScalarValue('systemPatternControl', 0);
     mib.registerProvider(scalar('systemSyncControl', SYSTEM_SYNC_CONTROL, RW));
     mib.setScalarValue('systemSyncControl', 0);
+    mib.registerProvider(scalar('coordOperationalMode', COORD_OPERATIONAL_MODE, RW));
+    mib.setScalarValue('coordOperationalMode', this.model.opMode);
+    // Actuated-coordinated operation as greenwave runs it: maximum 1 applies, force-offs are fixed.
+    mib.registerProvider(scalar('coordMaximumMode', COORD_MAXIMUM_MODE, RO));
+    mib.setScalarValue('coordMaximumMode', CoordMaximumMode.Maximum1);
+    mib.registerProvider(scalar('coordForceMode', COORD_FORCE_MODE, RO));
+    mib.setScalarValue('coordForceMode', CoordForceMode.Fixed);
+    this.installTimeBase();
 
     this.agent.setBulkSetHandler((requests, _mib, testSet) => this.bulkSet(requests, testSet));
     // GETNEXT / GETBULK per RFC 3416 (endOfMibView, per-repeater counts, responses cut to fit), after every row exists.
     installWalk(this.agent, this.opts.maxMessageBytes === undefined ? {} : { maxMessageBytes: this.opts.maxMessageBytes });
+  }
+
+  /** NTCIP 1202 timebaseAsc and NTCIP 1201 timebase objects (read-only), from the day plan given at start. */
+  private installTimeBase(): void {
+    const mib = this.agent.getMib();
+    const RO = snmp.MaxAccess['read-only'];
+    const INT = snmp.ObjectType.Integer;
+    const tb = this.opts.dayPlan;
+    const handler = (req: MibRequest): void => this.handle(req);
+    const col = (number: number, name: string, type: number = INT): TableColumn => ({ number, name, type, maxAccess: RO });
+    const table = (name: string, entry: string, columns: TableColumn[], index: string[]): ProviderDefinition => ({ name, type: snmp.MibProviderType.Table, oid: entry, maxAccess: snmp.MaxAccess['not-accessible'], tableColumns: columns, tableIndex: index.map((columnName) => ({ columnName })), handler });
+    const scalar = (name: string, oid: string, value: number): void => {
+      mib.registerProvider({ name, type: snmp.MibProviderType.Scalar, oid, scalarType: INT, maxAccess: RO, handler });
+      mib.setScalarValue(name, value);
+    };
+    const actions = tb?.actionPattern ?? [];
+    const events = tb?.events ?? [];
+    scalar('maxTimebaseAscActions', MAX_TIMEBASE_ASC_ACTIONS, actions.length);
+    mib.registerProvider(table('timebaseAscActionTable', TIMEBASE_ACTION_ENTRY, [col(TimebaseActionColumn.Number, 'timebaseAscActionNumber'), col(TimebaseActionColumn.Pattern, 'timebaseAscPattern'), col(TimebaseActionColumn.AuxillaryFunction, 'timebaseAscAuxillaryFunction'), col(TimebaseActionColumn.SpecialFunction, 'timebaseAscSpecialFunction')], ['timebaseAscActionNumber']));
+    actions.forEach((pattern, k) => mib.addTableRow('timebaseAscActionTable', [k + 1, pattern, 0, 0]));
+    scalar('timebaseAscActionStatus', TIMEBASE_ASC_ACTION_STATUS, 0);
+    scalar('maxTimeBaseScheduleEntries', MAX_TIME_BASE_SCHEDULE_ENTRIES, tb ? 1 : 0);
+    mib.registerProvider(table('timeBaseScheduleTable', TIME_BASE_SCHEDULE_ENTRY, [col(TimeBaseScheduleColumn.Number, 'timeBaseScheduleNumber'), col(TimeBaseScheduleColumn.Month, 'timeBaseScheduleMonth'), col(TimeBaseScheduleColumn.Day, 'timeBaseScheduleDay'), col(TimeBaseScheduleColumn.Date, 'timeBaseScheduleDate', snmp.ObjectType.Gauge32), col(TimeBaseScheduleColumn.DayPlan, 'timeBaseScheduleDayPlan')], ['timeBaseScheduleNumber']));
+    if (tb) mib.addTableRow('timeBaseScheduleTable', [1, tb.schedule.month, tb.schedule.day, tb.schedule.date, tb.schedule.dayPlan]);
+    scalar('maxDayPlans', MAX_DAY_PLANS, tb ? 1 : 0);
+    scalar('maxDayPlanEvents', MAX_DAY_PLAN_EVENTS, events.length);
+    mib.registerProvider(table('timeBaseDayPlanTable', DAY_PLAN_ENTRY, [col(DayPlanColumn.Number, 'dayPlanNumber'), col(DayPlanColumn.EventNumber, 'dayPlanEventNumber'), col(DayPlanColumn.Hour, 'dayPlanHour'), col(DayPlanColumn.Minute, 'dayPlanMinute'), col(DayPlanColumn.ActionNumberOid, 'dayPlanActionNumberOID', snmp.ObjectType.OID)], ['dayPlanNumber', 'dayPlanEventNumber']));
+    events.forEach((e, k) => mib.addTableRow('timeBaseDayPlanTable', [1, k + 1, e.hour, e.minute, actionOid(e.action)]));
+    scalar('dayPlanStatus', DAY_PLAN_STATUS, 0);
+  }
+
+  /** The day plan event in effect at the agent's clock (seconds since 1970 UTC; minute of day = ⌊t / 60⌋ mod 1440), or undefined. */
+  private currentEvent(): { action: number } | undefined {
+    const events = this.opts.dayPlan?.events;
+    if (!events || events.length === 0 || !this.opts.clock) return undefined;
+    const minute = ((Math.floor(this.opts.clock() / 60) % MINUTES_PER_DAY) + MINUTES_PER_DAY) % MINUTES_PER_DAY;
+    let at = events[events.length - 1]!;
+    for (const e of events) if (e.startMin <= minute) at = e;
+    return at;
   }
 
   private sync(): void {
@@ -261,10 +361,19 @@ export class NtcipAgent {
     if (o === `${COORD_PATTERN_STATUS}.0`) {
       const st = vc.state();
       if (st.mode === ControllerMode.Flash) return PatternControl.Flash;
-      if (st.mode === ControllerMode.Free) return PatternControl.Free;
+      if (st.mode === ControllerMode.Free || m.opMode === PatternControl.Free) return PatternControl.Free;
       return st.activePlanId <= 253 ? st.activePlanId : 0;
     }
     if (o === `${COORD_CYCLE_STATUS}.0`) return Math.floor(vc.readInput(4, 1)[0]! / 10);
+    if (o === `${COORD_OPERATIONAL_MODE}.0`) return m.opMode;
+    if (o === `${TIMEBASE_ASC_ACTION_STATUS}.0`) return this.currentEvent()?.action ?? 0;
+    if (o === `${DAY_PLAN_STATUS}.0`) return this.currentEvent() ? 1 : 0;
+    const ph = parseColumnOid(PHASE_ENTRY, o);
+    if (ph && (ph.column === PhaseColumn.MinimumGreen || ph.column === PhaseColumn.Passage || ph.column === PhaseColumn.Maximum1)) {
+      const row = m.phases[ph.index[0]! - 1];
+      if (!row) return undefined;
+      return ph.column === PhaseColumn.MinimumGreen ? row.minimumGreenS : ph.column === PhaseColumn.Passage ? row.passageDs : row.maximum1S;
+    }
     const g = parseColumnOid(PHASE_STATUS_GROUP_ENTRY, o);
     if (g) {
       const group = g.index[0]!;
@@ -316,8 +425,62 @@ export class NtcipAgent {
       return issues;
     }
     // splitMode phaseOmitted is accepted for on-demand (bus) phases only; patternToPlan checks it.
-    patternToPlan(this.controller.c, this.controller.intersection, this.tables(m, p), createPlanBuffer(this.controller.c), issues);
+    const c = this.controller.c;
+    const i = this.controller.intersection;
+    const plan = createPlanBuffer(c);
+    if (!patternToPlan(c, i, this.tables(m, p), plan, issues, this.programOf(m))) return issues;
+    const mode = this.actuatedMode(m, p);
+    if (mode === ActuatedMode.Fixed) return issues;
+    const splits = m.splits[row.splitNumber - 1]!;
+    // An actuated phase must be able to time its minimum within its split.
+    const p0 = c.phaseStart[i]!;
+    splits.forEach((x, k) => {
+      if (x.mode === SplitMode.PhaseOmitted) return;
+      if (m.phases[k]!.minimumGreenS > plan.phaseGreenS[p0 + k]! + 1e-9) issues.add(`pattern[${p}].splits[${k + 1}]`, `phaseMinimumGreen ${m.phases[k]!.minimumGreenS} s exceeds the phase's green ${plan.phaseGreenS[p0 + k]} s in this pattern`);
+    });
     return issues;
+  }
+
+  /** The phase program with the model's (writable) min green, passage and maximum 1. */
+  private programOf(m: Model): PhaseProgram[] {
+    return this.program.map((ph, k) => ({ ...ph, ...m.phases[k]! }));
+  }
+
+  /**
+   * How pattern p runs: free when coordOperationalMode is 254; actuated-coordinated when a
+   * non-omitted phase is not on maximum recall; otherwise fixed-time (every phase runs its split).
+   */
+  private actuatedMode(m: Model, p: number): ActuatedMode {
+    if (m.opMode === PatternControl.Free) return ActuatedMode.Free;
+    const splits = m.splits[m.patterns[p - 1]!.splitNumber - 1] ?? [];
+    const live = (x: SplitRow): boolean => x.mode !== SplitMode.PhaseOmitted;
+    if (!splits.some((x) => live(x) && x.mode !== SplitMode.MaximumVehicleRecall && x.mode !== SplitMode.MaximumVehicleAndPedestrianRecall)) return ActuatedMode.Fixed;
+    // Actuated phases and no coordinated phase to hold the cycle: the pattern runs free.
+    return splits.some((x) => live(x) && x.coord !== 0) ? ActuatedMode.Coordinated : ActuatedMode.Free;
+  }
+
+  /** The register map's actuated block for pattern p of `m`, plan id p. */
+  private actuatedBlock(m: Model, p: number): Uint16Array {
+    const regs = new Uint16Array(ACT_BLOCK_LENGTH);
+    regs[AB_PLAN_ID] = p;
+    regs[AB_PLAN_ID_TAIL] = p;
+    const mode = this.actuatedMode(m, p);
+    regs[AB_MODE] = mode;
+    if (mode === ActuatedMode.Fixed) return regs;
+    const splits = m.splits[m.patterns[p - 1]!.splitNumber - 1]!;
+    let bits = 0;
+    const p0 = this.controller.c.phaseStart[this.controller.intersection]!;
+    m.phases.forEach((row, k) => {
+      const at = AB_PHASES + k * ACT_PHASE_STRIDE;
+      // The register map's min green is the least green shown, pedestrian time included (NTCIP: min green + walk + ped clearance).
+      const minDs = Math.max(row.minimumGreenS * 10, Math.ceil(this.controller.c.phaseMinGreenS[p0 + k]! * 10 - 1e-6));
+      regs[at + AP_MIN_GREEN_DS] = minDs;
+      regs[at + AP_PASSAGE_DS] = row.passageDs;
+      regs[at + AP_MAX_GREEN_DS] = Math.max(row.maximum1S * 10, minDs);
+      if (mode === ActuatedMode.Coordinated && splits[k]!.coord !== 0 && splits[k]!.mode !== SplitMode.PhaseOmitted) bits |= 1 << k;
+    });
+    regs[AB_COORD_PHASES] = bits;
+    return regs;
   }
 
   private bulkSet(requests: MibRequest[], testSet: boolean): number {
@@ -327,6 +490,7 @@ export class NtcipAgent {
     let control: number | undefined;
     let syncWritten = false;
     let backup: number | undefined;
+    let programChanged = false;
     const refuse = (status: number, why: string): number => {
       this.lastRefusal = why;
       this.stats.refused++;
@@ -342,7 +506,20 @@ export class NtcipAgent {
         next.sync = v;
         syncWritten = true;
       } else if (o === `${UNIT_BACKUP_TIME}.0`) backup = v;
-      else {
+      else if (o === `${COORD_OPERATIONAL_MODE}.0`) {
+        if (v !== 0 && v !== PatternControl.Free) return refuse(snmp.ErrorStatus.BadValue, `coordOperationalMode ${v}: this controller runs 0 (automatic: the selected pattern) or 254 (free: fully actuated)`);
+        next.opMode = v;
+        programChanged = true;
+      } else {
+        const ph = parseColumnOid(PHASE_ENTRY, o);
+        const row = ph ? next.phases[ph.index[0]! - 1] : undefined;
+        if (ph && row) {
+          if (ph.column === PhaseColumn.MinimumGreen) row.minimumGreenS = v;
+          else if (ph.column === PhaseColumn.Passage) row.passageDs = v;
+          else if (ph.column === PhaseColumn.Maximum1) row.maximum1S = v;
+          programChanged = true;
+          continue;
+        }
         const p = parseColumnOid(PATTERN_ENTRY, o);
         const s = parseColumnOid(SPLIT_ENTRY, o);
         if (p && next.patterns[p.index[0]! - 1]) {
@@ -375,6 +552,20 @@ export class NtcipAgent {
         touched.add(control);
       }
     }
+    if (programChanged) {
+      // The phase table is the controller's program: no minimum below the network's, max ≥ min, passage ≤ max.
+      const floor = phaseProgram(this.controller.c, this.controller.intersection);
+      for (let k = 0; k < next.phases.length; k++) {
+        const row = next.phases[k]!;
+        if (row.minimumGreenS < floor[k]!.minimumGreenS) return refuse(snmp.ErrorStatus.BadValue, `phaseMinimumGreen.${k + 1} ${row.minimumGreenS} s is below the phase's minimum green ${floor[k]!.minimumGreenS} s`);
+        if (row.maximum1S < row.minimumGreenS) return refuse(snmp.ErrorStatus.BadValue, `phaseMaximum1.${k + 1} ${row.maximum1S} s is below phaseMinimumGreen ${row.minimumGreenS} s`);
+        if (row.passageDs > row.maximum1S * 10) return refuse(snmp.ErrorStatus.BadValue, `phasePassage.${k + 1} ${row.passageDs / 10} s exceeds phaseMaximum1 ${row.maximum1S} s`);
+      }
+      // Every programmed pattern is expanded with the new minimums; the selected one is re-committed.
+      next.patterns.forEach((pr, k) => {
+        if (pr.cycleS > 0) touched.add(k + 1);
+      });
+    }
     if (backup !== undefined && backup > MAX_COMM_LOSS_TIMEOUT_S) return refuse(snmp.ErrorStatus.BadValue, `unitBackupTime ${backup} s exceeds ${MAX_COMM_LOSS_TIMEOUT_S} s`);
     // Patterns still being programmed (cycle 0) are checked when selected.
     for (const p of touched) {
@@ -388,7 +579,7 @@ export class NtcipAgent {
     // Commit pass: the controller must accept the pattern it is told to run.
     const target = control !== undefined && control !== PatternControl.Standby ? control : touched.has(next.selected) && next.selected !== 0 ? next.selected : 0;
     if (target !== 0) {
-      const signature = JSON.stringify(this.tables(next, target));
+      const signature = JSON.stringify([this.tables(next, target), next.splits[next.patterns[target - 1]!.splitNumber - 1], next.phases, next.opMode]);
       if (!this.committed || this.committed.pattern !== target || this.committed.signature !== signature) {
         const failure = this.commitPattern(next, target);
         if (failure) return refuse(snmp.ErrorStatus.CommitFailed, failure);
@@ -400,6 +591,8 @@ export class NtcipAgent {
     this.model.splits = next.splits;
     this.model.selected = next.selected;
     this.model.sync = next.sync;
+    this.model.phases = next.phases;
+    this.model.opMode = next.opMode;
     // Only central's pattern/sync control feeds the watchdog (NTCIP unitBackupTime semantics).
     if (control !== undefined || syncWritten) this.controller.noteCentralContact();
     this.stats.sets++;
@@ -413,8 +606,11 @@ export class NtcipAgent {
     const i = vc.intersection;
     const plan = createPlanBuffer(c);
     const issues = new IssueList();
-    if (!patternToPlan(c, i, this.tables(m, p), plan, issues)) return formatIssues(issues.items);
+    if (!patternToPlan(c, i, this.tables(m, p), plan, issues, this.programOf(m))) return formatIssues(issues.items);
     try {
+      // The actuated block first (fixed-time too, so no earlier settings can ride along), then the plan.
+      const act = this.actuatedBlock(m, p);
+      vc.writeHolding(HR_ACT_STAGE, [...act, crc16ModbusRegisters(act)]);
       const block = encodePlanBlock(c, i, plan, p);
       // Staging block, CRC and commit in one write: exactly what an FC16 from central does.
       vc.writeHolding(HR_STAGE, [...block, crc16ModbusRegisters(block), 1]);

@@ -16,6 +16,13 @@
  * phase: within a barrier each ring's shortfall goes to its coordinated phase
  * there (else its longest split), and the cycle's spare to the barrier of the
  * first coordinated phase (else ring 1's longest split).
+ *
+ * Actuated plans (engine/timing/actuated.ts) go out as NTCIP expresses them:
+ * the phase table carries min green, passage (0.1 s) and maximum 1; the split
+ * table marks the coordinated phases (splitCoordPhase, held on max recall to
+ * their yield point) and runs the others actuated (splitMode none: they gap
+ * out, and are forced off at their split end, coordForceMode fixed); a fully
+ * actuated (isolated) signal runs free, coordOperationalMode 254.
  */
 import type { CompiledNetwork } from '../../engine/network/compile.js';
 import type { PlanBuffer } from '../../engine/timing/planner.js';
@@ -23,6 +30,8 @@ import { IssueList } from '../../engine/errors.js';
 import { allPhases, pedestrianTimeS } from '../../engine/network/phaseTiming.js';
 import { validateIntersectionPlan } from '../../engine/safety/validator.js';
 import { compareRunOrder, phaseDurationS } from '../../engine/timing/runOrder.js';
+import { CONTROL_COORDINATED, CONTROL_FIXED, CONTROL_FREE, type ActuatedPlan } from '../../engine/timing/actuated.js';
+import { PatternControl, SplitMode } from './oids.js';
 
 /** The phase table of one intersection as NTCIP publishes it (integers, units per column). */
 export interface PhaseProgram {
@@ -56,7 +65,14 @@ export interface PatternTables {
 
 const MAX_SEQUENCES = 255;
 
-export function phaseProgram(c: CompiledNetwork, i: number): PhaseProgram[] {
+/**
+ * The phase table of intersection i. Fixed-time (no `actuated`): passage 0 (no vehicle
+ * extension), maximum 1 = the phase's maximum green. With `actuated`, in an actuated mode:
+ * min green rounded up to the second, passage in tenths, maximum 1 = the actuated max green
+ * rounded up (never below the min green, never cut below the planned green it covers).
+ */
+export function phaseProgram(c: CompiledNetwork, i: number, actuated?: ActuatedPlan): PhaseProgram[] {
+  const act = actuated && actuated.mode[i] !== CONTROL_FIXED ? actuated : undefined;
   const ix = c.network.intersections[i]!;
   const phases = allPhases(ix);
   const out: PhaseProgram[] = [];
@@ -64,13 +80,16 @@ export function phaseProgram(c: CompiledNetwork, i: number): PhaseProgram[] {
     const ph = phases[c.phaseFileIndex[p]!]!;
     const walk = ph.pedestrian ? ph.pedestrian.walkS : 0;
     const ped = pedestrianTimeS(ph, ix, c.network.defaults);
+    // The engine's minimum is the least green the phase ever shows, pedestrian time included; NTCIP
+    // carries that as min green + walk + ped clearance, so only a minimum raised above it goes here.
+    const minimumGreenS = Math.ceil((act && act.minGreenS[p]! > c.phaseMinGreenS[p]! + 1e-9 ? act.minGreenS[p]! : ph.minGreenS) - 1e-9);
     out.push({
       walkS: Math.ceil(walk - 1e-9),
       pedestrianClearS: ped > 0 ? Math.ceil(ped - walk - 1e-9) : 0,
-      minimumGreenS: Math.ceil(ph.minGreenS - 1e-9),
-      // Fixed-time controller: no vehicle extension.
-      passageDs: 0,
-      maximum1S: Math.round(c.phaseMaxGreenS[p]!),
+      minimumGreenS,
+      // Fixed-time: no vehicle extension.
+      passageDs: act ? Math.min(255, Math.round(act.passageS[p]! * 10)) : 0,
+      maximum1S: act ? Math.min(255, Math.max(minimumGreenS, Math.ceil(act.maxGreenS[p]! - 1e-9))) : Math.round(c.phaseMaxGreenS[p]!),
       maximum2S: Math.round(c.phaseMaxGreenS[p]!),
       yellowChangeDs: Math.round(c.phaseYellowS[p]! * 10),
       redClearDs: Math.round(c.phaseAllRedS[p]! * 10),
@@ -79,6 +98,33 @@ export function phaseProgram(c: CompiledNetwork, i: number): PhaseProgram[] {
     });
   }
   return out;
+}
+
+/** coordOperationalMode for intersection i: 254 (free) for a fully actuated signal, else 0 (automatic: run the selected pattern). */
+export function operationalMode(i: number, actuated?: ActuatedPlan): number {
+  return actuated?.mode[i] === CONTROL_FREE ? PatternControl.Free : 0;
+}
+
+/**
+ * splitMode and splitCoordPhase per local phase of a pattern: fixed-time, every phase on maximum
+ * vehicle recall (it runs its whole split); actuated-coordinated, the coordinated phases on
+ * maximum recall with splitCoordPhase set (held to the yield point, slack comes to them) and
+ * the others splitMode none (actuated: gap out, forced off at the split end); free, every phase
+ * none. An omitted (skipped bus) phase stays omitted.
+ */
+export function splitModes(c: CompiledNetwork, i: number, pattern: PatternTables, actuated?: ActuatedPlan): { mode: number[]; coord: boolean[] } {
+  const p0 = c.phaseStart[i]!;
+  const m = actuated?.mode[i] ?? CONTROL_FIXED;
+  const mode: number[] = [];
+  const coord: boolean[] = [];
+  for (let k = 0; k < pattern.splitS.length; k++) {
+    const isCoord = m === CONTROL_COORDINATED && actuated!.coordinated[p0 + k] === 1;
+    coord.push(m === CONTROL_FIXED ? pattern.coord[k] === true : isCoord);
+    if (pattern.omitted?.[k]) mode.push(SplitMode.PhaseOmitted);
+    else if (m === CONTROL_FIXED || isCoord) mode.push(SplitMode.MaximumVehicleRecall);
+    else mode.push(SplitMode.None);
+  }
+  return { mode, coord };
 }
 
 /** NTCIP phase minimum (ETX): min green + walk + ped clearance + yellow + red clearance, s. */
@@ -160,9 +206,9 @@ export function sequenceData(c: CompiledNetwork, i: number, seq: number, ring: n
  * and red from the phase table). Returns false with the reasons in `issues` when an NTCIP
  * controller would refuse it or the engine's safety validator does.
  */
-export function patternToPlan(c: CompiledNetwork, i: number, pat: PatternTables, out: PlanBuffer, issues: IssueList): boolean {
+export function patternToPlan(c: CompiledNetwork, i: number, pat: PatternTables, out: PlanBuffer, issues: IssueList, program?: readonly PhaseProgram[]): boolean {
   const id = c.intersectionIds[i]!;
-  const prog = phaseProgram(c, i);
+  const prog = program ?? phaseProgram(c, i);
   const n = prog.length;
   const at = `pattern[${id}]`;
   if (pat.splitS.length !== n || pat.coord.length !== n) {

@@ -12,6 +12,13 @@
  * exactly as the controller will expand it. A refusal throws UnsafePlanError
  * and sends nothing.
  *
+ * With actuated settings (engine/timing/actuated.ts) the same PDU also
+ * carries the phase table's min green, passage and maximum 1, the split
+ * modes (coordinated phases on max recall with splitCoordPhase, the others
+ * actuated) and coordOperationalMode (254 free for a fully actuated signal);
+ * without them the push is fixed-time and says so (every phase on max
+ * recall, coordOperationalMode 0).
+ *
  * Every request has an explicit timeout and retry count (net-snmp session
  * options). Failures are ControllerErrors: SNMP_TIMEOUT, or SNMP_ERROR with
  * the agent's error-status (badValue 3, genErr 5, commitFailed 14 …).
@@ -21,8 +28,9 @@ import type { CompiledNetwork } from '../../engine/network/compile.js';
 import { createPlanBuffer, type PlanBuffer } from '../../engine/timing/planner.js';
 import { IssueList, UnsafePlanError } from '../../engine/errors.js';
 import { ControllerError, ControllerErrorReason } from '../errors.js';
-import { patternToPlan, planToPattern, type PatternTables } from './convert.js';
-import { PATTERN_ENTRY, PatternColumn, SPLIT_ENTRY, SplitColumn, SplitMode, SYSTEM_PATTERN_CONTROL, oid, scalar } from './oids.js';
+import { operationalMode, patternToPlan, phaseProgram, planToPattern, splitModes, type PatternTables } from './convert.js';
+import { COORD_OPERATIONAL_MODE, PATTERN_ENTRY, PatternColumn, PHASE_ENTRY, PhaseColumn, SPLIT_ENTRY, SplitColumn, SYSTEM_PATTERN_CONTROL, oid, scalar } from './oids.js';
+import { CONTROL_FIXED, type ActuatedPlan } from '../../engine/timing/actuated.js';
 
 export interface NtcipManagerOptions {
   /** Default 127.0.0.1. */
@@ -97,14 +105,17 @@ export class NtcipManager {
    * Quantizes, checks, and sends intersection `intersection` of `plan` as pattern
    * `patternNumber` (its split table has the same number), selects it, and reads it back.
    */
-  async pushPattern(plan: PlanBuffer, opts: { patternNumber?: number } = {}): Promise<PushPatternResult> {
+  async pushPattern(plan: PlanBuffer, opts: { patternNumber?: number; actuated?: ActuatedPlan } = {}): Promise<PushPatternResult> {
     const c = this.c;
     const i = this.intersection;
     const n = opts.patternNumber ?? this.opts.patternNumber;
     const issues = new IssueList();
     const pattern = planToPattern(c, i, plan, issues);
     const expanded = createPlanBuffer(c);
-    if (!pattern || !patternToPlan(c, i, pattern, expanded, issues)) throw new UnsafePlanError(c.intersectionIds[i]!, issues.items);
+    const actuated = opts.actuated && opts.actuated.mode[i] !== CONTROL_FIXED ? opts.actuated : undefined;
+    const program = phaseProgram(c, i, actuated);
+    if (!pattern || !patternToPlan(c, i, pattern, expanded, issues, program)) throw new UnsafePlanError(c.intersectionIds[i]!, issues.items);
+    const { mode, coord } = splitModes(c, i, pattern, actuated);
 
     const INT = snmp.ObjectType.Integer;
     const varbinds: Varbind[] = [
@@ -115,10 +126,18 @@ export class NtcipManager {
     ];
     pattern.splitS.forEach((s, k) => {
       varbinds.push({ oid: oid(`${SPLIT_ENTRY}.${SplitColumn.Time}`, n, k + 1), type: INT, value: s });
-      varbinds.push({ oid: oid(`${SPLIT_ENTRY}.${SplitColumn.CoordPhase}`, n, k + 1), type: INT, value: pattern.coord[k] ? 1 : 0 });
-      // A fixed-time controller recalls every phase to its split; a skipped bus phase is omitted.
-      varbinds.push({ oid: oid(`${SPLIT_ENTRY}.${SplitColumn.Mode}`, n, k + 1), type: INT, value: pattern.omitted?.[k] ? SplitMode.PhaseOmitted : SplitMode.MaximumVehicleRecall });
+      varbinds.push({ oid: oid(`${SPLIT_ENTRY}.${SplitColumn.CoordPhase}`, n, k + 1), type: INT, value: coord[k] ? 1 : 0 });
+      // Fixed-time recalls every phase to its split; a skipped bus phase is omitted (convert.ts splitModes).
+      varbinds.push({ oid: oid(`${SPLIT_ENTRY}.${SplitColumn.Mode}`, n, k + 1), type: INT, value: mode[k]! });
     });
+    // The phase table (the controller's program: min green, passage, maximum 1) and the operational mode.
+    // Always sent, so a fixed-time push also takes back the settings of an earlier actuated one.
+    program.forEach((ph, k) => {
+      varbinds.push({ oid: oid(`${PHASE_ENTRY}.${PhaseColumn.MinimumGreen}`, k + 1), type: INT, value: ph.minimumGreenS });
+      varbinds.push({ oid: oid(`${PHASE_ENTRY}.${PhaseColumn.Passage}`, k + 1), type: INT, value: ph.passageDs });
+      varbinds.push({ oid: oid(`${PHASE_ENTRY}.${PhaseColumn.Maximum1}`, k + 1), type: INT, value: ph.maximum1S });
+    });
+    varbinds.push({ oid: scalar(COORD_OPERATIONAL_MODE), type: INT, value: operationalMode(i, actuated) });
     // One PDU: the agent checks the pattern as a whole, all or nothing.
     await this.request(this.writer, 'set', varbinds);
     await this.request(this.writer, 'set', [{ oid: scalar(SYSTEM_PATTERN_CONTROL), type: INT, value: n }]);
@@ -128,7 +147,7 @@ export class NtcipManager {
     varbinds.forEach((v, k) => {
       if (back[k] !== v.value) throw new ControllerError(ControllerErrorReason.ReadbackMismatch, `${v.oid} reads ${String(back[k])}, ${String(v.value)} was sent`);
     });
-    return { patternNumber: n, pattern, plan: expanded };
+    return { patternNumber: n, pattern: { ...pattern, coord }, plan: expanded };
   }
 
   /** GETs with the read community; values in request order (null for noSuch*). */

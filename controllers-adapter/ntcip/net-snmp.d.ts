@@ -25,6 +25,8 @@ declare module 'net-snmp' {
     readonly Integer: 2;
     readonly OctetString: 4;
     readonly Null: 5;
+    readonly OID: 6;
+    readonly Gauge32: 66;
     readonly NoSuchObject: 128;
     readonly NoSuchInstance: 129;
     readonly EndOfMibView: 130;

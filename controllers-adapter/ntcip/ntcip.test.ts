@@ -117,9 +117,13 @@ describe('NTCIP 1202 agent and manager over SNMP', () => {
     const denied = await snmpset(agent.port, 'public', [[`${UNIT_BACKUP_TIME}.0`, 5]]);
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toMatch(/noAccess/i);
-    const ro = await snmpset(agent.port, 'private', [[`${PHASE_ENTRY}.4.1`, 3]]);
+    const ro = await snmpset(agent.port, 'private', [[`${PHASE_ENTRY}.8.1`, 30]]);
     expect(ro.code).not.toBe(0);
     expect(ro.stderr).toMatch(/notWritable/i);
+    // Min green, passage and maximum 1 are writable (actuated operation), never below the network's minimum green.
+    const low = await snmpset(agent.port, 'private', [[`${PHASE_ENTRY}.4.1`, prog[0]!.minimumGreenS - 1]]);
+    expect(low.stderr).toMatch(/badValue/i);
+    expect(agent.lastRefusal).toMatch(/below the phase's minimum green/);
   });
 
   test('snmpset: a pattern whose cycle is too short is refused (badValue); a valid one is selected and runs', async () => {

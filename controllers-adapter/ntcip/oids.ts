@@ -41,6 +41,14 @@ export const PhaseStatusGroupColumn = { Number: 1, Reds: 2, Yellows: 3, Greens: 
 export const UNIT_BACKUP_TIME = `${ASC}.3.3`;
 
 // ---- coordination …1.4 ----
+/** 0 automatic (run the selected / time-base pattern), 1..253 manual pattern, 254 free, 255 flash. */
+export const COORD_OPERATIONAL_MODE = `${ASC}.4.1`;
+/** other(1) maximum1(2) maximum2(3) maxInhibit(4): which maximum applies in coordination. */
+export const COORD_MAXIMUM_MODE = `${ASC}.4.3`;
+export const CoordMaximumMode = { Other: 1, Maximum1: 2, Maximum2: 3, MaxInhibit: 4 } as const;
+/** other(1) floating(2) fixed(3): fixed = each phase is forced off at its split end in the cycle. */
+export const COORD_FORCE_MODE = `${ASC}.4.4`;
+export const CoordForceMode = { Other: 1, Floating: 2, Fixed: 3 } as const;
 export const PATTERN_ENTRY = `${ASC}.4.7.1`;
 export const PatternColumn = {
   Number: 1,
@@ -73,6 +81,27 @@ export const COORD_CYCLE_STATUS = `${ASC}.4.12`;
 export const SYSTEM_PATTERN_CONTROL = `${ASC}.4.14`;
 export const SYSTEM_SYNC_CONTROL = `${ASC}.4.15`;
 export const PatternControl = { Standby: 0, Free: 254, Flash: 255 } as const;
+
+// ---- time base (NTCIP 1202 timebaseAsc …1.5): action n selects a pattern ----
+export const MAX_TIMEBASE_ASC_ACTIONS = `${ASC}.5.2`;
+export const TIMEBASE_ACTION_ENTRY = `${ASC}.5.3.1`;
+export const TimebaseActionColumn = { Number: 1, Pattern: 2, AuxillaryFunction: 3, SpecialFunction: 4 } as const;
+/** The action now in effect (0 = none). */
+export const TIMEBASE_ASC_ACTION_STATUS = `${ASC}.5.4`;
+
+// ---- time base (NTCIP 1201 globalTimeManagement …4.2.6.3.3): schedule → day plan → events → actions ----
+export const TIMEBASE = '1.3.6.1.4.1.1206.4.2.6.3.3';
+export const MAX_TIME_BASE_SCHEDULE_ENTRIES = `${TIMEBASE}.1`;
+/** timeBaseScheduleTable, index timeBaseScheduleNumber. Month: bit 1 Jan … bit 12 Dec; Day: bit 1 Sunday … bit 7 Saturday; Date: bit 1 … bit 31 (day of the month). */
+export const TIME_BASE_SCHEDULE_ENTRY = `${TIMEBASE}.2.1`;
+export const TimeBaseScheduleColumn = { Number: 1, Month: 2, Day: 3, Date: 4, DayPlan: 5 } as const;
+export const MAX_DAY_PLANS = `${TIMEBASE}.3`;
+export const MAX_DAY_PLAN_EVENTS = `${TIMEBASE}.4`;
+/** timeBaseDayPlanTable, index dayPlanNumber.dayPlanEventNumber; ActionNumberOID = the timebaseAscActionNumber instance of the action to run. */
+export const DAY_PLAN_ENTRY = `${TIMEBASE}.5.1`;
+export const DayPlanColumn = { Number: 1, EventNumber: 2, Hour: 3, Minute: 4, ActionNumberOid: 5 } as const;
+/** The day plan in effect (0 = none). */
+export const DAY_PLAN_STATUS = `${TIMEBASE}.6`;
 
 // ---- sequenceTable …1.7.3.1.<col>.<sequence>.<ring>: sequenceData = phase numbers in ring order (OCTET STRING) ----
 export const SEQUENCE_ENTRY = `${ASC}.7.3.1`;

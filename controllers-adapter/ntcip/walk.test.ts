@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import { NtcipAgent, type NtcipAgentOptions } from './agent.js';
-import { ASC, COORD_PATTERN_STATUS, PHASE_ENTRY, PhaseColumn, SYSTEM_PATTERN_CONTROL } from './oids.js';
+import { COORD_PATTERN_STATUS, PHASE_ENTRY, PhaseColumn, SYSTEM_PATTERN_CONTROL } from './oids.js';
 import { VirtualController } from '../virtual/controller.js';
 import { demoNetwork, demoPlan } from '../../test/fixtures/controllers/demo.js';
 import { snmpTool } from '../../test/fixtures/controllers/snmpTool.js';
@@ -86,6 +86,9 @@ describe('NTCIP agent: GETNEXT and GETBULK per RFC 3416', () => {
     expect(v1.stdout + v1.stderr).toContain(`Failed object: .${last}`);
   });
 
+  // The whole MIB the agent serves: asc (NTCIP 1202) and global (NTCIP 1201 time base) are both under devices.
+  const NTCIP_DEVICES = '1.3.6.1.4.1.1206.4.2';
+
   test('getbulk: N non-repeaters once, then M rounds over the R repeaters; stops once every repeater is past the end', async () => {
     const a = await agent();
     const col = (k: number): string => `${PHASE_ENTRY}.${k}`;
@@ -93,7 +96,7 @@ describe('NTCIP agent: GETNEXT and GETBULK per RFC 3416', () => {
     expect(r.code, r.stderr).toBe(0);
     const got = lines(r.stdout).map(([oid]) => oid);
     // The expected successors, from a plain snmpwalk of the agent.
-    const walk = lines((await tool('snmpwalk', ['-v2c', '-c', 'public', '-t', '2', '-r', '0', '-On', `127.0.0.1:${a.port}`, ASC])).stdout)
+    const walk = lines((await tool('snmpwalk', ['-v2c', '-c', 'public', '-t', '2', '-r', '0', '-On', `127.0.0.1:${a.port}`, NTCIP_DEVICES])).stdout)
       .filter(([, v]) => !END.test(v))
       .map(([oid]) => oid);
     const succ = (oid: string): string => walk.find((o) => compareOid(o, oid) > 0)!;

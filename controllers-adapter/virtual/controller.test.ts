@@ -202,7 +202,7 @@ describe('VirtualController', () => {
       }
       return undefined;
     };
-    expect(code(() => v.readHolding(140, 4))).toBe(ModbusExceptionCode.IllegalDataAddress);
+    expect(code(() => v.readHolding(280, 4))).toBe(ModbusExceptionCode.IllegalDataAddress);
     expect(code(() => v.readHolding(0, 126))).toBe(ModbusExceptionCode.IllegalDataValue);
     expect(code(() => v.readInput(81, 1))).toBe(ModbusExceptionCode.IllegalDataAddress);
     expect(code(() => v.writeHolding(72, [1]))).toBe(ModbusExceptionCode.IllegalDataAddress);

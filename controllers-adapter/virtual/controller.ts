@@ -15,6 +15,11 @@
  *  - has a conflict monitor on the lamp outputs: conflicting greens/yellows,
  *    a skipped or short yellow, a short all-red or a short minimum green put
  *    it into latched flash with a fault flag.
+ * It also keeps, without timing them itself, the actuated settings committed
+ * with the plan (actuated block: control mode, per phase min green / passage /
+ * max green, checked by ../actuatedBlock.ts) and a time-of-day table (which
+ * plan id is scheduled from which minute of the day); both are read back
+ * through the register map and the NTCIP agent.
  * Time advances event by event (every interval boundary between two ticks is
  * evaluated), so coarse or irregular ticks never hide a lamp transition.
  * Detector counters come from `addDetectorCounts` or a deterministic rate.
@@ -27,6 +32,7 @@ import { BOUNDARY_ONE_CYCLE, BOUNDARY_PLAN_SWITCH, CycleRunner, STEP_CYCLE_ZERO,
 import { PHASE_ALL_RED, PHASE_GREEN, PHASE_RED, PHASE_YELLOW } from '../../engine/runner/lamps.js';
 import { ModbusException } from '../errors.js';
 import { assertPhasesFit, copyIntersectionPlan, crc16ModbusRegisters, decodePlanBlock, encodePlanBlock } from '../codec.js';
+import { checkActuatedBlock, fixedActuatedBlock } from '../actuatedBlock.js';
 import {
   COMMIT_COMMAND,
   CommitStatus,
@@ -35,9 +41,25 @@ import {
   DET_VOLUME,
   DETECTOR_STRIDE,
   FaultFlag,
+  AB_PLAN_ID,
+  AB_PLAN_ID_TAIL,
+  ACT_BLOCK_LENGTH,
   HOLDING_REGISTER_COUNT,
   HOLDING_WRITABLE_END,
+  HOLDING_WRITABLE_RANGES,
+  HR_ACT_ACTIVE,
+  HR_ACT_STAGE,
   HR_ACTIVE,
+  HR_TOD,
+  HR_TOD_NOW_PLAN_ID,
+  MAX_TOD_ENTRIES,
+  MINUTES_PER_DAY,
+  TOD_BLOCK_LENGTH,
+  TOD_COUNT,
+  TOD_ENTRIES,
+  TOD_PLAN_ID,
+  TOD_START_MIN,
+  TOD_STRIDE,
   HR_COMM_LOSS_TIMEOUT_S,
   HR_COMMIT,
   HR_LAST_COMMIT_PLAN_ID,
@@ -140,6 +162,12 @@ export class VirtualController {
 
   /** Writable holding registers: staging block, CRC, commit, timeout (the last two are shadowed by fields). */
   private readonly holding = new Uint16Array(HOLDING_WRITABLE_END);
+  /** Actuated staging block and its CRC (holding HR_ACT_STAGE..HR_ACT_STAGE_CRC). */
+  private readonly actStage = new Uint16Array(ACT_BLOCK_LENGTH + 1);
+  private readonly actPending = new Uint16Array(ACT_BLOCK_LENGTH);
+  private readonly actActive = new Uint16Array(ACT_BLOCK_LENGTH);
+  /** Time-of-day table (holding HR_TOD..), as last written whole. */
+  private readonly tod = new Uint16Array(TOD_BLOCK_LENGTH);
   private commitStatus: CommitStatus = CommitStatus.Idle;
   private lastCommitPlanId = 0;
   private lastRejection = '';
@@ -394,8 +422,26 @@ export class VirtualController {
     if (a === HR_COMM_LOSS_TIMEOUT_S) return this.commLossTimeoutS;
     if (a === HR_PENDING_PLAN_ID) return this.pendingPlanId;
     if (a === HR_LAST_COMMIT_PLAN_ID) return this.lastCommitPlanId;
+    if (a === HR_TOD_NOW_PLAN_ID) return this.scheduledPlanId();
+    if (a >= HR_TOD) return this.tod[a - HR_TOD]!;
+    if (a >= HR_ACT_ACTIVE) return this.actActive[a - HR_ACT_ACTIVE]!;
+    if (a >= HR_ACT_STAGE) return this.actStage[a - HR_ACT_STAGE]!;
     if (a >= HR_ACTIVE) return this.activeBlock[a - HR_ACTIVE]!;
     return this.holding[a]!;
+  }
+
+  /**
+   * The plan id the time-of-day table schedules at the controller's clock (seconds since
+   * 1970 UTC in the field; minute of the day = ⌊nowS / 60⌋ mod 1440): the last entry that
+   * starts at or before that minute. 0 without a table.
+   */
+  scheduledPlanId(nowS: number = this.nowS): number {
+    const n = this.tod[TOD_COUNT]!;
+    if (n === 0) return 0;
+    const minute = ((Math.floor(nowS / 60) % MINUTES_PER_DAY) + MINUTES_PER_DAY) % MINUTES_PER_DAY;
+    let id = this.tod[TOD_ENTRIES + (n - 1) * TOD_STRIDE + TOD_PLAN_ID]!;
+    for (let e = 0; e < n; e++) if (this.tod[TOD_ENTRIES + e * TOD_STRIDE + TOD_START_MIN]! <= minute) id = this.tod[TOD_ENTRIES + e * TOD_STRIDE + TOD_PLAN_ID]!;
+    return id;
   }
 
   /**
@@ -405,7 +451,15 @@ export class VirtualController {
   writeHolding(address: number, values: readonly number[]): void {
     const count = values.length;
     if (count > MODBUS_MAX_WRITE_REGISTERS) throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `write of ${count} registers exceeds ${MODBUS_MAX_WRITE_REGISTERS}`);
-    checkRange(address, count, HOLDING_WRITABLE_END, MODBUS_MAX_WRITE_REGISTERS, 'writable holding');
+    const range = HOLDING_WRITABLE_RANGES.find(([from, to]) => address >= from && address < to);
+    if (!range) checkRange(address, count, HOLDING_WRITABLE_END, MODBUS_MAX_WRITE_REGISTERS, 'writable holding');
+    else checkRange(address - range[0], count, range[1] - range[0], MODBUS_MAX_WRITE_REGISTERS, `writable holding [${range[0]}, ${range[1]})`);
+    for (const v of values) if (!(Number.isInteger(v) && v >= 0 && v <= 0xffff)) throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `value ${v} is not a uint16`);
+    if (range && range[0] === HR_TOD) return this.writeTimeOfDay(address, values);
+    if (range && range[0] === HR_ACT_STAGE) {
+      this.actStage.set(values, address - HR_ACT_STAGE);
+      return;
+    }
     let commit = false;
     let command = COMMIT_COMMAND;
     let timeout = -1;
@@ -430,6 +484,33 @@ export class VirtualController {
     }
     if (timeout >= 0) this.commLossTimeoutS = timeout;
     if (commit) this.commit(command);
+  }
+
+  /**
+   * The time-of-day table is written whole, in one request from its count register: count n,
+   * then n entries (start minute, plan id), start minutes strictly increasing from 0 (the table
+   * covers the whole day) and below 1440, plan ids ≥ 1; registers after the last entry that the
+   * request covers must be 0, the rest are cleared. Anything else: exception 03, nothing changes.
+   */
+  private writeTimeOfDay(address: number, values: readonly number[]): void {
+    const bad = (why: string): never => {
+      throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `time-of-day table: ${why}`);
+    };
+    if (address !== HR_TOD) bad(`write it whole from its count register ${HR_TOD}`);
+    const n = values[TOD_COUNT]!;
+    if (n > MAX_TOD_ENTRIES) bad(`${n} entries exceed ${MAX_TOD_ENTRIES}`);
+    if (values.length < TOD_ENTRIES + n * TOD_STRIDE) bad(`${n} entries need ${TOD_ENTRIES + n * TOD_STRIDE} registers, the write has ${values.length}`);
+    for (let e = 0; e < n; e++) {
+      const start = values[TOD_ENTRIES + e * TOD_STRIDE + TOD_START_MIN]!;
+      const id = values[TOD_ENTRIES + e * TOD_STRIDE + TOD_PLAN_ID]!;
+      if (e === 0 && start !== 0) bad(`the first entry must start at minute 0 (it starts at ${start})`);
+      if (e > 0 && start <= values[TOD_ENTRIES + (e - 1) * TOD_STRIDE + TOD_START_MIN]!) bad(`entry ${e} starts at minute ${start}, not after entry ${e - 1}`);
+      if (start >= MINUTES_PER_DAY) bad(`entry ${e} starts at minute ${start}; a day has ${MINUTES_PER_DAY}`);
+      if (id === 0) bad(`entry ${e} has plan id 0 (the local plan is not schedulable)`);
+    }
+    for (let k = TOD_ENTRIES + n * TOD_STRIDE; k < values.length; k++) if (values[k] !== 0) bad(`register ${HR_TOD + k} is past the last entry and must be 0`);
+    this.tod.fill(0);
+    this.tod.set(values.slice(0, TOD_ENTRIES + n * TOD_STRIDE));
   }
 
   /** FC4. A read that covers the detector sequence register latches the detector counters first. */
@@ -500,6 +581,17 @@ export class VirtualController {
     const issues = new IssueList();
     if (!validateIntersectionPlan(this.c, i, this.scratch, issues)) return refuse(CommitStatus.Unsafe, formatIssues(issues.items));
     if (command !== COMMIT_COMMAND) return this.acceptOverride(command, refuse);
+    // Actuated settings go with the plan whose id they carry; a plan staged without them runs fixed-time.
+    if (this.actStage[AB_PLAN_ID] === id) {
+      const actCrc = crc16ModbusRegisters(this.actStage, 0, ACT_BLOCK_LENGTH);
+      if (actCrc !== this.actStage[ACT_BLOCK_LENGTH]) return refuse(CommitStatus.CrcMismatch, `actuated CRC register 0x${this.actStage[ACT_BLOCK_LENGTH]!.toString(16)} does not match the actuated staging block's 0x${actCrc.toString(16)}`);
+      const checked = checkActuatedBlock(this.c, i, this.actStage, 0);
+      if (!checked.ok) return refuse(checked.status, checked.message);
+      this.actPending.set(this.actStage.subarray(0, ACT_BLOCK_LENGTH));
+      // Consumed: a later plan staged under the same id without new settings cannot pick these up.
+      this.actStage[AB_PLAN_ID] = 0;
+      this.actStage[AB_PLAN_ID_TAIL] = 0;
+    } else fixedActuatedBlock(id, this.actPending);
     this.runner.setPlan(this.scratch, i);
     this.pendingBlock.set(this.holding.subarray(HR_STAGE, HR_STAGE + PLAN_BLOCK_LENGTH));
     this.pendingPlanId = decoded.planId;
@@ -563,6 +655,7 @@ export class VirtualController {
     const flags = this.runner.boundaryFlags[this.intersection]!;
     if (flags & BOUNDARY_PLAN_SWITCH) {
       this.activeBlock.set(this.pendingBlock);
+      this.actActive.set(this.actPending);
       this.activePlanId = this.pendingPlanId;
       this.pendingPlanId = 0;
       if (this.commitStatus === CommitStatus.Pending) this.commitStatus = CommitStatus.Active;
@@ -753,6 +846,11 @@ export class VirtualController {
   /** Why the monitor flashed (empty when it did not). */
   get faultMessage(): string {
     return this.lastFaultMessage;
+  }
+
+  /** The active plan's actuated settings as committed (actuated block layout; mode 0 = fixed-time). */
+  activeActuatedBlock(): Uint16Array {
+    return this.actActive.slice();
   }
 
   /** The active plan exactly as committed (plan block layout; plan id 0 = the local plan). */
