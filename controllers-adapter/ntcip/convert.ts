@@ -368,6 +368,19 @@ export function planToPattern(c: CompiledNetwork, i: number, plan: PlanBuffer, i
         split[k] = e - prev;
         prev = e;
       });
+      // Whole seconds can round a phase planned at its minimum (a fractional pedestrian
+      // minimum, 30.4 s) below it: take the second from the ring's phase with the most room.
+      const needS = (k: number) => Math.ceil(c.phaseMinGreenS[p0 + k]! + plan.phaseYellowS[p0 + k]! + plan.phaseAllRedS[p0 + k]! - 1e-9);
+      for (const k of g) {
+        if (omitted[k]) continue;
+        while (split[k]! < needS(k)) {
+          let donor = -1;
+          for (const q of g) if (q !== k && !omitted[q] && split[q]! > needS(q) && (donor < 0 || split[q]! - needS(q) > split[donor]! - needS(donor))) donor = q;
+          if (donor < 0) break;
+          split[donor]!--;
+          split[k]!++;
+        }
+      }
     }
     barrierStart += len;
     barrierStartInt = endInt;

@@ -362,6 +362,12 @@ function shiftCorridor(c: CompiledNetwork, buf: PlanBuffer, plan: CorridorPlan, 
 /** Times the corridor at one common cycle: double cycling, splits, band, refinement, and a score. */
 function coordinate(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, indices: number[], cycleS: number, scratch: PlanScratch) {
   const n = indices.length;
+  // The through phases of both directions are the coordinated phases: the slack of the common cycle goes to them.
+  const { outApproach, inApproach } = travelApproaches(c, indices);
+  indices.forEach((i, k) => {
+    const through = (1 << throughIndex(outApproach[k]!)) | (1 << throughIndex(inApproach[k]!));
+    for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) buf.phaseCoordinated[p] = (c.phaseProtectedMask[p]! & through) !== 0 ? 1 : 0;
+  });
   const doubleCycled = indices.map((i) => {
     buf.forcedCycleS[i] = Number.NaN;
     planIntersection(c, i, buf, scratch);
@@ -417,19 +423,24 @@ function state(s: BandSolution, perf: Performance): CorridorState {
   return { bandOutS: s.bandOutS, bandInS: s.bandInS, delaySPerVeh: perf.delaySPerVeh, stopsPerVeh: perf.stopsPerVeh };
 }
 
+/** The approach outbound and inbound traffic enter each corridor signal by (from the signals' positions). */
+function travelApproaches(c: CompiledNetwork, indices: readonly number[]): { outApproach: ApproachId[]; inApproach: ApproachId[] } {
+  const ix = indices.map((i) => c.network.intersections[i]!);
+  const outApproach: ApproachId[] = [];
+  const inApproach: ApproachId[] = [];
+  for (let k = 0; k < ix.length; k++) {
+    const dir = travelDirection(ix[Math.max(0, k - 1)]!.position, ix[Math.max(1, k)]!.position);
+    outApproach.push(dir);
+    inApproach.push(OPPOSITE[dir]);
+  }
+  return { outApproach, inApproach };
+}
+
 function prepare(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, indices: number[], cycleS: number, doubleCycled: boolean[]): Prepared {
   const net = c.network;
   const n = indices.length;
   const ix = indices.map((i) => net.intersections[i]!);
-  const outApproach: ApproachId[] = [];
-  const inApproach: ApproachId[] = [];
-  for (let k = 0; k < n; k++) {
-    const a = ix[Math.max(0, k - 1)]!.position;
-    const b = ix[Math.max(1, k)]!.position;
-    const dir = travelDirection(a, b);
-    outApproach.push(dir);
-    inApproach.push(OPPOSITE[dir]);
-  }
+  const { outApproach, inApproach } = travelApproaches(c, indices);
   const lengthM: number[] = [];
   const positionM: number[] = [0];
   const travelOutMinS = new Float64Array(n - 1);

@@ -102,3 +102,40 @@ it('planIntersection allocates no plan objects (buffer reused across calls)', ()
   planIntersection(c, 0, buf, s);
   expect(Array.from(buf.phaseGreenS)).toEqual(first);
 });
+
+describe('slack to the coordinated phases at a forced cycle', () => {
+  // Two-stage fixture at a corridor's 90 s cycle (its own Webster cycle is 48 s). Proportional
+  // splits would give NS 0.25 / 0.5833 of the 80 s of green; with EW coordinated, NS gets what its
+  // flow needs at the target degree of saturation and EW the rest.
+  const planAt = (coordinated: boolean) => {
+    const c = twoStage();
+    const buf = createPlanBuffer(c);
+    buf.laneFlowVehPerH.set([600, 500, 450, 300]);
+    buf.forcedCycleS[0] = 90;
+    if (coordinated) buf.phaseCoordinated[0] = 1;
+    planAndValidate(c, buf);
+    return { c, buf };
+  };
+
+  it('caps the side street at its need (y × C / x_target + lost time) and gives EW the slack', () => {
+    const { c, buf } = planAt(true);
+    const need = (0.25 * 90) / c.targetDegreeOfSaturation[0]! + (c.startUpLostTimeS - c.extensionOfEffectiveGreenS);
+    expect(buf.cycleS[0]).toBe(90);
+    expect(buf.phaseGreenS[1]).toBeCloseTo(Math.round(need * 10) / 10, 1);
+    expect(buf.phaseGreenS[0]! + buf.phaseGreenS[1]!).toBeCloseTo(80, 6);
+    const proportional = planAt(false).buf;
+    expect(proportional.phaseGreenS[1]).toBeCloseTo((80 * 0.25) / (0.25 + 1 / 3), 0);
+    expect(buf.phaseGreenS[0]).toBeGreaterThan(proportional.phaseGreenS[0]! + 5);
+  });
+
+  it('never cuts a side street below its minimum green', () => {
+    const c = twoStage();
+    const buf = createPlanBuffer(c);
+    buf.laneFlowVehPerH.set([600, 500, 20, 10]);
+    buf.forcedCycleS[0] = 70; // EW can take the rest, 52 s, within its 60 s maximum
+    buf.phaseCoordinated[0] = 1;
+    planAndValidate(c, buf);
+    expect(buf.phaseGreenS[1]).toBe(8);
+    expect(buf.phaseGreenS[0]).toBeCloseTo(52, 6);
+  });
+});

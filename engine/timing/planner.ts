@@ -41,6 +41,12 @@ export interface PlanBuffer {
   /** Input: bounds on a freely chosen cycle (adaptive control limits change per re-plan); NaN = none. */
   readonly cycleLimitMinS: Float64Array;
   readonly cycleLimitMaxS: Float64Array;
+  /**
+   * Input: 1 for a coordinated phase (the arterial through movements a corridor
+   * coordinates). At a forced cycle the other phases get the green their flow needs
+   * at the target degree of saturation and the slack goes to these.
+   */
+  readonly phaseCoordinated: Uint8Array;
   readonly phaseFlowRatio: Float64Array;
   readonly phaseStartS: Float64Array;
   readonly phaseGreenS: Float64Array;
@@ -74,6 +80,7 @@ export function createPlanBuffer(c: CompiledNetwork): PlanBuffer {
     forcedCycleS: new Float64Array(n).fill(Number.NaN),
     cycleLimitMinS: new Float64Array(n).fill(Number.NaN),
     cycleLimitMaxS: new Float64Array(n).fill(Number.NaN),
+    phaseCoordinated: new Uint8Array(p),
     phaseFlowRatio: new Float64Array(p),
     phaseStartS: new Float64Array(p),
     phaseGreenS: new Float64Array(p),
@@ -96,6 +103,8 @@ const UPSTREAM_I = 1;
 
 /** Reusable scratch so planning allocates nothing per intersection. */
 export class PlanScratch {
+  /** Per local phase: the highest green the split may give it (slack to coordinated phases). */
+  readonly capG = new Float64Array(64);
   readonly weight = new Float64Array(64);
   readonly lo = new Float64Array(64);
   readonly hi = new Float64Array(64);
@@ -277,6 +286,39 @@ export function planIntersection(c: CompiledNetwork, i: number, out: PlanBuffer,
   // Controllers run whole-second cycles; round up so minima still fit.
   const cycleDs = Math.ceil(cycle - 1e-9) * 10;
 
+  // Slack to the coordinated phases: at a cycle coordination imposes, a phase that is not
+  // coordinated is capped at the green its flow needs at the target degree of saturation
+  // (never below its minimum), so the rest goes to the arterial, as engineers time
+  // coordinated signals. Without a coordinated phase greens stay proportional to y.
+  const capG = s.capG;
+  let slackToCoordinated = false;
+  if (forced > 0) {
+    for (let q = p0; q < p1; q++) if (out.phaseCoordinated[q] === 1 && onDemand[q] === 0) slackToCoordinated = true;
+  }
+  if (slackToCoordinated) {
+    const xt = c.targetDegreeOfSaturation[i]!;
+    const cyc = cycleDs / 10;
+    for (let q = p0; q < p1; q++) {
+      const need = (phaseY[q]! * cyc) / xt + lostPerPhase;
+      capG[q - p0] = out.phaseCoordinated[q] === 1 ? maxG[q]! : Math.min(maxG[q]!, Math.max(minG[q]!, need));
+    }
+    p = p0;
+    for (let b = 0; b < nb; b++) {
+      let hi = Infinity;
+      for (let r = 0; r < nr; r++) {
+        let rCap = 0;
+        for (; p < p1 && c.phaseBarrier[p] === b && c.phaseRing[p] === r; p++) {
+          if (onDemand[p] === 1) continue;
+          rCap += capG[p - p0]! + yellow[p]! + allRed[p]!;
+        }
+        if (rCap < hi) hi = rCap;
+      }
+      barrierHi[b] = Math.max(barrierLo[b]!, Math.min(barrierHi[b]!, hi));
+    }
+  } else {
+    for (let q = p0; q < p1; q++) capG[q - p0] = maxG[q]!;
+  }
+
   // Barrier lengths: effective green shared by critical Σy. A barrier of on-demand
   // phases only (an inserted stage) has no room (hi 0) and stays empty.
   const { weight, lo, hi, value, barrierDs, greenDs, item } = s;
@@ -308,7 +350,7 @@ export function planIntersection(c: CompiledNetwork, i: number, out: PlanBuffer,
         if (onDemand[p] === 1) continue;
         weight[k] = phaseY[p]! > 1e-4 ? phaseY[p]! : 1e-4;
         lo[k] = minG[p]!;
-        hi[k] = maxG[p]!;
+        hi[k] = capG[p - p0]!;
         clearDs += Math.round((yellow[p]! + allRed[p]!) * 10);
         k++;
       }
