@@ -382,14 +382,20 @@ export class ActuatedPass {
    * When green phase p (started at s) ends or, for a coordinated phase, reaches its yield
    * point, given the detector state now (local time; +Infinity: rests until a call).
    */
-  private endOfGreenS(i: number, p: number, s: number, cycleStartS: number, run: PlanBuffer): number {
+  private endOfGreenS(i: number, p: number, s: number, cycleStartS: number, run: PlanBuffer, nowS: number): number {
     const minEnd = s + this.minGreenS[p]!;
     if (this.mode[i] === CONTROL_COORDINATED) {
       if (this.coordinated[p] === 0) return Math.max(minEnd, Math.min(s + this.maxGreenS[p]!, this.forceOffPassS[p]!, this.lastActuationS[p]! - cycleStartS + this.passageS[p]!));
       if (this.resting[p] === 0) return Math.max(minEnd, this.forceOffPassS[p]!);
-      if (this.leavePending[i] === 0 && !this.sideCall(i)) return Number.POSITIVE_INFINITY;
-      // Carried into this pass: end now; resting in its own pass: clear by the pass end.
-      return s < 0 ? minEnd : Math.max(minEnd, this.passCycleS[i]! - run.phaseYellowS[p]! - run.phaseAllRedS[p]!);
+      const clearS = run.phaseYellowS[p]! + run.phaseAllRedS[p]!;
+      // Resting: end so that the clearance ends at the pass end (side phases then start in their
+      // windows), or, carried into this pass, at once if a called side phase still fits its
+      // minimum green before its force-off after the clearance.
+      const byPassEnd = Math.max(minEnd, this.passCycleS[i]! - clearS);
+      if (this.leavePending[i] === 1) return s < 0 ? minEnd : byPassEnd;
+      if (!this.sideCall(i)) return Number.POSITIVE_INFINITY;
+      if (s < 0 && this.sideFits(i, nowS + clearS)) return Math.max(minEnd, nowS);
+      return byPassEnd;
     }
     if (this.leavePending[i] === 0 && !this.otherCall(i, p)) return Number.POSITIVE_INFINITY;
     return Math.max(minEnd, Math.min(s + this.maxGreenS[p]!, this.lastActuationS[p]! - cycleStartS + this.passageS[p]!));
@@ -401,6 +407,15 @@ export class ActuatedPass {
     return false;
   }
 
+  /** A called side phase whose minimum green fits before its force-off if it starts at `startS`. */
+  private sideFits(i: number, startS: number): boolean {
+    const c = this.c;
+    for (let q = c.phaseStart[i]!; q < c.phaseStart[i + 1]!; q++) {
+      if (this.call[q] === 1 && this.servable[q] === 1 && this.coordinated[q] === 0 && startS + this.minGreenS[q]! <= this.forceOffPassS[q]! + 1e-9) return true;
+    }
+    return false;
+  }
+
   /** A call on a side (non-coordinated) phase the plan serves. */
   private sideCall(i: number): boolean {
     const c = this.c;
@@ -409,7 +424,7 @@ export class ActuatedPass {
   }
 
   /** The earliest pending decision of i's pass (local time; may be at or before `afterS` if due). */
-  nextDecisionS(i: number, run: PlanBuffer, cycleStartS: number): number {
+  nextDecisionS(i: number, run: PlanBuffer, cycleStartS: number, nowS: number): number {
     if (this.passComplete(i)) return Number.POSITIVE_INFINITY;
     const nr = this.c.ringCount[i]!;
     let best = Number.POSITIVE_INFINITY;
@@ -423,7 +438,7 @@ export class ActuatedPass {
         continue;
       }
       allDone = false;
-      const t = st === RING_READY ? this.ringReadyS[slot]! : this.endOfGreenS(i, this.ringPhase[slot]!, run.phaseStartS[this.ringPhase[slot]!]!, cycleStartS, run);
+      const t = st === RING_READY ? this.ringReadyS[slot]! : this.endOfGreenS(i, this.ringPhase[slot]!, run.phaseStartS[this.ringPhase[slot]!]!, cycleStartS, run, nowS);
       if (t < best) best = t;
     }
     if (allDone) best = this.crossingS(i, crossing);
@@ -448,7 +463,7 @@ export class ActuatedPass {
     // Each decision ends a green, starts or skips a phase, or crosses a barrier: bounded by the phases.
     for (let guard = 0; guard < 4 * (this.c.phaseStart[i + 1]! - this.c.phaseStart[i]!) + 4 * this.c.barrierCount[i]! + 8; guard++) {
       if (this.passComplete(i)) return taken;
-      const d0 = this.nextDecisionS(i, run, cycleStartS);
+      const d0 = this.nextDecisionS(i, run, cycleStartS, floorS);
       if (d0 > toS + EPS) return taken;
       this.decide(i, run, cycleStartS, Math.max(d0, floorS));
       taken++;
@@ -458,6 +473,7 @@ export class ActuatedPass {
 
   /** Takes the earliest decision of i's pass at local time d. */
   private decide(i: number, run: PlanBuffer, cycleStartS: number, d: number): void {
+    const nowS = d;
     const c = this.c;
     const nr = c.ringCount[i]!;
     if (this.mode[i] === CONTROL_COORDINATED && (this.carry[i] === 1 || this.inLastBarrier(i)) && d >= this.passCycleS[i]! - EPS) {
@@ -476,7 +492,7 @@ export class ActuatedPass {
         continue;
       }
       allDone = false;
-      const t = st === RING_READY ? this.ringReadyS[slot]! : this.endOfGreenS(i, this.ringPhase[slot]!, run.phaseStartS[this.ringPhase[slot]!]!, cycleStartS, run);
+      const t = st === RING_READY ? this.ringReadyS[slot]! : this.endOfGreenS(i, this.ringPhase[slot]!, run.phaseStartS[this.ringPhase[slot]!]!, cycleStartS, run, nowS);
       if (t < pickS) {
         pickS = t;
         pick = slot;

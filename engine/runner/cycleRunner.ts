@@ -438,7 +438,7 @@ export class CycleRunner {
     const act = this.act;
     const r = this.running;
     const lt = this.lastTauS[i]!;
-    const due = act.nextDecisionS(i, r, this.cycleStartS[i]!);
+    const due = act.nextDecisionS(i, r, this.cycleStartS[i]!, lt);
     let b: number;
     if (due <= lt + 1e-9) {
       // The detectors changed since the last step (or a tie): decide now, show it at the same instant.

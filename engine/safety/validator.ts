@@ -237,6 +237,8 @@ export function validateActuatedPlan(c: CompiledNetwork, i: number, plan: PlanBu
       if (coordinated) fail(ActuatedRule.Coordinated, `${ph}.coordinated`, 'a phase the plan skips (no green) cannot be coordinated'); // rule:ACT_COORDINATED
       continue;
     }
+    if (coordinated && !coordinatedMode) fail(ActuatedRule.Coordinated, `${ph}.coordinated`, 'a coordinated phase needs the intersection in coordinated mode'); // rule:ACT_COORDINATED
+    if (coordinated) coordinatedRuns = true;
     const minS = a.minGreenS[p]!;
     const passS = a.passageS[p]!;
     const maxS = a.maxGreenS[p]!;
@@ -251,8 +253,6 @@ export function validateActuatedPlan(c: CompiledNetwork, i: number, plan: PlanBu
     const ceilingS = Math.max(c.phaseMaxGreenS[p]!, g);
     if (maxS + EPS < minS) fail(ActuatedRule.MaxGreen, `${ph}.maxGreenS`, `maximum green ${maxS} s is below the minimum green ${minS} s`); // rule:ACT_MAX_GREEN
     if (maxS + EPS >= minS && maxS > ceilingS + EPS) fail(ActuatedRule.MaxGreen, `${ph}.maxGreenS`, `maximum green ${maxS} s is above the phase's maximum green ${round(ceilingS)} s`); // rule:ACT_MAX_GREEN
-    if (coordinated && !coordinatedMode) fail(ActuatedRule.Coordinated, `${ph}.coordinated`, 'a coordinated phase needs the intersection in coordinated mode'); // rule:ACT_COORDINATED
-    if (coordinated) coordinatedRuns = true;
     if (coordinatedMode) {
       const f = a.forceOffS[p]!;
       if (!(Number.isFinite(f) && f >= 0 && f < cycle)) {
