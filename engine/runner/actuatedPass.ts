@@ -443,7 +443,7 @@ export class ActuatedPass {
     }
     if (allDone) best = this.crossingS(i, crossing);
     // Coordinated: the pass ends at the cycle, whatever is still green or clearing (carried over).
-    if (this.mode[i] === CONTROL_COORDINATED && (this.carry[i] === 1 || this.inLastBarrier(i))) best = Math.min(best, this.passCycleS[i]!);
+    if (this.mode[i] === CONTROL_COORDINATED) best = Math.min(best, this.passCycleS[i]!);
     return best;
   }
 
@@ -476,7 +476,7 @@ export class ActuatedPass {
     const nowS = d;
     const c = this.c;
     const nr = c.ringCount[i]!;
-    if (this.mode[i] === CONTROL_COORDINATED && (this.carry[i] === 1 || this.inLastBarrier(i)) && d >= this.passCycleS[i]! - EPS) {
+    if (this.mode[i] === CONTROL_COORDINATED && d >= this.passCycleS[i]! - EPS) {
       this.endCoordinatedPass(i, run);
       return;
     }
@@ -538,8 +538,9 @@ export class ActuatedPass {
       const p = this.seq[pos]!;
       pos++;
       run.phaseStartS[p] = d;
-      // Coordinated: a side phase is served only if its minimum green fits before its force-off.
-      const serve = coordinatedMode ? this.coordinated[p] === 1 || (this.call[p] === 1 && d + this.minGreenS[p]! <= this.forceOffPassS[p]! + 1e-9) : this.call[p] === 1;
+      // Coordinated: a phase is served only if its minimum green fits before its force-off (a
+      // coordinated phase always fits, unless a phase carried over from the last pass delayed it).
+      const serve = coordinatedMode ? (this.coordinated[p] === 1 || this.call[p] === 1) && d + this.minGreenS[p]! <= this.forceOffPassS[p]! + 1e-9 : this.call[p] === 1;
       if (this.servable[p] === 1 && serve) {
         run.phaseGreenS[p] = Number.POSITIVE_INFINITY;
         this.resting[p] = 0;
@@ -564,8 +565,10 @@ export class ActuatedPass {
 
   /**
    * Coordinated: ends the pass at its cycle. A green still on (a coordinated phase resting past
-   * its yield point) or a clearance still running is carried into the next pass; any other
-   * phase left in the last barrier waits for the next pass.
+   * its yield point) or a clearance still running is carried into the next pass; any phase
+   * left unserved waits for the next pass. (Served phases end by their force-offs, which leave
+   * their clearances inside the cycle, so only a resting coordinated phase or its clearance is
+   * ever carried; the rule holds whatever is running, so the pass can never overrun.)
    */
   private endCoordinatedPass(i: number, run: PlanBuffer): void {
     const cyc = this.passCycleS[i]!;
