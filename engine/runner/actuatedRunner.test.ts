@@ -38,6 +38,25 @@ function fourStage(): { c: CompiledNetwork; plan: PlanBuffer } {
   return { c, plan };
 }
 
+/** A NEMA dual ring (1 2 | 5 6 ‖ 3 4 | 7 8), a left-turn lane and a through-right lane per approach. */
+function dualRing(): { c: CompiledNetwork; plan: PlanBuffer } {
+  const net = twoStageJson();
+  const ix = net.intersections[0];
+  ix.approaches = ['EB', 'WB', 'NB', 'SB'].map((a) => ({ id: a, speedKph: 50, lanes: [{ id: `${a}-L`, movements: ['L'], widthM: 3.3 }, { id: `${a}-T`, movements: ['T', 'R'], widthM: 3.6 }] }));
+  ix.detectors = ['EB', 'WB', 'NB', 'SB'].flatMap((a) => ['L', 'T'].map((k) => ({ id: `D-${a}-${k}`, lane: `${a}-${k}`, kind: 'stopLine', distanceM: 3 })));
+  const ph = (id: string, prot: string[], perm: string[] = []) => ({ id, protected: prot, permitted: perm, minGreenS: 5, maxGreenS: 40 });
+  ix.phasing = {
+    type: 'ringBarrier',
+    phases: [ph('1', ['WBL']), ph('2', ['EBT'], ['EBR']), ph('5', ['EBL']), ph('6', ['WBT'], ['WBR']), ph('3', ['SBL']), ph('4', ['NBT'], ['NBR']), ph('7', ['NBL']), ph('8', ['SBT'], ['SBR'])],
+    barriers: [{ rings: [['1', '2'], ['5', '6']] }, { rings: [['3', '4'], ['7', '8']] }],
+  };
+  const c = compileNetwork(loadNetwork(JSON.stringify(net)));
+  const plan = createPlanBuffer(c);
+  plan.laneFlowVehPerH.fill(200);
+  planAndValidate(c, plan);
+  return { c, plan };
+}
+
 interface Green {
   readonly p: number;
   readonly startS: number;
@@ -140,6 +159,33 @@ describe('fully actuated (free) operation', () => {
     expect(r.act.greenNow[1]).toBe(1);
     expect(r.running.phaseStartS[1]! + r.cycleStartS[0]!).toBeCloseTo(60 + clearS, 9);
     expect(r.act.skips).toBe(3);
+  });
+});
+
+describe('dual ring, fully actuated', () => {
+  it('a ring through its phases rests in red until the other ring reaches the barrier; the rings cross it together', () => {
+    const { c, plan } = dualRing();
+    const id = (x: string) => c.phaseIds.indexOf(x);
+    const a = actuatedPlan(c, plan, []);
+    const r = new CycleRunner(c, plan, 0, -1, a);
+    // Phases 1 and 5 (first of each ring) were served at power-up; no other call until 1 s.
+    r.phaseCall.fill(0);
+    const events = [[1, (x: CycleRunner) => x.actuate(id('4'), 1)] as const, ...every(1, 16, 1.5, (x, t) => x.actuate(id('2'), t))];
+    const { greens } = drive(r, 120, events, a);
+    const clear = (p: number) => plan.phaseYellowS[p]! + plan.phaseAllRedS[p]!;
+    const g = (x: string) => greensOf(greens, id(x));
+    // 1 and 5 end at their minimum green (a call waits); ring 2 has nothing else called (6 is skipped).
+    expect(g('1')[0]!.endS).toBeCloseTo(5, 9);
+    expect(g('5')[0]!.endS).toBeCloseTo(5, 9);
+    expect(g('6')).toEqual([]);
+    // 2 runs on its vehicles (the last at 16 s: gap-out at 19 s, before its max green) while ring 2 rests in red.
+    expect(g('2')[0]).toMatchObject({ startS: expect.closeTo(5 + clear(id('1')), 9), endS: expect.closeTo(19, 9) });
+    expect(19 - g('2')[0]!.startS).toBeLessThan(a.maxGreenS[id('2')]!);
+    // Barrier: 4 starts when ring 1 is through 2's clearance, not when ring 2 was ready (long before).
+    expect(r.act.greenNow[id('4')]).toBe(1);
+    expect(r.running.phaseStartS[id('4')]! + r.cycleStartS[0]!).toBeCloseTo(19 + clear(id('2')), 9);
+    expect(19 + clear(id('2'))).toBeGreaterThan(5 + clear(id('5')) + 5);
+    for (const x of ['3', '7', '8']) expect(g(x)).toEqual([]);
   });
 });
 
