@@ -18,6 +18,7 @@ import type { DetectorCounts } from '../engine/counts/csv.js';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { buildTopology, type SimTopology } from './topology.js';
 import { SignalHeads } from './signals.js';
+import type { ActuatedPlan } from '../engine/timing/actuated.js';
 import { SeededRandom } from '../engine/numeric.js';
 
 /** IDM parameters for a passenger car; with these the queue discharges at about 2 s per vehicle. */
@@ -81,6 +82,13 @@ export interface SimOptions {
   readonly stepS?: number;
   readonly detectorIntervalS?: number;
   readonly maxVehicles?: number;
+  /**
+   * Run the plan actuated with these settings (engine/timing/actuated.ts): the signal heads
+   * (the engine's cycle runner) gap out, max out, force off and skip on what the loops see.
+   * Every step, each loop a vehicle covers extends or calls the phase serving its lane
+   * (presence detection); a dead loop never does, a stuck-on one always does.
+   */
+  readonly actuated?: ActuatedPlan;
 }
 
 export interface Demand {
@@ -221,6 +229,8 @@ export class Simulation {
   private readonly detCount: Float64Array;
   private readonly detOccS: Float64Array;
   private readonly detOccupied: Uint8Array;
+  /** The heads run actuated: loops feed them every step. */
+  private readonly actuatedHeads: boolean;
   private readonly detFault: Uint8Array;
   private readonly intervalS: number;
   private intervalStartS = 0;
@@ -252,7 +262,8 @@ export class Simulation {
     this.intervalS = opts.detectorIntervalS ?? 900;
     this.rng = new SeededRandom(opts.seed);
     this.dwellRng = new SeededRandom(Math.imul(opts.seed ^ 0x5bd1e995, 0x27d4eb2d));
-    this.signals = new SignalHeads(c, plan, 0);
+    this.signals = new SignalHeads(c, plan, 0, -1, opts.actuated);
+    this.actuatedHeads = opts.actuated !== undefined;
     this.scale = demand.scale ?? (() => 1);
 
     const lanes = c.laneIds.length;
@@ -377,12 +388,25 @@ export class Simulation {
     for (let l = 0; l < this.waitingToEnter.length; l++) this.entryWaitS += this.waitingToEnter[l]! * dt;
     const lanes = this.c.laneIds.length;
     for (let lane = 0; lane < lanes; lane++) this.moveLane(lane, t, dt);
+    if (this.actuatedHeads) this.feedHeads(t);
     const nd = this.detOccupied.length;
     for (let d = 0; d < nd; d++) {
       if (this.detOccupied[d] === 1) this.detOccS[d] = this.detOccS[d]! + dt;
       this.detOccupied[d] = 0;
     }
     if (t - this.intervalStartS >= this.intervalS - 1e-9) this.closeInterval();
+  }
+
+  /** Actuated heads: every loop covered this step (as its fault makes it report) actuates its lane's phase. */
+  private feedHeads(t: number): void {
+    const c = this.c;
+    const lanes = this.topology.detectorLane;
+    for (let d = 0; d < this.detOccupied.length; d++) {
+      const fault = this.detFault[d]!;
+      if (fault === 1 || (fault !== 2 && this.detOccupied[d] === 0)) continue;
+      const p = c.lanePhase[lanes[d]!]!;
+      if (p >= 0) this.signals.actuate(p, t);
+    }
   }
 
   /** For gap acceptance: the soonest arrival at the stop line of any moving vehicle, per link. */

@@ -15,19 +15,27 @@
  *  - has a conflict monitor on the lamp outputs: conflicting greens/yellows,
  *    a skipped or short yellow, a short all-red or a short minimum green put
  *    it into latched flash with a fault flag.
- * It also keeps, without timing them itself, the actuated settings committed
- * with the plan (actuated block: control mode, per phase min green / passage /
- * max green, checked by ../actuatedBlock.ts) and a time-of-day table (which
- * plan id is scheduled from which minute of the day); both are read back
- * through the register map and the NTCIP agent.
+ *  - runs actuated when given actuated settings (options.actuated or
+ *    setActuated: engine/timing/actuated.ts, checked by the safety validator):
+ *    gap-out, max-out, force-off and skips, on the same runner; its detectors
+ *    call and extend the phase serving their lane (each vehicle of the
+ *    deterministic rate at its own time, `addDetectorCounts` and `actuate` now).
+ * It also keeps the actuated settings committed with a plan over Modbus
+ * (actuated block: control mode, per phase min green / passage / max green,
+ * checked by ../actuatedBlock.ts) and a time-of-day table (which plan id is
+ * scheduled from which minute of the day); both are read back through the
+ * register map and the NTCIP agent. A committed actuated block is stored and
+ * served, not yet run: running actuated is `setActuated`'s (see the README's
+ * "Not finished").
  * Time advances event by event (every interval boundary between two ticks is
  * evaluated), so coarse or irregular ticks never hide a lamp transition.
  * Detector counters come from `addDetectorCounts` or a deterministic rate.
  */
 import type { CompiledNetwork } from '../../engine/network/compile.js';
+import type { ActuatedPlan } from '../../engine/timing/actuated.js';
 import { createPlanBuffer, type PlanBuffer } from '../../engine/timing/planner.js';
 import { validateIntersectionPlan } from '../../engine/safety/validator.js';
-import { GreenwaveError, ErrorCode, IssueList, formatIssues } from '../../engine/errors.js';
+import { GreenwaveError, ErrorCode, IssueList, UnsafePlanError, formatIssues } from '../../engine/errors.js';
 import { BOUNDARY_ONE_CYCLE, BOUNDARY_PLAN_SWITCH, CycleRunner, STEP_CYCLE_ZERO, STEP_DONE } from '../../engine/runner/cycleRunner.js';
 import { PHASE_ALL_RED, PHASE_GREEN, PHASE_RED, PHASE_YELLOW } from '../../engine/runner/lamps.js';
 import { ModbusException } from '../errors.js';
@@ -113,6 +121,8 @@ export interface VirtualControllerOptions {
   readonly commLossTimeoutS?: number;
   /** Deterministic detector demand, veh/h per local detector (a number applies to all). Default none. */
   readonly detectorVehPerH?: number | ArrayLike<number>;
+  /** Actuated settings to run the local plan with (from the first cycle zero); UnsafePlanError if the validator refuses them. */
+  readonly actuated?: ActuatedPlan;
 }
 
 /** Lamp outputs per movement (bit = approach*4 + turn, as in the compiled network). */
@@ -210,6 +220,9 @@ export class VirtualController {
   private readonly detOccupancy: Uint16Array;
   private detSeq = 0;
   private lastLatchS: number;
+  /** Actuated settings given: detectors feed the runner (the deterministic rate vehicle by vehicle, at these times). */
+  private actuatedFeed = false;
+  private readonly detNextVehicleS: Float64Array;
 
   constructor(c: CompiledNetwork, intersection: number, localPlan: PlanBuffer, opts: VirtualControllerOptions = {}) {
     if (!(Number.isInteger(intersection) && intersection >= 0 && intersection < c.intersectionCount)) throw new GreenwaveError(ErrorCode.InvalidInput, `intersection index ${intersection} must be in [0, ${c.intersectionCount})`);
@@ -244,6 +257,9 @@ export class VirtualController {
     this.detOccupiedS = new Float64Array(n);
     this.detVolume = new Uint16Array(n);
     this.detOccupancy = new Uint16Array(n);
+    this.detNextVehicleS = new Float64Array(n);
+    for (let d = 0; d < n; d++) this.detNextVehicleS[d] = this.detRate[d]! > 0 ? startS + 3600 / this.detRate[d]! : Number.POSITIVE_INFINITY;
+    if (opts.actuated) this.setActuated(opts.actuated);
 
     // Program card: two movements may show together iff some pair of non-conflicting phases
     // (or one phase that does not conflict with itself) serves them.
@@ -306,13 +322,71 @@ export class VirtualController {
     }
     // Offset correction only in coordinated mode (free mode runs the plan as it is).
     run.correctOffsets[i] = this.mode === ControllerMode.Coordinated ? 1 : 0;
-    // Every interval edge up to nowS goes through the monitor.
+    if (!this.actuatedFeed) {
+      this.runTo(nowS);
+      return;
+    }
+    // Actuated: each vehicle of the deterministic rate reaches its detector at its own time.
     for (;;) {
-      const step = run.stepTo(i, nowS);
+      let next = nowS;
+      let det = -1;
+      for (let d = 0; d < this.detectorCount; d++) {
+        if (this.detNextVehicleS[d]! <= next) {
+          next = this.detNextVehicleS[d]!;
+          det = d;
+        }
+      }
+      this.runTo(next);
+      if (det < 0 || this.flashing()) return;
+      this.actuateDetector(det, next);
+      this.detNextVehicleS[det] = next + 3600 / this.detRate[det]!;
+    }
+  }
+
+  /** Every interval edge up to t goes through the monitor. */
+  private runTo(t: number): void {
+    const i = this.intersection;
+    const run = this.runner;
+    for (;;) {
+      const step = run.stepTo(i, t);
       if (step === STEP_CYCLE_ZERO) this.atCycleZero();
       this.evaluate(false);
       if (step === STEP_DONE || this.flashing()) return;
     }
+  }
+
+  // -------------------------------------------------------------- actuated
+
+  /**
+   * Runs the plan actuated with `a` from the next cycle zero (undefined: fixed time again).
+   * The settings must fit the plan the controller will run then (UnsafePlanError otherwise:
+   * nothing changes). A plan committed later must fit them too, or the commit is refused.
+   */
+  setActuated(a: ActuatedPlan | undefined): void {
+    this.runner.setActuated(a, this.intersection);
+    this.actuatedFeed = a !== undefined;
+  }
+
+  /** True while the controller runs an actuated pass (or its lead-in or lead-out). */
+  get actuated(): boolean {
+    return this.runner.isActuated(this.intersection);
+  }
+
+  /** A vehicle on local detector `detector` now: calls or extends the phase serving its lane. */
+  actuate(detector: number): void {
+    if (!(Number.isInteger(detector) && detector >= 0 && detector < this.detectorCount)) throw new GreenwaveError(ErrorCode.InvalidInput, `detector ${detector} must be in [0, ${this.detectorCount})`);
+    this.actuateDetector(detector, this.nowS);
+  }
+
+  private actuateDetector(detector: number, tS: number): void {
+    const p = this.c.lanePhase[this.c.detectorLane[this.detectorStart + detector]!]!;
+    if (p >= 0) this.runner.actuate(p, tS);
+  }
+
+  /** Actuated-control counters of the runner (passes, gap-outs, max-outs, force-offs, skips). */
+  actuatedStats(): { passes: number; gapOuts: number; maxOuts: number; forceOffs: number; skips: number } {
+    const a = this.runner.act;
+    return { passes: a.passes, gapOuts: a.gapOuts, maxOuts: a.maxOuts, forceOffs: a.forceOffs, skips: a.skips };
   }
 
   private flashing(): boolean {
@@ -387,6 +461,7 @@ export class VirtualController {
     if (!(vehicles >= 0 && occupiedS >= 0)) throw new GreenwaveError(ErrorCode.InvalidInput, `vehicles ${vehicles} and occupiedS ${occupiedS} must be ≥ 0`);
     this.detAccum[detector] = this.detAccum[detector]! + vehicles;
     this.detOccupiedS[detector] = this.detOccupiedS[detector]! + occupiedS;
+    if (vehicles > 0) this.actuateDetector(detector, this.nowS);
   }
 
   /** Global detector ids of the local detectors, in register order. */
@@ -587,12 +662,21 @@ export class VirtualController {
       if (actCrc !== this.actStage[ACT_BLOCK_LENGTH]) return refuse(CommitStatus.CrcMismatch, `actuated CRC register 0x${this.actStage[ACT_BLOCK_LENGTH]!.toString(16)} does not match the actuated staging block's 0x${actCrc.toString(16)}`);
       const checked = checkActuatedBlock(this.c, i, this.actStage, 0);
       if (!checked.ok) return refuse(checked.status, checked.message);
+    }
+    try {
+      // Actuated settings in force must fit the new plan (their force-offs are its green ends).
+      this.runner.setPlan(this.scratch, i);
+    } catch (e) {
+      if (e instanceof UnsafePlanError) return refuse(CommitStatus.Unsafe, `the actuated settings do not fit this plan: ${formatIssues(e.issues)}`);
+      throw e;
+    }
+    // Accepted: only now is anything changed (a refusal above leaves every block as it was).
+    if (this.actStage[AB_PLAN_ID] === id) {
       this.actPending.set(this.actStage.subarray(0, ACT_BLOCK_LENGTH));
       // Consumed: a later plan staged under the same id without new settings cannot pick these up.
       this.actStage[AB_PLAN_ID] = 0;
       this.actStage[AB_PLAN_ID_TAIL] = 0;
     } else fixedActuatedBlock(id, this.actPending);
-    this.runner.setPlan(this.scratch, i);
     this.pendingBlock.set(this.holding.subarray(HR_STAGE, HR_STAGE + PLAN_BLOCK_LENGTH));
     this.pendingPlanId = decoded.planId;
     this.commitStatus = CommitStatus.Pending;
@@ -615,6 +699,7 @@ export class VirtualController {
       this.commitStatus = CommitStatus.OverridePending;
     } else {
       if (this.runner.redUntilCycleZero[i] === 1) return refuse(CommitStatus.OverrideIncompatible, 'the controller is in its start-up all-red until cycle zero');
+      if (this.runner.isActuated(i)) return refuse(CommitStatus.OverrideIncompatible, 'the controller runs actuated: its detectors decide the running cycle');
       const tau = Math.max(0, this.nowS - this.runner.cycleStartS[i]!);
       const r = this.runner.running;
       const o = this.scratch;

@@ -17,7 +17,7 @@ import { UnsafePlanError } from '../errors.js';
 import { mod } from '../numeric.js';
 import { arbitraryLaneFlow, arbitraryNetwork, plannedBuffer as planned } from '../../test/fixtures/arbitraryNetwork.js';
 import { BOUNDARY_CORRECTED, BOUNDARY_ONE_CYCLE, BOUNDARY_PLAN_SWITCH, CycleRunner, MAX_LENGTHEN_SHARE, MAX_SHORTEN_SHARE, STEP_CYCLE_ZERO, STEP_DONE, type ScheduledCycle } from './cycleRunner.js';
-import { PHASE_ALL_RED, PHASE_GREEN, PHASE_RED, PHASE_YELLOW } from './lamps.js';
+import { lampsAgree, Monitor } from '../../test/fixtures/lampMonitor.js';
 
 const EPS = 1e-6;
 
@@ -48,83 +48,6 @@ function pool(size: number): Case[] {
     if (ok) out.push({ c, plans: [a, b] });
   }
   return out;
-}
-
-/**
- * The monitor: per phase, the interval it shows and since when (NaN: since before we
- * watched). Checks every change against the network itself, not the plan being run.
- */
-class Monitor {
-  readonly state: Uint8Array;
-  readonly since: Float64Array;
-  constructor(private readonly c: CompiledNetwork, private readonly i: number, interval: Uint8Array) {
-    this.state = interval.slice();
-    this.since = new Float64Array(interval.length).fill(Number.NaN);
-    this.checkConflicts(interval, Number.NaN);
-  }
-
-  observe(interval: Uint8Array, tS: number): void {
-    const c = this.c;
-    for (let p = c.phaseStart[this.i]!; p < c.phaseStart[this.i + 1]!; p++) {
-      const from = this.state[p]!;
-      const to = interval[p]!;
-      if (from === to) continue;
-      const held = tS - this.since[p]!; // NaN when unknown: every comparison below is then false
-      const id = `phase ${c.phaseIds[p]} at ${tS} s`;
-      if (from === PHASE_GREEN) {
-        if (to !== PHASE_YELLOW) throw new Error(`${id}: green to ${name(to)} without yellow (skipped clearance)`);
-        if (held + EPS < greenFloorS(c, p)) throw new Error(`${id}: green held ${held} s, below min green / pedestrian ${greenFloorS(c, p)} s`);
-      } else if (from === PHASE_YELLOW) {
-        if (to === PHASE_GREEN) throw new Error(`${id}: yellow back to green`);
-        if (to === PHASE_RED && c.phaseAllRedS[p]! > EPS) throw new Error(`${id}: yellow to red without its all-red ${c.phaseAllRedS[p]} s (skipped clearance)`);
-        if (held + EPS < c.phaseYellowS[p]!) throw new Error(`${id}: yellow ${held} s under the required ${c.phaseYellowS[p]} s`);
-      } else if (from === PHASE_ALL_RED) {
-        if (to === PHASE_YELLOW) throw new Error(`${id}: all-red to yellow`);
-        if (held + EPS < c.phaseAllRedS[p]!) throw new Error(`${id}: all-red ${held} s under the required red clearance ${c.phaseAllRedS[p]} s`);
-      } else if (to !== PHASE_GREEN) {
-        throw new Error(`${id}: red to ${name(to)} without a green`);
-      }
-      this.state[p] = to;
-      this.since[p] = tS;
-    }
-    this.checkConflicts(interval, tS);
-  }
-
-  /** No two phases the conflict table forbids together are out of red (green, yellow or red clearance). */
-  private checkConflicts(interval: Uint8Array, tS: number): void {
-    const c = this.c;
-    const p0 = c.phaseStart[this.i]!;
-    const p1 = c.phaseStart[this.i + 1]!;
-    for (let a = p0; a < p1; a++) {
-      if (interval[a] === PHASE_RED) continue;
-      for (let b = p0; b < p1; b++) {
-        if (b !== a && interval[b] !== PHASE_RED && ((c.phaseConflictMask[a]! >>> (b - p0)) & 1) === 1) {
-          throw new Error(`at ${tS} s: conflicting phases ${c.phaseIds[a]} (${name(interval[a]!)}) and ${c.phaseIds[b]} (${name(interval[b]!)})`);
-        }
-      }
-    }
-  }
-}
-
-/** The lamp masks show exactly what the phase intervals say (the two come from lamps.ts separately). */
-function lampsAgree(c: CompiledNetwork, i: number, intervals: Uint8Array, runner: CycleRunner, tS: number): void {
-  let green = 0;
-  let yellow = 0;
-  let prot = 0;
-  for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
-    const served = c.phaseProtectedMask[p]! | c.phasePermittedMask[p]!;
-    if (intervals[p] === PHASE_GREEN) {
-      green |= served;
-      prot |= c.phaseProtectedMask[p]!;
-    } else if (intervals[p] === PHASE_YELLOW) yellow |= served;
-  }
-  if (runner.greenMask[i] !== green || runner.yellowMask[i] !== (yellow & ~green) || (runner.greenMask[i]! & ~runner.permittedMask[i]!) !== prot) {
-    throw new Error(`at ${tS} s: lamp masks ${runner.greenMask[i]}/${runner.yellowMask[i]}/${runner.permittedMask[i]} disagree with the phase intervals`);
-  }
-}
-
-function name(x: number): string {
-  return ['red', 'green', 'yellow', 'all-red'][x]!;
 }
 
 type Event =

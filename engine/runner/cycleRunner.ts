@@ -18,16 +18,27 @@
  *  - An external schedule (the TSP controller) can be followed: see
  *    setScheduleSource.
  *
+ *  - Actuated control (setActuated, or the constructor's `actuated`): free
+ *    or coordinated intersections run passes of gap-out, max-out, force-off
+ *    and skips, decided as the clock reaches them (./actuatedPass.ts has the
+ *    rules), fed by `actuate` / `placeCall`. Settings pass the validator's
+ *    validateActuatedPlan and take effect at a plan cycle zero (coordinated:
+ *    one in step with the offset). While an intersection runs actuated, the
+ *    schedule source is not followed for it, and plan switches and one-cycle
+ *    overrides wait for the pass to end (coordinated: and the plan's remaining
+ *    barriers, back to its cycle zero). Fixed time is the default and runs
+ *    exactly as without this.
+ *
  * Hot-loop shape: all state is in typed arrays indexed by intersection or
  * global phase, `update` and `stepTo` allocate nothing, and every array keeps
- * one element kind. Actuated control (gap-out, max-out, force-off) would add
- * per-phase state next to `phaseInterval` and decide green ends inside
- * `stepTo`; it is not built yet: greens end where the layout says.
+ * one element kind.
  */
 import type { CompiledNetwork } from '../network/compile.js';
 import { createPlanBuffer, type PlanBuffer } from '../timing/planner.js';
-import { validateIntersectionPlan } from '../safety/validator.js';
-import { IssueList, UnsafePlanError } from '../errors.js';
+import { validateActuatedPlan, validateIntersectionPlan } from '../safety/validator.js';
+import { ErrorCode, GreenwaveError, IssueList, UnsafePlanError } from '../errors.js';
+import { CONTROL_COORDINATED, CONTROL_FREE, type ActuatedPlan } from '../timing/actuated.js';
+import { ActuatedPass, isActuatedMode, KIND_FIXED, KIND_LEAD_IN, KIND_LEAD_OUT, KIND_PASS } from './actuatedPass.js';
 import { mod } from '../numeric.js';
 import { correctOffset } from './offsetCorrection.js';
 import { allRedLamps, evaluateLamps, nextEdgeS, phaseIntervals, PHASE_RED } from './lamps.js';
@@ -40,6 +51,8 @@ export const BOUNDARY_ONE_CYCLE = 2;
 export const BOUNDARY_CORRECTED = 4;
 /** The schedule source's cycle started here instead of the plan (no plan switch or correction). */
 export const BOUNDARY_SCHEDULED = 8;
+/** An actuated pass starts here (see setActuated). */
+export const BOUNDARY_ACTUATED = 16;
 
 /** What `stepTo` reached. */
 export const STEP_DONE = 0;
@@ -111,13 +124,19 @@ export class CycleRunner {
   private lastUpdateS = 0;
   /** Why the first refusal happened, for reports. */
   firstRejection = '';
+  /** Actuated control: settings, detector state and the pass being run (counters for reports). */
+  readonly act: ActuatedPass;
+  private readonly actView = { mode: new Uint8Array(0), minGreenS: new Float64Array(0), passageS: new Float64Array(0), maxGreenS: new Float64Array(0), coordinated: new Uint8Array(0), forceOffS: new Float64Array(0) };
 
   /**
    * Runs `plan` from clock time `startS`, in step with each offset as if it had been
    * running all along. `only` ≥ 0 runs that intersection alone (the rest of `plan` may be
-   * empty). Throws UnsafePlanError if the plan fails the validator.
+   * empty). Throws UnsafePlanError if the plan fails the validator. With `actuated`, the
+   * intersections it sets free start a pass at `startS`; coordinated ones start their
+   * lead-in if `startS` falls in it, else at the next cycle zero (or the settings fail
+   * validateActuatedPlan: UnsafePlanError).
    */
-  constructor(c: CompiledNetwork, plan: PlanBuffer, startS = 0, only = -1) {
+  constructor(c: CompiledNetwork, plan: PlanBuffer, startS = 0, only = -1, actuated?: ActuatedPlan) {
     const n = c.intersectionCount;
     this.c = c;
     this.first = only >= 0 ? only : 0;
@@ -136,11 +155,110 @@ export class CycleRunner {
     this.yellowMask = new Uint16Array(n);
     this.permittedMask = new Uint16Array(n);
     this.phaseInterval = new Uint8Array(c.phaseIds.length);
+    this.act = new ActuatedPass(c);
     for (let i = this.first; i < this.end; i++) {
       this.check(plan, i);
       this.copyPlan(plan, this.target, i);
       this.anchor(i, startS);
+      if (actuated && isActuatedMode(actuated.mode[i]!)) {
+        this.checkActuated(plan, i, actuated);
+        this.act.queue(i, actuated);
+        this.act.takeQueued(i);
+        this.startActuated(i, startS);
+      }
     }
+  }
+
+  /** Starts actuated control of i at clock time t where it can start at once (see the constructor). */
+  private startActuated(i: number, tS: number): void {
+    const act = this.act;
+    if (act.mode[i] === CONTROL_FREE) {
+      this.cycleStartS[i] = tS;
+      this.lastTauS[i] = 0;
+      this.enterActuated(i);
+      return;
+    }
+    act.computeRotation(i, this.target);
+    const tau = tS - this.cycleStartS[i]!;
+    if (tau < EPS || (act.rotationS[i]! > 0 && tau < act.rotationS[i]!)) this.enterActuated(i);
+  }
+
+  // ------------------------------------------------------------ actuated
+
+  /**
+   * Runs intersection i (or every intersection run, i < 0) on the actuated settings `a`
+   * (engine/timing/actuated.ts) from the next plan cycle zero; undefined goes back to fixed
+   * time. The settings are checked against the plan that cycle zero starts (validator's
+   * validateActuatedPlan; UnsafePlanError if refused, nothing queued). A plan queued later
+   * must fit them too (setPlan checks). Coordinated mode waits for a cycle zero in step.
+   */
+  setActuated(a: ActuatedPlan | undefined, i = -1): void {
+    const from = i >= 0 ? i : this.first;
+    const to = i >= 0 ? i + 1 : this.end;
+    if (a) for (let k = from; k < to; k++) if (isActuatedMode(a.mode[k]!)) this.checkActuated(this.nextPlan(k), k, a);
+    for (let k = from; k < to; k++) {
+      this.act.queue(k, a && isActuatedMode(a.mode[k]!) ? a : undefined);
+      this.act.leavePending[k] = 1;
+    }
+  }
+
+  /** A detection on global phase p at clock time t: extends its green, or calls it. Allocation-free. */
+  actuate(p: number, tS: number): void {
+    this.act.actuate(p, tS);
+  }
+
+  /** Calls global phase p (a vehicle waits) without a detection time; ignored while it is green. */
+  placeCall(p: number): void {
+    if (this.act.greenNow[p] === 0) this.act.call[p] = 1;
+  }
+
+  /** Per global phase: 1 = called (cleared when served). The caller may write it; see actuate. */
+  get phaseCall(): Uint8Array {
+    return this.act.call;
+  }
+
+  /** Per global phase: clock time of the last detection (passage timer); the caller may write it. */
+  get lastActuationS(): Float64Array {
+    return this.act.lastActuationS;
+  }
+
+  /** True while intersection i runs an actuated pass (or its lead-in or lead-out). */
+  isActuated(i: number): boolean {
+    return this.act.kind[i] !== KIND_FIXED;
+  }
+
+  private checkActuated(plan: PlanBuffer, i: number, a: ActuatedPlan): void {
+    if (validateActuatedPlan(this.c, i, plan, a)) return;
+    const issues = new IssueList();
+    validateActuatedPlan(this.c, i, plan, a, issues);
+    throw new UnsafePlanError(this.c.intersectionIds[i]!, issues.items);
+  }
+
+  /** The settings i will run, checked against `plan` (a plan about to be queued or reset to). */
+  private checkActuatedFits(plan: PlanBuffer, i: number): void {
+    if (!isActuatedMode(this.act.nextMode(i))) return;
+    this.checkActuated(plan, i, this.act.settingsOf(this.act.hasQueued[i] === 1, this.actView));
+  }
+
+  /** At a plan cycle zero (fixed logic done): start the lead-in or the first pass. */
+  private enterActuated(i: number): void {
+    const act = this.act;
+    act.computeRotation(i, this.target);
+    if (act.mode[i] === CONTROL_FREE) act.callAll(i);
+    if (act.mode[i] === CONTROL_COORDINATED && act.rotationS[i]! > 0) {
+      act.writePart(i, this.target, this.running, true);
+      act.kind[i] = KIND_LEAD_IN;
+      return;
+    }
+    this.startPass(i);
+  }
+
+  private startPass(i: number): void {
+    this.act.kind[i] = KIND_PASS;
+    this.act.startPass(i, this.target, this.running);
+    // Phases served from the pass start show from its first instant.
+    this.act.advance(i, this.running, this.cycleStartS[i]!, 0, 0);
+    this.boundaryFlags[i] = BOUNDARY_ACTUATED;
   }
 
   /**
@@ -149,6 +267,7 @@ export class CycleRunner {
    */
   reset(plan: PlanBuffer, i: number, tS: number): void {
     this.check(plan, i);
+    this.checkActuatedFits(plan, i);
     this.copyPlan(plan, this.target, i);
     this.hasQueued[i] = 0;
     this.hasOneCycle[i] = 0;
@@ -181,8 +300,10 @@ export class CycleRunner {
   /** Queues a new plan for intersection i, taken at its next cycle zero; it must be valid (it is checked again). */
   setPlan(plan: PlanBuffer, i: number): void {
     this.check(plan, i);
+    this.checkActuatedFits(plan, i);
     this.copyPlan(plan, this.queued, i);
     this.hasQueued[i] = 1;
+    this.act.leavePending[i] = 1;
   }
 
   /** The plan intersection i runs (as committed, no correction), and whether another is queued. */
@@ -209,6 +330,7 @@ export class CycleRunner {
     this.oneCycle ??= createPlanBuffer(this.c);
     this.copyPlan(layout, this.oneCycle, i);
     this.hasOneCycle[i] = 1;
+    this.act.leavePending[i] = 1;
   }
 
   /**
@@ -217,6 +339,7 @@ export class CycleRunner {
    * rules); the layout is validated here.
    */
   replaceRunning(layout: PlanBuffer, i: number): void {
+    if (this.act.kind[i] !== KIND_FIXED) throw new GreenwaveError(ErrorCode.InvalidInput, `${this.c.intersectionIds[i]} runs actuated: its running cycle is decided by its detectors and cannot be replaced`);
     this.check(layout, i);
     this.copyPlan(layout, this.running, i);
   }
@@ -226,6 +349,7 @@ export class CycleRunner {
   /** Runs the plan of intersection i in step with its offset from time t (discarding this cycle's correction or override). */
   anchor(i: number, tS: number): void {
     this.unsample();
+    this.act.clear(i);
     this.copyPlan(this.target, this.running, i);
     const cyc = this.running.cycleS[i]!;
     this.cycleStartS[i] = tS - mod(tS - this.running.offsetS[i]!, cyc);
@@ -274,7 +398,8 @@ export class CycleRunner {
    */
   stepTo(i: number, tS: number): number {
     this.unsample();
-    if (this.source && this.follow(i, this.cycleStartS[i]! + this.lastTauS[i]!) === FOLLOW_NEW_CYCLE) {
+    if (this.act.kind[i] === KIND_PASS) return this.stepPass(i, tS);
+    if (this.source && this.act.kind[i] === KIND_FIXED && this.follow(i, this.cycleStartS[i]! + this.lastTauS[i]!) === FOLLOW_NEW_CYCLE) {
       // Within float noise of the boundary, the schedule's next cycle has begun.
       this.boundaryFlags[i] = BOUNDARY_SCHEDULED;
       this.lastTauS[i] = 0;
@@ -293,12 +418,44 @@ export class CycleRunner {
     }
     if (b >= cyc) {
       // A schedule's next cycle is taken at the boundary itself, as `update` takes it.
-      if (this.source && this.follow(i, this.cycleStartS[i]! + cyc) === FOLLOW_NEW_CYCLE) {
+      if (this.source && this.act.kind[i] === KIND_FIXED && this.follow(i, this.cycleStartS[i]! + cyc) === FOLLOW_NEW_CYCLE) {
         this.boundaryFlags[i] = BOUNDARY_SCHEDULED;
       } else {
         this.cycleStartS[i] = this.cycleStartS[i]! + cyc;
         this.beginCycle(i);
       }
+      this.lastTauS[i] = 0;
+      this.evaluate(i, 0);
+      return STEP_CYCLE_ZERO;
+    }
+    this.lastTauS[i] = b;
+    this.evaluate(i, b);
+    return STEP_EDGE;
+  }
+
+  /** stepTo within an actuated pass: decisions are edges too, taken before the lamps are shown. */
+  private stepPass(i: number, tS: number): number {
+    const act = this.act;
+    const r = this.running;
+    const lt = this.lastTauS[i]!;
+    const due = act.nextDecisionS(i, r, this.cycleStartS[i]!, lt);
+    let b: number;
+    if (due <= lt + 1e-9) {
+      // The detectors changed since the last step (or a tie): decide now, show it at the same instant.
+      b = lt;
+    } else {
+      const target = Math.max(0, tS - this.cycleStartS[i]!);
+      b = Math.min(due, nextEdgeS(this.c, i, lt, r.cycleS[i]!, r.phaseStartS, r.phaseGreenS, r.phaseYellowS, r.phaseAllRedS));
+      if (b > target) {
+        this.lastTauS[i] = target;
+        this.evaluate(i, target);
+        return STEP_DONE;
+      }
+    }
+    act.advance(i, r, this.cycleStartS[i]!, b, b);
+    if (b >= r.cycleS[i]! - 1e-9) {
+      this.cycleStartS[i] = this.cycleStartS[i]! + r.cycleS[i]!;
+      this.beginCycle(i);
       this.lastTauS[i] = 0;
       this.evaluate(i, 0);
       return STEP_CYCLE_ZERO;
@@ -314,20 +471,26 @@ export class CycleRunner {
    * which samples the lamps once per step.
    */
   update(tS: number): void {
+    const wasSampled = this.sampled;
+    const prevS = this.lastUpdateS;
     this.lastUpdateS = tS;
     this.sampled = true;
     const c = this.c;
     const run = this.running;
     const end = this.end;
+    const kind = this.act.kind;
     // Only the controller holds lamps red; nothing in this loop holds more (cycle zero releases).
     const anyHeld = this.heldRed > 0;
     for (let i = this.first; i < end; i++) {
-      if (this.source) this.follow(i, tS);
+      if (this.source && kind[i] === KIND_FIXED) this.follow(i, tS);
       let tau = tS - this.cycleStartS[i]!;
+      // Decisions land no earlier than the last point shown.
+      if (kind[i] === KIND_PASS) this.act.advance(i, run, this.cycleStartS[i]!, wasSampled ? prevS - this.cycleStartS[i]! : this.lastTauS[i]!, tau);
       while (tau >= run.cycleS[i]!) {
         this.cycleStartS[i] = this.cycleStartS[i]! + run.cycleS[i]!;
         this.beginCycle(i);
         tau = tS - this.cycleStartS[i]!;
+        if (kind[i] === KIND_PASS) this.act.advance(i, run, this.cycleStartS[i]!, 0, tau);
       }
       if (anyHeld && this.redUntilCycleZero[i] === 1) allRedLamps(this.greenMask, this.yellowMask, this.permittedMask, i);
       else evaluateLamps(c, i, tau, run.phaseStartS, run.phaseGreenS, run.phaseYellowS, this.greenMask, this.yellowMask, this.permittedMask, i);
@@ -417,6 +580,7 @@ export class CycleRunner {
     this.phaseInterval.set(other.phaseInterval);
     this.planSwitches = other.planSwitches;
     this.corrections = other.corrections;
+    this.act.copyFrom(other.act);
   }
 
   // ------------------------------------------------------------ schedule
@@ -511,6 +675,28 @@ export class CycleRunner {
   /** At cycle zero: take a queued plan, or run a one-cycle override, else correct any offset error the short way. */
   private beginCycle(i: number): void {
     this.releaseRed(i);
+    const act = this.act;
+    const kind = act.kind[i]!;
+    if (kind === KIND_LEAD_IN) {
+      this.startPass(i);
+      return;
+    }
+    if (kind === KIND_PASS) {
+      // A phase carried over must clear in a pass first (no rest while leaving: it ends at once).
+      const leave = (this.hasQueued[i] === 1 || this.hasOneCycle[i] === 1 || act.hasQueued[i] === 1) && act.pendingCarry[i] === 0;
+      if (!leave) {
+        this.startPass(i);
+        return;
+      }
+      if (act.mode[i] === CONTROL_COORDINATED && act.rotationS[i]! > 0) {
+        // Back to a plan cycle zero through the plan's barriers after the rotation.
+        act.writePart(i, this.target, this.running, false);
+        act.kind[i] = KIND_LEAD_OUT;
+        this.boundaryFlags[i] = 0;
+        return;
+      }
+    }
+    act.clear(i);
     let flags = 0;
     const switching = this.hasQueued[i] === 1;
     if (switching) {
@@ -538,5 +724,15 @@ export class CycleRunner {
       }
     }
     this.boundaryFlags[i] = flags;
+    // Actuated settings change at a plan cycle zero; coordinated control starts only in step with the offset.
+    act.takeQueued(i);
+    if (!isActuatedMode(act.mode[i]!) || (flags & BOUNDARY_CORRECTED) !== 0) return;
+    if (act.mode[i] === CONTROL_COORDINATED && this.correctOffsets[i] === 1) {
+      const cyc = this.target.cycleS[i]!;
+      const late = mod(this.cycleStartS[i]! - this.target.offsetS[i]!, cyc);
+      if (late > EPS && cyc - late > EPS) return;
+    }
+    this.enterActuated(i);
+    this.boundaryFlags[i] = flags | BOUNDARY_ACTUATED;
   }
 }

@@ -3,8 +3,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { validateNetwork, loadNetwork } from '../network/validate.js';
 import { compileNetwork, type CompiledNetwork } from '../network/compile.js';
-import { clonePlanBuffer, type PlanBuffer } from '../timing/planner.js';
-import { validateIntersectionPlan, ValidatorRule } from './validator.js';
+import { clonePlanBuffer, createPlanBuffer, type PlanBuffer } from '../timing/planner.js';
+import { ActuatedRule, MAX_PASSAGE_S, validateActuatedPlan, validateIntersectionPlan, ValidatorRule } from './validator.js';
+import { actuatedPlan, CONTROL_COORDINATED, CONTROL_FIXED, type ActuatedPlan } from '../timing/actuated.js';
+import { planAndValidate } from '../plan.js';
+import { mod } from '../numeric.js';
 import { cycleCeilingS } from './floors.js';
 import { IssueList } from '../errors.js';
 import { arbitraryLaneFlow, arbitraryNetwork, plannedBuffer as planned } from '../../test/fixtures/arbitraryNetwork.js';
@@ -297,5 +300,164 @@ describe('on-demand (bus) phases', () => {
     buf.phaseStartS[x] = buf.phaseStartS[x]! - 12;
     buf.phaseStartS[at('S3')] = buf.phaseStartS[at('S3')]! - 12 + 6 + c.phaseYellowS[x]! + c.phaseAllRedS[x]!;
     expect(check(buf).join('\n')).toMatch(/gap or overlap|conflicts with phase/);
+  });
+});
+
+/**
+ * Actuated settings (validateActuatedPlan): what engine/timing/actuated.ts emits for random
+ * networks and plans always passes, in free and coordinated mode; and each corruption, aimed
+ * at one rule, is caught by that rule with its field path.
+ */
+describe('actuated settings', () => {
+  const APPROACHES = ['EB', 'WB', 'NB', 'SB'] as const;
+  const copy = (a: ActuatedPlan): ActuatedPlan => ({ mode: a.mode.slice(), minGreenS: a.minGreenS.slice(), passageS: a.passageS.slice(), maxGreenS: a.maxGreenS.slice(), coordinated: a.coordinated.slice(), forceOffS: a.forceOffS.slice() });
+  const codes = (c: CompiledNetwork, i: number, buf: PlanBuffer, a: ActuatedPlan): IssueList => {
+    const issues = new IssueList();
+    validateActuatedPlan(c, i, buf, a, issues);
+    return issues;
+  };
+  const corruptions = [
+    'passageZero',
+    'passageLong',
+    'minBelowFloor',
+    'maxBelowMin',
+    'maxAboveCeiling',
+    'nanPassage',
+    'forceOffIntoMin',
+    'forceOffLate',
+    'forceOffOutside',
+    'coordinatedInFree',
+    'noCoordinated',
+    'badMode',
+    'coordinatedSkipped',
+  ] as const;
+
+  it('passes what actuatedPlan emits and catches each corruption by its rule, on random networks', () => {
+    let checked = 0;
+    const seen = new Set<string>();
+    fc.assert(
+      fc.property(scenario, fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), fc.nat(), fc.nat({ max: corruptions.length - 1 }), ({ net, flows }, dirs, pick, k) => {
+        const c = compiledOrNull(net);
+        if (!c) return;
+        const buf = planned(c, flows);
+        const coordinated = c.intersectionIds.map((id) => ({ intersectionId: id, approaches: APPROACHES.filter((_, j) => dirs[j]) }));
+        const a = actuatedPlan(c, buf, coordinated);
+        for (let i = 0; i < c.intersectionCount; i++) {
+          const issues = codes(c, i, buf, a);
+          if (issues.length > 0) throw new Error(`sound settings refused:\n${issues.items.map((x) => `${x.path}: ${x.message}`).join('\n')}`);
+        }
+        const i = pick % c.intersectionCount;
+        const p0 = c.phaseStart[i]!;
+        const served: number[] = [];
+        for (let p = p0; p < c.phaseStart[i + 1]!; p++) if (buf.phaseGreenS[p]! > 0) served.push(p);
+        const p = served[pick % served.length]!;
+        const ph = `actuated[${c.intersectionIds[i]}].phases[${c.phaseIds[p]}]`;
+        const bad = copy(a);
+        const coord = a.mode[i] === CONTROL_COORDINATED;
+        let rule: string;
+        let path: string;
+        const kind = corruptions[k]!;
+        switch (kind) {
+          case 'passageZero':
+          case 'passageLong':
+            bad.passageS[p] = kind === 'passageZero' ? 0 : MAX_PASSAGE_S + 0.5;
+            [rule, path] = [ActuatedRule.Passage, `${ph}.passageS`];
+            break;
+          case 'minBelowFloor':
+            bad.minGreenS[p] = Math.max(c.phaseMinGreenS[p]!, 4, c.phasePedestrianS[p]!) - 0.5;
+            [rule, path] = [ActuatedRule.MinGreen, `${ph}.minGreenS`];
+            break;
+          case 'maxBelowMin':
+            bad.maxGreenS[p] = a.minGreenS[p]! - 0.5;
+            [rule, path] = [ActuatedRule.MaxGreen, `${ph}.maxGreenS`];
+            break;
+          case 'maxAboveCeiling':
+            bad.maxGreenS[p] = Math.max(c.phaseMaxGreenS[p]!, buf.phaseGreenS[p]!) + 1;
+            [rule, path] = [ActuatedRule.MaxGreen, `${ph}.maxGreenS`];
+            break;
+          case 'nanPassage':
+            bad.passageS[p] = Number.NaN;
+            [rule, path] = [ActuatedRule.NonFinite, ph];
+            break;
+          case 'forceOffIntoMin':
+          case 'forceOffLate':
+          case 'forceOffOutside': {
+            if (!coord) return;
+            const cyc = buf.cycleS[i]!;
+            if (kind === 'forceOffIntoMin') bad.forceOffS[p] = mod(buf.phaseStartS[p]! + a.minGreenS[p]! - 0.5, cyc);
+            else if (kind === 'forceOffLate') {
+              // Later than the planned green end, still inside the phase's own clearance.
+              bad.forceOffS[p] = mod(buf.phaseStartS[p]! + buf.phaseGreenS[p]! + Math.min(0.5, buf.phaseYellowS[p]! / 2), cyc);
+            } else bad.forceOffS[p] = cyc + 1;
+            [rule, path] = [ActuatedRule.ForceOff, `${ph}.forceOffS`];
+            break;
+          }
+          case 'coordinatedInFree':
+            if (coord) return;
+            bad.coordinated[p] = 1;
+            [rule, path] = [ActuatedRule.Coordinated, `${ph}.coordinated`];
+            break;
+          case 'noCoordinated':
+            if (!coord) return;
+            bad.coordinated.fill(0, p0, c.phaseStart[i + 1]!);
+            [rule, path] = [ActuatedRule.Coordinated, `actuated[${c.intersectionIds[i]}].coordinated`];
+            break;
+          case 'coordinatedSkipped': {
+            // A phase the plan skips (an on-demand bus phase) marked coordinated.
+            let skipped = -1;
+            for (let q = p0; q < c.phaseStart[i + 1]!; q++) if (buf.phaseGreenS[q] === 0) skipped = q;
+            if (skipped < 0) return;
+            bad.coordinated[skipped] = 1;
+            [rule, path] = [ActuatedRule.Coordinated, `actuated[${c.intersectionIds[i]}].phases[${c.phaseIds[skipped]}].coordinated`];
+            break;
+          }
+          case 'badMode':
+            bad.mode[i] = 7;
+            [rule, path] = [ActuatedRule.Mode, `actuated[${c.intersectionIds[i]}].mode`];
+            break;
+        }
+        const issues = codes(c, i, buf, bad);
+        expect(validateActuatedPlan(c, i, buf, bad)).toBe(false);
+        expect(issues.items.map((x) => x.code)).toEqual([rule]);
+        expect(issues.items[0]!.path).toBe(path);
+        seen.add(kind);
+        checked++;
+      }),
+      { numRuns: 1500, seed: 20261205 },
+    );
+    expect(checked).toBeGreaterThan(700);
+    expect([...seen].sort()).toEqual([...corruptions].sort());
+  });
+
+  it('refuses settings sized for another network, and phases of different rings in one barrier that conflict', () => {
+    const c = compileNetwork(loadNetwork(readFileSync(new URL('../../test/fixtures/networks/two-stage.json', import.meta.url), 'utf8')));
+    const buf = createPlanBuffer(c);
+    buf.laneFlowVehPerH.set([600, 500, 450, 300]);
+    planAndValidate(c, buf);
+    const a = actuatedPlan(c, buf, []);
+    expect(codes(c, 0, buf, { ...a, passageS: new Float64Array(5) }).items).toEqual([expect.objectContaining({ code: ActuatedRule.Shape, path: 'actuated[X1]' })]);
+    // Fixed mode runs no actuated setting: nothing else is checked.
+    const fixed = copy(a);
+    fixed.mode[0] = CONTROL_FIXED;
+    fixed.passageS[0] = 0;
+    expect(validateActuatedPlan(c, 0, buf, fixed)).toBe(true);
+    // A dual ring from the random family; its ring-1 and ring-2 phases of barrier 0 made to conflict.
+    const dual = fc
+      .sample(scenario, { numRuns: 200, seed: 7 })
+      .map(({ net, flows }) => ({ c: compiledOrNull(net), flows }))
+      .find(({ c: x }) => x !== null && x.ringCount[0] === 2)!;
+    const d = dual.c!;
+    const dbuf = planned(d, dual.flows);
+    const da = actuatedPlan(d, dbuf, []);
+    expect(validateActuatedPlan(d, 0, dbuf, da)).toBe(true);
+    const p0 = d.phaseStart[0]!;
+    let p = p0;
+    while (!(d.phaseBarrier[p] === 0 && d.phaseRing[p] === 0)) p++;
+    let q = p0;
+    while (!(d.phaseBarrier[q] === 0 && d.phaseRing[q] === 1)) q++;
+    d.phaseConflictMask[p] = d.phaseConflictMask[p]! | (1 << (q - p0));
+    const issues = codes(d, 0, dbuf, da);
+    expect(issues.items.map((x) => x.code)).toContain(ActuatedRule.RingConflict);
+    expect(issues.items.find((x) => x.code === ActuatedRule.RingConflict)!.path).toBe(`actuated[${d.intersectionIds[0]}].phases[${d.phaseIds[p]}]`);
   });
 });

@@ -15,10 +15,16 @@
  *  - no two conflicting phases (vehicle or pedestrian) green, yellow or in
  *    their red clearance at the same moment, around the cycle boundary too.
  * It runs on the compiled arrays and allocates nothing when a plan is sound.
+ *
+ * validateActuatedPlan checks the actuated settings a plan may carry
+ * (engine/timing/actuated.ts): per phase minimum green, passage and maximum
+ * green, and in coordinated mode the force-offs and coordinated phases. The
+ * cycle runner refuses settings it refuses (engine/runner/cycleRunner.ts).
  */
 import type { CompiledNetwork } from '../network/compile.js';
 import type { PlanBuffer } from '../timing/planner.js';
 import type { IssueList } from '../errors.js';
+import type { ActuatedPlan } from '../timing/actuated.js';
 import { mod } from '../numeric.js';
 import { SAFETY_FLOORS, cycleCeilingS } from './floors.js';
 
@@ -165,6 +171,112 @@ export function validateIntersectionPlan(c: CompiledNetwork, i: number, plan: Pl
   return ok;
 }
 
+/**
+ * Stable names of the actuated-settings rules (validateActuatedPlan), carried as `code`.
+ * Never rename: tools match on them.
+ */
+export const ActuatedRule = {
+  /** An array of the settings does not match the network (intersection or phase count). */
+  Shape: 'ACT_SHAPE',
+  /** The mode is not CONTROL_FIXED, CONTROL_FREE or CONTROL_COORDINATED. */
+  Mode: 'ACT_MODE',
+  /** A minimum green, passage, maximum green or force-off is NaN or infinite where it is used. */
+  NonFinite: 'ACT_NON_FINITE',
+  /** Minimum green below the phase's compiled minimum green, the 4 s floor or walk + pedestrian clearance. */
+  MinGreen: 'ACT_MIN_GREEN',
+  /** Passage (gap) time outside (0, 10] s. */
+  Passage: 'ACT_PASSAGE',
+  /** Maximum green below the minimum green, or above the phase's maximum green (or its planned green if longer). */
+  MaxGreen: 'ACT_MAX_GREEN',
+  /** A force-off outside the cycle, or leaving the phase less than its minimum green, or later than its planned green end. */
+  ForceOff: 'ACT_FORCE_OFF',
+  /** Coordinated mode without a coordinated phase that runs, or a coordinated phase outside coordinated mode or without green. */
+  Coordinated: 'ACT_COORDINATED',
+  /** Two phases of different rings in one barrier conflict: actuated control may run any two of them together. */
+  RingConflict: 'ACT_RING_CONFLICT',
+} as const;
+export type ActuatedRule = (typeof ActuatedRule)[keyof typeof ActuatedRule];
+
+/** Longest passage (gap) time accepted, s: NTCIP 1202 phasePassage is 0–25.5 s; over 10 s a phase never gaps out in practice. */
+export const MAX_PASSAGE_S = 10;
+
+/**
+ * Checks the actuated settings `a` of intersection i against `plan` (which must itself pass
+ * validateIntersectionPlan: force-offs are read against its starts and greens). True if the
+ * cycle runner may run them; problems go to `issues` when given. A phase the plan skips
+ * (no green) is never served actuated: only its shape is checked. Allocates nothing when sound.
+ */
+export function validateActuatedPlan(c: CompiledNetwork, i: number, plan: PlanBuffer, a: ActuatedPlan, issues?: IssueList): boolean {
+  const id = c.intersectionIds[i]!;
+  let ok = true;
+  const fail = (rule: ActuatedRule, path: string, message: string): void => {
+    ok = false;
+    issues?.add(`actuated[${id}]${path}`, message, rule);
+  };
+  const nP = c.phaseIds.length;
+  if (a.mode.length !== c.intersectionCount || a.minGreenS.length !== nP || a.passageS.length !== nP || a.maxGreenS.length !== nP || a.coordinated.length !== nP || a.forceOffS.length !== nP) {
+    fail(ActuatedRule.Shape, '', `settings are sized for another network (${a.mode.length} intersections, ${a.minGreenS.length} phases; this one has ${c.intersectionCount} and ${nP})`); // rule:ACT_SHAPE
+    return false;
+  }
+  const mode = a.mode[i]!;
+  if (mode !== 0 && mode !== 1 && mode !== 2) {
+    fail(ActuatedRule.Mode, '.mode', `mode ${mode} is not fixed (0), free (1) or coordinated (2)`); // rule:ACT_MODE
+    return false;
+  }
+  if (mode === 0) return true;
+  const coordinatedMode = mode === 2;
+  const cycle = plan.cycleS[i]!;
+  const p0 = c.phaseStart[i]!;
+  const p1 = c.phaseStart[i + 1]!;
+  let coordinatedRuns = false;
+  for (let p = p0; p < p1; p++) {
+    const ph = `.phases[${c.phaseIds[p]}]`;
+    const g = plan.phaseGreenS[p]!;
+    const coordinated = a.coordinated[p] === 1;
+    if (g <= 0) {
+      if (coordinated) fail(ActuatedRule.Coordinated, `${ph}.coordinated`, 'a phase the plan skips (no green) cannot be coordinated'); // rule:ACT_COORDINATED
+      continue;
+    }
+    if (coordinated && !coordinatedMode) fail(ActuatedRule.Coordinated, `${ph}.coordinated`, 'a coordinated phase needs the intersection in coordinated mode'); // rule:ACT_COORDINATED
+    if (coordinated) coordinatedRuns = true;
+    const minS = a.minGreenS[p]!;
+    const passS = a.passageS[p]!;
+    const maxS = a.maxGreenS[p]!;
+    if (!(Number.isFinite(minS) && Number.isFinite(passS) && Number.isFinite(maxS))) {
+      fail(ActuatedRule.NonFinite, ph, `minimum green ${minS} s, passage ${passS} s and maximum green ${maxS} s must be finite`); // rule:ACT_NON_FINITE
+      continue;
+    }
+    const pedS = c.phasePedestrianS[p]! > 0 ? Math.max(c.phasePedestrianS[p]!, SAFETY_FLOORS.minWalkS) : 0;
+    const floorS = Math.max(c.phaseMinGreenS[p]!, SAFETY_FLOORS.minVehicleGreenS, pedS);
+    if (minS + EPS < floorS) fail(ActuatedRule.MinGreen, `${ph}.minGreenS`, `minimum green ${minS} s is below the phase's ${floorS} s (minimum green, the ${SAFETY_FLOORS.minVehicleGreenS} s floor, walk + pedestrian clearance)`); // rule:ACT_MIN_GREEN
+    if (!(passS > 0 && passS <= MAX_PASSAGE_S + EPS)) fail(ActuatedRule.Passage, `${ph}.passageS`, `passage ${passS} s must be more than 0 and at most ${MAX_PASSAGE_S} s`); // rule:ACT_PASSAGE
+    const ceilingS = Math.max(c.phaseMaxGreenS[p]!, g);
+    if (maxS + EPS < minS) fail(ActuatedRule.MaxGreen, `${ph}.maxGreenS`, `maximum green ${maxS} s is below the minimum green ${minS} s`); // rule:ACT_MAX_GREEN
+    if (maxS + EPS >= minS && maxS > ceilingS + EPS) fail(ActuatedRule.MaxGreen, `${ph}.maxGreenS`, `maximum green ${maxS} s is above the phase's maximum green ${round(ceilingS)} s`); // rule:ACT_MAX_GREEN
+    if (coordinatedMode) {
+      const f = a.forceOffS[p]!;
+      if (!(Number.isFinite(f) && f >= 0 && f < cycle)) {
+        fail(ActuatedRule.ForceOff, `${ph}.forceOffS`, `force-off ${f} s must be at least 0 and less than the cycle ${cycle} s`); // rule:ACT_FORCE_OFF
+      } else {
+        // Phases start no later than planned (early return only moves them earlier), so a force-off
+        // this far into the planned green always leaves the minimum green; none later than the
+        // planned green end, or the phases after it (and the yield point) would be pushed late.
+        const into = mod(f - plan.phaseStartS[p]!, cycle);
+        if (into + EPS < minS || into > g + EPS) fail(ActuatedRule.ForceOff, `${ph}.forceOffS`, `force-off ${f} s is ${round(into)} s into the green; it must be between the minimum green ${minS} s and the planned green ${round(g)} s`); // rule:ACT_FORCE_OFF
+      }
+    }
+  }
+  if (coordinatedMode && !coordinatedRuns) fail(ActuatedRule.Coordinated, '.coordinated', 'coordinated mode needs at least one coordinated phase with green'); // rule:ACT_COORDINATED
+  // Actuated control runs any phase of one ring beside any phase of another ring in the same barrier.
+  for (let p = p0; p < p1; p++) {
+    for (let q = p + 1; q < p1; q++) {
+      if (c.phaseBarrier[p] === c.phaseBarrier[q] && c.phaseRing[p] !== c.phaseRing[q] && ((c.phaseConflictMask[p]! >>> (q - p0)) & 1) === 1) {
+        fail(ActuatedRule.RingConflict, `.phases[${c.phaseIds[p]}]`, `conflicts with phase ${c.phaseIds[q]} of another ring in the same barrier`); // rule:ACT_RING_CONFLICT
+      }
+    }
+  }
+  return ok;
+}
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
