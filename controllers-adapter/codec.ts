@@ -133,14 +133,5 @@ export function decodePlanBlock(c: CompiledNetwork, i: number, regs: ArrayLike<n
   return { ok: true, planId };
 }
 
-/** Copies intersection i's plan (cycle, offset, phase times) between buffers. */
-export function copyIntersectionPlan(c: CompiledNetwork, i: number, from: PlanBuffer, to: PlanBuffer): void {
-  to.cycleS[i] = from.cycleS[i]!;
-  to.offsetS[i] = from.offsetS[i]!;
-  for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
-    to.phaseStartS[p] = from.phaseStartS[p]!;
-    to.phaseGreenS[p] = from.phaseGreenS[p]!;
-    to.phaseYellowS[p] = from.phaseYellowS[p]!;
-    to.phaseAllRedS[p] = from.phaseAllRedS[p]!;
-  }
-}
+/** The engine's copy of one intersection's plan, re-exported for the adapters. */
+export { copyIntersectionPlan } from '../engine/timing/planner.js';

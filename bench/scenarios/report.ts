@@ -95,3 +95,26 @@ export function formatReport(results: readonly ScenarioResult[]): string {
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** The summary and the per-scenario table as Markdown, for docs/benchmarks.md (generated, not typed). */
+export function formatMarkdown(results: readonly ScenarioResult[]): string {
+  const lines: string[] = [];
+  lines.push('| plan | half | wins | geometric-mean ratio | worst | more than 5 % worse |', '|---|---|---|---|---|---|');
+  for (const tool of ['greenwave', 'greenwave (no check)', 'greenwave actuated'] as const) {
+    for (const half of ['tuning', 'held-out']) {
+      const s = summarize(results, half, tool);
+      if (s.cases === 0) continue;
+      lines.push(`| ${tool} | ${half} | ${s.wins} / ${s.cases} | ${s.geoMeanRatio.toFixed(2)} | ${s.worstRatio.toFixed(2)} (${s.worstCase}) | ${s.over5Pct} |`);
+    }
+  }
+  lines.push('', `| scenario | half | signals | level | ${TOOLS.map((t) => t.replace('SUMO ', '').replace('greenwave', 'gw')).join(' | ')} | gw ÷ best | gw actuated ÷ best |`);
+  lines.push(`|${'---|'.repeat(TOOLS.length + 6)}`);
+  for (const r of results) {
+    if (r.error) {
+      lines.push(`| ${r.id} | ${r.half} | ${r.signals} | ${r.level} | error: ${r.error.replace(/\|/g, '/').slice(0, 80)} |`);
+      continue;
+    }
+    lines.push(`| ${r.id} | ${r.half} | ${r.signals} | ${r.level} | ${TOOLS.map((t) => meanLoss(r, t).toFixed(1)).join(' | ')} | ${ratioToBest(r).toFixed(2)} | ${ratioToBest(r, 'greenwave actuated').toFixed(2)} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -8,17 +8,18 @@
  *   GREENWAVE_SCENARIOS=smoke npm run bench:scenarios   # 3 small scenarios, medium demand, 1 seed
  *   GREENWAVE_SCENARIOS=arterial-01,grid-02 GREENWAVE_SEEDS=1 …   # a subset
  *   GREENWAVE_HALF=held-out …                    # one half
+ *   node dist/bench/scenarios/run.js --markdown results.jsonl   # Markdown tables of a run saved with GREENWAVE_OUT
  *
  * Each scenario and level runs in a child process (bench/scenarios/one.ts),
  * as many at once as the machine has cores. Results also go to
  * $GREENWAVE_OUT (JSON lines) when set. Needs Debian's sumo and sumo-tools.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DEMAND_LEVELS, scenarioFamily, smokeFamily, type DemandLevel } from './family.js';
-import { formatReport, type ScenarioResult } from './report.js';
+import { formatMarkdown, formatReport, type ScenarioResult } from './report.js';
 
 export interface BenchOptions {
   readonly smoke: boolean;
@@ -67,6 +68,12 @@ export async function runScenarios(o: BenchOptions): Promise<ScenarioResult[]> {
 }
 
 async function main(): Promise<void> {
+  // `run.js --markdown results.jsonl`: the docs/benchmarks.md tables of a finished run (GREENWAVE_OUT).
+  if (process.argv[2] === '--markdown' && process.argv[3]) {
+    const results = readFileSync(process.argv[3], 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ScenarioResult);
+    process.stdout.write(formatMarkdown(results));
+    return;
+  }
   const which = process.env['GREENWAVE_SCENARIOS'];
   const smoke = which === 'smoke';
   const opts: BenchOptions = {

@@ -48,7 +48,7 @@
  * +Infinity (a green not yet ended, a phase not yet started, a free pass not yet ended).
  */
 import type { CompiledNetwork } from '../network/compile.js';
-import type { PlanBuffer } from '../timing/planner.js';
+import { copyIntersectionPlan, type PlanBuffer } from '../timing/planner.js';
 import { CONTROL_COORDINATED, CONTROL_FREE, type ActuatedPlan } from '../timing/actuated.js';
 import { compareRunOrder, phaseDurationS } from '../timing/runOrder.js';
 import { mod } from '../numeric.js';
@@ -271,7 +271,7 @@ export class ActuatedPass {
     const c = this.c;
     const r = this.rotationS[i]!;
     const fb = this.firstBarrier[i]!;
-    copyIntersection(c, i, plan, run);
+    copyIntersectionPlan(c, i, plan, run);
     for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
       const inLeadIn = c.phaseBarrier[p]! < fb;
       if (inLeadIn !== leadIn) run.phaseStartS[p] = Number.POSITIVE_INFINITY;
@@ -636,13 +636,3 @@ export function barrierEndS(c: CompiledNetwork, i: number, plan: PlanBuffer, b: 
   return end;
 }
 
-function copyIntersection(c: CompiledNetwork, i: number, from: PlanBuffer, to: PlanBuffer): void {
-  to.cycleS[i] = from.cycleS[i]!;
-  to.offsetS[i] = from.offsetS[i]!;
-  for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
-    to.phaseStartS[p] = from.phaseStartS[p]!;
-    to.phaseGreenS[p] = from.phaseGreenS[p]!;
-    to.phaseYellowS[p] = from.phaseYellowS[p]!;
-    to.phaseAllRedS[p] = from.phaseAllRedS[p]!;
-  }
-}

@@ -65,6 +65,18 @@ export function clonePlanBuffer(b: PlanBuffer): PlanBuffer {
   return out as unknown as PlanBuffer;
 }
 
+/** Copies intersection i's plan (cycle, offset, phase times) between buffers. */
+export function copyIntersectionPlan(c: CompiledNetwork, i: number, from: PlanBuffer, to: PlanBuffer): void {
+  to.cycleS[i] = from.cycleS[i]!;
+  to.offsetS[i] = from.offsetS[i]!;
+  for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
+    to.phaseStartS[p] = from.phaseStartS[p]!;
+    to.phaseGreenS[p] = from.phaseGreenS[p]!;
+    to.phaseYellowS[p] = from.phaseYellowS[p]!;
+    to.phaseAllRedS[p] = from.phaseAllRedS[p]!;
+  }
+}
+
 export function createPlanBuffer(c: CompiledNetwork): PlanBuffer {
   const n = c.intersectionCount;
   const p = c.phaseIds.length;
