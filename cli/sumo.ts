@@ -19,7 +19,7 @@ import { e1Additional } from '../simulator/sumo/e1.js';
 import { DEFAULT_ALTERNATIVES, planFromLoops, planTimeOfDay } from '../simulator/sumo/plan.js';
 import { exportTimeOfDay, exportTlLogic } from '../simulator/sumo/exportTls.js';
 import { exportActuated } from '../simulator/sumo/exportActuated.js';
-import { actuatedPlan, corridorApproaches, CONTROL_COORDINATED } from '../engine/timing/actuated.js';
+import { actuatedPlan, corridorApproaches, CONTROL_COORDINATED, MAX_GREEN_FACTOR } from '../engine/timing/actuated.js';
 import { matchLoops, readLoopDefinitions, type LoopTarget } from '../simulator/sumo/detectorDefs.js';
 import { formatTrials } from './format.js';
 
@@ -185,7 +185,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   if (loopMatch) out(`loops: ${loopMatch.targets.size} matched to signalised lanes\n`);
   if (unmatched.length > 0) out(`loops matching no signalised lane (ignored): ${unmatched.length}: ${unmatched.slice(0, 20).join(', ')}${unmatched.length > 20 ? ', …' : ''}\n`);
   if (faults.substitutions.length > 0) out(`counts: ${faults.substitutions.length} faulty or missing loop values substituted\n`);
-  if (actuated) out(`control: actuated — ${rows.filter((r) => r.control === 'actuated-coordinated').length} signals actuated-coordinated (fixed force-offs, slack to the coordinated phases), ${rows.filter((r) => r.control === 'fully actuated').length} fully actuated; max green = 1.5 × planned green\n`);
+  if (actuated) out(`control: actuated — ${rows.filter((r) => r.control === 'actuated-coordinated').length} signals actuated-coordinated (fixed force-offs, slack to the coordinated phases), ${rows.filter((r) => r.control === 'fully actuated').length} fully actuated; max green = ${MAX_GREEN_FACTOR} × planned green\n`);
   out(`\n  tls          cycle  offset  ${actuated ? 'control                ' : ''}stage greens (s)\n`);
   for (const r of rows) {
     out(`  ${r.tls.padEnd(12)} ${r.cycleS.toFixed(0).padStart(5)}  ${r.offsetS.toFixed(1).padStart(6)}  ${actuated ? r.control.padEnd(23) : ''}${r.stages.map((s) => `${s.id} ${s.greenS.toFixed(1)}`).join(', ')}\n`);

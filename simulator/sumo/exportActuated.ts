@@ -88,7 +88,7 @@ export function exportActuated(c: CompiledNetwork, buffer: PlanBuffer, actuated:
  * The slices of intersection i timed for actuated operation, in program order,
  * with the grid time (from the plan's cycle start) at which the program starts.
  */
-export function actuatedSlices(buffer: PlanBuffer, actuated: ActuatedPlan, i: number, planned: readonly TlsSlice[], cycleU: number): { slices: ActuatedSlice[]; startUnits: number; coordinated: boolean } {
+function actuatedSlices(buffer: PlanBuffer, actuated: ActuatedPlan, i: number, planned: readonly TlsSlice[], cycleU: number): { slices: ActuatedSlice[]; startUnits: number; coordinated: boolean } {
   const n = planned.length;
   const isCoord = planned.map((s) => s.greens.some((p) => actuated.coordinated[p] === 1));
   // The yield point: the end of the longest run of coordinated slices (cyclically).
