@@ -4,6 +4,9 @@ import { run } from './main.js';
 import { parseControllersArgs, startVirtualControllers, type VirtualFleet } from './controllers.js';
 import { ControllerClient } from '../controllers-adapter/modbus/client.js';
 import { DEMO_NETWORK_PATH, demoNetwork } from '../test/fixtures/controllers/demo.js';
+import { snmpTool } from '../test/fixtures/controllers/snmpTool.js';
+import { DAY_PLAN_ENTRY, DayPlanColumn } from '../controllers-adapter/ntcip/oids.js';
+import { HR_TOD, TOD_ENTRIES, TOD_STRIDE } from '../controllers-adapter/registerMap.js';
 
 let fleet: VirtualFleet | undefined;
 let client: ControllerClient | undefined;
@@ -43,11 +46,31 @@ describe('greenwave controllers', () => {
     expect(fleet.server.stats.idleClosed).toBe(1);
   });
 
+  test('--counts --time-of-day: the day plan from the demo day is in every controller (Modbus table) and its NTCIP time base (snmpwalk)', async () => {
+    fleet = await startVirtualControllers(parseControllersArgs(['--virtual', '2', '--port', '0', '--snmp-port', '0', '--network', DEMO_NETWORK_PATH, '--counts', 'examples/demo-city/counts.csv', '--time-of-day']));
+    const periods = fleet.periods!;
+    expect(periods.map((p) => p.period.id)).toEqual(expect.arrayContaining(['am-peak', 'pm-peak']));
+    const starts = periods.map((p) => p.period.startMin).sort((a, b) => a - b);
+    // Modbus: the time-of-day table read back over TCP, one entry per period start (plus 00:00 if none starts there).
+    client = new ControllerClient(demoNetwork(), fleet.units.map((u, i) => ({ unitId: u.unitId, intersection: i, host: '127.0.0.1', port: fleet!.server.port })), { timeoutMs: 1000 });
+    const regs = await client.readHolding(2, HR_TOD, TOD_ENTRIES + 16 * TOD_STRIDE);
+    const n = regs[0]!;
+    const tableStarts = Array.from({ length: n }, (_, k) => regs[TOD_ENTRIES + k * TOD_STRIDE]!);
+    expect(tableStarts.filter((m) => m !== 0 || starts.includes(0))).toEqual(starts);
+    // NTCIP: the day plan's events (hour, minute) as snmpwalk reads them from unit 1's agent.
+    const r = await snmpTool('snmpwalk', ['-v2c', '-c', 'public', '-t', '2', '-r', '1', '-On', '-Oq', `127.0.0.1:${fleet.units[0]!.snmpPort}`, `${DAY_PLAN_ENTRY}.${DayPlanColumn.Hour}`]);
+    expect(r.code, r.stderr).toBe(0);
+    const hours = r.stdout.trim().split('\n').map((l) => Number(l.trim().split(' ')[1]));
+    expect(hours.length).toBe(n);
+    expect(hours).toEqual(tableStarts.map((m) => Math.floor(m / 60)));
+  });
+
   test('bad arguments exit 2 with a located message', () => {
     const errs: string[] = [];
     expect(run(['controllers'], () => {}, (s) => errs.push(s))).toBe(2);
     expect(run(['controllers', '--virtual', '0'], () => {}, (s) => errs.push(s))).toBe(2);
     expect(run(['controllers', '--virtual', '2', '--port', '70000'], () => {}, (s) => errs.push(s))).toBe(2);
-    expect(errs.join('')).toMatch(/--virtual N is required[\s\S]*--virtual 0 must be[\s\S]*--port 70000/);
+    expect(run(['controllers', '--virtual', '2', '--time-of-day'], () => {}, (s) => errs.push(s))).toBe(2);
+    expect(errs.join('')).toMatch(/--virtual N is required[\s\S]*--virtual 0 must be[\s\S]*--port 70000[\s\S]*--counts and --time-of-day go together/);
   });
 });

@@ -10,6 +10,10 @@
  * (default 1): for demonstrations and tests that must see several cycles.
  * --idle-timeout-s T closes a Modbus TCP connection with no request for T s
  * (default 60; 0 = never; docs/modbus-register-map.md, "Modbus TCP transport").
+ * --counts F --time-of-day: a day plan from a day of counts (engine/dayPlan.ts):
+ * each controller starts on the period in effect now and holds the day's
+ * time-of-day table (Modbus holding 248..280); with --snmp-port its agent
+ * serves the day plan as an NTCIP time base (patterns, actions, day plan).
  */
 import { parseArgs } from 'node:util';
 import { readText } from './io.js';
@@ -21,6 +25,13 @@ import { VirtualController } from '../controllers-adapter/virtual/controller.js'
 import { ControllerServer } from '../controllers-adapter/modbus/server.js';
 import { MAX_UNIT_ID } from '../controllers-adapter/registerMap.js';
 import { NtcipAgent } from '../controllers-adapter/ntcip/agent.js';
+import { prepareCounts } from '../engine/demand.js';
+import { planDay, type TimeOfDayPlan } from '../engine/dayPlan.js';
+import { IssueList } from '../engine/errors.js';
+import { dayPlanEvents, encodeTimeOfDayTable, type DayPlanPeriod } from '../controllers-adapter/dayPlan.js';
+import { timeBaseTables } from '../controllers-adapter/ntcip/timeBase.js';
+import { ntcipMinimumCycleS } from '../controllers-adapter/ntcip/convert.js';
+import { HR_TOD } from '../controllers-adapter/registerMap.js';
 
 export const DEFAULT_CONTROLLERS_NETWORK = 'examples/demo-city/network.json';
 /** Local plan demand when no counts are given: veh per 15 min per detector, and the simulated detector rate. */
@@ -38,11 +49,16 @@ export interface VirtualFleetOptions {
   readonly timeScale?: number;
   /** Modbus TCP idle timeout, ms (default: the server's, 60 s; 0 = never). */
   readonly idleTimeoutMs?: number;
+  /** A day of counts to build a time-of-day plan from (with timeOfDay). */
+  readonly countsPath?: string;
+  readonly timeOfDay?: boolean;
 }
 
 export interface VirtualFleet {
   readonly server: ControllerServer;
   readonly units: ReadonlyArray<{ unitId: number; intersectionId: string; snmpPort?: number }>;
+  /** The day plan's periods (with --counts --time-of-day). */
+  readonly periods?: readonly TimeOfDayPlan[];
   stop(): Promise<void>;
 }
 
@@ -57,8 +73,11 @@ export function parseControllersArgs(args: string[]): VirtualFleetOptions {
       'snmp-port': { type: 'string' },
       'time-scale': { type: 'string', default: '1' },
       'idle-timeout-s': { type: 'string' },
+      counts: { type: 'string' },
+      'time-of-day': { type: 'boolean', default: false },
     },
   });
+  if (values['time-of-day'] !== (values.counts !== undefined)) throw new GreenwaveError(ErrorCode.InvalidInput, 'controllers: --counts and --time-of-day go together (a day plan from a day of counts)');
   if (values.virtual === undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'controllers: --virtual N is required (only virtual controllers are supported)');
   const count = Number(values.virtual);
   if (!(Number.isInteger(count) && count >= 1 && count <= MAX_UNIT_ID)) throw new GreenwaveError(ErrorCode.InvalidInput, `controllers: --virtual ${values.virtual} must be an integer within [1, ${MAX_UNIT_ID}]`);
@@ -77,7 +96,7 @@ export function parseControllersArgs(args: string[]): VirtualFleetOptions {
     if (!(Number.isFinite(t) && t >= 0 && t <= 86_400)) throw new GreenwaveError(ErrorCode.InvalidInput, `controllers: --idle-timeout-s ${values['idle-timeout-s']} must be a number of seconds within [0, 86400] (0 = never)`);
     idleTimeoutMs = Math.round(t * 1000);
   }
-  return { count, port, host: values.host, networkPath: values.network, ...(snmpPort === undefined ? {} : { snmpPort }), ...(timeScale === 1 ? {} : { timeScale }), ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }) };
+  return { count, port, host: values.host, networkPath: values.network, ...(snmpPort === undefined ? {} : { snmpPort }), ...(timeScale === 1 ? {} : { timeScale }), ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }), ...(values.counts === undefined ? {} : { countsPath: values.counts, timeOfDay: true }) };
 }
 
 /** Starts the fleet on the real clock (10 Hz ticks). */
@@ -86,19 +105,43 @@ export async function startVirtualControllers(o: VirtualFleetOptions): Promise<V
   if (!parsed.ok) throw new GreenwaveError(ErrorCode.InvalidInput, `${o.networkPath}: ${parsed.issues.length} problems\n${formatIssues(parsed.issues)}`, parsed.issues);
   const c = compileNetwork(parsed.network);
   if (o.count > c.intersectionCount) throw new GreenwaveError(ErrorCode.InvalidInput, `controllers: --virtual ${o.count}, but ${o.networkPath} has ${c.intersectionCount} intersections`);
-  const { buffer } = planNetwork(c, new Float64Array(c.detectorIds.length).fill(LOCAL_PLAN_VOLUME_VEH), 900);
   const scale = o.timeScale ?? 1;
   const t0S = Date.now() / 1000;
   const clock = (): number => t0S + (Date.now() / 1000 - t0S) * scale;
   const now = clock();
+  // Local plan: the day plan's period in effect now (clock in UTC minutes of the day), or a fixed demand.
+  let periods: TimeOfDayPlan[] | undefined;
+  let dayPeriods: DayPlanPeriod[] = [];
+  let buffer;
+  if (o.countsPath && o.timeOfDay) {
+    // No cycle shorter than an NTCIP controller accepts (its phase minimums count walk and pedestrian clearance on top of min green).
+    const cycleLimitMinS = Float64Array.from(c.intersectionIds, (_, i) => (i < o.count ? ntcipMinimumCycleS(c, i) : Number.NaN));
+    periods = planDay(c, prepareCounts(c, readText(o.countsPath, 'counts'), o.countsPath).faults, { cycleLimitMinS });
+    dayPeriods = periods.map((p) => ({ startMin: p.period.startMin, plan: p.plan.buffer, id: p.period.id }));
+    const minute = Math.floor(now / 60) % 1440;
+    const current = [...dayPeriods].sort((a, b) => a.startMin - b.startMin).reduce((cur, p) => (p.startMin <= minute ? p : cur), dayPeriods.reduce((a, b) => (b.startMin > a.startMin ? b : a)));
+    buffer = current.plan;
+  } else buffer = planNetwork(c, new Float64Array(c.detectorIds.length).fill(LOCAL_PLAN_VOLUME_VEH), 900).buffer;
   const bindings = [];
   for (let i = 0; i < o.count; i++) bindings.push({ unitId: i + 1, controller: new VirtualController(c, i, buffer, { startS: now, detectorVehPerH: DETECTOR_VEH_PER_H }) });
+  if (periods) {
+    const table = encodeTimeOfDayTable(dayPlanEvents(dayPeriods));
+    for (const b of bindings) b.controller.writeHolding(HR_TOD, table);
+  }
   const server = await ControllerServer.start(bindings, { host: o.host, port: o.port, clock, ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }) });
   // One NTCIP agent per controller on consecutive UDP ports (each agent is one controller, as in the field).
   const agents: NtcipAgent[] = [];
   if (o.snmpPort !== undefined) {
     try {
-      for (const b of bindings) agents.push(await NtcipAgent.start(b.controller, { host: o.host, port: o.snmpPort === 0 ? 0 : o.snmpPort + b.unitId - 1, clock }));
+      for (const b of bindings) {
+        let dayPlan;
+        if (periods) {
+          const issues = new IssueList();
+          dayPlan = timeBaseTables(c, b.controller.intersection, dayPeriods, issues);
+          if (!dayPlan) throw new GreenwaveError(ErrorCode.InvalidInput, `controllers: the day plan of ${c.intersectionIds[b.controller.intersection]} cannot be served as an NTCIP time base\n${formatIssues(issues.items)}`, issues.items);
+        }
+        agents.push(await NtcipAgent.start(b.controller, { host: o.host, port: o.snmpPort === 0 ? 0 : o.snmpPort + b.unitId - 1, clock, ...(dayPlan ? { dayPlan } : {}) }));
+      }
     } catch (e: unknown) {
       await Promise.all(agents.map((a) => a.close()));
       await server.close();
@@ -110,6 +153,7 @@ export async function startVirtualControllers(o: VirtualFleetOptions): Promise<V
   return {
     server,
     units: bindings.map((b, i) => ({ unitId: b.unitId, intersectionId: c.intersectionIds[i]!, ...(agents[i] ? { snmpPort: agents[i].port } : {}) })),
+    ...(periods ? { periods } : {}),
     stop: () => {
       stopped ??= (async () => {
         clearInterval(ticker);
@@ -127,6 +171,7 @@ export function cmdControllers(args: string[], out: (s: string) => void, err: (s
   startVirtualControllers(opts).then(
     (fleet) => {
       out(`greenwave controllers: ${fleet.units.length} virtual controllers on modbus tcp ${fleet.server.host}:${fleet.server.port}\n`);
+      if (fleet.periods) out(`day plan: ${fleet.periods.map((p) => `${p.period.label} from ${String(Math.floor(p.period.startMin / 60)).padStart(2, '0')}:${String(p.period.startMin % 60).padStart(2, '0')}`).join(', ')} (Modbus holding ${HR_TOD}.., NTCIP time base)\n`);
       for (const u of fleet.units) out(`  unit ${u.unitId}  intersection ${u.intersectionId}${u.snmpPort !== undefined ? `  ntcip snmp udp ${fleet.server.host}:${u.snmpPort} (public / private)` : ''}\n`);
       out('Ctrl-C to stop\n');
       const stop = (): void => {

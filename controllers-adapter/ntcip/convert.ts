@@ -132,6 +132,24 @@ export function phaseMinimumS(ph: PhaseProgram): number {
   return ph.minimumGreenS + ph.walkS + ph.pedestrianClearS + (ph.yellowChangeDs + ph.redClearDs) / 10;
 }
 
+/**
+ * The shortest cycle an NTCIP controller accepts for intersection i: per barrier the ring
+ * with the largest sum of phase minimums (min green + walk + ped clearance + clearances, each
+ * rounded up to the whole second a split is), summed over barriers (the check in `patternToPlan`).
+ */
+export function ntcipMinimumCycleS(c: CompiledNetwork, i: number): number {
+  const prog = phaseProgram(c, i);
+  const p0 = c.phaseStart[i]!;
+  let sum = 0;
+  for (const rings of phaseGroups(c, i)) {
+    let mb = 0;
+    // Whole-second splits: each phase needs its minimum rounded up to the second.
+    for (const g of rings) mb = Math.max(mb, g.reduce((m, k) => m + (c.phaseOnDemand[p0 + k] === 1 ? 0 : Math.ceil(phaseMinimumS(prog[k]!) - 1e-9)), 0));
+    sum += mb;
+  }
+  return sum;
+}
+
 /** Local phase indices per barrier and ring, compiled order: groups[b][r]. */
 export function phaseGroups(c: CompiledNetwork, i: number): number[][][] {
   const p0 = c.phaseStart[i]!;
@@ -353,6 +371,8 @@ export function planToPattern(c: CompiledNetwork, i: number, plan: PlanBuffer, i
     return undefined;
   }
   const split = new Array<number>(prog.length).fill(0);
+  /** A phase's minimum as a whole-second split (min green with pedestrian time, plus clearances). */
+  const needS = (k: number): number => Math.ceil(c.phaseMinGreenS[p0 + k]! + plan.phaseYellowS[p0 + k]! + plan.phaseAllRedS[p0 + k]! - 1e-9);
   let barrierStart = 0;
   let barrierStartInt = 0;
   orders.forEach((rings) => {
@@ -370,7 +390,6 @@ export function planToPattern(c: CompiledNetwork, i: number, plan: PlanBuffer, i
       });
       // Whole seconds can round a phase planned at its minimum (a fractional pedestrian
       // minimum, 30.4 s) below it: take the second from the ring's phase with the most room.
-      const needS = (k: number) => Math.ceil(c.phaseMinGreenS[p0 + k]! + plan.phaseYellowS[p0 + k]! + plan.phaseAllRedS[p0 + k]! - 1e-9);
       for (const k of g) {
         if (omitted[k]) continue;
         while (split[k]! < needS(k)) {
@@ -385,6 +404,19 @@ export function planToPattern(c: CompiledNetwork, i: number, plan: PlanBuffer, i
     barrierStart += len;
     barrierStartInt = endInt;
   });
+  // A barrier rounded below its minimum (stage lists: one phase per barrier) takes a second from a
+  // barrier with room: each of its rings gives it from its phase with the most room.
+  const ringNeed = (g: readonly number[]): number => g.reduce((m, k) => m + (omitted[k] ? 0 : needS(k)), 0);
+  const ringLen = (g: readonly number[]): number => g.reduce((m, k) => m + split[k]!, 0);
+  for (let guard = 0; guard < 4 * C; guard++) {
+    const short = orders.findIndex((rings) => rings.some((g) => ringLen(g) < ringNeed(g)));
+    if (short < 0) break;
+    const donor = orders.findIndex((rings, b) => b !== short && rings.every((g) => ringLen(g) > ringNeed(g)));
+    if (donor < 0) break;
+    const pick = (g: readonly number[], score: (k: number) => number): number => g.filter((k) => !omitted[k]).reduce((best, k) => (best < 0 || score(k) > score(best) ? k : best), -1);
+    for (const g of orders[short]!) split[pick(g, (k) => needS(k) - split[k]!)]!++;
+    for (const g of orders[donor]!) split[pick(g, (k) => split[k]! - needS(k))]!--;
+  }
   const offset = ((Math.round(plan.offsetS[i]! * scale) % C) + C) % C;
   return { cycleS: C, offsetS: offset, sequence: seq, splitS: split, coord: new Array<boolean>(prog.length).fill(false), omitted };
 }

@@ -250,7 +250,9 @@ function cycleRange(c: CompiledNetwork, buf: PlanBuffer, indices: readonly numbe
   // Adaptive control bounds how far one re-plan may move a cycle; the search respects that too.
   const limit = Math.min(...indices.map((i) => (Number.isFinite(buf.cycleLimitMaxS[i]!) ? buf.cycleLimitMaxS[i]! : Infinity)));
   const longest = Math.max(critical, Math.min(limit, ...indices.map((i) => c.maxCycleS[i]!)));
-  return { shortest: practicalMinCycleS(c, buf, indices, critical, scratch), critical, longest };
+  // …and a lower bound (adaptive control, or what the controllers accept) as well.
+  const floor = Math.max(0, ...indices.map((i) => (Number.isFinite(buf.cycleLimitMinS[i]!) ? buf.cycleLimitMinS[i]! : 0)));
+  return { shortest: Math.max(Math.ceil(floor), practicalMinCycleS(c, buf, indices, critical, scratch)), critical, longest };
 }
 
 /**
@@ -371,7 +373,7 @@ function coordinate(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, ind
   const doubleCycled = indices.map((i) => {
     buf.forcedCycleS[i] = Number.NaN;
     planIntersection(c, i, buf, scratch);
-    if (buf.cycleS[i]! > cycleS / 2) return false;
+    if (buf.cycleS[i]! > cycleS / 2 || buf.cycleLimitMinS[i]! > cycleS / 2) return false;
     buf.forcedCycleS[i] = cycleS / 2;
     planIntersection(c, i, buf, scratch);
     if (buf.cycleS[i] !== cycleS / 2) return false; // minimum times do not fit half the cycle

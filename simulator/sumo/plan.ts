@@ -18,7 +18,10 @@ import { planNetwork, type NetworkPlan } from '../../engine/plan.js';
 import { readE1Output } from './e1.js';
 import type { LoopTarget } from './detectorDefs.js';
 import { analysisPeriod } from '../../engine/counts/analysisPeriod.js';
-import { periodCounts, timeOfDayPeriods, type TimeOfDayOptions, type TimeOfDayPeriod } from '../../engine/counts/timeOfDay.js';
+import type { TimeOfDayOptions } from '../../engine/counts/timeOfDay.js';
+import { inCompiledOrder, planDay, spanLabel, type TimeOfDayPlan } from '../../engine/dayPlan.js';
+
+export type { TimeOfDayPlan } from '../../engine/dayPlan.js';
 import { rankBySimulation, type PlanTrial } from '../rankPlans.js';
 import { leftTurnMode, type LeftTurnDecision } from '../../engine/timing/leftTurnMode.js';
 
@@ -112,46 +115,15 @@ export function planFromLoops(c: CompiledNetwork, loopsXml: string, source = 'lo
   return { plan, faults, forInterval, basis, intervalS: cleaned.intervalS, volumeVeh, trials, chosen, leftOut, unmatchedLoops, leftTurns: left.decisions, compiled: left.compiled };
 }
 
-export interface TimeOfDayPlan {
-  readonly period: TimeOfDayPeriod;
-  /** The period's peak hour, as "HH:MM–HH:MM". */
-  readonly peakHour: string;
-  readonly plan: NetworkPlan;
-  readonly leftTurns: readonly LeftTurnDecision[];
-}
-
 /**
- * A day plan from a day of loop counts: the time-of-day periods
- * (engine/counts/timeOfDay.ts), and for each the planner's plan for its peak
- * hour's mean flows. No simulation check: that is `planFromLoops`' job for
- * one period. Called by `greenwave sumo plan --time-of-day`.
+ * A day plan from a day of loop counts: engine/dayPlan.ts on the loop output
+ * (no simulation check: that is `planFromLoops`' job for one period). Called
+ * by `greenwave sumo plan --time-of-day`.
  */
 export function planTimeOfDay(c: CompiledNetwork, loopsXml: string, source = 'loops', opts: Pick<LoopPlanOptions, 'loops'> & TimeOfDayOptions = {}): { periods: TimeOfDayPlan[]; faults: FaultReport } {
   const topology = detectorTopology(c.network);
   const faults = cleanCounts(readLoops(loopsXml, source, topology.detectorIds, opts.loops), topology);
-  const cleaned = faults.cleaned;
-  const intersectionOf = Int32Array.from(topology.detectors, (d) => d.intersectionIndex);
-  const periods = timeOfDayPeriods(cleaned, opts).map((period) => {
-    const slice = periodCounts(cleaned, period);
-    const peak = analysisPeriod(slice, intersectionOf, c.intersectionCount);
-    const volumeVeh = inCompiledOrder(c, cleaned.detectorIds, peak.designVolumeVeh);
-    // Each period decides its own left-turn mode; omitted phases get no green, so one export of `c` shows them all.
-    const left = leftTurnMode(c, volumeVeh, cleaned.intervalS);
-    return { period, peakHour: spanLabel(slice, peak.first, peak.count), plan: planNetwork(left.compiled, volumeVeh, cleaned.intervalS), leftTurns: left.decisions };
-  });
-  return { periods, faults };
-}
-
-/** Volumes per counts detector, reordered to the compiled network's detectors (0 for one the counts lack). */
-function inCompiledOrder(c: CompiledNetwork, ids: readonly string[], volumes: ArrayLike<number>): Float64Array {
-  const byId = new Map(ids.map((id, k) => [id, volumes[k]!]));
-  return Float64Array.from(c.detectorIds, (id) => byId.get(id) ?? 0);
-}
-
-/** "HH:MM–HH:MM": the wall-clock span of `count` intervals from `first`. */
-function spanLabel(counts: DetectorCounts, first: number, count: number): string {
-  const endMs = counts.intervalStartMs[first + count - 1]! + counts.intervalS * 1000;
-  return `${formatTimestamp(counts.intervalStartMs[first]!).slice(11, 16)}–${formatTimestamp(endMs).slice(11, 16)}`;
+  return { periods: planDay(c, faults, opts), faults };
 }
 
 /** Loop output as counts, its errors prefixed with the file it came from. */
