@@ -54,7 +54,7 @@ describe('transit priority reaches the controller over Modbus', () => {
   // (unlike anything the controller's own offset correction would do). With the on-demand bus
   // stage S2B, a left-turning bus in the main-street stage gets S2B inserted after a shortened S2.
   test.each([
-    { nowS: 247.7, arrivalS: 257.7, strategy: 'greenExtension', movement: EBT, network: demo },
+    { nowS: 240, arrivalS: 250, strategy: 'greenExtension', movement: EBT, network: demo },
     { nowS: 310, arrivalS: 320, strategy: 'earlyGreen', movement: EBT, network: demo },
     { nowS: 200, arrivalS: 220, strategy: 'phaseInsertion', movement: EBL, network: busPhaseDemo },
   ])('a granted $strategy and its compensation run on the controller, lamp for lamp, and it ends on the offset', async ({ nowS, arrivalS, strategy, movement, network }) => {

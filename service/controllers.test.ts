@@ -8,7 +8,7 @@ import { demo, TOKENS_FILE } from '../test/fixtures/grpc/demo.js';
 
 /** A clock on a 150 s cycle boundary of I1 (offset 0), shared by the service and the controllers. */
 const T0 = 150 * 12_000_000;
-let now = T0 + 97.7; // the bus (ETA 10 s) arrives 1.7 s after I1's S2 green would end (106.0 s)
+let now = T0 + 90;
 type Client = grpc.Client & Record<string, (...a: unknown[]) => unknown>;
 const pkg = grpc.loadPackageDefinition(loadProtos()) as unknown as { greenwave: { v1: Record<string, new (addr: string, creds: grpc.ChannelCredentials) => Client> } };
 

@@ -364,12 +364,15 @@ function shiftCorridor(c: CompiledNetwork, buf: PlanBuffer, plan: CorridorPlan, 
 /** Times the corridor at one common cycle: double cycling, splits, band, refinement, and a score. */
 function coordinate(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, indices: number[], cycleS: number, scratch: PlanScratch) {
   const n = indices.length;
-  // The through phases of both directions are the coordinated phases: the slack of the common cycle goes to them.
-  const { outApproach, inApproach } = travelApproaches(c, indices);
-  indices.forEach((i, k) => {
-    const through = (1 << throughIndex(outApproach[k]!)) | (1 << throughIndex(inApproach[k]!));
-    for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) buf.phaseCoordinated[p] = (c.phaseProtectedMask[p]! & through) !== 0 ? 1 : 0;
-  });
+  // With defaults.slackToCoordinatedPhases the through phases of both directions are the
+  // coordinated phases, and the slack of the common cycle goes to them (planner.ts).
+  if (c.network.defaults.slackToCoordinatedPhases) {
+    const { outApproach, inApproach } = travelApproaches(c, indices);
+    indices.forEach((i, k) => {
+      const through = (1 << throughIndex(outApproach[k]!)) | (1 << throughIndex(inApproach[k]!));
+      for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) buf.phaseCoordinated[p] = (c.phaseProtectedMask[p]! & through) !== 0 ? 1 : 0;
+    });
+  }
   const doubleCycled = indices.map((i) => {
     buf.forcedCycleS[i] = Number.NaN;
     planIntersection(c, i, buf, scratch);

@@ -50,6 +50,13 @@ export const DefaultsSchema = z
     oversaturationY: z.number().min(0.5).max(0.99).default(0.9),
     /** Highest degree of saturation a phase should run at when minimum greens squeeze it; lengthens the cycle. */
     targetDegreeOfSaturation: z.number().min(0.5).max(1).default(0.85),
+    /**
+     * At a cycle corridor coordination imposes, give the side phases only the green their flow
+     * needs at targetDegreeOfSaturation and the rest to the coordinated (arterial through)
+     * phases. Off by default: on the scenario family it made SUMO's time loss worse
+     * (docs/benchmarks.md).
+     */
+    slackToCoordinatedPhases: z.boolean().default(false),
   })
   .strict();
 

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { loadNetwork } from '../network/validate.js';
 import { compileNetwork } from '../network/compile.js';
 import { createPlanBuffer, laneDelay, PlanScratch, planIntersection, waterFill } from './planner.js';
-import { planAndValidate, toTimingPlan } from '../plan.js';
+import { planAndValidate, planNetwork, toTimingPlan } from '../plan.js';
+import { demandFor, prepareCounts } from '../demand.js';
 
 const fixture = () => readFileSync(new URL('../../test/fixtures/networks/two-stage.json', import.meta.url), 'utf8');
 const twoStage = () => compileNetwork(loadNetwork(fixture()));
@@ -137,5 +138,26 @@ describe('slack to the coordinated phases at a forced cycle', () => {
     planAndValidate(c, buf);
     expect(buf.phaseGreenS[1]).toBe(8);
     expect(buf.phaseGreenS[0]).toBeCloseTo(52, 6);
+  });
+});
+
+describe('defaults.slackToCoordinatedPhases on the demo corridor at 08:00', () => {
+  const planDemo = (slack: boolean) => {
+    const raw = JSON.parse(readFileSync(new URL('../../examples/demo-city/network.json', import.meta.url), 'utf8')) as { defaults?: Record<string, unknown> };
+    raw.defaults = { ...(raw.defaults ?? {}), slackToCoordinatedPhases: slack };
+    const c = compileNetwork(loadNetwork(JSON.stringify(raw)));
+    const demand = demandFor(prepareCounts(c, readFileSync(new URL('../../examples/demo-city/counts.csv', import.meta.url), 'utf8')), '08:00');
+    return { c, buf: planNetwork(c, demand.volumeVeh, demand.intervalS).buffer };
+  };
+
+  it('off (the default): I1 splits in proportion to y; on: EB/WB through (S2) gets the slack, the side street its need', () => {
+    const off = planDemo(false);
+    const on = planDemo(true);
+    const s2 = off.c.phaseStart[0]! + 1;
+    expect(off.buf.cycleS[0]).toBe(150);
+    expect(on.buf.cycleS[0]).toBe(150);
+    expect(on.buf.phaseGreenS[s2]! - off.buf.phaseGreenS[s2]!).toBeGreaterThan(10);
+    // Every plan still passes the one validator (planNetwork throws otherwise), minimum greens included.
+    for (let p = on.c.phaseStart[0]!; p < on.c.phaseStart[1]!; p++) expect(on.buf.phaseGreenS[p]!).toBeGreaterThanOrEqual(on.c.phaseMinGreenS[p]! - 1e-9);
   });
 });
