@@ -17,7 +17,7 @@ import { IssueList } from '../../engine/errors.js';
 import { validateIntersectionPlan } from '../../engine/safety/validator.js';
 import { demoNetwork, demoPlan, dualRingIntersection } from '../../test/fixtures/controllers/demo.js';
 import { planNetwork } from '../../engine/plan.js';
-import { snmpTool as tool } from '../../test/fixtures/controllers/snmpTool.js';
+import { snmpTool as tool, snmpwalk } from '../../test/fixtures/controllers/snmpTool.js';
 
 const c = demoNetwork();
 const plan = demoPlan();
@@ -32,17 +32,6 @@ async function snmpget(port: number, oids: string[]): Promise<string[]> {
   const r = await tool('snmpget', ['-v2c', '-c', 'public', '-t', '2', '-r', '1', '-On', '-Oqv', `127.0.0.1:${port}`, ...oids]);
   expect(r.code, r.stderr).toBe(0);
   return r.stdout.trim().split('\n').map((l) => l.trim());
-}
-
-async function snmpwalk(port: number, root: string): Promise<Map<string, string>> {
-  const r = await tool('snmpwalk', ['-v2c', '-c', 'public', '-t', '2', '-r', '1', '-On', '-Oq', `127.0.0.1:${port}`, root]);
-  expect(r.code, r.stderr).toBe(0);
-  const out = new Map<string, string>();
-  for (const line of r.stdout.trim().split('\n')) {
-    const at = line.indexOf(' ');
-    out.set(line.slice(0, at).replace(/^\./, ''), line.slice(at + 1).trim());
-  }
-  return out;
 }
 
 async function start(i: number, clock: { now: number }, opts: Parameters<typeof NtcipAgent.start>[1] = {}) {

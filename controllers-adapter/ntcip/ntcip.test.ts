@@ -18,7 +18,7 @@ import { IssueList, UnsafePlanError } from '../../engine/errors.js';
 import { createPlanBuffer } from '../../engine/timing/planner.js';
 import { copyIntersectionPlan } from '../codec.js';
 import { demoNetwork, demoPlan, dualRingIntersection } from '../../test/fixtures/controllers/demo.js';
-import { snmpTool, type ToolRun } from '../../test/fixtures/controllers/snmpTool.js';
+import { snmpTool, snmpwalk, type ToolRun } from '../../test/fixtures/controllers/snmpTool.js';
 import { busPhaseDemo } from '../../test/fixtures/busPhaseNetwork.js';
 
 const c = demoNetwork();
@@ -36,17 +36,6 @@ async function snmpget(port: number, oids: string[], community = 'public'): Prom
   const r = await tool('snmpget', ['-v2c', '-c', community, '-t', '2', '-r', '1', '-On', '-Oqv', `127.0.0.1:${port}`, ...oids]);
   expect(r.code, r.stderr).toBe(0);
   return r.stdout.trim().split('\n').map((l) => Number(l.trim()));
-}
-
-async function snmpwalk(port: number, root: string): Promise<Map<string, string>> {
-  const r = await tool('snmpwalk', ['-v2c', '-c', 'public', '-t', '2', '-r', '1', '-On', '-Oq', `127.0.0.1:${port}`, root]);
-  expect(r.code, r.stderr).toBe(0);
-  const out = new Map<string, string>();
-  for (const line of r.stdout.trim().split('\n')) {
-    const at = line.indexOf(' ');
-    out.set(line.slice(0, at).replace(/^\./, ''), line.slice(at + 1).trim());
-  }
-  return out;
 }
 
 function snmpset(port: number, community: string, assignments: Array<[string, number]>): Promise<ToolRun> {
