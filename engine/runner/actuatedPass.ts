@@ -122,6 +122,9 @@ export class ActuatedPass {
   /** 1: the pass just ended carries phases into the next. */
   readonly pendingCarry: Uint8Array;
   /** Per ring slot: the phase carried (−1 none), its start and green in the next pass's time, and when its clearance ends. */
+  /** Results of the last scanRings (see there). */
+  private scanEarliestS = 0;
+  private scanCrossingS = 0;
   private readonly carryPhase: Int32Array;
   private readonly carryStartS: Float64Array;
   private readonly carryGreenS: Float64Array;
@@ -426,9 +429,22 @@ export class ActuatedPass {
   /** The earliest pending decision of i's pass (local time; may be at or before `afterS` if due). */
   nextDecisionS(i: number, run: PlanBuffer, cycleStartS: number, nowS: number): number {
     if (this.passComplete(i)) return Number.POSITIVE_INFINITY;
+    let best = this.scanRings(i, run, cycleStartS, nowS) < 0 ? this.crossingS(i, this.scanCrossingS) : this.scanEarliestS;
+    // Coordinated: the pass ends at the cycle, whatever is still green or clearing (carried over).
+    if (this.mode[i] === CONTROL_COORDINATED) best = Math.min(best, this.passCycleS[i]!);
+    return best;
+  }
+
+  /**
+   * One scan of i's rings for nextDecisionS and decide: returns the ring slot whose decision
+   * comes first (a green's end or a ring ready at its barrier; the first ring wins a tie), or -1
+   * when every ring is through its barrier. Leaves that time in scanEarliestS and the latest
+   * barrier-ready time of the finished rings in scanCrossingS (fields: nothing is allocated).
+   */
+  private scanRings(i: number, run: PlanBuffer, cycleStartS: number, nowS: number): number {
     const nr = this.c.ringCount[i]!;
-    let best = Number.POSITIVE_INFINITY;
-    let allDone = true;
+    let pick = -1;
+    let earliest = Number.POSITIVE_INFINITY;
     let crossing = 0;
     for (let r = 0; r < nr; r++) {
       const slot = i * this.maxRings + r;
@@ -437,14 +453,15 @@ export class ActuatedPass {
         crossing = Math.max(crossing, this.ringReadyS[slot]!);
         continue;
       }
-      allDone = false;
       const t = st === RING_READY ? this.ringReadyS[slot]! : this.endOfGreenS(i, this.ringPhase[slot]!, run.phaseStartS[this.ringPhase[slot]!]!, cycleStartS, run, nowS);
-      if (t < best) best = t;
+      if (pick < 0 || t < earliest) {
+        earliest = t;
+        pick = slot;
+      }
     }
-    if (allDone) best = this.crossingS(i, crossing);
-    // Coordinated: the pass ends at the cycle, whatever is still green or clearing (carried over).
-    if (this.mode[i] === CONTROL_COORDINATED) best = Math.min(best, this.passCycleS[i]!);
-    return best;
+    this.scanEarliestS = earliest;
+    this.scanCrossingS = crossing;
+    return pick;
   }
 
   private crossingS(i: number, ringsDoneS: number): number {
@@ -475,30 +492,12 @@ export class ActuatedPass {
   private decide(i: number, run: PlanBuffer, cycleStartS: number, d: number): void {
     const nowS = d;
     const c = this.c;
-    const nr = c.ringCount[i]!;
     if (this.mode[i] === CONTROL_COORDINATED && d >= this.passCycleS[i]! - EPS) {
       this.endCoordinatedPass(i, run);
       return;
     }
-    let allDone = true;
-    let crossing = 0;
-    let pick = -1;
-    let pickS = Number.POSITIVE_INFINITY;
-    for (let r = 0; r < nr; r++) {
-      const slot = i * this.maxRings + r;
-      const st = this.ringState[slot]!;
-      if (st === RING_DONE) {
-        crossing = Math.max(crossing, this.ringReadyS[slot]!);
-        continue;
-      }
-      allDone = false;
-      const t = st === RING_READY ? this.ringReadyS[slot]! : this.endOfGreenS(i, this.ringPhase[slot]!, run.phaseStartS[this.ringPhase[slot]!]!, cycleStartS, run, nowS);
-      if (t < pickS) {
-        pickS = t;
-        pick = slot;
-      }
-    }
-    if (allDone) {
+    const pick = this.scanRings(i, run, cycleStartS, nowS);
+    if (pick < 0) {
       if (this.carry[i] === 1) {
         this.carry[i] = 0;
         this.enterBarrier(i, this.firstBarrier[i]!, d);
