@@ -6,8 +6,9 @@
  * ControllerClient pushes a plan with its actuated settings.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { pymodbusPython, runTool as run } from '../../test/fixtures/controllers/peerTools.js';
+import { requireTool } from '../../test/fixtures/controllers/ptyPair.js';
 import { ControllerServer } from './server.js';
 import { ControllerClient } from './client.js';
 import { VirtualController } from '../virtual/controller.js';
@@ -19,35 +20,6 @@ import { actuatedPlan, CONTROL_COORDINATED, CONTROL_FREE } from '../../engine/ti
 import { demoNetwork, demoPlan, planFromVolumes } from '../../test/fixtures/controllers/demo.js';
 
 const OPS_SCRIPT = fileURLToPath(new URL('../../test/fixtures/controllers/pymodbus_ops.py', import.meta.url));
-
-function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
-
-function findTool(name: string): string {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error(`${name} is not installed: install the Debian package "${name}" (CI installs it). These interoperability tests must not be skipped.`);
-  }
-}
-
-function findPymodbusPython(): string {
-  for (const py of ['python3', '/usr/bin/python3']) {
-    try {
-      execFileSync(py, ['-c', 'import pymodbus'], { stdio: 'ignore' });
-      return py;
-    } catch {
-      // try the next one
-    }
-  }
-  throw new Error('pymodbus is not importable by python3 or /usr/bin/python3: install the Debian package "python3-pymodbus". These interoperability tests must not be skipped.');
-}
 
 type Op = { write: number; values: number[]; crc?: boolean } | { read: number; count: number };
 type OpResult = { exception: number | null; registers: number[] };
@@ -61,7 +33,7 @@ describe('actuated block and time-of-day table over Modbus TCP', () => {
   let py: string;
 
   beforeAll(async () => {
-    py = findPymodbusPython();
+    py = pymodbusPython();
     for (let i = 0; i < 3; i++) controllers.push(new VirtualController(c, i, plan, { startS: clock.now, commLossTimeoutS: 0 }));
     server = await ControllerServer.start(controllers.map((v, i) => ({ unitId: i + 1, controller: v })), { clock: () => clock.now });
   });
@@ -77,7 +49,7 @@ describe('actuated block and time-of-day table over Modbus TCP', () => {
 
   /** mbpoll FC3 read of `count` holding registers from 0-based `address`. */
   async function mbpoll(unit: number, address: number, count: number): Promise<number[]> {
-    const r = await run(findTool('mbpoll'), ['-m', 'tcp', '-a', String(unit), '-0', '-r', String(address), '-c', String(count), '-t', '4', '-1', '-o', '2', '-p', String(server.port), '127.0.0.1']);
+    const r = await run(requireTool('mbpoll'), ['-m', 'tcp', '-a', String(unit), '-0', '-r', String(address), '-c', String(count), '-t', '4', '-1', '-o', '2', '-p', String(server.port), '127.0.0.1']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const values = new Map<number, number>();
     for (const m of r.stdout.matchAll(/^\[(\d+)\]:\s+(-?\d+)/gm)) values.set(Number(m[1]), Number(m[2]));

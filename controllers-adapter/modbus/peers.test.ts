@@ -4,8 +4,9 @@
  * mbpoll and python3-pymodbus); a missing tool FAILS these tests on purpose.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { pymodbusPython, runTool as run } from '../../test/fixtures/controllers/peerTools.js';
+import { requireTool } from '../../test/fixtures/controllers/ptyPair.js';
 import { ControllerServer } from './server.js';
 import { VirtualController } from '../virtual/controller.js';
 import { encodePlanBlock } from '../codec.js';
@@ -13,36 +14,6 @@ import { CommitStatus, HR_COMM_LOSS_TIMEOUT_S, IR_DETECTOR_COUNT } from '../regi
 import { demoNetwork, demoPlan, planFromVolumes } from '../../test/fixtures/controllers/demo.js';
 
 const PEER_SCRIPT = fileURLToPath(new URL('../../test/fixtures/controllers/pymodbus_peer.py', import.meta.url));
-
-function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
-
-function findTool(name: string): string {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error(`${name} is not installed: install the Debian package "${name}" (CI installs it). These interoperability tests must not be skipped.`);
-  }
-}
-
-/** The Python that has pymodbus: Debian's python3-pymodbus lives in /usr/bin/python3, which a pyenv shim may hide. */
-function findPymodbusPython(): string {
-  for (const py of ['python3', '/usr/bin/python3']) {
-    try {
-      execFileSync(py, ['-c', 'import pymodbus'], { stdio: 'ignore' });
-      return py;
-    } catch {
-      // try the next one
-    }
-  }
-  throw new Error('pymodbus is not importable by python3 or /usr/bin/python3: install the Debian package "python3-pymodbus" (CI installs it). These interoperability tests must not be skipped.');
-}
 
 /** mbpoll prints one "[ref]: \tvalue" line per register. */
 function parseMbpoll(stdout: string): Map<number, number> {
@@ -66,7 +37,7 @@ describe('interoperability with independent Modbus masters', () => {
   });
 
   test('mbpoll reads input registers (1-based references: ref r = address r-1)', async () => {
-    const mbpoll = findTool('mbpoll');
+    const mbpoll = requireTool('mbpoll');
     const r = await run(mbpoll, ['-m', 'tcp', '-a', '2', '-r', '1', '-c', '16', '-t', '3', '-1', '-o', '2', '-p', String(server.port), '127.0.0.1']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const values = parseMbpoll(r.stdout);
@@ -80,7 +51,7 @@ describe('interoperability with independent Modbus masters', () => {
   });
 
   test('mbpoll writes a holding register, and gets an exception for an unknown unit', async () => {
-    const mbpoll = findTool('mbpoll');
+    const mbpoll = requireTool('mbpoll');
     const w = await run(mbpoll, ['-m', 'tcp', '-a', '1', '-r', String(HR_COMM_LOSS_TIMEOUT_S + 1), '-t', '4', '-1', '-o', '2', '-p', String(server.port), '127.0.0.1', '120']);
     expect(w.code, w.stderr + w.stdout).toBe(0);
     expect(controllers[0]!.readHolding(HR_COMM_LOSS_TIMEOUT_S, 1)).toEqual([120]);
@@ -90,7 +61,7 @@ describe('interoperability with independent Modbus masters', () => {
   });
 
   test('pymodbus stages, checksums and commits a plan; exceptions 0x0B and 0x02', async () => {
-    const py = findPymodbusPython();
+    const py = pymodbusPython();
     const next = planFromVolumes(new Float64Array(c.detectorIds.length).fill(30));
     const block = encodePlanBlock(c, 2, next, 321);
     const r = await run(py, [PEER_SCRIPT, String(server.port), '3', JSON.stringify([...block])]);
