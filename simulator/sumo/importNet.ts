@@ -335,6 +335,15 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
       });
       if (follows.size > 0) links[l] = { ...info, follows: [...follows] };
     }
+    // A link greenwave does not model that SUMO greens only in stages of its own (a six-leg junction's
+    // third pair of legs, a fifth leg with a phase to itself) would stand at red for ever in our
+    // program. Greenwave cannot plan that junction; leave it to SUMO's own program.
+    const orphaned = links.filter((info, l): info is SumoLinkInfo => !!info && info.movement === undefined && !info.follows && phases.some((ph) => /[Gg]/.test((attr(ph, 'state') ?? '')[l] ?? '')));
+    if (orphaned.length > 0) {
+      const edges = [...new Set(orphaned.map((x) => x.from))];
+      notes.push(`junction ${jid}: skipped (SUMO's program kept), incoming edge${edges.length === 1 ? '' : 's'} ${edges.join(', ')} ${edges.length === 1 ? 'is' : 'are'} green only in stages of ${edges.length === 1 ? 'its' : 'their'} own, and greenwave models four approaches`);
+      continue;
+    }
     if (stages.length < 2) {
       notes.push(`junction ${jid}: skipped, program "${attr(program, 'programID') ?? ''}" has ${stages.length} green stage${stages.length === 1 ? '' : 's'} (greenwave needs at least two)`);
       continue;

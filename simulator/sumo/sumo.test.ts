@@ -1,7 +1,10 @@
 /**
  * SUMO round trip. The unit tests run on a committed fixture
  * (test/fixtures/sumo/two-signals.net.xml, made with netconvert from the
- * .nod/.edg files next to it) and hand-made plans; the round-trip test runs
+ * .nod/.edg files next to it and the C1 program in two-signals.tll.xml, which
+ * lets the NE leg go in the north-south stage too: `netconvert -n … -e …
+ * --tllogic-files two-signals.tll.xml --tls.left-green.time 6 --no-turnarounds
+ * true`) and hand-made plans; the round-trip test runs
  * the real SUMO binaries (netgenerate, randomTrips.py, sumo) — no mocks. CI
  * installs SUMO; without it that test fails with a message saying so.
  */
@@ -80,11 +83,27 @@ describe('importSumoNet on the two-signal fixture', () => {
     expect(m1.linkCount).toBe(19);
     expect(m1.movements['EBT']).toEqual([15, 16, 17]);
     expect(m1.links[18]?.movement).toBe('EBL');
-    // The NE leg (a fifth leg) is not modelled, and noted; its links have no movement, and since SUMO
-    // greens them only in a phase of their own (7, which greens no imported movement) they follow no stage.
+    // The NE leg (a fifth leg) is not modelled, and noted; its links have no movement. SUMO greens them
+    // in the north-south stage (phase 4, yielding; two-signals.tll.xml) and in phase 7,
+    // which greens no imported movement: they follow the north-south stage.
     expect(m1.links[3]?.movement).toBeUndefined();
-    expect(m1.links[3]?.follows).toBeUndefined();
+    expect(m1.links[3]?.follows).toHaveLength(1);
     expect(mapping.notes.some((n) => n.includes('NE1C1') && n.includes('not modelled'))).toBe(true);
+  });
+
+  it('leaves a junction to SUMO when a leg it does not model is green only in a phase of its own', () => {
+    // netconvert's own program for C1: the NE leg is green in phase 7 only.
+    const own = xml.replace('state="GGgggggrrrrGGgrrrrr"', 'state="GGgrrrrrrrrGGgrrrrr"').replace('state="yyyyyyyrrrryyyrrrrr"', 'state="yyyrrrrrrrryyyrrrrr"');
+    expect(own).not.toBe(xml);
+    const { network, mapping } = importSumoNet(own);
+    expect(network.intersections.map((i) => i.id)).toEqual(['C2']);
+    expect(mapping.notes.some((n) => /junction C1: skipped \(SUMO's program kept\), incoming edge NE1C1 is green only in stages of its own/.test(n))).toBe(true);
+    const c = compileNetwork(validNetwork(network));
+    const buf = createPlanBuffer(c);
+    buf.laneFlowVehPerH.fill(300);
+    const s = new PlanScratch();
+    for (let i = 0; i < c.intersectionCount; i++) planIntersection(c, i, buf, s);
+    expect(exportTlLogic(c, buf, mapping)).not.toMatch(/<tlLogic id="C1"/);
   });
 
   it('downgrades protected turns and removes conflicts SUMO greens together, and notes it', () => {
