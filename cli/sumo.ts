@@ -68,9 +68,9 @@ function usage(message: string): GreenwaveError {
 
 
 
-function importNet(path: string, minCycleS?: number): ImportResult {
+function importNet(path: string, minCycleS?: number, timingStepS?: number): ImportResult {
   try {
-    return importSumoNet(readText(path, 'SUMO network'), { name: path, ...(minCycleS !== undefined ? { minCycleS } : {}) });
+    return importSumoNet(readText(path, 'SUMO network'), { name: path, ...(minCycleS !== undefined ? { minCycleS } : {}), ...(timingStepS !== undefined ? { timingStepS } : {}) });
   } catch (e: unknown) {
     if (e instanceof GreenwaveError && e.code === ErrorCode.InvalidInput) throw new GreenwaveError(e.code, `${path}: ${e.message}`, e.issues, { cause: e });
     throw e;
@@ -137,7 +137,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   if (!values.loops) throw usage('sumo plan: --loops is required (SUMO induction-loop output; make the loops with `greenwave sumo loops`)');
   if (!values.out) throw usage('sumo plan: --out is required');
   const resolutionS = positiveNumber(values.resolution, '--resolution', 1);
-  if (resolutionS > 1) throw usage(`--resolution "${values.resolution}": at most 1 s`);
+  if (resolutionS > 1 || resolutionS < 0.1 || Math.abs(resolutionS * 10 - Math.round(resolutionS * 10)) > 1e-9) throw usage(`--resolution "${values.resolution}": expected a multiple of 0.1 s from 0.1 to 1 (SUMO's --step-length)`);
   const programId = values['program-id'] ?? 'greenwave';
   const control = values.control ?? 'fixed';
   if (control !== 'fixed' && control !== 'actuated') throw usage(`--control "${control}": expected fixed or actuated`);
@@ -147,7 +147,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   if (minCycleS !== undefined && !(minCycleS >= 10 && minCycleS <= 600)) throw usage(`--min-cycle "${values['min-cycle']}": expected 10 to 600 s`);
   const alternatives = values.alternatives === undefined ? DEFAULT_ALTERNATIVES : Number(values.alternatives);
   if (!(Number.isInteger(alternatives) && alternatives >= 0 && alternatives <= 20)) throw usage(`--alternatives "${values.alternatives}": expected a whole number from 0 to 20`);
-  const imported = importNet(values.net, minCycleS);
+  const imported = importNet(values.net, minCycleS, resolutionS);
   const c0 = compile(imported);
   const loopMatch = values.detectors === undefined ? undefined : matchLoops(readLoopDefinitions(readText(values.detectors, 'detector definitions'), values.detectors), imported.mapping);
   if (values['time-of-day']) {

@@ -19,7 +19,7 @@ import { APPROACH_IDS, TURNS } from './schema.js';
 import { buildConflictTable, entryLeg, parseMovementId } from './geometry.js';
 import { allPhases, pedestrianTimeS, phaseClearances, phaseConflictReason, phaseGreens, phaseMinGreenS } from './phaseTiming.js';
 import { SAFETY_FLOORS, clampMaxCycleS } from '../safety/floors.js';
-import { ceilTenth } from '../timing/clearance.js';
+import { ceilStep } from '../timing/clearance.js';
 import { MAX_PHASES_PER_INTERSECTION, ringStructure } from './validate.js';
 import { GreenwaveError, ErrorCode } from '../errors.js';
 
@@ -188,7 +188,7 @@ export function compileNetwork(net: Network): CompiledNetwork {
       phaseMaxGreen[g] = Math.max(Math.min(phase.maxGreenS, greenRoomS), phaseMinGreen[g]!);
       // Walk + clearance counts as the phase's pedestrian time only where it is what sets the minimum.
       const pedS = pedestrianTimeS(phase, ix, d);
-      phasePed[g] = pedS > 0 && pedS > ceilTenth(Math.max(phase.minGreenS, SAFETY_FLOORS.minVehicleGreenS)) ? phaseMinGreen[g]! : 0;
+      phasePed[g] = pedS > 0 && pedS > ceilStep(Math.max(phase.minGreenS, SAFETY_FLOORS.minVehicleGreenS), d.timingStepS) ? phaseMinGreen[g]! : 0;
       for (const green of phaseGreens(phase)) {
         if (green.permitted) phasePermittedMask[g] = phasePermittedMask[g]! | (1 << green.index);
         else phaseProtectedMask[g] = phaseProtectedMask[g]! | (1 << green.index);

@@ -9,7 +9,7 @@
  */
 import type { Defaults, Intersection, Phase } from './schema.js';
 import { compatible, legIndex, movementId, movementUsesLeg, parseMovementId } from './geometry.js';
-import { ceilTenth, iteAllRedS, iteYellowS, kphToMps, pedestrianClearanceS } from '../timing/clearance.js';
+import { ceilStep, iteAllRedS, iteYellowS, kphToMps, pedestrianClearanceS } from '../timing/clearance.js';
 import { SAFETY_FLOORS as F } from '../safety/floors.js';
 
 export function allPhases(ix: Intersection): readonly Phase[] {
@@ -44,12 +44,12 @@ export function pedestrianTimeS(ph: Phase, ix: Intersection, d: Defaults): numbe
     if (cw) longestM = Math.max(longestM, cw.lengthM);
   }
   const walkS = Math.max(ph.pedestrian.walkS, F.minWalkS);
-  return ceilTenth(walkS + pedestrianClearanceS(longestM, Math.min(d.pedestrianSpeedMps, F.maxPedestrianSpeedMps)));
+  return ceilStep(walkS + pedestrianClearanceS(longestM, Math.min(d.pedestrianSpeedMps, F.maxPedestrianSpeedMps)), d.timingStepS);
 }
 
 /** The least green the phase may ever show: its min green, or the pedestrian time if longer. */
 export function phaseMinGreenS(ph: Phase, ix: Intersection, d: Defaults): number {
-  return Math.max(ceilTenth(Math.max(ph.minGreenS, F.minVehicleGreenS)), pedestrianTimeS(ph, ix, d));
+  return Math.max(ceilStep(Math.max(ph.minGreenS, F.minVehicleGreenS), d.timingStepS), pedestrianTimeS(ph, ix, d));
 }
 
 export interface PhaseClearances {
@@ -84,8 +84,8 @@ export function phaseClearances(ix: Intersection, d: Defaults): PhaseClearances 
       y = Math.max(y, yPolicy);
       r = Math.max(r, iteAllRedS(ix.widthM, vehicleLengthM, v) + Math.max(0, yIte - maxYellowS));
     }
-    yellowS[p] = ceilTenth(y);
-    allRedS[p] = ceilTenth(r);
+    yellowS[p] = ceilStep(y, d.timingStepS);
+    allRedS[p] = ceilStep(r, d.timingStepS);
   });
   return { yellowS, allRedS };
 }

@@ -57,6 +57,18 @@ export const DefaultsSchema = z
      * (docs/benchmarks.md).
      */
     slackToCoordinatedPhases: z.boolean().default(false),
+    /**
+     * The time step the plans will run on, s: 0.1 for controllers (NTCIP times in deciseconds), 1
+     * for SUMO at its default step length (`greenwave sumo` sets it). Clearances and minimum
+     * greens are rounded up to a whole number of steps, so a plan written on that grid never
+     * shows a yellow, all-red or minimum green shorter than the formula asks.
+     */
+    timingStepS: z
+      .number()
+      .min(0.1)
+      .max(1)
+      .refine((x) => Math.abs(x * 10 - Math.round(x * 10)) < 1e-9, { error: 'must be a multiple of 0.1 s' })
+      .default(0.1),
   })
   .strict();
 

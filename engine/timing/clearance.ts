@@ -30,6 +30,12 @@ export function ceilTenth(s: number): number {
   return Math.ceil(s * 10 - 1e-9) / 10;
 }
 
+/** Rounds a duration up to a whole number of `stepS` steps (a multiple of 0.1 s), tolerant of float noise. */
+export function ceilStep(s: number, stepS: number): number {
+  const tenths = Math.max(1, Math.round(stepS * 10));
+  return (Math.ceil((s * 10 - 1e-9) / tenths) * tenths) / 10;
+}
+
 export function kphToMps(kph: number): number {
   return kph / 3.6;
 }

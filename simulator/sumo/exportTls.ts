@@ -82,6 +82,19 @@ export function tlsSlices(c: CompiledNetwork, buffer: PlanBuffer, i: number, m: 
     const [a, b, y, r] = [s, gEnd, yEnd, rEnd].map((x) => Math.round(x / q));
     windows.push({ p, green: [a!, b! - a!], yellow: [b!, y! - b!] });
     for (const x of [a!, b!, y!, r!]) cuts.add(mod(x, cycleU));
+    // The grid must not shorten what safety asks (a phase the plan skips has no times at all).
+    if (b! - a! + y! - b! + r! - y! === 0) continue;
+    const short = [
+      ['green', (b! - a!) * q, c.phaseMinGreenS[p]!],
+      ['yellow', (y! - b!) * q, c.phaseYellowS[p]!],
+      ['all-red', (r! - y!) * q, c.phaseAllRedS[p]!],
+    ].find(([, got, need]) => (got as number) < (need as number) - 1e-6);
+    if (short) {
+      throw new GreenwaveError(
+        ErrorCode.InvalidInput,
+        `intersection ${c.intersectionIds[i]} phase ${c.phaseIds[p]}: on a ${q} s grid its ${short[0]} would be ${fmtS(short[1] as number)} s, below the ${fmtS(short[2] as number)} s it needs; plan with a timing step (defaults.timingStepS) that is a multiple of the ${q} s resolution`,
+      );
+    }
   }
   const sorted = [...cuts].sort((x, y) => x - y);
   const inside = (t: number, [start, len]: [number, number]) => len > 0 && mod(t - start, cycleU) < len;

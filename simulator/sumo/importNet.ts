@@ -85,6 +85,12 @@ export interface ImportOptions {
    * allows 20 s too), else greenwave's own default of 40 s.
    */
   readonly minCycleS?: number;
+  /**
+   * Time step the exported programs run on, s: SUMO's step length. Default 1 (SUMO's default).
+   * Clearances and minimum greens are rounded up to it (`defaults.timingStepS`), so the
+   * exported program, whose switch times sit on that grid, never shortens them.
+   */
+  readonly timingStepS?: number;
 }
 
 export interface ImportResult {
@@ -118,7 +124,7 @@ export interface NetworkJson {
   intersections: IntersectionJson[];
   links: { id: string; from: string; to: string; lengthM: number; designSpeedKph: number }[];
   corridors: { id: string; name: string; intersections: string[]; outboundWeight: number }[];
-  defaults?: { minCycleS?: number };
+  defaults?: { minCycleS?: number; timingStepS?: number };
 }
 
 /** Minimum cycle for a net without pedestrian crossings, s: tlsCycleAdaptation.py's default. */
@@ -443,7 +449,7 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
     intersections,
     links: netLinks,
     corridors: findCorridors(intersections, netLinks, opts.outboundWeight ?? 0.5),
-    ...(minCycleS !== undefined ? { defaults: { minCycleS } } : {}),
+    defaults: { ...(minCycleS !== undefined ? { minCycleS } : {}), timingStepS: opts.timingStepS ?? 1 },
   };
   let result = validateNetwork(network);
   if (!result.ok && network.corridors.length > 0) {

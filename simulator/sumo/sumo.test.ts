@@ -173,8 +173,11 @@ describe('readE1Output', () => {
 
 describe('exportTlLogic', () => {
   // One signal, two stages; SUMO links: 0 = EBT, 1 = EBL, 2 = NBT, 3 = a link greenwave does not know.
-  const network = validNetwork({
+  // Timing step 1 s, as `greenwave sumo` imports: yellow 3.3 → 4 s, all-red 1.9 → 2 s, so the
+  // clearances are whole seconds and the 1 s grid cannot shorten them.
+  const net = (timingStepS: number) => validNetwork({
     formatVersion: 1,
+    defaults: { timingStepS },
     intersections: [
       {
         id: 'J',
@@ -194,7 +197,7 @@ describe('exportTlLogic', () => {
       },
     ],
   });
-  const c = compileNetwork(network);
+  const c = compileNetwork(net(1));
   const mapping: SumoMapping = {
     intersections: [
       {
@@ -219,29 +222,44 @@ describe('exportTlLogic', () => {
     notes: [],
   };
   const buffer = createPlanBuffer(c);
-  // Cycle 60: A green 0–30, yellow 30–33.5, all red 33.5–35; B green 35–55, yellow 55–58, all red 58–60.
+  // Cycle 60: A green 0.4–30.4, yellow –34.4, all red –36.4; B green 36.4–54.4, yellow –58.4, all red –60.4 (0.4).
   buffer.cycleS[0] = 60;
   buffer.offsetS[0] = 17.3;
-  buffer.phaseStartS.set([0, 35]);
-  buffer.phaseGreenS.set([30, 20]);
-  buffer.phaseYellowS.set([3.5, 3]);
-  buffer.phaseAllRedS.set([1.5, 2]);
+  buffer.phaseStartS.set([0.4, 36.4]);
+  buffer.phaseGreenS.set([30, 18]);
+  buffer.phaseYellowS.set([4, 4]);
+  buffer.phaseAllRedS.set([2, 2]);
 
   it('slices the cycle into G/g/y/r states over the link indices', () => {
     expect(tlsPhases(c, buffer, 0, mapping.intersections[0]!, 0.1)).toEqual([
+      { durationS: 0.4, state: 'rrrr', name: 'all red' },
       { durationS: 30, state: 'Ggrr', name: 'A' },
-      { durationS: 3.5, state: 'yyrr', name: 'yellow' },
-      { durationS: 1.5, state: 'rrrr', name: 'all red' },
-      { durationS: 20, state: 'rrGr', name: 'B' },
-      { durationS: 3, state: 'rryr', name: 'yellow' },
+      { durationS: 4, state: 'yyrr', name: 'yellow' },
       { durationS: 2, state: 'rrrr', name: 'all red' },
+      { durationS: 18, state: 'rrGr', name: 'B' },
+      { durationS: 4, state: 'rryr', name: 'yellow' },
+      { durationS: 1.6, state: 'rrrr', name: 'all red' },
     ]);
   });
 
-  it('rounds breakpoints to whole seconds by default, keeping the cycle length', () => {
+  it('rounds breakpoints to whole seconds by default, keeping the cycle length and every clearance', () => {
     const phases = tlsPhases(c, buffer, 0, mapping.intersections[0]!);
-    expect(phases.map((p) => p.durationS)).toEqual([30, 4, 1, 20, 3, 2]);
+    expect(phases.map((p) => p.durationS)).toEqual([30, 4, 2, 18, 4, 2]);
     expect(phases.reduce((s, p) => s + p.durationS, 0)).toBe(60);
+  });
+
+  it('refuses to write a grid that would shorten a clearance (a plan timed on 0.1 s, written on 1 s)', () => {
+    const fine = compileNetwork(net(0.1));
+    const b = createPlanBuffer(fine);
+    b.cycleS[0] = 60;
+    // A: green 0–30.6, yellow 3.3 (the ITE value) to 33.9, all red 1.9 to 35.8; B: green to 54.8, yellow to 58.1, all red to 60.
+    b.phaseStartS.set([0, 35.8]);
+    b.phaseGreenS.set([30.6, 19]);
+    b.phaseYellowS.set([3.3, 3.3]);
+    b.phaseAllRedS.set([1.9, 1.9]);
+    expect(tlsPhases(fine, b, 0, mapping.intersections[0]!, 0.1).map((p) => p.durationS)).toEqual([30.6, 3.3, 1.9, 19, 3.3, 1.9]);
+    // Rounded to 1 s, A's yellow (31 → 34) would be 3 s.
+    expect(() => tlsPhases(fine, b, 0, mapping.intersections[0]!)).toThrow(/intersection J phase A: on a 1 s grid its yellow would be 3 s, below the 3.3 s it needs/);
   });
 
   it('writes one static tlLogic per signal with the greenwave offset', () => {
@@ -255,17 +273,17 @@ describe('exportTlLogic', () => {
   it('handles phases that wrap past the end of the cycle', () => {
     const b = createPlanBuffer(c);
     b.cycleS[0] = 60;
-    b.phaseStartS.set([50, 25]); // A green 50–80 (wraps to 20), B green 25–45
-    b.phaseGreenS.set([30, 20]);
-    b.phaseYellowS.set([3, 3]);
+    b.phaseStartS.set([50, 26]); // A green 50–80 (wraps to 20), B green 26–44
+    b.phaseGreenS.set([30, 18]);
+    b.phaseYellowS.set([4, 4]);
     b.phaseAllRedS.set([2, 2]);
     const phases = tlsPhases(c, b, 0, mapping.intersections[0]!);
     expect(phases).toEqual([
       { durationS: 20, state: 'Ggrr', name: 'A' },
-      { durationS: 3, state: 'yyrr', name: 'yellow' },
+      { durationS: 4, state: 'yyrr', name: 'yellow' },
       { durationS: 2, state: 'rrrr', name: 'all red' },
-      { durationS: 20, state: 'rrGr', name: 'B' },
-      { durationS: 3, state: 'rryr', name: 'yellow' },
+      { durationS: 18, state: 'rrGr', name: 'B' },
+      { durationS: 4, state: 'rryr', name: 'yellow' },
       { durationS: 2, state: 'rrrr', name: 'all red' },
       { durationS: 10, state: 'Ggrr', name: 'A' },
     ]);
