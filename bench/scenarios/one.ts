@@ -13,13 +13,13 @@
  * with the time they lost so far (`--tripinfo-output.write-unfinished`), so
  * gridlock cannot hide behind vehicles that never arrive.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run as cli } from '../../cli/main.js';
 import { readTripinfo } from '../../simulator/sumo/tripinfo.js';
 import { scenarioFamily, smokeFamily, type DemandLevel } from './family.js';
-import { buildDemand, buildLoops, buildNetwork, FULL, SMOKE, sh, SUMO_HOME } from './build.js';
+import { buildDemand, buildLoops, buildNetwork, FULL, greenwaveClearances, SMOKE, sh, SUMO_HOME, withClearances } from './build.js';
 import { TOOLS, type PlanScore, type ScenarioResult } from './report.js';
 
 function main(): void {
@@ -49,6 +49,11 @@ function main(): void {
     plan('gwa.add.xml', ['--control', 'actuated']);
     sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCycleAdaptation.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-o', 'webster.add.xml']);
     sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCoordinator.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', 'webster.add.xml', '-o', 'coord.add.xml']);
+    // The same SUMO tools with greenwave's clearances (ITE yellow and all-red), for a like-for-like comparison of timing.
+    const clearances = greenwaveClearances(readFileSync(join(dir, 'net.net.xml'), 'utf8'));
+    for (const [from, to] of [['net.net.xml', 'net-gwc.net.xml'], ['actuated.net.xml', 'actuated-gwc.net.xml']] as const) writeFileSync(join(dir, to), withClearances(readFileSync(join(dir, from), 'utf8'), clearances));
+    sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCycleAdaptation.py'), '-n', 'net-gwc.net.xml', '-r', 'routes.rou.xml', '-o', 'webster-gwc.add.xml']);
+    sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCoordinator.py'), '-n', 'net-gwc.net.xml', '-r', 'routes.rou.xml', '-a', 'webster-gwc.add.xml', '-o', 'coord-gwc.add.xml']);
 
     const runs: Record<(typeof TOOLS)[number], { net: string; adds: string[] }> = {
       'SUMO static': { net: 'net.net.xml', adds: [] },
@@ -59,6 +64,8 @@ function main(): void {
       greenwave: { net: 'net.net.xml', adds: ['gw.add.xml'] },
       'greenwave (no check)': { net: 'net.net.xml', adds: ['gw0.add.xml'] },
       'greenwave actuated': { net: 'net.net.xml', adds: ['gwa.add.xml'] },
+      'SUMO actuated (gw clearances)': { net: 'actuated-gwc.net.xml', adds: [] },
+      'SUMO Webster+coord (gw clearances)': { net: 'net-gwc.net.xml', adds: ['webster-gwc.add.xml', 'coord-gwc.add.xml'] },
     };
     for (const tool of TOOLS) {
       const score: PlanScore = { tool, timeLossS: [], vehicles: [] };

@@ -8,7 +8,18 @@
  */
 import type { DemandLevel } from './family.js';
 
-export const TOOLS = ['SUMO static', 'SUMO actuated', 'SUMO delay_based', 'SUMO Webster', 'SUMO Webster+coord', 'greenwave', 'greenwave (no check)', 'greenwave actuated'] as const;
+export const TOOLS = [
+  'SUMO static',
+  'SUMO actuated',
+  'SUMO delay_based',
+  'SUMO Webster',
+  'SUMO Webster+coord',
+  'SUMO actuated (gw clearances)',
+  'SUMO Webster+coord (gw clearances)',
+  'greenwave',
+  'greenwave (no check)',
+  'greenwave actuated',
+] as const;
 export type Tool = (typeof TOOLS)[number];
 
 export interface PlanScore {
@@ -35,13 +46,25 @@ export function meanLoss(r: ScenarioResult, tool: Tool): number {
   return s ? mean(s.timeLossS) : Number.NaN;
 }
 
-/** greenwave's mean time loss over the best SUMO tool's, for one scenario and level. */
-export function ratioToBest(r: ScenarioResult, tool: Tool = 'greenwave'): number {
-  return meanLoss(r, tool) / Math.min(meanLoss(r, 'SUMO actuated'), meanLoss(r, 'SUMO Webster+coord'));
+/**
+ * Which SUMO tools greenwave is compared with: as SUMO runs them (3 s yellow, no all-red), or
+ * the same tools with greenwave's clearances (`withClearances`), which compares timing alone.
+ */
+export type Baseline = 'as-run' | 'same clearances';
+const BASELINE_TOOLS: Record<Baseline, readonly [Tool, Tool]> = {
+  'as-run': ['SUMO actuated', 'SUMO Webster+coord'],
+  'same clearances': ['SUMO actuated (gw clearances)', 'SUMO Webster+coord (gw clearances)'],
+};
+
+/** greenwave's mean time loss over the best SUMO tool's, for one scenario and level (NaN where the run lacks the baseline). */
+export function ratioToBest(r: ScenarioResult, tool: Tool = 'greenwave', baseline: Baseline = 'as-run'): number {
+  const [a, b] = BASELINE_TOOLS[baseline];
+  return meanLoss(r, tool) / Math.min(meanLoss(r, a), meanLoss(r, b));
 }
 
 export interface HalfSummary {
   readonly half: string;
+  readonly baseline: Baseline;
   readonly cases: number;
   readonly wins: number;
   readonly geoMeanRatio: number;
@@ -50,15 +73,16 @@ export interface HalfSummary {
   readonly over5Pct: number;
 }
 
-export function summarize(results: readonly ScenarioResult[], half: string, tool: Tool = 'greenwave'): HalfSummary {
-  const ok = results.filter((r) => r.half === half && !r.error && Number.isFinite(ratioToBest(r, tool)));
-  const ratios = ok.map((r) => ratioToBest(r, tool));
+export function summarize(results: readonly ScenarioResult[], half: string, tool: Tool = 'greenwave', baseline: Baseline = 'as-run'): HalfSummary {
+  const ok = results.filter((r) => r.half === half && !r.error && Number.isFinite(ratioToBest(r, tool, baseline)));
+  const ratios = ok.map((r) => ratioToBest(r, tool, baseline));
   let worst = 0;
   ratios.forEach((x, k) => {
     if (x > ratios[worst]!) worst = k;
   });
   return {
     half,
+    baseline,
     cases: ok.length,
     wins: ratios.filter((x) => x < 1).length,
     geoMeanRatio: ratios.length ? Math.exp(mean(ratios.map(Math.log))) : Number.NaN,
@@ -66,6 +90,20 @@ export function summarize(results: readonly ScenarioResult[], half: string, tool
     worstCase: ok[worst] ? `${ok[worst]!.id} ${ok[worst]!.level}` : '',
     over5Pct: ratios.filter((x) => x > 1.05).length,
   };
+}
+
+/** Every summary the reports show: each greenwave plan, half and baseline that has cases. */
+function summaries(results: readonly ScenarioResult[]): (HalfSummary & { tool: Tool })[] {
+  const out: (HalfSummary & { tool: Tool })[] = [];
+  for (const baseline of ['as-run', 'same clearances'] as const) {
+    for (const tool of ['greenwave', 'greenwave (no check)', 'greenwave actuated'] as const) {
+      for (const half of ['tuning', 'held-out']) {
+        const s = summarize(results, half, tool, baseline);
+        if (s.cases > 0) out.push({ ...s, tool });
+      }
+    }
+  }
+  return out;
 }
 
 /** The per-scenario tables and the per-half summary, as plain text. */
@@ -82,16 +120,12 @@ export function formatReport(results: readonly ScenarioResult[]): string {
         lines.push(`  ${r.level.padEnd(16)}error: ${r.error}`);
         continue;
       }
-      lines.push(`  ${r.level.padEnd(16)}${TOOLS.map((t) => meanLoss(r, t).toFixed(1).padStart(15)).join('')}   ${ratioToBest(r).toFixed(3)}`);
+      lines.push(`  ${r.level.padEnd(16)}${TOOLS.map((t) => meanLoss(r, t).toFixed(1).padStart(15)).join('')}   ${ratioToBest(r).toFixed(3)} (same clearances ${ratioToBest(r, 'greenwave', 'same clearances').toFixed(3)})`);
     }
   }
   lines.push('', 'greenwave (default sumo plan) against the best SUMO tool (actuated or Webster + coordinator), per scenario and level:');
-  for (const tool of ['greenwave', 'greenwave (no check)', 'greenwave actuated'] as const) {
-    for (const half of ['tuning', 'held-out']) {
-      const s = summarize(results, half, tool);
-      if (s.cases === 0) continue;
-      lines.push(`  ${tool.padEnd(21)} ${half.padEnd(9)} ${s.wins}/${s.cases} wins, geometric-mean ratio ${s.geoMeanRatio.toFixed(3)}, worst ${s.worstRatio.toFixed(3)} (${s.worstCase}), ${s.over5Pct} more than 5 % worse`);
-    }
+  for (const s of summaries(results)) {
+    lines.push(`  ${s.tool.padEnd(21)} ${s.half.padEnd(9)} ${s.baseline.padEnd(16)} ${s.wins}/${s.cases} wins, geometric-mean ratio ${s.geoMeanRatio.toFixed(3)}, worst ${s.worstRatio.toFixed(3)} (${s.worstCase}), ${s.over5Pct} more than 5 % worse`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -99,22 +133,18 @@ export function formatReport(results: readonly ScenarioResult[]): string {
 /** The summary and the per-scenario table as Markdown, for docs/benchmarks.md (generated, not typed). */
 export function formatMarkdown(results: readonly ScenarioResult[]): string {
   const lines: string[] = [];
-  lines.push('| plan | half | wins | geometric-mean ratio | worst | more than 5 % worse |', '|---|---|---|---|---|---|');
-  for (const tool of ['greenwave', 'greenwave (no check)', 'greenwave actuated'] as const) {
-    for (const half of ['tuning', 'held-out']) {
-      const s = summarize(results, half, tool);
-      if (s.cases === 0) continue;
-      lines.push(`| ${tool} | ${half} | ${s.wins} / ${s.cases} | ${s.geoMeanRatio.toFixed(2)} | ${s.worstRatio.toFixed(2)} (${s.worstCase}) | ${s.over5Pct} |`);
-    }
+  lines.push('| plan | half | SUMO tools | wins | geometric-mean ratio | worst | more than 5 % worse |', '|---|---|---|---|---|---|---|');
+  for (const s of summaries(results)) {
+    lines.push(`| ${s.tool} | ${s.half} | ${s.baseline} | ${s.wins} / ${s.cases} | ${s.geoMeanRatio.toFixed(2)} | ${s.worstRatio.toFixed(2)} (${s.worstCase}) | ${s.over5Pct} |`);
   }
-  lines.push('', `| scenario | half | signals | level | ${TOOLS.map((t) => t.replace('SUMO ', '').replace('greenwave', 'gw')).join(' | ')} | gw ÷ best | gw actuated ÷ best |`);
-  lines.push(`|${'---|'.repeat(TOOLS.length + 6)}`);
+  lines.push('', `| scenario | half | signals | level | ${TOOLS.map((t) => t.replace('SUMO ', '').replace('greenwave', 'gw').replace('(gw clearances)', '(gw clr)')).join(' | ')} | gw ÷ best | gw actuated ÷ best | gw ÷ best, same clearances |`);
+  lines.push(`|${'---|'.repeat(TOOLS.length + 7)}`);
   for (const r of results) {
     if (r.error) {
       lines.push(`| ${r.id} | ${r.half} | ${r.signals} | ${r.level} | error: ${r.error.replace(/\|/g, '/').slice(0, 80)} |`);
       continue;
     }
-    lines.push(`| ${r.id} | ${r.half} | ${r.signals} | ${r.level} | ${TOOLS.map((t) => meanLoss(r, t).toFixed(1)).join(' | ')} | ${ratioToBest(r).toFixed(2)} | ${ratioToBest(r, 'greenwave actuated').toFixed(2)} |`);
+    lines.push(`| ${r.id} | ${r.half} | ${r.signals} | ${r.level} | ${TOOLS.map((t) => meanLoss(r, t).toFixed(1)).join(' | ')} | ${ratioToBest(r).toFixed(2)} | ${ratioToBest(r, 'greenwave actuated').toFixed(2)} | ${ratioToBest(r, 'greenwave', 'same clearances').toFixed(2)} |`);
   }
   return `${lines.join('\n')}\n`;
 }
