@@ -6,7 +6,7 @@
 import type { CompiledNetwork } from '../engine/network/compile.js';
 import type { TimingPlan } from '../engine/plan.js';
 import type { FaultReport } from '../engine/counts/faults.js';
-import type { CorridorPlan } from '../engine/corridor/corridorPlan.js';
+import type { CorridorPlan, CorridorSplit } from '../engine/corridor/corridorPlan.js';
 import type { PlanTrial } from '../simulator/rankPlans.js';
 import { MIN_HEALTHY_SHARE, type BlackoutFallback } from '../engine/counts/blackout.js';
 
@@ -91,6 +91,15 @@ export function formatCorridor(p: CorridorPlan): string {
   lines.push(`  progression speed km/h: out ${p.progressionKph.out.join(' ')}; in ${p.progressionKph.in.join(' ')}`);
   lines.push('');
   return `${lines.join('\n')}\n`;
+}
+
+/** A corridor split into subsystems: its pieces (a piece of one signal runs isolated) and the reason for each cut. */
+export function formatSplit(s: CorridorSplit): string {
+  const pieces = s.pieces.map((p) => (p.length === 1 ? `${p[0]} (isolated)` : `${p[0]}–${p[p.length - 1]}`));
+  return `▶ corridor ${s.corridorId} runs as ${s.pieces.length} subsystems: ${pieces.join(' | ')}
+${s.reasons.map((r) => `  ${r}
+`).join('')}
+`;
 }
 
 /** The shortlist a simulation check ran (simulator/rankPlans.ts), the kept plan starred. */

@@ -18,7 +18,7 @@ import { compileNetwork } from '../engine/network/compile.js';
 import { demandFor, prepareCounts } from '../engine/demand.js';
 import { planNetwork } from '../engine/plan.js';
 import { renderTimeSpaceSvg } from '../engine/corridor/tsd.js';
-import { formatPlanTable, formatFaultSummary, formatCorridor, formatTrials, formatBlackoutWarnings } from './format.js';
+import { formatPlanTable, formatFaultSummary, formatCorridor, formatTrials, formatBlackoutWarnings, formatSplit } from './format.js';
 import { HEALTH_WINDOW_INTERVALS, MIN_HEALTHY_SHARE } from '../engine/counts/blackout.js';
 import { cmdSumo } from './sumo.js';
 import { cmdControllers } from './controllers.js';
@@ -87,7 +87,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   const demand = demandFor(prepared, values.at);
   // --check N: the planner's best and N runners-up are run in the microsimulator; the least delay wins.
   const { plan: chosen, trials, chosen: chosenIndex } = rankBySimulation(c, planNetwork(c, demand.volumeVeh, demand.intervalS, { alternatives }));
-  const { plans, corridors } = chosen;
+  const { plans, corridors, splits } = chosen;
   const report = {
     network: c.network.name,
     forInterval: demand.forInterval,
@@ -104,6 +104,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
     },
     plans,
     corridors,
+    splits,
     ...(trials.length > 0 ? { simulationCheck: trials.map((t, k) => ({ ...t, chosen: k === chosenIndex })) } : {}),
   };
   if (values.out) writeText(values.out, `${JSON.stringify(report, null, 2)}\n`);
@@ -117,6 +118,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
     out(`demand: ${demand.basis} for the ${demand.intervalS / 60}-minute interval starting ${demand.forInterval}\n`);
     out(warnings ? `${warnings}\n` : '\n');
     out(formatPlanTable(c, plans, prepared.faults));
+    for (const sp of splits) out(formatSplit(sp));
     for (const cp of corridors) out(formatCorridor(cp));
     if (trials.length > 0) {
       out('\nchecked in the microsimulator (mean delay per trip, demand from the counts):\n');
@@ -151,17 +153,21 @@ function cmdCorridor(args: string[], out: (s: string) => void): number {
   if (!known.includes(id)) throw new GreenwaveError(ErrorCode.InvalidInput, `--corridor "${id}": no such corridor (known: ${known.join(', ')})`);
   const prepared = prepareCounts(c, readText(values.counts, 'counts file'), values.counts);
   const demand = demandFor(prepared, values.at);
-  const { corridors } = planNetwork(c, demand.volumeVeh, demand.intervalS);
+  const { corridors, splits } = planNetwork(c, demand.volumeVeh, demand.intervalS);
   out(formatBlackoutWarnings(demand.fallbacks));
-  const plan = corridors.find((x) => x.corridorId === id);
-  if (!plan) throw new GreenwaveError(ErrorCode.InvalidInput, `corridor "${id}" shares all its intersections with an earlier corridor`);
+  // A corridor split into subsystems is shown piece by piece; the diagram is the first piece's.
+  const split = splits.find((x) => x.corridorId === id);
+  const plans = corridors.filter((x) => x.corridorId === id || x.partOf?.corridorId === id);
+  const plan = plans[0];
+  if (!plan) throw new GreenwaveError(ErrorCode.InvalidInput, split ? `corridor "${id}" runs as isolated signals: ${split.reasons.join('; ')}` : `corridor "${id}" shares all its intersections with an earlier corridor`);
   out(`greenwave corridor — demand ${demand.basis} for the interval starting ${demand.forInterval}\n\n`);
-  out(formatCorridor(plan));
+  if (split) out(formatSplit(split));
+  for (const p of plans) out(formatCorridor(p));
   if (values.svg) {
     writeText(values.svg, renderTimeSpaceSvg(plan));
-    out(`time-space diagram written to ${values.svg}\n`);
+    out(`time-space diagram${plans.length > 1 ? ` of ${plan.corridorId}` : ''} written to ${values.svg}\n`);
   }
-  if (values.out) writeText(values.out, `${JSON.stringify(plan, null, 2)}\n`);
+  if (values.out) writeText(values.out, `${JSON.stringify(split ? { split, pieces: plans } : plan, null, 2)}\n`);
   return ExitCode.Ok;
 }
 

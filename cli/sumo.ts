@@ -174,7 +174,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
     return { tls: m.tlsId, intersection: m.intersectionId, control: controlMode, cycleS: plan.buffer.cycleS[i]!, offsetS: plan.buffer.offsetS[i]!, stages };
   });
   if (values.json) {
-    out(`${JSON.stringify({ forInterval, basis, intervalS, leftOut, unmatchedLoops: unmatched, signals: rows, corridors: plan.corridors.map((x) => ({ id: x.corridorId, cycleS: x.cycleS, bandOutS: x.refined.bandOutS, bandInS: x.refined.bandInS, system: x.system })), leftTurns, trials: trials.map((t, k) => ({ ...t, chosen: k === chosen })), substitutions: faults.substitutions.length, notes: imported.mapping.notes }, null, 2)}\n`);
+    out(`${JSON.stringify({ forInterval, basis, intervalS, leftOut, unmatchedLoops: unmatched, signals: rows, corridors: plan.corridors.map((x) => ({ id: x.corridorId, cycleS: x.cycleS, bandOutS: x.refined.bandOutS, bandInS: x.refined.bandInS, system: x.system, ...(x.partOf ? { partOf: x.partOf } : {}) })), splits: plan.splits, leftTurns, trials: trials.map((t, k) => ({ ...t, chosen: k === chosen })), substitutions: faults.substitutions.length, notes: imported.mapping.notes }, null, 2)}\n`);
     return ExitOk;
   }
   out(`greenwave sumo plan — ${values.net}\n`);
@@ -193,6 +193,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   const omitted = leftTurns.filter((d) => d.omitted);
   if (leftTurns.length > 0) out(`left-turn phases: ${omitted.length} of ${leftTurns.length} omitted (lefts permitted in the through phase; not warranted by the counts)${omitted.length > 0 ? `: ${omitted.slice(0, 12).map((d) => `${d.intersectionId}/${d.phaseId}`).join(', ')}${omitted.length > 12 ? ', …' : ''}` : ''}\n`);
   for (const d of leftTurns.filter((x) => !x.omitted).slice(0, 12)) out(`  kept ${d.intersectionId}/${d.phaseId}: ${d.reason}\n`);
+  for (const sp of plan.splits) out(`corridor ${sp.corridorId} runs as ${sp.pieces.length} subsystems: ${sp.pieces.map((p) => (p.length === 1 ? `${p[0]} (isolated)` : `${p[0]}–${p[p.length - 1]}`)).join(' | ')}; ${sp.reasons.join('; ')}\n`);
   for (const cp of plan.corridors) out(`corridor ${cp.corridorId}: cycle ${cp.cycleS} s, band out ${cp.refined.bandOutS.toFixed(1)} s / in ${cp.refined.bandInS.toFixed(1)} s${cp.system ? `, shifted ${cp.system.shiftS} s in a system with ${cp.system.corridorIds.length - 1} crossing corridor(s)` : ''}\n`);
   if (trials.length > 0) {
     out('\nshortlist checked in greenwave\'s microsimulator (mean delay per trip, counted demand):\n');

@@ -11,7 +11,7 @@ import { movementId } from './network/geometry.js';
 import { createPlanBuffer, PlanFlag, PlanScratch, planIntersection, type PlanBuffer } from './timing/planner.js';
 import { validateIntersectionPlan } from './safety/validator.js';
 import { laneFlowsFromDetectors } from './timing/planner.js';
-import { planCorridors, type CorridorAlternative, type CorridorPlan } from './corridor/corridorPlan.js';
+import { planCorridors, type CorridorAlternative, type CorridorPlan, type CorridorSplit } from './corridor/corridorPlan.js';
 
 /** HCM signalized level of service by control delay, s/veh (HCM 2010 exhibit 18-4); v/c > 1 is F. */
 export type LevelOfService = 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
@@ -159,6 +159,8 @@ export interface NetworkPlan {
    * whole and validated on its own buffer, for a second opinion (a microsimulation) to choose.
    */
   readonly alternatives: readonly CorridorAlternative[];
+  /** Corridors split into subsystems where coordination does not pay, with the reasons (engine/corridor/partition.ts). */
+  readonly splits: readonly CorridorSplit[];
 }
 
 /**
@@ -174,6 +176,7 @@ export function planNetwork(c: CompiledNetwork, volumeVeh: Float64Array, interva
   if (opts.cycleLimitMaxS) buffer.cycleLimitMaxS.set(opts.cycleLimitMaxS);
   planAndValidate(c, buffer, scratch);
   const alternatives: CorridorAlternative[] = [];
-  const corridors = opts.coordinate === false ? [] : planCorridors(c, buffer, scratch, opts.alternatives ?? 0, alternatives);
-  return { buffer, plans: timingPlans(c, buffer), corridors, alternatives };
+  const splits: CorridorSplit[] = [];
+  const corridors = opts.coordinate === false ? [] : planCorridors(c, buffer, scratch, opts.alternatives ?? 0, alternatives, splits);
+  return { buffer, plans: timingPlans(c, buffer), corridors, alternatives, splits };
 }

@@ -27,7 +27,8 @@ const FIELDS = ['cycleS', 'offsetS', 'criticalFlowRatio', 'lostTimeS', 'critical
 const FIELDS_COMPLETE: Exclude<keyof PlanBuffer, (typeof FIELDS)[number]> extends never ? true : never = true;
 void FIELDS_COMPLETE;
 
-export function encodePlan(c: CompiledNetwork, buffer: PlanBuffer, corridors: readonly { corridorId: string; cycleS: number }[], forInterval: string): Float64Array {
+/** A corridor split into subsystems (CorridorPlan.partOf) travels as the cycle of its first piece. */
+export function encodePlan(c: CompiledNetwork, buffer: PlanBuffer, corridors: readonly { corridorId: string; cycleS: number; partOf?: { corridorId: string } }[], forInterval: string): Float64Array {
   const label = [...forInterval].map((ch) => ch.charCodeAt(0));
   let n = 1 + label.length + c.network.corridors.length;
   for (const f of FIELDS) n += buffer[f].length;
@@ -35,7 +36,7 @@ export function encodePlan(c: CompiledNetwork, buffer: PlanBuffer, corridors: re
   let at = 0;
   out[at++] = label.length;
   for (const code of label) out[at++] = code;
-  for (const cor of c.network.corridors) out[at++] = corridors.find((x) => x.corridorId === cor.id)?.cycleS ?? Number.NaN;
+  for (const cor of c.network.corridors) out[at++] = corridors.find((x) => x.corridorId === cor.id || x.partOf?.corridorId === cor.id)?.cycleS ?? Number.NaN;
   for (const f of FIELDS) {
     out.set(buffer[f], at);
     at += buffer[f].length;

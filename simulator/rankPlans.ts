@@ -53,5 +53,5 @@ export function rankBySimulation(c: CompiledNetwork, plan: NetworkPlan, opts: Ra
     if (t.simulatedDelayS < trials[chosen]!.simulatedDelayS) chosen = k;
   });
   const alt = plan.alternatives[chosen]!;
-  return { plan: { buffer: alt.buffer, plans: timingPlans(c, alt.buffer), corridors: alt.corridors, alternatives: plan.alternatives }, trials, chosen };
+  return { plan: { buffer: alt.buffer, plans: timingPlans(c, alt.buffer), corridors: alt.corridors, alternatives: plan.alternatives, splits: plan.splits }, trials, chosen };
 }
