@@ -1,10 +1,54 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Three tiers, all run by `npm test`:
+ *  - unit (`npm run test:unit`): in-process tests, the quick loop while changing code;
+ *  - interop (`npm run test:interop`): tests whose referee or client is a peer tool from Debian
+ *    (sumo and sumo-tools, mbpoll, pymodbus, snmpget/snmpwalk, socat, python3-grpcio), which
+ *    `.ci/run` installs;
+ *  - slow (`npm run test:slow`): in-process or child-process tests that take over ~8 s each
+ *    (exact band checks against HiGHS, simulator runs, hostile clients, restart and resync).
+ * A file goes in one tier; new files land in unit unless listed below.
+ */
+const INTEROP = [
+  'bench/scenarios/smoke.test.ts',
+  'cli/controllers.test.ts',
+  'controllers-adapter/floors.test.ts',
+  'controllers-adapter/modbus/actuated.test.ts',
+  'controllers-adapter/modbus/conformance.test.ts',
+  'controllers-adapter/modbus/peers.test.ts',
+  'controllers-adapter/ntcip/actuated.test.ts',
+  'controllers-adapter/ntcip/cli.test.ts',
+  'controllers-adapter/ntcip/ntcip.test.ts',
+  'controllers-adapter/ntcip/walk.test.ts',
+  'controllers-adapter/rtu/rtu.test.ts',
+  'service/server.test.ts',
+  'simulator/sumo/exportActuated.test.ts',
+  'simulator/sumo/loops.test.ts',
+  'simulator/sumo/sumo.test.ts',
+  'simulator/sumo/timeOfDay.test.ts',
+];
+const SLOW = [
+  'cli/main.test.ts',
+  'cli/resync.test.ts',
+  'engine/corridor/band.test.ts',
+  'engine/runner/cycleRunner.test.ts',
+  'service/governance.test.ts',
+  'service/hostile.test.ts',
+  'simulator/insertion.test.ts',
+  'simulator/transit.test.ts',
+];
+const ALL = ['{engine,cli,bench,simulator,proto,service,controllers-adapter,test}/**/*.test.ts'];
+const EXCLUDE = ['dist/**', 'node_modules/**'];
+
 export default defineConfig({
   test: {
-    include: ['{engine,cli,bench,simulator,proto,service,controllers-adapter,test}/**/*.test.ts'],
-    exclude: ['dist/**', 'node_modules/**'],
     testTimeout: 60_000,
     pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'unit', include: ALL, exclude: [...EXCLUDE, ...INTEROP, ...SLOW] } },
+      { extends: true, test: { name: 'interop', include: INTEROP, exclude: EXCLUDE } },
+      { extends: true, test: { name: 'slow', include: SLOW, exclude: EXCLUDE } },
+    ],
   },
 });
