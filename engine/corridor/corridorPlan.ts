@@ -1,5 +1,6 @@
 /**
- * Coordinates the signals of each corridor in a network: a common cycle
+ * Coordinates the signals of each corridor in a network, after splitting
+ * corridors into subsystems where coordination does not pay (subsystems.ts): a common cycle
  * (the critical intersection's), double cycling where a lightly loaded
  * signal does better on half the cycle, splits re-timed for that cycle, the
  * widest weighted two-way band (lead/lag chosen per signal), then offsets
@@ -9,14 +10,14 @@
  */
 import type { CompiledNetwork } from '../network/compile.js';
 import type { Corridor } from '../network/schema.js';
-import { APPROACH_IDS, type ApproachId } from '../network/schema.js';
-import { exitLeg, travelDirection } from '../network/geometry.js';
+import type { ApproachId } from '../network/schema.js';
+import { exitLeg } from '../network/geometry.js';
 import { IssueList, UnsafePlanError, GreenwaveError, ErrorCode } from '../errors.js';
 import { clonePlanBuffer, PlanScratch, planIntersection, type PlanBuffer } from '../timing/planner.js';
 import { validateIntersectionPlan } from '../safety/validator.js';
 import { allocateSolution, BandMode, BandSolver, MAX_PATTERNS, type BandProblem, type BandSolution } from './band.js';
-import { OffsetRefiner, STOP_WEIGHT_S, type CorridorTraffic, type Performance } from './transyt.js';
-import { partitionCorridor, type CorridorLinkFacts } from './partition.js';
+import { OffsetRefiner, type CorridorTraffic, type Performance } from './transyt.js';
+import { otherLanesDelay, partitionMembers, randomArrivalIndex, throughIndex, travelApproaches, type CorridorSplit, type PartOf } from './subsystems.js';
 import { applyPattern, newThroughWindows, throughWindows, type ThroughWindows } from './windows.js';
 import { mod } from '../numeric.js';
 import { chooseShifts, corridorMembers, corridorSystems, CrossingModel, crossingLinks, type CorridorMember as Member } from './crossing.js';
@@ -75,23 +76,14 @@ export interface CorridorPlan {
   readonly intersections: readonly CorridorIntersection[];
   /** Set when the corridor runs in a system with crossing corridors: their ids and this corridor's shift, s. */
   readonly system: { readonly corridorIds: readonly string[]; readonly shiftS: number } | null;
-  /** Set when this is one piece of a corridor split into subsystems (partition.ts): the corridor, and this piece's number (1-based) of how many. */
-  readonly partOf?: { readonly corridorId: string; readonly piece: number; readonly pieces: number };
+  /** Set when this is one piece of a corridor split into subsystems (subsystems.ts). */
+  readonly partOf?: PartOf;
 }
 
-/** A corridor split into subsystems: its pieces (intersection ids; a piece of one runs isolated) and why. */
-export interface CorridorSplit {
-  readonly corridorId: string;
-  readonly pieces: readonly (readonly string[])[];
-  readonly reasons: readonly string[];
-}
+export type { CorridorSplit, PartOf };
 
 
-const OPPOSITE: Record<ApproachId, ApproachId> = { EB: 'WB', WB: 'EB', NB: 'SB', SB: 'NB' };
 
-function throughIndex(a: ApproachId): number {
-  return APPROACH_IDS.indexOf(a) * 4 + 1;
-}
 
 /** Flow (veh/h), lanes (shared lanes count by share) and mean lane saturation flow of a movement. */
 export function movementDemand(c: CompiledNetwork, buf: PlanBuffer, i: number, movement: number): { flow: number; lanes: number; sat: number } {
@@ -148,8 +140,9 @@ interface CycleRange {
  * (engine/corridor/crossing.ts) when that beats planning them apart.
  */
 export function planCorridors(c: CompiledNetwork, buf: PlanBuffer, scratch: PlanScratch = new PlanScratch(), alternatives = 0, out?: CorridorAlternative[], splits?: CorridorSplit[]): CorridorPlan[] {
-  const pieceOf = new Map<string, NonNullable<CorridorPlan['partOf']>>();
-  const members: Member[] = partitionMembers(c, buf, corridorMembers(c), scratch, pieceOf, splits);
+  const pieceOf = new Map<string, PartOf>();
+  const score = (corridor: Corridor, indices: number[], firstOut: ApproachId, lastIn: ApproachId) => segmentScore(c, buf, corridor, indices, firstOut, lastIn, scratch);
+  const members: Member[] = partitionMembers(c, buf, corridorMembers(c), scratch, score, pieceOf, splits);
   const systems = corridorSystems(c, members.map((m) => m.indices));
   const options = systems.map((system) => systemOptions(c, buf, system.map((k) => members[k]!), scratch, alternatives + 1));
   // Alternatives first, each on a copy: the buffer itself ends with the best plan.
@@ -166,85 +159,6 @@ export function planCorridors(c: CompiledNetwork, buf: PlanBuffer, scratch: Plan
   const best = alternative(0, buf);
   out?.unshift(best);
   return best.corridors;
-}
-
-/**
- * Each corridor split into subsystems where coordination does not pay (partition.ts): the
- * pieces of two or more signals become corridors of their own (ids "<corridor>#<piece>"), a
- * piece of one keeps its isolated plan. `pieceOf` and `splits` receive what was split and why.
- */
-function partitionMembers(c: CompiledNetwork, buf: PlanBuffer, members: readonly Member[], scratch: PlanScratch, pieceOf: Map<string, NonNullable<CorridorPlan['partOf']>>, splits?: CorridorSplit[]): Member[] {
-  const out: Member[] = [];
-  for (const m of members) {
-    const n = m.indices.length;
-    const ids = m.indices.map((i) => c.intersectionIds[i]!);
-    for (const i of m.indices) {
-      buf.forcedCycleS[i] = Number.NaN;
-      planIntersection(c, i, buf, scratch);
-    }
-    const ownCycleS = m.indices.map((i) => buf.cycleS[i]!);
-    const { outApproach, inApproach } = travelApproaches(c, m.indices);
-    const links: CorridorLinkFacts[] = [];
-    for (let k = 0; k < n - 1; k++) {
-      const link = c.network.links.find((l) => l.from === ids[k] && l.to === ids[k + 1]) ?? c.network.links.find((l) => l.from === ids[k + 1] && l.to === ids[k]);
-      const twoWayVehPerH = approachFlow(c, buf, m.indices[k + 1]!, outApproach[k + 1]!) + approachFlow(c, buf, m.indices[k]!, inApproach[k]!);
-      links.push({ lengthM: link?.lengthM ?? 0, twoWayVehPerH });
-    }
-    const part = partitionCorridor({
-      ids,
-      ownCycleS,
-      links,
-      score: (a, b) => segmentScore(c, buf, m.corridor, m.indices.slice(a, b + 1), outApproach[a]!, inApproach[b]!, scratch),
-    });
-    // Scoring moved cycles and offsets about: every member back to its isolated plan.
-    for (const i of m.indices) {
-      buf.forcedCycleS[i] = Number.NaN;
-      planIntersection(c, i, buf, scratch);
-    }
-    if (part.pieces.length === 1) {
-      out.push(m);
-      continue;
-    }
-    splits?.push({ corridorId: m.corridor.id, pieces: part.pieces.map(([a, b]) => ids.slice(a, b + 1)), reasons: part.reasons });
-    part.pieces.forEach(([a, b], k) => {
-      if (b === a) {
-        const issues = new IssueList();
-        if (!validateIntersectionPlan(c, m.indices[a]!, buf, issues)) throw new UnsafePlanError(ids[a]!, issues.items);
-        return;
-      }
-      const id = `${m.corridor.id}#${k + 1}`;
-      pieceOf.set(id, { corridorId: m.corridor.id, piece: k + 1, pieces: part.pieces.length });
-      out.push({ corridor: { ...m.corridor, id, name: m.corridor.name ? `${m.corridor.name} (${k + 1}/${part.pieces.length})` : '', intersections: ids.slice(a, b + 1) }, indices: m.indices.slice(a, b + 1) });
-    });
-  }
-  return out;
-}
-
-/** Traffic on an approach (all its lanes), veh/h. */
-function approachFlow(c: CompiledNetwork, buf: PlanBuffer, i: number, approach: ApproachId): number {
-  const mask = 0xf << (APPROACH_IDS.indexOf(approach) * 4);
-  let flow = 0;
-  for (let l = c.laneStart[i]!; l < c.laneStart[i + 1]!; l++) if ((c.laneMovementMask[l]! & mask) !== 0) flow += buf.laneFlowVehPerH[l]!;
-  return flow;
-}
-
-/**
- * Delay and stops (veh·s per hour, stops at STOP_WEIGHT_S) of the lanes of signal i that carry
- * the movements in `mask`, arriving at random: HCM delay, and the stop rate of uniform arrivals
- * (1 − g/C) / (1 − v/s), at most 1.
- */
-function randomArrivalIndex(c: CompiledNetwork, buf: PlanBuffer, i: number, mask: number): number {
-  let index = 0;
-  for (let l = c.laneStart[i]!; l < c.laneStart[i + 1]!; l++) {
-    if ((c.laneMovementMask[l]! & mask) === 0) continue;
-    const flow = buf.laneFlowVehPerH[l]!;
-    const sat = c.laneSatFlowVehPerH[l]!;
-    const greenRatio = sat > 0 ? buf.laneCapacityVehPerH[l]! / sat : 0;
-    const y = sat > 0 ? flow / sat : 1;
-    const stops = y < 1 ? Math.min(1, (1 - greenRatio) / (1 - y)) : 1;
-    index += flow * (buf.laneDelayS[l]! + STOP_WEIGHT_S * stops);
-  }
-  return index;
 }
 
 /**
@@ -270,13 +184,6 @@ function segmentScore(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, i
     best = Math.min(best, r.score + entering);
   }
   return best;
-}
-
-/** HCM delay (veh·s per hour) of signal i's lanes that carry none of the movements in `mask`: `coordinate`'s "others". */
-function otherLanesDelay(c: CompiledNetwork, buf: PlanBuffer, i: number, mask: number): number {
-  let others = 0;
-  for (let l = c.laneStart[i]!; l < c.laneStart[i + 1]!; l++) if ((c.laneMovementMask[l]! & mask) === 0) others += buf.laneDelayS[l]! * buf.laneFlowVehPerH[l]!;
-  return others;
 }
 
 /** A corridor plan of the whole network other than the best one, on its own buffer. */
@@ -545,17 +452,6 @@ function state(s: BandSolution, perf: Performance): CorridorState {
 }
 
 /** The approach outbound and inbound traffic enter each corridor signal by (from the signals' positions). */
-function travelApproaches(c: CompiledNetwork, indices: readonly number[]): { outApproach: ApproachId[]; inApproach: ApproachId[] } {
-  const ix = indices.map((i) => c.network.intersections[i]!);
-  const outApproach: ApproachId[] = [];
-  const inApproach: ApproachId[] = [];
-  for (let k = 0; k < ix.length; k++) {
-    const dir = travelDirection(ix[Math.max(0, k - 1)]!.position, ix[Math.max(1, k)]!.position);
-    outApproach.push(dir);
-    inApproach.push(OPPOSITE[dir]);
-  }
-  return { outApproach, inApproach };
-}
 
 function prepare(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, indices: number[], cycleS: number, doubleCycled: boolean[]): Prepared {
   const net = c.network;
