@@ -183,7 +183,7 @@ export function run(argv: string[], out: (s: string) => void = (s) => process.st
       case 'corridor':
         return cmdCorridor(rest, out);
       case 'sumo':
-        return cmdSumo(rest, out);
+        return cmdSumo(rest, out, err);
       case 'controllers':
         return cmdControllers(rest, out, err);
       case 'serve':

@@ -21,6 +21,8 @@ import { exportTimeOfDay, exportTlLogic } from '../simulator/sumo/exportTls.js';
 import { exportActuated } from '../simulator/sumo/exportActuated.js';
 import { actuatedPlan, corridorApproaches, CONTROL_COORDINATED, MAX_GREEN_FACTOR } from '../engine/timing/actuated.js';
 import { matchLoops, readLoopDefinitions, type LoopTarget } from '../simulator/sumo/detectorDefs.js';
+import { rankInSumo, sumoAvailable } from '../simulator/sumo/sumoCheck.js';
+import type { NetworkPlan } from '../engine/plan.js';
 import { formatTrials } from './format.js';
 
 export const SUMO_USAGE = `usage:
@@ -31,8 +33,8 @@ export const SUMO_USAGE = `usage:
       Converts the SUMO network to a greenwave network file and lists what it changed.
   greenwave sumo plan --net <x.net.xml> --loops <e1.xml> [--detectors <loops.add.xml>] --out <plan.add.xml>
                       [--at HH:MM | --time-of-day] [--control fixed|actuated] [--min-cycle S]
-                      [--alternatives 7] [--program-id greenwave] [--resolution 1]
-                      [--network-out network.json] [--json]
+                      [--alternatives 7] [--check greenwave|sumo] [--program-id greenwave]
+                      [--resolution 1] [--network-out network.json] [--json]
       Times every traffic light from the loop counts with corridor coordination,
       and writes the plans as SUMO programs (load with sumo -a). Demand: the
       peak hour of the counts (its mean flows; the peak-hour factor is shown), with
@@ -56,8 +58,13 @@ export const SUMO_USAGE = `usage:
       (min green, passage time, max green = 1.5 × the planned green).
       --min-cycle: shortest cycle allowed, s (default: 20 when the net has no
       pedestrian crossings, as SUMO's tlsCycleAdaptation.py; else 40).
-      --alternatives: runners-up to the planner's best plan that greenwave's
-      microsimulator also tries on the counted demand before one is kept (0: none).
+      --alternatives: runners-up to the planner's best plan that are also tried
+      on the counted demand before one is kept (0: none).
+      --check: where the shortlist is tried: greenwave's microsimulator (default)
+      or SUMO itself (needs sumo and sumo-tools; demand sampled from the counts
+      with routeSampler.py; runs in parallel, progress on stderr). With sumo and
+      no --control, the best plan is also tried actuated, and fixed or actuated
+      control is whichever loses less time.
 `;
 
 const ExitOk = 0;
@@ -114,7 +121,7 @@ function cmdImport(args: string[], out: (s: string) => void): number {
   return ExitOk;
 }
 
-function cmdPlan(args: string[], out: (s: string) => void): number {
+function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => void): number {
   const { values } = parseArgs({
     args,
     options: {
@@ -125,6 +132,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
       at: { type: 'string' },
       'min-cycle': { type: 'string' },
       alternatives: { type: 'string' },
+      check: { type: 'string' },
       'program-id': { type: 'string' },
       resolution: { type: 'string' },
       'network-out': { type: 'string' },
@@ -139,8 +147,9 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   const resolutionS = positiveNumber(values.resolution, '--resolution', 1);
   if (resolutionS > 1 || resolutionS < 0.1 || Math.abs(resolutionS * 10 - Math.round(resolutionS * 10)) > 1e-9) throw usage(`--resolution "${values.resolution}": expected a multiple of 0.1 s from 0.1 to 1 (SUMO's --step-length)`);
   const programId = values['program-id'] ?? 'greenwave';
-  const control = values.control ?? 'fixed';
-  if (control !== 'fixed' && control !== 'actuated') throw usage(`--control "${control}": expected fixed or actuated`);
+  // Without --control, a check in SUMO also tries the best plan actuated and keeps whichever loses less time.
+  const control = values.control ?? (values.check === 'sumo' ? 'auto' : 'fixed');
+  if (control !== 'fixed' && control !== 'actuated' && control !== 'auto') throw usage(`--control "${control}": expected fixed or actuated`);
   if (!/^[\w.-]+$/.test(programId)) throw usage(`--program-id "${programId}": use letters, digits, _ . -`);
 
   const minCycleS = values['min-cycle'] === undefined ? undefined : positiveNumber(values['min-cycle'], '--min-cycle', 20);
@@ -150,19 +159,34 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   const imported = importNet(values.net, minCycleS, resolutionS);
   const c0 = compile(imported);
   const loopMatch = values.detectors === undefined ? undefined : matchLoops(readLoopDefinitions(readText(values.detectors, 'detector definitions'), values.detectors), imported.mapping);
+  const check = values.check ?? 'greenwave';
+  if (check !== 'greenwave' && check !== 'sumo') throw usage(`--check "${check}": expected greenwave or sumo`);
+  if (check === 'sumo' && !sumoAvailable()) throw new GreenwaveError(ErrorCode.InvalidInput, '--check sumo: `sumo` or SUMO\'s tools/routeSampler.py cannot be run here (install sumo and sumo-tools, set SUMO_HOME)');
   if (values['time-of-day']) {
     if (values.at !== undefined) throw usage('sumo plan: --at and --time-of-day exclude each other');
-    if (control !== 'fixed') throw usage('sumo plan: --time-of-day writes fixed-time programs; --control actuated is for one period');
+    if (control === 'actuated') throw usage('sumo plan: --time-of-day writes fixed-time programs; --control actuated is for one period');
+    if (check === 'sumo') throw usage('sumo plan: --check sumo checks the plan of one period, not a day plan (--time-of-day)');
     return writeDayPlan(c0, imported, readText(values.loops, 'loop output'), values.loops, values.out, { programId, resolutionS, json: values.json, ...(loopMatch ? { loops: loopMatch.targets } : {}) }, out);
   }
+  let sumoChoseActuated = false;
+  const actuatedVariant = (cc: CompiledNetwork, buffer: NetworkPlan['buffer'], corridors: NetworkPlan['corridors']) => exportActuated(cc, buffer, actuatedPlan(cc, buffer, corridorApproaches(corridors)), imported.mapping, { programId, resolutionS });
+  const rank =
+    check === 'sumo'
+      ? (cc: CompiledNetwork, shortlisted: NetworkPlan) => {
+          const r = rankInSumo(cc, shortlisted, { netPath: values.net!, mapping: imported.mapping, resolutionS, progress: (line) => err(`${line}\n`), ...(control === 'auto' ? { actuatedVariant } : {}) });
+          sumoChoseActuated = r.actuated;
+          return r;
+        }
+      : undefined;
   const { plan, faults, forInterval, basis, intervalS, trials, chosen, leftOut, unmatchedLoops, leftTurns, compiled } = planFromLoops(c0, readText(values.loops, 'loop output'), values.loops, values.at, {
     alternatives,
+    ...(rank ? { rank } : {}),
     ...(loopMatch ? { loops: loopMatch.targets } : {}),
   });
   const unmatched = [...new Set([...(loopMatch?.unmatched ?? []), ...unmatchedLoops])];
   const c = compiled;
   const cleaned = faults.cleaned;
-  const actuated = control === 'actuated' ? actuatedPlan(c, plan.buffer, corridorApproaches(plan.corridors)) : undefined;
+  const actuated = control === 'actuated' || sumoChoseActuated ? actuatedPlan(c, plan.buffer, corridorApproaches(plan.corridors)) : undefined;
   writeText(values.out, actuated ? exportActuated(c, plan.buffer, actuated, imported.mapping, { programId, resolutionS }) : exportTlLogic(c, plan.buffer, imported.mapping, { programId, resolutionS }));
   if (values['network-out']) writeText(values['network-out'], `${JSON.stringify(imported.network, null, 2)}\n`);
 
@@ -196,7 +220,7 @@ function cmdPlan(args: string[], out: (s: string) => void): number {
   for (const sp of plan.splits) out(`corridor ${sp.corridorId} runs as ${sp.pieces.length} subsystems: ${sp.pieces.map((p) => (p.length === 1 ? `${p[0]} (isolated)` : `${p[0]}–${p[p.length - 1]}`)).join(' | ')}; ${sp.reasons.join('; ')}\n`);
   for (const cp of plan.corridors) out(`corridor ${cp.corridorId}: cycle ${cp.cycleS} s, band out ${cp.refined.bandOutS.toFixed(1)} s / in ${cp.refined.bandInS.toFixed(1)} s${cp.system ? `, shifted ${cp.system.shiftS} s in a system with ${cp.system.corridorIds.length - 1} crossing corridor(s)` : ''}\n`);
   if (trials.length > 0) {
-    out('\nshortlist checked in greenwave\'s microsimulator (mean delay per trip, counted demand):\n');
+    out(check === 'sumo' ? '\nshortlist checked in SUMO (mean time loss per vehicle, demand sampled from the counts with routeSampler.py):\n' : '\nshortlist checked in greenwave\'s microsimulator (mean delay per trip, counted demand):\n');
     out(formatTrials(trials, chosen));
   }
   if (imported.mapping.notes.length > 0) out(`${imported.mapping.notes.length} import note(s); see \`greenwave sumo import\`\n`);
@@ -228,11 +252,11 @@ function writeDayPlan(c: CompiledNetwork, imported: ImportResult, loopsXml: stri
   return ExitOk;
 }
 
-export function cmdSumo(args: string[], out: (s: string) => void): number {
+export function cmdSumo(args: string[], out: (s: string) => void, err: (s: string) => void = (s) => process.stderr.write(s)): number {
   const [sub, ...rest] = args;
   switch (sub) {
     case 'plan':
-      return cmdPlan(rest, out);
+      return cmdPlan(rest, out, err);
     case 'loops':
       return cmdLoops(rest, out);
     case 'import':

@@ -47,6 +47,9 @@ function main(): void {
     Object.assign(result, { planSeconds: (performance.now() - t0) / 1000 });
     plan('gw0.add.xml', ['--alternatives', '0']);
     plan('gwa.add.xml', ['--control', 'actuated']);
+    // The shortlist checked in SUMO itself (fixed or actuated, SUMO's call): slow, so in the smoke test and on request.
+    const sumoCheck = Boolean(smoke) || process.env['GREENWAVE_SUMO_CHECK'] === '1';
+    if (sumoCheck) plan('gws.add.xml', ['--check', 'sumo']);
     sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCycleAdaptation.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-o', 'webster.add.xml']);
     sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCoordinator.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', 'webster.add.xml', '-o', 'coord.add.xml']);
     // The same SUMO tools with greenwave's clearances (ITE yellow and all-red), for a like-for-like comparison of timing.
@@ -66,8 +69,10 @@ function main(): void {
       'greenwave actuated': { net: 'net.net.xml', adds: ['gwa.add.xml'] },
       'SUMO actuated (gw clearances)': { net: 'actuated-gwc.net.xml', adds: [] },
       'SUMO Webster+coord (gw clearances)': { net: 'net-gwc.net.xml', adds: ['webster-gwc.add.xml', 'coord-gwc.add.xml'] },
+      'greenwave (SUMO check)': { net: 'net.net.xml', adds: ['gws.add.xml'] },
     };
     for (const tool of TOOLS) {
+      if (tool === 'greenwave (SUMO check)' && !sumoCheck) continue;
       const score: PlanScore = { tool, timeLossS: [], vehicles: [] };
       for (const seed of seeds) {
         const { net, adds } = runs[tool];

@@ -19,6 +19,7 @@ export const TOOLS = [
   'greenwave',
   'greenwave (no check)',
   'greenwave actuated',
+  'greenwave (SUMO check)',
 ] as const;
 export type Tool = (typeof TOOLS)[number];
 
@@ -38,6 +39,9 @@ export interface ScenarioResult {
   readonly planSeconds: number;
   readonly error?: string;
 }
+
+/** A time loss for the tables; a tool not run (the SUMO check without GREENWAVE_SUMO_CHECK=1) shows "—". */
+const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '—');
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
@@ -96,7 +100,7 @@ export function summarize(results: readonly ScenarioResult[], half: string, tool
 function summaries(results: readonly ScenarioResult[]): (HalfSummary & { tool: Tool })[] {
   const out: (HalfSummary & { tool: Tool })[] = [];
   for (const baseline of ['as-run', 'same clearances'] as const) {
-    for (const tool of ['greenwave', 'greenwave (no check)', 'greenwave actuated'] as const) {
+    for (const tool of ['greenwave', 'greenwave (no check)', 'greenwave actuated', 'greenwave (SUMO check)'] as const) {
       for (const half of ['tuning', 'held-out']) {
         const s = summarize(results, half, tool, baseline);
         if (s.cases > 0) out.push({ ...s, tool });
@@ -120,12 +124,12 @@ export function formatReport(results: readonly ScenarioResult[]): string {
         lines.push(`  ${r.level.padEnd(16)}error: ${r.error}`);
         continue;
       }
-      lines.push(`  ${r.level.padEnd(16)}${TOOLS.map((t) => meanLoss(r, t).toFixed(1).padStart(15)).join('')}   ${ratioToBest(r).toFixed(3)} (same clearances ${ratioToBest(r, 'greenwave', 'same clearances').toFixed(3)})`);
+      lines.push(`  ${r.level.padEnd(16)}${TOOLS.map((t) => fmt(meanLoss(r, t)).padStart(15)).join('')}   ${ratioToBest(r).toFixed(3)} (same clearances ${ratioToBest(r, 'greenwave', 'same clearances').toFixed(3)})`);
     }
   }
   lines.push('', 'greenwave (default sumo plan) against the best SUMO tool (actuated or Webster + coordinator), per scenario and level:');
   for (const s of summaries(results)) {
-    lines.push(`  ${s.tool.padEnd(21)} ${s.half.padEnd(9)} ${s.baseline.padEnd(16)} ${s.wins}/${s.cases} wins, geometric-mean ratio ${s.geoMeanRatio.toFixed(3)}, worst ${s.worstRatio.toFixed(3)} (${s.worstCase}), ${s.over5Pct} more than 5 % worse`);
+    lines.push(`  ${s.tool.padEnd(23)} ${s.half.padEnd(9)} ${s.baseline.padEnd(16)} ${s.wins}/${s.cases} wins, geometric-mean ratio ${s.geoMeanRatio.toFixed(3)}, worst ${s.worstRatio.toFixed(3)} (${s.worstCase}), ${s.over5Pct} more than 5 % worse`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -144,7 +148,7 @@ export function formatMarkdown(results: readonly ScenarioResult[]): string {
       lines.push(`| ${r.id} | ${r.half} | ${r.signals} | ${r.level} | error: ${r.error.replace(/\|/g, '/').slice(0, 80)} |`);
       continue;
     }
-    lines.push(`| ${r.id} | ${r.half} | ${r.signals} | ${r.level} | ${TOOLS.map((t) => meanLoss(r, t).toFixed(1)).join(' | ')} | ${ratioToBest(r).toFixed(2)} | ${ratioToBest(r, 'greenwave actuated').toFixed(2)} | ${ratioToBest(r, 'greenwave', 'same clearances').toFixed(2)} |`);
+    lines.push(`| ${r.id} | ${r.half} | ${r.signals} | ${r.level} | ${TOOLS.map((t) => fmt(meanLoss(r, t))).join(' | ')} | ${ratioToBest(r).toFixed(2)} | ${ratioToBest(r, 'greenwave actuated').toFixed(2)} | ${ratioToBest(r, 'greenwave', 'same clearances').toFixed(2)} |`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -148,4 +148,26 @@ describe('sumo plan --detectors on loops SUMO wrote (real sumo)', () => {
     expect(stdout).toMatch(/loops matching no signalised lane \(ignored\): 1: EXIT-W/);
     expect(readFileSync(join(dir, 'plan.add.xml'), 'utf8')).toMatch(/<tlLogic id="C1"/);
   });
+
+  it('--check sumo runs the shortlist and the best plan actuated in SUMO on demand sampled from the counts, and keeps the least time loss', () => {
+    expect(dir, 'runs after the test above, on its loops').not.toBe('');
+    let stdout = '';
+    let stderr = '';
+    const code = run(['sumo', 'plan', '--net', FIXTURE, '--loops', join(dir, 'loops.xml'), '--detectors', join(dir, 'defs.add.xml'), '--out', join(dir, 'checked.add.xml'), '--alternatives', '2', '--check', 'sumo', '--json'], (s) => (stdout += s), (s) => (stderr += s));
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/SUMO check: demand from the counts/);
+    expect(stderr).toMatch(/SUMO check: \d+\/\d+ plans run/);
+    const report = JSON.parse(stdout) as { trials: { label: string; simulatedDelayS: number; chosen: boolean }[]; signals: { control: string }[] };
+    // The planner's shortlist (up to 3 here) as fixed time, then its best plan actuated.
+    expect(report.trials.length).toBeGreaterThanOrEqual(2);
+    expect(report.trials.at(-1)!.label).toMatch(/, actuated$/);
+    for (const t of report.trials) expect(t.simulatedDelayS).toBeGreaterThan(0);
+    const kept = report.trials.findIndex((t) => t.chosen);
+    expect(report.trials[kept]!.simulatedDelayS).toBe(Math.min(...report.trials.map((t) => t.simulatedDelayS)));
+    // What was kept is what was written: actuated programs exactly when the actuated trial won.
+    const written = readFileSync(join(dir, 'checked.add.xml'), 'utf8');
+    const actuatedWon = kept === report.trials.length - 1;
+    expect(/type="actuated"/.test(written)).toBe(actuatedWon);
+    expect(report.signals.every((x) => (x.control === 'fixed') === !actuatedWon)).toBe(true);
+  });
 });

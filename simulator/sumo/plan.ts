@@ -6,7 +6,8 @@
  * or a predicted interval with `at`) → left-turn mode (protected left phases
  * the demand does not warrant are omitted, engine/timing/leftTurnMode.ts) → the engine's
  * planNetwork (isolated plans, then the corridors it found, with runners-up)
- * → the microsimulator's check of the shortlist (simulator/rankPlans.ts). Called by
+ * → the check of the shortlist in the microsimulator (simulator/rankPlans.ts) or in
+ * SUMO (sumoCheck.ts). Called by
  * `greenwave sumo plan` and by bench/sim.
  */
 import type { CompiledNetwork } from '../../engine/network/compile.js';
@@ -54,6 +55,8 @@ export interface LoopPlanOptions {
   readonly alternatives?: number;
   /** Loop id → network detector, from the loops' definitions (`--detectors`); without it ids must be `e1_<lane>`. */
   readonly loops?: ReadonlyMap<string, LoopTarget>;
+  /** How the shortlist is checked: greenwave's microsimulator (default, rankBySimulation) or SUMO itself (sumoCheck.ts). */
+  readonly rank?: (c: CompiledNetwork, shortlisted: NetworkPlan) => { plan: NetworkPlan; trials: PlanTrial[]; chosen: number };
 }
 
 export function planFromLoops(c: CompiledNetwork, loopsXml: string, source = 'loops', at?: string, opts: LoopPlanOptions = {}): LoopPlan {
@@ -111,7 +114,7 @@ export function planFromLoops(c: CompiledNetwork, loopsXml: string, source = 'lo
   const volumeVeh = inCompiledOrder(c, cleaned.detectorIds, volumes);
   const left = leftTurnMode(c, volumeVeh, cleaned.intervalS);
   const shortlisted = planNetwork(left.compiled, volumeVeh, cleaned.intervalS, { alternatives: opts.alternatives ?? DEFAULT_ALTERNATIVES });
-  const { plan, trials, chosen } = rankBySimulation(left.compiled, shortlisted);
+  const { plan, trials, chosen } = (opts.rank ?? rankBySimulation)(left.compiled, shortlisted);
   return { plan, faults, forInterval, basis, intervalS: cleaned.intervalS, volumeVeh, trials, chosen, leftOut, unmatchedLoops, leftTurns: left.decisions, compiled: left.compiled };
 }
 
