@@ -52,6 +52,10 @@ export function rankBySimulation(c: CompiledNetwork, plan: NetworkPlan, opts: Ra
   trials.forEach((t, k) => {
     if (t.simulatedDelayS < trials[chosen]!.simulatedDelayS) chosen = k;
   });
-  const alt = plan.alternatives[chosen]!;
-  return { plan: { buffer: alt.buffer, plans: timingPlans(c, alt.buffer), corridors: alt.corridors, alternatives: plan.alternatives, splits: plan.splits }, trials, chosen };
+  return { plan: withAlternative(c, plan, plan.alternatives[chosen]!), trials, chosen };
+}
+
+/** The network plan of one of `plan`'s alternatives (its timing reports rebuilt), the shortlist and splits kept. */
+export function withAlternative(c: CompiledNetwork, plan: NetworkPlan, alt: NetworkPlan['alternatives'][number]): NetworkPlan {
+  return { buffer: alt.buffer, plans: timingPlans(c, alt.buffer), corridors: alt.corridors, alternatives: plan.alternatives, splits: plan.splits };
 }

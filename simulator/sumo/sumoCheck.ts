@@ -15,8 +15,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { CompiledNetwork } from '../../engine/network/compile.js';
 import { GreenwaveError, ErrorCode } from '../../engine/errors.js';
-import { timingPlans, type NetworkPlan } from '../../engine/plan.js';
-import type { PlanTrial } from '../rankPlans.js';
+import type { NetworkPlan } from '../../engine/plan.js';
+import { withAlternative, type PlanTrial } from '../rankPlans.js';
 import { exportTlLogic } from './exportTls.js';
 import type { SumoMapping } from './importNet.js';
 import { readTripinfo } from './tripinfo.js';
@@ -112,7 +112,7 @@ export function rankInSumo(c: CompiledNetwork, plan: NetworkPlan, o: SumoCheckOp
       if (t.simulatedDelayS < trials[chosen]!.simulatedDelayS) chosen = k;
     });
     const { alt, actuated } = candidates[chosen]!;
-    return { plan: { buffer: alt.buffer, plans: timingPlans(c, alt.buffer), corridors: alt.corridors, alternatives: plan.alternatives, splits: plan.splits }, trials, chosen, actuated };
+    return { plan: withAlternative(c, plan, alt), trials, chosen, actuated };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
