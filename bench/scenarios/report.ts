@@ -114,7 +114,7 @@ function summaries(results: readonly ScenarioResult[]): (HalfSummary & { tool: T
 export function formatReport(results: readonly ScenarioResult[]): string {
   const lines: string[] = [];
   const ids = [...new Set(results.map((r) => r.id))];
-  const short = TOOLS.map((t) => t.replace('SUMO ', '').replace('greenwave', 'gw'));
+  const short = TOOLS.map((t) => t.replace(/^SUMO /, '').replace('greenwave', 'gw'));
   for (const id of ids) {
     const rows = results.filter((r) => r.id === id);
     lines.push(`${id} (${rows[0]!.half}, ${rows[0]!.signals} signals) — mean time loss s/veh over seeds`);
@@ -141,7 +141,7 @@ export function formatMarkdown(results: readonly ScenarioResult[]): string {
   for (const s of summaries(results)) {
     lines.push(`| ${s.tool} | ${s.half} | ${s.baseline} | ${s.wins} / ${s.cases} | ${s.geoMeanRatio.toFixed(2)} | ${s.worstRatio.toFixed(2)} (${s.worstCase}) | ${s.over5Pct} |`);
   }
-  lines.push('', `| scenario | half | signals | level | ${TOOLS.map((t) => t.replace('SUMO ', '').replace('greenwave', 'gw').replace('(gw clearances)', '(gw clr)')).join(' | ')} | gw ÷ best | gw actuated ÷ best | gw ÷ best, same clearances |`);
+  lines.push('', `| scenario | half | signals | level | ${TOOLS.map((t) => t.replace(/^SUMO /, '').replace('greenwave', 'gw').replace('(gw clearances)', '(gw clr)')).join(' | ')} | gw ÷ best | gw actuated ÷ best | gw ÷ best, same clearances |`);
   lines.push(`|${'---|'.repeat(TOOLS.length + 7)}`);
   for (const r of results) {
     if (r.error) {
