@@ -95,11 +95,12 @@ export function formatCorridor(p: CorridorPlan): string {
 
 /** A corridor split into subsystems: its pieces (a piece of one signal runs isolated) and the reason for each cut. */
 export function formatSplit(s: CorridorSplit): string {
-  const pieces = s.pieces.map((p) => (p.length === 1 ? `${p[0]} (isolated)` : `${p[0]}–${p[p.length - 1]}`));
-  return `▶ corridor ${s.corridorId} runs as ${s.pieces.length} subsystems: ${pieces.join(' | ')}
-${s.reasons.map((r) => `  ${r}
-`).join('')}
-`;
+  return `▶ corridor ${s.corridorId} runs as ${s.pieces.length} subsystems: ${splitPieces(s)}\n${s.reasons.map((r) => `  ${r}\n`).join('')}\n`;
+}
+
+/** "I1 (isolated) | I2–I4 | I5–I8": a split corridor's pieces on one line. */
+export function splitPieces(s: CorridorSplit): string {
+  return s.pieces.map((p) => (p.length === 1 ? `${p[0]} (isolated)` : `${p[0]}–${p[p.length - 1]}`)).join(' | ');
 }
 
 /** The shortlist a simulation check ran (simulator/rankPlans.ts), the kept plan starred. */

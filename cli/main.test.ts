@@ -151,6 +151,22 @@ describe('greenwave plan', () => {
     expect(r.stdout.match(/flagged detectors: /g)).toHaveLength(ALL_IDS.length);
   });
 
+  it('shows a corridor split into subsystems, with the reason for each cut, in plan and corridor', () => {
+    const net = demoNetwork();
+    for (const l of net.links) if ((l.from === 'I4' && l.to === 'I5') || (l.from === 'I5' && l.to === 'I4')) l.lengthM = 1800;
+    const file = join(dir, 'far.json');
+    writeFileSync(file, JSON.stringify(net));
+    const r = cli('plan', '--network', file, '--counts', COUNTS, '--at', '08:00');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^▶ corridor renmin-rd runs as \d subsystems: .*I4 \| I5/m);
+    expect(r.stdout).toContain('\n  cut I4–I5: link 1800 m (5,000 ft or more: platoons disperse)\n');
+    expect(r.stdout).toMatch(/^▶ corridor renmin-rd#\d+  Renmin Rd 人民路 \(\d\/\d\): common cycle/m);
+    const c = cli('corridor', '--network', file, '--counts', COUNTS, '--at', '08:00', '--corridor', 'renmin-rd');
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/runs as \d subsystems/);
+    expect(c.stdout.match(/^▶ corridor renmin-rd#/gm)!.length).toBeGreaterThanOrEqual(2);
+  });
+
   it('writes a JSON plan with --out: one plan per intersection, peak cycles 60–150 s on the arterial', () => {
     const file = join(dir, 'plan.json');
     const r = cli('plan', '--network', NETWORK, '--counts', COUNTS, '--at', '08:00', '--out', file);

@@ -23,7 +23,7 @@ import { actuatedPlan, corridorApproaches, CONTROL_COORDINATED, MAX_GREEN_FACTOR
 import { matchLoops, readLoopDefinitions, type LoopTarget } from '../simulator/sumo/detectorDefs.js';
 import { rankInSumo, sumoAvailable } from '../simulator/sumo/sumoCheck.js';
 import type { NetworkPlan } from '../engine/plan.js';
-import { formatTrials } from './format.js';
+import { formatTrials, splitPieces } from './format.js';
 
 export const SUMO_USAGE = `usage:
   greenwave sumo loops --net <x.net.xml> --out <loops.add.xml> [--period 900] [--file e1.xml]
@@ -148,8 +148,8 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   if (resolutionS > 1 || resolutionS < 0.1 || Math.abs(resolutionS * 10 - Math.round(resolutionS * 10)) > 1e-9) throw usage(`--resolution "${values.resolution}": expected a multiple of 0.1 s from 0.1 to 1 (SUMO's --step-length)`);
   const programId = values['program-id'] ?? 'greenwave';
   // Without --control, a check in SUMO also tries the best plan actuated and keeps whichever loses less time.
+  if (values.control !== undefined && values.control !== 'fixed' && values.control !== 'actuated') throw usage(`--control "${values.control}": expected fixed or actuated`);
   const control = values.control ?? (values.check === 'sumo' ? 'auto' : 'fixed');
-  if (control !== 'fixed' && control !== 'actuated' && control !== 'auto') throw usage(`--control "${control}": expected fixed or actuated`);
   if (!/^[\w.-]+$/.test(programId)) throw usage(`--program-id "${programId}": use letters, digits, _ . -`);
 
   const minCycleS = values['min-cycle'] === undefined ? undefined : positiveNumber(values['min-cycle'], '--min-cycle', 20);
@@ -217,7 +217,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   const omitted = leftTurns.filter((d) => d.omitted);
   if (leftTurns.length > 0) out(`left-turn phases: ${omitted.length} of ${leftTurns.length} omitted (lefts permitted in the through phase; not warranted by the counts)${omitted.length > 0 ? `: ${omitted.slice(0, 12).map((d) => `${d.intersectionId}/${d.phaseId}`).join(', ')}${omitted.length > 12 ? ', …' : ''}` : ''}\n`);
   for (const d of leftTurns.filter((x) => !x.omitted).slice(0, 12)) out(`  kept ${d.intersectionId}/${d.phaseId}: ${d.reason}\n`);
-  for (const sp of plan.splits) out(`corridor ${sp.corridorId} runs as ${sp.pieces.length} subsystems: ${sp.pieces.map((p) => (p.length === 1 ? `${p[0]} (isolated)` : `${p[0]}–${p[p.length - 1]}`)).join(' | ')}; ${sp.reasons.join('; ')}\n`);
+  for (const sp of plan.splits) out(`corridor ${sp.corridorId} runs as ${sp.pieces.length} subsystems: ${splitPieces(sp)}; ${sp.reasons.join('; ')}\n`);
   for (const cp of plan.corridors) out(`corridor ${cp.corridorId}: cycle ${cp.cycleS} s, band out ${cp.refined.bandOutS.toFixed(1)} s / in ${cp.refined.bandInS.toFixed(1)} s${cp.system ? `, shifted ${cp.system.shiftS} s in a system with ${cp.system.corridorIds.length - 1} crossing corridor(s)` : ''}\n`);
   if (trials.length > 0) {
     out(check === 'sumo' ? '\nshortlist checked in SUMO (mean time loss per vehicle, demand sampled from the counts with routeSampler.py):\n' : '\nshortlist checked in greenwave\'s microsimulator (mean delay per trip, counted demand):\n');
