@@ -17,7 +17,7 @@ import { clonePlanBuffer, PlanScratch, planIntersection, type PlanBuffer } from 
 import { validateIntersectionPlan } from '../safety/validator.js';
 import { allocateSolution, BandMode, BandSolver, MAX_PATTERNS, type BandProblem, type BandSolution } from './band.js';
 import { OffsetRefiner, type CorridorTraffic, type Performance } from './transyt.js';
-import { otherLanesDelay, partitionMembers, randomArrivalIndex, throughIndex, travelApproaches, type CorridorSplit, type PartOf } from './subsystems.js';
+import { linkBetween, otherLanesDelay, partitionMembers, planIsolated, randomArrivalIndex, throughIndex, travelApproaches, type CorridorSplit, type PartOf } from './subsystems.js';
 import { applyPattern, newThroughWindows, throughWindows, type ThroughWindows } from './windows.js';
 import { mod } from '../numeric.js';
 import { chooseShifts, corridorMembers, corridorSystems, CrossingModel, crossingLinks, type CorridorMember as Member } from './crossing.js';
@@ -171,8 +171,7 @@ function segmentScore(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, i
   const through = (a: ApproachId) => 1 << throughIndex(a);
   if (n === 1) {
     const i = indices[0]!;
-    buf.forcedCycleS[i] = Number.NaN;
-    planIntersection(c, i, buf, scratch);
+    planIsolated(c, buf, indices, scratch);
     const both = through(firstOut) | through(lastIn);
     return randomArrivalIndex(c, buf, i, both) + otherLanesDelay(c, buf, i, both);
   }
@@ -271,10 +270,7 @@ function searchEnd(r: CycleRange): number {
 
 function cycleRange(c: CompiledNetwork, buf: PlanBuffer, indices: readonly number[], scratch: PlanScratch): CycleRange {
   // Isolated plans first: the critical intersection's cycle is Webster's common cycle.
-  for (const i of indices) {
-    buf.forcedCycleS[i] = Number.NaN;
-    planIntersection(c, i, buf, scratch);
-  }
+  planIsolated(c, buf, indices, scratch);
   const critical = Math.max(...indices.map((i) => buf.cycleS[i]!));
   // Adaptive control bounds how far one re-plan may move a cycle; the search respects that too.
   const limit = Math.min(...indices.map((i) => (Number.isFinite(buf.cycleLimitMaxS[i]!) ? buf.cycleLimitMaxS[i]! : Infinity)));
@@ -467,7 +463,7 @@ function prepare(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, indice
   for (let k = 0; k < n - 1; k++) {
     const from = ix[k]!.id;
     const to = ix[k + 1]!.id;
-    const outLink = net.links.find((l) => l.from === from && l.to === to) ?? net.links.find((l) => l.from === to && l.to === from);
+    const outLink = linkBetween(net, from, to);
     const inLink = net.links.find((l) => l.from === to && l.to === from) ?? outLink;
     if (!outLink || !inLink) throw new GreenwaveError(ErrorCode.InvalidInput, `corridor ${corridor.id}: no link between ${from} and ${to}`);
     lengthM.push(outLink.lengthM);

@@ -48,6 +48,19 @@ export function travelApproaches(c: CompiledNetwork, indices: readonly number[])
   return { outApproach, inApproach };
 }
 
+/** Signals `indices` back on their isolated plans (no cycle imposed). */
+export function planIsolated(c: CompiledNetwork, buf: PlanBuffer, indices: readonly number[], scratch: PlanScratch): void {
+  for (const i of indices) {
+    buf.forcedCycleS[i] = Number.NaN;
+    planIntersection(c, i, buf, scratch);
+  }
+}
+
+/** The link from signal `from` to `to`, or the one the other way when the file has only that. */
+export function linkBetween(net: CompiledNetwork['network'], from: string, to: string): CompiledNetwork['network']['links'][number] | undefined {
+  return net.links.find((l) => l.from === from && l.to === to) ?? net.links.find((l) => l.from === to && l.to === from);
+}
+
 /**
  * Each corridor split into subsystems where coordination does not pay (partition.ts): the
  * pieces of two or more signals become corridors of their own (ids "<corridor>#<piece>"), a
@@ -67,15 +80,12 @@ export function partitionMembers(
   for (const m of members) {
     const n = m.indices.length;
     const ids = m.indices.map((i) => c.intersectionIds[i]!);
-    for (const i of m.indices) {
-      buf.forcedCycleS[i] = Number.NaN;
-      planIntersection(c, i, buf, scratch);
-    }
+    planIsolated(c, buf, m.indices, scratch);
     const ownCycleS = m.indices.map((i) => buf.cycleS[i]!);
     const { outApproach, inApproach } = travelApproaches(c, m.indices);
     const links: CorridorLinkFacts[] = [];
     for (let k = 0; k < n - 1; k++) {
-      const link = c.network.links.find((l) => l.from === ids[k] && l.to === ids[k + 1]) ?? c.network.links.find((l) => l.from === ids[k + 1] && l.to === ids[k]);
+      const link = linkBetween(c.network, ids[k]!, ids[k + 1]!);
       const twoWayVehPerH = approachFlow(c, buf, m.indices[k + 1]!, outApproach[k + 1]!) + approachFlow(c, buf, m.indices[k]!, inApproach[k]!);
       links.push({ lengthM: link?.lengthM ?? 0, twoWayVehPerH });
     }
@@ -86,10 +96,7 @@ export function partitionMembers(
       score: (a, b) => segmentScore(m.corridor, m.indices.slice(a, b + 1), outApproach[a]!, inApproach[b]!),
     });
     // Scoring moved cycles and offsets about: every member back to its isolated plan.
-    for (const i of m.indices) {
-      buf.forcedCycleS[i] = Number.NaN;
-      planIntersection(c, i, buf, scratch);
-    }
+    planIsolated(c, buf, m.indices, scratch);
     if (part.pieces.length === 1) {
       out.push(m);
       continue;
