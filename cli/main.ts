@@ -5,6 +5,7 @@
  *   greenwave validate net.json
  *   greenwave schema
  *   greenwave sumo plan|loops|import …   (SUMO round trip, cli/sumo.ts)
+ *   greenwave sim --net … --routes …      (our simulator on a SUMO scenario, cli/sim.ts)
  * Bad input exits with status 2 and a list of located problems, never a stack trace.
  */
 import { realpathSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { renderTimeSpaceSvg } from '../engine/corridor/tsd.js';
 import { formatPlanTable, formatFaultSummary, formatCorridor, formatTrials, formatBlackoutWarnings, formatSplit } from './format.js';
 import { HEALTH_WINDOW_INTERVALS, MIN_HEALTHY_SHARE } from '../engine/counts/blackout.js';
 import { cmdSumo } from './sumo.js';
+import { cmdSim } from './sim.js';
 import { cmdControllers } from './controllers.js';
 import { cmdServe } from './serve.js';
 import { rankBySimulation } from '../simulator/rankPlans.js';
@@ -37,6 +39,8 @@ const USAGE = `usage:
   greenwave validate <net.json>     check a network file and list every problem
   greenwave schema                  print the network file format as JSON Schema
   greenwave sumo plan|loops|import  SUMO round trip: loops on a .net.xml, plans from loop output as SUMO programs (docs/sumo.md)
+  greenwave sim --net <x.net.xml> --routes <y.rou.xml> [--plan plan.add.xml] [--seed N] [--end S] [--json]
+      Runs greenwave's microsimulator on a SUMO scenario and reports SUMO's time loss (greenwave sim --help)
   greenwave controllers --virtual N [--port P] [--time-scale K]  N virtual signal controllers on one Modbus TCP port (docs/modbus-register-map.md)
   greenwave serve [--port P] [--insecure] --tokens file.json [--controllers HOST:PORT [--resync-s S]] [--limit NAME=VALUE]…  gRPC bus priority, SPaT and timing service (docs/grpc.md)
 `;
@@ -184,6 +188,8 @@ export function run(argv: string[], out: (s: string) => void = (s) => process.st
         return cmdCorridor(rest, out);
       case 'sumo':
         return cmdSumo(rest, out, err);
+      case 'sim':
+        return cmdSim(rest, out);
       case 'controllers':
         return cmdControllers(rest, out, err);
       case 'serve':

@@ -17,9 +17,10 @@ import type { PlanBuffer } from '../engine/timing/planner.js';
 import type { DetectorCounts } from '../engine/counts/csv.js';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { buildTopology, type SimTopology } from './topology.js';
-import { SignalHeads } from './signals.js';
+import { SignalHeads, type LampSource } from './signals.js';
 import type { ActuatedPlan } from '../engine/timing/actuated.js';
 import { SeededRandom } from '../engine/numeric.js';
+import type { SimRoutes } from './routeTable.js';
 
 /** IDM parameters for a passenger car; with these the queue discharges at about 2 s per vehicle. */
 export const IDM = { accelMps2: 1.5, decelMps2: 2.0, headwayS: 1.2, minGapM: 2.0, lengthM: 5.0 } as const;
@@ -89,6 +90,11 @@ export interface SimOptions {
    * (presence detection); a dead loop never does, a stuck-on one always does.
    */
   readonly actuated?: ActuatedPlan;
+  /**
+   * Lamps to drive by instead of the plan's cycle runner: a SUMO program replayed for a
+   * like-for-like comparison with SUMO (sumo/programLamps.ts). The plan is then not run.
+   */
+  readonly lamps?: LampSource;
 }
 
 export interface Demand {
@@ -96,6 +102,12 @@ export interface Demand {
   readonly movementFlowVehPerH: Float64Array;
   /** Demand multiplier over time (e.g. a peak that rises and falls); 1 if absent. */
   readonly scale?: (tS: number) => number;
+  /**
+   * Trips with routes (simulator/routeTable.ts): each enters where and when its route
+   * reaches the modelled links and makes its route's movement at every signal. Given with
+   * zero movement flows, they are the whole demand; movement flows add random-turn traffic.
+   */
+  readonly routes?: SimRoutes;
 }
 
 export interface MovementMetrics {
@@ -119,6 +131,8 @@ export interface SimMetrics {
   readonly intersections: readonly { id: string; vehicles: number; meanDelayS: number; stopsPerVeh: number; maxQueueVeh: number }[];
   readonly movements: readonly MovementMetrics[];
   readonly vehicleUpdates: number;
+  /** Vehicles that are due but have not found room to enter yet. */
+  readonly vehiclesWaitingToEnter: number;
 }
 
 
@@ -174,6 +188,11 @@ export interface TrackedVehicle {
 export class Simulation {
   readonly topology: SimTopology;
   readonly signals: SignalHeads;
+  /** What vehicles obey: `signals`, or the replayed program given in the options. */
+  private readonly lamps: LampSource;
+  private readonly greenMask: Uint16Array;
+  private readonly yellowMask: Uint16Array;
+  private readonly permittedMask: Uint16Array;
   readonly stepS: number;
   tS = 0;
   vehicleUpdates = 0;
@@ -204,6 +223,19 @@ export class Simulation {
   private readonly vStopped: Uint8Array;
   private readonly vStamp: Int32Array;
   /** 1 for a tracked vehicle (e.g. a bus): keeps going straight and has its approaches logged. */
+  /** Route of each vehicle (index into `routes`), -1 for a random-turn vehicle; its current leg; where it ends on its last link (Infinity before). */
+  private readonly vRoute: Int32Array;
+  private readonly vLeg: Int32Array;
+  private readonly vArriveM: Float64Array;
+  /** Where the vehicle came onto its current link, m (0 but for a route starting mid-link). */
+  private readonly vLinkStartM: Float64Array;
+  private readonly routes: SimRoutes | undefined;
+  /** Trips due but not yet in: a FIFO per entry link, linked through `pendNext`. */
+  private readonly pendNext: Int32Array;
+  private readonly linkPendHead: Int32Array;
+  private readonly linkPendTail: Int32Array;
+  private nextRoute = 0;
+  private routePending = 0;
   private readonly vTracked: Uint8Array;
   private readonly vTrackId: Int32Array;
   private readonly tracked: TrackedVehicle[] = [];
@@ -264,6 +296,11 @@ export class Simulation {
     this.dwellRng = new SeededRandom(Math.imul(opts.seed ^ 0x5bd1e995, 0x27d4eb2d));
     this.signals = new SignalHeads(c, plan, 0, -1, opts.actuated);
     this.actuatedHeads = opts.actuated !== undefined;
+    if (opts.lamps !== undefined && opts.actuated !== undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'options.lamps and options.actuated exclude each other');
+    this.lamps = opts.lamps ?? this.signals;
+    this.greenMask = this.lamps.greenMask;
+    this.yellowMask = this.lamps.yellowMask;
+    this.permittedMask = this.lamps.permittedMask;
     this.scale = demand.scale ?? (() => 1);
 
     const lanes = c.laneIds.length;
@@ -287,6 +324,14 @@ export class Simulation {
     this.vStopped = new Uint8Array(cap);
     this.vStamp = new Int32Array(cap).fill(-1);
     this.vTracked = new Uint8Array(cap);
+    this.vRoute = new Int32Array(cap).fill(-1);
+    this.vLeg = new Int32Array(cap);
+    this.vArriveM = new Float64Array(cap).fill(Infinity);
+    this.vLinkStartM = new Float64Array(cap);
+    this.routes = demand.routes;
+    this.pendNext = new Int32Array(demand.routes?.count ?? 0).fill(-1);
+    this.linkPendHead = new Int32Array(top.linkCount).fill(-1);
+    this.linkPendTail = new Int32Array(top.linkCount).fill(-1);
     this.vTrackId = new Int32Array(cap).fill(-1);
     this.freeSlots = new Int32Array(cap);
     for (let k = 0; k < cap; k++) this.freeSlots[k] = cap - 1 - k;
@@ -359,7 +404,7 @@ export class Simulation {
     this.mDelay = new Float64Array(c.intersectionCount * 16);
     this.mStops = new Float64Array(c.intersectionCount * 16);
     this.linkMaxQueue = new Float64Array(top.linkCount);
-    this.signals.update(0);
+    this.lamps.update(0);
   }
 
   private exponential(ratePerS: number): number {
@@ -381,11 +426,13 @@ export class Simulation {
     this.tS += dt;
     this.stepCount++;
     const t = this.tS;
-    this.signals.update(t);
+    this.lamps.update(t);
     this.computeOpposingEtas();
     this.spawn(t);
+    if (this.routes !== undefined) this.spawnRoutes(t);
     if (this.trackedQueue.length > 0) this.spawnTracked(t);
     for (let l = 0; l < this.waitingToEnter.length; l++) this.entryWaitS += this.waitingToEnter[l]! * dt;
+    this.entryWaitS += this.routePending * dt;
     const lanes = this.c.laneIds.length;
     for (let lane = 0; lane < lanes; lane++) this.moveLane(lane, t, dt);
     if (this.actuatedHeads) this.feedHeads(t);
@@ -471,7 +518,105 @@ export class Simulation {
     this.vSpeedFactor[v] = speedFactor;
     this.vLength[v] = lengthM;
     this.vAccel[v] = accelMps2;
+    this.vRoute[v] = -1;
+    this.vLeg[v] = 0;
+    this.vArriveM[v] = Infinity;
+    this.vLinkStartM[v] = 0;
     return v;
+  }
+
+  /**
+   * Trips whose time has come queue at their entry link, in order; each link lets its first
+   * in as soon as a lane for its first movement has room at its entry position (SUMO's
+   * insertion queue per edge does the same). Waiting counts as entry delay, not as delay.
+   */
+  private spawnRoutes(t: number): void {
+    const r = this.routes!;
+    while (this.nextRoute < r.count && r.entryS[this.nextRoute]! <= t) {
+      const k = this.nextRoute++;
+      const l = r.entryLink[k]!;
+      if (this.linkPendTail[l]! < 0) this.linkPendHead[l] = k;
+      else this.pendNext[this.linkPendTail[l]!] = k;
+      this.linkPendTail[l] = k;
+      this.routePending++;
+    }
+    if (this.routePending === 0) return;
+    for (let l = 0; l < this.linkPendHead.length; l++) {
+      let k = this.linkPendHead[l]!;
+      while (k >= 0 && this.enterRoute(k, t)) {
+        const after = this.pendNext[k]!;
+        this.linkPendHead[l] = after;
+        if (after < 0) this.linkPendTail[l] = -1;
+        this.routePending--;
+        this.entered++;
+        k = after;
+      }
+    }
+  }
+
+  /** Puts trip k on its entry link if a lane for its first movement has room there. */
+  private enterRoute(k: number, t: number): boolean {
+    const r = this.routes!;
+    const link = r.entryLink[k]!;
+    const first = r.legStart[k]!;
+    const hasLeg = first < r.legStart[k + 1]!;
+    const move = hasLeg ? r.legMove[first]! : -1;
+    const pos = r.entryPosM[k]!;
+    const lane = this.routeLane(link, move, pos);
+    if (lane < 0) return false;
+    const sf = this.speedFactor();
+    const v = this.newVehicle(t, sf, IDM.lengthM, IDM.accelMps2);
+    const desired = this.topology.linkSpeedMps[link]! * sf;
+    const speed = Number.isNaN(r.entrySpeedMps[k]!) ? desired : Math.min(desired, r.entrySpeedMps[k]!);
+    this.placeOnLane(v, lane, link, hasLeg ? move & 3 : this.firstTurn(lane, link), speed, t, pos);
+    this.vRoute[v] = k;
+    this.vLeg[v] = first;
+    if (!hasLeg) this.vArriveM[v] = r.arrivePosM[k]!;
+    return true;
+  }
+
+  /** A lane of the link that serves `move` (any lane when -1) with room at `posM`, the emptiest; -1 if none. */
+  private routeLane(link: number, move: number, posM: number): number {
+    const top = this.topology;
+    let best = -1;
+    for (let k = top.linkLaneStart[link]!; k < top.linkLaneStart[link]! + top.linkLaneCount[link]!; k++) {
+      const lane = top.linkLanes[k]!;
+      if (move >= 0 && !((this.c.laneMovementMask[lane]! >> move) & 1)) continue;
+      if (this.insertIndex(lane, posM, IDM.lengthM) < 0) continue;
+      if (best < 0 || this.laneSize[lane]! < this.laneSize[best]!) best = lane;
+    }
+    return best;
+  }
+
+  /** The turn a lane serves that a vehicle ending on this link is labelled with: straight on if it can. */
+  private firstTurn(lane: number, link: number): number {
+    const a = this.topology.linkApproach[link]! * 4;
+    const mask = this.c.laneMovementMask[lane]!;
+    if ((mask >> (a + 1)) & 1) return 1;
+    for (let turn = 0; turn < 4; turn++) if ((mask >> (a + turn)) & 1) return turn;
+    return 1;
+  }
+
+  /**
+   * Where in the lane's order (0 = front) a vehicle of `lengthM` fits with its front at `posM`,
+   * keeping the minimum gap to the vehicles ahead and behind; -1 if it does not fit.
+   */
+  private insertIndex(lane: number, posM: number, lengthM: number): number {
+    const size = this.laneSize[lane]!;
+    if (size >= this.laneCap - 1) return -1;
+    const base = lane * this.laneCap;
+    const head = this.laneHead[lane]!;
+    let k = 0;
+    while (k < size && this.vPos[this.laneBuf[base + ((head + k) % this.laneCap)]!]! >= posM) k++;
+    if (k > 0) {
+      const ahead = this.laneBuf[base + ((head + k - 1) % this.laneCap)]!;
+      if (this.vPos[ahead]! - this.vLength[ahead]! - IDM.minGapM < posM) return -1;
+    }
+    if (k < size) {
+      const behind = this.laneBuf[base + ((head + k) % this.laneCap)]!;
+      if (posM - lengthM - IDM.minGapM < this.vPos[behind]!) return -1;
+    }
+    return k;
   }
 
   private chooseTurn(link: number): number {
@@ -502,16 +647,22 @@ export class Simulation {
     return this.vPos[tail]! - this.vLength[tail]! > IDM.minGapM;
   }
 
-  private placeOnLane(v: number, lane: number, link: number, turn: number, speed: number, t: number): void {
+  /** Puts a vehicle on a lane at `posM` (the link start unless a route begins mid-link), behind whoever is ahead of that point. */
+  private placeOnLane(v: number, lane: number, link: number, turn: number, speed: number, t: number, posM = 0): void {
     const size = this.laneSize[lane]!;
-    this.laneBuf[lane * this.laneCap + ((this.laneHead[lane]! + size) % this.laneCap)] = v;
+    const base = lane * this.laneCap;
+    const head = this.laneHead[lane]!;
+    const at = posM > 0 ? Math.max(0, this.insertIndex(lane, posM, this.vLength[v]!)) : size;
+    for (let q = size; q > at; q--) this.laneBuf[base + ((head + q) % this.laneCap)] = this.laneBuf[base + ((head + q - 1) % this.laneCap)]!;
+    this.laneBuf[base + ((head + at) % this.laneCap)] = v;
     this.laneSize[lane] = size + 1;
     this.vLane[v] = lane;
-    this.vPos[v] = 0;
+    this.vPos[v] = posM;
+    this.vLinkStartM[v] = posM;
     // Enter no faster than the gap to the vehicle ahead allows.
     let sp = speed;
-    if (size > 0) {
-      const ahead = this.laneBuf[lane * this.laneCap + ((this.laneHead[lane]! + size - 1) % this.laneCap)]!;
+    if (at > 0) {
+      const ahead = this.laneBuf[base + ((head + at - 1) % this.laneCap)]!;
       sp = Math.min(sp, this.vSpeed[ahead]!);
     }
     this.vSpeed[v] = sp;
@@ -550,14 +701,15 @@ export class Simulation {
       let obstacle = leaderPos;
       let obstacleSpeed = leaderSpeed;
       let mayCross = false;
-      if (k === 0) {
+      // The front vehicle heeds the signal, unless its trip ends before the stop line.
+      if (k === 0 && this.vArriveM[v]! > len) {
         const m = this.vMove[v]!;
         const bit = 1 << m;
-        const green = (this.signals.greenMask[i]! & bit) !== 0;
-        const yellow = (this.signals.yellowMask[i]! & bit) !== 0;
+        const green = (this.greenMask[i]! & bit) !== 0;
+        const yellow = (this.yellowMask[i]! & bit) !== 0;
         const toLine = len - pos;
         let go = green;
-        if (green && (this.signals.permittedMask[i]! & bit) !== 0 && (m & 3) === 0) {
+        if (green && (this.permittedMask[i]! & bit) !== 0 && (m & 3) === 0) {
           const opp = top.linkOpposing[link]!;
           go = opp < 0 || this.linkMinEtaS[opp]! > CRITICAL_GAP_S;
         }
@@ -569,7 +721,7 @@ export class Simulation {
         if (go) {
           const next = top.linkNext[link * 16 + m]!;
           // A tracked vehicle (bus) waits for room in a lane that keeps it on its route.
-          mayCross = next < 0 || (this.vTracked[v] === 1 ? this.trackedLane(v, next) >= 0 : this.downstreamHasRoom(next));
+          mayCross = next < 0 || (this.vTracked[v] === 1 ? this.trackedLane(v, next) >= 0 : this.vRoute[v]! >= 0 ? this.routeNextLane(v, next) >= 0 : this.downstreamHasRoom(next));
         }
         obstacle = mayCross ? Infinity : len;
         obstacleSpeed = 0;
@@ -620,6 +772,11 @@ export class Simulation {
       }
       this.vPos[v] = npos;
       this.vSpeed[v] = nv;
+      if (npos >= this.vArriveM[v]!) {
+        // Its trip ends here: out of the lane; the one behind now follows the same leader.
+        this.arrive(v, lane, k, link, t);
+        continue;
+      }
       if (k === 0 && npos >= len) {
         this.leaveLane(v, lane, link, i, t);
         // The next vehicle is now the front; do not advance k.
@@ -648,7 +805,7 @@ export class Simulation {
     this.laneHead[lane] = (this.laneHead[lane]! + 1) % this.laneCap;
     this.laneSize[lane] = this.laneSize[lane]! - 1;
     const m = this.vMove[v]!;
-    const freeS = top.linkLengthM[link]! / (top.linkSpeedMps[link]! * this.vSpeedFactor[v]!);
+    const freeS = (top.linkLengthM[link]! - this.vLinkStartM[v]!) / (top.linkSpeedMps[link]! * this.vSpeedFactor[v]!);
     const slot = i * 16 + m;
     this.mVeh[slot] = this.mVeh[slot]! + 1;
     this.mDelay[slot] = this.mDelay[slot]! + Math.max(0, t - this.vLinkEnterS[v]! - freeS);
@@ -656,7 +813,9 @@ export class Simulation {
     this.vFreeS[v] = this.vFreeS[v]! + freeS;
     if (this.vTracked[v] === 1) this.logTracked(v, link, i, m, t, freeS);
     const next = top.linkNext[link * 16 + m]!;
-    if (next >= 0) {
+    if (next >= 0 && this.vRoute[v]! >= 0) {
+      if (this.enterNextOnRoute(v, next, t)) return;
+    } else if (next >= 0) {
       const turn = this.vTracked[v] === 1 ? this.tracked[this.vTrackId[v]!]!.turn : this.chooseTurn(next);
       let target = this.vTracked[v] === 1 ? this.trackedLane(v, next) : this.chooseLane(next, turn);
       if (target < 0 || !this.hasEntrySpace(target)) {
@@ -678,7 +837,46 @@ export class Simulation {
         return;
       }
     }
-    // Leaves the network: the trip is complete.
+    this.finishTrip(v, t);
+  }
+
+  /** The lane a route vehicle would take on the next link (for its next leg, or any when it ends there) with room at the entry; -1 if none. */
+  private routeNextLane(v: number, next: number): number {
+    const r = this.routes!;
+    const k = this.vRoute[v]!;
+    const leg = this.vLeg[v]! + 1;
+    return this.routeLane(next, leg < r.legStart[k + 1]! ? r.legMove[leg]! : -1, 0);
+  }
+
+  /** Moves a route vehicle across the stop line onto its next link, in a lane for its next leg. */
+  private enterNextOnRoute(v: number, next: number, t: number): boolean {
+    const r = this.routes!;
+    const k = this.vRoute[v]!;
+    const lane = this.routeNextLane(v, next);
+    if (lane < 0) return false;
+    const leg = this.vLeg[v]! + 1;
+    this.vLeg[v] = leg;
+    const hasLeg = leg < r.legStart[k + 1]!;
+    this.placeOnLane(v, lane, next, hasLeg ? r.legMove[leg]! & 3 : this.firstTurn(lane, next), this.vSpeed[v]!, t);
+    if (!hasLeg) this.vArriveM[v] = r.arrivePosM[k]!;
+    return true;
+  }
+
+  /** A route vehicle reaches the end of its trip at index k of its lane (not at a stop line). */
+  private arrive(v: number, lane: number, k: number, link: number, t: number): void {
+    const base = lane * this.laneCap;
+    const head = this.laneHead[lane]!;
+    const size = this.laneSize[lane]!;
+    if (k === 0) this.laneHead[lane] = (head + 1) % this.laneCap;
+    else for (let q = k; q < size - 1; q++) this.laneBuf[base + ((head + q) % this.laneCap)] = this.laneBuf[base + ((head + q + 1) % this.laneCap)]!;
+    this.laneSize[lane] = size - 1;
+    const top = this.topology;
+    this.vFreeS[v] = this.vFreeS[v]! + (Math.min(this.vArriveM[v]!, top.linkLengthM[link]!) - this.vLinkStartM[v]!) / (top.linkSpeedMps[link]! * this.vSpeedFactor[v]!);
+    this.finishTrip(v, t);
+  }
+
+  /** The trip is complete: its travel, delay and stops go into the network totals. */
+  private finishTrip(v: number, t: number): void {
     const travel = t - this.vEnterS[v]!;
     this.completed++;
     this.sumTravelS += travel;
@@ -973,7 +1171,9 @@ export class Simulation {
     this.sumTravelS = other.sumTravelS;
     this.sumStops = other.sumStops;
     this.entryWaitS = other.entryWaitS;
-    const arrays = ['vLane', 'vPos', 'vSpeed', 'vMove', 'vEnterS', 'vLinkEnterS', 'vFreeS', 'vSpeedFactor', 'vLength', 'vAccel', 'vStops', 'vLinkStops', 'vStopped', 'vStamp', 'freeSlots', 'laneBuf', 'laneHead', 'laneSize', 'nextArrivalS', 'waitingToEnter', 'linkMinEtaS', 'detCount', 'detOccS', 'detOccupied', 'detFault', 'mVeh', 'mDelay', 'mStops', 'linkMaxQueue'] as const;
+    this.nextRoute = other.nextRoute;
+    this.routePending = other.routePending;
+    const arrays = ['vLane', 'vPos', 'vSpeed', 'vMove', 'vEnterS', 'vLinkEnterS', 'vFreeS', 'vSpeedFactor', 'vLength', 'vAccel', 'vStops', 'vLinkStops', 'vRoute', 'vLeg', 'vArriveM', 'vLinkStartM', 'pendNext', 'linkPendHead', 'linkPendTail', 'vStopped', 'vStamp', 'freeSlots', 'laneBuf', 'laneHead', 'laneSize', 'nextArrivalS', 'waitingToEnter', 'linkMinEtaS', 'detCount', 'detOccS', 'detOccupied', 'detFault', 'mVeh', 'mDelay', 'mStops', 'linkMaxQueue'] as const;
     for (const name of arrays) (this[name] as { set(a: ArrayLike<number>): void }).set(other[name]);
     this.volumeRows.length = 0;
     this.volumeRows.push(...other.volumeRows);
@@ -1047,6 +1247,7 @@ export class Simulation {
       intersections,
       movements,
       vehicleUpdates: this.vehicleUpdates,
+      vehiclesWaitingToEnter: this.waitingToEnter.reduce((a, b) => a + b, 0) + this.routePending,
     };
   }
 }

@@ -1,0 +1,102 @@
+/**
+ * `greenwave sim`: our microsimulator on any SUMO scenario, reported the way
+ * SUMO reports it, so the two can be put side by side.
+ *   greenwave sim --net X.net.xml --routes Y.rou.xml [--plan plan.add.xml] [--seed N] [--end S] [--step 0.5] [--json]
+ * Called by cli/main.ts.
+ */
+import { parseArgs } from 'node:util';
+import { readText } from './io.js';
+import { GreenwaveError, ErrorCode } from '../engine/errors.js';
+import { runSumoScenario } from '../simulator/sumo/scenario.js';
+
+export const SIM_USAGE = `usage:
+  greenwave sim --net <x.net.xml> --routes <y.rou.xml> [--plan <plan.add.xml>] [--seed N] [--end S] [--step 0.5] [--json]
+      Runs greenwave's microsimulator on a SUMO scenario: the routes file's
+      vehicles, trips (routed on the fastest path) and flows, on the net's own
+      signal programs or, with --plan, the programs of an additional file (as
+      \`greenwave sumo plan\` writes them), replayed phase by phase. Prints the
+      mean time loss per finished trip as SUMO defines it (time lost against
+      each driver's desired speed; waiting to enter not included), the trips
+      inserted and finished, and the vehicle updates per second.
+      Only signal approaches are modelled: trips that drive on none are not
+      simulated, and time lost away from signals (unsignalised junctions) is
+      not counted. --end: simulated time to stop at, s (default: when every trip
+      is done, at most an hour after the last departure).
+`;
+
+function usage(message: string): GreenwaveError {
+  return new GreenwaveError(ErrorCode.InvalidInput, `${message}\n\n${SIM_USAGE}`);
+}
+
+function numberFlag(value: string | undefined, flag: string, ok: (n: number) => boolean, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(Number.isFinite(n) && ok(n))) throw usage(`${flag} "${value}": expected ${what}`);
+  return n;
+}
+
+export function cmdSim(args: string[], out: (s: string) => void): number {
+  const { values } = parseArgs({
+    args,
+    options: { net: { type: 'string' }, routes: { type: 'string' }, plan: { type: 'string' }, seed: { type: 'string' }, end: { type: 'string' }, step: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    out(SIM_USAGE);
+    return 0;
+  }
+  if (!values.net) throw usage('sim: --net is required');
+  if (!values.routes) throw usage('sim: --routes is required');
+  const seed = numberFlag(values.seed, '--seed', (n) => Number.isInteger(n) && n >= 0, 'a whole number ≥ 0');
+  const endS = numberFlag(values.end, '--end', (n) => n > 0, 'a positive number of seconds');
+  const stepS = numberFlag(values.step, '--step', (n) => n > 0 && n <= 1, 'a step in (0, 1] s');
+  const netXml = readText(values.net, 'SUMO network');
+  const routesXml = readText(values.routes, 'SUMO routes');
+  const planXml = values.plan !== undefined ? readText(values.plan, 'plan file') : undefined;
+  let r;
+  try {
+    r = runSumoScenario(netXml, routesXml, { ...(seed !== undefined ? { seed } : {}), ...(endS !== undefined ? { endS } : {}), ...(stepS !== undefined ? { stepS } : {}), ...(planXml !== undefined ? { planXml } : {}) });
+  } catch (e: unknown) {
+    if (e instanceof GreenwaveError && e.code === ErrorCode.InvalidInput) throw new GreenwaveError(e.code, `${values.net} / ${values.routes}${values.plan ? ` / ${values.plan}` : ''}: ${e.message}`, e.issues, { cause: e });
+    throw e;
+  }
+  const m = r.metrics;
+  const report = {
+    meanTimeLossS: round(r.meanTimeLossS, 2),
+    tripsInFile: r.tripsInFile,
+    tripsSimulated: r.tripsSimulated,
+    tripsInserted: m.vehiclesEntered,
+    tripsFinished: m.vehiclesCompleted,
+    tripsRunning: m.vehiclesInNetwork,
+    tripsWaitingToEnter: m.vehiclesWaitingToEnter,
+    tripsUnmodelled: r.tripsUnmodelled,
+    tripsUnservedTurn: r.tripsUnservedTurn,
+    skipped: Object.fromEntries(r.skipped),
+    meanTravelTimeS: round(m.meanTravelTimeS, 2),
+    stopsPerVeh: round(m.stopsPerVeh, 3),
+    simulatedS: m.simulatedS,
+    vehicleUpdates: m.vehicleUpdates,
+    vehicleUpdatesPerS: Math.round(r.vehicleUpdatesPerS),
+    wallS: round(r.wallS, 3),
+    signals: m.intersections.map((x) => ({ id: x.id, vehicles: x.vehicles, meanDelayS: round(x.meanDelayS, 2), stopsPerVeh: round(x.stopsPerVeh, 3) })),
+    notes: r.notes,
+  };
+  if (values.json) {
+    out(`${JSON.stringify(report, null, 2)}\n`);
+    return 0;
+  }
+  out(`mean time loss      ${report.meanTimeLossS.toFixed(2)} s/veh (SUMO's timeLoss, over ${report.tripsFinished} finished trips)\n`);
+  out(`trips               ${report.tripsInFile} in file, ${report.tripsSimulated} simulated, ${report.tripsInserted} inserted, ${report.tripsFinished} finished, ${report.tripsRunning} still running, ${report.tripsWaitingToEnter} waiting to enter\n`);
+  if (report.tripsUnmodelled > 0) out(`                    ${report.tripsUnmodelled} drive on no signal approach (not simulated)\n`);
+  if (report.tripsUnservedTurn > 0) out(`                    ${report.tripsUnservedTurn} make a turn no modelled lane serves (not simulated)\n`);
+  for (const [why, n] of r.skipped) out(`                    ${n} skipped: ${why}\n`);
+  out(`simulated           ${report.simulatedS} s in ${report.wallS} s: ${report.vehicleUpdates} vehicle updates, ${(report.vehicleUpdatesPerS / 1e6).toFixed(2)} M/s\n`);
+  out(`per signal          approach delay s/veh (vehicles)\n`);
+  for (const s of report.signals) out(`  ${s.id.padEnd(18)}${s.meanDelayS.toFixed(1).padStart(8)} (${s.vehicles})\n`);
+  for (const note of r.notes) out(`note: ${note}\n`);
+  return 0;
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

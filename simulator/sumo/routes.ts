@@ -1,0 +1,283 @@
+/**
+ * Reads SUMO demand (`.rou.xml`): vehicles with a route (inline or by id),
+ * trips (from/to, optional via, routed here on the net's fastest path) and
+ * flows (vehsPerHour, period, number or probability, over begin..end), as
+ * one list of trips, each a departure time and the SUMO edges it drives.
+ * Called by `greenwave sim` and bench/fidelity through `routeTrips`
+ * (simulator/sumo/routeMap.ts), which maps them onto the simulator's links.
+ *
+ * What SUMO offers and this reader does not take is refused or noted, never
+ * silently changed: person plans, `routeDistribution`s and triggered
+ * departures are counted in `skipped` with the reason.
+ */
+import { GreenwaveError, ErrorCode } from '../../engine/errors.js';
+import { SeededRandom } from '../../engine/numeric.js';
+import { attr, children, numAttr, parseSumoXml, type XmlNode } from './xml.js';
+
+/** The drivable graph of a SUMO net: normal edges and the edge-to-edge connections. */
+export interface SumoGraph {
+  readonly edges: ReadonlyMap<string, { readonly lengthM: number; readonly speedMps: number }>;
+  /** Edge id → edges a vehicle can turn into. */
+  readonly next: ReadonlyMap<string, readonly string[]>;
+}
+
+export function readSumoGraph(netXml: string): SumoGraph {
+  const doc = parseSumoXml(netXml, 'SUMO network', ['edge', 'lane', 'connection']);
+  const root = doc['net'];
+  if (root === undefined || root === null || typeof root !== 'object') throw new GreenwaveError(ErrorCode.InvalidInput, 'SUMO network: no <net> root element; is this a .net.xml file?');
+  const edges = new Map<string, { lengthM: number; speedMps: number }>();
+  for (const e of children(root, 'edge')) {
+    const fn = attr(e, 'function');
+    const id = attr(e, 'id');
+    if ((fn !== undefined && fn !== 'normal') || !id) continue;
+    const lanes = children(e, 'lane');
+    const lengthM = Math.max(0, ...lanes.map((l) => numAttr(l, 'length') ?? 0));
+    const speedMps = Math.max(0.1, ...lanes.map((l) => numAttr(l, 'speed') ?? 13.89));
+    edges.set(id, { lengthM, speedMps });
+  }
+  const next = new Map<string, string[]>();
+  for (const c of children(root, 'connection')) {
+    const from = attr(c, 'from');
+    const to = attr(c, 'to');
+    if (!from || !to || !edges.has(from) || !edges.has(to)) continue;
+    const list = next.get(from) ?? [];
+    if (!list.includes(to)) list.push(to);
+    next.set(from, list);
+  }
+  return { edges, next };
+}
+
+/** One vehicle's trip: when it departs and the SUMO edges it drives, in order. */
+export interface SumoTrip {
+  readonly id: string;
+  readonly departS: number;
+  readonly edges: readonly string[];
+  /** SUMO's departSpeed: a number (m/s), 'max' (its desired speed), or 0 (SUMO's default). */
+  readonly departSpeed: number | 'max';
+}
+
+export interface SumoDemand {
+  /** Sorted by departure time (stable: file order among equal times, as SUMO inserts them). */
+  readonly trips: readonly SumoTrip[];
+  /** What was not taken, with the reason, counted per reason. */
+  readonly skipped: ReadonlyMap<string, number>;
+}
+
+export interface ReadRoutesOptions {
+  /** Departures after this time are dropped, s. */
+  readonly endS?: number;
+  /** Seed for `probability` flows (SUMO draws them from its own seed; ours is only as random). */
+  readonly seed?: number;
+}
+
+/** Parses a `.rou.xml` (routes, trips and flows) against the net's graph. */
+export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRoutesOptions = {}, source = 'SUMO routes'): SumoDemand {
+  const doc = parseSumoXml(xmlText, source, ['vehicle', 'trip', 'flow', 'route', 'vType', 'routeDistribution', 'person', 'personFlow', 'container']);
+  const root = doc['routes'];
+  if (root === undefined || root === null || typeof root !== 'object') throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: no <routes> root element; is this a .rou.xml file?`);
+  const skipped = new Map<string, number>();
+  const skip = (why: string) => skipped.set(why, (skipped.get(why) ?? 0) + 1);
+  const endS = opts.endS ?? Infinity;
+  const rng = new SeededRandom(opts.seed ?? 42);
+  const named = new Map<string, string[]>();
+  for (const r of children(root, 'route')) {
+    const id = attr(r, 'id');
+    if (id) named.set(id, splitEdges(attr(r, 'edges')));
+  }
+  const router = new Router(graph);
+  const trips: { trip: SumoTrip; order: number }[] = [];
+  let order = 0;
+  const edgesOf = (node: XmlNode, where: string): string[] | undefined => {
+    const ref = attr(node, 'route');
+    let edges: string[] | undefined;
+    if (ref !== undefined) {
+      edges = named.get(ref);
+      if (!edges) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} refers to route "${ref}", which is not defined before it`, [{ path: `${where}.route`, message: 'unknown route' }]);
+    } else {
+      const inline = children(node, 'route')[0];
+      if (inline) edges = splitEdges(attr(inline, 'edges'));
+      else {
+        const from = attr(node, 'from');
+        const to = attr(node, 'to');
+        if (!from || !to) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} has neither a route nor from/to`, [{ path: where, message: 'no route' }]);
+        const via = splitEdges(attr(node, 'via'));
+        edges = router.route([from, ...via, to]);
+        if (!edges) {
+          skip('no path between its from and to edges');
+          return undefined;
+        }
+      }
+    }
+    const unknown = edges.find((e) => !graph.edges.has(e));
+    if (unknown !== undefined) {
+      skip('an edge not in the net');
+      return undefined;
+    }
+    for (let k = 0; k + 1 < edges.length; k++) {
+      if (!(graph.next.get(edges[k]!) ?? []).includes(edges[k + 1]!)) {
+        skip('a route with no connection between two of its edges');
+        return undefined;
+      }
+    }
+    return edges.length > 0 ? edges : undefined;
+  };
+  const departSpeedOf = (node: XmlNode): number | 'max' => {
+    const s = attr(node, 'departSpeed');
+    if (s === 'max' || s === 'desired' || s === 'speedLimit' || s === 'last' || s === 'avg') return 'max';
+    const n = s === undefined ? 0 : Number(s);
+    return Number.isFinite(n) && n > 0 ? n : 0;
+  };
+  const add = (id: string, departS: number, edges: string[], departSpeed: number | 'max') => {
+    if (departS > endS) return;
+    trips.push({ trip: { id, departS, edges, departSpeed }, order: order++ });
+  };
+  for (const kind of ['vehicle', 'trip'] as const) {
+    children(root, kind).forEach((v, k) => {
+      const where = `${kind}[${k}]`;
+      const id = attr(v, 'id') ?? where;
+      const depart = numAttr(v, 'depart');
+      if (depart === undefined) {
+        skip(`a ${kind} whose depart is not a time (triggered, containerTriggered)`);
+        return;
+      }
+      const edges = edgesOf(v, `${where} (${id})`);
+      if (edges) add(id, depart, edges, departSpeedOf(v));
+    });
+  }
+  children(root, 'flow').forEach((f, k) => {
+    const id = attr(f, 'id') ?? `flow[${k}]`;
+    const where = `flow[${k}] (${id})`;
+    const begin = numAttr(f, 'begin') ?? 0;
+    const end = numAttr(f, 'end') ?? 3600;
+    const edges = edgesOf(f, where);
+    if (!edges) return;
+    const speed = departSpeedOf(f);
+    const vph = numAttr(f, 'vehsPerHour');
+    const periodAttr = attr(f, 'period');
+    const number = numAttr(f, 'number');
+    const probability = numAttr(f, 'probability');
+    const expRate = periodAttr !== undefined ? /^exp\((.+)\)$/.exec(periodAttr.trim()) : null;
+    if (probability !== undefined) {
+      // One Bernoulli draw per second, as SUMO does for probability flows.
+      let n = 0;
+      for (let t = begin; t < end; t++) if (rng.next() < probability) add(`${id}.${n++}`, t, edges, speed);
+      return;
+    }
+    if (expRate) {
+      const rate = Number(expRate[1]);
+      if (!(rate > 0)) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} period ${periodAttr} is not a positive rate`, [{ path: `${where}.period`, message: 'bad rate' }]);
+      let n = 0;
+      for (let t = begin - Math.log(1 - rng.next()) / rate; t < end; t -= Math.log(1 - rng.next()) / rate) add(`${id}.${n++}`, t, edges, speed);
+      return;
+    }
+    let periodS: number | undefined;
+    if (vph !== undefined) periodS = vph > 0 ? 3600 / vph : undefined;
+    else if (periodAttr !== undefined) periodS = Number(periodAttr);
+    else if (number !== undefined) periodS = number > 0 ? (end - begin) / number : undefined;
+    if (periodS === undefined) {
+      if (vph === 0 || number === 0) return;
+      throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} gives none of vehsPerHour, period, number or probability`, [{ path: where, message: 'no rate' }]);
+    }
+    if (!(periodS > 0) || !Number.isFinite(periodS)) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} has a period of ${periodS} s`, [{ path: `${where}.period`, message: 'must be positive' }]);
+    const limit = number ?? Infinity;
+    let n = 0;
+    for (let t = begin; t < end && n < limit; t += periodS) add(`${id}.${n++}`, t, edges, speed);
+  });
+  for (const [kind, why] of [
+    ['routeDistribution', 'a routeDistribution (not read; give routes)'],
+    ['person', 'a person plan'],
+    ['personFlow', 'a person flow'],
+    ['container', 'a container'],
+  ] as const) {
+    for (const _ of children(root, kind)) skip(why);
+  }
+  trips.sort((a, b) => a.trip.departS - b.trip.departS || a.order - b.order);
+  return { trips: trips.map((t) => t.trip), skipped };
+}
+
+function splitEdges(s: string | undefined): string[] {
+  return (s ?? '').split(/\s+/).filter((x) => x !== '');
+}
+
+/** Fastest paths on the edge graph (free-flow time), Dijkstra with a binary heap; memoised per pair. */
+class Router {
+  private readonly memo = new Map<string, string[] | null>();
+  constructor(private readonly g: SumoGraph) {}
+
+  /** The edges from the first stop to the last through every stop in between, or undefined. */
+  route(stops: readonly string[]): string[] | undefined {
+    const out: string[] = [stops[0]!];
+    for (let k = 0; k + 1 < stops.length; k++) {
+      const leg = this.path(stops[k]!, stops[k + 1]!);
+      if (!leg) return undefined;
+      out.push(...leg.slice(1));
+    }
+    return out;
+  }
+
+  private path(from: string, to: string): string[] | null {
+    const key = `${from}\u0000${to}`;
+    const hit = this.memo.get(key);
+    if (hit !== undefined) return hit;
+    const result = this.dijkstra(from, to);
+    this.memo.set(key, result);
+    return result;
+  }
+
+  private dijkstra(from: string, to: string): string[] | null {
+    if (!this.g.edges.has(from) || !this.g.edges.has(to)) return null;
+    if (from === to) return [from];
+    const dist = new Map<string, number>([[from, 0]]);
+    const prev = new Map<string, string>();
+    const heap: [number, string][] = [[0, from]];
+    while (heap.length > 0) {
+      const [d, e] = popMin(heap);
+      if (d > (dist.get(e) ?? Infinity)) continue;
+      if (e === to) break;
+      for (const n of this.g.next.get(e) ?? []) {
+        const info = this.g.edges.get(n)!;
+        const nd = d + info.lengthM / info.speedMps;
+        if (nd < (dist.get(n) ?? Infinity)) {
+          dist.set(n, nd);
+          prev.set(n, e);
+          pushHeap(heap, [nd, n]);
+        }
+      }
+    }
+    if (!prev.has(to)) return null;
+    const path = [to];
+    while (path[path.length - 1] !== from) path.push(prev.get(path[path.length - 1]!)!);
+    return path.reverse();
+  }
+}
+
+function pushHeap(h: [number, string][], x: [number, string]): void {
+  h.push(x);
+  let i = h.length - 1;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (h[p]![0] <= h[i]![0]) break;
+    [h[p], h[i]] = [h[i]!, h[p]!];
+    i = p;
+  }
+}
+
+function popMin(h: [number, string][]): [number, string] {
+  const top = h[0]!;
+  const last = h.pop()!;
+  if (h.length > 0) {
+    h[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && h[l]![0] < h[m]![0]) m = l;
+      if (r < h.length && h[r]![0] < h[m]![0]) m = r;
+      if (m === i) break;
+      [h[m], h[i]] = [h[i]!, h[m]!];
+      i = m;
+    }
+  }
+  return top;
+}
