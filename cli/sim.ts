@@ -10,11 +10,12 @@ import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { runSumoScenario } from '../simulator/sumo/scenario.js';
 
 export const SIM_USAGE = `usage:
-  greenwave sim --net <x.net.xml> --routes <y.rou.xml> [--plan <plan.add.xml>] [--seed N] [--end S] [--step 0.5] [--json]
+  greenwave sim --net <x.net.xml> --routes <y.rou.xml> [--plan <plan.add.xml>[,more.add.xml]] [--seed N] [--end S] [--step 0.5] [--json]
       Runs greenwave's microsimulator on a SUMO scenario: the routes file's
       vehicles, trips (routed on the fastest path) and flows, on the net's own
       signal programs or, with --plan, the programs of an additional file (as
-      \`greenwave sumo plan\` writes them), replayed phase by phase. Prints the
+      \`greenwave sumo plan\` writes them; several comma-separated, in order, as
+      sumo -a takes them), replayed phase by phase. Prints the
       mean time loss per finished trip as SUMO defines it (time lost against
       each driver's desired speed; waiting to enter not included), the trips
       inserted and finished, and the vehicle updates per second.
@@ -51,7 +52,8 @@ export function cmdSim(args: string[], out: (s: string) => void): number {
   const stepS = numberFlag(values.step, '--step', (n) => n > 0 && n <= 1, 'a step in (0, 1] s');
   const netXml = readText(values.net, 'SUMO network');
   const routesXml = readText(values.routes, 'SUMO routes');
-  const planXml = values.plan !== undefined ? readText(values.plan, 'plan file') : undefined;
+  // Like sumo -a: several additional files, comma-separated, loaded in order (tlsCoordinator's offsets after the programs).
+  const planXml = values.plan !== undefined ? values.plan.split(',').map((p) => readText(p, 'plan file')) : undefined;
   let r;
   try {
     r = runSumoScenario(netXml, routesXml, { ...(seed !== undefined ? { seed } : {}), ...(endS !== undefined ? { endS } : {}), ...(stepS !== undefined ? { stepS } : {}), ...(planXml !== undefined ? { planXml } : {}) });

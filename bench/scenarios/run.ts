@@ -15,11 +15,11 @@
  * as many at once as the machine has cores. Results also go to
  * $GREENWAVE_OUT (JSON lines) when set. Needs Debian's sumo and sumo-tools.
  */
-import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DEMAND_LEVELS, scenarioFamily, smokeFamily, type DemandLevel } from './family.js';
+import { runChildren } from './pool.js';
 import { formatMarkdown, formatReport, type ScenarioResult } from './report.js';
 
 export interface BenchOptions {
@@ -39,33 +39,13 @@ export async function runScenarios(o: BenchOptions): Promise<ScenarioResult[]> {
   // The child is compiled JS: from dist/ even when this module runs from source (tests).
   const here = fileURLToPath(import.meta.url);
   const script = here.endsWith('.ts') ? fileURLToPath(new URL('../../dist/bench/scenarios/one.js', import.meta.url)) : fileURLToPath(new URL('./one.js', import.meta.url));
-  const results: ScenarioResult[] = new Array(jobs.length);
-  let next = 0;
-  let done = 0;
-  const worker = async (): Promise<void> => {
-    while (next < jobs.length) {
-      const k = next++;
-      const job = jobs[k]!;
-      results[k] = await new Promise<ScenarioResult>((resolve) => {
-        const child = spawn(process.execPath, [script, job.id, job.level, String(o.seeds), ...(o.smoke ? ['smoke'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        child.on('close', (code) => {
-          try {
-            resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as ScenarioResult);
-          } catch {
-            resolve({ id: job.id, level: job.level, half: '', signals: 0, scores: [], planSeconds: 0, error: `child exited ${code}: ${err.slice(0, 500)}` });
-          }
-        });
-      });
-      done++;
-      o.progress?.(`[${done}/${jobs.length}] ${job.id} ${job.level}${results[k]!.error ? ` — error: ${results[k]!.error}` : ''}`);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency ?? availableParallelism(), jobs.length)) }, worker));
-  return results;
+  return runChildren<ScenarioResult>(
+    script,
+    jobs.map((job) => [job.id, job.level, String(o.seeds), ...(o.smoke ? ['smoke'] : [])]),
+    (k, error) => ({ id: jobs[k]!.id, level: jobs[k]!.level, half: '', signals: 0, scores: [], planSeconds: 0, error }),
+    o.concurrency ?? availableParallelism(),
+    (done, k, r) => o.progress?.(`[${done}/${jobs.length}] ${jobs[k]!.id} ${jobs[k]!.level}${r.error ? ` — error: ${r.error}` : ''}`),
+  );
 }
 
 async function main(): Promise<void> {

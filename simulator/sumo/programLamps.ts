@@ -26,23 +26,35 @@ export interface SumoProgram {
   readonly phases: readonly { readonly durationS: number; readonly state: string }[];
 }
 
-/** The programs of a net or additional file, the last one per traffic light (the one SUMO runs). */
-export function readSumoPrograms(xmlText: string, what: string): Map<string, SumoProgram> {
+/**
+ * The programs of a net or additional file, the last one per traffic light (the one SUMO runs),
+ * on top of `base` (programs loaded before). A `<tlLogic>` without phases changes the offset of
+ * a program loaded before it, as SUMO reads tlsCoordinator.py's output.
+ */
+export function readSumoPrograms(xmlText: string, what: string, base: ReadonlyMap<string, SumoProgram> = new Map()): Map<string, SumoProgram> {
   const doc = parseSumoXml(xmlText, what, ['tlLogic', 'phase']);
   const root = doc['net'] ?? doc['additional'] ?? doc['add'];
   if (root === undefined || root === null || typeof root !== 'object') throw new GreenwaveError(ErrorCode.InvalidInput, `${what}: expected a <net> or <additional> root element`);
-  const out = new Map<string, SumoProgram>();
+  const out = new Map(base);
   children(root, 'tlLogic').forEach((t, k) => {
     const tlsId = attr(t, 'id');
     if (!tlsId) throw new GreenwaveError(ErrorCode.InvalidInput, `${what}: tlLogic[${k}] has no id`, [{ path: `tlLogic[${k}].id`, message: 'missing' }]);
-    const phases = children(t, 'phase').map((p, q) => {
+    const programId = attr(t, 'programID') ?? '0';
+    const offsetS = numAttr(t, 'offset') ?? 0;
+    const phaseNodes = children(t, 'phase');
+    if (phaseNodes.length === 0) {
+      const before = out.get(tlsId);
+      if (!before || before.programId !== programId) throw new GreenwaveError(ErrorCode.InvalidInput, `${what}: tlLogic ${tlsId} (program ${programId}) has no phases and changes no program loaded before it`, [{ path: `tlLogic[${k}]`, message: 'no phases' }]);
+      out.set(tlsId, { ...before, offsetS });
+      return;
+    }
+    const phases = phaseNodes.map((p, q) => {
       const durationS = numAttr(p, 'duration');
       const state = attr(p, 'state');
       if (durationS === undefined || !(durationS > 0) || !state) throw new GreenwaveError(ErrorCode.InvalidInput, `${what}: tlLogic ${tlsId} phase[${q}] needs a positive duration and a state`, [{ path: `tlLogic[${k}].phase[${q}]`, message: 'bad phase' }]);
       return { durationS, state };
     });
-    if (phases.length === 0) throw new GreenwaveError(ErrorCode.InvalidInput, `${what}: tlLogic ${tlsId} has no phases`, [{ path: `tlLogic[${k}]`, message: 'no phases' }]);
-    out.set(tlsId, { tlsId, programId: attr(t, 'programID') ?? '0', type: attr(t, 'type') ?? 'static', offsetS: numAttr(t, 'offset') ?? 0, phases });
+    out.set(tlsId, { tlsId, programId, type: attr(t, 'type') ?? 'static', offsetS, phases });
   });
   return out;
 }

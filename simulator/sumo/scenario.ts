@@ -20,14 +20,18 @@ export interface SumoScenarioOptions {
   /** Simulated time to stop at, s; default: until the last trip is due plus an hour, or earlier when everyone has arrived. */
   readonly endS?: number;
   readonly stepS?: number;
-  /** SUMO programs to run (an additional file's text); default the net's own. */
-  readonly planXml?: string;
+  /** SUMO programs to run (additional files' texts, loaded in order as `sumo -a a,b` does); default the net's own. */
+  readonly planXml?: string | readonly string[];
+  /** Also count the trips finished by this time, s (throughput). */
+  readonly snapshotS?: number;
 }
 
 export interface SumoScenarioResult {
   readonly metrics: SimMetrics;
   /** Mean time loss per finished trip, s: SUMO's `timeLoss` (departure delay not included). */
   readonly meanTimeLossS: number;
+  /** Trips finished by `snapshotS` (NaN without it). */
+  readonly finishedBySnapshot: number;
   readonly tripsInFile: number;
   readonly tripsSimulated: number;
   /** Trips that drive on no signal approach: not simulated (free flow in our model). */
@@ -50,8 +54,9 @@ export function runSumoScenario(netXml: string, routesXml: string, opts: SumoSce
   const c = compileNetwork(valid.network);
   const graph = readSumoGraph(netXml);
   const demand = readSumoRoutes(routesXml, graph, { seed: opts.seed ?? 1 });
-  const programs = readSumoPrograms(netXml, 'SUMO network');
-  if (opts.planXml !== undefined) for (const [id, p] of readSumoPrograms(opts.planXml, 'plan file')) programs.set(id, p);
+  let programs = readSumoPrograms(netXml, 'SUMO network');
+  const planFiles = opts.planXml === undefined ? [] : typeof opts.planXml === 'string' ? [opts.planXml] : opts.planXml;
+  planFiles.forEach((xml, k) => (programs = readSumoPrograms(xml, planFiles.length > 1 ? `plan file ${k + 1}` : 'plan file', programs)));
   // The cycle runner needs a plan even when the replayed programs drive the lamps; it is not run.
   const plan = createPlanBuffer(c);
   planAll(c, plan, new PlanScratch());
@@ -64,8 +69,14 @@ export function runSumoScenario(netXml: string, routesXml: string, opts: SumoSce
   const t0 = performance.now();
   // Run to the end, or stop once every trip is in and out.
   const chunkS = 60;
+  let finishedBySnapshot = Number.NaN;
   while (sim.tS + 1e-9 < endS) {
-    sim.runUntil(Math.min(endS, sim.tS + chunkS));
+    const until = Math.min(endS, sim.tS + chunkS);
+    if (opts.snapshotS !== undefined && sim.tS < opts.snapshotS && until >= opts.snapshotS) {
+      sim.runUntil(opts.snapshotS);
+      finishedBySnapshot = sim.metrics().vehiclesCompleted;
+    }
+    sim.runUntil(until);
     if (opts.endS === undefined && sim.tS >= lastDue) {
       const m = sim.metrics();
       if (m.vehiclesInNetwork === 0 && m.vehiclesWaitingToEnter === 0) break;
@@ -73,12 +84,14 @@ export function runSumoScenario(netXml: string, routesXml: string, opts: SumoSce
   }
   const wallS = (performance.now() - t0) / 1000;
   const metrics = sim.metrics();
+  if (opts.snapshotS !== undefined && Number.isNaN(finishedBySnapshot)) finishedBySnapshot = metrics.vehiclesCompleted;
   // The importer's notes on junctions it left out matter here (their traffic is not simulated); its planning notes do not.
   const notes = imported.mapping.notes.filter((n) => n.startsWith('junction '));
   if (lamps.notStatic.length > 0) notes.push(`played at their phase durations (SUMO would run them adaptively): ${lamps.notStatic.join(', ')}`);
   return {
     metrics,
     meanTimeLossS: metrics.meanDelayPerVehS,
+    finishedBySnapshot,
     tripsInFile: demand.trips.length,
     tripsSimulated: mapped.routes.count,
     tripsUnmodelled: mapped.unmodelled,

@@ -1,0 +1,146 @@
+/**
+ * One fidelity case, as a child process of bench/fidelity/run.ts: build a
+ * scenario of the family at a demand level, make a shortlist of signal
+ * plans (the net's own program, SUMO's Webster at its own cycle and at four
+ * fixed cycles, Webster + coordinator, and greenwave's `sumo plan` with and
+ * without its simulation check), and run every plan in SUMO and in our
+ * simulator on the same routes. Prints one JSON line.
+ *
+ *   node dist/bench/fidelity/one.js <scenario-id> <level> [smoke]
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run as cli } from '../../cli/main.js';
+import { runSumoScenario } from '../../simulator/sumo/scenario.js';
+import { children, numAttr, attr, parseSumoXml } from '../../simulator/sumo/xml.js';
+import { scenarioFamily, smokeFamily, type DemandLevel } from '../scenarios/family.js';
+import { buildDemand, buildLoops, buildNetwork, sh, SUMO_HOME } from '../scenarios/build.js';
+import { spearman, type FidelityCase, type PlanComparison } from './report.js';
+
+/** Demand runs 20 minutes; throughput is counted 5 minutes after it ends; both simulators run on until everyone has arrived (at most 30 min more). */
+const DEMAND_S = 1200;
+const THROUGHPUT_AT_S = DEMAND_S + 300;
+const END_S = DEMAND_S + 1800;
+const FIXED_CYCLES_S = [40, 60, 90, 120] as const;
+
+interface Trip {
+  readonly arrivalS: number;
+  readonly timeLossS: number;
+}
+
+function readTrips(xml: string): Map<string, Trip> {
+  const doc = parseSumoXml(xml, 'tripinfo', ['tripinfo']);
+  const out = new Map<string, Trip>();
+  for (const t of children(doc['tripinfos'], 'tripinfo')) out.set(attr(t, 'id') ?? '', { arrivalS: numAttr(t, 'arrival') ?? Infinity, timeLossS: numAttr(t, 'timeLoss') ?? 0 });
+  return out;
+}
+
+/** Per edge: total time loss (s) and vehicles that left it, from SUMO's edgeData. */
+function readEdgeLoss(xml: string): Map<string, { timeLossS: number; left: number }> {
+  const doc = parseSumoXml(xml, 'edgeData', ['interval', 'edge']);
+  const out = new Map<string, { timeLossS: number; left: number }>();
+  for (const iv of children(doc['meandata'], 'interval')) {
+    for (const e of children(iv, 'edge')) {
+      const id = attr(e, 'id') ?? '';
+      const prev = out.get(id) ?? { timeLossS: 0, left: 0 };
+      out.set(id, { timeLossS: prev.timeLossS + (numAttr(e, 'timeLoss') ?? 0), left: prev.left + (numAttr(e, 'left') ?? 0) });
+    }
+  }
+  return out;
+}
+
+function main(): void {
+  const [id, level, smoke] = process.argv.slice(2);
+  const spec = (smoke ? smokeFamily() : scenarioFamily()).find((s) => s.id === id);
+  if (!spec || !level) throw new Error(`unknown scenario ${id}`);
+  const dir = mkdtempSync(join(tmpdir(), `gw-fid-${id}-${level}-`));
+  const result: FidelityCase = { id: spec.id, kind: spec.kind, level: level as DemandLevel, half: spec.half, signals: 0, trips: 0, simulated: 0, plans: [], signalDelay: [], spearman: Number.NaN };
+  try {
+    buildNetwork(spec, dir);
+    buildDemand(spec, level as DemandLevel, dir, DEMAND_S);
+    const built = buildLoops(spec, dir);
+    Object.assign(result, { signals: built.mapping.intersections.length });
+    // The shortlist.
+    const plans: { name: string; adds: string[] }[] = [{ name: 'net program', adds: [] }];
+    const webster = (out: string, extra: string[]) => sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCycleAdaptation.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-o', out, ...extra]);
+    webster('webster.add.xml', []);
+    plans.push({ name: 'Webster', adds: ['webster.add.xml'] });
+    sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCoordinator.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', 'webster.add.xml', '-o', 'coord.add.xml']);
+    plans.push({ name: 'Webster+coord', adds: ['webster.add.xml', 'coord.add.xml'] });
+    for (const c of FIXED_CYCLES_S) {
+      webster(`webster${c}.add.xml`, ['--min-cycle', String(c), '--max-cycle', String(c)]);
+      plans.push({ name: `Webster ${c} s`, adds: [`webster${c}.add.xml`] });
+    }
+    // greenwave's own plans, from loops recorded under the net's program.
+    sh(dir, 'sumo', ['-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', built.loopDefs, '--end', String(THROUGHPUT_AT_S), '--seed', '1', '--no-step-log', '--time-to-teleport', '300']);
+    for (const [name, out, extra] of [['greenwave', 'gw.add.xml', []], ['greenwave (no check)', 'gw0.add.xml', ['--alternatives', '0']]] as const) {
+      let stderr = '';
+      const code = cli(['sumo', 'plan', '--net', join(dir, 'net.net.xml'), '--loops', join(dir, 'loops.xml'), ...(built.needsDetectors ? ['--detectors', join(dir, built.loopDefs)] : []), '--out', join(dir, out), ...extra], () => {}, (s) => (stderr += s));
+      if (code !== 0) throw new Error(`greenwave sumo plan exited ${code}: ${stderr}`);
+      plans.push({ name, adds: [out] });
+    }
+    writeFileSync(join(dir, 'edgedata.add.xml'), `<additional>\n  <edgeData id="ed" file="edgedata.xml" begin="0" end="${END_S}"/>\n</additional>\n`);
+    const netXml = readFileSync(join(dir, 'net.net.xml'), 'utf8');
+    const routesXml = readFileSync(join(dir, 'routes.rou.xml'), 'utf8');
+    for (const [k, p] of plans.entries()) {
+      const first = k === 0;
+      const t0 = performance.now();
+      sh(dir, 'sumo', ['-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', [...p.adds, ...(first ? ['edgedata.add.xml'] : [])].join(','), '--end', String(END_S), '--seed', '1', '--no-step-log', '--time-to-teleport', '300', '--tripinfo-output', 'ti.xml']);
+      const sumoWallS = (performance.now() - t0) / 1000;
+      const ours = runSumoScenario(netXml, routesXml, { seed: 1, endS: END_S, snapshotS: THROUGHPUT_AT_S, planXml: p.adds.map((a) => readFileSync(join(dir, a), 'utf8')) });
+      const sumo = readTrips(readFileSync(join(dir, 'ti.xml'), 'utf8'));
+      const simulated = new Set(ours.tripIds);
+      let all = 0;
+      let n = 0;
+      let loss = 0;
+      let byT = 0;
+      for (const [tripId, t] of sumo) {
+        all += t.timeLossS;
+        if (!simulated.has(tripId)) continue;
+        n++;
+        loss += t.timeLossS;
+        if (t.arrivalS <= THROUGHPUT_AT_S) byT++;
+      }
+      const row: PlanComparison = {
+        plan: p.name,
+        sumoTimeLossS: n > 0 ? loss / n : Number.NaN,
+        sumoAllTimeLossS: sumo.size > 0 ? all / sumo.size : Number.NaN,
+        oursTimeLossS: ours.meanTimeLossS,
+        sumoFinished: n,
+        oursFinished: ours.metrics.vehiclesCompleted,
+        sumoThroughput: byT,
+        oursThroughput: ours.finishedBySnapshot,
+        sumoWallS,
+        oursWallS: ours.wallS,
+      };
+      result.plans.push(row);
+      if (first) {
+        Object.assign(result, { trips: ours.tripsInFile, simulated: ours.tripsSimulated });
+        // Delay per signal: SUMO's time loss on the signal's approach edges per vehicle leaving them, against our approach delay.
+        const edges = readEdgeLoss(readFileSync(join(dir, 'edgedata.xml'), 'utf8'));
+        for (const m of built.mapping.intersections) {
+          let tl = 0;
+          let left = 0;
+          for (const ap of m.approaches) {
+            const e = edges.get(ap.edgeId);
+            if (e) {
+              tl += e.timeLossS;
+              left += e.left;
+            }
+          }
+          const mine = ours.metrics.intersections.find((x) => x.id === m.intersectionId);
+          result.signalDelay.push({ signal: m.intersectionId, sumoDelayS: left > 0 ? tl / left : Number.NaN, oursDelayS: mine?.meanDelayS ?? Number.NaN });
+        }
+      }
+    }
+    Object.assign(result, { spearman: spearman(result.plans.map((p) => p.oursTimeLossS), result.plans.map((p) => p.sumoTimeLossS)) });
+  } catch (e: unknown) {
+    Object.assign(result, { error: e instanceof Error ? e.message.split('\n').slice(0, 6).join(' | ') : String(e) });
+  } finally {
+    if (!process.env['GREENWAVE_KEEP']) rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main();
