@@ -49,6 +49,12 @@ const LOOP_LENGTH_M = 2.0;
  */
 const SNEAKER_ZONE_M = IDM.minGapM + 1.5;
 const STOPPED_MPS = 0.1;
+/** Vehicles a lane must be emptier by, per lane of offset, before a vehicle crossing a junction leaves its own lane's continuation for it. */
+const LANE_KEEP_WEIGHT = 1000;
+/** A lane without room at its entry is taken only when no lane has room. */
+const NO_ROOM_COST = 1e6;
+/** Vehicles of queue a driver accepts to be in a lane that leads on into a lane for its turn after next. */
+const LOOKAHEAD_COST = 6;
 const SPEED_DEV = 0.1;
 const MOVING_MPS = 2.0;
 /** Simulation clock zero, for the counts' timestamps. */
@@ -229,11 +235,20 @@ export class Simulation {
   private readonly vArriveM: Float64Array;
   /** Where the vehicle came onto its current link, m (0 but for a route starting mid-link). */
   private readonly vLinkStartM: Float64Array;
+  /**
+   * The lane a front vehicle will take on the next link (-1 until it is chosen, when the vehicle
+   * first may go), and the turn it will make there: it follows that lane's last vehicle across
+   * the stop line, so a queue discharges at car-following headways rather than waiting for room.
+   */
+  private readonly vNextLane: Int32Array;
+  private readonly vNextTurn: Int8Array;
   private readonly routes: SimRoutes | undefined;
   /** Trips due but not yet in: a FIFO per entry link, linked through `pendNext`. */
   private readonly pendNext: Int32Array;
   private readonly linkPendHead: Int32Array;
   private readonly linkPendTail: Int32Array;
+  /** Time loss of each route's trip once it has finished, s (NaN before). */
+  private readonly routeLossS: Float64Array;
   private nextRoute = 0;
   private routePending = 0;
   private readonly vTracked: Uint8Array;
@@ -328,8 +343,11 @@ export class Simulation {
     this.vLeg = new Int32Array(cap);
     this.vArriveM = new Float64Array(cap).fill(Infinity);
     this.vLinkStartM = new Float64Array(cap);
+    this.vNextLane = new Int32Array(cap).fill(-1);
+    this.vNextTurn = new Int8Array(cap);
     this.routes = demand.routes;
     this.pendNext = new Int32Array(demand.routes?.count ?? 0).fill(-1);
+    this.routeLossS = new Float64Array(demand.routes?.count ?? 0).fill(Number.NaN);
     this.linkPendHead = new Int32Array(top.linkCount).fill(-1);
     this.linkPendTail = new Int32Array(top.linkCount).fill(-1);
     this.vTrackId = new Int32Array(cap).fill(-1);
@@ -562,7 +580,7 @@ export class Simulation {
     const hasLeg = first < r.legStart[k + 1]!;
     const move = hasLeg ? r.legMove[first]! : -1;
     const pos = r.entryPosM[k]!;
-    const lane = this.routeLane(link, move, pos);
+    const lane = this.routeLane(link, move, pos, -1, false, hasLeg && first + 1 < r.legStart[k + 1]! ? r.legMove[first + 1]! : -1);
     if (lane < 0) return false;
     const sf = this.speedFactor();
     const v = this.newVehicle(t, sf, IDM.lengthM, IDM.accelMps2);
@@ -575,17 +593,52 @@ export class Simulation {
     return true;
   }
 
-  /** A lane of the link that serves `move` (any lane when -1) with room at `posM`, the emptiest; -1 if none. */
-  private routeLane(link: number, move: number, posM: number): number {
+  /**
+   * A lane of the link that serves `move` (any lane when -1) with room at `posM`; -1 if none.
+   * Coming from a lane (`fromLane` ≥ 0), the one at the same relative place across the road
+   * unless another is emptier by more than a vehicle per lane of offset: lanes run on across a
+   * junction as SUMO's lane-to-lane connections do, so parallel queues discharge side by side
+   * instead of crowding one entry. Entering from outside, the emptiest.
+   */
+  private routeLane(link: number, move: number, posM: number, fromLane = -1, soft = false, nextMove = -1): number {
     const top = this.topology;
+    const n = top.linkLaneCount[link]!;
+    const after = nextMove >= 0 && move >= 0 ? top.linkNext[link * 16 + move]! : -1;
+    let target = -1;
+    if (fromLane >= 0) {
+      const from = top.laneLink[fromLane]!;
+      const nFrom = top.linkLaneCount[from]!;
+      let idx = 0;
+      while (top.linkLanes[top.linkLaneStart[from]! + idx] !== fromLane) idx++;
+      target = nFrom > 1 ? (idx / (nFrom - 1)) * (n - 1) : (n - 1) / 2;
+    }
     let best = -1;
-    for (let k = top.linkLaneStart[link]!; k < top.linkLaneStart[link]! + top.linkLaneCount[link]!; k++) {
-      const lane = top.linkLanes[k]!;
+    let bestCost = Infinity;
+    for (let q = 0; q < n; q++) {
+      const lane = top.linkLanes[top.linkLaneStart[link]! + q]!;
       if (move >= 0 && !((this.c.laneMovementMask[lane]! >> move) & 1)) continue;
-      if (this.insertIndex(lane, posM, IDM.lengthM) < 0) continue;
-      if (best < 0 || this.laneSize[lane]! < this.laneSize[best]!) best = lane;
+      // Soft (crossing a junction, chosen before the vehicle reaches the line, `posM` its front's
+      // place relative to the lane's start, ≤ 0): a lane whose queue has not backed up to its
+      // entry and whose last vehicle is at least the minimum gap ahead; else any with a free slot.
+      const room = soft ? !this.entryBlocked(lane) && this.tailRearM(lane) - posM >= IDM.minGapM : this.insertIndex(lane, posM, IDM.lengthM) >= 0;
+      if (!room && (!soft || this.laneSize[lane]! >= this.laneCap - 1)) continue;
+      let cost = this.laneSize[lane]! + (target >= 0 ? LANE_KEEP_WEIGHT * Math.abs(q - target) : 0) + (room ? 0 : NO_ROOM_COST);
+      // Strategic: a lane whose continuation past the junction serves the leg after this one saves a merge there.
+      if (after >= 0 && !this.continuationServes(q, n, after, nextMove)) cost += LOOKAHEAD_COST;
+      if (cost < bestCost) {
+        bestCost = cost;
+        best = lane;
+      }
     }
     return best;
+  }
+
+  /** Whether lane q of n continues, across the junction, into a lane of link `after` that serves `move`. */
+  private continuationServes(q: number, n: number, after: number, move: number): boolean {
+    const top = this.topology;
+    const m = top.linkLaneCount[after]!;
+    const idx = Math.round(n > 1 ? (q / (n - 1)) * (m - 1) : (m - 1) / 2);
+    return ((this.c.laneMovementMask[top.linkLanes[top.linkLaneStart[after]! + idx]!]! >> move) & 1) === 1;
   }
 
   /** The turn a lane serves that a vehicle ending on this link is labelled with: straight on if it can. */
@@ -639,6 +692,23 @@ export class Simulation {
     return best;
   }
 
+  /** Where the rear of a lane's last vehicle is, m from the lane's start; Infinity for an empty lane. */
+  private tailRearM(lane: number): number {
+    const size = this.laneSize[lane]!;
+    if (size === 0) return Infinity;
+    const tail = this.laneBuf[lane * this.laneCap + ((this.laneHead[lane]! + size - 1) % this.laneCap)]!;
+    return this.vPos[tail]! - this.vLength[tail]!;
+  }
+
+  /** A lane whose queue has backed up to its entry (its last vehicle stands within the minimum gap of it), or whose slots are full. */
+  private entryBlocked(lane: number): boolean {
+    const size = this.laneSize[lane]!;
+    if (size === 0) return false;
+    if (size >= this.laneCap - 1) return true;
+    const tail = this.laneBuf[lane * this.laneCap + ((this.laneHead[lane]! + size - 1) % this.laneCap)]!;
+    return this.vPos[tail]! - this.vLength[tail]! < IDM.minGapM && this.vSpeed[tail]! < MOVING_MPS;
+  }
+
   private hasEntrySpace(lane: number): boolean {
     const size = this.laneSize[lane]!;
     if (size === 0) return true;
@@ -648,17 +718,19 @@ export class Simulation {
   }
 
   /** Puts a vehicle on a lane at `posM` (the link start unless a route begins mid-link), behind whoever is ahead of that point. */
-  private placeOnLane(v: number, lane: number, link: number, turn: number, speed: number, t: number, posM = 0): void {
+  private placeOnLane(v: number, lane: number, link: number, turn: number, speed: number, t: number, posM = 0, mid = posM > 0): void {
     const size = this.laneSize[lane]!;
     const base = lane * this.laneCap;
     const head = this.laneHead[lane]!;
-    const at = posM > 0 ? Math.max(0, this.insertIndex(lane, posM, this.vLength[v]!)) : size;
+    // Mid-link (a route starting there): where it fits, which the caller has checked; else at the tail.
+    const at = mid ? Math.max(0, this.insertIndex(lane, posM, this.vLength[v]!)) : size;
     for (let q = size; q > at; q--) this.laneBuf[base + ((head + q) % this.laneCap)] = this.laneBuf[base + ((head + q - 1) % this.laneCap)]!;
     this.laneBuf[base + ((head + at) % this.laneCap)] = v;
     this.laneSize[lane] = size + 1;
     this.vLane[v] = lane;
     this.vPos[v] = posM;
     this.vLinkStartM[v] = posM;
+    this.vNextLane[v] = -1;
     // Enter no faster than the gap to the vehicle ahead allows.
     let sp = speed;
     if (at > 0) {
@@ -700,7 +772,7 @@ export class Simulation {
       const speed = this.vSpeed[v]!;
       let obstacle = leaderPos;
       let obstacleSpeed = leaderSpeed;
-      let mayCross = false;
+      let crossing = false;
       // The front vehicle heeds the signal, unless its trip ends before the stop line.
       if (k === 0 && this.vArriveM[v]! > len) {
         const m = this.vMove[v]!;
@@ -718,17 +790,31 @@ export class Simulation {
           // clears on the yellow: the "sneaker" of HCM's permitted-left model.
           go = toLine < (speed * speed) / (2 * YELLOW_STOP_DECEL_MPS2) || ((m & 3) === 0 && toLine < SNEAKER_ZONE_M);
         }
+        obstacle = len;
+        obstacleSpeed = 0;
         if (go) {
           const next = top.linkNext[link * 16 + m]!;
-          // A tracked vehicle (bus) waits for room in a lane that keeps it on its route.
-          mayCross = next < 0 || (this.vTracked[v] === 1 ? this.trackedLane(v, next) >= 0 : this.vRoute[v]! >= 0 ? this.routeNextLane(v, next) >= 0 : this.downstreamHasRoom(next));
+          if (next < 0) obstacle = Infinity;
+          else {
+            // Across the line it follows the last vehicle of the lane it will take (a tracked
+            // vehicle, a bus, waits for room in a lane that keeps it on its route).
+            const target = this.crossingLane(v, next);
+            if (target >= 0) {
+              const size = this.laneSize[target]!;
+              if (size === 0) obstacle = Infinity;
+              else {
+                const tail = this.laneBuf[target * this.laneCap + ((this.laneHead[target]! + size - 1) % this.laneCap)]!;
+                obstacle = len + this.vPos[tail]! - this.vLength[tail]!;
+                obstacleSpeed = this.vSpeed[tail]!;
+              }
+              crossing = true;
+            }
+          }
         }
-        obstacle = mayCross ? Infinity : len;
-        obstacleSpeed = 0;
       }
       // IDM acceleration towards the leader (or the stop line, a standing obstacle).
       // The front vehicle stops half a metre short of the line; followers keep their gap to the rear ahead.
-      let gap = obstacle - pos - (k === 0 ? 0.5 : 0);
+      let gap = obstacle - pos - (k === 0 && !crossing ? 0.5 : 0);
       let dv = speed - obstacleSpeed;
       // A bus's next stop is one more standstill obstacle, placed the minimum gap past the stop
       // mark so that IDM brings its front to rest on the mark. Only tracked vehicles look.
@@ -791,15 +877,6 @@ export class Simulation {
     if (queued > this.linkMaxQueue[link]!) this.linkMaxQueue[link] = queued;
   }
 
-  /** Whether the lane a vehicle would take on the next link has room at its entry. */
-  private downstreamHasRoom(next: number): boolean {
-    const top = this.topology;
-    for (let k = top.linkLaneStart[next]!; k < top.linkLaneStart[next]! + top.linkLaneCount[next]!; k++) {
-      if (this.hasEntrySpace(top.linkLanes[k]!)) return true;
-    }
-    return false;
-  }
-
   private leaveLane(v: number, lane: number, link: number, i: number, t: number): void {
     const top = this.topology;
     this.laneHead[lane] = (this.laneHead[lane]! + 1) % this.laneCap;
@@ -813,53 +890,78 @@ export class Simulation {
     this.vFreeS[v] = this.vFreeS[v]! + freeS;
     if (this.vTracked[v] === 1) this.logTracked(v, link, i, m, t, freeS);
     const next = top.linkNext[link * 16 + m]!;
-    if (next >= 0 && this.vRoute[v]! >= 0) {
-      if (this.enterNextOnRoute(v, next, t)) return;
-    } else if (next >= 0) {
-      const turn = this.vTracked[v] === 1 ? this.tracked[this.vTrackId[v]!]!.turn : this.chooseTurn(next);
-      let target = this.vTracked[v] === 1 ? this.trackedLane(v, next) : this.chooseLane(next, turn);
-      if (target < 0 || !this.hasEntrySpace(target)) {
-        // The lane for its next turn is full: take any lane with room (it changes its mind on the turn).
-        target = -1;
-        for (let k = top.linkLaneStart[next]!; k < top.linkLaneStart[next]! + top.linkLaneCount[next]!; k++) {
-          if (this.hasEntrySpace(top.linkLanes[k]!)) {
-            target = top.linkLanes[k]!;
-            break;
-          }
-        }
+    const target = next >= 0 ? this.vNextLane[v]! : -1;
+    if (target >= 0 && top.laneLink[target] === next && this.laneSize[target]! < this.laneCap - 1) {
+      // On the next link where its front got to, behind that lane's last vehicle.
+      let posM = this.vPos[v]! - top.linkLengthM[link]!;
+      const size = this.laneSize[target]!;
+      if (size > 0) {
+        const tail = this.laneBuf[target * this.laneCap + ((this.laneHead[target]! + size - 1) % this.laneCap)]!;
+        posM = Math.min(posM, this.vPos[tail]! - this.vLength[tail]! - 0.1);
       }
-      if (target >= 0) {
+      posM = Math.max(0, posM);
+      if (this.vRoute[v]! >= 0) this.enterNextOnRoute(v, next, target, posM, t);
+      else {
+        const turn = this.vTracked[v] === 1 ? this.tracked[this.vTrackId[v]!]!.turn : this.vNextTurn[v]!;
         let turnFor = turn;
         if (!((this.c.laneMovementMask[target]! >> (top.linkApproach[next]! * 4 + turn)) & 1)) {
           for (let q = 0; q < 4; q++) if ((this.c.laneMovementMask[target]! >> (top.linkApproach[next]! * 4 + q)) & 1) turnFor = q;
         }
-        this.placeOnLane(v, target, next, turnFor, this.vSpeed[v]!, t);
-        return;
+        this.placeOnLane(v, target, next, turnFor, this.vSpeed[v]!, t, posM, false);
       }
+      return;
     }
     this.finishTrip(v, t);
   }
 
+  /**
+   * The lane a front vehicle that may go will take on the next link, chosen once and kept
+   * while it stays usable: a bus's lane for its route; a route vehicle's lane for its next
+   * leg; for the others, the turn is drawn now and a lane serving it taken (`routeLane`: its
+   * own lane's continuation unless another is much emptier), or, when that lane's queue has
+   * backed up to its entry, any lane whose has not (the driver changes its mind on the turn).
+   * -1 when none will do (the vehicle waits at the line).
+   */
+  private crossingLane(v: number, next: number): number {
+    const top = this.topology;
+    const chosen = this.vNextLane[v]!;
+    // Its front relative to the next link's start (≤ 0). The choice stands while the lane has room
+    // ahead of it: another vehicle merging in from a neighbouring lane makes it choose again.
+    const relM = this.vPos[v]! - top.linkLengthM[this.topology.laneLink[this.vLane[v]!]!]!;
+    if (chosen >= 0 && top.laneLink[chosen] === next && !this.entryBlocked(chosen) && this.tailRearM(chosen) - relM >= IDM.minGapM) return chosen;
+    let lane: number;
+    if (this.vTracked[v] === 1) lane = this.trackedLane(v, next, relM);
+    else if (this.vRoute[v]! >= 0) lane = this.routeNextLane(v, next, relM);
+    else {
+      if (chosen < 0) this.vNextTurn[v] = this.chooseTurn(next);
+      lane = this.routeLane(next, top.linkApproach[next]! * 4 + this.vNextTurn[v]!, relM, this.vLane[v]!, true);
+      if (lane < 0 || this.entryBlocked(lane)) {
+        const any = this.routeLane(next, -1, relM, this.vLane[v]!, true);
+        if (any >= 0 && (lane < 0 || !this.entryBlocked(any))) lane = any;
+      }
+    }
+    this.vNextLane[v] = lane;
+    return lane;
+  }
+
   /** The lane a route vehicle would take on the next link (for its next leg, or any when it ends there) with room at the entry; -1 if none. */
-  private routeNextLane(v: number, next: number): number {
+  private routeNextLane(v: number, next: number, relM: number): number {
     const r = this.routes!;
     const k = this.vRoute[v]!;
     const leg = this.vLeg[v]! + 1;
-    return this.routeLane(next, leg < r.legStart[k + 1]! ? r.legMove[leg]! : -1, 0);
+    const end = r.legStart[k + 1]!;
+    return this.routeLane(next, leg < end ? r.legMove[leg]! : -1, relM, this.vLane[v]!, true, leg + 1 < end ? r.legMove[leg + 1]! : -1);
   }
 
-  /** Moves a route vehicle across the stop line onto its next link, in a lane for its next leg. */
-  private enterNextOnRoute(v: number, next: number, t: number): boolean {
+  /** Moves a route vehicle across the stop line onto its next link, in the lane chosen for its next leg. */
+  private enterNextOnRoute(v: number, next: number, lane: number, posM: number, t: number): void {
     const r = this.routes!;
     const k = this.vRoute[v]!;
-    const lane = this.routeNextLane(v, next);
-    if (lane < 0) return false;
     const leg = this.vLeg[v]! + 1;
     this.vLeg[v] = leg;
     const hasLeg = leg < r.legStart[k + 1]!;
-    this.placeOnLane(v, lane, next, hasLeg ? r.legMove[leg]! & 3 : this.firstTurn(lane, next), this.vSpeed[v]!, t);
+    this.placeOnLane(v, lane, next, hasLeg ? r.legMove[leg]! & 3 : this.firstTurn(lane, next), this.vSpeed[v]!, t, posM, false);
     if (!hasLeg) this.vArriveM[v] = r.arrivePosM[k]!;
-    return true;
   }
 
   /** A route vehicle reaches the end of its trip at index k of its lane (not at a stop line). */
@@ -880,7 +982,9 @@ export class Simulation {
     const travel = t - this.vEnterS[v]!;
     this.completed++;
     this.sumTravelS += travel;
-    this.sumDelayS += Math.max(0, travel - this.vFreeS[v]!);
+    const lossS = Math.max(0, travel - this.vFreeS[v]!);
+    this.sumDelayS += lossS;
+    if (this.vRoute[v]! >= 0) this.routeLossS[this.vRoute[v]!] = lossS;
     this.sumStops += this.vStops[v]!;
     if (this.vTracked[v] === 1) this.finishTracked(v, t);
     this.vLane[v] = -1;
@@ -1050,18 +1154,20 @@ export class Simulation {
    * curb lane if its next stop is on `next`, else (or if the curb lane is full) the one with the
    * fewest vehicles.
    */
-  private trackedLane(v: number, next: number): number {
+  /** A bus's lane on the next link: the curb lane before its stop, else the emptiest lane for its turn, with room ahead of its front (`relM`, ≤ 0, from the link's start); -1 if none. */
+  private trackedLane(v: number, next: number, relM: number): number {
     const top = this.topology;
     const tv = this.tracked[this.vTrackId[v]!]!;
     const m = top.linkApproach[next]! * 4 + tv.turn;
+    const room = (lane: number) => !this.entryBlocked(lane) && this.tailRearM(lane) - relM >= IDM.minGapM;
     if (tv.nextStop < tv.stops.length && tv.stops[tv.nextStop]!.link === next) {
       const curb = this.curbLane(next, tv.turn);
-      if (curb >= 0 && this.hasEntrySpace(curb)) return curb;
+      if (curb >= 0 && room(curb)) return curb;
     }
     let best = -1;
     for (let k = top.linkLaneStart[next]!; k < top.linkLaneStart[next]! + top.linkLaneCount[next]!; k++) {
       const lane = top.linkLanes[k]!;
-      if (!((this.c.laneMovementMask[lane]! >> m) & 1) || !this.hasEntrySpace(lane)) continue;
+      if (!((this.c.laneMovementMask[lane]! >> m) & 1) || !room(lane)) continue;
       if (best < 0 || this.laneSize[lane]! < this.laneSize[best]!) best = lane;
     }
     return best;
@@ -1173,13 +1279,18 @@ export class Simulation {
     this.entryWaitS = other.entryWaitS;
     this.nextRoute = other.nextRoute;
     this.routePending = other.routePending;
-    const arrays = ['vLane', 'vPos', 'vSpeed', 'vMove', 'vEnterS', 'vLinkEnterS', 'vFreeS', 'vSpeedFactor', 'vLength', 'vAccel', 'vStops', 'vLinkStops', 'vRoute', 'vLeg', 'vArriveM', 'vLinkStartM', 'pendNext', 'linkPendHead', 'linkPendTail', 'vStopped', 'vStamp', 'freeSlots', 'laneBuf', 'laneHead', 'laneSize', 'nextArrivalS', 'waitingToEnter', 'linkMinEtaS', 'detCount', 'detOccS', 'detOccupied', 'detFault', 'mVeh', 'mDelay', 'mStops', 'linkMaxQueue'] as const;
+    const arrays = ['vLane', 'vPos', 'vSpeed', 'vMove', 'vEnterS', 'vLinkEnterS', 'vFreeS', 'vSpeedFactor', 'vLength', 'vAccel', 'vStops', 'vLinkStops', 'vRoute', 'vLeg', 'vArriveM', 'vLinkStartM', 'vNextLane', 'vNextTurn', 'routeLossS', 'pendNext', 'linkPendHead', 'linkPendTail', 'vStopped', 'vStamp', 'freeSlots', 'laneBuf', 'laneHead', 'laneSize', 'nextArrivalS', 'waitingToEnter', 'linkMinEtaS', 'detCount', 'detOccS', 'detOccupied', 'detFault', 'mVeh', 'mDelay', 'mStops', 'linkMaxQueue'] as const;
     for (const name of arrays) (this[name] as { set(a: ArrayLike<number>): void }).set(other[name]);
     this.volumeRows.length = 0;
     this.volumeRows.push(...other.volumeRows);
     this.occupancyRows.length = 0;
     this.occupancyRows.push(...other.occupancyRows);
     this.signals.copyStateFrom(other.signals);
+  }
+
+  /** Per route (trip) of the demand: its time loss once finished, s; NaN while it has not. */
+  tripTimeLossS(): Float64Array {
+    return this.routeLossS.slice();
   }
 
   /** The random generator's state, and a way to set it: look-ahead replications use other futures. */

@@ -56,8 +56,8 @@ export interface TspRunOptions {
   readonly latenessS: number;
   /**
    * Simulated time (default 3600 s); buses run from `warmupS` (600 s) until `durationS − drainS`.
-   * The drain defaults to 600 s (900 s for the corridor scenario with dwell: a bus then takes
-   * about 600 s from I1 past I8, TSP off).
+   * The drain defaults to 900 s in the corridor scenario (a bus takes about 500–750 s from I1
+   * past I8 with TSP off, dwell or not) and 600 s in the grid one.
    */
   readonly durationS?: number;
   readonly warmupS?: number;
@@ -308,7 +308,7 @@ export function runTspScenario(s: TspScenario): TspScenarioResult {
   const durationS = s.durationS ?? 3600;
   const warmupS = s.warmupS ?? 600;
   const dwellOn = s.dwell ?? true;
-  const drainS = s.drainS ?? (dwellOn ? 900 : 600);
+  const drainS = s.drainS ?? 900;
   const checkInEtaS = s.checkInEtaS ?? 60;
   const sim = new Simulation(c, plan, { movementFlowVehPerH: flows }, { seed: s.seed, detectorIntervalS: 900 });
   const top = sim.topology;

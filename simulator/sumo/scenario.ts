@@ -42,6 +42,8 @@ export interface SumoScenarioResult {
   readonly wallS: number;
   /** Ids of the simulated trips: the set to compare with SUMO's tripinfo. */
   readonly tripIds: readonly string[];
+  /** Each simulated trip's time loss, s (NaN when unfinished), in `tripIds` order. */
+  readonly tripTimeLossS: Float64Array;
   readonly notes: readonly string[];
   readonly mapping: SumoMapping;
   readonly compiled: CompiledNetwork;
@@ -100,6 +102,7 @@ export function runSumoScenario(netXml: string, routesXml: string, opts: SumoSce
     vehicleUpdatesPerS: wallS > 0 ? metrics.vehicleUpdates / wallS : 0,
     wallS,
     tripIds: mapped.routes.ids,
+    tripTimeLossS: sim.tripTimeLossS(),
     notes,
     mapping: imported.mapping,
     compiled: c,
