@@ -23,6 +23,7 @@ const INTEROP = [
   'controllers-adapter/ntcip/walk.test.ts',
   'controllers-adapter/rtu/rtu.test.ts',
   'service/server.test.ts',
+  'simulator/sumo/bridge/inSumo.test.ts',
   'simulator/sumo/exportActuated.test.ts',
   'simulator/sumo/loops.test.ts',
   'simulator/sumo/sumo.test.ts',

@@ -6,7 +6,9 @@
  *  - plan quality in SUMO (mean time loss): SUMO's static default, SUMO's
  *    actuated control, SUMO's Webster (tlsCycleAdaptation.py) + green wave
  *    (tlsCoordinator.py), greenwave's plan from the loop counts;
- *  - greenwave closed loop in our simulator.
+ *  - greenwave closed loop in our simulator;
+ *  - speed on a 10 × 10 grid with the same random trips in both simulators
+ *    (routes read by ours, SUMO's own programs in both), 1 s steps.
  * Run: `npm run bench:sim` (needs Debian's sumo and sumo-tools).
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ import { Simulation } from '../../simulator/simulation.js';
 import { runClosedLoop } from '../../simulator/closedLoop.js';
 import { parseMovementId } from '../../engine/network/geometry.js';
 import { formatTrials } from '../../cli/format.js';
+import { runSumoScenario } from '../../simulator/sumo/scenario.js';
 
 const SUMO_HOME = process.env.SUMO_HOME ?? '/usr/share/sumo';
 const END_S = Number(process.env.GREENWAVE_BENCH_SIM_S ?? 3600);
@@ -162,4 +165,24 @@ if (process.env.GW_DEBUG) {
   console.log(ours.intersections.map((x) => `${x.id} ours ${x.vehicles} sumo ${sumoBy.get(x.id)}`).join('\n'));
 }
 if (process.env.GW_DEBUG) console.log([...ours.movements].sort((a, b) => b.meanDelayS * b.vehicles - a.meanDelayS * a.vehicles).slice(0, 12).map((m) => `${m.intersectionId}:${m.movement} n=${m.vehicles} d=${m.meanDelayS.toFixed(0)} st=${m.stopsPerVeh.toFixed(2)}`).join("\n"), ours.intersections.map((x) => `${x.id} q${x.maxQueueVeh}`).join(" "));
+// Speed on the grid of the fidelity issue: 10 × 10 signals, an hour of random trips, the same routes in both.
+const GRID_DIR = join(dir, 'grid10');
+sh('mkdir', ['-p', GRID_DIR]);
+const gridSh = (cmd: string, args: string[]) => {
+  const r = spawnSync(cmd, args, { cwd: GRID_DIR, encoding: 'utf8', env, maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
+  return `${r.stdout}\n${r.stderr}`;
+};
+gridSh('netgenerate', ['--grid', '--grid.number=10', '--grid.length=200', '--grid.attach-length=150', '--default.lanenumber=2', '--default.speed=13.89', '--tls.guess=true', '--no-turnarounds=true', '-o', 'grid.net.xml']);
+gridSh('python3', [join(SUMO_HOME, 'tools/randomTrips.py'), '-n', 'grid.net.xml', '-e', String(END_S), '-p', '0.5', '--fringe-factor', '5', '--min-distance', '400', '--seed', '42', '-o', 'trips.xml', '-r', 'routes.rou.xml', '--validate']);
+const gt0 = performance.now();
+const gridOut = gridSh('sumo', ['-n', 'grid.net.xml', '-r', 'routes.rou.xml', '--seed', '42', '--no-step-log', '--duration-log.statistics', '--time-to-teleport', '300', '--tripinfo-output', 'ti.xml']);
+const gridSumoWallS = (performance.now() - gt0) / 1000;
+const gridSumoUps = Number(/UPS: ([\d.]+)/.exec(gridOut)?.[1] ?? NaN);
+const gridSumo = readTripinfo(readFileSync(join(GRID_DIR, 'ti.xml'), 'utf8'));
+const gridOurs = runSumoScenario(readFileSync(join(GRID_DIR, 'grid.net.xml'), 'utf8'), readFileSync(join(GRID_DIR, 'routes.rou.xml'), 'utf8'), { seed: 42, stepS: 1 });
+console.log(`\nsimulator speed on a 10 × 10 signal grid (200 m blocks, 2 lanes), ${gridOurs.tripsInFile} random trips over ${END_S} s, the same routes and SUMO's own programs in both, 1 s steps:`);
+console.log(`  SUMO       ${gridSumoUps.toExponential(2)} UPS (${gridSumoWallS.toFixed(1)} s wall incl. start-up), ${gridSumo.vehicles} trips finished, mean time loss ${gridSumo.meanTimeLossS.toFixed(1)} s`);
+console.log(`  greenwave  ${gridOurs.vehicleUpdatesPerS.toExponential(2)} UPS (${gridOurs.wallS.toFixed(1)} s wall), ${gridOurs.metrics.vehiclesCompleted} of ${gridOurs.tripsSimulated} trips finished, mean time loss ${gridOurs.meanTimeLossS.toFixed(1)} s   ratio ${(gridOurs.vehicleUpdatesPerS / gridSumoUps).toFixed(1)}× (target ≥ 10×; SUMO changes lanes along links, ours does not)`);
+
 console.log(`\nfiles in ${dir}`);

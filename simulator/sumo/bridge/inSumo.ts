@@ -1,0 +1,278 @@
+/**
+ * SUMO in the loop: SUMO is the world, greenwave runs the signals. SUMO is
+ * started with a TraCI port; every second greenwave's one cycle runner gives
+ * the lamps, which are written into SUMO as each traffic light's state
+ * string, and SUMO's induction loops (one per signalised lane, subscribed)
+ * are counted back as detector volumes. With `adaptive`, every interval the
+ * counts go through the engine's fault cleaning and planner, and the new plan
+ * reaches the lamps through the runner's transition rules, as in the
+ * simulator's closed loop. A monitor watches what SUMO is sent: a link that
+ * goes from green to red without yellow, a yellow shorter than the
+ * intersection's, or two conflicting phases active together.
+ * Called by `greenwave sumo run` (cli/sumo.ts), bench/insumo and the test.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { CompiledNetwork } from '../../../engine/network/compile.js';
+import type { PlanBuffer } from '../../../engine/timing/planner.js';
+import { cleanCounts, detectorTopology } from '../../../engine/counts/faults.js';
+import { planNetwork } from '../../../engine/plan.js';
+import { CycleRunner } from '../../../engine/runner/cycleRunner.js';
+import type { DetectorCounts } from '../../../engine/counts/csv.js';
+import { GreenwaveError, ErrorCode } from '../../../engine/errors.js';
+import type { SumoMapping } from '../importNet.js';
+import { e1Additional, SUMO_EPOCH_MS } from '../e1.js';
+import { readTripinfo, type TripinfoSummary } from '../tripinfo.js';
+import { LAST_STEP_OCCUPANCY, LAST_STEP_VEHICLE_ID_LIST, TraciClient } from './traci.js';
+
+export interface InSumoOptions {
+  readonly netPath: string;
+  readonly routesPath: string;
+  /** Folder for the loops file and SUMO's outputs. */
+  readonly dir: string;
+  readonly seed: number;
+  readonly endS: number;
+  /** Re-plan from the loops every this many seconds (adaptive); absent: the plan runs fixed. */
+  readonly replanEveryS?: number;
+  /** Largest cycle change per re-plan, s (default 15). */
+  readonly maxCycleStepS?: number;
+  /** Exponential smoothing weight of the newest counts (default 0.6). */
+  readonly smoothing?: number;
+  readonly sumoBinary?: string;
+}
+
+export interface InSumoResult {
+  readonly trips: TripinfoSummary;
+  readonly replans: number;
+  readonly planSwitches: number;
+  /** Lamp-level safety events seen in what SUMO was sent (all should be 0). */
+  readonly conflicts: number;
+  readonly shortClearances: number;
+  readonly firstViolation: string;
+  readonly stepsRun: number;
+  readonly wallS: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** One state string per traffic light from the runner's lamps (SUMO link index → letter). */
+class StateWriter {
+  private readonly last = new Map<string, string>();
+  constructor(
+    private readonly c: CompiledNetwork,
+    private readonly mapping: SumoMapping,
+    private readonly heads: CycleRunner,
+  ) {}
+
+  /** The traffic lights whose state changed since the last call, with their new state. */
+  changed(): Map<string, string> {
+    const out = new Map<string, string>();
+    const { c, heads } = this;
+    for (const m of this.mapping.intersections) {
+      const i = c.intersectionIds.indexOf(m.intersectionId);
+      if (i < 0) continue;
+      const g = heads.greenMask[i]!;
+      const y = heads.yellowMask[i]!;
+      const p = heads.permittedMask[i]!;
+      const active = heads.activePhases(i);
+      const p0 = c.phaseStart[i]!;
+      const chars: string[] = [];
+      for (const info of m.links) {
+        if (!info) {
+          chars.push('r');
+          continue;
+        }
+        if (info.movement !== undefined) {
+          const ref = MOVEMENTS.get(info.movement);
+          const bit = ref === undefined ? 0 : 1 << ref;
+          chars.push(g & bit ? (p & bit ? 'g' : 'G') : y & bit ? 'y' : 'r');
+          continue;
+        }
+        // A leg greenwave does not model follows the stages SUMO gave it, yielding.
+        let on = false;
+        for (const stage of info.follows ?? []) {
+          const k = c.phaseIds.indexOf(stage, p0);
+          if (k >= 0 && k < c.phaseStart[i + 1]! && (active >> (k - p0)) & 1) on = true;
+        }
+        chars.push(on ? (g !== 0 ? 'g' : y !== 0 ? 'y' : 'r') : 'r');
+      }
+      const state = chars.join('');
+      if (this.last.get(m.tlsId) !== state) {
+        out.set(m.tlsId, state);
+        this.last.set(m.tlsId, state);
+      }
+    }
+    return out;
+  }
+}
+
+const MOVEMENTS = new Map<string, number>();
+for (const [a, ai] of [['NB', 0], ['SB', 1], ['EB', 2], ['WB', 3]] as const) for (const [t, ti] of [['L', 0], ['T', 1], ['R', 2], ['U', 3]] as const) MOVEMENTS.set(`${a}${t}`, ai * 4 + ti);
+
+/** Watches the letters sent to SUMO: no green straight to red, no yellow shorter than the intersection's, no conflicting phases. */
+export class LampMonitor {
+  conflicts = 0;
+  shortClearances = 0;
+  first = '';
+  private readonly letter = new Map<string, string[]>();
+  private readonly since = new Map<string, number[]>();
+  constructor(
+    private readonly c: CompiledNetwork,
+    private readonly mapping: SumoMapping,
+  ) {}
+
+  observe(tS: number, changed: ReadonlyMap<string, string>, heads: CycleRunner): void {
+    const c = this.c;
+    for (const m of this.mapping.intersections) {
+      const state = changed.get(m.tlsId);
+      if (state === undefined) continue;
+      const i = c.intersectionIds.indexOf(m.intersectionId);
+      let minYellow = Infinity;
+      for (let q = c.phaseStart[i]!; q < c.phaseStart[i + 1]!; q++) minYellow = Math.min(minYellow, c.phaseYellowS[q]!);
+      const prev = this.letter.get(m.tlsId);
+      const since = this.since.get(m.tlsId) ?? new Array<number>(state.length).fill(0);
+      for (let l = 0; l < state.length; l++) {
+        const before = prev?.[l];
+        const now = state[l]!;
+        if (before === now) continue;
+        if ((before === 'G' || before === 'g') && now === 'r') this.flag('short', `${m.tlsId} link ${l} at ${tS} s: green to red without yellow`);
+        if (before === 'y' && now === 'r' && tS - since[l]! < minYellow - 1e-6) this.flag('short', `${m.tlsId} link ${l} at ${tS} s: yellow of ${tS - since[l]!} s, the intersection's is ${minYellow} s`);
+        since[l] = tS;
+      }
+      this.letter.set(m.tlsId, [...state]);
+      this.since.set(m.tlsId, since);
+    }
+    for (let i = 0; i < c.intersectionCount; i++) {
+      const active = heads.activePhases(i);
+      const p0 = c.phaseStart[i]!;
+      for (let p = p0; p < c.phaseStart[i + 1]!; p++) {
+        const bit = 1 << (p - p0);
+        if ((active & bit) !== 0 && (c.phaseConflictMask[p]! & active & ~bit) !== 0) this.flag('conflict', `${c.intersectionIds[i]} at ${tS} s: phase ${c.phaseIds[p]} active with a conflicting phase`);
+      }
+    }
+  }
+
+  private flag(kind: 'short' | 'conflict', what: string): void {
+    if (kind === 'short') this.shortClearances++;
+    else this.conflicts++;
+    this.first ||= what;
+  }
+}
+
+/** Runs the scenario in SUMO with greenwave's runner driving every imported signal. */
+export async function runInSumo(c: CompiledNetwork, mapping: SumoMapping, plan: PlanBuffer, o: InSumoOptions): Promise<InSumoResult> {
+  const t0 = performance.now();
+  const loopsPath = join(o.dir, 'bridge-loops.add.xml');
+  writeFileSync(loopsPath, e1Additional(mapping, { periodS: o.replanEveryS ?? 900, file: 'bridge-e1.xml' }));
+  const tripinfoPath = join(o.dir, 'bridge-tripinfo.xml');
+  const port = await freePort();
+  const sumo: ChildProcess = spawn(o.sumoBinary ?? 'sumo', ['-n', o.netPath, '-r', o.routesPath, '-a', loopsPath, '--remote-port', String(port), '--seed', String(o.seed), '--end', String(o.endS), '--no-step-log', '--time-to-teleport', '300', '--tripinfo-output', tripinfoPath], { cwd: o.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  sumo.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => sumo.on('exit', (code) => resolve(code)));
+  const traci = new TraciClient();
+  const heads = new CycleRunner(c, plan, 0);
+  const writer = new StateWriter(c, mapping, heads);
+  const monitor = new LampMonitor(c, mapping);
+  const nd = c.detectorIds.length;
+  const loopIds = c.detectorIds.slice();
+  const seen: Set<string>[] = loopIds.map(() => new Set());
+  const volume = new Float64Array(nd);
+  const occupancy = new Float64Array(nd);
+  const history: { volume: Float64Array; occupancy: Float64Array; startMs: number }[] = [];
+  const every = o.replanEveryS;
+  const topology = detectorTopology(c.network);
+  const smoothed = new Float64Array(nd);
+  const alpha = o.smoothing ?? 0.6;
+  const step = o.maxCycleStepS ?? 15;
+  const lastCycle = Float64Array.from(plan.cycleS);
+  let primed = false;
+  let replans = 0;
+  let steps = 0;
+  try {
+    await traci.connect(port);
+    await traci.subscribeLoops(loopIds, [LAST_STEP_VEHICLE_ID_LIST, LAST_STEP_OCCUPANCY]);
+    let intervalStart = 0;
+    for (let t = 0; t < o.endS; t++) {
+      heads.update(t);
+      const changed = writer.changed();
+      monitor.observe(t, changed, heads);
+      const values = await traci.step(changed, t + 1);
+      steps++;
+      for (let d = 0; d < nd; d++) {
+        const v = values.get(loopIds[d]!);
+        if (!v) continue;
+        const ids = (v.get(LAST_STEP_VEHICLE_ID_LIST) as string[] | undefined) ?? [];
+        const now = new Set(ids);
+        for (const id of ids) if (!seen[d]!.has(id)) volume[d] = volume[d]! + 1;
+        seen[d] = now;
+        occupancy[d] = occupancy[d]! + Number(v.get(LAST_STEP_OCCUPANCY) ?? 0); // percent of the step
+      }
+      if (every !== undefined && t + 1 - intervalStart >= every) {
+        const lenS = t + 1 - intervalStart;
+        history.push({ volume: volume.slice(), occupancy: occupancy.map((x) => x / lenS), startMs: SUMO_EPOCH_MS + intervalStart * 1000 });
+        volume.fill(0);
+        occupancy.fill(0);
+        intervalStart = t + 1;
+        // Re-plan from the loops, as the closed loop in our simulator does (no look-ahead: there is no fork of SUMO).
+        const counts: DetectorCounts = {
+          detectorIds: loopIds,
+          intervalS: every,
+          intervalStartMs: Float64Array.from(history, (h) => h.startMs),
+          volumeVeh: concat(history.map((h) => h.volume)),
+          occupancyPct: concat(history.map((h) => h.occupancy)),
+        };
+        const report = cleanCounts(counts, topology);
+        const last = report.cleaned.volumeVeh.subarray((history.length - 1) * nd);
+        for (let d = 0; d < nd; d++) smoothed[d] = primed ? alpha * last[d]! + (1 - alpha) * smoothed[d]! : last[d]!;
+        primed = true;
+        replans++;
+        const limMin = Float64Array.from(lastCycle, (x) => x - step);
+        const limMax = Float64Array.from(lastCycle, (x) => x + step);
+        const next = planNetwork(c, smoothed, every, { cycleLimitMinS: limMin, cycleLimitMaxS: limMax }).buffer;
+        for (let i = 0; i < c.intersectionCount; i++) {
+          heads.setPlan(next, i);
+          lastCycle[i] = next.cycleS[i]!;
+        }
+      }
+      if (t % 60 === 59 && (await traci.minExpectedVehicles()) === 0) break;
+    }
+    await traci.close();
+  } catch (e) {
+    sumo.kill('SIGKILL');
+    throw e instanceof GreenwaveError ? new GreenwaveError(e.code, `${e.message}${stderr ? `\nSUMO: ${stderr.slice(0, 1000)}` : ''}`) : e;
+  }
+  const code = await exited;
+  if (code !== 0) throw new GreenwaveError(ErrorCode.Io, `SUMO exited with ${code}: ${stderr.slice(0, 1000)}`);
+  return {
+    trips: readTripinfo(readFileSync(tripinfoPath, 'utf8')),
+    replans,
+    planSwitches: heads.planSwitches,
+    conflicts: monitor.conflicts,
+    shortClearances: monitor.shortClearances,
+    firstViolation: monitor.first,
+    stepsRun: steps,
+    wallS: (performance.now() - t0) / 1000,
+  };
+}
+
+function concat(parts: readonly Float64Array[]): Float64Array {
+  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+  let k = 0;
+  for (const p of parts) {
+    out.set(p, k);
+    k += p.length;
+  }
+  return out;
+}
