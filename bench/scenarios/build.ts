@@ -96,28 +96,7 @@ function writeArterialPlain(a: ArterialParams, dir: string): void {
 export function buildDemand(spec: ScenarioSpec, level: DemandLevel, dir: string, demandS = FULL.demandS): void {
   const f = LEVEL_FACTOR[level];
   if (spec.arterial) {
-    const a = spec.arterial;
-    const n = a.signals;
-    const flows: string[] = [];
-    const flow = (id: string, from: string, to: string, vehPerH: number) => {
-      if (vehPerH >= 1) flows.push(`  <flow id="${id}" from="${from}" to="${to}" begin="0" end="${demandS}" vehsPerHour="${vehPerH.toFixed(1)}" departLane="best" departSpeed="max"/>`);
-    };
-    const eb = a.throughVehPerHPerLane * a.lanes * f;
-    const wb = eb * a.minorShare;
-    // 75 % of the arterial traffic runs end to end, the rest turns off onto the side streets.
-    flow('eb', 'W_A0', `A${n - 1}_E`, eb * 0.75);
-    flow('wb', `E_A${n - 1}`, 'A0_W', wb * 0.75);
-    for (let k = 0; k < n; k++) {
-      for (const side of ['N', 'S'] as const) {
-        flow(`eb-${side}${k}`, 'W_A0', `A${k}_${side}${k}`, (eb * 0.25) / (2 * n));
-        flow(`wb-${side}${k}`, `E_A${n - 1}`, `A${k}_${side}${k}`, (wb * 0.25) / (2 * n));
-        const side0 = a.sideVehPerH[2 * k + (side === 'N' ? 0 : 1)]! * f;
-        const across = side === 'N' ? 'S' : 'N';
-        flow(`${side}${k}-x`, `${side}${k}_A${k}`, `A${k}_${across}${k}`, side0 * 0.5);
-        flow(`${side}${k}-w`, `${side}${k}_A${k}`, 'A0_W', side0 * 0.25);
-        flow(`${side}${k}-e`, `${side}${k}_A${k}`, `A${n - 1}_E`, side0 * 0.25);
-      }
-    }
+    const flows = arterialFlows(spec.arterial, f, 0, demandS);
     writeFileSync(join(dir, 'flows.xml'), `<routes>\n${flows.join('\n')}\n</routes>\n`);
     sh(dir, 'duarouter', ['-n', 'net.net.xml', '--route-files', 'flows.xml', '-o', 'routes.rou.xml', '--seed', String(spec.seed), '--no-step-log', '--ignore-errors']);
     return;
@@ -133,6 +112,36 @@ export function buildDemand(spec: ScenarioSpec, level: DemandLevel, dir: string,
   }
   const periodS = 3600 / tripsPerH;
   sh(dir, 'python3', [join(SUMO_HOME, 'tools/randomTrips.py'), '-n', 'net.net.xml', '-e', String(demandS), '-p', periodS.toFixed(4), '--fringe-factor', '10', '--min-distance', String(minDistanceM), '--seed', String(spec.seed), '-o', 'trips.xml', '-r', 'routes.rou.xml', '--validate']);
+}
+
+/**
+ * The arterial's flows between `beginS` and `endS` at demand factor `f` (SUMO flow elements),
+ * with the eastbound and westbound arterial traffic scaled apart (a shift between directions).
+ * Ids carry `suffix` so several periods can share one file.
+ */
+export function arterialFlows(a: ArterialParams, f: number, beginS: number, endS: number, suffix = '', ebScale = 1, wbScale = 1): string[] {
+  const n = a.signals;
+  const flows: string[] = [];
+  const flow = (id: string, from: string, to: string, vehPerH: number) => {
+    if (vehPerH >= 1) flows.push(`  <flow id="${id}${suffix}" from="${from}" to="${to}" begin="${beginS}" end="${endS}" vehsPerHour="${vehPerH.toFixed(1)}" departLane="best" departSpeed="max"/>`);
+  };
+  const eb = a.throughVehPerHPerLane * a.lanes * f * ebScale;
+  const wb = a.throughVehPerHPerLane * a.lanes * f * a.minorShare * wbScale;
+  // 75 % of the arterial traffic runs end to end, the rest turns off onto the side streets.
+  flow('eb', 'W_A0', `A${n - 1}_E`, eb * 0.75);
+  flow('wb', `E_A${n - 1}`, 'A0_W', wb * 0.75);
+  for (let k = 0; k < n; k++) {
+    for (const side of ['N', 'S'] as const) {
+      flow(`eb-${side}${k}`, 'W_A0', `A${k}_${side}${k}`, (eb * 0.25) / (2 * n));
+      flow(`wb-${side}${k}`, `E_A${n - 1}`, `A${k}_${side}${k}`, (wb * 0.25) / (2 * n));
+      const side0 = a.sideVehPerH[2 * k + (side === 'N' ? 0 : 1)]! * f;
+      const across = side === 'N' ? 'S' : 'N';
+      flow(`${side}${k}-x`, `${side}${k}_A${k}`, `A${k}_${across}${k}`, side0 * 0.5);
+      flow(`${side}${k}-w`, `${side}${k}_A${k}`, 'A0_W', side0 * 0.25);
+      flow(`${side}${k}-e`, `${side}${k}_A${k}`, `A${n - 1}_E`, side0 * 0.25);
+    }
+  }
+  return flows;
 }
 
 /** Loop definitions in the scenario's convention, recording to loops.xml. */

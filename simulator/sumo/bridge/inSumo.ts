@@ -19,6 +19,9 @@ import type { CompiledNetwork } from '../../../engine/network/compile.js';
 import type { PlanBuffer } from '../../../engine/timing/planner.js';
 import { cleanCounts, detectorTopology } from '../../../engine/counts/faults.js';
 import { planNetwork } from '../../../engine/plan.js';
+import { alignOffsets } from '../../closedLoop.js';
+import { Simulation } from '../../simulation.js';
+import { movementFlowsFromCounts } from '../../demand.js';
 import { CycleRunner } from '../../../engine/runner/cycleRunner.js';
 import type { DetectorCounts } from '../../../engine/counts/csv.js';
 import { GreenwaveError, ErrorCode } from '../../../engine/errors.js';
@@ -40,7 +43,18 @@ export interface InSumoOptions {
   readonly maxCycleStepS?: number;
   /** Exponential smoothing weight of the newest counts (default 0.6). */
   readonly smoothing?: number;
+  /** Smallest cycle change that justifies switching plans, s (default 8). */
+  readonly minCycleChangeS?: number;
+  /**
+   * Check each re-plan in greenwave's simulator before it goes to SUMO: the planner's plan and
+   * `alternatives` runners-up, and the running plan, are each run on the counted demand for
+   * `horizonS`; the best is kept, and the running one stays unless another beats it by
+   * `switchMargin` (a plan change costs a transition). Without it every re-plan is applied.
+   */
+  readonly check?: { readonly alternatives: number; readonly horizonS: number; readonly switchMargin: number };
   readonly sumoBinary?: string;
+  /** More SUMO options (e.g. `--tripinfo-output.write-unfinished true`). */
+  readonly sumoArgs?: readonly string[];
 }
 
 export interface InSumoResult {
@@ -53,6 +67,8 @@ export interface InSumoResult {
   readonly firstViolation: string;
   readonly stepsRun: number;
   readonly wallS: number;
+  /** What greenwave counted from SUMO's loops, per interval (only with `replanEveryS`). */
+  readonly counts: DetectorCounts | undefined;
 }
 
 async function freePort(): Promise<number> {
@@ -177,7 +193,7 @@ export async function runInSumo(c: CompiledNetwork, mapping: SumoMapping, plan: 
   writeFileSync(loopsPath, e1Additional(mapping, { periodS: o.replanEveryS ?? 900, file: 'bridge-e1.xml' }));
   const tripinfoPath = join(o.dir, 'bridge-tripinfo.xml');
   const port = await freePort();
-  const sumo: ChildProcess = spawn(o.sumoBinary ?? 'sumo', ['-n', o.netPath, '-r', o.routesPath, '-a', loopsPath, '--remote-port', String(port), '--seed', String(o.seed), '--end', String(o.endS), '--no-step-log', '--time-to-teleport', '300', '--tripinfo-output', tripinfoPath], { cwd: o.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const sumo: ChildProcess = spawn(o.sumoBinary ?? 'sumo', ['-n', o.netPath, '-r', o.routesPath, '-a', loopsPath, '--remote-port', String(port), '--seed', String(o.seed), '--end', String(o.endS), '--no-step-log', '--time-to-teleport', '300', '--tripinfo-output', tripinfoPath, ...(o.sumoArgs ?? [])], { cwd: o.dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SUMO_HOME: process.env['SUMO_HOME'] ?? '/usr/share/sumo' } });
   let stderr = '';
   sumo.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => sumo.on('exit', (code) => resolve(code)));
@@ -197,7 +213,9 @@ export async function runInSumo(c: CompiledNetwork, mapping: SumoMapping, plan: 
   const alpha = o.smoothing ?? 0.6;
   const step = o.maxCycleStepS ?? 15;
   const lastCycle = Float64Array.from(plan.cycleS);
+  let lastPlan = plan;
   let primed = false;
+  let counts: DetectorCounts | undefined;
   let replans = 0;
   let steps = 0;
   try {
@@ -226,7 +244,7 @@ export async function runInSumo(c: CompiledNetwork, mapping: SumoMapping, plan: 
         occupancy.fill(0);
         intervalStart = t + 1;
         // Re-plan from the loops, as the closed loop in our simulator does (no look-ahead: there is no fork of SUMO).
-        const counts: DetectorCounts = {
+        counts = {
           detectorIds: loopIds,
           intervalS: every,
           intervalStartMs: Float64Array.from(history, (h) => h.startMs),
@@ -240,7 +258,20 @@ export async function runInSumo(c: CompiledNetwork, mapping: SumoMapping, plan: 
         replans++;
         const limMin = Float64Array.from(lastCycle, (x) => x - step);
         const limMax = Float64Array.from(lastCycle, (x) => x + step);
-        const next = planNetwork(c, smoothed, every, { cycleLimitMinS: limMin, cycleLimitMaxS: limMax }).buffer;
+        let next: PlanBuffer;
+        if (o.check) {
+          const picked = checkedReplan(c, smoothed, every, limMin, limMax, lastPlan, o.check);
+          if (!picked) continue;
+          next = picked;
+        } else {
+          next = planNetwork(c, smoothed, every, { cycleLimitMinS: limMin, cycleLimitMaxS: limMax }).buffer;
+          // As the simulator's closed loop: switch only for a cycle change worth a transition.
+          let worth = false;
+          for (let i = 0; i < c.intersectionCount; i++) if (Math.abs(next.cycleS[i]! - lastCycle[i]!) >= (o.minCycleChangeS ?? 8)) worth = true;
+          if (!worth) continue;
+        }
+        lastPlan = next;
+        alignOffsets(c, next, heads);
         for (let i = 0; i < c.intersectionCount; i++) {
           heads.setPlan(next, i);
           lastCycle[i] = next.cycleS[i]!;
@@ -264,7 +295,33 @@ export async function runInSumo(c: CompiledNetwork, mapping: SumoMapping, plan: 
     firstViolation: monitor.first,
     stepsRun: steps,
     wallS: (performance.now() - t0) / 1000,
+    counts,
   };
+}
+
+/**
+ * The re-plan to apply, judged in greenwave's simulator on the counted demand (turns fitted
+ * between neighbouring signals, as `sumo plan`'s check): undefined to keep the running plan.
+ */
+function checkedReplan(c: CompiledNetwork, volume: Float64Array, intervalS: number, limMin: Float64Array, limMax: Float64Array, running: PlanBuffer, check: NonNullable<InSumoOptions['check']>): PlanBuffer | undefined {
+  const planned = planNetwork(c, volume, intervalS, { cycleLimitMinS: limMin, cycleLimitMaxS: limMax, alternatives: check.alternatives });
+  const flows = movementFlowsFromCounts(c, planned.buffer.laneFlowVehPerH);
+  const judge = (b: PlanBuffer): number => {
+    const sim = new Simulation(c, b, { movementFlowVehPerH: flows }, { seed: 1, stepS: 1 });
+    sim.runUntil(check.horizonS);
+    return sim.accumulatedDelayS();
+  };
+  const keep = judge(running);
+  let best: PlanBuffer | undefined;
+  let bestDelay = Infinity;
+  for (const alt of planned.alternatives.length > 0 ? planned.alternatives.map((a) => a.buffer) : [planned.buffer]) {
+    const d = judge(alt);
+    if (d < bestDelay) {
+      bestDelay = d;
+      best = alt;
+    }
+  }
+  return best && bestDelay < keep * (1 - check.switchMargin) ? best : undefined;
 }
 
 function concat(parts: readonly Float64Array[]): Float64Array {

@@ -1,0 +1,110 @@
+/**
+ * One scenario and seed of bench/insumo, as a child process: a time-varying
+ * day on an arterial of the scenario family (demand ramps from 0.4× to 1.1×
+ * and back over 2.5 h in 15-minute steps, and the major direction swaps
+ * halfway), scored in SUMO for: SUMO's actuated control, SUMO's Webster +
+ * coordinator on the day's routes, greenwave's fixed plan and its time-of-day
+ * plan from loops recorded under the net's program, and greenwave adaptive
+ * with SUMO in the loop (TraCI; re-planning every 15 minutes from SUMO's
+ * loops, starting from the fixed plan; each re-plan, its runners-up and the
+ * running plan judged in greenwave's simulator on the counted demand, the
+ * running plan kept unless beaten by 5 %: the closed loop's defaults
+ * otherwise). Prints one JSON line.
+ *
+ *   node dist/bench/insumo/one.js <scenario-id> <seed>
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run as cli } from '../../cli/main.js';
+import { importSumoNet } from '../../simulator/sumo/importNet.js';
+import { validateNetwork } from '../../engine/network/validate.js';
+import { compileNetwork } from '../../engine/network/compile.js';
+import { planFromLoops } from '../../simulator/sumo/plan.js';
+import { matchLoops, readLoopDefinitions } from '../../simulator/sumo/detectorDefs.js';
+import { readTripinfo } from '../../simulator/sumo/tripinfo.js';
+import { runInSumo } from '../../simulator/sumo/bridge/inSumo.js';
+import { scenarioFamily } from '../scenarios/family.js';
+import { arterialFlows, buildLoops, buildNetwork, sh, SUMO_HOME } from '../scenarios/build.js';
+
+/** Demand factor per 15-minute period, and the day's length. */
+export const DAY_FACTORS = [0.4, 0.6, 0.8, 1.0, 1.1, 1.1, 0.9, 0.7, 0.5, 0.4] as const;
+export const PERIOD_S = 900;
+const DAY_S = DAY_FACTORS.length * PERIOD_S;
+const END_S = DAY_S + 1800;
+
+export interface InSumoCase {
+  readonly id: string;
+  readonly half: string;
+  readonly seed: number;
+  readonly timeLossS: Record<string, number>;
+  readonly vehicles: Record<string, number>;
+  readonly replans: number;
+  readonly planSwitches: number;
+  readonly conflicts: number;
+  readonly shortClearances: number;
+  readonly firstViolation: string;
+  readonly bridgeWallS: number;
+  readonly error?: string;
+}
+
+async function main(): Promise<void> {
+  const [id, seedArg] = process.argv.slice(2);
+  const spec = scenarioFamily().find((s) => s.id === id);
+  if (!spec?.arterial) throw new Error(`not an arterial of the family: ${id}`);
+  const seed = Number(seedArg ?? 1);
+  const dir = mkdtempSync(join(tmpdir(), `gw-insumo-${id}-${seed}-`));
+  const result: InSumoCase = { id, half: spec.half, seed, timeLossS: {}, vehicles: {}, replans: 0, planSwitches: 0, conflicts: 0, shortClearances: 0, firstViolation: '', bridgeWallS: 0 };
+  try {
+    buildNetwork(spec, dir);
+    const a = spec.arterial;
+    const flows: string[] = [];
+    DAY_FACTORS.forEach((f, k) => {
+      // First half eastbound is the major direction; in the second the directions swap.
+      const swap = k >= DAY_FACTORS.length / 2;
+      flows.push(...arterialFlows(a, f, k * PERIOD_S, (k + 1) * PERIOD_S, `-p${k}`, swap ? a.minorShare : 1, swap ? 1 / a.minorShare : 1));
+    });
+    writeFileSync(join(dir, 'flows.xml'), `<routes>\n${flows.join('\n')}\n</routes>\n`);
+    sh(dir, 'duarouter', ['-n', 'net.net.xml', '--route-files', 'flows.xml', '-o', 'routes.rou.xml', '--seed', String(spec.seed), '--no-step-log', '--ignore-errors']);
+    const built = buildLoops(spec, dir);
+    sh(dir, 'sumo', ['-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', built.loopDefs, '--end', String(DAY_S + PERIOD_S), '--seed', String(spec.seed), '--no-step-log', '--time-to-teleport', '300']);
+    const plan = (out: string, extra: string[]): void => {
+      let stderr = '';
+      const code = cli(['sumo', 'plan', '--net', join(dir, 'net.net.xml'), '--loops', join(dir, 'loops.xml'), ...(built.needsDetectors ? ['--detectors', join(dir, built.loopDefs)] : []), '--out', join(dir, out), ...extra], () => {}, (s) => (stderr += s));
+      if (code !== 0) throw new Error(`greenwave sumo plan exited ${code}: ${stderr}`);
+    };
+    plan('gw.add.xml', []);
+    plan('gwtod.add.xml', ['--time-of-day']);
+    sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCycleAdaptation.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-o', 'webster.add.xml']);
+    sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCoordinator.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', 'webster.add.xml', '-o', 'coord.add.xml']);
+    const score = (name: string, net: string, adds: string[]) => {
+      sh(dir, 'sumo', ['-n', net, '-r', 'routes.rou.xml', ...(adds.length ? ['-a', adds.join(',')] : []), '--end', String(END_S), '--seed', String(seed), '--no-step-log', '--time-to-teleport', '300', '--tripinfo-output', 'ti.xml', '--tripinfo-output.write-unfinished', 'true']);
+      const t = readTripinfo(readFileSync(join(dir, 'ti.xml'), 'utf8'));
+      result.timeLossS[name] = t.meanTimeLossS;
+      result.vehicles[name] = t.vehicles;
+    };
+    score('SUMO actuated', 'actuated.net.xml', []);
+    score('SUMO Webster+coord', 'net.net.xml', ['webster.add.xml', 'coord.add.xml']);
+    score('greenwave fixed', 'net.net.xml', ['gw.add.xml']);
+    score('greenwave time-of-day', 'net.net.xml', ['gwtod.add.xml']);
+    // Adaptive, SUMO in the loop, from the same fixed plan.
+    const netXml = readFileSync(join(dir, 'net.net.xml'), 'utf8');
+    const imported = importSumoNet(netXml, { timingStepS: 1 });
+    const valid = validateNetwork(imported.network);
+    if (!valid.ok) throw new Error('imported network does not validate');
+    const c0 = compileNetwork(valid.network);
+    const loopMatch = built.needsDetectors ? matchLoops(readLoopDefinitions(readFileSync(join(dir, built.loopDefs), 'utf8')), imported.mapping) : undefined;
+    const fixed = planFromLoops(c0, readFileSync(join(dir, 'loops.xml'), 'utf8'), 'loops.xml', undefined, loopMatch ? { loops: loopMatch.targets } : {});
+    const r = await runInSumo(fixed.compiled, imported.mapping, fixed.plan.buffer, { netPath: join(dir, 'net.net.xml'), routesPath: join(dir, 'routes.rou.xml'), dir, seed, endS: END_S, replanEveryS: PERIOD_S, check: { alternatives: 7, horizonS: PERIOD_S, switchMargin: 0.05 }, sumoArgs: ['--tripinfo-output.write-unfinished', 'true'] });
+    result.timeLossS['greenwave adaptive (in SUMO)'] = r.trips.meanTimeLossS;
+    result.vehicles['greenwave adaptive (in SUMO)'] = r.trips.vehicles;
+    Object.assign(result, { replans: r.replans, planSwitches: r.planSwitches, conflicts: r.conflicts, shortClearances: r.shortClearances, firstViolation: r.firstViolation, bridgeWallS: r.wallS });
+  } catch (e: unknown) {
+    Object.assign(result, { error: e instanceof Error ? e.message.split('\n').slice(0, 6).join(' | ') : String(e) });
+  } finally {
+    if (!process.env['GREENWAVE_KEEP']) rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+await main();
