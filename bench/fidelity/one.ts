@@ -8,7 +8,7 @@
  *
  *   node dist/bench/fidelity/one.js <scenario-id> <level> [smoke]
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run as cli } from '../../cli/main.js';
@@ -17,6 +17,7 @@ import { children, numAttr, attr, parseSumoXml } from '../../simulator/sumo/xml.
 import { scenarioFamily, smokeFamily, type DemandLevel } from '../scenarios/family.js';
 import { buildDemand, buildLoops, buildNetwork, sh, SUMO_HOME } from '../scenarios/build.js';
 import { spearman, type FidelityCase, type PlanComparison } from './report.js';
+import { childRun } from '../scenarios/pool.js';
 
 /** Demand runs 20 minutes; throughput is counted 5 minutes after it ends; both simulators run on until everyone has arrived (at most 30 min more). */
 const DEMAND_S = 1200;
@@ -50,13 +51,13 @@ function readEdgeLoss(xml: string): Map<string, { timeLossS: number; left: numbe
   return out;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const [id, level, smoke] = process.argv.slice(2);
   const spec = (smoke ? smokeFamily() : scenarioFamily()).find((s) => s.id === id);
   if (!spec || !level) throw new Error(`unknown scenario ${id}`);
   const dir = mkdtempSync(join(tmpdir(), `gw-fid-${id}-${level}-`));
   const result: FidelityCase = { id: spec.id, kind: spec.kind, level: level as DemandLevel, half: spec.half, signals: 0, trips: 0, simulated: 0, plans: [], signalDelay: [], spearman: Number.NaN };
-  try {
+  await childRun(dir, result, async () => {
     buildNetwork(spec, dir);
     buildDemand(spec, level as DemandLevel, dir, DEMAND_S);
     const built = buildLoops(spec, dir);
@@ -135,12 +136,7 @@ function main(): void {
       }
     }
     Object.assign(result, { spearman: spearman(result.plans.map((p) => p.oursTimeLossS), result.plans.map((p) => p.sumoTimeLossS)) });
-  } catch (e: unknown) {
-    Object.assign(result, { error: e instanceof Error ? e.message.split('\n').slice(0, 6).join(' | ') : String(e) });
-  } finally {
-    if (!process.env['GREENWAVE_KEEP']) rmSync(dir, { recursive: true, force: true });
-  }
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+  });
 }
 
-main();
+await main();

@@ -13,7 +13,7 @@
  *
  *   node dist/bench/insumo/one.js <scenario-id> <seed>
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run as cli } from '../../cli/main.js';
@@ -26,6 +26,7 @@ import { readTripinfo } from '../../simulator/sumo/tripinfo.js';
 import { runInSumo } from '../../simulator/sumo/bridge/inSumo.js';
 import { scenarioFamily } from '../scenarios/family.js';
 import { arterialFlows, buildLoops, buildNetwork, sh, SUMO_HOME } from '../scenarios/build.js';
+import { childRun } from '../scenarios/pool.js';
 
 /** Demand factor per 15-minute period, and the day's length. */
 export const DAY_FACTORS = [0.4, 0.6, 0.8, 1.0, 1.1, 1.1, 0.9, 0.7, 0.5, 0.4] as const;
@@ -51,13 +52,13 @@ export interface InSumoCase {
 async function main(): Promise<void> {
   const [id, seedArg] = process.argv.slice(2);
   const spec = scenarioFamily().find((s) => s.id === id);
-  if (!spec?.arterial) throw new Error(`not an arterial of the family: ${id}`);
+  const a = spec?.arterial;
+  if (!spec || !a) throw new Error(`not an arterial of the family: ${id}`);
   const seed = Number(seedArg ?? 1);
   const dir = mkdtempSync(join(tmpdir(), `gw-insumo-${id}-${seed}-`));
   const result: InSumoCase = { id, half: spec.half, seed, timeLossS: {}, vehicles: {}, replans: 0, planSwitches: 0, conflicts: 0, shortClearances: 0, firstViolation: '', bridgeWallS: 0 };
-  try {
+  await childRun(dir, result, async () => {
     buildNetwork(spec, dir);
-    const a = spec.arterial;
     const flows: string[] = [];
     DAY_FACTORS.forEach((f, k) => {
       // First half eastbound is the major direction; in the second the directions swap.
@@ -99,12 +100,7 @@ async function main(): Promise<void> {
     result.timeLossS['greenwave adaptive (in SUMO)'] = r.trips.meanTimeLossS;
     result.vehicles['greenwave adaptive (in SUMO)'] = r.trips.vehicles;
     Object.assign(result, { replans: r.replans, planSwitches: r.planSwitches, conflicts: r.conflicts, shortClearances: r.shortClearances, firstViolation: r.firstViolation, bridgeWallS: r.wallS });
-  } catch (e: unknown) {
-    Object.assign(result, { error: e instanceof Error ? e.message.split('\n').slice(0, 6).join(' | ') : String(e) });
-  } finally {
-    if (!process.env['GREENWAVE_KEEP']) rmSync(dir, { recursive: true, force: true });
-  }
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+  });
 }
 
 await main();

@@ -13,7 +13,7 @@
  * with the time they lost so far (`--tripinfo-output.write-unfinished`), so
  * gridlock cannot hide behind vehicles that never arrive.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run as cli } from '../../cli/main.js';
@@ -21,8 +21,9 @@ import { readTripinfo } from '../../simulator/sumo/tripinfo.js';
 import { scenarioFamily, smokeFamily, type DemandLevel } from './family.js';
 import { buildDemand, buildLoops, buildNetwork, FULL, greenwaveClearances, SMOKE, sh, SUMO_HOME, withClearances } from './build.js';
 import { TOOLS, type PlanScore, type ScenarioResult } from './report.js';
+import { childRun } from './pool.js';
 
-function main(): void {
+async function main(): Promise<void> {
   const [id, level, seedsArg, smoke] = process.argv.slice(2);
   const spec = (smoke ? smokeFamily() : scenarioFamily()).find((s) => s.id === id);
   if (!spec || !level) throw new Error(`unknown scenario ${id}`);
@@ -30,7 +31,7 @@ function main(): void {
   const seeds = Array.from({ length: Number(seedsArg ?? 3) }, (_, k) => k + 1);
   const dir = mkdtempSync(join(tmpdir(), `gw-scn-${id}-${level}-`));
   const result: ScenarioResult = { id: spec.id, level: level as DemandLevel, half: spec.half, signals: 0, scores: [], planSeconds: 0 };
-  try {
+  await childRun(dir, result, async () => {
     buildNetwork(spec, dir);
     buildDemand(spec, level as DemandLevel, dir, time.demandS);
     const built = buildLoops(spec, dir);
@@ -83,12 +84,7 @@ function main(): void {
       }
       result.scores.push(score);
     }
-  } catch (e: unknown) {
-    Object.assign(result, { error: e instanceof Error ? e.message.split('\n').slice(0, 6).join(' | ') : String(e) });
-  } finally {
-    if (!process.env['GREENWAVE_KEEP']) rmSync(dir, { recursive: true, force: true });
-  }
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+  });
 }
 
-main();
+await main();

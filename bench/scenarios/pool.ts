@@ -1,10 +1,12 @@
 /**
  * Runs jobs as child processes of a compiled bench script, as many at once
  * as asked (default: the machine's cores), each printing one JSON line as
- * its result. Used by bench/scenarios and bench/fidelity.
+ * its result (`runChildren`), and the frame each child runs in (`childRun`).
+ * Used by bench/scenarios, bench/fidelity and bench/insumo.
  */
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { rmSync } from 'node:fs';
 
 export async function runChildren<R>(script: string, jobs: readonly (readonly string[])[], onError: (k: number, message: string) => R, concurrency = availableParallelism(), progress?: (done: number, k: number, result: R) => void): Promise<R[]> {
   const results: R[] = new Array(jobs.length);
@@ -33,4 +35,20 @@ export async function runChildren<R>(script: string, jobs: readonly (readonly st
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, jobs.length)) }, worker));
   return results;
+}
+
+/**
+ * A bench child's frame: runs `work`, records a failure on the result as `error` (its first
+ * lines), removes the work folder unless GREENWAVE_KEEP is set, and prints the result as the
+ * one JSON line the parent reads.
+ */
+export async function childRun<R extends object>(dir: string, result: R, work: () => void | Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (e: unknown) {
+    Object.assign(result, { error: e instanceof Error ? e.message.split('\n').slice(0, 6).join(' | ') : String(e) });
+  } finally {
+    if (!process.env['GREENWAVE_KEEP']) rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
 }
