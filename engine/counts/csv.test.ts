@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GreenwaveError, ValidationError } from '../errors.js';
-import { MAX_LISTED_ISSUES, parseCountsCsv } from './csv.js';
+import { formatCountsCsv, MAX_LISTED_ISSUES, parseCountsCsv } from './csv.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../test/fixtures/counts/${name}`, import.meta.url), 'utf8');
 const NETWORK_IDS = ['NB1-S', 'NB2-S', 'NB3-S', 'NB2-A', 'SB1-S'];
@@ -213,6 +213,24 @@ describe('parseCountsCsv fuzzing', () => {
         onlyGreenwaveErrors(mutate(valid, ms), opts);
       }),
       { numRuns: 1500 },
+    );
+  });
+});
+
+describe('formatCountsCsv', () => {
+  it('writes what parseCountsCsv reads back, the same counts (missing values left out)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 5 }), fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 20, maxLength: 20 }), (nd, ni, raw) => {
+        const ids = Array.from({ length: nd }, (_, d) => `D${d + 1}`);
+        const volume = Float64Array.from({ length: nd * ni }, (_, k) => (k === 1 && nd * ni > 2 ? Number.NaN : raw[k % raw.length]! / 10));
+        const occupancy = Float64Array.from({ length: nd * ni }, (_, k) => (Number.isNaN(volume[k]!) ? Number.NaN : (raw[(k + 3) % raw.length]! % 1000) / 10));
+        const counts = { detectorIds: ids, intervalS: 900, intervalStartMs: Float64Array.from({ length: ni }, (_, k) => Date.UTC(2026, 0, 1, 7, 0) + k * 900_000), volumeVeh: volume, occupancyPct: occupancy };
+        const back = parseCountsCsv(formatCountsCsv(counts), { detectorIds: ids, intervalS: 900 });
+        expect(Array.from(back.intervalStartMs)).toEqual(Array.from(counts.intervalStartMs));
+        expect(Array.from(back.volumeVeh)).toEqual(Array.from(volume));
+        expect(Array.from(back.occupancyPct)).toEqual(Array.from(occupancy));
+      }),
+      { numRuns: 100 },
     );
   });
 });

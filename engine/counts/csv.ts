@@ -219,6 +219,21 @@ export function formatTimestamp(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19).replace(/:00$/, '');
 }
 
+/** Writes counts in the file format this module reads (missing values are left out). */
+export function formatCountsCsv(counts: DetectorCounts): string {
+  const lines = ['interval_start,detector_id,volume_veh,occupancy_pct'];
+  const nd = counts.detectorIds.length;
+  counts.intervalStartMs.forEach((startMs, k) => {
+    for (let d = 0; d < nd; d++) {
+      const v = counts.volumeVeh[k * nd + d]!;
+      const o = counts.occupancyPct[k * nd + d]!;
+      if (Number.isNaN(v) || Number.isNaN(o)) continue;
+      lines.push(`${formatTimestamp(startMs)},${counts.detectorIds[d]},${Math.round(v * 100) / 100},${Math.round(o * 100) / 100}`);
+    }
+  });
+  return `${lines.join('\n')}\n`;
+}
+
 /** The smallest gap between distinct starts; the grid check happens in buildDense. */
 function inferIntervalS(rows: readonly Row[], source: string, issues: CappedIssues): number {
   const starts = [...new Set(rows.map((r) => r.startMs))].sort((a, b) => a - b);

@@ -17,6 +17,12 @@ import { createPlanBuffer, planAll, PlanScratch } from '../../../engine/timing/p
 import { CycleRunner } from '../../../engine/runner/cycleRunner.js';
 import { readTripinfo } from '../tripinfo.js';
 import { LampMonitor, runInSumo } from './inSumo.js';
+import { BusDispatch } from './busDispatch.js';
+import { e1Additional, readE1Output } from '../e1.js';
+import { readSumoGraph } from '../routes.js';
+import { formatCountsCsv } from '../../../engine/counts/csv.js';
+import { startServer } from '../../../service/server.js';
+import { TokenStore } from '../../../service/auth.js';
 
 const NET = fileURLToPath(new URL('../../../test/fixtures/sumo/two-signals.net.xml', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'gw-insumo-'));
@@ -58,6 +64,49 @@ describe('SUMO in the loop (TraCI)', () => {
     const base = readTripinfo(readFileSync(join(dir, 'own.xml'), 'utf8'));
     expect(base.vehicles).toBe(249);
     expect(r.trips.meanTimeLossS).toBeLessThan(base.meanTimeLossS);
+  }, 60_000);
+
+  it('buses in SUMO ask greenwave’s gRPC service for priority, the lights follow its decisions, and nothing unsafe reaches SUMO', async () => {
+    const routes = join(dir, 'bus.rou.xml');
+    writeFileSync(
+      routes,
+      ROUTES.replace(
+        '</routes>',
+        `  <vType id="bus" vClass="bus" length="12" accel="1.0" maxSpeed="16"/>\n  <flow id="bus" type="bus" begin="30" end="570" period="90" from="WC1" to="C2E" departSpeed="max"/>\n</routes>`,
+      ),
+    );
+    const netXml = readFileSync(NET, 'utf8');
+    const imported = importSumoNet(netXml, { timingStepS: 1 });
+    writeFileSync(join(dir, 'e1.add.xml'), e1Additional(imported.mapping, { periodS: 300, file: 'e1.xml' }));
+    const rec = spawnSync('sumo', ['-n', NET, '-r', routes, '-a', join(dir, 'e1.add.xml'), '--end', '600', '--no-step-log'], { cwd: dir, encoding: 'utf8' });
+    expect(rec.status, rec.stderr).toBe(0);
+    writeFileSync(join(dir, 'network.json'), JSON.stringify(imported.network));
+    const ids = imported.network.intersections.flatMap((ix) => ix.detectors.map((d) => d.id));
+    writeFileSync(join(dir, 'counts.csv'), formatCountsCsv(readE1Output(readFileSync(join(dir, 'e1.xml'), 'utf8'), ids)));
+    let simS = 0;
+    const srv = await startServer({ networkPath: join(dir, 'network.json'), countsPath: join(dir, 'counts.csv'), at: '00:05', insecure: true, port: 0, host: '127.0.0.1', tokens: new TokenStore([{ token: 't', client: 'dispatch', roles: ['dispatch'] }]), clock: () => simS });
+    try {
+      const dispatch = new BusDispatch(imported.mapping, readSumoGraph(netXml), { address: `127.0.0.1:${srv.port}`, token: 't', latenessS: 180 });
+      const r = await runInSumo(srv.state.c, imported.mapping, srv.state.plan.buffer, {
+        netPath: NET,
+        routesPath: routes,
+        dir,
+        seed: 1,
+        endS: 1200,
+        priority: { schedule: (i, tS) => srv.state.tsp.cycleAt(i, tS), dispatch, busPrefix: 'bus.', clock: (tS) => (simS = tS) },
+      });
+      dispatch.close();
+      // Six buses, each asking at both signals once, and cancelling once across.
+      expect(r.trips.vehicles).toBe(255);
+      expect(dispatch.requests).toBe(12);
+      expect(dispatch.cancels).toBe(12);
+      expect(dispatch.granted).toBeGreaterThan(0);
+      expect(dispatch.errors, dispatch.firstError).toBe(0);
+      expect(r.conflicts, r.firstViolation).toBe(0);
+      expect(r.shortClearances, r.firstViolation).toBe(0);
+    } finally {
+      srv.server.forceShutdown();
+    }
   }, 60_000);
 
   it('the lamp monitor flags green straight to red and a yellow shorter than the intersection’s', () => {

@@ -22,7 +22,8 @@ import { planNetwork } from '../../../engine/plan.js';
 import { alignOffsets } from '../../closedLoop.js';
 import { Simulation } from '../../simulation.js';
 import { movementFlowsFromCounts } from '../../demand.js';
-import { CycleRunner } from '../../../engine/runner/cycleRunner.js';
+import { CycleRunner, type ScheduleSource } from '../../../engine/runner/cycleRunner.js';
+import type { BusDispatch } from './busDispatch.js';
 import type { DetectorCounts } from '../../../engine/counts/csv.js';
 import { GreenwaveError, ErrorCode } from '../../../engine/errors.js';
 import type { SumoMapping } from '../importNet.js';
@@ -53,12 +54,21 @@ export interface InSumoOptions {
    */
   readonly check?: { readonly alternatives: number; readonly horizonS: number; readonly switchMargin: number };
   readonly sumoBinary?: string;
+  /**
+   * Transit priority through greenwave's service: the runner follows `schedule` (the service's
+   * TSP controller, `cycleAt`) and every bus (vehicle id starting with `busPrefix`) checks in
+   * over gRPC through `dispatch`. `clock` is told the simulated time before each step, for the
+   * service's clock.
+   */
+  readonly priority?: { readonly schedule: ScheduleSource; readonly dispatch: BusDispatch; readonly busPrefix: string; readonly clock: (tS: number) => void };
   /** More SUMO options (e.g. `--tripinfo-output.write-unfinished true`). */
   readonly sumoArgs?: readonly string[];
 }
 
 export interface InSumoResult {
   readonly trips: TripinfoSummary;
+  /** SUMO's tripinfo output of the run (per vehicle). */
+  readonly tripinfoPath: string;
   readonly replans: number;
   readonly planSwitches: number;
   /** Lamp-level safety events seen in what SUMO was sent (all should be 0). */
@@ -199,6 +209,9 @@ export async function runInSumo(c: CompiledNetwork, mapping: SumoMapping, plan: 
   const exited = new Promise<number | null>((resolve) => sumo.on('exit', (code) => resolve(code)));
   const traci = new TraciClient();
   const heads = new CycleRunner(c, plan, 0);
+  // Start as a field controller does after power-up: all red until each signal's cycle zero,
+  // rather than in the middle of a yellow (which SUMO would show for the rest of that yellow only).
+  for (let i = 0; i < c.intersectionCount; i++) heads.holdRedUntilCycleZero(i);
   const writer = new StateWriter(c, mapping, heads);
   const monitor = new LampMonitor(c, mapping);
   const nd = c.detectorIds.length;
@@ -222,7 +235,14 @@ export async function runInSumo(c: CompiledNetwork, mapping: SumoMapping, plan: 
     await traci.connect(port);
     await traci.subscribeLoops(loopIds, [LAST_STEP_VEHICLE_ID_LIST, LAST_STEP_OCCUPANCY]);
     let intervalStart = 0;
+    if (o.priority) heads.setScheduleSource(o.priority.schedule);
     for (let t = 0; t < o.endS; t++) {
+      if (o.priority) {
+        o.priority.clock(t);
+        const prefix = o.priority.busPrefix;
+        const buses = (await traci.vehicleIds()).filter((id) => id.startsWith(prefix));
+        await o.priority.dispatch.observe(t, await traci.vehicleStates(buses));
+      }
       heads.update(t);
       const changed = writer.changed();
       monitor.observe(t, changed, heads);
@@ -288,6 +308,7 @@ export async function runInSumo(c: CompiledNetwork, mapping: SumoMapping, plan: 
   if (code !== 0) throw new GreenwaveError(ErrorCode.Io, `SUMO exited with ${code}: ${stderr.slice(0, 1000)}`);
   return {
     trips: readTripinfo(readFileSync(tripinfoPath, 'utf8')),
+    tripinfoPath,
     replans,
     planSwitches: heads.planSwitches,
     conflicts: monitor.conflicts,

@@ -20,6 +20,11 @@ const CMD_SIMSTEP = 0x02;
 const CMD_CLOSE = 0x7f;
 const CMD_GET_SIM_VARIABLE = 0xab;
 const CMD_SET_TL_VARIABLE = 0xc2;
+const CMD_GET_VEHICLE_VARIABLE = 0xa4;
+const ID_LIST = 0x00;
+const VAR_ROAD_ID = 0x50;
+const VAR_LANEPOSITION = 0x56;
+const VAR_SPEED = 0x40;
 const CMD_SUBSCRIBE_INDUCTIONLOOP_VARIABLE = 0xd0;
 const RESPONSE_SUBSCRIBE_INDUCTIONLOOP_VARIABLE = 0xe0;
 const TL_RED_YELLOW_GREEN_STATE = 0x20;
@@ -236,6 +241,37 @@ export class TraciClient {
       out.set(obj, values);
     }
     return out;
+  }
+
+  /** Ids of the vehicles in the network now. */
+  async vehicleIds(): Promise<string[]> {
+    const w = new Writer();
+    w.command(CMD_GET_VEHICLE_VARIABLE, Buffer.concat([Buffer.from([ID_LIST]), str('')]));
+    const r = await this.exchange(w);
+    this.status(r, CMD_GET_VEHICLE_VARIABLE);
+    r.length();
+    r.u8();
+    r.u8();
+    r.str();
+    return r.typed() as string[];
+  }
+
+  /** Edge, position on its lane (m) and speed (m/s) of each vehicle, in one message. */
+  async vehicleStates(ids: readonly string[]): Promise<{ id: string; edge: string; lanePosM: number; speedMps: number }[]> {
+    if (ids.length === 0) return [];
+    const w = new Writer();
+    for (const id of ids) for (const v of [VAR_ROAD_ID, VAR_LANEPOSITION, VAR_SPEED]) w.command(CMD_GET_VEHICLE_VARIABLE, Buffer.concat([Buffer.from([v]), str(id)]));
+    const r = await this.exchange(w);
+    const values: (number | string | string[])[] = [];
+    for (let k = 0; k < w.ids.length; k++) {
+      this.status(r, CMD_GET_VEHICLE_VARIABLE);
+      r.length();
+      r.u8();
+      r.u8();
+      r.str();
+      values.push(r.typed());
+    }
+    return ids.map((id, k) => ({ id, edge: String(values[3 * k]), lanePosM: Number(values[3 * k + 1]), speedMps: Number(values[3 * k + 2]) }));
   }
 
   /** Vehicles still running or waiting to depart; 0 when the demand is done. */
