@@ -10,6 +10,7 @@ import { compileNetwork, type CompiledNetwork } from '../../engine/network/compi
 import { validateNetwork } from '../../engine/network/validate.js';
 import { createPlanBuffer, planAll, PlanScratch } from '../../engine/timing/planner.js';
 import { Simulation, type SimMetrics } from '../simulation.js';
+import { buildTopology } from '../topology.js';
 import { importSumoNet, type SumoMapping } from './importNet.js';
 import { readSumoGraph, readSumoRoutes } from './routes.js';
 import { mapTrips } from './routeMap.js';
@@ -63,8 +64,7 @@ export function runSumoScenario(netXml: string, routesXml: string, opts: SumoSce
   const plan = createPlanBuffer(c);
   planAll(c, plan, new PlanScratch());
   const lamps = new SumoProgramLamps(c, imported.mapping, programs);
-  const probe = new Simulation(c, plan, { movementFlowVehPerH: new Float64Array(c.intersectionCount * 16) }, { seed: 1, maxVehicles: 1 , lamps });
-  const mapped = mapTrips(demand.trips, graph, c, probe.topology, imported.mapping);
+  const mapped = mapTrips(demand.trips, graph, c, buildTopology(c), imported.mapping);
   const lastDue = mapped.routes.count > 0 ? mapped.routes.entryS[mapped.routes.count - 1]! : 0;
   const endS = opts.endS ?? lastDue + 3600;
   const sim = new Simulation(c, plan, { movementFlowVehPerH: new Float64Array(c.intersectionCount * 16), routes: mapped.routes }, { seed: opts.seed ?? 1, stepS: opts.stepS ?? 0.5, lamps, maxVehicles: Math.max(1000, mapped.routes.count) });

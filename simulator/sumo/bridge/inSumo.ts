@@ -27,6 +27,7 @@ import type { BusDispatch } from './busDispatch.js';
 import type { DetectorCounts } from '../../../engine/counts/csv.js';
 import { GreenwaveError, ErrorCode } from '../../../engine/errors.js';
 import type { SumoMapping } from '../importNet.js';
+import { parseMovementId } from '../../../engine/network/geometry.js';
 import { e1Additional, SUMO_EPOCH_MS } from '../e1.js';
 import { readTripinfo, type TripinfoSummary } from '../tripinfo.js';
 import { LAST_STEP_OCCUPANCY, LAST_STEP_VEHICLE_ID_LIST, TraciClient } from './traci.js';
@@ -95,56 +96,60 @@ async function freePort(): Promise<number> {
 /** One state string per traffic light from the runner's lamps (SUMO link index → letter). */
 class StateWriter {
   private readonly last = new Map<string, string>();
+  /** Per mapped light: its intersection index, per SUMO link the movement bit (0: not a modelled movement), and the stages an unmodelled leg follows. */
+  private readonly lights: { tlsId: string; i: number; bits: number[]; follows: (readonly string[] | undefined)[] }[];
   constructor(
     private readonly c: CompiledNetwork,
-    private readonly mapping: SumoMapping,
+    mapping: SumoMapping,
     private readonly heads: CycleRunner,
-  ) {}
+  ) {
+    this.lights = mapping.intersections
+      .map((m) => ({
+        tlsId: m.tlsId,
+        i: c.intersectionIds.indexOf(m.intersectionId),
+        bits: m.links.map((info) => {
+          const ref = info?.movement !== undefined ? parseMovementId(info.movement) : undefined;
+          return ref ? 1 << ref.index : 0;
+        }),
+        follows: m.links.map((info) => (info && info.movement === undefined ? info.follows : undefined)),
+      }))
+      .filter((x) => x.i >= 0);
+  }
 
   /** The traffic lights whose state changed since the last call, with their new state. */
   changed(): Map<string, string> {
     const out = new Map<string, string>();
     const { c, heads } = this;
-    for (const m of this.mapping.intersections) {
-      const i = c.intersectionIds.indexOf(m.intersectionId);
-      if (i < 0) continue;
+    for (const light of this.lights) {
+      const i = light.i;
       const g = heads.greenMask[i]!;
       const y = heads.yellowMask[i]!;
       const p = heads.permittedMask[i]!;
       const active = heads.activePhases(i);
       const p0 = c.phaseStart[i]!;
-      const chars: string[] = [];
-      for (const info of m.links) {
-        if (!info) {
-          chars.push('r');
-          continue;
-        }
-        if (info.movement !== undefined) {
-          const ref = MOVEMENTS.get(info.movement);
-          const bit = ref === undefined ? 0 : 1 << ref;
-          chars.push(g & bit ? (p & bit ? 'g' : 'G') : y & bit ? 'y' : 'r');
-          continue;
-        }
-        // A leg greenwave does not model follows the stages SUMO gave it, yielding.
-        let on = false;
-        for (const stage of info.follows ?? []) {
-          const k = c.phaseIds.indexOf(stage, p0);
-          if (k >= 0 && k < c.phaseStart[i + 1]! && (active >> (k - p0)) & 1) on = true;
-        }
-        chars.push(on ? (g !== 0 ? 'g' : y !== 0 ? 'y' : 'r') : 'r');
+      let state = '';
+      for (let l = 0; l < light.bits.length; l++) {
+        const bit = light.bits[l]!;
+        const follows = light.follows[l];
+        if (bit !== 0) state += g & bit ? (p & bit ? 'g' : 'G') : y & bit ? 'y' : 'r';
+        else if (follows) {
+          // A leg greenwave does not model follows the stages SUMO gave it, yielding.
+          let on = false;
+          for (const stage of follows) {
+            const k = c.phaseIds.indexOf(stage, p0);
+            if (k >= 0 && k < c.phaseStart[i + 1]! && (active >> (k - p0)) & 1) on = true;
+          }
+          state += on ? (g !== 0 ? 'g' : y !== 0 ? 'y' : 'r') : 'r';
+        } else state += 'r';
       }
-      const state = chars.join('');
-      if (this.last.get(m.tlsId) !== state) {
-        out.set(m.tlsId, state);
-        this.last.set(m.tlsId, state);
+      if (this.last.get(light.tlsId) !== state) {
+        out.set(light.tlsId, state);
+        this.last.set(light.tlsId, state);
       }
     }
     return out;
   }
 }
-
-const MOVEMENTS = new Map<string, number>();
-for (const [a, ai] of [['NB', 0], ['SB', 1], ['EB', 2], ['WB', 3]] as const) for (const [t, ti] of [['L', 0], ['T', 1], ['R', 2], ['U', 3]] as const) MOVEMENTS.set(`${a}${t}`, ai * 4 + ti);
 
 /** Watches the letters sent to SUMO: no green straight to red, no yellow shorter than the intersection's, no conflicting phases. */
 export class LampMonitor {
@@ -153,31 +158,37 @@ export class LampMonitor {
   first = '';
   private readonly letter = new Map<string, string[]>();
   private readonly since = new Map<string, number[]>();
+  /** Per light, the shortest yellow of its intersection's phases. */
+  private readonly minYellowS = new Map<string, number>();
   constructor(
     private readonly c: CompiledNetwork,
-    private readonly mapping: SumoMapping,
-  ) {}
+    mapping: SumoMapping,
+  ) {
+    for (const m of mapping.intersections) {
+      const i = c.intersectionIds.indexOf(m.intersectionId);
+      if (i < 0) continue;
+      let minYellow = Infinity;
+      for (let q = c.phaseStart[i]!; q < c.phaseStart[i + 1]!; q++) minYellow = Math.min(minYellow, c.phaseYellowS[q]!);
+      this.minYellowS.set(m.tlsId, minYellow);
+    }
+  }
 
   observe(tS: number, changed: ReadonlyMap<string, string>, heads: CycleRunner): void {
     const c = this.c;
-    for (const m of this.mapping.intersections) {
-      const state = changed.get(m.tlsId);
-      if (state === undefined) continue;
-      const i = c.intersectionIds.indexOf(m.intersectionId);
-      let minYellow = Infinity;
-      for (let q = c.phaseStart[i]!; q < c.phaseStart[i + 1]!; q++) minYellow = Math.min(minYellow, c.phaseYellowS[q]!);
-      const prev = this.letter.get(m.tlsId);
-      const since = this.since.get(m.tlsId) ?? new Array<number>(state.length).fill(0);
+    for (const [tlsId, state] of changed) {
+      const minYellow = this.minYellowS.get(tlsId) ?? 0;
+      const prev = this.letter.get(tlsId);
+      const since = this.since.get(tlsId) ?? new Array<number>(state.length).fill(0);
       for (let l = 0; l < state.length; l++) {
         const before = prev?.[l];
         const now = state[l]!;
         if (before === now) continue;
-        if ((before === 'G' || before === 'g') && now === 'r') this.flag('short', `${m.tlsId} link ${l} at ${tS} s: green to red without yellow`);
-        if (before === 'y' && now === 'r' && tS - since[l]! < minYellow - 1e-6) this.flag('short', `${m.tlsId} link ${l} at ${tS} s: yellow of ${tS - since[l]!} s, the intersection's is ${minYellow} s`);
+        if ((before === 'G' || before === 'g') && now === 'r') this.flag('short', `${tlsId} link ${l} at ${tS} s: green to red without yellow`);
+        if (before === 'y' && now === 'r' && tS - since[l]! < minYellow - 1e-6) this.flag('short', `${tlsId} link ${l} at ${tS} s: yellow of ${tS - since[l]!} s, the intersection's is ${minYellow} s`);
         since[l] = tS;
       }
-      this.letter.set(m.tlsId, [...state]);
-      this.since.set(m.tlsId, since);
+      this.letter.set(tlsId, [...state]);
+      this.since.set(tlsId, since);
     }
     for (let i = 0; i < c.intersectionCount; i++) {
       const active = heads.activePhases(i);
