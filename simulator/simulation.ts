@@ -596,7 +596,7 @@ export class Simulation {
   /**
    * A lane of the link that serves `move` (any lane when -1) with room at `posM`; -1 if none.
    * Coming from a lane (`fromLane` ≥ 0), the one at the same relative place across the road
-   * unless another is emptier by more than a vehicle per lane of offset: lanes run on across a
+   * unless another is emptier by more than LANE_KEEP_WEIGHT vehicles per lane of offset: lanes run on across a
    * junction as SUMO's lane-to-lane connections do, so parallel queues discharge side by side
    * instead of crowding one entry. Entering from outside, the emptiest.
    */
