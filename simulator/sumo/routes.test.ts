@@ -88,6 +88,9 @@ describe('readSumoRoutes', () => {
     );
     expect(() => readSumoRoutes(routes(`<vehicle id="v" depart="0" route="missing"/>`), graph)).toThrow(/vehicle\[0\] \(v\) refers to route "missing"/);
     expect(() => readSumoRoutes(routes(`<flow id="f" begin="0" end="10" from="WC1" to="C2E"/>`), graph)).toThrow(/flow\[0\] \(f\) gives none of vehsPerHour/);
+    expect(() => readSumoRoutes(routes(`<flow id="f" begin="0" end="3600" vehsPerHour="1e12" from="WC1" to="C2E"/>`), graph)).toThrow(/flow\[0\] \(f\) would depart 1000000000000 vehicles/);
+    expect(() => readSumoRoutes(routes(`<flow id="f" begin="100" end="10" vehsPerHour="100" from="WC1" to="C2E"/>`), graph)).toThrow(/runs from 100 to 10 s/);
+    expect(() => readSumoRoutes(routes(`<flow id="f" begin="0" end="10" probability="2" from="WC1" to="C2E"/>`), graph)).toThrow(/probability 2 is not in 0..1/);
     expect(() => readSumoRoutes('<routes><vehicle', graph)).toThrow(GreenwaveError);
     expect(() => readSumoRoutes('<net/>', graph)).toThrow(/no <routes> root/);
   });

@@ -63,6 +63,9 @@ export interface SumoDemand {
   readonly skipped: ReadonlyMap<string, number>;
 }
 
+/** More departures than this in one file is refused: a typo'd rate must not run the machine out of memory. */
+export const MAX_TRIPS = 2_000_000;
+
 export interface ReadRoutesOptions {
   /** Departures after this time are dropped, s. */
   readonly endS?: number;
@@ -129,6 +132,7 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
   };
   const add = (id: string, departS: number, edges: string[], departSpeed: number | 'max') => {
     if (departS > endS) return;
+    if (trips.length >= MAX_TRIPS) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: more than ${MAX_TRIPS} departures (at ${id}); check the flows' rates and times`, [{ path: id, message: 'too many departures' }]);
     trips.push({ trip: { id, departS, edges, departSpeed }, order: order++ });
   };
   for (const kind of ['vehicle', 'trip'] as const) {
@@ -157,7 +161,9 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
     const number = numAttr(f, 'number');
     const probability = numAttr(f, 'probability');
     const expRate = periodAttr !== undefined ? /^exp\((.+)\)$/.exec(periodAttr.trim()) : null;
+    if (!(end >= begin) || !Number.isFinite(end) || !Number.isFinite(begin)) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} runs from ${begin} to ${end} s`, [{ path: `${where}.end`, message: 'must be a finite time not before begin' }]);
     if (probability !== undefined) {
+      if (!(probability >= 0 && probability <= 1)) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} probability ${probability} is not in 0..1`, [{ path: `${where}.probability`, message: 'must be in 0..1' }]);
       // One Bernoulli draw per second, as SUMO does for probability flows.
       let n = 0;
       for (let t = begin; t < end; t++) if (rng.next() < probability) add(`${id}.${n++}`, t, edges, speed);
@@ -165,7 +171,7 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
     }
     if (expRate) {
       const rate = Number(expRate[1]);
-      if (!(rate > 0)) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} period ${periodAttr} is not a positive rate`, [{ path: `${where}.period`, message: 'bad rate' }]);
+      if (!(rate > 0) || rate * (end - begin) > MAX_TRIPS) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} period ${periodAttr} is not a positive rate that departs at most ${MAX_TRIPS} vehicles`, [{ path: `${where}.period`, message: 'bad rate' }]);
       let n = 0;
       for (let t = begin - Math.log(1 - rng.next()) / rate; t < end; t -= Math.log(1 - rng.next()) / rate) add(`${id}.${n++}`, t, edges, speed);
       return;
@@ -180,6 +186,7 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
     }
     if (!(periodS > 0) || !Number.isFinite(periodS)) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} has a period of ${periodS} s`, [{ path: `${where}.period`, message: 'must be positive' }]);
     const limit = number ?? Infinity;
+    if (Math.min(limit, (end - begin) / periodS) > MAX_TRIPS) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} would depart ${Math.round((end - begin) / periodS)} vehicles (at most ${MAX_TRIPS})`, [{ path: where, message: 'too many departures' }]);
     let n = 0;
     for (let t = begin; t < end && n < limit; t += periodS) add(`${id}.${n++}`, t, edges, speed);
   });
