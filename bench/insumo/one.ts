@@ -24,7 +24,7 @@ import { planFromLoops } from '../../simulator/sumo/plan.js';
 import { matchLoops, readLoopDefinitions } from '../../simulator/sumo/detectorDefs.js';
 import { readTripinfo } from '../../simulator/sumo/tripinfo.js';
 import { runInSumo } from '../../simulator/sumo/bridge/inSumo.js';
-import { scenarioFamily } from '../scenarios/family.js';
+import { arterialScenario } from '../scenarios/family.js';
 import { arterialFlows, buildLoops, buildNetwork, sh, SUMO_HOME } from '../scenarios/build.js';
 import { childRun } from '../scenarios/pool.js';
 
@@ -51,9 +51,7 @@ export interface InSumoCase {
 
 async function main(): Promise<void> {
   const [id, seedArg] = process.argv.slice(2);
-  const spec = scenarioFamily().find((s) => s.id === id);
-  const a = spec?.arterial;
-  if (!spec || !a) throw new Error(`not an arterial of the family: ${id}`);
+  const { spec, arterial: a } = arterialScenario(id);
   const seed = Number(seedArg ?? 1);
   const dir = mkdtempSync(join(tmpdir(), `gw-insumo-${id}-${seed}-`));
   const result: InSumoCase = { id, half: spec.half, seed, timeLossS: {}, vehicles: {}, replans: 0, planSwitches: 0, conflicts: 0, shortClearances: 0, firstViolation: '', bridgeWallS: 0 };

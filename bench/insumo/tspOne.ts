@@ -23,7 +23,7 @@ import { formatCountsCsv } from '../../engine/counts/csv.js';
 import { startServer } from '../../service/server.js';
 import { TokenStore } from '../../service/auth.js';
 import { children, attr, numAttr, parseSumoXml } from '../../simulator/sumo/xml.js';
-import { scenarioFamily } from '../scenarios/family.js';
+import { arterialScenario } from '../scenarios/family.js';
 import { arterialFlows, buildNetwork, sh } from '../scenarios/build.js';
 import { childRun } from '../scenarios/pool.js';
 
@@ -71,9 +71,7 @@ function split(tripinfoPath: string): { bus: number; general: number; buses: num
 
 async function main(): Promise<void> {
   const [id, seedArg] = process.argv.slice(2);
-  const spec = scenarioFamily().find((s) => s.id === id);
-  const a = spec?.arterial;
-  if (!spec || !a) throw new Error(`not an arterial of the family: ${id}`);
+  const { spec, arterial: a } = arterialScenario(id);
   const seed = Number(seedArg ?? 1);
   const dir = mkdtempSync(join(tmpdir(), `gw-tsp-${id}-${seed}-`));
   const result: TspCase = { id, half: spec.half, seed, busLossS: { off: Number.NaN, on: Number.NaN }, generalLossS: { off: Number.NaN, on: Number.NaN }, buses: 0, requests: 0, updates: 0, granted: 0, refusedCalls: 0, conflicts: 0, shortClearances: 0, firstViolation: '' };

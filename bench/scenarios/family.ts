@@ -111,3 +111,10 @@ export function smokeFamily(): ScenarioSpec[] {
     { id: 'smoke-rand', seed: 103, kind: 'rand', half: 'tuning', loops: 'e1', rand: { iterations: 25, lanes: 1, tripsPerH: 700 } },
   ];
 }
+
+/** The family's arterial with this id (bench/insumo runs on arterials only); throws for anything else. */
+export function arterialScenario(id: string | undefined): { spec: ScenarioSpec; arterial: ArterialParams } {
+  const spec = scenarioFamily().find((s) => s.id === id);
+  if (!spec?.arterial) throw new Error(`not an arterial of the family: ${id}`);
+  return { spec, arterial: spec.arterial };
+}

@@ -29,7 +29,6 @@ const CMD_SUBSCRIBE_INDUCTIONLOOP_VARIABLE = 0xd0;
 const RESPONSE_SUBSCRIBE_INDUCTIONLOOP_VARIABLE = 0xe0;
 const TL_RED_YELLOW_GREEN_STATE = 0x20;
 const VAR_MIN_EXPECTED_VEHICLES = 0x7d;
-const VAR_TIME = 0x66;
 export const LAST_STEP_VEHICLE_ID_LIST = 0x12;
 export const LAST_STEP_OCCUPANCY = 0x13;
 const TYPE_INTEGER = 0x09;
@@ -62,6 +61,11 @@ class Writer {
     head.writeInt32BE(body.length + 4, 0);
     return Buffer.concat([head, body]);
   }
+}
+
+/** A get-variable command: the variable id and the object's id. */
+function getVariable(w: Writer, cmd: number, variable: number, objId: string): void {
+  w.command(cmd, Buffer.concat([Buffer.from([variable]), str(objId)]));
 }
 
 function str(s: string): Buffer {
@@ -246,31 +250,17 @@ export class TraciClient {
   /** Ids of the vehicles in the network now. */
   async vehicleIds(): Promise<string[]> {
     const w = new Writer();
-    w.command(CMD_GET_VEHICLE_VARIABLE, Buffer.concat([Buffer.from([ID_LIST]), str('')]));
-    const r = await this.exchange(w);
-    this.status(r, CMD_GET_VEHICLE_VARIABLE);
-    r.length();
-    r.u8();
-    r.u8();
-    r.str();
-    return r.typed() as string[];
+    getVariable(w, CMD_GET_VEHICLE_VARIABLE, ID_LIST, '');
+    return this.value(await this.exchange(w), CMD_GET_VEHICLE_VARIABLE) as string[];
   }
 
   /** Edge, position on its lane (m) and speed (m/s) of each vehicle, in one message. */
   async vehicleStates(ids: readonly string[]): Promise<{ id: string; edge: string; lanePosM: number; speedMps: number }[]> {
     if (ids.length === 0) return [];
     const w = new Writer();
-    for (const id of ids) for (const v of [VAR_ROAD_ID, VAR_LANEPOSITION, VAR_SPEED]) w.command(CMD_GET_VEHICLE_VARIABLE, Buffer.concat([Buffer.from([v]), str(id)]));
+    for (const id of ids) for (const v of [VAR_ROAD_ID, VAR_LANEPOSITION, VAR_SPEED]) getVariable(w, CMD_GET_VEHICLE_VARIABLE, v, id);
     const r = await this.exchange(w);
-    const values: (number | string | string[])[] = [];
-    for (let k = 0; k < w.ids.length; k++) {
-      this.status(r, CMD_GET_VEHICLE_VARIABLE);
-      r.length();
-      r.u8();
-      r.u8();
-      r.str();
-      values.push(r.typed());
-    }
+    const values = w.ids.map(() => this.value(r, CMD_GET_VEHICLE_VARIABLE));
     return ids.map((id, k) => ({ id, edge: String(values[3 * k]), lanePosM: Number(values[3 * k + 1]), speedMps: Number(values[3 * k + 2]) }));
   }
 
@@ -279,15 +269,15 @@ export class TraciClient {
     return Number(await this.simVariable(VAR_MIN_EXPECTED_VEHICLES));
   }
 
-  async timeS(): Promise<number> {
-    return Number(await this.simVariable(VAR_TIME));
-  }
-
   private async simVariable(v: number): Promise<number | string | string[]> {
     const w = new Writer();
-    w.command(CMD_GET_SIM_VARIABLE, Buffer.concat([Buffer.from([v]), str('')]));
-    const r = await this.exchange(w);
-    this.status(r, CMD_GET_SIM_VARIABLE);
+    getVariable(w, CMD_GET_SIM_VARIABLE, v, '');
+    return this.value(await this.exchange(w), CMD_GET_SIM_VARIABLE);
+  }
+
+  /** Reads one get-variable answer: its status, then the response (id, variable, object) and the typed value. */
+  private value(r: Reader, cmd: number): number | string | string[] {
+    this.status(r, cmd);
     r.length();
     r.u8();
     r.u8();
