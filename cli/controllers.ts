@@ -62,10 +62,8 @@ export interface VirtualFleet {
   stop(): Promise<void>;
 }
 
-export function parseControllersArgs(args: string[]): VirtualFleetOptions {
-  const { values } = parseArgs({
-    args,
-    options: {
+/** Options of `greenwave controllers`. */
+export const CONTROLLERS_OPTIONS = {
       virtual: { type: 'string' },
       port: { type: 'string', default: '1502' },
       host: { type: 'string', default: '127.0.0.1' },
@@ -75,7 +73,12 @@ export function parseControllersArgs(args: string[]): VirtualFleetOptions {
       'idle-timeout-s': { type: 'string' },
       counts: { type: 'string' },
       'time-of-day': { type: 'boolean', default: false },
-    },
+    } as const;
+
+export function parseControllersArgs(args: string[]): VirtualFleetOptions {
+  const { values } = parseArgs({
+    args,
+    options: CONTROLLERS_OPTIONS,
   });
   if (values['time-of-day'] !== (values.counts !== undefined)) throw new GreenwaveError(ErrorCode.InvalidInput, 'controllers: --counts and --time-of-day go together (a day plan from a day of counts)');
   if (values.virtual === undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'controllers: --virtual N is required (only virtual controllers are supported)');
@@ -185,7 +188,8 @@ export function cmdControllers(args: string[], out: (s: string) => void, err: (s
     (e: unknown) => {
       const ge = GreenwaveError.from(e);
       err(`greenwave: error [${ge.code}]: ${ge.message}\n`);
-      process.exitCode = 1;
+      // Bad input (a missing or invalid file) exits 2, as every other command does.
+      process.exitCode = ge.code === ErrorCode.InvalidInput || ge.code === ErrorCode.Io ? 2 : 1;
     },
   );
   return 0;

@@ -358,4 +358,11 @@ describe('the built binary', () => {
     expect(p.stderr).toContain('no such file');
     expect(p.stderr).not.toMatch(STACK_TRACE);
   });
+
+  it('exits 2 as a real process when controllers cannot read their network, like every other command', () => {
+    const p = spawnSync(process.execPath, [bin, 'controllers', '--virtual', '1', '--port', '0', '--network', join(dir, 'nope.json')], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    expect(p.status).toBe(2);
+    expect(p.stderr).toContain('no such file');
+    expect(p.stderr).not.toMatch(STACK_TRACE);
+  });
 });

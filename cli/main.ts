@@ -23,6 +23,7 @@ import { formatPlanTable, formatFaultSummary, formatCorridor, formatTrials, form
 import { HEALTH_WINDOW_INTERVALS, MIN_HEALTHY_SHARE } from '../engine/counts/blackout.js';
 import { cmdSumo } from './sumo.js';
 import { cmdSim } from './sim.js';
+import { helpFor, version } from './help.js';
 import { cmdControllers } from './controllers.js';
 import { cmdServe } from './serve.js';
 import { rankBySimulation } from '../simulator/rankPlans.js';
@@ -37,6 +38,7 @@ const USAGE = `usage:
       Coordinates a corridor (common cycle, two-way green band, offsets) and
       reports bands, attainability, delay and stops; --svg writes the time-space diagram.
   greenwave validate <net.json>     check a network file and list every problem
+  greenwave <command> --help        a command's options;  greenwave --version
   greenwave schema                  print the network file format as JSON Schema
   greenwave sumo plan|loops|import  SUMO round trip: loops on a .net.xml, plans from loop output as SUMO programs (docs/sumo.md)
   greenwave sim --net <x.net.xml> --routes <y.rou.xml> [--plan plan.add.xml] [--seed N] [--end S] [--json]
@@ -70,17 +72,20 @@ function cmdValidate(args: string[], out: (s: string) => void): number {
   return ExitCode.Ok;
 }
 
-function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => void): number {
-  const { values } = parseArgs({
-    args,
-    options: {
+/** Options of `greenwave plan` (also listed by its --help). */
+export const PLAN_OPTIONS = {
       network: { type: 'string' },
       counts: { type: 'string' },
       at: { type: 'string' },
       out: { type: 'string' },
       json: { type: 'boolean', default: false },
       check: { type: 'string' },
-    },
+    } as const;
+
+function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => void): number {
+  const { values } = parseArgs({
+    args,
+    options: PLAN_OPTIONS,
   });
   if (!values.network) throw new UsageError('plan: --network is required');
   if (!values.counts) throw new UsageError('plan: --counts is required');
@@ -136,17 +141,20 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
 }
 
 
-function cmdCorridor(args: string[], out: (s: string) => void): number {
-  const { values } = parseArgs({
-    args,
-    options: {
+/** Options of `greenwave corridor`. */
+export const CORRIDOR_OPTIONS = {
       network: { type: 'string' },
       counts: { type: 'string' },
       corridor: { type: 'string' },
       at: { type: 'string' },
       svg: { type: 'string' },
       out: { type: 'string' },
-    },
+    } as const;
+
+function cmdCorridor(args: string[], out: (s: string) => void): number {
+  const { values } = parseArgs({
+    args,
+    options: CORRIDOR_OPTIONS,
   });
   if (!values.network) throw new UsageError('corridor: --network is required');
   if (!values.counts) throw new UsageError('corridor: --counts is required');
@@ -179,7 +187,17 @@ function cmdCorridor(args: string[], out: (s: string) => void): number {
 export function run(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): number {
   const [command, ...rest] = argv;
   try {
+    const help = helpFor(argv);
+    if (help !== undefined) {
+      out(help);
+      return ExitCode.Ok;
+    }
     switch (command) {
+      case '--version':
+      case '-V':
+      case 'version':
+        out(`greenwave ${version()}\n`);
+        return ExitCode.Ok;
       case 'plan':
         return cmdPlan(rest, out, err);
       case 'validate':

@@ -16,10 +16,8 @@ import { TokenStore } from '../service/auth.js';
 import { startServer, type ServeOptions } from '../service/server.js';
 import { DEFAULT_GOVERNANCE } from '../service/governance.js';
 
-export function parseServeArgs(args: string[]): ServeOptions {
-  const { values } = parseArgs({
-    args,
-    options: {
+/** Options of `greenwave serve`. */
+export const SERVE_OPTIONS = {
       port: { type: 'string', default: '50051' },
       host: { type: 'string', default: '127.0.0.1' },
       insecure: { type: 'boolean', default: false },
@@ -34,7 +32,12 @@ export function parseServeArgs(args: string[]): ServeOptions {
       controllers: { type: 'string' },
       limit: { type: 'string', multiple: true },
       'resync-s': { type: 'string', default: '5' },
-    },
+    } as const;
+
+export function parseServeArgs(args: string[]): ServeOptions {
+  const { values } = parseArgs({
+    args,
+    options: SERVE_OPTIONS,
   });
   const limits: Record<string, number> = {};
   for (const kv of values.limit ?? []) {

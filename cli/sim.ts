@@ -36,15 +36,14 @@ function numberFlag(value: string | undefined, flag: string, ok: (n: number) => 
   return n;
 }
 
+/** Options of `greenwave sim`. */
+export const SIM_OPTIONS = { net: { type: 'string' }, routes: { type: 'string' }, plan: { type: 'string' }, seed: { type: 'string' }, end: { type: 'string' }, step: { type: 'string' }, json: { type: 'boolean' } } as const;
+
 export function cmdSim(args: string[], out: (s: string) => void): number {
   const { values } = parseArgs({
     args,
-    options: { net: { type: 'string' }, routes: { type: 'string' }, plan: { type: 'string' }, seed: { type: 'string' }, end: { type: 'string' }, step: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: SIM_OPTIONS,
   });
-  if (values.help) {
-    out(SIM_USAGE);
-    return 0;
-  }
   if (!values.net) throw usage('sim: --net is required');
   if (!values.routes) throw usage('sim: --routes is required');
   const seed = numberFlag(values.seed, '--seed', (n) => Number.isInteger(n) && n >= 0, 'a whole number ≥ 0');

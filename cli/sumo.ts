@@ -97,8 +97,11 @@ function positiveNumber(value: string | undefined, flag: string, fallback: numbe
   return n;
 }
 
+/** Options of `greenwave sumo loops`. */
+export const SUMO_LOOPS_OPTIONS = { net: { type: 'string' }, out: { type: 'string' }, period: { type: 'string' }, file: { type: 'string' } } as const;
+
 function cmdLoops(args: string[], out: (s: string) => void): number {
-  const { values } = parseArgs({ args, options: { net: { type: 'string' }, out: { type: 'string' }, period: { type: 'string' }, file: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: SUMO_LOOPS_OPTIONS });
   if (!values.net) throw usage('sumo loops: --net is required');
   if (!values.out) throw usage('sumo loops: --out is required');
   const imported = importNet(values.net);
@@ -109,8 +112,11 @@ function cmdLoops(args: string[], out: (s: string) => void): number {
   return ExitOk;
 }
 
+/** Options of `greenwave sumo import`. */
+export const SUMO_IMPORT_OPTIONS = { net: { type: 'string' }, out: { type: 'string' } } as const;
+
 function cmdImport(args: string[], out: (s: string) => void): number {
-  const { values } = parseArgs({ args, options: { net: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: SUMO_IMPORT_OPTIONS });
   if (!values.net) throw usage('sumo import: --net is required');
   if (!values.out) throw usage('sumo import: --out is required');
   const imported = importNet(values.net);
@@ -121,10 +127,8 @@ function cmdImport(args: string[], out: (s: string) => void): number {
   return ExitOk;
 }
 
-function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => void): number {
-  const { values } = parseArgs({
-    args,
-    options: {
+/** Options of `greenwave sumo plan`. */
+export const SUMO_PLAN_OPTIONS = {
       net: { type: 'string' },
       loops: { type: 'string' },
       detectors: { type: 'string' },
@@ -139,7 +143,12 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
       json: { type: 'boolean', default: false },
       'time-of-day': { type: 'boolean', default: false },
       control: { type: 'string' },
-    },
+    } as const;
+
+function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => void): number {
+  const { values } = parseArgs({
+    args,
+    options: SUMO_PLAN_OPTIONS,
   });
   if (!values.net) throw usage('sumo plan: --net is required');
   if (!values.loops) throw usage('sumo plan: --loops is required (SUMO induction-loop output; make the loops with `greenwave sumo loops`)');

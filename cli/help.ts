@@ -1,0 +1,112 @@
+/**
+ * `greenwave <command> --help` and `greenwave --version`: each command's usage
+ * text with every option it takes (cli/help.test.ts checks that against the
+ * options the command parses). Called by cli/main.ts before a command runs.
+ */
+import { readFileSync } from 'node:fs';
+import { CORRIDOR_OPTIONS, PLAN_OPTIONS } from './main.js';
+import { SUMO_IMPORT_OPTIONS, SUMO_LOOPS_OPTIONS, SUMO_PLAN_OPTIONS, SUMO_USAGE } from './sumo.js';
+import { SIM_OPTIONS, SIM_USAGE } from './sim.js';
+import { CONTROLLERS_OPTIONS } from './controllers.js';
+import { SERVE_OPTIONS } from './serve.js';
+
+const PLAN_USAGE = `usage: greenwave plan --network <net.json> --counts <counts.csv> [--at HH:MM] [--check N] [--out plan.json] [--json]
+  Times every signal for the interval starting at HH:MM (predicted from the
+  counts before it), or for the interval after the last one in the file.
+  --network   the network file (docs/network-format.md)
+  --counts    loop counts, CSV: interval_start,detector_id,volume_veh,occupancy_pct
+  --at HH:MM  the interval to plan for
+  --check N   also run the planner's N runners-up in the microsimulator on the
+              counted demand and keep the plan with the least delay (default 0)
+  --out       write the plans as JSON
+  --json      print JSON instead of the table
+`;
+
+const CORRIDOR_USAGE = `usage: greenwave corridor --network <net.json> --counts <counts.csv> [--corridor ID] [--at HH:MM] [--svg tsd.svg] [--out corridor.json]
+  Coordinates a corridor (common cycle, two-way green band, offsets) and
+  reports bands, attainability, delay and stops.
+  --network, --counts, --at   as for greenwave plan
+  --corridor ID   one corridor of the network (default: every corridor)
+  --svg           write the time-space diagram
+  --out           write the result as JSON
+`;
+
+const VALIDATE_USAGE = `usage: greenwave validate <net.json>
+  Checks a network file and lists every problem with its path.
+`;
+
+const SCHEMA_USAGE = `usage: greenwave schema
+  Prints the network file format as JSON Schema.
+`;
+
+const CONTROLLERS_USAGE = `usage: greenwave controllers --virtual N [--port 1502] [--host 127.0.0.1] [--network net.json]
+                             [--snmp-port P] [--time-scale 1] [--idle-timeout-s S]
+                             [--counts counts.csv --time-of-day]
+  Runs N virtual signal controllers (the network's first N intersections) on
+  one Modbus TCP port, unit ids 1..N (docs/modbus-register-map.md).
+  --virtual N        how many controllers
+  --port, --host     Modbus TCP address (port 0: any free port)
+  --network          the network they run (default examples/demo-city/network.json)
+  --snmp-port P      also an NTCIP 1202 agent per controller on UDP P, P+1, … (0: any)
+  --time-scale K     run the controllers' clocks K times faster than real time
+  --idle-timeout-s S close a Modbus connection that sends no request for S s
+  --counts, --time-of-day  a day plan from a day of counts in every controller
+                     (Modbus time-of-day table, NTCIP time base)
+`;
+
+const SERVE_USAGE = `usage: greenwave serve --tokens <tokens.json> (--insecure | --tls-cert <cert> --tls-key <key> [--tls-ca <ca>])
+                       [--port 50051] [--host 127.0.0.1] [--network net.json --counts counts.csv --at 08:00]
+                       [--gtfs <dir>] [--controllers HOST:PORT [--resync-s 5]] [--limit NAME=VALUE]…
+  gRPC bus priority, SPaT and timing service (docs/grpc.md).
+  --tokens           the bearer tokens and their roles (required)
+  --insecure         serve plaintext (must be asked for); otherwise --tls-cert and --tls-key
+  --tls-ca           require client certificates signed by this CA
+  --port, --host     where to listen (port 0: any free port)
+  --network, --counts, --at   what to plan (default the demo city at 08:00)
+  --gtfs <dir>       a static GTFS feed: enables SubmitVehiclePositions
+  --controllers H:P  field controllers over Modbus TCP (unit id = intersection index + 1)
+  --resync-s S       how often each controller's plan is checked and re-sent
+  --limit NAME=VALUE governance limits (service/governance.ts), repeatable
+`;
+
+/**
+ * Per command (and `sumo` subcommand): its usage text and the options it parses. A function,
+ * not a constant: cli/main.ts imports this module and this module reads main's option tables,
+ * which exist only once main has finished loading.
+ */
+export function commandHelp(): Readonly<Record<string, { readonly usage: string; readonly options: Readonly<Record<string, unknown>> }>> {
+  return {
+  plan: { usage: PLAN_USAGE, options: PLAN_OPTIONS },
+  corridor: { usage: CORRIDOR_USAGE, options: CORRIDOR_OPTIONS },
+  validate: { usage: VALIDATE_USAGE, options: {} },
+  schema: { usage: SCHEMA_USAGE, options: {} },
+  'sumo loops': { usage: SUMO_USAGE, options: SUMO_LOOPS_OPTIONS },
+  'sumo import': { usage: SUMO_USAGE, options: SUMO_IMPORT_OPTIONS },
+  'sumo plan': { usage: SUMO_USAGE, options: SUMO_PLAN_OPTIONS },
+  sumo: { usage: SUMO_USAGE, options: {} },
+  sim: { usage: SIM_USAGE, options: SIM_OPTIONS },
+  controllers: { usage: CONTROLLERS_USAGE, options: CONTROLLERS_OPTIONS },
+  serve: { usage: SERVE_USAGE, options: SERVE_OPTIONS },
+  };
+}
+
+/** The help for `argv` when it asks for help (`--help` or `-h` anywhere after the command), else undefined. */
+export function helpFor(argv: readonly string[]): string | undefined {
+  if (!argv.slice(1).some((a) => a === '--help' || a === '-h')) return undefined;
+  const [command, sub] = argv;
+  const all = commandHelp();
+  return (command === 'sumo' && sub !== undefined ? all[`sumo ${sub}`] : undefined)?.usage ?? all[command ?? '']?.usage;
+}
+
+/** The package's version, from package.json next to the sources or the compiled files. */
+export function version(): string {
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'greenwave' && pkg.version) return pkg.version;
+    } catch {
+      // try the next place
+    }
+  }
+  return 'unknown';
+}
