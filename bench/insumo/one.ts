@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const { spec, arterial: a } = arterialScenario(id);
   const seed = Number(seedArg ?? 1);
   const dir = mkdtempSync(join(tmpdir(), `gw-insumo-${id}-${seed}-`));
-  const result: InSumoCase = { id, half: spec.half, seed, timeLossS: {}, vehicles: {}, replans: 0, planSwitches: 0, conflicts: 0, shortClearances: 0, firstViolation: '', bridgeWallS: 0 };
+  const result: InSumoCase = { id: spec.id, half: spec.half, seed, timeLossS: {}, vehicles: {}, replans: 0, planSwitches: 0, conflicts: 0, shortClearances: 0, firstViolation: '', bridgeWallS: 0 };
   await childRun(dir, result, async () => {
     buildNetwork(spec, dir);
     const flows: string[] = [];

@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   const { spec, arterial: a } = arterialScenario(id);
   const seed = Number(seedArg ?? 1);
   const dir = mkdtempSync(join(tmpdir(), `gw-tsp-${id}-${seed}-`));
-  const result: TspCase = { id, half: spec.half, seed, busLossS: { off: Number.NaN, on: Number.NaN }, generalLossS: { off: Number.NaN, on: Number.NaN }, buses: 0, requests: 0, updates: 0, granted: 0, refusedCalls: 0, conflicts: 0, shortClearances: 0, firstViolation: '' };
+  const result: TspCase = { id: spec.id, half: spec.half, seed, busLossS: { off: Number.NaN, on: Number.NaN }, generalLossS: { off: Number.NaN, on: Number.NaN }, buses: 0, requests: 0, updates: 0, granted: 0, refusedCalls: 0, conflicts: 0, shortClearances: 0, firstViolation: '' };
   await childRun(dir, result, async () => {
     buildNetwork(spec, dir);
     const flows = arterialFlows(a, 1, 0, DEMAND_S);

@@ -290,7 +290,7 @@ export function patternToPlan(c: CompiledNetwork, i: number, pat: PatternTables,
     for (const g of rings) {
       if (receiver(g) < 0) continue;
       const short = barrierLen[b]! - g.reduce((s, k) => s + split[k]!, 0);
-      if (short > 0) split[receiver(g)] += short;
+      if (short > 0) split[receiver(g)]! += short;
     }
   });
   const spare = pat.cycleS - critical;
@@ -302,7 +302,7 @@ export function patternToPlan(c: CompiledNetwork, i: number, pat: PatternTables,
         for (const k of rings[0] ?? []) if (!omitted(k) && (best < 0 || split[k]! > split[best]!)) ((best = k), (cb = b));
       });
     }
-    for (const g of orders[cb]!) if (receiver(g) >= 0) split[receiver(g)] += spare;
+    for (const g of orders[cb]!) if (receiver(g) >= 0) split[receiver(g)]! += spare;
   }
 
   out.cycleS[i] = pat.cycleS;

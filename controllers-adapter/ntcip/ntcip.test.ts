@@ -206,7 +206,7 @@ describe('NTCIP 1202 agent and manager over SNMP', () => {
     const { startS, cycleS } = vc.runningCycle();
     for (let tau = 0.5; tau < cycleS; tau += 7) {
       clock.now = startS + 2 * cycleS + tau;
-      const [greens] = await snmpget(agent.port, [`${PHASE_STATUS_GROUP_ENTRY}.4.1`]);
+      const greens = (await snmpget(agent.port, [`${PHASE_STATUS_GROUP_ENTRY}.4.1`]))[0]!;
       let want = 0;
       const at = (clock.now - vc.runningCycle().startS) % cycleS;
       for (let k = 0; k < bus.c.phaseStart[i + 1]! - bus.c.phaseStart[i]!; k++) {

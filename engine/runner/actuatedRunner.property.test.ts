@@ -243,7 +243,7 @@ function runScenario(cases: readonly Case[], pick: number, pickI: number, startS
       case 'switch':
         if (actuatedOn) runner.setActuated(undefined, i);
         which = 1 - which;
-        runner.setPlan(plans[which], i);
+        runner.setPlan(plans[which]!, i);
         if (actuatedOn) runner.setActuated(acts[which], i);
         stats.leaves++;
         break;

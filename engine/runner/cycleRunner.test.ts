@@ -132,11 +132,11 @@ function runScenario(cases: readonly Case[], pick: number, pickI: number, startS
         break;
       case 'switch':
         which = 1 - which;
-        runner.setPlan(plans[which], i);
+        runner.setPlan(plans[which]!, i);
         queued = true;
         break;
       case 'offset': {
-        const p = clonePlanBuffer(plans[which]);
+        const p = clonePlanBuffer(plans[which]!);
         p.offsetS[i] = mod(tenth(e.share * p.cycleS[i]!), p.cycleS[i]!);
         runner.setPlan(p, i);
         queued = true;
