@@ -8,9 +8,8 @@
 import type { CompiledNetwork } from './network/compile.js';
 import { IssueList, UnsafePlanError } from './errors.js';
 import { movementId } from './network/geometry.js';
-import { createPlanBuffer, PlanFlag, PlanScratch, planIntersection, type PlanBuffer } from './timing/planner.js';
+import { createPlanBuffer, laneFlowsFromDetectors, PlanFlag, PlanScratch, planIntersection, type PlanBuffer } from './timing/planner.js';
 import { validateIntersectionPlan } from './safety/validator.js';
-import { laneFlowsFromDetectors } from './timing/planner.js';
 import { planCorridors, type CorridorAlternative, type CorridorPlan, type CorridorSplit } from './corridor/corridorPlan.js';
 
 /** HCM signalized level of service by control delay, s/veh (HCM 2010 exhibit 18-4); v/c > 1 is F. */

@@ -52,6 +52,11 @@ export interface CompiledNetwork {
   readonly phaseMaxGreenS: Float64Array;
   /** Passage (gap) time of actuated operation, s. */
   readonly phasePassageS: Float64Array;
+  /**
+   * Not the walk + clearance time itself: the phase's minimum green (step-rounded) when its
+   * pedestrians are what set that minimum, else 0. The validator and TSP read it as the green a
+   * phase with a crossing may never be cut below.
+   */
   readonly phasePedestrianS: Float64Array;
   readonly phaseYellowS: Float64Array;
   readonly phaseAllRedS: Float64Array;

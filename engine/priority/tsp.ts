@@ -532,7 +532,7 @@ export class TspController {
     return Math.max(greenFloorS(this.c, p), this.saturationFloorS[p]!);
   }
 
-  /** Latest a phase's green may end in slot s without ending before now; −Infinity if it already ended. */
+  /** Latest a phase's green may end in slot s without ending before now; +Infinity (untouchable) if it already ended. */
   private frozenFloor(i: number, s: Slot, k: number, nowS: number, floor = this.floorS(i, k)): number {
     const gs = s.startS + s.layout.startS[k]!;
     const ge = gs + s.layout.greenS[k]!;

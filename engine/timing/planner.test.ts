@@ -64,9 +64,9 @@ describe('Webster cycle', () => {
 });
 
 describe('HCM delay', () => {
-  // HCM 2010 eq. 18-20: d1 = 0.5 C (1 − g/C)² / (1 − min(1, X) g/C).
+  // HCM 2010 ch. 18 uniform delay: d1 = 0.5 C (1 − g/C)² / (1 − min(1, X) g/C).
   // C = 90 s, g/C = 0.5, X = 0.8: 0.5·90·0.25 / (1 − 0.4) = 18.75 s (hand-computed).
-  // Eq. 18-21 incremental term with c = 900 veh/h, T = 0.25 h, k = 0.5, I = 1:
+  // Its incremental delay d2 with c = 900 veh/h, T = 0.25 h, k = 0.5, I = 1:
   // 225 [−0.2 + √(0.04 + 3.2/225)] = 225 (−0.2 + 0.232857) = 7.393 s.
   it('uniform plus incremental delay for a known case', () => {
     expect(laneDelay(90, 0.5, 0.8, 900)).toBeCloseTo(18.75 + 7.393, 2);

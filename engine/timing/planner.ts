@@ -105,7 +105,7 @@ export function createPlanBuffer(c: CompiledNetwork): PlanBuffer {
   };
 }
 
-/** Gap-acceptance parameters for permitted lefts (HCM 2010 eq. 31-? family): critical gap and follow-up. */
+/** Gap-acceptance parameters for permitted lefts (HCM 2010's permitted left-turn model, ch. 31): critical gap and follow-up. */
 const CRITICAL_GAP_S = 4.5;
 const FOLLOW_UP_S = 2.5;
 /** HCM incremental delay: analysis period 0.25 h, pretimed k = 0.5, isolated I = 1. */
@@ -251,7 +251,7 @@ export function planIntersection(c: CompiledNetwork, i: number, out: PlanBuffer,
     barrierLo[b] = lo;
     barrierHi[b] = hi;
     sumY += bestY;
-    lostS += bestClear + lostPerPhase * nPhasesOnCriticalRing(c, i, b);
+    lostS += bestClear + lostPerPhase * nPhasesOnRingZero(c, i, b);
     needS += lo;
     roomS += hi;
   }
@@ -445,8 +445,12 @@ function requiredCycleS(c: CompiledNetwork, i: number, phaseY: Float64Array, cyc
   return total;
 }
 
-function nPhasesOnCriticalRing(c: CompiledNetwork, i: number, b: number): number {
-  // Every ring of a barrier has the same lost-time count in practice; use ring 0's phase count.
+/**
+ * Phases of barrier b on ring 0, the ones whose start-up lost time is counted. Not necessarily
+ * the critical ring: the rings of a barrier usually have as many phases, and where they do not
+ * the lost time is counted for ring 0's (issue 14 keeps the behaviour; the name said otherwise).
+ */
+function nPhasesOnRingZero(c: CompiledNetwork, i: number, b: number): number {
   let n = 0;
   for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) if (c.phaseBarrier[p] === b && c.phaseRing[p] === 0 && c.phaseOnDemand[p] === 0) n++;
   return n;
@@ -465,7 +469,8 @@ function effectiveSaturation(c: CompiledNetwork, l: number, laneFlow: Float64Arr
 }
 
 /**
- * HCM 2010 eq. 18-19/18-20 (PF = 1, no initial queue):
+ * HCM 2010 ch. 18 (signalized intersections), uniform delay d1 and incremental delay d2
+ * (PF = 1, no initial queue; equation numbers left out: the two places that cited them disagreed):
  * d1 = 0.5 C (1 − g/C)² / (1 − min(1, X) g/C);
  * d2 = 900 T [(X − 1) + √((X − 1)² + 8 k I X / (c T))].
  */
