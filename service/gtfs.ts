@@ -8,7 +8,7 @@
  */
 import type { Network } from '../engine/network/schema.js';
 import { ErrorCode, GreenwaveError } from '../engine/errors.js';
-import { PriorityClass } from '../engine/priority/policy.js';
+import { PRIORITY_CLASS_NAME } from './messages.js';
 import { loadGtfsDir } from '../engine/transit/gtfs.js';
 import { buildTransitIndex, decodeFeedMessage, type PriorityCandidate, type TransitIndex } from '../engine/transit/realtime.js';
 
@@ -22,12 +22,6 @@ export async function loadTransitIndex(net: Network, dir: string): Promise<Trans
     throw new GreenwaveError(ErrorCode.InvalidInput, `GTFS feed ${dir}: cannot match the feed to the network: ${e instanceof Error ? e.message : String(e)}`, [], { cause: e });
   }
 }
-
-const CLASS_NAME: Record<PriorityClass, string> = {
-  [PriorityClass.Other]: 'PRIORITY_CLASS_OTHER',
-  [PriorityClass.Bus]: 'PRIORITY_CLASS_BUS',
-  [PriorityClass.Emergency]: 'PRIORITY_CLASS_EMERGENCY',
-};
 
 /** The PriorityRequest (proto-loader object, keepCase, oneofs) a dispatch client would send for this candidate. */
 export function candidateToPriorityRequest(c: PriorityCandidate): Record<string, unknown> {
@@ -44,7 +38,7 @@ export function candidateToPriorityRequest(c: PriorityCandidate): Record<string,
     lateness_s: c.latenessS,
     occupancy: Math.max(0, Math.round(c.occupancy)),
     headway_s: c.headwayS,
-    priority_class: CLASS_NAME[c.priorityClass],
+    priority_class: PRIORITY_CLASS_NAME[c.priorityClass],
   };
 }
 

@@ -15,7 +15,13 @@ import type { ServiceState } from './server.js';
 // ---- request validation (field paths in every message) ----
 
 export type Obj = Record<string, unknown>;
-const CLASS: Record<string, PriorityClass> = { PRIORITY_CLASS_OTHER: PriorityClass.Other, PRIORITY_CLASS_BUS: PriorityClass.Bus, PRIORITY_CLASS_EMERGENCY: PriorityClass.Emergency };
+/** The proto's name of each priority class (greenwave.v1.PriorityClass), and back. */
+export const PRIORITY_CLASS_NAME: Readonly<Record<PriorityClass, string>> = {
+  [PriorityClass.Other]: 'PRIORITY_CLASS_OTHER',
+  [PriorityClass.Bus]: 'PRIORITY_CLASS_BUS',
+  [PriorityClass.Emergency]: 'PRIORITY_CLASS_EMERGENCY',
+};
+const CLASS: Record<string, PriorityClass> = Object.fromEntries(Object.entries(PRIORITY_CLASS_NAME).map(([k, name]) => [name, Number(k) as PriorityClass]));
 
 export function str(v: unknown): string {
   return typeof v === 'string' ? v : '';

@@ -20,6 +20,8 @@ import { buildTopology, type SimTopology } from './topology.js';
 import { SignalHeads, type LampSource } from './signals.js';
 import type { ActuatedPlan } from '../engine/timing/actuated.js';
 import { SeededRandom } from '../engine/numeric.js';
+// Permitted lefts go when the nearest opposing vehicle is at least the planner's critical gap away in time.
+import { CRITICAL_GAP_S } from '../engine/timing/planner.js';
 import type { SimRoutes } from './routeTable.js';
 
 /** IDM parameters for a passenger car; with these the queue discharges at about 2 s per vehicle. */
@@ -39,8 +41,6 @@ export const DWELL = { doorS: 5.0, boardingSPerPax: 2.5, meanBoardings: 5 } as c
 const AT_STOP_M = 1.0;
 /** A vehicle on yellow stops if it can at this deceleration; otherwise it clears. */
 const YELLOW_STOP_DECEL_MPS2 = 3.0;
-/** Permitted lefts go when the nearest opposing vehicle is at least this far away in time. */
-const CRITICAL_GAP_S = 4.5;
 const LOOP_LENGTH_M = 2.0;
 /**
  * A left turner at the head of its lane this close to the line when its green ends is waiting
@@ -61,6 +61,8 @@ const MOVING_MPS = 2.0;
 const EPOCH_MS = Date.UTC(2026, 0, 1);
 
 export type DetectorFault = 'dead' | 'stuckOn' | 'chatter';
+/** A loop's fault as the step loop stores it (a typed array of these; 0 = healthy). */
+const FAULT = { none: 0, dead: 1, stuckOn: 2, chatter: 3 } as const satisfies Record<DetectorFault | 'none', number>;
 
 /**
  * A curbside stop where a tracked vehicle (a bus) halts and serves passengers.
@@ -431,7 +433,7 @@ export class Simulation {
 
   /** Marks a detector faulty from now on: what it reports, not what traffic does. */
   injectFault(detector: number, fault: DetectorFault): void {
-    this.detFault[detector] = fault === 'dead' ? 1 : fault === 'stuckOn' ? 2 : 3;
+    this.detFault[detector] = FAULT[fault];
   }
 
   /** Runs until the clock reaches `untilS`. */
@@ -468,7 +470,7 @@ export class Simulation {
     const lanes = this.topology.detectorLane;
     for (let d = 0; d < this.detOccupied.length; d++) {
       const fault = this.detFault[d]!;
-      if (fault === 1 || (fault !== 2 && this.detOccupied[d] === 0)) continue;
+      if (fault === FAULT.dead || (fault !== FAULT.stuckOn && this.detOccupied[d] === 0)) continue;
       const p = c.lanePhase[lanes[d]!]!;
       if (p >= 0) this.signals.actuate(p, t);
     }
@@ -1216,15 +1218,15 @@ export class Simulation {
       let vol = this.detCount[d]!;
       let occ = (100 * this.detOccS[d]!) / span;
       switch (this.detFault[d]) {
-        case 1:
+        case FAULT.dead:
           vol = 0;
           occ = 0;
           break;
-        case 2:
+        case FAULT.stuckOn:
           vol = 0;
           occ = 100;
           break;
-        case 3:
+        case FAULT.chatter:
           vol = vol * 3 + (2400 * span) / 3600;
           break;
       }

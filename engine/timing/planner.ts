@@ -106,7 +106,7 @@ export function createPlanBuffer(c: CompiledNetwork): PlanBuffer {
 }
 
 /** Gap-acceptance parameters for permitted lefts (HCM 2010's permitted left-turn model, ch. 31): critical gap and follow-up. */
-const CRITICAL_GAP_S = 4.5;
+export const CRITICAL_GAP_S = 4.5;
 const FOLLOW_UP_S = 2.5;
 /** HCM incremental delay: analysis period 0.25 h, pretimed k = 0.5, isolated I = 1. */
 const ANALYSIS_PERIOD_H = 0.25;
