@@ -93,15 +93,41 @@ describe('waterFill', () => {
   });
 });
 
-it('planIntersection allocates no plan objects (buffer reused across calls)', () => {
+it('planIntersection creates no typed array per call (buffer and scratch reused), and repeats itself', () => {
   const c = twoStage();
   const buf = createPlanBuffer(c);
   const s = new PlanScratch();
   buf.laneFlowVehPerH.set([600, 500, 450, 300]);
   planIntersection(c, 0, buf, s);
   const first = Array.from(buf.phaseGreenS);
-  planIntersection(c, 0, buf, s);
+  // Count every typed array constructed while it plans: the hot path must allocate none.
+  const kinds = ['Float64Array', 'Float32Array', 'Int32Array', 'Uint32Array', 'Int16Array', 'Uint16Array', 'Int8Array', 'Uint8Array'] as const;
+  const g = globalThis as unknown as Record<string, unknown>;
+  const saved = kinds.map((k) => g[k]);
+  let created = 0;
+  kinds.forEach((k, n) => {
+    g[k] = new Proxy(saved[n] as object, {
+      construct(target, args, newTarget) {
+        created++;
+        return Reflect.construct(target as new (...a: unknown[]) => object, args, newTarget);
+      },
+    });
+  });
+  try {
+    for (let k = 0; k < 10; k++) planIntersection(c, 0, buf, s);
+  } finally {
+    kinds.forEach((k, n) => (g[k] = saved[n]));
+  }
+  expect(created).toBe(0);
   expect(Array.from(buf.phaseGreenS)).toEqual(first);
+  // The counter counts: a typed array made under the proxy is seen.
+  g['Float64Array'] = new Proxy(saved[0] as object, { construct: (t, a, n) => (created++, Reflect.construct(t as new (...x: unknown[]) => object, a, n)) });
+  try {
+    new Float64Array(1);
+  } finally {
+    g['Float64Array'] = saved[0];
+  }
+  expect(created).toBe(1);
 });
 
 describe('slack to the coordinated phases at a forced cycle', () => {
