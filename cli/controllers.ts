@@ -21,6 +21,7 @@ import { GreenwaveError, ErrorCode, formatIssues } from '../engine/errors.js';
 import { parseNetworkText } from '../engine/network/validate.js';
 import { compileNetwork } from '../engine/network/compile.js';
 import { planNetwork } from '../engine/plan.js';
+import type { PlanBuffer } from '../engine/timing/planner.js';
 import { VirtualController } from '../controllers-adapter/virtual/controller.js';
 import { ControllerServer } from '../controllers-adapter/modbus/server.js';
 import { MAX_UNIT_ID } from '../controllers-adapter/registerMap.js';
@@ -115,7 +116,7 @@ export async function startVirtualControllers(o: VirtualFleetOptions): Promise<V
   // Local plan: the day plan's period in effect now (clock in UTC minutes of the day), or a fixed demand.
   let periods: TimeOfDayPlan[] | undefined;
   let dayPeriods: DayPlanPeriod[] = [];
-  let buffer;
+  let buffer: PlanBuffer;
   if (o.countsPath && o.timeOfDay) {
     // No cycle shorter than an NTCIP controller accepts (its phase minimums count walk and pedestrian clearance on top of min green).
     const cycleLimitMinS = Float64Array.from(c.intersectionIds, (_, i) => (i < o.count ? ntcipMinimumCycleS(c, i) : Number.NaN));
@@ -137,7 +138,7 @@ export async function startVirtualControllers(o: VirtualFleetOptions): Promise<V
   if (o.snmpPort !== undefined) {
     try {
       for (const b of bindings) {
-        let dayPlan;
+        let dayPlan: ReturnType<typeof timeBaseTables>;
         if (periods) {
           const issues = new IssueList();
           dayPlan = timeBaseTables(c, b.controller.intersection, dayPeriods, issues);

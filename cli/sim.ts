@@ -53,7 +53,7 @@ export function cmdSim(args: string[], out: (s: string) => void): number {
   const routesXml = readText(values.routes, 'SUMO routes');
   // Like sumo -a: several additional files, comma-separated, loaded in order (tlsCoordinator's offsets after the programs).
   const planXml = values.plan !== undefined ? values.plan.split(',').map((p) => readText(p, 'plan file')) : undefined;
-  let r;
+  let r: ReturnType<typeof runSumoScenario>;
   try {
     r = runSumoScenario(netXml, routesXml, { ...(seed !== undefined ? { seed } : {}), ...(endS !== undefined ? { endS } : {}), ...(stepS !== undefined ? { stepS } : {}), ...(planXml !== undefined ? { planXml } : {}) });
   } catch (e: unknown) {

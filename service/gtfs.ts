@@ -48,7 +48,7 @@ export function candidateToPriorityRequest(c: PriorityCandidate): Record<string,
  * uses (vehicle.id, else vehicle.label, else the entity id).
  */
 export function feedVehicleIds(buffer: unknown): Map<string, string> {
-  let msg;
+  let msg: ReturnType<typeof decodeFeedMessage>;
   try {
     msg = decodeFeedMessage(buffer);
   } catch (e: unknown) {

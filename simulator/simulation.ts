@@ -1066,7 +1066,7 @@ export class Simulation {
    */
   private stopMarkAhead(v: number, link: number, t: number): number {
     const tv = this.tracked[this.vTrackId[v]!]!;
-    if (tv.dwellEndS === tv.dwellEndS) {
+    if (!Number.isNaN(tv.dwellEndS)) {
       const stepStartS = t - this.stepS;
       if (stepStartS + 1e-9 < tv.dwellEndS) return tv.stops[tv.nextStop]!.positionM;
       const stoodS = stepStartS - tv.dwellStartS;
@@ -1088,7 +1088,7 @@ export class Simulation {
   /** The tracked vehicle in slot v has come to rest at its next stop at time t: doors open. */
   private arriveAtStop(v: number, t: number): void {
     const tv = this.tracked[this.vTrackId[v]!]!;
-    if (tv.dwellEndS === tv.dwellEndS) return;
+    if (!Number.isNaN(tv.dwellEndS)) return;
     const stop = tv.stops[tv.nextStop]!;
     const boardings = stop.meanBoardings > 0 ? this.poissonBoardings(stop.meanBoardings) : 0;
     tv.dwellStartS = t;
@@ -1129,7 +1129,7 @@ export class Simulation {
       if (this.laneBuf[lane * this.laneCap + ((this.laneHead[lane]! + k) % this.laneCap)] === v) break;
       ahead++;
     }
-    const dwellLeftS = tv.dwellEndS === tv.dwellEndS ? Math.max(0, tv.dwellEndS - this.tS) : 0;
+    const dwellLeftS = !Number.isNaN(tv.dwellEndS) ? Math.max(0, tv.dwellEndS - this.tS) : 0;
     return { link: this.topology.laneLink[lane]!, posM: this.vPos[v]!, speedMps: this.vSpeed[v]!, movement: this.vMove[v]!, vehiclesAhead: ahead, nextStop: tv.nextStop, dwellLeftS };
   }
 

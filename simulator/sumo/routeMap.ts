@@ -55,7 +55,7 @@ export function mapTrips(trips: readonly SumoTrip[], graph: SumoGraph, c: Compil
   const out: Parameters<typeof routeTable>[0][number][] = [];
   let unmodelled = 0;
   let unservedTurn = 0;
-  trips: for (const trip of trips) {
+  nextTrip: for (const trip of trips) {
     const E = trip.edges;
     let j = E.findIndex((e) => approachLink.has(e));
     if (j < 0) {
@@ -89,7 +89,7 @@ export function mapTrips(trips: readonly SumoTrip[], graph: SumoGraph, c: Compil
       const m = moveOf.get(`${E[j]}\u0000${E[j + 1]}`);
       if (m === undefined || m >> 2 !== top.linkApproach[link] || !((servedMask[link]! >> m) & 1)) {
         unservedTurn++;
-        continue trips;
+        continue nextTrip;
       }
       legs.push(m);
       const next = top.linkNext[link * 16 + m]!;

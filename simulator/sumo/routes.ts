@@ -173,7 +173,9 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
       const rate = Number(expRate[1]);
       if (!(rate > 0) || rate * (end - begin) > MAX_TRIPS) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} period ${periodAttr} is not a positive rate that departs at most ${MAX_TRIPS} vehicles`, [{ path: `${where}.period`, message: 'bad rate' }]);
       let n = 0;
-      for (let t = begin - Math.log(1 - rng.next()) / rate; t < end; t -= Math.log(1 - rng.next()) / rate) add(`${id}.${n++}`, t, edges, speed);
+      // Exponential gaps between departures (a Poisson stream).
+      const gap = () => -Math.log(1 - rng.next()) / rate;
+      for (let t = begin + gap(); t < end; t += gap()) add(`${id}.${n++}`, t, edges, speed);
       return;
     }
     let periodS: number | undefined;
