@@ -36,5 +36,15 @@ describe('greenwave <command> --help', () => {
     const r = cli('plan', '--nope');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/Unknown option '--nope'/);
+    expect(r.err).not.toMatch(/did you mean/);
+  });
+
+  it('suggests what was probably meant: a command, a sumo subcommand, an option', () => {
+    expect(cli('plna').err).toMatch(/unknown command "plna" \(did you mean "plan"\?\)/);
+    expect(cli('sumo', 'plna').err).toMatch(/unknown subcommand "plna" \(did you mean "plan"\?\)/);
+    expect(cli('plan', '--netwrk', 'x').err).toMatch(/Unknown option '--netwrk' \(did you mean --network\?\)/);
+    expect(cli('sumo', 'plan', '--detector', 'x').err).toMatch(/did you mean --detectors\?/);
+    expect(cli('sim', '--rotes', 'x').err).toMatch(/did you mean --routes\?/);
+    expect(cli('zzzzzz').err).not.toMatch(/did you mean/);
   });
 });

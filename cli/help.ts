@@ -110,3 +110,45 @@ export function version(): string {
   }
   return 'unknown';
 }
+
+/** The closest of `choices` to `word` by edit distance, if it is close enough to be a likely typo. */
+export function closest(word: string, choices: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of choices) {
+    const d = editDistance(word, c);
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** " (did you mean --x?)" for an unknown option of the command `argv` runs, else "". */
+export function suggestOption(argv: readonly string[], message: string): string {
+  const m = /Unknown option '--?([^']+)'/.exec(message);
+  if (!m) return '';
+  const [command, sub] = argv;
+  const all = commandHelp();
+  const entry = (command === 'sumo' && sub !== undefined ? all[`sumo ${sub}`] : undefined) ?? all[command ?? ''];
+  const hit = entry ? closest(m[1]!, Object.keys(entry.options)) : undefined;
+  return hit ? ` (did you mean --${hit}?)` : '';
+}
+
+/** The commands, for "did you mean" on an unknown one. */
+export const COMMANDS = ['plan', 'corridor', 'validate', 'schema', 'sumo', 'sim', 'controllers', 'serve', 'help', 'version'] as const;

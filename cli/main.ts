@@ -23,7 +23,7 @@ import { formatPlanTable, formatFaultSummary, formatCorridor, formatTrials, form
 import { HEALTH_WINDOW_INTERVALS, MIN_HEALTHY_SHARE } from '../engine/counts/blackout.js';
 import { cmdSumo } from './sumo.js';
 import { cmdSim } from './sim.js';
-import { helpFor, version } from './help.js';
+import { closest, COMMANDS, helpFor, suggestOption, version } from './help.js';
 import { cmdControllers } from './controllers.js';
 import { cmdServe } from './serve.js';
 import { rankBySimulation } from '../simulator/rankPlans.js';
@@ -222,10 +222,10 @@ export function run(argv: string[], out: (s: string) => void = (s) => process.st
         out(USAGE);
         return command === undefined ? ExitCode.BadInput : ExitCode.Ok;
       default:
-        throw new UsageError(`unknown command "${command}"`);
+        throw new UsageError(`unknown command "${command}"${((hit) => (hit ? ` (did you mean "${hit}"?)` : ''))(closest(command, COMMANDS))}`);
     }
   } catch (e: unknown) {
-    const ge = e instanceof GreenwaveError ? e : isArgError(e) ? new UsageError((e as Error).message) : GreenwaveError.from(e);
+    const ge = e instanceof GreenwaveError ? e : isArgError(e) ? new UsageError(`${(e as Error).message.split('\n')[0]}${suggestOption(argv, (e as Error).message)}`) : GreenwaveError.from(e);
     err(`greenwave: error [${ge.code}]: ${ge.message}\n`);
     return ge.code === ErrorCode.InvalidInput || ge.code === ErrorCode.Io ? ExitCode.BadInput : ExitCode.Failure;
   }

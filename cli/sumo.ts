@@ -24,6 +24,7 @@ import { matchLoops, readLoopDefinitions, type LoopTarget } from '../simulator/s
 import { rankInSumo, sumoAvailable } from '../simulator/sumo/sumoCheck.js';
 import type { NetworkPlan } from '../engine/plan.js';
 import { formatTrials, splitPieces } from './format.js';
+import { closest } from './help.js';
 
 export const SUMO_USAGE = `usage:
   greenwave sumo loops --net <x.net.xml> --out <loops.add.xml> [--period 900] [--file e1.xml]
@@ -272,7 +273,9 @@ export function cmdSumo(args: string[], out: (s: string) => void, err: (s: strin
       return cmdImport(rest, out);
     case undefined:
       throw usage('sumo: expected a subcommand (plan, loops, import)');
-    default:
-      throw usage(`sumo: unknown subcommand "${sub}"`);
+    default: {
+      const hit = closest(sub, ['plan', 'loops', 'import']);
+      throw usage(`sumo: unknown subcommand "${sub}"${hit ? ` (did you mean "${hit}"?)` : ''}`);
+    }
   }
 }
