@@ -107,3 +107,12 @@ export function splitPieces(s: CorridorSplit): string {
 export function formatTrials(trials: readonly PlanTrial[], chosen: number): string {
   return trials.map((t, k) => `  ${k === chosen ? '*' : ' '} ${t.simulatedDelayS.toFixed(1).padStart(6)} s  ${t.label} (planner score ${t.plannerScore})\n`).join('');
 }
+
+/** Progress of a simulation check on standard error: one line per plan, or one line rewritten in place on a terminal. */
+export function checkProgress(err: (s: string) => void): (done: number, total: number, t: { label: string; simulatedDelayS: number }) => void {
+  return (done, total, t) => {
+    const line = `checking plans in greenwave's microsimulator: ${done}/${total} (${t.label}: ${t.simulatedDelayS.toFixed(1)} s)`;
+    if (process.stderr.isTTY) err(`\r${line}\x1b[K${done === total ? '\n' : ''}`);
+    else err(`${line}\n`);
+  };
+}

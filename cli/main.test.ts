@@ -122,9 +122,12 @@ describe('greenwave validate', () => {
 });
 
 describe('greenwave plan', () => {
-  it('--check N runs the planner\'s best and N runners-up in the microsimulator and keeps the least delay', () => {
+  it('--check N runs the planner\'s best and N runners-up in the microsimulator, shows its progress, and keeps the least delay', () => {
     const r = cli('plan', '--network', NETWORK, '--counts', COUNTS, '--at', '10:30', '--check', '3', '--json');
-    expect(r.stderr).toBe('');
+    // Standard error carries the progress, one line per plan tried, and nothing else.
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(4);
+    lines.forEach((l, k) => expect(l).toMatch(new RegExp(`^checking plans in greenwave's microsimulator: ${k + 1}/4 \\(renmin-rd at \\d+ s: [\\d.]+ s\\)$`)));
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as { simulationCheck: { label: string; simulatedDelayS: number; chosen: boolean }[]; corridors: { corridorId: string; cycleS: number }[] };
     const trials = report.simulationCheck;
@@ -136,6 +139,12 @@ describe('greenwave plan', () => {
     // The plan reported is the one kept: its corridor runs the kept cycle.
     expect(kept[0]!.label).toBe(`renmin-rd at ${report.corridors[0]!.cycleS} s`);
     expect(cli('plan', '--network', NETWORK, '--counts', COUNTS, '--check', 'x').code).toBe(2);
+  });
+
+  it('--check N says so when the planner has no other plan to try, instead of running nothing silently', () => {
+    const r = cli('plan', '--network', NETWORK, '--counts', COUNTS, '--at', '08:00', '--check', '3');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('plan: --check 3: the planner found no other plan to try for this demand; nothing was simulated\n');
   });
 
   it('plans every intersection of the demo city at 08:00', () => {

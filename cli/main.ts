@@ -19,7 +19,7 @@ import { compileNetwork } from '../engine/network/compile.js';
 import { demandFor, prepareCounts } from '../engine/demand.js';
 import { planNetwork } from '../engine/plan.js';
 import { renderTimeSpaceSvg } from '../engine/corridor/tsd.js';
-import { formatPlanTable, formatFaultSummary, formatCorridor, formatTrials, formatBlackoutWarnings, formatSplit } from './format.js';
+import { checkProgress, formatPlanTable, formatFaultSummary, formatCorridor, formatTrials, formatBlackoutWarnings, formatSplit } from './format.js';
 import { HEALTH_WINDOW_INTERVALS, MIN_HEALTHY_SHARE } from '../engine/counts/blackout.js';
 import { cmdSumo } from './sumo.js';
 import { cmdSim } from './sim.js';
@@ -95,7 +95,10 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   const prepared = prepareCounts(c, readText(values.counts, 'counts file'), values.counts);
   const demand = demandFor(prepared, values.at);
   // --check N: the planner's best and N runners-up are run in the microsimulator; the least delay wins.
-  const { plan: chosen, trials, chosen: chosenIndex } = rankBySimulation(c, planNetwork(c, demand.volumeVeh, demand.intervalS, { alternatives }));
+  const shortlisted = planNetwork(c, demand.volumeVeh, demand.intervalS, { alternatives });
+  const { plan: chosen, trials, chosen: chosenIndex } = rankBySimulation(c, shortlisted, { progress: checkProgress(err) });
+  // Say so when --check had nothing to try, rather than silently running no simulation.
+  if (alternatives > 0 && trials.length === 0) err(`plan: --check ${alternatives}: the planner found no other plan to try for this demand; nothing was simulated\n`);
   const { plans, corridors, splits } = chosen;
   const report = {
     network: c.network.name,

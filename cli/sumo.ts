@@ -23,7 +23,8 @@ import { actuatedPlan, corridorApproaches, CONTROL_COORDINATED, MAX_GREEN_FACTOR
 import { matchLoops, readLoopDefinitions, type LoopTarget } from '../simulator/sumo/detectorDefs.js';
 import { rankInSumo, sumoAvailable } from '../simulator/sumo/sumoCheck.js';
 import type { NetworkPlan } from '../engine/plan.js';
-import { formatTrials, splitPieces } from './format.js';
+import { checkProgress, formatTrials, splitPieces } from './format.js';
+import { rankBySimulation } from '../simulator/rankPlans.js';
 import { closest } from './help.js';
 
 export const SUMO_USAGE = `usage:
@@ -187,10 +188,12 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
           sumoChoseActuated = r.actuated;
           return r;
         }
-      : undefined;
+      : // The microsimulator check, with a line per plan tried on standard error (rewritten in place on a terminal).
+        (cc: CompiledNetwork, shortlisted: NetworkPlan) =>
+          rankBySimulation(cc, shortlisted, { progress: checkProgress(err) });
   const { plan, faults, forInterval, basis, intervalS, trials, chosen, leftOut, unmatchedLoops, leftTurns, compiled } = planFromLoops(c0, readText(values.loops, 'loop output'), values.loops, values.at, {
     alternatives,
-    ...(rank ? { rank } : {}),
+    rank,
     ...(loopMatch ? { loops: loopMatch.targets } : {}),
   });
   const unmatched = [...new Set([...(loopMatch?.unmatched ?? []), ...unmatchedLoops])];

@@ -27,6 +27,8 @@ export interface RankOptions {
   readonly durationS?: number;
   /** One run per seed, same seeds for every plan (common random numbers). Default [1, 2]. */
   readonly seeds?: readonly number[];
+  /** Told after each plan is tried: how many are done, of how many, and what that one lost. */
+  readonly progress?: (done: number, total: number, trial: PlanTrial) => void;
 }
 
 /**
@@ -39,14 +41,16 @@ export function rankBySimulation(c: CompiledNetwork, plan: NetworkPlan, opts: Ra
   const durationS = opts.durationS ?? 3600;
   const seeds = opts.seeds ?? [1, 2];
   const flows = movementFlowsFromCounts(c, plan.buffer.laneFlowVehPerH);
-  const trials = plan.alternatives.map((alt) => {
+  const trials = plan.alternatives.map((alt, k) => {
     let delay = 0;
     for (const seed of seeds) {
       const sim = new Simulation(c, alt.buffer, { movementFlowVehPerH: flows }, { seed, stepS: 1 });
       sim.runUntil(durationS);
       delay += sim.metrics().meanDelayPerVehS;
     }
-    return { label: alt.label, plannerScore: Math.round(alt.score), simulatedDelayS: Math.round((delay / seeds.length) * 10) / 10 };
+    const trial = { label: alt.label, plannerScore: Math.round(alt.score), simulatedDelayS: Math.round((delay / seeds.length) * 10) / 10 };
+    opts.progress?.(k + 1, plan.alternatives.length, trial);
+    return trial;
   });
   let chosen = 0;
   trials.forEach((t, k) => {
