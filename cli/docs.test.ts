@@ -1,0 +1,31 @@
+/**
+ * The README's command outputs and the committed time-space diagram are what
+ * the code prints now (`npm run docs:generate` rewrites them), and a hand
+ * edit to an excerpt is caught.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { EXCERPTS, regenerateReadme, TSD_SVG, tsdSvg } from './docs.js';
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
+describe('docs generated from the code', () => {
+  it('every excerpt named in the code is marked in README.md', () => {
+    for (const name of Object.keys(EXCERPTS)) expect(readme).toContain(`<!-- generated: ${name} -->`);
+  });
+
+  it('README.md’s excerpts are what the commands print (run npm run docs:generate after changing the output)', () => {
+    expect(regenerateReadme(readme)).toBe(readme);
+  });
+
+  it('the committed time-space diagram is what the README’s corridor command draws', () => {
+    expect(tsdSvg()).toBe(readFileSync(new URL(`../${TSD_SVG}`, import.meta.url), 'utf8'));
+  });
+
+  it('a hand edit to an excerpt is caught', () => {
+    const edited = readme.replace('common cycle 112 s', 'common cycle 109 s');
+    expect(edited).not.toBe(readme);
+    expect(regenerateReadme(edited)).not.toBe(edited);
+    expect(regenerateReadme(edited)).toBe(readme);
+  });
+});
