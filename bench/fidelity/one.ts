@@ -11,11 +11,10 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run as cli } from '../../cli/main.js';
 import { runSumoScenario } from '../../simulator/sumo/scenario.js';
 import { children, numAttr, attr, parseSumoXml } from '../../simulator/sumo/xml.js';
 import { scenarioFamily, smokeFamily, type DemandLevel } from '../scenarios/family.js';
-import { buildDemand, buildLoops, buildNetwork, sh, SUMO_HOME } from '../scenarios/build.js';
+import { buildDemand, buildLoops, buildNetwork, greenwavePlan, recordLoops, sh, SUMO_HOME } from '../scenarios/build.js';
 import { spearman, type FidelityCase, type PlanComparison } from './report.js';
 import { childRun } from '../scenarios/pool.js';
 
@@ -74,11 +73,9 @@ async function main(): Promise<void> {
       plans.push({ name: `Webster ${c} s`, adds: [`webster${c}.add.xml`] });
     }
     // greenwave's own plans, from loops recorded under the net's program.
-    sh(dir, 'sumo', ['-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', built.loopDefs, '--end', String(THROUGHPUT_AT_S), '--seed', '1', '--no-step-log', '--time-to-teleport', '300']);
+    recordLoops(dir, built, THROUGHPUT_AT_S, 1);
     for (const [name, out, extra] of [['greenwave', 'gw.add.xml', []], ['greenwave (no check)', 'gw0.add.xml', ['--alternatives', '0']]] as const) {
-      let stderr = '';
-      const code = cli(['sumo', 'plan', '--net', join(dir, 'net.net.xml'), '--loops', join(dir, 'loops.xml'), ...(built.needsDetectors ? ['--detectors', join(dir, built.loopDefs)] : []), '--out', join(dir, out), ...extra], () => {}, (s) => (stderr += s));
-      if (code !== 0) throw new Error(`greenwave sumo plan exited ${code}: ${stderr}`);
+      greenwavePlan(dir, built, out, extra);
       plans.push({ name, adds: [out] });
     }
     writeFileSync(join(dir, 'edgedata.add.xml'), `<additional>\n  <edgeData id="ed" file="edgedata.xml" begin="0" end="${END_S}"/>\n</additional>\n`);

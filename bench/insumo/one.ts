@@ -16,7 +16,6 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run as cli } from '../../cli/main.js';
 import { importSumoNet } from '../../simulator/sumo/importNet.js';
 import { validateNetwork } from '../../engine/network/validate.js';
 import { compileNetwork } from '../../engine/network/compile.js';
@@ -25,7 +24,7 @@ import { matchLoops, readLoopDefinitions } from '../../simulator/sumo/detectorDe
 import { readTripinfo } from '../../simulator/sumo/tripinfo.js';
 import { runInSumo } from '../../simulator/sumo/bridge/inSumo.js';
 import { arterialScenario } from '../scenarios/family.js';
-import { arterialFlows, buildLoops, buildNetwork, sh, SUMO_HOME } from '../scenarios/build.js';
+import { arterialFlows, buildLoops, buildNetwork, greenwavePlan, recordLoops, sh, SUMO_HOME } from '../scenarios/build.js';
 import { childRun } from '../scenarios/pool.js';
 
 /** Demand factor per 15-minute period, and the day's length. */
@@ -66,14 +65,9 @@ async function main(): Promise<void> {
     writeFileSync(join(dir, 'flows.xml'), `<routes>\n${flows.join('\n')}\n</routes>\n`);
     sh(dir, 'duarouter', ['-n', 'net.net.xml', '--route-files', 'flows.xml', '-o', 'routes.rou.xml', '--seed', String(spec.seed), '--no-step-log', '--ignore-errors']);
     const built = buildLoops(spec, dir);
-    sh(dir, 'sumo', ['-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', built.loopDefs, '--end', String(DAY_S + PERIOD_S), '--seed', String(spec.seed), '--no-step-log', '--time-to-teleport', '300']);
-    const plan = (out: string, extra: string[]): void => {
-      let stderr = '';
-      const code = cli(['sumo', 'plan', '--net', join(dir, 'net.net.xml'), '--loops', join(dir, 'loops.xml'), ...(built.needsDetectors ? ['--detectors', join(dir, built.loopDefs)] : []), '--out', join(dir, out), ...extra], () => {}, (s) => (stderr += s));
-      if (code !== 0) throw new Error(`greenwave sumo plan exited ${code}: ${stderr}`);
-    };
-    plan('gw.add.xml', []);
-    plan('gwtod.add.xml', ['--time-of-day']);
+    recordLoops(dir, built, DAY_S + PERIOD_S, spec.seed);
+    greenwavePlan(dir, built, 'gw.add.xml');
+    greenwavePlan(dir, built, 'gwtod.add.xml', ['--time-of-day']);
     sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCycleAdaptation.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-o', 'webster.add.xml']);
     sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCoordinator.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', 'webster.add.xml', '-o', 'coord.add.xml']);
     const score = (name: string, net: string, adds: string[]) => {

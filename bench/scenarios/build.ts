@@ -13,6 +13,7 @@ import { importSumoNet, type SumoMapping } from '../../simulator/sumo/importNet.
 import { e1Additional } from '../../simulator/sumo/e1.js';
 import { validateNetwork } from '../../engine/network/validate.js';
 import { compileNetwork } from '../../engine/network/compile.js';
+import { run as cli } from '../../cli/main.js';
 import { LEVEL_FACTOR, type ArterialParams, type DemandLevel, type ScenarioSpec } from './family.js';
 
 export const SUMO_HOME = process.env['SUMO_HOME'] ?? '/usr/share/sumo';
@@ -142,6 +143,18 @@ export function arterialFlows(a: ArterialParams, f: number, beginS: number, endS
     }
   }
   return flows;
+}
+
+/** Runs SUMO's own programs on the scenario with its loops, until `endS`: loops.xml gets the counts greenwave plans from. */
+export function recordLoops(dir: string, built: BuiltScenario, endS: number, seed: number): void {
+  sh(dir, 'sumo', ['-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', built.loopDefs, '--end', String(endS), '--seed', String(seed), '--no-step-log', '--time-to-teleport', '300']);
+}
+
+/** `greenwave sumo plan` on the recorded loops (with the loop definitions where the convention needs them), writing `out` in `dir`. */
+export function greenwavePlan(dir: string, built: BuiltScenario, out: string, extra: readonly string[] = []): void {
+  let stderr = '';
+  const code = cli(['sumo', 'plan', '--net', join(dir, 'net.net.xml'), '--loops', join(dir, 'loops.xml'), ...(built.needsDetectors ? ['--detectors', join(dir, built.loopDefs)] : []), '--out', join(dir, out), ...extra], () => {}, (x) => (stderr += x));
+  if (code !== 0) throw new Error(`greenwave sumo plan exited ${code}: ${stderr}`);
 }
 
 /** Loop definitions in the scenario's convention, recording to loops.xml. */

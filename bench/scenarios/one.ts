@@ -16,10 +16,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run as cli } from '../../cli/main.js';
 import { readTripinfo } from '../../simulator/sumo/tripinfo.js';
 import { scenarioFamily, smokeFamily, type DemandLevel } from './family.js';
-import { buildDemand, buildLoops, buildNetwork, FULL, greenwaveClearances, SMOKE, sh, SUMO_HOME, withClearances } from './build.js';
+import { buildDemand, buildLoops, buildNetwork, FULL, greenwaveClearances, greenwavePlan, recordLoops, SMOKE, sh, SUMO_HOME, withClearances } from './build.js';
 import { TOOLS, type PlanScore, type ScenarioResult } from './report.js';
 import { childRun } from './pool.js';
 
@@ -36,14 +35,10 @@ async function main(): Promise<void> {
     buildDemand(spec, level as DemandLevel, dir, time.demandS);
     const built = buildLoops(spec, dir);
     Object.assign(result, { signals: built.mapping.intersections.length });
-    sh(dir, 'sumo', ['-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', built.loopDefs, '--end', String(time.recordEndS), '--seed', String(spec.seed), '--no-step-log', '--time-to-teleport', '300']);
+    recordLoops(dir, built, time.recordEndS, spec.seed);
 
     const t0 = performance.now();
-    const plan = (out: string, extra: string[]): void => {
-      let stderr = '';
-      const code = cli(['sumo', 'plan', '--net', join(dir, 'net.net.xml'), '--loops', join(dir, 'loops.xml'), ...(built.needsDetectors ? ['--detectors', join(dir, built.loopDefs)] : []), '--out', join(dir, out), ...extra], () => {}, (s) => (stderr += s));
-      if (code !== 0) throw new Error(`greenwave sumo plan exited ${code}: ${stderr}`);
-    };
+    const plan = (out: string, extra: string[]): void => greenwavePlan(dir, built, out, extra);
     plan('gw.add.xml', []);
     Object.assign(result, { planSeconds: (performance.now() - t0) / 1000 });
     plan('gw0.add.xml', ['--alternatives', '0']);
