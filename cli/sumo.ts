@@ -11,10 +11,9 @@
 import { parseArgs } from 'node:util';
 import { readText, writeText } from './io.js';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
-import { validateNetwork } from '../engine/network/validate.js';
-import { compileNetwork, type CompiledNetwork } from '../engine/network/compile.js';
+import type { CompiledNetwork } from '../engine/network/compile.js';
 import { formatTimestamp } from '../engine/counts/csv.js';
-import { importSumoNet, type ImportResult } from '../simulator/sumo/importNet.js';
+import { compileImport, importSumoNet, type ImportResult } from '../simulator/sumo/importNet.js';
 import { e1Additional } from '../simulator/sumo/e1.js';
 import { DEFAULT_ALTERNATIVES, planFromLoops, planTimeOfDay } from '../simulator/sumo/plan.js';
 import { exportTimeOfDay, exportTlLogic } from '../simulator/sumo/exportTls.js';
@@ -86,11 +85,6 @@ function importNet(path: string, minCycleS?: number, timingStepS?: number): Impo
   }
 }
 
-function compile(imported: ImportResult): CompiledNetwork {
-  const result = validateNetwork(imported.network);
-  if (!result.ok) throw new GreenwaveError(ErrorCode.Internal, 'imported network does not validate', result.issues);
-  return compileNetwork(result.network);
-}
 
 function positiveNumber(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -168,7 +162,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   const alternatives = values.alternatives === undefined ? DEFAULT_ALTERNATIVES : Number(values.alternatives);
   if (!(Number.isInteger(alternatives) && alternatives >= 0 && alternatives <= 20)) throw usage(`--alternatives "${values.alternatives}": expected a whole number from 0 to 20`);
   const imported = importNet(values.net, minCycleS, resolutionS);
-  const c0 = compile(imported);
+  const c0 = compileImport(imported);
   const loopMatch = values.detectors === undefined ? undefined : matchLoops(readLoopDefinitions(readText(values.detectors, 'detector definitions'), values.detectors), imported.mapping);
   const check = values.check ?? 'greenwave';
   if (check !== 'greenwave' && check !== 'sumo') throw usage(`--check "${check}": expected greenwave or sumo`);

@@ -16,9 +16,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importSumoNet } from '../../simulator/sumo/importNet.js';
-import { validateNetwork } from '../../engine/network/validate.js';
-import { compileNetwork } from '../../engine/network/compile.js';
+import { compileImport, importSumoNet } from '../../simulator/sumo/importNet.js';
 import { planFromLoops } from '../../simulator/sumo/plan.js';
 import { matchLoops, readLoopDefinitions } from '../../simulator/sumo/detectorDefs.js';
 import { readTripinfo } from '../../simulator/sumo/tripinfo.js';
@@ -83,9 +81,7 @@ async function main(): Promise<void> {
     // Adaptive, SUMO in the loop, from the same fixed plan.
     const netXml = readFileSync(join(dir, 'net.net.xml'), 'utf8');
     const imported = importSumoNet(netXml, { timingStepS: 1 });
-    const valid = validateNetwork(imported.network);
-    if (!valid.ok) throw new Error('imported network does not validate');
-    const c0 = compileNetwork(valid.network);
+    const c0 = compileImport(imported);
     const loopMatch = built.needsDetectors ? matchLoops(readLoopDefinitions(readFileSync(join(dir, built.loopDefs), 'utf8')), imported.mapping) : undefined;
     const fixed = planFromLoops(c0, readFileSync(join(dir, 'loops.xml'), 'utf8'), 'loops.xml', undefined, loopMatch ? { loops: loopMatch.targets } : {});
     const r = await runInSumo(fixed.compiled, imported.mapping, fixed.plan.buffer, { netPath: join(dir, 'net.net.xml'), routesPath: join(dir, 'routes.rou.xml'), dir, seed, endS: END_S, replanEveryS: PERIOD_S, check: { alternatives: 7, horizonS: PERIOD_S, switchMargin: 0.05 }, sumoArgs: ['--tripinfo-output.write-unfinished', 'true'] });

@@ -9,10 +9,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { importSumoNet, type SumoMapping } from '../../simulator/sumo/importNet.js';
+import { compileImport, importSumoNet, type SumoMapping } from '../../simulator/sumo/importNet.js';
 import { e1Additional } from '../../simulator/sumo/e1.js';
-import { validateNetwork } from '../../engine/network/validate.js';
-import { compileNetwork } from '../../engine/network/compile.js';
 import { run as cli } from '../../cli/main.js';
 import { LEVEL_FACTOR, type ArterialParams, type DemandLevel, type ScenarioSpec } from './family.js';
 
@@ -189,10 +187,9 @@ export interface Clearance {
  * Signals greenwave leaves to SUMO are not listed.
  */
 export function greenwaveClearances(netXml: string): Map<string, Clearance> {
-  const { network, mapping } = importSumoNet(netXml);
-  const valid = validateNetwork(network);
-  if (!valid.ok) throw new Error(`imported network does not validate: ${valid.issues.map((x) => `${x.path}: ${x.message}`).join('; ')}`);
-  const c = compileNetwork(valid.network);
+  const imported = importSumoNet(netXml);
+  const { mapping } = imported;
+  const c = compileImport(imported);
   const out = new Map<string, Clearance>();
   for (const m of mapping.intersections) {
     const i = c.intersectionIds.indexOf(m.intersectionId);

@@ -25,6 +25,7 @@
 import { SAFETY_FLOORS } from '../../engine/safety/floors.js';
 import { GreenwaveError, ErrorCode, ValidationError } from '../../engine/errors.js';
 import { validateNetwork } from '../../engine/network/validate.js';
+import { compileNetwork, type CompiledNetwork } from '../../engine/network/compile.js';
 import { buildConflictTable, compatible, parseMovementId } from '../../engine/network/geometry.js';
 import { travelDirection } from '../../engine/network/geometry.js';
 import type { ApproachId, Turn } from '../../engine/network/schema.js';
@@ -125,6 +126,16 @@ export interface NetworkJson {
   links: { id: string; from: string; to: string; lengthM: number; designSpeedKph: number }[];
   corridors: { id: string; name: string; intersections: string[]; outboundWeight: number }[];
   defaults?: { minCycleS?: number; timingStepS?: number };
+}
+
+/**
+ * The imported network, validated and compiled. The importer promises a network that
+ * validates, so a failure here is greenwave's bug (Internal), not the user's input.
+ */
+export function compileImport(imported: ImportResult): CompiledNetwork {
+  const result = validateNetwork(imported.network);
+  if (!result.ok) throw new GreenwaveError(ErrorCode.Internal, 'imported network does not validate', result.issues);
+  return compileNetwork(result.network);
 }
 
 /** Minimum cycle for a net without pedestrian crossings, s: tlsCycleAdaptation.py's default. */

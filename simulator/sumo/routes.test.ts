@@ -16,9 +16,7 @@ import { readSumoGraph, readSumoRoutes } from './routes.js';
 import { mapTrips } from './routeMap.js';
 import { readSumoPrograms } from './programLamps.js';
 import { runSumoScenario } from './scenario.js';
-import { importSumoNet } from './importNet.js';
-import { validateNetwork } from '../../engine/network/validate.js';
-import { compileNetwork } from '../../engine/network/compile.js';
+import { compileImport, importSumoNet } from './importNet.js';
 import { buildTopology } from '../topology.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -32,9 +30,7 @@ function routes(body: string): string {
 
 function setup() {
   const imported = importSumoNet(NET);
-  const valid = validateNetwork(imported.network);
-  if (!valid.ok) throw new Error('fixture does not validate');
-  const c = compileNetwork(valid.network);
+  const c = compileImport(imported);
   return { c, top: buildTopology(c), mapping: imported.mapping };
 }
 

@@ -5,13 +5,11 @@
  * (time loss against driving at each driver's desired speed). Called by
  * `greenwave sim` and bench/fidelity.
  */
-import { ValidationError } from '../../engine/errors.js';
-import { compileNetwork, type CompiledNetwork } from '../../engine/network/compile.js';
-import { validateNetwork } from '../../engine/network/validate.js';
+import type { CompiledNetwork } from '../../engine/network/compile.js';
 import { createPlanBuffer, planAll, PlanScratch } from '../../engine/timing/planner.js';
 import { Simulation, type SimMetrics } from '../simulation.js';
 import { buildTopology } from '../topology.js';
-import { importSumoNet, type SumoMapping } from './importNet.js';
+import { compileImport, importSumoNet, type SumoMapping } from './importNet.js';
 import { readSumoGraph, readSumoRoutes } from './routes.js';
 import { mapTrips } from './routeMap.js';
 import { readSumoPrograms, SumoProgramLamps } from './programLamps.js';
@@ -52,9 +50,7 @@ export interface SumoScenarioResult {
 
 export function runSumoScenario(netXml: string, routesXml: string, opts: SumoScenarioOptions = {}): SumoScenarioResult {
   const imported = importSumoNet(netXml);
-  const valid = validateNetwork(imported.network);
-  if (!valid.ok) throw new ValidationError('SUMO network (as imported)', valid.issues);
-  const c = compileNetwork(valid.network);
+  const c = compileImport(imported);
   const graph = readSumoGraph(netXml);
   const demand = readSumoRoutes(routesXml, graph, { seed: opts.seed ?? 1 });
   let programs = readSumoPrograms(netXml, 'SUMO network');

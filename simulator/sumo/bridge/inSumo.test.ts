@@ -10,9 +10,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { importSumoNet } from '../importNet.js';
-import { validateNetwork } from '../../../engine/network/validate.js';
-import { compileNetwork } from '../../../engine/network/compile.js';
+import { compileImport, importSumoNet } from '../importNet.js';
 import { createPlanBuffer, planAll, PlanScratch } from '../../../engine/timing/planner.js';
 import { CycleRunner } from '../../../engine/runner/cycleRunner.js';
 import { readTripinfo } from '../tripinfo.js';
@@ -39,9 +37,7 @@ const ROUTES = `<routes>
 
 function setup() {
   const imported = importSumoNet(readFileSync(NET, 'utf8'), { timingStepS: 1 });
-  const valid = validateNetwork(imported.network);
-  if (!valid.ok) throw new Error('fixture does not validate');
-  const c = compileNetwork(valid.network);
+  const c = compileImport(imported);
   const plan = createPlanBuffer(c);
   planAll(c, plan, new PlanScratch());
   return { c, plan, mapping: imported.mapping };
