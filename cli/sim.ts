@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { readText } from './io.js';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { runSumoScenario } from '../simulator/sumo/scenario.js';
+import { roundTo } from '../engine/numeric.js';
 
 export const SIM_USAGE = `usage:
   greenwave sim --net <x.net.xml> --routes <y.rou.xml> [--plan <plan.add.xml>[,more.add.xml]] [--seed N] [--end S] [--step 0.5] [--json]
@@ -62,7 +63,7 @@ export function cmdSim(args: string[], out: (s: string) => void): number {
   }
   const m = r.metrics;
   const report = {
-    meanTimeLossS: round(r.meanTimeLossS, 2),
+    meanTimeLossS: roundTo(r.meanTimeLossS, 2),
     tripsInFile: r.tripsInFile,
     tripsSimulated: r.tripsSimulated,
     tripsInserted: m.vehiclesEntered,
@@ -72,13 +73,13 @@ export function cmdSim(args: string[], out: (s: string) => void): number {
     tripsUnmodelled: r.tripsUnmodelled,
     tripsUnservedTurn: r.tripsUnservedTurn,
     skipped: Object.fromEntries(r.skipped),
-    meanTravelTimeS: round(m.meanTravelTimeS, 2),
-    stopsPerVeh: round(m.stopsPerVeh, 3),
+    meanTravelTimeS: roundTo(m.meanTravelTimeS, 2),
+    stopsPerVeh: roundTo(m.stopsPerVeh, 3),
     simulatedS: m.simulatedS,
     vehicleUpdates: m.vehicleUpdates,
     vehicleUpdatesPerS: Math.round(r.vehicleUpdatesPerS),
-    wallS: round(r.wallS, 3),
-    signals: m.intersections.map((x) => ({ id: x.id, vehicles: x.vehicles, meanDelayS: round(x.meanDelayS, 2), stopsPerVeh: round(x.stopsPerVeh, 3) })),
+    wallS: roundTo(r.wallS, 3),
+    signals: m.intersections.map((x) => ({ id: x.id, vehicles: x.vehicles, meanDelayS: roundTo(x.meanDelayS, 2), stopsPerVeh: roundTo(x.stopsPerVeh, 3) })),
     notes: r.notes,
   };
   if (values.json) {
@@ -97,7 +98,3 @@ export function cmdSim(args: string[], out: (s: string) => void): number {
   return 0;
 }
 
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}

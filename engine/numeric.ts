@@ -1,8 +1,24 @@
 /**
  * Small numeric helpers shared by the engine, the simulator and the tests:
- * a modulo that is never negative (cycle arithmetic), a median, and the seeded
- * PRNG every reproducible run uses. No dependencies.
+ * a modulo that is never negative (cycle arithmetic), a median, rounding for
+ * reports, and the seeded PRNG every reproducible run uses. No dependencies.
  */
+
+/** x rounded to `digits` decimals, for reports and JSON (not for the hot loop: it is a division). */
+export function roundTo(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** x to 0.1: seconds and delays in reports. */
+export function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+/** x to 0.001: ratios and stops per vehicle in reports. */
+export function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
 
 /** x mod m in [0, m), also for negative x: positions on a signal cycle. */
 export function mod(x: number, m: number): number {

@@ -11,6 +11,7 @@ import { movementId } from './network/geometry.js';
 import { createPlanBuffer, laneFlowsFromDetectors, PlanFlag, PlanScratch, planIntersection, type PlanBuffer } from './timing/planner.js';
 import { validateIntersectionPlan } from './safety/validator.js';
 import { planCorridors, type CorridorAlternative, type CorridorPlan, type CorridorSplit } from './corridor/corridorPlan.js';
+import { round1, round3 } from './numeric.js';
 
 /** HCM signalized level of service by control delay, s/veh (HCM 2010 exhibit 18-4); v/c > 1 is F. */
 export type LevelOfService = 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
@@ -142,12 +143,6 @@ export function toTimingPlan(c: CompiledNetwork, buffer: PlanBuffer, i: number):
   };
 }
 
-function round1(x: number): number {
-  return Math.round(x * 10) / 10;
-}
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
-}
 
 export interface NetworkPlan {
   readonly buffer: PlanBuffer;

@@ -13,7 +13,7 @@ import { planNetwork } from '../engine/plan.js';
 import type { PlanBuffer } from '../engine/timing/planner.js';
 import { Simulation, type Demand, type SimMetrics, type SimOptions } from './simulation.js';
 import type { SignalHeads } from './signals.js';
-import { mod } from '../engine/numeric.js';
+import { mod, round1 } from '../engine/numeric.js';
 import { signalSystemOf } from '../engine/corridor/crossing.js';
 
 export interface ClosedLoopOptions extends SimOptions {
@@ -154,9 +154,6 @@ export function alignOffsets(c: CompiledNetwork, plan: PlanBuffer, heads: Signal
   }
 }
 
-function round1(x: number): number {
-  return Math.round(x * 10) / 10;
-}
 
 /** The same simulation with one fixed plan throughout, for comparison. */
 export function runFixed(c: CompiledNetwork, plan: PlanBuffer, demand: Demand, durationS: number, opts: SimOptions): SimMetrics {

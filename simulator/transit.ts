@@ -26,6 +26,7 @@ import { TspController, type TspRequest } from '../engine/priority/tsp.js';
 import { PriorityClass, priorityConfig, type TspLimits } from '../engine/priority/policy.js';
 import { DWELL, Simulation, expectedDwellS, type BusStop, type TrackedVehicle } from './simulation.js';
 import { movementFlowsFromLanes } from './demand.js';
+import { round1 } from '../engine/numeric.js';
 
 /** APPROACH_IDS = NB, SB, EB, WB; movement = approach * 4 + turn. */
 const EB = 2;
@@ -411,9 +412,6 @@ export function runTspScenario(s: TspScenario): TspScenarioResult {
   };
 }
 
-function round1(x: number): number {
-  return Math.round(x * 10) / 10;
-}
 
 /**
  * Late buses turning left from the eastbound approach of one signal and leaving the corridor:

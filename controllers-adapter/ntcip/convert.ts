@@ -32,6 +32,7 @@ import { validateIntersectionPlan } from '../../engine/safety/validator.js';
 import { compareRunOrder, phaseDurationS } from '../../engine/timing/runOrder.js';
 import { CONTROL_COORDINATED, CONTROL_FIXED, CONTROL_FREE, type ActuatedPlan } from '../../engine/timing/actuated.js';
 import { PatternControl, SplitMode } from './oids.js';
+import { round1 } from '../../engine/numeric.js';
 
 /** The phase table of one intersection as NTCIP publishes it (integers, units per column). */
 export interface PhaseProgram {
@@ -421,6 +422,3 @@ export function planToPattern(c: CompiledNetwork, i: number, plan: PlanBuffer, i
   return { cycleS: C, offsetS: offset, sequence: seq, splitS: split, coord: new Array<boolean>(prog.length).fill(false), omitted };
 }
 
-function round1(x: number): number {
-  return Math.round(x * 10) / 10;
-}

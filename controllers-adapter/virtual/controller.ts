@@ -101,6 +101,7 @@ import {
   PB_PLAN_ID,
   PLAN_BLOCK_LENGTH,
 } from '../registerMap.js';
+import { round1, round3 } from '../../engine/numeric.js';
 
 export { MAX_LENGTHEN_SHARE, MAX_SHORTEN_SHARE } from '../../engine/runner/cycleRunner.js';
 /** Seconds a loop is occupied per vehicle when counts come without an occupancy time. */
@@ -987,10 +988,4 @@ function tenths(s: number): number {
   return Math.max(0, Math.min(0xffff, Math.round(s * 10)));
 }
 
-function round1(x: number): number {
-  return Math.round(x * 10) / 10;
-}
 
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
-}

@@ -19,7 +19,7 @@ import { allocateSolution, BandMode, BandSolver, MAX_PATTERNS, type BandProblem,
 import { OffsetRefiner, type CorridorTraffic, type Performance } from './transyt.js';
 import { linkBetween, otherLanesDelay, partitionMembers, planIsolated, randomArrivalIndex, throughIndex, travelApproaches, type CorridorSplit, type PartOf } from './subsystems.js';
 import { applyPattern, newThroughWindows, throughWindows, type ThroughWindows } from './windows.js';
-import { mod } from '../numeric.js';
+import { mod, round1, round3 } from '../numeric.js';
 import { chooseShifts, corridorMembers, corridorSystems, CrossingModel, crossingLinks, type CorridorMember as Member } from './crossing.js';
 
 /** Saturation headway used to turn a queue of turning-in vehicles into clearance time, s. */
@@ -621,9 +621,3 @@ function roundState(s: CorridorState): CorridorState {
   return { bandOutS: round1(s.bandOutS), bandInS: round1(s.bandInS), delaySPerVeh: round1(s.delaySPerVeh), stopsPerVeh: round3(s.stopsPerVeh) };
 }
 
-function round1(x: number): number {
-  return Math.round(x * 10) / 10;
-}
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
-}

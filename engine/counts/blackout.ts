@@ -28,7 +28,7 @@
 import { GreenwaveError, ErrorCode, type Issue } from '../errors.js';
 import type { DetectorCounts } from './csv.js';
 import type { FaultReport } from './faults.js';
-import { median, mod } from '../numeric.js';
+import { median, mod, round1 } from '../numeric.js';
 
 /** Below this share of healthy detectors an intersection is planned on its historical profile. */
 export const MIN_HEALTHY_SHARE = 0.5;
@@ -207,9 +207,6 @@ function dayProfile(raw: DetectorCounts, healthy: (t: number, d: number) => bool
   return a + ((b - a) * (forMs - ta)) / (tb - ta);
 }
 
-function round1(x: number): number {
-  return Math.round(x * 10) / 10;
-}
 function stamp(ms: number): string {
   return new Date(ms).toISOString().slice(11, 16);
 }

@@ -29,7 +29,7 @@ import type { CompiledNetwork } from '../network/compile.js';
 import type { PlanBuffer } from '../timing/planner.js';
 import { createPlanBuffer } from '../timing/planner.js';
 import { IssueList, formatIssues } from '../errors.js';
-import { mod } from '../numeric.js';
+import { mod, round1 } from '../numeric.js';
 import { cloneLayout, greenFloorS, layoutFromPlan, retile, ringOrder, sameLayout, validateLayout, type CycleLayout, type RingOrder } from './layout.js';
 import { compareRequests, ineligibility, PriorityClass, type PriorityConfig } from './policy.js';
 
@@ -946,9 +946,6 @@ function className(p: PriorityClass): string {
   return p === PriorityClass.Emergency ? 'emergency' : p === PriorityClass.Bus ? 'bus' : 'other';
 }
 
-function round1(x: number): number {
-  return Math.round(x * 10) / 10;
-}
 function ceil10(x: number): number {
   return Math.ceil(x * 10 - 1e-6) / 10;
 }

@@ -25,7 +25,7 @@ import type { CompiledNetwork } from '../network/compile.js';
 import type { PlanBuffer } from '../timing/planner.js';
 import type { IssueList } from '../errors.js';
 import type { ActuatedPlan } from '../timing/actuated.js';
-import { mod } from '../numeric.js';
+import { mod, round3 } from '../numeric.js';
 import { SAFETY_FLOORS, cycleCeilingS } from './floors.js';
 
 /** Tolerance for float comparisons: plans are quantized to 0.1 s. */
@@ -104,7 +104,7 @@ export function validateIntersectionPlan(c: CompiledNetwork, i: number, plan: Pl
     const shortForPed = pedS > 0 && g + EPS < pedS;
     if (shortForPed) fail(ValidatorRule.PedClearance, `${ph}.greenS`, `green ${g} s is shorter than pedestrian walk + clearance ${pedS} s`); // rule:PED_CLEARANCE
     if (!shortForPed && g + EPS < minGreenS) fail(ValidatorRule.MinGreen, `${ph}.greenS`, `green ${g} s is below the minimum green ${minGreenS} s`); // rule:MIN_GREEN
-    if (g > ceilingS - y - r + EPS) fail(ValidatorRule.MaxGreen, `${ph}.greenS`, `green ${g} s is longer than the cycle allows: at most ${round(ceilingS - y - r)} s within the ${ceilingS} s ceiling`); // rule:MAX_GREEN
+    if (g > ceilingS - y - r + EPS) fail(ValidatorRule.MaxGreen, `${ph}.greenS`, `green ${g} s is longer than the cycle allows: at most ${round3(ceilingS - y - r)} s within the ${ceilingS} s ceiling`); // rule:MAX_GREEN
     if (y + EPS < yellowS) fail(ValidatorRule.Yellow, `${ph}.yellowS`, `yellow ${y} s is below the required change interval ${yellowS} s`); // rule:YELLOW
     if (r + EPS < allRedS) fail(ValidatorRule.AllRed, `${ph}.allRedS`, `all-red ${r} s is below the required red clearance ${allRedS} s`); // rule:ALL_RED
   }
@@ -134,7 +134,7 @@ export function validateIntersectionPlan(c: CompiledNetwork, i: number, plan: Pl
           if (plan.phaseGreenS[next]! + plan.phaseYellowS[next]! + plan.phaseAllRedS[next]! === 0) break;
         }
         if (next < 0) {
-          fail(ValidatorRule.RingTiling, `.barriers[${b}].rings[${r}]`, `no phase of ring ${r + 1} starts at ${round(t)} s: its phases leave a gap or overlap`); // rule:RING_TILING
+          fail(ValidatorRule.RingTiling, `.barriers[${b}].rings[${r}]`, `no phase of ring ${r + 1} starts at ${round3(t)} s: its phases leave a gap or overlap`); // rule:RING_TILING
           break;
         }
         placedMask |= 1 << (next - p0);
@@ -142,11 +142,11 @@ export function validateIntersectionPlan(c: CompiledNetwork, i: number, plan: Pl
       }
       first = last;
       if (barrierEnd < 0) barrierEnd = t;
-      else if (Math.abs(t - barrierEnd) > EPS) fail(ValidatorRule.Barrier, `.barriers[${b}]`, `ring ${r + 1} ends at ${round(t)} s but ring 1 ends at ${round(barrierEnd)} s: rings must meet at the barrier`); // rule:BARRIER
+      else if (Math.abs(t - barrierEnd) > EPS) fail(ValidatorRule.Barrier, `.barriers[${b}]`, `ring ${r + 1} ends at ${round3(t)} s but ring 1 ends at ${round3(barrierEnd)} s: rings must meet at the barrier`); // rule:BARRIER
     }
     barrierStart = barrierEnd;
   }
-  if (Math.abs(barrierStart - cycle) > EPS) fail(ValidatorRule.CycleSum, '.cycleS', `phase times sum to ${round(barrierStart)} s but the cycle is ${cycle} s`); // rule:CYCLE_SUM
+  if (Math.abs(barrierStart - cycle) > EPS) fail(ValidatorRule.CycleSum, '.cycleS', `phase times sum to ${round3(barrierStart)} s but the cycle is ${cycle} s`); // rule:CYCLE_SUM
 
   // Conflicting phases must not overlap, clearances included, on the circular cycle.
   for (let a = p0; a < p1; a++) {
@@ -252,7 +252,7 @@ export function validateActuatedPlan(c: CompiledNetwork, i: number, plan: PlanBu
     if (!(passS > 0 && passS <= MAX_PASSAGE_S + EPS)) fail(ActuatedRule.Passage, `${ph}.passageS`, `passage ${passS} s must be more than 0 and at most ${MAX_PASSAGE_S} s`); // rule:ACT_PASSAGE
     const ceilingS = Math.max(c.phaseMaxGreenS[p]!, g);
     if (maxS + EPS < minS) fail(ActuatedRule.MaxGreen, `${ph}.maxGreenS`, `maximum green ${maxS} s is below the minimum green ${minS} s`); // rule:ACT_MAX_GREEN
-    if (maxS + EPS >= minS && maxS > ceilingS + EPS) fail(ActuatedRule.MaxGreen, `${ph}.maxGreenS`, `maximum green ${maxS} s is above the phase's maximum green ${round(ceilingS)} s`); // rule:ACT_MAX_GREEN
+    if (maxS + EPS >= minS && maxS > ceilingS + EPS) fail(ActuatedRule.MaxGreen, `${ph}.maxGreenS`, `maximum green ${maxS} s is above the phase's maximum green ${round3(ceilingS)} s`); // rule:ACT_MAX_GREEN
     if (coordinatedMode) {
       const f = a.forceOffS[p]!;
       if (!(Number.isFinite(f) && f >= 0 && f < cycle)) {
@@ -262,7 +262,7 @@ export function validateActuatedPlan(c: CompiledNetwork, i: number, plan: PlanBu
         // this far into the planned green always leaves the minimum green; none later than the
         // planned green end, or the phases after it (and the yield point) would be pushed late.
         const into = mod(f - plan.phaseStartS[p]!, cycle);
-        if (into + EPS < minS || into > g + EPS) fail(ActuatedRule.ForceOff, `${ph}.forceOffS`, `force-off ${f} s is ${round(into)} s into the green; it must be between the minimum green ${minS} s and the planned green ${round(g)} s`); // rule:ACT_FORCE_OFF
+        if (into + EPS < minS || into > g + EPS) fail(ActuatedRule.ForceOff, `${ph}.forceOffS`, `force-off ${f} s is ${round3(into)} s into the green; it must be between the minimum green ${minS} s and the planned green ${round3(g)} s`); // rule:ACT_FORCE_OFF
       }
     }
   }
@@ -278,6 +278,3 @@ export function validateActuatedPlan(c: CompiledNetwork, i: number, plan: PlanBu
   return ok;
 }
 
-function round(x: number): number {
-  return Math.round(x * 1000) / 1000;
-}

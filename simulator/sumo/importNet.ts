@@ -31,6 +31,7 @@ import { travelDirection } from '../../engine/network/geometry.js';
 import type { ApproachId, Turn } from '../../engine/network/schema.js';
 import { attr, children, numAttr, parseSumoXml, type XmlNode } from './xml.js';
 import { assignApproaches } from './approaches.js';
+import { round1 } from '../../engine/numeric.js';
 
 export interface SumoLinkInfo {
   readonly linkIndex: number;
@@ -655,9 +656,6 @@ function findCorridors(intersections: readonly IntersectionJson[], links: Networ
 
 function clamp(x: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, x));
-}
-function round1(x: number): number {
-  return Math.round(x * 10) / 10;
 }
 function round7(x: number): number {
   return Math.round(x * 1e7) / 1e7;
