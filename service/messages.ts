@@ -7,7 +7,7 @@
 import { IssueList } from '../engine/errors.js';
 import type { TspDecision, TspRequest } from '../engine/priority/tsp.js';
 import { PriorityClass } from '../engine/priority/policy.js';
-import { movementId, parseMovementId } from '../engine/network/geometry.js';
+import { THROUGH_TURN, movementId, movementIndex, parseMovementId } from '../engine/network/geometry.js';
 import { APPROACH_IDS } from '../engine/network/schema.js';
 import { intersectionSpat } from './spat.js';
 import type { ServiceState } from './server.js';
@@ -62,7 +62,7 @@ export function parsePriorityRequest(state: ServiceState, r: Obj, nowS: number, 
     const a = str(r['approach']).replace('APPROACH_', '');
     const idx = (APPROACH_IDS as readonly string[]).indexOf(a);
     if (idx < 0) issues.add(f('approach'), 'must be one of APPROACH_NB, APPROACH_SB, APPROACH_EB, APPROACH_WB');
-    else movement = idx * 4 + 1;
+    else movement = movementIndex(idx, THROUGH_TURN);
   } else if (ref === 'movement') {
     const m = parseMovementId(str(r['movement']));
     if (!m) issues.add(f('movement'), `"${str(r['movement'])}" is not a movement id such as "EBT" or "NBL"`);

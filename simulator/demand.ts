@@ -6,6 +6,7 @@
  */
 import type { CompiledNetwork } from '../engine/network/compile.js';
 import { buildTopology, type SimTopology } from './topology.js';
+import { MOVEMENT_COUNT, movementSlot } from '../engine/network/geometry.js';
 
 /** [intersection * 16 + movement] veh/h from compiled lane flows. */
 export function movementFlowsFromLanes(c: CompiledNetwork, laneFlowVehPerH: Float64Array): Float64Array {
@@ -14,8 +15,8 @@ export function movementFlowsFromLanes(c: CompiledNetwork, laneFlowVehPerH: Floa
     for (let l = c.laneStart[i]!; l < c.laneStart[i + 1]!; l++) {
       const mask = c.laneMovementMask[l]!;
       let count = 0;
-      for (let m = 0; m < 16; m++) if ((mask >> m) & 1) count++;
-      for (let m = 0; m < 16; m++) if ((mask >> m) & 1) out[i * 16 + m] = out[i * 16 + m]! + laneFlowVehPerH[l]! / count;
+      for (let m = 0; m < MOVEMENT_COUNT; m++) if ((mask >> m) & 1) count++;
+      for (let m = 0; m < MOVEMENT_COUNT; m++) if ((mask >> m) & 1) out[movementSlot(i, m)] = out[movementSlot(i, m)]! + laneFlowVehPerH[l]! / count;
     }
   }
   return out;
@@ -37,13 +38,13 @@ const TURN_PRIOR = [0.15, 1, 0.15, 0.02] as const;
  */
 export function movementFlowsFromCounts(c: CompiledNetwork, laneFlowVehPerH: Float64Array, top: SimTopology = buildTopology(c), iterations = 60): Float64Array {
   const nL = c.laneIds.length;
-  // share[l * 16 + m]: the part of lane l's flow that makes movement m.
+  // share[movementSlot(l, m)]: the part of lane l's flow that makes movement m.
   const share = new Float64Array(nL * 16);
   for (let l = 0; l < nL; l++) {
     const mask = c.laneMovementMask[l]!;
     let weight = 0;
-    for (let m = 0; m < 16; m++) if ((mask >> m) & 1) weight += TURN_PRIOR[m & 3]!;
-    for (let m = 0; m < 16; m++) if ((mask >> m) & 1) share[l * 16 + m] = TURN_PRIOR[m & 3]! / weight;
+    for (let m = 0; m < MOVEMENT_COUNT; m++) if ((mask >> m) & 1) weight += TURN_PRIOR[m & 3]!;
+    for (let m = 0; m < MOVEMENT_COUNT; m++) if ((mask >> m) & 1) share[movementSlot(l, m)] = TURN_PRIOR[m & 3]! / weight;
   }
   const inflow = new Float64Array(top.linkCount);
   for (let l = 0; l < nL; l++) inflow[top.laneLink[l]!] = inflow[top.laneLink[l]!]! + laneFlowVehPerH[l]!;
@@ -53,9 +54,9 @@ export function movementFlowsFromCounts(c: CompiledNetwork, laneFlowVehPerH: Flo
     predicted.fill(0);
     for (let l = 0; l < nL; l++) {
       const link = top.laneLink[l]!;
-      for (let m = 0; m < 16; m++) {
-        const x = laneFlowVehPerH[l]! * share[l * 16 + m]!;
-        const next = top.linkNext[link * 16 + m]!;
+      for (let m = 0; m < MOVEMENT_COUNT; m++) {
+        const x = laneFlowVehPerH[l]! * share[movementSlot(l, m)]!;
+        const next = top.linkNext[movementSlot(link, m)]!;
         if (x > 0 && next >= 0) predicted[next] = predicted[next]! + x;
       }
     }
@@ -63,21 +64,21 @@ export function movementFlowsFromCounts(c: CompiledNetwork, laneFlowVehPerH: Flo
     for (let l = 0; l < nL; l++) {
       const link = top.laneLink[l]!;
       let total = 0;
-      for (let m = 0; m < 16; m++) {
-        const sh = share[l * 16 + m]!;
+      for (let m = 0; m < MOVEMENT_COUNT; m++) {
+        const sh = share[movementSlot(l, m)]!;
         if (sh <= 0) continue;
-        const next = top.linkNext[link * 16 + m]!;
+        const next = top.linkNext[movementSlot(link, m)]!;
         const r = next >= 0 ? ratio[next]! : 1;
-        share[l * 16 + m] = sh * r;
+        share[movementSlot(l, m)] = sh * r;
         total += sh * r;
       }
-      if (total > 0) for (let m = 0; m < 16; m++) share[l * 16 + m] = share[l * 16 + m]! / total;
+      if (total > 0) for (let m = 0; m < MOVEMENT_COUNT; m++) share[movementSlot(l, m)] = share[movementSlot(l, m)]! / total;
     }
   }
   const out = new Float64Array(c.intersectionCount * 16);
   for (let l = 0; l < nL; l++) {
     const i = top.linkIntersection[top.laneLink[l]!]!;
-    for (let m = 0; m < 16; m++) out[i * 16 + m] = out[i * 16 + m]! + laneFlowVehPerH[l]! * share[l * 16 + m]!;
+    for (let m = 0; m < MOVEMENT_COUNT; m++) out[movementSlot(i, m)] = out[movementSlot(i, m)]! + laneFlowVehPerH[l]! * share[movementSlot(l, m)]!;
   }
   return out;
 }

@@ -7,8 +7,7 @@
  */
 import type { CompiledNetwork } from '../engine/network/compile.js';
 import { APPROACH_IDS, type ApproachId } from '../engine/network/schema.js';
-import { exitLeg } from '../engine/network/geometry.js';
-import { travelDirection } from '../engine/network/geometry.js';
+import { exitLeg, movementIndex, movementSlot, travelDirection } from '../engine/network/geometry.js';
 
 /** Length of an approach that enters the network from outside (no upstream signal), m. */
 export const BOUNDARY_APPROACH_M = 250;
@@ -78,9 +77,9 @@ export function buildTopology(c: CompiledNetwork): SimTopology {
     const i = linkIntersection[l]!;
     const a = linkApproach[l]!;
     for (let turn = 0; turn < 4; turn++) {
-      const m = a * 4 + turn;
+      const m = movementIndex(a, turn);
       const dir = LEG_TO_DIRECTION[exitLeg(m)]!;
-      linkNext[l * 16 + m] = downstreamOf.get(`${i}:${dir}`) ?? -1;
+      linkNext[movementSlot(l, m)] = downstreamOf.get(`${i}:${dir}`) ?? -1;
     }
   }
   const laneLink = new Int32Array(c.laneIds.length).fill(-1);

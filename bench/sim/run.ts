@@ -24,7 +24,7 @@ import { readTripinfo } from '../../simulator/sumo/tripinfo.js';
 import { planFromLoops } from '../../simulator/sumo/plan.js';
 import { Simulation } from '../../simulator/simulation.js';
 import { runClosedLoop } from '../../simulator/closedLoop.js';
-import { parseMovementId } from '../../engine/network/geometry.js';
+import { movementSlot, parseMovementId } from '../../engine/network/geometry.js';
 import { formatTrials } from '../../cli/format.js';
 import { runSumoScenario } from '../../simulator/sumo/scenario.js';
 
@@ -101,7 +101,7 @@ for (const m of imported.mapping.intersections) {
   const i = c.intersectionIds.indexOf(m.intersectionId);
   for (const link of m.links) {
     const ref = link?.movement ? parseMovementId(link.movement) : undefined;
-    if (link && ref) movementOf.set(`${link.from}>${link.to}`, i * 16 + ref.index);
+    if (link && ref) movementOf.set(`${link.from}>${link.to}`, movementSlot(i, ref.index));
   }
 }
 const flows = new Float64Array(c.intersectionCount * 16);

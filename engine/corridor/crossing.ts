@@ -16,7 +16,7 @@
  */
 import type { CompiledNetwork } from '../network/compile.js';
 import { APPROACH_IDS, type Corridor } from '../network/schema.js';
-import { travelDirection } from '../network/geometry.js';
+import { THROUGH_TURN, movementIndex, travelDirection } from '../network/geometry.js';
 import type { PlanBuffer } from '../timing/planner.js';
 import { mod } from '../numeric.js';
 
@@ -121,7 +121,7 @@ export function crossingLinks(c: CompiledNetwork, system: readonly (readonly num
     const b = owner.get(down);
     if (a === undefined || b === undefined || a === b) continue;
     const dir = travelDirection(c.network.intersections[up]!.position, c.network.intersections[down]!.position);
-    const movement = APPROACH_IDS.indexOf(dir) * 4 + 1;
+    const movement = movementIndex(APPROACH_IDS.indexOf(dir), THROUGH_TURN);
     const u = demand(up, movement);
     const d = demand(down, movement);
     if (!(u.lanes > 0 && d.lanes > 0 && d.flow > 0)) continue;

@@ -7,7 +7,7 @@
  */
 import type { CompiledNetwork } from '../network/compile.js';
 import { APPROACH_IDS, type ApproachId, type Corridor } from '../network/schema.js';
-import { travelDirection } from '../network/geometry.js';
+import { THROUGH_TURN, movementIndex, travelDirection } from '../network/geometry.js';
 import { IssueList, UnsafePlanError } from '../errors.js';
 import { PlanScratch, planIntersection, type PlanBuffer } from '../timing/planner.js';
 import { validateIntersectionPlan } from '../safety/validator.js';
@@ -33,7 +33,7 @@ const OPPOSITE: Record<ApproachId, ApproachId> = { EB: 'WB', WB: 'EB', NB: 'SB',
 
 /** Movement index of an approach's through movement. */
 export function throughIndex(a: ApproachId): number {
-  return APPROACH_IDS.indexOf(a) * 4 + 1;
+  return movementIndex(APPROACH_IDS.indexOf(a), THROUGH_TURN);
 }
 
 export function travelApproaches(c: CompiledNetwork, indices: readonly number[]): { outApproach: ApproachId[]; inApproach: ApproachId[] } {

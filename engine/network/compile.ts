@@ -16,7 +16,7 @@
  */
 import type { Defaults, Lane, Network, Phase } from './schema.js';
 import { APPROACH_IDS, TURNS } from './schema.js';
-import { buildConflictTable, entryLeg, parseMovementId } from './geometry.js';
+import { buildConflictTable, entryLeg, movementIndex, parseMovementId } from './geometry.js';
 import { allPhases, pedestrianTimeS, phaseClearances, phaseConflictReason, phaseGreens, phaseMinGreenS } from './phaseTiming.js';
 import { SAFETY_FLOORS, clampMaxCycleS } from '../safety/floors.js';
 import { ceilStep } from '../timing/clearance.js';
@@ -218,7 +218,7 @@ export function compileNetwork(net: Network): CompiledNetwork {
         laneIndexById.set(lane.id, ln);
         laneSat[ln] = laneSaturationFlow(lane, ap.gradePercent, d);
         let mask = 0;
-        for (const t of lane.movements) mask |= 1 << (apIndex * 4 + TURNS.indexOf(t));
+        for (const t of lane.movements) mask |= 1 << (movementIndex(apIndex, TURNS.indexOf(t)));
         laneMovementMask[ln] = mask;
         laneEntry.push(entryLeg(apIndex * 4));
         const served = servingPhase(mask, order.map((p) => phases[p]!));

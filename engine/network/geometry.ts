@@ -12,8 +12,27 @@
  */
 import { APPROACH_IDS, LEGS, TURNS, type ApproachId, type Leg, type Turn } from './schema.js';
 
-/** Dense movement index: approachIndex * 4 + turnIndex, 0..15. */
-export const MOVEMENT_COUNT = APPROACH_IDS.length * TURNS.length;
+/** Turns per approach (L, T, R, U): the stride of a dense movement index. */
+export const TURN_COUNT = TURNS.length;
+/** Dense movement index: approachIndex * TURN_COUNT + turnIndex, 0..15. */
+export const MOVEMENT_COUNT = APPROACH_IDS.length * TURN_COUNT;
+
+/** Index of the through movement in TURNS: coordinated phases and bands follow it. */
+export const THROUGH_TURN = 1;
+
+/** Dense movement index of an approach (index into APPROACH_IDS) and a turn (index into TURNS). */
+export function movementIndex(approach: number, turn: number): number {
+  return approach * TURN_COUNT + turn;
+}
+
+/**
+ * Slot of a movement in a network-wide per-movement array (flows, demand,
+ * queues): intersection * MOVEMENT_COUNT + movement. Small enough for V8 to
+ * inline in hot loops.
+ */
+export function movementSlot(intersection: number, movement: number): number {
+  return intersection * MOVEMENT_COUNT + movement;
+}
 
 /** The leg each approach's traffic enters from: northbound traffic arrives on the south leg. */
 const ENTRY_LEG: Record<ApproachId, number> = { NB: 2, SB: 0, EB: 3, WB: 1 };
@@ -34,7 +53,7 @@ export function parseMovementId(id: string): MovementRef | undefined {
   if (!m) return undefined;
   const approach = m[1] as ApproachId;
   const turn = m[2] as Turn;
-  return { approach, turn, index: APPROACH_IDS.indexOf(approach) * TURNS.length + TURNS.indexOf(turn) };
+  return { approach, turn, index: movementIndex(APPROACH_IDS.indexOf(approach), TURNS.indexOf(turn)) };
 }
 
 export function movementId(index: number): string {

@@ -30,6 +30,7 @@ import { APPROACH_IDS, type ApproachId } from '../network/schema.js';
 import type { PlanBuffer } from './planner.js';
 import { mod } from '../numeric.js';
 import type { CorridorPlan } from '../corridor/corridorPlan.js';
+import { THROUGH_TURN, movementIndex } from '../network/geometry.js';
 
 /** Intersection control modes. */
 export const CONTROL_FIXED = 0;
@@ -79,7 +80,7 @@ export function actuatedPlan(c: CompiledNetwork, plan: PlanBuffer, coordinated: 
     const i = index.get(entry.intersectionId);
     if (i === undefined || entry.approaches.length === 0) continue;
     let throughMask = 0;
-    for (const a of entry.approaches) throughMask |= 1 << (APPROACH_IDS.indexOf(a) * 4 + 1);
+    for (const a of entry.approaches) throughMask |= 1 << (movementIndex(APPROACH_IDS.indexOf(a), THROUGH_TURN));
     let any = false;
     for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
       if (((c.phaseProtectedMask[p]! | c.phasePermittedMask[p]!) & throughMask) !== 0 && plan.phaseGreenS[p]! > 0) {

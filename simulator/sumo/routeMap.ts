@@ -12,7 +12,7 @@
  * Trips that cross no modelled approach are left out (`unmodelled`).
  */
 import type { CompiledNetwork } from '../../engine/network/compile.js';
-import { parseMovementId } from '../../engine/network/geometry.js';
+import { movementSlot, parseMovementId } from '../../engine/network/geometry.js';
 import { APPROACH_IDS } from '../../engine/network/schema.js';
 import type { SimTopology } from '../topology.js';
 import { routeTable, type SimRoutes } from '../routeTable.js';
@@ -92,7 +92,7 @@ export function mapTrips(trips: readonly SumoTrip[], graph: SumoGraph, c: Compil
         continue nextTrip;
       }
       legs.push(m);
-      const next = top.linkNext[link * 16 + m]!;
+      const next = top.linkNext[movementSlot(link, m)]!;
       if (next < 0) {
         arrivePosM = Infinity;
         break;
