@@ -23,11 +23,14 @@ interface Excerpt {
   readonly argv: readonly string[];
   /** Blocks of the output (separated by blank lines) kept, by how their first line starts; every block when absent. Skipped runs become "…". */
   readonly blocks?: readonly string[];
+  /** Only blocks from the one starting with this on (for a section printed after others). */
+  readonly from?: string;
 }
 
 /** The README's generated excerpts, by name. */
 export const EXCERPTS: Readonly<Record<string, Excerpt>> = {
   'npm-start': { argv: ['plan', '--network', NETWORK, '--counts', COUNTS, '--at', '08:00'], blocks: ['greenwave plan', 'demand:', '■ I1 ', '■ I6 ', '▶ corridor', 'detector faults'] },
+  'timing-sheet': { argv: ['plan', '--network', NETWORK, '--counts', COUNTS, '--at', '08:00', '--sheet'], from: 'controller timing sheet', blocks: ['■ I1 ', '■ I6 ', 'min = '] },
   corridor: { argv: ['corridor', '--network', NETWORK, '--counts', COUNTS, '--corridor', 'renmin-rd', '--at', '10:00'], blocks: ['▶ corridor'] },
 };
 
@@ -50,7 +53,10 @@ function output(argv: readonly string[]): string {
 export function excerptText(name: string): string {
   const e = EXCERPTS[name];
   if (!e) throw new Error(`no excerpt "${name}"`);
-  const blocks = output(e.argv).replace(/\n+$/, '').split(/\n\s*\n/);
+  const all = output(e.argv).replace(/\n+$/, '').split(/\n\s*\n/);
+  const start = e.from === undefined ? 0 : all.findIndex((b) => b.startsWith(e.from!));
+  if (start < 0) throw new Error(`excerpt "${name}": no block starts with "${e.from}"`);
+  const blocks = all.slice(start);
   if (!e.blocks) return `${blocks.join('\n\n')}\n`;
   const kept: string[] = [];
   let skipped = false;

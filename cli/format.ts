@@ -40,23 +40,31 @@ export function formatPlanTable(c: CompiledNetwork, plans: readonly TimingPlan[]
     lines.push(
       `  cycle ${plan.cycleS} s   offset ${plan.offsetS} s   Y ${fixed(plan.criticalFlowRatio, 3)}   L ${fixed(plan.lostTimeS, 1)} s   X ${fixed(plan.criticalVc, 2)}   delay ${fixed(plan.delaySPerVeh, 1)} s/veh   LOS ${plan.los}${plan.oversaturated ? '   OVERSATURATED' : ''}`,
     );
-    lines.push(`  ${'phase'.padEnd(8)}${pad('start', 7)}${pad('green', 7)}${pad('yellow', 7)}${pad('allRed', 7)}${pad('min', 6)}${pad('y', 7)}  movements`);
+    lines.push(`  ${'phase'.padEnd(8)}${pad('start s', 9)}${pad('green s', 9)}${pad('yellow s', 9)}${pad('allRed s', 9)}${pad('min s', 7)}${pad('y', 7)}  movements`);
     const phaseFile = ix?.phasing.type === 'stages' ? ix.phasing.stages : ix?.phasing.phases;
     for (const ph of plan.phases) {
       const def = phaseFile?.find((p) => p.id === ph.id);
       const moves = def ? [...def.protected, ...def.permitted.map((m) => `(${m})`)].join(' ') : '';
       const ped = (def?.pedestrian ? ` +ped ${def.pedestrian.crosswalks.join('')}` : '') + (ph.onDemand ? '  [on demand: bus priority only]' : '');
-      lines.push(`  ${ph.id.padEnd(8)}${pad(fixed(ph.startS, 1), 7)}${pad(fixed(ph.greenS, 1), 7)}${pad(fixed(ph.yellowS, 1), 7)}${pad(fixed(ph.allRedS, 1), 7)}${pad(fixed(ph.minGreenS, 1), 6)}${pad(fixed(ph.flowRatio, 3), 7)}  ${moves}${ped}`);
+      lines.push(`  ${ph.id.padEnd(8)}${pad(fixed(ph.startS, 1), 9)}${pad(fixed(ph.greenS, 1), 9)}${pad(fixed(ph.yellowS, 1), 9)}${pad(fixed(ph.allRedS, 1), 9)}${pad(fixed(ph.minGreenS, 1), 7)}${pad(fixed(ph.flowRatio, 3), 7)}  ${moves}${ped}`);
     }
-    lines.push(`  ${'movement'.padEnd(8)}${pad('veh/h', 7)}${pad('cap', 7)}${pad('v/c', 7)}${pad('delay', 7)}${pad('LOS', 5)}`);
+    lines.push(`  ${'movement'.padEnd(8)}${pad('flow veh/h', 11)}${pad('cap veh/h', 10)}${pad('v/c', 6)}${pad('delay s/veh', 12)}${pad('LOS', 4)}${pad('queue95 m', 10)}${pad('storage m', 10)}`);
     for (const m of plan.movements) {
-      lines.push(`  ${m.id.padEnd(8)}${pad(m.flowVehPerH, 7)}${pad(m.capacityVehPerH, 7)}${pad(fixed(m.vc, 2), 7)}${pad(fixed(m.delaySPerVeh, 1), 7)}${pad(m.los, 5)}`);
+      lines.push(`  ${m.id.padEnd(8)}${pad(m.flowVehPerH, 11)}${pad(m.capacityVehPerH, 10)}${pad(fixed(m.vc, 2), 6)}${pad(fixed(m.delaySPerVeh, 1), 12)}${pad(m.los, 4)}${pad(m.queue95M === null ? '∞' : `${m.queue95OverCapacity ? '#' : ''}${m.queue95M}`, 10)}${pad(m.storageM ?? '—', 10)}${queueWarning(m)}`);
     }
+    if (plan.movements.some((m) => m.queue95OverCapacity)) lines.push('  # 95th-percentile demand exceeds capacity: the queue shown is the maximum after two cycles and may be longer');
     const flagged = faultyByIntersection.get(plan.intersectionId);
     lines.push(`  flagged detectors: ${flagged ? flagged.join(', ') : 'none'}`);
     lines.push('');
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** A flag after a movement whose 95th-percentile queue would not fit its storage, or has no bound at all. */
+function queueWarning(m: TimingPlan['movements'][number]): string {
+  if (m.queue95M === null) return '  demand above saturation flow: the queue grows without bound';
+  if (m.storageM !== null && m.queue95M > m.storageM) return '  spills back past the upstream signal';
+  return '';
 }
 
 /** One loud line per intersection planned on its historical profile because its detectors were mostly faulty. */
@@ -83,11 +91,12 @@ export function formatCorridor(p: CorridorPlan): string {
   row('band optimized', p.bandOptimized);
   row('delay refined', p.refined);
   lines.push(`  attainability (band ÷ narrowest usable green): outbound ${Math.round(p.attainabilityOut * 100)} %, inbound ${Math.round(p.attainabilityIn * 100)} %; delay in s/veh and stops per vehicle on the arterial through movements (Robertson platoon model)`);
-  lines.push(`  ${'signal'.padEnd(8)}${pad('cycle', 7)}${pad('offset', 8)}  ${'left turns'.padEnd(11)}${pad('out green', 15)}${pad('in green', 15)}${pad('queue out/in', 14)}`);
+  lines.push(`  ${'signal'.padEnd(8)}${pad('cycle s', 11)}${pad('offset s', 9)}  ${'left turns'.padEnd(11)}${pad('out green s', 15)}${pad('in green s', 15)}${pad('queue clear s out/in', 22)}`);
   for (const m of p.intersections) {
     const win = (g: { startS: number; lengthS: number }) => `${fixed(g.startS, 1)}+${fixed(g.lengthS, 1)}`;
-    lines.push(`  ${m.id.padEnd(8)}${pad(`${m.cycleS}${m.doubleCycled ? '½' : ''}`, 7)}${pad(fixed(m.offsetS, 1), 8)}  ${m.leftTurnOrder.padEnd(11)}${pad(win(m.outGreen), 15)}${pad(win(m.inGreen), 15)}${pad(`${fixed(m.queueClearanceOutS, 1)}/${fixed(m.queueClearanceInS, 1)}`, 14)}`);
+    lines.push(`  ${m.id.padEnd(8)}${pad(`${m.cycleS}${m.doubleCycled ? ' (half)' : ''}`, 11)}${pad(fixed(m.offsetS, 1), 9)}  ${m.leftTurnOrder.padEnd(11)}${pad(win(m.outGreen), 15)}${pad(win(m.inGreen), 15)}${pad(`${fixed(m.queueClearanceOutS, 1)}/${fixed(m.queueClearanceInS, 1)}`, 22)}`);
   }
+  lines.push('  greens are start+length in s from the corridor\'s cycle zero; (half): the signal runs two cycles per corridor cycle; queue clear: time for the standing queue to discharge ahead of the band');
   lines.push(`  progression speed km/h: out ${p.progressionKph.out.join(' ')}; in ${p.progressionKph.in.join(' ')}`);
   lines.push('');
   return `${lines.join('\n')}\n`;

@@ -10,7 +10,7 @@ import { SIM_OPTIONS, SIM_USAGE } from './sim.js';
 import { CONTROLLERS_OPTIONS } from './controllers.js';
 import { SERVE_OPTIONS } from './serve.js';
 
-const PLAN_USAGE = `usage: greenwave plan --network <net.json> --counts <counts.csv> [--at HH:MM] [--check N] [--out plan.json] [--json]
+const PLAN_USAGE = `usage: greenwave plan --network <net.json> --counts <counts.csv> [--at HH:MM] [--check N] [--sheet] [--csv sheet.csv] [--utdf timing.csv] [--out plan.json] [--json]
   Times every signal for the interval starting at HH:MM (predicted from the
   counts before it), or for the interval after the last one in the file.
   --network   the network file (docs/network-format.md)
@@ -18,6 +18,10 @@ const PLAN_USAGE = `usage: greenwave plan --network <net.json> --counts <counts.
   --at HH:MM  the interval to plan for
   --check N   also run the planner's N runners-up in the microsimulator on the
               counted demand and keep the plan with the least delay (default 0)
+  --sheet     also print the controller timing sheet: min green, passage, max
+              green, yellow, red clearance, walk, flashing don't-walk, force-off
+  --csv       write the timing sheet as CSV, one row per phase
+  --utdf      write the timings as Synchro UTDF ([Timeplans] and [Phases])
   --out       write the plans as JSON
   --json      print JSON instead of the table
 `;

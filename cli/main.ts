@@ -27,13 +27,17 @@ import { closest, COMMANDS, helpFor, suggestOption, version } from './help.js';
 import { cmdControllers } from './controllers.js';
 import { cmdServe } from './serve.js';
 import { rankBySimulation } from '../simulator/rankPlans.js';
+import { timingSheets } from '../engine/timing/sheet.js';
+import { actuatedPlan, corridorApproaches } from '../engine/timing/actuated.js';
+import { formatTimingSheets, timingSheetsCsv, timingSheetsUtdf } from './timingExport.js';
 
 const USAGE = `usage:
-  greenwave plan --network <net.json> --counts <counts.csv> [--at HH:MM] [--check N] [--out plan.json] [--json]
+  greenwave plan --network <net.json> --counts <counts.csv> [--at HH:MM] [--check N] [--sheet] [--csv F] [--utdf F] [--out plan.json] [--json]
       Times every signal for the interval starting at HH:MM (predicted from the
       counts before it), or for the interval after the last one in the file.
       --check N: also run the planner's N runners-up in the microsimulator on the
       counted demand and keep the plan with the least delay (default 0).
+      --sheet prints the controller timing sheet; --csv and --utdf write it as CSV or Synchro UTDF.
   greenwave corridor --network <net.json> --counts <counts.csv> [--corridor ID] [--at HH:MM] [--svg tsd.svg] [--out corridor.json]
       Coordinates a corridor (common cycle, two-way green band, offsets) and
       reports bands, attainability, delay and stops; --svg writes the time-space diagram.
@@ -80,6 +84,9 @@ export const PLAN_OPTIONS = {
       out: { type: 'string' },
       json: { type: 'boolean', default: false },
       check: { type: 'string' },
+      sheet: { type: 'boolean', default: false },
+      csv: { type: 'string' },
+      utdf: { type: 'string' },
     } as const;
 
 function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => void): number {
@@ -100,6 +107,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   // Say so when --check had nothing to try, rather than silently running no simulation.
   if (alternatives > 0 && trials.length === 0) err(`plan: --check ${alternatives}: the planner found no other plan to try for this demand; nothing was simulated\n`);
   const { plans, corridors, splits } = chosen;
+  const sheets = timingSheets(c, chosen.buffer, actuatedPlan(c, chosen.buffer, corridorApproaches(corridors)));
   const report = {
     network: c.network.name,
     forInterval: demand.forInterval,
@@ -115,11 +123,14 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
       intersections: demand.fallbacks,
     },
     plans,
+    timingSheets: sheets,
     corridors,
     splits,
     ...(trials.length > 0 ? { simulationCheck: trials.map((t, k) => ({ ...t, chosen: k === chosenIndex })) } : {}),
   };
   if (values.out) writeText(values.out, `${JSON.stringify(report, null, 2)}\n`);
+  if (values.csv) writeText(values.csv, timingSheetsCsv(sheets));
+  if (values.utdf) writeText(values.utdf, timingSheetsUtdf(sheets));
   const warnings = formatBlackoutWarnings(demand.fallbacks);
   if (values.json) {
     // stdout stays pure JSON; the warning goes to stderr as well as into the report.
@@ -137,8 +148,11 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
       out(formatTrials(trials, chosenIndex));
       out('\n');
     }
+    if (values.sheet) out(`\ncontroller timing sheet:\n\n${formatTimingSheets(sheets)}`);
     out(formatFaultSummary(prepared.faults));
     if (values.out) out(`\nplan written to ${values.out}\n`);
+    if (values.csv) out(`timing sheet written to ${values.csv}\n`);
+    if (values.utdf) out(`UTDF timings written to ${values.utdf}\n`);
   }
   return ExitCode.Ok;
 }

@@ -7,11 +7,13 @@
  */
 import type { CompiledNetwork } from './network/compile.js';
 import { IssueList, UnsafePlanError } from './errors.js';
-import { movementId } from './network/geometry.js';
+import { MOVEMENT_COUNT, TURN_COUNT, movementId } from './network/geometry.js';
 import { createPlanBuffer, laneFlowsFromDetectors, PlanFlag, PlanScratch, planIntersection, type PlanBuffer } from './timing/planner.js';
 import { validateIntersectionPlan } from './safety/validator.js';
 import { planCorridors, type CorridorAlternative, type CorridorPlan, type CorridorSplit } from './corridor/corridorPlan.js';
 import { round1, round3 } from './numeric.js';
+import { APPROACH_IDS } from './network/schema.js';
+import { approachStorageM, backOfQueue95, QUEUE_SPACING_M, type BackOfQueue } from './timing/queue.js';
 
 /** HCM signalized level of service by control delay, s/veh (HCM 2010 exhibit 18-4); v/c > 1 is F. */
 export type LevelOfService = 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
@@ -45,6 +47,15 @@ export interface MovementPerformance {
   readonly vc: number;
   readonly delaySPerVeh: number;
   readonly los: LevelOfService;
+  /**
+   * 95th-percentile back of queue in the movement's worst lane, m (engine/timing/queue.ts); null
+   * only when the demand exceeds the saturation flow itself.
+   */
+  readonly queue95M: number | null;
+  /** The 95th-percentile cycle brings more than capacity: queue95M is the maximum after two cycles and may be longer. */
+  readonly queue95OverCapacity: boolean;
+  /** Storage of the approach, m: the length of the link from the upstream signal; null for an approach fed from outside the network. */
+  readonly storageM: number | null;
 }
 
 export interface TimingPlan {
@@ -103,29 +114,49 @@ export function toTimingPlan(c: CompiledNetwork, buffer: PlanBuffer, i: number):
     });
   }
   // Shared lanes split their flow equally among the movements they carry.
-  const flow = new Float64Array(16);
-  const cap = new Float64Array(16);
-  const delayFlow = new Float64Array(16);
+  const flow = new Float64Array(MOVEMENT_COUNT);
+  const cap = new Float64Array(MOVEMENT_COUNT);
+  const delayFlow = new Float64Array(MOVEMENT_COUNT);
+  const queueVeh = new Float64Array(MOVEMENT_COUNT);
+  let overCapacity = 0;
+  const laneQueue: BackOfQueue = { veh: 0, overCapacity: false };
+  const cycleS = buffer.cycleS[i]!;
   let present = 0;
   for (let l = c.laneStart[i]!; l < c.laneStart[i + 1]!; l++) {
     const mask = c.laneMovementMask[l]!;
     let count = 0;
-    for (let m = 0; m < 16; m++) if (mask & (1 << m)) count++;
-    for (let m = 0; m < 16; m++) {
+    for (let m = 0; m < MOVEMENT_COUNT; m++) if (mask & (1 << m)) count++;
+    // The lane's queue holds all its movements' vehicles; each movement reports its worst lane.
+    backOfQueue95(buffer.laneFlowVehPerH[l]!, c.laneSatFlowVehPerH[l]!, buffer.laneCapacityVehPerH[l]!, cycleS, laneQueue);
+    for (let m = 0; m < MOVEMENT_COUNT; m++) {
       if (!(mask & (1 << m))) continue;
       present |= 1 << m;
       flow[m] = flow[m]! + buffer.laneFlowVehPerH[l]! / count;
       cap[m] = cap[m]! + buffer.laneCapacityVehPerH[l]! / count;
       delayFlow[m] = delayFlow[m]! + (buffer.laneDelayS[l]! * buffer.laneFlowVehPerH[l]!) / count;
+      queueVeh[m] = Math.max(queueVeh[m]!, laneQueue.veh);
+      if (laneQueue.overCapacity) overCapacity |= 1 << m;
     }
   }
+  const storage = approachStorageM(c.network, c.intersectionIds[i]!);
   const movements: MovementPerformance[] = [];
-  for (let m = 0; m < 16; m++) {
+  for (let m = 0; m < MOVEMENT_COUNT; m++) {
     if (!(present & (1 << m))) continue;
     const v = flow[m]!;
     const vc = cap[m]! > 0 ? v / cap[m]! : 0;
     const delay = v > 0 ? delayFlow[m]! / v : 0;
-    movements.push({ id: movementId(m), flowVehPerH: Math.round(v), capacityVehPerH: Math.round(cap[m]!), vc: round3(vc), delaySPerVeh: round1(delay), los: levelOfService(delay, vc) });
+    const queueM = queueVeh[m]! * QUEUE_SPACING_M;
+    movements.push({
+      id: movementId(m),
+      flowVehPerH: Math.round(v),
+      capacityVehPerH: Math.round(cap[m]!),
+      vc: round3(vc),
+      delaySPerVeh: round1(delay),
+      los: levelOfService(delay, vc),
+      queue95M: Number.isFinite(queueM) ? Math.round(queueM) : null,
+      queue95OverCapacity: (overCapacity & (1 << m)) !== 0,
+      storageM: storage.get(APPROACH_IDS[Math.floor(m / TURN_COUNT)]!) ?? null,
+    });
   }
   const delay = buffer.delaySPerVeh[i]!;
   return {

@@ -35,16 +35,25 @@ export function phaseGreens(ph: Phase): Green[] {
   return out;
 }
 
-/** Walk plus pedestrian clearance for the longest crosswalk the phase serves, s. */
-export function pedestrianTimeS(ph: Phase, ix: Intersection, d: Defaults): number {
-  if (!ph.pedestrian) return 0;
+/**
+ * A phase's pedestrian intervals, s: walk (at least the floor) and flashing don't-walk (the
+ * clearance for the longest crosswalk it serves). Both 0 for a phase without pedestrians.
+ */
+export function pedestrianIntervalsS(ph: Phase, ix: Intersection, d: Defaults): { walkS: number; clearanceS: number } {
+  if (!ph.pedestrian) return { walkS: 0, clearanceS: 0 };
   let longestM = 0;
   for (const leg of ph.pedestrian.crosswalks) {
     const cw = ix.crosswalks.find((c) => c.leg === leg);
     if (cw) longestM = Math.max(longestM, cw.lengthM);
   }
-  const walkS = Math.max(ph.pedestrian.walkS, F.minWalkS);
-  return ceilStep(walkS + pedestrianClearanceS(longestM, Math.min(d.pedestrianSpeedMps, F.maxPedestrianSpeedMps)), d.timingStepS);
+  return { walkS: Math.max(ph.pedestrian.walkS, F.minWalkS), clearanceS: pedestrianClearanceS(longestM, Math.min(d.pedestrianSpeedMps, F.maxPedestrianSpeedMps)) };
+}
+
+/** Walk plus pedestrian clearance for the longest crosswalk the phase serves, on the timing step, s. */
+export function pedestrianTimeS(ph: Phase, ix: Intersection, d: Defaults): number {
+  if (!ph.pedestrian) return 0;
+  const { walkS, clearanceS } = pedestrianIntervalsS(ph, ix, d);
+  return ceilStep(walkS + clearanceS, d.timingStepS);
 }
 
 /** The least green the phase may ever show: its min green, or the pedestrian time if longer. */
