@@ -25,7 +25,7 @@ import { ControllerError, ControllerErrorReason } from '../errors.js';
 import { copyIntersectionPlan, crc16ModbusRegisters, decodePlanBlock, encodePlanBlock } from '../codec.js';
 import { encodeActuatedBlock } from '../actuatedBlock.js';
 import type { ActuatedPlan } from '../../engine/timing/actuated.js';
-import { detectorRange } from '../virtual/controller.js';
+import { detectorRange } from '../virtual/detectors.js';
 import {
   COMMIT_COMMAND,
   OverrideCommand,
