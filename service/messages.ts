@@ -10,7 +10,7 @@ import { PriorityClass } from '../engine/priority/policy.js';
 import { THROUGH_TURN, movementId, movementIndex, parseMovementId } from '../engine/network/geometry.js';
 import { APPROACH_IDS } from '../engine/network/schema.js';
 import { intersectionSpat } from './spat.js';
-import type { ServiceState } from './server.js';
+import type { ServiceState } from './state.js';
 
 // ---- request validation (field paths in every message) ----
 

@@ -5,15 +5,11 @@
  * port per device path, one request at a time on it; a serial port is not
  * reopened on a timeout, and a reply with a bad CRC is MODBUS_BAD_FRAME,
  * retried like a timeout).
- *  - Every request has a timeout (modbus-serial's default is none) plus a
- *    guard timer of our own; connects have their own timeout.
- *  - Transient failures (timeout, connection refused or lost, exception 06
- *    busy) are retried a bounded number of times with exponential backoff.
- *  - A dead connection is never reused: the modbus-serial client is destroyed
- *    and a new one created on the next request (a client can otherwise stay
- *    stuck at "Port Not Open" after the peer restarts).
- *  - A per-controller circuit breaker fails fast after consecutive failures
- *    and lets one trial request through after the cooldown.
+ *  - Every request has a timeout; a dead connection is never reused
+ *    (./connection.ts).
+ *  - Transient failures are retried with exponential backoff, and a
+ *    per-controller circuit breaker fails fast after consecutive failures
+ *    (./retry.ts).
  *  - Operations on one controller are serialized (a per-unit lock held for a
  *    whole push); different controllers run in parallel, bounded per
  *    connection so transaction ids (mod 256) never collide.
@@ -21,7 +17,6 @@
  * reads back the commit status and the active/pending plan id, so a
  * half-written plan can never become active unnoticed.
  */
-import ModbusSerial from 'modbus-serial';
 import type { CompiledNetwork } from '../../engine/network/compile.js';
 import { createPlanBuffer, type PlanBuffer } from '../../engine/timing/planner.js';
 import { validateIntersectionPlan } from '../../engine/safety/validator.js';
@@ -30,7 +25,7 @@ import { ControllerError, ControllerErrorReason } from '../errors.js';
 import { copyIntersectionPlan, crc16ModbusRegisters, decodePlanBlock, encodePlanBlock } from '../codec.js';
 import { encodeActuatedBlock } from '../actuatedBlock.js';
 import type { ActuatedPlan } from '../../engine/timing/actuated.js';
-import { detectorRange } from '../virtual/controller.js';
+import { detectorRange } from '../virtual/detectors.js';
 import {
   COMMIT_COMMAND,
   OverrideCommand,
@@ -72,96 +67,12 @@ import {
   PLAN_BLOCK_LENGTH,
 } from '../registerMap.js';
 
-const ModbusRTU = ModbusSerial.default;
-type Rtu = InstanceType<typeof ModbusRTU>;
-type NodeCallback<T> = (err: Error | null, value: T) => void;
+import { fillOptions, type ControllerClientOptions, type FilledClientOptions } from './clientOptions.js';
+import { Connection, linkKey, linkOf, type AnyControllerEndpoint } from './connection.js';
+import { breakerStatus, serialized, sleep, withRetry } from './retry.js';
 
-/** Where one controller lives: its unit id, the intersection it runs, and its link (Modbus TCP, or RTU on a serial line). */
-export type AnyControllerEndpoint = ControllerEndpoint | RtuControllerEndpoint;
-
-/** A controller behind Modbus TCP. */
-export interface ControllerEndpoint {
-  readonly transport?: 'tcp';
-  readonly unitId: number;
-  readonly intersection: number;
-  readonly host: string;
-  readonly port: number;
-}
-
-/**
- * A controller on a Modbus RTU serial line (8N1). Every unit on the same `path` shares one
- * port, and requests on it go one at a time (a serial bus is half duplex).
- */
-export interface RtuControllerEndpoint {
-  readonly transport: 'rtu';
-  readonly unitId: number;
-  readonly intersection: number;
-  /** Serial device, e.g. /dev/ttyUSB0. */
-  readonly path: string;
-  /** Default 9600. */
-  readonly baudRate?: number;
-  readonly host?: undefined;
-  readonly port?: undefined;
-}
-
-/** The link a Connection opens. @internal */
-type Link = { readonly kind: 'tcp'; readonly host: string; readonly port: number } | { readonly kind: 'rtu'; readonly path: string; readonly baudRate: number };
-
-function linkOf(e: AnyControllerEndpoint): Link {
-  return e.transport === 'rtu' ? { kind: 'rtu', path: e.path, baudRate: e.baudRate ?? 9600 } : { kind: 'tcp', host: e.host, port: e.port };
-}
-
-function linkKey(l: Link): string {
-  return l.kind === 'rtu' ? `rtu:${l.path}` : `${l.host}:${l.port}`;
-}
-
-export interface ControllerClientOptions {
-  /** Per request, ms (default 1000). */
-  readonly timeoutMs?: number;
-  /** Per TCP connect, ms (default 1000). */
-  readonly connectTimeoutMs?: number;
-  /** Extra attempts after a transient failure (default 2). */
-  readonly retries?: number;
-  /** First backoff, ms, doubled per retry up to backoffMaxMs (defaults 50 / 1000). */
-  readonly backoffMs?: number;
-  readonly backoffMaxMs?: number;
-  /** Consecutive failures that open a controller's breaker (default 5). */
-  readonly breakerFailures?: number;
-  /** How long an open breaker fails fast, ms (default 5000). */
-  readonly breakerCooldownMs?: number;
-  /** Requests outstanding at once on one TCP connection (default 16, at most 200). */
-  readonly maxInFlightPerConnection?: number;
-}
-
-type FilledOptions = Required<ControllerClientOptions>;
-export const kDefaultClientOptions: FilledOptions = {
-  timeoutMs: 1000,
-  connectTimeoutMs: 1000,
-  retries: 2,
-  backoffMs: 50,
-  backoffMaxMs: 1000,
-  breakerFailures: 5,
-  breakerCooldownMs: 5000,
-  maxInFlightPerConnection: 16,
-};
-
-function fillOptions(o: ControllerClientOptions): FilledOptions {
-  const f = { ...kDefaultClientOptions, ...o };
-  const check = (name: keyof FilledOptions, lo: number, hi: number): void => {
-    const v = f[name];
-    if (!(Number.isInteger(v) && v >= lo && v <= hi)) throw new RangeError(`options.${name} ${v} must be an integer within [${lo}, ${hi}]`);
-  };
-  check('timeoutMs', 1, 600_000);
-  check('connectTimeoutMs', 1, 600_000);
-  check('retries', 0, 100);
-  check('backoffMs', 0, 600_000);
-  check('backoffMaxMs', 0, 600_000);
-  check('breakerFailures', 1, 1_000_000);
-  check('breakerCooldownMs', 0, 3_600_000);
-  // Transaction ids wrap at 256 in modbus-serial: keep well below.
-  check('maxInFlightPerConnection', 1, 200);
-  return f;
-}
+export { kDefaultClientOptions, type ControllerClientOptions } from './clientOptions.js';
+export type { AnyControllerEndpoint, ControllerEndpoint, RtuControllerEndpoint } from './connection.js';
 
 /** The status block (input registers 0–15), decoded. */
 export interface ControllerStatus {
@@ -231,7 +142,7 @@ interface UnitState {
 
 export class ControllerClient {
   private readonly c: CompiledNetwork;
-  private readonly opts: FilledOptions;
+  private readonly opts: FilledClientOptions;
   private readonly units = new Map<number, UnitState>();
   private readonly connections = new Map<string, Connection>();
   private readonly scratch: PlanBuffer;
@@ -427,8 +338,7 @@ export class ControllerClient {
 
   /** Breaker state, for health reports. */
   breaker(unitId: number): { failures: number; open: boolean } {
-    const u = this.unit(unitId);
-    return { failures: u.failures, open: Date.now() < u.openUntilMs };
+    return breakerStatus(this.unit(unitId));
   }
 
   private unit(unitId: number): UnitState {
@@ -439,34 +349,11 @@ export class ControllerClient {
   }
 
   private serialized<T>(u: UnitState, fn: () => Promise<T>): Promise<T> {
-    const run = u.lock.then(fn, fn);
-    u.lock = run.catch(() => undefined);
-    return run;
+    return serialized(u, fn);
   }
 
-  private async withRetry<T>(u: UnitState, fn: () => Promise<T>): Promise<T> {
-    const unitId = u.endpoint.unitId;
-    for (let k = 0; ; k++) {
-      if (this.closed) throw new ControllerError(ControllerErrorReason.Closed, 'client is closed', { unitId });
-      const now = Date.now();
-      if (now < u.openUntilMs) throw new ControllerError(ControllerErrorReason.CircuitOpen, `unit ${unitId}: circuit open after ${u.failures} consecutive failures; retry in ${u.openUntilMs - now} ms`, { unitId });
-      try {
-        const result = await fn();
-        u.failures = 0;
-        u.openUntilMs = 0;
-        return result;
-      } catch (e: unknown) {
-        const err = e instanceof ControllerError ? e : e instanceof Error && e.name === 'UnsafePlanError' ? null : new ControllerError(ControllerErrorReason.ConnectionLost, `unit ${unitId}: ${String(e)}`, { unitId, cause: e });
-        if (err === null) throw e;
-        const gateway = err.reason === ControllerErrorReason.Exception && (err.exceptionCode === 0x0a || err.exceptionCode === 0x0b);
-        if (err.transient || gateway) {
-          u.failures++;
-          if (u.failures >= this.opts.breakerFailures) u.openUntilMs = Date.now() + this.opts.breakerCooldownMs;
-        }
-        if (!err.transient || k >= this.opts.retries || Date.now() < u.openUntilMs) throw err;
-        await sleep(Math.min(this.opts.backoffMaxMs, this.opts.backoffMs * 2 ** k));
-      }
-    }
+  private withRetry<T>(u: UnitState, fn: () => Promise<T>): Promise<T> {
+    return withRetry(u.endpoint.unitId, u, this.opts, () => this.closed, fn);
   }
 
   private fc3(u: UnitState, address: number, count: number): Promise<number[]> {
@@ -522,181 +409,4 @@ export function decodeStatus(r: readonly number[]): ControllerStatus {
     // uint32, big-endian word order: high word first.
     uptimeS: r[IR_UPTIME_S_HI]! * 0x10000 + r[IR_UPTIME_S_LO]!,
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-interface Outstanding {
-  readonly rtu: Rtu;
-  readonly fail: (e: ControllerError) => void;
-}
-
-/** One TCP connection to one endpoint, recreated whenever it dies. @internal */
-class Connection {
-  readonly key: string;
-  private rtu: Rtu | undefined;
-  private opening: Promise<Rtu> | undefined;
-  private inFlight = 0;
-  private readonly waiters: Array<() => void> = [];
-  private readonly outstanding = new Set<Outstanding>();
-  private lastSuccessMs = 0;
-  private closed = false;
-
-  private readonly maxInFlight: number;
-
-  constructor(
-    private readonly link: Link,
-    private readonly opts: FilledOptions,
-  ) {
-    this.key = linkKey(link);
-    // A serial line carries one request at a time (modbus-serial cannot match parallel RTU replies).
-    this.maxInFlight = link.kind === 'rtu' ? 1 : opts.maxInFlightPerConnection;
-  }
-
-  async run<T>(unitId: number, label: string, op: (m: Rtu, cb: NodeCallback<T>) => void): Promise<T> {
-    await this.acquire();
-    try {
-      const rtu = await this.open(unitId);
-      const started = Date.now();
-      return await new Promise<T>((resolve, reject) => {
-        let settled = false;
-        const entry: Outstanding = { rtu, fail: (e) => finish(e, undefined) };
-        const finish = (err: ControllerError | null, value: T | undefined): void => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          this.outstanding.delete(entry);
-          if (err) reject(err);
-          else resolve(value as T);
-        };
-        // Guard timer: modbus-serial's own timeout should fire first; this one never lets a request hang.
-        const timer = setTimeout(() => {
-          finish(new ControllerError(ControllerErrorReason.Timeout, `unit ${unitId}: ${label} timed out after ${this.opts.timeoutMs} ms (${this.key})`, { unitId }), undefined);
-          // Nothing answered on this TCP connection since the request went out: assume it is dead.
-          // A serial port does not die of a silent slave (unknown unit, corrupted frame): keep it.
-          if (this.lastSuccessMs < started && this.link.kind === 'tcp') this.drop(rtu);
-        }, this.opts.timeoutMs + 25);
-        this.outstanding.add(entry);
-        try {
-          op(rtu, (err, value) => {
-            if (!err) {
-              this.lastSuccessMs = Date.now();
-              finish(null, value);
-              return;
-            }
-            const mapped = mapError(err, unitId, label, this.key, this.opts.timeoutMs);
-            // Settle first: dropping the connection fails whatever is still outstanding on it.
-            finish(mapped, undefined);
-            if (mapped.reason === ControllerErrorReason.Timeout) {
-              if (this.lastSuccessMs < started && this.link.kind === 'tcp') this.drop(rtu);
-            } else if (mapped.reason === ControllerErrorReason.Exception || mapped.reason === ControllerErrorReason.BadFrame) {
-              this.lastSuccessMs = Date.now();
-            } else {
-              this.drop(rtu);
-            }
-          });
-        } catch (e: unknown) {
-          finish(mapError(e, unitId, label, this.key, this.opts.timeoutMs), undefined);
-          this.drop(rtu);
-        }
-      });
-    } finally {
-      this.release();
-    }
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    if (this.rtu) this.drop(this.rtu);
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  private acquire(): Promise<void> {
-    if (this.inFlight < this.maxInFlight) {
-      this.inFlight++;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.waiters.push(() => {
-      this.inFlight++;
-      resolve();
-    }));
-  }
-
-  private release(): void {
-    this.inFlight--;
-    const next = this.waiters.shift();
-    if (next) next();
-  }
-
-  private open(unitId: number): Promise<Rtu> {
-    if (this.closed) return Promise.reject(new ControllerError(ControllerErrorReason.Closed, 'client is closed', { unitId }));
-    if (this.rtu && this.rtu.isOpen) return Promise.resolve(this.rtu);
-    // A client that is not open is never reused ("Port Not Open" can stick after a peer restart).
-    if (this.rtu) this.drop(this.rtu);
-    if (!this.opening) {
-      this.opening = this.connect(unitId).finally(() => {
-        this.opening = undefined;
-      });
-    }
-    return this.opening;
-  }
-
-  private async connect(unitId: number): Promise<Rtu> {
-    const rtu = new ModbusRTU();
-    rtu.setTimeout(this.opts.timeoutMs);
-    // modbus-serial re-emits port errors; without a listener they would crash the process.
-    rtu.on('error', () => {});
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const link = this.link;
-      await Promise.race([
-        link.kind === 'rtu' ? rtu.connectRTUBuffered(link.path, { baudRate: link.baudRate, dataBits: 8, parity: 'none', stopBits: 1 }) : rtu.connectTCP(link.host, { port: link.port }),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`connect timed out after ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
-        }),
-      ]);
-    } catch (e: unknown) {
-      destroyQuietly(rtu);
-      throw new ControllerError(ControllerErrorReason.ConnectFailed, `unit ${unitId}: cannot connect to ${this.key}: ${e instanceof Error ? e.message : String(e)}`, { unitId, cause: e });
-    } finally {
-      clearTimeout(timer);
-    }
-    if (this.closed) {
-      destroyQuietly(rtu);
-      throw new ControllerError(ControllerErrorReason.Closed, 'client is closed', { unitId });
-    }
-    rtu.on('close', () => this.drop(rtu));
-    this.rtu = rtu;
-    return rtu;
-  }
-
-  /** Forgets a client for good and fails everything still waiting on it. */
-  private drop(rtu: Rtu): void {
-    if (this.rtu === rtu) this.rtu = undefined;
-    destroyQuietly(rtu);
-    for (const o of [...this.outstanding]) {
-      if (o.rtu === rtu) o.fail(new ControllerError(this.closed ? ControllerErrorReason.Closed : ControllerErrorReason.ConnectionLost, `connection to ${this.key} closed with the request outstanding`));
-    }
-  }
-}
-
-function destroyQuietly(rtu: Rtu): void {
-  try {
-    (rtu as unknown as { removeAllListeners(event: string): void }).removeAllListeners('close');
-    rtu.destroy(() => {});
-  } catch {
-    // already gone
-  }
-}
-
-function mapError(e: unknown, unitId: number, label: string, key: string, timeoutMs: number): ControllerError {
-  const err = e as { modbusCode?: unknown; name?: unknown; message?: unknown; errno?: unknown } | null;
-  const message = typeof err?.message === 'string' ? err.message : String(e);
-  if (typeof err?.modbusCode === 'number') return new ControllerError(ControllerErrorReason.Exception, `unit ${unitId}: ${label}: Modbus exception 0x${err.modbusCode.toString(16).padStart(2, '0')} (${message})`, { unitId, exceptionCode: err.modbusCode, cause: e });
-  // RTU replies with a bad CRC or length: line noise, the request may be retried.
-  if (message === 'CRC error' || message.startsWith('Data length error')) return new ControllerError(ControllerErrorReason.BadFrame, `unit ${unitId}: ${label}: bad reply frame on ${key} (${message})`, { unitId, cause: e });
-  if (err?.name === 'TransactionTimedOutError' || err?.errno === 'ETIMEDOUT' || message === 'Timed out') return new ControllerError(ControllerErrorReason.Timeout, `unit ${unitId}: ${label} timed out after ${timeoutMs} ms (${key})`, { unitId, cause: e });
-  return new ControllerError(ControllerErrorReason.ConnectionLost, `unit ${unitId}: ${label} failed on ${key}: ${message}`, { unitId, cause: e });
 }

@@ -26,6 +26,8 @@
  *  - A day plan given at start (./timeBase.ts) preloads patterns 1..n and
  *    serves the NTCIP 1201/1202 time base (schedule, day plan events, actions;
  *    read-only here) and the action / day plan in effect at the clock's time.
+ *  - The MIB's objects and rows are registered by ./mib.ts; the tables'
+ *    meaning (pattern → plan, actuated mode and block) is ./model.ts.
  *  - GETNEXT and GETBULK are answered by ./walk.ts (RFC 3416: endOfMibView
  *    past the last object, GETBULK cut to fit the message size).
  *  - Writes of systemPatternControl / systemSyncControl (only those) feed the
@@ -35,37 +37,24 @@
  *    coordPatternStatus 254 until central writes again.
  */
 import type { Socket } from 'node:dgram';
-import snmp, { type Agent, type MibRequest, type ProviderDefinition, type TableColumn } from 'net-snmp';
+import snmp, { type Agent, type MibRequest } from 'net-snmp';
 import type { VirtualController } from '../virtual/controller.js';
 import { createPlanBuffer } from '../../engine/timing/planner.js';
 import { IssueList, formatIssues } from '../../engine/errors.js';
 import { ControllerError, ControllerErrorReason } from '../errors.js';
 import { crc16ModbusRegisters, encodePlanBlock } from '../codec.js';
-import { ActuatedMode, ACT_BLOCK_LENGTH, AB_COORD_PHASES, AB_MODE, AB_PHASES, AB_PLAN_ID, AB_PLAN_ID_TAIL, ACT_PHASE_STRIDE, AP_MAX_GREEN_DS, AP_MIN_GREEN_DS, AP_PASSAGE_DS, CommitStatus, ControllerMode, FaultFlag, HR_ACT_STAGE, HR_COMM_LOSS_TIMEOUT_S, HR_COMMIT, HR_STAGE, Interval, MAX_COMM_LOSS_TIMEOUT_S, MINUTES_PER_DAY, PLAN_BLOCK_LENGTH, commitStatusName } from '../registerMap.js';
+import { CommitStatus, ControllerMode, FaultFlag, HR_ACT_STAGE, HR_COMM_LOSS_TIMEOUT_S, HR_COMMIT, HR_STAGE, Interval, MAX_COMM_LOSS_TIMEOUT_S, MINUTES_PER_DAY, PLAN_BLOCK_LENGTH, commitStatusName } from '../registerMap.js';
 import { installWalk, MAX_UDP_PAYLOAD } from './walk.js';
-import { operationalMode, patternToPlan, phaseProgram, sequenceCount, sequenceData, type PatternTables, type PhaseProgram } from './convert.js';
-import { actionOid, type TimeBaseTables } from './timeBase.js';
+import { operationalMode, patternToPlan, phaseProgram, type PhaseProgram } from './convert.js';
+import type { TimeBaseTables } from './timeBase.js';
 import type { ActuatedPlan } from '../../engine/timing/actuated.js';
+import { actuatedBlock, checkPattern, patternTables, programOf, type Model } from './model.js';
+import { registerMib } from './mib.js';
 import {
-  COORD_FORCE_MODE,
-  COORD_MAXIMUM_MODE,
-  COORD_OPERATIONAL_MODE,
-  CoordForceMode,
-  CoordMaximumMode,
-  DAY_PLAN_ENTRY,
-  DAY_PLAN_STATUS,
-  DayPlanColumn,
-  MAX_DAY_PLAN_EVENTS,
-  MAX_DAY_PLANS,
-  MAX_TIME_BASE_SCHEDULE_ENTRIES,
-  MAX_TIMEBASE_ASC_ACTIONS,
-  TIME_BASE_SCHEDULE_ENTRY,
-  TIMEBASE_ACTION_ENTRY,
-  TIMEBASE_ASC_ACTION_STATUS,
-  TimeBaseScheduleColumn,
-  TimebaseActionColumn,
   COORD_CYCLE_STATUS,
+  COORD_OPERATIONAL_MODE,
   COORD_PATTERN_STATUS,
+  DAY_PLAN_STATUS,
   PATTERN_ENTRY,
   PatternColumn,
   PatternControl,
@@ -73,13 +62,12 @@ import {
   PHASE_STATUS_GROUP_ENTRY,
   PhaseColumn,
   PhaseStatusGroupColumn,
-  SEQUENCE_ENTRY,
-  SequenceColumn,
   SPLIT_ENTRY,
   SplitColumn,
   SplitMode,
   SYSTEM_PATTERN_CONTROL,
   SYSTEM_SYNC_CONTROL,
+  TIMEBASE_ASC_ACTION_STATUS,
   UNIT_BACKUP_TIME,
   parseColumnOid,
 } from './oids.js';
@@ -103,40 +91,7 @@ export interface NtcipAgentOptions {
   readonly dayPlan?: TimeBaseTables;
 }
 
-/** The writable columns of one phase table row. */
-interface PhaseRow {
-  minimumGreenS: number;
-  passageDs: number;
-  maximum1S: number;
-}
 
-interface PatternRow {
-  cycleS: number;
-  offsetS: number;
-  splitNumber: number;
-  sequence: number;
-}
-
-interface SplitRow {
-  timeS: number;
-  mode: number;
-  coord: number;
-}
-
-interface Model {
-  patterns: PatternRow[];
-  /** splits[table - 1][phase - 1] */
-  splits: SplitRow[][];
-  selected: number;
-  sync: number;
-  backupS: number;
-  /** phases[phase - 1] */
-  phases: PhaseRow[];
-  /** coordOperationalMode: 0 automatic, 254 free. */
-  opMode: number;
-}
-
-const INT8: TableColumn['constraints'] = { ranges: [{ min: 0, max: 255 }] };
 
 export class NtcipAgent {
   readonly host: string;
@@ -232,95 +187,14 @@ export class NtcipAgent {
 
   // ------------------------------------------------------------- MIB
 
+
   private install(): void {
-    const mib = this.agent.getMib();
-    const auth = this.agent.getAuthorizer();
-    const read = this.opts.readCommunity ?? 'public';
-    const write = this.opts.writeCommunity ?? 'private';
-    auth.addCommunity(read);
-    auth.addCommunity(write);
-    const acm = auth.getAccessControlModel();
-    acm.setCommunityAccess(read, snmp.AccessLevel.ReadOnly);
-    acm.setCommunityAccess(write, snmp.AccessLevel.ReadWrite);
-
-    const RO = snmp.MaxAccess['read-only'];
-    const RW = snmp.MaxAccess['read-write'];
-    const INT = snmp.ObjectType.Integer;
-    const handler = (req: MibRequest): void => this.handle(req);
-    const col = (number: number, name: string, maxAccess: number, type: number = INT): TableColumn => ({ number, name, type, maxAccess, ...(type === INT ? { constraints: INT8 } : {}) });
-    const table = (name: string, entry: string, columns: TableColumn[], index: string[]): ProviderDefinition => ({ name, type: snmp.MibProviderType.Table, oid: entry, maxAccess: snmp.MaxAccess['not-accessible'], tableColumns: columns, tableIndex: index.map((columnName) => ({ columnName })), handler });
-    const scalar = (name: string, oid: string, maxAccess: number, max = 255): ProviderDefinition => ({ name, type: snmp.MibProviderType.Scalar, oid, scalarType: INT, maxAccess, constraints: { ranges: [{ min: 0, max }] }, handler });
-
-    mib.registerProvider(
-      table('phaseTable', PHASE_ENTRY, [col(PhaseColumn.Number, 'phaseNumber', RO), col(PhaseColumn.Walk, 'phaseWalk', RO), col(PhaseColumn.PedestrianClear, 'phasePedestrianClear', RO), col(PhaseColumn.MinimumGreen, 'phaseMinimumGreen', RW), col(PhaseColumn.Passage, 'phasePassage', RW), col(PhaseColumn.Maximum1, 'phaseMaximum1', RW), col(PhaseColumn.Maximum2, 'phaseMaximum2', RO), col(PhaseColumn.YellowChange, 'phaseYellowChange', RO), col(PhaseColumn.RedClear, 'phaseRedClear', RO), col(PhaseColumn.Ring, 'phaseRing', RO)], ['phaseNumber']),
-    );
-    this.program.forEach((p, k) => mib.addTableRow('phaseTable', [k + 1, p.walkS, p.pedestrianClearS, this.model.phases[k]!.minimumGreenS, this.model.phases[k]!.passageDs, this.model.phases[k]!.maximum1S, p.maximum2S, p.yellowChangeDs, p.redClearDs, p.ring]));
-
-    mib.registerProvider(table('phaseStatusGroupTable', PHASE_STATUS_GROUP_ENTRY, [col(PhaseStatusGroupColumn.Number, 'phaseStatusGroupNumber', RO), col(PhaseStatusGroupColumn.Reds, 'phaseStatusGroupReds', RO), col(PhaseStatusGroupColumn.Yellows, 'phaseStatusGroupYellows', RO), col(PhaseStatusGroupColumn.Greens, 'phaseStatusGroupGreens', RO)], ['phaseStatusGroupNumber']));
-    for (let g = 1; g <= Math.ceil(this.program.length / 8); g++) mib.addTableRow('phaseStatusGroupTable', [g, 0, 0, 0]);
-
-    mib.registerProvider(table('patternTable', PATTERN_ENTRY, [col(PatternColumn.Number, 'patternNumber', RO), col(PatternColumn.CycleTime, 'patternCycleTime', RW), col(PatternColumn.OffsetTime, 'patternOffsetTime', RW), col(PatternColumn.SplitNumber, 'patternSplitNumber', RW), col(PatternColumn.SequenceNumber, 'patternSequenceNumber', RW)], ['patternNumber']));
-    this.model.patterns.forEach((p, k) => mib.addTableRow('patternTable', [k + 1, p.cycleS, p.offsetS, p.splitNumber, p.sequence]));
-
-    mib.registerProvider(table('splitTable', SPLIT_ENTRY, [col(SplitColumn.Number, 'splitNumber', RO), col(SplitColumn.Phase, 'splitPhase', RO), col(SplitColumn.Time, 'splitTime', RW), col(SplitColumn.Mode, 'splitMode', RW), col(SplitColumn.CoordPhase, 'splitCoordPhase', RW)], ['splitNumber', 'splitPhase']));
-    this.model.splits.forEach((rows, t) => rows.forEach((s, k) => mib.addTableRow('splitTable', [t + 1, k + 1, s.timeS, s.mode, s.coord])));
-
-    mib.registerProvider(table('sequenceTable', SEQUENCE_ENTRY, [col(SequenceColumn.Number, 'sequenceNumber', RO), col(SequenceColumn.Ring, 'sequenceRingNumber', RO), col(SequenceColumn.Data, 'sequenceData', RO, snmp.ObjectType.OctetString)], ['sequenceNumber', 'sequenceRingNumber']));
-    const c = this.controller.c;
-    const i = this.controller.intersection;
-    for (let s = 1; s <= sequenceCount(c, i); s++) for (let r = 1; r <= c.ringCount[i]!; r++) mib.addTableRow('sequenceTable', [s, r, Buffer.from(sequenceData(c, i, s, r))]);
-
-    mib.registerProvider(scalar('unitBackupTime', UNIT_BACKUP_TIME, RW, MAX_COMM_LOSS_TIMEOUT_S));
-    mib.setScalarValue('unitBackupTime', this.model.backupS);
-    mib.registerProvider(scalar('coordPatternStatus', COORD_PATTERN_STATUS, RO));
-    mib.setScalarValue('coordPatternStatus', 0);
-    mib.registerProvider(scalar('coordCycleStatus', COORD_CYCLE_STATUS, RO, 65535));
-    mib.setScalarValue('coordCycleStatus', 0);
-    mib.registerProvider(scalar('systemPatternControl', SYSTEM_PATTERN_CONTROL, RW));
-    mib.setScalarValue('systemPatternControl', 0);
-    mib.registerProvider(scalar('systemSyncControl', SYSTEM_SYNC_CONTROL, RW));
-    mib.setScalarValue('systemSyncControl', 0);
-    mib.registerProvider(scalar('coordOperationalMode', COORD_OPERATIONAL_MODE, RW));
-    mib.setScalarValue('coordOperationalMode', this.model.opMode);
-    // Actuated-coordinated operation as greenwave runs it: maximum 1 applies, force-offs are fixed.
-    mib.registerProvider(scalar('coordMaximumMode', COORD_MAXIMUM_MODE, RO));
-    mib.setScalarValue('coordMaximumMode', CoordMaximumMode.Maximum1);
-    mib.registerProvider(scalar('coordForceMode', COORD_FORCE_MODE, RO));
-    mib.setScalarValue('coordForceMode', CoordForceMode.Fixed);
-    this.installTimeBase();
-
+    const { c, intersection } = this.controller;
+    const o = this.opts;
+    registerMib(this.agent, { c, intersection, program: this.program, model: this.model, dayPlan: o.dayPlan, readCommunity: o.readCommunity, writeCommunity: o.writeCommunity }, (req) => this.handle(req));
     this.agent.setBulkSetHandler((requests, _mib, testSet) => this.bulkSet(requests, testSet));
     // GETNEXT / GETBULK per RFC 3416 (endOfMibView, per-repeater counts, responses cut to fit), after every row exists.
-    installWalk(this.agent, this.opts.maxMessageBytes === undefined ? {} : { maxMessageBytes: this.opts.maxMessageBytes });
-  }
-
-  /** NTCIP 1202 timebaseAsc and NTCIP 1201 timebase objects (read-only), from the day plan given at start. */
-  private installTimeBase(): void {
-    const mib = this.agent.getMib();
-    const RO = snmp.MaxAccess['read-only'];
-    const INT = snmp.ObjectType.Integer;
-    const tb = this.opts.dayPlan;
-    const handler = (req: MibRequest): void => this.handle(req);
-    const col = (number: number, name: string, type: number = INT): TableColumn => ({ number, name, type, maxAccess: RO });
-    const table = (name: string, entry: string, columns: TableColumn[], index: string[]): ProviderDefinition => ({ name, type: snmp.MibProviderType.Table, oid: entry, maxAccess: snmp.MaxAccess['not-accessible'], tableColumns: columns, tableIndex: index.map((columnName) => ({ columnName })), handler });
-    const scalar = (name: string, oid: string, value: number): void => {
-      mib.registerProvider({ name, type: snmp.MibProviderType.Scalar, oid, scalarType: INT, maxAccess: RO, handler });
-      mib.setScalarValue(name, value);
-    };
-    const actions = tb?.actionPattern ?? [];
-    const events = tb?.events ?? [];
-    scalar('maxTimebaseAscActions', MAX_TIMEBASE_ASC_ACTIONS, actions.length);
-    mib.registerProvider(table('timebaseAscActionTable', TIMEBASE_ACTION_ENTRY, [col(TimebaseActionColumn.Number, 'timebaseAscActionNumber'), col(TimebaseActionColumn.Pattern, 'timebaseAscPattern'), col(TimebaseActionColumn.AuxillaryFunction, 'timebaseAscAuxillaryFunction'), col(TimebaseActionColumn.SpecialFunction, 'timebaseAscSpecialFunction')], ['timebaseAscActionNumber']));
-    actions.forEach((pattern, k) => mib.addTableRow('timebaseAscActionTable', [k + 1, pattern, 0, 0]));
-    scalar('timebaseAscActionStatus', TIMEBASE_ASC_ACTION_STATUS, 0);
-    scalar('maxTimeBaseScheduleEntries', MAX_TIME_BASE_SCHEDULE_ENTRIES, tb ? 1 : 0);
-    mib.registerProvider(table('timeBaseScheduleTable', TIME_BASE_SCHEDULE_ENTRY, [col(TimeBaseScheduleColumn.Number, 'timeBaseScheduleNumber'), col(TimeBaseScheduleColumn.Month, 'timeBaseScheduleMonth'), col(TimeBaseScheduleColumn.Day, 'timeBaseScheduleDay'), col(TimeBaseScheduleColumn.Date, 'timeBaseScheduleDate', snmp.ObjectType.Gauge32), col(TimeBaseScheduleColumn.DayPlan, 'timeBaseScheduleDayPlan')], ['timeBaseScheduleNumber']));
-    if (tb) mib.addTableRow('timeBaseScheduleTable', [1, tb.schedule.month, tb.schedule.day, tb.schedule.date, tb.schedule.dayPlan]);
-    scalar('maxDayPlans', MAX_DAY_PLANS, tb ? 1 : 0);
-    scalar('maxDayPlanEvents', MAX_DAY_PLAN_EVENTS, events.length);
-    mib.registerProvider(table('timeBaseDayPlanTable', DAY_PLAN_ENTRY, [col(DayPlanColumn.Number, 'dayPlanNumber'), col(DayPlanColumn.EventNumber, 'dayPlanEventNumber'), col(DayPlanColumn.Hour, 'dayPlanHour'), col(DayPlanColumn.Minute, 'dayPlanMinute'), col(DayPlanColumn.ActionNumberOid, 'dayPlanActionNumberOID', snmp.ObjectType.OID)], ['dayPlanNumber', 'dayPlanEventNumber']));
-    events.forEach((e, k) => mib.addTableRow('timeBaseDayPlanTable', [1, k + 1, e.hour, e.minute, actionOid(e.action)]));
-    scalar('dayPlanStatus', DAY_PLAN_STATUS, 0);
+    installWalk(this.agent, o.maxMessageBytes === undefined ? {} : { maxMessageBytes: o.maxMessageBytes });
   }
 
   /** The day plan event in effect at the agent's clock (seconds since 1970 UTC; minute of day = ⌊t / 60⌋ mod 1440), or undefined. */
@@ -405,83 +279,6 @@ export class NtcipAgent {
 
   // ------------------------------------------------------------- SET
 
-  /** The tables of pattern p (1-based) in `m`. */
-  private tables(m: Model, p: number): PatternTables {
-    const row = m.patterns[p - 1]!;
-    const splits = m.splits[row.splitNumber - 1] ?? [];
-    return { cycleS: row.cycleS, offsetS: row.offsetS, sequence: row.sequence, splitS: splits.map((x) => x.timeS), coord: splits.map((x) => x.coord !== 0), omitted: splits.map((x) => x.mode === SplitMode.PhaseOmitted) };
-  }
-
-  /** Issues when pattern p of `m` would be refused; empty when it is runnable. */
-  private check(m: Model, p: number): IssueList {
-    const issues = new IssueList();
-    const row = m.patterns[p - 1];
-    if (!row) {
-      issues.add(`pattern[${p}]`, `pattern ${p} does not exist (1..${m.patterns.length})`);
-      return issues;
-    }
-    if (!(row.splitNumber >= 1 && row.splitNumber <= m.splits.length)) {
-      issues.add(`pattern[${p}].splitNumber`, `split table ${row.splitNumber} does not exist (1..${m.splits.length})`);
-      return issues;
-    }
-    // splitMode phaseOmitted is accepted for on-demand (bus) phases only; patternToPlan checks it.
-    const c = this.controller.c;
-    const i = this.controller.intersection;
-    const plan = createPlanBuffer(c);
-    if (!patternToPlan(c, i, this.tables(m, p), plan, issues, this.programOf(m))) return issues;
-    const mode = this.actuatedMode(m, p);
-    if (mode === ActuatedMode.Fixed) return issues;
-    const splits = m.splits[row.splitNumber - 1]!;
-    // An actuated phase must be able to time its minimum within its split.
-    const p0 = c.phaseStart[i]!;
-    splits.forEach((x, k) => {
-      if (x.mode === SplitMode.PhaseOmitted) return;
-      if (m.phases[k]!.minimumGreenS > plan.phaseGreenS[p0 + k]! + 1e-9) issues.add(`pattern[${p}].splits[${k + 1}]`, `phaseMinimumGreen ${m.phases[k]!.minimumGreenS} s exceeds the phase's green ${plan.phaseGreenS[p0 + k]} s in this pattern`);
-    });
-    return issues;
-  }
-
-  /** The phase program with the model's (writable) min green, passage and maximum 1. */
-  private programOf(m: Model): PhaseProgram[] {
-    return this.program.map((ph, k) => ({ ...ph, ...m.phases[k]! }));
-  }
-
-  /**
-   * How pattern p runs: free when coordOperationalMode is 254; actuated-coordinated when a
-   * non-omitted phase is not on maximum recall; otherwise fixed-time (every phase runs its split).
-   */
-  private actuatedMode(m: Model, p: number): ActuatedMode {
-    if (m.opMode === PatternControl.Free) return ActuatedMode.Free;
-    const splits = m.splits[m.patterns[p - 1]!.splitNumber - 1] ?? [];
-    const live = (x: SplitRow): boolean => x.mode !== SplitMode.PhaseOmitted;
-    if (!splits.some((x) => live(x) && x.mode !== SplitMode.MaximumVehicleRecall && x.mode !== SplitMode.MaximumVehicleAndPedestrianRecall)) return ActuatedMode.Fixed;
-    // Actuated phases and no coordinated phase to hold the cycle: the pattern runs free.
-    return splits.some((x) => live(x) && x.coord !== 0) ? ActuatedMode.Coordinated : ActuatedMode.Free;
-  }
-
-  /** The register map's actuated block for pattern p of `m`, plan id p. */
-  private actuatedBlock(m: Model, p: number): Uint16Array {
-    const regs = new Uint16Array(ACT_BLOCK_LENGTH);
-    regs[AB_PLAN_ID] = p;
-    regs[AB_PLAN_ID_TAIL] = p;
-    const mode = this.actuatedMode(m, p);
-    regs[AB_MODE] = mode;
-    if (mode === ActuatedMode.Fixed) return regs;
-    const splits = m.splits[m.patterns[p - 1]!.splitNumber - 1]!;
-    let bits = 0;
-    const p0 = this.controller.c.phaseStart[this.controller.intersection]!;
-    m.phases.forEach((row, k) => {
-      const at = AB_PHASES + k * ACT_PHASE_STRIDE;
-      // The register map's min green is the least green shown, pedestrian time included (NTCIP: min green + walk + ped clearance).
-      const minDs = Math.max(row.minimumGreenS * 10, Math.ceil(this.controller.c.phaseMinGreenS[p0 + k]! * 10 - 1e-6));
-      regs[at + AP_MIN_GREEN_DS] = minDs;
-      regs[at + AP_PASSAGE_DS] = row.passageDs;
-      regs[at + AP_MAX_GREEN_DS] = Math.max(row.maximum1S * 10, minDs);
-      if (mode === ActuatedMode.Coordinated && splits[k]!.coord !== 0 && splits[k]!.mode !== SplitMode.PhaseOmitted) bits |= 1 << k;
-    });
-    regs[AB_COORD_PHASES] = bits;
-    return regs;
-  }
 
   private bulkSet(requests: MibRequest[], testSet: boolean): number {
     this.sync();
@@ -570,7 +367,7 @@ export class NtcipAgent {
     // Patterns still being programmed (cycle 0) are checked when selected.
     for (const p of touched) {
       if (next.patterns[p - 1]!.cycleS === 0 && p !== control) continue;
-      const issues = this.check(next, p);
+      const issues = checkPattern(this.controller.c, this.controller.intersection, this.program, next, p);
       if (issues.length > 0) return refuse(snmp.ErrorStatus.BadValue, formatIssues(issues.items));
     }
     if (control !== undefined) next.selected = control;
@@ -579,7 +376,7 @@ export class NtcipAgent {
     // Commit pass: the controller must accept the pattern it is told to run.
     const target = control !== undefined && control !== PatternControl.Standby ? control : touched.has(next.selected) && next.selected !== 0 ? next.selected : 0;
     if (target !== 0) {
-      const signature = JSON.stringify([this.tables(next, target), next.splits[next.patterns[target - 1]!.splitNumber - 1], next.phases, next.opMode]);
+      const signature = JSON.stringify([patternTables(next, target), next.splits[next.patterns[target - 1]!.splitNumber - 1], next.phases, next.opMode]);
       if (!this.committed || this.committed.pattern !== target || this.committed.signature !== signature) {
         const failure = this.commitPattern(next, target);
         if (failure) return refuse(snmp.ErrorStatus.CommitFailed, failure);
@@ -606,10 +403,10 @@ export class NtcipAgent {
     const i = vc.intersection;
     const plan = createPlanBuffer(c);
     const issues = new IssueList();
-    if (!patternToPlan(c, i, this.tables(m, p), plan, issues, this.programOf(m))) return formatIssues(issues.items);
+    if (!patternToPlan(c, i, patternTables(m, p), plan, issues, programOf(this.program, m))) return formatIssues(issues.items);
     try {
       // The actuated block first (fixed-time too, so no earlier settings can ride along), then the plan.
-      const act = this.actuatedBlock(m, p);
+      const act = actuatedBlock(c, i, m, p);
       vc.writeHolding(HR_ACT_STAGE, [...act, crc16ModbusRegisters(act)]);
       const block = encodePlanBlock(c, i, plan, p);
       // Staging block, CRC and commit in one write: exactly what an FC16 from central does.

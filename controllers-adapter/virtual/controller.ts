@@ -30,90 +30,43 @@
  * Time advances event by event (every interval boundary between two ticks is
  * evaluated), so coarse or irregular ticks never hide a lamp transition.
  * Detector counters come from `addDetectorCounts` or a deterministic rate.
+ * Its parts: the conflict monitor (./monitor.ts), the detectors
+ * (./detectors.ts), the register-side plan store (./planStore.ts), the commit
+ * and override checks (./commit.ts) and the input-register status
+ * (./status.ts); this class drives them from the clock.
  */
 import type { CompiledNetwork } from '../../engine/network/compile.js';
 import type { ActuatedPlan } from '../../engine/timing/actuated.js';
 import { createPlanBuffer, type PlanBuffer } from '../../engine/timing/planner.js';
-import { validateIntersectionPlan } from '../../engine/safety/validator.js';
-import { GreenwaveError, ErrorCode, IssueList, UnsafePlanError, formatIssues } from '../../engine/errors.js';
+import { GreenwaveError, ErrorCode } from '../../engine/errors.js';
 import { BOUNDARY_ONE_CYCLE, BOUNDARY_PLAN_SWITCH, CycleRunner, STEP_CYCLE_ZERO, STEP_DONE } from '../../engine/runner/cycleRunner.js';
-import { PHASE_ALL_RED, PHASE_GREEN, PHASE_RED, PHASE_YELLOW } from '../../engine/runner/lamps.js';
-import { ModbusException } from '../errors.js';
-import { assertPhasesFit, copyIntersectionPlan, crc16ModbusRegisters, decodePlanBlock, encodePlanBlock } from '../codec.js';
-import { checkActuatedBlock, fixedActuatedBlock } from '../actuatedBlock.js';
+import { PHASE_GREEN, PHASE_YELLOW } from '../../engine/runner/lamps.js';
+import { assertPhasesFit, encodePlanBlock } from '../codec.js';
 import {
   COMMIT_COMMAND,
   CommitStatus,
   ControllerMode,
-  DET_OCCUPANCY_PERMILLE,
-  DET_VOLUME,
-  DETECTOR_STRIDE,
   FaultFlag,
-  AB_PLAN_ID,
-  AB_PLAN_ID_TAIL,
-  ACT_BLOCK_LENGTH,
   HOLDING_REGISTER_COUNT,
-  HOLDING_WRITABLE_END,
-  HOLDING_WRITABLE_RANGES,
-  HR_ACT_ACTIVE,
-  HR_ACT_STAGE,
-  HR_ACTIVE,
-  HR_TOD,
-  HR_TOD_NOW_PLAN_ID,
-  MAX_TOD_ENTRIES,
-  MINUTES_PER_DAY,
-  TOD_BLOCK_LENGTH,
-  TOD_COUNT,
-  TOD_ENTRIES,
-  TOD_PLAN_ID,
-  TOD_START_MIN,
-  TOD_STRIDE,
-  HR_COMM_LOSS_TIMEOUT_S,
-  HR_COMMIT,
-  HR_LAST_COMMIT_PLAN_ID,
-  HR_PENDING_PLAN_ID,
-  HR_STAGE,
-  HR_STAGE_CRC,
   INPUT_REGISTER_COUNT,
   Interval,
-  IR_ACTIVE_PLAN_ID,
-  IR_COMMIT_STATUS,
-  IR_CYCLE_SECOND_DS,
   IR_DET_SEQ,
-  IR_DETECTOR_COUNT,
-  IR_DETECTORS,
-  IR_FAULTS,
-  IR_INTERVAL,
-  IR_MODE,
-  IR_PENDING_PLAN_ID,
-  IR_PHASE,
-  IR_RUNNING_CYCLE_DS,
-  IR_TIME_IN_INTERVAL_DS,
-  IR_UPTIME_S_HI,
-  IR_UPTIME_S_LO,
   MAX_COMM_LOSS_TIMEOUT_S,
-  MAX_DETECTORS,
   MODBUS_MAX_READ_REGISTERS,
-  MODBUS_MAX_WRITE_REGISTERS,
-  ModbusExceptionCode,
   NO_PHASE,
-  OverrideCommand,
   PB_PLAN_ID,
   PLAN_BLOCK_LENGTH,
 } from '../registerMap.js';
-import { round1, round3 } from '../../engine/numeric.js';
+import { ConflictMonitor } from './monitor.js';
+import { DEFAULT_OCCUPIED_S_PER_VEHICLE, DetectorBank } from './detectors.js';
+import { NO_COMMIT, PlanStore, checkRange } from './planStore.js';
+import { CommitOutcome, commitStaged } from './commit.js';
+import { RingStatus, inputValue } from './status.js';
 
 export { MAX_LENGTHEN_SHARE, MAX_SHORTEN_SHARE } from '../../engine/runner/cycleRunner.js';
-/** Seconds a loop is occupied per vehicle when counts come without an occupancy time. */
-export const DEFAULT_OCCUPIED_S_PER_VEHICLE = 0.5;
+export { DEFAULT_OCCUPIED_S_PER_VEHICLE, detectorRange } from './detectors.js';
 /** Jumps of the clock longer than this re-anchor the cycle instead of replaying every cycle. */
 const MAX_REPLAY_S = 3600;
-/** An override of the running cycle may not end a green or start a phase sooner than this from now, s. */
-const OVERRIDE_NOTICE_S = 0.5;
-const EPS = 1e-6;
-const LAMP_RED = 0;
-const LAMP_GREEN = 1;
-const LAMP_YELLOW = 2;
 
 export interface VirtualControllerOptions {
   /** Clock time at power-up, s (default 0). */
@@ -126,7 +79,7 @@ export interface VirtualControllerOptions {
   readonly actuated?: ActuatedPlan;
 }
 
-/** Lamp outputs per movement (bit = approach*4 + turn, as in the compiled network). */
+/** Lamp outputs per movement (bit = movementIndex(approach, turn), as in the compiled network). */
 export interface LampOutputs {
   readonly green: number;
   readonly yellow: number;
@@ -154,7 +107,6 @@ export class VirtualController {
   readonly detectorCount: number;
   private readonly p0: number;
   private readonly p1: number;
-  private readonly detectorStart: number;
 
   /**
    * Runs the committed plan (runner.plan), the accepted plan waiting for cycle zero, a
@@ -164,25 +116,10 @@ export class VirtualController {
   private readonly runner: CycleRunner;
   /** Decode scratch. */
   private readonly scratch: PlanBuffer;
-  private readonly activeBlock = new Uint16Array(PLAN_BLOCK_LENGTH);
-  private readonly pendingBlock = new Uint16Array(PLAN_BLOCK_LENGTH);
-  private activePlanId = 0;
-  private pendingPlanId = 0;
+  /** Registers central writes and reads back: staging, plan blocks, commit status, time-of-day table. */
+  private readonly store: PlanStore;
   /** Priority overrides run (now or at a cycle zero), for tests and status. */
   overridesRun = 0;
-
-  /** Writable holding registers: staging block, CRC, commit, timeout (the last two are shadowed by fields). */
-  private readonly holding = new Uint16Array(HOLDING_WRITABLE_END);
-  /** Actuated staging block and its CRC (holding HR_ACT_STAGE..HR_ACT_STAGE_CRC). */
-  private readonly actStage = new Uint16Array(ACT_BLOCK_LENGTH + 1);
-  private readonly actPending = new Uint16Array(ACT_BLOCK_LENGTH);
-  private readonly actActive = new Uint16Array(ACT_BLOCK_LENGTH);
-  /** Time-of-day table (holding HR_TOD..), as last written whole. */
-  private readonly tod = new Uint16Array(TOD_BLOCK_LENGTH);
-  private commitStatus: CommitStatus = CommitStatus.Idle;
-  private lastCommitPlanId = 0;
-  private lastRejection = '';
-  private commLossTimeoutS: number;
 
   private mode: ControllerMode = ControllerMode.Coordinated;
   private faults = 0;
@@ -193,37 +130,16 @@ export class VirtualController {
   // Outputs and ring-1 status, updated on every evaluation.
   private green = 0;
   private yellow = 0;
-  private statusPhase = NO_PHASE;
-  private statusInterval: Interval = Interval.Red;
-  private statusTimeInIntervalS = 0;
-  private statusCycleSecondS = 0;
-  /** The status fields above are behind the lamps: refreshStatus() before reading them (registers are read far less often than edges pass). */
-  private statusDirty = false;
+  private readonly status = new RingStatus();
 
-  // Conflict monitor ("program card" derived from the network, per movement).
-  private readonly present: number;
-  private readonly compatible = new Uint16Array(16);
-  private readonly minGreenS = new Float64Array(16).fill(Infinity);
-  private readonly minYellowS = new Float64Array(16).fill(Infinity);
-  private readonly minAllRedS = new Float64Array(16).fill(Infinity);
-  private readonly lampState = new Uint8Array(16);
-  private readonly lampSinceS = new Float64Array(16);
-  private readonly redSinceS = new Float64Array(16);
+  private readonly monitor: ConflictMonitor;
   private forcedGreen = 0;
   private forcedYellow = 0;
   private lastFaultMessage = '';
 
-  // Detectors.
-  private readonly detRate: Float64Array;
-  private readonly detAccum: Float64Array;
-  private readonly detOccupiedS: Float64Array;
-  private readonly detVolume: Uint16Array;
-  private readonly detOccupancy: Uint16Array;
-  private detSeq = 0;
-  private lastLatchS: number;
+  private readonly detectors: DetectorBank;
   /** Actuated settings given: detectors feed the runner (the deterministic rate vehicle by vehicle, at these times). */
   private actuatedFeed = false;
-  private readonly detNextVehicleS: Float64Array;
 
   constructor(c: CompiledNetwork, intersection: number, localPlan: PlanBuffer, opts: VirtualControllerOptions = {}) {
     if (!(Number.isInteger(intersection) && intersection >= 0 && intersection < c.intersectionCount)) throw new GreenwaveError(ErrorCode.InvalidInput, `intersection index ${intersection} must be in [0, ${c.intersectionCount})`);
@@ -233,59 +149,27 @@ export class VirtualController {
     this.p0 = c.phaseStart[intersection]!;
     this.p1 = c.phaseStart[intersection + 1]!;
     this.phaseCount = this.p1 - this.p0;
-    const range = detectorRange(c, intersection);
-    this.detectorStart = range.start;
-    this.detectorCount = range.count;
-    if (range.count > MAX_DETECTORS) throw new GreenwaveError(ErrorCode.InvalidInput, `intersection ${c.intersectionIds[intersection]} has ${range.count} detectors; the register map carries at most ${MAX_DETECTORS}`);
+    const startS = opts.startS ?? 0;
+    this.detectors = new DetectorBank(c, intersection, startS, opts.detectorVehPerH);
+    this.detectorCount = this.detectors.count;
     const timeout = opts.commLossTimeoutS ?? 60;
     if (!(Number.isInteger(timeout) && timeout >= 0 && timeout <= MAX_COMM_LOSS_TIMEOUT_S)) throw new GreenwaveError(ErrorCode.InvalidInput, `options.commLossTimeoutS ${timeout} must be an integer within [0, ${MAX_COMM_LOSS_TIMEOUT_S}]`);
-    this.commLossTimeoutS = timeout;
-    const startS = opts.startS ?? 0;
+    this.store = new PlanStore(timeout);
     // Validates the local plan (UnsafePlanError) and starts in step with its offset.
     this.runner = new CycleRunner(c, localPlan, startS, intersection);
     this.runner.holdRedUntilCycleZero(intersection);
     this.scratch = createPlanBuffer(c);
     // The local plan's block carries plan id 0 by definition; encode with 1 and patch (0 is not a valid wire id).
-    encodePlanBlock(c, intersection, localPlan, 1, this.activeBlock);
-    this.activeBlock[PB_PLAN_ID] = 0;
-    this.activeBlock[PLAN_BLOCK_LENGTH - 1] = 0;
-
-    const n = this.detectorCount;
-    this.detRate = new Float64Array(n);
-    const rate = opts.detectorVehPerH;
-    for (let d = 0; d < n; d++) this.detRate[d] = rate === undefined ? 0 : typeof rate === 'number' ? rate : (rate[d] ?? 0);
-    this.detAccum = new Float64Array(n);
-    this.detOccupiedS = new Float64Array(n);
-    this.detVolume = new Uint16Array(n);
-    this.detOccupancy = new Uint16Array(n);
-    this.detNextVehicleS = new Float64Array(n);
-    for (let d = 0; d < n; d++) this.detNextVehicleS[d] = this.detRate[d]! > 0 ? startS + 3600 / this.detRate[d]! : Number.POSITIVE_INFINITY;
+    const active = this.store.activeBlock;
+    encodePlanBlock(c, intersection, localPlan, 1, active);
+    active[PB_PLAN_ID] = 0;
+    active[PLAN_BLOCK_LENGTH - 1] = 0;
     if (opts.actuated) this.setActuated(opts.actuated);
-
-    // Program card: two movements may show together iff some pair of non-conflicting phases
-    // (or one phase that does not conflict with itself) serves them.
-    let present = 0;
-    for (let a = this.p0; a < this.p1; a++) {
-      const served = c.phaseProtectedMask[a]! | c.phasePermittedMask[a]!;
-      present |= served;
-      for (let b = this.p0; b < this.p1; b++) {
-        if ((c.phaseConflictMask[a]! >>> (b - this.p0)) & 1) continue;
-        const other = c.phaseProtectedMask[b]! | c.phasePermittedMask[b]!;
-        for (let m = 0; m < 16; m++) if (served & (1 << m)) this.compatible[m] = this.compatible[m]! | other;
-      }
-      for (let m = 0; m < 16; m++) {
-        if (!(served & (1 << m))) continue;
-        this.minGreenS[m] = Math.min(this.minGreenS[m]!, c.phaseMinGreenS[a]!);
-        this.minYellowS[m] = Math.min(this.minYellowS[m]!, c.phaseYellowS[a]!);
-        this.minAllRedS[m] = Math.min(this.minAllRedS[m]!, c.phaseAllRedS[a]!);
-      }
-    }
-    this.present = present;
+    this.monitor = new ConflictMonitor(c, this.p0, this.p1);
 
     this.nowS = startS;
     this.bootS = startS;
     this.lastContactS = startS;
-    this.lastLatchS = startS;
     this.resetMonitor(startS);
     this.evaluate(true);
   }
@@ -297,12 +181,9 @@ export class VirtualController {
     if (!(nowS > this.nowS) || !Number.isFinite(nowS)) return;
     const dt = nowS - this.nowS;
     this.nowS = nowS;
-    for (let d = 0; d < this.detectorCount; d++) {
-      const veh = (this.detRate[d]! * dt) / 3600;
-      this.detAccum[d] = this.detAccum[d]! + veh;
-      this.detOccupiedS[d] = this.detOccupiedS[d]! + veh * DEFAULT_OCCUPIED_S_PER_VEHICLE;
-    }
-    if (this.commLossTimeoutS > 0 && this.mode === ControllerMode.Coordinated && nowS - this.lastContactS > this.commLossTimeoutS) {
+    this.detectors.accrue(dt);
+    const timeoutS = this.store.commLossTimeoutS;
+    if (timeoutS > 0 && this.mode === ControllerMode.Coordinated && nowS - this.lastContactS > timeoutS) {
       this.mode = ControllerMode.Free;
       this.faults |= FaultFlag.CommLoss;
     }
@@ -328,19 +209,14 @@ export class VirtualController {
       return;
     }
     // Actuated: each vehicle of the deterministic rate reaches its detector at its own time.
+    const dets = this.detectors;
     for (;;) {
-      let next = nowS;
-      let det = -1;
-      for (let d = 0; d < this.detectorCount; d++) {
-        if (this.detNextVehicleS[d]! <= next) {
-          next = this.detNextVehicleS[d]!;
-          det = d;
-        }
-      }
+      const det = dets.firstArrival(nowS);
+      const next = det < 0 ? nowS : dets.arrivalS(det);
       this.runTo(next);
       if (det < 0 || this.flashing()) return;
       this.actuateDetector(det, next);
-      this.detNextVehicleS[det] = next + 3600 / this.detRate[det]!;
+      dets.scheduleNext(det);
     }
   }
 
@@ -380,7 +256,7 @@ export class VirtualController {
   }
 
   private actuateDetector(detector: number, tS: number): void {
-    const p = this.c.lanePhase[this.c.detectorLane[this.detectorStart + detector]!]!;
+    const p = this.c.lanePhase[this.c.detectorLane[this.detectors.start + detector]!]!;
     if (p >= 0) this.runner.actuate(p, tS);
   }
 
@@ -406,19 +282,12 @@ export class VirtualController {
   /** Simulates a power cycle at `nowS`: staging, commit status and detector counters are lost; committed plans are kept (non-volatile). */
   restart(nowS: number): void {
     this.nowS = Math.max(this.nowS, nowS);
-    this.holding.fill(0);
-    this.commitStatus = this.runner.isQueued(this.intersection) ? CommitStatus.Pending : this.activePlanId !== 0 ? CommitStatus.Active : CommitStatus.Idle;
-    this.lastRejection = '';
+    this.store.restart(this.runner.isQueued(this.intersection));
     this.mode = ControllerMode.Coordinated;
     this.faults = 0;
     this.bootS = this.nowS;
     this.lastContactS = this.nowS;
-    this.lastLatchS = this.nowS;
-    this.detSeq = 0;
-    this.detAccum.fill(0);
-    this.detOccupiedS.fill(0);
-    this.detVolume.fill(0);
-    this.detOccupancy.fill(0);
+    this.detectors.reset(this.nowS);
     this.runner.anchor(this.intersection, this.nowS);
     this.runner.holdRedUntilCycleZero(this.intersection);
     this.resetMonitor(this.nowS);
@@ -440,9 +309,10 @@ export class VirtualController {
     if (this.mode === ControllerMode.Flash) return;
     this.refreshStatus();
     this.mode = ControllerMode.Manual;
-    this.forcedGreen = green & this.present;
-    this.forcedYellow = yellow & this.present & ~green;
-    this.statusPhase = NO_PHASE;
+    const present = this.monitor.present;
+    this.forcedGreen = green & present;
+    this.forcedYellow = yellow & present & ~green;
+    this.status.phase = NO_PHASE;
     this.setOutputs(this.forcedGreen, this.forcedYellow, this.nowS);
   }
 
@@ -460,27 +330,13 @@ export class VirtualController {
   addDetectorCounts(detector: number, vehicles: number, occupiedS = vehicles * DEFAULT_OCCUPIED_S_PER_VEHICLE): void {
     if (!(Number.isInteger(detector) && detector >= 0 && detector < this.detectorCount)) throw new GreenwaveError(ErrorCode.InvalidInput, `detector ${detector} must be in [0, ${this.detectorCount})`);
     if (!(vehicles >= 0 && occupiedS >= 0)) throw new GreenwaveError(ErrorCode.InvalidInput, `vehicles ${vehicles} and occupiedS ${occupiedS} must be ≥ 0`);
-    this.detAccum[detector] = this.detAccum[detector]! + vehicles;
-    this.detOccupiedS[detector] = this.detOccupiedS[detector]! + occupiedS;
+    this.detectors.add(detector, vehicles, occupiedS);
     if (vehicles > 0) this.actuateDetector(detector, this.nowS);
   }
 
   /** Global detector ids of the local detectors, in register order. */
   detectorIds(): string[] {
-    return this.c.detectorIds.slice(this.detectorStart, this.detectorStart + this.detectorCount);
-  }
-
-  private latchDetectors(): void {
-    const period = this.nowS - this.lastLatchS;
-    for (let d = 0; d < this.detectorCount; d++) {
-      const whole = Math.floor(this.detAccum[d]! + 1e-9);
-      this.detAccum[d] = Math.max(0, this.detAccum[d]! - whole);
-      this.detVolume[d] = Math.min(whole, 0xffff);
-      this.detOccupancy[d] = period > 0 ? Math.min(1000, Math.round((this.detOccupiedS[d]! / period) * 1000)) : 0;
-      this.detOccupiedS[d] = 0;
-    }
-    this.detSeq = (this.detSeq + 1) & 0xffff;
-    this.lastLatchS = this.nowS;
+    return this.c.detectorIds.slice(this.detectors.start, this.detectors.start + this.detectorCount);
   }
 
   // ------------------------------------------------------------- registers
@@ -489,21 +345,8 @@ export class VirtualController {
   readHolding(address: number, count: number): number[] {
     checkRange(address, count, HOLDING_REGISTER_COUNT, MODBUS_MAX_READ_REGISTERS, 'holding');
     const out = new Array<number>(count);
-    for (let k = 0; k < count; k++) out[k] = this.holdingValue(address + k);
+    for (let k = 0; k < count; k++) out[k] = this.store.holdingValue(address + k, this.nowS);
     return out;
-  }
-
-  private holdingValue(a: number): number {
-    if (a === HR_COMMIT) return this.commitStatus;
-    if (a === HR_COMM_LOSS_TIMEOUT_S) return this.commLossTimeoutS;
-    if (a === HR_PENDING_PLAN_ID) return this.pendingPlanId;
-    if (a === HR_LAST_COMMIT_PLAN_ID) return this.lastCommitPlanId;
-    if (a === HR_TOD_NOW_PLAN_ID) return this.scheduledPlanId();
-    if (a >= HR_TOD) return this.tod[a - HR_TOD]!;
-    if (a >= HR_ACT_ACTIVE) return this.actActive[a - HR_ACT_ACTIVE]!;
-    if (a >= HR_ACT_STAGE) return this.actStage[a - HR_ACT_STAGE]!;
-    if (a >= HR_ACTIVE) return this.activeBlock[a - HR_ACTIVE]!;
-    return this.holding[a]!;
   }
 
   /**
@@ -512,12 +355,7 @@ export class VirtualController {
    * starts at or before that minute. 0 without a table.
    */
   scheduledPlanId(nowS: number = this.nowS): number {
-    const n = this.tod[TOD_COUNT]!;
-    if (n === 0) return 0;
-    const minute = ((Math.floor(nowS / 60) % MINUTES_PER_DAY) + MINUTES_PER_DAY) % MINUTES_PER_DAY;
-    let id = this.tod[TOD_ENTRIES + (n - 1) * TOD_STRIDE + TOD_PLAN_ID]!;
-    for (let e = 0; e < n; e++) if (this.tod[TOD_ENTRIES + e * TOD_STRIDE + TOD_START_MIN]! <= minute) id = this.tod[TOD_ENTRIES + e * TOD_STRIDE + TOD_PLAN_ID]!;
-    return id;
+    return this.store.scheduledPlanId(nowS);
   }
 
   /**
@@ -525,212 +363,29 @@ export class VirtualController {
    * every value is checked before anything is applied, and a commit in the same request runs last.
    */
   writeHolding(address: number, values: readonly number[]): void {
-    const count = values.length;
-    if (count > MODBUS_MAX_WRITE_REGISTERS) throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `write of ${count} registers exceeds ${MODBUS_MAX_WRITE_REGISTERS}`);
-    const range = HOLDING_WRITABLE_RANGES.find(([from, to]) => address >= from && address < to);
-    if (!range) checkRange(address, count, HOLDING_WRITABLE_END, MODBUS_MAX_WRITE_REGISTERS, 'writable holding');
-    else checkRange(address - range[0], count, range[1] - range[0], MODBUS_MAX_WRITE_REGISTERS, `writable holding [${range[0]}, ${range[1]})`);
-    for (const v of values) if (!(Number.isInteger(v) && v >= 0 && v <= 0xffff)) throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `value ${v} is not a uint16`);
-    if (range && range[0] === HR_TOD) return this.writeTimeOfDay(address, values);
-    if (range && range[0] === HR_ACT_STAGE) {
-      this.actStage.set(values, address - HR_ACT_STAGE);
-      return;
-    }
-    let commit = false;
-    let command = COMMIT_COMMAND;
-    let timeout = -1;
-    for (let k = 0; k < count; k++) {
-      const a = address + k;
-      const v = values[k]!;
-      if (!(Number.isInteger(v) && v >= 0 && v <= 0xffff)) throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `value ${v} at ${a} is not a uint16`);
-      if (a === HR_COMMIT) {
-        if (v !== COMMIT_COMMAND && v !== OverrideCommand.Now && v !== OverrideCommand.Next) {
-          throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `commit register accepts ${COMMIT_COMMAND} (plan), ${OverrideCommand.Now} (override now) or ${OverrideCommand.Next} (override next cycle), got ${v}`);
-        }
-        commit = true;
-        command = v;
-      } else if (a === HR_COMM_LOSS_TIMEOUT_S) {
-        if (v > MAX_COMM_LOSS_TIMEOUT_S) throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `communication-loss timeout ${v} s exceeds ${MAX_COMM_LOSS_TIMEOUT_S}`);
-        timeout = v;
-      }
-    }
-    for (let k = 0; k < count; k++) {
-      const a = address + k;
-      if (a <= HR_STAGE_CRC) this.holding[a] = values[k]!;
-    }
-    if (timeout >= 0) this.commLossTimeoutS = timeout;
-    if (commit) this.commit(command);
-  }
-
-  /**
-   * The time-of-day table is written whole, in one request from its count register: count n,
-   * then n entries (start minute, plan id), start minutes strictly increasing from 0 (the table
-   * covers the whole day) and below 1440, plan ids ≥ 1; registers after the last entry that the
-   * request covers must be 0, the rest are cleared. Anything else: exception 03, nothing changes.
-   */
-  private writeTimeOfDay(address: number, values: readonly number[]): void {
-    const bad = (why: string): never => {
-      throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `time-of-day table: ${why}`);
-    };
-    if (address !== HR_TOD) bad(`write it whole from its count register ${HR_TOD}`);
-    const n = values[TOD_COUNT]!;
-    if (n > MAX_TOD_ENTRIES) bad(`${n} entries exceed ${MAX_TOD_ENTRIES}`);
-    if (values.length < TOD_ENTRIES + n * TOD_STRIDE) bad(`${n} entries need ${TOD_ENTRIES + n * TOD_STRIDE} registers, the write has ${values.length}`);
-    for (let e = 0; e < n; e++) {
-      const start = values[TOD_ENTRIES + e * TOD_STRIDE + TOD_START_MIN]!;
-      const id = values[TOD_ENTRIES + e * TOD_STRIDE + TOD_PLAN_ID]!;
-      if (e === 0 && start !== 0) bad(`the first entry must start at minute 0 (it starts at ${start})`);
-      if (e > 0 && start <= values[TOD_ENTRIES + (e - 1) * TOD_STRIDE + TOD_START_MIN]!) bad(`entry ${e} starts at minute ${start}, not after entry ${e - 1}`);
-      if (start >= MINUTES_PER_DAY) bad(`entry ${e} starts at minute ${start}; a day has ${MINUTES_PER_DAY}`);
-      if (id === 0) bad(`entry ${e} has plan id 0 (the local plan is not schedulable)`);
-    }
-    for (let k = TOD_ENTRIES + n * TOD_STRIDE; k < values.length; k++) if (values[k] !== 0) bad(`register ${HR_TOD + k} is past the last entry and must be 0`);
-    this.tod.fill(0);
-    this.tod.set(values.slice(0, TOD_ENTRIES + n * TOD_STRIDE));
+    const command = this.store.write(address, values);
+    if (command !== NO_COMMIT) this.commit(command);
   }
 
   /** FC4. A read that covers the detector sequence register latches the detector counters first. */
   readInput(address: number, count: number): number[] {
     checkRange(address, count, INPUT_REGISTER_COUNT, MODBUS_MAX_READ_REGISTERS, 'input');
-    if (address <= IR_DET_SEQ && address + count > IR_DET_SEQ) this.latchDetectors();
+    if (address <= IR_DET_SEQ && address + count > IR_DET_SEQ) this.detectors.latch(this.nowS);
     this.refreshStatus();
+    const src = { mode: this.mode, faults: this.faults, status: this.status, store: this.store, detectors: this.detectors, runningCycleS: this.runner.running.cycleS[this.intersection]!, uptimeS: Math.max(0, Math.floor(this.nowS - this.bootS)) };
     const out = new Array<number>(count);
-    for (let k = 0; k < count; k++) out[k] = this.inputValue(address + k);
+    for (let k = 0; k < count; k++) out[k] = inputValue(address + k, src);
     return out;
   }
 
-  private inputValue(a: number): number {
-    const uptime = Math.max(0, Math.floor(this.nowS - this.bootS)) >>> 0;
-    switch (a) {
-      case IR_ACTIVE_PLAN_ID:
-        return this.activePlanId;
-      case IR_PHASE:
-        return this.mode === ControllerMode.Flash ? NO_PHASE : this.statusPhase;
-      case IR_INTERVAL:
-        return this.mode === ControllerMode.Flash ? Interval.Flash : this.statusInterval;
-      case IR_TIME_IN_INTERVAL_DS:
-        return tenths(this.statusTimeInIntervalS);
-      case IR_CYCLE_SECOND_DS:
-        return tenths(this.statusCycleSecondS);
-      case IR_MODE:
-        return this.mode;
-      case IR_FAULTS:
-        return this.faults;
-      case IR_PENDING_PLAN_ID:
-        return this.pendingPlanId;
-      case IR_COMMIT_STATUS:
-        return this.commitStatus;
-      case IR_RUNNING_CYCLE_DS:
-        return tenths(this.runner.running.cycleS[this.intersection]!);
-      case IR_DETECTOR_COUNT:
-        return this.detectorCount;
-      case IR_UPTIME_S_HI:
-        return (uptime >>> 16) & 0xffff;
-      case IR_UPTIME_S_LO:
-        return uptime & 0xffff;
-      case IR_DET_SEQ:
-        return this.detSeq;
-      default: {
-        if (a < IR_DETECTORS) return 0;
-        const d = Math.floor((a - IR_DETECTORS) / DETECTOR_STRIDE);
-        if (d >= this.detectorCount) return 0;
-        return (a - IR_DETECTORS) % DETECTOR_STRIDE === DET_VOLUME ? this.detVolume[d]! : (a - IR_DETECTORS) % DETECTOR_STRIDE === DET_OCCUPANCY_PERMILLE ? this.detOccupancy[d]! : 0;
-      }
-    }
-  }
-
+  /** Runs a commit written by central; a refusal raises the CommitRejected fault, an acceptance clears it. */
   private commit(command: number = COMMIT_COMMAND): void {
-    const i = this.intersection;
-    const id = this.holding[HR_STAGE + PB_PLAN_ID]!;
-    this.lastCommitPlanId = id;
-    const refuse = (status: CommitStatus, message: string): void => {
-      this.commitStatus = status;
-      this.lastRejection = message;
+    const outcome = commitStaged({ c: this.c, intersection: this.intersection, p0: this.p0, p1: this.p1, runner: this.runner, scratch: this.scratch, store: this.store, mode: this.mode, nowS: this.nowS }, command);
+    if (outcome === CommitOutcome.Refused) {
       this.faults |= FaultFlag.CommitRejected;
-    };
-    if (this.mode === ControllerMode.Flash) return refuse(CommitStatus.RefusedInFlash, 'controller is in fault flash');
-    const crc = crc16ModbusRegisters(this.holding, HR_STAGE, PLAN_BLOCK_LENGTH);
-    if (crc !== this.holding[HR_STAGE_CRC]) return refuse(CommitStatus.CrcMismatch, `CRC register 0x${this.holding[HR_STAGE_CRC]!.toString(16)} does not match the staging block's 0x${crc.toString(16)}`);
-    copyIntersectionPlan(this.c, i, this.runner.plan, this.scratch);
-    const decoded = decodePlanBlock(this.c, i, this.holding, HR_STAGE, this.scratch);
-    if (!decoded.ok) return refuse(CommitStatus.Malformed, decoded.message);
-    const issues = new IssueList();
-    if (!validateIntersectionPlan(this.c, i, this.scratch, issues)) return refuse(CommitStatus.Unsafe, formatIssues(issues.items));
-    if (command !== COMMIT_COMMAND) return this.acceptOverride(command, refuse);
-    // Actuated settings go with the plan whose id they carry; a plan staged without them runs fixed-time.
-    if (this.actStage[AB_PLAN_ID] === id) {
-      const actCrc = crc16ModbusRegisters(this.actStage, 0, ACT_BLOCK_LENGTH);
-      if (actCrc !== this.actStage[ACT_BLOCK_LENGTH]) return refuse(CommitStatus.CrcMismatch, `actuated CRC register 0x${this.actStage[ACT_BLOCK_LENGTH]!.toString(16)} does not match the actuated staging block's 0x${actCrc.toString(16)}`);
-      const checked = checkActuatedBlock(this.c, i, this.actStage, 0);
-      if (!checked.ok) return refuse(checked.status, checked.message);
+      return;
     }
-    try {
-      // Actuated settings in force must fit the new plan (their force-offs are its green ends).
-      this.runner.setPlan(this.scratch, i);
-    } catch (e) {
-      if (e instanceof UnsafePlanError) return refuse(CommitStatus.Unsafe, `the actuated settings do not fit this plan: ${formatIssues(e.issues)}`);
-      throw e;
-    }
-    // Accepted: only now is anything changed (a refusal above leaves every block as it was).
-    if (this.actStage[AB_PLAN_ID] === id) {
-      this.actPending.set(this.actStage.subarray(0, ACT_BLOCK_LENGTH));
-      // Consumed: a later plan staged under the same id without new settings cannot pick these up.
-      this.actStage[AB_PLAN_ID] = 0;
-      this.actStage[AB_PLAN_ID_TAIL] = 0;
-    } else fixedActuatedBlock(id, this.actPending);
-    this.pendingBlock.set(this.holding.subarray(HR_STAGE, HR_STAGE + PLAN_BLOCK_LENGTH));
-    this.pendingPlanId = decoded.planId;
-    this.commitStatus = CommitStatus.Pending;
-    this.lastRejection = '';
-    this.faults &= ~FaultFlag.CommitRejected;
-  }
-
-  /**
-   * A validated one-cycle override in `scratch` (transit priority). Next: runs at the next
-   * cycle zero instead of the committed plan (no offset correction that cycle: the engine's
-   * override sequence brings the cycle back to its offset itself). Now: replaces the rest of
-   * the running cycle, only if it agrees with everything this cycle has already timed.
-   */
-  private acceptOverride(command: number, refuse: (status: CommitStatus, message: string) => void): void {
-    const c = this.c;
-    const i = this.intersection;
-    if (this.mode !== ControllerMode.Coordinated && this.mode !== ControllerMode.Free) return refuse(CommitStatus.OverrideIncompatible, 'not running a cycle (manual control or flash)');
-    if (command === OverrideCommand.Next) {
-      this.runner.setOneCycle(this.scratch, i);
-      this.commitStatus = CommitStatus.OverridePending;
-    } else {
-      if (this.runner.redUntilCycleZero[i] === 1) return refuse(CommitStatus.OverrideIncompatible, 'the controller is in its start-up all-red until cycle zero');
-      if (this.runner.isActuated(i)) return refuse(CommitStatus.OverrideIncompatible, 'the controller runs actuated: its detectors decide the running cycle');
-      const tau = Math.max(0, this.nowS - this.runner.cycleStartS[i]!);
-      const r = this.runner.running;
-      const o = this.scratch;
-      for (let p = this.p0; p < this.p1; p++) {
-        const id = c.phaseIds[p];
-        if (c.phaseOnDemand[p] === 1) {
-          // A bus phase skipped before and after shows nothing; one being inserted gains its
-          // clearances (the validator has checked them), so only its green start and end matter.
-          if (r.phaseGreenS[p] === 0 && o.phaseGreenS[p] === 0) continue;
-        } else if (Math.abs(o.phaseYellowS[p]! - r.phaseYellowS[p]!) > EPS || Math.abs(o.phaseAllRedS[p]! - r.phaseAllRedS[p]!) > EPS) {
-          return refuse(CommitStatus.OverrideIncompatible, `phase ${id}: an override may not change yellow or all-red`);
-        }
-        const started = r.phaseStartS[p]! <= tau + EPS;
-        if (!started) {
-          if (o.phaseStartS[p]! < tau + OVERRIDE_NOTICE_S) return refuse(CommitStatus.OverrideIncompatible, `phase ${id} would start at ${o.phaseStartS[p]} s, before cycle second ${round1(tau + OVERRIDE_NOTICE_S)}`);
-          continue;
-        }
-        if (Math.abs(o.phaseStartS[p]! - r.phaseStartS[p]!) > EPS) return refuse(CommitStatus.OverrideIncompatible, `phase ${id} started at ${r.phaseStartS[p]} s; the override moves it to ${o.phaseStartS[p]} s`);
-        const greenEnd = r.phaseStartS[p]! + r.phaseGreenS[p]!;
-        if (greenEnd <= tau + EPS) {
-          if (Math.abs(o.phaseGreenS[p]! - r.phaseGreenS[p]!) > EPS) return refuse(CommitStatus.OverrideIncompatible, `phase ${id}'s green has ended; the override changes it`);
-        } else if (o.phaseStartS[p]! + o.phaseGreenS[p]! < tau + OVERRIDE_NOTICE_S) {
-          return refuse(CommitStatus.OverrideIncompatible, `phase ${id}'s green would end at ${round1(o.phaseStartS[p]! + o.phaseGreenS[p]!)} s, before cycle second ${round1(tau + OVERRIDE_NOTICE_S)}`);
-        }
-      }
-      this.runner.replaceRunning(this.scratch, i);
-      this.commitStatus = CommitStatus.OverrideRunning;
-      this.overridesRun++;
-    }
-    this.lastRejection = '';
+    if (outcome === CommitOutcome.OverrideStarted) this.overridesRun++;
     this.faults &= ~FaultFlag.CommitRejected;
   }
 
@@ -739,20 +394,15 @@ export class VirtualController {
   /** At cycle zero the runner took a queued plan or a one-cycle override: mirror it in the registers. */
   private atCycleZero(): void {
     const flags = this.runner.boundaryFlags[this.intersection]!;
-    if (flags & BOUNDARY_PLAN_SWITCH) {
-      this.activeBlock.set(this.pendingBlock);
-      this.actActive.set(this.actPending);
-      this.activePlanId = this.pendingPlanId;
-      this.pendingPlanId = 0;
-      if (this.commitStatus === CommitStatus.Pending) this.commitStatus = CommitStatus.Active;
-    }
+    const store = this.store;
+    if (flags & BOUNDARY_PLAN_SWITCH) store.switchToPending();
     if (flags & BOUNDARY_ONE_CYCLE) {
-      this.commitStatus = CommitStatus.OverrideRunning;
+      store.commitStatus = CommitStatus.OverrideRunning;
       this.overridesRun++;
       return;
     }
     // A plan switch this cycle wins over a waiting override (the runner dropped it).
-    if (this.commitStatus === CommitStatus.OverrideRunning || this.commitStatus === CommitStatus.OverridePending) this.commitStatus = CommitStatus.Active;
+    if (store.commitStatus === CommitStatus.OverrideRunning || store.commitStatus === CommitStatus.OverridePending) store.commitStatus = CommitStatus.Active;
   }
 
   /**
@@ -766,39 +416,13 @@ export class VirtualController {
     const run = this.runner;
     const tau = run.tauS(i);
     if (fresh) run.evaluate(i, tau);
-    this.statusDirty = true;
+    this.status.dirty = true;
     this.setOutputs(run.greenMask[i]!, run.yellowMask[i]!, run.cycleStartS[i]! + tau);
   }
 
   /** Ring-1 status (phase, interval, time in it, cycle second) at the last evaluation. */
   private refreshStatus(): void {
-    if (!this.statusDirty) return;
-    this.statusDirty = false;
-    const run = this.runner;
-    const tau = run.tauS(this.intersection);
-    const r = run.running;
-    const intervals = run.intervals(this.intersection);
-    this.statusPhase = NO_PHASE;
-    this.statusInterval = Interval.Red;
-    this.statusTimeInIntervalS = 0;
-    this.statusCycleSecondS = tau;
-    for (let p = this.p0; p < this.p1; p++) {
-      const interval = intervals[p]!;
-      if (this.c.phaseRing[p] !== 0 || interval === PHASE_RED) continue;
-      const s = r.phaseStartS[p]!;
-      const ge = s + r.phaseGreenS[p]!;
-      this.statusPhase = p - this.p0;
-      if (interval === PHASE_GREEN) {
-        this.statusInterval = Interval.Green;
-        this.statusTimeInIntervalS = tau - s;
-      } else if (interval === PHASE_YELLOW) {
-        this.statusInterval = Interval.Yellow;
-        this.statusTimeInIntervalS = tau - ge;
-      } else if (interval === PHASE_ALL_RED) {
-        this.statusInterval = Interval.Red;
-        this.statusTimeInIntervalS = tau - (ge + r.phaseYellowS[p]!);
-      }
-    }
+    this.status.refresh(this.c, this.runner, this.intersection, this.p0, this.p1);
   }
 
   // -------------------------------------------------------------- monitor
@@ -806,75 +430,24 @@ export class VirtualController {
   private resetMonitor(t: number): void {
     this.green = 0;
     this.yellow = 0;
-    this.lampState.fill(LAMP_RED);
-    this.lampSinceS.fill(t);
-    // Power-up: treat every movement as having been red for ever.
-    this.redSinceS.fill(-Infinity);
+    this.monitor.reset(t);
   }
 
   /** Drives the lamps and checks them like a conflict monitor (MMU); any fault → latched flash. */
   private setOutputs(green: number, yellow: number, t: number): void {
     this.green = green;
     this.yellow = yellow;
-    const lit = green | yellow;
-    let fault = 0;
-    let message = '';
-    for (let m = 0; m < 16; m++) {
-      if (!(lit & (1 << m))) continue;
-      const bad = lit & this.present & ~this.compatible[m]!;
-      if (bad !== 0) {
-        fault |= FaultFlag.Conflict;
-        message ||= `conflicting indications: movement ${m} with mask 0x${bad.toString(16)}`;
-      }
-    }
-    // Pass 1: movements leaving green or yellow (clearance checks), so pass 2 sees fresh red times.
-    for (let m = 0; m < 16; m++) {
-      if (!(this.present & (1 << m))) continue;
-      const next = green & (1 << m) ? LAMP_GREEN : yellow & (1 << m) ? LAMP_YELLOW : LAMP_RED;
-      const prev = this.lampState[m]!;
-      if (next === prev || next === LAMP_GREEN) continue;
-      const held = t - this.lampSinceS[m]!;
-      if (prev === LAMP_GREEN && next === LAMP_RED) {
-        fault |= FaultFlag.Clearance;
-        message ||= `movement ${m}: green to red without yellow`;
-      } else if (prev === LAMP_GREEN && held + EPS < this.minGreenS[m]!) {
-        fault |= FaultFlag.Clearance;
-        message ||= `movement ${m}: green ${round3(held)} s is below the minimum ${this.minGreenS[m]} s`;
-      } else if (prev === LAMP_YELLOW && next === LAMP_RED && held + EPS < this.minYellowS[m]!) {
-        fault |= FaultFlag.Clearance;
-        message ||= `movement ${m}: yellow ${round3(held)} s is below ${this.minYellowS[m]} s`;
-      }
-      this.lampState[m] = next;
-      this.lampSinceS[m] = t;
-      if (next === LAMP_RED) this.redSinceS[m] = t;
-    }
-    // Pass 2: movements turning green need every conflicting movement red for its all-red clearance.
-    for (let m = 0; m < 16; m++) {
-      if (!(green & (1 << m)) || this.lampState[m] === LAMP_GREEN) continue;
-      const conflicting = this.present & ~this.compatible[m]!;
-      for (let o = 0; o < 16; o++) {
-        if (!(conflicting & (1 << o)) || this.lampState[o] !== LAMP_RED) continue;
-        const red = t - this.redSinceS[o]!;
-        if (red + EPS < this.minAllRedS[o]!) {
-          fault |= FaultFlag.Clearance;
-          message ||= `movement ${m} turned green ${round3(red)} s after conflicting movement ${o} turned red (all-red ${this.minAllRedS[o]} s)`;
-        }
-      }
-      this.lampState[m] = LAMP_GREEN;
-      this.lampSinceS[m] = t;
-    }
+    const fault = this.monitor.check(green, yellow, t);
     if (fault !== 0) {
       this.faults |= fault;
-      this.lastFaultMessage = message;
+      this.lastFaultMessage = this.monitor.message;
       this.mode = ControllerMode.Flash;
       this.green = 0;
       this.yellow = 0;
-      this.lampState.fill(LAMP_RED);
-      this.lampSinceS.fill(t);
-      this.redSinceS.fill(t);
+      this.monitor.trip(t);
       this.refreshStatus();
-      this.statusPhase = NO_PHASE;
-      this.statusInterval = Interval.Flash;
+      this.status.phase = NO_PHASE;
+      this.status.interval = Interval.Flash;
     }
   }
 
@@ -882,7 +455,7 @@ export class VirtualController {
 
   lamps(): LampOutputs {
     const flashing = this.mode === ControllerMode.Flash;
-    return { green: this.green, yellow: this.yellow, red: this.present & ~(this.green | this.yellow), flashing };
+    return { green: this.green, yellow: this.yellow, red: this.monitor.present & ~(this.green | this.yellow), flashing };
   }
 
   /**
@@ -907,23 +480,23 @@ export class VirtualController {
 
   /** Movements the intersection has (bit per movement). */
   get movementMask(): number {
-    return this.present;
+    return this.monitor.present;
   }
 
   /** Movements that may never show together with movement m (the monitor's program card). */
   conflictsOf(m: number): number {
-    return this.present & ~this.compatible[m]!;
+    return this.monitor.conflictsOf(m);
   }
 
   state(): ControllerState {
     return {
       mode: this.mode,
       faults: this.faults,
-      activePlanId: this.activePlanId,
-      pendingPlanId: this.pendingPlanId,
-      commitStatus: this.commitStatus,
-      lastCommitPlanId: this.lastCommitPlanId,
-      lastRejection: this.lastRejection,
+      activePlanId: this.store.activePlanId,
+      pendingPlanId: this.store.pendingPlanId,
+      commitStatus: this.store.commitStatus,
+      lastCommitPlanId: this.store.lastCommitPlanId,
+      lastRejection: this.store.lastRejection,
       planSwitches: this.planSwitches,
       corrections: this.corrections,
     };
@@ -936,12 +509,12 @@ export class VirtualController {
 
   /** The active plan's actuated settings as committed (actuated block layout; mode 0 = fixed-time). */
   activeActuatedBlock(): Uint16Array {
-    return this.actActive.slice();
+    return this.store.actActive.slice();
   }
 
   /** The active plan exactly as committed (plan block layout; plan id 0 = the local plan). */
   activePlanBlock(): Uint16Array {
-    return this.activeBlock.slice();
+    return this.store.activeBlock.slice();
   }
 
   /** This cycle's layout (offset correction included) and its start, for tests and reports. */
@@ -962,30 +535,3 @@ export class VirtualController {
     return this.nowS;
   }
 }
-
-function checkRange(address: number, count: number, end: number, limit: number, what: string): void {
-  if (!(Number.isInteger(count) && count >= 1 && count <= limit)) throw new ModbusException(ModbusExceptionCode.IllegalDataValue, `${what} register count ${count} must be within [1, ${limit}]`);
-  if (!(Number.isInteger(address) && address >= 0 && address + count <= end)) throw new ModbusException(ModbusExceptionCode.IllegalDataAddress, `${what} registers [${address}, ${address + count}) are outside [0, ${end})`);
-}
-
-/** Local detector range of intersection i: detectors are compiled in intersection order. */
-export function detectorRange(c: CompiledNetwork, i: number): { start: number; count: number } {
-  const l0 = c.laneStart[i]!;
-  const l1 = c.laneStart[i + 1]!;
-  let start = -1;
-  let count = 0;
-  for (let d = 0; d < c.detectorIds.length; d++) {
-    const lane = c.detectorLane[d]!;
-    if (lane >= l0 && lane < l1) {
-      if (start < 0) start = d;
-      count++;
-    }
-  }
-  return { start: Math.max(start, 0), count };
-}
-
-function tenths(s: number): number {
-  return Math.max(0, Math.min(0xffff, Math.round(s * 10)));
-}
-
-

@@ -1,0 +1,79 @@
+/**
+ * TimingService: the current plan per intersection or corridor, the network's
+ * intersections and corridors, and Replan (a new plan for another counts
+ * interval, computed off the event loop and pushed to the field
+ * controllers). Registered by startServer (./server.ts) with a
+ * ServiceContext (./calls.ts).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { GreenwaveError, ErrorCode } from '../engine/errors.js';
+import { StatusError, notFound } from './errors.js';
+import { minutesOf } from './planWire.js';
+import { intersectionPlan, str, type Obj } from './messages.js';
+import { deadlineMs, type ServiceContext } from './calls.js';
+
+/** The handlers of greenwave.v1.TimingService. */
+export function timingService(ctx: ServiceContext): grpc.UntypedServiceImplementation {
+  const { gate, state } = ctx;
+  return {
+    GetPlan: gate.unary('viewer', (r) => {
+      if (r['target'] === 'intersection_id') {
+        const i = state.intersection(str(r['intersection_id']), 'intersection_id');
+        return { for_interval: state.forInterval, plans: [intersectionPlan(state, i)] };
+      }
+      if (r['target'] === 'corridor_id') {
+        const id = str(r['corridor_id']);
+        const cor = state.c.network.corridors.find((x) => x.id === id);
+        if (!cor) throw notFound(`corridor_id: no corridor "${id}"`);
+        const cp = state.plan.corridors.find((x) => x.corridorId === id);
+        return { for_interval: state.forInterval, corridor_id: id, corridor_cycle_s: cp?.cycleS ?? 0, plans: cor.intersections.map((x) => intersectionPlan(state, state.intersection(x, 'corridor_id'))) };
+      }
+      throw new GreenwaveError(ErrorCode.InvalidInput, 'target', [{ path: 'target', message: 'one of intersection_id or corridor_id is required' }]);
+    }),
+    ListIntersections: gate.unary('viewer', () => ({
+      intersections: state.c.network.intersections.map((ix, i) => ({
+        id: ix.id,
+        name: ix.name,
+        lon: ix.position.lon,
+        lat: ix.position.lat,
+        phase_ids: state.c.phaseIds.slice(state.c.phaseStart[i]!, state.c.phaseStart[i + 1]!),
+      })),
+    })),
+    ListCorridors: gate.unary('viewer', () => ({
+      corridors: state.c.network.corridors.map((cor) => ({ id: cor.id, name: cor.name, intersection_ids: cor.intersections, cycle_s: state.plan.corridors.find((x) => x.corridorId === cor.id)?.cycleS ?? 0 })),
+    })),
+    Replan: gate.unary('operator', (r, _who, call) => replan(ctx, r, call)),
+  };
+}
+
+/**
+ * Replan: computed on the worker (coalesced per interval), applied here in one step only
+ * if the call still wants it. A call cancelled or past its deadline changes nothing.
+ */
+async function replan(ctx: ServiceContext, r: Obj, call: grpc.ServerUnaryCall<Obj, Obj>): Promise<Obj> {
+  const { state } = ctx;
+  const at = str(r['at']);
+  minutesOf(at);
+  const abort = new AbortController();
+  const stop = (): void => abort.abort();
+  call.on('cancelled', stop);
+  const dl = deadlineMs(call);
+  const timer = Number.isFinite(dl) ? setTimeout(stop, Math.max(0, dl - Date.now())) : undefined;
+  try {
+    const result = await ctx.replanner.plan(at, abort.signal);
+    if (abort.signal.aborted || call.cancelled || Date.now() >= dl) throw new StatusError(grpc.status.DEADLINE_EXCEEDED, 'Replan cancelled or past its deadline: the plan is unchanged');
+    if (!ctx.gate.serving) throw new StatusError(grpc.status.UNAVAILABLE, 'server is shutting down: the plan is unchanged');
+    state.apply(result);
+    ctx.field?.pushPlans();
+    return { for_interval: state.forInterval, intersections: state.c.intersectionCount };
+  } catch (e: unknown) {
+    if (e instanceof StatusError) throw e;
+    const ge = GreenwaveError.from(e);
+    if (ge.code === ErrorCode.Cancelled) throw new StatusError(grpc.status.DEADLINE_EXCEEDED, 'Replan cancelled or past its deadline: the plan is unchanged');
+    if (ge.code === ErrorCode.InvalidInput) throw new GreenwaveError(ErrorCode.InvalidInput, ge.message, [{ path: 'at', message: ge.message.replace(/^--at "?[^"\s]*"?:? ?/, '') }]);
+    throw ge;
+  } finally {
+    clearTimeout(timer);
+    call.off('cancelled', stop);
+  }
+}
