@@ -7,7 +7,7 @@
 import { IssueList } from '../engine/errors.js';
 import type { TspDecision, TspRequest } from '../engine/priority/tsp.js';
 import { PriorityClass } from '../engine/priority/policy.js';
-import { THROUGH_TURN, movementId, movementIndex, parseMovementId } from '../engine/network/geometry.js';
+import { MOVEMENT_COUNT, THROUGH_TURN, movementId, movementIndex, parseMovementId } from '../engine/network/geometry.js';
 import { APPROACH_IDS } from '../engine/network/schema.js';
 import { intersectionSpat } from './spat.js';
 import type { ServiceState } from './state.js';
@@ -131,7 +131,7 @@ export function parseCancel(state: ServiceState, r: Obj, prefix = ''): { vehicle
 
 function phaseMovements(mask: number): string[] {
   const out: string[] = [];
-  for (let m = 0; m < 16; m++) if (mask & (1 << m)) out.push(movementId(m));
+  for (let m = 0; m < MOVEMENT_COUNT; m++) if (mask & (1 << m)) out.push(movementId(m));
   return out;
 }
 

@@ -10,7 +10,7 @@
 import type { CompiledNetwork } from '../engine/network/compile.js';
 import type { TspController } from '../engine/priority/tsp.js';
 import { greenFloorS } from '../engine/priority/layout.js';
-import { movementId } from '../engine/network/geometry.js';
+import { MOVEMENT_COUNT, movementId } from '../engine/network/geometry.js';
 import { evaluateLamps, PHASE_GREEN, phaseIntervals } from '../engine/runner/lamps.js';
 
 export type MovementPhaseState = 'MOVEMENT_PHASE_STATE_STOP_AND_REMAIN' | 'MOVEMENT_PHASE_STATE_PERMISSIVE_MOVEMENT_ALLOWED' | 'MOVEMENT_PHASE_STATE_PROTECTED_MOVEMENT_ALLOWED' | 'MOVEMENT_PHASE_STATE_PERMISSIVE_CLEARANCE' | 'MOVEMENT_PHASE_STATE_PROTECTED_CLEARANCE';
@@ -116,7 +116,7 @@ export function intersectionSpat(c: CompiledNetwork, tsp: TspController, i: numb
   let present = 0;
   for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) present |= c.phaseProtectedMask[p]! | c.phasePermittedMask[p]!;
   const movements: MovementSpat[] = [];
-  for (let mv = 0; mv < 16; mv++) {
+  for (let mv = 0; mv < MOVEMENT_COUNT; mv++) {
     const bit = 1 << mv;
     if (!(present & bit)) continue;
     const state = stateOf(now, bit);
