@@ -31,6 +31,7 @@ const INTEROP = [
 ];
 const SLOW = [
   'cli/main.test.ts',
+  'cli/pack.test.ts',
   'cli/resync.test.ts',
   'engine/corridor/band.test.ts',
   'engine/runner/cycleRunner.test.ts',
