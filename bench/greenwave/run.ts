@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import Benchmark from 'benchmark';
-import { allocateSolution, BandSolver } from '../../engine/corridor/band.js';
+import { allocateSolution, BandSolver, narrowestGreenS } from '../../engine/corridor/band.js';
 import { loadHighs, maxbandLp } from '../../engine/corridor/maxbandMilp.js';
 import { createCorridorPool, optimizeCorridorBatch } from '../../engine/corridor/city.js';
 import { encodeJob } from '../../engine/corridor/job.js';
@@ -48,13 +48,7 @@ async function solverVersusHighs(): Promise<void> {
       const t0 = performance.now();
       const r = highs.solve(lp, { output_flag: false, mip_rel_gap: 0 });
       highsMs.push(performance.now() - t0);
-      let minOut = Infinity;
-      let minIn = Infinity;
-      for (let i = 0; i < p.n; i++) {
-        minOut = Math.min(minOut, p.greenOutS[i]!);
-        minIn = Math.min(minIn, p.greenInS[i]!);
-      }
-      const ref = Math.max(r.Status === 'Optimal' ? r.ObjectiveValue : -Infinity, p.weightOut * minOut, p.weightIn * minIn);
+      const ref = Math.max(r.Status === 'Optimal' ? r.ObjectiveValue : -Infinity, p.weightOut * narrowestGreenS(p.greenOutS, p.n), p.weightIn * narrowestGreenS(p.greenInS, p.n));
       diff += Math.abs(ref - oursObjective[k]!);
       if (oursObjective[k]! > ref + 0.5) short++;
     });

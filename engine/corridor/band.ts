@@ -55,6 +55,17 @@ export interface BandProblem {
   readonly travelInMaxS: Float64Array;
 }
 
+/**
+ * The narrowest usable green of one direction over a corridor's first `n` intersections, s:
+ * the widest one-way band there can be. Pass greenOutS or greenInS. The solver, the
+ * corridor report's attainability and the MILP reference all need it; one copy keeps them equal.
+ */
+export function narrowestGreenS(greenS: Float64Array, n: number): number {
+  let minS = Infinity;
+  for (let i = 0; i < n; i++) minS = Math.min(minS, greenS[i]!);
+  return minS;
+}
+
 export const BandMode = { TwoWay: 0, OutboundOnly: 1, InboundOnly: 2 } as const;
 export type BandMode = (typeof BandMode)[keyof typeof BandMode];
 
@@ -183,12 +194,8 @@ export class BandSolver {
   /** Solves the corridor; fills `out` (sized for at least p.n intersections). */
   solve(p: BandProblem, out: BandSolution): BandSolution {
     if (p.n > this.maxN) throw new RangeError(`corridor of ${p.n} intersections exceeds solver capacity ${this.maxN}`);
-    let minOut = Infinity;
-    let minIn = Infinity;
-    for (let i = 0; i < p.n; i++) {
-      minOut = Math.min(minOut, p.greenOutS[i]!);
-      minIn = Math.min(minIn, p.greenInS[i]!);
-    }
+    const minOut = narrowestGreenS(p.greenOutS, p.n);
+    const minIn = narrowestGreenS(p.greenInS, p.n);
     const wo = p.weightOut;
     const wi = p.weightIn;
     const total = this.maxTotalBand(p);

@@ -15,7 +15,7 @@ import { exitLeg } from '../network/geometry.js';
 import { IssueList, UnsafePlanError, GreenwaveError, ErrorCode } from '../errors.js';
 import { clonePlanBuffer, PlanScratch, planIntersection, type PlanBuffer } from '../timing/planner.js';
 import { validateIntersectionPlan } from '../safety/validator.js';
-import { allocateSolution, BandMode, BandSolver, MAX_PATTERNS, type BandProblem, type BandSolution } from './band.js';
+import { allocateSolution, BandMode, BandSolver, MAX_PATTERNS, narrowestGreenS, type BandProblem, type BandSolution } from './band.js';
 import { OffsetRefiner, type CorridorTraffic, type Performance } from './transyt.js';
 import { linkBetween, otherLanesDelay, partitionMembers, planIsolated, randomArrivalIndex, throughIndex, travelApproaches, type CorridorSplit, type PartOf } from './subsystems.js';
 import { applyPattern, newThroughWindows, throughWindows, type ThroughWindows } from './windows.js';
@@ -588,12 +588,8 @@ function finish(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, prep: P
   // Bands of the plan as it will run (offsets rounded to 0.1 s), measured on its green windows.
   for (let k = 0; k < n; k++) sol.offsetS[k] = buf.offsetS[indices[k]!]!;
   bands.measure(p, sol);
-  let minOut = Infinity;
-  let minIn = Infinity;
-  for (let k = 0; k < n; k++) {
-    minOut = Math.min(minOut, p.greenOutS[k]!);
-    minIn = Math.min(minIn, p.greenInS[k]!);
-  }
+  const minOut = narrowestGreenS(p.greenOutS, n);
+  const minIn = narrowestGreenS(p.greenInS, n);
   const speeds = (len: readonly number[], t: Float64Array) => len.map((m, k) => round1((m / t[k]!) * 3.6));
   return {
     corridorId: corridor.id,

@@ -12,7 +12,7 @@
  *        Σ_p d_ip = 1 (lead/lag pattern, binary)
  */
 import type { BandProblem } from './band.js';
-import { MAX_PATTERNS } from './band.js';
+import { MAX_PATTERNS, narrowestGreenS } from './band.js';
 
 type Highs = { solve(problem: string, options?: Record<string, unknown>): { Status: string; ObjectiveValue: number; Columns: Record<string, { Primal: number }> } };
 
@@ -107,13 +107,7 @@ export interface MilpResult {
 type Solution = ReturnType<Highs['solve']>;
 
 function oneWayValue(p: BandProblem): number {
-  let minOut = Infinity;
-  let minIn = Infinity;
-  for (let i = 0; i < p.n; i++) {
-    minOut = Math.min(minOut, p.greenOutS[i]!);
-    minIn = Math.min(minIn, p.greenInS[i]!);
-  }
-  return Math.max(p.weightOut * minOut, p.weightIn * minIn);
+  return Math.max(p.weightOut * narrowestGreenS(p.greenOutS, p.n), p.weightIn * narrowestGreenS(p.greenInS, p.n));
 }
 
 /**

@@ -29,72 +29,16 @@
  *   called. `destroy()` terminates every worker and waits for them to exit.
  */
 import { Worker } from 'node:worker_threads';
-import { availableParallelism } from 'node:os';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { GreenwaveError, ErrorCode } from '../errors.js';
-import type { JobMessage, SerializedError, WorkerToPool } from './protocol.js';
+import type { JobMessage, WorkerToPool } from './protocol.js';
+import { cancelledError, remoteError } from './jobErrors.js';
+import { describe, validateOptions, validateRunOptions, workerExecArgv, type BatchFailure, type BatchOptions, type BatchResult, type RunOptions, type WorkerPoolOptions } from './options.js';
 
-/** Options for `new WorkerPool(...)`; all but `workerUrl` optional. */
-export interface WorkerPoolOptions {
-  /** file: URL of the COMPILED worker module (it must call `serveJobs`). */
-  workerUrl: URL;
-  /** Number of worker threads. Default `os.availableParallelism()`. */
-  size?: number;
-  /** How many times a job whose worker crashed is run again. Default 1. Thrown errors are never retried. */
-  maxRetries?: number;
-  /** Cloned into every worker (SharedArrayBuffers in it are shared); passed to the handler. */
-  workerData?: unknown;
-}
-
-interface FilledWorkerPoolOptions {
-  workerUrl: URL;
-  size: number;
-  maxRetries: number;
-  workerData: unknown;
-}
-
-const kDefaultOptions: Omit<FilledWorkerPoolOptions, 'workerUrl'> = {
-  size: availableParallelism(),
-  maxRetries: 1,
-  workerData: undefined,
-};
+export type { BatchFailure, BatchOptions, BatchResult, RunOptions, WorkerPoolOptions } from './options.js';
 
 /** Consecutive workers that die before `ready` after which the pool stops respawning. */
 const kMaxStartupFailures = 3;
-
-export interface RunOptions {
-  /** Aborting rejects the job with code CANCELLED; if it is running, its worker is terminated and replaced. */
-  signal?: AbortSignal;
-  /** Transfer the input's ArrayBuffer to the worker (default true). Ignored for SharedArrayBuffer inputs. */
-  transfer?: boolean;
-}
-
-export interface BatchOptions {
-  /** Aborting rejects the whole batch with code CANCELLED and cancels its unfinished jobs. */
-  signal?: AbortSignal;
-  /** As in RunOptions; applies to every input. When transferring, no two inputs may share an ArrayBuffer. */
-  transfer?: boolean;
-}
-
-export interface BatchFailure {
-  /** Index into the `inputs` array. */
-  index: number;
-  error: GreenwaveError;
-  /** How many times the job was started (1 for a thrown error; 1 + maxRetries after repeated crashes). */
-  attempts: number;
-}
-
-export interface BatchResult {
-  /** `results[i]` is the output for `inputs[i]`, or undefined if that job is in `failures`. */
-  results: (Float64Array | undefined)[];
-  /** Sorted by index. */
-  failures: BatchFailure[];
-  /** Number of re-runs after crashes (successful or not). */
-  retried: number;
-  wallMs: number;
-}
 
 /** One job's life in the pool. Fields are all set at creation (fixed shape). */
 interface Job {
@@ -540,70 +484,4 @@ export class WorkerPool {
     job.backup = undefined;
     job.onFail(error, job.attempts);
   }
-}
-
-function validateOptions(options: WorkerPoolOptions): FilledWorkerPoolOptions {
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-  const { workerUrl } = options;
-  if (!(workerUrl instanceof URL)) throw new TypeError(`options.workerUrl must be a URL, got ${describe(workerUrl)}`);
-  if (workerUrl.protocol !== 'file:') throw new RangeError(`options.workerUrl must be a file: URL, got ${workerUrl.protocol}`);
-  const path = fileURLToPath(workerUrl);
-  if (!existsSync(path)) throw new RangeError(`options.workerUrl does not exist: ${path} (worker scripts must be compiled: run \`npm run build\`)`);
-
-  const size = options.size ?? kDefaultOptions.size;
-  if (typeof size !== 'number') throw new TypeError(`options.size must be a number, got ${describe(size)}`);
-  if (!Number.isInteger(size) || size < 1) throw new RangeError(`options.size must be an integer >= 1, got ${size}`);
-
-  const maxRetries = options.maxRetries ?? kDefaultOptions.maxRetries;
-  if (typeof maxRetries !== 'number') throw new TypeError(`options.maxRetries must be a number, got ${describe(maxRetries)}`);
-  if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new RangeError(`options.maxRetries must be an integer >= 0, got ${maxRetries}`);
-
-  return { workerUrl, size, maxRetries, workerData: options.workerData ?? kDefaultOptions.workerData };
-}
-
-function validateRunOptions(opts: RunOptions | BatchOptions, path: string): { signal: AbortSignal | undefined; transfer: boolean } {
-  if (opts === null || typeof opts !== 'object') throw new TypeError(`${path} must be an object`);
-  const { signal, transfer } = opts;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`${path}.signal must be an AbortSignal, got ${describe(signal)}`);
-  if (transfer !== undefined && typeof transfer !== 'boolean') throw new TypeError(`${path}.transfer must be a boolean, got ${describe(transfer)}`);
-  return { signal, transfer: transfer ?? true };
-}
-
-/**
- * Workers inherit the parent's execArgv, but `--input-type` (legal for `node -e`) makes a
- * worker started from a file exit at once, so it is dropped.
- */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg.startsWith('--input-type=')) continue;
-    if (arg === '--input-type') {
-      i++; // and its value
-      continue;
-    }
-    out.push(arg);
-  }
-  return out;
-}
-
-function cancelledError(signal: AbortSignal): GreenwaveError {
-  return new GreenwaveError(ErrorCode.Cancelled, 'job cancelled', [], { cause: signal.reason });
-}
-
-const knownCodes: ReadonlySet<string> = new Set(Object.values(ErrorCode));
-
-/** Rebuilds a handler's error on this side; its code survives if it is one of ours. */
-function remoteError(e: SerializedError): GreenwaveError {
-  const cause = Object.assign(new Error(e.message), { name: e.name, code: e.code, stack: e.stack });
-  const code = e.code !== undefined && knownCodes.has(e.code) ? (e.code as ErrorCode) : ErrorCode.Internal;
-  const prefix = code === ErrorCode.Internal && e.code !== undefined ? `${e.code}: ` : '';
-  return new GreenwaveError(code, `${prefix}${e.message}`, [], { cause });
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
 }

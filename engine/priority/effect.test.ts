@@ -12,8 +12,10 @@ import { describe, expect, test } from 'vitest';
 import { demo } from '../../test/fixtures/grpc/demo.js';
 import { TspController } from './tsp.js';
 import { PriorityClass, priorityConfig } from './policy.js';
+import { movementIndex, THROUGH_TURN } from '../network/geometry.js';
+import { APPROACH_IDS } from '../network/schema.js';
 
-const EBT = 2 * 4 + 1;
+const EBT = movementIndex(APPROACH_IDS.indexOf('EB'), THROUGH_TURN);
 
 function busDelay(tsp: TspController, i: number, pl: number, a: number): number {
   for (const s of tsp.cyclesFrom(i, a - 1, 4)) {

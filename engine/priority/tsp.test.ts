@@ -8,10 +8,12 @@ import { greenFloorS, validateLayout } from './layout.js';
 import { createPlanBuffer } from '../timing/planner.js';
 import { IssueList } from '../errors.js';
 import { mod } from '../numeric.js';
+import { movementIndex, THROUGH_TURN } from '../network/geometry.js';
+import { APPROACH_IDS, TURNS } from '../network/schema.js';
 
-const EBT = 2 * 4 + 1; // approach EB (index 2), through
-const NBT = 0 * 4 + 1;
-const EBL = 2 * 4 + 0;
+const EBT = movementIndex(APPROACH_IDS.indexOf('EB'), THROUGH_TURN);
+const NBT = movementIndex(APPROACH_IDS.indexOf('NB'), THROUGH_TURN);
+const EBL = movementIndex(APPROACH_IDS.indexOf('EB'), TURNS.indexOf('L'));
 
 function ctl(limits = {}) {
   const { c, plan } = demo();

@@ -48,10 +48,12 @@
  * +Infinity (a green not yet ended, a phase not yet started, a free pass not yet ended).
  */
 import type { CompiledNetwork } from '../network/compile.js';
-import { copyIntersectionPlan, type PlanBuffer } from '../timing/planner.js';
-import { CONTROL_COORDINATED, CONTROL_FREE, type ActuatedPlan } from '../timing/actuated.js';
-import { compareRunOrder, phaseDurationS } from '../timing/runOrder.js';
+import type { PlanBuffer } from '../timing/planner.js';
+import { CONTROL_COORDINATED, type ActuatedPlan } from '../timing/actuated.js';
 import { mod } from '../numeric.js';
+import { barrierEndS, sortRunOrder, writePlanPart } from './passGeometry.js';
+
+export { isActuatedMode } from './passGeometry.js';
 
 /** What an intersection is running (kind). */
 export const KIND_FIXED = 0;
@@ -271,18 +273,9 @@ export class ActuatedPass {
    * end, times shifted to start at 0). Phases not in that part never show.
    */
   writePart(i: number, plan: PlanBuffer, run: PlanBuffer, leadIn: boolean): void {
-    const c = this.c;
-    const r = this.rotationS[i]!;
-    const fb = this.firstBarrier[i]!;
-    copyIntersectionPlan(c, i, plan, run);
-    for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
-      const inLeadIn = c.phaseBarrier[p]! < fb;
-      if (inLeadIn !== leadIn) run.phaseStartS[p] = Number.POSITIVE_INFINITY;
-      else if (!leadIn) run.phaseStartS[p] = plan.phaseStartS[p]! - r;
-    }
-    run.cycleS[i] = leadIn ? r : plan.cycleS[i]! - r;
-    run.offsetS[i] = 0;
+    writePlanPart(this.c, i, plan, run, this.rotationS[i]!, this.firstBarrier[i]!, leadIn);
   }
+
 
   // ------------------------------------------------------------ pass
 
@@ -307,18 +300,7 @@ export class ActuatedPass {
     run.cycleS[i] = coordinatedMode ? cyc : Number.POSITIVE_INFINITY;
     this.passCycleS[i] = cyc;
     run.offsetS[i] = coordinatedMode ? mod(plan.offsetS[i]! + rot, cyc) : 0;
-    // Run order: (barrier, ring) groups are contiguous in compiled order; sort each by plan start.
-    const seq = this.seq;
-    for (let p = p0; p < p1; p++) seq[p] = p;
-    for (let k = p0 + 1; k < p1; k++) {
-      const x = seq[k]!;
-      let j = k - 1;
-      while (j >= p0 && sameGroup(c, seq[j]!, x) && compareRunOrder(plan.phaseStartS[x]!, phaseDurationS(plan, x), x, plan.phaseStartS[seq[j]!]!, phaseDurationS(plan, seq[j]!), seq[j]!) < 0) {
-        seq[j + 1] = seq[j]!;
-        j--;
-      }
-      seq[j + 1] = x;
-    }
+    sortRunOrder(c, i, plan, this.seq);
     this.passBarrier[i] = 0;
     this.served[i] = 0;
     this.enterBarrier(i, this.firstBarrier[i]!, 0);
@@ -618,20 +600,3 @@ export class ActuatedPass {
     this.forceOffs = o.forceOffs;
   }
 }
-
-/** True when a free or coordinated intersection mode asks for actuated control. */
-export function isActuatedMode(mode: number): boolean {
-  return mode === CONTROL_FREE || mode === CONTROL_COORDINATED;
-}
-
-function sameGroup(c: CompiledNetwork, p: number, q: number): boolean {
-  return c.phaseBarrier[p] === c.phaseBarrier[q] && c.phaseRing[p] === c.phaseRing[q];
-}
-
-/** End of barrier b of intersection i in `plan` (cycle time): the latest end of its phases' clearances. */
-export function barrierEndS(c: CompiledNetwork, i: number, plan: PlanBuffer, b: number): number {
-  let end = 0;
-  for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) if (c.phaseBarrier[p] === b) end = Math.max(end, plan.phaseStartS[p]! + phaseDurationS(plan, p));
-  return end;
-}
-

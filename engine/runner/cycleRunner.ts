@@ -42,8 +42,10 @@ import { ActuatedPass, isActuatedMode, KIND_FIXED, KIND_LEAD_IN, KIND_LEAD_OUT, 
 import { mod } from '../numeric.js';
 import { correctOffset } from './offsetCorrection.js';
 import { allRedLamps, evaluateLamps, nextEdgeS, phaseIntervals, PHASE_RED } from './lamps.js';
+import { pastChangeRefusal, sameAsRunning, samePlanLayout, type ScheduleSource } from './scheduleFollow.js';
 
 export { MAX_LENGTHEN_SHARE, MAX_SHORTEN_SHARE } from './offsetCorrection.js';
+export type { ScheduledCycle, ScheduleSource } from './scheduleFollow.js';
 
 /** What happened at the last cycle zero of an intersection (bits of `boundaryFlags`). */
 export const BOUNDARY_PLAN_SWITCH = 1;
@@ -63,21 +65,6 @@ const EPS = 1e-6;
 const FOLLOW_NONE = 0;
 const FOLLOW_SAME_CYCLE = 1;
 const FOLLOW_NEW_CYCLE = 2;
-
-/** One cycle of one intersection as an external schedule (e.g. the TSP controller) wants it run; local phase order. */
-export interface ScheduledCycle {
-  readonly startS: number;
-  readonly layout: {
-    readonly cycleS: number;
-    readonly startS: ArrayLike<number>;
-    readonly greenS: ArrayLike<number>;
-    readonly yellowS: ArrayLike<number>;
-    readonly allRedS: ArrayLike<number>;
-  };
-}
-
-/** The cycle an external schedule wants running at intersection i at time t; undefined = leave the heads alone. */
-export type ScheduleSource = (i: number, tS: number) => ScheduledCycle | undefined;
 
 export class CycleRunner {
   readonly c: CompiledNetwork;
@@ -613,25 +600,15 @@ export class CycleRunner {
     const cur = this.cycleStartS[i]!;
     const sameStart = Math.abs(want.startS - cur) < EPS;
     if (sameStart) {
-      let same = Math.abs(l.cycleS - run.cycleS[i]!) < 1e-9;
-      for (let k = 0; same && k < np; k++) {
-        same = Math.abs(l.startS[k]! - run.phaseStartS[p0 + k]!) < 1e-9 && Math.abs(l.greenS[k]! - run.phaseGreenS[p0 + k]!) < 1e-9;
-      }
-      if (same) return FOLLOW_NONE;
-      const tau = tS - cur;
-      for (let k = 0; k < np; k++) {
-        const s = run.phaseStartS[p0 + k]!;
-        const g = run.phaseGreenS[p0 + k]!;
-        if (tau >= s && Math.abs(l.startS[k]! - s) > EPS) return this.reject(i, tS, `phase ${c.phaseIds[p0 + k]} has started; its start cannot move`);
-        if (tau >= s + g && Math.abs(l.greenS[k]! - g) > EPS) return this.reject(i, tS, `phase ${c.phaseIds[p0 + k]} green has ended; it cannot change`);
-        if (tau < s + g && tau > l.startS[k]! + l.greenS[k]! + EPS && tau >= s) return this.reject(i, tS, `phase ${c.phaseIds[p0 + k]} green would end in the past`);
-      }
+      if (sameAsRunning(c, run, i, l)) return FOLLOW_NONE;
+      const why = pastChangeRefusal(c, run, i, tS - cur, l);
+      if (why !== '') return this.reject(i, tS, why);
     } else {
       if (want.startS < cur - EPS) return FOLLOW_NONE; // an older cycle than the one running: the source lags; keep going
       if (tS < want.startS - 1e-9) return FOLLOW_NONE;
       if (Math.abs(cur + run.cycleS[i]! - want.startS) > EPS) return this.reject(i, tS, `cycle at ${want.startS} s does not start where the running one ends (${cur + run.cycleS[i]!} s)`);
       // The plan's own cycle: the runner's cycle boundary starts it, as without a source.
-      if (this.samePlanLayout(this.nextPlan(i), i, l)) return FOLLOW_NONE;
+      if (samePlanLayout(c, this.nextPlan(i), i, l)) return FOLLOW_NONE;
     }
     const buf = this.scratch!;
     this.copyPlan(run, buf, i);
@@ -653,15 +630,6 @@ export class CycleRunner {
     this.cycleStartS[i] = nextStart;
     this.releaseRed(i);
     return FOLLOW_NEW_CYCLE;
-  }
-
-  private samePlanLayout(plan: PlanBuffer, i: number, l: ScheduledCycle['layout']): boolean {
-    const p0 = this.c.phaseStart[i]!;
-    if (Math.abs(l.cycleS - plan.cycleS[i]!) > 1e-9) return false;
-    for (let k = 0; k < this.c.phaseStart[i + 1]! - p0; k++) {
-      if (Math.abs(l.startS[k]! - plan.phaseStartS[p0 + k]!) > 1e-9 || Math.abs(l.greenS[k]! - plan.phaseGreenS[p0 + k]!) > 1e-9) return false;
-    }
-    return true;
   }
 
   private reject(i: number, tS: number, why: string): number {
