@@ -16,6 +16,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { CompiledNetwork } from '../engine/network/compile.js';
+import { assertFreshBuild } from '../engine/pool/freshBuild.js';
 import { WorkerPool } from '../engine/pool/pool.js';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { status } from '@grpc/grpc-js';
@@ -24,10 +25,16 @@ import { decodePlan, minutesOf, type ReplanResult } from './planWire.js';
 
 export type { ReplanResult, ServicePlan } from './planWire.js';
 
-/** The compiled worker script: workers load JS from dist/, also when this module runs from source (tests). */
+/**
+ * The compiled worker script: workers load JS from dist/, also when this module runs
+ * from source (tests); then dist/ must match the source (StaleBuildError otherwise).
+ */
 function replanWorkerUrl(): URL {
   const here = fileURLToPath(import.meta.url);
-  return here.endsWith('.ts') ? new URL('../dist/service/replanWorker.js', import.meta.url) : new URL('./replanWorker.js', import.meta.url);
+  if (!here.endsWith('.ts')) return new URL('./replanWorker.js', import.meta.url);
+  const url = new URL('../dist/service/replanWorker.js', import.meta.url);
+  assertFreshBuild(url, new URL('../', import.meta.url));
+  return url;
 }
 
 export class Replanner {

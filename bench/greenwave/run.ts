@@ -7,7 +7,7 @@
 import { availableParallelism } from 'node:os';
 import Benchmark from 'benchmark';
 import { allocateSolution, BandSolver, narrowestGreenS } from '../../engine/corridor/band.js';
-import { loadHighs, maxbandLp } from '../../engine/corridor/maxbandMilp.js';
+import { loadHighs, maxbandLp } from '../../test/fixtures/maxbandMilp.js';
 import { createCorridorPool, optimizeCorridorBatch } from '../../engine/corridor/city.js';
 import { encodeJob } from '../../engine/corridor/job.js';
 import { randomCorridor, randomTraffic } from '../../test/fixtures/randomCorridor.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { allocateSolution, BandMode, BandSolver } from './band.js';
-import { certifyBands, solveMaxbandMilp } from './maxbandMilp.js';
+import { certifyBands, solveMaxbandMilp } from '../../test/fixtures/maxbandMilp.js';
 import { randomCorridor } from '../../test/fixtures/randomCorridor.js';
 
 describe('band optimizer against the HiGHS MILP', () => {

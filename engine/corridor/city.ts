@@ -5,14 +5,22 @@
  * dying, does not stop the batch: the pool retries once and the failure is
  * reported. Called by the planning service and bench/greenwave.
  */
+import { assertFreshBuild } from '../pool/freshBuild.js';
 import { WorkerPool } from '../pool/pool.js';
 import type { BatchResult } from '../pool/pool.js';
 import { decodeResult, type DecodedResult } from './job.js';
 
-/** The compiled worker script: workers always load JS from dist/, also when this module runs from source. */
-export function corridorWorkerUrl(): URL {
-  const here = import.meta.url;
-  return here.endsWith('.ts') ? new URL('../../dist/engine/corridor/worker.js', here) : new URL('./worker.js', here);
+/**
+ * The compiled worker script: workers always load JS from dist/, also when this
+ * module runs from source (`here` ends in .ts, as under vitest). Then dist/ must
+ * match the source, or the workers would run stale code: StaleBuildError otherwise.
+ * `here` is this module's URL; tests pass another to check the guard.
+ */
+export function corridorWorkerUrl(here: string = import.meta.url): URL {
+  if (!here.endsWith('.ts')) return new URL('./worker.js', here);
+  const url = new URL('../../dist/engine/corridor/worker.js', here);
+  assertFreshBuild(url, new URL('../../', here));
+  return url;
 }
 
 export function createCorridorPool(size?: number): WorkerPool {

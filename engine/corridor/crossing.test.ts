@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { chooseShifts, corridorMembers, corridorSystems, CrossingModel, crossingLinks } from './crossing.js';
 import { planNetwork } from '../plan.js';
-import { movementDemand } from './corridorPlan.js';
+import { movementDemand } from './movementDemand.js';
 import { validateIntersectionPlan } from '../safety/validator.js';
 import { gridNetwork, gridVolumes } from '../../test/fixtures/gridNetwork.js';
 import { mod } from '../numeric.js';

@@ -1,7 +1,8 @@
 /**
  * Corridor subsystems in the planner: splits each corridor where coordination does not pay
  * (the rules and the choice are partition.ts's; the score of a piece comes from
- * corridorPlan.ts), and the per-signal pieces of that score shared with corridorPlan.ts:
+ * cycleSearch.ts), and the per-signal pieces of that score shared with the cycle search
+ * and the band problem (cycleSearch.ts, coordinate.ts, bandProblem.ts):
  * travel directions, approach flows, and the delay and stops of traffic arriving at random.
  * Called by planCorridors.
  */
@@ -65,7 +66,7 @@ export function linkBetween(net: CompiledNetwork['network'], from: string, to: s
  * Each corridor split into subsystems where coordination does not pay (partition.ts): the
  * pieces of two or more signals become corridors of their own (ids "<corridor>#<piece>"), a
  * piece of one keeps its isolated plan. `segmentScore` is the planner's score of a piece
- * (corridorPlan.ts); `pieceOf` and `splits` receive what was split and why.
+ * (cycleSearch.ts); `pieceOf` and `splits` receive what was split and why.
  */
 export function partitionMembers(
   c: CompiledNetwork,

@@ -18,7 +18,8 @@
  * - `detector_id`: a detector id from the network file.
  * - `volume_veh`: vehicles counted during the interval, a non-negative number.
  * - `occupancy_pct`: share of the interval the loop was occupied, 0..100.
- * - Fields are plain text split on commas; quoting is not supported.
+ * - Fields are plain text split on commas; quoting is not supported (a quote
+ *   is an ordinary character). The text is read by engine/csv.ts.
  * - Rows may come in any order. The interval length is the option `intervalS`
  *   or, if absent, the smallest gap between distinct start times; every start
  *   must lie on that grid. Grid intervals with no rows are kept as missing (NaN).
@@ -26,7 +27,9 @@
  * All problems are collected and thrown once as a ValidationError whose issue
  * paths are `<source>:<line> <column>` with 1-based line numbers.
  */
+import { readCsv, type CsvRecord } from '../csv.js';
 import { IssueList, ValidationError, type Issue } from '../errors.js';
+import { roundTo } from '../numeric.js';
 
 export interface DetectorCounts {
   /** Index -> detector id (the network's detector order when one was given). */
@@ -97,14 +100,19 @@ export function parseCountsCsv(text: string, opts: ParseCountsOptions = {}): Det
   checkOptions(opts, source, issues);
   issues.throwIfAny(what, source);
 
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n|\r/);
-  const headerIndex = lines.findIndex((l) => l.trim() !== '');
-  if (headerIndex < 0) throw new ValidationError(what, [{ path: source, message: 'file is empty; expected a header line' }]);
-  const columns = parseHeader(lines[headerIndex] ?? '', `${source}:${headerIndex + 1}`, issues);
+  // Whitespace-only lines count as blank, as they always have in this format.
+  const csv = readCsv(text, source, issues, { quoted: false, skipWhitespaceLines: true });
+  issues.throwIfAny(what, source);
+  if (!csv || csv.header.length === 0) throw new ValidationError(what, [{ path: source, message: 'file is empty; expected a header line' }]);
+  const columns = parseHeader(csv.header, `${source}:${csv.headerLine}`, issues);
   issues.throwIfAny(what, source);
 
   const known = opts.detectorIds ? new Set(opts.detectorIds) : undefined;
-  const rows = parseRows(lines, headerIndex + 1, columns!, source, known, issues);
+  const rows: Row[] = [];
+  for (const record of csv.records) {
+    const row = parseRow(record, columns!, source, known, issues);
+    if (row) rows.push(row);
+  }
   if (rows.length === 0 && issues.length === 0) issues.add(source, 'no data rows after the header');
   issues.throwIfAny(what, source);
 
@@ -130,8 +138,7 @@ function checkOptions(opts: ParseCountsOptions, source: string, issues: CappedIs
 }
 
 /** Returns column name -> field index, or undefined after adding issues. */
-function parseHeader(line: string, path: string, issues: CappedIssues): Map<Column, number> | undefined {
-  const names = line.split(',').map((c) => c.trim());
+function parseHeader(names: readonly string[], path: string, issues: CappedIssues): Map<Column, number> | undefined {
   const index = new Map<Column, number>();
   names.forEach((name, i) => {
     if (!(COUNTS_COLUMNS as readonly string[]).includes(name)) issues.add(path, `unknown column "${name}"; expected ${COUNTS_COLUMNS.join(',')}`);
@@ -142,33 +149,15 @@ function parseHeader(line: string, path: string, issues: CappedIssues): Map<Colu
   return issues.length === 0 ? index : undefined;
 }
 
-function parseRows(
-  lines: readonly string[],
-  firstLine: number,
-  columns: Map<Column, number>,
-  source: string,
-  known: ReadonlySet<string> | undefined,
-  issues: CappedIssues,
-): Row[] {
-  const rows: Row[] = [];
-  for (let i = firstLine; i < lines.length; i++) {
-    const line = lines[i] ?? '';
-    if (line.trim() === '') continue;
-    const row = parseRow(line, i + 1, columns, source, known, issues);
-    if (row) rows.push(row);
-  }
-  return rows;
-}
-
 function parseRow(
-  line: string,
-  lineNo: number,
+  record: CsvRecord,
   columns: Map<Column, number>,
   source: string,
   known: ReadonlySet<string> | undefined,
   issues: CappedIssues,
 ): Row | undefined {
-  const fields = line.split(',').map((f) => f.trim());
+  const fields = record.fields.map((f) => f.trim());
+  const lineNo = record.line;
   const at = `${source}:${lineNo}`;
   if (fields.length !== columns.size) {
     issues.add(at, `expected ${columns.size} fields, found ${fields.length}`);
@@ -228,7 +217,7 @@ export function formatCountsCsv(counts: DetectorCounts): string {
       const v = counts.volumeVeh[k * nd + d]!;
       const o = counts.occupancyPct[k * nd + d]!;
       if (Number.isNaN(v) || Number.isNaN(o)) continue;
-      lines.push(`${formatTimestamp(startMs)},${counts.detectorIds[d]},${Math.round(v * 100) / 100},${Math.round(o * 100) / 100}`);
+      lines.push(`${formatTimestamp(startMs)},${counts.detectorIds[d]},${roundTo(v, 2)},${roundTo(o, 2)}`);
     }
   });
   return `${lines.join('\n')}\n`;

@@ -3,10 +3,9 @@
  * (`npm test` does it via `pretest`); a missing build fails loudly, never skips.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { assertFreshBuild } from './freshBuild.js';
 import { WorkerPool } from './pool.js';
 import { ErrorCode, GreenwaveError } from '../errors.js';
 
@@ -16,11 +15,8 @@ const compiledPoolUrl = new URL('../../dist/engine/pool/pool.js', import.meta.ur
 const SLOW_MS = 200; // the fixture's busy-wait for -3
 
 beforeAll(() => {
-  for (const url of [workerUrl, compiledPoolUrl]) {
-    if (!existsSync(fileURLToPath(url))) {
-      throw new Error(`compiled file missing: ${fileURLToPath(url)}. The pool tests load compiled workers; run \`npm run build\` first.`);
-    }
-  }
+  // Missing or stale compiled files fail loudly (StaleBuildError says to run `npm run build`).
+  for (const url of [workerUrl, compiledPoolUrl]) assertFreshBuild(url, new URL('../../', import.meta.url));
 });
 
 const pools: WorkerPool[] = [];

@@ -35,7 +35,7 @@ import { parseMovementId } from '../network/geometry.js';
 import { APPROACH_IDS, type ApproachId, type Network } from '../network/schema.js';
 import { createPlanBuffer, laneFlowsFromDetectors, PlanScratch } from './planner.js';
 import { planAndValidate } from '../plan.js';
-import { movementDemand } from '../corridor/corridorPlan.js';
+import { movementDemand } from '../corridor/movementDemand.js';
 
 /** Cross-product thresholds (left × opposing veh/h) by opposing through lanes, index = lanes (FHWA-HOP-08-024 §4.3). */
 const CROSS_PRODUCT = [0, 50_000, 90_000] as const;

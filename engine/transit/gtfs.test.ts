@@ -1,8 +1,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, GreenwaveError, IssueList, ValidationError } from '../errors.js';
-import { formatGtfsTime, loadGtfsDir, parseCsv, parseGtfs, parseGtfsTime, serviceRuns } from './gtfs.js';
+import { ErrorCode, GreenwaveError, ValidationError } from '../errors.js';
+import { loadGtfsDir, parseGtfs } from './gtfs.js';
+import { serviceRuns } from './gtfsFeed.js';
+import { formatGtfsTime, parseGtfsTime } from './gtfsValues.js';
 
 const DIR = join(import.meta.dirname, '../../test/fixtures/gtfs/renmin');
 
@@ -23,37 +25,6 @@ function issuesOf(files: Record<string, string | undefined>): string[] {
   }
   throw new Error('expected a ValidationError');
 }
-
-describe('CSV reader', () => {
-  it('handles BOM, CRLF, quotes, doubled quotes, quoted line breaks and blank lines', () => {
-    const issues = new IssueList();
-    const t = parseCsv('\uFEFFa, b ,c\r\n1,"x, y","he said ""hi"""\r\n\r\n2,"multi\r\nline",\r\n3,,last', 'f.txt', issues);
-    expect(issues.items).toEqual([]);
-    expect(t.header).toEqual(['a', 'b', 'c']);
-    expect(t.records).toEqual([
-      { line: 2, fields: ['1', 'x, y', 'he said "hi"'] },
-      { line: 4, fields: ['2', 'multi\nline', ''] },
-      { line: 6, fields: ['3', '', 'last'] },
-    ]);
-  });
-
-  it('reports an unterminated quote and junk after a closing quote with the line', () => {
-    const a = new IssueList();
-    parseCsv('a,b\n1,"oops\n2,3\n', 'x.txt', a);
-    expect(a.items).toEqual([{ path: 'x.txt:2', message: 'unterminated quoted field' }]);
-    const b = new IssueList();
-    const t = parseCsv('a,b\n1,"q"z\n', 'y.txt', b);
-    expect(b.items).toEqual([{ path: 'y.txt:2', message: 'unexpected character after a closing quote' }]);
-    expect(t.records[0]!.fields).toEqual(['1', 'qz']);
-  });
-
-  it('handles LF-only, CR-only and a missing final newline', () => {
-    const issues = new IssueList();
-    expect(parseCsv('a\n1\n2', 'f', issues).records.map((r) => r.fields[0])).toEqual(['1', '2']);
-    expect(parseCsv('a\r1\r2\r', 'f', issues).records.map((r) => [r.line, r.fields[0]])).toEqual([[2, '1'], [3, '2']]);
-    expect(issues.length).toBe(0);
-  });
-});
 
 describe('GTFS times', () => {
   it('parses H:MM:SS and HH:MM:SS, including past 24:00', () => {

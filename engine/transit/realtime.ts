@@ -18,7 +18,7 @@ import GtfsRealtimeBindings from 'gtfs-realtime-bindings';
 import { ErrorCode, GreenwaveError } from '../errors.js';
 import type { Network } from '../network/schema.js';
 import { PriorityClass } from '../priority/policy.js';
-import { serviceRuns, type GtfsFeed } from './gtfs.js';
+import { serviceRuns, type GtfsFeed } from './gtfsFeed.js';
 import { scheduledAt, signalsForTrips, type MatchOptions, type SignalPass, type TripSignals } from './stopsNearSignals.js';
 
 const rt = GtfsRealtimeBindings.transit_realtime;

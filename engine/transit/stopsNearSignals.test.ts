@@ -2,7 +2,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadNetwork } from '../network/validate.js';
-import { formatGtfsTime, parseGtfs } from './gtfs.js';
+import { parseGtfs } from './gtfs.js';
+import { formatGtfsTime } from './gtfsValues.js';
 import { movementOf, scheduledAt, signalsForTrips, TripPath } from './stopsNearSignals.js';
 
 const ROOT = join(import.meta.dirname, '../..');

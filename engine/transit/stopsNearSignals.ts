@@ -16,16 +16,8 @@
  */
 import { travelDirection } from '../network/geometry.js';
 import type { ApproachId, Intersection, Network, Turn } from '../network/schema.js';
-import type { GtfsFeed, GtfsStopTime } from './gtfs.js';
-import { haversineM } from './gtfs.js';
-
-const EARTH_R = 6_371_008.8;
-const RAD = Math.PI / 180;
-
-export interface LonLat {
-  readonly lon: number;
-  readonly lat: number;
-}
+import { EARTH_RADIUS_M, haversineM, RAD_PER_DEG, type LonLat } from './geo.js';
+import type { GtfsFeed, GtfsStopTime } from './gtfsFeed.js';
 
 /** A polyline in a local plane with cumulative distance. */
 export class TripPath {
@@ -43,7 +35,7 @@ export class TripPath {
     this.points = points;
     this.lat0 = points.reduce((s, p) => s + p.lat, 0) / points.length;
     this.lon0 = points[0]!.lon;
-    this.kx = Math.cos(this.lat0 * RAD) * EARTH_R * RAD;
+    this.kx = Math.cos(this.lat0 * RAD_PER_DEG) * EARTH_RADIUS_M * RAD_PER_DEG;
     const n = points.length;
     this.x = new Float64Array(n);
     this.y = new Float64Array(n);
@@ -61,11 +53,11 @@ export class TripPath {
   }
 
   toXY(p: LonLat): [number, number] {
-    return [(p.lon - this.lon0) * this.kx, (p.lat - this.lat0) * EARTH_R * RAD];
+    return [(p.lon - this.lon0) * this.kx, (p.lat - this.lat0) * EARTH_RADIUS_M * RAD_PER_DEG];
   }
 
   toLonLat(x: number, y: number): LonLat {
-    return { lon: this.lon0 + x / this.kx, lat: this.lat0 + y / (EARTH_R * RAD) };
+    return { lon: this.lon0 + x / this.kx, lat: this.lat0 + y / (EARTH_RADIUS_M * RAD_PER_DEG) };
   }
 
   /** Projection of p on segment k: distance along the path and offset from it. */
@@ -264,7 +256,7 @@ function passesOf(path: TripPath, p: LonLat, radiusM: number): { alongM: number;
 
 /** Approach and turn of a vehicle coming from `before`, through `at`, on to `after`. */
 export function movementOf(before: LonLat, at: LonLat, after: LonLat): { approach: ApproachId; turn: Turn } {
-  const vec = (a: LonLat, b: LonLat): [number, number] => [(b.lon - a.lon) * Math.cos(((a.lat + b.lat) / 2) * RAD), b.lat - a.lat];
+  const vec = (a: LonLat, b: LonLat): [number, number] => [(b.lon - a.lon) * Math.cos(((a.lat + b.lat) / 2) * RAD_PER_DEG), b.lat - a.lat];
   const inV = vec(before, at);
   const outV = vec(at, after);
   const inLen = Math.hypot(inV[0], inV[1]);
@@ -273,7 +265,7 @@ export function movementOf(before: LonLat, at: LonLat, after: LonLat): { approac
   if (inLen < 1e-7) return { approach: travelDirection(at, after), turn: 'T' };
   const approach = travelDirection(before, at);
   if (outLen < 1e-7) return { approach, turn: 'T' };
-  const angle = Math.atan2(inV[0] * outV[1] - inV[1] * outV[0], inV[0] * outV[0] + inV[1] * outV[1]) / RAD;
+  const angle = Math.atan2(inV[0] * outV[1] - inV[1] * outV[0], inV[0] * outV[0] + inV[1] * outV[1]) / RAD_PER_DEG;
   const turn: Turn = Math.abs(angle) <= 45 ? 'T' : Math.abs(angle) >= 135 ? 'U' : angle > 0 ? 'L' : 'R';
   return { approach, turn };
 }
