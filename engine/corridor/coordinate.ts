@@ -17,7 +17,7 @@ import { buildBandProblem, type PreparedCorridor } from './bandProblem.js';
 import type { CorridorIntersection, CorridorPlan, CorridorState } from './corridorPlan.js';
 import { otherLanesDelay, throughIndex, travelApproaches } from './subsystems.js';
 import { OffsetRefiner, type Performance } from './transyt.js';
-import { applyPattern } from './windows.js';
+import { applyPattern, windowClearance } from './windows.js';
 
 /** Times the corridor at one common cycle: double cycling, splits, band, refinement, and a score. */
 export function coordinate(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, indices: number[], cycleS: number, scratch: PlanScratch) {
@@ -115,6 +115,8 @@ export function finish(c: CompiledNetwork, buf: PlanBuffer, corridor: Corridor, 
       inboundApproach: prep.inApproach[k]!,
       outGreen: { startS: round1(buf.offsetS[i]! + w.outStartS[pattern]!), lengthS: round1(w.outGreenS) },
       inGreen: { startS: round1(buf.offsetS[i]! + w.inStartS[pattern]!), lengthS: round1(w.inGreenS) },
+      outClearance: windowClearance(c, buf, i, throughIndex(prep.outApproach[k]!), w.outStartS[pattern]! + w.outGreenS),
+      inClearance: windowClearance(c, buf, i, throughIndex(prep.inApproach[k]!), w.inStartS[pattern]! + w.inGreenS),
       queueClearanceOutS: round1(prep.traffic.queueOutS[k]!),
       queueClearanceInS: round1(prep.traffic.queueInS[k]!),
     });

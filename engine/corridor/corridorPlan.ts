@@ -41,6 +41,9 @@ export interface CorridorIntersection {
   /** Through greens in the corridor clock (offset applied), full length. */
   readonly outGreen: { readonly startS: number; readonly lengthS: number };
   readonly inGreen: { readonly startS: number; readonly lengthS: number };
+  /** Yellow and red clearance right after each through green, s. */
+  readonly outClearance: { readonly yellowS: number; readonly allRedS: number };
+  readonly inClearance: { readonly yellowS: number; readonly allRedS: number };
   readonly queueClearanceOutS: number;
   readonly queueClearanceInS: number;
 }

@@ -1,8 +1,11 @@
 /**
  * Time-space diagram of a coordinated corridor as a standalone SVG: time
- * across, distance up, each signal's outbound and inbound through greens as
- * green/red bars, and the two bands shaded, the picture traffic engineers
- * judge a green wave by. Called by `greenwave corridor --svg`.
+ * across, distance up, each signal's outbound and inbound through greens
+ * with their yellow and red clearance, the local cycle zero its offset is
+ * measured to, and the two bands shaded with their progression speeds: the
+ * picture traffic engineers judge a green wave by. Called by
+ * `greenwave corridor --svg`. The font list names CJK fonts so that Chinese
+ * street names render on any platform that has one.
  */
 import type { CorridorPlan } from './corridorPlan.js';
 
@@ -12,6 +15,8 @@ const RIGHT = 30;
 const TOP = 70;
 const BOTTOM = 100;
 const ROW_MIN_PX = 56;
+const YELLOW = '#f2c400';
+const ALL_RED = '#7f0000';
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -30,7 +35,7 @@ export function renderTimeSpaceSvg(plan: CorridorPlan, cycles = 3): string {
   const x = (t: number) => LEFT + ((WIDTH - LEFT - RIGHT) * t) / horizonS;
   const y = (m: number) => TOP + plotH - (plotH * m) / lengthM;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="Helvetica, Arial, 'Noto Sans CJK SC', 'PingFang SC', 'Microsoft YaHei', sans-serif" font-size="12">`);
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="Helvetica, Arial, 'Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', 'PingFang SC', 'Hiragino Sans GB', 'Microsoft YaHei', 'WenQuanYi Micro Hei', sans-serif" font-size="12">`);
   out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
   out.push(`<defs><clipPath id="plot"><rect x="${LEFT}" y="${TOP - 20}" width="${WIDTH - LEFT - RIGHT}" height="${plotH + 40}"/></clipPath></defs>`);
   const title = `${plan.name || plan.corridorId}: cycle ${plan.cycleS} s, ${plan.mode} band`;
@@ -65,19 +70,40 @@ export function renderTimeSpaceSvg(plan: CorridorPlan, cycles = 3): string {
   for (const t of plan.travelInS) inTimes.push(inTimes[inTimes.length - 1]! - t);
   band(plan.bandOutStartS, plan.refined.bandOutS, outTimes, '#1f77b4');
   band(plan.bandInStartS, plan.refined.bandInS, inTimes, '#ff7f0e');
+  // Progression speed of each link, written on the first whole band of each direction.
+  const speedLabels = (start: number, width: number, times: number[], kph: readonly number[], fill: string) => {
+    if (width <= 0.05) return;
+    const base = start + Math.ceil(-start / plan.cycleS) * plan.cycleS;
+    for (let k = 0; k + 1 < members.length; k++) {
+      const t = base + (times[k]! + times[k + 1]!) / 2 + width / 2;
+      const m = (members[k]!.positionM + members[k + 1]!.positionM) / 2;
+      out.push(`<text x="${f(x(t))}" y="${f(y(m) + 4)}" text-anchor="middle" fill="${fill}" font-size="10" font-weight="bold">${f(kph[k] ?? 0)} km/h</text>`);
+    }
+  };
+  speedLabels(plan.bandOutStartS, plan.refined.bandOutS, outTimes, plan.progressionKph.out, '#174a7c');
+  speedLabels(plan.bandInStartS, plan.refined.bandInS, inTimes, plan.progressionKph.in, '#a04a00');
 
-  // Signal bars: outbound through just above the line, inbound just below; green or red.
+  // Signal bars: outbound through just above the line, inbound just below; green, then its
+  // yellow and red clearance, over red; a tick at each local cycle zero (the offset's reference).
   members.forEach((m) => {
     const yy = y(m.positionM);
-    for (const [green, dy] of [
-      [m.outGreen, -7],
-      [m.inGreen, 3],
+    const repeats = (cycles + 1) * (plan.cycleS / m.cycleS);
+    for (const [green, clear, dy] of [
+      [m.outGreen, m.outClearance, -7],
+      [m.inGreen, m.inClearance, 3],
     ] as const) {
       out.push(`<rect x="${LEFT}" y="${f(yy + dy)}" width="${WIDTH - LEFT - RIGHT}" height="4" fill="#d62728"/>`);
-      for (let k = -2; k <= (cycles + 1) * (plan.cycleS / m.cycleS); k++) {
+      for (let k = -2; k <= repeats; k++) {
         const a = green.startS + k * m.cycleS;
-        out.push(`<rect x="${f(x(a))}" y="${f(yy + dy)}" width="${f(x(a + green.lengthS) - x(a))}" height="4" fill="#2ca02c"/>`);
+        const g = a + green.lengthS;
+        out.push(`<rect x="${f(x(a))}" y="${f(yy + dy)}" width="${f(x(g) - x(a))}" height="4" fill="#2ca02c"/>`);
+        out.push(`<rect x="${f(x(g))}" y="${f(yy + dy)}" width="${f(x(g + clear.yellowS) - x(g))}" height="4" fill="${YELLOW}"/>`);
+        if (clear.allRedS > 0) out.push(`<rect x="${f(x(g + clear.yellowS))}" y="${f(yy + dy)}" width="${f(x(g + clear.yellowS + clear.allRedS) - x(g + clear.yellowS))}" height="4" fill="${ALL_RED}"/>`);
       }
+    }
+    for (let k = -2; k <= repeats; k++) {
+      const t = m.offsetS + k * m.cycleS;
+      out.push(`<path d="M${f(x(t) - 4)},${f(yy - 13)} L${f(x(t) + 4)},${f(yy - 13)} L${f(x(t))},${f(yy - 8)} Z" fill="#222"/>`);
     }
   });
   out.push('</g>');
@@ -93,7 +119,10 @@ export function renderTimeSpaceSvg(plan: CorridorPlan, cycles = 3): string {
     ['#1f77b4', `outbound band (${plan.intersections[0]?.outboundApproach ?? ''})`],
     ['#ff7f0e', `inbound band (${plan.intersections[0]?.inboundApproach ?? ''})`],
     ['#2ca02c', 'through green (upper bar outbound, lower inbound)'],
+    [YELLOW, 'yellow'],
+    [ALL_RED, 'all-red'],
     ['#d62728', 'red / other phases'],
+    ['#222', '▼ local cycle zero (offset reference)'],
   ];
   let lx = LEFT;
   for (const [color, text] of legend) {

@@ -137,6 +137,21 @@ export function throughWindows(c: CompiledNetwork, buf: PlanBuffer, i: number, o
   }
 }
 
+/**
+ * The yellow and red clearance that follow a movement's through window ending at local time
+ * `endS`: those of the serving phase whose green ends there (zeros if none does). The
+ * time-space diagram draws them after the green.
+ */
+export function windowClearance(c: CompiledNetwork, buf: PlanBuffer, i: number, movement: number, endS: number): { yellowS: number; allRedS: number } {
+  const cycleS = buf.cycleS[i]!;
+  for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
+    if (!((c.phaseProtectedMask[p]! >> movement) & 1) || c.phaseOnDemand[p] === 1) continue;
+    const gap = mod(buf.phaseStartS[p]! + buf.phaseGreenS[p]! - endS, cycleS);
+    if (gap < 1e-6 || cycleS - gap < 1e-6) return { yellowS: buf.phaseYellowS[p]!, allRedS: buf.phaseAllRedS[p]! };
+  }
+  return { yellowS: 0, allRedS: 0 };
+}
+
 /** Rewrites intersection i's phase starts in `buf` for the chosen pattern. */
 export function applyPattern(c: CompiledNetwork, buf: PlanBuffer, i: number, barrier: number, swapMask: number): void {
   layoutPhases(c, buf, i, barrier, swapMask, buf.phaseStartS);
