@@ -20,6 +20,11 @@ export function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
+/** x limited to [lo, hi]. */
+export function clamp(x: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, x));
+}
+
 /** x mod m in [0, m), also for negative x: positions on a signal cycle. */
 export function mod(x: number, m: number): number {
   const r = x % m;

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { movementFlowsFromCounts, movementFlowsFromLanes } from './demand.js';
 import { buildTopology } from './topology.js';
 import { gridNetwork } from '../test/fixtures/gridNetwork.js';
+import { MOVEMENT_COUNT, movementIndex, movementSlot, THROUGH_TURN } from '../engine/network/geometry.js';
+
+const RIGHT_TURN = 2;
 
 describe('turning flows from loop counts', () => {
   it('estimates the turns of shared lanes from the counts one block on better than an equal split or the prior', () => {
@@ -18,27 +21,27 @@ describe('turning flows from loop counts', () => {
       const next = entering.slice();
       for (let l = 0; l < top.linkCount; l++) {
         const a = top.linkApproach[l]!;
-        const t = top.linkNext[l * 16 + a * 4 + 1]!;
-        const r = top.linkNext[l * 16 + a * 4 + 2]!;
+        const t = top.linkNext[movementSlot(l, movementIndex(a, THROUGH_TURN))]!;
+        const r = top.linkNext[movementSlot(l, movementIndex(a, RIGHT_TURN))]!;
         if (t >= 0) next[t] = next[t]! + inflow[l]! * (1 - RIGHT);
         if (r >= 0) next[r] = next[r]! + inflow[l]! * RIGHT;
       }
       inflow.set(next);
     }
-    const truth = new Float64Array(c.intersectionCount * 16);
+    const truth = new Float64Array(c.intersectionCount * MOVEMENT_COUNT);
     const laneFlow = new Float64Array(c.laneIds.length);
     for (let l = 0; l < top.linkCount; l++) {
       const i = top.linkIntersection[l]!;
       const a = top.linkApproach[l]!;
-      truth[i * 16 + a * 4 + 1] = inflow[l]! * (1 - RIGHT);
-      truth[i * 16 + a * 4 + 2] = inflow[l]! * RIGHT;
+      truth[movementSlot(i, movementIndex(a, THROUGH_TURN))] = inflow[l]! * (1 - RIGHT);
+      truth[movementSlot(i, movementIndex(a, RIGHT_TURN))] = inflow[l]! * RIGHT;
       for (let k = 0; k < top.linkLaneCount[l]!; k++) laneFlow[top.linkLanes[top.linkLaneStart[l]! + k]!] = inflow[l]! / top.linkLaneCount[l]!;
     }
     // Right turns that stay in the network, where a downstream count exists to fit them to.
     const fittable = new Uint8Array(truth.length);
     for (let l = 0; l < top.linkCount; l++) {
       const a = top.linkApproach[l]!;
-      if (top.linkNext[l * 16 + a * 4 + 2]! >= 0) fittable[top.linkIntersection[l]! * 16 + a * 4 + 2] = 1;
+      if (top.linkNext[movementSlot(l, movementIndex(a, RIGHT_TURN))]! >= 0) fittable[movementSlot(top.linkIntersection[l]!, movementIndex(a, RIGHT_TURN))] = 1;
     }
     const error = (est: Float64Array) => {
       let e = 0;

@@ -18,7 +18,7 @@
  * insertions are granted on every seed; zero validator rejections and conflict-monitor events.
  */
 import { describe, expect, it } from 'vitest';
-import { runLeftTurnTspScenario, type LeftTurnResult } from './transit.js';
+import { runLeftTurnTspScenario, type LeftTurnResult } from '../test/fixtures/transit.js';
 import { loadNetwork } from '../engine/network/validate.js';
 import { busPhaseNetworkJson } from '../test/fixtures/busPhaseNetwork.js';
 

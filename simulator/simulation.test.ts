@@ -9,6 +9,7 @@ import { Simulation } from './simulation.js';
 import { movementFlowsFromLanes, peakProfile } from './demand.js';
 import { runClosedLoop } from './closedLoop.js';
 import { validateIntersectionPlan } from '../engine/safety/validator.js';
+import { movementIndex, movementSlot, THROUGH_TURN } from '../engine/network/geometry.js';
 
 let c: CompiledNetwork;
 let plan: PlanBuffer;
@@ -112,13 +113,13 @@ describe('simulator topology', () => {
       for (let l = 0; l < top.linkCount; l++) if (top.linkIntersection[l] === i && top.linkApproach[l] === approach) return l;
       return -1;
     };
-    // APPROACH_IDS = NB, SB, EB, WB; movement = approach * 4 + turn (T = 1). Renmin Rd runs I1 (west) → I8 (east).
+    // APPROACH_IDS = NB, SB, EB, WB. Renmin Rd runs I1 (west) → I8 (east).
     const EB = 2;
     const WB = 3;
-    expect(top.linkNext[linkOf('I1', EB) * 16 + EB * 4 + 1]).toBe(linkOf('I2', EB));
-    expect(top.linkNext[linkOf('I2', WB) * 16 + WB * 4 + 1]).toBe(linkOf('I1', WB));
+    expect(top.linkNext[movementSlot(linkOf('I1', EB), movementIndex(EB, THROUGH_TURN))]).toBe(linkOf('I2', EB));
+    expect(top.linkNext[movementSlot(linkOf('I2', WB), movementIndex(WB, THROUGH_TURN))]).toBe(linkOf('I1', WB));
     // Leaving the corridor at its western end: out of the network.
-    expect(top.linkNext[linkOf('I1', WB) * 16 + WB * 4 + 1]).toBe(-1);
+    expect(top.linkNext[movementSlot(linkOf('I1', WB), movementIndex(WB, THROUGH_TURN))]).toBe(-1);
   });
 });
 

@@ -30,7 +30,7 @@
  *     events (conflicting phases active together, green ended without yellow), TSP on and off.
  */
 import { describe, expect, it } from 'vitest';
-import { demoCity, runTspScenario, type TspScenarioResult } from './transit.js';
+import { demoCity, runTspScenario, type TspScenarioResult } from '../test/fixtures/transit.js';
 import { SignalHeads } from './signals.js';
 import { TspController } from '../engine/priority/tsp.js';
 import { priorityConfig } from '../engine/priority/policy.js';

@@ -21,17 +21,21 @@
  * - SUMO's program is the authority: when greenwave's geometric conflict rules
  *   reject a SUMO stage, turning movements are downgraded to permitted, and if
  *   that is not enough the pair is added to `conflicts.remove`.
+ *
+ * This module maps junctions, approaches and lanes and returns the result; the
+ * XML is read by netXml.ts, programs become stages in netProgram.ts, and links
+ * and corridors between the signals are found by netLinks.ts.
  */
-import { SAFETY_FLOORS } from '../../engine/safety/floors.js';
 import { GreenwaveError, ErrorCode, ValidationError } from '../../engine/errors.js';
 import { validateNetwork } from '../../engine/network/validate.js';
 import { compileNetwork, type CompiledNetwork } from '../../engine/network/compile.js';
-import { buildConflictTable, compatible, parseMovementId } from '../../engine/network/geometry.js';
-import { travelDirection } from '../../engine/network/geometry.js';
 import type { ApproachId, Turn } from '../../engine/network/schema.js';
-import { attr, children, numAttr, parseSumoXml, type XmlNode } from './xml.js';
+import { clamp, round1, roundTo } from '../../engine/numeric.js';
+import { attr, children, numAttr } from './xml.js';
 import { assignApproaches } from './approaches.js';
-import { round1 } from '../../engine/numeric.js';
+import { parseShape, readSumoNet } from './netXml.js';
+import { repairIntersection, stagesFromProgram } from './netProgram.js';
+import { findCorridors, linksBetweenSignals } from './netLinks.js';
 
 export interface SumoLinkInfo {
   readonly linkIndex: number;
@@ -102,14 +106,14 @@ export interface ImportResult {
 }
 
 // Plain JSON shapes of what we emit (input form of the schema).
-interface StageJson {
+export interface StageJson {
   id: string;
   protected: string[];
   permitted: string[];
   minGreenS: number;
   maxGreenS: number;
 }
-interface IntersectionJson {
+export interface IntersectionJson {
   id: string;
   name: string;
   position: { lon: number; lat: number };
@@ -143,111 +147,15 @@ export function compileImport(imported: ImportResult): CompiledNetwork {
 const SHORTEST_CYCLE_WITHOUT_CROSSINGS_S = 20;
 
 const DIR_TURN: Record<string, Turn> = { s: 'T', l: 'L', L: 'L', r: 'R', R: 'R', t: 'U' };
-const OPPOSITE: Record<ApproachId, ApproachId> = { EB: 'WB', WB: 'EB', NB: 'SB', SB: 'NB' };
-/** SUMO's default lane width, m. */
-const SUMO_LANE_WIDTH_M = 3.2;
 export const DETECTOR_SETBACK_M = 5;
 
-interface SumoLane {
-  id: string;
-  index: number;
-  speedMps: number;
-  lengthM: number;
-  widthM: number;
-  shape: [number, number][];
-}
-interface SumoEdge {
-  id: string;
-  from: string;
-  to: string;
-  lanes: SumoLane[];
-}
-interface SumoConn {
-  from: string;
-  to: string;
-  fromLane: number;
-  dir: string;
-  tl?: string;
-  linkIndex?: number;
-}
-
-/** Nodes a link may pass through between two signals (turn-bay starts, geometry nodes). */
-const MAX_PASS_THROUGH_NODES = 8;
-
 export function pseudoLonLat(x: number, y: number): { lon: number; lat: number } {
-  return { lon: round7(120 + x / 96_000), lat: round7(30 + y / 111_000) };
-}
-
-
-function parseShape(s: string | undefined): [number, number][] {
-  if (!s) return [];
-  const out: [number, number][] = [];
-  for (const pt of s.trim().split(/\s+/)) {
-    const [x, y] = pt.split(',').map(Number);
-    if (Number.isFinite(x) && Number.isFinite(y)) out.push([x!, y!]);
-  }
-  return out;
+  return { lon: roundTo(120 + x / 96_000, 7), lat: roundTo(30 + y / 111_000, 7) };
 }
 
 export function importSumoNet(xmlText: string, opts: ImportOptions = {}): ImportResult {
-  const doc = parseSumoXml(xmlText, 'SUMO network', ['junction', 'edge', 'lane', 'connection', 'tlLogic', 'phase', 'param', 'request', 'roundabout']);
-  const root = doc['net'];
-  if (root === undefined || root === null || typeof root !== 'object') throw new GreenwaveError(ErrorCode.InvalidInput, 'SUMO network: no <net> root element; is this a .net.xml file?');
+  const { edges, connsByFrom, programs, junctions, junctionPos, incomingEdges, crossings } = readSumoNet(xmlText);
   const notes: string[] = [];
-
-  const edges = new Map<string, SumoEdge>();
-  let crossings = 0;
-  for (const e of children(root, 'edge')) {
-    const fn = attr(e, 'function');
-    if (fn === 'crossing') crossings++;
-    if (fn !== undefined && fn !== 'normal') continue;
-    const id = attr(e, 'id');
-    const from = attr(e, 'from');
-    const to = attr(e, 'to');
-    if (!id || !from || !to) continue;
-    const lanes: SumoLane[] = children(e, 'lane').map((l) => ({
-      id: attr(l, 'id') ?? `${id}_${attr(l, 'index') ?? '0'}`,
-      index: numAttr(l, 'index') ?? 0,
-      speedMps: numAttr(l, 'speed') ?? 13.89,
-      lengthM: numAttr(l, 'length') ?? 0,
-      widthM: numAttr(l, 'width') ?? SUMO_LANE_WIDTH_M,
-      shape: parseShape(attr(l, 'shape')),
-    }));
-    lanes.sort((a, b) => a.index - b.index);
-    edges.set(id, { id, from, to, lanes });
-  }
-  const connsByFrom = new Map<string, SumoConn[]>();
-  for (const c of children(root, 'connection')) {
-    const from = attr(c, 'from');
-    const to = attr(c, 'to');
-    if (!from || !to || !edges.has(from)) continue;
-    const conn: SumoConn = { from, to, fromLane: numAttr(c, 'fromLane') ?? 0, dir: attr(c, 'dir') ?? '' };
-    const tl = attr(c, 'tl');
-    const li = numAttr(c, 'linkIndex');
-    if (tl !== undefined) conn.tl = tl;
-    if (li !== undefined) conn.linkIndex = li;
-    const list = connsByFrom.get(from) ?? [];
-    list.push(conn);
-    connsByFrom.set(from, list);
-  }
-  const programs = new Map<string, XmlNode>();
-  for (const t of children(root, 'tlLogic')) {
-    const id = attr(t, 'id');
-    if (id !== undefined && !programs.has(id)) programs.set(id, t);
-  }
-  const junctions = children(root, 'junction').filter((j) => (attr(j, 'type') ?? '').startsWith('traffic_light'));
-  if (junctions.length === 0) throw new GreenwaveError(ErrorCode.InvalidInput, 'SUMO network: no junction of type "traffic_light"; nothing to time (build the net with --tls.guess or set junction types)');
-  const junctionPos = new Map<string, { x: number; y: number }>();
-  for (const j of children(root, 'junction')) {
-    const id = attr(j, 'id');
-    if (id) junctionPos.set(id, { x: numAttr(j, 'x') ?? 0, y: numAttr(j, 'y') ?? 0 });
-  }
-  const incomingEdges = new Map<string, SumoEdge[]>();
-  for (const e of edges.values()) {
-    const list = incomingEdges.get(e.to) ?? [];
-    list.push(e);
-    incomingEdges.set(e.to, list);
-  }
 
   const intersections: IntersectionJson[] = [];
   const maps: SumoIntersectionMapping[] = [];
@@ -424,36 +332,7 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
   const minCycleS = opts.minCycleS ?? (crossings === 0 ? SHORTEST_CYCLE_WITHOUT_CROSSINGS_S : undefined);
   if (opts.minCycleS === undefined && minCycleS !== undefined) notes.push(`no pedestrian crossings in the net: minimum cycle ${minCycleS} s (as SUMO's tlsCycleAdaptation.py; --min-cycle to change)`);
 
-  // Links between imported signals: a direct edge, or a chain of edges through nodes that only
-  // pass traffic on (a turn bay's start, where the lane count changes, or a geometry node).
-  const ixById = new Map(intersections.map((ix) => [ix.id, ix]));
-  const edgesFrom = new Map<string, SumoEdge[]>();
-  for (const e of edges.values()) {
-    const list = edgesFrom.get(e.from) ?? [];
-    list.push(e);
-    edgesFrom.set(e.from, list);
-  }
-  const netLinks: NetworkJson['links'] = [];
-  const pairs = new Set<string>();
-  for (const first of edges.values()) {
-    if (!ixById.has(first.from)) continue;
-    let e = first;
-    let lengthM = 0;
-    let speed = 0;
-    for (let hops = 0; ; hops++) {
-      lengthM += Math.max(...e.lanes.map((l) => l.lengthM), 1);
-      speed = Math.max(speed, ...e.lanes.map((l) => l.speedMps));
-      if (ixById.has(e.to) || hops >= MAX_PASS_THROUGH_NODES) break;
-      const onward = (edgesFrom.get(e.to) ?? []).filter((x) => x.to !== e.from);
-      if (onward.length !== 1) break;
-      e = onward[0]!;
-    }
-    if (!ixById.has(e.to) || e.to === first.from) continue;
-    const key = `${first.from}\u0000${e.to}`;
-    if (pairs.has(key)) continue;
-    pairs.add(key);
-    netLinks.push({ id: first.id.length <= 64 ? first.id : `link${netLinks.length + 1}`, from: first.from, to: e.to, lengthM: round1(Math.min(lengthM, 20_000)), designSpeedKph: round1(clamp(speed * 3.6, 10, 120)) });
-  }
+  const netLinks = linksBetweenSignals(edges, intersections);
 
   const network: NetworkJson = {
     formatVersion: 1,
@@ -490,173 +369,3 @@ function junctionWidth(shape: string | undefined, fallback: number): number {
   return round1(clamp(w, 5, 120));
 }
 
-/** Stages from a SUMO program, and the stage each SUMO green phase became (merged phases included). */
-function stagesFromProgram(jid: string, phases: readonly XmlNode[], movementLinks: Map<string, number[]>, notes: string[]): { stages: StageJson[]; stageOfPhase: Map<number, string> } {
-  const stages: StageJson[] = [];
-  const stageOfPhase = new Map<number, string>();
-  phases.forEach((ph, index) => {
-    const state = attr(ph, 'state') ?? '';
-    if (!/[Gg]/.test(state) || /[yYu]/.test(state)) return;
-    const prot: string[] = [];
-    const perm: string[] = [];
-    for (const [m, links] of movementLinks) {
-      const chars = links.map((l) => state[l] ?? 'r');
-      if (chars.includes('G')) prot.push(m);
-      else if (chars.includes('g')) {
-        if (m.endsWith('T')) {
-          notes.push(`junction ${jid}: phase ${index}: through ${m} shows only 'g'; imported as protected`);
-          prot.push(m);
-        } else perm.push(m);
-      }
-    }
-    if (prot.length + perm.length === 0) {
-      notes.push(`junction ${jid}: phase ${index} greens no imported movement; ignored`);
-      return;
-    }
-    prot.sort();
-    perm.sort();
-    const duration = numAttr(ph, 'duration') ?? 30;
-    const minDur = numAttr(ph, 'minDur');
-    const maxDur = numAttr(ph, 'maxDur');
-    // A SUMO minDur below the absolute floor is raised to it (engine/safety/floors.ts), and said so.
-    const minGreenS = round1(clamp(minDur ?? 5, SAFETY_FLOORS.minVehicleGreenS, 120));
-    if (minDur !== undefined && minDur < SAFETY_FLOORS.minVehicleGreenS) notes.push(`junction ${jid}: phase ${index}: minDur ${minDur} s raised to the ${SAFETY_FLOORS.minVehicleGreenS} s minimum-green floor`);
-    const maxGreenS = round1(clamp(Math.max(maxDur ?? Math.max(duration * 2, 60), minGreenS), SAFETY_FLOORS.minVehicleGreenS, 300));
-    const stage: StageJson = { id: `P${index}`, protected: prot, permitted: perm, minGreenS, maxGreenS };
-    const prev = stages[stages.length - 1];
-    if (prev && sameGreens(prev, stage)) {
-      notes.push(`junction ${jid}: phase ${index} greens the same movements as ${prev.id}; merged`);
-      prev.maxGreenS = Math.min(300, prev.maxGreenS + maxGreenS);
-      stageOfPhase.set(index, prev.id);
-      return;
-    }
-    stages.push(stage);
-    stageOfPhase.set(index, stage.id);
-  });
-  if (stages.length > 2 && sameGreens(stages[0]!, stages[stages.length - 1]!)) {
-    const last = stages.pop()!;
-    notes.push(`junction ${jid}: last stage ${last.id} repeats the first (cycle wrap); merged`);
-    for (const [k, id] of stageOfPhase) if (id === last.id) stageOfPhase.set(k, stages[0]!.id);
-  }
-  return { stages, stageOfPhase };
-}
-
-function sameGreens(a: StageJson, b: StageJson): boolean {
-  return a.protected.join() === b.protected.join() && a.permitted.join() === b.permitted.join();
-}
-
-const CONFLICT_RE = /conflicting movements green together: "(\w+)" and "(\w+)"/;
-const STAGE_RE = /stages\[(\d+)\]/;
-const CYCLE_RE = /need a ([\d.]+) s cycle/;
-
-/**
- * Makes one intersection valid under greenwave's rules while keeping SUMO's
- * program: downgrade protected turns to permitted, then remove conflicts.
- * Returns the issues it could not repair.
- */
-function repairIntersection(ix: IntersectionJson, notes: string[]): string[] {
-  for (let iter = 0; iter < 200; iter++) {
-    const res = validateNetwork({ formatVersion: 1, intersections: [ix] });
-    if (res.ok) return [];
-    const issue = res.issues.find((i) => CONFLICT_RE.test(i.message) && STAGE_RE.test(i.path));
-    if (issue) {
-      const [, a, b] = CONFLICT_RE.exec(issue.message)!;
-      const stage = ix.phasing.stages[Number(STAGE_RE.exec(issue.path)![1])]!;
-      fixConflict(ix, stage, a!, b!, notes);
-      continue;
-    }
-    const cycle = res.issues.find((i) => i.path.endsWith('maxCycleS') && CYCLE_RE.test(i.message));
-    if (cycle && ix.maxCycleS === undefined) {
-      const need = Math.min(SAFETY_FLOORS.maxCycleS, Math.ceil(Number(CYCLE_RE.exec(cycle.message)![1])) + 10);
-      ix.maxCycleS = need;
-      notes.push(`${ix.id}: minimum greens and clearances need a longer cycle than the default maximum; maxCycleS set to ${need}`);
-      continue;
-    }
-    return res.issues.map((i) => `${i.path.replace(/^intersections\[0\]\.?/, '')}: ${i.message}`);
-  }
-  return ['repair did not converge'];
-}
-
-function fixConflict(ix: IntersectionJson, stage: StageJson, a: string, b: string, notes: string[]): void {
-  const table = buildConflictTable(ix.conflicts);
-  const ra = parseMovementId(a)!;
-  const rb = parseMovementId(b)!;
-  const isProt = (m: string) => stage.protected.includes(m);
-  const ok = (pa: boolean, pb: boolean) => compatible(table, ra.index, pa, rb.index, pb);
-  const candidates: [boolean, boolean][] = [];
-  const canDowngrade = (m: string) => isProt(m) && !m.endsWith('T');
-  if (canDowngrade(b)) candidates.push([!isProt(a), true]);
-  if (canDowngrade(a)) candidates.push([true, !isProt(b)]);
-  if (canDowngrade(a) && canDowngrade(b)) candidates.push([true, true]);
-  for (const [pa, pb] of candidates) {
-    if (!ok(pa, pb)) continue;
-    for (const [m, permitted] of [[a, pa], [b, pb]] as const) {
-      if (permitted && isProt(m)) {
-        stage.protected = stage.protected.filter((x) => x !== m);
-        stage.permitted = [...stage.permitted, m].sort();
-        notes.push(`${ix.id}: stage ${stage.id}: ${m} downgraded from protected to permitted (conflicts with ${m === a ? b : a}, which SUMO greens with it)`);
-      }
-    }
-    return;
-  }
-  ix.conflicts.remove.push([a, b]);
-  notes.push(`${ix.id}: stage ${stage.id}: SUMO greens ${a} and ${b} together; conflict removed (conflicts.remove)`);
-}
-
-function findCorridors(intersections: readonly IntersectionJson[], links: NetworkJson['links'], outboundWeight: number): NetworkJson['corridors'] {
-  const byId = new Map(intersections.map((ix) => [ix.id, ix]));
-  const linkLen = new Map(links.map((l) => [`${l.from}\u0000${l.to}`, l.lengthM]));
-  const twoWay = (u: string, v: string) => linkLen.has(`${u}\u0000${v}`) && linkLen.has(`${v}\u0000${u}`);
-  const throughProtected = (ix: IntersectionJson, ap: ApproachId) => ix.phasing.stages.some((s) => s.protected.includes(`${ap}T`));
-  const qualifies = (ix: IntersectionJson, d: ApproachId) => throughProtected(ix, d) && throughProtected(ix, OPPOSITE[d]);
-  const chains: string[][] = [];
-  for (const d of ['EB', 'NB'] as const) {
-    const next = new Map<string, string>();
-    for (const u of intersections) {
-      if (!qualifies(u, d)) continue;
-      let best: string | undefined;
-      let bestLen = Infinity;
-      for (const v of intersections) {
-        if (v.id === u.id || !qualifies(v, d) || !twoWay(u.id, v.id)) continue;
-        if (travelDirection(u.position, v.position) !== d) continue;
-        const len = linkLen.get(`${u.id}\u0000${v.id}`)!;
-        if (len < bestLen) {
-          bestLen = len;
-          best = v.id;
-        }
-      }
-      if (best !== undefined) next.set(u.id, best);
-    }
-    const hasPrev = new Set(next.values());
-    for (const u of intersections) {
-      if (hasPrev.has(u.id) || !next.has(u.id)) continue;
-      const chain = [u.id];
-      let cur = u.id;
-      while (next.has(cur) && !chain.includes(next.get(cur)!)) {
-        cur = next.get(cur)!;
-        chain.push(cur);
-      }
-      if (chain.length >= 3) chains.push(chain);
-    }
-  }
-  // Longest first; an intersection is coordinated by one corridor only.
-  chains.sort((a, b) => b.length - a.length || a[0]!.localeCompare(b[0]!));
-  const used = new Set<string>();
-  const out: NetworkJson['corridors'] = [];
-  for (const chain of chains) {
-    if (chain.some((id) => used.has(id))) continue;
-    chain.forEach((id) => used.add(id));
-    const first = byId.get(chain[0]!)!;
-    const dir = travelDirection(first.position, byId.get(chain[1]!)!.position);
-    const id = `${dir}-${chain[0]}-${chain[chain.length - 1]}`;
-    out.push({ id: id.length <= 64 ? id : `corridor${out.length + 1}`, name: `${dir}/${OPPOSITE[dir]} ${chain.join(' – ')}`.slice(0, 200), intersections: chain, outboundWeight });
-  }
-  return out;
-}
-
-function clamp(x: number, lo: number, hi: number): number {
-  return Math.min(hi, Math.max(lo, x));
-}
-function round7(x: number): number {
-  return Math.round(x * 1e7) / 1e7;
-}

@@ -1,0 +1,196 @@
+/**
+ * The car-following core: one step of every vehicle in a lane, front to back,
+ * by the Intelligent Driver Model (Treiber, Hennecke & Helbing 2000). The
+ * front vehicle heeds the signal (yellow: stop if it can), yields on a
+ * permitted left by gap acceptance, and, when it may go, follows the last
+ * vehicle of the lane it will take across the line; a bus also brakes for its
+ * stop mark. Called by `Simulation.step` (simulation.ts) for every lane, every
+ * step; allocation-free.
+ */
+import { movementSlot } from '../engine/network/geometry.js';
+// Permitted lefts go when the nearest opposing vehicle is at least the planner's critical gap away in time.
+import { CRITICAL_GAP_S } from '../engine/timing/planner.js';
+import { laneTail, laneVehicle } from './lanes.js';
+import { crossingLane } from './laneChoice.js';
+import { LOOP_LENGTH_M } from './detectors.js';
+import { AT_STOP_M, arriveAtStop, stopMarkAhead } from './buses.js';
+import { arrive, leaveLane } from './transfers.js';
+import { IDM, MOVING_MPS, STOPPED_MPS, type SimCore } from './vehicles.js';
+
+/** A vehicle on yellow stops if it can at this deceleration; otherwise it clears. */
+const YELLOW_STOP_DECEL_MPS2 = 3.0;
+/**
+ * A left turner at the head of its lane this close to the line when its green ends is waiting
+ * in the box and clears. The IDM front vehicle stands its minimum gap (plus half a metre)
+ * short of the line, so the zone must reach past that standstill position.
+ */
+const SNEAKER_ZONE_M = IDM.minGapM + 1.5;
+
+/** For gap acceptance: the soonest arrival at the stop line of any moving vehicle, per link. */
+export function computeOpposingEtas(core: SimCore): void {
+  const top = core.top;
+  const s = core.s;
+  for (let l = 0; l < top.linkCount; l++) {
+    let eta = Infinity;
+    const len = top.linkLengthM[l]!;
+    for (let k = top.linkLaneStart[l]!; k < top.linkLaneStart[l]! + top.linkLaneCount[l]!; k++) {
+      const lane = top.linkLanes[k]!;
+      if (s.laneSize[lane] === 0) continue;
+      const v = laneVehicle(core, lane, 0);
+      const e = (len - s.vPos[v]!) / Math.max(s.vSpeed[v]!, 0.5);
+      if (s.vSpeed[v]! > STOPPED_MPS && e < eta) eta = e;
+    }
+    s.linkMinEtaS[l] = eta;
+  }
+}
+
+/** Moves every vehicle of the lane one step of dt ending at t, front first. */
+export function moveLane(core: SimCore, lane: number, t: number, dt: number): void {
+  const top = core.top;
+  const link = top.laneLink[lane]!;
+  if (link < 0) return;
+  const s = core.s;
+  const vPos = s.vPos;
+  const vSpeed = s.vSpeed;
+  const vLength = s.vLength;
+  const vStamp = s.vStamp;
+  const vStopped = s.vStopped;
+  const vArriveM = s.vArriveM;
+  const laneSize = s.laneSize;
+  const vTracked = core.buses.vTracked;
+  const laneBuf = s.laneBuf;
+  const laneHead = s.laneHead;
+  const laneCap = core.laneCap;
+  const base = lane * laneCap;
+  const { laneDetStart, laneDets, detectorPosM } = core.loops;
+  const detFrom = laneDetStart[lane]!;
+  const detTo = laneDetStart[lane + 1]!;
+  const stepCount = s.stepCount;
+  const len = top.linkLengthM[link]!;
+  const linkV0 = top.linkSpeedMps[link]!;
+  const i = top.linkIntersection[link]!;
+  let queued = 0;
+  let updates = 0;
+  let leaderPos = Infinity;
+  let leaderSpeed = 0;
+  let k = 0;
+  while (k < laneSize[lane]!) {
+    const v = laneBuf[base + ((laneHead[lane]! + k) % laneCap)]!;
+    if (vStamp[v] === stepCount) {
+      // Entered this lane during this step: already moved once.
+      leaderPos = vPos[v]! - vLength[v]!;
+      leaderSpeed = vSpeed[v]!;
+      k++;
+      continue;
+    }
+    vStamp[v] = stepCount;
+    updates++;
+    const pos = vPos[v]!;
+    const speed = vSpeed[v]!;
+    let obstacle = leaderPos;
+    let obstacleSpeed = leaderSpeed;
+    let crossing = false;
+    // The front vehicle heeds the signal, unless its trip ends before the stop line.
+    if (k === 0 && vArriveM[v]! > len) {
+      const m = s.vMove[v]!;
+      const bit = 1 << m;
+      const green = (core.greenMask[i]! & bit) !== 0;
+      const yellow = (core.yellowMask[i]! & bit) !== 0;
+      const toLine = len - pos;
+      let go = green;
+      // (m & 3) === 0: a left turn (turn 0 of the movement's TURN_COUNT = 4).
+      if (green && (core.permittedMask[i]! & bit) !== 0 && (m & 3) === 0) {
+        const opp = top.linkOpposing[link]!;
+        go = opp < 0 || s.linkMinEtaS[opp]! > CRITICAL_GAP_S;
+      }
+      if (!green && yellow) {
+        // Stop if it can; a permitted left already waiting at the line (in the box, in reality)
+        // clears on the yellow: the "sneaker" of HCM's permitted-left model.
+        go = toLine < (speed * speed) / (2 * YELLOW_STOP_DECEL_MPS2) || ((m & 3) === 0 && toLine < SNEAKER_ZONE_M);
+      }
+      obstacle = len;
+      obstacleSpeed = 0;
+      if (go) {
+        const next = top.linkNext[movementSlot(link, m)]!;
+        if (next < 0) obstacle = Infinity;
+        else {
+          // Across the line it follows the last vehicle of the lane it will take (a tracked
+          // vehicle, a bus, waits for room in a lane that keeps it on its route).
+          const target = crossingLane(core, v, next);
+          if (target >= 0) {
+            if (laneSize[target]! === 0) obstacle = Infinity;
+            else {
+              const tail = laneTail(core, target);
+              obstacle = len + vPos[tail]! - vLength[tail]!;
+              obstacleSpeed = vSpeed[tail]!;
+            }
+            crossing = true;
+          }
+        }
+      }
+    }
+    // IDM acceleration towards the leader (or the stop line, a standing obstacle).
+    // The front vehicle stops half a metre short of the line; followers keep their gap to the rear ahead.
+    let gap = obstacle - pos - (k === 0 && !crossing ? 0.5 : 0);
+    let dv = speed - obstacleSpeed;
+    // A bus's next stop is one more standstill obstacle, placed the minimum gap past the stop
+    // mark so that IDM brings its front to rest on the mark. Only tracked vehicles look.
+    let stopMarkM = Infinity;
+    if (vTracked[v] === 1) {
+      stopMarkM = stopMarkAhead(core, v, link, t);
+      if (stopMarkM + IDM.minGapM - pos < gap) {
+        obstacle = stopMarkM + IDM.minGapM;
+        gap = obstacle - pos;
+        dv = speed;
+      }
+    }
+    const accel = s.vAccel[v]!;
+    const sStar = IDM.minGapM + Math.max(0, speed * IDM.headwayS + (speed * dv) / (2 * Math.sqrt(accel * IDM.decelMps2)));
+    const v0 = linkV0 * s.vSpeedFactor[v]!;
+    const free = 1 - Math.pow(speed / v0, 4);
+    const interaction = Number.isFinite(gap) ? (sStar / Math.max(gap, 0.1)) ** 2 : 0;
+    let acc = accel * (free - interaction);
+    if (acc < -9) acc = -9;
+    let nv = speed + acc * dt;
+    if (nv < 0) nv = 0;
+    let npos = pos + nv * dt;
+    if (Number.isFinite(obstacle) && npos > obstacle - 0.5) {
+      npos = Math.max(pos, obstacle - 0.5);
+      nv = 0;
+    }
+    // Stops, with hysteresis so a creeping queue counts once.
+    if (nv < STOPPED_MPS && vStopped[v] === 0) {
+      vStopped[v] = 1;
+      s.vStops[v] = s.vStops[v]! + 1;
+      s.vLinkStops[v] = s.vLinkStops[v]! + 1;
+    } else if (nv > MOVING_MPS) vStopped[v] = 0;
+    if (nv < STOPPED_MPS) queued++;
+    if (nv < STOPPED_MPS && npos >= stopMarkM - AT_STOP_M && npos < len) arriveAtStop(core, v, t);
+    // Loops: a count when the front passes, occupancy while the body covers the loop.
+    for (let q = detFrom; q < detTo; q++) {
+      const d = laneDets[q]!;
+      const dp = detectorPosM[d]!;
+      if (pos < dp && npos >= dp) s.detCount[d] = s.detCount[d]! + 1;
+      if (npos >= dp && npos - vLength[v]! <= dp + LOOP_LENGTH_M) s.detOccupied[d] = 1;
+    }
+    vPos[v] = npos;
+    vSpeed[v] = nv;
+    if (npos >= vArriveM[v]!) {
+      // Its trip ends here: out of the lane; the one behind now follows the same leader.
+      arrive(core, v, lane, k, link, t);
+      continue;
+    }
+    if (k === 0 && npos >= len) {
+      leaveLane(core, v, lane, link, i, t);
+      // The next vehicle is now the front; do not advance k.
+      leaderPos = Infinity;
+      leaderSpeed = 0;
+      continue;
+    }
+    leaderPos = npos - vLength[v]!;
+    leaderSpeed = nv;
+    k++;
+  }
+  s.vehicleUpdates += updates;
+  if (queued > s.linkMaxQueue[link]!) s.linkMaxQueue[link] = queued;
+}
