@@ -23,6 +23,7 @@
 import type { CompiledNetwork } from '../engine/network/compile.js';
 import type { PlanBuffer } from '../engine/timing/planner.js';
 import type { AnyControllerEndpoint, ControllerClient, ControllerStatus } from './modbus/client.js';
+import { OptionError } from '../engine/errors.js';
 
 export const DEFAULT_RESYNC_PERIOD_MS = 5000;
 
@@ -100,7 +101,7 @@ export class PlanResync {
   /** Starts the periodic check. */
   start(): void {
     const periodMs = this.opts.periodMs ?? DEFAULT_RESYNC_PERIOD_MS;
-    if (!(Number.isFinite(periodMs) && periodMs >= 0)) throw new RangeError(`periodMs ${periodMs} must be ≥ 0`);
+    if (!(Number.isFinite(periodMs) && periodMs >= 0)) throw new OptionError('periodMs', `${periodMs} must be ≥ 0`);
     if (periodMs === 0 || this.timer) return;
     this.timer = setInterval(() => void this.checkAll(), periodMs);
     this.timer.unref();

@@ -55,6 +55,21 @@ export class ValidationError extends GreenwaveError {
   }
 }
 
+/**
+ * A bad option given to a component by the program that builds it (a pool's size, a
+ * client's timeout, a simulator's step), as opposed to bad input from a file or a request.
+ * Every constructor and API that checks its options throws this one class, with the option's
+ * path first in the message (`options.size must be an integer >= 1, got 0`) and as the issue's path.
+ */
+export class OptionError extends GreenwaveError {
+  readonly option: string;
+  constructor(option: string, problem: string) {
+    super(ErrorCode.InvalidInput, `${option} ${problem}`, [{ path: option, message: problem }]);
+    this.name = 'OptionError';
+    this.option = option;
+  }
+}
+
 /** A plan the safety validator rejected; carries every violated rule. */
 export class UnsafePlanError extends GreenwaveError {
   constructor(intersectionId: string, issues: readonly Issue[]) {

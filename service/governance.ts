@@ -14,6 +14,7 @@
 import { status } from '@grpc/grpc-js';
 import { StatusError } from './errors.js';
 import type { TspController } from '../engine/priority/tsp.js';
+import { OptionError } from '../engine/errors.js';
 
 export interface GovernanceLimits {
   /** Unary calls and stream messages being handled at once, all clients. */
@@ -51,7 +52,7 @@ export const DEFAULT_GOVERNANCE: GovernanceLimits = {
 export function governanceLimits(partial: Partial<GovernanceLimits> = {}): GovernanceLimits {
   const out = { ...DEFAULT_GOVERNANCE, ...partial };
   for (const [k, v] of Object.entries(out)) {
-    if (!(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new RangeError(`governance limit ${k} must be a positive finite number, got ${String(v)}`);
+    if (!(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new OptionError('governance', `limit ${k} must be a positive finite number, got ${String(v)}`);
   }
   return out;
 }

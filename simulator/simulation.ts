@@ -21,7 +21,7 @@ import type { CompiledNetwork } from '../engine/network/compile.js';
 import type { PlanBuffer } from '../engine/timing/planner.js';
 import type { DetectorCounts } from '../engine/counts/csv.js';
 import type { ActuatedPlan } from '../engine/timing/actuated.js';
-import { GreenwaveError, ErrorCode } from '../engine/errors.js';
+import { GreenwaveError, ErrorCode, OptionError } from '../engine/errors.js';
 import { buildTopology, type SimTopology } from './topology.js';
 import { SignalHeads, type LampSource } from './signals.js';
 import type { SimRoutes } from './routeTable.js';
@@ -91,11 +91,11 @@ export class Simulation {
     this.topology = buildTopology(c);
     const top = this.topology;
     this.stepS = opts.stepS ?? 0.5;
-    if (!(this.stepS > 0 && this.stepS <= 1)) throw new GreenwaveError(ErrorCode.InvalidInput, `options.stepS must be in (0, 1], got ${this.stepS}`);
+    if (!(this.stepS > 0 && this.stepS <= 1)) throw new OptionError('options.stepS', `must be in (0, 1], got ${this.stepS}`);
     this.intervalS = opts.detectorIntervalS ?? 900;
     this.signals = new SignalHeads(c, plan, 0, -1, opts.actuated);
     this.actuatedHeads = opts.actuated !== undefined;
-    if (opts.lamps !== undefined && opts.actuated !== undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'options.lamps and options.actuated exclude each other');
+    if (opts.lamps !== undefined && opts.actuated !== undefined) throw new OptionError('options.lamps', 'and options.actuated exclude each other');
     this.lamps = opts.lamps ?? this.signals;
 
     const lanes = c.laneIds.length;

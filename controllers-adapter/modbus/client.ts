@@ -20,7 +20,7 @@
 import type { CompiledNetwork } from '../../engine/network/compile.js';
 import { createPlanBuffer, type PlanBuffer } from '../../engine/timing/planner.js';
 import { validateIntersectionPlan } from '../../engine/safety/validator.js';
-import { IssueList, UnsafePlanError } from '../../engine/errors.js';
+import { IssueList, OptionError, UnsafePlanError } from '../../engine/errors.js';
 import { ControllerError, ControllerErrorReason } from '../errors.js';
 import { copyIntersectionPlan, crc16ModbusRegisters, decodePlanBlock, encodePlanBlock } from '../codec.js';
 import { encodeActuatedBlock } from '../actuatedBlock.js';
@@ -153,15 +153,15 @@ export class ControllerClient {
     this.opts = fillOptions(opts);
     this.scratch = createPlanBuffer(c);
     endpoints.forEach((e, k) => {
-      if (!(Number.isInteger(e.unitId) && e.unitId >= MIN_UNIT_ID && e.unitId <= MAX_UNIT_ID)) throw new RangeError(`endpoints[${k}].unitId ${e.unitId} must be an integer within [${MIN_UNIT_ID}, ${MAX_UNIT_ID}]`);
-      if (!(Number.isInteger(e.intersection) && e.intersection >= 0 && e.intersection < c.intersectionCount)) throw new RangeError(`endpoints[${k}].intersection ${e.intersection} must be within [0, ${c.intersectionCount})`);
+      if (!(Number.isInteger(e.unitId) && e.unitId >= MIN_UNIT_ID && e.unitId <= MAX_UNIT_ID)) throw new OptionError(`endpoints[${k}].unitId`, `${e.unitId} must be an integer within [${MIN_UNIT_ID}, ${MAX_UNIT_ID}]`);
+      if (!(Number.isInteger(e.intersection) && e.intersection >= 0 && e.intersection < c.intersectionCount)) throw new OptionError(`endpoints[${k}].intersection`, `${e.intersection} must be within [0, ${c.intersectionCount})`);
       if (e.transport === 'rtu') {
-        if (!(typeof e.path === 'string' && e.path.length > 0)) throw new RangeError(`endpoints[${k}].path must name a serial device`);
-        if (e.baudRate !== undefined && !(Number.isInteger(e.baudRate) && e.baudRate > 0)) throw new RangeError(`endpoints[${k}].baudRate ${e.baudRate} must be a positive integer`);
-      } else if (!(Number.isInteger(e.port) && e.port > 0 && e.port <= 65535)) throw new RangeError(`endpoints[${k}].port ${e.port} must be within [1, 65535]`);
+        if (!(typeof e.path === 'string' && e.path.length > 0)) throw new OptionError(`endpoints[${k}].path`, 'must name a serial device');
+        if (e.baudRate !== undefined && !(Number.isInteger(e.baudRate) && e.baudRate > 0)) throw new OptionError(`endpoints[${k}].baudRate`, `${e.baudRate} must be a positive integer`);
+      } else if (!(Number.isInteger(e.port) && e.port > 0 && e.port <= 65535)) throw new OptionError(`endpoints[${k}].port`, `${e.port} must be within [1, 65535]`);
       const link = linkOf(e);
       const key = linkKey(link);
-      if (this.units.has(e.unitId) && this.units.get(e.unitId)!.conn.key !== key) throw new RangeError(`endpoints[${k}].unitId ${e.unitId} is configured twice`);
+      if (this.units.has(e.unitId) && this.units.get(e.unitId)!.conn.key !== key) throw new OptionError(`endpoints[${k}].unitId`, `${e.unitId} is configured twice`);
       let conn = this.connections.get(key);
       if (!conn) {
         conn = new Connection(link, this.opts);

@@ -4,6 +4,7 @@
  * flight: ./connection.ts) and the retry policy with its circuit breaker
  * (./retry.ts). Called by ControllerClient's constructor (./client.ts).
  */
+import { OptionError } from '../../engine/errors.js';
 
 export interface ControllerClientOptions {
   /** Per request, ms (default 1000). */
@@ -40,7 +41,7 @@ export function fillOptions(o: ControllerClientOptions): FilledClientOptions {
   const f = { ...kDefaultClientOptions, ...o };
   const check = (name: keyof FilledClientOptions, lo: number, hi: number): void => {
     const v = f[name];
-    if (!(Number.isInteger(v) && v >= lo && v <= hi)) throw new RangeError(`options.${name} ${v} must be an integer within [${lo}, ${hi}]`);
+    if (!(Number.isInteger(v) && v >= lo && v <= hi)) throw new OptionError(`options.${name}`, `${v} must be an integer within [${lo}, ${hi}]`);
   };
   check('timeoutMs', 1, 600_000);
   check('connectTimeoutMs', 1, 600_000);

@@ -26,7 +26,7 @@
 import snmp, { type Session, type Varbind } from 'net-snmp';
 import type { CompiledNetwork } from '../../engine/network/compile.js';
 import { createPlanBuffer, type PlanBuffer } from '../../engine/timing/planner.js';
-import { IssueList, UnsafePlanError } from '../../engine/errors.js';
+import { IssueList, OptionError, UnsafePlanError } from '../../engine/errors.js';
 import { ControllerError, ControllerErrorReason } from '../errors.js';
 import { operationalMode, patternToPlan, phaseProgram, planToPattern, splitModes, type PatternTables } from './convert.js';
 import { COORD_OPERATIONAL_MODE, PATTERN_ENTRY, PatternColumn, PHASE_ENTRY, PhaseColumn, SPLIT_ENTRY, SplitColumn, SYSTEM_PATTERN_CONTROL, oid, scalar } from './oids.js';
@@ -72,7 +72,7 @@ export class NtcipManager {
   private closed = false;
 
   constructor(c: CompiledNetwork, intersection: number, opts: NtcipManagerOptions = {}) {
-    if (!(Number.isInteger(intersection) && intersection >= 0 && intersection < c.intersectionCount)) throw new RangeError(`intersection ${intersection} must be within [0, ${c.intersectionCount})`);
+    if (!(Number.isInteger(intersection) && intersection >= 0 && intersection < c.intersectionCount)) throw new OptionError('intersection', `${intersection} must be within [0, ${c.intersectionCount})`);
     this.c = c;
     this.intersection = intersection;
     this.opts = {
@@ -87,11 +87,11 @@ export class NtcipManager {
       onKeepAliveError: opts.onKeepAliveError,
     };
     const o = this.opts;
-    if (!(Number.isInteger(o.port) && o.port > 0 && o.port <= 65535)) throw new RangeError(`port ${o.port} must be within [1, 65535]`);
-    if (!(Number.isInteger(o.timeoutMs) && o.timeoutMs >= 1)) throw new RangeError(`timeoutMs ${o.timeoutMs} must be a positive integer`);
-    if (!(Number.isInteger(o.retries) && o.retries >= 0 && o.retries <= 10)) throw new RangeError(`retries ${o.retries} must be within [0, 10]`);
-    if (!(Number.isInteger(o.keepAliveMs) && o.keepAliveMs >= 10)) throw new RangeError(`keepAliveMs ${o.keepAliveMs} must be an integer ≥ 10`);
-    if (!(Number.isInteger(o.patternNumber) && o.patternNumber >= 1 && o.patternNumber <= 253)) throw new RangeError(`patternNumber ${o.patternNumber} must be within [1, 253]`);
+    if (!(Number.isInteger(o.port) && o.port > 0 && o.port <= 65535)) throw new OptionError('port', `${o.port} must be within [1, 65535]`);
+    if (!(Number.isInteger(o.timeoutMs) && o.timeoutMs >= 1)) throw new OptionError('timeoutMs', `${o.timeoutMs} must be a positive integer`);
+    if (!(Number.isInteger(o.retries) && o.retries >= 0 && o.retries <= 10)) throw new OptionError('retries', `${o.retries} must be within [0, 10]`);
+    if (!(Number.isInteger(o.keepAliveMs) && o.keepAliveMs >= 10)) throw new OptionError('keepAliveMs', `${o.keepAliveMs} must be an integer ≥ 10`);
+    if (!(Number.isInteger(o.patternNumber) && o.patternNumber >= 1 && o.patternNumber <= 253)) throw new OptionError('patternNumber', `${o.patternNumber} must be within [1, 253]`);
     const session = (community: string): Session => {
       const s = snmp.createSession(o.host, community, { port: o.port, version: snmp.Version2c, timeout: o.timeoutMs, retries: o.retries, backoff: 1 });
       s.on('error', () => {}); // socket errors surface on the request callbacks

@@ -28,6 +28,7 @@
  * as GET.
  */
 import snmp, { type Agent } from 'net-snmp';
+import { OptionError } from '../../engine/errors.js';
 
 /** The largest UDP payload over IPv4; above it nothing can be sent. */
 export const MAX_UDP_PAYLOAD = 65507;
@@ -132,7 +133,7 @@ function compareAddress(a: readonly number[], b: readonly number[]): number {
 /** Replaces the agent's GETNEXT and GETBULK handling; call after every provider and row is registered. */
 export function installWalk(agent: Agent, opts: WalkOptions = {}): InstanceIndex {
   const maxBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  if (!(Number.isInteger(maxBytes) && maxBytes >= 484 && maxBytes <= MAX_UDP_PAYLOAD)) throw new RangeError(`maxMessageBytes ${maxBytes} must be an integer within [484, ${MAX_UDP_PAYLOAD}]`);
+  if (!(Number.isInteger(maxBytes) && maxBytes >= 484 && maxBytes <= MAX_UDP_PAYLOAD)) throw new OptionError('maxMessageBytes', `${maxBytes} must be an integer within [484, ${MAX_UDP_PAYLOAD}]`);
   const raw = agent as unknown as RawAgent;
   const index = new InstanceIndex(raw.getMib().root);
   const finishing = new WeakMap<RawMessage, Finish>();

@@ -38,7 +38,7 @@
 import type { CompiledNetwork } from '../../engine/network/compile.js';
 import type { ActuatedPlan } from '../../engine/timing/actuated.js';
 import { createPlanBuffer, type PlanBuffer } from '../../engine/timing/planner.js';
-import { GreenwaveError, ErrorCode } from '../../engine/errors.js';
+import { GreenwaveError, ErrorCode, OptionError } from '../../engine/errors.js';
 import { BOUNDARY_ONE_CYCLE, BOUNDARY_PLAN_SWITCH, CycleRunner, STEP_CYCLE_ZERO, STEP_DONE } from '../../engine/runner/cycleRunner.js';
 import { PHASE_GREEN, PHASE_YELLOW } from '../../engine/runner/lamps.js';
 import { assertPhasesFit, encodePlanBlock } from '../codec.js';
@@ -153,7 +153,7 @@ export class VirtualController {
     this.detectors = new DetectorBank(c, intersection, startS, opts.detectorVehPerH);
     this.detectorCount = this.detectors.count;
     const timeout = opts.commLossTimeoutS ?? 60;
-    if (!(Number.isInteger(timeout) && timeout >= 0 && timeout <= MAX_COMM_LOSS_TIMEOUT_S)) throw new GreenwaveError(ErrorCode.InvalidInput, `options.commLossTimeoutS ${timeout} must be an integer within [0, ${MAX_COMM_LOSS_TIMEOUT_S}]`);
+    if (!(Number.isInteger(timeout) && timeout >= 0 && timeout <= MAX_COMM_LOSS_TIMEOUT_S)) throw new OptionError('options.commLossTimeoutS', `${timeout} must be an integer within [0, ${MAX_COMM_LOSS_TIMEOUT_S}]`);
     this.store = new PlanStore(timeout);
     // Validates the local plan (UnsafePlanError) and starts in step with its offset.
     this.runner = new CycleRunner(c, localPlan, startS, intersection);

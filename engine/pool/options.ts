@@ -1,12 +1,13 @@
 /**
  * The worker pool's options and results (WorkerPool in ./pool.ts takes and returns them;
  * re-exported there and from ./index.ts), and the checks that turn a caller's options into
- * filled ones or a TypeError / RangeError that names the bad field.
+ * filled ones or an OptionError (engine/errors.ts) that names the bad field.
  */
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { GreenwaveError } from '../errors.js';
+import { OptionError } from '../errors.js';
 
 /** Options for `new WorkerPool(...)`; all but `workerUrl` optional. */
 export interface WorkerPoolOptions {
@@ -66,29 +67,29 @@ export interface BatchResult {
 }
 
 export function validateOptions(options: WorkerPoolOptions): FilledWorkerPoolOptions {
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  if (options === null || typeof options !== 'object') throw new OptionError('options', 'must be an object');
   const { workerUrl } = options;
-  if (!(workerUrl instanceof URL)) throw new TypeError(`options.workerUrl must be a URL, got ${describe(workerUrl)}`);
-  if (workerUrl.protocol !== 'file:') throw new RangeError(`options.workerUrl must be a file: URL, got ${workerUrl.protocol}`);
+  if (!(workerUrl instanceof URL)) throw new OptionError('options.workerUrl', `must be a URL, got ${describe(workerUrl)}`);
+  if (workerUrl.protocol !== 'file:') throw new OptionError('options.workerUrl', `must be a file: URL, got ${workerUrl.protocol}`);
   const path = fileURLToPath(workerUrl);
-  if (!existsSync(path)) throw new RangeError(`options.workerUrl does not exist: ${path} (worker scripts must be compiled: run \`npm run build\`)`);
+  if (!existsSync(path)) throw new OptionError('options.workerUrl', `does not exist: ${path} (worker scripts must be compiled: run \`npm run build\`)`);
 
   const size = options.size ?? kDefaultOptions.size;
-  if (typeof size !== 'number') throw new TypeError(`options.size must be a number, got ${describe(size)}`);
-  if (!Number.isInteger(size) || size < 1) throw new RangeError(`options.size must be an integer >= 1, got ${size}`);
+  if (typeof size !== 'number') throw new OptionError('options.size', `must be a number, got ${describe(size)}`);
+  if (!Number.isInteger(size) || size < 1) throw new OptionError('options.size', `must be an integer >= 1, got ${size}`);
 
   const maxRetries = options.maxRetries ?? kDefaultOptions.maxRetries;
-  if (typeof maxRetries !== 'number') throw new TypeError(`options.maxRetries must be a number, got ${describe(maxRetries)}`);
-  if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new RangeError(`options.maxRetries must be an integer >= 0, got ${maxRetries}`);
+  if (typeof maxRetries !== 'number') throw new OptionError('options.maxRetries', `must be a number, got ${describe(maxRetries)}`);
+  if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new OptionError('options.maxRetries', `must be an integer >= 0, got ${maxRetries}`);
 
   return { workerUrl, size, maxRetries, workerData: options.workerData ?? kDefaultOptions.workerData };
 }
 
 export function validateRunOptions(opts: RunOptions | BatchOptions, path: string): { signal: AbortSignal | undefined; transfer: boolean } {
-  if (opts === null || typeof opts !== 'object') throw new TypeError(`${path} must be an object`);
+  if (opts === null || typeof opts !== 'object') throw new OptionError(`${path}`, 'must be an object');
   const { signal, transfer } = opts;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`${path}.signal must be an AbortSignal, got ${describe(signal)}`);
-  if (transfer !== undefined && typeof transfer !== 'boolean') throw new TypeError(`${path}.transfer must be a boolean, got ${describe(transfer)}`);
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new OptionError(`${path}.signal`, `must be an AbortSignal, got ${describe(signal)}`);
+  if (transfer !== undefined && typeof transfer !== 'boolean') throw new OptionError(`${path}.transfer`, `must be a boolean, got ${describe(transfer)}`);
   return { signal, transfer: transfer ?? true };
 }
 

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assertFreshBuild } from './freshBuild.js';
 import { WorkerPool } from './pool.js';
-import { ErrorCode, GreenwaveError } from '../errors.js';
+import { ErrorCode, GreenwaveError, OptionError } from '../errors.js';
 
 const workerUrl = new URL('../../dist/test/fixtures/pool/square-worker.js', import.meta.url);
 const compiledPoolUrl = new URL('../../dist/engine/pool/pool.js', import.meta.url);
@@ -43,21 +43,21 @@ async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
 
 describe('WorkerPool options', () => {
   it.each([
-    [{ workerUrl: 'x' }, TypeError, 'options.workerUrl must be a URL, got string'],
-    [{ workerUrl: new URL('https://example.com/w.js') }, RangeError, 'options.workerUrl must be a file: URL, got https:'],
-    [{ workerUrl: new URL('file:///nonexistent/w.js') }, RangeError, 'options.workerUrl does not exist'],
-    [{ workerUrl, size: 0 }, RangeError, 'options.size must be an integer >= 1, got 0'],
-    [{ workerUrl, size: 1.5 }, RangeError, 'options.size must be an integer >= 1, got 1.5'],
-    [{ workerUrl, size: '2' }, TypeError, 'options.size must be a number, got string'],
-    [{ workerUrl, maxRetries: -1 }, RangeError, 'options.maxRetries must be an integer >= 0, got -1'],
-    [{ workerUrl, maxRetries: '1' }, TypeError, 'options.maxRetries must be a number, got string'],
+    [{ workerUrl: 'x' }, OptionError, 'options.workerUrl must be a URL, got string'],
+    [{ workerUrl: new URL('https://example.com/w.js') }, OptionError, 'options.workerUrl must be a file: URL, got https:'],
+    [{ workerUrl: new URL('file:///nonexistent/w.js') }, OptionError, 'options.workerUrl does not exist'],
+    [{ workerUrl, size: 0 }, OptionError, 'options.size must be an integer >= 1, got 0'],
+    [{ workerUrl, size: 1.5 }, OptionError, 'options.size must be an integer >= 1, got 1.5'],
+    [{ workerUrl, size: '2' }, OptionError, 'options.size must be a number, got string'],
+    [{ workerUrl, maxRetries: -1 }, OptionError, 'options.maxRetries must be an integer >= 0, got -1'],
+    [{ workerUrl, maxRetries: '1' }, OptionError, 'options.maxRetries must be a number, got string'],
   ])('rejects %o', (options, errorClass, message) => {
     expect(() => new WorkerPool(options as never)).toThrow(errorClass);
     expect(() => new WorkerPool(options as never)).toThrow(message);
   });
 
   it('rejects a non-object options argument', () => {
-    expect(() => new WorkerPool(undefined as never)).toThrow(new TypeError('options must be an object'));
+    expect(() => new WorkerPool(undefined as never)).toThrow(new OptionError('options', 'must be an object'));
   });
 
   it('defaults size to os.availableParallelism() and rejects bad run/batch arguments', async () => {
