@@ -2,12 +2,14 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Three tiers, all run by `npm test`:
- *  - unit (`npm run test:unit`): in-process tests, the quick loop while changing code;
+ *  - unit (`npm run test:unit`): in-process tests that need no build and no outside tool, the
+ *    quick loop while changing code (under 60 s on the 2-core machine);
  *  - interop (`npm run test:interop`): tests whose referee or client is a peer tool from Debian
  *    (sumo and sumo-tools, mbpoll, pymodbus, snmpget/snmpwalk, socat, python3-grpcio), which
  *    `.ci/run` installs;
  *  - slow (`npm run test:slow`): in-process or child-process tests that take over ~8 s each
- *    (exact band checks against HiGHS, simulator runs, hostile clients, restart and resync).
+ *    (exact band checks against HiGHS, simulator runs, property and fuzz runs, hostile clients,
+ *    restart and resync), and those that load the compiled workers from dist/ (NEEDS_BUILD).
  * A file goes in one tier; new files land in unit unless listed below.
  */
 const INTEROP = [
@@ -29,15 +31,25 @@ const INTEROP = [
   'simulator/sumo/sumo.test.ts',
   'simulator/sumo/timeOfDay.test.ts',
 ];
+/** Tests that start worker threads from dist/: `npm run build` must have run. */
+const NEEDS_BUILD = ['engine/corridor/city.test.ts', 'engine/pool/freshBuild.test.ts', 'engine/pool/pool.test.ts'];
 const SLOW = [
+  ...NEEDS_BUILD,
+  'cli/docs.test.ts',
   'cli/main.test.ts',
   'cli/pack.test.ts',
   'cli/resync.test.ts',
   'engine/corridor/band.test.ts',
+  'engine/corridor/crossing.test.ts',
+  'engine/counts/predict.test.ts',
+  'engine/network/fuzz.test.ts',
+  'engine/priority/tsp.test.ts',
   'engine/runner/cycleRunner.test.ts',
+  'engine/safety/validator.test.ts',
   'service/governance.test.ts',
   'service/hostile.test.ts',
   'simulator/insertion.test.ts',
+  'simulator/simulation.test.ts',
   'simulator/transit.test.ts',
 ];
 const ALL = ['{engine,cli,bench,simulator,proto,service,controllers-adapter,test}/**/*.test.ts'];

@@ -8,10 +8,12 @@
  * profile. The measurement is linear in the state with H = [profile(t), 0], so
  * quiet night intervals (profile ~ 0) carry almost no information, as they
  * should; the measurement variance is Poisson-like (max(profile, 1)).
- * The 2x2 filter algebra uses mathjs; it runs only over a bounded look-back
- * window, so cost does not grow with the length of the history.
+ * The filter runs only over a bounded look-back window, so cost does not
+ * grow with the length of the history. Its 2x2 algebra is written out by
+ * hand: a matrix library cost 1.5–2 s of start-up in every process that
+ * plans (the CLI, each test file) for four multiplications; the terms are
+ * summed in the order a matrix product sums them (k = 0, then 1).
  */
-import { add, identity, matrix, multiply, subtract, transpose, type Matrix } from 'mathjs';
 import { ValidationError } from '../errors.js';
 import type { DetectorCounts } from './csv.js';
 
@@ -158,52 +160,70 @@ export function predictVolumes(counts: DetectorCounts, opts: PredictOptions): Fl
 // Kalman filter on the relative deviation [level, trend]
 
 interface FilterState {
-  x: Matrix; // 2x1
-  P: Matrix; // 2x2
+  /** State mean [level, trend]. */
+  x0: number;
+  x1: number;
+  /** State covariance, row-major. */
+  p00: number;
+  p01: number;
+  p10: number;
+  p11: number;
 }
 
-const F = matrix([
-  [1, TREND_DAMPING],
-  [0, TREND_DAMPING],
-]);
-const FT = transpose(F);
-const Q = matrix([
-  [LEVEL_PROCESS_VAR, 0],
-  [0, TREND_PROCESS_VAR],
-]);
+/** F = [[1, d], [0, d]] with d = TREND_DAMPING; Q = diag(LEVEL_PROCESS_VAR, TREND_PROCESS_VAR). */
+const D = TREND_DAMPING;
 
 function initialState(): FilterState {
-  return {
-    x: matrix([[0], [0]]),
-    P: matrix([
-      [LEVEL_PRIOR_VAR, 0],
-      [0, TREND_PRIOR_VAR],
-    ]),
-  };
+  return { x0: 0, x1: 0, p00: LEVEL_PRIOR_VAR, p01: 0, p10: 0, p11: TREND_PRIOR_VAR };
 }
 
 /** One predict + update; a NaN observation only predicts. */
 function step(s: FilterState, expectedVeh: number, observedVeh: number): FilterState {
-  const x = multiply(F, s.x);
-  const P = add(multiply(multiply(F, s.P), FT), Q);
-  if (Number.isNaN(observedVeh)) return { x, P };
-  const H = matrix([[expectedVeh, 0]]);
-  const innovation = observedVeh - expectedVeh - (multiply(H, x).get([0, 0]) as number);
-  const PHt = multiply(P, transpose(H));
-  const S = (multiply(H, PHt).get([0, 0]) as number) + COUNT_DISPERSION * Math.max(expectedVeh, 1);
-  const K = multiply(PHt, 1 / S);
+  // Predict: x = F x; P = F P Fᵀ + Q.
+  const x0 = 1 * s.x0 + D * s.x1;
+  const x1 = 0 * s.x0 + D * s.x1;
+  const a00 = 1 * s.p00 + D * s.p10;
+  const a01 = 1 * s.p01 + D * s.p11;
+  const a10 = 0 * s.p00 + D * s.p10;
+  const a11 = 0 * s.p01 + D * s.p11;
+  // Fᵀ = [[1, 0], [d, d]].
+  const p00 = a00 * 1 + a01 * D + LEVEL_PROCESS_VAR;
+  const p01 = a00 * 0 + a01 * D + 0;
+  const p10 = a10 * 1 + a11 * D + 0;
+  const p11 = a10 * 0 + a11 * D + TREND_PROCESS_VAR;
+  if (Number.isNaN(observedVeh)) return { x0, x1, p00, p01, p10, p11 };
+  // Update with H = [e, 0].
+  const e = expectedVeh;
+  const innovation = observedVeh - expectedVeh - (e * x0 + 0 * x1);
+  const pht0 = p00 * e + p01 * 0;
+  const pht1 = p10 * e + p11 * 0;
+  const S = e * pht0 + 0 * pht1 + COUNT_DISPERSION * Math.max(expectedVeh, 1);
+  const inv = 1 / S;
+  const k0 = pht0 * inv;
+  const k1 = pht1 * inv;
+  // P = (I − K H) P.
+  const m00 = 1 - k0 * e;
+  const m01 = 0 - k0 * 0;
+  const m10 = 0 - k1 * e;
+  const m11 = 1 - k1 * 0;
   return {
-    x: add(x, multiply(K, innovation)),
-    P: multiply(subtract(identity(2), multiply(K, H)) as Matrix, P),
+    x0: x0 + k0 * innovation,
+    x1: x1 + k1 * innovation,
+    p00: m00 * p00 + m01 * p10,
+    p01: m00 * p01 + m01 * p11,
+    p10: m10 * p00 + m11 * p10,
+    p11: m10 * p01 + m11 * p11,
   };
 }
 
 function forecast(s: FilterState, horizon: number, expectedAt: (h: number) => number): number[] {
   const out: number[] = [];
-  let x = s.x;
+  let x0 = s.x0;
+  let x1 = s.x1;
   for (let h = 0; h < horizon; h++) {
-    x = multiply(F, x);
-    const level = x.get([0, 0]) as number;
+    const level = 1 * x0 + D * x1;
+    x1 = 0 * x0 + D * x1;
+    x0 = level;
     out.push(Math.max(0, expectedAt(h) * (1 + level)));
   }
   return out;
