@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
  * Three tiers, all run by `npm test`:
  *  - unit (`npm run test:unit`): in-process tests, the quick loop while changing code;
  *  - interop (`npm run test:interop`): tests whose referee or client is a peer tool from Debian
- *    (sumo and sumo-tools, mbpoll, pymodbus, snmpget/snmpwalk, socat, python3-grpcio), which
+ *    (sumo and sumo-tools, mbpoll, pymodbus, snmpget/snmpwalk, socat, python3-grpcio, postgresql), which
  *    `.ci/run` installs;
  *  - slow (`npm run test:slow`): in-process or child-process tests that take over ~8 s each
  *    (exact band checks against HiGHS, simulator runs, hostile clients, restart and resync).
@@ -23,6 +23,7 @@ const INTEROP = [
   'controllers-adapter/ntcip/walk.test.ts',
   'controllers-adapter/rtu/rtu.test.ts',
   'service/server.test.ts',
+  'service/storage/postgres.test.ts',
   'simulator/sumo/bridge/inSumo.test.ts',
   'simulator/sumo/exportActuated.test.ts',
   'simulator/sumo/loops.test.ts',
