@@ -108,3 +108,17 @@ describe('PostgreSQL specifics', () => {
     expect(redactUrl('postgres://u:secret@h/x')).toBe('postgres://u:***@h/x');
   });
 });
+
+describe('greenwave audit verify --pg', () => {
+  it('checks a PostgreSQL chain, exit 0', async () => {
+    const db = await harness.fresh();
+    const s = await db.open();
+    await s.recordAudit({ user: 'alice' }, 'test.write', {});
+    await s.close();
+    const { runAsync } = await import('../../cli/main.js');
+    let out = '';
+    const code = await runAsync(['audit', 'verify', '--pg', url(`t${n}`)], (x) => (out += x), (x) => (out += x));
+    expect(out).toMatch(/^audit log OK: 2 rows checked/);
+    expect(code).toBe(0);
+  });
+});
