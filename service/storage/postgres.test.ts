@@ -115,9 +115,10 @@ describe('greenwave audit verify --pg', () => {
     const s = await db.open();
     await s.recordAudit({ user: 'alice' }, 'test.write', {});
     await s.close();
-    const { runAsync } = await import('../../cli/main.js');
+    // The command itself (cli/audit.test.ts covers its routing through runAsync and the exit codes).
+    const { cmdAudit } = await import('../../cli/audit.js');
     let out = '';
-    const code = await runAsync(['audit', 'verify', '--pg', url(`t${n}`)], (x) => (out += x), (x) => (out += x));
+    const code = await cmdAudit(['verify', '--pg', url(`t${n}`)], (x) => (out += x));
     expect(out).toMatch(/^audit log OK: 2 rows checked/);
     expect(code).toBe(0);
   });
