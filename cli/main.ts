@@ -6,6 +6,7 @@
  *   greenwave schema
  *   greenwave sumo plan|loops|import …   (SUMO round trip, cli/sumo.ts)
  *   greenwave sim --net … --routes …      (our simulator on a SUMO scenario, cli/sim.ts)
+ *   greenwave audit verify [--db PATH | --pg URL]   (the audit log's hash chain, cli/audit.ts)
  * Bad input exits with status 2 and a list of located problems, never a stack trace.
  */
 import { realpathSync } from 'node:fs';
@@ -26,6 +27,7 @@ import { cmdSim } from './sim.js';
 import { closest, COMMANDS, helpFor, suggestOption, version } from './help.js';
 import { cmdControllers } from './controllers.js';
 import { cmdServe } from './serve.js';
+import { cmdAudit } from './audit.js';
 import { rankBySimulation } from '../simulator/rankPlans.js';
 import { timingSheets } from '../engine/timing/sheet.js';
 import { actuatedPlan, corridorApproaches } from '../engine/timing/actuated.js';
@@ -49,6 +51,7 @@ const USAGE = `usage:
       Runs greenwave's microsimulator on a SUMO scenario and reports SUMO's time loss (greenwave sim --help)
   greenwave controllers --virtual N [--port P] [--time-scale K]  N virtual signal controllers on one Modbus TCP port (docs/modbus-register-map.md)
   greenwave serve [--port P] [--insecure] --tokens file.json [--controllers HOST:PORT [--resync-s S]] [--limit NAME=VALUE]…  gRPC bus priority, SPaT and timing service (docs/grpc.md)
+  greenwave audit verify [--db PATH | --pg URL]  check the audit log's hash chain (docs/storage.md)
 `;
 
 export const ExitCode = { Ok: 0, Failure: 1, BadInput: 2 } as const;
@@ -232,6 +235,9 @@ export function run(argv: string[], out: (s: string) => void = (s) => process.st
       case 'schema':
         out(`${JSON.stringify(networkJsonSchema(), null, 2)}\n`);
         return ExitCode.Ok;
+      case 'audit':
+        // It reads a database, which PostgreSQL only allows asynchronously.
+        throw new GreenwaveError(ErrorCode.Internal, 'greenwave audit is asynchronous: call runAsync, not run');
       case undefined:
       case 'help':
       case '--help':
@@ -242,10 +248,26 @@ export function run(argv: string[], out: (s: string) => void = (s) => process.st
         throw new UsageError(`unknown command "${command}"${((hit) => (hit ? ` (did you mean "${hit}"?)` : ''))(closest(command, COMMANDS))}`);
     }
   } catch (e: unknown) {
-    const ge = e instanceof GreenwaveError ? e : isArgError(e) ? new UsageError(`${(e as Error).message.split('\n')[0]}${suggestOption(argv, (e as Error).message)}`) : GreenwaveError.from(e);
-    err(`greenwave: error [${ge.code}]: ${ge.message}\n`);
-    return ge.code === ErrorCode.InvalidInput || ge.code === ErrorCode.Io ? ExitCode.BadInput : ExitCode.Failure;
+    return reportError(e, argv, err);
   }
+}
+
+/** Commands that must wait for I/O (`audit`); the rest run as run() runs them. The executable calls this. */
+export async function runAsync(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command !== 'audit' || helpFor(argv) !== undefined) return run(argv, out, err);
+  try {
+    return await cmdAudit(rest, out);
+  } catch (e: unknown) {
+    return reportError(e, argv, err);
+  }
+}
+
+/** Prints a failure as one located line (never a stack trace) and picks the exit code. */
+function reportError(e: unknown, argv: readonly string[], err: (s: string) => void): number {
+  const ge = e instanceof GreenwaveError ? e : isArgError(e) ? new UsageError(`${(e as Error).message.split('\n')[0]}${suggestOption(argv, (e as Error).message)}`) : GreenwaveError.from(e);
+  err(`greenwave: error [${ge.code}]: ${ge.message}\n`);
+  return ge.code === ErrorCode.InvalidInput || ge.code === ErrorCode.Io ? ExitCode.BadInput : ExitCode.Failure;
 }
 
 function isArgError(e: unknown): boolean {
@@ -261,5 +283,7 @@ if (entry === import.meta.url) {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
-  process.exitCode = run(process.argv.slice(2));
+  void runAsync(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -17,6 +17,16 @@ export const ErrorCode = {
   Internal: 'INTERNAL',
   /** The caller aborted the work (AbortSignal) or shut down the component running it. */
   Cancelled: 'CANCELLED',
+  /** The thing asked for (a deployment, a plan version, a priority request) does not exist. */
+  NotFound: 'NOT_FOUND',
+  /** A deployment was asked to move to a state its current state cannot reach (or it was not in the expected state any more). */
+  IllegalTransition: 'ILLEGAL_TRANSITION',
+  /** The write contradicts what is stored (a closed request, a plan already in flight on a controller, a read-back plan id that differs). */
+  Conflict: 'CONFLICT',
+  /** The database was written by a newer greenwave: its schema version is above the newest this code knows. */
+  SchemaTooNew: 'SCHEMA_TOO_NEW',
+  /** The database failed or could not be reached. */
+  Storage: 'STORAGE_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,0 +1,462 @@
+/**
+ * The Storage contract (./storage.ts) implemented once, over the SQL driver
+ * interface (./driver.ts). SqliteStorage and PostgresStorage are this class on
+ * their driver. Every write runs in one transaction that also appends its
+ * audit row (./audit.ts); deployments follow ./deployments.ts.
+ */
+import { createHash } from 'node:crypto';
+import { ErrorCode, GreenwaveError } from '../../engine/errors.js';
+import { appendAudit, auditRow, verifyAuditChain } from './audit.js';
+import { canonicalJson } from './auditHash.js';
+import { deploymentRow, transition, UNFINISHED_STATES } from './deployments.js';
+import type { BatchColumn, Driver, Row, Tx } from './driver.js';
+import { ConflictError, NotFoundError } from './errors.js';
+import { checkSchema, LATEST_SCHEMA_VERSION, migrate } from './migrations.js';
+import type {
+  Actor,
+  AuditRow,
+  AuditVerification,
+  ControllerEvent,
+  Deployment,
+  DeploymentTransition,
+  DetectorCount,
+  EventQuery,
+  NetworkVersion,
+  NewDeployment,
+  NewPriorityRequest,
+  NewTimingPlan,
+  PlanScope,
+  PriorityRequest,
+  Storage,
+  TimingPlan,
+} from './storage.js';
+
+const DAY_MS = 86_400_000;
+/** Rows per batched statement: bounds one statement's size (and PostgreSQL's parameter arrays). */
+const BATCH_ROWS = 5000;
+
+const COUNT_COLUMNS: readonly BatchColumn[] = [
+  { name: 'detector_id', pgType: 'text' },
+  { name: 'interval_start_ms', pgType: 'bigint' },
+  { name: 'interval_s', pgType: 'integer' },
+  { name: 'volume_veh', pgType: 'double precision' },
+  { name: 'occupancy_pct', pgType: 'double precision' },
+];
+const COUNT_UPSERT = 'ON CONFLICT (detector_id, interval_start_ms, interval_s) DO UPDATE SET volume_veh = excluded.volume_veh, occupancy_pct = excluded.occupancy_pct';
+
+const EVENT_COLUMNS: readonly BatchColumn[] = [
+  { name: 'location_id', pgType: 'text' },
+  { name: 'timestamp_ms', pgType: 'bigint' },
+  { name: 'event_code', pgType: 'integer' },
+  { name: 'event_param', pgType: 'integer' },
+];
+
+export interface SqlStorageOptions {
+  /** Open without migrating or writing (`greenwave audit verify`): the database must already be a greenwave one. */
+  readonly readOnly?: boolean;
+  /** The clock for created_at / audit times (tests pin it). */
+  readonly nowMs?: () => number;
+}
+
+const invalid = (message: string): GreenwaveError => new GreenwaveError(ErrorCode.InvalidInput, message);
+const nullableNumber = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const nullableString = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+function networkRow(r: Row): NetworkVersion {
+  return {
+    id: Number(r['id']),
+    name: String(r['name']),
+    contentSha256: String(r['content_sha256']),
+    json: String(r['json']),
+    createdAtMs: Number(r['created_at_ms']),
+    author: String(r['author']),
+  };
+}
+
+function planRow(r: Row): TimingPlan {
+  return {
+    planId: Number(r['plan_id']),
+    scope: { kind: String(r['scope_kind']) as PlanScope['kind'], id: String(r['scope_id']) },
+    version: Number(r['version']),
+    body: JSON.parse(String(r['body'])) as unknown,
+    author: String(r['author']),
+    createdAtMs: Number(r['created_at_ms']),
+    reason: String(r['reason']),
+    source: String(r['source']) as TimingPlan['source'],
+    parentVersion: nullableNumber(r['parent_version']),
+    networkVersionId: nullableNumber(r['network_version_id']),
+  };
+}
+
+function priorityRow(r: Row): PriorityRequest {
+  return {
+    requestId: String(r['request_id']),
+    vehicleId: String(r['vehicle_id']),
+    intersectionId: String(r['intersection_id']),
+    priorityClass: String(r['priority_class']),
+    client: String(r['client']),
+    requestedAtMs: Number(r['requested_at_ms']),
+    etaMs: Number(r['eta_ms']),
+    state: String(r['state']) as PriorityRequest['state'],
+    decision: nullableString(r['decision']),
+    decisionReason: nullableString(r['decision_reason']),
+    decidedAtMs: nullableNumber(r['decided_at_ms']),
+    closedAtMs: nullableNumber(r['closed_at_ms']),
+    closeReason: nullableString(r['close_reason']),
+  };
+}
+
+const countRow = (r: Row): DetectorCount => ({
+  detectorId: String(r['detector_id']),
+  intervalStartMs: Number(r['interval_start_ms']),
+  intervalS: Number(r['interval_s']),
+  volumeVeh: Number(r['volume_veh']),
+  occupancyPct: Number(r['occupancy_pct']),
+});
+
+const eventRow = (r: Row): ControllerEvent => ({
+  locationId: String(r['location_id']),
+  timestampMs: Number(r['timestamp_ms']),
+  eventCode: Number(r['event_code']),
+  eventParam: Number(r['event_param']),
+});
+
+function checkActor(actor: Actor): void {
+  if (!actor || typeof actor.user !== 'string' || actor.user === '') throw invalid('storage: every write needs an actor with a user name');
+}
+
+const isInt = (v: unknown, min = 0): v is number => Number.isSafeInteger(v) && (v as number) >= min;
+
+export class SqlStorage implements Storage {
+  readonly dialect: string;
+  private readonly now: () => number;
+
+  protected constructor(
+    protected readonly db: Driver,
+    private readonly readOnly: boolean,
+    nowMs?: () => number,
+  ) {
+    this.dialect = db.dialect;
+    this.now = nowMs ?? Date.now;
+  }
+
+  /** Migrates (or, read-only, checks) the schema; closes the driver if that fails. */
+  protected static async prepare(db: Driver, opts: SqlStorageOptions): Promise<void> {
+    try {
+      if (opts.readOnly) {
+        const v = await checkSchema(db);
+        if (v === 0) throw new GreenwaveError(ErrorCode.InvalidInput, 'not a greenwave database (it has no schema_migrations table)');
+      } else {
+        await migrate(db, (opts.nowMs ?? Date.now)());
+      }
+    } catch (e) {
+      await db.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async schemaVersion(): Promise<number> {
+    return checkSchema(this.db);
+  }
+
+  /** One write: a transaction in which `fn` writes and appends the audit row. */
+  private write<T>(actor: Actor, fn: (tx: Tx, nowMs: number) => Promise<T>): Promise<T> {
+    if (this.readOnly) return Promise.reject(new GreenwaveError(ErrorCode.Storage, 'this storage was opened read-only'));
+    checkActor(actor);
+    return this.db.transaction((tx) => fn(tx, this.now()));
+  }
+
+  // ── network versions ──
+
+  async saveNetworkVersion(actor: Actor, name: string, json: string): Promise<NetworkVersion> {
+    if (typeof name !== 'string' || name === '') throw invalid('saveNetworkVersion: a name is required');
+    const sha = createHash('sha256').update(json, 'utf8').digest('hex');
+    return this.write(actor, async (tx, nowMs) => {
+      // A service restart saves the same file again: that is not a new version.
+      const same = (await tx.query('SELECT * FROM network_versions WHERE name = $1 AND content_sha256 = $2 ORDER BY id DESC LIMIT 1', [name, sha]))[0];
+      if (same) return networkRow(same);
+      const row = (await tx.query('INSERT INTO network_versions (name, content_sha256, json, created_at_ms, author) VALUES ($1, $2, $3, $4, $5) RETURNING *', [name, sha, json, nowMs, actor.user]))[0]!;
+      const v = networkRow(row);
+      await appendAudit(tx, actor, 'network.save', { id: v.id, name, contentSha256: sha, bytes: Buffer.byteLength(json, 'utf8') }, nowMs);
+      return v;
+    });
+  }
+
+  async getNetworkVersion(id: number): Promise<NetworkVersion | undefined> {
+    const r = (await this.db.query('SELECT * FROM network_versions WHERE id = $1', [id]))[0];
+    return r ? networkRow(r) : undefined;
+  }
+
+  async latestNetworkVersion(name: string): Promise<NetworkVersion | undefined> {
+    const r = (await this.db.query('SELECT * FROM network_versions WHERE name = $1 ORDER BY id DESC LIMIT 1', [name]))[0];
+    return r ? networkRow(r) : undefined;
+  }
+
+  async listNetworkVersions(): Promise<NetworkVersion[]> {
+    return (await this.db.query('SELECT * FROM network_versions ORDER BY id')).map(networkRow);
+  }
+
+  // ── detector counts ──
+
+  async insertDetectorCounts(actor: Actor, counts: readonly DetectorCount[]): Promise<number> {
+    // Last one wins within a batch, as it would across batches (PostgreSQL refuses one upsert touching a row twice).
+    const byKey = new Map<string, DetectorCount>();
+    for (const [i, c] of counts.entries()) {
+      if (!(typeof c.detectorId === 'string' && isInt(c.intervalStartMs) && isInt(c.intervalS, 1) && Number.isFinite(c.volumeVeh) && c.volumeVeh >= 0 && Number.isFinite(c.occupancyPct) && c.occupancyPct >= 0 && c.occupancyPct <= 100)) {
+        throw invalid(`insertDetectorCounts: count ${i} is malformed (detector id, whole ms start, whole s interval, volume ≥ 0, occupancy 0..100 %)`);
+      }
+      byKey.set(`${c.detectorId}\u0000${c.intervalStartMs}\u0000${c.intervalS}`, c);
+    }
+    const rows = [...byKey.values()].map((c) => [c.detectorId, c.intervalStartMs, c.intervalS, c.volumeVeh, c.occupancyPct]);
+    if (rows.length === 0) return 0;
+    return this.write(actor, async (tx, nowMs) => {
+      for (let i = 0; i < rows.length; i += BATCH_ROWS) await tx.insertMany('detector_counts', COUNT_COLUMNS, rows.slice(i, i + BATCH_ROWS), COUNT_UPSERT);
+      const starts = rows.map((r) => r[1] as number);
+      await appendAudit(tx, actor, 'counts.insert', { rows: rows.length, fromMs: Math.min(...starts), toMs: Math.max(...starts) }, nowMs);
+      return rows.length;
+    });
+  }
+
+  async detectorCounts(q: { fromMs: number; toMs: number; detectorId?: string; intervalS?: number }): Promise<DetectorCount[]> {
+    const params: unknown[] = [q.fromMs, q.toMs];
+    let where = 'interval_start_ms >= $1 AND interval_start_ms < $2';
+    if (q.detectorId !== undefined) where += ` AND detector_id = $${params.push(q.detectorId)}`;
+    if (q.intervalS !== undefined) where += ` AND interval_s = $${params.push(q.intervalS)}`;
+    return (await this.db.query(`SELECT * FROM detector_counts WHERE ${where} ORDER BY interval_start_ms, detector_id, interval_s`, params)).map(countRow);
+  }
+
+  async deleteDetectorCountsOlderThan(actor: Actor, days: number, nowMs: number): Promise<number> {
+    if (!(Number.isFinite(days) && days >= 0)) throw invalid(`deleteDetectorCountsOlderThan: ${days} days must be ≥ 0`);
+    const beforeMs = Math.floor(nowMs - days * DAY_MS);
+    return this.write(actor, async (tx, atMs) => {
+      const deleted = await tx.run('DELETE FROM detector_counts WHERE interval_start_ms < $1', [beforeMs]);
+      await appendAudit(tx, actor, 'counts.retention', { days, beforeMs, deleted }, atMs);
+      return deleted;
+    });
+  }
+
+  async downsampleDetectorCounts(actor: Actor, opts: { fromIntervalS: number; toIntervalS: number; beforeMs: number }): Promise<{ rowsRolledUp: number; rollupsWritten: number }> {
+    const { fromIntervalS, toIntervalS } = opts;
+    if (!(isInt(fromIntervalS, 1) && isInt(toIntervalS, 1) && toIntervalS > fromIntervalS && toIntervalS % fromIntervalS === 0)) {
+      throw invalid(`downsampleDetectorCounts: ${toIntervalS} s must be a whole multiple (above 1) of ${fromIntervalS} s`);
+    }
+    const toMs = toIntervalS * 1000;
+    // Whole rollup intervals only: a half-covered one would be rolled up again later and double counted.
+    const beforeMs = Math.floor(opts.beforeMs / toMs) * toMs;
+    return this.write(actor, async (tx, nowMs) => {
+      // Integer division floors in both databases for the non-negative times stored here.
+      const rollupsWritten = await tx.run(
+        `INSERT INTO detector_counts (detector_id, interval_start_ms, interval_s, volume_veh, occupancy_pct)
+           SELECT detector_id, (interval_start_ms / CAST($1 AS BIGINT)) * CAST($1 AS BIGINT), CAST($2 AS INTEGER), SUM(volume_veh), AVG(occupancy_pct)
+             FROM detector_counts WHERE interval_s = $3 AND interval_start_ms < $4
+             GROUP BY detector_id, (interval_start_ms / CAST($1 AS BIGINT)) * CAST($1 AS BIGINT)
+           ${COUNT_UPSERT}`,
+        [toMs, toIntervalS, fromIntervalS, beforeMs],
+      );
+      const rowsRolledUp = await tx.run('DELETE FROM detector_counts WHERE interval_s = $1 AND interval_start_ms < $2', [fromIntervalS, beforeMs]);
+      await appendAudit(tx, actor, 'counts.downsample', { fromIntervalS, toIntervalS, beforeMs, rowsRolledUp, rollupsWritten }, nowMs);
+      return { rowsRolledUp, rollupsWritten };
+    });
+  }
+
+  // ── timing plans ──
+
+  async saveTimingPlan(actor: Actor, plan: NewTimingPlan): Promise<TimingPlan> {
+    const { scope } = plan;
+    if (!(scope && (scope.kind === 'intersection' || scope.kind === 'network') && typeof scope.id === 'string' && scope.id !== '')) throw invalid('saveTimingPlan: scope must be { kind: intersection | network, id }');
+    if (plan.source !== 'optimizer' && plan.source !== 'operator') throw invalid(`saveTimingPlan: source "${String(plan.source)}" must be optimizer or operator`);
+    if (typeof plan.reason !== 'string' || plan.reason.trim() === '') throw invalid('saveTimingPlan: a reason is required');
+    const body = canonicalJson(plan.body);
+    return this.write(actor, async (tx, nowMs) => {
+      // The next version is read under the write lock, so two writers cannot both take it.
+      await tx.lockWrites();
+      const last = Number((await tx.query('SELECT MAX(version) AS v FROM timing_plans WHERE scope_kind = $1 AND scope_id = $2', [scope.kind, scope.id]))[0]?.['v'] ?? 0);
+      if (plan.parentVersion !== undefined && !(isInt(plan.parentVersion, 1) && plan.parentVersion <= last)) throw new NotFoundError(`parent version ${plan.parentVersion} of ${scope.kind} ${scope.id}`);
+      const row = (
+        await tx.query(
+          `INSERT INTO timing_plans (scope_kind, scope_id, version, body, author, created_at_ms, reason, source, parent_version, network_version_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+          [scope.kind, scope.id, last + 1, body, actor.user, nowMs, plan.reason, plan.source, plan.parentVersion ?? null, plan.networkVersionId ?? null],
+        )
+      )[0]!;
+      const p = planRow(row);
+      await appendAudit(tx, actor, 'plan.save', { planId: p.planId, scope, version: p.version, source: p.source, reason: p.reason, parentVersion: p.parentVersion, bodySha256: createHash('sha256').update(body).digest('hex') }, nowMs);
+      return p;
+    });
+  }
+
+  async getTimingPlan(planId: number): Promise<TimingPlan | undefined> {
+    const r = (await this.db.query('SELECT * FROM timing_plans WHERE plan_id = $1', [planId]))[0];
+    return r ? planRow(r) : undefined;
+  }
+
+  async timingPlanVersion(scope: PlanScope, version: number): Promise<TimingPlan | undefined> {
+    const r = (await this.db.query('SELECT * FROM timing_plans WHERE scope_kind = $1 AND scope_id = $2 AND version = $3', [scope.kind, scope.id, version]))[0];
+    return r ? planRow(r) : undefined;
+  }
+
+  async latestTimingPlan(scope: PlanScope): Promise<TimingPlan | undefined> {
+    const r = (await this.db.query('SELECT * FROM timing_plans WHERE scope_kind = $1 AND scope_id = $2 ORDER BY version DESC LIMIT 1', [scope.kind, scope.id]))[0];
+    return r ? planRow(r) : undefined;
+  }
+
+  async listTimingPlans(scope: PlanScope): Promise<TimingPlan[]> {
+    return (await this.db.query('SELECT * FROM timing_plans WHERE scope_kind = $1 AND scope_id = $2 ORDER BY version', [scope.kind, scope.id])).map(planRow);
+  }
+
+  // ── deployments ──
+
+  async stageDeployment(actor: Actor, d: NewDeployment): Promise<Deployment> {
+    if (typeof d.controllerId !== 'string' || d.controllerId === '') throw invalid('stageDeployment: a controller id is required');
+    if (!(isInt(d.wirePlanId, 1) && d.wirePlanId <= 0xffff)) throw invalid(`stageDeployment: wire plan id ${d.wirePlanId} must be 1..65535`);
+    return this.write(actor, async (tx, nowMs) => {
+      // Under the write lock the in-flight check and the insert cannot interleave with another stager's.
+      await tx.lockWrites();
+      if ((await tx.query('SELECT plan_id FROM timing_plans WHERE plan_id = $1', [d.planId])).length === 0) throw new NotFoundError(`timing plan ${d.planId}`);
+      const inFlight = (await tx.query(`SELECT id, state FROM deployments WHERE controller_id = $1 AND state IN ('staged', 'committed')`, [d.controllerId]))[0];
+      if (inFlight) throw new ConflictError(`controller ${d.controllerId} already has deployment ${String(inFlight['id'])} ${String(inFlight['state'])}: finish, fail or roll it back first`);
+      const row = (
+        await tx.query(
+          `INSERT INTO deployments (controller_id, plan_id, wire_plan_id, rollout_id, state, created_at_ms, updated_at_ms)
+             VALUES ($1, $2, $3, $4, 'staged', $5, $5) RETURNING *`,
+          [d.controllerId, d.planId, d.wirePlanId, d.rolloutId ?? null, nowMs],
+        )
+      )[0]!;
+      const dep = deploymentRow(row);
+      await appendAudit(tx, actor, 'deployment.stage', { deploymentId: dep.id, controllerId: dep.controllerId, planId: dep.planId, wirePlanId: dep.wirePlanId, rolloutId: dep.rolloutId }, nowMs);
+      return dep;
+    });
+  }
+
+  transitionDeployment(actor: Actor, id: number, t: DeploymentTransition): Promise<Deployment> {
+    return this.write(actor, (tx, nowMs) => transition(tx, actor, id, t, nowMs));
+  }
+
+  async getDeployment(id: number): Promise<Deployment | undefined> {
+    const r = (await this.db.query('SELECT * FROM deployments WHERE id = $1', [id]))[0];
+    return r ? deploymentRow(r) : undefined;
+  }
+
+  async listDeployments(q: { controllerId?: string; rolloutId?: string } = {}): Promise<Deployment[]> {
+    const params: unknown[] = [];
+    const where: string[] = [];
+    if (q.controllerId !== undefined) where.push(`controller_id = $${params.push(q.controllerId)}`);
+    if (q.rolloutId !== undefined) where.push(`rollout_id = $${params.push(q.rolloutId)}`);
+    return (await this.db.query(`SELECT * FROM deployments${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id`, params)).map(deploymentRow);
+  }
+
+  async listUnfinishedDeployments(): Promise<Deployment[]> {
+    const states = UNFINISHED_STATES.map((s) => `'${s}'`).join(', ');
+    return (await this.db.query(`SELECT * FROM deployments WHERE state IN (${states}) ORDER BY id`)).map(deploymentRow);
+  }
+
+  // ── priority requests ──
+
+  async openPriorityRequest(actor: Actor, r: NewPriorityRequest): Promise<PriorityRequest> {
+    for (const k of ['requestId', 'vehicleId', 'intersectionId', 'priorityClass', 'client'] as const) if (typeof r[k] !== 'string' || r[k] === '') throw invalid(`openPriorityRequest: ${k} is required`);
+    if (!(isInt(r.requestedAtMs) && isInt(r.etaMs))) throw invalid('openPriorityRequest: requestedAtMs and etaMs must be whole milliseconds');
+    return this.write(actor, async (tx, nowMs) => {
+      const existing = (await tx.query('SELECT * FROM priority_requests WHERE request_id = $1', [r.requestId]))[0];
+      if (existing && existing['state'] !== 'open') throw new ConflictError(`priority request ${r.requestId} is closed`);
+      if (existing) {
+        await tx.run('UPDATE priority_requests SET eta_ms = $1 WHERE request_id = $2', [r.etaMs, r.requestId]);
+      } else {
+        await tx.run(
+          `INSERT INTO priority_requests (request_id, vehicle_id, intersection_id, priority_class, client, requested_at_ms, eta_ms, state)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'open')`,
+          [r.requestId, r.vehicleId, r.intersectionId, r.priorityClass, r.client, r.requestedAtMs, r.etaMs],
+        );
+      }
+      await appendAudit(tx, actor, existing ? 'priority.update' : 'priority.open', { requestId: r.requestId, vehicleId: r.vehicleId, intersectionId: r.intersectionId, priorityClass: r.priorityClass, etaMs: r.etaMs }, nowMs);
+      return priorityRow((await tx.query('SELECT * FROM priority_requests WHERE request_id = $1', [r.requestId]))[0]!);
+    });
+  }
+
+  async decidePriorityRequest(actor: Actor, requestId: string, d: { decision: string; reason: string; decidedAtMs: number }): Promise<PriorityRequest> {
+    return this.write(actor, async (tx, nowMs) => {
+      const changed = await tx.run(`UPDATE priority_requests SET decision = $1, decision_reason = $2, decided_at_ms = $3 WHERE request_id = $4 AND state = 'open'`, [d.decision, d.reason, d.decidedAtMs, requestId]);
+      if (changed !== 1) throw await this.whyNotOpen(tx, requestId);
+      await appendAudit(tx, actor, 'priority.decide', { requestId, decision: d.decision, reason: d.reason }, nowMs);
+      return priorityRow((await tx.query('SELECT * FROM priority_requests WHERE request_id = $1', [requestId]))[0]!);
+    });
+  }
+
+  async closePriorityRequest(actor: Actor, requestId: string, c: { reason: string; closedAtMs: number }): Promise<PriorityRequest> {
+    return this.write(actor, async (tx, nowMs) => {
+      const changed = await tx.run(`UPDATE priority_requests SET state = 'closed', closed_at_ms = $1, close_reason = $2 WHERE request_id = $3 AND state = 'open'`, [c.closedAtMs, c.reason, requestId]);
+      if (changed !== 1) throw await this.whyNotOpen(tx, requestId);
+      await appendAudit(tx, actor, 'priority.close', { requestId, reason: c.reason }, nowMs);
+      return priorityRow((await tx.query('SELECT * FROM priority_requests WHERE request_id = $1', [requestId]))[0]!);
+    });
+  }
+
+  private async whyNotOpen(tx: Tx, requestId: string): Promise<GreenwaveError> {
+    const exists = (await tx.query('SELECT state FROM priority_requests WHERE request_id = $1', [requestId])).length > 0;
+    return exists ? new ConflictError(`priority request ${requestId} is closed`) : new NotFoundError(`priority request ${requestId}`);
+  }
+
+  async getPriorityRequest(requestId: string): Promise<PriorityRequest | undefined> {
+    const r = (await this.db.query('SELECT * FROM priority_requests WHERE request_id = $1', [requestId]))[0];
+    return r ? priorityRow(r) : undefined;
+  }
+
+  async listOpenPriorityRequests(): Promise<PriorityRequest[]> {
+    return (await this.db.query(`SELECT * FROM priority_requests WHERE state = 'open' ORDER BY requested_at_ms, request_id`)).map(priorityRow);
+  }
+
+  // ── event log ──
+
+  async insertEvents(actor: Actor, events: readonly ControllerEvent[]): Promise<number> {
+    const rows: unknown[][] = [];
+    let fromMs = Infinity;
+    let toMs = -Infinity;
+    for (const [i, e] of events.entries()) {
+      if (!(typeof e.locationId === 'string' && isInt(e.timestampMs) && isInt(e.eventCode) && e.eventCode <= 255 && isInt(e.eventParam))) {
+        throw invalid(`insertEvents: event ${i} is malformed (location id, whole ms timestamp, code 0..255, parameter ≥ 0)`);
+      }
+      rows.push([e.locationId, e.timestampMs, e.eventCode, e.eventParam]);
+      fromMs = Math.min(fromMs, e.timestampMs);
+      toMs = Math.max(toMs, e.timestampMs);
+    }
+    if (rows.length === 0) return 0;
+    return this.write(actor, async (tx, nowMs) => {
+      for (let i = 0; i < rows.length; i += BATCH_ROWS) await tx.insertMany('event_log', EVENT_COLUMNS, rows.slice(i, i + BATCH_ROWS));
+      // One audit row per batch: the events themselves are the record; the audit says who wrote which span.
+      await appendAudit(tx, actor, 'events.insert', { rows: rows.length, fromMs, toMs }, nowMs);
+      return rows.length;
+    });
+  }
+
+  async events(q: EventQuery): Promise<ControllerEvent[]> {
+    const params: unknown[] = [q.fromMs, q.toMs];
+    let where = 'timestamp_ms >= $1 AND timestamp_ms < $2';
+    if (q.locationId !== undefined) where += ` AND location_id = $${params.push(q.locationId)}`;
+    if (q.eventCodes !== undefined) {
+      if (q.eventCodes.length === 0) return [];
+      where += ` AND event_code IN (${q.eventCodes.map((c) => `$${params.push(c)}`).join(', ')})`;
+    }
+    const limit = q.limit !== undefined ? ` LIMIT $${params.push(q.limit)}` : '';
+    return (await this.db.query(`SELECT location_id, timestamp_ms, event_code, event_param FROM event_log WHERE ${where} ORDER BY timestamp_ms, id${limit}`, params)).map(eventRow);
+  }
+
+  // ── audit ──
+
+  recordAudit(actor: Actor, action: string, detail: unknown): Promise<AuditRow> {
+    if (typeof action !== 'string' || action === '') return Promise.reject(invalid('recordAudit: an action is required'));
+    return this.write(actor, (tx, nowMs) => appendAudit(tx, actor, action, detail, nowMs));
+  }
+
+  async listAudit(q: { afterSeq?: number; limit?: number } = {}): Promise<AuditRow[]> {
+    return (await this.db.query('SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2', [q.afterSeq ?? 0, q.limit ?? 1000])).map(auditRow);
+  }
+
+  verifyAudit(): Promise<AuditVerification> {
+    return verifyAuditChain(this.db);
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
+
+export { LATEST_SCHEMA_VERSION };

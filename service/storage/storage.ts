@@ -1,0 +1,239 @@
+/**
+ * The control centre's memory, as the service sees it: the `Storage` contract
+ * and the records it keeps (docs/storage.md). Implemented by SqliteStorage
+ * (./sqlite.ts, the embedded default) and PostgresStorage (./postgres.ts); both
+ * are SqlStorage (./sqlStorage.ts) over a different driver. The service, the
+ * deployer, crash recovery and `greenwave audit verify` call it.
+ *
+ * Every method is async so that a networked database fits. Every write takes
+ * the `Actor` that asked for it and appends one audit row in the same
+ * transaction as the write, so the audit log cannot miss a committed write nor
+ * record one that rolled back. Times are Unix milliseconds (`…Ms`) unless named
+ * otherwise; failures are GreenwaveErrors with a stable `code` (./errors.ts).
+ */
+
+/** Who asked for a write, and from where. `user` is the authenticated client (or 'greenwave' for the system itself). */
+export interface Actor {
+  readonly user: string;
+  /** The peer address the request came from (e.g. 'ipv4:10.0.0.7:51234'), when there was one. */
+  readonly peer?: string | undefined;
+}
+
+/** A stored version of a network file. Saving identical text under the same name returns the existing version. */
+export interface NetworkVersion {
+  readonly id: number;
+  readonly name: string;
+  /** SHA-256 of the UTF-8 JSON text, lowercase hex. */
+  readonly contentSha256: string;
+  readonly json: string;
+  readonly createdAtMs: number;
+  readonly author: string;
+}
+
+/** Vehicles counted by one detector in one interval (the counts CSV's columns). */
+export interface DetectorCount {
+  readonly detectorId: string;
+  readonly intervalStartMs: number;
+  readonly intervalS: number;
+  readonly volumeVeh: number;
+  readonly occupancyPct: number;
+}
+
+/** What a timing plan applies to: one intersection or a whole network. */
+export interface PlanScope {
+  readonly kind: 'intersection' | 'network';
+  readonly id: string;
+}
+
+export type PlanSource = 'optimizer' | 'operator';
+
+export interface NewTimingPlan {
+  readonly scope: PlanScope;
+  /** The plan itself, stored as canonical JSON text. */
+  readonly body: unknown;
+  readonly reason: string;
+  readonly source: PlanSource;
+  /** The version this one was derived from (an operator's edit of the optimizer's plan, say). */
+  readonly parentVersion?: number | undefined;
+  readonly networkVersionId?: number | undefined;
+}
+
+export interface TimingPlan {
+  /** Unique over all scopes; deployments refer to it. */
+  readonly planId: number;
+  readonly scope: PlanScope;
+  /** 1, 2, … per scope. */
+  readonly version: number;
+  readonly body: unknown;
+  readonly author: string;
+  readonly createdAtMs: number;
+  readonly reason: string;
+  readonly source: PlanSource;
+  readonly parentVersion: number | null;
+  readonly networkVersionId: number | null;
+}
+
+/**
+ * A deployment's life (./deployments.ts): staged → committed → confirmed, and
+ * from staged or committed to failed or rolled_back. confirmed, failed and
+ * rolled_back are final.
+ */
+export type DeploymentState = 'staged' | 'committed' | 'confirmed' | 'failed' | 'rolled_back';
+
+export interface NewDeployment {
+  readonly controllerId: string;
+  readonly planId: number;
+  /** The plan id as the controller shows it on the wire (Modbus 1..65535); confirmation must read this back. */
+  readonly wirePlanId: number;
+  /** Groups the deployments of one rollout (one plan to many controllers). */
+  readonly rolloutId?: string | undefined;
+}
+
+export interface Deployment {
+  readonly id: number;
+  readonly controllerId: string;
+  readonly planId: number;
+  readonly wirePlanId: number;
+  readonly rolloutId: string | null;
+  readonly state: DeploymentState;
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
+  /** The plan id the controller reported when the deployment was confirmed. */
+  readonly readBackPlanId: number | null;
+  /** Why it failed or was rolled back. */
+  readonly reason: string | null;
+}
+
+export interface DeploymentTransition {
+  /** The state the caller believes the deployment is in; the change happens only if it still is. */
+  readonly from: DeploymentState;
+  readonly to: DeploymentState;
+  /** Required for → confirmed: the plan id read back from the controller. */
+  readonly readBackPlanId?: number | undefined;
+  /** For → failed / rolled_back: why. */
+  readonly reason?: string | undefined;
+}
+
+export interface NewPriorityRequest {
+  readonly requestId: string;
+  readonly vehicleId: string;
+  readonly intersectionId: string;
+  /** The priority class (engine/priority/policy.ts PriorityClass), e.g. 'bus'. */
+  readonly priorityClass: string;
+  readonly requestedAtMs: number;
+  /** When the vehicle is expected at the stop bar. */
+  readonly etaMs: number;
+  /** The client that made the request (only it or an operator may change it). */
+  readonly client: string;
+}
+
+export interface PriorityRequest extends NewPriorityRequest {
+  readonly state: 'open' | 'closed';
+  readonly decision: string | null;
+  readonly decisionReason: string | null;
+  readonly decidedAtMs: number | null;
+  readonly closedAtMs: number | null;
+  readonly closeReason: string | null;
+}
+
+/** One high-resolution controller event in the Indiana enumeration ATSPM uses (e.g. code 1 = phase begin green, parameter = phase). */
+export interface ControllerEvent {
+  readonly locationId: string;
+  readonly timestampMs: number;
+  readonly eventCode: number;
+  readonly eventParam: number;
+}
+
+export interface EventQuery {
+  readonly fromMs: number;
+  /** Exclusive. */
+  readonly toMs: number;
+  readonly locationId?: string | undefined;
+  readonly eventCodes?: readonly number[] | undefined;
+  readonly limit?: number | undefined;
+}
+
+/** One row of the append-only audit log (hash definition: ./auditHash.ts, docs/storage.md). */
+export interface AuditRow {
+  readonly seq: number;
+  readonly atMs: number;
+  readonly actor: string;
+  readonly peer: string | null;
+  readonly action: string;
+  /** The detail as stored: canonical JSON text. */
+  readonly detail: string;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+export type AuditVerification =
+  | { readonly ok: true; readonly rowsChecked: number; readonly headHash: string }
+  | {
+      readonly ok: false;
+      readonly rowsChecked: number;
+      /** The first row that does not belong to an intact chain. */
+      readonly badSeq: number;
+      readonly problem: 'hash mismatch' | 'previous hash mismatch' | 'sequence gap';
+      readonly message: string;
+    };
+
+export interface Storage {
+  /** 'sqlite' or 'postgres'. */
+  readonly dialect: string;
+  /** The schema version the database is at after opening (the newest migration's). */
+  schemaVersion(): Promise<number>;
+
+  saveNetworkVersion(actor: Actor, name: string, json: string): Promise<NetworkVersion>;
+  getNetworkVersion(id: number): Promise<NetworkVersion | undefined>;
+  latestNetworkVersion(name: string): Promise<NetworkVersion | undefined>;
+  listNetworkVersions(): Promise<NetworkVersion[]>;
+
+  /** Upserts counts (a repeated detector + interval replaces the earlier one); resolves to the rows written. */
+  insertDetectorCounts(actor: Actor, counts: readonly DetectorCount[]): Promise<number>;
+  detectorCounts(q: { fromMs: number; toMs: number; detectorId?: string; intervalS?: number }): Promise<DetectorCount[]>;
+  /** Retention: deletes counts whose interval started more than `days` before `nowMs`; resolves to the rows deleted. */
+  deleteDetectorCountsOlderThan(actor: Actor, days: number, nowMs: number): Promise<number>;
+  /**
+   * Downsampling: replaces `fromIntervalS` counts that start before `beforeMs` by
+   * `toIntervalS` rollups (volume summed, occupancy averaged over the counts present).
+   * Only whole rollup intervals are touched: `beforeMs` is rounded down to a multiple
+   * of `toIntervalS`. Resolves to the rows rolled up and the rollups written.
+   */
+  downsampleDetectorCounts(actor: Actor, opts: { fromIntervalS: number; toIntervalS: number; beforeMs: number }): Promise<{ rowsRolledUp: number; rollupsWritten: number }>;
+
+  /** Stores the next version of the scope's plan. */
+  saveTimingPlan(actor: Actor, plan: NewTimingPlan): Promise<TimingPlan>;
+  getTimingPlan(planId: number): Promise<TimingPlan | undefined>;
+  timingPlanVersion(scope: PlanScope, version: number): Promise<TimingPlan | undefined>;
+  latestTimingPlan(scope: PlanScope): Promise<TimingPlan | undefined>;
+  /** Every version of the scope, oldest first. */
+  listTimingPlans(scope: PlanScope): Promise<TimingPlan[]>;
+
+  /** A new deployment in state 'staged'. Refused (Conflict) while the controller has another one in flight. */
+  stageDeployment(actor: Actor, d: NewDeployment): Promise<Deployment>;
+  /** Moves a deployment along the state machine; refused atomically (IllegalTransition) unless it is in `t.from` and `t.from → t.to` is legal. */
+  transitionDeployment(actor: Actor, id: number, t: DeploymentTransition): Promise<Deployment>;
+  getDeployment(id: number): Promise<Deployment | undefined>;
+  listDeployments(q?: { controllerId?: string; rolloutId?: string }): Promise<Deployment[]>;
+  /** Deployments still staged or committed: what crash recovery must finish or report. */
+  listUnfinishedDeployments(): Promise<Deployment[]>;
+
+  /** Records a request (or updates the ETA of an open one with the same id); refused (Conflict) if that id is closed. */
+  openPriorityRequest(actor: Actor, r: NewPriorityRequest): Promise<PriorityRequest>;
+  decidePriorityRequest(actor: Actor, requestId: string, d: { decision: string; reason: string; decidedAtMs: number }): Promise<PriorityRequest>;
+  closePriorityRequest(actor: Actor, requestId: string, c: { reason: string; closedAtMs: number }): Promise<PriorityRequest>;
+  getPriorityRequest(requestId: string): Promise<PriorityRequest | undefined>;
+  listOpenPriorityRequests(): Promise<PriorityRequest[]>;
+
+  insertEvents(actor: Actor, events: readonly ControllerEvent[]): Promise<number>;
+  /** Events in [fromMs, toMs), by time then insertion order. */
+  events(q: EventQuery): Promise<ControllerEvent[]>;
+
+  /** Appends an audit row for something that is not a storage write (e.g. 'auth.refused'). */
+  recordAudit(actor: Actor, action: string, detail: unknown): Promise<AuditRow>;
+  listAudit(q?: { afterSeq?: number; limit?: number }): Promise<AuditRow[]>;
+  /** Walks the whole chain from the first row and reports the first row that breaks it. */
+  verifyAudit(): Promise<AuditVerification>;
+
+  close(): Promise<void>;
+}
