@@ -32,8 +32,8 @@ const INTEROP = [
   'simulator/sumo/sumo.test.ts',
   'simulator/sumo/timeOfDay.test.ts',
 ];
-/** Tests that start worker threads from dist/: `npm run build` must have run. */
-const NEEDS_BUILD = ['engine/corridor/city.test.ts', 'engine/pool/freshBuild.test.ts', 'engine/pool/pool.test.ts'];
+/** Tests that start worker threads or child processes from dist/: `npm run build` must have run. */
+const NEEDS_BUILD = ['engine/corridor/city.test.ts', 'engine/pool/freshBuild.test.ts', 'engine/pool/pool.test.ts', 'service/storage/sqlite.test.ts'];
 const SLOW = [
   ...NEEDS_BUILD,
   'cli/docs.test.ts',
