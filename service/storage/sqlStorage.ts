@@ -26,6 +26,7 @@ import type {
   NewPriorityRequest,
   NewTimingPlan,
   PlanScope,
+  PriorityOp,
   PriorityRequest,
   Storage,
   TimingPlan,
@@ -387,6 +388,35 @@ export class SqlStorage implements Storage {
       if (changed !== 1) throw await this.whyNotOpen(tx, requestId);
       await appendAudit(tx, actor, 'priority.close', { requestId, reason: c.reason }, nowMs);
       return priorityRow((await tx.query('SELECT * FROM priority_requests WHERE request_id = $1', [requestId]))[0]!);
+    });
+  }
+
+  async journalPriority(actor: Actor, ops: readonly PriorityOp[]): Promise<{ applied: number; skipped: number }> {
+    if (ops.length === 0) return { applied: 0, skipped: 0 };
+    return this.write(actor, async (tx, nowMs) => {
+      let applied = 0;
+      const listed: unknown[] = [];
+      for (const op of ops) {
+        let changed = 0;
+        if (op.kind === 'open') {
+          const r = op.request;
+          changed = await tx.run(
+            `INSERT INTO priority_requests (request_id, vehicle_id, intersection_id, priority_class, client, requested_at_ms, eta_ms, state)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, 'open') ON CONFLICT (request_id) DO UPDATE SET eta_ms = excluded.eta_ms WHERE priority_requests.state = 'open'`,
+            [r.requestId, r.vehicleId, r.intersectionId, r.priorityClass, r.client, Math.round(r.requestedAtMs), Math.round(r.etaMs)],
+          );
+          listed.push({ op: 'open', requestId: r.requestId, vehicleId: r.vehicleId, intersectionId: r.intersectionId, priorityClass: r.priorityClass, etaMs: Math.round(r.etaMs), ok: changed === 1 });
+        } else if (op.kind === 'decide') {
+          changed = await tx.run(`UPDATE priority_requests SET decision = $1, decision_reason = $2, decided_at_ms = $3 WHERE request_id = $4 AND state = 'open'`, [op.decision, op.reason, Math.round(op.decidedAtMs), op.requestId]);
+          listed.push({ op: 'decide', requestId: op.requestId, decision: op.decision, reason: op.reason, ok: changed === 1 });
+        } else {
+          changed = await tx.run(`UPDATE priority_requests SET state = 'closed', closed_at_ms = $1, close_reason = $2 WHERE request_id = $3 AND state = 'open'`, [Math.round(op.closedAtMs), op.reason, op.requestId]);
+          listed.push({ op: 'close', requestId: op.requestId, reason: op.reason, ok: changed === 1 });
+        }
+        if (changed === 1) applied++;
+      }
+      await appendAudit(tx, actor, 'priority.batch', { ops: listed }, nowMs);
+      return { applied, skipped: ops.length - applied };
     });
   }
 

@@ -136,6 +136,15 @@ export interface PriorityRequest extends NewPriorityRequest {
   readonly closeReason: string | null;
 }
 
+/**
+ * One change to the priority-request record, for `journalPriority`, which writes many in one
+ * transaction (the service records requests as they come, in batches, off the request path).
+ */
+export type PriorityOp =
+  | { readonly kind: 'open'; readonly request: NewPriorityRequest }
+  | { readonly kind: 'decide'; readonly requestId: string; readonly decision: string; readonly reason: string; readonly decidedAtMs: number }
+  | { readonly kind: 'close'; readonly requestId: string; readonly reason: string; readonly closedAtMs: number };
+
 /** One high-resolution controller event in the Indiana enumeration ATSPM uses (e.g. code 1 = phase begin green, parameter = phase). */
 export interface ControllerEvent {
   readonly locationId: string;
@@ -222,6 +231,12 @@ export interface Storage {
   openPriorityRequest(actor: Actor, r: NewPriorityRequest): Promise<PriorityRequest>;
   decidePriorityRequest(actor: Actor, requestId: string, d: { decision: string; reason: string; decidedAtMs: number }): Promise<PriorityRequest>;
   closePriorityRequest(actor: Actor, requestId: string, c: { reason: string; closedAtMs: number }): Promise<PriorityRequest>;
+  /**
+   * Applies the ops in order in one transaction with one audit row ('priority.batch', listing
+   * them). An op that does not apply (closing an unknown or closed request, say) is skipped and
+   * counted, not fatal: the batch records what happened, in order.
+   */
+  journalPriority(actor: Actor, ops: readonly PriorityOp[]): Promise<{ applied: number; skipped: number }>;
   getPriorityRequest(requestId: string): Promise<PriorityRequest | undefined>;
   listOpenPriorityRequests(): Promise<PriorityRequest[]>;
 

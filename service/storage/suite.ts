@@ -254,6 +254,31 @@ export function storageSuite(name: string, harness: () => StorageHarness): void 
       });
     });
 
+    it('priority journal: many ops in one transaction and one audit row; ops that do not apply are skipped', async () => {
+      await withStorage(harness(), async (s) => {
+        const base = { vehicleId: 'bus-7', intersectionId: 'I2', priorityClass: 'bus', requestedAtMs: 5_000, etaMs: 40_000, client: 'dispatch-1' };
+        const r = await s.journalPriority(alice, [
+          { kind: 'open', request: { ...base, requestId: 'J1' } },
+          { kind: 'decide', requestId: 'J1', decision: 'granted', reason: 'early green', decidedAtMs: 5_010 },
+          { kind: 'open', request: { ...base, requestId: 'J1', etaMs: 42_000 } },
+          { kind: 'open', request: { ...base, requestId: 'J2', vehicleId: 'bus-8' } },
+          { kind: 'close', requestId: 'J2', reason: 'checked out', closedAtMs: 45_000 },
+          { kind: 'close', requestId: 'J2', reason: 'again', closedAtMs: 46_000 },
+          { kind: 'close', requestId: 'nope', reason: 'unknown', closedAtMs: 46_000 },
+          { kind: 'open', request: { ...base, requestId: 'J2' } },
+        ]);
+        expect(r).toEqual({ applied: 5, skipped: 3 });
+        expect(await s.getPriorityRequest('J1')).toMatchObject({ state: 'open', etaMs: 42_000, decision: 'granted', decisionReason: 'early green' });
+        expect(await s.getPriorityRequest('J2')).toMatchObject({ state: 'closed', closeReason: 'checked out', closedAtMs: 45_000 });
+        expect((await s.listOpenPriorityRequests()).map((x) => x.requestId)).toEqual(['J1']);
+        const rows = (await s.listAudit()).filter((x) => x.action === 'priority.batch');
+        expect(rows).toHaveLength(1);
+        expect(JSON.parse(rows[0]!.detail).ops.map((o: { ok: boolean }) => o.ok)).toEqual([true, true, true, true, true, false, false, false]);
+        expect(await s.journalPriority(alice, [])).toEqual({ applied: 0, skipped: 0 });
+        expect((await s.verifyAudit()).ok).toBe(true);
+      });
+    });
+
     it('event log: batched insert (over one statement batch) and range queries', async () => {
       await withStorage(harness(), async (s) => {
         const t0 = Date.UTC(2024, 4, 1, 7);
