@@ -50,7 +50,7 @@ const USAGE = `usage:
   greenwave sim --net <x.net.xml> --routes <y.rou.xml> [--plan plan.add.xml] [--seed N] [--end S] [--json]
       Runs greenwave's microsimulator on a SUMO scenario and reports SUMO's time loss (greenwave sim --help)
   greenwave controllers --virtual N [--port P] [--time-scale K]  N virtual signal controllers on one Modbus TCP port (docs/modbus-register-map.md)
-  greenwave serve [--port P] [--insecure] --tokens file.json [--controllers HOST:PORT [--resync-s S]] [--limit NAME=VALUE]…  gRPC bus priority, SPaT and timing service (docs/grpc.md)
+  greenwave serve [--port P] [--insecure] --tokens file.json [--controllers HOST:PORT [--resync-s S]] [--limit NAME=VALUE]… [--db F | --pg URL]  gRPC bus priority, SPaT and timing service (docs/grpc.md)
   greenwave audit verify [--db PATH | --pg URL]  check the audit log's hash chain (docs/storage.md)
 `;
 

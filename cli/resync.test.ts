@@ -90,7 +90,7 @@ describe('controller re-sync after kill -9 (real processes)', () => {
     writeFileSync(tokens, JSON.stringify({ tokens: [{ token: 'op-secret', client: 'op', roles: ['operator', 'viewer'] }] }));
     const controllersArgs = ['controllers', '--virtual', String(N), '--port', String(port), '--time-scale', String(SCALE)];
     let ctl = await start(controllersArgs, /Ctrl-C to stop/);
-    const serve = await start(['serve', '--insecure', '--port', '0', '--tokens', tokens, '--controllers', `127.0.0.1:${port}`, '--resync-s', '0.5'], /listening on/);
+    const serve = await start(['serve', '--insecure', '--port', '0', '--tokens', tokens, '--db', join(dir, 'gw.db'), '--controllers', `127.0.0.1:${port}`, '--resync-s', '0.5'], /listening on/);
 
     // An independent reader (this test) of the controllers' registers.
     const reader = new ControllerClient(c, Array.from({ length: N }, (_, i) => ({ unitId: i + 1, intersection: i, host: '127.0.0.1', port })), { timeoutMs: 500, connectTimeoutMs: 500, retries: 0, breakerFailures: 1_000_000 });

@@ -8,13 +8,20 @@
  * priority decisions follow as priority overrides. Every `--resync-s` seconds (default 5) each
  * controller's active plan id is read; one that restarted or runs another plan gets the current
  * plan again, with a log line on standard error (controllers-adapter/resync.ts).
- * Runs the gRPC service (docs/grpc.md) until SIGINT/SIGTERM, then drains and stops.
+ * `--db PATH` (default var/greenwave.db) or `--pg URL` is where the service keeps what must
+ * survive a restart: the last Replan (restored at start in place of --at), priority requests
+ * and decisions, and the audit log (service/journal.ts, docs/storage.md).
+ * Runs the gRPC service (docs/grpc.md) until SIGINT/SIGTERM, then drains, writes what is
+ * queued, closes the database and stops.
  */
 import { parseArgs } from 'node:util';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { TokenStore } from '../service/auth.js';
 import { startServer, type ServeOptions } from '../service/server.js';
 import { DEFAULT_GOVERNANCE } from '../service/governance.js';
+import { openStorage, type StorageLocation } from '../service/storage/open.js';
+import { DEFAULT_SQLITE_PATH } from '../service/storage/sqlite.js';
+import type { Storage } from '../service/storage/storage.js';
 
 /** Options of `greenwave serve`. */
 export const SERVE_OPTIONS = {
@@ -32,9 +39,16 @@ export const SERVE_OPTIONS = {
       controllers: { type: 'string' },
       limit: { type: 'string', multiple: true },
       'resync-s': { type: 'string', default: '5' },
+      db: { type: 'string' },
+      pg: { type: 'string' },
     } as const;
 
-export function parseServeArgs(args: string[]): ServeOptions {
+/** `greenwave serve`'s options, and where its storage is. */
+export interface ServeArgs extends ServeOptions {
+  readonly storageAt: StorageLocation;
+}
+
+export function parseServeArgs(args: string[]): ServeArgs {
   const { values } = parseArgs({
     args,
     options: SERVE_OPTIONS,
@@ -63,7 +77,9 @@ export function parseServeArgs(args: string[]): ServeOptions {
   }
   const resyncS = Number(values['resync-s']);
   if (!(Number.isFinite(resyncS) && resyncS >= 0.1 && resyncS <= 3600)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --resync-s ${values['resync-s']} must be a number of seconds within [0.1, 3600]`);
+  if (values.db !== undefined && values.pg !== undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'serve: give --db or --pg, not both');
   return {
+    storageAt: values.pg !== undefined ? { pg: values.pg } : { db: values.db ?? DEFAULT_SQLITE_PATH },
     port,
     host: values.host,
     ...(controllerAddress ? { controllerAddress, controllerResyncMs: Math.round(resyncS * 1000) } : {}),
@@ -81,16 +97,26 @@ export function parseServeArgs(args: string[]): ServeOptions {
 /** Starts serving; resolves once listening. Exit on SIGINT/SIGTERM after draining. */
 export function cmdServe(args: string[], out: (s: string) => void): number {
   const opts = parseServeArgs(args);
-  startServer(opts).then(
+  let storage: Storage | undefined;
+  const started = openStorage(opts.storageAt).then((s) => {
+    storage = s;
+    return startServer({ ...opts, storage: s });
+  });
+  started.then(
     (srv) => {
-      out(`greenwave serve: listening on ${opts.host}:${srv.port} (${opts.insecure ? 'plaintext' : 'TLS'})\n`);
+      const where = opts.storageAt.pg !== undefined ? 'PostgreSQL' : opts.storageAt.db;
+      out(`greenwave serve: listening on ${opts.host}:${srv.port} (${opts.insecure ? 'plaintext' : 'TLS'}); state kept in ${where}\n`);
       const stop = (): void => {
-        void srv.close().then(() => process.exit(0));
+        void srv
+          .close()
+          .then(() => storage?.close())
+          .then(() => process.exit(0));
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     },
     (e: unknown) => {
+      void storage?.close().catch(() => undefined);
       const ge = GreenwaveError.from(e);
       process.stderr.write(`greenwave: error [${ge.code}]: ${ge.message}\n`);
       process.exit(ge.code === ErrorCode.InvalidInput || ge.code === ErrorCode.Io ? 2 : 1);

@@ -15,6 +15,7 @@ import type { Replanner } from './replan.js';
 import type { Obj } from './messages.js';
 import type { ServiceState } from './state.js';
 import type { FieldLink } from './fieldLink.js';
+import type { ServiceJournal } from './journal.js';
 
 export type AnyCall = grpc.ServerUnaryCall<Obj, Obj> | grpc.ServerWritableStream<Obj, Obj> | grpc.ServerDuplexStream<Obj, Obj>;
 export type AnyStream = grpc.ServerWritableStream<Obj, Obj> | grpc.ServerDuplexStream<Obj, Obj>;
@@ -31,6 +32,8 @@ export interface ServiceContext {
   readonly field: FieldLink | undefined;
   readonly replanner: Replanner;
   readonly pacing: PacingStats;
+  /** What survives a restart (plans, priority requests, refused authentications); undefined = nothing is kept. */
+  readonly journal: ServiceJournal | undefined;
 }
 
 const ANONYMOUS: Principal = { client: '', roles: [] };
@@ -52,13 +55,21 @@ export class CallGate {
   constructor(
     private readonly gov: Governor,
     private readonly tokens: TokenStore,
+    /** Told of every refused authentication (for the audit log). */
+    private readonly onRefused: (peer: string, method: string, reason: string) => void = () => {},
   ) {}
 
   /** Deadline, shutdown, then the token: nothing is looked up for a caller not yet authenticated. */
   admit(call: AnyCall, role: Role | readonly Role[] | null): Principal {
     if (deadlineMs(call) <= Date.now()) throw new StatusError(grpc.status.DEADLINE_EXCEEDED, 'deadline already expired');
     if (!this.serving) throw new StatusError(grpc.status.UNAVAILABLE, 'server is shutting down');
-    return role === null ? ANONYMOUS : this.tokens.authenticate(call.metadata, role);
+    if (role === null) return ANONYMOUS;
+    try {
+      return this.tokens.authenticate(call.metadata, role);
+    } catch (e: unknown) {
+      this.onRefused(call.getPeer(), call.getPath(), e instanceof Error ? e.message : String(e));
+      throw e;
+    }
   }
 
   /** A unary method: admitted and counted in flight while `fn` runs; `role` null = unauthenticated. */

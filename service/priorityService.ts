@@ -13,7 +13,7 @@ import { StatusError, notFound, toGrpcStatus } from './errors.js';
 import { requireRole, type Principal } from './auth.js';
 import { candidateToPriorityRequest, feedVehicleIds } from './gtfs.js';
 import type { Release } from './governance.js';
-import { parseCancel, parsePriorityRequest, priorityResponse, sToTimestamp, str, type Obj } from './messages.js';
+import { parseCancel, parsePriorityRequest, priorityResponse, PRIORITY_CLASS_NAME, sToTimestamp, str, type Obj } from './messages.js';
 import type { ServiceContext } from './calls.js';
 
 /** The handlers of greenwave.v1.BusPriorityService. */
@@ -75,7 +75,9 @@ function decide(ctx: ServiceContext, kind: 'request' | 'update', r: Obj, who: Pr
   const d = kind === 'request' ? state.tsp.request(req, now) : state.tsp.update(req, now);
   if (!d) throw notFound(`${prefix}vehicle_id: ${what}`);
   ctx.field?.changed(req.intersection);
-  return priorityResponse(state, req, d);
+  const res = priorityResponse(state, req, d);
+  ctx.journal?.priority(who.client, req.vehicleId, state.c.intersectionIds[req.intersection]!, PRIORITY_CLASS_NAME[req.priorityClass], Math.round(req.arrivalS * 1000), Math.round(now * 1000), d.granted ? 'granted' : 'denied', `${String(res['reason'])}${d.detail ? `: ${d.detail}` : ''}`);
+  return res;
 }
 
 function cancel(ctx: ServiceContext, r: Obj, who: Principal, prefix = ''): Obj {
@@ -86,6 +88,7 @@ function cancel(ctx: ServiceContext, r: Obj, who: Principal, prefix = ''): Obj {
   denyOthers(who, owner, `${prefix}vehicle_id: the open request of vehicle "${vehicleId}" at ${state.c.intersectionIds[i]}`);
   const res = state.tsp.cancel(vehicleId, i, ctx.clock());
   if (res.withdrawn) ctx.field?.changed(i);
+  ctx.journal?.cancelled(vehicleId, state.c.intersectionIds[i]!, Math.round(ctx.clock() * 1000), who.client);
   return { vehicle_id: vehicleId, intersection_id: state.c.intersectionIds[i], withdrawn: res.withdrawn };
 }
 

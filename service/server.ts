@@ -35,6 +35,8 @@ import { busPriorityService } from './priorityService.js';
 import { signalStateService } from './signalStateService.js';
 import { timingService } from './timingService.js';
 import { healthService } from './healthService.js';
+import { ServiceJournal, sha256 } from './journal.js';
+import type { Storage } from './storage/storage.js';
 
 export { parsePriorityRequest, sToTimestamp, timestampToS } from './messages.js';
 export { ServiceState } from './state.js';
@@ -74,8 +76,14 @@ export interface ServeOptions {
   readonly controllerAddress?: { readonly host: string; readonly port: number };
   /** How often each controller's active plan id is checked and a restarted one re-sent the plan, ms (controllers-adapter/resync.ts; default 5000). */
   readonly controllerResyncMs?: number;
-  /** Operational log lines (controller re-sync); default standard error. */
+  /** Operational log lines (controller re-sync, restored state); default standard error. */
   readonly log?: (line: string) => void;
+  /**
+   * Where the service keeps what must survive a restart (./journal.ts): the last Replan is
+   * restored at start in place of `at`, priority requests left open are closed as expired, and
+   * refused authentications are audited. The caller opens and closes it; undefined = nothing kept.
+   */
+  readonly storage?: Storage;
 }
 
 export interface RunningServer {
@@ -119,7 +127,20 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (!opts.insecure && !opts.tls) throw new GreenwaveError(ErrorCode.InvalidInput, 'refusing to serve without TLS: give TLS certificate and key, or ask for plaintext explicitly with --insecure');
   const clock = opts.clock ?? (() => Date.now() / 1000);
   const cfg = opts.priority ?? priorityConfig();
-  const state = ServiceState.load(opts.networkPath ?? DEFAULT_NETWORK, opts.countsPath ?? DEFAULT_COUNTS, opts.at ?? '08:00', cfg);
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  let state = ServiceState.load(opts.networkPath ?? DEFAULT_NETWORK, opts.countsPath ?? DEFAULT_COUNTS, opts.at ?? '08:00', cfg);
+  let journal: ServiceJournal | undefined;
+  if (opts.storage) {
+    journal = new ServiceJournal(opts.storage, state.c.network.name || state.source.networkPath, log, (v, ix) => state.tspHolds(v, ix));
+    await opts.storage.saveNetworkVersion({ user: 'greenwave' }, state.c.network.name || state.source.networkPath, state.source.networkText);
+    const restored = await journal.lastPlan(sha256(state.source.networkText), sha256(state.source.countsText));
+    if (restored) {
+      state = ServiceState.load(opts.networkPath ?? DEFAULT_NETWORK, opts.countsPath ?? DEFAULT_COUNTS, restored.at, cfg);
+      log(`greenwave serve: restored the plan for ${restored.at} (stored plan ${restored.planId}, version ${restored.version}) in place of --at ${opts.at ?? '08:00'}${restored.sameInputs ? '' : '; the stored plan was made from other network or counts files, so it was re-planned from these'}`);
+    }
+    const expired = await journal.expireLeftOpen(Math.round(clock() * 1000));
+    if (expired > 0) log(`greenwave serve: ${expired} priority request${expired === 1 ? '' : 's'} left open by the previous run closed as expired`);
+  }
   if (opts.gtfsDir !== undefined) state.transit = await loadTransitIndex(state.c.network, opts.gtfsDir);
   const gov = new Governor(governanceLimits({ ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}), ...(opts.maxStreams !== undefined ? { maxStreams: opts.maxStreams } : {}), ...opts.limits }));
   const replanner = new Replanner(state.c, state.source, gov.limits.maxPendingReplans);
@@ -133,8 +154,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const addr = opts.controllerAddress;
   const endpoints = opts.controllers ?? (addr ? state.c.intersectionIds.slice(0, 247).map((_, i) => ({ unitId: i + 1, intersection: i, host: addr.host, port: addr.port })) : []);
   const field = connectControllers(state, endpoints, clock, opts);
-  const gate = new CallGate(gov, opts.tokens);
-  const ctx: ServiceContext = { state, clock, gov, gate, field, replanner, pacing };
+  const gate = new CallGate(gov, opts.tokens, (peer, method, reason) => journal?.authRefused(peer, method, reason));
+  const ctx: ServiceContext = { state, clock, gov, gate, field, replanner, pacing, journal };
   server.addService(pkg.greenwave.v1['BusPriorityService']!.service, busPriorityService(ctx));
   server.addService(pkg.greenwave.v1['SignalStateService']!.service, signalStateService(ctx));
   server.addService(pkg.greenwave.v1['TimingService']!.service, timingService(ctx));
@@ -156,6 +177,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       gate.serving = false;
       field?.close();
       void replanner.close();
+      const journalDone = journal?.close() ?? Promise.resolve();
       // Drain: end every open stream cleanly (clients see OK), then stop accepting and wait.
       // A stream whose client does not read cannot flush; forceShutdown after the grace ends it.
       for (const w of gate.healthWatchers) {
@@ -167,11 +189,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       gate.healthWatchers.clear();
       const timer = setTimeout(() => {
         server.forceShutdown();
-        resolve();
+        void journalDone.then(() => resolve());
       }, opts.shutdownGraceMs ?? 2000);
       server.tryShutdown(() => {
         clearTimeout(timer);
-        resolve();
+        void journalDone.then(() => resolve());
       });
     });
     return closing;

@@ -60,6 +60,12 @@ export class ServiceState {
   }
 
   /** Installs a new plan in one synchronous step (drops open requests and adjustments). */
+  /** Does the TSP controller still hold a request of this vehicle at this intersection (by id)? */
+  tspHolds(vehicleId: string, intersectionId: string): boolean {
+    const i = this.byId.get(intersectionId);
+    return i !== undefined && this.tsp.ownerOf(vehicleId, i) !== undefined;
+  }
+
   apply(r: ReplanResult): void {
     if (this.plan === r.plan) return; // coalesced Replans hand every caller the same result
     this.plan = r.plan;

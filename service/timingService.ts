@@ -11,6 +11,7 @@ import { StatusError, notFound } from './errors.js';
 import { minutesOf } from './planWire.js';
 import { intersectionPlan, str, type Obj } from './messages.js';
 import { deadlineMs, type ServiceContext } from './calls.js';
+import { sha256 } from './journal.js';
 
 /** The handlers of greenwave.v1.TimingService. */
 export function timingService(ctx: ServiceContext): grpc.UntypedServiceImplementation {
@@ -42,7 +43,7 @@ export function timingService(ctx: ServiceContext): grpc.UntypedServiceImplement
     ListCorridors: gate.unary('viewer', () => ({
       corridors: state.c.network.corridors.map((cor) => ({ id: cor.id, name: cor.name, intersection_ids: cor.intersections, cycle_s: state.plan.corridors.find((x) => x.corridorId === cor.id)?.cycleS ?? 0 })),
     })),
-    Replan: gate.unary('operator', (r, _who, call) => replan(ctx, r, call)),
+    Replan: gate.unary('operator', (r, who, call) => replan(ctx, r, call, who.client)),
   };
 }
 
@@ -50,7 +51,7 @@ export function timingService(ctx: ServiceContext): grpc.UntypedServiceImplement
  * Replan: computed on the worker (coalesced per interval), applied here in one step only
  * if the call still wants it. A call cancelled or past its deadline changes nothing.
  */
-async function replan(ctx: ServiceContext, r: Obj, call: grpc.ServerUnaryCall<Obj, Obj>): Promise<Obj> {
+async function replan(ctx: ServiceContext, r: Obj, call: grpc.ServerUnaryCall<Obj, Obj>, client: string): Promise<Obj> {
   const { state } = ctx;
   const at = str(r['at']);
   minutesOf(at);
@@ -63,6 +64,11 @@ async function replan(ctx: ServiceContext, r: Obj, call: grpc.ServerUnaryCall<Ob
     const result = await ctx.replanner.plan(at, abort.signal);
     if (abort.signal.aborted || call.cancelled || Date.now() >= dl) throw new StatusError(grpc.status.DEADLINE_EXCEEDED, 'Replan cancelled or past its deadline: the plan is unchanged');
     if (!ctx.gate.serving) throw new StatusError(grpc.status.UNAVAILABLE, 'server is shutting down: the plan is unchanged');
+    // Durable before it is applied: a plan the store refused is not run, and one that is stored
+    // is what a restart comes back to (./journal.ts).
+    if (ctx.journal && state.plan !== result.plan) {
+      await ctx.journal.savePlan({ user: client, peer: call.getPeer() }, { at, forInterval: result.forInterval, networkSha256: sha256(state.source.networkText), countsSha256: sha256(state.source.countsText), plans: result.plan.plans }, `Replan for ${at}`);
+    }
     state.apply(result);
     ctx.field?.pushPlans();
     return { for_interval: state.forInterval, intersections: state.c.intersectionCount };
