@@ -284,6 +284,7 @@ if (entry === import.meta.url) {
     throw e;
   });
   void runAsync(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
+    // A long-running command (controllers, serve) may already have failed and set its own code.
+    if (!process.exitCode) process.exitCode = code;
   });
 }

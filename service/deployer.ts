@@ -1,0 +1,166 @@
+/**
+ * Deploys a stored timing plan to field controllers and tracks each one in
+ * the storage's deployment state machine (staged → committed → confirmed, or
+ * failed), and finishes or reports, after a crash, every deployment a
+ * previous run left staged or committed. Called by `greenwave deploy`
+ * (cli/deploy.ts) and by whatever restarts the control centre.
+ *
+ * Order of writes, so that a kill -9 at any point leaves something recovery
+ * can finish: the deployment is staged in the database before anything is
+ * sent; it becomes committed only after the controller accepted the plan (its
+ * commit status and pending or active plan id say so); confirmed only once
+ * the controller reports the plan id active. Recovery reads each controller
+ * and takes the deployment the rest of the way, re-sending the stored plan if
+ * the controller never got it; a controller it cannot reach is reported as
+ * failed with the reason, never left in flight.
+ *
+ * The plan sent is the exact buffer stored with the plan (`wire`, encoded by
+ * service/planWire.ts), not a re-computation, so a recovery sends what the
+ * operator approved even if the counts or the code changed since.
+ */
+import type { CompiledNetwork } from '../engine/network/compile.js';
+import type { PlanBuffer } from '../engine/timing/planner.js';
+import { GreenwaveError, ErrorCode } from '../engine/errors.js';
+import type { ControllerClient, ControllerEndpoint } from '../controllers-adapter/modbus/client.js';
+import { decodePlan, encodePlan } from './planWire.js';
+import type { Actor, Deployment, Storage, TimingPlan } from './storage/storage.js';
+
+/** How long a committed plan may take to become active (it starts at the controller's next cycle zero), beyond two of its cycles, ms. */
+const ACTIVE_MARGIN_MS = 5_000;
+/** Controllers talked to at once. */
+const PARALLEL = 8;
+const POLL_MS = 100;
+
+export interface RolloutReport {
+  readonly rolloutId: string;
+  readonly planId: number;
+  readonly confirmed: number;
+  readonly failed: readonly { readonly controllerId: string; readonly reason: string }[];
+}
+
+export interface RecoveryReport {
+  readonly finished: number;
+  readonly failed: readonly { readonly controllerId: string; readonly reason: string }[];
+}
+
+/** The stored form of a deployable network plan: the timing reports plus the exact buffer to send. */
+export interface DeployablePlanBody {
+  readonly forInterval: string;
+  /** encodePlan(c, buffer, corridors, forInterval) as numbers. */
+  readonly wire: readonly number[];
+  readonly plans?: unknown;
+}
+
+/** The plan id controllers see for a stored plan (Modbus registers hold 1..65535). */
+export function wirePlanId(planId: number): number {
+  return ((planId - 1) % 0xffff) + 1;
+}
+
+/** Stores a network plan so that it can be deployed (and re-sent by a recovery). */
+export function deployableBody(c: CompiledNetwork, buffer: PlanBuffer, corridors: readonly { corridorId: string; cycleS: number }[], forInterval: string, plans?: unknown): DeployablePlanBody {
+  return { forInterval, wire: Array.from(encodePlan(c, buffer, corridors, forInterval)), ...(plans !== undefined ? { plans } : {}) };
+}
+
+export class Deployer {
+  private readonly unitOf: Map<string, ControllerEndpoint>;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly client: ControllerClient,
+    private readonly c: CompiledNetwork,
+    endpoints: readonly ControllerEndpoint[],
+    private readonly log: (line: string) => void = () => {},
+  ) {
+    // Controllers are known by their intersection id.
+    this.unitOf = new Map(endpoints.map((e) => [c.intersectionIds[e.intersection]!, e]));
+  }
+
+  /** Sends stored plan `planId` to every controller, tracking each deployment; resolves when each is confirmed or failed. */
+  async rollout(actor: Actor, planId: number, rolloutId: string): Promise<RolloutReport> {
+    const plan = await this.storage.getTimingPlan(planId);
+    if (!plan) throw new GreenwaveError(ErrorCode.NotFound, `no stored plan ${planId}`);
+    const buffer = this.bufferOf(plan);
+    const wire = wirePlanId(planId);
+    const deployments: Deployment[] = [];
+    for (const controllerId of this.unitOf.keys()) deployments.push(await this.storage.stageDeployment(actor, { controllerId, planId, wirePlanId: wire, rolloutId }));
+    const failed = await this.each(deployments, (d) => this.finish(actor, d, buffer));
+    return { rolloutId, planId, confirmed: deployments.length - failed.length, failed };
+  }
+
+  /** Finishes or reports every deployment left staged or committed (after a crash). */
+  async recover(actor: Actor): Promise<RecoveryReport> {
+    const left = await this.storage.listUnfinishedDeployments();
+    const buffers = new Map<number, PlanBuffer>();
+    for (const d of left) {
+      if (!buffers.has(d.planId)) {
+        const plan = await this.storage.getTimingPlan(d.planId);
+        if (plan) buffers.set(d.planId, this.bufferOf(plan));
+      }
+    }
+    const failed = await this.each(left, async (d) => {
+      const buffer = buffers.get(d.planId);
+      if (!buffer) return this.fail(actor, d, `plan ${d.planId} is not in the store`);
+      return this.finish(actor, d, buffer);
+    });
+    if (left.length > 0) this.log(`greenwave: recovered ${left.length - failed.length} of ${left.length} deployments left in flight${failed.length > 0 ? `; failed: ${failed.map((f) => `${f.controllerId} (${f.reason})`).join(', ')}` : ''}`);
+    return { finished: left.length - failed.length, failed };
+  }
+
+  /** Takes one deployment from wherever it is to confirmed, or to failed with the reason. */
+  private async finish(actor: Actor, d0: Deployment, buffer: PlanBuffer): Promise<{ controllerId: string; reason: string } | undefined> {
+    const e = this.unitOf.get(d0.controllerId);
+    if (!e) return this.fail(actor, d0, `no controller endpoint for ${d0.controllerId}`);
+    let d = d0;
+    try {
+      let st = await this.client.readStatus(e.unitId);
+      const has = st.activePlanId === d.wirePlanId || st.pendingPlanId === d.wirePlanId;
+      if (!has) {
+        // Never sent, or sent and lost: (re-)send exactly the stored plan.
+        await this.client.pushPlan(e.unitId, buffer, { planId: d.wirePlanId });
+        st = await this.client.readStatus(e.unitId);
+      }
+      if (d.state === 'staged') d = await this.storage.transitionDeployment(actor, d.id, { from: 'staged', to: 'committed' });
+      const cycleS = buffer.cycleS[e.intersection]!;
+      const deadline = Date.now() + cycleS * 2000 + ACTIVE_MARGIN_MS;
+      while (st.activePlanId !== d.wirePlanId) {
+        if (st.pendingPlanId !== d.wirePlanId) return this.fail(actor, d, `the controller dropped plan ${d.wirePlanId} (active ${st.activePlanId}, pending ${st.pendingPlanId})`);
+        if (Date.now() > deadline) return this.fail(actor, d, `plan ${d.wirePlanId} did not become active within two cycles`);
+        await new Promise((r) => setTimeout(r, POLL_MS));
+        st = await this.client.readStatus(e.unitId);
+      }
+      await this.storage.transitionDeployment(actor, d.id, { from: 'committed', to: 'confirmed', readBackPlanId: st.activePlanId });
+      return undefined;
+    } catch (err: unknown) {
+      const ge = GreenwaveError.from(err);
+      if (ge.code === ErrorCode.IllegalTransition) throw ge;
+      return this.fail(actor, d, ge.message);
+    }
+  }
+
+  private async fail(actor: Actor, d: Deployment, reason: string): Promise<{ controllerId: string; reason: string }> {
+    const now = await this.storage.getDeployment(d.id);
+    if (now && (now.state === 'staged' || now.state === 'committed')) await this.storage.transitionDeployment(actor, d.id, { from: now.state, to: 'failed', reason });
+    return { controllerId: d.controllerId, reason };
+  }
+
+  /** Runs `fn` over the deployments, PARALLEL at a time; resolves to the failures. */
+  private async each(list: readonly Deployment[], fn: (d: Deployment) => Promise<{ controllerId: string; reason: string } | undefined>): Promise<{ controllerId: string; reason: string }[]> {
+    const failed: { controllerId: string; reason: string }[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < list.length) {
+        const d = list[next++]!;
+        const f = await fn(d);
+        if (f) failed.push(f);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, list.length) }, worker));
+    return failed;
+  }
+
+  private bufferOf(plan: TimingPlan): PlanBuffer {
+    const body = plan.body as Partial<DeployablePlanBody>;
+    if (!Array.isArray(body.wire)) throw new GreenwaveError(ErrorCode.InvalidInput, `stored plan ${plan.planId} carries no deployable buffer (wire)`);
+    return decodePlan(this.c, Float64Array.from(body.wire)).plan.buffer;
+  }
+}
