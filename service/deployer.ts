@@ -46,8 +46,8 @@ export interface RecoveryReport {
 /** The stored form of a deployable network plan: the timing reports plus the exact buffer to send. */
 export interface DeployablePlanBody {
   readonly forInterval: string;
-  /** encodePlan(c, buffer, corridors, forInterval) as numbers. */
-  readonly wire: readonly number[];
+  /** encodePlan(c, buffer, corridors, forInterval): the Float64Array's bytes, base64 (it holds NaN, which JSON cannot). */
+  readonly wire: string;
   readonly plans?: unknown;
 }
 
@@ -58,7 +58,8 @@ export function wirePlanId(planId: number): number {
 
 /** Stores a network plan so that it can be deployed (and re-sent by a recovery). */
 export function deployableBody(c: CompiledNetwork, buffer: PlanBuffer, corridors: readonly { corridorId: string; cycleS: number }[], forInterval: string, plans?: unknown): DeployablePlanBody {
-  return { forInterval, wire: Array.from(encodePlan(c, buffer, corridors, forInterval)), ...(plans !== undefined ? { plans } : {}) };
+  const f64 = encodePlan(c, buffer, corridors, forInterval);
+  return { forInterval, wire: Buffer.from(f64.buffer, f64.byteOffset, f64.byteLength).toString('base64'), ...(plans !== undefined ? { plans } : {}) };
 }
 
 export class Deployer {
@@ -160,7 +161,9 @@ export class Deployer {
 
   private bufferOf(plan: TimingPlan): PlanBuffer {
     const body = plan.body as Partial<DeployablePlanBody>;
-    if (!Array.isArray(body.wire)) throw new GreenwaveError(ErrorCode.InvalidInput, `stored plan ${plan.planId} carries no deployable buffer (wire)`);
-    return decodePlan(this.c, Float64Array.from(body.wire)).plan.buffer;
+    if (typeof body.wire !== 'string') throw new GreenwaveError(ErrorCode.InvalidInput, `stored plan ${plan.planId} carries no deployable buffer (wire)`);
+    const bytes = Buffer.from(body.wire, 'base64');
+    const f64 = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    return decodePlan(this.c, f64).plan.buffer;
   }
 }
