@@ -28,6 +28,7 @@ import { closest, COMMANDS, helpFor, suggestOption, version } from './help.js';
 import { cmdControllers } from './controllers.js';
 import { cmdServe } from './serve.js';
 import { cmdAudit } from './audit.js';
+import { cmdDeploy } from './deploy.js';
 import { rankBySimulation } from '../simulator/rankPlans.js';
 import { timingSheets } from '../engine/timing/sheet.js';
 import { actuatedPlan, corridorApproaches } from '../engine/timing/actuated.js';
@@ -50,6 +51,9 @@ const USAGE = `usage:
   greenwave sim --net <x.net.xml> --routes <y.rou.xml> [--plan plan.add.xml] [--seed N] [--end S] [--json]
       Runs greenwave's microsimulator on a SUMO scenario and reports SUMO's time loss (greenwave sim --help)
   greenwave controllers --virtual N [--port P] [--time-scale K]  N virtual signal controllers on one Modbus TCP port (docs/modbus-register-map.md)
+  greenwave deploy --network <net.json> --counts <counts.csv> [--at HH:MM] --controllers HOST:PORT [--db F | --pg URL] [--recover]
+      Stores the plan and rolls it out to every controller, each deployment tracked to confirmation (docs/storage.md)
+  greenwave audit verify [--db F | --pg URL]   checks the audit log's hash chain
   greenwave serve [--port P] [--insecure] --tokens file.json [--controllers HOST:PORT [--resync-s S]] [--limit NAME=VALUE]… [--db F | --pg URL]  gRPC bus priority, SPaT and timing service (docs/grpc.md)
   greenwave audit verify [--db PATH | --pg URL]  check the audit log's hash chain (docs/storage.md)
 `;
@@ -238,6 +242,8 @@ export function run(argv: string[], out: (s: string) => void = (s) => process.st
       case 'audit':
         // It reads a database, which PostgreSQL only allows asynchronously.
         throw new GreenwaveError(ErrorCode.Internal, 'greenwave audit is asynchronous: call runAsync, not run');
+      case 'deploy':
+        throw new GreenwaveError(ErrorCode.Internal, 'greenwave deploy is asynchronous: call runAsync, not run');
       case undefined:
       case 'help':
       case '--help':
@@ -255,9 +261,9 @@ export function run(argv: string[], out: (s: string) => void = (s) => process.st
 /** Commands that must wait for I/O (`audit`); the rest run as run() runs them. The executable calls this. */
 export async function runAsync(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
   const [command, ...rest] = argv;
-  if (command !== 'audit' || helpFor(argv) !== undefined) return run(argv, out, err);
+  if ((command !== 'audit' && command !== 'deploy') || helpFor(argv) !== undefined) return run(argv, out, err);
   try {
-    return await cmdAudit(rest, out);
+    return await (command === 'deploy' ? cmdDeploy(rest, out) : cmdAudit(rest, out));
   } catch (e: unknown) {
     return reportError(e, argv, err);
   }

@@ -19,9 +19,11 @@ import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { TokenStore } from '../service/auth.js';
 import { startServer, type ServeOptions } from '../service/server.js';
 import { DEFAULT_GOVERNANCE } from '../service/governance.js';
-import { openStorage, type StorageLocation } from '../service/storage/open.js';
-import { DEFAULT_SQLITE_PATH } from '../service/storage/sqlite.js';
+import type { StorageLocation } from '../service/storage/open.js';
 import type { Storage } from '../service/storage/storage.js';
+
+/** As service/storage/sqlite.ts DEFAULT_SQLITE_PATH; not imported, so that the CLI loads no database driver until serve starts. */
+const DEFAULT_DB = 'var/greenwave.db';
 
 /** Options of `greenwave serve`. */
 export const SERVE_OPTIONS = {
@@ -79,7 +81,7 @@ export function parseServeArgs(args: string[]): ServeArgs {
   if (!(Number.isFinite(resyncS) && resyncS >= 0.1 && resyncS <= 3600)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --resync-s ${values['resync-s']} must be a number of seconds within [0.1, 3600]`);
   if (values.db !== undefined && values.pg !== undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'serve: give --db or --pg, not both');
   return {
-    storageAt: values.pg !== undefined ? { pg: values.pg } : { db: values.db ?? DEFAULT_SQLITE_PATH },
+    storageAt: values.pg !== undefined ? { pg: values.pg } : { db: values.db ?? DEFAULT_DB },
     port,
     host: values.host,
     ...(controllerAddress ? { controllerAddress, controllerResyncMs: Math.round(resyncS * 1000) } : {}),
@@ -98,7 +100,7 @@ export function parseServeArgs(args: string[]): ServeArgs {
 export function cmdServe(args: string[], out: (s: string) => void): number {
   const opts = parseServeArgs(args);
   let storage: Storage | undefined;
-  const started = openStorage(opts.storageAt).then((s) => {
+  const started = import('../service/storage/open.js').then(({ openStorage }) => openStorage(opts.storageAt)).then((s) => {
     storage = s;
     return startServer({ ...opts, storage: s });
   });
