@@ -113,7 +113,6 @@ export class CycleRunner {
   firstRejection = '';
   /** Actuated control: settings, detector state and the pass being run (counters for reports). */
   readonly act: ActuatedPass;
-  private readonly actView = { mode: new Uint8Array(0), minGreenS: new Float64Array(0), passageS: new Float64Array(0), maxGreenS: new Float64Array(0), coordinated: new Uint8Array(0), forceOffS: new Float64Array(0) };
 
   /**
    * Runs `plan` from clock time `startS`, in step with each offset as if it had been
@@ -149,8 +148,8 @@ export class CycleRunner {
       this.anchor(i, startS);
       if (actuated && isActuatedMode(actuated.mode[i]!)) {
         this.checkActuated(plan, i, actuated);
-        this.act.queue(i, actuated);
-        this.act.takeQueued(i);
+        this.act.settings.queue(i, actuated);
+        this.act.settings.takeQueued(i);
         this.startActuated(i, startS);
       }
     }
@@ -184,7 +183,7 @@ export class CycleRunner {
     const to = i >= 0 ? i + 1 : this.end;
     if (a) for (let k = from; k < to; k++) if (isActuatedMode(a.mode[k]!)) this.checkActuated(this.nextPlan(k), k, a);
     for (let k = from; k < to; k++) {
-      this.act.queue(k, a && isActuatedMode(a.mode[k]!) ? a : undefined);
+      this.act.settings.queue(k, a && isActuatedMode(a.mode[k]!) ? a : undefined);
       this.act.leavePending[k] = 1;
     }
   }
@@ -223,8 +222,9 @@ export class CycleRunner {
 
   /** The settings i will run, checked against `plan` (a plan about to be queued or reset to). */
   private checkActuatedFits(plan: PlanBuffer, i: number): void {
-    if (!isActuatedMode(this.act.nextMode(i))) return;
-    this.checkActuated(plan, i, this.act.settingsOf(this.act.hasQueued[i] === 1, this.actView));
+    const settings = this.act.settings;
+    if (!isActuatedMode(settings.nextMode(i))) return;
+    this.checkActuated(plan, i, settings.settingsOf(settings.hasQueued[i] === 1));
   }
 
   /** At a plan cycle zero (fixed logic done): start the lead-in or the first pass. */
@@ -693,7 +693,7 @@ export class CycleRunner {
     }
     this.boundaryFlags[i] = flags;
     // Actuated settings change at a plan cycle zero; coordinated control starts only in step with the offset.
-    act.takeQueued(i);
+    act.settings.takeQueued(i);
     if (!isActuatedMode(act.mode[i]!) || (flags & BOUNDARY_CORRECTED) !== 0) return;
     if (act.mode[i] === CONTROL_COORDINATED && this.correctOffsets[i] === 1) {
       const cyc = this.target.cycleS[i]!;
