@@ -1,7 +1,7 @@
 /**
- * Actuated control inside the one cycle runner (./cycleRunner.ts calls it; nothing else
- * does): the state a NEMA / NTCIP 1202 controller keeps to run a plan actuated, and the
- * decisions it takes. The runner owns the clock and the lamps; this module writes, as
+ * Actuated control inside the one cycle runner (./cycleRunner.ts and its ./actuatedEntry.ts
+ * call it; nothing else does): the state a NEMA / NTCIP 1202 controller keeps to run a plan
+ * actuated, and the decisions it takes. The runner owns the clock and the lamps; this module writes, as
  * decisions are taken, the layout of the cycle being run (`running` of the runner: phase
  * starts, greens, clearances), so the lamps come from lamps.ts exactly as for fixed time.
  *

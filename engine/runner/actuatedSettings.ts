@@ -3,8 +3,8 @@
  * ones queued for the next plan cycle zero (CONTROL_* per intersection, then minimum green,
  * passage, maximum green, coordinated flag and force-off per global phase). ActuatedPass
  * (./actuatedPass.ts) owns one and reads the in-force arrays in its decisions; the cycle
- * runner (./cycleRunner.ts) queues settings, takes them at a plan cycle zero and re-validates
- * them against a plan about to run. Kept apart from the pass because settings change only at
+ * runner (./cycleRunner.ts, ./actuatedEntry.ts) queues settings, takes them at a plan cycle
+ * zero and re-validates them against a plan about to run. Kept apart from the pass because settings change only at
  * those moments, never per step.
  */
 import type { CompiledNetwork } from '../network/compile.js';
