@@ -42,7 +42,7 @@ import { ActuatedPass, isActuatedMode, KIND_FIXED, KIND_PASS } from './actuatedP
 import { actuatedCycleZero, checkActuated, checkActuatedFits, enterAtPlanCycleZero, startActuated, type RunnerState } from './actuatedEntry.js';
 import { mod } from '../numeric.js';
 import { correctOffset } from './offsetCorrection.js';
-import { allRedLamps, evaluateLamps, nextEdgeS, phaseIntervals, PHASE_RED } from './lamps.js';
+import { activePhaseMask, allRedLamps, evaluateLamps, nextEdgeS, phaseIntervals, PHASE_RED } from './lamps.js';
 import { pastChangeRefusal, sameAsRunning, samePlanLayout, type ScheduleSource } from './scheduleFollow.js';
 
 export { MAX_LENGTHEN_SHARE, MAX_SHORTEN_SHARE } from './offsetCorrection.js';
@@ -478,16 +478,8 @@ export class CycleRunner {
 
   /** Local phases of intersection i in green, yellow or all-red at the last update (bit k = local phase k): for conflict monitors. */
   activePhases(i: number): number {
-    const c = this.c;
-    const tau = this.lastUpdateS - this.cycleStartS[i]!;
-    const p0 = c.phaseStart[i]!;
-    let mask = 0;
-    for (let p = p0; p < c.phaseStart[i + 1]!; p++) {
-      const s = this.running.phaseStartS[p]!;
-      // 1 µs tolerance at the end: green + yellow + all-red summed in floating point may overshoot the next start.
-      if (tau >= s - 1e-6 && tau < s + this.running.phaseGreenS[p]! + this.running.phaseYellowS[p]! + this.running.phaseAllRedS[p]! - 1e-6) mask |= 1 << (p - p0);
-    }
-    return mask;
+    const r = this.running;
+    return activePhaseMask(this.c, i, this.lastUpdateS - this.cycleStartS[i]!, r.phaseStartS, r.phaseGreenS, r.phaseYellowS, r.phaseAllRedS);
   }
 
   /** Makes this runner an exact copy of `other` (same network): for simulation look-ahead. The schedule source is not copied. */
