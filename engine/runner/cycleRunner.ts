@@ -43,7 +43,7 @@ import { actuatedCycleZero, checkActuated, checkActuatedFits, enterAtPlanCycleZe
 import { mod } from '../numeric.js';
 import { correctOffset } from './offsetCorrection.js';
 import { activePhaseMask, allRedLamps, evaluateLamps, nextEdgeS, phaseIntervals, PHASE_RED } from './lamps.js';
-import { pastChangeRefusal, sameAsRunning, samePlanLayout, type ScheduleSource } from './scheduleFollow.js';
+import { pastChangeRefusal, sameAsRunning, samePlanLayout, writeScheduledLayout, type ScheduleSource } from './scheduleFollow.js';
 
 export { MAX_LENGTHEN_SHARE, MAX_SHORTEN_SHARE } from './offsetCorrection.js';
 export type { ScheduledCycle, ScheduleSource } from './scheduleFollow.js';
@@ -536,8 +536,6 @@ export class CycleRunner {
     if (!want) return FOLLOW_NONE;
     const c = this.c;
     const run = this.running;
-    const p0 = c.phaseStart[i]!;
-    const np = c.phaseStart[i + 1]! - p0;
     const l = want.layout;
     const cur = this.cycleStartS[i]!;
     const sameStart = Math.abs(want.startS - cur) < EPS;
@@ -554,14 +552,7 @@ export class CycleRunner {
     }
     const buf = this.scratch!;
     this.copyPlan(run, buf, i);
-    buf.cycleS[i] = l.cycleS;
-    buf.offsetS[i] = mod(this.nextPlan(i).offsetS[i]!, l.cycleS);
-    for (let k = 0; k < np; k++) {
-      buf.phaseStartS[p0 + k] = l.startS[k]!;
-      buf.phaseGreenS[p0 + k] = l.greenS[k]!;
-      buf.phaseYellowS[p0 + k] = l.yellowS[k]!;
-      buf.phaseAllRedS[p0 + k] = l.allRedS[k]!;
-    }
+    writeScheduledLayout(c, i, l, this.nextPlan(i).offsetS[i]!, buf);
     const issues = new IssueList();
     if (!validateIntersectionPlan(c, i, buf, issues)) return this.reject(i, tS, `validator: ${issues.items.map((x) => `${x.path}: ${x.message}`).join('; ')}`);
     const nextStart = cur + run.cycleS[i]!;
