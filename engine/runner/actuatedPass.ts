@@ -1,7 +1,7 @@
 /**
- * Actuated control inside the one cycle runner (./cycleRunner.ts calls it; nothing else
- * does): the state a NEMA / NTCIP 1202 controller keeps to run a plan actuated, and the
- * decisions it takes. The runner owns the clock and the lamps; this module writes, as
+ * Actuated control inside the one cycle runner (./cycleRunner.ts and its ./actuatedEntry.ts
+ * call it; nothing else does): the state a NEMA / NTCIP 1202 controller keeps to run a plan
+ * actuated, and the decisions it takes. The runner owns the clock and the lamps; this module writes, as
  * decisions are taken, the layout of the cycle being run (`running` of the runner: phase
  * starts, greens, clearances), so the lamps come from lamps.ts exactly as for fixed time.
  *
@@ -49,9 +49,10 @@
  */
 import type { CompiledNetwork } from '../network/compile.js';
 import type { PlanBuffer } from '../timing/planner.js';
-import { CONTROL_COORDINATED, type ActuatedPlan } from '../timing/actuated.js';
+import { CONTROL_COORDINATED } from '../timing/actuated.js';
 import { mod } from '../numeric.js';
 import { barrierEndS, sortRunOrder, writePlanPart } from './passGeometry.js';
+import { ActuatedSettings } from './actuatedSettings.js';
 
 export { isActuatedMode } from './passGeometry.js';
 
@@ -73,21 +74,19 @@ const EPS = 1e-9;
 export class ActuatedPass {
   readonly c: CompiledNetwork;
   readonly maxRings: number;
-  /** Settings in force: CONTROL_* per intersection, then per global phase. */
+  /** Settings in force and queued for the next plan cycle zero (./actuatedSettings.ts). */
+  readonly settings: ActuatedSettings;
+  /**
+   * The settings in force (CONTROL_* per intersection, then per global phase) and the queued
+   * flags: the settings' own arrays, also held here because the decisions read them per step.
+   */
   readonly mode: Uint8Array;
   readonly minGreenS: Float64Array;
   readonly passageS: Float64Array;
   readonly maxGreenS: Float64Array;
   readonly coordinated: Uint8Array;
   readonly forceOffS: Float64Array;
-  /** Settings queued for the next plan cycle zero. */
   readonly hasQueued: Uint8Array;
-  private readonly qMode: Uint8Array;
-  private readonly qMinGreenS: Float64Array;
-  private readonly qPassageS: Float64Array;
-  private readonly qMaxGreenS: Float64Array;
-  private readonly qCoordinated: Uint8Array;
-  private readonly qForceOffS: Float64Array;
   /** Detector state per global phase (see the header). */
   readonly call: Uint8Array;
   readonly lastActuationS: Float64Array;
@@ -145,19 +144,15 @@ export class ActuatedPass {
     let maxRings = 1;
     for (let i = 0; i < n; i++) maxRings = Math.max(maxRings, c.ringCount[i]!);
     this.maxRings = maxRings;
-    this.mode = new Uint8Array(n);
-    this.minGreenS = new Float64Array(nP);
-    this.passageS = new Float64Array(nP);
-    this.maxGreenS = new Float64Array(nP);
-    this.coordinated = new Uint8Array(nP);
-    this.forceOffS = new Float64Array(nP);
-    this.hasQueued = new Uint8Array(n);
-    this.qMode = new Uint8Array(n);
-    this.qMinGreenS = new Float64Array(nP);
-    this.qPassageS = new Float64Array(nP);
-    this.qMaxGreenS = new Float64Array(nP);
-    this.qCoordinated = new Uint8Array(nP);
-    this.qForceOffS = new Float64Array(nP);
+    const settings = new ActuatedSettings(c);
+    this.settings = settings;
+    this.mode = settings.mode;
+    this.minGreenS = settings.minGreenS;
+    this.passageS = settings.passageS;
+    this.maxGreenS = settings.maxGreenS;
+    this.coordinated = settings.coordinated;
+    this.forceOffS = settings.forceOffS;
+    this.hasQueued = settings.hasQueued;
     this.call = new Uint8Array(nP);
     this.lastActuationS = new Float64Array(nP).fill(Number.NEGATIVE_INFINITY);
     this.greenNow = new Uint8Array(nP);
@@ -183,53 +178,6 @@ export class ActuatedPass {
     this.carryStartS = new Float64Array(n * maxRings);
     this.carryGreenS = new Float64Array(n * maxRings);
     this.carryReadyS = new Float64Array(n * maxRings);
-  }
-
-  // ------------------------------------------------------------ settings
-
-  /** Queues `a`'s settings of intersection i (undefined: back to fixed time) for the next plan cycle zero. */
-  queue(i: number, a: ActuatedPlan | undefined): void {
-    const c = this.c;
-    this.qMode[i] = a ? a.mode[i]! : 0;
-    for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
-      this.qMinGreenS[p] = a ? a.minGreenS[p]! : 0;
-      this.qPassageS[p] = a ? a.passageS[p]! : 0;
-      this.qMaxGreenS[p] = a ? a.maxGreenS[p]! : 0;
-      this.qCoordinated[p] = a ? a.coordinated[p]! : 0;
-      this.qForceOffS[p] = a ? a.forceOffS[p]! : Number.NaN;
-    }
-    this.hasQueued[i] = 1;
-  }
-
-  /** Makes the queued settings of i the ones in force. */
-  takeQueued(i: number): void {
-    if (this.hasQueued[i] === 0) return;
-    const c = this.c;
-    this.hasQueued[i] = 0;
-    this.mode[i] = this.qMode[i]!;
-    for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
-      this.minGreenS[p] = this.qMinGreenS[p]!;
-      this.passageS[p] = this.qPassageS[p]!;
-      this.maxGreenS[p] = this.qMaxGreenS[p]!;
-      this.coordinated[p] = this.qCoordinated[p]!;
-      this.forceOffS[p] = this.qForceOffS[p]!;
-    }
-  }
-
-  /** The settings of i as an ActuatedPlan view over `out` (queued ones if `queued`): for re-validation against another plan. */
-  settingsOf(queued: boolean, out: { mode: Uint8Array; minGreenS: Float64Array; passageS: Float64Array; maxGreenS: Float64Array; coordinated: Uint8Array; forceOffS: Float64Array }): ActuatedPlan {
-    out.mode = queued ? this.qMode : this.mode;
-    out.minGreenS = queued ? this.qMinGreenS : this.minGreenS;
-    out.passageS = queued ? this.qPassageS : this.passageS;
-    out.maxGreenS = queued ? this.qMaxGreenS : this.maxGreenS;
-    out.coordinated = queued ? this.qCoordinated : this.coordinated;
-    out.forceOffS = queued ? this.qForceOffS : this.forceOffS;
-    return out;
-  }
-
-  /** The mode i will run after the next plan cycle zero. */
-  nextMode(i: number): number {
-    return this.hasQueued[i] === 1 ? this.qMode[i]! : this.mode[i]!;
   }
 
   // ------------------------------------------------------------ detectors
@@ -275,7 +223,6 @@ export class ActuatedPass {
   writePart(i: number, plan: PlanBuffer, run: PlanBuffer, leadIn: boolean): void {
     writePlanPart(this.c, i, plan, run, this.rotationS[i]!, this.firstBarrier[i]!, leadIn);
   }
-
 
   // ------------------------------------------------------------ pass
 
@@ -590,7 +537,8 @@ export class ActuatedPass {
 
   /** Makes this an exact copy of `o` (same network). */
   copyFrom(o: ActuatedPass): void {
-    for (const k of ['mode', 'minGreenS', 'passageS', 'maxGreenS', 'coordinated', 'forceOffS', 'hasQueued', 'qMode', 'qMinGreenS', 'qPassageS', 'qMaxGreenS', 'qCoordinated', 'qForceOffS', 'call', 'lastActuationS', 'greenNow', 'kind', 'rotationS', 'firstBarrier', 'passBarrier', 'served', 'forceOffPassS', 'servable', 'seq', 'ringPos', 'ringEnd', 'ringPhase', 'ringState', 'ringReadyS', 'passCycleS', 'leavePending', 'resting', 'carry', 'pendingCarry', 'carryPhase', 'carryStartS', 'carryGreenS', 'carryReadyS'] as const) {
+    this.settings.copyFrom(o.settings);
+    for (const k of ['call', 'lastActuationS', 'greenNow', 'kind', 'rotationS', 'firstBarrier', 'passBarrier', 'served', 'forceOffPassS', 'servable', 'seq', 'ringPos', 'ringEnd', 'ringPhase', 'ringState', 'ringReadyS', 'passCycleS', 'leavePending', 'resting', 'carry', 'pendingCarry', 'carryPhase', 'carryStartS', 'carryGreenS', 'carryReadyS'] as const) {
       (this[k] as Float64Array).set(o[k] as Float64Array);
     }
     this.passes = o.passes;

@@ -21,9 +21,9 @@
  *  - Actuated control (setActuated, or the constructor's `actuated`): free
  *    or coordinated intersections run passes of gap-out, max-out, force-off
  *    and skips, decided as the clock reaches them (./actuatedPass.ts has the
- *    rules), fed by `actuate` / `placeCall`. Settings pass the validator's
- *    validateActuatedPlan and take effect at a plan cycle zero (coordinated:
- *    one in step with the offset). While an intersection runs actuated, the
+ *    rules; ./actuatedEntry.ts enters and leaves them), fed by `actuate` /
+ *    `placeCall`. Settings pass the validator's validateActuatedPlan and take
+ *    effect at a plan cycle zero (coordinated: one in step with the offset). While an intersection runs actuated, the
  *    schedule source is not followed for it, and plan switches and one-cycle
  *    overrides wait for the pass to end (coordinated: and the plan's remaining
  *    barriers, back to its cycle zero). Fixed time is the default and runs
@@ -35,17 +35,20 @@
  */
 import type { CompiledNetwork } from '../network/compile.js';
 import { createPlanBuffer, type PlanBuffer } from '../timing/planner.js';
-import { validateActuatedPlan, validateIntersectionPlan } from '../safety/validator.js';
+import { validateIntersectionPlan } from '../safety/validator.js';
 import { ErrorCode, GreenwaveError, IssueList, UnsafePlanError } from '../errors.js';
-import { CONTROL_COORDINATED, CONTROL_FREE, type ActuatedPlan } from '../timing/actuated.js';
-import { ActuatedPass, isActuatedMode, KIND_FIXED, KIND_LEAD_IN, KIND_LEAD_OUT, KIND_PASS } from './actuatedPass.js';
+import type { ActuatedPlan } from '../timing/actuated.js';
+import { ActuatedPass, isActuatedMode, KIND_FIXED, KIND_PASS } from './actuatedPass.js';
+import { actuatedCycleZero, checkActuated, checkActuatedFits, enterAtPlanCycleZero, startActuated, type RunnerState } from './actuatedEntry.js';
 import { mod } from '../numeric.js';
 import { correctOffset } from './offsetCorrection.js';
-import { allRedLamps, evaluateLamps, nextEdgeS, phaseIntervals, PHASE_RED } from './lamps.js';
-import { pastChangeRefusal, sameAsRunning, samePlanLayout, type ScheduleSource } from './scheduleFollow.js';
+import { activePhaseMask, allRedLamps, evaluateLamps, nextEdgeS, phaseIntervals, PHASE_RED } from './lamps.js';
+import { pastChangeRefusal, sameAsRunning, samePlanLayout, writeScheduledLayout, type ScheduleSource } from './scheduleFollow.js';
 
 export { MAX_LENGTHEN_SHARE, MAX_SHORTEN_SHARE } from './offsetCorrection.js';
 export type { ScheduledCycle, ScheduleSource } from './scheduleFollow.js';
+/** An actuated pass starts here (see setActuated; ./actuatedEntry.ts sets it). */
+export { BOUNDARY_ACTUATED } from './actuatedEntry.js';
 
 /** What happened at the last cycle zero of an intersection (bits of `boundaryFlags`). */
 export const BOUNDARY_PLAN_SWITCH = 1;
@@ -53,8 +56,6 @@ export const BOUNDARY_ONE_CYCLE = 2;
 export const BOUNDARY_CORRECTED = 4;
 /** The schedule source's cycle started here instead of the plan (no plan switch or correction). */
 export const BOUNDARY_SCHEDULED = 8;
-/** An actuated pass starts here (see setActuated). */
-export const BOUNDARY_ACTUATED = 16;
 
 /** What `stepTo` reached. */
 export const STEP_DONE = 0;
@@ -113,7 +114,8 @@ export class CycleRunner {
   firstRejection = '';
   /** Actuated control: settings, detector state and the pass being run (counters for reports). */
   readonly act: ActuatedPass;
-  private readonly actView = { mode: new Uint8Array(0), minGreenS: new Float64Array(0), passageS: new Float64Array(0), maxGreenS: new Float64Array(0), coordinated: new Uint8Array(0), forceOffS: new Float64Array(0) };
+  /** This runner's arrays for the actuated entry and exit (./actuatedEntry.ts): the same arrays, by reference. */
+  private readonly shared: RunnerState;
 
   /**
    * Runs `plan` from clock time `startS`, in step with each offset as if it had been
@@ -143,31 +145,13 @@ export class CycleRunner {
     this.permittedMask = new Uint16Array(n);
     this.phaseInterval = new Uint8Array(c.phaseIds.length);
     this.act = new ActuatedPass(c);
+    this.shared = { c, act: this.act, target: this.target, running: this.running, hasQueued: this.hasQueued, hasOneCycle: this.hasOneCycle, cycleStartS: this.cycleStartS, lastTauS: this.lastTauS, boundaryFlags: this.boundaryFlags, correctOffsets: this.correctOffsets };
     for (let i = this.first; i < this.end; i++) {
       this.check(plan, i);
       this.copyPlan(plan, this.target, i);
       this.anchor(i, startS);
-      if (actuated && isActuatedMode(actuated.mode[i]!)) {
-        this.checkActuated(plan, i, actuated);
-        this.act.queue(i, actuated);
-        this.act.takeQueued(i);
-        this.startActuated(i, startS);
-      }
+      if (actuated && isActuatedMode(actuated.mode[i]!)) startActuated(this.shared, plan, i, actuated, startS);
     }
-  }
-
-  /** Starts actuated control of i at clock time t where it can start at once (see the constructor). */
-  private startActuated(i: number, tS: number): void {
-    const act = this.act;
-    if (act.mode[i] === CONTROL_FREE) {
-      this.cycleStartS[i] = tS;
-      this.lastTauS[i] = 0;
-      this.enterActuated(i);
-      return;
-    }
-    act.computeRotation(i, this.target);
-    const tau = tS - this.cycleStartS[i]!;
-    if (tau < EPS || (act.rotationS[i]! > 0 && tau < act.rotationS[i]!)) this.enterActuated(i);
   }
 
   // ------------------------------------------------------------ actuated
@@ -182,9 +166,9 @@ export class CycleRunner {
   setActuated(a: ActuatedPlan | undefined, i = -1): void {
     const from = i >= 0 ? i : this.first;
     const to = i >= 0 ? i + 1 : this.end;
-    if (a) for (let k = from; k < to; k++) if (isActuatedMode(a.mode[k]!)) this.checkActuated(this.nextPlan(k), k, a);
+    if (a) for (let k = from; k < to; k++) if (isActuatedMode(a.mode[k]!)) checkActuated(this.c, this.nextPlan(k), k, a);
     for (let k = from; k < to; k++) {
-      this.act.queue(k, a && isActuatedMode(a.mode[k]!) ? a : undefined);
+      this.act.settings.queue(k, a && isActuatedMode(a.mode[k]!) ? a : undefined);
       this.act.leavePending[k] = 1;
     }
   }
@@ -214,47 +198,13 @@ export class CycleRunner {
     return this.act.kind[i] !== KIND_FIXED;
   }
 
-  private checkActuated(plan: PlanBuffer, i: number, a: ActuatedPlan): void {
-    if (validateActuatedPlan(this.c, i, plan, a)) return;
-    const issues = new IssueList();
-    validateActuatedPlan(this.c, i, plan, a, issues);
-    throw new UnsafePlanError(this.c.intersectionIds[i]!, issues.items);
-  }
-
-  /** The settings i will run, checked against `plan` (a plan about to be queued or reset to). */
-  private checkActuatedFits(plan: PlanBuffer, i: number): void {
-    if (!isActuatedMode(this.act.nextMode(i))) return;
-    this.checkActuated(plan, i, this.act.settingsOf(this.act.hasQueued[i] === 1, this.actView));
-  }
-
-  /** At a plan cycle zero (fixed logic done): start the lead-in or the first pass. */
-  private enterActuated(i: number): void {
-    const act = this.act;
-    act.computeRotation(i, this.target);
-    if (act.mode[i] === CONTROL_FREE) act.callAll(i);
-    if (act.mode[i] === CONTROL_COORDINATED && act.rotationS[i]! > 0) {
-      act.writePart(i, this.target, this.running, true);
-      act.kind[i] = KIND_LEAD_IN;
-      return;
-    }
-    this.startPass(i);
-  }
-
-  private startPass(i: number): void {
-    this.act.kind[i] = KIND_PASS;
-    this.act.startPass(i, this.target, this.running);
-    // Phases served from the pass start show from its first instant.
-    this.act.advance(i, this.running, this.cycleStartS[i]!, 0, 0);
-    this.boundaryFlags[i] = BOUNDARY_ACTUATED;
-  }
-
   /**
    * Starts intersection i afresh on `plan` at time t (in step with its offset): nothing
    * queued, no override, lamps not held red. Counters are kept. Throws UnsafePlanError.
    */
   reset(plan: PlanBuffer, i: number, tS: number): void {
     this.check(plan, i);
-    this.checkActuatedFits(plan, i);
+    checkActuatedFits(this.shared, plan, i);
     this.copyPlan(plan, this.target, i);
     this.hasQueued[i] = 0;
     this.hasOneCycle[i] = 0;
@@ -287,7 +237,7 @@ export class CycleRunner {
   /** Queues a new plan for intersection i, taken at its next cycle zero; it must be valid (it is checked again). */
   setPlan(plan: PlanBuffer, i: number): void {
     this.check(plan, i);
-    this.checkActuatedFits(plan, i);
+    checkActuatedFits(this.shared, plan, i);
     this.copyPlan(plan, this.queued, i);
     this.hasQueued[i] = 1;
     this.act.leavePending[i] = 1;
@@ -528,16 +478,8 @@ export class CycleRunner {
 
   /** Local phases of intersection i in green, yellow or all-red at the last update (bit k = local phase k): for conflict monitors. */
   activePhases(i: number): number {
-    const c = this.c;
-    const tau = this.lastUpdateS - this.cycleStartS[i]!;
-    const p0 = c.phaseStart[i]!;
-    let mask = 0;
-    for (let p = p0; p < c.phaseStart[i + 1]!; p++) {
-      const s = this.running.phaseStartS[p]!;
-      // 1 µs tolerance at the end: green + yellow + all-red summed in floating point may overshoot the next start.
-      if (tau >= s - 1e-6 && tau < s + this.running.phaseGreenS[p]! + this.running.phaseYellowS[p]! + this.running.phaseAllRedS[p]! - 1e-6) mask |= 1 << (p - p0);
-    }
-    return mask;
+    const r = this.running;
+    return activePhaseMask(this.c, i, this.lastUpdateS - this.cycleStartS[i]!, r.phaseStartS, r.phaseGreenS, r.phaseYellowS, r.phaseAllRedS);
   }
 
   /** Makes this runner an exact copy of `other` (same network): for simulation look-ahead. The schedule source is not copied. */
@@ -594,8 +536,6 @@ export class CycleRunner {
     if (!want) return FOLLOW_NONE;
     const c = this.c;
     const run = this.running;
-    const p0 = c.phaseStart[i]!;
-    const np = c.phaseStart[i + 1]! - p0;
     const l = want.layout;
     const cur = this.cycleStartS[i]!;
     const sameStart = Math.abs(want.startS - cur) < EPS;
@@ -612,14 +552,7 @@ export class CycleRunner {
     }
     const buf = this.scratch!;
     this.copyPlan(run, buf, i);
-    buf.cycleS[i] = l.cycleS;
-    buf.offsetS[i] = mod(this.nextPlan(i).offsetS[i]!, l.cycleS);
-    for (let k = 0; k < np; k++) {
-      buf.phaseStartS[p0 + k] = l.startS[k]!;
-      buf.phaseGreenS[p0 + k] = l.greenS[k]!;
-      buf.phaseYellowS[p0 + k] = l.yellowS[k]!;
-      buf.phaseAllRedS[p0 + k] = l.allRedS[k]!;
-    }
+    writeScheduledLayout(c, i, l, this.nextPlan(i).offsetS[i]!, buf);
     const issues = new IssueList();
     if (!validateIntersectionPlan(c, i, buf, issues)) return this.reject(i, tS, `validator: ${issues.items.map((x) => `${x.path}: ${x.message}`).join('; ')}`);
     const nextStart = cur + run.cycleS[i]!;
@@ -643,28 +576,9 @@ export class CycleRunner {
   /** At cycle zero: take a queued plan, or run a one-cycle override, else correct any offset error the short way. */
   private beginCycle(i: number): void {
     this.releaseRed(i);
-    const act = this.act;
-    const kind = act.kind[i]!;
-    if (kind === KIND_LEAD_IN) {
-      this.startPass(i);
-      return;
-    }
-    if (kind === KIND_PASS) {
-      // A phase carried over must clear in a pass first (no rest while leaving: it ends at once).
-      const leave = (this.hasQueued[i] === 1 || this.hasOneCycle[i] === 1 || act.hasQueued[i] === 1) && act.pendingCarry[i] === 0;
-      if (!leave) {
-        this.startPass(i);
-        return;
-      }
-      if (act.mode[i] === CONTROL_COORDINATED && act.rotationS[i]! > 0) {
-        // Back to a plan cycle zero through the plan's barriers after the rotation.
-        act.writePart(i, this.target, this.running, false);
-        act.kind[i] = KIND_LEAD_OUT;
-        this.boundaryFlags[i] = 0;
-        return;
-      }
-    }
-    act.clear(i);
+    // Actuated: the next pass, or the lead-in or lead-out, unless the runner leaves for fixed time here.
+    if (this.act.kind[i] !== KIND_FIXED && actuatedCycleZero(this.shared, i)) return;
+    this.act.clear(i);
     let flags = 0;
     const switching = this.hasQueued[i] === 1;
     if (switching) {
@@ -692,15 +606,8 @@ export class CycleRunner {
       }
     }
     this.boundaryFlags[i] = flags;
-    // Actuated settings change at a plan cycle zero; coordinated control starts only in step with the offset.
-    act.takeQueued(i);
-    if (!isActuatedMode(act.mode[i]!) || (flags & BOUNDARY_CORRECTED) !== 0) return;
-    if (act.mode[i] === CONTROL_COORDINATED && this.correctOffsets[i] === 1) {
-      const cyc = this.target.cycleS[i]!;
-      const late = mod(this.cycleStartS[i]! - this.target.offsetS[i]!, cyc);
-      if (late > EPS && cyc - late > EPS) return;
-    }
-    this.enterActuated(i);
-    this.boundaryFlags[i] = flags | BOUNDARY_ACTUATED;
+    // Actuated settings change at a plan cycle zero; control starts at one run as planned (a corrected cycle is out of step).
+    this.act.settings.takeQueued(i);
+    if ((flags & BOUNDARY_CORRECTED) === 0) enterAtPlanCycleZero(this.shared, i, flags);
   }
 }

@@ -81,6 +81,21 @@ export function phaseIntervals(c: CompiledNetwork, i: number, tauS: number, star
   }
 }
 
+/**
+ * The local phases of intersection i in green, yellow or all-red at cycle time `tauS` of a
+ * layout (bit k = local phase k): CycleRunner.activePhases, for conflict monitors.
+ */
+export function activePhaseMask(c: CompiledNetwork, i: number, tauS: number, startS: Float64Array, greenS: Float64Array, yellowS: Float64Array, allRedS: Float64Array): number {
+  const p0 = c.phaseStart[i]!;
+  let mask = 0;
+  for (let p = p0; p < c.phaseStart[i + 1]!; p++) {
+    const s = startS[p]!;
+    // 1 µs tolerance at the end: green + yellow + all-red summed in floating point may overshoot the next start.
+    if (tauS >= s - 1e-6 && tauS < s + greenS[p]! + yellowS[p]! + allRedS[p]! - 1e-6) mask |= 1 << (p - p0);
+  }
+  return mask;
+}
+
 /** Every lamp red (start-up all red; flash is the caller's). */
 export function allRedLamps(green: Uint16Array, yellow: Uint16Array, permitted: Uint16Array, slot: number): void {
   green[slot] = 0;

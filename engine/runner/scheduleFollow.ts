@@ -1,12 +1,13 @@
 /**
  * The rules by which the cycle runner (./cycleRunner.ts, setScheduleSource) may follow an
- * external schedule such as the TSP controller's: what a schedule's cycle looks like, and
- * the checks that keep the past when the runner switches to it. Pure and allocation-free
- * on the accepted path (a reason string is built only for a refusal); the runner does the
- * switch itself, after the safety validator.
+ * external schedule such as the TSP controller's: what a schedule's cycle looks like, the
+ * checks that keep the past when the runner switches to it, and the plan it switches to.
+ * Pure and allocation-free on the accepted path (a reason string is built only for a
+ * refusal); the runner does the switch itself, after the safety validator.
  */
 import type { CompiledNetwork } from '../network/compile.js';
 import type { PlanBuffer } from '../timing/planner.js';
+import { mod } from '../numeric.js';
 
 /** One cycle of one intersection as an external schedule (e.g. the TSP controller) wants it run; local phase order. */
 export interface ScheduledCycle {
@@ -72,4 +73,21 @@ export function pastChangeRefusal(c: CompiledNetwork, run: PlanBuffer, i: number
     if (tauS < s + g && tauS > l.startS[k]! + l.greenS[k]! + EPS && tauS >= s) return `phase ${c.phaseIds[p0 + k]} green would end in the past`;
   }
   return '';
+}
+
+/**
+ * Writes `l` into intersection i of `into`: its cycle, `offsetS` (the plan's offset, taken mod
+ * the new cycle) and every phase's times. The runner validates the result before switching.
+ */
+export function writeScheduledLayout(c: CompiledNetwork, i: number, l: ScheduledCycle['layout'], offsetS: number, into: PlanBuffer): void {
+  const p0 = c.phaseStart[i]!;
+  const np = c.phaseStart[i + 1]! - p0;
+  into.cycleS[i] = l.cycleS;
+  into.offsetS[i] = mod(offsetS, l.cycleS);
+  for (let k = 0; k < np; k++) {
+    into.phaseStartS[p0 + k] = l.startS[k]!;
+    into.phaseGreenS[p0 + k] = l.greenS[k]!;
+    into.phaseYellowS[p0 + k] = l.yellowS[k]!;
+    into.phaseAllRedS[p0 + k] = l.allRedS[k]!;
+  }
 }
