@@ -50,6 +50,7 @@ const SLOW = [
   'service/governance.test.ts',
   'service/hostile.test.ts',
   'simulator/insertion.test.ts',
+  'simulator/linkPivot.test.ts',
   'simulator/simulation.test.ts',
   'simulator/transit.test.ts',
 ];

@@ -7,6 +7,7 @@
  *   greenwave sumo plan|loops|import …   (SUMO round trip, cli/sumo.ts)
  *   greenwave sim --net … --routes …      (our simulator on a SUMO scenario, cli/sim.ts)
  *   greenwave audit verify [--db PATH | --pg URL]   (the audit log's hash chain, cli/audit.ts)
+ *   greenwave measures --events FILE.csv --network net.json [--svg pcd.svg] [--json]   (ATSPM measures, cli/measures.ts)
  * Bad input exits with status 2 and a list of located problems, never a stack trace.
  */
 import { realpathSync } from 'node:fs';
@@ -29,6 +30,7 @@ import { cmdControllers } from './controllers.js';
 import { cmdServe } from './serve.js';
 import { cmdAudit } from './audit.js';
 import { cmdDeploy } from './deploy.js';
+import { cmdMeasures } from './measures.js';
 import { rankBySimulation } from '../simulator/rankPlans.js';
 import { timingSheets } from '../engine/timing/sheet.js';
 import { actuatedPlan, corridorApproaches } from '../engine/timing/actuated.js';
@@ -53,9 +55,10 @@ const USAGE = `usage:
   greenwave controllers --virtual N [--port P] [--time-scale K]  N virtual signal controllers on one Modbus TCP port (docs/modbus-register-map.md)
   greenwave deploy --network <net.json> --counts <counts.csv> [--at HH:MM] --controllers HOST:PORT [--db F | --pg URL] [--recover]
       Stores the plan and rolls it out to every controller, each deployment tracked to confirmation (docs/storage.md)
-  greenwave audit verify [--db F | --pg URL]   checks the audit log's hash chain
   greenwave serve [--port P] [--insecure] --tokens file.json [--controllers HOST:PORT [--resync-s S]] [--limit NAME=VALUE]… [--db F | --pg URL]  gRPC bus priority, SPaT and timing service (docs/grpc.md)
   greenwave audit verify [--db PATH | --pg URL]  check the audit log's hash chain (docs/storage.md)
+  greenwave measures --events <events.csv> --network <net.json> [--svg pcd.svg] [--json]
+      Signal performance measures (ATSPM) from a high-resolution event log (docs/measures.md)
 `;
 
 export const ExitCode = { Ok: 0, Failure: 1, BadInput: 2 } as const;
@@ -236,6 +239,8 @@ export function run(argv: string[], out: (s: string) => void = (s) => process.st
         return cmdControllers(rest, out, err);
       case 'serve':
         return cmdServe(rest, out);
+      case 'measures':
+        return cmdMeasures(rest, out);
       case 'schema':
         out(`${JSON.stringify(networkJsonSchema(), null, 2)}\n`);
         return ExitCode.Ok;

@@ -31,6 +31,7 @@ import { computeOpposingEtas, moveLane } from './idm.js';
 import { accumulateOccupancy, closeInterval, detectorCounts, feedHeads, FAULT, loopLayout, type DetectorFault } from './detectors.js';
 import { addTracked, createBusRegistry, spawnTracked, trackedPosition, type BusStop, type TrackedVehicle } from './buses.js';
 import { accumulatedDelayS, metricsOf, type SimMetrics } from './metrics.js';
+import type { SimStepObserver } from './events.js';
 
 export { IDM, BUS } from './vehicles.js';
 export { DWELL, expectedDwellS, type BusStop, type ServedStop, type TrackedApproach, type TrackedVehicle } from './buses.js';
@@ -81,6 +82,8 @@ export class Simulation {
   private readonly core: SimCore;
   /** `core.s`: everything a fork copies. */
   private readonly s: SimState;
+  /** An event recorder (events.ts), told after each step's moves; undefined = not recording. */
+  private observer: SimStepObserver | undefined = undefined;
 
   constructor(
     private readonly c: CompiledNetwork,
@@ -132,6 +135,24 @@ export class Simulation {
     this.lamps.update(0);
   }
 
+  /** The compiled network simulated. */
+  get network(): CompiledNetwork {
+    return this.c;
+  }
+
+  /** True when the signal heads (the cycle runner) drive the lamps, false for a replayed program. */
+  get headsDriveLamps(): boolean {
+    return this.lamps === this.signals;
+  }
+
+  /**
+   * Attaches an observer told after every step's moves (an event recorder: events.ts
+   * SimEventRecorder attaches itself); undefined detaches. One at a time.
+   */
+  attachObserver(observer: SimStepObserver | undefined): void {
+    this.observer = observer;
+  }
+
   /** The simulation clock, s. */
   get tS(): number {
     return this.s.tS;
@@ -169,6 +190,8 @@ export class Simulation {
     const lanes = this.c.laneIds.length;
     for (let lane = 0; lane < lanes; lane++) moveLane(core, lane, t, dt);
     if (this.actuatedHeads) feedHeads(this.c, this.topology, s, this.signals, t);
+    // Before the occupancy pass clears the loops' per-step state, which the recorder reads.
+    if (this.observer !== undefined) this.observer.observe(t, s);
     accumulateOccupancy(s, dt);
     if (t - s.intervalStartS >= this.intervalS - 1e-9) closeInterval(s);
   }

@@ -62,6 +62,7 @@ import { DEFAULT_OCCUPIED_S_PER_VEHICLE, DetectorBank } from './detectors.js';
 import { NO_COMMIT, PlanStore, checkRange } from './planStore.js';
 import { CommitOutcome, commitStaged } from './commit.js';
 import { RingStatus, inputValue } from './status.js';
+import { ControllerEventLog, type ControllerEventLogOptions } from './events.js';
 
 export { MAX_LENGTHEN_SHARE, MAX_SHORTEN_SHARE } from '../../engine/runner/cycleRunner.js';
 export { DEFAULT_OCCUPIED_S_PER_VEHICLE, detectorRange } from './detectors.js';
@@ -140,6 +141,8 @@ export class VirtualController {
   private readonly detectors: DetectorBank;
   /** Actuated settings given: detectors feed the runner (the deterministic rate vehicle by vehicle, at these times). */
   private actuatedFeed = false;
+  /** The high-resolution event log, when asked for (recordEvents); undefined = not recording. */
+  private eventLog: ControllerEventLog | undefined = undefined;
 
   constructor(c: CompiledNetwork, intersection: number, localPlan: PlanBuffer, opts: VirtualControllerOptions = {}) {
     if (!(Number.isInteger(intersection) && intersection >= 0 && intersection < c.intersectionCount)) throw new GreenwaveError(ErrorCode.InvalidInput, `intersection index ${intersection} must be in [0, ${c.intersectionCount})`);
@@ -200,6 +203,7 @@ export class VirtualController {
       run.anchor(i, nowS);
       run.holdRedUntilCycleZero(i);
       this.evaluate(true);
+      this.eventLog?.resync(run);
       return;
     }
     // Offset correction only in coordinated mode (free mode runs the plan as it is).
@@ -216,6 +220,7 @@ export class VirtualController {
       this.runTo(next);
       if (det < 0 || this.flashing()) return;
       this.actuateDetector(det, next);
+      this.eventLog?.detection(det, next, 1, DEFAULT_OCCUPIED_S_PER_VEHICLE);
       dets.scheduleNext(det);
     }
   }
@@ -228,8 +233,20 @@ export class VirtualController {
       const step = run.stepTo(i, t);
       if (step === STEP_CYCLE_ZERO) this.atCycleZero();
       this.evaluate(false);
+      if (this.eventLog !== undefined && !this.flashing()) this.eventLog.phaseStep(run, run.cycleStartS[i]! + run.tauS(i));
       if (step === STEP_DONE || this.flashing()) return;
     }
+  }
+
+  // ------------------------------------------------------------- event log
+
+  /**
+   * Starts the high-resolution event log (./events.ts) from now, or returns the one running:
+   * phase, detector, coordination and flash events in the Indiana codes ATSPM reads.
+   */
+  recordEvents(opts: ControllerEventLogOptions = {}): ControllerEventLog {
+    this.eventLog ??= new ControllerEventLog(this.c, this.intersection, this.runner, this.store.activePlanId, opts);
+    return this.eventLog;
   }
 
   // -------------------------------------------------------------- actuated
@@ -253,6 +270,7 @@ export class VirtualController {
   actuate(detector: number): void {
     if (!(Number.isInteger(detector) && detector >= 0 && detector < this.detectorCount)) throw new GreenwaveError(ErrorCode.InvalidInput, `detector ${detector} must be in [0, ${this.detectorCount})`);
     this.actuateDetector(detector, this.nowS);
+    this.eventLog?.detection(detector, this.nowS, 1, DEFAULT_OCCUPIED_S_PER_VEHICLE);
   }
 
   private actuateDetector(detector: number, tS: number): void {
@@ -292,6 +310,7 @@ export class VirtualController {
     this.runner.holdRedUntilCycleZero(this.intersection);
     this.resetMonitor(this.nowS);
     this.evaluate(true);
+    this.eventLog?.resync(this.runner);
   }
 
   /** Local reset after a fault flash: all red until the next cycle zero, then the active plan. */
@@ -302,6 +321,8 @@ export class VirtualController {
     this.runner.holdRedUntilCycleZero(this.intersection);
     this.lastFaultMessage = '';
     this.evaluate(true);
+    this.eventLog?.flash(false, this.nowS);
+    this.eventLog?.resync(this.runner);
   }
 
   /** Manual control (technician's panel, or a test of the monitor): these lamp outputs, checked by the conflict monitor. */
@@ -322,6 +343,7 @@ export class VirtualController {
     this.mode = ControllerMode.Coordinated;
     this.runner.holdRedUntilCycleZero(this.intersection);
     this.evaluate(true);
+    this.eventLog?.resync(this.runner);
   }
 
   // ------------------------------------------------------------- detectors
@@ -332,6 +354,8 @@ export class VirtualController {
     if (!(vehicles >= 0 && occupiedS >= 0)) throw new GreenwaveError(ErrorCode.InvalidInput, `vehicles ${vehicles} and occupiedS ${occupiedS} must be ≥ 0`);
     this.detectors.add(detector, vehicles, occupiedS);
     if (vehicles > 0) this.actuateDetector(detector, this.nowS);
+    const whole = Math.round(vehicles);
+    if (whole > 0) this.eventLog?.detection(detector, this.nowS, whole, occupiedS / vehicles);
   }
 
   /** Global detector ids of the local detectors, in register order. */
@@ -395,7 +419,10 @@ export class VirtualController {
   private atCycleZero(): void {
     const flags = this.runner.boundaryFlags[this.intersection]!;
     const store = this.store;
-    if (flags & BOUNDARY_PLAN_SWITCH) store.switchToPending();
+    if (flags & BOUNDARY_PLAN_SWITCH) {
+      store.switchToPending();
+      this.eventLog?.notePlan(this.runner, store.activePlanId, this.runner.cycleStartS[this.intersection]!);
+    }
     if (flags & BOUNDARY_ONE_CYCLE) {
       store.commitStatus = CommitStatus.OverrideRunning;
       this.overridesRun++;
@@ -445,6 +472,7 @@ export class VirtualController {
       this.green = 0;
       this.yellow = 0;
       this.monitor.trip(t);
+      this.eventLog?.flash(true, t);
       this.refreshStatus();
       this.status.phase = NO_PHASE;
       this.status.interval = Interval.Flash;

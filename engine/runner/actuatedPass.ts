@@ -70,6 +70,10 @@ const RING_DONE = 2;
 export const EMPTY_PASS_REST_S = 1;
 
 const EPS = 1e-9;
+/** termination values: the Indiana event codes of a green's end (engine/events/codes.ts). */
+export const TERMINATION_GAP_OUT = 4;
+export const TERMINATION_MAX_OUT = 5;
+export const TERMINATION_FORCE_OFF = 6;
 
 export class ActuatedPass {
   readonly c: CompiledNetwork;
@@ -136,6 +140,12 @@ export class ActuatedPass {
   gapOuts = 0;
   maxOuts = 0;
   forceOffs = 0;
+  /**
+   * Per global phase: how its last green in a pass ended, as the Indiana event code (4 gap-out,
+   * 5 max-out, 6 force-off), 0 while it is green or was never ended by a decision. The event
+   * recorders (simulator/events.ts) log it; nothing here reads it.
+   */
+  readonly termination: Uint8Array;
 
   constructor(c: CompiledNetwork) {
     this.c = c;
@@ -173,6 +183,7 @@ export class ActuatedPass {
     this.leavePending = new Uint8Array(n);
     this.resting = new Uint8Array(nP);
     this.carry = new Uint8Array(n);
+    this.termination = new Uint8Array(nP);
     this.pendingCarry = new Uint8Array(n);
     this.carryPhase = new Int32Array(n * maxRings).fill(-1);
     this.carryStartS = new Float64Array(n * maxRings);
@@ -453,9 +464,16 @@ export class ActuatedPass {
       this.greenNow[p] = 0;
       this.ringState[pick] = RING_READY;
       this.ringReadyS[pick] = d + run.phaseYellowS[p]! + run.phaseAllRedS[p]!;
-      if (this.mode[i] === CONTROL_COORDINATED && d >= this.forceOffPassS[p]! - 1e-9) this.forceOffs++;
-      else if (d >= s + this.maxGreenS[p]! - 1e-9) this.maxOuts++;
-      else this.gapOuts++;
+      if (this.mode[i] === CONTROL_COORDINATED && d >= this.forceOffPassS[p]! - 1e-9) {
+        this.forceOffs++;
+        this.termination[p] = TERMINATION_FORCE_OFF;
+      } else if (d >= s + this.maxGreenS[p]! - 1e-9) {
+        this.maxOuts++;
+        this.termination[p] = TERMINATION_MAX_OUT;
+      } else {
+        this.gapOuts++;
+        this.termination[p] = TERMINATION_GAP_OUT;
+      }
       return;
     }
     // Ready: serve the ring's next phase that is called (skipping the others), or finish the barrier.
@@ -474,6 +492,7 @@ export class ActuatedPass {
         this.resting[p] = 0;
         this.call[p] = 0;
         this.greenNow[p] = 1;
+        this.termination[p] = 0;
         this.served[i] = 1;
         this.ringPos[pick] = pos;
         this.ringPhase[pick] = p;
@@ -538,7 +557,7 @@ export class ActuatedPass {
   /** Makes this an exact copy of `o` (same network). */
   copyFrom(o: ActuatedPass): void {
     this.settings.copyFrom(o.settings);
-    for (const k of ['call', 'lastActuationS', 'greenNow', 'kind', 'rotationS', 'firstBarrier', 'passBarrier', 'served', 'forceOffPassS', 'servable', 'seq', 'ringPos', 'ringEnd', 'ringPhase', 'ringState', 'ringReadyS', 'passCycleS', 'leavePending', 'resting', 'carry', 'pendingCarry', 'carryPhase', 'carryStartS', 'carryGreenS', 'carryReadyS'] as const) {
+    for (const k of ['call', 'lastActuationS', 'greenNow', 'kind', 'rotationS', 'firstBarrier', 'passBarrier', 'served', 'forceOffPassS', 'servable', 'seq', 'ringPos', 'ringEnd', 'ringPhase', 'ringState', 'ringReadyS', 'passCycleS', 'leavePending', 'resting', 'carry', 'pendingCarry', 'carryPhase', 'carryStartS', 'carryGreenS', 'carryReadyS', 'termination'] as const) {
       (this[k] as Float64Array).set(o[k] as Float64Array);
     }
     this.passes = o.passes;

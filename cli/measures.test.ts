@@ -1,0 +1,60 @@
+/**
+ * `greenwave measures` on the hand-made event log (test/fixtures/events/): the table and the
+ * JSON carry the measures engine/measures/measures.test.ts checks by hand, --svg writes the
+ * chosen phase's Purdue coordination diagram, and usage errors and bad logs exit 2 with
+ * located messages.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { run } from './main.js';
+
+const fixture = (name: string) => fileURLToPath(new URL(`../test/fixtures/events/${name}`, import.meta.url));
+const EVENTS = fixture('handmade.csv');
+const NETWORK = fixture('network.json');
+
+function cli(...argv: string[]): { code: number; out: string; err: string } {
+  let out = '';
+  let err = '';
+  const code = run(argv, (s) => (out += s), (s) => (err += s));
+  return { code, out, err };
+}
+
+describe('greenwave measures', () => {
+  it('prints the measures per phase', () => {
+    const r = cli('measures', '--events', EVENTS, '--network', NETWORK);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const row = r.out.split('\n').find((l) => l.startsWith('X1') && /\s2\s/.test(l))!;
+    expect(row.split(/\s+/)).toEqual(['X1', '2', '2', '3', '10', '50.0', '1.21', '6.2', '2/3', '1/1/1', '30.0']);
+  });
+
+  it('--json and --svg (default phase: the one with the most arrivals; or by id or number)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-measures-'));
+    const svg = join(dir, 'pcd.svg');
+    const r = cli('measures', '--events', EVENTS, '--network', NETWORK, '--svg', svg, '--json');
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out) as { phases: { phaseNumber: number; approachDelay: { averageDelayS: number } }[] };
+    expect(report.phases.find((p) => p.phaseNumber === 2)!.approachDelay.averageDelayS).toBe(6.2);
+    expect(readFileSync(svg, 'utf8')).toContain('X1 phase 2 (2)');
+    expect(cli('measures', '--events', EVENTS, '--network', NETWORK, '--svg', svg, '--intersection', 'X1', '--phase', '4').code).toBe(0);
+    expect(readFileSync(svg, 'utf8')).toContain('X1 phase 4 (4)');
+  });
+
+  it('usage errors and bad logs exit 2 with located problems', () => {
+    expect(cli('measures', '--network', NETWORK)).toMatchObject({ code: 2, err: expect.stringMatching(/--events is required[\s\S]*usage: greenwave measures/) });
+    expect(cli('measures', '--events', EVENTS, '--network', NETWORK, '--phase', '2').err).toMatch(/give --svg too/);
+    expect(cli('measures', '--events', EVENTS, '--network', NETWORK, '--svg', '/tmp/x.svg', '--phase', '9').err).toMatch(/--phase "9" is neither/);
+    expect(cli('measures', '--events', EVENTS, '--network', NETWORK, '--evnts', 'x').err).toMatch(/did you mean --events\?/);
+    const dir = mkdtempSync(join(tmpdir(), 'gw-measures-'));
+    const bad = join(dir, 'bad.csv');
+    writeFileSync(bad, 'locationId,timestamp,eventCode,eventParam\nX1,2026-01-01 08:00:00.0,1,2\nX1,2026-01-01 08:00:01.0,one,2\n');
+    const r = cli('measures', '--events', bad, '--network', NETWORK);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${bad}:3 eventCode: "one" is not a whole number`);
+    writeFileSync(bad, 'locationId,timestamp,eventCode,eventParam\nZ9,2026-01-01 08:00:00.0,1,2\n');
+    expect(cli('measures', '--events', bad, '--network', NETWORK)).toMatchObject({ code: 2, err: expect.stringMatching(/no location in the log is an intersection/) });
+  });
+});
