@@ -32,6 +32,14 @@
  * Hot-loop shape: all state is in typed arrays indexed by intersection or
  * global phase, `update` and `stepTo` allocate nothing, and every array keeps
  * one element kind.
+ *
+ * Why this file is a little over 600 lines: what is left is the state machine
+ * itself (begin a cycle, step its intervals, hand over to the actuated pass),
+ * whose parts read and write the same per-intersection state in one order.
+ * The rules it applies already live beside it (./offsetCorrection.ts,
+ * ./scheduleFollow.ts, ./actuatedEntry.ts, ./actuatedPass.ts, ./lamps.ts);
+ * splitting the stepping itself would scatter one safety-critical sequence
+ * over two files.
  */
 import type { CompiledNetwork } from '../network/compile.js';
 import { createPlanBuffer, type PlanBuffer } from '../timing/planner.js';
