@@ -18,8 +18,7 @@
 import { parseArgs } from 'node:util';
 import { readText } from './io.js';
 import { GreenwaveError, ErrorCode, formatIssues } from '../engine/errors.js';
-import { parseNetworkText } from '../engine/network/validate.js';
-import { compileNetwork } from '../engine/network/compile.js';
+import { loadCompiledNetwork } from '../engine/network/load.js';
 import { planNetwork } from '../engine/plan.js';
 import type { PlanBuffer } from '../engine/timing/planner.js';
 import { VirtualController } from '../controllers-adapter/virtual/controller.js';
@@ -105,9 +104,7 @@ export function parseControllersArgs(args: string[]): VirtualFleetOptions {
 
 /** Starts the fleet on the real clock (10 Hz ticks). */
 export async function startVirtualControllers(o: VirtualFleetOptions): Promise<VirtualFleet> {
-  const parsed = parseNetworkText(readText(o.networkPath, 'network file'), o.networkPath);
-  if (!parsed.ok) throw new GreenwaveError(ErrorCode.InvalidInput, `${o.networkPath}: ${parsed.issues.length} problems\n${formatIssues(parsed.issues)}`, parsed.issues);
-  const c = compileNetwork(parsed.network);
+  const c = loadCompiledNetwork(o.networkPath);
   if (o.count > c.intersectionCount) throw new GreenwaveError(ErrorCode.InvalidInput, `controllers: --virtual ${o.count}, but ${o.networkPath} has ${c.intersectionCount} intersections`);
   const scale = o.timeScale ?? 1;
   const t0S = Date.now() / 1000;

@@ -48,20 +48,16 @@ export async function cmdDeploy(args: string[], out: (s: string) => void): Promi
   const port = m ? Number(m[2]) : Number.NaN;
   if (!m || !(port >= 1 && port <= 65535)) throw usage(`deploy: --controllers "${values.controllers ?? ''}" must be HOST:PORT (a Modbus TCP address)`);
   if (values.db !== undefined && values.pg !== undefined) throw usage('deploy: give --db or --pg, not both');
-  const [{ readText }, { parseNetworkText }, { compileNetwork }, { formatIssues }, { demandFor, prepareCounts }, { planNetwork }, { ControllerClient }, { Deployer, deployableBody }, { openStorage }] = await Promise.all([
+  const [{ readText }, { loadCompiledNetwork }, { demandFor, prepareCounts }, { planNetwork }, { ControllerClient }, { Deployer, deployableBody }, { openStorage }] = await Promise.all([
     import('./io.js'),
-    import('../engine/network/validate.js'),
-    import('../engine/network/compile.js'),
-    import('../engine/errors.js'),
+    import('../engine/network/load.js'),
     import('../engine/demand.js'),
     import('../engine/plan.js'),
     import('../controllers-adapter/modbus/client.js'),
     import('../service/deployer.js'),
     import('../service/storage/open.js'),
   ]);
-  const parsed = parseNetworkText(readText(values.network, 'network file'), values.network);
-  if (!parsed.ok) throw new GreenwaveError(ErrorCode.InvalidInput, `${values.network}: ${parsed.issues.length} problems\n${formatIssues(parsed.issues)}`, parsed.issues);
-  const c = compileNetwork(parsed.network);
+  const c = loadCompiledNetwork(values.network);
   const endpoints = c.intersectionIds.slice(0, 247).map((_, i) => ({ unitId: i + 1, intersection: i, host: m[1]!, port }));
   const storage = await openStorage({ db: values.pg === undefined ? (values.db ?? DEFAULT_DB) : undefined, pg: values.pg });
   const client = new ControllerClient(c, endpoints, { timeoutMs: 1000, connectTimeoutMs: 1000, retries: 2 });

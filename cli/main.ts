@@ -14,10 +14,9 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readText, writeText } from './io.js';
-import { GreenwaveError, ErrorCode, formatIssues } from '../engine/errors.js';
-import { parseNetworkText } from '../engine/network/validate.js';
+import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { networkJsonSchema } from '../engine/network/schema.js';
-import { compileNetwork } from '../engine/network/compile.js';
+import { loadCompiledNetwork } from '../engine/network/load.js';
 import { demandFor, prepareCounts } from '../engine/demand.js';
 import { planNetwork } from '../engine/plan.js';
 import { renderTimeSpaceSvg } from '../engine/corridor/tsd.js';
@@ -70,11 +69,7 @@ class UsageError extends GreenwaveError {
 }
 
 
-function loadCompiled(path: string) {
-  const result = parseNetworkText(readText(path, 'network file'), path);
-  if (!result.ok) throw new GreenwaveError(ErrorCode.InvalidInput, `${path}: ${result.issues.length} problem${result.issues.length === 1 ? '' : 's'}\n${formatIssues(result.issues)}`, result.issues);
-  return compileNetwork(result.network);
-}
+const loadCompiled = loadCompiledNetwork;
 
 function cmdValidate(args: string[], out: (s: string) => void): number {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });

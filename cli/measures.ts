@@ -9,9 +9,8 @@
  * problems. Run by cli/main.ts; docs/measures.md describes the measures.
  */
 import { parseArgs } from 'node:util';
-import { ErrorCode, GreenwaveError, formatIssues } from '../engine/errors.js';
-import { parseNetworkText } from '../engine/network/validate.js';
-import { compileNetwork, type CompiledNetwork } from '../engine/network/compile.js';
+import { ErrorCode, GreenwaveError } from '../engine/errors.js';
+import { loadCompiledNetwork } from '../engine/network/load.js';
 import { readEventsCsv } from '../engine/events/csv.js';
 import { measuresReport, type MeasuresReport } from '../engine/measures/report.js';
 import { measureContext, type MeasureContext } from '../engine/measures/context.js';
@@ -45,19 +44,13 @@ export const MEASURES_USAGE = `usage: greenwave measures --events <events.csv> -
 
 const usage = (message: string): GreenwaveError => new GreenwaveError(ErrorCode.InvalidInput, `${message}\n\n${MEASURES_USAGE}`);
 
-function loadCompiled(path: string): CompiledNetwork {
-  const result = parseNetworkText(readText(path, 'network file'), path);
-  if (!result.ok) throw new GreenwaveError(ErrorCode.InvalidInput, `${path}: ${result.issues.length} problem${result.issues.length === 1 ? '' : 's'}\n${formatIssues(result.issues)}`, result.issues);
-  return compileNetwork(result.network);
-}
-
 export function cmdMeasures(args: string[], out: (s: string) => void): number {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: MEASURES_OPTIONS });
   if (positionals.length > 0) throw usage(`measures: unexpected argument "${positionals[0]}"`);
   if (!values.events) throw usage('measures: --events is required');
   if (!values.network) throw usage('measures: --network is required');
   if (values.svg === undefined && (values.intersection !== undefined || values.phase !== undefined)) throw usage('measures: --intersection and --phase choose the --svg diagram; give --svg too');
-  const c = loadCompiled(values.network);
+  const c = loadCompiledNetwork(values.network);
   const events = readEventsCsv(readText(values.events, 'event log'), values.events);
   const known = c.intersectionIds.filter((id) => events.findLocation(id) >= 0);
   if (known.length === 0) throw new GreenwaveError(ErrorCode.InvalidInput, `${values.events}: no location in the log is an intersection of ${values.network} (location ids: ${events.locations.slice(0, 5).join(', ') || 'none'})`);

@@ -8,18 +8,14 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { serveJobs } from '../engine/pool/worker-host.js';
-import { parseNetworkText } from '../engine/network/validate.js';
-import { compileNetwork } from '../engine/network/compile.js';
+import { compileNetworkText } from '../engine/network/load.js';
 import { demandFor, prepareCounts } from '../engine/demand.js';
 import { planNetwork } from '../engine/plan.js';
-import { GreenwaveError, ErrorCode, formatIssues } from '../engine/errors.js';
 import { encodePlan } from './planWire.js';
 
 const setup = (data: unknown) => {
   const { networkPath, networkText, countsPath, countsText } = data as { networkPath: string; networkText: string; countsPath: string; countsText: string };
-  const parsed = parseNetworkText(networkText, networkPath);
-  if (!parsed.ok) throw new GreenwaveError(ErrorCode.InvalidInput, `${networkPath}: ${formatIssues(parsed.issues)}`, parsed.issues);
-  const c = compileNetwork(parsed.network);
+  const c = compileNetworkText(networkText, networkPath);
   return { c, prepared: prepareCounts(c, countsText, countsPath) };
 };
 

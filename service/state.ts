@@ -5,13 +5,11 @@
  * and change it, Replan swaps its plan in one step. Built by startServer
  * (./server.ts) from the network and counts files.
  */
-import { readFileSync } from 'node:fs';
 import type { CompiledNetwork } from '../engine/network/compile.js';
-import { compileNetwork } from '../engine/network/compile.js';
-import { parseNetworkText } from '../engine/network/validate.js';
+import { compileNetworkText } from '../engine/network/load.js';
+import { readText } from '../engine/files.js';
 import { demandFor, prepareCounts, type PreparedCounts } from '../engine/demand.js';
 import { planNetwork } from '../engine/plan.js';
-import { GreenwaveError, ErrorCode, formatIssues } from '../engine/errors.js';
 import { TspController } from '../engine/priority/tsp.js';
 import type { PriorityConfig } from '../engine/priority/policy.js';
 import type { TransitIndex } from '../engine/transit/realtime.js';
@@ -45,11 +43,9 @@ export class ServiceState {
   }
 
   static load(networkPath: string, countsPath: string, at: string | undefined, cfg: PriorityConfig): ServiceState {
-    const networkText = readText(networkPath);
-    const parsed = parseNetworkText(networkText, networkPath);
-    if (!parsed.ok) throw new GreenwaveError(ErrorCode.InvalidInput, `${networkPath}: ${formatIssues(parsed.issues)}`, parsed.issues);
-    const c = compileNetwork(parsed.network);
-    const countsText = readText(countsPath);
+    const networkText = readText(networkPath, 'network file');
+    const c = compileNetworkText(networkText, networkPath);
+    const countsText = readText(countsPath, 'counts file');
     return new ServiceState(c, prepareCounts(c, countsText, countsPath), at, cfg, { networkPath, networkText, countsPath, countsText });
   }
 
@@ -75,10 +71,3 @@ export class ServiceState {
   }
 }
 
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e: unknown) {
-    throw new GreenwaveError(ErrorCode.Io, `cannot read "${path}": ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
