@@ -82,8 +82,11 @@ export class Deployer {
     if (!plan) throw new GreenwaveError(ErrorCode.NotFound, `no stored plan ${planId}`);
     const buffer = this.bufferOf(plan);
     const wire = wirePlanId(planId);
-    const deployments: Deployment[] = [];
-    for (const controllerId of this.unitOf.keys()) deployments.push(await this.storage.stageDeployment(actor, { controllerId, planId, wirePlanId: wire, rolloutId }));
+    // The whole rollout is staged in one transaction: a kill cannot leave it half-recorded.
+    const deployments = await this.storage.stageDeployments(
+      actor,
+      [...this.unitOf.keys()].map((controllerId) => ({ controllerId, planId, wirePlanId: wire, rolloutId })),
+    );
     const failed = await this.each(deployments, (d) => this.finish(actor, d, buffer));
     return { rolloutId, planId, confirmed: deployments.length - failed.length, failed };
   }

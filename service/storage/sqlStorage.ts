@@ -308,26 +308,37 @@ export class SqlStorage implements Storage {
   // ── deployments ──
 
   async stageDeployment(actor: Actor, d: NewDeployment): Promise<Deployment> {
-    if (typeof d.controllerId !== 'string' || d.controllerId === '') throw invalid('stageDeployment: a controller id is required');
-    if (!(isInt(d.wirePlanId, 1) && d.wirePlanId <= 0xffff)) throw invalid(`stageDeployment: wire plan id ${d.wirePlanId} must be 1..65535`);
+    return (await this.stageDeployments(actor, [d]))[0]!;
+  }
+
+  async stageDeployments(actor: Actor, ds: readonly NewDeployment[]): Promise<Deployment[]> {
+    for (const d of ds) {
+      if (typeof d.controllerId !== 'string' || d.controllerId === '') throw invalid('stageDeployment: a controller id is required');
+      if (!(isInt(d.wirePlanId, 1) && d.wirePlanId <= 0xffff)) throw invalid(`stageDeployment: wire plan id ${d.wirePlanId} must be 1..65535`);
+    }
     return this.write(actor, async (tx, nowMs) => {
       // Under the write lock the in-flight check and the insert cannot interleave with another stager's.
       await tx.lockWrites();
-      if ((await tx.query('SELECT plan_id FROM timing_plans WHERE plan_id = $1', [d.planId])).length === 0) throw new NotFoundError(`timing plan ${d.planId}`);
-      const inFlight = (await tx.query(`SELECT id, state FROM deployments WHERE controller_id = $1 AND state IN ('staged', 'committed')`, [d.controllerId]))[0];
-      if (inFlight) throw new ConflictError(`controller ${d.controllerId} already has deployment ${String(inFlight['id'])} ${String(inFlight['state'])}: finish, fail or roll it back first`);
-      const row = (
-        await tx.query(
-          `INSERT INTO deployments (controller_id, plan_id, wire_plan_id, rollout_id, state, created_at_ms, updated_at_ms)
-             VALUES ($1, $2, $3, $4, 'staged', $5, $5) RETURNING *`,
-          [d.controllerId, d.planId, d.wirePlanId, d.rolloutId ?? null, nowMs],
-        )
-      )[0]!;
-      const dep = deploymentRow(row);
-      await appendAudit(tx, actor, 'deployment.stage', { deploymentId: dep.id, controllerId: dep.controllerId, planId: dep.planId, wirePlanId: dep.wirePlanId, rolloutId: dep.rolloutId }, nowMs);
-      return dep;
+      const staged: Deployment[] = [];
+      for (const d of ds) {
+        if ((await tx.query('SELECT plan_id FROM timing_plans WHERE plan_id = $1', [d.planId])).length === 0) throw new NotFoundError(`timing plan ${d.planId}`);
+        const inFlight = (await tx.query(`SELECT id, state FROM deployments WHERE controller_id = $1 AND state IN ('staged', 'committed')`, [d.controllerId]))[0];
+        if (inFlight) throw new ConflictError(`controller ${d.controllerId} already has deployment ${String(inFlight['id'])} ${String(inFlight['state'])}: finish, fail or roll it back first`);
+        const row = (
+          await tx.query(
+            `INSERT INTO deployments (controller_id, plan_id, wire_plan_id, rollout_id, state, created_at_ms, updated_at_ms)
+               VALUES ($1, $2, $3, $4, 'staged', $5, $5) RETURNING *`,
+            [d.controllerId, d.planId, d.wirePlanId, d.rolloutId ?? null, nowMs],
+          )
+        )[0]!;
+        const dep = deploymentRow(row);
+        await appendAudit(tx, actor, 'deployment.stage', { deploymentId: dep.id, controllerId: dep.controllerId, planId: dep.planId, wirePlanId: dep.wirePlanId, rolloutId: dep.rolloutId }, nowMs);
+        staged.push(dep);
+      }
+      return staged;
     });
   }
+
 
   transitionDeployment(actor: Actor, id: number, t: DeploymentTransition): Promise<Deployment> {
     return this.write(actor, (tx, nowMs) => transition(tx, actor, id, t, nowMs));

@@ -220,6 +220,8 @@ export interface Storage {
 
   /** A new deployment in state 'staged'. Refused (Conflict) while the controller has another one in flight. */
   stageDeployment(actor: Actor, d: NewDeployment): Promise<Deployment>;
+  /** Stages a whole rollout in one transaction: every deployment or, if one is refused, none. */
+  stageDeployments(actor: Actor, ds: readonly NewDeployment[]): Promise<Deployment[]>;
   /** Moves a deployment along the state machine; refused atomically (IllegalTransition) unless it is in `t.from` and `t.from → t.to` is legal. */
   transitionDeployment(actor: Actor, id: number, t: DeploymentTransition): Promise<Deployment>;
   getDeployment(id: number): Promise<Deployment | undefined>;

@@ -200,6 +200,9 @@ export function storageSuite(name: string, harness: () => StorageHarness): void 
         // One deployment in flight per controller; unfinished ones are listed for recovery.
         expect((await rejection(s.stageDeployment(alice, { controllerId: 'CX', planId, wirePlanId: 9 }))).code).toBe(ErrorCode.Conflict);
         expect((await s.listUnfinishedDeployments()).map((x) => [x.id, x.state])).toEqual([[d.id, 'committed']]);
+        // A rollout is staged whole or not at all: CX is in flight, so CZ is not staged either.
+        expect((await rejection(s.stageDeployments(alice, [{ controllerId: 'CZ', planId, wirePlanId: 9, rolloutId: 'R2' }, { controllerId: 'CX', planId, wirePlanId: 9, rolloutId: 'R2' }]))).code).toBe(ErrorCode.Conflict);
+        expect(await s.listDeployments({ rolloutId: 'R2' })).toEqual([]);
         expect((await rejection(s.transitionDeployment(alice, 999_999, { from: 'staged', to: 'committed' }))).code).toBe(ErrorCode.NotFound);
         expect((await rejection(s.stageDeployment(alice, { controllerId: 'CY', planId: 999_999, wirePlanId: 1 }))).code).toBe(ErrorCode.NotFound);
         expect((await s.listDeployments({ rolloutId: 'R1' })).length).toBe(paths.length + illegal.length);
