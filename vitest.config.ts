@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * Three tiers, all run by `npm test`:
@@ -57,6 +58,34 @@ const SLOW = [
 const ALL = ['{engine,cli,bench,simulator,proto,service,controllers-adapter,test}/**/*.test.ts'];
 const EXCLUDE = ['dist/**', 'node_modules/**'];
 
+/**
+ * Rough seconds of the longest test files on the 2-core machine (a fresh-clone CI run,
+ * December 2026). They start first, so that the two workers finish together instead of
+ * one of them starting a minute-long file last; a fresh clone has no timing cache for
+ * vitest to order by. Order only: nothing is skipped or shortened.
+ */
+const LONGEST_S: Readonly<Record<string, number>> = {
+  'bench/scenarios/smoke.test.ts': 69,
+  'service/deployer.crash.test.ts': 50,
+  'engine/corridor/band.test.ts': 39,
+  'simulator/transit.test.ts': 34,
+  'simulator/insertion.test.ts': 34,
+  'service/governance.test.ts': 22,
+  'cli/resync.test.ts': 14,
+  'cli/pack.test.ts': 14,
+  'simulator/sumo/loops.test.ts': 14,
+  'engine/runner/cycleRunner.test.ts': 13,
+  'controllers-adapter/ntcip/ntcip.test.ts': 10,
+};
+
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const base = await super.sort(files);
+    const seconds = (f: TestSpecification): number => LONGEST_S[f.moduleId.slice(f.project.config.root.length + 1)] ?? 0;
+    return [...base].sort((a, b) => seconds(b) - seconds(a));
+  }
+}
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
@@ -64,6 +93,7 @@ export default defineConfig({
     // Vitest's default is one worker fewer than the cores: one worker on this 2-core machine.
     // Two keep npm test under 5 minutes; the latency assertions gate themselves on the load.
     maxWorkers: 2,
+    sequence: { sequencer: LongestFirst },
     projects: [
       { extends: true, test: { name: 'unit', include: ALL, exclude: [...EXCLUDE, ...INTEROP, ...SLOW] } },
       { extends: true, test: { name: 'interop', include: INTEROP, exclude: EXCLUDE } },
