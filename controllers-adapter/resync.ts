@@ -34,6 +34,8 @@ export interface PlanResyncOptions {
   readonly log?: (line: string) => void;
   /** Called with every push failure (the service keeps them with the priority link's failures). */
   readonly onFailure?: (message: string) => void;
+  /** Told of every event as it is recorded (the service counts them as metrics). */
+  readonly onEvent?: (kind: ResyncEvent['kind']) => void;
 }
 
 /** What one check or push did, for tests and status pages. */
@@ -110,6 +112,18 @@ export class PlanResync {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /** Controllers that answered their last status check (all of them until a check says otherwise). */
+  reachableCount(): number {
+    let n = 0;
+    for (const u of this.units) if (u.reachable) n++;
+    return n;
+  }
+
+  /** Controllers this re-sync keeps. */
+  get size(): number {
+    return this.units.length;
   }
 
   /** The plan id each controller is expected to run (0 = none confirmed yet), by unit id. */
@@ -195,6 +209,7 @@ export class PlanResync {
   private note(u: UnitSync, kind: ResyncEvent['kind'], ids: { foundPlanId?: number; expectedPlanId?: number }): void {
     this.events.push({ unitId: u.endpoint.unitId, intersectionId: this.c.intersectionIds[u.endpoint.intersection]!, kind, ...ids, atMs: Date.now() });
     if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
+    this.opts.onEvent?.(kind);
   }
 }
 

@@ -24,6 +24,7 @@ import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import type { ControllerClient, ControllerEndpoint } from '../controllers-adapter/modbus/client.js';
 import { decodePlan, encodePlan } from './planWire.js';
 import type { Actor, Deployment, Storage, TimingPlan } from './storage/storage.js';
+import type { DeploymentMetrics } from './metrics.js';
 
 /** How long a committed plan may take to become active (it starts at the controller's next cycle zero), beyond two of its cycles, ms. */
 const ACTIVE_MARGIN_MS = 5_000;
@@ -71,6 +72,8 @@ export class Deployer {
     private readonly c: CompiledNetwork,
     endpoints: readonly ControllerEndpoint[],
     private readonly log: (line: string) => void = () => {},
+    /** Told of each deployment that ends (optional: `greenwave deploy` and the crash test pass none). */
+    private readonly metrics?: DeploymentMetrics,
   ) {
     // Controllers are known by their intersection id.
     this.unitOf = new Map(endpoints.map((e) => [c.intersectionIds[e.intersection]!, e]));
@@ -133,6 +136,7 @@ export class Deployer {
         st = await this.client.readStatus(e.unitId);
       }
       await this.storage.transitionDeployment(actor, d.id, { from: 'committed', to: 'confirmed', readBackPlanId: st.activePlanId });
+      this.metrics?.deploymentEnded('confirmed');
       return undefined;
     } catch (err: unknown) {
       const ge = GreenwaveError.from(err);
@@ -143,7 +147,10 @@ export class Deployer {
 
   private async fail(actor: Actor, d: Deployment, reason: string): Promise<{ controllerId: string; reason: string }> {
     const now = await this.storage.getDeployment(d.id);
-    if (now && (now.state === 'staged' || now.state === 'committed')) await this.storage.transitionDeployment(actor, d.id, { from: now.state, to: 'failed', reason });
+    if (now && (now.state === 'staged' || now.state === 'committed')) {
+      await this.storage.transitionDeployment(actor, d.id, { from: now.state, to: 'failed', reason });
+      this.metrics?.deploymentEnded('failed');
+    }
     return { controllerId: d.controllerId, reason };
   }
 

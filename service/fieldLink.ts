@@ -9,11 +9,14 @@ import { ControllerClient, type ControllerEndpoint } from '../controllers-adapte
 import { PriorityLink } from '../controllers-adapter/priorityLink.js';
 import { DEFAULT_RESYNC_PERIOD_MS, PlanResync } from '../controllers-adapter/resync.js';
 import type { ServiceState } from './state.js';
+import type { FieldMetrics } from './metrics.js';
 
 export interface FieldLinkOptions {
   /** How often each controller's active plan id is checked, ms (default DEFAULT_RESYNC_PERIOD_MS). */
   readonly controllerResyncMs?: number | undefined;
   readonly log?: ((line: string) => void) | undefined;
+  /** Told of pushes, re-syncs and controllers going silent or answering again. */
+  readonly metrics?: FieldMetrics | undefined;
 }
 
 /** The running field side. */
@@ -40,7 +43,7 @@ export function connectControllers(state: ServiceState, endpoints: readonly Cont
   const unitOf = new Map(endpoints.map((e) => [e.intersection, e.unitId]));
   const link = new PriorityLink(state.c, state.tsp, client, (i) => unitOf.get(i));
   // The base plan: pushed at start and after Replan, and again to any controller found off it (a restart).
-  const resync = new PlanResync(state.c, client, endpoints, () => state.plan.buffer, { periodMs: resyncMs, ...(opts.log ? { log: opts.log } : {}), onFailure: (m) => link.failures.push(m) });
+  const resync = new PlanResync(state.c, client, endpoints, () => state.plan.buffer, { periodMs: resyncMs, ...(opts.log ? { log: opts.log } : {}), onFailure: (m) => link.failures.push(m), ...(opts.metrics ? { onEvent: (k) => opts.metrics?.controllerEvent(k) } : {}) });
   const pushPlans = (): void => void resync.pushAll();
   const changed = (i: number): void => {
     if (unitOf.has(i)) void link.sync(i, clock());

@@ -22,6 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Actor, PriorityOp, Storage, TimingPlan } from './storage/storage.js';
+import type { JournalMetrics } from './metrics.js';
 
 /** How often queued priority ops and refused-auth counts are written, ms. */
 export const FLUSH_MS = 250;
@@ -72,6 +73,8 @@ export class ServiceJournal {
     private readonly log: (line: string) => void,
     /** Is the request for this vehicle at this intersection still open in the TSP controller? */
     private readonly stillOpen: (vehicleId: string, intersectionId: string) => boolean,
+    /** Told of each flush's time and of dropped ops (the service's metrics). */
+    private readonly metrics?: JournalMetrics,
   ) {
     this.timer = setInterval(() => void this.flush(), FLUSH_MS);
     this.timer.unref();
@@ -136,6 +139,7 @@ export class ServiceJournal {
     if (this.closed) return;
     if (this.queue.length >= MAX_QUEUED_OPS) {
       this.dropped++;
+      this.metrics?.journalDropped(1);
       return;
     }
     this.queue.push(op);
@@ -143,7 +147,18 @@ export class ServiceJournal {
 
   /** Writes what is queued (one transaction for the priority ops, one audit row per refused-auth group). */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.flushNow()).catch((e: unknown) => this.log(`greenwave serve: could not write the priority record: ${e instanceof Error ? e.message : String(e)}`));
+    this.flushing = this.flushing
+      .then(async () => {
+        const t0 = performance.now();
+        try {
+          await this.flushNow();
+          this.metrics?.journalFlushed((performance.now() - t0) / 1000, true);
+        } catch (e: unknown) {
+          this.metrics?.journalFlushed((performance.now() - t0) / 1000, false);
+          throw e;
+        }
+      })
+      .catch((e: unknown) => this.log(`greenwave serve: could not write the priority record: ${e instanceof Error ? e.message : String(e)}`));
     return this.flushing;
   }
 

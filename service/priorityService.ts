@@ -76,6 +76,7 @@ function decide(ctx: ServiceContext, kind: 'request' | 'update', r: Obj, who: Pr
   if (!d) throw notFound(`${prefix}vehicle_id: ${what}`);
   ctx.field?.changed(req.intersection);
   const res = priorityResponse(state, req, d);
+  ctx.metrics?.priorityDecided(d.granted, String(res['strategy']));
   ctx.journal?.priority(who.client, req.vehicleId, state.c.intersectionIds[req.intersection]!, PRIORITY_CLASS_NAME[req.priorityClass], Math.round(req.arrivalS * 1000), Math.round(now * 1000), d.granted ? 'granted' : 'denied', `${String(res['reason'])}${d.detail ? `: ${d.detail}` : ''}`);
   return res;
 }

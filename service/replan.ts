@@ -22,6 +22,7 @@ import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { status } from '@grpc/grpc-js';
 import { StatusError } from './errors.js';
 import { decodePlan, minutesOf, type ReplanResult } from './planWire.js';
+import type { ReplanMetrics } from './metrics.js';
 
 export type { ReplanResult, ServicePlan } from './planWire.js';
 
@@ -48,6 +49,8 @@ export class Replanner {
     private readonly c: CompiledNetwork,
     private readonly source: { readonly networkPath: string; readonly networkText: string; readonly countsPath: string; readonly countsText: string },
     private readonly maxPending: number,
+    /** Told of every computation's time and outcome (the service's metrics). */
+    private readonly metrics?: ReplanMetrics,
   ) {}
 
   /** Distinct intervals computing or queued now. */
@@ -69,7 +72,10 @@ export class Replanner {
       if (this.pending.size >= this.maxPending) throw new StatusError(status.RESOURCE_EXHAUSTED, `more than ${this.maxPending} distinct Replan intervals computing at once (limit maxPendingReplans)`);
       this.pool ??= new WorkerPool({ workerUrl: replanWorkerUrl(), size: 1, maxRetries: 0, workerData: this.source });
       this.computations++;
+      const t0 = performance.now();
       const started = this.pool.run(Float64Array.of(minutes)).then((out) => decodePlan(this.c, out));
+      const m = this.metrics;
+      if (m) started.then(() => m.replanComputed((performance.now() - t0) / 1000, true), () => m.replanComputed((performance.now() - t0) / 1000, false));
       result = started;
       this.pending.set(minutes, started);
       const forget = (): void => {

@@ -14,6 +14,9 @@
  * (./fieldLink.ts), call admission (./calls.ts) and one module per service
  * (./priorityService.ts, ./signalStateService.ts, ./timingService.ts,
  * ./healthService.ts).
+ * Operations: a Prometheus registry per server (./metrics.ts), served at
+ * /metrics on `metricsPort` when it is given, and a pino logger (./logging.ts)
+ * for the operational lines and one line per notable call.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +40,8 @@ import { timingService } from './timingService.js';
 import { healthService } from './healthService.js';
 import { ServiceJournal, sha256 } from './journal.js';
 import type { Storage } from './storage/storage.js';
+import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from './metrics.js';
+import { lineLog, makeLogger, type Logger } from './logging.js';
 
 export { parsePriorityRequest, sToTimestamp, timestampToS } from './messages.js';
 export { ServiceState } from './state.js';
@@ -76,8 +81,14 @@ export interface ServeOptions {
   readonly controllerAddress?: { readonly host: string; readonly port: number };
   /** How often each controller's active plan id is checked and a restarted one re-sent the plan, ms (controllers-adapter/resync.ts; default 5000). */
   readonly controllerResyncMs?: number;
-  /** Operational log lines (controller re-sync, restored state); default standard error. */
-  readonly log?: (line: string) => void;
+  /** Operational log (controller re-sync, restored state, notable calls): pino JSON lines; default info level on standard error. */
+  readonly logger?: Logger;
+  /** Serve Prometheus metrics at http://host:metricsPort/metrics (0 = any free port); undefined = not served (they are still kept). */
+  readonly metricsPort?: number;
+  /** Where /metrics listens (default `host`). */
+  readonly metricsHost?: string;
+  /** A successful call slower than this is logged at info level, ms (default 1000). */
+  readonly slowCallMs?: number;
   /**
    * Where the service keeps what must survive a restart (./journal.ts): the last Replan is
    * restored at start in place of `at`, priority requests left open are closed as expired, and
@@ -88,6 +99,11 @@ export interface ServeOptions {
 
 export interface RunningServer {
   readonly port: number;
+  /** Where /metrics is served (undefined without `metricsPort`). */
+  readonly metricsPort: number | undefined;
+  /** This server's metrics (its own prom-client Registry). */
+  readonly metrics: ServiceMetrics;
+  readonly logger: Logger;
   readonly server: grpc.Server;
   readonly state: ServiceState;
   /** With `controllers`: the link carrying priority to them, and what the controllers refused or missed. */
@@ -127,11 +143,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (!opts.insecure && !opts.tls) throw new GreenwaveError(ErrorCode.InvalidInput, 'refusing to serve without TLS: give TLS certificate and key, or ask for plaintext explicitly with --insecure');
   const clock = opts.clock ?? (() => Date.now() / 1000);
   const cfg = opts.priority ?? priorityConfig();
-  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const logger = opts.logger ?? makeLogger();
+  const log = lineLog(logger);
+  // The field link is made later; the gauges read it when scraped.
+  let fieldRef: ReturnType<typeof connectControllers>;
+  const metrics = new ServiceMetrics(() => (fieldRef ? { total: fieldRef.resync.size, reachable: fieldRef.resync.reachableCount() } : undefined));
   let state = ServiceState.load(opts.networkPath ?? DEFAULT_NETWORK, opts.countsPath ?? DEFAULT_COUNTS, opts.at ?? '08:00', cfg);
   let journal: ServiceJournal | undefined;
   if (opts.storage) {
-    journal = new ServiceJournal(opts.storage, state.c.network.name || state.source.networkPath, log, (v, ix) => state.tspHolds(v, ix));
+    journal = new ServiceJournal(opts.storage, state.c.network.name || state.source.networkPath, lineLog(logger, 'warn'), (v, ix) => state.tspHolds(v, ix), metrics);
     await opts.storage.saveNetworkVersion({ user: 'greenwave' }, state.c.network.name || state.source.networkPath, state.source.networkText);
     const restored = await journal.lastPlan(sha256(state.source.networkText), sha256(state.source.countsText));
     if (restored) {
@@ -143,7 +163,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
   if (opts.gtfsDir !== undefined) state.transit = await loadTransitIndex(state.c.network, opts.gtfsDir);
   const gov = new Governor(governanceLimits({ ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}), ...(opts.maxStreams !== undefined ? { maxStreams: opts.maxStreams } : {}), ...opts.limits }));
-  const replanner = new Replanner(state.c, state.source, gov.limits.maxPendingReplans);
+  const replanner = new Replanner(state.c, state.source, gov.limits.maxPendingReplans, metrics);
   const pacing: PacingStats = { skippedTicks: 0, catchUps: 0 };
   const pkgDef = loadProtos();
   const pkg = grpc.loadPackageDefinition(pkgDef) as unknown as {
@@ -153,9 +173,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 1 << 20 });
   const addr = opts.controllerAddress;
   const endpoints = opts.controllers ?? (addr ? state.c.intersectionIds.slice(0, 247).map((_, i) => ({ unitId: i + 1, intersection: i, host: addr.host, port: addr.port })) : []);
-  const field = connectControllers(state, endpoints, clock, opts);
-  const gate = new CallGate(gov, opts.tokens, (peer, method, reason) => journal?.authRefused(peer, method, reason));
-  const ctx: ServiceContext = { state, clock, gov, gate, field, replanner, pacing, journal };
+  const field = connectControllers(state, endpoints, clock, { controllerResyncMs: opts.controllerResyncMs, log, metrics });
+  fieldRef = field;
+  const gate = new CallGate(gov, opts.tokens, (peer, method, reason) => journal?.authRefused(peer, method, reason), { metrics, logger, slowCallMs: opts.slowCallMs });
+  const ctx: ServiceContext = { state, clock, gov, gate, field, replanner, pacing, journal, metrics };
   server.addService(pkg.greenwave.v1['BusPriorityService']!.service, busPriorityService(ctx));
   server.addService(pkg.greenwave.v1['SignalStateService']!.service, signalStateService(ctx));
   server.addService(pkg.greenwave.v1['TimingService']!.service, timingService(ctx));
@@ -170,14 +191,29 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${opts.host ?? '127.0.0.1'}:${opts.port ?? 0}`, creds, (err, p) => (err ? reject(new GreenwaveError(ErrorCode.Io, `cannot listen: ${err.message}`)) : resolve(p))),
   );
+  let metricsEndpoint: MetricsEndpoint | undefined;
+  if (opts.metricsPort !== undefined) {
+    metrics.collectProcessMetrics();
+    try {
+      metricsEndpoint = await serveMetrics(metrics.registry, opts.metricsHost ?? opts.host ?? '127.0.0.1', opts.metricsPort);
+    } catch (e: unknown) {
+      // Nothing half-started is left behind: the gRPC port and the field link close too.
+      server.forceShutdown();
+      field?.close();
+      void replanner.close();
+      await journal?.close();
+      throw e;
+    }
+  }
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
       gate.serving = false;
+      const metricsDone = metricsEndpoint?.close() ?? Promise.resolve();
       field?.close();
       void replanner.close();
-      const journalDone = journal?.close() ?? Promise.resolve();
+      const journalDone = Promise.all([journal?.close(), metricsDone]);
       // Drain: end every open stream cleanly (clients see OK), then stop accepting and wait.
       // A stream whose client does not read cannot flush; forceShutdown after the grace ends it.
       for (const w of gate.healthWatchers) {
@@ -201,6 +237,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 
   return {
     port,
+    metricsPort: metricsEndpoint?.port,
+    metrics,
+    logger,
     server,
     state,
     controllers: field ? { link: field.link, failures: field.link.failures } : undefined,
