@@ -64,7 +64,8 @@ const CONTROLLERS_USAGE = `usage: greenwave controllers --virtual N [--port 1502
 const SERVE_USAGE = `usage: greenwave serve --tokens <tokens.json> (--insecure | --tls-cert <cert> --tls-key <key> [--tls-ca <ca>])
                        [--port 50051] [--host 127.0.0.1] [--network net.json --counts counts.csv --at 08:00]
                        [--gtfs <dir>] [--controllers HOST:PORT [--resync-s 5]] [--limit NAME=VALUE]…
-                       [--db var/greenwave.db | --pg postgres://…]
+                       [--db var/greenwave.db | --pg postgres://…] [--metrics-port P] [--log-level info]
+                       [--config greenwave.json]
   gRPC bus priority, SPaT and timing service (docs/grpc.md).
   --tokens           the bearer tokens and their roles (required)
   --insecure         serve plaintext (must be asked for); otherwise --tls-cert and --tls-key
@@ -78,6 +79,10 @@ const SERVE_USAGE = `usage: greenwave serve --tokens <tokens.json> (--insecure |
   --db PATH          SQLite file keeping the last Replan (restored at start in place
                      of --at), priority requests and the audit log (default var/greenwave.db)
   --pg URL           keep them in PostgreSQL instead (docs/storage.md)
+  --metrics-port P   Prometheus metrics at http://HOST:P/metrics (0: any free port; default: not served)
+  --log-level L      JSON log on standard error: fatal, error, warn, info (default), debug, trace, silent
+  --config FILE      the same settings from a JSON file; GREENWAVE_<FIELD> variables override it and
+                     options override both (docs/operations.md)
 `;
 
 /**

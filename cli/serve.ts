@@ -11,8 +11,13 @@
  * `--db PATH` (default var/greenwave.db) or `--pg URL` is where the service keeps what must
  * survive a restart: the last Replan (restored at start in place of --at), priority requests
  * and decisions, and the audit log (service/journal.ts, docs/storage.md).
+ * `--metrics-port P` serves Prometheus metrics at http://HOST:P/metrics; `--log-level` sets the
+ * JSON log's level (standard error); `--config greenwave.json` and GREENWAVE_* variables give
+ * the same settings (cli/serveConfig.ts; command line over environment over file;
+ * docs/operations.md).
  * Runs the gRPC service (docs/grpc.md) until SIGINT/SIGTERM, then drains, writes what is
- * queued, closes the database and stops.
+ * queued, closes the metrics port and the database, flushes the log and stops; a second
+ * signal during that exits at once.
  */
 import { parseArgs } from 'node:util';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
@@ -21,42 +26,80 @@ import { startServer, type ServeOptions } from '../service/server.js';
 import { DEFAULT_GOVERNANCE } from '../service/governance.js';
 import type { StorageLocation } from '../service/storage/open.js';
 import type { Storage } from '../service/storage/storage.js';
+import { flushLogger, LOG_LEVELS, makeLogger, type LogLevel } from '../service/logging.js';
+import { CONFIG_ENV, envServeConfig, readServeConfig, type ServeConfig } from './serveConfig.js';
 
 /** As service/storage/sqlite.ts DEFAULT_SQLITE_PATH; not imported, so that the CLI loads no database driver until serve starts. */
 const DEFAULT_DB = 'var/greenwave.db';
 
-/** Options of `greenwave serve`. */
+/** Options of `greenwave serve`. Defaults are applied after the config file and the environment (parseServeArgs), so none here. */
 export const SERVE_OPTIONS = {
-      port: { type: 'string', default: '50051' },
-      host: { type: 'string', default: '127.0.0.1' },
-      insecure: { type: 'boolean', default: false },
+      config: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      insecure: { type: 'boolean' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'tls-ca': { type: 'string' },
       tokens: { type: 'string' },
       network: { type: 'string' },
       counts: { type: 'string' },
-      at: { type: 'string', default: '08:00' },
+      at: { type: 'string' },
       gtfs: { type: 'string' },
       controllers: { type: 'string' },
       limit: { type: 'string', multiple: true },
-      'resync-s': { type: 'string', default: '5' },
+      'resync-s': { type: 'string' },
       db: { type: 'string' },
       pg: { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'log-level': { type: 'string' },
     } as const;
 
 /** `greenwave serve`'s options, and where its storage is. */
 export interface ServeArgs extends ServeOptions {
   readonly storageAt: StorageLocation;
+  readonly logLevel: LogLevel;
 }
 
-export function parseServeArgs(args: string[]): ServeArgs {
-  const { values } = parseArgs({
+const str = (v: number | undefined): string | undefined => (v === undefined ? undefined : String(v));
+
+/**
+ * The command line over the environment (`env`, GREENWAVE_*) over the config file (--config or
+ * GREENWAVE_CONFIG) over the defaults; then the same checks whichever layer a value came from.
+ */
+export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.env): ServeArgs {
+  const { values: cli } = parseArgs({
     args,
     options: SERVE_OPTIONS,
   });
-  const limits: Record<string, number> = {};
-  for (const kv of values.limit ?? []) {
+  const configPath = cli.config ?? (env[CONFIG_ENV] || undefined);
+  const file: ServeConfig = configPath !== undefined ? readServeConfig(configPath) : {};
+  const fromEnv = envServeConfig(env);
+  // A layer that names a storage replaces the storage of the layers below (one storage only).
+  const { db: fileDb, pg: filePg, ...fileRest } = file;
+  const cfg: ServeConfig = { ...fileRest, ...(fromEnv.db === undefined && fromEnv.pg === undefined ? { db: fileDb, pg: filePg } : {}), ...fromEnv };
+  const values = {
+    port: cli.port ?? str(cfg.port) ?? '50051',
+    host: cli.host ?? cfg.host ?? '127.0.0.1',
+    insecure: cli.insecure ?? cfg.insecure ?? false,
+    'tls-cert': cli['tls-cert'] ?? cfg.tlsCert,
+    'tls-key': cli['tls-key'] ?? cfg.tlsKey,
+    'tls-ca': cli['tls-ca'] ?? cfg.tlsCa,
+    tokens: cli.tokens ?? cfg.tokens,
+    network: cli.network ?? cfg.network,
+    counts: cli.counts ?? cfg.counts,
+    at: cli.at ?? cfg.at ?? '08:00',
+    gtfs: cli.gtfs ?? cfg.gtfs,
+    controllers: cli.controllers ?? cfg.controllers,
+    'resync-s': cli['resync-s'] ?? str(cfg.resyncS) ?? '5',
+    db: cli.db ?? (cli.pg === undefined ? cfg.db : undefined),
+    pg: cli.pg ?? (cli.db === undefined ? cfg.pg : undefined),
+    'metrics-port': cli['metrics-port'] ?? str(cfg.metricsPort),
+    'log-level': cli['log-level'] ?? cfg.logLevel ?? 'info',
+  };
+  // Limits merge per name: a file's maxStreams stays when the command line sets only maxInFlight.
+  const limits: Record<string, number> = { ...(file.limits as Record<string, number> | undefined), ...(fromEnv.limits as Record<string, number> | undefined) };
+  for (const kv of cli.limit ?? []) {
     const m = /^(\w+)=(\S+)$/.exec(kv);
     const v = m ? Number(m[2]) : NaN;
     if (!m || !(m[1]! in DEFAULT_GOVERNANCE)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --limit "${kv}" must be NAME=VALUE with NAME one of ${Object.keys(DEFAULT_GOVERNANCE).join(', ')}`);
@@ -80,7 +123,16 @@ export function parseServeArgs(args: string[]): ServeArgs {
   const resyncS = Number(values['resync-s']);
   if (!(Number.isFinite(resyncS) && resyncS >= 0.1 && resyncS <= 3600)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --resync-s ${values['resync-s']} must be a number of seconds within [0.1, 3600]`);
   if (values.db !== undefined && values.pg !== undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'serve: give --db or --pg, not both');
+  let metricsPort: number | undefined;
+  if (values['metrics-port'] !== undefined) {
+    metricsPort = Number(values['metrics-port']);
+    if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --metrics-port ${values['metrics-port']} must be an integer 0..65535`);
+  }
+  const logLevel = values['log-level'];
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --log-level ${logLevel} must be one of ${LOG_LEVELS.join(', ')}`);
   return {
+    logLevel: logLevel as LogLevel,
+    ...(metricsPort !== undefined ? { metricsPort } : {}),
     storageAt: values.pg !== undefined ? { pg: values.pg } : { db: values.db ?? DEFAULT_DB },
     port,
     host: values.host,
@@ -96,30 +148,52 @@ export function parseServeArgs(args: string[]): ServeArgs {
   };
 }
 
-/** Starts serving; resolves once listening. Exit on SIGINT/SIGTERM after draining. */
+/** Starts serving; resolves once listening. Exit on SIGINT/SIGTERM after draining; a second signal exits at once. */
 export function cmdServe(args: string[], out: (s: string) => void): number {
   const opts = parseServeArgs(args);
+  const logger = makeLogger(opts.logLevel);
   let storage: Storage | undefined;
   const started = import('../service/storage/open.js').then(({ openStorage }) => openStorage(opts.storageAt)).then((s) => {
     storage = s;
-    return startServer({ ...opts, storage: s });
+    return startServer({ ...opts, storage: s, logger });
   });
   started.then(
     (srv) => {
       const where = opts.storageAt.pg !== undefined ? 'PostgreSQL' : opts.storageAt.db;
-      out(`greenwave serve: listening on ${opts.host}:${srv.port} (${opts.insecure ? 'plaintext' : 'TLS'}); state kept in ${where}\n`);
-      const stop = (): void => {
+      const metricsAt = srv.metricsPort !== undefined ? `; metrics at http://${opts.metricsHost ?? opts.host}:${srv.metricsPort}/metrics` : '';
+      out(`greenwave serve: listening on ${opts.host}:${srv.port} (${opts.insecure ? 'plaintext' : 'TLS'}); state kept in ${where}${metricsAt}\n`);
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) {
+          // An operator who signals again does not want to wait for the drain (a stuck client, a slow database).
+          logger.warn(`greenwave serve: ${signal} during shutdown: exiting now`);
+          flushLogger(logger);
+          process.exit(1);
+        }
+        stopping = true;
+        logger.info(`greenwave serve: ${signal}: draining calls, writing what is queued, closing the database`);
         void srv
           .close()
           .then(() => storage?.close())
-          .then(() => process.exit(0));
+          .then(
+            () => {
+              flushLogger(logger);
+              process.exit(0);
+            },
+            (e: unknown) => {
+              logger.error(`greenwave serve: shutdown failed: ${e instanceof Error ? e.message : String(e)}`);
+              flushLogger(logger);
+              process.exit(1);
+            },
+          );
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
     },
     (e: unknown) => {
       void storage?.close().catch(() => undefined);
       const ge = GreenwaveError.from(e);
+      flushLogger(logger);
       process.stderr.write(`greenwave: error [${ge.code}]: ${ge.message}\n`);
       process.exit(ge.code === ErrorCode.InvalidInput || ge.code === ErrorCode.Io ? 2 : 1);
     },
