@@ -81,7 +81,7 @@ export interface ServeOptions {
   readonly controllerAddress?: { readonly host: string; readonly port: number };
   /** How often each controller's active plan id is checked and a restarted one re-sent the plan, ms (controllers-adapter/resync.ts; default 5000). */
   readonly controllerResyncMs?: number;
-  /** Operational log (controller re-sync, restored state, notable calls): pino JSON lines; default info level on standard error. */
+  /** Operational log (controller re-sync, restored state, notable calls): pino JSON lines; default: warn level on standard error (`greenwave serve` passes its own, info by default). */
   readonly logger?: Logger;
   /** Serve Prometheus metrics at http://host:metricsPort/metrics (0 = any free port); undefined = not served (they are still kept). */
   readonly metricsPort?: number;
@@ -143,7 +143,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (!opts.insecure && !opts.tls) throw new GreenwaveError(ErrorCode.InvalidInput, 'refusing to serve without TLS: give TLS certificate and key, or ask for plaintext explicitly with --insecure');
   const clock = opts.clock ?? (() => Date.now() / 1000);
   const cfg = opts.priority ?? priorityConfig();
-  const logger = opts.logger ?? makeLogger();
+  // Without a logger (tests, benchmarks, embedding programs) only warnings and errors are written:
+  // those callers provoke thousands of refused calls on purpose, one info line each would flood them.
+  const logger = opts.logger ?? makeLogger('warn');
   const log = lineLog(logger);
   // The field link is made later; the gauges read it when scraped.
   let fieldRef: ReturnType<typeof connectControllers>;
