@@ -52,6 +52,8 @@ export interface VirtualFleetOptions {
   /** A day of counts to build a time-of-day plan from (with timeOfDay). */
   readonly countsPath?: string;
   readonly timeOfDay?: boolean;
+  /** Vehicles per hour each detector counts by itself (default 240); 0 when something else feeds the detectors (greenwave demo's simulator). */
+  readonly detectorVehPerH?: number;
 }
 
 export interface VirtualFleet {
@@ -59,6 +61,8 @@ export interface VirtualFleet {
   readonly units: ReadonlyArray<{ unitId: number; intersectionId: string; snmpPort?: number }>;
   /** The day plan's periods (with --counts --time-of-day). */
   readonly periods?: readonly TimeOfDayPlan[];
+  /** The controllers, by unit id − 1 (intersection index): to feed their detectors. */
+  readonly controllers: readonly VirtualController[];
   stop(): Promise<void>;
 }
 
@@ -124,7 +128,7 @@ export async function startVirtualControllers(o: VirtualFleetOptions): Promise<V
     buffer = current.plan;
   } else buffer = planNetwork(c, new Float64Array(c.detectorIds.length).fill(LOCAL_PLAN_VOLUME_VEH), 900).buffer;
   const bindings = [];
-  for (let i = 0; i < o.count; i++) bindings.push({ unitId: i + 1, controller: new VirtualController(c, i, buffer, { startS: now, detectorVehPerH: DETECTOR_VEH_PER_H }) });
+  for (let i = 0; i < o.count; i++) bindings.push({ unitId: i + 1, controller: new VirtualController(c, i, buffer, { startS: now, detectorVehPerH: o.detectorVehPerH ?? DETECTOR_VEH_PER_H }) });
   if (periods) {
     const table = encodeTimeOfDayTable(dayPlanEvents(dayPeriods));
     for (const b of bindings) b.controller.writeHolding(HR_TOD, table);
@@ -155,6 +159,7 @@ export async function startVirtualControllers(o: VirtualFleetOptions): Promise<V
     server,
     units: bindings.map((b, i) => ({ unitId: b.unitId, intersectionId: c.intersectionIds[i]!, ...(agents[i] ? { snmpPort: agents[i].port } : {}) })),
     ...(periods ? { periods } : {}),
+    controllers: bindings.map((b) => b.controller),
     stop: () => {
       stopped ??= (async () => {
         clearInterval(ticker);

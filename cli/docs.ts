@@ -29,7 +29,7 @@ interface Excerpt {
 
 /** The README's generated excerpts, by name. */
 export const EXCERPTS: Readonly<Record<string, Excerpt>> = {
-  'npm-start': { argv: ['plan', '--network', NETWORK, '--counts', COUNTS, '--at', '08:00'], blocks: ['greenwave plan', 'demand:', '■ I1 ', '■ I6 ', '▶ corridor', 'detector faults'] },
+  plan: { argv: ['plan', '--network', NETWORK, '--counts', COUNTS, '--at', '08:00'], blocks: ['greenwave plan', 'demand:', '■ I1 ', '■ I6 ', '▶ corridor', 'detector faults'] },
   'timing-sheet': { argv: ['plan', '--network', NETWORK, '--counts', COUNTS, '--at', '08:00', '--sheet'], from: 'controller timing sheet', blocks: ['■ I1 ', '■ I6 ', 'min = '] },
   corridor: { argv: ['corridor', '--network', NETWORK, '--counts', COUNTS, '--corridor', 'renmin-rd', '--at', '10:00'], blocks: ['▶ corridor'] },
 };

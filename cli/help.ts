@@ -11,6 +11,7 @@ import { CONTROLLERS_OPTIONS } from './controllers.js';
 import { SERVE_OPTIONS } from './serve.js';
 import { AUDIT_OPTIONS, AUDIT_USAGE } from './audit.js';
 import { DEPLOY_OPTIONS, DEPLOY_USAGE } from './deploy.js';
+import { DEMO_OPTIONS, DEMO_USAGE } from './demo.js';
 import { MEASURES_OPTIONS, MEASURES_USAGE } from './measures.js';
 
 const PLAN_USAGE = `usage: greenwave plan --network <net.json> --counts <counts.csv> [--at HH:MM] [--check N] [--sheet] [--csv sheet.csv] [--utdf timing.csv] [--out plan.json] [--json]
@@ -105,6 +106,7 @@ export function commandHelp(): Readonly<Record<string, { readonly usage: string;
   serve: { usage: SERVE_USAGE, options: SERVE_OPTIONS },
   audit: { usage: AUDIT_USAGE, options: AUDIT_OPTIONS },
   deploy: { usage: DEPLOY_USAGE, options: DEPLOY_OPTIONS },
+  demo: { usage: DEMO_USAGE, options: DEMO_OPTIONS },
   measures: { usage: MEASURES_USAGE, options: MEASURES_OPTIONS },
   };
 }
@@ -170,4 +172,4 @@ export function suggestOption(argv: readonly string[], message: string): string 
 }
 
 /** The commands, for "did you mean" on an unknown one. */
-export const COMMANDS = ['plan', 'corridor', 'validate', 'schema', 'sumo', 'sim', 'controllers', 'serve', 'audit', 'deploy', 'measures', 'help', 'version'] as const;
+export const COMMANDS = ['plan', 'corridor', 'validate', 'schema', 'sumo', 'sim', 'controllers', 'serve', 'audit', 'deploy', 'demo', 'measures', 'help', 'version'] as const;

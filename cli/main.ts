@@ -29,6 +29,7 @@ import { cmdControllers } from './controllers.js';
 import { cmdServe } from './serve.js';
 import { cmdAudit } from './audit.js';
 import { cmdDeploy } from './deploy.js';
+import { cmdDemo } from './demo.js';
 import { cmdMeasures } from './measures.js';
 import { rankBySimulation } from '../simulator/rankPlans.js';
 import { timingSheets } from '../engine/timing/sheet.js';
@@ -36,6 +37,8 @@ import { actuatedPlan, corridorApproaches } from '../engine/timing/actuated.js';
 import { formatTimingSheets, timingSheetsCsv, timingSheetsUtdf } from './timingExport.js';
 
 const USAGE = `usage:
+  greenwave demo [--port 50051] [--metrics-port 9464] [--modbus-port 1502] [--db F]
+      The whole system on the demo city, on loopback (npm start): controllers, service, simulator
   greenwave plan --network <net.json> --counts <counts.csv> [--at HH:MM] [--check N] [--sheet] [--csv F] [--utdf F] [--out plan.json] [--json]
       Times every signal for the interval starting at HH:MM (predicted from the
       counts before it), or for the interval after the last one in the file.
@@ -243,7 +246,8 @@ export function run(argv: string[], out: (s: string) => void = (s) => process.st
         // It reads a database, which PostgreSQL only allows asynchronously.
         throw new GreenwaveError(ErrorCode.Internal, 'greenwave audit is asynchronous: call runAsync, not run');
       case 'deploy':
-        throw new GreenwaveError(ErrorCode.Internal, 'greenwave deploy is asynchronous: call runAsync, not run');
+      case 'demo':
+        throw new GreenwaveError(ErrorCode.Internal, `greenwave ${command} is asynchronous: call runAsync, not run`);
       case undefined:
       case 'help':
       case '--help':
@@ -261,9 +265,9 @@ export function run(argv: string[], out: (s: string) => void = (s) => process.st
 /** Commands that must wait for I/O (`audit`); the rest run as run() runs them. The executable calls this. */
 export async function runAsync(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
   const [command, ...rest] = argv;
-  if ((command !== 'audit' && command !== 'deploy') || helpFor(argv) !== undefined) return run(argv, out, err);
+  if ((command !== 'audit' && command !== 'deploy' && command !== 'demo') || helpFor(argv) !== undefined) return run(argv, out, err);
   try {
-    return await (command === 'deploy' ? cmdDeploy(rest, out) : cmdAudit(rest, out));
+    return await (command === 'deploy' ? cmdDeploy(rest, out) : command === 'demo' ? cmdDemo(rest, out) : cmdAudit(rest, out));
   } catch (e: unknown) {
     return reportError(e, argv, err);
   }
