@@ -66,7 +66,7 @@ const EXCLUDE = ['dist/**', 'node_modules/**'];
  */
 const LONGEST_S: Readonly<Record<string, number>> = {
   'bench/scenarios/smoke.test.ts': 69,
-  'service/deployer.crash.test.ts': 50,
+  'service/deployer.crash.test.ts': 32,
   'engine/corridor/band.test.ts': 39,
   'simulator/transit.test.ts': 34,
   'simulator/insertion.test.ts': 34,

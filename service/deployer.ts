@@ -28,9 +28,17 @@ import type { DeploymentMetrics } from './metrics.js';
 
 /** How long a committed plan may take to become active (it starts at the controller's next cycle zero), beyond two of its cycles, ms. */
 const ACTIVE_MARGIN_MS = 5_000;
-/** Controllers talked to at once. */
+/** Controllers talked to at once, by default. */
 const PARALLEL = 8;
-const POLL_MS = 100;
+/** How often a committed plan's controller is read until it reports the plan active, ms, by default. */
+const POLL_MS = 200;
+
+export interface DeployerOptions {
+  /** Controllers talked to at once (default 8). */
+  readonly parallel?: number;
+  /** Status poll period while waiting for a plan to become active, ms (default 200; less for controllers on a fast clock). */
+  readonly pollMs?: number;
+}
 
 export interface RolloutReport {
   readonly rolloutId: string;
@@ -74,6 +82,7 @@ export class Deployer {
     private readonly log: (line: string) => void = () => {},
     /** Told of each deployment that ends (optional: `greenwave deploy` and the crash test pass none). */
     private readonly metrics?: DeploymentMetrics,
+    private readonly opts: DeployerOptions = {},
   ) {
     // Controllers are known by their intersection id.
     this.unitOf = new Map(endpoints.map((e) => [c.intersectionIds[e.intersection]!, e]));
@@ -132,7 +141,7 @@ export class Deployer {
       while (st.activePlanId !== d.wirePlanId) {
         if (st.pendingPlanId !== d.wirePlanId) return this.fail(actor, d, `the controller dropped plan ${d.wirePlanId} (active ${st.activePlanId}, pending ${st.pendingPlanId})`);
         if (Date.now() > deadline) return this.fail(actor, d, `plan ${d.wirePlanId} did not become active within two cycles`);
-        await new Promise((r) => setTimeout(r, POLL_MS));
+        await new Promise((r) => setTimeout(r, this.opts.pollMs ?? POLL_MS));
         st = await this.client.readStatus(e.unitId);
       }
       await this.storage.transitionDeployment(actor, d.id, { from: 'committed', to: 'confirmed', readBackPlanId: st.activePlanId });
@@ -165,7 +174,7 @@ export class Deployer {
         if (f) failed.push(f);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL, list.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.opts.parallel ?? PARALLEL, list.length) }, worker));
     return failed;
   }
 
