@@ -8,9 +8,8 @@
  */
 import { parseArgs } from 'node:util';
 import { ErrorCode, GreenwaveError } from '../engine/errors.js';
+import { DEFAULT_SQLITE_PATH } from '../service/storage/location.js';
 
-/** As service/storage/sqlite.ts DEFAULT_SQLITE_PATH; not imported, so that the CLI loads no database driver until a command needs one. */
-const DEFAULT_DB = 'var/greenwave.db';
 
 /** Options of `greenwave audit verify` (also listed by its --help). */
 export const AUDIT_OPTIONS = {
@@ -22,7 +21,7 @@ export const AUDIT_USAGE = `usage: greenwave audit verify [--db var/greenwave.db
   Checks the audit log's hash chain from its first row (docs/storage.md).
   Prints the rows checked and the head hash (exit 0), or the first row that
   breaks the chain and why (exit 1). Opens the database read-only.
-  --db PATH   the SQLite database (default ${DEFAULT_DB})
+  --db PATH   the SQLite database (default ${DEFAULT_SQLITE_PATH})
   --pg URL    a PostgreSQL database instead
 `;
 
@@ -35,7 +34,7 @@ export async function cmdAudit(args: string[], out: (s: string) => void): Promis
   if (extra.length > 0) throw usage(`audit verify: unexpected argument "${extra[0]}"`);
   if (values.db !== undefined && values.pg !== undefined) throw usage('audit verify: give --db or --pg, not both');
   const { openStorage } = await import('../service/storage/open.js');
-  const storage = await openStorage({ db: values.pg === undefined ? (values.db ?? DEFAULT_DB) : undefined, pg: values.pg }, { readOnly: true });
+  const storage = await openStorage({ db: values.pg === undefined ? (values.db ?? DEFAULT_SQLITE_PATH) : undefined, pg: values.pg }, { readOnly: true });
   try {
     const v = await storage.verifyAudit();
     if (v.ok) {

@@ -11,13 +11,14 @@
  */
 import { parseArgs } from 'node:util';
 import { ErrorCode, GreenwaveError } from '../engine/errors.js';
+import { DEFAULT_SQLITE_PATH } from '../service/storage/location.js';
 
 /** Options of `greenwave demo` (also listed by its --help). */
 export const DEMO_OPTIONS = {
   port: { type: 'string', default: '50051' },
   'metrics-port': { type: 'string', default: '9464' },
   'modbus-port': { type: 'string', default: '1502' },
-  db: { type: 'string', default: 'var/greenwave.db' },
+  db: { type: 'string', default: DEFAULT_SQLITE_PATH },
   at: { type: 'string', default: '08:00' },
 } as const;
 

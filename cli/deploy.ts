@@ -11,8 +11,8 @@
  */
 import { parseArgs } from 'node:util';
 import { ErrorCode, GreenwaveError } from '../engine/errors.js';
+import { DEFAULT_SQLITE_PATH } from '../service/storage/location.js';
 
-const DEFAULT_DB = 'var/greenwave.db';
 
 /** Options of `greenwave deploy` (also listed by its --help). */
 export const DEPLOY_OPTIONS = {
@@ -34,7 +34,7 @@ export const DEPLOY_USAGE = `usage: greenwave deploy --network <net.json> --coun
   controller confirmed, 1 when some failed.
   --network, --counts, --at   what to plan (as greenwave plan)
   --controllers H:P           the controllers' Modbus TCP address
-  --db PATH, --pg URL         where deployments are kept (default ${DEFAULT_DB})
+  --db PATH, --pg URL         where deployments are kept (default ${DEFAULT_SQLITE_PATH})
   --recover                   only finish or report deployments left in flight
 `;
 
@@ -59,7 +59,7 @@ export async function cmdDeploy(args: string[], out: (s: string) => void): Promi
   ]);
   const c = loadCompiledNetwork(values.network);
   const endpoints = c.intersectionIds.slice(0, 247).map((_, i) => ({ unitId: i + 1, intersection: i, host: m[1]!, port }));
-  const storage = await openStorage({ db: values.pg === undefined ? (values.db ?? DEFAULT_DB) : undefined, pg: values.pg });
+  const storage = await openStorage({ db: values.pg === undefined ? (values.db ?? DEFAULT_SQLITE_PATH) : undefined, pg: values.pg });
   const client = new ControllerClient(c, endpoints, { timeoutMs: 1000, connectTimeoutMs: 1000, retries: 2 });
   const actor = { user: process.env['USER'] ?? 'operator' };
   try {

@@ -72,13 +72,12 @@ class UsageError extends GreenwaveError {
 }
 
 
-const loadCompiled = loadCompiledNetwork;
 
 function cmdValidate(args: string[], out: (s: string) => void): number {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   if (positionals.length !== 1) throw new UsageError('validate: expected exactly one network file');
   const path = positionals[0]!;
-  const c = loadCompiled(path);
+  const c = loadCompiledNetwork(path);
   const phases = c.phaseIds.length;
   out(`${path}: valid — ${c.intersectionCount} intersections, ${phases} phases, ${c.laneIds.length} lanes, ${c.detectorIds.length} detectors, ${c.network.corridors.length} corridors\n`);
   return ExitCode.Ok;
@@ -106,7 +105,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   if (!values.counts) throw new UsageError('plan: --counts is required');
   const alternatives = values.check === undefined ? 0 : Number(values.check);
   if (!(Number.isInteger(alternatives) && alternatives >= 0 && alternatives <= 20)) throw new UsageError(`plan: --check "${values.check}": expected a whole number of runners-up from 0 to 20`);
-  const c = loadCompiled(values.network);
+  const c = loadCompiledNetwork(values.network);
   const prepared = prepareCounts(c, readText(values.counts, 'counts file'), values.counts);
   const demand = demandFor(prepared, values.at);
   // --check N: the planner's best and N runners-up are run in the microsimulator; the least delay wins.
@@ -183,7 +182,7 @@ function cmdCorridor(args: string[], out: (s: string) => void): number {
   });
   if (!values.network) throw new UsageError('corridor: --network is required');
   if (!values.counts) throw new UsageError('corridor: --counts is required');
-  const c = loadCompiled(values.network);
+  const c = loadCompiledNetwork(values.network);
   const known = c.network.corridors.map((x) => x.id);
   if (known.length === 0) throw new GreenwaveError(ErrorCode.InvalidInput, `${values.network} defines no corridors`);
   const id = values.corridor ?? known[0]!;

@@ -28,9 +28,8 @@ import type { StorageLocation } from '../service/storage/open.js';
 import type { Storage } from '../service/storage/storage.js';
 import { flushLogger, LOG_LEVELS, makeLogger, type LogLevel } from '../service/logging.js';
 import { CONFIG_ENV, envServeConfig, readServeConfig, type ServeConfig } from './serveConfig.js';
+import { DEFAULT_SQLITE_PATH } from '../service/storage/location.js';
 
-/** As service/storage/sqlite.ts DEFAULT_SQLITE_PATH; not imported, so that the CLI loads no database driver until serve starts. */
-const DEFAULT_DB = 'var/greenwave.db';
 
 /** Options of `greenwave serve`. Defaults are applied after the config file and the environment (parseServeArgs), so none here. */
 export const SERVE_OPTIONS = {
@@ -133,7 +132,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
   return {
     logLevel: logLevel as LogLevel,
     ...(metricsPort !== undefined ? { metricsPort } : {}),
-    storageAt: values.pg !== undefined ? { pg: values.pg } : { db: values.db ?? DEFAULT_DB },
+    storageAt: values.pg !== undefined ? { pg: values.pg } : { db: values.db ?? DEFAULT_SQLITE_PATH },
     port,
     host: values.host,
     ...(controllerAddress ? { controllerAddress, controllerResyncMs: Math.round(resyncS * 1000) } : {}),

@@ -14,6 +14,7 @@
 import { stringify } from 'csv-stringify/sync';
 import type { TimingSheet } from '../engine/timing/sheet.js';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
+import { round1 } from '../engine/numeric.js';
 
 function cell(x: number | null, digits = 1): string {
   return x === null ? '—' : x.toFixed(digits);
@@ -104,7 +105,7 @@ export function timingSheetsUtdf(sheets: readonly TimingSheet[]): string {
     };
     const ph = sh.phases;
     const cycle = sh.cycleS;
-    const global = (localS: number) => Math.round(((localS + sh.offsetS) % cycle) * 10) / 10;
+    const global = (localS: number) => round1((localS + sh.offsetS) % cycle);
     phaseRows.push(
       row('BRP', (k) => brp[k]!),
       row('MinGreen', (k) => ph[k]!.minGreenS),
@@ -115,12 +116,12 @@ export function timingSheetsUtdf(sheets: readonly TimingSheet[]): string {
       row('AllRed', (k) => ph[k]!.redClearanceS),
       row('Walk', (k) => ph[k]!.walkS),
       row('DontWalk', (k) => ph[k]!.flashingDontWalkS),
-      row('MinSplit', (k) => Math.round((Math.max(ph[k]!.minGreenS, ph[k]!.walkS + ph[k]!.flashingDontWalkS) + ph[k]!.yellowS + ph[k]!.redClearanceS) * 10) / 10),
+      row('MinSplit', (k) => round1(Math.max(ph[k]!.minGreenS, ph[k]!.walkS + ph[k]!.flashingDontWalkS) + ph[k]!.yellowS + ph[k]!.redClearanceS)),
       row('Start', (k) => global(ph[k]!.startS)),
       row('End', (k) => global(ph[k]!.startS + ph[k]!.splitS)),
       row('Yield', (k) => global(ph[k]!.startS + ph[k]!.greenS)),
       row('LocalStart', (k) => ph[k]!.startS),
-      row('LocalYield', (k) => Math.round((ph[k]!.startS + ph[k]!.greenS) * 10) / 10),
+      row('LocalYield', (k) => round1(ph[k]!.startS + ph[k]!.greenS)),
       row('ActGreen', (k) => ph[k]!.greenS),
     );
   }

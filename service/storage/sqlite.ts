@@ -29,7 +29,8 @@ import type { BatchColumn, Driver, Row, Tx } from './driver.js';
 import { storageFailure } from './errors.js';
 import { SqlStorage, type SqlStorageOptions } from './sqlStorage.js';
 
-export const DEFAULT_SQLITE_PATH = 'var/greenwave.db';
+export { DEFAULT_SQLITE_PATH } from './location.js';
+import { DEFAULT_SQLITE_PATH } from './location.js';
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
 export interface SqliteOptions extends SqlStorageOptions {
