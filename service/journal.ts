@@ -20,7 +20,6 @@
  * the TSP controller's schedule did not survive, so they cannot be honoured
  * (their vehicles ask again, as dispatch systems do after a timeout).
  */
-import { createHash } from 'node:crypto';
 import type { Actor, PriorityOp, Storage, TimingPlan } from './storage/storage.js';
 import type { JournalMetrics } from './metrics.js';
 
@@ -51,9 +50,7 @@ export interface PlanRecord {
   readonly plans: unknown;
 }
 
-export function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
+export { sha256 } from './storage/auditHash.js';
 
 export class ServiceJournal {
   private queue: PriorityOp[] = [];

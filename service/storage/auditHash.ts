@@ -61,3 +61,8 @@ export function auditContent(r: AuditContent): string {
 export function auditHash(prevHash: string, r: AuditContent): string {
   return createHash('sha256').update(`${prevHash}\n${auditContent(r)}`, 'utf8').digest('hex');
 }
+
+/** SHA-256 of UTF-8 text, lowercase hex: network versions and plan bodies are named by it, and the service fingerprints its input files with it. */
+export function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}

@@ -4,10 +4,9 @@
  * their driver. Every write runs in one transaction that also appends its
  * audit row (./audit.ts); deployments follow ./deployments.ts.
  */
-import { createHash } from 'node:crypto';
 import { ErrorCode, GreenwaveError } from '../../engine/errors.js';
 import { appendAudit, auditRow, verifyAuditChain } from './audit.js';
-import { canonicalJson } from './auditHash.js';
+import { canonicalJson, sha256 } from './auditHash.js';
 import { deploymentRow, transition, UNFINISHED_STATES } from './deployments.js';
 import type { BatchColumn, Driver, Row, Tx } from './driver.js';
 import { ConflictError, NotFoundError } from './errors.js';
@@ -171,7 +170,7 @@ export class SqlStorage implements Storage {
 
   async saveNetworkVersion(actor: Actor, name: string, json: string): Promise<NetworkVersion> {
     if (typeof name !== 'string' || name === '') throw invalid('saveNetworkVersion: a name is required');
-    const sha = createHash('sha256').update(json, 'utf8').digest('hex');
+    const sha = sha256(json);
     return this.write(actor, async (tx, nowMs) => {
       // A service restart saves the same file again: that is not a new version.
       const same = (await tx.query('SELECT * FROM network_versions WHERE name = $1 AND content_sha256 = $2 ORDER BY id DESC LIMIT 1', [name, sha]))[0];
@@ -281,7 +280,7 @@ export class SqlStorage implements Storage {
         )
       )[0]!;
       const p = planRow(row);
-      await appendAudit(tx, actor, 'plan.save', { planId: p.planId, scope, version: p.version, source: p.source, reason: p.reason, parentVersion: p.parentVersion, bodySha256: createHash('sha256').update(body).digest('hex') }, nowMs);
+      await appendAudit(tx, actor, 'plan.save', { planId: p.planId, scope, version: p.version, source: p.source, reason: p.reason, parentVersion: p.parentVersion, bodySha256: sha256(body) }, nowMs);
       return p;
     });
   }
