@@ -134,6 +134,40 @@ export const MIGRATIONS: readonly Migration[] = [
       ];
     },
   },
+  {
+    version: 2,
+    name: 'plan lifecycle: review decisions and locks',
+    statements: (d) => {
+      const t = T(d);
+      return [
+        // One decision per person per plan: a second approval by the same person must not count twice.
+        `CREATE TABLE plan_decisions (
+           id ${t.id},
+           plan_id BIGINT NOT NULL REFERENCES timing_plans (plan_id),
+           actor TEXT NOT NULL,
+           roles TEXT NOT NULL,
+           decision TEXT NOT NULL CHECK (decision IN ('approve', 'reject')),
+           comment TEXT NOT NULL,
+           at_ms BIGINT NOT NULL,
+           UNIQUE (plan_id, actor)
+         )`,
+        `CREATE TABLE locks (
+           id ${t.id},
+           scope_kind TEXT NOT NULL CHECK (scope_kind IN ('intersection', 'corridor')),
+           scope_id TEXT NOT NULL,
+           what TEXT NOT NULL CHECK (what IN ('plan', 'cycle')),
+           value TEXT NOT NULL,
+           author TEXT NOT NULL,
+           reason TEXT NOT NULL,
+           created_at_ms BIGINT NOT NULL,
+           released_at_ms BIGINT,
+           released_by TEXT
+         )`,
+        // At most one lock in force per scope and kind: two pins of one signal would contradict each other.
+        'CREATE UNIQUE INDEX locks_one_active ON locks (scope_kind, scope_id, what) WHERE released_at_ms IS NULL',
+      ];
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -8,11 +8,13 @@ import { ErrorCode, GreenwaveError } from '../../engine/errors.js';
 import { appendAudit, auditRow, verifyAuditChain } from './audit.js';
 import { canonicalJson, sha256 } from './auditHash.js';
 import { deploymentRow, transition, UNFINISHED_STATES } from './deployments.js';
+import { decidePlan, decisionRow, lockRow, releaseLock, setLock } from './lifecycle.js';
 import type { BatchColumn, Driver, Row, Tx } from './driver.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import { checkSchema, LATEST_SCHEMA_VERSION, migrate } from './migrations.js';
 import type {
   Actor,
+  AuditQuery,
   AuditRow,
   AuditVerification,
   ControllerEvent,
@@ -20,10 +22,14 @@ import type {
   DeploymentTransition,
   DetectorCount,
   EventQuery,
+  Lock,
   NetworkVersion,
   NewDeployment,
+  NewLock,
   NewPriorityRequest,
   NewTimingPlan,
+  PlanDecision,
+  PlanDecisionKind,
   PlanScope,
   PriorityOp,
   PriorityRequest,
@@ -486,8 +492,37 @@ export class SqlStorage implements Storage {
     return this.write(actor, (tx, nowMs) => appendAudit(tx, actor, action, detail, nowMs));
   }
 
-  async listAudit(q: { afterSeq?: number; limit?: number } = {}): Promise<AuditRow[]> {
-    return (await this.db.query('SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2', [q.afterSeq ?? 0, q.limit ?? 1000])).map(auditRow);
+  async listAudit(q: AuditQuery = {}): Promise<AuditRow[]> {
+    const params: unknown[] = [q.afterSeq ?? 0];
+    let where = 'seq > $1';
+    if (q.actor !== undefined) where += ` AND actor = $${params.push(q.actor)}`;
+    // A prefix match without LIKE's wildcards: an action holding '%' or '_' must not widen the search.
+    if (q.actionPrefix !== undefined && q.actionPrefix !== '') where += ` AND substr(action, 1, ${q.actionPrefix.length}) = $${params.push(q.actionPrefix)}`;
+    if (q.fromMs !== undefined) where += ` AND at_ms >= $${params.push(q.fromMs)}`;
+    if (q.toMs !== undefined) where += ` AND at_ms < $${params.push(q.toMs)}`;
+    return (await this.db.query(`SELECT * FROM audit_log WHERE ${where} ORDER BY seq LIMIT $${params.push(q.limit ?? 1000)}`, params)).map(auditRow);
+  }
+
+  // ── plan lifecycle (./lifecycle.ts) ──
+
+  decidePlan(actor: Actor, planId: number, d: { decision: PlanDecisionKind; comment: string; roles: readonly string[] }): Promise<PlanDecision> {
+    return this.write(actor, (tx, nowMs) => decidePlan(tx, actor, planId, d, nowMs));
+  }
+
+  async planDecisions(planId: number): Promise<PlanDecision[]> {
+    return (await this.db.query('SELECT * FROM plan_decisions WHERE plan_id = $1 ORDER BY id', [planId])).map(decisionRow);
+  }
+
+  setLock(actor: Actor, lock: NewLock): Promise<Lock> {
+    return this.write(actor, (tx, nowMs) => setLock(tx, actor, lock, nowMs));
+  }
+
+  releaseLock(actor: Actor, id: number, reason: string): Promise<Lock> {
+    return this.write(actor, (tx, nowMs) => releaseLock(tx, actor, id, reason, nowMs));
+  }
+
+  async listLocks(q: { active?: boolean } = {}): Promise<Lock[]> {
+    return (await this.db.query(`SELECT * FROM locks${q.active ? ' WHERE released_at_ms IS NULL' : ''} ORDER BY id`)).map(lockRow);
   }
 
   verifyAudit(): Promise<AuditVerification> {

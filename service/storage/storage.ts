@@ -162,6 +162,52 @@ export interface EventQuery {
   readonly limit?: number | undefined;
 }
 
+/** A reviewer's decision on a proposed plan (service/lifecycle/: who may decide is the service's policy). */
+export type PlanDecisionKind = 'approve' | 'reject';
+
+export interface PlanDecision {
+  readonly id: number;
+  readonly planId: number;
+  readonly actor: string;
+  /** The roles the reviewer held when deciding (for the record). */
+  readonly roles: readonly string[];
+  readonly decision: PlanDecisionKind;
+  readonly comment: string;
+  readonly atMs: number;
+}
+
+/**
+ * A lock pins something the optimizer must not change: an intersection's whole plan
+ * (`what: 'plan'`, value `{ planId }`: the stored plan whose timing of that intersection is kept)
+ * or a corridor's or intersection's cycle (`what: 'cycle'`, value `{ cycleS }`).
+ */
+export interface NewLock {
+  readonly scope: { readonly kind: 'intersection' | 'corridor'; readonly id: string };
+  readonly what: 'plan' | 'cycle';
+  readonly value: unknown;
+  readonly reason: string;
+}
+
+export interface Lock extends NewLock {
+  readonly id: number;
+  readonly author: string;
+  readonly createdAtMs: number;
+  readonly releasedAtMs: number | null;
+  readonly releasedBy: string | null;
+}
+
+export interface AuditQuery {
+  readonly afterSeq?: number | undefined;
+  readonly limit?: number | undefined;
+  /** Rows by this actor only. */
+  readonly actor?: string | undefined;
+  /** Rows whose action starts with this (e.g. 'plan.' or 'auth.refused'). */
+  readonly actionPrefix?: string | undefined;
+  readonly fromMs?: number | undefined;
+  /** Exclusive. */
+  readonly toMs?: number | undefined;
+}
+
 /** One row of the append-only audit log (hash definition: ./auditHash.ts, docs/storage.md). */
 export interface AuditRow {
   readonly seq: number;
@@ -246,9 +292,25 @@ export interface Storage {
   /** Events in [fromMs, toMs), by time then insertion order. */
   events(q: EventQuery): Promise<ControllerEvent[]>;
 
+  /**
+   * Records a reviewer's decision on a stored plan. Refused (Conflict) when the same person
+   * already decided on it, or when it was rejected (a rejected plan stays rejected: propose anew).
+   */
+  decidePlan(actor: Actor, planId: number, d: { decision: PlanDecisionKind; comment: string; roles: readonly string[] }): Promise<PlanDecision>;
+  /** Decisions on a plan, oldest first. */
+  planDecisions(planId: number): Promise<PlanDecision[]>;
+
+  /** Sets a lock; refused (Conflict) while another lock of the same scope and kind is in force. */
+  setLock(actor: Actor, lock: NewLock): Promise<Lock>;
+  /** Releases a lock in force; refused (Conflict) if it was already released. */
+  releaseLock(actor: Actor, id: number, reason: string): Promise<Lock>;
+  /** Locks, oldest first; `active` = only those in force. */
+  listLocks(q?: { active?: boolean }): Promise<Lock[]>;
+
   /** Appends an audit row for something that is not a storage write (e.g. 'auth.refused'). */
   recordAudit(actor: Actor, action: string, detail: unknown): Promise<AuditRow>;
-  listAudit(q?: { afterSeq?: number; limit?: number }): Promise<AuditRow[]>;
+  /** Audit rows after `afterSeq`, oldest first, filtered (default limit 1000). */
+  listAudit(q?: AuditQuery): Promise<AuditRow[]>;
   /** Walks the whole chain from the first row and reports the first row that breaks it. */
   verifyAudit(): Promise<AuditVerification>;
 

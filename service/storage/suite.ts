@@ -325,6 +325,64 @@ export function storageSuite(name: string, harness: () => StorageHarness): void 
       });
     });
 
+    it('plan decisions: one per person, none after a rejection, each audited', async () => {
+      await withStorage(harness(), async (s) => {
+        const a = await planFor(s);
+        const b = await planFor(s, 'I2');
+        const first = await s.decidePlan(alice, a, { decision: 'approve', comment: 'looks right', roles: ['supervisor'] });
+        expect(first).toMatchObject({ planId: a, actor: 'alice', decision: 'approve', roles: ['supervisor'], comment: 'looks right' });
+        expect((await rejection(s.decidePlan(alice, a, { decision: 'approve', comment: '', roles: ['supervisor'] }))).code).toBe(ErrorCode.Conflict);
+        await s.decidePlan({ user: 'bob' }, a, { decision: 'approve', comment: '', roles: ['supervisor'] });
+        expect((await s.planDecisions(a)).map((d) => d.actor)).toEqual(['alice', 'bob']);
+        await s.decidePlan({ user: 'bob' }, b, { decision: 'reject', comment: 'offsets wrong', roles: ['supervisor'] });
+        const refused = await rejection(s.decidePlan(alice, b, { decision: 'approve', comment: '', roles: ['supervisor'] }));
+        expect(refused.code).toBe(ErrorCode.Conflict);
+        expect(refused.message).toMatch(/rejected by bob/);
+        expect((await rejection(s.decidePlan(alice, 9999, { decision: 'approve', comment: '', roles: [] }))).code).toBe(ErrorCode.NotFound);
+        const rows = await s.listAudit({ actionPrefix: 'plan.' });
+        expect(rows.map((r) => r.action)).toEqual(['plan.save', 'plan.save', 'plan.approve', 'plan.approve', 'plan.reject']);
+        expect((await s.listAudit({ actor: 'bob' })).map((r) => r.action)).toEqual(['plan.approve', 'plan.reject']);
+        expect((await s.verifyAudit()).ok).toBe(true);
+      });
+    });
+
+    it('locks: one in force per scope and kind; released once; listed', async () => {
+      await withStorage(harness(), async (s) => {
+        const l = await s.setLock(alice, { scope: { kind: 'corridor', id: 'renmin-rd' }, what: 'cycle', value: { cycleS: 120 }, reason: 'school peak' });
+        expect(l).toMatchObject({ scope: { kind: 'corridor', id: 'renmin-rd' }, what: 'cycle', value: { cycleS: 120 }, author: 'alice', releasedAtMs: null });
+        expect((await rejection(s.setLock(alice, { scope: { kind: 'corridor', id: 'renmin-rd' }, what: 'cycle', value: { cycleS: 90 }, reason: 'again' }))).code).toBe(ErrorCode.Conflict);
+        // Another kind on the same scope is a different lock.
+        await s.setLock(alice, { scope: { kind: 'corridor', id: 'renmin-rd' }, what: 'plan', value: { planId: 1 }, reason: 'pin' });
+        expect((await rejection(s.setLock(alice, { scope: { kind: 'corridor', id: '' }, what: 'cycle', value: {}, reason: 'x' }))).code).toBe(ErrorCode.InvalidInput);
+        const released = await s.releaseLock({ user: 'bob' }, l.id, 'peak over');
+        expect(released).toMatchObject({ id: l.id, releasedBy: 'bob' });
+        expect(released.releasedAtMs).not.toBeNull();
+        expect((await rejection(s.releaseLock(alice, l.id, 'twice'))).code).toBe(ErrorCode.Conflict);
+        expect((await rejection(s.releaseLock(alice, 999, 'none'))).code).toBe(ErrorCode.NotFound);
+        expect((await s.listLocks({ active: true })).map((x) => x.what)).toEqual(['plan']);
+        expect(await s.listLocks()).toHaveLength(2);
+        // Released, the scope can be locked again.
+        await s.setLock(alice, { scope: { kind: 'corridor', id: 'renmin-rd' }, what: 'cycle', value: { cycleS: 100 }, reason: 'evening' });
+        expect((await s.listAudit({ actionPrefix: 'lock.' })).map((r) => r.action)).toEqual(['lock.set', 'lock.set', 'lock.release', 'lock.set']);
+      });
+    });
+
+    it('audit search: by actor, action prefix (no wildcards) and time', async () => {
+      await withStorage(harness(), async (s) => {
+        await s.recordAudit(alice, 'auth.refused', { n: 1 });
+        await s.recordAudit({ user: 'bob' }, 'auth_x', { n: 2 });
+        await s.recordAudit(alice, 'test.write', { n: 3 });
+        expect((await s.listAudit({ actionPrefix: 'auth.' })).map((r) => r.action)).toEqual(['auth.refused']);
+        // '_' is not a wildcard here.
+        expect((await s.listAudit({ actionPrefix: 'auth_' })).map((r) => r.action)).toEqual(['auth_x']);
+        expect((await s.listAudit({ actor: 'alice', actionPrefix: 'test' })).map((r) => r.detail)).toEqual(['{"n":3}']);
+        const all = await s.listAudit();
+        const last = all[all.length - 1]!;
+        expect((await s.listAudit({ fromMs: last.atMs })).every((r) => r.atMs >= last.atMs)).toBe(true);
+        expect(await s.listAudit({ toMs: all[0]!.atMs })).toEqual([]);
+      });
+    });
+
     it('audit: the hash is the documented one (same bytes in every database)', () => {
       // The vector in docs/storage.md.
       const detail = canonicalJson({ reason: 'unknown token', method: 'Replan', n: [1, 2.5, null, true] });
