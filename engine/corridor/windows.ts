@@ -101,6 +101,15 @@ function movementWindow(c: CompiledNetwork, buf: PlanBuffer, i: number, movement
 
 
 /**
+ * The longest green window of `movement` in intersection i's plan as it stands (its phase
+ * starts as laid out in `buf`), as [start from the cycle start, length] in `out`. Measures an
+ * edited or stored plan without trying other patterns (engine/corridor/measureBands.ts).
+ */
+export function currentMovementWindow(c: CompiledNetwork, buf: PlanBuffer, i: number, movement: number, out: Float64Array): void {
+  movementWindow(c, buf, i, movement, buf.phaseStartS, buf.cycleS[i]!, out);
+}
+
+/**
  * Through-green windows of intersection i for the outbound and inbound
  * through movements (movement indices), for every allowed pattern.
  */
