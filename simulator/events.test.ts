@@ -2,7 +2,8 @@
  * The simulator's event log (events.ts): on the demo city, fixed time and actuated, the
  * recorder writes well-formed sequences (per phase 1 → 8 → 10 → 11 every cycle, in time
  * order; detector on and off alternating), a termination before each actuated yellow, one
- * detector-on per counted vehicle, and recording changes nothing in the run.
+ * detector-on per counted vehicle, pedestrian walk / clearance / don't walk timed from each
+ * green by the network's walk and crosswalks, and recording changes nothing in the run.
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -50,6 +51,51 @@ describe('simulator event log', () => {
     const counted = counts.volumeVeh.reduce((a, b) => a + b, 0);
     expect(report.detectorOns).toBeGreaterThanOrEqual(counted);
     expect(report.detectorOns).toBeLessThanOrEqual(counted * 1.02 + 20);
+    // Pedestrians: every green of a phase with a crossing logs 21 with its 1, 22 after the
+    // walk, 23 after walk + the longest crosswalk at the walking speed (0.1 s steps up).
+    expect(report.walks).toBeGreaterThan(50);
+    const records = rec.events.records();
+    const speed = Math.min(c.network.defaults.pedestrianSpeedMps, 1.2);
+    let checkedPhases = 0;
+    let greens = 0;
+    let cut = 0;
+    for (let i = 0; i < c.intersectionCount; i++) {
+      const ix = c.network.intersections[i]!;
+      const defs = ix.phasing.type === 'stages' ? ix.phasing.stages : ix.phasing.phases;
+      for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
+        const def = defs.find((d) => d.id === c.phaseIds[p])!;
+        const n = rec.numbering.phaseNumber[p]!;
+        const mine = records.filter((r) => r.locationId === ix.id && r.eventParam === n);
+        const ped = mine.filter((r) => r.eventCode >= 21 && r.eventCode <= 23).map((r) => [r.eventCode, r.timestampMs]);
+        if (!def.pedestrian) {
+          expect(ped).toEqual([]);
+          continue;
+        }
+        const walkS = Math.max(def.pedestrian.walkS, 4);
+        const longestM = Math.max(...def.pedestrian.crosswalks.map((leg) => ix.crosswalks.find((x) => x.leg === leg)!.lengthM));
+        const dontWalkS = Math.ceil((walkS + longestM / speed) * 10 - 1e-9) / 10;
+        const at = (ms: number) => Math.round(ms / 100) * 100;
+        // Lamps are sampled once a step, so a green at the pedestrian minimum can show up to a
+        // step shorter: then its 23 comes with its 8, never after it.
+        const expected = mine.flatMap((r, k) => {
+          const yellow = mine.slice(k).find((y) => y.eventCode === 8)?.timestampMs;
+          if (r.eventCode !== 1 || yellow === undefined) return [];
+          return [
+            [21, r.timestampMs],
+            [22, Math.min(at(r.timestampMs + walkS * 1000), yellow)],
+            [23, Math.min(at(r.timestampMs + dontWalkS * 1000), yellow)],
+          ];
+        });
+        expect(ped.slice(0, expected.length)).toEqual(expected);
+        greens += expected.length / 3;
+        cut += expected.filter((e, k) => e[0] === 23 && e[1] !== at(expected[k - 2]![1]! + dontWalkS * 1000)).length;
+        checkedPhases++;
+      }
+    }
+    expect(checkedPhases).toBeGreaterThanOrEqual(20);
+    // Only greens planned at the pedestrian minimum can be cut by the sampling, and few are.
+    expect(greens).toBeGreaterThan(150);
+    expect(cut).toBeLessThan(greens * 0.05);
     const bare = new Simulation(c, plan, { movementFlowVehPerH: flows }, { seed: 5, detectorIntervalS: 300 });
     bare.runUntil(900);
     expect(bare.metrics()).toEqual(sim.metrics());

@@ -11,11 +11,19 @@
  *    loop is one 82 (a follower arriving while the loop is still covered logs 81 and 82 at
  *    the same instant, so every vehicle is one 82); 81 when the loop is clear at a step end.
  *    Faults show as reported: a dead loop logs nothing, a stuck-on one one 82; chatter is
- *    not modelled in the log.
- * Timestamps are the step's clock (what the vehicles saw: lamps and loops are sampled once
- * a step), epochMs + tS × 1000, rounded to 0.1 s. The simulator has no pedestrians, so no
- * 21/22/23; plans do not change within a run, so no 131–149 here (the virtual controller
- * logs those). Recording is opt-in: without a recorder the step pays one untaken branch.
+ *    not modelled in the log;
+ *  - pedestrian events 21 walk, 22 flashing don't walk, 23 don't walk of every phase with a
+ *    crossing, parameter the phase number. The simulator moves no pedestrians, but the
+ *    signal heads show the walk all the same: walk with the phase's green (pedestrian
+ *    recall), timed from it by engine/events/pedestrian.ts, so the 22 and 23 carry their own
+ *    times (the logged green + walk, + walk + clearance), written once a step passes them.
+ *    Sampling can show a green planned at the pedestrian minimum up to one step shorter;
+ *    its 23 then comes with its 8 (never after it).
+ * Timestamps of the rest are the step's clock (what the vehicles saw: lamps and loops are
+ * sampled once a step), epochMs + tS × 1000, rounded to 0.1 s. Plans do not change within a
+ * run, so no 131–149 here (the virtual controller logs those); TSP runs outside the
+ * simulation (the heads follow a schedule source, which knows no requests), so no 112–115
+ * either. Recording is opt-in: without a recorder the step pays one untaken branch.
  * Called by tests, benchmarks and whoever wants a log of a run (Link Pivot:
  * simulator/linkPivot.test.ts).
  */
@@ -23,7 +31,9 @@ import { EventBuffer } from '../engine/events/buffer.js';
 import { EventCode } from '../engine/events/codes.js';
 import { eventNumbering, type EventNumbering } from '../engine/events/numbering.js';
 import { emitPhaseChange } from '../engine/events/phaseEdges.js';
+import { PedestrianHeads } from '../engine/events/pedestrian.js';
 import { KIND_PASS } from '../engine/runner/actuatedPass.js';
+import { PHASE_GREEN } from '../engine/runner/lamps.js';
 import type { CompiledNetwork } from '../engine/network/compile.js';
 import type { SignalHeads } from './signals.js';
 import type { SimState } from './vehicles.js';
@@ -68,6 +78,8 @@ export class SimEventRecorder implements SimStepObserver {
   /** Per detector: 1 while logged on; the front-passage count seen last. */
   private readonly on: Uint8Array;
   private readonly lastCount: Float64Array;
+  /** Every phase's pedestrian heads (all intersections in one, so pending 22s and 23s come out in time order). */
+  private readonly ped: PedestrianHeads;
   private attached: RecordableSimulation | undefined;
 
   /** Attaches to `sim` at once (from its current clock on); `detach` stops recording. */
@@ -82,6 +94,9 @@ export class SimEventRecorder implements SimStepObserver {
     this.location = new Uint16Array(c.intersectionCount);
     for (let i = 0; i < c.intersectionCount; i++) this.location[i] = this.events.locationIndex(c.intersectionIds[i]!);
     this.interval = new Uint8Array(c.phaseIds.length);
+    const phaseLocation = new Uint16Array(c.phaseIds.length);
+    for (let i = 0; i < c.intersectionCount; i++) phaseLocation.fill(this.location[i]!, c.phaseStart[i]!, c.phaseStart[i + 1]!);
+    this.ped = new PedestrianHeads(c, this.numbering, this.events, 0, c.phaseIds.length, (p) => phaseLocation[p]!);
     // Start from what the heads show now: the log begins with the first change.
     for (let i = 0; i < c.intersectionCount; i++) {
       const iv = this.signals.intervals(i);
@@ -100,6 +115,7 @@ export class SimEventRecorder implements SimStepObserver {
 
   observe(tS: number, s: SimState): void {
     const ms = this.epochMs + tS * 1000;
+    this.ped.writeDue(ms);
     if (this.phases) this.phaseEvents(ms);
     this.detectorEvents(ms, s);
   }
@@ -115,7 +131,10 @@ export class SimEventRecorder implements SimStepObserver {
         const now = iv[p]!;
         const was = this.interval[p]!;
         if (now === was) continue;
+        // Greens (at least 4 s) are longer than a step: a green is never skipped between two samples.
+        if (was === PHASE_GREEN) this.ped.endGreen(p, ms);
         emitPhaseChange(this.events, loc, ms, this.numbering.phaseNumber[p]!, was, now, pass ? heads.act.termination[p]! : 0);
+        if (now === PHASE_GREEN) this.ped.beginGreen(p, ms);
         this.interval[p] = now;
       }
     }

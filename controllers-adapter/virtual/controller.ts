@@ -203,7 +203,7 @@ export class VirtualController {
       run.anchor(i, nowS);
       run.holdRedUntilCycleZero(i);
       this.evaluate(true);
-      this.eventLog?.resync(run);
+      this.eventLog?.resync(run, nowS);
       return;
     }
     // Offset correction only in coordinated mode (free mode runs the plan as it is).
@@ -242,7 +242,7 @@ export class VirtualController {
 
   /**
    * Starts the high-resolution event log (./events.ts) from now, or returns the one running:
-   * phase, detector, coordination and flash events in the Indiana codes ATSPM reads.
+   * phase, pedestrian, detector, TSP, coordination and flash events in the Indiana codes ATSPM reads.
    */
   recordEvents(opts: ControllerEventLogOptions = {}): ControllerEventLog {
     this.eventLog ??= new ControllerEventLog(this.c, this.intersection, this.runner, this.store.activePlanId, opts);
@@ -310,7 +310,7 @@ export class VirtualController {
     this.runner.holdRedUntilCycleZero(this.intersection);
     this.resetMonitor(this.nowS);
     this.evaluate(true);
-    this.eventLog?.resync(this.runner);
+    this.eventLog?.resync(this.runner, this.nowS);
   }
 
   /** Local reset after a fault flash: all red until the next cycle zero, then the active plan. */
@@ -322,13 +322,14 @@ export class VirtualController {
     this.lastFaultMessage = '';
     this.evaluate(true);
     this.eventLog?.flash(false, this.nowS);
-    this.eventLog?.resync(this.runner);
+    this.eventLog?.resync(this.runner, this.nowS);
   }
 
   /** Manual control (technician's panel, or a test of the monitor): these lamp outputs, checked by the conflict monitor. */
   forceOutputs(green: number, yellow: number): void {
     if (this.mode === ControllerMode.Flash) return;
     this.refreshStatus();
+    if (this.mode !== ControllerMode.Manual) this.eventLog?.interrupt(this.nowS);
     this.mode = ControllerMode.Manual;
     const present = this.monitor.present;
     this.forcedGreen = green & present;
@@ -343,7 +344,7 @@ export class VirtualController {
     this.mode = ControllerMode.Coordinated;
     this.runner.holdRedUntilCycleZero(this.intersection);
     this.evaluate(true);
-    this.eventLog?.resync(this.runner);
+    this.eventLog?.resync(this.runner, this.nowS);
   }
 
   // ------------------------------------------------------------- detectors
@@ -404,12 +405,15 @@ export class VirtualController {
 
   /** Runs a commit written by central; a refusal raises the CommitRejected fault, an acceptance clears it. */
   private commit(command: number = COMMIT_COMMAND): void {
+    const override = command !== COMMIT_COMMAND;
+    if (override) this.eventLog?.beforeOverride(this.runner);
     const outcome = commitStaged({ c: this.c, intersection: this.intersection, p0: this.p0, p1: this.p1, runner: this.runner, scratch: this.scratch, store: this.store, mode: this.mode, nowS: this.nowS }, command);
     if (outcome === CommitOutcome.Refused) {
       this.faults |= FaultFlag.CommitRejected;
       return;
     }
     if (outcome === CommitOutcome.OverrideStarted) this.overridesRun++;
+    if (override) this.eventLog?.overrideAccepted(this.runner, outcome === CommitOutcome.OverrideStarted, this.nowS);
     this.faults &= ~FaultFlag.CommitRejected;
   }
 
@@ -423,6 +427,7 @@ export class VirtualController {
       store.switchToPending();
       this.eventLog?.notePlan(this.runner, store.activePlanId, this.runner.cycleStartS[this.intersection]!);
     }
+    this.eventLog?.cycleZero(this.runner, this.runner.cycleStartS[this.intersection]!);
     if (flags & BOUNDARY_ONE_CYCLE) {
       store.commitStatus = CommitStatus.OverrideRunning;
       this.overridesRun++;

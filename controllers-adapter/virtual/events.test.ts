@@ -1,9 +1,11 @@
 /**
  * The virtual controller's event log (./events.ts): fixed time and actuated runs write
  * well-formed sequences (per phase 1 → 8 → 10 → 11 every cycle, in time order; detector 82
- * and 81 alternating), actuated yellows carry their termination, a committed plan logs
- * 131/132/133/134+ for what changed when it takes over, a monitor trip logs 173, and the
- * logged edges fall exactly on the running cycle's times.
+ * and 81 alternating; 21 → 22 → 23 for phases with a crossing), actuated yellows carry their
+ * termination, a committed plan logs 131/132/133/134+ for what changed when it takes over, a
+ * monitor trip logs 173, the logged edges fall exactly on the running cycle's times, and the
+ * pedestrian events on the times the network's walk and crosswalks give. TSP events:
+ * ./tspEvents.test.ts.
  */
 import { describe, expect, test } from 'vitest';
 import { actuatedPlan } from '../../engine/timing/actuated.js';
@@ -13,6 +15,7 @@ import { detectorRange, VirtualController } from './controller.js';
 import { CommitStatus, ControllerMode, HR_COMMIT, HR_STAGE } from '../registerMap.js';
 import { demoNetwork, demoPlan, planFromVolumes } from '../../test/fixtures/controllers/demo.js';
 import { checkEventSequences } from '../../test/fixtures/eventSequences.js';
+import { eventsToCsv, readEventsCsv } from '../../engine/events/csv.js';
 
 const c = demoNetwork();
 const plan = demoPlan();
@@ -120,5 +123,50 @@ describe('VirtualController event log', () => {
     // After the reset the phases run again, from the first cycle zero.
     const after = log.events.records().filter((r) => r.timestampMs > 50_000 && r.eventCode === EventCode.PhaseBeginGreen);
     expect(after.length).toBeGreaterThan(2);
+  });
+
+  test('pedestrian phases: walk with the green, clearance after the walk, don\'t walk at walk + crossing time, before the yellow; the CSV round-trips them', () => {
+    const i = 0;
+    const v = new VirtualController(c, i, plan, { commLossTimeoutS: 0 });
+    const epochMs = Date.UTC(2026, 0, 1);
+    const log = v.recordEvents({ epochMs });
+    const endS = 620;
+    runUntil(v, endS);
+    log.flush(endS);
+    expect(checkEventSequences(log.events).problems).toEqual([]);
+    // From the network file: walk, the longest crosswalk the phase serves at the network's
+    // walking speed (never above the 1.2 m/s floor), rounded up to the 0.1 s step.
+    const ix = c.network.intersections[i]!;
+    const defs = ix.phasing.type === 'stages' ? ix.phasing.stages : ix.phasing.phases;
+    const speed = Math.min(c.network.defaults.pedestrianSpeedMps, 1.2);
+    const C = plan.cycleS[i]!;
+    let phasesWithCrossing = 0;
+    for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
+      const def = defs.find((d) => d.id === c.phaseIds[p])!;
+      const n = log.numbering.phaseNumber[p]!;
+      const logged = log.events.records().filter((r) => r.eventCode >= 21 && r.eventCode <= 23 && r.eventParam === n);
+      if (!def.pedestrian) {
+        expect(logged).toEqual([]);
+        continue;
+      }
+      phasesWithCrossing++;
+      const walkS = Math.max(def.pedestrian.walkS, 4);
+      const longestM = Math.max(...def.pedestrian.crosswalks.map((leg) => ix.crosswalks.find((x) => x.leg === leg)!.lengthM));
+      const dontWalkS = Math.ceil((walkS + longestM / speed) * 10 - 1e-9) / 10;
+      // Never past the yellow: the plan gives the phase at least that much green.
+      expect(dontWalkS).toBeLessThanOrEqual(plan.phaseGreenS[p]! + 1e-9);
+      // Every green of the plan from the first cycle zero after power-up (clock 0; all red
+      // until then), wholly within the run.
+      const expected: [number, number][] = [];
+      const firstZeroS = plan.offsetS[i]! + (Math.floor((0 - plan.offsetS[i]!) / C) + 1) * C;
+      for (let g = firstZeroS + plan.phaseStartS[p]!; g + dontWalkS <= endS; g += C) expected.push([21, g], [22, g + walkS], [23, g + dontWalkS]);
+      expect(expected.length).toBeGreaterThanOrEqual(6);
+      const tenth = (s: number) => epochMs + Math.round(s * 10) * 100;
+      expect(logged.slice(0, expected.length).map((r) => [r.eventCode, r.timestampMs])).toEqual(expected.map(([code, s]) => [code, tenth(s)]));
+    }
+    expect(phasesWithCrossing).toBeGreaterThanOrEqual(2);
+    // The ATSPM CSV writes and reads every record back unchanged, pedestrian events included.
+    const back = readEventsCsv(eventsToCsv(log.events));
+    expect(back.records()).toEqual(log.events.records());
   });
 });
