@@ -65,8 +65,8 @@ const CONTROLLERS_USAGE = `usage: greenwave controllers --virtual N [--port 1502
 const SERVE_USAGE = `usage: greenwave serve --tokens <tokens.json> (--insecure | --tls-cert <cert> --tls-key <key> [--tls-ca <ca>])
                        [--port 50051] [--host 127.0.0.1] [--network net.json --counts counts.csv --at 08:00]
                        [--gtfs <dir>] [--controllers HOST:PORT [--resync-s 5]] [--limit NAME=VALUE]…
-                       [--db var/greenwave.db | --pg postgres://…] [--metrics-port P] [--log-level info]
-                       [--config greenwave.json]
+                       [--db var/greenwave.db | --pg postgres://…] [--two-person-rule] [--metrics-port P]
+                       [--log-level info] [--config greenwave.json]
   gRPC bus priority, SPaT and timing service (docs/grpc.md).
   --tokens           the bearer tokens and their roles (required)
   --insecure         serve plaintext (must be asked for); otherwise --tls-cert and --tls-key
@@ -79,7 +79,9 @@ const SERVE_USAGE = `usage: greenwave serve --tokens <tokens.json> (--insecure |
   --limit NAME=VALUE governance limits (service/governance.ts), repeatable
   --db PATH          SQLite file keeping the last Replan (restored at start in place
                      of --at), priority requests and the audit log (default var/greenwave.db)
-  --pg URL           keep them in PostgreSQL instead (docs/storage.md)
+  --pg URL           keep them in PostgreSQL instead (docs/storage.md); the database also holds the
+                     plan lifecycle (OperationsService: propose, review, approve, deploy, roll back)
+  --two-person-rule  a plan's author cannot approve it (a second supervisor must)
   --metrics-port P   Prometheus metrics at http://HOST:P/metrics (0: any free port; default: not served)
   --log-level L      JSON log on standard error: fatal, error, warn, info (default), debug, trace, silent
   --config FILE      the same settings from a JSON file; GREENWAVE_<FIELD> variables override it and

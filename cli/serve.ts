@@ -52,6 +52,7 @@ export const SERVE_OPTIONS = {
       pg: { type: 'string' },
       'metrics-port': { type: 'string' },
       'log-level': { type: 'string' },
+      'two-person-rule': { type: 'boolean' },
     } as const;
 
 /** `greenwave serve`'s options, and where its storage is. */
@@ -95,6 +96,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     pg: cli.pg ?? (cli.db === undefined ? cfg.pg : undefined),
     'metrics-port': cli['metrics-port'] ?? str(cfg.metricsPort),
     'log-level': cli['log-level'] ?? cfg.logLevel ?? 'info',
+    'two-person-rule': cli['two-person-rule'] ?? cfg.twoPersonRule ?? false,
   };
   // Limits merge per name: a file's maxStreams stays when the command line sets only maxInFlight.
   const limits: Record<string, number> = { ...(file.limits as Record<string, number> | undefined), ...(fromEnv.limits as Record<string, number> | undefined) };
@@ -135,6 +137,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     storageAt: values.pg !== undefined ? { pg: values.pg } : { db: values.db ?? DEFAULT_SQLITE_PATH },
     port,
     host: values.host,
+    twoPersonRule: values['two-person-rule'],
     ...(controllerAddress ? { controllerAddress, controllerResyncMs: Math.round(resyncS * 1000) } : {}),
     insecure: values.insecure,
     ...(cert !== undefined && key !== undefined ? { tls: { certPath: cert, keyPath: key, ...(values['tls-ca'] ? { caPath: values['tls-ca'] } : {}) } } : {}),

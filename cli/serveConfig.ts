@@ -45,6 +45,7 @@ export const ServeConfigSchema = z
     pg: z.string({ error: 'must be a PostgreSQL URL' }).min(1, { error: 'must not be empty' }),
     metricsPort: portNumber,
     logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
+    twoPersonRule: z.boolean({ error: 'must be true or false' }),
   })
   .partial();
 export type ServeConfig = z.infer<typeof ServeConfigSchema>;
@@ -111,7 +112,7 @@ export function envServeConfig(env: NodeJS.ProcessEnv): ServeConfig {
     if (v === undefined || v === '') continue;
     names[field] = name;
     if (NUMBER_FIELDS.includes(field as Field)) raw[field] = v.trim() === '' ? Number.NaN : Number(v);
-    else if (field === 'insecure') raw[field] = /^(true|1|yes)$/i.test(v) ? true : /^(false|0|no)$/i.test(v) ? false : v;
+    else if (field === 'insecure' || field === 'twoPersonRule') raw[field] = /^(true|1|yes)$/i.test(v) ? true : /^(false|0|no)$/i.test(v) ? false : v;
     else if (field === 'limits') {
       const limits: Record<string, unknown> = {};
       for (const kv of v.split(',')) {

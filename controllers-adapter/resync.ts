@@ -36,6 +36,11 @@ export interface PlanResyncOptions {
   readonly onFailure?: (message: string) => void;
   /** Told of every event as it is recorded (the service counts them as metrics). */
   readonly onEvent?: (kind: ResyncEvent['kind']) => void;
+  /**
+   * The plan id the current plan carries on the wire, when it has one of its own (a plan
+   * deployed through the lifecycle: service/deployer.ts wirePlanId); undefined = the next free id.
+   */
+  readonly planId?: () => number | undefined;
 }
 
 /** What one check or push did, for tests and status pages. */
@@ -131,6 +136,11 @@ export class PlanResync {
     return new Map(this.units.map((u) => [u.endpoint.unitId, u.expectedPlanId]));
   }
 
+  /** From now on, the controller of `unitId` is expected to run (or have pending) plan `planId`: someone else (the deployer) sends it. */
+  expect(unitId: number, planId: number): void {
+    for (const u of this.units) if (u.endpoint.unitId === unitId) u.expectedPlanId = planId;
+  }
+
   /** Pushes the current plan to every controller (start, Replan). Resolves when every push settled; never rejects. */
   pushAll(): Promise<void> {
     return Promise.all(this.units.map((u) => this.push(u))).then(() => undefined);
@@ -186,7 +196,8 @@ export class PlanResync {
   private async push(u: UnitSync): Promise<void> {
     u.pushing++;
     try {
-      const r = await this.client.pushPlan(u.endpoint.unitId, this.currentPlan());
+      const planId = this.opts.planId?.();
+      const r = await this.client.pushPlan(u.endpoint.unitId, this.currentPlan(), planId !== undefined ? { planId } : {});
       u.expectedPlanId = r.planId;
       u.lastMismatch = '';
       u.lastFailure = '';

@@ -3,8 +3,9 @@
  *   { "tokens": [ { "token": "…", "client": "bus-dispatch", "roles": ["dispatch", "viewer"] } ] }
  * Roles: `dispatch` may request priority (and update or cancel its own
  * requests), `emergency` may in addition ask for PRIORITY_CLASS_EMERGENCY
- * (preemption), `operator` may change plans and update or cancel any client's
- * request, `viewer` may read plans and signal state. A client is named by its
+ * (preemption), `operator` may change plans (Replan; propose lifecycle plans, set locks) and
+ * update or cancel any client's request, `supervisor` approves, rejects, deploys and rolls back
+ * lifecycle plans (service/lifecycle/), `viewer` may read plans and signal state. A client is named by its
  * `client` field: requests belong to it, and per-client limits count by it.
  * Tokens are compared as SHA-256 digests in constant time.
  */
@@ -14,7 +15,7 @@ import { status, type Metadata } from '@grpc/grpc-js';
 import { StatusError } from './errors.js';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 
-export const ROLES = ['dispatch', 'emergency', 'operator', 'viewer'] as const;
+export const ROLES = ['dispatch', 'emergency', 'operator', 'supervisor', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface TokenEntry {

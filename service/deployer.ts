@@ -22,7 +22,7 @@ import type { CompiledNetwork } from '../engine/network/compile.js';
 import type { PlanBuffer } from '../engine/timing/planner.js';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import type { ControllerClient, ControllerEndpoint } from '../controllers-adapter/modbus/client.js';
-import { decodePlan, encodePlan } from './planWire.js';
+import { decodePlan, encodePlan, type ReplanResult } from './planWire.js';
 import type { Actor, Deployment, Storage, TimingPlan } from './storage/storage.js';
 import type { DeploymentMetrics } from './metrics.js';
 
@@ -90,17 +90,26 @@ export class Deployer {
 
   /** Sends stored plan `planId` to every controller, tracking each deployment; resolves when each is confirmed or failed. */
   async rollout(actor: Actor, planId: number, rolloutId: string): Promise<RolloutReport> {
+    return (await this.start(actor, planId, rolloutId)).done;
+  }
+
+  /**
+   * Stages the rollout (one transaction: every controller's deployment or, if one is refused,
+   * none) and resolves once it is staged, with the deployments and a promise of the report.
+   * The service answers the operator at that point and lets the pushes run on.
+   */
+  async start(actor: Actor, planId: number, rolloutId: string): Promise<{ readonly staged: readonly Deployment[]; readonly buffer: PlanBuffer; readonly done: Promise<RolloutReport> }> {
     const plan = await this.storage.getTimingPlan(planId);
     if (!plan) throw new GreenwaveError(ErrorCode.NotFound, `no stored plan ${planId}`);
     const buffer = this.bufferOf(plan);
     const wire = wirePlanId(planId);
     // The whole rollout is staged in one transaction: a kill cannot leave it half-recorded.
-    const deployments = await this.storage.stageDeployments(
+    const staged = await this.storage.stageDeployments(
       actor,
       [...this.unitOf.keys()].map((controllerId) => ({ controllerId, planId, wirePlanId: wire, rolloutId })),
     );
-    const failed = await this.each(deployments, (d) => this.finish(actor, d, buffer));
-    return { rolloutId, planId, confirmed: deployments.length - failed.length, failed };
+    const done = this.each(staged, (d) => this.finish(actor, d, buffer)).then((failed) => ({ rolloutId, planId, confirmed: staged.length - failed.length, failed }));
+    return { staged, buffer, done };
   }
 
   /** Finishes or reports every deployment left staged or committed (after a crash). */
@@ -179,10 +188,19 @@ export class Deployer {
   }
 
   private bufferOf(plan: TimingPlan): PlanBuffer {
-    const body = plan.body as Partial<DeployablePlanBody>;
-    if (typeof body.wire !== 'string') throw new GreenwaveError(ErrorCode.InvalidInput, `stored plan ${plan.planId} carries no deployable buffer (wire)`);
-    const bytes = Buffer.from(body.wire, 'base64');
-    const f64 = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    return decodePlan(this.c, f64).plan.buffer;
+    return storedPlanBuffer(this.c, plan);
   }
+}
+
+/** The exact plan a stored deployable plan carries (its `wire`), decoded: buffer, timing reports, corridor cycles. */
+export function storedPlanResult(c: CompiledNetwork, plan: TimingPlan): ReplanResult {
+  const body = plan.body as Partial<DeployablePlanBody>;
+  if (typeof body.wire !== 'string') throw new GreenwaveError(ErrorCode.InvalidInput, `stored plan ${plan.planId} carries no deployable buffer (wire)`);
+  const bytes = Buffer.from(body.wire, 'base64');
+  return decodePlan(c, new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)));
+}
+
+/** The exact buffer a stored deployable plan carries. */
+export function storedPlanBuffer(c: CompiledNetwork, plan: TimingPlan): PlanBuffer {
+  return storedPlanResult(c, plan).plan.buffer;
 }

@@ -32,7 +32,12 @@ export function toGrpcStatus(e: unknown): Partial<ServiceError> & { code: status
         code = status.INVALID_ARGUMENT;
         break;
       case ErrorCode.UnsafePlan:
+      case ErrorCode.Conflict:
+      case ErrorCode.IllegalTransition:
         code = status.FAILED_PRECONDITION;
+        break;
+      case ErrorCode.NotFound:
+        code = status.NOT_FOUND;
         break;
       case ErrorCode.Cancelled:
         code = status.CANCELLED;

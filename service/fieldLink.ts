@@ -25,8 +25,16 @@ export interface FieldLink {
   readonly resync: PlanResync;
   /** Intersection i's TSP schedule changed: send its next cycle now. */
   changed(i: number): void;
-  /** The base plan changed (Replan): push it to every controller. */
+  /** The base plan changed (Replan): push it to every controller (under the next free plan id). */
   pushPlans(): void;
+  /**
+   * The base plan is now a deployed lifecycle plan sent by the deployer as wire plan id
+   * `wirePlanId`: re-sync expects that id and re-sends the plan under it to a restarted controller.
+   */
+  deployed(wirePlanId: number): void;
+  /** The Modbus client the link talks through (the deployer shares it: one writer per controller). */
+  readonly client: ControllerClient;
+  readonly endpoints: readonly ControllerEndpoint[];
   close(): void;
 }
 
@@ -43,8 +51,16 @@ export function connectControllers(state: ServiceState, endpoints: readonly Cont
   const unitOf = new Map(endpoints.map((e) => [e.intersection, e.unitId]));
   const link = new PriorityLink(state.c, state.tsp, client, (i) => unitOf.get(i));
   // The base plan: pushed at start and after Replan, and again to any controller found off it (a restart).
-  const resync = new PlanResync(state.c, client, endpoints, () => state.plan.buffer, { periodMs: resyncMs, ...(opts.log ? { log: opts.log } : {}), onFailure: (m) => link.failures.push(m), ...(opts.metrics ? { onEvent: (k) => opts.metrics?.controllerEvent(k) } : {}) });
-  const pushPlans = (): void => void resync.pushAll();
+  let wirePlanId: number | undefined;
+  const resync = new PlanResync(state.c, client, endpoints, () => state.plan.buffer, { planId: () => wirePlanId, periodMs: resyncMs, ...(opts.log ? { log: opts.log } : {}), onFailure: (m) => link.failures.push(m), ...(opts.metrics ? { onEvent: (k) => opts.metrics?.controllerEvent(k) } : {}) });
+  const pushPlans = (): void => {
+    wirePlanId = undefined;
+    void resync.pushAll();
+  };
+  const deployed = (id: number): void => {
+    wirePlanId = id;
+    for (const e of endpoints) resync.expect(e.unitId, id);
+  };
   const changed = (i: number): void => {
     if (unitOf.has(i)) void link.sync(i, clock());
   };
@@ -60,6 +76,9 @@ export function connectControllers(state: ServiceState, endpoints: readonly Cont
     resync,
     changed,
     pushPlans,
+    deployed,
+    client,
+    endpoints,
     close: (): void => {
       clearInterval(timer);
       resync.stop();

@@ -30,15 +30,20 @@ export const MAX_QUEUED_OPS = 50_000;
 
 const SYSTEM: Actor = { user: 'greenwave' };
 
-/** What the service restores from the plan record at start. */
+/**
+ * What the service restores from the plan record at start: a Replan (re-planned for its
+ * interval: `at`), or a lifecycle plan that was deployed (`exact`: the stored plan itself).
+ */
 export interface RestoredPlan {
-  /** The "HH:MM" interval the last stored plan was made for. */
-  readonly at: string;
+  /** The "HH:MM" interval the last stored plan was made for (a deployed lifecycle plan: the interval to load the counts at, if it has one). */
+  readonly at: string | undefined;
   readonly forInterval: string;
   readonly planId: number;
   readonly version: number;
   /** The stored plan was made from the same network and counts as the service now has. */
   readonly sameInputs: boolean;
+  /** A deployed lifecycle plan: restored exactly as stored (service/lifecycle/). */
+  readonly exact?: TimingPlan;
 }
 
 export interface PlanRecord {
@@ -77,13 +82,25 @@ export class ServiceJournal {
     this.timer.unref();
   }
 
-  /** The last stored plan of this network, if any (for the service to start on it instead of --at). */
+  /**
+   * The plan in force when the service stopped, if any (for the service to start on it instead
+   * of --at): the newest Replan record or deployed lifecycle plan. A lifecycle plan that was only
+   * proposed (never staged to a controller) was not in force and is passed over.
+   */
   async lastPlan(networkSha256: string, countsSha256: string): Promise<RestoredPlan | undefined> {
-    const p: TimingPlan | undefined = await this.storage.latestTimingPlan({ kind: 'network', id: this.networkScope });
-    if (!p) return undefined;
-    const body = p.body as Partial<PlanRecord>;
-    if (typeof body.at !== 'string' || typeof body.forInterval !== 'string') return undefined;
-    return { at: body.at, forInterval: body.forInterval, planId: p.planId, version: p.version, sameInputs: body.networkSha256 === networkSha256 && body.countsSha256 === countsSha256 };
+    const plans = await this.storage.listTimingPlans({ kind: 'network', id: this.networkScope });
+    for (let k = plans.length - 1; k >= 0; k--) {
+      const p = plans[k]!;
+      const body = p.body as Partial<PlanRecord> & { kind?: unknown; wire?: unknown; at?: unknown };
+      if (body.kind === 'proposal') {
+        const deps = await this.storage.listDeployments({ planId: p.planId });
+        if (!deps.some((d) => d.state === 'staged' || d.state === 'committed' || d.state === 'confirmed')) continue;
+        return { at: typeof body.at === 'string' ? body.at : undefined, forInterval: String(body.forInterval), planId: p.planId, version: p.version, sameInputs: body.networkSha256 === networkSha256, exact: p };
+      }
+      if (typeof body.at !== 'string' || typeof body.forInterval !== 'string') continue;
+      return { at: body.at, forInterval: body.forInterval, planId: p.planId, version: p.version, sameInputs: body.networkSha256 === networkSha256 && body.countsSha256 === countsSha256 };
+    }
+    return undefined;
   }
 
   /** Stores a plan before it is applied; resolves once it is durable. */

@@ -11,6 +11,8 @@ import { MOVEMENT_COUNT, THROUGH_TURN, movementId, movementIndex, parseMovementI
 import { APPROACH_IDS } from '../engine/network/schema.js';
 import { intersectionSpat } from './spat.js';
 import type { ServiceState } from './state.js';
+import type { CompiledNetwork } from '../engine/network/compile.js';
+import type { TimingPlan } from '../engine/plan.js';
 
 // ---- request validation (field paths in every message) ----
 
@@ -136,8 +138,11 @@ function phaseMovements(mask: number): string[] {
 }
 
 export function intersectionPlan(state: ServiceState, i: number): Obj {
-  const c = state.c;
-  const tp = state.plan.plans[i]!;
+  return intersectionPlanMessage(state.c, state.plan.plans[i]!, i);
+}
+
+/** IntersectionPlan of intersection i from a plan's timing report (the current plan's, or a stored version's). */
+export function intersectionPlanMessage(c: CompiledNetwork, tp: TimingPlan, i: number): Obj {
   return {
     intersection_id: tp.intersectionId,
     cycle_s: tp.cycleS,

@@ -14,9 +14,8 @@
  *
  * The plan travels as one Float64Array (planWire.ts).
  */
-import { fileURLToPath } from 'node:url';
 import type { CompiledNetwork } from '../engine/network/compile.js';
-import { assertFreshBuild } from '../engine/pool/freshBuild.js';
+import { serviceWorkerUrl } from './workerUrl.js';
 import { WorkerPool } from '../engine/pool/pool.js';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { status } from '@grpc/grpc-js';
@@ -26,22 +25,16 @@ import type { ReplanMetrics } from './metrics.js';
 
 export type { ReplanResult, ServicePlan } from './planWire.js';
 
-/**
- * The compiled worker script: workers load JS from dist/, also when this module runs
- * from source (tests); then dist/ must match the source (StaleBuildError otherwise).
- */
-function replanWorkerUrl(): URL {
-  const here = fileURLToPath(import.meta.url);
-  if (!here.endsWith('.ts')) return new URL('./replanWorker.js', import.meta.url);
-  const url = new URL('../dist/service/replanWorker.js', import.meta.url);
-  assertFreshBuild(url, new URL('../', import.meta.url));
-  return url;
+/** Per-intersection cycle bounds the plan must keep (dense index order; NaN = no bound): the lifecycle's cycle locks. */
+export interface CycleLimits {
+  readonly minS: Float64Array;
+  readonly maxS: Float64Array;
 }
 
 export class Replanner {
   private pool: WorkerPool | undefined;
-  /** Per minute of the day: the computation running or queued for it. */
-  private readonly pending = new Map<number, Promise<ReplanResult>>();
+  /** Per minute of the day (and cycle limits, if any): the computation running or queued for it. */
+  private readonly pending = new Map<string, Promise<ReplanResult>>();
   /** Computations started (coalesced requests share one): for tests and metrics. */
   computations = 0;
 
@@ -65,21 +58,24 @@ export class Replanner {
    * maxPendingReplans until it ends (killing the worker and starting a new one would cost
    * more CPU than letting it finish).
    */
-  plan(at: string, signal: AbortSignal): Promise<ReplanResult> {
+  plan(at: string, signal: AbortSignal, limits?: CycleLimits): Promise<ReplanResult> {
     const minutes = minutesOf(at);
-    let result = this.pending.get(minutes);
+    const input = limits ? Float64Array.of(minutes, ...limits.minS, ...limits.maxS) : Float64Array.of(minutes);
+    // Requests with the same interval and the same limits share one computation.
+    const key = input.join(',');
+    let result = this.pending.get(key);
     if (!result) {
       if (this.pending.size >= this.maxPending) throw new StatusError(status.RESOURCE_EXHAUSTED, `more than ${this.maxPending} distinct Replan intervals computing at once (limit maxPendingReplans)`);
-      this.pool ??= new WorkerPool({ workerUrl: replanWorkerUrl(), size: 1, maxRetries: 0, workerData: this.source });
+      this.pool ??= new WorkerPool({ workerUrl: serviceWorkerUrl('replanWorker'), size: 1, maxRetries: 0, workerData: this.source });
       this.computations++;
       const t0 = performance.now();
-      const started = this.pool.run(Float64Array.of(minutes)).then((out) => decodePlan(this.c, out));
+      const started = this.pool.run(input).then((out) => decodePlan(this.c, out));
       const m = this.metrics;
       if (m) started.then(() => m.replanComputed((performance.now() - t0) / 1000, true), () => m.replanComputed((performance.now() - t0) / 1000, false));
       result = started;
-      this.pending.set(minutes, started);
+      this.pending.set(key, started);
       const forget = (): void => {
-        if (this.pending.get(minutes) === started) this.pending.delete(minutes);
+        if (this.pending.get(key) === started) this.pending.delete(key);
       };
       started.then(forget, forget);
     }

@@ -1,8 +1,9 @@
 /**
  * Worker thread entry for Replan (service/replan.ts starts it through engine/pool):
- * parses the network and counts text the service loaded (workerData) once, then each job is one
- * number, the minute of the day to plan for; the answer is the encoded plan
- * (encodePlan). Runs the demand prediction and planning, the CPU-heavy part of
+ * parses the network and counts text the service loaded (workerData) once, then each job is
+ * the minute of the day to plan for, optionally followed by per-intersection cycle limits
+ * (minimum then maximum, NaN = none: the plan lifecycle's cycle locks); the answer is the
+ * encoded plan (encodePlan). Runs the demand prediction and planning, the CPU-heavy part of
  * a Replan, away from the gRPC event loop. Loaded as compiled JS from dist/.
  */
 import { readlinkSync } from 'node:fs';
@@ -34,6 +35,8 @@ serveJobs((input, data) => {
   const minutes = input[0]!;
   const at = `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
   const demand = demandFor(loaded.prepared, at);
-  const plan = planNetwork(loaded.c, demand.volumeVeh, demand.intervalS);
+  const n = loaded.c.intersectionCount;
+  const limits = input.length === 1 + 2 * n ? { cycleLimitMinS: input.slice(1, 1 + n), cycleLimitMaxS: input.slice(1 + n, 1 + 2 * n) } : {};
+  const plan = planNetwork(loaded.c, demand.volumeVeh, demand.intervalS, limits);
   return encodePlan(loaded.c, plan.buffer, plan.corridors, demand.forInterval);
 });

@@ -39,6 +39,10 @@ import { signalStateService } from './signalStateService.js';
 import { timingService } from './timingService.js';
 import { healthService } from './healthService.js';
 import { ServiceJournal, sha256 } from './journal.js';
+import { operationsService } from './operationsService.js';
+import { PlanLifecycle } from './lifecycle/lifecycle.js';
+import { Reviewer, type ReviewOptions } from './lifecycle/review.js';
+import { Deployer, storedPlanResult, wirePlanId } from './deployer.js';
 import type { Storage } from './storage/storage.js';
 import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from './metrics.js';
 import { lineLog, makeLogger, type Logger } from './logging.js';
@@ -95,6 +99,10 @@ export interface ServeOptions {
    * refused authentications are audited. The caller opens and closes it; undefined = nothing kept.
    */
   readonly storage?: Storage;
+  /** The plan lifecycle (with a storage): the author of a plan cannot approve it (default false). */
+  readonly twoPersonRule?: boolean;
+  /** The plan review's simulation: simulated time per run, s, and seeds (defaults 1800 and [1, 2]). */
+  readonly review?: ReviewOptions;
 }
 
 export interface RunningServer {
@@ -123,7 +131,7 @@ export interface RunningServer {
 
 const ROOT = findRepoRoot();
 export const PROTO_ROOT = `${ROOT}/proto`;
-export const PROTO_FILES = ['greenwave/v1/common.proto', 'greenwave/v1/priority.proto', 'greenwave/v1/signal_state.proto', 'greenwave/v1/timing.proto', 'grpc/health/v1/health.proto'];
+export const PROTO_FILES = ['greenwave/v1/common.proto', 'greenwave/v1/priority.proto', 'greenwave/v1/signal_state.proto', 'greenwave/v1/timing.proto', 'greenwave/v1/operations.proto', 'grpc/health/v1/health.proto'];
 export const DEFAULT_NETWORK = `${ROOT}/examples/demo-city/network.json`;
 export const DEFAULT_COUNTS = `${ROOT}/examples/demo-city/counts.csv`;
 
@@ -152,14 +160,21 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const metrics = new ServiceMetrics(() => (fieldRef ? { total: fieldRef.resync.size, reachable: fieldRef.resync.reachableCount() } : undefined));
   let state = ServiceState.load(opts.networkPath ?? DEFAULT_NETWORK, opts.countsPath ?? DEFAULT_COUNTS, opts.at ?? '08:00', cfg);
   let journal: ServiceJournal | undefined;
+  let restoredWire: number | undefined;
   if (opts.storage) {
     journal = new ServiceJournal(opts.storage, state.c.network.name || state.source.networkPath, lineLog(logger, 'warn'), (v, ix) => state.tspHolds(v, ix), metrics);
     await opts.storage.saveNetworkVersion({ user: 'greenwave' }, state.c.network.name || state.source.networkPath, state.source.networkText);
     const restored = await journal.lastPlan(sha256(state.source.networkText), sha256(state.source.countsText));
-    if (restored) {
+    if (restored?.exact && restored.sameInputs) {
+      // A deployed lifecycle plan: the very plan that was approved, not a re-computation.
+      state = ServiceState.load(opts.networkPath ?? DEFAULT_NETWORK, opts.countsPath ?? DEFAULT_COUNTS, restored.at ?? opts.at ?? '08:00', cfg);
+      state.apply(storedPlanResult(state.c, restored.exact));
+      restoredWire = wirePlanId(restored.planId);
+      log(`greenwave serve: restored deployed plan ${restored.planId} (version ${restored.version}) in place of --at ${opts.at ?? '08:00'}`);
+    } else if (restored?.at !== undefined) {
       state = ServiceState.load(opts.networkPath ?? DEFAULT_NETWORK, opts.countsPath ?? DEFAULT_COUNTS, restored.at, cfg);
       log(`greenwave serve: restored the plan for ${restored.at} (stored plan ${restored.planId}, version ${restored.version}) in place of --at ${opts.at ?? '08:00'}${restored.sameInputs ? '' : '; the stored plan was made from other network or counts files, so it was re-planned from these'}`);
-    }
+    } else if (restored) log(`greenwave serve: deployed plan ${restored.planId} was made for another network file: planning for --at ${opts.at ?? '08:00'} instead`);
     const expired = await journal.expireLeftOpen(Math.round(clock() * 1000));
     if (expired > 0) log(`greenwave serve: ${expired} priority request${expired === 1 ? '' : 's'} left open by the previous run closed as expired`);
   }
@@ -177,11 +192,22 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const endpoints = opts.controllers ?? (addr ? state.c.intersectionIds.slice(0, 247).map((_, i) => ({ unitId: i + 1, intersection: i, host: addr.host, port: addr.port })) : []);
   const field = connectControllers(state, endpoints, clock, { controllerResyncMs: opts.controllerResyncMs, log, metrics });
   fieldRef = field;
+  if (field && restoredWire !== undefined) field.deployed(restoredWire);
+  let lifecycle: PlanLifecycle | undefined;
+  let reviewer: Reviewer | undefined;
+  if (opts.storage) {
+    reviewer = new Reviewer(state.c, state.source, opts.review);
+    const deployer = field ? new Deployer(opts.storage, field.client, state.c, field.endpoints, log, metrics) : undefined;
+    lifecycle = new PlanLifecycle(opts.storage, state, replanner, reviewer, state.c.network.name || state.source.networkPath, field, deployer, { twoPersonRule: opts.twoPersonRule ?? false }, log);
+    // Deployments a previous run left in flight are finished or reported (in the background: serving starts now).
+    if (deployer) void deployer.recover({ user: 'greenwave' }).catch((e: unknown) => log(`greenwave serve: recovering deployments failed: ${e instanceof Error ? e.message : String(e)}`));
+  }
   const gate = new CallGate(gov, opts.tokens, (peer, method, reason) => journal?.authRefused(peer, method, reason), { metrics, logger, slowCallMs: opts.slowCallMs });
   const ctx: ServiceContext = { state, clock, gov, gate, field, replanner, pacing, journal, metrics };
   server.addService(pkg.greenwave.v1['BusPriorityService']!.service, busPriorityService(ctx));
   server.addService(pkg.greenwave.v1['SignalStateService']!.service, signalStateService(ctx));
   server.addService(pkg.greenwave.v1['TimingService']!.service, timingService(ctx));
+  server.addService(pkg.greenwave.v1['OperationsService']!.service, operationsService(ctx, lifecycle));
   server.addService(pkg.grpc.health.v1.Health.service, healthService(ctx));
   new ReflectionService(pkgDef).addToServer(server);
 
@@ -203,6 +229,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       server.forceShutdown();
       field?.close();
       void replanner.close();
+      void reviewer?.close();
       await journal?.close();
       throw e;
     }
@@ -215,6 +242,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       const metricsDone = metricsEndpoint?.close() ?? Promise.resolve();
       field?.close();
       void replanner.close();
+      void reviewer?.close();
       const journalDone = Promise.all([journal?.close(), metricsDone]);
       // Drain: end every open stream cleanly (clients see OK), then stop accepting and wait.
       // A stream whose client does not read cannot flush; forceShutdown after the grace ends it.

@@ -394,9 +394,25 @@ export function planIntersection(c: CompiledNetwork, i: number, out: PlanBuffer,
   out.offsetS[i] = 0;
   out.criticalFlowRatio[i] = sumY;
   out.lostTimeS[i] = lostS;
-  out.criticalVc[i] = cycleS > lostS ? (sumY * cycleS) / (cycleS - lostS) : Infinity;
   out.flags[i] = flags;
+  evaluateTiming(c, i, out);
+}
 
+/**
+ * The performance of intersection i's timing as it stands in `out` (cycle and greens) on the
+ * lane flows and flow ratios planning put there: degree of saturation X_c, and per lane
+ * capacity, v/c and HCM delay, with the flow-weighted intersection delay. planIntersection
+ * ends with it; the plan lifecycle calls it for a signal pinned to a stored timing, so its
+ * reported delay is the pinned timing's on today's demand.
+ */
+export function evaluateTiming(c: CompiledNetwork, i: number, out: PlanBuffer): void {
+  const l0 = c.laneStart[i]!;
+  const l1 = c.laneStart[i + 1]!;
+  const laneFlow = out.laneFlowVehPerH;
+  const lanePhase = c.lanePhase;
+  const cycleS = out.cycleS[i]!;
+  const lostS = out.lostTimeS[i]!;
+  out.criticalVc[i] = cycleS > lostS ? (out.criticalFlowRatio[i]! * cycleS) / (cycleS - lostS) : Infinity;
   // HCM delay per lane; intersection delay is flow-weighted.
   const gain = c.extensionOfEffectiveGreenS - c.startUpLostTimeS;
   let delayVeh = 0;

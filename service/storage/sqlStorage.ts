@@ -354,9 +354,10 @@ export class SqlStorage implements Storage {
     return r ? deploymentRow(r) : undefined;
   }
 
-  async listDeployments(q: { controllerId?: string; rolloutId?: string } = {}): Promise<Deployment[]> {
+  async listDeployments(q: { controllerId?: string; rolloutId?: string; planId?: number } = {}): Promise<Deployment[]> {
     const params: unknown[] = [];
     const where: string[] = [];
+    if (q.planId !== undefined) where.push(`plan_id = $${params.push(q.planId)}`);
     if (q.controllerId !== undefined) where.push(`controller_id = $${params.push(q.controllerId)}`);
     if (q.rolloutId !== undefined) where.push(`rollout_id = $${params.push(q.rolloutId)}`);
     return (await this.db.query(`SELECT * FROM deployments${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id`, params)).map(deploymentRow);

@@ -271,7 +271,7 @@ export interface Storage {
   /** Moves a deployment along the state machine; refused atomically (IllegalTransition) unless it is in `t.from` and `t.from → t.to` is legal. */
   transitionDeployment(actor: Actor, id: number, t: DeploymentTransition): Promise<Deployment>;
   getDeployment(id: number): Promise<Deployment | undefined>;
-  listDeployments(q?: { controllerId?: string; rolloutId?: string }): Promise<Deployment[]>;
+  listDeployments(q?: { controllerId?: string; rolloutId?: string; planId?: number }): Promise<Deployment[]>;
   /** Deployments still staged or committed: what crash recovery must finish or report. */
   listUnfinishedDeployments(): Promise<Deployment[]>;
 
