@@ -42,6 +42,7 @@ import { ServiceJournal, sha256 } from './journal.js';
 import type { Storage } from './storage/storage.js';
 import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from './metrics.js';
 import { lineLog, makeLogger, type Logger } from './logging.js';
+import { EventCollector } from './eventCollector.js';
 
 export { parsePriorityRequest, sToTimestamp, timestampToS } from './messages.js';
 export { ServiceState } from './state.js';
@@ -95,6 +96,8 @@ export interface ServeOptions {
    * refused authentications are audited. The caller opens and closes it; undefined = nothing kept.
    */
   readonly storage?: Storage;
+  /** How often each controller's event log is collected into `storage`, ms (./eventCollector.ts; default 1000). Needs controllers and a storage. */
+  readonly eventPollMs?: number;
 }
 
 export interface RunningServer {
@@ -177,6 +180,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const endpoints = opts.controllers ?? (addr ? state.c.intersectionIds.slice(0, 247).map((_, i) => ({ unitId: i + 1, intersection: i, host: addr.host, port: addr.port })) : []);
   const field = connectControllers(state, endpoints, clock, { controllerResyncMs: opts.controllerResyncMs, log, metrics });
   fieldRef = field;
+  // The controllers' event logs, collected into the storage (ATSPM-style), when there are both.
+  const collector = endpoints.length > 0 && opts.storage ? new EventCollector(state.c, endpoints, opts.storage, { periodMs: opts.eventPollMs, log: lineLog(logger, 'warn'), metrics }).start() : undefined;
+  if (collector) metrics.eventBacklog(() => collector.backlog());
   const gate = new CallGate(gov, opts.tokens, (peer, method, reason) => journal?.authRefused(peer, method, reason), { metrics, logger, slowCallMs: opts.slowCallMs });
   const ctx: ServiceContext = { state, clock, gov, gate, field, replanner, pacing, journal, metrics };
   server.addService(pkg.greenwave.v1['BusPriorityService']!.service, busPriorityService(ctx));
@@ -204,6 +210,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       field?.close();
       void replanner.close();
       await journal?.close();
+      await collector?.close();
       throw e;
     }
   }
@@ -215,7 +222,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       const metricsDone = metricsEndpoint?.close() ?? Promise.resolve();
       field?.close();
       void replanner.close();
-      const journalDone = Promise.all([journal?.close(), metricsDone]);
+      const journalDone = Promise.all([journal?.close(), collector?.close(), metricsDone]);
       // Drain: end every open stream cleanly (clients see OK), then stop accepting and wait.
       // A stream whose client does not read cannot flush; forceShutdown after the grace ends it.
       for (const w of gate.healthWatchers) {

@@ -31,6 +31,11 @@ export interface EventPoll {
   readonly unitId: number;
   /** 0: the controller keeps no event log. */
   readonly logId: number;
+  /**
+   * Where this poll's reading began: the cursor it had, or on first contact and after a
+   * restart the oldest record held (nothing before it was ever this poller's to read).
+   */
+  readonly startSeq: number;
   /** New events, in sequence order. */
   readonly events: readonly WireEvent[];
   /** Sequences overwritten on the controller before this poller read them. */
@@ -76,6 +81,7 @@ export class EventLogPoller {
     const events: WireEvent[] = [];
     const gaps: EventGap[] = [];
     let lost = 0;
+    let startSeq = -1;
     for (;;) {
       let w: EventWindow;
       try {
@@ -86,7 +92,7 @@ export class EventLogPoller {
         break;
       }
       windows++;
-      if (w.logId === 0) return { unitId, logId: 0, events: [], gaps: [], lost: 0, restarted: false, backlog: 0, windows };
+      if (w.logId === 0) return { unitId, logId: 0, startSeq: 0, events: [], gaps: [], lost: 0, restarted: false, backlog: 0, windows };
       if (w.cursor !== cursor) {
         if (++races > MAX_CURSOR_RACES) throw new ControllerError(ControllerErrorReason.TornRead, `unit ${unitId}: the event cursor was moved by another master ${races} times in a row`, { unitId });
         continue;
@@ -100,6 +106,7 @@ export class EventLogPoller {
         continue;
       }
       logId = w.logId;
+      if (startSeq < 0) startSeq = firstContact ? w.windowSeq : cursor;
       // On first contact the oldest record held is where reading starts: nothing was missed yet.
       if (w.windowSeq > cursor && !firstContact) {
         gaps.push({ fromSeq: cursor, toSeq: w.windowSeq });
@@ -111,6 +118,6 @@ export class EventLogPoller {
       if (w.events.length < EV_WINDOW_RECORDS || backlog === 0 || windows >= maxWindows) break;
     }
     this.units.set(unitId, { logId, cursor });
-    return { unitId, logId, events, gaps, lost, restarted, backlog, windows };
+    return { unitId, logId, startSeq: startSeq < 0 ? cursor : startSeq, events, gaps, lost, restarted, backlog, windows };
   }
 }

@@ -72,6 +72,13 @@ export class EventFifo {
     return this.next;
   }
 
+  /** The record of sequence `seq` while it is held (status, tests), else undefined. */
+  recordAt(seq: number): { readonly timestampMs: number; readonly eventCode: number; readonly eventParam: number } | undefined {
+    if (!(seq >= this.oldest && seq < this.next)) return undefined;
+    const k = seq % this.capacity;
+    return { timestampMs: this.ts[k]!, eventCode: this.code[k]!, eventParam: this.param[k]! };
+  }
+
   append(timestampMs: number, code: number, param: number): void {
     if (this.next === SEQ_MODULUS) {
       // 2^32 records (years at field rates): the wire numbering cannot go on. Start again empty;
