@@ -43,6 +43,7 @@ import type { Storage } from './storage/storage.js';
 import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from './metrics.js';
 import { lineLog, makeLogger, type Logger } from './logging.js';
 import { EventCollector } from './eventCollector.js';
+import { eventService } from './eventService.js';
 
 export { parsePriorityRequest, sToTimestamp, timestampToS } from './messages.js';
 export { ServiceState } from './state.js';
@@ -126,7 +127,7 @@ export interface RunningServer {
 
 const ROOT = findRepoRoot();
 export const PROTO_ROOT = `${ROOT}/proto`;
-export const PROTO_FILES = ['greenwave/v1/common.proto', 'greenwave/v1/priority.proto', 'greenwave/v1/signal_state.proto', 'greenwave/v1/timing.proto', 'grpc/health/v1/health.proto'];
+export const PROTO_FILES = ['greenwave/v1/common.proto', 'greenwave/v1/priority.proto', 'greenwave/v1/signal_state.proto', 'greenwave/v1/timing.proto', 'greenwave/v1/events.proto', 'grpc/health/v1/health.proto'];
 export const DEFAULT_NETWORK = `${ROOT}/examples/demo-city/network.json`;
 export const DEFAULT_COUNTS = `${ROOT}/examples/demo-city/counts.csv`;
 
@@ -188,6 +189,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   server.addService(pkg.greenwave.v1['BusPriorityService']!.service, busPriorityService(ctx));
   server.addService(pkg.greenwave.v1['SignalStateService']!.service, signalStateService(ctx));
   server.addService(pkg.greenwave.v1['TimingService']!.service, timingService(ctx));
+  server.addService(pkg.greenwave.v1['EventService']!.service, eventService(ctx));
   server.addService(pkg.grpc.health.v1.Health.service, healthService(ctx));
   new ReflectionService(pkgDef).addToServer(server);
 
