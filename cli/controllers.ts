@@ -14,6 +14,8 @@
  * each controller starts on the period in effect now and holds the day's
  * time-of-day table (Modbus holding 248..280); with --snmp-port its agent
  * serves the day plan as an NTCIP time base (patterns, actions, day plan).
+ * Every controller records its high-resolution event log and serves it as the register
+ * map's event FIFO (holding 282..406), which `greenwave serve --controllers` collects.
  */
 import { parseArgs } from 'node:util';
 import { readText } from './io.js';
@@ -129,6 +131,8 @@ export async function startVirtualControllers(o: VirtualFleetOptions): Promise<V
   } else buffer = planNetwork(c, new Float64Array(c.detectorIds.length).fill(LOCAL_PLAN_VOLUME_VEH), 900).buffer;
   const bindings = [];
   for (let i = 0; i < o.count; i++) bindings.push({ unitId: i + 1, controller: new VirtualController(c, i, buffer, { startS: now, detectorVehPerH: o.detectorVehPerH ?? DETECTOR_VEH_PER_H }) });
+  // Each controller logs its events and serves them on Modbus (holding 282..406), for central to collect.
+  for (const b of bindings) b.controller.serveEventLog();
   if (periods) {
     const table = encodeTimeOfDayTable(dayPlanEvents(dayPeriods));
     for (const b of bindings) b.controller.writeHolding(HR_TOD, table);

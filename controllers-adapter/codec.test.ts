@@ -14,7 +14,9 @@ describe('register map', () => {
     // The documented addresses (docs/modbus-register-map.md).
     expect([map.HR_STAGE_CRC, map.HR_COMMIT, map.HR_COMM_LOSS_TIMEOUT_S, map.HR_PENDING_PLAN_ID, map.HR_LAST_COMMIT_PLAN_ID, map.HR_ACTIVE, map.HOLDING_PLAN_MAP_END]).toEqual([69, 70, 71, 72, 73, 74, 143]);
     // Appended blocks: actuated staging + CRC, active actuated block, time-of-day table, scheduled plan id.
-    expect([map.HR_ACT_STAGE, map.ACT_BLOCK_LENGTH, map.HR_ACT_STAGE_CRC, map.HR_ACT_ACTIVE, map.HR_TOD, map.TOD_BLOCK_LENGTH, map.HR_TOD_NOW_PLAN_ID, map.HOLDING_REGISTER_COUNT]).toEqual([143, 52, 195, 196, 248, 33, 281, 282]);
+    expect([map.HR_ACT_STAGE, map.ACT_BLOCK_LENGTH, map.HR_ACT_STAGE_CRC, map.HR_ACT_ACTIVE, map.HR_TOD, map.TOD_BLOCK_LENGTH, map.HR_TOD_NOW_PLAN_ID, map.HR_EVENTS]).toEqual([143, 52, 195, 196, 248, 33, 281, 282]);
+    // The event log block: header, 23 records of 5, one FC3 read.
+    expect([map.HR_EV_CURSOR, map.HR_EVENTS + map.EV_RECORDS, map.EV_BLOCK_LENGTH, map.HOLDING_REGISTER_COUNT]).toEqual([286, 292, 125, 407]);
     expect(map.ACT_BLOCK_LENGTH + 1).toBeLessThanOrEqual(map.MODBUS_MAX_WRITE_REGISTERS);
     expect([map.IR_DET_SEQ, map.IR_DETECTORS, map.INPUT_REGISTER_COUNT]).toEqual([16, 17, 81]);
   });

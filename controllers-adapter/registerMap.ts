@@ -33,6 +33,10 @@
  *   [248, 281) time-of-day table (one FC16 from 248): 0 entry count n ≤ 16,
  *                1 + 2e .. entry e: start minute of the day (0..1439), plan id
  *   281        plan id the time-of-day table schedules now (read-only; 0 = no table)
+ *   [282, 407) event log read-out (read one FC3 of 125 from 282): 0–1 oldest sequence held,
+ *                2–3 next sequence, 4–5 cursor (R/W: one FC16 of both words), 6–7 sequence of
+ *                the window's first record, 8 records in the window (≤ 23), 9 log id (0 = no log),
+ *                10 + 5r .. record r: time in 0.1 s since 1970 (3 words), code, parameter
  *
  * Input registers (FC4 read):
  *   0 active plan id, 1 phase (ring 1), 2 interval, 3 time in interval, 4 cycle second,
@@ -112,12 +116,37 @@ export const MAX_TOD_ENTRIES = 16;
 export const TOD_BLOCK_LENGTH = TOD_ENTRIES + MAX_TOD_ENTRIES * TOD_STRIDE;
 export const MINUTES_PER_DAY = 1440;
 export const HR_TOD_NOW_PLAN_ID = HR_TOD + TOD_BLOCK_LENGTH;
-export const HOLDING_REGISTER_COUNT = HR_TOD_NOW_PLAN_ID + 1;
+
+// Event log read-out: the controller's high-resolution log (Indiana codes) as a
+// sequence-numbered FIFO. Write the sequence to read from (the cursor, one FC16 of two
+// registers), then read the whole block (one FC3): the header and a window of records from
+// that sequence. Appended after the time-of-day table, so no older address moved.
+export const HR_EVENTS = HR_TOD_NOW_PLAN_ID + 1;
+/** Offsets inside the event block. Sequence numbers are uint32, high word first. */
+export const EV_OLDEST_SEQ = 0;
+export const EV_NEXT_SEQ = 2;
+export const EV_CURSOR = 4;
+export const EV_WINDOW_SEQ = 6;
+export const EV_WINDOW_COUNT = 8;
+/** Non-zero id of this log's numbering (new at power-up); 0 = the controller keeps no log. */
+export const EV_LOG_ID = 9;
+export const EV_RECORDS = 10;
+/** One record: timestamp in 0.1 s since 1970 UTC (48 bits, high word first), event code, parameter. */
+export const EV_RECORD_STRIDE = 5;
+export const ER_TIME_DS = 0;
+export const ER_CODE = 3;
+export const ER_PARAM = 4;
+/** Records per window: the whole block is one FC3 read of at most 125 registers. */
+export const EV_WINDOW_RECORDS = 23;
+export const EV_BLOCK_LENGTH = EV_RECORDS + EV_WINDOW_RECORDS * EV_RECORD_STRIDE;
+export const HR_EV_CURSOR = HR_EVENTS + EV_CURSOR;
+export const HOLDING_REGISTER_COUNT = HR_EVENTS + EV_BLOCK_LENGTH;
 /** Writable holding ranges [start, end): a write must lie inside one of them. */
 export const HOLDING_WRITABLE_RANGES: ReadonlyArray<readonly [number, number]> = [
   [HR_STAGE, HOLDING_WRITABLE_END],
   [HR_ACT_STAGE, HR_ACT_STAGE_CRC + 1],
   [HR_TOD, HR_TOD + TOD_BLOCK_LENGTH],
+  [HR_EV_CURSOR, HR_EV_CURSOR + 2],
 ];
 /** The value written to HR_COMMIT to commit the staged plan. */
 export const COMMIT_COMMAND = 1;
@@ -223,4 +252,5 @@ if (PLAN_BLOCK_LENGTH > MODBUS_MAX_WRITE_REGISTERS) throw new Error(`register ma
 if (HR_ACTIVE > MODBUS_MAX_READ_REGISTERS || PLAN_BLOCK_LENGTH > MODBUS_MAX_READ_REGISTERS) throw new Error('register map: a holding block exceeds one FC3 read');
 if (ACT_BLOCK_LENGTH + 1 > MODBUS_MAX_WRITE_REGISTERS || TOD_BLOCK_LENGTH > MODBUS_MAX_WRITE_REGISTERS) throw new Error('register map: the actuated block + CRC or the time-of-day table exceeds one FC16 write');
 if (HR_TOD - HR_ACT_STAGE > MODBUS_MAX_READ_REGISTERS) throw new Error('register map: the actuated blocks exceed one FC3 read');
+if (EV_BLOCK_LENGTH > MODBUS_MAX_READ_REGISTERS) throw new Error(`register map: the event block of ${EV_BLOCK_LENGTH} registers exceeds one FC3 read`);
 if (INPUT_REGISTER_COUNT > MODBUS_MAX_READ_REGISTERS) throw new Error(`register map: ${INPUT_REGISTER_COUNT} input registers exceed one FC4 read (${MODBUS_MAX_READ_REGISTERS})`);

@@ -18,6 +18,7 @@ import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
+import type { EventMetrics } from './eventBatcher.js';
 
 /** gRPC status code number → its name (the `code` label), e.g. 0 → "OK". */
 const CODE_NAMES: readonly string[] = Array.from({ length: 17 }, (_, i) => (grpcStatus as unknown as Record<number, string>)[i] ?? String(i));
@@ -26,6 +27,8 @@ const CODE_NAMES: readonly string[] = Array.from({ length: 17 }, (_, i) => (grpc
 const CALL_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Replan computation buckets, s (≈ 0.5 s on the demo city). */
 const REPLAN_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
+/** Event commit lag buckets, s: from the controller's timestamp to the commit (poll period + flush period + write). */
+const EVENT_LAG_BUCKETS = [0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60, 300];
 /** Journal flush buckets, s (one transaction every 250 ms). */
 const FLUSH_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
@@ -50,7 +53,7 @@ export interface FieldMetrics {
 type HistogramChild = ReturnType<Histogram<'method' | 'code'>['labels']>;
 type CounterChild = ReturnType<Counter<string>['labels']>;
 
-export class ServiceMetrics implements ReplanMetrics, JournalMetrics, DeploymentMetrics, FieldMetrics {
+export class ServiceMetrics implements ReplanMetrics, JournalMetrics, DeploymentMetrics, FieldMetrics, EventMetrics {
   readonly registry = new Registry();
   private readonly callSeconds: Histogram<'method' | 'code'>;
   private readonly streamsOpened: Counter<'method'>;
@@ -65,6 +68,11 @@ export class ServiceMetrics implements ReplanMetrics, JournalMetrics, Deployment
   private readonly deployments: Counter<'outcome'>;
   private readonly journalFlushSeconds: Histogram<'outcome'>;
   private readonly journalDroppedOps: Counter;
+  private readonly eventsStoredTotal: Counter;
+  private readonly eventsLostTotal: Counter;
+  private readonly eventsDroppedTotal: Counter;
+  private readonly eventFlushFailures: Counter;
+  private readonly eventLagSeconds: Histogram;
   /** Per method path: one child per status code, made on first use. */
   private readonly callChildren = new Map<string, (HistogramChild | undefined)[]>();
   /** Per "granted"/"denied": one child per strategy name, made on first use. */
@@ -92,6 +100,11 @@ export class ServiceMetrics implements ReplanMetrics, JournalMetrics, Deployment
     this.deployments = new Counter({ name: 'greenwave_deployments_total', help: 'Deployments of a stored plan to a controller that ended, by outcome (confirmed/failed)', labelNames: ['outcome'], registers });
     this.journalFlushSeconds = new Histogram({ name: 'greenwave_journal_flush_duration_seconds', help: 'Writes of the queued priority record and refused-auth counts, by outcome', labelNames: ['outcome'], buckets: FLUSH_BUCKETS, registers });
     this.journalDroppedOps = new Counter({ name: 'greenwave_journal_dropped_ops_total', help: 'Priority record operations dropped because the write-behind queue was full', registers });
+    this.eventsStoredTotal = new Counter({ name: 'greenwave_events_stored_total', help: 'Controller events collected and committed to the storage', registers });
+    this.eventsLostTotal = new Counter({ name: 'greenwave_event_gaps_events_total', help: 'Controller events overwritten on the controller before they were collected (gaps; audited as events.gap)', registers });
+    this.eventsDroppedTotal = new Counter({ name: 'greenwave_events_dropped_total', help: 'Collected events dropped because the write queue was full (audited as events.overflow)', registers });
+    this.eventFlushFailures = new Counter({ name: 'greenwave_event_flush_failures_total', help: 'Event batches the storage refused (kept and tried again)', registers });
+    this.eventLagSeconds = new Histogram({ name: 'greenwave_event_commit_lag_seconds', help: 'Per stored event: from its controller timestamp to its commit', buckets: EVENT_LAG_BUCKETS, registers });
     const ctl = this.controllers;
     new Gauge({
       name: 'greenwave_controllers',
@@ -119,6 +132,7 @@ export class ServiceMetrics implements ReplanMetrics, JournalMetrics, Deployment
     for (const c of [this.pushOk, this.pushFailed, this.replanOk.runs, this.replanFailed.runs]) c.inc(0);
     this.controllerResyncs.inc(0);
     this.journalDroppedOps.inc(0);
+    for (const c of [this.eventsStoredTotal, this.eventsLostTotal, this.eventsDroppedTotal, this.eventFlushFailures]) c.inc(0);
     for (const o of ['ok', 'failed']) {
       this.journalFlushSeconds.zero({ outcome: o });
       this.replanSeconds.zero({ outcome: o });
@@ -191,6 +205,35 @@ export class ServiceMetrics implements ReplanMetrics, JournalMetrics, Deployment
 
   journalDropped(ops: number): void {
     this.journalDroppedOps.inc(ops);
+  }
+
+  eventsStored(n: number, lagS: Float64Array): void {
+    this.eventsStoredTotal.inc(n);
+    for (let k = 0; k < lagS.length; k++) this.eventLagSeconds.observe(lagS[k]!);
+  }
+
+  eventsLost(n: number): void {
+    this.eventsLostTotal.inc(n);
+  }
+
+  eventsDropped(n: number): void {
+    this.eventsDroppedTotal.inc(n);
+  }
+
+  eventFlushFailed(): void {
+    this.eventFlushFailures.inc();
+  }
+
+  /** The event collector's backlog: events the controllers hold that were not read yet. */
+  eventBacklog(read: () => number): void {
+    new Gauge({
+      name: 'greenwave_event_collector_backlog_events',
+      help: 'Events held on the controllers beyond what the collector has read (as of each one\'s last poll)',
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
   }
 }
 

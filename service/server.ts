@@ -46,6 +46,8 @@ import { Deployer, storedPlanResult, wirePlanId } from './deployer.js';
 import type { Storage } from './storage/storage.js';
 import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from './metrics.js';
 import { lineLog, makeLogger, type Logger } from './logging.js';
+import { EventCollector } from './eventCollector.js';
+import { eventService } from './eventService.js';
 
 export { parsePriorityRequest, sToTimestamp, timestampToS } from './messages.js';
 export { ServiceState } from './state.js';
@@ -103,6 +105,8 @@ export interface ServeOptions {
   readonly twoPersonRule?: boolean;
   /** The plan review's simulation: simulated time per run, s, and seeds (defaults 1800 and [1, 2]). */
   readonly review?: ReviewOptions;
+  /** How often each controller's event log is collected into `storage`, ms (./eventCollector.ts; default 1000). Needs controllers and a storage. */
+  readonly eventPollMs?: number;
 }
 
 export interface RunningServer {
@@ -131,7 +135,7 @@ export interface RunningServer {
 
 const ROOT = findRepoRoot();
 export const PROTO_ROOT = `${ROOT}/proto`;
-export const PROTO_FILES = ['greenwave/v1/common.proto', 'greenwave/v1/priority.proto', 'greenwave/v1/signal_state.proto', 'greenwave/v1/timing.proto', 'greenwave/v1/operations.proto', 'grpc/health/v1/health.proto'];
+export const PROTO_FILES = ['greenwave/v1/common.proto', 'greenwave/v1/priority.proto', 'greenwave/v1/signal_state.proto', 'greenwave/v1/timing.proto', 'greenwave/v1/operations.proto', 'greenwave/v1/events.proto', 'grpc/health/v1/health.proto'];
 export const DEFAULT_NETWORK = `${ROOT}/examples/demo-city/network.json`;
 export const DEFAULT_COUNTS = `${ROOT}/examples/demo-city/counts.csv`;
 
@@ -202,12 +206,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     // Deployments a previous run left in flight are finished or reported (in the background: serving starts now).
     if (deployer) void deployer.recover({ user: 'greenwave' }).catch((e: unknown) => log(`greenwave serve: recovering deployments failed: ${e instanceof Error ? e.message : String(e)}`));
   }
+  // The controllers' event logs, collected into the storage (ATSPM-style), when there are both.
+  const collector = endpoints.length > 0 && opts.storage ? new EventCollector(state.c, endpoints, opts.storage, { periodMs: opts.eventPollMs, log: lineLog(logger, 'warn'), metrics }).start() : undefined;
+  if (collector) metrics.eventBacklog(() => collector.backlog());
   const gate = new CallGate(gov, opts.tokens, (peer, method, reason) => journal?.authRefused(peer, method, reason), { metrics, logger, slowCallMs: opts.slowCallMs });
   const ctx: ServiceContext = { state, clock, gov, gate, field, replanner, pacing, journal, metrics };
   server.addService(pkg.greenwave.v1['BusPriorityService']!.service, busPriorityService(ctx));
   server.addService(pkg.greenwave.v1['SignalStateService']!.service, signalStateService(ctx));
   server.addService(pkg.greenwave.v1['TimingService']!.service, timingService(ctx));
   server.addService(pkg.greenwave.v1['OperationsService']!.service, operationsService(ctx, lifecycle));
+  server.addService(pkg.greenwave.v1['EventService']!.service, eventService(ctx));
   server.addService(pkg.grpc.health.v1.Health.service, healthService(ctx));
   new ReflectionService(pkgDef).addToServer(server);
 
@@ -231,6 +239,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       void replanner.close();
       void reviewer?.close();
       await journal?.close();
+      await collector?.close();
       throw e;
     }
   }
@@ -243,7 +252,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       field?.close();
       void replanner.close();
       void reviewer?.close();
-      const journalDone = Promise.all([journal?.close(), metricsDone]);
+      const journalDone = Promise.all([journal?.close(), collector?.close(), metricsDone]);
       // Drain: end every open stream cleanly (clients see OK), then stop accepting and wait.
       // A stream whose client does not read cannot flush; forceShutdown after the grace ends it.
       for (const w of gate.healthWatchers) {

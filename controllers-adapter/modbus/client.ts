@@ -24,6 +24,7 @@ import { IssueList, OptionError, UnsafePlanError } from '../../engine/errors.js'
 import { ControllerError, ControllerErrorReason } from '../errors.js';
 import { copyIntersectionPlan, crc16ModbusRegisters, decodePlanBlock, encodePlanBlock } from '../codec.js';
 import { encodeActuatedBlock } from '../actuatedBlock.js';
+import { decodeEventBlock, SEQ_MODULUS, type EventWindow } from '../eventWindow.js';
 import type { ActuatedPlan } from '../../engine/timing/actuated.js';
 import { detectorRange } from '../virtual/detectors.js';
 import {
@@ -34,6 +35,9 @@ import {
   DET_OCCUPANCY_PERMILLE,
   DET_VOLUME,
   DETECTOR_STRIDE,
+  EV_BLOCK_LENGTH,
+  HR_EV_CURSOR,
+  HR_EVENTS,
   ACT_BLOCK_LENGTH,
   HR_ACT_ACTIVE,
   HR_ACT_STAGE,
@@ -314,6 +318,22 @@ export class ControllerClient {
       occupancyPct.push(regs[IR_DETECTORS + d * DETECTOR_STRIDE + DET_OCCUPANCY_PERMILLE]! / 10);
     }
     return { unitId, seq, missedPolls, first, restarted, detectorIds: u.detectorIds, volumes, occupancyPct, status };
+  }
+
+  /**
+   * One read of the controller's event log (holding HR_EVENTS..): writes the cursor `fromSeq`
+   * (one FC16) and reads the whole block (one FC3) under this unit's lock. The window says
+   * where it really starts; ./eventPoller.ts keeps the cursor and reports gaps.
+   */
+  async readEventWindow(unitId: number, fromSeq: number): Promise<EventWindow> {
+    const u = this.unit(unitId);
+    if (!(Number.isInteger(fromSeq) && fromSeq >= 0 && fromSeq < SEQ_MODULUS)) throw new OptionError('fromSeq', `${fromSeq} must be a uint32`);
+    return this.serialized(u, () =>
+      this.withRetry(u, async () => {
+        await this.fc16(u, HR_EV_CURSOR, [Math.floor(fromSeq / 0x10000), fromSeq & 0xffff]);
+        return decodeEventBlock(await this.fc3(u, HR_EVENTS, EV_BLOCK_LENGTH), unitId);
+      }),
+    );
   }
 
   // ------------------------------------------------------------- low level

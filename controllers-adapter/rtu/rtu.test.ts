@@ -138,8 +138,8 @@ describe('Modbus RTU over a pty pair', () => {
     const reply = await raw.exchange(good, 7);
     expect(crcValid(reply)).toBe(true);
     expect([...reply.subarray(0, 5)]).toEqual([1, 4, 2, 0, bindings[0]!.controller.detectorCount]);
-    // Exceptions: address outside the map (0x02: 280..289, the map ends at 282), too many registers (0x03), unknown function (0x01).
-    const badAddr = await raw.exchange(rtuFrame([1, 3, 1, 24, 0, 10]), 5);
+    // Exceptions: address outside the map (0x02: 405..414, the map ends at 407), too many registers (0x03), unknown function (0x01).
+    const badAddr = await raw.exchange(rtuFrame([1, 3, 1, 0x95, 0, 10]), 5);
     expect(crcValid(badAddr)).toBe(true);
     expect([...badAddr.subarray(0, 3)]).toEqual([1, 0x83, ModbusExceptionCode.IllegalDataAddress]);
     const tooMany = await raw.exchange(rtuFrame([2, 4, 0, 0, 0, 126]), 5);

@@ -202,7 +202,9 @@ describe('VirtualController', () => {
       }
       return undefined;
     };
-    expect(code(() => v.readHolding(280, 4))).toBe(ModbusExceptionCode.IllegalDataAddress);
+    expect(code(() => v.readHolding(405, 4))).toBe(ModbusExceptionCode.IllegalDataAddress);
+    // The event block: no log, no cursor to write.
+    expect(code(() => v.writeHolding(286, [0, 1]))).toBe(ModbusExceptionCode.IllegalDataAddress);
     expect(code(() => v.readHolding(0, 126))).toBe(ModbusExceptionCode.IllegalDataValue);
     expect(code(() => v.readInput(81, 1))).toBe(ModbusExceptionCode.IllegalDataAddress);
     expect(code(() => v.writeHolding(72, [1]))).toBe(ModbusExceptionCode.IllegalDataAddress);

@@ -42,17 +42,22 @@ import { GreenwaveError, ErrorCode, OptionError } from '../../engine/errors.js';
 import { BOUNDARY_ONE_CYCLE, BOUNDARY_PLAN_SWITCH, CycleRunner, STEP_CYCLE_ZERO, STEP_DONE } from '../../engine/runner/cycleRunner.js';
 import { PHASE_GREEN, PHASE_YELLOW } from '../../engine/runner/lamps.js';
 import { assertPhasesFit, encodePlanBlock } from '../codec.js';
+import { ModbusException } from '../errors.js';
 import {
   COMMIT_COMMAND,
   CommitStatus,
   ControllerMode,
+  EV_BLOCK_LENGTH,
   FaultFlag,
   HOLDING_REGISTER_COUNT,
+  HR_EVENTS,
   INPUT_REGISTER_COUNT,
   Interval,
   IR_DET_SEQ,
   MAX_COMM_LOSS_TIMEOUT_S,
   MODBUS_MAX_READ_REGISTERS,
+  MODBUS_MAX_WRITE_REGISTERS,
+  ModbusExceptionCode,
   NO_PHASE,
   PB_PLAN_ID,
   PLAN_BLOCK_LENGTH,
@@ -63,6 +68,7 @@ import { NO_COMMIT, PlanStore, checkRange } from './planStore.js';
 import { CommitOutcome, commitStaged } from './commit.js';
 import { RingStatus, inputValue } from './status.js';
 import { ControllerEventLog, type ControllerEventLogOptions } from './events.js';
+import { EventFifo, noEventLogBlock } from './eventFifo.js';
 
 export { MAX_LENGTHEN_SHARE, MAX_SHORTEN_SHARE } from '../../engine/runner/cycleRunner.js';
 export { DEFAULT_OCCUPIED_S_PER_VEHICLE, detectorRange } from './detectors.js';
@@ -143,6 +149,8 @@ export class VirtualController {
   private actuatedFeed = false;
   /** The high-resolution event log, when asked for (recordEvents); undefined = not recording. */
   private eventLog: ControllerEventLog | undefined = undefined;
+  /** The log as central reads it over Modbus (serveEventLog); undefined = not served. */
+  private fifo: EventFifo | undefined = undefined;
 
   constructor(c: CompiledNetwork, intersection: number, localPlan: PlanBuffer, opts: VirtualControllerOptions = {}) {
     if (!(Number.isInteger(intersection) && intersection >= 0 && intersection < c.intersectionCount)) throw new GreenwaveError(ErrorCode.InvalidInput, `intersection index ${intersection} must be in [0, ${c.intersectionCount})`);
@@ -182,6 +190,8 @@ export class VirtualController {
   /** Advances the controller to clock time `nowS` (s). Earlier or non-finite times are ignored. */
   tick(nowS: number): void {
     if (!(nowS > this.nowS) || !Number.isFinite(nowS)) return;
+    // What the last tick logged goes to the FIFO now: bounded memory however rarely central reads.
+    this.drainEvents();
     const dt = nowS - this.nowS;
     this.nowS = nowS;
     this.detectors.accrue(dt);
@@ -247,6 +257,26 @@ export class VirtualController {
   recordEvents(opts: ControllerEventLogOptions = {}): ControllerEventLog {
     this.eventLog ??= new ControllerEventLog(this.c, this.intersection, this.runner, this.store.activePlanId, opts);
     return this.eventLog;
+  }
+
+  /**
+   * Records events (as recordEvents) and serves them to central over Modbus (holding
+   * HR_EVENTS.., ./eventFifo.ts): the log's buffer is then drained into a FIFO of `capacity`
+   * records on every tick and read, so it no longer accumulates. Needs the log's own buffer.
+   */
+  serveEventLog(opts: { readonly capacity?: number; readonly epochMs?: number; readonly logId?: number } = {}): EventFifo {
+    if (this.fifo) return this.fifo;
+    const log = this.recordEvents(opts.epochMs === undefined ? {} : { epochMs: opts.epochMs });
+    if (log.events.locations.length !== 1) throw new OptionError('serveEventLog', 'the event log shares its buffer with other controllers; a FIFO would empty it');
+    this.fifo = new EventFifo(opts.capacity, opts.logId);
+    return this.fifo;
+  }
+
+  /** Moves what the log wrote (and detector-offs now due) into the FIFO. */
+  private drainEvents(): void {
+    if (!this.fifo || !this.eventLog) return;
+    this.eventLog.flush(this.nowS);
+    this.fifo.drain(this.eventLog.events);
   }
 
   // -------------------------------------------------------------- actuated
@@ -370,7 +400,14 @@ export class VirtualController {
   readHolding(address: number, count: number): number[] {
     checkRange(address, count, HOLDING_REGISTER_COUNT, MODBUS_MAX_READ_REGISTERS, 'holding');
     const out = new Array<number>(count);
-    for (let k = 0; k < count; k++) out[k] = this.store.holdingValue(address + k, this.nowS);
+    const plan = Math.max(0, Math.min(count, HR_EVENTS - address));
+    for (let k = 0; k < plan; k++) out[k] = this.store.holdingValue(address + k, this.nowS);
+    if (plan < count) {
+      const from = address + plan - HR_EVENTS;
+      this.drainEvents();
+      const ev = this.fifo ? this.fifo.read(from, count - plan) : noEventLogBlock(from, count - plan);
+      for (let k = plan; k < count; k++) out[k] = ev[k - plan]!;
+    }
     return out;
   }
 
@@ -388,6 +425,12 @@ export class VirtualController {
    * every value is checked before anything is applied, and a commit in the same request runs last.
    */
   writeHolding(address: number, values: readonly number[]): void {
+    if (address >= HR_EVENTS && address < HOLDING_REGISTER_COUNT) {
+      if (!this.fifo) throw new ModbusException(ModbusExceptionCode.IllegalDataAddress, 'this controller keeps no event log (event block reads log id 0)');
+      checkRange(address - HR_EVENTS, values.length, EV_BLOCK_LENGTH, MODBUS_MAX_WRITE_REGISTERS, 'event block');
+      this.fifo.write(address - HR_EVENTS, values);
+      return;
+    }
     const command = this.store.write(address, values);
     if (command !== NO_COMMIT) this.commit(command);
   }
