@@ -43,6 +43,8 @@ export interface ServiceContext {
   readonly journal: ServiceJournal | undefined;
   /** This server's Prometheus metrics. */
   readonly metrics: ServiceMetrics | undefined;
+  /** Throws (FAILED_PRECONDITION) when an operator's plan change would be undone by a running time-of-day schedule. */
+  readonly manualPlanGuard?: (() => void) | undefined;
 }
 
 /** Where the gate reports calls: metrics and the per-call log line. */

@@ -90,7 +90,7 @@ describe('authentication comes before any lookup', () => {
       }
       client.close();
     }
-    expect(walked).toBe(2 * 25); // 5 + 1 + 4 + 12 + 3 RPCs in proto/greenwave/v1
+    expect(walked).toBe(2 * 29); // 5 + 1 + 4 + 16 + 3 RPCs in proto/greenwave/v1
   });
 });
 

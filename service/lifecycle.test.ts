@@ -225,5 +225,62 @@ describe('plan lifecycle over gRPC', () => {
     await serve();
     expect(srv.state.plan.buffer.offsetS[i5]).toBeCloseTo(Number(((v1['plans'] as Obj[])[i5]!)['offset_s']), 6);
     expect((await storage.verifyAudit()).ok).toBe(true);
+    shiftedI5 = Number(edit['plan_id']);
+  }, 90_000);
+
+  it('a time-of-day schedule is deployed as one: tables in every controller, each period committed at its switch, manual changes refused until it is stopped', async () => {
+    const hhmm = (m: number) => `${String(Math.floor(m / 60) % 24).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+    const minute = Math.floor(now / 60) % 1440;
+    // v1 from a minute ago, the I5 shift from ten minutes on (v1's first cycle zero comes well before).
+    const entries = [
+      { start: hhmm((minute + 1439) % 1440), plan_id: v1['plan_id'] },
+      { start: hhmm((minute + 10) % 1440), plan_id: shiftedI5 },
+    ];
+    const bad = await refused(call('ProposeSchedule', { entries: [...entries, { start: hhmm((minute + 20) % 1440), plan_id: 2 }], reason: 'day' }, 'alice-operator'));
+    expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(bad.details).toMatch(/entries\[2\]\.plan_id: plan 2 is rejected/);
+    const sched = await call('ProposeSchedule', { entries, reason: 'weekday' }, 'alice-operator');
+    expect(sched).toMatchObject({ kind: 'schedule', state: 'proposed' });
+    expect((await refused(call('DeploySchedule', { plan_id: sched['plan_id'] }, 'sue-supervisor'))).code).toBe(grpc.status.FAILED_PRECONDITION);
+    await call('DecidePlan', { plan_id: sched['plan_id'], decision: 'approve' }, 'sue-supervisor');
+    const deployed = await call('DeploySchedule', { plan_id: sched['plan_id'] }, 'sue-supervisor');
+    expect(deployed).toMatchObject({ confirmed: 10, failed: [] });
+
+    // The controllers' own register 281 (what their table says is due) is what they end up running.
+    const w1 = wirePlanId(Number(v1['plan_id']));
+    const w5 = wirePlanId(shiftedI5);
+    expect(controllers.map((k) => k.scheduledPlanId(now))).toEqual(Array(10).fill(w1));
+    await advanceUntil(() => controllers.every((k) => k.state().activePlanId === w1), 1);
+    expect((await call('GetSchedule', {}, 'val-viewer-1'))).toMatchObject({ running: true, plan_id: sched['plan_id'], due: { plan_id: v1['plan_id'] }, in_force_plan_id: v1['plan_id'] });
+    // Manual changes would be undone at the next switch: refused while the schedule runs.
+    expect((await refused(call('DeployPlan', { plan_id: shiftedI5 }, 'sue-supervisor'))).details).toMatch(/schedule .* is running/);
+    const timing = new pkg.greenwave.v1['TimingService']!(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
+    const meta = new grpc.Metadata();
+    meta.set('authorization', 'Bearer alice-operator');
+    const replan = await new Promise<grpc.ServiceError | null>((resolve) => (timing['Replan'] as (r: Obj, m: grpc.Metadata, cb: (e: grpc.ServiceError | null) => void) => void)({ at: '12:00' }, meta, (e) => resolve(e)));
+    timing.close();
+    expect(replan?.code).toBe(grpc.status.FAILED_PRECONDITION);
+
+    // Past the second switch: the next period's plan is committed everywhere.
+    await advanceUntil(() => controllers.every((k) => k.state().activePlanId === w5 && k.scheduledPlanId(now) === w5), 60);
+    expect(srv.state.plan.buffer.offsetS[ix('I5')]).not.toBeCloseTo(Number(((v1['plans'] as Obj[])[ix('I5')]!)['offset_s']), 3);
+
+    expect((await refused(call('StopSchedule', { reason: 'x' }, 'alice-operator'))).code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(await call('StopSchedule', { reason: 'holiday' }, 'sue-supervisor')).toMatchObject({ confirmed: 10 });
+    expect(await call('GetSchedule', {}, 'val-viewer-1')).toMatchObject({ running: false, entries: [] });
+    expect(controllers.map((k) => k.scheduledPlanId(now))).toEqual(Array(10).fill(0));
+    expect((await storage.verifyAudit()).ok).toBe(true);
   }, 90_000);
 });
+
+let shiftedI5 = 0;
+
+/** Moves the shared clock on by `stepS` every 20 ms until `ok` (a schedule's switch, a plan's cycle zero). */
+async function advanceUntil(ok: () => boolean, stepS: number, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('timed out');
+    now += stepS;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -15,6 +15,7 @@ import { deadlineMs, type ServiceContext } from './calls.js';
 import { storedPlanBuffer } from './deployer.js';
 import { isProposal, type PlanLifecycle, type PlanStatus } from './lifecycle/lifecycle.js';
 import type { PlanEdit } from './lifecycle/edits.js';
+import { isScheduleBody, type ScheduleEntry, type ScheduleKeeper } from './lifecycle/schedule.js';
 import type { PlanReview, SimulatedSide } from './lifecycle/review.js';
 import type { MeasuredBand } from '../engine/corridor/measureBands.js';
 import type { Deployment, Lock, NewLock, TimingPlan } from './storage/storage.js';
@@ -92,12 +93,20 @@ function reviewMessage(r: PlanReview): Obj {
   };
 }
 
+const hhmm = (min: number): string => `${String(Math.floor(min / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`;
+const entryMessage = (e: ScheduleEntry): Obj => ({ start: hhmm(e.startMin), plan_id: e.planId });
+
 /** The handlers of greenwave.v1.OperationsService. */
-export function operationsService(ctx: ServiceContext, lifecycle: PlanLifecycle | undefined): grpc.UntypedServiceImplementation {
+export function operationsService(ctx: ServiceContext, lifecycle: PlanLifecycle | undefined, schedules: ScheduleKeeper | undefined): grpc.UntypedServiceImplementation {
   const { gate, state } = ctx;
   const lc = (): PlanLifecycle => {
     if (!lifecycle) throw new StatusError(grpc.status.FAILED_PRECONDITION, 'the plan lifecycle needs a database: start the service with --db or --pg');
     return lifecycle;
+  };
+  const sk = (): ScheduleKeeper => {
+    lc();
+    if (!schedules) throw new StatusError(grpc.status.FAILED_PRECONDITION, 'schedules need field controllers (serve --controllers)');
+    return schedules;
   };
   const versionMessage = (s: PlanStatus, withPlans: boolean): Obj => {
     const body = s.plan.body as Record<string, unknown>;
@@ -109,7 +118,7 @@ export function operationsService(ctx: ServiceContext, lifecycle: PlanLifecycle 
       created_at: ts(s.plan.createdAtMs),
       reason: s.plan.reason,
       source: s.plan.source,
-      state: proposal ? s.state : 'replan',
+      state: proposal || isScheduleBody(body) ? s.state : 'replan',
       parent_version: s.plan.parentVersion ?? 0,
       for_interval: typeof body['forInterval'] === 'string' ? body['forInterval'] : '',
       at: typeof body['at'] === 'string' ? body['at'] : '',
@@ -117,6 +126,8 @@ export function operationsService(ctx: ServiceContext, lifecycle: PlanLifecycle 
       decisions: s.decisions.map((d) => ({ actor: d.actor, roles: d.roles, decision: d.decision, comment: d.comment, at: ts(d.atMs) })),
       deployments: s.deployments.map(deploymentMessage),
       plans: withPlans && proposal ? timingPlans(state.c, storedPlanBuffer(state.c, s.plan)).map((tp, i) => intersectionPlanMessage(state.c, tp, i)) : [],
+      schedule: isScheduleBody(body) ? body.entries.map(entryMessage) : [],
+      kind: proposal ? 'plan' : isScheduleBody(body) ? 'schedule' : 'replan',
     };
   };
   const actor = (who: { client: string }, call: { getPeer(): string }) => ({ user: who.client, peer: call.getPeer() });
@@ -217,6 +228,37 @@ export function operationsService(ctx: ServiceContext, lifecycle: PlanLifecycle 
         ...(toS !== undefined ? { toMs: Math.round(toS * 1000) } : {}),
       });
       return { events: rows.map((a) => ({ seq: a.seq, at: ts(a.atMs), actor: a.actor, peer: a.peer ?? '', action: a.action, detail: a.detail, hash: a.hash })) };
+    }),
+    ProposeSchedule: gate.unary('operator', async (r, who, call) => {
+      const keeper = sk();
+      const entries: ScheduleEntry[] = ((r['entries'] ?? []) as Obj[]).map((e, k) => {
+        const m = /^(\d{1,2}):(\d{2})$/.exec(str(e['start']));
+        if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw invalid(`entries[${k}].start`, 'must be a time of day "HH:MM"');
+        return { startMin: Number(m[1]) * 60 + Number(m[2]), planId: id(e['plan_id'], `entries[${k}].plan_id`) };
+      });
+      const plan = await keeper.propose(actor(who, call), entries, str(r['reason']));
+      return versionMessage(await lc().status(plan.planId), false);
+    }),
+    DeploySchedule: gate.unary('supervisor', async (r, who, call) => {
+      const planId = id(r['plan_id'], 'plan_id');
+      const report = await sk().deploy(actor(who, call), planId);
+      const v = await lc().status(planId);
+      return { plan_id: planId, version: v.plan.version, confirmed: report.confirmed, failed: report.failed.map((f) => ({ controller_id: f.controllerId, reason: f.reason })) };
+    }),
+    StopSchedule: gate.unary('supervisor', async (r, who, call) => {
+      const { plan, report } = await sk().stopSchedule(who, call.getPeer(), str(r['reason']));
+      return { plan_id: plan.planId, version: plan.version, confirmed: report.confirmed, failed: report.failed.map((f) => ({ controller_id: f.controllerId, reason: f.reason })) };
+    }),
+    GetSchedule: gate.unary('viewer', () => {
+      const cur = sk().current();
+      return {
+        running: sk().running(),
+        plan_id: cur?.plan.planId ?? 0,
+        version: cur?.plan.version ?? 0,
+        entries: (cur?.entries ?? []).map(entryMessage),
+        due: cur?.due ? entryMessage(cur.due) : null,
+        in_force_plan_id: lc().inForce ?? 0,
+      };
     }),
   };
 }

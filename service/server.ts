@@ -42,6 +42,7 @@ import { ServiceJournal, sha256 } from './journal.js';
 import { operationsService } from './operationsService.js';
 import { PlanLifecycle } from './lifecycle/lifecycle.js';
 import { Reviewer, type ReviewOptions } from './lifecycle/review.js';
+import { ScheduleKeeper } from './lifecycle/schedule.js';
 import { Deployer, storedPlanResult, wirePlanId } from './deployer.js';
 import type { Storage } from './storage/storage.js';
 import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from './metrics.js';
@@ -165,6 +166,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let state = ServiceState.load(opts.networkPath ?? DEFAULT_NETWORK, opts.countsPath ?? DEFAULT_COUNTS, opts.at ?? '08:00', cfg);
   let journal: ServiceJournal | undefined;
   let restoredWire: number | undefined;
+  let restoredPlanId: number | undefined;
   if (opts.storage) {
     journal = new ServiceJournal(opts.storage, state.c.network.name || state.source.networkPath, lineLog(logger, 'warn'), (v, ix) => state.tspHolds(v, ix), metrics);
     await opts.storage.saveNetworkVersion({ user: 'greenwave' }, state.c.network.name || state.source.networkPath, state.source.networkText);
@@ -174,6 +176,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       state = ServiceState.load(opts.networkPath ?? DEFAULT_NETWORK, opts.countsPath ?? DEFAULT_COUNTS, restored.at ?? opts.at ?? '08:00', cfg);
       state.apply(storedPlanResult(state.c, restored.exact));
       restoredWire = wirePlanId(restored.planId);
+      restoredPlanId = restored.planId;
       log(`greenwave serve: restored deployed plan ${restored.planId} (version ${restored.version}) in place of --at ${opts.at ?? '08:00'}`);
     } else if (restored?.at !== undefined) {
       state = ServiceState.load(opts.networkPath ?? DEFAULT_NETWORK, opts.countsPath ?? DEFAULT_COUNTS, restored.at, cfg);
@@ -199,22 +202,31 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (field && restoredWire !== undefined) field.deployed(restoredWire);
   let lifecycle: PlanLifecycle | undefined;
   let reviewer: Reviewer | undefined;
+  let schedules: ScheduleKeeper | undefined;
   if (opts.storage) {
     reviewer = new Reviewer(state.c, state.source, opts.review);
     const deployer = field ? new Deployer(opts.storage, field.client, state.c, field.endpoints, log, metrics) : undefined;
     lifecycle = new PlanLifecycle(opts.storage, state, replanner, reviewer, state.c.network.name || state.source.networkPath, field, deployer, { twoPersonRule: opts.twoPersonRule ?? false }, log);
-    // Deployments a previous run left in flight are finished or reported (in the background: serving starts now).
-    if (deployer) void deployer.recover({ user: 'greenwave' }).catch((e: unknown) => log(`greenwave serve: recovering deployments failed: ${e instanceof Error ? e.message : String(e)}`));
+    lifecycle.inForce = restoredPlanId;
+    if (field) schedules = new ScheduleKeeper(opts.storage, lifecycle, field, clock, log);
+    // Deployments a previous run left in flight are finished or reported, then the schedule in
+    // force (if any) resumes: both in the background, serving starts now.
+    const sk = schedules;
+    if (deployer)
+      void deployer
+        .recover({ user: 'greenwave' })
+        .then(() => sk?.start())
+        .catch((e: unknown) => log(`greenwave serve: recovering deployments or the schedule failed: ${e instanceof Error ? e.message : String(e)}`));
   }
   // The controllers' event logs, collected into the storage (ATSPM-style), when there are both.
   const collector = endpoints.length > 0 && opts.storage ? new EventCollector(state.c, endpoints, opts.storage, { periodMs: opts.eventPollMs, log: lineLog(logger, 'warn'), metrics }).start() : undefined;
   if (collector) metrics.eventBacklog(() => collector.backlog());
   const gate = new CallGate(gov, opts.tokens, (peer, method, reason) => journal?.authRefused(peer, method, reason), { metrics, logger, slowCallMs: opts.slowCallMs });
-  const ctx: ServiceContext = { state, clock, gov, gate, field, replanner, pacing, journal, metrics };
+  const ctx: ServiceContext = { state, clock, gov, gate, field, replanner, pacing, journal, metrics, manualPlanGuard: () => lifecycle?.beforeManualDeploy() };
   server.addService(pkg.greenwave.v1['BusPriorityService']!.service, busPriorityService(ctx));
   server.addService(pkg.greenwave.v1['SignalStateService']!.service, signalStateService(ctx));
   server.addService(pkg.greenwave.v1['TimingService']!.service, timingService(ctx));
-  server.addService(pkg.greenwave.v1['OperationsService']!.service, operationsService(ctx, lifecycle));
+  server.addService(pkg.greenwave.v1['OperationsService']!.service, operationsService(ctx, lifecycle, schedules));
   server.addService(pkg.greenwave.v1['EventService']!.service, eventService(ctx));
   server.addService(pkg.grpc.health.v1.Health.service, healthService(ctx));
   new ReflectionService(pkgDef).addToServer(server);
@@ -252,6 +264,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       field?.close();
       void replanner.close();
       void reviewer?.close();
+      schedules?.stop();
       const journalDone = Promise.all([journal?.close(), collector?.close(), metricsDone]);
       // Drain: end every open stream cleanly (clients see OK), then stop accepting and wait.
       // A stream whose client does not read cannot flush; forceShutdown after the grace ends it.

@@ -55,6 +55,7 @@ async function replan(ctx: ServiceContext, r: Obj, call: grpc.ServerUnaryCall<Ob
   const { state } = ctx;
   const at = str(r['at']);
   minutesOf(at);
+  ctx.manualPlanGuard?.();
   const abort = new AbortController();
   const stop = (): void => abort.abort();
   call.on('cancelled', stop);

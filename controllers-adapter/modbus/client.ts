@@ -25,6 +25,7 @@ import { ControllerError, ControllerErrorReason } from '../errors.js';
 import { copyIntersectionPlan, crc16ModbusRegisters, decodePlanBlock, encodePlanBlock } from '../codec.js';
 import { encodeActuatedBlock } from '../actuatedBlock.js';
 import { decodeEventBlock, SEQ_MODULUS, type EventWindow } from '../eventWindow.js';
+import { decodeTimeOfDayTable, encodeTimeOfDayTable, type DayPlanEvent } from '../dayPlan.js';
 import type { ActuatedPlan } from '../../engine/timing/actuated.js';
 import { detectorRange } from '../virtual/detectors.js';
 import {
@@ -45,6 +46,8 @@ import {
   HR_COMMIT,
   HR_STAGE,
   HR_STAGE_CRC,
+  HR_TOD,
+  TOD_BLOCK_LENGTH,
   IR_ACTIVE_PLAN_ID,
   IR_COMMIT_STATUS,
   IR_CYCLE_SECOND_DS,
@@ -332,6 +335,22 @@ export class ControllerClient {
       this.withRetry(u, async () => {
         await this.fc16(u, HR_EV_CURSOR, [Math.floor(fromSeq / 0x10000), fromSeq & 0xffff]);
         return decodeEventBlock(await this.fc3(u, HR_EVENTS, EV_BLOCK_LENGTH), unitId);
+      }),
+    );
+  }
+
+  /**
+   * Writes the controller's time-of-day table (holding HR_TOD.., one FC16 of the whole block:
+   * the controller accepts a table only whole) and reads it back; resolves to the entries read
+   * back, which the caller compares with what it wrote. An empty list clears the table.
+   */
+  async writeTimeOfDay(unitId: number, events: readonly DayPlanEvent[]): Promise<DayPlanEvent[]> {
+    const u = this.unit(unitId);
+    const regs = events.length === 0 ? new Array<number>(TOD_BLOCK_LENGTH).fill(0) : encodeTimeOfDayTable(events);
+    return this.serialized(u, () =>
+      this.withRetry(u, async () => {
+        await this.fc16(u, HR_TOD, regs);
+        return decodeTimeOfDayTable(await this.fc3(u, HR_TOD, TOD_BLOCK_LENGTH));
       }),
     );
   }

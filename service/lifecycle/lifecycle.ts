@@ -29,6 +29,7 @@ import type { Principal } from '../auth.js';
 import type { Actor, Deployment, Lock, NewLock, PlanDecision, Storage, TimingPlan } from '../storage/storage.js';
 import { applyEdits, type PlanEdit } from './edits.js';
 import type { PlanReview, Reviewer } from './review.js';
+import { isScheduleBody } from './schedule.js';
 
 /** A lifecycle plan's stored body: deployable (the exact buffer), with where it came from. */
 export interface ProposalBody extends DeployablePlanBody {
@@ -77,7 +78,17 @@ export class PlanLifecycle {
     private readonly log: (line: string) => void = () => {},
   ) {}
 
-  private get c(): CompiledNetwork {
+  /** The stored plan the service runs (the last one staged), when it came from the lifecycle. */
+  inForce: number | undefined;
+  /** Told before an operator's deploy or rollback: refuses it while a time-of-day schedule runs (./schedule.ts). */
+  beforeManualDeploy: () => void = () => {};
+
+  /** The scope time-of-day schedules are stored under (./schedule.ts). */
+  get scheduleScope(): string {
+    return `${this.networkScope}#schedule`;
+  }
+
+  get c(): CompiledNetwork {
     return this.state.c;
   }
 
@@ -117,7 +128,8 @@ export class PlanLifecycle {
   /** Approves or rejects: the `supervisor` role; with the two-person rule, never the plan's own author. */
   async decide(who: Principal, peer: string, planId: number, decision: 'approve' | 'reject', comment: string): Promise<PlanStatus> {
     if (!who.roles.includes('supervisor')) throw new StatusError(status.PERMISSION_DENIED, `client "${who.client}" lacks the "supervisor" role: only a supervisor approves or rejects plans`);
-    const plan = await this.stored(planId, 'plan_id');
+    const plan = { plan: (await this.status(planId)).plan };
+    if (!isProposal(plan.plan.body) && !isScheduleBody(plan.plan.body)) throw new StatusError(status.FAILED_PRECONDITION, `plan ${planId} is a Replan record: there is nothing to approve`);
     if (decision === 'approve' && this.opts.twoPersonRule && plan.plan.author === who.client) throw new StatusError(status.PERMISSION_DENIED, `two-person rule: ${who.client} proposed plan ${planId} and cannot also approve it`);
     await this.storage.decidePlan({ user: who.client, peer }, planId, { decision, comment, roles: who.roles });
     return this.status(planId);
@@ -125,7 +137,8 @@ export class PlanLifecycle {
 
   async status(planId: number): Promise<PlanStatus> {
     const plan = await this.storage.getTimingPlan(planId);
-    if (plan?.scope.kind !== 'network' || plan.scope.id !== this.networkScope) throw new StatusError(status.NOT_FOUND, `plan_id: no plan ${planId} of this network`);
+    // Timing plans and time-of-day schedules (./schedule.ts) are reviewed the same way.
+    if (plan?.scope.kind !== 'network' || (plan.scope.id !== this.networkScope && plan.scope.id !== this.scheduleScope)) throw new StatusError(status.NOT_FOUND, `plan_id: no plan ${planId} of this network`);
     const decisions = await this.storage.planDecisions(planId);
     const deployments = await this.storage.listDeployments({ planId });
     return { plan, state: reviewState(decisions, plan, this.opts.twoPersonRule ?? false), decisions, deployments };
@@ -144,7 +157,9 @@ export class PlanLifecycle {
    */
   async deploy(actor: Actor, planId: number): Promise<{ rolloutId: string; staged: readonly Deployment[]; done: Promise<RolloutReport> }> {
     const st = await this.status(planId);
+    if (st.plan.scope.id !== this.networkScope) throw new StatusError(status.FAILED_PRECONDITION, `plan ${planId} is a time-of-day schedule: deploy it with DeploySchedule`);
     if (st.state !== 'approved') throw new StatusError(status.FAILED_PRECONDITION, `plan ${planId} is ${st.state}, not approved: a supervisor must approve it first`);
+    this.beforeManualDeploy();
     return this.rollout(actor, planId);
   }
 
@@ -158,6 +173,7 @@ export class PlanLifecycle {
     const was = await this.status(old.planId);
     if (was.state !== 'approved' && was.deployments.length === 0) throw new StatusError(status.FAILED_PRECONDITION, `version ${version} was ${was.state} and never deployed: propose it again for review instead of rolling back to it`);
     this.ensureFieldForDeploy();
+    this.beforeManualDeploy();
     const actor = { user: who.client, peer };
     const body: ProposalBody = { ...old.body, rollbackOfVersion: version };
     const plan = await this.storage.saveTimingPlan(actor, { scope: this.scope(), body, reason: `rollback to version ${version}${reason ? `: ${reason}` : ''}`, source: 'operator', parentVersion: version });
@@ -184,19 +200,21 @@ export class PlanLifecycle {
     return this.storage.listLocks({ active });
   }
 
-  private async rollout(actor: Actor, planId: number): Promise<{ rolloutId: string; staged: readonly Deployment[]; done: Promise<RolloutReport> }> {
+  /** Stages plan `planId` on every controller and runs it; the pushes go on in the background (also the schedule's switches). */
+  async rollout(actor: Actor, planId: number, prefix = 'rollout'): Promise<{ rolloutId: string; staged: readonly Deployment[]; done: Promise<RolloutReport> }> {
     const deployer = this.ensureFieldForDeploy();
-    const rolloutId = `rollout-${planId}-${Date.now().toString(36)}`;
+    const rolloutId = `${prefix}-${planId}-${Date.now().toString(36)}`;
     const { staged, done } = await deployer.start(actor, planId, rolloutId);
     const plan = await this.storage.getTimingPlan(planId);
     // The service runs what was staged from now on; re-sync keeps restarted controllers on it.
     if (plan) this.state.apply(storedPlanResult(this.c, plan));
+    this.inForce = planId;
     this.field?.deployed(wirePlanId(planId));
     void done.then((r) => this.log(`greenwave: rollout ${rolloutId} of plan ${planId}: ${r.confirmed} confirmed, ${r.failed.length} failed${r.failed.length > 0 ? ` (${r.failed.map((f) => `${f.controllerId}: ${f.reason}`).join('; ')})` : ''}`));
     return { rolloutId, staged, done };
   }
 
-  private ensureFieldForDeploy(): Deployer {
+  ensureFieldForDeploy(): Deployer {
     if (!this.deployer || !this.field) throw new StatusError(status.FAILED_PRECONDITION, 'this service drives no field controllers (serve --controllers): there is nothing to deploy to');
     return this.deployer;
   }
