@@ -261,6 +261,15 @@ describe('plan lifecycle over gRPC', () => {
     timing.close();
     expect(replan?.code).toBe(grpc.status.FAILED_PRECONDITION);
 
+    // A restart resumes the schedule in force (from the deployment record), in the background.
+    await stop();
+    await serve();
+    for (let k = 0; !(await call('GetSchedule', {}, 'val-viewer-1'))['running']; k++) {
+      if (k > 100) throw new Error('the schedule did not resume');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await refused(call('DeployPlan', { plan_id: shiftedI5 }, 'sue-supervisor'))).code).toBe(grpc.status.FAILED_PRECONDITION);
+
     // Past the second switch: the next period's plan is committed everywhere.
     await advanceUntil(() => controllers.every((k) => k.state().activePlanId === w5 && k.scheduledPlanId(now) === w5), 60);
     expect(srv.state.plan.buffer.offsetS[ix('I5')]).not.toBeCloseTo(Number(((v1['plans'] as Obj[])[ix('I5')]!)['offset_s']), 3);
