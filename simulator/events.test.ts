@@ -17,6 +17,10 @@ import { Simulation } from './simulation.js';
 import { movementFlowsFromLanes } from './demand.js';
 import { SimEventRecorder, SIM_EPOCH_MS } from './events.js';
 import { checkEventSequences } from '../test/fixtures/eventSequences.js';
+import { TspController } from '../engine/priority/tsp.js';
+import { PriorityClass, priorityConfig } from '../engine/priority/policy.js';
+import { movementIndex, THROUGH_TURN } from '../engine/network/geometry.js';
+import { APPROACH_IDS } from '../engine/network/schema.js';
 
 let c: CompiledNetwork;
 let plan: PlanBuffer;
@@ -112,5 +116,32 @@ describe('simulator event log', () => {
     const codes = new Set<number>();
     for (let k = 0; k < rec.events.length; k++) codes.add(rec.events.codeAt(k));
     expect([...codes].filter((x) => x >= 4 && x <= 6).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('TSP events from the TspController running on the simulation go into the same log, in time order with the phase events', () => {
+    const sim = new Simulation(c, plan, { movementFlowVehPerH: flows }, { seed: 5 });
+    const rec = new SimEventRecorder(sim);
+    const tsp = new TspController(c, plan, priorityConfig());
+    tsp.events = rec.priorityEvent;
+    const i1 = c.intersectionIds.indexOf('I1');
+    const ebt = movementIndex(APPROACH_IDS.indexOf('EB'), THROUGH_TURN);
+    // I1's eastbound through green ends at 98.3 s of its cycle (engine/priority/tsp.test.ts): a bus
+    // checking in at 90 s for 100 s gets a green extension.
+    const askS = 90;
+    sim.runUntil(askS);
+    const d = tsp.request({ vehicleId: 'bus-9', routeId: '7', tripId: 't', intersection: i1, movement: ebt, arrivalS: 100, latenessS: 120, occupancy: 30, headwayS: 0, priorityClass: PriorityClass.Bus }, sim.tS);
+    expect(d).toMatchObject({ granted: true, strategy: 'greenExtension' });
+    sim.runUntil(askS + 15);
+    tsp.cancel('bus-9', i1, sim.tS);
+    sim.runUntil(askS + 60);
+    const tspRecords = rec.events.records().filter((r) => r.eventCode >= 112 && r.eventCode <= 115);
+    const at = (tS: number) => Math.round((SIM_EPOCH_MS + tS * 1000) / 100) * 100;
+    expect(tspRecords).toEqual([
+      { locationId: 'I1', timestampMs: at(askS), eventCode: 112, eventParam: 1 },
+      { locationId: 'I1', timestampMs: at(askS), eventCode: 114, eventParam: 1 },
+      { locationId: 'I1', timestampMs: at(askS + 15), eventCode: 115, eventParam: 1 },
+    ]);
+    expect(rec.events.isTimeOrdered()).toBe(true);
+    expect(checkEventSequences(rec.events).problems).toEqual([]);
   });
 });

@@ -21,9 +21,11 @@
  *    its 23 then comes with its 8 (never after it).
  * Timestamps of the rest are the step's clock (what the vehicles saw: lamps and loops are
  * sampled once a step), epochMs + tS × 1000, rounded to 0.1 s. Plans do not change within a
- * run, so no 131–149 here (the virtual controller logs those); TSP runs outside the
- * simulation (the heads follow a schedule source, which knows no requests), so no 112–115
- * either. Recording is opt-in: without a recorder the step pays one untaken branch.
+ * run, so no 131–149 here (the virtual controller logs those). TSP runs outside the
+ * simulation (the heads follow a schedule source, which knows no requests): whoever runs the
+ * TspController passes `priorityEvent` as its event sink, and its 112–115 land in this log
+ * at the simulation time of each call (engine/priority/tsp.ts TspEventSink says when).
+ * Recording is opt-in: without a recorder the step pays one untaken branch.
  * Called by tests, benchmarks and whoever wants a log of a run (Link Pivot:
  * simulator/linkPivot.test.ts).
  */
@@ -107,6 +109,17 @@ export class SimEventRecorder implements SimStepObserver {
     this.attached = sim;
     sim.attachObserver(this);
   }
+
+  /**
+   * A TSP event (112–115) from whoever runs bus priority on this simulation: pass this as the
+   * TspController's `events` sink (engine/priority/tsp.ts TspEventSink says when each code is
+   * reported). Written at the simulation time given, after anything already due before it.
+   */
+  readonly priorityEvent = (i: number, code: number, requestNumber: number, tS: number): void => {
+    const ms = this.epochMs + tS * 1000;
+    this.ped.writeDue(ms);
+    this.events.push(this.location[i]!, ms, code, requestNumber);
+  };
 
   detach(): void {
     this.attached?.attachObserver(undefined);

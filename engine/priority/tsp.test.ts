@@ -175,6 +175,38 @@ describe('TSP controller on the demo city (I1: S2 = EB/WB through, green 38.3–
     expect(later.startS).toBe(600);
   });
 
+  test('TSP events: 112 at check-in, 114 for an extension (not repeated by an update), 113 for an early green, 115 at check-out and when forgotten', () => {
+    const record = (tsp: TspController) => {
+      const log: [number, number, number, number][] = [];
+      tsp.events = (i, code, n, tS) => log.push([i, code, n, tS]);
+      return log;
+    };
+    const a = ctl().tsp;
+    const logA = record(a);
+    a.request(bus(0, 100), 90);
+    a.request(bus(0, 100.5), 92);
+    a.cancel('bus-1', 0, 101);
+    expect(logA).toEqual([
+      [0, 112, 1, 90],
+      [0, 114, 1, 90],
+      [0, 115, 1, 101],
+    ]);
+    const b = ctl().tsp;
+    const logB = record(b);
+    b.request(bus(0, 170, { vehicleId: 'bus-2' }), 160);
+    b.request(bus(0, 1000, { vehicleId: 'bus-3' }), 171);
+    // Requests nobody checks out are forgotten 600 s after their arrival: checked out then.
+    b.request(bus(0, 1710, { vehicleId: 'bus-4' }), 1700); // arrives on green: no adjustment
+    expect(logB).toEqual([
+      [0, 112, 1, 160],
+      [0, 113, 1, 160],
+      [0, 112, 2, 171],
+      [0, 115, 1, 1700],
+      [0, 115, 2, 1700],
+      [0, 112, 3, 1700],
+    ]);
+  });
+
   test('early green truncates the running red (not below min green or the time already run) and compensates later', () => {
     const { tsp } = ctl();
     const d = tsp.request(bus(0, 170), 160);

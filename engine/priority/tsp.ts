@@ -89,7 +89,27 @@ interface OpenRequest {
   readonly seq: number;
   decision: TspDecision;
   readonly owner: string;
+  /** The strategy last reported to the event sink ('none' before any grant). */
+  logged: Strategy;
 }
+
+/**
+ * Told of each request's life in the Indiana high-resolution codes (engine/events/codes.ts):
+ * 112 check-in (a new request), 113 early green (a grant by early green or phase insertion:
+ * the bus's green comes sooner), 114 extend green (a grant by green extension), 115 check-out
+ * (cancelled, or forgotten 600 s after its arrival time). 113/114 are reported when the
+ * adjustment is committed to the schedule (the decision), and again only if a later update
+ * changes the strategy; a preemption is not TSP and reports no 113/114. `requestNumber` is
+ * 1..255 (the Indiana parameter is one byte), rolling over. A new base plan drops open requests
+ * without a 115 (there is no time to give it).
+ */
+export type TspEventSink = (intersection: number, code: number, requestNumber: number, tS: number) => void;
+
+const TSP_CHECK_IN = 112;
+const TSP_EARLY_GREEN = 113;
+const TSP_EXTEND_GREEN = 114;
+const TSP_CHECK_OUT = 115;
+const requestNumber = (seq: number): number => ((seq - 1) % 255) + 1;
 
 interface ActiveGrant {
   readonly key: string;
@@ -117,6 +137,8 @@ export class TspController {
   unsafeRejections = 0;
   /** When stale open requests were last swept; the sweep walks every open request, so not on every call. */
   private lastSweepS = -Infinity;
+  /** Where TSP events go (the simulator's event log: simulator/events.ts); undefined = none. */
+  events: TspEventSink | undefined = undefined;
 
   constructor(
     private readonly c: CompiledNetwork,
@@ -197,10 +219,19 @@ export class TspController {
     const seq = existing?.seq ?? ++this.seq;
     const decision = this.decide(req, seq, nowS);
     // Updated in place; set again in case decide's sweep dropped it as stale.
-    const entry = existing ?? { arrivalS: req.arrivalS, seq, decision, owner: req.owner ?? '' };
+    const entry = existing ?? { arrivalS: req.arrivalS, seq, decision, owner: req.owner ?? '', logged: 'none' as Strategy };
     entry.arrivalS = req.arrivalS;
     entry.decision = decision;
     this.addOpen(k, entry);
+    const sink = this.events;
+    if (sink) {
+      if (!existing) sink(req.intersection, TSP_CHECK_IN, requestNumber(seq), nowS);
+      const st = decision.granted ? decision.strategy : 'none';
+      if (st !== entry.logged && (st === 'greenExtension' || st === 'earlyGreen' || st === 'phaseInsertion')) {
+        sink(req.intersection, st === 'greenExtension' ? TSP_EXTEND_GREEN : TSP_EARLY_GREEN, requestNumber(seq), nowS);
+        entry.logged = st;
+      }
+    }
     return decision;
   }
 
@@ -214,7 +245,9 @@ export class TspController {
   /** Check-out. `withdrawn` when a grant still ahead was taken back. */
   cancel(vehicleId: string, i: number, nowS: number): { found: boolean; withdrawn: boolean } {
     const k = key(vehicleId, i);
+    const seq = this.open.get(k)?.seq;
     if (!this.dropOpen(k)) return { found: false, withdrawn: false };
+    if (this.events && seq !== undefined) this.events(i, TSP_CHECK_OUT, requestNumber(seq), nowS);
     const a = this.active[i];
     if (!a || a.key !== k) return { found: true, withdrawn: false };
     this.active[i] = undefined;
@@ -367,7 +400,9 @@ export class TspController {
     // Requests are forgotten 600 s after their arrival time; sweeping once a second is precise enough.
     if (nowS - this.lastSweepS < 1) return;
     this.lastSweepS = nowS;
-    for (const [k, o] of this.open) if (nowS > o.arrivalS + 600) this.dropOpen(k);
+    for (const [k, o] of this.open) {
+      if (nowS > o.arrivalS + 600 && this.dropOpen(k) && this.events) this.events(intersectionOfKey(k), TSP_CHECK_OUT, requestNumber(o.seq), nowS);
+    }
   }
 
   /**
@@ -393,6 +428,11 @@ export class TspController {
 
 function key(vehicleId: string, i: number): string {
   return `${vehicleId}\u0000${i}`;
+}
+
+/** The intersection of an open-request key (the number after the last NUL). */
+function intersectionOfKey(k: string): number {
+  return Number(k.slice(k.lastIndexOf('\u0000') + 1));
 }
 
 function className(p: PriorityClass): string {
