@@ -13,6 +13,7 @@ import { AUDIT_OPTIONS, AUDIT_USAGE } from './audit.js';
 import { DEPLOY_OPTIONS, DEPLOY_USAGE } from './deploy.js';
 import { DEMO_OPTIONS, DEMO_USAGE } from './demo.js';
 import { MEASURES_OPTIONS, MEASURES_USAGE } from './measures.js';
+import { opsHelp } from './ops.js';
 
 const PLAN_USAGE = `usage: greenwave plan --network <net.json> --counts <counts.csv> [--at HH:MM] [--check N] [--sheet] [--csv sheet.csv] [--utdf timing.csv] [--out plan.json] [--json]
   Times every signal for the interval starting at HH:MM (predicted from the
@@ -110,15 +111,24 @@ export function commandHelp(): Readonly<Record<string, { readonly usage: string;
   deploy: { usage: DEPLOY_USAGE, options: DEPLOY_OPTIONS },
   demo: { usage: DEMO_USAGE, options: DEMO_OPTIONS },
   measures: { usage: MEASURES_USAGE, options: MEASURES_OPTIONS },
+  ...opsHelp(),
   };
+}
+
+/** Commands whose help is per subcommand (`greenwave sumo plan --help`, `greenwave ops deploy --help`). */
+const WITH_SUBCOMMANDS = ['sumo', 'ops'];
+
+/** The help entry of the command (and subcommand) `argv` runs. */
+function entryFor(argv: readonly string[]): { readonly usage: string; readonly options: Readonly<Record<string, unknown>> } | undefined {
+  const [command, sub] = argv;
+  const all = commandHelp();
+  return (command !== undefined && WITH_SUBCOMMANDS.includes(command) && sub !== undefined ? all[`${command} ${sub}`] : undefined) ?? all[command ?? ''];
 }
 
 /** The help for `argv` when it asks for help (`--help` or `-h` anywhere after the command), else undefined. */
 export function helpFor(argv: readonly string[]): string | undefined {
   if (!argv.slice(1).some((a) => a === '--help' || a === '-h')) return undefined;
-  const [command, sub] = argv;
-  const all = commandHelp();
-  return (command === 'sumo' && sub !== undefined ? all[`sumo ${sub}`] : undefined)?.usage ?? all[command ?? '']?.usage;
+  return entryFor(argv)?.usage;
 }
 
 /** The package's version, from package.json next to the sources or the compiled files. */
@@ -166,12 +176,10 @@ function editDistance(a: string, b: string): number {
 export function suggestOption(argv: readonly string[], message: string): string {
   const m = /Unknown option '--?([^']+)'/.exec(message);
   if (!m) return '';
-  const [command, sub] = argv;
-  const all = commandHelp();
-  const entry = (command === 'sumo' && sub !== undefined ? all[`sumo ${sub}`] : undefined) ?? all[command ?? ''];
+  const entry = entryFor(argv);
   const hit = entry ? closest(m[1]!, Object.keys(entry.options)) : undefined;
   return hit ? ` (did you mean --${hit}?)` : '';
 }
 
 /** The commands, for "did you mean" on an unknown one. */
-export const COMMANDS = ['plan', 'corridor', 'validate', 'schema', 'sumo', 'sim', 'controllers', 'serve', 'audit', 'deploy', 'demo', 'measures', 'help', 'version'] as const;
+export const COMMANDS = ['plan', 'corridor', 'validate', 'schema', 'sumo', 'sim', 'controllers', 'serve', 'audit', 'deploy', 'demo', 'measures', 'ops', 'help', 'version'] as const;

@@ -8,6 +8,7 @@
  *   greenwave sim --net … --routes …      (our simulator on a SUMO scenario, cli/sim.ts)
  *   greenwave audit verify [--db PATH | --pg URL]   (the audit log's hash chain, cli/audit.ts)
  *   greenwave measures --events FILE.csv --network net.json [--svg pcd.svg] [--json]   (ATSPM measures, cli/measures.ts)
+ *   greenwave ops <subcommand> --server HOST:PORT --token T …   (the plan lifecycle over gRPC, cli/ops.ts)
  * Bad input exits with status 2 and a list of located problems, never a stack trace.
  */
 import { realpathSync } from 'node:fs';
@@ -31,6 +32,7 @@ import { cmdAudit } from './audit.js';
 import { cmdDeploy } from './deploy.js';
 import { cmdDemo } from './demo.js';
 import { cmdMeasures } from './measures.js';
+import { cmdOps } from './ops.js';
 import { rankBySimulation } from '../simulator/rankPlans.js';
 import { timingSheets } from '../engine/timing/sheet.js';
 import { actuatedPlan, corridorApproaches } from '../engine/timing/actuated.js';
@@ -61,6 +63,10 @@ const USAGE = `usage:
   greenwave audit verify [--db PATH | --pg URL]  check the audit log's hash chain (docs/storage.md)
   greenwave measures --events <events.csv> --network <net.json> [--svg pcd.svg] [--json]
       Signal performance measures (ATSPM) from a high-resolution event log (docs/measures.md)
+  greenwave ops plans|show|propose|review|approve|reject|deploy|rollback|lock|unlock|locks|audit|measures
+                --server HOST:PORT (--token T | --token-file F) [--insecure | --tls-ca ca.pem] [--json]
+      The control centre's plan lifecycle on a running service: propose, review, approve,
+      deploy (--watch), roll back, locks, audit log (greenwave ops --help)
 `;
 
 export const ExitCode = { Ok: 0, Failure: 1, BadInput: 2 } as const;
@@ -246,6 +252,7 @@ export function run(argv: string[], out: (s: string) => void = (s) => process.st
         throw new GreenwaveError(ErrorCode.Internal, 'greenwave audit is asynchronous: call runAsync, not run');
       case 'deploy':
       case 'demo':
+      case 'ops':
         throw new GreenwaveError(ErrorCode.Internal, `greenwave ${command} is asynchronous: call runAsync, not run`);
       case undefined:
       case 'help':
@@ -261,12 +268,12 @@ export function run(argv: string[], out: (s: string) => void = (s) => process.st
   }
 }
 
-/** Commands that must wait for I/O (`audit`); the rest run as run() runs them. The executable calls this. */
+/** Commands that must wait for I/O (`audit`, `deploy`, `demo`, `ops`); the rest run as run() runs them. The executable calls this. */
 export async function runAsync(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
   const [command, ...rest] = argv;
-  if ((command !== 'audit' && command !== 'deploy' && command !== 'demo') || helpFor(argv) !== undefined) return run(argv, out, err);
+  if ((command !== 'audit' && command !== 'deploy' && command !== 'demo' && command !== 'ops') || helpFor(argv) !== undefined) return run(argv, out, err);
   try {
-    return await (command === 'deploy' ? cmdDeploy(rest, out) : command === 'demo' ? cmdDemo(rest, out) : cmdAudit(rest, out));
+    return await (command === 'deploy' ? cmdDeploy(rest, out) : command === 'demo' ? cmdDemo(rest, out) : command === 'ops' ? cmdOps(rest, out, err) : cmdAudit(rest, out));
   } catch (e: unknown) {
     return reportError(e, argv, err);
   }
