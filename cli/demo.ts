@@ -110,6 +110,7 @@ export async function cmdDemo(args: string[], out: (s: string) => void): Promise
     [
       `greenwave demo — ${c.network.name}, ${c.intersectionCount} signals, demand of ${demand.forInterval}`,
       `  gRPC        ${HOST}:${srv.port} (plaintext; tokens in ${tokensPath}; reflection on: grpcurl -plaintext ${HOST}:${srv.port} list)`,
+      `  plans       greenwave ops plans --server ${HOST}:${srv.port} --insecure --token demo-viewer-token (propose/approve/deploy: demo-operator-token, demo-supervisor-token)`,
       `  metrics     ${metricsUrl}`,
       `  controllers modbus tcp ${HOST}:${fleet.server.port}, units 1–${c.intersectionCount} (mbpoll -m tcp -a 1 -t 3 -r 1 -c 8 -p ${fleet.server.port} ${HOST})`,
       `  state       ${values.db} (greenwave audit verify --db ${values.db})`,
