@@ -63,6 +63,26 @@ export function deadlineMs(call: AnyCall): number {
   return dl instanceof Date ? dl.getTime() : typeof dl === 'number' ? dl : Infinity;
 }
 
+/**
+ * An AbortSignal that aborts when the call is cancelled or its deadline passes, for work a call
+ * waits on (a Replan, a proposal); `release` detaches it once the work is over.
+ */
+export function callSignal(call: grpc.ServerUnaryCall<Obj, Obj>): { readonly signal: AbortSignal; readonly deadlineMs: number; release(): void } {
+  const abort = new AbortController();
+  const stop = (): void => abort.abort();
+  call.on('cancelled', stop);
+  const dl = deadlineMs(call);
+  const timer = Number.isFinite(dl) ? setTimeout(stop, Math.max(0, dl - Date.now())) : undefined;
+  return {
+    signal: abort.signal,
+    deadlineMs: dl,
+    release: () => {
+      clearTimeout(timer);
+      call.off('cancelled', stop);
+    },
+  };
+}
+
 export class CallGate {
   /** False once close() began: new calls are UNAVAILABLE. */
   serving = true;
