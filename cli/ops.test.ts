@@ -8,7 +8,8 @@
  * --json parsed back, locks, the audit log, a rollout whose controllers are
  * gone (exit 1), and bad command lines (exit 2, before anything is sent).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readEventsCsv } from '../engine/events/csv.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -233,6 +234,16 @@ describe('greenwave ops on a running service', () => {
     expect(json.phases.some((p) => Number(p['cycles']) > 0)).toBe(true);
     // One table row per phase, in the server's order.
     for (const p of json.phases) expect(r).toMatch(new RegExp(`\n {2}${p['phase_id']} +${p['cycles']} +${p['arrivals']} +`));
+    // The same events exported as ATSPM CSV, read back by the CSV reader greenwave measures uses.
+    const csvFile = join(dir, 'i1-events.csv');
+    expect(await ok('val', ['events', ...window, '--out', csvFile])).toBe(`wrote ${head![1]} events to ${csvFile}\n`);
+    const back = readEventsCsv(readFileSync(csvFile, 'utf8'), csvFile);
+    expect(back.length).toBe(Number(head![1]));
+    expect(back.locations).toEqual(['I1']);
+    expect(back.isTimeOrdered()).toBe(true);
+    const codes = (await ops('val', ['events', ...window, '--codes', '1,8'])).stdout.trim().split('\n').slice(1).map((l) => Number(l.split(',')[2]));
+    expect(codes.length).toBeGreaterThan(0);
+    expect(new Set(codes)).toEqual(new Set([1, 8]));
     const unknown = await ops('val', ['measures', '--intersection', 'I99', '--from', t(T0), '--to', t(T0 + 60)]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toBe(`greenwave: error [NOT_FOUND] from 127.0.0.1:${srv.port}: intersection_id: no intersection "I99"\n`);
