@@ -21,6 +21,9 @@ import type {
   Deployment,
   DeploymentTransition,
   DetectorCount,
+  EventCursor,
+  EventGap,
+  EventProgress,
   EventQuery,
   Lock,
   NetworkVersion,
@@ -34,6 +37,7 @@ import type {
   PriorityOp,
   PriorityRequest,
   Storage,
+  StoredEventCursor,
   TimingPlan,
 } from './storage.js';
 
@@ -56,6 +60,18 @@ const EVENT_COLUMNS: readonly BatchColumn[] = [
   { name: 'event_code', pgType: 'integer' },
   { name: 'event_param', pgType: 'integer' },
 ];
+
+const CURSOR_COLUMNS: readonly BatchColumn[] = [
+  { name: 'controller_id', pgType: 'text' },
+  { name: 'log_id', pgType: 'integer' },
+  { name: 'next_seq', pgType: 'bigint' },
+  { name: 'updated_at_ms', pgType: 'bigint' },
+];
+const CURSOR_UPSERT = 'ON CONFLICT (controller_id) DO UPDATE SET log_id = excluded.log_id, next_seq = excluded.next_seq, updated_at_ms = excluded.updated_at_ms';
+/** Gaps listed in one 'events.gap' audit row at most (the rest are counted in it). */
+const MAX_GAPS_LISTED = 100;
+/** Sequences are uint32 on the wire. */
+const MAX_SEQ = 2 ** 32;
 
 export interface SqlStorageOptions {
   /** Open without migrating or writing (`greenwave audit verify`): the database must already be a greenwave one. */
@@ -118,6 +134,13 @@ const countRow = (r: Row): DetectorCount => ({
   intervalS: Number(r['interval_s']),
   volumeVeh: Number(r['volume_veh']),
   occupancyPct: Number(r['occupancy_pct']),
+});
+
+const cursorRow = (r: Row): StoredEventCursor => ({
+  controllerId: String(r['controller_id']),
+  logId: Number(r['log_id']),
+  nextSeq: Number(r['next_seq']),
+  updatedAtMs: Number(r['updated_at_ms']),
 });
 
 const eventRow = (r: Row): ControllerEvent => ({
@@ -453,7 +476,7 @@ export class SqlStorage implements Storage {
 
   // ── event log ──
 
-  async insertEvents(actor: Actor, events: readonly ControllerEvent[]): Promise<number> {
+  async insertEvents(actor: Actor, events: readonly ControllerEvent[], progress: EventProgress = {}): Promise<number> {
     const rows: unknown[][] = [];
     let fromMs = Infinity;
     let toMs = -Infinity;
@@ -465,13 +488,38 @@ export class SqlStorage implements Storage {
       fromMs = Math.min(fromMs, e.timestampMs);
       toMs = Math.max(toMs, e.timestampMs);
     }
-    if (rows.length === 0) return 0;
+    // One row per controller, the last one given (PostgreSQL refuses an upsert touching a row twice).
+    const cursors = new Map<string, EventCursor>();
+    for (const [i, c] of (progress.cursors ?? []).entries()) {
+      if (!(typeof c.controllerId === 'string' && c.controllerId !== '' && isInt(c.logId, 1) && c.logId <= 0xffff && isInt(c.nextSeq) && c.nextSeq <= MAX_SEQ)) {
+        throw invalid(`insertEvents: cursor ${i} is malformed (controller id, log id 1..65535, next sequence 0..2^32)`);
+      }
+      cursors.set(c.controllerId, c);
+    }
+    const gaps: EventGap[] = [];
+    for (const [i, g] of (progress.gaps ?? []).entries()) {
+      if (!(typeof g.locationId === 'string' && isInt(g.fromSeq) && isInt(g.toSeq) && g.toSeq > g.fromSeq)) throw invalid(`insertEvents: gap ${i} is malformed (location id, whole sequences from < to)`);
+      gaps.push(g);
+    }
+    if (rows.length === 0 && cursors.size === 0 && gaps.length === 0) return 0;
     return this.write(actor, async (tx, nowMs) => {
       for (let i = 0; i < rows.length; i += BATCH_ROWS) await tx.insertMany('event_log', EVENT_COLUMNS, rows.slice(i, i + BATCH_ROWS));
+      const cursorRows = [...cursors.values()].map((c) => [c.controllerId, c.logId, c.nextSeq, nowMs]);
+      for (let i = 0; i < cursorRows.length; i += BATCH_ROWS) await tx.insertMany('event_cursors', CURSOR_COLUMNS, cursorRows.slice(i, i + BATCH_ROWS), CURSOR_UPSERT);
       // One audit row per batch: the events themselves are the record; the audit says who wrote which span.
-      await appendAudit(tx, actor, 'events.insert', { rows: rows.length, fromMs, toMs }, nowMs);
+      if (rows.length > 0) await appendAudit(tx, actor, 'events.insert', { rows: rows.length, fromMs, toMs, ...(cursors.size > 0 ? { cursors: cursors.size } : {}) }, nowMs);
+      if (gaps.length > 0) {
+        const lost = gaps.reduce((n, g) => n + g.toSeq - g.fromSeq, 0);
+        const listed = gaps.slice(0, MAX_GAPS_LISTED).map((g) => ({ locationId: g.locationId, fromSeq: g.fromSeq, toSeq: g.toSeq }));
+        await appendAudit(tx, actor, 'events.gap', { lost, gaps: listed, listed: listed.length, total: gaps.length }, nowMs);
+      }
+      if (rows.length === 0 && gaps.length === 0) await appendAudit(tx, actor, 'events.cursor', { cursors: [...cursors.values()].slice(0, MAX_GAPS_LISTED).map((c) => ({ controllerId: c.controllerId, logId: c.logId, nextSeq: c.nextSeq })), total: cursors.size }, nowMs);
       return rows.length;
     });
+  }
+
+  async eventCursors(): Promise<StoredEventCursor[]> {
+    return (await this.db.query('SELECT * FROM event_cursors ORDER BY controller_id')).map(cursorRow);
   }
 
   async events(q: EventQuery): Promise<ControllerEvent[]> {
