@@ -10,8 +10,9 @@
  * the next flush. A failed write keeps its batch at the head of the queue and is tried again
  * at the next flush.
  *
- * Progress rides with the events: a producer's cursor (where it stands in a controller's log)
- * and the gaps it found (events a controller overwrote before central read them) are marks at
+ * Progress rides with the events: a producer's cursor (where it stands in a controller's log),
+ * the gaps it found (events a controller overwrote before central read them) and the logs it
+ * found restarted (what the controller logged before it restarted, unread) are marks at
  * the queue position where they were pushed, and each is written in the transaction of the
  * batch that reaches that position (Storage.insertEvents' `progress`). So a cursor is never
  * stored ahead of the events before it, nor a gap left off the record once the cursor passed
@@ -20,7 +21,7 @@
  * Used by the EventCollector (./eventCollector.ts) and by bench/events, which measures this
  * same path. Reports to the service's metrics (./metrics.ts EventMetrics).
  */
-import type { Actor, ControllerEvent, EventCursor, Storage } from './storage/storage.js';
+import type { Actor, ControllerEvent, EventCursor, EventLogRestart, Storage } from './storage/storage.js';
 
 /** How often queued events are written, ms. */
 export const EVENT_FLUSH_MS = 200;
@@ -64,6 +65,7 @@ interface Mark {
   readonly pos: number;
   readonly cursor?: EventCursor;
   readonly gap?: GapReport;
+  readonly restart?: EventLogRestart;
 }
 
 export class EventBatcher {
@@ -135,7 +137,12 @@ export class EventBatcher {
     this.marks.push({ pos: this.pushed, gap: g });
   }
 
-  /** Progress not yet committed (cursors and gaps waiting for their batch). */
+  /** A poller found a controller's log restarted (audited with the next batch). */
+  restart(r: EventLogRestart): void {
+    this.marks.push({ pos: this.pushed, restart: r });
+  }
+
+  /** Progress not yet committed (cursors, gaps and restarts waiting for their batch). */
   get pendingMarks(): number {
     return this.marks.length;
   }
@@ -161,13 +168,15 @@ export class EventBatcher {
       this.queue = batch === this.queue ? [] : this.queue.slice(n);
       const cursors: EventCursor[] = [];
       const gaps: GapReport[] = [];
+      const restarts: EventLogRestart[] = [];
       for (let k = 0; k < m; k++) {
         const mark = this.marks[k]!;
         if (mark.cursor) cursors.push(mark.cursor);
         if (mark.gap) gaps.push(mark.gap);
+        if (mark.restart) restarts.push(mark.restart);
       }
       try {
-        await this.storage.insertEvents(this.actor, batch, m > 0 ? { cursors, gaps } : undefined);
+        await this.storage.insertEvents(this.actor, batch, m > 0 ? { cursors, gaps, restarts } : undefined);
       } catch (e: unknown) {
         // Kept, in order, for the next flush (with their marks): the producers see less room meanwhile.
         this.queue = batch.concat(this.queue);

@@ -6,8 +6,8 @@
  * stops. While the service is down the controllers keep logging; one overwrites records
  * nobody read; one restarts (a new log id). A second collector on the same database must
  * resume each controller at the cursor stored with the last committed events: every
- * sequence each controller numbered is stored exactly once, in order, or audited as lost —
- * none twice (before the cursors were kept, the second collector began again at the oldest
+ * sequence each controller numbered is stored exactly once, in order, or audited as lost (a
+ * gap, or the unread tail of a log that restarted) — none twice (before the cursors were kept, the second collector began again at the oldest
  * record held and stored everything a second time).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -130,7 +130,7 @@ describe('EventCollector restart', () => {
     for (let s = 0; s < tail.length; s++) expect(tail[s]).toEqual({ locationId: ids[1], ...fifos[1]!.recordAt(fifos[1]!.nextSeq - tail.length + s)! });
 
     // Unit 3: the old log up to the cursor stored at the crash (the rest died with the controller,
-    // and said so), then the new log from its first record.
+    // which the service says in its log and the audit log), then the new log from its first record.
     const upTo = cursorAtCrash(ids[2]!).nextSeq;
     expect(cursorAtCrash(ids[2]!).logId).toBe(103);
     expect(stored[2]!.length).toBe(upTo + fresh!.nextSeq);
@@ -138,6 +138,9 @@ describe('EventCollector restart', () => {
     for (let s = 0; s < upTo; s++) expect(stored[2]![s]).toEqual({ locationId: ids[2], ...fifos[2]!.recordAt(s)! });
     for (let s = 0; s < fresh!.nextSeq; s++) expect(stored[2]![upTo + s]).toEqual({ locationId: ids[2], ...fresh!.recordAt(s)! });
     expect(lines.some((l) => l.includes(`event log of unit 3 (${ids[2]}) started again`))).toBe(true);
+    // …and on record, in the audit log, where the old log was left.
+    const restarts = audit.filter((r) => r.action === 'events.restart').flatMap((r) => (JSON.parse(r.detail) as { restarts: unknown[] }).restarts);
+    expect(restarts).toEqual([{ controllerId: ids[2], previousLogId: 103, previousNextSeq: upTo, logId: 203, oldestSeq: 0 }]);
 
     // The cursors stored last are where the controllers' logs end now.
     expect((await base.eventCursors()).map(({ controllerId, logId, nextSeq }) => ({ controllerId, logId, nextSeq }))).toEqual(

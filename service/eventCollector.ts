@@ -144,6 +144,7 @@ export class EventCollector {
       try {
         const windows = Math.min(MAX_WINDOWS_PER_POLL, Math.floor(this.batcher.free() / EV_WINDOW_RECORDS));
         if (windows >= 1) {
+          const before = this.poller.position(u.unitId);
           const p = await this.poller.poll(u.unitId, windows);
           if (u.failures > 0 || u.lastError !== undefined) this.opts.log?.(`greenwave serve: collecting events from unit ${u.unitId} (${u.locationId}) again`);
           u.failures = 0;
@@ -153,7 +154,10 @@ export class EventCollector {
           u.cursor = this.poller.cursor(u.unitId);
           if (p.restarted) u.firstSeq = undefined;
           u.firstSeq ??= p.startSeq;
-          if (p.restarted) this.opts.log?.(`greenwave serve: the event log of unit ${u.unitId} (${u.locationId}) started again (controller restart): events since the last read before it are unknown`);
+          if (p.restarted) {
+            this.opts.log?.(`greenwave serve: the event log of unit ${u.unitId} (${u.locationId}) started again (controller restart): events since the last read before it are unknown`);
+            if (before) this.batcher.restart({ controllerId: u.locationId, previousLogId: before.logId, previousNextSeq: before.cursor, logId: p.logId, oldestSeq: p.startSeq });
+          }
           for (const g of p.gaps) this.batcher.gap({ locationId: u.locationId, fromSeq: g.fromSeq, toSeq: g.toSeq });
           const rows: ControllerEvent[] = new Array(p.events.length);
           for (let j = 0; j < p.events.length; j++) {

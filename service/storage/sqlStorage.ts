@@ -23,6 +23,7 @@ import type {
   DetectorCount,
   EventCursor,
   EventGap,
+  EventLogRestart,
   EventProgress,
   EventQuery,
   Lock,
@@ -501,7 +502,12 @@ export class SqlStorage implements Storage {
       if (!(typeof g.locationId === 'string' && isInt(g.fromSeq) && isInt(g.toSeq) && g.toSeq > g.fromSeq)) throw invalid(`insertEvents: gap ${i} is malformed (location id, whole sequences from < to)`);
       gaps.push(g);
     }
-    if (rows.length === 0 && cursors.size === 0 && gaps.length === 0) return 0;
+    const restarts: EventLogRestart[] = [];
+    for (const [i, r] of (progress.restarts ?? []).entries()) {
+      if (!(typeof r.controllerId === 'string' && r.controllerId !== '' && isInt(r.previousLogId) && isInt(r.previousNextSeq) && isInt(r.logId, 1) && isInt(r.oldestSeq))) throw invalid(`insertEvents: restart ${i} is malformed (controller id, whole log ids and sequences)`);
+      restarts.push(r);
+    }
+    if (rows.length === 0 && cursors.size === 0 && gaps.length === 0 && restarts.length === 0) return 0;
     return this.write(actor, async (tx, nowMs) => {
       for (let i = 0; i < rows.length; i += BATCH_ROWS) await tx.insertMany('event_log', EVENT_COLUMNS, rows.slice(i, i + BATCH_ROWS));
       const cursorRows = [...cursors.values()].map((c) => [c.controllerId, c.logId, c.nextSeq, nowMs]);
@@ -513,7 +519,11 @@ export class SqlStorage implements Storage {
         const listed = gaps.slice(0, MAX_GAPS_LISTED).map((g) => ({ locationId: g.locationId, fromSeq: g.fromSeq, toSeq: g.toSeq }));
         await appendAudit(tx, actor, 'events.gap', { lost, gaps: listed, listed: listed.length, total: gaps.length }, nowMs);
       }
-      if (rows.length === 0 && gaps.length === 0) await appendAudit(tx, actor, 'events.cursor', { cursors: [...cursors.values()].slice(0, MAX_GAPS_LISTED).map((c) => ({ controllerId: c.controllerId, logId: c.logId, nextSeq: c.nextSeq })), total: cursors.size }, nowMs);
+      if (restarts.length > 0) {
+        const listed = restarts.slice(0, MAX_GAPS_LISTED).map((r) => ({ controllerId: r.controllerId, previousLogId: r.previousLogId, previousNextSeq: r.previousNextSeq, logId: r.logId, oldestSeq: r.oldestSeq }));
+        await appendAudit(tx, actor, 'events.restart', { restarts: listed, total: restarts.length }, nowMs);
+      }
+      if (rows.length === 0 && gaps.length === 0 && restarts.length === 0) await appendAudit(tx, actor, 'events.cursor', { cursors: [...cursors.values()].slice(0, MAX_GAPS_LISTED).map((c) => ({ controllerId: c.controllerId, logId: c.logId, nextSeq: c.nextSeq })), total: cursors.size }, nowMs);
       return rows.length;
     });
   }

@@ -177,12 +177,27 @@ export interface EventGap {
   readonly toSeq: number;
 }
 
+/**
+ * A controller whose log began again (power-up, or a wrap of the numbering): what it logged
+ * after `previousNextSeq` of log `previousLogId` was never read and cannot be any more.
+ */
+export interface EventLogRestart {
+  readonly controllerId: string;
+  readonly previousLogId: number;
+  readonly previousNextSeq: number;
+  readonly logId: number;
+  /** Where reading of the new log began (its oldest record held). */
+  readonly oldestSeq: number;
+}
+
 /** What a batch of events moves along with it, committed in the same transaction (insertEvents). */
 export interface EventProgress {
   /** The collector's cursors after the batch (one per controller; the last one given wins). */
   readonly cursors?: readonly EventCursor[] | undefined;
   /** Gaps found while reading the batch, audited as 'events.gap'. */
   readonly gaps?: readonly EventGap[] | undefined;
+  /** Logs found restarted, audited as 'events.restart'. */
+  readonly restarts?: readonly EventLogRestart[] | undefined;
 }
 
 export interface EventQuery {
@@ -322,9 +337,10 @@ export interface Storage {
 
   /**
    * Appends events (one 'events.insert' audit row per call) and, in the same transaction, the
-   * collector's cursors after them and the gaps found ('events.gap', listing at most 100), so a
-   * crash cannot store events without the cursor past them, nor move a cursor past a gap that
-   * is not on record. Resolves to the events written; a call with only progress writes that.
+   * collector's cursors after them, the gaps found ('events.gap') and the logs found restarted
+   * ('events.restart'; each row lists at most 100), so a crash cannot store events without the
+   * cursor past them, nor move a cursor past a loss that is not on record. Resolves to the
+   * events written; a call with only progress writes that.
    */
   insertEvents(actor: Actor, events: readonly ControllerEvent[], progress?: EventProgress): Promise<number>;
   /** The collector's cursors, by controller id. */

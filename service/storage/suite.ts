@@ -318,9 +318,12 @@ export function storageSuite(name: string, harness: () => StorageHarness): void 
         expect((await s.eventCursors()).find((c) => c.controllerId === 'B')?.nextSeq).toBe(40);
         const gap = (await s.listAudit({ actionPrefix: 'events.gap' })).map((r) => JSON.parse(r.detail));
         expect(gap).toEqual([{ lost: 39, gaps: [{ locationId: 'B', fromSeq: 1, toSeq: 40 }], listed: 1, total: 1 }]);
-        // A cursor-only write (the controller restarted: a new log) is audited too.
-        await s.insertEvents(collector, [], { cursors: [{ controllerId: 'A', logId: 8, nextSeq: 0 }] });
-        expect((await s.listAudit({ actionPrefix: 'events.cursor' })).map((r) => JSON.parse(r.detail))).toEqual([{ cursors: [{ controllerId: 'A', logId: 8, nextSeq: 0 }], total: 1 }]);
+        // The controller restarted (a new log): the restart is on record with the cursor's move.
+        await s.insertEvents(collector, [], { cursors: [{ controllerId: 'A', logId: 8, nextSeq: 0 }], restarts: [{ controllerId: 'A', previousLogId: 7, previousNextSeq: 2, logId: 8, oldestSeq: 0 }] });
+        expect((await s.listAudit({ actionPrefix: 'events.restart' })).map((r) => JSON.parse(r.detail))).toEqual([{ restarts: [{ controllerId: 'A', previousLogId: 7, previousNextSeq: 2, logId: 8, oldestSeq: 0 }], total: 1 }]);
+        // A write of a cursor alone is audited too.
+        await s.insertEvents(collector, [], { cursors: [{ controllerId: 'B', logId: 9, nextSeq: 41 }] });
+        expect((await s.listAudit({ actionPrefix: 'events.cursor' })).map((r) => JSON.parse(r.detail))).toEqual([{ cursors: [{ controllerId: 'B', logId: 9, nextSeq: 41 }], total: 1 }]);
         expect(await s.insertEvents(collector, [])).toBe(0);
         for (const bad of [{ controllerId: '', logId: 1, nextSeq: 0 }, { controllerId: 'A', logId: 0, nextSeq: 0 }, { controllerId: 'A', logId: 1, nextSeq: -1 }, { controllerId: 'A', logId: 1, nextSeq: 0.5 }]) {
           expect((await rejection(s.insertEvents(collector, [ev('A', 9)], { cursors: [bad] }))).code).toBe(ErrorCode.InvalidInput);
