@@ -2,13 +2,15 @@
  * The Storage contract (./storage.ts) implemented once, over the SQL driver
  * interface (./driver.ts). SqliteStorage and PostgresStorage are this class on
  * their driver. Every write runs in one transaction that also appends its
- * audit row (./audit.ts); deployments follow ./deployments.ts.
+ * audit row (./audit.ts); deployments follow ./deployments.ts, the event log
+ * and its cursors ./eventLog.ts.
  */
 import { ErrorCode, GreenwaveError } from '../../engine/errors.js';
 import { appendAudit, auditRow, verifyAuditChain } from './audit.js';
 import { canonicalJson, sha256 } from './auditHash.js';
 import { deploymentRow, transition, UNFINISHED_STATES } from './deployments.js';
 import { decidePlan, decisionRow, lockRow, releaseLock, setLock } from './lifecycle.js';
+import { cursorRow, prepareEventWrite, queryEvents, writeEvents } from './eventLog.js';
 import type { BatchColumn, Driver, Row, Tx } from './driver.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import { checkSchema, LATEST_SCHEMA_VERSION, migrate } from './migrations.js';
@@ -21,9 +23,6 @@ import type {
   Deployment,
   DeploymentTransition,
   DetectorCount,
-  EventCursor,
-  EventGap,
-  EventLogRestart,
   EventProgress,
   EventQuery,
   Lock,
@@ -54,25 +53,6 @@ const COUNT_COLUMNS: readonly BatchColumn[] = [
   { name: 'occupancy_pct', pgType: 'double precision' },
 ];
 const COUNT_UPSERT = 'ON CONFLICT (detector_id, interval_start_ms, interval_s) DO UPDATE SET volume_veh = excluded.volume_veh, occupancy_pct = excluded.occupancy_pct';
-
-const EVENT_COLUMNS: readonly BatchColumn[] = [
-  { name: 'location_id', pgType: 'text' },
-  { name: 'timestamp_ms', pgType: 'bigint' },
-  { name: 'event_code', pgType: 'integer' },
-  { name: 'event_param', pgType: 'integer' },
-];
-
-const CURSOR_COLUMNS: readonly BatchColumn[] = [
-  { name: 'controller_id', pgType: 'text' },
-  { name: 'log_id', pgType: 'integer' },
-  { name: 'next_seq', pgType: 'bigint' },
-  { name: 'updated_at_ms', pgType: 'bigint' },
-];
-const CURSOR_UPSERT = 'ON CONFLICT (controller_id) DO UPDATE SET log_id = excluded.log_id, next_seq = excluded.next_seq, updated_at_ms = excluded.updated_at_ms';
-/** Gaps listed in one 'events.gap' audit row at most (the rest are counted in it). */
-const MAX_GAPS_LISTED = 100;
-/** Sequences are uint32 on the wire. */
-const MAX_SEQ = 2 ** 32;
 
 export interface SqlStorageOptions {
   /** Open without migrating or writing (`greenwave audit verify`): the database must already be a greenwave one. */
@@ -135,20 +115,6 @@ const countRow = (r: Row): DetectorCount => ({
   intervalS: Number(r['interval_s']),
   volumeVeh: Number(r['volume_veh']),
   occupancyPct: Number(r['occupancy_pct']),
-});
-
-const cursorRow = (r: Row): StoredEventCursor => ({
-  controllerId: String(r['controller_id']),
-  logId: Number(r['log_id']),
-  nextSeq: Number(r['next_seq']),
-  updatedAtMs: Number(r['updated_at_ms']),
-});
-
-const eventRow = (r: Row): ControllerEvent => ({
-  locationId: String(r['location_id']),
-  timestampMs: Number(r['timestamp_ms']),
-  eventCode: Number(r['event_code']),
-  eventParam: Number(r['event_param']),
 });
 
 function checkActor(actor: Actor): void {
@@ -478,70 +444,17 @@ export class SqlStorage implements Storage {
   // ── event log ──
 
   async insertEvents(actor: Actor, events: readonly ControllerEvent[], progress: EventProgress = {}): Promise<number> {
-    const rows: unknown[][] = [];
-    let fromMs = Infinity;
-    let toMs = -Infinity;
-    for (const [i, e] of events.entries()) {
-      if (!(typeof e.locationId === 'string' && isInt(e.timestampMs) && isInt(e.eventCode) && e.eventCode <= 255 && isInt(e.eventParam))) {
-        throw invalid(`insertEvents: event ${i} is malformed (location id, whole ms timestamp, code 0..255, parameter ≥ 0)`);
-      }
-      rows.push([e.locationId, e.timestampMs, e.eventCode, e.eventParam]);
-      fromMs = Math.min(fromMs, e.timestampMs);
-      toMs = Math.max(toMs, e.timestampMs);
-    }
-    // One row per controller, the last one given (PostgreSQL refuses an upsert touching a row twice).
-    const cursors = new Map<string, EventCursor>();
-    for (const [i, c] of (progress.cursors ?? []).entries()) {
-      if (!(typeof c.controllerId === 'string' && c.controllerId !== '' && isInt(c.logId, 1) && c.logId <= 0xffff && isInt(c.nextSeq) && c.nextSeq <= MAX_SEQ)) {
-        throw invalid(`insertEvents: cursor ${i} is malformed (controller id, log id 1..65535, next sequence 0..2^32)`);
-      }
-      cursors.set(c.controllerId, c);
-    }
-    const gaps: EventGap[] = [];
-    for (const [i, g] of (progress.gaps ?? []).entries()) {
-      if (!(typeof g.locationId === 'string' && isInt(g.fromSeq) && isInt(g.toSeq) && g.toSeq > g.fromSeq)) throw invalid(`insertEvents: gap ${i} is malformed (location id, whole sequences from < to)`);
-      gaps.push(g);
-    }
-    const restarts: EventLogRestart[] = [];
-    for (const [i, r] of (progress.restarts ?? []).entries()) {
-      if (!(typeof r.controllerId === 'string' && r.controllerId !== '' && isInt(r.previousLogId) && isInt(r.previousNextSeq) && isInt(r.logId, 1) && isInt(r.oldestSeq))) throw invalid(`insertEvents: restart ${i} is malformed (controller id, whole log ids and sequences)`);
-      restarts.push(r);
-    }
-    if (rows.length === 0 && cursors.size === 0 && gaps.length === 0 && restarts.length === 0) return 0;
-    return this.write(actor, async (tx, nowMs) => {
-      for (let i = 0; i < rows.length; i += BATCH_ROWS) await tx.insertMany('event_log', EVENT_COLUMNS, rows.slice(i, i + BATCH_ROWS));
-      const cursorRows = [...cursors.values()].map((c) => [c.controllerId, c.logId, c.nextSeq, nowMs]);
-      for (let i = 0; i < cursorRows.length; i += BATCH_ROWS) await tx.insertMany('event_cursors', CURSOR_COLUMNS, cursorRows.slice(i, i + BATCH_ROWS), CURSOR_UPSERT);
-      // One audit row per batch: the events themselves are the record; the audit says who wrote which span.
-      if (rows.length > 0) await appendAudit(tx, actor, 'events.insert', { rows: rows.length, fromMs, toMs, ...(cursors.size > 0 ? { cursors: cursors.size } : {}) }, nowMs);
-      if (gaps.length > 0) {
-        const lost = gaps.reduce((n, g) => n + g.toSeq - g.fromSeq, 0);
-        const listed = gaps.slice(0, MAX_GAPS_LISTED).map((g) => ({ locationId: g.locationId, fromSeq: g.fromSeq, toSeq: g.toSeq }));
-        await appendAudit(tx, actor, 'events.gap', { lost, gaps: listed, listed: listed.length, total: gaps.length }, nowMs);
-      }
-      if (restarts.length > 0) {
-        const listed = restarts.slice(0, MAX_GAPS_LISTED).map((r) => ({ controllerId: r.controllerId, previousLogId: r.previousLogId, previousNextSeq: r.previousNextSeq, logId: r.logId, oldestSeq: r.oldestSeq }));
-        await appendAudit(tx, actor, 'events.restart', { restarts: listed, total: restarts.length }, nowMs);
-      }
-      if (rows.length === 0 && gaps.length === 0 && restarts.length === 0) await appendAudit(tx, actor, 'events.cursor', { cursors: [...cursors.values()].slice(0, MAX_GAPS_LISTED).map((c) => ({ controllerId: c.controllerId, logId: c.logId, nextSeq: c.nextSeq })), total: cursors.size }, nowMs);
-      return rows.length;
-    });
+    const w = prepareEventWrite(events, progress);
+    if (w === undefined) return 0;
+    return this.write(actor, (tx, nowMs) => writeEvents(tx, actor, w, nowMs));
   }
 
   async eventCursors(): Promise<StoredEventCursor[]> {
     return (await this.db.query('SELECT * FROM event_cursors ORDER BY controller_id')).map(cursorRow);
   }
 
-  async events(q: EventQuery): Promise<ControllerEvent[]> {
-    const params: unknown[] = [q.fromMs, q.toMs];
-    let where = 'timestamp_ms >= $1 AND timestamp_ms < $2';
-    if (q.locationId !== undefined) where += ` AND location_id = $${params.push(q.locationId)}`;
-    if (q.eventCodes !== undefined) {
-      if (q.eventCodes.length === 0) return [];
-      where += ` AND event_code IN (${q.eventCodes.map((c) => `$${params.push(c)}`).join(', ')})`;
-    }
-    const limit = q.limit !== undefined ? ` LIMIT $${params.push(q.limit)}` : '';
-    return (await this.db.query(`SELECT location_id, timestamp_ms, event_code, event_param FROM event_log WHERE ${where} ORDER BY timestamp_ms, id${limit}`, params)).map(eventRow);
+  events(q: EventQuery): Promise<ControllerEvent[]> {
+    return queryEvents(this.db, q);
   }
 
   // ── audit ──
