@@ -50,10 +50,10 @@ describe('EventCollector restart', () => {
     let frozen: number | undefined;
     const clock = () => frozen ?? startS + ((Date.now() - t0) / 1000) * 20;
     const ids = [0, 1, 2].map((i) => c.intersectionIds[i]!);
-    // Unit 1 holds everything; unit 2 holds 1,000 records and is fed hard (the downtime overwrites
+    // Unit 1 holds everything; unit 2 holds 500 records and is fed hard (the downtime overwrites
     // some); unit 3 restarts while the service is down (log 103 → 203).
     const vs = [0, 1, 2].map((i) => new VirtualController(c, i, plan, { startS, commLossTimeoutS: 0 }));
-    const fifos: EventFifo[] = vs.map((v, i) => v.serveEventLog({ capacity: i === 1 ? 1000 : 100_000, logId: 101 + i }));
+    const fifos: EventFifo[] = vs.map((v, i) => v.serveEventLog({ capacity: i === 1 ? 500 : 100_000, logId: 101 + i }));
     const server = await ControllerServer.start(
       vs.map((v, i) => ({ unitId: i + 1, controller: v })),
       { clock },
@@ -78,26 +78,26 @@ describe('EventCollector restart', () => {
       // Run 1, then the crash: the collector keeps reading for a while, but nothing commits.
       const { storage: doomed, kill } = mortal(base);
       const first = new EventCollector(c, endpoints, doomed, { periodMs: 250, timeoutMs: 300, log: (l) => lines.push(l) }).start();
-      await sleep(1200);
+      await sleep(800);
       kill();
-      await sleep(400);
+      await sleep(300);
       await first.close();
       // What the dead process held and never committed: read again below, not lost.
       expect(first.batcher.queued).toBeGreaterThan(0);
       storedAtCrash = await base.eventCursors();
       expect(storedAtCrash.map((s) => s.controllerId).sort()).toEqual([...ids].sort());
 
-      // Down for a second: unit 3 restarts (the old log ends where it was), the others log on.
-      await sleep(500);
+      // Down for a while: unit 3 restarts (the old log ends where it was), the others log on.
+      await sleep(300);
       live = [vs[0]!, vs[1]!, new VirtualController(c, 2, plan, { startS: clock(), commLossTimeoutS: 0 })];
       fresh = live[2]!.serveEventLog({ capacity: 100_000, logId: 203 });
       server2 = await ControllerServer.start([{ unitId: 3, controller: live[2]! }], { clock });
-      await sleep(500);
+      await sleep(300);
 
       // Run 2 on the same database, then let it catch up with frozen controllers.
       const endpoints2 = [endpoints[0]!, endpoints[1]!, { ...endpoints[2]!, port: server2.port }];
       second = new EventCollector(c, endpoints2, base, { periodMs: 250, timeoutMs: 300, log: (l) => lines.push(l) }).start();
-      await sleep(1200);
+      await sleep(800);
       clearInterval(feed);
       frozen = clock();
       for (const v of live) v.tick(frozen);

@@ -65,7 +65,8 @@ beforeAll(async () => {
   for (let k = 0; k < records.length; k += 5000) await storage.insertEvents({ user: 'test' }, records.slice(k, k + 5000));
   srv = await startServer({ insecure: true, port: 0, tokens: TokenStore.fromFile(TOKENS_FILE), networkPath: NETWORK, countsPath: COUNTS, at: '08:00', storage, shutdownGraceMs: 1000 });
   client = new pkg.greenwave.v1['EventService']!(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
-});
+  // Planning and 15 simulated minutes take about 2 s alone, several times that on a busy machine.
+}, 60_000);
 afterAll(async () => {
   client?.close();
   await srv?.close();

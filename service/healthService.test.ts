@@ -19,7 +19,7 @@ let client: Client;
 beforeAll(async () => {
   srv = await startServer({ insecure: true, port: 0, tokens: TokenStore.fromFile(TOKENS_FILE), networkPath: fixture('network.json'), countsPath: fixture('counts.csv'), at: '08:00', shutdownGraceMs: 1000 });
   client = new pkg.grpc.health.v1.Health(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
-});
+}, 30_000);
 afterAll(async () => {
   client?.close();
   await srv?.close();
