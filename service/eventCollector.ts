@@ -52,8 +52,8 @@ export interface CollectorUnitStatus {
   failures: number;
   lastError: string | undefined;
   /**
-   * The sequence collection started at (the oldest record the controller held at first
-   * contact, or after its last restart): what it logged before that predates the collector.
+   * The sequence this collector started at: the stored cursor it resumed from, else the oldest
+   * record the controller held at first contact (or after its last restart).
    */
   firstSeq: number | undefined;
   /** The next sequence to collect (everything before it was stored or reported lost). */
