@@ -40,6 +40,7 @@ export const ServeConfigSchema = z
     gtfs: path,
     controllers: z.string({ error: 'must be HOST:PORT (a Modbus TCP address)' }).regex(/^.+:\d{1,5}$/, { error: 'must be HOST:PORT (a Modbus TCP address)' }),
     resyncS: z.number({ error: 'must be a number of seconds within [0.1, 3600]' }).min(0.1, { error: 'must be a number of seconds within [0.1, 3600]' }).max(3600, { error: 'must be a number of seconds within [0.1, 3600]' }),
+    eventPollS: z.number({ error: 'must be a number of seconds within [0.1, 3600]' }).min(0.1, { error: 'must be a number of seconds within [0.1, 3600]' }).max(3600, { error: 'must be a number of seconds within [0.1, 3600]' }),
     limits: z.strictObject(Object.fromEntries(limitNames.map((k) => [k, positive.optional()])) as Record<string, z.ZodOptional<typeof positive>>),
     db: path,
     pg: z.string({ error: 'must be a PostgreSQL URL' }).min(1, { error: 'must not be empty' }),
@@ -53,7 +54,7 @@ export type ServeConfig = z.infer<typeof ServeConfigSchema>;
 type Field = keyof ServeConfig;
 /** Fields that name files (resolved against the config file's folder). */
 const PATH_FIELDS: readonly Field[] = ['tlsCert', 'tlsKey', 'tlsCa', 'tokens', 'network', 'counts', 'gtfs', 'db'];
-const NUMBER_FIELDS: readonly Field[] = ['port', 'resyncS', 'metricsPort'];
+const NUMBER_FIELDS: readonly Field[] = ['port', 'resyncS', 'eventPollS', 'metricsPort'];
 
 /** `tlsCert` → `GREENWAVE_TLS_CERT`. */
 export function envName(field: string): string {
