@@ -34,7 +34,7 @@ const INTEROP = [
   'simulator/sumo/timeOfDay.test.ts',
 ];
 /** Tests that start worker threads or child processes from dist/: `npm run build` must have run. */
-const NEEDS_BUILD = ['engine/corridor/city.test.ts', 'engine/pool/freshBuild.test.ts', 'engine/pool/pool.test.ts', 'service/storage/sqlite.test.ts', 'service/persistence.test.ts', 'service/deployer.crash.test.ts', 'cli/demo.test.ts', 'cli/serve.shutdown.test.ts'];
+const NEEDS_BUILD = ['engine/corridor/city.test.ts', 'engine/pool/freshBuild.test.ts', 'engine/pool/pool.test.ts', 'service/storage/sqlite.test.ts', 'service/persistence.test.ts', 'service/deployer.crash.test.ts', 'cli/demo.test.ts', 'cli/serve.shutdown.test.ts', 'service/metrics.test.ts'];
 const SLOW = [
   ...NEEDS_BUILD,
   'cli/docs.test.ts',
