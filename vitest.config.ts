@@ -95,7 +95,10 @@ export default defineConfig({
     maxWorkers: 2,
     sequence: { sequencer: LongestFirst },
     projects: [
-      { extends: true, test: { name: 'unit', include: ALL, exclude: [...EXCLUDE, ...INTEROP, ...SLOW] } },
+      // One module graph per worker for the unit tier: a fresh process per file cost more than
+      // the tests themselves (unit CPU 81 s isolated, 39 s shared). The unit tests keep no
+      // global state (no mocks, no process.env or timer fakes) and pass in shuffled order.
+      { extends: true, test: { name: 'unit', isolate: false, include: ALL, exclude: [...EXCLUDE, ...INTEROP, ...SLOW] } },
       { extends: true, test: { name: 'interop', include: INTEROP, exclude: EXCLUDE } },
       { extends: true, test: { name: 'slow', include: SLOW, exclude: EXCLUDE } },
     ],
