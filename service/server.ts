@@ -43,6 +43,7 @@ import { operationsService } from './operationsService.js';
 import { PlanLifecycle } from './lifecycle/lifecycle.js';
 import { Reviewer, type ReviewOptions } from './lifecycle/review.js';
 import { ScheduleKeeper } from './lifecycle/schedule.js';
+import { CountCollector } from './countCollector.js';
 import { Deployer, storedPlanResult, wirePlanId } from './deployer.js';
 import type { Storage } from './storage/storage.js';
 import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from './metrics.js';
@@ -106,6 +107,8 @@ export interface ServeOptions {
   readonly twoPersonRule?: boolean;
   /** The plan review's simulation: simulated time per run, s, and seeds (defaults 1800 and [1, 2]). */
   readonly review?: ReviewOptions;
+  /** The detector count interval stored from the controllers, s (./countCollector.ts; default 60). Needs controllers and a storage. */
+  readonly countIntervalS?: number;
   /** How often each controller's event log is collected into `storage`, ms (./eventCollector.ts; default 1000). Needs controllers and a storage. */
   readonly eventPollMs?: number;
 }
@@ -221,6 +224,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // The controllers' event logs, collected into the storage (ATSPM-style), when there are both.
   const collector = endpoints.length > 0 && opts.storage ? new EventCollector(state.c, endpoints, opts.storage, { periodMs: opts.eventPollMs, log: lineLog(logger, 'warn'), metrics }).start() : undefined;
   if (collector) metrics.eventBacklog(() => collector.backlog());
+  // The controllers' loop counts, one row per detector per interval, into the storage.
+  const counts = field && opts.storage ? new CountCollector(field.client, field.endpoints, opts.storage, clock, { intervalS: opts.countIntervalS, log }).start() : undefined;
   const gate = new CallGate(gov, opts.tokens, (peer, method, reason) => journal?.authRefused(peer, method, reason), { metrics, logger, slowCallMs: opts.slowCallMs });
   const ctx: ServiceContext = { state, clock, gov, gate, field, replanner, pacing, journal, metrics, manualPlanGuard: () => lifecycle?.beforeManualDeploy() };
   server.addService(pkg.greenwave.v1['BusPriorityService']!.service, busPriorityService(ctx));
@@ -252,6 +257,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       void reviewer?.close();
       await journal?.close();
       await collector?.close();
+      await counts?.close();
       throw e;
     }
   }
@@ -265,7 +271,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       void replanner.close();
       void reviewer?.close();
       schedules?.stop();
-      const journalDone = Promise.all([journal?.close(), collector?.close(), metricsDone]);
+      const journalDone = Promise.all([journal?.close(), collector?.close(), counts?.close(), metricsDone]);
       // Drain: end every open stream cleanly (clients see OK), then stop accepting and wait.
       // A stream whose client does not read cannot flush; forceShutdown after the grace ends it.
       for (const w of gate.healthWatchers) {
