@@ -104,6 +104,7 @@ export class Recommender {
   private readonly candEntrance: Int32Array;
   /** 1 where the best entrance is ahead on the origin link itself (no search path to it). */
   private readonly candDirect: Uint8Array;
+  private readonly pt = { x: 0, y: 0 };
 
   constructor(
     readonly parking: CompiledParking,
@@ -175,7 +176,8 @@ export class Recommender {
       for (let e = p.entranceStart[k]!; e < p.entranceStart[k + 1]!; e++) targets += roads.addTarget(p.entranceLink[e]!);
     }
 
-    // 2. One search from the driver to every candidate's entrances.
+    // 2. One search from the driver to every candidate's entrances, directed at the circle round the destination they lie in.
+    this.aimAt(dLon, dLat, nc, -1);
     const origin = 'link' in q.origin ? q.origin : undefined;
     if (origin) roads.seedFromLink(origin);
     else roads.seedFromIntersection((q.origin as { intersection: number }).intersection);
@@ -197,6 +199,7 @@ export class Recommender {
         for (let e = p.entranceStart[k]!; e < p.entranceStart[k + 1]!; e++) t2 += roads.addTarget(p.entranceLink[e]!);
       }
       const from = { link: p.entranceLink[first.entrance]!, positionM: p.entrancePositionM[first.entrance]! };
+      this.aimAt(dLon, dLat, nc, first.carPark);
       roads.seedFromLink(from);
       roads.run(t2, MAX_DRIVE_S);
       this.driveTimes(nc, from);
@@ -204,6 +207,25 @@ export class Recommender {
       if (alt[0]) fallback = this.withRoute(alt[0], from);
     }
     return { ranked, fallback, refused };
+  }
+
+  /** Directs the search at the smallest circle round the destination holding every candidate entrance (but `skip`'s). */
+  private aimAt(lon: number, lat: number, nc: number, skip: number): void {
+    const p = this.parking;
+    const g = this.pt;
+    this.roads.planePoint(lon, lat, g);
+    const gx = g.x;
+    const gy = g.y;
+    let r = 0;
+    for (let j = 0; j < nc; j++) {
+      const k = this.cand[j]!;
+      if (k === skip) continue;
+      for (let e = p.entranceStart[k]!; e < p.entranceStart[k + 1]!; e++) {
+        this.roads.pointOn(p.entranceLink[e]!, p.entrancePositionM[e]!, g);
+        r = Math.max(r, Math.hypot(g.x - gx, g.y - gy));
+      }
+    }
+    this.roads.setGoal(gx, gy, r + 1);
   }
 
   private withRoute(r: Ranked, origin: LinkPosition | undefined): Recommendation {

@@ -12,7 +12,13 @@
  *
  * Search: Dijkstra over the links with a binary heap in typed arrays and
  * per-search generation stamps (no clearing, no allocation per search), ending
- * once every target link is settled or the time budget is spent. Used by
+ * once every target link is settled. Goal-directed (A*) when the caller gives
+ * the circle all targets lie in (`setGoal`): a link is keyed by its entry time
+ * plus the straight-line distance from its start to that circle at the
+ * network's highest straight-line speed (the largest straight-line distance a
+ * link covers per second of its free-flow time, so the bound holds even for a
+ * file whose link lengths are shorter than the map says): consistent, so every
+ * settled link's time is still exact. Used by
  * ./recommend.ts; one RoadGraph serves one thread (its scratch is shared).
  */
 import type { CompiledNetwork } from '../network/compile.js';
@@ -33,6 +39,7 @@ const TURN_U = 3;
 export const TURN_AROUND_S = 120;
 
 const TURN_AROUND = -2;
+const M_PER_DEG_LAT = 111_320;
 
 /** A place on the network: link index and distance from the link's start, m. */
 export interface LinkPosition {
@@ -71,6 +78,17 @@ export class RoadGraph {
   private readonly settledStamp: Uint32Array;
   private readonly targetStamp: Uint32Array;
   private generation = 0;
+  /** Intersections in a local plane (equirectangular about the network's centre), m. */
+  private readonly ixX: Float64Array;
+  private readonly ixY: Float64Array;
+  /** Highest straight-line distance covered per second of a link's free-flow time, m/s. */
+  private readonly planeSpeedMps: number;
+  private readonly lon0: number;
+  private readonly lat0: number;
+  private readonly mPerDegLon: number;
+  private goalX = 0;
+  private goalY = 0;
+  private goalRadiusM = Number.POSITIVE_INFINITY;
   private heapLink: Int32Array;
   private heapKey: Float64Array;
   private heapSize = 0;
@@ -88,6 +106,20 @@ export class RoadGraph {
     this.linkSpeedMps = Float64Array.from(net.links, (l) => l.designSpeedKph / 3.6);
     this.intersectionLon = Float64Array.from(net.intersections, (x) => x.position.lon);
     this.intersectionLat = Float64Array.from(net.intersections, (x) => x.position.lat);
+    this.lon0 = this.intersectionLon.reduce((a, b) => a + b, 0) / Math.max(1, this.intersectionLon.length);
+    this.lat0 = this.intersectionLat.reduce((a, b) => a + b, 0) / Math.max(1, this.intersectionLat.length);
+    this.mPerDegLon = M_PER_DEG_LAT * Math.cos((this.lat0 * Math.PI) / 180);
+    this.ixX = Float64Array.from(this.intersectionLon, (lon) => (lon - this.lon0) * this.mPerDegLon);
+    this.ixY = Float64Array.from(this.intersectionLat, (lat) => (lat - this.lat0) * M_PER_DEG_LAT);
+    let planeSpeed = 1e-9;
+    for (let a = 0; a < n; a++) {
+      const f = this.linkFrom[a]!;
+      const t = this.linkTo[a]!;
+      if (f < 0 || t < 0) continue;
+      const d = Math.hypot(this.ixX[t]! - this.ixX[f]!, this.ixY[t]! - this.ixY[f]!);
+      planeSpeed = Math.max(planeSpeed, (d * this.linkSpeedMps[a]!) / this.linkLengthM[a]!);
+    }
+    this.planeSpeedMps = planeSpeed;
 
     const ni = c.intersectionCount;
     const outCount = new Uint32Array(ni + 1);
@@ -201,6 +233,38 @@ export class RoadGraph {
     }
   }
 
+  /** A point on link `link`, `positionM` from its start, in the search's plane, m (into `out`). */
+  pointOn(link: number, positionM: number, out: { x: number; y: number }): void {
+    const f = this.linkFrom[link]!;
+    const t = this.linkTo[link]!;
+    const u = Math.min(1, positionM / this.linkLengthM[link]!);
+    out.x = this.ixX[f]! + (this.ixX[t]! - this.ixX[f]!) * u;
+    out.y = this.ixY[f]! + (this.ixY[t]! - this.ixY[f]!) * u;
+  }
+
+  /** A point given in degrees, in the search's plane, m (into `out`). */
+  planePoint(lon: number, lat: number, out: { x: number; y: number }): void {
+    out.x = (lon - this.lon0) * this.mPerDegLon;
+    out.y = (lat - this.lat0) * M_PER_DEG_LAT;
+  }
+
+  /**
+   * Directs the next search (call after `beginSearch`, before seeding): every target lies
+   * within `radiusM` of (x, y) in the plane of `planePoint`. Without it the search is plain Dijkstra.
+   */
+  setGoal(x: number, y: number, radiusM: number): void {
+    this.goalX = x;
+    this.goalY = y;
+    this.goalRadiusM = radiusM;
+  }
+
+  /** Lower bound of the time from entering link b to reaching the goal circle, s. */
+  private toGoalS(b: number): number {
+    const f = this.linkFrom[b]!;
+    const d = Math.hypot(this.ixX[f]! - this.goalX, this.ixY[f]! - this.goalY) - this.goalRadiusM;
+    return d > 0 ? d / this.planeSpeedMps : 0;
+  }
+
   /** Marks a link as a target of the next search (call after `beginSearch`). */
   addTarget(link: number): number {
     if (this.targetStamp[link] === this.generation) return 0;
@@ -218,6 +282,7 @@ export class RoadGraph {
       this.generation = 1;
     }
     this.heapSize = 0;
+    this.goalRadiusM = Number.POSITIVE_INFINITY;
   }
 
   /** The driver is on `from.link` at `from.positionM`: every turn at its end is a start. */
@@ -233,20 +298,21 @@ export class RoadGraph {
   }
 
   /**
-   * Runs the search until `targets` target links are settled or the next link would be
-   * entered later than `maxS`. After it, `reached(a)` tells whether entryS[a] is final.
+   * Runs the search until `targets` target links are settled (links entered later than
+   * `maxS` are not expanded). After it, `reached(a)` tells whether entryS[a] is final.
    */
   run(targets: number, maxS: number): void {
     let left = targets;
     const gen = this.generation;
     while (this.heapSize > 0 && left > 0) {
-      const key = this.heapKey[0]!;
       const a = this.pop();
-      if (this.settledStamp[a] === gen || key > this.entryS[a]!) continue;
-      if (key > maxS) break;
+      // The first time a link comes off the heap its entry time is final (a consistent goal bound).
+      if (this.settledStamp[a] === gen) continue;
       this.settledStamp[a] = gen;
       if (this.targetStamp[a] === gen) left--;
-      const leaveS = key + this.linkLengthM[a]! / this.linkSpeedMps[a]!;
+      const entry = this.entryS[a]!;
+      if (entry > maxS) continue;
+      const leaveS = entry + this.linkLengthM[a]! / this.linkSpeedMps[a]!;
       for (let t = this.turnStart[a]!; t < this.turnStart[a + 1]!; t++) this.relax(this.turnTo[t]!, leaveS + this.turnDelayS[t]!, a);
     }
   }
@@ -283,10 +349,11 @@ export class RoadGraph {
   private relax(b: number, entry: number, from: number): void {
     const gen = this.generation;
     if (this.stamp[b] === gen && this.entryS[b]! <= entry) return;
+    if (this.settledStamp[b] === gen) return;
     this.stamp[b] = gen;
     this.entryS[b] = entry;
     this.prev[b] = from;
-    this.push(b, entry);
+    this.push(b, this.goalRadiusM === Number.POSITIVE_INFINITY ? entry : entry + this.toGoalS(b));
   }
 
   private push(link: number, key: number): void {
