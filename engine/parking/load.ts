@@ -7,8 +7,7 @@
  * (`carParks[3].entrances[0].linkId: no link "L-X"`) and thrown together as an
  * INVALID_INPUT, which the CLI turns into exit 2 as it does for network files.
  * The result is compiled to dense arrays for the recommender (./recommend.ts),
- * the gRPC service (service/parkingService.ts) and the sign registers
- * (controllers-adapter/parkingSigns.ts).
+ * the gRPC service (service/parkingService.ts) and, later, the sign registers.
  */
 import type { z } from 'zod';
 import { ErrorCode, GreenwaveError, IssueList, type Issue, formatIssues } from '../errors.js';
