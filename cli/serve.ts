@@ -3,6 +3,8 @@
  *   --tokens tokens.json [--network net.json] [--counts counts.csv] [--at HH:MM] [--gtfs dir]`
  * `--limit NAME=VALUE` (repeatable) sets a resource limit (service/governance.ts, docs/grpc.md).
  * `--gtfs` loads a static GTFS feed at start and enables SubmitVehiclePositions (GTFS-realtime).
+ * `--parking FILE` loads a parking file (docs/parking.md), checked against the network (exit 2
+ * with every located problem), and enables ParkingGuidanceService.
  * `--controllers HOST:PORT` connects the field: every intersection's controller at that Modbus
  * TCP address (unit id = intersection index + 1); the base plan is pushed at start and bus
  * priority decisions follow as priority overrides. Every `--resync-s` seconds (default 5) each
@@ -48,6 +50,7 @@ export const SERVE_OPTIONS = {
       counts: { type: 'string' },
       at: { type: 'string' },
       gtfs: { type: 'string' },
+      parking: { type: 'string' },
       controllers: { type: 'string' },
       limit: { type: 'string', multiple: true },
       'resync-s': { type: 'string' },
@@ -94,6 +97,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     counts: cli.counts ?? cfg.counts,
     at: cli.at ?? cfg.at ?? '08:00',
     gtfs: cli.gtfs ?? cfg.gtfs,
+    parking: cli.parking ?? cfg.parking,
     controllers: cli.controllers ?? cfg.controllers,
     'resync-s': cli['resync-s'] ?? str(cfg.resyncS) ?? '5',
     'event-poll-s': cli['event-poll-s'] ?? str(cfg.eventPollS) ?? String(DEFAULT_EVENT_POLL_MS / 1000),
@@ -154,6 +158,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     ...(values.counts ? { countsPath: values.counts } : {}),
     at: values.at,
     ...(values.gtfs !== undefined ? { gtfsDir: values.gtfs } : {}),
+    ...(values.parking !== undefined ? { parking: values.parking } : {}),
   };
 }
 

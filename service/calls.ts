@@ -24,7 +24,7 @@ import type { ServiceJournal } from './journal.js';
 import type { ServiceMetrics } from './metrics.js';
 import { requestId, SLOW_CALL_MS, type Logger } from './logging.js';
 
-export type AnyCall = grpc.ServerUnaryCall<Obj, Obj> | grpc.ServerWritableStream<Obj, Obj> | grpc.ServerDuplexStream<Obj, Obj>;
+export type AnyCall = grpc.ServerUnaryCall<Obj, Obj> | grpc.ServerWritableStream<Obj, Obj> | grpc.ServerDuplexStream<Obj, Obj> | grpc.ServerReadableStream<Obj, Obj>;
 export type AnyStream = grpc.ServerWritableStream<Obj, Obj> | grpc.ServerDuplexStream<Obj, Obj>;
 export type UnaryHandler = (req: Obj, who: Principal, call: grpc.ServerUnaryCall<Obj, Obj>) => Obj | Promise<Obj>;
 
