@@ -49,6 +49,8 @@ import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from './metrics.js
 import { lineLog, makeLogger, type Logger } from './logging.js';
 import { EventCollector } from './eventCollector.js';
 import { eventService } from './eventService.js';
+import { startConsole, type RunningConsole } from '../web/server/http.js';
+import type { UserStore } from '../web/server/users.js';
 
 export { parsePriorityRequest, sToTimestamp, timestampToS } from './messages.js';
 export { ServiceState } from './state.js';
@@ -108,12 +110,20 @@ export interface ServeOptions {
   readonly review?: ReviewOptions;
   /** How often each controller's event log is collected into `storage`, ms (./eventCollector.ts; default 1000). Needs controllers and a storage. */
   readonly eventPollMs?: number;
+  /** Serve the operator console (web/) at http(s)://webHost:webPort/ (0 = any free port); undefined = not served. Needs `users`. */
+  readonly webPort?: number;
+  /** Where the console listens (default `host`). */
+  readonly webHost?: string;
+  /** The console's users, passwords and roles (web/server/users.ts). */
+  readonly users?: UserStore;
 }
 
 export interface RunningServer {
   readonly port: number;
   /** Where /metrics is served (undefined without `metricsPort`). */
   readonly metricsPort: number | undefined;
+  /** Where the operator console is served (undefined without `webPort`). */
+  readonly webPort: number | undefined;
   /** This server's metrics (its own prom-client Registry). */
   readonly metrics: ServiceMetrics;
   readonly logger: Logger;
@@ -256,11 +266,28 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }
   }
 
+  let web: RunningConsole | undefined;
+  if (opts.webPort !== undefined) {
+    try {
+      if (!opts.users) throw new GreenwaveError(ErrorCode.InvalidInput, 'the console needs a users file (serve --users users.json, docs/console.md)');
+      web = await startConsole({ host: opts.webHost ?? opts.host ?? '127.0.0.1', port: opts.webPort, tls: opts.tls, state, users: opts.users, lifecycle, storage: opts.storage, log });
+    } catch (e: unknown) {
+      server.forceShutdown();
+      field?.close();
+      void replanner.close();
+      void reviewer?.close();
+      await metricsEndpoint?.close();
+      await journal?.close();
+      await collector?.close();
+      throw e;
+    }
+  }
+
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
       gate.serving = false;
-      const metricsDone = metricsEndpoint?.close() ?? Promise.resolve();
+      const metricsDone = Promise.all([metricsEndpoint?.close(), web?.close()]);
       field?.close();
       void replanner.close();
       void reviewer?.close();
@@ -290,6 +317,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   return {
     port,
     metricsPort: metricsEndpoint?.port,
+    webPort: web?.port,
     metrics,
     logger,
     server,
