@@ -211,6 +211,12 @@ export function consoleApi(deps: ConsoleDeps, sessions: SessionStore, sse: Set<S
         return planMessage(await lc().status(plan.planId), false);
       },
     },
+    {
+      method: 'GET',
+      pattern: /^\/api\/plans\/current$/,
+      roles: ['viewer', 'operator', 'supervisor'],
+      handle: async () => ({ planId: deps.lifecycle?.inForce ?? null, forInterval: state.forInterval, timing: timingMessage(state.plan.buffer) }),
+    },
     { method: 'GET', pattern: /^\/api\/plans\/(\d+)$/, roles: ['viewer', 'operator', 'supervisor'], handle: async ({ params }) => planMessage(await lc().status(Number(params[0])), true) },
     {
       method: 'GET',
