@@ -36,5 +36,5 @@ export function TimeSpaceChart(props: { data: TimeSpaceData; t: T; onRendered?: 
   }, [props.data, props.t]);
 
   const label = props.t('diagramLabel', { name: props.data.name, n: props.data.signals.length });
-  return <div ref={box} class="tsd" role="img" aria-label={label} data-signals={props.data.signals.length} data-band-out={props.data.bands?.out.widthS.toFixed(1)} />;
+  return <div ref={box} class="tsd" role="img" aria-label={label} data-signals={props.data.signals.length} data-band-out={props.data.bands?.out.widthS.toFixed(1)} data-offsets={props.data.signals.map((s) => `${s.id}:${s.offsetS.toFixed(1)}`).join(' ')} />;
 }
