@@ -8,14 +8,14 @@
  * only says where things are. Used by the corridor page (./pages/Corridor.tsx).
  */
 import * as echarts from 'echarts/core';
-import { CustomChart } from 'echarts/charts';
+import { CustomChart, ScatterChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
-import type { CustomSeriesOption, CustomSeriesRenderItemAPI, CustomSeriesRenderItemParams, CustomSeriesRenderItemReturn, EChartsCoreOption } from 'echarts';
+import type { ScatterSeriesOption, CustomSeriesOption, CustomSeriesRenderItemAPI, CustomSeriesRenderItemParams, CustomSeriesRenderItemReturn, EChartsCoreOption } from 'echarts';
 import type { BandSide, TimeSpaceData, TsdSignal } from './api.js';
 import type { T } from './i18n.js';
 
-echarts.use([CustomChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
+echarts.use([CustomChart, ScatterChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
 export { echarts };
 
 export const COLORS = { green: '#2ca02c', yellow: '#f2c400', allRed: '#7f0000', red: '#d62728', out: '#1f77b4', in: '#ff7f0e' } as const;
@@ -118,12 +118,16 @@ export function timeSpaceOption(d: TimeSpaceData, t: T): EChartsCoreOption {
   const kph = speedText(d.links);
   const outName = t('outboundBand', { s: round1(d.bands?.out.widthS ?? 0), kph });
   const inName = t('inboundBand', { s: round1(d.bands?.in.widthS ?? 0), kph });
-  const series: CustomSeriesOption[] = [
+  // Each signal's local cycle zero, the moment its offset is measured to: a marker above its bars.
+  const zeros: [number, number][] = [];
+  for (const s of d.signals) for (let tS = ((s.offsetS % s.cycleS) + s.cycleS) % s.cycleS; tS <= horizonS; tS += s.cycleS) zeros.push([tS, s.positionM]);
+  const series: (CustomSeriesOption | ScatterSeriesOption)[] = [
     ...(d.bands && d.bands.cycleS !== null ? [bandSeries(outName, COLORS.out, d.bands.out, d.signals, cycleS, 1), bandSeries(inName, COLORS.in, d.bands.in, d.signals, cycleS, -1)] : []),
     barSeries(t('red'), COLORS.red, b.red, d.signals, t),
     barSeries(t('green'), COLORS.green, b.green, d.signals, t),
     barSeries(t('yellow'), COLORS.yellow, b.yellow, d.signals, t),
     barSeries(t('allRed'), COLORS.allRed, b.allRed, d.signals, t),
+    { type: 'scatter', name: t('cycleZero'), data: zeros, symbol: 'triangle', symbolRotate: 180, symbolSize: 8, symbolOffset: [0, -(GAP_PX + BAR_PX + 6)], itemStyle: { color: '#222' }, z: 3, tooltip: { formatter: (p) => `${t('cycleZero')}: ${round1((p as unknown as { value: [number, number] }).value[0])} s` } },
   ];
   return {
     animation: false,

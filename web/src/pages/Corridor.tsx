@@ -187,8 +187,8 @@ export function CorridorPage(props: { t: T; corridorId: string | undefined; netw
                 <tr>
                   <th scope="col">{t('signal')}</th>
                   <th scope="col">{t('offset')}</th>
-                  <th scope="col" colSpan={4}>
-                    {t('phaseGreen', { phase: '' })}
+                  <th scope="col" colSpan={Math.max(...base.signals.map((s) => s.phases.length))}>
+                    {t('phaseGreens')}
                   </th>
                 </tr>
               </thead>
