@@ -285,7 +285,7 @@ export function consoleApi(deps: ConsoleDeps, sessions: SessionStore, sse: Set<S
           ...(q.get('actor') ? { actor: q.get('actor')! } : {}),
           ...(q.get('action') ? { actionPrefix: q.get('action')! } : {}),
         });
-        return { rows: rows.map((a) => ({ seq: a.seq, atMs: a.atMs, actor: a.actor, peer: a.peer, action: a.action, detail: a.detail })) };
+        return { rows: rows.map((a) => ({ seq: a.seq, atMs: a.atMs, actor: a.actor, peer: a.peer, action: a.action, detail: parseDetail(a.detail) })) };
       },
     },
   ];
@@ -381,6 +381,15 @@ function parseEdits(raw: unknown): PlanEdit[] {
       }),
     };
   });
+}
+
+/** An audit row's detail (canonical JSON text as stored) as JSON for the page; text that is not JSON stays text. */
+function parseDetail(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 function optionalId(v: unknown, path: string): number | undefined {
