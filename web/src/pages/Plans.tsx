@@ -156,7 +156,7 @@ function PlanDetail(props: { t: T; planId: number; roles: readonly string[]; onC
 
   if (!plan || !current) return <p aria-busy="true">{t('loading')}</p>;
   const rows = plan.timing ? diffRows(current, plan.timing) : [];
-  const fieldName = (f: string): string => ({ cycleS: 'cycle (s)', offsetS: t('offset'), greenS: 'green (s)', startS: 'start (s)' })[f] ?? f;
+  const fieldName = (f: string): string => ({ cycleS: t('fieldCycle'), offsetS: t('offset'), greenS: t('fieldGreen'), startS: t('fieldStart') })[f] ?? f;
   const wasApproved = plan.state === 'approved' || plan.deployments.length > 0;
 
   return (
