@@ -20,7 +20,8 @@ const result = await build({
   format: 'esm',
   target: 'es2022',
   minify: true,
-  sourcemap: true,
+  // Source maps (3 MB, most of it ECharts) only when asked for: the package ships dist/web.
+  sourcemap: process.env.GREENWAVE_WEB_SOURCEMAP === '1',
   jsx: 'automatic',
   jsxImportSource: 'preact',
   outfile: `${out}/app.js`,
