@@ -65,10 +65,13 @@ async function post(s: { cookie: string; csrf?: string }, path: string, body: un
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
+/** Logs in from the keyboard only: the labelled fields in tab order, Enter submits. */
 async function pageLogin(user: keyof typeof PASSWORDS): Promise<void> {
-  await page.getByLabel('User').fill(user);
-  await page.getByLabel('Password').fill(PASSWORDS[user]);
-  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByLabel('User').focus();
+  await page.keyboard.type(user);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(PASSWORDS[user]);
+  await page.keyboard.press('Enter');
   await page.getByText(`Signed in as ${user}`).waitFor();
 }
 
@@ -199,7 +202,9 @@ describe('operator console', () => {
     const diff = page.getByRole('table', { name: 'Side by side: in force and this version' });
     await diff.getByRole('rowheader', { name: 'I3' }).waitFor();
     expect(await diff.locator('td.after').first().textContent()).toBe(String(newOffset));
-    await page.getByRole('button', { name: 'Approve' }).click();
+    // Approve from the keyboard too.
+    await page.getByRole('button', { name: 'Approve' }).focus();
+    await page.keyboard.press('Enter');
     await page.getByRole('button', { name: 'Deploy' }).click();
     await withTime(() => page.locator('.rollout[data-done="1"]').waitFor({ timeout: 30_000 }));
     expect(await page.locator('.rollout tbody tr[data-state="confirmed"]').count()).toBe(10);

@@ -137,6 +137,9 @@ export function consoleApi(deps: ConsoleDeps, sessions: SessionStore, sse: Set<S
           if (outcome.reason === 'locked') throw new HttpError(429, 'LOCKED', 'too many failed logins: this user is locked for a few minutes');
           throw new HttpError(401, 'BAD_CREDENTIALS', 'unknown user or wrong password');
         }
+        // A login always starts a fresh session: an id planted before login is worth nothing after it.
+        const previous = sessions.fromRequest(req);
+        if (previous) sessions.end(previous);
         const s = sessions.create(outcome.user.user, outcome.user.roles);
         await audit(s.user, peer(req), 'console.login', { roles: s.roles });
         res.setHeader('set-cookie', sessions.setCookie(s));
