@@ -17,6 +17,8 @@
  * Operations: a Prometheus registry per server (./metrics.ts), served at
  * /metrics on `metricsPort` when it is given, and a pino logger (./logging.ts)
  * for the operational lines and one line per notable call.
+ * The operator console (web/server/http.ts) on `webPort`, when it is given,
+ * calls the same plan lifecycle in-process.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
