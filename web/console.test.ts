@@ -159,6 +159,8 @@ describe('operator console', () => {
     const chart = page.getByRole('img', { name: /Time-space diagram of Renmin Rd.*8 signals/ });
     await expect.poll(() => chart.locator('canvas').count()).toBeGreaterThan(0);
     expect(await chart.getAttribute('data-band-out')).toMatch(/^\d+\.\d$/);
+    // The live signal state (SPaT over server-sent events) fills the editor's "Now" column.
+    await expect.poll(() => page.locator('td[data-live-out]').count()).toBe(8);
 
     // Bilingual: the same page in Chinese, and back.
     await page.getByLabel('Language').selectOption('zh-CN');

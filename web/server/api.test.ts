@@ -141,4 +141,34 @@ describe('console API', () => {
     expect(d.bands?.cycleS).toBe(plan.buffer.cycleS[c.intersectionIds.indexOf('I1')]);
     expect((await get(li, 'api/corridors/nowhere/tsd')).status).toBe(404);
   });
+
+  it("streams the corridor's live signal state, agreeing with the diagram: a through movement is green exactly inside its drawn window", async () => {
+    const li = await login('li', 'li-password');
+    const tsd = (await get(li, 'api/corridors/renmin-rd/tsd')).json as unknown as TimeSpaceData;
+    const res = await fetch(`${base}api/corridors/renmin-rd/signals`, { headers: { cookie: li.cookie } });
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    const m = /^event: signals\ndata: (.*)$/m.exec(text)!;
+    const live = JSON.parse(m[1]!) as { tS: number; signals: { id: string; cycleTimeS: number; out: string; in: string }[] };
+    expect(live.signals.map((s) => s.id)).toEqual(tsd.signals.map((s) => s.id));
+    let checked = 0;
+    for (const s of tsd.signals) {
+      const l = live.signals.find((x) => x.id === s.id)!;
+      expect(l.cycleTimeS).toBeCloseTo(mod(live.tS - s.offsetS, s.cycleS), 3);
+      for (const [w, state] of [
+        [s.out, l.out],
+        [s.in, l.in],
+      ] as const) {
+        const into = mod(live.tS - s.offsetS - w.startS, s.cycleS);
+        if (Math.abs(into) < 0.2 || Math.abs(into - w.greenS) < 0.2 || s.cycleS - into < 0.2) continue;
+        expect(state.endsWith('MOVEMENT_ALLOWED'), `${s.id} at ${into.toFixed(1)} s into a ${w.greenS} s window: ${state}`).toBe(into < w.greenS);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(12);
+    expect((await fetch(`${base}api/corridors/renmin-rd/signals`)).status).toBe(401);
+  });
 });

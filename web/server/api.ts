@@ -5,7 +5,8 @@
  * applyEdits, nothing stored), and the plan lifecycle in-process
  * (service/lifecycle/lifecycle.ts, the object OperationsService uses):
  * propose, list, review, approve/reject, deploy, rollouts (polled and as
- * server-sent events), rollback, audit search. Roles are checked here, per
+ * server-sent events), rollback, audit search; and a corridor's live signal
+ * state (SPaT, service/spat.ts) as server-sent events. Roles are checked here, per
  * endpoint, whatever the page shows: viewer reads, operator edits and
  * proposes, supervisor decides, deploys and rolls back. Every state-changing
  * request needs the session's CSRF token. Served by ./http.ts.
@@ -25,6 +26,8 @@ import type { Deployment, Storage } from '../../service/storage/storage.js';
 import type { Session, SessionStore } from './sessions.js';
 import type { UserStore } from './users.js';
 import { timeSpaceData } from './timeSpace.js';
+import { intersectionSpat } from '../../service/spat.js';
+import { travelApproaches } from '../../engine/corridor/subsystems.js';
 
 export interface ConsoleDeps {
   readonly state: ServiceState;
@@ -33,6 +36,8 @@ export interface ConsoleDeps {
   readonly lifecycle: PlanLifecycle | undefined;
   readonly storage: Storage | undefined;
   readonly log: (line: string) => void;
+  /** The service's clock, s (the one SPaT and the controllers run on). */
+  readonly clock: () => number;
 }
 
 /** An answer other than 200, with a stable code and, for bad input, the problems by path. */
@@ -53,6 +58,8 @@ const MAX_PLANS = 200;
 const MAX_AUDIT_ROWS = 500;
 /** How often a rollout's record is read for its event stream, ms. */
 const ROLLOUT_POLL_MS = 200;
+/** How often the live signal state is sent, ms. */
+export const SIGNALS_PERIOD_MS = 1000;
 
 type Json = Record<string, unknown>;
 interface Call {
@@ -196,6 +203,15 @@ export function consoleApi(deps: ConsoleDeps, sessions: SessionStore, sse: Set<S
           throw e;
         }
         return { ok: true, problems: [], tsd: timeSpaceData(c, edited, params[0]!) ?? null };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/corridors\/([\w.-]+)\/signals$/,
+      roles: ['viewer', 'operator', 'supervisor'],
+      handle: async ({ req, res, params }) => {
+        streamSignals(deps, req, res, params[0]!, sse);
+        return undefined;
       },
     },
     {
@@ -362,6 +378,41 @@ async function streamRollout(lc: PlanLifecycle, req: IncomingMessage, res: Serve
     stop();
     res.end();
   }
+}
+
+/**
+ * The corridor's signals as they are now, every SIGNALS_PERIOD_MS, as `signals` events: the
+ * service's clock, and per signal its time in cycle, the phases green and the state of the
+ * outbound and inbound through movements (from the SPaT the gRPC stream serves, service/spat.ts).
+ */
+function streamSignals(deps: ConsoleDeps, req: IncomingMessage, res: ServerResponse, corridorId: string, open: Set<ServerResponse>): void {
+  const c = deps.state.c;
+  const cor = c.network.corridors.find((x) => x.id === corridorId);
+  if (!cor) throw new HttpError(404, 'NOT_FOUND', `no corridor "${corridorId}"`);
+  const indices = cor.intersections.map((id) => c.intersectionIds.indexOf(id)).filter((i) => i >= 0);
+  const { outApproach, inApproach } = travelApproaches(c, indices);
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
+  open.add(res);
+  const send = (): void => {
+    const tS = deps.clock();
+    const signals = indices.map((i, k) => {
+      const spat = intersectionSpat(c, deps.state.tsp, i, tS);
+      const through = (a: string): string => spat.movements.find((m) => m.movementId === `${a}T`)?.state ?? 'MOVEMENT_PHASE_STATE_STOP_AND_REMAIN';
+      return { id: c.intersectionIds[i], cycleTimeS: spat.cycleTimeS, greenPhaseIds: spat.greenPhaseIds, out: through(outApproach[k]!), in: through(inApproach[k]!), priorityActive: spat.priorityActive };
+    });
+    res.write(`event: signals\ndata: ${JSON.stringify({ tS, signals })}\n\n`);
+  };
+  send();
+  const timer = setInterval(() => {
+    if (!open.has(res)) stop();
+    else send();
+  }, SIGNALS_PERIOD_MS);
+  const stop = (): void => {
+    clearInterval(timer);
+    open.delete(res);
+    res.end();
+  };
+  req.on('close', stop);
 }
 
 function parseEdits(raw: unknown): PlanEdit[] {

@@ -126,6 +126,27 @@ export interface AuditRow {
   readonly detail: unknown;
 }
 
+export interface LiveSignal {
+  readonly id: string;
+  readonly cycleTimeS: number;
+  readonly greenPhaseIds: readonly string[];
+  /** J2735 MovementPhaseState of the outbound and inbound through movements. */
+  readonly out: string;
+  readonly in: string;
+  readonly priorityActive: boolean;
+}
+export interface LiveSignals {
+  readonly tS: number;
+  readonly signals: readonly LiveSignal[];
+}
+
+/** A corridor's live signal state (server-sent events, one a second); returns the function that stops it. */
+export function watchSignals(corridorId: string, on: (s: LiveSignals) => void): () => void {
+  const es = new EventSource(`/api/corridors/${encodeURIComponent(corridorId)}/signals`);
+  es.addEventListener('signals', (ev) => on(JSON.parse((ev as MessageEvent<string>).data) as LiveSignals));
+  return () => es.close();
+}
+
 let csrfToken = '';
 
 async function call<R>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<R> {

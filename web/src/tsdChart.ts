@@ -109,6 +109,17 @@ function speedText(links: TimeSpaceData['links']): string {
   return lo === hi ? String(lo) : `${lo}–${hi}`;
 }
 
+/**
+ * The "now" line: the service's clock on the diagram's time axis. Offsets are measured from the
+ * clock's zero, and the horizon is a whole number of every signal's cycle, so clock mod horizon
+ * is where the signals are now. Merged into the chart (series id 'now') once a second.
+ */
+export function nowOption(d: TimeSpaceData, tS: number, t: T): EChartsCoreOption {
+  const cycleS = d.bands?.cycleS ?? Math.max(...d.signals.map((s) => s.cycleS));
+  const x = ((tS % (CYCLES * cycleS)) + CYCLES * cycleS) % (CYCLES * cycleS);
+  return { series: [{ id: 'now', markLine: { silent: true, symbol: 'none', lineStyle: { color: '#111', width: 2, type: 'solid' }, label: { formatter: t('now') }, data: [{ xAxis: x }] } }] };
+}
+
 /** The chart's option for `d`; `t` names the series in the page's language. */
 export function timeSpaceOption(d: TimeSpaceData, t: T): EChartsCoreOption {
   const cycleS = d.bands?.cycleS ?? Math.max(...d.signals.map((s) => s.cycleS));
@@ -127,6 +138,7 @@ export function timeSpaceOption(d: TimeSpaceData, t: T): EChartsCoreOption {
     barSeries(t('green'), COLORS.green, b.green, d.signals, t),
     barSeries(t('yellow'), COLORS.yellow, b.yellow, d.signals, t),
     barSeries(t('allRed'), COLORS.allRed, b.allRed, d.signals, t),
+    { type: 'scatter', id: 'now', data: [], silent: true },
     { type: 'scatter', name: t('cycleZero'), data: zeros, symbol: 'triangle', symbolRotate: 180, symbolSize: 8, symbolOffset: [0, -(GAP_PX + BAR_PX + 6)], itemStyle: { color: '#222' }, z: 3, tooltip: { formatter: (p) => `${t('cycleZero')}: ${round1((p as unknown as { value: [number, number] }).value[0])} s` } },
   ];
   return {

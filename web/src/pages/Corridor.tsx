@@ -9,7 +9,7 @@
  * the redrawn diagram.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiError, api, type Issue, type NetworkInfo, type PlanEdit, type PlanReview, type PlanVersion, type TimeSpaceData } from '../api.js';
+import { ApiError, api, type Issue, type LiveSignals, type NetworkInfo, type PlanEdit, type PlanReview, type PlanVersion, type TimeSpaceData, watchSignals } from '../api.js';
 import type { T } from '../i18n.js';
 import { TimeSpaceChart } from './Chart.js';
 
@@ -17,6 +17,9 @@ import { TimeSpaceChart } from './Chart.js';
 export const VALIDATE_DEBOUNCE_MS = 200;
 const SAME_S = 0.05;
 const r1 = (x: number): string => String(Math.round(x * 10) / 10);
+
+/** A J2735 movement state as the lamp an operator would see. */
+const lamp = (state: string | undefined): 'green' | 'yellow' | 'red' => (state === undefined || state.endsWith('STOP_AND_REMAIN') ? 'red' : state.endsWith('CLEARANCE') ? 'yellow' : 'green');
 
 type Check = { kind: 'idle' } | { kind: 'checking' } | { kind: 'ok' } | { kind: 'refused'; problems: readonly Issue[] } | { kind: 'error'; message: string };
 
@@ -55,6 +58,7 @@ export function CorridorPage(props: { t: T; corridorId: string | undefined; netw
   const [proposed, setProposed] = useState<PlanVersion | undefined>();
   const [review, setReview] = useState<PlanReview | 'running' | undefined>();
   const [error, setError] = useState<string | undefined>();
+  const [live, setLive] = useState<LiveSignals | undefined>();
   const seq = useRef(0);
   const ready = useRef(false);
   const canEdit = props.roles.includes('operator');
@@ -74,6 +78,8 @@ export function CorridorPage(props: { t: T; corridorId: string | undefined; netw
       (e: unknown) => setError(e instanceof Error ? e.message : String(e)),
     );
   }, [corridorId]);
+
+  useEffect(() => watchSignals(corridorId, setLive), [corridorId]);
 
   const edits = useMemo(() => (base ? editsOf(base, values) : []), [base, values]);
 
@@ -167,7 +173,7 @@ export function CorridorPage(props: { t: T; corridorId: string | undefined; netw
           <p class="summary">
             {t('planInForce', { plan: inForce })} · <span data-testid="bands">{bandsOf(shown)}</span>
           </p>
-          <TimeSpaceChart data={shown} t={t} onRendered={onRendered} />
+          <TimeSpaceChart data={shown} t={t} live={live} onRendered={onRendered} />
         </>
       )}
       {base && (
@@ -186,6 +192,7 @@ export function CorridorPage(props: { t: T; corridorId: string | undefined; netw
               <thead>
                 <tr>
                   <th scope="col">{t('signal')}</th>
+                  <th scope="col">{t('live')}</th>
                   <th scope="col">{t('offset')}</th>
                   <th scope="col" colSpan={Math.max(...base.signals.map((s) => s.phases.length))}>
                     {t('phaseGreens')}
@@ -200,6 +207,7 @@ export function CorridorPage(props: { t: T; corridorId: string | undefined; netw
                       <br />
                       <span class="muted">{t('cycleOf', { s: r1((shown ?? base).signals.find((x) => x.id === s.id)?.cycleS ?? s.cycleS) })}</span>
                     </th>
+                    <LiveCell t={t} id={s.id} live={live} />
                     <td>
                       <input
                         type="number"
@@ -277,6 +285,23 @@ export function CorridorPage(props: { t: T; corridorId: string | undefined; netw
         </form>
       )}
     </section>
+  );
+}
+
+function LiveCell(props: { t: T; id: string; live: LiveSignals | undefined }) {
+  const { t } = props;
+  const s = props.live?.signals.find((x) => x.id === props.id);
+  if (!s) return <td>–</td>;
+  const out = lamp(s.out);
+  const inb = lamp(s.in);
+  return (
+    <td class="live" data-live-out={out} data-live-in={inb} title={s.greenPhaseIds.join(' ')}>
+      <span class="sr-only">{t('liveState', { signal: s.id, out: t(`ms_${out}`), in: t(`ms_${inb}`), t: Math.floor(s.cycleTimeS) })}</span>
+      <span aria-hidden="true">
+        <span class={`lamp ${out}`}>▲</span>
+        <span class={`lamp ${inb}`}>▼</span> <span class="muted">{Math.floor(s.cycleTimeS)} s</span>
+      </span>
+    </td>
   );
 }
 
