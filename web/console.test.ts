@@ -139,7 +139,9 @@ describe('operator console', () => {
     });
     expect(controllers.map((k) => k.state().activePlanId)).toEqual(Array(10).fill(wirePlanId(v1)));
 
-    expect((await fetch(`${base}api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'val', password: 'wrong' }) })).status).toBe(401);
+    const wrong = await fetch(`${base}api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'val', password: 'wrong' }) });
+    await wrong.arrayBuffer();
+    expect(wrong.status).toBe(401);
     const audited = await storage.listAudit({ actionPrefix: 'console.login' });
     expect(audited.map((a) => [a.actor, a.action])).toEqual([
       ['sam', 'console.login'],
