@@ -9,13 +9,13 @@
  */
 import * as echarts from 'echarts/core';
 import { CustomChart, ScatterChart } from 'echarts/charts';
-import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
+import { GridComponent, LegendComponent, MarkLineComponent, TooltipComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
 import type { ScatterSeriesOption, CustomSeriesOption, CustomSeriesRenderItemAPI, CustomSeriesRenderItemParams, CustomSeriesRenderItemReturn, EChartsCoreOption } from 'echarts';
 import type { BandSide, TimeSpaceData, TsdSignal } from './api.js';
 import type { T } from './i18n.js';
 
-echarts.use([CustomChart, ScatterChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
+echarts.use([CustomChart, ScatterChart, GridComponent, LegendComponent, MarkLineComponent, TooltipComponent, CanvasRenderer]);
 export { echarts };
 
 export const COLORS = { green: '#2ca02c', yellow: '#f2c400', allRed: '#7f0000', red: '#d62728', out: '#1f77b4', in: '#ff7f0e' } as const;
@@ -117,7 +117,8 @@ function speedText(links: TimeSpaceData['links']): string {
 export function nowOption(d: TimeSpaceData, tS: number, t: T): EChartsCoreOption {
   const cycleS = d.bands?.cycleS ?? Math.max(...d.signals.map((s) => s.cycleS));
   const x = ((tS % (CYCLES * cycleS)) + CYCLES * cycleS) % (CYCLES * cycleS);
-  return { series: [{ id: 'now', markLine: { silent: true, symbol: 'none', lineStyle: { color: '#111', width: 2, type: 'solid' }, label: { formatter: t('now') }, data: [{ xAxis: x }] } }] };
+  // ECharts draws a series' markLine only with some data: one invisible point on the line.
+  return { series: [{ id: 'now', data: [[x, d.signals[0]?.positionM ?? 0]], markLine: { silent: true, symbol: 'none', lineStyle: { color: '#111', width: 2, type: 'solid' }, label: { formatter: t('now') }, data: [{ xAxis: x }] } }] };
 }
 
 /** The chart's option for `d`; `t` names the series in the page's language. */
@@ -138,7 +139,7 @@ export function timeSpaceOption(d: TimeSpaceData, t: T): EChartsCoreOption {
     barSeries(t('green'), COLORS.green, b.green, d.signals, t),
     barSeries(t('yellow'), COLORS.yellow, b.yellow, d.signals, t),
     barSeries(t('allRed'), COLORS.allRed, b.allRed, d.signals, t),
-    { type: 'scatter', id: 'now', data: [], silent: true },
+    { type: 'scatter', id: 'now', data: [], silent: true, symbolSize: 0, z: 4 },
     { type: 'scatter', name: t('cycleZero'), data: zeros, symbol: 'triangle', symbolRotate: 180, symbolSize: 8, symbolOffset: [0, -(GAP_PX + BAR_PX + 6)], itemStyle: { color: '#222' }, z: 3, tooltip: { formatter: (p) => `${t('cycleZero')}: ${round1((p as unknown as { value: [number, number] }).value[0])} s` } },
   ];
   return {
