@@ -33,6 +33,7 @@ const INTEROP = [
   'simulator/sumo/loops.test.ts',
   'simulator/sumo/sumo.test.ts',
   'simulator/sumo/timeOfDay.test.ts',
+  'web/console.test.ts',
 ];
 /** Tests that start worker threads or child processes from dist/: `npm run build` must have run. */
 const NEEDS_BUILD = [
@@ -47,9 +48,11 @@ const NEEDS_BUILD = [
   'cli/demo.test.ts',
   'cli/ops.test.ts',
   'cli/serve.shutdown.test.ts',
+  'web/console.test.ts',
 ];
+// A test both interop and NEEDS_BUILD runs once, in interop (whose script builds first too).
 const SLOW = [
-  ...NEEDS_BUILD,
+  ...NEEDS_BUILD.filter((f) => !INTEROP.includes(f)),
   'cli/docs.test.ts',
   'cli/main.test.ts',
   'cli/pack.test.ts',
@@ -68,7 +71,7 @@ const SLOW = [
   'simulator/simulation.test.ts',
   'simulator/transit.test.ts',
 ];
-const ALL = ['{engine,cli,bench,simulator,proto,service,controllers-adapter,test}/**/*.test.ts'];
+const ALL = ['{engine,cli,bench,simulator,proto,service,controllers-adapter,test,web}/**/*.test.ts'];
 const EXCLUDE = ['dist/**', 'node_modules/**'];
 
 /**

@@ -67,7 +67,7 @@ const SERVE_USAGE = `usage: greenwave serve --tokens <tokens.json> (--insecure |
                        [--port 50051] [--host 127.0.0.1] [--network net.json --counts counts.csv --at 08:00]
                        [--gtfs <dir>] [--parking <parking.json>] [--controllers HOST:PORT [--resync-s 5] [--event-poll-s 1]] [--limit NAME=VALUE]…
                        [--db var/greenwave.db | --pg postgres://…] [--two-person-rule] [--metrics-port P]
-                       [--log-level info] [--config greenwave.json]
+                       [--log-level info] [--config greenwave.json] [--web-port P --users users.json]
   gRPC bus priority, SPaT and timing service (docs/grpc.md).
   --tokens           the bearer tokens and their roles (required)
   --insecure         serve plaintext (must be asked for); otherwise --tls-cert and --tls-key
@@ -86,6 +86,9 @@ const SERVE_USAGE = `usage: greenwave serve --tokens <tokens.json> (--insecure |
                      plan lifecycle (OperationsService: propose, review, approve, deploy, roll back)
   --two-person-rule  a plan's author cannot approve it (a second supervisor must)
   --metrics-port P   Prometheus metrics at http://HOST:P/metrics (0: any free port; default: not served)
+  --web-port P       the operator console at http(s)://HOST:P/ (0: any free port; default: not served;
+                     docs/console.md); over TLS with --tls-cert and --tls-key
+  --users FILE       the console's users: scrypt password hashes and roles (needed by --web-port)
   --log-level L      JSON log on standard error: fatal, error, warn, info (default), debug, trace, silent
   --config FILE      the same settings from a JSON file; GREENWAVE_<FIELD> variables override it and
                      options override both (docs/operations.md)

@@ -34,6 +34,7 @@ import { flushLogger, LOG_LEVELS, makeLogger, type LogLevel } from '../service/l
 import { CONFIG_ENV, envServeConfig, readServeConfig, type ServeConfig } from './serveConfig.js';
 import { DEFAULT_SQLITE_PATH } from '../service/storage/location.js';
 import { DEFAULT_EVENT_POLL_MS } from '../service/eventCollector.js';
+import { UserStore } from '../web/server/users.js';
 
 
 /** Options of `greenwave serve`. Defaults are applied after the config file and the environment (parseServeArgs), so none here. */
@@ -60,6 +61,8 @@ export const SERVE_OPTIONS = {
       'metrics-port': { type: 'string' },
       'log-level': { type: 'string' },
       'two-person-rule': { type: 'boolean' },
+      'web-port': { type: 'string' },
+      users: { type: 'string' },
     } as const;
 
 /** `greenwave serve`'s options, and where its storage is. */
@@ -140,11 +143,18 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     metricsPort = Number(values['metrics-port']);
     if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --metrics-port ${values['metrics-port']} must be an integer 0..65535`);
   }
+  let webPort: number | undefined;
+  if (cli['web-port'] !== undefined) {
+    webPort = Number(cli['web-port']);
+    if (!Number.isInteger(webPort) || webPort < 0 || webPort > 65535) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --web-port ${cli['web-port']} must be an integer 0..65535`);
+    if (cli.users === undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'serve: --web-port needs --users <users.json> (docs/console.md)');
+  }
   const logLevel = values['log-level'];
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --log-level ${logLevel} must be one of ${LOG_LEVELS.join(', ')}`);
   return {
     logLevel: logLevel as LogLevel,
     ...(metricsPort !== undefined ? { metricsPort } : {}),
+    ...(webPort !== undefined ? { webPort, users: UserStore.fromFile(cli.users!) } : {}),
     storageAt: values.pg !== undefined ? { pg: values.pg } : { db: values.db ?? DEFAULT_SQLITE_PATH },
     port,
     host: values.host,
@@ -175,7 +185,8 @@ export function cmdServe(args: string[], out: (s: string) => void): number {
     (srv) => {
       const where = opts.storageAt.pg !== undefined ? 'PostgreSQL' : opts.storageAt.db;
       const metricsAt = srv.metricsPort !== undefined ? `; metrics at http://${opts.metricsHost ?? opts.host}:${srv.metricsPort}/metrics` : '';
-      out(`greenwave serve: listening on ${opts.host}:${srv.port} (${opts.insecure ? 'plaintext' : 'TLS'}); state kept in ${where}${metricsAt}\n`);
+      const consoleAt = srv.webPort !== undefined ? `; console at ${opts.tls ? 'https' : 'http'}://${opts.host}:${srv.webPort}/` : '';
+      out(`greenwave serve: listening on ${opts.host}:${srv.port} (${opts.insecure ? 'plaintext' : 'TLS'}); state kept in ${where}${metricsAt}${consoleAt}\n`);
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) {

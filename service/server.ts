@@ -17,6 +17,8 @@
  * Operations: a Prometheus registry per server (./metrics.ts), served at
  * /metrics on `metricsPort` when it is given, and a pino logger (./logging.ts)
  * for the operational lines and one line per notable call.
+ * The operator console (web/server/http.ts) on `webPort`, when it is given,
+ * calls the same plan lifecycle in-process.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +54,8 @@ import { EventCollector } from './eventCollector.js';
 import { eventService } from './eventService.js';
 import { parkingService } from './parkingService.js';
 import { ParkingGuidance } from './parkingState.js';
+import { startConsole, type RunningConsole } from '../web/server/http.js';
+import type { UserStore } from '../web/server/users.js';
 
 export { parsePriorityRequest, sToTimestamp, timestampToS } from './messages.js';
 export { ServiceState } from './state.js';
@@ -115,12 +119,20 @@ export interface ServeOptions {
   readonly eventPollMs?: number;
   /** A parking file (docs/parking.md) checked against the network: enables ParkingGuidanceService (./parkingService.ts). */
   readonly parking?: string;
+  /** Serve the operator console (web/) at http(s)://webHost:webPort/ (0 = any free port); undefined = not served. Needs `users`. */
+  readonly webPort?: number;
+  /** Where the console listens (default `host`). */
+  readonly webHost?: string;
+  /** The console's users, passwords and roles (web/server/users.ts). */
+  readonly users?: UserStore;
 }
 
 export interface RunningServer {
   readonly port: number;
   /** Where /metrics is served (undefined without `metricsPort`). */
   readonly metricsPort: number | undefined;
+  /** Where the operator console is served (undefined without `webPort`). */
+  readonly webPort: number | undefined;
   /** This server's metrics (its own prom-client Registry). */
   readonly metrics: ServiceMetrics;
   readonly logger: Logger;
@@ -271,11 +283,28 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }
   }
 
+  let web: RunningConsole | undefined;
+  if (opts.webPort !== undefined) {
+    try {
+      if (!opts.users) throw new GreenwaveError(ErrorCode.InvalidInput, 'the console needs a users file (serve --users users.json, docs/console.md)');
+      web = await startConsole({ host: opts.webHost ?? opts.host ?? '127.0.0.1', port: opts.webPort, tls: opts.tls, state, users: opts.users, lifecycle, storage: opts.storage, log, clock });
+    } catch (e: unknown) {
+      server.forceShutdown();
+      field?.close();
+      void replanner.close();
+      void reviewer?.close();
+      await metricsEndpoint?.close();
+      await journal?.close();
+      await collector?.close();
+      throw e;
+    }
+  }
+
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
       gate.serving = false;
-      const metricsDone = metricsEndpoint?.close() ?? Promise.resolve();
+      const metricsDone = Promise.all([metricsEndpoint?.close(), web?.close()]);
       field?.close();
       void replanner.close();
       void reviewer?.close();
@@ -305,6 +334,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   return {
     port,
     metricsPort: metricsEndpoint?.port,
+    webPort: web?.port,
     metrics,
     logger,
     server,

@@ -6,7 +6,7 @@ import { planNetwork } from '../plan.js';
 import { clonePlanBuffer, type PlanBuffer } from '../timing/planner.js';
 import type { CompiledNetwork } from '../network/compile.js';
 import { mod } from '../numeric.js';
-import { measurePlanBands } from './measureBands.js';
+import { measureCorridorBand, measurePlanBands } from './measureBands.js';
 import { linkBetween, throughIndex, travelApproaches } from './subsystems.js';
 
 const net = compileNetworkText(readFileSync('examples/demo-city/network.json', 'utf8'), 'network.json');
@@ -82,5 +82,22 @@ describe('measurePlanBands', () => {
     const i = net.intersectionIds.indexOf(cor.intersections[1]!);
     odd.cycleS[i] = odd.cycleS[i]! - 7;
     expect(measurePlanBands(net, odd).find((b) => b.corridorId === cor.id)).toEqual({ corridorId: cor.id, cycleS: null, bandOutS: 0, bandInS: 0 });
+  });
+
+  it('places each band where it is: every departure inside it meets green at every signal, the moments just outside do not', () => {
+    const cor = net.network.corridors[0]!;
+    const idx = cor.intersections.map((id) => net.intersectionIds.indexOf(id));
+    const { outApproach, inApproach } = travelApproaches(net, idx);
+    const d = measureCorridorBand(net, plan.buffer, cor.id)!;
+    for (const [side, moves, sign] of [
+      [d.out, outApproach.map(throughIndex), 1],
+      [d.in, inApproach.map(throughIndex), -1],
+    ] as const) {
+      if (side.widthS < 1) continue;
+      const through = (t0: number) => idx.every((i, k) => greenAt(net, plan.buffer, i, moves[k]!, t0 + sign * side.travelS[k]!));
+      for (let f = 0.02; f < 1; f += 0.08) expect(through(side.startS + f * side.widthS)).toBe(true);
+      if (side.widthS < d.cycleS! - 1) expect([through(side.startS - 0.3), through(side.startS + side.widthS + 0.3)]).toEqual([false, false]);
+    }
+    expect(d.out.widthS).toBeCloseTo(measurePlanBands(net, plan.buffer).find((b) => b.corridorId === cor.id)!.bandOutS, 9);
   });
 });

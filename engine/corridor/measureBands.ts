@@ -25,31 +25,65 @@ export interface MeasuredBand {
   readonly bandInS: number;
 }
 
+/** One corridor's bands with where they sit, for drawing them (the console's time-space diagram). */
+export interface BandDetail {
+  readonly corridorId: string;
+  readonly cycleS: number | null;
+  /** Outbound: the band leaves the first signal at `startS` (first signal's clock) and reaches signal k `travelS[k]` later. */
+  readonly out: { readonly widthS: number; readonly startS: number; readonly travelS: readonly number[] };
+  /** Inbound: the band reaches the first signal at `startS` and passed signal k `travelS[k]` earlier. */
+  readonly in: { readonly widthS: number; readonly startS: number; readonly travelS: readonly number[] };
+}
+
 /** Cycles equal (or one a whole multiple of another) within this, s. */
 const CYCLE_EPS_S = 1e-6;
 
 export function measurePlanBands(c: CompiledNetwork, buf: PlanBuffer): MeasuredBand[] {
-  const byId = new Map(c.intersectionIds.map((id, i) => [id, i]));
   const out: MeasuredBand[] = [];
   for (const cor of c.network.corridors) {
-    const indices = cor.intersections.map((id) => byId.get(id)!).filter((i) => i !== undefined);
-    if (indices.length < 2) continue;
-    const cycleS = Math.max(...indices.map((i) => buf.cycleS[i]!));
-    const common = indices.every((i) => {
-      const ratio = cycleS / buf.cycleS[i]!;
-      return Math.abs(ratio - Math.round(ratio)) < CYCLE_EPS_S;
-    });
-    if (!common) {
-      out.push({ corridorId: cor.id, cycleS: null, bandOutS: 0, bandInS: 0 });
-      continue;
-    }
-    const { outApproach, inApproach } = travelApproaches(c, indices);
-    out.push({ corridorId: cor.id, cycleS, bandOutS: band(c, buf, indices, outApproach.map(throughIndex), cycleS, true), bandInS: band(c, buf, indices, inApproach.map(throughIndex), cycleS, false) });
+    const d = measureCorridorBand(c, buf, cor.id);
+    if (d) out.push({ corridorId: cor.id, cycleS: d.cycleS, bandOutS: d.out.widthS, bandInS: d.in.widthS });
   }
   return out;
 }
 
-function band(c: CompiledNetwork, buf: PlanBuffer, indices: readonly number[], movements: readonly number[], cycleS: number, outbound: boolean): number {
+/** The bands of corridor `corridorId` with their start and travel times; undefined for a corridor of fewer than two known signals. */
+export function measureCorridorBand(c: CompiledNetwork, buf: PlanBuffer, corridorId: string): BandDetail | undefined {
+  const cor = c.network.corridors.find((x) => x.id === corridorId);
+  if (!cor) return undefined;
+  const byId = new Map(c.intersectionIds.map((id, i) => [id, i]));
+  const indices = cor.intersections.map((id) => byId.get(id)!).filter((i) => i !== undefined);
+  if (indices.length < 2) return undefined;
+  const cycleS = Math.max(...indices.map((i) => buf.cycleS[i]!));
+  const common = indices.every((i) => {
+    const ratio = cycleS / buf.cycleS[i]!;
+    return Math.abs(ratio - Math.round(ratio)) < CYCLE_EPS_S;
+  });
+  const outTravel = travelTimes(c, indices, true);
+  const inTravel = travelTimes(c, indices, false);
+  if (!common) return { corridorId, cycleS: null, out: { widthS: 0, startS: 0, travelS: outTravel }, in: { widthS: 0, startS: 0, travelS: inTravel } };
+  const { outApproach, inApproach } = travelApproaches(c, indices);
+  const start = new Float64Array(1);
+  const outW = band(c, buf, indices, outApproach.map(throughIndex), cycleS, true, start);
+  const outStart = start[0]!;
+  const inW = band(c, buf, indices, inApproach.map(throughIndex), cycleS, false, start);
+  return { corridorId, cycleS, out: { widthS: outW, startS: outStart, travelS: outTravel }, in: { widthS: inW, startS: start[0]!, travelS: inTravel } };
+}
+
+/** Cumulative travel time from the first signal to each, s, at the links' design speeds (NaN past a missing link). */
+function travelTimes(c: CompiledNetwork, indices: readonly number[], outbound: boolean): number[] {
+  const t = [0];
+  for (let k = 1; k < indices.length; k++) {
+    const a = c.intersectionIds[indices[k - 1]!]!;
+    const b = c.intersectionIds[indices[k]!]!;
+    const link = outbound ? linkBetween(c.network, a, b) : linkBetween(c.network, b, a);
+    t.push(t[k - 1]! + (link ? link.lengthM / (link.designSpeedKph / 3.6) : Number.NaN));
+  }
+  return t;
+}
+
+function band(c: CompiledNetwork, buf: PlanBuffer, indices: readonly number[], movements: readonly number[], cycleS: number, outbound: boolean, startOut: Float64Array): number {
+  startOut[0] = 0;
   const acc = new ArcSet();
   const win = new ArcSet();
   const spare = new ArcSet();
@@ -76,5 +110,7 @@ function band(c: CompiledNetwork, buf: PlanBuffer, indices: readonly number[], m
     acc.copyFrom(spare);
     if (acc.isEmpty()) return 0;
   }
-  return acc.longest(cycleS, one);
+  const width = acc.longest(cycleS, one);
+  startOut[0] = one[0]!;
+  return width;
 }

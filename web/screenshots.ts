@@ -1,0 +1,77 @@
+/**
+ * Screenshots of the operator console for docs/: the corridor page (with an
+ * unsafe split refused by the validator) and the plans page (a proposed
+ * version side by side with the plan in force), in English and Chinese, taken
+ * in headless Chromium from a console served by startServer on the demo city
+ * (temporary SQLite file, no controllers). Run by `npm run docs:generate`
+ * after the build (node dist/web/screenshots.js); Chromium from
+ * GREENWAVE_CHROMIUM or /usr/bin/chromium.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startServer } from '../service/server.js';
+import { TokenStore } from '../service/auth.js';
+import { SqliteStorage } from '../service/storage/sqlite.js';
+import { hashPassword, UserStore } from './server/users.js';
+
+/** The repository's docs/, from web/ (sources) or dist/web/ (compiled). */
+const DOCS = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../docs/' : '../docs/', import.meta.url));
+export const SCREENSHOTS = ['console-corridor-en.png', 'console-corridor-zh-CN.png', 'console-plans-en.png', 'console-plans-zh-CN.png'] as const;
+
+export async function takeScreenshots(docsDir = DOCS): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-shots-'));
+  const storage = await SqliteStorage.open({ path: join(dir, 'gw.db') });
+  const password = 'docs-screenshot-pw';
+  const users = new UserStore([{ user: 'li', passwordScrypt: await hashPassword(password), roles: ['operator', 'supervisor', 'viewer'] }]);
+  const srv = await startServer({ insecure: true, port: 0, tokens: new TokenStore([{ token: 'unused-token', client: 'nobody', roles: ['viewer'] }]), storage, webPort: 0, users });
+  const base = `http://127.0.0.1:${srv.webPort}/`;
+  const browser = await chromium.launch({ executablePath: process.env['GREENWAVE_CHROMIUM'] ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
+  const written: string[] = [];
+  try {
+    let planId = 0;
+    for (const lang of ['en', 'zh-CN'] as const) {
+      const page = await (await browser.newContext({ locale: lang === 'en' ? 'en-US' : 'zh-CN', viewport: { width: 1280, height: 1000 } })).newPage();
+      await page.goto(`${base}#/corridor/renmin-rd`);
+      await page.locator('input[name=user]').fill('li');
+      await page.locator('input[name=password]').fill(password);
+      await page.locator('form.login button[type=submit]').click();
+      await page.locator('body[data-corridor-ready="1"]').waitFor();
+      await page.getByLabel(/^I2 .*S1/).fill('3');
+      await page.getByRole('alert').waitFor();
+      const corridor = join(docsDir, `console-corridor-${lang}.png`);
+      await page.screenshot({ path: corridor, fullPage: true });
+      written.push(corridor);
+      if (planId === 0) {
+        const i3 = srv.state.plan.buffer.offsetS[srv.state.c.intersectionIds.indexOf('I3')]!;
+        const res = await page.evaluate(
+          async ([offsetS]) => {
+            const s = (await (await fetch('/api/session')).json()) as { csrfToken: string };
+            const r = await fetch('/api/plans', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': s.csrfToken }, body: JSON.stringify({ edits: [{ intersectionId: 'I3', offsetS }], reason: 'platoon reaches I3 early' }) });
+            return (await r.json()) as { planId: number };
+          },
+          [Math.round((i3 + 20) * 10) / 10],
+        );
+        planId = res.planId;
+      }
+      await page.goto(`${base}#/plans/${planId}`);
+      await page.locator('table.diff tbody th').first().waitFor();
+      const plans = join(docsDir, `console-plans-${lang}.png`);
+      await page.screenshot({ path: plans, fullPage: true });
+      written.push(plans);
+    }
+  } finally {
+    await browser.close();
+    await srv.close();
+    await storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return written;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const files = await takeScreenshots();
+  process.stdout.write(`console screenshots: ${files.join(', ')}\n`);
+}

@@ -1,0 +1,200 @@
+/**
+ * The page's side of the console API (web/server/api.ts): JSON over fetch with
+ * the session cookie, the CSRF token on every POST, and the answers' types.
+ * An error answer becomes an ApiError with the server's code and problems.
+ */
+export interface Issue {
+  readonly path: string;
+  readonly message: string;
+  readonly code?: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly issues: readonly Issue[],
+  ) {
+    super(message);
+  }
+}
+
+export interface SessionInfo {
+  readonly user: string;
+  readonly roles: readonly string[];
+  readonly csrfToken: string;
+}
+
+export interface ThroughGreen {
+  readonly startS: number;
+  readonly greenS: number;
+  readonly yellowS: number;
+  readonly allRedS: number;
+}
+export interface TsdPhase {
+  readonly phaseId: string;
+  readonly protected: readonly string[];
+  readonly startS: number;
+  readonly greenS: number;
+  readonly yellowS: number;
+  readonly allRedS: number;
+  readonly minGreenS: number;
+  readonly maxGreenS: number;
+}
+export interface TsdSignal {
+  readonly id: string;
+  readonly name: string;
+  readonly positionM: number;
+  readonly cycleS: number;
+  readonly offsetS: number;
+  readonly outApproach: string;
+  readonly inApproach: string;
+  readonly out: ThroughGreen;
+  readonly in: ThroughGreen;
+  readonly phases: readonly TsdPhase[];
+}
+export interface BandSide {
+  readonly widthS: number;
+  readonly startS: number;
+  readonly travelS: readonly number[];
+}
+export interface TimeSpaceData {
+  readonly planId: number | null;
+  readonly corridorId: string;
+  readonly name: string;
+  readonly signals: readonly TsdSignal[];
+  readonly links: readonly { readonly from: string; readonly to: string; readonly lengthM: number; readonly speedKph: number }[];
+  readonly bands: { readonly cycleS: number | null; readonly out: BandSide; readonly in: BandSide } | undefined;
+}
+export interface NetworkInfo {
+  readonly name: string;
+  readonly corridors: readonly { readonly id: string; readonly name: string; readonly intersections: readonly string[] }[];
+  readonly current: { readonly planId: number | null; readonly forInterval: string };
+}
+export interface PlanEdit {
+  readonly intersectionId: string;
+  readonly offsetS?: number;
+  readonly phases?: readonly { readonly phaseId: string; readonly greenS: number }[];
+}
+export interface Deployment {
+  readonly id: number;
+  readonly controllerId: string;
+  readonly planId: number;
+  readonly wirePlanId: number;
+  readonly rolloutId: string | null;
+  readonly state: string;
+  readonly readBackPlanId: number | null;
+  readonly reason: string | null;
+}
+export interface IntersectionTiming {
+  readonly intersectionId: string;
+  readonly cycleS: number;
+  readonly offsetS: number;
+  readonly phases: readonly { readonly phaseId: string; readonly startS: number; readonly greenS: number; readonly yellowS: number; readonly allRedS: number }[];
+}
+export interface PlanVersion {
+  readonly planId: number;
+  readonly version: number;
+  readonly author: string;
+  readonly createdAtMs: number;
+  readonly reason: string;
+  readonly source: string;
+  readonly state: 'proposed' | 'approved' | 'rejected' | 'replan';
+  readonly parentVersion: number | null;
+  readonly rollbackOfVersion: number | null;
+  readonly inForce: boolean;
+  readonly decisions: readonly { readonly actor: string; readonly decision: string; readonly comment: string }[];
+  readonly deployments: readonly Deployment[];
+  readonly timing?: readonly IntersectionTiming[];
+}
+export interface SimulatedSide {
+  readonly meanDelayS: number;
+  readonly stopsPerVeh: number;
+  readonly throughputVehPerH: number;
+}
+export interface PlanReview {
+  readonly bands: { readonly before: readonly { corridorId: string; bandOutS: number; bandInS: number }[]; readonly after: readonly { corridorId: string; bandOutS: number; bandInS: number }[] };
+  readonly simulated: { readonly before: SimulatedSide; readonly after: SimulatedSide; readonly durationS: number; readonly seeds: readonly number[] };
+}
+export interface AuditRow {
+  readonly seq: number;
+  readonly atMs: number;
+  readonly actor: string;
+  readonly peer: string | null;
+  readonly action: string;
+  readonly detail: unknown;
+}
+
+export interface LiveSignal {
+  readonly id: string;
+  readonly cycleTimeS: number;
+  readonly greenPhaseIds: readonly string[];
+  /** J2735 MovementPhaseState of the outbound and inbound through movements. */
+  readonly out: string;
+  readonly in: string;
+  readonly priorityActive: boolean;
+}
+export interface LiveSignals {
+  readonly tS: number;
+  readonly signals: readonly LiveSignal[];
+}
+
+/** A corridor's live signal state (server-sent events, one a second); returns the function that stops it. */
+export function watchSignals(corridorId: string, on: (s: LiveSignals) => void): () => void {
+  const es = new EventSource(`/api/corridors/${encodeURIComponent(corridorId)}/signals`);
+  es.addEventListener('signals', (ev) => on(JSON.parse((ev as MessageEvent<string>).data) as LiveSignals));
+  return () => es.close();
+}
+
+let csrfToken = '';
+
+async function call<R>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<R> {
+  const res = await fetch(path, {
+    method,
+    credentials: 'same-origin',
+    headers: method === 'POST' ? { 'content-type': 'application/json', 'x-csrf-token': csrfToken } : {},
+    ...(method === 'POST' ? { body: JSON.stringify(body ?? {}) } : {}),
+  });
+  const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string; issues?: Issue[] } };
+  if (!res.ok) throw new ApiError(res.status, json.error?.code ?? 'HTTP', json.error?.message ?? res.statusText, json.error?.issues ?? []);
+  return json as R;
+}
+
+export const api = {
+  async session(): Promise<SessionInfo | undefined> {
+    try {
+      const s = await call<SessionInfo>('GET', '/api/session');
+      csrfToken = s.csrfToken;
+      return s;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return undefined;
+      throw e;
+    }
+  },
+  async login(user: string, password: string): Promise<SessionInfo> {
+    const s = await call<SessionInfo>('POST', '/api/login', { user, password });
+    csrfToken = s.csrfToken;
+    return s;
+  },
+  logout: () => call<unknown>('POST', '/api/logout'),
+  network: () => call<NetworkInfo>('GET', '/api/network'),
+  tsd: (corridorId: string, planId?: number) => call<TimeSpaceData>('GET', `/api/corridors/${encodeURIComponent(corridorId)}/tsd${planId ? `?plan=${planId}` : ''}`),
+  validate: (corridorId: string, edits: readonly PlanEdit[], basePlanId?: number) =>
+    call<{ ok: boolean; problems: readonly Issue[]; tsd?: TimeSpaceData }>('POST', `/api/corridors/${encodeURIComponent(corridorId)}/validate`, { edits, basePlanId }),
+  propose: (edits: readonly PlanEdit[], reason: string, basePlanId?: number) => call<PlanVersion>('POST', '/api/plans', { edits, reason, basePlanId }),
+  plans: () => call<{ plans: PlanVersion[]; inForce: number | null }>('GET', '/api/plans'),
+  plan: (id: number) => call<PlanVersion>('GET', `/api/plans/${id}`),
+  currentTiming: () => call<{ planId: number | null; timing: IntersectionTiming[] }>('GET', '/api/plans/current'),
+  review: (id: number) => call<PlanReview>('GET', `/api/plans/${id}/review`),
+  decide: (id: number, decision: 'approve' | 'reject', comment: string) => call<PlanVersion>('POST', `/api/plans/${id}/decision`, { decision, comment }),
+  deploy: (id: number) => call<{ rolloutId: string; deployments: Deployment[] }>('POST', `/api/plans/${id}/deploy`),
+  rollback: (version: number, reason: string) => call<{ rolloutId: string; planId: number; version: number; deployments: Deployment[] }>('POST', '/api/rollback', { version, reason }),
+  audit: (q: { actor?: string; action?: string; afterSeq?: number }) => {
+    const p = new URLSearchParams();
+    if (q.actor) p.set('actor', q.actor);
+    if (q.action) p.set('action', q.action);
+    if (q.afterSeq) p.set('afterSeq', String(q.afterSeq));
+    return call<{ rows: AuditRow[] }>('GET', `/api/audit?${p}`);
+  },
+};
