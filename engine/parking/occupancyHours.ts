@@ -76,3 +76,8 @@ export function isOpenAt(hours: CompiledHours, tMs: number, utcOffsetMin: number
   }
   return false;
 }
+
+/** The local calendar date 'YYYY-MM-DD' at tMs: how holiday calendars are keyed. */
+export function localDateOf(tMs: number, utcOffsetMin: number): string {
+  return new Date(tMs + utcOffsetMin * MS_PER_MIN).toISOString().slice(0, 10);
+}
