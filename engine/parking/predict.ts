@@ -7,14 +7,16 @@
  *
  * Method (docs/parking.md, "Prediction"):
  *  - a seasonal profile: for each day type (Monday … Sunday, and holidays from
- *    a calendar) and time of day, the median of the last `profileDays` days of
- *    that type (a median, so one event or one odd day does not move it); a
- *    holiday with no earlier holiday yet uses the Sunday profile;
- *  - the forecast is the profile at the target time plus the current deviation
- *    from the profile, damped: free(t+h) = P(t+h) + φ_h · (free(t) - P(t)),
- *    clamped to 0…capacity. φ_h is the least-squares coefficient of the
- *    deviation h ahead on the deviation now, learnt online per car park with
- *    forgetting, from a prior that decays with the horizon;
+ *    a calendar) and time of day, the mean of the last `profileDays` days of
+ *    that type without the highest and the lowest (so one event or one odd day
+ *    does not move it), each day smoothed over ±20 min; a holiday with no
+ *    earlier holiday yet uses the Sunday profile;
+ *  - the forecast is the profile at the target time corrected by the current
+ *    deviation from the profile d, its change over 15 min Δd and the profile's
+ *    own change to the target: free(t+h) = P(t+h) + a·d + b·Δd + c·(P(t+h) - P(t)),
+ *    clamped to 0…capacity. a, b, c are least-squares coefficients learnt
+ *    online per car park and horizon with forgetting, from a ridge prior
+ *    (a = exp(-h / 120 min), b = c = 0);
  *  - the band is the 10th and 90th percentiles of the method's own recent
  *    errors at that horizon and hour of the day, added to the forecast.
  * Until the profile has a day of the type, it forecasts persistence.
@@ -31,17 +33,21 @@ export interface FreeSpacePredictorOptions {
   /** Local dates 'YYYY-MM-DD' that are public holidays. */
   readonly holidays?: readonly string[];
   readonly horizonsMin?: readonly number[];
-  /** Days of each type the profile takes the median over. Default 4. */
+  /** Days of each type the profile is made from. Default 6. */
   readonly profileDays?: number;
-  /** Slots either side of the time averaged into each day's value (smoothing). Default 1. */
+  /** Days dropped at each end before averaging the profile's days (-1: the median instead). Default 1. */
+  readonly profileTrim?: number;
+  /** Slots either side of the time averaged into each day's value (smoothing). Default 4 (±20 min). */
   readonly profileSmoothSlots?: number;
-  /** Per-step forgetting of φ's sums (0.9995: a half-life of about 5 days at 5 min). */
-  readonly phiForgetting?: number;
-  /** Minutes over which the prior φ decays (φ0 = exp(-h / τ)). Default 120. */
-  readonly phiPriorTauMin?: number;
+  /** Per-step forgetting of the coefficients' sums (0.9995: a half-life of about 5 days at 5 min). */
+  readonly coefForgetting?: number;
+  /** Regressors: 1 deviation; 2 and its change over 15 min; 3 and the profile's change to the target. Default 3. */
+  readonly terms?: 1 | 2 | 3;
+  /** Minutes over which the prior on the deviation's coefficient decays (a0 = exp(-h / τ)). Default 120. */
+  readonly coefPriorTauMin?: number;
   /** Quantiles of the band. Default [0.1, 0.9]. */
   readonly bandQuantiles?: readonly [number, number];
-  /** Errors kept per horizon and hour of day. Default 84 (a week at 5 min). */
+  /** Errors kept per horizon and hour of day. Default 288 (24 days of that hour at 5 min). */
   readonly bandErrorsKept?: number;
 }
 
@@ -59,6 +65,9 @@ const HOLIDAY = 7;
 const SUNDAY = 6;
 /** Errors in an hour's bucket before it is trusted alone; before that, all hours' errors of the horizon. */
 const BAND_MIN_ERRORS = 24;
+/** Steps over which the deviation's change is taken (15 min at 5 min). */
+const CHANGE_STEPS = 3;
+const DEV_RING = 8;
 
 export class FreeSpacePredictor {
   readonly capacity: number;
@@ -70,6 +79,7 @@ export class FreeSpacePredictor {
   private readonly hSteps: Int32Array;
   private readonly K: number;
   private readonly smooth: number;
+  private readonly trim: number;
   private readonly lambda: number;
   private readonly qLow: number;
   private readonly qHigh: number;
@@ -82,13 +92,20 @@ export class FreeSpacePredictor {
   private readonly typeCache = new Map<number, number>();
   private lastStep = Number.NEGATIVE_INFINITY;
 
-  /** φ's sums per horizon. */
-  private readonly sxy: Float64Array;
-  private readonly sxx: Float64Array;
-  /** Pending forecasts per horizon, ring by target step: target, forecast, deviation now, profile at target. */
+  /** Regressors used: 1 (deviation), 2 (and its change over the last 15 min), 3 (and the profile's change to the target). */
+  private readonly terms: number;
+  /** Normal equations per horizon: A (terms x terms, row-major in a 3 x 3 block) and b (3). */
+  private readonly ata: Float64Array;
+  private readonly atb: Float64Array;
+  /** The coefficients per horizon, solved after each update. */
+  private readonly coef: Float64Array;
+  /** Deviation from the profile at recent steps, ring by step (for the change regressor). */
+  private readonly devRing = new Float64Array(DEV_RING).fill(Number.NaN);
+  private readonly devRingStep = new Float64Array(DEV_RING).fill(Number.NaN);
+  /** Pending forecasts per horizon, ring by target step: target, forecast, the regressors, profile at target. */
   private readonly pendTarget: Float64Array;
   private readonly pendPred: Float64Array;
-  private readonly pendDev: Float64Array;
+  private readonly pendZ: Float64Array;
   private readonly pendProf: Float64Array;
   private readonly ringLen: number;
   /** Errors (actual - forecast) per horizon and hour: ring of M. */
@@ -111,23 +128,31 @@ export class FreeSpacePredictor {
     this.stepsPerDay = 1440 / stepMin;
     this.offsetMs = (opts.utcOffsetMin ?? 480) * MS_PER_MIN;
     this.holidays = new Set(opts.holidays ?? []);
-    this.K = opts.profileDays ?? 4;
-    this.smooth = opts.profileSmoothSlots ?? 1;
-    this.lambda = opts.phiForgetting ?? 0.9995;
+    this.K = opts.profileDays ?? 6;
+    this.smooth = opts.profileSmoothSlots ?? 4;
+    this.trim = opts.profileTrim ?? 1;
+    this.lambda = opts.coefForgetting ?? 0.9995;
     const [qLow, qHigh] = opts.bandQuantiles ?? [0.1, 0.9];
     this.qLow = qLow;
     this.qHigh = qHigh;
-    this.M = opts.bandErrorsKept ?? 84;
+    this.M = opts.bandErrorsKept ?? 288;
     const nH = this.hSteps.length;
-    // Prior: 50 pseudo-observations of a deviation of 5 % of capacity, φ0 = exp(-h / τ).
-    const tau = opts.phiPriorTauMin ?? 120;
+    this.terms = opts.terms ?? 3;
+    // Prior (ridge): 50 pseudo-observations of 5 % of capacity on each regressor, towards a0 = exp(-h / τ) on the deviation and 0 on the others.
+    const tau = opts.coefPriorTauMin ?? 120;
     const prior = 50 * (0.05 * Math.max(1, this.capacity)) ** 2;
-    this.sxx = new Float64Array(nH).fill(prior);
-    this.sxy = Float64Array.from(this.horizonsMin, (h) => prior * Math.exp(-h / tau));
+    this.ata = new Float64Array(nH * 9);
+    this.atb = new Float64Array(nH * 3);
+    this.coef = new Float64Array(nH * 3);
+    for (let k = 0; k < nH; k++) {
+      for (let j = 0; j < 3; j++) this.ata[k * 9 + j * 4] = prior;
+      this.atb[k * 3] = prior * Math.exp(-this.horizonsMin[k]! / tau);
+      this.solve(k);
+    }
     this.ringLen = Math.max(...this.hSteps) + 1;
     this.pendTarget = new Float64Array(nH * this.ringLen).fill(Number.NaN);
     this.pendPred = new Float64Array(nH * this.ringLen);
-    this.pendDev = new Float64Array(nH * this.ringLen);
+    this.pendZ = new Float64Array(nH * this.ringLen * 3);
     this.pendProf = new Float64Array(nH * this.ringLen);
     this.errs = new Float64Array(nH * 24 * this.M);
     this.errCount = new Int32Array(nH * 24);
@@ -135,9 +160,9 @@ export class FreeSpacePredictor {
     this.current = this.horizonsMin.map((horizonMin) => ({ horizonMin, freeSpaces: Number.NaN, lowFreeSpaces: Number.NaN, highFreeSpaces: Number.NaN }));
   }
 
-  /** The coefficient on the current deviation at each horizon, as learnt so far. */
-  phi(k: number): number {
-    return Math.min(1.2, Math.max(0, this.sxy[k]! / this.sxx[k]!));
+  /** The coefficients at horizon k (deviation, its change, the profile's change), as learnt so far. */
+  coefficients(k: number): number[] {
+    return [this.coef[k * 3]!, this.coef[k * 3 + 1]!, this.coef[k * 3 + 2]!];
   }
 
   /** Records the free spaces at tMs (a step boundary, in time order; NaN when unknown) and forecasts from it. */
@@ -154,6 +179,12 @@ export class FreeSpacePredictor {
 
     const pNow = this.profile(day, slot);
     const dev = x - pNow;
+    this.devRing[step % DEV_RING] = dev;
+    this.devRingStep[step % DEV_RING] = step;
+    const before = (step - CHANGE_STEPS) % DEV_RING;
+    // A missed step leaves an older value in the ring: no change regressor then.
+    const devBefore = this.devRingStep[before] === step - CHANGE_STEPS ? this.devRing[before]! : Number.NaN;
+    const dDev = Number.isNaN(devBefore) ? 0 : dev - devBefore;
     for (let k = 0; k < this.hSteps.length; k++) {
       const target = step + this.hSteps[k]!;
       const tDay = Math.floor(target / this.stepsPerDay);
@@ -161,11 +192,14 @@ export class FreeSpacePredictor {
       let pred: number;
       if (Number.isNaN(x)) pred = Number.NaN;
       else if (Number.isNaN(pNow) || Number.isNaN(pAt)) pred = x;
-      else pred = Math.min(this.capacity, Math.max(0, pAt + this.phi(k) * dev));
+      else pred = Math.min(this.capacity, Math.max(0, pAt + this.coef[k * 3]! * dev + this.coef[k * 3 + 1]! * dDev + this.coef[k * 3 + 2]! * (pAt - pNow)));
       const r = k * this.ringLen + (target % this.ringLen);
       this.pendTarget[r] = Number.isNaN(pred) ? Number.NaN : target;
       this.pendPred[r] = pred;
-      this.pendDev[r] = Number.isNaN(pNow) || Number.isNaN(pAt) ? Number.NaN : dev;
+      const ok = !Number.isNaN(pNow) && !Number.isNaN(pAt);
+      this.pendZ[r * 3] = ok ? dev : Number.NaN;
+      this.pendZ[r * 3 + 1] = dDev;
+      this.pendZ[r * 3 + 2] = pAt - pNow;
       this.pendProf[r] = pAt;
       this.current[k] = this.withBand(k, pred, target);
     }
@@ -185,7 +219,7 @@ export class FreeSpacePredictor {
 
   // -------------------------------------------------------------------------
 
-  /** Scores the forecasts that targeted this step: their errors feed the band, their deviations φ. */
+  /** Scores the forecasts that targeted this step: their errors feed the band, their regressors the coefficients. */
   private settle(step: number, x: number): void {
     const hour = Math.floor(((step % this.stepsPerDay) * 24) / this.stepsPerDay);
     for (let k = 0; k < this.hSteps.length; k++) {
@@ -197,12 +231,41 @@ export class FreeSpacePredictor {
       this.errs[b * this.M + this.errHead[b]!] = x - this.pendPred[r]!;
       this.errHead[b] = (this.errHead[b]! + 1) % this.M;
       if (this.errCount[b]! < this.M) this.errCount[b]!++;
-      const dev = this.pendDev[r]!;
-      if (!Number.isNaN(dev)) {
-        // Forget old evidence, then add this pair (deviation then, deviation now from the same profile value).
-        this.sxx[k] = this.lambda * this.sxx[k]! + dev * dev;
-        this.sxy[k] = this.lambda * this.sxy[k]! + dev * (x - this.pendProf[r]!);
+      if (!Number.isNaN(this.pendZ[r * 3]!)) {
+        // Forget old evidence, then add this case: the regressors then, the deviation now from the profile value used.
+        const y = x - this.pendProf[r]!;
+        for (let i = 0; i < this.terms; i++) {
+          const zi = this.pendZ[r * 3 + i]!;
+          this.atb[k * 3 + i] = this.lambda * this.atb[k * 3 + i]! + zi * y;
+          for (let j = 0; j < this.terms; j++) this.ata[k * 9 + i * 3 + j] = this.lambda * this.ata[k * 9 + i * 3 + j]! + zi * this.pendZ[r * 3 + j]!;
+        }
+        this.solve(k);
       }
+    }
+  }
+
+  /** Solves the horizon's normal equations for its coefficients (Gaussian elimination, terms <= 3; unused terms stay 0). */
+  private solve(k: number): void {
+    const n = this.terms;
+    const a = new Float64Array(9);
+    const b = new Float64Array(3);
+    for (let i = 0; i < n; i++) {
+      b[i] = this.atb[k * 3 + i]!;
+      for (let j = 0; j < n; j++) a[i * 3 + j] = this.ata[k * 9 + i * 3 + j]!;
+    }
+    for (let c = 0; c < n; c++) {
+      const piv = a[c * 3 + c]!;
+      if (!(Math.abs(piv) > 1e-12)) return;
+      for (let i = c + 1; i < n; i++) {
+        const f = a[i * 3 + c]! / piv;
+        for (let j = c; j < n; j++) a[i * 3 + j]! -= f * a[c * 3 + j]!;
+        b[i]! -= f * b[c]!;
+      }
+    }
+    for (let i = n - 1; i >= 0; i--) {
+      let v = b[i]!;
+      for (let j = i + 1; j < n; j++) v -= a[i * 3 + j]! * this.coef[k * 3 + j]!;
+      this.coef[k * 3 + i] = v / a[i * 3 + i]!;
     }
   }
 
@@ -274,6 +337,13 @@ export class FreeSpacePredictor {
     }
     if (vals.length === 0) return Number.NaN;
     vals.sort((a, b) => a - b);
+    if (this.trim >= 0) {
+      // Trimmed mean: drop the `trim` lowest and highest when enough days remain.
+      const cut = vals.length > 2 * this.trim ? this.trim : 0;
+      let sum = 0;
+      for (let j = cut; j < vals.length - cut; j++) sum += vals[j]!;
+      return sum / (vals.length - 2 * cut);
+    }
     const m = vals.length >> 1;
     return vals.length % 2 === 1 ? vals[m]! : (vals[m - 1]! + vals[m]!) / 2;
   }
