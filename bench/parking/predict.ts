@@ -10,7 +10,7 @@
  * scores other settings (on the tuning set when tuning: do not pick on held-out).
  */
 import { generateOccupancy } from '../../engine/parking/generate.js';
-import { addSums, benchmarkCarParks, emptySums, HELD_OUT_SEEDS, type PredictorTuning, scoreRows, scoreSeries, type ScoreSums, TUNING_SEEDS } from '../../engine/parking/predictEvaluate.js';
+import { addSums, benchmarkCarParks, emptySums, HELD_OUT_SEEDS, SLICES, type PredictorTuning, scoreRows, scoreSeries, type ScoreSums, TUNING_SEEDS } from '../../engine/parking/predictEvaluate.js';
 
 const tuning: PredictorTuning = JSON.parse(process.env.GREENWAVE_BENCH_PARKING_TUNING ?? '{}');
 const sets = (process.env.GREENWAVE_BENCH_PARKING_SETS ?? 'tuning,held-out').split(',');
@@ -31,12 +31,15 @@ function report(name: string, seeds: readonly number[]): void {
   const ms = performance.now() - t0;
   console.log(`\n${name} set: seeds ${seeds.join(', ')} (${parks.length} car parks, capacities ${parks.map((p) => p.capacity).join(' ')}; ${(ms / 1000).toFixed(1)} s)`);
   console.log('  horizon   forecasts   MAE method  persistence  rel. avg.   method/best   band cover   band width');
-  for (const r of scoreRows(all)) {
-    const best = Math.min(r.maePersistence, r.maeRelativized);
-    console.log(`  ${String(r.horizonMin).padStart(4)} min ${String(r.n).padStart(10)} ${f(r.maeMethod)}     ${f(r.maePersistence)}  ${f(r.maeRelativized)}   ${f(r.maeMethod / best, 3)}     ${f(r.coverage * 100, 1)} %  ${f(r.meanBandWidth, 1)}`);
+  for (const slice of SLICES) {
+    if (slice !== 'all') console.log(`  targets ${slice === 'holiday' ? 'on holidays' : 'in events (from 1 h before to 1 h after)'}:`);
+    for (const r of scoreRows(all[slice])) {
+      const best = Math.min(r.maePersistence, r.maeRelativized);
+      console.log(`  ${String(r.horizonMin).padStart(4)} min ${String(r.n).padStart(10)} ${f(r.maeMethod)}     ${f(r.maePersistence)}  ${f(r.maeRelativized)}   ${f(r.maeMethod / best, 3)}     ${f(r.coverage * 100, 1)} %  ${f(r.meanBandWidth, 1)}`);
+    }
   }
   for (const [kind, s] of byKind) {
-    console.log(`  ${kind}: ${scoreRows(s).map((r) => `${r.horizonMin} min ${r.maeMethod.toFixed(2)} / ${r.maePersistence.toFixed(2)} / ${r.maeRelativized.toFixed(2)}`).join(';  ')}`);
+    console.log(`  ${kind}: ${scoreRows(s.all).map((r) => `${r.horizonMin} min ${r.maeMethod.toFixed(2)} / ${r.maePersistence.toFixed(2)} / ${r.maeRelativized.toFixed(2)}`).join(';  ')}`);
   }
 }
 

@@ -73,7 +73,7 @@ describe('prediction against the baselines (held-out sample)', () => {
     // A small held-out sample: the first held-out seed's three car parks over 7 weeks (a holiday included).
     const sums = emptySums();
     for (const opts of benchmarkCarParks(HELD_OUT_SEEDS.slice(0, 1), 49)) scoreSeries(generateOccupancy(opts), sums);
-    for (const r of scoreRows(sums)) {
+    for (const r of scoreRows(sums.all)) {
       expect(r.n).toBeGreaterThan(20_000);
       expect(r.maeMethod).toBeLessThan(r.maePersistence);
       expect(r.maeMethod).toBeLessThan(r.maeRelativized);

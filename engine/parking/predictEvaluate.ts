@@ -3,16 +3,18 @@
  * (./predictBaselines.ts) on one series of occupancy: the predictor is fed the
  * series step by step (it never sees the future), and from `fromDay` on every
  * forecast with a known outcome is scored. Mean absolute error in spaces per
- * horizon, and how often the outcome fell inside the band. Called by
+ * horizon, and how often the outcome fell inside the band; overall, and for
+ * targets on holidays and in events (±1 h) apart. Called by
  * bench/parking/predict.ts and predict.test.ts.
  */
 import { FreeSpacePredictor, HORIZONS_MIN, type FreeSpacePredictorOptions } from './predict.js';
 import { persistenceForecast, relativizedAverageForecast } from './predictBaselines.js';
 import { mulberry32 } from '../numeric.js';
+import { localDateOf } from './occupancyHours.js';
 import { SYNTHETIC_KINDS, type GenerateOptions, type SyntheticSeries } from './generate.js';
 
 /** Sums per horizon; add several series together, then divide. */
-export interface ScoreSums {
+export interface HorizonSums {
   readonly horizonsMin: readonly number[];
   readonly n: Float64Array;
   readonly absErrMethod: Float64Array;
@@ -22,20 +24,43 @@ export interface ScoreSums {
   readonly bandWidth: Float64Array;
 }
 
-export function emptySums(horizonsMin: readonly number[] = HORIZONS_MIN): ScoreSums {
+/** All forecasts, and those whose target falls on a holiday or in an event (from an hour before to an hour after). */
+export interface ScoreSums {
+  readonly all: HorizonSums;
+  readonly holiday: HorizonSums;
+  readonly event: HorizonSums;
+}
+export const SLICES = ['all', 'holiday', 'event'] as const;
+
+function emptyHorizonSums(horizonsMin: readonly number[]): HorizonSums {
   const z = () => new Float64Array(horizonsMin.length);
   return { horizonsMin, n: z(), absErrMethod: z(), absErrPersistence: z(), absErrRelativized: z(), inBand: z(), bandWidth: z() };
 }
 
+export function emptySums(horizonsMin: readonly number[] = HORIZONS_MIN): ScoreSums {
+  return { all: emptyHorizonSums(horizonsMin), holiday: emptyHorizonSums(horizonsMin), event: emptyHorizonSums(horizonsMin) };
+}
+
 /** The element-wise sum of several score sums over the same horizons. */
 export function addSums(parts: readonly ScoreSums[]): ScoreSums {
-  const out = emptySums(parts[0]?.horizonsMin);
+  const out = emptySums(parts[0]?.all.horizonsMin);
   for (const p of parts) {
-    for (const key of ['n', 'absErrMethod', 'absErrPersistence', 'absErrRelativized', 'inBand', 'bandWidth'] as const) {
-      for (let k = 0; k < out.horizonsMin.length; k++) out[key][k]! += p[key][k]!;
+    for (const slice of SLICES) {
+      for (const key of ['n', 'absErrMethod', 'absErrPersistence', 'absErrRelativized', 'inBand', 'bandWidth'] as const) {
+        for (let k = 0; k < out.all.horizonsMin.length; k++) out[slice][key][k]! += p[slice][key][k]!;
+      }
     }
   }
   return out;
+}
+
+function addOne(s: HorizonSums, k: number, actual: number, method: number, low: number, high: number, persistence: number, relativized: number): void {
+  s.n[k]!++;
+  s.absErrMethod[k]! += Math.abs(method - actual);
+  s.absErrPersistence[k]! += Math.abs(persistence - actual);
+  s.absErrRelativized[k]! += Math.abs(relativized - actual);
+  if (actual >= low && actual <= high) s.inBand[k]!++;
+  s.bandWidth[k]! += high - low;
 }
 
 export type PredictorTuning = Omit<FreeSpacePredictorOptions, 'capacity' | 'stepMin' | 'utcOffsetMin' | 'holidays' | 'horizonsMin'>;
@@ -46,9 +71,17 @@ export function scoreSeries(series: SyntheticSeries, sums: ScoreSums, tuning: Pr
   const free = series.occupied.map((o) => cap - o);
   const stepsPerDay = 1440 / series.stepMin;
   const stepsPerWeek = 7 * stepsPerDay;
-  const hSteps = sums.horizonsMin.map((h) => h / series.stepMin);
-  const p = new FreeSpacePredictor({ ...tuning, capacity: cap, stepMin: series.stepMin, utcOffsetMin: series.utcOffsetMin, holidays: series.holidays, horizonsMin: sums.horizonsMin });
+  const horizonsMin = sums.all.horizonsMin;
+  const hSteps = horizonsMin.map((h) => h / series.stepMin);
+  const p = new FreeSpacePredictor({ ...tuning, capacity: cap, stepMin: series.stepMin, utcOffsetMin: series.utcOffsetMin, holidays: series.holidays, horizonsMin });
   const from = fromDay * stepsPerDay;
+  const stepMs = series.stepMin * 60_000;
+  const holidays = new Set(series.holidays);
+  const onHoliday = Uint8Array.from({ length: free.length }, (_, t) => (holidays.has(localDateOf(series.startMs + t * stepMs, series.utcOffsetMin)) ? 1 : 0));
+  const inEvent = new Uint8Array(free.length);
+  for (const e of series.events) {
+    for (let t = Math.max(0, Math.floor((e.startMs - 3_600_000 - series.startMs) / stepMs)); t < free.length && series.startMs + t * stepMs <= e.endMs + 3_600_000; t++) inEvent[t] = 1;
+  }
   for (let t = 0; t < free.length; t++) {
     p.observe(series.startMs + t * series.stepMin * 60_000, free[t]!);
     if (t < from) continue;
@@ -58,12 +91,11 @@ export function scoreSeries(series: SyntheticSeries, sums: ScoreSums, tuning: Pr
       if (t + h >= free.length) continue;
       const actual = free[t + h]!;
       const f = fc[k]!;
-      sums.n[k]!++;
-      sums.absErrMethod[k]! += Math.abs(f.freeSpaces - actual);
-      sums.absErrPersistence[k]! += Math.abs(persistenceForecast(free, t) - actual);
-      sums.absErrRelativized[k]! += Math.abs(relativizedAverageForecast(free, t, h, stepsPerWeek, cap) - actual);
-      if (actual >= f.lowFreeSpaces && actual <= f.highFreeSpaces) sums.inBand[k]!++;
-      sums.bandWidth[k]! += f.highFreeSpaces - f.lowFreeSpaces;
+      const persistence = persistenceForecast(free, t);
+      const relativized = relativizedAverageForecast(free, t, h, stepsPerWeek, cap);
+      addOne(sums.all, k, actual, f.freeSpaces, f.lowFreeSpaces, f.highFreeSpaces, persistence, relativized);
+      if (onHoliday[t + h]) addOne(sums.holiday, k, actual, f.freeSpaces, f.lowFreeSpaces, f.highFreeSpaces, persistence, relativized);
+      if (inEvent[t + h]) addOne(sums.event, k, actual, f.freeSpaces, f.lowFreeSpaces, f.highFreeSpaces, persistence, relativized);
     }
   }
   return sums;
@@ -80,7 +112,7 @@ export interface ScoreRow {
   readonly meanBandWidth: number;
 }
 
-export function scoreRows(s: ScoreSums): ScoreRow[] {
+export function scoreRows(s: HorizonSums): ScoreRow[] {
   return s.horizonsMin.map((horizonMin, k) => {
     const n = s.n[k]!;
     return {
