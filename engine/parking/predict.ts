@@ -85,8 +85,8 @@ export class FreeSpacePredictor {
   private readonly qHigh: number;
   private readonly M: number;
 
-  /** Observed free spaces per local day number, one value per step (NaN: missing). */
-  private readonly days = new Map<number, Float64Array>();
+  /** Observed free spaces per local day number, one value per step (NaN: missing). Float32 (as the errors): a city keeps one predictor per car park. */
+  private readonly days = new Map<number, Float32Array>();
   /** Day numbers seen, per day type 0 Monday … 6 Sunday, 7 holiday; ascending. */
   private readonly byType: number[][] = [[], [], [], [], [], [], [], []];
   private readonly typeCache = new Map<number, number>();
@@ -109,7 +109,7 @@ export class FreeSpacePredictor {
   private readonly pendProf: Float64Array;
   private readonly ringLen: number;
   /** Errors (actual - forecast) per horizon and hour: ring of M. */
-  private readonly errs: Float64Array;
+  private readonly errs: Float32Array;
   private readonly errCount: Int32Array;
   private readonly errHead: Int32Array;
   private readonly current: FreeSpaceForecast[];
@@ -154,7 +154,7 @@ export class FreeSpacePredictor {
     this.pendPred = new Float64Array(nH * this.ringLen);
     this.pendZ = new Float64Array(nH * this.ringLen * 3);
     this.pendProf = new Float64Array(nH * this.ringLen);
-    this.errs = new Float64Array(nH * 24 * this.M);
+    this.errs = new Float32Array(nH * 24 * this.M);
     this.errCount = new Int32Array(nH * 24);
     this.errHead = new Int32Array(nH * 24);
     this.current = this.horizonsMin.map((horizonMin) => ({ horizonMin, freeSpaces: Number.NaN, lowFreeSpaces: Number.NaN, highFreeSpaces: Number.NaN }));
@@ -274,7 +274,7 @@ export class FreeSpacePredictor {
     if (Number.isNaN(pred)) return { horizonMin, freeSpaces: pred, lowFreeSpaces: Number.NaN, highFreeSpaces: Number.NaN };
     const hour = Math.floor(((target % this.stepsPerDay) * 24) / this.stepsPerDay);
     const b = k * 24 + hour;
-    let sample: Float64Array;
+    let sample: Float32Array;
     if (this.errCount[b]! >= BAND_MIN_ERRORS) sample = this.errs.slice(b * this.M, b * this.M + this.errCount[b]!);
     else {
       const all: number[] = [];
@@ -284,7 +284,7 @@ export class FreeSpacePredictor {
       }
       // No errors yet: the band is everything possible.
       if (all.length < BAND_MIN_ERRORS) return { horizonMin, freeSpaces: pred, lowFreeSpaces: 0, highFreeSpaces: this.capacity };
-      sample = Float64Array.from(all);
+      sample = Float32Array.from(all);
     }
     sample.sort();
     const lo = quantileSorted(sample, this.qLow);
@@ -297,10 +297,10 @@ export class FreeSpacePredictor {
     };
   }
 
-  private dayValues(day: number): Float64Array {
+  private dayValues(day: number): Float32Array {
     let v = this.days.get(day);
     if (v) return v;
-    v = new Float64Array(this.stepsPerDay).fill(Number.NaN);
+    v = new Float32Array(this.stepsPerDay).fill(Number.NaN);
     this.days.set(day, v);
     const list = this.byType[this.dayType(day)]!;
     list.push(day);
@@ -348,7 +348,7 @@ export class FreeSpacePredictor {
     return vals.length % 2 === 1 ? vals[m]! : (vals[m - 1]! + vals[m]!) / 2;
   }
 
-  private smoothedAt(values: Float64Array, slot: number): number {
+  private smoothedAt(values: Float32Array, slot: number): number {
     let s = 0;
     let n = 0;
     for (let j = Math.max(0, slot - this.smooth); j <= Math.min(this.stepsPerDay - 1, slot + this.smooth); j++) {
