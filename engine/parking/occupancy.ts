@@ -18,7 +18,7 @@
  * Per car park state lives in typed arrays indexed by the car park's position
  * in the file (`indexOf`), as hot code elsewhere in the engine does.
  */
-import { GreenwaveError, ErrorCode, IssueList } from '../errors.js';
+import { GreenwaveError, ErrorCode, IssueList, OptionError } from '../errors.js';
 import { compileOpeningHours, isOpenAt, type CompiledHours } from './occupancyHours.js';
 import { capacityOf, type OccupancyState, type OccupancyTrend, type ParkingFile, type ParkingSiteStatus } from './schema.js';
 
@@ -117,7 +117,7 @@ export class OccupancyTracker {
 
   constructor(file: ParkingFile, options: OccupancyTrackerOptions = {}) {
     const staleAfterMin = options.staleAfterMin ?? 10;
-    if (!(staleAfterMin > 0)) throw new GreenwaveError(ErrorCode.InvalidInput, `options.staleAfterMin must be > 0, got ${staleAfterMin}`, [{ path: 'options.staleAfterMin', message: 'must be > 0' }]);
+    if (!(staleAfterMin > 0)) throw new OptionError('options.staleAfterMin', `must be > 0, got ${staleAfterMin}`);
     this.staleMs = staleAfterMin * 60_000;
     this.overFraction = options.overCapacityFraction ?? 0.05;
     this.overMin = options.overCapacityMinSpaces ?? 5;
