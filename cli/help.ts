@@ -65,7 +65,7 @@ const CONTROLLERS_USAGE = `usage: greenwave controllers --virtual N [--port 1502
 
 const SERVE_USAGE = `usage: greenwave serve --tokens <tokens.json> (--insecure | --tls-cert <cert> --tls-key <key> [--tls-ca <ca>])
                        [--port 50051] [--host 127.0.0.1] [--network net.json --counts counts.csv --at 08:00]
-                       [--gtfs <dir>] [--controllers HOST:PORT [--resync-s 5]] [--limit NAME=VALUE]…
+                       [--gtfs <dir>] [--parking <parking.json>] [--controllers HOST:PORT [--resync-s 5] [--event-poll-s 1]] [--limit NAME=VALUE]…
                        [--db var/greenwave.db | --pg postgres://…] [--two-person-rule] [--metrics-port P]
                        [--log-level info] [--config greenwave.json]
   gRPC bus priority, SPaT and timing service (docs/grpc.md).
@@ -75,8 +75,10 @@ const SERVE_USAGE = `usage: greenwave serve --tokens <tokens.json> (--insecure |
   --port, --host     where to listen (port 0: any free port)
   --network, --counts, --at   what to plan (default the demo city at 08:00)
   --gtfs <dir>       a static GTFS feed: enables SubmitVehiclePositions
+  --parking <file>   car parks and guidance signs (docs/parking.md): enables ParkingGuidanceService
   --controllers H:P  field controllers over Modbus TCP (unit id = intersection index + 1)
   --resync-s S       how often each controller's plan is checked and re-sent
+  --event-poll-s S   how often each controller's event log is read (with a storage; default 1)
   --limit NAME=VALUE governance limits (service/governance.ts), repeatable
   --db PATH          SQLite file keeping the last Replan (restored at start in place
                      of --at), priority requests and the audit log (default var/greenwave.db)

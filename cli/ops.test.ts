@@ -8,69 +8,36 @@
  * --json parsed back, locks, the audit log, a rollout whose controllers are
  * gone (exit 1), and bad command lines (exit 2, before anything is sent).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readEventsCsv } from '../engine/events/csv.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsync } from './main.js';
-import { startServer, type RunningServer } from '../service/server.js';
-import { TokenStore } from '../service/auth.js';
-import { SqliteStorage } from '../service/storage/sqlite.js';
-import { ControllerServer } from '../controllers-adapter/modbus/server.js';
-import { VirtualController } from '../controllers-adapter/virtual/controller.js';
+import type { RunningServer } from '../service/server.js';
+import type { VirtualController } from '../controllers-adapter/virtual/controller.js';
 import { demo } from '../test/fixtures/grpc/demo.js';
+import { startControlCentre, T0_S as T0, TEST_TOKENS as TOKENS, type ControlCentre } from '../test/fixtures/controlCentre.js';
 import { wirePlanId } from '../service/deployer.js';
 
 type Obj = Record<string, unknown>;
 const STACK_TRACE = /\n\s+at /;
-const T0 = 150 * 12_000_000;
-let now = T0 + 90;
-const TOKENS = {
-  alice: 'alice-operator',
-  sam: 'sam-supervisor',
-  sue: 'sue-supervisor',
-  val: 'val-viewer-1',
-} as const;
-const tokens = new TokenStore([
-  { token: TOKENS.alice, client: 'alice', roles: ['operator', 'viewer'] },
-  { token: TOKENS.sam, client: 'sam', roles: ['operator', 'supervisor', 'viewer'] },
-  { token: TOKENS.sue, client: 'sue', roles: ['supervisor', 'viewer'] },
-  { token: TOKENS.val, client: 'val', roles: ['viewer'] },
-]);
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-ops-'));
-let storage: SqliteStorage;
+let cc: ControlCentre;
 let srv: RunningServer;
-let field: ControllerServer | undefined;
-let controllers: VirtualController[];
+let controllers: readonly VirtualController[];
+const now = (): number => cc.now();
 
 beforeAll(async () => {
-  const { c, plan } = demo();
-  controllers = c.intersectionIds.map((_, i) => new VirtualController(c, i, plan.buffer, { startS: T0 - 600, commLossTimeoutS: 0 }));
-  // Their event logs, which the service collects into the storage (for ops measures).
-  for (const k of controllers) k.serveEventLog();
-  field = await ControllerServer.start(
-    controllers.map((controller, i) => ({ unitId: i + 1, controller })),
-    { clock: () => now },
-  );
-  storage = await SqliteStorage.open({ path: join(dir, 'gw.db') });
-  srv = await startServer({
-    insecure: true,
-    port: 0,
-    tokens,
-    clock: () => now,
-    storage,
-    twoPersonRule: true,
-    review: { durationS: 180, seeds: [1] },
-    eventPollMs: 500,
-    controllers: controllers.map((_, i) => ({ unitId: i + 1, intersection: i, host: '127.0.0.1', port: field!.port })),
-  });
+  // The controllers serve their event logs, which the service collects into the storage (for ops measures).
+  cc = await startControlCentre(dir, { eventLogs: true, twoPersonRule: true, review: { durationS: 180, seeds: [1] }, eventPollMs: 500 });
+  srv = cc.srv;
+  controllers = cc.controllers;
 }, 30_000);
 
 afterAll(async () => {
-  await srv?.close();
-  await storage?.close();
-  await field?.close();
+  await cc?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -85,9 +52,7 @@ async function ops(as: keyof typeof TOKENS | null, argv: string[], tick = false)
   let stdout = '';
   let stderr = '';
   const ticker = tick
-    ? setInterval(() => {
-        now += 5;
-      }, 20)
+    ? setInterval(() => cc.advance(5), 20)
     : undefined;
   try {
     const code = await runAsync(
@@ -248,10 +213,10 @@ describe('greenwave ops on a running service', () => {
     const t = (sec: number): string => new Date(sec * 1000).toISOString();
     // Ten minutes of the shared clock, a step at a time, so that the collector has read the controllers' logs.
     for (let k = 0; k < 60; k++) {
-      now += 10;
+      cc.advance(10);
       await new Promise((r) => setTimeout(r, 10));
     }
-    const window = ['--intersection', 'I1', '--from', t(now - 600), '--to', t(now + 1)];
+    const window = ['--intersection', 'I1', '--from', t(now() - 600), '--to', t(now() + 1)];
     // The collector reads the logs on its own period: wait (a bounded while) until it has stored them all (the count stops moving).
     const stored = async (): Promise<number> => (JSON.parse(await ok('val', ['measures', ...window, '--json'])) as { events: number }).events;
     for (let k = 0, last = -1, n = await stored(); k < 40 && (n === 0 || n !== last); k++) {
@@ -269,6 +234,16 @@ describe('greenwave ops on a running service', () => {
     expect(json.phases.some((p) => Number(p['cycles']) > 0)).toBe(true);
     // One table row per phase, in the server's order.
     for (const p of json.phases) expect(r).toMatch(new RegExp(`\n {2}${p['phase_id']} +${p['cycles']} +${p['arrivals']} +`));
+    // The same events exported as ATSPM CSV, read back by the CSV reader greenwave measures uses.
+    const csvFile = join(dir, 'i1-events.csv');
+    expect(await ok('val', ['events', ...window, '--out', csvFile])).toBe(`wrote ${head![1]} events to ${csvFile}\n`);
+    const back = readEventsCsv(readFileSync(csvFile, 'utf8'), csvFile);
+    expect(back.length).toBe(Number(head![1]));
+    expect(back.locations).toEqual(['I1']);
+    expect(back.isTimeOrdered()).toBe(true);
+    const codes = (await ops('val', ['events', ...window, '--codes', '1,8'])).stdout.trim().split('\n').slice(1).map((l) => Number(l.split(',')[2]));
+    expect(codes.length).toBeGreaterThan(0);
+    expect(new Set(codes)).toEqual(new Set([1, 8]));
     const unknown = await ops('val', ['measures', '--intersection', 'I99', '--from', t(T0), '--to', t(T0 + 60)]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toBe(`greenwave: error [NOT_FOUND] from 127.0.0.1:${srv.port}: intersection_id: no intersection "I99"\n`);
@@ -316,8 +291,7 @@ describe('greenwave ops on a running service', () => {
     writeFileSync(editFile, JSON.stringify([{ intersectionId: 'I5', offsetS: 10 }]));
     const id = /^proposed plan (\d+)/.exec(await ok('alice', ['propose', '--edit', editFile, '--reason', 'shift I5']))![1]!;
     await ok('sue', ['approve', id]);
-    await field!.close();
-    field = undefined;
+    await cc.field.close();
     const r = await ops('sue', ['deploy', id, '--watch'], true);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/rollout finished: confirmed 0, failed 10\n( {2}I\d+: failed — .+\n){10}$/);

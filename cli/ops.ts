@@ -3,14 +3,17 @@
  * [--insecure | --tls-ca ca.pem] [--json]`: the operator's command line for
  * the control centre, a client of a running `greenwave serve --db` over gRPC
  * (OperationsService: the plan lifecycle, locks and the audit log; EventService:
- * measures). Each subcommand checks its arguments before anything is sent
+ * measures, and the stored event log as ATSPM CSV). Each subcommand checks its arguments before anything is sent
  * (exit 2, located), makes its call (./opsClient.ts) and prints aligned tables
  * (./opsFormat.ts) or, with --json, the response. A refused call is one line
  * with the gRPC status name and the server's details, exit 1; `deploy --watch`
  * and `rollback --watch` exit 1 when a controller did not confirm. Run by
  * cli/main.ts (runAsync); its usage texts are listed by cli/help.ts.
  */
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { EventBuffer } from '../engine/events/buffer.js';
+import { eventsToCsv } from '../engine/events/csv.js';
 import { ErrorCode, GreenwaveError } from '../engine/errors.js';
 import { connection, OpsClient, RemoteError, type Obj } from './opsClient.js';
 import { readEdits } from './opsEdits.js';
@@ -305,6 +308,39 @@ const SUBS: Readonly<Record<string, Sub>> = {
       if (to.seconds * 1e9 + to.nanos <= from.seconds * 1e9 + from.nanos) throw new OpsUsageError('measures', '--to must be after --from');
       const r = await x.client.call('GetMeasures', { intersection_id: intersection, from, to }, 'events');
       print(x, r, () => fmt.formatMeasures(r));
+      return 0;
+    },
+  },
+  events: {
+    synopsis: 'events [--intersection ID] --from ISO --to ISO [--codes 1,8,82] [--out events.csv]',
+    about: 'The stored high-resolution event log as ATSPM-style CSV (location id, timestamp, event code, event parameter),\n  every page of EventService.ListEvents; readable by greenwave measures --events.',
+    help: '  --intersection ID   one location (default: all)\n  --from, --to ISO    the window (to exclusive)\n  --codes LIST        only these event codes, e.g. 1,8,10,82\n  --out FILE          write the CSV there (default: standard output)\n',
+    options: { intersection: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, codes: { type: 'string' }, out: { type: 'string' } },
+    positionals: [],
+    async run(x) {
+      const from = isoTimestamp('events', 'from', required('events', x.v, 'from'));
+      const to = isoTimestamp('events', 'to', required('events', x.v, 'to'));
+      if (to.seconds * 1e9 + to.nanos <= from.seconds * 1e9 + from.nanos) throw new OpsUsageError('events', '--to must be after --from');
+      const codesText = optionalString(x.v, 'codes');
+      const codes = codesText === undefined ? [] : codesText.split(',').map((c) => wholeNumber('events', '--codes', c.trim(), 0));
+      if (codes.some((c) => c > 255)) throw new OpsUsageError('events', '--codes: event codes are 0..255');
+      const log = new EventBuffer();
+      let token = '';
+      do {
+        const page = await x.client.call('ListEvents', { location_id: optionalString(x.v, 'intersection') ?? '', from, to, event_codes: codes, page_size: 10_000, page_token: token }, 'events');
+        for (const e of (page['events'] ?? []) as Obj[]) {
+          const t = e['timestamp'] as { seconds?: number; nanos?: number } | undefined;
+          log.push(log.locationIndex(String(e['location_id'])), Number(t?.seconds ?? 0) * 1000 + Math.round(Number(t?.nanos ?? 0) / 1e6), Number(e['event_code']), Number(e['event_param']));
+        }
+        token = String(page['next_page_token'] ?? '');
+      } while (token !== '');
+      const text = x.json ? `${JSON.stringify(log.records())}\n` : eventsToCsv(log);
+      const file = optionalString(x.v, 'out');
+      if (file === undefined) x.out(text);
+      else {
+        writeFileSync(file, text);
+        x.out(`wrote ${log.length} events to ${file}\n`);
+      }
       return 0;
     },
   },

@@ -3,11 +3,15 @@
  *   --tokens tokens.json [--network net.json] [--counts counts.csv] [--at HH:MM] [--gtfs dir]`
  * `--limit NAME=VALUE` (repeatable) sets a resource limit (service/governance.ts, docs/grpc.md).
  * `--gtfs` loads a static GTFS feed at start and enables SubmitVehiclePositions (GTFS-realtime).
+ * `--parking FILE` loads a parking file (docs/parking.md), checked against the network (exit 2
+ * with every located problem), and enables ParkingGuidanceService.
  * `--controllers HOST:PORT` connects the field: every intersection's controller at that Modbus
  * TCP address (unit id = intersection index + 1); the base plan is pushed at start and bus
  * priority decisions follow as priority overrides. Every `--resync-s` seconds (default 5) each
  * controller's active plan id is read; one that restarted or runs another plan gets the current
- * plan again, with a log line on standard error (controllers-adapter/resync.ts).
+ * plan again, with a log line on standard error (controllers-adapter/resync.ts). With a storage,
+ * every controller's event log is collected every `--event-poll-s` seconds (default 1;
+ * service/eventCollector.ts).
  * `--db PATH` (default var/greenwave.db) or `--pg URL` is where the service keeps what must
  * survive a restart: the last Replan (restored at start in place of --at), priority requests
  * and decisions, and the audit log (service/journal.ts, docs/storage.md).
@@ -29,6 +33,7 @@ import type { Storage } from '../service/storage/storage.js';
 import { flushLogger, LOG_LEVELS, makeLogger, type LogLevel } from '../service/logging.js';
 import { CONFIG_ENV, envServeConfig, readServeConfig, type ServeConfig } from './serveConfig.js';
 import { DEFAULT_SQLITE_PATH } from '../service/storage/location.js';
+import { DEFAULT_EVENT_POLL_MS } from '../service/eventCollector.js';
 
 
 /** Options of `greenwave serve`. Defaults are applied after the config file and the environment (parseServeArgs), so none here. */
@@ -45,9 +50,11 @@ export const SERVE_OPTIONS = {
       counts: { type: 'string' },
       at: { type: 'string' },
       gtfs: { type: 'string' },
+      parking: { type: 'string' },
       controllers: { type: 'string' },
       limit: { type: 'string', multiple: true },
       'resync-s': { type: 'string' },
+      'event-poll-s': { type: 'string' },
       db: { type: 'string' },
       pg: { type: 'string' },
       'metrics-port': { type: 'string' },
@@ -90,8 +97,10 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     counts: cli.counts ?? cfg.counts,
     at: cli.at ?? cfg.at ?? '08:00',
     gtfs: cli.gtfs ?? cfg.gtfs,
+    parking: cli.parking ?? cfg.parking,
     controllers: cli.controllers ?? cfg.controllers,
     'resync-s': cli['resync-s'] ?? str(cfg.resyncS) ?? '5',
+    'event-poll-s': cli['event-poll-s'] ?? str(cfg.eventPollS) ?? String(DEFAULT_EVENT_POLL_MS / 1000),
     db: cli.db ?? (cli.pg === undefined ? cfg.db : undefined),
     pg: cli.pg ?? (cli.db === undefined ? cfg.pg : undefined),
     'metrics-port': cli['metrics-port'] ?? str(cfg.metricsPort),
@@ -123,6 +132,8 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
   }
   const resyncS = Number(values['resync-s']);
   if (!(Number.isFinite(resyncS) && resyncS >= 0.1 && resyncS <= 3600)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --resync-s ${values['resync-s']} must be a number of seconds within [0.1, 3600]`);
+  const eventPollS = Number(values['event-poll-s']);
+  if (!(Number.isFinite(eventPollS) && eventPollS >= 0.1 && eventPollS <= 3600)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --event-poll-s ${values['event-poll-s']} must be a number of seconds within [0.1, 3600]`);
   if (values.db !== undefined && values.pg !== undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'serve: give --db or --pg, not both');
   let metricsPort: number | undefined;
   if (values['metrics-port'] !== undefined) {
@@ -138,7 +149,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     port,
     host: values.host,
     twoPersonRule: values['two-person-rule'],
-    ...(controllerAddress ? { controllerAddress, controllerResyncMs: Math.round(resyncS * 1000) } : {}),
+    ...(controllerAddress ? { controllerAddress, controllerResyncMs: Math.round(resyncS * 1000), eventPollMs: Math.round(eventPollS * 1000) } : {}),
     insecure: values.insecure,
     ...(cert !== undefined && key !== undefined ? { tls: { certPath: cert, keyPath: key, ...(values['tls-ca'] ? { caPath: values['tls-ca'] } : {}) } } : {}),
     tokens: TokenStore.fromFile(values.tokens),
@@ -147,6 +158,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     ...(values.counts ? { countsPath: values.counts } : {}),
     at: values.at,
     ...(values.gtfs !== undefined ? { gtfsDir: values.gtfs } : {}),
+    ...(values.parking !== undefined ? { parking: values.parking } : {}),
   };
 }
 

@@ -44,6 +44,17 @@ describe('serve --config and GREENWAVE_* variables', () => {
     expect(parseServeArgs(['--insecure', '--tokens', TOKENS_FILE], {}).metricsPort).toBeUndefined();
     expect(ENV_NAMES.tlsCert).toBe('GREENWAVE_TLS_CERT');
     expect(ENV_NAMES.resyncS).toBe('GREENWAVE_RESYNC_S');
+    expect(ENV_NAMES.eventPollS).toBe('GREENWAVE_EVENT_POLL_S');
+  });
+
+  test('the event poll period: default 1 s, from the file, the environment or --event-poll-s (with --controllers)', () => {
+    const base = ['--insecure', '--tokens', TOKENS_FILE, '--controllers', '127.0.0.1:1502'];
+    expect(parseServeArgs(base, {}).eventPollMs).toBe(1000);
+    const f = config('poll.json', { eventPollS: 2.5 });
+    expect(parseServeArgs(['--config', f, ...base], {}).eventPollMs).toBe(2500);
+    expect(parseServeArgs(['--config', f, ...base], { GREENWAVE_EVENT_POLL_S: '0.5' }).eventPollMs).toBe(500);
+    expect(parseServeArgs(['--config', f, ...base, '--event-poll-s', '4'], { GREENWAVE_EVENT_POLL_S: '0.5' }).eventPollMs).toBe(4000);
+    expect(cli('serve', '--config', config('poll-bad.json', { eventPollS: 7200 })).err).toContain('eventPollS: must be a number of seconds within [0.1, 3600]');
   });
 
   test('a bad field exits 2 naming the file and the field path', () => {
@@ -71,6 +82,8 @@ describe('serve --config and GREENWAVE_* variables', () => {
     expect(() => parseServeArgs(['--insecure', '--tokens', TOKENS_FILE, '--metrics-port', '70000'], {})).toThrow(/serve: --metrics-port 70000 must be an integer 0\.\.65535/);
     expect(() => parseServeArgs(['--insecure', '--tokens', TOKENS_FILE, '--log-level', 'loud'], {})).toThrow(/serve: --log-level loud must be one of/);
     expect(() => parseServeArgs(['--insecure'], {})).toThrow(/serve: --tokens <file.json> is required/);
+    expect(() => parseServeArgs(['--insecure', '--tokens', TOKENS_FILE], { GREENWAVE_EVENT_POLL_S: '0' })).toThrow(/GREENWAVE_EVENT_POLL_S: must be a number of seconds within \[0\.1, 3600\]/);
+    expect(() => parseServeArgs(['--insecure', '--tokens', TOKENS_FILE, '--event-poll-s', 'soon'], {})).toThrow(/serve: --event-poll-s soon must be a number of seconds/);
     expect(() => parseServeArgs(['--tokens', TOKENS_FILE], {})).toThrow(/give --tls-cert and --tls-key, or --insecure/);
   });
 });

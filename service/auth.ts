@@ -5,7 +5,9 @@
  * requests), `emergency` may in addition ask for PRIORITY_CLASS_EMERGENCY
  * (preemption), `operator` may change plans (Replan; propose lifecycle plans, set locks) and
  * update or cancel any client's request, `supervisor` approves, rejects, deploys and rolls back
- * lifecycle plans (service/lifecycle/), `viewer` may read plans and signal state. A client is named by its
+ * lifecycle plans (service/lifecycle/), `viewer` may read plans, signal state and car parks and ask for
+ * parking recommendations, `parking` (a car-park system) may report its car parks' occupancy
+ * (service/parkingService.ts). A client is named by its
  * `client` field: requests belong to it, and per-client limits count by it.
  * Tokens are compared as SHA-256 digests in constant time.
  */
@@ -15,7 +17,7 @@ import { status, type Metadata } from '@grpc/grpc-js';
 import { StatusError } from './errors.js';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 
-export const ROLES = ['dispatch', 'emergency', 'operator', 'supervisor', 'viewer'] as const;
+export const ROLES = ['dispatch', 'emergency', 'operator', 'supervisor', 'viewer', 'parking'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface TokenEntry {

@@ -24,7 +24,7 @@ import type { ServiceJournal } from './journal.js';
 import type { ServiceMetrics } from './metrics.js';
 import { requestId, SLOW_CALL_MS, type Logger } from './logging.js';
 
-export type AnyCall = grpc.ServerUnaryCall<Obj, Obj> | grpc.ServerWritableStream<Obj, Obj> | grpc.ServerDuplexStream<Obj, Obj>;
+export type AnyCall = grpc.ServerUnaryCall<Obj, Obj> | grpc.ServerWritableStream<Obj, Obj> | grpc.ServerDuplexStream<Obj, Obj> | grpc.ServerReadableStream<Obj, Obj>;
 export type AnyStream = grpc.ServerWritableStream<Obj, Obj> | grpc.ServerDuplexStream<Obj, Obj>;
 export type UnaryHandler = (req: Obj, who: Principal, call: grpc.ServerUnaryCall<Obj, Obj>) => Obj | Promise<Obj>;
 
@@ -61,6 +61,26 @@ const ANONYMOUS: Principal = { client: '', roles: [] };
 export function deadlineMs(call: AnyCall): number {
   const dl = call.getDeadline();
   return dl instanceof Date ? dl.getTime() : typeof dl === 'number' ? dl : Infinity;
+}
+
+/**
+ * An AbortSignal that aborts when the call is cancelled or its deadline passes, for work a call
+ * waits on (a Replan, a proposal); `release` detaches it once the work is over.
+ */
+export function callSignal(call: grpc.ServerUnaryCall<Obj, Obj>): { readonly signal: AbortSignal; readonly deadlineMs: number; release(): void } {
+  const abort = new AbortController();
+  const stop = (): void => abort.abort();
+  call.on('cancelled', stop);
+  const dl = deadlineMs(call);
+  const timer = Number.isFinite(dl) ? setTimeout(stop, Math.max(0, dl - Date.now())) : undefined;
+  return {
+    signal: abort.signal,
+    deadlineMs: dl,
+    release: () => {
+      clearTimeout(timer);
+      call.off('cancelled', stop);
+    },
+  };
 }
 
 export class CallGate {

@@ -59,7 +59,7 @@ afterAll(async () => {
 describe('authentication comes before any lookup', () => {
   test('every greenwave RPC, with no token and with a bad token, is UNAUTHENTICATED (never NOT_FOUND / INVALID_ARGUMENT)', async () => {
     // A request that would fail every lookup and validation if the server got that far.
-    const hostile = { intersection_id: 'NOPE', intersection_ids: Array.from({ length: 50 }, () => 'NOPE'), interval_s: 0.001, corridor_id: 'NOPE', vehicle_id: '', at: '99:99', gtfs_realtime_feed: Buffer.from('junk') };
+    const hostile = { car_park_id: 'NOPE', car_park_ids: ['NOPE'], intersection_id: 'NOPE', intersection_ids: Array.from({ length: 50 }, () => 'NOPE'), interval_s: 0.001, corridor_id: 'NOPE', vehicle_id: '', at: '99:99', gtfs_realtime_feed: Buffer.from('junk') };
     const methods = Object.entries(pkgDef).filter(([name]) => name.startsWith('greenwave.v1.') && name.endsWith('Service'));
     let walked = 0;
     for (const [svcName, def] of methods) {
@@ -76,6 +76,15 @@ describe('authentication comes before any lookup', () => {
             const r = await firstOf((client[method] as (r: object, m: grpc.Metadata) => grpc.ClientReadableStream<unknown>)(hostile, md(token)));
             code = r.code;
             details = r.details ?? '';
+          } else if (!m.responseStream) {
+            // A client stream (ReportOccupancy): the status comes to the callback.
+            const r = await new Promise<grpc.ServiceError | null>((resolve) => {
+              const call = (client[method] as (m: grpc.Metadata, cb: (e: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<object>)(md(token), (e) => resolve(e));
+              call.write({ car_park_id: 'NOPE', occupied: 1 });
+              call.end();
+            });
+            code = r?.code;
+            details = r?.details ?? '';
           } else {
             const call = (client[method] as (m: grpc.Metadata) => grpc.ClientDuplexStream<object, unknown>)(md(token));
             call.write({ correlation_id: 'x', cancel: { vehicle_id: 'v', intersection_id: 'NOPE' } });
@@ -90,7 +99,7 @@ describe('authentication comes before any lookup', () => {
       }
       client.close();
     }
-    expect(walked).toBe(2 * 29); // 5 + 1 + 4 + 16 + 3 RPCs in proto/greenwave/v1
+    expect(walked).toBe(2 * 34); // 5 + 1 + 4 + 16 + 3 + 5 (parking) RPCs in proto/greenwave/v1
   });
 });
 

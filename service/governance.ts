@@ -143,15 +143,22 @@ function dec(m: Map<string, number>, k: string): void {
 }
 
 /**
- * WatchSignalState's request: intersection ids de-duplicated (first occurrence order),
+ * WatchSignalState's request (and WatchOccupancy's, with `field`): intersection ids de-duplicated (first occurrence order),
  * at most the network's size; an interval of 0 means 1 s, otherwise between
  * `minWatchIntervalS` and 60 s. `lookup` turns an id into its index (NOT_FOUND otherwise);
  * it runs only after the size check, so an oversized request costs no lookups.
  */
-export function parseWatchRequest(r: Record<string, unknown>, networkSize: number, limits: GovernanceLimits, lookup: (id: string, path: string) => number): { ids: number[]; periodMs: number } {
-  const raw = r['intersection_ids'];
+export function parseWatchRequest(
+  r: Record<string, unknown>,
+  networkSize: number,
+  limits: GovernanceLimits,
+  lookup: (id: string, path: string) => number,
+  /** The request's id field and what bounds it (WatchOccupancy: car_park_ids, the number of car parks). */
+  field: { readonly name: string; readonly size: string } = { name: 'intersection_ids', size: "the network's size" },
+): { ids: number[]; periodMs: number } {
+  const raw = r[field.name];
   const names = Array.isArray(raw) ? (raw as unknown[]).map(String) : [];
-  if (names.length > networkSize) throw invalid('intersection_ids', `${names.length} ids given; at most ${networkSize} (the network's size)`);
+  if (names.length > networkSize) throw invalid(field.name, `${names.length} ids given; at most ${networkSize} (${field.size})`);
   const iv = typeof r['interval_s'] === 'number' ? r['interval_s'] : Number(r['interval_s'] ?? 0);
   if (!Number.isFinite(iv) || (iv !== 0 && (iv < limits.minWatchIntervalS - 1e-9 || iv > 60))) throw invalid('interval_s', `must be 0 (1 s) or between ${limits.minWatchIntervalS} (limit minWatchIntervalS) and 60`);
   let ids: number[];
@@ -160,7 +167,7 @@ export function parseWatchRequest(r: Record<string, unknown>, networkSize: numbe
     const seen = new Set<number>();
     ids = [];
     names.forEach((id, k) => {
-      const i = lookup(id, `intersection_ids[${k}]`);
+      const i = lookup(id, `${field.name}[${k}]`);
       if (!seen.has(i)) {
         seen.add(i);
         ids.push(i);

@@ -13,68 +13,47 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { startServer, loadProtos, type RunningServer } from './server.js';
-import { TokenStore } from './auth.js';
-import { ControllerServer } from '../controllers-adapter/modbus/server.js';
-import { VirtualController } from '../controllers-adapter/virtual/controller.js';
+import { loadProtos, type RunningServer } from './server.js';
+import type { VirtualController } from '../controllers-adapter/virtual/controller.js';
 import { demo } from '../test/fixtures/grpc/demo.js';
-import { SqliteStorage } from './storage/sqlite.js';
+import { startControlCentre, type ControlCentre } from '../test/fixtures/controlCentre.js';
+import type { SqliteStorage } from './storage/sqlite.js';
 import { wirePlanId } from './deployer.js';
 
 type Obj = Record<string, unknown>;
 type Client = grpc.Client & Record<string, (...a: unknown[]) => unknown>;
 const pkg = grpc.loadPackageDefinition(loadProtos()) as unknown as { greenwave: { v1: Record<string, new (addr: string, creds: grpc.ChannelCredentials) => Client> } };
 
-const T0 = 150 * 12_000_000;
-let now = T0 + 90;
-const tokens = new TokenStore([
-  { token: 'alice-operator', client: 'alice', roles: ['operator', 'viewer'] },
-  { token: 'sam-supervisor', client: 'sam', roles: ['operator', 'supervisor', 'viewer'] },
-  { token: 'sue-supervisor', client: 'sue', roles: ['supervisor', 'viewer'] },
-  { token: 'val-viewer-1', client: 'val', roles: ['viewer'] },
-]);
-
 const dir = mkdtempSync(join(tmpdir(), 'gw-lifecycle-'));
-const dbPath = join(dir, 'gw.db');
-let storage: SqliteStorage;
+let cc: ControlCentre;
 let srv: RunningServer;
-let field: ControllerServer;
-let controllers: VirtualController[];
+let storage: SqliteStorage;
+let controllers: readonly VirtualController[];
 let ops: Client;
+const now = (): number => cc.now();
 
-async function serve(): Promise<void> {
-  storage = await SqliteStorage.open({ path: dbPath });
-  srv = await startServer({
-    insecure: true,
-    port: 0,
-    tokens,
-    clock: () => now,
-    storage,
-    twoPersonRule: true,
-    review: { durationS: 300, seeds: [1] },
-    controllers: controllers.map((_, i) => ({ unitId: i + 1, intersection: i, host: '127.0.0.1', port: field.port })),
-  });
+/** Connects the client to the service as it runs now (again after a restart). */
+function connect(): void {
+  ops?.close();
+  srv = cc.srv;
+  storage = cc.storage;
   ops = new pkg.greenwave.v1['OperationsService']!(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
 }
 
-async function stop(): Promise<void> {
-  ops?.close();
-  await srv?.close();
-  await storage?.close();
+async function restart(): Promise<void> {
+  ops.close();
+  await cc.restart();
+  connect();
 }
 
 beforeAll(async () => {
-  const { c, plan } = demo();
-  controllers = c.intersectionIds.map((_, i) => new VirtualController(c, i, plan.buffer, { startS: T0 - 600, commLossTimeoutS: 0 }));
-  field = await ControllerServer.start(
-    controllers.map((controller, i) => ({ unitId: i + 1, controller })),
-    { clock: () => now },
-  );
-  await serve();
+  cc = await startControlCentre(dir, { twoPersonRule: true, review: { durationS: 300, seeds: [1] } });
+  controllers = cc.controllers;
+  connect();
 }, 30_000);
 afterAll(async () => {
-  await stop();
-  await field?.close();
+  ops?.close();
+  await cc?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -101,9 +80,7 @@ async function watch(rolloutId: string): Promise<Obj[]> {
   meta.set('authorization', 'Bearer val-viewer-1');
   const stream = (ops['WatchRollout'] as (r: Obj, m: grpc.Metadata) => grpc.ClientReadableStream<Obj>)({ rollout_id: rolloutId }, meta);
   const updates: Obj[] = [];
-  const ticker = setInterval(() => {
-    now += 5;
-  }, 20);
+  const ticker = setInterval(() => cc.advance(5), 20);
   try {
     await new Promise<void>((resolve, reject) => {
       stream.on('data', (u: Obj) => updates.push(u));
@@ -221,8 +198,7 @@ describe('plan lifecycle over gRPC', () => {
     expect(audit.every((a) => String(a['peer']).includes('127.0.0.1'))).toBe(true);
 
     // Restart on the same database: the service runs the rolled-back plan, not a re-computation for --at.
-    await stop();
-    await serve();
+    await restart();
     expect(srv.state.plan.buffer.offsetS[i5]).toBeCloseTo(Number(((v1['plans'] as Obj[])[i5]!)['offset_s']), 6);
     expect((await storage.verifyAudit()).ok).toBe(true);
     shiftedI5 = Number(edit['plan_id']);
@@ -230,7 +206,7 @@ describe('plan lifecycle over gRPC', () => {
 
   it('a time-of-day schedule is deployed as one: tables in every controller, each period committed at its switch, manual changes refused until it is stopped', async () => {
     const hhmm = (m: number) => `${String(Math.floor(m / 60) % 24).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
-    const minute = Math.floor(now / 60) % 1440;
+    const minute = Math.floor(now() / 60) % 1440;
     // v1 from a minute ago, the I5 shift from ten minutes on (v1's first cycle zero comes well before).
     const entries = [
       { start: hhmm((minute + 1439) % 1440), plan_id: v1['plan_id'] },
@@ -249,7 +225,7 @@ describe('plan lifecycle over gRPC', () => {
     // The controllers' own register 281 (what their table says is due) is what they end up running.
     const w1 = wirePlanId(Number(v1['plan_id']));
     const w5 = wirePlanId(shiftedI5);
-    expect(controllers.map((k) => k.scheduledPlanId(now))).toEqual(Array(10).fill(w1));
+    expect(controllers.map((k) => k.scheduledPlanId(now()))).toEqual(Array(10).fill(w1));
     await advanceUntil(() => controllers.every((k) => k.state().activePlanId === w1), 1);
     expect((await call('GetSchedule', {}, 'val-viewer-1'))).toMatchObject({ running: true, plan_id: sched['plan_id'], due: { plan_id: v1['plan_id'] }, in_force_plan_id: v1['plan_id'] });
     // Manual changes would be undone at the next switch: refused while the schedule runs.
@@ -262,8 +238,7 @@ describe('plan lifecycle over gRPC', () => {
     expect(replan?.code).toBe(grpc.status.FAILED_PRECONDITION);
 
     // A restart resumes the schedule in force (from the deployment record), in the background.
-    await stop();
-    await serve();
+    await restart();
     for (let k = 0; !(await call('GetSchedule', {}, 'val-viewer-1'))['running']; k++) {
       if (k > 100) throw new Error('the schedule did not resume');
       await new Promise((r) => setTimeout(r, 50));
@@ -271,13 +246,13 @@ describe('plan lifecycle over gRPC', () => {
     expect((await refused(call('DeployPlan', { plan_id: shiftedI5 }, 'sue-supervisor'))).code).toBe(grpc.status.FAILED_PRECONDITION);
 
     // Past the second switch: the next period's plan is committed everywhere.
-    await advanceUntil(() => controllers.every((k) => k.state().activePlanId === w5 && k.scheduledPlanId(now) === w5), 60);
+    await advanceUntil(() => controllers.every((k) => k.state().activePlanId === w5 && k.scheduledPlanId(now()) === w5), 60);
     expect(srv.state.plan.buffer.offsetS[ix('I5')]).not.toBeCloseTo(Number(((v1['plans'] as Obj[])[ix('I5')]!)['offset_s']), 3);
 
     expect((await refused(call('StopSchedule', { reason: 'x' }, 'alice-operator'))).code).toBe(grpc.status.PERMISSION_DENIED);
     expect(await call('StopSchedule', { reason: 'holiday' }, 'sue-supervisor')).toMatchObject({ confirmed: 10 });
     expect(await call('GetSchedule', {}, 'val-viewer-1')).toMatchObject({ running: false, entries: [] });
-    expect(controllers.map((k) => k.scheduledPlanId(now))).toEqual(Array(10).fill(0));
+    expect(controllers.map((k) => k.scheduledPlanId(now()))).toEqual(Array(10).fill(0));
     expect((await storage.verifyAudit()).ok).toBe(true);
   }, 90_000);
 });
@@ -289,7 +264,7 @@ async function advanceUntil(ok: () => boolean, stepS: number, ms = 30_000): Prom
   const end = Date.now() + ms;
   while (!ok()) {
     if (Date.now() > end) throw new Error('timed out');
-    now += stepS;
+    cc.advance(stepS);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

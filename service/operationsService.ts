@@ -11,7 +11,7 @@ import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { timingPlans } from '../engine/plan.js';
 import { StatusError, toGrpcStatus } from './errors.js';
 import { intersectionPlanMessage, sToTimestamp, str, timestampToS, type Obj } from './messages.js';
-import { deadlineMs, type ServiceContext } from './calls.js';
+import { callSignal, type ServiceContext } from './calls.js';
 import { storedPlanBuffer } from './deployer.js';
 import { isProposal, type PlanLifecycle, type PlanStatus } from './lifecycle/lifecycle.js';
 import type { PlanEdit } from './lifecycle/edits.js';
@@ -140,21 +140,16 @@ export function operationsService(ctx: ServiceContext, lifecycle: PlanLifecycle 
       const reason = str(r['reason']);
       let plan: TimingPlan;
       if (r['source'] === 'optimizer_at') {
-        const abort = new AbortController();
-        const stop = (): void => abort.abort();
-        call.on('cancelled', stop);
-        const dl = deadlineMs(call);
-        const timer = Number.isFinite(dl) ? setTimeout(stop, Math.max(0, dl - Date.now())) : undefined;
+        const { signal, release } = callSignal(call);
         try {
-          plan = await l.proposeFromOptimizer(actor(who, call), str(r['optimizer_at']), reason, abort.signal);
+          plan = await l.proposeFromOptimizer(actor(who, call), str(r['optimizer_at']), reason, signal);
         } catch (e: unknown) {
           const ge = e instanceof StatusError ? e : GreenwaveError.from(e);
           if (ge instanceof GreenwaveError && ge.code === ErrorCode.Cancelled) throw new StatusError(grpc.status.DEADLINE_EXCEEDED, 'ProposePlan cancelled or past its deadline: nothing was stored');
           if (ge instanceof GreenwaveError && ge.code === ErrorCode.InvalidInput && ge.issues.length === 0) throw invalid('optimizer_at', ge.message);
           throw ge;
         } finally {
-          clearTimeout(timer);
-          call.off('cancelled', stop);
+          release();
         }
       } else if (r['source'] === 'edit') {
         const e = (r['edit'] ?? {}) as Obj;

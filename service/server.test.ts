@@ -77,7 +77,7 @@ describe('greenwave gRPC service (Node client)', () => {
       call.on('error', reject);
       call.write({ list_services: '' });
     });
-    expect(services).toEqual(expect.arrayContaining(['greenwave.v1.BusPriorityService', 'greenwave.v1.SignalStateService', 'greenwave.v1.TimingService', 'greenwave.v1.EventService', 'greenwave.v1.OperationsService', 'grpc.health.v1.Health']));
+    expect(services).toEqual(expect.arrayContaining(['greenwave.v1.BusPriorityService', 'greenwave.v1.SignalStateService', 'greenwave.v1.TimingService', 'greenwave.v1.EventService', 'greenwave.v1.OperationsService', 'greenwave.v1.ParkingGuidanceService', 'grpc.health.v1.Health']));
     client.close();
   });
 

@@ -43,12 +43,15 @@ import { operationsService } from './operationsService.js';
 import { PlanLifecycle } from './lifecycle/lifecycle.js';
 import { Reviewer, type ReviewOptions } from './lifecycle/review.js';
 import { ScheduleKeeper } from './lifecycle/schedule.js';
+import { CountCollector } from './countCollector.js';
 import { Deployer, storedPlanResult, wirePlanId } from './deployer.js';
 import type { Storage } from './storage/storage.js';
 import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from './metrics.js';
 import { lineLog, makeLogger, type Logger } from './logging.js';
 import { EventCollector } from './eventCollector.js';
 import { eventService } from './eventService.js';
+import { parkingService } from './parkingService.js';
+import { ParkingGuidance } from './parkingState.js';
 
 export { parsePriorityRequest, sToTimestamp, timestampToS } from './messages.js';
 export { ServiceState } from './state.js';
@@ -106,8 +109,12 @@ export interface ServeOptions {
   readonly twoPersonRule?: boolean;
   /** The plan review's simulation: simulated time per run, s, and seeds (defaults 1800 and [1, 2]). */
   readonly review?: ReviewOptions;
+  /** The detector count interval stored from the controllers, s (./countCollector.ts; default 60). Needs controllers and a storage. */
+  readonly countIntervalS?: number;
   /** How often each controller's event log is collected into `storage`, ms (./eventCollector.ts; default 1000). Needs controllers and a storage. */
   readonly eventPollMs?: number;
+  /** A parking file (docs/parking.md) checked against the network: enables ParkingGuidanceService (./parkingService.ts). */
+  readonly parking?: string;
 }
 
 export interface RunningServer {
@@ -121,6 +128,8 @@ export interface RunningServer {
   readonly state: ServiceState;
   /** With `controllers`: the link carrying priority to them, and what the controllers refused or missed. */
   readonly controllers: { readonly link: PriorityLink; readonly failures: string[] } | undefined;
+  /** With `parking`: the car parks, their occupancy feed and the recommender. */
+  readonly parking: ParkingGuidance | undefined;
   /** Authenticated streams open right now (health watches have a budget of their own). */
   openStreams(): number;
   readonly governance: {
@@ -136,7 +145,7 @@ export interface RunningServer {
 
 const ROOT = findRepoRoot();
 export const PROTO_ROOT = `${ROOT}/proto`;
-export const PROTO_FILES = ['greenwave/v1/common.proto', 'greenwave/v1/priority.proto', 'greenwave/v1/signal_state.proto', 'greenwave/v1/timing.proto', 'greenwave/v1/operations.proto', 'greenwave/v1/events.proto', 'grpc/health/v1/health.proto'];
+export const PROTO_FILES = ['greenwave/v1/common.proto', 'greenwave/v1/priority.proto', 'greenwave/v1/signal_state.proto', 'greenwave/v1/timing.proto', 'greenwave/v1/operations.proto', 'greenwave/v1/events.proto', 'greenwave/v1/parking.proto', 'grpc/health/v1/health.proto'];
 export const DEFAULT_NETWORK = `${ROOT}/examples/demo-city/network.json`;
 export const DEFAULT_COUNTS = `${ROOT}/examples/demo-city/counts.csv`;
 
@@ -186,6 +195,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (expired > 0) log(`greenwave serve: ${expired} priority request${expired === 1 ? '' : 's'} left open by the previous run closed as expired`);
   }
   if (opts.gtfsDir !== undefined) state.transit = await loadTransitIndex(state.c.network, opts.gtfsDir);
+  const parking = opts.parking !== undefined ? ParkingGuidance.load(opts.parking, state) : undefined;
   const gov = new Governor(governanceLimits({ ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}), ...(opts.maxStreams !== undefined ? { maxStreams: opts.maxStreams } : {}), ...opts.limits }));
   const replanner = new Replanner(state.c, state.source, gov.limits.maxPendingReplans, metrics);
   const pacing: PacingStats = { skippedTicks: 0, catchUps: 0 };
@@ -221,6 +231,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // The controllers' event logs, collected into the storage (ATSPM-style), when there are both.
   const collector = endpoints.length > 0 && opts.storage ? new EventCollector(state.c, endpoints, opts.storage, { periodMs: opts.eventPollMs, log: lineLog(logger, 'warn'), metrics }).start() : undefined;
   if (collector) metrics.eventBacklog(() => collector.backlog());
+  // The controllers' loop counts, one row per detector per interval, into the storage.
+  const counts = field && opts.storage ? new CountCollector(field.client, field.endpoints, opts.storage, clock, { intervalS: opts.countIntervalS, log }).start() : undefined;
   const gate = new CallGate(gov, opts.tokens, (peer, method, reason) => journal?.authRefused(peer, method, reason), { metrics, logger, slowCallMs: opts.slowCallMs });
   const ctx: ServiceContext = { state, clock, gov, gate, field, replanner, pacing, journal, metrics, manualPlanGuard: () => lifecycle?.beforeManualDeploy() };
   server.addService(pkg.greenwave.v1['BusPriorityService']!.service, busPriorityService(ctx));
@@ -228,6 +240,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   server.addService(pkg.greenwave.v1['TimingService']!.service, timingService(ctx));
   server.addService(pkg.greenwave.v1['OperationsService']!.service, operationsService(ctx, lifecycle, schedules));
   server.addService(pkg.greenwave.v1['EventService']!.service, eventService(ctx));
+  // Registered with or without a parking file: without one its calls authenticate, then say what is missing.
+  server.addService(pkg.greenwave.v1['ParkingGuidanceService']!.service, parkingService(ctx, parking));
   server.addService(pkg.grpc.health.v1.Health.service, healthService(ctx));
   new ReflectionService(pkgDef).addToServer(server);
 
@@ -252,6 +266,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       void reviewer?.close();
       await journal?.close();
       await collector?.close();
+      await counts?.close();
       throw e;
     }
   }
@@ -265,7 +280,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       void replanner.close();
       void reviewer?.close();
       schedules?.stop();
-      const journalDone = Promise.all([journal?.close(), collector?.close(), metricsDone]);
+      const journalDone = Promise.all([journal?.close(), collector?.close(), counts?.close(), metricsDone]);
       // Drain: end every open stream cleanly (clients see OK), then stop accepting and wait.
       // A stream whose client does not read cannot flush; forceShutdown after the grace ends it.
       for (const w of gate.healthWatchers) {
@@ -295,6 +310,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     server,
     state,
     controllers: field ? { link: field.link, failures: field.link.failures } : undefined,
+    parking,
     openStreams: () => gov.stats().streams,
     governance: { limits: gov.limits, stats: () => gov.stats(), pacing, replanComputations: () => replanner.computations },
     close,

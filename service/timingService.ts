@@ -10,7 +10,7 @@ import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { StatusError, notFound } from './errors.js';
 import { minutesOf } from './planWire.js';
 import { intersectionPlan, str, type Obj } from './messages.js';
-import { deadlineMs, type ServiceContext } from './calls.js';
+import { callSignal, type ServiceContext } from './calls.js';
 import { sha256 } from './journal.js';
 
 /** The handlers of greenwave.v1.TimingService. */
@@ -56,14 +56,10 @@ async function replan(ctx: ServiceContext, r: Obj, call: grpc.ServerUnaryCall<Ob
   const at = str(r['at']);
   minutesOf(at);
   ctx.manualPlanGuard?.();
-  const abort = new AbortController();
-  const stop = (): void => abort.abort();
-  call.on('cancelled', stop);
-  const dl = deadlineMs(call);
-  const timer = Number.isFinite(dl) ? setTimeout(stop, Math.max(0, dl - Date.now())) : undefined;
+  const { signal, deadlineMs: dl, release } = callSignal(call);
   try {
-    const result = await ctx.replanner.plan(at, abort.signal);
-    if (abort.signal.aborted || call.cancelled || Date.now() >= dl) throw new StatusError(grpc.status.DEADLINE_EXCEEDED, 'Replan cancelled or past its deadline: the plan is unchanged');
+    const result = await ctx.replanner.plan(at, signal);
+    if (signal.aborted || call.cancelled || Date.now() >= dl) throw new StatusError(grpc.status.DEADLINE_EXCEEDED, 'Replan cancelled or past its deadline: the plan is unchanged');
     if (!ctx.gate.serving) throw new StatusError(grpc.status.UNAVAILABLE, 'server is shutting down: the plan is unchanged');
     // Durable before it is applied: a plan the store refused is not run, and one that is stored
     // is what a restart comes back to (./journal.ts).
@@ -80,7 +76,6 @@ async function replan(ctx: ServiceContext, r: Obj, call: grpc.ServerUnaryCall<Ob
     if (ge.code === ErrorCode.InvalidInput) throw new GreenwaveError(ErrorCode.InvalidInput, ge.message, [{ path: 'at', message: ge.message.replace(/^--at "?[^"\s]*"?:? ?/, '') }]);
     throw ge;
   } finally {
-    clearTimeout(timer);
-    call.off('cancelled', stop);
+    release();
   }
 }

@@ -9,6 +9,7 @@
  * one object per event emitted (the storage takes objects).
  */
 import type { ControllerEvent } from '../../service/storage/storage.js';
+import { mulberry32 } from '../../engine/numeric.js';
 
 const PHASES = 8;
 const DETECTORS = 16;
@@ -16,18 +17,6 @@ const YELLOW_MS = 4000;
 const RED_CLEAR_MS = 2000;
 /** Phase events per phase per cycle: 1, termination, 8, 9, 10, 11. */
 const PHASE_EVENTS_PER_CYCLE = 6;
-
-/** A small deterministic generator (mulberry32), so that runs are comparable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class EventGenerator {
   readonly ids: string[];
@@ -48,7 +37,7 @@ export class EventGenerator {
     startMs: number,
     seed = 1,
   ) {
-    this.random = rng(seed);
+    this.random = mulberry32(seed);
     this.ids = Array.from({ length: controllers }, (_, k) => `C${String(k + 1).padStart(4, '0')}`);
     this.cycleMs = Float64Array.from({ length: controllers }, () => 80_000 + Math.round(this.random() * 40) * 1000);
     this.phase = new Int8Array(controllers);

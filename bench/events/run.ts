@@ -44,10 +44,10 @@ function timed(storage: Storage): { storage: Storage; busyMs: () => number } {
   const wrapped = new Proxy(storage, {
     get(target, prop) {
       if (prop === 'insertEvents') {
-        return async (actor: Parameters<Storage['insertEvents']>[0], events: readonly ControllerEvent[]) => {
+        return async (actor: Parameters<Storage['insertEvents']>[0], events: readonly ControllerEvent[], progress?: Parameters<Storage['insertEvents']>[2]) => {
           const t0 = performance.now();
           try {
-            return await target.insertEvents(actor, events);
+            return await target.insertEvents(actor, events, progress);
           } finally {
             busy += performance.now() - t0;
           }

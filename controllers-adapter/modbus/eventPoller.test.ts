@@ -114,6 +114,38 @@ describe('event log over Modbus', () => {
     expect(kept.length + lost).toBe(ref.length);
   });
 
+  test('resume: a new poller handed a kept position reads on from it; one overwritten meanwhile is a gap', async () => {
+    const v = new VirtualController(c, I, plan, { commLossTimeoutS: 0 });
+    const twin = new VirtualController(c, I, plan, { commLossTimeoutS: 0 });
+    const fifo = v.serveEventLog({ epochMs: EPOCH_MS, capacity: 200, logId: 21 });
+    twin.recordEvents({ epochMs: EPOCH_MS });
+    const server = await serve(v);
+    const cl = client(server.port);
+    const first = new EventLogPoller(cl);
+    drive([v, twin], 0, 60);
+    const a = await first.poll(1, 1000);
+    expect(first.position(1)).toEqual({ logId: 21, cursor: a.events.length });
+    // A later process, told where the first one stopped: the rest of the log, each event once.
+    drive([v, twin], 60, 90);
+    const second = new EventLogPoller(cl);
+    second.resume(1, 21, a.events.length);
+    const b = await second.poll(1, 1000);
+    expect(b.restarted).toBe(false);
+    expect(b.gaps).toEqual([]);
+    expect(b.startSeq).toBe(a.events.length);
+    const ref = reference(twin, 89.5);
+    expect(strip([...a.events, ...b.events])).toEqual(ref);
+    // Resumed at a position the FIFO has overwritten since: the gap, exactly, then the rest.
+    drive([v, twin], 90, 600);
+    const third = new EventLogPoller(cl);
+    third.resume(1, 21, second.cursor(1)!);
+    const d = await third.poll(1, 1000);
+    expect(d.gaps).toEqual([{ fromSeq: second.cursor(1)!, toSeq: fifo.oldestSeq }]);
+    expect(d.events[0]!.seq).toBe(fifo.oldestSeq);
+    expect(() => third.resume(1, 0, 5)).toThrow(/log id 0 must be 1\.\.65535/);
+    expect(() => third.resume(1, 21, -1)).toThrow(/sequence -1/);
+  });
+
   test('a power-up (new log id) is a restart: reading starts again at the new log', async () => {
     const v1 = new VirtualController(c, I, plan, { commLossTimeoutS: 0 });
     v1.serveEventLog({ epochMs: EPOCH_MS, logId: 11 });

@@ -11,8 +11,12 @@
  *    (power-up, wrap): reading starts again at the oldest record held;
  *  - a window read at another cursor than ours (another master moved it between our write
  *    and our read) is read again, at most a few times.
+ * A caller that kept a unit's log id and cursor (the service stores them with the events:
+ * service/eventBatcher.ts) hands them back with `resume` after a restart, and reading goes on
+ * from there as if the poller had never stopped.
  * Used by the service's EventCollector (service/eventCollector.ts) and the tests.
  */
+import { OptionError } from '../../engine/errors.js';
 import { ControllerError, ControllerErrorReason } from '../errors.js';
 import type { EventWindow, WireEvent } from '../eventWindow.js';
 import { EV_WINDOW_RECORDS } from '../registerMap.js';
@@ -63,6 +67,22 @@ export class EventLogPoller {
   /** The next sequence this poller will ask unit `unitId` for (undefined before its first poll). */
   cursor(unitId: number): number | undefined {
     return this.units.get(unitId)?.cursor;
+  }
+
+  /** Where unit `unitId`'s reading stands (undefined before its first poll). */
+  position(unitId: number): { readonly logId: number; readonly cursor: number } | undefined {
+    const u = this.units.get(unitId);
+    return u ? { logId: u.logId, cursor: u.cursor } : undefined;
+  }
+
+  /**
+   * Goes on from a position kept elsewhere (log id 1..65535, next sequence): the next poll reads
+   * from `cursor` if the controller still runs log `logId`, reports a gap if it overwrote records
+   * from there meanwhile, and reads from its oldest record if it restarted (another log id).
+   */
+  resume(unitId: number, logId: number, cursor: number): void {
+    if (!(Number.isInteger(logId) && logId >= 1 && logId <= 0xffff && Number.isInteger(cursor) && cursor >= 0)) throw new OptionError('resume', `unit ${unitId}: log id ${logId} must be 1..65535 and sequence ${cursor} a whole number ≥ 0`);
+    this.units.set(unitId, { logId, cursor });
   }
 
   /**

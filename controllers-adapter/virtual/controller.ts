@@ -32,8 +32,9 @@
  * Detector counters come from `addDetectorCounts` or a deterministic rate.
  * Its parts: the conflict monitor (./monitor.ts), the detectors
  * (./detectors.ts), the register-side plan store (./planStore.ts), the commit
- * and override checks (./commit.ts) and the input-register status
- * (./status.ts); this class drives them from the clock.
+ * and override checks (./commit.ts), the input-register status (./status.ts)
+ * and the event log with its FIFO (./eventPort.ts); this class drives them
+ * from the clock.
  */
 import type { CompiledNetwork } from '../../engine/network/compile.js';
 import type { ActuatedPlan } from '../../engine/timing/actuated.js';
@@ -42,12 +43,10 @@ import { GreenwaveError, ErrorCode, OptionError } from '../../engine/errors.js';
 import { BOUNDARY_ONE_CYCLE, BOUNDARY_PLAN_SWITCH, CycleRunner, STEP_CYCLE_ZERO, STEP_DONE } from '../../engine/runner/cycleRunner.js';
 import { PHASE_GREEN, PHASE_YELLOW } from '../../engine/runner/lamps.js';
 import { assertPhasesFit, encodePlanBlock } from '../codec.js';
-import { ModbusException } from '../errors.js';
 import {
   COMMIT_COMMAND,
   CommitStatus,
   ControllerMode,
-  EV_BLOCK_LENGTH,
   FaultFlag,
   HOLDING_REGISTER_COUNT,
   HR_EVENTS,
@@ -56,8 +55,6 @@ import {
   IR_DET_SEQ,
   MAX_COMM_LOSS_TIMEOUT_S,
   MODBUS_MAX_READ_REGISTERS,
-  MODBUS_MAX_WRITE_REGISTERS,
-  ModbusExceptionCode,
   NO_PHASE,
   PB_PLAN_ID,
   PLAN_BLOCK_LENGTH,
@@ -67,8 +64,9 @@ import { DEFAULT_OCCUPIED_S_PER_VEHICLE, DetectorBank } from './detectors.js';
 import { NO_COMMIT, PlanStore, checkRange } from './planStore.js';
 import { CommitOutcome, commitStaged } from './commit.js';
 import { RingStatus, inputValue } from './status.js';
-import { ControllerEventLog, type ControllerEventLogOptions } from './events.js';
-import { EventFifo, noEventLogBlock } from './eventFifo.js';
+import type { ControllerEventLog, ControllerEventLogOptions } from './events.js';
+import type { EventFifo } from './eventFifo.js';
+import { EventLogPort, type ServeEventLogOptions } from './eventPort.js';
 
 export { MAX_LENGTHEN_SHARE, MAX_SHORTEN_SHARE } from '../../engine/runner/cycleRunner.js';
 export { DEFAULT_OCCUPIED_S_PER_VEHICLE, detectorRange } from './detectors.js';
@@ -147,10 +145,8 @@ export class VirtualController {
   private readonly detectors: DetectorBank;
   /** Actuated settings given: detectors feed the runner (the deterministic rate vehicle by vehicle, at these times). */
   private actuatedFeed = false;
-  /** The high-resolution event log, when asked for (recordEvents); undefined = not recording. */
-  private eventLog: ControllerEventLog | undefined = undefined;
-  /** The log as central reads it over Modbus (serveEventLog); undefined = not served. */
-  private fifo: EventFifo | undefined = undefined;
+  /** The high-resolution event log (recordEvents) and the FIFO central reads it through (serveEventLog). */
+  private readonly events: EventLogPort;
 
   constructor(c: CompiledNetwork, intersection: number, localPlan: PlanBuffer, opts: VirtualControllerOptions = {}) {
     if (!(Number.isInteger(intersection) && intersection >= 0 && intersection < c.intersectionCount)) throw new GreenwaveError(ErrorCode.InvalidInput, `intersection index ${intersection} must be in [0, ${c.intersectionCount})`);
@@ -177,6 +173,7 @@ export class VirtualController {
     active[PLAN_BLOCK_LENGTH - 1] = 0;
     if (opts.actuated) this.setActuated(opts.actuated);
     this.monitor = new ConflictMonitor(c, this.p0, this.p1);
+    this.events = new EventLogPort(c, intersection, this.runner);
 
     this.nowS = startS;
     this.bootS = startS;
@@ -191,7 +188,7 @@ export class VirtualController {
   tick(nowS: number): void {
     if (!(nowS > this.nowS) || !Number.isFinite(nowS)) return;
     // What the last tick logged goes to the FIFO now: bounded memory however rarely central reads.
-    this.drainEvents();
+    this.events.drain(this.nowS);
     const dt = nowS - this.nowS;
     this.nowS = nowS;
     this.detectors.accrue(dt);
@@ -255,8 +252,7 @@ export class VirtualController {
    * phase, pedestrian, detector, TSP, coordination and flash events in the Indiana codes ATSPM reads.
    */
   recordEvents(opts: ControllerEventLogOptions = {}): ControllerEventLog {
-    this.eventLog ??= new ControllerEventLog(this.c, this.intersection, this.runner, this.store.activePlanId, opts);
-    return this.eventLog;
+    return this.events.record(this.store.activePlanId, opts);
   }
 
   /**
@@ -264,19 +260,13 @@ export class VirtualController {
    * HR_EVENTS.., ./eventFifo.ts): the log's buffer is then drained into a FIFO of `capacity`
    * records on every tick and read, so it no longer accumulates. Needs the log's own buffer.
    */
-  serveEventLog(opts: { readonly capacity?: number; readonly epochMs?: number; readonly logId?: number } = {}): EventFifo {
-    if (this.fifo) return this.fifo;
-    const log = this.recordEvents(opts.epochMs === undefined ? {} : { epochMs: opts.epochMs });
-    if (log.events.locations.length !== 1) throw new OptionError('serveEventLog', 'the event log shares its buffer with other controllers; a FIFO would empty it');
-    this.fifo = new EventFifo(opts.capacity, opts.logId);
-    return this.fifo;
+  serveEventLog(opts: ServeEventLogOptions = {}): EventFifo {
+    return this.events.serve(this.store.activePlanId, opts);
   }
 
-  /** Moves what the log wrote (and detector-offs now due) into the FIFO. */
-  private drainEvents(): void {
-    if (!this.fifo || !this.eventLog) return;
-    this.eventLog.flush(this.nowS);
-    this.fifo.drain(this.eventLog.events);
+  /** The log while recording: its hooks are called where the controller's state changes. */
+  private get eventLog(): ControllerEventLog | undefined {
+    return this.events.log;
   }
 
   // -------------------------------------------------------------- actuated
@@ -403,9 +393,7 @@ export class VirtualController {
     const plan = Math.max(0, Math.min(count, HR_EVENTS - address));
     for (let k = 0; k < plan; k++) out[k] = this.store.holdingValue(address + k, this.nowS);
     if (plan < count) {
-      const from = address + plan - HR_EVENTS;
-      this.drainEvents();
-      const ev = this.fifo ? this.fifo.read(from, count - plan) : noEventLogBlock(from, count - plan);
+      const ev = this.events.read(address + plan - HR_EVENTS, count - plan, this.nowS);
       for (let k = plan; k < count; k++) out[k] = ev[k - plan]!;
     }
     return out;
@@ -426,9 +414,7 @@ export class VirtualController {
    */
   writeHolding(address: number, values: readonly number[]): void {
     if (address >= HR_EVENTS && address < HOLDING_REGISTER_COUNT) {
-      if (!this.fifo) throw new ModbusException(ModbusExceptionCode.IllegalDataAddress, 'this controller keeps no event log (event block reads log id 0)');
-      checkRange(address - HR_EVENTS, values.length, EV_BLOCK_LENGTH, MODBUS_MAX_WRITE_REGISTERS, 'event block');
-      this.fifo.write(address - HR_EVENTS, values);
+      this.events.write(address - HR_EVENTS, values);
       return;
     }
     const command = this.store.write(address, values);

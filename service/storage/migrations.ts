@@ -168,6 +168,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ];
     },
   },
+  {
+    version: 3,
+    name: 'event collection cursors',
+    // Written in the transaction of the events they cover (Storage.insertEvents): a restarted
+    // collector resumes each controller's log where the stored events end.
+    statements: () => [
+      `CREATE TABLE event_cursors (
+         controller_id TEXT PRIMARY KEY,
+         log_id INTEGER NOT NULL CHECK (log_id BETWEEN 1 AND 65535),
+         next_seq BIGINT NOT NULL CHECK (next_seq >= 0),
+         updated_at_ms BIGINT NOT NULL
+       )`,
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -2,13 +2,15 @@
  * The Storage contract (./storage.ts) implemented once, over the SQL driver
  * interface (./driver.ts). SqliteStorage and PostgresStorage are this class on
  * their driver. Every write runs in one transaction that also appends its
- * audit row (./audit.ts); deployments follow ./deployments.ts.
+ * audit row (./audit.ts); deployments follow ./deployments.ts, the event log
+ * and its cursors ./eventLog.ts.
  */
 import { ErrorCode, GreenwaveError } from '../../engine/errors.js';
 import { appendAudit, auditRow, verifyAuditChain } from './audit.js';
 import { canonicalJson, sha256 } from './auditHash.js';
 import { deploymentRow, transition, UNFINISHED_STATES } from './deployments.js';
 import { decidePlan, decisionRow, lockRow, releaseLock, setLock } from './lifecycle.js';
+import { cursorRow, prepareEventWrite, queryEvents, writeEvents } from './eventLog.js';
 import type { BatchColumn, Driver, Row, Tx } from './driver.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import { checkSchema, LATEST_SCHEMA_VERSION, migrate } from './migrations.js';
@@ -21,6 +23,7 @@ import type {
   Deployment,
   DeploymentTransition,
   DetectorCount,
+  EventProgress,
   EventQuery,
   Lock,
   NetworkVersion,
@@ -34,6 +37,7 @@ import type {
   PriorityOp,
   PriorityRequest,
   Storage,
+  StoredEventCursor,
   TimingPlan,
 } from './storage.js';
 
@@ -49,13 +53,6 @@ const COUNT_COLUMNS: readonly BatchColumn[] = [
   { name: 'occupancy_pct', pgType: 'double precision' },
 ];
 const COUNT_UPSERT = 'ON CONFLICT (detector_id, interval_start_ms, interval_s) DO UPDATE SET volume_veh = excluded.volume_veh, occupancy_pct = excluded.occupancy_pct';
-
-const EVENT_COLUMNS: readonly BatchColumn[] = [
-  { name: 'location_id', pgType: 'text' },
-  { name: 'timestamp_ms', pgType: 'bigint' },
-  { name: 'event_code', pgType: 'integer' },
-  { name: 'event_param', pgType: 'integer' },
-];
 
 export interface SqlStorageOptions {
   /** Open without migrating or writing (`greenwave audit verify`): the database must already be a greenwave one. */
@@ -118,13 +115,6 @@ const countRow = (r: Row): DetectorCount => ({
   intervalS: Number(r['interval_s']),
   volumeVeh: Number(r['volume_veh']),
   occupancyPct: Number(r['occupancy_pct']),
-});
-
-const eventRow = (r: Row): ControllerEvent => ({
-  locationId: String(r['location_id']),
-  timestampMs: Number(r['timestamp_ms']),
-  eventCode: Number(r['event_code']),
-  eventParam: Number(r['event_param']),
 });
 
 function checkActor(actor: Actor): void {
@@ -453,37 +443,18 @@ export class SqlStorage implements Storage {
 
   // ── event log ──
 
-  async insertEvents(actor: Actor, events: readonly ControllerEvent[]): Promise<number> {
-    const rows: unknown[][] = [];
-    let fromMs = Infinity;
-    let toMs = -Infinity;
-    for (const [i, e] of events.entries()) {
-      if (!(typeof e.locationId === 'string' && isInt(e.timestampMs) && isInt(e.eventCode) && e.eventCode <= 255 && isInt(e.eventParam))) {
-        throw invalid(`insertEvents: event ${i} is malformed (location id, whole ms timestamp, code 0..255, parameter ≥ 0)`);
-      }
-      rows.push([e.locationId, e.timestampMs, e.eventCode, e.eventParam]);
-      fromMs = Math.min(fromMs, e.timestampMs);
-      toMs = Math.max(toMs, e.timestampMs);
-    }
-    if (rows.length === 0) return 0;
-    return this.write(actor, async (tx, nowMs) => {
-      for (let i = 0; i < rows.length; i += BATCH_ROWS) await tx.insertMany('event_log', EVENT_COLUMNS, rows.slice(i, i + BATCH_ROWS));
-      // One audit row per batch: the events themselves are the record; the audit says who wrote which span.
-      await appendAudit(tx, actor, 'events.insert', { rows: rows.length, fromMs, toMs }, nowMs);
-      return rows.length;
-    });
+  async insertEvents(actor: Actor, events: readonly ControllerEvent[], progress: EventProgress = {}): Promise<number> {
+    const w = prepareEventWrite(events, progress);
+    if (w === undefined) return 0;
+    return this.write(actor, (tx, nowMs) => writeEvents(tx, actor, w, nowMs));
   }
 
-  async events(q: EventQuery): Promise<ControllerEvent[]> {
-    const params: unknown[] = [q.fromMs, q.toMs];
-    let where = 'timestamp_ms >= $1 AND timestamp_ms < $2';
-    if (q.locationId !== undefined) where += ` AND location_id = $${params.push(q.locationId)}`;
-    if (q.eventCodes !== undefined) {
-      if (q.eventCodes.length === 0) return [];
-      where += ` AND event_code IN (${q.eventCodes.map((c) => `$${params.push(c)}`).join(', ')})`;
-    }
-    const limit = q.limit !== undefined ? ` LIMIT $${params.push(q.limit)}` : '';
-    return (await this.db.query(`SELECT location_id, timestamp_ms, event_code, event_param FROM event_log WHERE ${where} ORDER BY timestamp_ms, id${limit}`, params)).map(eventRow);
+  async eventCursors(): Promise<StoredEventCursor[]> {
+    return (await this.db.query('SELECT * FROM event_cursors ORDER BY controller_id')).map(cursorRow);
+  }
+
+  events(q: EventQuery): Promise<ControllerEvent[]> {
+    return queryEvents(this.db, q);
   }
 
   // ── audit ──

@@ -153,6 +153,53 @@ export interface ControllerEvent {
   readonly eventParam: number;
 }
 
+/**
+ * Where the event collector (service/eventCollector.ts) stands in one controller's event log
+ * (docs/modbus-register-map.md "Event log"): every record of log `logId` before `nextSeq` was
+ * stored or recorded as lost. Kept so that a restarted service goes on where it stopped.
+ */
+export interface EventCursor {
+  /** The controller, by the intersection it runs (the `locationId` of its events). */
+  readonly controllerId: string;
+  /** 1..65535, new at every power-up of the controller. */
+  readonly logId: number;
+  readonly nextSeq: number;
+}
+
+export interface StoredEventCursor extends EventCursor {
+  readonly updatedAtMs: number;
+}
+
+/** Records [fromSeq, toSeq) of a controller's log, overwritten before they were collected. */
+export interface EventGap {
+  readonly locationId: string;
+  readonly fromSeq: number;
+  readonly toSeq: number;
+}
+
+/**
+ * A controller whose log began again (power-up, or a wrap of the numbering): what it logged
+ * after `previousNextSeq` of log `previousLogId` was never read and cannot be any more.
+ */
+export interface EventLogRestart {
+  readonly controllerId: string;
+  readonly previousLogId: number;
+  readonly previousNextSeq: number;
+  readonly logId: number;
+  /** Where reading of the new log began (its oldest record held). */
+  readonly oldestSeq: number;
+}
+
+/** What a batch of events moves along with it, committed in the same transaction (insertEvents). */
+export interface EventProgress {
+  /** The collector's cursors after the batch (one per controller; the last one given wins). */
+  readonly cursors?: readonly EventCursor[] | undefined;
+  /** Gaps found while reading the batch, audited as 'events.gap'. */
+  readonly gaps?: readonly EventGap[] | undefined;
+  /** Logs found restarted, audited as 'events.restart'. */
+  readonly restarts?: readonly EventLogRestart[] | undefined;
+}
+
 export interface EventQuery {
   readonly fromMs: number;
   /** Exclusive. */
@@ -288,7 +335,16 @@ export interface Storage {
   getPriorityRequest(requestId: string): Promise<PriorityRequest | undefined>;
   listOpenPriorityRequests(): Promise<PriorityRequest[]>;
 
-  insertEvents(actor: Actor, events: readonly ControllerEvent[]): Promise<number>;
+  /**
+   * Appends events (one 'events.insert' audit row per call) and, in the same transaction, the
+   * collector's cursors after them, the gaps found ('events.gap') and the logs found restarted
+   * ('events.restart'; each row lists at most 100), so a crash cannot store events without the
+   * cursor past them, nor move a cursor past a loss that is not on record. Resolves to the
+   * events written; a call with only progress writes that.
+   */
+  insertEvents(actor: Actor, events: readonly ControllerEvent[], progress?: EventProgress): Promise<number>;
+  /** The collector's cursors, by controller id. */
+  eventCursors(): Promise<StoredEventCursor[]>;
   /** Events in [fromMs, toMs), by time then insertion order. */
   events(q: EventQuery): Promise<ControllerEvent[]>;
 

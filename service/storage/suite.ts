@@ -303,6 +303,41 @@ export function storageSuite(name: string, harness: () => StorageHarness): void 
       });
     });
 
+    it('event cursors: committed with the events they cover, one per controller; gaps audited in the same write', async () => {
+      await withStorage(harness(), async (s, db) => {
+        const ev = (loc: string, k: number) => ({ locationId: loc, timestampMs: 1_700_000_000_000 + k * 100, eventCode: 82, eventParam: 1 });
+        expect(await s.eventCursors()).toEqual([]);
+        const collector: Actor = { user: 'greenwave', peer: 'event-collector' };
+        expect(await s.insertEvents(collector, [ev('A', 0), ev('A', 1), ev('B', 0)], { cursors: [{ controllerId: 'A', logId: 7, nextSeq: 1 }, { controllerId: 'B', logId: 9, nextSeq: 1 }, { controllerId: 'A', logId: 7, nextSeq: 2 }] })).toBe(3);
+        expect((await s.eventCursors()).map(({ updatedAtMs: _, ...c }) => c)).toEqual([
+          { controllerId: 'A', logId: 7, nextSeq: 2 },
+          { controllerId: 'B', logId: 9, nextSeq: 1 },
+        ]);
+        // Progress without events: a gap moved B's cursor; the gap is on record in that write.
+        expect(await s.insertEvents(collector, [], { cursors: [{ controllerId: 'B', logId: 9, nextSeq: 40 }], gaps: [{ locationId: 'B', fromSeq: 1, toSeq: 40 }] })).toBe(0);
+        expect((await s.eventCursors()).find((c) => c.controllerId === 'B')?.nextSeq).toBe(40);
+        const gap = (await s.listAudit({ actionPrefix: 'events.gap' })).map((r) => JSON.parse(r.detail));
+        expect(gap).toEqual([{ lost: 39, gaps: [{ locationId: 'B', fromSeq: 1, toSeq: 40 }], listed: 1, total: 1 }]);
+        // The controller restarted (a new log): the restart is on record with the cursor's move.
+        await s.insertEvents(collector, [], { cursors: [{ controllerId: 'A', logId: 8, nextSeq: 0 }], restarts: [{ controllerId: 'A', previousLogId: 7, previousNextSeq: 2, logId: 8, oldestSeq: 0 }] });
+        expect((await s.listAudit({ actionPrefix: 'events.restart' })).map((r) => JSON.parse(r.detail))).toEqual([{ restarts: [{ controllerId: 'A', previousLogId: 7, previousNextSeq: 2, logId: 8, oldestSeq: 0 }], total: 1 }]);
+        // A write of a cursor alone is audited too.
+        await s.insertEvents(collector, [], { cursors: [{ controllerId: 'B', logId: 9, nextSeq: 41 }] });
+        expect((await s.listAudit({ actionPrefix: 'events.cursor' })).map((r) => JSON.parse(r.detail))).toEqual([{ cursors: [{ controllerId: 'B', logId: 9, nextSeq: 41 }], total: 1 }]);
+        expect(await s.insertEvents(collector, [])).toBe(0);
+        for (const bad of [{ controllerId: '', logId: 1, nextSeq: 0 }, { controllerId: 'A', logId: 0, nextSeq: 0 }, { controllerId: 'A', logId: 1, nextSeq: -1 }, { controllerId: 'A', logId: 1, nextSeq: 0.5 }]) {
+          expect((await rejection(s.insertEvents(collector, [ev('A', 9)], { cursors: [bad] }))).code).toBe(ErrorCode.InvalidInput);
+        }
+        expect((await rejection(s.insertEvents(collector, [], { gaps: [{ locationId: 'A', fromSeq: 5, toSeq: 5 }] }))).code).toBe(ErrorCode.InvalidInput);
+        expect(await s.events({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER })).toHaveLength(3);
+        // One transaction: when the cursor cannot be written, the events are not stored either.
+        await db.exec('DROP TABLE event_cursors');
+        await rejection(s.insertEvents(collector, [ev('A', 10)], { cursors: [{ controllerId: 'A', logId: 8, nextSeq: 1 }] }));
+        expect(await s.events({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER })).toHaveLength(3);
+        expect((await s.verifyAudit()).ok).toBe(true);
+      });
+    });
+
     it('audit: every write appends one row with who, what, when and from where, in one chain', async () => {
       await withStorage(harness(), async (s) => {
         const before = (await s.listAudit()).length;

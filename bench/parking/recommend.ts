@@ -1,0 +1,221 @@
+/**
+ * bench/parking/recommend: Recommend over gRPC on a generated city of 2,000
+ * car parks and 500 guidance signs (a 25 × 25 street grid, 625 signals, 2,400
+ * links; test/fixtures/parkingCity.ts), with 64 concurrent callers, beside a
+ * no-op grpc-js handler of the same RPC measured in the same run with the
+ * same requests. Run: `npm run bench:parking-recommend`.
+ *
+ * Processes: this orchestrator writes the city to a temporary folder and forks
+ * itself as the server (argv[2] = "greenwave": startServer with --parking and
+ * every car park reported; "noop": Recommend answers an empty response), one
+ * at a time, and drives it from here with grpc-js. Two loads per server:
+ * closed loop (64 calls always in flight: saturation, latency = 64 ÷
+ * throughput) and open loop (64 callers, each on its own Poisson schedule, at
+ * a fixed total rate: service time plus real queueing). First, the engine's
+ * Recommend alone in this process (no gRPC), for what the handler itself costs.
+ *
+ * Environment: GREENWAVE_BENCH_PARKING_MS (measured window per run, default 4000).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { loadProtos, startServer } from '../../service/server.js';
+import { TokenStore } from '../../service/auth.js';
+import { parkingCityJson } from '../../test/fixtures/parkingCity.js';
+import { compileNetwork } from '../../engine/network/compile.js';
+import { loadNetwork } from '../../engine/network/validate.js';
+import { compileParking } from '../../engine/parking/load.js';
+import { RoadGraph } from '../../engine/parking/roads.js';
+import { Recommender } from '../../engine/parking/recommend.js';
+import { TableOccupancySource } from '../../engine/parking/standIn.js';
+import { mulberry32 } from '../../engine/numeric.js';
+
+const CITY = { grid: { rows: 25, cols: 25, colSpacingM: 250, rowSpacingM: 200 }, carParks: 2000, signs: 500, seed: 17 };
+const CALLERS = 64;
+const DURATION_MS = Number(process.env['GREENWAVE_BENCH_PARKING_MS'] ?? 4000);
+const WARMUP_MS = 1000;
+const OPEN_RATES = [500, 1000];
+const TOKEN = 'bench-viewer-token';
+type Obj = Record<string, unknown>;
+
+function countsCsv(detectorIds: readonly string[]): string {
+  const lines = ['interval_start,detector_id,volume_veh,occupancy_pct'];
+  for (const t of ['07:30', '07:45', '08:00', '08:15']) for (const d of detectorIds) lines.push(`2026-03-02T${t},${d},${/-(EB|WB)-\d$/.test(d) ? 90 : 60},10`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** The requests every run sends, in order (seeded): destinations near car parks, origins on random links. */
+function requests(city: ReturnType<typeof parkingCityJson>, n: number): Obj[] {
+  const rnd = mulberry32(5);
+  const parks = (city.parking as { carParks: { position: { lon: number; lat: number } }[] }).carParks;
+  const links = city.network.links;
+  const out: Obj[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = parks[Math.floor(rnd() * parks.length)]!.position;
+    const link = links[Math.floor(rnd() * links.length)]!;
+    out.push({
+      destination: { lon: p.lon + (rnd() - 0.5) * 0.004, lat: p.lat + (rnd() - 0.5) * 0.004 },
+      origin_link: { link_id: link.id, position_m: rnd() * link.lengthM },
+      top_n: 3,
+      max_walk_m: 800,
+      ...(rnd() < 0.1 ? { needs: ['SPACE_TYPE_EV'] } : {}),
+      ...(rnd() < 0.2 ? { vehicle_height_m: 2.2 } : {}),
+    });
+  }
+  return out;
+}
+
+// ---- server process ----
+async function serve(kind: string, dir: string): Promise<void> {
+  const tokens = new TokenStore([{ token: TOKEN, client: 'bench', roles: ['viewer', 'parking'] }]);
+  if (kind === 'greenwave') {
+    const srv = await startServer({ insecure: true, port: 0, tokens, networkPath: join(dir, 'network.json'), countsPath: join(dir, 'counts.csv'), at: '08:00', parking: join(dir, 'parking.json') });
+    const g = srv.parking!;
+    const rnd = mulberry32(7);
+    const fill = (): void => {
+      for (let k = 0; k < g.parking.carParkCount; k++) g.feed.report(k, Math.floor(g.parking.capacity[k]! * (0.5 + 0.5 * rnd())), Date.now());
+    };
+    fill();
+    setInterval(fill, 60_000).unref();
+    process.send!({ port: srv.port });
+  } else {
+    const pkg = grpc.loadPackageDefinition(loadProtos()) as unknown as { greenwave: { v1: Record<string, { service: grpc.ServiceDefinition }> } };
+    const server = new grpc.Server();
+    server.addService(pkg.greenwave.v1['ParkingGuidanceService']!.service, { Recommend: (_call: grpc.ServerUnaryCall<Obj, Obj>, cb: grpc.sendUnaryData<Obj>) => cb(null, {}) });
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    process.send!({ port });
+  }
+  process.on('message', (m) => {
+    if (m === 'stop') process.exit(0);
+  });
+}
+
+// ---- load generator ----
+interface Run {
+  calls: number;
+  errors: number;
+  firstError: string;
+  latMs: number[];
+  seconds: number;
+}
+
+const pct = (xs: number[], q: number): number => {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * q))]!;
+};
+
+function client(port: number): grpc.Client & Obj {
+  const pkg = grpc.loadPackageDefinition(loadProtos()) as unknown as { greenwave: { v1: Record<string, new (a: string, c: grpc.ChannelCredentials) => grpc.Client & Obj> } };
+  return new pkg.greenwave.v1['ParkingGuidanceService']!(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+}
+
+function call(c: grpc.Client & Obj, req: Obj, md: grpc.Metadata): Promise<grpc.ServiceError | null> {
+  return new Promise((resolve) => (c['Recommend'] as (r: Obj, m: grpc.Metadata, cb: (e: grpc.ServiceError | null) => void) => void)(req, md, (e) => resolve(e)));
+}
+
+/** Closed loop (rate undefined: each caller calls back to back) or open loop (each caller Poisson at rate/CALLERS). */
+async function load(port: number, reqs: Obj[], rate: number | undefined): Promise<Run> {
+  const c = client(port);
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${TOKEN}`);
+  const run: Run = { calls: 0, errors: 0, firstError: '', latMs: [], seconds: DURATION_MS / 1000 };
+  const t0 = performance.now();
+  const measureFrom = t0 + WARMUP_MS;
+  const end = measureFrom + DURATION_MS;
+  let next = 0;
+  const rnd = mulberry32(11);
+  const caller = async (): Promise<void> => {
+    let due = performance.now();
+    while (performance.now() < end) {
+      if (rate !== undefined) {
+        due += (-Math.log(1 - rnd()) * 1000 * CALLERS) / rate;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+      const req = reqs[next++ % reqs.length]!;
+      // Open loop: latency counts from when the call was due (queueing in this client included).
+      const start = rate !== undefined ? Math.min(due, performance.now()) : performance.now();
+      const e = await call(c, req, md);
+      const done = performance.now();
+      if (start >= measureFrom && done <= end) {
+        run.calls++;
+        run.latMs.push(done - start);
+        if (e) {
+          run.errors++;
+          run.firstError ||= `${grpc.status[e.code]}: ${e.details}`;
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CALLERS }, caller));
+  c.close();
+  return run;
+}
+
+function startChild(kind: string, dir: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(fileURLToPath(import.meta.url), ['server', kind, dir], { stdio: 'inherit' });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve({ child, port: (m as { port: number }).port }));
+    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
+  });
+}
+
+function inProcess(city: ReturnType<typeof parkingCityJson>, reqs: Obj[]): { p50Us: number; p99Us: number } {
+  const c = compileNetwork(loadNetwork(JSON.stringify(city.network)));
+  const p = compileParking(city.parking, c);
+  const roads = new RoadGraph(c);
+  const src = new TableOccupancySource(p);
+  const rnd = mulberry32(7);
+  const now = Date.now();
+  for (let k = 0; k < p.carParkCount; k++) src.report(k, Math.floor(p.capacity[k]! * (0.5 + 0.5 * rnd())), now);
+  const rec = new Recommender(p, roads, src);
+  const lat: number[] = [];
+  for (let i = 0; i < 6000; i++) {
+    const r = reqs[i % reqs.length]!;
+    const o = r['origin_link'] as { link_id: string; position_m: number };
+    const t = performance.now();
+    rec.recommend({ destination: r['destination'] as { lon: number; lat: number }, origin: { link: roads.link(o.link_id)!, positionM: o.position_m }, nowMs: now, preferences: { topN: 3, maxWalkM: 800 } });
+    if (i >= 1000) lat.push((performance.now() - t) * 1000);
+  }
+  return { p50Us: pct(lat, 0.5), p99Us: pct(lat, 0.99) };
+}
+
+async function main(): Promise<void> {
+  const city = parkingCityJson(CITY);
+  const dir = mkdtempSync(join(tmpdir(), 'gw-bench-parking-'));
+  try {
+    writeFileSync(join(dir, 'network.json'), JSON.stringify(city.network));
+    writeFileSync(join(dir, 'parking.json'), JSON.stringify(city.parking));
+    const c = compileNetwork(loadNetwork(JSON.stringify(city.network)));
+    writeFileSync(join(dir, 'counts.csv'), countsCsv(c.detectorIds));
+    const reqs = requests(city, 5000);
+    console.log(`city: ${c.intersectionCount} signals, ${c.network.links.length} links, ${CITY.carParks} car parks, ${CITY.signs} signs; ${CALLERS} callers; ${DURATION_MS} ms measured per run after ${WARMUP_MS} ms warm-up`);
+    const ip = inProcess(city, reqs);
+    console.log(`engine Recommend in process (no gRPC): p50 ${ip.p50Us.toFixed(0)} µs, p99 ${ip.p99Us.toFixed(0)} µs`);
+    console.log('| server | load | calls/s | p50 ms | p99 ms | errors |');
+    console.log('|---|---|---:|---:|---:|---:|');
+    for (const kind of ['greenwave', 'noop']) {
+      const { child, port } = await startChild(kind, dir);
+      try {
+        await load(port, reqs, undefined); // warm the server (JIT, caches) once
+        for (const rate of [undefined, ...OPEN_RATES]) {
+          const r = await load(port, reqs, rate);
+          const label = rate === undefined ? `closed loop, ${CALLERS} in flight` : `open loop, ${rate} req/s`;
+          console.log(`| ${kind} | ${label} | ${(r.calls / r.seconds).toFixed(0)} | ${pct(r.latMs, 0.5).toFixed(2)} | ${pct(r.latMs, 0.99).toFixed(2)} | ${r.errors}${r.firstError ? ` (${r.firstError})` : ''} |`);
+        }
+      } finally {
+        child.send('stop');
+        await new Promise((r) => child.once('exit', r));
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === 'server') void serve(process.argv[3]!, process.argv[4]!);
+else await main();

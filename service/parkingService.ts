@@ -1,0 +1,291 @@
+/**
+ * ParkingGuidanceService (proto/greenwave/v1/parking.proto): the car parks and
+ * their live occupancy (ListCarParks, GetCarPark, WatchOccupancy), absolute
+ * occupancy reports from car-park systems (ReportOccupancy, a client stream),
+ * and Recommend. Registered by startServer (./server.ts) with a
+ * ServiceContext (./calls.ts) and the ParkingGuidance built from
+ * `serve --parking FILE` (./parkingState.ts); without one every call is
+ * FAILED_PRECONDITION, after authentication like every other RPC.
+ *
+ * Roles: `viewer` reads and asks for recommendations; `parking` (a car-park
+ * system) or `operator` reports. A car park whose file entry names an
+ * `operator` takes reports only from the client of that name or an operator
+ * (as a priority request may be changed only by its owner or an operator).
+ * Limits are the service's (./governance.ts): every unary call and every
+ * report counts against maxInFlight and maxCallsPerClient, streams against
+ * maxStreams and maxStreamsPerClient, WatchOccupancy's interval against
+ * minWatchIntervalS and its ids against the number of car parks.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ErrorCode, GreenwaveError, IssueList } from '../engine/errors.js';
+import { SPACE_TYPES, type OccupancyState, type SpaceType } from '../engine/parking/schema.js';
+import type { RecommendQuery, Recommendation } from '../engine/parking/recommend.js';
+import { StatusError, toGrpcStatus } from './errors.js';
+import { requireRole, type Principal } from './auth.js';
+import { pacedStream, parseWatchRequest, type Release } from './governance.js';
+import { num, str, sToTimestamp, timestampToS, type Obj } from './messages.js';
+import type { ServiceContext } from './calls.js';
+import type { ParkingGuidance } from './parkingState.js';
+
+/** Caps of a Recommend request (INVALID_ARGUMENT beyond them). */
+export const RECOMMEND_LIMITS = { maxTopN: 20, maxWalkM: 5000, maxStayS: 7 * 86_400, maxAheadS: 86_400, maxPastS: 600 } as const;
+/** A report may be stamped at most this far ahead of the server's clock (clock skew), s. */
+const MAX_REPORT_AHEAD_S = 300;
+
+const STATUS: Record<OccupancyState['status'], string> = { open: 'PARKING_STATUS_OPEN', full: 'PARKING_STATUS_FULL', closed: 'PARKING_STATUS_CLOSED', unknown: 'PARKING_STATUS_UNKNOWN' };
+const TREND: Record<OccupancyState['trend'], string> = { increasing: 'OCCUPANCY_TREND_INCREASING', decreasing: 'OCCUPANCY_TREND_DECREASING', stable: 'OCCUPANCY_TREND_STABLE', unknown: 'OCCUPANCY_TREND_UNKNOWN' };
+const spaceTypeName = (t: SpaceType): string => `SPACE_TYPE_${t === 'ev' ? 'EV' : t.toUpperCase()}`;
+const SPACE_TYPE_OF = new Map(SPACE_TYPES.map((t) => [spaceTypeName(t), t]));
+
+/** The handlers of greenwave.v1.ParkingGuidanceService; `guidance` undefined = no parking file. */
+export function parkingService(ctx: ServiceContext, guidance: ParkingGuidance | undefined): grpc.UntypedServiceImplementation {
+  const { gate, gov } = ctx;
+  const need = (): ParkingGuidance => {
+    if (!guidance) throw new StatusError(grpc.status.FAILED_PRECONDITION, 'parking guidance needs a parking file: start the server with --parking <file> (ServeOptions.parking)');
+    return guidance;
+  };
+  const nowMs = (): number => Math.round(ctx.clock() * 1000);
+  return {
+    ListCarParks: gate.unary('viewer', () => {
+      const g = need();
+      return { car_parks: g.parking.file.carParks.map((_, k) => carParkInfo(g, k)) };
+    }),
+    GetCarPark: gate.unary('viewer', (r) => {
+      const g = need();
+      const id = str(r['car_park_id']);
+      if (id === '') throw invalid('car_park_id', 'must not be empty');
+      const k = g.carPark(id, 'car_park_id');
+      return { car_park: carParkInfo(g, k), occupancy: occupancyInfo(g.feed.state(k, nowMs())) };
+    }),
+    WatchOccupancy: (call: grpc.ServerWritableStream<Obj, Obj>) => {
+      if (!gate.openStream(call, 'viewer')) return;
+      let w: { ids: number[]; periodMs: number };
+      let g: ParkingGuidance;
+      try {
+        g = need();
+        w = parseWatchRequest(call.request, g.parking.carParkCount, gov.limits, (id, path) => g.carPark(id, path), { name: 'car_park_ids', size: 'the number of car parks' });
+      } catch (e: unknown) {
+        call.emit('error', toGrpcStatus(e));
+        return;
+      }
+      pacedStream(
+        call,
+        w.periodMs,
+        () => {
+          const t = nowMs();
+          return [{ time: sToTimestamp(t / 1000), car_parks: w.ids.map((k) => occupancyInfo(g.feed.state(k, t))) }];
+        },
+        ctx.pacing,
+      );
+    },
+    ReportOccupancy: (call: grpc.ServerReadableStream<Obj, Obj>, cb: grpc.sendUnaryData<Obj>) => reportStream(ctx, need, call, cb),
+    Recommend: gate.unary('viewer', (r) => {
+      const g = need();
+      const q = parseRecommend(g, r, nowMs());
+      const res = g.recommend(q);
+      return {
+        car_parks: res.ranked.map((x) => recommendation(g, x)),
+        fallback: res.fallback ? recommendation(g, res.fallback) : null,
+        refused: { closed: res.refused.closed, unknown: res.refused.unknown, height: res.refused.height, space_type: res.refused.spaceType, too_far: res.refused.tooFar, unreachable: res.refused.unreachable },
+      };
+    }),
+  };
+
+  /** ReportOccupancy: admitted like a stream, each report counted like a call; the first bad one ends it. */
+  function reportStream(c: ServiceContext, needG: () => ParkingGuidance, call: grpc.ServerReadableStream<Obj, Obj>, cb: grpc.sendUnaryData<Obj>): void {
+    let who: Principal;
+    let releaseStream: Release;
+    try {
+      gov.checkStreams();
+      who = gate.admit(call, ['parking', 'operator']);
+      releaseStream = gov.enterStream(who.client);
+    } catch (e: unknown) {
+      cb(toGrpcStatus(e));
+      return;
+    }
+    let accepted = 0;
+    let index = 0;
+    let done = false;
+    const finish = (e: unknown): void => {
+      if (done) return;
+      done = true;
+      releaseStream();
+      if (e === undefined) cb(null, { accepted });
+      else cb(toGrpcStatus(e));
+    };
+    call.on('data', (m: Obj) => {
+      if (done) return;
+      const i = index++;
+      let release: Release | undefined;
+      try {
+        release = gov.enterCall(who.client);
+        const g = needG();
+        applyReport(g, m, who, `reports[${i}].`, c.clock());
+        accepted++;
+      } catch (e: unknown) {
+        finish(e);
+      } finally {
+        release?.();
+      }
+    });
+    call.on('end', () => finish(undefined));
+    call.on('cancelled', () => {
+      done = true;
+      releaseStream();
+    });
+    call.on('error', () => {
+      done = true;
+      releaseStream();
+    });
+  }
+}
+
+function invalid(path: string, message: string): GreenwaveError {
+  return new GreenwaveError(ErrorCode.InvalidInput, `${path}: ${message}`, [{ path, message }]);
+}
+
+/** One absolute report: checked (paths prefixed `prefix`), authorised for its car park, applied. */
+function applyReport(g: ParkingGuidance, m: Obj, who: Principal, prefix: string, nowS: number): void {
+  const issues = new IssueList();
+  const id = str(m['car_park_id']);
+  if (id === '') issues.add(`${prefix}car_park_id`, 'must not be empty');
+  else if (id.length > 64) issues.add(`${prefix}car_park_id`, 'must be at most 64 characters');
+  const which = m['value'];
+  if (which !== 'occupied' && which !== 'vacant') issues.add(`${prefix}value`, 'one of occupied or vacant is required');
+  const atS = m['time'] ? timestampToS(m['time']) : nowS;
+  if (!Number.isFinite(atS) || atS > nowS + MAX_REPORT_AHEAD_S) issues.add(`${prefix}time`, `must not be more than ${MAX_REPORT_AHEAD_S} s ahead of the server's clock`);
+  issues.throwIfAny('occupancy report');
+  const k = g.carPark(id, `${prefix}car_park_id`);
+  const operator = g.parking.file.carParks[k]!.operator;
+  if (operator !== undefined && operator !== who.client) requireRole(who, 'operator', `${prefix}car_park_id: car park "${id}" reports through "${operator}"`);
+  const cap = g.parking.capacity[k]!;
+  // Counts past the capacity (a car parked off the marked bays) are clamped, not refused.
+  const occupied = which === 'occupied' ? num(m['occupied']) : cap - Math.min(cap, num(m['vacant']));
+  g.feed.report(k, occupied, Math.round(atS * 1000));
+}
+
+function parseRecommend(g: ParkingGuidance, r: Obj, nowMs: number): RecommendQuery {
+  const issues = new IssueList();
+  const L = RECOMMEND_LIMITS;
+  const point = (v: unknown, path: string): { lon: number; lat: number } | undefined => {
+    if (v === null || v === undefined) {
+      issues.add(path, 'is required');
+      return undefined;
+    }
+    const o = v as Obj;
+    const lon = num(o['lon']);
+    const lat = num(o['lat']);
+    if (!(Math.abs(lon) <= 180)) issues.add(`${path}.lon`, 'must be between -180 and 180');
+    if (!(Math.abs(lat) <= 90)) issues.add(`${path}.lat`, 'must be between -90 and 90');
+    return { lon, lat };
+  };
+  const destination = point(r['destination'], 'destination');
+  let origin: RecommendQuery['origin'] | undefined;
+  if (r['origin'] === 'origin_link') {
+    const o = (r['origin_link'] ?? {}) as Obj;
+    const id = str(o['link_id']);
+    const pos = num(o['position_m']);
+    const link = g.roads.link(id);
+    if (id === '') issues.add('origin_link.link_id', 'must not be empty');
+    else if (link === undefined) {
+      issues.throwIfAny('Recommend request');
+      throw new StatusError(grpc.status.NOT_FOUND, `origin_link.link_id: no link "${id}"`);
+    } else if (!(pos >= 0 && pos <= g.roads.linkLengthM[link]!)) issues.add('origin_link.position_m', `must be between 0 and the link's length, ${g.roads.linkLengthM[link]} m`);
+    if (link !== undefined) origin = { link, positionM: pos };
+  } else if (r['origin'] === 'origin_point') {
+    const p = point(r['origin_point'], 'origin_point');
+    if (p && Math.abs(p.lon) <= 180 && Math.abs(p.lat) <= 90) origin = { intersection: g.roads.nearestIntersection(p.lon, p.lat) };
+  } else issues.add('origin', 'one of origin_link or origin_point is required');
+  let arrivalMs: number | undefined;
+  if (r['arrival_time']) {
+    const s = timestampToS(r['arrival_time']);
+    if (!(s * 1000 <= nowMs + L.maxAheadS * 1000 && s * 1000 >= nowMs - L.maxPastS * 1000)) issues.add('arrival_time', `must be within ${L.maxPastS / 60} minutes before and ${L.maxAheadS / 3600} h after now`);
+    else arrivalMs = Math.max(nowMs, Math.round(s * 1000));
+  }
+  const bounded = (name: string, v: number, hi: number): number | undefined => {
+    if (!(Number.isFinite(v) && v >= 0 && v <= hi)) issues.add(name, `must be between 0 and ${hi}`);
+    return v > 0 ? v : undefined;
+  };
+  const heightM = bounded('vehicle_height_m', num(r['vehicle_height_m']), 10);
+  const maxWalkM = bounded('max_walk_m', num(r['max_walk_m']), L.maxWalkM);
+  const stayS = bounded('stay_s', num(r['stay_s']), L.maxStayS);
+  const topN = bounded('top_n', num(r['top_n']), L.maxTopN);
+  const needs: SpaceType[] = [];
+  const rawNeeds = Array.isArray(r['needs']) ? (r['needs'] as unknown[]) : [];
+  rawNeeds.forEach((n, i) => {
+    const t = SPACE_TYPE_OF.get(String(n));
+    if (t === undefined) issues.add(`needs[${i}]`, `must be one of ${[...SPACE_TYPE_OF.keys()].join(', ')}`);
+    else if (!needs.includes(t)) needs.push(t);
+  });
+  const w = (r['weights'] ?? {}) as Obj;
+  const walkFactor = bounded('weights.walk_factor', num(w['walk_factor']), 20);
+  const valueOfTimePerH = bounded('weights.value_of_time_per_h', num(w['value_of_time_per_h']), 100_000);
+  const failS = bounded('weights.fail_s', num(w['fail_s']), 86_400);
+  issues.throwIfAny('Recommend request');
+  return {
+    destination: destination!,
+    origin: origin!,
+    nowMs,
+    arrivalMs,
+    vehicle: { heightM, needs },
+    preferences: {
+      maxWalkM,
+      stayS,
+      topN: topN === undefined ? undefined : Math.floor(topN),
+      weights: { ...(walkFactor !== undefined ? { walkFactor } : {}), ...(valueOfTimePerH !== undefined ? { valueOfTimePerH } : {}), ...(failS !== undefined ? { failS } : {}) },
+    },
+  };
+}
+
+function recommendation(g: ParkingGuidance, x: Recommendation): Obj {
+  const p = g.parking;
+  return {
+    car_park_id: p.carParkIds[x.carPark],
+    entrance_id: p.entranceIds[x.entrance],
+    drive_s: x.driveS,
+    walk_m: x.walkM,
+    walk_s: x.walkS,
+    price: x.price,
+    currency: p.file.carParks[x.carPark]!.fees.currency,
+    p_free: x.pFree,
+    expected_free: x.expectedFree,
+    free_p10: x.freeP10,
+    free_p90: x.freeP90,
+    arrival_time: sToTimestamp(x.arrivalMs / 1000),
+    cost_s: x.costS,
+    route_link_ids: x.route,
+  };
+}
+
+function occupancyInfo(s: OccupancyState): Obj {
+  const known = Number.isFinite(s.occupied);
+  return {
+    car_park_id: s.carParkId,
+    status: STATUS[s.status],
+    capacity: s.capacity,
+    occupied: known ? s.occupied : 0,
+    vacant: known ? s.vacant : 0,
+    occupancy_pct: known ? s.occupancyPct : 0,
+    trend: TREND[s.trend],
+    status_time: s.statusTimeMs > 0 ? sToTimestamp(s.statusTimeMs / 1000) : null,
+  };
+}
+
+function carParkInfo(g: ParkingGuidance, k: number): Obj {
+  const p = g.parking.file.carParks[k]!;
+  const cp = g.parking;
+  const hours = p.openingHours === '24/7' ? '24/7' : p.openingHours.map((h) => `${h.days.join(',')} ${h.open}-${h.close}`).join('; ');
+  return {
+    id: p.id,
+    name_zh: p.nameZh,
+    name_en: p.nameEn,
+    kind: p.kind,
+    position: { lon: p.position.lon, lat: p.position.lat },
+    capacity: cp.capacity[k],
+    capacity_by_type: SPACE_TYPES.filter((t) => (p.capacityByType[t] ?? 0) > 0).map((t) => ({ type: spaceTypeName(t), spaces: p.capacityByType[t] })),
+    entrances: p.entrances.map((e) => ({ id: e.id, link_id: e.linkId, position_m: e.positionM })),
+    fees: { currency: p.fees.currency, first_hour: p.fees.firstHour, per_hour: p.fees.perHour, daily_max: p.fees.dailyMax ?? 0 },
+    opening_hours: hours,
+    height_limit_m: p.heightLimitM ?? 0,
+  };
+}

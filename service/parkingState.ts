@@ -1,0 +1,55 @@
+/**
+ * What the ParkingGuidanceService serves: the parking file compiled against
+ * the service's network, the road graph its recommendations drive on (its
+ * signal delays refreshed from the service's current plan whenever Replan or
+ * the lifecycle swaps it), the occupancy feed, and the recommender. Built by
+ * startServer (./server.ts) when a parking file is given (`serve --parking`);
+ * read by ./parkingService.ts.
+ *
+ * The occupancy feed is the STAND-IN (engine/parking/standIn.ts) until the
+ * OccupancyTracker is merged: replacing `new TableOccupancySource(parking)`
+ * below is the one change that wires it in.
+ */
+import { loadCompiledParking, type CompiledParking } from '../engine/parking/load.js';
+import { RoadGraph } from '../engine/parking/roads.js';
+import { Recommender, type RecommendQuery, type RecommendResult } from '../engine/parking/recommend.js';
+import type { OccupancyFeed } from '../engine/parking/source.js';
+import { TableOccupancySource } from '../engine/parking/standIn.js';
+import type { ServicePlan } from './replan.js';
+import type { ServiceState } from './state.js';
+import { notFound } from './errors.js';
+
+export class ParkingGuidance {
+  readonly roads: RoadGraph;
+  readonly recommender: Recommender;
+  private delaysOf: ServicePlan | undefined;
+
+  constructor(
+    readonly parking: CompiledParking,
+    private readonly state: ServiceState,
+    readonly feed: OccupancyFeed = new TableOccupancySource(parking),
+  ) {
+    this.roads = new RoadGraph(state.c);
+    this.recommender = new Recommender(parking, this.roads, feed);
+  }
+
+  /** Reads and checks the parking file against the service's network (INVALID_INPUT with every located problem: exit 2 from `serve`). */
+  static load(path: string, state: ServiceState): ParkingGuidance {
+    return new ParkingGuidance(loadCompiledParking(path, state.c), state);
+  }
+
+  carPark(id: string, path: string): number {
+    const k = this.parking.carPark(id);
+    if (k === undefined) throw notFound(`${path}: no car park "${id}"`);
+    return k;
+  }
+
+  recommend(q: RecommendQuery): RecommendResult {
+    // The plan's delays, re-read only when the plan object changed (Replan swaps it whole).
+    if (this.delaysOf !== this.state.plan) {
+      this.roads.setDelays(this.state.plan.buffer);
+      this.delaysOf = this.state.plan;
+    }
+    return this.recommender.recommend(q);
+  }
+}
