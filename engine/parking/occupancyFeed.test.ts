@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../errors.js';
+import { DEFAULT_START_MS, generateOccupancy } from './generate.js';
+import { TrackedOccupancySource } from './occupancyFeed.js';
+import { ParkingFileSchema } from './schema.js';
+
+const file = ParkingFileSchema.parse(JSON.parse(readFileSync(new URL('../../examples/demo-city/parking.json', import.meta.url), 'utf8')));
+const MIN = 60_000;
+
+describe('TrackedOccupancySource (the OccupancyFeed over the tracker and predictors)', () => {
+  it('serves the tracker state, counts revisions, and refuses implausible reports with the field', () => {
+    const now = { t: DEFAULT_START_MS + 10 * 60 * MIN };
+    const src = new TrackedOccupancySource({ file }, { tracker: { clock: () => now.t } });
+    expect(src.state(0, now.t).status).toBe('unknown');
+    expect(Number.isNaN(src.predictFree(0, now.t + 15 * MIN, now.t).expected)).toBe(true);
+    src.report(0, 150, now.t);
+    expect(src.revision).toBe(1);
+    expect(src.state(0, now.t)).toMatchObject({ status: 'open', occupied: 150, vacant: 56 });
+    expect(() => src.report(0, 9999, now.t)).toThrow(ValidationError);
+    expect(src.revision).toBe(1);
+    src.addCounts(0, { fromMs: now.t, toMs: now.t + MIN, entries: 4, exits: 0 });
+    expect(src.state(0, now.t + MIN).vacant).toBe(52);
+    // No forecast yet: persistence, the band widening with the horizon.
+    const p = src.predictFree(0, now.t + 31 * MIN, now.t + MIN);
+    expect(p.expected).toBe(52);
+    expect(p.p10).toBeLessThan(52);
+    expect(p.p90).toBeGreaterThan(52);
+  });
+
+  it('feeds the predictors on the 5-minute grid and interpolates their forecasts to the arrival time', () => {
+    const series = generateOccupancy({ kind: 'commute', capacity: 206, seed: 3, days: 15 });
+    const now = { t: series.startMs };
+    const src = new TrackedOccupancySource({ file }, { tracker: { clock: () => now.t } });
+    for (let s = 0; s < series.occupied.length; s++) {
+      now.t = series.startMs + s * 5 * MIN;
+      src.report(0, series.occupied[s]!, now.t);
+      src.tick(now.t + 1);
+    }
+    const free = src.state(0, now.t).vacant;
+    const at0 = src.predictFree(0, now.t, now.t);
+    expect(at0.expected).toBe(free);
+    const at15 = src.predictFree(0, now.t + 15 * MIN, now.t);
+    const at45 = src.predictFree(0, now.t + 45 * MIN, now.t);
+    for (const f of [at15, at45]) {
+      expect(f.p10).toBeLessThanOrEqual(f.expected);
+      expect(f.p90).toBeGreaterThanOrEqual(f.expected);
+      expect(f.p90 - f.p10).toBeLessThan(206 / 2);
+    }
+    // The band widens with the horizon.
+    expect(at45.p90 - at45.p10).toBeGreaterThan(at15.p90 - at15.p10);
+    // Car parks without any report stay unknown: no prediction.
+    expect(Number.isNaN(src.predictFree(1, now.t + 15 * MIN, now.t).expected)).toBe(true);
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * The OccupancyTracker (./occupancy.ts) and one FreeSpacePredictor per car park
+ * (./predict.ts) behind the OccupancyFeed interface (./source.ts) the
+ * recommender and the ParkingGuidanceService read: it replaces the stand-in
+ * (./standIn.ts) in service/parkingState.ts with one constructor call.
+ *
+ * The predictors are fed from the tracker on the 5-minute grid: whenever the
+ * feed is read (or `tick` is called) and a new grid time has passed, each car park's
+ * vacant spaces at that time (NaN while unknown or closed) are observed. Grid
+ * times that passed with nobody asking are missing steps, which the predictor
+ * tolerates. `predictFree` interpolates linearly between the value now (no
+ * band) and the forecasts at 15, 30 and 60 minutes; beyond 60 minutes it
+ * keeps the 60-minute forecast.
+ */
+import { OccupancyTracker, type GateCounts, type OccupancyTrackerOptions } from './occupancy.js';
+import { FreeSpacePredictor, type FreeSpacePredictorOptions } from './predict.js';
+import type { OccupancyState, ParkingFile } from './schema.js';
+import type { FreePrediction, OccupancyFeed } from './source.js';
+
+export interface TrackedSourceOptions {
+  readonly tracker?: OccupancyTrackerOptions;
+  /** Public holidays, local dates 'YYYY-MM-DD', for the predictors' holiday profile. */
+  readonly holidays?: readonly string[];
+  readonly predictor?: Omit<FreeSpacePredictorOptions, 'capacity' | 'utcOffsetMin' | 'holidays' | 'stepMin'>;
+}
+
+const STEP_MS = 5 * 60_000;
+/** Half-width of the band per hour ahead, as a share of capacity, while the predictor has no forecast yet (the stand-in's). */
+const FALLBACK_BAND_PER_HOUR = 0.1;
+
+export class TrackedOccupancySource implements OccupancyFeed {
+  readonly tracker: OccupancyTracker;
+  private readonly predictors: FreeSpacePredictor[];
+  /** The last grid time the predictors were fed. */
+  private sampledMs = Number.NEGATIVE_INFINITY;
+  revision = 0;
+
+  constructor(parking: { readonly file: ParkingFile }, options: TrackedSourceOptions = {}) {
+    this.tracker = new OccupancyTracker(parking.file, options.tracker);
+    this.predictors = this.tracker.ids.map(
+      (_, k) =>
+        new FreeSpacePredictor({
+          ...options.predictor,
+          capacity: this.tracker.capacity[k]!,
+          stepMin: STEP_MS / 60_000,
+          utcOffsetMin: parking.file.utcOffsetMin,
+          holidays: options.holidays ?? [],
+        }),
+    );
+  }
+
+  /** An absolute report (ReportOccupancy). Implausible ones throw the tracker's ValidationError and change nothing. */
+  report(carPark: number, occupied: number, atMs: number): void {
+    this.tracker.report(carPark, { timeMs: atMs, occupied });
+    this.revision++;
+  }
+
+  /** Gate counts (detector polls). */
+  addCounts(carPark: number, counts: GateCounts): void {
+    this.tracker.addCounts(carPark, counts);
+    this.revision++;
+  }
+
+  state(carPark: number, nowMs: number): OccupancyState {
+    this.sample(nowMs);
+    return this.tracker.state(carPark, nowMs);
+  }
+
+  predictFree(carPark: number, arrivalMs: number, nowMs: number): FreePrediction {
+    this.sample(nowMs);
+    const s = this.tracker.state(carPark, nowMs);
+    if (s.status === 'unknown' || s.status === 'closed') return { expected: Number.NaN, p10: Number.NaN, p90: Number.NaN };
+    const free = s.vacant;
+    const cap = s.capacity;
+    const p = this.predictors[carPark]!;
+    // Minutes ahead of the forecasts' origin (the last grid time fed).
+    const aheadMin = Math.max(0, (arrivalMs - Math.max(this.sampledMs, Math.min(nowMs, arrivalMs))) / 60_000);
+    const fc = p.forecasts();
+    if (fc.length === 0 || Number.isNaN(fc[0]!.freeSpaces)) {
+      const half = (FALLBACK_BAND_PER_HOUR * cap * aheadMin) / 60;
+      return { expected: free, p10: Math.max(0, free - half), p90: Math.min(cap, free + half) };
+    }
+    let prevH = 0;
+    let prev = { freeSpaces: free, lowFreeSpaces: free, highFreeSpaces: free };
+    for (const f of fc) {
+      if (aheadMin <= f.horizonMin) {
+        const w = (aheadMin - prevH) / (f.horizonMin - prevH);
+        return {
+          expected: prev.freeSpaces + w * (f.freeSpaces - prev.freeSpaces),
+          p10: prev.lowFreeSpaces + w * (f.lowFreeSpaces - prev.lowFreeSpaces),
+          p90: prev.highFreeSpaces + w * (f.highFreeSpaces - prev.highFreeSpaces),
+        };
+      }
+      prevH = f.horizonMin;
+      prev = f;
+    }
+    return { expected: prev.freeSpaces, p10: prev.lowFreeSpaces, p90: prev.highFreeSpaces };
+  }
+
+  /** Feeds the predictors at the latest 5-minute grid time at or before nowMs (if not yet): call it on a timer when nobody reads the feed. */
+  tick(nowMs: number): void {
+    this.sample(nowMs);
+  }
+
+  private sample(tMs: number): void {
+    const grid = Math.floor(tMs / STEP_MS) * STEP_MS;
+    if (!(grid > this.sampledMs)) return;
+    this.sampledMs = grid;
+    for (let k = 0; k < this.predictors.length; k++) {
+      const s = this.tracker.state(k, grid);
+      this.predictors[k]!.observe(grid, s.status === 'open' || s.status === 'full' ? s.vacant : Number.NaN);
+    }
+  }
+}
