@@ -87,6 +87,11 @@ describe('ParkingGuidanceService', () => {
     expect(other.err?.code).toBe(grpc.status.PERMISSION_DENIED);
     const op = await report(client, [{ car_park_id: 'P1', occupied: 30 }], 'operator-secret-1');
     expect(op.res['accepted']).toBe(1);
+    // The occupancy tracker refuses a report older than the one it has, naming the request's field, and keeps its state.
+    const stale = await report(client, [{ car_park_id: 'P5', occupied: 50, time: { seconds: now - 600 } }]);
+    expect(stale.err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(stale.err?.details).toMatch(/^reports\[0\]\.time: /);
+    expect((await unary(client, 'GetCarPark', { car_park_id: 'P5' })).res['occupancy']).toMatchObject({ occupied: 10 });
   });
 
   test('WatchOccupancy: the car parks asked for, unknown ids NOT_FOUND, the interval bounded', async () => {

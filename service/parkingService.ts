@@ -161,7 +161,16 @@ function applyReport(g: ParkingGuidance, m: Obj, who: Principal, prefix: string,
   const cap = g.parking.capacity[k]!;
   // Counts past the capacity (a car parked off the marked bays) are clamped, not refused.
   const occupied = which === 'occupied' ? num(m['occupied']) : cap - Math.min(cap, num(m['vacant']));
-  g.feed.report(k, occupied, Math.round(atS * 1000));
+  try {
+    g.feed.report(k, occupied, Math.round(atS * 1000));
+  } catch (e: unknown) {
+    // The tracker refuses an implausible report (older than the last, far above capacity) naming
+    // its own field: name the request's instead.
+    const ge = GreenwaveError.from(e);
+    if (ge.code !== ErrorCode.InvalidInput) throw ge;
+    const field = (path: string): string => (/time/i.test(path) ? 'time' : which === 'vacant' ? 'vacant' : 'occupied');
+    throw new GreenwaveError(ErrorCode.InvalidInput, ge.message, (ge.issues.length > 0 ? ge.issues : [{ path: '', message: ge.message }]).map((i) => ({ path: `${prefix}${field(i.path)}`, message: i.message })));
+  }
 }
 
 function parseRecommend(g: ParkingGuidance, r: Obj, nowMs: number): RecommendQuery {

@@ -6,15 +6,15 @@
  * startServer (./server.ts) when a parking file is given (`serve --parking`);
  * read by ./parkingService.ts.
  *
- * The occupancy feed is the STAND-IN (engine/parking/standIn.ts) until the
- * OccupancyTracker is merged: replacing `new TableOccupancySource(parking)`
- * below is the one change that wires it in.
+ * The occupancy feed is the OccupancyTracker with its free-space predictors
+ * (engine/parking/occupancyFeed.ts): absolute reports reconciled with gate
+ * counts and clamped, stale feeds `unknown`, closed hours `closed`.
  */
 import { loadCompiledParking, type CompiledParking } from '../engine/parking/load.js';
 import { RoadGraph } from '../engine/parking/roads.js';
 import { Recommender, type RecommendQuery, type RecommendResult } from '../engine/parking/recommend.js';
 import type { OccupancyFeed } from '../engine/parking/source.js';
-import { TableOccupancySource } from '../engine/parking/standIn.js';
+import { TrackedOccupancySource } from '../engine/parking/occupancyFeed.js';
 import type { ServicePlan } from './replan.js';
 import type { ServiceState } from './state.js';
 import { notFound } from './errors.js';
@@ -27,7 +27,7 @@ export class ParkingGuidance {
   constructor(
     readonly parking: CompiledParking,
     private readonly state: ServiceState,
-    readonly feed: OccupancyFeed = new TableOccupancySource(parking),
+    readonly feed: OccupancyFeed = new TrackedOccupancySource(parking),
   ) {
     this.roads = new RoadGraph(state.c);
     this.recommender = new Recommender(parking, this.roads, feed);

@@ -15,6 +15,7 @@ import { readText } from '../files.js';
 import type { CompiledNetwork } from '../network/compile.js';
 import { formatPath } from '../network/validate.js';
 import { ParkingFileSchema, SPACE_TYPES, capacityOf, type ParkingFile, type SpaceType } from './schema.js';
+import { compileOpeningHours, isOpenAt as hoursOpenAt, type CompiledHours } from './occupancyHours.js';
 
 export const SPACE_TYPE_COUNT = SPACE_TYPES.length;
 
@@ -43,13 +44,8 @@ export interface CompiledParking {
   readonly dailyMaxPrice: Float64Array;
   /** Height limit at the entrance, m; Infinity where there is none. */
   readonly heightLimitM: Float64Array;
-  /** Opening hours of car park k: [hoursStart[k], hoursStart[k+1]) into hoursDay/Open/Close; an empty range = 24/7. */
-  readonly hoursStart: Uint32Array;
-  /** ISO day of week 1..7 the interval opens on. */
-  readonly hoursDay: Uint8Array;
-  /** Minutes after local midnight; close <= open means the interval runs past midnight into the next day. */
-  readonly hoursOpenMin: Uint16Array;
-  readonly hoursCloseMin: Uint16Array;
+  /** Opening hours of each car park, compiled once (./occupancyHours.ts: the one reading of the rules). */
+  readonly hours: readonly CompiledHours[];
   /** Local time zone of the opening hours, minutes east of UTC. */
   readonly utcOffsetMin: number;
   readonly signCount: number;
@@ -121,10 +117,6 @@ export function compileParking(raw: unknown, c: CompiledNetwork, source = 'parki
   const perHourPrice = new Float64Array(n);
   const dailyMaxPrice = new Float64Array(n);
   const heightLimitM = new Float64Array(n);
-  const hoursStart = new Uint32Array(n + 1);
-  const hoursDay: number[] = [];
-  const hoursOpen: number[] = [];
-  const hoursClose: number[] = [];
   file.carParks.forEach((p, k) => {
     const at = `carParks[${k}]`;
     once('car park', p.id, `${at}.id`);
@@ -147,23 +139,16 @@ export function compileParking(raw: unknown, c: CompiledNetwork, source = 'parki
     dailyMaxPrice[k] = p.fees.dailyMax ?? Number.POSITIVE_INFINITY;
     if (p.fees.dailyMax !== undefined && p.fees.dailyMax < p.fees.firstHour) issues.add(`${at}.fees.dailyMax`, `${p.fees.dailyMax} is less than the first hour's ${p.fees.firstHour}`);
     heightLimitM[k] = p.heightLimitM ?? Number.POSITIVE_INFINITY;
-    hoursStart[k] = hoursDay.length;
     if (p.openingHours !== '24/7') {
       p.openingHours.forEach((h, j) => {
         const open = minutesOfDay(h.open);
         const close = minutesOfDay(h.close);
         if (open === close || (open === 1440 && close === 0)) issues.add(`${at}.openingHours[${j}].close`, `closes when it opens (${h.open}): give a different time, or "24/7"`);
         if (open === 1440) issues.add(`${at}.openingHours[${j}].open`, '24:00 is allowed as a closing time only');
-        for (const d of new Set(h.days)) {
-          hoursDay.push(d);
-          hoursOpen.push(open);
-          hoursClose.push(close === 1440 ? 0 : close);
-        }
       });
     }
   });
   entranceStart[n] = entranceIds.length;
-  hoursStart[n] = hoursDay.length;
   const byId = new Map<string, number>();
   file.carParks.forEach((p, k) => {
     if (!byId.has(p.id)) byId.set(p.id, k);
@@ -218,10 +203,7 @@ export function compileParking(raw: unknown, c: CompiledNetwork, source = 'parki
     perHourPrice,
     dailyMaxPrice,
     heightLimitM,
-    hoursStart,
-    hoursDay: Uint8Array.from(hoursDay),
-    hoursOpenMin: Uint16Array.from(hoursOpen),
-    hoursCloseMin: Uint16Array.from(hoursClose),
+    hours: file.carParks.map((p) => compileOpeningHours(p.openingHours)),
     utcOffsetMin: file.utcOffsetMin,
     signCount: m,
     signIds: file.signs.map((s) => s.id),
@@ -237,24 +219,7 @@ export function compileParking(raw: unknown, c: CompiledNetwork, source = 'parki
 
 /** Is car park k open at `ms` (ms since 1970) by its opening hours? */
 export function isOpenAt(p: CompiledParking, k: number, ms: number): boolean {
-  const from = p.hoursStart[k]!;
-  const to = p.hoursStart[k + 1]!;
-  if (from === to) return true;
-  const localMin = Math.floor(ms / 60_000) + p.utcOffsetMin;
-  const dayNo = Math.floor(localMin / 1440);
-  // 1970-01-01 was a Thursday (ISO day 4).
-  const day = (((dayNo + 3) % 7) + 7) % 7 + 1;
-  const yesterday = day === 1 ? 7 : day - 1;
-  const minute = localMin - dayNo * 1440;
-  for (let h = from; h < to; h++) {
-    const d = p.hoursDay[h]!;
-    const open = p.hoursOpenMin[h]!;
-    const close = p.hoursCloseMin[h]!;
-    if (close > open) {
-      if (d === day && minute >= open && minute < close) return true;
-    } else if ((d === day && minute >= open) || (d === yesterday && minute < close)) return true;
-  }
-  return false;
+  return hoursOpenAt(p.hours[k]!, ms, p.utcOffsetMin);
 }
 
 /**
