@@ -15,24 +15,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../service/server.js';
-import { TokenStore } from '../service/auth.js';
-import { ControllerServer } from '../controllers-adapter/modbus/server.js';
-import { VirtualController } from '../controllers-adapter/virtual/controller.js';
+import type { RunningServer } from '../service/server.js';
+import type { VirtualController } from '../controllers-adapter/virtual/controller.js';
 import { demo } from '../test/fixtures/grpc/demo.js';
-import { SqliteStorage } from '../service/storage/sqlite.js';
+import { startControlCentre, type ControlCentre } from '../test/fixtures/controlCentre.js';
+import type { SqliteStorage } from '../service/storage/sqlite.js';
 import { wirePlanId } from '../service/deployer.js';
 import { hashPassword, UserStore } from './server/users.js';
 
-const T0 = 150 * 12_000_000;
-let now = T0 + 90;
 const PASSWORDS = { li: 'li-operator-pw', sam: 'sam-supervisor-pw', val: 'val-viewer-pw' } as const;
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-console-'));
+let cc: ControlCentre;
 let storage: SqliteStorage;
 let srv: RunningServer;
-let field: ControllerServer;
-let controllers: VirtualController[];
+let controllers: readonly VirtualController[];
 let browser: Browser;
 let page: Page;
 let base: string;
@@ -41,9 +38,7 @@ const ix = (id: string): number => c.intersectionIds.indexOf(id);
 
 /** Moves the shared clock on (5 s every 20 ms) while `f` runs: plans start at each controller's next cycle zero. */
 async function withTime<R>(f: () => Promise<R>): Promise<R> {
-  const ticker = setInterval(() => {
-    now += 5;
-  }, 20);
+  const ticker = setInterval(() => cc.advance(5), 20);
   try {
     return await f();
   } finally {
@@ -76,29 +71,13 @@ async function pageLogin(user: keyof typeof PASSWORDS): Promise<void> {
 }
 
 beforeAll(async () => {
-  const { plan } = demo();
-  controllers = c.intersectionIds.map((_, i) => new VirtualController(c, i, plan.buffer, { startS: T0 - 600, commLossTimeoutS: 0 }));
-  field = await ControllerServer.start(
-    controllers.map((controller, i) => ({ unitId: i + 1, controller })),
-    { clock: () => now },
-  );
-  storage = await SqliteStorage.open({ path: join(dir, 'gw.db') });
   const users = new UserStore([
     { user: 'li', passwordScrypt: await hashPassword(PASSWORDS.li), roles: ['operator', 'viewer'] },
     { user: 'sam', passwordScrypt: await hashPassword(PASSWORDS.sam), roles: ['operator', 'supervisor', 'viewer'] },
     { user: 'val', passwordScrypt: await hashPassword(PASSWORDS.val), roles: ['viewer'] },
   ]);
-  srv = await startServer({
-    insecure: true,
-    port: 0,
-    tokens: new TokenStore([{ token: 'unused-token', client: 'nobody', roles: ['viewer'] }]),
-    clock: () => now,
-    storage,
-    review: { durationS: 300, seeds: [1] },
-    controllers: controllers.map((_, i) => ({ unitId: i + 1, intersection: i, host: '127.0.0.1', port: field.port })),
-    webPort: 0,
-    users,
-  });
+  cc = await startControlCentre(dir, { review: { durationS: 300, seeds: [1] }, webPort: 0, users });
+  ({ srv, storage, controllers } = cc);
   base = `http://127.0.0.1:${srv.webPort}/`;
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   page = await (await browser.newContext({ locale: 'en-US' })).newPage();
@@ -106,9 +85,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await srv?.close();
-  await storage?.close();
-  await field?.close();
+  await cc?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
