@@ -295,6 +295,12 @@ describe('greenwave ops on a running service', () => {
     const r = await ops('sue', ['deploy', id, '--watch'], true);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/rollout finished: confirmed 0, failed 10\n( {2}I\d+: failed — .+\n){10}$/);
+    // Units behind one address share a connection attempt, but each failure names its own unit.
+    const ids = demo().c.intersectionIds;
+    for (const line of r.stdout.split('\n').filter((l) => / {2}I\d+: failed — /.test(l))) {
+      const id = /^ {2}(I\d+):/.exec(line)![1]!;
+      expect(line).toContain(`unit ${ids.indexOf(id) + 1}:`);
+    }
     const json = await ops('val', ['show', id, '--json']);
     expect((JSON.parse(json.stdout) as { deployments: Obj[] }).deployments.map((d) => d['state'])).toEqual(Array(10).fill('failed'));
   }, 60_000);

@@ -164,14 +164,18 @@ export class Connection {
     // A client that is not open is never reused ("Port Not Open" can stick after a peer restart).
     if (this.rtu) this.drop(this.rtu);
     if (!this.opening) {
-      this.opening = this.connect(unitId).finally(() => {
+      this.opening = this.connect().finally(() => {
         this.opening = undefined;
       });
     }
-    return this.opening;
+    // Units behind one address share the connection attempt; each failure names its own unit.
+    return this.opening.catch((e: unknown) => {
+      if (e instanceof ControllerError && e.reason === ControllerErrorReason.Closed) throw new ControllerError(ControllerErrorReason.Closed, 'client is closed', { unitId });
+      throw new ControllerError(ControllerErrorReason.ConnectFailed, `unit ${unitId}: cannot connect to ${this.key}: ${e instanceof Error ? e.message : String(e)}`, { unitId, cause: e });
+    });
   }
 
-  private async connect(unitId: number): Promise<Rtu> {
+  private async connect(): Promise<Rtu> {
     const rtu = new ModbusRTU();
     rtu.setTimeout(this.opts.timeoutMs);
     // modbus-serial re-emits port errors; without a listener they would crash the process.
@@ -187,13 +191,13 @@ export class Connection {
       ]);
     } catch (e: unknown) {
       destroyQuietly(rtu);
-      throw new ControllerError(ControllerErrorReason.ConnectFailed, `unit ${unitId}: cannot connect to ${this.key}: ${e instanceof Error ? e.message : String(e)}`, { unitId, cause: e });
+      throw e;
     } finally {
       clearTimeout(timer);
     }
     if (this.closed) {
       destroyQuietly(rtu);
-      throw new ControllerError(ControllerErrorReason.Closed, 'client is closed', { unitId });
+      throw new ControllerError(ControllerErrorReason.Closed, 'client is closed');
     }
     rtu.on('close', () => this.drop(rtu));
     this.rtu = rtu;
