@@ -146,6 +146,17 @@ describe('Modbus TCP: virtual controllers behind one port', () => {
     expect((await reason(cl.readStatus(1))).reason).toBe(ControllerErrorReason.ConnectFailed);
   });
 
+  test('units behind one dead address share the connection attempt, and each failure names its own unit', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const cl = client([1, 2, 3].map((unitId, i) => ({ unitId, intersection: i, host: '127.0.0.1', port })), { retries: 0 });
+    const errors = await Promise.all([1, 2, 3].map((u) => reason(cl.readStatus(u))));
+    expect(errors.map((e) => [e.reason, e.unitId])).toEqual([1, 2, 3].map((u) => [ControllerErrorReason.ConnectFailed, u]));
+    errors.forEach((e, k) => expect(e.message).toContain(`unit ${k + 1}: cannot connect to 127.0.0.1:${port}`));
+  });
+
   for (const killAt of ['staging', 'crc', 'commit', 'commit-applied'] as const) {
     test(`controller killed at the ${killAt} write, restarted: the client reconnects and the controller runs the old plan or the new one, never a mix`, async () => {
       const clock = manualClock(50);
