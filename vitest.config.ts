@@ -88,6 +88,8 @@ const LONGEST_S: Readonly<Record<string, number>> = {
   'simulator/insertion.test.ts': 34,
   'service/governance.test.ts': 22,
   'cli/resync.test.ts': 14,
+  'web/console.test.ts': 15,
+  'service/lifecycle.test.ts': 12,
   'cli/pack.test.ts': 14,
   'simulator/sumo/loops.test.ts': 14,
   'engine/runner/cycleRunner.test.ts': 13,
