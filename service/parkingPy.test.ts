@@ -41,6 +41,9 @@ test('the Python grpcio client: car parks, reports, Recommend, INVALID_ARGUMENT 
     expect(r['get_empty']).toEqual({ code: 'INVALID_ARGUMENT', details: 'car_park_id: must not be empty' });
     expect(r['report']).toEqual({ code: 'OK', accepted: 8 });
     expect(r['report_unknown']).toEqual({ code: 'NOT_FOUND', details: 'reports[1].car_park_id: no car park "NOPE"' });
+    // Far past the capacity (36 spaces) is implausible: refused naming the field, not clamped.
+    expect(r['report_over_capacity']).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(String((r['report_over_capacity'] as { details: string }).details)).toMatch(/^reports\[0\]\.occupied: .*capacity 36/);
     expect(r['report_no_value']).toEqual({ code: 'INVALID_ARGUMENT', details: 'reports[0].value: one of occupied or vacant is required' });
     expect(r['get']).toEqual({ code: 'OK', status: 'PARKING_STATUS_FULL', occupied: 156, capacity: 156 });
     const rec = r['recommend'] as { code: string; ids: string[]; routes: string[][]; p_free: number[]; fallback: string | null };

@@ -159,7 +159,7 @@ function applyReport(g: ParkingGuidance, m: Obj, who: Principal, prefix: string,
   const operator = g.parking.file.carParks[k]!.operator;
   if (operator !== undefined && operator !== who.client) requireRole(who, 'operator', `${prefix}car_park_id: car park "${id}" reports through "${operator}"`);
   const cap = g.parking.capacity[k]!;
-  // Counts past the capacity (a car parked off the marked bays) are clamped, not refused.
+  // A little past the capacity (cars off the marked bays) is clamped by the tracker; far past it is refused.
   const occupied = which === 'occupied' ? num(m['occupied']) : cap - Math.min(cap, num(m['vacant']));
   try {
     g.feed.report(k, occupied, Math.round(atS * 1000));
