@@ -10,8 +10,11 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readEventsCsv } from '../engine/events/csv.js';
+import * as grpc from '@grpc/grpc-js';
+import { loadProtos } from '../service/server.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsync } from './main.js';
 import type { RunningServer } from '../service/server.js';
@@ -28,10 +31,11 @@ let cc: ControlCentre;
 let srv: RunningServer;
 let controllers: readonly VirtualController[];
 const now = (): number => cc.now();
+const PARKING_FILE = fileURLToPath(new URL('../examples/demo-city/parking.json', import.meta.url));
 
 beforeAll(async () => {
   // The controllers serve their event logs, which the service collects into the storage (for ops measures).
-  cc = await startControlCentre(dir, { eventLogs: true, twoPersonRule: true, review: { durationS: 180, seeds: [1] }, eventPollMs: 500 });
+  cc = await startControlCentre(dir, { eventLogs: true, twoPersonRule: true, review: { durationS: 180, seeds: [1] }, eventPollMs: 500, parking: PARKING_FILE });
   srv = cc.srv;
   controllers = cc.controllers;
 }, 30_000);
@@ -284,6 +288,29 @@ describe('greenwave ops on a running service', () => {
     let out = '';
     expect(await runAsync(['ops', 'locks', '--server', `127.0.0.1:${srv.port}`, '--insecure', '--token-file', tokenFile], (s) => (out += s))).toBe(0);
     expect(out).toBe('no locks\n');
+  }, 30_000);
+
+  it('parkapi: every car park as a ParkAPI lot; a reported one open with its free spaces, the rest nodata without a count', async () => {
+    // alice (an operator) reports P4 over the client stream, as a car-park system would.
+    const pkg = grpc.loadPackageDefinition(loadProtos()) as unknown as { greenwave: { v1: Record<string, new (addr: string, creds: grpc.ChannelCredentials) => grpc.Client & Record<string, (...a: unknown[]) => unknown>> } };
+    const parking = new pkg.greenwave.v1['ParkingGuidanceService']!(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
+    const meta = new grpc.Metadata();
+    meta.set('authorization', `Bearer ${TOKENS.alice}`);
+    await new Promise<void>((resolve, reject) => {
+      const call = (parking['ReportOccupancy'] as (m: grpc.Metadata, cb: (e: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<object>)(meta, (e) => (e ? reject(e) : resolve()));
+      call.write({ car_park_id: 'P4', occupied: 400 });
+      call.end();
+    });
+    parking.close();
+    const file = join(dir, 'city.json');
+    expect(await ok('val', ['parkapi', '--lang', 'en', '--out', file])).toBe(`wrote 8 car parks to ${file}\n`);
+    const city = JSON.parse(readFileSync(file, 'utf8')) as { lots: { id: string; name: string; state: string; free?: number; total: number }[] };
+    const spec = JSON.parse(readFileSync(PARKING_FILE, 'utf8')) as { carParks: { id: string; nameEn: string; capacityByType: Record<string, number> }[] };
+    expect(city.lots.map((l) => [l.id, l.name, l.total])).toEqual(spec.carParks.map((p) => [p.id, p.nameEn, Object.values(p.capacityByType).reduce((a, b) => a + b, 0)]));
+    const p4 = city.lots.find((l) => l.id === 'P4')!;
+    expect(p4).toMatchObject({ state: 'open', free: p4.total - 400 });
+    for (const l of city.lots.filter((x) => x.id !== 'P4')) expect(l.state === 'nodata' && l.free === undefined, l.id).toBe(true);
+    expect((await ops('val', ['parkapi', '--lang', 'fr'])).code).toBe(2);
   }, 30_000);
 
   it('deploy --watch exits 1 and names each controller that failed, with its reason, when the controllers are gone', async () => {

@@ -14,6 +14,8 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { EventBuffer } from '../engine/events/buffer.js';
 import { eventsToCsv } from '../engine/events/csv.js';
+import { parkApiCity, type ParkApiLotInput } from '../engine/parking/parkapi.js';
+import type { ParkingSiteStatus } from '../engine/parking/schema.js';
 import { ErrorCode, GreenwaveError } from '../engine/errors.js';
 import { connection, OpsClient, RemoteError, type Obj } from './opsClient.js';
 import { readEdits } from './opsEdits.js';
@@ -311,6 +313,45 @@ const SUBS: Readonly<Record<string, Sub>> = {
       return 0;
     },
   },
+  parkapi: {
+    synopsis: 'parkapi [--lang zh|en] [--out city.json]',
+    about: 'Every car park\'s live state as a ParkAPI city document (the JSON existing parking apps read):\n  ParkingGuidanceService.ListCarParks and GetCarPark of each; a stale feed is "nodata", never 0 free.',
+    help: '  --lang zh|en        the car parks\' names in Chinese (default) or English\n  --out FILE          write the document there (default: standard output)\n',
+    options: { lang: { type: 'string' }, out: { type: 'string' } },
+    positionals: [],
+    async run(x) {
+      const lang = optionalString(x.v, 'lang') ?? 'zh';
+      if (lang !== 'zh' && lang !== 'en') throw new OpsUsageError('parkapi', `--lang "${lang}": expected zh or en`);
+      const list = ((await x.client.call('ListCarParks', {}, 'parking'))['car_parks'] ?? []) as Obj[];
+      const lots: ParkApiLotInput[] = [];
+      for (const p of list) {
+        const one = await x.client.call('GetCarPark', { car_park_id: p['id'] }, 'parking');
+        const o = (one['occupancy'] ?? {}) as Obj;
+        const pos = (p['position'] ?? {}) as Obj;
+        const t = o['status_time'] as { seconds?: number; nanos?: number } | null | undefined;
+        lots.push({
+          id: String(p['id']),
+          nameZh: String(p['name_zh']),
+          nameEn: String(p['name_en']),
+          kind: String(p['kind']),
+          lat: Number(pos['lat']),
+          lon: Number(pos['lon']),
+          status: PARKING_STATUS[String(o['status'])] ?? 'unknown',
+          capacity: Number(p['capacity']),
+          vacant: Number(o['vacant'] ?? 0),
+          statusTimeMs: t ? Number(t.seconds ?? 0) * 1000 + Math.round(Number(t.nanos ?? 0) / 1e6) : 0,
+        });
+      }
+      const text = `${JSON.stringify(parkApiCity(lots, Date.now(), lang), null, 2)}\n`;
+      const file = optionalString(x.v, 'out');
+      if (file === undefined) x.out(text);
+      else {
+        writeFileSync(file, text);
+        x.out(`wrote ${lots.length} car parks to ${file}\n`);
+      }
+      return 0;
+    },
+  },
   events: {
     synopsis: 'events [--intersection ID] --from ISO --to ISO [--codes 1,8,82] [--out events.csv]',
     about: 'The stored high-resolution event log as ATSPM-style CSV (location id, timestamp, event code, event parameter),\n  every page of EventService.ListEvents; readable by greenwave measures --events.',
@@ -345,6 +386,9 @@ const SUBS: Readonly<Record<string, Sub>> = {
     },
   },
 };
+
+/** ParkingStatus enum names (proto/greenwave/v1/parking.proto) → the live state's status. */
+const PARKING_STATUS: Readonly<Record<string, ParkingSiteStatus>> = { PARKING_STATUS_OPEN: 'open', PARKING_STATUS_FULL: 'full', PARKING_STATUS_CLOSED: 'closed', PARKING_STATUS_UNKNOWN: 'unknown' };
 
 function subUsage(name: string): string {
   const s = SUBS[name]!;

@@ -54,7 +54,7 @@ let stubs: Record<string, StubCtor> | undefined;
 function stubConstructors(): Record<string, StubCtor> {
   if (!stubs) {
     // The same loader options as the server (service/server.ts): snake_case fields, 64-bit ids as numbers, oneof names.
-    const def = protoLoader.loadSync(['greenwave/v1/operations.proto', 'greenwave/v1/events.proto'], { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true, includeDirs: [protoRoot()] });
+    const def = protoLoader.loadSync(['greenwave/v1/operations.proto', 'greenwave/v1/events.proto', 'greenwave/v1/parking.proto'], { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true, includeDirs: [protoRoot()] });
     stubs = (grpc.loadPackageDefinition(def) as unknown as { greenwave: { v1: Record<string, StubCtor> } }).greenwave.v1;
   }
   return stubs;
@@ -86,10 +86,11 @@ export function connection(o: { server?: string | undefined; token?: string | un
   return { server: o.server, token, credentials };
 }
 
-/** OperationsService and EventService on one connection. */
+/** OperationsService, EventService and ParkingGuidanceService on one connection. */
 export class OpsClient {
   private readonly ops: Stub;
   private readonly events: Stub;
+  private readonly parking: Stub;
   private readonly meta = new grpc.Metadata();
 
   constructor(conn: Connection) {
@@ -97,12 +98,13 @@ export class OpsClient {
     this.ops = new ctors['OperationsService']!(conn.server, conn.credentials);
     // The second stub shares the first one's channel.
     this.events = new ctors['EventService']!(conn.server, conn.credentials);
+    this.parking = new ctors['ParkingGuidanceService']!(conn.server, conn.credentials);
     this.meta.set('authorization', `Bearer ${conn.token}`);
   }
 
-  /** One unary call of OperationsService (or EventService with `service: 'events'`); RemoteError when refused. */
-  call(method: string, request: Obj, service: 'ops' | 'events' = 'ops'): Promise<Obj> {
-    const stub = service === 'ops' ? this.ops : this.events;
+  /** One unary call of OperationsService (EventService with `service: 'events'`, ParkingGuidanceService with 'parking'); RemoteError when refused. */
+  call(method: string, request: Obj, service: 'ops' | 'events' | 'parking' = 'ops'): Promise<Obj> {
+    const stub = service === 'ops' ? this.ops : service === 'events' ? this.events : this.parking;
     const fn = stub[method] as (r: Obj, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Obj) => void) => void;
     return new Promise((resolve, reject) => fn.call(stub, request, this.meta, { deadline: Date.now() + CALL_TIMEOUT_MS }, (e, r) => (e ? reject(remoteError(e)) : resolve(r))));
   }
@@ -127,6 +129,7 @@ export class OpsClient {
   close(): void {
     this.ops.close();
     this.events.close();
+    this.parking.close();
   }
 }
 

@@ -27,15 +27,17 @@ export class ParkingGuidance {
   constructor(
     readonly parking: CompiledParking,
     private readonly state: ServiceState,
-    readonly feed: OccupancyFeed = new TrackedOccupancySource(parking),
+    /** Seconds (Unix time) now: the service's clock, which staleness and the future check follow. */
+    clock: () => number = () => Date.now() / 1000,
+    readonly feed: OccupancyFeed = new TrackedOccupancySource(parking, { tracker: { clock: () => Math.round(clock() * 1000) } }),
   ) {
     this.roads = new RoadGraph(state.c);
     this.recommender = new Recommender(parking, this.roads, feed);
   }
 
   /** Reads and checks the parking file against the service's network (INVALID_INPUT with every located problem: exit 2 from `serve`). */
-  static load(path: string, state: ServiceState): ParkingGuidance {
-    return new ParkingGuidance(loadCompiledParking(path, state.c), state);
+  static load(path: string, state: ServiceState, clock?: () => number): ParkingGuidance {
+    return new ParkingGuidance(loadCompiledParking(path, state.c), state, clock);
   }
 
   carPark(id: string, path: string): number {

@@ -207,7 +207,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (expired > 0) log(`greenwave serve: ${expired} priority request${expired === 1 ? '' : 's'} left open by the previous run closed as expired`);
   }
   if (opts.gtfsDir !== undefined) state.transit = await loadTransitIndex(state.c.network, opts.gtfsDir);
-  const parking = opts.parking !== undefined ? ParkingGuidance.load(opts.parking, state) : undefined;
+  const parking = opts.parking !== undefined ? ParkingGuidance.load(opts.parking, state, clock) : undefined;
   const gov = new Governor(governanceLimits({ ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}), ...(opts.maxStreams !== undefined ? { maxStreams: opts.maxStreams } : {}), ...opts.limits }));
   const replanner = new Replanner(state.c, state.source, gov.limits.maxPendingReplans, metrics);
   const pacing: PacingStats = { skippedTicks: 0, catchUps: 0 };
