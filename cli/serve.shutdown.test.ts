@@ -6,27 +6,18 @@
  * service drains and exits 0. A second SIGTERM during that drain: it exits at
  * once with status 1, after a `warn` line, without waiting for the grace.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { ClientHttp2Session } from 'node:http2';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { TOKENS_FILE } from '../test/fixtures/grpc/demo.js';
 import { rawCall, rawSession } from '../test/fixtures/grpc/rawGrpc.js';
+import { startServeProcess, type ServeProcess } from '../test/fixtures/serveProcess.js';
 
-const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 /** server.ts's default `shutdownGraceMs`, which `serve` does not change. */
 const GRACE_MS = 2000;
-
-interface Served {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly stderr: () => string;
-  /** Resolves with the exit status and the time of exit (performance.now()). */
-  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>;
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-serve-stop-'));
 const children: ChildProcess[] = [];
@@ -38,25 +29,8 @@ afterEach(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Starts `greenwave serve` on a fresh database and resolves once it listens. */
-function serve(name: string): Promise<Served> {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--insecure', '--port', '0', '--tokens', TOKENS_FILE, '--db', join(dir, `${name}.db`)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, atMs: performance.now() })));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on [\d.]+:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]), stderr: () => err, exit });
-      }
-    });
-    void exit.then(({ code }) => reject(new Error(`serve exited ${code} before listening: ${err}`)));
-  });
+function serve(name: string): Promise<ServeProcess> {
+  return startServeProcess(['--insecure', '--port', '0', '--tokens', TOKENS_FILE, '--db', join(dir, `${name}.db`)], (child) => children.push(child));
 }
 
 /**

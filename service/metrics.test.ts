@@ -15,7 +15,8 @@ import { PassThrough } from 'node:stream';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, loadProtos, type RunningServer } from './server.js';
+import { startServer, type RunningServer } from './server.js';
+import { bearer, greenwaveStubs, unaryCall, type GrpcClient } from '../test/fixtures/grpc/client.js';
 import { TokenStore } from './auth.js';
 import { makeLogger } from './logging.js';
 import { SqliteStorage } from './storage/sqlite.js';
@@ -28,18 +29,10 @@ import { demo, TOKENS_FILE } from '../test/fixtures/grpc/demo.js';
 /** A clock on a 150 s cycle boundary of I1, shared by the service and the controllers; it stands still unless a test moves it. */
 const T0 = 150 * 12_000_000;
 let now = T0 + 90;
-type Client = grpc.Client & Record<string, (...a: unknown[]) => unknown>;
-const pkg = grpc.loadPackageDefinition(loadProtos()) as unknown as { greenwave: { v1: Record<string, new (addr: string, creds: grpc.ChannelCredentials) => Client> } };
-
-const md = (token: string): grpc.Metadata => {
-  const m = new grpc.Metadata();
-  m.set('authorization', `Bearer ${token}`);
-  return m;
-};
+const stubs = greenwaveStubs();
+const md = bearer;
 /** A unary call; the deadline is generous because the Replan worker runs at a lower OS priority and a busy machine starves it. */
-function unary(client: Client, method: string, req: object, meta: grpc.Metadata): Promise<{ err: grpc.ServiceError | null; res: Record<string, unknown> }> {
-  return new Promise((resolve) => (client[method] as (r: object, m: grpc.Metadata, o: object, cb: (e: grpc.ServiceError | null, r: Record<string, unknown>) => void) => void)(req, meta, { deadline: Date.now() + 90_000 }, (err, res) => resolve({ err, res })));
-}
+const unary = (client: GrpcClient, method: string, req: object, meta: grpc.Metadata) => unaryCall(client, method, req, meta, 90_000);
 
 /** The value of one sample line of the exposition, 0 if absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -124,7 +117,7 @@ describe('metrics of the field, the optimizer and the database (/metrics over HT
     expect(sample(text, 'greenwave_controllers_reachable')).toBe(N);
     expect(sample(text, 'greenwave_replan_runs_total', { outcome: 'ok' })).toBe(0);
 
-    const timing = new pkg.greenwave.v1['TimingService']!(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
+    const timing = new stubs['TimingService']!(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
     const replan = await unary(timing, 'Replan', { at: '17:00' }, md('operator-secret-1'));
     timing.close();
     expect(replan.err).toBeNull();
@@ -153,7 +146,7 @@ describe('metrics of the field, the optimizer and the database (/metrics over HT
   test('journal flushes: a priority request is written by a flush counted ok', async () => {
     const before = await scrape();
     const ok0 = sample(before, FLUSHES, { outcome: 'ok' });
-    const bus = new pkg.greenwave.v1['BusPriorityService']!(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
+    const bus = new stubs['BusPriorityService']!(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
     const r = await unary(bus, 'RequestPriority', { vehicle_id: 'metrics-bus-1', route_id: '7', intersection_id: 'I1', movement: 'EBT', eta_s: 10, lateness_s: 120, occupancy: 40, priority_class: 'PRIORITY_CLASS_BUS' }, md('dispatch-secret-1'));
     bus.close();
     expect(r.err).toBeNull();
@@ -208,7 +201,7 @@ describe('metrics of the field, the optimizer and the database (/metrics over HT
     await storage.close();
     storageOpen = false;
     // A refused token is audited by the next flush, which now cannot write.
-    const timing = new pkg.greenwave.v1['TimingService']!(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
+    const timing = new stubs['TimingService']!(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
     expect((await unary(timing, 'ListIntersections', {}, md('not-a-token'))).err?.code).toBe(grpc.status.UNAUTHENTICATED);
     timing.close();
     const text = await scrapeUntil((t) => sample(t, FLUSHES, { outcome: 'failed' }) >= 1);

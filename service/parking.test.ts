@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { startServer, loadProtos, type RunningServer } from './server.js';
+import { startServer, type RunningServer } from './server.js';
+import { bearer, greenwaveStubs, unaryCall, type GrpcClient } from '../test/fixtures/grpc/client.js';
 import { TokenStore } from './auth.js';
 
 const PARKING_TOKENS = new TokenStore([
@@ -18,17 +19,11 @@ const PARKING_TOKENS = new TokenStore([
 const PARKING_FILE = new URL('../examples/demo-city/parking.json', import.meta.url).pathname;
 // Monday 2026-03-02 10:00 in Hangzhou, in seconds.
 const T0 = Date.parse('2026-03-02T10:00:00+08:00') / 1000;
-type Client = grpc.Client & Record<string, (...a: unknown[]) => unknown>;
-const pkg = grpc.loadPackageDefinition(loadProtos()) as unknown as { greenwave: { v1: Record<string, new (addr: string, creds: grpc.ChannelCredentials) => Client> } };
-const md = (token: string): grpc.Metadata => {
-  const m = new grpc.Metadata();
-  m.set('authorization', `Bearer ${token}`);
-  return m;
-};
+const stubs = greenwaveStubs();
+const md = bearer;
 type Res = { err: grpc.ServiceError | null; res: Record<string, unknown> };
-const unary = (client: Client, method: string, req: object, token = 'viewer-secret-1'): Promise<Res> =>
-  new Promise((resolve) => (client[method] as (r: object, m: grpc.Metadata, o: object, cb: (e: grpc.ServiceError | null, r: Record<string, unknown>) => void) => void)(req, md(token), { deadline: Date.now() + 5000 }, (err, res) => resolve({ err, res })));
-const report = (client: Client, msgs: object[], token = 'parking-secret-1'): Promise<Res> =>
+const unary = (client: GrpcClient, method: string, req: object, token = 'viewer-secret-1'): Promise<Res> => unaryCall(client, method, req, md(token), 5000);
+const report = (client: GrpcClient, msgs: object[], token = 'parking-secret-1'): Promise<Res> =>
   new Promise((resolve) => {
     const call = (client['ReportOccupancy'] as (m: grpc.Metadata, cb: (e: grpc.ServiceError | null, r: Record<string, unknown>) => void) => grpc.ClientWritableStream<object>)(md(token), (err, res) => resolve({ err, res }));
     for (const m of msgs) call.write(m);
@@ -37,10 +32,10 @@ const report = (client: Client, msgs: object[], token = 'parking-secret-1'): Pro
 
 let now = T0;
 let srv: RunningServer;
-let client: Client;
+let client: GrpcClient;
 beforeAll(async () => {
   srv = await startServer({ insecure: true, port: 0, tokens: PARKING_TOKENS, clock: () => now, parking: PARKING_FILE, shutdownGraceMs: 500 });
-  client = new pkg.greenwave.v1['ParkingGuidanceService']!(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
+  client = new stubs['ParkingGuidanceService']!(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
   // P1 reports through "intime-system" only.
   (srv.parking!.parking.file.carParks[0] as { operator?: string }).operator = 'intime-system';
 });
@@ -136,7 +131,7 @@ describe('ParkingGuidanceService', () => {
 
   test('without a parking file: FAILED_PRECONDITION after authentication', async () => {
     const bare = await startServer({ insecure: true, port: 0, tokens: PARKING_TOKENS, clock: () => now, shutdownGraceMs: 200 });
-    const c2 = new pkg.greenwave.v1['ParkingGuidanceService']!(`127.0.0.1:${bare.port}`, grpc.credentials.createInsecure());
+    const c2 = new stubs['ParkingGuidanceService']!(`127.0.0.1:${bare.port}`, grpc.credentials.createInsecure());
     try {
       const r = await unary(c2, 'ListCarParks', {});
       expect([r.err?.code, r.err?.details]).toEqual([grpc.status.FAILED_PRECONDITION, 'parking guidance needs a parking file: start the server with --parking <file> (ServeOptions.parking)']);

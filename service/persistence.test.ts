@@ -5,55 +5,23 @@
  * --at); a priority request left open is closed as expired; a refused token
  * is in the audit log; and `greenwave audit verify` passes on the file.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadProtos } from './server.js';
+import { bearer, greenwaveStubs, unaryCall, type GrpcClient } from '../test/fixtures/grpc/client.js';
+import { startServeProcess, type ServeProcess } from '../test/fixtures/serveProcess.js';
 import { SqliteStorage } from './storage/sqlite.js';
 import { FLUSH_MS } from './journal.js';
 
 const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
-type Client = grpc.Client & Record<string, (...a: unknown[]) => unknown>;
-const pkg = grpc.loadPackageDefinition(loadProtos()) as unknown as { greenwave: { v1: Record<string, new (addr: string, creds: grpc.ChannelCredentials) => Client> } };
-
-const md = (token: string): grpc.Metadata => {
-  const m = new grpc.Metadata();
-  m.set('authorization', `Bearer ${token}`);
-  return m;
-};
-function unary(client: Client, method: string, req: object, meta: grpc.Metadata): Promise<{ err: grpc.ServiceError | null; res: Record<string, unknown> }> {
-  return new Promise((resolve) => (client[method] as (r: object, m: grpc.Metadata, o: object, cb: (e: grpc.ServiceError | null, r: Record<string, unknown>) => void) => void)(req, meta, { deadline: Date.now() + 20_000 }, (err, res) => resolve({ err, res })));
-}
-
-interface Served {
-  child: ChildProcess;
-  port: number;
-  stderr: () => string;
-}
-
-/** Starts `greenwave serve` and resolves once it listens. */
-function serve(args: string[]): Promise<Served> {
-  const child = spawn(process.execPath, [MAIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on [\d.]+:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]), stderr: () => err });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
-}
+const stubs = greenwaveStubs();
+const md = bearer;
+const unary = (client: GrpcClient, method: string, req: object, meta: grpc.Metadata) => unaryCall(client, method, req, meta, 20_000);
+const serve = (args: string[]): Promise<ServeProcess> => startServeProcess(args);
 
 function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
@@ -83,8 +51,8 @@ describe('serve --db across kill -9', () => {
     const first = await serve(args);
     children.push(first.child);
     const addr = `127.0.0.1:${first.port}`;
-    const timing = new pkg.greenwave.v1['TimingService']!(addr, grpc.credentials.createInsecure());
-    const bus = new pkg.greenwave.v1['BusPriorityService']!(addr, grpc.credentials.createInsecure());
+    const timing = new stubs['TimingService']!(addr, grpc.credentials.createInsecure());
+    const bus = new stubs['BusPriorityService']!(addr, grpc.credentials.createInsecure());
     const before = await unary(timing, 'GetPlan', { intersection_id: 'I1' }, md('op-secret'));
     expect(before.err).toBeNull();
     expect(String(before.res['for_interval'])).toContain('T08:00');
@@ -103,7 +71,7 @@ describe('serve --db across kill -9', () => {
 
     const second = await serve(args);
     children.push(second.child);
-    const timing2 = new pkg.greenwave.v1['TimingService']!(`127.0.0.1:${second.port}`, grpc.credentials.createInsecure());
+    const timing2 = new stubs['TimingService']!(`127.0.0.1:${second.port}`, grpc.credentials.createInsecure());
     const after = await unary(timing2, 'GetPlan', { intersection_id: 'I1' }, md('op-secret'));
     timing2.close();
     expect(after.err).toBeNull();
@@ -143,7 +111,7 @@ async function planAt(at: string): Promise<Record<string, unknown>> {
   writeFileSync(tokens, JSON.stringify({ tokens: [{ token: 'viewer-secret', client: 'v', roles: ['viewer'] }] }));
   const ref = await serve(['--insecure', '--port', '0', '--tokens', tokens, '--db', join(dir, 'ref.db'), '--at', at]);
   try {
-    const t = new pkg.greenwave.v1['TimingService']!(`127.0.0.1:${ref.port}`, grpc.credentials.createInsecure());
+    const t = new stubs['TimingService']!(`127.0.0.1:${ref.port}`, grpc.credentials.createInsecure());
     const r = await unary(t, 'GetPlan', { intersection_id: 'I1' }, md('viewer-secret'));
     t.close();
     return r.res;
