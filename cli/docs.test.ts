@@ -1,33 +1,42 @@
 /**
- * The README's command outputs and the committed time-space diagram are what
- * the code prints now (`npm run docs:generate` rewrites them), and a hand
- * edit to an excerpt is caught.
+ * The command outputs shown in README.md and docs/*.md, and the committed
+ * time-space diagram, are what the code prints now (`npm run docs:generate`
+ * rewrites them), and a hand edit to an excerpt is caught.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { EXCERPTS, regenerateReadme, TSD_SVG, tsdSvg } from './docs.js';
+import { DOC_FILES, EXCERPTS, regenerate, TSD_SVG, tsdSvg } from './docs.js';
 
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const docs = new Map(DOC_FILES.map((f) => [f, readFileSync(new URL(`../${f}`, import.meta.url), 'utf8')]));
+const readme = docs.get('README.md')!;
 
 describe('docs generated from the code', () => {
-  it('every excerpt named in the code is marked in README.md', () => {
-    for (const name of Object.keys(EXCERPTS)) expect(readme).toContain(`<!-- generated: ${name} -->`);
+  it('every excerpt named in the code is marked in exactly one document', () => {
+    for (const name of Object.keys(EXCERPTS)) {
+      const holders = [...docs].filter(([, text]) => text.includes(`<!-- generated: ${name} -->`)).map(([f]) => f);
+      expect(holders, name).toHaveLength(1);
+    }
   });
 
-  it('README.md’s excerpts are what the commands print (run npm run docs:generate after changing the output)', () => {
-    expect(regenerateReadme(readme)).toBe(readme);
+  it.each([...DOC_FILES])('%s: its excerpts are what the commands print (run npm run docs:generate after changing the output)', (file) => {
+    const text = docs.get(file)!;
+    expect(regenerate(text)).toBe(text);
   });
 
   it('the committed time-space diagram is what the README’s corridor command draws', () => {
     expect(tsdSvg()).toBe(readFileSync(new URL(`../${TSD_SVG}`, import.meta.url), 'utf8'));
   });
 
-  it('a hand edit to an excerpt is caught', () => {
+  it('a hand edit to an excerpt is caught, in the README and in a docs page', () => {
     const edited = readme.replace('common cycle 112 s', 'common cycle 109 s');
     expect(edited).not.toBe(readme);
     // Regenerated once (it runs every excerpt's command, seconds of CPU), checked twice.
-    const regenerated = regenerateReadme(edited);
+    const regenerated = regenerate(edited);
     expect(regenerated).not.toBe(edited);
     expect(regenerated).toBe(readme);
+    const page = docs.get('docs/network-format.md')!;
+    const editedPage = page.replace('is below the absolute floor 3 s', 'is below the absolute floor 2 s');
+    expect(editedPage).not.toBe(page);
+    expect(regenerate(editedPage)).toBe(page);
   });
 });
