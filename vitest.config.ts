@@ -69,6 +69,7 @@ const SLOW = [
   'simulator/insertion.test.ts',
   'simulator/linkPivot.test.ts',
   'simulator/simulation.test.ts',
+  'simulator/trafficState.test.ts',
   'simulator/transit.test.ts',
 ];
 const ALL = ['{engine,cli,bench,simulator,proto,service,controllers-adapter,test,web}/**/*.test.ts'];
