@@ -26,6 +26,7 @@ const INTEROP = [
   'controllers-adapter/ntcip/walk.test.ts',
   'controllers-adapter/rtu/rtu.test.ts',
   'service/parkingPy.test.ts',
+  'service/trafficPy.test.ts',
   'service/server.test.ts',
   'service/storage/postgres.test.ts',
   'simulator/sumo/bridge/inSumo.test.ts',
