@@ -83,7 +83,7 @@ function fitPhi(series: readonly { y: Float64Array; hist: Float64Array; e: Float
   return den > 0 ? num / den : 0;
 }
 
-/** Mean absolute error of the method with these parameters at horizon index k, s. */
+/** Mean absolute error of the method with φ at a horizon of h slots, s. */
 function maeOf(series: readonly { y: Float64Array; hist: Float64Array; e: Float64Array }[], h: number, phi: number): number {
   let sum = 0;
   let n = 0;
@@ -147,7 +147,7 @@ export function scoreSeries(ys: readonly Float64Array[], params: PredictorParams
       }
     }
     return {
-      horizonMin: (h * 5) as number,
+      horizonMin: h * 5,
       n,
       maeMethod: abs[0]! / n,
       maeHistorical: abs[1]! / n,
