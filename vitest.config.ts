@@ -26,6 +26,7 @@ const INTEROP = [
   'controllers-adapter/ntcip/walk.test.ts',
   'controllers-adapter/rtu/rtu.test.ts',
   'service/parkingPy.test.ts',
+  'service/trafficPy.test.ts',
   'service/server.test.ts',
   'service/storage/postgres.test.ts',
   'simulator/sumo/bridge/inSumo.test.ts',
@@ -69,6 +70,7 @@ const SLOW = [
   'simulator/insertion.test.ts',
   'simulator/linkPivot.test.ts',
   'simulator/simulation.test.ts',
+  'simulator/trafficState.test.ts',
   'simulator/transit.test.ts',
 ];
 const ALL = ['{engine,cli,bench,simulator,proto,service,controllers-adapter,test,web}/**/*.test.ts'];

@@ -11,7 +11,7 @@ import { str, type Obj } from './messages.js';
 import type { ServiceContext } from './calls.js';
 
 /** The services a health check may name ('' = the server as a whole): every one startServer registers (./healthService.test.ts checks). */
-export const HEALTH_SERVICES: readonly string[] = ['', 'greenwave.v1.BusPriorityService', 'greenwave.v1.SignalStateService', 'greenwave.v1.TimingService', 'greenwave.v1.OperationsService', 'greenwave.v1.EventService', 'greenwave.v1.ParkingGuidanceService'];
+export const HEALTH_SERVICES: readonly string[] = ['', 'greenwave.v1.BusPriorityService', 'greenwave.v1.SignalStateService', 'greenwave.v1.TimingService', 'greenwave.v1.OperationsService', 'greenwave.v1.EventService', 'greenwave.v1.ParkingGuidanceService', 'greenwave.v1.TrafficStateService'];
 const KNOWN = new Set(HEALTH_SERVICES);
 
 /** The handlers of grpc.health.v1.Health. */

@@ -1,7 +1,8 @@
 /**
  * The greenwave gRPC service: loads a network and counts, plans them
  * (planNetwork), keeps the current plan and the TSP controller that adjusts it,
- * and serves BusPriorityService, SignalStateService, TimingService, the
+ * and serves BusPriorityService, SignalStateService, TimingService,
+ * TrafficStateService (./trafficService.ts), the
  * standard health service and server reflection (proto/ is the contract).
  *
  * Robustness: malformed requests → INVALID_ARGUMENT naming the field; unknown
@@ -54,6 +55,8 @@ import { EventCollector } from './eventCollector.js';
 import { eventService } from './eventService.js';
 import { parkingService } from './parkingService.js';
 import { ParkingGuidance } from './parkingState.js';
+import { TrafficState } from './trafficState.js';
+import { trafficService } from './trafficService.js';
 import { startConsole, type RunningConsole } from '../web/server/http.js';
 import type { UserStore } from '../web/server/users.js';
 
@@ -142,6 +145,8 @@ export interface RunningServer {
   readonly controllers: { readonly link: PriorityLink; readonly failures: string[] } | undefined;
   /** With `parking`: the car parks, their occupancy feed and the recommender. */
   readonly parking: ParkingGuidance | undefined;
+  /** The network traffic state and the incidents list TrafficStateService serves. */
+  readonly traffic: TrafficState;
   /** Authenticated streams open right now (health watches have a budget of their own). */
   openStreams(): number;
   readonly governance: {
@@ -157,7 +162,7 @@ export interface RunningServer {
 
 const ROOT = findRepoRoot();
 export const PROTO_ROOT = `${ROOT}/proto`;
-export const PROTO_FILES = ['greenwave/v1/common.proto', 'greenwave/v1/priority.proto', 'greenwave/v1/signal_state.proto', 'greenwave/v1/timing.proto', 'greenwave/v1/operations.proto', 'greenwave/v1/events.proto', 'greenwave/v1/parking.proto', 'grpc/health/v1/health.proto'];
+export const PROTO_FILES = ['greenwave/v1/common.proto', 'greenwave/v1/priority.proto', 'greenwave/v1/signal_state.proto', 'greenwave/v1/timing.proto', 'greenwave/v1/operations.proto', 'greenwave/v1/events.proto', 'greenwave/v1/parking.proto', 'greenwave/v1/traffic.proto', 'grpc/health/v1/health.proto'];
 export const DEFAULT_NETWORK = `${ROOT}/examples/demo-city/network.json`;
 export const DEFAULT_COUNTS = `${ROOT}/examples/demo-city/counts.csv`;
 
@@ -254,6 +259,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   server.addService(pkg.greenwave.v1['EventService']!.service, eventService(ctx));
   // Registered with or without a parking file: without one its calls authenticate, then say what is missing.
   server.addService(pkg.greenwave.v1['ParkingGuidanceService']!.service, parkingService(ctx, parking));
+  const traffic = new TrafficState(state);
+  server.addService(pkg.greenwave.v1['TrafficStateService']!.service, trafficService(ctx, traffic));
   server.addService(pkg.grpc.health.v1.Health.service, healthService(ctx));
   new ReflectionService(pkgDef).addToServer(server);
 
@@ -341,6 +348,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     state,
     controllers: field ? { link: field.link, failures: field.link.failures } : undefined,
     parking,
+    traffic,
     openStreams: () => gov.stats().streams,
     governance: { limits: gov.limits, stats: () => gov.stats(), pacing, replanComputations: () => replanner.computations },
     close,

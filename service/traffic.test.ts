@@ -1,0 +1,83 @@
+/**
+ * TrafficStateService over a real server and grpc-js client: the link states stream carries
+ * every link and the corridor and city indices, a route's time is the sum of its links', the
+ * incidents list shows what the service holds (in memory: no detector feeds it yet), and a bad
+ * watch request is refused naming the field.
+ */
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { startServer, type RunningServer } from './server.js';
+import { TokenStore } from './auth.js';
+import { bearer, greenwaveStubs, unaryCall, type GrpcClient } from '../test/fixtures/grpc/client.js';
+
+const T0 = Date.parse('2026-03-02T10:00:00+08:00') / 1000;
+let srv: RunningServer;
+let client: GrpcClient;
+beforeAll(async () => {
+  const tokens = new TokenStore([{ token: 'viewer-secret-1', client: 'dashboard', roles: ['viewer'] }]);
+  srv = await startServer({ insecure: true, port: 0, tokens, clock: () => T0, shutdownGraceMs: 500 });
+  client = new (greenwaveStubs()['TrafficStateService']!)(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
+});
+afterAll(async () => {
+  client?.close();
+  await srv?.close();
+});
+
+function first(req: object, method = 'WatchLinkStates'): Promise<{ msg?: Record<string, unknown>; err?: grpc.ServiceError }> {
+  return new Promise((resolve) => {
+    const call = (client[method] as (r: object, m: grpc.Metadata) => grpc.ClientReadableStream<Record<string, unknown>>)(req, bearer('viewer-secret-1'));
+    call.once('data', (msg: Record<string, unknown>) => {
+      call.cancel();
+      resolve({ msg });
+    });
+    call.once('error', (err: grpc.ServiceError) => resolve({ err }));
+  });
+}
+
+test('WatchLinkStates: every link, corridor and city index; the state the estimator holds', async () => {
+  const { msg } = await first({ interval_s: 1 });
+  const links = msg!['links'] as Record<string, unknown>[];
+  expect(links.length).toBe(srv.traffic.links.count);
+  const est = srv.traffic.current();
+  links.forEach((l, k) => {
+    expect(l['link_id']).toBe(srv.traffic.links.ids[k]);
+    expect(l['travel_time_s']).toBe(est.travelTimeS[k]);
+    expect(l['tpi']).toBeGreaterThanOrEqual(0);
+    expect(l['tpi']).toBeLessThanOrEqual(10);
+  });
+  expect((msg!['corridors'] as Record<string, unknown>[]).map((c) => c['corridor_id'])).toEqual(['renmin-rd']);
+  expect(msg!['city_tpi']).toBeGreaterThanOrEqual(0);
+  const bad = await first({ link_ids: ['L-I1-I2'], interval_s: 0.001 });
+  expect(bad.err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+  expect(bad.err?.details).toMatch(/^interval_s: /);
+});
+
+test('GetRouteTravelTime: the sum of the links on the path', async () => {
+  const { err, res } = await unaryCall(client, 'GetRouteTravelTime', { intersection_ids: ['I8', 'I7', 'I6'] }, bearer('viewer-secret-1'), 5000);
+  expect(err).toBeNull();
+  const est = srv.traffic.current();
+  const k1 = srv.traffic.links.index.get('L-I8-I7')!;
+  const k2 = srv.traffic.links.index.get('L-I7-I6')!;
+  expect(res['travel_time_s']).toBeCloseTo(est.travelTimeS[k1]! + est.travelTimeS[k2]!, 9);
+  expect(res['length_m']).toBe(455 + 545);
+  const one = await unaryCall(client, 'GetRouteTravelTime', { intersection_ids: ['I8'] }, bearer('viewer-secret-1'), 5000);
+  expect(one.err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+  expect(one.err?.details).toBe('intersection_ids: at least two intersections are needed');
+  const apart = await unaryCall(client, 'GetRouteTravelTime', { intersection_ids: ['I1', 'I3'] }, bearer('viewer-secret-1'), 5000);
+  expect(apart.err?.code).toBe(grpc.status.NOT_FOUND);
+  expect(apart.err?.details).toBe('intersection_ids[1]: no link from "I1" to "I3"');
+});
+
+test('incidents: the in-memory list, active ones streamed, cleared ones only when asked for', async () => {
+  const empty = await unaryCall(client, 'ListIncidents', {}, bearer('viewer-secret-1'), 5000);
+  expect(empty.res['incidents']).toEqual([]);
+  const a = srv.traffic.reportIncident('L-I3-I4', 'I4-WB-2-A', 'test', T0 - 60);
+  const b = srv.traffic.reportIncident('I1-NB', '', 'test', T0 - 30);
+  srv.traffic.clearIncident(b, T0);
+  const active = await unaryCall(client, 'ListIncidents', {}, bearer('viewer-secret-1'), 5000);
+  expect((active.res['incidents'] as Record<string, unknown>[]).map((x) => [x['incident_id'], x['link_id'], x['state']])).toEqual([[a, 'L-I3-I4', 'INCIDENT_STATE_ACTIVE']]);
+  const all = await unaryCall(client, 'ListIncidents', { include_cleared: true }, bearer('viewer-secret-1'), 5000);
+  expect((all.res['incidents'] as Record<string, unknown>[]).map((x) => x['state'])).toEqual(['INCIDENT_STATE_ACTIVE', 'INCIDENT_STATE_CLEARED']);
+  const { msg } = await first({ interval_s: 1 }, 'WatchIncidents');
+  expect((msg!['incidents'] as Record<string, unknown>[]).map((x) => x['incident_id'])).toEqual([a]);
+});
