@@ -6,7 +6,7 @@
  * controller's own, with the route, class and lateness of the latest event.
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_WATCHERS, PriorityFeed, RING_SIZE, type PriorityEvent } from './priorityFeed.js';
+import { FLUSH_MS, MAX_WATCHERS, PriorityFeed, RING_SIZE, type PriorityEvent } from './priorityFeed.js';
 import type { TspDecision } from '../engine/priority/tsp.js';
 import { DEMO_COUNTS, DEMO_NETWORK } from '../test/fixtures/grpc/demo.js';
 import { priorityConfig } from '../engine/priority/policy.js';
@@ -15,15 +15,17 @@ import { parsePriorityRequest } from './messages.js';
 
 const granted: TspDecision = { granted: true, strategy: 'greenExtension', reason: 'granted', detail: '', phase: 0, adjustmentS: 5, savedS: 5, greenAtS: 0 };
 const req = (n: number) => ({ vehicleId: `bus-${n}`, routeId: '7', tripId: '', priorityClass: 2, latenessS: 60, arrivalS: 1000 });
-const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+const tick = (): Promise<void> => new Promise((r) => setTimeout(r, FLUSH_MS + 20));
 
 describe('PriorityFeed', () => {
-  it('tells watchers after the recording call, not during it, in order', async () => {
+  it('tells watchers after the recording call, not during it, in order and in one batch', async () => {
     const feed = new PriorityFeed(() => 5000);
     const seen: PriorityEvent[][] = [];
     feed.watch((events) => seen.push([...events]));
     feed.decided('request', 'disp', req(1), 'I1', granted);
     feed.cancelled('disp', 'bus-1', 'I1', true);
+    expect(seen).toEqual([]);
+    await new Promise((r) => setImmediate(r));
     expect(seen).toEqual([]);
     await tick();
     expect(seen.length).toBe(1);

@@ -6,8 +6,10 @@
  *
  * The gRPC path must not feel a watcher, however slow: recording writes one
  * small object into a fixed ring (the last RING_SIZE events) and, when someone
- * watches, schedules one flush with setImmediate; the flush (serialising, writing
- * to sockets) runs after the call has answered. A watcher that falls more than
+ * watches, schedules one flush FLUSH_MS later; the flush (serialising, writing
+ * to sockets) runs after the call has answered, and batches what came in the
+ * meantime, so a burst of decisions costs a watcher a few writes a second, not
+ * one per decision. A watcher that falls more than
  * the ring behind gets a `gap` (how many it missed) instead of the events, and
  * may read the snapshot again. Nothing else is kept: the open requests come
  * from the TSP controller itself (engine/priority/tsp.ts), with the route, class
@@ -20,6 +22,8 @@ import type { ServiceState } from './state.js';
 export const RING_SIZE = 256;
 /** At most this many watchers at once (each is an open console page). */
 export const MAX_WATCHERS = 32;
+/** How long after an event the watchers are told (with whatever else came meanwhile), ms. */
+export const FLUSH_MS = 100;
 
 export type PriorityClassName = 'other' | 'bus' | 'emergency';
 
@@ -181,8 +185,8 @@ export class PriorityFeed {
   }
 
   /**
-   * Calls `on` with every event after `afterSeq` (later flushes: after the last delivered), off the
-   * recording call's stack. Returns the function that stops it, or undefined when MAX_WATCHERS watch already.
+   * Calls `on` with every event after `afterSeq` (later flushes: after the last delivered), FLUSH_MS
+   * after the first of them and off the recording call's stack. Returns the function that stops it, or undefined when MAX_WATCHERS watch already.
    */
   watch(on: PriorityWatcher, afterSeq = this.seq): (() => void) | undefined {
     if (this.watchers.size >= MAX_WATCHERS) return undefined;
@@ -202,7 +206,7 @@ export class PriorityFeed {
   private schedule(): void {
     if (this.flushing) return;
     this.flushing = true;
-    setImmediate(() => this.flush());
+    setTimeout(() => this.flush(), FLUSH_MS);
   }
 
   private flush(): void {
