@@ -87,6 +87,9 @@ export const liveEn = {
   pd_left: '←',
   pd_ahead: '↑',
   pd_right: '→',
+  pdw_left: 'turn left',
+  pdw_ahead: 'straight ahead',
+  pdw_right: 'turn right',
   pkLineText: '{en}',
   pkPartial: 'partial',
   lkTitle: 'Locks and schedule',
@@ -106,6 +109,10 @@ export const liveEn = {
   lkFrom: 'From',
   lkPlan: 'Plan',
   lkDue: 'due now',
+  lks_corridor: 'corridor',
+  lks_intersection: 'intersection',
+  lkw_plan: 'plan',
+  lkw_cycle: 'cycle',
 };
 
 export const liveZh: Readonly<Record<keyof typeof liveEn, string>> = {
@@ -192,6 +199,9 @@ export const liveZh: Readonly<Record<keyof typeof liveEn, string>> = {
   pd_left: '←',
   pd_ahead: '↑',
   pd_right: '→',
+  pdw_left: '左转',
+  pdw_ahead: '直行',
+  pdw_right: '右转',
   pkLineText: '{zh}',
   pkPartial: '不完整',
   lkTitle: '锁定与时段表',
@@ -211,4 +221,8 @@ export const liveZh: Readonly<Record<keyof typeof liveEn, string>> = {
   lkFrom: '起始',
   lkPlan: '方案',
   lkDue: '当前时段',
+  lks_corridor: '干线',
+  lks_intersection: '路口',
+  lkw_plan: '方案',
+  lkw_cycle: '周期',
 };

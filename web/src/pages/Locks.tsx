@@ -6,7 +6,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { liveApi, type LocksView } from '../api.js';
-import type { T } from '../i18n.js';
+import type { MessageKey, T } from '../i18n.js';
 
 const hhmm = (min: number): string => `${String(Math.floor(min / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`;
 
@@ -57,9 +57,9 @@ export function LocksPage(props: { t: T }) {
                     <tr data-lock={l.id}>
                       <td>{l.id}</td>
                       <td>
-                        {l.scope.kind} {l.scope.id}
+                        {t(`lks_${l.scope.kind}` as MessageKey)} {l.scope.id}
                       </td>
-                      <td>{l.what}</td>
+                      <td>{t(`lkw_${l.what}` as MessageKey)}</td>
                       <td>
                         <code>{JSON.stringify(l.value)}</code>
                       </td>

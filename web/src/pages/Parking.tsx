@@ -91,7 +91,10 @@ export function ParkingPage(props: { t: T }) {
                     {s.lines.map((l) => (
                       <>
                         <dt>{t('pkName', { en: l.labelEn, zh: l.labelZh })}</dt>
-                        <dt aria-hidden="true">{t(`pd_${l.direction}` as MessageKey)}</dt>
+                        <dt>
+                          <span aria-hidden="true">{t(`pd_${l.direction}` as MessageKey)}</span>
+                          <span class="sr-only">{t(`pdw_${l.direction}` as MessageKey)}</span>
+                        </dt>
                         <dd class={l.kind} data-kind={l.kind}>
                           {t('pkLineText', { en: l.textEn, zh: l.textZh })}
                           {l.partial && <span class="muted"> ({t('pkPartial')})</span>}
