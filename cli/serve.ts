@@ -109,6 +109,8 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     'metrics-port': cli['metrics-port'] ?? str(cfg.metricsPort),
     'log-level': cli['log-level'] ?? cfg.logLevel ?? 'info',
     'two-person-rule': cli['two-person-rule'] ?? cfg.twoPersonRule ?? false,
+    'web-port': cli['web-port'] ?? str(cfg.webPort),
+    users: cli.users ?? cfg.users,
   };
   // Limits merge per name: a file's maxStreams stays when the command line sets only maxInFlight.
   const limits: Record<string, number> = { ...(file.limits as Record<string, number> | undefined), ...(fromEnv.limits as Record<string, number> | undefined) };
@@ -144,17 +146,17 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --metrics-port ${values['metrics-port']} must be an integer 0..65535`);
   }
   let webPort: number | undefined;
-  if (cli['web-port'] !== undefined) {
-    webPort = Number(cli['web-port']);
-    if (!Number.isInteger(webPort) || webPort < 0 || webPort > 65535) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --web-port ${cli['web-port']} must be an integer 0..65535`);
-    if (cli.users === undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'serve: --web-port needs --users <users.json> (docs/console.md)');
+  if (values['web-port'] !== undefined) {
+    webPort = Number(values['web-port']);
+    if (!Number.isInteger(webPort) || webPort < 0 || webPort > 65535) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --web-port ${values['web-port']} must be an integer 0..65535`);
+    if (values.users === undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'serve: --web-port needs --users <users.json> (or `users` in the config file, GREENWAVE_USERS; docs/console.md)');
   }
   const logLevel = values['log-level'];
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --log-level ${logLevel} must be one of ${LOG_LEVELS.join(', ')}`);
   return {
     logLevel: logLevel as LogLevel,
     ...(metricsPort !== undefined ? { metricsPort } : {}),
-    ...(webPort !== undefined ? { webPort, users: UserStore.fromFile(cli.users!) } : {}),
+    ...(webPort !== undefined ? { webPort, users: UserStore.fromFile(values.users!) } : {}),
     storageAt: values.pg !== undefined ? { pg: values.pg } : { db: values.db ?? DEFAULT_SQLITE_PATH },
     port,
     host: values.host,

@@ -5,7 +5,7 @@
  * layers them: command-line options over the environment over the file over
  * the defaults, and the merged values go through its own checks.
  *
- * Paths in the file (tokens, network, counts, gtfs, parking, db, TLS files) are taken
+ * Paths in the file (tokens, network, counts, gtfs, parking, db, users, TLS files) are taken
  * relative to the file's folder, so a config file and what it names can be
  * moved together; paths from the environment are relative to the working
  * directory, as on the command line. Unknown fields are errors: a misspelt
@@ -48,14 +48,16 @@ export const ServeConfigSchema = z
     metricsPort: portNumber,
     logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
     twoPersonRule: z.boolean({ error: 'must be true or false' }),
+    webPort: portNumber,
+    users: path,
   })
   .partial();
 export type ServeConfig = z.infer<typeof ServeConfigSchema>;
 
 type Field = keyof ServeConfig;
 /** Fields that name files (resolved against the config file's folder). */
-const PATH_FIELDS: readonly Field[] = ['tlsCert', 'tlsKey', 'tlsCa', 'tokens', 'network', 'counts', 'gtfs', 'parking', 'db'];
-const NUMBER_FIELDS: readonly Field[] = ['port', 'resyncS', 'eventPollS', 'metricsPort'];
+const PATH_FIELDS: readonly Field[] = ['tlsCert', 'tlsKey', 'tlsCa', 'tokens', 'network', 'counts', 'gtfs', 'parking', 'db', 'users'];
+const NUMBER_FIELDS: readonly Field[] = ['port', 'resyncS', 'eventPollS', 'metricsPort', 'webPort'];
 
 /** `tlsCert` → `GREENWAVE_TLS_CERT`. */
 export function envName(field: string): string {

@@ -22,6 +22,7 @@ import type { ServiceState } from './state.js';
 import type { FieldLink } from './fieldLink.js';
 import type { ServiceJournal } from './journal.js';
 import type { ServiceMetrics } from './metrics.js';
+import type { PriorityFeed } from './priorityFeed.js';
 import { requestId, SLOW_CALL_MS, type Logger } from './logging.js';
 
 export type AnyCall = grpc.ServerUnaryCall<Obj, Obj> | grpc.ServerWritableStream<Obj, Obj> | grpc.ServerDuplexStream<Obj, Obj> | grpc.ServerReadableStream<Obj, Obj>;
@@ -45,6 +46,8 @@ export interface ServiceContext {
   readonly metrics: ServiceMetrics | undefined;
   /** Throws (FAILED_PRECONDITION) when an operator's plan change would be undone by a running time-of-day schedule. */
   readonly manualPlanGuard?: (() => void) | undefined;
+  /** Where priority decisions are told to watchers (the console's bus priority page); undefined = none. */
+  readonly priorityFeed?: PriorityFeed | undefined;
 }
 
 /** Where the gate reports calls: metrics and the per-call log line. */

@@ -9,12 +9,19 @@
  * The occupancy feed is the OccupancyTracker with its free-space predictors
  * (engine/parking/occupancyFeed.ts): absolute reports reconciled with gate
  * counts and clamped, stale feeds `unknown`, closed hours `closed`.
+ *
+ * The guidance signs' messages (engine/parking/signs.ts) are worked out here
+ * from the same states, once per feed revision and second whoever asks (the
+ * console's parking page, web/server/parkingApi.ts), so that every reader sees
+ * the same hysteresis.
  */
 import { loadCompiledParking, type CompiledParking } from '../engine/parking/load.js';
 import { RoadGraph } from '../engine/parking/roads.js';
 import { Recommender, type RecommendQuery, type RecommendResult } from '../engine/parking/recommend.js';
 import type { OccupancyFeed } from '../engine/parking/source.js';
 import { TrackedOccupancySource } from '../engine/parking/occupancyFeed.js';
+import { SignMessenger, type SignMessage } from '../engine/parking/signs.js';
+import type { OccupancyState } from '../engine/parking/schema.js';
 import type { ServicePlan } from './replan.js';
 import type { ServiceState } from './state.js';
 import { notFound } from './errors.js';
@@ -23,6 +30,8 @@ export class ParkingGuidance {
   readonly roads: RoadGraph;
   readonly recommender: Recommender;
   private delaysOf: ServicePlan | undefined;
+  private readonly signs: SignMessenger;
+  private signsAt: { revision: number; second: number; states: OccupancyState[]; messages: SignMessage[] } | undefined;
 
   constructor(
     readonly parking: CompiledParking,
@@ -33,6 +42,18 @@ export class ParkingGuidance {
   ) {
     this.roads = new RoadGraph(state.c);
     this.recommender = new Recommender(parking, this.roads, feed);
+    this.signs = new SignMessenger(parking.file);
+  }
+
+  /** Every car park's state and every sign's message at `nowMs` (recomputed when the feed or the second changed). */
+  live(nowMs: number): { readonly states: readonly OccupancyState[]; readonly signs: readonly SignMessage[] } {
+    const second = Math.floor(nowMs / 1000);
+    const at = this.signsAt;
+    if (at && at.revision === this.feed.revision && at.second === second) return { states: at.states, signs: at.messages };
+    const states = this.parking.file.carParks.map((_, k) => this.feed.state(k, nowMs));
+    const messages = this.signs.update(states);
+    this.signsAt = { revision: this.feed.revision, second, states, messages };
+    return { states, signs: messages };
   }
 
   /** Reads and checks the parking file against the service's network (INVALID_INPUT with every located problem: exit 2 from `serve`). */

@@ -2,7 +2,8 @@
  * BusPriorityService: transit priority requests, updates and cancellations
  * (unary, over a bidirectional stream, or from a GTFS-realtime feed), each
  * decided by the TSP controller in ServiceState and sent on to the field
- * controllers when it changed a schedule. Registered by startServer
+ * controllers when it changed a schedule, and told to the console's watchers
+ * (./priorityFeed.ts) without waiting on them. Registered by startServer
  * (./server.ts) with a ServiceContext (./calls.ts).
  */
 import * as grpc from '@grpc/grpc-js';
@@ -78,6 +79,7 @@ function decide(ctx: ServiceContext, kind: 'request' | 'update', r: Obj, who: Pr
   const res = priorityResponse(state, req, d);
   ctx.metrics?.priorityDecided(d.granted, String(res['strategy']));
   ctx.journal?.priority(who.client, req.vehicleId, state.c.intersectionIds[req.intersection]!, PRIORITY_CLASS_NAME[req.priorityClass], Math.round(req.arrivalS * 1000), Math.round(now * 1000), d.granted ? 'granted' : 'denied', `${String(res['reason'])}${d.detail ? `: ${d.detail}` : ''}`);
+  ctx.priorityFeed?.decided(kind, who.client, req, state.c.intersectionIds[req.intersection]!, d);
   return res;
 }
 
@@ -90,6 +92,7 @@ function cancel(ctx: ServiceContext, r: Obj, who: Principal, prefix = ''): Obj {
   const res = state.tsp.cancel(vehicleId, i, ctx.clock());
   if (res.withdrawn) ctx.field?.changed(i);
   ctx.journal?.cancelled(vehicleId, state.c.intersectionIds[i]!, Math.round(ctx.clock() * 1000), who.client);
+  ctx.priorityFeed?.cancelled(who.client, vehicleId, state.c.intersectionIds[i]!, res.withdrawn);
   return { vehicle_id: vehicleId, intersection_id: state.c.intersectionIds[i], withdrawn: res.withdrawn };
 }
 

@@ -57,6 +57,7 @@ import { parkingService } from './parkingService.js';
 import { ParkingGuidance } from './parkingState.js';
 import { TrafficState } from './trafficState.js';
 import { trafficService } from './trafficService.js';
+import { PriorityFeed } from './priorityFeed.js';
 import { startConsole, type RunningConsole } from '../web/server/http.js';
 import type { UserStore } from '../web/server/users.js';
 
@@ -251,7 +252,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // The controllers' loop counts, one row per detector per interval, into the storage.
   const counts = field && opts.storage ? new CountCollector(field.client, field.endpoints, opts.storage, clock, { intervalS: opts.countIntervalS, log }).start() : undefined;
   const gate = new CallGate(gov, opts.tokens, (peer, method, reason) => journal?.authRefused(peer, method, reason), { metrics, logger, slowCallMs: opts.slowCallMs });
-  const ctx: ServiceContext = { state, clock, gov, gate, field, replanner, pacing, journal, metrics, manualPlanGuard: () => lifecycle?.beforeManualDeploy() };
+  const priorityFeed = new PriorityFeed(() => Math.round(clock() * 1000));
+  const ctx: ServiceContext = { state, clock, gov, gate, field, replanner, pacing, journal, metrics, manualPlanGuard: () => lifecycle?.beforeManualDeploy(), priorityFeed };
   server.addService(pkg.greenwave.v1['BusPriorityService']!.service, busPriorityService(ctx));
   server.addService(pkg.greenwave.v1['SignalStateService']!.service, signalStateService(ctx));
   server.addService(pkg.greenwave.v1['TimingService']!.service, timingService(ctx));
@@ -294,7 +296,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (opts.webPort !== undefined) {
     try {
       if (!opts.users) throw new GreenwaveError(ErrorCode.InvalidInput, 'the console needs a users file (serve --users users.json, docs/console.md)');
-      web = await startConsole({ host: opts.webHost ?? opts.host ?? '127.0.0.1', port: opts.webPort, tls: opts.tls, state, users: opts.users, lifecycle, storage: opts.storage, log, clock });
+      web = await startConsole({ host: opts.webHost ?? opts.host ?? '127.0.0.1', port: opts.webPort, tls: opts.tls, state, users: opts.users, lifecycle, storage: opts.storage, log, clock, priorityFeed, parking, schedules });
     } catch (e: unknown) {
       server.forceShutdown();
       field?.close();

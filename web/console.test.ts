@@ -7,7 +7,9 @@
  * sees the time-space diagram, has an unsafe split refused with its rule named,
  * proposes a safe offset change; a supervisor approves and deploys it, watches
  * every controller confirm, then rolls back. At the API: a viewer cannot
- * deploy, a POST without the CSRF token is refused, logins are audited.
+ * deploy, a POST without the CSRF token is refused, logins are audited. Then
+ * the bus priority page shows a decision made over gRPC as it arrives, and the
+ * parking page says parking guidance is not configured.
  * Needs `npm run build` (the page bundle, the review worker).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +24,9 @@ import { startControlCentre, type ControlCentre } from '../test/fixtures/control
 import type { SqliteStorage } from '../service/storage/sqlite.js';
 import { wirePlanId } from '../service/deployer.js';
 import { hashPassword, UserStore } from './server/users.js';
+import * as grpc from '@grpc/grpc-js';
+import { TokenStore } from '../service/auth.js';
+import { bearer, greenwaveStubs, unaryCall } from '../test/fixtures/grpc/client.js';
 
 const PASSWORDS = { li: 'li-operator-pw', sam: 'sam-supervisor-pw', val: 'val-viewer-pw' } as const;
 
@@ -76,7 +81,8 @@ beforeAll(async () => {
     { user: 'sam', passwordScrypt: await hashPassword(PASSWORDS.sam), roles: ['operator', 'supervisor', 'viewer'] },
     { user: 'val', passwordScrypt: await hashPassword(PASSWORDS.val), roles: ['viewer'] },
   ]);
-  cc = await startControlCentre(dir, { review: { durationS: 300, seeds: [1] }, webPort: 0, users });
+  const tokens = new TokenStore([{ token: 'bus-dispatch-token', client: 'bus-dispatch', roles: ['dispatch'] }]);
+  cc = await startControlCentre(dir, { review: { durationS: 300, seeds: [1] }, webPort: 0, users, tokens });
   ({ srv, storage, controllers } = cc);
   base = `http://127.0.0.1:${srv.webPort}/`;
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
@@ -207,4 +213,29 @@ describe('operator console', () => {
     process.stdout.write(`console: corridor page interactive ${readyMs.toFixed(0)} ms after navigation; diagram redrawn ${editMs.toFixed(0)} ms after the validation request\n`);
     expect(readyMs).toBeLessThan(5000);
   }, 90_000);
+
+  it('in Chromium: a priority request made over gRPC appears on the bus priority page as it is decided', async () => {
+    const t0 = performance.now();
+    await page.goto(`${base}#/priority`);
+    await page.getByRole('heading', { name: 'Bus priority' }).waitFor();
+    await page.locator('[data-live="1"]').waitFor();
+    const bus = new (greenwaveStubs()['BusPriorityService']!)(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
+    try {
+      const ask = { vehicle_id: 'bus-e2e', route_id: '12', intersection_id: 'I4', movement: 'EBT', eta_s: 30, lateness_s: 200, occupancy: 50, priority_class: 'PRIORITY_CLASS_BUS' };
+      const { err, res } = await unaryCall(bus, 'RequestPriority', ask, bearer('bus-dispatch-token'), 5000);
+      expect(err).toBeNull();
+      const row = page.locator('table.priority-log tr[data-vehicle="bus-e2e"]');
+      await row.waitFor();
+      expect(await row.getAttribute('data-outcome')).toBe(res['granted'] ? 'granted' : 'refused');
+      expect(await row.textContent()).toMatch(/request.*bus-e2e.*12.*I4.*bus.*200/);
+      await page.locator('table.priority-open tr[data-vehicle="bus-e2e"]').waitFor();
+    } finally {
+      bus.close();
+    }
+    // Keyboard: the nav reaches the parking page, which says what is missing.
+    await page.getByRole('link', { name: 'Parking' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByText('Parking guidance is not configured').waitFor();
+    process.stdout.write(`console: bus priority page and parking page in ${(performance.now() - t0).toFixed(0)} ms\n`);
+  }, 30_000);
 });

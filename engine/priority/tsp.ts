@@ -187,6 +187,11 @@ export class TspController {
     return this.open.size;
   }
 
+  /** Every open request (vehicle, intersection, owner, expected arrival, latest decision), in no set order; for watchers, not the call path. */
+  *openRequests(): Generator<{ readonly vehicleId: string; readonly intersection: number; readonly owner: string; readonly arrivalS: number; readonly decision: TspDecision }> {
+    for (const [k, o] of this.open) yield { vehicleId: k.slice(0, k.lastIndexOf('\u0000')), intersection: intersectionOfKey(k), owner: o.owner, arrivalS: o.arrivalS, decision: o.decision };
+  }
+
   /** Open requests made by one owner. */
   openCountOf(owner: string): number {
     return this.openByOwner.get(owner) ?? 0;

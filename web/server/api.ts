@@ -6,7 +6,9 @@
  * (service/lifecycle/lifecycle.ts, the object OperationsService uses):
  * propose, list, review, approve/reject, deploy, rollouts (polled and as
  * server-sent events), rollback, audit search; and a corridor's live signal
- * state (SPaT, service/spat.ts) as server-sent events. Roles are checked here, per
+ * state (SPaT, service/spat.ts) as server-sent events; bus priority, parking,
+ * locks and schedules come from ./priorityApi.ts, ./parkingApi.ts and
+ * ./locksApi.ts. Roles are checked here, per
  * endpoint, whatever the page shows: viewer reads, operator edits and
  * proposes, supervisor decides, deploys and rolls back. Every state-changing
  * request needs the session's CSRF token. Served by ./http.ts.
@@ -28,6 +30,12 @@ import type { UserStore } from './users.js';
 import { timeSpaceData } from './timeSpace.js';
 import { intersectionSpat } from '../../service/spat.js';
 import { travelApproaches } from '../../engine/corridor/subsystems.js';
+import type { PriorityFeed } from '../../service/priorityFeed.js';
+import type { ParkingGuidance } from '../../service/parkingState.js';
+import type { ScheduleKeeper } from '../../service/lifecycle/schedule.js';
+import { priorityRoutes } from './priorityApi.js';
+import { parkingRoutes } from './parkingApi.js';
+import { locksRoutes } from './locksApi.js';
 
 export interface ConsoleDeps {
   readonly state: ServiceState;
@@ -38,6 +46,12 @@ export interface ConsoleDeps {
   readonly log: (line: string) => void;
   /** The service's clock, s (the one SPaT and the controllers run on). */
   readonly clock: () => number;
+  /** The bus priority decisions as made (./priorityApi.ts); undefined = the page says there is none. */
+  readonly priorityFeed?: PriorityFeed | undefined;
+  /** With `serve --parking`: the car parks and signs (./parkingApi.ts). */
+  readonly parking?: ParkingGuidance | undefined;
+  /** With controllers and a storage: the time-of-day schedule in force (./locksApi.ts). */
+  readonly schedules?: ScheduleKeeper | undefined;
 }
 
 /** An answer other than 200, with a stable code and, for bad input, the problems by path. */
@@ -62,7 +76,7 @@ const ROLLOUT_POLL_MS = 200;
 export const SIGNALS_PERIOD_MS = 1000;
 
 type Json = Record<string, unknown>;
-interface Call {
+export interface Call {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly url: URL;
@@ -70,7 +84,7 @@ interface Call {
   readonly body: Json;
   readonly session: Session | undefined;
 }
-interface Route {
+export interface Route {
   readonly method: 'GET' | 'POST';
   readonly pattern: RegExp;
   /** undefined: open to anyone (login); [] any logged-in user; else one of these roles. */
@@ -308,6 +322,8 @@ export function consoleApi(deps: ConsoleDeps, sessions: SessionStore, sse: Set<S
       },
     },
   ];
+  // The live pages' routes, each in a module of its own.
+  routes.push(...priorityRoutes(deps, sse), ...parkingRoutes(deps, sse), ...locksRoutes(deps));
 
   return async (req, res, url) => {
     try {

@@ -198,3 +198,107 @@ export const api = {
     return call<{ rows: AuditRow[] }>('GET', `/api/audit?${p}`);
   },
 };
+
+/** One bus priority decision or cancellation (web/server/priorityApi.ts, service/priorityFeed.ts). */
+export interface PriorityEvent {
+  readonly seq: number;
+  readonly kind: 'request' | 'update' | 'cancel';
+  readonly atMs: number;
+  readonly client: string;
+  readonly vehicleId: string;
+  readonly intersectionId: string;
+  readonly routeId: string;
+  readonly tripId: string;
+  readonly priorityClass: 'other' | 'bus' | 'emergency' | '';
+  /** null for a cancellation. */
+  readonly latenessS: number | null;
+  readonly arrivalMs: number | null;
+  readonly granted: boolean;
+  readonly strategy: string;
+  readonly reason: string;
+  readonly detail: string;
+  readonly adjustmentS: number;
+  readonly savedS: number;
+}
+export interface OpenPriorityRequest {
+  readonly vehicleId: string;
+  readonly intersectionId: string;
+  readonly client: string;
+  readonly arrivalMs: number;
+  readonly granted: boolean;
+  readonly strategy: string;
+  readonly reason: string;
+  readonly routeId: string;
+  readonly priorityClass: 'other' | 'bus' | 'emergency' | '';
+  readonly latenessS: number | null;
+}
+export interface PrioritySnapshot {
+  readonly lastSeq: number;
+  readonly recent: readonly PriorityEvent[];
+  readonly open: readonly OpenPriorityRequest[];
+  readonly openCount: number;
+  readonly tS: number;
+}
+export interface CarParkLive {
+  readonly id: string;
+  readonly nameZh: string;
+  readonly nameEn: string;
+  readonly kind: string;
+  readonly capacity: number;
+  /** null while unknown or closed. */
+  readonly occupied: number | null;
+  readonly vacant: number | null;
+  readonly occupancyPct: number | null;
+  readonly trend: 'increasing' | 'decreasing' | 'stable' | 'unknown';
+  readonly status: 'open' | 'full' | 'closed' | 'unknown' | 'stale';
+  readonly statusTimeMs: number | null;
+}
+export interface SignLive {
+  readonly signId: string;
+  readonly state: 'normal' | 'degraded' | 'dark';
+  readonly lines: readonly {
+    readonly labelZh: string;
+    readonly labelEn: string;
+    readonly direction: 'left' | 'ahead' | 'right';
+    readonly carParkIds: readonly string[];
+    readonly kind: 'spaces' | 'full' | 'unknown' | 'closed';
+    readonly textZh: string;
+    readonly textEn: string;
+    readonly partial: boolean;
+  }[];
+}
+export type ParkingLive = { readonly configured: false } | { readonly configured: true; readonly tMs: number; readonly carParks: readonly CarParkLive[]; readonly signs: readonly SignLive[] };
+export interface LocksView {
+  readonly configured: boolean;
+  readonly locks: readonly { readonly id: number; readonly scope: { readonly kind: string; readonly id: string }; readonly what: string; readonly value: unknown; readonly reason: string; readonly author: string; readonly createdAtMs: number }[];
+  readonly schedule: { readonly planId: number; readonly version: number; readonly author: string; readonly entries: readonly { readonly startMin: number; readonly planId: number }[]; readonly due: { readonly startMin: number; readonly planId: number } | null } | null;
+}
+
+/** The live pages' reads (bus priority, parking, locks and schedule). */
+export const liveApi = {
+  priority: () => call<PrioritySnapshot>('GET', '/api/priority'),
+  parking: () => call<ParkingLive>('GET', '/api/parking'),
+  locks: () => call<LocksView>('GET', '/api/locks'),
+};
+
+/**
+ * Bus priority decisions as they are made, after `afterSeq` (server-sent events). `onGap` when some
+ * were dropped (the page reads its snapshot again); `onLive` whether the stream is connected.
+ */
+export function watchPriority(afterSeq: number, on: (events: readonly PriorityEvent[]) => void, onGap: () => void, onLive: (live: boolean) => void): () => void {
+  const es = new EventSource(`/api/priority/events?after=${afterSeq}`);
+  es.addEventListener('ready', () => onLive(true));
+  es.addEventListener('priority', (ev) => on((JSON.parse((ev as MessageEvent<string>).data) as { events: PriorityEvent[] }).events));
+  es.addEventListener('gap', () => onGap());
+  es.addEventListener('error', () => onLive(false));
+  return () => es.close();
+}
+
+/** The car parks and signs, as they change (server-sent events). */
+export function watchParking(on: (p: ParkingLive) => void, onLive: (live: boolean) => void): () => void {
+  const es = new EventSource('/api/parking/events');
+  es.addEventListener('open', () => onLive(true));
+  es.addEventListener('parking', (ev) => on(JSON.parse((ev as MessageEvent<string>).data) as ParkingLive));
+  es.addEventListener('error', () => onLive(false));
+  return () => es.close();
+}

@@ -4,7 +4,10 @@
  * choice or else the browser's, and `t(key, values)` to format a message.
  * Every page takes its words from here.
  */
+import { liveEn, liveZh } from './i18nLive.js';
+
 const en = {
+  ...liveEn,
   appTitle: 'greenwave operator console',
   skipToMain: 'Skip to content',
   language: 'Language',
@@ -125,6 +128,7 @@ export type MessageKey = keyof typeof en;
 export type Catalogue = Readonly<Record<MessageKey, string>>;
 
 const zh: Catalogue = {
+  ...liveZh,
   appTitle: 'greenwave 信号控制台',
   skipToMain: '跳到正文',
   language: '语言',

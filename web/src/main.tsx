@@ -1,7 +1,8 @@
 /**
  * The operator console's page: login, then the corridor, plans and audit
  * pages, routed by the URL's hash (#/corridor/<id>, #/plans[/<planId>],
- * #/audit), in zh-CN or en (./i18n.ts). Bundled by esbuild
+ * #/audit), and the live pages (#/priority, #/parking, #/locks), in zh-CN or
+ * en (./i18n.ts). Bundled by esbuild
  * (scripts/build-web.mjs) into dist/web/static and served by
  * `greenwave serve --web-port` (web/server/http.ts).
  */
@@ -12,13 +13,20 @@ import { initialLang, LANGS, type Lang, saveLang, type T, translator } from './i
 import { AuditPage } from './pages/Audit.js';
 import { CorridorPage } from './pages/Corridor.js';
 import { PlansPage } from './pages/Plans.js';
+import { PriorityPage } from './pages/Priority.js';
+import { ParkingPage } from './pages/Parking.js';
+import { LocksPage } from './pages/Locks.js';
 
-type Route = { page: 'corridor'; id: string | undefined } | { page: 'plans'; planId: number | undefined } | { page: 'audit' };
+type Route = { page: 'corridor'; id: string | undefined } | { page: 'plans'; planId: number | undefined } | { page: 'audit' } | { page: LivePage };
+/** The live pages (bus priority, parking, locks and schedule): every role reads them. */
+type LivePage = 'priority' | 'parking' | 'locks';
+const LIVE_PAGES: readonly LivePage[] = ['priority', 'parking', 'locks'];
 
 function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   if (parts[0] === 'plans') return { page: 'plans', planId: parts[1] ? Number(parts[1]) : undefined };
   if (parts[0] === 'audit') return { page: 'audit' };
+  if (LIVE_PAGES.includes(parts[0] as LivePage)) return { page: parts[0] as LivePage };
   return { page: 'corridor', id: parts[0] === 'corridor' && parts[1] ? parts[1] : undefined };
 }
 
@@ -120,6 +128,9 @@ function App() {
     ['corridor', `#/corridor/${route.page === 'corridor' && route.id ? route.id : (network?.corridors[0]?.id ?? '')}`, t('navCorridor')],
     ['plans', '#/plans', t('navPlans')],
     ...(session.roles.some((r) => r === 'operator' || r === 'supervisor') ? [['audit', '#/audit', t('navAudit')] as [Route['page'], string, string]] : []),
+    ['priority', '#/priority', t('navPriority')],
+    ['parking', '#/parking', t('navParking')],
+    ['locks', '#/locks', t('navLocks')],
   ];
   return (
     <>
@@ -148,8 +159,14 @@ function App() {
           <CorridorPage t={t} corridorId={route.id} network={network} roles={session.roles} />
         ) : route.page === 'plans' ? (
           <PlansPage t={t} planId={route.planId} roles={session.roles} />
-        ) : (
+        ) : route.page === 'audit' ? (
           <AuditPage t={t} />
+        ) : route.page === 'priority' ? (
+          <PriorityPage t={t} />
+        ) : route.page === 'parking' ? (
+          <ParkingPage t={t} />
+        ) : (
+          <LocksPage t={t} />
         )}
       </main>
     </>
