@@ -28,6 +28,8 @@ import type { UserStore } from './users.js';
 import { timeSpaceData } from './timeSpace.js';
 import { intersectionSpat } from '../../service/spat.js';
 import { travelApproaches } from '../../engine/corridor/subsystems.js';
+import { networkRoutes } from './networkApi.js';
+import { intersectionRoutes } from './intersectionApi.js';
 
 export interface ConsoleDeps {
   readonly state: ServiceState;
@@ -62,7 +64,7 @@ const ROLLOUT_POLL_MS = 200;
 export const SIGNALS_PERIOD_MS = 1000;
 
 type Json = Record<string, unknown>;
-interface Call {
+export interface Call {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly url: URL;
@@ -70,7 +72,7 @@ interface Call {
   readonly body: Json;
   readonly session: Session | undefined;
 }
-interface Route {
+export interface Route {
   readonly method: 'GET' | 'POST';
   readonly pattern: RegExp;
   /** undefined: open to anyone (login); [] any logged-in user; else one of these roles. */
@@ -308,6 +310,8 @@ export function consoleApi(deps: ConsoleDeps, sessions: SessionStore, sse: Set<S
       },
     },
   ];
+  // The network and intersection pages' routes live in their own modules.
+  routes.push(...networkRoutes(deps, sse), ...intersectionRoutes(deps));
 
   return async (req, res, url) => {
     try {
