@@ -138,7 +138,7 @@ export function intersectionRoutes(deps: ConsoleDeps): Route[] {
   ];
 }
 
-/** [from, to) in ms from `from`/`to` (epoch ms), else the hour before `nowS`; bounded like GetMeasures. */
+/** [from, to) in ms from `from`/`to` (epoch ms), else the `windowS` (default an hour) before `nowS`; bounded like GetMeasures. */
 function measureRange(url: URL, nowS: number): { fromMs: number; toMs: number } {
   const q = (name: string): number | undefined => {
     const v = url.searchParams.get(name);
@@ -148,7 +148,7 @@ function measureRange(url: URL, nowS: number): { fromMs: number; toMs: number } 
     return n;
   };
   const toMs = q('to') ?? Math.round(nowS * 1000);
-  const fromMs = q('from') ?? toMs - DEFAULT_MEASURE_WINDOW_S * 1000;
+  const fromMs = q('from') ?? toMs - (q('windowS') ?? DEFAULT_MEASURE_WINDOW_S) * 1000;
   if (!(toMs > fromMs)) throw new HttpError(400, 'INVALID_INPUT', 'to must be after from', [{ path: 'to', message: 'must be after from' }]);
   if (toMs - fromMs > MAX_MEASURE_RANGE_S * 1000) throw new HttpError(400, 'INVALID_INPUT', `the range may span at most ${MAX_MEASURE_RANGE_S} s`, [{ path: 'to', message: `at most ${MAX_MEASURE_RANGE_S} s after from` }]);
   return { fromMs, toMs };

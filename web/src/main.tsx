@@ -1,7 +1,7 @@
 /**
  * The operator console's page: login, then the corridor, plans and audit
  * pages, routed by the URL's hash (#/corridor/<id>, #/plans[/<planId>],
- * #/audit), in zh-CN or en (./i18n.ts). Bundled by esbuild
+ * #/audit, #/network, #/intersection/<id>), in zh-CN or en (./i18n.ts). Bundled by esbuild
  * (scripts/build-web.mjs) into dist/web/static and served by
  * `greenwave serve --web-port` (web/server/http.ts).
  */
@@ -12,13 +12,17 @@ import { initialLang, LANGS, type Lang, saveLang, type T, translator } from './i
 import { AuditPage } from './pages/Audit.js';
 import { CorridorPage } from './pages/Corridor.js';
 import { PlansPage } from './pages/Plans.js';
+import { NetworkPage } from './pages/Network.js';
+import { IntersectionPage } from './pages/Intersection.js';
 
-type Route = { page: 'corridor'; id: string | undefined } | { page: 'plans'; planId: number | undefined } | { page: 'audit' };
+type Route = { page: 'corridor'; id: string | undefined } | { page: 'plans'; planId: number | undefined } | { page: 'audit' } | { page: 'network' } | { page: 'intersection'; id: string | undefined };
 
 function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   if (parts[0] === 'plans') return { page: 'plans', planId: parts[1] ? Number(parts[1]) : undefined };
   if (parts[0] === 'audit') return { page: 'audit' };
+  if (parts[0] === 'network') return { page: 'network' };
+  if (parts[0] === 'intersection') return { page: 'intersection', id: parts[1] || undefined };
   return { page: 'corridor', id: parts[0] === 'corridor' && parts[1] ? parts[1] : undefined };
 }
 
@@ -121,6 +125,7 @@ function App() {
     ['plans', '#/plans', t('navPlans')],
     ...(session.roles.some((r) => r === 'operator' || r === 'supervisor') ? [['audit', '#/audit', t('navAudit')] as [Route['page'], string, string]] : []),
   ];
+  nav.unshift(['network', '#/network', t('navNetwork')]);
   return (
     <>
       <button type="button" class="skip" onClick={() => document.getElementById('main')?.focus()}>
@@ -146,6 +151,10 @@ function App() {
           <p aria-busy="true">{t('loading')}</p>
         ) : route.page === 'corridor' ? (
           <CorridorPage t={t} corridorId={route.id} network={network} roles={session.roles} />
+        ) : route.page === 'network' ? (
+          <NetworkPage t={t} />
+        ) : route.page === 'intersection' ? (
+          <IntersectionPage t={t} id={route.id} network={network} />
         ) : route.page === 'plans' ? (
           <PlansPage t={t} planId={route.planId} roles={session.roles} />
         ) : (
