@@ -148,6 +148,10 @@ describe('network and intersection API', () => {
     expect(arrivals).toBeGreaterThan(50);
     expect((await get(`api/intersections/I3/measures?from=${T0 - 7_200_000}&to=${T0 - 3_600_000}`)).json).toMatchObject({ available: false, reason: 'NO_EVENTS' });
     expect((await get(`api/intersections/I3/measures?from=${T0}&to=${T0 - 1}`)).status).toBe(400);
+    // The page's ranges count back from the service's clock: the last 10 minutes hold fewer events than the hour.
+    const recent = (await get('api/intersections/I3/measures?windowS=600')).json;
+    expect(recent).toMatchObject({ available: true, fromMs: T0 + (RUN_S + 30) * 1000 - 600_000 });
+    expect(recent['events']).toBeLessThan(json['events'] as number);
     // A service without storage: the same route answers why there is nothing to show.
     const route = intersectionRoutes({ state: srv.state, users: new UserStore([]), lifecycle: undefined, storage: undefined, log: () => undefined, clock: () => T0 / 1000 + RUN_S }).find((r) => r.pattern.test('/api/intersections/I3/measures'))!;
     const url = new URL('http://x/api/intersections/I3/measures');

@@ -64,8 +64,8 @@ export function ringBarrierOption(ix: IntersectionInfo, t: T): EChartsCoreOption
   };
   return {
     animation: false,
-    grid: { left: 70, right: 20, top: 36, bottom: 40 },
-    legend: { top: 4, data: [t('green'), t('yellow'), t('allRed')], selectedMode: false },
+    grid: { left: 70, right: 20, top: 46, bottom: 40 },
+    legend: { top: 2, data: [t('ms_green'), t('yellow'), t('allRed')], selectedMode: false },
     tooltip: { trigger: 'item' },
     xAxis: { type: 'value', min: 0, max: ix.cycleS, name: t('inCycleAxis'), nameLocation: 'middle', nameGap: 26 },
     yAxis: { type: 'category', data: rows, inverse: true },
@@ -73,7 +73,7 @@ export function ringBarrierOption(ix: IntersectionInfo, t: T): EChartsCoreOption
       {
         id: 'phases',
         type: 'custom',
-        name: t('green'),
+        name: t('ms_green'),
         color: COLORS.green,
         renderItem,
         encode: { x: [0, 1], y: 2 },
@@ -84,7 +84,7 @@ export function ringBarrierOption(ix: IntersectionInfo, t: T): EChartsCoreOption
             return t('phaseTip', { phase: ph.phaseId, start: r1(ph.startS), green: r1(ph.greenS), yellow: r1(ph.yellowS), allRed: r1(ph.allRedS), movements: [...ph.protected, ...ph.permitted.map((m) => `(${m})`)].join(' ') });
           },
         },
-        markLine: barriers.length > 0 ? { symbol: 'none', silent: true, lineStyle: { color: '#1b1f23', type: 'dashed', width: 2 }, label: { formatter: t('barrier'), position: 'insideStartTop' }, data: barriers.map((x) => ({ xAxis: x })) } : undefined,
+        markLine: barriers.length > 0 ? { symbol: 'none', silent: true, lineStyle: { color: '#1b1f23', type: 'dashed', width: 2 }, label: { formatter: t('barrier'), position: 'insideEndTop' }, data: barriers.map((x) => ({ xAxis: x })) } : undefined,
       },
       // Legend entries only.
       { type: 'scatter', name: t('yellow'), color: COLORS.yellow, data: [] },
@@ -97,11 +97,12 @@ export function ringBarrierOption(ix: IntersectionInfo, t: T): EChartsCoreOption
 /** The "now" cursor at the signal's time in cycle, merged into the ring-barrier option. */
 export function cursorOption(cycleTimeS: number, cycleS: number, t: T): EChartsCoreOption {
   const x = ((cycleTimeS % cycleS) + cycleS) % cycleS;
-  return { series: [{ id: 'now', markLine: { symbol: 'none', silent: true, animation: false, lineStyle: { color: '#0969da', width: 3 }, label: { formatter: `${t('now')} ${x.toFixed(0)} s`, color: '#0969da' }, data: [{ xAxis: x }] } }] };
+  return { series: [{ id: 'now', markLine: { symbol: 'none', silent: true, animation: false, lineStyle: { color: '#0969da', width: 3 }, // The rows' axis is inverted: a vertical line's start is at the top.
+        label: { formatter: t('nowAt', { s: x.toFixed(0) }), color: '#0969da', position: 'start' }, data: [{ xAxis: x }] } }] };
 }
 
 const timeAxis = (t: T) => ({ type: 'time', name: t('timeOfDay'), nameLocation: 'middle', nameGap: 26 });
-const base = (t: T, legend: string[]) => ({ animation: false, grid: { left: 60, right: 20, top: 70, bottom: 44 }, legend: { top: 4, left: 10, right: 10, data: legend }, tooltip: { trigger: 'item' }, xAxis: timeAxis(t) });
+const base = (t: T, legend: string[]) => ({ animation: false, grid: { left: 60, right: 20, top: 78, bottom: 44 }, legend: { top: 4, left: 10, right: 10, itemGap: 8, data: legend }, tooltip: { trigger: 'item' }, xAxis: timeAxis(t) });
 
 /** Purdue coordination diagram: each arrival at the time it came, up by its seconds into the cycle; green and yellow start per cycle. */
 export function pcdOption(m: PhaseMeasures, t: T): EChartsCoreOption {
