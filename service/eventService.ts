@@ -105,7 +105,7 @@ async function listEvents(storage: Storage, r: Obj): Promise<Obj> {
 const wireEvent = (e: ControllerEvent): Obj => ({ location_id: e.locationId, timestamp: sToTimestamp(e.timestampMs / 1000), event_code: e.eventCode, event_param: e.eventParam });
 
 /** The stored events of these locations in [fromMs, toMs), as one time-ordered buffer; refused past MAX_MEASURE_EVENTS. */
-async function loadLog(storage: Storage, locationIds: readonly string[], fromMs: number, toMs: number): Promise<EventBuffer> {
+export async function loadLog(storage: Storage, locationIds: readonly string[], fromMs: number, toMs: number): Promise<EventBuffer> {
   const buf = new EventBuffer(1024);
   let total = 0;
   for (const locationId of locationIds) {

@@ -8,8 +8,10 @@
  * proposes a safe offset change; a supervisor approves and deploys it, watches
  * every controller confirm, then rolls back. At the API: a viewer cannot
  * deploy, a POST without the CSRF token is refused, logins are audited. Then
- * the bus priority page shows a decision made over gRPC as it arrives, and the
- * parking page says parking guidance is not configured.
+ * the bus priority page shows a decision made over gRPC as it arrives, the
+ * parking page says parking guidance is not configured, the network page draws
+ * all ten signals live, and I3's link opens its intersection page with the
+ * ring-barrier diagram's cursor where the plan puts I3 at the (stopped) clock.
  * Needs `npm run build` (the page bundle, the review worker).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -237,5 +239,25 @@ describe('operator console', () => {
     await page.keyboard.press('Enter');
     await page.getByText('Parking guidance is not configured').waitFor();
     process.stdout.write(`console: bus priority page and parking page in ${(performance.now() - t0).toFixed(0)} ms\n`);
+  });
+
+  it('in Chromium: the network page draws every signal live; a signal opens its intersection, whose ring-barrier cursor is at its time in cycle', async () => {
+    const t0 = performance.now();
+    await page.goto(`${base}#/network`);
+    await page.getByRole('img', { name: /Schematic of .*: 10 signals/ }).locator('canvas').waitFor();
+    await expect.poll(() => page.locator('td[data-live]').count()).toBe(10);
+    // From the keyboard: the signal's link in the table opens its page.
+    await page.getByRole('link', { name: /^I3 / }).focus();
+    await page.keyboard.press('Enter');
+    const rb = page.getByRole('img', { name: /Ring-barrier diagram of I3: 2 rows/ });
+    await rb.locator('canvas').waitFor();
+    expect(await rb.getAttribute('data-phases')).toBe('8');
+    // The clock stands still here: the cursor is where the plan in force puts I3 now.
+    await expect.poll(() => rb.getAttribute('data-now')).toMatch(/^\d/);
+    const b = srv.state.plan.buffer;
+    const want = (((cc.now() - b.offsetS[ix('I3')]!) % b.cycleS[ix('I3')]!) + b.cycleS[ix('I3')]!) % b.cycleS[ix('I3')]!;
+    expect(Number(await rb.getAttribute('data-now'))).toBeCloseTo(want, 0);
+    expect(['available', 'NO_EVENTS']).toContain(await page.locator('[data-measures]').first().getAttribute('data-measures'));
+    process.stdout.write(`console: network page, then intersection page drawn, in ${(performance.now() - t0).toFixed(0)} ms\n`);
   }, 30_000);
 });

@@ -1,7 +1,9 @@
 /**
  * Screenshots of the operator console for docs/: the corridor page (with an
- * unsafe split refused by the validator) and the plans page (a proposed
- * version side by side with the plan in force), in English and Chinese, taken
+ * unsafe split refused by the validator), the plans page (a proposed
+ * version side by side with the plan in force), the network page and the
+ * intersection page of I3 (its measures from fifteen simulated minutes of
+ * controller events stored just before), in English and Chinese, taken
  * in headless Chromium from a console served by startServer on the demo city
  * (temporary SQLite file, no controllers). Run by `npm run docs:generate`
  * after the build (node dist/web/screenshots.js); Chromium from
@@ -16,10 +18,15 @@ import { startServer } from '../service/server.js';
 import { TokenStore } from '../service/auth.js';
 import { SqliteStorage } from '../service/storage/sqlite.js';
 import { hashPassword, UserStore } from './server/users.js';
+import { Simulation } from '../simulator/simulation.js';
+import { movementFlowsFromLanes } from '../simulator/demand.js';
+import { SimEventRecorder } from '../simulator/events.js';
 
 /** The repository's docs/, from web/ (sources) or dist/web/ (compiled). */
 const DOCS = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../docs/' : '../docs/', import.meta.url));
-export const SCREENSHOTS = ['console-corridor-en.png', 'console-corridor-zh-CN.png', 'console-plans-en.png', 'console-plans-zh-CN.png'] as const;
+export const SCREENSHOTS = ['console-corridor-en.png', 'console-corridor-zh-CN.png', 'console-plans-en.png', 'console-plans-zh-CN.png', 'console-network-en.png', 'console-network-zh-CN.png', 'console-intersection-en.png', 'console-intersection-zh-CN.png'] as const;
+/** Simulated controller events stored before the shots, s (ending at the service's clock, now). */
+const EVENTS_S = 900;
 
 export async function takeScreenshots(docsDir = DOCS): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'gw-shots-'));
@@ -28,6 +35,13 @@ export async function takeScreenshots(docsDir = DOCS): Promise<string[]> {
   const users = new UserStore([{ user: 'li', passwordScrypt: await hashPassword(password), roles: ['operator', 'supervisor', 'viewer'] }]);
   const srv = await startServer({ insecure: true, port: 0, tokens: new TokenStore([{ token: 'unused-token', client: 'nobody', roles: ['viewer'] }]), storage, webPort: 0, users });
   const base = `http://127.0.0.1:${srv.webPort}/`;
+  // The intersection page's measures: a fixed-time run of the service's own plan, logged as the controllers would.
+  const { c, plan } = srv.state;
+  const sim = new Simulation(c, plan.buffer, { movementFlowVehPerH: movementFlowsFromLanes(c, plan.buffer.laneFlowVehPerH) }, { seed: 1 });
+  const rec = new SimEventRecorder(sim, { epochMs: Date.now() - EVENTS_S * 1000 });
+  sim.runUntil(EVENTS_S);
+  const records = rec.events.records();
+  for (let k = 0; k < records.length; k += 5000) await storage.insertEvents({ user: 'docs' }, records.slice(k, k + 5000));
   const browser = await chromium.launch({ executablePath: process.env['GREENWAVE_CHROMIUM'] ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
   const written: string[] = [];
   try {
@@ -61,6 +75,20 @@ export async function takeScreenshots(docsDir = DOCS): Promise<string[]> {
       const plans = join(docsDir, `console-plans-${lang}.png`);
       await page.screenshot({ path: plans, fullPage: true });
       written.push(plans);
+      await page.goto(`${base}#/network`);
+      await page.locator('td[data-live]').first().waitFor();
+      await page.locator('.netmap[data-rendered]').waitFor();
+      await page.waitForTimeout(400);
+      const network = join(docsDir, `console-network-${lang}.png`);
+      await page.screenshot({ path: network, fullPage: true });
+      written.push(network);
+      await page.goto(`${base}#/intersection/I3`);
+      await page.locator('.rb[data-now]:not([data-now=""])').waitFor();
+      await page.locator('[data-measures="available"] .measure[data-rendered]').first().waitFor();
+      await page.waitForTimeout(400);
+      const intersection = join(docsDir, `console-intersection-${lang}.png`);
+      await page.screenshot({ path: intersection, fullPage: true });
+      written.push(intersection);
     }
   } finally {
     await browser.close();

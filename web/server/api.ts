@@ -36,6 +36,8 @@ import type { ScheduleKeeper } from '../../service/lifecycle/schedule.js';
 import { priorityRoutes } from './priorityApi.js';
 import { parkingRoutes } from './parkingApi.js';
 import { locksRoutes } from './locksApi.js';
+import { networkRoutes } from './networkApi.js';
+import { intersectionRoutes } from './intersectionApi.js';
 
 export interface ConsoleDeps {
   readonly state: ServiceState;
@@ -324,6 +326,8 @@ export function consoleApi(deps: ConsoleDeps, sessions: SessionStore, sse: Set<S
   ];
   // The live pages' routes, each in a module of its own.
   routes.push(...priorityRoutes(deps, sse), ...parkingRoutes(deps, sse), ...locksRoutes(deps));
+  // The network and intersection pages' routes live in their own modules.
+  routes.push(...networkRoutes(deps, sse), ...intersectionRoutes(deps));
 
   return async (req, res, url) => {
     try {

@@ -69,6 +69,7 @@ export interface TimeSpaceData {
 }
 export interface NetworkInfo {
   readonly name: string;
+  readonly intersections: readonly { readonly id: string; readonly name: string }[];
   readonly corridors: readonly { readonly id: string; readonly name: string; readonly intersections: readonly string[] }[];
   readonly current: { readonly planId: number | null; readonly forInterval: string };
 }
@@ -302,3 +303,127 @@ export function watchParking(on: (p: ParkingLive) => void, onLive: (live: boolea
   es.addEventListener('error', () => onLive(false));
   return () => es.close();
 }
+// The network and intersection pages (web/server/networkApi.ts, intersectionApi.ts).
+export type Lamp = 'protected' | 'permitted' | 'clearance' | 'stop';
+export interface MapIntersection {
+  readonly id: string;
+  readonly name: string;
+  readonly lon: number;
+  readonly lat: number;
+  readonly approaches: readonly string[];
+  readonly corridors: readonly string[];
+  readonly detectors: number;
+  readonly unhealthyDetectors: number;
+  readonly substitutedDetectors: number;
+  readonly fallback: boolean;
+}
+export interface NetworkMap {
+  readonly name: string;
+  readonly forInterval: string;
+  readonly healthWindow: { readonly from: string; readonly to: string };
+  readonly intersections: readonly MapIntersection[];
+  readonly links: readonly { readonly id: string; readonly from: string; readonly to: string; readonly lengthM: number; readonly speedKph: number }[];
+}
+export interface SignalState {
+  readonly id: string;
+  readonly cycleS: number;
+  readonly cycleTimeS: number;
+  readonly greenPhaseIds: readonly string[];
+  readonly priorityActive: boolean;
+  readonly movements: Readonly<Record<string, Lamp>>;
+}
+export interface SignalStates {
+  readonly tS: number;
+  readonly signals: readonly SignalState[];
+}
+export interface RbPhase {
+  readonly phaseId: string;
+  readonly ring: number;
+  readonly barrier: number;
+  readonly startS: number;
+  readonly greenS: number;
+  readonly yellowS: number;
+  readonly allRedS: number;
+  readonly minGreenS: number;
+  readonly maxGreenS: number | null;
+  readonly onDemand: boolean;
+  readonly protected: readonly string[];
+  readonly permitted: readonly string[];
+}
+export interface SubstitutedCell {
+  readonly intervalStart: string;
+  readonly fault: 'zero' | 'stuckOn' | 'chatter' | 'missing';
+  readonly observedVeh: number | null;
+  readonly substitutedVeh: number;
+  readonly method: 'neighbours' | 'profile' | 'interpolation' | 'none';
+}
+export interface DetectorHealth {
+  readonly id: string;
+  readonly laneId: string;
+  readonly kind: 'stopLine' | 'advance';
+  readonly approach: string;
+  readonly healthy: boolean;
+  readonly faultsInFile: Readonly<Record<SubstitutedCell['fault'], number>>;
+  readonly substituted: readonly SubstitutedCell[];
+}
+export interface IntersectionInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly planId: number | null;
+  readonly forInterval: string;
+  readonly phasing: 'stages' | 'ringBarrier';
+  readonly cycleS: number;
+  readonly offsetS: number;
+  readonly rings: number;
+  readonly barriers: number;
+  readonly phases: readonly RbPhase[];
+  readonly corridors: readonly string[];
+  readonly health: {
+    readonly forInterval: string;
+    readonly windowFrom: string;
+    readonly windowTo: string;
+    readonly intervalS: number;
+    readonly detectors: readonly DetectorHealth[];
+    readonly fallback: { readonly detectors: number; readonly healthyDetectors: number; readonly predictedVeh: number; readonly fallbackVeh: number; readonly sources: Readonly<Record<string, number>> } | null;
+  };
+}
+export interface PhaseMeasures {
+  readonly phaseId: string;
+  readonly phaseNumber: number;
+  readonly plannedSplitS: number;
+  readonly cycles: number;
+  readonly arrivals: number;
+  readonly percentArrivalsOnGreen: number | null;
+  readonly platoonRatio: number | null;
+  readonly delaySPerVeh: number | null;
+  readonly splitFailures: number;
+  readonly splitFailureCycles: number;
+  readonly percentSplitFailures: number | null;
+  readonly terminations: { readonly gapOut: number; readonly maxOut: number; readonly forceOff: number; readonly unreported: number };
+  readonly meanSplitS: number | null;
+  /** [red start ms, green start s, yellow start s, end s] per cycle. */
+  readonly pcdCycles: readonly (readonly [number, number, number, number])[];
+  /** [cycle's red start ms, s in cycle, 0 red / 1 green / 2 yellow] per arrival. */
+  readonly pcdPoints: readonly (readonly [number, number, 0 | 1 | 2])[];
+  /** [green start ms, split s, termination code 0/4/5/6] per cycle. */
+  readonly splits: readonly (readonly [number, number, number])[];
+  /** [green start ms, green occupancy %, red occupancy %, 1 failure] per cycle judged. */
+  readonly occupancy: readonly (readonly [number, number, number, 0 | 1])[];
+}
+export type Measures =
+  | { readonly available: false; readonly reason: 'NO_STORAGE' | 'NO_EVENTS'; readonly fromMs: number; readonly toMs: number }
+  | { readonly available: true; readonly fromMs: number; readonly toMs: number; readonly events: number; readonly thresholdPct: number; readonly phases: readonly PhaseMeasures[] };
+
+/** Every signal's live state (or one intersection's: `id`), one event a second; returns the function that stops it. */
+export function watchNetworkSignals(on: (s: SignalStates) => void, id?: string): () => void {
+  const es = new EventSource(`/api/network/signals${id ? `?id=${encodeURIComponent(id)}` : ''}`);
+  es.addEventListener('signals', (ev) => on(JSON.parse((ev as MessageEvent<string>).data) as SignalStates));
+  return () => es.close();
+}
+
+export const networkApi = {
+  map: () => call<NetworkMap>('GET', '/api/network/map'),
+  intersection: (id: string) => call<IntersectionInfo>('GET', `/api/intersections/${encodeURIComponent(id)}`),
+  /** The measures of the `windowS` before the service's clock. */
+  measures: (id: string, windowS: number) => call<Measures>('GET', `/api/intersections/${encodeURIComponent(id)}/measures?windowS=${windowS}`),
+};

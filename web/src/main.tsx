@@ -1,7 +1,7 @@
 /**
  * The operator console's page: login, then the corridor, plans and audit
  * pages, routed by the URL's hash (#/corridor/<id>, #/plans[/<planId>],
- * #/audit), and the live pages (#/priority, #/parking, #/locks), in zh-CN or
+ * #/audit, #/network, #/intersection/<id>), and the live pages (#/priority, #/parking, #/locks), in zh-CN or
  * en (./i18n.ts). Bundled by esbuild
  * (scripts/build-web.mjs) into dist/web/static and served by
  * `greenwave serve --web-port` (web/server/http.ts).
@@ -16,8 +16,16 @@ import { PlansPage } from './pages/Plans.js';
 import { PriorityPage } from './pages/Priority.js';
 import { ParkingPage } from './pages/Parking.js';
 import { LocksPage } from './pages/Locks.js';
+import { NetworkPage } from './pages/Network.js';
+import { IntersectionPage } from './pages/Intersection.js';
 
-type Route = { page: 'corridor'; id: string | undefined } | { page: 'plans'; planId: number | undefined } | { page: 'audit' } | { page: LivePage };
+type Route =
+  | { page: 'corridor'; id: string | undefined }
+  | { page: 'plans'; planId: number | undefined }
+  | { page: 'audit' }
+  | { page: 'network' }
+  | { page: 'intersection'; id: string | undefined }
+  | { page: LivePage };
 /** The live pages (bus priority, parking, locks and schedule): every role reads them. */
 type LivePage = 'priority' | 'parking' | 'locks';
 const LIVE_PAGES: readonly LivePage[] = ['priority', 'parking', 'locks'];
@@ -27,6 +35,8 @@ function parseRoute(hash: string): Route {
   if (parts[0] === 'plans') return { page: 'plans', planId: parts[1] ? Number(parts[1]) : undefined };
   if (parts[0] === 'audit') return { page: 'audit' };
   if (LIVE_PAGES.includes(parts[0] as LivePage)) return { page: parts[0] as LivePage };
+  if (parts[0] === 'network') return { page: 'network' };
+  if (parts[0] === 'intersection') return { page: 'intersection', id: parts[1] || undefined };
   return { page: 'corridor', id: parts[0] === 'corridor' && parts[1] ? parts[1] : undefined };
 }
 
@@ -132,6 +142,7 @@ function App() {
     ['parking', '#/parking', t('navParking')],
     ['locks', '#/locks', t('navLocks')],
   ];
+  nav.unshift(['network', '#/network', t('navNetwork')]);
   return (
     <>
       <button type="button" class="skip" onClick={() => document.getElementById('main')?.focus()}>
@@ -157,6 +168,10 @@ function App() {
           <p aria-busy="true">{t('loading')}</p>
         ) : route.page === 'corridor' ? (
           <CorridorPage t={t} corridorId={route.id} network={network} roles={session.roles} />
+        ) : route.page === 'network' ? (
+          <NetworkPage t={t} />
+        ) : route.page === 'intersection' ? (
+          <IntersectionPage t={t} id={route.id} network={network} />
         ) : route.page === 'plans' ? (
           <PlansPage t={t} planId={route.planId} roles={session.roles} />
         ) : route.page === 'audit' ? (
