@@ -20,6 +20,7 @@ const INTEROP = [
   'controllers-adapter/modbus/actuated.test.ts',
   'controllers-adapter/modbus/conformance.test.ts',
   'controllers-adapter/modbus/peers.test.ts',
+  'controllers-adapter/modbus/signMbpoll.test.ts',
   'controllers-adapter/ntcip/actuated.test.ts',
   'controllers-adapter/ntcip/cli.test.ts',
   'controllers-adapter/ntcip/ntcip.test.ts',

@@ -54,6 +54,7 @@ import { EventCollector } from './eventCollector.js';
 import { eventService } from './eventService.js';
 import { parkingService } from './parkingService.js';
 import { ParkingGuidance } from './parkingState.js';
+import { SignPusher, type SignPusherOptions } from './signPusher.js';
 import { startConsole, type RunningConsole } from '../web/server/http.js';
 import type { UserStore } from '../web/server/users.js';
 
@@ -119,6 +120,8 @@ export interface ServeOptions {
   readonly eventPollMs?: number;
   /** A parking file (docs/parking.md) checked against the network: enables ParkingGuidanceService (./parkingService.ts). */
   readonly parking?: string;
+  /** The sign pusher's period, refresh, comm-loss timeout and Modbus timeouts (./signPusher.ts; tests and embedding programs). */
+  readonly signOptions?: SignPusherOptions;
   /** Serve the operator console (web/) at http(s)://webHost:webPort/ (0 = any free port); undefined = not served. Needs `users`. */
   readonly webPort?: number;
   /** Where the console listens (default `host`). */
@@ -142,6 +145,8 @@ export interface RunningServer {
   readonly controllers: { readonly link: PriorityLink; readonly failures: string[] } | undefined;
   /** With `parking`: the car parks, their occupancy feed and the recommender. */
   readonly parking: ParkingGuidance | undefined;
+  /** With a parking file whose signs have endpoints: the pusher of their messages (./signPusher.ts). */
+  readonly signs: SignPusher | undefined;
   /** Authenticated streams open right now (health watches have a budget of their own). */
   openStreams(): number;
   readonly governance: {
@@ -245,6 +250,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (collector) metrics.eventBacklog(() => collector.backlog());
   // The controllers' loop counts, one row per detector per interval, into the storage.
   const counts = field && opts.storage ? new CountCollector(field.client, field.endpoints, opts.storage, clock, { intervalS: opts.countIntervalS, log }).start() : undefined;
+  // Guidance signs with an address in the parking file get their messages pushed over Modbus.
+  const signs = parking ? SignPusher.forParking(parking, clock, { log, ...opts.signOptions })?.start() : undefined;
   const gate = new CallGate(gov, opts.tokens, (peer, method, reason) => journal?.authRefused(peer, method, reason), { metrics, logger, slowCallMs: opts.slowCallMs });
   const ctx: ServiceContext = { state, clock, gov, gate, field, replanner, pacing, journal, metrics, manualPlanGuard: () => lifecycle?.beforeManualDeploy() };
   server.addService(pkg.greenwave.v1['BusPriorityService']!.service, busPriorityService(ctx));
@@ -279,6 +286,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await journal?.close();
       await collector?.close();
       await counts?.close();
+      await signs?.close();
       throw e;
     }
   }
@@ -296,6 +304,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await metricsEndpoint?.close();
       await journal?.close();
       await collector?.close();
+      await signs?.close();
       throw e;
     }
   }
@@ -309,7 +318,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       void replanner.close();
       void reviewer?.close();
       schedules?.stop();
-      const journalDone = Promise.all([journal?.close(), collector?.close(), counts?.close(), metricsDone]);
+      const journalDone = Promise.all([journal?.close(), collector?.close(), counts?.close(), signs?.close(), metricsDone]);
       // Drain: end every open stream cleanly (clients see OK), then stop accepting and wait.
       // A stream whose client does not read cannot flush; forceShutdown after the grace ends it.
       for (const w of gate.healthWatchers) {
@@ -341,6 +350,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     state,
     controllers: field ? { link: field.link, failures: field.link.failures } : undefined,
     parking,
+    signs,
     openStreams: () => gov.stats().streams,
     governance: { limits: gov.limits, stats: () => gov.stats(), pacing, replanComputations: () => replanner.computations },
     close,
