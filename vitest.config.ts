@@ -67,6 +67,7 @@ const SLOW = [
   'engine/safety/validator.test.ts',
   'service/governance.test.ts',
   'service/hostile.test.ts',
+  'service/parkingField.test.ts',
   'simulator/insertion.test.ts',
   'simulator/linkPivot.test.ts',
   'simulator/simulation.test.ts',

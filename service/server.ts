@@ -55,6 +55,7 @@ import { eventService } from './eventService.js';
 import { parkingService } from './parkingService.js';
 import { ParkingGuidance } from './parkingState.js';
 import { SignPusher, type SignPusherOptions } from './signPusher.js';
+import { ParkingGates } from './parkingGates.js';
 import { startConsole, type RunningConsole } from '../web/server/http.js';
 import type { UserStore } from '../web/server/users.js';
 
@@ -114,7 +115,7 @@ export interface ServeOptions {
   readonly twoPersonRule?: boolean;
   /** The plan review's simulation: simulated time per run, s, and seeds (defaults 1800 and [1, 2]). */
   readonly review?: ReviewOptions;
-  /** The detector count interval stored from the controllers, s (./countCollector.ts; default 60). Needs controllers and a storage. */
+  /** The detector count interval stored from the controllers, s (./countCollector.ts; default 60). Needs controllers, and a storage or gate loops in the parking file. */
   readonly countIntervalS?: number;
   /** How often each controller's event log is collected into `storage`, ms (./eventCollector.ts; default 1000). Needs controllers and a storage. */
   readonly eventPollMs?: number;
@@ -248,8 +249,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // The controllers' event logs, collected into the storage (ATSPM-style), when there are both.
   const collector = endpoints.length > 0 && opts.storage ? new EventCollector(state.c, endpoints, opts.storage, { periodMs: opts.eventPollMs, log: lineLog(logger, 'warn'), metrics }).start() : undefined;
   if (collector) metrics.eventBacklog(() => collector.backlog());
-  // The controllers' loop counts, one row per detector per interval, into the storage.
-  const counts = field && opts.storage ? new CountCollector(field.client, field.endpoints, opts.storage, clock, { intervalS: opts.countIntervalS, log }).start() : undefined;
+  // The controllers' loop counts, one row per detector per interval, into the storage; the car
+  // parks' gate loops among them to the occupancy tracker (with or without a storage).
+  const gates = parking ? new ParkingGates(parking, state.c, log) : undefined;
+  const counts =
+    field && (opts.storage || gates?.any)
+      ? new CountCollector(field.client, field.endpoints, opts.storage, clock, { intervalS: opts.countIntervalS, log, ...(gates?.any ? { onCounts: (rows, iv) => gates.apply(rows, iv) } : {}) }).start()
+      : undefined;
   // Guidance signs with an address in the parking file get their messages pushed over Modbus.
   const signs = parking ? SignPusher.forParking(parking, clock, { log, ...opts.signOptions })?.start() : undefined;
   const gate = new CallGate(gov, opts.tokens, (peer, method, reason) => journal?.authRefused(peer, method, reason), { metrics, logger, slowCallMs: opts.slowCallMs });
