@@ -31,6 +31,8 @@ export interface CountCollectorOptions {
 }
 
 const SYSTEM: Actor = { user: 'greenwave' };
+/** Days counts are kept (the parking occupancy history follows it: ./occupancyHistory.ts). */
+export const DEFAULT_COUNT_RETENTION_DAYS = 90;
 /** The rollup interval of upkeep, s. */
 const ROLLUP_S = 900;
 /** How often upkeep runs, s of the service clock. */
@@ -128,6 +130,6 @@ export class CountCollector {
     if (ROLLUP_S % this.intervalS === 0 && this.intervalS < ROLLUP_S) {
       await storage.downsampleDetectorCounts(SYSTEM, { fromIntervalS: this.intervalS, toIntervalS: ROLLUP_S, beforeMs: Math.round((nowS - (this.opts.downsampleAfterS ?? 86_400)) * 1000) });
     }
-    await storage.deleteDetectorCountsOlderThan(SYSTEM, this.opts.retentionDays ?? 90, Math.round(nowS * 1000));
+    await storage.deleteDetectorCountsOlderThan(SYSTEM, this.opts.retentionDays ?? DEFAULT_COUNT_RETENTION_DAYS, Math.round(nowS * 1000));
   }
 }

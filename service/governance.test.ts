@@ -99,7 +99,7 @@ describe('authentication comes before any lookup', () => {
       }
       client.close();
     }
-    expect(walked).toBe(2 * 34); // 5 + 1 + 4 + 16 + 3 + 5 (parking) RPCs in proto/greenwave/v1
+    expect(walked).toBe(2 * 35); // 5 + 1 + 4 + 16 + 3 + 6 (parking) RPCs in proto/greenwave/v1
   });
 });
 

@@ -4,7 +4,9 @@
  * SQLite, a hand-driven clock. Car-park gate loops wired to a signal
  * controller's detector inputs reach the occupancy tracker through the
  * service's detector polls (a whole interval exactly; an interval in which the
- * controller restarted is not guessed at).
+ * controller restarted is not guessed at); reports sent over gRPC and the
+ * tracker's drift corrections are stored and read back with
+ * GetOccupancyHistory.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,12 +14,22 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectorRange } from '../controllers-adapter/virtual/detectors.js';
 import { demo } from '../test/fixtures/grpc/demo.js';
-import { startControlCentre, type ControlCentre } from '../test/fixtures/controlCentre.js';
+import { startControlCentre, TEST_TOKENS, type ControlCentre } from '../test/fixtures/controlCentre.js';
+import * as grpc from '@grpc/grpc-js';
+import { bearer, greenwaveStubs, unaryCall, type GrpcClient } from '../test/fixtures/grpc/client.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-parking-field-'));
 const ENTRY = 'I1-EB-2-A';
 const EXIT = 'I1-EB-3-A';
 let cc: ControlCentre;
+let client: GrpcClient;
+/** ReportOccupancy as the operator alice: resolves to the call's error (null) and accepted count. */
+const report = (msgs: object[]): Promise<{ err: grpc.ServiceError | null; accepted: unknown }> =>
+  new Promise((resolve) => {
+    const call = (client['ReportOccupancy'] as (m: grpc.Metadata, cb: (e: grpc.ServiceError | null, r: Record<string, unknown>) => void) => grpc.ClientWritableStream<object>)(bearer(TEST_TOKENS.alice), (err, res) => resolve({ err, accepted: res?.['accepted'] }));
+    for (const m of msgs) call.write(m);
+    call.end();
+  });
 
 beforeAll(async () => {
   const file = JSON.parse(readFileSync(new URL('../examples/demo-city/parking.json', import.meta.url), 'utf8'));
@@ -27,8 +39,10 @@ beforeAll(async () => {
   ];
   writeFileSync(join(dir, 'parking.json'), JSON.stringify(file));
   cc = await startControlCentre(dir, { parking: join(dir, 'parking.json') });
+  client = new (greenwaveStubs()['ParkingGuidanceService']!)(`127.0.0.1:${cc.srv.port}`, grpc.credentials.createInsecure());
 }, 30_000);
 afterAll(async () => {
+  client?.close();
   await cc?.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -51,7 +65,7 @@ describe('parking guidance with the field', () => {
     // The read at start is a baseline and its minute only partly counted: the first whole minute is the next.
     await nextMinute();
     const minuteMs = Math.floor(cc.now() / 60) * 60_000;
-    feed.report(p1, 50, minuteMs);
+    expect(await report([{ car_park_id: 'P1', occupied: 50, time: { seconds: minuteMs / 1000 } }])).toEqual({ err: null, accepted: 1 });
     cc.controllers[i1]!.addDetectorCounts(entry, 7);
     cc.controllers[i1]!.addDetectorCounts(exit, 2);
     await nextMinute();
@@ -66,5 +80,21 @@ describe('parking guidance with the field', () => {
     cc.controllers[i1]!.addDetectorCounts(exit, 5);
     await nextMinute();
     expect(feed.state(p1, cc.now() * 1000).occupied).toBe(50);
+
+    // A report of 58 after the counts carried it to 50: 8 spaces of drift, corrected and logged.
+    const reportS = cc.now();
+    expect((await report([{ car_park_id: 'P1', occupied: 58 }])).err).toBeNull();
+    const history = await unaryCall(client, 'GetOccupancyHistory', { car_park_id: 'P1', from: { seconds: minuteMs / 1000 - 60 }, to: { seconds: cc.now() + 1 } }, bearer(TEST_TOKENS.val), 5000);
+    expect(history.err).toBeNull();
+    const records = (history.res['records'] as Record<string, unknown>[]).map((x) => ({ t: Number((x['time'] as { seconds: number }).seconds), occupied: x['occupied'], kind: x['kind'], detail: x[x['kind'] as string] }));
+    expect(records).toEqual([
+      { t: minuteMs / 1000, occupied: 50, kind: 'report', detail: { source: 'alice' } },
+      { t: reportS, occupied: 58, kind: 'report', detail: { source: 'alice' } },
+      { t: reportS, occupied: 58, kind: 'correction', detail: { cause: 'CORRECTION_CAUSE_DRIFT', before_occupied: 50, delta_spaces: 8 } },
+    ]);
+    expect(history.res['truncated']).toBe(false);
+    const one = await unaryCall(client, 'GetOccupancyHistory', { car_park_id: 'P1', from: { seconds: minuteMs / 1000 - 60 }, to: { seconds: cc.now() + 1 }, limit: 1 }, bearer(TEST_TOKENS.val), 5000);
+    expect([(one.res['records'] as unknown[]).length, one.res['truncated']]).toEqual([1, true]);
+    expect((await cc.storage.listAudit({ actionPrefix: 'occupancy.insert' })).length).toBeGreaterThanOrEqual(1);
   }, 30_000);
 });

@@ -18,10 +18,13 @@ import { TrackedOccupancySource } from '../engine/parking/occupancyFeed.js';
 import type { ServicePlan } from './replan.js';
 import type { ServiceState } from './state.js';
 import { notFound } from './errors.js';
+import type { OccupancyHistory } from './occupancyHistory.js';
 
 export class ParkingGuidance {
   readonly roads: RoadGraph;
   readonly recommender: Recommender;
+  /** Where applied reports are recorded when the service has a database (set by startServer). */
+  history: OccupancyHistory | undefined;
   private delaysOf: ServicePlan | undefined;
 
   constructor(

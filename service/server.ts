@@ -56,6 +56,7 @@ import { parkingService } from './parkingService.js';
 import { ParkingGuidance } from './parkingState.js';
 import { SignPusher, type SignPusherOptions } from './signPusher.js';
 import { ParkingGates } from './parkingGates.js';
+import { OccupancyHistory } from './occupancyHistory.js';
 import { startConsole, type RunningConsole } from '../web/server/http.js';
 import type { UserStore } from '../web/server/users.js';
 
@@ -256,6 +257,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     field && (opts.storage || gates?.any)
       ? new CountCollector(field.client, field.endpoints, opts.storage, clock, { intervalS: opts.countIntervalS, log, ...(gates?.any ? { onCounts: (rows, iv) => gates.apply(rows, iv) } : {}) }).start()
       : undefined;
+  // Reports and the tracker's corrections into the database, when there is one.
+  const history = parking && opts.storage ? new OccupancyHistory(parking.feed, opts.storage, clock, { log }).start() : undefined;
+  if (parking) parking.history = history;
   // Guidance signs with an address in the parking file get their messages pushed over Modbus.
   const signs = parking ? SignPusher.forParking(parking, clock, { log, ...opts.signOptions })?.start() : undefined;
   const gate = new CallGate(gov, opts.tokens, (peer, method, reason) => journal?.authRefused(peer, method, reason), { metrics, logger, slowCallMs: opts.slowCallMs });
@@ -293,6 +297,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await collector?.close();
       await counts?.close();
       await signs?.close();
+      await history?.close();
       throw e;
     }
   }
@@ -311,6 +316,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await journal?.close();
       await collector?.close();
       await signs?.close();
+      await history?.close();
       throw e;
     }
   }
@@ -324,7 +330,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       void replanner.close();
       void reviewer?.close();
       schedules?.stop();
-      const journalDone = Promise.all([journal?.close(), collector?.close(), counts?.close(), signs?.close(), metricsDone]);
+      const journalDone = Promise.all([journal?.close(), collector?.close(), counts?.close(), signs?.close(), history?.close(), metricsDone]);
       // Drain: end every open stream cleanly (clients see OK), then stop accepting and wait.
       // A stream whose client does not read cannot flush; forceShutdown after the grace ends it.
       for (const w of gate.healthWatchers) {
