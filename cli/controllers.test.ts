@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { connect } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { run } from './main.js';
 import { parseControllersArgs, startVirtualControllers, type VirtualFleet } from './controllers.js';
 import { ControllerClient } from '../controllers-adapter/modbus/client.js';
@@ -7,6 +10,10 @@ import { DEMO_NETWORK_PATH, demoNetwork } from '../test/fixtures/controllers/dem
 import { snmpwalk } from '../test/fixtures/controllers/snmpTool.js';
 import { DAY_PLAN_ENTRY, DayPlanColumn } from '../controllers-adapter/ntcip/oids.js';
 import { HR_TOD, TOD_ENTRIES, TOD_STRIDE } from '../controllers-adapter/registerMap.js';
+import { SignClient } from '../controllers-adapter/modbus/signClient.js';
+import { SIGN_LINE_KIND } from '../controllers-adapter/signBlock.js';
+
+const DEMO_PARKING = new URL('../examples/demo-city/parking.json', import.meta.url).pathname;
 
 let fleet: VirtualFleet | undefined;
 let client: ControllerClient | undefined;
@@ -30,6 +37,31 @@ describe('greenwave controllers', () => {
     const statuses = await Promise.all([1, 2, 3].map((u) => client!.readStatus(u)));
     for (const st of statuses) expect(st).toMatchObject({ activePlanId: 0, mode: 0, faults: 0 });
     expect(statuses[2]!.detectorCount).toBe(20);
+  });
+
+  test('--parking serves the parking file\'s signs on the controllers\' port; a sign on a controller\'s unit id is refused', async () => {
+    fleet = await startVirtualControllers(parseControllersArgs(['--virtual', '3', '--port', '0', '--network', DEMO_NETWORK_PATH, '--parking', DEMO_PARKING]));
+    expect(fleet.signs.map((s) => [s.unitId, s.signId])).toEqual([
+      [100, 'S1'],
+      [101, 'S2'],
+      [102, 'S3'],
+    ]);
+    const signs = new SignClient([{ signId: 'S2', unitId: 101, host: '127.0.0.1', port: fleet.server.port }], { timeoutMs: 1000 });
+    try {
+      await signs.push('S2', { state: 0, lines: [{ kind: SIGN_LINE_KIND.spaces, freeSpaces: 42, direction: 1, partial: false }] });
+    } finally {
+      await signs.close();
+    }
+    expect(fleet.signs[1]!.sign.shown()?.lines[0]?.freeSpaces).toBe(42);
+    const dir = mkdtempSync(join(tmpdir(), 'gw-ctl-signs-'));
+    try {
+      const file = JSON.parse(readFileSync(DEMO_PARKING, 'utf8'));
+      file.signs[0].unitId = 2;
+      writeFileSync(join(dir, 'parking.json'), JSON.stringify(file));
+      await expect(startVirtualControllers(parseControllersArgs(['--virtual', '3', '--port', '0', '--network', DEMO_NETWORK_PATH, '--parking', join(dir, 'parking.json')]))).rejects.toThrow(/signs\[0\]\.unitId: unit 2 is controller I2's on this port/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('--idle-timeout-s closes a connection that sends no request; --time-scale and the timeout are checked', async () => {

@@ -1,5 +1,5 @@
 /**
- * `greenwave controllers --virtual N [--port P] [--host H] [--network net.json] [--snmp-port S] [--time-scale K] [--idle-timeout-s T]`:
+ * `greenwave controllers --virtual N [--port P] [--host H] [--network net.json] [--snmp-port S] [--time-scale K] [--idle-timeout-s T] [--parking F]`:
  * starts N virtual signal controllers (the first N intersections of the
  * network, demo city by default) behind one Modbus TCP port, unit id =
  * intersection index + 1, on the real clock. Prints the port and unit ids;
@@ -16,6 +16,9 @@
  * serves the day plan as an NTCIP time base (patterns, actions, day plan).
  * Every controller records its high-resolution event log and serves it as the register
  * map's event FIFO (holding 282..406), which `greenwave serve --controllers` collects.
+ * --parking F: a virtual guidance sign (controllers-adapter/virtual/sign.ts) for every sign
+ * of the parking file with a `unitId`, on the same port (unit ids must not be the
+ * controllers'); point the signs' `endpoint` at this port for `serve --parking F` to push them.
  */
 import { parseArgs } from 'node:util';
 import { readText } from './io.js';
@@ -34,6 +37,8 @@ import { dayPlanEvents, encodeTimeOfDayTable, type DayPlanPeriod } from '../cont
 import { timeBaseTables } from '../controllers-adapter/ntcip/timeBase.js';
 import { ntcipMinimumCycleS } from '../controllers-adapter/ntcip/convert.js';
 import { HR_TOD } from '../controllers-adapter/registerMap.js';
+import { VirtualSign } from '../controllers-adapter/virtual/sign.js';
+import { loadCompiledParking } from '../engine/parking/load.js';
 
 export const DEFAULT_CONTROLLERS_NETWORK = 'examples/demo-city/network.json';
 /** Local plan demand when no counts are given: veh per 15 min per detector, and the simulated detector rate. */
@@ -56,10 +61,14 @@ export interface VirtualFleetOptions {
   readonly timeOfDay?: boolean;
   /** Vehicles per hour each detector counts by itself (default 240); 0 when something else feeds the detectors (greenwave demo's simulator). */
   readonly detectorVehPerH?: number;
+  /** A parking file: its signs with a unit id are served as virtual signs on the same port. */
+  readonly parkingPath?: string;
 }
 
 export interface VirtualFleet {
-  readonly server: ControllerServer;
+  readonly server: ControllerServer<VirtualController | VirtualSign>;
+  /** The virtual guidance signs (with --parking), by sign id. */
+  readonly signs: ReadonlyArray<{ unitId: number; signId: string; sign: VirtualSign }>;
   readonly units: ReadonlyArray<{ unitId: number; intersectionId: string; snmpPort?: number }>;
   /** The day plan's periods (with --counts --time-of-day). */
   readonly periods?: readonly TimeOfDayPlan[];
@@ -79,6 +88,7 @@ export const CONTROLLERS_OPTIONS = {
       'idle-timeout-s': { type: 'string' },
       counts: { type: 'string' },
       'time-of-day': { type: 'boolean', default: false },
+      parking: { type: 'string' },
     } as const;
 
 export function parseControllersArgs(args: string[]): VirtualFleetOptions {
@@ -105,7 +115,7 @@ export function parseControllersArgs(args: string[]): VirtualFleetOptions {
     if (!(Number.isFinite(t) && t >= 0 && t <= 86_400)) throw new GreenwaveError(ErrorCode.InvalidInput, `controllers: --idle-timeout-s ${values['idle-timeout-s']} must be a number of seconds within [0, 86400] (0 = never)`);
     idleTimeoutMs = Math.round(t * 1000);
   }
-  return { count, port, host: values.host, networkPath: values.network, ...(snmpPort === undefined ? {} : { snmpPort }), ...(timeScale === 1 ? {} : { timeScale }), ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }), ...(values.counts === undefined ? {} : { countsPath: values.counts, timeOfDay: true }) };
+  return { count, port, host: values.host, networkPath: values.network, ...(snmpPort === undefined ? {} : { snmpPort }), ...(timeScale === 1 ? {} : { timeScale }), ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }), ...(values.counts === undefined ? {} : { countsPath: values.counts, timeOfDay: true }), ...(values.parking === undefined ? {} : { parkingPath: values.parking }) };
 }
 
 /** Starts the fleet on the real clock (10 Hz ticks). */
@@ -137,7 +147,17 @@ export async function startVirtualControllers(o: VirtualFleetOptions): Promise<V
     const table = encodeTimeOfDayTable(dayPlanEvents(dayPeriods));
     for (const b of bindings) b.controller.writeHolding(HR_TOD, table);
   }
-  const server = await ControllerServer.start(bindings, { host: o.host, port: o.port, clock, ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }) });
+  // The parking file's signs, each on its unit id: never one of the controllers'.
+  const signs: { unitId: number; signId: string; sign: VirtualSign }[] = [];
+  if (o.parkingPath !== undefined) {
+    const parking = loadCompiledParking(o.parkingPath, c);
+    parking.file.signs.forEach((s, k) => {
+      if (s.unitId === undefined) return;
+      if (s.unitId <= o.count) throw new GreenwaveError(ErrorCode.InvalidInput, `${o.parkingPath}: signs[${k}].unitId: unit ${s.unitId} is controller ${c.intersectionIds[s.unitId - 1]}'s on this port (--virtual ${o.count}): give the sign a unit id above ${o.count}`, [{ path: `signs[${k}].unitId`, message: `unit ${s.unitId} is a controller's` }]);
+      signs.push({ unitId: s.unitId, signId: s.id, sign: new VirtualSign(now) });
+    });
+  }
+  const server = await ControllerServer.start<VirtualController | VirtualSign>([...bindings, ...signs.map((s) => ({ unitId: s.unitId, controller: s.sign }))], { host: o.host, port: o.port, clock, ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }) });
   // One NTCIP agent per controller on consecutive UDP ports (each agent is one controller, as in the field).
   const agents: NtcipAgent[] = [];
   if (o.snmpPort !== undefined) {
@@ -161,6 +181,7 @@ export async function startVirtualControllers(o: VirtualFleetOptions): Promise<V
   let stopped: Promise<void> | undefined;
   return {
     server,
+    signs,
     units: bindings.map((b, i) => ({ unitId: b.unitId, intersectionId: c.intersectionIds[i]!, ...(agents[i] ? { snmpPort: agents[i].port } : {}) })),
     ...(periods ? { periods } : {}),
     controllers: bindings.map((b) => b.controller),
@@ -183,6 +204,7 @@ export function cmdControllers(args: string[], out: (s: string) => void, err: (s
       out(`greenwave controllers: ${fleet.units.length} virtual controllers on modbus tcp ${fleet.server.host}:${fleet.server.port}\n`);
       if (fleet.periods) out(`day plan: ${fleet.periods.map((p) => `${p.period.label} from ${String(Math.floor(p.period.startMin / 60)).padStart(2, '0')}:${String(p.period.startMin % 60).padStart(2, '0')}`).join(', ')} (Modbus holding ${HR_TOD}.., NTCIP time base)\n`);
       for (const u of fleet.units) out(`  unit ${u.unitId}  intersection ${u.intersectionId}${u.snmpPort !== undefined ? `  ntcip snmp udp ${fleet.server.host}:${u.snmpPort} (public / private)` : ''}\n`);
+      for (const s of fleet.signs) out(`  unit ${s.unitId}  guidance sign ${s.signId}\n`);
       out('Ctrl-C to stop\n');
       const stop = (): void => {
         process.off('SIGINT', stop);

@@ -50,7 +50,7 @@ const SCHEMA_USAGE = `usage: greenwave schema
 
 const CONTROLLERS_USAGE = `usage: greenwave controllers --virtual N [--port 1502] [--host 127.0.0.1] [--network net.json]
                              [--snmp-port P] [--time-scale 1] [--idle-timeout-s S]
-                             [--counts counts.csv --time-of-day]
+                             [--counts counts.csv --time-of-day] [--parking parking.json]
   Runs N virtual signal controllers (the network's first N intersections) on
   one Modbus TCP port, unit ids 1..N (docs/modbus-register-map.md).
   --virtual N        how many controllers
@@ -61,6 +61,8 @@ const CONTROLLERS_USAGE = `usage: greenwave controllers --virtual N [--port 1502
   --idle-timeout-s S close a Modbus connection that sends no request for S s
   --counts, --time-of-day  a day plan from a day of counts in every controller
                      (Modbus time-of-day table, NTCIP time base)
+  --parking F        also a virtual guidance sign for each of the file's signs
+                     with a unitId, on the same port (docs/parking.md)
 `;
 
 const SERVE_USAGE = `usage: greenwave serve --tokens <tokens.json> (--insecure | --tls-cert <cert> --tls-key <key> [--tls-ca <ca>])

@@ -56,7 +56,7 @@ const USAGE = `usage:
   greenwave sumo plan|loops|import  SUMO round trip: loops on a .net.xml, plans from loop output as SUMO programs (docs/sumo.md)
   greenwave sim --net <x.net.xml> --routes <y.rou.xml> [--plan plan.add.xml] [--seed N] [--end S] [--json]
       Runs greenwave's microsimulator on a SUMO scenario and reports SUMO's time loss (greenwave sim --help)
-  greenwave controllers --virtual N [--port P] [--time-scale K]  N virtual signal controllers on one Modbus TCP port (docs/modbus-register-map.md)
+  greenwave controllers --virtual N [--port P] [--time-scale K] [--parking F]  N virtual signal controllers (and the parking file's guidance signs) on one Modbus TCP port (docs/modbus-register-map.md)
   greenwave deploy --network <net.json> --counts <counts.csv> [--at HH:MM] --controllers HOST:PORT [--db F | --pg URL] [--recover]
       Stores the plan and rolls it out to every controller, each deployment tracked to confirmation (docs/storage.md)
   greenwave serve [--port P] [--insecure] --tokens file.json [--controllers HOST:PORT [--resync-s S]] [--limit NAME=VALUE]… [--db F | --pg URL]  gRPC bus priority, SPaT and timing service (docs/grpc.md)

@@ -9,8 +9,11 @@
  * controller, a controller that restarted, and reads another master latched in
  * between are skipped and counted. Upkeep runs once an hour: counts older than `downsampleAfterS`
  * are rolled up into 15-minute counts, and counts older than `retentionDays`
- * are deleted. Started by startServer (./server.ts) when the service has both
- * controllers and a storage.
+ * are deleted. Started by startServer (./server.ts) when the service has
+ * controllers and a storage, or controllers and car-park gate loops in its
+ * parking file: each round's whole-interval counts also go to `onCounts`
+ * (./parkingGates.ts turns the gate loops' counts into the occupancy tracker's
+ * gate counts), with or without a storage.
  */
 import type { ControllerClient, ControllerEndpoint } from '../controllers-adapter/modbus/client.js';
 import type { Actor, DetectorCount, Storage } from './storage/storage.js';
@@ -23,9 +26,13 @@ export interface CountCollectorOptions {
   /** Counts older than this are deleted, days (default 90). */
   readonly retentionDays?: number | undefined;
   readonly log?: ((line: string) => void) | undefined;
+  /** Every round's whole-interval counts (after they are stored, if there is a storage), in the order read. */
+  readonly onCounts?: ((rows: readonly DetectorCount[], interval: { startMs: number; intervalS: number }) => void) | undefined;
 }
 
 const SYSTEM: Actor = { user: 'greenwave' };
+/** Days counts are kept (the parking occupancy history follows it: ./occupancyHistory.ts). */
+export const DEFAULT_COUNT_RETENTION_DAYS = 90;
 /** The rollup interval of upkeep, s. */
 const ROLLUP_S = 900;
 /** How often upkeep runs, s of the service clock. */
@@ -44,7 +51,8 @@ export class CountCollector {
   constructor(
     private readonly client: ControllerClient,
     private readonly endpoints: readonly ControllerEndpoint[],
-    private readonly storage: Storage,
+    /** Undefined: counts only go to `onCounts`. */
+    private readonly storage: Storage | undefined,
     /** Seconds (Unix time) now: the service clock. */
     private readonly clock: () => number,
     private readonly opts: CountCollectorOptions = {},
@@ -104,20 +112,24 @@ export class CountCollector {
     );
     this.stats.skipped += skipped;
     if (rows.length > 0) {
-      await this.storage.insertDetectorCounts(SYSTEM, rows);
-      this.stats.rowsStored += rows.length;
+      if (this.storage) {
+        await this.storage.insertDetectorCounts(SYSTEM, rows);
+        this.stats.rowsStored += rows.length;
+      }
       this.stats.rounds++;
     }
-    await this.upkeep();
+    // Told of every whole interval, even one with no rows: a listener learns the gates' counts were lost.
+    if (whole) this.opts.onCounts?.(rows, { startMs, intervalS: this.intervalS });
+    if (this.storage) await this.upkeep(this.storage);
   }
 
-  private async upkeep(): Promise<void> {
+  private async upkeep(storage: Storage): Promise<void> {
     const nowS = this.clock();
     if (nowS - this.lastUpkeepS < UPKEEP_EVERY_S) return;
     this.lastUpkeepS = nowS;
     if (ROLLUP_S % this.intervalS === 0 && this.intervalS < ROLLUP_S) {
-      await this.storage.downsampleDetectorCounts(SYSTEM, { fromIntervalS: this.intervalS, toIntervalS: ROLLUP_S, beforeMs: Math.round((nowS - (this.opts.downsampleAfterS ?? 86_400)) * 1000) });
+      await storage.downsampleDetectorCounts(SYSTEM, { fromIntervalS: this.intervalS, toIntervalS: ROLLUP_S, beforeMs: Math.round((nowS - (this.opts.downsampleAfterS ?? 86_400)) * 1000) });
     }
-    await this.storage.deleteDetectorCountsOlderThan(SYSTEM, this.opts.retentionDays ?? 90, Math.round(nowS * 1000));
+    await storage.deleteDetectorCountsOlderThan(SYSTEM, this.opts.retentionDays ?? DEFAULT_COUNT_RETENTION_DAYS, Math.round(nowS * 1000));
   }
 }

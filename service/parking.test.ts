@@ -129,6 +129,17 @@ describe('ParkingGuidanceService', () => {
     expect([noLink.err?.code, noLink.err?.details]).toEqual([grpc.status.NOT_FOUND, 'origin_link.link_id: no link "L-NOPE"']);
   });
 
+  test('GetOccupancyHistory: bad requests name the field, unknown car parks NOT_FOUND, no database FAILED_PRECONDITION', async () => {
+    const bad = await unary(client, 'GetOccupancyHistory', { from: { seconds: now }, to: { seconds: now - 1 }, limit: 20_000 });
+    expect([bad.err?.code, bad.err?.details]).toEqual([grpc.status.INVALID_ARGUMENT, 'car_park_id: must not be empty; to: must be after from, and at most 31 days after it; limit: must be between 0 and 10000']);
+    const missing = await unary(client, 'GetOccupancyHistory', { car_park_id: 'P1' });
+    expect(missing.err?.details).toBe('from: is required; to: is required');
+    const range = { from: { seconds: now - 3600 }, to: { seconds: now } };
+    expect((await unary(client, 'GetOccupancyHistory', { car_park_id: 'P99', ...range })).err?.code).toBe(grpc.status.NOT_FOUND);
+    const noDb = await unary(client, 'GetOccupancyHistory', { car_park_id: 'P1', ...range });
+    expect([noDb.err?.code, noDb.err?.details]).toEqual([grpc.status.FAILED_PRECONDITION, 'this service keeps no database (start it with --db or --pg): no occupancy history is stored']);
+  });
+
   test('without a parking file: FAILED_PRECONDITION after authentication', async () => {
     const bare = await startServer({ insecure: true, port: 0, tokens: PARKING_TOKENS, clock: () => now, shutdownGraceMs: 200 });
     const c2 = new stubs['ParkingGuidanceService']!(`127.0.0.1:${bare.port}`, grpc.credentials.createInsecure());

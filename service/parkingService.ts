@@ -2,7 +2,8 @@
  * ParkingGuidanceService (proto/greenwave/v1/parking.proto): the car parks and
  * their live occupancy (ListCarParks, GetCarPark, WatchOccupancy), absolute
  * occupancy reports from car-park systems (ReportOccupancy, a client stream),
- * and Recommend. Registered by startServer (./server.ts) with a
+ * Recommend, and the stored history of reports and corrections
+ * (GetOccupancyHistory, with a database: ./occupancyHistory.ts writes it). Registered by startServer (./server.ts) with a
  * ServiceContext (./calls.ts) and the ParkingGuidance built from
  * `serve --parking FILE` (./parkingState.ts); without one every call is
  * FAILED_PRECONDITION, after authentication like every other RPC.
@@ -26,11 +27,15 @@ import { pacedStream, parseWatchRequest, type Release } from './governance.js';
 import { num, str, sToTimestamp, timestampToS, type Obj } from './messages.js';
 import type { ServiceContext } from './calls.js';
 import type { ParkingGuidance } from './parkingState.js';
+import type { OccupancyRecord } from './storage/storage.js';
 
 /** Caps of a Recommend request (INVALID_ARGUMENT beyond them). */
 export const RECOMMEND_LIMITS = { maxTopN: 20, maxWalkM: 5000, maxStayS: 7 * 86_400, maxAheadS: 86_400, maxPastS: 600 } as const;
 /** A report may be stamped at most this far ahead of the server's clock (clock skew), s. */
 const MAX_REPORT_AHEAD_S = 300;
+/** GetOccupancyHistory's caps: the widest range, and records per answer. */
+export const HISTORY_LIMITS = { maxRangeS: 31 * 86_400, defaultLimit: 1000, maxLimit: 10_000 } as const;
+const CAUSE: Record<string, string> = { report: 'CORRECTION_CAUSE_DRIFT', clampHigh: 'CORRECTION_CAUSE_CLAMP_HIGH', clampLow: 'CORRECTION_CAUSE_CLAMP_LOW' };
 
 const STATUS: Record<OccupancyState['status'], string> = { open: 'PARKING_STATUS_OPEN', full: 'PARKING_STATUS_FULL', closed: 'PARKING_STATUS_CLOSED', unknown: 'PARKING_STATUS_UNKNOWN' };
 const TREND: Record<OccupancyState['trend'], string> = { increasing: 'OCCUPANCY_TREND_INCREASING', decreasing: 'OCCUPANCY_TREND_DECREASING', stable: 'OCCUPANCY_TREND_STABLE', unknown: 'OCCUPANCY_TREND_UNKNOWN' };
@@ -79,6 +84,27 @@ export function parkingService(ctx: ServiceContext, guidance: ParkingGuidance | 
       );
     },
     ReportOccupancy: (call: grpc.ServerReadableStream<Obj, Obj>, cb: grpc.sendUnaryData<Obj>) => reportStream(ctx, need, call, cb),
+    GetOccupancyHistory: gate.unary('viewer', async (r) => {
+      const g = need();
+      const issues = new IssueList();
+      const id = str(r['car_park_id']);
+      if (id === '') issues.add('car_park_id', 'must not be empty');
+      const fromS = r['from'] ? timestampToS(r['from']) : Number.NaN;
+      const toS = r['to'] ? timestampToS(r['to']) : Number.NaN;
+      if (!Number.isFinite(fromS)) issues.add('from', 'is required');
+      if (!Number.isFinite(toS)) issues.add('to', 'is required');
+      else if (Number.isFinite(fromS) && !(toS > fromS && toS - fromS <= HISTORY_LIMITS.maxRangeS)) issues.add('to', `must be after from, and at most ${HISTORY_LIMITS.maxRangeS / 86_400} days after it`);
+      const limit = num(r['limit']) || HISTORY_LIMITS.defaultLimit;
+      if (!(Number.isInteger(limit) && limit >= 1 && limit <= HISTORY_LIMITS.maxLimit)) issues.add('limit', `must be between 0 and ${HISTORY_LIMITS.maxLimit}`);
+      issues.throwIfAny('GetOccupancyHistory request');
+      g.carPark(id, 'car_park_id');
+      const storage = ctx.journal?.storage;
+      if (!storage || !g.history) throw new StatusError(grpc.status.FAILED_PRECONDITION, 'this service keeps no database (start it with --db or --pg): no occupancy history is stored');
+      // What was applied just now is in the answer: write what is pending first.
+      await g.history.flush();
+      const rows = await storage.occupancyHistory({ carParkId: id, fromMs: Math.round(fromS * 1000), toMs: Math.round(toS * 1000), limit: limit + 1 });
+      return { records: rows.slice(0, limit).map(historyRecord), truncated: rows.length > limit };
+    }),
     Recommend: gate.unary('viewer', (r) => {
       const g = need();
       const q = parseRecommend(g, r, nowMs());
@@ -161,8 +187,10 @@ function applyReport(g: ParkingGuidance, m: Obj, who: Principal, prefix: string,
   const cap = g.parking.capacity[k]!;
   // A little past the capacity (cars off the marked bays) is clamped by the tracker; far past it is refused.
   const occupied = which === 'occupied' ? num(m['occupied']) : cap - Math.min(cap, num(m['vacant']));
+  const atMs = Math.round(atS * 1000);
   try {
-    g.feed.report(k, occupied, Math.round(atS * 1000));
+    g.feed.report(k, occupied, atMs);
+    g.history?.report(id, occupied, atMs, who.client);
   } catch (e: unknown) {
     // The tracker refuses an implausible report (older than the last, far above capacity) naming
     // its own field: name the request's instead.
@@ -264,6 +292,13 @@ function recommendation(g: ParkingGuidance, x: Recommendation): Obj {
     cost_s: x.costS,
     route_link_ids: x.route,
   };
+}
+
+function historyRecord(x: OccupancyRecord): Obj {
+  const base = { car_park_id: x.carParkId, time: sToTimestamp(x.atMs / 1000), occupied: x.occupied };
+  if (x.kind === 'report') return { ...base, report: { source: x.source } };
+  const before = x.beforeOccupied ?? x.occupied;
+  return { ...base, correction: { cause: CAUSE[x.source] ?? 'CORRECTION_CAUSE_UNSPECIFIED', before_occupied: before, delta_spaces: x.occupied - before } };
 }
 
 function occupancyInfo(s: OccupancyState): Obj {

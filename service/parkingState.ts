@@ -25,10 +25,13 @@ import type { OccupancyState } from '../engine/parking/schema.js';
 import type { ServicePlan } from './replan.js';
 import type { ServiceState } from './state.js';
 import { notFound } from './errors.js';
+import type { OccupancyHistory } from './occupancyHistory.js';
 
 export class ParkingGuidance {
   readonly roads: RoadGraph;
   readonly recommender: Recommender;
+  /** Where applied reports are recorded when the service has a database (set by startServer). */
+  history: OccupancyHistory | undefined;
   private delaysOf: ServicePlan | undefined;
   private readonly signs: SignMessenger;
   private signsAt: { revision: number; second: number; states: OccupancyState[]; messages: SignMessage[] } | undefined;

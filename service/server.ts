@@ -58,6 +58,9 @@ import { ParkingGuidance } from './parkingState.js';
 import { TrafficState } from './trafficState.js';
 import { trafficService } from './trafficService.js';
 import { PriorityFeed } from './priorityFeed.js';
+import { SignPusher, type SignPusherOptions } from './signPusher.js';
+import { ParkingGates } from './parkingGates.js';
+import { OccupancyHistory } from './occupancyHistory.js';
 import { startConsole, type RunningConsole } from '../web/server/http.js';
 import type { UserStore } from '../web/server/users.js';
 
@@ -117,12 +120,14 @@ export interface ServeOptions {
   readonly twoPersonRule?: boolean;
   /** The plan review's simulation: simulated time per run, s, and seeds (defaults 1800 and [1, 2]). */
   readonly review?: ReviewOptions;
-  /** The detector count interval stored from the controllers, s (./countCollector.ts; default 60). Needs controllers and a storage. */
+  /** The detector count interval stored from the controllers, s (./countCollector.ts; default 60). Needs controllers, and a storage or gate loops in the parking file. */
   readonly countIntervalS?: number;
   /** How often each controller's event log is collected into `storage`, ms (./eventCollector.ts; default 1000). Needs controllers and a storage. */
   readonly eventPollMs?: number;
   /** A parking file (docs/parking.md) checked against the network: enables ParkingGuidanceService (./parkingService.ts). */
   readonly parking?: string;
+  /** The sign pusher's period, refresh, comm-loss timeout and Modbus timeouts (./signPusher.ts; tests and embedding programs). */
+  readonly signOptions?: SignPusherOptions;
   /** Serve the operator console (web/) at http(s)://webHost:webPort/ (0 = any free port); undefined = not served. Needs `users`. */
   readonly webPort?: number;
   /** Where the console listens (default `host`). */
@@ -148,6 +153,8 @@ export interface RunningServer {
   readonly parking: ParkingGuidance | undefined;
   /** The network traffic state and the incidents list TrafficStateService serves. */
   readonly traffic: TrafficState;
+  /** With a parking file whose signs have endpoints: the pusher of their messages (./signPusher.ts). */
+  readonly signs: SignPusher | undefined;
   /** Authenticated streams open right now (health watches have a budget of their own). */
   openStreams(): number;
   readonly governance: {
@@ -249,8 +256,18 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // The controllers' event logs, collected into the storage (ATSPM-style), when there are both.
   const collector = endpoints.length > 0 && opts.storage ? new EventCollector(state.c, endpoints, opts.storage, { periodMs: opts.eventPollMs, log: lineLog(logger, 'warn'), metrics }).start() : undefined;
   if (collector) metrics.eventBacklog(() => collector.backlog());
-  // The controllers' loop counts, one row per detector per interval, into the storage.
-  const counts = field && opts.storage ? new CountCollector(field.client, field.endpoints, opts.storage, clock, { intervalS: opts.countIntervalS, log }).start() : undefined;
+  // The controllers' loop counts, one row per detector per interval, into the storage; the car
+  // parks' gate loops among them to the occupancy tracker (with or without a storage).
+  const gates = parking ? new ParkingGates(parking, state.c, log) : undefined;
+  const counts =
+    field && (opts.storage || gates?.any)
+      ? new CountCollector(field.client, field.endpoints, opts.storage, clock, { intervalS: opts.countIntervalS, log, ...(gates?.any ? { onCounts: (rows, iv) => gates.apply(rows, iv) } : {}) }).start()
+      : undefined;
+  // Reports and the tracker's corrections into the database, when there is one.
+  const history = parking && opts.storage ? new OccupancyHistory(parking.feed, opts.storage, clock, { log }).start() : undefined;
+  if (parking) parking.history = history;
+  // Guidance signs with an address in the parking file get their messages pushed over Modbus.
+  const signs = parking ? SignPusher.forParking(parking, clock, { log, ...opts.signOptions })?.start() : undefined;
   const gate = new CallGate(gov, opts.tokens, (peer, method, reason) => journal?.authRefused(peer, method, reason), { metrics, logger, slowCallMs: opts.slowCallMs });
   const priorityFeed = new PriorityFeed(() => Math.round(clock() * 1000));
   const ctx: ServiceContext = { state, clock, gov, gate, field, replanner, pacing, journal, metrics, manualPlanGuard: () => lifecycle?.beforeManualDeploy(), priorityFeed };
@@ -288,6 +305,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await journal?.close();
       await collector?.close();
       await counts?.close();
+      await signs?.close();
+      await history?.close();
       throw e;
     }
   }
@@ -305,6 +324,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await metricsEndpoint?.close();
       await journal?.close();
       await collector?.close();
+      await signs?.close();
+      await history?.close();
       throw e;
     }
   }
@@ -318,7 +339,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       void replanner.close();
       void reviewer?.close();
       schedules?.stop();
-      const journalDone = Promise.all([journal?.close(), collector?.close(), counts?.close(), metricsDone]);
+      const journalDone = Promise.all([journal?.close(), collector?.close(), counts?.close(), signs?.close(), history?.close(), metricsDone]);
       // Drain: end every open stream cleanly (clients see OK), then stop accepting and wait.
       // A stream whose client does not read cannot flush; forceShutdown after the grace ends it.
       for (const w of gate.healthWatchers) {
@@ -351,6 +372,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     controllers: field ? { link: field.link, failures: field.link.failures } : undefined,
     parking,
     traffic,
+    signs,
     openStreams: () => gov.stats().streams,
     governance: { limits: gov.limits, stats: () => gov.stats(), pacing, replanComputations: () => replanner.computations },
     close,

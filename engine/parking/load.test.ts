@@ -60,6 +60,41 @@ describe('parking file loader', () => {
     expect(issues.length).toBe(7);
   });
 
+  it('sign endpoints and gate loops: checked with their paths, compiled to detector indices', () => {
+    const f = demo();
+    f.signs![0]!.endpoint = { host: '10.0.0.5', port: 502 };
+    f.signs![1]!.endpoint = { host: '10.0.0.6', port: 502 };
+    f.signs![1]!.unitId = 100; // another address: the same unit id is fine
+    f.carParks![0]!.gates = [
+      { detectorId: 'I1-EB-2-A', counts: 'entries' },
+      { detectorId: 'I1-EB-3-A', counts: 'exits' },
+    ];
+    const p = compileParking(f, c);
+    expect(Array.from(p.gateDetector)).toEqual([c.detectorIds.indexOf('I1-EB-2-A'), c.detectorIds.indexOf('I1-EB-3-A')]);
+    expect(Array.from(p.gateCarPark)).toEqual([0, 0]);
+    expect(Array.from(p.gateSign)).toEqual([1, -1]);
+
+    const g = demo();
+    g.signs![0]!.endpoint = { host: '10.0.0.5', port: 502 };
+    g.signs![1]!.endpoint = { host: '10.0.0.5', port: 502 };
+    g.signs![1]!.unitId = 100;
+    delete g.signs![2]!.unitId;
+    g.signs![2]!.endpoint = { host: 'sign-3', port: 70_000 };
+    g.carParks![0]!.gates = [
+      { detectorId: 'NOPE', counts: 'entries' },
+      { detectorId: 'I1-EB-3-A', counts: 'exits' },
+    ];
+    g.carParks![1]!.gates = [{ detectorId: 'I1-EB-3-A', counts: 'entries' }];
+    expect(issuesOf(g)[0]).toMatch(/^signs\[2\]\.endpoint\.port: /);
+    g.signs![2]!.endpoint = { host: 'sign-3', port: 502 };
+    expect(issuesOf(g)).toEqual([
+      'carParks[0].gates[0].detectorId: no detector "NOPE" in the network file',
+      'carParks[1].gates[0].detectorId: detector "I1-EB-3-A" is also carParks[0].gates[1]: one loop counts for one car park, one way',
+      "signs[1].unitId: unit id 100 is also signs[0]'s at 10.0.0.5:502: each sign controller needs its own",
+      "signs[2].unitId: is required with an endpoint (the sign controller's Modbus unit id)",
+    ]);
+  });
+
   it('refuses a file made for another network, and shape errors with the path', () => {
     const f = demo();
     f.network = 'Another City';

@@ -2,12 +2,15 @@
  * Reads a parking file (./schema.ts) and checks it against the compiled
  * network it refers to: every entrance's and sign's `linkId` is a link of the
  * network and its `positionM` lies on it, ids are unique (car parks,
- * entrances, signs, sign unit ids), every sign line names known car parks.
+ * entrances, signs, sign unit ids per address), every sign line names known
+ * car parks, a sign with an endpoint has a unit id, every gate loop is a
+ * detector of the network and counts for one car park only.
  * Every problem is collected with its field path
  * (`carParks[3].entrances[0].linkId: no link "L-X"`) and thrown together as an
  * INVALID_INPUT, which the CLI turns into exit 2 as it does for network files.
  * The result is compiled to dense arrays for the recommender (./recommend.ts),
- * the gRPC service (service/parkingService.ts) and, later, the sign registers.
+ * the gRPC service (service/parkingService.ts), the sign pusher
+ * (service/signPusher.ts) and the gate counts (service/parkingGates.ts).
  */
 import type { z } from 'zod';
 import { ErrorCode, GreenwaveError, IssueList, type Issue, formatIssues } from '../errors.js';
@@ -54,6 +57,10 @@ export interface CompiledParking {
   readonly signPositionM: Float64Array;
   /** Modbus unit id of the sign controller, 0 where the file gives none. */
   readonly signUnitId: Uint8Array;
+  /** Gate loops (file order over the car parks): the network detector index, its car park, +1 entries / −1 exits. */
+  readonly gateDetector: Int32Array;
+  readonly gateCarPark: Int32Array;
+  readonly gateSign: Int8Array;
   /** Lines of sign s: [signLineStart[s], signLineStart[s+1]); car parks of line l: [lineCarParkStart[l], lineCarParkStart[l+1]) into lineCarParks. */
   readonly signLineStart: Uint32Array;
   readonly lineCarParkStart: Uint32Array;
@@ -117,6 +124,11 @@ export function compileParking(raw: unknown, c: CompiledNetwork, source = 'parki
   const perHourPrice = new Float64Array(n);
   const dailyMaxPrice = new Float64Array(n);
   const heightLimitM = new Float64Array(n);
+  const detectorIndex = new Map(c.detectorIds.map((d, i) => [d, i]));
+  const gateDetector: number[] = [];
+  const gateCarPark: number[] = [];
+  const gateSign: number[] = [];
+  const gateOf = new Map<string, string>();
   file.carParks.forEach((p, k) => {
     const at = `carParks[${k}]`;
     once('car park', p.id, `${at}.id`);
@@ -139,6 +151,17 @@ export function compileParking(raw: unknown, c: CompiledNetwork, source = 'parki
     dailyMaxPrice[k] = p.fees.dailyMax ?? Number.POSITIVE_INFINITY;
     if (p.fees.dailyMax !== undefined && p.fees.dailyMax < p.fees.firstHour) issues.add(`${at}.fees.dailyMax`, `${p.fees.dailyMax} is less than the first hour's ${p.fees.firstHour}`);
     heightLimitM[k] = p.heightLimitM ?? Number.POSITIVE_INFINITY;
+    p.gates.forEach((g, j) => {
+      const path = `${at}.gates[${j}].detectorId`;
+      const d = detectorIndex.get(g.detectorId);
+      if (d === undefined) issues.add(path, `no detector "${g.detectorId}" in the network file`);
+      const first = gateOf.get(g.detectorId);
+      if (first !== undefined) issues.add(path, `detector "${g.detectorId}" is also ${first}: one loop counts for one car park, one way`);
+      else gateOf.set(g.detectorId, path.slice(0, -'.detectorId'.length));
+      gateDetector.push(d ?? -1);
+      gateCarPark.push(k);
+      gateSign.push(g.counts === 'entries' ? 1 : -1);
+    });
     if (p.openingHours !== '24/7') {
       p.openingHours.forEach((h, j) => {
         const open = minutesOfDay(h.open);
@@ -161,16 +184,19 @@ export function compileParking(raw: unknown, c: CompiledNetwork, source = 'parki
   const signLineStart = new Uint32Array(m + 1);
   const lineCarParkStart: number[] = [];
   const lineCarParks: number[] = [];
-  const units = new Map<number, string>();
+  // Unit ids are unique per address (signs without an endpoint share one: the file does not say where they are).
+  const units = new Map<string, string>();
   file.signs.forEach((s, k) => {
     const at = `signs[${k}]`;
     once('sign', s.id, `${at}.id`);
     signLink[k] = onLink(at, s.linkId, s.positionM);
     signPositionM[k] = s.positionM;
+    if (s.endpoint !== undefined && s.unitId === undefined) issues.add(`${at}.unitId`, 'is required with an endpoint (the sign controller\'s Modbus unit id)');
     if (s.unitId !== undefined) {
-      const first = units.get(s.unitId);
-      if (first !== undefined) issues.add(`${at}.unitId`, `unit id ${s.unitId} is also ${first}'s: each sign controller needs its own`);
-      else units.set(s.unitId, at);
+      const key = `${s.endpoint ? `${s.endpoint.host}:${s.endpoint.port}` : ''}#${s.unitId}`;
+      const first = units.get(key);
+      if (first !== undefined) issues.add(`${at}.unitId`, `unit id ${s.unitId} is also ${first}'s${s.endpoint ? ` at ${s.endpoint.host}:${s.endpoint.port}` : ''}: each sign controller needs its own`);
+      else units.set(key, at);
       signUnitId[k] = s.unitId;
     }
     signLineStart[k] = lineCarParkStart.length;
@@ -210,6 +236,9 @@ export function compileParking(raw: unknown, c: CompiledNetwork, source = 'parki
     signLink,
     signPositionM,
     signUnitId,
+    gateDetector: Int32Array.from(gateDetector),
+    gateCarPark: Int32Array.from(gateCarPark),
+    gateSign: Int8Array.from(gateSign),
     signLineStart,
     lineCarParkStart: Uint32Array.from(lineCarParkStart),
     lineCarParks: Int32Array.from(lineCarParks),

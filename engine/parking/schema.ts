@@ -59,6 +59,28 @@ export const FeesSchema = z
   })
   .strict();
 
+/**
+ * A loop at a car-park gate that counts entries or exits, wired to a detector input of a
+ * signal controller and declared in the network file as that intersection's detector
+ * (engine/network/schema.ts detectors[].id): the service's detector polls read it with the
+ * junction's loops and hand its counts to the occupancy tracker (docs/parking.md, "Gate counts").
+ */
+export const GateLoopSchema = z
+  .object({
+    detectorId: id,
+    /** What a vehicle over the loop means for the car park. */
+    counts: z.enum(['entries', 'exits']),
+  })
+  .strict();
+
+/** Where a sign controller listens (Modbus TCP); its unit id is the sign's `unitId`. */
+export const SignEndpointSchema = z
+  .object({
+    host: z.string().min(1, 'must not be empty').max(253),
+    port: z.number().int().min(1).max(65535),
+  })
+  .strict();
+
 export const CarParkSchema = z
   .object({
     id,
@@ -75,6 +97,8 @@ export const CarParkSchema = z
     heightLimitM: z.number().positive().max(10).optional(),
     /** The car-park system reporting for it (GA/T 1302's lower tier), for the record. */
     operator: z.string().optional(),
+    /** Loops at its gates read through the signal controllers' detector polls (absent: reports only). */
+    gates: z.array(GateLoopSchema).max(32).default([]),
   })
   .strict();
 
@@ -100,6 +124,8 @@ export const GuidanceSignSchema = z
       .max(8),
     /** Modbus unit id of the sign controller (its register block: docs/modbus-register-map.md). */
     unitId: z.number().int().min(1).max(247).optional(),
+    /** Where the sign controller listens: with it (and `unitId`) the service pushes the sign's message. */
+    endpoint: SignEndpointSchema.optional(),
   })
   .strict();
 
@@ -121,6 +147,7 @@ export type OpeningHours = z.output<typeof OpeningHoursSchema>;
 export type Fees = z.output<typeof FeesSchema>;
 export type CarPark = z.output<typeof CarParkSchema>;
 export type GuidanceSign = z.output<typeof GuidanceSignSchema>;
+export type GateLoop = z.output<typeof GateLoopSchema>;
 export type ParkingFile = z.output<typeof ParkingFileSchema>;
 
 /** Total spaces of a car park (the sum over its types). */

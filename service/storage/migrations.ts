@@ -182,6 +182,27 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 4,
+    name: 'parking occupancy history',
+    // Reports from car-park systems and the occupancy tracker's corrections (./occupancyLog.ts),
+    // kept as long as the detector counts.
+    statements: (d) => {
+      const t = T(d);
+      return [
+        `CREATE TABLE occupancy_history (
+           id ${t.id},
+           car_park_id TEXT NOT NULL,
+           at_ms BIGINT NOT NULL,
+           kind TEXT NOT NULL CHECK (kind IN ('report', 'correction')),
+           occupied ${t.float} NOT NULL,
+           before_occupied ${t.float},
+           source TEXT NOT NULL
+         )`,
+        'CREATE INDEX occupancy_history_park_time ON occupancy_history (car_park_id, at_ms)',
+      ];
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -11,6 +11,7 @@ import { canonicalJson, sha256 } from './auditHash.js';
 import { deploymentRow, transition, UNFINISHED_STATES } from './deployments.js';
 import { decidePlan, decisionRow, lockRow, releaseLock, setLock } from './lifecycle.js';
 import { cursorRow, prepareEventWrite, queryEvents, writeEvents } from './eventLog.js';
+import { deleteOccupancyBefore, prepareOccupancyRows, queryOccupancy, writeOccupancy } from './occupancyLog.js';
 import type { BatchColumn, Driver, Row, Tx } from './driver.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import { checkSchema, LATEST_SCHEMA_VERSION, migrate } from './migrations.js';
@@ -31,6 +32,8 @@ import type {
   NewLock,
   NewPriorityRequest,
   NewTimingPlan,
+  OccupancyQuery,
+  OccupancyRecord,
   PlanDecision,
   PlanDecisionKind,
   PlanScope,
@@ -455,6 +458,22 @@ export class SqlStorage implements Storage {
 
   events(q: EventQuery): Promise<ControllerEvent[]> {
     return queryEvents(this.db, q);
+  }
+
+  // ── parking occupancy history ──
+
+  async insertOccupancyRecords(actor: Actor, records: readonly OccupancyRecord[]): Promise<number> {
+    const rows = prepareOccupancyRows(records);
+    if (rows.length === 0) return 0;
+    return this.write(actor, (tx, nowMs) => writeOccupancy(tx, actor, rows, nowMs));
+  }
+
+  occupancyHistory(q: OccupancyQuery): Promise<OccupancyRecord[]> {
+    return queryOccupancy(this.db, q);
+  }
+
+  deleteOccupancyHistoryOlderThan(actor: Actor, days: number, nowMs: number): Promise<number> {
+    return this.write(actor, (tx, atMs) => deleteOccupancyBefore(tx, actor, days, nowMs, atMs));
   }
 
   // ── audit ──

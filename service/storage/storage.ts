@@ -39,6 +39,32 @@ export interface DetectorCount {
   readonly occupancyPct: number;
 }
 
+/**
+ * One entry of a car park's occupancy history (docs/parking.md, "History"): an absolute report
+ * from a car-park system as it was applied, or a correction the occupancy tracker made (a report
+ * that moved a count-propagated estimate: drift; or a clamp to 0…capacity).
+ */
+export interface OccupancyRecord {
+  readonly carParkId: string;
+  /** The report's time, or the time the correction refers to, ms since 1970. */
+  readonly atMs: number;
+  readonly kind: 'report' | 'correction';
+  /** Reported occupied spaces, or the estimate after the correction. */
+  readonly occupied: number;
+  /** Corrections: the estimate before (null for reports). */
+  readonly beforeOccupied: number | null;
+  /** Reports: the client that sent it; corrections: 'report', 'clampHigh' or 'clampLow'. */
+  readonly source: string;
+}
+
+export interface OccupancyQuery {
+  readonly carParkId: string;
+  readonly fromMs: number;
+  readonly toMs: number;
+  /** Oldest first, at most this many (default 1000). */
+  readonly limit?: number;
+}
+
 /** What a timing plan applies to: one intersection or a whole network. */
 export interface PlanScope {
   readonly kind: 'intersection' | 'network';
@@ -304,6 +330,13 @@ export interface Storage {
   downsampleDetectorCounts(actor: Actor, opts: { fromIntervalS: number; toIntervalS: number; beforeMs: number }): Promise<{ rowsRolledUp: number; rollupsWritten: number }>;
 
   /** Stores the next version of the scope's plan. */
+  /** Appends occupancy reports and corrections (one audit row per call); resolves to the rows written. */
+  insertOccupancyRecords(actor: Actor, records: readonly OccupancyRecord[]): Promise<number>;
+  /** A car park's history in [fromMs, toMs), oldest first. */
+  occupancyHistory(q: OccupancyQuery): Promise<OccupancyRecord[]>;
+  /** Retention: deletes records more than `days` before `nowMs` (as deleteDetectorCountsOlderThan). */
+  deleteOccupancyHistoryOlderThan(actor: Actor, days: number, nowMs: number): Promise<number>;
+
   saveTimingPlan(actor: Actor, plan: NewTimingPlan): Promise<TimingPlan>;
   getTimingPlan(planId: number): Promise<TimingPlan | undefined>;
   timingPlanVersion(scope: PlanScope, version: number): Promise<TimingPlan | undefined>;

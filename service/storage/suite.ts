@@ -123,6 +123,29 @@ export function storageSuite(name: string, harness: () => StorageHarness): void 
       });
     });
 
+    it('parking occupancy history: reports and corrections per car park and time, retention, one audit row per batch', async () => {
+      await withStorage(harness(), async (s) => {
+        const t0 = Date.UTC(2026, 2, 2, 2);
+        const records = [
+          { carParkId: 'P1', atMs: t0, kind: 'report' as const, occupied: 50, beforeOccupied: null, source: 'intime-system' },
+          { carParkId: 'P1', atMs: t0 + 60_000, kind: 'correction' as const, occupied: 206, beforeOccupied: 208.5, source: 'clampHigh' },
+          { carParkId: 'P2', atMs: t0 + 30_000, kind: 'report' as const, occupied: 7, beforeOccupied: null, source: 'tmc-operator' },
+          { carParkId: 'P1', atMs: t0 + 86_400_000, kind: 'report' as const, occupied: 12, beforeOccupied: null, source: 'intime-system' },
+        ];
+        expect(await s.insertOccupancyRecords(alice, records)).toBe(4);
+        expect(await s.occupancyHistory({ carParkId: 'P1', fromMs: t0, toMs: t0 + 120_000 })).toEqual([records[0], records[1]]);
+        expect(await s.occupancyHistory({ carParkId: 'P1', fromMs: t0, toMs: t0 + 2 * 86_400_000, limit: 1 })).toEqual([records[0]]);
+        expect(await s.occupancyHistory({ carParkId: 'P9', fromMs: 0, toMs: t0 * 2 })).toEqual([]);
+        expect((await s.listAudit({ actionPrefix: 'occupancy.' })).map((r) => JSON.parse(r.detail))).toEqual([{ reports: 3, corrections: 1, fromMs: t0, toMs: t0 + 86_400_000 }]);
+        // Retention as for counts: a day kept, two days on, only the last report is left.
+        expect(await s.deleteOccupancyHistoryOlderThan(alice, 1, t0 + 2 * 86_400_000 - 1)).toBe(3);
+        expect(await s.occupancyHistory({ carParkId: 'P1', fromMs: 0, toMs: t0 * 2 })).toEqual([records[3]]);
+        expect((await rejection(s.insertOccupancyRecords(alice, [{ ...records[0]!, beforeOccupied: 3 as unknown as null }]))).message).toMatch(/record 0 is malformed/);
+        expect((await rejection(s.occupancyHistory({ carParkId: 'P1', fromMs: 0, toMs: 1, limit: 0 }))).code).toBe(ErrorCode.InvalidInput);
+        expect((await s.verifyAudit()).ok).toBe(true);
+      });
+    });
+
     it('timing plans: versions per scope with author, reason, source and parent', async () => {
       await withStorage(harness(), async (s) => {
         const scope = { kind: 'intersection', id: 'I1' } as const;
