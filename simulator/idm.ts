@@ -66,6 +66,8 @@ export function moveLane(core: SimCore, lane: number, t: number, dt: number): vo
   const detFrom = laneDetStart[lane]!;
   const detTo = laneDetStart[lane + 1]!;
   const stepCount = s.stepCount;
+  // A lane blockage's position (incidents.ts); NaN when none, and every comparison below is then false.
+  const blockM = core.incidents.laneBlockM[lane]!;
   const len = top.linkLengthM[link]!;
   const linkV0 = top.linkSpeedMps[link]!;
   const i = top.linkIntersection[link]!;
@@ -128,6 +130,12 @@ export function moveLane(core: SimCore, lane: number, t: number, dt: number): vo
           }
         }
       }
+    }
+    // Behind a lane blockage nearer than the leader or the line: it is a standing obstacle.
+    if (pos < blockM && blockM < obstacle) {
+      obstacle = blockM;
+      obstacleSpeed = 0;
+      crossing = false;
     }
     // IDM acceleration towards the leader (or the stop line, a standing obstacle).
     // The front vehicle stops half a metre short of the line; followers keep their gap to the rear ahead.

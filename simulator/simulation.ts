@@ -32,10 +32,12 @@ import { accumulateOccupancy, closeInterval, detectorCounts, feedHeads, FAULT, l
 import { addTracked, createBusRegistry, spawnTracked, trackedPosition, type BusStop, type TrackedVehicle } from './buses.js';
 import { accumulatedDelayS, metricsOf, type SimMetrics } from './metrics.js';
 import type { SimStepObserver } from './events.js';
+import { addIncident, createIncidentTable, stepIncidents, type LaneIncident } from './incidents.js';
 
 export { IDM, BUS } from './vehicles.js';
 export { DWELL, expectedDwellS, type BusStop, type ServedStop, type TrackedApproach, type TrackedVehicle } from './buses.js';
 export type { DetectorFault } from './detectors.js';
+export type { LaneIncident } from './incidents.js';
 export type { MovementMetrics, SimMetrics } from './metrics.js';
 
 export interface SimOptions {
@@ -128,6 +130,7 @@ export class Simulation {
       sources: buildSources(c, top, demand.movementFlowVehPerH, demand.scale ?? (() => 1), s),
       loops: loopLayout(c, top),
       buses: createBusRegistry(cap),
+      incidents: createIncidentTable(lanes),
       greenMask: this.lamps.greenMask,
       yellowMask: this.lamps.yellowMask,
       permittedMask: this.lamps.permittedMask,
@@ -168,6 +171,16 @@ export class Simulation {
     this.s.detFault[detector] = FAULT[fault];
   }
 
+  /**
+   * Schedules a lane blockage (incidents.ts): a standing obstacle in `lane` at `positionM` from the
+   * link's start, from `startS` for `durationS`; vehicles close behind it merge into a
+   * neighbouring lane where a gap allows. Throws OptionError (field path `incident.*`) for a lane
+   * not simulated, a position outside the link, or a bad time. Not carried by `copyStateFrom`.
+   */
+  addIncident(incident: LaneIncident): void {
+    addIncident(this.core, incident);
+  }
+
   /** Runs until the clock reaches `untilS`. */
   runUntil(untilS: number): void {
     while (this.s.tS + 1e-9 < untilS) this.step();
@@ -185,6 +198,7 @@ export class Simulation {
     spawn(core, t);
     if (core.routes !== undefined) spawnRoutes(core, t);
     if (core.buses.trackedQueue.length > 0) spawnTracked(core, t);
+    if (core.incidents.list.length > 0) stepIncidents(core, t);
     for (let l = 0; l < s.waitingToEnter.length; l++) s.entryWaitS += s.waitingToEnter[l]! * dt;
     s.entryWaitS += s.routePending * dt;
     const lanes = this.c.laneIds.length;

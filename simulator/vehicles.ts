@@ -18,6 +18,7 @@ import type { SimRoutes } from './routeTable.js';
 import type { BusRegistry } from './buses.js';
 import type { LoopLayout } from './detectors.js';
 import type { EntrySources } from './entry.js';
+import type { IncidentTable } from './incidents.js';
 
 /** IDM parameters for a passenger car; with these the queue discharges at about 2 s per vehicle. */
 export const IDM = { accelMps2: 1.5, decelMps2: 2.0, headwayS: 1.2, minGapM: 2.0, lengthM: 5.0 } as const;
@@ -185,6 +186,8 @@ export interface SimCore {
   readonly loops: LoopLayout;
   /** Tracked vehicles (buses): not part of `s`, a fork sees them as ordinary traffic. */
   readonly buses: BusRegistry;
+  /** Lane blockages (incidents.ts): not part of `s`, a fork does not carry them. */
+  readonly incidents: IncidentTable;
   /** Lamps as vehicles see them, per intersection (bit = movement). */
   readonly greenMask: Uint16Array;
   readonly yellowMask: Uint16Array;
