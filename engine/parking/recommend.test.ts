@@ -41,6 +41,8 @@ describe('Recommend', () => {
     expect(r.fallback!.carPark).not.toBe(first.carPark);
     expect(r.fallback!.route[0]).toBe(first.route.at(-1));
     expect(r.fallback!.arrivalMs).toBeGreaterThan(first.arrivalMs);
+    // The fallback is reached from the first's entrance: its arrival is the first's plus the drive on (in seconds, not milliseconds).
+    expect(r.fallback!.arrivalMs).toBeCloseTo(first.arrivalMs + r.fallback!.driveS * 1000, 3);
     // Every link of a route leads into the next.
     const byId = new Map(c.network.links.map((l) => [l.id, l]));
     for (const rt of [first.route, r.fallback!.route]) for (let i = 1; i < rt.length; i++) expect(byId.get(rt[i]!)!.from).toBe(byId.get(rt[i - 1]!)!.to);

@@ -245,9 +245,9 @@ export class Recommender {
       this.aimAt(dLon, dLat, nc, first.carPark);
       roads.seedFromLink(from);
       const fq = { ...q, arrivalMs: undefined };
-      this.searchForBest(fq, nc, w, stayS, first.carPark, from, t2, first.arrivalMs - q.nowMs);
+      this.searchForBest(fq, nc, w, stayS, first.carPark, from, t2, (first.arrivalMs - q.nowMs) / 1000);
       this.driveTimes(nc, from);
-      const alt = this.rank(fq, nc, w, stayS, 1, first.carPark, undefined, first.arrivalMs - q.nowMs);
+      const alt = this.rank(fq, nc, w, stayS, 1, first.carPark, undefined, (first.arrivalMs - q.nowMs) / 1000);
       if (alt[0]) fallback = this.withRoute(alt[0], from);
     }
     return { ranked, fallback, refused };
