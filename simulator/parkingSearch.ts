@@ -8,8 +8,11 @@
  * a compliant driver (a share `compliance` of all drivers) asks
  * engine/parking/recommend.ts at departure, as the service would answer it, fed by the live
  * occupancy the car parks report (engine/parking/occupancyFeed.ts: the
- * tracker and predictor the service runs), and goes where it says; found full,
- * they ask again from the entrance. Used by bench/parking/sim.ts and its test.
+ * tracker and predictor the service runs), and goes to the best car park it ranks
+ * with a space on arrival more likely than not (asking for twice the walk when none
+ * is); found full, they ask again from the entrance. Optionally the service books
+ * each recommendation followed (engine/parking/guidedArrivals.ts). Used by
+ * bench/parking/sim.ts and its test.
  *
  * Cruising (Shoup 2006, "Cruising for parking", Transport Policy 13(6)): the time and the
  * distance driven from the driver's first arrival at a full car park to parking
