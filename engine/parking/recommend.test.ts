@@ -41,6 +41,8 @@ describe('Recommend', () => {
     expect(r.fallback!.carPark).not.toBe(first.carPark);
     expect(r.fallback!.route[0]).toBe(first.route.at(-1));
     expect(r.fallback!.arrivalMs).toBeGreaterThan(first.arrivalMs);
+    // The fallback is reached from the first's entrance: its arrival is the first's plus the drive on (in seconds, not milliseconds).
+    expect(r.fallback!.arrivalMs).toBeCloseTo(first.arrivalMs + r.fallback!.driveS * 1000, 3);
     // Every link of a route leads into the next.
     const byId = new Map(c.network.links.map((l) => [l.id, l]));
     for (const rt of [first.route, r.fallback!.route]) for (let i = 1; i < rt.length; i++) expect(byId.get(rt[i]!)!.from).toBe(byId.get(rt[i - 1]!)!.to);
@@ -148,5 +150,53 @@ describe('Recommend', () => {
         expect(x.driveS).toBeCloseTo(want, 6);
       }
     }
+  });
+});
+
+describe('Recommend: bounded searches', () => {
+  it('rank, route and fall back exactly as the searches run to the end, on generated cities', () => {
+    // Links settled by the last search of each query (the fallback's, or the main one's when there is none).
+    let settledFull = 0;
+    let settledBoundedSum = 0;
+    for (const seed of [3, 4]) {
+      const city = parkingCityJson({ grid: { rows: 12, cols: 12, colSpacingM: 250, rowSpacingM: 200 }, carParks: 400, signs: 4, seed });
+      const gc = compileNetwork(loadNetwork(JSON.stringify(city.network)));
+      const gp = compileParking(city.parking, gc);
+      const roads = new RoadGraph(gc);
+      const rnd = mulberry32(seed);
+      for (let t = 0; t < roads.turnDelayS.length; t++) roads.turnDelayS[t] = rnd() * 40;
+      const src = new TableOccupancySource(gp);
+      for (let k = 0; k < gp.carParkCount; k++) src.report(k, Math.floor(gp.capacity[k]! * rnd()), NOW);
+      const bounded = new Recommender(gp, roads, src);
+      const full = new Recommender(gp, roads, src, { exhaustive: true });
+      for (let trial = 0; trial < 150; trial++) {
+        const k = Math.floor(rnd() * gp.carParkCount);
+        const link = Math.floor(rnd() * roads.linkCount);
+        const q = {
+          destination: { lon: gp.lon[k]! + (rnd() - 0.5) * 0.006, lat: gp.lat[k]! + (rnd() - 0.5) * 0.006 },
+          origin: trial % 5 === 0 ? { intersection: Math.floor(rnd() * gc.intersectionCount) } : { link, positionM: rnd() * roads.linkLengthM[link]! },
+          nowMs: NOW,
+          preferences: { topN: 1 + (trial % 4), maxWalkM: 600 + rnd() * 600, stayS: 1800 + rnd() * 7200 },
+          ...(trial % 7 === 0 ? { vehicle: { needs: ['ev' as const] } } : {}),
+        };
+        const reachedLinks = (): number => {
+          let n = 0;
+          for (let x = 0; x < roads.linkCount; x++) if (roads.reached(x)) n++;
+          return n;
+        };
+        const a = bounded.recommend(q);
+        const settledBounded = reachedLinks();
+        const b = full.recommend(q);
+        settledFull += reachedLinks();
+        settledBoundedSum += settledBounded;
+        expect(a.ranked).toEqual(b.ranked);
+        expect(a.fallback).toEqual(b.fallback);
+        // Only what the bounded search never reached goes uncounted.
+        expect(a.refused.unreachable).toBeLessThanOrEqual(b.refused.unreachable);
+        for (const r of ['height', 'spaceType', 'tooFar', 'unknown'] as const) expect(a.refused[r]).toBe(b.refused[r]);
+      }
+    }
+    // The bound did cut the searches short (else this test proves nothing).
+    expect(settledBoundedSum).toBeLessThan(0.8 * settledFull);
   });
 });

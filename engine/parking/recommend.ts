@@ -15,8 +15,13 @@
  * type the vehicle needs, beyond maxWalkM, or not reachable within maxDriveS.
  *
  * Hot path: candidates are first cut by walking distance (a scan of typed arrays), then one
- * Dijkstra that ends once every candidate's entrance link is settled; the top N are kept by
- * insertion into fixed arrays. One Recommender per thread (its scratch is shared).
+ * directed search that ends once every candidate's entrance link is settled or, sooner, once no
+ * candidate still unsettled can reach the top N (its drive is at least the search's frontier
+ * and its walk and fee are known: `searchForBest`); the fallback's search likewise for the top 1.
+ * The ranking, routes and fallback are those of the searches run to the end; `refused.unreachable`
+ * and a `closed` at the arrival time count only the candidates the search reached (one it
+ * stopped short of is neither ranked nor counted). The top N are kept by insertion into fixed
+ * arrays. One Recommender per thread (its scratch is shared).
  */
 import { OptionError } from '../errors.js';
 import type { CompiledParking } from './load.js';
@@ -96,6 +101,10 @@ const MAX_DRIVE_S = 3600;
 /** 10–90 % band of a normal = ±1.2816 σ. */
 const Z90 = 1.2815515655446004;
 const EARTH_RADIUS_M = 6_371_008.8;
+/** What `costOf` returns for a refused candidate (a cost is never negative with the default weights; these are told apart by identity). */
+const UNREACHABLE = -1e300;
+const CLOSED = -2e300;
+const UNKNOWN = -3e300;
 
 export class Recommender {
   private readonly cand: Int32Array;
@@ -105,11 +114,34 @@ export class Recommender {
   /** 1 where the best entrance is ahead on the origin link itself (no search path to it). */
   private readonly candDirect: Uint8Array;
   private readonly pt = { x: 0, y: 0 };
+  /** 1 once candidate j's drive is final in the fallback's bounded search. */
+  private readonly candFinal: Uint8Array;
+  /** Walk and fee part of candidate j's cost, s (the fallback's bound). */
+  private readonly candStaticS: Float64Array;
+  private tops = new Float64Array(8);
+  /** Candidates by entrance link for the bounded search: head entrance per link (valid where linkStamp matches), chained by entNext; entCand = the candidate of an entrance. */
+  private readonly linkHead: Int32Array;
+  private readonly linkStamp: Uint32Array;
+  private linkStampGen = 0;
+  private readonly entNext: Int32Array;
+  private readonly entCand: Int32Array;
+  /** Candidate indices sorted by walk-and-fee cost. */
+  private readonly order: Int32Array;
+  /** Entrances ahead on the fallback's start link: candidate index and drive along the link, s. */
+  private readonly directJ: Int32Array;
+  private readonly directS: Float64Array;
+  /** The parts of the last cost `costOf` computed. */
+  private readonly ev = { arrivalMs: 0, expectedFree: 0, freeP10: 0, freeP90: 0, pFree: 0, walkS: 0, price: 0 };
 
+  /**
+   * `exhaustive`: run every search to the end, not stopping at the bound (the reference the
+   * tests compare the bounded searches with; same ranking, slower).
+   */
   constructor(
     readonly parking: CompiledParking,
     readonly roads: RoadGraph,
     readonly source: OccupancySource,
+    private readonly options: { readonly exhaustive?: boolean } = {},
   ) {
     const n = parking.carParkCount;
     this.cand = new Int32Array(n);
@@ -117,6 +149,15 @@ export class Recommender {
     this.candDriveS = new Float64Array(n);
     this.candEntrance = new Int32Array(n);
     this.candDirect = new Uint8Array(n);
+    this.candFinal = new Uint8Array(n);
+    this.candStaticS = new Float64Array(n);
+    this.linkHead = new Int32Array(roads.linkCount);
+    this.linkStamp = new Uint32Array(roads.linkCount);
+    this.entNext = new Int32Array(parking.entranceIds.length);
+    this.entCand = new Int32Array(parking.entranceIds.length);
+    this.order = new Int32Array(n);
+    this.directJ = new Int32Array(parking.entranceIds.length);
+    this.directS = new Float64Array(parking.entranceIds.length);
   }
 
   recommend(q: RecommendQuery): RecommendResult {
@@ -181,10 +222,12 @@ export class Recommender {
     const origin = 'link' in q.origin ? q.origin : undefined;
     if (origin) roads.seedFromLink(origin);
     else roads.seedFromIntersection((q.origin as { intersection: number }).intersection);
-    if (nc > 0) roads.run(targets, MAX_DRIVE_S);
+    if (this.tops.length < topN) this.tops = new Float64Array(topN);
+    // Stopped at the bound: a candidate not reached was not shown unreachable, only outranked.
+    const stopped = nc > 0 && this.searchForBest(q, nc, w, stayS, -1, origin, targets, 0, topN);
     this.driveTimes(nc, origin);
 
-    const top = this.rank(q, nc, w, stayS, topN, -1, refused);
+    const top = this.rank(q, nc, w, stayS, topN, -1, refused, 0, stopped);
     const ranked = top.map((r) => this.withRoute(r, origin));
 
     // 3. The fallback: from the first's entrance to the best of the others.
@@ -201,12 +244,111 @@ export class Recommender {
       const from = { link: p.entranceLink[first.entrance]!, positionM: p.entrancePositionM[first.entrance]! };
       this.aimAt(dLon, dLat, nc, first.carPark);
       roads.seedFromLink(from);
-      roads.run(t2, MAX_DRIVE_S);
+      const fq = { ...q, arrivalMs: undefined };
+      this.searchForBest(fq, nc, w, stayS, first.carPark, from, t2, (first.arrivalMs - q.nowMs) / 1000);
       this.driveTimes(nc, from);
-      const alt = this.rank({ ...q, arrivalMs: undefined }, nc, w, stayS, 1, first.carPark, undefined, first.arrivalMs - q.nowMs);
+      const alt = this.rank(fq, nc, w, stayS, 1, first.carPark, undefined, (first.arrivalMs - q.nowMs) / 1000);
       if (alt[0]) fallback = this.withRoute(alt[0], from);
     }
     return { ranked, fallback, refused };
+  }
+
+  /**
+   * Runs a search (seeded, targets marked) only as far as it can matter for the `topN` cheapest
+   * (candidate `skip` left out): every
+   * drive to a candidate not yet final is at least the heap's smallest key (the candidates'
+   * entrances lie in the goal circle, so the goal bound of their links is at most the time along
+   * the link to the entrance) or its direct time along `from`'s link; its walk and fee are known
+   * and the chance term is non-negative. Once the least such bound exceeds the topN-th cheapest
+   * final cost, nothing left can make the top N. Settled times and routes are those of the full
+   * search, so the top N are the same. With a negative weight the bound does not hold: the search
+   * runs to the end.
+   */
+  private searchForBest(q: RecommendQuery, nc: number, w: CostWeights, stayS: number, skip: number, from: LinkPosition | undefined, targets: number, startOffsetS: number, topN = 1): boolean {
+    const roads = this.roads;
+    const p = this.parking;
+    if (this.options.exhaustive || !(w.walkFactor >= 0 && w.failS >= 0 && w.valueOfTimePerH > 0)) {
+      roads.run(targets, MAX_DRIVE_S);
+      return false;
+    }
+    // The part of each candidate's cost the search does not change (walk and fee); the candidates
+    // by entrance link (a chain per link, for the one just settled); those with an entrance ahead
+    // on `from`'s link (reached along it, without the search).
+    const stamp = ++this.linkStampGen;
+    let nDirect = 0;
+    let nOrder = 0;
+    for (let j = 0; j < nc; j++) {
+      const k = this.cand[j]!;
+      this.candStaticS[j] = w.walkFactor * (this.candWalkM[j]! / w.walkSpeedMps) + (3600 * priceOfStay(p, k, stayS)) / w.valueOfTimePerH;
+      if (k === skip) continue;
+      this.order[nOrder++] = j;
+      for (let e = p.entranceStart[k]!; e < p.entranceStart[k + 1]!; e++) {
+        const link = p.entranceLink[e]!;
+        if (this.linkStamp[link] !== stamp) {
+          this.linkStamp[link] = stamp;
+          this.linkHead[link] = -1;
+        }
+        // Chain entry e (an entrance of candidate j) onto its link.
+        this.entCand[e] = j;
+        this.entNext[e] = this.linkHead[link]!;
+        this.linkHead[link] = e;
+        if (from && link === from.link && p.entrancePositionM[e]! >= from.positionM) {
+          this.directJ[nDirect] = j;
+          this.directS[nDirect] = (p.entrancePositionM[e]! - from.positionM) / roads.linkSpeedMps[from.link]!;
+          nDirect++;
+        }
+      }
+    }
+    // Cheapest walk-and-fee first, so the least among the candidates not yet final is found by skipping the final ones.
+    const order = this.order.subarray(0, nOrder).sort((a, b) => this.candStaticS[a]! - this.candStaticS[b]!);
+    let lo = 0;
+    let best = Number.POSITIVE_INFINITY;
+    let stopped = false;
+    let nBest = 0;
+    const tops = this.tops;
+    let left = targets;
+    while (left > 0) {
+      // The least cost any candidate not yet final can still reach (drive ≥ the heap's smallest key).
+      while (lo < nOrder && this.candFinal[order[lo]!] === 1) lo++;
+      let bound = lo < nOrder ? roads.minKeyS() + this.candStaticS[order[lo]!]! : Number.POSITIVE_INFINITY;
+      for (let d = 0; d < nDirect; d++) {
+        const j = this.directJ[d]!;
+        if (this.candFinal[j] === 0) bound = Math.min(bound, this.directS[d]! + this.candStaticS[j]!);
+      }
+      // A margin for rounding: the bound adds the same terms as the cost, in another order.
+      if (bound > best + 1e-9 * (1 + best)) {
+        stopped = true;
+        break;
+      }
+      const link = roads.settleNextTarget(MAX_DRIVE_S);
+      if (link < 0) break;
+      left--;
+      if (this.linkStamp[link] !== stamp) continue;
+      for (let e0 = this.linkHead[link]!; e0 >= 0; e0 = this.entNext[e0]!) {
+        const j = this.entCand[e0]!;
+        if (this.candFinal[j] === 1) continue;
+        const k = this.cand[j]!;
+        let all = true;
+        for (let e = p.entranceStart[k]!; e < p.entranceStart[k + 1]!; e++) if (!roads.reached(p.entranceLink[e]!)) all = false;
+        if (!all) continue;
+        // Every entrance of car park k is settled: its drive, and so its cost, is final.
+        this.candFinal[j] = 1;
+        this.driveTimeOf(j, from);
+        const c = this.costOf(q, j, w, stayS, startOffsetS);
+        // A refused one (negative) bounds nothing; `best` is the topN-th cheapest final cost.
+        if (c >= 0 && (nBest < topN || c < tops[nBest - 1]!)) {
+          let at = nBest < topN ? nBest++ : nBest - 1;
+          while (at > 0 && tops[at - 1]! > c) {
+            tops[at] = tops[at - 1]!;
+            at--;
+          }
+          tops[at] = c;
+          if (nBest === topN) best = tops[topN - 1]!;
+        }
+      }
+    }
+    this.candFinal.fill(0, 0, nc);
+    return stopped;
   }
 
   /** Directs the search at the smallest circle round the destination holding every candidate entrance (but `skip`'s). */
@@ -235,68 +377,50 @@ export class Recommender {
 
   /** Drive time to each candidate's best entrance (Infinity if none was reached); an entrance ahead on the origin link is reached directly. */
   private driveTimes(nc: number, origin: LinkPosition | undefined): void {
+    for (let j = 0; j < nc; j++) this.driveTimeOf(j, origin);
+  }
+
+  private driveTimeOf(j: number, origin: LinkPosition | undefined): void {
     const p = this.parking;
     const roads = this.roads;
-    for (let j = 0; j < nc; j++) {
-      const k = this.cand[j]!;
-      let best = Number.POSITIVE_INFINITY;
-      let bestE = -1;
-      let direct = 0;
-      for (let e = p.entranceStart[k]!; e < p.entranceStart[k + 1]!; e++) {
-        const link = p.entranceLink[e]!;
-        const pos = p.entrancePositionM[e]!;
-        const viaSearch = roads.timeTo({ link, positionM: pos });
-        const ahead = origin && origin.link === link && pos >= origin.positionM ? (pos - origin.positionM) / roads.linkSpeedMps[link]! : Number.POSITIVE_INFINITY;
-        const t = Math.min(viaSearch, ahead);
-        if (t < best) {
-          best = t;
-          bestE = e;
-          direct = ahead <= viaSearch ? 1 : 0;
-        }
+    const k = this.cand[j]!;
+    let best = Number.POSITIVE_INFINITY;
+    let bestE = -1;
+    let direct = 0;
+    for (let e = p.entranceStart[k]!; e < p.entranceStart[k + 1]!; e++) {
+      const link = p.entranceLink[e]!;
+      const pos = p.entrancePositionM[e]!;
+      const viaSearch = roads.timeTo({ link, positionM: pos });
+      const ahead = origin && origin.link === link && pos >= origin.positionM ? (pos - origin.positionM) / roads.linkSpeedMps[link]! : Number.POSITIVE_INFINITY;
+      const t = Math.min(viaSearch, ahead);
+      if (t < best) {
+        best = t;
+        bestE = e;
+        direct = ahead <= viaSearch ? 1 : 0;
       }
-      this.candDriveS[j] = best;
-      this.candEntrance[j] = bestE;
-      this.candDirect[j] = direct;
     }
+    this.candDriveS[j] = best;
+    this.candEntrance[j] = bestE;
+    this.candDirect[j] = direct;
   }
 
   /**
    * The `topN` cheapest candidates (skipping car park `skip`); `startOffsetS` is added to every
    * drive time for the arrival (the fallback starts at the first car park's arrival).
    */
-  private rank(q: RecommendQuery, nc: number, w: CostWeights, stayS: number, topN: number, skip: number, refused: Record<RefusalReason, number> | undefined, startOffsetS = 0): Ranked[] {
-    const p = this.parking;
-    const needs = q.vehicle?.needs ?? [];
+  private rank(q: RecommendQuery, nc: number, w: CostWeights, stayS: number, topN: number, skip: number, refused: Record<RefusalReason, number> | undefined, startOffsetS = 0, stopped = false): Ranked[] {
+    const ev = this.ev;
     const out: Ranked[] = [];
     for (let j = 0; j < nc; j++) {
       const k = this.cand[j]!;
       if (k === skip) continue;
-      const driveS = this.candDriveS[j]!;
-      if (!(driveS <= MAX_DRIVE_S)) {
-        if (refused) refused.unreachable++;
+      const costS = this.costOf(q, j, w, stayS, startOffsetS);
+      if (costS === UNREACHABLE || costS === CLOSED || costS === UNKNOWN) {
+        if (refused && !(stopped && this.candDriveS[j] === Number.POSITIVE_INFINITY)) refused[costS === UNREACHABLE ? 'unreachable' : costS === CLOSED ? 'closed' : 'unknown']++;
         continue;
       }
-      const arrivalMs = q.arrivalMs ?? q.nowMs + (startOffsetS + driveS) * 1000;
-      if (!isOpenAt(p, k, arrivalMs)) {
-        if (refused) refused.closed++;
-        continue;
-      }
-      const pred = this.source.predictFree(k, arrivalMs, q.nowMs);
-      if (!Number.isFinite(pred.expected)) {
-        if (refused) refused.unknown++;
-        continue;
-      }
-      // Spaces of a needed type: the prediction is for all spaces, so take the type's share.
-      let share = 1;
-      for (const t of needs) share = Math.min(share, p.capacityByType[k * SPACE_TYPE_COUNT + SPACE_TYPES.indexOf(t)]! / p.capacity[k]!);
-      const expectedFree = pred.expected * share;
-      const pFree = probabilityFree(expectedFree, pred.p10 * share, pred.p90 * share);
-      const walkM = this.candWalkM[j]!;
-      const walkS = walkM / w.walkSpeedMps;
-      const price = priceOfStay(p, k, stayS);
-      const costS = driveS + w.walkFactor * walkS + (3600 * price) / w.valueOfTimePerH + (1 - pFree) * w.failS;
       if (out.length === topN && costS >= out[topN - 1]!.costS) continue;
-      const r: Ranked = { carPark: k, entrance: this.candEntrance[j]!, direct: this.candDirect[j] === 1, driveS, walkM, walkS, price, pFree, expectedFree, freeP10: pred.p10 * share, freeP90: pred.p90 * share, arrivalMs, costS };
+      const r: Ranked = { carPark: k, entrance: this.candEntrance[j]!, direct: this.candDirect[j] === 1, driveS: this.candDriveS[j]!, walkM: this.candWalkM[j]!, walkS: ev.walkS, price: ev.price, pFree: ev.pFree, expectedFree: ev.expectedFree, freeP10: ev.freeP10, freeP90: ev.freeP90, arrivalMs: ev.arrivalMs, costS };
       let at = out.length === topN ? topN - 1 : out.length;
       if (out.length < topN) out.push(r);
       while (at > 0 && out[at - 1]!.costS > costS) {
@@ -306,6 +430,33 @@ export class Recommender {
       out[at] = r;
     }
     return out;
+  }
+
+  /**
+   * Expected total cost of candidate j with its drive time as found (`this.ev` gets the parts),
+   * or UNREACHABLE / CLOSED / UNKNOWN (negative) when it is refused at this point.
+   */
+  private costOf(q: RecommendQuery, j: number, w: CostWeights, stayS: number, startOffsetS: number): number {
+    const p = this.parking;
+    const k = this.cand[j]!;
+    const driveS = this.candDriveS[j]!;
+    if (!(driveS <= MAX_DRIVE_S)) return UNREACHABLE;
+    const arrivalMs = q.arrivalMs ?? q.nowMs + (startOffsetS + driveS) * 1000;
+    if (!isOpenAt(p, k, arrivalMs)) return CLOSED;
+    const pred = this.source.predictFree(k, arrivalMs, q.nowMs);
+    if (!Number.isFinite(pred.expected)) return UNKNOWN;
+    // Spaces of a needed type: the prediction is for all spaces, so take the type's share.
+    let share = 1;
+    for (const t of q.vehicle?.needs ?? []) share = Math.min(share, p.capacityByType[k * SPACE_TYPE_COUNT + SPACE_TYPES.indexOf(t)]! / p.capacity[k]!);
+    const ev = this.ev;
+    ev.arrivalMs = arrivalMs;
+    ev.expectedFree = pred.expected * share;
+    ev.freeP10 = pred.p10 * share;
+    ev.freeP90 = pred.p90 * share;
+    ev.pFree = probabilityFree(ev.expectedFree, ev.freeP10, ev.freeP90);
+    ev.walkS = this.candWalkM[j]! / w.walkSpeedMps;
+    ev.price = priceOfStay(p, k, stayS);
+    return driveS + w.walkFactor * ev.walkS + (3600 * ev.price) / w.valueOfTimePerH + (1 - ev.pFree) * w.failS;
   }
 }
 

@@ -317,6 +317,34 @@ export class RoadGraph {
     }
   }
 
+  /**
+   * Continues the search until the next target link is settled and returns it (-1 when the
+   * heap runs dry first); links entered later than `maxS` are settled but not expanded, as in `run`.
+   */
+  settleNextTarget(maxS: number): number {
+    const gen = this.generation;
+    while (this.heapSize > 0) {
+      const a = this.pop();
+      if (this.settledStamp[a] === gen) continue;
+      this.settledStamp[a] = gen;
+      const entry = this.entryS[a]!;
+      if (entry <= maxS) {
+        const leaveS = entry + this.linkLengthM[a]! / this.linkSpeedMps[a]!;
+        for (let t = this.turnStart[a]!; t < this.turnStart[a + 1]!; t++) this.relax(this.turnTo[t]!, leaveS + this.turnDelayS[t]!, a);
+      }
+      if (this.targetStamp[a] === gen) return a;
+    }
+    return -1;
+  }
+
+  /**
+   * A lower bound of the entry time of every link not yet settled, s: the smallest key in the
+   * heap (the goal bound is never negative and is consistent); Infinity when the heap is empty.
+   */
+  minKeyS(): number {
+    return this.heapSize > 0 ? this.heapKey[0]! : Number.POSITIVE_INFINITY;
+  }
+
   /** Was link a settled by the last search (its entryS final)? */
   reached(a: number): boolean {
     return this.settledStamp[a] === this.generation;

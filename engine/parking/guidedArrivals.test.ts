@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { loadCompiledNetwork } from '../network/load.js';
+import { compileParking } from './load.js';
+import { GuidedArrivals } from './guidedArrivals.js';
+import { TableOccupancySource } from './standIn.js';
+
+const root = new URL('../../examples/demo-city/', import.meta.url).pathname;
+const c = loadCompiledNetwork(`${root}network.json`);
+const parking = compileParking(JSON.parse(readFileSync(`${root}parking.json`, 'utf8')), c);
+const NOW = Date.parse('2026-03-02T10:00:00+08:00');
+const MIN = 60_000;
+
+describe('GuidedArrivals', () => {
+  it('counts a booked driver as a space taken from their arrival until a report sees them, or they are forgotten', () => {
+    const src = new TableOccupancySource(parking);
+    const cap = parking.capacity[0]!;
+    src.report(0, cap - 3, NOW); // 3 free
+    const g = new GuidedArrivals(src, parking.carParkCount, { forgetAfterMs: 10 * MIN });
+    const at = (arrivalMs: number) => g.predictFree(0, arrivalMs, NOW + MIN).expected;
+    expect(at(NOW + 5 * MIN)).toBe(3);
+    g.record(0, NOW + 4 * MIN);
+    g.record(0, NOW + 6 * MIN);
+    // A driver arriving at 5 min finds one booked car ahead of them; at 7 min, two.
+    expect(at(NOW + 5 * MIN)).toBe(2);
+    expect(at(NOW + 7 * MIN)).toBe(1);
+    expect(g.pending(0, NOW + MIN)).toBe(2);
+    // Other car parks are untouched, and the published state is what was measured.
+    expect(g.predictFree(1, NOW + 7 * MIN, NOW + MIN).expected).toBe(src.predictFree(1, NOW + 7 * MIN, NOW + MIN).expected);
+    expect(g.state(0, NOW + MIN).vacant).toBe(3);
+    // Four more booked: never below zero, and the band moves with the expectation.
+    for (let j = 0; j < 4; j++) g.record(0, NOW + 3 * MIN);
+    const p = g.predictFree(0, NOW + 7 * MIN, NOW + MIN);
+    expect(p.expected).toBe(0);
+    expect(p.p10).toBe(0);
+    // The car park reports at 5 min (the 4-min and 3-min bookings are in its count now): only the 6-min one is left.
+    src.report(0, cap - 1, NOW + 5 * MIN);
+    expect(g.pending(0, NOW + 5 * MIN)).toBe(1);
+    expect(g.predictFree(0, NOW + 7 * MIN, NOW + 5 * MIN).expected).toBe(0);
+    // No report after 6 min, and 10 min past it the driver is taken to have gone elsewhere.
+    src.report(0, cap - 1, NOW + 5.5 * MIN);
+    expect(g.pending(0, NOW + 15 * MIN)).toBe(1);
+    expect(g.pending(0, NOW + 16.5 * MIN)).toBe(0);
+  });
+});
