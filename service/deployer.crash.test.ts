@@ -15,8 +15,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileNetwork } from '../engine/network/compile.js';
 import { loadNetwork } from '../engine/network/validate.js';
 import { mulberry32 } from '../engine/numeric.js';
+import { planNetwork } from '../engine/plan.js';
 import { ControllerClient } from '../controllers-adapter/modbus/client.js';
-import { gridNetworkJson } from '../test/fixtures/gridNetwork.js';
+import { gridNetworkJson, gridVolumes } from '../test/fixtures/gridNetwork.js';
+import { deployableBody } from './deployer.js';
 import { SqliteStorage } from './storage/sqlite.js';
 
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -52,12 +54,18 @@ describe('deployment crash test', () => {
     writeFileSync(networkPath, JSON.stringify(json));
     const c = compileNetwork(loadNetwork(JSON.stringify(json)));
     expect(c.intersectionCount).toBe(CONTROLLERS);
+    // Each round's plan, for a different demand each round so that each round's plan differs;
+    // planned here once, warm, rather than cold in each round's process.
+    for (let round = 1; round <= ROUNDS; round++) {
+      const plan = planNetwork(c, gridVolumes(c, 500 + 40 * round, 300 + 25 * (round % 7)), 900);
+      writeFileSync(join(dir, `round-${round}.json`), JSON.stringify(deployableBody(c, plan.buffer, plan.corridors, `round ${round}`)));
+    }
     // Controllers 1000x faster than real time: a 40–60 s cycle takes 40–60 ms.
     const ctl = spawn(process.execPath, [join(DIST, 'cli/main.js'), 'controllers', '--virtual', String(CONTROLLERS), '--network', networkPath, '--port', '0', '--time-scale', '1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(ctl);
     const port = Number((await waitFor(ctl, /modbus tcp [\d.]+:(\d+)/))[1]);
     const db = join(dir, 'gw.db');
-    const child = (round: number, mode: 'deploy' | 'recover') => spawn(process.execPath, [join(DIST, 'test/fixtures/deployChild.js'), db, networkPath, String(port), String(round), mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = (round: number, mode: 'deploy' | 'recover') => spawn(process.execPath, [join(DIST, 'test/fixtures/deployChild.js'), db, networkPath, String(port), String(round), mode, join(dir, `round-${round}.json`)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const rand = mulberry32(15);
     let killedMidRollout = 0;
     // Each round's process first recovers what the previous round's kill left in flight (as any
