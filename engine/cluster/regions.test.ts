@@ -21,7 +21,10 @@ function referenceSystems(net: RegionNetwork): { corridorSignals: string[][]; sy
   const owner = new Map<string, number>();
   corridorSignals.forEach((s, k) => s.forEach((id) => owner.set(id, k)));
   const parent = corridorSignals.map((_, k) => k);
-  const find = (k: number): number => (parent[k] === k ? k : (parent[k] = find(parent[k]!)));
+  const find = (k: number): number => {
+    while (parent[k] !== k) k = parent[k] = parent[parent[k]!]!;
+    return k;
+  };
   for (const l of net.links) {
     const a = owner.get(l.from);
     const b = owner.get(l.to);

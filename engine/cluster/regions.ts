@@ -127,12 +127,19 @@ export function partitionRegions(net: RegionNetwork, maxSignals: number): Region
     }
     return hilbertD(qx(lon / signals.length), qy(lat / signals.length));
   };
-  const minId = (signals: readonly number[]): string => signals.reduce((a, i) => (ids[i]! < a ? ids[i]! : a), ids[signals[0]!]!);
+  const minId = (signals: readonly number[]): string => {
+    let best = ids[signals[0]!]!;
+    for (const i of signals) if (ids[i]! < best) best = ids[i]!;
+    return best;
+  };
 
   // Signal systems: corridors joined by short links (crossing.ts corridorSystems), with their adjacency.
   const m = members.length;
   const parent = Array.from({ length: m }, (_, k) => k);
-  const find = (k: number): number => (parent[k] === k ? k : (parent[k] = find(parent[k]!)));
+  const find = (k: number): number => {
+    while (parent[k] !== k) k = parent[k] = parent[parent[k]!]!;
+    return k;
+  };
   const adjacent: Set<number>[] = Array.from({ length: m }, () => new Set());
   const systemLinks: { linkId: string; a: number; b: number }[] = [];
   for (const link of net.links) {
