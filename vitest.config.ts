@@ -6,7 +6,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  *  - unit (`npm run test:unit`): in-process tests that need no build and no outside tool, the
  *    quick loop while changing code (under 60 s on the 2-core machine);
  *  - interop (`npm run test:interop`): tests whose referee or client is a peer tool from Debian
- *    (sumo and sumo-tools, mbpoll, pymodbus, snmpget/snmpwalk, socat, python3-grpcio, postgresql), which
+ *    (sumo and sumo-tools, mbpoll, pymodbus, snmpget/snmpwalk, socat, python3-grpcio, postgresql, nats-server), which
  *    `.ci/run` installs;
  *  - slow (`npm run test:slow`): in-process or child-process tests that take over ~8 s each
  *    (exact band checks against HiGHS, simulator runs, property and fuzz runs, hostile clients,
@@ -25,6 +25,7 @@ const INTEROP = [
   'controllers-adapter/ntcip/ntcip.test.ts',
   'controllers-adapter/ntcip/walk.test.ts',
   'controllers-adapter/rtu/rtu.test.ts',
+  'service/cluster/lease.test.ts',
   'service/parkingPy.test.ts',
   'service/server.test.ts',
   'service/storage/postgres.test.ts',
