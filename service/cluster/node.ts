@@ -1,0 +1,143 @@
+/**
+ * One greenwave node of a cluster: connects to NATS, announces itself in a membership bucket,
+ * and holds leases (lease.ts) on a fair share of the city's regions, ceil(regions / live
+ * nodes), renewing them on every tick. Which regions a node prefers is rendezvous hashing of
+ * (node, region), so that the regions of a node that dies spread over the others and a node
+ * that comes back prefers the same ones again. A node holding more than its share (others
+ * joined) gives the least preferred back; one holding fewer takes free ones (a dead node's
+ * leases are free once the bucket's TTL removed them). Called by nodeMain.ts (one node per
+ * process) and by the cluster tests.
+ *
+ * The node does not drive controllers itself: `onAcquire` starts a region's driving and
+ * `onLost` stops it, synchronously, and `holds` is the check to make before every write.
+ */
+import { connect, type KV, type NatsConnection } from 'nats';
+import { OptionError } from '../../engine/errors.js';
+import { openLeaseBucket, RegionLeases, type LeaseLoss } from './lease.js';
+
+export const NODE_BUCKET = 'greenwave-nodes';
+
+export interface ClusterNodeOptions {
+  readonly nodeId: string;
+  /** NATS server URLs (all of a cluster's, so that the client fails over). */
+  readonly servers: readonly string[];
+  /** The city's region ids (regions.ts), the same list on every node. */
+  readonly regionIds: readonly string[];
+  /** Lease and membership TTL, ms (default 3000). */
+  readonly ttlMs?: number;
+  /** Renewal and rebalancing period, ms (default ttl / 6). */
+  readonly tickMs?: number;
+  /** Bucket replicas: 3 on a 3-server cluster (default 1). */
+  readonly replicas?: number;
+  readonly onAcquire?: (regionId: string, token: number) => void;
+  readonly onLost?: (regionId: string, why: LeaseLoss) => void;
+}
+
+/** FNV-1a, 32 bits: the rendezvous weight of a (node, region) pair. */
+function weight(nodeId: string, regionId: string): number {
+  let h = 0x811c9dc5;
+  const s = `${nodeId}\u0000${regionId}`;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  // One more mix so that ids differing in their last character spread.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  return h >>> 0;
+}
+
+export class ClusterNode {
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> = Promise.resolve();
+  private stopped = false;
+  /** This node's regions, most preferred first. */
+  private readonly preference: readonly string[];
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly members: KV,
+    private readonly leaseKv: KV,
+    readonly leases: RegionLeases,
+    private readonly opts: ClusterNodeOptions,
+  ) {
+    this.preference = [...opts.regionIds].sort((a, b) => weight(opts.nodeId, b) - weight(opts.nodeId, a) || (a < b ? -1 : 1));
+  }
+
+  static async start(opts: ClusterNodeOptions): Promise<ClusterNode> {
+    const ttlMs = opts.ttlMs ?? 3000;
+    const tickMs = opts.tickMs ?? ttlMs / 6;
+    if (!(tickMs > 0 && tickMs < ttlMs / 2)) throw new OptionError('options.tickMs', `must be in (0, ttlMs / 2), got ${tickMs}`);
+    if (!/^[-\w]+$/.test(opts.nodeId)) throw new OptionError('options.nodeId', `must be letters, digits, - or _, got ${JSON.stringify(opts.nodeId)}`);
+    const nc = await connect({ servers: [...opts.servers], name: `greenwave-${opts.nodeId}`, reconnectTimeWait: 200, maxReconnectAttempts: -1 });
+    const replicas = opts.replicas ?? 1;
+    const members = await nc.jetstream().views.kv(NODE_BUCKET, { ttl: ttlMs, history: 1, replicas });
+    const leaseKv = await openLeaseBucket(nc, { ttlMs, replicas });
+    const leases = new RegionLeases(leaseKv, { nodeId: opts.nodeId, ttlMs, onLost: (r, why) => opts.onLost?.(r, why) });
+    const node = new ClusterNode(nc, members, leaseKv, leases, opts);
+    await node.tick();
+    node.timer = setInterval(() => {
+      node.ticking = node.ticking.then(() => node.tick()).catch(() => {});
+    }, tickMs);
+    return node;
+  }
+
+  /** Synchronous: may this node drive the region now? */
+  holds(regionId: string): boolean {
+    return this.leases.holds(regionId);
+  }
+
+  regions(): string[] {
+    return this.leases.regions();
+  }
+
+  /** One round: announce, renew, then give back or take regions towards the fair share. */
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    await this.members.put(this.opts.nodeId, JSON.stringify({ atMs: Date.now() })).catch(() => {});
+    const held = this.leases.regions();
+    await Promise.all(held.map((r) => this.leases.renew(r)));
+    if (this.stopped) return;
+    let live: number;
+    let taken: Set<string>;
+    try {
+      live = new Set(await collect(await this.members.keys())).size;
+      taken = new Set(await collect(await this.leaseKv.keys()));
+    } catch {
+      return; // NATS away: renewals will tell.
+    }
+    const share = Math.ceil(this.opts.regionIds.length / Math.max(1, live));
+    const mine = this.leases.regions();
+    if (mine.length > share) {
+      const giveBack = [...mine].sort((a, b) => this.preference.indexOf(b) - this.preference.indexOf(a)).slice(0, mine.length - share);
+      for (const r of giveBack) await this.leases.release(r);
+      return;
+    }
+    let count = mine.length;
+    for (const r of this.preference) {
+      if (count >= share || this.stopped) break;
+      if (taken.has(r) || this.leases.holds(r)) continue;
+      if (await this.leases.acquire(r)) {
+        count++;
+        this.opts.onAcquire?.(r, this.leases.token(r)!);
+      }
+    }
+  }
+
+  /** Stops ticking, gives every lease back (stopping each region first) and leaves. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.ticking;
+    await Promise.all(this.leases.regions().map((r) => this.leases.release(r)));
+    await this.members.delete(this.opts.nodeId).catch(() => {});
+    await this.nc.drain().catch(() => {});
+  }
+}
+
+async function collect(it: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const k of it) out.push(k);
+  return out;
+}
