@@ -27,6 +27,7 @@ const INTEROP = [
   'controllers-adapter/rtu/rtu.test.ts',
   'service/cluster/failover.test.ts',
   'service/cluster/lease.test.ts',
+  'service/cluster/regionBus.test.ts',
   'service/parkingPy.test.ts',
   'service/server.test.ts',
   'service/storage/postgres.test.ts',
