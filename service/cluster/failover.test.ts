@@ -6,6 +6,8 @@
  *  - the dead node's regions are owned again within 10 s, and at the end every region by a
  *    live node;
  *  - a lease changes hands only after it was given back or the old one had expired;
+ *  - every message published to a region reaches its owner, those published to the dead
+ *    node's regions after the kill a survivor (the regions' durable inboxes, regionBus.ts);
  *  - a node that hangs (SIGSTOP) past its leases and resumes stops at once, without a write;
  *  - every write a node made to a region fell inside a lease of its own that no other node
  *    had replaced, so no region was ever driven by two nodes at once.
@@ -17,6 +19,7 @@ import { connect, type NatsConnection } from 'nats';
 import { assertFreshBuild } from '../../engine/pool/freshBuild.js';
 import { startNats, type NatsServers } from '../../test/fixtures/nats.js';
 import { openLeaseBucket, type LeaseValue } from './lease.js';
+import { ensureRegionStream, regionSubject } from './regionBus.js';
 
 const MAIN_URL = new URL('../../dist/service/cluster/nodeMain.js', import.meta.url);
 const MAIN = fileURLToPath(MAIN_URL);
@@ -30,6 +33,7 @@ interface Event {
   readonly t: number;
   readonly r?: string;
   readonly why?: string;
+  readonly seq?: number;
 }
 /** One entry of the lease bucket as the watch saw it. */
 interface Entry {
@@ -64,6 +68,7 @@ describe('cluster failover (3 nats-servers, 3 node processes, 36 regions)', () =
     nc = await connect({ servers: [...nats.urls] });
     // The bucket first, with its replicas, then its watch: every lease write from here on is seen.
     const kv = await openLeaseBucket(nc, { ttlMs: TTL_MS, replicas: 3 });
+    await ensureRegionStream(await nc.jetstreamManager(), { replicas: 3 });
     const watch = await kv.watch({ key: '>' });
     void (async () => {
       for await (const e of watch) {
@@ -79,7 +84,7 @@ describe('cluster failover (3 nats-servers, 3 node processes, 36 regions)', () =
   });
 
   const start = (id: string): void => {
-    const p = spawn(process.execPath, [MAIN, '--id', id, '--nats', nats.urls.join(','), '--regions', String(REGIONS), '--ttl-ms', String(TTL_MS), '--replicas', '3', '--write-ms', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [MAIN, '--id', id, '--nats', nats.urls.join(','), '--regions', String(REGIONS), '--ttl-ms', String(TTL_MS), '--replicas', '3', '--write-ms', '100', '--inbox', '--ack-wait-ms', '1500'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';
     p.stdout!.setEncoding('utf8');
     p.stdout!.on('data', (s: string) => {
@@ -118,8 +123,16 @@ describe('cluster failover (3 nats-servers, 3 node processes, 36 regions)', () =
     await sleep(1000);
     const victim = 'b';
     const orphaned = heldBy(victim);
+    const js = nc.jetstream();
+    const published = new Map<number, string>();
+    const publish = async (r: string, k: number): Promise<void> => {
+      published.set((await js.publish(regionSubject(r, 'detector', `S${k}`), JSON.stringify({ k }))).seq, r);
+    };
+    for (let k = 0; k < REGIONS; k++) await publish(`r${String(k).padStart(4, '0')}`, k);
     const killedMs = Date.now();
     procs.get(victim)!.kill('SIGKILL');
+    // Published to the dead node's regions while no one drives them.
+    for (const r of orphaned) for (let k = 0; k < 3; k++) await publish(r, k);
     const survivors = NODES.filter((id) => id !== victim);
     const backMs = await until(
       'the dead node’s regions owned again',
@@ -132,6 +145,14 @@ describe('cluster failover (3 nats-servers, 3 node processes, 36 regions)', () =
     const failoverMs = backMs - killedMs;
     console.log(`failover: ${orphaned.length} regions of the killed node owned again in ${failoverMs} ms (lease TTL ${TTL_MS} ms)`);
     expect(failoverMs).toBeLessThan(10_000);
+    // Every message reached an owner of its region, those for the dead node's regions a survivor.
+    const received = (): Map<number, Event> => new Map(events.filter((ev) => ev.e === 'msg').map((ev) => [ev.seq!, ev]));
+    await until('every message received', () => [...published.keys()].every((q) => received().has(q)), 10_000);
+    const got = received();
+    console.log(`messages: ${published.size} published, the last of the dead node's regions received ${Math.max(...[...got.values()].map((ev) => ev.t)) - killedMs} ms after the kill`);
+    for (const [q, r] of published) expect(got.get(q)!.r).toBe(r);
+    const afterKill = [...published].filter(([, r]) => orphaned.includes(r)).slice(-3 * orphaned.length);
+    for (const [q] of afterKill) expect(survivors).toContain(got.get(q)!.n);
     await sleep(500);
     // A node that hangs (SIGSTOP) past its leases and comes back must not write on: its
     // leases were taken meanwhile, and the first thing its timers do on waking is stop.

@@ -10,10 +10,12 @@
  *
  * The node does not drive controllers itself: `onAcquire` starts a region's driving and
  * `onLost` stops it, synchronously, and `holds` is the check to make before every write.
+ * With `onMessage` it also reads each held region's durable inbox (regionBus.ts).
  */
-import { connect, type KV, type NatsConnection } from 'nats';
+import { connect, type JsMsg, type KV, type NatsConnection } from 'nats';
 import { OptionError } from '../../engine/errors.js';
 import { openLeaseBucket, RegionLeases, type LeaseLoss } from './lease.js';
+import { ensureRegionInbox, ensureRegionStream, RegionInbox } from './regionBus.js';
 
 export const NODE_BUCKET = 'greenwave-nodes';
 
@@ -31,6 +33,18 @@ export interface ClusterNodeOptions {
   readonly replicas?: number;
   readonly onAcquire?: (regionId: string, token: number) => void;
   readonly onLost?: (regionId: string, why: LeaseLoss) => void;
+  /**
+   * Each message of a held region's inbox (regionBus.ts), only while the region is held; ack
+   * it once handled. Given, the node reads a region's inbox from its lease's start and stops
+   * reading at its end, so that the next owner gets what this one did not acknowledge.
+   */
+  readonly onMessage?: (regionId: string, msg: JsMsg) => void;
+  /**
+   * How long an inbox message delivered but not acknowledged waits before it is delivered
+   * again, ms (default 5000): also how late a region's new owner gets the messages the server
+   * had already pushed to a dead owner. Set when the inbox is created.
+   */
+  readonly inboxAckWaitMs?: number;
 }
 
 /** FNV-1a, 32 bits: the rendezvous weight of a (node, region) pair. */
@@ -54,6 +68,7 @@ export class ClusterNode {
   private stopped = false;
   /** This node's regions, most preferred first. */
   private readonly preference: readonly string[];
+  private readonly inboxes = new Map<string, Promise<RegionInbox | undefined>>();
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -74,8 +89,18 @@ export class ClusterNode {
     const replicas = opts.replicas ?? 1;
     const members = await nc.jetstream().views.kv(NODE_BUCKET, { ttl: ttlMs, history: 1, replicas });
     const leaseKv = await openLeaseBucket(nc, { ttlMs, replicas });
-    const leases = new RegionLeases(leaseKv, { nodeId: opts.nodeId, ttlMs, onLost: (r, why) => opts.onLost?.(r, why) });
+    if (opts.onMessage) await ensureRegionStream(await nc.jetstreamManager(), { replicas });
+    const lost: { node?: ClusterNode } = {};
+    const leases = new RegionLeases(leaseKv, {
+      nodeId: opts.nodeId,
+      ttlMs,
+      onLost: (r, why) => {
+        opts.onLost?.(r, why);
+        lost.node?.closeInbox(r);
+      },
+    });
     const node = new ClusterNode(nc, members, leaseKv, leases, opts);
+    lost.node = node;
     await node.tick();
     node.timer = setInterval(() => {
       node.ticking = node.ticking.then(() => node.tick()).catch(() => {});
@@ -121,8 +146,29 @@ export class ClusterNode {
       if (await this.leases.acquire(r)) {
         count++;
         this.opts.onAcquire?.(r, this.leases.token(r)!);
+        this.openInbox(r);
       }
     }
+  }
+
+  private openInbox(regionId: string): void {
+    const handle = this.opts.onMessage;
+    if (!handle || this.inboxes.has(regionId)) return;
+    const opening = (async () => {
+      await ensureRegionInbox(await this.nc.jetstreamManager(), regionId, this.opts.inboxAckWaitMs === undefined ? {} : { ackWaitMs: this.opts.inboxAckWaitMs });
+      // A message that arrives after the lease ended is left unacknowledged: it goes to the next owner.
+      return RegionInbox.open(this.nc, regionId, (m) => {
+        if (this.leases.holds(regionId)) handle(regionId, m);
+      });
+    })().catch(() => undefined);
+    this.inboxes.set(regionId, opening);
+  }
+
+  private closeInbox(regionId: string): void {
+    const opening = this.inboxes.get(regionId);
+    if (!opening) return;
+    this.inboxes.delete(regionId);
+    void opening.then((inbox) => inbox?.stop());
   }
 
   /** Stops ticking, gives every lease back (stopping each region first) and leaves. */
@@ -131,6 +177,7 @@ export class ClusterNode {
     clearInterval(this.timer);
     await this.ticking;
     await Promise.all(this.leases.regions().map((r) => this.leases.release(r)));
+    await Promise.all([...this.inboxes.values()].map((o) => o.then((inbox) => inbox?.stop())));
     await this.members.delete(this.opts.nodeId).catch(() => {});
     await this.nc.drain().catch(() => {});
   }

@@ -3,19 +3,21 @@
  * the failover test, which kills it with SIGKILL:
  *
  *   node dist/service/cluster/nodeMain.js --id a --nats nats://127.0.0.1:4222,… \
- *     (--network city.json [--max-signals 300] | --regions 36) [--ttl-ms 3000] [--replicas 3] [--write-ms 100]
+ *     (--network city.json [--max-signals 300] | --regions 36) [--ttl-ms 3000] [--replicas 3] [--write-ms 100] [--inbox [--ack-wait-ms 5000]]
  *
  * Regions come from the network file (regions.ts) or are `--regions` synthetic ids. Every
  * event is one JSON line on stdout: {"e":"ready"}, {"e":"acquire","r":…,"token":…},
  * {"e":"lost","r":…,"why":…}, and with --write-ms a {"e":"write","r":…} every so often for
  * each region held, written only after `holds` said yes: the place where a driving node would
  * write to the region's controllers (this slice writes to none). Each line carries "t", the
- * wall clock in ms. SIGTERM or SIGINT gives the leases back and exits.
+ * wall clock in ms. With --inbox the node reads each held region's inbox (regionBus.ts) and
+ * prints {"e":"msg","r":…,"seq":…} for each message before acknowledging it. SIGTERM or SIGINT gives the leases back and exits.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadNetwork } from '../../engine/network/validate.js';
 import { partitionRegions } from '../../engine/cluster/regions.js';
+import type { JsMsg } from 'nats';
 import { ClusterNode } from './node.js';
 
 const { values } = parseArgs({
@@ -28,6 +30,8 @@ const { values } = parseArgs({
     'ttl-ms': { type: 'string', default: '3000' },
     replicas: { type: 'string', default: '1' },
     'write-ms': { type: 'string', default: '0' },
+    inbox: { type: 'boolean', default: false },
+    'ack-wait-ms': { type: 'string', default: '5000' },
   },
 });
 
@@ -68,6 +72,15 @@ const node = await ClusterNode.start({
     driving.delete(r);
     emit({ e: 'lost', r, why });
   },
+  ...(values.inbox
+    ? {
+        inboxAckWaitMs: Number(values['ack-wait-ms']),
+        onMessage: (r: string, m: JsMsg) => {
+          emit({ e: 'msg', r, seq: m.seq, redelivered: m.redelivered });
+          m.ack();
+        },
+      }
+    : {}),
 });
 emit({ e: 'ready', regions: regionIds.length });
 
