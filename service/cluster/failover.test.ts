@@ -19,7 +19,7 @@ import { connect, type NatsConnection } from 'nats';
 import { assertFreshBuild } from '../../engine/pool/freshBuild.js';
 import { startNats, type NatsServers } from '../../test/fixtures/nats.js';
 import { openLeaseBucket, type LeaseValue } from './lease.js';
-import { ensureRegionStream, regionSubject } from './regionBus.js';
+import { regionSubject } from './regionBus.js';
 
 const MAIN_URL = new URL('../../dist/service/cluster/nodeMain.js', import.meta.url);
 const MAIN = fileURLToPath(MAIN_URL);
@@ -66,9 +66,9 @@ describe('cluster failover (3 nats-servers, 3 node processes, 36 regions)', () =
     assertFreshBuild(MAIN_URL, new URL('../../', import.meta.url));
     nats = await startNats(3);
     nc = await connect({ servers: [...nats.urls] });
-    // The bucket first, with its replicas, then its watch: every lease write from here on is seen.
+    // The lease bucket first, with its replicas, then its watch: every lease write from here on
+    // is seen. The membership bucket and the regions' stream the three nodes create as they start together.
     const kv = await openLeaseBucket(nc, { ttlMs: TTL_MS, replicas: 3 });
-    await ensureRegionStream(await nc.jetstreamManager(), { replicas: 3 });
     const watch = await kv.watch({ key: '>' });
     void (async () => {
       for await (const e of watch) {

@@ -45,6 +45,8 @@ export interface ClusterNodeOptions {
    * had already pushed to a dead owner. Set when the inbox is created.
    */
   readonly inboxAckWaitMs?: number;
+  /** How long `start` keeps trying while JetStream is not ready, ms (default 30,000). */
+  readonly startTimeoutMs?: number;
 }
 
 /** FNV-1a, 32 bits: the rendezvous weight of a (node, region) pair. */
@@ -87,9 +89,17 @@ export class ClusterNode {
     if (!/^[-\w]+$/.test(opts.nodeId)) throw new OptionError('options.nodeId', `must be letters, digits, - or _, got ${JSON.stringify(opts.nodeId)}`);
     const nc = await connect({ servers: [...opts.servers], name: `greenwave-${opts.nodeId}`, reconnectTimeWait: 200, maxReconnectAttempts: -1 });
     const replicas = opts.replicas ?? 1;
-    const members = await nc.jetstream().views.kv(NODE_BUCKET, { ttl: ttlMs, history: 1, replicas });
-    const leaseKv = await openLeaseBucket(nc, { ttlMs, replicas });
-    if (opts.onMessage) await ensureRegionStream(await nc.jetstreamManager(), { replicas });
+    // Nodes starting together race to create the buckets, and a cluster just started answers
+    // 503 until JetStream has its leaders: try again until `startTimeoutMs`.
+    const { members, leaseKv } = await retrying(opts.startTimeoutMs ?? 30_000, async () => {
+      const members = await nc.jetstream().views.kv(NODE_BUCKET, { ttl: ttlMs, history: 1, replicas });
+      const leaseKv = await openLeaseBucket(nc, { ttlMs, replicas });
+      if (opts.onMessage) await ensureRegionStream(await nc.jetstreamManager(), { replicas });
+      return { members, leaseKv };
+    }).catch(async (e: unknown) => {
+      await nc.close();
+      throw e;
+    });
     const lost: { node?: ClusterNode } = {};
     const leases = new RegionLeases(leaseKv, {
       nodeId: opts.nodeId,
@@ -124,6 +134,7 @@ export class ClusterNode {
     const held = this.leases.regions();
     await Promise.all(held.map((r) => this.leases.renew(r)));
     if (this.stopped) return;
+    for (const r of this.leases.regions()) this.openInbox(r);
     let live: number;
     let taken: Set<string>;
     try {
@@ -143,7 +154,10 @@ export class ClusterNode {
     for (const r of this.preference) {
       if (count >= share || this.stopped) break;
       if (taken.has(r) || this.leases.holds(r)) continue;
-      if (await this.leases.acquire(r)) {
+      // A refusal other than "taken" (JetStream busy or away): try again next tick.
+      const got = await this.leases.acquire(r).catch(() => undefined);
+      if (got === undefined) break;
+      if (got) {
         count++;
         this.opts.onAcquire?.(r, this.leases.token(r)!);
         this.openInbox(r);
@@ -160,7 +174,11 @@ export class ClusterNode {
       return RegionInbox.open(this.nc, regionId, (m) => {
         if (this.leases.holds(regionId)) handle(regionId, m);
       });
-    })().catch(() => undefined);
+    })().catch(() => {
+      // Not open (JetStream busy): the next tick tries again while the region is held.
+      if (this.inboxes.get(regionId) === opening) this.inboxes.delete(regionId);
+      return undefined;
+    });
     this.inboxes.set(regionId, opening);
   }
 
@@ -180,6 +198,18 @@ export class ClusterNode {
     await Promise.all([...this.inboxes.values()].map((o) => o.then((inbox) => inbox?.stop())));
     await this.members.delete(this.opts.nodeId).catch(() => {});
     await this.nc.drain().catch(() => {});
+  }
+}
+
+async function retrying<T>(timeoutMs: number, attempt: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  for (let waitMs = 100; ; waitMs = Math.min(2000, waitMs * 2)) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (performance.now() - t0 + waitMs > timeoutMs) throw e;
+      await new Promise((r) => setTimeout(r, waitMs));
+    }
   }
 }
 

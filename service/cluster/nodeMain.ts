@@ -81,7 +81,7 @@ const node = await ClusterNode.start({
         },
       }
     : {}),
-});
+}).catch((e: unknown) => fail(`cannot start: ${e instanceof Error ? e.message : String(e)}`));
 emit({ e: 'ready', regions: regionIds.length });
 
 const writeMs = Number(values['write-ms']);
