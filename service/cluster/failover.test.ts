@@ -41,6 +41,8 @@ interface Entry {
   readonly op: string;
   readonly node: string;
   readonly atMs: number;
+  /** The stream sequence: a gap between two entries of one key means the watch missed one. */
+  readonly revision: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -73,7 +75,7 @@ describe('cluster failover (3 nats-servers, 3 node processes, 36 regions)', () =
     void (async () => {
       for await (const e of watch) {
         const node = e.operation === 'PUT' ? (JSON.parse(e.string()) as LeaseValue).node : '';
-        history.push({ key: e.key, op: e.operation, node, atMs: e.created.getTime() });
+        history.push({ key: e.key, op: e.operation, node, atMs: e.created.getTime(), revision: e.revision });
       }
     })();
   });
@@ -120,7 +122,7 @@ describe('cluster failover (3 nats-servers, 3 node processes, 36 regions)', () =
       () => NODES.every((id) => heldBy(id).length === REGIONS / 3),
       20_000,
     );
-    await sleep(1000);
+    await sleep(400);
     const victim = 'b';
     const orphaned = heldBy(victim);
     const js = nc.jetstream();
@@ -153,7 +155,7 @@ describe('cluster failover (3 nats-servers, 3 node processes, 36 regions)', () =
     for (const [q, r] of published) expect(got.get(q)!.r).toBe(r);
     const afterKill = [...published].filter(([, r]) => orphaned.includes(r)).slice(-3 * orphaned.length);
     for (const [q] of afterKill) expect(survivors).toContain(got.get(q)!.n);
-    await sleep(500);
+    await sleep(300);
     // A node that hangs (SIGSTOP) past its leases and comes back must not write on: its
     // leases were taken meanwhile, and the first thing its timers do on waking is stop.
     const paused = 'c';
@@ -166,7 +168,7 @@ describe('cluster failover (3 nats-servers, 3 node processes, 36 regions)', () =
     await until('the paused node noticed', () => pausedHeld.every((r) => !owners().get(r)?.has(paused)), 5000);
     const woke = events.filter((ev) => ev.n === paused && ev.e === 'lost' && ev.t >= resumedMs - 50);
     expect(new Set(woke.map((ev) => ev.why))).toEqual(new Set(['expired']));
-    await sleep(1000);
+    await sleep(500);
     // Stop the survivors cleanly: they give their leases back.
     await Promise.all(
       survivors.map(
@@ -185,6 +187,8 @@ describe('cluster failover (3 nats-servers, 3 node processes, 36 regions)', () =
     expect(finalOwners.size).toBe(REGIONS);
     for (const r of orphaned) expect(survivors).toContain(finalOwners.get(r));
 
+    // The watch is the instrument: it must have seen every write to the bucket (no gap in the stream's sequence).
+    expect(history.filter((h, k) => k > 0 && h.revision !== history[k - 1]!.revision + 1).map((h) => h.revision)).toEqual([]);
     // The lease history: a key changes hands only after a delete (given back) or a TTL's silence.
     const byKey = new Map<string, Entry[]>();
     for (const h of history) byKey.set(h.key, [...(byKey.get(h.key) ?? []), h]);
@@ -196,7 +200,9 @@ describe('cluster failover (3 nats-servers, 3 node processes, 36 regions)', () =
         const cur = entries[k]!;
         if (cur.op !== 'PUT' || prev.op !== 'PUT' || prev.node === cur.node) continue;
         handovers.push(key);
-        expect(cur.atMs - prev.atMs, `${key}: ${prev.node} → ${cur.node}`).toBeGreaterThanOrEqual(TTL_MS);
+        const around = (ms: number): string =>
+          JSON.stringify({ entries: entries.slice(Math.max(0, k - 3), k + 2), events: events.filter((ev) => ev.r === key && ev.e !== 'write' && Math.abs(ev.t - ms) < 3000) });
+        expect(cur.atMs - prev.atMs, `${key}: ${prev.node} → ${cur.node} ${around(cur.atMs)}`).toBeGreaterThanOrEqual(TTL_MS);
       }
     }
     for (const r of orphaned) expect(handovers).toContain(r);
@@ -208,7 +214,8 @@ describe('cluster failover (3 nats-servers, 3 node processes, 36 regions)', () =
     for (const w of writes) {
       const entries = byKey.get(w.r!) ?? [];
       let last: Entry | undefined;
-      for (const h of entries) if (h.atMs <= w.t) last = h;
+      // Times are whole ms: a give-back stamped in the same ms as a write came after it (the node stops writing before it deletes).
+      for (const h of entries) if (h.atMs < w.t || (h.atMs === w.t && h.op === 'PUT')) last = h;
       if (last?.op !== 'PUT' || last.node !== w.n || w.t - last.atMs >= TTL_MS) bad.push(`${w.n} wrote ${w.r} at ${w.t}, last entry ${JSON.stringify(last)}`);
     }
     expect(bad).toEqual([]);

@@ -1,7 +1,7 @@
 /**
  * Region leases in a NATS JetStream key-value bucket: the key of a region (regions.ts's id)
  * holds the node that owns it. A node takes a free region with `create` (fails when the key
- * exists), renews it with `update` at the revision it last wrote (compare-and-swap: fails when
+ * exists) confirmed by a renewal a moment later (see `confirmMs`), renews it with `update` at the revision it last wrote (compare-and-swap: fails when
  * anyone else wrote since), and the bucket's TTL (the stream's max age) removes a lease that
  * was not renewed in time, after which another node's `create` succeeds. Called by
  * ClusterNode (node.ts), which decides which regions to take.
@@ -40,6 +40,15 @@ export interface LeaseOptions {
   readonly marginMs?: number;
   /** Called synchronously when a lease ends, before the call or timer that noticed returns. */
   readonly onLost: (regionId: string, why: LeaseLoss) => void;
+  /**
+   * How long after a successful `create` the new holder waits and then renews at its revision
+   * before it counts the lease as its own, ms (default min(500, ttl / 8); 0: no wait). Why:
+   * nats-server before 2.9.21 checks "expected last subject sequence" outside the raft
+   * consensus of a replicated stream, so two `create`s in flight together can both succeed
+   * (nats-io/nats-server#4320; Debian's 2.9.10 has it, and the failover test caught it). The
+   * renewal a moment later is checked against both writes: the first creator's fails.
+   */
+  readonly confirmMs?: number;
   /** Monotonic clock, ms. */
   readonly now?: () => number;
 }
@@ -70,6 +79,7 @@ function isWrongSequence(e: unknown): boolean {
 export class RegionLeases {
   private readonly held = new Map<string, Held>();
   private readonly marginMs: number;
+  private readonly confirmMs: number;
   private readonly now: () => number;
 
   constructor(
@@ -79,6 +89,8 @@ export class RegionLeases {
     this.marginMs = opts.marginMs ?? opts.ttlMs / 4;
     if (!(this.marginMs > 0 && this.marginMs < opts.ttlMs)) throw new OptionError('options.marginMs', `must be in (0, ttlMs), got ${this.marginMs}`);
     this.now = opts.now ?? (() => performance.now());
+    this.confirmMs = opts.confirmMs ?? Math.min(500, opts.ttlMs / 8);
+    if (!(this.confirmMs >= 0 && this.confirmMs < opts.ttlMs - this.marginMs)) throw new OptionError('options.confirmMs', `must be in [0, ttlMs - marginMs), got ${this.confirmMs}`);
   }
 
   private value(): string {
@@ -89,16 +101,28 @@ export class RegionLeases {
   /** Takes a free region; true when this node now holds it. Never takes a lease someone holds. */
   async acquire(regionId: string): Promise<boolean> {
     if (this.held.has(regionId)) return true;
-    const sentMs = this.now();
-    let revision: number;
+    let sentMs = this.now();
+    let token: number;
     try {
-      revision = await this.kv.create(regionId, this.value());
+      token = await this.kv.create(regionId, this.value());
     } catch (e) {
       if (isWrongSequence(e) || /exists/i.test(String(e))) return false;
       throw e;
     }
+    let revision = token;
+    if (this.confirmMs > 0) {
+      await new Promise((r) => setTimeout(r, this.confirmMs));
+      sentMs = this.now();
+      try {
+        revision = await this.kv.update(regionId, this.value(), token);
+      } catch (e) {
+        // Another create won after all, or the server is away: not ours (ours, if it was, expires).
+        if (isWrongSequence(e)) return false;
+        throw e;
+      }
+    }
     if (this.held.has(regionId)) return true;
-    const h: Held = { revision, token: revision, validUntilMs: 0, timer: setTimeout(() => {}, 0) };
+    const h: Held = { revision, token, validUntilMs: 0, timer: setTimeout(() => {}, 0) };
     this.held.set(regionId, h);
     this.extend(regionId, h, sentMs);
     return this.holds(regionId);

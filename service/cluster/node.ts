@@ -150,19 +150,19 @@ export class ClusterNode {
       for (const r of giveBack) await this.leases.release(r);
       return;
     }
-    let count = mine.length;
-    for (const r of this.preference) {
-      if (count >= share || this.stopped) break;
-      if (taken.has(r) || this.leases.holds(r)) continue;
-      // A refusal other than "taken" (JetStream busy or away): try again next tick.
-      const got = await this.leases.acquire(r).catch(() => undefined);
-      if (got === undefined) break;
-      if (got) {
-        count++;
-        this.opts.onAcquire?.(r, this.leases.token(r)!);
-        this.openInbox(r);
-      }
-    }
+    // The free regions it prefers, as many as it lacks, all at once: an acquisition waits for
+    // its confirmation (lease.ts), and one after another they would hold up the renewals.
+    const wanted = this.preference.filter((r) => !taken.has(r) && !this.leases.holds(r)).slice(0, Math.max(0, share - mine.length));
+    await Promise.all(
+      wanted.map(async (r) => {
+        // A refusal other than "taken" (JetStream busy or away): try again next tick.
+        const got = await this.leases.acquire(r).catch(() => false);
+        if (got) {
+          this.opts.onAcquire?.(r, this.leases.token(r)!);
+          this.openInbox(r);
+        }
+      }),
+    );
   }
 
   private openInbox(regionId: string): void {

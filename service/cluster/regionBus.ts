@@ -96,7 +96,10 @@ export class RegionInbox {
 
   static async open(nc: NatsConnection, regionId: string, handle: (msg: JsMsg) => void): Promise<RegionInbox> {
     const consumer = await nc.jetstream().consumers.get(REGION_STREAM, inboxName(regionId));
-    const messages = await consumer.consume({ max_messages: 256 });
+    // Pull requests that expire in 2 s, not the client's default 30 s: the server may still hold
+    // the pulls of an inbox that stopped (or of a node that died) and hand them messages that
+    // then wait for the ack wait; short pulls bound how long a new owner waits for them.
+    const messages = await consumer.consume({ max_messages: 256, expires: 2000 });
     let inbox: RegionInbox | undefined;
     const done = (async () => {
       for await (const m of messages) {
