@@ -43,10 +43,11 @@ export interface LeaseOptions {
   /**
    * How long after a successful `create` the new holder waits and then renews at its revision
    * before it counts the lease as its own, ms (default min(500, ttl / 8); 0: no wait). Why:
-   * nats-server before 2.9.21 checks "expected last subject sequence" outside the raft
-   * consensus of a replicated stream, so two `create`s in flight together can both succeed
-   * (nats-io/nats-server#4320; Debian's 2.9.10 has it, and the failover test caught it). The
-   * renewal a moment later is checked against both writes: the first creator's fails.
+   * nats-server checked "expected last subject sequence" outside the raft consensus of a
+   * replicated stream (nats-io/nats-server#4320, reported on 2.9.15–2.9.20 and fixed in 2023;
+   * Debian ships 2.9.10), so two `create`s in flight together can both succeed; the failover
+   * test caught it. The renewal a moment later is checked against both writes, and the first
+   * creator's fails, unless a write stays in flight for longer than confirmMs.
    */
   readonly confirmMs?: number;
   /** Monotonic clock, ms. */
