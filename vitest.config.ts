@@ -6,7 +6,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  *  - unit (`npm run test:unit`): in-process tests that need no build and no outside tool, the
  *    quick loop while changing code (under 60 s on the 2-core machine);
  *  - interop (`npm run test:interop`): tests whose referee or client is a peer tool from Debian
- *    (sumo and sumo-tools, mbpoll, pymodbus, snmpget/snmpwalk, socat, python3-grpcio, postgresql), which
+ *    (sumo and sumo-tools, mbpoll, pymodbus, snmpget/snmpwalk, socat, python3-grpcio, postgresql, nats-server), which
  *    `.ci/run` installs;
  *  - slow (`npm run test:slow`): in-process or child-process tests that take over ~8 s each
  *    (exact band checks against HiGHS, simulator runs, property and fuzz runs, hostile clients,
@@ -26,6 +26,9 @@ const INTEROP = [
   'controllers-adapter/ntcip/ntcip.test.ts',
   'controllers-adapter/ntcip/walk.test.ts',
   'controllers-adapter/rtu/rtu.test.ts',
+  'service/cluster/failover.test.ts',
+  'service/cluster/lease.test.ts',
+  'service/cluster/regionBus.test.ts',
   'service/parkingPy.test.ts',
   'service/trafficPy.test.ts',
   'service/server.test.ts',
@@ -44,6 +47,7 @@ const NEEDS_BUILD = [
   'engine/pool/pool.test.ts',
   'service/storage/sqlite.test.ts',
   'service/persistence.test.ts',
+  'service/cluster/failover.test.ts',
   'service/deployer.crash.test.ts',
   'service/lifecycle.test.ts',
   'service/metrics.test.ts',
@@ -98,6 +102,8 @@ const LONGEST_S: Readonly<Record<string, number>> = {
   'cli/pack.test.ts': 21, // cpu (14 in CI)
   'cli/main.test.ts': 16, // cpu
   'service/persistence.test.ts': 16, // cpu
+  'service/cluster/failover.test.ts': 20,
+  'service/cluster/lease.test.ts': 11,
   'web/console.test.ts': 15,
   'cli/resync.test.ts': 14,
   'simulator/sumo/loops.test.ts': 14,
