@@ -28,6 +28,7 @@ import type { Deployment, Storage } from '../../service/storage/storage.js';
 import type { Session, SessionStore } from './sessions.js';
 import type { UserStore } from './users.js';
 import { timeSpaceData } from './timeSpace.js';
+import { streamPeriodic } from './sse.js';
 import { intersectionSpat } from '../../service/spat.js';
 import { travelApproaches } from '../../engine/corridor/subsystems.js';
 import type { PriorityFeed } from '../../service/priorityFeed.js';
@@ -411,28 +412,15 @@ function streamSignals(deps: ConsoleDeps, req: IncomingMessage, res: ServerRespo
   if (!cor) throw new HttpError(404, 'NOT_FOUND', `no corridor "${corridorId}"`);
   const indices = cor.intersections.map((id) => c.intersectionIds.indexOf(id)).filter((i) => i >= 0);
   const { outApproach, inApproach } = travelApproaches(c, indices);
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
-  open.add(res);
-  const send = (): void => {
+  streamPeriodic(req, res, open, 'signals', SIGNALS_PERIOD_MS, () => {
     const tS = deps.clock();
     const signals = indices.map((i, k) => {
       const spat = intersectionSpat(c, deps.state.tsp, i, tS);
       const through = (a: string): string => spat.movements.find((m) => m.movementId === `${a}T`)?.state ?? 'MOVEMENT_PHASE_STATE_STOP_AND_REMAIN';
       return { id: c.intersectionIds[i], cycleTimeS: spat.cycleTimeS, greenPhaseIds: spat.greenPhaseIds, out: through(outApproach[k]!), in: through(inApproach[k]!), priorityActive: spat.priorityActive };
     });
-    res.write(`event: signals\ndata: ${JSON.stringify({ tS, signals })}\n\n`);
-  };
-  send();
-  const timer = setInterval(() => {
-    if (!open.has(res)) stop();
-    else send();
-  }, SIGNALS_PERIOD_MS);
-  const stop = (): void => {
-    clearInterval(timer);
-    open.delete(res);
-    res.end();
-  };
-  req.on('close', stop);
+    return { tS, signals };
+  });
 }
 
 function parseEdits(raw: unknown): PlanEdit[] {

@@ -8,10 +8,11 @@
  * and colours it with the second; the intersection page listens to its own
  * signal (`?id=`). Viewers may read both.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { intersectionSpat, type MovementPhaseState } from '../../service/spat.js';
 import { type ConsoleDeps, HttpError, type Route, SIGNALS_PERIOD_MS } from './api.js';
 import { detectorHealth } from './detectorHealth.js';
+import { streamPeriodic } from './sse.js';
 
 const READERS = ['viewer', 'operator', 'supervisor'] as const;
 
@@ -78,7 +79,10 @@ export function networkRoutes(deps: ConsoleDeps, sse: Set<ServerResponse>): Rout
         const id = url.searchParams.get('id');
         const indices = id === null ? state.c.intersectionIds.map((_, i) => i) : [state.c.intersectionIds.indexOf(id)];
         if (indices.some((i) => i < 0)) throw new HttpError(404, 'NOT_FOUND', `no intersection "${id}"`);
-        streamSignals(deps, req, res, indices, sse);
+        streamPeriodic(req, res, sse, 'signals', SIGNALS_PERIOD_MS, () => {
+          const tS = deps.clock();
+          return { tS, signals: liveSignals(deps, indices, tS) };
+        });
         return undefined;
       },
     },
@@ -101,23 +105,3 @@ export function liveSignals(deps: ConsoleDeps, indices: readonly number[], tS: n
   });
 }
 
-/** `signals` events every SIGNALS_PERIOD_MS until the page goes away or the server closes. */
-function streamSignals(deps: ConsoleDeps, req: IncomingMessage, res: ServerResponse, indices: readonly number[], open: Set<ServerResponse>): void {
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
-  open.add(res);
-  const send = (): void => {
-    const tS = deps.clock();
-    res.write(`event: signals\ndata: ${JSON.stringify({ tS, signals: liveSignals(deps, indices, tS) })}\n\n`);
-  };
-  send();
-  const timer = setInterval(() => {
-    if (!open.has(res)) stop();
-    else send();
-  }, SIGNALS_PERIOD_MS);
-  const stop = (): void => {
-    clearInterval(timer);
-    open.delete(res);
-    res.end();
-  };
-  req.on('close', stop);
-}

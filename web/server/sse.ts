@@ -1,6 +1,7 @@
 /**
  * One server-sent event stream of the console's live pages (./priorityApi.ts,
- * ./parkingApi.ts): the headers, the stream registered with the server's set
+ * ./parkingApi.ts, and the signal state of ./api.ts and ./networkApi.ts through
+ * streamPeriodic): the headers, the stream registered with the server's set
  * (so closing the server ends it), and a writer that never lets a slow reader
  * pile up memory: while more than MAX_BUFFERED_BYTES wait in the socket, events
  * are dropped and counted, and the reader is sent a `gap` with that count when
@@ -71,4 +72,19 @@ export function openEventStream(req: IncomingMessage, res: ServerResponse, strea
       res.end();
     },
   };
+}
+
+/**
+ * A stream of whole states: `event` with `payload()` now and every `periodMs` until the reader
+ * goes or the server closes (the live signal state of the corridor, network and intersection
+ * pages). Each event carries the whole state, so one dropped for a slow reader needs no repair.
+ */
+export function streamPeriodic(req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, event: string, periodMs: number, payload: () => unknown): void {
+  const timer = setInterval(() => {
+    if (!stream.send(event, payload())) {
+      if (!stream.open) clearInterval(timer);
+    }
+  }, periodMs);
+  const stream = openEventStream(req, res, streams, () => clearInterval(timer));
+  stream.send(event, payload());
 }
