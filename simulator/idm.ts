@@ -44,6 +44,22 @@ export function computeOpposingEtas(core: SimCore): void {
   }
 }
 
+/**
+ * The IDM acceleration, m/s² (Treiber, Hennecke & Helbing 2000, δ = 4): the free-road term
+ * towards the desired speed `v0Mps` less the interaction with an obstacle `gapM` ahead (Infinity:
+ * none) that the vehicle closes on at `dvMps`. moveLane's core, exported for its test.
+ */
+export function idmAccelMps2(speedMps: number, v0Mps: number, gapM: number, dvMps: number, accelMps2: number): number {
+  const sStar = IDM.minGapM + Math.max(0, speedMps * IDM.headwayS + (speedMps * dvMps) / (2 * Math.sqrt(accelMps2 * IDM.decelMps2)));
+  // (v/v0)^δ with δ = 4 as two products: Math.pow was about half of the simulator's CPU. Not
+  // bit-identical to Math.pow (it differs in the last bit).
+  const ratio = speedMps / v0Mps;
+  const ratio2 = ratio * ratio;
+  const free = 1 - ratio2 * ratio2;
+  const interaction = Number.isFinite(gapM) ? (sStar / Math.max(gapM, 0.1)) ** 2 : 0;
+  return accelMps2 * (free - interaction);
+}
+
 /** Moves every vehicle of the lane one step of dt ending at t, front first. */
 export function moveLane(core: SimCore, lane: number, t: number, dt: number): void {
   const top = core.top;
@@ -152,16 +168,7 @@ export function moveLane(core: SimCore, lane: number, t: number, dt: number): vo
         dv = speed;
       }
     }
-    const accel = s.vAccel[v]!;
-    const sStar = IDM.minGapM + Math.max(0, speed * IDM.headwayS + (speed * dv) / (2 * Math.sqrt(accel * IDM.decelMps2)));
-    const v0 = linkV0 * s.vSpeedFactor[v]!;
-    // IDM's free-road term (v/v0)^δ with δ = 4, as two products: Math.pow was about half of
-    // the simulator's CPU. Not bit-identical to Math.pow (differs in the last bit).
-    const ratio = speed / v0;
-    const ratio2 = ratio * ratio;
-    const free = 1 - ratio2 * ratio2;
-    const interaction = Number.isFinite(gap) ? (sStar / Math.max(gap, 0.1)) ** 2 : 0;
-    let acc = accel * (free - interaction);
+    let acc = idmAccelMps2(speed, linkV0 * s.vSpeedFactor[v]!, gap, dv, s.vAccel[v]!);
     if (acc < -9) acc = -9;
     let nv = speed + acc * dt;
     if (nv < 0) nv = 0;
