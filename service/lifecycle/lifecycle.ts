@@ -210,7 +210,12 @@ export class PlanLifecycle {
     if (plan) this.state.apply(storedPlanResult(this.c, plan));
     this.inForce = planId;
     this.field?.deployed(wirePlanId(planId));
-    void done.then((r) => this.log(`greenwave: rollout ${rolloutId} of plan ${planId}: ${r.confirmed} confirmed, ${r.failed.length} failed${r.failed.length > 0 ? ` (${r.failed.map((f) => `${f.controllerId}: ${f.reason}`).join('; ')})` : ''}`));
+    // Logged either way: a rollout that fails outright (its storage closed under it at shutdown) must not
+    // leave a rejected promise behind, which would end the process.
+    void done.then(
+      (r) => this.log(`greenwave: rollout ${rolloutId} of plan ${planId}: ${r.confirmed} confirmed, ${r.failed.length} failed${r.failed.length > 0 ? ` (${r.failed.map((f) => `${f.controllerId}: ${f.reason}`).join('; ')})` : ''}`),
+      (e: unknown) => this.log(`greenwave: rollout ${rolloutId} of plan ${planId} did not finish: ${e instanceof Error ? e.message : String(e)}`),
+    );
     return { rolloutId, staged, done };
   }
 

@@ -146,9 +146,11 @@ export class ScheduleKeeper {
       try {
         const { done } = await this.lifecycle.rollout({ user: 'greenwave-scheduler' }, due.planId, `schedule-${this.active!.plan.planId}`);
         this.log(`greenwave: schedule ${this.active!.plan.planId} switched to plan ${due.planId} (from minute ${due.startMin})`);
-        void done.finally(() => {
+        // Settled either way (lifecycle.rollout logs a failure): `finally` would pass a rejection on, unhandled.
+        const switched = (): void => {
           this.switching = false;
-        });
+        };
+        void done.then(switched, switched);
       } catch (e: unknown) {
         this.switching = false;
         // Another rollout in flight (or a controller refusing): tried again at the next tick.
