@@ -4,14 +4,11 @@
  * Bad requests get INVALID_ARGUMENT naming the field, unknown car parks and links NOT_FOUND.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startServer, type RunningServer } from './server.js';
 import { TokenStore } from './auth.js';
-import { PROTO_DIR } from '../test/fixtures/grpc/demo.js';
+import { PYTHON, pythonStubs } from '../test/fixtures/grpc/pythonStubs.js';
 
 const PY = new URL('../test/fixtures/grpc/py_parking.py', import.meta.url).pathname;
 const T0 = Date.parse('2026-03-02T10:00:00+08:00') / 1000;
@@ -28,13 +25,9 @@ afterAll(async () => {
 });
 
 test('the Python grpcio client: car parks, reports, Recommend, INVALID_ARGUMENT with the field, NOT_FOUND', async () => {
-  const probe = spawnSync('/usr/bin/python3', ['-c', 'import grpc, grpc_tools'], { encoding: 'utf8' });
-  if (probe.status !== 0) throw new Error(`/usr/bin/python3 cannot import grpc and grpc_tools (${probe.stderr.trim()}).\nInstall them: sudo apt-get install -y python3-grpcio python3-grpc-tools`);
-  const stubs = mkdtempSync(join(tmpdir(), 'gw-pypark-'));
+  const stubs = pythonStubs('gw-pypark-');
   try {
-    const protos = readdirSync(join(PROTO_DIR, 'greenwave/v1')).filter((f) => f.endsWith('.proto')).map((f) => join(PROTO_DIR, 'greenwave/v1', f));
-    execFileSync('/usr/bin/python3', ['-m', 'grpc_tools.protoc', '-I', PROTO_DIR, `--python_out=${stubs}`, `--grpc_python_out=${stubs}`, ...protos]);
-    const { stdout } = await promisify(execFile)('/usr/bin/python3', [PY, '--port', String(srv.port), '--stubs', stubs], { encoding: 'utf8', timeout: 30_000 });
+    const { stdout } = await promisify(execFile)(PYTHON, [PY, '--port', String(srv.port), '--stubs', stubs.dir], { encoding: 'utf8', timeout: 30_000 });
     const r = JSON.parse(stdout) as Record<string, Record<string, unknown>>;
     expect(r['list']).toEqual({ code: 'OK', ids: ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8'] });
     expect(r['get_unknown']).toEqual({ code: 'NOT_FOUND', details: 'car_park_id: no car park "P99"' });
@@ -58,6 +51,6 @@ test('the Python grpcio client: car parks, reports, Recommend, INVALID_ARGUMENT 
     expect(r['recommend_unknown_link']).toEqual({ code: 'NOT_FOUND', details: 'origin_link.link_id: no link "L-NOPE"' });
     expect(r['recommend_no_token']!['code']).toBe('UNAUTHENTICATED');
   } finally {
-    rmSync(stubs, { recursive: true, force: true });
+    stubs.remove();
   }
 });

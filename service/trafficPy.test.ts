@@ -5,14 +5,11 @@
  * INVALID_ARGUMENT naming the field, unknown links and intersections NOT_FOUND.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startServer, type RunningServer } from './server.js';
 import { TokenStore } from './auth.js';
-import { PROTO_DIR } from '../test/fixtures/grpc/demo.js';
+import { PYTHON, pythonStubs } from '../test/fixtures/grpc/pythonStubs.js';
 
 const PY = new URL('../test/fixtures/grpc/py_traffic.py', import.meta.url).pathname;
 let srv: RunningServer;
@@ -25,13 +22,9 @@ afterAll(async () => {
 });
 
 test('the Python grpcio client: link states, route travel times, INVALID_ARGUMENT with the field, NOT_FOUND', async () => {
-  const probe = spawnSync('/usr/bin/python3', ['-c', 'import grpc, grpc_tools'], { encoding: 'utf8' });
-  if (probe.status !== 0) throw new Error(`/usr/bin/python3 cannot import grpc and grpc_tools (${probe.stderr.trim()}).\nInstall them: sudo apt-get install -y python3-grpcio python3-grpc-tools`);
-  const stubs = mkdtempSync(join(tmpdir(), 'gw-pytraffic-'));
+  const stubs = pythonStubs('gw-pytraffic-');
   try {
-    const protos = readdirSync(join(PROTO_DIR, 'greenwave/v1')).filter((f) => f.endsWith('.proto')).map((f) => join(PROTO_DIR, 'greenwave/v1', f));
-    execFileSync('/usr/bin/python3', ['-m', 'grpc_tools.protoc', '-I', PROTO_DIR, `--python_out=${stubs}`, `--grpc_python_out=${stubs}`, ...protos]);
-    const { stdout } = await promisify(execFile)('/usr/bin/python3', [PY, '--port', String(srv.port), '--stubs', stubs], { encoding: 'utf8', timeout: 30_000 });
+    const { stdout } = await promisify(execFile)(PYTHON, [PY, '--port', String(srv.port), '--stubs', stubs.dir], { encoding: 'utf8', timeout: 30_000 });
     const r = JSON.parse(stdout) as Record<string, Record<string, unknown>>;
     const watch = r['watch'] as { code: string; links: { id: string; class: string; travel_time_s: number; running_time_s: number; signal_delay_s: number; spot_speed_kph: number | null; tpi: number; level: string }[]; corridors: string[]; city_tpi: number | null; city_level: string };
     expect(watch.code).toBe('OK');
@@ -60,6 +53,6 @@ test('the Python grpcio client: link states, route travel times, INVALID_ARGUMEN
     expect(r['route_no_token']!['code']).toBe('UNAUTHENTICATED');
     expect(r['incidents']).toEqual({ code: 'OK', n: 0 });
   } finally {
-    rmSync(stubs, { recursive: true, force: true });
+    stubs.remove();
   }
 });
