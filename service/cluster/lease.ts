@@ -189,8 +189,19 @@ export class RegionLeases {
 
   private extend(regionId: string, h: Held, sentMs: number): void {
     h.validUntilMs = sentMs + this.opts.ttlMs - this.marginMs;
+    this.arm(regionId, h);
+  }
+
+  /**
+   * The timer that stops the lease at its end. Node starts a timer from the event loop's cached
+   * time, which on a busy loop is behind the clock `holds` reads: such a timer fires early, finds
+   * the lease still valid and must look again, or `onLost` would wait for the next `holds` call.
+   */
+  private arm(regionId: string, h: Held): void {
     clearTimeout(h.timer);
-    h.timer = setTimeout(() => this.holds(regionId), Math.max(0, h.validUntilMs - this.now()) + 1);
+    h.timer = setTimeout(() => {
+      if (this.held.get(regionId) === h && this.holds(regionId)) this.arm(regionId, h);
+    }, Math.max(0, h.validUntilMs - this.now()) + 1);
   }
 
   private lose(regionId: string, why: LeaseLoss): void {
