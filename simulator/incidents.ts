@@ -28,7 +28,7 @@
  */
 import { movementIndex } from '../engine/network/geometry.js';
 import { OptionError } from '../engine/errors.js';
-import { laneVehicle, removeAt } from './lanes.js';
+import { insertIndex, laneVehicle, removeAt } from './lanes.js';
 import { firstTurn } from './laneChoice.js';
 import { IDM, type SimCore } from './vehicles.js';
 
@@ -111,7 +111,7 @@ function mergeAround(core: SimCore, lane: number, blockM: number): void {
       if (target < 0 || (pass < 2 ? !servesMove(core, target, m) : !flexible || servesMove(core, target, m))) continue;
       // Not into a lane blocked further on: the vehicle would only have to merge back.
       if (core.incidents.laneBlockM[target]! > pos) continue;
-      const at = gapIndex(core, target, pos, s.vLength[v]!);
+      const at = insertIndex(core, target, pos, s.vLength[v]!, 0.5 * IDM.headwayS);
       if (at < 0) continue;
       removeAt(core, lane, k);
       insertAt(core, v, target, at);
@@ -124,27 +124,6 @@ function mergeAround(core: SimCore, lane: number, blockM: number): void {
 
 function servesMove(core: SimCore, lane: number, move: number): boolean {
   return ((core.c.laneMovementMask[lane]! >> move) & 1) === 1;
-}
-
-/**
- * Where in `lane` a body of `lengthM` with its front at `posM` fits: the minimum gap to the rear
- * ahead, and behind it the follower's minimum gap plus half a headway at its speed; -1 if not.
- */
-function gapIndex(core: SimCore, lane: number, posM: number, lengthM: number): number {
-  const s = core.s;
-  const size = s.laneSize[lane]!;
-  if (size >= core.laneCap - 1) return -1;
-  let k = 0;
-  while (k < size && s.vPos[laneVehicle(core, lane, k)]! >= posM) k++;
-  if (k > 0) {
-    const ahead = laneVehicle(core, lane, k - 1);
-    if (s.vPos[ahead]! - s.vLength[ahead]! - IDM.minGapM < posM) return -1;
-  }
-  if (k < size) {
-    const behind = laneVehicle(core, lane, k);
-    if (posM - lengthM - IDM.minGapM - 0.5 * IDM.headwayS * s.vSpeed[behind]! < s.vPos[behind]!) return -1;
-  }
-  return k;
 }
 
 /** Puts vehicle v into `lane` at order index `at`, keeping its link times and stops; no faster than the vehicle ahead. */

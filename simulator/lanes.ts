@@ -49,9 +49,10 @@ export function hasEntrySpace(core: SimCore, lane: number): boolean {
 
 /**
  * Where in the lane's order (0 = front) a vehicle of `lengthM` fits with its front at `posM`,
- * keeping the minimum gap to the vehicles ahead and behind; -1 if it does not fit.
+ * keeping the minimum gap to the vehicles ahead and behind (and behind it, `behindHeadwayS` at the
+ * follower's speed more: a lane change, incidents.ts); -1 if it does not fit.
  */
-export function insertIndex(core: SimCore, lane: number, posM: number, lengthM: number): number {
+export function insertIndex(core: SimCore, lane: number, posM: number, lengthM: number, behindHeadwayS = 0): number {
   const s = core.s;
   const size = s.laneSize[lane]!;
   if (size >= core.laneCap - 1) return -1;
@@ -63,7 +64,7 @@ export function insertIndex(core: SimCore, lane: number, posM: number, lengthM: 
   }
   if (k < size) {
     const behind = laneVehicle(core, lane, k);
-    if (posM - lengthM - IDM.minGapM < s.vPos[behind]!) return -1;
+    if (posM - lengthM - IDM.minGapM - behindHeadwayS * s.vSpeed[behind]! < s.vPos[behind]!) return -1;
   }
   return k;
 }
