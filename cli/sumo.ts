@@ -34,7 +34,7 @@ export const SUMO_USAGE = `usage:
       Converts the SUMO network to a greenwave network file and lists what it changed.
   greenwave sumo plan --net <x.net.xml> --loops <e1.xml> [--detectors <loops.add.xml>] --out <plan.add.xml>
                       [--at HH:MM | --time-of-day] [--control fixed|actuated] [--min-cycle S]
-                      [--alternatives 7] [--check greenwave|sumo] [--program-id greenwave]
+                      [--alternatives 7] [--check greenwave|sumo [--check-demand-s 3600]] [--program-id greenwave]
                       [--resolution 1] [--network-out network.json] [--json]
       Times every traffic light from the loop counts with corridor coordination,
       and writes the plans as SUMO programs (load with sumo -a). Demand: the
@@ -66,6 +66,9 @@ export const SUMO_USAGE = `usage:
       with routeSampler.py; runs in parallel, progress on stderr). With sumo and
       no --control, the best plan is also tried actuated, and fixed or actuated
       control is whichever loses less time.
+      --check-demand-s: with --check sumo, the seconds of demand each SUMO run
+      simulates at the planned flows (default 3600, the peak hour; each run goes
+      on 900 s more so the last trips finish). Shorter is faster and noisier.
 `;
 
 const ExitOk = 0;
@@ -133,6 +136,7 @@ export const SUMO_PLAN_OPTIONS = {
       'min-cycle': { type: 'string' },
       alternatives: { type: 'string' },
       check: { type: 'string' },
+      'check-demand-s': { type: 'string' },
       'program-id': { type: 'string' },
       resolution: { type: 'string' },
       'network-out': { type: 'string' },
@@ -166,6 +170,9 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   const loopMatch = values.detectors === undefined ? undefined : matchLoops(readLoopDefinitions(readText(values.detectors, 'detector definitions'), values.detectors), imported.mapping);
   const check = values.check ?? 'greenwave';
   if (check !== 'greenwave' && check !== 'sumo') throw usage(`--check "${check}": expected greenwave or sumo`);
+  const checkDemandS = values['check-demand-s'] === undefined ? undefined : positiveNumber(values['check-demand-s'], '--check-demand-s', 3600);
+  if (checkDemandS !== undefined && check !== 'sumo') throw usage('--check-demand-s is for --check sumo (the microsimulator check runs its own hour)');
+  if (checkDemandS !== undefined && !(checkDemandS >= 300 && checkDemandS <= 14_400)) throw usage(`--check-demand-s "${values['check-demand-s']}": expected 300 to 14400 s`);
   if (check === 'sumo' && !sumoAvailable()) throw new GreenwaveError(ErrorCode.InvalidInput, '--check sumo: `sumo` or SUMO\'s tools/routeSampler.py cannot be run here (install sumo and sumo-tools, set SUMO_HOME)');
   if (values['time-of-day']) {
     if (values.at !== undefined) throw usage('sumo plan: --at and --time-of-day exclude each other');
@@ -178,7 +185,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   const rank =
     check === 'sumo'
       ? (cc: CompiledNetwork, shortlisted: NetworkPlan) => {
-          const r = rankInSumo(cc, shortlisted, { netPath: values.net!, mapping: imported.mapping, resolutionS, progress: (line) => err(`${line}\n`), ...(control === 'auto' ? { actuatedVariant } : {}) });
+          const r = rankInSumo(cc, shortlisted, { netPath: values.net!, mapping: imported.mapping, resolutionS, progress: (line) => err(`${line}\n`), ...(checkDemandS !== undefined ? { durationS: checkDemandS } : {}), ...(control === 'auto' ? { actuatedVariant } : {}) });
           sumoChoseActuated = r.actuated;
           return r;
         }

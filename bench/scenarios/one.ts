@@ -45,7 +45,8 @@ async function main(): Promise<void> {
     plan('gwa.add.xml', ['--control', 'actuated']);
     // The shortlist checked in SUMO itself (fixed or actuated, SUMO's call): slow, so in the smoke test and on request.
     const sumoCheck = Boolean(smoke) || process.env['GREENWAVE_SUMO_CHECK'] === '1';
-    if (sumoCheck) plan('gws.add.xml', ['--check', 'sumo']);
+    // The smoke's demand lasts 20 minutes, so its check simulates that much, not the default hour.
+    if (sumoCheck) plan('gws.add.xml', ['--check', 'sumo', ...(smoke ? ['--check-demand-s', String(time.demandS)] : [])]);
     sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCycleAdaptation.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-o', 'webster.add.xml']);
     sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCoordinator.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', 'webster.add.xml', '-o', 'coord.add.xml']);
     // The same SUMO tools with greenwave's clearances (ITE yellow and all-red), for a like-for-like comparison of timing.

@@ -153,9 +153,9 @@ describe('sumo plan --detectors on loops SUMO wrote (real sumo)', () => {
     expect(dir, 'runs after the test above, on its loops').not.toBe('');
     let stdout = '';
     let stderr = '';
-    const code = run(['sumo', 'plan', '--net', FIXTURE, '--loops', join(dir, 'loops.xml'), '--detectors', join(dir, 'defs.add.xml'), '--out', join(dir, 'checked.add.xml'), '--alternatives', '2', '--check', 'sumo', '--json'], (s) => (stdout += s), (s) => (stderr += s));
+    const code = run(['sumo', 'plan', '--net', FIXTURE, '--loops', join(dir, 'loops.xml'), '--detectors', join(dir, 'defs.add.xml'), '--out', join(dir, 'checked.add.xml'), '--alternatives', '2', '--check', 'sumo', '--check-demand-s', '900', '--json'], (s) => (stdout += s), (s) => (stderr += s));
     expect(code, stderr).toBe(0);
-    expect(stderr).toMatch(/SUMO check: demand from the counts/);
+    expect(stderr).toMatch(/SUMO check: 900 s of demand from the counts/);
     expect(stderr).toMatch(/SUMO check: \d+\/\d+ plans run/);
     const report = JSON.parse(stdout) as { trials: { label: string; simulatedDelayS: number; chosen: boolean }[]; signals: { control: string }[] };
     // The planner's shortlist (up to 3 here) as fixed time, then its best plan actuated.
@@ -169,5 +169,18 @@ describe('sumo plan --detectors on loops SUMO wrote (real sumo)', () => {
     const actuatedWon = kept === report.trials.length - 1;
     expect(/type="actuated"/.test(written)).toBe(actuatedWon);
     expect(report.signals.every((x) => (x.control === 'fixed') === !actuatedWon)).toBe(true);
+  });
+
+  it('--check-demand-s is refused without --check sumo and outside 300–14400 s, before any work', () => {
+    const base = ['sumo', 'plan', '--net', FIXTURE, '--loops', join(dir, 'loops.xml'), '--out', join(dir, 'never.add.xml')];
+    for (const [extra, message] of [
+      [['--check-demand-s', '900'], /--check-demand-s is for --check sumo/],
+      [['--check', 'sumo', '--check-demand-s', '60'], /--check-demand-s "60": expected 300 to 14400 s/],
+      [['--check', 'sumo', '--check-demand-s', 'soon'], /--check-demand-s "soon": expected a positive number/],
+    ] as const) {
+      let stderr = '';
+      expect(run([...base, ...extra], () => {}, (s) => (stderr += s))).toBe(2);
+      expect(stderr).toMatch(message);
+    }
   });
 });

@@ -87,7 +87,7 @@ export function rankInSumo(c: CompiledNetwork, plan: NetworkPlan, o: SumoCheckOp
     const counts = edgeCounts(c, plan.buffer.laneFlowVehPerH, durationS);
     const rows = [...counts].filter(([, n]) => n >= 0.5).map(([edge, n]) => `    <edge id="${edge}" entered="${Math.round(n)}"/>`);
     writeFileSync(join(dir, 'counts.xml'), `<data>\n  <interval id="counts" begin="0" end="${durationS}">\n${rows.join('\n')}\n  </interval>\n</data>\n`);
-    o.progress?.('SUMO check: demand from the counts (randomTrips.py candidates, routeSampler.py)');
+    o.progress?.(`SUMO check: ${durationS} s of demand from the counts (randomTrips.py candidates, routeSampler.py)`);
     run(dir, 'python3', [join(SUMO_HOME, 'tools/randomTrips.py'), '-n', net, '-o', 'candidates.trips.xml', '-r', 'candidates.rou.xml', '-e', String(durationS), '-p', '0.5', '--fringe-factor', '10', '--min-distance', '100', '--seed', String(seed), '--validate']);
     run(dir, 'python3', [join(SUMO_HOME, 'tools/routeSampler.py'), '-r', 'candidates.rou.xml', '-d', 'counts.xml', '-o', 'demand.rou.xml', '-s', String(seed), '-b', '0', '-e', String(durationS)]);
     // Candidates: every shortlisted plan as fixed time, then the best one actuated (when asked).
