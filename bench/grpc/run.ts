@@ -28,13 +28,13 @@
  * GREENWAVE_BENCH_GRPC_SERVER_ARGS (extra node options for greenwave's server process only,
  * e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc").
  */
-import { fork, execFile, execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { fork, execFile, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { PROTO_FILES, PROTO_ROOT, loadProtos } from '../../service/server.js';
+import { loadProtos } from '../../service/server.js';
+import { PYTHON, pythonGrpcMissing, pythonStubs } from '../../test/fixtures/grpc/pythonStubs.js';
 import { BenchError } from './protocol.js';
 import { H2Bodies, H2LOAD, H2_LAYOUTS, h2loadAvailable, runH2load } from './h2load.js';
 import type { LoadJob, LoadResult, ServerCalls, ServerCpu, ServerGc, ServerReady } from './protocol.js';
@@ -46,7 +46,6 @@ const SETTLE_MS = 2000;
 /** Closed-loop traffic each server gets once, before the first measurement. */
 const SERVER_WARMUP_MS = 2000;
 const GENERATORS = Math.max(1, Number(process.env['GREENWAVE_BENCH_GRPC_GENERATORS'] ?? 1));
-const PYTHON = '/usr/bin/python3'; // Debian's python3 has grpcio; a pyenv python3 on PATH may not
 const USE_PYTHON = process.env['GREENWAVE_BENCH_GRPC_PYTHON'] !== '0';
 const USE_H2LOAD = process.env['GREENWAVE_BENCH_GRPC_H2LOAD'] !== '0';
 const SERVER_ARGS = (process.env['GREENWAVE_BENCH_GRPC_SERVER_ARGS'] ?? '').split(/\s+/).filter(Boolean);
@@ -286,13 +285,11 @@ async function main(): Promise<void> {
   const noop = await startServerProc('noop');
   const probe = async (srv: ServerProc): Promise<Probe> => ({ cpuUs: await srv.cpuUs(), wall: performance.now(), busy: machineBusy() });
   const gens = new NodeGenerators(GENERATORS);
-  let stubs: string | undefined;
+  let stubs: ReturnType<typeof pythonStubs> | undefined;
   if (USE_PYTHON) {
-    const check = spawnSync(PYTHON, ['-c', 'import grpc, grpc_tools'], { encoding: 'utf8' });
-    if (check.status === 0) {
-      stubs = mkdtempSync(join(tmpdir(), 'greenwave-bench-stubs-'));
-      execFileSync(PYTHON, ['-m', 'grpc_tools.protoc', '-I', PROTO_ROOT, `--python_out=${stubs}`, `--grpc_python_out=${stubs}`, ...PROTO_FILES.filter((f) => f.startsWith('greenwave/'))]);
-    } else console.log(`(grpcio cross-check skipped: ${PYTHON} cannot import grpc and grpc_tools)`);
+    const missing = pythonGrpcMissing();
+    if (missing === undefined) stubs = pythonStubs('greenwave-bench-stubs-');
+    else console.log(`(grpcio cross-check skipped: ${missing})`);
   }
   const servers = [greenwave, noop] as const;
   const mixes: Record<string, number>[] = [];
@@ -344,14 +341,14 @@ async function main(): Promise<void> {
 
   if (stubs) {
     table('cross-check with an independent client: grpcio (C core, asyncio), one process:', 'run');
-    const py = (mode: 'closed' | 'open', callers: number, rate: number) => (srv: ServerProc) => runPython(stubs!, jobs(srv.port, mode, callers, rate, 1)[0]!).then((r) => [r]);
+    const py = (mode: 'closed' | 'open', callers: number, rate: number) => (srv: ServerProc) => runPython(stubs!.dir, jobs(srv.port, mode, callers, rate, 1)[0]!).then((r) => [r]);
     const [g, n] = await pair(runIndex++, py('closed', 64, 0));
     report('closed 64', g, n);
     for (const rate of [500, 1000]) {
       const [go, no] = await pair(runIndex++, py('open', OPEN_CALLERS, rate));
       report(`open ${rate}`, go, no);
     }
-    rmSync(stubs, { recursive: true, force: true });
+    stubs.remove();
   }
   const h2Mixes: Record<string, number>[] = [];
   const h2Failures: string[] = [];
