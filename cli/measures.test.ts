@@ -31,6 +31,20 @@ describe('greenwave measures', () => {
     expect(row.split(/\s+/)).toEqual(['X1', '2', '2', '3', '10', '50.0', '1.21', '6.2', '2/3', '1/1/1', '30.0']);
   });
 
+  it('adds the pedestrian and TSP tables when the log has their events, and nothing when it has none', () => {
+    expect(cli('measures', '--events', EVENTS, '--network', NETWORK).out).not.toMatch(/pedestrians|transit signal priority/);
+    const dir = mkdtempSync(join(tmpdir(), 'gw-measures-'));
+    const events = join(dir, 'more.csv');
+    // A call at 20 s, the walk with phase 2's green at 31 s (walk 7 s, clearance 12 s); request 3 early green, 40 s.
+    const more = [[31, 21, 2], [38, 22, 2], [50, 23, 2], [20, 45, 2], [40, 112, 3], [41, 113, 3], [80, 115, 3]].map(([s, code, param]) => `X1,2026-01-01 08:${String(Math.floor(s! / 60)).padStart(2, '0')}:${String(s! % 60).padStart(2, '0')}.0,${code},${param}`);
+    writeFileSync(events, `${readFileSync(EVENTS, 'utf8').trimEnd()}\n${more.join('\n')}\n`);
+    const r = cli('measures', '--events', events, '--network', NETWORK);
+    expect(r.code, r.err).toBe(0);
+    const after = (title: string) => r.out.split('\n')[r.out.split('\n').findIndex((l) => l.startsWith(title)) + 2]!.split(/\s+/);
+    expect(after('pedestrians')).toEqual(['X1', '2', '1', '0', '7.0', '12.0/12.0', '1', '11.0/11.0']);
+    expect(after('transit signal priority')).toEqual(['X1', '1', '1', '0', '0', '0', '40.0/40.0']);
+  });
+
   it('--json and --svg (default phase: the one with the most arrivals; or by id or number)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gw-measures-'));
     const svg = join(dir, 'pcd.svg');

@@ -31,7 +31,9 @@ export const MEASURES_OPTIONS = {
 export const MEASURES_USAGE = `usage: greenwave measures --events <events.csv> --network <net.json> [--svg pcd.svg [--intersection ID] [--phase ID]] [--json]
   Signal performance measures from a high-resolution event log, as ATSPM
   defines them (docs/measures.md): per phase arrivals on green, platoon ratio,
-  approach delay, split failures, termination types and split monitor; per
+  approach delay, split failures, termination types, split monitor and
+  pedestrian service (walks, clearances, push-button delay); per intersection
+  the TSP requests (check-in to check-out, early green or extension); per
   corridor Link Pivot's offset suggestions.
   --events        the event log, CSV: locationId,timestamp,eventCode,eventParam
   --network       the network the log was recorded on (location id = intersection id)
@@ -92,6 +94,13 @@ function diagramPhase(ctx: MeasureContext, known: readonly string[], intersectio
 
 const num = (x: number, digits = 1): string => (Number.isFinite(x) ? x.toFixed(digits) : '–');
 
+/** Aligned columns: the first `ids` (names) left, the numbers right. */
+function table(head: readonly string[], rows: readonly (readonly string[])[], ids = 2): string[] {
+  const widths = head.map((h, k) => Math.max(h.length, ...rows.map((row) => row[k]!.length)));
+  const fmt = (cells: readonly string[]) => cells.map((cell, k) => (k < ids ? cell.padEnd(widths[k]!) : cell.padStart(widths[k]!))).join('  ');
+  return [fmt(head), ...rows.map(fmt)];
+}
+
 function formatReport(r: MeasuresReport): string {
   const lines: string[] = [];
   lines.push(`${r.events} events, ${new Date(r.fromMs).toISOString()} to ${new Date(r.toMs).toISOString()}`);
@@ -110,10 +119,22 @@ function formatReport(r: MeasuresReport): string {
     `${p.terminations.gapOut}/${p.terminations.maxOut}/${p.terminations.forceOff}`,
     num(p.split.meanS),
   ]);
-  const widths = head.map((h, k) => Math.max(h.length, ...rows.map((row) => row[k]!.length)));
-  const fmt = (cells: readonly string[]) => cells.map((cell, k) => (k < 2 ? cell.padEnd(widths[k]!) : cell.padStart(widths[k]!))).join('  ');
-  lines.push(fmt(head));
-  for (const row of rows) lines.push(fmt(row));
+  lines.push(...table(head, rows));
+  const peds = r.phases.filter((p) => p.pedestrian !== undefined);
+  if (peds.length > 0) {
+    lines.push('');
+    lines.push('pedestrians (walk 21 → clearance 22 → don\'t walk 23; delay from the first push-button call 45 to the walk)');
+    const ph = ['intersection', 'phase', 'walks', 'on recall', 'walk s', 'clearance s (mean/min)', 'calls', 'delay s (mean/max)'];
+    const pr = peds.map(({ intersectionId, phaseId, pedestrian: d }) => [intersectionId, phaseId, String(d!.walks), String(d!.walksOnRecall), num(d!.meanWalkS), `${num(d!.meanClearanceS)}/${num(d!.minClearanceS)}`, String(d!.calls), `${num(d!.averageDelayS)}/${num(d!.maxDelayS)}`]);
+    lines.push(...table(ph, pr));
+  }
+  if (r.tsp.length > 0) {
+    lines.push('');
+    lines.push('transit signal priority (check-in 112 → check-out 115)');
+    const th = ['intersection', 'requests', 'early green', 'extend', 'none', 'open', 'served s (mean/max)'];
+    const tr = r.tsp.map((t) => [t.intersectionId, String(t.requests), String(t.earlyGreens), String(t.extendGreens), String(t.notAdjusted), String(t.open), `${num(t.meanServiceS)}/${num(t.maxServiceS)}`]);
+    lines.push(...table(th, tr, 1));
+  }
   for (const lp of r.linkPivot) {
     lines.push('');
     lines.push(`Link Pivot, corridor ${lp.corridorId} (cycle ${num(lp.cycleS)} s): predicted arrivals on green ${num(lp.percentArrivalsOnGreenBefore)} % -> ${num(lp.percentArrivalsOnGreenAfter)} %`);

@@ -105,4 +105,27 @@ describe('EventService', () => {
     const unknown = await unary(client, 'GetMeasures', { intersection_id: 'nope', from: ts(T0), to: ts(T0 + 1000) });
     expect(unknown.err?.code).toBe(grpc.status.NOT_FOUND);
   });
+
+  test('GetMeasures: pedestrian service and TSP requests, stored after the hand-made log', async () => {
+    const at = (s: number) => T0 + 4_000_000 + s * 1000;
+    const e = (s: number, eventCode: number, eventParam: number) => ({ locationId: 'X1', timestampMs: at(s), eventCode, eventParam });
+    // Phase 2 cycles once around them, so it is a logged phase. A walk on a call at 0 (delay 10 s,
+    // walk 7, clearance 12); TSP request 5 extended, 30 s; request 6 still open.
+    await storage.insertEvents({ user: 'test' }, [e(0, 45, 2), e(10, 1, 2), e(10, 21, 2), e(17, 22, 2), e(29, 23, 2), e(31, 112, 5), e(32, 114, 5), e(40, 8, 2), e(44, 9, 2), e(61, 115, 5), e(70, 112, 6)]);
+    const { err, res } = await unary(client, 'GetMeasures', { intersection_id: 'X1', from: ts(at(-5)), to: ts(at(100)) });
+    expect(err).toBeNull();
+    const p2 = (res['phases'] as Record<string, unknown>[]).find((p) => p['phase_id'] === '2')!;
+    expect(p2['pedestrian']).toEqual({ walks: 1, walks_on_recall: 0, mean_walk_s: 7, mean_clearance_s: 12, min_clearance_s: 12, calls: 1, served_calls: 1, average_delay_s: 10, max_delay_s: 10 });
+    const tsp = res['tsp'] as Record<string, unknown>;
+    expect(tsp).toMatchObject({ requests: 2, early_greens: 0, extend_greens: 1, not_adjusted: 0, checked_out: 1, open: 1, unmatched_check_outs: 0, mean_service_s: 30, max_service_s: 30 });
+    const records = tsp['records'] as Record<string, unknown>[];
+    expect(records.map((r) => [r['request_number'], r['adjustment'], r['service_s'], r['check_out'] === null || r['check_out'] === undefined])).toEqual([
+      [5, 'extendGreen', 30, false],
+      [6, 'none', Number.NaN, true],
+    ]);
+    // The hand-made hour has neither.
+    const hour = await unary(client, 'GetMeasures', { intersection_id: 'X1', from: ts(T0 - 60_000), to: ts(T0 + 3_600_000) });
+    expect(hour.res['tsp'] ?? null).toBeNull();
+    expect((hour.res['phases'] as Record<string, unknown>[]).every((p) => (p['pedestrian'] ?? null) === null)).toBe(true);
+  });
 });

@@ -21,6 +21,9 @@ import { approachDelay, arrivalsOnGreen, purdueCoordinationDiagram } from '../en
 import { splitFailures } from '../engine/measures/splitFailure.js';
 import { splitMonitor, terminationTypes } from '../engine/measures/splitMonitor.js';
 import { linkPivot } from '../engine/measures/linkPivot.js';
+import { pedestrianMeasures } from '../engine/measures/pedestrian.js';
+import { phaseLogged } from '../engine/measures/report.js';
+import { tspMeasures, type TspMeasures } from '../engine/measures/tsp.js';
 import { StatusError, notFound } from './errors.js';
 import { num, str, sToTimestamp, timestampToS, type Obj } from './messages.js';
 import type { ServiceContext } from './calls.js';
@@ -167,20 +170,33 @@ async function getMeasures(ctx: ServiceContext, storage: Storage, r: Obj): Promi
       terminations: (({ gapOut, maxOut, forceOff, unreported }) => ({ gap_out: gapOut, max_out: maxOut, force_off: forceOff, unreported }))(terminationTypes(m, p)),
       split: { cycles: sm.cycles.length, mean_s: finite(sm.meanSplitS), min_s: finite(sm.minSplitS), max_s: finite(sm.maxSplitS), p50_s: quantile(splits, 0.5), p85_s: quantile(splits, 0.85), p95_s: quantile(splits, 0.95) },
     };
+    const ped = pedestrianMeasures(m, p);
+    if (ped) out['pedestrian'] = { walks: ped.walks, walks_on_recall: ped.walksOnRecall, mean_walk_s: ped.meanWalkS, mean_clearance_s: ped.meanClearanceS, min_clearance_s: ped.minClearanceS, calls: ped.calls, served_calls: ped.servedCalls, average_delay_s: ped.averageDelayS, max_delay_s: ped.maxDelayS };
     if (r['include_pcd'] === true) {
       out['pcd_cycles'] = pcd.cycles.map((cy) => ({ start: sToTimestamp(cy.startMs / 1000), green_start_s: (cy.greenStartMs - cy.startMs) / 1000, yellow_start_s: (cy.yellowStartMs - cy.startMs) / 1000, end_s: (cy.endMs - cy.startMs) / 1000 }));
       out['pcd_points'] = pcd.cycles.flatMap((cy, k) => cy.arrivals.map((a) => ({ cycle: k, in_cycle_s: a.inCycleS, on: a.on })));
     }
     phases.push(out);
   }
-  return { intersection_id: id, events: log.length, phases };
+  const tsp = tspMeasures(m, i);
+  return { intersection_id: id, events: log.length, phases, ...(tsp ? { tsp: wireTsp(tsp) } : {}) };
 }
 
-/** True when the log has a phase event (codes 1..11) of `phaseNumber` at `loc`. */
-function phaseLogged(ev: EventBuffer, loc: number, phaseNumber: number): boolean {
-  for (let k = 0; k < ev.length; k++) if (ev.locationAt(k) === loc && ev.codeAt(k) >= 1 && ev.codeAt(k) <= 11 && ev.paramAt(k) === phaseNumber) return true;
-  return false;
+function wireTsp(t: TspMeasures): Obj {
+  return {
+    requests: t.requests,
+    early_greens: t.earlyGreens,
+    extend_greens: t.extendGreens,
+    not_adjusted: t.notAdjusted,
+    checked_out: t.checkedOut,
+    open: t.open,
+    unmatched_check_outs: t.unmatchedCheckOuts,
+    mean_service_s: t.meanServiceS,
+    max_service_s: t.maxServiceS,
+    records: t.records.map((r) => ({ request_number: r.requestNumber, check_in: sToTimestamp(r.checkInMs / 1000), ...(Number.isNaN(r.checkOutMs) ? {} : { check_out: sToTimestamp(r.checkOutMs / 1000) }), adjustment: r.adjustment, service_s: r.serviceS })),
+  };
 }
+
 
 async function corridorLinkPivot(ctx: ServiceContext, storage: Storage, r: Obj): Promise<Obj> {
   const issues = new IssueList();

@@ -22,6 +22,8 @@ import { ControllerMode } from '../registerMap.js';
 import { demo } from '../../test/fixtures/grpc/demo.js';
 import { busPhaseDemo } from '../../test/fixtures/busPhaseNetwork.js';
 import { checkEventSequences } from '../../test/fixtures/eventSequences.js';
+import { measuresReport } from '../../engine/measures/report.js';
+import { pedestrianTiming } from '../../engine/events/pedestrian.js';
 
 const EBT = 2 * 4 + 1;
 const EBL = 2 * 4 + 0;
@@ -90,6 +92,23 @@ describe('virtual controller TSP events', () => {
     expect(report.tspCheckIns).toBe(1);
     // The ATSPM CSV carries them unchanged.
     expect(readEventsCsv(eventsToCsv(log.events)).records()).toEqual(log.events.records());
+    // The measures read the request back: one, adjusted as granted, served from check-in to check-out.
+    const measures = measuresReport(r.c, log.events);
+    expect(measures.tsp).toHaveLength(1);
+    expect(measures.tsp[0]).toMatchObject({ requests: 1, checkedOut: 1, open: 0, earlyGreens: code === EventCode.TspEarlyGreen ? 1 : 0, extendGreens: code === EventCode.TspExtendGreen ? 1 : 0 });
+    expect(measures.tsp[0]!.meanServiceS).toBeCloseTo((ms(s) - ms(nowS)) / 1000, 6);
+    // Walks run on recall (no push buttons), each as long as the network's walk and clearance.
+    const timing = pedestrianTiming(r.c);
+    const peds = measures.phases.filter((p) => p.pedestrian !== undefined);
+    expect(peds.length).toBeGreaterThan(0);
+    for (const p of peds) {
+      const g = r.c.phaseIds.indexOf(p.phaseId, r.c.phaseStart[0]!);
+      const d = p.pedestrian!;
+      expect(d.walks).toBeGreaterThan(0);
+      expect(d).toMatchObject({ walksOnRecall: d.walks, calls: 0, servedCalls: 0 });
+      expect(d.meanWalkS).toBeCloseTo(timing.walkS[g]!, 6);
+      expect(d.minClearanceS).toBeCloseTo(timing.walkAndClearanceS[g]! - timing.walkS[g]!, 6);
+    }
   });
 
   test('a refused override logs nothing; manual control checks an open request out; the next request is number 2', async () => {

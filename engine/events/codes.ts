@@ -22,6 +22,8 @@ export const EventCode = {
   PedBeginWalk: 21,
   PedBeginClearance: 22,
   PedBeginDontWalk: 23,
+  /** Pedestrian call registered (push button), parameter the phase number: read from field logs, greenwave's heads run on recall. */
+  PedCallRegistered: 45,
   /** Parameter: detector channel (./numbering.ts). */
   DetectorOff: 81,
   DetectorOn: 82,
