@@ -40,9 +40,9 @@ describe('greenwave measures', () => {
     writeFileSync(events, `${readFileSync(EVENTS, 'utf8').trimEnd()}\n${more.join('\n')}\n`);
     const r = cli('measures', '--events', events, '--network', NETWORK);
     expect(r.code, r.err).toBe(0);
-    const after = (title: string) => r.out.split('\n')[r.out.split('\n').findIndex((l) => l.startsWith(title)) + 2]!.split(/\s+/);
-    expect(after('pedestrians')).toEqual(['X1', '2', '1', '0', '7.0', '12.0/12.0', '1', '11.0/11.0']);
-    expect(after('transit signal priority')).toEqual(['X1', '1', '1', '0', '0', '0', '40.0/40.0']);
+    const rowAfter = (title: string) => r.out.split('\n')[r.out.split('\n').findIndex((l) => l.startsWith(title)) + 2]!.split(/\s+/);
+    expect(rowAfter('pedestrians')).toEqual(['X1', '2', '1', '0', '7.0', '12.0/12.0', '1', '11.0/11.0']);
+    expect(rowAfter('transit signal priority')).toEqual(['X1', '1', '1', '0', '0', '0', '40.0/40.0']);
   });
 
   it('--json and --svg (default phase: the one with the most arrivals; or by id or number)', () => {
