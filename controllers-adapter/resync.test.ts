@@ -3,7 +3,8 @@
  * a controller on the expected plan (active or pending) is left alone; one that
  * restarted (fresh controller on the same port, plan 0) gets the plan again with
  * a log line naming it, the id found and the id expected; an unreachable one is
- * logged once, and again once when it answers. The end-to-end kill -9 test with
+ * logged once, and again once when it answers; one running other timing under the
+ * expected id is found by reading its active plan back. The end-to-end kill -9 test with
  * real processes is cli/resync.test.ts.
  */
 import { afterEach, describe, expect, test } from 'vitest';
@@ -81,5 +82,38 @@ describe('PlanResync', () => {
       [2, 0, 1],
       [2, 77, 1],
     ]);
+  });
+
+  test('a controller on the expected id but with other timing under it is found by the timing read-back and corrected', async () => {
+    const clock = { now: 1000 };
+    const { server } = await fleet(clock);
+    const port = server.port;
+    const endpoints = [1, 2].map((u) => ({ unitId: u, intersection: u - 1, host: '127.0.0.1', port }));
+    const client = new ControllerClient(c, endpoints, { timeoutMs: 300, connectTimeoutMs: 300, retries: 0, breakerCooldownMs: 0 });
+    cleanups.push(() => client.close());
+    const lines: string[] = [];
+    const resync = new PlanResync(c, client, endpoints, () => current, { periodMs: 0, timingCheckEvery: 1, log: (l) => lines.push(l) });
+    await resync.pushAll();
+    clock.now += 400;
+    lines.length = 0;
+    await resync.checkAll();
+    expect(lines).toEqual([]); // ids and timing agree
+    // Another master (or a technician) commits other timing under our id 1.
+    const other = new ControllerClient(c, [{ unitId: 2, intersection: 1, host: '127.0.0.1', port }], { timeoutMs: 300 });
+    cleanups.push(() => other.close());
+    // Its own read-back sees our timing still active under the same id until cycle zero.
+    await expect(other.pushPlan(2, local, { planId: 1 })).rejects.toThrow(/READBACK_MISMATCH/);
+    clock.now += 400;
+    server.tick(clock.now);
+    await resync.checkAll();
+    expect(lines[0]).toMatch(new RegExp(`^greenwave: controller I2 \\(unit 2 at 127\\.0\\.0\\.1:${port}\\) runs plan 1 with other timing \\(register \\d+ reads \\d+, \\d+ expected\\): pushing the current plan again$`));
+    expect(lines).toHaveLength(2); // the mismatch and the push; unit 1 is left alone
+    expect(resync.expected().get(2)).toBe(2);
+    clock.now += 400;
+    server.tick(clock.now);
+    lines.length = 0;
+    await resync.checkAll();
+    expect(lines).toEqual([]);
+    expect(() => new PlanResync(c, client, endpoints, () => current, { timingCheckEvery: 0.5 })).toThrow(/timingCheckEvery/);
   });
 });

@@ -11,7 +11,13 @@
  * active and pending plan ids are both different from the expected one (a
  * restart, the local plan, another master's plan) — or whose uptime went
  * backwards (it restarted) — gets the current plan again, and one log line says
- * which controller, the plan id found and the plan id expected. It becomes active
+ * which controller, the plan id found and the plan id expected. An id says which
+ * plan a controller accepted, not that its timing is still ours: another master, or
+ * a technician at the cabinet, can commit other timing under the same id. So every
+ * `timingCheckEvery`-th check of a controller running the expected plan also reads its
+ * active plan block (one FC3 of 69 registers) and compares it, register by register,
+ * with the current plan encoded under that id; a difference is a mismatch like any
+ * other, logged with the first register that differs. It becomes active
  * at the controller's next cycle zero, so a restarted controller runs the current
  * plan again within one check period plus one cycle. Unreachable controllers are
  * logged once when they go silent and once when they answer again; a check never
@@ -24,8 +30,12 @@ import type { CompiledNetwork } from '../engine/network/compile.js';
 import type { PlanBuffer } from '../engine/timing/planner.js';
 import type { AnyControllerEndpoint, ControllerClient, ControllerStatus } from './modbus/client.js';
 import { OptionError } from '../engine/errors.js';
+import { encodePlanBlock } from './codec.js';
+import { HR_ACTIVE, PLAN_BLOCK_LENGTH } from './registerMap.js';
 
 export const DEFAULT_RESYNC_PERIOD_MS = 5000;
+/** The active block's timing is read back every this many checks of a controller on plan (once a minute at 5 s). */
+export const DEFAULT_TIMING_CHECK_EVERY = 12;
 
 export interface PlanResyncOptions {
   /** Status check period, ms (default 5000; 0 = no periodic check, `checkAll` by hand). */
@@ -41,6 +51,8 @@ export interface PlanResyncOptions {
    * deployed through the lifecycle: service/deployer.ts wirePlanId); undefined = the next free id.
    */
   readonly planId?: () => number | undefined;
+  /** Read back the active plan block every this many checks of a controller on the expected plan (default 12; 0 = never). */
+  readonly timingCheckEvery?: number;
 }
 
 /** What one check or push did, for tests and status pages. */
@@ -68,6 +80,8 @@ interface UnitSync {
   lastMismatch: string;
   lastMismatchLogMs: number;
   lastFailure: string;
+  /** Checks on plan since its timing was last read back. */
+  sinceTimingCheck: number;
 }
 
 /** A repeated, unchanged mismatch is logged again after this long. */
@@ -102,8 +116,17 @@ export class PlanResync {
       lastMismatch: '',
       lastMismatchLogMs: 0,
       lastFailure: '',
+      sinceTimingCheck: 0,
     }));
+    const every = opts.timingCheckEvery ?? DEFAULT_TIMING_CHECK_EVERY;
+    if (!(Number.isInteger(every) && every >= 0)) throw new OptionError('timingCheckEvery', `${every} must be a whole number ≥ 0`);
+    this.timingCheckEvery = every;
+    this.expectedBlock = new Uint16Array(PLAN_BLOCK_LENGTH);
   }
+
+  private readonly timingCheckEvery: number;
+  /** Scratch for the current plan's block under the expected id (checks of different units never interleave between encode and compare). */
+  private readonly expectedBlock: Uint16Array;
 
   /** Starts the periodic check. */
   start(): void {
@@ -175,12 +198,18 @@ export class PlanResync {
       u.lastUptimeS = st.uptimeS;
       const expected = u.expectedPlanId;
       const onPlan = expected !== 0 && (st.activePlanId === expected || st.pendingPlanId === expected);
-      if (onPlan && !restarted) return;
+      let drift: string | undefined;
+      if (onPlan && !restarted) {
+        if (st.activePlanId !== expected || this.timingCheckEvery === 0 || ++u.sinceTimingCheck < this.timingCheckEvery) return;
+        u.sinceTimingCheck = 0;
+        drift = await this.timingDrift(u, expected);
+        if (drift === undefined) return;
+      }
       const found = st.activePlanId === 0 ? 'plan 0 (its local plan)' : `plan ${st.activePlanId}`;
       const want = expected === 0 ? "greenwave's current plan (none confirmed yet)" : `plan ${expected}`;
-      const why = restarted ? `, restarted (uptime ${st.uptimeS} s)` : '';
+      const why = restarted ? `, restarted (uptime ${st.uptimeS} s)` : drift !== undefined ? ` with other timing (${drift})` : '';
       this.note(u, 'mismatch', { foundPlanId: st.activePlanId, expectedPlanId: expected });
-      const line = `greenwave: controller ${u.name} runs ${found}, expected ${want}${why}: pushing the current plan again`;
+      const line = drift !== undefined ? `greenwave: controller ${u.name} runs ${found}${why}: pushing the current plan again` : `greenwave: controller ${u.name} runs ${found}, expected ${want}${why}: pushing the current plan again`;
       const now = Date.now();
       if (line !== u.lastMismatch || now - u.lastMismatchLogMs >= REPEAT_LOG_MS) {
         u.lastMismatch = line;
@@ -191,6 +220,24 @@ export class PlanResync {
       u.checking = false;
     }
     await this.push(u);
+  }
+
+  /**
+   * Reads the active plan block and compares it with the current plan under `planId`: the
+   * first register that differs, or undefined when they agree. A read that fails (torn, timed
+   * out) says nothing: the next timing check reads again.
+   */
+  private async timingDrift(u: UnitSync, planId: number): Promise<string | undefined> {
+    let active: Uint16Array;
+    try {
+      active = await this.client.readActivePlan(u.endpoint.unitId);
+    } catch {
+      u.sinceTimingCheck = this.timingCheckEvery;
+      return undefined;
+    }
+    const want = encodePlanBlock(this.c, u.endpoint.intersection, this.currentPlan(), planId, this.expectedBlock);
+    for (let k = 0; k < PLAN_BLOCK_LENGTH; k++) if (active[k] !== want[k]) return `register ${HR_ACTIVE + k} reads ${active[k]}, ${want[k]} expected`;
+    return undefined;
   }
 
   private async push(u: UnitSync): Promise<void> {
