@@ -1,8 +1,8 @@
 /**
  * Resource governance of the gRPC service (server.ts calls it on every call):
  * how many calls and streams run at once, in all and per client; a budget of
- * its own for unauthenticated health watches, so they can never starve the
- * authenticated streams; caps on open priority requests per client and in all;
+ * its own for unauthenticated health watches and one for reflection streams,
+ * so they can never starve the authenticated streams; caps on open priority requests per client and in all;
  * the checks of a WatchSignalState request (ids de-duplicated, at most the
  * network's size; the shortest interval); and `pacedStream`, which writes a
  * server stream only as fast as its client reads it.
@@ -27,6 +27,8 @@ export interface GovernanceLimits {
   readonly maxStreamsPerClient: number;
   /** Unauthenticated grpc.health.v1.Health/Watch streams: a budget apart from maxStreams. */
   readonly maxHealthWatches: number;
+  /** Unauthenticated server-reflection streams (grpcurl, Postman, …): a budget apart from maxStreams. */
+  readonly maxReflectionStreams: number;
   /** Open priority requests (vehicle × intersection) one client may hold. */
   readonly maxOpenRequestsPerClient: number;
   /** Open priority requests in all. */
@@ -43,6 +45,7 @@ export const DEFAULT_GOVERNANCE: GovernanceLimits = {
   maxStreams: 4096,
   maxStreamsPerClient: 1024,
   maxHealthWatches: 4096,
+  maxReflectionStreams: 256,
   maxOpenRequestsPerClient: 5000,
   maxOpenRequests: 20_000,
   minWatchIntervalS: 0.1,
@@ -69,6 +72,7 @@ export class Governor {
   private streamCount = 0;
   private readonly streamsOf = new Map<string, number>();
   private healthWatches = 0;
+  private reflectionStreams = 0;
 
   constructor(readonly limits: GovernanceLimits) {}
 
@@ -115,6 +119,14 @@ export class Governor {
     });
   }
 
+  enterReflection(): Release {
+    if (this.reflectionStreams >= this.limits.maxReflectionStreams) throw exhausted(`more than ${this.limits.maxReflectionStreams} reflection streams open (limit maxReflectionStreams)`);
+    this.reflectionStreams++;
+    return once(() => {
+      this.reflectionStreams--;
+    });
+  }
+
   /** A request for a vehicle and intersection with nothing open yet: may this client open one more? */
   checkNewOpenRequest(tsp: TspController, client: string): void {
     const mine = tsp.openCountOf(client);
@@ -122,8 +134,8 @@ export class Governor {
     if (tsp.openCount >= this.limits.maxOpenRequests) throw exhausted(`${tsp.openCount} open priority requests in all (limit maxOpenRequests ${this.limits.maxOpenRequests})`);
   }
 
-  stats(): { inFlight: number; streams: number; healthWatches: number } {
-    return { inFlight: this.inFlight, streams: this.streamCount, healthWatches: this.healthWatches };
+  stats(): { inFlight: number; streams: number; healthWatches: number; reflectionStreams: number } {
+    return { inFlight: this.inFlight, streams: this.streamCount, healthWatches: this.healthWatches, reflectionStreams: this.reflectionStreams };
   }
 }
 

@@ -29,7 +29,7 @@ function unary(client: Client, method: string, req: object, meta: grpc.Metadata)
 }
 
 beforeAll(async () => {
-  srv = await startServer({ insecure: true, port: 0, tokens: TokenStore.fromFile(TOKENS_FILE), clock: () => now, maxStreams: 8, shutdownGraceMs: 1000 });
+  srv = await startServer({ insecure: true, port: 0, tokens: TokenStore.fromFile(TOKENS_FILE), clock: () => now, maxStreams: 8, limits: { maxReflectionStreams: 2 }, shutdownGraceMs: 1000 });
 });
 afterAll(async () => {
   await srv?.close();
@@ -71,14 +71,40 @@ describe('greenwave gRPC service (Node client)', () => {
     const client = new R(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
     const services = await new Promise<string[]>((resolve, reject) => {
       const call = (client['ServerReflectionInfo'] as () => grpc.ClientDuplexStream<object, Record<string, unknown>>)();
+      let names: string[] = [];
       call.on('data', (m) => {
-        resolve(((m['list_services_response'] as { service: { name: string }[] }).service ?? []).map((s) => s.name));
+        names = ((m['list_services_response'] as { service: { name: string }[] }).service ?? []).map((s) => s.name);
         call.end();
       });
+      // Resolved when the stream has ended on both sides, so its reflection place is free again.
+      call.on('status', () => resolve(names));
       call.on('error', reject);
       call.write({ list_services: '' });
     });
     expect(services).toEqual(expect.arrayContaining(['greenwave.v1.BusPriorityService', 'greenwave.v1.SignalStateService', 'greenwave.v1.TimingService', 'greenwave.v1.EventService', 'greenwave.v1.OperationsService', 'greenwave.v1.ParkingGuidanceService', 'grpc.health.v1.Health']));
+
+    // Reflection streams have a budget of their own (2 on this server), apart from maxStreams.
+    type Held = { call: grpc.ClientDuplexStream<object, Record<string, unknown>>; first: Promise<{ ok: boolean; code?: number; details?: string }> };
+    const open = (): Held => {
+      const call = (client['ServerReflectionInfo'] as () => grpc.ClientDuplexStream<object, Record<string, unknown>>)();
+      const first = new Promise<{ ok: boolean; code?: number; details?: string }>((resolve) => {
+        call.on('data', () => resolve({ ok: true }));
+        call.on('error', (e: grpc.ServiceError) => resolve({ ok: false, code: e.code, details: e.details }));
+      });
+      call.write({ list_services: '' });
+      return { call, first };
+    };
+    const held = [open(), open()];
+    expect((await Promise.all(held.map((h) => h.first))).map((r) => r.ok)).toEqual([true, true]);
+    expect(srv.governance.stats().reflectionStreams).toBe(2);
+    expect(srv.openStreams()).toBe(0);
+    const third = await open().first;
+    expect(third).toMatchObject({ ok: false, code: grpc.status.RESOURCE_EXHAUSTED, details: 'more than 2 reflection streams open (limit maxReflectionStreams)' });
+    held[0]!.call.end();
+    await new Promise<void>((resolve) => held[0]!.call.on('status', () => resolve()));
+    const again = open();
+    expect((await again.first).ok).toBe(true);
+    for (const h of [held[1]!, again]) h.call.end();
     client.close();
   });
 

@@ -25,7 +25,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import type { ControllerEndpoint } from '../controllers-adapter/modbus/client.js';
 import type { PriorityLink } from '../controllers-adapter/priorityLink.js';
@@ -61,6 +60,7 @@ import { PriorityFeed } from './priorityFeed.js';
 import { SignPusher, type SignPusherOptions } from './signPusher.js';
 import { ParkingGates } from './parkingGates.js';
 import { OccupancyHistory } from './occupancyHistory.js';
+import { addReflection } from './reflection.js';
 import { startConsole, type RunningConsole } from '../web/server/http.js';
 import type { UserStore } from '../web/server/users.js';
 
@@ -159,7 +159,7 @@ export interface RunningServer {
   openStreams(): number;
   readonly governance: {
     readonly limits: GovernanceLimits;
-    stats(): { inFlight: number; streams: number; healthWatches: number };
+    stats(): { inFlight: number; streams: number; healthWatches: number; reflectionStreams: number };
     /** Server streams held back for clients that do not read (service/governance.ts pacedStream). */
     readonly pacing: PacingStats;
     /** Replan computations started (concurrent Replans of one interval share one). */
@@ -281,7 +281,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const traffic = new TrafficState(state);
   server.addService(pkg.greenwave.v1['TrafficStateService']!.service, trafficService(ctx, traffic));
   server.addService(pkg.grpc.health.v1.Health.service, healthService(ctx));
-  new ReflectionService(pkgDef).addToServer(server);
+  addReflection(server, pkgDef, gate, gov);
 
   let creds: grpc.ServerCredentials;
   if (opts.tls) {
