@@ -135,6 +135,11 @@ export class DiversionGuide {
     return this.points.length;
   }
 
+  /** The sign of each decision point, in order. */
+  get signIds(): string[] {
+    return this.points.map((p) => p.cfg.signId);
+  }
+
   /** Is point p diverting now, and to which alternative (-1 none). */
   diversionOf(p: number): number {
     return this.divertTo[p]!;
