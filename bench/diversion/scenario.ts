@@ -12,12 +12,13 @@
  * time from coming onto the link to crossing its stop line of the vehicles that
  * crossed in the last 5 minutes (simulator/linkTruth.ts), the last value kept
  * while nobody crossed. In the field that is a probe or plate-matching (ANPR,
- * 卡口) travel time. The loop-based estimate (engine/traffic/linkState.ts) is not
- * used: it computes the signal delay from the flows the loops count, and a
- * blocked lane lowers those flows, so it shows a blocked link as faster (see
- * docs/traffic.md, "Diversion guidance").
+ * 卡口) travel time. `travelTimes: 'loops'` feeds the guide the loop-based
+ * estimate instead (engine/traffic/linkState.ts over the last 5 minutes of
+ * stop-line counts: HCM delay from the lane flows under the plan), which
+ * sees a blocked lane only through the flow its neighbour takes over.
  */
 import { trafficLinks } from '../../engine/traffic/links.js';
+import { LinkStateEstimator } from '../../engine/traffic/linkState.js';
 import { DiversionGuide, type DiversionOptions } from '../../engine/traffic/diversion.js';
 import { Simulation } from '../../simulator/simulation.js';
 import { LinkTruth } from '../../simulator/linkTruth.js';
@@ -62,23 +63,30 @@ export function complianceDraw(seed: number, trip: number): number {
   return (h >>> 0) / 4294967296;
 }
 
-/** Runs one seed, with the guide at `guide` settings or (undefined) without guidance. */
-export function runSeed(city: LadderCity, seed: number, guide: DiversionOptions | undefined, incident = true): RunResult {
+/**
+ * Runs one seed, with the guide at `guide` settings or (undefined) without guidance. `placeboAtS`:
+ * no guide, but the first through trip entering at or after that time takes the alternative, and
+ * no other: how much one vehicle's different path moves the run (the noise a comparison sees).
+ */
+export function runSeed(city: LadderCity, seed: number, guide: DiversionOptions | undefined, incident = true, travelTimes: 'trajectories' | 'loops' = 'trajectories', placeboAtS = Number.NaN): RunResult {
   const { routes, alternative, trips } = throughTrips(city, seed, END_S);
-  const sim = new Simulation(city.c, city.plan, { movementFlowVehPerH: city.flows, routes }, { seed, stepS: 1 });
+  const sim = new Simulation(city.c, city.plan, { movementFlowVehPerH: city.flows, routes }, { seed, stepS: 1, detectorIntervalS: UPDATE_S });
   if (incident) sim.addIncident({ lane: city.incidentLane, ...INCIDENT });
   const links = trafficLinks(city.c);
   const truth = new LinkTruth(sim, UPDATE_S);
   const g = guide === undefined ? undefined : new DiversionGuide([city.decisionPoint], links.index, guide);
   const tt = Float64Array.from(links.lengthM, (len, k) => len / (links.freeFlowKph[k]! / 3.6));
+  const loops = travelTimes === 'loops' ? new LinkStateEstimator(city.c, links) : undefined;
   let diverting = false;
   let diverted = 0;
+  let placeboTrip = -1;
   /** Per trip, what it was last told (1 = drive the alternative): a trip waiting for room is asked again. */
   const chose = new Uint8Array(trips);
   sim.setRouteChoice({
     alternative,
-    choose: (k) => {
-      const go = diverting && complianceDraw(seed, k) < COMPLIANCE;
+    choose: (k, tS) => {
+      if (placeboTrip < 0 && tS >= placeboAtS) placeboTrip = k;
+      const go = k === placeboTrip || (diverting && complianceDraw(seed, k) < COMPLIANCE);
       chose[k] = go ? 1 : 0;
       return go;
     },
@@ -96,7 +104,8 @@ export function runSeed(city: LadderCity, seed: number, guide: DiversionOptions 
     }
     if (diverting) divertingS += UPDATE_S;
     if (g === undefined) continue;
-    windowTravelTimes(truth, t, tt);
+    if (loops === undefined) windowTravelTimes(truth, t, tt);
+    else loopTravelTimes(sim, loops, city, tt);
     const [msg] = g.update(t, tt);
     if (msg!.guidanceChanged) changes++;
     diverting = msg!.divertTo > 0;
@@ -119,4 +128,24 @@ function windowTravelTimes(truth: LinkTruth, t: number, out: Float64Array): void
     }
     if (n > 0) out[k] = sum / n;
   }
+}
+
+/** The loop-based estimate (engine/traffic/linkState.ts) over the last WINDOW_S of stop-line counts, under the plan in force. */
+function loopTravelTimes(sim: Simulation, est: LinkStateEstimator, city: LadderCity, out: Float64Array): void {
+  const rows = Math.round(WINDOW_S / UPDATE_S);
+  const from = Math.max(0, sim.closedIntervals - rows);
+  const counts = sim.detectorCounts(from);
+  const nd = city.c.detectorIds.length;
+  const n = counts.intervalStartMs.length;
+  const volumeVeh = new Float64Array(nd);
+  const occupancyPct = new Float64Array(nd);
+  for (let r = 0; r < n; r++) {
+    for (let d = 0; d < nd; d++) {
+      volumeVeh[d] = volumeVeh[d]! + counts.volumeVeh[r * nd + d]!;
+      occupancyPct[d] = occupancyPct[d]! + counts.occupancyPct[r * nd + d]! / n;
+    }
+  }
+  if (n === 0) return;
+  est.update({ intervalS: n * UPDATE_S, volumeVeh, occupancyPct }, city.plan);
+  out.set(est.travelTimeS);
 }
