@@ -38,6 +38,7 @@ import { SeededRandom } from '../../engine/numeric.js';
 import { routeTable, type SimRoutes } from '../../simulator/routeTable.js';
 import { buildTopology } from '../../simulator/topology.js';
 import type { DecisionPointConfig } from '../../engine/traffic/diversion.js';
+import type { RouteMovement } from '../../engine/traffic/diversionPlan.js';
 
 export const COLS = 6;
 export const BLOCK_M = 400;
@@ -70,6 +71,12 @@ export interface LadderCity {
   /** Movement sequences of the two routes from M0. */
   readonly mainLegs: readonly number[];
   readonly altLegs: readonly number[];
+  /** The same with their intersections (for engine/traffic/diversionPlan.ts). */
+  readonly mainMoves: readonly RouteMovement[];
+  readonly altMoves: readonly RouteMovement[];
+  /** The detector volumes the plan was made for, per `intervalS`. */
+  readonly volumeVeh: Float64Array;
+  readonly intervalS: number;
 }
 
 const ix = (row: 'M' | 'N', col: number) => `${row}${col}`;
@@ -185,7 +192,10 @@ export function ladderCity(): LadderCity {
   const m3 = idx('M3');
   let incidentLane = -1;
   for (let l = c.laneStart[m3]!; l < c.laneStart[m3 + 1]!; l++) if (c.laneIds[l] === 'EB-2') incidentLane = l;
-  return { c, plan, flows, decisionPoint, incidentLinkId: lid('M2', 'M3'), incidentLane, mainLegs, altLegs };
+  const moves = (ids: readonly string[], legs: readonly number[]) => legs.map((movement, k) => ({ intersection: idx(ids[k]!), movement }));
+  const mainMoves = moves(Array.from({ length: COLS }, (_, col) => ix('M', col)), mainLegs);
+  const altMoves = moves(['M0', ...Array.from({ length: COLS }, (_, col) => ix('N', col))], altLegs);
+  return { c, plan, flows, decisionPoint, incidentLinkId: lid('M2', 'M3'), incidentLane, mainLegs, altLegs, mainMoves, altMoves, volumeVeh, intervalS };
 }
 
 /** Stop-line volumes per detector (one per lane) from movement flows, each movement split evenly over its lanes. */

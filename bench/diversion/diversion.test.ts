@@ -28,8 +28,8 @@ describe('diversion benchmark', () => {
   });
 
   it('says nothing without an incident, and changes nothing', () => {
-    const base = runSeed(city, seed, undefined, false);
-    const guided = runSeed(city, seed, opts, false);
+    const base = runSeed(city, seed, undefined, { incident: false });
+    const guided = runSeed(city, seed, opts, { incident: false });
     expect(guided.guidanceChanges).toBe(0);
     expect(guided.delayH).toBe(base.delayH);
   });

@@ -14,10 +14,14 @@
  *    once with trajectory travel times (./scenario.ts) and once with the
  *    loop-based estimate (engine/traffic/linkState.ts), thresholds unchanged.
  * 3. Noise: one through trip sent the other way before the incident, no
- *    guidance (a placebo), per held-out seed; and the guided − unguided
- *    difference over 30 more seeds, with its standard error.
+ *    guidance (a placebo), per held-out seed.
+ * 4. The optional part: while the sign says divert, the signals run a plan
+ *    made for the diverted demand (engine/traffic/diversionPlan.ts).
+ * 5. Over 30 more seeds: guided − unguided, with and without that plan,
+ *    mean and standard error.
  */
-import { ladderCity } from './city.js';
+import { ladderCity, THROUGH_VEH_PER_H } from './city.js';
+import { diversionPlan } from '../../engine/traffic/diversionPlan.js';
 import { HELDOUT_SEEDS, INCIDENT, runSeed, TUNING_SEEDS, COMPLIANCE, type RunResult } from './scenario.js';
 import type { DiversionOptions } from '../../engine/traffic/diversion.js';
 
@@ -53,7 +57,7 @@ function main(): void {
   console.log(`Chosen: on ${opts.onMarginS} s, off ${opts.offMarginS} s, hold ${opts.minHoldS} s`);
   console.log('');
   const bases = HELDOUT_SEEDS.map((s) => runSeed(city, s, undefined));
-  const freeBases = HELDOUT_SEEDS.map((s) => runSeed(city, s, undefined, false));
+  const freeBases = HELDOUT_SEEDS.map((s) => runSeed(city, s, undefined, { incident: false }));
   heldOut(city, opts, bases, freeBases, 'trajectories');
   console.log('');
   console.log('The same, the guide reading the loop-based estimate (engine/traffic/linkState.ts: stop-line counts, HCM delay under the plan) instead of trajectory travel times:');
@@ -61,15 +65,33 @@ function main(): void {
   console.log('');
   console.log('How noisy one comparison is: no guidance, the incident, and one through trip sent the other way at 300 s (before the incident):');
   HELDOUT_SEEDS.forEach((s, k) => {
-    const p = runSeed(city, s, undefined, true, 'trajectories', 300);
+    const p = runSeed(city, s, undefined, { placeboAtS: 300 });
     console.log(`  seed ${s}: delay ${f1(bases[k]!.delayH)} → ${f1(p.delayH)} veh·h (${pct(p.delayH, bases[k]!.delayH)})`);
   });
   console.log('');
-  console.log(`Wider check, seeds ${WIDE_SEEDS[0]}–${WIDE_SEEDS[WIDE_SEEDS.length - 1]} (not tuned on), trajectory travel times: guided − unguided total delay`);
-  const diffs = WIDE_SEEDS.map((s) => runSeed(city, s, opts).delayH - runSeed(city, s, undefined).delayH);
-  const m = mean(diffs);
-  const se = Math.sqrt(diffs.reduce((a, d) => a + (d - m) ** 2, 0) / (diffs.length - 1) / diffs.length);
-  console.log(`  mean ${f1(m)} veh·h, standard error ${f1(se)}, range ${f1(Math.min(...diffs))} to ${f1(Math.max(...diffs))}; guidance better on ${diffs.filter((d) => d < 0).length} of ${diffs.length}`);
+  // The optional part: the signals re-planned for the diverted demand while the sign says divert.
+  const divertPlan = diversionPlan(city.c, city.volumeVeh, city.intervalS, city.mainMoves, city.altMoves, COMPLIANCE * THROUGH_VEH_PER_H).buffer;
+  console.log('');
+  console.log(`With the diversion plan (engine/traffic/diversionPlan.ts: re-planned for ${COMPLIANCE * THROUGH_VEH_PER_H} veh/h moved to the alternative; M0's protected left ${f1(city.plan.phaseGreenS[0]!)} → ${f1(divertPlan.phaseGreenS[0]!)} s of green) while the sign says divert, held-out seeds:`);
+  HELDOUT_SEEDS.forEach((s, k) => {
+    const g = runSeed(city, s, opts);
+    const gp = runSeed(city, s, opts, { divertPlan });
+    console.log(`  seed ${s}: delay no guidance ${f1(bases[k]!.delayH)}, guidance ${f1(g.delayH)}, guidance + diversion plan ${f1(gp.delayH)} veh·h`);
+  });
+  console.log('');
+  console.log(`Wider check, seeds ${WIDE_SEEDS[0]}–${WIDE_SEEDS[WIDE_SEEDS.length - 1]} (not tuned on), trajectory travel times:`);
+  const wide = WIDE_SEEDS.map((s) => {
+    const b = runSeed(city, s, undefined).delayH;
+    return { g: runSeed(city, s, opts).delayH - b, gp: runSeed(city, s, opts, { divertPlan }).delayH - b };
+  });
+  const summary = (diffs: readonly number[]) => {
+    const m = mean(diffs);
+    const se = Math.sqrt(diffs.reduce((a, d) => a + (d - m) ** 2, 0) / (diffs.length - 1) / diffs.length);
+    return `mean ${f1(m)} veh·h, standard error ${f1(se)}, range ${f1(Math.min(...diffs))} to ${f1(Math.max(...diffs))}; better on ${diffs.filter((d) => d < 0).length} of ${diffs.length}`;
+  };
+  console.log(`  guidance − no guidance: ${summary(wide.map((w) => w.g))}`);
+  console.log(`  guidance + diversion plan − no guidance: ${summary(wide.map((w) => w.gp))}`);
+  console.log(`  guidance + diversion plan − guidance alone: ${summary(wide.map((w) => w.gp - w.g))}`);
   console.log(`(${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }
 
@@ -78,7 +100,7 @@ function heldOut(city: ReturnType<typeof ladderCity>, opts: DiversionOptions, ba
   console.log(`Held-out seeds ${HELDOUT_SEEDS.join(', ')} (never seen by the tuning), travel times from ${source}:`);
   console.log('| seed | delay, no guidance (veh·h) | delay, guidance | change | time in network, no guidance (veh·h) | guidance | change | through trips | diverted | guidance on at (s) | on for (s) | changes |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  const rows: [RunResult, RunResult][] = HELDOUT_SEEDS.map((s, k) => [bases[k]!, runSeed(city, s, opts, true, source)]);
+  const rows: [RunResult, RunResult][] = HELDOUT_SEEDS.map((s, k) => [bases[k]!, runSeed(city, s, opts, { travelTimes: source })]);
   for (const [b, g] of rows) {
     console.log(
       `| ${b.seed} | ${f1(b.delayH)} | ${f1(g.delayH)} | ${pct(g.delayH, b.delayH)} | ${f1(b.timeInNetworkH)} | ${f1(g.timeInNetworkH)} | ${pct(g.timeInNetworkH, b.timeInNetworkH)} | ${g.throughTrips} | ${g.diverted} | ${Number.isNaN(g.firstDivertS) ? '—' : g.firstDivertS} | ${g.divertingS} | ${g.guidanceChanges} |`,
@@ -93,7 +115,7 @@ function heldOut(city: ReturnType<typeof ladderCity>, opts: DiversionOptions, ba
   console.log(`Guidance cut total delay on ${better} of ${rows.length} held-out seeds.`);
   console.log('Without the incident, guidance on (it should say nothing):');
   HELDOUT_SEEDS.forEach((s, k) => {
-    const g = runSeed(city, s, opts, false, source);
+    const g = runSeed(city, s, opts, { incident: false, travelTimes: source });
     console.log(`  seed ${s}: guidance changes ${g.guidanceChanges}, diverted ${g.diverted}, delay ${f1(freeBases[k]!.delayH)} → ${f1(g.delayH)} veh·h`);
   });
 }

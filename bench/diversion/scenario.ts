@@ -21,6 +21,8 @@ import { trafficLinks } from '../../engine/traffic/links.js';
 import { LinkStateEstimator } from '../../engine/traffic/linkState.js';
 import { DiversionGuide, type DiversionOptions } from '../../engine/traffic/diversion.js';
 import { Simulation } from '../../simulator/simulation.js';
+import { alignOffsets } from '../../simulator/closedLoop.js';
+import { clonePlanBuffer, type PlanBuffer } from '../../engine/timing/planner.js';
 import { LinkTruth } from '../../simulator/linkTruth.js';
 import { throughTrips, type LadderCity } from './city.js';
 
@@ -63,12 +65,29 @@ export function complianceDraw(seed: number, trip: number): number {
   return (h >>> 0) / 4294967296;
 }
 
-/**
- * Runs one seed, with the guide at `guide` settings or (undefined) without guidance. `placeboAtS`:
- * no guide, but the first through trip entering at or after that time takes the alternative, and
- * no other: how much one vehicle's different path moves the run (the noise a comparison sees).
- */
-export function runSeed(city: LadderCity, seed: number, guide: DiversionOptions | undefined, incident = true, travelTimes: 'trajectories' | 'loops' = 'trajectories', placeboAtS = Number.NaN): RunResult {
+export interface RunOptions {
+  /** Block the lane (default true). */
+  readonly incident?: boolean;
+  /** What the guide reads (default the vehicles' link times). */
+  readonly travelTimes?: 'trajectories' | 'loops';
+  /**
+   * No guide needed: the first through trip entering at or after this time takes the alternative,
+   * and no other: how much one vehicle's different path moves the run (the noise a comparison sees).
+   */
+  readonly placeboAtS?: number;
+  /**
+   * While the sign says divert, the signals run this plan (engine/traffic/diversionPlan.ts), taken
+   * at each signal's cycle zero with offsets aligned to the running cycles (simulator/closedLoop.ts
+   * alignOffsets); the normal plan again when it stops.
+   */
+  readonly divertPlan?: PlanBuffer;
+}
+
+/** Runs one seed, with the guide at `guide` settings or (undefined) without guidance. */
+export function runSeed(city: LadderCity, seed: number, guide: DiversionOptions | undefined, opts: RunOptions = {}): RunResult {
+  const incident = opts.incident ?? true;
+  const travelTimes = opts.travelTimes ?? 'trajectories';
+  const placeboAtS = opts.placeboAtS ?? Number.NaN;
   const { routes, alternative, trips } = throughTrips(city, seed, END_S);
   const sim = new Simulation(city.c, city.plan, { movementFlowVehPerH: city.flows, routes }, { seed, stepS: 1, detectorIntervalS: UPDATE_S });
   if (incident) sim.addIncident({ lane: city.incidentLane, ...INCIDENT });
@@ -108,7 +127,13 @@ export function runSeed(city: LadderCity, seed: number, guide: DiversionOptions 
     else loopTravelTimes(sim, loops, city, tt);
     const [msg] = g.update(t, tt);
     if (msg!.guidanceChanged) changes++;
+    const was: boolean = diverting;
     diverting = msg!.divertTo > 0;
+    if (opts.divertPlan !== undefined && diverting !== was) {
+      const next = clonePlanBuffer(diverting ? opts.divertPlan : city.plan);
+      alignOffsets(city.c, next, sim.signals);
+      for (let i = 0; i < city.c.intersectionCount; i++) sim.signals.setPlan(next, i);
+    }
     if (diverting && Number.isNaN(firstDivertS)) firstDivertS = t;
   }
   for (let k = 0; k < trips; k++) diverted += chose[k]!;
