@@ -59,6 +59,7 @@ const NEEDS_BUILD = [
 // A test both interop and NEEDS_BUILD runs once, in interop (whose script builds first too).
 const SLOW = [
   ...NEEDS_BUILD.filter((f) => !INTEROP.includes(f)),
+  'bench/diversion/diversion.test.ts',
   'cli/docs.test.ts',
   'cli/main.test.ts',
   'cli/pack.test.ts',

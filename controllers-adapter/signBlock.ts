@@ -10,15 +10,18 @@
  * for the read-back.
  *
  * No text travels: a line carries a kind code (engine/parking/signs.ts
- * LINE_MESSAGE_CODE: 0 a number, 1 满/FULL, 2 "—", 3 关闭/CLOSED) and the free
- * spaces; the sign renders the glyphs, its labels and arrows are its own
- * panels (the direction is sent so that a reader can check the wiring).
+ * LINE_MESSAGE_CODE: 0 a number, 1 满/FULL, 2 "—", 3 关闭/CLOSED; for a
+ * diversion sign, engine/traffic/diversion.ts DIVERSION_LINE_CODE: 4 a travel
+ * time in minutes, 5 前方拥堵/congestion ahead, 6 请绕行/use this route) and a
+ * number (free spaces, or minutes); the sign renders the glyphs, its labels
+ * (car parks, route names) and arrows are its own panels (the direction is
+ * sent so that a reader can check the wiring).
  *
  * Holding registers:
  *   [0, 36)  message block, written with its CRC and the commit in ONE FC16 (0..37):
  *              0 message id (1..65535), 1 sign state (0 normal, 1 degraded, 2 dark),
  *              2 line count n (1..8),
- *              3 + 4l .. line l: kind, free spaces (65535 = none), direction (0 left, 1 ahead, 2 right), flags (bit 0 partial),
+ *              3 + 4l .. line l: kind, number: free spaces or minutes (65535 = none), direction (0 left, 1 ahead, 2 right), flags (bit 0 partial),
  *              35 message id again (tail)
  *   36       CRC-16/MODBUS of 0..35
  *   37       commit: write 1 → check and show now; read → status (SignStatus)
@@ -63,8 +66,16 @@ export const SIGN_MAX_NUMBER = 0xfffe;
 export const SIGN_FLAG_PARTIAL = 1;
 export const SIGN_DIRECTION_CODE = { left: 0, ahead: 1, right: 2 } as const;
 export const SIGN_STATE_CODE = { normal: 0, degraded: 1, dark: 2 } as const;
-/** Line kinds, the numbers of engine/parking/signs.ts LINE_MESSAGE_CODE (repeated here: the adapter does not import the parking engine). */
-export const SIGN_LINE_KIND = { spaces: 0, full: 1, unknown: 2, closed: 3 } as const;
+/**
+ * Line kinds: 0–3 the numbers of engine/parking/signs.ts LINE_MESSAGE_CODE, 4–6 those of
+ * engine/traffic/diversion.ts DIVERSION_LINE_CODE (repeated here: the adapter does not import
+ * the engine's sign logic). Kinds 4–6 carry the route's travel time in whole minutes.
+ */
+export const SIGN_LINE_KIND = { spaces: 0, full: 1, unknown: 2, closed: 3, travelTime: 4, congested: 5, divert: 6 } as const;
+/** The kinds that carry a number (free spaces or minutes); the others carry 65535. */
+export function signKindHasNumber(kind: number): boolean {
+  return kind === SIGN_LINE_KIND.spaces || kind === SIGN_LINE_KIND.full || kind >= SIGN_LINE_KIND.travelTime;
+}
 
 /** Commit status (HR_SIGN_COMMIT read), numbered as the controller's CommitStatus where they mean the same. */
 export const SignStatus = {
@@ -89,7 +100,7 @@ export { MAX_COMM_LOSS_TIMEOUT_S };
 export interface SignLineRegisters {
   /** SIGN_LINE_KIND. */
   readonly kind: number;
-  /** Free spaces, or NaN for none (kind unknown or closed). */
+  /** Free spaces (kinds 0, 1) or minutes (kinds 4–6), or NaN for none (kinds 2, 3). */
   readonly freeSpaces: number;
   /** SIGN_DIRECTION_CODE. */
   readonly direction: number;
@@ -140,8 +151,8 @@ export function checkSignBlock(b: ArrayLike<number>, at = 0): string | undefined
       continue;
     }
     const kind = b[o + SL_KIND]!;
-    if (kind > SIGN_LINE_KIND.closed) return `line ${k}: kind ${kind}`;
-    const numbered = kind === SIGN_LINE_KIND.spaces || kind === SIGN_LINE_KIND.full;
+    if (kind > SIGN_LINE_KIND.divert) return `line ${k}: kind ${kind}`;
+    const numbered = signKindHasNumber(kind);
     if (numbered !== (b[o + SL_FREE] !== SIGN_NO_NUMBER)) return `line ${k}: free spaces ${b[o + SL_FREE]} with kind ${kind}`;
     if (b[o + SL_DIRECTION]! > SIGN_DIRECTION_CODE.right) return `line ${k}: direction ${b[o + SL_DIRECTION]}`;
     if ((b[o + SL_FLAGS]! & ~SIGN_FLAG_PARTIAL) !== 0) return `line ${k}: flags ${b[o + SL_FLAGS]}`;

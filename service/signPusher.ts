@@ -1,13 +1,17 @@
 /**
- * Pushes each guidance sign's message (engine/parking/signs.ts: free spaces
- * per line or 满/FULL, with hysteresis) to its sign controller over Modbus
+ * Pushes guidance signs' messages to their sign controllers over Modbus
  * (controllers-adapter/modbus/signClient.ts, the register block of
- * docs/modbus-register-map.md "Parking guidance signs"). Started by
- * startServer (./server.ts) when the parking file gives some sign an
- * `endpoint` and a `unitId`; signs without one are shown nowhere.
+ * docs/modbus-register-map.md "Parking guidance signs", which diversion signs share). What the signs show comes
+ * from a `SignSource`: the parking signs' (engine/parking/signs.ts: free
+ * spaces per line or 满/FULL, with hysteresis; `SignPusher.forParking`,
+ * started by startServer (./server.ts) when the parking file gives some sign
+ * an `endpoint` and a `unitId`), or the diversion signs'
+ * (./diversionSigns.ts: route travel times or 前方拥堵 请绕行, with
+ * hysteresis; `SignPusher.forSource`). Signs without an address are shown
+ * nowhere.
  *
- * Every `periodMs` (default 1 s) of wall time the car parks' states are read
- * from the occupancy feed at the service clock and the messages recomputed. A
+ * Every `periodMs` (default 1 s) of wall time the source is asked for the
+ * messages at the service clock. A
  * sign is pushed when what it should show differs from what it last confirmed
  * showing, and every `refreshS` (default 60 s) anyway: that keeps its
  * communication-loss timeout (`commLossTimeoutS`, default 180 s, written with
@@ -22,6 +26,19 @@ import { SignClient, type SignEndpoint } from '../controllers-adapter/modbus/sig
 import { SIGN_DIRECTION_CODE, SIGN_STATE_CODE, type SignMessageRegisters } from '../controllers-adapter/signBlock.js';
 import { LINE_MESSAGE_CODE, SignMessenger, type SignMessage } from '../engine/parking/signs.js';
 import type { ParkingGuidance } from './parkingState.js';
+
+/** What one sign should show: its registers (the message id is the client's) and a key: equal keys, equal display. */
+export interface SignShow {
+  readonly registers: Omit<SignMessageRegisters, 'messageId'>;
+  readonly key: string;
+}
+
+/** Where a pusher's messages come from: a fixed list of signs, and what each shows at a time. */
+export interface SignSource {
+  readonly signIds: readonly string[];
+  /** One message per sign of `signIds`, in that order, at service time `nowS` (s). */
+  messages(nowS: number): readonly SignShow[];
+}
 
 export interface SignPusherOptions {
   readonly periodMs?: number;
@@ -48,8 +65,7 @@ export interface SignPushState {
 
 export class SignPusher {
   readonly client: SignClient;
-  private readonly messenger: SignMessenger;
-  /** For each of the file's signs, its push state (undefined: no address). */
+  /** For each of the source's signs, its push state (undefined: no address). */
   private readonly bySign: (SignPushState | undefined)[];
   private readonly periodMs: number;
   private readonly refreshS: number;
@@ -59,15 +75,14 @@ export class SignPusher {
   private closed = false;
 
   private constructor(
-    private readonly guidance: ParkingGuidance,
+    private readonly source: SignSource,
     endpoints: readonly SignEndpoint[],
     private readonly clock: () => number,
     private readonly opts: SignPusherOptions,
   ) {
     this.client = new SignClient(endpoints, opts.client);
-    this.messenger = new SignMessenger(guidance.parking.file);
     const byId = new Set(endpoints.map((e) => e.signId));
-    this.bySign = guidance.parking.file.signs.map((s) => (byId.has(s.id) ? { signId: s.id, confirmedKey: '', confirmedAtS: Number.NEGATIVE_INFINITY, messageId: 0, pushes: 0, failures: 0, lastError: '', inFlight: false } : undefined));
+    this.bySign = source.signIds.map((id) => (byId.has(id) ? { signId: id, confirmedKey: '', confirmedAtS: Number.NEGATIVE_INFINITY, messageId: 0, pushes: 0, failures: 0, lastError: '', inFlight: false } : undefined));
     this.periodMs = opts.periodMs ?? 1000;
     this.refreshS = opts.refreshS ?? 60;
     this.timeoutS = opts.commLossTimeoutS ?? 180;
@@ -79,7 +94,12 @@ export class SignPusher {
     for (const s of guidance.parking.file.signs) {
       if (s.endpoint && s.unitId !== undefined) endpoints.push({ signId: s.id, unitId: s.unitId, host: s.endpoint.host, port: s.endpoint.port });
     }
-    return endpoints.length === 0 ? undefined : new SignPusher(guidance, endpoints, clock, opts);
+    return endpoints.length === 0 ? undefined : new SignPusher(parkingSignSource(guidance), endpoints, clock, opts);
+  }
+
+  /** A pusher for the signs of any source (the diversion signs: ./diversionSigns.ts), at these addresses. */
+  static forSource(source: SignSource, endpoints: readonly SignEndpoint[], clock: () => number, opts: SignPusherOptions = {}): SignPusher {
+    return new SignPusher(source, endpoints, clock, opts);
   }
 
   start(): this {
@@ -93,17 +113,13 @@ export class SignPusher {
   tick(): Promise<void> {
     if (this.closed) return Promise.resolve();
     const nowS = this.clock();
-    const nowMs = Math.round(nowS * 1000);
-    const feed = this.guidance.feed;
-    const states = this.guidance.parking.carParkIds.map((_, k) => feed.state(k, nowMs));
-    const messages = this.messenger.update(states);
+    const messages = this.source.messages(nowS);
     const started: Promise<unknown>[] = [];
     messages.forEach((m, s) => {
       const st = this.bySign[s];
       if (!st || st.inFlight) return;
-      const key = messageKey(m);
-      if (key === st.confirmedKey && nowS - st.confirmedAtS < this.refreshS) return;
-      started.push(this.push(st, s, m, key, nowS));
+      if (m.key === st.confirmedKey && nowS - st.confirmedAtS < this.refreshS) return;
+      started.push(this.push(st, m, nowS));
     });
     return Promise.all(started).then(() => undefined);
   }
@@ -120,13 +136,10 @@ export class SignPusher {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  private push(st: SignPushState, s: number, m: SignMessage, key: string, nowS: number): Promise<void> {
+  private push(st: SignPushState, m: SignShow, nowS: number): Promise<void> {
     st.inFlight = true;
-    const lines = this.guidance.parking.file.signs[s]!.lines;
-    const regs: Omit<SignMessageRegisters, 'messageId'> = {
-      state: SIGN_STATE_CODE[m.state],
-      lines: m.lines.map((l, k) => ({ kind: LINE_MESSAGE_CODE[l.kind], freeSpaces: l.kind === 'spaces' || l.kind === 'full' ? l.freeSpaces : Number.NaN, direction: SIGN_DIRECTION_CODE[lines[k]!.direction], partial: l.partial })),
-    };
+    const key = m.key;
+    const regs = m.registers;
     const p = this.client
       .push(st.signId, regs, this.timeoutS)
       .then((r) => {
@@ -150,6 +163,27 @@ export class SignPusher {
     this.inFlight.add(p);
     return p;
   }
+}
+
+/** The parking signs' messages (engine/parking/signs.ts) from the occupancy feed at the service clock. */
+function parkingSignSource(guidance: ParkingGuidance): SignSource {
+  const messenger = new SignMessenger(guidance.parking.file);
+  const signs = guidance.parking.file.signs;
+  return {
+    signIds: signs.map((s) => s.id),
+    messages(nowS: number): SignShow[] {
+      const nowMs = Math.round(nowS * 1000);
+      const feed = guidance.feed;
+      const states = guidance.parking.carParkIds.map((_, k) => feed.state(k, nowMs));
+      return messenger.update(states).map((m, s) => ({
+        key: messageKey(m),
+        registers: {
+          state: SIGN_STATE_CODE[m.state],
+          lines: m.lines.map((l, k) => ({ kind: LINE_MESSAGE_CODE[l.kind], freeSpaces: l.kind === 'spaces' || l.kind === 'full' ? l.freeSpaces : Number.NaN, direction: SIGN_DIRECTION_CODE[signs[s]!.lines[k]!.direction], partial: l.partial })),
+        },
+      }));
+    },
+  };
 }
 
 /**

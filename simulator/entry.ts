@@ -155,10 +155,16 @@ export function spawnRoutes(core: SimCore, t: number): void {
   }
 }
 
-/** Puts trip k on its entry link if a lane for its first movement has room there. */
-function enterRoute(core: SimCore, k: number, t: number): boolean {
+/**
+ * Puts trip `trip` on its entry link if a lane for its first movement has room there; it drives
+ * its alternative route instead when the route choice says so (routeTable.ts RouteChoice).
+ */
+function enterRoute(core: SimCore, trip: number, t: number): boolean {
   const r = core.routes!;
   const s = core.s;
+  const rc = core.routeChoice;
+  const alt = rc === undefined ? -1 : rc.alternative[trip]!;
+  const k = alt >= 0 && rc!.choose(trip, t) ? alt : trip;
   const link = r.entryLink[k]!;
   const first = r.legStart[k]!;
   const hasLeg = first < r.legStart[k + 1]!;

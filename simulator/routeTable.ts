@@ -3,7 +3,17 @@
  * the movement it makes at every signal it crosses, and where it leaves.
  * Flat typed arrays, read by `Simulation` in its step loop instead of drawing
  * turns at random. Built from SUMO demand by simulator/sumo/routeMap.ts; any
- * other source can fill the same table.
+ * other source can fill the same table (the diversion benchmark builds its
+ * own, bench/diversion/city.ts).
+ *
+ * Route choice at entry (`RouteChoice`): a trip may name an alternative route
+ * (another row of the table, with the same entry link and position, and an
+ * entry time of Infinity so that it never enters on its own); when the trip
+ * enters, a callback decides which of the two it drives. That is a guidance
+ * sign on the entry link, before the first junction: the driver picks the
+ * route there, before choosing a lane. The callback is the caller's: to keep a
+ * run deterministic by seed it must draw nothing from the simulation's random
+ * state (the diversion benchmark hashes the trip index).
  */
 
 export interface SimRoutes {
@@ -50,4 +60,15 @@ export function routeTable(trips: readonly { id: string; entryS: number; entryLi
     arrivePosM: Float64Array.from(trips, (t) => t.arrivePosM),
     ids: trips.map((t) => t.id),
   };
+}
+
+/**
+ * Which trips may switch to an alternative route as they enter, and who decides. `alternative[r]`
+ * is the route trip r may drive instead (-1: none). `choose(r, tS)` is asked when trip r enters
+ * (again at each step it waits for room); true = drive the alternative. The switched vehicle
+ * reports its time loss under the alternative's index (`Simulation.tripTimeLossS`).
+ */
+export interface RouteChoice {
+  readonly alternative: Int32Array;
+  readonly choose: (route: number, tS: number) => boolean;
 }

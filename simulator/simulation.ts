@@ -24,7 +24,7 @@ import type { ActuatedPlan } from '../engine/timing/actuated.js';
 import { GreenwaveError, ErrorCode, OptionError } from '../engine/errors.js';
 import { buildTopology, type SimTopology } from './topology.js';
 import { SignalHeads, type LampSource } from './signals.js';
-import type { SimRoutes } from './routeTable.js';
+import type { RouteChoice, SimRoutes } from './routeTable.js';
 import { createSimState, copySimState, IDM, type SimCore, type SimState } from './vehicles.js';
 import { buildSources, spawn, spawnRoutes } from './entry.js';
 import { computeOpposingEtas, moveLane } from './idm.js';
@@ -131,6 +131,7 @@ export class Simulation {
       loops: loopLayout(c, top),
       buses: createBusRegistry(cap),
       incidents: createIncidentTable(lanes),
+      routeChoice: undefined,
       greenMask: this.lamps.greenMask,
       yellowMask: this.lamps.yellowMask,
       permittedMask: this.lamps.permittedMask,
@@ -179,6 +180,27 @@ export class Simulation {
    */
   addIncident(incident: LaneIncident): void {
     addIncident(this.core, incident);
+  }
+
+  /**
+   * Lets trips switch to an alternative route as they enter (routeTable.ts RouteChoice: a
+   * guidance sign on the entry link); undefined = every trip drives its own route. Each
+   * alternative must be a route of the demand with the trip's entry link and position and an
+   * entry time of Infinity. Not carried by `copyStateFrom`.
+   */
+  setRouteChoice(choice: RouteChoice | undefined): void {
+    const r = this.core.routes;
+    if (choice !== undefined) {
+      if (r === undefined || choice.alternative.length !== r.count) throw new OptionError('routeChoice.alternative', `must have one entry per route (${r?.count ?? 0})`);
+      for (let k = 0; k < r.count; k++) {
+        const a = choice.alternative[k]!;
+        if (a < 0) continue;
+        if (a >= r.count || r.entryLink[a] !== r.entryLink[k] || r.entryPosM[a] !== r.entryPosM[k] || r.entryS[a] !== Infinity) {
+          throw new OptionError(`routeChoice.alternative[${k}]`, `must be a route with trip ${k}'s entry link and position and an entry time of Infinity, got ${a}`);
+        }
+      }
+    }
+    this.core.routeChoice = choice;
   }
 
   /** Runs until the clock reaches `untilS`. */

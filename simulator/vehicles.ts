@@ -14,7 +14,7 @@ import type { CompiledNetwork } from '../engine/network/compile.js';
 import { MOVEMENT_COUNT } from '../engine/network/geometry.js';
 import { SeededRandom } from '../engine/numeric.js';
 import type { SimTopology } from './topology.js';
-import type { SimRoutes } from './routeTable.js';
+import type { RouteChoice, SimRoutes } from './routeTable.js';
 import type { BusRegistry } from './buses.js';
 import type { LoopLayout } from './detectors.js';
 import type { EntrySources } from './entry.js';
@@ -182,6 +182,8 @@ export interface SimCore {
   readonly laneCap: number;
   readonly s: SimState;
   readonly routes: SimRoutes | undefined;
+  /** Route choice at entry (routeTable.ts RouteChoice): set by `Simulation.setRouteChoice`, undefined = none. */
+  routeChoice: RouteChoice | undefined;
   readonly sources: EntrySources;
   readonly loops: LoopLayout;
   /** Tracked vehicles (buses): not part of `s`, a fork sees them as ordinary traffic. */
