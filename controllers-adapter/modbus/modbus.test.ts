@@ -71,6 +71,28 @@ describe('Modbus TCP: virtual controllers behind one port', () => {
     expect(r).toMatchObject({ unitId: 2, planId: 1, state: 'active' });
   });
 
+  test('fencing: a push stops at the first write its mayWrite refuses, and the controller sees no commit', async () => {
+    const clock = manualClock(100);
+    const { endpoints, bindings } = await fleet(2, clock);
+    const cl = client(endpoints);
+    // Allowed for the staging block only: the CRC and the commit are not written.
+    let allowed = 1;
+    const asked: number[] = [];
+    const mayWrite = (): boolean => {
+      asked.push(allowed);
+      return allowed-- > 0;
+    };
+    await expect(cl.pushPlan(1, other, { planId: 7, mayWrite })).rejects.toMatchObject({ reason: ControllerErrorReason.Fenced });
+    expect(asked).toEqual([1, 0]);
+    expect(bindings[0]!.controller.planCommits).toEqual([]);
+    expect(bindings[0]!.controller.state()).toMatchObject({ activePlanId: 0, pendingPlanId: 0 });
+    // Refused from the start: nothing written at all, and no retry of a fenced push.
+    await expect(cl.pushPlan(2, other, { planId: 7, mayWrite: () => false })).rejects.toMatchObject({ reason: ControllerErrorReason.Fenced });
+    // Allowed throughout: one commit of plan 7.
+    await cl.pushPlan(2, other, { planId: 7, mayWrite: () => true });
+    expect(bindings[1]!.controller.planCommits).toEqual([7]);
+  });
+
   test('a CRC mismatch is refused and the old plan keeps running', async () => {
     const clock = manualClock(0);
     const { endpoints, bindings } = await fleet(1, clock);

@@ -37,7 +37,7 @@ import { commitRegionPlan, openPlanBucket, regionWirePlanId } from './regionPlan
 
 const MAIN_URL = new URL('../../dist/service/cluster/nodeMain.js', import.meta.url);
 const MAIN = fileURLToPath(MAIN_URL);
-const TTL_MS = 2000;
+const TTL_MS = 4000;
 const NODES = ['a', 'b', 'c'];
 const TIME_SCALE = 100;
 
@@ -47,6 +47,7 @@ interface Event {
   readonly t: number;
   readonly r?: string;
   readonly revision?: number;
+  readonly why?: string;
   readonly failed?: number;
   readonly fenced?: number;
   readonly reasons?: string[];
