@@ -104,6 +104,7 @@ const LONGEST_S: Readonly<Record<string, number>> = {
   'cli/pack.test.ts': 21, // cpu (14 in CI)
   'cli/main.test.ts': 16, // cpu
   'service/persistence.test.ts': 16, // cpu
+  'service/cluster/drive.test.ts': 35,
   'service/cluster/failover.test.ts': 20,
   'service/cluster/lease.test.ts': 11,
   'web/console.test.ts': 15,

@@ -81,7 +81,8 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
   const servers: ControllerServer[] = [];
   /** Controllers by intersection index. */
   const controllers: VirtualController[] = [];
-  let ticker: NodeJS.Timeout | undefined;
+  /** The controllers' clock, s. */
+  let clock: () => number = () => 0;
   const procs = new Map<string, ChildProcess>();
   const events: Event[] = [];
   const history: Entry[] = [];
@@ -99,7 +100,7 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     regions = partitionRegions(net, 20).regions;
     // The controllers: one Modbus port per region (unit ids 1..20), a clock 100× real time.
     const t0S = Date.now() / 1000;
-    const clock = (): number => t0S + (Date.now() / 1000 - t0S) * TIME_SCALE;
+    clock = (): number => t0S + (Date.now() / 1000 - t0S) * TIME_SCALE;
     const local = planNetwork(c, new Float64Array(c.detectorIds.length).fill(30), 900, { coordinate: false }).buffer;
     const listed: { intersection: string; host: string; port: number; unitId: number }[] = [];
     for (const r of regions) {
@@ -113,10 +114,8 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
       r.signalIds.forEach((id, k) => listed.push({ intersection: id, host: '127.0.0.1', port: srv.port, unitId: k + 1 }));
     }
     writeFileSync(join(dir, 'controllers.json'), JSON.stringify(listed));
-    ticker = setInterval(() => {
-      const now = clock();
-      for (const s of servers) s.tick(now);
-    }, 100);
+    // No ticker: a controller runs up to the clock whenever it is asked (each Modbus request, and
+    // `now` below), which is all the nodes and this test see of it.
     nats = await natsStarting;
     nc = await connect({ servers: [...nats.urls] });
     const leaseKv = await openLeaseBucket(nc, { ttlMs: TTL_MS, replicas: 3 });
@@ -131,7 +130,6 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
   }, 60_000);
   afterAll(async () => {
     for (const p of procs.values()) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-    clearInterval(ticker);
     await nc?.close();
     await nats?.stop();
     await Promise.all(servers.map((s) => s.close()));
@@ -167,8 +165,14 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
   };
   const heldBy = (id: string): string[] => [...owners()].filter(([, s]) => s.has(id)).map(([r]) => r);
   const indexOf = (id: string): number => c.intersectionIds.indexOf(id);
+  /** Controller `id`'s state now (run up to the clock first). */
+  const now = (id: string) => {
+    const ctl = controllers[indexOf(id)]!;
+    ctl.tick(clock());
+    return ctl.state();
+  };
   /** Controllers whose active plan is not their region's `wire` id. */
-  const notOn = (wire: Map<string, number>): string[] => regions.flatMap((r) => r.signalIds.filter((id) => controllers[indexOf(id)]!.state().activePlanId !== wire.get(r.id)));
+  const notOn = (wire: Map<string, number>): string[] => regions.flatMap((r) => r.signalIds.filter((id) => now(id).activePlanId !== wire.get(r.id)));
   const commitAll = async (body: DeployablePlanBody): Promise<Map<string, number>> => {
     const wire = new Map<string, number>();
     for (const r of regions) wire.set(r.id, regionWirePlanId(await commitRegionPlan(plansKv, r.id, body)));
@@ -194,7 +198,7 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     const orphanIds = regions.filter((r) => orphaned.includes(r.id)).flatMap((r) => r.signalIds);
     const wireB = await commitAll(planB);
     const hasB = (id: string): boolean => {
-      const s = controllers[indexOf(id)]!.state();
+      const s = now(id);
       const w = wireB.get(regions.find((r) => r.signalIds.includes(id))!.id);
       return s.activePlanId === w || s.pendingPlanId === w;
     };
