@@ -179,6 +179,25 @@ describe('Modbus TCP: virtual controllers behind one port', () => {
     errors.forEach((e, k) => expect(e.message).toContain(`unit ${k + 1}: cannot connect to 127.0.0.1:${port}`));
   });
 
+  test('a commit whose reply was lost is not written again: the retry reads the controller first', async () => {
+    const clock = manualClock(50);
+    const controller = new VirtualController(c, 0, plan, { startS: 50, commLossTimeoutS: 0 });
+    let dropped = 0;
+    // The commit is applied and its reply never sent, once.
+    const beforeWrite = (req: { address: number }): 'applyThenDrop' | undefined => {
+      if (req.address !== HR_COMMIT || dropped > 0) return undefined;
+      dropped++;
+      return 'applyThenDrop';
+    };
+    const server = await ControllerServer.start([{ unitId: 1, controller }], { clock: clock.fn, beforeWrite });
+    cleanups.push(() => server.close());
+    const cl = client([{ unitId: 1, intersection: 0, host: '127.0.0.1', port: server.port }], { timeoutMs: 300, retries: 3, backoffMs: 20 });
+    const r = await cl.pushPlan(1, other, { planId: 2 });
+    expect(dropped).toBe(1);
+    expect(r).toMatchObject({ planId: 2, state: 'pending', attempts: 2 });
+    expect(controller.planCommits).toEqual([2]);
+  });
+
   for (const killAt of ['staging', 'crc', 'commit', 'commit-applied'] as const) {
     test(`controller killed at the ${killAt} write, restarted: the client reconnects and the controller runs the old plan or the new one, never a mix`, async () => {
       const clock = manualClock(50);

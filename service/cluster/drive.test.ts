@@ -11,9 +11,16 @@
  *  - no controller received the same deployment twice: each got exactly one commit of A and
  *    one of B (the controllers count the commits they were written); those the dead node had
  *    already given B were not given it again, the others were given it by the new owner;
+ *  - every message published to a region (regionBus.ts) reaches its owner, those published
+ *    to the dead node's regions after the kill a survivor (the regions' durable inboxes);
+ *  - a node that hangs (SIGSTOP) past its leases and resumes stops at once, without a write;
+ *  - a lease changes hands only after it was given back or a lease time of silence;
  *  - every write to a region's controllers passed its fencing check inside a lease of the
- *    writer's own that no other node had replaced (the lease bucket's history, server time);
+ *    writer's own that no other node had replaced (the lease bucket's history, server time),
+ *    and so did every beat of the nodes' --write-ms loop (written only after `holds`);
  *  - no rollout failed other than by fencing.
+ * (This test took over service/cluster/failover.test.ts, which checked the same on
+ * synthetic regions without controllers: one cluster instead of two in the test budget.)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +41,7 @@ import { startNats, type NatsServers } from '../../test/fixtures/nats.js';
 import { deployableBody, type DeployablePlanBody } from '../deployer.js';
 import { openLeaseBucket, type LeaseValue } from './lease.js';
 import { commitRegionPlan, openPlanBucket, regionWirePlanId } from './regionPlans.js';
+import { regionSubject } from './regionBus.js';
 
 const MAIN_URL = new URL('../../dist/service/cluster/nodeMain.js', import.meta.url);
 const MAIN = fileURLToPath(MAIN_URL);
@@ -51,6 +59,7 @@ interface Event {
   readonly failed?: number;
   readonly fenced?: number;
   readonly reasons?: string[];
+  readonly seq?: number;
 }
 interface Entry {
   readonly key: string;
@@ -137,7 +146,7 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
   });
 
   const start = (id: string): void => {
-    const args = [MAIN, '--id', id, '--nats', nats.urls.join(','), '--network', join(dir, 'network.json'), '--max-signals', '20', '--controllers', join(dir, 'controllers.json'), '--db', join(dir, `${id}.db`), '--ttl-ms', String(TTL_MS), '--replicas', '3', '--parallel', '10', '--poll-ms', '100'];
+    const args = [MAIN, '--id', id, '--nats', nats.urls.join(','), '--network', join(dir, 'network.json'), '--max-signals', '20', '--controllers', join(dir, 'controllers.json'), '--db', join(dir, `${id}.db`), '--ttl-ms', String(TTL_MS), '--replicas', '3', '--parallel', '10', '--poll-ms', '100', '--write-ms', '100', '--inbox', '--ack-wait-ms', '1500'];
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';
     p.stdout!.setEncoding('utf8');
@@ -191,6 +200,12 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     const wireA = await commitAll(planA);
     await until(() => `every controller on plan A (${notOn(wireA).length} not; ${stderr.join('')}; ${JSON.stringify(events.filter((ev) => ev.e === 'rollout'))})`, () => notOn(wireA).length === 0, 15_000);
     console.log(`start: 3 nodes balanced and 300 controllers on plan A ${Date.now() - t0} ms after the nodes were started`);
+    const js = nc.jetstream();
+    const published = new Map<number, string>();
+    const publish = async (r: string, k: number): Promise<void> => {
+      published.set((await js.publish(regionSubject(r, 'detector', `S${k}`), JSON.stringify({ k }))).seq, r);
+    };
+    for (const r of regions) await publish(r.id, 0);
 
     // Plan B, and the node holding `victim`'s regions killed at its first commit of B.
     const victim = 'b';
@@ -207,6 +222,8 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     procs.get(victim)!.kill('SIGKILL');
     const onBAtKill = orphanIds.filter(hasB);
     const survivors = NODES.filter((id) => id !== victim);
+    // Published to the dead node's regions while no one drives them.
+    for (const r of orphaned) for (let k = 1; k <= 3; k++) await publish(r, k);
     const backMs = await until(
       () => 'the dead node’s regions owned again',
       () => orphaned.every((r) => survivors.some((id) => owners().get(r)?.has(id))),
@@ -232,6 +249,28 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     }
     expect(repeated).toEqual([]);
 
+    // Every message reached an owner of its region, those for the dead node's regions after the kill a survivor.
+    const received = (): Map<number, Event> => new Map(events.filter((ev) => ev.e === 'msg').map((ev) => [ev.seq!, ev]));
+    await until(() => 'every message received', () => [...published.keys()].every((q) => received().has(q)), 10_000);
+    const got = received();
+    console.log(`messages: ${published.size} published, the last of the dead node's regions received ${Math.max(...[...got.values()].map((ev) => ev.t)) - killedMs} ms after the kill`);
+    for (const [q, r] of published) expect(got.get(q)!.r).toBe(r);
+    for (const [q] of [...published].slice(-3 * orphaned.length)) expect(survivors).toContain(got.get(q)!.n);
+
+    // A node that hangs (SIGSTOP) past its leases and comes back must not write on: its leases
+    // were taken meanwhile, and the first thing its timers do on waking is stop.
+    const paused = 'c';
+    const pausedHeld = heldBy(paused);
+    expect(pausedHeld.length).toBeGreaterThan(0);
+    procs.get(paused)!.kill('SIGSTOP');
+    await until(() => 'the paused node’s regions taken by the other', () => pausedHeld.every((r) => owners().get(r)?.has('a')), 15_000);
+    const resumedMs = Date.now();
+    procs.get(paused)!.kill('SIGCONT');
+    await until(() => 'the paused node noticed', () => pausedHeld.every((r) => !owners().get(r)?.has(paused)), 5000);
+    const woke = events.filter((ev) => ev.n === paused && ev.e === 'lost' && ev.t >= resumedMs - 50);
+    expect(new Set(woke.map((ev) => ev.why))).toEqual(new Set(['expired']));
+    await sleep(300);
+
     // Stop the survivors cleanly, then read the evidence.
     await Promise.all(
       survivors.map(
@@ -254,10 +293,24 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     // B reached the orphaned regions through survivors' rollouts.
     for (const r of orphaned) expect(rollouts.some((ev) => ev.r === r && ev.n !== victim && ev.revision !== undefined && regionWirePlanId(ev.revision) === wireB.get(r))).toBe(true);
 
-    // Fencing: each allowed write fell in a lease of the writer's own, not older than the TTL.
+    // The watch is the instrument: it must have seen every write to the bucket (no gap in the stream's sequence).
     expect(history.filter((h, k) => k > 0 && h.revision !== history[k - 1]!.revision + 1).map((h) => h.revision)).toEqual([]);
     const byKey = new Map<string, Entry[]>();
     for (const h of history) byKey.set(h.key, [...(byKey.get(h.key) ?? []), h]);
+    // A key changes hands only after a delete (given back) or a lease time of silence.
+    const handovers: string[] = [];
+    for (const [key, entries] of byKey) {
+      for (let k = 1; k < entries.length; k++) {
+        const prev = entries[k - 1]!;
+        const cur = entries[k]!;
+        if (cur.op !== 'PUT' || prev.op !== 'PUT' || prev.node === cur.node) continue;
+        handovers.push(key);
+        expect(cur.atMs - prev.atMs, `${key}: ${prev.node} → ${cur.node} ${JSON.stringify(entries.slice(Math.max(0, k - 3), k + 2))}`).toBeGreaterThanOrEqual(TTL_MS);
+      }
+    }
+    for (const r of [...orphaned, ...pausedHeld]) expect(handovers).toContain(r);
+    // Fencing: each allowed write fell in a lease of the writer's own, not older than the TTL.
+    // Times are whole ms: a give-back stamped in the same ms as a write came after it.
     const writes = events.filter((ev) => ev.e === 'write');
     expect(writes.length).toBeGreaterThan(600);
     const bad: string[] = [];

@@ -1,6 +1,6 @@
 /**
  * One cluster node as a process, for trying the cluster on loopback (docs/cluster.md) and for
- * the failover test, which kills it with SIGKILL:
+ * the drive test (drive.test.ts), which kills it with SIGKILL:
  *
  *   node dist/service/cluster/nodeMain.js --id a --nats nats://127.0.0.1:4222,… \
  *     (--network city.json [--max-signals 300] | --regions 36) [--ttl-ms 3000] [--replicas 3] [--write-ms 100] [--inbox [--ack-wait-ms 5000]]

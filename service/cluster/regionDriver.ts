@@ -41,7 +41,7 @@ export interface RegionDriverOptions {
   readonly holds: (regionId: string) => boolean;
   /** Controllers talked to at once per region, status poll period (DeployerOptions). */
   readonly deployer?: Pick<DeployerOptions, 'parallel' | 'pollMs'>;
-  /** Each fencing check that let a write (or a poll of a deployment) go ahead: for logs and the failover test. */
+  /** Each fencing check that let a write (or a poll of a deployment) go ahead: for logs and the drive test. */
   readonly onAllowed?: (regionId: string) => void;
   /** Each rollout that ended (every deployment confirmed, failed or fenced). */
   readonly onRollout?: (regionId: string, plan: { revision: number; wirePlanId: number; startedAtMs: number }, report: RolloutReport) => void;
