@@ -26,7 +26,7 @@ const INTEROP = [
   'controllers-adapter/ntcip/ntcip.test.ts',
   'controllers-adapter/ntcip/walk.test.ts',
   'controllers-adapter/rtu/rtu.test.ts',
-  'service/cluster/failover.test.ts',
+  'service/cluster/drive.test.ts',
   'service/cluster/lease.test.ts',
   'service/cluster/regionBus.test.ts',
   'service/parkingPy.test.ts',
@@ -47,7 +47,7 @@ const NEEDS_BUILD = [
   'engine/pool/pool.test.ts',
   'service/storage/sqlite.test.ts',
   'service/persistence.test.ts',
-  'service/cluster/failover.test.ts',
+  'service/cluster/drive.test.ts',
   'service/deployer.crash.test.ts',
   'service/lifecycle.test.ts',
   'service/metrics.test.ts',
@@ -103,7 +103,7 @@ const LONGEST_S: Readonly<Record<string, number>> = {
   'cli/pack.test.ts': 21, // cpu (14 in CI)
   'cli/main.test.ts': 16, // cpu
   'service/persistence.test.ts': 16, // cpu
-  'service/cluster/failover.test.ts': 20,
+  'service/cluster/drive.test.ts': 40,
   'service/cluster/lease.test.ts': 11,
   'web/console.test.ts': 15,
   'cli/resync.test.ts': 14,

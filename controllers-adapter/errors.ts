@@ -34,6 +34,8 @@ export const ControllerErrorReason = {
   Closed: 'CLOSED',
   /** A Modbus RTU reply failed its CRC-16 or was malformed (line noise): the request may be retried. */
   BadFrame: 'MODBUS_BAD_FRAME',
+  /** A write was not sent because the caller may no longer write to this controller (a cluster node lost the region's lease: service/cluster/). */
+  Fenced: 'FENCED',
   /** An SNMP request (NTCIP) got no answer within its timeout and retries. */
   SnmpTimeout: 'SNMP_TIMEOUT',
   /** The SNMP agent answered with an error status (see `snmpErrorStatus`), or the session failed. */
@@ -81,6 +83,7 @@ function codeFor(reason: ControllerErrorReason): ErrorCode {
     case ControllerErrorReason.Limit:
       return ErrorCode.InvalidInput;
     case ControllerErrorReason.Closed:
+    case ControllerErrorReason.Fenced:
       return ErrorCode.Cancelled;
     case ControllerErrorReason.Timeout:
     case ControllerErrorReason.ConnectFailed:

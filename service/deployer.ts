@@ -22,6 +22,7 @@ import type { CompiledNetwork } from '../engine/network/compile.js';
 import type { PlanBuffer } from '../engine/timing/planner.js';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import type { ControllerClient, ControllerEndpoint } from '../controllers-adapter/modbus/client.js';
+import { ControllerError, ControllerErrorReason } from '../controllers-adapter/errors.js';
 import { decodePlan, encodePlan, type ReplanResult } from './planWire.js';
 import type { Actor, Deployment, Storage, TimingPlan } from './storage/storage.js';
 import type { DeploymentMetrics } from './metrics.js';
@@ -32,12 +33,31 @@ const ACTIVE_MARGIN_MS = 5_000;
 const PARALLEL = 8;
 /** How often a committed plan's controller is read until it reports the plan active, ms, by default. */
 const POLL_MS = 200;
+/** Why a deployment ended when its deployer may no longer write (`mayWrite`). */
+export const FENCED_REASON = 'fenced: this deployer may no longer write to the controller (the next owner finishes it)';
+const FENCED = FENCED_REASON;
 
 export interface DeployerOptions {
   /** Controllers talked to at once (default 8). */
   readonly parallel?: number;
   /** Status poll period while waiting for a plan to become active, ms (default 200; less for controllers on a fast clock). */
   readonly pollMs?: number;
+  /**
+   * Fencing: asked before each push, by the push before each of its writes, and on every poll
+   * while waiting; false ends the deployment as failed ("fenced: …") with nothing more written.
+   * A cluster node passes its lease check for the region (service/cluster/regionDriver.ts), so
+   * that it stops writing to a region's controllers the moment it loses the region.
+   */
+  readonly mayWrite?: () => boolean;
+}
+
+export interface StartOptions {
+  /**
+   * The plan id the controllers see (default `wirePlanId(planId)`): a cluster node gives the
+   * id of the region's committed plan (service/cluster/regionPlans.ts), the same on every node,
+   * so that a region's next owner recognises what its controllers already run.
+   */
+  readonly wirePlanId?: number;
 }
 
 export interface RolloutReport {
@@ -89,8 +109,8 @@ export class Deployer {
   }
 
   /** Sends stored plan `planId` to every controller, tracking each deployment; resolves when each is confirmed or failed. */
-  async rollout(actor: Actor, planId: number, rolloutId: string): Promise<RolloutReport> {
-    return (await this.start(actor, planId, rolloutId)).done;
+  async rollout(actor: Actor, planId: number, rolloutId: string, opts: StartOptions = {}): Promise<RolloutReport> {
+    return (await this.start(actor, planId, rolloutId, opts)).done;
   }
 
   /**
@@ -98,11 +118,11 @@ export class Deployer {
    * none) and resolves once it is staged, with the deployments and a promise of the report.
    * The service answers the operator at that point and lets the pushes run on.
    */
-  async start(actor: Actor, planId: number, rolloutId: string): Promise<{ readonly staged: readonly Deployment[]; readonly buffer: PlanBuffer; readonly done: Promise<RolloutReport> }> {
+  async start(actor: Actor, planId: number, rolloutId: string, opts: StartOptions = {}): Promise<{ readonly staged: readonly Deployment[]; readonly buffer: PlanBuffer; readonly done: Promise<RolloutReport> }> {
     const plan = await this.storage.getTimingPlan(planId);
     if (!plan) throw new GreenwaveError(ErrorCode.NotFound, `no stored plan ${planId}`);
     const buffer = this.bufferOf(plan);
-    const wire = wirePlanId(planId);
+    const wire = opts.wirePlanId ?? wirePlanId(planId);
     // The whole rollout is staged in one transaction: a kill cannot leave it half-recorded.
     const staged = await this.storage.stageDeployments(
       actor,
@@ -137,17 +157,20 @@ export class Deployer {
     if (!e) return this.fail(actor, d0, `no controller endpoint for ${d0.controllerId}`);
     let d = d0;
     try {
+      const mayWrite = this.opts.mayWrite;
       let st = await this.client.readStatus(e.unitId);
       const has = st.activePlanId === d.wirePlanId || st.pendingPlanId === d.wirePlanId;
       if (!has) {
+        if (mayWrite && !mayWrite()) return this.fail(actor, d, FENCED);
         // Never sent, or sent and lost: (re-)send exactly the stored plan.
-        await this.client.pushPlan(e.unitId, buffer, { planId: d.wirePlanId });
+        await this.client.pushPlan(e.unitId, buffer, { planId: d.wirePlanId, ...(mayWrite ? { mayWrite } : {}) });
         st = await this.client.readStatus(e.unitId);
       }
       if (d.state === 'staged') d = await this.storage.transitionDeployment(actor, d.id, { from: 'staged', to: 'committed' });
       const cycleS = buffer.cycleS[e.intersection]!;
       const deadline = Date.now() + cycleS * 2000 + ACTIVE_MARGIN_MS;
       while (st.activePlanId !== d.wirePlanId) {
+        if (mayWrite && !mayWrite()) return this.fail(actor, d, FENCED);
         if (st.pendingPlanId !== d.wirePlanId) return this.fail(actor, d, `the controller dropped plan ${d.wirePlanId} (active ${st.activePlanId}, pending ${st.pendingPlanId})`);
         if (Date.now() > deadline) return this.fail(actor, d, `plan ${d.wirePlanId} did not become active within two cycles`);
         await new Promise((r) => setTimeout(r, this.opts.pollMs ?? POLL_MS));
@@ -157,6 +180,8 @@ export class Deployer {
       this.metrics?.deploymentEnded('confirmed');
       return undefined;
     } catch (err: unknown) {
+      // The push stopped at its fence: the same reason as a fence before it.
+      if (err instanceof ControllerError && err.reason === ControllerErrorReason.Fenced) return this.fail(actor, d, FENCED);
       const ge = GreenwaveError.from(err);
       if (ge.code === ErrorCode.IllegalTransition) throw ge;
       return this.fail(actor, d, ge.message);

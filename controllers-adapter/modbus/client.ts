@@ -111,6 +111,12 @@ export interface PushPlanOptions {
    * FC16 before the plan). Absent: the plan runs fixed-time (the controller clears them).
    */
   readonly actuated?: ActuatedPlan;
+  /**
+   * Fencing: asked before every write of the push (each block, the CRC, the commit, and again
+   * on a retry); false stops the push there with a FENCED error, nothing more written. A cluster
+   * node passes its lease check (service/cluster/regionDriver.ts).
+   */
+  readonly mayWrite?: () => boolean;
 }
 
 export interface PushResult {
@@ -217,13 +223,31 @@ export class ControllerClient {
         const id = planId;
         const block = encodePlanBlock(this.c, i, plan, id);
         const act = opts.actuated ? encodeActuatedBlock(this.c, i, opts.actuated, id) : undefined;
-        if (act) await this.fc16(u, HR_ACT_STAGE, [...act, crc16ModbusRegisters(act)]);
-        await this.fc16(u, HR_STAGE, Array.from(block));
-        await this.fc6(u, HR_STAGE_CRC, crc16ModbusRegisters(block));
-        await this.fc6(u, HR_COMMIT, COMMIT_COMMAND);
-        const [status, , , lastCommit] = await this.fc3(u, HR_COMMIT, 4);
-        if (lastCommit !== id) throw new ControllerError(ControllerErrorReason.PlanNotConfirmed, `unit ${unitId}: the last commit was plan ${lastCommit}, not ${id} (another writer?)`, { unitId });
-        if (status! >= CommitStatus.CrcMismatch) throw new ControllerError(ControllerErrorReason.PlanRejected, `unit ${unitId} refused plan ${id}: ${commitStatusName(status!)}`, { unitId, commitStatus: status! });
+        const fence = (): void => {
+          if (opts.mayWrite && !opts.mayWrite()) throw new ControllerError(ControllerErrorReason.Fenced, `unit ${unitId}: plan ${id} not written: this client may no longer write to the controller`, { unitId });
+        };
+        // A retry after a transient failure (a reply lost or late) looks first: the commit may
+        // have landed, and committing the plan again would deploy it twice.
+        let landed = false;
+        if (attempts > 1) {
+          const st0 = decodeStatus(await this.fc4(u, 0, IR_STATUS_LENGTH));
+          landed = st0.activePlanId === id || st0.pendingPlanId === id;
+        }
+        if (!landed) {
+          if (act) {
+            fence();
+            await this.fc16(u, HR_ACT_STAGE, [...act, crc16ModbusRegisters(act)]);
+          }
+          fence();
+          await this.fc16(u, HR_STAGE, Array.from(block));
+          fence();
+          await this.fc6(u, HR_STAGE_CRC, crc16ModbusRegisters(block));
+          fence();
+          await this.fc6(u, HR_COMMIT, COMMIT_COMMAND);
+          const [status, , , lastCommit] = await this.fc3(u, HR_COMMIT, 4);
+          if (lastCommit !== id) throw new ControllerError(ControllerErrorReason.PlanNotConfirmed, `unit ${unitId}: the last commit was plan ${lastCommit}, not ${id} (another writer?)`, { unitId });
+          if (status! >= CommitStatus.CrcMismatch) throw new ControllerError(ControllerErrorReason.PlanRejected, `unit ${unitId} refused plan ${id}: ${commitStatusName(status!)}`, { unitId, commitStatus: status! });
+        }
         let st = decodeStatus(await this.fc4(u, 0, IR_STATUS_LENGTH));
         if (st.activePlanId !== id && st.pendingPlanId !== id) throw new ControllerError(ControllerErrorReason.PlanNotConfirmed, `unit ${unitId}: plan ${id} is neither active (${st.activePlanId}) nor pending (${st.pendingPlanId})`, { unitId });
         if (opts.waitActive && st.activePlanId !== id) {

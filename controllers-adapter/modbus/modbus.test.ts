@@ -71,6 +71,28 @@ describe('Modbus TCP: virtual controllers behind one port', () => {
     expect(r).toMatchObject({ unitId: 2, planId: 1, state: 'active' });
   });
 
+  test('fencing: a push stops at the first write its mayWrite refuses, and the controller sees no commit', async () => {
+    const clock = manualClock(100);
+    const { endpoints, bindings } = await fleet(2, clock);
+    const cl = client(endpoints);
+    // Allowed for the staging block only: the CRC and the commit are not written.
+    let allowed = 1;
+    const asked: number[] = [];
+    const mayWrite = (): boolean => {
+      asked.push(allowed);
+      return allowed-- > 0;
+    };
+    await expect(cl.pushPlan(1, other, { planId: 7, mayWrite })).rejects.toMatchObject({ reason: ControllerErrorReason.Fenced });
+    expect(asked).toEqual([1, 0]);
+    expect(bindings[0]!.controller.planCommits).toEqual([]);
+    expect(bindings[0]!.controller.state()).toMatchObject({ activePlanId: 0, pendingPlanId: 0 });
+    // Refused from the start: nothing written at all, and no retry of a fenced push.
+    await expect(cl.pushPlan(2, other, { planId: 7, mayWrite: () => false })).rejects.toMatchObject({ reason: ControllerErrorReason.Fenced });
+    // Allowed throughout: one commit of plan 7.
+    await cl.pushPlan(2, other, { planId: 7, mayWrite: () => true });
+    expect(bindings[1]!.controller.planCommits).toEqual([7]);
+  });
+
   test('a CRC mismatch is refused and the old plan keeps running', async () => {
     const clock = manualClock(0);
     const { endpoints, bindings } = await fleet(1, clock);
@@ -155,6 +177,25 @@ describe('Modbus TCP: virtual controllers behind one port', () => {
     const errors = await Promise.all([1, 2, 3].map((u) => reason(cl.readStatus(u))));
     expect(errors.map((e) => [e.reason, e.unitId])).toEqual([1, 2, 3].map((u) => [ControllerErrorReason.ConnectFailed, u]));
     errors.forEach((e, k) => expect(e.message).toContain(`unit ${k + 1}: cannot connect to 127.0.0.1:${port}`));
+  });
+
+  test('a commit whose reply was lost is not written again: the retry reads the controller first', async () => {
+    const clock = manualClock(50);
+    const controller = new VirtualController(c, 0, plan, { startS: 50, commLossTimeoutS: 0 });
+    let dropped = 0;
+    // The commit is applied and its reply never sent, once.
+    const beforeWrite = (req: { address: number }): 'applyThenDrop' | undefined => {
+      if (req.address !== HR_COMMIT || dropped > 0) return undefined;
+      dropped++;
+      return 'applyThenDrop';
+    };
+    const server = await ControllerServer.start([{ unitId: 1, controller }], { clock: clock.fn, beforeWrite });
+    cleanups.push(() => server.close());
+    const cl = client([{ unitId: 1, intersection: 0, host: '127.0.0.1', port: server.port }], { timeoutMs: 300, retries: 3, backoffMs: 20 });
+    const r = await cl.pushPlan(1, other, { planId: 2 });
+    expect(dropped).toBe(1);
+    expect(r).toMatchObject({ planId: 2, state: 'pending', attempts: 2 });
+    expect(controller.planCommits).toEqual([2]);
   });
 
   for (const killAt of ['staging', 'crc', 'commit', 'commit-applied'] as const) {

@@ -125,6 +125,8 @@ export class VirtualController {
   private readonly store: PlanStore;
   /** Priority overrides run (now or at a cycle zero), for tests and status. */
   overridesRun = 0;
+  /** The plan id of every plan commit central wrote (accepted or refused), in order: lets a test count a deployment sent twice. */
+  readonly planCommits: number[] = [];
 
   private mode: ControllerMode = ControllerMode.Coordinated;
   private faults = 0;
@@ -437,6 +439,7 @@ export class VirtualController {
     const override = command !== COMMIT_COMMAND;
     if (override) this.eventLog?.beforeOverride(this.runner);
     const outcome = commitStaged({ c: this.c, intersection: this.intersection, p0: this.p0, p1: this.p1, runner: this.runner, scratch: this.scratch, store: this.store, mode: this.mode, nowS: this.nowS }, command);
+    if (!override) this.planCommits.push(this.store.lastCommitPlanId);
     if (outcome === CommitOutcome.Refused) {
       this.faults |= FaultFlag.CommitRejected;
       return;

@@ -201,7 +201,8 @@ export class ClusterNode {
   }
 }
 
-async function retrying<T>(timeoutMs: number, attempt: () => Promise<T>): Promise<T> {
+/** `attempt` again with growing waits (0.1 s to 2 s) until it succeeds or `timeoutMs` passed. */
+export async function retrying<T>(timeoutMs: number, attempt: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
   for (let waitMs = 100; ; waitMs = Math.min(2000, waitMs * 2)) {
     try {

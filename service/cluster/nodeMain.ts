@@ -1,9 +1,10 @@
 /**
  * One cluster node as a process, for trying the cluster on loopback (docs/cluster.md) and for
- * the failover test, which kills it with SIGKILL:
+ * the drive test (drive.test.ts), which kills it with SIGKILL:
  *
  *   node dist/service/cluster/nodeMain.js --id a --nats nats://127.0.0.1:4222,… \
  *     (--network city.json [--max-signals 300] | --regions 36) [--ttl-ms 3000] [--replicas 3] [--write-ms 100] [--inbox [--ack-wait-ms 5000]]
+ *     [--controllers controllers.json --db node.db [--parallel 8] [--poll-ms 200]]
  *
  * Regions come from the network file (regions.ts) or are `--regions` synthetic ids. Every
  * event is one JSON line on stdout: {"e":"ready"}, {"e":"acquire","r":…,"token":…},
@@ -11,14 +12,29 @@
  * each region held, written only after `holds` said yes: the place where a driving node would
  * write to the region's controllers (this slice writes to none). Each line carries "t", the
  * wall clock in ms. With --inbox the node reads each held region's inbox (regionBus.ts) and
- * prints {"e":"msg","r":…,"seq":…} for each message before acknowledging it. SIGTERM or SIGINT gives the leases back and exits.
+ * prints {"e":"msg","r":…,"seq":…} for each message before acknowledging it.
+ *
+ * With --controllers (and --network) the node drives the controllers of the regions it holds
+ * (regionDriver.ts): it keeps them on each region's committed plan (regionPlans.ts) with the
+ * Deployer, recording deployments in its own SQLite file (--db). The file lists every
+ * controller: [{"intersection": id, "host": …, "port": …, "unitId": …}, …] (unit ids distinct
+ * within a region). Then {"e":"write","r":…} is printed at every fencing check that let a write
+ * to a region's controllers (or a poll of a deployment) go ahead, and
+ * {"e":"rollout","r":…,"revision":…,"wire":…,"ms":…,"confirmed":…,"failed":…,"fenced":…} when a
+ * rollout ends (fenced: deployments it left to the region's next owner). SIGTERM or SIGINT gives the leases back and exits.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadNetwork } from '../../engine/network/validate.js';
+import { compileNetwork } from '../../engine/network/compile.js';
 import { partitionRegions } from '../../engine/cluster/regions.js';
-import type { JsMsg } from 'nats';
-import { ClusterNode } from './node.js';
+import { connect, type JsMsg } from 'nats';
+import { ControllerClient, type ControllerEndpoint } from '../../controllers-adapter/modbus/client.js';
+import { SqliteStorage } from '../storage/sqlite.js';
+import { FENCED_REASON } from '../deployer.js';
+import { ClusterNode, retrying } from './node.js';
+import { RegionDriver } from './regionDriver.js';
+import { openPlanBucket } from './regionPlans.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +48,10 @@ const { values } = parseArgs({
     'write-ms': { type: 'string', default: '0' },
     inbox: { type: 'boolean', default: false },
     'ack-wait-ms': { type: 'string', default: '5000' },
+    controllers: { type: 'string' },
+    db: { type: 'string' },
+    parallel: { type: 'string', default: '8' },
+    'poll-ms': { type: 'string', default: '200' },
   },
 });
 
@@ -46,9 +66,32 @@ const emit = (event: Record<string, unknown>): void => {
 
 if (!values.id) fail('--id is required');
 let regionIds: string[];
+/** With --controllers: each region's controllers and a client for them. */
+let driven: Map<string, { client: ControllerClient; endpoints: ControllerEndpoint[] }> | undefined;
+let c: ReturnType<typeof compileNetwork> | undefined;
+if (values.controllers !== undefined && (values.network === undefined || values.db === undefined)) fail('--controllers needs --network (the regions) and --db (the node\'s record of deployments)');
 if (values.network) {
   const net = loadNetwork(readFileSync(values.network, 'utf8'), values.network);
-  regionIds = partitionRegions(net, Number(values['max-signals'])).regions.map((r) => r.id);
+  const plan = partitionRegions(net, Number(values['max-signals']));
+  regionIds = plan.regions.map((r) => r.id);
+  if (values.controllers !== undefined) {
+    c = compileNetwork(net);
+    const index = new Map(c.intersectionIds.map((id, i) => [id, i]));
+    const listed = JSON.parse(readFileSync(values.controllers, 'utf8')) as { intersection: string; host: string; port: number; unitId: number }[];
+    if (!Array.isArray(listed)) fail(`${values.controllers}: must be an array of {intersection, host, port, unitId}`);
+    const byId = new Map<string, ControllerEndpoint>();
+    listed.forEach((e, k) => {
+      const i = index.get(e.intersection);
+      if (i === undefined) fail(`${values.controllers}: [${k}].intersection: ${JSON.stringify(e.intersection)} is not in ${values.network}`);
+      byId.set(e.intersection, { host: e.host, port: e.port, unitId: e.unitId, intersection: i });
+    });
+    driven = new Map();
+    for (const r of plan.regions) {
+      const endpoints = r.signalIds.flatMap((id) => byId.get(id) ?? []);
+      // The client checks the endpoints (unit ids 1..247, distinct within the region).
+      driven.set(r.id, { client: new ControllerClient(c, endpoints), endpoints });
+    }
+  }
 } else if (values.regions) {
   const n = Number(values.regions);
   if (!Number.isInteger(n) || n < 1) fail(`--regions must be an integer >= 1, got ${values.regions}`);
@@ -58,19 +101,51 @@ if (values.network) {
 }
 
 const driving = new Set<string>();
+const servers = values.nats.split(',');
+const replicas = Number(values.replicas);
+// The driver first (its plan watch and storage), so that the first region taken is driven.
+const holder: { node?: ClusterNode } = {};
+const taken: string[] = [];
+let driver: RegionDriver | undefined;
+let storage: SqliteStorage | undefined;
+let plansNc: Awaited<ReturnType<typeof connect>> | undefined;
+if (driven && c) {
+  storage = await SqliteStorage.open({ path: values.db! });
+  plansNc = await connect({ servers, name: `greenwave-${values.id}-plans`, reconnectTimeWait: 200, maxReconnectAttempts: -1 });
+  const plans = await retrying(30_000, () => openPlanBucket(plansNc!, { replicas }));
+  driver = await RegionDriver.start({
+    nodeId: values.id,
+    c,
+    storage,
+    regions: driven,
+    plans,
+    holds: (r) => holder.node?.holds(r) ?? false,
+    deployer: { parallel: Number(values.parallel), pollMs: Number(values['poll-ms']) },
+    onAllowed: (r) => emit({ e: 'write', r }),
+    onRollout: (r, p, rep) => {
+      const fenced = rep.failed.filter((f) => f.reason === FENCED_REASON).length;
+      emit({ e: 'rollout', r, revision: p.revision, wire: p.wirePlanId, ms: Date.now() - p.startedAtMs, confirmed: rep.confirmed, failed: rep.failed.length - fenced, fenced, reasons: [...new Set(rep.failed.map((f) => f.reason))].slice(0, 3) });
+    },
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+}
 const node = await ClusterNode.start({
   nodeId: values.id,
-  servers: values.nats.split(','),
+  servers,
   regionIds,
   ttlMs: Number(values['ttl-ms']),
-  replicas: Number(values.replicas),
+  replicas,
   onAcquire: (r, token) => {
     driving.add(r);
     emit({ e: 'acquire', r, token });
+    // Regions taken by the first round, inside start, are driven once `start` returned the node (holds needs it).
+    if (holder.node) driver?.acquired(r);
+    else taken.push(r);
   },
   onLost: (r, why) => {
     driving.delete(r);
     emit({ e: 'lost', r, why });
+    driver?.lost(r);
   },
   ...(values.inbox
     ? {
@@ -82,6 +157,8 @@ const node = await ClusterNode.start({
       }
     : {}),
 }).catch((e: unknown) => fail(`cannot start: ${e instanceof Error ? e.message : String(e)}`));
+holder.node = node;
+for (const r of taken) driver?.acquired(r);
 emit({ e: 'ready', regions: regionIds.length });
 
 const writeMs = Number(values['write-ms']);
@@ -98,8 +175,13 @@ const stop = async (): Promise<void> => {
   stopping = true;
   clearInterval(writer);
   await node.stop();
+  await driver?.stop();
+  await Promise.all([...(driven?.values() ?? [])].map((d) => d.client.close()));
+  await plansNc?.drain().catch(() => {});
+  await storage?.close();
   emit({ e: 'stopped' });
   process.exit(0);
 };
 process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
+

@@ -1,0 +1,326 @@
+/**
+ * Cluster nodes driving real controllers through a failover: a 3-server nats-server cluster
+ * (test/fixtures/nats.ts), a generated 15 × 20 grid of 300 signals in 15 regions of 20, 300
+ * virtual controllers on real Modbus TCP sockets in this process (one port per region, on a
+ * clock 100 times real time so that a plan starts within a second), and three node
+ * processes (dist/service/cluster/nodeMain.js --controllers) that push each held region's
+ * committed plan (regionPlans.ts) with the Deployer. Plan A is committed, then plan B, and the
+ * node holding the most regions is killed with SIGKILL while it is rolling B out. Checked:
+ *  - its regions are owned again within 10 s;
+ *  - every controller ends on its region's current plan (B's wire id active);
+ *  - no controller received the same deployment twice: each got exactly one commit of A and
+ *    one of B (the controllers count the commits they were written); those the dead node had
+ *    already given B were not given it again, the others were given it by the new owner;
+ *  - every message published to a region (regionBus.ts) reaches its owner, those published
+ *    to the dead node's regions after the kill a survivor (the regions' durable inboxes);
+ *  - a node that hangs (SIGSTOP) past its leases and resumes stops at once, without a write;
+ *  - a lease changes hands only after it was given back or a lease time of silence;
+ *  - every write to a region's controllers passed its fencing check inside a lease of the
+ *    writer's own that no other node had replaced (the lease bucket's history, server time),
+ *    and so did every beat of the nodes' --write-ms loop (written only after `holds`);
+ *  - no rollout failed other than by fencing.
+ * (This test took over service/cluster/failover.test.ts, which checked the same on
+ * synthetic regions without controllers: one cluster instead of two in the test budget.)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type KV, type NatsConnection } from 'nats';
+import { assertFreshBuild } from '../../engine/pool/freshBuild.js';
+import { loadNetwork } from '../../engine/network/validate.js';
+import { compileNetwork, type CompiledNetwork } from '../../engine/network/compile.js';
+import { partitionRegions, type RegionPlan } from '../../engine/cluster/regions.js';
+import { planNetwork } from '../../engine/plan.js';
+import { VirtualController } from '../../controllers-adapter/virtual/controller.js';
+import { ControllerServer } from '../../controllers-adapter/modbus/server.js';
+import { gridNetworkJson } from '../../test/fixtures/gridNetwork.js';
+import { startNats, type NatsServers } from '../../test/fixtures/nats.js';
+import { deployableBody, type DeployablePlanBody } from '../deployer.js';
+import { openLeaseBucket, type LeaseValue } from './lease.js';
+import { commitRegionPlan, openPlanBucket, regionWirePlanId } from './regionPlans.js';
+import { regionSubject } from './regionBus.js';
+
+const MAIN_URL = new URL('../../dist/service/cluster/nodeMain.js', import.meta.url);
+const MAIN = fileURLToPath(MAIN_URL);
+const TTL_MS = 4000;
+const NODES = ['a', 'b', 'c'];
+const TIME_SCALE = 100;
+
+interface Event {
+  readonly e: string;
+  readonly n: string;
+  readonly t: number;
+  readonly r?: string;
+  readonly revision?: number;
+  readonly why?: string;
+  readonly failed?: number;
+  readonly fenced?: number;
+  readonly reasons?: string[];
+  readonly seq?: number;
+}
+interface Entry {
+  readonly key: string;
+  readonly op: string;
+  readonly node: string;
+  readonly atMs: number;
+  readonly revision: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: () => string, ok: () => boolean, timeoutMs: number, stepMs = 50): Promise<number> {
+  const t0 = Date.now();
+  while (!ok()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what()}`);
+    await sleep(stepMs);
+  }
+  return Date.now();
+}
+
+describe('cluster nodes drive 300 controllers through a failover (3 nats-servers, 3 nodes)', () => {
+  let nats: NatsServers;
+  let nc: NatsConnection;
+  let plansKv: KV;
+  let dir: string;
+  let c: CompiledNetwork;
+  let regions: RegionPlan['regions'];
+  const servers: ControllerServer[] = [];
+  /** Controllers by intersection index. */
+  const controllers: VirtualController[] = [];
+  /** The controllers' clock, s. */
+  let clock: () => number = () => 0;
+  const procs = new Map<string, ChildProcess>();
+  const events: Event[] = [];
+  const history: Entry[] = [];
+  const stderr: string[] = [];
+
+  beforeAll(async () => {
+    assertFreshBuild(MAIN_URL, new URL('../../', import.meta.url));
+    dir = mkdtempSync(join(tmpdir(), 'gw-drive-'));
+    // The servers start while this process builds the city and its controllers.
+    const natsStarting = startNats(3);
+    const text = JSON.stringify(gridNetworkJson({ rows: 15, cols: 20, colSpacingM: 250, rowSpacingM: 250 }));
+    writeFileSync(join(dir, 'network.json'), text);
+    const net = loadNetwork(text);
+    c = compileNetwork(net);
+    regions = partitionRegions(net, 20).regions;
+    // The controllers: one Modbus port per region (unit ids 1..20), a clock 100× real time.
+    const t0S = Date.now() / 1000;
+    clock = (): number => t0S + (Date.now() / 1000 - t0S) * TIME_SCALE;
+    const local = planNetwork(c, new Float64Array(c.detectorIds.length).fill(30), 900, { coordinate: false }).buffer;
+    const listed: { intersection: string; host: string; port: number; unitId: number }[] = [];
+    for (const r of regions) {
+      const bindings = r.signalIds.map((id, k) => {
+        const i = c.intersectionIds.indexOf(id);
+        controllers[i] = new VirtualController(c, i, local, { startS: clock(), commLossTimeoutS: 0 });
+        return { unitId: k + 1, controller: controllers[i] };
+      });
+      const srv = await ControllerServer.start(bindings, { clock });
+      servers.push(srv);
+      r.signalIds.forEach((id, k) => listed.push({ intersection: id, host: '127.0.0.1', port: srv.port, unitId: k + 1 }));
+    }
+    writeFileSync(join(dir, 'controllers.json'), JSON.stringify(listed));
+    // No ticker: a controller runs up to the clock whenever it is asked (each Modbus request, and
+    // `now` below), which is all the nodes and this test see of it.
+    nats = await natsStarting;
+    nc = await connect({ servers: [...nats.urls] });
+    const leaseKv = await openLeaseBucket(nc, { ttlMs: TTL_MS, replicas: 3 });
+    const watch = await leaseKv.watch({ key: '>' });
+    void (async () => {
+      for await (const e of watch) {
+        const node = e.operation === 'PUT' ? (JSON.parse(e.string()) as LeaseValue).node : '';
+        history.push({ key: e.key, op: e.operation, node, atMs: e.created.getTime(), revision: e.revision });
+      }
+    })();
+    plansKv = await openPlanBucket(nc, { replicas: 3 });
+  }, 60_000);
+  afterAll(async () => {
+    for (const p of procs.values()) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    await nc?.close();
+    await nats?.stop();
+    await Promise.all(servers.map((s) => s.close()));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const start = (id: string): void => {
+    const args = [MAIN, '--id', id, '--nats', nats.urls.join(','), '--network', join(dir, 'network.json'), '--max-signals', '20', '--controllers', join(dir, 'controllers.json'), '--db', join(dir, `${id}.db`), '--ttl-ms', String(TTL_MS), '--replicas', '3', '--parallel', '10', '--poll-ms', '100', '--write-ms', '100', '--inbox', '--ack-wait-ms', '1500'];
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let buf = '';
+    p.stdout!.setEncoding('utf8');
+    p.stdout!.on('data', (s: string) => {
+      buf += s;
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const line of lines) if (line) events.push(JSON.parse(line) as Event);
+    });
+    p.stderr!.setEncoding('utf8');
+    p.stderr!.on('data', (s: string) => stderr.push(`${id}: ${s}`));
+    procs.set(id, p);
+  };
+
+  const owners = (): Map<string, Set<string>> => {
+    const m = new Map<string, Set<string>>();
+    for (const ev of events) {
+      if (!ev.r || (ev.e !== 'acquire' && ev.e !== 'lost')) continue;
+      const s = m.get(ev.r) ?? new Set<string>();
+      if (ev.e === 'acquire') s.add(ev.n);
+      else s.delete(ev.n);
+      m.set(ev.r, s);
+    }
+    return m;
+  };
+  const heldBy = (id: string): string[] => [...owners()].filter(([, s]) => s.has(id)).map(([r]) => r);
+  const indexOf = (id: string): number => c.intersectionIds.indexOf(id);
+  /** Controller `id`'s state now (run up to the clock first). */
+  const now = (id: string) => {
+    const ctl = controllers[indexOf(id)]!;
+    ctl.tick(clock());
+    return ctl.state();
+  };
+  /** Controllers whose active plan is not their region's `wire` id. */
+  const notOn = (wire: Map<string, number>): string[] => regions.flatMap((r) => r.signalIds.filter((id) => now(id).activePlanId !== wire.get(r.id)));
+  const commitAll = async (body: DeployablePlanBody): Promise<Map<string, number>> => {
+    const wire = new Map<string, number>();
+    for (const r of regions) wire.set(r.id, regionWirePlanId(await commitRegionPlan(plansKv, r.id, body)));
+    return wire;
+  };
+
+  it('keeps every controller on its region’s committed plan, sends no deployment twice, and fences every write', async () => {
+    expect(regions.length).toBe(15);
+    const planA = deployableBody(c, planNetwork(c, new Float64Array(c.detectorIds.length).fill(60), 900, { coordinate: false }).buffer, [], '08:00');
+    const planB = deployableBody(c, planNetwork(c, new Float64Array(c.detectorIds.length).fill(90), 900, { coordinate: false }).buffer, [], '08:15');
+    const t0 = Date.now();
+    for (const id of NODES) start(id);
+    await until(() => `5 regions per node (now ${NODES.map((id) => heldBy(id).length).join('/')}; ${stderr.join('')})`, () => NODES.every((id) => heldBy(id).length === 5), 20_000);
+    // Plan A once the nodes are balanced: nodes starting one after the other would otherwise
+    // begin rollouts that the first rebalancing fences off (correct, but slower).
+    const wireA = await commitAll(planA);
+    await until(() => `every controller on plan A (${notOn(wireA).length} not; ${stderr.join('')}; ${JSON.stringify(events.filter((ev) => ev.e === 'rollout'))})`, () => notOn(wireA).length === 0, 15_000);
+    console.log(`start: 3 nodes balanced and 300 controllers on plan A ${Date.now() - t0} ms after the nodes were started`);
+    const js = nc.jetstream();
+    const published = new Map<number, string>();
+    const publish = async (r: string, k: number): Promise<void> => {
+      published.set((await js.publish(regionSubject(r, 'detector', `S${k}`), JSON.stringify({ k }))).seq, r);
+    };
+    for (const r of regions) await publish(r.id, 0);
+
+    // Plan B, and the node holding `victim`'s regions killed at its first commit of B.
+    const victim = 'b';
+    const orphaned = heldBy(victim);
+    const orphanIds = regions.filter((r) => orphaned.includes(r.id)).flatMap((r) => r.signalIds);
+    const wireB = await commitAll(planB);
+    const hasB = (id: string): boolean => {
+      const s = now(id);
+      const w = wireB.get(regions.find((r) => r.signalIds.includes(id))!.id);
+      return s.activePlanId === w || s.pendingPlanId === w;
+    };
+    await until(() => 'the victim’s first commit of B', () => orphanIds.some(hasB), 10_000, 1);
+    const killedMs = Date.now();
+    procs.get(victim)!.kill('SIGKILL');
+    const onBAtKill = orphanIds.filter(hasB);
+    const survivors = NODES.filter((id) => id !== victim);
+    // Published to the dead node's regions while no one drives them.
+    for (const r of orphaned) for (let k = 1; k <= 3; k++) await publish(r, k);
+    const backMs = await until(
+      () => 'the dead node’s regions owned again',
+      () => orphaned.every((r) => survivors.some((id) => owners().get(r)?.has(id))),
+      10_000,
+    );
+    await until(() => `every controller on plan B (${notOn(wireB).length} not: ${notOn(wireB).slice(0, 5).join(', ')}; ${stderr.join('')})`, () => notOn(wireB).length === 0, 15_000);
+    const allOnBMs = Date.now();
+    console.log(
+      `failover: ${orphaned.length} regions of the killed node owned again ${backMs - killedMs} ms after the kill (lease TTL ${TTL_MS} ms); ${onBAtKill.length} of its ${orphanIds.length} controllers had plan B at the kill, all 300 controllers ran B ${allOnBMs - killedMs} ms after it`,
+    );
+    expect(backMs - killedMs).toBeLessThan(10_000);
+    // The kill fell in the middle of the dead node's rollout: the new owners had work to finish.
+    expect(onBAtKill.length).toBeGreaterThan(0);
+    expect(onBAtKill.length).toBeLessThan(orphanIds.length);
+
+    // No deployment twice: every controller was written exactly one commit of A, then one of B.
+    const repeated: string[] = [];
+    for (const r of regions) {
+      for (const id of r.signalIds) {
+        const commits = controllers[indexOf(id)]!.planCommits;
+        if (commits.length !== 2 || commits[0] !== wireA.get(r.id) || commits[1] !== wireB.get(r.id)) repeated.push(`${id}: ${commits.join(',')}`);
+      }
+    }
+    expect(repeated, JSON.stringify(events.filter((ev) => ev.e !== 'write' && ev.e !== 'msg' && repeated.some((x) => regions.find((r) => r.id === ev.r)?.signalIds.includes(x.split(':')[0]!))))).toEqual([]);
+
+    // Every message reached an owner of its region, those for the dead node's regions after the kill a survivor.
+    const received = (): Map<number, Event> => new Map(events.filter((ev) => ev.e === 'msg').map((ev) => [ev.seq!, ev]));
+    await until(() => 'every message received', () => [...published.keys()].every((q) => received().has(q)), 10_000);
+    const got = received();
+    console.log(`messages: ${published.size} published, the last of the dead node's regions received ${Math.max(...[...got.values()].map((ev) => ev.t)) - killedMs} ms after the kill`);
+    for (const [q, r] of published) expect(got.get(q)!.r).toBe(r);
+    for (const [q] of [...published].slice(-3 * orphaned.length)) expect(survivors).toContain(got.get(q)!.n);
+
+    // A node that hangs (SIGSTOP) past its leases and comes back must not write on: its leases
+    // were taken meanwhile, and the first thing its timers do on waking is stop.
+    const paused = 'c';
+    const pausedHeld = heldBy(paused);
+    expect(pausedHeld.length).toBeGreaterThan(0);
+    procs.get(paused)!.kill('SIGSTOP');
+    await until(() => 'the paused node’s regions taken by the other', () => pausedHeld.every((r) => owners().get(r)?.has('a')), 15_000);
+    const resumedMs = Date.now();
+    procs.get(paused)!.kill('SIGCONT');
+    await until(() => 'the paused node noticed', () => pausedHeld.every((r) => !owners().get(r)?.has(paused)), 5000);
+    const woke = events.filter((ev) => ev.n === paused && ev.e === 'lost' && ev.t >= resumedMs - 50);
+    expect(new Set(woke.map((ev) => ev.why))).toEqual(new Set(['expired']));
+    await sleep(300);
+
+    // Stop the survivors cleanly, then read the evidence.
+    await Promise.all(
+      survivors.map(
+        (id) =>
+          new Promise<void>((res, rej) => {
+            const p = procs.get(id)!;
+            if (p.exitCode !== null || p.signalCode !== null) return rej(new Error(`node ${id} had already exited (${p.exitCode ?? p.signalCode}): ${stderr.join('')}`));
+            const timer = setTimeout(() => rej(new Error(`node ${id} did not stop within 5 s of SIGTERM: ${stderr.join('')} ${JSON.stringify(events.filter((ev) => ev.n === id && ev.e !== 'write').slice(-10))}`)), 5000);
+            p.once('exit', () => {
+              clearTimeout(timer);
+              res();
+            });
+            p.kill('SIGTERM');
+          }),
+      ),
+    );
+    await sleep(200);
+    const rollouts = events.filter((ev) => ev.e === 'rollout');
+    expect(rollouts.filter((ev) => ev.failed! > 0).map((ev) => JSON.stringify(ev))).toEqual([]);
+    // B reached the orphaned regions through survivors' rollouts.
+    for (const r of orphaned) expect(rollouts.some((ev) => ev.r === r && ev.n !== victim && ev.revision !== undefined && regionWirePlanId(ev.revision) === wireB.get(r))).toBe(true);
+
+    // The watch is the instrument: it must have seen every write to the bucket (no gap in the stream's sequence).
+    expect(history.filter((h, k) => k > 0 && h.revision !== history[k - 1]!.revision + 1).map((h) => h.revision)).toEqual([]);
+    const byKey = new Map<string, Entry[]>();
+    for (const h of history) byKey.set(h.key, [...(byKey.get(h.key) ?? []), h]);
+    // A key changes hands only after a delete (given back) or a lease time of silence.
+    const handovers: string[] = [];
+    for (const [key, entries] of byKey) {
+      for (let k = 1; k < entries.length; k++) {
+        const prev = entries[k - 1]!;
+        const cur = entries[k]!;
+        if (cur.op !== 'PUT' || prev.op !== 'PUT' || prev.node === cur.node) continue;
+        handovers.push(key);
+        expect(cur.atMs - prev.atMs, `${key}: ${prev.node} → ${cur.node} ${JSON.stringify(entries.slice(Math.max(0, k - 3), k + 2))}`).toBeGreaterThanOrEqual(TTL_MS);
+      }
+    }
+    for (const r of [...orphaned, ...pausedHeld]) expect(handovers).toContain(r);
+    // Fencing: each allowed write fell in a lease of the writer's own, not older than the TTL.
+    // Times are whole ms: a give-back stamped in the same ms as a write came after it.
+    const writes = events.filter((ev) => ev.e === 'write');
+    expect(writes.length).toBeGreaterThan(600);
+    const bad: string[] = [];
+    for (const w of writes) {
+      let last: Entry | undefined;
+      for (const h of byKey.get(w.r!) ?? []) if (h.atMs < w.t || (h.atMs === w.t && h.op === 'PUT')) last = h;
+      if (last?.op !== 'PUT' || last.node !== w.n || w.t - last.atMs >= TTL_MS) bad.push(`${w.n} wrote ${w.r} at ${w.t}, last entry ${JSON.stringify(last)}`);
+    }
+    expect(bad).toEqual([]);
+    expect(writes.filter((w) => w.n === victim && w.t > killedMs + 50)).toEqual([]);
+  });
+});
+
