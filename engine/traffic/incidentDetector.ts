@@ -91,7 +91,7 @@ export interface IncidentParams {
 /**
  * Defaults: the setting `npm run bench:incidents` chose on its tuning seeds (the most lane
  * blockages detected within 3 minutes at no more than 0.5 false alarms per detector-day), with
- * per-station thresholds calibrated at margin 0 on the tuning half's incident-free hours.
+ * per-station thresholds calibrated at margin 0.05 on the tuning half's incident-free hours.
  * Persistence 1: the 4-sample window already spans a cycle, and a second sample cost
  * detections within 3 minutes (docs/traffic.md). The empty-lane run as the benchmark's second
  * stage chose it (profile-free, a third per sibling vehicle, empty at ≤ 1 %; calibrated at
