@@ -13,7 +13,8 @@
  */
 import { alarmLevels, calibrateThresholds, emptyProfile, runLevels } from '../../engine/traffic/incidentCalibration.js';
 import type { EmptyProfile, IncidentParams } from '../../engine/traffic/incidentDetector.js';
-import { FREE_SEEDS_PER_HALF, HELDOUT_SEEDS, LEVELS, loadCity, record, scenarioOf, score, TUNING_SEEDS, type Recorded, type RunSetting, type Score } from './scenarios.js';
+import { uncalibratedIncidentParams } from '../../service/trafficState.js';
+import { coarser, FREE_SEEDS_PER_HALF, HELDOUT_SEEDS, LEVELS, loadCity, record, SAMPLE_S, scenarioOf, score, TUNING_SEEDS, type Recorded, type RunSetting, type Score } from './scenarios.js';
 
 const t0 = performance.now();
 const city = loadCity();
@@ -137,4 +138,13 @@ for (const r of heldInc) {
   levels.set(r.scenario.level, [d + sub.detected, n + 1]);
 }
 console.log(`held out by demand level (time of day of the counts): ${[...levels].map(([l, [d, n]]) => `${l} ${d}/${n}`).join(', ')}`);
+// The service's detector while nothing is calibrated (service/trafficState.ts): one threshold for
+// every loop, on 30 s samples and on the 60 s of serve's default count interval.
+for (const k of [1, 2]) {
+  const p = uncalibratedIncidentParams(SAMPLE_S * k);
+  for (const [name, inc, free] of [['tuning', tuneInc, tuneFree], ['held out', heldInc, heldFree]] as const) {
+    const u = score(city.layout, p, undefined, inc.map((r) => coarser(r, k)), free.map((r) => coarser(r, k)));
+    console.log(`service, uncalibrated ${JSON.stringify(p)}, ${SAMPLE_S * k} s samples, ${name}: ${u.detected}/${u.incidents} within 3 min (${(100 * u.detectionRate).toFixed(1)} %), mean ${u.meanDetectS.toFixed(0)} s, ${u.detectedEver} at all; ${u.falseAlarmsPerDetectorDay.toFixed(2)} false alarms per detector-day`);
+  }
+}
 console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);

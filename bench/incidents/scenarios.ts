@@ -115,6 +115,22 @@ export interface Recorded {
   readonly series: SampleSeries;
 }
 
+/** The run with every `k` samples summed into one (counts summed, occupancy averaged): longer samples from the same run. */
+export function coarser(r: Recorded, k: number): Recorded {
+  const s = r.series;
+  const nd = s.countVeh.length / s.samples;
+  const n = Math.floor(s.samples / k);
+  const countVeh = new Float64Array(n * nd);
+  const occupancyPct = new Float64Array(n * nd);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < k; j++)
+      for (let d = 0; d < nd; d++) {
+        countVeh[i * nd + d] = countVeh[i * nd + d]! + s.countVeh[(i * k + j) * nd + d]!;
+        occupancyPct[i * nd + d] = occupancyPct[i * nd + d]! + s.occupancyPct[(i * k + j) * nd + d]! / k;
+      }
+  return { scenario: r.scenario, series: { samples: n, countVeh, occupancyPct, sampleS: s.sampleS * k, skipSamples: Math.floor((s.skipSamples ?? 0) / k) } };
+}
+
 export interface Score {
   readonly incidents: number;
   readonly detected: number;
