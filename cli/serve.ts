@@ -11,7 +11,8 @@
  * controller's active plan id is read; one that restarted or runs another plan gets the current
  * plan again, with a log line on standard error (controllers-adapter/resync.ts). With a storage,
  * every controller's event log is collected every `--event-poll-s` seconds (default 1;
- * service/eventCollector.ts).
+ * service/eventCollector.ts), and its loop counts every `--count-interval-s` seconds (default
+ * 60; service/countCollector.ts), which also feed the live traffic state and incident detection.
  * `--db PATH` (default var/greenwave.db) or `--pg URL` is where the service keeps what must
  * survive a restart: the last Replan (restored at start in place of --at), priority requests
  * and decisions, and the audit log (service/journal.ts, docs/storage.md).
@@ -31,7 +32,7 @@ import { DEFAULT_GOVERNANCE } from '../service/governance.js';
 import type { StorageLocation } from '../service/storage/open.js';
 import type { Storage } from '../service/storage/storage.js';
 import { flushLogger, LOG_LEVELS, makeLogger, type LogLevel } from '../service/logging.js';
-import { CONFIG_ENV, envServeConfig, readServeConfig, type ServeConfig } from './serveConfig.js';
+import { CONFIG_ENV, countIntervalOk, envServeConfig, readServeConfig, type ServeConfig } from './serveConfig.js';
 import { DEFAULT_SQLITE_PATH } from '../service/storage/location.js';
 import { DEFAULT_EVENT_POLL_MS } from '../service/eventCollector.js';
 import { UserStore } from '../web/server/users.js';
@@ -56,6 +57,7 @@ export const SERVE_OPTIONS = {
       limit: { type: 'string', multiple: true },
       'resync-s': { type: 'string' },
       'event-poll-s': { type: 'string' },
+      'count-interval-s': { type: 'string' },
       db: { type: 'string' },
       pg: { type: 'string' },
       'metrics-port': { type: 'string' },
@@ -104,6 +106,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     controllers: cli.controllers ?? cfg.controllers,
     'resync-s': cli['resync-s'] ?? str(cfg.resyncS) ?? '5',
     'event-poll-s': cli['event-poll-s'] ?? str(cfg.eventPollS) ?? String(DEFAULT_EVENT_POLL_MS / 1000),
+    'count-interval-s': cli['count-interval-s'] ?? str(cfg.countIntervalS) ?? '60',
     db: cli.db ?? (cli.pg === undefined ? cfg.db : undefined),
     pg: cli.pg ?? (cli.db === undefined ? cfg.pg : undefined),
     'metrics-port': cli['metrics-port'] ?? str(cfg.metricsPort),
@@ -139,6 +142,8 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
   if (!(Number.isFinite(resyncS) && resyncS >= 0.1 && resyncS <= 3600)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --resync-s ${values['resync-s']} must be a number of seconds within [0.1, 3600]`);
   const eventPollS = Number(values['event-poll-s']);
   if (!(Number.isFinite(eventPollS) && eventPollS >= 0.1 && eventPollS <= 3600)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --event-poll-s ${values['event-poll-s']} must be a number of seconds within [0.1, 3600]`);
+  const countIntervalS = Number(values['count-interval-s']);
+  if (!countIntervalOk(countIntervalS)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --count-interval-s ${values['count-interval-s']} must be a whole number of seconds within [10, 900] that divides 900`);
   if (values.db !== undefined && values.pg !== undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'serve: give --db or --pg, not both');
   let metricsPort: number | undefined;
   if (values['metrics-port'] !== undefined) {
@@ -161,7 +166,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     port,
     host: values.host,
     twoPersonRule: values['two-person-rule'],
-    ...(controllerAddress ? { controllerAddress, controllerResyncMs: Math.round(resyncS * 1000), eventPollMs: Math.round(eventPollS * 1000) } : {}),
+    ...(controllerAddress ? { controllerAddress, controllerResyncMs: Math.round(resyncS * 1000), eventPollMs: Math.round(eventPollS * 1000), countIntervalS } : {}),
     insecure: values.insecure,
     ...(cert !== undefined && key !== undefined ? { tls: { certPath: cert, keyPath: key, ...(values['tls-ca'] ? { caPath: values['tls-ca'] } : {}) } } : {}),
     tokens: TokenStore.fromFile(values.tokens),

@@ -57,6 +57,20 @@ describe('serve --config and GREENWAVE_* variables', () => {
     expect(cli('serve', '--config', config('poll-bad.json', { eventPollS: 7200 })).err).toContain('eventPollS: must be a number of seconds within [0.1, 3600]');
   });
 
+  test('the count interval: default 60 s, from the file, the environment or --count-interval-s (with --controllers); whole seconds dividing 900', () => {
+    const base = ['--insecure', '--tokens', TOKENS_FILE, '--controllers', '127.0.0.1:1502'];
+    expect(ENV_NAMES.countIntervalS).toBe('GREENWAVE_COUNT_INTERVAL_S');
+    expect(parseServeArgs(base, {}).countIntervalS).toBe(60);
+    const f = config('counts-interval.json', { countIntervalS: 30 });
+    expect(parseServeArgs(['--config', f, ...base], {}).countIntervalS).toBe(30);
+    expect(parseServeArgs(['--config', f, ...base], { GREENWAVE_COUNT_INTERVAL_S: '20' }).countIntervalS).toBe(20);
+    expect(parseServeArgs(['--config', f, ...base, '--count-interval-s', '300'], { GREENWAVE_COUNT_INTERVAL_S: '20' }).countIntervalS).toBe(300);
+    expect(() => parseServeArgs([...base, '--count-interval-s', '45.5'], {})).toThrow(/serve: --count-interval-s 45.5 must be a whole number of seconds within \[10, 900\] that divides 900/);
+    expect(() => parseServeArgs([...base, '--count-interval-s', '7'], {})).toThrow(/--count-interval-s 7 must be/);
+    expect(() => parseServeArgs([...base, '--count-interval-s', '70'], {})).toThrow(/--count-interval-s 70 must be/);
+    expect(cli('serve', '--config', config('counts-interval-bad.json', { countIntervalS: 1800 })).err).toContain('countIntervalS: must be a whole number of seconds within [10, 900] that divides 900');
+  });
+
   test('a bad field exits 2 naming the file and the field path', () => {
     const bad = config('greenwave.json', { insecure: true, tokens: TOKENS_FILE, limits: { maxInFlight: -1 } });
     const r = cli('serve', '--config', bad);

@@ -25,6 +25,11 @@ const positive = z.number({ error: 'must be a positive number' }).positive({ err
 const limitNames = Object.keys(DEFAULT_GOVERNANCE);
 
 /** The config file's fields; each mirrors a `serve` option (docs/operations.md). */
+/** A count interval the collector can store and roll up into 15-minute counts (service/countCollector.ts): whole seconds, 10..900, dividing 900. */
+export function countIntervalOk(s: number): boolean {
+  return Number.isInteger(s) && s >= 10 && s <= 900 && 900 % s === 0;
+}
+
 export const ServeConfigSchema = z
   .strictObject({
     port: portNumber,
@@ -42,6 +47,7 @@ export const ServeConfigSchema = z
     controllers: z.string({ error: 'must be HOST:PORT (a Modbus TCP address)' }).regex(/^.+:\d{1,5}$/, { error: 'must be HOST:PORT (a Modbus TCP address)' }),
     resyncS: z.number({ error: 'must be a number of seconds within [0.1, 3600]' }).min(0.1, { error: 'must be a number of seconds within [0.1, 3600]' }).max(3600, { error: 'must be a number of seconds within [0.1, 3600]' }),
     eventPollS: z.number({ error: 'must be a number of seconds within [0.1, 3600]' }).min(0.1, { error: 'must be a number of seconds within [0.1, 3600]' }).max(3600, { error: 'must be a number of seconds within [0.1, 3600]' }),
+    countIntervalS: z.number({ error: 'must be a whole number of seconds within [10, 900] that divides 900' }).refine(countIntervalOk, { error: 'must be a whole number of seconds within [10, 900] that divides 900' }),
     limits: z.strictObject(Object.fromEntries(limitNames.map((k) => [k, positive.optional()])) as Record<string, z.ZodOptional<typeof positive>>),
     db: path,
     pg: z.string({ error: 'must be a PostgreSQL URL' }).min(1, { error: 'must not be empty' }),
@@ -57,7 +63,7 @@ export type ServeConfig = z.infer<typeof ServeConfigSchema>;
 type Field = keyof ServeConfig;
 /** Fields that name files (resolved against the config file's folder). */
 const PATH_FIELDS: readonly Field[] = ['tlsCert', 'tlsKey', 'tlsCa', 'tokens', 'network', 'counts', 'gtfs', 'parking', 'db', 'users'];
-const NUMBER_FIELDS: readonly Field[] = ['port', 'resyncS', 'eventPollS', 'metricsPort', 'webPort'];
+const NUMBER_FIELDS: readonly Field[] = ['port', 'resyncS', 'eventPollS', 'countIntervalS', 'metricsPort', 'webPort'];
 
 /** `tlsCert` → `GREENWAVE_TLS_CERT`. */
 export function envName(field: string): string {

@@ -39,7 +39,7 @@ const ROLLUP_S = 900;
 const UPKEEP_EVERY_S = 3600;
 
 export class CountCollector {
-  private readonly intervalS: number;
+  readonly intervalS: number;
   private timer: NodeJS.Timeout | undefined;
   private lastBucket = Number.NaN;
   private lastRoundOnBoundary = false;

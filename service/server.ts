@@ -47,7 +47,7 @@ import { Reviewer, type ReviewOptions } from './lifecycle/review.js';
 import { ScheduleKeeper } from './lifecycle/schedule.js';
 import { CountCollector } from './countCollector.js';
 import { Deployer, storedPlanResult, wirePlanId } from './deployer.js';
-import type { Storage } from './storage/storage.js';
+import type { DetectorCount, Storage } from './storage/storage.js';
 import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from './metrics.js';
 import { lineLog, makeLogger, type Logger } from './logging.js';
 import { EventCollector } from './eventCollector.js';
@@ -153,6 +153,8 @@ export interface RunningServer {
   readonly parking: ParkingGuidance | undefined;
   /** The network traffic state and the incidents list TrafficStateService serves. */
   readonly traffic: TrafficState;
+  /** The collector of the controllers' loop counts, when it runs (with controllers, and a storage or gate loops). */
+  readonly counts: CountCollector | undefined;
   /** With a parking file whose signs have endpoints: the pusher of their messages (./signPusher.ts). */
   readonly signs: SignPusher | undefined;
   /** Authenticated streams open right now (health watches have a budget of their own). */
@@ -258,11 +260,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (collector) metrics.eventBacklog(() => collector.backlog());
   // The controllers' loop counts, one row per detector per interval, into the storage; the car
   // parks' gate loops among them to the occupancy tracker (with or without a storage).
+  // With a storage they also become the live traffic state and feed the incident detector.
   const gates = parking ? new ParkingGates(parking, state.c, log) : undefined;
-  const counts =
-    field && (opts.storage || gates?.any)
-      ? new CountCollector(field.client, field.endpoints, opts.storage, clock, { intervalS: opts.countIntervalS, log, ...(gates?.any ? { onCounts: (rows, iv) => gates.apply(rows, iv) } : {}) }).start()
-      : undefined;
+  const traffic = new TrafficState(state);
+  const liveTraffic = field !== undefined && opts.storage !== undefined;
+  const onCounts = (rows: readonly DetectorCount[], iv: { startMs: number; intervalS: number }): void => {
+    if (gates?.any) gates.apply(rows, iv);
+    if (liveTraffic) traffic.applyLive(rows, iv);
+  };
+  const counts = field && (opts.storage || gates?.any) ? new CountCollector(field.client, field.endpoints, opts.storage, clock, { intervalS: opts.countIntervalS, log, onCounts }).start() : undefined;
+  if (counts && liveTraffic) {
+    traffic.startLive(counts.intervalS);
+    log(`greenwave serve: traffic state and incident detection from the controllers' loop counts every ${counts.intervalS} s (the counts file until the first whole interval)`);
+  } else log('greenwave serve: traffic state from the counts file; incident detection not running (no live loop counts: it needs --controllers and --db)');
   // Reports and the tracker's corrections into the database, when there is one.
   const history = parking && opts.storage ? new OccupancyHistory(parking.feed, opts.storage, clock, { log }).start() : undefined;
   if (parking) parking.history = history;
@@ -278,7 +288,6 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   server.addService(pkg.greenwave.v1['EventService']!.service, eventService(ctx));
   // Registered with or without a parking file: without one its calls authenticate, then say what is missing.
   server.addService(pkg.greenwave.v1['ParkingGuidanceService']!.service, parkingService(ctx, parking));
-  const traffic = new TrafficState(state);
   server.addService(pkg.greenwave.v1['TrafficStateService']!.service, trafficService(ctx, traffic));
   server.addService(pkg.grpc.health.v1.Health.service, healthService(ctx));
   addReflection(server, pkgDef, gate, gov);
@@ -374,6 +383,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     controllers: field ? { link: field.link, failures: field.link.failures } : undefined,
     parking,
     traffic,
+    counts,
     signs,
     openStreams: () => gov.stats().streams,
     governance: { limits: gov.limits, stats: () => gov.stats(), pacing, replanComputations: () => replanner.computations },

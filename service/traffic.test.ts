@@ -1,8 +1,9 @@
 /**
  * TrafficStateService over a real server and grpc-js client: the link states stream carries
  * every link and the corridor and city indices, a route's time is the sum of its links', the
- * incidents list shows what the service holds (in memory: no detector feeds it yet), and a bad
- * watch request is refused naming the field.
+ * incidents list shows what the service holds, and a bad watch request is refused naming the
+ * field. Without controllers the state comes from the counts file and incident detection does
+ * not run, and the responses say so (live counts: ./trafficLive.test.ts).
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
@@ -47,6 +48,7 @@ test('WatchLinkStates: every link, corridor and city index; the state the estima
   });
   expect((msg!['corridors'] as Record<string, unknown>[]).map((c) => c['corridor_id'])).toEqual(['renmin-rd']);
   expect(msg!['city_tpi']).toBeGreaterThanOrEqual(0);
+  expect(msg!['source']).toBe('TRAFFIC_DATA_SOURCE_COUNTS_FILE');
   const bad = await first({ link_ids: ['L-I1-I2'], interval_s: 0.001 });
   expect(bad.err?.code).toBe(grpc.status.INVALID_ARGUMENT);
   expect(bad.err?.details).toMatch(/^interval_s: /);
@@ -71,6 +73,8 @@ test('GetRouteTravelTime: the sum of the links on the path', async () => {
 test('incidents: the in-memory list, active ones streamed, cleared ones only when asked for', async () => {
   const empty = await unaryCall(client, 'ListIncidents', {}, bearer('viewer-secret-1'), 5000);
   expect(empty.res['incidents']).toEqual([]);
+  expect(empty.res['detection']).toMatchObject({ running: false, sample_s: 0 });
+  expect((empty.res['detection'] as Record<string, unknown>)['status']).toMatch(/^not running: no live loop counts/);
   const a = srv.traffic.reportIncident('L-I3-I4', 'I4-WB-2-A', 'test', T0 - 60);
   const b = srv.traffic.reportIncident('I1-NB', '', 'test', T0 - 30);
   srv.traffic.clearIncident(b, T0);
@@ -80,4 +84,5 @@ test('incidents: the in-memory list, active ones streamed, cleared ones only whe
   expect((all.res['incidents'] as Record<string, unknown>[]).map((x) => x['state'])).toEqual(['INCIDENT_STATE_ACTIVE', 'INCIDENT_STATE_CLEARED']);
   const { msg } = await first({ interval_s: 1 }, 'WatchIncidents');
   expect((msg!['incidents'] as Record<string, unknown>[]).map((x) => x['incident_id'])).toEqual([a]);
+  expect((msg!['detection'] as Record<string, unknown>)['running']).toBe(false);
 });

@@ -26,7 +26,7 @@ test('the Python grpcio client: link states, route travel times, INVALID_ARGUMEN
   try {
     const { stdout } = await promisify(execFile)(PYTHON, [PY, '--port', String(srv.port), '--stubs', stubs.dir], { encoding: 'utf8', timeout: 30_000 });
     const r = JSON.parse(stdout) as Record<string, Record<string, unknown>>;
-    const watch = r['watch'] as { code: string; links: { id: string; class: string; travel_time_s: number; running_time_s: number; signal_delay_s: number; spot_speed_kph: number | null; tpi: number; level: string }[]; corridors: string[]; city_tpi: number | null; city_level: string };
+    const watch = r['watch'] as { code: string; links: { id: string; class: string; travel_time_s: number; running_time_s: number; signal_delay_s: number; spot_speed_kph: number | null; tpi: number; level: string }[]; corridors: string[]; city_tpi: number | null; city_level: string; source: string };
     expect(watch.code).toBe('OK');
     expect(watch.links.map((l) => [l.id, l.class])).toEqual([
       ['L-I1-I2', 'LINK_CLASS_ARTERIAL'],
@@ -38,6 +38,7 @@ test('the Python grpcio client: link states, route travel times, INVALID_ARGUMEN
     expect(watch.links[1]!.spot_speed_kph).toBeNull(); // stop-line loops only
     expect(watch.corridors).toEqual(['renmin-rd']);
     expect(watch.city_tpi).not.toBeNull();
+    expect(watch.source).toBe('TRAFFIC_DATA_SOURCE_COUNTS_FILE');
     expect(watch.city_level).toMatch(/^CONGESTION_LEVEL_(FREE|BASICALLY_FREE|LIGHTLY_CONGESTED|MODERATELY_CONGESTED|HEAVILY_CONGESTED)$/);
     expect(r['watch_unknown']).toEqual({ code: 'NOT_FOUND', details: 'link_ids[0]: no link "L-NOPE"' });
     const byLinks = r['route_links'] as { code: string; travel_time_s: number; length_m: number; links: [string, number][] };
@@ -51,7 +52,9 @@ test('the Python grpcio client: link states, route travel times, INVALID_ARGUMEN
     expect(r['route_unknown_link']).toEqual({ code: 'NOT_FOUND', details: 'link_ids[1]: no link "L-NOPE"' });
     expect(r['route_unknown_intersection']).toEqual({ code: 'NOT_FOUND', details: 'intersection_ids[1]: no intersection "I99"' });
     expect(r['route_no_token']!['code']).toBe('UNAUTHENTICATED');
-    expect(r['incidents']).toEqual({ code: 'OK', n: 0 });
+    // No controllers: the counts file, and no detection, which the response says.
+    expect(r['incidents']).toMatchObject({ code: 'OK', n: 0, running: false });
+    expect((r['incidents'] as Record<string, unknown>)['status']).toMatch(/^not running: no live loop counts/);
   } finally {
     stubs.remove();
   }

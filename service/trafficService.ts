@@ -2,8 +2,10 @@
  * TrafficStateService (proto/greenwave/v1/traffic.proto): the links' state
  * and congestion index (WatchLinkStates, a paced server stream: a slow reader
  * gets the latest state), route travel times (GetRouteTravelTime), and the
- * incidents (ListIncidents, WatchIncidents) from the service's in-memory list
- * (./trafficState.ts; no detector feeds it yet). Registered by startServer
+ * incidents (ListIncidents, WatchIncidents) that the loop incident detector
+ * opened and cleared on the controllers' live counts, with whether detection is
+ * running (./trafficState.ts; without live counts it is not, and the link
+ * states come from the counts file: `source` says which). Registered by startServer
  * (./server.ts) with a ServiceContext (./calls.ts).
  *
  * Role `viewer` for every call. Limits are the service's (./governance.ts):
@@ -74,9 +76,15 @@ export function trafficService(ctx: ServiceContext, traffic: TrafficState): grpc
       }),
       ...(known(city) ? { city_tpi: city } : {}),
       city_level: levelName(city),
+      source: sourceName(),
     };
   };
 
+  const sourceName = (): string => (traffic.isLive ? 'TRAFFIC_DATA_SOURCE_LIVE' : 'TRAFFIC_DATA_SOURCE_COUNTS_FILE');
+  const detection = (): Obj => {
+    const d = traffic.detection();
+    return { running: d.running, status: d.status, sample_s: d.sampleS };
+  };
   const incidentMessage = (x: IncidentRecord): Obj => ({
     incident_id: x.incidentId,
     link_id: x.linkId,
@@ -85,6 +93,8 @@ export function trafficService(ctx: ServiceContext, traffic: TrafficState): grpc
     detected: sToTimestamp(x.detectedS),
     ...(x.clearedS !== undefined ? { cleared: sToTimestamp(x.clearedS) } : {}),
     source: x.source,
+    confidence: x.confidence,
+    location: x.location,
   });
 
   return {
@@ -119,11 +129,12 @@ export function trafficService(ctx: ServiceContext, traffic: TrafficState): grpc
         level: levelName(tpi),
         links: path.map((k) => ({ link_id: L.ids[k], travel_time_s: s.travelTimeS[k], signal_delay_s: s.signalDelayS[k], tpi: s.tpi[k], level: levelName(s.tpi[k]!) })),
         interval_start: sToTimestamp(traffic.intervalStartMs / 1000),
+        source: sourceName(),
       };
     }),
     ListIncidents: gate.unary('viewer', (r) => {
       const all = r['include_cleared'] === true;
-      return { incidents: traffic.incidents.filter((x) => all || x.clearedS === undefined).map(incidentMessage) };
+      return { incidents: traffic.incidents.filter((x) => all || x.clearedS === undefined).map(incidentMessage), detection: detection() };
     }),
     WatchIncidents: (call: grpc.ServerWritableStream<Obj, Obj>) => {
       if (!gate.openStream(call, 'viewer')) return;
@@ -134,7 +145,7 @@ export function trafficService(ctx: ServiceContext, traffic: TrafficState): grpc
         call.emit('error', toGrpcStatus(e));
         return;
       }
-      pacedStream(call, periodMs, () => [{ time: sToTimestamp(ctx.clock()), incidents: traffic.incidents.filter((x) => x.clearedS === undefined).map(incidentMessage) }], ctx.pacing);
+      pacedStream(call, periodMs, () => [{ time: sToTimestamp(ctx.clock()), incidents: traffic.incidents.filter((x) => x.clearedS === undefined).map(incidentMessage), detection: detection() }], ctx.pacing);
     },
   };
 }

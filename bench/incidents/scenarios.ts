@@ -17,7 +17,7 @@ import { SeededRandom } from '../../engine/numeric.js';
 import { Simulation, type LaneIncident } from '../../simulator/simulation.js';
 import { movementFlowsFromLanes } from '../../simulator/demand.js';
 import { incidentLayout, type IncidentLayout } from '../../engine/traffic/incidentLayout.js';
-import { IncidentDetector, type IncidentParams } from '../../engine/traffic/incidentDetector.js';
+import { IncidentDetector, type EmptyProfile, type IncidentParams } from '../../engine/traffic/incidentDetector.js';
 import type { SampleSeries } from '../../engine/traffic/incidentCalibration.js';
 
 export const SAMPLE_S = 30;
@@ -115,6 +115,22 @@ export interface Recorded {
   readonly series: SampleSeries;
 }
 
+/** The run with every `k` samples summed into one (counts summed, occupancy averaged): longer samples from the same run. */
+export function coarser(r: Recorded, k: number): Recorded {
+  const s = r.series;
+  const nd = s.countVeh.length / s.samples;
+  const n = Math.floor(s.samples / k);
+  const countVeh = new Float64Array(n * nd);
+  const occupancyPct = new Float64Array(n * nd);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < k; j++)
+      for (let d = 0; d < nd; d++) {
+        countVeh[i * nd + d] = countVeh[i * nd + d]! + s.countVeh[(i * k + j) * nd + d]!;
+        occupancyPct[i * nd + d] = occupancyPct[i * nd + d]! + s.occupancyPct[(i * k + j) * nd + d]! / k;
+      }
+  return { scenario: r.scenario, series: { samples: n, countVeh, occupancyPct, sampleS: s.sampleS * k, skipSamples: Math.floor((s.skipSamples ?? 0) / k) } };
+}
+
 export interface Score {
   readonly incidents: number;
   readonly detected: number;
@@ -132,8 +148,19 @@ export interface Score {
   readonly cleared: number;
 }
 
+/** The empty-lane run's thresholds, and the lanes' empty-loop profile of a demand level (none: the profile-free run). */
+export interface RunSetting {
+  readonly thresholds: Float64Array;
+  readonly profileOf?: (level: string) => EmptyProfile | undefined;
+}
+
 /** Scores a detector setting over recorded incident runs and incident-free runs. */
-export function score(layout: IncidentLayout, params: Partial<IncidentParams>, thresholds: Float64Array | undefined, incidents: readonly Recorded[], free: readonly Recorded[]): Score {
+export function score(layout: IncidentLayout, params: Partial<IncidentParams>, thresholds: Float64Array | undefined, incidents: readonly Recorded[], free: readonly Recorded[], run?: RunSetting): Score {
+  const detector = (sc: Scenario) => {
+    const det = new IncidentDetector(layout, params, thresholds, run?.thresholds);
+    det.setEmptyProfile(run?.profileOf?.(sc.level));
+    return det;
+  };
   const nd = layout.detectorIds.length;
   let detected = 0;
   let detectedEver = 0;
@@ -143,7 +170,7 @@ export function score(layout: IncidentLayout, params: Partial<IncidentParams>, t
   let sumClear = 0;
   for (const { scenario, series } of incidents) {
     const inc = scenario.incident!;
-    const det = new IncidentDetector(layout, params, thresholds);
+    const det = detector(scenario);
     let first = Number.NaN;
     let clearAt = Number.NaN;
     const endS = inc.startS + inc.durationS;
@@ -174,8 +201,8 @@ export function score(layout: IncidentLayout, params: Partial<IncidentParams>, t
   }
   let falseAlarms = 0;
   let detectorDays = 0;
-  for (const { series } of free) {
-    const det = new IncidentDetector(layout, params, thresholds);
+  for (const { scenario, series } of free) {
+    const det = detector(scenario);
     for (let r = 0; r < series.samples; r++) {
       const tS = (r + 1) * series.sampleS;
       const events = det.push(tS, series.countVeh.subarray(r * nd, (r + 1) * nd), series.occupancyPct.subarray(r * nd, (r + 1) * nd));

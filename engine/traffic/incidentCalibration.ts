@@ -4,11 +4,13 @@
  * highest flow deficit that its loop, with the blocked-lane occupancy
  * pattern, held for `persistence` judged samples in a row in the training
  * data, and never below the default. Where the training data never came near
- * an alarm the default stands. Called by the incident benchmark's tuning and
- * its tests, and by whoever calibrates a city's detector on days without
- * incidents.
+ * an alarm the default stands. Likewise the empty-lane run thresholds
+ * (`margin` times the longest run, at least the default), and the lanes'
+ * empty-loop profiles for a time of day. Called by the incident benchmark's
+ * tuning and its tests, and by whoever calibrates a city's detector on days
+ * without incidents.
  */
-import { IncidentDetector, type IncidentParams } from './incidentDetector.js';
+import { IncidentDetector, PROFILE_RED_OCC_PCT, type EmptyProfile, type IncidentParams } from './incidentDetector.js';
 import type { IncidentLayout } from './incidentLayout.js';
 
 /** One incident-free series: `samples` rows of every detector, row-major, and the sample length. */
@@ -56,4 +58,59 @@ export function calibrateThresholds(layout: IncidentLayout, params: Partial<Inci
   const base = new IncidentDetector(layout, params).params.flowDeficit;
   const level = alarmLevels(layout, params, series);
   return Float64Array.from(level, (x) => Math.min(1, Math.max(base, x + margin)));
+}
+
+/**
+ * Each station's longest empty-lane run in the series (incident-free), each series with the
+ * profile of its time of day (`profiles[k]`, or none).
+ */
+export function runLevels(layout: IncidentLayout, params: Partial<IncidentParams>, series: readonly SampleSeries[], profiles?: readonly (EmptyProfile | undefined)[]): Float64Array {
+  const n = layout.stationCount;
+  const nd = layout.detectorIds.length;
+  const level = new Float64Array(n);
+  series.forEach((ser, k) => {
+    const det = new IncidentDetector(layout, { ...params, runEvidence: Number.POSITIVE_INFINITY });
+    det.setEmptyProfile(profiles?.[k]);
+    for (let r = 0; r < ser.samples; r++) {
+      det.push((r + 1) * ser.sampleS, ser.countVeh.subarray(r * nd, (r + 1) * nd), ser.occupancyPct.subarray(r * nd, (r + 1) * nd));
+      if (r < (ser.skipSamples ?? 0)) continue;
+      for (let s = 0; s < n; s++) if (det.runLevel[s]! > level[s]!) level[s] = det.runLevel[s]!;
+    }
+  });
+  return level;
+}
+
+/** Run thresholds per station: `margin` times its longest run in the incident-free series, at least `floor`. */
+export function calibrateRunThresholds(layout: IncidentLayout, params: Partial<IncidentParams>, series: readonly SampleSeries[], margin: number, floor: number, profiles?: readonly (EmptyProfile | undefined)[]): Float64Array {
+  return Float64Array.from(runLevels(layout, params, series, profiles), (x) => Math.max(floor, x * margin));
+}
+
+/**
+ * The lanes' empty-loop profile for one time of day from incident-free series at that time: per
+ * station, the share of samples its loop was empty (no vehicle, occupancy ≤ `emptyOccPct`) while
+ * its siblings' mean occupancy was at least PROFILE_RED_OCC_PCT, and while it was lower; with
+ * half a sample added to either count (add-half smoothing), so that no share is 0 or 1.
+ */
+export function emptyProfile(layout: IncidentLayout, params: Partial<IncidentParams>, series: readonly SampleSeries[]): EmptyProfile {
+  const n = layout.stationCount;
+  const nd = layout.detectorIds.length;
+  const emptyOcc = new IncidentDetector(layout, params).params.emptyOccPct;
+  const e = new Float64Array(2 * n);
+  const all = new Float64Array(2 * n);
+  for (const ser of series) {
+    for (let r = ser.skipSamples ?? 0; r < ser.samples; r++) {
+      const row = r * nd;
+      for (let s = 0; s < n; s++) {
+        const d = layout.stationDetector[s]!;
+        let os = 0;
+        for (let k = layout.siblingStart[s]!; k < layout.siblingStart[s + 1]!; k++) os += ser.occupancyPct[row + layout.siblings[k]!]!;
+        os /= layout.siblingStart[s + 1]! - layout.siblingStart[s]!;
+        const slot = os >= PROFILE_RED_OCC_PCT ? s : n + s;
+        all[slot] = all[slot]! + 1;
+        if (ser.countVeh[row + d] === 0 && ser.occupancyPct[row + d]! <= emptyOcc) e[slot] = e[slot]! + 1;
+      }
+    }
+  }
+  const share = (k: number) => (e[k]! + 0.5) / (all[k]! + 1);
+  return { atRed: Float64Array.from({ length: n }, (_, s) => share(s)), otherwise: Float64Array.from({ length: n }, (_, s) => share(n + s)) };
 }

@@ -13,7 +13,7 @@ import { compileNetwork, type CompiledNetwork } from '../network/compile.js';
 import { OptionError } from '../errors.js';
 import { incidentLayout, type IncidentLayout } from './incidentLayout.js';
 import { IncidentDetector, INCIDENT_DEFAULTS, type IncidentEvent } from './incidentDetector.js';
-import { alarmLevels, calibrateThresholds, type SampleSeries } from './incidentCalibration.js';
+import { alarmLevels, calibrateRunThresholds, calibrateThresholds, emptyProfile, runLevels, type SampleSeries } from './incidentCalibration.js';
 
 let c: CompiledNetwork;
 let layout: IncidentLayout;
@@ -99,9 +99,50 @@ describe('incident detector', () => {
     const d = new IncidentDetector(layout);
     // Half its siblings' flow, ordinary occupancy: neither empty nor standing.
     expect(feed(d, 0, 40, 6, { 'I3-EB-2-S': [3, 40] })).toEqual([]);
-    // One vehicle per green in the siblings: below minSiblingVeh over a 4-sample window, no verdict.
-    const quiet = new IncidentDetector(layout);
+    // One vehicle per green in the siblings: below minSiblingVeh over a 4-sample window, no verdict
+    // (the empty-lane run off).
+    const quiet = new IncidentDetector(layout, { runEvidence: Number.POSITIVE_INFINITY });
     expect(feed(quiet, 0, 40, 1, { 'I3-EB-2-S': [0, 0] })).toEqual([]);
+    // No traffic on the approach at all: the lane's empty loop is no evidence.
+    const none = new IncidentDetector(layout);
+    const zeros = new Float64Array(c.detectorIds.length);
+    for (let k = 0; k < 60; k++) expect(none.push((k + 1) * SAMPLE_S, zeros, zeros)).toEqual([]);
+    expect(Math.max(...none.runLevel)).toBe(0);
+  });
+
+  it('declares a quiet lane that stays empty while its siblings queue at every red (the empty-lane run), and clears it when it counts again', () => {
+    const d = new IncidentDetector(layout);
+    const s = [...layout.stationDetector].indexOf(det('I3-EB-2-S'));
+    // One vehicle per green in the siblings, 90 % occupied through red: each cycle of 3 samples adds
+    // 0.9 + 0.9 + (0.4 + 1/3) to the run of a lane whose loop stays empty.
+    const perCycle = 0.9 + 0.9 + 0.4 + 1 / 3;
+    const samplesNeeded = Math.ceil((INCIDENT_DEFAULTS.runEvidence / perCycle) * 3);
+    const end = samplesNeeded + 4;
+    const ev = feed(d, 0, end, 1, { 'I3-EB-2-S': [0, 0] });
+    expect(ev).toHaveLength(1);
+    expect(ev[0]).toMatchObject({ kind: 'start', detectorId: 'I3-EB-2-S', where: 'upstream' });
+    expect(ev[0]!.tS).toBeGreaterThanOrEqual(samplesNeeded * SAMPLE_S);
+    expect(ev[0]!.tS).toBeLessThanOrEqual((samplesNeeded + 2) * SAMPLE_S);
+    expect(d.runLevel[s]).toBeGreaterThan(INCIDENT_DEFAULTS.runEvidence);
+    // The lane counts in two samples in a row: cleared, though the siblings never give the window a verdict.
+    const nd = c.detectorIds.length;
+    const q = new Float64Array(nd).fill(1);
+    const o = new Float64Array(nd).fill(20);
+    expect(d.push((end + 1) * SAMPLE_S, q, o)).toEqual([]);
+    expect(d.push((end + 2) * SAMPLE_S, q, o).map((e) => e.kind)).toEqual(['clear']);
+  });
+
+  it('weighs an empty spell against the lane\'s own profile when it has one', () => {
+    const n = layout.stationCount;
+    const s = [...layout.stationDetector].indexOf(det('I3-EB-2-S'));
+    // A lane empty in 1 of 2 samples while its siblings queue: each such sample adds ln 2 only.
+    const atRed = new Float64Array(n).fill(0.5);
+    const otherwise = new Float64Array(n).fill(0.5);
+    const d = new IncidentDetector(layout, { runEvidence: 100 });
+    d.setEmptyProfile({ atRed, otherwise });
+    feed(d, 0, 9, 1, { 'I3-EB-2-S': [0, 0] });
+    expect(d.runLevel[s]).toBeCloseTo(9 * Math.LN2, 9);
+    expect(() => d.setEmptyProfile({ atRed: new Float64Array(2), otherwise })).toThrow(/profile/);
   });
 
   it('takes per-station thresholds from incident-free samples, above what each loop did there', () => {
@@ -129,10 +170,40 @@ describe('incident detector', () => {
     expect(feed(d, 40, 60, 6, { 'I3-EB-2-S': [0, 0] }).map((e) => e.kind)).toEqual(['start']);
   });
 
+  it('calibrates the empty-lane run and the profile on incident-free samples', () => {
+    const nd = c.detectorIds.length;
+    const rows = 30;
+    const countVeh = new Float64Array(rows * nd);
+    const occupancyPct = new Float64Array(rows * nd);
+    for (let k = 0; k < rows; k++) {
+      // I3-EB-2-S empty for one whole cycle in every two (samples 0–2 of each 6), used the other.
+      const [q, o] = sample(k, 6, k % 6 < 3 ? { 'I3-EB-2-S': [0, 0] } : {});
+      countVeh.set(q, k * nd);
+      occupancyPct.set(o, k * nd);
+    }
+    const series: SampleSeries = { samples: rows, countVeh, occupancyPct, sampleS: SAMPLE_S };
+    const s = [...layout.stationDetector].indexOf(det('I3-EB-2-S'));
+    const other = [...layout.stationDetector].indexOf(det('I3-EB-3-S'));
+    // The longest run: a green sample (0.4 + 6/3) and two red ones (0.9 each).
+    expect(runLevels(layout, {}, [series])[s]).toBeCloseTo(0.4 + 2 + 0.9 + 0.9, 9);
+    const th = calibrateRunThresholds(layout, {}, [series], 1.1, 2);
+    expect(th[s]).toBeCloseTo(1.1 * (0.4 + 2 + 1.8), 9);
+    expect(th[other]).toBe(2);
+    // Empty in 10 of the 20 red samples and 5 of the 10 green ones: add-half shares.
+    const p = emptyProfile(layout, {}, [series]);
+    expect(p.atRed[s]).toBeCloseTo((10 + 0.5) / (20 + 1), 9);
+    expect(p.otherwise[s]).toBeCloseTo((5 + 0.5) / (10 + 1), 9);
+    // I3-EB-3-S is never empty; its siblings' mean is below 50 % at the reds when EB-2 is empty (10 of 20).
+    expect(p.atRed[other]).toBeCloseTo(0.5 / 11, 9);
+    expect(p.otherwise[other]).toBeCloseTo(0.5 / 21, 9);
+  });
+
   it('rejects bad settings with the field path', () => {
     expect(() => new IncidentDetector(layout, { windowSamples: 0 })).toThrow(OptionError);
     expect(() => new IncidentDetector(layout, { flowDeficit: 1.5 })).toThrow(/params.flowDeficit/);
     expect(() => new IncidentDetector(layout, {}, new Float64Array(3))).toThrow(/thresholds/);
+    expect(() => new IncidentDetector(layout, {}, undefined, new Float64Array(3))).toThrow(/runThresholds/);
+    expect(() => new IncidentDetector(layout, { runEvidence: 0 })).toThrow(/params.runEvidence/);
     expect(() => new IncidentDetector(layout).push(30, new Float64Array(2), new Float64Array(2))).toThrow(/sample/);
   });
 });

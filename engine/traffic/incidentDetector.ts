@@ -39,6 +39,25 @@
  * `clearSamples` judged samples in a row with FDF below `clearDeficit`; the
  * link's clear event goes out when its last station has cleared.
  *
+ * The window needs `minSiblingVeh` sibling vehicles for a verdict, which a
+ * side street's lanes do not count in 3 minutes (one short green a cycle).
+ * A second test needs no verdict: the empty-lane run. While the loop stays
+ * empty (no vehicle, occupancy ≤ `emptyOccPct`) sample after sample, each
+ * sample adds what its siblings show of traffic that would have reached it:
+ * their mean occupancy as a share (a queue standing on them through a red,
+ * which this lane's vehicles would stand on its loop for) plus `runVehWeight`
+ * per vehicle they counted. With the lane's own profile for the time of day
+ * (`setEmptyProfile`: how often its loop was empty in incident-free samples
+ * while its siblings' queue stood, and otherwise), a sample adds instead
+ * −ln of that share, when the siblings show any traffic: the run is then the
+ * log-likelihood of so long an empty spell on a lane that is open. A run above the station's run threshold
+ * (calibrated, like the FDF threshold, above the longest run its loop made in
+ * incident-free data) declares the incident, located upstream of the loop;
+ * such a station also clears once its loop counts again in `clearSamples`
+ * samples in a row. A run-length (CUSUM-like) test on sibling counts alone
+ * was faster but no better (docs/traffic.md); the siblings' standing queue is
+ * what tells an empty lane at red from a quiet one.
+ *
  * Hot path: typed arrays sized once; `push` allocates only the (usually empty) array of events it returns.
  */
 import { OptionError } from '../errors.js';
@@ -61,14 +80,24 @@ export interface IncidentParams {
   readonly clearDeficit: number;
   /** Judged samples in a row below `clearDeficit` that clear a station. */
   readonly clearSamples: number;
+  /** A loop with no vehicle and at most this occupancy, %, is empty in a sample (the empty-lane run). */
+  readonly emptyOccPct: number;
+  /** Run evidence per vehicle the siblings counted in a sample (their standing queue adds its occupancy share). */
+  readonly runVehWeight: number;
+  /** Default run threshold of a station without a calibrated one (Infinity: the empty-lane run is off). */
+  readonly runEvidence: number;
 }
 
 /**
  * Defaults: the setting `npm run bench:incidents` chose on its tuning seeds (the most lane
  * blockages detected within 3 minutes at no more than 0.5 false alarms per detector-day), with
- * per-station thresholds calibrated at margin 0 on the tuning half's incident-free hours.
+ * per-station thresholds calibrated at margin 0.05 on the tuning half's incident-free hours.
  * Persistence 1: the 4-sample window already spans a cycle, and a second sample cost
- * detections within 3 minutes (docs/traffic.md).
+ * detections within 3 minutes (docs/traffic.md). The empty-lane run as the benchmark's second
+ * stage chose it (profile-free, a third per sibling vehicle, empty at ≤ 1 %; calibrated at
+ * twice each loop's longest incident-free run, at least 2); `runEvidence`, the threshold of a
+ * loop not calibrated, is twice the longest run any monitored loop of the demo city made in
+ * the tuning half's 24 incident-free hours (6.7).
  */
 export const INCIDENT_DEFAULTS: IncidentParams = {
   windowSamples: 4,
@@ -79,7 +108,25 @@ export const INCIDENT_DEFAULTS: IncidentParams = {
   persistence: 1,
   clearDeficit: 0.5,
   clearSamples: 2,
+  emptyOccPct: 1,
+  runVehWeight: 1 / 3,
+  runEvidence: 13,
 };
+
+/** Siblings' mean occupancy from which a sample counts as "their queue stands" (a red) in the empty-lane profile, %. */
+export const PROFILE_RED_OCC_PCT = 50;
+/** Lowest share of empty samples the profile is taken at (a share of 0 in the data is not a certainty). */
+const MIN_EMPTY_SHARE = 1e-3;
+
+/**
+ * A lane's own empty-loop profile for one time of day, per station: the share of incident-free
+ * samples in which its loop was empty while the siblings' mean occupancy was at least
+ * PROFILE_RED_OCC_PCT, and while it was lower (incidentCalibration.ts emptyProfile).
+ */
+export interface EmptyProfile {
+  readonly atRed: Float64Array;
+  readonly otherwise: Float64Array;
+}
 
 export interface IncidentEvent {
   readonly kind: 'start' | 'clear';
@@ -106,6 +153,14 @@ export class IncidentDetector {
   readonly params: IncidentParams;
   /** FDF threshold per station (calibrated per station pair; the default until then). */
   readonly threshold: Float64Array;
+  /** Empty-lane run threshold per station (calibrated; the default `runEvidence` until then). */
+  readonly runThreshold: Float64Array;
+  /** The empty-lane run evidence of each station after the last sample (0 when its loop was not empty): for calibration. */
+  readonly runLevel: Float64Array;
+  /** Per station: raised by the empty-lane run (1) or the flow deficit (0); samples in a row its loop counted. */
+  private readonly byRun: Uint8Array;
+  private readonly countRun: Int32Array;
+  private profile: EmptyProfile | undefined;
   private readonly nd: number;
   private readonly counts: Float64Array;
   private readonly occ: Float64Array;
@@ -126,6 +181,7 @@ export class IncidentDetector {
     readonly layout: IncidentLayout,
     params: Partial<IncidentParams> = {},
     thresholds?: Float64Array,
+    runThresholds?: Float64Array,
   ) {
     const p = { ...INCIDENT_DEFAULTS, ...params };
     if (!(Number.isInteger(p.windowSamples) && p.windowSamples >= 1)) throw new OptionError('params.windowSamples', `must be an integer ≥ 1, got ${p.windowSamples}`);
@@ -137,6 +193,14 @@ export class IncidentDetector {
     const n = layout.stationCount;
     if (thresholds !== undefined && thresholds.length !== n) throw new OptionError('thresholds', `needs one per station (${n}), got ${thresholds.length}`);
     this.threshold = thresholds !== undefined ? Float64Array.from(thresholds) : new Float64Array(n).fill(p.flowDeficit);
+    if (!(p.runEvidence > 0)) throw new OptionError('params.runEvidence', `must be > 0, got ${p.runEvidence}`);
+    if (!(p.emptyOccPct >= 0)) throw new OptionError('params.emptyOccPct', `must be ≥ 0, got ${p.emptyOccPct}`);
+    if (!(p.runVehWeight >= 0)) throw new OptionError('params.runVehWeight', `must be ≥ 0, got ${p.runVehWeight}`);
+    if (runThresholds !== undefined && runThresholds.length !== n) throw new OptionError('runThresholds', `needs one per station (${n}), got ${runThresholds.length}`);
+    this.runThreshold = runThresholds !== undefined ? Float64Array.from(runThresholds) : new Float64Array(n).fill(p.runEvidence);
+    this.runLevel = new Float64Array(n);
+    this.byRun = new Uint8Array(n);
+    this.countRun = new Int32Array(n);
     this.nd = layout.detectorIds.length;
     this.counts = new Float64Array(this.nd * p.windowSamples);
     this.occ = new Float64Array(this.nd * p.windowSamples);
@@ -165,26 +229,41 @@ export class IncidentDetector {
       this.occ[d * W + slot] = occupancyPct[d]!;
     }
     this.samples++;
+    const L = this.layout;
+    // The empty-lane run needs no window: it runs from the first sample.
+    for (let s = 0; s < L.stationCount; s++) this.emptyRun(s, slot);
     const events: IncidentEvent[] = [];
     if (this.samples < W) return [];
-    const L = this.layout;
     const p = this.params;
     for (let s = 0; s < L.stationCount; s++) {
       this.judge(s);
       const def = this.lastDeficit[s]!;
-      if (Number.isNaN(def)) continue; // no verdict: hold the state and the runs
       const link = L.stationLink[s]!;
       if (this.state[s] === STATE.incident) {
-        this.clearRun[s] = def < p.clearDeficit ? this.clearRun[s]! + 1 : 0;
-        if (this.clearRun[s]! >= p.clearSamples) {
+        // Raised by the run: the loop counting again clears it too (its siblings may never count enough for a verdict).
+        const counted = this.byRun[s] === 1 && this.countRun[s]! >= p.clearSamples;
+        if (!Number.isNaN(def)) this.clearRun[s] = def < p.clearDeficit ? this.clearRun[s]! + 1 : 0;
+        if (counted || this.clearRun[s]! >= p.clearSamples) {
           this.state[s] = STATE.free;
           this.passRun[s] = 0;
           this.clearRun[s] = 0;
+          this.byRun[s] = 0;
           this.linkActive[link] = this.linkActive[link]! - 1;
           if (this.linkActive[link] === 0) events.push(this.event('clear', s, tS, 1));
         }
         continue;
       }
+      if (this.runLevel[s]! > this.runThreshold[s]!) {
+        this.state[s] = STATE.incident;
+        this.byRun[s] = 1;
+        this.passRun[s] = 0;
+        this.clearRun[s] = 0;
+        this.lastWhere[s] = 1;
+        this.linkActive[link] = this.linkActive[link]! + 1;
+        if (this.linkActive[link] === 1) events.push(this.event('start', s, tS, this.runConfidence(s)));
+        continue;
+      }
+      if (Number.isNaN(def)) continue; // no verdict: hold the state and the runs
       if (def >= this.threshold[s]! && this.lastPattern[s] === 1) {
         this.passRun[s] = this.passRun[s]! + 1;
         this.state[s] = STATE.tentative;
@@ -200,6 +279,16 @@ export class IncidentDetector {
       }
     }
     return events;
+  }
+
+  /**
+   * The lanes' empty-loop profile for the time of day now (undefined: none, the run weighs the
+   * siblings' occupancy and counts). Run thresholds must have been calibrated the same way.
+   */
+  setEmptyProfile(profile: EmptyProfile | undefined): void {
+    const n = this.layout.stationCount;
+    if (profile !== undefined && (profile.atRed.length !== n || profile.otherwise.length !== n)) throw new OptionError('profile', `needs one share per station (${n})`);
+    this.profile = profile;
   }
 
   /** Links now in the incident state (indices into `layout.linkIds`). */
@@ -248,6 +337,41 @@ export class IncidentDetector {
     const standing = L.stationStopLine[s] === 0 && o / W >= this.params.standingOccPct;
     this.lastPattern[s] = empty || standing ? 1 : 0;
     this.lastWhere[s] = empty ? 1 : standing ? 2 : 0;
+  }
+
+  /** The empty-lane run of station s after the sample just stored in `slot`. */
+  private emptyRun(s: number, slot: number): void {
+    const L = this.layout;
+    const W = this.params.windowSamples;
+    const d = L.stationDetector[s]!;
+    const q = this.counts[d * W + slot]!;
+    if (q > 0) this.countRun[s] = this.countRun[s]! + 1;
+    else this.countRun[s] = 0;
+    if (q > 0 || this.occ[d * W + slot]! > this.params.emptyOccPct) {
+      this.runLevel[s] = 0;
+      return;
+    }
+    const from = L.siblingStart[s]!;
+    const to = L.siblingStart[s + 1]!;
+    let qs = 0;
+    let os = 0;
+    for (let k = from; k < to; k++) {
+      const e = L.siblings[k]!;
+      qs += this.counts[e * W + slot]!;
+      os += this.occ[e * W + slot]!;
+    }
+    const n = to - from;
+    const pr = this.profile;
+    if (pr === undefined) this.runLevel[s] = this.runLevel[s]! + os / n / 100 + (this.params.runVehWeight * qs) / n;
+    else if (qs > 0 || os > 0) {
+      const share = os / n >= PROFILE_RED_OCC_PCT ? pr.atRed[s]! : pr.otherwise[s]!;
+      this.runLevel[s] = this.runLevel[s]! - Math.log(Math.max(MIN_EMPTY_SHARE, share));
+    }
+  }
+
+  private runConfidence(s: number): number {
+    const t = this.runThreshold[s]!;
+    return 0.5 + 0.5 * Math.min(1, this.runLevel[s]! / t - 1);
   }
 
   private confidence(s: number): number {
