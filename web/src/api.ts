@@ -41,6 +41,10 @@ export interface TsdPhase {
   readonly allRedS: number;
   readonly minGreenS: number;
   readonly maxGreenS: number;
+  readonly ring: number;
+  readonly barrier: number;
+  readonly servesOut: boolean;
+  readonly servesIn: boolean;
 }
 export interface TsdSignal {
   readonly id: string;
