@@ -7,7 +7,7 @@
  * `gw:tsd-rendered` (Performance API) each time ECharts has drawn, and calls
  * `onRendered` with the status drawn, so the page and the browser test can time it.
  */
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import type { LiveSignals, TimeSpaceData } from '../api.js';
 import type { T } from '../i18n.js';
 import { echarts, nowOption, timeSpaceOption } from '../tsdChart.js';
@@ -21,7 +21,13 @@ export function TimeSpaceChart(props: { data: TimeSpaceData; status: DiagramStat
   const pending = useRef<DiagramStatus | undefined>(undefined);
   rendered.current = props.onRendered;
 
-  useEffect(() => {
+  const latest = useRef(props);
+  latest.current = props;
+
+  // Layout effects, not effects: a new plan is handed to ECharts as soon as the page has rendered,
+  // not after the browser's next paint (Preact runs effects a frame later), so ECharts draws it on
+  // the next frame rather than the one after.
+  useLayoutEffect(() => {
     const c = echarts.init(box.current!, undefined, { renderer: 'canvas' });
     chart.current = c;
     c.on('finished', () => {
@@ -41,18 +47,19 @@ export function TimeSpaceChart(props: { data: TimeSpaceData; status: DiagramStat
     };
   }, []);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     pending.current = props.status;
     const t0 = performance.now();
-    chart.current?.setOption(timeSpaceOption(props.data, props.t), { notMerge: true });
+    chart.current?.setOption(timeSpaceOption(props.data, props.t, latest.current.live?.tS), { notMerge: true });
     // ECharts' own share of a redraw, before it paints on the next frame (bench/console).
     performance.measure('gw:tsd-setoption', { start: t0 });
   }, [props.data, props.status, props.t]);
 
   // The "now" line moves with the live signal state: merged, so nothing else is redrawn from scratch.
   useEffect(() => {
-    if (props.live) chart.current?.setOption(nowOption(props.data, props.live.tS, props.t));
-  }, [props.live, props.data, props.t]);
+    const p = latest.current;
+    if (p.live) chart.current?.setOption(nowOption(p.data, p.live.tS, p.t));
+  }, [props.live]);
 
   const label = props.t('diagramLabel', { name: props.data.name, n: props.data.signals.length });
   return <div ref={box} class="tsd" role="img" aria-label={label} data-status={props.status} data-signals={props.data.signals.length} data-band-out={props.data.bands?.out.widthS.toFixed(1)} data-offsets={props.data.signals.map((s) => `${s.id}:${s.offsetS.toFixed(1)}`).join(' ')} data-windows={props.data.signals.map((s) => `${s.id}:${s.cycleS.toFixed(1)}/${s.out.startS.toFixed(1)}+${s.out.greenS.toFixed(1)}/${s.in.startS.toFixed(1)}+${s.in.greenS.toFixed(1)}`).join(' ')} />;
