@@ -51,6 +51,13 @@ async function serve(users: UserStore, paths: { networkPath?: string; countsPath
   return startServer({ insecure: true, port: 0, tokens: new TokenStore([]), at: '08:00', webPort: 0, users, ...paths });
 }
 
+/** One drawing of the diagram, as the page's attributes had it. */
+interface Draw {
+  status: string;
+  offsets: string;
+  windows: string;
+}
+
 interface EditTimes {
   preview: number[];
   checked: number[];
@@ -76,6 +83,17 @@ async function timeEdits(page: Page, base: string, corridorId: string, srv: Runn
   await page.getByLabel('Password').fill(PASSWORD);
   await page.keyboard.press('Enter');
   await page.locator('body[data-corridor-ready="1"]').waitFor();
+  // Every drawing's status and data as it is committed (a mutation observer's callback runs right
+  // after the render that made it, before any later task): a preview is replaced within ~200 ms,
+  // sooner than a loaded machine lets the test poll for it.
+  await page.evaluate(() => {
+    const g = globalThis as unknown as { gwDraws: Draw[]; document: { querySelector(s: string): unknown }; MutationObserver: new (cb: (records: { target: { dataset: Record<string, string> } }[]) => void) => { observe(el: unknown, o: unknown): void } };
+    g.gwDraws = [];
+    new g.MutationObserver((records) => {
+      const d = records.at(-1)!.target.dataset;
+      g.gwDraws.push({ status: d['status'] ?? '', offsets: d['offsets'] ?? '', windows: d['windows'] ?? '' });
+    }).observe(g.document.querySelector('.tsd'), { attributes: true, attributeFilter: ['data-status', 'data-offsets', 'data-windows'] });
+  });
   const cor = srv.state.c.network.corridors.find((k) => k.id === corridorId)!;
   const chart = page.getByRole('img', { name: new RegExp(`Time-space diagram of .*${cor.intersections.length} signals`) });
   const c = srv.state.c;
@@ -100,20 +118,15 @@ async function timeEdits(page: Page, base: string, corridorId: string, srv: Runn
       value = Math.round(((buf.offsetS[i]! + 5 + (e % 9) * 3) % buf.cycleS[i]!) * 10) / 10;
     }
     const [drawn0, checked0] = [await count(page, 'gw:edit-drawn'), await count(page, 'gw:edit-checked')];
+    const seen = await page.evaluate(() => (globalThis as unknown as { gwDraws: unknown[] }).gwDraws.length);
     await page.getByLabel(label, { exact: true }).fill(String(value));
-    // Read in the page as soon as the preview is drawn (polled each frame), before the answer replaces it.
-    const preview = (await (
-      await page.waitForFunction((n) => {
-        if (performance.getEntriesByName('gw:edit-drawn').length <= n) return false;
-        const doc = (globalThis as unknown as { document: { querySelector(sel: string): { dataset: Record<string, string | undefined> } } }).document;
-        const el = doc.querySelector('.tsd');
-        return { offsets: el.dataset['offsets'] ?? '', windows: el.dataset['windows'] ?? '', status: el.dataset['status'] };
-      }, drawn0)
-    ).jsonValue()) as { offsets: string; windows: string; status: string };
+    await page.waitForFunction((n) => performance.getEntriesByName('gw:edit-drawn').length > n, drawn0);
+    // The first drawing after the edit, as recorded in the page when it happened (it lasts only until the answer).
+    const preview = await page.evaluate((k) => (globalThis as unknown as { gwDraws: Draw[] }).gwDraws.slice(k).find((d) => d.status === 'pending') ?? { offsets: '', windows: '', status: 'none' }, seen);
     out.preview.push(await last(page, 'gw:edit-drawn'));
     // The preview's setOption is the newest one before the answer's: the first after the edit mark.
     out.setOption.push(await page.evaluate(() => performance.getEntriesByName('gw:tsd-setoption').find((m) => m.startTime >= performance.getEntriesByName('gw:edit').at(-1)!.startTime)?.duration ?? Number.NaN));
-    if (preview.status !== 'pending') throw new Error(`edit ${e}: the preview was drawn as ${preview.status}`);
+    if (preview.status !== 'pending') throw new Error(`edit ${e}: no preview was drawn`);
     if (!green && !preview.offsets.includes(`${id}:${value.toFixed(1)}`)) throw new Error(`edit ${e}: ${id} at ${value.toFixed(1)} s not in the preview's offsets ${preview.offsets}`);
     await page.waitForFunction((n) => performance.getEntriesByName('gw:edit-checked').length > n, checked0);
     out.checked.push(await last(page, 'gw:edit-checked'));
