@@ -92,10 +92,10 @@ export function CorridorPage(props: { t: T; corridorId: string | undefined; netw
   // The check of these edits; until it answers they are "checking" (a newer edit makes an answer stale).
   const current: Check = edits.length === 0 ? { kind: 'idle' } : check.for === edits ? check : { kind: 'checking' };
   // What the diagram shows: the plan in force, the preview of an unchecked edit, the server's data of a
-  // safe one, or the plan in force again for a refused (or failed) one.
+  // safe one, or the plan in force again for a refused one (unmarked when there is no edit or the check failed).
   const preview = useMemo(() => (base && edits.length > 0 ? draftOf(base, edits) : base), [base, edits]);
   const [shown, status]: [TimeSpaceData | undefined, DiagramStatus] =
-    edits.length === 0 ? [base, 'base'] : current.kind === 'checking' ? [preview, 'pending'] : current.kind === 'ok' && current.tsd ? [current.tsd, 'valid'] : [base, 'refused'];
+    current.kind === 'checking' ? [preview, 'pending'] : current.kind === 'ok' && current.tsd ? [current.tsd, 'valid'] : current.kind === 'refused' ? [base, 'refused'] : [base, 'base'];
 
   // Live validation, debounced; only the newest answer counts.
   useEffect(() => {
