@@ -31,6 +31,8 @@ export interface CountCollectorOptions {
 }
 
 const SYSTEM: Actor = { user: 'greenwave' };
+/** The count interval when none is given, s. */
+export const DEFAULT_COUNT_INTERVAL_S = 60;
 /** Days counts are kept (the parking occupancy history follows it: ./occupancyHistory.ts). */
 export const DEFAULT_COUNT_RETENTION_DAYS = 90;
 /** The rollup interval of upkeep, s. */
@@ -57,7 +59,7 @@ export class CountCollector {
     private readonly clock: () => number,
     private readonly opts: CountCollectorOptions = {},
   ) {
-    this.intervalS = opts.intervalS ?? 60;
+    this.intervalS = opts.intervalS ?? DEFAULT_COUNT_INTERVAL_S;
   }
 
   /** Reads every controller once now (the baseline) and then on every interval boundary. */

@@ -160,6 +160,8 @@ describe('operator console', () => {
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/I2 · S1.*below the minimum green.*rule MIN_GREEN/);
     expect(await page.getByRole('button', { name: 'Propose' }).isDisabled()).toBe(true);
+    // The preview drawn at once is gone: the diagram is the plan in force again, marked refused.
+    expect(await chart.getAttribute('data-status')).toBe('refused');
 
     // A safe change: the diagram redraws the edit as it would run; proposed as a new version.
     await page.getByRole('button', { name: 'Reset' }).click();
@@ -167,8 +169,10 @@ describe('operator console', () => {
     const newOffset = Math.round(((i3.offsetS[ix('I3')]! + 20) % i3.cycleS[ix('I3')]!) * 10) / 10;
     await page.getByLabel('I3 offset (s)').fill(String(newOffset));
     await page.locator('[data-check="ok"]').waitFor();
-    await expect.poll(() => page.evaluate(() => performance.getEntriesByName('gw:edit-drawn').length)).toBeGreaterThan(0);
-    const editMs = await page.evaluate(() => performance.getEntriesByName('gw:edit-drawn')[0]!.duration);
+    await page.locator('.tsd[data-status="valid"]').waitFor();
+    await expect.poll(() => page.evaluate(() => performance.getEntriesByName('gw:edit-checked').length)).toBeGreaterThan(1);
+    // From the edit: its preview drawn, and the validator's answer drawn (after the editor's pause).
+    const [previewMs, editMs] = await page.evaluate(() => [performance.getEntriesByName('gw:edit-drawn').at(-1)!.duration, performance.getEntriesByName('gw:edit-checked').at(-1)!.duration]);
     // What is drawn is the edited plan: I3 at its new offset, the others as they were.
     expect(await chart.getAttribute('data-offsets')).toContain(`I3:${newOffset.toFixed(1)}`);
     expect(await chart.getAttribute('data-offsets')).toContain(`I1:${i3.offsetS[ix('I1')]!.toFixed(1)}`);
@@ -212,7 +216,7 @@ describe('operator console', () => {
     const rolled = await storage.getTimingPlan(v3);
     expect(rolled?.reason).toMatch(/^rollback to version 1/);
 
-    process.stdout.write(`console: corridor page interactive ${readyMs.toFixed(0)} ms after navigation; diagram redrawn ${editMs.toFixed(0)} ms after the validation request\n`);
+    process.stdout.write(`console: corridor page interactive ${readyMs.toFixed(0)} ms after navigation; an edit's preview drawn ${previewMs!.toFixed(0)} ms after it, the validator's answer drawn ${editMs!.toFixed(0)} ms after it\n`);
     expect(readyMs).toBeLessThan(5000);
   }, 90_000);
 
@@ -242,10 +246,18 @@ describe('operator console', () => {
   });
 
   it('in Chromium: the network page draws every signal live; a signal opens its intersection, whose ring-barrier cursor is at its time in cycle', async () => {
+    // Six minutes of counts as the collector stores them, up to the service's clock, one I3 loop stuck on: the pages judge these.
+    const minuteMs = Math.floor(cc.now() / 60) * 60_000;
+    const stuck = srv.state.c.network.intersections[ix('I3')]!.detectors[0]!.id;
+    const all = srv.state.c.network.intersections.flatMap((x) => x.detectors.map((d) => d.id));
+    const rows = [1, 2, 3, 4, 5, 6].flatMap((k) => all.map((id) => ({ detectorId: id, intervalStartMs: minuteMs - k * 60_000, intervalS: 60, volumeVeh: id === stuck ? 0 : 9, occupancyPct: id === stuck ? 100 : 10 })));
+    await storage.insertDetectorCounts({ user: 'greenwave' }, rows);
     const t0 = performance.now();
     await page.goto(`${base}#/network`);
     await page.getByRole('img', { name: /Schematic of .*: 10 signals/ }).locator('canvas').waitFor();
     await expect.poll(() => page.locator('td[data-live]').count()).toBe(10);
+    await page.locator('p[data-health-source="collected"]').waitFor();
+    expect(await page.locator('tr[data-signal="I3"] td').last().textContent()).toMatch(/, 1 faulty/);
     // From the keyboard: the signal's link in the table opens its page.
     await page.getByRole('link', { name: /^I3 / }).focus();
     await page.keyboard.press('Enter');
@@ -258,6 +270,9 @@ describe('operator console', () => {
     const want = (((cc.now() - b.offsetS[ix('I3')]!) % b.cycleS[ix('I3')]!) + b.cycleS[ix('I3')]!) % b.cycleS[ix('I3')]!;
     expect(Number(await rb.getAttribute('data-now'))).toBeCloseTo(want, 0);
     expect(['available', 'NO_EVENTS']).toContain(await page.locator('[data-measures]').first().getAttribute('data-measures'));
+    // Its detectors as the collected counts have them: the stuck loop alone faulty.
+    await page.getByRole('table', { name: 'Detector faults in the counts collected from the controllers' }).waitFor();
+    expect(await page.locator('table.detectors tr[data-healthy="0"] th').allTextContents()).toEqual([stuck]);
     process.stdout.write(`console: network page, then intersection page drawn, in ${(performance.now() - t0).toFixed(0)} ms\n`);
   }, 30_000);
 });

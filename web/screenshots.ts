@@ -3,11 +3,14 @@
  * unsafe split refused by the validator), the plans page (a proposed
  * version side by side with the plan in force), the network page and the
  * intersection page of I3 (its measures from fifteen simulated minutes of
- * controller events stored just before), in English and Chinese, taken
- * in headless Chromium from a console served by startServer on the demo city
- * (temporary SQLite file, no controllers). Run by `npm run docs:generate`
- * after the build (node dist/web/screenshots.js); Chromium from
- * GREENWAVE_CHROMIUM or /usr/bin/chromium.
+ * controller events stored just before), the bus priority page (requests a
+ * dispatch client made over gRPC, one cancelled) and the parking page (the
+ * demo city's car parks with occupancy reported, one full, one never heard
+ * from), in English and Chinese, taken in headless Chromium from a console
+ * served by startServer on the demo city and its parking file (temporary
+ * SQLite file, no controllers). Run by `npm run docs:generate` after the
+ * build (node dist/web/screenshots.js); Chromium from GREENWAVE_CHROMIUM or
+ * /usr/bin/chromium.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,10 +24,22 @@ import { hashPassword, UserStore } from './server/users.js';
 import { Simulation } from '../simulator/simulation.js';
 import { movementFlowsFromLanes } from '../simulator/demand.js';
 import { SimEventRecorder } from '../simulator/events.js';
+import * as grpc from '@grpc/grpc-js';
+import { bearer, greenwaveStubs, unaryCall } from '../test/fixtures/grpc/client.js';
 
 /** The repository's docs/, from web/ (sources) or dist/web/ (compiled). */
 const DOCS = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../docs/' : '../docs/', import.meta.url));
-export const SCREENSHOTS = ['console-corridor-en.png', 'console-corridor-zh-CN.png', 'console-plans-en.png', 'console-plans-zh-CN.png', 'console-network-en.png', 'console-network-zh-CN.png', 'console-intersection-en.png', 'console-intersection-zh-CN.png'] as const;
+export const SCREENSHOTS = ['console-corridor-en.png', 'console-corridor-zh-CN.png', 'console-plans-en.png', 'console-plans-zh-CN.png', 'console-network-en.png', 'console-network-zh-CN.png', 'console-intersection-en.png', 'console-intersection-zh-CN.png', 'console-priority-en.png', 'console-priority-zh-CN.png', 'console-parking-en.png', 'console-parking-zh-CN.png'] as const;
+/** The demo city's car parks and signs. */
+const PARKING = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../examples/demo-city/parking.json' : '../examples/demo-city/parking.json', import.meta.url));
+/** Bus priority requests for the shot: vehicle, route, intersection, movement, arrival in s, lateness s. */
+const BUSES: readonly [string, string, string, string, number, number][] = [
+  ['bus-901', '9', 'I2', 'EBT', 25, 150],
+  ['bus-902', '9', 'I5', 'EBT', 40, 40],
+  ['bus-315', '31', 'I4', 'WBT', 18, 260],
+  ['bus-316', '31', 'I6', 'WBT', 55, 0],
+  ['bus-127', '12', 'I3', 'NBT', 30, 200],
+];
 /** Simulated controller events stored before the shots, s (ending at the service's clock, now). */
 const EVENTS_S = 900;
 
@@ -33,8 +48,28 @@ export async function takeScreenshots(docsDir = DOCS): Promise<string[]> {
   const storage = await SqliteStorage.open({ path: join(dir, 'gw.db') });
   const password = 'docs-screenshot-pw';
   const users = new UserStore([{ user: 'li', passwordScrypt: await hashPassword(password), roles: ['operator', 'supervisor', 'viewer'] }]);
-  const srv = await startServer({ insecure: true, port: 0, tokens: new TokenStore([{ token: 'unused-token', client: 'nobody', roles: ['viewer'] }]), storage, webPort: 0, users });
+  const tokens = new TokenStore([{ token: 'docs-dispatch-token', client: 'bus-dispatch', roles: ['dispatch'] }]);
+  const srv = await startServer({ insecure: true, port: 0, tokens, storage, webPort: 0, users, parking: PARKING });
   const base = `http://127.0.0.1:${srv.webPort}/`;
+  // The bus priority page: requests from a dispatch client over gRPC, as the field would make them; one cancelled.
+  const bus = new (greenwaveStubs()['BusPriorityService']!)(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
+  try {
+    for (const [vehicle_id, route_id, intersection_id, movement, eta_s, lateness_s] of BUSES) {
+      const { err } = await unaryCall(bus, 'RequestPriority', { vehicle_id, route_id, intersection_id, movement, eta_s, lateness_s, occupancy: 40, priority_class: 'PRIORITY_CLASS_BUS' }, bearer('docs-dispatch-token'), 5000);
+      if (err) throw err;
+    }
+    const { err } = await unaryCall(bus, 'CancelPriority', { vehicle_id: 'bus-316', intersection_id: 'I6' }, bearer('docs-dispatch-token'), 5000);
+    if (err) throw err;
+  } finally {
+    bus.close();
+  }
+  // The parking page: every car park but the last reported, at 35–100 % full (the third full).
+  const parking = srv.parking!;
+  const nowMs = Date.now();
+  for (let k = 0; k < parking.parking.carParkCount - 1; k++) {
+    const cap = parking.parking.capacity[k]!;
+    parking.feed.report(k, k === 2 ? cap : Math.round(cap * (0.35 + 0.09 * k)), nowMs - k * 20_000);
+  }
   // The intersection page's measures: a fixed-time run of the service's own plan, logged as the controllers would.
   const { c, plan } = srv.state;
   const sim = new Simulation(c, plan.buffer, { movementFlowVehPerH: movementFlowsFromLanes(c, plan.buffer.laneFlowVehPerH) }, { seed: 1 });
@@ -89,6 +124,18 @@ export async function takeScreenshots(docsDir = DOCS): Promise<string[]> {
       const intersection = join(docsDir, `console-intersection-${lang}.png`);
       await page.screenshot({ path: intersection, fullPage: true });
       written.push(intersection);
+      await page.goto(`${base}#/priority`);
+      await page.locator('table.priority-log tbody tr[data-outcome="cancel"]').waitFor();
+      await page.locator('[role=status][data-live="1"]').waitFor();
+      const priority = join(docsDir, `console-priority-${lang}.png`);
+      await page.screenshot({ path: priority, fullPage: true });
+      written.push(priority);
+      await page.goto(`${base}#/parking`);
+      await page.locator('table.parking tr[data-status="full"]').waitFor();
+      await page.locator('[role=status][data-live="1"]').waitFor();
+      const parkingShot = join(docsDir, `console-parking-${lang}.png`);
+      await page.screenshot({ path: parkingShot, fullPage: true });
+      written.push(parkingShot);
     }
   } finally {
     await browser.close();

@@ -39,6 +39,8 @@ import { parkingRoutes } from './parkingApi.js';
 import { locksRoutes } from './locksApi.js';
 import { networkRoutes } from './networkApi.js';
 import { intersectionRoutes } from './intersectionApi.js';
+import { LiveDetectorHealth } from './liveDetectorHealth.js';
+import { DEFAULT_COUNT_INTERVAL_S } from '../../service/countCollector.js';
 
 export interface ConsoleDeps {
   readonly state: ServiceState;
@@ -55,6 +57,8 @@ export interface ConsoleDeps {
   readonly parking?: ParkingGuidance | undefined;
   /** With controllers and a storage: the time-of-day schedule in force (./locksApi.ts). */
   readonly schedules?: ScheduleKeeper | undefined;
+  /** The interval the service collects detector counts on, s (service/countCollector.ts; default 60): the live detector health reads them. */
+  readonly countIntervalS?: number | undefined;
 }
 
 /** An answer other than 200, with a stable code and, for bad input, the problems by path. */
@@ -208,7 +212,13 @@ export function consoleApi(deps: ConsoleDeps, sessions: SessionStore, sse: Set<S
       method: 'POST',
       pattern: /^\/api\/corridors\/([\w.-]+)\/validate$/,
       roles: ['operator', 'supervisor'],
-      handle: async ({ params, body }) => {
+      handle: async ({ params, body, res }) => {
+        const t0 = performance.now();
+        // The server's share of an edit's round trip, for the page's timing (bench/console).
+        const timed = <R>(r: R): R => {
+          res.setHeader('server-timing', `validate;dur=${(performance.now() - t0).toFixed(2)}`);
+          return r;
+        };
         const base = await planBuffer(optionalId(body['basePlanId'], 'basePlanId'));
         const edits = parseEdits(body['edits']);
         let edited: PlanBuffer;
@@ -216,10 +226,10 @@ export function consoleApi(deps: ConsoleDeps, sessions: SessionStore, sse: Set<S
           edited = applyEdits(c, base, edits);
         } catch (e: unknown) {
           // The validator's answer is the point of this call: the problems, with their rules, not an error.
-          if (e instanceof GreenwaveError && (e.code === ErrorCode.UnsafePlan || e.code === ErrorCode.InvalidInput)) return { ok: false, problems: e.issues };
+          if (e instanceof GreenwaveError && (e.code === ErrorCode.UnsafePlan || e.code === ErrorCode.InvalidInput)) return timed({ ok: false, problems: e.issues });
           throw e;
         }
-        return { ok: true, problems: [], tsd: timeSpaceData(c, edited, params[0]!) ?? null };
+        return timed({ ok: true, problems: [], tsd: timeSpaceData(c, edited, params[0]!) ?? null });
       },
     },
     {
@@ -328,7 +338,8 @@ export function consoleApi(deps: ConsoleDeps, sessions: SessionStore, sse: Set<S
   // The live pages' routes, each in a module of its own.
   routes.push(...priorityRoutes(deps, sse), ...parkingRoutes(deps, sse), ...locksRoutes(deps));
   // The network and intersection pages' routes live in their own modules.
-  routes.push(...networkRoutes(deps, sse), ...intersectionRoutes(deps));
+  const health = new LiveDetectorHealth(deps.state, deps.storage, deps.clock, deps.countIntervalS ?? DEFAULT_COUNT_INTERVAL_S);
+  routes.push(...networkRoutes(deps, sse, health), ...intersectionRoutes(deps, health));
 
   return async (req, res, url) => {
     try {

@@ -7,12 +7,14 @@
  * (neighbours, profile, interpolation), whether the detector counts as healthy
  * for the plan, and the intersections whose demand fell back to history
  * (engine/counts/blackout.ts, recomputed by engine/demand.ts demandFor exactly
- * as the plan was made). Read by ./networkApi.ts and ./intersectionApi.ts;
- * computed once per counts and planned interval.
+ * as the plan was made). Computed once per counts and planned interval; the
+ * console shows it when no counts were collected from the controllers lately
+ * (./liveDetectorHealth.ts, which judges those with detectorsInWindow below).
  */
 import { HEALTH_WINDOW_INTERVALS, type BlackoutFallback } from '../../engine/counts/blackout.js';
-import { formatTimestamp, parseTimestamp } from '../../engine/counts/csv.js';
-import { detectorTopology, FAULT_KINDS, type FaultKind, type SubstitutionMethod } from '../../engine/counts/faults.js';
+import { type DetectorCounts, formatTimestamp, parseTimestamp } from '../../engine/counts/csv.js';
+import { detectorTopology, type DetectorTopology, FAULT_KINDS, type FaultKind, type FaultReport, type SubstitutionMethod } from '../../engine/counts/faults.js';
+import type { CompiledNetwork } from '../../engine/network/compile.js';
 import { demandFor, type PreparedCounts } from '../../engine/demand.js';
 import type { ServiceState } from '../../service/state.js';
 
@@ -34,13 +36,19 @@ export interface DetectorHealth {
   readonly approach: string;
   /** At least half of its cells in the health window passed the fault checks (blackout.ts's rule). */
   readonly healthy: boolean;
-  /** Flagged intervals per kind over the whole counts file. */
+  /** Flagged intervals per kind over the whole counts file (collected: over the counts checked). */
   readonly faultsInFile: Readonly<Record<FaultKind, number>>;
   /** The health window's flagged cells and what the planner used instead. */
   readonly substituted: readonly SubstitutedCell[];
 }
 
 export interface HealthReport {
+  /**
+   * `startup`: the planner's view of the counts file the service started with (the health window
+   * before the planned interval); `collected`: the counts the service collected from the
+   * controllers over the last intervals (./liveDetectorHealth.ts).
+   */
+  readonly source: 'startup' | 'collected';
   /** The planned interval and the health window's first and last interval (local wall time). */
   readonly forInterval: string;
   readonly windowFrom: string;
@@ -78,11 +86,32 @@ function compute(state: ServiceState): HealthReport {
   const target = at >= 0 ? at : nI;
   const w0 = Math.max(0, target - HEALTH_WINDOW_INTERVALS);
   const w1 = Math.min(target, nI - 1);
+  const hhmm = state.forInterval.slice(11, 16);
+  const fallbacks = demandFor(prepared, at >= 0 ? hhmm : undefined).fallbacks;
+  return {
+    source: 'startup',
+    forInterval: state.forInterval,
+    windowFrom: formatTimestamp(raw.intervalStartMs[w0]!),
+    windowTo: formatTimestamp(raw.intervalStartMs[w1]!),
+    intervalS: raw.intervalS,
+    detectors: detectorsInWindow(c, detectorTopology(c.network), raw, prepared.faults, w0, w1),
+    fallbacks,
+  };
+}
+
+/**
+ * Each detector's health over intervals w0..w1 of `raw`, given the fault checks' report on it
+ * (engine/counts/faults.ts cleanCounts): healthy when at least half of its cells there passed the
+ * checks and had a reading (engine/counts/blackout.ts's rule), its flagged intervals per kind over
+ * all of `raw`, and the window's flagged cells with the estimate put in their place. Shared by the
+ * start-up view above and the live view of the collected counts (./liveDetectorHealth.ts).
+ */
+export function detectorsInWindow(c: CompiledNetwork, topology: DetectorTopology, raw: DetectorCounts, faults: FaultReport, w0: number, w1: number): DetectorHealth[] {
   const fromMs = raw.intervalStartMs[w0]!;
   const toMs = raw.intervalStartMs[w1]!;
-  const inFile = new Map(prepared.faults.faultyDetectors.map((f) => [f.detectorId, f.faults]));
+  const inFile = new Map(faults.faultyDetectors.map((f) => [f.detectorId, f.faults]));
   const cells = new Map<string, SubstitutedCell[]>();
-  for (const s of prepared.faults.substitutions) {
+  for (const s of faults.substitutions) {
     if (s.intervalStartMs < fromMs || s.intervalStartMs > toMs) continue;
     const list = cells.get(s.detectorId) ?? [];
     list.push({ intervalStart: formatTimestamp(s.intervalStartMs), fault: s.fault, observedVeh: Number.isFinite(s.observed) ? s.observed : null, substitutedVeh: Math.round(s.substituted * 10) / 10, method: s.method, ...(s.note ? { note: s.note } : {}) });
@@ -91,8 +120,7 @@ function compute(state: ServiceState): HealthReport {
   const n = w1 - w0 + 1;
   const nD = raw.detectorIds.length;
   const column = new Map(raw.detectorIds.map((id, d) => [id, d]));
-  const topology = detectorTopology(c.network);
-  const detectors = topology.detectors.map((d): DetectorHealth => {
+  return topology.detectors.map((d): DetectorHealth => {
     const flagged = cells.get(d.id) ?? [];
     const col = column.get(d.id);
     // Healthy cells: not flagged and with a reading (blackout.ts's healthyCell).
@@ -110,7 +138,4 @@ function compute(state: ServiceState): HealthReport {
       substituted: flagged,
     };
   });
-  const hhmm = state.forInterval.slice(11, 16);
-  const fallbacks = demandFor(prepared, at >= 0 ? hhmm : undefined).fallbacks;
-  return { forInterval: state.forInterval, windowFrom: formatTimestamp(fromMs), windowTo: formatTimestamp(toMs), intervalS: raw.intervalS, detectors, fallbacks };
 }

@@ -2,7 +2,8 @@
  * The console's intersection routes (registered by ./api.ts): one signal's
  * phases and timing in the plan the service runs (ring, barrier, start, green,
  * yellow, all-red, the movements each phase serves), its detectors' health
- * and what the planner substituted (./detectorHealth.ts); and its signal
+ * (from the counts collected lately, else the planner's view with what it
+ * substituted: ./liveDetectorHealth.ts); and its signal
  * performance measures over a time range, from the controller events the
  * service stored (service/eventService.ts loadLog, the engine's ATSPM measures
  * in engine/measures/: Purdue coordination diagram, arrivals on green, split
@@ -17,7 +18,7 @@ import { SPLIT_FAILURE_THRESHOLD_PCT, splitFailures } from '../../engine/measure
 import { splitMonitor, terminationTypes } from '../../engine/measures/splitMonitor.js';
 import { loadLog, MAX_MEASURE_RANGE_S } from '../../service/eventService.js';
 import { type ConsoleDeps, HttpError, type Route } from './api.js';
-import { detectorHealth } from './detectorHealth.js';
+import { intersectionHealth, type LiveDetectorHealth } from './liveDetectorHealth.js';
 
 const READERS = ['viewer', 'operator', 'supervisor'] as const;
 /** The measures' range when the page names none: the hour before the service's clock. */
@@ -29,7 +30,7 @@ const r1 = (x: number): number => Math.round(x * 10) / 10;
 /** NaN (no cycle to judge) travels as null in JSON. */
 const num = (x: number): number | null => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
 
-export function intersectionRoutes(deps: ConsoleDeps): Route[] {
+export function intersectionRoutes(deps: ConsoleDeps, liveHealth: LiveDetectorHealth): Route[] {
   const { state } = deps;
   const indexOf = (id: string): number => {
     const i = state.c.intersectionIds.indexOf(id);
@@ -47,7 +48,7 @@ export function intersectionRoutes(deps: ConsoleDeps): Route[] {
         const ix = c.network.intersections[i]!;
         const tp = timingPlans(c, state.plan.buffer)[i]!;
         const specs = ix.phasing.type === 'stages' ? ix.phasing.stages : ix.phasing.phases;
-        const health = detectorHealth(state);
+        const health = intersectionHealth(await liveHealth.current(), ix.id);
         return {
           id: ix.id,
           name: ix.name,
@@ -76,14 +77,7 @@ export function intersectionRoutes(deps: ConsoleDeps): Route[] {
             };
           }),
           corridors: c.network.corridors.filter((k) => k.intersections.includes(ix.id)).map((k) => k.id),
-          health: {
-            forInterval: health.forInterval,
-            windowFrom: health.windowFrom,
-            windowTo: health.windowTo,
-            intervalS: health.intervalS,
-            detectors: health.detectors.filter((d) => d.intersectionId === ix.id),
-            fallback: health.fallbacks.find((f) => f.intersectionId === ix.id) ?? null,
-          },
+          health,
         };
       },
     },

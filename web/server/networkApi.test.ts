@@ -23,6 +23,7 @@ import { movementFlowsFromLanes } from '../../simulator/demand.js';
 import { SimEventRecorder } from '../../simulator/events.js';
 import { hashPassword, UserStore } from './users.js';
 import { intersectionRoutes } from './intersectionApi.js';
+import { LiveDetectorHealth } from './liveDetectorHealth.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-console-net-'));
 const T0 = Date.UTC(2026, 2, 2, 8, 0, 0);
@@ -64,6 +65,8 @@ describe('network and intersection API', () => {
   it("draws the network file's intersections and links, with the detectors the planner flagged", async () => {
     const { status, json } = await get('api/network/map');
     expect(status).toBe(200);
+    // No counts collected in this storage: the planner's view of the counts file, and the page is told why.
+    expect(json['health']).toMatchObject({ source: 'startup', fallbackReason: 'NO_COUNTS' });
     const net = srv.state.c.network;
     const ixs = json['intersections'] as { id: string; lon: number; lat: number; detectors: number; unhealthyDetectors: number; substitutedDetectors: number; approaches: string[] }[];
     expect(ixs.map((x) => [x.id, x.lon, x.lat])).toEqual(net.intersections.map((x) => [x.id, x.position.lon, x.position.lat]));
@@ -153,8 +156,13 @@ describe('network and intersection API', () => {
     expect(recent).toMatchObject({ available: true, fromMs: T0 + (RUN_S + 30) * 1000 - 600_000 });
     expect(recent['events']).toBeLessThan(json['events'] as number);
     // A service without storage: the same route answers why there is nothing to show.
-    const route = intersectionRoutes({ state: srv.state, users: new UserStore([]), lifecycle: undefined, storage: undefined, log: () => undefined, clock: () => T0 / 1000 + RUN_S }).find((r) => r.pattern.test('/api/intersections/I3/measures'))!;
+    const clock = () => T0 / 1000 + RUN_S;
+    const routes = intersectionRoutes({ state: srv.state, users: new UserStore([]), lifecycle: undefined, storage: undefined, log: () => undefined, clock }, new LiveDetectorHealth(srv.state, undefined, clock, 60));
+    const route = routes.find((r) => r.pattern.test('/api/intersections/I3/measures'))!;
     const url = new URL('http://x/api/intersections/I3/measures');
     expect(await route.handle({ params: ['I3'], url } as never)).toMatchObject({ available: false, reason: 'NO_STORAGE' });
+    // …and its detector health is the planner's, saying there is no storage to read collected counts from.
+    const info = routes.find((r) => r.pattern.test('/api/intersections/I3'))!;
+    expect(((await info.handle({ params: ['I3'], url: new URL('http://x/api/intersections/I3') } as never)) as Json)['health']).toMatchObject({ source: 'startup', fallbackReason: 'NO_STORAGE' });
   });
 });

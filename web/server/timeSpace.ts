@@ -32,6 +32,11 @@ export interface TsdPhase {
   readonly allRedS: number;
   readonly minGreenS: number;
   readonly maxGreenS: number;
+  /** Its ring and barrier, and whether it is a plan phase protecting the outbound (inbound) through movement: the editor's preview relays greens with them (web/src/draft.ts). */
+  readonly ring: number;
+  readonly barrier: number;
+  readonly servesOut: boolean;
+  readonly servesIn: boolean;
 }
 
 export interface TsdSignal {
@@ -71,6 +76,9 @@ export function timeSpaceData(c: CompiledNetwork, buf: PlanBuffer, corridorId: s
     return { startS: w[0]!, greenS: w[1]!, yellowS: clear.yellowS, allRedS: clear.allRedS };
   };
   const signals = indices.map((i, k): TsdSignal => {
+    const outM = throughIndex(outApproach[k]!);
+    const inM = throughIndex(inApproach[k]!);
+    const serves = (p: number, m: number): boolean => ((c.phaseProtectedMask[p]! >> m) & 1) === 1 && c.phaseOnDemand[p] === 0;
     const id = c.intersectionIds[i]!;
     if (k > 0) {
       const from = c.intersectionIds[indices[k - 1]!]!;
@@ -91,6 +99,10 @@ export function timeSpaceData(c: CompiledNetwork, buf: PlanBuffer, corridorId: s
         allRedS: buf.phaseAllRedS[p]!,
         minGreenS: c.phaseMinGreenS[p]!,
         maxGreenS: c.phaseMaxGreenS[p]!,
+        ring: c.phaseRing[p]!,
+        barrier: c.phaseBarrier[p]!,
+        servesOut: serves(p, outM),
+        servesIn: serves(p, inM),
       });
     }
     return {
@@ -101,8 +113,8 @@ export function timeSpaceData(c: CompiledNetwork, buf: PlanBuffer, corridorId: s
       offsetS: buf.offsetS[i]!,
       outApproach: outApproach[k]!,
       inApproach: inApproach[k]!,
-      out: window(i, throughIndex(outApproach[k]!)),
-      in: window(i, throughIndex(inApproach[k]!)),
+      out: window(i, outM),
+      in: window(i, inM),
       phases,
     };
   });

@@ -41,6 +41,10 @@ export interface TsdPhase {
   readonly allRedS: number;
   readonly minGreenS: number;
   readonly maxGreenS: number;
+  readonly ring: number;
+  readonly barrier: number;
+  readonly servesOut: boolean;
+  readonly servesIn: boolean;
 }
 export interface TsdSignal {
   readonly id: string;
@@ -317,10 +321,30 @@ export interface MapIntersection {
   readonly substitutedDetectors: number;
   readonly fallback: boolean;
 }
+/** Where the detector health comes from (web/server/liveDetectorHealth.ts healthHead). */
+export interface HealthHead {
+  /** `collected`: the counts collected from the controllers lately; `startup`: the planner's view of the counts file. */
+  readonly source: 'collected' | 'startup';
+  readonly fallbackReason?: 'NO_STORAGE' | 'NO_COUNTS';
+  readonly forInterval: string;
+  readonly windowFrom: string;
+  readonly windowTo: string;
+  readonly intervalS: number;
+  /** How many collected intervals the live health checks (counted back from the service's clock). */
+  readonly checkIntervals: number;
+  readonly checkedFrom?: string;
+  readonly checkedIntervals?: number;
+}
+/** The network stream's `health` event. */
+export interface NetworkHealth {
+  readonly head: HealthHead;
+  readonly intersections: readonly Pick<MapIntersection, 'id' | 'detectors' | 'unhealthyDetectors' | 'substitutedDetectors' | 'fallback'>[];
+}
 export interface NetworkMap {
   readonly name: string;
   readonly forInterval: string;
   readonly healthWindow: { readonly from: string; readonly to: string };
+  readonly health: HealthHead;
   readonly intersections: readonly MapIntersection[];
   readonly links: readonly { readonly id: string; readonly from: string; readonly to: string; readonly lengthM: number; readonly speedKph: number }[];
 }
@@ -378,14 +402,12 @@ export interface IntersectionInfo {
   readonly barriers: number;
   readonly phases: readonly RbPhase[];
   readonly corridors: readonly string[];
-  readonly health: {
-    readonly forInterval: string;
-    readonly windowFrom: string;
-    readonly windowTo: string;
-    readonly intervalS: number;
-    readonly detectors: readonly DetectorHealth[];
-    readonly fallback: { readonly detectors: number; readonly healthyDetectors: number; readonly predictedVeh: number; readonly fallbackVeh: number; readonly sources: Readonly<Record<string, number>> } | null;
-  };
+  readonly health: IntersectionHealth;
+}
+/** One intersection's detector health; also its stream's `health` event. */
+export interface IntersectionHealth extends HealthHead {
+  readonly detectors: readonly DetectorHealth[];
+  readonly fallback: { readonly detectors: number; readonly healthyDetectors: number; readonly predictedVeh: number; readonly fallbackVeh: number; readonly sources: Readonly<Record<string, number>> } | null;
 }
 export interface PhaseMeasures {
   readonly phaseId: string;
@@ -415,9 +437,11 @@ export type Measures =
   | { readonly available: true; readonly fromMs: number; readonly toMs: number; readonly events: number; readonly thresholdPct: number; readonly phases: readonly PhaseMeasures[] };
 
 /** Every signal's live state (or one intersection's: `id`), one event a second; returns the function that stops it. */
-export function watchNetworkSignals(on: (s: SignalStates) => void, id?: string): () => void {
+export function watchNetworkSignals(on: (s: SignalStates) => void, id?: string, onHealth?: (h: unknown) => void): () => void {
   const es = new EventSource(`/api/network/signals${id ? `?id=${encodeURIComponent(id)}` : ''}`);
   es.addEventListener('signals', (ev) => on(JSON.parse((ev as MessageEvent<string>).data) as SignalStates));
+  // Detector health, at the start and whenever it changed: NetworkHealth, or IntersectionHealth with `id`.
+  if (onHealth) es.addEventListener('health', (ev) => onHealth(JSON.parse((ev as MessageEvent<string>).data)));
   return () => es.close();
 }
 

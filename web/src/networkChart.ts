@@ -11,7 +11,7 @@
  */
 import type { EChartsCoreOption } from 'echarts';
 import { GraphChart } from 'echarts/charts';
-import type { Lamp, MapIntersection, NetworkMap, SignalState } from './api.js';
+import type { HealthHead, Lamp, MapIntersection, NetworkMap, NetworkHealth, SignalState } from './api.js';
 import type { MessageKey, T } from './i18n.js';
 import { echarts } from './tsdChart.js';
 
@@ -42,6 +42,21 @@ const SIDE: Readonly<Record<string, readonly [number, number]>> = { NB: [0, 1], 
 export function signalNow(s: SignalState, t: T): string {
   const at = { t: s.cycleTimeS.toFixed(0), cycle: s.cycleS.toFixed(0) };
   return s.greenPhaseIds.length > 0 ? t('signalNow', { phases: s.greenPhaseIds.join(' '), ...at }) : t('signalNoGreen', at);
+}
+
+/** Where the detector health shown comes from, in one sentence: collected counts, or the planner's view and why. */
+export function healthSource(h: HealthHead, t: T): string {
+  const file = { at: h.forInterval, from: h.windowFrom, to: h.windowTo };
+  if (h.source === 'collected') return t('healthLive', { from: h.windowFrom, to: h.windowTo, s: h.intervalS, n: h.checkedIntervals ?? 0, checked: h.checkedFrom ?? '' });
+  if (h.fallbackReason === 'NO_COUNTS') return t('healthNoCounts', { n: h.checkIntervals, ...file });
+  if (h.fallbackReason === 'NO_STORAGE') return t('healthNoStorage', file);
+  return t('healthWindow', file);
+}
+
+/** The map with the detector health of a `health` event put in. */
+export function withHealth(map: NetworkMap, h: NetworkHealth): NetworkMap {
+  const by = new Map(h.intersections.map((x) => [x.id, x]));
+  return { ...map, forInterval: h.head.forInterval, healthWindow: { from: h.head.windowFrom, to: h.head.windowTo }, health: h.head, intersections: map.intersections.map((ix) => ({ ...ix, ...by.get(ix.id) })) };
 }
 
 export function healthOf(ix: MapIntersection): Health {

@@ -115,14 +115,21 @@ function speedText(links: TimeSpaceData['links']): string {
  * is where the signals are now. Merged into the chart (series id 'now') once a second.
  */
 export function nowOption(d: TimeSpaceData, tS: number, t: T): EChartsCoreOption {
+  return { series: [nowSeries(d, tS, t)] };
+}
+
+function nowSeries(d: TimeSpaceData, tS: number, t: T): ScatterSeriesOption {
   const cycleS = d.bands?.cycleS ?? Math.max(...d.signals.map((s) => s.cycleS));
   const x = ((tS % (CYCLES * cycleS)) + CYCLES * cycleS) % (CYCLES * cycleS);
   // ECharts draws a series' markLine only with some data: one invisible point on the line.
-  return { series: [{ id: 'now', data: [[x, d.signals[0]?.positionM ?? 0]], markLine: { silent: true, symbol: 'none', lineStyle: { color: '#111', width: 2, type: 'solid' }, label: { formatter: t('now') }, data: [{ xAxis: x }] } }] };
+  return { id: 'now', data: [[x, d.signals[0]?.positionM ?? 0]], markLine: { silent: true, symbol: 'none', lineStyle: { color: '#111', width: 2, type: 'solid' }, label: { formatter: t('now') }, data: [{ xAxis: x }] } };
 }
 
-/** The chart's option for `d`; `t` names the series in the page's language. */
-export function timeSpaceOption(d: TimeSpaceData, t: T): EChartsCoreOption {
+/**
+ * The chart's option for `d`; `t` names the series in the page's language. With `nowS` the
+ * "now" line is in it, so a new plan is drawn in one setOption (not a second one for the line).
+ */
+export function timeSpaceOption(d: TimeSpaceData, t: T, nowS?: number): EChartsCoreOption {
   const cycleS = d.bands?.cycleS ?? Math.max(...d.signals.map((s) => s.cycleS));
   const horizonS = CYCLES * cycleS;
   const lengthM = d.signals[d.signals.length - 1]?.positionM ?? 0;
@@ -139,7 +146,7 @@ export function timeSpaceOption(d: TimeSpaceData, t: T): EChartsCoreOption {
     barSeries(t('green'), COLORS.green, b.green, d.signals, t),
     barSeries(t('yellow'), COLORS.yellow, b.yellow, d.signals, t),
     barSeries(t('allRed'), COLORS.allRed, b.allRed, d.signals, t),
-    { type: 'scatter', id: 'now', data: [], silent: true, symbolSize: 0, z: 4 },
+    { type: 'scatter', id: 'now', data: [], silent: true, symbolSize: 0, z: 4, ...(nowS !== undefined ? nowSeries(d, nowS, t) : {}) },
     { type: 'scatter', name: t('cycleZero'), data: zeros, symbol: 'triangle', symbolRotate: 180, symbolSize: 8, symbolOffset: [0, -(GAP_PX + BAR_PX + 6)], itemStyle: { color: '#222' }, z: 3, tooltip: { formatter: (p) => `${t('cycleZero')}: ${round1((p as unknown as { value: [number, number] }).value[0])} s` } },
   ];
   return {

@@ -1,17 +1,24 @@
 /**
  * The corridor page: the time-space diagram of the plan in force, and the
- * offsets/splits editor. Each change is sent to the server's validator after a
- * short pause (debounced); a refusal is shown with the rule it broke, a safe
- * edit redraws the diagram as the edit would run. "Propose" stores the edit as
- * a new plan version; "Simulate" asks the review for before/after delay, stops
- * and bands. Marks `gw:corridor-ready` once the diagram is drawn and the
- * editor is live, and `gw:edit-drawn` measures from a validation request to
- * the redrawn diagram.
+ * offsets/splits editor. Each change redraws the diagram at once as a preview
+ * (../draft.ts), dimmed and marked as not yet checked, and is sent to the
+ * server's validator after a short pause (debounced): a safe edit replaces the
+ * preview with the server's data of the edited plan (bands included), a
+ * refusal puts the plan in force back and shows the rule it broke. Nothing
+ * unchecked is ever shown as accepted, and only a checked edit can be
+ * proposed. "Propose" stores the edit as a new plan version; "Simulate" asks
+ * the review for before/after delay, stops and bands. Performance marks for
+ * the browser test and bench/console: `gw:corridor-ready` once the diagram is
+ * drawn and the editor is live; from the edit (`gw:edit`, the input event)
+ * `gw:edit-drawn` to the preview drawn and `gw:edit-checked` to the
+ * validator's answer drawn; `gw:validate-round-trip` (request to answer) and
+ * `gw:validate-drawn` (answer to drawn) split the latter.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, api, type Issue, type LiveSignals, type NetworkInfo, type PlanEdit, type PlanReview, type PlanVersion, type TimeSpaceData, watchSignals } from '../api.js';
 import type { T } from '../i18n.js';
-import { TimeSpaceChart } from './Chart.js';
+import { draftOf } from '../draft.js';
+import { type DiagramStatus, TimeSpaceChart } from './Chart.js';
 
 /** Pause after the last keystroke before the edit is checked, ms. */
 export const VALIDATE_DEBOUNCE_MS = 200;
@@ -21,7 +28,14 @@ const r1 = (x: number): string => String(Math.round(x * 10) / 10);
 /** A J2735 movement state as the lamp an operator would see. */
 const lamp = (state: string | undefined): 'green' | 'yellow' | 'red' => (state === undefined || state.endsWith('STOP_AND_REMAIN') ? 'red' : state.endsWith('CLEARANCE') ? 'yellow' : 'green');
 
-type Check = { kind: 'idle' } | { kind: 'checking' } | { kind: 'ok' } | { kind: 'refused'; problems: readonly Issue[] } | { kind: 'error'; message: string };
+type Check = { kind: 'idle' } | { kind: 'checking' } | { kind: 'ok'; tsd?: TimeSpaceData | undefined } | { kind: 'refused'; problems: readonly Issue[] } | { kind: 'error'; message: string };
+/** A check and the edits it answers (a newer edit makes it stale at once, before its own check starts). */
+type Checked = Check & { readonly for?: readonly PlanEdit[] };
+
+/** The newest `gw:edit` mark to now as `name`, if there was an edit. */
+function measureFromEdit(name: string): void {
+  if (performance.getEntriesByName('gw:edit').length > 0) performance.measure(name, 'gw:edit');
+}
 
 /** The edits the inputs make to `base` (only what differs by the controllers' 0.1 s). */
 function editsOf(base: TimeSpaceData, values: Readonly<Record<string, string>>): PlanEdit[] {
@@ -51,9 +65,8 @@ export function CorridorPage(props: { t: T; corridorId: string | undefined; netw
   const { t, network } = props;
   const corridorId = props.corridorId ?? network.corridors[0]?.id ?? '';
   const [base, setBase] = useState<TimeSpaceData | undefined>();
-  const [shown, setShown] = useState<TimeSpaceData | undefined>();
   const [values, setValues] = useState<Record<string, string>>({});
-  const [check, setCheck] = useState<Check>({ kind: 'idle' });
+  const [check, setCheck] = useState<Checked>({ kind: 'idle' });
   const [reason, setReason] = useState('');
   const [proposed, setProposed] = useState<PlanVersion | undefined>();
   const [review, setReview] = useState<PlanReview | 'running' | undefined>();
@@ -70,54 +83,55 @@ export function CorridorPage(props: { t: T; corridorId: string | undefined; netw
     setCheck({ kind: 'idle' });
     setProposed(undefined);
     setReview(undefined);
-    api.tsd(corridorId).then(
-      (d) => {
-        setBase(d);
-        setShown(d);
-      },
-      (e: unknown) => setError(e instanceof Error ? e.message : String(e)),
-    );
+    api.tsd(corridorId).then(setBase, (e: unknown) => setError(e instanceof Error ? e.message : String(e)));
   }, [corridorId]);
 
   useEffect(() => watchSignals(corridorId, setLive), [corridorId]);
 
   const edits = useMemo(() => (base ? editsOf(base, values) : []), [base, values]);
+  // The check of these edits; until it answers they are "checking" (a newer edit makes an answer stale).
+  const current: Check = edits.length === 0 ? { kind: 'idle' } : check.for === edits ? check : { kind: 'checking' };
+  // What the diagram shows: the plan in force, the preview of an unchecked edit, the server's data of a
+  // safe one, or the plan in force again for a refused one (unmarked when there is no edit or the check failed).
+  const preview = useMemo(() => (base && edits.length > 0 ? draftOf(base, edits) : base), [base, edits]);
+  const [shown, status]: [TimeSpaceData | undefined, DiagramStatus] =
+    current.kind === 'checking' ? [preview, 'pending'] : current.kind === 'ok' && current.tsd ? [current.tsd, 'valid'] : current.kind === 'refused' ? [base, 'refused'] : [base, 'base'];
 
   // Live validation, debounced; only the newest answer counts.
   useEffect(() => {
-    if (!base) return undefined;
-    if (edits.length === 0) {
-      setCheck({ kind: 'idle' });
-      setShown(base);
-      return undefined;
-    }
-    setCheck({ kind: 'checking' });
+    if (!base || edits.length === 0) return undefined;
     const mine = ++seq.current;
     const timer = setTimeout(() => {
       performance.mark('gw:validate-sent');
       api.validate(corridorId, edits).then(
         (r) => {
           if (mine !== seq.current) return;
-          if (r.ok) {
-            setCheck({ kind: 'ok' });
-            if (r.tsd) setShown(r.tsd);
-          } else setCheck({ kind: 'refused', problems: r.problems });
+          performance.mark('gw:validate-answered');
+          performance.measure('gw:validate-round-trip', 'gw:validate-sent', 'gw:validate-answered');
+          setCheck(r.ok ? { kind: 'ok', tsd: r.tsd, for: edits } : { kind: 'refused', problems: r.problems, for: edits });
         },
-        (e: unknown) => mine === seq.current && setCheck({ kind: 'error', message: e instanceof Error ? e.message : String(e) }),
+        (e: unknown) => mine === seq.current && setCheck({ kind: 'error', message: e instanceof Error ? e.message : String(e), for: edits }),
       );
     }, VALIDATE_DEBOUNCE_MS);
     return () => clearTimeout(timer);
   }, [edits, base, corridorId]);
 
-  const onRendered = (): void => {
+  const onRendered = (drawn: DiagramStatus): void => {
     if (!ready.current) {
       ready.current = true;
       performance.mark('gw:corridor-ready');
       document.body.dataset['corridorReady'] = '1';
-    } else if (performance.getEntriesByName('gw:validate-sent').length > 0) {
-      performance.measure('gw:edit-drawn', 'gw:validate-sent');
-      performance.clearMarks('gw:validate-sent');
+    } else if (drawn === 'pending') measureFromEdit('gw:edit-drawn');
+    else if (drawn === 'valid' || drawn === 'refused') {
+      measureFromEdit('gw:edit-checked');
+      if (performance.getEntriesByName('gw:validate-answered').length > 0) performance.measure('gw:validate-drawn', 'gw:validate-answered');
+      performance.clearMarks('gw:validate-answered');
     }
+  };
+  const edit = (key: string, value: string): void => {
+    performance.clearMarks('gw:edit');
+    performance.mark('gw:edit');
+    setValues({ ...values, [key]: value });
   };
 
   const propose = async (): Promise<void> => {
@@ -127,7 +141,7 @@ export function CorridorPage(props: { t: T; corridorId: string | undefined; netw
       setProposed(v);
       setReview(undefined);
     } catch (e: unknown) {
-      if (e instanceof ApiError && e.issues.length > 0) setCheck({ kind: 'refused', problems: e.issues });
+      if (e instanceof ApiError && e.issues.length > 0) setCheck({ kind: 'refused', problems: e.issues, for: edits });
       else setError(e instanceof Error ? e.message : String(e));
     }
   };
@@ -171,9 +185,14 @@ export function CorridorPage(props: { t: T; corridorId: string | undefined; netw
       ) : (
         <>
           <p class="summary">
-            {t('planInForce', { plan: inForce })} · <span data-testid="bands">{bandsOf(shown)}</span>
+            {t('planInForce', { plan: inForce })} · <span data-testid="bands">{status === 'pending' ? t('bandsPending') : bandsOf(shown)}</span>
           </p>
-          <TimeSpaceChart data={shown} t={t} live={live} onRendered={onRendered} />
+          {status !== 'base' && (
+            <p class={`tsd-status ${status}`} data-status={status}>
+              {t(status === 'pending' ? 'diagramPending' : status === 'valid' ? 'diagramValid' : 'diagramRefused')}
+            </p>
+          )}
+          <TimeSpaceChart data={shown} status={status} t={t} live={live} onRendered={onRendered} />
         </>
       )}
       {base && (
@@ -215,7 +234,7 @@ export function CorridorPage(props: { t: T; corridorId: string | undefined; netw
                         disabled={!canEdit}
                         aria-label={t('offsetOf', { signal: s.id })}
                         value={values[`${s.id}|offset`] ?? r1(s.offsetS)}
-                        onInput={(e) => setValues({ ...values, [`${s.id}|offset`]: (e.target as HTMLInputElement).value })}
+                        onInput={(e) => edit(`${s.id}|offset`, (e.target as HTMLInputElement).value)}
                       />
                     </td>
                     {s.phases.map((p) => (
@@ -230,7 +249,7 @@ export function CorridorPage(props: { t: T; corridorId: string | undefined; netw
                             disabled={!canEdit}
                             aria-label={t('greenOf', { signal: s.id, phase: p.phaseId, movements: p.protected.join(' ') })}
                             value={values[`${s.id}|${p.phaseId}`] ?? r1(p.greenS)}
-                            onInput={(e) => setValues({ ...values, [`${s.id}|${p.phaseId}`]: (e.target as HTMLInputElement).value })}
+                            onInput={(e) => edit(`${s.id}|${p.phaseId}`, (e.target as HTMLInputElement).value)}
                           />
                         </label>
                       </td>
@@ -240,17 +259,17 @@ export function CorridorPage(props: { t: T; corridorId: string | undefined; netw
               </tbody>
             </table>
           </div>
-          <div class="check" aria-live="polite" data-check={check.kind}>
-            {check.kind === 'idle' && <p>{t('noChanges')}</p>}
-            {check.kind === 'checking' && <p>{t('checking')}</p>}
-            {check.kind === 'ok' && <p class="ok">{t('safe')}</p>}
-            {check.kind === 'error' && <p class="error">{t('error', { message: check.message })}</p>}
+          <div class="check" aria-live="polite" data-check={current.kind}>
+            {current.kind === 'idle' && <p>{t('noChanges')}</p>}
+            {current.kind === 'checking' && <p>{t('checking')}</p>}
+            {current.kind === 'ok' && <p class="ok">{t('safe')}</p>}
+            {current.kind === 'error' && <p class="error">{t('error', { message: current.message })}</p>}
           </div>
-          {check.kind === 'refused' && (
+          {current.kind === 'refused' && (
             <div role="alert" class="refused">
               <p>{t('refused')}</p>
               <ul>
-                {check.problems.map((p) => (
+                {current.problems.map((p) => (
                   <li>
                     <strong>{where(p.path, edits)}</strong>: {p.message.replace(/ \(rule \w+\)$/, '')} {p.code && <code class="rule">{t('rule', { code: p.code })}</code>}
                   </li>
@@ -263,7 +282,7 @@ export function CorridorPage(props: { t: T; corridorId: string | undefined; netw
               <label>
                 {t('reason')} <input type="text" required value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
               </label>
-              <button type="submit" disabled={check.kind !== 'ok' || reason.trim() === ''}>
+              <button type="submit" disabled={current.kind !== 'ok' || reason.trim() === ''}>
                 {t('propose')}
               </button>
               <button type="button" onClick={() => setValues({})}>

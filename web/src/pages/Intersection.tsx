@@ -3,15 +3,16 @@
  * ring-barrier diagram (a cursor at the signal's time in cycle, from the SPaT
  * stream); the signal performance measures of the stored controller events
  * (Purdue coordination diagram, split monitor, split failures, and a table of
- * every phase), or why there are none; and the detectors' health as the
- * planner saw it, with what it substituted for faulty counts.
+ * every phase), or why there are none; and the detectors' health from the
+ * counts collected from the controllers lately (updated on the stream as they
+ * arrive), else as the planner saw it, with what it substituted, and why.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { type IntersectionInfo, type Measures, type NetworkInfo, networkApi, type SignalState, watchNetworkSignals } from '../api.js';
+import { type IntersectionHealth, type IntersectionInfo, type Measures, type NetworkInfo, networkApi, type SignalState, watchNetworkSignals } from '../api.js';
 import type { T } from '../i18n.js';
 import { cursorOption, occupancyOption, pcdOption, ringBarrierOption, splitOption } from '../intersectionCharts.js';
 import { EChart } from './EChart.js';
-import { signalNow } from '../networkChart.js';
+import { healthSource, signalNow } from '../networkChart.js';
 
 const WINDOWS_H = [1, 4, 24] as const;
 const r1 = (x: number | null): string => (x === null ? '—' : String(Math.round(x * 10) / 10));
@@ -32,7 +33,12 @@ export function IntersectionPage(props: { t: T; id: string | undefined; network:
     setLive(undefined);
     setError(undefined);
     networkApi.intersection(id).then(setInfo, (e: unknown) => setError(e instanceof Error ? e.message : String(e)));
-    return watchNetworkSignals((s) => setLive(s.signals[0]), id);
+    return watchNetworkSignals(
+      (s) => setLive(s.signals[0]),
+      id,
+      // New detector health (counts collected from the controllers) replaces what the page read.
+      (h) => setInfo((cur) => (cur && cur.id === id ? { ...cur, health: h as IntersectionHealth } : cur)),
+    );
   }, [id]);
 
   useEffect(() => {
@@ -60,6 +66,7 @@ export function IntersectionPage(props: { t: T; id: string | undefined; network:
     );
   if (!info || !option) return <p aria-busy="true">{t('loading')}</p>;
   const green = new Set(live?.greenPhaseIds ?? []);
+  const collected = info.health.source === 'collected';
   return (
     <section aria-labelledby="ix-title">
       <h1 id="ix-title">{t('intersectionTitle', { id: info.id, name: info.name })}</h1>
@@ -219,7 +226,9 @@ export function IntersectionPage(props: { t: T; id: string | undefined; network:
       )}
 
       <h2>{t('detectorsTitle')}</h2>
-      <p class="summary">{t('healthWindow', { at: info.health.forInterval, from: info.health.windowFrom, to: info.health.windowTo })}</p>
+      <p class="summary" data-health-source={info.health.source}>
+        {healthSource(info.health, t)}
+      </p>
       {info.health.fallback && (
         <p class="refused" data-fallback="1">
           {t('fallbackNote', { healthy: info.health.fallback.healthyDetectors, n: info.health.fallback.detectors, predicted: r1(info.health.fallback.predictedVeh), used: r1(info.health.fallback.fallbackVeh) })}
@@ -230,14 +239,14 @@ export function IntersectionPage(props: { t: T; id: string | undefined; network:
       ) : (
         <div class="table-wrap">
           <table class="detectors">
-            <caption>{t('detectorsTable')}</caption>
+            <caption>{t(collected ? 'detectorsTableLive' : 'detectorsTable')}</caption>
             <thead>
               <tr>
                 <th scope="col">{t('detector')}</th>
                 <th scope="col">{t('laneCol')}</th>
                 <th scope="col">{t('state')}</th>
-                <th scope="col">{t('faultsInFile')}</th>
-                <th scope="col">{t('substitutedCol')}</th>
+                <th scope="col">{t(collected ? 'faultsCollected' : 'faultsInFile')}</th>
+                <th scope="col">{t(collected ? 'substitutedLiveCol' : 'substitutedCol')}</th>
               </tr>
             </thead>
             <tbody>

@@ -2,26 +2,35 @@
  * The network page: the schematic (../networkChart.ts) with every signal's
  * live state and its detectors' health, and the same as a table, whose links
  * (like a click on a node) open the intersection page. The live state comes
- * as server-sent events, one a second (watchNetworkSignals).
+ * as server-sent events, one a second (watchNetworkSignals), and the
+ * detector health on the same stream whenever it changed (counts collected
+ * from the controllers), or the planner's view when none were, said so.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { networkApi, type NetworkMap, type SignalState, watchNetworkSignals } from '../api.js';
+import { networkApi, type NetworkHealth, type NetworkMap, type SignalState, watchNetworkSignals } from '../api.js';
 import type { T } from '../i18n.js';
-import { approachLamp, HEALTH_COLORS, healthOf, LAMP_COLORS, networkOption, signalNow } from '../networkChart.js';
+import { approachLamp, HEALTH_COLORS, healthOf, healthSource, LAMP_COLORS, networkOption, signalNow, withHealth } from '../networkChart.js';
 import { EChart } from './EChart.js';
 
 const NONE: ReadonlyMap<string, SignalState> = new Map();
 
 export function NetworkPage(props: { t: T }) {
   const { t } = props;
-  const [map, setMap] = useState<NetworkMap | undefined>();
+  const [loaded, setMap] = useState<NetworkMap | undefined>();
+  const [health, setHealth] = useState<NetworkHealth | undefined>();
   const [live, setLive] = useState<ReadonlyMap<string, SignalState>>(NONE);
   const [error, setError] = useState<string | undefined>();
 
   useEffect(() => {
     networkApi.map().then(setMap, (e: unknown) => setError(e instanceof Error ? e.message : String(e)));
-    return watchNetworkSignals((s) => setLive(new Map(s.signals.map((x) => [x.id, x]))));
+    return watchNetworkSignals(
+      (s) => setLive(new Map(s.signals.map((x) => [x.id, x]))),
+      undefined,
+      (h) => setHealth(h as NetworkHealth),
+    );
   }, []);
+  // The detector health as the stream last sent it (new counts collected), else as the map was read.
+  const map = useMemo(() => (loaded && health ? withHealth(loaded, health) : loaded), [loaded, health]);
 
   const option = useMemo(() => (map ? networkOption(map, NONE, t) : undefined), [map, t]);
   const liveOption = useMemo(() => (map && live.size > 0 ? networkOption(map, live, t) : undefined), [map, live, t]);
@@ -36,7 +45,9 @@ export function NetworkPage(props: { t: T }) {
   return (
     <section aria-labelledby="network-title">
       <h1 id="network-title">{t('networkTitle', { name: map.name })}</h1>
-      <p class="summary">{t('healthWindow', { at: map.forInterval, from: map.healthWindow.from, to: map.healthWindow.to })}</p>
+      <p class="summary" data-health-source={map.health.source}>
+        {healthSource(map.health, t)}
+      </p>
       <EChart
         class="netmap"
         option={option}
