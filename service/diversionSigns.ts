@@ -99,6 +99,7 @@ export function startDiversion(path: string, traffic: TrafficState, networkName:
     },
   };
   opts.metrics?.diversion(() => inner.last());
+  log?.(`greenwave serve: diversion: ${file.points.length} decision point${file.points.length === 1 ? '' : 's'} from ${path}, ${file.endpoints.length} sign${file.endpoints.length === 1 ? '' : 's'} with a Modbus address`);
   const pusher = file.endpoints.length > 0 ? SignPusher.forSource(source, file.endpoints, clock, { ...(log ? { log } : {}), ...opts.signOptions }).start() : undefined;
   // Without a sign to push to, the rounds still run: the log, the gauges and messages() tell what the signs would show.
   const timer = pusher ? undefined : setInterval(() => source.messages(clock()), opts.signOptions?.periodMs ?? 1000);
