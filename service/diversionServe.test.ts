@@ -4,7 +4,8 @@
  * at I2 (link L-I1-I2) far beyond its capacity. The service's own traffic state makes that
  * main route slow; the decision point's sign shows 前方拥堵 / 请绕行 with the minutes, the
  * travel-times-only sign shows both routes' minutes, a log line says the diversion started,
- * and the gauges carry it. Against it, the demo counts unchanged: the sign shows travel times.
+ * and the gauges carry it. Then the plan for a quiet interval (03:00) is put in force, as a
+ * Replan does: the traffic state follows, the main route is fast again, the diversion ends.
  * The demo city has no alternative to Renmin Rd: the "alternative" here is another stretch of
  * it, standing in for one (the guide compares route times, it does not know the map).
  */
@@ -19,7 +20,9 @@ import { SIGN_LINE_KIND, SIGN_STATE_CODE } from '../controllers-adapter/signBloc
 import { ErrorCode, GreenwaveError } from '../engine/errors.js';
 import { TokenStore } from './auth.js';
 import { makeLogger } from './logging.js';
-import { DEFAULT_COUNTS, startServer, type RunningServer } from './server.js';
+import { DEFAULT_COUNTS, DEFAULT_NETWORK, startServer, type RunningServer } from './server.js';
+import { ServiceState } from './state.js';
+import { priorityConfig } from '../engine/priority/policy.js';
 
 const T0 = Date.parse('2026-11-24T08:00:00+08:00') / 1000;
 const dir = mkdtempSync(join(tmpdir(), 'gw-diversion-'));
@@ -117,7 +120,7 @@ async function pushed(srv: RunningServer): Promise<void> {
 
 const minutes = (s: number): number => Math.max(1, Math.round(s / 60));
 
-test('the main route loaded past capacity: 前方拥堵 请绕行 on the sign, a log line, the gauges', async () => {
+test('the main route loaded past capacity: 前方拥堵 请绕行 on the sign, a log line, the gauges; a quiet interval ends it', async () => {
   const { srv, log } = await serve(countsFile(3));
   try {
     await pushed(srv);
@@ -142,18 +145,24 @@ test('the main route loaded past capacity: 前方拥堵 请绕行 on the sign, a
     expect(text).toMatch(/greenwave_diversion_active\{decision_point="DP1"\} 1/);
     expect(text).toMatch(/greenwave_diversion_active\{decision_point="DP2"\} 0/);
     expect(srv.diversion!.pusher!.states().map((s) => s.failures)).toEqual([0, 0]);
-  } finally {
-    await srv.close();
-  }
-});
 
-test('the demo counts as they are: travel times on the sign, no diversion', async () => {
-  const { srv, log } = await serve(DEFAULT_COUNTS);
-  try {
-    await pushed(srv);
+    // The plan for 03:00 put in force (what a Replan does): the link state of that quiet
+    // interval, the main route as fast as the other, the diversion ends (hold 0 in this file).
+    const night = ServiceState.load(DEFAULT_NETWORK, srv.state.source.countsPath, '03:00', priorityConfig());
+    srv.state.apply({ plan: night.plan, forInterval: night.forInterval });
+    const before = signs[0]!.commits;
+    for (let k = 0; k < 100 && signs[0]!.commits === before; k++) {
+      await srv.diversion!.tick();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(time(MAIN) - time(ALT)).toBeLessThan(20);
     expect(signs[0]!.shown()?.lines.map((l) => l.kind)).toEqual([SIGN_LINE_KIND.travelTime, SIGN_LINE_KIND.travelTime]);
-    expect(srv.diversion!.messages()[0]!.divertTo).toBe(-1);
-    expect(log.filter((l) => l.includes('diversion'))).toEqual([`greenwave serve: diversion: 2 decision points from ${join(dir, `diversion-${modbus.port}.json`)}, 2 signs with a Modbus address`]);
+    expect(log.filter((l) => l.includes('diversion'))).toEqual([
+      `greenwave serve: diversion: 2 decision points from ${join(dir, `diversion-${modbus.port}.json`)}, 2 signs with a Modbus address`,
+      expect.stringContaining('diversion DP1 (sign D1): diverting to alt'),
+      expect.stringMatching(/^greenwave serve: diversion DP1 \(sign D1\): diversion ended: 人民路 \d+分钟 \| 人民路东段 \d+分钟 \(main \d+ s, alt \d+ s\)$/),
+    ]);
+    expect(await srv.metrics.registry.metrics()).toMatch(/greenwave_diversion_active\{decision_point="DP1"\} 0/);
   } finally {
     await srv.close();
   }
