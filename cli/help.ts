@@ -67,7 +67,7 @@ const CONTROLLERS_USAGE = `usage: greenwave controllers --virtual N [--port 1502
 
 const SERVE_USAGE = `usage: greenwave serve --tokens <tokens.json> (--insecure | --tls-cert <cert> --tls-key <key> [--tls-ca <ca>])
                        [--port 50051] [--host 127.0.0.1] [--network net.json --counts counts.csv --at 08:00]
-                       [--gtfs <dir>] [--parking <parking.json>] [--controllers HOST:PORT [--resync-s 5] [--event-poll-s 1] [--count-interval-s 60]] [--limit NAME=VALUE]…
+                       [--gtfs <dir>] [--parking <parking.json>] [--diversion <diversion.json>] [--controllers HOST:PORT [--resync-s 5] [--event-poll-s 1] [--count-interval-s 60]] [--limit NAME=VALUE]…
                        [--db var/greenwave.db | --pg postgres://…] [--two-person-rule] [--metrics-port P]
                        [--log-level info] [--config greenwave.json] [--web-port P --users users.json]
   gRPC bus priority, SPaT and timing service (docs/grpc.md).
@@ -78,6 +78,8 @@ const SERVE_USAGE = `usage: greenwave serve --tokens <tokens.json> (--insecure |
   --network, --counts, --at   what to plan (default the demo city at 08:00)
   --gtfs <dir>       a static GTFS feed: enables SubmitVehiclePositions
   --parking <file>   car parks and guidance signs (docs/parking.md): enables ParkingGuidanceService
+  --diversion <file> decision points whose signs show route travel times or 前方拥堵 请绕行
+                     (docs/traffic.md "Diversion guidance in serve")
   --controllers H:P  field controllers over Modbus TCP (unit id = intersection index + 1)
   --resync-s S       how often each controller's plan is checked and re-sent
   --event-poll-s S   how often each controller's event log is read (with a storage; default 1)

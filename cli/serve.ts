@@ -5,6 +5,9 @@
  * `--gtfs` loads a static GTFS feed at start and enables SubmitVehiclePositions (GTFS-realtime).
  * `--parking FILE` loads a parking file (docs/parking.md), checked against the network (exit 2
  * with every located problem), and enables ParkingGuidanceService.
+ * `--diversion FILE` loads decision points (docs/traffic.md "Diversion guidance in serve"),
+ * checked against the network's links (exit 2 with every located problem): their signs show the
+ * routes' travel times or 前方拥堵 请绕行, pushed over Modbus (service/diversionSigns.ts).
  * `--controllers HOST:PORT` connects the field: every intersection's controller at that Modbus
  * TCP address (unit id = intersection index + 1); the base plan is pushed at start and bus
  * priority decisions follow as priority overrides. Every `--resync-s` seconds (default 5) each
@@ -53,6 +56,7 @@ export const SERVE_OPTIONS = {
       at: { type: 'string' },
       gtfs: { type: 'string' },
       parking: { type: 'string' },
+      diversion: { type: 'string' },
       controllers: { type: 'string' },
       limit: { type: 'string', multiple: true },
       'resync-s': { type: 'string' },
@@ -103,6 +107,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     at: cli.at ?? cfg.at ?? '08:00',
     gtfs: cli.gtfs ?? cfg.gtfs,
     parking: cli.parking ?? cfg.parking,
+    diversion: cli.diversion ?? cfg.diversion,
     controllers: cli.controllers ?? cfg.controllers,
     'resync-s': cli['resync-s'] ?? str(cfg.resyncS) ?? '5',
     'event-poll-s': cli['event-poll-s'] ?? str(cfg.eventPollS) ?? String(DEFAULT_EVENT_POLL_MS / 1000),
@@ -176,6 +181,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     at: values.at,
     ...(values.gtfs !== undefined ? { gtfsDir: values.gtfs } : {}),
     ...(values.parking !== undefined ? { parking: values.parking } : {}),
+    ...(values.diversion !== undefined ? { diversion: values.diversion } : {}),
   };
 }
 

@@ -71,6 +71,15 @@ describe('serve --config and GREENWAVE_* variables', () => {
     expect(cli('serve', '--config', config('counts-interval-bad.json', { countIntervalS: 1800 })).err).toContain('countIntervalS: must be a whole number of seconds within [10, 900] that divides 900');
   });
 
+  test('the diversion file: relative to the config file, from GREENWAVE_DIVERSION, or --diversion', () => {
+    const base = ['--insecure', '--tokens', TOKENS_FILE];
+    const f = config('div.json', { diversion: 'signs/diversion.json' });
+    expect(parseServeArgs(['--config', f, ...base], {}).diversion).toBe(join(dir, 'signs/diversion.json'));
+    expect(parseServeArgs(['--config', f, ...base], { GREENWAVE_DIVERSION: 'env.json' }).diversion).toBe('env.json');
+    expect(parseServeArgs(['--config', f, ...base, '--diversion', 'cli.json'], { GREENWAVE_DIVERSION: 'env.json' }).diversion).toBe('cli.json');
+    expect(parseServeArgs(base, {}).diversion).toBeUndefined();
+  });
+
   test('a bad field exits 2 naming the file and the field path', () => {
     const bad = config('greenwave.json', { insecure: true, tokens: TOKENS_FILE, limits: { maxInFlight: -1 } });
     const r = cli('serve', '--config', bad);

@@ -5,7 +5,7 @@
  * layers them: command-line options over the environment over the file over
  * the defaults, and the merged values go through its own checks.
  *
- * Paths in the file (tokens, network, counts, gtfs, parking, db, users, TLS files) are taken
+ * Paths in the file (tokens, network, counts, gtfs, parking, diversion, db, users, TLS files) are taken
  * relative to the file's folder, so a config file and what it names can be
  * moved together; paths from the environment are relative to the working
  * directory, as on the command line. Unknown fields are errors: a misspelt
@@ -44,6 +44,7 @@ export const ServeConfigSchema = z
     at: z.string({ error: 'must be a time of day "HH:MM"' }).regex(/^\d{1,2}:\d{2}$/, { error: 'must be a time of day "HH:MM"' }),
     gtfs: path,
     parking: path,
+    diversion: path,
     controllers: z.string({ error: 'must be HOST:PORT (a Modbus TCP address)' }).regex(/^.+:\d{1,5}$/, { error: 'must be HOST:PORT (a Modbus TCP address)' }),
     resyncS: z.number({ error: 'must be a number of seconds within [0.1, 3600]' }).min(0.1, { error: 'must be a number of seconds within [0.1, 3600]' }).max(3600, { error: 'must be a number of seconds within [0.1, 3600]' }),
     eventPollS: z.number({ error: 'must be a number of seconds within [0.1, 3600]' }).min(0.1, { error: 'must be a number of seconds within [0.1, 3600]' }).max(3600, { error: 'must be a number of seconds within [0.1, 3600]' }),
@@ -62,7 +63,7 @@ export type ServeConfig = z.infer<typeof ServeConfigSchema>;
 
 type Field = keyof ServeConfig;
 /** Fields that name files (resolved against the config file's folder). */
-const PATH_FIELDS: readonly Field[] = ['tlsCert', 'tlsKey', 'tlsCa', 'tokens', 'network', 'counts', 'gtfs', 'parking', 'db', 'users'];
+const PATH_FIELDS: readonly Field[] = ['tlsCert', 'tlsKey', 'tlsCa', 'tokens', 'network', 'counts', 'gtfs', 'parking', 'diversion', 'db', 'users'];
 const NUMBER_FIELDS: readonly Field[] = ['port', 'resyncS', 'eventPollS', 'countIntervalS', 'metricsPort', 'webPort'];
 
 /** `tlsCert` → `GREENWAVE_TLS_CERT`. */

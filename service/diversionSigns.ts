@@ -6,17 +6,25 @@
  * sign register block (docs/modbus-register-map.md "Parking guidance signs", "Diversion signs": kinds 4
  * travel time, 5 congestion ahead, 6 use this route, 2 "—", the number in whole
  * minutes, one line per route in the decision point's order, the route's
- * arrow as the direction). Whoever holds the link travel times builds it:
- * nothing in `serve` does yet (the live link state is being wired into the
- * TrafficStateService separately); the test drives it with a real virtual sign.
+ * arrow as the direction). `startDiversion` is what `greenwave serve
+ * --diversion FILE` runs (started by startServer, ./server.ts): the decision
+ * points of the diversion file (engine/traffic/diversionFile.ts), fed the
+ * links' travel times of the service's traffic state (./trafficState.ts, the
+ * same state TrafficStateService serves) on every sign round, a log line when a
+ * point starts or stops diverting, gauges per point (./metrics.ts), and the
+ * messages pushed to the signs that have an address. Tests: ./diversionSigns.test.ts
+ * (the source against a virtual sign), ./diversionServe.test.ts (serve with a file).
  *
  * Sign state: normal when every route's time is known, degraded when some is
  * not, dark when none is.
  */
 import { SIGN_DIRECTION_CODE, SIGN_STATE_CODE } from '../controllers-adapter/signBlock.js';
 import { OptionError } from '../engine/errors.js';
-import { DIVERSION_LINE_CODE, type DiversionGuide, type DiversionMessage } from '../engine/traffic/diversion.js';
-import type { SignShow, SignSource } from './signPusher.js';
+import { DIVERSION_LINE_CODE, DiversionGuide, type DiversionMessage } from '../engine/traffic/diversion.js';
+import { loadDiversion, type CompiledDiversion } from '../engine/traffic/diversionFile.js';
+import { SignPusher, type SignPusherOptions, type SignShow, type SignSource } from './signPusher.js';
+import type { TrafficState } from './trafficState.js';
+import type { ServiceMetrics } from './metrics.js';
 
 /**
  * A sign source over `guide`, asked each round: `travelTimeS()` gives the links' travel times
@@ -52,4 +60,63 @@ function show(m: DiversionMessage): SignShow {
       lines: m.lines.map((l) => ({ kind: DIVERSION_LINE_CODE[l.kind], freeSpaces: l.minutes, direction: SIGN_DIRECTION_CODE[l.direction], partial: false })),
     },
   };
+}
+
+/** The diversion guidance running in the service: its file, the pusher, the messages last computed. */
+export interface RunningDiversion {
+  readonly file: CompiledDiversion;
+  /** The pusher of the signs with an address (undefined when none has one). */
+  readonly pusher: SignPusher | undefined;
+  /** Every decision point's message as last computed (empty before the first round). */
+  messages(): readonly DiversionMessage[];
+  /** One round now (the pusher's timer does them every period); resolves when its pushes end. */
+  tick(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Loads the diversion file at `path` against the traffic state's links (throws INVALID_INPUT
+ * with every located problem) and starts the rounds: every `signOptions.periodMs` (default 1 s)
+ * the guide is fed the link travel times the traffic state holds now (they change with each
+ * link-state interval) and the messages go to the signs.
+ */
+export function startDiversion(path: string, traffic: TrafficState, networkName: string, clock: () => number, opts: { log?: (line: string) => void; metrics?: ServiceMetrics; signOptions?: SignPusherOptions } = {}): RunningDiversion {
+  const file = loadDiversion(path, traffic.links, networkName);
+  const guide = new DiversionGuide(file.points, traffic.links.index, file.options);
+  const inner = diversionSignSource(guide, traffic.links.count, () => traffic.current().travelTimeS);
+  const log = opts.log;
+  const source: SignSource = {
+    signIds: inner.signIds,
+    messages(nowS: number): readonly SignShow[] {
+      const shows = inner.messages(nowS);
+      for (const m of inner.last()) {
+        if (!m.guidanceChanged) continue;
+        if (m.divertTo > 0) log?.(`greenwave serve: diversion ${m.decisionPointId} (sign ${m.signId}): diverting to ${m.lines[m.divertTo]!.routeId}: ${m.textZh} / ${m.textEn} (${routeTimes(m)})`);
+        // Guidance starts at "not diverting", so a change to it is the end of a diversion.
+        else log?.(`greenwave serve: diversion ${m.decisionPointId} (sign ${m.signId}): diversion ended: ${m.textZh} (${routeTimes(m)})`);
+      }
+      return shows;
+    },
+  };
+  opts.metrics?.diversion(() => inner.last());
+  log?.(`greenwave serve: diversion: ${file.points.length} decision point${file.points.length === 1 ? '' : 's'} from ${path}, ${file.endpoints.length} sign${file.endpoints.length === 1 ? '' : 's'} with a Modbus address`);
+  const pusher = file.endpoints.length > 0 ? SignPusher.forSource(source, file.endpoints, clock, { ...(log ? { log } : {}), ...opts.signOptions }).start() : undefined;
+  // Without a sign to push to, the rounds still run: the log, the gauges and messages() tell what the signs would show.
+  const timer = pusher ? undefined : setInterval(() => source.messages(clock()), opts.signOptions?.periodMs ?? 1000);
+  timer?.unref();
+  if (!pusher) source.messages(clock());
+  return {
+    file,
+    pusher,
+    messages: () => inner.last(),
+    tick: () => (pusher ? pusher.tick() : Promise.resolve(void source.messages(clock()))),
+    close: async () => {
+      clearInterval(timer);
+      await pusher?.close();
+    },
+  };
+}
+
+function routeTimes(m: DiversionMessage): string {
+  return m.lines.map((l) => `${l.routeId} ${Number.isFinite(l.travelTimeS) ? `${Math.round(l.travelTimeS)} s` : 'unknown'}`).join(', ');
 }

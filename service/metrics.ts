@@ -16,6 +16,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DiversionMessage } from '../engine/traffic/diversion.js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import type { EventMetrics } from './eventBatcher.js';
@@ -222,6 +223,31 @@ export class ServiceMetrics implements ReplanMetrics, JournalMetrics, Deployment
 
   eventFlushFailed(): void {
     this.eventFlushFailures.inc();
+  }
+
+  /**
+   * The diversion signs (./diversionSigns.ts): per decision point, 1 while it diverts, and every
+   * route's travel time as last shown (NaN until known).
+   */
+  diversion(read: () => readonly DiversionMessage[]): void {
+    new Gauge({
+      name: 'greenwave_diversion_active',
+      help: 'Per decision point: 1 while its sign says 前方拥堵 请绕行 (diverting), 0 while it shows travel times',
+      labelNames: ['decision_point'],
+      registers: [this.registry],
+      collect() {
+        for (const m of read()) this.labels(m.decisionPointId).set(m.divertTo > 0 ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'greenwave_diversion_route_travel_time_seconds',
+      help: 'Per decision point and route: the route travel time the sign last showed (sum over its links)',
+      labelNames: ['decision_point', 'route'],
+      registers: [this.registry],
+      collect() {
+        for (const m of read()) for (const l of m.lines) this.labels(m.decisionPointId, l.routeId).set(l.travelTimeS);
+      },
+    });
   }
 
   /** The event collector's backlog: events the controllers hold that were not read yet. */

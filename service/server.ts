@@ -55,6 +55,7 @@ import { eventService } from './eventService.js';
 import { parkingService } from './parkingService.js';
 import { ParkingGuidance } from './parkingState.js';
 import { TrafficState } from './trafficState.js';
+import { startDiversion, type RunningDiversion } from './diversionSigns.js';
 import { trafficService } from './trafficService.js';
 import { PriorityFeed } from './priorityFeed.js';
 import { SignPusher, type SignPusherOptions } from './signPusher.js';
@@ -128,6 +129,8 @@ export interface ServeOptions {
   readonly parking?: string;
   /** The sign pusher's period, refresh, comm-loss timeout and Modbus timeouts (./signPusher.ts; tests and embedding programs). */
   readonly signOptions?: SignPusherOptions;
+  /** A diversion file (engine/traffic/diversionFile.ts, docs/traffic.md) checked against the network's links: its signs show route travel times or 前方拥堵 请绕行 (./diversionSigns.ts). */
+  readonly diversion?: string;
   /** Serve the operator console (web/) at http(s)://webHost:webPort/ (0 = any free port); undefined = not served. Needs `users`. */
   readonly webPort?: number;
   /** Where the console listens (default `host`). */
@@ -157,6 +160,8 @@ export interface RunningServer {
   readonly counts: CountCollector | undefined;
   /** With a parking file whose signs have endpoints: the pusher of their messages (./signPusher.ts). */
   readonly signs: SignPusher | undefined;
+  /** With `diversion`: the decision points' current messages and their signs' pusher (./diversionSigns.ts). */
+  readonly diversion: RunningDiversion | undefined;
   /** Authenticated streams open right now (health watches have a budget of their own). */
   openStreams(): number;
   readonly governance: {
@@ -288,6 +293,22 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   server.addService(pkg.greenwave.v1['EventService']!.service, eventService(ctx));
   // Registered with or without a parking file: without one its calls authenticate, then say what is missing.
   server.addService(pkg.greenwave.v1['ParkingGuidanceService']!.service, parkingService(ctx, parking));
+  // Loaded before listening: a bad diversion file stops the start (exit 2 in `serve`).
+  let diversion: RunningDiversion | undefined;
+  try {
+    diversion = opts.diversion !== undefined ? startDiversion(opts.diversion, traffic, state.c.network.name, clock, { log, metrics, ...(opts.signOptions ? { signOptions: opts.signOptions } : {}) }) : undefined;
+  } catch (e: unknown) {
+    // Nothing half-started is left behind.
+    field?.close();
+    void replanner.close();
+    void reviewer?.close();
+    await journal?.close();
+    await collector?.close();
+    await counts?.close();
+    await signs?.close();
+    await history?.close();
+    throw e;
+  }
   server.addService(pkg.greenwave.v1['TrafficStateService']!.service, trafficService(ctx, traffic));
   server.addService(pkg.grpc.health.v1.Health.service, healthService(ctx));
   addReflection(server, pkgDef, gate, gov);
@@ -315,6 +336,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await collector?.close();
       await counts?.close();
       await signs?.close();
+      await diversion?.close();
       await history?.close();
       throw e;
     }
@@ -334,6 +356,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await journal?.close();
       await collector?.close();
       await signs?.close();
+      await diversion?.close();
       await history?.close();
       throw e;
     }
@@ -348,7 +371,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       void replanner.close();
       void reviewer?.close();
       schedules?.stop();
-      const journalDone = Promise.all([journal?.close(), collector?.close(), counts?.close(), signs?.close(), history?.close(), metricsDone]);
+      const journalDone = Promise.all([journal?.close(), collector?.close(), counts?.close(), signs?.close(), diversion?.close(), history?.close(), metricsDone]);
       // Drain: end every open stream cleanly (clients see OK), then stop accepting and wait.
       // A stream whose client does not read cannot flush; forceShutdown after the grace ends it.
       for (const w of gate.healthWatchers) {
@@ -385,6 +408,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     traffic,
     counts,
     signs,
+    diversion,
     openStreams: () => gov.stats().streams,
     governance: { limits: gov.limits, stats: () => gov.stats(), pacing, replanComputations: () => replanner.computations },
     close,

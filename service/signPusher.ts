@@ -7,7 +7,8 @@
  * started by startServer (./server.ts) when the parking file gives some sign
  * an `endpoint` and a `unitId`), or the diversion signs'
  * (./diversionSigns.ts: route travel times or 前方拥堵 请绕行, with
- * hysteresis; `SignPusher.forSource`). Signs without an address are shown
+ * hysteresis; `SignPusher.forSource`, started by ./diversionSigns.ts `startDiversion` for
+ * `serve --diversion`). Signs without an address are shown
  * nowhere.
  *
  * Every `periodMs` (default 1 s) of wall time the source is asked for the

@@ -19,6 +19,17 @@ function times(mainS: number, altS: number): Float64Array {
 }
 
 describe('DiversionGuide', () => {
+  it('a travel-times-only point never diverts, and may have one route', () => {
+    const g = new DiversionGuide([{ ...point, travelTimesOnly: true }, { id: 'DP2', signId: 'S2', travelTimesOnly: true, routes: [point.routes[1]!] }], index, { minHoldS: 0 });
+    const [m, one] = g.update(0, times(1200, 300));
+    expect(m!.divertTo).toBe(-1);
+    expect(m!.lines.map((l) => l.kind)).toEqual(['travelTime', 'travelTime']);
+    expect(one!.textZh).toBe('北街 5分钟');
+    // The same point without the flag diverts; with one route only it is refused.
+    expect(new DiversionGuide([point], index, { minHoldS: 0 }).update(0, times(1200, 300))[0]!.divertTo).toBe(1);
+    expect(() => new DiversionGuide([{ ...point, routes: [point.routes[0]!] }], index)).toThrow(/decisionPoints\[0\]\.routes needs a main route/);
+  });
+
   it('shows travel times, sums along the path, while the routes are close', () => {
     const g = new DiversionGuide([point], index);
     const [m] = g.update(0, times(300, 400));

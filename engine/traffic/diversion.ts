@@ -39,6 +39,12 @@ export interface DecisionPointConfig {
   readonly signId: string;
   /** routes[0] is the main route, the rest are alternatives. */
   readonly routes: readonly RouteConfig[];
+  /**
+   * Show the routes' travel times only, never divert (default false): for a sign whose routes
+   * are not alternatives of each other (two destinations), where one being slower means nothing.
+   * Such a point may have a single route.
+   */
+  readonly travelTimesOnly?: boolean;
 }
 
 export interface DiversionOptions {
@@ -112,7 +118,7 @@ export class DiversionGuide {
       const at = `decisionPoints[${pi}]`;
       if (ids.has(p.id)) throw new OptionError(`${at}.id`, `repeats "${p.id}"`);
       ids.add(p.id);
-      if (p.routes.length < 2) throw new OptionError(`${at}.routes`, `needs a main route and at least one alternative, got ${p.routes.length}`);
+      if (p.travelTimesOnly === true ? p.routes.length < 1 : p.routes.length < 2) throw new OptionError(`${at}.routes`, p.travelTimesOnly === true ? 'needs at least one route' : `needs a main route and at least one alternative, got ${p.routes.length}`);
       const start = new Int32Array(p.routes.length + 1);
       const flat: number[] = [];
       p.routes.forEach((r, ri) => {
@@ -160,7 +166,7 @@ export class DiversionGuide {
         t[r] = sum;
       }
       const was = this.divertTo[p]!;
-      const next = this.decide(t, was, tS - this.sinceS[p]! >= this.minHoldS);
+      const next = pt.cfg.travelTimesOnly === true ? -1 : this.decide(t, was, tS - this.sinceS[p]! >= this.minHoldS);
       if (next !== was) {
         this.divertTo[p] = next;
         this.sinceS[p] = tS;
