@@ -125,6 +125,10 @@ export class GuidedArrivals implements OccupancySource {
     return this.inner.state(carPark, nowMs);
   }
 
+  status(carPark: number, nowMs: number): OccupancyState['status'] {
+    return this.inner.status(carPark, nowMs);
+  }
+
   predictFree(carPark: number, arrivalMs: number, nowMs: number): FreePrediction {
     const pred = this.inner.predictFree(carPark, arrivalMs, nowMs);
     // Most car parks hold no booking: no second read of the state for them.

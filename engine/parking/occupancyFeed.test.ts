@@ -28,6 +28,34 @@ describe('TrackedOccupancySource (the OccupancyFeed over the tracker and predict
     expect(p.p90).toBeGreaterThan(52);
   });
 
+  it('status() and the prediction now agree with state() when fresh, full, stale and closed (the recommender reads only those)', () => {
+    const now = { t: DEFAULT_START_MS + 10 * 60 * MIN };
+    const src = new TrackedOccupancySource({ file }, { tracker: { clock: () => now.t } });
+    const p6 = file.carParks.findIndex((c) => c.id === 'P6'); // open 06:00-23:00
+    src.report(0, 150, now.t);
+    src.report(1, 156, now.t); // full
+    src.report(p6, 10, now.t);
+    const agree = (tMs: number): void => {
+      for (let k = 0; k < file.carParks.length; k++) {
+        const st = src.state(k, tMs);
+        expect(src.status(k, tMs)).toBe(st.status);
+        const e = src.predictFree(k, tMs, tMs).expected;
+        if (st.status === 'open' || st.status === 'full') expect(e).toBe(st.vacant);
+        else expect(Number.isNaN(e)).toBe(true);
+      }
+    };
+    const statuses = (tMs: number): string[] => [0, 1, p6, 2].map((k) => src.status(k, tMs));
+    expect(statuses(now.t)).toEqual(['open', 'full', 'open', 'unknown']);
+    agree(now.t);
+    agree(now.t + 11 * MIN); // stale
+    expect(statuses(now.t + 11 * MIN)).toEqual(['unknown', 'unknown', 'unknown', 'unknown']);
+    const night = now.t + 14 * 60 * MIN; // 00:xx local: P6 closed
+    now.t = night;
+    src.report(p6, 10, night);
+    expect(src.status(p6, night)).toBe('closed');
+    agree(night);
+  });
+
   it('feeds the predictors on the 5-minute grid and interpolates their forecasts to the arrival time', () => {
     const series = generateOccupancy({ kind: 'commute', capacity: 206, seed: 3, days: 15 });
     const now = { t: series.startMs };

@@ -27,6 +27,7 @@ export interface TrackedSourceOptions {
 const STEP_MS = 5 * 60_000;
 /** Half-width of the band per hour ahead, as a share of capacity, while the predictor has no forecast yet (the stand-in's). */
 const FALLBACK_BAND_PER_HOUR = 0.1;
+const UNKNOWN_PREDICTION: FreePrediction = Object.freeze({ expected: Number.NaN, p10: Number.NaN, p90: Number.NaN });
 
 export class TrackedOccupancySource implements OccupancyFeed {
   readonly tracker: OccupancyTracker;
@@ -66,12 +67,17 @@ export class TrackedOccupancySource implements OccupancyFeed {
     return this.tracker.state(carPark, nowMs);
   }
 
+  status(carPark: number, nowMs: number): OccupancyState['status'] {
+    this.sample(nowMs);
+    return this.tracker.statusOf(carPark, nowMs);
+  }
+
   predictFree(carPark: number, arrivalMs: number, nowMs: number): FreePrediction {
     this.sample(nowMs);
-    const s = this.tracker.state(carPark, nowMs);
-    if (s.status === 'unknown' || s.status === 'closed') return { expected: Number.NaN, p10: Number.NaN, p90: Number.NaN };
-    const free = s.vacant;
-    const cap = s.capacity;
+    // Asked for every candidate of every Recommend: the vacant spaces alone, not the whole state (its trend).
+    const free = this.tracker.vacantOf(carPark, nowMs);
+    if (Number.isNaN(free)) return UNKNOWN_PREDICTION;
+    const cap = this.tracker.capacity[carPark]!;
     const p = this.predictors[carPark]!;
     // Minutes ahead of the forecasts' origin (the last grid time fed).
     const aheadMin = Math.max(0, (arrivalMs - Math.max(this.sampledMs, Math.min(nowMs, arrivalMs))) / 60_000);
