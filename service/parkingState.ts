@@ -8,7 +8,9 @@
  *
  * The occupancy feed is the OccupancyTracker with its free-space predictors
  * (engine/parking/occupancyFeed.ts): absolute reports reconciled with gate
- * counts and clamped, stale feeds `unknown`, closed hours `closed`.
+ * counts and clamped, stale feeds `unknown`, closed hours `closed`. Its
+ * predictors are fed a few per read after each 5-minute grid time, not all at
+ * once (`sweepPerRead`), so no call waits for the whole city's.
  *
  * Recommendations read the feed through a GuidedArrivals ledger
  * (engine/parking/guidedArrivals.ts): a Recommend with a vehicle id books its
@@ -50,7 +52,8 @@ export class ParkingGuidance {
     private readonly state: ServiceState,
     /** Seconds (Unix time) now: the service's clock, which staleness and the future check follow. */
     clock: () => number = () => Date.now() / 1000,
-    readonly feed: OccupancyFeed = new TrackedOccupancySource(parking, { tracker: { clock: () => Math.round(clock() * 1000) } }),
+    // One predictor fed per read besides the one predicted: feeding 2,000 at once paused the gRPC thread 15–200 ms every 5 minutes.
+    readonly feed: OccupancyFeed = new TrackedOccupancySource(parking, { tracker: { clock: () => Math.round(clock() * 1000) }, sweepPerRead: 1 }),
   ) {
     this.roads = new RoadGraph(state.c);
     this.arrivals = new GuidedArrivals(feed, parking.carParkCount);

@@ -80,4 +80,29 @@ describe('TrackedOccupancySource (the OccupancyFeed over the tracker and predict
     // Car parks without any report stay unknown: no prediction.
     expect(Number.isNaN(src.predictFree(1, now.t + 15 * MIN, now.t).expected)).toBe(true);
   });
+
+  it('sweepPerRead spreads the feeding over reads; the car park predicted is fed first, and the forecasts are those fed at once', () => {
+    const series = generateOccupancy({ kind: 'commute', capacity: 206, seed: 3, days: 4 });
+    const now = { t: series.startMs };
+    const all = new TrackedOccupancySource({ file }, { tracker: { clock: () => now.t } });
+    const spread = new TrackedOccupancySource({ file }, { tracker: { clock: () => now.t }, sweepPerRead: 1 });
+    const pending = (x: TrackedOccupancySource): number => (x as unknown as { pending: number }).pending;
+    const n = file.carParks.length;
+    for (let s = 0; s < series.occupied.length; s++) {
+      now.t = series.startMs + s * 5 * MIN;
+      for (const src of [all, spread]) for (let k = 0; k < n; k++) src.report(k, Math.min(series.occupied[s]!, 30), now.t);
+      const t = now.t + 1;
+      const a = all.predictFree(0, t + 30 * MIN, t);
+      const b = spread.predictFree(0, t + 30 * MIN, t);
+      expect(b).toEqual(a);
+      // Car park 0 and one other fed; the rest wait for later reads.
+      expect([pending(all), pending(spread)]).toEqual([0, n - 2]);
+      spread.status(5, t);
+      expect(pending(spread)).toBe(n - 3);
+      spread.tick(t);
+      expect(pending(spread)).toBe(0);
+    }
+    expect(all.predictFree(3, now.t + 45 * MIN, now.t + 1)).toEqual(spread.predictFree(3, now.t + 45 * MIN, now.t + 1));
+    expect(() => new TrackedOccupancySource({ file }, { sweepPerRead: 0 })).toThrow(/sweepPerRead/);
+  });
 });

@@ -8,10 +8,16 @@
  * feed is read (or `tick` is called) and a new grid time has passed, each car park's
  * vacant spaces at that time (NaN while unknown or closed) are observed. Grid
  * times that passed with nobody asking are missing steps, which the predictor
- * tolerates. `predictFree` interpolates linearly between the value now (no
+ * tolerates. By default every predictor is fed at the first read after a grid
+ * time; with `sweepPerRead` (the service: 2,000 car parks took 15–200 ms at
+ * once, a pause on the gRPC thread every 5 minutes) each read feeds at most that
+ * many others, and `predictFree` always feeds the car park it predicts first,
+ * so the sweep is spread over the reads that follow (a car park fed later
+ * observes the tracker's estimate as it is then, evaluated at the grid time). `predictFree` interpolates linearly between the value now (no
  * band) and the forecasts at 15, 30 and 60 minutes; beyond 60 minutes it
  * keeps the 60-minute forecast.
  */
+import { OptionError } from '../errors.js';
 import { OccupancyTracker, type GateCounts, type OccupancyTrackerOptions } from './occupancy.js';
 import { FreeSpacePredictor, type FreeSpacePredictorOptions } from './predict.js';
 import type { OccupancyState, ParkingFile } from './schema.js';
@@ -22,6 +28,8 @@ export interface TrackedSourceOptions {
   /** Public holidays, local dates 'YYYY-MM-DD', for the predictors' holiday profile. */
   readonly holidays?: readonly string[];
   readonly predictor?: Omit<FreeSpacePredictorOptions, 'capacity' | 'utcOffsetMin' | 'holidays' | 'stepMin'>;
+  /** Predictors fed per read of the feed after a grid time, besides the one predicted (default: all at the first read). */
+  readonly sweepPerRead?: number;
 }
 
 const STEP_MS = 5 * 60_000;
@@ -32,8 +40,13 @@ const UNKNOWN_PREDICTION: FreePrediction = Object.freeze({ expected: Number.NaN,
 export class TrackedOccupancySource implements OccupancyFeed {
   readonly tracker: OccupancyTracker;
   private readonly predictors: FreeSpacePredictor[];
-  /** The last grid time the predictors were fed. */
-  private sampledMs = Number.NEGATIVE_INFINITY;
+  /** The latest grid time seen; predictors not yet fed at it are `pending`, found from `cursor` on. */
+  private gridMs = Number.NEGATIVE_INFINITY;
+  /** The grid time each predictor was last fed at. */
+  private readonly fedMs: Float64Array;
+  private pending = 0;
+  private cursor = 0;
+  private readonly sweepPerRead: number;
   revision = 0;
 
   constructor(parking: { readonly file: ParkingFile }, options: TrackedSourceOptions = {}) {
@@ -48,6 +61,9 @@ export class TrackedOccupancySource implements OccupancyFeed {
           holidays: options.holidays ?? [],
         }),
     );
+    this.fedMs = new Float64Array(this.predictors.length).fill(Number.NEGATIVE_INFINITY);
+    this.sweepPerRead = options.sweepPerRead ?? Number.POSITIVE_INFINITY;
+    if (!(this.sweepPerRead >= 1)) throw new OptionError('options.sweepPerRead', `must be >= 1, got ${this.sweepPerRead}`);
   }
 
   /** An absolute report (ReportOccupancy). Implausible ones throw the tracker's ValidationError and change nothing. */
@@ -73,14 +89,14 @@ export class TrackedOccupancySource implements OccupancyFeed {
   }
 
   predictFree(carPark: number, arrivalMs: number, nowMs: number): FreePrediction {
-    this.sample(nowMs);
+    this.sample(nowMs, carPark);
     // Asked for every candidate of every Recommend: the vacant spaces alone, not the whole state (its trend).
     const free = this.tracker.vacantOf(carPark, nowMs);
     if (Number.isNaN(free)) return UNKNOWN_PREDICTION;
     const cap = this.tracker.capacity[carPark]!;
     const p = this.predictors[carPark]!;
     // Minutes ahead of the forecasts' origin (the last grid time fed).
-    const aheadMin = Math.max(0, (arrivalMs - Math.max(this.sampledMs, Math.min(nowMs, arrivalMs))) / 60_000);
+    const aheadMin = Math.max(0, (arrivalMs - Math.max(this.fedMs[carPark]!, Math.min(nowMs, arrivalMs))) / 60_000);
     const fc = p.forecasts();
     if (fc.length === 0 || Number.isNaN(fc[0]!.freeSpaces)) {
       const half = (FALLBACK_BAND_PER_HOUR * cap * aheadMin) / 60;
@@ -105,16 +121,35 @@ export class TrackedOccupancySource implements OccupancyFeed {
 
   /** Feeds the predictors at the latest 5-minute grid time at or before nowMs (if not yet): call it on a timer when nobody reads the feed. */
   tick(nowMs: number): void {
-    this.sample(nowMs);
+    this.sample(nowMs, -1, Number.POSITIVE_INFINITY);
   }
 
-  private sample(tMs: number): void {
+  /** Notes a new grid time, feeds car park `first` (if ≥ 0) and up to `budget` other pending predictors. */
+  private sample(tMs: number, first = -1, budget = this.sweepPerRead): void {
     const grid = Math.floor(tMs / STEP_MS) * STEP_MS;
-    if (!(grid > this.sampledMs)) return;
-    this.sampledMs = grid;
-    for (let k = 0; k < this.predictors.length; k++) {
-      const s = this.tracker.state(k, grid);
-      this.predictors[k]!.observe(grid, s.status === 'open' || s.status === 'full' ? s.vacant : Number.NaN);
+    if (grid > this.gridMs) {
+      this.gridMs = grid;
+      this.pending = this.predictors.length;
+      this.cursor = 0;
     }
+    if (this.pending === 0) return;
+    if (first >= 0) this.feed(first);
+    let left = budget;
+    while (this.pending > 0 && left > 0) {
+      const k = this.cursor++;
+      if (this.fedMs[k]! < this.gridMs) {
+        this.feed(k);
+        left--;
+      }
+    }
+  }
+
+  private feed(k: number): void {
+    const grid = this.gridMs;
+    if (this.fedMs[k]! >= grid) return;
+    // Vacant spaces while open or full, NaN while unknown or closed (state(k, grid).vacant, without the trend).
+    this.predictors[k]!.observe(grid, this.tracker.vacantOf(k, grid));
+    this.fedMs[k] = grid;
+    this.pending--;
   }
 }
