@@ -77,6 +77,13 @@ describe('TrackedOccupancySource (the OccupancyFeed over the tracker and predict
     }
     // The band widens with the horizon.
     expect(at45.p90 - at45.p10).toBeGreaterThan(at15.p90 - at15.p10);
+    // At a horizon, exactly the predictor's forecast (the feed reads its copy of them).
+    const own = (src as unknown as { predictors: { forecast(h: number): { freeSpaces: number; lowFreeSpaces: number; highFreeSpaces: number } }[] }).predictors[0]!;
+    for (const h of [15, 30, 60]) {
+      const f = own.forecast(h);
+      expect(src.predictFree(0, now.t + h * MIN, now.t)).toEqual({ expected: f.freeSpaces, p10: f.lowFreeSpaces, p90: f.highFreeSpaces });
+    }
+    expect(src.predictFree(0, now.t + 90 * MIN, now.t).expected).toBe(own.forecast(60).freeSpaces);
     // Car parks without any report stay unknown: no prediction.
     expect(Number.isNaN(src.predictFree(1, now.t + 15 * MIN, now.t).expected)).toBe(true);
   });

@@ -47,6 +47,14 @@ export class TrackedOccupancySource implements OccupancyFeed {
   private pending = 0;
   private cursor = 0;
   private readonly sweepPerRead: number;
+  /** The predictors' horizons, min (the same for all). */
+  private readonly horizonMin: Float64Array;
+  /**
+   * Each predictor's latest forecasts, copied when it is fed: (free, low, high) per horizon at
+   * ((k · horizons) + h) · 3. predictFree runs for every candidate of every Recommend; reading
+   * 2,000 predictors' forecast objects there was mostly cache misses (a profile's hottest line).
+   */
+  private readonly fc: Float64Array;
   revision = 0;
 
   constructor(parking: { readonly file: ParkingFile }, options: TrackedSourceOptions = {}) {
@@ -62,6 +70,8 @@ export class TrackedOccupancySource implements OccupancyFeed {
         }),
     );
     this.fedMs = new Float64Array(this.predictors.length).fill(Number.NEGATIVE_INFINITY);
+    this.horizonMin = Float64Array.from(this.predictors[0]?.horizonsMin ?? []);
+    this.fc = new Float64Array(this.predictors.length * this.horizonMin.length * 3).fill(Number.NaN);
     this.sweepPerRead = options.sweepPerRead ?? Number.POSITIVE_INFINITY;
     if (!(this.sweepPerRead >= 1)) throw new OptionError('options.sweepPerRead', `must be >= 1, got ${this.sweepPerRead}`);
   }
@@ -94,29 +104,35 @@ export class TrackedOccupancySource implements OccupancyFeed {
     const free = this.tracker.vacantOf(carPark, nowMs);
     if (Number.isNaN(free)) return UNKNOWN_PREDICTION;
     const cap = this.tracker.capacity[carPark]!;
-    const p = this.predictors[carPark]!;
-    // Minutes ahead of the forecasts' origin (the last grid time fed).
+    // Minutes ahead of the forecasts' origin (the grid time this car park was last fed at).
     const aheadMin = Math.max(0, (arrivalMs - Math.max(this.fedMs[carPark]!, Math.min(nowMs, arrivalMs))) / 60_000);
-    const fc = p.forecasts();
-    if (fc.length === 0 || Number.isNaN(fc[0]!.freeSpaces)) {
+    const nH = this.horizonMin.length;
+    const fc = this.fc;
+    const base = carPark * nH * 3;
+    if (nH === 0 || Number.isNaN(fc[base]!)) {
       const half = (FALLBACK_BAND_PER_HOUR * cap * aheadMin) / 60;
       return { expected: free, p10: Math.max(0, free - half), p90: Math.min(cap, free + half) };
     }
+    // Linear between the value now (no band) and the forecasts; beyond the last, the last.
     let prevH = 0;
-    let prev = { freeSpaces: free, lowFreeSpaces: free, highFreeSpaces: free };
-    for (const f of fc) {
-      if (aheadMin <= f.horizonMin) {
-        const w = (aheadMin - prevH) / (f.horizonMin - prevH);
-        return {
-          expected: prev.freeSpaces + w * (f.freeSpaces - prev.freeSpaces),
-          p10: prev.lowFreeSpaces + w * (f.lowFreeSpaces - prev.lowFreeSpaces),
-          p90: prev.highFreeSpaces + w * (f.highFreeSpaces - prev.highFreeSpaces),
-        };
+    let pf = free;
+    let pl = free;
+    let ph = free;
+    for (let h = 0; h < nH; h++) {
+      const hMin = this.horizonMin[h]!;
+      const f = fc[base + 3 * h]!;
+      const lo = fc[base + 3 * h + 1]!;
+      const hi = fc[base + 3 * h + 2]!;
+      if (aheadMin <= hMin) {
+        const w = (aheadMin - prevH) / (hMin - prevH);
+        return { expected: pf + w * (f - pf), p10: pl + w * (lo - pl), p90: ph + w * (hi - ph) };
       }
-      prevH = f.horizonMin;
-      prev = f;
+      prevH = hMin;
+      pf = f;
+      pl = lo;
+      ph = hi;
     }
-    return { expected: prev.freeSpaces, p10: prev.lowFreeSpaces, p90: prev.highFreeSpaces };
+    return { expected: pf, p10: pl, p90: ph };
   }
 
   /** Feeds the predictors at the latest 5-minute grid time at or before nowMs (if not yet): call it on a timer when nobody reads the feed. */
@@ -148,7 +164,15 @@ export class TrackedOccupancySource implements OccupancyFeed {
     const grid = this.gridMs;
     if (this.fedMs[k]! >= grid) return;
     // Vacant spaces while open or full, NaN while unknown or closed (state(k, grid).vacant, without the trend).
-    this.predictors[k]!.observe(grid, this.tracker.vacantOf(k, grid));
+    const p = this.predictors[k]!;
+    p.observe(grid, this.tracker.vacantOf(k, grid));
+    const fc = p.forecasts();
+    const base = k * this.horizonMin.length * 3;
+    for (let h = 0; h < fc.length; h++) {
+      this.fc[base + 3 * h] = fc[h]!.freeSpaces;
+      this.fc[base + 3 * h + 1] = fc[h]!.lowFreeSpaces;
+      this.fc[base + 3 * h + 2] = fc[h]!.highFreeSpaces;
+    }
     this.fedMs[k] = grid;
     this.pending--;
   }
