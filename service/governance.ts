@@ -2,7 +2,9 @@
  * Resource governance of the gRPC service (server.ts calls it on every call):
  * how many calls and streams run at once, in all and per client; a budget of
  * its own for unauthenticated health watches and one for reflection streams,
- * so they can never starve the authenticated streams; caps on open priority requests per client and in all;
+ * so they can never starve the authenticated streams; caps on open priority
+ * requests per client and in all, and on live parking bookings (Recommend with a
+ * vehicle_id) per client;
  * the checks of a WatchSignalState request (ids de-duplicated, at most the
  * network's size; the shortest interval); and `pacedStream`, which writes a
  * server stream only as fast as its client reads it.
@@ -14,6 +16,7 @@
 import { status } from '@grpc/grpc-js';
 import { StatusError } from './errors.js';
 import type { TspController } from '../engine/priority/tsp.js';
+import type { GuidedArrivals } from '../engine/parking/guidedArrivals.js';
 import { OptionError } from '../engine/errors.js';
 
 export interface GovernanceLimits {
@@ -33,6 +36,8 @@ export interface GovernanceLimits {
   readonly maxOpenRequestsPerClient: number;
   /** Open priority requests in all. */
   readonly maxOpenRequests: number;
+  /** Live parking bookings (Recommend with a vehicle_id, engine/parking/guidedArrivals.ts) one client may hold. */
+  readonly maxBookingsPerClient: number;
   /** Shortest WatchSignalState interval_s a client may ask for; shorter is INVALID_ARGUMENT. */
   readonly minWatchIntervalS: number;
   /** Distinct Replan intervals computing at once (concurrent Replans of one interval share one computation). */
@@ -48,6 +53,7 @@ export const DEFAULT_GOVERNANCE: GovernanceLimits = {
   maxReflectionStreams: 256,
   maxOpenRequestsPerClient: 5000,
   maxOpenRequests: 20_000,
+  maxBookingsPerClient: 5000,
   minWatchIntervalS: 0.1,
   maxPendingReplans: 4,
 };
@@ -132,6 +138,18 @@ export class Governor {
     const mine = tsp.openCountOf(client);
     if (mine >= this.limits.maxOpenRequestsPerClient) throw exhausted(`client "${client}" has ${mine} open priority requests (limit maxOpenRequestsPerClient ${this.limits.maxOpenRequestsPerClient}); cancel some first`);
     if (tsp.openCount >= this.limits.maxOpenRequests) throw exhausted(`${tsp.openCount} open priority requests in all (limit maxOpenRequests ${this.limits.maxOpenRequests})`);
+  }
+
+  /**
+   * A Recommend that would book a vehicle with no booking yet: may this client hold one more?
+   * The ledger's count may still hold expired bookings nobody has read since; at the cap it is
+   * swept (every car park) before refusing.
+   */
+  checkNewBooking(arrivals: GuidedArrivals, client: string, nowMs: number): void {
+    const cap = this.limits.maxBookingsPerClient;
+    if (arrivals.liveOf(client, nowMs) < cap) return;
+    const mine = arrivals.liveOf(client, nowMs, true);
+    if (mine >= cap) throw exhausted(`client "${client}" has ${mine} live parking bookings (limit maxBookingsPerClient ${cap}); each ends when its car park reports after the arrival, or ${arrivals.forgetAfterMs / 60_000} minutes past it`);
   }
 
   stats(): { inFlight: number; streams: number; healthWatches: number; reflectionStreams: number } {

@@ -16,6 +16,11 @@
  * report counts against maxInFlight and maxCallsPerClient, streams against
  * maxStreams and maxStreamsPerClient, WatchOccupancy's interval against
  * minWatchIntervalS and its ids against the number of car parks.
+ *
+ * Recommend with a `vehicle_id` books the first-ranked car park for that vehicle
+ * (./parkingState.ts over engine/parking/guidedArrivals.ts): keyed by client and
+ * vehicle, so asking again replaces the booking; a client holds at most
+ * maxBookingsPerClient live bookings (RESOURCE_EXHAUSTED naming the limit).
  */
 import * as grpc from '@grpc/grpc-js';
 import { ErrorCode, GreenwaveError, IssueList } from '../engine/errors.js';
@@ -105,14 +110,22 @@ export function parkingService(ctx: ServiceContext, guidance: ParkingGuidance | 
       const rows = await storage.occupancyHistory({ carParkId: id, fromMs: Math.round(fromS * 1000), toMs: Math.round(toS * 1000), limit: limit + 1 });
       return { records: rows.slice(0, limit).map(historyRecord), truncated: rows.length > limit };
     }),
-    Recommend: gate.unary('viewer', (r) => {
+    Recommend: gate.unary('viewer', (r, who) => {
       const g = need();
-      const q = parseRecommend(g, r, nowMs());
-      const res = g.recommend(q);
+      const t = nowMs();
+      const q = parseRecommend(g, r, t);
+      const vehicleId = str(r['vehicle_id']);
+      // Bookings are per client: another client's vehicle of the same name is another vehicle.
+      const key = vehicleId === '' ? undefined : `${who.client}\u0000${vehicleId}`;
+      if (key !== undefined && g.arrivals.get(key) === undefined) gov.checkNewBooking(g.arrivals, who.client, t);
+      const { result: res, booked } = g.recommend(q, key === undefined ? undefined : { key, owner: who.client });
       return {
         car_parks: res.ranked.map((x) => recommendation(g, x)),
         fallback: res.fallback ? recommendation(g, res.fallback) : null,
         refused: { closed: res.refused.closed, unknown: res.refused.unknown, height: res.refused.height, space_type: res.refused.spaceType, too_far: res.refused.tooFar, unreachable: res.refused.unreachable },
+        booking: booked
+          ? { vehicle_id: vehicleId, car_park_id: g.parking.carParkIds[booked.carPark], arrival_time: sToTimestamp(booked.arrivalMs / 1000), expires: sToTimestamp(booked.expiresMs / 1000), client_bookings: g.arrivals.liveOf(who.client, t) }
+          : null,
       };
     }),
   };
@@ -258,6 +271,8 @@ function parseRecommend(g: ParkingGuidance, r: Obj, nowMs: number): RecommendQue
   const walkFactor = bounded('weights.walk_factor', num(w['walk_factor']), 20);
   const valueOfTimePerH = bounded('weights.value_of_time_per_h', num(w['value_of_time_per_h']), 100_000);
   const failS = bounded('weights.fail_s', num(w['fail_s']), 86_400);
+  const vehicleId = str(r['vehicle_id']);
+  if (vehicleId.length > 64) issues.add('vehicle_id', 'must be at most 64 characters');
   issues.throwIfAny('Recommend request');
   return {
     destination: destination!,

@@ -8,7 +8,15 @@
  *
  * The occupancy feed is the OccupancyTracker with its free-space predictors
  * (engine/parking/occupancyFeed.ts): absolute reports reconciled with gate
- * counts and clamped, stale feeds `unknown`, closed hours `closed`.
+ * counts and clamped, stale feeds `unknown`, closed hours `closed`. Its
+ * predictors are fed a few per read after each 5-minute grid time, not all at
+ * once (`sweepPerRead`), so no call waits for the whole city's.
+ *
+ * Recommendations read the feed through a GuidedArrivals ledger
+ * (engine/parking/guidedArrivals.ts): a Recommend with a vehicle id books its
+ * first-ranked car park (`recommend(q, booking)`), and later answers count the
+ * booked cars against that car park's predicted free spaces. States, signs and
+ * WatchOccupancy read the feed itself: what was measured.
  *
  * The guidance signs' messages (engine/parking/signs.ts) are worked out here
  * from the same states, once per feed revision and second whoever asks (the
@@ -20,6 +28,7 @@ import { RoadGraph } from '../engine/parking/roads.js';
 import { Recommender, type RecommendQuery, type RecommendResult } from '../engine/parking/recommend.js';
 import type { OccupancyFeed } from '../engine/parking/source.js';
 import { TrackedOccupancySource } from '../engine/parking/occupancyFeed.js';
+import { GuidedArrivals, type Booking } from '../engine/parking/guidedArrivals.js';
 import { SignMessenger, type SignMessage } from '../engine/parking/signs.js';
 import type { OccupancyState } from '../engine/parking/schema.js';
 import type { ServicePlan } from './replan.js';
@@ -30,6 +39,8 @@ import type { OccupancyHistory } from './occupancyHistory.js';
 export class ParkingGuidance {
   readonly roads: RoadGraph;
   readonly recommender: Recommender;
+  /** The bookings Recommend made (vehicle ids), counted against predicted free spaces. */
+  readonly arrivals: GuidedArrivals;
   /** Where applied reports are recorded when the service has a database (set by startServer). */
   history: OccupancyHistory | undefined;
   private delaysOf: ServicePlan | undefined;
@@ -41,10 +52,12 @@ export class ParkingGuidance {
     private readonly state: ServiceState,
     /** Seconds (Unix time) now: the service's clock, which staleness and the future check follow. */
     clock: () => number = () => Date.now() / 1000,
-    readonly feed: OccupancyFeed = new TrackedOccupancySource(parking, { tracker: { clock: () => Math.round(clock() * 1000) } }),
+    // One predictor fed per read besides the one predicted: feeding 2,000 at once paused the gRPC thread 15–200 ms every 5 minutes.
+    readonly feed: OccupancyFeed = new TrackedOccupancySource(parking, { tracker: { clock: () => Math.round(clock() * 1000) }, sweepPerRead: 1 }),
   ) {
     this.roads = new RoadGraph(state.c);
-    this.recommender = new Recommender(parking, this.roads, feed);
+    this.arrivals = new GuidedArrivals(feed, parking.carParkCount);
+    this.recommender = new Recommender(parking, this.roads, this.arrivals);
     this.signs = new SignMessenger(parking.file);
   }
 
@@ -70,12 +83,29 @@ export class ParkingGuidance {
     return k;
   }
 
-  recommend(q: RecommendQuery): RecommendResult {
+  /**
+   * Recommends; with `booking` (key = client and vehicle, owner = client), the vehicle's earlier
+   * booking is taken out first (its own car does not count against its new answer) and the
+   * first-ranked car park is booked in its place; nothing ranked leaves the vehicle without a
+   * booking. If the recommender throws, the earlier booking is put back.
+   */
+  recommend(q: RecommendQuery, booking?: { readonly key: string; readonly owner: string }): { result: RecommendResult; booked: Booking | undefined } {
     // The plan's delays, re-read only when the plan object changed (Replan swaps it whole).
     if (this.delaysOf !== this.state.plan) {
       this.roads.setDelays(this.state.plan.buffer);
       this.delaysOf = this.state.plan;
     }
-    return this.recommender.recommend(q);
+    if (booking === undefined) return { result: this.recommender.recommend(q), booked: undefined };
+    const earlier = this.arrivals.take(booking.key);
+    let result: RecommendResult;
+    try {
+      result = this.recommender.recommend(q);
+    } catch (e: unknown) {
+      if (earlier) this.arrivals.restore(earlier);
+      throw e;
+    }
+    const first = result.ranked[0];
+    const booked = first ? this.arrivals.book(booking.key, booking.owner, first.carPark, first.arrivalMs) : undefined;
+    return { result, booked };
   }
 }

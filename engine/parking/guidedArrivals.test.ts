@@ -43,3 +43,37 @@ describe('GuidedArrivals', () => {
     expect(g.pending(0, NOW + 16.5 * MIN)).toBe(0);
   });
 });
+
+describe('GuidedArrivals: keyed bookings', () => {
+  it('replaces a key’s booking, counts live bookings per owner, and drops them on a later report or at expiry', () => {
+    const src = new TableOccupancySource(parking);
+    const cap0 = parking.capacity[0]!;
+    src.report(0, cap0 - 5, NOW);
+    src.report(1, parking.capacity[1]! - 5, NOW);
+    const g = new GuidedArrivals(src, parking.carParkCount, { forgetAfterMs: 10 * MIN });
+    const b = g.book('app\0car-1', 'app', 0, NOW + 4 * MIN);
+    expect(b.expiresMs).toBe(NOW + 14 * MIN);
+    // The same vehicle again, now to car park 1: one booking, moved.
+    g.book('app\0car-1', 'app', 1, NOW + 5 * MIN);
+    g.book('app\0car-2', 'app', 0, NOW + 6 * MIN);
+    g.book('fleet\0car-1', 'fleet', 0, NOW + 6 * MIN);
+    expect([g.pending(0, NOW), g.pending(1, NOW)]).toEqual([2, 1]);
+    expect([g.liveOf('app', NOW), g.liveOf('fleet', NOW)]).toEqual([2, 1]);
+    expect(g.predictFree(0, NOW + 7 * MIN, NOW).expected).toBe(3);
+    // take and restore: gone from the prediction, then back.
+    const t = g.take('app\0car-2')!;
+    expect(g.predictFree(0, NOW + 7 * MIN, NOW).expected).toBe(4);
+    expect(g.liveOf('app', NOW)).toBe(1);
+    g.restore(t);
+    expect(g.liveOf('app', NOW)).toBe(2);
+    // Car park 0 reports at 7 min: both its bookings (6 min) are in the count, and leave the owners' counts.
+    src.report(0, cap0 - 3, NOW + 7 * MIN);
+    expect(g.pending(0, NOW + 7 * MIN)).toBe(0);
+    expect([g.liveOf('app', NOW + 7 * MIN), g.liveOf('fleet', NOW + 7 * MIN)]).toEqual([1, 0]);
+    expect(g.get('app\0car-2')).toBeUndefined();
+    // car-1's booking at car park 1 (5 min) expires at 15 min; nobody reads car park 1: only the exact sweep sees it.
+    expect(g.liveOf('app', NOW + 16 * MIN)).toBe(1);
+    expect(g.liveOf('app', NOW + 16 * MIN, true)).toBe(0);
+    expect(g.get('app\0car-1')).toBeUndefined();
+  });
+});

@@ -16,8 +16,15 @@
  * reported after its expected arrival (the car is then in the count), or
  * `forgetAfterMs` after it (the driver went elsewhere). `state` is passed
  * through unchanged: what signs and apps show stays what was measured.
- * Used by the simulation's guided drivers; the service can wrap its feed the
- * same way (not wired yet: docs/parking.md).
+ *
+ * A booking may carry a key and an owner (the gRPC service's Recommend with a
+ * `vehicle_id`: key = client and vehicle, owner = client): booking the same key
+ * again replaces the earlier booking instead of adding one (a re-asked or retried
+ * request is idempotent), `take` removes one, and `liveOf` counts an owner's live
+ * bookings for the service's per-client cap (service/governance.ts). Keyed
+ * bookings leave the ledger by the same two rules.
+ * Used by the simulation's guided drivers (anonymous `record`) and by the
+ * service (service/parkingState.ts wraps its feed).
  */
 import { OptionError } from '../errors.js';
 import type { OccupancyState } from './schema.js';
@@ -28,10 +35,24 @@ export interface GuidedArrivalsOptions {
   readonly forgetAfterMs?: number;
 }
 
+/** One booked arrival. `key` and `owner` are set for bookings made with `book`. */
+export interface Booking {
+  readonly carPark: number;
+  readonly arrivalMs: number;
+  /** When the ledger forgets it if no report has seen the car by then (arrival + forgetAfterMs). */
+  readonly expiresMs: number;
+  readonly key: string | undefined;
+  readonly owner: string | undefined;
+}
+
 export class GuidedArrivals implements OccupancySource {
-  /** Expected arrival times booked per car park, ascending insertion (not necessarily sorted). */
-  private readonly booked: number[][];
-  private readonly forgetAfterMs: number;
+  /** Bookings per car park, in insertion order (not necessarily sorted by arrival). */
+  private readonly booked: Booking[][];
+  private readonly byKey = new Map<string, Booking>();
+  /** Keyed bookings held per owner (some may be past their expiry until a sweep or prune drops them). */
+  private readonly ownerCount = new Map<string, number>();
+  /** How long past its expected arrival a booking no report has seen is kept, ms. */
+  readonly forgetAfterMs: number;
 
   constructor(
     private readonly inner: OccupancySource,
@@ -43,9 +64,56 @@ export class GuidedArrivals implements OccupancySource {
     this.booked = Array.from({ length: carParkCount }, () => []);
   }
 
-  /** Books a driver sent to car park k, expected there at `arrivalMs`. */
+  /** Books a driver sent to car park k, expected there at `arrivalMs` (no key: never replaced). */
   record(carPark: number, arrivalMs: number): void {
-    this.booked[carPark]!.push(arrivalMs);
+    this.booked[carPark]!.push({ carPark, arrivalMs, expiresMs: arrivalMs + this.forgetAfterMs, key: undefined, owner: undefined });
+  }
+
+  /**
+   * Books under `key` for `owner`: replaces the key's earlier booking (wherever it was), so the
+   * same vehicle asking again holds one booking, not two. Returns the booking made.
+   */
+  book(key: string, owner: string, carPark: number, arrivalMs: number): Booking {
+    this.take(key);
+    const b: Booking = { carPark, arrivalMs, expiresMs: arrivalMs + this.forgetAfterMs, key, owner };
+    this.booked[carPark]!.push(b);
+    this.byKey.set(key, b);
+    this.ownerCount.set(owner, (this.ownerCount.get(owner) ?? 0) + 1);
+    return b;
+  }
+
+  /** Removes the booking held under `key` and returns it (undefined if none, or it already left the ledger). */
+  take(key: string): Booking | undefined {
+    const b = this.byKey.get(key);
+    if (b === undefined) return undefined;
+    const list = this.booked[b.carPark]!;
+    const i = list.indexOf(b);
+    if (i >= 0) list.splice(i, 1);
+    this.forget(b);
+    return b;
+  }
+
+  /** Puts back a booking `take` returned (its key must be free): undoes a take when the replacement failed. */
+  restore(b: Booking): void {
+    if (b.key === undefined || b.owner === undefined || this.byKey.has(b.key)) return;
+    this.booked[b.carPark]!.push(b);
+    this.byKey.set(b.key, b);
+    this.ownerCount.set(b.owner, (this.ownerCount.get(b.owner) ?? 0) + 1);
+  }
+
+  /** The live booking under `key`, if any (not pruned: it may be past its expiry until the next read of its car park). */
+  get(key: string): Booking | undefined {
+    return this.byKey.get(key);
+  }
+
+  /**
+   * Live keyed bookings of `owner` at `nowMs`. The count kept is exact only up to bookings
+   * past their expiry that no read has pruned yet; with `exact`, every car park is swept
+   * first (a scan of all bookings: the service does it only when an owner is at its cap).
+   */
+  liveOf(owner: string, nowMs: number, exact = false): number {
+    if (exact) for (let k = 0; k < this.booked.length; k++) if (this.booked[k]!.length > 0) this.prune(k, nowMs, this.inner.state(k, nowMs).statusTimeMs);
+    return this.ownerCount.get(owner) ?? 0;
   }
 
   /** Bookings held for car park k (after dropping those seen or forgotten as of `nowMs`). */
@@ -57,13 +125,18 @@ export class GuidedArrivals implements OccupancySource {
     return this.inner.state(carPark, nowMs);
   }
 
+  status(carPark: number, nowMs: number): OccupancyState['status'] {
+    return this.inner.status(carPark, nowMs);
+  }
+
   predictFree(carPark: number, arrivalMs: number, nowMs: number): FreePrediction {
     const pred = this.inner.predictFree(carPark, arrivalMs, nowMs);
-    if (!Number.isFinite(pred.expected)) return pred;
+    // Most car parks hold no booking: no second read of the state for them.
+    if (this.booked[carPark]!.length === 0 || !Number.isFinite(pred.expected)) return pred;
     const seenMs = this.inner.state(carPark, nowMs).statusTimeMs;
     this.prune(carPark, nowMs, seenMs);
     let ahead = 0;
-    for (const a of this.booked[carPark]!) if (a <= arrivalMs) ahead++;
+    for (const b of this.booked[carPark]!) if (b.arrivalMs <= arrivalMs) ahead++;
     if (ahead === 0) return pred;
     return { expected: Math.max(0, pred.expected - ahead), p10: Math.max(0, pred.p10 - ahead), p90: Math.max(0, pred.p90 - ahead) };
   }
@@ -73,11 +146,23 @@ export class GuidedArrivals implements OccupancySource {
     const list = this.booked[k]!;
     let w = 0;
     for (let r = 0; r < list.length; r++) {
-      const a = list[r]!;
-      if (a <= seenMs || a + this.forgetAfterMs < nowMs) continue;
-      list[w++] = a;
+      const b = list[r]!;
+      if (b.arrivalMs <= seenMs || b.expiresMs < nowMs) {
+        this.forget(b);
+        continue;
+      }
+      list[w++] = b;
     }
     list.length = w;
     return w;
+  }
+
+  /** Drops a keyed booking from the key index and its owner's count (the car park's list is the caller's). */
+  private forget(b: Booking): void {
+    if (b.key === undefined || b.owner === undefined || this.byKey.get(b.key) !== b) return;
+    this.byKey.delete(b.key);
+    const n = (this.ownerCount.get(b.owner) ?? 1) - 1;
+    if (n > 0) this.ownerCount.set(b.owner, n);
+    else this.ownerCount.delete(b.owner);
   }
 }

@@ -253,14 +253,10 @@ export class OccupancyTracker {
     const i = this.resolve(carPark);
     const cap = this.capacity[i]!;
     const asOf = this.asOfMs[i]!;
-    const est = this.occ[i]!;
-    const known = !Number.isNaN(est) && nowMs - asOf <= this.staleMs;
-    const occupied = known ? Math.round(est) : Number.NaN;
+    const known = this.known(i, nowMs);
+    const occupied = known ? Math.round(this.occ[i]!) : Number.NaN;
     const vacant = known ? cap - occupied : Number.NaN;
-    let status: ParkingSiteStatus;
-    if (!isOpenAt(this.hours[i]!, nowMs, this.utcOffsetMin)) status = 'closed';
-    else if (!known) status = 'unknown';
-    else status = vacant <= this.fullAtVacant ? 'full' : 'open';
+    const status = this.statusOf(i, nowMs);
     return {
       carParkId: this.ids[i]!,
       capacity: cap,
@@ -271,6 +267,27 @@ export class OccupancyTracker {
       status,
       statusTimeMs: asOf,
     };
+  }
+
+  /**
+   * `state(i, nowMs).status` without the rest (no trend, nothing allocated): what the
+   * recommender asks of every candidate on each request.
+   */
+  statusOf(i: number, nowMs: number): ParkingSiteStatus {
+    if (!isOpenAt(this.hours[i]!, nowMs, this.utcOffsetMin)) return 'closed';
+    if (!this.known(i, nowMs)) return 'unknown';
+    return this.capacity[i]! - Math.round(this.occ[i]!) <= this.fullAtVacant ? 'full' : 'open';
+  }
+
+  /** `state(i, nowMs).vacant` when the status is open or full, else NaN (no trend, nothing allocated). */
+  vacantOf(i: number, nowMs: number): number {
+    if (!isOpenAt(this.hours[i]!, nowMs, this.utcOffsetMin) || !this.known(i, nowMs)) return Number.NaN;
+    return this.capacity[i]! - Math.round(this.occ[i]!);
+  }
+
+  /** An estimate exists and is not stale at `nowMs`. */
+  private known(i: number, nowMs: number): boolean {
+    return !Number.isNaN(this.occ[i]!) && nowMs - this.asOfMs[i]! <= this.staleMs;
   }
 
   /** All car parks' states, in file order. */

@@ -202,7 +202,7 @@ export class Recommender {
         refused.spaceType++;
         continue;
       }
-      const status = this.source.state(k, q.nowMs).status;
+      const status = this.source.status(k, q.nowMs);
       if (status === 'closed') {
         refused.closed++;
         continue;

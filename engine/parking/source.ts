@@ -19,6 +19,8 @@ export interface FreePrediction {
 export interface OccupancySource {
   /** The DATEX II-style state of car park k at `nowMs` (status `unknown` when its feed is stale, `closed` outside its hours). */
   state(carPark: number, nowMs: number): OccupancyState;
+  /** `state(carPark, nowMs).status` alone: the recommender asks it of every candidate, so it should not build the whole state. */
+  status(carPark: number, nowMs: number): OccupancyState['status'];
   /** Free spaces of car park k expected at `arrivalMs`, as seen at `nowMs`. */
   predictFree(carPark: number, arrivalMs: number, nowMs: number): FreePrediction;
 }

@@ -53,6 +53,10 @@ export class TableOccupancySource implements OccupancyFeed {
     return !(nowMs - this.reportMs[k]! <= this.staleAfterMs) || Number.isNaN(this.occupied[k]!);
   }
 
+  status(k: number, nowMs: number): OccupancyState['status'] {
+    return this.state(k, nowMs).status;
+  }
+
   state(k: number, nowMs: number): OccupancyState {
     const capacity = this.p.capacity[k]!;
     const carParkId = this.p.carParkIds[k]!;
