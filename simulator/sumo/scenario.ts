@@ -45,6 +45,8 @@ export interface SumoScenarioResult {
   readonly skipped: ReadonlyMap<string, number>;
   readonly vehicleUpdatesPerS: number;
   readonly wallS: number;
+  /** Lane changes along links (option `laneChange`; 0 without). */
+  readonly laneChanges: number;
   /** Ids of the simulated trips: the set to compare with SUMO's tripinfo. */
   readonly tripIds: readonly string[];
   /** Each simulated trip's time loss, s (NaN when unfinished), in `tripIds` order. */
@@ -110,6 +112,7 @@ export function runSumoScenario(netXml: string, routesXml: string, opts: SumoSce
     skipped: demand.skipped,
     vehicleUpdatesPerS: wallS > 0 ? metrics.vehicleUpdates / wallS : 0,
     wallS,
+    laneChanges: sim.laneChanges,
     tripIds: mapped.routes.ids,
     tripTimeLossS: sim.tripTimeLossS(),
     notes,
