@@ -1,7 +1,7 @@
 /**
  * `greenwave sim`: our microsimulator on any SUMO scenario, reported the way
  * SUMO reports it, so the two can be put side by side.
- *   greenwave sim --net X.net.xml --routes Y.rou.xml [--plan plan.add.xml] [--seed N] [--end S] [--step 0.5] [--json]
+ *   greenwave sim --net X.net.xml --routes Y.rou.xml [--plan plan.add.xml] [--seed N] [--end S] [--step 0.5] [--lane-change] [--json]
  * Called by cli/main.ts.
  */
 import { parseArgs } from 'node:util';
@@ -11,7 +11,7 @@ import { runSumoScenario } from '../simulator/sumo/scenario.js';
 import { roundTo } from '../engine/numeric.js';
 
 export const SIM_USAGE = `usage:
-  greenwave sim --net <x.net.xml> --routes <y.rou.xml> [--plan <plan.add.xml>[,more.add.xml]] [--seed N] [--end S] [--step 0.5] [--json]
+  greenwave sim --net <x.net.xml> --routes <y.rou.xml> [--plan <plan.add.xml>[,more.add.xml]] [--seed N] [--end S] [--step 0.5] [--lane-change] [--json]
       Runs greenwave's microsimulator on a SUMO scenario: the routes file's
       vehicles, trips (routed on the fastest path) and flows, on the net's own
       signal programs or, with --plan, the programs of an additional file (as
@@ -23,7 +23,9 @@ export const SIM_USAGE = `usage:
       Only signal approaches are modelled: trips that drive on none are not
       simulated, and time lost away from signals (unsignalised junctions) is
       not counted. --end: simulated time to stop at, s (default: when every trip
-      is done, at most an hour after the last departure).
+      is done, at most an hour after the last departure). --lane-change:
+      vehicles change lanes along links (strategic and for speed gain, as
+      SUMO's do) and turn bays begin where SUMO's do; off by default.
 `;
 
 function usage(message: string): GreenwaveError {
@@ -38,7 +40,7 @@ function numberFlag(value: string | undefined, flag: string, ok: (n: number) => 
 }
 
 /** Options of `greenwave sim`. */
-export const SIM_OPTIONS = { net: { type: 'string' }, routes: { type: 'string' }, plan: { type: 'string' }, seed: { type: 'string' }, end: { type: 'string' }, step: { type: 'string' }, json: { type: 'boolean' } } as const;
+export const SIM_OPTIONS = { net: { type: 'string' }, routes: { type: 'string' }, plan: { type: 'string' }, seed: { type: 'string' }, end: { type: 'string' }, step: { type: 'string' }, 'lane-change': { type: 'boolean' }, json: { type: 'boolean' } } as const;
 
 export function cmdSim(args: string[], out: (s: string) => void): number {
   const { values } = parseArgs({
@@ -56,7 +58,7 @@ export function cmdSim(args: string[], out: (s: string) => void): number {
   const planXml = values.plan !== undefined ? values.plan.split(',').map((p) => readText(p, 'plan file')) : undefined;
   let r: ReturnType<typeof runSumoScenario>;
   try {
-    r = runSumoScenario(netXml, routesXml, { ...(seed !== undefined ? { seed } : {}), ...(endS !== undefined ? { endS } : {}), ...(stepS !== undefined ? { stepS } : {}), ...(planXml !== undefined ? { planXml } : {}) });
+    r = runSumoScenario(netXml, routesXml, { ...(seed !== undefined ? { seed } : {}), ...(endS !== undefined ? { endS } : {}), ...(stepS !== undefined ? { stepS } : {}), ...(planXml !== undefined ? { planXml } : {}), laneChange: values['lane-change'] === true });
   } catch (e: unknown) {
     if (e instanceof GreenwaveError && e.code === ErrorCode.InvalidInput) throw new GreenwaveError(e.code, `${values.net} / ${values.routes}${values.plan ? ` / ${values.plan}` : ''}: ${e.message}`, e.issues, { cause: e });
     throw e;
@@ -75,6 +77,7 @@ export function cmdSim(args: string[], out: (s: string) => void): number {
     skipped: Object.fromEntries(r.skipped),
     meanTravelTimeS: roundTo(m.meanTravelTimeS, 2),
     stopsPerVeh: roundTo(m.stopsPerVeh, 3),
+    laneChanges: r.laneChanges,
     simulatedS: m.simulatedS,
     vehicleUpdates: m.vehicleUpdates,
     vehicleUpdatesPerS: Math.round(r.vehicleUpdatesPerS),
@@ -91,6 +94,7 @@ export function cmdSim(args: string[], out: (s: string) => void): number {
   if (report.tripsUnmodelled > 0) out(`                    ${report.tripsUnmodelled} drive on no signal approach (not simulated)\n`);
   if (report.tripsUnservedTurn > 0) out(`                    ${report.tripsUnservedTurn} make a turn no modelled lane serves (not simulated)\n`);
   for (const [why, n] of r.skipped) out(`                    ${n} skipped: ${why}\n`);
+  if (values['lane-change']) out(`lane changes        ${report.laneChanges} along links\n`);
   out(`simulated           ${report.simulatedS} s in ${report.wallS} s: ${report.vehicleUpdates} vehicle updates, ${(report.vehicleUpdatesPerS / 1e6).toFixed(2)} M/s\n`);
   out(`per signal          approach delay s/veh (vehicles)\n`);
   for (const s of report.signals) out(`  ${s.id.padEnd(18)}${s.meanDelayS.toFixed(1).padStart(8)} (${s.vehicles})\n`);

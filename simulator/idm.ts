@@ -87,6 +87,8 @@ export function moveLane(core: SimCore, lane: number, t: number, dt: number): vo
   const len = top.linkLengthM[link]!;
   const linkV0 = top.linkSpeedMps[link]!;
   const i = top.linkIntersection[link]!;
+  // A vehicle in a lane that does not serve its movement (lane changing: it has not got over yet) waits at the line.
+  const laneMask = core.c.laneMovementMask[lane]!;
   let queued = 0;
   let updates = 0;
   let leaderPos = Infinity;
@@ -126,6 +128,7 @@ export function moveLane(core: SimCore, lane: number, t: number, dt: number): vo
         // clears on the yellow: the "sneaker" of HCM's permitted-left model.
         go = toLine < (speed * speed) / (2 * YELLOW_STOP_DECEL_MPS2) || ((m & 3) === 0 && toLine < SNEAKER_ZONE_M);
       }
+      if ((laneMask & bit) === 0) go = false;
       obstacle = len;
       obstacleSpeed = 0;
       if (go) {

@@ -28,7 +28,7 @@
  */
 import { movementIndex } from '../engine/network/geometry.js';
 import { OptionError } from '../engine/errors.js';
-import { insertIndex, laneVehicle, removeAt } from './lanes.js';
+import { insertAt, insertIndex, laneVehicle, removeAt } from './lanes.js';
 import { firstTurn } from './laneChoice.js';
 import { IDM, type SimCore } from './vehicles.js';
 
@@ -111,6 +111,8 @@ function mergeAround(core: SimCore, lane: number, blockM: number): void {
       if (target < 0 || (pass < 2 ? !servesMove(core, target, m) : !flexible || servesMove(core, target, m))) continue;
       // Not into a lane blocked further on: the vehicle would only have to merge back.
       if (core.incidents.laneBlockM[target]! > pos) continue;
+      // Nor into a turn bay that has not begun yet (laneChange.ts).
+      if (core.lc.laneStartM[target]! > pos) continue;
       const at = insertIndex(core, target, pos, s.vLength[v]!, 0.5 * IDM.headwayS);
       if (at < 0) continue;
       removeAt(core, lane, k);
@@ -124,22 +126,4 @@ function mergeAround(core: SimCore, lane: number, blockM: number): void {
 
 function servesMove(core: SimCore, lane: number, move: number): boolean {
   return ((core.c.laneMovementMask[lane]! >> move) & 1) === 1;
-}
-
-/** Puts vehicle v into `lane` at order index `at`, keeping its link times and stops; no faster than the vehicle ahead. */
-function insertAt(core: SimCore, v: number, lane: number, at: number): void {
-  const s = core.s;
-  const laneCap = core.laneCap;
-  const base = lane * laneCap;
-  const head = s.laneHead[lane]!;
-  const size = s.laneSize[lane]!;
-  for (let q = size; q > at; q--) s.laneBuf[base + ((head + q) % laneCap)] = s.laneBuf[base + ((head + q - 1) % laneCap)]!;
-  s.laneBuf[base + ((head + at) % laneCap)] = v;
-  s.laneSize[lane] = size + 1;
-  s.vLane[v] = lane;
-  s.vNextLane[v] = -1;
-  if (at > 0) {
-    const ahead = s.laneBuf[base + ((head + at - 1) % laneCap)]!;
-    s.vSpeed[v] = Math.min(s.vSpeed[v]!, s.vSpeed[ahead]!);
-  }
 }

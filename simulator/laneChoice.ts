@@ -26,18 +26,63 @@ export function chooseTurn(core: SimCore, link: number): number {
   return THROUGH_TURN;
 }
 
-/** The lane of the link that carries the turn with the fewest vehicles, -1 if none. */
+/**
+ * The lane of the link that carries the turn with the fewest vehicles, -1 if none. With turn
+ * bays (laneChange.ts), a lane that begins further on is not entered: when only such a lane
+ * serves the turn, the lane nearest it (the vehicle changes in along the link).
+ */
 export function chooseLane(core: SimCore, link: number, turn: number): number {
   const top = core.top;
   const laneSize = core.s.laneSize;
+  const starts = core.lc.laneStartM;
   const m = movementIndex(top.linkApproach[link]!, turn);
   let best = -1;
   for (let k = top.linkLaneStart[link]!; k < top.linkLaneStart[link]! + top.linkLaneCount[link]!; k++) {
     const lane = top.linkLanes[k]!;
-    if (!((core.c.laneMovementMask[lane]! >> m) & 1)) continue;
+    if (!((core.c.laneMovementMask[lane]! >> m) & 1) || starts[lane]! > 0) continue;
     if (best < 0 || laneSize[lane]! < laneSize[best]!) best = lane;
   }
+  if (best < 0 && core.lc.hasBays) best = nearestToServing(core, link, m, 0, true);
   return best;
+}
+
+/**
+ * Turn bays: the lane begun at the entry nearest (in lanes) to one serving `move`, the emptiest
+ * of equals. Room as `routeLane` judges it: soft (crossing a junction, `posM` ≤ 0) a lane whose
+ * queue has backed up is taken only when none has room; hard, only a lane with room. -1 if none.
+ */
+function nearestToServing(core: SimCore, link: number, move: number, posM: number, soft: boolean): number {
+  const top = core.top;
+  const n = top.linkLaneCount[link]!;
+  const first = top.linkLaneStart[link]!;
+  let best = -1;
+  let bestCost = Infinity;
+  for (let q = 0; q < n; q++) {
+    const lane = top.linkLanes[first + q]!;
+    if (core.lc.laneStartM[lane]! > Math.max(0, posM)) continue;
+    const off = servingDistance(core, link, q, move);
+    if (off < 0) continue;
+    const room = soft ? !entryBlocked(core, lane) && tailRearM(core, lane) - posM >= IDM.minGapM : insertIndex(core, lane, posM, IDM.lengthM) >= 0;
+    if (!room && (!soft || core.s.laneSize[lane]! >= core.laneCap - 1)) continue;
+    const cost = off * 1e4 + core.s.laneSize[lane]! + (room ? 0 : NO_ROOM_COST);
+    if (cost < bestCost) {
+      bestCost = cost;
+      best = lane;
+    }
+  }
+  return best;
+}
+
+/** Lanes from lane q of the link to the nearest lane serving `move` (0: q serves it); -1 if none does. */
+function servingDistance(core: SimCore, link: number, q: number, move: number): number {
+  const top = core.top;
+  const n = top.linkLaneCount[link]!;
+  const first = top.linkLaneStart[link]!;
+  for (let d = 0; d < n; d++) {
+    if (q - d >= 0 && (core.c.laneMovementMask[top.linkLanes[first + q - d]!]! >> move) & 1) return d;
+    if (q + d < n && (core.c.laneMovementMask[top.linkLanes[first + q + d]!]! >> move) & 1) return d;
+  }
+  return -1;
 }
 
 /** The link's last lane serving the turn: lanes are listed from the median out, so that is the curb lane. −1 if none. */
@@ -71,11 +116,17 @@ export function routeLane(core: SimCore, link: number, move: number, posM: numbe
     while (top.linkLanes[top.linkLaneStart[from]! + idx] !== fromLane) idx++;
     target = nFrom > 1 ? (idx / (nFrom - 1)) * (n - 1) : (n - 1) / 2;
   }
+  const starts = core.lc.laneStartM;
+  const entryM = Math.max(0, posM);
   let best = -1;
   let bestCost = Infinity;
+  // Turn bays (laneChange.ts): whether a lane begun at the entry serves the move at all.
+  let begunServes = false;
   for (let q = 0; q < n; q++) {
     const lane = top.linkLanes[top.linkLaneStart[link]! + q]!;
     if (move >= 0 && !((core.c.laneMovementMask[lane]! >> move) & 1)) continue;
+    if (starts[lane]! > entryM) continue;
+    begunServes = true;
     // Soft (crossing a junction, chosen before the vehicle reaches the line, `posM` its front's
     // place relative to the lane's start, ≤ 0): a lane whose queue has not backed up to its
     // entry and whose last vehicle is at least the minimum gap ahead; else any with a free slot.
@@ -89,6 +140,8 @@ export function routeLane(core: SimCore, link: number, move: number, posM: numbe
       best = lane;
     }
   }
+  // Only a bay that begins further on serves the move: the lane nearest it, to change in along the link.
+  if (!begunServes && move >= 0 && core.lc.hasBays) return nearestToServing(core, link, move, posM, soft);
   return best;
 }
 

@@ -84,6 +84,7 @@ export function newVehicle(core: SimCore, t: number, speedFactor: number, length
   s.vLeg[v] = 0;
   s.vArriveM[v] = Infinity;
   s.vLinkStartM[v] = 0;
+  s.vLaneChangeS[v] = Number.NEGATIVE_INFINITY;
   return v;
 }
 
@@ -141,4 +142,25 @@ export function removeAt(core: SimCore, lane: number, k: number): void {
   if (k === 0) s.laneHead[lane] = (head + 1) % laneCap;
   else for (let q = k; q < size - 1; q++) s.laneBuf[base + ((head + q) % laneCap)] = s.laneBuf[base + ((head + q + 1) % laneCap)]!;
   s.laneSize[lane] = size - 1;
+}
+
+/**
+ * Puts vehicle v into `lane` at order index `at` (a lane change: incidents.ts, laneChange.ts),
+ * keeping its link times and stops; with `clampSpeed`, no faster than the vehicle ahead.
+ */
+export function insertAt(core: SimCore, v: number, lane: number, at: number, clampSpeed = true): void {
+  const s = core.s;
+  const laneCap = core.laneCap;
+  const base = lane * laneCap;
+  const head = s.laneHead[lane]!;
+  const size = s.laneSize[lane]!;
+  for (let q = size; q > at; q--) s.laneBuf[base + ((head + q) % laneCap)] = s.laneBuf[base + ((head + q - 1) % laneCap)]!;
+  s.laneBuf[base + ((head + at) % laneCap)] = v;
+  s.laneSize[lane] = size + 1;
+  s.vLane[v] = lane;
+  s.vNextLane[v] = -1;
+  if (clampSpeed && at > 0) {
+    const ahead = s.laneBuf[base + ((head + at - 1) % laneCap)]!;
+    s.vSpeed[v] = Math.min(s.vSpeed[v]!, s.vSpeed[ahead]!);
+  }
 }

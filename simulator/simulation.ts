@@ -33,6 +33,7 @@ import { addTracked, createBusRegistry, spawnTracked, trackedPosition, type BusS
 import { accumulatedDelayS, metricsOf, type SimMetrics } from './metrics.js';
 import type { SimStepObserver } from './events.js';
 import { addIncident, createIncidentTable, stepIncidents, type LaneIncident } from './incidents.js';
+import { changeLanes, createLaneChangeLayout } from './laneChange.js';
 
 export { IDM, BUS } from './vehicles.js';
 export { DWELL, expectedDwellS, type BusStop, type ServedStop, type TrackedApproach, type TrackedVehicle } from './buses.js';
@@ -57,6 +58,17 @@ export interface SimOptions {
    * like-for-like comparison with SUMO (sumo/programLamps.ts). The plan is then not run.
    */
   readonly lamps?: LampSource;
+  /**
+   * Lane changing along links (laneChange.ts): strategic, into a lane serving the vehicle's
+   * movement, and discretionary for speed gain (MOBIL), both with safe gaps. Default off.
+   */
+  readonly laneChange?: boolean;
+  /**
+   * Turn bays: lanes (by compiled lane id) that exist only on the last metres of their link;
+   * vehicles for them come onto the link in a neighbouring lane and change in (a full bay
+   * spills into that lane). Needs `laneChange`.
+   */
+  readonly bayLengthM?: ReadonlyMap<string, number>;
 }
 
 export interface Demand {
@@ -101,6 +113,7 @@ export class Simulation {
     this.signals = new SignalHeads(c, plan, 0, -1, opts.actuated);
     this.actuatedHeads = opts.actuated !== undefined;
     if (opts.lamps !== undefined && opts.actuated !== undefined) throw new OptionError('options.lamps', 'and options.actuated exclude each other');
+    if (opts.bayLengthM !== undefined && opts.bayLengthM.size > 0 && opts.laneChange !== true) throw new OptionError('options.bayLengthM', 'turn bays need options.laneChange (vehicles change into a bay along the link)');
     this.lamps = opts.lamps ?? this.signals;
 
     const lanes = c.laneIds.length;
@@ -132,6 +145,7 @@ export class Simulation {
       buses: createBusRegistry(cap),
       incidents: createIncidentTable(lanes),
       routeChoice: undefined,
+      lc: createLaneChangeLayout({ top, c }, opts.laneChange === true, opts.bayLengthM),
       greenMask: this.lamps.greenMask,
       yellowMask: this.lamps.yellowMask,
       permittedMask: this.lamps.permittedMask,
@@ -160,6 +174,11 @@ export class Simulation {
   /** The simulation clock, s. */
   get tS(): number {
     return this.s.tS;
+  }
+
+  /** Lane changes along links so far (option `laneChange`). */
+  get laneChanges(): number {
+    return this.s.laneChanges;
   }
 
   /** Vehicle moves so far: the work a speed figure divides by. */
@@ -223,6 +242,7 @@ export class Simulation {
     if (core.incidents.list.length > 0) stepIncidents(core, t);
     for (let l = 0; l < s.waitingToEnter.length; l++) s.entryWaitS += s.waitingToEnter[l]! * dt;
     s.entryWaitS += s.routePending * dt;
+    if (core.lc.enabled) changeLanes(core, t);
     const lanes = this.c.laneIds.length;
     for (let lane = 0; lane < lanes; lane++) moveLane(core, lane, t, dt);
     if (this.actuatedHeads) feedHeads(this.c, this.topology, s, this.signals, t);

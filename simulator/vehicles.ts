@@ -19,6 +19,7 @@ import type { BusRegistry } from './buses.js';
 import type { LoopLayout } from './detectors.js';
 import type { EntrySources } from './entry.js';
 import type { IncidentTable } from './incidents.js';
+import type { LaneChangeLayout } from './laneChange.js';
 
 /** IDM parameters for a passenger car; with these the queue discharges at about 2 s per vehicle. */
 export const IDM = { accelMps2: 1.5, decelMps2: 2.0, headwayS: 1.2, minGapM: 2.0, lengthM: 5.0 } as const;
@@ -94,6 +95,8 @@ export function createSimState(d: StateDims) {
      */
     vNextLane: new Int32Array(cap).fill(-1),
     vNextTurn: new Int8Array(cap),
+    /** When the vehicle last changed lane along a link, s (laneChange.ts: one change per step, a cooldown between discretionary ones). */
+    vLaneChangeS: new Float64Array(cap).fill(-Infinity),
     /** Free vehicle slots: a stack, `freeTop` deep. */
     freeSlots,
     freeTop: cap,
@@ -129,6 +132,8 @@ export function createSimState(d: StateDims) {
     sumDelayS: 0,
     sumTravelS: 0,
     sumStops: 0,
+    /** Lane changes along links so far (laneChange.ts). */
+    laneChanges: 0,
     /** Vehicle-seconds spent waiting outside a full entry link. */
     entryWaitS: 0,
     /** Time loss of each route's trip once it has finished, s (NaN before). */
@@ -190,6 +195,8 @@ export interface SimCore {
   readonly buses: BusRegistry;
   /** Lane blockages (incidents.ts): not part of `s`, a fork does not carry them. */
   readonly incidents: IncidentTable;
+  /** Lane changing along links (laneChange.ts): on or off, lane order and turn-bay starts. */
+  readonly lc: LaneChangeLayout;
   /** Lamps as vehicles see them, per intersection (bit = movement). */
   readonly greenMask: Uint16Array;
   readonly yellowMask: Uint16Array;

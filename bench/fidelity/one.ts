@@ -7,6 +7,10 @@
  * simulator on the same routes. Prints one JSON line.
  *
  *   node dist/bench/fidelity/one.js <scenario-id> <level> [smoke]
+ *
+ * GREENWAVE_LANE_CHANGE=1 runs our simulator with lane changing along links
+ * (and SUMO's turn bays begun where SUMO begins them; GREENWAVE_TURN_BAYS=0
+ * keeps them as long as the link).
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +27,7 @@ const DEMAND_S = 1200;
 const THROUGHPUT_AT_S = DEMAND_S + 300;
 const END_S = DEMAND_S + 1800;
 const FIXED_CYCLES_S = [40, 60, 90, 120] as const;
+const LANE_OPTS = { laneChange: process.env['GREENWAVE_LANE_CHANGE'] === '1', turnBays: process.env['GREENWAVE_TURN_BAYS'] !== '0' };
 
 interface Trip {
   readonly arrivalS: number;
@@ -86,7 +91,7 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       sh(dir, 'sumo', ['-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', [...p.adds, ...(first ? ['edgedata.add.xml'] : [])].join(','), '--end', String(END_S), '--seed', '1', '--no-step-log', '--time-to-teleport', '300', '--tripinfo-output', 'ti.xml']);
       const sumoWallS = (performance.now() - t0) / 1000;
-      const ours = runSumoScenario(netXml, routesXml, { seed: 1, endS: END_S, snapshotS: THROUGHPUT_AT_S, planXml: p.adds.map((a) => readFileSync(join(dir, a), 'utf8')) });
+      const ours = runSumoScenario(netXml, routesXml, { seed: 1, endS: END_S, snapshotS: THROUGHPUT_AT_S, planXml: p.adds.map((a) => readFileSync(join(dir, a), 'utf8')), ...LANE_OPTS });
       const sumo = readTrips(readFileSync(join(dir, 'ti.xml'), 'utf8'));
       const simulated = new Set(ours.tripIds);
       let all = 0;

@@ -9,6 +9,7 @@
  *   GREENWAVE_SCENARIOS=smoke npm run bench:fidelity          # the three smoke scenarios, medium demand
  *   GREENWAVE_SCENARIOS=arterial-01,grid-02 GREENWAVE_LEVELS=light …
  *   GREENWAVE_OUT=fid.jsonl …; node dist/bench/fidelity/run.js --markdown fid.jsonl
+ *   GREENWAVE_LANE_CHANGE=1 …                                 # ours with lane changing and SUMO's turn bays (GREENWAVE_TURN_BAYS=0: bays as long as the link)
  *
  * Needs Debian's sumo and sumo-tools.
  */

@@ -180,9 +180,15 @@ const gridOut = gridSh('sumo', ['-n', 'grid.net.xml', '-r', 'routes.rou.xml', '-
 const gridSumoWallS = (performance.now() - gt0) / 1000;
 const gridSumoUps = Number(/UPS: ([\d.]+)/.exec(gridOut)?.[1] ?? NaN);
 const gridSumo = readTripinfo(readFileSync(join(GRID_DIR, 'ti.xml'), 'utf8'));
-const gridOurs = runSumoScenario(readFileSync(join(GRID_DIR, 'grid.net.xml'), 'utf8'), readFileSync(join(GRID_DIR, 'routes.rou.xml'), 'utf8'), { seed: 42, stepS: 1 });
+const gridNet = readFileSync(join(GRID_DIR, 'grid.net.xml'), 'utf8');
+const gridRoutes = readFileSync(join(GRID_DIR, 'routes.rou.xml'), 'utf8');
+const gridOurs = runSumoScenario(gridNet, gridRoutes, { seed: 42, stepS: 1 });
+// The same run with lane changing along links (simulator/laneChange.ts), as SUMO changes lanes.
+const gridOursLc = runSumoScenario(gridNet, gridRoutes, { seed: 42, stepS: 1, laneChange: true });
 console.log(`\nsimulator speed on a 10 × 10 signal grid (200 m blocks, 2 lanes), ${gridOurs.tripsInFile} random trips over ${END_S} s, the same routes and SUMO's own programs in both, 1 s steps:`);
 console.log(`  SUMO       ${gridSumoUps.toExponential(2)} UPS (${gridSumoWallS.toFixed(1)} s wall incl. start-up), ${gridSumo.vehicles} trips finished, mean time loss ${gridSumo.meanTimeLossS.toFixed(1)} s`);
-console.log(`  greenwave  ${gridOurs.vehicleUpdatesPerS.toExponential(2)} UPS (${gridOurs.wallS.toFixed(1)} s wall), ${gridOurs.metrics.vehiclesCompleted} of ${gridOurs.tripsSimulated} trips finished, mean time loss ${gridOurs.meanTimeLossS.toFixed(1)} s   ratio ${(gridOurs.vehicleUpdatesPerS / gridSumoUps).toFixed(1)}× (target ≥ 10×; SUMO changes lanes along links, ours does not)`);
+for (const [name, r] of [['greenwave', gridOurs], ['  + lanes ', gridOursLc]] as const) {
+  console.log(`  ${name} ${r.vehicleUpdatesPerS.toExponential(2)} UPS (${r.wallS.toFixed(1)} s wall), ${r.metrics.vehiclesCompleted} of ${r.tripsSimulated} trips finished, mean time loss ${r.meanTimeLossS.toFixed(1)} s   ratio ${(r.vehicleUpdatesPerS / gridSumoUps).toFixed(1)}× (target ≥ 10× with lane changing on)`);
+}
 
 console.log(`\nfiles in ${dir}`);

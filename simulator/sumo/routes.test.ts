@@ -5,7 +5,8 @@
  * on the committed two-signal fixture; the comparison with SUMO itself is in
  * bench/fidelity and fidelity.test.ts.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -145,6 +146,27 @@ describe('runSumoScenario and greenwave sim', () => {
     const b = runSumoScenario(NET, demand, { seed: 3 });
     expect(b.meanTimeLossS).toBe(a.meanTimeLossS);
     expect(b.metrics.vehicleUpdates).toBe(a.metrics.vehicleUpdates);
+  });
+
+  it('with lane changing, every trip still finishes, vehicles do change lanes, and a seed fixes the run; `greenwave sim --lane-change` reports it', () => {
+    const off = runSumoScenario(NET, demand, { seed: 3 });
+    const a = runSumoScenario(NET, demand, { seed: 3, laneChange: true });
+    expect(off.laneChanges).toBe(0);
+    expect(a.laneChanges).toBeGreaterThan(0);
+    expect(a.metrics.vehiclesCompleted).toBe(a.tripsSimulated);
+    const b = runSumoScenario(NET, demand, { seed: 3, laneChange: true });
+    expect(b.laneChanges).toBe(a.laneChanges);
+    expect(b.meanTimeLossS).toBe(a.meanTimeLossS);
+    let out = '';
+    const dir = mkdtempSync(join(tmpdir(), 'gw-lc-'));
+    const routesPath = join(dir, 'r.rou.xml');
+    writeFileSync(routesPath, demand);
+    try {
+      expect(run(['sim', '--net', NET_PATH, '--routes', routesPath, '--seed', '3', '--lane-change', '--json'], (s) => (out += s), () => {})).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(JSON.parse(out).laneChanges).toBe(a.laneChanges);
   });
 
   it('runs a plan file’s programs instead of the net’s, and a longer red costs the side street more', () => {

@@ -13,6 +13,8 @@ import { compileImport, importSumoNet, type SumoMapping } from './importNet.js';
 import { readSumoGraph, readSumoRoutes } from './routes.js';
 import { mapTrips } from './routeMap.js';
 import { readSumoPrograms, SumoProgramLamps } from './programLamps.js';
+import { readSumoNet } from './netXml.js';
+import { sumoTurnBays } from './turnBays.js';
 
 export interface SumoScenarioOptions {
   readonly seed?: number;
@@ -23,6 +25,10 @@ export interface SumoScenarioOptions {
   readonly planXml?: string | readonly string[];
   /** Also count the trips finished by this time, s (throughput). */
   readonly snapshotS?: number;
+  /** Lane changing along links (simulation.ts option `laneChange`). Default off. */
+  readonly laneChange?: boolean;
+  /** With lane changing, begin turn bays where SUMO does (turnBays.ts). Default: with `laneChange`. */
+  readonly turnBays?: boolean;
 }
 
 export interface SumoScenarioResult {
@@ -39,6 +45,8 @@ export interface SumoScenarioResult {
   readonly skipped: ReadonlyMap<string, number>;
   readonly vehicleUpdatesPerS: number;
   readonly wallS: number;
+  /** Lane changes along links (option `laneChange`; 0 without). */
+  readonly laneChanges: number;
   /** Ids of the simulated trips: the set to compare with SUMO's tripinfo. */
   readonly tripIds: readonly string[];
   /** Each simulated trip's time loss, s (NaN when unfinished), in `tripIds` order. */
@@ -63,7 +71,14 @@ export function runSumoScenario(netXml: string, routesXml: string, opts: SumoSce
   const mapped = mapTrips(demand.trips, graph, c, buildTopology(c), imported.mapping);
   const lastDue = mapped.routes.count > 0 ? mapped.routes.entryS[mapped.routes.count - 1]! : 0;
   const endS = opts.endS ?? lastDue + 3600;
-  const sim = new Simulation(c, plan, { movementFlowVehPerH: new Float64Array(c.intersectionCount * 16), routes: mapped.routes }, { seed: opts.seed ?? 1, stepS: opts.stepS ?? 0.5, lamps, maxVehicles: Math.max(1000, mapped.routes.count) });
+  const laneChange = opts.laneChange === true;
+  const bays = laneChange && (opts.turnBays ?? true) ? sumoTurnBays(readSumoNet(netXml)) : undefined;
+  const sim = new Simulation(
+    c,
+    plan,
+    { movementFlowVehPerH: new Float64Array(c.intersectionCount * 16), routes: mapped.routes },
+    { seed: opts.seed ?? 1, stepS: opts.stepS ?? 0.5, lamps, maxVehicles: Math.max(1000, mapped.routes.count), laneChange, ...(bays !== undefined ? { bayLengthM: bays } : {}) },
+  );
   const t0 = performance.now();
   // Run to the end, or stop once every trip is in and out.
   const chunkS = 60;
@@ -97,6 +112,7 @@ export function runSumoScenario(netXml: string, routesXml: string, opts: SumoSce
     skipped: demand.skipped,
     vehicleUpdatesPerS: wallS > 0 ? metrics.vehicleUpdates / wallS : 0,
     wallS,
+    laneChanges: sim.laneChanges,
     tripIds: mapped.routes.ids,
     tripTimeLossS: sim.tripTimeLossS(),
     notes,
