@@ -70,10 +70,12 @@ interface Event {
   readonly seq?: number;
   readonly port?: number;
 }
-type PriorityClient = grpc.Client & { RequestPriority: (r: object, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Record<string, unknown>) => void) => grpc.ClientUnaryCall };
+type Unary = (r: object, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Record<string, unknown>) => void) => grpc.ClientUnaryCall;
+type PriorityClient = grpc.Client & { RequestPriority: Unary; UpdatePriority: Unary; CancelPriority: Unary };
 /** One priority call's outcome, as the client saw it. */
 interface Outcome {
   readonly front: string;
+  readonly vehicle: string;
   readonly region: string;
   readonly sentMs: number;
   readonly ms: number;
@@ -229,16 +231,16 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
   const auth = new grpc.Metadata();
   auth.set('authorization', 'Bearer dispatch-secret-1');
   let vehicle = 0;
-  /** A bus check-in at `intersection` sent to node `front`'s gRPC port: its outcome, never a rejection. */
-  const requestPriority = (front: string, intersection: string): Promise<Outcome> =>
+  /** A bus check-in at `intersection` (or `method` of `vehicle`'s) sent to node `front`'s gRPC port: its outcome, never a rejection. */
+  const requestPriority = (front: string, intersection: string, method: 'RequestPriority' | 'UpdatePriority' | 'CancelPriority' = 'RequestPriority', vehicleId = `bus-${++vehicle}`): Promise<Outcome> =>
     new Promise((resolve) => {
       const sentMs = Date.now();
       let decidedBy: string | undefined;
       const region = regions.find((r) => r.signalIds.includes(intersection))!.id;
-      const req = { vehicle_id: `bus-${++vehicle}`, route_id: '7', intersection_id: intersection, movement: 'EBT', eta_s: 20, lateness_s: 60, occupancy: 30, priority_class: 'PRIORITY_CLASS_BUS' };
-      const call = frontClient(front).RequestPriority(req, auth, { deadline: sentMs + PRIORITY_DEADLINE_MS }, (err, res) => {
+      const req = method === 'CancelPriority' ? { vehicle_id: vehicleId, intersection_id: intersection } : { vehicle_id: vehicleId, route_id: '7', intersection_id: intersection, movement: 'EBT', eta_s: 20, lateness_s: 60, occupancy: 30, priority_class: 'PRIORITY_CLASS_BUS' };
+      const call = frontClient(front)[method](req, auth, { deadline: sentMs + PRIORITY_DEADLINE_MS }, (err, res) => {
         const trailer = err?.metadata?.get('retry-after-ms')[0];
-        resolve({ front, region, sentMs, ms: Date.now() - sentMs, code: err ? err.code : grpc.status.OK, decidedBy, retryAfterMs: trailer === undefined ? undefined : String(trailer), details: err?.details ?? '', granted: res?.['granted'] });
+        resolve({ front, vehicle: vehicleId, region, sentMs, ms: Date.now() - sentMs, code: err ? err.code : grpc.status.OK, decidedBy, retryAfterMs: trailer === undefined ? undefined : String(trailer), details: err?.details ?? '', granted: res?.['granted'] ?? res?.['withdrawn'] });
       });
       call.on('metadata', (m) => {
         const n = m.get('greenwave-node')[0];
@@ -275,6 +277,16 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     expect(before.filter((o) => o.code !== grpc.status.OK || o.decidedBy !== holderOf(o.region)).map((o) => JSON.stringify(o))).toEqual([]);
     expect(before.some((o) => o.decidedBy !== o.front)).toBe(true);
     console.log(`priority before the kill: ${before.length} requests (3 fronts × 15 regions), all answered by the region's holder; ${before.filter((o) => o.decidedBy !== o.front).length} forwarded; slowest ${Math.max(...before.map((o) => o.ms))} ms`);
+    // One region's open request is one state, whichever front is asked: a check-in through one
+    // front is updated through another and cancelled through the third; a second cancel finds nothing.
+    const first = before[0]!;
+    const [elsewhere, third] = NODES.filter((id) => id !== first.front);
+    const at = regions.find((r) => r.id === first.region)!.signalIds[0]!;
+    const updated = await requestPriority(elsewhere!, at, 'UpdatePriority', first.vehicle);
+    const cancelled = await requestPriority(third!, at, 'CancelPriority', first.vehicle);
+    const again = await requestPriority(first.front, at, 'CancelPriority', first.vehicle);
+    expect([updated.code, cancelled.code, again.code], JSON.stringify([updated, cancelled, again])).toEqual([grpc.status.OK, grpc.status.OK, grpc.status.NOT_FOUND]);
+    expect(again.details).toContain('has no open request');
 
     // Plan B, and the node holding `victim`'s regions killed at its first commit of B.
     const victim = 'b';
@@ -325,7 +337,7 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     const count = (f: (o: Outcome) => boolean): number => during.filter(f).length;
     const toVictim = (o: Outcome): boolean => orphaned.includes(o.region);
     console.log(
-      `priority during the failover: ${during.length} requests to the survivors; victim's regions: ${count((o) => toVictim(o) && o.code === grpc.status.OK)} answered, ${count((o) => toVictim(o) && o.code === grpc.status.UNAVAILABLE)} refused UNAVAILABLE; other regions: ${count((o) => !toVictim(o) && o.code === grpc.status.OK)} answered, ${count((o) => !toVictim(o) && o.code === grpc.status.UNAVAILABLE)} refused; slowest ${Math.max(...during.map((o) => o.ms))} ms (deadline ${PRIORITY_DEADLINE_MS} ms); refusals: ${[...new Set(during.filter((o) => o.code !== grpc.status.OK).map((o) => o.details.replace(/\d+/g, 'N')))].join(' | ')}`,
+      `priority during the failover: ${during.length} requests to the survivors; victim's regions: ${count((o) => toVictim(o) && o.code === grpc.status.OK)} answered, ${count((o) => toVictim(o) && o.code === grpc.status.UNAVAILABLE)} refused UNAVAILABLE; other regions: ${count((o) => !toVictim(o) && o.code === grpc.status.OK)} answered, ${count((o) => !toVictim(o) && o.code === grpc.status.UNAVAILABLE)} refused; slowest ${JSON.stringify(during.reduce((a, b) => (b.ms > a.ms ? b : a)))} (deadline ${PRIORITY_DEADLINE_MS} ms); refusals: ${[...new Set(during.filter((o) => o.code !== grpc.status.OK).map((o) => o.details.replace(/\d+/g, 'N')))].join(' | ')}`,
     );
     // Every call ended with an answer, or UNAVAILABLE carrying the retry hint: none ran into its deadline.
     expect(during.filter((o) => !(o.code === grpc.status.OK || (o.code === grpc.status.UNAVAILABLE && o.retryAfterMs !== undefined))).map((o) => JSON.stringify(o))).toEqual([]);

@@ -172,6 +172,10 @@ export class NodeFront {
       },
     });
     this.subs.set(regionId, sub);
+    // A new holding starts with no open requests; its TSP state is made now rather than on the
+    // first call (decoding the plan), when the plan is known.
+    this.tsp.delete(regionId);
+    void this.regionContext(regionId).catch(() => {});
   }
 
   /** The region is lost: no more calls for it here, and its open requests go with it. */
