@@ -8,15 +8,18 @@
  *    code as `serve` (priorityService.ts `decidePriority`, the engine's TspController) on the
  *    region's committed plan (regionPlans.ts);
  *  - any other is forwarded over NATS request-reply on `gw.front.<region>.priority`, to which
- *    only the region's holder subscribes (from taking the lease to losing it), with a deadline
- *    of min(forwardTimeoutMs, the call's own deadline);
+ *    the region's holder subscribes from taking the lease to losing it, with a deadline of
+ *    min(forwardTimeoutMs, the call's own deadline). Every subscriber gets each call (no queue
+ *    group) and only one whose lease check says yes answers; the others stay silent. So a
+ *    subscription the server keeps for a node that is gone without closing its connection (a
+ *    machine lost: the server notices only at its ping timeout, minutes) or for a paused
+ *    former holder takes nothing away from the real holder;
  *  - no subscriber (the region has no owner: a node died and its lease has not lapsed yet, or
  *    is being handed over) is NATS's immediate "no responders": the client gets UNAVAILABLE
  *    with the trailer `retry-after-ms`; an owner that does not answer in time (paused, or
  *    killed with the request in hand) is UNAVAILABLE too, saying the request may or may not
  *    have been decided: repeating it is safe (a repeated check-in updates the vehicle's open
- *    request in place). A node that received a forwarded request after losing the region
- *    refuses it the same way. So every call ends with an answer or a status within its
+ *    request in place). So every call ends with an answer or a status within its
  *    deadline; none waits on a region without an owner.
  * Every answer carries the initial metadata `greenwave-node` (the node that decided) and
  * `greenwave-region`.
@@ -162,12 +165,10 @@ export class NodeFront {
   /** The region is held from now: answer its forwarded calls. */
   acquired(regionId: string): void {
     if (this.subs.has(regionId)) return;
-    // A queue group: should an old holder not have unsubscribed yet, one of the two gets each
-    // call, and the old one refuses it (it checks its lease first).
+    // No queue group: every subscriber gets each call and only the holder answers (above).
     const sub = this.opts.nc.subscribe(frontSubject(regionId), {
-      queue: 'owner',
       callback: (err, m) => {
-        if (err) return;
+        if (err || !this.opts.holds(regionId)) return;
         void this.answerForwarded(regionId, m.data).then((reply) => m.respond(new TextEncoder().encode(JSON.stringify(reply))));
       },
     });
@@ -248,7 +249,10 @@ export class NodeFront {
     return this.decideHere(regionId, f);
   }
 
-  /** Decides a call for a region this node holds, or refuses it (UNAVAILABLE) when it no longer does. */
+  /**
+   * Decides a call for a region this node holds, or refuses it (UNAVAILABLE) when it no longer
+   * does: the lease ended while the plan was being read.
+   */
   private async decideHere(regionId: string, f: Forwarded): Promise<Reply> {
     const node = this.opts.nodeId;
     const notHeld = (): Reply => ({ node, code: grpc.status.UNAVAILABLE, details: `node ${node} no longer holds region ${regionId}: nothing was decided; retry in ${this.opts.retryAfterMs ?? 500} ms`, trailers: this.retryTrailers(regionId) });
