@@ -27,6 +27,7 @@ const INTEROP = [
   'controllers-adapter/ntcip/walk.test.ts',
   'controllers-adapter/rtu/rtu.test.ts',
   'service/cluster/drive.test.ts',
+  'service/cluster/front.test.ts',
   'service/cluster/lease.test.ts',
   'service/cluster/regionBus.test.ts',
   'service/parkingPy.test.ts',

@@ -10,6 +10,8 @@ export class StatusError extends Error {
   constructor(
     readonly grpcCode: status,
     message: string,
+    /** Sent as the status's trailing metadata (a cluster node's retry hint, cluster/front.ts). */
+    readonly trailers?: Readonly<Record<string, string>>,
   ) {
     super(message);
     this.name = 'StatusError';
@@ -53,5 +55,7 @@ export function toGrpcStatus(e: unknown): Partial<ServiceError> & { code: status
     code = status.INTERNAL;
     details = 'internal error';
   }
-  return { code, details, metadata: new Metadata() };
+  const metadata = new Metadata();
+  if (e instanceof StatusError) for (const [k, v] of Object.entries(e.trailers ?? {})) metadata.set(k, v);
+  return { code, details, metadata };
 }

@@ -11,6 +11,9 @@ import { MOVEMENT_COUNT, THROUGH_TURN, movementId, movementIndex, parseMovementI
 import { APPROACH_IDS } from '../engine/network/schema.js';
 import { intersectionSpat } from './spat.js';
 import type { ServiceState } from './state.js';
+
+/** What parsing and answering a priority request reads of the state: a cluster node's region has only these (cluster/front.ts). */
+export type PriorityState = Pick<ServiceState, 'c' | 'tsp' | 'intersection'>;
 import type { CompiledNetwork } from '../engine/network/compile.js';
 import type { TimingPlan } from '../engine/plan.js';
 
@@ -49,7 +52,7 @@ export function sToTimestamp(s: number): { seconds: number; nanos: number } {
 
 /** Parses a PriorityRequest; throws INVALID_ARGUMENT (all problems, with paths) or NOT_FOUND. */
 /** `owner`: the client making the request (kept with it when it opens). */
-export function parsePriorityRequest(state: ServiceState, r: Obj, nowS: number, prefix = '', owner = ''): TspRequest {
+export function parsePriorityRequest(state: PriorityState, r: Obj, nowS: number, prefix = '', owner = ''): TspRequest {
   const issues = new IssueList();
   const f = (name: string): string => `${prefix}${name}`;
   const vehicleId = str(r['vehicle_id']);
@@ -106,7 +109,7 @@ const REASON: Record<TspDecision['reason'], string> = {
   preempted: 'REASON_PREEMPTED',
 };
 
-export function priorityResponse(state: ServiceState, req: TspRequest, d: TspDecision): Obj {
+export function priorityResponse(state: PriorityState, req: TspRequest, d: TspDecision): Obj {
   return {
     vehicle_id: req.vehicleId,
     intersection_id: state.c.intersectionIds[req.intersection],
@@ -121,7 +124,7 @@ export function priorityResponse(state: ServiceState, req: TspRequest, d: TspDec
   };
 }
 
-export function parseCancel(state: ServiceState, r: Obj, prefix = ''): { vehicleId: string; i: number } {
+export function parseCancel(state: PriorityState, r: Obj, prefix = ''): { vehicleId: string; i: number } {
   const issues = new IssueList();
   const vehicleId = str(r['vehicle_id']);
   const intersectionId = str(r['intersection_id']);

@@ -14,7 +14,7 @@ import { StatusError, notFound, toGrpcStatus } from './errors.js';
 import { requireRole, type Principal } from './auth.js';
 import { candidateToPriorityRequest, feedVehicleIds } from './gtfs.js';
 import type { Release } from './governance.js';
-import { parseCancel, parsePriorityRequest, priorityResponse, PRIORITY_CLASS_NAME, sToTimestamp, str, type Obj } from './messages.js';
+import { parseCancel, parsePriorityRequest, priorityResponse, PRIORITY_CLASS_NAME, sToTimestamp, str, type Obj, type PriorityState } from './messages.js';
 import type { ServiceContext } from './calls.js';
 
 /** The handlers of greenwave.v1.BusPriorityService. */
@@ -22,9 +22,9 @@ export function busPriorityService(ctx: ServiceContext): grpc.UntypedServiceImpl
   const { gate, gov } = ctx;
   return {
     SubmitVehiclePositions: gate.unary('dispatch', (r, who) => submitPositions(ctx, r, who)),
-    RequestPriority: gate.unary('dispatch', (r, who) => decide(ctx, 'request', r, who)),
-    UpdatePriority: gate.unary('dispatch', (r, who) => decide(ctx, 'update', r, who)),
-    CancelPriority: gate.unary(['dispatch', 'operator'], (r, who) => cancel(ctx, r, who)),
+    RequestPriority: gate.unary('dispatch', (r, who) => decidePriority(ctx, 'request', r, who)),
+    UpdatePriority: gate.unary('dispatch', (r, who) => decidePriority(ctx, 'update', r, who)),
+    CancelPriority: gate.unary(['dispatch', 'operator'], (r, who) => cancelPriority(ctx, r, who)),
     PriorityStream: (call: grpc.ServerDuplexStream<Obj, Obj>) => {
       const who = gate.openStream(call, 'dispatch');
       if (!who) return;
@@ -41,8 +41,8 @@ export function busPriorityService(ctx: ServiceContext): grpc.UntypedServiceImpl
         try {
           release = gov.enterCall(who.client);
           const action = m['action'];
-          if (action === 'request' || action === 'update') reply({ correlation_id, response: decide(ctx, action, (m[action] ?? {}) as Obj, who, `${action}.`) });
-          else if (action === 'cancel') reply({ correlation_id, cancelled: cancel(ctx, (m['cancel'] ?? {}) as Obj, who, 'cancel.') });
+          if (action === 'request' || action === 'update') reply({ correlation_id, response: decidePriority(ctx, action, (m[action] ?? {}) as Obj, who, `${action}.`) });
+          else if (action === 'cancel') reply({ correlation_id, cancelled: cancelPriority(ctx, (m['cancel'] ?? {}) as Obj, who, 'cancel.') });
           else throw new GreenwaveError(ErrorCode.InvalidInput, 'action', [{ path: 'action', message: 'one of request, update or cancel is required' }]);
         } catch (e: unknown) {
           const st = toGrpcStatus(e);
@@ -56,13 +56,19 @@ export function busPriorityService(ctx: ServiceContext): grpc.UntypedServiceImpl
   };
 }
 
+/**
+ * What a priority decision needs: the TSP state and its limits, and where the decision is told.
+ * A cluster node deciding for one of its regions (cluster/front.ts) gives only these.
+ */
+export type PriorityContext = Pick<ServiceContext, 'clock' | 'gov' | 'field' | 'metrics' | 'journal' | 'priorityFeed'> & { readonly state: PriorityState };
+
 /** An open request belongs to the client that made it; only it or an operator may change it. */
 function denyOthers(who: Principal, owner: string, what: string): void {
   if (owner !== who.client && !who.roles.includes('operator')) throw new StatusError(grpc.status.PERMISSION_DENIED, `${what} was made by another client; only it or an operator may change it`);
 }
 
 /** RequestPriority / UpdatePriority (`prefix`: where the request sits in a stream message, for error paths). */
-function decide(ctx: ServiceContext, kind: 'request' | 'update', r: Obj, who: Principal, prefix = ''): Obj {
+export function decidePriority(ctx: PriorityContext, kind: 'request' | 'update', r: Obj, who: Principal, prefix = ''): Obj {
   const { state } = ctx;
   const now = ctx.clock();
   const req = parsePriorityRequest(state, r, now, prefix, who.client);
@@ -83,7 +89,8 @@ function decide(ctx: ServiceContext, kind: 'request' | 'update', r: Obj, who: Pr
   return res;
 }
 
-function cancel(ctx: ServiceContext, r: Obj, who: Principal, prefix = ''): Obj {
+/** CancelPriority. */
+export function cancelPriority(ctx: PriorityContext, r: Obj, who: Principal, prefix = ''): Obj {
   const { state } = ctx;
   const { vehicleId, i } = parseCancel(state, r, prefix);
   const owner = state.tsp.ownerOf(vehicleId, i);
@@ -115,7 +122,7 @@ function submitPositions(ctx: ServiceContext, r: Obj, who: Principal): Obj {
   const decisions: Obj[] = [];
   for (const cand of candidates) {
     try {
-      const res = decide(ctx, 'request', candidateToPriorityRequest(cand), who);
+      const res = decidePriority(ctx, 'request', candidateToPriorityRequest(cand), who);
       const i = state.intersection(cand.intersectionId, 'intersection_id');
       const before = state.feedCheckIns.get(cand.vehicleId);
       if (before !== undefined && before !== i && state.tsp.ownerOf(cand.vehicleId, before) === who.client) state.tsp.cancel(cand.vehicleId, before, clock());

@@ -18,7 +18,12 @@
  *  - every write to a region's controllers passed its fencing check inside a lease of the
  *    writer's own that no other node had replaced (the lease bucket's history, server time),
  *    and so did every beat of the nodes' --write-ms loop (written only after `holds`);
- *  - no rollout failed other than by fencing.
+ *  - no rollout failed other than by fencing;
+ *  - the nodes' gRPC fronts (front.ts): before the kill, a priority request for any region sent
+ *    to any node is decided by the region's holder (forwarded when that is another node);
+ *    requests sent continuously to the survivors from the kill until after the takeover each
+ *    end within their deadline with an answer or UNAVAILABLE with a retry hint, never a hang;
+ *    after the takeover every region is answered again, by its new holder.
  * (This test took over service/cluster/failover.test.ts, which checked the same on
  * synthetic regions without controllers: one cluster instead of two in the test budget.)
  */
@@ -29,6 +34,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type KV, type NatsConnection } from 'nats';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { assertFreshBuild } from '../../engine/pool/freshBuild.js';
 import { loadNetwork } from '../../engine/network/validate.js';
 import { compileNetwork, type CompiledNetwork } from '../../engine/network/compile.js';
@@ -42,6 +49,7 @@ import { deployableBody, type DeployablePlanBody } from '../deployer.js';
 import { openLeaseBucket, type LeaseValue } from './lease.js';
 import { commitRegionPlan, openPlanBucket, regionWirePlanId } from './regionPlans.js';
 import { regionSubject } from './regionBus.js';
+import { PROTO_DIR, TOKENS_FILE } from '../../test/fixtures/grpc/demo.js';
 
 const MAIN_URL = new URL('../../dist/service/cluster/nodeMain.js', import.meta.url);
 const MAIN = fileURLToPath(MAIN_URL);
@@ -60,7 +68,25 @@ interface Event {
   readonly fenced?: number;
   readonly reasons?: string[];
   readonly seq?: number;
+  readonly port?: number;
 }
+type Unary = (r: object, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Record<string, unknown>) => void) => grpc.ClientUnaryCall;
+type PriorityClient = grpc.Client & { RequestPriority: Unary; UpdatePriority: Unary; CancelPriority: Unary };
+/** One priority call's outcome, as the client saw it. */
+interface Outcome {
+  readonly front: string;
+  readonly vehicle: string;
+  readonly region: string;
+  readonly sentMs: number;
+  readonly ms: number;
+  readonly code: number;
+  /** The node that decided (initial metadata `greenwave-node`), when one did. */
+  readonly decidedBy: string | undefined;
+  readonly retryAfterMs: string | undefined;
+  readonly details: string;
+  readonly granted: unknown;
+}
+const PRIORITY_DEADLINE_MS = 2000;
 interface Entry {
   readonly key: string;
   readonly op: string;
@@ -138,6 +164,7 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     plansKv = await openPlanBucket(nc, { replicas: 3 });
   }, 60_000);
   afterAll(async () => {
+    for (const cl of clients.values()) cl.close();
     for (const p of procs.values()) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     await nc?.close();
     await nats?.stop();
@@ -146,7 +173,7 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
   });
 
   const start = (id: string): void => {
-    const args = [MAIN, '--id', id, '--nats', nats.urls.join(','), '--network', join(dir, 'network.json'), '--max-signals', '20', '--controllers', join(dir, 'controllers.json'), '--db', join(dir, `${id}.db`), '--ttl-ms', String(TTL_MS), '--replicas', '3', '--parallel', '10', '--poll-ms', '100', '--write-ms', '100', '--inbox', '--ack-wait-ms', '1500'];
+    const args = [MAIN, '--id', id, '--nats', nats.urls.join(','), '--network', join(dir, 'network.json'), '--max-signals', '20', '--controllers', join(dir, 'controllers.json'), '--db', join(dir, `${id}.db`), '--ttl-ms', String(TTL_MS), '--replicas', '3', '--parallel', '10', '--poll-ms', '100', '--write-ms', '100', '--inbox', '--ack-wait-ms', '1500', '--grpc-port', '0', '--tokens', TOKENS_FILE];
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';
     p.stdout!.setEncoding('utf8');
@@ -188,6 +215,44 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     return wire;
   };
 
+  /** The nodes' gRPC fronts, by node id. */
+  const clients = new Map<string, PriorityClient>();
+  const frontClient = (id: string): PriorityClient => {
+    let cl = clients.get(id);
+    if (!cl) {
+      const port = events.find((ev) => ev.n === id && ev.e === 'grpc')!.port!;
+      const def = protoLoader.loadSync(['greenwave/v1/priority.proto'], { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO_DIR] });
+      const Stub = (grpc.loadPackageDefinition(def) as unknown as { greenwave: { v1: { BusPriorityService: new (a: string, c: grpc.ChannelCredentials) => PriorityClient } } }).greenwave.v1.BusPriorityService;
+      cl = new Stub(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+      clients.set(id, cl);
+    }
+    return cl;
+  };
+  const auth = new grpc.Metadata();
+  auth.set('authorization', 'Bearer dispatch-secret-1');
+  let vehicle = 0;
+  /** A bus check-in at `intersection` (or `method` of `vehicle`'s) sent to node `front`'s gRPC port: its outcome, never a rejection. */
+  const requestPriority = (front: string, intersection: string, method: 'RequestPriority' | 'UpdatePriority' | 'CancelPriority' = 'RequestPriority', vehicleId = `bus-${++vehicle}`): Promise<Outcome> =>
+    new Promise((resolve) => {
+      const sentMs = Date.now();
+      let decidedBy: string | undefined;
+      const region = regions.find((r) => r.signalIds.includes(intersection))!.id;
+      const req = method === 'CancelPriority' ? { vehicle_id: vehicleId, intersection_id: intersection } : { vehicle_id: vehicleId, route_id: '7', intersection_id: intersection, movement: 'EBT', eta_s: 20, lateness_s: 60, occupancy: 30, priority_class: 'PRIORITY_CLASS_BUS' };
+      const call = frontClient(front)[method](req, auth, { deadline: sentMs + PRIORITY_DEADLINE_MS }, (err, res) => {
+        const trailer = err?.metadata?.get('retry-after-ms')[0];
+        resolve({ front, vehicle: vehicleId, region, sentMs, ms: Date.now() - sentMs, code: err ? err.code : grpc.status.OK, decidedBy, retryAfterMs: trailer === undefined ? undefined : String(trailer), details: err?.details ?? '', granted: res?.['granted'] ?? res?.['withdrawn'] });
+      });
+      call.on('metadata', (m) => {
+        const n = m.get('greenwave-node')[0];
+        if (n !== undefined) decidedBy = String(n);
+      });
+    });
+  /** The one live node holding a region now (from the nodes' acquire and lost lines; a killed node says nothing). */
+  const holderOf = (r: string): string | undefined => {
+    const live = [...(owners().get(r) ?? [])].filter((id) => procs.get(id)?.signalCode !== 'SIGKILL');
+    return live.length === 1 ? live[0] : undefined;
+  };
+
   it('keeps every controller on its region’s committed plan, sends no deployment twice, and fences every write', async () => {
     expect(regions.length).toBe(15);
     const planA = deployableBody(c, planNetwork(c, new Float64Array(c.detectorIds.length).fill(60), 900, { coordinate: false }).buffer, [], '08:00');
@@ -207,6 +272,22 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     };
     for (const r of regions) await publish(r.id, 0);
 
+    // Any node answers for any region, through the region's holder.
+    const before = await Promise.all(regions.flatMap((r) => NODES.map((id) => requestPriority(id, r.signalIds[0]!))));
+    expect(before.filter((o) => o.code !== grpc.status.OK || o.decidedBy !== holderOf(o.region)).map((o) => JSON.stringify(o))).toEqual([]);
+    expect(before.some((o) => o.decidedBy !== o.front)).toBe(true);
+    console.log(`priority before the kill: ${before.length} requests (3 fronts × 15 regions), all answered by the region's holder; ${before.filter((o) => o.decidedBy !== o.front).length} forwarded; slowest ${Math.max(...before.map((o) => o.ms))} ms`);
+    // One region's open request is one state, whichever front is asked: a check-in through one
+    // front is updated through another and cancelled through the third; a second cancel finds nothing.
+    const first = before[0]!;
+    const [elsewhere, third] = NODES.filter((id) => id !== first.front);
+    const at = regions.find((r) => r.id === first.region)!.signalIds[0]!;
+    const updated = await requestPriority(elsewhere!, at, 'UpdatePriority', first.vehicle);
+    const cancelled = await requestPriority(third!, at, 'CancelPriority', first.vehicle);
+    const again = await requestPriority(first.front, at, 'CancelPriority', first.vehicle);
+    expect([updated.code, cancelled.code, again.code], JSON.stringify([updated, cancelled, again])).toEqual([grpc.status.OK, grpc.status.OK, grpc.status.NOT_FOUND]);
+    expect(again.details).toContain('has no open request');
+
     // Plan B, and the node holding `victim`'s regions killed at its first commit of B.
     const victim = 'b';
     const orphaned = heldBy(victim);
@@ -218,10 +299,22 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
       return s.activePlanId === w || s.pendingPlanId === w;
     };
     await until(() => 'the victim’s first commit of B', () => orphanIds.some(hasB), 10_000, 1);
+    // Priority requests to the survivors' fronts every 25 ms through the failover, alternately
+    // for the victim's regions and the others: each must end within its deadline with an
+    // answer or a clean refusal.
+    const survivors = NODES.filter((id) => id !== victim);
+    const outcomes: Promise<Outcome>[] = [];
+    let sending = true;
+    const sender = (async () => {
+      for (let k = 0; sending; k++) {
+        const pool = k % 2 === 0 ? orphanIds : regions.flatMap((r) => (orphaned.includes(r.id) ? [] : r.signalIds));
+        outcomes.push(requestPriority(survivors[k % survivors.length]!, pool[(k * 7) % pool.length]!));
+        await sleep(25);
+      }
+    })();
     const killedMs = Date.now();
     procs.get(victim)!.kill('SIGKILL');
     const onBAtKill = orphanIds.filter(hasB);
-    const survivors = NODES.filter((id) => id !== victim);
     // Published to the dead node's regions while no one drives them.
     for (const r of orphaned) for (let k = 1; k <= 3; k++) await publish(r, k);
     const backMs = await until(
@@ -235,6 +328,27 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
       `failover: ${orphaned.length} regions of the killed node owned again ${backMs - killedMs} ms after the kill (lease TTL ${TTL_MS} ms); ${onBAtKill.length} of its ${orphanIds.length} controllers had plan B at the kill, all 300 controllers ran B ${allOnBMs - killedMs} ms after it`,
     );
     expect(backMs - killedMs).toBeLessThan(10_000);
+
+    // The priority requests made during the failover: stop sending 1 s after the takeover.
+    await sleep(Math.max(0, backMs + 1000 - Date.now()));
+    sending = false;
+    await sender;
+    const during = await Promise.all(outcomes);
+    const count = (f: (o: Outcome) => boolean): number => during.filter(f).length;
+    const toVictim = (o: Outcome): boolean => orphaned.includes(o.region);
+    console.log(
+      `priority during the failover: ${during.length} requests to the survivors; victim's regions: ${count((o) => toVictim(o) && o.code === grpc.status.OK)} answered, ${count((o) => toVictim(o) && o.code === grpc.status.UNAVAILABLE)} refused UNAVAILABLE; other regions: ${count((o) => !toVictim(o) && o.code === grpc.status.OK)} answered, ${count((o) => !toVictim(o) && o.code === grpc.status.UNAVAILABLE)} refused; slowest ${JSON.stringify(during.reduce((a, b) => (b.ms > a.ms ? b : a)))} (deadline ${PRIORITY_DEADLINE_MS} ms); refusals: ${[...new Set(during.filter((o) => o.code !== grpc.status.OK).map((o) => o.details.replace(/\d+/g, 'N')))].join(' | ')}`,
+    );
+    // Every call ended with an answer, or UNAVAILABLE carrying the retry hint: none ran into its deadline.
+    expect(during.filter((o) => !(o.code === grpc.status.OK || (o.code === grpc.status.UNAVAILABLE && o.retryAfterMs !== undefined))).map((o) => JSON.stringify(o))).toEqual([]);
+    // Answers come from a holder that was alive: none from the victim after the kill.
+    expect(during.filter((o) => o.code === grpc.status.OK && (o.decidedBy === undefined || (o.decidedBy === victim && o.sentMs > killedMs + 50)))).toEqual([]);
+    // The window was seen (refusals for the victim's regions), and its regions were answered again once taken.
+    expect(count((o) => toVictim(o) && o.code === grpc.status.UNAVAILABLE)).toBeGreaterThan(0);
+    expect(count((o) => toVictim(o) && o.code === grpc.status.OK && o.sentMs > backMs)).toBeGreaterThan(0);
+    // Once the regions are owned again, every region is answered through any survivor, by its holder.
+    const after = await Promise.all(regions.flatMap((r) => survivors.map((id) => requestPriority(id, r.signalIds[1]!))));
+    expect(after.filter((o) => o.code !== grpc.status.OK || o.decidedBy !== holderOf(o.region) || o.decidedBy === victim).map((o) => JSON.stringify(o))).toEqual([]);
     // The kill fell in the middle of the dead node's rollout: the new owners had work to finish.
     expect(onBAtKill.length).toBeGreaterThan(0);
     expect(onBAtKill.length).toBeLessThan(orphanIds.length);

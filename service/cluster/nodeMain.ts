@@ -5,6 +5,7 @@
  *   node dist/service/cluster/nodeMain.js --id a --nats nats://127.0.0.1:4222,… \
  *     (--network city.json [--max-signals 300] | --regions 36) [--ttl-ms 3000] [--replicas 3] [--write-ms 100] [--inbox [--ack-wait-ms 5000]]
  *     [--controllers controllers.json --db node.db [--parallel 8] [--poll-ms 200]]
+ *     [--grpc-port 0 --tokens tokens.json [--grpc-host 127.0.0.1] [--forward-ms 1000]]
  *
  * Regions come from the network file (regions.ts) or are `--regions` synthetic ids. Every
  * event is one JSON line on stdout: {"e":"ready"}, {"e":"acquire","r":…,"token":…},
@@ -21,7 +22,12 @@
  * within a region). Then {"e":"write","r":…} is printed at every fencing check that let a write
  * to a region's controllers (or a poll of a deployment) go ahead, and
  * {"e":"rollout","r":…,"revision":…,"wire":…,"ms":…,"confirmed":…,"failed":…,"fenced":…} when a
- * rollout ends (fenced: deployments it left to the region's next owner). SIGTERM or SIGINT gives the leases back and exits.
+ * rollout ends (fenced: deployments it left to the region's next owner).
+ *
+ * With --grpc-port (and --network, --tokens) the node serves BusPriorityService's
+ * RequestPriority, UpdatePriority and CancelPriority (front.ts, plaintext): decided here for the
+ * regions it holds, forwarded to the holder for the others; it prints {"e":"grpc","port":…}.
+ * SIGTERM or SIGINT gives the leases back and exits.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -32,7 +38,9 @@ import { connect, type JsMsg } from 'nats';
 import { ControllerClient, type ControllerEndpoint } from '../../controllers-adapter/modbus/client.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import { FENCED_REASON } from '../deployer.js';
+import { TokenStore } from '../auth.js';
 import { ClusterNode, retrying } from './node.js';
+import { NodeFront } from './front.js';
 import { RegionDriver } from './regionDriver.js';
 import { openPlanBucket } from './regionPlans.js';
 
@@ -52,6 +60,10 @@ const { values } = parseArgs({
     db: { type: 'string' },
     parallel: { type: 'string', default: '8' },
     'poll-ms': { type: 'string', default: '200' },
+    'grpc-port': { type: 'string' },
+    'grpc-host': { type: 'string', default: '127.0.0.1' },
+    tokens: { type: 'string' },
+    'forward-ms': { type: 'string', default: '1000' },
   },
 });
 
@@ -70,12 +82,17 @@ let regionIds: string[];
 let driven: Map<string, { client: ControllerClient; endpoints: ControllerEndpoint[] }> | undefined;
 let c: ReturnType<typeof compileNetwork> | undefined;
 if (values.controllers !== undefined && (values.network === undefined || values.db === undefined)) fail('--controllers needs --network (the regions) and --db (the node\'s record of deployments)');
+if (values['grpc-port'] !== undefined && (values.network === undefined || values.tokens === undefined)) fail('--grpc-port needs --network (the regions) and --tokens (who may call)');
+/** With --grpc-port: intersection id → region id. */
+const regionOf = new Map<string, string>();
 if (values.network) {
   const net = loadNetwork(readFileSync(values.network, 'utf8'), values.network);
   const plan = partitionRegions(net, Number(values['max-signals']));
   regionIds = plan.regions.map((r) => r.id);
+  for (const r of plan.regions) for (const id of r.signalIds) regionOf.set(id, r.id);
+  if (values['grpc-port'] !== undefined) c ??= compileNetwork(net);
   if (values.controllers !== undefined) {
-    c = compileNetwork(net);
+    c ??= compileNetwork(net);
     const index = new Map(c.intersectionIds.map((id, i) => [id, i]));
     const listed = JSON.parse(readFileSync(values.controllers, 'utf8')) as { intersection: string; host: string; port: number; unitId: number }[];
     if (!Array.isArray(listed)) fail(`${values.controllers}: must be an array of {intersection, host, port, unitId}`);
@@ -109,10 +126,28 @@ const taken: string[] = [];
 let driver: RegionDriver | undefined;
 let storage: SqliteStorage | undefined;
 let plansNc: Awaited<ReturnType<typeof connect>> | undefined;
-if (driven && c) {
-  storage = await SqliteStorage.open({ path: values.db! });
+let front: NodeFront | undefined;
+if ((driven || values['grpc-port'] !== undefined) && c) {
   plansNc = await connect({ servers, name: `greenwave-${values.id}-plans`, reconnectTimeWait: 200, maxReconnectAttempts: -1 });
   const plans = await retrying(30_000, () => openPlanBucket(plansNc!, { replicas }));
+  if (values['grpc-port'] !== undefined) {
+    front = await NodeFront.start({
+      nodeId: values.id,
+      nc: plansNc,
+      c,
+      regionOf,
+      plans,
+      holds: (r) => holder.node?.holds(r) ?? false,
+      tokens: TokenStore.fromFile(values.tokens!),
+      host: values['grpc-host'],
+      port: Number(values['grpc-port']),
+      forwardTimeoutMs: Number(values['forward-ms']),
+    });
+  }
+  if (driven) storage = await SqliteStorage.open({ path: values.db! });
+}
+if (driven && c && storage && plansNc) {
+  const plans = await openPlanBucket(plansNc, { replicas });
   driver = await RegionDriver.start({
     nodeId: values.id,
     c,
@@ -138,12 +173,14 @@ const node = await ClusterNode.start({
   onAcquire: (r, token) => {
     driving.add(r);
     emit({ e: 'acquire', r, token });
+    front?.acquired(r);
     // Regions taken by the first round, inside start, are driven once `start` returned the node (holds needs it).
     if (holder.node) driver?.acquired(r);
     else taken.push(r);
   },
   onLost: (r, why) => {
     driving.delete(r);
+    front?.lost(r);
     emit({ e: 'lost', r, why });
     driver?.lost(r);
   },
@@ -159,6 +196,7 @@ const node = await ClusterNode.start({
 }).catch((e: unknown) => fail(`cannot start: ${e instanceof Error ? e.message : String(e)}`));
 holder.node = node;
 for (const r of taken) driver?.acquired(r);
+if (front) emit({ e: 'grpc', port: front.port });
 emit({ e: 'ready', regions: regionIds.length });
 
 const writeMs = Number(values['write-ms']);
@@ -174,6 +212,7 @@ const stop = async (): Promise<void> => {
   if (stopping) return;
   stopping = true;
   clearInterval(writer);
+  await front?.close();
   await node.stop();
   await driver?.stop();
   await Promise.all([...(driven?.values() ?? [])].map((d) => d.client.close()));
