@@ -293,20 +293,27 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   server.addService(pkg.greenwave.v1['EventService']!.service, eventService(ctx));
   // Registered with or without a parking file: without one its calls authenticate, then say what is missing.
   server.addService(pkg.greenwave.v1['ParkingGuidanceService']!.service, parkingService(ctx, parking));
-  // Loaded before listening: a bad diversion file stops the start (exit 2 in `serve`).
   let diversion: RunningDiversion | undefined;
-  try {
-    diversion = opts.diversion !== undefined ? startDiversion(opts.diversion, traffic, state.c.network.name, clock, { log, metrics, ...(opts.signOptions ? { signOptions: opts.signOptions } : {}) }) : undefined;
-  } catch (e: unknown) {
-    // Nothing half-started is left behind.
+  let metricsEndpoint: MetricsEndpoint | undefined;
+  // A start that fails part-way closes everything it had started: nothing half-started is left behind.
+  const abandonStart = async (): Promise<void> => {
+    server.forceShutdown();
     field?.close();
     void replanner.close();
     void reviewer?.close();
+    await metricsEndpoint?.close();
     await journal?.close();
     await collector?.close();
     await counts?.close();
     await signs?.close();
+    await diversion?.close();
     await history?.close();
+  };
+  // Loaded before listening: a bad diversion file stops the start (exit 2 in `serve`).
+  try {
+    diversion = opts.diversion !== undefined ? startDiversion(opts.diversion, traffic, state.c.network.name, clock, { log, metrics, ...(opts.signOptions ? { signOptions: opts.signOptions } : {}) }) : undefined;
+  } catch (e: unknown) {
+    await abandonStart();
     throw e;
   }
   server.addService(pkg.greenwave.v1['TrafficStateService']!.service, trafficService(ctx, traffic));
@@ -321,23 +328,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${opts.host ?? '127.0.0.1'}:${opts.port ?? 0}`, creds, (err, p) => (err ? reject(new GreenwaveError(ErrorCode.Io, `cannot listen: ${err.message}`)) : resolve(p))),
   );
-  let metricsEndpoint: MetricsEndpoint | undefined;
   if (opts.metricsPort !== undefined) {
     metrics.collectProcessMetrics();
     try {
       metricsEndpoint = await serveMetrics(metrics.registry, opts.metricsHost ?? opts.host ?? '127.0.0.1', opts.metricsPort);
     } catch (e: unknown) {
-      // Nothing half-started is left behind: the gRPC port and the field link close too.
-      server.forceShutdown();
-      field?.close();
-      void replanner.close();
-      void reviewer?.close();
-      await journal?.close();
-      await collector?.close();
-      await counts?.close();
-      await signs?.close();
-      await diversion?.close();
-      await history?.close();
+      await abandonStart();
       throw e;
     }
   }
@@ -348,16 +344,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (!opts.users) throw new GreenwaveError(ErrorCode.InvalidInput, 'the console needs a users file (serve --users users.json, docs/console.md)');
       web = await startConsole({ host: opts.webHost ?? opts.host ?? '127.0.0.1', port: opts.webPort, tls: opts.tls, state, users: opts.users, lifecycle, storage: opts.storage, log, clock, priorityFeed, parking, schedules, countIntervalS: opts.countIntervalS });
     } catch (e: unknown) {
-      server.forceShutdown();
-      field?.close();
-      void replanner.close();
-      void reviewer?.close();
-      await metricsEndpoint?.close();
-      await journal?.close();
-      await collector?.close();
-      await signs?.close();
-      await diversion?.close();
-      await history?.close();
+      await abandonStart();
       throw e;
     }
   }
