@@ -19,9 +19,18 @@ const REFRESH_MS = 15_000;
 const keyOf = (vehicleId: string, intersectionId: string): string => `${vehicleId}\u0000${intersectionId}`;
 const time = (ms: number | null): string => (ms === null ? '—' : new Date(ms).toLocaleTimeString());
 const r1 = (x: number | null): string => (x === null ? '—' : String(Math.round(x * 10) / 10));
+/** The columns of a request, the same in the open-requests table and the decision log (after time and kind). */
+const REQUEST_COLUMNS: readonly MessageKey[] = ['bpVehicle', 'bpRoute', 'bpIntersection', 'bpClass', 'bpLateness', 'bpArrival', 'bpStrategy', 'bpOutcome', 'bpClient'];
 
 export function PriorityPage(props: { t: T }) {
   const { t } = props;
+  // A fresh set for each table: Preact must not mount one VNode in two places.
+  const requestHeads = () =>
+    REQUEST_COLUMNS.map((k) => (
+      <th key={k} scope="col">
+        {t(k)}
+      </th>
+    ));
   const [events, setEvents] = useState<PriorityEvent[] | undefined>();
   const [open, setOpen] = useState<Map<string, OpenPriorityRequest>>(new Map());
   const [openCount, setOpenCount] = useState(0);
@@ -118,21 +127,13 @@ export function PriorityPage(props: { t: T }) {
               </caption>
               <thead>
                 <tr>
-                  <th scope="col">{t('bpVehicle')}</th>
-                  <th scope="col">{t('bpRoute')}</th>
-                  <th scope="col">{t('bpIntersection')}</th>
-                  <th scope="col">{t('bpClass')}</th>
-                  <th scope="col">{t('bpLateness')}</th>
-                  <th scope="col">{t('bpArrival')}</th>
-                  <th scope="col">{t('bpStrategy')}</th>
-                  <th scope="col">{t('bpOutcome')}</th>
-                  <th scope="col">{t('bpClient')}</th>
+                  {requestHeads()}
                 </tr>
               </thead>
               <tbody>
                 {openRows.length === 0 ? (
                   <tr>
-                    <td colSpan={9}>{t('bpNoOpen')}</td>
+                    <td colSpan={REQUEST_COLUMNS.length}>{t('bpNoOpen')}</td>
                   </tr>
                 ) : (
                   openRows.map((o) => (
@@ -159,21 +160,13 @@ export function PriorityPage(props: { t: T }) {
                 <tr>
                   <th scope="col">{t('bpTime')}</th>
                   <th scope="col">{t('bpKind')}</th>
-                  <th scope="col">{t('bpVehicle')}</th>
-                  <th scope="col">{t('bpRoute')}</th>
-                  <th scope="col">{t('bpIntersection')}</th>
-                  <th scope="col">{t('bpClass')}</th>
-                  <th scope="col">{t('bpLateness')}</th>
-                  <th scope="col">{t('bpArrival')}</th>
-                  <th scope="col">{t('bpStrategy')}</th>
-                  <th scope="col">{t('bpOutcome')}</th>
-                  <th scope="col">{t('bpClient')}</th>
+                  {requestHeads()}
                 </tr>
               </thead>
               <tbody>
                 {events.length === 0 ? (
                   <tr>
-                    <td colSpan={11}>{t('bpNoDecisions')}</td>
+                    <td colSpan={REQUEST_COLUMNS.length + 2}>{t('bpNoDecisions')}</td>
                   </tr>
                 ) : (
                   events.filter(matches).map((e) => (
