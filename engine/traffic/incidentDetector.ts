@@ -176,6 +176,9 @@ export class IncidentDetector {
   readonly lastPattern: Uint8Array;
   private readonly lastWhere: Uint8Array;
   private readonly lastSibVeh: Float64Array;
+  /** siblingSums' result: vehicles and occupancy summed over the siblings and slots asked for. */
+  private sibVeh = 0;
+  private sibOcc = 0;
 
   constructor(
     readonly layout: IncidentLayout,
@@ -309,20 +312,9 @@ export class IncidentDetector {
       q += this.counts[d * W + w]!;
       o += this.occ[d * W + w]!;
     }
-    const from = L.siblingStart[s]!;
-    const to = L.siblingStart[s + 1]!;
-    let qs = 0;
-    let os = 0;
-    for (let k = from; k < to; k++) {
-      const e = L.siblings[k]!;
-      for (let w = 0; w < W; w++) {
-        qs += this.counts[e * W + w]!;
-        os += this.occ[e * W + w]!;
-      }
-    }
-    const n = to - from;
-    qs /= n;
-    os /= n;
+    const n = this.siblingSums(s, 0, W);
+    const qs = this.sibVeh / n;
+    const os = this.sibOcc / n;
     this.lastSibVeh[s] = qs;
     if (qs < this.params.minSiblingVeh) {
       this.lastDeficit[s] = Number.NaN;
@@ -339,6 +331,31 @@ export class IncidentDetector {
     this.lastWhere[s] = empty ? 1 : standing ? 2 : 0;
   }
 
+  /**
+   * Station s's siblings' counts and occupancies summed over the buffer slots [w0, w1), into
+   * `sibVeh` / `sibOcc` (fields, so the per-sample path allocates nothing); returns how many
+   * siblings there are. Shared by the window test (the whole window) and the empty-lane run
+   * (the sample just stored).
+   */
+  private siblingSums(s: number, w0: number, w1: number): number {
+    const L = this.layout;
+    const W = this.params.windowSamples;
+    const from = L.siblingStart[s]!;
+    const to = L.siblingStart[s + 1]!;
+    let q = 0;
+    let o = 0;
+    for (let k = from; k < to; k++) {
+      const e = L.siblings[k]!;
+      for (let w = w0; w < w1; w++) {
+        q += this.counts[e * W + w]!;
+        o += this.occ[e * W + w]!;
+      }
+    }
+    this.sibVeh = q;
+    this.sibOcc = o;
+    return to - from;
+  }
+
   /** The empty-lane run of station s after the sample just stored in `slot`. */
   private emptyRun(s: number, slot: number): void {
     const L = this.layout;
@@ -351,16 +368,9 @@ export class IncidentDetector {
       this.runLevel[s] = 0;
       return;
     }
-    const from = L.siblingStart[s]!;
-    const to = L.siblingStart[s + 1]!;
-    let qs = 0;
-    let os = 0;
-    for (let k = from; k < to; k++) {
-      const e = L.siblings[k]!;
-      qs += this.counts[e * W + slot]!;
-      os += this.occ[e * W + slot]!;
-    }
-    const n = to - from;
+    const n = this.siblingSums(s, slot, slot + 1);
+    const qs = this.sibVeh;
+    const os = this.sibOcc;
     const pr = this.profile;
     if (pr === undefined) this.runLevel[s] = this.runLevel[s]! + os / n / 100 + (this.params.runVehWeight * qs) / n;
     else if (qs > 0 || os > 0) {
