@@ -7,6 +7,9 @@
  * the Modbus client (encode), the virtual controller (check) and the NTCIP
  * agent (which commits through the same register path).
  *
+ * A controller runs what it accepted: `decodeActuatedBlock` turns a checked block back into
+ * settings for the cycle runner, with the force-offs taken from the committed plan.
+ *
  * Why a controller checks them itself: the safety validator checks the plan
  * (its greens, clearances, conflicts); an actuated block could still ask a
  * phase to gap out below the network's minimum green. So a minimum green
@@ -14,7 +17,8 @@
  * intersection (mode, bits or slots out of range, max < min) is Malformed.
  */
 import type { CompiledNetwork } from '../engine/network/compile.js';
-import type { ActuatedPlan } from '../engine/timing/actuated.js';
+import type { PlanBuffer } from '../engine/timing/planner.js';
+import { plannedForceOffS, type ActuatedPlan } from '../engine/timing/actuated.js';
 import {
   AB_COORD_PHASES,
   AB_MODE,
@@ -102,4 +106,49 @@ export function checkActuatedBlock(c: CompiledNetwork, i: number, regs: ArrayLik
     if (minDs < ceilDs(c.phaseMinGreenS[p0 + k]!)) return { ok: false, status: CommitStatus.Unsafe, message: `actuated block: phase ${id}: min green ${minDs / 10} s below the phase's minimum green ${c.phaseMinGreenS[p0 + k]} s` };
   }
   return { ok: true };
+}
+
+/**
+ * Settings of a network-sized shape, one per compiled network, that decodeActuatedBlock
+ * fills for one intersection at a time. The runner copies what it queues (its
+ * ActuatedSettings), so one buffer serves every controller of the network, however many: a
+ * buffer per controller would cost a whole network's phases for each of them.
+ */
+const decodeScratch = new WeakMap<CompiledNetwork, ActuatedPlan>();
+
+function scratchFor(c: CompiledNetwork): ActuatedPlan {
+  let a = decodeScratch.get(c);
+  if (a === undefined) {
+    const nP = c.phaseIds.length;
+    a = { mode: new Uint8Array(c.intersectionCount), minGreenS: new Float64Array(nP), passageS: new Float64Array(nP), maxGreenS: new Float64Array(nP), coordinated: new Uint8Array(nP), forceOffS: new Float64Array(nP).fill(Number.NaN) };
+    decodeScratch.set(c, a);
+  }
+  return a;
+}
+
+/**
+ * The settings a checked block (checkActuatedBlock) at `regs[start..]` asks intersection i to
+ * run `plan` with, or undefined for a fixed-time block. In coordinated mode every phase the
+ * plan serves is forced off at its planned green end in `plan` (force-offs are not sent; the
+ * same rule as actuatedPlan's). Only intersection i of the result is meaningful, and only until
+ * the next call for the same network: hand it to the runner (which copies it) at once.
+ */
+export function decodeActuatedBlock(c: CompiledNetwork, i: number, regs: ArrayLike<number>, start: number, plan: PlanBuffer): ActuatedPlan | undefined {
+  const mode = regs[start + AB_MODE]!;
+  if (mode === ActuatedMode.Fixed) return undefined;
+  const a = scratchFor(c);
+  const out = a as { -readonly [K in keyof ActuatedPlan]: ActuatedPlan[K] };
+  // The wire's modes are the engine's CONTROL_* values (registerMap.ts ActuatedMode).
+  out.mode[i] = mode;
+  const bits = regs[start + AB_COORD_PHASES]!;
+  const p0 = c.phaseStart[i]!;
+  for (let p = p0; p < c.phaseStart[i + 1]!; p++) {
+    const at = start + AB_PHASES + (p - p0) * ACT_PHASE_STRIDE;
+    out.minGreenS[p] = regs[at + AP_MIN_GREEN_DS]! / 10;
+    out.passageS[p] = regs[at + AP_PASSAGE_DS]! / 10;
+    out.maxGreenS[p] = regs[at + AP_MAX_GREEN_DS]! / 10;
+    out.coordinated[p] = (bits >>> (p - p0)) & 1;
+    out.forceOffS[p] = mode === ActuatedMode.Coordinated && plan.phaseGreenS[p]! > 0 ? plannedForceOffS(plan, i, p) : Number.NaN;
+  }
+  return a;
 }

@@ -138,9 +138,12 @@ export class NtcipManager {
       varbinds.push({ oid: oid(`${PHASE_ENTRY}.${PhaseColumn.Maximum1}`, k + 1), type: INT, value: ph.maximum1S });
     });
     varbinds.push({ oid: scalar(COORD_OPERATIONAL_MODE), type: INT, value: operationalMode(i, actuated) });
-    // One PDU: the agent checks the pattern as a whole, all or nothing.
+    // The selection in the same PDU: the agent checks the pattern as a whole, all or nothing, and
+    // commits this pattern with this phase table. Selected in a later PDU, the new phase table
+    // would first be committed with the pattern still running (an actuated one given a fixed-time
+    // table's zero passage times is refused by the validator), and the push would fail half-way.
+    varbinds.push({ oid: scalar(SYSTEM_PATTERN_CONTROL), type: INT, value: n });
     await this.request(this.writer, 'set', varbinds);
-    await this.request(this.writer, 'set', [{ oid: scalar(SYSTEM_PATTERN_CONTROL), type: INT, value: n }]);
     this.selected = n;
     // Read back what the controller holds.
     const back = await this.get(varbinds.map((v) => v.oid));

@@ -1,5 +1,6 @@
 /**
- * The virtual controller running actuated (options.actuated / setActuated): the engine's one
+ * The virtual controller running actuated (options.actuated / setActuated, or a plan committed
+ * over the registers with its actuated block): the engine's one
  * cycle runner gaps out, maxes out, forces off and skips on the controller's detectors, under
  * the controller's own conflict monitor (MMU). On the demo city (stage lists and a NEMA dual
  * ring), coordinated along the corridor's through movements and fully actuated elsewhere.
@@ -11,7 +12,8 @@ import { UnsafePlanError } from '../../engine/errors.js';
 import { APPROACH_IDS } from '../../engine/network/schema.js';
 import { crc16ModbusRegisters, encodePlanBlock } from '../codec.js';
 import { detectorRange, VirtualController } from './controller.js';
-import { CommitStatus, ControllerMode, HR_COMMIT, HR_STAGE, OverrideCommand } from '../registerMap.js';
+import { AB_MODE, AB_PHASES, ActuatedMode, AP_MAX_GREEN_DS, AP_MIN_GREEN_DS, CommitStatus, ControllerMode, HR_ACT_STAGE, HR_COMMIT, HR_STAGE, OverrideCommand } from '../registerMap.js';
+import { encodeActuatedBlock } from '../actuatedBlock.js';
 import { demoNetwork, demoPlan, planFromVolumes } from '../../test/fixtures/controllers/demo.js';
 
 const c = demoNetwork();
@@ -21,6 +23,11 @@ const bits = (...a: string[]) => a.reduce((m, x) => m | (0xf << (4 * APPROACH_ID
 const EW = bits('EB', 'WB');
 const NS = bits('NB', 'SB');
 const coordinatedEW = c.intersectionIds.map((id) => ({ intersectionId: id, approaches: ['EB', 'WB'] as const }));
+
+function commitWithSettings(v: VirtualController, block: Uint16Array, act: Uint16Array): number {
+  v.writeHolding(HR_ACT_STAGE, [...act, crc16ModbusRegisters(act)]);
+  return commit(v, block);
+}
 
 function commit(v: VirtualController, block: Uint16Array, command = 1): number {
   v.writeHolding(HR_STAGE, [...block, crc16ModbusRegisters(block)]);
@@ -98,15 +105,55 @@ describe('VirtualController actuated', () => {
     const v = new VirtualController(c, i, plan, { commLossTimeoutS: 0, detectorVehPerH: 300, actuated: a });
     for (let t = 0.5; t <= 400; t += 0.5) v.tick(t);
     expect(v.actuated).toBe(true);
-    // Another demand, another split: the force-offs no longer fit.
+    // Another demand, another split: settings whose force-offs were this plan's no longer fit it.
     const next = planFromVolumes(new Float64Array(c.detectorIds.length).map((_, d) => (d % 3 === 0 ? 200 : 30)));
     const block = encodePlanBlock(c, i, next, 7);
-    expect(commit(v, block)).toBe(CommitStatus.Unsafe);
+    expect(() => v.setActuated(actuatedPlan(c, next, coordinatedEW))).toThrow(UnsafePlanError);
+    // Committed with settings the validator refuses for that plan (a max green past the phase's maximum): refused whole.
+    const tooLong = encodeActuatedBlock(c, i, a, 7);
+    tooLong[AB_PHASES + AP_MAX_GREEN_DS] = 2000;
+    expect(commitWithSettings(v, block, tooLong)).toBe(CommitStatus.Unsafe);
+    expect(v.state().lastRejection).toMatch(/do not fit this plan.*ACT|max/i);
+    expect(v.state().pendingPlanId).toBe(0);
     expect(commit(v, encodePlanBlock(c, i, plan, 8), OverrideCommand.Now)).toBe(CommitStatus.OverrideIncompatible);
-    v.setActuated(undefined);
-    expect(commit(v, block)).toBe(CommitStatus.Pending);
+    // A plan committed without actuated settings runs fixed-time from its cycle zero, whatever setActuated gave.
+    // (Under another id: the refused settings are still staged for plan 7.)
+    expect(commit(v, encodePlanBlock(c, i, next, 9))).toBe(CommitStatus.Pending);
     for (let t = 400.5; t <= 900; t += 0.5) v.tick(t);
     expect(v.actuated).toBe(false);
-    expect(v.state()).toMatchObject({ activePlanId: 7, faults: 0 });
+    expect(v.state()).toMatchObject({ activePlanId: 9, faults: 0 });
+  });
+
+  test('a plan committed over the registers with an actuated block runs actuated on it; a later fixed-time commit takes it back', () => {
+    const i = 2;
+    const coordinated = actuatedPlan(c, plan, coordinatedEW);
+    const v = new VirtualController(c, i, plan, { commLossTimeoutS: 0, detectorVehPerH: 250 });
+    for (let t = 0.5; t <= 200; t += 0.5) v.tick(t);
+    expect(v.actuated).toBe(false);
+    expect(commitWithSettings(v, encodePlanBlock(c, i, plan, 11), encodeActuatedBlock(c, i, coordinated, 11))).toBe(CommitStatus.Pending);
+    for (let t = 200.5; t <= 1400; t += 0.5) v.tick(t);
+    expect(v.state(), v.faultMessage).toMatchObject({ activePlanId: 11, faults: 0 });
+    expect(v.actuated).toBe(true);
+    // Coordinated: the plan's cycle is kept, and the detectors decided (gap-outs or skips happened).
+    expect(v.runningCycle().cycleS).toBe(plan.cycleS[i]);
+    const s = v.actuatedStats();
+    expect(s.passes).toBeGreaterThan(3);
+    expect(s.gapOuts + s.skips).toBeGreaterThan(0);
+    // Settings that do not fit the plan (a min green below the phase's own) are refused with it.
+    const tooShort = encodeActuatedBlock(c, i, coordinated, 12);
+    tooShort[AB_PHASES + AP_MIN_GREEN_DS] = 10;
+    expect(commitWithSettings(v, encodePlanBlock(c, i, plan, 12), tooShort)).toBe(CommitStatus.Unsafe);
+    expect(v.actuated).toBe(true);
+    // Fully actuated settings float the cycle; then a fixed-time commit ends actuated control.
+    expect(commitWithSettings(v, encodePlanBlock(c, i, plan, 13), encodeActuatedBlock(c, i, actuatedPlan(c, plan, []), 13))).toBe(CommitStatus.Pending);
+    for (let t = 1400.5; t <= 2600; t += 0.5) v.tick(t);
+    expect(v.state().activePlanId).toBe(13);
+    expect(v.actuated).toBe(true);
+    expect(v.activeActuatedBlock()[AB_MODE]).toBe(ActuatedMode.Free);
+    expect(commit(v, encodePlanBlock(c, i, plan, 14))).toBe(CommitStatus.Pending);
+    for (let t = 2600.5; t <= 3600; t += 0.5) v.tick(t);
+    expect(v.state(), v.faultMessage).toMatchObject({ activePlanId: 14, faults: 0 });
+    expect(v.actuated).toBe(false);
+    expect(v.activeActuatedBlock()[AB_MODE]).toBe(ActuatedMode.Fixed);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Whether the virtual controller accepts what central staged and committed:
  * the plan block's CRC, its decoding, the engine's safety validator, the
- * actuated block that goes with it, and for a one-cycle override (transit
+ * actuated block that goes with it (which the runner then runs with the plan, or fixed time
+ * without one), and for a one-cycle override (transit
  * priority) whether it agrees with what the running cycle has already timed.
  * Called by VirtualController (./controller.ts) when a write hits the commit
  * register; a refusal leaves every block as it was.
@@ -13,7 +14,7 @@ import { IssueList, UnsafePlanError, formatIssues } from '../../engine/errors.js
 import type { CycleRunner } from '../../engine/runner/cycleRunner.js';
 import { round1 } from '../../engine/numeric.js';
 import { copyIntersectionPlan, crc16ModbusRegisters, decodePlanBlock } from '../codec.js';
-import { checkActuatedBlock, fixedActuatedBlock } from '../actuatedBlock.js';
+import { checkActuatedBlock, decodeActuatedBlock, fixedActuatedBlock } from '../actuatedBlock.js';
 import { AB_PLAN_ID, AB_PLAN_ID_TAIL, ACT_BLOCK_LENGTH, COMMIT_COMMAND, CommitStatus, ControllerMode, HR_STAGE, HR_STAGE_CRC, OverrideCommand, PB_PLAN_ID, PLAN_BLOCK_LENGTH } from '../registerMap.js';
 import type { PlanStore } from './planStore.js';
 
@@ -62,21 +63,23 @@ export function commitStaged(ctx: CommitContext, command: number): CommitOutcome
   if (command !== COMMIT_COMMAND) return acceptOverride(ctx, command, refuse);
   // Actuated settings go with the plan whose id they carry; a plan staged without them runs fixed-time.
   const act = store.actStage;
-  if (act[AB_PLAN_ID] === id) {
+  const withSettings = act[AB_PLAN_ID] === id;
+  if (withSettings) {
     const actCrc = crc16ModbusRegisters(act, 0, ACT_BLOCK_LENGTH);
     if (actCrc !== act[ACT_BLOCK_LENGTH]) return refuse(CommitStatus.CrcMismatch, `actuated CRC register 0x${act[ACT_BLOCK_LENGTH]!.toString(16)} does not match the actuated staging block's 0x${actCrc.toString(16)}`);
     const checked = checkActuatedBlock(c, i, act, 0);
     if (!checked.ok) return refuse(checked.status, checked.message);
   }
   try {
-    // Actuated settings in force must fit the new plan (their force-offs are its green ends).
-    runner.setPlan(scratch, i);
+    // The plan and the settings it was committed with run from the same cycle zero; the
+    // validator checks the settings against this plan (their force-offs are its green ends).
+    runner.setPlanWithSettings(scratch, i, withSettings ? decodeActuatedBlock(c, i, act, 0, scratch) : undefined);
   } catch (e) {
     if (e instanceof UnsafePlanError) return refuse(CommitStatus.Unsafe, `the actuated settings do not fit this plan: ${formatIssues(e.issues)}`);
     throw e;
   }
   // Accepted: only now is anything changed (a refusal above leaves every block as it was).
-  if (act[AB_PLAN_ID] === id) {
+  if (withSettings) {
     store.actPending.set(act.subarray(0, ACT_BLOCK_LENGTH));
     // Consumed: a later plan staged under the same id without new settings cannot pick these up.
     act[AB_PLAN_ID] = 0;

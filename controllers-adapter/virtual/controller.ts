@@ -14,27 +14,20 @@
  *    silent for the communication-loss timeout, and back when it returns;
  *  - has a conflict monitor on the lamp outputs: conflicting greens/yellows,
  *    a skipped or short yellow, a short all-red or a short minimum green put
- *    it into latched flash with a fault flag.
- *  - runs actuated when given actuated settings (options.actuated or
- *    setActuated: engine/timing/actuated.ts, checked by the safety validator):
- *    gap-out, max-out, force-off and skips, on the same runner; its detectors
- *    call and extend the phase serving their lane (each vehicle of the
- *    deterministic rate at its own time, `addDetectorCounts` and `actuate` now).
- * It also keeps the actuated settings committed with a plan over Modbus
- * (actuated block: control mode, per phase min green / passage / max green,
- * checked by ../actuatedBlock.ts) and a time-of-day table (which plan id is
- * scheduled from which minute of the day); both are read back through the
- * register map and the NTCIP agent. A committed actuated block is stored and
- * served, not yet run: running actuated is `setActuated`'s (see the README's
- * "Not finished").
- * Time advances event by event (every interval boundary between two ticks is
+ *    it into latched flash with a fault flag;
+ *  - runs actuated on the settings committed with its plan (the actuated block,
+ *    checked by ../actuatedBlock.ts; without one the plan runs fixed-time), or
+ *    given by options.actuated / setActuated: gap-out, max-out, force-off and
+ *    skips on the same runner, its detectors calling and extending the phase
+ *    serving their lane (`addDetectorCounts`, `actuate`, or each vehicle of the
+ *    deterministic rate at its own time).
+ * It keeps a time-of-day table (which plan id from which minute of the day).
+ * Time advances event by event (every interval edge between two ticks is
  * evaluated), so coarse or irregular ticks never hide a lamp transition.
- * Detector counters come from `addDetectorCounts` or a deterministic rate.
- * Its parts: the conflict monitor (./monitor.ts), the detectors
- * (./detectors.ts), the register-side plan store (./planStore.ts), the commit
- * and override checks (./commit.ts), the input-register status (./status.ts)
- * and the event log with its FIFO (./eventPort.ts); this class drives them
- * from the clock.
+ * Its parts: the conflict monitor (./monitor.ts), the detectors (./detectors.ts),
+ * the plan store (./planStore.ts), the commit and override checks (./commit.ts),
+ * the input-register status (./status.ts) and the event log with its FIFO
+ * (./eventPort.ts); this class drives them from the clock.
  */
 import type { CompiledNetwork } from '../../engine/network/compile.js';
 import type { ActuatedPlan } from '../../engine/timing/actuated.js';
@@ -44,6 +37,8 @@ import { BOUNDARY_ONE_CYCLE, BOUNDARY_PLAN_SWITCH, CycleRunner, STEP_CYCLE_ZERO,
 import { PHASE_GREEN, PHASE_YELLOW } from '../../engine/runner/lamps.js';
 import { assertPhasesFit, encodePlanBlock } from '../codec.js';
 import {
+  AB_MODE,
+  ActuatedMode,
   COMMIT_COMMAND,
   CommitStatus,
   ControllerMode,
@@ -145,7 +140,7 @@ export class VirtualController {
   private lastFaultMessage = '';
 
   private readonly detectors: DetectorBank;
-  /** Actuated settings given: detectors feed the runner (the deterministic rate vehicle by vehicle, at these times). */
+  /** Actuated settings given or committed: detectors feed the runner (the deterministic rate vehicle by vehicle, at these times). */
   private actuatedFeed = false;
   /** The high-resolution event log (recordEvents) and the FIFO central reads it through (serveEventLog). */
   private readonly events: EventLogPort;
@@ -444,6 +439,8 @@ export class VirtualController {
       this.faults |= FaultFlag.CommitRejected;
       return;
     }
+    // Settings committed actuated need the detections from now (the runner may still be in a pass).
+    if (!override && this.store.actPending[AB_MODE] !== ActuatedMode.Fixed) this.actuatedFeed = true;
     if (outcome === CommitOutcome.OverrideStarted) this.overridesRun++;
     if (override) this.eventLog?.overrideAccepted(this.runner, outcome === CommitOutcome.OverrideStarted, this.nowS);
     this.faults &= ~FaultFlag.CommitRejected;
@@ -457,6 +454,8 @@ export class VirtualController {
     const store = this.store;
     if (flags & BOUNDARY_PLAN_SWITCH) {
       store.switchToPending();
+      // The committed plan's settings are the ones in force now (setActuated's were replaced).
+      this.actuatedFeed = store.actActive[AB_MODE] !== ActuatedMode.Fixed;
       this.eventLog?.notePlan(this.runner, store.activePlanId, this.runner.cycleStartS[this.intersection]!);
     }
     this.eventLog?.cycleZero(this.runner, this.runner.cycleStartS[this.intersection]!);
@@ -591,7 +590,6 @@ export class VirtualController {
   get planSwitches(): number {
     return this.runner.planSwitches;
   }
-
   get corrections(): number {
     return this.runner.corrections;
   }

@@ -251,6 +251,21 @@ export class CycleRunner {
     this.act.leavePending[i] = 1;
   }
 
+  /**
+   * Queues `plan` for i together with the actuated settings it is to run with (undefined:
+   * fixed time), both taken at the same cycle zero: what a controller does with a plan
+   * committed with its actuated block. Both are checked first (UnsafePlanError: nothing queued).
+   */
+  setPlanWithSettings(plan: PlanBuffer, i: number, a: ActuatedPlan | undefined): void {
+    this.check(plan, i);
+    const actuated = a !== undefined && isActuatedMode(a.mode[i]!);
+    if (actuated) checkActuated(this.c, plan, i, a);
+    this.copyPlan(plan, this.queued, i);
+    this.hasQueued[i] = 1;
+    this.act.settings.queue(i, actuated ? a : undefined);
+    this.act.leavePending[i] = 1;
+  }
+
   /** The plan intersection i runs (as committed, no correction), and whether another is queued. */
   get plan(): PlanBuffer {
     return this.target;

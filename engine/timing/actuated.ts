@@ -91,16 +91,24 @@ export function actuatedPlan(c: CompiledNetwork, plan: PlanBuffer, coordinated: 
     if (any) out.mode[i] = CONTROL_COORDINATED;
   }
   for (let i = 0; i < n; i++) {
-    const cycleS = plan.cycleS[i]!;
     for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
       const greenS = plan.phaseGreenS[p]!;
       const minS = out.minGreenS[p]!;
       // A phase the plan skips (on demand, no green) keeps max = min: it is not run actuated.
       out.maxGreenS[p] = greenS > 0 ? Math.min(Math.max(greenS * MAX_GREEN_FACTOR, minS), Math.max(c.phaseMaxGreenS[p]!, greenS)) : minS;
-      if (out.mode[i] === CONTROL_COORDINATED && greenS > 0) out.forceOffS[p] = mod(plan.phaseStartS[p]! + greenS, cycleS);
+      if (out.mode[i] === CONTROL_COORDINATED && greenS > 0) out.forceOffS[p] = plannedForceOffS(plan, i, p);
     }
   }
   return out;
+}
+
+/**
+ * Coordinated mode's fixed force-off of global phase p of intersection i: its planned green
+ * end, as cycle time from the local cycle start. Shared with the controllers, which derive
+ * force-offs from the committed plan (they are not sent: controllers-adapter/actuatedBlock.ts).
+ */
+export function plannedForceOffS(plan: PlanBuffer, i: number, p: number): number {
+  return mod(plan.phaseStartS[p]! + plan.phaseGreenS[p]!, plan.cycleS[i]!);
 }
 
 /** The through approaches each coordinated corridor signal of a network plan coordinates (for `actuatedPlan`). */
