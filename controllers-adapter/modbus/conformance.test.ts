@@ -3,7 +3,8 @@
  * frames (malformed on purpose), mbpoll (libmodbus) and pymodbus as
  * independent masters. Exactly one reply per request; exception 0x01 for
  * every unsupported function; counts, byte counts, MBAP length and protocol
- * id checked; idle connections closed; TCP keepalive on (seen with `ss`).
+ * id checked; idle connections closed; TCP keepalive on (seen with `ss`);
+ * connections capped per peer and in all.
  * A missing mbpoll, pymodbus or ss FAILS these tests on purpose.
  */
 import { afterEach, describe, expect, test } from 'vitest';
@@ -52,8 +53,8 @@ interface Reply {
 }
 
 /** A raw TCP peer: write bytes, collect every complete MBAP reply, see when the server closes. */
-async function raw(port: number) {
-  const sock: Socket = connect({ host: '127.0.0.1', port });
+async function raw(port: number, localAddress?: string) {
+  const sock: Socket = connect({ host: '127.0.0.1', port, ...(localAddress !== undefined ? { localAddress } : {}) });
   await new Promise<void>((resolve, reject) => {
     sock.once('connect', resolve);
     sock.once('error', reject);
@@ -259,6 +260,30 @@ describe('Modbus TCP connections: idle timeout and keepalive', () => {
     const r = await run(ss, ['-tnoH', 'state', 'established', `( sport = :${server.port} )`]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/timer:\(keepalive,/);
+  });
+});
+
+describe('Modbus TCP connection caps', () => {
+  test('a peer at its own cap loses its least recently active connection; past the total cap a new one is closed at once; the rest keep answering', async () => {
+    const { server } = await serve({ maxConnections: 3, maxConnectionsPerPeer: 2 });
+    const read = (tid: number) => mbap(tid, 1, [4, 0, 0, 0, 1]);
+    // Peer 127.0.0.1: a1 idle, a2 active, then a3 closes a1 (a central reconnecting past its own stale sockets).
+    const a1 = await raw(server.port);
+    const a2 = await raw(server.port);
+    expect(await a2.send(read(1))).toHaveLength(1);
+    const a3 = await raw(server.port);
+    await sleep(100);
+    expect({ a1: a1.closed, a2: a2.closed, a3: a3.closed }).toEqual({ a1: true, a2: false, a3: false });
+    // Peer 127.0.0.2 (another address on loopback): b1 fits the total of 3, b2 does not and is closed at once.
+    const b1 = await raw(server.port, '127.0.0.2');
+    const b2 = await raw(server.port, '127.0.0.2');
+    await sleep(100);
+    expect({ b1: b1.closed, b2: b2.closed }).toEqual({ b1: false, b2: true });
+    expect(server.stats).toMatchObject({ evictedConnections: 1, refusedConnections: 1 });
+    expect(server.connections).toBe(3);
+    for (const [k, p] of [a2, a3, b1].entries()) expect(await p.send(read(10 + k)), `connection ${k}`).toHaveLength(1);
+    // Options the server cannot honour are refused at start.
+    await expect(ControllerServer.start([], { maxConnections: 2, maxConnectionsPerPeer: 3 })).rejects.toThrow(/maxConnectionsPerPeer 3/);
   });
 });
 

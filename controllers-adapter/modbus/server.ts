@@ -24,7 +24,14 @@
  * Connections: TCP keepalive is on (`keepAliveMs`, default 10 s) so a peer
  * that vanished is found by the kernel, and a connection with no complete
  * Modbus request for `idleTimeoutMs` (default 60 s; 0 = never) is closed, so
- * half-open or stalled clients never hold a socket forever. Requests on one
+ * half-open or stalled clients never hold a socket forever. Connections are
+ * capped, so one client cannot take every socket (or file descriptor) from the
+ * others: at most `maxConnectionsPerPeer` (default 16) per remote address —
+ * a peer's next one closes that peer's least recently active connection, so a
+ * central restarted on the same host is never locked out by its own stale
+ * sockets, and a peer can only crowd out itself — and at most `maxConnections`
+ * (default 64) in all, beyond which a new connection is closed at once
+ * (`stats.refusedConnections`, `stats.evictedConnections`). Requests on one
  * connection are answered in order; a peer that does not read its replies is
  * not read either until they drain (backpressure). Port 0 picks an ephemeral port.
  */
@@ -42,6 +49,8 @@ const MBAP_PREFIX = 6;
 export const MBAP_MAX_LENGTH = 254;
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 export const DEFAULT_KEEPALIVE_MS = 10_000;
+export const DEFAULT_MAX_CONNECTIONS = 64;
+export const DEFAULT_MAX_CONNECTIONS_PER_PEER = 16;
 
 export interface ControllerServerOptions extends PduHandlerOptions {
   /** Default 127.0.0.1. */
@@ -52,6 +61,10 @@ export interface ControllerServerOptions extends PduHandlerOptions {
   readonly idleTimeoutMs?: number;
   /** TCP keepalive initial delay, ms. Default 10 000; 0 = keepalive off. */
   readonly keepAliveMs?: number;
+  /** Connections open at once, in all; a new one beyond this is closed at once. Default 64. */
+  readonly maxConnections?: number;
+  /** Connections open at once from one remote address; the next closes its least recently active. Default 16. */
+  readonly maxConnectionsPerPeer?: number;
 }
 
 export type { RegisterUnit, UnitBinding } from './units.js';
@@ -63,22 +76,39 @@ export interface TcpServerStats extends ServerStats {
   badFrames: number;
   /** Connections closed by the idle timeout. */
   idleClosed: number;
+  /** Connections closed at once because `maxConnections` were open. */
+  refusedConnections: number;
+  /** A peer's least recently active connections closed for its new ones (`maxConnectionsPerPeer`). */
+  evictedConnections: number;
+}
+
+/** What the server keeps per connection for the caps. */
+interface Peer {
+  readonly address: string;
+  /** Last complete Modbus request (or the connection's start), ms. */
+  activeMs: number;
 }
 
 export class ControllerServer<U extends RegisterUnit = VirtualController> extends UnitTable<U> {
   readonly host: string;
   readonly port: number;
   private readonly listener: Server;
-  private readonly sockets = new Set<Socket>();
+  private readonly sockets = new Map<Socket, Peer>();
+  /** Open connections per remote address (the per-peer cap). */
+  private readonly byPeer = new Map<string, Set<Socket>>();
+  private readonly maxConnections: number;
+  private readonly maxPerPeer: number;
   private closed = false;
   /** Requests answered, by outcome, for reports. */
-  readonly stats: TcpServerStats = { requests: 0, exceptions: 0, dropped: 0, badProtocol: 0, badFrames: 0, idleClosed: 0 };
+  readonly stats: TcpServerStats = { requests: 0, exceptions: 0, dropped: 0, badProtocol: 0, badFrames: 0, idleClosed: 0, refusedConnections: 0, evictedConnections: 0 };
 
-  private constructor(host: string, port: number, units: Map<number, U>, listener: Server) {
+  private constructor(host: string, port: number, units: Map<number, U>, listener: Server, maxConnections: number, maxPerPeer: number) {
     super(units);
     this.host = host;
     this.port = port;
     this.listener = listener;
+    this.maxConnections = maxConnections;
+    this.maxPerPeer = maxPerPeer;
   }
 
   /** Starts listening; resolves once bound. Rejects with the listen error (EADDRINUSE …). */
@@ -91,6 +121,10 @@ export class ControllerServer<U extends RegisterUnit = VirtualController> extend
     const keepAliveMs = opts.keepAliveMs ?? DEFAULT_KEEPALIVE_MS;
     if (!(Number.isInteger(idleTimeoutMs) && idleTimeoutMs >= 0)) throw new ControllerError(ControllerErrorReason.Limit, `idleTimeoutMs ${idleTimeoutMs} must be a non-negative integer`);
     if (!(Number.isInteger(keepAliveMs) && keepAliveMs >= 0)) throw new ControllerError(ControllerErrorReason.Limit, `keepAliveMs ${keepAliveMs} must be a non-negative integer`);
+    const maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    const maxPerPeer = opts.maxConnectionsPerPeer ?? Math.min(DEFAULT_MAX_CONNECTIONS_PER_PEER, maxConnections);
+    if (!(Number.isInteger(maxConnections) && maxConnections >= 1)) throw new ControllerError(ControllerErrorReason.Limit, `maxConnections ${maxConnections} must be a positive integer`);
+    if (!(Number.isInteger(maxPerPeer) && maxPerPeer >= 1 && maxPerPeer <= maxConnections)) throw new ControllerError(ControllerErrorReason.Limit, `maxConnectionsPerPeer ${maxPerPeer} must be an integer within [1, maxConnections ${maxConnections}]`);
     const listener = createServer();
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error): void => reject(new ControllerError(ControllerErrorReason.ConnectFailed, `cannot listen on ${host}:${port}: ${e.message}`, { cause: e }));
@@ -104,24 +138,28 @@ export class ControllerServer<U extends RegisterUnit = VirtualController> extend
     listener.on('error', () => {});
     const address = listener.address();
     const bound = typeof address === 'object' && address !== null ? address.port : port;
-    const self = new ControllerServer(host, bound, units, listener);
+    const self = new ControllerServer(host, bound, units, listener, maxConnections, maxPerPeer);
     const handle = createPduHandler(units, opts, self.stats);
     listener.on('connection', (sock) => self.serve(sock, handle, idleTimeoutMs, keepAliveMs));
     return self;
   }
 
   private serve(sock: Socket, handle: PduHandler, idleTimeoutMs: number, keepAliveMs: number): void {
+    // Socket errors (a client resetting) must not crash the process.
+    sock.on('error', () => {});
     if (this.closed) {
       sock.destroy();
       return;
     }
-    this.sockets.add(sock);
+    const peer = this.admit(sock);
+    if (peer === undefined) return;
     sock.setNoDelay(true);
     if (keepAliveMs > 0) sock.setKeepAlive(true, keepAliveMs);
-    // Socket errors (a client resetting) must not crash the process.
-    sock.on('error', () => {});
     sock.once('close', () => {
       this.sockets.delete(sock);
+      const mine = this.byPeer.get(peer.address);
+      mine?.delete(sock);
+      if (mine?.size === 0) this.byPeer.delete(peer.address);
       clearTimeout(idle);
     });
     let idle: NodeJS.Timeout | undefined;
@@ -155,6 +193,7 @@ export class ControllerServer<U extends RegisterUnit = VirtualController> extend
           continue;
         }
         idle?.refresh();
+        peer.activeMs = Date.now();
         const reply = handle(unitId, pdu);
         if (this.closed || sock.destroyed) return;
         if (reply) {
@@ -185,10 +224,40 @@ export class ControllerServer<U extends RegisterUnit = VirtualController> extend
     });
   }
 
+  /**
+   * Applies the caps to a new connection (see the header): its Peer record, or undefined when
+   * it was closed at once. A peer at its own cap loses its least recently active connection.
+   */
+  private admit(sock: Socket): Peer | undefined {
+    const address = sock.remoteAddress ?? '?';
+    let mine = this.byPeer.get(address);
+    if (mine !== undefined && mine.size >= this.maxPerPeer) {
+      let oldest: Socket | undefined;
+      for (const s of mine) if (oldest === undefined || this.sockets.get(s)!.activeMs < this.sockets.get(oldest)!.activeMs) oldest = s;
+      // Forgotten now, not at its 'close' event, so the count below is already right.
+      mine.delete(oldest!);
+      this.sockets.delete(oldest!);
+      oldest!.destroy();
+      this.stats.evictedConnections++;
+    } else if (this.sockets.size >= this.maxConnections) {
+      this.stats.refusedConnections++;
+      sock.destroy();
+      return undefined;
+    }
+    if (mine === undefined) {
+      mine = new Set();
+      this.byPeer.set(address, mine);
+    }
+    mine.add(sock);
+    const peer: Peer = { address, activeMs: Date.now() };
+    this.sockets.set(sock, peer);
+    return peer;
+  }
+
   /** Bytes of replies waiting in the send buffers of every connection (backpressure, tests). */
   get bufferedBytes(): number {
     let n = 0;
-    for (const s of this.sockets) n += s.writableLength;
+    for (const s of this.sockets.keys()) n += s.writableLength;
     return n;
   }
 
@@ -198,7 +267,7 @@ export class ControllerServer<U extends RegisterUnit = VirtualController> extend
     this.closed = true;
     return new Promise((resolve) => {
       this.listener.close(() => resolve());
-      for (const s of this.sockets) s.destroy();
+      for (const s of this.sockets.keys()) s.destroy();
     });
   }
 
