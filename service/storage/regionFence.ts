@@ -10,9 +10,13 @@
  *
  * No row changed: another node took the region since this writer's lease began and has
  * written under its newer token; the write is refused (FencedError) and its transaction
- * rolled back, so nothing of it is stored, however late it arrives. The check runs under the
- * storage's write lock (the one every audit append takes), taken first, so fenced writes are
- * serialised and never deadlock with each other.
+ * rolled back, so nothing of it is stored, however late it arrives. The upsert locks the
+ * region's row until the transaction ends: two writers of one region are serialised there (in
+ * PostgreSQL's READ COMMITTED the second one's WHERE is evaluated on the first one's committed
+ * row, so an older token waiting behind a newer one is refused). The storage's global write
+ * lock (taken by every audit append) comes after, so the time a write holds that lock, which
+ * bounds the record's throughput over the whole cluster, stays short; the order (region row,
+ * then the global lock) is the same in every fenced write, so they cannot deadlock.
  *
  * Also here: the region's committed plans as stored plans (one row per plan bucket revision)
  * and the hand-over of a previous holder's unfinished deployments. Called by SqlStorage
@@ -65,8 +69,8 @@ export const regionPlanRow = (r: Row): RegionPlanRecord => ({
  * as 'region.fence' with the previous token and node.
  */
 export async function raiseFence(tx: Tx, f: RegionFence, nowMs: number): Promise<void> {
-  await tx.lockWrites();
-  const before = (await tx.query('SELECT * FROM region_fence WHERE region = $1', [f.regionId]))[0];
+  // Locked and read at its latest committed version (PostgreSQL; SQLite's transaction already holds the database).
+  const before = (await tx.query(`SELECT * FROM region_fence WHERE region = $1${tx.dialect === 'postgres' ? ' FOR UPDATE' : ''}`, [f.regionId]))[0];
   const changed = await tx.run(
     `INSERT INTO region_fence (region, token, node, updated_at_ms) VALUES ($1, $2, $3, $4)
        ON CONFLICT (region) DO UPDATE SET token = excluded.token, node = excluded.node, updated_at_ms = excluded.updated_at_ms
