@@ -35,7 +35,9 @@
  * the Modbus client the node deploys plans with), after each decision and every `syncMs`; every
  * override write first asks the lease check (`holds`), as plan writes do. With `journalFor`
  * (nodeMain --pg) the requests and decisions are journaled (service/journal.ts) in the cluster's
- * record through the holding's fenced view, so a node that lost the region records no more.
+ * record through the holding's fenced view, so a node that lost the region records no more;
+ * a new holder closes, as expired, the requests its predecessor left open there (it does not
+ * reload them: its TSP state starts empty).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -207,6 +209,25 @@ export class NodeFront {
     // first call (decoding the plan), when the plan is known.
     this.dropRegion(regionId);
     void this.regionContext(regionId).catch(() => {});
+    const record = this.opts.journalFor?.(regionId);
+    if (record) void this.expireLeftOpen(regionId, record, Date.now());
+  }
+
+  /**
+   * A new holding starts with no open requests (its TSP state is new): those a previous holder
+   * left open in the record for the region's intersections are closed as expired, as `serve`
+   * does at start (their vehicles ask again). Only those opened before `sinceMs`, when the
+   * holding began, so that none of this holding's own is closed.
+   */
+  private async expireLeftOpen(regionId: string, record: Storage, sinceMs: number): Promise<void> {
+    try {
+      const left = (await record.listOpenPriorityRequests()).filter((q) => q.requestedAtMs < sinceMs && this.opts.regionOf.get(q.intersectionId) === regionId);
+      if (left.length === 0) return;
+      const reason = `expired: region ${regionId} taken over by node ${this.opts.nodeId}; the previous holder's priority schedule was lost`;
+      await record.journalPriority({ user: `node:${this.opts.nodeId}` }, left.map((q) => ({ kind: 'close' as const, requestId: q.requestId, reason, closedAtMs: Date.now() })));
+    } catch (e: unknown) {
+      this.opts.log?.(`greenwave node ${this.opts.nodeId}: region ${regionId}: could not close the previous holder's open priority requests: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** The region is lost: no more calls for it here, and its open requests go with it. */

@@ -147,6 +147,7 @@ describe('the cluster’s record in PostgreSQL (1 nats-server, 1 PostgreSQL)', (
     const client = new ControllerClient(c, endpoints, { timeoutMs: 1000, connectTimeoutMs: 1000 });
     closers.push(() => client.close());
     let held = true;
+    let token = 5;
     const front = await NodeFront.start({
       nodeId: 'a',
       nc,
@@ -156,7 +157,7 @@ describe('the cluster’s record in PostgreSQL (1 nats-server, 1 PostgreSQL)', (
       holds: () => held,
       tokens: TokenStore.fromFile(TOKENS_FILE),
       field: () => ({ client, endpoints }),
-      journalFor: (r) => storage.fenced({ regionId: r, token: 5, nodeId: 'a' }),
+      journalFor: (r) => storage.fenced({ regionId: r, token, nodeId: 'a' }),
       syncMs: 200,
     });
     closers.push(() => front.close());
@@ -195,5 +196,14 @@ describe('the cluster’s record in PostgreSQL (1 nats-server, 1 PostgreSQL)', (
     const sent = controllers.map((x) => x.overrideCommits.length);
     await new Promise((res) => setTimeout(res, 500));
     expect(controllers.map((x) => x.overrideCommits.length)).toEqual(sent);
+    // Lost, then held again under a newer lease: the open request of the old holding is closed as expired.
+    front.lost(region.id);
+    held = true;
+    token = 8;
+    front.acquired(region.id);
+    const t1 = Date.now();
+    while ((await storage.getPriorityRequest(rec!.requestId))?.state === 'open' && Date.now() - t1 < 2000) await new Promise((res) => setTimeout(res, 20));
+    expect(await storage.getPriorityRequest(rec!.requestId)).toMatchObject({ state: 'closed', closeReason: expect.stringMatching(/^expired: region r0000 taken over/) });
+    expect(await storage.regionFence(region.id)).toMatchObject({ token: 8 });
   }, 15_000);
 });
