@@ -207,7 +207,7 @@ export class NodeFront {
     this.subs.set(regionId, sub);
     // A new holding starts with no open requests; its TSP state is made now rather than on the
     // first call (decoding the plan), when the plan is known.
-    this.dropRegion(regionId);
+    void this.dropRegion(regionId);
     void this.regionContext(regionId).catch(() => {});
     const record = this.opts.journalFor?.(regionId);
     if (record) void this.expireLeftOpen(regionId, record, Date.now());
@@ -234,7 +234,7 @@ export class NodeFront {
   lost(regionId: string): void {
     this.subs.get(regionId)?.unsubscribe();
     this.subs.delete(regionId);
-    this.dropRegion(regionId);
+    void this.dropRegion(regionId);
   }
 
   /** The overrides the region's controllers refused or that were not sent (fenced), with why. */
@@ -247,10 +247,11 @@ export class NodeFront {
     await this.tsp.get(regionId)?.journal?.flush();
   }
 
-  private dropRegion(regionId: string): void {
+  private dropRegion(regionId: string): Promise<void> {
     // What the journal holds is written under the holding's fence: refused if a new holder wrote since.
-    void this.tsp.get(regionId)?.journal?.close();
+    const closing = this.tsp.get(regionId)?.journal?.close() ?? Promise.resolve();
     this.tsp.delete(regionId);
+    return closing;
   }
 
   private syncAll(): void {
@@ -265,7 +266,10 @@ export class NodeFront {
     this.gate.serving = false;
     this.watch?.stop();
     clearInterval(this.syncTimer);
+    // The journals' last entries are written before the node closes its record.
+    const journals = [...this.tsp.keys()].map((r) => this.dropRegion(r));
     for (const r of [...this.subs.keys()]) this.lost(r);
+    await Promise.all(journals);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();
