@@ -29,6 +29,7 @@ const INTEROP = [
   'service/cluster/drive.test.ts',
   'service/cluster/front.test.ts',
   'service/cluster/lease.test.ts',
+  'service/cluster/record.test.ts',
   'service/cluster/regionBus.test.ts',
   'service/parkingPy.test.ts',
   'service/trafficPy.test.ts',

@@ -118,4 +118,21 @@ describe('transit priority reaches the controller over Modbus', () => {
     const ok = await client.pushOverride(1, bad, 'next', 0x8002);
     expect(ok.commitStatus).toBe(CommitStatus.OverridePending);
   });
+
+  test('fenced: while mayWrite says no (a cluster node that lost the region) nothing is written; once it says yes, the grant is sent', async () => {
+    const { c, controller, client, tsp, clock } = await rig();
+    let may = false;
+    const link = new PriorityLink(c, tsp, client, (i) => (i === 0 ? 1 : undefined), () => may);
+    clock.now = 240;
+    controller.tick(240);
+    expect(tsp.request({ vehicleId: 'bus-1', routeId: '7', tripId: 't1', intersection: 0, movement: EBT, arrivalS: 250, latenessS: 120, occupancy: 30, headwayS: 0, priorityClass: PriorityClass.Bus }, 240)).toMatchObject({ granted: true });
+    expect((await link.sync(0, 240)).sent).toEqual([]);
+    expect(controller.overrideCommits).toEqual([]);
+    expect(link.failures.join('\n')).toMatch(/may no longer write/);
+    may = true;
+    // The schedule is unchanged since, so only the next (adjusted) cycle is due; the running one was never sent.
+    const sent = await link.sync(0, 240);
+    expect(sent.sent.length).toBeGreaterThan(0);
+    expect(controller.overrideCommits).toEqual(sent.sent.map((x) => x.overrideId));
+  });
 });

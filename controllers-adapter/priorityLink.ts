@@ -10,7 +10,11 @@
  * same way (the reverted cycle). The controller re-checks every override
  * against what it has already timed and its own safety validator.
  *
- * Called by whoever owns the TSP controller (the gRPC service, a test): after
+ * Fencing: a cluster node passes `mayWrite` (its lease check for the intersection's region,
+ * service/cluster/front.ts); when it says no, nothing is sent and the refusal is recorded in
+ * `failures`, as a controller's would be.
+ *
+ * Called by whoever owns the TSP controller (the gRPC service, a cluster node, a test): after
  * every decision that may have changed an intersection's schedule, and about
  * once a second so that the next adjusted cycle is staged in time.
  */
@@ -49,6 +53,8 @@ export class PriorityLink {
     private readonly client: ControllerClient,
     /** Modbus unit id of an intersection's controller; undefined = not connected. */
     private readonly unitOf: (intersection: number) => number | undefined,
+    /** Asked before every override written (and again on a retry); false: not written. */
+    private readonly mayWrite?: () => boolean,
   ) {
     this.scratch = createPlanBuffer(c);
     // The schedule as it stands now is what the controllers already run (the base plan).
@@ -90,7 +96,7 @@ export class PriorityLink {
       const overrideId = OVERRIDE_ID_BASE + (this.nextId++ % 0x7fff);
       this.toPlan(i, layout);
       try {
-        await this.client.pushOverride(unit, this.scratch, when, overrideId);
+        await this.client.pushOverride(unit, this.scratch, when, overrideId, this.mayWrite ? { mayWrite: this.mayWrite } : {});
         sent.push({ when, cycleStartS, overrideId });
         return true;
       } catch (e: unknown) {

@@ -27,6 +27,11 @@ export const ErrorCode = {
   SchemaTooNew: 'SCHEMA_TOO_NEW',
   /** The database failed or could not be reached. */
   Storage: 'STORAGE_ERROR',
+  /**
+   * A cluster node's write for a region it no longer holds: the region's fencing token in the
+   * record (or at the controller's fence) is newer than the writer's lease (docs/cluster.md).
+   */
+  Fenced: 'FENCED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -184,6 +184,8 @@ export class Deployer {
       if (err instanceof ControllerError && err.reason === ControllerErrorReason.Fenced) return this.fail(actor, d, FENCED);
       const ge = GreenwaveError.from(err);
       if (ge.code === ErrorCode.IllegalTransition) throw ge;
+      // The record refused the write (a cluster's fenced storage: the region has a newer holder): nothing more may be recorded here.
+      if (ge.code === ErrorCode.Fenced) return { controllerId: d.controllerId, reason: `${FENCED} (${ge.message})` };
       return this.fail(actor, d, ge.message);
     }
   }
@@ -191,7 +193,13 @@ export class Deployer {
   private async fail(actor: Actor, d: Deployment, reason: string): Promise<{ controllerId: string; reason: string }> {
     const now = await this.storage.getDeployment(d.id);
     if (now && (now.state === 'staged' || now.state === 'committed')) {
-      await this.storage.transitionDeployment(actor, d.id, { from: now.state, to: 'failed', reason });
+      try {
+        await this.storage.transitionDeployment(actor, d.id, { from: now.state, to: 'failed', reason });
+      } catch (e: unknown) {
+        // Refused by a cluster's fenced record: the region's next holder ends it (supersedeDeployments).
+        if (GreenwaveError.from(e).code !== ErrorCode.Fenced) throw e;
+        return { controllerId: d.controllerId, reason: `${reason} (not recorded: ${e instanceof Error ? e.message : String(e)})` };
+      }
       this.metrics?.deploymentEnded('failed');
     }
     return { controllerId: d.controllerId, reason };

@@ -45,6 +45,7 @@ export function toGrpcStatus(e: unknown): Partial<ServiceError> & { code: status
         code = status.CANCELLED;
         break;
       case ErrorCode.Io:
+      case ErrorCode.Fenced:
         code = status.UNAVAILABLE;
         break;
       default:

@@ -60,7 +60,11 @@ export function busPriorityService(ctx: ServiceContext): grpc.UntypedServiceImpl
  * What a priority decision needs: the TSP state and its limits, and where the decision is told.
  * A cluster node deciding for one of its regions (cluster/front.ts) gives only these.
  */
-export type PriorityContext = Pick<ServiceContext, 'clock' | 'gov' | 'field' | 'metrics' | 'journal' | 'priorityFeed'> & { readonly state: PriorityState };
+export type PriorityContext = Pick<ServiceContext, 'clock' | 'gov' | 'metrics' | 'journal' | 'priorityFeed'> & {
+  readonly state: PriorityState;
+  /** Told of each intersection whose schedule a decision changed (serve's field link, or a cluster node's PriorityLink for the region). */
+  readonly field: Pick<NonNullable<ServiceContext['field']>, 'changed'> | undefined;
+};
 
 /** An open request belongs to the client that made it; only it or an operator may change it. */
 function denyOthers(who: Principal, owner: string, what: string): void {

@@ -283,14 +283,16 @@ export class ControllerClient {
    * stays and resumes after it. Block, CRC and commit go in ONE FC16, since the running cycle
    * moves on while we talk. The controller checks a 'now' override against what the cycle
    * has already timed; a refusal is a PLAN_REJECTED error carrying the commit status.
+   * `mayWrite` (fencing, as pushPlan's) is asked before the write, and again on a retry.
    */
-  async pushOverride(unitId: number, plan: PlanBuffer, when: 'now' | 'next', overrideId: number): Promise<{ unitId: number; overrideId: number; commitStatus: number }> {
+  async pushOverride(unitId: number, plan: PlanBuffer, when: 'now' | 'next', overrideId: number, opts: { readonly mayWrite?: () => boolean } = {}): Promise<{ unitId: number; overrideId: number; commitStatus: number }> {
     const u = this.unit(unitId);
     const i = u.endpoint.intersection;
     const block = this.encodeSafe(i, plan, overrideId, 'override');
     const regs = [...block, crc16ModbusRegisters(block), when === 'now' ? OverrideCommand.Now : OverrideCommand.Next];
     return this.serialized(u, () =>
       this.withRetry(u, async () => {
+        if (opts.mayWrite && !opts.mayWrite()) throw new ControllerError(ControllerErrorReason.Fenced, `unit ${unitId}: override ${overrideId} not written: this client may no longer write to the controller`, { unitId });
         await this.fc16(u, HR_STAGE, regs);
         const [status, , , lastCommit] = await this.fc3(u, HR_COMMIT, 4);
         if (lastCommit !== overrideId) throw new ControllerError(ControllerErrorReason.PlanNotConfirmed, `unit ${unitId}: the last commit was ${lastCommit}, not override ${overrideId} (another writer?)`, { unitId });

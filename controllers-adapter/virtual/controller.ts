@@ -122,6 +122,8 @@ export class VirtualController {
   overridesRun = 0;
   /** The plan id of every plan commit central wrote (accepted or refused), in order: lets a test count a deployment sent twice. */
   readonly planCommits: number[] = [];
+  /** The id of every priority override central committed (accepted or refused), in order: lets a test see an override arrive. */
+  readonly overrideCommits: number[] = [];
 
   private mode: ControllerMode = ControllerMode.Coordinated;
   private faults = 0;
@@ -435,6 +437,7 @@ export class VirtualController {
     if (override) this.eventLog?.beforeOverride(this.runner);
     const outcome = commitStaged({ c: this.c, intersection: this.intersection, p0: this.p0, p1: this.p1, runner: this.runner, scratch: this.scratch, store: this.store, mode: this.mode, nowS: this.nowS }, command);
     if (!override) this.planCommits.push(this.store.lastCommitPlanId);
+    else this.overrideCommits.push(this.store.lastCommitPlanId);
     if (outcome === CommitOutcome.Refused) {
       this.faults |= FaultFlag.CommitRejected;
       return;

@@ -23,7 +23,14 @@
  *    to any node is decided by the region's holder (forwarded when that is another node);
  *    requests sent continuously to the survivors from the kill until after the takeover each
  *    end within their deadline with an answer or UNAVAILABLE with a retry hint, never a hang;
- *    after the takeover every region is answered again, by its new holder.
+ *    after the takeover every region is answered again, by its new holder;
+ *  - with GW_DRIVE_PG=1 (not in `npm test`: it costs 8–15 s more CPU, a PostgreSQL server
+ *    and slows the rollouts, docs/cluster.md), the cluster's record, one PostgreSQL server all
+ *    nodes write to (--pg instead of a SQLite file per node; "The shared record"): each committed plan recorded once per region and revision however
+ *    many nodes rolled it out, no deployment left in flight and every controller's last one
+ *    confirmed on B, the dead node's interrupted ones ended by the new holder, each region's
+ *    fence raised past the dead node's token, granted priority decisions journaled, and the
+ *    audit chain intact.
  * (This test took over service/cluster/failover.test.ts, which checked the same on
  * synthetic regions without controllers: one cluster instead of two in the test budget.)
  */
@@ -45,6 +52,8 @@ import { VirtualController } from '../../controllers-adapter/virtual/controller.
 import { ControllerServer } from '../../controllers-adapter/modbus/server.js';
 import { gridNetworkJson } from '../../test/fixtures/gridNetwork.js';
 import { startNats, type NatsServers } from '../../test/fixtures/nats.js';
+import { startPostgres, type PostgresServer } from '../../test/fixtures/postgres.js';
+import { PostgresStorage } from '../storage/postgres.js';
 import { deployableBody, type DeployablePlanBody } from '../deployer.js';
 import { openLeaseBucket, type LeaseValue } from './lease.js';
 import { commitRegionPlan, openPlanBucket, regionWirePlanId } from './regionPlans.js';
@@ -56,6 +65,10 @@ const MAIN = fileURLToPath(MAIN_URL);
 const TTL_MS = 4000;
 const NODES = ['a', 'b', 'c'];
 const TIME_SCALE = 100;
+/** GW_DRIVE_PG=1: the nodes share one PostgreSQL record (--pg) and the test checks it at the end. */
+const RECORD_PG = process.env['GW_DRIVE_PG'] === '1';
+/** How long a whole rollout of A (or of B after the takeover) may take: the shared record's writes slow it (docs/cluster.md). */
+const ROLLOUT_MS = RECORD_PG ? 30_000 : 15_000;
 
 interface Event {
   readonly e: string;
@@ -69,6 +82,7 @@ interface Event {
   readonly reasons?: string[];
   readonly seq?: number;
   readonly port?: number;
+  readonly token?: number;
 }
 type Unary = (r: object, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Record<string, unknown>) => void) => grpc.ClientUnaryCall;
 type PriorityClient = grpc.Client & { RequestPriority: Unary; UpdatePriority: Unary; CancelPriority: Unary };
@@ -108,6 +122,7 @@ async function until(what: () => string, ok: () => boolean, timeoutMs: number, s
 
 describe('cluster nodes drive 300 controllers through a failover (3 nats-servers, 3 nodes)', () => {
   let nats: NatsServers;
+  let pgs: PostgresServer | undefined;
   let nc: NatsConnection;
   let plansKv: KV;
   let dir: string;
@@ -128,6 +143,7 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     dir = mkdtempSync(join(tmpdir(), 'gw-drive-'));
     // The servers start while this process builds the city and its controllers.
     const natsStarting = startNats(3);
+    const pgStarting = RECORD_PG ? startPostgres() : Promise.resolve(undefined);
     const text = JSON.stringify(gridNetworkJson({ rows: 15, cols: 20, colSpacingM: 250, rowSpacingM: 250 }));
     writeFileSync(join(dir, 'network.json'), text);
     const net = loadNetwork(text);
@@ -152,6 +168,7 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     // No ticker: a controller runs up to the clock whenever it is asked (each Modbus request, and
     // `now` below), which is all the nodes and this test see of it.
     nats = await natsStarting;
+    pgs = await pgStarting;
     nc = await connect({ servers: [...nats.urls] });
     const leaseKv = await openLeaseBucket(nc, { ttlMs: TTL_MS, replicas: 3 });
     const watch = await leaseKv.watch({ key: '>' });
@@ -168,12 +185,13 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     for (const p of procs.values()) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     await nc?.close();
     await nats?.stop();
+    pgs?.stop();
     await Promise.all(servers.map((s) => s.close()));
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const start = (id: string): void => {
-    const args = [MAIN, '--id', id, '--nats', nats.urls.join(','), '--network', join(dir, 'network.json'), '--max-signals', '20', '--controllers', join(dir, 'controllers.json'), '--db', join(dir, `${id}.db`), '--ttl-ms', String(TTL_MS), '--replicas', '3', '--parallel', '10', '--poll-ms', '100', '--write-ms', '100', '--inbox', '--ack-wait-ms', '1500', '--grpc-port', '0', '--tokens', TOKENS_FILE];
+    const args = [MAIN, '--id', id, '--nats', nats.urls.join(','), '--network', join(dir, 'network.json'), '--max-signals', '20', '--controllers', join(dir, 'controllers.json'), ...(pgs ? ['--pg', pgs.url('postgres')] : ['--db', join(dir, `${id}.db`)]), '--ttl-ms', String(TTL_MS), '--replicas', '3', '--parallel', '10', '--poll-ms', '100', '--write-ms', '100', '--inbox', '--ack-wait-ms', '1500', '--grpc-port', '0', '--tokens', TOKENS_FILE];
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';
     p.stdout!.setEncoding('utf8');
@@ -263,7 +281,7 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     // Plan A once the nodes are balanced: nodes starting one after the other would otherwise
     // begin rollouts that the first rebalancing fences off (correct, but slower).
     const wireA = await commitAll(planA);
-    await until(() => `every controller on plan A (${notOn(wireA).length} not; ${stderr.join('')}; ${JSON.stringify(events.filter((ev) => ev.e === 'rollout'))})`, () => notOn(wireA).length === 0, 15_000);
+    await until(() => `every controller on plan A (${notOn(wireA).length} not; ${stderr.join('')}; ${JSON.stringify(events.filter((ev) => ev.e === 'rollout'))})`, () => notOn(wireA).length === 0, ROLLOUT_MS);
     console.log(`start: 3 nodes balanced and 300 controllers on plan A ${Date.now() - t0} ms after the nodes were started`);
     const js = nc.jetstream();
     const published = new Map<number, string>();
@@ -322,7 +340,7 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
       () => orphaned.every((r) => survivors.some((id) => owners().get(r)?.has(id))),
       10_000,
     );
-    await until(() => `every controller on plan B (${notOn(wireB).length} not: ${notOn(wireB).slice(0, 5).join(', ')}; ${stderr.join('')})`, () => notOn(wireB).length === 0, 15_000);
+    await until(() => `every controller on plan B (${notOn(wireB).length} not: ${notOn(wireB).slice(0, 5).join(', ')}; ${stderr.join('')})`, () => notOn(wireB).length === 0, ROLLOUT_MS);
     const allOnBMs = Date.now();
     console.log(
       `failover: ${orphaned.length} regions of the killed node owned again ${backMs - killedMs} ms after the kill (lease TTL ${TTL_MS} ms); ${onBAtKill.length} of its ${orphanIds.length} controllers had plan B at the kill, all 300 controllers ran B ${allOnBMs - killedMs} ms after it`,
@@ -384,6 +402,16 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     const woke = events.filter((ev) => ev.n === paused && ev.e === 'lost' && ev.t >= resumedMs - 50);
     expect(new Set(woke.map((ev) => ev.why))).toEqual(new Set(['expired']));
     await sleep(300);
+    // With the record: every region's current holder (the paused node, back, may have taken
+    // some again) finishes its rollout of B before the nodes are stopped, so that the record is
+    // complete (a stop fences a rollout off, unrecorded if the next holder wrote first).
+    const settled = (r: string): boolean => {
+      const h = holderOf(r);
+      if (h === undefined) return false;
+      const since = Math.max(...events.filter((ev) => ev.e === 'acquire' && ev.n === h && ev.r === r).map((ev) => ev.t));
+      return events.some((ev) => ev.e === 'rollout' && ev.n === h && ev.r === r && ev.t >= since && ev.fenced === 0 && regionWirePlanId(ev.revision!) === wireB.get(r));
+    };
+    if (pgs) await until(() => `every region's holder done with B (not: ${regions.filter((r) => !settled(r.id)).map((r) => `${r.id}@${holderOf(r.id)}`).join(', ')}) ${stderr.join('')}`, () => regions.every((r) => settled(r.id)), ROLLOUT_MS);
 
     // Stop the survivors cleanly, then read the evidence.
     await Promise.all(
@@ -435,6 +463,44 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     }
     expect(bad).toEqual([]);
     expect(writes.filter((w) => w.n === victim && w.t > killedMs + 50)).toEqual([]);
-  });
+
+    // Granted priority requests reached controllers as overrides (the holder's PriorityLink, fenced by its lease).
+    const granted = [...before, ...during, ...after].filter((o) => o.granted === true).length;
+    const reached = controllers.filter((x) => x.overrideCommits.length > 0).length;
+    console.log(`overrides: ${granted} requests granted, ${reached} controllers written priority overrides (${controllers.reduce((n, x) => n + x.overrideCommits.length, 0)} in all)`);
+    expect(granted).toBeGreaterThan(0);
+    expect(reached).toBeGreaterThan(0);
+
+    // The cluster's record, as the nodes left it in PostgreSQL.
+    if (!pgs) return;
+    const record = await PostgresStorage.open({ url: pgs.url('postgres') });
+    try {
+      const wireOf = (revision: number): number => regionWirePlanId(revision);
+      const lastDeployment = new Map<string, { state: string; wirePlanId: number }>();
+      for (const d of await record.listDeployments()) if (d.state === 'confirmed') lastDeployment.set(d.controllerId, d);
+      const inFlight = (await record.listUnfinishedDeployments()).map((d) => `${d.controllerId} ${d.state}`);
+      const offB = regions.flatMap((r) => r.signalIds.filter((id) => !(lastDeployment.get(id)?.state === 'confirmed' && lastDeployment.get(id)?.wirePlanId === wireB.get(r.id))));
+      const superseded = (await record.listDeployments()).filter((d) => d.reason?.startsWith('superseded') && orphanIds.includes(d.controllerId));
+      const acquireToken = (n: string, r: string): number => Math.max(0, ...events.filter((ev) => ev.e === 'acquire' && ev.n === n && ev.r === r).map((ev) => ev.token!));
+      const fences = await Promise.all(regions.map((r) => record.regionFence(r.id)));
+      const plansRecorded = await Promise.all(regions.map(async (r) => (await record.listRegionPlans(r.id)).map((p) => wireOf(p.revision))));
+      const journaled = (await record.listAudit({ actionPrefix: 'priority.batch', limit: 100_000 })).length;
+      const audit = await record.verifyAudit();
+      console.log(
+        `record: ${(await record.listDeployments()).length} deployments, ${superseded.length} of the dead node's ended by its successors, ${journaled} priority journal batches, audit chain ${audit.ok ? 'intact' : 'BROKEN'} (${audit.rowsChecked} rows)`,
+      );
+      expect(inFlight).toEqual([]);
+      expect(offB).toEqual([]);
+      expect(plansRecorded).toEqual(regions.map((r) => [wireA.get(r.id), wireB.get(r.id)]));
+      for (const [k, r] of regions.entries()) expect(fences[k]!.token, r.id).toBe(acquireToken(fences[k]!.nodeId, r.id));
+      for (const r of orphaned) expect(fences[regions.findIndex((x) => x.id === r)]!.token).toBeGreaterThan(acquireToken(victim, r));
+      expect(superseded.length).toBeGreaterThan(0);
+      expect(journaled).toBeGreaterThan(0);
+      expect(audit.ok).toBe(true);
+    } finally {
+      await record.close();
+    }
+    // The record's writes slow every rollout: more time than the config's 60 s with it.
+  }, RECORD_PG ? 150_000 : 60_000);
 });
 

@@ -28,7 +28,16 @@
  * principal the front forwards with the request: NATS between nodes is inside the cluster's
  * trust boundary. A region's open requests live in its holder's memory and are lost with it:
  * the new owner starts with none (an UpdatePriority for one is NOT_FOUND, a new check-in works).
- * The decisions are not sent to the controllers (no field link here yet) and not journaled.
+ *
+ * With `field` (the node drives the region's controllers: nodeMain --controllers) a held
+ * region's decisions reach its controllers as priority overrides over Modbus, by the code
+ * `serve --controllers` uses (controllers-adapter/priorityLink.ts, on the region's TSP state and
+ * the Modbus client the node deploys plans with), after each decision and every `syncMs`; every
+ * override write first asks the lease check (`holds`), as plan writes do. With `journalFor`
+ * (nodeMain --pg) the requests and decisions are journaled (service/journal.ts) in the cluster's
+ * record through the holding's fenced view, so a node that lost the region records no more;
+ * a new holder closes, as expired, the requests its predecessor left open there (it does not
+ * reload them: its TSP state starts empty).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +55,10 @@ import { Governor, governanceLimits, type GovernanceLimits } from '../governance
 import { str, type Obj } from '../messages.js';
 import { decodePlan } from '../planWire.js';
 import { cancelPriority, decidePriority, type PriorityContext } from '../priorityService.js';
+import { ServiceJournal } from '../journal.js';
+import type { Storage } from '../storage/storage.js';
+import type { ControllerClient, ControllerEndpoint } from '../../controllers-adapter/modbus/client.js';
+import { PriorityLink } from '../../controllers-adapter/priorityLink.js';
 import { parsePlanBody, readRegionPlan, type CommittedRegionPlan } from './regionPlans.js';
 
 export const FRONT_SUBJECT_ROOT = 'gw.front';
@@ -91,12 +104,25 @@ export interface NodeFrontOptions {
   readonly limits?: Partial<GovernanceLimits>;
   /** Seconds (Unix time) now. */
   readonly clock?: () => number;
+  /**
+   * A region's controllers and the Modbus client the node drives them with (nodeMain
+   * --controllers): a held region's decisions are sent to them as priority overrides.
+   */
+  readonly field?: (regionId: string) => { readonly client: ControllerClient; readonly endpoints: readonly ControllerEndpoint[] } | undefined;
+  /** The record a held region's priority requests and decisions are journaled to (nodeMain --pg: the holding's fenced view). */
+  readonly journalFor?: (regionId: string) => Storage | undefined;
+  /** How often each held region's controllers get their next adjusted cycle staged, ms (default 1000, as serve). */
+  readonly syncMs?: number;
+  readonly log?: (line: string) => void;
 }
 
 /** A held region's TSP state, on the committed plan of `revision`. */
 interface RegionTsp {
   readonly revision: number;
   readonly ctx: PriorityContext;
+  /** With `field`: the link sending the region's adjusted cycles, and the intersections it drives. */
+  readonly link?: { readonly link: PriorityLink; readonly intersections: readonly number[] } | undefined;
+  readonly journal?: ServiceJournal | undefined;
 }
 
 function protoRoot(): string {
@@ -117,6 +143,7 @@ export class NodeFront {
   private readonly tsp = new Map<string, RegionTsp>();
   private readonly latest = new Map<string, CommittedRegionPlan>();
   private watch: { stop(): void } | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
   port = 0;
 
   private constructor(private readonly opts: NodeFrontOptions) {
@@ -156,6 +183,11 @@ export class NodeFront {
       PriorityStream: unimplemented('PriorityStream'),
       SubmitVehiclePositions: unimplemented('SubmitVehiclePositions'),
     });
+    // As serve's field link: once a period, each held region's next adjusted cycles are staged before they begin.
+    if (opts.field) {
+      f.syncTimer = setInterval(() => f.syncAll(), opts.syncMs ?? 1000);
+      f.syncTimer.unref();
+    }
     f.port = await new Promise<number>((resolve, reject) =>
       f.server.bindAsync(`${opts.host ?? '127.0.0.1'}:${opts.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(new GreenwaveError(ErrorCode.Io, `cannot listen: ${err.message}`)) : resolve(p))),
     );
@@ -175,21 +207,69 @@ export class NodeFront {
     this.subs.set(regionId, sub);
     // A new holding starts with no open requests; its TSP state is made now rather than on the
     // first call (decoding the plan), when the plan is known.
-    this.tsp.delete(regionId);
+    void this.dropRegion(regionId);
     void this.regionContext(regionId).catch(() => {});
+    const record = this.opts.journalFor?.(regionId);
+    if (record) void this.expireLeftOpen(regionId, record, Date.now());
+  }
+
+  /**
+   * A new holding starts with no open requests (its TSP state is new): those a previous holder
+   * left open in the record for the region's intersections are closed as expired, as `serve`
+   * does at start (their vehicles ask again). Only those opened before `sinceMs`, when the
+   * holding began, so that none of this holding's own is closed.
+   */
+  private async expireLeftOpen(regionId: string, record: Storage, sinceMs: number): Promise<void> {
+    try {
+      const left = (await record.listOpenPriorityRequests()).filter((q) => q.requestedAtMs < sinceMs && this.opts.regionOf.get(q.intersectionId) === regionId);
+      if (left.length === 0) return;
+      const reason = `expired: region ${regionId} taken over by node ${this.opts.nodeId}; the previous holder's priority schedule was lost`;
+      await record.journalPriority({ user: `node:${this.opts.nodeId}` }, left.map((q) => ({ kind: 'close' as const, requestId: q.requestId, reason, closedAtMs: Date.now() })));
+    } catch (e: unknown) {
+      this.opts.log?.(`greenwave node ${this.opts.nodeId}: region ${regionId}: could not close the previous holder's open priority requests: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** The region is lost: no more calls for it here, and its open requests go with it. */
   lost(regionId: string): void {
     this.subs.get(regionId)?.unsubscribe();
     this.subs.delete(regionId);
+    void this.dropRegion(regionId);
+  }
+
+  /** The overrides the region's controllers refused or that were not sent (fenced), with why. */
+  linkFailures(regionId: string): readonly string[] {
+    return this.tsp.get(regionId)?.link?.link.failures ?? [];
+  }
+
+  /** Writes the region's queued journal entries now (tests; otherwise every 250 ms). */
+  async flushJournal(regionId: string): Promise<void> {
+    await this.tsp.get(regionId)?.journal?.flush();
+  }
+
+  private dropRegion(regionId: string): Promise<void> {
+    // What the journal holds is written under the holding's fence: refused if a new holder wrote since.
+    const closing = this.tsp.get(regionId)?.journal?.close() ?? Promise.resolve();
     this.tsp.delete(regionId);
+    return closing;
+  }
+
+  private syncAll(): void {
+    const nowS = this.clock();
+    for (const [r, t] of this.tsp) {
+      if (!t.link || !this.opts.holds(r)) continue;
+      for (const i of t.link.intersections) void t.link.link.sync(i, nowS);
+    }
   }
 
   async close(): Promise<void> {
     this.gate.serving = false;
     this.watch?.stop();
+    clearInterval(this.syncTimer);
+    // The journals' last entries are written before the node closes its record.
+    const journals = [...this.tsp.keys()].map((r) => this.dropRegion(r));
     for (const r of [...this.subs.keys()]) this.lost(r);
+    await Promise.all(journals);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();
@@ -299,9 +379,35 @@ export class NodeFront {
           return i;
         },
       };
-      ctx = { state, clock: this.clock, gov: this.gov, field: undefined, metrics: undefined, journal: undefined, priorityFeed: undefined };
+      // The field link and the journal belong to a holding: made only while the region is held.
+      const held = this.opts.holds(regionId);
+      const field = held ? this.opts.field?.(regionId) : undefined;
+      let link: RegionTsp['link'];
+      if (field) {
+        const unitOf = new Map(field.endpoints.map((e) => [e.intersection, e.unitId]));
+        const l = new PriorityLink(c, state.tsp, field.client, (i) => unitOf.get(i), () => this.opts.holds(regionId));
+        link = { link: l, intersections: field.endpoints.map((e) => e.intersection) };
+      }
+      const record = held ? this.opts.journalFor?.(regionId) : undefined;
+      const journal = record
+        ? new ServiceJournal(record, `region:${regionId}`, this.opts.log ?? (() => {}), (vehicleId, id) => {
+            const i = byId.get(id);
+            return i !== undefined && state.tsp.ownerOf(vehicleId, i) !== undefined;
+          })
+        : undefined;
+      ctx = {
+        state,
+        clock: this.clock,
+        gov: this.gov,
+        field: link ? { changed: (i: number) => void link.link.sync(i, this.clock()) } : undefined,
+        metrics: undefined,
+        journal,
+        priorityFeed: undefined,
+      };
+      this.tsp.set(regionId, { revision: p.revision, ctx, link, journal });
+      return ctx;
     }
-    this.tsp.set(regionId, { revision: p.revision, ctx });
+    this.tsp.set(regionId, { ...have, revision: p.revision });
     return ctx;
   }
 }

@@ -4,7 +4,7 @@
  *
  *   node dist/service/cluster/nodeMain.js --id a --nats nats://127.0.0.1:4222,… \
  *     (--network city.json [--max-signals 300] | --regions 36) [--ttl-ms 3000] [--replicas 3] [--write-ms 100] [--inbox [--ack-wait-ms 5000]]
- *     [--controllers controllers.json --db node.db [--parallel 8] [--poll-ms 200]]
+ *     [--controllers controllers.json (--db node.db | --pg URL) [--parallel 8] [--poll-ms 200]]
  *     [--grpc-port 0 --tokens tokens.json [--grpc-host 127.0.0.1] [--forward-ms 1000]]
  *
  * Regions come from the network file (regions.ts) or are `--regions` synthetic ids. Every
@@ -24,9 +24,15 @@
  * {"e":"rollout","r":…,"revision":…,"wire":…,"ms":…,"confirmed":…,"failed":…,"fenced":…} when a
  * rollout ends (fenced: deployments it left to the region's next owner).
  *
+ * With --pg URL instead of --db the record is the cluster's PostgreSQL (docs/cluster.md, "The
+ * shared record"): plans, deployments, priority journal and audit, every write of a region
+ * fenced by the holding's lease token (service/storage/regionFence.ts).
+ *
  * With --grpc-port (and --network, --tokens) the node serves BusPriorityService's
  * RequestPriority, UpdatePriority and CancelPriority (front.ts, plaintext): decided here for the
  * regions it holds, forwarded to the holder for the others; it prints {"e":"grpc","port":…}.
+ * With --controllers too, a held region's decisions are sent to its controllers as priority
+ * overrides (fenced by the lease); with --pg they are journaled in the record.
  * SIGTERM or SIGINT gives the leases back and exits.
  */
 import { readFileSync } from 'node:fs';
@@ -37,7 +43,10 @@ import { partitionRegions } from '../../engine/cluster/regions.js';
 import { connect, type JsMsg } from 'nats';
 import { ControllerClient, type ControllerEndpoint } from '../../controllers-adapter/modbus/client.js';
 import { SqliteStorage } from '../storage/sqlite.js';
+import { PostgresStorage } from '../storage/postgres.js';
+import type { SqlStorage } from '../storage/sqlStorage.js';
 import { FENCED_REASON } from '../deployer.js';
+import { ErrorCode, GreenwaveError } from '../../engine/errors.js';
 import { TokenStore } from '../auth.js';
 import { ClusterNode, retrying } from './node.js';
 import { NodeFront } from './front.js';
@@ -58,6 +67,7 @@ const { values } = parseArgs({
     'ack-wait-ms': { type: 'string', default: '5000' },
     controllers: { type: 'string' },
     db: { type: 'string' },
+    pg: { type: 'string' },
     parallel: { type: 'string', default: '8' },
     'poll-ms': { type: 'string', default: '200' },
     'grpc-port': { type: 'string' },
@@ -81,7 +91,7 @@ let regionIds: string[];
 /** With --controllers: each region's controllers and a client for them. */
 let driven: Map<string, { client: ControllerClient; endpoints: ControllerEndpoint[] }> | undefined;
 let c: ReturnType<typeof compileNetwork> | undefined;
-if (values.controllers !== undefined && (values.network === undefined || values.db === undefined)) fail('--controllers needs --network (the regions) and --db (the node\'s record of deployments)');
+if (values.controllers !== undefined && (values.network === undefined || (values.db === undefined) === (values.pg === undefined))) fail('--controllers needs --network (the regions) and one of --db (the node\'s own record) or --pg (the cluster\'s record)');
 if (values['grpc-port'] !== undefined && (values.network === undefined || values.tokens === undefined)) fail('--grpc-port needs --network (the regions) and --tokens (who may call)');
 /** With --grpc-port: intersection id → region id. */
 const regionOf = new Map<string, string>();
@@ -124,13 +134,24 @@ const replicas = Number(values.replicas);
 const holder: { node?: ClusterNode } = {};
 const taken: string[] = [];
 let driver: RegionDriver | undefined;
-let storage: SqliteStorage | undefined;
+let storage: SqlStorage | undefined;
+/** The lease token of each region's current (or last) holding: what its record writes are fenced by. */
+const tokens = new Map<string, number>();
+/** With --pg: the record for region r, fenced by the current holding's token (or, once lost, the last one's: refused after a takeover). */
+const fencedFor = (r: string): SqlStorage => {
+  const token = holder.node?.leases.token(r) ?? tokens.get(r);
+  if (!storage || token === undefined) throw new GreenwaveError(ErrorCode.Fenced, `region ${r}: this node never held it: nothing may be recorded for it`);
+  return storage.fenced({ regionId: r, token, nodeId: values.id! });
+};
 let plansNc: Awaited<ReturnType<typeof connect>> | undefined;
 let front: NodeFront | undefined;
 if ((driven || values['grpc-port'] !== undefined) && c) {
   plansNc = await connect({ servers, name: `greenwave-${values.id}-plans`, reconnectTimeWait: 200, maxReconnectAttempts: -1 });
   const plans = await retrying(30_000, () => openPlanBucket(plansNc!, { replicas }));
+  if (values.pg !== undefined) storage = await PostgresStorage.open({ url: values.pg });
+  else if (driven) storage = await SqliteStorage.open({ path: values.db! });
   if (values['grpc-port'] !== undefined) {
+    const drivenNow = driven;
     front = await NodeFront.start({
       nodeId: values.id,
       nc: plansNc,
@@ -142,9 +163,11 @@ if ((driven || values['grpc-port'] !== undefined) && c) {
       host: values['grpc-host'],
       port: Number(values['grpc-port']),
       forwardTimeoutMs: Number(values['forward-ms']),
+      ...(drivenNow ? { field: (r: string) => drivenNow.get(r) } : {}),
+      ...(values.pg !== undefined ? { journalFor: (r: string) => (holder.node?.holds(r) ? fencedFor(r) : undefined) } : {}),
+      log: (line) => process.stderr.write(`${line}\n`),
     });
   }
-  if (driven) storage = await SqliteStorage.open({ path: values.db! });
 }
 if (driven && c && storage && plansNc) {
   const plans = await openPlanBucket(plansNc, { replicas });
@@ -152,13 +175,14 @@ if (driven && c && storage && plansNc) {
     nodeId: values.id,
     c,
     storage,
+    ...(values.pg !== undefined ? { storageFor: fencedFor } : {}),
     regions: driven,
     plans,
     holds: (r) => holder.node?.holds(r) ?? false,
     deployer: { parallel: Number(values.parallel), pollMs: Number(values['poll-ms']) },
     onAllowed: (r) => emit({ e: 'write', r }),
     onRollout: (r, p, rep) => {
-      const fenced = rep.failed.filter((f) => f.reason === FENCED_REASON).length;
+      const fenced = rep.failed.filter((f) => f.reason.startsWith(FENCED_REASON)).length;
       emit({ e: 'rollout', r, revision: p.revision, wire: p.wirePlanId, ms: Date.now() - p.startedAtMs, confirmed: rep.confirmed, failed: rep.failed.length - fenced, fenced, reasons: [...new Set(rep.failed.map((f) => f.reason))].slice(0, 3) });
     },
     log: (line) => process.stderr.write(`${line}\n`),
@@ -171,6 +195,7 @@ const node = await ClusterNode.start({
   ttlMs: Number(values['ttl-ms']),
   replicas,
   onAcquire: (r, token) => {
+    tokens.set(r, token);
     driving.add(r);
     emit({ e: 'acquire', r, token });
     front?.acquired(r);

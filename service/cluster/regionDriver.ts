@@ -18,9 +18,15 @@
  * - One rollout at a time per region (the storage refuses a second deployment in flight to a
  *   controller); a plan committed meanwhile is rolled out after it, only the latest.
  *
- * The deployments are recorded in this node's own storage (a SQLite file per node): the
- * cluster has no shared record yet (PostgreSQL, docs/cluster.md), so a region's history of
- * deployments is spread over the nodes that held it.
+ * The record: each committed plan rolled out is stored once per plan bucket revision
+ * (`recordRegionPlan`), and each controller's deployment follows the storage's state machine
+ * (staged → committed → confirmed or failed). With a node's own SQLite file (--db) a region's
+ * history is spread over the nodes that held it; with the cluster's PostgreSQL (--pg) every
+ * record write goes through `storageFor(region)`, a view fenced by the holding's lease token
+ * (service/storage/regionFence.ts), so a node that lost the region can record nothing more for
+ * it. A new holding first ends the previous holder's deployments still in flight to the
+ * region's controllers (`supersedeDeployments`): the controllers' own state tells the rollout
+ * what is left to do.
  */
 import type { KV } from 'nats';
 import type { CompiledNetwork } from '../../engine/network/compile.js';
@@ -33,6 +39,11 @@ export interface RegionDriverOptions {
   readonly nodeId: string;
   readonly c: CompiledNetwork;
   readonly storage: Storage;
+  /**
+   * The record to write a region's rollout to, asked at each rollout: the cluster's fenced view
+   * for the current holding (nodeMain.ts, --pg). Default: `storage`.
+   */
+  readonly storageFor?: (regionId: string) => Storage;
   /** Each region's controllers, and the client that talks to them (unit ids distinct within a region). */
   readonly regions: ReadonlyMap<string, { readonly client: ControllerClient; readonly endpoints: readonly ControllerEndpoint[] }>;
   /** The plan bucket (regionPlans.ts). */
@@ -53,7 +64,7 @@ export class RegionDriver {
   /** The revision rolled out to the end during the current holding of each region. */
   private readonly doneRevision = new Map<string, number>();
   private readonly chains = new Map<string, Promise<void>>();
-  private readonly deployers = new Map<string, Deployer>();
+  private readonly deployers = new Map<string, (storage: Storage) => Deployer>();
   private readonly actor: Actor;
   private watch: { stop(): void } | undefined;
   private stopped = false;
@@ -63,7 +74,7 @@ export class RegionDriver {
     for (const [r, { client, endpoints }] of opts.regions) {
       this.deployers.set(
         r,
-        new Deployer(opts.storage, client, opts.c, endpoints, opts.log, undefined, {
+        (storage) => new Deployer(storage, client, opts.c, endpoints, opts.log, undefined, {
           ...opts.deployer,
           mayWrite: () => {
             if (this.stopped || !opts.holds(r)) return false;
@@ -128,7 +139,14 @@ export class RegionDriver {
 
   /** Rolls the latest committed plan out while the region is held and it has not been. */
   private async run(regionId: string, reread: boolean): Promise<void> {
-    if (reread && this.opts.holds(regionId)) {
+    if (!this.opts.holds(regionId)) return;
+    const storage = this.opts.storageFor?.(regionId) ?? this.opts.storage;
+    if (reread) {
+      // A new holding: what the previous holder left in flight to these controllers is ended in
+      // the record (its rollout reads the controllers and finishes the work).
+      const ids = this.opts.regions.get(regionId)!.endpoints.map((e) => this.opts.c.intersectionIds[e.intersection]!);
+      const ended = await storage.supersedeDeployments(this.actor, ids, `superseded: region ${regionId} taken over by node ${this.opts.nodeId}, whose rollout reads the controller and finishes it`);
+      if (ended > 0) this.opts.log?.(`greenwave node ${this.opts.nodeId}: region ${regionId}: ended ${ended} deployments a previous holder left in flight`);
       const p = await readRegionPlan(this.opts.plans, regionId);
       if (p) this.note(p);
     }
@@ -138,8 +156,8 @@ export class RegionDriver {
       if (!p || this.doneRevision.get(regionId) === p.revision) return;
       const wire = regionWirePlanId(p.revision);
       const startedAtMs = Date.now();
-      const stored = await this.opts.storage.saveTimingPlan(this.actor, { scope: { kind: 'network', id: `region:${regionId}` }, body: p.body, reason: `region ${regionId}: committed plan, revision ${p.revision}`, source: 'optimizer' });
-      const report = await this.deployers.get(regionId)!.rollout(this.actor, stored.planId, `${this.opts.nodeId}:${regionId}:${p.revision}:${Date.now()}`, { wirePlanId: wire });
+      const stored = await storage.recordRegionPlan(this.actor, { regionId, revision: p.revision, body: p.body, reason: `region ${regionId}: committed plan, revision ${p.revision}` });
+      const report = await this.deployers.get(regionId)!(storage).rollout(this.actor, stored.planId, `${this.opts.nodeId}:${regionId}:${p.revision}:${Date.now()}`, { wirePlanId: wire });
       this.opts.onRollout?.(regionId, { revision: p.revision, wirePlanId: wire, startedAtMs }, report);
       // Done for this holding only if it still holds the region: a fenced rollout is the next owner's to finish.
       if (this.opts.holds(regionId)) this.doneRevision.set(regionId, p.revision);

@@ -49,6 +49,25 @@ export class SchemaTooNewError extends GreenwaveError {
   }
 }
 
+/**
+ * A write refused by a region's fence (./regionFence.ts): the record holds a newer fencing
+ * token for the region than the writer's, so another node took the region over since the
+ * writer's lease began. Nothing of the transaction was written.
+ */
+export class FencedError extends GreenwaveError {
+  constructor(
+    readonly regionId: string,
+    /** The writer's token (its lease's revision). */
+    readonly token: number,
+    /** The token the record holds, and the node that raised it. */
+    readonly recordedToken: number,
+    readonly recordedNode: string,
+  ) {
+    super(ErrorCode.Fenced, `region ${regionId}: write refused by the fence: this writer's lease token ${token} is older than ${recordedToken}, raised by node ${recordedNode} (the region was taken over)`);
+    this.name = 'FencedError';
+  }
+}
+
 /** Wraps a driver failure (cannot open, connection refused, disk full) with the database named. */
 export function storageFailure(where: string, e: unknown): GreenwaveError {
   if (e instanceof GreenwaveError) return e;

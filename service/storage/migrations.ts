@@ -203,6 +203,30 @@ export const MIGRATIONS: readonly Migration[] = [
       ];
     },
   },
+  {
+    version: 5,
+    name: 'cluster record: region fences and committed region plans',
+    // A cluster's shared record (docs/cluster.md, "The shared record"): each region's fencing
+    // token, raised by every write of the region's holder (./regionFence.ts), and which stored
+    // plan is each committed region plan (the plan bucket's revision), recorded once.
+    statements: () => [
+      `CREATE TABLE region_fence (
+         region TEXT PRIMARY KEY,
+         token BIGINT NOT NULL CHECK (token > 0),
+         node TEXT NOT NULL,
+         updated_at_ms BIGINT NOT NULL
+       )`,
+      `CREATE TABLE region_plans (
+         region TEXT NOT NULL,
+         revision BIGINT NOT NULL CHECK (revision > 0),
+         plan_id BIGINT NOT NULL REFERENCES timing_plans (plan_id),
+         node TEXT NOT NULL,
+         token BIGINT NOT NULL,
+         recorded_at_ms BIGINT NOT NULL,
+         PRIMARY KEY (region, revision)
+       )`,
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

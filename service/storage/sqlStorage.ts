@@ -3,7 +3,9 @@
  * interface (./driver.ts). SqliteStorage and PostgresStorage are this class on
  * their driver. Every write runs in one transaction that also appends its
  * audit row (./audit.ts); deployments follow ./deployments.ts, the event log
- * and its cursors ./eventLog.ts.
+ * and its cursors ./eventLog.ts. A cluster node writes through a fenced view
+ * (`fenced`, ./regionFence.ts): every write of the view first checks and raises
+ * its region's fencing token in the same transaction.
  */
 import { ErrorCode, GreenwaveError } from '../../engine/errors.js';
 import { appendAudit, auditRow, verifyAuditChain } from './audit.js';
@@ -14,6 +16,7 @@ import { cursorRow, prepareEventWrite, queryEvents, writeEvents } from './eventL
 import { deleteOccupancyBefore, prepareOccupancyRows, queryOccupancy, writeOccupancy } from './occupancyLog.js';
 import type { BatchColumn, Driver, Row, Tx } from './driver.js';
 import { ConflictError, NotFoundError } from './errors.js';
+import { fenceRow, raiseFence, regionPlanRow, supersedeDeployments, type RegionFence, type RegionFenceRow, type RegionPlanRecord } from './regionFence.js';
 import { checkSchema, LATEST_SCHEMA_VERSION, migrate } from './migrations.js';
 import type {
   Actor,
@@ -134,9 +137,24 @@ export class SqlStorage implements Storage {
     protected readonly db: Driver,
     private readonly readOnly: boolean,
     nowMs?: () => number,
+    /** A fenced view's fence (`fenced`): checked and raised first in every write. */
+    private readonly fence?: RegionFence,
   ) {
     this.dialect = db.dialect;
     this.now = nowMs ?? Date.now;
+  }
+
+  /**
+   * A view of this storage for a cluster node holding region `f.regionId` under lease token
+   * `f.token`: every write through it first raises the region's fencing token in the record, in
+   * the write's own transaction, and is refused (FencedError, nothing written) when the record
+   * holds a newer one (./regionFence.ts). Reads are the storage's. The view shares the
+   * connection: closing it does nothing, close the storage itself.
+   */
+  fenced(f: RegionFence): SqlStorage {
+    if (!(Number.isSafeInteger(f.token) && f.token > 0)) throw invalid(`fenced: region ${f.regionId}: token ${f.token} must be a whole number > 0`);
+    if (typeof f.regionId !== 'string' || f.regionId === '' || typeof f.nodeId !== 'string' || f.nodeId === '') throw invalid('fenced: a region id and a node id are required');
+    return new FencedView(this.db, this.readOnly, this.now, f);
   }
 
   /** Migrates (or, read-only, checks) the schema; closes the driver if that fails. */
@@ -162,7 +180,12 @@ export class SqlStorage implements Storage {
   private write<T>(actor: Actor, fn: (tx: Tx, nowMs: number) => Promise<T>): Promise<T> {
     if (this.readOnly) return Promise.reject(new GreenwaveError(ErrorCode.Storage, 'this storage was opened read-only'));
     checkActor(actor);
-    return this.db.transaction((tx) => fn(tx, this.now()));
+    const fence = this.fence;
+    return this.db.transaction(async (tx) => {
+      const nowMs = this.now();
+      if (fence) await raiseFence(tx, fence, nowMs);
+      return fn(tx, nowMs);
+    });
   }
 
   // ── network versions ──
@@ -361,6 +384,53 @@ export class SqlStorage implements Storage {
     return (await this.db.query(`SELECT * FROM deployments WHERE state IN (${states}) ORDER BY id`)).map(deploymentRow);
   }
 
+  // ── the cluster's record (./regionFence.ts) ──
+
+  /**
+   * Records committed plan `revision` of region `regionId` (the plan bucket's entry) as a stored
+   * plan of scope network `region:<id>`, once: a later call for the same revision (the region's
+   * next holder) resolves to the plan stored the first time.
+   */
+  async recordRegionPlan(actor: Actor, p: { regionId: string; revision: number; body: unknown; reason: string }): Promise<TimingPlan> {
+    if (!(isInt(p.revision, 1) && typeof p.regionId === 'string' && p.regionId !== '')) throw invalid(`recordRegionPlan: region ${p.regionId}: revision ${p.revision} must be a whole number > 0`);
+    const body = canonicalJson(p.body);
+    const scope: PlanScope = { kind: 'network', id: `region:${p.regionId}` };
+    return this.write(actor, async (tx, nowMs) => {
+      await tx.lockWrites();
+      const known = (await tx.query('SELECT t.* FROM region_plans r JOIN timing_plans t ON t.plan_id = r.plan_id WHERE r.region = $1 AND r.revision = $2', [p.regionId, p.revision]))[0];
+      if (known) return planRow(known);
+      const last = Number((await tx.query('SELECT MAX(version) AS v FROM timing_plans WHERE scope_kind = $1 AND scope_id = $2', [scope.kind, scope.id]))[0]?.['v'] ?? 0);
+      const plan = planRow(
+        (
+          await tx.query(
+            `INSERT INTO timing_plans (scope_kind, scope_id, version, body, author, created_at_ms, reason, source)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, 'optimizer') RETURNING *`,
+            [scope.kind, scope.id, last + 1, body, actor.user, nowMs, p.reason],
+          )
+        )[0]!,
+      );
+      await tx.run('INSERT INTO region_plans (region, revision, plan_id, node, token, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6)', [p.regionId, p.revision, plan.planId, this.fence?.nodeId ?? actor.user, this.fence?.token ?? 0, nowMs]);
+      await appendAudit(tx, actor, 'region.plan', { regionId: p.regionId, revision: p.revision, planId: plan.planId, version: plan.version, bodySha256: sha256(body) }, nowMs);
+      return plan;
+    });
+  }
+
+  /** Ends as failed the deployments in flight to these controllers (a previous holder's); resolves to how many. */
+  supersedeDeployments(actor: Actor, controllerIds: readonly string[], reason: string): Promise<number> {
+    return this.write(actor, (tx, nowMs) => supersedeDeployments(tx, actor, controllerIds, reason, nowMs));
+  }
+
+  /** The region's fencing token as recorded (undefined: no fenced write yet). */
+  async regionFence(regionId: string): Promise<RegionFenceRow | undefined> {
+    const r = (await this.db.query('SELECT * FROM region_fence WHERE region = $1', [regionId]))[0];
+    return r ? fenceRow(r) : undefined;
+  }
+
+  /** The region's recorded committed plans, by revision. */
+  async listRegionPlans(regionId: string): Promise<RegionPlanRecord[]> {
+    return (await this.db.query('SELECT * FROM region_plans WHERE region = $1 ORDER BY revision', [regionId])).map(regionPlanRow);
+  }
+
   // ── priority requests ──
 
   async openPriorityRequest(actor: Actor, r: NewPriorityRequest): Promise<PriorityRequest> {
@@ -522,6 +592,17 @@ export class SqlStorage implements Storage {
 
   close(): Promise<void> {
     return this.db.close();
+  }
+}
+
+/** A fenced view (SqlStorage.fenced): the storage's driver, a fence on every write, nothing to close. */
+class FencedView extends SqlStorage {
+  constructor(db: Driver, readOnly: boolean, nowMs: () => number, fence: RegionFence) {
+    super(db, readOnly, nowMs, fence);
+  }
+
+  override close(): Promise<void> {
+    return Promise.resolve();
   }
 }
 

@@ -12,6 +12,8 @@
  * otherwise; failures are GreenwaveErrors with a stable `code` (./errors.ts).
  */
 
+import type { RegionFenceRow, RegionPlanRecord } from './regionFence.js';
+
 /** Who asked for a write, and from where. `user` is the authenticated client (or 'greenwave' for the system itself). */
 export interface Actor {
   readonly user: string;
@@ -354,6 +356,19 @@ export interface Storage {
   listDeployments(q?: { controllerId?: string; rolloutId?: string; planId?: number }): Promise<Deployment[]>;
   /** Deployments still staged or committed: what crash recovery must finish or report. */
   listUnfinishedDeployments(): Promise<Deployment[]>;
+
+  /**
+   * A cluster's record (service/storage/regionFence.ts, docs/cluster.md): committed plan
+   * `revision` of a region (the plan bucket's entry) stored once as a plan of scope network
+   * `region:<id>`; a later call for the same revision resolves to the plan stored the first time.
+   */
+  recordRegionPlan(actor: Actor, p: { regionId: string; revision: number; body: unknown; reason: string }): Promise<TimingPlan>;
+  /** Ends as failed, with `reason`, the deployments in flight to these controllers (a region's previous holder's); resolves to how many. */
+  supersedeDeployments(actor: Actor, controllerIds: readonly string[], reason: string): Promise<number>;
+  /** The region's fencing token as recorded by the last fenced write (undefined: none yet). */
+  regionFence(regionId: string): Promise<RegionFenceRow | undefined>;
+  /** The region's recorded committed plans, by revision. */
+  listRegionPlans(regionId: string): Promise<RegionPlanRecord[]>;
 
   /** Records a request (or updates the ETA of an open one with the same id); refused (Conflict) if that id is closed. */
   openPriorityRequest(actor: Actor, r: NewPriorityRequest): Promise<PriorityRequest>;

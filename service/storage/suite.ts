@@ -10,6 +10,7 @@ import { ErrorCode, GreenwaveError } from '../../engine/errors.js';
 import { auditHash, canonicalJson, GENESIS_HASH } from './auditHash.js';
 import { DEPLOYMENT_STATES, NEXT_STATES } from './deployments.js';
 import { LATEST_SCHEMA_VERSION } from './migrations.js';
+import type { SqlStorage } from './sqlStorage.js';
 import type { Actor, DeploymentState, Storage } from './storage.js';
 
 export interface StorageTestDb {
@@ -257,6 +258,36 @@ export function storageSuite(name: string, harness: () => StorageHarness): void 
           expect(rows.map((r) => JSON.parse(r.detail).to)).toEqual(['committed', final.state]);
         }
         expect((await other.verifyAudit()).ok).toBe(true);
+      });
+    });
+
+    it('region fence: a write under an older lease token than the recorded one is refused and stores nothing; racing holders never both write after the newer one', async () => {
+      await withStorage(harness(), async (s, _db, more) => {
+        const other = (await more()) as SqlStorage;
+        const a = (s as SqlStorage).fenced({ regionId: 'r1', token: 4, nodeId: 'a' });
+        const plan = await a.recordRegionPlan({ user: 'node:a' }, { regionId: 'r1', revision: 2, body: { wire: 'x' }, reason: 'rev 2' });
+        const b = other.fenced({ regionId: 'r1', token: 9, nodeId: 'b' });
+        expect((await b.recordRegionPlan({ user: 'node:b' }, { regionId: 'r1', revision: 2, body: { wire: 'x' }, reason: 'rev 2' })).planId).toBe(plan.planId);
+        const auditBefore = (await s.listAudit({ limit: 100_000 })).length;
+        const e = await rejection(a.stageDeployment({ user: 'node:a' }, { controllerId: 'C1', planId: plan.planId, wirePlanId: 2 }));
+        expect(e).toMatchObject({ code: ErrorCode.Fenced, token: 4, recordedToken: 9, recordedNode: 'b' });
+        expect(await s.listDeployments()).toEqual([]);
+        expect((await s.listAudit({ limit: 100_000 })).length).toBe(auditBefore);
+        // Another region's fence is its own; the same token again is allowed (one holding writes many times).
+        await a.fenced({ regionId: 'r2', token: 4, nodeId: 'a' }).recordAudit({ user: 'node:a' }, 'note', {});
+        await b.recordAudit({ user: 'node:b' }, 'note', {});
+        // Two holders racing: once the newer one's write is in, the older one's never lands after it.
+        for (let round = 0; round < 5; round++) {
+          const older = (s as SqlStorage).fenced({ regionId: `q${round}`, token: 10, nodeId: 'a' });
+          const newer = other.fenced({ regionId: `q${round}`, token: 11, nodeId: 'b' });
+          const [ra, rb] = await Promise.allSettled([older.recordAudit({ user: 'node:a' }, 'race', { round }), newer.recordAudit({ user: 'node:b' }, 'race', { round })]);
+          expect(rb.status).toBe('fulfilled');
+          const rows = (await s.listAudit({ actionPrefix: 'race', limit: 100_000 })).filter((r) => JSON.parse(r.detail).round === round);
+          if (ra.status === 'fulfilled') expect(rows.map((r) => r.actor)).toEqual(['node:a', 'node:b']);
+          else expect([(ra.reason as GreenwaveError).code, rows.map((r) => r.actor)]).toEqual([ErrorCode.Fenced, ['node:b']]);
+        }
+        expect(await s.regionFence('r1')).toMatchObject({ token: 9, nodeId: 'b' });
+        expect((await s.verifyAudit()).ok).toBe(true);
       });
     });
 
