@@ -114,15 +114,13 @@ export class VirtualController {
    * and holds the lamps all red until cycle zero after power-up, a fault or manual control.
    */
   private readonly runner: CycleRunner;
-  /** Decode scratch. */
-  private readonly scratch: PlanBuffer;
+  private readonly scratch: PlanBuffer; // decode scratch
   /** Registers central writes and reads back: staging, plan blocks, commit status, time-of-day table. */
   private readonly store: PlanStore;
   /** Priority overrides run (now or at a cycle zero), for tests and status. */
   overridesRun = 0;
-  /** The plan id of every plan commit central wrote (accepted or refused), in order: lets a test count a deployment sent twice. */
+  /** The ids of every plan commit and every priority override central wrote (accepted or refused), in order: tests count a deployment sent twice, or see an override arrive. */
   readonly planCommits: number[] = [];
-  /** The id of every priority override central committed (accepted or refused), in order: lets a test see an override arrive. */
   readonly overrideCommits: number[] = [];
 
   private mode: ControllerMode = ControllerMode.Coordinated;
@@ -436,8 +434,7 @@ export class VirtualController {
     const override = command !== COMMIT_COMMAND;
     if (override) this.eventLog?.beforeOverride(this.runner);
     const outcome = commitStaged({ c: this.c, intersection: this.intersection, p0: this.p0, p1: this.p1, runner: this.runner, scratch: this.scratch, store: this.store, mode: this.mode, nowS: this.nowS }, command);
-    if (!override) this.planCommits.push(this.store.lastCommitPlanId);
-    else this.overrideCommits.push(this.store.lastCommitPlanId);
+    (override ? this.overrideCommits : this.planCommits).push(this.store.lastCommitPlanId);
     if (outcome === CommitOutcome.Refused) {
       this.faults |= FaultFlag.CommitRejected;
       return;
