@@ -34,6 +34,12 @@ export const HELDOUT_SEEDS = Array.from({ length: 36 }, (_, k) => 5000 + k);
 /** Incident-free runs per half: seeds, one level each in turn, an hour each. */
 export const FREE_RUN_S = 3600;
 export const FREE_SEEDS_PER_HALF = 24;
+/**
+ * The tuning half's incident-free runs for calibration (72 hours: its 24 and 48 more). Free runs
+ * draw from another stream than incident runs of the same seed (scenarioOf), so 1024–1071 are
+ * runs of their own. The held-out half's false alarms stay counted on its 24 hours.
+ */
+export const CALIBRATION_FREE_SEEDS = Array.from({ length: 72 }, (_, k) => 1000 + k);
 
 export interface City {
   readonly c: CompiledNetwork;
@@ -152,13 +158,16 @@ export interface Score {
 export interface RunSetting {
   readonly thresholds: Float64Array;
   readonly profileOf?: (level: string) => EmptyProfile | undefined;
+  /** The missed-volume run's lane ratios (calibrated on incident-free runs; none: learnt online). */
+  readonly laneRatios?: Float64Array;
 }
 
 /** Scores a detector setting over recorded incident runs and incident-free runs. */
-export function score(layout: IncidentLayout, params: Partial<IncidentParams>, thresholds: Float64Array | undefined, incidents: readonly Recorded[], free: readonly Recorded[], run?: RunSetting): Score {
+export function score(layout: IncidentLayout, params: Partial<IncidentParams>, thresholds: Float64Array | undefined, incidents: readonly Recorded[], free: readonly Recorded[], run?: RunSetting, detail?: (r: Recorded, firstS: number) => void): Score {
   const detector = (sc: Scenario) => {
     const det = new IncidentDetector(layout, params, thresholds, run?.thresholds);
     det.setEmptyProfile(run?.profileOf?.(sc.level));
+    det.setLaneRatios(run?.laneRatios);
     return det;
   };
   const nd = layout.detectorIds.length;
@@ -187,6 +196,7 @@ export function score(layout: IncidentLayout, params: Partial<IncidentParams>, t
         if (e.kind === 'clear' && !Number.isNaN(first) && Number.isNaN(clearAt) && tS > endS) clearAt = tS - endS;
       }
     }
+    detail?.(scenario === undefined ? ({} as Recorded) : { scenario, series }, first);
     if (!Number.isNaN(first)) {
       detectedEver++;
       if (first <= DETECT_WITHIN_S) {
