@@ -63,6 +63,28 @@ describe('incident layout', () => {
     expect(layout.networkLinkIds[layout.stationLink[s]!]).toBe('L-I2-I3');
     // A left-turn bay alone for its movement is not monitored.
     expect([...layout.stationDetector]).not.toContain(det('I3-EB-1-S'));
+    expect(layout.stationSolo.every((x) => x === 0)).toBe(true);
+  });
+
+  it('asked for solo stations, monitors such a lane against the other same-kind loops of its approach', () => {
+    const solo = incidentLayout(c, { solo: true });
+    const s = [...solo.stationDetector].indexOf(det('I3-EB-1-S'));
+    expect(s).toBeGreaterThanOrEqual(0);
+    expect(solo.stationSolo[s]).toBe(1);
+    const refs = [...solo.siblings.subarray(solo.siblingStart[s]!, solo.siblingStart[s + 1]!)].map((e) => c.detectorIds[e]);
+    expect(refs.sort()).toEqual(['I3-EB-2-S', 'I3-EB-3-S', 'I3-EB-4-S']);
+    // The stations with siblings are the same, with the same siblings.
+    const kept = [...solo.stationDetector].filter((_, k) => solo.stationSolo[k] === 0);
+    expect(kept).toEqual([...layout.stationDetector]);
+    // Only the missed-volume run judges it: the bay empty while its references count does not
+    // raise the window test or the empty-lane run, and does raise the missed-volume run.
+    const quiet = new IncidentDetector(solo, { runEvidence: 0.5 });
+    expect(feed(quiet, 0, 30, 6, { 'I3-EB-1-S': [0, 0] }).filter((e) => e.detectorId === 'I3-EB-1-S')).toEqual([]);
+    const ratios = new Float64Array(solo.stationCount).fill(0.5);
+    const missed = new IncidentDetector(solo, { runEvidence: Number.POSITIVE_INFINITY, minSiblingVeh: 1e9 }, undefined, undefined, Float64Array.from(solo.stationSolo, (x) => (x === 1 ? 8 : Number.POSITIVE_INFINITY)));
+    missed.setLaneRatios(ratios);
+    expect(feed(missed, 0, 12, 6, { 'I3-EB-1-S': [0, 0] }).map((e) => [e.kind, e.detectorId])).toEqual([['start', 'I3-EB-1-S']]);
+    expect(() => new IncidentDetector(solo, {}, undefined, undefined, new Float64Array(2))).toThrow(/missedThresholds/);
   });
 });
 

@@ -186,6 +186,8 @@ export class IncidentDetector {
   readonly threshold: Float64Array;
   /** Empty-lane run threshold per station (calibrated; the default `runEvidence` until then). */
   readonly runThreshold: Float64Array;
+  /** Missed-volume run threshold per station, veh (`missedVeh` for every station unless set). */
+  readonly missedThreshold: Float64Array;
   /** The empty-lane run evidence of each station after the last sample (0 when its loop was not empty): for calibration. */
   readonly runLevel: Float64Array;
   /** Per station: raised by the empty-lane run (1) or the flow deficit (0); samples in a row its loop counted. */
@@ -225,6 +227,7 @@ export class IncidentDetector {
     params: Partial<IncidentParams> = {},
     thresholds?: Float64Array,
     runThresholds?: Float64Array,
+    missedThresholds?: Float64Array,
   ) {
     const p = { ...INCIDENT_DEFAULTS, ...params };
     if (!(Number.isInteger(p.windowSamples) && p.windowSamples >= 1)) throw new OptionError('params.windowSamples', `must be an integer ≥ 1, got ${p.windowSamples}`);
@@ -256,6 +259,8 @@ export class IncidentDetector {
     this.lastWhere = new Uint8Array(n);
     this.lastSibVeh = new Float64Array(n);
     this.missedLevel = new Float64Array(n);
+    if (missedThresholds !== undefined && missedThresholds.length !== n) throw new OptionError('missedThresholds', `needs one per station (${n}), got ${missedThresholds.length}`);
+    this.missedThreshold = missedThresholds !== undefined ? Float64Array.from(missedThresholds) : new Float64Array(n).fill(p.missedVeh);
     this.ratioLane = new Float64Array(n);
     this.ratioSib = new Float64Array(n);
     this.pendingSib = new Float64Array(n);
@@ -309,7 +314,7 @@ export class IncidentDetector {
         }
         continue;
       }
-      if (this.runLevel[s]! > this.runThreshold[s]! || this.missedLevel[s]! > p.missedVeh) {
+      if (this.runLevel[s]! > this.runThreshold[s]! || this.missedLevel[s]! > this.missedThreshold[s]!) {
         this.state[s] = STATE.incident;
         this.byRun[s] = 1;
         this.pendingSib[s] = 0;
@@ -358,6 +363,12 @@ export class IncidentDetector {
   /** FDF and the occupancy pattern of station s over the window now in the buffers. */
   private judge(s: number): void {
     const L = this.layout;
+    if (L.stationSolo[s] === 1) {
+      // Its references serve other movements (another phase's green): no window verdict.
+      this.lastDeficit[s] = Number.NaN;
+      this.lastPattern[s] = 0;
+      return;
+    }
     const W = this.params.windowSamples;
     const d = L.stationDetector[s]!;
     let q = 0;
@@ -418,7 +429,8 @@ export class IncidentDetector {
     const q = this.counts[d * W + slot]!;
     if (q > 0) this.countRun[s] = this.countRun[s]! + 1;
     else this.countRun[s] = 0;
-    if (q > 0 || this.occ[d * W + slot]! > this.params.emptyOccPct) {
+    // A solo station's references stand at their red while its own lane may have green: no empty-lane run.
+    if (q > 0 || this.occ[d * W + slot]! > this.params.emptyOccPct || L.stationSolo[s] === 1) {
       this.runLevel[s] = 0;
       return;
     }
@@ -478,7 +490,7 @@ export class IncidentDetector {
 
   private runConfidence(s: number): number {
     const t = this.runThreshold[s]!;
-    const m = this.params.missedVeh;
+    const m = this.missedThreshold[s]!;
     const over = Math.max(this.runLevel[s]! / t, Number.isFinite(m) ? this.missedLevel[s]! / m : 0);
     return 0.5 + 0.5 * Math.min(1, over - 1);
   }
