@@ -68,7 +68,9 @@
  * vehicles first however long its empty spells, which is what a per-loop threshold fitted to
  * the longest incident-free spell does, but without fitting one per loop. Advance loops are
  * left out: the upstream junction's platoons fill lanes unevenly there (most of its false
- * alarms on the benchmark came from them).
+ * alarms on the benchmark came from them). It is the only test of a solo station (a lane
+ * without a sibling, compared with its approach's other loops: incidentLayout `solo`), whose
+ * references see another phase's green; per-station thresholds: `missedThresholds`.
  *
  * Hot path: typed arrays sized once; `push` allocates only the (usually empty) array of events it returns.
  */
