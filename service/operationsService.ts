@@ -160,7 +160,16 @@ export function operationsService(ctx: ServiceContext, lifecycle: PlanLifecycle 
         }));
         const base = id(e['base_plan_id'], 'edit.base_plan_id', false);
         plan = await l.proposeEdit(actor(who, call), base === 0 ? undefined : base, edits, reason);
-      } else throw invalid('source', 'one of optimizer_at or edit is required');
+      } else if (r['source'] === 'diversion') {
+        const dv = (r['diversion'] ?? {}) as Obj;
+        const moves = (field: string) => ((dv[field] ?? []) as Obj[]).map((m) => ({ intersection: str(m['intersection_id']), movement: Number(m['movement']) }));
+        const from = moves('main_movements');
+        const to = moves('alternative_movements');
+        const vehPerH = Number(dv['veh_per_h']);
+        if (from.length === 0 || to.length === 0) throw invalid('diversion', 'main_movements and alternative_movements are both required');
+        if (!(vehPerH > 0)) throw invalid('diversion.veh_per_h', 'must be > 0');
+        plan = await l.proposeDiversion(actor(who, call), str(dv['at']), { decisionPointId: str(dv['decision_point_id']), from, to, vehPerH }, reason);
+      } else throw invalid('source', 'one of optimizer_at, edit or diversion is required');
       return versionMessage(await l.status(plan.planId), true);
     }),
     ReviewPlan: gate.unary('viewer', async (r) => {

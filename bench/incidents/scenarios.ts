@@ -34,6 +34,12 @@ export const HELDOUT_SEEDS = Array.from({ length: 36 }, (_, k) => 5000 + k);
 /** Incident-free runs per half: seeds, one level each in turn, an hour each. */
 export const FREE_RUN_S = 3600;
 export const FREE_SEEDS_PER_HALF = 24;
+/**
+ * The tuning half's incident-free runs for calibration (72 hours: its 24 and 48 more). Free runs
+ * draw from another stream than incident runs of the same seed (scenarioOf), so 1024–1071 are
+ * runs of their own. The held-out half's false alarms stay counted on its 24 hours.
+ */
+export const CALIBRATION_FREE_SEEDS = Array.from({ length: 72 }, (_, k) => 1000 + k);
 
 export interface City {
   readonly c: CompiledNetwork;
@@ -67,18 +73,18 @@ export interface Scenario {
 
 /**
  * The scenario of a seed: a level (in turn), and for an incident run a blockage in a monitored
- * lane (uniform over the monitored lanes), at 15–90 % of its link's length, starting 15–20 min in,
+ * lane (uniform over the lanes `layout` monitors: the city's, or another such as the solo stations'), at 15–90 % of its link's length, starting 15–20 min in,
  * lasting 10–25 min; the run goes on 10 min past its end so that the clear can be seen.
  */
-export function scenarioOf(city: City, seed: number, incident: boolean): Scenario {
+export function scenarioOf(city: City, seed: number, incident: boolean, layout: IncidentLayout = city.layout): Scenario {
   const rng = new SeededRandom(seed * 7919 + (incident ? 1 : 2));
   const level = LEVELS[seed % LEVELS.length]!;
   if (!incident) return { seed, level, endS: FREE_RUN_S };
-  const lanes = [...new Set(city.layout.stationLane)];
+  const lanes = [...new Set(layout.stationLane)];
   const k = Math.min(lanes.length - 1, Math.floor(rng.next() * lanes.length));
   const lane = lanes[k]!;
-  const s = city.layout.stationLane.indexOf(lane);
-  const linkId = city.layout.linkIds[city.layout.stationLink[s]!]!;
+  const s = layout.stationLane.indexOf(lane);
+  const linkId = layout.linkIds[layout.stationLink[s]!]!;
   const lengthM = linkLengthM(city, lane);
   const positionM = Math.round(lengthM * (0.15 + 0.75 * rng.next()));
   const startS = WARMUP_S + Math.round(300 * rng.next());
@@ -152,13 +158,18 @@ export interface Score {
 export interface RunSetting {
   readonly thresholds: Float64Array;
   readonly profileOf?: (level: string) => EmptyProfile | undefined;
+  /** The missed-volume run's lane ratios (calibrated on incident-free runs; none: learnt online). */
+  readonly laneRatios?: Float64Array;
+  /** Its thresholds per station (none: `missedVeh` for every station). */
+  readonly missedThresholds?: Float64Array;
 }
 
 /** Scores a detector setting over recorded incident runs and incident-free runs. */
-export function score(layout: IncidentLayout, params: Partial<IncidentParams>, thresholds: Float64Array | undefined, incidents: readonly Recorded[], free: readonly Recorded[], run?: RunSetting): Score {
+export function score(layout: IncidentLayout, params: Partial<IncidentParams>, thresholds: Float64Array | undefined, incidents: readonly Recorded[], free: readonly Recorded[], run?: RunSetting, detail?: (r: Recorded, firstS: number) => void): Score {
   const detector = (sc: Scenario) => {
-    const det = new IncidentDetector(layout, params, thresholds, run?.thresholds);
+    const det = new IncidentDetector(layout, params, thresholds, run?.thresholds, run?.missedThresholds);
     det.setEmptyProfile(run?.profileOf?.(sc.level));
+    det.setLaneRatios(run?.laneRatios);
     return det;
   };
   const nd = layout.detectorIds.length;
@@ -187,6 +198,7 @@ export function score(layout: IncidentLayout, params: Partial<IncidentParams>, t
         if (e.kind === 'clear' && !Number.isNaN(first) && Number.isNaN(clearAt) && tS > endS) clearAt = tS - endS;
       }
     }
+    detail?.(scenario === undefined ? ({} as Recorded) : { scenario, series }, first);
     if (!Number.isNaN(first)) {
       detectedEver++;
       if (first <= DETECT_WITHIN_S) {

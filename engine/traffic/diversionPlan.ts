@@ -7,8 +7,10 @@
  * alternative's turns (a left off the main road, say) then get the green
  * their new traffic needs instead of the green their usual few vehicles got.
  * Called by the diversion benchmark (bench/diversion), which hands the plan to
- * the simulator's signal heads (cycle-zero transitions, validated layouts);
- * the service would send it through its plan lifecycle, which is not wired.
+ * the simulator's signal heads (cycle-zero transitions, validated layouts),
+ * and by the service's plan lifecycle (service/lifecycle/lifecycle.ts
+ * `proposeDiversion`), which stores it as a proposal to review, approve and
+ * deploy like any other.
  */
 import type { CompiledNetwork } from '../network/compile.js';
 import { OptionError } from '../errors.js';
@@ -48,7 +50,7 @@ export function divertedVolumes(c: CompiledNetwork, volumeVeh: Float64Array, int
   return out;
 }
 
-/** The validated network plan for the demand with `vehPerH` diverted from `from` to `to` (planNetwork's options apply). */
-export function diversionPlan(c: CompiledNetwork, volumeVeh: Float64Array, intervalS: number, from: readonly RouteMovement[], to: readonly RouteMovement[], vehPerH: number): NetworkPlan {
-  return planNetwork(c, divertedVolumes(c, volumeVeh, intervalS, from, to, vehPerH), intervalS);
+/** The validated network plan for the demand with `vehPerH` diverted from `from` to `to` (planNetwork's options apply: the lifecycle's cycle locks). */
+export function diversionPlan(c: CompiledNetwork, volumeVeh: Float64Array, intervalS: number, from: readonly RouteMovement[], to: readonly RouteMovement[], vehPerH: number, opts: Parameters<typeof planNetwork>[3] = {}): NetworkPlan {
+  return planNetwork(c, divertedVolumes(c, volumeVeh, intervalS, from, to, vehPerH), intervalS, opts);
 }

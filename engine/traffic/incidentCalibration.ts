@@ -114,3 +114,27 @@ export function emptyProfile(layout: IncidentLayout, params: Partial<IncidentPar
   const share = (k: number) => (e[k]! + 0.5) / (all[k]! + 1);
   return { atRed: Float64Array.from({ length: n }, (_, s) => share(s)), otherwise: Float64Array.from({ length: n }, (_, s) => share(n + s)) };
 }
+
+/**
+ * Each station's lane ratio from incident-free series: its loop's count over the series against
+ * its siblings' mean count (the missed-volume run's expected vehicles per sibling vehicle).
+ */
+export function laneRatios(layout: IncidentLayout, series: readonly SampleSeries[]): Float64Array {
+  const n = layout.stationCount;
+  const nd = layout.detectorIds.length;
+  const lane = new Float64Array(n);
+  const sib = new Float64Array(n);
+  for (const ser of series)
+    for (let r = ser.skipSamples ?? 0; r < ser.samples; r++) {
+      const row = r * nd;
+      for (let s = 0; s < n; s++) {
+        const from = layout.siblingStart[s]!;
+        const to = layout.siblingStart[s + 1]!;
+        let q = 0;
+        for (let k = from; k < to; k++) q += ser.countVeh[row + layout.siblings[k]!]!;
+        lane[s] = lane[s]! + ser.countVeh[row + layout.stationDetector[s]!]!;
+        sib[s] = sib[s]! + q / (to - from);
+      }
+    }
+  return Float64Array.from(lane, (x, s) => (sib[s]! > 0 ? x / sib[s]! : 0));
+}

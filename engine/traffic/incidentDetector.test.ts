@@ -13,7 +13,7 @@ import { compileNetwork, type CompiledNetwork } from '../network/compile.js';
 import { OptionError } from '../errors.js';
 import { incidentLayout, type IncidentLayout } from './incidentLayout.js';
 import { IncidentDetector, INCIDENT_DEFAULTS, type IncidentEvent } from './incidentDetector.js';
-import { alarmLevels, calibrateRunThresholds, calibrateThresholds, emptyProfile, runLevels, type SampleSeries } from './incidentCalibration.js';
+import { alarmLevels, calibrateRunThresholds, calibrateThresholds, emptyProfile, laneRatios, runLevels, type SampleSeries } from './incidentCalibration.js';
 
 let c: CompiledNetwork;
 let layout: IncidentLayout;
@@ -63,6 +63,28 @@ describe('incident layout', () => {
     expect(layout.networkLinkIds[layout.stationLink[s]!]).toBe('L-I2-I3');
     // A left-turn bay alone for its movement is not monitored.
     expect([...layout.stationDetector]).not.toContain(det('I3-EB-1-S'));
+    expect(layout.stationSolo.every((x) => x === 0)).toBe(true);
+  });
+
+  it('asked for solo stations, monitors such a lane against the other same-kind loops of its approach', () => {
+    const solo = incidentLayout(c, { solo: true });
+    const s = [...solo.stationDetector].indexOf(det('I3-EB-1-S'));
+    expect(s).toBeGreaterThanOrEqual(0);
+    expect(solo.stationSolo[s]).toBe(1);
+    const refs = [...solo.siblings.subarray(solo.siblingStart[s]!, solo.siblingStart[s + 1]!)].map((e) => c.detectorIds[e]);
+    expect(refs.sort()).toEqual(['I3-EB-2-S', 'I3-EB-3-S', 'I3-EB-4-S']);
+    // The stations with siblings are the same, with the same siblings.
+    const kept = [...solo.stationDetector].filter((_, k) => solo.stationSolo[k] === 0);
+    expect(kept).toEqual([...layout.stationDetector]);
+    // Only the missed-volume run judges it: the bay empty while its references count does not
+    // raise the window test or the empty-lane run, and does raise the missed-volume run.
+    const quiet = new IncidentDetector(solo, { runEvidence: 0.5 });
+    expect(feed(quiet, 0, 30, 6, { 'I3-EB-1-S': [0, 0] }).filter((e) => e.detectorId === 'I3-EB-1-S')).toEqual([]);
+    const ratios = new Float64Array(solo.stationCount).fill(0.5);
+    const missed = new IncidentDetector(solo, { runEvidence: Number.POSITIVE_INFINITY, minSiblingVeh: 1e9 }, undefined, undefined, Float64Array.from(solo.stationSolo, (x) => (x === 1 ? 8 : Number.POSITIVE_INFINITY)));
+    missed.setLaneRatios(ratios);
+    expect(feed(missed, 0, 12, 6, { 'I3-EB-1-S': [0, 0] }).map((e) => [e.kind, e.detectorId])).toEqual([['start', 'I3-EB-1-S']]);
+    expect(() => new IncidentDetector(solo, {}, undefined, undefined, new Float64Array(2))).toThrow(/missedThresholds/);
   });
 });
 
@@ -196,6 +218,51 @@ describe('incident detector', () => {
     // I3-EB-3-S is never empty; its siblings' mean is below 50 % at the reds when EB-2 is empty (10 of 20).
     expect(p.atRed[other]).toBeCloseTo(0.5 / 11, 9);
     expect(p.otherwise[other]).toBeCloseTo(0.5 / 21, 9);
+  });
+
+  it('the missed-volume run: a stop-line loop empty while it was expected to count its share of its siblings\' vehicles', () => {
+    const s = [...layout.stationDetector].indexOf(det('I3-EB-2-S'));
+    const adv = [...layout.stationDetector].indexOf(det('I3-EB-2-A'));
+    // The lane counts half its siblings' vehicles (3 a green against 6): the online ratio learns 0.5, shrunk by the prior.
+    // The window test and the empty-lane run off (no sibling count is ever enough for a verdict).
+    const off = { runEvidence: Number.POSITIVE_INFINITY, minSiblingVeh: 1e9 };
+    const d = new IncidentDetector(layout, { ...off, missedVeh: 8, ratioPriorVeh: 0, ratioHorizonS: 1e9 });
+    expect(feed(d, 0, 30, 6, { 'I3-EB-2-S': [3, 40] })).toEqual([]);
+    expect(d.laneRatio(s)).toBeCloseTo(0.5, 9);
+    // Then it stops counting: each green adds 0.5 × 6 = 3 expected vehicles (the reds add none, κ 0):
+    // past 8 at the third green (samples 30, 33, 36), declared with sample 36, which ends at 37 × 30 s.
+    const ev = feed(d, 30, 40, 6, { 'I3-EB-2-S': [0, 0] });
+    expect(ev.map((e) => [e.kind, e.detectorId, e.where, e.tS])).toEqual([['start', 'I3-EB-2-S', 'upstream', 37 * SAMPLE_S]]);
+    expect(d.missedLevel[s]).toBeCloseTo(12, 9); // the run goes on through the incident: 4 greens
+    // Advance loops are left to the window test (the upstream junction's platoons fill lanes unevenly).
+    expect(d.missedLevel[adv]).toBe(0);
+    // The siblings' standing queue at red counts with missedOccWeight: 0.5 × (6 + 1 × 0.4) at green, 0.5 × 0.9 at red.
+    const k = new IncidentDetector(layout, { ...off, missedVeh: 100, missedOccWeight: 1 });
+    k.setLaneRatios(new Float64Array(layout.stationCount).fill(0.5));
+    feed(k, 0, 6, 6, { 'I3-EB-2-S': [0, 0] });
+    expect(k.missedLevel[s]).toBeCloseTo(2 * 0.5 * (6 + 0.4) + 4 * 0.5 * 0.9, 9);
+    // A lane its drivers never use (ratio 0) raises nothing however long it stays empty.
+    const never = new IncidentDetector(layout, { ...off, missedVeh: 1 });
+    never.setLaneRatios(new Float64Array(layout.stationCount));
+    expect(feed(never, 0, 60, 6, { 'I3-EB-2-S': [0, 0] })).toEqual([]);
+    expect(() => never.setLaneRatios(new Float64Array(2))).toThrow(/ratio/);
+    expect(() => new IncidentDetector(layout, { missedVeh: 0 })).toThrow(/params.missedVeh/);
+  });
+
+  it('calibrates the lane ratios on incident-free samples', () => {
+    const nd = c.detectorIds.length;
+    const rows = 30;
+    const countVeh = new Float64Array(rows * nd);
+    const occupancyPct = new Float64Array(rows * nd);
+    for (let k = 0; k < rows; k++) {
+      const [q, o] = sample(k, 6, { 'I3-EB-2-S': [2, 30] });
+      countVeh.set(q, k * nd);
+      occupancyPct.set(o, k * nd);
+    }
+    const r = laneRatios(layout, [{ samples: rows, countVeh, occupancyPct, sampleS: SAMPLE_S }]);
+    expect(r[[...layout.stationDetector].indexOf(det('I3-EB-2-S'))]).toBeCloseTo(2 / 6, 9);
+    // I3-EB-3-S against EB-2 (2) and EB-4 (6): 6 / 4.
+    expect(r[[...layout.stationDetector].indexOf(det('I3-EB-3-S'))]).toBeCloseTo(6 / 4, 9);
   });
 
   it('rejects bad settings with the field path', () => {

@@ -3,7 +3,11 @@
  * station is one loop compared with its sibling loops: the loops of the same
  * kind (stop-line or advance) in the other lanes of the same approach that
  * share at least one movement with it. A lane alone for its movements (a
- * left-turn bay, a single-lane approach) has no sibling and is not monitored.
+ * left-turn bay, a single-lane approach) has no sibling and is not monitored,
+ * unless asked for (`solo`): it is then a "solo" station whose references are
+ * the same-kind loops of the other lanes of its approach (other movements, so
+ * another phase's green: only the missed-volume run judges it, against its
+ * lane ratio to them). A single-lane approach has no reference either way.
  * Built once from a compiled network by the incident detector's callers (the
  * benchmark, the tests, later the TrafficStateService); the detector
  * (incidentDetector.ts) only reads these typed arrays.
@@ -35,6 +39,8 @@ export interface IncidentLayout {
   readonly detectorIds: readonly string[];
   /** The compiled lane of each station's loop. */
   readonly stationLane: Int32Array;
+  /** 1 for a solo station (no sibling; its "siblings" are the approach's other same-kind loops). */
+  readonly stationSolo: Uint8Array;
 }
 
 /** The approach (0..3, APPROACH_IDS order) a compiled lane belongs to: the first movement nibble it serves. */
@@ -45,7 +51,7 @@ function laneApproach(c: CompiledNetwork, lane: number): number {
   return a;
 }
 
-export function incidentLayout(c: CompiledNetwork): IncidentLayout {
+export function incidentLayout(c: CompiledNetwork, opts: { readonly solo?: boolean } = {}): IncidentLayout {
   const laneIntersection = new Int32Array(c.laneIds.length);
   for (let i = 0; i < c.intersectionCount; i++) for (let l = c.laneStart[i]!; l < c.laneStart[i + 1]!; l++) laneIntersection[l] = i;
   const net = c.network;
@@ -57,6 +63,7 @@ export function incidentLayout(c: CompiledNetwork): IncidentLayout {
   const stationLink: number[] = [];
   const siblingStart: number[] = [0];
   const siblings: number[] = [];
+  const solo: number[] = [];
   const linkIndex = new Map<string, number>();
   const nd = c.detectorIds.length;
   for (let d = 0; d < nd; d++) {
@@ -69,7 +76,13 @@ export function incidentLayout(c: CompiledNetwork): IncidentLayout {
       if (other === lane || linkKey(e) !== key) continue;
       if ((c.laneMovementMask[other]! & c.laneMovementMask[lane]!) !== 0) sib.push(e);
     }
+    let isSolo = 0;
+    if (sib.length === 0 && opts.solo === true) {
+      for (let e = 0; e < nd; e++) if (e !== d && c.detectorKind[e] === c.detectorKind[d] && c.detectorLane[e] !== lane && linkKey(e) === key) sib.push(e);
+      isSolo = 1;
+    }
     if (sib.length === 0) continue;
+    solo.push(isSolo);
     let link = linkIndex.get(key);
     if (link === undefined) {
       link = linkIndex.size;
@@ -104,5 +117,6 @@ export function incidentLayout(c: CompiledNetwork): IncidentLayout {
     networkLinkIds,
     detectorIds: c.detectorIds,
     stationLane: Int32Array.from(stationDetectorArr, (d) => c.detectorLane[d]!),
+    stationSolo: Uint8Array.from(solo),
   };
 }

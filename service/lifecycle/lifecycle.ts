@@ -28,6 +28,8 @@ import { deployableBody, storedPlanBuffer, storedPlanResult, wirePlanId, type De
 import type { Principal } from '../auth.js';
 import type { Actor, Deployment, Lock, NewLock, PlanDecision, Storage, TimingPlan } from '../storage/storage.js';
 import { applyEdits, type PlanEdit } from './edits.js';
+import { demandFor } from '../../engine/demand.js';
+import { diversionPlan } from '../../engine/traffic/diversionPlan.js';
 import type { PlanReview, Reviewer } from './review.js';
 import { isScheduleBody } from './schedule.js';
 
@@ -43,8 +45,20 @@ export interface ProposalBody extends DeployablePlanBody {
   readonly locks?: readonly number[];
   /** A rollback: the version it restores. */
   readonly rollbackOfVersion?: number;
+  /** A diversion plan: the flow moved off the main route's movements onto the alternative's. */
+  readonly diversion?: DiversionProposal;
   /** SHA-256 of the network file it was made for: a restart on another network file does not restore it. */
   readonly networkSha256: string;
+}
+
+/** What a diversion plan is planned for (engine/traffic/diversionPlan.ts). */
+export interface DiversionProposal {
+  /** The decision point whose diversion it serves (free text, for the record). */
+  readonly decisionPointId: string;
+  /** Movements (intersection id, movement index approach × 4 + turn) the diverted flow leaves and takes. */
+  readonly from: readonly { readonly intersection: string; readonly movement: number }[];
+  readonly to: readonly { readonly intersection: string; readonly movement: number }[];
+  readonly vehPerH: number;
 }
 
 export type ReviewState = 'proposed' | 'approved' | 'rejected';
@@ -107,6 +121,37 @@ export class PlanLifecycle {
     this.validateAll(buffer);
     const body: ProposalBody = { kind: 'proposal', at, networkSha256: this.networkSha256(), locks: locks.map((l) => l.id), ...deployableBody(this.c, buffer, result.plan.corridors, result.forInterval) };
     return this.storage.saveTimingPlan(actor, { scope: this.scope(), body, reason: reason || `optimizer plan for ${at}`, source: 'optimizer' });
+  }
+
+  /**
+   * A plan for while a diversion is active: the counts of interval `at` with `vehPerH` moved off
+   * the main route's movements onto the alternative's, planned by the engine's planning step
+   * (engine/traffic/diversionPlan.ts) under the cycle locks in force, pinned intersections kept,
+   * checked whole by the one validator and stored as a new version: reviewed, approved and
+   * deployed (and rolled back) like any other proposal. Planned in-process (one planNetwork).
+   */
+  async proposeDiversion(actor: Actor, at: string, diversion: DiversionProposal, reason: string): Promise<TimingPlan> {
+    const move = (field: 'from' | 'to') =>
+      diversion[field].map((m, k) => {
+        const intersection = this.c.intersectionIds.indexOf(m.intersection);
+        if (intersection < 0) throw new GreenwaveError(ErrorCode.InvalidInput, `diversion.${field}[${k}].intersection`, [{ path: `diversion.${field}[${k}].intersection`, message: `no intersection "${m.intersection}"` }]);
+        return { intersection, movement: m.movement };
+      });
+    const from = move('from');
+    const to = move('to');
+    const locks = await this.storage.listLocks({ active: true });
+    const pinned = await this.pinnedPlans(locks);
+    const limits = this.cycleLimits(locks, pinned);
+    const demand = demandFor(this.state.prepared, at);
+    const plan = diversionPlan(this.c, demand.volumeVeh, demand.intervalS, from, to, diversion.vehPerH, limits ? { cycleLimitMinS: limits.minS, cycleLimitMaxS: limits.maxS } : {});
+    const buffer = plan.buffer;
+    for (const [i, p] of pinned) {
+      copyIntersectionPlan(this.c, i, p, buffer);
+      evaluateTiming(this.c, i, buffer);
+    }
+    this.validateAll(buffer);
+    const body: ProposalBody = { kind: 'proposal', at, diversion, networkSha256: this.networkSha256(), locks: locks.map((l) => l.id), ...deployableBody(this.c, buffer, plan.corridors, demand.forInterval) };
+    return this.storage.saveTimingPlan(actor, { scope: this.scope(), body, reason: reason || `diversion plan for ${diversion.decisionPointId} at ${at}`, source: 'optimizer' });
   }
 
   /** An operator's edit of stored plan `basePlanId` (or of the plan the service runs now); refused whole if unsafe. */
