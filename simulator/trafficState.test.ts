@@ -27,6 +27,7 @@ const INTERVAL_S = 900;
 const ARTERIAL_TT_SHARE = 0.8;
 const ARTERIAL_SPOT_SHARE = 0.6;
 const SIDE_TT_SHARE = 0.6;
+const IO = process.env.LINK_IO !== '0';
 let c: CompiledNetwork;
 let plan: PlanBuffer;
 let flows: Float64Array;
@@ -80,13 +81,17 @@ describe('link state against the simulator', () => {
       const estTt = new Float64Array(links.count);
       const estSpot = new Float64Array(links.count);
       const vcMax = new Float64Array(links.count);
+      const runS = new Float64Array(links.count);
+      const delayEst = new Float64Array(links.count);
+      const pOn = new Float64Array(links.count);
       const n = new Float64Array(links.count);
       const ttTrue = new Float64Array(links.count);
       const passes = new Float64Array(links.count);
       const invTrue = new Float64Array(links.count);
       for (let r = 1; r < sim.closedIntervals; r++) {
-        const aog = arrivalOnGreenShares(ctx, links, SIM_EPOCH_MS + r * INTERVAL_S * 1000, SIM_EPOCH_MS + (r + 1) * INTERVAL_S * 1000);
-        est.update({ ...intervalOf(sim, r), arrivalOnGreenShare: aog }, plan);
+        const ioDelay = new Float64Array(links.count);
+        const aog = arrivalOnGreenShares(ctx, links, SIM_EPOCH_MS + r * INTERVAL_S * 1000, SIM_EPOCH_MS + (r + 1) * INTERVAL_S * 1000, undefined, IO ? ioDelay : undefined);
+        est.update({ ...intervalOf(sim, r), arrivalOnGreenShare: aog, ...(IO ? { throughDelayS: ioDelay } : {}) }, plan);
         for (let k = 0; k < links.count; k++) {
           const nk = truth.travelN[r]![k]!;
           const pk = truth.passages[r]![k]!;
@@ -97,6 +102,9 @@ describe('link state against the simulator', () => {
           invTrue[k] = invTrue[k]! + truth.invSpeedSum[r]![k]!;
           if (pk > 0) estSpot[k] = estSpot[k]! + pk / est.spotSpeedKph[k]!;
           vcMax[k] = Math.max(vcMax[k]!, est.laneVcMax(k));
+          runS[k] = est.runningTimeS[k]!;
+          delayEst[k] = delayEst[k]! + est.signalDelayS[k]! * nk;
+          pOn[k] = pOn[k]! + (Number.isFinite(aog[k]!) ? aog[k]! * nk : Number.NaN);
         }
       }
       for (let k = 0; k < links.count; k++) {
@@ -105,7 +113,7 @@ describe('link state against the simulator', () => {
         const ttEst = estTt[k]! / n[k]!;
         const spot = passes[k]! > 0 ? (3.6 * passes[k]!) / invTrue[k]! : Number.NaN;
         const spotEst = passes[k]! > 0 ? passes[k]! / estSpot[k]! : Number.NaN;
-        rows.push(`${scale} ${links.ids[k]!.padEnd(9)} v/c ${vcMax[k]!.toFixed(2)} veh ${n[k]} travel time ${ttEst.toFixed(1)} / ${tt.toFixed(1)} s (${(100 * (ttEst / tt - 1)).toFixed(1)} %) speed at the loops ${spotEst.toFixed(1)} / ${spot.toFixed(1)} km/h (${(100 * (spotEst / spot - 1)).toFixed(1)} %)`);
+        rows.push(`${scale} ${links.ids[k]!.padEnd(9)} v/c ${vcMax[k]!.toFixed(2)} veh ${n[k]} travel time ${ttEst.toFixed(1)} / ${tt.toFixed(1)} s (${(100 * (ttEst / tt - 1)).toFixed(1)} %) speed at the loops ${spotEst.toFixed(1)} / ${spot.toFixed(1)} km/h (${(100 * (spotEst / spot - 1)).toFixed(1)} %); running ${runS[k]!.toFixed(1)} s, delay ${(delayEst[k]! / n[k]!).toFixed(1)} / ${(tt - runS[k]!).toFixed(1)} s, P ${(pOn[k]! / n[k]!).toFixed(2)}`);
         if (vcMax[k]! <= 0.9) errors.push({ cls: links.linkClass[k]!, tt: ttEst / tt - 1, spot: spotEst / spot - 1 });
       }
     }

@@ -27,7 +27,10 @@
  * flow, with the HCM progression factor on the uniform delay of the through
  * lanes where the share of arrivals on green is known (progression.ts, from
  * the controllers' high-resolution events); otherwise arrivals are random
- * (PF = 1), which overstates the delay of a well-coordinated link.
+ * (PF = 1), which overstates the delay of a well-coordinated link. Where the
+ * events give the through traffic's input-output delay (progression.ts), that
+ * delay is used on the through phase's lanes instead: it sees where in the red
+ * a platoon arrives, which the share on green does not.
  * Everything per interval runs on typed arrays sized once.
  */
 import type { CompiledNetwork } from '../network/compile.js';
@@ -59,6 +62,12 @@ export interface LoopInterval {
    * events (engine/traffic/progression.ts); NaN or absent = unknown, arrivals taken as random.
    */
   readonly arrivalOnGreenShare?: Float64Array;
+  /**
+   * Per link: the mean delay of its through traffic by input-output analysis of the same
+   * arrivals (progression.ts), s; NaN or absent = unknown. Where known it replaces the HCM
+   * delay (and the progression factor) on the lanes of the link's through phase.
+   */
+  readonly throughDelayS?: Float64Array;
 }
 
 /** Cap on the HCM progression factor (HCM 2010 exhibit 18-20 stays below about 1.2 for f_PA = 1 too). */
@@ -197,6 +206,7 @@ export class LinkStateEstimator {
       // Progression (HCM 2010 ch. 18: PF = (1 − P) f_PA / (1 − g/C), f_PA = 1) on the lanes of
       // the link's through phase, when the share arriving on green is known; random arrivals else.
       const p = aog ? aog[k]! : Number.NaN;
+      const io = x.throughDelayS ? x.throughDelayS[k]! : Number.NaN;
       const through = this.throughPhase[k]!;
       // Flow and delay over the link's lanes.
       let flow = 0;
@@ -213,7 +223,7 @@ export class LinkStateEstimator {
         const total = laneDelay(cycleS, ratio, xl, sc.laneCapacityVehPerH[l]!);
         const d1 = (0.5 * cycleS * (1 - ratio) * (1 - ratio)) / (1 - Math.min(1, xl) * ratio);
         const pf = ph === through && p >= 0 && ratio < 1 ? Math.min(MAX_PROGRESSION_FACTOR, (1 - p) / (1 - ratio)) : 1;
-        const dl = d1 * pf + (total - d1);
+        const dl = ph === through && io >= 0 ? io : d1 * pf + (total - d1);
         flow += v;
         delayVeh += dl * v;
         delaySum += dl;

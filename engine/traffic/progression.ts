@@ -2,28 +2,59 @@
  * Share of each link's through traffic arriving on green, from the
  * controllers' high-resolution event log (ATSPM's arrivals on green,
  * engine/measures/pcd.ts): the input of the HCM progression factor that
- * linkState.ts puts on the uniform delay. Only links with advance loops get a
- * share: a stop-line loop sees departures, not arrivals, and would call every
- * vehicle an arrival on green. Called per interval by whoever has the events
- * (the validation test records them from the simulator; the service does not
- * yet feed its collected events in: docs/traffic.md).
+ * linkState.ts puts on the uniform delay. Optionally also the through
+ * traffic's delay by input-output (deterministic queueing) analysis of the same
+ * arrivals: each arrival, moved to the stop line at free-flow speed, joins one
+ * FIFO queue that discharges at the through lanes' saturation flow during each
+ * cycle's effective green (green start + start-up lost time to yellow start +
+ * extension), the queue carried from cycle to cycle; its delay is its departure
+ * minus its arrival (Sharma, Bullock & Bonneson 2007, "Input-output and hybrid
+ * techniques for real-time prediction of delay and maximum queue length at
+ * signalized intersections", TRR 2035). Unlike the HCM formula it sees where
+ * in the red the platoon arrives, not only whether on green, and the queue a
+ * cycle leaves. A vehicle held at all is charged HCM's deceleration-acceleration
+ * correction on top of its queue time (stopCorrectionS). It cannot see arrivals held upstream of the advance loop (a
+ * queue past the loop delays the loop's on-events themselves). Only links with
+ * advance loops get a share: a stop-line loop sees departures, not arrivals,
+ * and would call every vehicle an arrival on green. Called per interval by
+ * whoever has the events (the validation test records them from the simulator;
+ * the service does not yet feed its collected events in: docs/traffic.md).
  */
-import { purdueCoordinationDiagram } from '../measures/pcd.js';
+import { purdueCoordinationDiagram, type PcdCycle } from '../measures/pcd.js';
 import type { MeasureContext } from '../measures/context.js';
 import { APPROACH_IDS } from '../network/schema.js';
 import { movementIndex, THROUGH_TURN } from '../network/geometry.js';
 import type { TrafficLinks } from './links.js';
+
+/**
+ * Deceleration-acceleration time a stopping vehicle loses beyond its time in the queue, s, by
+ * free-flow speed: HCM 2000 ch. 16 appendix A exhibit A16-2 (the field method's correction
+ * factor, its column for queues of up to 7 vehicles per lane): +5 s up to 60 km/h, +7 s up to
+ * 71 km/h, +9 s above.
+ */
+export function stopCorrectionS(freeFlowKph: number): number {
+  return freeFlowKph <= 60 ? 5 : freeFlowKph <= 71 ? 7 : 9;
+}
 
 /** Fewer arrivals than this in the window leave the share unknown (NaN). */
 export const MIN_ARRIVALS = 20;
 
 /**
  * Per link, arrivals on green / arrivals over the cycles that start in [fromMs, toMs), NaN
- * where unknown. `out` is written and returned.
+ * where unknown. `out` is written and returned. With `delayOut`, also the mean input-output
+ * delay of the through arrivals in those cycles, s (NaN where the share is unknown).
  */
-export function arrivalOnGreenShares(ctx: MeasureContext, links: TrafficLinks, fromMs: number, toMs: number, out = new Float64Array(links.count)): Float64Array {
+export function arrivalOnGreenShares(
+  ctx: MeasureContext,
+  links: TrafficLinks,
+  fromMs: number,
+  toMs: number,
+  out = new Float64Array(links.count),
+  delayOut?: Float64Array,
+): Float64Array {
   const c = ctx.c;
   out.fill(Number.NaN);
+  delayOut?.fill(Number.NaN);
   for (let k = 0; k < links.count; k++) {
     if (links.advStart[k + 1]! === links.advStart[k]!) continue;
     const bit = 1 << movementIndex(links.approach[k]!, THROUGH_TURN);
@@ -44,6 +75,61 @@ export function arrivalOnGreenShares(ctx: MeasureContext, links: TrafficLinks, f
       }
     }
     if (n >= MIN_ARRIVALS) out[k] = green / n;
+    if (!delayOut || !(n >= MIN_ARRIVALS)) continue;
+    // Input-output queue over the whole log (the queue a cycle leaves is carried), delays
+    // summed for the arrivals in the cycles of the window.
+    let satVehPerH = 0;
+    for (let q = links.laneStart[k]!; q < links.laneStart[k + 1]!; q++) {
+      const l = links.lanes[q]!;
+      if (c.lanePhase[l] === phase) satVehPerH += c.laneSatFlowVehPerH[l]!;
+    }
+    if (!(satVehPerH > 0)) continue;
+    delayOut[k] = inputOutputDelayS(pcd.cycles, satVehPerH, c.startUpLostTimeS, c.extensionOfEffectiveGreenS, stopCorrectionS(links.freeFlowKph[k]!), fromMs, toMs);
   }
   return out;
+}
+
+/**
+ * Mean delay, s, of the arrivals in the cycles starting in [fromMs, toMs) through one FIFO
+ * queue served at `satVehPerH` during each cycle's effective green (green start + `lostS` to
+ * yellow start + `extensionS`), the queue carried from the first cycle on; a vehicle held at
+ * all is charged `stopS` more (deceleration and acceleration). Arrivals with no effective
+ * green after them in `cycles` are left out (their delay is not known yet). NaN without any.
+ */
+export function inputOutputDelayS(cycles: readonly PcdCycle[], satVehPerH: number, lostS: number, extensionS: number, stopS: number, fromMs: number, toMs: number): number {
+  const headwayMs = 3.6e6 / satVehPerH;
+  const lostMs = lostS * 1000;
+  const extMs = extensionS * 1000;
+  const stopMs = stopS * 1000;
+  let free = Number.NEGATIVE_INFINITY;
+  let g = 0;
+  let sum = 0;
+  let m = 0;
+  for (let j = 0; j < cycles.length; j++) {
+    const cy = cycles[j]!;
+    if (cy.startMs >= toMs) break;
+    const inWindow = cy.startMs >= fromMs;
+    for (const a of cy.arrivals) {
+      let t = Math.max(a.timestampMs, free);
+      // The first effective green that ends after t (cycles are in time order, t never falls).
+      if (g < j) g = j;
+      let served = false;
+      for (; g < cycles.length; g++) {
+        const gy = cycles[g]!;
+        const g1 = gy.yellowStartMs + extMs;
+        if (t < g1) {
+          t = Math.max(t, gy.greenStartMs + lostMs);
+          served = true;
+          break;
+        }
+      }
+      if (!served) return m > 0 ? sum / m / 1000 : Number.NaN;
+      free = t + headwayMs;
+      if (inWindow) {
+        sum += t > a.timestampMs ? t - a.timestampMs + stopMs : 0;
+        m++;
+      }
+    }
+  }
+  return m > 0 ? sum / m / 1000 : Number.NaN;
 }
