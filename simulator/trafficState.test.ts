@@ -24,10 +24,19 @@ import { arrivalOnGreenShares } from '../engine/traffic/progression.js';
 
 const INTERVAL_S = 900;
 /** Shares of links within 15 % that this test holds the estimator to (measured; see docs/traffic.md). */
-const ARTERIAL_TT_SHARE = 0.8;
-const ARTERIAL_SPOT_SHARE = 0.6;
-const SIDE_TT_SHARE = 0.6;
+const ARTERIAL_TT_SHARE = 0.95; // 23 of 24 (L-I2-I3 at 90 %: queue past the advance loop)
+const ARTERIAL_TT_WORST = 0.25; // −21.8 %
+const ARTERIAL_SPOT_SHARE = 0.66; // 16 of 24
+const SIDE_TT_SHARE = 0.9; // 43 of 47
+/** LINK_IO=0: the estimate before the input-output delay (HCM delay × PF from P only), for comparison. */
 const IO = process.env.LINK_IO !== '0';
+/**
+ * LINK_HELDOUT=1: the check held out while the estimator was developed (fixed before its
+ * result was looked at, docs/traffic.md): the 17:45 counts and plan, 75 % of the demand, seed 29.
+ * Not in npm test (its time budget).
+ */
+const HELDOUT = process.env.LINK_HELDOUT === '1';
+const CASE = HELDOUT ? { time: '17:45', scales: [0.75], seed: 29 } : { time: '08:00', scales: [0.6, 0.9], seed: 11 };
 let c: CompiledNetwork;
 let plan: PlanBuffer;
 let flows: Float64Array;
@@ -35,7 +44,7 @@ let links: TrafficLinks;
 
 beforeAll(() => {
   c = compileNetwork(loadNetwork(readFileSync(new URL('../examples/demo-city/network.json', import.meta.url), 'utf8')));
-  const d = demandFor(prepareCounts(c, readFileSync(new URL('../examples/demo-city/counts.csv', import.meta.url), 'utf8')), '08:00');
+  const d = demandFor(prepareCounts(c, readFileSync(new URL('../examples/demo-city/counts.csv', import.meta.url), 'utf8')), CASE.time);
   plan = planNetwork(c, d.volumeVeh, d.intervalS).buffer;
   flows = movementFlowsFromLanes(c, plan.laneFlowVehPerH);
   links = trafficLinks(c);
@@ -74,8 +83,8 @@ describe('link state against the simulator', () => {
     const gs = Array.from(links.adv, (d) => est.g.effectiveLengthM(d));
     const rows: string[] = [`effective lengths (vehicle 5 m + loop 2 m in the simulator): ${gs.map((g) => g.toFixed(2)).join(' ')}`];
     const errors: { cls: number; tt: number; spot: number }[] = [];
-    for (const scale of [0.6, 0.9]) {
-      const { sim, truth, recorder } = run(scale, 11, 5 * INTERVAL_S);
+    for (const scale of CASE.scales) {
+      const { sim, truth, recorder } = run(scale, CASE.seed, 5 * INTERVAL_S);
       const ctx = measureContext(c, recorder.events);
       // Per link over the hour after the first quarter (the network filling): Σ over intervals.
       const estTt = new Float64Array(links.count);
@@ -126,10 +135,12 @@ describe('link state against the simulator', () => {
     console.log(
       `links at v/c <= 0.9: arterial ${arterial.length}, travel time within 15 % ${(100 * share(arterial.map((e) => e.tt))).toFixed(0)} % (worst ${(100 * worst(arterial.map((e) => e.tt))).toFixed(1)} %), loop speed within 15 % ${(100 * share(spots)).toFixed(0)} % (worst ${(100 * worst(spots)).toFixed(1)} %); side streets ${side.length}, travel time within 15 % ${(100 * share(side.map((e) => e.tt))).toFixed(0)} % (worst ${(100 * worst(side.map((e) => e.tt))).toFixed(1)} %)`,
     );
+    if (HELDOUT) return; // reported, not held to the shares below
     expect(arterial.length).toBeGreaterThan(15);
     expect(side.length).toBeGreaterThan(15);
     // What this achieves today (docs/traffic.md): not yet the issue's 15 % on every link.
     expect(share(arterial.map((e) => e.tt))).toBeGreaterThanOrEqual(ARTERIAL_TT_SHARE);
+    expect(worst(arterial.map((e) => e.tt))).toBeLessThanOrEqual(ARTERIAL_TT_WORST);
     expect(share(spots)).toBeGreaterThanOrEqual(ARTERIAL_SPOT_SHARE);
     expect(share(side.map((e) => e.tt))).toBeGreaterThanOrEqual(SIDE_TT_SHARE);
   });

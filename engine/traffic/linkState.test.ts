@@ -80,6 +80,20 @@ describe('link state', () => {
     const good = new Float64Array(links.count).fill(0.9);
     est.update({ ...uniform(45, 7), arrivalOnGreenShare: good }, plan);
     expect(est.signalDelayS[k]).toBeLessThan(random);
+    // The input-output delay, where known, replaces the HCM delay on the through phase's lanes
+    // (and only there: the other lanes keep theirs, so the link's delay moves by the through share).
+    const io = (s: number) => {
+      est.update({ ...uniform(45, 7), arrivalOnGreenShare: good, throughDelayS: new Float64Array(links.count).fill(s) }, plan);
+      return est.signalDelayS[k]!;
+    };
+    const d0 = io(0);
+    const d100 = io(100);
+    expect(d0).toBeGreaterThanOrEqual(0);
+    expect(d100).toBeGreaterThan(d0 + 50);
+    expect(d100).toBeLessThanOrEqual(d0 + 100 + 1e-9);
+    const nan = new Float64Array(links.count).fill(Number.NaN);
+    est.update({ ...uniform(45, 7), arrivalOnGreenShare: good, throughDelayS: nan }, plan);
+    expect(est.signalDelayS[k]).toBeLessThan(random); // unknown: back to HCM × PF
     const path = [links.index.get('L-I1-I2')!, k];
     expect(est.routeTravelTimeS(path)).toBeCloseTo(est.travelTimeS[path[0]!]! + est.travelTimeS[k]!, 9);
     expect(est.tpi[k]).toBeGreaterThanOrEqual(0);
