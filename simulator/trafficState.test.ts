@@ -26,9 +26,15 @@ const INTERVAL_S = 900;
 /** Shares of links within 15 % that this test holds the estimator to (measured; see docs/traffic.md). */
 const ARTERIAL_TT_SHARE = 0.95; // 23 of 24 (L-I2-I3 at 90 %: queue past the advance loop)
 const ARTERIAL_TT_WORST = 0.25; // −21.8 %
-const ARTERIAL_SPOT_SHARE = 0.66; // 16 of 24
+const ARTERIAL_SPOT_SHARE = 0.75; // 18 of 24
 const SIDE_TT_SHARE = 0.9; // 43 of 47
 /** LINK_IO=0: the estimate before the input-output delay (HCM delay × PF from P only), for comparison. */
+/**
+ * Loop samples the g-factor is calibrated on, s: 30 s as PeMS (an interval with a car standing
+ * on the loop then exceeds the free-flow occupancy and is left out; in 15 min it is averaged
+ * in). LINK_G_SAMPLE_S=900 gives the earlier calibration on the quarter hours.
+ */
+const G_SAMPLE_S = Number(process.env.LINK_G_SAMPLE_S ?? 30);
 const IO = process.env.LINK_IO !== '0';
 /**
  * LINK_HELDOUT=1: the check held out while the estimator was developed (fixed before its
@@ -50,19 +56,19 @@ beforeAll(() => {
   links = trafficLinks(c);
 });
 
-function run(scale: number, seed: number, untilS: number): { sim: Simulation; truth: LinkTruth; recorder: SimEventRecorder } {
+function run(scale: number, seed: number, untilS: number, intervalS = INTERVAL_S): { sim: Simulation; truth: LinkTruth; recorder: SimEventRecorder } {
   const f = flows.map((x) => x * scale);
-  const sim = new Simulation(c, plan, { movementFlowVehPerH: f }, { seed, detectorIntervalS: INTERVAL_S });
+  const sim = new Simulation(c, plan, { movementFlowVehPerH: f }, { seed, detectorIntervalS: intervalS });
   const recorder = new SimEventRecorder(sim);
   const truth = new LinkTruth(sim, INTERVAL_S, recorder);
   sim.runUntil(untilS);
   return { sim, truth, recorder };
 }
 
-function intervalOf(sim: Simulation, r: number): LoopInterval {
+function intervalOf(sim: Simulation, r: number, intervalS = INTERVAL_S): LoopInterval {
   const counts = sim.detectorCounts(r);
   const nd = c.detectorIds.length;
-  return { intervalS: INTERVAL_S, volumeVeh: counts.volumeVeh.subarray(0, nd), occupancyPct: counts.occupancyPct.subarray(0, nd) };
+  return { intervalS, volumeVeh: counts.volumeVeh.subarray(0, nd), occupancyPct: counts.occupancyPct.subarray(0, nd) };
 }
 
 describe('link state against the simulator', () => {
@@ -77,9 +83,9 @@ describe('link state against the simulator', () => {
 
   it('speeds and travel times per link against the trajectories, v/c up to 0.9', () => {
     const est = new LinkStateEstimator(c, links);
-    // The g-factor from a light run (a third of the counted demand): the night's data in the field.
-    const light = run(0.3, 7, 3 * INTERVAL_S);
-    for (let r = 0; r < light.sim.closedIntervals; r++) est.calibrate(intervalOf(light.sim, r));
+    // The g-factor from a light run (30 % of the counted demand): the night's data in the field.
+    const light = run(0.3, 7, 3 * INTERVAL_S, G_SAMPLE_S);
+    for (let r = 0; r < light.sim.closedIntervals; r++) est.calibrate(intervalOf(light.sim, r, G_SAMPLE_S));
     const gs = Array.from(links.adv, (d) => est.g.effectiveLengthM(d));
     const rows: string[] = [`effective lengths (vehicle 5 m + loop 2 m in the simulator): ${gs.map((g) => g.toFixed(2)).join(' ')}`];
     const errors: { cls: number; tt: number; spot: number }[] = [];
