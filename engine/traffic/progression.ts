@@ -13,15 +13,17 @@
  * signalized intersections", TRR 2035). Unlike the HCM formula it sees where
  * in the red the platoon arrives, not only whether on green, and the queue a
  * cycle leaves. A vehicle held at all is charged HCM's deceleration-acceleration
- * correction on top of its queue time (stopCorrectionS). It cannot see arrivals held upstream of the advance loop (a
- * queue past the loop delays the loop's on-events themselves). Only links with
+ * correction on top of its queue time (stopCorrectionS). Arrivals held upstream
+ * of the advance loop (a queue standing over the loop delays the loop's own
+ * on-events) are not seen as such; a first-order term adds their wait from how
+ * long cars stand on the loop (addHeldUpstreamDelayS). Only links with
  * advance loops get a share: a stop-line loop sees departures, not arrivals,
  * and would call every vehicle an arrival on green. Called per interval by
  * whoever has the events (the validation test records them from the simulator;
  * the service does not yet feed its collected events in: docs/traffic.md).
  */
 import { purdueCoordinationDiagram, type PcdCycle } from '../measures/pcd.js';
-import type { MeasureContext } from '../measures/context.js';
+import { arrivalDetectors, type MeasureContext } from '../measures/context.js';
 import { APPROACH_IDS } from '../network/schema.js';
 import { movementIndex, THROUGH_TURN } from '../network/geometry.js';
 import type { TrafficLinks } from './links.js';
@@ -55,6 +57,8 @@ export function arrivalOnGreenShares(
   const c = ctx.c;
   out.fill(Number.NaN);
   delayOut?.fill(Number.NaN);
+  // (location, channel) of each link's arrival loops → link, for the held-upstream term.
+  const held = new Map<number, number>();
   for (let k = 0; k < links.count; k++) {
     if (links.advStart[k + 1]! === links.advStart[k]!) continue;
     const bit = 1 << movementIndex(links.approach[k]!, THROUGH_TURN);
@@ -84,9 +88,71 @@ export function arrivalOnGreenShares(
       if (c.lanePhase[l] === phase) satVehPerH += c.laneSatFlowVehPerH[l]!;
     }
     if (!(satVehPerH > 0)) continue;
-    delayOut[k] = inputOutputDelayS(pcd.cycles, satVehPerH, c.startUpLostTimeS, c.extensionOfEffectiveGreenS, stopCorrectionS(links.freeFlowKph[k]!), fromMs, toMs);
+    const io = inputOutputDelayS(pcd.cycles, satVehPerH, c.startUpLostTimeS, c.extensionOfEffectiveGreenS, stopCorrectionS(links.freeFlowKph[k]!), fromMs, toMs);
+    delayOut[k] = io;
+    const loc = ctx.location[links.toIntersection[k]!]!;
+    if (Number.isFinite(io) && loc >= 0) for (const ch of arrivalDetectors(ctx, phase, APPROACH_IDS[links.approach[k]!]).channels) held.set(loc * CHANNEL_SPAN + ch, k);
   }
+  if (delayOut && held.size > 0) addHeldUpstreamDelayS(ctx, held, fromMs, toMs, delayOut);
   return out;
+}
+
+const STAND_MS = (7 / (8 / 3.6)) * 1000;
+const SCAN_MARGIN_MS = 300_000;
+const CHANNEL_SPAN = 1 << 16;
+
+/**
+ * A car covering an advance loop for longer than STAND_MS stands (or crawls below HCM's
+ * queued speed, 5 mi/h ≈ 8 km/h, over a 7 m effective length): the vehicles arriving behind it
+ * meanwhile wait upstream of the loop, and their on-events come only when they reach it, so
+ * the input-output analysis misses that wait. Over one such standing time B at a loop whose
+ * arrival rate over the window is λ, about λB vehicles arrive, waiting B/2 on average: λB²/2
+ * more delay. Adds that, per arrival in [fromMs, toMs), to `delayOut` of each link in `held`
+ * ((location · CHANNEL_SPAN + channel) → link), in one pass over the window's events (plus a
+ * margin before it: a longer standing time is cut to the part after the margin's start).
+ */
+function addHeldUpstreamDelayS(ctx: MeasureContext, held: Map<number, number>, fromMs: number, toMs: number, delayOut: Float64Array): void {
+  const ev = ctx.events;
+  if (!(toMs > fromMs)) return;
+  const slot = new Map<number, number>();
+  for (const key of held.keys()) slot.set(key, slot.size);
+  const n = slot.size;
+  const onSince = new Float64Array(n).fill(Number.NaN);
+  const count = new Float64Array(n);
+  const sumB2 = new Float64Array(n);
+  // The log is in time order (measureContext).
+  const startMs = fromMs - SCAN_MARGIN_MS;
+  let lo = 0;
+  let hi = ev.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ev.timestampMsAt(mid) < startMs) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let k = lo; k < ev.length; k++) {
+    const t = ev.timestampMsAt(k);
+    if (t >= toMs) break;
+    const code = ev.codeAt(k);
+    if (code !== 81 && code !== 82) continue;
+    const s = slot.get(ev.locationAt(k) * CHANNEL_SPAN + ev.paramAt(k));
+    if (s === undefined) continue;
+    if (code === 82) {
+      if (Number.isNaN(onSince[s]!)) onSince[s] = t;
+      if (t >= fromMs) count[s] = count[s]! + 1;
+    } else {
+      const b = t - (Number.isNaN(onSince[s]!) ? startMs : onSince[s]!);
+      if (t >= fromMs && b > STAND_MS) sumB2[s] = sumB2[s]! + b * b;
+      onSince[s] = Number.NaN;
+    }
+  }
+  const extraMs = new Float64Array(delayOut.length);
+  const arrivals = new Float64Array(delayOut.length);
+  for (const [key, s] of slot) {
+    const k = held.get(key)!;
+    arrivals[k] = arrivals[k]! + count[s]!;
+    extraMs[k] = extraMs[k]! + ((count[s]! / (toMs - fromMs)) * sumB2[s]!) / 2;
+  }
+  for (let k = 0; k < delayOut.length; k++) if (arrivals[k]! > 0) delayOut[k] = delayOut[k]! + extraMs[k]! / arrivals[k]! / 1000;
 }
 
 /**
