@@ -2,7 +2,8 @@
  * Routes that say where they go next (routeTable.ts `legNext`, `legEntryPosM`): a trip drives
  * on to the link its route names, not the one the movement's geometric exit would give (on
  * irregular SUMO nets the two differ, and trips used to leave the network there), and comes
- * onto it part-way along when its way there is shorter than the link.
+ * onto it part-way along when its way there is shorter than the link; approach lengths the
+ * caller knows (a SUMO net's own ways) replace the links' lengths.
  */
 import { describe, expect, it } from 'vitest';
 import { planNetwork } from '../engine/plan.js';
@@ -11,6 +12,7 @@ import { APPROACH_IDS } from '../engine/network/schema.js';
 import { gridNetwork, gridVolumes } from '../test/fixtures/gridNetwork.js';
 import { routeTable } from './routeTable.js';
 import { Simulation } from './simulation.js';
+import { buildTopology } from './topology.js';
 
 const c = gridNetwork({ rows: 2, cols: 2, colSpacingM: 300, rowSpacingM: 300 });
 const plan = planNetwork(c, gridVolumes(c, 400, 200), 900).buffer;
@@ -29,7 +31,7 @@ const entry = linkAt(r0c0, EB);
 const target = linkAt(r0c1, EB);
 
 /** 20 trips: right at R0C0, then (their route says, through a junction without signals) on to R0C1's west approach, and straight on there. */
-function run(next: number | undefined, nextPosM: number) {
+function run(next: number | undefined, nextPosM: number, approachLengthM?: ReadonlyMap<string, number>) {
   const trips = Array.from({ length: 20 }, (_, k) => ({
     id: `t${k}`,
     entryS: 1 + 8 * k,
@@ -40,7 +42,7 @@ function run(next: number | undefined, nextPosM: number) {
     ...(next !== undefined ? { next: [next, -1], nextPosM: [nextPosM, 0] } : {}),
     arrivePosM: Infinity,
   }));
-  const sim = new Simulation(c, plan, { movementFlowVehPerH: none, routes: routeTable(trips) }, { seed: 2 });
+  const sim = new Simulation(c, plan, { movementFlowVehPerH: none, routes: routeTable(trips) }, { seed: 2, ...(approachLengthM ? { approachLengthM } : {}) });
   sim.runUntil(900);
   const m = sim.metrics();
   const through = m.movements.find((x) => x.intersectionId === 'R0C1' && x.movement === THROUGH)?.vehicles ?? 0;
@@ -66,5 +68,20 @@ describe('routes that name their next link', () => {
     expect(part.through).toBe(20);
     // 150 m less to drive at about 14 m/s: about 11 s less travel per trip (signals add noise, not 8 s of it).
     expect(whole.m.meanTravelTimeS - part.m.meanTravelTimeS).toBeGreaterThan(3);
+  });
+
+  it('take the approach lengths the caller gives over the network links', () => {
+    const longer = new Map([['R0C1:EB', 500]]);
+    const t = buildTopology(c, longer);
+    expect(top.linkLengthM[target]).not.toBe(500);
+    expect(t.linkLengthM[target]).toBe(500);
+    expect(t.linkBoundary[target]).toBe(0);
+    // Every other approach as it was.
+    for (let l = 0; l < top.linkCount; l++) if (l !== target) expect(t.linkLengthM[l]).toBe(top.linkLengthM[l]);
+    // The simulation drives it: the trips' way to R0C1 grows by 500 m less its old length.
+    const base = run(target, 0);
+    const long = run(target, 0, longer);
+    expect(long.through).toBe(20);
+    expect(long.m.meanTravelTimeS - base.m.meanTravelTimeS).toBeGreaterThan(((500 - top.linkLengthM[target]!) / 14) * 0.5);
   });
 });
