@@ -13,6 +13,7 @@ import type { SeededRandom } from '../engine/numeric.js';
 import type { SimTopology } from './topology.js';
 import { hasEntrySpace, newVehicle, placeOnLane } from './lanes.js';
 import { chooseLane, chooseTurn, firstTurn, routeLane } from './laneChoice.js';
+import { NEXT_BY_TOPOLOGY } from './routeTable.js';
 import { IDM, type SimCore, type SimState } from './vehicles.js';
 
 /** Spread of drivers' desired speed factor (a standard deviation; SUMO's default). */
@@ -170,7 +171,7 @@ function enterRoute(core: SimCore, trip: number, t: number): boolean {
   const hasLeg = first < r.legStart[k + 1]!;
   const move = hasLeg ? r.legMove[first]! : -1;
   const pos = r.entryPosM[k]!;
-  const lane = routeLane(core, link, move, pos, -1, false, hasLeg && first + 1 < r.legStart[k + 1]! ? r.legMove[first + 1]! : -1);
+  const lane = routeLane(core, link, move, pos, -1, false, hasLeg && first + 1 < r.legStart[k + 1]! ? r.legMove[first + 1]! : -1, hasLeg ? r.legNext[first]! : NEXT_BY_TOPOLOGY);
   if (lane < 0) return false;
   const sf = speedFactor(s.rng);
   const v = newVehicle(core, t, sf, IDM.lengthM, IDM.accelMps2);

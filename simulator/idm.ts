@@ -7,11 +7,10 @@
  * stop mark. Called by `Simulation.step` (simulation.ts) for every lane, every
  * step; allocation-free.
  */
-import { movementSlot } from '../engine/network/geometry.js';
 // Permitted lefts go when the nearest opposing vehicle is at least the planner's critical gap away in time.
 import { CRITICAL_GAP_S } from '../engine/timing/planner.js';
 import { laneTail, laneVehicle } from './lanes.js';
-import { crossingLane } from './laneChoice.js';
+import { crossingLane, nextEntryPosM, nextLinkOf } from './laneChoice.js';
 import { LOOP_LENGTH_M } from './detectors.js';
 import { AT_STOP_M, arriveAtStop, stopMarkAhead } from './buses.js';
 import { arrive, leaveLane } from './transfers.js';
@@ -132,17 +131,19 @@ export function moveLane(core: SimCore, lane: number, t: number, dt: number): vo
       obstacle = len;
       obstacleSpeed = 0;
       if (go) {
-        const next = top.linkNext[movementSlot(link, m)]!;
+        const next = nextLinkOf(core, v, link, m);
         if (next < 0) obstacle = Infinity;
         else {
           // Across the line it follows the last vehicle of the lane it will take (a tracked
-          // vehicle, a bus, waits for room in a lane that keeps it on its route).
+          // vehicle, a bus, waits for room in a lane that keeps it on its route). A route that
+          // comes onto that link part-way along (through a junction without signals) follows
+          // it from there: a last vehicle still short of that point is one to let by first.
           const target = crossingLane(core, v, next);
           if (target >= 0) {
             if (laneSize[target]! === 0) obstacle = Infinity;
             else {
               const tail = laneTail(core, target);
-              obstacle = len + vPos[tail]! - vLength[tail]!;
+              obstacle = len + vPos[tail]! - vLength[tail]! - nextEntryPosM(core, v);
               obstacleSpeed = vSpeed[tail]!;
             }
             crossing = true;

@@ -9,6 +9,7 @@
 import { movementIndex, movementSlot, THROUGH_TURN, TURN_COUNT } from '../engine/network/geometry.js';
 import { entryBlocked, insertIndex, tailRearM } from './lanes.js';
 import { IDM, type SimCore } from './vehicles.js';
+import { NEXT_BY_TOPOLOGY } from './routeTable.js';
 
 /** Vehicles a lane must be emptier by, per lane of offset, before a vehicle crossing a junction leaves its own lane's continuation for it. */
 const LANE_KEEP_WEIGHT = 1000;
@@ -16,6 +17,32 @@ const LANE_KEEP_WEIGHT = 1000;
 const NO_ROOM_COST = 1e6;
 /** Vehicles of queue a driver accepts to be in a lane that leads on into a lane for its turn after next. */
 const LOOKAHEAD_COST = 6;
+
+/**
+ * The link vehicle v drives on to after its movement m on `link`: its route's (which may run
+ * through junctions without signals to any approach), else the topology's; -1 out of the network.
+ */
+export function nextLinkOf(core: SimCore, v: number, link: number, m: number): number {
+  const k = core.s.vRoute[v]!;
+  if (k >= 0) {
+    const r = core.routes!;
+    const leg = core.s.vLeg[v]!;
+    if (leg < r.legStart[k + 1]!) {
+      const next = r.legNext[leg]!;
+      if (next !== NEXT_BY_TOPOLOGY) return next;
+    }
+  }
+  return core.top.linkNext[movementSlot(link, m)]!;
+}
+
+/** Where vehicle v comes onto its next link, m from the link's start: 0 but for a route whose way there is shorter than the link. */
+export function nextEntryPosM(core: SimCore, v: number): number {
+  const k = core.s.vRoute[v]!;
+  if (k < 0) return 0;
+  const r = core.routes!;
+  const leg = core.s.vLeg[v]!;
+  return leg < r.legStart[k + 1]! ? r.legEntryPosM[leg]! : 0;
+}
 
 /** A random-turn vehicle's turn on a link, drawn from the link's turning shares. */
 export function chooseTurn(core: SimCore, link: number): number {
@@ -103,11 +130,11 @@ export function curbLane(core: SimCore, link: number, turn: number): number {
  * junction as SUMO's lane-to-lane connections do, so parallel queues discharge side by side
  * instead of crowding one entry. Entering from outside, the emptiest.
  */
-export function routeLane(core: SimCore, link: number, move: number, posM: number, fromLane = -1, soft = false, nextMove = -1): number {
+export function routeLane(core: SimCore, link: number, move: number, posM: number, fromLane = -1, soft = false, nextMove = -1, afterLink = NEXT_BY_TOPOLOGY): number {
   const top = core.top;
   const laneSize = core.s.laneSize;
   const n = top.linkLaneCount[link]!;
-  const after = nextMove >= 0 && move >= 0 ? top.linkNext[movementSlot(link, move)]! : -1;
+  const after = nextMove >= 0 && move >= 0 ? (afterLink !== NEXT_BY_TOPOLOGY ? afterLink : top.linkNext[movementSlot(link, move)]!) : -1;
   let target = -1;
   if (fromLane >= 0) {
     const from = top.laneLink[fromLane]!;
@@ -200,7 +227,7 @@ function routeNextLane(core: SimCore, v: number, next: number, relM: number): nu
   const k = s.vRoute[v]!;
   const leg = s.vLeg[v]! + 1;
   const end = r.legStart[k + 1]!;
-  return routeLane(core, next, leg < end ? r.legMove[leg]! : -1, relM, s.vLane[v]!, true, leg + 1 < end ? r.legMove[leg + 1]! : -1);
+  return routeLane(core, next, leg < end ? r.legMove[leg]! : -1, relM, s.vLane[v]!, true, leg + 1 < end ? r.legMove[leg + 1]! : -1, leg < end ? r.legNext[leg]! : NEXT_BY_TOPOLOGY);
 }
 
 /** A bus's lane on the next link: the curb lane before its stop, else the emptiest lane for its turn, with room ahead of its front (`relM`, ≤ 0, from the link's start); -1 if none. */

@@ -29,6 +29,18 @@ export interface SimRoutes {
   readonly legStart: Int32Array;
   readonly legMove: Int8Array;
   /**
+   * Per leg: the link the trip drives on to after that movement, as its route says (SUMO's
+   * edges, through junctions without signals); -1 out of the network; NEXT_BY_TOPOLOGY when
+   * the topology's `linkNext` (the movement's geometric exit) decides.
+   */
+  readonly legNext: Int32Array;
+  /**
+   * Per leg: where on that next link the trip comes on, m from its start: the link's length
+   * less the route's distance from the stop line it crossed (0 when that distance is the
+   * link's length or more).
+   */
+  readonly legEntryPosM: Float64Array;
+  /**
    * Where the trip ends on the link it is on after its last leg (its entry link when it has
    * none), m from that link's start; Infinity when the last leg takes it out of the network.
    */
@@ -37,8 +49,24 @@ export interface SimRoutes {
   readonly ids: readonly string[];
 }
 
+/** `legNext` value: the next link is the topology's (`SimTopology.linkNext`). */
+export const NEXT_BY_TOPOLOGY = -2;
+
+/** One trip for `routeTable`; `next` and `nextPosM`, when given, have one entry per leg (see `SimRoutes.legNext`). */
+export interface RouteRecord {
+  readonly id: string;
+  readonly entryS: number;
+  readonly entryLink: number;
+  readonly entryPosM: number;
+  readonly entrySpeedMps: number;
+  readonly legs: readonly number[];
+  readonly next?: readonly number[];
+  readonly nextPosM?: readonly number[];
+  readonly arrivePosM: number;
+}
+
 /** Builds the table from per-trip records (already in entry-time order). */
-export function routeTable(trips: readonly { id: string; entryS: number; entryLink: number; entryPosM: number; entrySpeedMps: number; legs: readonly number[]; arrivePosM: number }[]): SimRoutes {
+export function routeTable(trips: readonly RouteRecord[]): SimRoutes {
   const n = trips.length;
   const legStart = new Int32Array(n + 1);
   let legs = 0;
@@ -49,6 +77,12 @@ export function routeTable(trips: readonly { id: string; entryS: number; entryLi
   legStart[n] = legs;
   const legMove = new Int8Array(legs);
   trips.forEach((t, r) => legMove.set(t.legs, legStart[r]!));
+  const legNext = new Int32Array(legs).fill(NEXT_BY_TOPOLOGY);
+  const legEntryPosM = new Float64Array(legs);
+  trips.forEach((t, r) => {
+    if (t.next !== undefined) legNext.set(t.next, legStart[r]!);
+    if (t.nextPosM !== undefined) legEntryPosM.set(t.nextPosM, legStart[r]!);
+  });
   return {
     count: n,
     entryS: Float64Array.from(trips, (t) => t.entryS),
@@ -57,6 +91,8 @@ export function routeTable(trips: readonly { id: string; entryS: number; entryLi
     entrySpeedMps: Float64Array.from(trips, (t) => t.entrySpeedMps),
     legStart,
     legMove,
+    legNext,
+    legEntryPosM,
     arrivePosM: Float64Array.from(trips, (t) => t.arrivePosM),
     ids: trips.map((t) => t.id),
   };

@@ -69,6 +69,11 @@ export interface SimOptions {
    * spills into that lane). Needs `laneChange`.
    */
   readonly bayLengthM?: ReadonlyMap<string, number>;
+  /**
+   * Approach lengths, m, keyed `${intersectionId}:${approachId}`, where the caller knows them
+   * better than the network's links do (topology.ts `buildTopology`): a SUMO net's own ways.
+   */
+  readonly approachLengthM?: ReadonlyMap<string, number>;
 }
 
 export interface Demand {
@@ -105,7 +110,7 @@ export class Simulation {
     demand: Demand,
     opts: SimOptions,
   ) {
-    this.topology = buildTopology(c);
+    this.topology = buildTopology(c, opts.approachLengthM);
     const top = this.topology;
     this.stepS = opts.stepS ?? 0.5;
     if (!(this.stepS > 0 && this.stepS <= 1)) throw new OptionError('options.stepS', `must be in (0, 1], got ${this.stepS}`);

@@ -38,7 +38,13 @@ export interface SimTopology {
   readonly linkOpposing: Int32Array;
 }
 
-export function buildTopology(c: CompiledNetwork): SimTopology {
+/**
+ * `approachLengthM`, keyed `${intersectionId}:${approachId}`, gives approaches their length
+ * where the caller knows it better than the network's links (a SUMO net: the way from the
+ * signal upstream along its own edges, sumo/netLinks.ts `approachWayLengths`); the link then
+ * counts as fed from inside the network.
+ */
+export function buildTopology(c: CompiledNetwork, approachLengthM?: ReadonlyMap<string, number>): SimTopology {
   const net = c.network;
   const n = c.intersectionCount;
   const keyOf = (i: number, a: number) => `${i}:${a}`;
@@ -72,6 +78,14 @@ export function buildTopology(c: CompiledNetwork): SimTopology {
     linkLength[target] = link.lengthM;
     linkBoundary[target] = 0;
     downstreamOf.set(`${j}:${dir}`, target);
+  }
+  if (approachLengthM !== undefined) {
+    for (let l = 0; l < linkCount; l++) {
+      const lengthM = approachLengthM.get(`${net.intersections[linkIntersection[l]!]!.id}:${APPROACH_IDS[linkApproach[l]!]!}`);
+      if (lengthM === undefined) continue;
+      linkLength[l] = lengthM;
+      linkBoundary[l] = 0;
+    }
   }
   for (let l = 0; l < linkCount; l++) {
     const i = linkIntersection[l]!;

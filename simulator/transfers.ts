@@ -6,7 +6,7 @@
  */
 import { movementIndex, movementSlot, TURN_COUNT } from '../engine/network/geometry.js';
 import { freeVehicle, laneTail, placeOnLane, removeAt, removeFront } from './lanes.js';
-import { firstTurn } from './laneChoice.js';
+import { firstTurn, nextEntryPosM, nextLinkOf } from './laneChoice.js';
 import { finishTracked, logTracked } from './buses.js';
 import { recordApproach, recordTrip } from './metrics.js';
 import type { SimCore } from './vehicles.js';
@@ -22,11 +22,11 @@ export function leaveLane(core: SimCore, v: number, lane: number, link: number, 
   s.vFreeS[v] = s.vFreeS[v]! + freeS;
   const tracked = core.buses.vTracked[v] === 1;
   if (tracked) logTracked(core, v, link, i, m, t, freeS);
-  const next = top.linkNext[movementSlot(link, m)]!;
+  const next = nextLinkOf(core, v, link, m);
   const target = next >= 0 ? s.vNextLane[v]! : -1;
   if (target >= 0 && top.laneLink[target] === next && s.laneSize[target]! < core.laneCap - 1) {
-    // On the next link where its front got to, behind that lane's last vehicle.
-    let posM = s.vPos[v]! - top.linkLengthM[link]!;
+    // On the next link where its front got to (past where its route comes on), behind that lane's last vehicle.
+    let posM = s.vPos[v]! - top.linkLengthM[link]! + nextEntryPosM(core, v);
     if (s.laneSize[target]! > 0) {
       const tail = laneTail(core, target);
       posM = Math.min(posM, s.vPos[tail]! - s.vLength[tail]! - 0.1);

@@ -50,6 +50,40 @@ export function linksBetweenSignals(edges: ReadonlyMap<string, SumoEdge>, inters
   return netLinks;
 }
 
+/**
+ * Per approach edge of a signal (SUMO edge id): the length of the way to it from the signal
+ * upstream, m, along the same chains `linksBetweenSignals` follows (through nodes that only pass
+ * traffic on). The links themselves name only the two signals, and the simulator's topology
+ * puts a link on the approach the compass direction between them names; on irregular nets
+ * (`netgenerate --rand`) that is often another approach, which then gets the wrong length.
+ * Approach edges with no signal upstream on such a chain are absent.
+ */
+export function approachWayLengths(edges: ReadonlyMap<string, SumoEdge>, signals: ReadonlySet<string>): Map<string, number> {
+  const edgesFrom = new Map<string, SumoEdge[]>();
+  for (const e of edges.values()) {
+    const list = edgesFrom.get(e.from) ?? [];
+    list.push(e);
+    edgesFrom.set(e.from, list);
+  }
+  const out = new Map<string, number>();
+  for (const first of edges.values()) {
+    if (!signals.has(first.from)) continue;
+    let e = first;
+    let lengthM = 0;
+    for (let hops = 0; ; hops++) {
+      lengthM += Math.max(...e.lanes.map((l) => l.lengthM), 1);
+      if (signals.has(e.to) || hops >= MAX_PASS_THROUGH_NODES) break;
+      const onward = (edgesFrom.get(e.to) ?? []).filter((x) => x.to !== e.from);
+      if (onward.length !== 1) break;
+      e = onward[0]!;
+    }
+    if (!signals.has(e.to) || e.to === first.from) continue;
+    const wayM = round1(Math.min(lengthM, 20_000));
+    if (!out.has(e.id) || out.get(e.id)! < wayM) out.set(e.id, wayM);
+  }
+  return out;
+}
+
 export function findCorridors(intersections: readonly IntersectionJson[], links: NetworkJson['links'], outboundWeight: number): NetworkJson['corridors'] {
   const byId = new Map(intersections.map((ix) => [ix.id, ix]));
   const linkLen = new Map(links.map((l) => [`${l.from}\u0000${l.to}`, l.lengthM]));

@@ -1,8 +1,17 @@
 /**
  * Puts SUMO trips on the simulator's road graph: the first signal approach a
  * trip reaches is its entry link, each (approach edge, next edge) pair it
- * drives through a signal is a movement, and it leaves where its route leaves
- * the modelled links or ends. Called by `greenwave sim` and bench/fidelity.
+ * drives through a signal is a movement, the next signal approach on its
+ * route (through any junctions without signals) is the link it drives on to,
+ * coming onto it as far along as that link is longer than its way there, and
+ * it leaves where its route leaves the modelled links or ends. Called by
+ * `greenwave sim` and bench/fidelity.
+ *
+ * The next link is the route's, not the movement's geometric exit
+ * (topology.ts `linkNext`): on irregular nets (`netgenerate --rand`) a left
+ * turn does not always lead to the approach the compass names, and the chain
+ * of edges to the next signal may branch at a priority junction; trips used to
+ * leave the network there, after two or three of their six signals.
  *
  * The simulator models only signal approaches. Driving on edges outside them
  * (the streets before the first signal, after the last) is taken as free
@@ -15,7 +24,7 @@ import type { CompiledNetwork } from '../../engine/network/compile.js';
 import { movementSlot, parseMovementId } from '../../engine/network/geometry.js';
 import { APPROACH_IDS } from '../../engine/network/schema.js';
 import type { SimTopology } from '../topology.js';
-import { routeTable, type SimRoutes } from '../routeTable.js';
+import { NEXT_BY_TOPOLOGY, routeTable, type RouteRecord, type SimRoutes } from '../routeTable.js';
 import type { SumoMapping } from './importNet.js';
 import type { SumoGraph, SumoTrip } from './routes.js';
 
@@ -52,7 +61,7 @@ export function mapTrips(trips: readonly SumoTrip[], graph: SumoGraph, c: Compil
     for (let k = top.linkLaneStart[l]!; k < top.linkLaneStart[l]! + top.linkLaneCount[l]!; k++) servedMask[l] = servedMask[l]! | c.laneMovementMask[top.linkLanes[k]!]!;
   }
   const len = (e: string) => graph.edges.get(e)?.lengthM ?? 0;
-  const out: Parameters<typeof routeTable>[0][number][] = [];
+  const out: RouteRecord[] = [];
   let unmodelled = 0;
   let unservedTurn = 0;
   nextTrip: for (const trip of trips) {
@@ -80,6 +89,8 @@ export function mapTrips(trips: readonly SumoTrip[], graph: SumoGraph, c: Compil
     }
     const entryLink = link;
     const legs: number[] = [];
+    const next: number[] = [];
+    const nextPosM: number[] = [];
     let arrivePosM = top.linkLengthM[link]!;
     for (;;) {
       if (j + 1 >= E.length) {
@@ -92,23 +103,36 @@ export function mapTrips(trips: readonly SumoTrip[], graph: SumoGraph, c: Compil
         continue nextTrip;
       }
       legs.push(m);
-      const next = top.linkNext[movementSlot(link, m)]!;
-      if (next < 0) {
-        arrivePosM = Infinity;
-        break;
-      }
+      // The next signal approach on its route, through any junctions without signals on the way.
       let k = j + 1;
-      while (k < E.length && approachLink.get(E[k]!) !== next) k++;
+      let wayM = 0;
+      while (k < E.length && !approachLink.has(E[k]!)) wayM += len(E[k++]!);
       if (k < E.length) {
-        link = next;
+        const routeNext = approachLink.get(E[k]!)!;
+        wayM += len(E[k]!);
+        // It comes onto that link as far along as the link is longer than its way there (a link
+        // shorter than the way is driven from its start; lengths within a metre are the same).
+        const posM = top.linkLengthM[routeNext]! - wayM;
+        next.push(routeNext);
+        nextPosM.push(posM >= 1 ? posM : 0);
+        link = routeNext;
         j = k;
         continue;
       }
+      // No signal ahead on its route: the topology's next link, if any, is the one it drives on.
+      next.push(NEXT_BY_TOPOLOGY);
+      nextPosM.push(0);
+      const topoNext = top.linkNext[movementSlot(link, m)]!;
+      if (topoNext < 0) {
+        arrivePosM = Infinity;
+        break;
+      }
       // The route ends (or turns off) before the next signal: it leaves where the rest of its route runs out.
+      const nextLink = topoNext;
       let rest = 0;
       for (let q = j + 1; q < E.length; q++) rest += len(E[q]!);
-      link = next;
-      arrivePosM = Math.min(rest, top.linkLengthM[next]!);
+      link = nextLink;
+      arrivePosM = Math.min(rest, top.linkLengthM[nextLink]!);
       break;
     }
     out.push({
@@ -119,6 +143,8 @@ export function mapTrips(trips: readonly SumoTrip[], graph: SumoGraph, c: Compil
       // A trip that drove upstream edges first arrives at its desired speed.
       entrySpeedMps: trip.departSpeed === 'max' || upstreamS > 0 ? Number.NaN : trip.departSpeed,
       legs,
+      next,
+      nextPosM,
       arrivePosM,
     });
   }

@@ -15,6 +15,7 @@ import { mapTrips } from './routeMap.js';
 import { readSumoPrograms, SumoProgramLamps } from './programLamps.js';
 import { readSumoNet } from './netXml.js';
 import { sumoTurnBays } from './turnBays.js';
+import { approachWayLengths } from './netLinks.js';
 
 export interface SumoScenarioOptions {
   readonly seed?: number;
@@ -68,16 +69,26 @@ export function runSumoScenario(netXml: string, routesXml: string, opts: SumoSce
   const plan = createPlanBuffer(c);
   planAll(c, plan, new PlanScratch());
   const lamps = new SumoProgramLamps(c, imported.mapping, programs);
-  const mapped = mapTrips(demand.trips, graph, c, buildTopology(c), imported.mapping);
+  // Approach lengths from the net's own edges: the importer's links name only the two signals.
+  const sumoNet = readSumoNet(netXml);
+  const wayM = approachWayLengths(sumoNet.edges, new Set(imported.mapping.intersections.map((m) => m.junctionId)));
+  const approachLengthM = new Map<string, number>();
+  for (const m of imported.mapping.intersections) {
+    for (const ap of m.approaches) {
+      const lengthM = wayM.get(ap.edgeId);
+      if (lengthM !== undefined) approachLengthM.set(`${m.intersectionId}:${ap.approach}`, lengthM);
+    }
+  }
+  const mapped = mapTrips(demand.trips, graph, c, buildTopology(c, approachLengthM), imported.mapping);
   const lastDue = mapped.routes.count > 0 ? mapped.routes.entryS[mapped.routes.count - 1]! : 0;
   const endS = opts.endS ?? lastDue + 3600;
   const laneChange = opts.laneChange === true;
-  const bays = laneChange && (opts.turnBays ?? true) ? sumoTurnBays(readSumoNet(netXml)) : undefined;
+  const bays = laneChange && (opts.turnBays ?? true) ? sumoTurnBays(sumoNet) : undefined;
   const sim = new Simulation(
     c,
     plan,
     { movementFlowVehPerH: new Float64Array(c.intersectionCount * 16), routes: mapped.routes },
-    { seed: opts.seed ?? 1, stepS: opts.stepS ?? 0.5, lamps, maxVehicles: Math.max(1000, mapped.routes.count), laneChange, ...(bays !== undefined ? { bayLengthM: bays } : {}) },
+    { seed: opts.seed ?? 1, stepS: opts.stepS ?? 0.5, lamps, maxVehicles: Math.max(1000, mapped.routes.count), laneChange, approachLengthM, ...(bays !== undefined ? { bayLengthM: bays } : {}) },
   );
   const t0 = performance.now();
   // Run to the end, or stop once every trip is in and out.
