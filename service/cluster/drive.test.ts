@@ -40,6 +40,7 @@ import { assertFreshBuild } from '../../engine/pool/freshBuild.js';
 import { loadNetwork } from '../../engine/network/validate.js';
 import { compileNetwork, type CompiledNetwork } from '../../engine/network/compile.js';
 import { partitionRegions, type RegionPlan } from '../../engine/cluster/regions.js';
+import { regionNetwork } from '../../engine/cluster/regionNetwork.js';
 import { planNetwork } from '../../engine/plan.js';
 import { VirtualController } from '../../controllers-adapter/virtual/controller.js';
 import { ControllerServer } from '../../controllers-adapter/modbus/server.js';
@@ -113,6 +114,8 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
   let dir: string;
   let c: CompiledNetwork;
   let regions: RegionPlan['regions'];
+  /** Each region's own network (regionNetwork.ts). */
+  let regionNets: Map<string, CompiledNetwork>;
   const servers: ControllerServer[] = [];
   /** Controllers by intersection index. */
   const controllers: VirtualController[] = [];
@@ -133,6 +136,7 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     const net = loadNetwork(text);
     c = compileNetwork(net);
     regions = partitionRegions(net, 20).regions;
+    regionNets = new Map(regions.map((r) => [r.id, compileNetwork(regionNetwork(net, r))]));
     // The controllers: one Modbus port per region (unit ids 1..20), a clock 100× real time.
     const t0S = Date.now() / 1000;
     clock = (): number => t0S + (Date.now() / 1000 - t0S) * TIME_SCALE;
@@ -209,9 +213,10 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
   };
   /** Controllers whose active plan is not their region's `wire` id. */
   const notOn = (wire: Map<string, number>): string[] => regions.flatMap((r) => r.signalIds.filter((id) => now(id).activePlanId !== wire.get(r.id)));
-  const commitAll = async (body: DeployablePlanBody): Promise<Map<string, number>> => {
+  /** Commits each region's plan (`body` of the region's own network); the wire id each region's controllers will see. */
+  const commitAll = async (body: (rc: CompiledNetwork) => DeployablePlanBody): Promise<Map<string, number>> => {
     const wire = new Map<string, number>();
-    for (const r of regions) wire.set(r.id, regionWirePlanId(await commitRegionPlan(plansKv, r.id, body)));
+    for (const r of regions) wire.set(r.id, regionWirePlanId(await commitRegionPlan(plansKv, r.id, body(regionNets.get(r.id)!))));
     return wire;
   };
 
@@ -255,8 +260,9 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
 
   it('keeps every controller on its region’s committed plan, sends no deployment twice, and fences every write', async () => {
     expect(regions.length).toBe(15);
-    const planA = deployableBody(c, planNetwork(c, new Float64Array(c.detectorIds.length).fill(60), 900, { coordinate: false }).buffer, [], '08:00');
-    const planB = deployableBody(c, planNetwork(c, new Float64Array(c.detectorIds.length).fill(90), 900, { coordinate: false }).buffer, [], '08:15');
+    // A committed plan is the region's own (regionNetwork.ts), as the nodes' re-plans commit.
+    const planA = (rc: CompiledNetwork): DeployablePlanBody => deployableBody(rc, planNetwork(rc, new Float64Array(rc.detectorIds.length).fill(60), 900, { coordinate: false }).buffer, [], '08:00');
+    const planB = (rc: CompiledNetwork): DeployablePlanBody => deployableBody(rc, planNetwork(rc, new Float64Array(rc.detectorIds.length).fill(90), 900, { coordinate: false }).buffer, [], '08:15');
     const t0 = Date.now();
     for (const id of NODES) start(id);
     await until(() => `5 regions per node (now ${NODES.map((id) => heldBy(id).length).join('/')}; ${stderr.join('')})`, () => NODES.every((id) => heldBy(id).length === 5), 20_000);

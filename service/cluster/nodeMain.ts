@@ -32,9 +32,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadNetwork } from '../../engine/network/validate.js';
-import { compileNetwork } from '../../engine/network/compile.js';
+import { compileNetwork, type CompiledNetwork } from '../../engine/network/compile.js';
+import { regionNetwork } from '../../engine/cluster/regionNetwork.js';
 import { partitionRegions } from '../../engine/cluster/regions.js';
-import { connect, type JsMsg } from 'nats';
+import { connect, type JsMsg, type KV } from 'nats';
 import { ControllerClient, type ControllerEndpoint } from '../../controllers-adapter/modbus/client.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import { FENCED_REASON } from '../deployer.js';
@@ -43,6 +44,8 @@ import { ClusterNode, retrying } from './node.js';
 import { NodeFront } from './front.js';
 import { RegionDriver } from './regionDriver.js';
 import { openPlanBucket } from './regionPlans.js';
+import { regionSubject } from './regionBus.js';
+import { RegionCounts, REPLAN_SUBJECT, replanRegions, type ReplanRequest } from './regionReplan.js';
 
 const { values } = parseArgs({
   options: {
@@ -55,6 +58,8 @@ const { values } = parseArgs({
     replicas: { type: 'string', default: '1' },
     'write-ms': { type: 'string', default: '0' },
     inbox: { type: 'boolean', default: false },
+    ingest: { type: 'boolean', default: false },
+    'no-write-lines': { type: 'boolean', default: false },
     'ack-wait-ms': { type: 'string', default: '5000' },
     controllers: { type: 'string' },
     db: { type: 'string' },
@@ -78,11 +83,13 @@ const emit = (event: Record<string, unknown>): void => {
 
 if (!values.id) fail('--id is required');
 let regionIds: string[];
-/** With --controllers: each region's controllers and a client for them. */
-let driven: Map<string, { client: ControllerClient; endpoints: ControllerEndpoint[] }> | undefined;
-let c: ReturnType<typeof compileNetwork> | undefined;
+/** With --controllers: each region's network, controllers (indices in that network) and a client for them. */
+let driven: Map<string, { c: CompiledNetwork; client: ControllerClient; endpoints: ControllerEndpoint[] }> | undefined;
+/** With --network: each region's own network (regionNetwork.ts), compiled. */
+const networks = new Map<string, CompiledNetwork>();
 if (values.controllers !== undefined && (values.network === undefined || values.db === undefined)) fail('--controllers needs --network (the regions) and --db (the node\'s record of deployments)');
 if (values['grpc-port'] !== undefined && (values.network === undefined || values.tokens === undefined)) fail('--grpc-port needs --network (the regions) and --tokens (who may call)');
+if (values.ingest && values.network === undefined) fail('--ingest needs --network (the regions\' detectors)');
 /** With --grpc-port: intersection id → region id. */
 const regionOf = new Map<string, string>();
 if (values.network) {
@@ -90,23 +97,26 @@ if (values.network) {
   const plan = partitionRegions(net, Number(values['max-signals']));
   regionIds = plan.regions.map((r) => r.id);
   for (const r of plan.regions) for (const id of r.signalIds) regionOf.set(id, r.id);
-  if (values['grpc-port'] !== undefined) c ??= compileNetwork(net);
+  if (values['grpc-port'] !== undefined || values.controllers !== undefined || values.ingest) {
+    for (const r of plan.regions) networks.set(r.id, compileNetwork(regionNetwork(net, r)));
+  }
   if (values.controllers !== undefined) {
-    c ??= compileNetwork(net);
-    const index = new Map(c.intersectionIds.map((id, i) => [id, i]));
     const listed = JSON.parse(readFileSync(values.controllers, 'utf8')) as { intersection: string; host: string; port: number; unitId: number }[];
     if (!Array.isArray(listed)) fail(`${values.controllers}: must be an array of {intersection, host, port, unitId}`);
-    const byId = new Map<string, ControllerEndpoint>();
+    const byId = new Map<string, { host: string; port: number; unitId: number }>();
     listed.forEach((e, k) => {
-      const i = index.get(e.intersection);
-      if (i === undefined) fail(`${values.controllers}: [${k}].intersection: ${JSON.stringify(e.intersection)} is not in ${values.network}`);
-      byId.set(e.intersection, { host: e.host, port: e.port, unitId: e.unitId, intersection: i });
+      if (!regionOf.has(e.intersection)) fail(`${values.controllers}: [${k}].intersection: ${JSON.stringify(e.intersection)} is not in ${values.network}`);
+      byId.set(e.intersection, { host: e.host, port: e.port, unitId: e.unitId });
     });
     driven = new Map();
     for (const r of plan.regions) {
-      const endpoints = r.signalIds.flatMap((id) => byId.get(id) ?? []);
+      const c = networks.get(r.id)!;
+      const endpoints = c.intersectionIds.flatMap((id, i) => {
+        const e = byId.get(id);
+        return e ? [{ ...e, intersection: i }] : [];
+      });
       // The client checks the endpoints (unit ids 1..247, distinct within the region).
-      driven.set(r.id, { client: new ControllerClient(c, endpoints), endpoints });
+      driven.set(r.id, { c, client: new ControllerClient(c, endpoints), endpoints });
     }
   }
 } else if (values.regions) {
@@ -127,14 +137,17 @@ let driver: RegionDriver | undefined;
 let storage: SqliteStorage | undefined;
 let plansNc: Awaited<ReturnType<typeof connect>> | undefined;
 let front: NodeFront | undefined;
-if ((driven || values['grpc-port'] !== undefined) && c) {
+let plansKv: KV | undefined;
+const counts = values.ingest ? new RegionCounts(networks) : undefined;
+if (driven || values['grpc-port'] !== undefined || values.ingest) {
   plansNc = await connect({ servers, name: `greenwave-${values.id}-plans`, reconnectTimeWait: 200, maxReconnectAttempts: -1 });
   const plans = await retrying(30_000, () => openPlanBucket(plansNc!, { replicas }));
+  plansKv = plans;
   if (values['grpc-port'] !== undefined) {
     front = await NodeFront.start({
       nodeId: values.id,
       nc: plansNc,
-      c,
+      networkOf: (r) => networks.get(r)!,
       regionOf,
       plans,
       holds: (r) => holder.node?.holds(r) ?? false,
@@ -146,17 +159,16 @@ if ((driven || values['grpc-port'] !== undefined) && c) {
   }
   if (driven) storage = await SqliteStorage.open({ path: values.db! });
 }
-if (driven && c && storage && plansNc) {
+if (driven && storage && plansNc) {
   const plans = await openPlanBucket(plansNc, { replicas });
   driver = await RegionDriver.start({
     nodeId: values.id,
-    c,
     storage,
     regions: driven,
     plans,
     holds: (r) => holder.node?.holds(r) ?? false,
     deployer: { parallel: Number(values.parallel), pollMs: Number(values['poll-ms']) },
-    onAllowed: (r) => emit({ e: 'write', r }),
+    ...(values['no-write-lines'] ? {} : { onAllowed: (r: string) => emit({ e: 'write', r }) }),
     onRollout: (r, p, rep) => {
       const fenced = rep.failed.filter((f) => f.reason === FENCED_REASON).length;
       emit({ e: 'rollout', r, revision: p.revision, wire: p.wirePlanId, ms: Date.now() - p.startedAtMs, confirmed: rep.confirmed, failed: rep.failed.length - fenced, fenced, reasons: [...new Set(rep.failed.map((f) => f.reason))].slice(0, 3) });
@@ -184,11 +196,12 @@ const node = await ClusterNode.start({
     emit({ e: 'lost', r, why });
     driver?.lost(r);
   },
-  ...(values.inbox
+  ...(values.inbox || values.ingest
     ? {
         inboxAckWaitMs: Number(values['ack-wait-ms']),
         onMessage: (r: string, m: JsMsg) => {
-          emit({ e: 'msg', r, seq: m.seq, redelivered: m.redelivered });
+          if (counts && m.subject.startsWith(regionSubject(r, 'detector'))) counts.ingest(r, m.data);
+          if (values.inbox) emit({ e: 'msg', r, seq: m.seq, redelivered: m.redelivered });
           m.ack();
         },
       }
@@ -207,11 +220,44 @@ const writer =
       }, writeMs)
     : undefined;
 
+// --ingest: what the inboxes took, every 250 ms while it changes; re-plans on request.
+let seen = -1;
+const ingestTimer = counts
+  ? setInterval(() => {
+      if (counts.messages === seen) return;
+      seen = counts.messages;
+      emit({ e: 'ingest', msgs: counts.messages, counts: counts.values, ignored: counts.ignored });
+    }, 250)
+  : undefined;
+let replanning = Promise.resolve();
+const replanSub =
+  counts && plansNc && plansKv
+    ? plansNc.subscribe(REPLAN_SUBJECT, {
+        callback: (err, m) => {
+          if (err) return;
+          const kv = plansKv!;
+          replanning = replanning.then(async () => {
+            let request: ReplanRequest = {};
+            try {
+              request = m.data.length > 0 ? (JSON.parse(new TextDecoder().decode(m.data)) as ReplanRequest) : {};
+            } catch {
+              // An unreadable request re-plans with the defaults.
+            }
+            const reply = await replanRegions({ nodeId: values.id!, regions: [...driving], networks, counts, plans: kv, holds: (r) => node.holds(r), request });
+            emit({ e: 'replan', ...reply });
+            if (m.reply) m.respond(new TextEncoder().encode(JSON.stringify(reply)));
+          });
+        },
+      })
+    : undefined;
+
 let stopping = false;
 const stop = async (): Promise<void> => {
   if (stopping) return;
   stopping = true;
   clearInterval(writer);
+  clearInterval(ingestTimer);
+  replanSub?.unsubscribe();
   await front?.close();
   await node.stop();
   await driver?.stop();

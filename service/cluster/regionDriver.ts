@@ -31,10 +31,13 @@ import { parsePlanBody, readRegionPlan, regionWirePlanId, type CommittedRegionPl
 
 export interface RegionDriverOptions {
   readonly nodeId: string;
-  readonly c: CompiledNetwork;
   readonly storage: Storage;
-  /** Each region's controllers, and the client that talks to them (unit ids distinct within a region). */
-  readonly regions: ReadonlyMap<string, { readonly client: ControllerClient; readonly endpoints: readonly ControllerEndpoint[] }>;
+  /**
+   * Each region's own network (engine/cluster/regionNetwork.ts: its committed plan is sized by
+   * it), its controllers (intersection indices in that network) and the client that talks to
+   * them (unit ids distinct within a region).
+   */
+  readonly regions: ReadonlyMap<string, { readonly c: CompiledNetwork; readonly client: ControllerClient; readonly endpoints: readonly ControllerEndpoint[] }>;
   /** The plan bucket (regionPlans.ts). */
   readonly plans: KV;
   /** The lease check (ClusterNode.holds): synchronous, asked before every write. */
@@ -60,10 +63,10 @@ export class RegionDriver {
 
   private constructor(private readonly opts: RegionDriverOptions) {
     this.actor = { user: `node:${opts.nodeId}` };
-    for (const [r, { client, endpoints }] of opts.regions) {
+    for (const [r, { c, client, endpoints }] of opts.regions) {
       this.deployers.set(
         r,
-        new Deployer(opts.storage, client, opts.c, endpoints, opts.log, undefined, {
+        new Deployer(opts.storage, client, c, endpoints, opts.log, undefined, {
           ...opts.deployer,
           mayWrite: () => {
             if (this.stopped || !opts.holds(r)) return false;
