@@ -7,7 +7,8 @@
  * controllers told apart by unit id (1..n, n ≤ 247), as in service/cluster/drive.test.ts, not
  * one listening socket per controller; the controllers run on a clock `timeScale` times real
  * time (so that a new plan starts within about a second, not half a cycle of real time), and
- * run up to the clock only when asked (a Modbus request, a status question), not on a ticker.
+ * run up to the clock only when asked (a Modbus request, a status question), not on a ticker;
+ * each is built on a network of its own intersection alone (memory: see below).
  *
  * Messages from the parent: {cmd: 'status', wire: {region: wire plan id}} → how many
  * controllers run (and have pending) their region's plan; {cmd: 'publish', rounds, servers} →
@@ -20,7 +21,6 @@ import { connect } from 'nats';
 import { loadNetwork } from '../../engine/network/validate.js';
 import { compileNetwork } from '../../engine/network/compile.js';
 import { partitionRegions } from '../../engine/cluster/regions.js';
-import { regionNetwork } from '../../engine/cluster/regionNetwork.js';
 import { planNetwork } from '../../engine/plan.js';
 import { VirtualController } from '../../controllers-adapter/virtual/controller.js';
 import { ControllerServer } from '../../controllers-adapter/modbus/server.js';
@@ -47,11 +47,17 @@ const regions = partitionRegions(net, start.maxSignals).regions.filter((_, k) =>
 const servers: ControllerServer[] = [];
 /** Per region: its controllers and, per controller, its signal id and detector ids. */
 const mine: { region: string; ctls: { signal: string; detectors: string[]; ctl: VirtualController }[] }[] = [];
+const byId = new Map(net.intersections.map((x) => [x.id, x]));
 for (const r of regions) {
-  const rc = compileNetwork(regionNetwork(net, r));
-  const local = planNetwork(rc, new Float64Array(rc.detectorIds.length).fill(30), 900, { coordinate: false }).buffer;
-  const byId = new Map(net.intersections.map((x) => [x.id, x]));
-  const ctls = rc.intersectionIds.map((id, i) => ({ signal: id, detectors: byId.get(id)!.detectors.map((d) => d.id), ctl: new VirtualController(rc, i, local, { startS: clock(), commLossTimeoutS: 0 }) }));
+  // Each controller on a network of its own intersection alone: a virtual controller keeps
+  // buffers sized by its network (a region's would be ~100 KB per controller, 2 GB for 20,000);
+  // the plan block a node sends for an intersection is the same whatever network it was planned in.
+  const ctls = r.signalIds.map((id) => {
+    const x = byId.get(id)!;
+    const one = compileNetwork({ ...net, intersections: [x], links: [], corridors: [] });
+    const local = planNetwork(one, new Float64Array(one.detectorIds.length).fill(30), 900, { coordinate: false }).buffer;
+    return { signal: id, detectors: x.detectors.map((d) => d.id), ctl: new VirtualController(one, 0, local, { startS: clock(), commLossTimeoutS: 0 }) };
+  });
   const srv = await ControllerServer.start(
     ctls.map((x, k) => ({ unitId: k + 1, controller: x.ctl })),
     { clock },
