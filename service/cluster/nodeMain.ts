@@ -141,7 +141,7 @@ let plansKv: KV | undefined;
 const counts = values.ingest ? new RegionCounts(networks) : undefined;
 if (driven || values['grpc-port'] !== undefined || values.ingest) {
   plansNc = await connect({ servers, name: `greenwave-${values.id}-plans`, reconnectTimeWait: 200, maxReconnectAttempts: -1 });
-  const plans = await retrying(30_000, () => openPlanBucket(plansNc!, { replicas }));
+  const plans = await retrying(30_000, () => openPlanBucket(plansNc!, { replicas, timeoutMs: 30_000 }));
   plansKv = plans;
   if (values['grpc-port'] !== undefined) {
     front = await NodeFront.start({
@@ -160,7 +160,7 @@ if (driven || values['grpc-port'] !== undefined || values.ingest) {
   if (driven) storage = await SqliteStorage.open({ path: values.db! });
 }
 if (driven && storage && plansNc) {
-  const plans = await openPlanBucket(plansNc, { replicas });
+  const plans = await openPlanBucket(plansNc, { replicas, timeoutMs: 30_000 });
   driver = await RegionDriver.start({
     nodeId: values.id,
     storage,

@@ -32,9 +32,13 @@ export interface CommittedRegionPlan {
   readonly body: DeployablePlanBody;
 }
 
-/** The plan bucket, created if missing (settings above). */
-export function openPlanBucket(nc: NatsConnection, opts: { replicas?: number; history?: number; bucket?: string } = {}): Promise<KV> {
-  return nc.jetstream().views.kv(opts.bucket ?? PLAN_BUCKET, { history: opts.history ?? 5, replicas: opts.replicas ?? 1 });
+/**
+ * The plan bucket, created if missing (settings above). `timeoutMs` bounds each request to it
+ * (a commit waits that long for JetStream's acknowledgement; the client's default is 5 s,
+ * which a replicated commit of a region's plan can exceed on a loaded machine).
+ */
+export function openPlanBucket(nc: NatsConnection, opts: { replicas?: number; history?: number; bucket?: string; timeoutMs?: number } = {}): Promise<KV> {
+  return nc.jetstream().views.kv(opts.bucket ?? PLAN_BUCKET, { history: opts.history ?? 5, replicas: opts.replicas ?? 1, ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs }) });
 }
 
 /** Commits `body` as region `regionId`'s plan; resolves to its revision once JetStream stored it. */

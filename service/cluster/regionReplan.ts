@@ -14,7 +14,9 @@
  * not stop the region's inbox).
  *
  * Only the region's holder commits its plan, and only while it holds the region (checked just
- * before each commit). The planner runs on the node's event loop, one region at a time with a
+ * before each commit). Commits are pipelined, a few at a time; one that fails (a JetStream
+ * timeout) is reported, not repeated: a repeat could store the plan twice under two revisions,
+ * and so two wire ids for one plan. The planner runs on the node's event loop, one region at a time with a
  * turn of the loop between regions, so that lease renewals (lease.ts) are not held up by a
  * whole batch; a coordinated re-plan (corridor bands and cycle search) of a region of 240
  * signals takes seconds, an isolated one (each signal on its own) tens of ms.
@@ -26,6 +28,7 @@ import { deployableBody } from '../deployer.js';
 import { commitRegionPlan } from './regionPlans.js';
 
 export const REPLAN_SUBJECT = 'gw.cluster.replan';
+const COMMITS_IN_FLIGHT = 4;
 
 /** What a re-plan request may set. */
 export interface ReplanRequest {
@@ -117,7 +120,9 @@ export async function replanRegions(opts: {
   const intervalS = opts.request.intervalS ?? 900;
   const forInterval = opts.request.forInterval ?? '00:00';
   const errors: string[] = [];
-  const commits: Promise<void>[] = [];
+  // At most COMMITS_IN_FLIGHT commits wait for JetStream at once: a whole node's regions
+  // (~140 KB each, replicated) sent together timed out on the loaded 2-core machine.
+  const commits = new Set<Promise<void>>();
   let planMs = 0;
   let committed = 0;
   let maxValueBytes = 0;
@@ -139,16 +144,17 @@ export async function replanRegions(opts: {
         continue;
       }
       maxValueBytes = Math.max(maxValueBytes, JSON.stringify(body).length);
-      commits.push(
-        commitRegionPlan(opts.plans, r, body).then(
-          () => void committed++,
-          (e: unknown) => void errors.push(`${r}: commit: ${e instanceof Error ? e.message : String(e)}`),
-        ),
+      const commit = commitRegionPlan(opts.plans, r, body).then(
+        () => void committed++,
+        (e: unknown) => void errors.push(`${r}: commit: ${e instanceof Error ? e.message : String(e)}`),
       );
+      commits.add(commit);
+      void commit.then(() => commits.delete(commit));
+      while (commits.size >= COMMITS_IN_FLIGHT) await Promise.race(commits);
     } catch (e: unknown) {
       errors.push(`${r}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  await Promise.all(commits);
+  await Promise.all([...commits]);
   return { node: opts.nodeId, committed, skipped: opts.regions.length - committed, errors: errors.slice(0, 5), planMs, ms: Date.now() - t0, maxValueBytes };
 }
