@@ -23,6 +23,7 @@ import { compileNetwork } from '../../engine/network/compile.js';
 import { partitionRegions } from '../../engine/cluster/regions.js';
 import { planNetwork } from '../../engine/plan.js';
 import { VirtualController } from '../../controllers-adapter/virtual/controller.js';
+import { ControllerMode } from '../../controllers-adapter/registerMap.js';
 import { ControllerServer } from '../../controllers-adapter/modbus/server.js';
 import { regionSubject } from '../../service/cluster/regionBus.js';
 
@@ -75,6 +76,7 @@ process.on('message', (m: { cmd: string; wire?: Record<string, number>; rounds?:
     if (m.cmd === 'status') {
       let on = 0;
       let pending = 0;
+      let flash = 0;
       const now = clock();
       for (const { region, ctls } of mine) {
         const w = m.wire?.[region];
@@ -83,9 +85,10 @@ process.on('message', (m: { cmd: string; wire?: Record<string, number>; rounds?:
           const s = ctl.state();
           if (s.activePlanId === w) on++;
           else if (s.pendingPlanId === w) pending++;
+          else if (s.mode === ControllerMode.Flash) flash++;
         }
       }
-      send({ kind: 'status', on, pending });
+      send({ kind: 'status', on, pending, flash });
     } else if (m.cmd === 'publish') {
       nc ??= await connect({ servers: m.servers ?? [], name: `bench-controllers-${start.share}` });
       const js = nc.jetstream();
