@@ -6,6 +6,7 @@
  *     (--network city.json [--max-signals 300] | --regions 36) [--ttl-ms 3000] [--replicas 3] [--write-ms 100] [--inbox [--ack-wait-ms 5000]]
  *     [--controllers controllers.json --db node.db [--parallel 8] [--poll-ms 200]]
  *     [--grpc-port 0 --tokens tokens.json [--grpc-host 127.0.0.1] [--forward-ms 1000]]
+ *     [--ingest] [--no-write-lines]
  *
  * Regions come from the network file (regions.ts) or are `--regions` synthetic ids. Every
  * event is one JSON line on stdout: {"e":"ready"}, {"e":"acquire","r":…,"token":…},
@@ -27,6 +28,13 @@
  * With --grpc-port (and --network, --tokens) the node serves BusPriorityService's
  * RequestPriority, UpdatePriority and CancelPriority (front.ts, plaintext): decided here for the
  * regions it holds, forwarded to the holder for the others; it prints {"e":"grpc","port":…}.
+ * With --ingest (and --network) the node keeps each held region's latest detector counts from
+ * its inbox and re-plans the regions it holds on a message on `gw.cluster.replan`
+ * (regionReplan.ts), printing {"e":"ingest","msgs":…,"counts":…} every 250 ms while they
+ * change and {"e":"replan",…} with each answer. --no-write-lines leaves out the write lines
+ * of --controllers (one per fencing check: hundreds of thousands for 20,000 controllers).
+ * Every region's plan, Modbus client and priority state work on the region's own network
+ * (engine/cluster/regionNetwork.ts).
  * SIGTERM or SIGINT gives the leases back and exits.
  */
 import { readFileSync } from 'node:fs';
