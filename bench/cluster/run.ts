@@ -335,7 +335,17 @@ async function main(): Promise<void> {
   if (!values['no-single']) {
     const startMs = await startPhase('1 node', ['solo']);
     // It takes every region over: its rollouts read the controllers (already on the plan) and confirm.
-    await until(() => 'the single node’s takeover rollouts', () => regions.every((r) => nodes.events.some((ev) => ev.e === 'rollout' && ev.n === 'solo' && ev.r === r.id)), 600_000, 200);
+    // Done when every region's last rollout came after its last acquire and none ended for 10 s
+    // (a region lost and taken again during the takeover starts another rollout).
+    const settled = (): boolean => {
+      const solo = nodes.events.filter((ev) => ev.n === 'solo' && (ev.e === 'rollout' || ev.e === 'acquire'));
+      const lastRollout = solo.filter((ev) => ev.e === 'rollout').reduce((a, ev) => Math.max(a, ev.t), 0);
+      return Date.now() - lastRollout > 10_000 && regions.every((r) => {
+        const mine = solo.filter((ev) => ev.r === r.id);
+        return mine.length > 0 && mine[mine.length - 1]!.e === 'rollout';
+      });
+    };
+    await until(() => 'the single node’s takeover rollouts', settled, 600_000, 500);
     log(`1 node: takeover rollouts of all ${regions.length} regions done ${Date.now() - killedMs} ms after the 3-node phase's kill`);
     const ing = await ingest('1 node', ['solo']);
     const rp = await replan('1 node', ['solo']);
