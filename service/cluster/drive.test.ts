@@ -34,19 +34,17 @@
  * (This test took over service/cluster/failover.test.ts, which checked the same on
  * synthetic regions without controllers: one cluster instead of two in the test budget.)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type KV, type NatsConnection } from 'nats';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { assertFreshBuild } from '../../engine/pool/freshBuild.js';
 import { loadNetwork } from '../../engine/network/validate.js';
 import { compileNetwork, type CompiledNetwork } from '../../engine/network/compile.js';
 import { partitionRegions, type RegionPlan } from '../../engine/cluster/regions.js';
+import { regionNetwork } from '../../engine/cluster/regionNetwork.js';
 import { planNetwork } from '../../engine/plan.js';
 import { VirtualController } from '../../controllers-adapter/virtual/controller.js';
 import { ControllerServer } from '../../controllers-adapter/modbus/server.js';
@@ -58,10 +56,8 @@ import { deployableBody, type DeployablePlanBody } from '../deployer.js';
 import { openLeaseBucket, type LeaseValue } from './lease.js';
 import { commitRegionPlan, openPlanBucket, regionWirePlanId } from './regionPlans.js';
 import { regionSubject } from './regionBus.js';
-import { PROTO_DIR, TOKENS_FILE } from '../../test/fixtures/grpc/demo.js';
+import { NODE_MAIN_URL, NodeProcs, TOKENS_FILE, until, type NodeEvent, type PriorityOutcome } from '../../test/fixtures/clusterNodes.js';
 
-const MAIN_URL = new URL('../../dist/service/cluster/nodeMain.js', import.meta.url);
-const MAIN = fileURLToPath(MAIN_URL);
 const TTL_MS = 4000;
 const NODES = ['a', 'b', 'c'];
 const TIME_SCALE = 100;
@@ -70,36 +66,9 @@ const RECORD_PG = process.env['GW_DRIVE_PG'] === '1';
 /** How long a whole rollout of A (or of B after the takeover) may take: the shared record's writes slow it (docs/cluster.md). */
 const ROLLOUT_MS = RECORD_PG ? 30_000 : 15_000;
 
-interface Event {
-  readonly e: string;
-  readonly n: string;
-  readonly t: number;
-  readonly r?: string;
-  readonly revision?: number;
-  readonly why?: string;
-  readonly failed?: number;
-  readonly fenced?: number;
-  readonly reasons?: string[];
-  readonly seq?: number;
-  readonly port?: number;
-  readonly token?: number;
-}
-type Unary = (r: object, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Record<string, unknown>) => void) => grpc.ClientUnaryCall;
-type PriorityClient = grpc.Client & { RequestPriority: Unary; UpdatePriority: Unary; CancelPriority: Unary };
-/** One priority call's outcome, as the client saw it. */
-interface Outcome {
-  readonly front: string;
-  readonly vehicle: string;
-  readonly region: string;
-  readonly sentMs: number;
-  readonly ms: number;
-  readonly code: number;
-  /** The node that decided (initial metadata `greenwave-node`), when one did. */
-  readonly decidedBy: string | undefined;
-  readonly retryAfterMs: string | undefined;
-  readonly details: string;
-  readonly granted: unknown;
-}
+type Event = NodeEvent;
+/** One priority call's outcome, as the client saw it, and the region it was for. */
+type Outcome = PriorityOutcome & { readonly region: string };
 const PRIORITY_DEADLINE_MS = 2000;
 interface Entry {
   readonly key: string;
@@ -111,15 +80,6 @@ interface Entry {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: () => string, ok: () => boolean, timeoutMs: number, stepMs = 50): Promise<number> {
-  const t0 = Date.now();
-  while (!ok()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what()}`);
-    await sleep(stepMs);
-  }
-  return Date.now();
-}
-
 describe('cluster nodes drive 300 controllers through a failover (3 nats-servers, 3 nodes)', () => {
   let nats: NatsServers;
   let pgs: PostgresServer | undefined;
@@ -128,18 +88,19 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
   let dir: string;
   let c: CompiledNetwork;
   let regions: RegionPlan['regions'];
+  /** Each region's own network (regionNetwork.ts). */
+  let regionNets: Map<string, CompiledNetwork>;
   const servers: ControllerServer[] = [];
   /** Controllers by intersection index. */
   const controllers: VirtualController[] = [];
   /** The controllers' clock, s. */
   let clock: () => number = () => 0;
-  const procs = new Map<string, ChildProcess>();
-  const events: Event[] = [];
+  const nodes = new NodeProcs();
+  const { procs, events, stderr } = nodes;
   const history: Entry[] = [];
-  const stderr: string[] = [];
 
   beforeAll(async () => {
-    assertFreshBuild(MAIN_URL, new URL('../../', import.meta.url));
+    assertFreshBuild(NODE_MAIN_URL, new URL('../../', import.meta.url));
     dir = mkdtempSync(join(tmpdir(), 'gw-drive-'));
     // The servers start while this process builds the city and its controllers.
     const natsStarting = startNats(3);
@@ -149,6 +110,7 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     const net = loadNetwork(text);
     c = compileNetwork(net);
     regions = partitionRegions(net, 20).regions;
+    regionNets = new Map(regions.map((r) => [r.id, compileNetwork(regionNetwork(net, r))]));
     // The controllers: one Modbus port per region (unit ids 1..20), a clock 100× real time.
     const t0S = Date.now() / 1000;
     clock = (): number => t0S + (Date.now() / 1000 - t0S) * TIME_SCALE;
@@ -181,8 +143,7 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     plansKv = await openPlanBucket(nc, { replicas: 3 });
   }, 60_000);
   afterAll(async () => {
-    for (const cl of clients.values()) cl.close();
-    for (const p of procs.values()) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    nodes.killAll();
     await nc?.close();
     await nats?.stop();
     pgs?.stop();
@@ -191,33 +152,11 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
   });
 
   const start = (id: string): void => {
-    const args = [MAIN, '--id', id, '--nats', nats.urls.join(','), '--network', join(dir, 'network.json'), '--max-signals', '20', '--controllers', join(dir, 'controllers.json'), ...(pgs ? ['--pg', pgs.url('postgres')] : ['--db', join(dir, `${id}.db`)]), '--ttl-ms', String(TTL_MS), '--replicas', '3', '--parallel', '10', '--poll-ms', '100', '--write-ms', '100', '--inbox', '--ack-wait-ms', '1500', '--grpc-port', '0', '--tokens', TOKENS_FILE];
-    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let buf = '';
-    p.stdout!.setEncoding('utf8');
-    p.stdout!.on('data', (s: string) => {
-      buf += s;
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      for (const line of lines) if (line) events.push(JSON.parse(line) as Event);
-    });
-    p.stderr!.setEncoding('utf8');
-    p.stderr!.on('data', (s: string) => stderr.push(`${id}: ${s}`));
-    procs.set(id, p);
+    nodes.start(id, ['--nats', nats.urls.join(','), '--network', join(dir, 'network.json'), '--max-signals', '20', '--controllers', join(dir, 'controllers.json'), ...(pgs ? ['--pg', pgs.url('postgres')] : ['--db', join(dir, `${id}.db`)]), '--ttl-ms', String(TTL_MS), '--replicas', '3', '--parallel', '10', '--poll-ms', '100', '--write-ms', '100', '--inbox', '--ack-wait-ms', '1500', '--grpc-port', '0', '--tokens', TOKENS_FILE]);
   };
 
-  const owners = (): Map<string, Set<string>> => {
-    const m = new Map<string, Set<string>>();
-    for (const ev of events) {
-      if (!ev.r || (ev.e !== 'acquire' && ev.e !== 'lost')) continue;
-      const s = m.get(ev.r) ?? new Set<string>();
-      if (ev.e === 'acquire') s.add(ev.n);
-      else s.delete(ev.n);
-      m.set(ev.r, s);
-    }
-    return m;
-  };
-  const heldBy = (id: string): string[] => [...owners()].filter(([, s]) => s.has(id)).map(([r]) => r);
+  const owners = (): Map<string, Set<string>> => nodes.owners();
+  const heldBy = (id: string): string[] => nodes.heldBy(id);
   const indexOf = (id: string): number => c.intersectionIds.indexOf(id);
   /** Controller `id`'s state now (run up to the clock first). */
   const now = (id: string) => {
@@ -227,54 +166,28 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
   };
   /** Controllers whose active plan is not their region's `wire` id. */
   const notOn = (wire: Map<string, number>): string[] => regions.flatMap((r) => r.signalIds.filter((id) => now(id).activePlanId !== wire.get(r.id)));
-  const commitAll = async (body: DeployablePlanBody): Promise<Map<string, number>> => {
+  /** Commits each region's plan (`body` of the region's own network); the wire id each region's controllers will see. */
+  const commitAll = async (body: (rc: CompiledNetwork) => DeployablePlanBody): Promise<Map<string, number>> => {
     const wire = new Map<string, number>();
-    for (const r of regions) wire.set(r.id, regionWirePlanId(await commitRegionPlan(plansKv, r.id, body)));
+    for (const r of regions) wire.set(r.id, regionWirePlanId(await commitRegionPlan(plansKv, r.id, body(regionNets.get(r.id)!))));
     return wire;
   };
 
-  /** The nodes' gRPC fronts, by node id. */
-  const clients = new Map<string, PriorityClient>();
-  const frontClient = (id: string): PriorityClient => {
-    let cl = clients.get(id);
-    if (!cl) {
-      const port = events.find((ev) => ev.n === id && ev.e === 'grpc')!.port!;
-      const def = protoLoader.loadSync(['greenwave/v1/priority.proto'], { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO_DIR] });
-      const Stub = (grpc.loadPackageDefinition(def) as unknown as { greenwave: { v1: { BusPriorityService: new (a: string, c: grpc.ChannelCredentials) => PriorityClient } } }).greenwave.v1.BusPriorityService;
-      cl = new Stub(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-      clients.set(id, cl);
-    }
-    return cl;
-  };
-  const auth = new grpc.Metadata();
-  auth.set('authorization', 'Bearer dispatch-secret-1');
   let vehicle = 0;
   /** A bus check-in at `intersection` (or `method` of `vehicle`'s) sent to node `front`'s gRPC port: its outcome, never a rejection. */
-  const requestPriority = (front: string, intersection: string, method: 'RequestPriority' | 'UpdatePriority' | 'CancelPriority' = 'RequestPriority', vehicleId = `bus-${++vehicle}`): Promise<Outcome> =>
-    new Promise((resolve) => {
-      const sentMs = Date.now();
-      let decidedBy: string | undefined;
-      const region = regions.find((r) => r.signalIds.includes(intersection))!.id;
-      const req = method === 'CancelPriority' ? { vehicle_id: vehicleId, intersection_id: intersection } : { vehicle_id: vehicleId, route_id: '7', intersection_id: intersection, movement: 'EBT', eta_s: 20, lateness_s: 60, occupancy: 30, priority_class: 'PRIORITY_CLASS_BUS' };
-      const call = frontClient(front)[method](req, auth, { deadline: sentMs + PRIORITY_DEADLINE_MS }, (err, res) => {
-        const trailer = err?.metadata?.get('retry-after-ms')[0];
-        resolve({ front, vehicle: vehicleId, region, sentMs, ms: Date.now() - sentMs, code: err ? err.code : grpc.status.OK, decidedBy, retryAfterMs: trailer === undefined ? undefined : String(trailer), details: err?.details ?? '', granted: res?.['granted'] ?? res?.['withdrawn'] });
-      });
-      call.on('metadata', (m) => {
-        const n = m.get('greenwave-node')[0];
-        if (n !== undefined) decidedBy = String(n);
-      });
-    });
-  /** The one live node holding a region now (from the nodes' acquire and lost lines; a killed node says nothing). */
-  const holderOf = (r: string): string | undefined => {
-    const live = [...(owners().get(r) ?? [])].filter((id) => procs.get(id)?.signalCode !== 'SIGKILL');
-    return live.length === 1 ? live[0] : undefined;
+  const requestPriority = async (front: string, intersection: string, method: 'RequestPriority' | 'UpdatePriority' | 'CancelPriority' = 'RequestPriority', vehicleId = `bus-${++vehicle}`): Promise<Outcome> => {
+    const region = regions.find((r) => r.signalIds.includes(intersection))!.id;
+    const o = await nodes.requestPriority(front, intersection, { method, vehicleId, deadlineMs: PRIORITY_DEADLINE_MS });
+    return { ...o, region };
   };
+  /** The one live node holding a region now (from the nodes' acquire and lost lines; a killed node says nothing). */
+  const holderOf = (r: string): string | undefined => nodes.holderOf(r);
 
   it('keeps every controller on its region’s committed plan, sends no deployment twice, and fences every write', async () => {
     expect(regions.length).toBe(15);
-    const planA = deployableBody(c, planNetwork(c, new Float64Array(c.detectorIds.length).fill(60), 900, { coordinate: false }).buffer, [], '08:00');
-    const planB = deployableBody(c, planNetwork(c, new Float64Array(c.detectorIds.length).fill(90), 900, { coordinate: false }).buffer, [], '08:15');
+    // A committed plan is the region's own (regionNetwork.ts), as the nodes' re-plans commit.
+    const planA = (rc: CompiledNetwork): DeployablePlanBody => deployableBody(rc, planNetwork(rc, new Float64Array(rc.detectorIds.length).fill(60), 900, { coordinate: false }).buffer, [], '08:00');
+    const planB = (rc: CompiledNetwork): DeployablePlanBody => deployableBody(rc, planNetwork(rc, new Float64Array(rc.detectorIds.length).fill(90), 900, { coordinate: false }).buffer, [], '08:15');
     const t0 = Date.now();
     for (const id of NODES) start(id);
     await until(() => `5 regions per node (now ${NODES.map((id) => heldBy(id).length).join('/')}; ${stderr.join('')})`, () => NODES.every((id) => heldBy(id).length === 5), 20_000);

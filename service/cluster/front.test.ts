@@ -11,6 +11,7 @@ import { connect, type NatsConnection } from 'nats';
 import { loadNetwork } from '../../engine/network/validate.js';
 import { compileNetwork } from '../../engine/network/compile.js';
 import { partitionRegions } from '../../engine/cluster/regions.js';
+import { regionNetwork } from '../../engine/cluster/regionNetwork.js';
 import { planNetwork } from '../../engine/plan.js';
 import { gridNetworkJson } from '../../test/fixtures/gridNetwork.js';
 import { startNats, type NatsServers } from '../../test/fixtures/nats.js';
@@ -42,8 +43,11 @@ describe('a cluster node’s gRPC front (1 nats-server, 2 fronts)', () => {
   beforeAll(async () => {
     nats = await startNats(1);
     const net = loadNetwork(JSON.stringify(gridNetworkJson({ rows: 2, cols: 4, colSpacingM: 250, rowSpacingM: 250 })));
-    const c = compileNetwork(net);
-    regions = partitionRegions(net, 4).regions.map((r) => ({ id: r.id, signalIds: [...r.signalIds] }));
+    const plan = partitionRegions(net, 4);
+    regions = plan.regions.map((r) => ({ id: r.id, signalIds: [...r.signalIds] }));
+    // Each region's own network: its plan and its priority state are sized by it.
+    const nets = new Map(plan.regions.map((r) => [r.id, compileNetwork(regionNetwork(net, r))]));
+    const c = nets.get(regions[0]!.id)!;
     const regionOf = new Map(regions.flatMap((r) => r.signalIds.map((id) => [id, r.id] as const)));
     for (let k = 0; k < 3; k++) ncs.push(await connect({ servers: [...nats.urls] }));
     const plans = await openPlanBucket(ncs[2]!);
@@ -52,7 +56,7 @@ describe('a cluster node’s gRPC front (1 nats-server, 2 fronts)', () => {
     const def = protoLoader.loadSync(['greenwave/v1/priority.proto'], { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO_DIR] });
     const Stub = (grpc.loadPackageDefinition(def) as unknown as { greenwave: { v1: { BusPriorityService: new (a: string, c: grpc.ChannelCredentials) => Client } } }).greenwave.v1.BusPriorityService;
     for (const id of ['a', 'b'] as const) {
-      const f = await NodeFront.start({ nodeId: id, nc: ncs[id === 'a' ? 0 : 1]!, c, regionOf, plans, holds: (r) => held[id].has(r), tokens: TokenStore.fromFile(TOKENS_FILE), forwardTimeoutMs: 300 });
+      const f = await NodeFront.start({ nodeId: id, nc: ncs[id === 'a' ? 0 : 1]!, networkOf: (r) => nets.get(r)!, regionOf, plans, holds: (r) => held[id].has(r), tokens: TokenStore.fromFile(TOKENS_FILE), forwardTimeoutMs: 300 });
       fronts.push(f);
       clients.push(new Stub(`127.0.0.1:${f.port}`, grpc.credentials.createInsecure()));
     }

@@ -85,7 +85,8 @@ interface Reply {
 export interface NodeFrontOptions {
   readonly nodeId: string;
   readonly nc: NatsConnection;
-  readonly c: CompiledNetwork;
+  /** Each region's own network (engine/cluster/regionNetwork.ts): its committed plan is sized by it. */
+  readonly networkOf: (regionId: string) => CompiledNetwork;
   /** Intersection id → region id (regions.ts), the same on every node. */
   readonly regionOf: ReadonlyMap<string, string>;
   /** The plan bucket (regionPlans.ts): a region's decisions are made on its committed plan. */
@@ -360,15 +361,15 @@ export class NodeFront {
     if (!p) throw new StatusError(grpc.status.FAILED_PRECONDITION, `region ${regionId} has no committed plan: there is no schedule to give priority on`);
     const have = this.tsp.get(regionId);
     if (have?.revision === p.revision) return have.ctx;
+    const c = this.opts.networkOf(regionId);
     const bytes = Buffer.from(p.body.wire, 'base64');
-    const buffer = decodePlan(this.opts.c, new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))).plan.buffer;
+    const buffer = decodePlan(c, new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))).plan.buffer;
     let ctx: PriorityContext;
     if (have) {
       // A newer plan: as `serve` on a new plan, the open requests and adjustments are dropped.
       have.ctx.state.tsp.setBasePlan(buffer);
       ctx = have.ctx;
     } else {
-      const c = this.opts.c;
       const byId = new Map(c.intersectionIds.map((id, i) => [id, i]));
       const state = {
         c,

@@ -6,6 +6,7 @@
  *     (--network city.json [--max-signals 300] | --regions 36) [--ttl-ms 3000] [--replicas 3] [--write-ms 100] [--inbox [--ack-wait-ms 5000]]
  *     [--controllers controllers.json (--db node.db | --pg URL) [--parallel 8] [--poll-ms 200]]
  *     [--grpc-port 0 --tokens tokens.json [--grpc-host 127.0.0.1] [--forward-ms 1000]]
+ *     [--ingest] [--no-write-lines]
  *
  * Regions come from the network file (regions.ts) or are `--regions` synthetic ids. Every
  * event is one JSON line on stdout: {"e":"ready"}, {"e":"acquire","r":…,"token":…},
@@ -33,14 +34,22 @@
  * regions it holds, forwarded to the holder for the others; it prints {"e":"grpc","port":…}.
  * With --controllers too, a held region's decisions are sent to its controllers as priority
  * overrides (fenced by the lease); with --pg they are journaled in the record.
+ * With --ingest (and --network) the node keeps each held region's latest detector counts from
+ * its inbox and re-plans the regions it holds on a message on `gw.cluster.replan`
+ * (regionReplan.ts), printing {"e":"ingest","msgs":…,"counts":…} every 250 ms while they
+ * change and {"e":"replan",…} with each answer. --no-write-lines leaves out the write lines
+ * of --controllers (one per fencing check: hundreds of thousands for 20,000 controllers).
+ * Every region's plan, Modbus client and priority state work on the region's own network
+ * (engine/cluster/regionNetwork.ts).
  * SIGTERM or SIGINT gives the leases back and exits.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadNetwork } from '../../engine/network/validate.js';
-import { compileNetwork } from '../../engine/network/compile.js';
+import { compileNetwork, type CompiledNetwork } from '../../engine/network/compile.js';
+import { regionNetwork } from '../../engine/cluster/regionNetwork.js';
 import { partitionRegions } from '../../engine/cluster/regions.js';
-import { connect, type JsMsg } from 'nats';
+import { connect, type JsMsg, type KV } from 'nats';
 import { ControllerClient, type ControllerEndpoint } from '../../controllers-adapter/modbus/client.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import { PostgresStorage } from '../storage/postgres.js';
@@ -52,6 +61,8 @@ import { ClusterNode, retrying } from './node.js';
 import { NodeFront } from './front.js';
 import { RegionDriver } from './regionDriver.js';
 import { openPlanBucket } from './regionPlans.js';
+import { regionSubject } from './regionBus.js';
+import { RegionCounts, REPLAN_SUBJECT, replanRegions, type ReplanRequest } from './regionReplan.js';
 
 const { values } = parseArgs({
   options: {
@@ -64,6 +75,8 @@ const { values } = parseArgs({
     replicas: { type: 'string', default: '1' },
     'write-ms': { type: 'string', default: '0' },
     inbox: { type: 'boolean', default: false },
+    ingest: { type: 'boolean', default: false },
+    'no-write-lines': { type: 'boolean', default: false },
     'ack-wait-ms': { type: 'string', default: '5000' },
     controllers: { type: 'string' },
     db: { type: 'string' },
@@ -88,11 +101,13 @@ const emit = (event: Record<string, unknown>): void => {
 
 if (!values.id) fail('--id is required');
 let regionIds: string[];
-/** With --controllers: each region's controllers and a client for them. */
-let driven: Map<string, { client: ControllerClient; endpoints: ControllerEndpoint[] }> | undefined;
-let c: ReturnType<typeof compileNetwork> | undefined;
+/** With --controllers: each region's network, controllers (indices in that network) and a client for them. */
+let driven: Map<string, { c: CompiledNetwork; client: ControllerClient; endpoints: ControllerEndpoint[] }> | undefined;
+/** With --network: each region's own network (regionNetwork.ts), compiled. */
+const networks = new Map<string, CompiledNetwork>();
 if (values.controllers !== undefined && (values.network === undefined || (values.db === undefined) === (values.pg === undefined))) fail('--controllers needs --network (the regions) and one of --db (the node\'s own record) or --pg (the cluster\'s record)');
 if (values['grpc-port'] !== undefined && (values.network === undefined || values.tokens === undefined)) fail('--grpc-port needs --network (the regions) and --tokens (who may call)');
+if (values.ingest && values.network === undefined) fail('--ingest needs --network (the regions\' detectors)');
 /** With --grpc-port: intersection id → region id. */
 const regionOf = new Map<string, string>();
 if (values.network) {
@@ -100,23 +115,26 @@ if (values.network) {
   const plan = partitionRegions(net, Number(values['max-signals']));
   regionIds = plan.regions.map((r) => r.id);
   for (const r of plan.regions) for (const id of r.signalIds) regionOf.set(id, r.id);
-  if (values['grpc-port'] !== undefined) c ??= compileNetwork(net);
+  if (values['grpc-port'] !== undefined || values.controllers !== undefined || values.ingest) {
+    for (const r of plan.regions) networks.set(r.id, compileNetwork(regionNetwork(net, r)));
+  }
   if (values.controllers !== undefined) {
-    c ??= compileNetwork(net);
-    const index = new Map(c.intersectionIds.map((id, i) => [id, i]));
     const listed = JSON.parse(readFileSync(values.controllers, 'utf8')) as { intersection: string; host: string; port: number; unitId: number }[];
     if (!Array.isArray(listed)) fail(`${values.controllers}: must be an array of {intersection, host, port, unitId}`);
-    const byId = new Map<string, ControllerEndpoint>();
+    const byId = new Map<string, { host: string; port: number; unitId: number }>();
     listed.forEach((e, k) => {
-      const i = index.get(e.intersection);
-      if (i === undefined) fail(`${values.controllers}: [${k}].intersection: ${JSON.stringify(e.intersection)} is not in ${values.network}`);
-      byId.set(e.intersection, { host: e.host, port: e.port, unitId: e.unitId, intersection: i });
+      if (!regionOf.has(e.intersection)) fail(`${values.controllers}: [${k}].intersection: ${JSON.stringify(e.intersection)} is not in ${values.network}`);
+      byId.set(e.intersection, { host: e.host, port: e.port, unitId: e.unitId });
     });
     driven = new Map();
     for (const r of plan.regions) {
-      const endpoints = r.signalIds.flatMap((id) => byId.get(id) ?? []);
+      const c = networks.get(r.id)!;
+      const endpoints = c.intersectionIds.flatMap((id, i) => {
+        const e = byId.get(id);
+        return e ? [{ ...e, intersection: i }] : [];
+      });
       // The client checks the endpoints (unit ids 1..247, distinct within the region).
-      driven.set(r.id, { client: new ControllerClient(c, endpoints), endpoints });
+      driven.set(r.id, { c, client: new ControllerClient(c, endpoints), endpoints });
     }
   }
 } else if (values.regions) {
@@ -145,9 +163,12 @@ const fencedFor = (r: string): SqlStorage => {
 };
 let plansNc: Awaited<ReturnType<typeof connect>> | undefined;
 let front: NodeFront | undefined;
-if ((driven || values['grpc-port'] !== undefined) && c) {
+let plansKv: KV | undefined;
+const counts = values.ingest ? new RegionCounts(networks) : undefined;
+if (driven || values['grpc-port'] !== undefined || values.ingest) {
   plansNc = await connect({ servers, name: `greenwave-${values.id}-plans`, reconnectTimeWait: 200, maxReconnectAttempts: -1 });
-  const plans = await retrying(30_000, () => openPlanBucket(plansNc!, { replicas }));
+  const plans = await retrying(30_000, () => openPlanBucket(plansNc!, { replicas, timeoutMs: 30_000 }));
+  plansKv = plans;
   if (values.pg !== undefined) storage = await PostgresStorage.open({ url: values.pg });
   else if (driven) storage = await SqliteStorage.open({ path: values.db! });
   if (values['grpc-port'] !== undefined) {
@@ -155,7 +176,7 @@ if ((driven || values['grpc-port'] !== undefined) && c) {
     front = await NodeFront.start({
       nodeId: values.id,
       nc: plansNc,
-      c,
+      networkOf: (r) => networks.get(r)!,
       regionOf,
       plans,
       holds: (r) => holder.node?.holds(r) ?? false,
@@ -169,18 +190,17 @@ if ((driven || values['grpc-port'] !== undefined) && c) {
     });
   }
 }
-if (driven && c && storage && plansNc) {
-  const plans = await openPlanBucket(plansNc, { replicas });
+if (driven && storage && plansNc) {
+  const plans = await openPlanBucket(plansNc, { replicas, timeoutMs: 30_000 });
   driver = await RegionDriver.start({
     nodeId: values.id,
-    c,
     storage,
     ...(values.pg !== undefined ? { storageFor: fencedFor } : {}),
     regions: driven,
     plans,
     holds: (r) => holder.node?.holds(r) ?? false,
     deployer: { parallel: Number(values.parallel), pollMs: Number(values['poll-ms']) },
-    onAllowed: (r) => emit({ e: 'write', r }),
+    ...(values['no-write-lines'] ? {} : { onAllowed: (r: string) => emit({ e: 'write', r }) }),
     onRollout: (r, p, rep) => {
       const fenced = rep.failed.filter((f) => f.reason.startsWith(FENCED_REASON)).length;
       emit({ e: 'rollout', r, revision: p.revision, wire: p.wirePlanId, ms: Date.now() - p.startedAtMs, confirmed: rep.confirmed, failed: rep.failed.length - fenced, fenced, reasons: [...new Set(rep.failed.map((f) => f.reason))].slice(0, 3) });
@@ -209,11 +229,12 @@ const node = await ClusterNode.start({
     emit({ e: 'lost', r, why });
     driver?.lost(r);
   },
-  ...(values.inbox
+  ...(values.inbox || values.ingest
     ? {
         inboxAckWaitMs: Number(values['ack-wait-ms']),
         onMessage: (r: string, m: JsMsg) => {
-          emit({ e: 'msg', r, seq: m.seq, redelivered: m.redelivered });
+          if (counts && m.subject.startsWith(regionSubject(r, 'detector'))) counts.ingest(r, m.data);
+          if (values.inbox) emit({ e: 'msg', r, seq: m.seq, redelivered: m.redelivered });
           m.ack();
         },
       }
@@ -232,11 +253,44 @@ const writer =
       }, writeMs)
     : undefined;
 
+// --ingest: what the inboxes took, every 250 ms while it changes; re-plans on request.
+let seen = -1;
+const ingestTimer = counts
+  ? setInterval(() => {
+      if (counts.messages === seen) return;
+      seen = counts.messages;
+      emit({ e: 'ingest', msgs: counts.messages, counts: counts.values, ignored: counts.ignored });
+    }, 250)
+  : undefined;
+let replanning = Promise.resolve();
+const replanSub =
+  counts && plansNc && plansKv
+    ? plansNc.subscribe(REPLAN_SUBJECT, {
+        callback: (err, m) => {
+          if (err) return;
+          const kv = plansKv!;
+          replanning = replanning.then(async () => {
+            let request: ReplanRequest = {};
+            try {
+              request = m.data.length > 0 ? (JSON.parse(new TextDecoder().decode(m.data)) as ReplanRequest) : {};
+            } catch {
+              // An unreadable request re-plans with the defaults.
+            }
+            const reply = await replanRegions({ nodeId: values.id!, regions: [...driving], networks, counts, plans: kv, holds: (r) => node.holds(r), request });
+            emit({ e: 'replan', ...reply });
+            if (m.reply) m.respond(new TextEncoder().encode(JSON.stringify(reply)));
+          });
+        },
+      })
+    : undefined;
+
 let stopping = false;
 const stop = async (): Promise<void> => {
   if (stopping) return;
   stopping = true;
   clearInterval(writer);
+  clearInterval(ingestTimer);
+  replanSub?.unsubscribe();
   await front?.close();
   await node.stop();
   await driver?.stop();

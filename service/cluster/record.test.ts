@@ -14,6 +14,7 @@ import { connect, type NatsConnection } from 'nats';
 import pg from 'pg';
 import { loadNetwork } from '../../engine/network/validate.js';
 import { compileNetwork } from '../../engine/network/compile.js';
+import { regionNetwork } from '../../engine/cluster/regionNetwork.js';
 import { partitionRegions } from '../../engine/cluster/regions.js';
 import { planNetwork } from '../../engine/plan.js';
 import { VirtualController } from '../../controllers-adapter/virtual/controller.js';
@@ -132,8 +133,9 @@ describe('the cluster’s record in PostgreSQL (1 nats-server, 1 PostgreSQL)', (
 
   it('a held region’s priority decisions reach its controller as overrides, and are journaled in the record', async () => {
     const net = loadNetwork(JSON.stringify(gridNetworkJson({ rows: 1, cols: 2, colSpacingM: 250, rowSpacingM: 250 })));
-    const c = compileNetwork(net);
     const region = partitionRegions(net, 4).regions[0]!;
+    // The region's own network, as a node works on it (engine/cluster/regionNetwork.ts).
+    const c = compileNetwork(regionNetwork(net, region));
     const regionOf = new Map(region.signalIds.map((id) => [id, region.id] as const));
     const plan = planNetwork(c, new Float64Array(c.detectorIds.length).fill(60), 900).buffer;
     const plans = await openPlanBucket(nc, { bucket: 'rec-plans' });
@@ -151,7 +153,7 @@ describe('the cluster’s record in PostgreSQL (1 nats-server, 1 PostgreSQL)', (
     const front = await NodeFront.start({
       nodeId: 'a',
       nc,
-      c,
+      networkOf: () => c,
       regionOf,
       plans,
       holds: () => held,

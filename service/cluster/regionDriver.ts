@@ -37,15 +37,18 @@ import { parsePlanBody, readRegionPlan, regionWirePlanId, type CommittedRegionPl
 
 export interface RegionDriverOptions {
   readonly nodeId: string;
-  readonly c: CompiledNetwork;
   readonly storage: Storage;
   /**
    * The record to write a region's rollout to, asked at each rollout: the cluster's fenced view
    * for the current holding (nodeMain.ts, --pg). Default: `storage`.
    */
   readonly storageFor?: (regionId: string) => Storage;
-  /** Each region's controllers, and the client that talks to them (unit ids distinct within a region). */
-  readonly regions: ReadonlyMap<string, { readonly client: ControllerClient; readonly endpoints: readonly ControllerEndpoint[] }>;
+  /**
+   * Each region's own network (engine/cluster/regionNetwork.ts: its committed plan is sized by
+   * it), its controllers (intersection indices in that network) and the client that talks to
+   * them (unit ids distinct within a region).
+   */
+  readonly regions: ReadonlyMap<string, { readonly c: CompiledNetwork; readonly client: ControllerClient; readonly endpoints: readonly ControllerEndpoint[] }>;
   /** The plan bucket (regionPlans.ts). */
   readonly plans: KV;
   /** The lease check (ClusterNode.holds): synchronous, asked before every write. */
@@ -71,10 +74,10 @@ export class RegionDriver {
 
   private constructor(private readonly opts: RegionDriverOptions) {
     this.actor = { user: `node:${opts.nodeId}` };
-    for (const [r, { client, endpoints }] of opts.regions) {
+    for (const [r, { c, client, endpoints }] of opts.regions) {
       this.deployers.set(
         r,
-        (storage) => new Deployer(storage, client, opts.c, endpoints, opts.log, undefined, {
+        (storage) => new Deployer(storage, client, c, endpoints, opts.log, undefined, {
           ...opts.deployer,
           mayWrite: () => {
             if (this.stopped || !opts.holds(r)) return false;
@@ -144,7 +147,8 @@ export class RegionDriver {
     if (reread) {
       // A new holding: what the previous holder left in flight to these controllers is ended in
       // the record (its rollout reads the controllers and finishes the work).
-      const ids = this.opts.regions.get(regionId)!.endpoints.map((e) => this.opts.c.intersectionIds[e.intersection]!);
+      const { c, endpoints } = this.opts.regions.get(regionId)!;
+      const ids = endpoints.map((e) => c.intersectionIds[e.intersection]!);
       const ended = await storage.supersedeDeployments(this.actor, ids, `superseded: region ${regionId} taken over by node ${this.opts.nodeId}, whose rollout reads the controller and finishes it`);
       if (ended > 0) this.opts.log?.(`greenwave node ${this.opts.nodeId}: region ${regionId}: ended ${ended} deployments a previous holder left in flight`);
       const p = await readRegionPlan(this.opts.plans, regionId);

@@ -2,7 +2,8 @@
  * Each region's committed plan, in the JetStream key-value bucket `greenwave-plans`: the key
  * is the region id (regions.ts), the value the deployable plan body that service/deployer.ts
  * stores and sends (`deployableBody`: the exact plan buffer, base64). Written by whoever
- * commits a plan for a region (today the cluster tests; no gRPC call publishes one yet), read
+ * commits a plan for a region (the region's holder on a re-plan, regionReplan.ts, and the
+ * cluster tests; no gRPC call publishes one yet), read
  * by the region's owner (regionDriver.ts), which pushes it to the region's controllers.
  *
  * A committed plan must never be lost, so the bucket is set unlike the lease bucket: no TTL
@@ -14,9 +15,10 @@
  * so a region's next owner reads a controller's active or pending plan id and knows whether
  * the controller already runs the committed plan: it pushes only to those that do not.
  *
- * Size: the value holds the whole network's buffer (what `deployableBody` encodes), about
- * 0.6 KB per signal in base64, under NATS's default 1 MB payload up to about 1,500 signals. A
- * city of 20,000 needs a region-sized encoding (not built; docs/cluster.md).
+ * Size: the value is the plan of the region's own network (engine/cluster/regionNetwork.ts:
+ * what `deployableBody` encodes for it), about 0.6 KB per signal in base64, ~140 KB for a
+ * region of 240 signals: under NATS's default 1 MB payload for regions of up to about 1,500
+ * signals, whatever the city's size.
  */
 import type { KV, NatsConnection } from 'nats';
 import { GreenwaveError, ErrorCode } from '../../engine/errors.js';
@@ -32,9 +34,13 @@ export interface CommittedRegionPlan {
   readonly body: DeployablePlanBody;
 }
 
-/** The plan bucket, created if missing (settings above). */
-export function openPlanBucket(nc: NatsConnection, opts: { replicas?: number; history?: number; bucket?: string } = {}): Promise<KV> {
-  return nc.jetstream().views.kv(opts.bucket ?? PLAN_BUCKET, { history: opts.history ?? 5, replicas: opts.replicas ?? 1 });
+/**
+ * The plan bucket, created if missing (settings above). `timeoutMs` bounds each request to it
+ * (a commit waits that long for JetStream's acknowledgement; the client's default is 5 s,
+ * which a replicated commit of a region's plan can exceed on a loaded machine).
+ */
+export function openPlanBucket(nc: NatsConnection, opts: { replicas?: number; history?: number; bucket?: string; timeoutMs?: number } = {}): Promise<KV> {
+  return nc.jetstream().views.kv(opts.bucket ?? PLAN_BUCKET, { history: opts.history ?? 5, replicas: opts.replicas ?? 1, ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs }) });
 }
 
 /** Commits `body` as region `regionId`'s plan; resolves to its revision once JetStream stored it. */
