@@ -18,6 +18,8 @@
  * directed search that ends once every candidate's entrance link is settled or, sooner, once no
  * candidate still unsettled can reach the top N (its drive is at least the search's frontier
  * and its walk and fee are known: `searchForBest`); the fallback's search likewise for the top 1.
+ * When the road graph keeps full trees by origin (./roads.ts `treeCacheBytes`, as the service's
+ * does) and has the origin's, neither search runs: every candidate's drive is read from it.
  * The ranking, routes and fallback are those of the searches run to the end; `refused.unreachable`
  * and a `closed` at the arrival time count only the candidates the search reached (one it
  * stopped short of is neither ranked nor counted). The top N are kept by insertion into fixed
@@ -134,8 +136,9 @@ export class Recommender {
   private readonly ev = { arrivalMs: 0, expectedFree: 0, freeP10: 0, freeP90: 0, pFree: 0, walkS: 0, price: 0 };
 
   /**
-   * `exhaustive`: run every search to the end, not stopping at the bound (the reference the
-   * tests compare the bounded searches with; same ranking, slower).
+   * `exhaustive`: run every search to the end, undirected (plain Dijkstra), not stopping at
+   * the bound (the straightforward search the tests compare the fast paths with: directed and
+   * bounded, or read from the road graph's kept trees; same answers, slower).
    */
   constructor(
     readonly parking: CompiledParking,
@@ -267,6 +270,8 @@ export class Recommender {
   private searchForBest(q: RecommendQuery, nc: number, w: CostWeights, stayS: number, skip: number, from: LinkPosition | undefined, targets: number, startOffsetS: number, topN = 1): boolean {
     const roads = this.roads;
     const p = this.parking;
+    // From a kept tree every time is final already: nothing to search, nothing cut short.
+    if (roads.complete) return false;
     if (this.options.exhaustive || !(w.walkFactor >= 0 && w.failS >= 0 && w.valueOfTimePerH > 0)) {
       roads.run(targets, MAX_DRIVE_S);
       return false;
@@ -353,6 +358,7 @@ export class Recommender {
 
   /** Directs the search at the smallest circle round the destination holding every candidate entrance (but `skip`'s). */
   private aimAt(lon: number, lat: number, nc: number, skip: number): void {
+    if (this.options.exhaustive) return;
     const p = this.parking;
     const g = this.pt;
     this.roads.planePoint(lon, lat, g);
