@@ -285,6 +285,11 @@ export class RoadGraph {
     this.tree = undefined;
   }
 
+  /** Whether every search reads a kept tree (one tree fits the budget: a missing one is computed): no goal needed. */
+  get keepsEveryTree(): boolean {
+    return this.treeCacheBytes >= 12 * this.linkCount && this.linkCount > 0;
+  }
+
   /** Whether the current search is already complete: its tree was kept (every link's time final, `run` does nothing). */
   get complete(): boolean {
     return this.tree !== undefined;
