@@ -74,11 +74,15 @@ function requests(city: ReturnType<typeof parkingCityJson>, n: number): Obj[] {
 }
 
 // ---- server process ----
+/** Road trees the greenwave server has computed so far (0 for the no-op). */
+let treesBuilt = (): number => 0;
+
 async function serve(kind: string, dir: string): Promise<void> {
   const tokens = new TokenStore([{ token: TOKEN, client: 'bench', roles: ['viewer', 'parking'] }]);
   if (kind === 'greenwave') {
     const srv = await startServer({ insecure: true, port: 0, tokens, networkPath: join(dir, 'network.json'), countsPath: join(dir, 'counts.csv'), at: '08:00', parking: join(dir, 'parking.json') });
     const g = srv.parking!;
+    treesBuilt = () => g.roads.treeBuilds;
     const rnd = mulberry32(7);
     const fill = (): void => {
       for (let k = 0; k < g.parking.carParkCount; k++) g.feed.report(k, Math.floor(g.parking.capacity[k]! * (0.5 + 0.5 * rnd())), Date.now());
@@ -111,7 +115,7 @@ async function serve(kind: string, dir: string): Promise<void> {
     if (m === 'stop') process.exit(0);
     if (m === 'cpu') {
       const u = process.cpuUsage();
-      process.send!({ cpuUs: u.user + u.system });
+      process.send!({ cpuUs: u.user + u.system, trees: treesBuilt() });
     }
   });
 }
@@ -188,13 +192,13 @@ interface Started {
   engine?: { p50Us: number; p99Us: number; cpuUs: number; trees: number };
 }
 
-/** The server child's CPU used so far (user + system), µs. */
-function childCpuUs(child: ChildProcess): Promise<number> {
+/** The server child's CPU used so far (user + system), µs, and the road trees it has computed. */
+function childCpuUs(child: ChildProcess): Promise<{ cpuUs: number; trees: number }> {
   return new Promise((resolve) => {
     const on = (m: unknown): void => {
       if (typeof m === 'object' && m !== null && 'cpuUs' in m) {
         child.off('message', on);
-        resolve((m as { cpuUs: number }).cpuUs);
+        resolve(m as { cpuUs: number; trees: number });
       }
     };
     child.on('message', on);
@@ -261,7 +265,9 @@ async function main(): Promise<void> {
           const own0 = process.cpuUsage();
           const r = await load(port, reqs, rate);
           const own = process.cpuUsage(own0);
-          const serverCpu = ((await childCpuUs(child)) - cpu0) / r.total;
+          const cpu1 = await childCpuUs(child);
+          const serverCpu = (cpu1.cpuUs - cpu0.cpuUs) / r.total;
+          if (cpu1.trees > cpu0.trees) console.log(`(${kind}, ${rate ?? 'closed'}: ${cpu1.trees - cpu0.trees} road trees computed during the run)`);
           const clientCpu = (own.user + own.system) / r.total;
           const label = rate === undefined ? `closed loop, ${CALLERS} in flight` : `open loop, ${rate} req/s`;
           const p99 = pct(r.latMs, 0.99);
