@@ -41,8 +41,9 @@ import type { OccupancyHistory } from './occupancyHistory.js';
  * link per origin kept, so 128 MiB holds every link's tree of a 3,000-link city (the 2,400-link
  * benchmark city takes 69 MB) and the 4,600 most recently used origins of a 20,000-link one.
  * A Recommend from a kept origin reads its tree instead of searching: in the benchmark city the
- * server's Recommend path took about 410 µs of CPU a call with searches, 100 µs with the trees
- * kept (docs/benchmarks.md); a tree not yet kept costs one full search (about 0.5 ms) once.
+ * server's Recommend path took 398–491 µs of CPU a call with searches, 77–89 µs with the trees
+ * kept (docs/benchmarks.md); a tree not yet kept costs one full search (about 0.3 ms) once per
+ * origin, and every tree is dropped when the plan changes.
  */
 export const ROAD_TREE_CACHE_BYTES = 128 * 2 ** 20;
 
