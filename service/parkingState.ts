@@ -36,6 +36,17 @@ import type { ServiceState } from './state.js';
 import { notFound } from './errors.js';
 import type { OccupancyHistory } from './occupancyHistory.js';
 
+/**
+ * Memory for the road graph's full trees by origin (engine/parking/roads.ts): 12 bytes per
+ * link per origin kept, so 128 MiB holds every link's tree of a 3,000-link city (the 2,400-link
+ * benchmark city takes 69 MB) and the 4,600 most recently used origins of a 20,000-link one.
+ * A Recommend from a kept origin reads its tree instead of searching: in the benchmark city the
+ * server's Recommend path took 398–491 µs of CPU a call with searches, 77–89 µs with the trees
+ * kept (docs/benchmarks.md); a tree not yet kept costs one full search (about 0.3 ms) once per
+ * origin, and every tree is dropped when the plan changes.
+ */
+export const ROAD_TREE_CACHE_BYTES = 128 * 2 ** 20;
+
 export class ParkingGuidance {
   readonly roads: RoadGraph;
   readonly recommender: Recommender;
@@ -55,7 +66,7 @@ export class ParkingGuidance {
     // One predictor fed per read besides the one predicted: feeding 2,000 at once paused the gRPC thread 15–200 ms every 5 minutes.
     readonly feed: OccupancyFeed = new TrackedOccupancySource(parking, { tracker: { clock: () => Math.round(clock() * 1000) }, sweepPerRead: 1 }),
   ) {
-    this.roads = new RoadGraph(state.c);
+    this.roads = new RoadGraph(state.c, { treeCacheBytes: ROAD_TREE_CACHE_BYTES });
     this.arrivals = new GuidedArrivals(feed, parking.carParkCount);
     this.recommender = new Recommender(parking, this.roads, this.arrivals);
     this.signs = new SignMessenger(parking.file);

@@ -14,11 +14,16 @@
  * a fixed total rate: service time plus real queueing). First, the engine's
  * Recommend alone in this process (no gRPC), for what the handler itself costs.
  *
+ * Per run it also prints the server's CPU per call (the child's process.cpuUsage over the
+ * run ÷ every call it answered, warm-up included: load-independent where latency is not), the
+ * load generator's, and the machine's 1-minute load average at the end of the run (the
+ * machine is shared; the two cores also carry the load generator).
+ *
  * Environment: GREENWAVE_BENCH_PARKING_MS (measured window per run, default 4000).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -69,11 +74,15 @@ function requests(city: ReturnType<typeof parkingCityJson>, n: number): Obj[] {
 }
 
 // ---- server process ----
+/** Road trees the greenwave server has computed so far (0 for the no-op). */
+let treesBuilt = (): number => 0;
+
 async function serve(kind: string, dir: string): Promise<void> {
   const tokens = new TokenStore([{ token: TOKEN, client: 'bench', roles: ['viewer', 'parking'] }]);
   if (kind === 'greenwave') {
     const srv = await startServer({ insecure: true, port: 0, tokens, networkPath: join(dir, 'network.json'), countsPath: join(dir, 'counts.csv'), at: '08:00', parking: join(dir, 'parking.json') });
     const g = srv.parking!;
+    treesBuilt = () => g.roads.treeBuilds;
     const rnd = mulberry32(7);
     const fill = (): void => {
       for (let k = 0; k < g.parking.carParkCount; k++) g.feed.report(k, Math.floor(g.parking.capacity[k]! * (0.5 + 0.5 * rnd())), Date.now());
@@ -94,7 +103,7 @@ async function serve(kind: string, dir: string): Promise<void> {
       if (i >= 1000) lat.push((performance.now() - t) * 1000);
     }
     const used = process.cpuUsage(cpu);
-    process.send!({ port: srv.port, engine: { p50Us: pct(lat, 0.5), p99Us: pct(lat, 0.99), cpuUs: (used.user + used.system) / lat.length } });
+    process.send!({ port: srv.port, engine: { p50Us: pct(lat, 0.5), p99Us: pct(lat, 0.99), cpuUs: (used.user + used.system) / lat.length, trees: g.roads.treeBuilds } });
   } else {
     const pkg = grpc.loadPackageDefinition(loadProtos()) as unknown as { greenwave: { v1: Record<string, { service: grpc.ServiceDefinition }> } };
     const server = new grpc.Server();
@@ -104,11 +113,17 @@ async function serve(kind: string, dir: string): Promise<void> {
   }
   process.on('message', (m) => {
     if (m === 'stop') process.exit(0);
+    if (m === 'cpu') {
+      const u = process.cpuUsage();
+      process.send!({ cpuUs: u.user + u.system, trees: treesBuilt() });
+    }
   });
 }
 
 // ---- load generator ----
 interface Run {
+  /** Calls answered in the whole run (warm-up included), for CPU per call. */
+  total: number;
   calls: number;
   errors: number;
   firstError: string;
@@ -136,7 +151,7 @@ async function load(port: number, reqs: Obj[], rate: number | undefined): Promis
   const c = client(port);
   const md = new grpc.Metadata();
   md.set('authorization', `Bearer ${TOKEN}`);
-  const run: Run = { calls: 0, errors: 0, firstError: '', latMs: [], seconds: DURATION_MS / 1000 };
+  const run: Run = { total: 0, calls: 0, errors: 0, firstError: '', latMs: [], seconds: DURATION_MS / 1000 };
   const t0 = performance.now();
   const measureFrom = t0 + WARMUP_MS;
   const end = measureFrom + DURATION_MS;
@@ -155,6 +170,7 @@ async function load(port: number, reqs: Obj[], rate: number | undefined): Promis
       const start = rate !== undefined ? Math.min(due, performance.now()) : performance.now();
       const e = await call(c, req, md);
       const done = performance.now();
+      run.total++;
       if (start >= measureFrom && done <= end) {
         run.calls++;
         run.latMs.push(done - start);
@@ -173,7 +189,21 @@ async function load(port: number, reqs: Obj[], rate: number | undefined): Promis
 interface Started {
   child: ChildProcess;
   port: number;
-  engine?: { p50Us: number; p99Us: number; cpuUs: number };
+  engine?: { p50Us: number; p99Us: number; cpuUs: number; trees: number };
+}
+
+/** The server child's CPU used so far (user + system), µs, and the road trees it has computed. */
+function childCpuUs(child: ChildProcess): Promise<{ cpuUs: number; trees: number }> {
+  return new Promise((resolve) => {
+    const on = (m: unknown): void => {
+      if (typeof m === 'object' && m !== null && 'cpuUs' in m) {
+        child.off('message', on);
+        resolve(m as { cpuUs: number; trees: number });
+      }
+    };
+    child.on('message', on);
+    child.send('cpu');
+  });
 }
 
 function startChild(kind: string, dir: string): Promise<Started> {
@@ -223,16 +253,26 @@ async function main(): Promise<void> {
     console.log(`city: ${c.intersectionCount} signals, ${c.network.links.length} links, ${CITY.carParks} car parks, ${CITY.signs} signs; ${CALLERS} callers; ${DURATION_MS} ms measured per run after ${WARMUP_MS} ms warm-up`);
     const ip = inProcess(city, reqs);
     console.log(`engine Recommend in process (no gRPC; free-flow roads, stand-in feed): p50 ${ip.p50Us.toFixed(0)} µs, p99 ${ip.p99Us.toFixed(0)} µs`);
-    const rows = ['| server | load | calls/s | p50 ms | p99 ms | errors |', '|---|---|---:|---:|---:|---:|'];
+    const rows = ['| server | load | calls/s | p50 ms | p99 ms | server CPU µs/call | client CPU µs/call | load avg | errors |', '|---|---|---:|---:|---:|---:|---:|---:|---:|'];
+    const byLoad = new Map<string, { p99: number; cpu: number }[]>();
     for (const kind of ['greenwave', 'noop']) {
       const { child, port, engine } = await startChild(kind, dir);
-      if (engine) console.log(`the server's Recommend in its process before the load (no gRPC; the plan's delays, the tracked feed): p50 ${engine.p50Us.toFixed(0)} µs, p99 ${engine.p99Us.toFixed(0)} µs, CPU ${engine.cpuUs.toFixed(0)} µs a call`);
+      if (engine) console.log(`the server's Recommend in its process before the load (no gRPC; the plan's delays, the tracked feed): p50 ${engine.p50Us.toFixed(0)} µs, p99 ${engine.p99Us.toFixed(0)} µs, CPU ${engine.cpuUs.toFixed(0)} µs a call; ${engine.trees} road trees computed`);
       try {
         await load(port, reqs, undefined); // warm the server (JIT, caches) once
         for (const rate of [undefined, ...OPEN_RATES]) {
+          const cpu0 = await childCpuUs(child);
+          const own0 = process.cpuUsage();
           const r = await load(port, reqs, rate);
+          const own = process.cpuUsage(own0);
+          const cpu1 = await childCpuUs(child);
+          const serverCpu = (cpu1.cpuUs - cpu0.cpuUs) / r.total;
+          if (cpu1.trees > cpu0.trees) console.log(`(${kind}, ${rate ?? 'closed'}: ${cpu1.trees - cpu0.trees} road trees computed during the run)`);
+          const clientCpu = (own.user + own.system) / r.total;
           const label = rate === undefined ? `closed loop, ${CALLERS} in flight` : `open loop, ${rate} req/s`;
-          rows.push(`| ${kind} | ${label} | ${(r.calls / r.seconds).toFixed(0)} | ${pct(r.latMs, 0.5).toFixed(2)} | ${pct(r.latMs, 0.99).toFixed(2)} | ${r.errors}${r.firstError ? ` (${r.firstError})` : ''} |`);
+          const p99 = pct(r.latMs, 0.99);
+          byLoad.set(label, [...(byLoad.get(label) ?? []), { p99, cpu: serverCpu }]);
+          rows.push(`| ${kind} | ${label} | ${(r.calls / r.seconds).toFixed(0)} | ${pct(r.latMs, 0.5).toFixed(2)} | ${p99.toFixed(2)} | ${serverCpu.toFixed(0)} | ${clientCpu.toFixed(0)} | ${loadavg()[0]!.toFixed(1)} | ${r.errors}${r.firstError ? ` (${r.firstError})` : ''} |`);
         }
       } finally {
         child.send('stop');
@@ -240,6 +280,9 @@ async function main(): Promise<void> {
       }
     }
     console.log(rows.join('\n'));
+    for (const [label, [gw, noop]] of byLoad) {
+      if (gw && noop) console.log(`${label}: greenwave ÷ no-op: p99 ${(gw.p99 / noop.p99).toFixed(2)}×, server CPU a call ${(gw.cpu / noop.cpu).toFixed(2)}× (${(gw.cpu - noop.cpu).toFixed(0)} µs more)`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

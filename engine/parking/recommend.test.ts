@@ -114,6 +114,7 @@ describe('Recommend', () => {
     const roads = new RoadGraph(gc);
     const rnd = mulberry32(9);
     for (let t = 0; t < roads.turnDelayS.length; t++) roads.turnDelayS[t] = rnd() * 40;
+    roads.delaysChanged();
     const src = new TableOccupancySource(gp);
     for (let k = 0; k < gp.carParkCount; k++) src.report(k, 0, NOW);
     const rec = new Recommender(gp, roads, src);
@@ -153,50 +154,67 @@ describe('Recommend', () => {
   });
 });
 
-describe('Recommend: bounded searches', () => {
-  it('rank, route and fall back exactly as the searches run to the end, on generated cities', () => {
+describe('Recommend: the fast paths against the straightforward search', () => {
+  it('directed and bounded, or read from kept trees: the same ranking, routes and fallback as plain Dijkstra run to the end, on generated cities', () => {
     // Links settled by the last search of each query (the fallback's, or the main one's when there is none).
     let settledFull = 0;
     let settledBoundedSum = 0;
-    for (const seed of [3, 4]) {
+    let hits = 0;
+    // Seeds 3 and 4: random delays. Seed 5: delays of 0, 10 or 20 s on a grid of equal blocks, so
+    // many routes tie exactly (the tie rule decides them, whatever order the links are settled in);
+    // its trees are kept in a budget of 12, so older ones are dropped and rebuilt.
+    for (const seed of [3, 4, 5]) {
       const city = parkingCityJson({ grid: { rows: 12, cols: 12, colSpacingM: 250, rowSpacingM: 200 }, carParks: 400, signs: 4, seed });
       const gc = compileNetwork(loadNetwork(JSON.stringify(city.network)));
       const gp = compileParking(city.parking, gc);
       const roads = new RoadGraph(gc);
+      const kept = new RoadGraph(gc, { treeCacheBytes: (seed === 5 ? 12 : 1000) * 12 * roads.linkCount });
+      const plain = new RoadGraph(gc);
       const rnd = mulberry32(seed);
-      for (let t = 0; t < roads.turnDelayS.length; t++) roads.turnDelayS[t] = rnd() * 40;
+      for (let t = 0; t < roads.turnDelayS.length; t++) roads.turnDelayS[t] = seed === 5 ? 10 * Math.floor(rnd() * 3) : rnd() * 40;
+      for (const g of [kept, plain]) {
+        g.turnDelayS.set(roads.turnDelayS);
+        g.delaysChanged();
+      }
       const src = new TableOccupancySource(gp);
       for (let k = 0; k < gp.carParkCount; k++) src.report(k, Math.floor(gp.capacity[k]! * rnd()), NOW);
       const bounded = new Recommender(gp, roads, src);
-      const full = new Recommender(gp, roads, src, { exhaustive: true });
-      for (let trial = 0; trial < 150; trial++) {
+      const fromTrees = new Recommender(gp, kept, src);
+      const full = new Recommender(gp, plain, src, { exhaustive: true });
+      // Origins from a few links and intersections, so trees are read again.
+      const links = Array.from({ length: 25 }, () => Math.floor(rnd() * roads.linkCount));
+      for (let trial = 0; trial < 100; trial++) {
         const k = Math.floor(rnd() * gp.carParkCount);
-        const link = Math.floor(rnd() * roads.linkCount);
+        const link = links[Math.floor(rnd() * links.length)]!;
         const q = {
           destination: { lon: gp.lon[k]! + (rnd() - 0.5) * 0.006, lat: gp.lat[k]! + (rnd() - 0.5) * 0.006 },
-          origin: trial % 5 === 0 ? { intersection: Math.floor(rnd() * gc.intersectionCount) } : { link, positionM: rnd() * roads.linkLengthM[link]! },
+          origin: trial % 5 === 0 ? { intersection: trial % 3 } : { link, positionM: rnd() * roads.linkLengthM[link]! },
           nowMs: NOW,
           preferences: { topN: 1 + (trial % 4), maxWalkM: 600 + rnd() * 600, stayS: 1800 + rnd() * 7200 },
           ...(trial % 7 === 0 ? { vehicle: { needs: ['ev' as const] } } : {}),
         };
-        const reachedLinks = (): number => {
+        const reachedLinks = (g: RoadGraph): number => {
           let n = 0;
-          for (let x = 0; x < roads.linkCount; x++) if (roads.reached(x)) n++;
+          for (let x = 0; x < g.linkCount; x++) if (g.reached(x)) n++;
           return n;
         };
         const a = bounded.recommend(q);
-        const settledBounded = reachedLinks();
+        settledBoundedSum += reachedLinks(roads);
         const b = full.recommend(q);
-        settledFull += reachedLinks();
-        settledBoundedSum += settledBounded;
+        settledFull += reachedLinks(plain);
+        const c = fromTrees.recommend(q);
         expect(a.ranked).toEqual(b.ranked);
         expect(a.fallback).toEqual(b.fallback);
-        // Only what the bounded search never reached goes uncounted.
+        // Only what the bounded search never reached goes uncounted; a kept tree reaches everything.
         expect(a.refused.unreachable).toBeLessThanOrEqual(b.refused.unreachable);
-        for (const r of ['height', 'spaceType', 'tooFar', 'unknown'] as const) expect(a.refused[r]).toBe(b.refused[r]);
+        for (const r of ['closed', 'height', 'spaceType', 'tooFar', 'unknown'] as const) expect(a.refused[r]).toBe(b.refused[r]);
+        expect(c).toEqual(b);
       }
+      hits += kept.treeHits;
+      if (seed === 5) expect(kept.treeBuilds).toBeGreaterThan(12); // the budget made it drop and rebuild
     }
-    // The bound did cut the searches short (else this test proves nothing).
+    // The bound did cut the searches short, and the trees were read again (else this test proves nothing).
     expect(settledBoundedSum).toBeLessThan(0.8 * settledFull);
+    expect(hits).toBeGreaterThan(150);
   });
 });

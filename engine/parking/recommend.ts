@@ -14,16 +14,20 @@
  * (a stale feed: never shown as having space), too high for the entrance, without the space
  * type the vehicle needs, beyond maxWalkM, or not reachable within maxDriveS.
  *
- * Hot path: candidates are first cut by walking distance (a scan of typed arrays), then one
+ * Hot path: candidates are first cut by walking distance (the car parks of the grid cells round
+ * the destination, ./cells.ts, then exact tests on typed arrays), then one
  * directed search that ends once every candidate's entrance link is settled or, sooner, once no
  * candidate still unsettled can reach the top N (its drive is at least the search's frontier
  * and its walk and fee are known: `searchForBest`); the fallback's search likewise for the top 1.
+ * When the road graph keeps full trees by origin (./roads.ts `treeCacheBytes`, as the service's
+ * does) and has the origin's, neither search runs: every candidate's drive is read from it.
  * The ranking, routes and fallback are those of the searches run to the end; `refused.unreachable`
  * and a `closed` at the arrival time count only the candidates the search reached (one it
  * stopped short of is neither ranked nor counted). The top N are kept by insertion into fixed
  * arrays. One Recommender per thread (its scratch is shared).
  */
 import { OptionError } from '../errors.js';
+import { CarParkCells } from './cells.js';
 import type { CompiledParking } from './load.js';
 import { SPACE_TYPE_COUNT, isOpenAt, priceOfStay } from './load.js';
 import type { RoadGraph, LinkPosition } from './roads.js';
@@ -130,12 +134,17 @@ export class Recommender {
   /** Entrances ahead on the fallback's start link: candidate index and drive along the link, s. */
   private readonly directJ: Int32Array;
   private readonly directS: Float64Array;
+  /** The car parks by grid cell, and the scratch `within` fills. */
+  private readonly cells: CarParkCells;
+  private readonly near: Int32Array;
   /** The parts of the last cost `costOf` computed. */
   private readonly ev = { arrivalMs: 0, expectedFree: 0, freeP10: 0, freeP90: 0, pFree: 0, walkS: 0, price: 0 };
 
   /**
-   * `exhaustive`: run every search to the end, not stopping at the bound (the reference the
-   * tests compare the bounded searches with; same ranking, slower).
+   * `exhaustive`: look at every car park (not only the grid cells round the destination) and
+   * run every search to the end, undirected (plain Dijkstra), not stopping at the bound (the
+   * straightforward search the tests compare the fast paths with: directed and bounded, or read
+   * from the road graph's kept trees; same answers, slower).
    */
   constructor(
     readonly parking: CompiledParking,
@@ -158,6 +167,8 @@ export class Recommender {
     this.order = new Int32Array(n);
     this.directJ = new Int32Array(parking.entranceIds.length);
     this.directS = new Float64Array(parking.entranceIds.length);
+    this.cells = new CarParkCells(parking.lon, parking.lat);
+    this.near = new Int32Array(n);
   }
 
   recommend(q: RecommendQuery): RecommendResult {
@@ -181,7 +192,14 @@ export class Recommender {
     const roads = this.roads;
     roads.beginSearch();
     let targets = 0;
-    for (let k = 0; k < p.carParkCount; k++) {
+    // Only the car parks in the grid cells round the box can pass; every other one is too far.
+    const near = this.near;
+    let nNear = p.carParkCount;
+    if (!this.options.exhaustive && Number.isFinite(boundDeg) && cosLat > 0) nNear = this.cells.within(dLon, dLat, boundDeg / cosLat, boundDeg, near);
+    else for (let k = 0; k < nNear; k++) near[k] = k;
+    refused.tooFar = p.carParkCount - nNear;
+    for (let i = 0; i < nNear; i++) {
+      const k = near[i]!;
       const dy = p.lat[k]! - dLat;
       if (dy > boundDeg || dy < -boundDeg || Math.abs(p.lon[k]! - dLon) * cosLat > boundDeg) {
         refused.tooFar++;
@@ -217,8 +235,9 @@ export class Recommender {
       for (let e = p.entranceStart[k]!; e < p.entranceStart[k + 1]!; e++) targets += roads.addTarget(p.entranceLink[e]!);
     }
 
-    // 2. One search from the driver to every candidate's entrances, directed at the circle round the destination they lie in.
-    this.aimAt(dLon, dLat, nc, -1);
+    // 2. One search from the driver to every candidate's entrances, directed at the circle round the destination they lie in
+    // (not needed when the road graph answers every search from a kept tree).
+    if (!roads.keepsEveryTree) this.aimAt(dLon, dLat, nc, -1);
     const origin = 'link' in q.origin ? q.origin : undefined;
     if (origin) roads.seedFromLink(origin);
     else roads.seedFromIntersection((q.origin as { intersection: number }).intersection);
@@ -242,7 +261,7 @@ export class Recommender {
         for (let e = p.entranceStart[k]!; e < p.entranceStart[k + 1]!; e++) t2 += roads.addTarget(p.entranceLink[e]!);
       }
       const from = { link: p.entranceLink[first.entrance]!, positionM: p.entrancePositionM[first.entrance]! };
-      this.aimAt(dLon, dLat, nc, first.carPark);
+      if (!roads.keepsEveryTree) this.aimAt(dLon, dLat, nc, first.carPark);
       roads.seedFromLink(from);
       const fq = { ...q, arrivalMs: undefined };
       this.searchForBest(fq, nc, w, stayS, first.carPark, from, t2, (first.arrivalMs - q.nowMs) / 1000);
@@ -267,6 +286,8 @@ export class Recommender {
   private searchForBest(q: RecommendQuery, nc: number, w: CostWeights, stayS: number, skip: number, from: LinkPosition | undefined, targets: number, startOffsetS: number, topN = 1): boolean {
     const roads = this.roads;
     const p = this.parking;
+    // From a kept tree every time is final already: nothing to search, nothing cut short.
+    if (roads.complete) return false;
     if (this.options.exhaustive || !(w.walkFactor >= 0 && w.failS >= 0 && w.valueOfTimePerH > 0)) {
       roads.run(targets, MAX_DRIVE_S);
       return false;
@@ -353,6 +374,7 @@ export class Recommender {
 
   /** Directs the search at the smallest circle round the destination holding every candidate entrance (but `skip`'s). */
   private aimAt(lon: number, lat: number, nc: number, skip: number): void {
+    if (this.options.exhaustive) return;
     const p = this.parking;
     const g = this.pt;
     this.roads.planePoint(lon, lat, g);

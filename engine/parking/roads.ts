@@ -18,8 +18,26 @@
  * network's highest straight-line speed (the largest straight-line distance a
  * link covers per second of its free-flow time, so the bound holds even for a
  * file whose link lengths are shorter than the map says): consistent, so every
- * settled link's time is still exact. Used by
- * ./recommend.ts; one RoadGraph serves one thread (its scratch is shared).
+ * settled link's time is still exact. The key is shrunk by a millionth so
+ * that a link's key is always strictly above that of any link it is reached
+ * from, and where two predecessors give a link exactly the same entry time the
+ * lower-numbered one is kept: the times and the routes (the tree) are then the
+ * same whatever order the links are settled in, directed or not, cut short or
+ * run to the end (the grid's equal blocks and equal signals make exact ties
+ * common; without the rule the route among equal ones followed the search).
+ *
+ * Times are kept from the moment the driver leaves the origin link (or the
+ * origin intersection); the time along the origin link to its end is added
+ * when a time is read (`timeTo`). So the whole tree from an origin does not
+ * depend on where on the link the driver is, and with `treeCacheBytes` the
+ * full tree of each origin (every link, searched to the end) is kept for the
+ * current delays (until `setDelays` or `delaysChanged`), least recently used
+ * out first once the budget is spent: a later search from the same origin
+ * reads it (`complete`) instead of searching. Link delays change with the plan
+ * or the count interval, not per request, and a city has only so many links
+ * to start from, so in a busy service almost every search is a look-up. Used
+ * by ./recommend.ts and simulator/parkingSearch.ts; one RoadGraph serves one
+ * thread (its scratch is shared).
  */
 import type { CompiledNetwork } from '../network/compile.js';
 import { MOVEMENT_COUNT, movementIndex, travelDirection } from '../network/geometry.js';
@@ -40,6 +58,14 @@ export const TURN_AROUND_S = 120;
 
 const TURN_AROUND = -2;
 const M_PER_DEG_LAT = 111_320;
+/** The goal bound is shrunk by this fraction: strictly consistent, with room for rounding. */
+const BOUND_SHRINK = 1 - 1e-6;
+
+/** A full search from one origin: entry times (from leaving the origin) and predecessors of every link. */
+interface Tree {
+  readonly entryS: Float64Array;
+  readonly prev: Int32Array;
+}
 
 /** A place on the network: link index and distance from the link's start, m. */
 export interface LinkPosition {
@@ -92,8 +118,27 @@ export class RoadGraph {
   private heapLink: Int32Array;
   private heapKey: Float64Array;
   private heapSize = 0;
+  /** Time from the origin point to the end of the origin link, s (0 from an intersection): added to every time read. */
+  private offsetS = 0;
+  /** Full trees by origin (link a → a, intersection i → linkCount + i) for the current delays; Map order = least recently used first. */
+  private readonly trees = new Map<number, Tree>();
+  private readonly treeCacheBytes: number;
+  /** The cached tree the current search reads, if any (then the search is `complete` without running). */
+  private tree: Tree | undefined;
+  /** Searches answered from a cached tree, and trees computed (for the benchmark and tests). */
+  treeHits = 0;
+  treeBuilds = 0;
 
-  constructor(private readonly c: CompiledNetwork) {
+  /**
+   * `treeCacheBytes`: memory for full trees by origin (12 bytes per link each; 0 = none, every
+   * search runs): a search from an origin whose tree is kept reads it; from another, the tree
+   * is computed (the whole network) and kept while the budget lasts, else the search runs.
+   */
+  constructor(
+    private readonly c: CompiledNetwork,
+    options: { readonly treeCacheBytes?: number } = {},
+  ) {
+    this.treeCacheBytes = options.treeCacheBytes ?? 0;
     const net = c.network;
     const n = net.links.length;
     this.linkCount = n;
@@ -231,6 +276,23 @@ export class RoadGraph {
       else if (s < 0) this.turnDelayS[t] = 0;
       else this.turnDelayS[t] = flow[s]! > 0 ? delayFlow[s]! / flow[s]! : lanes[s]! > 0 ? delaySum[s]! / lanes[s]! : 0;
     }
+    this.delaysChanged();
+  }
+
+  /** Forgets the trees of the old delays: call after writing `turnDelayS` other than through `setDelays` (tests do). */
+  delaysChanged(): void {
+    this.trees.clear();
+    this.tree = undefined;
+  }
+
+  /** Whether every search reads a kept tree (one tree fits the budget: a missing one is computed): no goal needed. */
+  get keepsEveryTree(): boolean {
+    return this.treeCacheBytes >= 12 * this.linkCount && this.linkCount > 0;
+  }
+
+  /** Whether the current search is already complete: its tree was kept (every link's time final, `run` does nothing). */
+  get complete(): boolean {
+    return this.tree !== undefined;
   }
 
   /** A point on link `link`, `positionM` from its start, in the search's plane, m (into `out`). */
@@ -262,7 +324,7 @@ export class RoadGraph {
   private toGoalS(b: number): number {
     const f = this.linkFrom[b]!;
     const d = Math.hypot(this.ixX[f]! - this.goalX, this.ixY[f]! - this.goalY) - this.goalRadiusM;
-    return d > 0 ? d / this.planeSpeedMps : 0;
+    return d > 0 ? (d / this.planeSpeedMps) * BOUND_SHRINK : 0;
   }
 
   /** Marks a link as a target of the next search (call after `beginSearch`). */
@@ -283,18 +345,75 @@ export class RoadGraph {
     }
     this.heapSize = 0;
     this.goalRadiusM = Number.POSITIVE_INFINITY;
+    this.tree = undefined;
+    this.offsetS = 0;
   }
 
-  /** The driver is on `from.link` at `from.positionM`: every turn at its end is a start. */
+  /** The driver is on `from.link` at `from.positionM`: every turn at its end is a start (times from the link's end). */
   seedFromLink(from: LinkPosition): void {
     const a = from.link;
-    const endS = Math.max(0, this.linkLengthM[a]! - from.positionM) / this.linkSpeedMps[a]!;
-    for (let t = this.turnStart[a]!; t < this.turnStart[a + 1]!; t++) this.relax(this.turnTo[t]!, endS + this.turnDelayS[t]!, -2 - a);
+    this.offsetS = Math.max(0, this.linkLengthM[a]! - from.positionM) / this.linkSpeedMps[a]!;
+    if (this.fromTree(a)) return;
+    for (let t = this.turnStart[a]!; t < this.turnStart[a + 1]!; t++) this.relax(this.turnTo[t]!, this.turnDelayS[t]!, -2 - a);
   }
 
   /** The driver is at intersection i: every link leaving it is a start, entered at once. */
   seedFromIntersection(i: number): void {
+    this.offsetS = 0;
+    if (this.fromTree(this.linkCount + i)) return;
     for (let k = this.outStart[i]!; k < this.outStart[i + 1]!; k++) this.relax(this.outLinks[k]!, 0, -1);
+  }
+
+  /**
+   * With a tree budget: the search from `origin` (a link, or linkCount + an intersection) reads
+   * its kept tree, computing it first if it is not kept and the budget allows. False: search.
+   */
+  private fromTree(origin: number): boolean {
+    if (this.treeCacheBytes <= 0) return false;
+    let tree = this.trees.get(origin);
+    if (tree) {
+      this.trees.delete(origin);
+      this.trees.set(origin, tree);
+      this.treeHits++;
+    } else {
+      const bytes = 12 * this.linkCount;
+      if (bytes > this.treeCacheBytes) return false;
+      while (this.trees.size > 0 && (this.trees.size + 1) * bytes > this.treeCacheBytes) this.trees.delete(this.trees.keys().next().value!);
+      tree = this.buildTree(origin);
+      this.trees.set(origin, tree);
+      this.treeBuilds++;
+    }
+    this.tree = tree;
+    return true;
+  }
+
+  /** The full search from `origin`, undirected, to the end (no time limit: a time past it is refused by the caller). */
+  private buildTree(origin: number): Tree {
+    const gen = this.generation;
+    const goal = this.goalRadiusM;
+    this.goalRadiusM = Number.POSITIVE_INFINITY;
+    if (origin < this.linkCount) {
+      for (let t = this.turnStart[origin]!; t < this.turnStart[origin + 1]!; t++) this.relax(this.turnTo[t]!, this.turnDelayS[t]!, -2 - origin);
+    } else {
+      const i = origin - this.linkCount;
+      for (let k = this.outStart[i]!; k < this.outStart[i + 1]!; k++) this.relax(this.outLinks[k]!, 0, -1);
+    }
+    while (this.heapSize > 0) {
+      const a = this.pop();
+      if (this.settledStamp[a] === gen) continue;
+      this.settledStamp[a] = gen;
+      const leaveS = this.entryS[a]! + this.linkLengthM[a]! / this.linkSpeedMps[a]!;
+      for (let t = this.turnStart[a]!; t < this.turnStart[a + 1]!; t++) this.relax(this.turnTo[t]!, leaveS + this.turnDelayS[t]!, a);
+    }
+    this.goalRadiusM = goal;
+    const entryS = new Float64Array(this.linkCount);
+    const prev = new Int32Array(this.linkCount);
+    for (let a = 0; a < this.linkCount; a++) {
+      const settled = this.settledStamp[a] === gen;
+      entryS[a] = settled ? this.entryS[a]! : Number.POSITIVE_INFINITY;
+      prev[a] = settled ? this.prev[a]! : -1;
+    }
+    return { entryS, prev };
   }
 
   /**
@@ -302,6 +421,7 @@ export class RoadGraph {
    * `maxS` are not expanded). After it, `reached(a)` tells whether entryS[a] is final.
    */
   run(targets: number, maxS: number): void {
+    if (this.tree) return;
     let left = targets;
     const gen = this.generation;
     while (this.heapSize > 0 && left > 0) {
@@ -311,7 +431,7 @@ export class RoadGraph {
       this.settledStamp[a] = gen;
       if (this.targetStamp[a] === gen) left--;
       const entry = this.entryS[a]!;
-      if (entry > maxS) continue;
+      if (this.offsetS + entry > maxS) continue;
       const leaveS = entry + this.linkLengthM[a]! / this.linkSpeedMps[a]!;
       for (let t = this.turnStart[a]!; t < this.turnStart[a + 1]!; t++) this.relax(this.turnTo[t]!, leaveS + this.turnDelayS[t]!, a);
     }
@@ -328,7 +448,7 @@ export class RoadGraph {
       if (this.settledStamp[a] === gen) continue;
       this.settledStamp[a] = gen;
       const entry = this.entryS[a]!;
-      if (entry <= maxS) {
+      if (this.offsetS + entry <= maxS) {
         const leaveS = entry + this.linkLengthM[a]! / this.linkSpeedMps[a]!;
         for (let t = this.turnStart[a]!; t < this.turnStart[a + 1]!; t++) this.relax(this.turnTo[t]!, leaveS + this.turnDelayS[t]!, a);
       }
@@ -342,28 +462,32 @@ export class RoadGraph {
    * heap (the goal bound is never negative and is consistent); Infinity when the heap is empty.
    */
   minKeyS(): number {
-    return this.heapSize > 0 ? this.heapKey[0]! : Number.POSITIVE_INFINITY;
+    if (this.tree) return Number.POSITIVE_INFINITY;
+    return this.heapSize > 0 ? this.offsetS + this.heapKey[0]! : Number.POSITIVE_INFINITY;
   }
 
-  /** Was link a settled by the last search (its entryS final)? */
+  /** Was link a settled by the last search (its time final)? From a kept tree: was it reached at all. */
   reached(a: number): boolean {
+    if (this.tree) return this.tree.entryS[a]! !== Number.POSITIVE_INFINITY;
     return this.settledStamp[a] === this.generation;
   }
 
   /** Drive time from the search's origin to a point on a settled link, s (Infinity if not reached). */
   timeTo(at: LinkPosition): number {
     if (!this.reached(at.link)) return Number.POSITIVE_INFINITY;
-    return this.entryS[at.link]! + at.positionM / this.linkSpeedMps[at.link]!;
+    const entry = this.tree ? this.tree.entryS[at.link]! : this.entryS[at.link]!;
+    return this.offsetS + entry + at.positionM / this.linkSpeedMps[at.link]!;
   }
 
   /** The links driven from the origin to settled link a, in order (the origin link first when the search started on one). */
   route(a: number): string[] {
     const out: string[] = [];
     if (!this.reached(a)) return out;
+    const prev = this.tree ? this.tree.prev : this.prev;
     let x = a;
     for (let guard = 0; guard <= this.linkCount; guard++) {
       out.push(this.linkIds[x]!);
-      const p = this.prev[x]!;
+      const p = prev[x]!;
       if (p === -1) break;
       if (p < -1) {
         out.push(this.linkIds[-2 - p]!);
@@ -376,7 +500,15 @@ export class RoadGraph {
 
   private relax(b: number, entry: number, from: number): void {
     const gen = this.generation;
-    if (this.stamp[b] === gen && this.entryS[b]! <= entry) return;
+    if (this.stamp[b] === gen) {
+      const old = this.entryS[b]!;
+      if (old < entry) return;
+      if (old === entry) {
+        // A tie: the lower-numbered predecessor, whichever came first (every tied one is settled before b).
+        if (from < this.prev[b]! && this.settledStamp[b] !== gen) this.prev[b] = from;
+        return;
+      }
+    }
     if (this.settledStamp[b] === gen) return;
     this.stamp[b] = gen;
     this.entryS[b] = entry;
