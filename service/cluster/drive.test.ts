@@ -280,6 +280,14 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     // Once the regions are owned again, every region is answered through any survivor, by its holder.
     const after = await Promise.all(regions.flatMap((r) => survivors.map((id) => requestPriority(id, r.signalIds[1]!))));
     expect(after.filter((o) => o.code !== grpc.status.OK || o.decidedBy !== holderOf(o.region) || o.decidedBy === victim).map((o) => JSON.stringify(o))).toEqual([]);
+    // Whether a check-in 20 s out is granted depends on where its signal is in its cycle: when none
+    // of the above was (it happens on a loaded machine), buses at other distances ask until one is.
+    let granted = [...before, ...during, ...after].filter((o) => o.granted === true).length;
+    for (let k = 0; granted === 0 && k < 40; k++) {
+      const o = await nodes.requestPriority(survivors[k % survivors.length]!, regions[k % regions.length]!.signalIds[2]!, { vehicleId: `late-bus-${k}`, deadlineMs: PRIORITY_DEADLINE_MS, etaS: 4 + 3 * (k >> 1) });
+      if (o.granted === true) granted++;
+    }
+    if (granted > 0) await until(() => 'an override written to a controller', () => controllers.some((x) => x.overrideCommits.length > 0), 3000);
     // The kill fell in the middle of the dead node's rollout: the new owners had work to finish.
     expect(onBAtKill.length).toBeGreaterThan(0);
     expect(onBAtKill.length).toBeLessThan(orphanIds.length);
@@ -378,7 +386,6 @@ describe('cluster nodes drive 300 controllers through a failover (3 nats-servers
     expect(writes.filter((w) => w.n === victim && w.t > killedMs + 50)).toEqual([]);
 
     // Granted priority requests reached controllers as overrides (the holder's PriorityLink, fenced by its lease).
-    const granted = [...before, ...during, ...after].filter((o) => o.granted === true).length;
     const reached = controllers.filter((x) => x.overrideCommits.length > 0).length;
     console.log(`overrides: ${granted} requests granted, ${reached} controllers written priority overrides (${controllers.reduce((n, x) => n + x.overrideCommits.length, 0)} in all)`);
     expect(granted).toBeGreaterThan(0);
