@@ -1,6 +1,9 @@
 /**
  * One test per network validation rule: start from a valid network, break one
  * thing, and check the issue's exact path and the gist of its message.
+ *
+ * Why over 600 lines: one short test per rule of validate.ts, in the rules' order, so a rule
+ * and its test are found by the same name; split, the rules' tests would sit in several files.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';

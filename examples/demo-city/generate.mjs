@@ -13,6 +13,10 @@
  * Everything random comes from a seeded mulberry32 PRNG (SEED below), so the
  * outputs are byte-for-byte reproducible. Math.random is never used.
  *
+ * Why over 600 lines: the city's data (intersections, lanes, phases, loops, demand profiles)
+ * is written out here as one reproducible description, read top to bottom; it is run by hand,
+ * not imported, and splitting it would only scatter that description.
+ *
  * Network: 10 signalised intersections.
  *   I1..I8  Renmin Rd (east–west arterial, 8 intersections, 300–650 m apart),
  *           corridor "renmin-rd" in west→east order, links both ways.
