@@ -8,33 +8,13 @@
  * consecutive members without a link (the layout was made for regions, not for planning).
  */
 import { cityLayout } from '../../test/fixtures/cityLayout.js';
+import { twoStageIntersectionJson } from '../../test/fixtures/gridNetwork.js';
 
-const APPROACHES = ['EB', 'WB', 'NB', 'SB'] as const;
 const SPEED_KPH = 50;
 
 export function cityNetworkJson(signals: number, seed = 19): object {
   const layout = cityLayout({ signals, seed });
-  const intersections = layout.intersections.map(({ id: x, position }) => ({
-    id: x,
-    position,
-    widthM: 14,
-    approaches: APPROACHES.map((a) => ({
-      id: a,
-      speedKph: SPEED_KPH,
-      lanes: [
-        { id: `${x}-${a}-1`, movements: ['T', 'R'], widthM: 3.5 },
-        { id: `${x}-${a}-2`, movements: ['T'], widthM: 3.5 },
-      ],
-    })),
-    detectors: APPROACHES.flatMap((a) => [1, 2].map((k) => ({ id: `d-${x}-${a}-${k}`, lane: `${x}-${a}-${k}`, kind: 'stopLine', distanceM: 3 }))),
-    phasing: {
-      type: 'stages',
-      stages: [
-        { id: 'EW', protected: ['EBT', 'EBR', 'WBT', 'WBR'], minGreenS: 5, maxGreenS: 90 },
-        { id: 'NS', protected: ['NBT', 'NBR', 'SBT', 'SBR'], minGreenS: 5, maxGreenS: 90 },
-      ],
-    },
-  }));
+  const intersections = layout.intersections.map(({ id: x, position }) => twoStageIntersectionJson(x, position, { speedKph: SPEED_KPH, minGreenS: 5 }));
   const links = layout.links.map((l) => ({ ...l, designSpeedKph: SPEED_KPH }));
   return { formatVersion: 1, name: `generated city of ${intersections.length} signals (seed ${seed})`, intersections, links, corridors: layout.corridors.filter((c) => !c.id.includes('col')), defaults: { minCycleS: 40 } };
 }
