@@ -77,6 +77,8 @@ process.on('message', (m: { cmd: string; wire?: Record<string, number>; rounds?:
       let on = 0;
       let pending = 0;
       let flash = 0;
+      /** Why the first few controllers in fault flash flashed (their monitors' messages). */
+      const why = new Set<string>();
       const now = clock();
       for (const { region, ctls } of mine) {
         const w = m.wire?.[region];
@@ -85,10 +87,13 @@ process.on('message', (m: { cmd: string; wire?: Record<string, number>; rounds?:
           const s = ctl.state();
           if (s.activePlanId === w) on++;
           else if (s.pendingPlanId === w) pending++;
-          else if (s.mode === ControllerMode.Flash) flash++;
+          else if (s.mode === ControllerMode.Flash) {
+            flash++;
+            if (why.size < 3) why.add(`${ctl.c.intersectionIds[ctl.intersection]}: ${ctl.faultMessage}`);
+          }
         }
       }
-      send({ kind: 'status', on, pending, flash });
+      send({ kind: 'status', on, pending, flash, why: [...why] });
     } else if (m.cmd === 'publish') {
       nc ??= await connect({ servers: m.servers ?? [], name: `bench-controllers-${start.share}` });
       const js = nc.jetstream();

@@ -191,9 +191,9 @@ async function main(): Promise<void> {
     return w;
   };
   /** Controllers running (on), holding (pending) their region's plan `wire`, and in fault flash without it (they refuse plans). */
-  const status = async (wire: Record<string, number>): Promise<{ on: number; pending: number; flash: number }> => {
-    const all = await Promise.all(workers.map((w) => ask<{ on: number; pending: number; flash: number }>(w, 'status', { cmd: 'status', wire })));
-    return { on: all.reduce((a, s) => a + s.on, 0), pending: all.reduce((a, s) => a + s.pending, 0), flash: all.reduce((a, s) => a + s.flash, 0) };
+  const status = async (wire: Record<string, number>): Promise<{ on: number; pending: number; flash: number; why: string[] }> => {
+    const all = await Promise.all(workers.map((w) => ask<{ on: number; pending: number; flash: number; why: string[] }>(w, 'status', { cmd: 'status', wire })));
+    return { on: all.reduce((a, s) => a + s.on, 0), pending: all.reduce((a, s) => a + s.pending, 0), flash: all.reduce((a, s) => a + s.flash, 0), why: all.flatMap((s) => s.why).slice(0, 3) };
   };
 
   const nodeArgs = (phase: string, id: string): string[] => [
@@ -268,7 +268,7 @@ async function main(): Promise<void> {
     log(`${phase}: re-plan: ${committed} of ${regions.length} regions planned and committed, every node answered ${answeredMs} ms after the request (planner ${replies.map((r) => `${r.node} ${r.committed} regions ${r.planMs} ms`).join(', ')}); largest committed value ${maxValueBytes} bytes${errors.length ? `; errors: ${errors.join('; ')}` : ''}`);
     if (committed !== regions.length) throw new Error(`${phase}: re-plan committed ${committed} of ${regions.length} regions`);
     const wire = await wireNow();
-    let last = { on: 0, pending: 0, flash: 0 };
+    let last: { on: number; pending: number; flash: number; why: string[] } = { on: 0, pending: 0, flash: 0, why: [] };
     for (;;) {
       last = await status(wire);
       // A controller in fault flash refuses every plan (RefusedInFlash) until a technician's reset: counted, not waited for.
@@ -278,7 +278,7 @@ async function main(): Promise<void> {
     }
     const lost = nodes.events.filter((ev) => ev.e === 'lost' && ev.t >= t && ids.includes(ev.n)).length;
     const fenced = nodes.events.filter((ev) => ev.e === 'rollout' && ev.t >= t && ids.includes(ev.n)).reduce((a, ev) => a + Number(ev.fenced ?? 0), 0);
-    log(`${phase}: from the re-plan request until every controller ran its new plan: ${lost} leases lost (lapsed), ${fenced} deployments fenced${last.flash ? `; ${last.flash} controllers in fault flash refused it` : ''}`);
+    log(`${phase}: from the re-plan request until every controller ran its new plan: ${lost} leases lost (lapsed), ${fenced} deployments fenced${last.flash ? `; ${last.flash} controllers in fault flash refused it (${last.why.join(' | ')})` : ''}`);
     return { regions: committed, answeredMs, planMsMax, planMsSum, maxValueBytes, allOnPlanMs: Date.now() - t, leasesLost: lost, fenced, flash: last.flash };
   };
   // ---- 3 nodes ----
