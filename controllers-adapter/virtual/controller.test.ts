@@ -52,6 +52,22 @@ describe('VirtualController', () => {
     }
   });
 
+  test('a clock that jumps hours (a controller asked only now and then, a suspended process) is replayed: no monitor fault, in step with the offset', () => {
+    for (let i = 0; i < c.intersectionCount; i++) {
+      const v = new VirtualController(c, i, plan, { startS: 0, commLossTimeoutS: 0 });
+      runUntil(v, 300, 0.5);
+      // From the middle of a green, 5 h on in one tick (it used to re-anchor past an hour: all red at once, and the monitor flashed).
+      let t = 300;
+      while (v.lamps().green === 0) {
+        t += 0.5;
+        v.tick(t);
+      }
+      v.tick(t + 5 * 3600);
+      expect(v.state(), v.faultMessage).toMatchObject({ mode: ControllerMode.Coordinated, faults: 0 });
+      expect(mod(v.runningCycle().startS - plan.offsetS[i]!, plan.cycleS[i]!)).toBeCloseTo(0, 6);
+    }
+  });
+
   test('a committed plan waits for cycle zero, then runs; the staging block is what runs', () => {
     const i = 1;
     const v = new VirtualController(c, i, plan, { commLossTimeoutS: 0 });

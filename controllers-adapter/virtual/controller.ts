@@ -65,8 +65,8 @@ import { EventLogPort, type ServeEventLogOptions } from './eventPort.js';
 
 export { MAX_LENGTHEN_SHARE, MAX_SHORTEN_SHARE } from '../../engine/runner/cycleRunner.js';
 export { DEFAULT_OCCUPIED_S_PER_VEHICLE, detectorRange } from './detectors.js';
-/** Jumps of the clock longer than this re-anchor the cycle instead of replaying every cycle. */
-const MAX_REPLAY_S = 3600;
+/** Clock jumps up to a day are replayed edge by edge (a few ms); longer ones re-anchor, all red at once, and the monitor flashes (as an MMU does for so long a stall). */
+const MAX_REPLAY_S = 86_400;
 
 export interface VirtualControllerOptions {
   /** Clock time at power-up, s (default 0). */
