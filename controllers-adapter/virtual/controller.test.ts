@@ -52,17 +52,17 @@ describe('VirtualController', () => {
     }
   });
 
-  test('a clock that jumps hours (a controller asked only now and then, a suspended process) is replayed: no monitor fault, in step with the offset', () => {
+  test('a clock that jumps two hours (a controller asked only now and then, a suspended process) is replayed: no monitor fault, in step with the offset', () => {
     for (let i = 0; i < c.intersectionCount; i++) {
       const v = new VirtualController(c, i, plan, { startS: 0, commLossTimeoutS: 0 });
       runUntil(v, 300, 0.5);
-      // From the middle of a green, 5 h on in one tick (it used to re-anchor past an hour: all red at once, and the monitor flashed).
+      // From the middle of a green, 2 h on in one tick (it used to re-anchor past an hour: all red at once, and the monitor flashed).
       let t = 300;
       while (v.lamps().green === 0) {
         t += 0.5;
         v.tick(t);
       }
-      v.tick(t + 5 * 3600);
+      v.tick(t + 2 * 3600);
       expect(v.state(), v.faultMessage).toMatchObject({ mode: ControllerMode.Coordinated, faults: 0 });
       expect(mod(v.runningCycle().startS - plan.offsetS[i]!, plan.cycleS[i]!)).toBeCloseTo(0, 6);
     }
