@@ -246,9 +246,7 @@ export class CycleRunner {
   setPlan(plan: PlanBuffer, i: number): void {
     this.check(plan, i);
     checkActuatedFits(this.shared, plan, i);
-    this.copyPlan(plan, this.queued, i);
-    this.hasQueued[i] = 1;
-    this.act.leavePending[i] = 1;
+    this.queuePlan(plan, i);
   }
 
   /**
@@ -260,9 +258,14 @@ export class CycleRunner {
     this.check(plan, i);
     const actuated = a !== undefined && isActuatedMode(a.mode[i]!);
     if (actuated) checkActuated(this.c, plan, i, a);
+    this.act.settings.queue(i, actuated ? a : undefined);
+    this.queuePlan(plan, i);
+  }
+
+  /** A checked plan waits for i's next cycle zero (an actuated pass ends there to take it). */
+  private queuePlan(plan: PlanBuffer, i: number): void {
     this.copyPlan(plan, this.queued, i);
     this.hasQueued[i] = 1;
-    this.act.settings.queue(i, actuated ? a : undefined);
     this.act.leavePending[i] = 1;
   }
 
