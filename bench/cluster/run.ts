@@ -9,7 +9,7 @@
  *
  *   node dist/bench/cluster/run.js [--controllers 20000] [--max-signals 240] [--workers 2]
  *     [--rounds 3] [--coordinate] [--priority 200] [--ttl-ms 12000] [--time-scale 100]
- *     [--no-single] [--timeout-s 1500] [--node-arg=--flag …]
+ *     [--no-single] [--timeout-s 1500] [--record pg|sqlite] [--node-arg=--flag …]
  *
  * Measured, per phase (3 nodes, then 1 node holding every region):
  *  - ingestion: every controller's detector counts published `rounds` times on its region's
@@ -24,10 +24,11 @@
  *  - (3 nodes) failover: kill -9 of the node holding most regions; the time until its regions
  *    are owned again, and until each new owner's rollout confirmed every one of their controllers.
  *
- * PostgreSQL: the nodes keep no shared record yet (docs/cluster.md), so none is started.
- * The hook for it: `--node-arg=…` passes flags to every node (e.g. the record's URL once
- * nodeMain takes one); start the server here with the PostgreSQL helper of the storage tests
- * (service/storage/postgres.test.ts) when the nodes use it.
+ * The record (`--record`): `pg` (the default) starts a PostgreSQL server (test/fixtures/
+ * postgres.ts, as the storage tests do) and gives each phase's nodes one database of it
+ * (`nodeMain --pg`: plans, deployments, priority journal and audit, every write fenced by the
+ * writer's lease); `sqlite` gives every node a SQLite file of its own (`--db`), the record
+ * taken out of the measurement. `--node-arg=…` passes other flags to every node.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +41,8 @@ import * as grpc from '@grpc/grpc-js';
 import { connect, createInbox, type NatsConnection } from 'nats';
 import { partitionRegions, type RegionNetwork } from '../../engine/cluster/regions.js';
 import { startNats, type NatsServers } from '../../test/fixtures/nats.js';
+import { startPostgres, type PostgresServer } from '../../test/fixtures/postgres.js';
+import { PostgresStorage } from '../../service/storage/postgres.js';
 import { NodeProcs, TOKENS_FILE, until, type NodeEvent, type PriorityOutcome } from '../../test/fixtures/clusterNodes.js';
 import { openPlanBucket, readRegionPlan, regionWirePlanId } from '../../service/cluster/regionPlans.js';
 import { REPLAN_SUBJECT, type ReplanReply } from '../../service/cluster/regionReplan.js';
@@ -61,9 +64,14 @@ const { values } = parseArgs({
     'time-scale': { type: 'string', default: '100' },
     'no-single': { type: 'boolean', default: false },
     'timeout-s': { type: 'string', default: '1500' },
+    record: { type: 'string', default: 'pg' },
     'node-arg': { type: 'string', multiple: true, default: [] },
   },
 });
+if (values.record !== 'pg' && values.record !== 'sqlite') {
+  process.stderr.write(`bench:cluster: --record must be pg or sqlite, not ${values.record}\n`);
+  process.exit(2);
+}
 
 const SIGNALS = Number(values.controllers);
 const MAX_SIGNALS = Number(values['max-signals']);
@@ -88,6 +96,7 @@ const dir = mkdtempSync(join(tmpdir(), 'gw-cbench-'));
 const nodes = new NodeProcs();
 const workers: ChildProcess[] = [];
 let nats: NatsServers | undefined;
+let pgServer: PostgresServer | undefined;
 let nc: NatsConnection | undefined;
 let ending = false;
 let cleaned = false;
@@ -103,6 +112,11 @@ async function end(code: number, why?: string): Promise<never> {
     const stopping = nats?.stop();
     await Promise.race([nc?.close().catch(() => {}), sleep(2000)]);
     await Promise.race([stopping, sleep(5000)]);
+    try {
+      pgServer?.stop();
+    } catch (e) {
+      process.stderr.write(`bench:cluster: stopping PostgreSQL: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
     rmSync(dir, { recursive: true, force: true });
   }
   process.exit(code);
@@ -137,6 +151,11 @@ interface Ingestion {
   readonly publishMs: number;
   readonly consumedMs: number;
 }
+interface RecordSummary {
+  readonly deployments: Record<string, number>;
+  readonly inFlight: number;
+  readonly auditOk: boolean;
+}
 interface Replan {
   readonly regions: number;
   readonly answeredMs: number;
@@ -150,7 +169,7 @@ interface Replan {
 }
 
 async function main(): Promise<void> {
-  log(`bench:cluster: ${SIGNALS} controllers, regions of at most ${MAX_SIGNALS}, ${WORKERS} controller workers, ${ROUNDS} rounds of counts, ${values.coordinate ? 'coordinated' : 'isolated'} re-plans; uptime: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
+  log(`bench:cluster: ${SIGNALS} controllers, regions of at most ${MAX_SIGNALS}, ${WORKERS} controller workers, ${ROUNDS} rounds of counts, ${values.coordinate ? 'coordinated' : 'isolated'} re-plans, record ${values.record === 'pg' ? 'PostgreSQL (one database per phase)' : 'a SQLite file per node'}; uptime: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
   const json = cityNetworkJson(SIGNALS);
   const netFile = join(dir, 'network.json');
   writeFileSync(netFile, JSON.stringify(json));
@@ -175,6 +194,7 @@ async function main(): Promise<void> {
     ready.push(ask(w, 'ready'));
   }
   nats = await natsStarting;
+  if (values.record === 'pg') pgServer = await startPostgres();
   const started = await Promise.all(ready);
   const ctlCount = started.reduce((a, s) => a + s.controllers, 0);
   log(`${ctlCount} virtual controllers on ${regions.length} Modbus ports in ${WORKERS} worker processes, ready in ${Date.now() - tw} ms; 3 nats-servers up`);
@@ -196,8 +216,30 @@ async function main(): Promise<void> {
     return { on: all.reduce((a, s) => a + s.on, 0), pending: all.reduce((a, s) => a + s.pending, 0), flash: all.reduce((a, s) => a + s.flash, 0), why: all.flatMap((s) => s.why).slice(0, 3) };
   };
 
+  // One record per phase (its nodes share it, as a cluster does): the 1-node phase starts on an empty one.
+  const records = new Map<string, string>();
+  const recordArgs = async (phase: string): Promise<void> => {
+    if (pgServer) records.set(phase, await pgServer.database());
+  };
+  /** What the phase's record holds once its nodes stopped: region plans, deployments by state, the audit chain. */
+  const recordSummary = async (phase: string): Promise<RecordSummary | undefined> => {
+    const url = records.get(phase);
+    if (url === undefined) return undefined;
+    const st = await PostgresStorage.open({ url });
+    try {
+      const byState: Record<string, number> = {};
+      for (const d of await st.listDeployments()) byState[d.state] = (byState[d.state] ?? 0) + 1;
+      const audit = await st.verifyAudit();
+      const r: RecordSummary = { deployments: byState, inFlight: (await st.listUnfinishedDeployments()).length, auditOk: audit.ok };
+      log(`${phase}: the record: deployments ${JSON.stringify(byState)}, ${r.inFlight} in flight, audit chain ${audit.ok ? 'verified' : 'BROKEN'}`);
+      return r;
+    } finally {
+      await st.close();
+    }
+  };
   const nodeArgs = (phase: string, id: string): string[] => [
-    '--nats', nats!.urls.join(','), '--network', netFile, '--max-signals', String(MAX_SIGNALS), '--controllers', ctlFile, '--db', join(dir, `${phase}-${id}.db`),
+    '--nats', nats!.urls.join(','), '--network', netFile, '--max-signals', String(MAX_SIGNALS), '--controllers', ctlFile,
+    ...(pgServer ? ['--pg', records.get(phase)!] : ['--db', join(dir, `${phase}-${id}.db`)]),
     // Ack wait 30 s, not 5: a node holding every region has 101 inboxes × 256 messages in flight,
     // more than it handles in 5 s; they came again and again (seen: 13,500 redeliveries).
     '--ttl-ms', String(TTL_MS), '--replicas', '3', '--parallel', '10', '--poll-ms', '100', '--ingest', '--ack-wait-ms', '30000', '--no-write-lines', '--grpc-port', '0', '--tokens', TOKENS_FILE, ...values['node-arg'],
@@ -210,6 +252,7 @@ async function main(): Promise<void> {
 
   /** Starts `ids`, waits until they hold every region between them, one holder each. */
   const startPhase = async (phase: string, ids: string[]): Promise<number> => {
+    await recordArgs(phase);
     const t = Date.now();
     for (const id of ids) nodes.start(id, nodeArgs(phase, id));
     const balanced = (): boolean => {
@@ -329,9 +372,10 @@ async function main(): Promise<void> {
   log(`3 nodes: after the failover ${stAfter.on} of ${ctlCount} controllers run their region's plan (${stAfter.flash} in fault flash)`);
   nodes.closeClients();
   await Promise.all(survivors.map((id) => nodes.stop(id, 30_000)));
+  const record3 = await recordSummary('3 nodes');
 
   // ---- 1 node, same city, controllers and NATS ----
-  let one: { startMs: number; ing: Ingestion; rp: Replan } | undefined;
+  let one: { startMs: number; ing: Ingestion; rp: Replan; record: RecordSummary | undefined } | undefined;
   if (!values['no-single']) {
     const startMs = await startPhase('1 node', ['solo']);
     // It takes every region over: its rollouts read the controllers (already on the plan) and confirm.
@@ -351,7 +395,7 @@ async function main(): Promise<void> {
     const rp = await replan('1 node', ['solo']);
     log(`1 node: every one of the ${ctlCount - rp.flash} controllers not in flash runs its region's new plan ${rp.allOnPlanMs} ms after the re-plan request`);
     await nodes.stop('solo', 30_000);
-    one = { startMs, ing, rp };
+    one = { startMs, ing, rp, record: await recordSummary('1 node') };
   }
 
   const rate = (i: Ingestion): number => i.taken / i.consumedMs;
@@ -360,8 +404,9 @@ async function main(): Promise<void> {
     regions: regions.length,
     rounds: ROUNDS,
     coordinate: values.coordinate,
+    record: values.record,
     load: load(),
-    threeNodes: { startMs: startThreeMs, ingestion: ing3, replan: rp3, priority: { own: prOwn, forwarded: prFwd }, failover: { victim, regions: orphaned.length, controllers: orphanCtls, ownedAgainMs: backMs - killedMs, confirmedMs: confirmedMs - killedMs, confirmed: foConfirmed, failedOrFenced: foFailed } },
+    threeNodes: { startMs: startThreeMs, ingestion: ing3, replan: rp3, priority: { own: prOwn, forwarded: prFwd }, failover: { victim, regions: orphaned.length, controllers: orphanCtls, ownedAgainMs: backMs - killedMs, confirmedMs: confirmedMs - killedMs, confirmed: foConfirmed, failedOrFenced: foFailed }, record: record3 },
     oneNode: one,
     ratio3to1: one
       ? { ingestionMsgsPerS: +(rate(ing3) / rate(one.ing)).toFixed(2), replanAnswered: +(one.rp.answeredMs / rp3.answeredMs).toFixed(2), replanAllOnPlan: +(one.rp.allOnPlanMs / rp3.allOnPlanMs).toFixed(2) }
