@@ -198,8 +198,9 @@ export function moveLane(core: SimCore, lane: number, t: number, dt: number): vo
     }
     vPos[v] = npos;
     vSpeed[v] = nv;
-    if (npos >= vArriveM[v]!) {
-      // Its trip ends here: out of the lane; the one behind now follows the same leader.
+    // Its trip ends here: out of the lane; the one behind now follows the same leader. A car
+    // searching for a space whose car park is full drives on instead (parking.ts).
+    if (npos >= vArriveM[v]! && (core.parking === undefined || core.parking.reached(v, link, t))) {
       arrive(core, v, lane, k, link, t);
       continue;
     }

@@ -42,6 +42,7 @@ export function leaveLane(core: SimCore, v: number, lane: number, link: number, 
         for (let q = 0; q < TURN_COUNT; q++) if ((mask >> movementIndex(approach, q)) & 1) turnFor = q;
       }
       placeOnLane(core, v, target, next, turnFor, s.vSpeed[v]!, t, posM, false);
+      if (core.parking !== undefined) core.parking.entered(v, link, next);
     }
     return;
   }
@@ -74,5 +75,6 @@ export function arrive(core: SimCore, v: number, lane: number, k: number, link: 
 function finishTrip(core: SimCore, v: number, t: number): void {
   recordTrip(core.s, v, t);
   if (core.buses.vTracked[v] === 1) finishTracked(core, v, t);
+  if (core.parking !== undefined) core.parking.finished(v, t);
   freeVehicle(core, v);
 }
