@@ -4,7 +4,8 @@
  * front vehicle heeds the signal (yellow: stop if it can), yields on a
  * permitted left by gap acceptance, and, when it may go, follows the last
  * vehicle of the lane it will take across the line; a bus also brakes for its
- * stop mark. Called by `Simulation.step` (simulation.ts) for every lane, every
+ * stop mark; a car searching for a space that reaches a full car park drives
+ * on (parking.ts). Called by `Simulation.step` (simulation.ts) for every lane, every
  * step; allocation-free.
  */
 // Permitted lefts go when the nearest opposing vehicle is at least the planner's critical gap away in time.

@@ -44,12 +44,12 @@ const parking = compileParking(
 const dest = pos(A_LINK, 100);
 
 /** `n` drivers 20 s apart, bound for A (full from the start: one car that stays), B empty. */
-function scenario(n: number): ParkingSearchScenario {
+function scenario(n: number, origin = { link: linkIndex('R0C0-R1C0'), positionM: 20 }, to = dest): ParkingSearchScenario {
   const drivers: ParkingDriver[] = Array.from({ length: n }, (_, i) => ({
     departS: 5 + 20 * i,
-    origin: { link: linkIndex('R0C0-R1C0'), positionM: 20 },
-    destLon: dest.lon,
-    destLat: dest.lat,
+    origin,
+    destLon: to.lon,
+    destLat: to.lat,
     dwellS: 7200,
     complianceDraw: i / n,
   }));
@@ -58,8 +58,7 @@ function scenario(n: number): ParkingSearchScenario {
 
 const traffic = new Float64Array(c.intersectionCount * MOVEMENT_COUNT).fill(60);
 
-function run(seed: number, n: number, compliance: number) {
-  const sc = scenario(n);
+function run(seed: number, n: number, compliance: number, sc = scenario(n)) {
   const sim = new Simulation(c, plan, { movementFlowVehPerH: traffic }, { seed });
   const park = sim.setParking(sc, new SearchPolicy(sc, { compliance, bookGuided: true }));
   let maxOver = Number.NEGATIVE_INFINITY;
@@ -67,7 +66,7 @@ function run(seed: number, n: number, compliance: number) {
     sim.step();
     for (let k = 0; k < 2; k++) maxOver = Math.max(maxOver, park.occupied[k]! - parking.capacity[k]!);
   }
-  return { r: park.result(sim.tS), firstDriveS: park.firstDriveS.slice(), maxOver, occupied: park.occupied.slice(), metrics: sim.metrics() };
+  return { r: park.result(sim.tS), firstDriveS: park.firstDriveS.slice(), maxOver, occupied: park.occupied.slice(), metrics: sim.metrics(), turnArounds: park.turnArounds };
 }
 
 describe('parking search in the microsimulator', () => {
@@ -89,6 +88,18 @@ describe('parking search in the microsimulator', () => {
     expect(r.parked).toBe(1);
     expect(r.meanCruiseS).toBe(0);
     expect(r.meanFirstDriveM).toBeCloseTo(180 + 200 + 150, 6);
+  });
+
+  it('a car on a link whose every turn leaves the network turns round off the edge and comes back', () => {
+    // Eastbound into the south-east corner: straight on and right both leave. B (the nearest to
+    // its destination) is reached by going out east, back on the 250 m approach from the east,
+    // west to R0C1, right, right again: 180 + 250 + 200 + 200 + 150 m.
+    const { r, turnArounds } = run(1, 1, 0, scenario(1, { link: linkIndex('R0C1-R0C2'), positionM: 20 }, pos(B_LINK, 150)));
+    expect(r.parked).toBe(1);
+    expect(r.meanCruiseS).toBe(0);
+    expect(turnArounds).toBe(1);
+    expect(r.meanFirstDriveM).toBeCloseTo(980, 6);
+    expect(r.meanFirstDriveS).toBeGreaterThan(120 + 980 / 14);
   });
 
   it('never fills a car park past capacity, is deterministic by seed, and leaves other traffic as it was without drivers', () => {

@@ -12,7 +12,7 @@
  * the step's order; the parts live beside it: the state (vehicles.ts), lanes
  * (lanes.ts), entry (entry.ts), lane choice (laneChoice.ts), car following
  * (idm.ts), link transfers (transfers.ts), loops (detectors.ts), buses
- * (buses.ts) and metrics (metrics.ts). The state is structure-of-arrays in
+ * (buses.ts), parking search (parking.ts) and metrics (metrics.ts). The state is structure-of-arrays in
  * typed arrays sized once; no object is allocated per vehicle or per step.
  * Used by the closed loop, plan ranking, the SUMO scenarios, the benchmarks
  * and the tests.

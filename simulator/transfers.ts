@@ -1,7 +1,8 @@
 /**
  * A vehicle leaving its link: across the stop line onto the lane it chose on
  * the next link (with its next turn or route leg), or out of the network; or
- * ending its trip mid-link. Records the approach and, at the end, the trip.
+ * ending its trip mid-link. Records the approach and, at the end, the trip;
+ * tells the parking search (parking.ts) when a searching car crosses or leaves.
  * Called by the car-following step (idm.ts).
  */
 import { movementIndex, movementSlot, TURN_COUNT } from '../engine/network/geometry.js';
