@@ -27,7 +27,10 @@
  * Simplifications, stated: a car parks the moment its front reaches the entrance (no slowing to
  * turn in, no queue at the gate); a parked car leaves the car park after its dwell without
  * driving out onto the network; a driver enters at its origin only where a lane for its first
- * turn has a gap (it waits off the road, unmeasured, meanwhile). Cars whose search is not
+ * turn has a gap (with a 1.2 s headway behind it; after 10 s of waiting, the gap
+ * of its length and the minimum gaps nearest its origin anywhere on that link: in a
+ * standing queue someone lets it in where the queue discharges; it waits off the
+ * road meanwhile). Cars whose search is not
  * modelled (the scenario's background arrivals and the cars parked at the start) take and free
  * spaces without driving. Not carried into a fork (`copyStateFrom`).
  */
@@ -64,6 +67,13 @@ const PARKED = 2;
 const FAILED = 3;
 const OFF_NETWORK = 4;
 
+/**
+ * A driver waiting this long to enter gives up the headway it first wants behind it and takes
+ * any gap of its length and the minimum gaps (a car pulling out into a queue that someone lets
+ * in): in a dense or standing stream a gap with a 1.2 s headway behind never opens, s.
+ */
+const ENTRY_PATIENCE_S = 10;
+
 const EV_DEPART = 0;
 const EV_LEAVE = 1;
 const EV_BACKGROUND = 2;
@@ -93,9 +103,10 @@ export class SimParking {
   private readonly targetE: Int32Array;
   private readonly targetLink: Int32Array;
   private readonly targetPosM: Float64Array;
-  /** Where the driver comes (back) onto the network. */
+  /** Where the driver comes (back) onto the network, and since when it has been waiting to. */
   private readonly enterLink: Int32Array;
   private readonly enterPosM: Float64Array;
+  private readonly enterDueS: Float64Array;
   /** Metres driven up to the start of the current link, and where on it the driver came on. */
   private readonly odoM: Float64Array;
   private readonly linkStartM: Float64Array;
@@ -153,6 +164,7 @@ export class SimParking {
     this.targetPosM = new Float64Array(nD);
     this.enterLink = new Int32Array(nD);
     this.enterPosM = new Float64Array(nD);
+    this.enterDueS = new Float64Array(nD);
     this.odoM = new Float64Array(nD);
     this.linkStartM = new Float64Array(nD);
     this.firstDriveS = new Float64Array(nD).fill(Number.NaN);
@@ -260,6 +272,7 @@ export class SimParking {
       }
       this.setTarget(i, e);
     }
+    this.enterDueS[i] = t;
     this.queue(i);
   }
 
@@ -273,14 +286,22 @@ export class SimParking {
     const core = this.core;
     const top = core.top;
     const link = this.enterLink[i]!;
-    const posM = this.enterPosM[i]!;
+    const patient = t - this.enterDueS[i]! <= ENTRY_PATIENCE_S;
+    let posM = this.enterPosM[i]!;
     let best = -1;
+    let bestPosM = posM;
     for (let q = top.linkLaneStart[link]!; q < top.linkLaneStart[link]! + top.linkLaneCount[link]!; q++) {
       const lane = top.linkLanes[q]!;
-      if (this.laneTurn(i, lane, link) < 0 || insertIndex(core, lane, posM, IDM.lengthM, IDM.headwayS) < 0) continue;
-      if (best < 0 || core.s.laneSize[lane]! < core.s.laneSize[best]!) best = lane;
+      if (this.laneTurn(i, lane, link) < 0) continue;
+      const at = patient ? (insertIndex(core, lane, posM, IDM.lengthM, IDM.headwayS) >= 0 ? posM : Number.NaN) : this.gapNear(lane, link, posM);
+      if (Number.isNaN(at)) continue;
+      if (best < 0 || Math.abs(at - posM) < Math.abs(bestPosM - posM) || (at === bestPosM && core.s.laneSize[lane]! < core.s.laneSize[best]!)) {
+        best = lane;
+        bestPosM = at;
+      }
     }
     if (best < 0) return false;
+    posM = bestPosM;
     const sf = this.speedFactor[i]!;
     const v = newVehicle(core, t, sf, IDM.lengthM, IDM.accelMps2);
     placeOnLane(core, v, best, link, this.laneTurn(i, best, link), top.linkSpeedMps[link]! * sf, t, posM, posM > 0);
@@ -290,6 +311,34 @@ export class SimParking {
     this.linkStartM[i] = posM;
     this.aim(i, v, link);
     return true;
+  }
+
+  /**
+   * The front position nearest `posM` on `lane` where a car fits with the minimum gaps ahead and
+   * behind (no headway): a queue that has stood for hours near a busy district still opens such
+   * gaps where it discharges. NaN if there is none.
+   */
+  private gapNear(lane: number, link: number, posM: number): number {
+    const core = this.core;
+    const s = core.s;
+    const n = s.laneSize[lane]!;
+    const base = lane * core.laneCap;
+    const head = s.laneHead[lane]!;
+    const need = IDM.lengthM + IDM.minGapM;
+    let best = Number.NaN;
+    // Slot k's room: from the rear of the car ahead (the link's end for the front) less the minimum gap, down to the front of car k (the link's start past the last) plus a car and the gap.
+    let upper = core.top.linkLengthM[link]! - 1;
+    for (let k = 0; k <= n; k++) {
+      const v = k < n ? s.laneBuf[base + ((head + k) % core.laneCap)]! : -1;
+      // A millimetre inside each bound: insertIndex (placeOnLane) must find the same fit.
+      const lower = v >= 0 ? s.vPos[v]! + need + 1e-3 : IDM.lengthM;
+      if (upper >= lower) {
+        const at = Math.min(upper, Math.max(lower, posM));
+        if (Number.isNaN(best) || Math.abs(at - posM) < Math.abs(best - posM)) best = at;
+      }
+      if (v >= 0) upper = s.vPos[v]! - s.vLength[v]! - IDM.minGapM - 1e-3;
+    }
+    return best;
   }
 
   /** Car park entrance e becomes driver i's target. */
