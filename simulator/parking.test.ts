@@ -124,7 +124,7 @@ describe('parking search in the microsimulator', () => {
 });
 
 // The acceptance in the microsimulator, over the 5 held-out seeds of bench/parking/micro (10 runs,
-// about 1–2 min): opt-in, too heavy for `npm test`. GREENWAVE_PARKING_MICRO=1 npx vitest run simulator/parking.test.ts
+// about 80 s of CPU; 3.7 min wall at load 10 on 2 cores): opt-in, too heavy for `npm test`. GREENWAVE_PARKING_MICRO=1 npx vitest run simulator/parking.test.ts
 describe.runIf(process.env['GREENWAVE_PARKING_MICRO'] === '1')('parking search in the microsimulator, held-out seeds (opt-in)', () => {
   it('guidance at compliance 0.6 (recommendations booked) cuts mean cruising time by at least 30 % over the 5 held-out seeds', async () => {
     const { runMicro } = await import('../bench/parking/micro.js');

@@ -244,6 +244,7 @@ export class Simulation {
    */
   setParking(scenario: ParkingSearchScenario, chooser: ParkingChooser, opts: SimParkingOptions = {}): SimParking {
     if (this.s.stepCount > 0) throw new OptionError('parking', 'must be set before the first step');
+    if (scenario.roads.linkCount !== this.c.network.links.length) throw new OptionError('parking.roads', `must be this network's road graph (${this.c.network.links.length} links), got ${scenario.roads.linkCount} links`);
     const p = scenario.parking;
     const targets: number[] = [];
     for (let e = 0; e < p.entranceIds.length; e++) targets.push(p.entranceLink[e]!);
