@@ -41,6 +41,7 @@ import { DEFAULT_WEIGHTS, haversineM } from '../engine/parking/recommend.js';
 import { insertIndex, newVehicle, placeOnLane } from './lanes.js';
 import type { ParkingSearchResult, ParkingSearchScenario } from './parkingSearch.js';
 import type { ParkingRoutes } from './parkingRoutes.js';
+import { EventQueue } from './parkingEvents.js';
 import { IDM, type SimCore } from './vehicles.js';
 
 /** Where a searching driver goes next: an entrance index (CompiledParking.entranceIds), or -1 (none: the driver gives up). */
@@ -118,13 +119,8 @@ export class SimParking {
   readonly cruiseM: Float64Array;
   readonly walkM: Float64Array;
 
-  // Events: a binary min-heap by (time, insertion order) in typed arrays sized once.
-  private readonly evT: Float64Array;
-  private readonly evSeq: Float64Array;
-  private readonly evKind: Uint8Array;
-  private readonly evA: Int32Array;
-  private evN = 0;
-  private evNext = 0;
+  /** Departures, comebacks, dwells ending and background arrivals, in time order. */
+  private readonly events: EventQueue;
   /** Drivers due to enter, waiting for a gap: a FIFO ring. */
   private readonly entryQ: Int32Array;
   private entryHead = 0;
@@ -175,11 +171,7 @@ export class SimParking {
     this.cruiseM = new Float64Array(nD);
     this.walkM = new Float64Array(nD).fill(Number.NaN);
     // One pending event per driver (a departure or a comeback) and per parked car at most.
-    const capEv = 2 * nD + sc.initialLeaveS.length + 2 * sc.background.length + 1;
-    this.evT = new Float64Array(capEv);
-    this.evSeq = new Float64Array(capEv);
-    this.evKind = new Uint8Array(capEv);
-    this.evA = new Int32Array(capEv);
+    this.events = new EventQueue(2 * nD + sc.initialLeaveS.length + 2 * sc.background.length + 1);
     this.entryQ = new Int32Array(Math.max(1, nD));
     for (let i = 0; i < nD; i++) {
       const d = sc.drivers[i]!;
@@ -187,13 +179,13 @@ export class SimParking {
       if (link < 0) throw new OptionError(`parking.drivers[${i}].origin.link`, `network link ${d.origin.link} feeds no simulated approach`);
       this.enterLink[i] = link;
       this.enterPosM[i] = Math.min(d.origin.positionM, core.top.linkLengthM[link]! - 1);
-      this.push(d.departS, EV_DEPART, i);
+      this.events.push(d.departS, EV_DEPART, i);
       if (d.departS >= sc.measureFromS && d.departS < sc.measureToS) this.measuredLeft++;
     }
     for (let k = 0; k < nK; k++) {
-      for (let j = sc.initialStart[k]!; j < sc.initialStart[k + 1]!; j++) if (j - sc.initialStart[k]! < p.capacity[k]!) this.push(sc.initialLeaveS[j]!, EV_LEAVE, k);
+      for (let j = sc.initialStart[k]!; j < sc.initialStart[k + 1]!; j++) if (j - sc.initialStart[k]! < p.capacity[k]!) this.events.push(sc.initialLeaveS[j]!, EV_LEAVE, k);
     }
-    for (let j = 0; j < sc.background.length; j++) this.push(sc.background[j]!.atS, EV_BACKGROUND, j);
+    for (let j = 0; j < sc.background.length; j++) this.events.push(sc.background[j]!.atS, EV_BACKGROUND, j);
   }
 
   /** Every measured driver has parked or failed. */
@@ -237,16 +229,17 @@ export class SimParking {
 
   /** Runs the events due by t, the occupancy reports, and lets waiting drivers in. Each simulation step. */
   step(t: number): void {
-    while (this.evN > 0 && this.evT[0]! <= t) {
-      const kind = this.evKind[0]!;
-      const a = this.evA[0]!;
-      this.pop();
+    const ev = this.events;
+    while (ev.size > 0 && ev.firstT <= t) {
+      const kind = ev.firstKind;
+      const a = ev.firstA;
+      ev.pop();
       if (kind === EV_LEAVE) this.occupied[a] = this.occupied[a]! - 1;
       else if (kind === EV_BACKGROUND) {
         const b = this.sc.background[a]!;
         if (this.occupied[b.carPark]! < this.sc.parking.capacity[b.carPark]!) {
           this.occupied[b.carPark] = this.occupied[b.carPark]! + 1;
-          this.push(t + b.dwellS, EV_LEAVE, b.carPark);
+          this.events.push(t + b.dwellS, EV_LEAVE, b.carPark);
         }
       } else this.depart(a, t);
     }
@@ -417,7 +410,7 @@ export class SimParking {
     this.tried[i * this.carParkCount + k] = 1;
     if (this.occupied[k]! < this.sc.parking.capacity[k]!) {
       this.occupied[k] = this.occupied[k]! + 1;
-      this.push(t + d.dwellS, EV_LEAVE, k);
+      this.events.push(t + d.dwellS, EV_LEAVE, k);
       this.status[i] = PARKED;
       this.walkM[i] = this.walkOfM(i, k);
       this.endCruise(i, t, nowM);
@@ -462,7 +455,7 @@ export class SimParking {
     if (this.routes.turnAround[x] === 1) this.turnArounds++;
     this.enterLink[i] = back;
     this.enterPosM[i] = 0;
-    this.push(t + (this.routes.turnAround[x] === 1 ? this.routes.turnCostS[x]! - this.core.top.linkLengthM[back]! / this.core.top.linkSpeedMps[back]! : 0), EV_DEPART, i);
+    this.events.push(t + (this.routes.turnAround[x] === 1 ? this.routes.turnCostS[x]! - this.core.top.linkLengthM[back]! / this.core.top.linkSpeedMps[back]! : 0), EV_DEPART, i);
   }
 
   /** Driver i gives up at t, having driven `nowM` in all. */
@@ -542,49 +535,5 @@ export class SimParking {
       meanWalkM: sumWalk / parked,
       cruiseS: Float64Array.from(perDriver),
     };
-  }
-
-  private push(t: number, kind: number, a: number): void {
-    let i = this.evN++;
-    const seq = this.evNext++;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (this.evT[p]! < t || (this.evT[p] === t && this.evSeq[p]! < seq)) break;
-      this.evT[i] = this.evT[p]!;
-      this.evSeq[i] = this.evSeq[p]!;
-      this.evKind[i] = this.evKind[p]!;
-      this.evA[i] = this.evA[p]!;
-      i = p;
-    }
-    this.evT[i] = t;
-    this.evSeq[i] = seq;
-    this.evKind[i] = kind;
-    this.evA[i] = a;
-  }
-
-  private pop(): void {
-    const n = --this.evN;
-    const t = this.evT[n]!;
-    const seq = this.evSeq[n]!;
-    const kind = this.evKind[n]!;
-    const a = this.evA[n]!;
-    let i = 0;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && (this.evT[c + 1]! < this.evT[c]! || (this.evT[c + 1] === this.evT[c] && this.evSeq[c + 1]! < this.evSeq[c]!))) c++;
-      if (t < this.evT[c]! || (t === this.evT[c] && seq < this.evSeq[c]!)) break;
-      this.evT[i] = this.evT[c]!;
-      this.evSeq[i] = this.evSeq[c]!;
-      this.evKind[i] = this.evKind[c]!;
-      this.evA[i] = this.evA[c]!;
-      i = c;
-    }
-    if (n > 0) {
-      this.evT[i] = t;
-      this.evSeq[i] = seq;
-      this.evKind[i] = kind;
-      this.evA[i] = a;
-    }
   }
 }
