@@ -4,7 +4,8 @@
  * front vehicle heeds the signal (yellow: stop if it can), yields on a
  * permitted left by gap acceptance, and, when it may go, follows the last
  * vehicle of the lane it will take across the line; a bus also brakes for its
- * stop mark. Called by `Simulation.step` (simulation.ts) for every lane, every
+ * stop mark; a car searching for a space that reaches a full car park drives
+ * on (parking.ts). Called by `Simulation.step` (simulation.ts) for every lane, every
  * step; allocation-free.
  */
 // Permitted lefts go when the nearest opposing vehicle is at least the planner's critical gap away in time.
@@ -198,8 +199,9 @@ export function moveLane(core: SimCore, lane: number, t: number, dt: number): vo
     }
     vPos[v] = npos;
     vSpeed[v] = nv;
-    if (npos >= vArriveM[v]!) {
-      // Its trip ends here: out of the lane; the one behind now follows the same leader.
+    // Its trip ends here: out of the lane; the one behind now follows the same leader. A car
+    // searching for a space whose car park is full drives on instead (parking.ts).
+    if (npos >= vArriveM[v]! && (core.parking === undefined || core.parking.reached(v, link, t))) {
       arrive(core, v, lane, k, link, t);
       continue;
     }

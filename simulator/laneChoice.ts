@@ -209,7 +209,8 @@ export function crossingLane(core: SimCore, v: number, next: number): number {
   if (core.buses.vTracked[v] === 1) lane = trackedLane(core, v, next, relM);
   else if (s.vRoute[v]! >= 0) lane = routeNextLane(core, v, next, relM);
   else {
-    if (chosen < 0) s.vNextTurn[v] = chooseTurn(core, next);
+    // A car searching for a space turns towards its car park (parking.ts); the others draw a turn.
+    if (chosen < 0) s.vNextTurn[v] = core.parking !== undefined && core.parking.vDriver[v]! >= 0 ? core.parking.nextTurn(v, next) : chooseTurn(core, next);
     lane = routeLane(core, next, movementIndex(top.linkApproach[next]!, s.vNextTurn[v]!), relM, s.vLane[v]!, true);
     if (lane < 0 || entryBlocked(core, lane)) {
       const any = routeLane(core, next, -1, relM, s.vLane[v]!, true);

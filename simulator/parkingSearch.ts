@@ -21,8 +21,8 @@
  * to the destination, so guidance cannot look better by sending drivers far away unseen.
  *
  * SIMPLIFICATION, stated: vehicles move mesoscopically, not through the IDM
- * microsimulator (./simulation.ts, whose routes are fixed before a run and cannot turn
- * back at a full car park): each link takes its free-flow time plus the signal delay
+ * microsimulator (the same scenario driven there, re-routed at each junction, is
+ * ./parking.ts, `Simulation.setParking`): each link takes its free-flow time plus the signal delay
  * of the turn out of it in the plan (engine/parking/roads.ts, the recommender's own
  * graph), with no queues and no interaction between vehicles. The search behaviour,
  * the car parks' occupancy and the information delay are simulated; congestion is not.

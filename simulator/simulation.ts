@@ -12,7 +12,7 @@
  * the step's order; the parts live beside it: the state (vehicles.ts), lanes
  * (lanes.ts), entry (entry.ts), lane choice (laneChoice.ts), car following
  * (idm.ts), link transfers (transfers.ts), loops (detectors.ts), buses
- * (buses.ts) and metrics (metrics.ts). The state is structure-of-arrays in
+ * (buses.ts), parking search (parking.ts) and metrics (metrics.ts). The state is structure-of-arrays in
  * typed arrays sized once; no object is allocated per vehicle or per step.
  * Used by the closed loop, plan ranking, the SUMO scenarios, the benchmarks
  * and the tests.
@@ -34,6 +34,9 @@ import { accumulatedDelayS, metricsOf, type SimMetrics } from './metrics.js';
 import type { SimStepObserver } from './events.js';
 import { addIncident, createIncidentTable, stepIncidents, type LaneIncident } from './incidents.js';
 import { changeLanes, createLaneChangeLayout } from './laneChange.js';
+import { SimParking, type ParkingChooser, type SimParkingOptions } from './parking.js';
+import { buildParkingRoutes } from './parkingRoutes.js';
+import type { ParkingSearchScenario } from './parkingSearch.js';
 
 export { IDM, BUS } from './vehicles.js';
 export { DWELL, expectedDwellS, type BusStop, type ServedStop, type TrackedApproach, type TrackedVehicle } from './buses.js';
@@ -101,6 +104,8 @@ export class Simulation {
   private readonly core: SimCore;
   /** `core.s`: everything a fork copies. */
   private readonly s: SimState;
+  /** The seed the run was built with (parking.ts draws its drivers' speeds from a stream of its own seeded with it). */
+  private readonly seed: number;
   /** An event recorder (events.ts), told after each step's moves; undefined = not recording. */
   private observer: SimStepObserver | undefined = undefined;
 
@@ -112,6 +117,7 @@ export class Simulation {
   ) {
     this.topology = buildTopology(c, opts.approachLengthM);
     const top = this.topology;
+    this.seed = opts.seed;
     this.stepS = opts.stepS ?? 0.5;
     if (!(this.stepS > 0 && this.stepS <= 1)) throw new OptionError('options.stepS', `must be in (0, 1], got ${this.stepS}`);
     this.intervalS = opts.detectorIntervalS ?? 900;
@@ -150,6 +156,7 @@ export class Simulation {
       buses: createBusRegistry(cap),
       incidents: createIncidentTable(lanes),
       routeChoice: undefined,
+      parking: undefined,
       lc: createLaneChangeLayout({ top, c }, opts.laneChange === true, opts.bayLengthM),
       greenMask: this.lamps.greenMask,
       yellowMask: this.lamps.yellowMask,
@@ -227,6 +234,26 @@ export class Simulation {
     this.core.routeChoice = choice;
   }
 
+  /**
+   * Drivers looking for a space (parking.ts): they enter at their departures, drive to car parks
+   * (`chooser` names each next entrance), park or cruise on, and the car parks fill and empty.
+   * `scenario` is the mesoscopic model's (parkingSearch.ts), on this simulation's network;
+   * `roads` there must be the network's RoadGraph with the plan's delays set (the routes' costs).
+   * Set before the first step; returns the live parking state (its `result` gives the measures).
+   * Not carried by `copyStateFrom`.
+   */
+  setParking(scenario: ParkingSearchScenario, chooser: ParkingChooser, opts: SimParkingOptions = {}): SimParking {
+    if (this.s.stepCount > 0) throw new OptionError('parking', 'must be set before the first step');
+    if (scenario.roads.linkCount !== this.c.network.links.length) throw new OptionError('parking.roads', `must be this network's road graph (${this.c.network.links.length} links), got ${scenario.roads.linkCount} links`);
+    const p = scenario.parking;
+    const targets: number[] = [];
+    for (let e = 0; e < p.entranceIds.length; e++) targets.push(p.entranceLink[e]!);
+    const routes = buildParkingRoutes(this.c, this.topology, scenario.roads, targets);
+    const parking = new SimParking(this.core, scenario, routes, chooser, this.seed, opts);
+    this.core.parking = parking;
+    return parking;
+  }
+
   /** Runs until the clock reaches `untilS`. */
   runUntil(untilS: number): void {
     while (this.s.tS + 1e-9 < untilS) this.step();
@@ -244,6 +271,7 @@ export class Simulation {
     spawn(core, t);
     if (core.routes !== undefined) spawnRoutes(core, t);
     if (core.buses.trackedQueue.length > 0) spawnTracked(core, t);
+    if (core.parking !== undefined) core.parking.step(t);
     if (core.incidents.list.length > 0) stepIncidents(core, t);
     for (let l = 0; l < s.waitingToEnter.length; l++) s.entryWaitS += s.waitingToEnter[l]! * dt;
     s.entryWaitS += s.routePending * dt;

@@ -1,7 +1,8 @@
 /**
  * A vehicle leaving its link: across the stop line onto the lane it chose on
  * the next link (with its next turn or route leg), or out of the network; or
- * ending its trip mid-link. Records the approach and, at the end, the trip.
+ * ending its trip mid-link. Records the approach and, at the end, the trip;
+ * tells the parking search (parking.ts) when a searching car crosses or leaves.
  * Called by the car-following step (idm.ts).
  */
 import { movementIndex, movementSlot, TURN_COUNT } from '../engine/network/geometry.js';
@@ -42,6 +43,7 @@ export function leaveLane(core: SimCore, v: number, lane: number, link: number, 
         for (let q = 0; q < TURN_COUNT; q++) if ((mask >> movementIndex(approach, q)) & 1) turnFor = q;
       }
       placeOnLane(core, v, target, next, turnFor, s.vSpeed[v]!, t, posM, false);
+      if (core.parking !== undefined) core.parking.entered(v, link, next);
     }
     return;
   }
@@ -74,5 +76,6 @@ export function arrive(core: SimCore, v: number, lane: number, k: number, link: 
 function finishTrip(core: SimCore, v: number, t: number): void {
   recordTrip(core.s, v, t);
   if (core.buses.vTracked[v] === 1) finishTracked(core, v, t);
+  if (core.parking !== undefined) core.parking.finished(v, t);
   freeVehicle(core, v);
 }

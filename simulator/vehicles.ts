@@ -20,6 +20,7 @@ import type { LoopLayout } from './detectors.js';
 import type { EntrySources } from './entry.js';
 import type { IncidentTable } from './incidents.js';
 import type { LaneChangeLayout } from './laneChange.js';
+import type { SimParking } from './parking.js';
 
 /** IDM parameters for a passenger car; with these the queue discharges at about 2 s per vehicle. */
 export const IDM = { accelMps2: 1.5, decelMps2: 2.0, headwayS: 1.2, minGapM: 2.0, lengthM: 5.0 } as const;
@@ -197,6 +198,8 @@ export interface SimCore {
   readonly incidents: IncidentTable;
   /** Lane changing along links (laneChange.ts): on or off, lane order and turn-bay starts. */
   readonly lc: LaneChangeLayout;
+  /** Parking search (parking.ts): set by `Simulation.setParking`, undefined = none (every hook is skipped). */
+  parking: SimParking | undefined;
   /** Lamps as vehicles see them, per intersection (bit = movement). */
   readonly greenMask: Uint16Array;
   readonly yellowMask: Uint16Array;
