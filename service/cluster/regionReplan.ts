@@ -253,6 +253,10 @@ export async function replanRegions(opts: {
         // controllers are not sent the same plan under a new id.
         const now = mem ?? (await readRegionPlan(opts.plans, r).then((p) => (p ? { planHash: planHash(p.body), revision: p.revision } : undefined)));
         if (now?.planHash === hash) {
+          if (!opts.holds(r)) {
+            errors.push(`${r}: lost while planning`);
+            continue;
+          }
           fig.kept++;
           await publish(now.revision);
           continue;
@@ -317,6 +321,8 @@ export function serveReplans(nc: NatsConnection, opts: Omit<Parameters<typeof re
         const reply = await replanRegions({ ...opts, regions: opts.regions(), request });
         opts.onReply?.(reply);
         if (m.reply) m.respond(new TextEncoder().encode(JSON.stringify(reply)));
+      }).catch(() => {
+        // A request that could not be answered (the connection closing) must not stop the next ones.
       });
     },
   });

@@ -1,0 +1,115 @@
+/**
+ * Coordination across region borders (engine/cluster/borders.ts) on bench/cluster's generated
+ * city, in process: no NATS and no nodes, the engine's part only. It reports the border links,
+ * the regions that have some, their components and the longest chain of leaders; then re-plans
+ * the regions with border links in rounds as the nodes do (service/cluster/regionReplan.ts: a
+ * first round of every such region, then follow-ups of only those whose neighbours' states
+ * changed), each region of a round reading the states of the round before (every node at once,
+ * the slowest case), until a round changes no state; and what a border re-plan costs against
+ * the same region's coordinated re-plan alone. Detector counts as bench/cluster's controllers
+ * publish them (round 0).
+ *
+ *   npm run build && node dist/bench/cluster/borders.js [--signals 20000] [--max-signals 240] [--static]
+ *
+ * --static stops after the partition's figures (no planning: about a second).
+ */
+import { parseArgs } from 'node:util';
+import { loadNetwork } from '../../engine/network/validate.js';
+import { compileNetwork } from '../../engine/network/compile.js';
+import { partitionRegions } from '../../engine/cluster/regions.js';
+import { regionNetwork } from '../../engine/cluster/regionNetwork.js';
+import { planRegionAtBorders, regionBorders, type BorderState } from '../../engine/cluster/borders.js';
+import { planNetwork } from '../../engine/plan.js';
+import { cityNetworkJson } from './city.js';
+
+const { values } = parseArgs({
+  options: {
+    signals: { type: 'string', default: '20000' },
+    'max-signals': { type: 'string', default: '240' },
+    static: { type: 'boolean', default: false },
+    'max-rounds': { type: 'string', default: '8' },
+  },
+});
+
+const log = (line: string): void => console.log(line);
+const t0 = performance.now();
+const net = loadNetwork(JSON.stringify(cityNetworkJson(Number(values.signals))));
+const part = partitionRegions(net, Number(values['max-signals']));
+const borders = regionBorders(net, part);
+const components = new Map<string, string[]>();
+for (const b of borders.values()) components.set(b.component[0]!, [...b.component]);
+// Longest chain of leaders: followers after leaders in id order, so one pass in id order.
+const depth = new Map<string, number>();
+for (const r of [...borders.keys()].sort()) {
+  let d = 0;
+  for (const e of borders.get(r)!.ends) if (!e.leads) d = Math.max(d, (depth.get(e.otherRegion) ?? 0) + 1);
+  depth.set(r, d);
+}
+const maxDepth = Math.max(0, ...depth.values());
+log(
+  `city: ${net.intersections.length} signals in ${part.regions.length} regions of at most ${part.maxSignals}; ${part.splitSystems} signal systems cut; ${part.borderLinks.length} border links; ${borders.size} regions with border links in ${components.size} components (sizes ${[...components.values()].map((c) => c.length).join(', ')}); longest chain of leaders ${maxDepth}, so at most ${2 + maxDepth} rounds to settle and one more to see it (${Math.round(performance.now() - t0)} ms)`,
+);
+if (values.static) process.exit(0);
+
+const ids = [...borders.keys()].sort();
+const compiled = new Map(ids.map((r) => [r, compileNetwork(regionNetwork(net, part.regions.find((x) => x.id === r)!))]));
+// bench/cluster/controllers.ts's counts (round 0): vehicles per 15 minutes by signal and detector.
+const volumes = new Map(
+  ids.map((r) => {
+    const c = compiled.get(r)!;
+    const v = new Float64Array(c.detectorIds.length);
+    c.network.intersections.forEach((x) => {
+      (x.detectors ?? []).forEach((d, k) => {
+        v[c.detectorIds.indexOf(d.id)] = 20 + ((x.id.length * 7 + k * 13) % 60);
+      });
+    });
+    return [r, v];
+  }),
+);
+
+let aloneMs = 0;
+for (const r of ids) {
+  const t = performance.now();
+  planNetwork(compiled.get(r)!, volumes.get(r)!, 900);
+  aloneMs += performance.now() - t;
+}
+log(`coordinated re-plan of the ${ids.length} regions with border links, each alone: ${Math.round(aloneMs)} ms (${Math.round(aloneMs / ids.length)} ms per region)`);
+
+let states = new Map<string, BorderState>();
+const inputs = new Map<string, string>();
+const inputsOf = (r: string, s: ReadonlyMap<string, BorderState>): string => {
+  const b = borders.get(r)!;
+  return JSON.stringify([b.component.map((x) => (x === r ? null : (s.get(x)?.needCycleS ?? null))), b.ends.filter((e) => !e.leads).map((e) => s.get(e.otherRegion)?.windows.find((w) => w.linkId === e.linkId) ?? null)]);
+};
+let settled = false;
+let totalMs = 0;
+for (let round = 1; round <= Number(values['max-rounds']) && !settled; round++) {
+  const next = new Map(states);
+  let planned = 0;
+  let changed = 0;
+  let atCommon = 0;
+  let waiting = 0;
+  let bandS = 0;
+  let bandBeforeS = 0;
+  const t = performance.now();
+  for (const r of ids) {
+    const key = inputsOf(r, states);
+    if (round > 1 && inputs.get(r) === key) continue;
+    inputs.set(r, key);
+    const out = planRegionAtBorders(compiled.get(r)!, volumes.get(r)!, 900, borders.get(r)!, states);
+    planned++;
+    if (out.report.replanned) atCommon++;
+    waiting += out.report.waiting;
+    bandS += out.report.bandS;
+    bandBeforeS += out.report.bandBeforeS;
+    if (JSON.stringify(out.state) !== JSON.stringify(states.get(r))) changed++;
+    next.set(r, out.state);
+  }
+  const ms = performance.now() - t;
+  totalMs += ms;
+  states = next;
+  settled = changed === 0;
+  log(`round ${round}: ${planned} regions planned (${atCommon} a second time at the common cycle), ${changed} states changed, ${waiting} border links waiting for a leader, band over followed links ${bandS.toFixed(1)} s (unshifted ${bandBeforeS.toFixed(1)} s), ${Math.round(ms)} ms`);
+}
+const cycles = [...components.values()].map((comp) => [...new Set(comp.map((r) => states.get(r)!.cycleS))].join('/'));
+log(`${settled ? 'settled' : 'NOT settled'}; border re-plans ${Math.round(totalMs)} ms in all, ${(totalMs / aloneMs).toFixed(2)}× the regions' re-plans alone; common cycle per component: ${cycles.join(', ')} s`);
