@@ -105,7 +105,7 @@ export class BorderMemory {
     this.last.delete(regionId);
   }
 
-  readonly last = new Map<string, { inputs: string; volumes: Float64Array; state: string; planHash: string; revision: number }>();
+  readonly last = new Map<string, { inputs: string; needCycleS: number; volumes: Float64Array; state: string; planHash: string; revision: number }>();
 }
 
 /** A committed plan's identity for comparing re-plans: its label and wire bytes, hashed. */
@@ -118,11 +118,16 @@ export interface BorderContext {
   readonly memory: BorderMemory;
 }
 
-/** What a region's border plan depends on besides its counts: its component's needs and the windows it follows. */
-function borderInputs(b: RegionBorders, states: ReadonlyMap<string, BorderState>): string {
-  const needs = b.component.filter((r) => r !== b.regionId).map((r) => states.get(r)?.needCycleS ?? null);
+/**
+ * What a region's border plan depends on besides its counts: the common cycle (from its own
+ * need and its component's) and the leaders' windows it follows. A neighbour's need that does
+ * not change the common cycle changes nothing, and is no reason to plan again.
+ */
+export function borderInputs(b: RegionBorders, states: ReadonlyMap<string, BorderState>, ownNeedCycleS: number): string {
+  let cycleS = ownNeedCycleS;
+  for (const r of b.component) if (r !== b.regionId) cycleS = Math.max(cycleS, states.get(r)?.needCycleS ?? 0);
   const followed = b.ends.filter((e) => !e.leads).map((e) => states.get(e.otherRegion)?.windows.find((w) => w.linkId === e.linkId) ?? null);
-  return JSON.stringify({ needs, followed });
+  return JSON.stringify({ cycleS, followed });
 }
 
 /** The latest detector counts of each region, from its inbox. */
@@ -222,9 +227,8 @@ export async function replanRegions(opts: {
         const states = await readBorderStates(borders.kv, b.component);
         const before = states.get(r);
         states.delete(r);
-        const inputs = borderInputs(b, states);
         const mem = borders.memory.last.get(r);
-        if (followUp && mem?.inputs === inputs) {
+        if (followUp && mem && borderInputs(b, states, mem.needCycleS) === mem.inputs) {
           fig.unchanged++;
           continue;
         }
@@ -239,13 +243,14 @@ export async function replanRegions(opts: {
         fig.waiting += out.report.waiting;
         fig.bandS += out.report.bandS;
         fig.bandBeforeS += out.report.bandBeforeS;
+        const inputs = borderInputs(b, states, out.state.needCycleS);
         const key = borderStateKey(out.state);
         const previous = mem?.state ?? (before ? borderStateKey(before) : undefined);
         const hash = planHash(body);
         publish = async (revision) => {
           // Published unless the bucket holds this very state of this very plan already.
           if (!before || borderStateKey(before) !== key || before.planRevision !== revision) await publishBorderState(borders.kv, { ...out.state, planRevision: revision, node: opts.nodeId });
-          borders.memory.last.set(r, { inputs, volumes, state: key, planHash: hash, revision });
+          borders.memory.last.set(r, { inputs, needCycleS: out.state.needCycleS, volumes, state: key, planHash: hash, revision });
           if (key !== previous) fig.changed++;
         };
         // The same plan as the one committed (a round whose new inputs changed nothing, or a new
