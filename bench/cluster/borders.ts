@@ -9,16 +9,17 @@
  * the same region's coordinated re-plan alone. Detector counts as bench/cluster's controllers
  * publish them (round 0).
  *
- *   npm run build && node dist/bench/cluster/borders.js [--signals 20000] [--max-signals 240] [--static]
+ *   npm run build && node dist/bench/cluster/borders.js [--signals 20000] [--max-signals 240] [--scale 1] [--static]
  *
- * --static stops after the partition's figures (no planning: about a second).
+ * --static stops after the partition's figures (no planning: about a second); --scale
+ * multiplies every count (heavier traffic: longer cycles that differ more between regions).
  */
 import { parseArgs } from 'node:util';
 import { loadNetwork } from '../../engine/network/validate.js';
 import { compileNetwork } from '../../engine/network/compile.js';
 import { partitionRegions } from '../../engine/cluster/regions.js';
 import { regionNetwork } from '../../engine/cluster/regionNetwork.js';
-import { planRegionAtBorders, regionBorders, type BorderState } from '../../engine/cluster/borders.js';
+import { borderBandS, planRegionAtBorders, regionBorders, type BorderState } from '../../engine/cluster/borders.js';
 import { borderInputs } from '../../service/cluster/regionReplan.js';
 import { planNetwork } from '../../engine/plan.js';
 import { cityNetworkJson } from './city.js';
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     'max-signals': { type: 'string', default: '240' },
     static: { type: 'boolean', default: false },
     'max-rounds': { type: 'string', default: '8' },
+    scale: { type: 'string', default: '1' },
   },
 });
 
@@ -54,14 +56,14 @@ if (values.static) process.exit(0);
 
 const ids = [...borders.keys()].sort();
 const compiled = new Map(ids.map((r) => [r, compileNetwork(regionNetwork(net, part.regions.find((x) => x.id === r)!))]));
-// bench/cluster/controllers.ts's counts (round 0): vehicles per 15 minutes by signal and detector.
+// bench/cluster/controllers.ts's counts (round 0): vehicles per 15 minutes by signal and detector, times --scale.
 const volumes = new Map(
   ids.map((r) => {
     const c = compiled.get(r)!;
     const v = new Float64Array(c.detectorIds.length);
     c.network.intersections.forEach((x) => {
       (x.detectors ?? []).forEach((d, k) => {
-        v[c.detectorIds.indexOf(d.id)] = 20 + ((x.id.length * 7 + k * 13) % 60);
+        v[c.detectorIds.indexOf(d.id)] = (20 + ((x.id.length * 7 + k * 13) % 60)) * Number(values.scale);
       });
     });
     return [r, v];
@@ -85,6 +87,7 @@ for (const r of ids) {
 log(`coordinated re-plan of the ${ids.length} regions with border links, each alone: ${Math.round(aloneMs)} ms wall, ${Math.round(aloneCpuMs)} ms CPU (${Math.round(aloneCpuMs / ids.length)} ms CPU per region)`);
 
 let states = new Map<string, BorderState>();
+let firstStates = states;
 // What each region was last planned on (the nodes' rule: regionReplan.ts's borderInputs).
 const inputs = new Map<string, string>();
 let settled = false;
@@ -118,8 +121,27 @@ for (let round = 1; round <= Number(values['max-rounds']) && !settled; round++) 
   totalMs += ms;
   totalCpuMs += roundCpuMs;
   states = next;
+  if (round === 1) firstStates = next;
   settled = changed === 0;
   log(`round ${round}: ${planned} regions planned (${atCommon} a second time at the common cycle), ${changed} states changed, ${waiting} border links waiting for a leader, band over followed links ${bandS.toFixed(1)} s (unshifted ${bandBeforeS.toFixed(1)} s), ${Math.round(ms)} ms wall, ${Math.round(roundCpuMs)} ms CPU`);
 }
+// The band over every border link as the final states give it (both ends' windows), against
+// the same links before any shift (round 1's states: each region planned alone).
+const finalBand = (s: ReadonlyMap<string, BorderState>): { bandS: number; sameCycle: number } => {
+  let bandS = 0;
+  let sameCycle = 0;
+  for (const l of part.borderLinks) {
+    const from = s.get(l.fromRegion)?.windows.find((w) => w.linkId === l.linkId);
+    const to = s.get(l.toRegion)?.windows.find((w) => w.linkId === l.linkId);
+    const e = borders.get(l.toRegion)!.ends.find((x) => x.linkId === l.linkId)!;
+    if (!from || !to || from.cycleS !== to.cycleS) continue;
+    sameCycle++;
+    bandS += borderBandS(from, to, e.travelS, from.cycleS);
+  }
+  return { bandS, sameCycle };
+};
+const end = finalBand(states);
+const start = finalBand(firstStates);
+log(`band over the ${part.borderLinks.length} border links: ${end.bandS.toFixed(1)} s in all (${(end.bandS / part.borderLinks.length).toFixed(1)} s per link), ${end.sameCycle} links with one cycle at both ends; each region planned alone (round 1): ${start.bandS.toFixed(1)} s over the ${start.sameCycle} links whose ends happened to run one cycle`);
 const cycles = [...components.values()].map((comp) => [...new Set(comp.map((r) => states.get(r)!.cycleS))].join('/'));
 log(`${settled ? 'settled' : 'NOT settled'}; border re-plans ${Math.round(totalMs)} ms wall, ${Math.round(totalCpuMs)} ms CPU in all: ${(totalCpuMs / aloneCpuMs).toFixed(2)}× the CPU of the regions' re-plans alone; common cycle per component: ${cycles.join(', ')} s`);
