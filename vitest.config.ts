@@ -26,6 +26,7 @@ const INTEROP = [
   'controllers-adapter/ntcip/ntcip.test.ts',
   'controllers-adapter/ntcip/walk.test.ts',
   'controllers-adapter/rtu/rtu.test.ts',
+  'service/cluster/borders.test.ts',
   'service/cluster/drive.test.ts',
   'service/cluster/front.test.ts',
   'service/cluster/lease.test.ts',

@@ -13,7 +13,7 @@
  * leaves a gap, the corridor is cut in two at it (`<id>`, `<id>~2`, …: consecutive corridor
  * signals must be linked), and a piece of fewer than 2 signals is dropped. Links to other
  * regions are left out: what crosses a region border (`borderLinks`) is the business of
- * cross-region coordination, which is not built (docs/cluster.md).
+ * borders.ts (coordination across region borders, through the neighbours' published states).
  *
  * Per intersection, the compiled phases, lanes and detectors are those of the whole network
  * (compilation is per intersection), so a plan for the region drives the same controllers.

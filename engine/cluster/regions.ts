@@ -11,7 +11,7 @@
  *    corridorSystems) stays in one region when it fits; a larger one is cut between whole
  *    corridors, taken breadth-first from its westernmost-southernmost corridor so that each
  *    piece is connected where the system allows it, and the links it cuts are reported as
- *    `borderLinks` (where cross-region coordination would have to carry cycles and offsets);
+ *    `borderLinks` (where borders.ts coordinates cycles and offsets across regions);
  *  - signals on no corridor run isolated plans and go wherever there is room near them.
  * The pieces are then packed in order along a Hilbert curve over their centres, one region
  * after another (next fit), which keeps regions compact and the result independent of the

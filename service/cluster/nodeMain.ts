@@ -37,7 +37,8 @@
  * With --ingest (and --network) the node keeps each held region's latest detector counts from
  * its inbox and re-plans the regions it holds on a message on `gw.cluster.replan`
  * (regionReplan.ts), printing {"e":"ingest","msgs":…,"counts":…} every 250 ms while they
- * change and {"e":"replan",…} with each answer. --no-write-lines leaves out the write lines
+ * change and {"e":"replan",…} with each answer; a coordinated re-plan coordinates its regions
+ * across their borders through the bucket `greenwave-borders` (borderStates.ts). --no-write-lines leaves out the write lines
  * of --controllers (one per fencing check: hundreds of thousands for 20,000 controllers).
  * Every region's plan, Modbus client and priority state work on the region's own network
  * (engine/cluster/regionNetwork.ts).
@@ -62,7 +63,9 @@ import { NodeFront } from './front.js';
 import { RegionDriver } from './regionDriver.js';
 import { openPlanBucket } from './regionPlans.js';
 import { regionSubject } from './regionBus.js';
-import { RegionCounts, REPLAN_SUBJECT, replanRegions, type ReplanRequest } from './regionReplan.js';
+import { BorderMemory, RegionCounts, serveReplans } from './regionReplan.js';
+import { openBorderBucket } from './borderStates.js';
+import { regionBorders, type RegionBorders } from '../../engine/cluster/borders.js';
 
 const { values } = parseArgs({
   options: {
@@ -108,6 +111,8 @@ const networks = new Map<string, CompiledNetwork>();
 if (values.controllers !== undefined && (values.network === undefined || (values.db === undefined) === (values.pg === undefined))) fail('--controllers needs --network (the regions) and one of --db (the node\'s own record) or --pg (the cluster\'s record)');
 if (values['grpc-port'] !== undefined && (values.network === undefined || values.tokens === undefined)) fail('--grpc-port needs --network (the regions) and --tokens (who may call)');
 if (values.ingest && values.network === undefined) fail('--ingest needs --network (the regions\' detectors)');
+/** With --ingest: each region's border links and component (engine/cluster/borders.ts), for coordinated re-plans. */
+let borders: Map<string, RegionBorders> | undefined;
 /** With --grpc-port: intersection id → region id. */
 const regionOf = new Map<string, string>();
 if (values.network) {
@@ -118,6 +123,7 @@ if (values.network) {
   if (values['grpc-port'] !== undefined || values.controllers !== undefined || values.ingest) {
     for (const r of plan.regions) networks.set(r.id, compileNetwork(regionNetwork(net, r)));
   }
+  if (values.ingest) borders = regionBorders(net, plan);
   if (values.controllers !== undefined) {
     const listed = JSON.parse(readFileSync(values.controllers, 'utf8')) as { intersection: string; host: string; port: number; unitId: number }[];
     if (!Array.isArray(listed)) fail(`${values.controllers}: must be an array of {intersection, host, port, unitId}`);
@@ -164,11 +170,14 @@ const fencedFor = (r: string): SqlStorage => {
 let plansNc: Awaited<ReturnType<typeof connect>> | undefined;
 let front: NodeFront | undefined;
 let plansKv: KV | undefined;
+let borderKv: KV | undefined;
+const borderMemory = new BorderMemory();
 const counts = values.ingest ? new RegionCounts(networks) : undefined;
 if (driven || values['grpc-port'] !== undefined || values.ingest) {
   plansNc = await connect({ servers, name: `greenwave-${values.id}-plans`, reconnectTimeWait: 200, maxReconnectAttempts: -1 });
   const plans = await retrying(30_000, () => openPlanBucket(plansNc!, { replicas, timeoutMs: 30_000 }));
   plansKv = plans;
+  if (values.ingest) borderKv = await retrying(30_000, () => openBorderBucket(plansNc!, { replicas, timeoutMs: 30_000 }));
   if (values.pg !== undefined) storage = await PostgresStorage.open({ url: values.pg });
   else if (driven) storage = await SqliteStorage.open({ path: values.db! });
   if (values['grpc-port'] !== undefined) {
@@ -225,6 +234,7 @@ const node = await ClusterNode.start({
   },
   onLost: (r, why) => {
     driving.delete(r);
+    borderMemory.forget(r);
     front?.lost(r);
     emit({ e: 'lost', r, why });
     driver?.lost(r);
@@ -262,25 +272,17 @@ const ingestTimer = counts
       emit({ e: 'ingest', msgs: counts.messages, counts: counts.values, ignored: counts.ignored });
     }, 250)
   : undefined;
-let replanning = Promise.resolve();
 const replanSub =
   counts && plansNc && plansKv
-    ? plansNc.subscribe(REPLAN_SUBJECT, {
-        callback: (err, m) => {
-          if (err) return;
-          const kv = plansKv!;
-          replanning = replanning.then(async () => {
-            let request: ReplanRequest = {};
-            try {
-              request = m.data.length > 0 ? (JSON.parse(new TextDecoder().decode(m.data)) as ReplanRequest) : {};
-            } catch {
-              // An unreadable request re-plans with the defaults.
-            }
-            const reply = await replanRegions({ nodeId: values.id!, regions: [...driving], networks, counts, plans: kv, holds: (r) => node.holds(r), request });
-            emit({ e: 'replan', ...reply });
-            if (m.reply) m.respond(new TextEncoder().encode(JSON.stringify(reply)));
-          });
-        },
+    ? serveReplans(plansNc, {
+        nodeId: values.id,
+        regions: () => [...driving],
+        networks,
+        counts,
+        plans: plansKv,
+        holds: (r) => node.holds(r),
+        ...(borderKv && borders ? { borders: { of: borders, kv: borderKv, memory: borderMemory } } : {}),
+        onReply: (reply) => emit({ e: 'replan', ...reply }),
       })
     : undefined;
 

@@ -20,12 +20,23 @@
  * turn of the loop between regions, so that lease renewals (lease.ts) are not held up by a
  * whole batch; a coordinated re-plan (corridor bands and cycle search) of a region of 240
  * signals takes seconds, an isolated one (each signal on its own) tens of ms.
- */
-import type { KV } from 'nats';
+ *
+ * Across region borders (engine/cluster/borders.ts, docs/cluster.md): a coordinated re-plan of
+ * a region with border links reads the latest border states of its border component from the
+ * bucket `greenwave-borders` (borderStates.ts), plans the region at the component's common
+ * cycle with its border systems shifted to continue the leaders' bands, commits the plan and
+ * then publishes the region's own state. One request is one round; a follow-up request
+ * (`followUp`) re-plans only the regions whose neighbours' states changed since, on the counts
+ * of their last plan, and `replanUntilSettled` sends rounds until no state changes.
+  */
+import { createHash } from 'node:crypto';
+import { createInbox, type KV, type NatsConnection, type Subscription } from 'nats';
 import type { CompiledNetwork } from '../../engine/network/compile.js';
 import { planNetwork } from '../../engine/plan.js';
+import { planRegionAtBorders, type BorderState, type RegionBorders } from '../../engine/cluster/borders.js';
 import { deployableBody } from '../deployer.js';
-import { commitRegionPlan } from './regionPlans.js';
+import { commitRegionPlan, readRegionPlan } from './regionPlans.js';
+import { borderStateKey, publishBorderState, readBorderStates } from './borderStates.js';
 
 export const REPLAN_SUBJECT = 'gw.cluster.replan';
 const COMMITS_IN_FLIGHT = 4;
@@ -38,6 +49,32 @@ export interface ReplanRequest {
   readonly forInterval?: string;
   /** Corridor coordination (bands, cycle search) on, as the planner's default; false plans each signal alone. */
   readonly coordinate?: boolean;
+  /**
+   * A follow-up round of coordination across borders: re-plan only the held regions with
+   * border links whose neighbours' states changed since this node last planned them, on the
+   * counts of that plan (so that a whole round of re-plans converges on one set of counts).
+   */
+  readonly followUp?: boolean;
+}
+
+/** What a node's re-plan did at region borders. */
+export interface BorderFigures {
+  /** Held regions with border links planned with their neighbours' states. */
+  readonly planned: number;
+  /** Of those, regions whose published state differs from the one before (0 in every reply: settled). */
+  readonly changed: number;
+  /** Follow-up only: regions left as they were (their neighbours' states unchanged). */
+  readonly unchanged: number;
+  /** Regions planned again whose plan came out as the one committed: not committed again (no new revision, no rollout). */
+  readonly kept: number;
+  /** Regions planned a second time at the component's common cycle. */
+  readonly atCommonCycle: number;
+  /** Border links followed, and those still waiting for a leader's state at the common cycle. */
+  readonly followed: number;
+  readonly waiting: number;
+  /** Band over the followed links, s, summed over the regions; and without the shifts. */
+  readonly bandS: number;
+  readonly bandBeforeS: number;
 }
 
 /** A node's answer to a re-plan request. */
@@ -54,6 +91,43 @@ export interface ReplanReply {
   readonly ms: number;
   /** Bytes of the largest committed value. */
   readonly maxValueBytes: number;
+  /** With border coordination (a node given the partition's borders and a coordinated re-plan). */
+  readonly border?: BorderFigures;
+}
+
+/**
+ * A node's memory of its last border plan of each region it holds: the inputs, the counts,
+ * the state published and the plan committed. Forget a region when its lease is lost (another
+ * holder may commit meanwhile): `forget`.
+ */
+export class BorderMemory {
+  forget(regionId: string): void {
+    this.last.delete(regionId);
+  }
+
+  readonly last = new Map<string, { inputs: string; needCycleS: number; volumes: Float64Array; state: string; planHash: string; revision: number }>();
+}
+
+/** A committed plan's identity for comparing re-plans: its label and wire bytes, hashed. */
+const planHash = (body: { forInterval: string; wire: string }): string => createHash('sha256').update(body.forInterval).update('\u0000').update(body.wire).digest('base64');
+
+/** Border coordination for a node's re-plans: the partition's borders, the state bucket, the node's memory. */
+export interface BorderContext {
+  readonly of: ReadonlyMap<string, RegionBorders>;
+  readonly kv: KV;
+  readonly memory: BorderMemory;
+}
+
+/**
+ * What a region's border plan depends on besides its counts: the common cycle (from its own
+ * need and its component's) and the leaders' windows it follows. A neighbour's need that does
+ * not change the common cycle changes nothing, and is no reason to plan again.
+ */
+export function borderInputs(b: RegionBorders, states: ReadonlyMap<string, BorderState>, ownNeedCycleS: number): string {
+  let cycleS = ownNeedCycleS;
+  for (const r of b.component) if (r !== b.regionId) cycleS = Math.max(cycleS, states.get(r)?.needCycleS ?? 0);
+  const followed = b.ends.filter((e) => !e.leads).map((e) => states.get(e.otherRegion)?.windows.find((w) => w.linkId === e.linkId) ?? null);
+  return JSON.stringify({ cycleS, followed });
 }
 
 /** The latest detector counts of each region, from its inbox. */
@@ -115,40 +189,103 @@ export async function replanRegions(opts: {
   readonly plans: KV;
   readonly holds: (regionId: string) => boolean;
   readonly request: ReplanRequest;
+  /** Coordination across region borders (coordinated re-plans only). */
+  readonly borders?: BorderContext;
 }): Promise<ReplanReply> {
   const t0 = Date.now();
   const intervalS = opts.request.intervalS ?? 900;
   const forInterval = opts.request.forInterval ?? '00:00';
+  const coordinate = opts.request.coordinate ?? true;
+  const borders = coordinate ? opts.borders : undefined;
+  const followUp = opts.request.followUp === true;
   const errors: string[] = [];
   // At most COMMITS_IN_FLIGHT commits wait for JetStream at once: a whole node's regions
   // (~140 KB each, replicated) sent together timed out on the loaded 2-core machine.
   const commits = new Set<Promise<void>>();
+  /** Each region's commit and state publication in flight: a region of the same component waits for it, so that it reads this node's latest. */
+  const inFlight = new Map<string, Promise<void>>();
   let planMs = 0;
   let committed = 0;
   let maxValueBytes = 0;
-  for (const r of opts.regions) {
+  const fig = { planned: 0, changed: 0, unchanged: 0, kept: 0, atCommonCycle: 0, followed: 0, waiting: 0, bandS: 0, bandBeforeS: 0 };
+  // Lower ids first: they lead their borders, so a chain of regions held here settles in one round.
+  for (const r of [...opts.regions].sort()) {
     // A turn of the event loop between regions: lease renewals and inbox reads go on.
     await new Promise((res) => setImmediate(res));
     const c = opts.networks.get(r);
+    const b = borders?.of.get(r);
+    if (followUp && !b) continue;
     if (!c || !opts.holds(r)) {
       errors.push(`${r}: not held`);
       continue;
     }
     try {
-      const tp = Date.now();
-      const p = planNetwork(c, opts.counts.of(r), intervalS, { coordinate: opts.request.coordinate ?? true });
-      const body = deployableBody(c, p.buffer, p.corridors, forInterval);
-      planMs += Date.now() - tp;
+      let body: ReturnType<typeof deployableBody>;
+      let publish: ((revision: number) => Promise<void>) | undefined;
+      if (b && borders) {
+        await Promise.all(b.component.map((x) => inFlight.get(x)));
+        const states = await readBorderStates(borders.kv, b.component);
+        const before = states.get(r);
+        states.delete(r);
+        const mem = borders.memory.last.get(r);
+        if (followUp && mem && borderInputs(b, states, mem.needCycleS) === mem.inputs) {
+          fig.unchanged++;
+          continue;
+        }
+        const volumes = followUp && mem ? mem.volumes : Float64Array.from(opts.counts.of(r));
+        const tp = Date.now();
+        const out = planRegionAtBorders(c, volumes, intervalS, b, states);
+        body = deployableBody(c, out.plan.buffer, out.plan.corridors, forInterval);
+        planMs += Date.now() - tp;
+        fig.planned++;
+        if (out.report.replanned) fig.atCommonCycle++;
+        fig.followed += out.report.followed;
+        fig.waiting += out.report.waiting;
+        fig.bandS += out.report.bandS;
+        fig.bandBeforeS += out.report.bandBeforeS;
+        const inputs = borderInputs(b, states, out.state.needCycleS);
+        const key = borderStateKey(out.state);
+        const previous = mem?.state ?? (before ? borderStateKey(before) : undefined);
+        const hash = planHash(body);
+        publish = async (revision) => {
+          // Published unless the bucket holds this very state of this very plan already.
+          if (!before || borderStateKey(before) !== key || before.planRevision !== revision) await publishBorderState(borders.kv, { ...out.state, planRevision: revision, node: opts.nodeId });
+          borders.memory.last.set(r, { inputs, needCycleS: out.state.needCycleS, volumes, state: key, planHash: hash, revision });
+          if (key !== previous) fig.changed++;
+        };
+        // The same plan as the one committed (a round whose new inputs changed nothing, or a new
+        // holder planning what its predecessor committed): not committed again, so its
+        // controllers are not sent the same plan under a new id.
+        const now = mem ?? (await readRegionPlan(opts.plans, r).then((p) => (p ? { planHash: planHash(p.body), revision: p.revision } : undefined)));
+        if (now?.planHash === hash) {
+          if (!opts.holds(r)) {
+            errors.push(`${r}: lost while planning`);
+            continue;
+          }
+          fig.kept++;
+          await publish(now.revision);
+          continue;
+        }
+      } else {
+        const tp = Date.now();
+        const p = planNetwork(c, opts.counts.of(r), intervalS, { coordinate });
+        body = deployableBody(c, p.buffer, p.corridors, forInterval);
+        planMs += Date.now() - tp;
+      }
       if (!opts.holds(r)) {
         errors.push(`${r}: lost while planning`);
         continue;
       }
       maxValueBytes = Math.max(maxValueBytes, JSON.stringify(body).length);
-      const commit = commitRegionPlan(opts.plans, r, body).then(
-        () => void committed++,
-        (e: unknown) => void errors.push(`${r}: commit: ${e instanceof Error ? e.message : String(e)}`),
-      );
+      // The state is published only once its plan is committed: a neighbour never follows a plan that is not stored.
+      const commit = commitRegionPlan(opts.plans, r, body)
+        .then(async (revision) => {
+          committed++;
+          await publish?.(revision);
+        })
+        .catch((e: unknown) => void errors.push(`${r}: commit: ${e instanceof Error ? e.message : String(e)}`));
       commits.add(commit);
+      inFlight.set(r, commit);
       void commit.then(() => commits.delete(commit));
       while (commits.size >= COMMITS_IN_FLIGHT) await Promise.race(commits);
     } catch (e: unknown) {
@@ -156,5 +293,66 @@ export async function replanRegions(opts: {
     }
   }
   await Promise.all([...commits]);
-  return { node: opts.nodeId, committed, skipped: opts.regions.length - committed, errors: errors.slice(0, 5), planMs, ms: Date.now() - t0, maxValueBytes };
+  const skipped = opts.regions.length - committed - fig.unchanged - fig.kept - (followUp ? opts.regions.filter((r) => !borders?.of.has(r)).length : 0);
+  return {
+    node: opts.nodeId,
+    committed,
+    skipped,
+    errors: errors.slice(0, 5),
+    planMs,
+    ms: Date.now() - t0,
+    maxValueBytes,
+    ...(borders ? { border: { ...fig, bandS: Math.round(fig.bandS * 10) / 10, bandBeforeS: Math.round(fig.bandBeforeS * 10) / 10 } } : {}),
+  };
+}
+
+/**
+ * Answers re-plan requests on `gw.cluster.replan` for one node, one at a time in arrival
+ * order: re-plans what `regions()` says the node holds then and replies with what it did
+ * (nodeMain.ts --ingest; the border test runs two in one process).
+ */
+export function serveReplans(nc: NatsConnection, opts: Omit<Parameters<typeof replanRegions>[0], 'regions' | 'request'> & { readonly regions: () => readonly string[]; readonly onReply?: (reply: ReplanReply) => void }): Subscription {
+  let queue = Promise.resolve();
+  return nc.subscribe(REPLAN_SUBJECT, {
+    callback: (err, m) => {
+      if (err) return;
+      queue = queue.then(async () => {
+        let request: ReplanRequest = {};
+        try {
+          request = m.data.length > 0 ? (JSON.parse(new TextDecoder().decode(m.data)) as ReplanRequest) : {};
+        } catch {
+          // An unreadable request re-plans with the defaults.
+        }
+        const reply = await replanRegions({ ...opts, regions: opts.regions(), request });
+        opts.onReply?.(reply);
+        if (m.reply) m.respond(new TextEncoder().encode(JSON.stringify(reply)));
+      }).catch(() => {
+        // A request that could not be answered (the connection closing) must not stop the next ones.
+      });
+    },
+  });
+}
+
+/**
+ * A whole city's re-plan with coordination across borders: one request to every node, then
+ * follow-up rounds until a round in which no node's border state changed (settled), at most
+ * `maxRounds` in all. `nodes` is how many replies make a round. Returns every round's replies.
+ */
+export async function replanUntilSettled(nc: NatsConnection, opts: { readonly nodes: number; readonly request?: ReplanRequest; readonly maxRounds?: number; readonly roundTimeoutMs?: number }): Promise<{ settled: boolean; rounds: ReplanReply[][] }> {
+  const rounds: ReplanReply[][] = [];
+  const maxRounds = opts.maxRounds ?? 8;
+  for (let k = 0; k < maxRounds; k++) {
+    const inbox = createInbox();
+    const sub = nc.subscribe(inbox, { max: opts.nodes });
+    // A node that never answers ends the round unsettled after the timeout.
+    const timer = setTimeout(() => sub.unsubscribe(), opts.roundTimeoutMs ?? 600_000);
+    nc.publish(REPLAN_SUBJECT, JSON.stringify({ ...opts.request, followUp: k > 0 }), { reply: inbox });
+    const replies: ReplanReply[] = [];
+    for await (const m of sub) replies.push(m.json<ReplanReply>());
+    clearTimeout(timer);
+    rounds.push(replies);
+    if (replies.length < opts.nodes) return { settled: false, rounds };
+    if (replies.every((r) => (r.border?.changed ?? 0) === 0 && r.errors.length === 0)) return { settled: true, rounds };
+  }
+  return { settled: false, rounds };
 }
