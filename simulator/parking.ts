@@ -39,7 +39,7 @@ import { movementIndex, TURN_COUNT } from '../engine/network/geometry.js';
 import { SeededRandom } from '../engine/numeric.js';
 import { DEFAULT_WEIGHTS, haversineM } from '../engine/parking/recommend.js';
 import { insertIndex, newVehicle, placeOnLane } from './lanes.js';
-import type { ParkingSearchResult, ParkingSearchScenario } from './parkingSearch.js';
+import { searchMeasures, type ParkingSearchResult, type ParkingSearchScenario } from './parkingSearch.js';
 import type { ParkingRoutes } from './parkingRoutes.js';
 import { EventQueue } from './parkingEvents.js';
 import { IDM, type SimCore } from './vehicles.js';
@@ -481,59 +481,20 @@ export class SimParking {
    */
   result(tS: number): ParkingSearchResult & { readonly unfinished: number } {
     const sc = this.sc;
-    let measured = 0;
-    let parked = 0;
-    let failed = 0;
+    const n = this.driverCount;
+    const parked = new Uint8Array(n);
+    const cruiseS = Float64Array.from(this.cruiseS);
     let unfinished = 0;
-    let nCompliant = 0;
-    let sumCruiseS = 0;
-    let sumCruiseM = 0;
-    let cruised = 0;
-    let sumFirstS = 0;
-    let sumFirstM = 0;
-    let nFirst = 0;
-    let sumWalk = 0;
-    const perDriver: number[] = [];
-    for (let i = 0; i < this.driverCount; i++) {
-      const dep = sc.drivers[i]!.departS;
-      if (dep < sc.measureFromS || dep >= sc.measureToS) continue;
-      measured++;
-      if (this.chooser.compliant(i)) nCompliant++;
-      let cs = this.cruiseS[i]!;
-      if (this.status[i] === PARKED) {
-        parked++;
-        sumWalk += this.walkM[i]!;
-      } else {
-        failed++;
-        if (this.status[i] !== FAILED) {
-          unfinished++;
-          cs = Number.isNaN(this.cruiseFromS[i]!) ? 0 : tS - this.cruiseFromS[i]!;
-        }
-      }
-      sumCruiseS += cs;
-      sumCruiseM += this.cruiseM[i]!;
-      perDriver.push(cs);
-      if (cs > 0) cruised++;
-      if (!Number.isNaN(this.firstDriveS[i]!)) {
-        sumFirstS += this.firstDriveS[i]!;
-        sumFirstM += this.firstDriveM[i]!;
-        nFirst++;
+    for (let i = 0; i < n; i++) {
+      if (this.status[i] === PARKED) parked[i] = 1;
+      else if (this.status[i] !== FAILED) {
+        // Still searching when the run stopped: failed, with the cruising so far.
+        const dep = sc.drivers[i]!.departS;
+        if (dep >= sc.measureFromS && dep < sc.measureToS) unfinished++;
+        cruiseS[i] = Number.isNaN(this.cruiseFromS[i]!) ? 0 : tS - this.cruiseFromS[i]!;
       }
     }
-    return {
-      measured,
-      parked,
-      failed,
-      unfinished,
-      compliant: nCompliant,
-      meanCruiseS: sumCruiseS / measured,
-      meanCruiseM: sumCruiseM / measured,
-      cruisedShare: cruised / measured,
-      failShare: failed / measured,
-      meanFirstDriveS: sumFirstS / nFirst,
-      meanFirstDriveM: sumFirstM / nFirst,
-      meanWalkM: sumWalk / parked,
-      cruiseS: Float64Array.from(perDriver),
-    };
+    const m = searchMeasures(sc, { parked, compliant: (i) => this.chooser.compliant(i), cruiseS, cruiseM: this.cruiseM, firstDriveS: this.firstDriveS, firstDriveM: this.firstDriveM, walkM: this.walkM });
+    return { ...m, unfinished };
   }
 }

@@ -421,7 +421,25 @@ export function runParkingSearch(sc: ParkingSearchScenario, opts: ParkingSearchO
     }
   }
 
-  // Measures over the drivers departing in the measured window.
+  return searchMeasures(sc, { parked: outcome, compliant: (i) => compliant[i] === 1, cruiseS, cruiseM, firstDriveS, firstDriveM, walkM });
+}
+
+/** Per driver, what a search ended with (the mesoscopic model's and the microsimulator's, parking.ts). */
+export interface SearchOutcomes {
+  /** 1 where the driver parked. */
+  readonly parked: ArrayLike<number>;
+  readonly compliant: (driver: number) => boolean;
+  /** Cruising time, s (0: parked at the first car park). */
+  readonly cruiseS: ArrayLike<number>;
+  readonly cruiseM: ArrayLike<number>;
+  /** The drive to the first car park (NaN: never reached one). */
+  readonly firstDriveS: ArrayLike<number>;
+  readonly firstDriveM: ArrayLike<number>;
+  readonly walkM: ArrayLike<number>;
+}
+
+/** The measures over the drivers departing in the scenario's measured window. */
+export function searchMeasures(sc: ParkingSearchScenario, o: SearchOutcomes): ParkingSearchResult {
   let measured = 0;
   let parked = 0;
   let failed = 0;
@@ -434,22 +452,23 @@ export function runParkingSearch(sc: ParkingSearchScenario, opts: ParkingSearchO
   let nFirst = 0;
   let sumWalk = 0;
   const perDriver: number[] = [];
-  for (let i = 0; i < nD; i++) {
+  for (let i = 0; i < sc.drivers.length; i++) {
     const dep = sc.drivers[i]!.departS;
     if (dep < sc.measureFromS || dep >= sc.measureToS) continue;
     measured++;
-    nCompliant += compliant[i]!;
-    if (outcome[i] === 1) {
+    if (o.compliant(i)) nCompliant++;
+    if (o.parked[i] === 1) {
       parked++;
-      sumWalk += walkM[i]!;
+      sumWalk += o.walkM[i]!;
     } else failed++;
-    sumCruiseS += cruiseS[i]!;
-    sumCruiseM += cruiseM[i]!;
-    perDriver.push(cruiseS[i]!);
-    if (cruiseS[i]! > 0) cruised++;
-    if (!Number.isNaN(firstDriveS[i]!)) {
-      sumFirstS += firstDriveS[i]!;
-      sumFirstM += firstDriveM[i]!;
+    const cs = o.cruiseS[i]!;
+    sumCruiseS += cs;
+    sumCruiseM += o.cruiseM[i]!;
+    perDriver.push(cs);
+    if (cs > 0) cruised++;
+    if (!Number.isNaN(o.firstDriveS[i]!)) {
+      sumFirstS += o.firstDriveS[i]!;
+      sumFirstM += o.firstDriveM[i]!;
       nFirst++;
     }
   }

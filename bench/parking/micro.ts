@@ -29,18 +29,10 @@ import { HELDOUT_SEEDS, SEARCH_GRID_VEH_PER_H, TUNING_SEEDS, parkingSearchGrid, 
 import { Simulation } from '../../simulator/simulation.js';
 import { SearchPolicy } from '../../simulator/parkingChoice.js';
 import type { ParkingSearchResult } from '../../simulator/parkingSearch.js';
+import { POLICIES, addToPool, emptyPool, mergePool, type Policy, type Pool } from './searchPolicies.js';
 
-export interface MicroPolicy {
-  readonly label: string;
-  readonly compliance: number;
-  readonly bookGuided: boolean;
-}
-
-export const MICRO_POLICIES: readonly MicroPolicy[] = [
-  { label: 'no guidance', compliance: 0, bookGuided: false },
-  ...[0.3, 0.6, 1].map((r) => ({ label: `booked, r = ${r}`, compliance: r, bookGuided: true })),
-  ...[0.3, 0.6, 1].map((r) => ({ label: `plain, r = ${r}`, compliance: r, bookGuided: false })),
-];
+/** The mesoscopic bench's policies, the booked ones listed before the plain ones. */
+export const MICRO_POLICIES: readonly Policy[] = [...POLICIES.filter((p) => p.compliance === 0), ...POLICIES.filter((p) => p.bookGuided), ...POLICIES.filter((p) => p.compliance > 0 && !p.bookGuided)];
 
 /** A run stops once every measured driver has parked or given up, or at this time, s. */
 const MAX_SIM_S = 9000 + 3600;
@@ -68,7 +60,7 @@ export interface MicroRun {
 }
 
 /** One policy on one seed's city. */
-export function runMicro(seed: number, pol: MicroPolicy): MicroRun {
+export function runMicro(seed: number, pol: Policy): MicroRun {
   const { c, plan } = parkingSearchGrid();
   const sc = parkingSearchScenario({ seed });
   const sim = new Simulation(c, plan, { movementFlowVehPerH: gridTraffic(c) }, { seed, stepS: 0.5 });
@@ -76,31 +68,6 @@ export function runMicro(seed: number, pol: MicroPolicy): MicroRun {
   while (!park.measuredDone && sim.tS < MAX_SIM_S) sim.runUntil(sim.tS + 60);
   const m = sim.metrics();
   return { result: park.result(sim.tS), simulatedS: sim.tS, trafficDelayS: m.meanDelayPerVehS, vehicleUpdates: sim.vehicleUpdates, turnArounds: park.turnArounds };
-}
-
-interface Pool {
-  n: number;
-  parked: number;
-  cruiseS: number;
-  cruiseM: number;
-  cruised: number;
-  failed: number;
-  unfinished: number;
-  walkM: number;
-  firstS: number;
-}
-const empty = (): Pool => ({ n: 0, parked: 0, cruiseS: 0, cruiseM: 0, cruised: 0, failed: 0, unfinished: 0, walkM: 0, firstS: 0 });
-
-function add(p: Pool, r: MicroRun['result']): void {
-  p.n += r.measured;
-  p.parked += r.parked;
-  p.cruiseS += r.meanCruiseS * r.measured;
-  p.cruiseM += r.meanCruiseM * r.measured;
-  p.cruised += r.cruisedShare * r.measured;
-  p.failed += r.failed;
-  p.unfinished += r.unfinished;
-  p.walkM += r.meanWalkM * r.parked;
-  p.firstS += r.meanFirstDriveS * r.measured;
 }
 
 const pct = (base: number, x: number): string => `${((100 * (base - x)) / base).toFixed(0)} %`;
@@ -116,7 +83,7 @@ const HEADER =
   '| policy | drivers | mean cruising s | cut vs none | per-seed cut: mean ± sd (min…max) | mean cruising m | cut (m) | cruised | failed to park (unfinished) | mean walk m | mean drive to 1st s | traffic delay s/veh |\n|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|';
 
 function runSet(name: string, seeds: readonly number[]): void {
-  const pooled = MICRO_POLICIES.map(empty);
+  const pooled = MICRO_POLICIES.map(emptyPool);
   const cuts = MICRO_POLICIES.map((): number[] => []);
   const delays = MICRO_POLICIES.map((): number[] => []);
   console.log(`\n## ${name} seeds ${seeds.join(', ')}\n`);
@@ -124,8 +91,8 @@ function runSet(name: string, seeds: readonly number[]): void {
     const t0 = performance.now();
     const runs = MICRO_POLICIES.map((pol) => runMicro(seed, pol));
     const per = runs.map((r) => {
-      const p = empty();
-      add(p, r.result);
+      const p = emptyPool();
+      addToPool(p, r.result);
       return p;
     });
     const updates = runs.reduce((a, r) => a + r.vehicleUpdates, 0);
@@ -136,8 +103,7 @@ function runSet(name: string, seeds: readonly number[]): void {
       if (j > 0) cuts[j]!.push(1 - p.cruiseS / p.n / (base.cruiseS / base.n));
       delays[j]!.push(runs[j]!.trafficDelayS);
       console.log(row(MICRO_POLICIES[j]!.label, p, j === 0 ? undefined : base, '', runs[j]!.trafficDelayS.toFixed(1)));
-      const q = pooled[j]!;
-      for (const k of Object.keys(q) as (keyof Pool)[]) q[k] += p[k];
+      mergePool(pooled[j]!, p);
     });
     console.log('');
   }

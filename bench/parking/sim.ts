@@ -15,44 +15,8 @@
  * Run: `npm run bench:parking-sim`.
  */
 import { HELDOUT_SEEDS, TUNING_SEEDS, parkingSearchScenario } from '../../test/fixtures/parkingSearchCity.js';
-import { runParkingSearch, type ParkingSearchResult } from '../../simulator/parkingSearch.js';
-
-export interface Policy {
-  readonly label: string;
-  readonly compliance: number;
-  readonly bookGuided: boolean;
-}
-
-export const POLICIES: readonly Policy[] = [
-  { label: 'no guidance', compliance: 0, bookGuided: false },
-  ...[0.3, 0.6, 1].map((r) => ({ label: `plain, r = ${r}`, compliance: r, bookGuided: false })),
-  ...[0.3, 0.6, 1].map((r) => ({ label: `booked, r = ${r}`, compliance: r, bookGuided: true })),
-];
-
-/** Sums over drivers, for pooling seeds (means weighted by drivers, not by seed). */
-interface Pool {
-  n: number;
-  parked: number;
-  cruiseS: number;
-  cruiseM: number;
-  cruised: number;
-  failed: number;
-  walkM: number;
-  firstS: number;
-}
-
-const empty = (): Pool => ({ n: 0, parked: 0, cruiseS: 0, cruiseM: 0, cruised: 0, failed: 0, walkM: 0, firstS: 0 });
-
-function add(p: Pool, r: ParkingSearchResult): void {
-  p.n += r.measured;
-  p.parked += r.parked;
-  p.cruiseS += r.meanCruiseS * r.measured;
-  p.cruiseM += r.meanCruiseM * r.measured;
-  p.cruised += r.cruisedShare * r.measured;
-  p.failed += r.failed;
-  p.walkM += r.meanWalkM * r.parked;
-  p.firstS += r.meanFirstDriveS * r.measured;
-}
+import { runParkingSearch } from '../../simulator/parkingSearch.js';
+import { POLICIES, addToPool, emptyPool, mergePool, type Pool } from './searchPolicies.js';
 
 function row(label: string, p: Pool, base: Pool | undefined): string {
   const cruiseS = p.cruiseS / p.n;
@@ -63,20 +27,19 @@ function row(label: string, p: Pool, base: Pool | undefined): string {
 const HEADER = '| policy | drivers | mean cruising s | cut vs none | mean cruising m | cruised | failed to park | mean walk m | mean drive to 1st s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|';
 
 function runSet(name: string, seeds: readonly number[]): void {
-  const pooled = POLICIES.map(empty);
+  const pooled = POLICIES.map(emptyPool);
   console.log(`\n## ${name} seeds ${seeds.join(', ')}\n`);
   for (const seed of seeds) {
     const sc = parkingSearchScenario({ seed });
     const per = POLICIES.map((pol) => {
-      const p = empty();
-      add(p, runParkingSearch(sc, { compliance: pol.compliance, bookGuided: pol.bookGuided }));
+      const p = emptyPool();
+      addToPool(p, runParkingSearch(sc, { compliance: pol.compliance, bookGuided: pol.bookGuided }));
       return p;
     });
     console.log(`seed ${seed} (${sc.drivers.length} drivers, ${sc.parking.carParkCount} car parks)\n\n${HEADER}`);
     per.forEach((p, j) => {
       console.log(row(POLICIES[j]!.label, p, j === 0 ? undefined : per[0]));
-      const q = pooled[j]!;
-      for (const k of Object.keys(q) as (keyof Pool)[]) q[k] += p[k];
+      mergePool(pooled[j]!, p);
     });
     console.log('');
   }
