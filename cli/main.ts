@@ -119,7 +119,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   // --check N: the planner's best and N runners-up are run in the microsimulator; the least delay wins.
   const shortlisted = planNetwork(c, demand.volumeVeh, demand.intervalS, { alternatives });
   // The check is the user's call here, but where bench/fidelity did not measure our simulator ranking plans as SUMO does, say so (simulator/checkTrust.ts).
-  const trust = alternatives > 0 ? simulatorTrust(c.network, shortlisted.plans) : undefined;
+  const trust = alternatives > 0 && shortlisted.alternatives.length >= 2 ? simulatorTrust(c.network, shortlisted.plans) : undefined;
   if (trust && !trust.trusted) err(`warning: plan --check ${alternatives}: our simulator is not trusted to rank plans here: ${trust.reason}\n`);
   const { plan: chosen, trials, chosen: chosenIndex } = rankBySimulation(c, shortlisted, { progress: checkProgress(err) });
   // Say so when --check had nothing to try, rather than silently running no simulation.
