@@ -96,7 +96,8 @@ describe('simulatorTrust', () => {
     expect(plannedLoad(signals(0.35))).toBe(0.35);
   });
 
-  it('trusts an arterial only up to its limit, a grid further, and says why', () => {
+  it('trusts arterials and grids up to their limit, irregular networks never, and says why', () => {
+    const limit = TRUST_MAX_LOAD.arterial!;
     const arterial = net(
       [
         [0, 0],
@@ -108,15 +109,35 @@ describe('simulatorTrust', () => {
         [1, 2],
       ],
     );
-    const below = simulatorTrust(arterial, signals(0.2, 0.22, TRUST_MAX_LOAD.arterial - 0.01));
-    expect(below).toMatchObject({ trusted: true, shape: 'arterial' });
-    expect(below.reason).toMatch(/within 0\.30.*Spearman ρ ≥ 0\.8/);
-    const above = simulatorTrust(arterial, signals(0.2, 0.22, TRUST_MAX_LOAD.arterial + 0.05));
+    const below = simulatorTrust(arterial, signals(0.2, 0.22, limit - 0.01));
+    expect(below).toMatchObject({ trusted: true, shape: 'arterial', maxLoad: limit });
+    expect(below.reason).toMatch(/within 0\.30.*time loss within ±15 %.*Spearman ρ ≥ 0\.8/);
+    const above = simulatorTrust(arterial, signals(0.2, 0.22, limit + 0.05));
     expect(above).toMatchObject({ trusted: false, shape: 'arterial' });
     expect(above.reason).toMatch(/above 0\.30/);
-    // The same load on a grid is trusted: grids ranked as SUMO did up to medium demand.
     const g = lattice(3, 3, 250);
-    expect(simulatorTrust(net(g.points, g.pairs), signals(...Array(9).fill(TRUST_MAX_LOAD.arterial + 0.05))).trusted).toBe(true);
+    expect(simulatorTrust(net(g.points, g.pairs), signals(...Array(9).fill(TRUST_MAX_LOAD.grid! - 0.01))).trusted).toBe(true);
+    expect(simulatorTrust(net(g.points, g.pairs), signals(...Array(9).fill(TRUST_MAX_LOAD.grid! + 0.05))).trusted).toBe(false);
+    // Scattered signals joined in a loop: never trusted, however light the load.
+    const scattered = net(
+      [
+        [0, 0],
+        [410, 90],
+        [520, 480],
+        [130, 610],
+        [-240, 300],
+      ],
+      [
+        [0, 1],
+        [1, 2],
+        [2, 3],
+        [3, 4],
+        [4, 0],
+      ],
+    );
+    const irregular = simulatorTrust(scattered, signals(0.05, 0.05, 0.05, 0.05, 0.05));
+    expect(irregular).toMatchObject({ trusted: false, shape: 'irregular', maxLoad: null });
+    expect(irregular.reason).toMatch(/never measured/);
   });
 });
 

@@ -46,7 +46,9 @@ async function main(): Promise<void> {
     const check = (JSON.parse(plan('gw.add.xml', ['--json', ...sumoDemand])) as { check: { used: string; trust?: { shape: string; load: number; trusted: boolean } } }).check;
     Object.assign(result, { planSeconds: (performance.now() - t0) / 1000, check: { used: check.used, ...(check.trust ? { shape: check.trust.shape, load: check.trust.load, trusted: check.trust.trusted } : {}) } });
     plan('gw0.add.xml', ['--alternatives', '0']);
-    plan('gwa.add.xml', ['--control', 'actuated', ...sumoDemand]);
+    // In the smoke, where the default checked in SUMO, the actuated variant is the planner's best written actuated, not
+    // a second SUMO check of the same shortlist: the smoke proves the pipeline; plan quality is bench:scenarios' to judge.
+    plan('gwa.add.xml', ['--control', 'actuated', ...(smoke && check.used === 'sumo' ? ['--check', 'none'] : sumoDemand)]);
     // The shortlist checked in SUMO itself (fixed or actuated, SUMO's call): slow, so in the smoke test and on request.
     // Where the default already ran that check (same demand, same seed), its plan is the same: not run twice.
     const sumoCheck = Boolean(smoke) || process.env['GREENWAVE_SUMO_CHECK'] === '1';
