@@ -24,7 +24,7 @@ const PLAN_USAGE = `usage: greenwave plan --network <net.json> --counts <counts.
   --check N   also run the planner's N runners-up in the microsimulator on the
               counted demand and keep the plan with the least delay (default 0);
               warns where bench/fidelity did not measure the microsimulator
-              ranking plans as SUMO does (simulator/checkTrust.ts)
+              within its bounds against SUMO (simulator/checkTrust.ts)
   --sheet     also print the controller timing sheet: min green, passage, max
               green, yellow, red clearance, walk, flashing don't-walk, force-off
   --csv       write the timing sheet as CSV, one row per phase

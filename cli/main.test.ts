@@ -125,7 +125,7 @@ describe('greenwave plan', () => {
   it('--check N runs the planner\'s best and N runners-up in the microsimulator, shows its progress, and keeps the least delay', () => {
     const r = cli('plan', '--network', NETWORK, '--counts', COUNTS, '--at', '10:30', '--check', '3', '--json');
     // Standard error carries the trust rule's warning (the demo arterial at this load is beyond what bench/fidelity
-    // measured our simulator ranking as SUMO does), then the progress, one line per plan tried, and nothing else.
+    // measured our simulator within its bounds against SUMO), then the progress, one line per plan tried, and nothing else.
     const [warning, ...lines] = r.stderr.trim().split('\n');
     expect(warning).toMatch(/^warning: plan --check 3: our simulator is not trusted to rank plans here: planned load Y \d\.\d\d \(90th-percentile signal\) on an arterial is above 0\.30/);
     expect(lines).toHaveLength(4);

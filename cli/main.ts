@@ -47,7 +47,7 @@ const USAGE = `usage:
       counts before it), or for the interval after the last one in the file.
       --check N: also run the planner's N runners-up in the microsimulator on the
       counted demand and keep the plan with the least delay (default 0); warns
-      where the microsimulator has not been measured ranking plans as SUMO does.
+      where the microsimulator was not measured within its bounds against SUMO.
       --sheet prints the controller timing sheet; --csv and --utdf write it as CSV or Synchro UTDF.
   greenwave corridor --network <net.json> --counts <counts.csv> [--corridor ID] [--at HH:MM] [--svg tsd.svg] [--out corridor.json]
       Coordinates a corridor (common cycle, two-way green band, offsets) and
@@ -118,7 +118,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   const demand = demandFor(prepared, values.at);
   // --check N: the planner's best and N runners-up are run in the microsimulator; the least delay wins.
   const shortlisted = planNetwork(c, demand.volumeVeh, demand.intervalS, { alternatives });
-  // The check is the user's call here, but where bench/fidelity did not measure our simulator ranking plans as SUMO does, say so (simulator/checkTrust.ts).
+  // The check is the user's call here, but where bench/fidelity did not measure our simulator within its bounds against SUMO, say so (simulator/checkTrust.ts).
   const trust = alternatives > 0 && shortlisted.alternatives.length >= 2 ? simulatorTrust(c.network, shortlisted.plans) : undefined;
   if (trust && !trust.trusted) err(`warning: plan --check ${alternatives}: our simulator is not trusted to rank plans here: ${trust.reason}\n`);
   const { plan: chosen, trials, chosen: chosenIndex } = rankBySimulation(c, shortlisted, { progress: checkProgress(err) });

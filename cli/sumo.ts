@@ -63,8 +63,8 @@ export const SUMO_USAGE = `usage:
       --alternatives: runners-up to the planner's best plan that are also tried
       on the counted demand before one is kept (0: none).
       --check: where the shortlist is tried. auto (default): in greenwave's
-      microsimulator where bench/fidelity measured it ranking plans as SUMO
-      does (by the network's shape and the planned load; simulator/checkTrust.ts),
+      microsimulator where bench/fidelity measured it within its bounds against
+      SUMO (arterials and grids at light load; simulator/checkTrust.ts),
       elsewhere in SUMO if sumo and sumo-tools are installed, else not at all
       (the planner's own best); the output says which and why. greenwave: the
       microsimulator everywhere (warns where it is not trusted). sumo: SUMO
