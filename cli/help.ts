@@ -22,7 +22,9 @@ const PLAN_USAGE = `usage: greenwave plan --network <net.json> --counts <counts.
   --counts    loop counts, CSV: interval_start,detector_id,volume_veh,occupancy_pct
   --at HH:MM  the interval to plan for
   --check N   also run the planner's N runners-up in the microsimulator on the
-              counted demand and keep the plan with the least delay (default 0)
+              counted demand and keep the plan with the least delay (default 0);
+              warns where bench/fidelity did not measure the microsimulator
+              within its bounds against SUMO (simulator/checkTrust.ts)
   --sheet     also print the controller timing sheet: min green, passage, max
               green, yellow, red clearance, walk, flashing don't-walk, force-off
   --csv       write the timing sheet as CSV, one row per phase

@@ -4,7 +4,7 @@
  *   greenwave sumo import --net X.net.xml --out network.json
  *   greenwave sumo plan   --net X.net.xml --loops e1.xml [--detectors loops.add.xml] --out plan.add.xml [--at HH:MM]
  *                         [--time-of-day] [--control fixed|actuated]
- *                         [--min-cycle S] [--alternatives 7]
+ *                         [--min-cycle S] [--alternatives 7] [--check auto|greenwave|sumo|none]
  *                         [--program-id greenwave] [--resolution 1] [--network-out network.json] [--json]
  * See docs/sumo.md for the recipe and the conventions.
  */
@@ -24,6 +24,7 @@ import { rankInSumo, sumoAvailable } from '../simulator/sumo/sumoCheck.js';
 import type { NetworkPlan } from '../engine/plan.js';
 import { checkProgress, formatTrials, splitPieces } from './format.js';
 import { rankBySimulation } from '../simulator/rankPlans.js';
+import { CHECK_WORDS, decideCheck, simulatorTrust, type CheckDecision } from '../simulator/checkTrust.js';
 import { closest } from './help.js';
 
 export const SUMO_USAGE = `usage:
@@ -34,7 +35,7 @@ export const SUMO_USAGE = `usage:
       Converts the SUMO network to a greenwave network file and lists what it changed.
   greenwave sumo plan --net <x.net.xml> --loops <e1.xml> [--detectors <loops.add.xml>] --out <plan.add.xml>
                       [--at HH:MM | --time-of-day] [--control fixed|actuated] [--min-cycle S]
-                      [--alternatives 7] [--check greenwave|sumo [--check-demand-s 3600]] [--program-id greenwave]
+                      [--alternatives 7] [--check auto|greenwave|sumo|none [--check-demand-s 3600]] [--program-id greenwave]
                       [--resolution 1] [--network-out network.json] [--json]
       Times every traffic light from the loop counts with corridor coordination,
       and writes the plans as SUMO programs (load with sumo -a). Demand: the
@@ -61,12 +62,17 @@ export const SUMO_USAGE = `usage:
       pedestrian crossings, as SUMO's tlsCycleAdaptation.py; else 40).
       --alternatives: runners-up to the planner's best plan that are also tried
       on the counted demand before one is kept (0: none).
-      --check: where the shortlist is tried: greenwave's microsimulator (default)
-      or SUMO itself (needs sumo and sumo-tools; demand sampled from the counts
-      with routeSampler.py; runs in parallel, progress on stderr). With sumo and
-      no --control, the best plan is also tried actuated, and fixed or actuated
-      control is whichever loses less time.
-      --check-demand-s: with --check sumo, the seconds of demand each SUMO run
+      --check: where the shortlist is tried. auto (default): in greenwave's
+      microsimulator where bench/fidelity measured it within its bounds against
+      SUMO (arterials and grids at light load; simulator/checkTrust.ts),
+      elsewhere in SUMO if sumo and sumo-tools are installed, else not at all
+      (the planner's own best); the output says which and why. greenwave: the
+      microsimulator everywhere (warns where it is not trusted). sumo: SUMO
+      itself (demand sampled from the counts with routeSampler.py; runs in
+      parallel, progress on stderr). none: the planner's own best. In SUMO and
+      with no --control, the best plan is also tried actuated, and fixed or
+      actuated control is whichever loses less time.
+      --check-demand-s: when the check runs in SUMO, the seconds of demand each SUMO run
       simulates at the planned flows (default 3600, the peak hour; each run goes
       on 900 s more so the last trips finish). Shorter is faster and noisier.
 `;
@@ -158,7 +164,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   const programId = values['program-id'] ?? 'greenwave';
   // Without --control, a check in SUMO also tries the best plan actuated and keeps whichever loses less time.
   if (values.control !== undefined && values.control !== 'fixed' && values.control !== 'actuated') throw usage(`--control "${values.control}": expected fixed or actuated`);
-  const control = values.control ?? (values.check === 'sumo' ? 'auto' : 'fixed');
+  const control = values.control ?? 'auto';
   if (!/^[\w.-]+$/.test(programId)) throw usage(`--program-id "${programId}": use letters, digits, _ . -`);
 
   const minCycleS = values['min-cycle'] === undefined ? undefined : positiveNumber(values['min-cycle'], '--min-cycle', 20);
@@ -168,10 +174,10 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   const imported = importNet(values.net, minCycleS, resolutionS);
   const c0 = compileImport(imported);
   const loopMatch = values.detectors === undefined ? undefined : matchLoops(readLoopDefinitions(readText(values.detectors, 'detector definitions'), values.detectors), imported.mapping);
-  const check = values.check ?? 'greenwave';
-  if (check !== 'greenwave' && check !== 'sumo') throw usage(`--check "${check}": expected greenwave or sumo`);
+  const check = values.check ?? 'auto';
+  if (check !== 'auto' && check !== 'greenwave' && check !== 'sumo' && check !== 'none') throw usage(`--check "${check}": expected auto, greenwave, sumo or none`);
   const checkDemandS = values['check-demand-s'] === undefined ? undefined : positiveNumber(values['check-demand-s'], '--check-demand-s', 3600);
-  if (checkDemandS !== undefined && check !== 'sumo') throw usage('--check-demand-s is for --check sumo (the microsimulator check runs its own hour)');
+  if (checkDemandS !== undefined && check !== 'sumo' && check !== 'auto') throw usage('--check-demand-s is for a check in SUMO (--check sumo, or auto where it runs in SUMO); the microsimulator check runs its own hour');
   if (checkDemandS !== undefined && !(checkDemandS >= 300 && checkDemandS <= 14_400)) throw usage(`--check-demand-s "${values['check-demand-s']}": expected 300 to 14400 s`);
   if (check === 'sumo' && !sumoAvailable()) throw new GreenwaveError(ErrorCode.InvalidInput, '--check sumo: `sumo` or SUMO\'s tools/routeSampler.py cannot be run here (install sumo and sumo-tools, set SUMO_HOME)');
   if (values['time-of-day']) {
@@ -182,21 +188,29 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   }
   let sumoChoseActuated = false;
   const actuatedVariant = (cc: CompiledNetwork, buffer: NetworkPlan['buffer'], corridors: NetworkPlan['corridors']) => exportActuated(cc, buffer, actuatedPlan(cc, buffer, corridorApproaches(corridors)), imported.mapping, { programId, resolutionS });
-  const rank =
-    check === 'sumo'
-      ? (cc: CompiledNetwork, shortlisted: NetworkPlan) => {
-          const r = rankInSumo(cc, shortlisted, { netPath: values.net!, mapping: imported.mapping, resolutionS, progress: (line) => err(`${line}\n`), ...(checkDemandS !== undefined ? { durationS: checkDemandS } : {}), ...(control === 'auto' ? { actuatedVariant } : {}) });
-          sumoChoseActuated = r.actuated;
-          return r;
-        }
-      : // The microsimulator check, with a line per plan tried on standard error (rewritten in place on a terminal).
-        (cc: CompiledNetwork, shortlisted: NetworkPlan) =>
-          rankBySimulation(cc, shortlisted, { progress: checkProgress(err) });
+  // Where the shortlist was checked, and why (decided once the planned demand is known).
+  let decision: CheckDecision = { asked: check, used: 'none', reason: 'no check was run' };
+  const rank = (cc: CompiledNetwork, shortlisted: NetworkPlan) => {
+    const trust = simulatorTrust(imported.network, shortlisted.plans);
+    // --alternatives 0 asks for the planner's best alone: nothing to check unless --check names a simulator.
+    decision = alternatives === 0 && check === 'auto' ? { asked: check, used: 'none', reason: '--alternatives 0: no runners-up to check', trust } : decideCheck(check, trust, check === 'auto' && !trust.trusted ? sumoAvailable() : false);
+    if (decision.used === 'greenwave' && !trust.trusted) err(`warning: --check greenwave: our simulator is not trusted to rank plans here: ${trust.reason}\n`);
+    if (decision.used === 'sumo') {
+      const r = rankInSumo(cc, shortlisted, { netPath: values.net!, mapping: imported.mapping, resolutionS, progress: (line) => err(`${line}\n`), ...(checkDemandS !== undefined ? { durationS: checkDemandS } : {}), ...(control === 'auto' ? { actuatedVariant } : {}) });
+      sumoChoseActuated = r.actuated;
+      return r;
+    }
+    // The microsimulator check, with a line per plan tried on standard error (rewritten in place on a terminal).
+    if (decision.used === 'greenwave') return rankBySimulation(cc, shortlisted, { progress: checkProgress(err) });
+    return { plan: shortlisted, trials: [], chosen: 0 };
+  };
   const { plan, faults, forInterval, basis, intervalS, trials, chosen, leftOut, unmatchedLoops, leftTurns, compiled } = planFromLoops(c0, readText(values.loops, 'loop output'), values.loops, values.at, {
     alternatives,
     rank,
     ...(loopMatch ? { loops: loopMatch.targets } : {}),
   });
+  // A check with nothing to choose from simulated nothing: say so.
+  if (trials.length === 0 && decision.used !== 'none') decision = { ...decision, reason: `${decision.reason}; the planner found no other plan to try for this demand, so nothing was simulated` };
   const unmatched = [...new Set([...(loopMatch?.unmatched ?? []), ...unmatchedLoops])];
   const c = compiled;
   const cleaned = faults.cleaned;
@@ -212,7 +226,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
     return { tls: m.tlsId, intersection: m.intersectionId, control: controlMode, cycleS: plan.buffer.cycleS[i]!, offsetS: plan.buffer.offsetS[i]!, stages };
   });
   if (values.json) {
-    out(`${JSON.stringify({ forInterval, basis, intervalS, leftOut, unmatchedLoops: unmatched, signals: rows, corridors: plan.corridors.map((x) => ({ id: x.corridorId, cycleS: x.cycleS, bandOutS: x.refined.bandOutS, bandInS: x.refined.bandInS, system: x.system, ...(x.partOf ? { partOf: x.partOf } : {}) })), splits: plan.splits, leftTurns, trials: trials.map((t, k) => ({ ...t, chosen: k === chosen })), substitutions: faults.substitutions.length, notes: imported.mapping.notes }, null, 2)}\n`);
+    out(`${JSON.stringify({ forInterval, basis, intervalS, leftOut, unmatchedLoops: unmatched, check: decision, signals: rows, corridors: plan.corridors.map((x) => ({ id: x.corridorId, cycleS: x.cycleS, bandOutS: x.refined.bandOutS, bandInS: x.refined.bandInS, system: x.system, ...(x.partOf ? { partOf: x.partOf } : {}) })), splits: plan.splits, leftTurns, trials: trials.map((t, k) => ({ ...t, chosen: k === chosen })), substitutions: faults.substitutions.length, notes: imported.mapping.notes }, null, 2)}\n`);
     return ExitOk;
   }
   out(`greenwave sumo plan — ${values.net}\n`);
@@ -233,8 +247,9 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   for (const d of leftTurns.filter((x) => !x.omitted).slice(0, 12)) out(`  kept ${d.intersectionId}/${d.phaseId}: ${d.reason}\n`);
   for (const sp of plan.splits) out(`corridor ${sp.corridorId} runs as ${sp.pieces.length} subsystems: ${splitPieces(sp)}; ${sp.reasons.join('; ')}\n`);
   for (const cp of plan.corridors) out(`corridor ${cp.corridorId}: cycle ${cp.cycleS} s, band out ${cp.refined.bandOutS.toFixed(1)} s / in ${cp.refined.bandInS.toFixed(1)} s${cp.system ? `, shifted ${cp.system.shiftS} s in a system with ${cp.system.corridorIds.length - 1} crossing corridor(s)` : ''}\n`);
+  out(`\nsimulation check: ${CHECK_WORDS[decision.used]} — ${decision.reason}\n`);
   if (trials.length > 0) {
-    out(check === 'sumo' ? '\nshortlist checked in SUMO (mean time loss per vehicle, demand sampled from the counts with routeSampler.py):\n' : '\nshortlist checked in greenwave\'s microsimulator (mean delay per trip, counted demand):\n');
+    out(decision.used === 'sumo' ? '\nshortlist checked in SUMO (mean time loss per vehicle, demand sampled from the counts with routeSampler.py):\n' : '\nshortlist checked in greenwave\'s microsimulator (mean delay per trip, counted demand):\n');
     out(formatTrials(trials, chosen));
   }
   if (imported.mapping.notes.length > 0) out(`${imported.mapping.notes.length} import note(s); see \`greenwave sumo import\`\n`);

@@ -2,9 +2,12 @@
  * One fidelity case, as a child process of bench/fidelity/run.ts: build a
  * scenario of the family at a demand level, make a shortlist of signal
  * plans (the net's own program, SUMO's Webster at its own cycle and at four
- * fixed cycles, Webster + coordinator, and greenwave's `sumo plan` with and
- * without its simulation check), and run every plan in SUMO and in our
- * simulator on the same routes. Prints one JSON line.
+ * fixed cycles, Webster + coordinator, and greenwave's `sumo plan` with its
+ * shortlist checked in our simulator (`--check greenwave`) and without a
+ * check), and run every plan in SUMO and in our simulator on the same routes.
+ * Records the trust rule's verdict on the case (simulator/checkTrust.ts);
+ * GREENWAVE_SUMO_CHECK adds `--check sumo`, scored in SUMO only, and
+ * GREENWAVE_LEAN=1 runs greenwave's plans alone. Prints one JSON line.
  *
  *   node dist/bench/fidelity/one.js <scenario-id> <level> [smoke]
  *
@@ -18,7 +21,7 @@ import { join } from 'node:path';
 import { runSumoScenario } from '../../simulator/sumo/scenario.js';
 import { children, numAttr, attr, parseSumoXml } from '../../simulator/sumo/xml.js';
 import { scenarioFamily, smokeFamily, type DemandLevel } from '../scenarios/family.js';
-import { buildDemand, buildLoops, buildNetwork, greenwavePlan, recordLoops, sh, SUMO_HOME } from '../scenarios/build.js';
+import { buildDemand, buildLoops, buildNetwork, checkTrustOf, greenwavePlan, recordLoops, sh, SUMO_HOME } from '../scenarios/build.js';
 import { spearman, type FidelityCase, type PlanComparison } from './report.js';
 import { childRun } from '../scenarios/pool.js';
 
@@ -27,6 +30,11 @@ const DEMAND_S = 1200;
 const THROUGHPUT_AT_S = DEMAND_S + 300;
 const END_S = DEMAND_S + 1800;
 const FIXED_CYCLES_S = [40, 60, 90, 120] as const;
+const SUMO_CHECK = process.env['GREENWAVE_SUMO_CHECK'];
+/** GREENWAVE_LEAN=1: greenwave's plans only, scored in SUMO only (our simulator runs the net's program, for the trips both run): for comparing checks, not fidelity. */
+const LEAN = process.env['GREENWAVE_LEAN'] === '1';
+/** Scored in SUMO only: our simulator's ρ stays over the nine plans it has always been over. */
+const SUMO_CHECK_PLAN = 'greenwave (SUMO check)';
 const LANE_OPTS = { laneChange: process.env['GREENWAVE_LANE_CHANGE'] === '1', turnBays: process.env['GREENWAVE_TURN_BAYS'] !== '0' };
 
 interface Trip {
@@ -67,33 +75,50 @@ async function main(): Promise<void> {
     const built = buildLoops(spec, dir);
     Object.assign(result, { signals: built.mapping.intersections.length });
     // The shortlist.
-    const plans: { name: string; adds: string[] }[] = [{ name: 'net program', adds: [] }];
+    const plans: { name: string; adds: string[]; planWallS?: number }[] = [{ name: 'net program', adds: [] }];
     const webster = (out: string, extra: string[]) => sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCycleAdaptation.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-o', out, ...extra]);
-    webster('webster.add.xml', []);
-    plans.push({ name: 'Webster', adds: ['webster.add.xml'] });
-    sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCoordinator.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', 'webster.add.xml', '-o', 'coord.add.xml']);
-    plans.push({ name: 'Webster+coord', adds: ['webster.add.xml', 'coord.add.xml'] });
-    for (const c of FIXED_CYCLES_S) {
-      webster(`webster${c}.add.xml`, ['--min-cycle', String(c), '--max-cycle', String(c)]);
-      plans.push({ name: `Webster ${c} s`, adds: [`webster${c}.add.xml`] });
+    // SUMO's Webster at its own cycle, with the coordinator, and at four fixed cycles (not in the lean run).
+    if (!LEAN) {
+      webster('webster.add.xml', []);
+      plans.push({ name: 'Webster', adds: ['webster.add.xml'] });
+      sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCoordinator.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', 'webster.add.xml', '-o', 'coord.add.xml']);
+      plans.push({ name: 'Webster+coord', adds: ['webster.add.xml', 'coord.add.xml'] });
+      for (const c of FIXED_CYCLES_S) {
+        webster(`webster${c}.add.xml`, ['--min-cycle', String(c), '--max-cycle', String(c)]);
+        plans.push({ name: `Webster ${c} s`, adds: [`webster${c}.add.xml`] });
+      }
     }
     // greenwave's own plans, from loops recorded under the net's program.
     recordLoops(dir, built, THROUGHPUT_AT_S, 1);
-    for (const [name, out, extra] of [['greenwave', 'gw.add.xml', []], ['greenwave (no check)', 'gw0.add.xml', ['--alternatives', '0']]] as const) {
+    // "greenwave" is the shortlist checked in our simulator (--check greenwave, the default until the trust rule), so ρ stays over the same nine plans.
+    const variants: [string, string, string[]][] = [
+      ['greenwave', 'gw.add.xml', ['--check', 'greenwave']],
+      ['greenwave (no check)', 'gw0.add.xml', ['--alternatives', '0']],
+    ];
+    // Where the default `sumo plan` would check: our simulator where the trust rule trusts it, else SUMO (simulator/checkTrust.ts).
+    const trust = checkTrustOf(dir, built);
+    Object.assign(result, { trust: { shape: trust.shape, load: trust.load, maxLoad: trust.maxLoad, trusted: trust.trusted } });
+    // GREENWAVE_SUMO_CHECK=1 (every case) or =untrusted (where the default would run it): also `--check sumo`, scored in SUMO only.
+    if (SUMO_CHECK === '1' || (SUMO_CHECK === 'untrusted' && !trust.trusted)) variants.push([SUMO_CHECK_PLAN, 'gws.add.xml', ['--check', 'sumo']]);
+    for (const [name, out, extra] of variants) {
+      const t0 = performance.now();
       greenwavePlan(dir, built, out, extra);
-      plans.push({ name, adds: [out] });
+      plans.push({ name, adds: [out], planWallS: (performance.now() - t0) / 1000 });
     }
     writeFileSync(join(dir, 'edgedata.add.xml'), `<additional>\n  <edgeData id="ed" file="edgedata.xml" begin="0" end="${END_S}"/>\n</additional>\n`);
     const netXml = readFileSync(join(dir, 'net.net.xml'), 'utf8');
     const routesXml = readFileSync(join(dir, 'routes.rou.xml'), 'utf8');
+    let simulatedUnderNet: readonly string[] = [];
     for (const [k, p] of plans.entries()) {
       const first = k === 0;
       const t0 = performance.now();
       sh(dir, 'sumo', ['-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', [...p.adds, ...(first ? ['edgedata.add.xml'] : [])].join(','), '--end', String(END_S), '--seed', '1', '--no-step-log', '--time-to-teleport', '300', '--tripinfo-output', 'ti.xml']);
       const sumoWallS = (performance.now() - t0) / 1000;
-      const ours = runSumoScenario(netXml, routesXml, { seed: 1, endS: END_S, snapshotS: THROUGHPUT_AT_S, planXml: p.adds.map((a) => readFileSync(join(dir, a), 'utf8')), ...LANE_OPTS });
+      const sumoOnly = p.name === SUMO_CHECK_PLAN || (LEAN && !first);
+      const ours = sumoOnly ? undefined : runSumoScenario(netXml, routesXml, { seed: 1, endS: END_S, snapshotS: THROUGHPUT_AT_S, planXml: p.adds.map((a) => readFileSync(join(dir, a), 'utf8')), ...LANE_OPTS });
       const sumo = readTrips(readFileSync(join(dir, 'ti.xml'), 'utf8'));
-      const simulated = new Set(ours.tripIds);
+      // A plan scored in SUMO only is scored over the trips our simulator runs under the net's program (the first plan).
+      const simulated = new Set(ours?.tripIds ?? simulatedUnderNet);
       let all = 0;
       let n = 0;
       let loss = 0;
@@ -109,16 +134,18 @@ async function main(): Promise<void> {
         plan: p.name,
         sumoTimeLossS: n > 0 ? loss / n : Number.NaN,
         sumoAllTimeLossS: sumo.size > 0 ? all / sumo.size : Number.NaN,
-        oursTimeLossS: ours.meanTimeLossS,
+        oursTimeLossS: ours?.meanTimeLossS ?? Number.NaN,
         sumoFinished: n,
-        oursFinished: ours.metrics.vehiclesCompleted,
+        oursFinished: ours?.metrics.vehiclesCompleted ?? Number.NaN,
         sumoThroughput: byT,
-        oursThroughput: ours.finishedBySnapshot,
+        oursThroughput: ours?.finishedBySnapshot ?? Number.NaN,
         sumoWallS,
-        oursWallS: ours.wallS,
+        oursWallS: ours?.wallS ?? Number.NaN,
+        ...(p.planWallS !== undefined ? { planWallS: p.planWallS } : {}),
       };
       result.plans.push(row);
-      if (first) {
+      if (first && ours) {
+        simulatedUnderNet = ours.tripIds;
         Object.assign(result, { trips: ours.tripsInFile, simulated: ours.tripsSimulated });
         // Delay per signal: SUMO's time loss on the signal's approach edges per vehicle leaving them, against our approach delay.
         const edges = readEdgeLoss(readFileSync(join(dir, 'edgedata.xml'), 'utf8'));

@@ -20,6 +20,8 @@ export interface PlanComparison {
   readonly oursThroughput: number;
   readonly sumoWallS: number;
   readonly oursWallS: number;
+  /** Wall time of greenwave's `sumo plan` that made the plan, s (greenwave's plans only). */
+  readonly planWallS?: number;
 }
 
 export interface FidelityCase {
@@ -34,6 +36,8 @@ export interface FidelityCase {
   /** Under the net's own program. */
   readonly signalDelay: { signal: string; sumoDelayS: number; oursDelayS: number }[];
   readonly spearman: number;
+  /** The trust rule's verdict on the case (simulator/checkTrust.ts): the default `sumo plan` checks in our simulator only where trusted. */
+  readonly trust?: { readonly shape: string; readonly load: number; readonly maxLoad: number; readonly trusted: boolean };
   readonly error?: string;
 }
 

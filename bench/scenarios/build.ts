@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { compileImport, importSumoNet, type SumoMapping } from '../../simulator/sumo/importNet.js';
 import { e1Additional } from '../../simulator/sumo/e1.js';
 import { run as cli } from '../../cli/main.js';
+import type { CheckTrust } from '../../simulator/checkTrust.js';
 import { LEVEL_FACTOR, type ArterialParams, type DemandLevel, type ScenarioSpec } from './family.js';
 
 export const SUMO_HOME = process.env['SUMO_HOME'] ?? '/usr/share/sumo';
@@ -148,11 +149,19 @@ export function recordLoops(dir: string, built: BuiltScenario, endS: number, see
   sh(dir, 'sumo', ['-n', 'net.net.xml', '-r', 'routes.rou.xml', '-a', built.loopDefs, '--end', String(endS), '--seed', String(seed), '--no-step-log', '--time-to-teleport', '300']);
 }
 
-/** `greenwave sumo plan` on the recorded loops (with the loop definitions where the convention needs them), writing `out` in `dir`. */
-export function greenwavePlan(dir: string, built: BuiltScenario, out: string, extra: readonly string[] = []): void {
+/** `greenwave sumo plan` on the recorded loops (with the loop definitions where the convention needs them), writing `out` in `dir`; returns what it printed. */
+export function greenwavePlan(dir: string, built: BuiltScenario, out: string, extra: readonly string[] = []): string {
+  let stdout = '';
   let stderr = '';
-  const code = cli(['sumo', 'plan', '--net', join(dir, 'net.net.xml'), '--loops', join(dir, 'loops.xml'), ...(built.needsDetectors ? ['--detectors', join(dir, built.loopDefs)] : []), '--out', join(dir, out), ...extra], () => {}, (x) => (stderr += x));
+  const code = cli(['sumo', 'plan', '--net', join(dir, 'net.net.xml'), '--loops', join(dir, 'loops.xml'), ...(built.needsDetectors ? ['--detectors', join(dir, built.loopDefs)] : []), '--out', join(dir, out), ...extra], (x) => (stdout += x), (x) => (stderr += x));
   if (code !== 0) throw new Error(`greenwave sumo plan exited ${code}: ${stderr}`);
+  return stdout;
+}
+
+/** Whether `sumo plan` trusts our simulator's check on this scenario (simulator/checkTrust.ts, from its JSON output), without running a check. */
+export function checkTrustOf(dir: string, built: BuiltScenario): CheckTrust {
+  const json = JSON.parse(greenwavePlan(dir, built, 'trust.add.xml', ['--check', 'none', '--json'])) as { check: { trust: CheckTrust } };
+  return json.check.trust;
 }
 
 /** Loop definitions in the scenario's convention, recording to loops.xml. */

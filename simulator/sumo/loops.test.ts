@@ -171,10 +171,12 @@ describe('sumo plan --detectors on loops SUMO wrote (real sumo)', () => {
     expect(report.signals.every((x) => (x.control === 'fixed') === !actuatedWon)).toBe(true);
   });
 
-  it('--check-demand-s is refused without --check sumo and outside 300–14400 s, before any work', () => {
+  it('--check-demand-s is refused with a check that never runs in SUMO and outside 300–14400 s, before any work', () => {
     const base = ['sumo', 'plan', '--net', FIXTURE, '--loops', join(dir, 'loops.xml'), '--out', join(dir, 'never.add.xml')];
     for (const [extra, message] of [
-      [['--check-demand-s', '900'], /--check-demand-s is for --check sumo/],
+      [['--check', 'greenwave', '--check-demand-s', '900'], /--check-demand-s is for a check in SUMO/],
+      [['--check', 'none', '--check-demand-s', '900'], /--check-demand-s is for a check in SUMO/],
+      [['--check', 'simulator'], /--check "simulator": expected auto, greenwave, sumo or none/],
       [['--check', 'sumo', '--check-demand-s', '60'], /--check-demand-s "60": expected 300 to 14400 s/],
       [['--check', 'sumo', '--check-demand-s', 'soon'], /--check-demand-s "soon": expected a positive number/],
     ] as const) {

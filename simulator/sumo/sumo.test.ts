@@ -404,6 +404,11 @@ describe('SUMO round trip (real sumo)', () => {
     const next = cli('sumo', 'plan', '--net', join(dir, 'net.net.xml'), '--loops', join(dir, 'e1.xml'), '--out', join(dir, 'next.add.xml'), '--at', '00:30', '--json');
     expect(next.code).toBe(0);
     expect(JSON.parse(next.stdout)).toMatchObject({ forInterval: '2026-01-01T00:30', basis: 'predicted', intervalS: 900 });
+    // The default check: the trust rule sees a grid (its corners have no signals), and the output says where the shortlist ran and why.
+    const check = (JSON.parse(next.stdout) as { check: { asked: string; used: string; reason: string; trust: { shape: string; trusted: boolean } } }).check;
+    expect(check).toMatchObject({ asked: 'auto', trust: { shape: 'grid' } });
+    expect(check.used).toBe(check.trust.trusted ? 'greenwave' : 'sumo');
+    expect(plan.stdout).toMatch(/simulation check: (greenwave's microsimulator|SUMO|none \(the planner's own best\)) — /);
 
     // Watch one coordinated signal with a non-zero offset to check the program switch and the offset convention.
     const planXml = readFileSync(join(dir, 'plan.add.xml'), 'utf8');
