@@ -23,8 +23,9 @@ const PLAN_USAGE = `usage: greenwave plan --network <net.json> --counts <counts.
   --at HH:MM  the interval to plan for
   --check N   also run the planner's N runners-up in the microsimulator on the
               counted demand and keep the plan with the least delay (default 0);
-              warns where bench/fidelity did not measure the microsimulator
-              within its bounds against SUMO (simulator/checkTrust.ts)
+              where bench/fidelity did not measure the microsimulator within
+              its bounds against SUMO (simulator/checkTrust.ts) it warns, shows
+              the shortlist's delays and keeps the planner's best
   --sheet     also print the controller timing sheet: min green, passage, max
               green, yellow, red clearance, walk, flashing don't-walk, force-off
   --csv       write the timing sheet as CSV, one row per phase

@@ -122,12 +122,26 @@ describe('greenwave validate', () => {
 });
 
 describe('greenwave plan', () => {
-  it('--check N runs the planner\'s best and N runners-up in the microsimulator, shows its progress, and keeps the least delay', () => {
-    const r = cli('plan', '--network', NETWORK, '--counts', COUNTS, '--at', '10:30', '--check', '3', '--json');
+  it('--check N runs the planner\'s best and N runners-up in the microsimulator, shows its progress, and keeps the least delay where the simulator is trusted', () => {
+    // 04:00: light demand on the arterial, where bench/fidelity measured our simulator within its bounds; a
+    // runner-up simulates better than the planner's best there, so keeping the least delay is seen.
+    const light = cli('plan', '--network', NETWORK, '--counts', COUNTS, '--at', '04:00', '--check', '3', '--json');
+    expect(light.code).toBe(0);
+    expect(light.stderr).not.toContain('warning');
+    const lr = JSON.parse(light.stdout) as { simulationCheck: { label: string; simulatedDelayS: number; chosen: boolean }[]; simulationCheckTrust: { trusted: boolean }; corridors: { cycleS: number }[] };
+    expect(lr.simulationCheckTrust.trusted).toBe(true);
+    const lk = lr.simulationCheck.filter((t) => t.chosen);
+    expect(lk).toHaveLength(1);
+    expect(lk[0]!.simulatedDelayS).toBe(Math.min(...lr.simulationCheck.map((t) => t.simulatedDelayS)));
+    expect(lk[0]!.label).toBe(`renmin-rd at ${lr.corridors[0]!.cycleS} s`);
+    expect(lk[0]).not.toBe(lr.simulationCheck[0]);
+
+    // 12:00: busier, untrusted; there too a runner-up simulates better than the planner's best, and is not taken.
+    const r = cli('plan', '--network', NETWORK, '--counts', COUNTS, '--at', '12:00', '--check', '3', '--json');
     // Standard error carries the trust rule's warning (the demo arterial at this load is beyond what bench/fidelity
     // measured our simulator within its bounds against SUMO), then the progress, one line per plan tried, and nothing else.
     const [warning, ...lines] = r.stderr.trim().split('\n');
-    expect(warning).toMatch(/^warning: plan --check 3: our simulator is not trusted to rank plans here: planned load Y \d\.\d\d \(90th-percentile signal\) on an arterial is above 0\.30/);
+    expect(warning).toMatch(/^warning: plan --check 3: our simulator is not trusted to rank plans here: planned load Y \d\.\d\d \(90th-percentile signal\) on an arterial is above 0\.30.*; the shortlist is simulated and shown, and the planner's best is kept$/);
     expect(lines).toHaveLength(4);
     lines.forEach((l, k) => expect(l).toMatch(new RegExp(`^checking plans in greenwave's microsimulator: ${k + 1}/4 \\(renmin-rd at \\d+ s: [\\d.]+ s\\)$`)));
     expect(r.code).toBe(0);
@@ -136,9 +150,11 @@ describe('greenwave plan', () => {
     const trials = report.simulationCheck;
     expect(trials).toHaveLength(4);
     expect(new Set(trials.map((t) => t.label)).size).toBe(4);
+    // Untrusted here (issue 13): our simulator does not choose; the planner's best (the first tried) is kept.
     const kept = trials.filter((t) => t.chosen);
     expect(kept).toHaveLength(1);
-    expect(kept[0]!.simulatedDelayS).toBe(Math.min(...trials.map((t) => t.simulatedDelayS)));
+    expect(kept[0]).toBe(trials[0]);
+    expect(Math.min(...trials.map((t) => t.simulatedDelayS))).toBeLessThan(trials[0]!.simulatedDelayS);
     // The plan reported is the one kept: its corridor runs the kept cycle.
     expect(kept[0]!.label).toBe(`renmin-rd at ${report.corridors[0]!.cycleS} s`);
     expect(cli('plan', '--network', NETWORK, '--counts', COUNTS, '--check', 'x').code).toBe(2);

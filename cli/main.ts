@@ -118,10 +118,12 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   const demand = demandFor(prepared, values.at);
   // --check N: the planner's best and N runners-up are run in the microsimulator; the least delay wins.
   const shortlisted = planNetwork(c, demand.volumeVeh, demand.intervalS, { alternatives });
-  // The check is the user's call here, but where bench/fidelity did not measure our simulator within its bounds against SUMO, say so (simulator/checkTrust.ts).
+  // Where bench/fidelity did not measure our simulator within its bounds against SUMO (simulator/checkTrust.ts)
+  // it does not choose (issue 13): the shortlist is still simulated and shown, and the planner's best is kept.
   const trust = alternatives > 0 && shortlisted.alternatives.length >= 2 ? simulatorTrust(c.network, shortlisted.plans) : undefined;
-  if (trust && !trust.trusted) err(`warning: plan --check ${alternatives}: our simulator is not trusted to rank plans here: ${trust.reason}\n`);
-  const { plan: chosen, trials, chosen: chosenIndex } = rankBySimulation(c, shortlisted, { progress: checkProgress(err) });
+  if (trust && !trust.trusted) err(`warning: plan --check ${alternatives}: our simulator is not trusted to rank plans here: ${trust.reason}; the shortlist is simulated and shown, and the planner's best is kept\n`);
+  const ranked = rankBySimulation(c, shortlisted, { progress: checkProgress(err) });
+  const { plan: chosen, trials, chosen: chosenIndex } = trust && !trust.trusted ? { ...ranked, plan: shortlisted, chosen: 0 } : ranked;
   // Say so when --check had nothing to try, rather than silently running no simulation.
   if (alternatives > 0 && trials.length === 0) err(`plan: --check ${alternatives}: the planner found no other plan to try for this demand; nothing was simulated\n`);
   const { plans, corridors, splits } = chosen;
