@@ -19,6 +19,10 @@
  * load generator's, and the machine's 1-minute load average at the end of the run (the
  * machine is shared; the two cores also carry the load generator).
  *
+ * Before the load, the greenwave server times its own Recommend path in its process (no gRPC),
+ * then again after a plan change as Replan makes it (every kept road tree dropped, rebuilt by
+ * the calls that follow).
+ *
  * Per run it also prints both processes' garbage collection (./gcWindow.ts): bytes allocated
  * a call, collections and pause time per 10,000 calls, the longest pause, the live heap.
  *
@@ -88,6 +92,39 @@ let treesBuilt = (): number => 0;
 /** The server child's collections since the orchestrator last asked. */
 let serverGc: GcWindow | undefined;
 
+/** The server's Recommend path in its process, 5,000 timed calls after `warmup` untimed ones: latency, CPU and collections a call. */
+function inServer(g: NonNullable<Awaited<ReturnType<typeof startServer>>['parking']>, reqs: Obj[], warmup: number): InServer {
+  const lat = new Float64Array(5000);
+  let cpu = process.cpuUsage();
+  let gc = new GcWindow();
+  for (let i = 0; i < warmup + lat.length; i++) {
+    if (i === warmup) {
+      cpu = process.cpuUsage();
+      gc.take();
+      gc = new GcWindow();
+    }
+    const q = engineQuery(reqs[i % reqs.length]!, (id) => g.roads.link(id)!, Date.now());
+    const t = performance.now();
+    g.recommend(q);
+    if (i >= warmup) lat[i - warmup] = (performance.now() - t) * 1000;
+  }
+  const used = process.cpuUsage(cpu);
+  const figures = gc.take();
+  const latUs = [...lat];
+  return { p50Us: pct(latUs, 0.5), p99Us: pct(latUs, 0.99), maxUs: Math.max(...latUs), cpuUs: (used.user + used.system) / latUs.length, trees: g.roads.treeBuilds, gc: figures, calls: latUs.length };
+}
+
+interface InServer {
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+  cpuUs: number;
+  /** Road trees computed so far (after a plan change: since it). */
+  trees: number;
+  gc: GcFigures;
+  calls: number;
+}
+
 async function serve(kind: string, dir: string): Promise<void> {
   const tokens = new TokenStore([{ token: TOKEN, client: 'bench', roles: ['viewer', 'parking'] }]);
   if (kind === 'greenwave') {
@@ -104,23 +141,12 @@ async function serve(kind: string, dir: string): Promise<void> {
     // roads, the tracked feed behind the bookings ledger (what a gRPC call runs, minus gRPC).
     const city = parkingCityJson(CITY);
     const reqs = requests(city, 5000);
-    const lat = new Float64Array(5000);
-    let cpu = process.cpuUsage();
-    let gc: GcWindow | undefined;
-    for (let i = 0; i < 6000; i++) {
-      if (i === 1000) {
-        cpu = process.cpuUsage();
-        gc = new GcWindow();
-      }
-      const q = engineQuery(reqs[i % reqs.length]!, (id) => g.roads.link(id)!, Date.now());
-      const t = performance.now();
-      g.recommend(q);
-      if (i >= 1000) lat[i - 1000] = (performance.now() - t) * 1000;
-    }
-    const used = process.cpuUsage(cpu);
-    const engineGc = gc!.take();
-    const latUs = [...lat];
-    process.send!({ port: srv.port, engine: { p50Us: pct(latUs, 0.5), p99Us: pct(latUs, 0.99), cpuUs: (used.user + used.system) / latUs.length, trees: g.roads.treeBuilds, gc: engineGc, calls: latUs.length } });
+    const engine = inServer(g, reqs, 1000);
+    // Then a plan change as Replan makes it (every kept tree dropped), and the calls that follow rebuild them.
+    g.roads.delaysChanged();
+    const builtBefore = g.roads.treeBuilds;
+    const replanned = inServer(g, reqs, 0);
+    process.send!({ port: srv.port, engine, replanned: { ...replanned, trees: g.roads.treeBuilds - builtBefore } });
   } else {
     const pkg = grpc.loadPackageDefinition(loadProtos()) as unknown as { greenwave: { v1: Record<string, { service: grpc.ServiceDefinition }> } };
     const server = new grpc.Server();
@@ -207,7 +233,8 @@ async function load(port: number, reqs: Obj[], rate: number | undefined): Promis
 interface Started {
   child: ChildProcess;
   port: number;
-  engine?: { p50Us: number; p99Us: number; cpuUs: number; trees: number; gc: GcFigures; calls: number };
+  engine?: InServer;
+  replanned?: InServer;
 }
 
 /** The server child's CPU used so far (user + system), µs, the road trees it has computed, and its collections since the last ask. */
@@ -278,8 +305,9 @@ async function main(): Promise<void> {
     ];
     const byLoad = new Map<string, { p99: number; cpu: number }[]>();
     for (const kind of SERVERS) {
-      const { child, port, engine } = await startChild(kind, dir);
+      const { child, port, engine, replanned } = await startChild(kind, dir);
       if (engine) console.log(`the server's Recommend in its process before the load (no gRPC; the plan's delays, the tracked feed): p50 ${engine.p50Us.toFixed(0)} µs, p99 ${engine.p99Us.toFixed(0)} µs, CPU ${engine.cpuUs.toFixed(0)} µs a call; ${engine.trees} road trees computed; ${perCalls(engine.gc, engine.calls)}`);
+      if (replanned) console.log(`… then after a plan change (every kept tree dropped; ${replanned.trees} rebuilt by these calls): p50 ${replanned.p50Us.toFixed(0)} µs, p99 ${replanned.p99Us.toFixed(0)} µs, max ${(replanned.maxUs / 1000).toFixed(1)} ms, CPU ${replanned.cpuUs.toFixed(0)} µs a call; ${perCalls(replanned.gc, replanned.calls)}`);
       try {
         await load(port, reqs, undefined); // warm the server (JIT, caches) once
         for (const rate of [undefined, ...OPEN_RATES]) {
