@@ -33,6 +33,7 @@ import { num, str, sToTimestamp, timestampToS, type Obj } from './messages.js';
 import type { ServiceContext } from './calls.js';
 import type { ParkingGuidance } from './parkingState.js';
 import type { OccupancyRecord } from './storage/storage.js';
+import { encodeRecommendResponse, type RecommendNames } from './recommendWire.js';
 
 /** Caps of a Recommend request (INVALID_ARGUMENT beyond them). */
 export const RECOMMEND_LIMITS = { maxTopN: 20, maxWalkM: 5000, maxStayS: 7 * 86_400, maxAheadS: 86_400, maxPastS: 600 } as const;
@@ -55,6 +56,7 @@ export function parkingService(ctx: ServiceContext, guidance: ParkingGuidance | 
     return guidance;
   };
   const nowMs = (): number => Math.round(ctx.clock() * 1000);
+  const names = guidance ? wireNames(guidance) : undefined;
   return {
     ListCarParks: gate.unary('viewer', () => {
       const g = need();
@@ -119,6 +121,15 @@ export function parkingService(ctx: ServiceContext, guidance: ParkingGuidance | 
       const key = vehicleId === '' ? undefined : `${who.client}\u0000${vehicleId}`;
       if (key !== undefined && g.arrivals.get(key) === undefined) gov.checkNewBooking(g.arrivals, who.client, t);
       const { result: res, booked } = g.recommend(q, key === undefined ? undefined : { key, owner: who.client });
+      // The answer as protobuf bytes (./recommendWire.ts; registered with passBuffers in ./server.ts), else as an object.
+      const wire = encodeRecommendResponse(
+        names!,
+        res.ranked,
+        res.fallback,
+        res.refused,
+        booked ? { vehicleId, carParkId: g.parking.carParkIds[booked.carPark]!, arrivalMs: booked.arrivalMs, expiresMs: booked.expiresMs, clientBookings: g.arrivals.liveOf(who.client, t) } : undefined,
+      );
+      if (wire) return wire as unknown as Obj;
       return {
         car_parks: res.ranked.map((x) => recommendation(g, x)),
         fallback: res.fallback ? recommendation(g, res.fallback) : null,
@@ -298,6 +309,12 @@ function parseRecommend(g: ParkingGuidance, r: Obj, nowMs: number): RecommendQue
       weights: { walkFactor, valueOfTimePerH, failS },
     },
   };
+}
+
+/** The names recommendWire.ts writes for `g`'s car parks. */
+function wireNames(g: ParkingGuidance): RecommendNames {
+  const p = g.parking;
+  return { carParkId: (k) => p.carParkIds[k]!, entranceId: (e) => p.entranceIds[e]!, currency: (k) => p.file.carParks[k]!.fees.currency };
 }
 
 function recommendation(g: ParkingGuidance, x: Recommendation): Obj {
