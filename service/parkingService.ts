@@ -33,6 +33,7 @@ import { num, str, sToTimestamp, timestampToS, type Obj } from './messages.js';
 import type { ServiceContext } from './calls.js';
 import type { ParkingGuidance } from './parkingState.js';
 import type { OccupancyRecord } from './storage/storage.js';
+import { encodeRecommendResponse, type RecommendNames } from './recommendWire.js';
 
 /** Caps of a Recommend request (INVALID_ARGUMENT beyond them). */
 export const RECOMMEND_LIMITS = { maxTopN: 20, maxWalkM: 5000, maxStayS: 7 * 86_400, maxAheadS: 86_400, maxPastS: 600 } as const;
@@ -55,6 +56,7 @@ export function parkingService(ctx: ServiceContext, guidance: ParkingGuidance | 
     return guidance;
   };
   const nowMs = (): number => Math.round(ctx.clock() * 1000);
+  const names = guidance ? wireNames(guidance) : undefined;
   return {
     ListCarParks: gate.unary('viewer', () => {
       const g = need();
@@ -119,6 +121,15 @@ export function parkingService(ctx: ServiceContext, guidance: ParkingGuidance | 
       const key = vehicleId === '' ? undefined : `${who.client}\u0000${vehicleId}`;
       if (key !== undefined && g.arrivals.get(key) === undefined) gov.checkNewBooking(g.arrivals, who.client, t);
       const { result: res, booked } = g.recommend(q, key === undefined ? undefined : { key, owner: who.client });
+      // The answer as protobuf bytes (./recommendWire.ts; registered with passBuffers in ./server.ts), else as an object.
+      const wire = encodeRecommendResponse(
+        names!,
+        res.ranked,
+        res.fallback,
+        res.refused,
+        booked ? { vehicleId, carParkId: g.parking.carParkIds[booked.carPark]!, arrivalMs: booked.arrivalMs, expiresMs: booked.expiresMs, clientBookings: g.arrivals.liveOf(who.client, t) } : undefined,
+      );
+      if (wire) return wire as unknown as Obj;
       return {
         car_parks: res.ranked.map((x) => recommendation(g, x)),
         fallback: res.fallback ? recommendation(g, res.fallback) : null,
@@ -214,22 +225,34 @@ function applyReport(g: ParkingGuidance, m: Obj, who: Principal, prefix: string,
   }
 }
 
+/** A request's point (`path` names it in the issues), undefined when absent. */
+function parsePoint(issues: IssueList, v: unknown, path: string): { lon: number; lat: number } | undefined {
+  if (v === null || v === undefined) {
+    issues.add(path, 'is required');
+    return undefined;
+  }
+  const o = v as Obj;
+  const lon = num(o['lon']);
+  const lat = num(o['lat']);
+  if (!(Math.abs(lon) <= 180)) issues.add(`${path}.lon`, 'must be between -180 and 180');
+  if (!(Math.abs(lat) <= 90)) issues.add(`${path}.lat`, 'must be between -90 and 90');
+  return { lon, lat };
+}
+
+/** A request's number in 0…hi (an issue otherwise); 0 = not given (undefined). */
+function bounded(issues: IssueList, name: string, v: number, hi: number): number | undefined {
+  if (!(Number.isFinite(v) && v >= 0 && v <= hi)) issues.add(name, `must be between 0 and ${hi}`);
+  return v > 0 ? v : undefined;
+}
+
+/**
+ * A Recommend request as the engine's query (INVALID_ARGUMENT naming every bad field). Runs on
+ * every call: module functions rather than closures, and no object spread (see engine/parking/recommend.ts on garbage).
+ */
 function parseRecommend(g: ParkingGuidance, r: Obj, nowMs: number): RecommendQuery {
   const issues = new IssueList();
   const L = RECOMMEND_LIMITS;
-  const point = (v: unknown, path: string): { lon: number; lat: number } | undefined => {
-    if (v === null || v === undefined) {
-      issues.add(path, 'is required');
-      return undefined;
-    }
-    const o = v as Obj;
-    const lon = num(o['lon']);
-    const lat = num(o['lat']);
-    if (!(Math.abs(lon) <= 180)) issues.add(`${path}.lon`, 'must be between -180 and 180');
-    if (!(Math.abs(lat) <= 90)) issues.add(`${path}.lat`, 'must be between -90 and 90');
-    return { lon, lat };
-  };
-  const destination = point(r['destination'], 'destination');
+  const destination = parsePoint(issues, r['destination'], 'destination');
   let origin: RecommendQuery['origin'] | undefined;
   if (r['origin'] === 'origin_link') {
     const o = (r['origin_link'] ?? {}) as Obj;
@@ -243,7 +266,7 @@ function parseRecommend(g: ParkingGuidance, r: Obj, nowMs: number): RecommendQue
     } else if (!(pos >= 0 && pos <= g.roads.linkLengthM[link]!)) issues.add('origin_link.position_m', `must be between 0 and the link's length, ${g.roads.linkLengthM[link]} m`);
     if (link !== undefined) origin = { link, positionM: pos };
   } else if (r['origin'] === 'origin_point') {
-    const p = point(r['origin_point'], 'origin_point');
+    const p = parsePoint(issues, r['origin_point'], 'origin_point');
     if (p && Math.abs(p.lon) <= 180 && Math.abs(p.lat) <= 90) origin = { intersection: g.roads.nearestIntersection(p.lon, p.lat) };
   } else issues.add('origin', 'one of origin_link or origin_point is required');
   let arrivalMs: number | undefined;
@@ -252,25 +275,23 @@ function parseRecommend(g: ParkingGuidance, r: Obj, nowMs: number): RecommendQue
     if (!(s * 1000 <= nowMs + L.maxAheadS * 1000 && s * 1000 >= nowMs - L.maxPastS * 1000)) issues.add('arrival_time', `must be within ${L.maxPastS / 60} minutes before and ${L.maxAheadS / 3600} h after now`);
     else arrivalMs = Math.max(nowMs, Math.round(s * 1000));
   }
-  const bounded = (name: string, v: number, hi: number): number | undefined => {
-    if (!(Number.isFinite(v) && v >= 0 && v <= hi)) issues.add(name, `must be between 0 and ${hi}`);
-    return v > 0 ? v : undefined;
-  };
-  const heightM = bounded('vehicle_height_m', num(r['vehicle_height_m']), 10);
-  const maxWalkM = bounded('max_walk_m', num(r['max_walk_m']), L.maxWalkM);
-  const stayS = bounded('stay_s', num(r['stay_s']), L.maxStayS);
-  const topN = bounded('top_n', num(r['top_n']), L.maxTopN);
+  const heightM = bounded(issues, 'vehicle_height_m', num(r['vehicle_height_m']), 10);
+  const maxWalkM = bounded(issues, 'max_walk_m', num(r['max_walk_m']), L.maxWalkM);
+  const stayS = bounded(issues, 'stay_s', num(r['stay_s']), L.maxStayS);
+  const topN = bounded(issues, 'top_n', num(r['top_n']), L.maxTopN);
   const needs: SpaceType[] = [];
-  const rawNeeds = Array.isArray(r['needs']) ? (r['needs'] as unknown[]) : [];
-  rawNeeds.forEach((n, i) => {
-    const t = SPACE_TYPE_OF.get(String(n));
-    if (t === undefined) issues.add(`needs[${i}]`, `must be one of ${[...SPACE_TYPE_OF.keys()].join(', ')}`);
-    else if (!needs.includes(t)) needs.push(t);
-  });
-  const w = (r['weights'] ?? {}) as Obj;
-  const walkFactor = bounded('weights.walk_factor', num(w['walk_factor']), 20);
-  const valueOfTimePerH = bounded('weights.value_of_time_per_h', num(w['value_of_time_per_h']), 100_000);
-  const failS = bounded('weights.fail_s', num(w['fail_s']), 86_400);
+  const rawNeeds = r['needs'];
+  if (Array.isArray(rawNeeds)) {
+    for (let i = 0; i < rawNeeds.length; i++) {
+      const t = SPACE_TYPE_OF.get(String(rawNeeds[i]));
+      if (t === undefined) issues.add(`needs[${i}]`, `must be one of ${[...SPACE_TYPE_OF.keys()].join(', ')}`);
+      else if (!needs.includes(t)) needs.push(t);
+    }
+  }
+  const w = r['weights'] as Obj | null | undefined;
+  const walkFactor = bounded(issues, 'weights.walk_factor', num(w?.['walk_factor']), 20);
+  const valueOfTimePerH = bounded(issues, 'weights.value_of_time_per_h', num(w?.['value_of_time_per_h']), 100_000);
+  const failS = bounded(issues, 'weights.fail_s', num(w?.['fail_s']), 86_400);
   const vehicleId = str(r['vehicle_id']);
   if (vehicleId.length > 64) issues.add('vehicle_id', 'must be at most 64 characters');
   issues.throwIfAny('Recommend request');
@@ -284,9 +305,16 @@ function parseRecommend(g: ParkingGuidance, r: Obj, nowMs: number): RecommendQue
       maxWalkM,
       stayS,
       topN: topN === undefined ? undefined : Math.floor(topN),
-      weights: { ...(walkFactor !== undefined ? { walkFactor } : {}), ...(valueOfTimePerH !== undefined ? { valueOfTimePerH } : {}), ...(failS !== undefined ? { failS } : {}) },
+      // A weight not given is undefined here: the recommender takes its default (`??`).
+      weights: { walkFactor, valueOfTimePerH, failS },
     },
   };
+}
+
+/** The names recommendWire.ts writes for `g`'s car parks. */
+function wireNames(g: ParkingGuidance): RecommendNames {
+  const p = g.parking;
+  return { carParkId: (k) => p.carParkIds[k]!, entranceId: (e) => p.entranceIds[e]!, currency: (k) => p.file.carParks[k]!.fees.currency };
 }
 
 function recommendation(g: ParkingGuidance, x: Recommendation): Obj {

@@ -53,6 +53,7 @@ import { lineLog, makeLogger, type Logger } from './logging.js';
 import { EventCollector } from './eventCollector.js';
 import { eventService } from './eventService.js';
 import { parkingService } from './parkingService.js';
+import { passBuffers } from './recommendWire.js';
 import { ParkingGuidance } from './parkingState.js';
 import { TrafficState } from './trafficState.js';
 import { startDiversion, type RunningDiversion } from './diversionSigns.js';
@@ -292,7 +293,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   server.addService(pkg.greenwave.v1['OperationsService']!.service, operationsService(ctx, lifecycle, schedules));
   server.addService(pkg.greenwave.v1['EventService']!.service, eventService(ctx));
   // Registered with or without a parking file: without one its calls authenticate, then say what is missing.
-  server.addService(pkg.greenwave.v1['ParkingGuidanceService']!.service, parkingService(ctx, parking));
+  // Recommend answers with bytes already encoded (./recommendWire.ts); its other answers are objects.
+  server.addService(passBuffers(pkg.greenwave.v1['ParkingGuidanceService']!.service, ['Recommend']), parkingService(ctx, parking));
   let diversion: RunningDiversion | undefined;
   let metricsEndpoint: MetricsEndpoint | undefined;
   // A start that fails part-way closes everything it had started: nothing half-started is left behind.

@@ -19,7 +19,17 @@
  * load generator's, and the machine's 1-minute load average at the end of the run (the
  * machine is shared; the two cores also carry the load generator).
  *
- * Environment: GREENWAVE_BENCH_PARKING_MS (measured window per run, default 4000).
+ * Before the load, the greenwave server times its own Recommend path in its process (no gRPC),
+ * then again after a plan change as Replan makes it (every kept road tree dropped, rebuilt by
+ * the calls that follow).
+ *
+ * Per run it also prints both processes' garbage collection (./gcWindow.ts): bytes allocated
+ * a call, collections and pause time per 10,000 calls, the longest pause, the live heap.
+ *
+ * Environment: GREENWAVE_BENCH_PARKING_MS (measured window per run, default 4000);
+ * GREENWAVE_BENCH_PARKING_SERVER_ARGS (extra node options for the server children only, space
+ * separated, e.g. `--trace-gc-nvp`); GREENWAVE_BENCH_PARKING_SERVERS (which servers, in order,
+ * comma separated; default `greenwave,noop`).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +47,7 @@ import { RoadGraph } from '../../engine/parking/roads.js';
 import { Recommender, type RecommendQuery } from '../../engine/parking/recommend.js';
 import { TableOccupancySource } from '../../engine/parking/standIn.js';
 import { mulberry32 } from '../../engine/numeric.js';
+import { GcWindow, gcCells, perCalls, type GcFigures } from './gcWindow.js';
 
 const CITY = { grid: { rows: 25, cols: 25, colSpacingM: 250, rowSpacingM: 200 }, carParks: 2000, signs: 500, seed: 17 };
 const CALLERS = 64;
@@ -44,6 +55,8 @@ const DURATION_MS = Number(process.env['GREENWAVE_BENCH_PARKING_MS'] ?? 4000);
 const WARMUP_MS = 1000;
 const OPEN_RATES = [500, 1000];
 const TOKEN = 'bench-viewer-token';
+const SERVER_ARGS = (process.env['GREENWAVE_BENCH_PARKING_SERVER_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+const SERVERS = (process.env['GREENWAVE_BENCH_PARKING_SERVERS'] ?? 'greenwave,noop').split(',');
 type Obj = Record<string, unknown>;
 
 function countsCsv(detectorIds: readonly string[]): string {
@@ -76,6 +89,41 @@ function requests(city: ReturnType<typeof parkingCityJson>, n: number): Obj[] {
 // ---- server process ----
 /** Road trees the greenwave server has computed so far (0 for the no-op). */
 let treesBuilt = (): number => 0;
+/** The server child's collections since the orchestrator last asked. */
+let serverGc: GcWindow | undefined;
+
+/** The server's Recommend path in its process, 5,000 timed calls after `warmup` untimed ones: latency, CPU and collections a call. */
+function inServer(g: NonNullable<Awaited<ReturnType<typeof startServer>>['parking']>, reqs: Obj[], warmup: number): InServer {
+  const lat = new Float64Array(5000);
+  let cpu = process.cpuUsage();
+  let gc = new GcWindow();
+  for (let i = 0; i < warmup + lat.length; i++) {
+    if (i === warmup) {
+      cpu = process.cpuUsage();
+      gc.take();
+      gc = new GcWindow();
+    }
+    const q = engineQuery(reqs[i % reqs.length]!, (id) => g.roads.link(id)!, Date.now());
+    const t = performance.now();
+    g.recommend(q);
+    if (i >= warmup) lat[i - warmup] = (performance.now() - t) * 1000;
+  }
+  const used = process.cpuUsage(cpu);
+  const figures = gc.take();
+  const latUs = [...lat];
+  return { p50Us: pct(latUs, 0.5), p99Us: pct(latUs, 0.99), maxUs: Math.max(...latUs), cpuUs: (used.user + used.system) / latUs.length, trees: g.roads.treeBuilds, gc: figures, calls: latUs.length };
+}
+
+interface InServer {
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+  cpuUs: number;
+  /** Road trees computed so far (after a plan change: since it). */
+  trees: number;
+  gc: GcFigures;
+  calls: number;
+}
 
 async function serve(kind: string, dir: string): Promise<void> {
   const tokens = new TokenStore([{ token: TOKEN, client: 'bench', roles: ['viewer', 'parking'] }]);
@@ -93,17 +141,12 @@ async function serve(kind: string, dir: string): Promise<void> {
     // roads, the tracked feed behind the bookings ledger (what a gRPC call runs, minus gRPC).
     const city = parkingCityJson(CITY);
     const reqs = requests(city, 5000);
-    const lat: number[] = [];
-    let cpu = process.cpuUsage();
-    for (let i = 0; i < 6000; i++) {
-      if (i === 1000) cpu = process.cpuUsage();
-      const q = engineQuery(reqs[i % reqs.length]!, (id) => g.roads.link(id)!, Date.now());
-      const t = performance.now();
-      g.recommend(q);
-      if (i >= 1000) lat.push((performance.now() - t) * 1000);
-    }
-    const used = process.cpuUsage(cpu);
-    process.send!({ port: srv.port, engine: { p50Us: pct(lat, 0.5), p99Us: pct(lat, 0.99), cpuUs: (used.user + used.system) / lat.length, trees: g.roads.treeBuilds } });
+    const engine = inServer(g, reqs, 1000);
+    // Then a plan change as Replan makes it (every kept tree dropped), and the calls that follow rebuild them.
+    g.roads.delaysChanged();
+    const builtBefore = g.roads.treeBuilds;
+    const replanned = inServer(g, reqs, 0);
+    process.send!({ port: srv.port, engine, replanned: { ...replanned, trees: g.roads.treeBuilds - builtBefore } });
   } else {
     const pkg = grpc.loadPackageDefinition(loadProtos()) as unknown as { greenwave: { v1: Record<string, { service: grpc.ServiceDefinition }> } };
     const server = new grpc.Server();
@@ -111,11 +154,12 @@ async function serve(kind: string, dir: string): Promise<void> {
     const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
     process.send!({ port });
   }
+  serverGc = new GcWindow();
   process.on('message', (m) => {
     if (m === 'stop') process.exit(0);
     if (m === 'cpu') {
       const u = process.cpuUsage();
-      process.send!({ cpuUs: u.user + u.system, trees: treesBuilt() });
+      process.send!({ cpuUs: u.user + u.system, trees: treesBuilt(), gc: serverGc!.take() });
     }
   });
 }
@@ -189,16 +233,17 @@ async function load(port: number, reqs: Obj[], rate: number | undefined): Promis
 interface Started {
   child: ChildProcess;
   port: number;
-  engine?: { p50Us: number; p99Us: number; cpuUs: number; trees: number };
+  engine?: InServer;
+  replanned?: InServer;
 }
 
-/** The server child's CPU used so far (user + system), µs, and the road trees it has computed. */
-function childCpuUs(child: ChildProcess): Promise<{ cpuUs: number; trees: number }> {
+/** The server child's CPU used so far (user + system), µs, the road trees it has computed, and its collections since the last ask. */
+function childCpuUs(child: ChildProcess): Promise<{ cpuUs: number; trees: number; gc: GcFigures }> {
   return new Promise((resolve) => {
     const on = (m: unknown): void => {
       if (typeof m === 'object' && m !== null && 'cpuUs' in m) {
         child.off('message', on);
-        resolve(m as { cpuUs: number; trees: number });
+        resolve(m as { cpuUs: number; trees: number; gc: GcFigures });
       }
     };
     child.on('message', on);
@@ -207,7 +252,7 @@ function childCpuUs(child: ChildProcess): Promise<{ cpuUs: number; trees: number
 }
 
 function startChild(kind: string, dir: string): Promise<Started> {
-  const child = fork(fileURLToPath(import.meta.url), ['server', kind, dir], { stdio: 'inherit' });
+  const child = fork(fileURLToPath(import.meta.url), ['server', kind, dir], { stdio: 'inherit', execArgv: [...process.execArgv, ...SERVER_ARGS] });
   return new Promise((resolve, reject) => {
     child.once('message', (m) => resolve({ child, ...(m as Omit<Started, 'child'>) }));
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
@@ -254,17 +299,24 @@ async function main(): Promise<void> {
     const ip = inProcess(city, reqs);
     console.log(`engine Recommend in process (no gRPC; free-flow roads, stand-in feed): p50 ${ip.p50Us.toFixed(0)} µs, p99 ${ip.p99Us.toFixed(0)} µs`);
     const rows = ['| server | load | calls/s | p50 ms | p99 ms | server CPU µs/call | client CPU µs/call | load avg | errors |', '|---|---|---:|---:|---:|---:|---:|---:|---:|'];
+    const gcRows = [
+      '| server | load | server: KiB/call allocated, KiB surviving a scavenge, B/call promoted; per 10k calls scavenges, mark-compacts, pause ms; max pause ms (mark-compact); live MB | load generator: the same |',
+      '|---|---|---|---|',
+    ];
     const byLoad = new Map<string, { p99: number; cpu: number }[]>();
-    for (const kind of ['greenwave', 'noop']) {
-      const { child, port, engine } = await startChild(kind, dir);
-      if (engine) console.log(`the server's Recommend in its process before the load (no gRPC; the plan's delays, the tracked feed): p50 ${engine.p50Us.toFixed(0)} µs, p99 ${engine.p99Us.toFixed(0)} µs, CPU ${engine.cpuUs.toFixed(0)} µs a call; ${engine.trees} road trees computed`);
+    for (const kind of SERVERS) {
+      const { child, port, engine, replanned } = await startChild(kind, dir);
+      if (engine) console.log(`the server's Recommend in its process before the load (no gRPC; the plan's delays, the tracked feed): p50 ${engine.p50Us.toFixed(0)} µs, p99 ${engine.p99Us.toFixed(0)} µs, CPU ${engine.cpuUs.toFixed(0)} µs a call; ${engine.trees} road trees computed; ${perCalls(engine.gc, engine.calls)}`);
+      if (replanned) console.log(`… then after a plan change (every kept tree dropped; ${replanned.trees} rebuilt by these calls): p50 ${replanned.p50Us.toFixed(0)} µs, p99 ${replanned.p99Us.toFixed(0)} µs, max ${(replanned.maxUs / 1000).toFixed(1)} ms, CPU ${replanned.cpuUs.toFixed(0)} µs a call; ${perCalls(replanned.gc, replanned.calls)}`);
       try {
         await load(port, reqs, undefined); // warm the server (JIT, caches) once
         for (const rate of [undefined, ...OPEN_RATES]) {
           const cpu0 = await childCpuUs(child);
           const own0 = process.cpuUsage();
+          const ownGc = new GcWindow();
           const r = await load(port, reqs, rate);
           const own = process.cpuUsage(own0);
+          const clientGc = ownGc.take();
           const cpu1 = await childCpuUs(child);
           const serverCpu = (cpu1.cpuUs - cpu0.cpuUs) / r.total;
           if (cpu1.trees > cpu0.trees) console.log(`(${kind}, ${rate ?? 'closed'}: ${cpu1.trees - cpu0.trees} road trees computed during the run)`);
@@ -273,6 +325,7 @@ async function main(): Promise<void> {
           const p99 = pct(r.latMs, 0.99);
           byLoad.set(label, [...(byLoad.get(label) ?? []), { p99, cpu: serverCpu }]);
           rows.push(`| ${kind} | ${label} | ${(r.calls / r.seconds).toFixed(0)} | ${pct(r.latMs, 0.5).toFixed(2)} | ${p99.toFixed(2)} | ${serverCpu.toFixed(0)} | ${clientCpu.toFixed(0)} | ${loadavg()[0]!.toFixed(1)} | ${r.errors}${r.firstError ? ` (${r.firstError})` : ''} |`);
+          gcRows.push(`| ${kind} | ${label} | ${gcCells(cpu1.gc, r.total)} | ${gcCells(clientGc, r.total)} |`);
         }
       } finally {
         child.send('stop');
@@ -280,6 +333,7 @@ async function main(): Promise<void> {
       }
     }
     console.log(rows.join('\n'));
+    console.log(gcRows.join('\n'));
     for (const [label, [gw, noop]] of byLoad) {
       if (gw && noop) console.log(`${label}: greenwave ÷ no-op: p99 ${(gw.p99 / noop.p99).toFixed(2)}×, server CPU a call ${(gw.cpu / noop.cpu).toFixed(2)}× (${(gw.cpu - noop.cpu).toFixed(0)} µs more)`);
     }

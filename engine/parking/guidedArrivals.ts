@@ -28,7 +28,7 @@
  */
 import { OptionError } from '../errors.js';
 import type { OccupancyState } from './schema.js';
-import type { FreePrediction, OccupancySource } from './source.js';
+import type { FreePrediction, FreePredictionOut, OccupancySource } from './source.js';
 
 export interface GuidedArrivalsOptions {
   /** A booking not seen by then is dropped, ms after its expected arrival (default 10 min). */
@@ -130,15 +130,24 @@ export class GuidedArrivals implements OccupancySource {
   }
 
   predictFree(carPark: number, arrivalMs: number, nowMs: number): FreePrediction {
-    const pred = this.inner.predictFree(carPark, arrivalMs, nowMs);
+    const out = { expected: 0, p10: 0, p90: 0 };
+    this.predictFreeInto(carPark, arrivalMs, nowMs, out);
+    return out;
+  }
+
+  predictFreeInto(carPark: number, arrivalMs: number, nowMs: number, out: FreePredictionOut): void {
+    this.inner.predictFreeInto(carPark, arrivalMs, nowMs, out);
     // Most car parks hold no booking: no second read of the state for them.
-    if (this.booked[carPark]!.length === 0 || !Number.isFinite(pred.expected)) return pred;
+    if (this.booked[carPark]!.length === 0 || !Number.isFinite(out.expected)) return;
     const seenMs = this.inner.state(carPark, nowMs).statusTimeMs;
     this.prune(carPark, nowMs, seenMs);
     let ahead = 0;
-    for (const b of this.booked[carPark]!) if (b.arrivalMs <= arrivalMs) ahead++;
-    if (ahead === 0) return pred;
-    return { expected: Math.max(0, pred.expected - ahead), p10: Math.max(0, pred.p10 - ahead), p90: Math.max(0, pred.p90 - ahead) };
+    const list = this.booked[carPark]!;
+    for (let i = 0; i < list.length; i++) if (list[i]!.arrivalMs <= arrivalMs) ahead++;
+    if (ahead === 0) return;
+    out.expected = Math.max(0, out.expected - ahead);
+    out.p10 = Math.max(0, out.p10 - ahead);
+    out.p90 = Math.max(0, out.p90 - ahead);
   }
 
   /** Drops bookings the car park's report at `seenMs` already counts, and stale ones; returns how many are left. */

@@ -21,7 +21,7 @@ import { OptionError } from '../errors.js';
 import { OccupancyTracker, type GateCounts, type OccupancyTrackerOptions } from './occupancy.js';
 import { FreeSpacePredictor, type FreeSpacePredictorOptions } from './predict.js';
 import type { OccupancyState, ParkingFile } from './schema.js';
-import type { FreePrediction, OccupancyFeed } from './source.js';
+import type { FreePrediction, FreePredictionOut, OccupancyFeed } from './source.js';
 
 export interface TrackedSourceOptions {
   readonly tracker?: OccupancyTrackerOptions;
@@ -35,7 +35,6 @@ export interface TrackedSourceOptions {
 const STEP_MS = 5 * 60_000;
 /** Half-width of the band per hour ahead, as a share of capacity, while the predictor has no forecast yet (the stand-in's). */
 const FALLBACK_BAND_PER_HOUR = 0.1;
-const UNKNOWN_PREDICTION: FreePrediction = Object.freeze({ expected: Number.NaN, p10: Number.NaN, p90: Number.NaN });
 
 export class TrackedOccupancySource implements OccupancyFeed {
   readonly tracker: OccupancyTracker;
@@ -99,10 +98,21 @@ export class TrackedOccupancySource implements OccupancyFeed {
   }
 
   predictFree(carPark: number, arrivalMs: number, nowMs: number): FreePrediction {
+    const out = { expected: 0, p10: 0, p90: 0 };
+    this.predictFreeInto(carPark, arrivalMs, nowMs, out);
+    return out;
+  }
+
+  predictFreeInto(carPark: number, arrivalMs: number, nowMs: number, out: FreePredictionOut): void {
     this.sample(nowMs, carPark);
     // Asked for every candidate of every Recommend: the vacant spaces alone, not the whole state (its trend).
     const free = this.tracker.vacantOf(carPark, nowMs);
-    if (Number.isNaN(free)) return UNKNOWN_PREDICTION;
+    if (Number.isNaN(free)) {
+      out.expected = Number.NaN;
+      out.p10 = Number.NaN;
+      out.p90 = Number.NaN;
+      return;
+    }
     const cap = this.tracker.capacity[carPark]!;
     // Minutes ahead of the forecasts' origin (the grid time this car park was last fed at).
     const aheadMin = Math.max(0, (arrivalMs - Math.max(this.fedMs[carPark]!, Math.min(nowMs, arrivalMs))) / 60_000);
@@ -111,7 +121,10 @@ export class TrackedOccupancySource implements OccupancyFeed {
     const base = carPark * nH * 3;
     if (nH === 0 || Number.isNaN(fc[base]!)) {
       const half = (FALLBACK_BAND_PER_HOUR * cap * aheadMin) / 60;
-      return { expected: free, p10: Math.max(0, free - half), p90: Math.min(cap, free + half) };
+      out.expected = free;
+      out.p10 = Math.max(0, free - half);
+      out.p90 = Math.min(cap, free + half);
+      return;
     }
     // Linear between the value now (no band) and the forecasts; beyond the last, the last.
     let prevH = 0;
@@ -125,14 +138,19 @@ export class TrackedOccupancySource implements OccupancyFeed {
       const hi = fc[base + 3 * h + 2]!;
       if (aheadMin <= hMin) {
         const w = (aheadMin - prevH) / (hMin - prevH);
-        return { expected: pf + w * (f - pf), p10: pl + w * (lo - pl), p90: ph + w * (hi - ph) };
+        out.expected = pf + w * (f - pf);
+        out.p10 = pl + w * (lo - pl);
+        out.p90 = ph + w * (hi - ph);
+        return;
       }
       prevH = hMin;
       pf = f;
       pl = lo;
       ph = hi;
     }
-    return { expected: pf, p10: pl, p90: ph };
+    out.expected = pf;
+    out.p10 = pl;
+    out.p90 = ph;
   }
 
   /** Feeds the predictors at the latest 5-minute grid time at or before nowMs (if not yet): call it on a timer when nobody reads the feed. */

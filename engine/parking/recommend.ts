@@ -25,6 +25,14 @@
  * and a `closed` at the arrival time count only the candidates the search reached (one it
  * stopped short of is neither ranked nor counted). The top N are kept by insertion into fixed
  * arrays. One Recommender per thread (its scratch is shared).
+ *
+ * Garbage: a call allocates its answer (an object and a route per car park returned, the
+ * refusal counts) and nothing per candidate: predictions are written into a scratch object
+ * (`OccupancySource.predictFreeInto`), a cost's parts into typed arrays per rank slot, the
+ * weights and the query's needs into scratch read by every step. A request is short, but
+ * in a server its garbage meets the collector with other requests in flight; an object per
+ * candidate, and an answer copied by object spread (whose copies outlived their call, promoted
+ * to the old generation by the thousand), made for frequent scavenges and growing old space.
  */
 import { OptionError } from '../errors.js';
 import { CarParkCells } from './cells.js';
@@ -32,7 +40,7 @@ import type { CompiledParking } from './load.js';
 import { SPACE_TYPE_COUNT, isOpenAt, priceOfStay } from './load.js';
 import type { RoadGraph, LinkPosition } from './roads.js';
 import { SPACE_TYPES, type SpaceType } from './schema.js';
-import type { OccupancySource } from './source.js';
+import type { FreePredictionOut, OccupancySource } from './source.js';
 
 export interface CostWeights {
   /** A second of walking costs this many seconds of driving (default 1.5). */
@@ -98,8 +106,6 @@ export interface RecommendResult {
   readonly refused: Record<RefusalReason, number>;
 }
 
-type Ranked = Omit<Recommendation, 'route'> & { readonly direct: boolean };
-
 /** Longest drive searched, s: beyond it a car park is `unreachable`. */
 const MAX_DRIVE_S = 3600;
 /** 10–90 % band of a normal = ±1.2816 σ. */
@@ -109,6 +115,8 @@ const EARTH_RADIUS_M = 6_371_008.8;
 const UNREACHABLE = -1e300;
 const CLOSED = -2e300;
 const UNKNOWN = -3e300;
+/** Values kept per rank slot besides the candidate and its cost (`Recommender.topParts`). */
+const TOP_PARTS = 7;
 
 export class Recommender {
   private readonly cand: Int32Array;
@@ -139,6 +147,20 @@ export class Recommender {
   private readonly near: Int32Array;
   /** The parts of the last cost `costOf` computed. */
   private readonly ev = { arrivalMs: 0, expectedFree: 0, freeP10: 0, freeP90: 0, pFree: 0, walkS: 0, price: 0 };
+  /** The prediction `costOf` has the source write. */
+  private readonly pred: FreePredictionOut = { expected: 0, p10: 0, p90: 0 };
+  /** This request's weights (the defaults where it gives none), now, fixed arrival (if any) and needed space types (indices into SPACE_TYPES). */
+  private readonly w: { -readonly [K in keyof CostWeights]: number } = { ...DEFAULT_WEIGHTS };
+  private nowMs = 0;
+  private hasArrival = false;
+  private arrivalMs = 0;
+  private needIdx = new Int32Array(SPACE_TYPES.length * 2);
+  private nNeeds = 0;
+  /** The ranking's slots, cheapest first: candidate, cost and its parts (`rank` fills them, `recommendationOf` reads them). */
+  private topJ = new Int32Array(8);
+  private topCost = new Float64Array(8);
+  /** Per slot: arrivalMs, expectedFree, freeP10, freeP90, pFree, walkS, price (TOP_PARTS values). */
+  private topParts = new Float64Array(8 * TOP_PARTS);
 
   /**
    * `exhaustive`: look at every car park (not only the grid cells round the destination) and
@@ -173,13 +195,27 @@ export class Recommender {
 
   recommend(q: RecommendQuery): RecommendResult {
     const p = this.parking;
-    const w: CostWeights = q.preferences?.weights ? { ...DEFAULT_WEIGHTS, ...q.preferences.weights } : DEFAULT_WEIGHTS;
+    const w = this.w;
+    const given = q.preferences?.weights;
+    w.walkFactor = given?.walkFactor ?? DEFAULT_WEIGHTS.walkFactor;
+    w.valueOfTimePerH = given?.valueOfTimePerH ?? DEFAULT_WEIGHTS.valueOfTimePerH;
+    w.failS = given?.failS ?? DEFAULT_WEIGHTS.failS;
+    w.detourFactor = given?.detourFactor ?? DEFAULT_WEIGHTS.detourFactor;
+    w.walkSpeedMps = given?.walkSpeedMps ?? DEFAULT_WEIGHTS.walkSpeedMps;
     const maxWalkM = q.preferences?.maxWalkM ?? 1000;
     const stayS = q.preferences?.stayS ?? 7200;
     const topN = q.preferences?.topN ?? 3;
     if (!(topN >= 1 && Number.isInteger(topN))) throw new OptionError('preferences.topN', `must be a whole number >= 1, got ${topN}`);
     const heightM = q.vehicle?.heightM ?? 0;
-    const needs = q.vehicle?.needs ?? [];
+    const needs = q.vehicle?.needs;
+    this.nNeeds = 0;
+    if (needs) {
+      if (this.needIdx.length < needs.length) this.needIdx = new Int32Array(needs.length);
+      for (let i = 0; i < needs.length; i++) this.needIdx[this.nNeeds++] = SPACE_TYPES.indexOf(needs[i]!);
+    }
+    this.nowMs = q.nowMs;
+    this.hasArrival = q.arrivalMs !== undefined;
+    this.arrivalMs = q.arrivalMs ?? 0;
     const refused: Record<RefusalReason, number> = { closed: 0, unknown: 0, height: 0, spaceType: 0, tooFar: 0, unreachable: 0 };
     const dLon = q.destination.lon;
     const dLat = q.destination.lat;
@@ -215,7 +251,7 @@ export class Recommender {
         continue;
       }
       let fits = true;
-      for (const t of needs) if (p.capacityByType[k * SPACE_TYPE_COUNT + SPACE_TYPES.indexOf(t)]! <= 0) fits = false;
+      for (let i = 0; i < this.nNeeds; i++) if (p.capacityByType[k * SPACE_TYPE_COUNT + this.needIdx[i]!]! <= 0) fits = false;
       if (!fits) {
         refused.spaceType++;
         continue;
@@ -242,12 +278,18 @@ export class Recommender {
     if (origin) roads.seedFromLink(origin);
     else roads.seedFromIntersection((q.origin as { intersection: number }).intersection);
     if (this.tops.length < topN) this.tops = new Float64Array(topN);
+    if (this.topJ.length < topN) {
+      this.topJ = new Int32Array(topN);
+      this.topCost = new Float64Array(topN);
+      this.topParts = new Float64Array(topN * TOP_PARTS);
+    }
     // Stopped at the bound: a candidate not reached was not shown unreachable, only outranked.
-    const stopped = nc > 0 && this.searchForBest(q, nc, w, stayS, -1, origin, targets, 0, topN);
+    const stopped = nc > 0 && this.searchForBest(nc, stayS, -1, origin, targets, 0, topN);
     this.driveTimes(nc, origin);
 
-    const top = this.rank(q, nc, w, stayS, topN, -1, refused, 0, stopped);
-    const ranked = top.map((r) => this.withRoute(r, origin));
+    const nRanked = this.rank(nc, stayS, topN, -1, refused, 0, stopped);
+    const ranked: Recommendation[] = [];
+    for (let i = 0; i < nRanked; i++) ranked.push(this.recommendationOf(i, origin));
 
     // 3. The fallback: from the first's entrance to the best of the others.
     let fallback: Recommendation | undefined;
@@ -263,11 +305,11 @@ export class Recommender {
       const from = { link: p.entranceLink[first.entrance]!, positionM: p.entrancePositionM[first.entrance]! };
       if (!roads.keepsEveryTree) this.aimAt(dLon, dLat, nc, first.carPark);
       roads.seedFromLink(from);
-      const fq = { ...q, arrivalMs: undefined };
-      this.searchForBest(fq, nc, w, stayS, first.carPark, from, t2, (first.arrivalMs - q.nowMs) / 1000);
+      // The fallback's arrival is its own drive on from the first's (the request's arrival time is the first's).
+      this.hasArrival = false;
+      this.searchForBest(nc, stayS, first.carPark, from, t2, (first.arrivalMs - q.nowMs) / 1000);
       this.driveTimes(nc, from);
-      const alt = this.rank(fq, nc, w, stayS, 1, first.carPark, undefined, (first.arrivalMs - q.nowMs) / 1000);
-      if (alt[0]) fallback = this.withRoute(alt[0], from);
+      if (this.rank(nc, stayS, 1, first.carPark, undefined, (first.arrivalMs - q.nowMs) / 1000) > 0) fallback = this.recommendationOf(0, from);
     }
     return { ranked, fallback, refused };
   }
@@ -283,9 +325,10 @@ export class Recommender {
    * search, so the top N are the same. With a negative weight the bound does not hold: the search
    * runs to the end.
    */
-  private searchForBest(q: RecommendQuery, nc: number, w: CostWeights, stayS: number, skip: number, from: LinkPosition | undefined, targets: number, startOffsetS: number, topN = 1): boolean {
+  private searchForBest(nc: number, stayS: number, skip: number, from: LinkPosition | undefined, targets: number, startOffsetS: number, topN = 1): boolean {
     const roads = this.roads;
     const p = this.parking;
+    const w = this.w;
     // From a kept tree every time is final already: nothing to search, nothing cut short.
     if (roads.complete) return false;
     if (this.options.exhaustive || !(w.walkFactor >= 0 && w.failS >= 0 && w.valueOfTimePerH > 0)) {
@@ -355,7 +398,7 @@ export class Recommender {
         // Every entrance of car park k is settled: its drive, and so its cost, is final.
         this.candFinal[j] = 1;
         this.driveTimeOf(j, from);
-        const c = this.costOf(q, j, w, stayS, startOffsetS);
+        const c = this.costOf(j, stayS, startOffsetS);
         // A refused one (negative) bounds nothing; `best` is the topN-th cheapest final cost.
         if (c >= 0 && (nBest < topN || c < tops[nBest - 1]!)) {
           let at = nBest < topN ? nBest++ : nBest - 1;
@@ -392,9 +435,27 @@ export class Recommender {
     this.roads.setGoal(gx, gy, r + 1);
   }
 
-  private withRoute(r: Ranked, origin: LinkPosition | undefined): Recommendation {
-    const { direct, ...rest } = r;
-    return { ...rest, route: direct && origin ? [this.roads.linkIds[origin.link]!] : this.roads.route(this.parking.entranceLink[r.entrance]!) };
+  /** The answer for rank slot i, with its route (from `origin`, the search's start). */
+  private recommendationOf(i: number, origin: LinkPosition | undefined): Recommendation {
+    const j = this.topJ[i]!;
+    const entrance = this.candEntrance[j]!;
+    const t = this.topParts;
+    const b = i * TOP_PARTS;
+    return {
+      carPark: this.cand[j]!,
+      entrance,
+      driveS: this.candDriveS[j]!,
+      walkM: this.candWalkM[j]!,
+      walkS: t[b + 5]!,
+      price: t[b + 6]!,
+      pFree: t[b + 4]!,
+      expectedFree: t[b + 1]!,
+      freeP10: t[b + 2]!,
+      freeP90: t[b + 3]!,
+      arrivalMs: t[b]!,
+      costS: this.topCost[i]!,
+      route: this.candDirect[j] === 1 && origin ? [this.roads.linkIds[origin.link]!] : this.roads.route(this.parking.entranceLink[entrance]!),
+    };
   }
 
   /** Drive time to each candidate's best entrance (Infinity if none was reached); an entrance ahead on the origin link is reached directly. */
@@ -412,7 +473,7 @@ export class Recommender {
     for (let e = p.entranceStart[k]!; e < p.entranceStart[k + 1]!; e++) {
       const link = p.entranceLink[e]!;
       const pos = p.entrancePositionM[e]!;
-      const viaSearch = roads.timeTo({ link, positionM: pos });
+      const viaSearch = roads.timeToPoint(link, pos);
       const ahead = origin && origin.link === link && pos >= origin.positionM ? (pos - origin.positionM) / roads.linkSpeedMps[link]! : Number.POSITIVE_INFINITY;
       const t = Math.min(viaSearch, ahead);
       if (t < best) {
@@ -427,49 +488,64 @@ export class Recommender {
   }
 
   /**
-   * The `topN` cheapest candidates (skipping car park `skip`); `startOffsetS` is added to every
-   * drive time for the arrival (the fallback starts at the first car park's arrival).
+   * The `topN` cheapest candidates (skipping car park `skip`) into the rank slots, cheapest first
+   * (of equal costs, the one met first); returns how many. `startOffsetS` is added to every drive
+   * time for the arrival (the fallback starts at the first car park's arrival).
    */
-  private rank(q: RecommendQuery, nc: number, w: CostWeights, stayS: number, topN: number, skip: number, refused: Record<RefusalReason, number> | undefined, startOffsetS = 0, stopped = false): Ranked[] {
+  private rank(nc: number, stayS: number, topN: number, skip: number, refused: Record<RefusalReason, number> | undefined, startOffsetS = 0, stopped = false): number {
     const ev = this.ev;
-    const out: Ranked[] = [];
+    const topJ = this.topJ;
+    const topCost = this.topCost;
+    const parts = this.topParts;
+    let n = 0;
     for (let j = 0; j < nc; j++) {
       const k = this.cand[j]!;
       if (k === skip) continue;
-      const costS = this.costOf(q, j, w, stayS, startOffsetS);
+      const costS = this.costOf(j, stayS, startOffsetS);
       if (costS === UNREACHABLE || costS === CLOSED || costS === UNKNOWN) {
         if (refused && !(stopped && this.candDriveS[j] === Number.POSITIVE_INFINITY)) refused[costS === UNREACHABLE ? 'unreachable' : costS === CLOSED ? 'closed' : 'unknown']++;
         continue;
       }
-      if (out.length === topN && costS >= out[topN - 1]!.costS) continue;
-      const r: Ranked = { carPark: k, entrance: this.candEntrance[j]!, direct: this.candDirect[j] === 1, driveS: this.candDriveS[j]!, walkM: this.candWalkM[j]!, walkS: ev.walkS, price: ev.price, pFree: ev.pFree, expectedFree: ev.expectedFree, freeP10: ev.freeP10, freeP90: ev.freeP90, arrivalMs: ev.arrivalMs, costS };
-      let at = out.length === topN ? topN - 1 : out.length;
-      if (out.length < topN) out.push(r);
-      while (at > 0 && out[at - 1]!.costS > costS) {
-        out[at] = out[at - 1]!;
+      if (n === topN && costS >= topCost[topN - 1]!) continue;
+      let at = n === topN ? topN - 1 : n++;
+      while (at > 0 && topCost[at - 1]! > costS) {
+        topJ[at] = topJ[at - 1]!;
+        topCost[at] = topCost[at - 1]!;
+        parts.copyWithin(at * TOP_PARTS, (at - 1) * TOP_PARTS, at * TOP_PARTS);
         at--;
       }
-      out[at] = r;
+      topJ[at] = j;
+      topCost[at] = costS;
+      const b = at * TOP_PARTS;
+      parts[b] = ev.arrivalMs;
+      parts[b + 1] = ev.expectedFree;
+      parts[b + 2] = ev.freeP10;
+      parts[b + 3] = ev.freeP90;
+      parts[b + 4] = ev.pFree;
+      parts[b + 5] = ev.walkS;
+      parts[b + 6] = ev.price;
     }
-    return out;
+    return n;
   }
 
   /**
    * Expected total cost of candidate j with its drive time as found (`this.ev` gets the parts),
    * or UNREACHABLE / CLOSED / UNKNOWN (negative) when it is refused at this point.
    */
-  private costOf(q: RecommendQuery, j: number, w: CostWeights, stayS: number, startOffsetS: number): number {
+  private costOf(j: number, stayS: number, startOffsetS: number): number {
     const p = this.parking;
+    const w = this.w;
     const k = this.cand[j]!;
     const driveS = this.candDriveS[j]!;
     if (!(driveS <= MAX_DRIVE_S)) return UNREACHABLE;
-    const arrivalMs = q.arrivalMs ?? q.nowMs + (startOffsetS + driveS) * 1000;
+    const arrivalMs = this.hasArrival ? this.arrivalMs : this.nowMs + (startOffsetS + driveS) * 1000;
     if (!isOpenAt(p, k, arrivalMs)) return CLOSED;
-    const pred = this.source.predictFree(k, arrivalMs, q.nowMs);
+    const pred = this.pred;
+    this.source.predictFreeInto(k, arrivalMs, this.nowMs, pred);
     if (!Number.isFinite(pred.expected)) return UNKNOWN;
     // Spaces of a needed type: the prediction is for all spaces, so take the type's share.
     let share = 1;
-    for (const t of q.vehicle?.needs ?? []) share = Math.min(share, p.capacityByType[k * SPACE_TYPE_COUNT + SPACE_TYPES.indexOf(t)]! / p.capacity[k]!);
+    for (let i = 0; i < this.nNeeds; i++) share = Math.min(share, p.capacityByType[k * SPACE_TYPE_COUNT + this.needIdx[i]!]! / p.capacity[k]!);
     const ev = this.ev;
     ev.arrivalMs = arrivalMs;
     ev.expectedFree = pred.expected * share;

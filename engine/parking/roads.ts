@@ -35,9 +35,17 @@
  * out first once the budget is spent: a later search from the same origin
  * reads it (`complete`) instead of searching. Link delays change with the plan
  * or the count interval, not per request, and a city has only so many links
- * to start from, so in a busy service almost every search is a look-up. Used
- * by ./recommend.ts and simulator/parkingSearch.ts; one RoadGraph serves one
- * thread (its scratch is shared).
+ * to start from, so in a busy service almost every search is a look-up. The
+ * kept trees live in slabs of TREES_PER_SLAB slots (one Float64Array of entry
+ * times and one Int32Array of predecessors per slab, allocated as the slots
+ * are first needed and reused after `delaysChanged`, so they hold the
+ * high-water mark of the budget), found by an origin-to-slot table, with a
+ * last-use stamp per slot for the eviction: a look-up allocates nothing (a
+ * Map in recency order, re-inserted on every hit, grew a new table every two
+ * thousand hits, each kept alive by the dead one before it until a full
+ * collection), and a service keeps a few dozen buffers rather than two per
+ * origin. Used by ./recommend.ts and simulator/parkingSearch.ts; one
+ * RoadGraph serves one thread (its scratch is shared).
  */
 import type { CompiledNetwork } from '../network/compile.js';
 import { MOVEMENT_COUNT, movementIndex, travelDirection } from '../network/geometry.js';
@@ -61,11 +69,8 @@ const M_PER_DEG_LAT = 111_320;
 /** The goal bound is shrunk by this fraction: strictly consistent, with room for rounding. */
 const BOUND_SHRINK = 1 - 1e-6;
 
-/** A full search from one origin: entry times (from leaving the origin) and predecessors of every link. */
-interface Tree {
-  readonly entryS: Float64Array;
-  readonly prev: Int32Array;
-}
+/** Kept trees per slab: a slab is one buffer of entry times and one of predecessors, linkCount each per tree. */
+const TREES_PER_SLAB = 64;
 
 /** A place on the network: link index and distance from the link's start, m. */
 export interface LinkPosition {
@@ -120,11 +125,24 @@ export class RoadGraph {
   private heapSize = 0;
   /** Time from the origin point to the end of the origin link, s (0 from an intersection): added to every time read. */
   private offsetS = 0;
-  /** Full trees by origin (link a → a, intersection i → linkCount + i) for the current delays; Map order = least recently used first. */
-  private readonly trees = new Map<number, Tree>();
   private readonly treeCacheBytes: number;
-  /** The cached tree the current search reads, if any (then the search is `complete` without running). */
-  private tree: Tree | undefined;
+  /** Trees the budget holds (0: none kept). */
+  private readonly maxTrees: number;
+  /** The slot of each origin's kept tree (link a → a, intersection i → linkCount + i), -1 = none for the current delays. */
+  private readonly treeSlot: Int32Array;
+  /** The origin of the tree in each slot, and when it was last read (`useClock`), for least-recently-used eviction. */
+  private readonly slotOrigin: Int32Array;
+  private readonly slotUsed: Float64Array;
+  private useClock = 0;
+  /** Slots filled since the delays last changed (they are filled in order; then the least recently used is replaced). */
+  private slotsFilled = 0;
+  /** Slot s's entry times (s after leaving its origin, Infinity = not reached) and predecessors: slab s / TREES_PER_SLAB, from (s % TREES_PER_SLAB) · linkCount. */
+  private readonly slabEntryS: Float64Array[] = [];
+  private readonly slabPrev: Int32Array[] = [];
+  /** The kept tree the current search reads, if any (then the search is `complete` without running): its slab arrays and offset. */
+  private treeEntryS: Float64Array | undefined;
+  private treePrev: Int32Array | undefined;
+  private treeBase = 0;
   /** Searches answered from a cached tree, and trees computed (for the benchmark and tests). */
   treeHits = 0;
   treeBuilds = 0;
@@ -218,6 +236,12 @@ export class RoadGraph {
     // Lazy deletion pushes at most one entry per relaxation: turns + origins bound the heap.
     this.heapLink = new Int32Array(to.length + n + 1);
     this.heapKey = new Float64Array(to.length + n + 1);
+
+    const origins = n + ni;
+    this.maxTrees = n > 0 ? Math.min(origins, Math.floor(this.treeCacheBytes / (12 * n))) : 0;
+    this.treeSlot = new Int32Array(origins).fill(-1);
+    this.slotOrigin = new Int32Array(this.maxTrees);
+    this.slotUsed = new Float64Array(this.maxTrees);
   }
 
   link(id: string): number | undefined {
@@ -281,18 +305,20 @@ export class RoadGraph {
 
   /** Forgets the trees of the old delays: call after writing `turnDelayS` other than through `setDelays` (tests do). */
   delaysChanged(): void {
-    this.trees.clear();
-    this.tree = undefined;
+    this.treeSlot.fill(-1);
+    this.slotsFilled = 0;
+    this.treeEntryS = undefined;
+    this.treePrev = undefined;
   }
 
   /** Whether every search reads a kept tree (one tree fits the budget: a missing one is computed): no goal needed. */
   get keepsEveryTree(): boolean {
-    return this.treeCacheBytes >= 12 * this.linkCount && this.linkCount > 0;
+    return this.maxTrees > 0;
   }
 
   /** Whether the current search is already complete: its tree was kept (every link's time final, `run` does nothing). */
   get complete(): boolean {
-    return this.tree !== undefined;
+    return this.treeEntryS !== undefined;
   }
 
   /** A point on link `link`, `positionM` from its start, in the search's plane, m (into `out`). */
@@ -345,7 +371,8 @@ export class RoadGraph {
     }
     this.heapSize = 0;
     this.goalRadiusM = Number.POSITIVE_INFINITY;
-    this.tree = undefined;
+    this.treeEntryS = undefined;
+    this.treePrev = undefined;
     this.offsetS = 0;
   }
 
@@ -369,26 +396,43 @@ export class RoadGraph {
    * its kept tree, computing it first if it is not kept and the budget allows. False: search.
    */
   private fromTree(origin: number): boolean {
-    if (this.treeCacheBytes <= 0) return false;
-    let tree = this.trees.get(origin);
-    if (tree) {
-      this.trees.delete(origin);
-      this.trees.set(origin, tree);
-      this.treeHits++;
-    } else {
-      const bytes = 12 * this.linkCount;
-      if (bytes > this.treeCacheBytes) return false;
-      while (this.trees.size > 0 && (this.trees.size + 1) * bytes > this.treeCacheBytes) this.trees.delete(this.trees.keys().next().value!);
-      tree = this.buildTree(origin);
-      this.trees.set(origin, tree);
+    if (this.maxTrees === 0) return false;
+    let slot = this.treeSlot[origin]!;
+    if (slot >= 0) this.treeHits++;
+    else {
+      if (this.slotsFilled < this.maxTrees) slot = this.slotsFilled++;
+      else {
+        // Every slot holds a tree: replace the least recently read (a scan, only when the budget is spent).
+        slot = 0;
+        for (let s = 1; s < this.maxTrees; s++) if (this.slotUsed[s]! < this.slotUsed[slot]!) slot = s;
+        this.treeSlot[this.slotOrigin[slot]!] = -1;
+      }
+      this.buildTree(origin, slot);
+      this.treeSlot[origin] = slot;
+      this.slotOrigin[slot] = origin;
       this.treeBuilds++;
     }
-    this.tree = tree;
+    this.slotUsed[slot] = ++this.useClock;
+    this.treeEntryS = this.slabEntryS[(slot / TREES_PER_SLAB) | 0]!;
+    this.treePrev = this.slabPrev[(slot / TREES_PER_SLAB) | 0]!;
+    this.treeBase = (slot % TREES_PER_SLAB) * this.linkCount;
     return true;
   }
 
-  /** The full search from `origin`, undirected, to the end (no time limit: a time past it is refused by the caller). */
-  private buildTree(origin: number): Tree {
+  /** The slab of tree slot `slot`, allocated when a slot in it is first filled (the last slab only as large as the budget's slots). */
+  private slabOf(slot: number): number {
+    const s = (slot / TREES_PER_SLAB) | 0;
+    while (this.slabEntryS.length <= s) {
+      const first = this.slabEntryS.length * TREES_PER_SLAB;
+      const trees = Math.min(TREES_PER_SLAB, this.maxTrees - first);
+      this.slabEntryS.push(new Float64Array(trees * this.linkCount));
+      this.slabPrev.push(new Int32Array(trees * this.linkCount));
+    }
+    return s;
+  }
+
+  /** The full search from `origin`, undirected, to the end (no time limit: a time past it is refused by the caller), into tree slot `slot`. */
+  private buildTree(origin: number, slot: number): void {
     const gen = this.generation;
     const goal = this.goalRadiusM;
     this.goalRadiusM = Number.POSITIVE_INFINITY;
@@ -406,14 +450,15 @@ export class RoadGraph {
       for (let t = this.turnStart[a]!; t < this.turnStart[a + 1]!; t++) this.relax(this.turnTo[t]!, leaveS + this.turnDelayS[t]!, a);
     }
     this.goalRadiusM = goal;
-    const entryS = new Float64Array(this.linkCount);
-    const prev = new Int32Array(this.linkCount);
+    const s = this.slabOf(slot);
+    const entryS = this.slabEntryS[s]!;
+    const prev = this.slabPrev[s]!;
+    const base = (slot % TREES_PER_SLAB) * this.linkCount;
     for (let a = 0; a < this.linkCount; a++) {
       const settled = this.settledStamp[a] === gen;
-      entryS[a] = settled ? this.entryS[a]! : Number.POSITIVE_INFINITY;
-      prev[a] = settled ? this.prev[a]! : -1;
+      entryS[base + a] = settled ? this.entryS[a]! : Number.POSITIVE_INFINITY;
+      prev[base + a] = settled ? this.prev[a]! : -1;
     }
-    return { entryS, prev };
   }
 
   /**
@@ -421,7 +466,7 @@ export class RoadGraph {
    * `maxS` are not expanded). After it, `reached(a)` tells whether entryS[a] is final.
    */
   run(targets: number, maxS: number): void {
-    if (this.tree) return;
+    if (this.treeEntryS) return;
     let left = targets;
     const gen = this.generation;
     while (this.heapSize > 0 && left > 0) {
@@ -462,32 +507,38 @@ export class RoadGraph {
    * heap (the goal bound is never negative and is consistent); Infinity when the heap is empty.
    */
   minKeyS(): number {
-    if (this.tree) return Number.POSITIVE_INFINITY;
+    if (this.treeEntryS) return Number.POSITIVE_INFINITY;
     return this.heapSize > 0 ? this.offsetS + this.heapKey[0]! : Number.POSITIVE_INFINITY;
   }
 
   /** Was link a settled by the last search (its time final)? From a kept tree: was it reached at all. */
   reached(a: number): boolean {
-    if (this.tree) return this.tree.entryS[a]! !== Number.POSITIVE_INFINITY;
+    if (this.treeEntryS) return this.treeEntryS[this.treeBase + a]! !== Number.POSITIVE_INFINITY;
     return this.settledStamp[a] === this.generation;
   }
 
   /** Drive time from the search's origin to a point on a settled link, s (Infinity if not reached). */
   timeTo(at: LinkPosition): number {
-    if (!this.reached(at.link)) return Number.POSITIVE_INFINITY;
-    const entry = this.tree ? this.tree.entryS[at.link]! : this.entryS[at.link]!;
-    return this.offsetS + entry + at.positionM / this.linkSpeedMps[at.link]!;
+    return this.timeToPoint(at.link, at.positionM);
+  }
+
+  /** `timeTo` of the point `positionM` along `link` (no object: the recommender asks it per entrance). */
+  timeToPoint(link: number, positionM: number): number {
+    if (!this.reached(link)) return Number.POSITIVE_INFINITY;
+    const entry = this.treeEntryS ? this.treeEntryS[this.treeBase + link]! : this.entryS[link]!;
+    return this.offsetS + entry + positionM / this.linkSpeedMps[link]!;
   }
 
   /** The links driven from the origin to settled link a, in order (the origin link first when the search started on one). */
   route(a: number): string[] {
     const out: string[] = [];
     if (!this.reached(a)) return out;
-    const prev = this.tree ? this.tree.prev : this.prev;
+    const prev = this.treePrev ?? this.prev;
+    const base = this.treePrev ? this.treeBase : 0;
     let x = a;
     for (let guard = 0; guard <= this.linkCount; guard++) {
       out.push(this.linkIds[x]!);
-      const p = prev[x]!;
+      const p = prev[base + x]!;
       if (p === -1) break;
       if (p < -1) {
         out.push(this.linkIds[-2 - p]!);

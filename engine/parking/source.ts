@@ -16,6 +16,13 @@ export interface FreePrediction {
   readonly p90: number;
 }
 
+/** A FreePrediction written in place by `predictFreeInto`. */
+export interface FreePredictionOut {
+  expected: number;
+  p10: number;
+  p90: number;
+}
+
 export interface OccupancySource {
   /** The DATEX II-style state of car park k at `nowMs` (status `unknown` when its feed is stale, `closed` outside its hours). */
   state(carPark: number, nowMs: number): OccupancyState;
@@ -23,6 +30,11 @@ export interface OccupancySource {
   status(carPark: number, nowMs: number): OccupancyState['status'];
   /** Free spaces of car park k expected at `arrivalMs`, as seen at `nowMs`. */
   predictFree(carPark: number, arrivalMs: number, nowMs: number): FreePrediction;
+  /**
+   * `predictFree` written into `out`, nothing allocated: the recommender asks it of every
+   * candidate of every request (an object per candidate was a third of a call's garbage).
+   */
+  predictFreeInto(carPark: number, arrivalMs: number, nowMs: number, out: FreePredictionOut): void;
 }
 
 /** Where absolute reports go (ReportOccupancy): occupied spaces of car park k at `atMs`. */

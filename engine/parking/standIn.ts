@@ -14,7 +14,7 @@
  */
 import type { OccupancyState, OccupancyTrend } from './schema.js';
 import { isOpenAt, type CompiledParking } from './load.js';
-import type { FreePrediction, OccupancyFeed } from './source.js';
+import type { FreePrediction, FreePredictionOut, OccupancyFeed } from './source.js';
 
 export interface TableSourceOptions {
   readonly staleAfterMs?: number;
@@ -70,10 +70,23 @@ export class TableOccupancySource implements OccupancyFeed {
   }
 
   predictFree(k: number, arrivalMs: number, nowMs: number): FreePrediction {
+    const out = { expected: 0, p10: 0, p90: 0 };
+    this.predictFreeInto(k, arrivalMs, nowMs, out);
+    return out;
+  }
+
+  predictFreeInto(k: number, arrivalMs: number, nowMs: number, out: FreePredictionOut): void {
     const capacity = this.p.capacity[k]!;
-    if (this.stale(k, nowMs)) return { expected: Number.NaN, p10: Number.NaN, p90: Number.NaN };
+    if (this.stale(k, nowMs)) {
+      out.expected = Number.NaN;
+      out.p10 = Number.NaN;
+      out.p90 = Number.NaN;
+      return;
+    }
     const free = capacity - this.occupied[k]!;
     const half = (this.bandPerHour * capacity * Math.max(0, arrivalMs - nowMs)) / 3_600_000;
-    return { expected: free, p10: Math.max(0, free - half), p90: Math.min(capacity, free + half) };
+    out.expected = free;
+    out.p10 = Math.max(0, free - half);
+    out.p90 = Math.min(capacity, free + half);
   }
 }
