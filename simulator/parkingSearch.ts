@@ -38,6 +38,7 @@ import { GuidedArrivals } from '../engine/parking/guidedArrivals.js';
 import { TrackedOccupancySource } from '../engine/parking/occupancyFeed.js';
 import { DEFAULT_WEIGHTS, Recommender, haversineM } from '../engine/parking/recommend.js';
 import type { LinkPosition, RoadGraph } from '../engine/parking/roads.js';
+import { EventQueue } from './parkingEvents.js';
 
 /** A driver looking for a space: all drawn before the run. */
 export interface ParkingDriver {
@@ -117,61 +118,6 @@ const EV_BACKGROUND = 3;
 const EV_REPORT = 4;
 const MAX_DRIVE_S = 3600;
 
-/** A binary min-heap of events keyed by (time, insertion order). */
-class EventHeap {
-  private t: number[] = [];
-  private seq: number[] = [];
-  private kind: number[] = [];
-  private a: number[] = [];
-  private b: number[] = [];
-  private n = 0;
-  private next = 0;
-  get size(): number {
-    return this.n;
-  }
-  push(t: number, kind: number, a: number, b: number): void {
-    let i = this.n++;
-    const s = this.next++;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (this.t[p]! < t || (this.t[p] === t && this.seq[p]! < s)) break;
-      this.set(i, this.t[p]!, this.seq[p]!, this.kind[p]!, this.a[p]!, this.b[p]!);
-      i = p;
-    }
-    this.set(i, t, s, kind, a, b);
-  }
-  /** Pops the first event into `out`. */
-  pop(out: { t: number; kind: number; a: number; b: number }): void {
-    out.t = this.t[0]!;
-    out.kind = this.kind[0]!;
-    out.a = this.a[0]!;
-    out.b = this.b[0]!;
-    const n = --this.n;
-    const t = this.t[n]!;
-    const s = this.seq[n]!;
-    const kind = this.kind[n]!;
-    const a = this.a[n]!;
-    const b = this.b[n]!;
-    let i = 0;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && (this.t[c + 1]! < this.t[c]! || (this.t[c + 1] === this.t[c] && this.seq[c + 1]! < this.seq[c]!))) c++;
-      if (t < this.t[c]! || (t === this.t[c] && s < this.seq[c]!)) break;
-      this.set(i, this.t[c]!, this.seq[c]!, this.kind[c]!, this.a[c]!, this.b[c]!);
-      i = c;
-    }
-    if (n > 0) this.set(i, t, s, kind, a, b);
-  }
-  private set(i: number, t: number, s: number, kind: number, a: number, b: number): void {
-    this.t[i] = t;
-    this.seq[i] = s;
-    this.kind[i] = kind;
-    this.a[i] = a;
-    this.b[i] = b;
-  }
-}
-
 /** Runs one policy over a scenario. */
 export function runParkingSearch(sc: ParkingSearchScenario, opts: ParkingSearchOptions): ParkingSearchResult {
   const r = opts.compliance;
@@ -208,7 +154,7 @@ export function runParkingSearch(sc: ParkingSearchScenario, opts: ParkingSearchO
   const legS = new Float64Array(nD);
   const walkOf = (d: ParkingDriver, k: number): number => haversineM(d.destLon, d.destLat, p.lon[k]!, p.lat[k]!) * DEFAULT_WEIGHTS.detourFactor;
 
-  const heap = new EventHeap();
+  const heap = new EventQueue(nD + sc.initialLeaveS.length + sc.background.length + 1);
   for (let i = 0; i < nD; i++) {
     heap.push(sc.drivers[i]!.departS, EV_DEPART, i, 0);
     compliant[i] = sc.drivers[i]!.complianceDraw < r ? 1 : 0;
@@ -354,7 +300,11 @@ export function runParkingSearch(sc: ParkingSearchScenario, opts: ParkingSearchO
 
   const ev = { t: 0, kind: 0, a: 0, b: 0 };
   while (heap.size > 0 && (searching > 0 || heap.size > 0)) {
-    heap.pop(ev);
+    ev.t = heap.firstT;
+    ev.kind = heap.firstKind;
+    ev.a = heap.firstA;
+    ev.b = heap.firstB;
+    heap.pop();
     const tS = ev.t;
     nowMs = sc.startMs + tS * 1000;
     if (ev.kind === EV_REPORT) {
