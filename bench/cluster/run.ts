@@ -43,6 +43,7 @@ import { partitionRegions, type RegionNetwork } from '../../engine/cluster/regio
 import { startNats, type NatsServers } from '../../test/fixtures/nats.js';
 import { startPostgres, type PostgresServer } from '../../test/fixtures/postgres.js';
 import { PostgresStorage } from '../../service/storage/postgres.js';
+import { UNFINISHED_STATES } from '../../service/storage/deployments.js';
 import { NodeProcs, TOKENS_FILE, until, type NodeEvent, type PriorityOutcome } from '../../test/fixtures/clusterNodes.js';
 import { openPlanBucket, readRegionPlan, regionWirePlanId } from '../../service/cluster/regionPlans.js';
 import { REPLAN_SUBJECT, type ReplanReply } from '../../service/cluster/regionReplan.js';
@@ -230,7 +231,7 @@ async function main(): Promise<void> {
       const byState: Record<string, number> = {};
       for (const d of await st.listDeployments()) byState[d.state] = (byState[d.state] ?? 0) + 1;
       const audit = await st.verifyAudit();
-      const r: RecordSummary = { deployments: byState, inFlight: (await st.listUnfinishedDeployments()).length, auditOk: audit.ok };
+      const r: RecordSummary = { deployments: byState, inFlight: UNFINISHED_STATES.reduce((n, state) => n + (byState[state] ?? 0), 0), auditOk: audit.ok };
       log(`${phase}: the record: deployments ${JSON.stringify(byState)}, ${r.inFlight} in flight, audit chain ${audit.ok ? 'verified' : 'BROKEN'}`);
       return r;
     } finally {
