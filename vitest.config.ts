@@ -54,6 +54,7 @@ const NEEDS_BUILD = [
   'service/deployer.crash.test.ts',
   'service/lifecycle.test.ts',
   'service/metrics.test.ts',
+  'service/heapTuning.test.ts',
   'cli/demo.test.ts',
   'cli/ops.test.ts',
   'cli/serve.shutdown.test.ts',

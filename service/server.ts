@@ -21,6 +21,7 @@
  * The operator console (web/server/http.ts) on `webPort`, when it is given,
  * calls the same plan lifecycle in-process.
  */
+import { tuneHeapForServer } from './heapTuning.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -196,6 +197,7 @@ export function loadProtos(): protoLoader.PackageDefinition {
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (!opts.insecure && !opts.tls) throw new GreenwaveError(ErrorCode.InvalidInput, 'refusing to serve without TLS: give TLS certificate and key, or ask for plaintext explicitly with --insecure');
+  tuneHeapForServer();
   const clock = opts.clock ?? (() => Date.now() / 1000);
   const cfg = opts.priority ?? priorityConfig();
   // Without a logger (tests, benchmarks, embedding programs) only warnings and errors are written:

@@ -26,12 +26,21 @@
  * Per run it also prints both processes' garbage collection (./gcWindow.ts): bytes allocated
  * a call, collections and pause time per 10,000 calls, the longest pause, the live heap.
  *
+ * Two load generators drive each server in turn with the same requests: grpc-js in this process,
+ * and grpcio's C core in a Python process (./load.py: pre-encoded requests, answers kept as bytes,
+ * Python's cyclic collector off while it measures), because the grpc-js generator's own collections
+ * (pauses of 8-21 ms) set the tail it measured at 500 req/s whichever server it drove.
+ *
  * Environment: GREENWAVE_BENCH_PARKING_MS (measured window per run, default 4000);
+ * GREENWAVE_BENCH_PARKING_GENERATORS (which generators, comma separated; default `grpc-js,grpcio`;
+ * grpcio is skipped with a note when /usr/bin/python3 cannot import grpc);
  * GREENWAVE_BENCH_PARKING_SERVER_ARGS (extra node options for the server children only, space
- * separated, e.g. `--trace-gc-nvp`); GREENWAVE_BENCH_PARKING_SERVERS (which servers, in order,
+ * separated, e.g. `--trace-gc-nvp`); GREENWAVE_BENCH_PARKING_HEAP_PROFILE=1 (the server child's
+ * allocation sites of what outlived the young generation, printed when it stops);
+ * GREENWAVE_BENCH_PARKING_SERVERS (which servers, in order,
  * comma separated; default `greenwave,noop`).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFile, fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +57,8 @@ import { Recommender, type RecommendQuery } from '../../engine/parking/recommend
 import { TableOccupancySource } from '../../engine/parking/standIn.js';
 import { mulberry32 } from '../../engine/numeric.js';
 import { GcWindow, gcCells, perCalls, type GcFigures } from './gcWindow.js';
+import { PYTHON } from '../../test/fixtures/grpc/pythonStubs.js';
+import { tuneHeapForServer } from '../../service/heapTuning.js';
 
 const CITY = { grid: { rows: 25, cols: 25, colSpacingM: 250, rowSpacingM: 200 }, carParks: 2000, signs: 500, seed: 17 };
 const CALLERS = 64;
@@ -57,6 +68,10 @@ const OPEN_RATES = [500, 1000];
 const TOKEN = 'bench-viewer-token';
 const SERVER_ARGS = (process.env['GREENWAVE_BENCH_PARKING_SERVER_ARGS'] ?? '').split(' ').filter((a) => a !== '');
 const SERVERS = (process.env['GREENWAVE_BENCH_PARKING_SERVERS'] ?? 'greenwave,noop').split(',');
+const HEAP_PROFILE = process.env['GREENWAVE_BENCH_PARKING_HEAP_PROFILE'] === '1';
+const GENERATORS = (process.env['GREENWAVE_BENCH_PARKING_GENERATORS'] ?? 'grpc-js,grpcio').split(',');
+// load.py is not copied into dist/: it is run from the source tree.
+const LOAD_PY = fileURLToPath(new URL('../../../bench/parking/load.py', import.meta.url));
 type Obj = Record<string, unknown>;
 
 function countsCsv(detectorIds: readonly string[]): string {
@@ -148,6 +163,8 @@ async function serve(kind: string, dir: string): Promise<void> {
     const replanned = inServer(g, reqs, 0);
     process.send!({ port: srv.port, engine, replanned: { ...replanned, trees: g.roads.treeBuilds - builtBefore } });
   } else {
+    // The same V8 setting as greenwave's server (startServer applies it), so the two differ only in the handler.
+    tuneHeapForServer();
     const pkg = grpc.loadPackageDefinition(loadProtos()) as unknown as { greenwave: { v1: Record<string, { service: grpc.ServiceDefinition }> } };
     const server = new grpc.Server();
     server.addService(pkg.greenwave.v1['ParkingGuidanceService']!.service, { Recommend: (_call: grpc.ServerUnaryCall<Obj, Obj>, cb: grpc.sendUnaryData<Obj>) => cb(null, {}) });
@@ -155,13 +172,51 @@ async function serve(kind: string, dir: string): Promise<void> {
     process.send!({ port });
   }
   serverGc = new GcWindow();
-  process.on('message', (m) => {
-    if (m === 'stop') process.exit(0);
+  const profile = HEAP_PROFILE ? await startHeapSampling() : undefined;
+  process.on('message', async (m) => {
+    if (m === 'stop') {
+      if (profile) await profile();
+      process.exit(0);
+    }
     if (m === 'cpu') {
       const u = process.cpuUsage();
       process.send!({ cpuUs: u.user + u.system, trees: treesBuilt(), gc: serverGc!.take() });
     }
   });
+}
+
+/**
+ * GREENWAVE_BENCH_PARKING_HEAP_PROFILE=1: V8's sampling heap profiler in the server child over its
+ * load runs, keeping objects that a scavenge frees out (only what lived to the old generation, or is
+ * live, is sampled): printed at the end as the allocation sites of those bytes, to find what is
+ * promoted per call.
+ */
+async function startHeapSampling(): Promise<() => Promise<void>> {
+  const { Session } = await import('node:inspector');
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object): Promise<Obj> => new Promise((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r as Obj))));
+  await post('HeapProfiler.enable');
+  await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
+  return async () => {
+    const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: { head: HeapNode } };
+    const bySite = new Map<string, number>();
+    const walk = (n: HeapNode, stack: string[]): void => {
+      const f = n.callFrame;
+      const here = [`${f.functionName || '(anon)'} ${f.url.replace(/^.*\/(node_modules|dist)\//, '$1/')}:${f.lineNumber + 1}`, ...stack].slice(0, 4);
+      if (n.selfSize > 0) bySite.set(here.join(' < '), (bySite.get(here.join(' < ')) ?? 0) + n.selfSize);
+      for (const c of n.children) walk(c, here);
+    };
+    walk(profile.head, []);
+    const total = [...bySite.values()].reduce((a, b) => a + b, 0);
+    console.log(`server heap samples that outlived the young generation: ${(total / 2 ** 20).toFixed(1)} MiB; top sites:`);
+    for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${(bytes / 2 ** 20).toFixed(2).padStart(7)} MiB  ${site}`);
+  };
+}
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
 }
 
 // ---- load generator ----
@@ -173,6 +228,9 @@ interface Run {
   firstError: string;
   latMs: number[];
   seconds: number;
+  /** grpcio only: the generator's CPU a call (µs) and how late its sends were against their schedule (p99, ms). */
+  ownCpuUs?: number;
+  sendLagP99Ms?: number;
 }
 
 const pct = (xs: number[], q: number): number => {
@@ -228,6 +286,38 @@ async function load(port: number, reqs: Obj[], rate: number | undefined): Promis
   await Promise.all(Array.from({ length: CALLERS }, caller));
   c.close();
   return run;
+}
+
+/** Why the grpcio generator cannot run here, or undefined when it can. */
+function grpcioMissing(): string | undefined {
+  const probe = spawnSync(PYTHON, ['-c', 'import grpc, grpc.aio'], { encoding: 'utf8' });
+  return probe.status === 0 ? undefined : `${PYTHON} cannot import grpc (apt-get install python3-grpcio): ${probe.stderr.trim().split('\n').pop()}`;
+}
+
+/** The requests as protobuf bytes for load.py, each behind a 4-byte big-endian length (the server's own request serializer). */
+function writeBodies(path: string, reqs: Obj[]): void {
+  const pkg = grpc.loadPackageDefinition(loadProtos()) as unknown as { greenwave: { v1: Record<string, { service: grpc.ServiceDefinition }> } };
+  const serialize = pkg.greenwave.v1['ParkingGuidanceService']!.service['Recommend']!.requestSerialize;
+  const parts: Buffer[] = [];
+  for (const r of reqs) {
+    const body = serialize(r);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(body.length);
+    parts.push(len, body);
+  }
+  writeFileSync(path, Buffer.concat(parts));
+}
+
+/** One run of the grpcio generator (./load.py) in its own process; the same windows and callers as `load`. */
+function loadPy(port: number, bodiesPath: string, rate: number | undefined): Promise<Run> {
+  const job = { port, token: TOKEN, callers: CALLERS, ratePerS: rate ?? 0, warmupMs: WARMUP_MS, durationMs: DURATION_MS };
+  return new Promise((resolve, reject) => {
+    execFile(PYTHON, [LOAD_PY, bodiesPath, JSON.stringify(job)], { encoding: 'utf8', timeout: WARMUP_MS + DURATION_MS + 60_000, maxBuffer: 64 << 20 }, (e, stdout, stderr) => {
+      if (e) return reject(new Error(`load.py failed: ${e.message}\n${stderr}`));
+      const r = JSON.parse(stdout) as { latMs: number[]; errors: number; total: number; firstError: string; sendLagP99Ms: number; cpuUsPerCall: number };
+      resolve({ total: r.total, calls: r.latMs.length, errors: r.errors, firstError: r.firstError, latMs: r.latMs, seconds: DURATION_MS / 1000, ownCpuUs: r.cpuUsPerCall, sendLagP99Ms: r.sendLagP99Ms });
+    });
+  });
 }
 
 interface Started {
@@ -298,9 +388,14 @@ async function main(): Promise<void> {
     console.log(`city: ${c.intersectionCount} signals, ${c.network.links.length} links, ${CITY.carParks} car parks, ${CITY.signs} signs; ${CALLERS} callers; ${DURATION_MS} ms measured per run after ${WARMUP_MS} ms warm-up`);
     const ip = inProcess(city, reqs);
     console.log(`engine Recommend in process (no gRPC; free-flow roads, stand-in feed): p50 ${ip.p50Us.toFixed(0)} µs, p99 ${ip.p99Us.toFixed(0)} µs`);
-    const rows = ['| server | load | calls/s | p50 ms | p99 ms | server CPU µs/call | client CPU µs/call | load avg | errors |', '|---|---|---:|---:|---:|---:|---:|---:|---:|'];
+    const bodiesPath = join(dir, 'bodies.bin');
+    writeBodies(bodiesPath, reqs);
+    const missing = GENERATORS.includes('grpcio') ? grpcioMissing() : undefined;
+    if (missing !== undefined) console.log(`grpcio generator skipped: ${missing}`);
+    const generators = GENERATORS.filter((g) => g !== 'grpcio' || missing === undefined);
+    const rows = ['| server | generator | load | calls/s | p50 ms | p99 ms | server CPU µs/call | client CPU µs/call | send lag p99 ms | load avg | errors |', '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|'];
     const gcRows = [
-      '| server | load | server: KiB/call allocated, KiB surviving a scavenge, B/call promoted; per 10k calls scavenges, mark-compacts, pause ms; max pause ms (mark-compact); live MB | load generator: the same |',
+      '| server | load | server: KiB/call allocated, KiB surviving a scavenge, B/call promoted; per 10k calls scavenges, mark-compacts, pause ms; max pause ms (mark-compact); live MB | grpc-js load generator: the same |',
       '|---|---|---|---|',
     ];
     const byLoad = new Map<string, { p99: number; cpu: number }[]>();
@@ -310,22 +405,24 @@ async function main(): Promise<void> {
       if (replanned) console.log(`… then after a plan change (every kept tree dropped; ${replanned.trees} rebuilt by these calls): p50 ${replanned.p50Us.toFixed(0)} µs, p99 ${replanned.p99Us.toFixed(0)} µs, max ${(replanned.maxUs / 1000).toFixed(1)} ms, CPU ${replanned.cpuUs.toFixed(0)} µs a call; ${perCalls(replanned.gc, replanned.calls)}`);
       try {
         await load(port, reqs, undefined); // warm the server (JIT, caches) once
-        for (const rate of [undefined, ...OPEN_RATES]) {
-          const cpu0 = await childCpuUs(child);
-          const own0 = process.cpuUsage();
-          const ownGc = new GcWindow();
-          const r = await load(port, reqs, rate);
-          const own = process.cpuUsage(own0);
-          const clientGc = ownGc.take();
-          const cpu1 = await childCpuUs(child);
-          const serverCpu = (cpu1.cpuUs - cpu0.cpuUs) / r.total;
-          if (cpu1.trees > cpu0.trees) console.log(`(${kind}, ${rate ?? 'closed'}: ${cpu1.trees - cpu0.trees} road trees computed during the run)`);
-          const clientCpu = (own.user + own.system) / r.total;
-          const label = rate === undefined ? `closed loop, ${CALLERS} in flight` : `open loop, ${rate} req/s`;
-          const p99 = pct(r.latMs, 0.99);
-          byLoad.set(label, [...(byLoad.get(label) ?? []), { p99, cpu: serverCpu }]);
-          rows.push(`| ${kind} | ${label} | ${(r.calls / r.seconds).toFixed(0)} | ${pct(r.latMs, 0.5).toFixed(2)} | ${p99.toFixed(2)} | ${serverCpu.toFixed(0)} | ${clientCpu.toFixed(0)} | ${loadavg()[0]!.toFixed(1)} | ${r.errors}${r.firstError ? ` (${r.firstError})` : ''} |`);
-          gcRows.push(`| ${kind} | ${label} | ${gcCells(cpu1.gc, r.total)} | ${gcCells(clientGc, r.total)} |`);
+        for (const gen of generators) {
+          for (const rate of [undefined, ...OPEN_RATES]) {
+            const cpu0 = await childCpuUs(child);
+            const own0 = process.cpuUsage();
+            const ownGc = new GcWindow();
+            const r = gen === 'grpcio' ? await loadPy(port, bodiesPath, rate) : await load(port, reqs, rate);
+            const own = process.cpuUsage(own0);
+            const clientGc = ownGc.take();
+            const cpu1 = await childCpuUs(child);
+            const serverCpu = (cpu1.cpuUs - cpu0.cpuUs) / r.total;
+            if (cpu1.trees > cpu0.trees) console.log(`(${kind}, ${gen}, ${rate ?? 'closed'}: ${cpu1.trees - cpu0.trees} road trees computed during the run)`);
+            const clientCpu = r.ownCpuUs ?? (own.user + own.system) / r.total;
+            const label = rate === undefined ? `closed loop, ${CALLERS} in flight` : `open loop, ${rate} req/s`;
+            const p99 = pct(r.latMs, 0.99);
+            byLoad.set(`${gen}: ${label}`, [...(byLoad.get(`${gen}: ${label}`) ?? []), { p99, cpu: serverCpu }]);
+            rows.push(`| ${kind} | ${gen} | ${label} | ${(r.calls / r.seconds).toFixed(0)} | ${pct(r.latMs, 0.5).toFixed(2)} | ${p99.toFixed(2)} | ${serverCpu.toFixed(0)} | ${clientCpu.toFixed(0)} | ${r.sendLagP99Ms?.toFixed(2) ?? '—'} | ${loadavg()[0]!.toFixed(1)} | ${r.errors}${r.firstError ? ` (${r.firstError})` : ''} |`);
+            gcRows.push(`| ${kind} | ${gen}, ${label} | ${gcCells(cpu1.gc, r.total)} | ${gen === 'grpcio' ? 'Python, collector off' : gcCells(clientGc, r.total)} |`);
+          }
         }
       } finally {
         child.send('stop');

@@ -39,6 +39,7 @@
  * a new holder closes, as expired, the requests its predecessor left open there (it does not
  * reload them: its TSP state starts empty).
  */
+import { tuneHeapForServer } from '../heapTuning.js';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -155,6 +156,7 @@ export class NodeFront {
   }
 
   static async start(opts: NodeFrontOptions): Promise<NodeFront> {
+    tuneHeapForServer();
     const f = new NodeFront(opts);
     // The committed plans as they change; a region taken before its entry arrived reads the bucket.
     const w = await opts.plans.watch({ key: '>' });
