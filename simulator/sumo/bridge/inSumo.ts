@@ -64,6 +64,15 @@ export interface InSumoOptions {
   readonly priority?: { readonly schedule: ScheduleSource; readonly dispatch: BusDispatch; readonly busPrefix: string; readonly clock: (tS: number) => void };
   /** More SUMO options (e.g. `--tripinfo-output.write-unfinished true`). */
   readonly sumoArgs?: readonly string[];
+  /** Told of every re-plan: when, the vehicles counted in the interval, the planned cycles, and whether it was applied. */
+  readonly onReplan?: (r: ReplanReport) => void;
+}
+
+export interface ReplanReport {
+  readonly tS: number;
+  readonly countedVeh: number;
+  readonly cyclesS: readonly number[];
+  readonly applied: boolean;
 }
 
 export interface InSumoResult {
@@ -290,8 +299,10 @@ export async function runInSumo(c: CompiledNetwork, mapping: SumoMapping, plan: 
         const limMin = Float64Array.from(lastCycle, (x) => x - step);
         const limMax = Float64Array.from(lastCycle, (x) => x + step);
         let next: PlanBuffer;
+        const counted = last.reduce((a, b) => a + b, 0);
         if (o.check) {
           const picked = checkedReplan(c, smoothed, every, limMin, limMax, lastPlan, o.check);
+          o.onReplan?.({ tS: t + 1, countedVeh: counted, cyclesS: [...(picked ?? lastPlan).cycleS], applied: picked !== undefined });
           if (!picked) continue;
           next = picked;
         } else {
@@ -299,6 +310,7 @@ export async function runInSumo(c: CompiledNetwork, mapping: SumoMapping, plan: 
           // As the simulator's closed loop: switch only for a cycle change worth a transition.
           let worth = false;
           for (let i = 0; i < c.intersectionCount; i++) if (Math.abs(next.cycleS[i]! - lastCycle[i]!) >= (o.minCycleChangeS ?? 8)) worth = true;
+          o.onReplan?.({ tS: t + 1, countedVeh: counted, cyclesS: [...next.cycleS], applied: worth });
           if (!worth) continue;
         }
         lastPlan = next;
