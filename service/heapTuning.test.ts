@@ -4,10 +4,9 @@
  * from one site), read from V8's own trace. Needs `npm run build`.
  */
 import { spawnSync } from 'node:child_process';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const MODULE = pathToFileURL(new URL('../dist/service/heapTuning.js', import.meta.url).pathname).href;
+const MODULE = new URL('../dist/service/heapTuning.js', import.meta.url).href;
 // Objects from one site that all survive their scavenges: what V8 pretenures.
 const SCRIPT = `import { tuneHeapForServer } from '${MODULE}';
 tuneHeapForServer();

@@ -4,17 +4,17 @@
  *
  * Allocation-site pretenuring off. V8 watches where objects are allocated and, when
  * nearly all objects from one site survive their first scavenge, allocates that site's
- * later objects straight in the old generation. In a gRPC server that decision can land on
- * a per-call object (it depends on when the first scavenges happen during the first
- * burst of calls, so it differs from process to process): every later call's object is
- * then old from birth, and everything it points to (the call's stream, metadata, request,
- * answer: about 5 KB a call) survives the scavenges through the old-to-new remembered set
- * until a mark-compact, so it is copied and promoted. Measured on the Recommend benchmark
- * (docs/benchmarks.md, "Pretenuring"): 7 of 20 server processes came up in that state
- * (2.3-2.6 MB surviving each scavenge instead of 40-70 KB, mark-compacts of 50-190 ms,
- * p99 at 500 req/s 6-103 ms instead of 3-6 ms); with pretenuring off, 0 of 7, with the same
- * CPU a call. The service allocates its long-lived state once at start, where pretenuring
- * would have helped, so the cost is a little copying then.
+ * later objects straight in the old generation; an object allocated old keeps every young
+ * object it points to alive through scavenges (the old-to-new remembered set) until a
+ * mark-compact. On the Recommend benchmark (docs/benchmarks.md, "A load generator without a
+ * collector, and pretenuring off") 7 of 20 server processes came up in a state where every
+ * call's grpc-js and HTTP/2 objects (about 5 KB a call) were kept so and promoted: 2.3-2.6 MB
+ * surviving each scavenge instead of 40-70 KB, mark-compacts of 50-190 ms, p99 at 500 req/s
+ * 6-103 ms instead of 3-6 ms. Nothing live held them (a heap snapshot in the state), the state
+ * came back after a full collection, and with pretenuring off none of 13 processes came up in
+ * it, with the same CPU a call; which allocation site V8 had pretenured was not identified.
+ * The service allocates its long-lived state once at start, where pretenuring would have
+ * saved some copying.
  *
  * GREENWAVE_V8_PRETENURING=1 keeps V8's default (for comparison).
  */

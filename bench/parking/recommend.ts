@@ -33,14 +33,14 @@
  *
  * Environment: GREENWAVE_BENCH_PARKING_MS (measured window per run, default 4000);
  * GREENWAVE_BENCH_PARKING_GENERATORS (which generators, comma separated; default `grpc-js,grpcio`;
- * grpcio is skipped with a note when /usr/bin/python3 cannot import grpc);
+ * grpcio is skipped with a note when /usr/bin/python3 cannot import grpc and grpc_tools);
  * GREENWAVE_BENCH_PARKING_SERVER_ARGS (extra node options for the server children only, space
  * separated, e.g. `--trace-gc-nvp`); GREENWAVE_BENCH_PARKING_HEAP_PROFILE=1 (the server child's
  * allocation sites of what outlived the young generation, printed when it stops);
  * GREENWAVE_BENCH_PARKING_SERVERS (which servers, in order,
  * comma separated; default `greenwave,noop`).
  */
-import { execFile, fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,7 +57,7 @@ import { Recommender, type RecommendQuery } from '../../engine/parking/recommend
 import { TableOccupancySource } from '../../engine/parking/standIn.js';
 import { mulberry32 } from '../../engine/numeric.js';
 import { GcWindow, gcCells, perCalls, type GcFigures } from './gcWindow.js';
-import { PYTHON } from '../../test/fixtures/grpc/pythonStubs.js';
+import { PYTHON, pythonGrpcMissing } from '../../test/fixtures/grpc/pythonStubs.js';
 import { tuneHeapForServer } from '../../service/heapTuning.js';
 
 const CITY = { grid: { rows: 25, cols: 25, colSpacingM: 250, rowSpacingM: 200 }, carParks: 2000, signs: 500, seed: 17 };
@@ -288,12 +288,6 @@ async function load(port: number, reqs: Obj[], rate: number | undefined): Promis
   return run;
 }
 
-/** Why the grpcio generator cannot run here, or undefined when it can. */
-function grpcioMissing(): string | undefined {
-  const probe = spawnSync(PYTHON, ['-c', 'import grpc, grpc.aio'], { encoding: 'utf8' });
-  return probe.status === 0 ? undefined : `${PYTHON} cannot import grpc (apt-get install python3-grpcio): ${probe.stderr.trim().split('\n').pop()}`;
-}
-
 /** The requests as protobuf bytes for load.py, each behind a 4-byte big-endian length (the server's own request serializer). */
 function writeBodies(path: string, reqs: Obj[]): void {
   const pkg = grpc.loadPackageDefinition(loadProtos()) as unknown as { greenwave: { v1: Record<string, { service: grpc.ServiceDefinition }> } };
@@ -314,7 +308,12 @@ function loadPy(port: number, bodiesPath: string, rate: number | undefined): Pro
   return new Promise((resolve, reject) => {
     execFile(PYTHON, [LOAD_PY, bodiesPath, JSON.stringify(job)], { encoding: 'utf8', timeout: WARMUP_MS + DURATION_MS + 60_000, maxBuffer: 64 << 20 }, (e, stdout, stderr) => {
       if (e) return reject(new Error(`load.py failed: ${e.message}\n${stderr}`));
-      const r = JSON.parse(stdout) as { latMs: number[]; errors: number; total: number; firstError: string; sendLagP99Ms: number; cpuUsPerCall: number };
+      let r: { latMs: number[]; errors: number; total: number; firstError: string; sendLagP99Ms: number; cpuUsPerCall: number };
+      try {
+        r = JSON.parse(stdout) as typeof r;
+      } catch {
+        return reject(new Error(`load.py printed no result: ${stdout.slice(0, 200)}\n${stderr}`));
+      }
       resolve({ total: r.total, calls: r.latMs.length, errors: r.errors, firstError: r.firstError, latMs: r.latMs, seconds: DURATION_MS / 1000, ownCpuUs: r.cpuUsPerCall, sendLagP99Ms: r.sendLagP99Ms });
     });
   });
@@ -390,7 +389,7 @@ async function main(): Promise<void> {
     console.log(`engine Recommend in process (no gRPC; free-flow roads, stand-in feed): p50 ${ip.p50Us.toFixed(0)} µs, p99 ${ip.p99Us.toFixed(0)} µs`);
     const bodiesPath = join(dir, 'bodies.bin');
     writeBodies(bodiesPath, reqs);
-    const missing = GENERATORS.includes('grpcio') ? grpcioMissing() : undefined;
+    const missing = GENERATORS.includes('grpcio') ? pythonGrpcMissing() : undefined;
     if (missing !== undefined) console.log(`grpcio generator skipped: ${missing}`);
     const generators = GENERATORS.filter((g) => g !== 'grpcio' || missing === undefined);
     const rows = ['| server | generator | load | calls/s | p50 ms | p99 ms | server CPU µs/call | client CPU µs/call | send lag p99 ms | load avg | errors |', '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|'];
