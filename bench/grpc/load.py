@@ -11,11 +11,13 @@ requests of protocol.ts priorityRequest and prints one LoadResult JSON line.
 import argparse
 import asyncio
 import json
-import math
-import random
+import os
 import resource
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from pyload import run_callers  # noqa: E402  (bench/pyload.py, beside this folder)
 
 IDS = ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8"]
 TOKEN = "dispatch-secret-1"
@@ -48,7 +50,7 @@ async def run(job, priority_pb2, priority_pb2_grpc, grpc):
         await asyncio.wait_for(ch.channel_ready(), 5)
     stubs = [priority_pb2_grpc.BusPriorityServiceStub(ch) for ch in channels]
     md = (("authorization", f"Bearer {TOKEN}"),)
-    lat, lags = [], []
+    lat = []
     state = {"n": 0, "errors": 0, "completed": 0, "first": ""}
     reasons = {}
     t0 = time.perf_counter()
@@ -82,31 +84,9 @@ async def run(job, priority_pb2, priority_pb2_grpc, grpc):
                 if not state["first"]:
                     state["first"] = f"{e.code().name}: {e.details()}"
 
-    if job["mode"] == "closed":
-        async def caller(k):
-            stub = stubs[k % len(stubs)]
-            while time.perf_counter() < w1:
-                await call(stub)
-        await asyncio.gather(*(caller(k) for k in range(job["callers"])))
-    else:
-        # Each caller is its own Poisson process: exponential gaps, mean callers / rate.
-        mean_gap = job["callers"] / job["ratePerS"]
-        pending = []
-
-        async def caller(k):
-            rand = random.Random(g * 7919 + k + 1)
-            stub = stubs[k % len(stubs)]
-            due = t0 - mean_gap * math.log(1 - rand.random())
-            while due < w1:
-                wait = due - time.perf_counter()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                if due >= w0:
-                    lags.append((time.perf_counter() - due) * 1000)
-                pending.append(asyncio.ensure_future(call(stub)))
-                due -= mean_gap * math.log(1 - rand.random())
-        await asyncio.gather(*(caller(k) for k in range(job["callers"])))
-        await asyncio.gather(*pending)
+    # Open loop: each caller is its own Poisson process (exponential gaps, mean callers / rate).
+    rate = 0 if job["mode"] == "closed" else job["ratePerS"]
+    lags = await run_callers(job["callers"], rate, t0, w0, w1, lambda k: g * 7919 + k + 1, lambda k: call(stubs[k % len(stubs)]))
     await cpu_task
     elapsed = max(time.perf_counter(), w1) - w0
     used = cpu_s() - cpu["start"]

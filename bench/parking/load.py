@@ -23,12 +23,14 @@ each caller calls back to back. Prints one JSON line.
 import asyncio
 import gc
 import json
-import math
-import random
+import os
 import resource
 import struct
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from pyload import run_callers  # noqa: E402  (bench/pyload.py, beside this folder)
 
 METHOD = "/greenwave.v1.ParkingGuidanceService/Recommend"
 
@@ -55,7 +57,7 @@ async def run(job, bodies, grpc):
     # No serializers: requests go as the bytes given, answers come back as bytes.
     recommend = channel.unary_unary(METHOD)
     md = (("authorization", f"Bearer {job['token']}"),)
-    lat, lags = [], []
+    lat = []
     state = {"n": 0, "errors": 0, "total": 0, "first": ""}
     t0 = time.perf_counter()
     w0 = t0 + job["warmupMs"] / 1000
@@ -82,28 +84,7 @@ async def run(job, bodies, grpc):
     gc.collect()
     gc.disable()
     cpu0 = cpu_s()
-    if job["ratePerS"] <= 0:
-        async def caller():
-            while time.perf_counter() < w1:
-                await call()
-        await asyncio.gather(*(caller() for _ in range(job["callers"])))
-    else:
-        mean_gap = job["callers"] / job["ratePerS"]
-        pending = []
-
-        async def caller(k):
-            rand = random.Random(1009 * (k + 1))
-            due = t0 - mean_gap * math.log(1 - rand.random())
-            while due < w1:
-                wait = due - time.perf_counter()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                if due >= w0:
-                    lags.append((time.perf_counter() - due) * 1000)
-                pending.append(asyncio.ensure_future(call()))
-                due -= mean_gap * math.log(1 - rand.random())
-        await asyncio.gather(*(caller(k) for k in range(job["callers"])))
-        await asyncio.gather(*pending)
+    lags = await run_callers(job["callers"], job["ratePerS"], t0, w0, w1, lambda k: 1009 * (k + 1), lambda k: call())
     cpu = cpu_s() - cpu0
     gc.enable()
     await channel.close()
