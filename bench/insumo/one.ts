@@ -12,7 +12,8 @@
  * otherwise). Prints one JSON line.
  *
  *   node dist/bench/insumo/one.js <scenario-id> <seed>
- *   GREENWAVE_INSUMO_LOG=1 …: each adaptive re-plan on stderr; GREENWAVE_KEEP=1: keep the folder
+ *   GREENWAVE_INSUMO_LOG=1 …: each adaptive re-plan on stderr; GREENWAVE_KEEP=1: keep the folder;
+ *   GREENWAVE_INSUMO_JUDGE=sumo, GREENWAVE_INSUMO_SWITCH_MARGIN=0.15: the re-plans' judge and margin
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,10 @@ const DAY_S = DAY_FACTORS.length * PERIOD_S;
 const END_S = DAY_S + 1800;
 /** GREENWAVE_INSUMO_LOG=1: each adaptive re-plan on stderr (when, vehicles counted, cycles, applied or not). */
 const LOG_REPLANS = process.env['GREENWAVE_INSUMO_LOG'] === '1';
+/** GREENWAVE_INSUMO_JUDGE=sumo: re-plans judged in SUMO itself (docs/benchmarks.md, "Why adaptive loses"); default our simulator. */
+const JUDGE = process.env['GREENWAVE_INSUMO_JUDGE'] === 'sumo' ? 'sumo' : 'greenwave';
+/** GREENWAVE_INSUMO_SWITCH_MARGIN: how much better a re-plan must be judged to replace the running plan (default 0.05). */
+const SWITCH_MARGIN = Number(process.env['GREENWAVE_INSUMO_SWITCH_MARGIN'] ?? 0.05);
 
 export interface InSumoCase {
   readonly id: string;
@@ -87,7 +92,7 @@ async function main(): Promise<void> {
     const c0 = compileImport(imported);
     const loopMatch = built.needsDetectors ? matchLoops(readLoopDefinitions(readFileSync(join(dir, built.loopDefs), 'utf8')), imported.mapping) : undefined;
     const fixed = planFromLoops(c0, readFileSync(join(dir, 'loops.xml'), 'utf8'), 'loops.xml', undefined, loopMatch ? { loops: loopMatch.targets } : {});
-    const r = await runInSumo(fixed.compiled, imported.mapping, fixed.plan.buffer, { netPath: join(dir, 'net.net.xml'), routesPath: join(dir, 'routes.rou.xml'), dir, seed, endS: END_S, replanEveryS: PERIOD_S, check: { alternatives: 7, horizonS: PERIOD_S, switchMargin: 0.05 }, sumoArgs: ['--tripinfo-output.write-unfinished', 'true'], onReplan: LOG_REPLANS ? (x) => process.stderr.write(`${id} seed ${seed}: re-plan at ${x.tS} s, ${x.countedVeh} vehicles counted, cycles ${x.cyclesS.map((c) => c.toFixed(0)).join(' ')} s, ${x.applied ? 'applied' : 'kept the running plan'}\n`) : undefined });
+    const r = await runInSumo(fixed.compiled, imported.mapping, fixed.plan.buffer, { netPath: join(dir, 'net.net.xml'), routesPath: join(dir, 'routes.rou.xml'), dir, seed, endS: END_S, replanEveryS: PERIOD_S, check: { alternatives: 7, horizonS: PERIOD_S, switchMargin: SWITCH_MARGIN, judge: JUDGE }, sumoArgs: ['--tripinfo-output.write-unfinished', 'true'], onReplan: LOG_REPLANS ? (x) => process.stderr.write(`${id} seed ${seed}: re-plan at ${x.tS} s, ${x.countedVeh} vehicles counted, cycles ${x.cyclesS.map((c) => c.toFixed(0)).join(' ')} s, ${x.applied ? 'applied' : 'kept the running plan'}\n`) : undefined });
     result.timeLossS['greenwave adaptive (in SUMO)'] = r.trips.meanTimeLossS;
     result.vehicles['greenwave adaptive (in SUMO)'] = r.trips.vehicles;
     Object.assign(result, { replans: r.replans, planSwitches: r.planSwitches, conflicts: r.conflicts, shortClearances: r.shortClearances, firstViolation: r.firstViolation, bridgeWallS: r.wallS });

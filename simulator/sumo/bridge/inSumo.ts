@@ -27,6 +27,7 @@ import type { BusDispatch } from './busDispatch.js';
 import type { DetectorCounts } from '../../../engine/counts/csv.js';
 import { GreenwaveError, ErrorCode } from '../../../engine/errors.js';
 import type { SumoMapping } from '../importNet.js';
+import { rankInSumo } from '../sumoCheck.js';
 import { parseMovementId } from '../../../engine/network/geometry.js';
 import { e1Additional, SUMO_EPOCH_MS } from '../e1.js';
 import { readTripinfo, type TripinfoSummary } from '../tripinfo.js';
@@ -53,7 +54,17 @@ export interface InSumoOptions {
    * `horizonS`; the best is kept, and the running one stays unless another beats it by
    * `switchMargin` (a plan change costs a transition). Without it every re-plan is applied.
    */
-  readonly check?: { readonly alternatives: number; readonly horizonS: number; readonly switchMargin: number };
+  readonly check?: {
+    readonly alternatives: number;
+    readonly horizonS: number;
+    readonly switchMargin: number;
+    /**
+     * Who judges (default 'greenwave': our simulator). 'sumo': the shortlist is run in SUMO itself
+     * on demand sampled from the counts (simulator/sumo/sumoCheck.ts, as `sumo plan --check sumo`),
+     * for `horizonS`, with the running plan among them (kept unless beaten by `switchMargin`).
+     */
+    readonly judge?: 'greenwave' | 'sumo';
+  };
   readonly sumoBinary?: string;
   /**
    * Transit priority through greenwave's service: the runner follows `schedule` (the service's
@@ -301,7 +312,7 @@ export async function runInSumo(c: CompiledNetwork, mapping: SumoMapping, plan: 
         let next: PlanBuffer;
         const counted = last.reduce((a, b) => a + b, 0);
         if (o.check) {
-          const picked = checkedReplan(c, smoothed, every, limMin, limMax, lastPlan, o.check);
+          const picked = o.check.judge === 'sumo' ? sumoJudgedReplan(c, mapping, o.netPath, smoothed, every, limMin, limMax, lastPlan, o.check, o.seed) : checkedReplan(c, smoothed, every, limMin, limMax, lastPlan, o.check);
           o.onReplan?.({ tS: t + 1, countedVeh: counted, cyclesS: [...(picked ?? lastPlan).cycleS], applied: picked !== undefined });
           if (!picked) continue;
           next = picked;
@@ -366,6 +377,19 @@ function checkedReplan(c: CompiledNetwork, volume: Float64Array, intervalS: numb
     }
   }
   return best && bestDelay < keep * (1 - check.switchMargin) ? best : undefined;
+}
+
+/**
+ * The re-plan SUMO itself ranks first among the planner's shortlist and the running plan, on demand
+ * sampled from the counts; undefined to keep the running plan (best, or not `switchMargin` better).
+ */
+function sumoJudgedReplan(c: CompiledNetwork, mapping: SumoMapping, netPath: string, volume: Float64Array, intervalS: number, limMin: Float64Array, limMax: Float64Array, running: PlanBuffer, check: NonNullable<InSumoOptions['check']>, seed: number): PlanBuffer | undefined {
+  const planned = planNetwork(c, volume, intervalS, { cycleLimitMinS: limMin, cycleLimitMaxS: limMax, alternatives: check.alternatives });
+  const shortlist = planned.alternatives.length > 0 ? planned.alternatives : [{ label: 'plan', score: 0, buffer: planned.buffer, corridors: planned.corridors }];
+  const keep = shortlist.length;
+  const ranked = rankInSumo(c, { ...planned, alternatives: [...shortlist, { label: 'running plan', score: 0, buffer: running, corridors: planned.corridors }] }, { netPath, mapping, resolutionS: 1, durationS: check.horizonS, seed });
+  if (ranked.chosen === keep) return undefined;
+  return ranked.trials[ranked.chosen]!.simulatedDelayS < ranked.trials[keep]!.simulatedDelayS * (1 - check.switchMargin) ? ranked.plan.buffer : undefined;
 }
 
 function concat(parts: readonly Float64Array[]): Float64Array {
