@@ -2,7 +2,8 @@
  * One scenario and seed of bench/insumo, as a child process: a time-varying
  * day on an arterial of the scenario family (demand ramps from 0.4× to 1.1×
  * and back over 2.5 h in 15-minute steps, and the major direction swaps
- * halfway), scored in SUMO for: SUMO's actuated control, SUMO's Webster +
+ * halfway), scored in SUMO for: SUMO's actuated control (as SUMO builds it, and with
+ * greenwave's clearances), SUMO's Webster +
  * coordinator on the day's routes, greenwave's fixed plan and its time-of-day
  * plan from loops recorded under the net's program, and greenwave adaptive
  * with SUMO in the loop (TraCI; re-planning every 15 minutes from SUMO's
@@ -24,7 +25,7 @@ import { matchLoops, readLoopDefinitions } from '../../simulator/sumo/detectorDe
 import { readTripinfo } from '../../simulator/sumo/tripinfo.js';
 import { runInSumo } from '../../simulator/sumo/bridge/inSumo.js';
 import { arterialScenario } from '../scenarios/family.js';
-import { arterialFlows, buildLoops, buildNetwork, greenwavePlan, recordLoops, sh, SUMO_HOME } from '../scenarios/build.js';
+import { arterialFlows, buildLoops, buildNetwork, greenwaveClearances, greenwavePlan, recordLoops, sh, SUMO_HOME, withClearances } from '../scenarios/build.js';
 import { childRun } from '../scenarios/pool.js';
 
 /** Demand factor per 15-minute period, and the day's length. */
@@ -83,6 +84,10 @@ async function main(): Promise<void> {
       result.vehicles[name] = t.vehicles;
     };
     score('SUMO actuated', 'actuated.net.xml', []);
+    // SUMO's actuated control with greenwave's clearances (ITE yellow and all-red, whole seconds), as
+    // bench:scenarios does: how much of the gap to it is the clearances, which greenwave never shortens.
+    writeFileSync(join(dir, 'actuated-gwc.net.xml'), withClearances(readFileSync(join(dir, 'actuated.net.xml'), 'utf8'), greenwaveClearances(readFileSync(join(dir, 'net.net.xml'), 'utf8'))));
+    score('SUMO actuated (gw clearances)', 'actuated-gwc.net.xml', []);
     score('SUMO Webster+coord', 'net.net.xml', ['webster.add.xml', 'coord.add.xml']);
     score('greenwave fixed', 'net.net.xml', ['gw.add.xml']);
     score('greenwave time-of-day', 'net.net.xml', ['gwtod.add.xml']);
