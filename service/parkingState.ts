@@ -1,8 +1,12 @@
 /**
  * What the ParkingGuidanceService serves: the parking file compiled against
- * the service's network, the road graph its recommendations drive on (its
- * signal delays refreshed from the service's current plan whenever Replan or
- * the lifecycle swaps it), the occupancy feed, and the recommender. Built by
+ * the service's network, the road graph its recommendations drive on, the
+ * occupancy feed, and the recommender. The road graph's signal delays are the
+ * service's traffic state's (./trafficState.ts, what TrafficStateService
+ * serves: the plan in force with the measured lane flows, live from the
+ * controllers' loops when the service collects them), re-read whenever that
+ * state is recomputed (a new plan, a new count interval); without a traffic
+ * state (tests), the plan's own delays, re-read when the plan changes. Built by
  * startServer (./server.ts) when a parking file is given (`serve --parking`);
  * read by ./parkingService.ts.
  *
@@ -35,6 +39,7 @@ import type { ServicePlan } from './replan.js';
 import type { ServiceState } from './state.js';
 import { notFound } from './errors.js';
 import type { OccupancyHistory } from './occupancyHistory.js';
+import type { TrafficState } from './trafficState.js';
 
 /**
  * Memory for the road graph's full trees by origin (engine/parking/roads.ts): 12 bytes per
@@ -54,7 +59,11 @@ export class ParkingGuidance {
   readonly arrivals: GuidedArrivals;
   /** Where applied reports are recorded when the service has a database (set by startServer). */
   history: OccupancyHistory | undefined;
+  /** The traffic state whose delays the drives use (set by startServer); absent: the plan's. */
+  traffic: TrafficState | undefined;
   private delaysOf: ServicePlan | undefined;
+  /** The traffic state's `revision` the road graph's delays were read at (-1: none yet). */
+  private delaysRevision = -1;
   private readonly signs: SignMessenger;
   private signsAt: { revision: number; second: number; states: OccupancyState[]; messages: SignMessage[] } | undefined;
 
@@ -70,6 +79,26 @@ export class ParkingGuidance {
     this.arrivals = new GuidedArrivals(feed, parking.carParkCount);
     this.recommender = new Recommender(parking, this.roads, this.arrivals);
     this.signs = new SignMessenger(parking.file);
+  }
+
+  /**
+   * The drives' signal delays: the traffic state's (recomputed for a new plan or a new interval
+   * of live counts), else the plan's, re-read only when they changed (the road graph then drops
+   * its kept trees).
+   */
+  private refreshDelays(): void {
+    if (this.traffic !== undefined) {
+      const est = this.traffic.current();
+      if (est.revision === this.delaysRevision) return;
+      this.roads.setLaneDelays(est.laneDelayS, est.laneFlowVehPerH);
+      this.delaysRevision = est.revision;
+      return;
+    }
+    // Replan swaps the plan object whole.
+    if (this.delaysOf !== this.state.plan) {
+      this.roads.setDelays(this.state.plan.buffer);
+      this.delaysOf = this.state.plan;
+    }
   }
 
   /** Every car park's state and every sign's message at `nowMs` (recomputed when the feed or the second changed). */
@@ -101,11 +130,7 @@ export class ParkingGuidance {
    * booking. If the recommender throws, the earlier booking is put back.
    */
   recommend(q: RecommendQuery, booking?: { readonly key: string; readonly owner: string }): { result: RecommendResult; booked: Booking | undefined } {
-    // The plan's delays, re-read only when the plan object changed (Replan swaps it whole).
-    if (this.delaysOf !== this.state.plan) {
-      this.roads.setDelays(this.state.plan.buffer);
-      this.delaysOf = this.state.plan;
-    }
+    this.refreshDelays();
     if (booking === undefined) return { result: this.recommender.recommend(q), booked: undefined };
     const earlier = this.arrivals.take(booking.key);
     let result: RecommendResult;

@@ -271,6 +271,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // With a storage they also become the live traffic state and feed the incident detector.
   const gates = parking ? new ParkingGates(parking, state.c, log) : undefined;
   const traffic = new TrafficState(state);
+  // Recommend's drives take the link state's signal delays, as GetRouteTravelTime does.
+  if (parking) parking.traffic = traffic;
   const liveTraffic = field !== undefined && opts.storage !== undefined;
   const onCounts = (rows: readonly DetectorCount[], iv: { startMs: number; intervalS: number }): void => {
     if (gates?.any) gates.apply(rows, iv);

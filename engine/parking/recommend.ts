@@ -6,7 +6,7 @@
  * (service/parkingService.ts) and the benchmark (bench/parking/recommend.ts).
  *
  * Expected total cost of car park k, in seconds of driving (docs/parking.md):
- *   driveS_k                       shortest drive over the network (./roads.ts: free flow + the plan's signal delays)
+ *   driveS_k                       shortest drive over the network (./roads.ts: free flow + signal delays, the plan's or the traffic state's)
  * + walkFactor · walkS_k           walk from the car park to the destination (haversine × detourFactor at walkSpeedMps)
  * + 3600 · price_k / valueOfTimePerH   the fee for the stay (./load.ts priceOfStay)
  * + (1 − P_k) · failS              P_k = P(at least one free space on arrival) from the occupancy source's prediction

@@ -4,11 +4,12 @@
  * entrance is on a link); an edge is a turn from a link into one leaving its
  * downstream intersection, allowed when some lane of that approach carries
  * the turn. An edge costs the next link's free-flow time plus the signal delay
- * of that movement in the current plan (the lanes' HCM delays from
- * engine/timing, flow-weighted per movement), so a left turn through a
- * congested junction costs what the plan says it does. The plan's delays are
- * set with `setDelays` whenever the service's plan changes; the graph itself
- * is built once per network.
+ * of that movement (the lanes' delays, flow-weighted per movement), so a left
+ * turn through a congested junction costs what it does: the plan's HCM delays
+ * (`setDelays`), or those of the traffic state measured from the loops under
+ * the plan in force (`setLaneDelays` with engine/traffic/linkState.ts's, as the
+ * service does, re-set when the state is recomputed); the graph itself is
+ * built once per network.
  *
  * Search: Dijkstra over the links with a binary heap in typed arrays and
  * per-search generation stamps (no clearing, no allocation per search), ending
@@ -271,6 +272,14 @@ export class RoadGraph {
    * movements), or the plain mean when no flow was counted.
    */
   setDelays(buffer: PlanBuffer): void {
+    this.setLaneDelays(buffer.laneDelayS, buffer.laneFlowVehPerH);
+  }
+
+  /**
+   * Per-turn signal delays from per-lane delays and flows (a plan's, or the traffic state's
+   * measured ones: engine/traffic/linkState.ts), as `setDelays` describes.
+   */
+  setLaneDelays(laneDelayS: Float64Array, laneFlowVehPerH: Float64Array): void {
     const c = this.c;
     const delayFlow = new Float64Array(c.intersectionCount * MOVEMENT_COUNT);
     const flow = new Float64Array(c.intersectionCount * MOVEMENT_COUNT);
@@ -281,8 +290,8 @@ export class RoadGraph {
         const mask = c.laneMovementMask[l]!;
         let count = 0;
         for (let m = 0; m < MOVEMENT_COUNT; m++) if (mask & (1 << m)) count++;
-        const d = buffer.laneDelayS[l]!;
-        const q = buffer.laneFlowVehPerH[l]! / count;
+        const d = laneDelayS[l]!;
+        const q = laneFlowVehPerH[l]! / count;
         if (!Number.isFinite(d)) continue;
         for (let m = 0; m < MOVEMENT_COUNT; m++) {
           if (!(mask & (1 << m))) continue;

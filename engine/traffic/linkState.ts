@@ -127,6 +127,15 @@ export class LinkStateEstimator {
   readonly level: Uint8Array;
   /** Vehicle-kilometres in the interval (the weight of the corridor and city indices). */
   readonly vehKm: Float64Array;
+  /**
+   * Per compiled lane, the signal delay the link's travel time was made of (the HCM delay with
+   * the progression factor, or the input-output delay on the through phase), s; 0 on a lane no
+   * phase serves. With `laneFlowVehPerH` (the measured flows) it gives per-movement delays to
+   * the parking recommender's road graph (engine/parking/roads.ts `setLaneDelays`).
+   */
+  readonly laneDelayS: Float64Array;
+  /** Counts `update` calls: a reader that copied the delays re-reads them when it changed. */
+  revision = 0;
   /** Start of the interval last computed, s (caller's clock); NaN before the first. */
   intervalStartS = Number.NaN;
   private readonly scratch: PlanBuffer;
@@ -152,6 +161,7 @@ export class LinkStateEstimator {
     this.tpi = new Float64Array(n);
     this.level = new Uint8Array(n);
     this.vehKm = new Float64Array(n);
+    this.laneDelayS = new Float64Array(c.laneIds.length);
     this.scratch = createPlanBuffer(c);
     this.thresholds = Array.from(links.linkClass, (k) => thresholdsOf(k));
     this.throughPhase = new Int32Array(n).fill(-1);
@@ -185,6 +195,8 @@ export class LinkStateEstimator {
     const L = this.links;
     const sc = this.scratch;
     this.intervalStartS = intervalStartS;
+    this.revision++;
+    this.laneDelayS.fill(0);
     sc.cycleS.set(plan.cycleS);
     sc.lostTimeS.set(plan.lostTimeS);
     sc.criticalFlowRatio.set(plan.criticalFlowRatio);
@@ -224,6 +236,7 @@ export class LinkStateEstimator {
         const d1 = (0.5 * cycleS * (1 - ratio) * (1 - ratio)) / (1 - Math.min(1, xl) * ratio);
         const pf = ph === through && p >= 0 && ratio < 1 ? Math.min(MAX_PROGRESSION_FACTOR, (1 - p) / (1 - ratio)) : 1;
         const dl = ph === through && io >= 0 ? io : d1 * pf + (total - d1);
+        this.laneDelayS[l] = dl;
         flow += v;
         delayVeh += dl * v;
         delaySum += dl;
@@ -264,6 +277,11 @@ export class LinkStateEstimator {
       this.level[k] = levelOf(this.tpi[k]!);
       this.vehKm[k] = (flow * x.intervalS * L.lengthM[k]!) / 3600 / 1000;
     }
+  }
+
+  /** The lane flows of the last interval, veh/h (measured; 0 where a lane's loop was missing). */
+  get laneFlowVehPerH(): Float64Array {
+    return this.scratch.laneFlowVehPerH;
   }
 
   /** The highest v/c of link k's lanes in the last interval (measured flows, the plan's greens). */
