@@ -152,7 +152,7 @@ async function serve(kind: string, dir: string): Promise<void> {
     };
     fill();
     setInterval(fill, 60_000).unref();
-    // The server's own Recommend path, in this process before the load: the plan's delays on the
+    // The server's own Recommend path, in this process before the load: the traffic state's delays on the
     // roads, the tracked feed behind the bookings ledger (what a gRPC call runs, minus gRPC).
     const city = parkingCityJson(CITY);
     const reqs = requests(city, 5000);
@@ -400,7 +400,7 @@ async function main(): Promise<void> {
     const byLoad = new Map<string, { p99: number; cpu: number }[]>();
     for (const kind of SERVERS) {
       const { child, port, engine, replanned } = await startChild(kind, dir);
-      if (engine) console.log(`the server's Recommend in its process before the load (no gRPC; the plan's delays, the tracked feed): p50 ${engine.p50Us.toFixed(0)} µs, p99 ${engine.p99Us.toFixed(0)} µs, CPU ${engine.cpuUs.toFixed(0)} µs a call; ${engine.trees} road trees computed; ${perCalls(engine.gc, engine.calls)}`);
+      if (engine) console.log(`the server's Recommend in its process before the load (no gRPC; the traffic state's delays, the tracked feed): p50 ${engine.p50Us.toFixed(0)} µs, p99 ${engine.p99Us.toFixed(0)} µs, CPU ${engine.cpuUs.toFixed(0)} µs a call; ${engine.trees} road trees computed; ${perCalls(engine.gc, engine.calls)}`);
       if (replanned) console.log(`… then after a plan change (every kept tree dropped; ${replanned.trees} rebuilt by these calls): p50 ${replanned.p50Us.toFixed(0)} µs, p99 ${replanned.p99Us.toFixed(0)} µs, max ${(replanned.maxUs / 1000).toFixed(1)} ms, CPU ${replanned.cpuUs.toFixed(0)} µs a call; ${perCalls(replanned.gc, replanned.calls)}`);
       try {
         await load(port, reqs, undefined); // warm the server (JIT, caches) once
