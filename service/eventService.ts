@@ -107,14 +107,14 @@ async function listEvents(storage: Storage, r: Obj): Promise<Obj> {
 
 const wireEvent = (e: ControllerEvent): Obj => ({ location_id: e.locationId, timestamp: sToTimestamp(e.timestampMs / 1000), event_code: e.eventCode, event_param: e.eventParam });
 
-/** The stored events of these locations in [fromMs, toMs), as one time-ordered buffer; refused past MAX_MEASURE_EVENTS. */
-export async function loadLog(storage: Storage, locationIds: readonly string[], fromMs: number, toMs: number): Promise<EventBuffer> {
+/** The stored events of these locations in [fromMs, toMs), as one time-ordered buffer; refused past `maxEvents` (MAX_MEASURE_EVENTS). */
+export async function loadLog(storage: Storage, locationIds: readonly string[], fromMs: number, toMs: number, maxEvents = MAX_MEASURE_EVENTS): Promise<EventBuffer> {
   const buf = new EventBuffer(1024);
   let total = 0;
   for (const locationId of locationIds) {
-    const rows = await storage.events({ fromMs, toMs, locationId, limit: MAX_MEASURE_EVENTS - total + 1 });
+    const rows = await storage.events({ fromMs, toMs, locationId, limit: maxEvents - total + 1 });
     total += rows.length;
-    if (total > MAX_MEASURE_EVENTS) throw new StatusError(grpc.status.RESOURCE_EXHAUSTED, `more than ${MAX_MEASURE_EVENTS} events in the range: ask for a shorter range (from, to)`);
+    if (total > maxEvents) throw new StatusError(grpc.status.RESOURCE_EXHAUSTED, `more than ${maxEvents} events in the range: ask for a shorter range (from, to)`);
     const loc = buf.locationIndex(locationId);
     for (const e of rows) buf.push(loc, e.timestampMs, e.eventCode, e.eventParam);
   }

@@ -270,18 +270,23 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // parks' gate loops among them to the occupancy tracker (with or without a storage).
   // With a storage they also become the live traffic state and feed the incident detector.
   const gates = parking ? new ParkingGates(parking, state.c, log) : undefined;
-  const traffic = new TrafficState(state);
+  // With the event collector, the live link delays take the arrival pattern from the collected events.
+  const traffic = new TrafficState(state, collector ? opts.storage : undefined);
   // Recommend's drives take the link state's signal delays, as GetRouteTravelTime does.
   if (parking) parking.traffic = traffic;
   const liveTraffic = field !== undefined && opts.storage !== undefined;
+  // One window's events read at a time, in order (each read waits for the one before).
+  let progression = Promise.resolve();
   const onCounts = (rows: readonly DetectorCount[], iv: { startMs: number; intervalS: number }): void => {
     if (gates?.any) gates.apply(rows, iv);
-    if (liveTraffic) traffic.applyLive(rows, iv);
+    if (!liveTraffic) return;
+    traffic.applyLive(rows, iv);
+    if (collector) progression = progression.then(() => traffic.loadProgression()).then(() => undefined, (e: unknown) => log(`greenwave serve: arrivals on green not read: ${e instanceof Error ? e.message : String(e)}`));
   };
   const counts = field && (opts.storage || gates?.any) ? new CountCollector(field.client, field.endpoints, opts.storage, clock, { intervalS: opts.countIntervalS, log, onCounts }).start() : undefined;
   if (counts && liveTraffic) {
     traffic.startLive(counts.intervalS);
-    log(`greenwave serve: traffic state and incident detection from the controllers' loop counts every ${counts.intervalS} s (the counts file until the first whole interval)`);
+    log(`greenwave serve: traffic state and incident detection from the controllers' loop counts every ${counts.intervalS} s (the counts file until the first whole interval); link delays ${collector ? "from the arrivals on green in the controllers' collected events" : 'with random arrivals (no event log collected)'}`);
   } else log('greenwave serve: traffic state from the counts file; incident detection not running (no live loop counts: it needs --controllers and --db)');
   // Reports and the tracker's corrections into the database, when there is one.
   const history = parking && opts.storage ? new OccupancyHistory(parking.feed, opts.storage, clock, { log }).start() : undefined;

@@ -49,6 +49,7 @@ test('WatchLinkStates: every link, corridor and city index; the state the estima
   expect((msg!['corridors'] as Record<string, unknown>[]).map((c) => c['corridor_id'])).toEqual(['renmin-rd']);
   expect(msg!['city_tpi']).toBeGreaterThanOrEqual(0);
   expect(msg!['source']).toBe('TRAFFIC_DATA_SOURCE_COUNTS_FILE');
+  expect(msg!['progression']).toBe('random arrivals (HCM PF = 1): the state is from the counts file');
   const bad = await first({ link_ids: ['L-I1-I2'], interval_s: 0.001 });
   expect(bad.err?.code).toBe(grpc.status.INVALID_ARGUMENT);
   expect(bad.err?.details).toMatch(/^interval_s: /);

@@ -79,6 +79,8 @@ test('live counts become the link states; a lane that stops counting opens an in
   await minute(14);
   await minute(14);
   expect(cc.srv.traffic.isLive).toBe(true);
+  // The window's events are read after the counts (the collector runs, the controllers keep no log).
+  expect(await waitFor(() => !/until the first window/.test(cc.srv.traffic.progression()))).toBe(true);
   // The link state is the live window's: two whole minutes of 14 vehicles on each of three lanes.
   const states = await new Promise<Obj>((resolve, reject) => {
     const call = (client['WatchLinkStates'] as (r: object, m: grpc.Metadata) => grpc.ClientReadableStream<Obj>)({ link_ids: ['L-I2-I3'], interval_s: 0.1 }, meta);
@@ -89,6 +91,9 @@ test('live counts become the link states; a lane that stops counting opens an in
     call.once('error', reject);
   });
   expect(states['source']).toBe('TRAFFIC_DATA_SOURCE_LIVE');
+  // These controllers keep no event log: the delays take arrivals as random, and say why.
+  expect(states['progression']).toMatch(/^random arrivals \(HCM PF = 1\): no events stored for the window/);
+  expect((states['links'] as Obj[])[0]!['arrival_on_green_share']).toBeUndefined();
   expect(states['interval_s']).toBe(120);
   expect((states['links'] as Obj[])[0]!['flow_veh_per_h']).toBeCloseTo((3 * 2 * 14 * 3600) / 120, 6);
   expect(cc.srv.traffic.incidents).toEqual([]);
@@ -115,4 +120,30 @@ test('live counts become the link states; a lane that stops counting opens an in
   const after = await unaryCall(client, 'ListIncidents', { include_cleared: true }, meta, 5000);
   expect((after.res['incidents'] as Obj[]).map((x) => [x['link_id'], x['state']])).toEqual([['L-I2-I3', 'INCIDENT_STATE_CLEARED']]);
   watch.cancel();
+}, 30_000);
+
+test('with the controllers\' event logs collected, each live window\'s delays are read from the stored events', async () => {
+  const dir2 = mkdtempSync(join(tmpdir(), 'gw-traffic-live-events-'));
+  const cc2 = await startControlCentre(dir2, { eventLogs: true, eventPollMs: 100 });
+  try {
+    expect(cc2.srv.traffic.progression()).toMatch(/until the first window of collected events is read/);
+    for (let m = 0; m < 3; m++) {
+      cc2.advance(60 - (cc2.now() % 60) + 1);
+      // The collector stores the controllers' events on its own timer; then the minute's counts.
+      await new Promise((r) => setTimeout(r, 300));
+      await cc2.srv.counts!.tick();
+    }
+    expect(cc2.srv.traffic.isLive).toBe(true);
+    let said = '';
+    for (let k = 0; k < 100 && !/events collected from the controllers/.test(said); k++) {
+      await new Promise((r) => setTimeout(r, 20));
+      said = cc2.srv.traffic.progression();
+    }
+    const m = /from (\d+) events collected from the controllers between/.exec(said);
+    expect(m, said).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(0);
+  } finally {
+    await cc2.close();
+    rmSync(dir2, { recursive: true, force: true });
+  }
 }, 30_000);

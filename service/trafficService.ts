@@ -60,6 +60,7 @@ export function trafficService(ctx: ServiceContext, traffic: TrafficState): grpc
     travel_speed_kph: s.travelSpeedKph[k],
     tpi: s.tpi[k],
     level: levelName(s.tpi[k]!),
+    ...(known(s.arrivalOnGreenShare[k]!) ? { arrival_on_green_share: s.arrivalOnGreenShare[k] } : {}),
   });
 
   const statesMessage = (ids: readonly number[]): Obj => {
@@ -77,6 +78,7 @@ export function trafficService(ctx: ServiceContext, traffic: TrafficState): grpc
       ...(known(city) ? { city_tpi: city } : {}),
       city_level: levelName(city),
       source: sourceName(),
+      progression: traffic.progression(),
     };
   };
 

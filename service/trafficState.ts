@@ -12,7 +12,13 @@
  * cycle: its flows are one green's worth, or none), feeds the interval to the
  * g-factor estimator, and feeds the incident detector (engine/traffic/
  * incidentDetector.ts) the interval's counts and occupancies; its start and
- * clear events open and close the incidents in `incidents`.
+ * clear events open and close the incidents in `incidents`. Where the service
+ * also collects the controllers' high-resolution event logs into its store
+ * (./eventCollector.ts), `loadProgression` then reads the window's events and
+ * gives the links with advance loops their measured arrivals on green and
+ * the input-output delay of their through traffic (engine/traffic/
+ * progression.ts), as the validation against the simulator does; without
+ * events their delay is HCM's with random arrivals.
  */
 import { trafficLinks, type TrafficLinks } from '../engine/traffic/links.js';
 import { LinkStateEstimator, type LoopInterval } from '../engine/traffic/linkState.js';
@@ -21,12 +27,24 @@ import { IncidentDetector, type IncidentEvent, type IncidentParams } from '../en
 import type { ServiceState } from './state.js';
 import { notFound } from './errors.js';
 import type { ServicePlan } from './replan.js';
-import type { DetectorCount } from './storage/storage.js';
+import type { DetectorCount, Storage } from './storage/storage.js';
+import { measureContext } from '../engine/measures/context.js';
+import { arrivalOnGreenShares } from '../engine/traffic/progression.js';
+import { loadLog } from './eventService.js';
+import type { EventBuffer } from '../engine/events/buffer.js';
 
 /** The live link state covers this much of the latest counts, s. */
 export const LIVE_WINDOW_S = 300;
 /** The incident detector's window, s: at least one green of a 120 s cycle (the benchmark's 4 × 30 s). */
 export const INCIDENT_WINDOW_S = 120;
+/**
+ * Events read before the live window for `loadProgression`, ms: the cycle under way when the
+ * window starts and the queue it carries (the held-upstream term scans as far back).
+ */
+export const PROGRESSION_MARGIN_MS = 300_000;
+/** Most events `loadProgression` reads for one window; beyond, the window keeps random arrivals. */
+export const PROGRESSION_MAX_EVENTS = 500_000;
+
 /** `IncidentRecord.source` of the loop detector's incidents. */
 export const LOOP_SOURCE = 'loops';
 
@@ -71,8 +89,15 @@ interface Live {
   readonly occ: Float64Array;
   readonly startMs: Float64Array;
   intervals: number;
-  /** The window's state as a LoopInterval (recomputed each interval), and one interval's, for the g-factor. */
-  readonly window: { intervalS: number; volumeVeh: Float64Array; occupancyPct: Float64Array };
+  /**
+   * The window's state as a LoopInterval (recomputed each interval), and one interval's, for the
+   * g-factor. The window's progression (NaN: unknown) is the last `loadProgression` found: kept
+   * until the next one, so a window is not without it while its events are read.
+   */
+  readonly window: { intervalS: number; volumeVeh: Float64Array; occupancyPct: Float64Array; arrivalOnGreenShare: Float64Array; throughDelayS: Float64Array };
+  /** The window's span, ms (from the first interval's start to the last one's end). */
+  fromMs: number;
+  toMs: number;
   readonly one: { intervalS: number; volumeVeh: Float64Array; occupancyPct: Float64Array };
   readonly detector: IncidentDetector;
   /** The detector's sample: counts and occupancy per detector (0 where missing). */
@@ -80,6 +105,8 @@ interface Live {
   readonly sampleOcc: Float64Array;
   samplesFed: number;
   lastSampleEndS: number;
+  /** What the window's progression is from (`progression()`). */
+  progression: string;
   /** Incident id of the active incident per detector link (incident layout link index). */
   readonly open: Map<number, string>;
 }
@@ -99,7 +126,11 @@ export class TrafficState {
   private readonly detectorIndex: Map<string, number>;
   private live: Live | undefined;
 
-  constructor(private readonly state: ServiceState) {
+  /** `events`: the store the event collector writes the controllers' event logs to (`loadProgression` reads it). */
+  constructor(
+    private readonly state: ServiceState,
+    private readonly events?: Storage,
+  ) {
     const c = state.c;
     this.links = trafficLinks(c);
     this.estimator = new LinkStateEstimator(c, this.links);
@@ -165,7 +196,9 @@ export class TrafficState {
       occ: new Float64Array(windowIntervals * nd).fill(Number.NaN),
       startMs: new Float64Array(windowIntervals).fill(Number.NaN),
       intervals: 0,
-      window: { intervalS, volumeVeh: new Float64Array(nd), occupancyPct: new Float64Array(nd) },
+      window: { intervalS, volumeVeh: new Float64Array(nd), occupancyPct: new Float64Array(nd), arrivalOnGreenShare: new Float64Array(this.links.count).fill(Number.NaN), throughDelayS: new Float64Array(this.links.count).fill(Number.NaN) },
+      fromMs: Number.NaN,
+      toMs: Number.NaN,
       one: { intervalS, volumeVeh: new Float64Array(nd), occupancyPct: new Float64Array(nd) },
       // One threshold for every station: no calibration on the city's own incident-free days yet.
       detector: new IncidentDetector(layout, uncalibratedIncidentParams(intervalS)),
@@ -173,6 +206,7 @@ export class TrafficState {
       sampleOcc: new Float64Array(nd),
       samplesFed: 0,
       lastSampleEndS: Number.NaN,
+      progression: this.events ? 'random arrivals (HCM PF = 1) until the first window of collected events is read' : 'random arrivals (HCM PF = 1): no event log is collected (it needs --controllers and --db)',
       open: new Map(),
     };
   }
@@ -222,6 +256,8 @@ export class TrafficState {
     lv.window.intervalS = filled * lv.intervalS;
     let first = Number.POSITIVE_INFINITY;
     for (let w = 0; w < filled; w++) first = Math.min(first, lv.startMs[w]!);
+    lv.fromMs = first;
+    lv.toMs = interval.startMs + interval.intervalS * 1000;
     this.estimator.calibrate(one);
     this.estimator.update(lv.window, this.state.plan.buffer);
     this.computedFor = this.state.plan;
@@ -251,6 +287,50 @@ export class TrafficState {
       }
     }
     return events;
+  }
+
+  /**
+   * Reads the stored events of the live window (and PROGRESSION_MARGIN_MS before it) and gives
+   * the window each advance-looped link's arrivals on green and its through traffic's
+   * input-output delay (engine/traffic/progression.ts: links with fewer than its minimum of
+   * arrivals stay unknown), then recomputes the link state. Called after each `applyLive` by
+   * startServer when the event collector runs; a window that moved on while the events were
+   * read is left alone (the next call reads the new one). Resolves to what it did.
+   */
+  async loadProgression(): Promise<string> {
+    const lv = this.live;
+    if (lv === undefined || lv.intervals === 0 || this.events === undefined) return 'no live window, or no event store';
+    const at = lv.intervals;
+    const { fromMs, toMs } = lv;
+    const c = this.state.c;
+    let log: EventBuffer;
+    try {
+      log = await loadLog(this.events, c.intersectionIds, fromMs - PROGRESSION_MARGIN_MS, toMs, PROGRESSION_MAX_EVENTS);
+    } catch (e: unknown) {
+      if (lv.intervals === at) lv.progression = `random arrivals (HCM PF = 1): the window's events were not read (${e instanceof Error ? e.message : String(e)})`;
+      return lv.progression;
+    }
+    if (log.length === 0) {
+      if (lv.intervals === at) lv.progression = 'random arrivals (HCM PF = 1): no events stored for the window (the controllers keep no event log, or it is not collected yet)';
+      return lv.progression;
+    }
+    const aog = new Float64Array(this.links.count);
+    const io = new Float64Array(this.links.count);
+    arrivalOnGreenShares(measureContext(c, log), this.links, fromMs, toMs, aog, io);
+    if (lv.intervals !== at) return 'the window moved on while its events were read';
+    lv.window.arrivalOnGreenShare.set(aog);
+    lv.window.throughDelayS.set(io);
+    let known = 0;
+    for (let k = 0; k < aog.length; k++) if (aog[k]! >= 0) known++;
+    lv.progression = `arrivals on green and input-output delay on ${known} of ${this.links.count} links, from ${log.length} events collected from the controllers between ${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}; HCM random arrivals on the others`;
+    this.estimator.update(lv.window, this.state.plan.buffer);
+    this.computedFor = this.state.plan;
+    return lv.progression;
+  }
+
+  /** What the live link delays take the arrival pattern from: events, or random arrivals and why. */
+  progression(): string {
+    return this.live?.progression ?? 'random arrivals (HCM PF = 1): the state is from the counts file';
   }
 
   /** Whether incidents are being detected, what from, or why not. */

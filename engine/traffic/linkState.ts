@@ -134,6 +134,8 @@ export class LinkStateEstimator {
    * the parking recommender's road graph (engine/parking/roads.ts `setLaneDelays`).
    */
   readonly laneDelayS: Float64Array;
+  /** Per link, the share of through arrivals on green the last update was given (NaN: unknown, random arrivals taken). */
+  readonly arrivalOnGreenShare: Float64Array;
   /** Counts `update` calls: a reader that copied the delays re-reads them when it changed. */
   revision = 0;
   /** Start of the interval last computed, s (caller's clock); NaN before the first. */
@@ -162,6 +164,7 @@ export class LinkStateEstimator {
     this.level = new Uint8Array(n);
     this.vehKm = new Float64Array(n);
     this.laneDelayS = new Float64Array(c.laneIds.length);
+    this.arrivalOnGreenShare = new Float64Array(n).fill(Number.NaN);
     this.scratch = createPlanBuffer(c);
     this.thresholds = Array.from(links.linkClass, (k) => thresholdsOf(k));
     this.throughPhase = new Int32Array(n).fill(-1);
@@ -218,6 +221,7 @@ export class LinkStateEstimator {
       // Progression (HCM 2010 ch. 18: PF = (1 − P) f_PA / (1 − g/C), f_PA = 1) on the lanes of
       // the link's through phase, when the share arriving on green is known; random arrivals else.
       const p = aog ? aog[k]! : Number.NaN;
+      this.arrivalOnGreenShare[k] = p >= 0 ? p : Number.NaN;
       const io = x.throughDelayS ? x.throughDelayS[k]! : Number.NaN;
       const through = this.throughPhase[k]!;
       // Flow and delay over the link's lanes.

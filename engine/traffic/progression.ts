@@ -19,8 +19,9 @@
  * long cars stand on the loop (addHeldUpstreamDelayS). Only links with
  * advance loops get a share: a stop-line loop sees departures, not arrivals,
  * and would call every vehicle an arrival on green. Called per interval by
- * whoever has the events (the validation test records them from the simulator;
- * the service does not yet feed its collected events in: docs/traffic.md).
+ * whoever has the events: the validation test records them from the simulator,
+ * the service reads the ones it collected from the controllers
+ * (service/trafficState.ts `loadProgression`).
  */
 import { purdueCoordinationDiagram, type PcdCycle } from '../measures/pcd.js';
 import { arrivalDetectors, type MeasureContext } from '../measures/context.js';
