@@ -23,6 +23,14 @@ import { buildDemand, buildLoops, buildNetwork, FULL, greenwaveClearances, green
 import { TOOLS, type PlanScore, type ScenarioResult } from './report.js';
 import { childRun } from './pool.js';
 
+/**
+ * GREENWAVE_TOOLS (comma-separated tool names as in the tables, e.g. `greenwave,SUMO actuated`):
+ * score only these (and make only the plans they need); default every tool. For a shorter run
+ * of the headline comparison; the smoke test scores every tool.
+ */
+const only = process.env['GREENWAVE_TOOLS']?.split(',').map((t) => t.trim());
+const wanted = (tool: (typeof TOOLS)[number]): boolean => !only || only.includes(tool);
+
 async function main(): Promise<void> {
   const [id, level, seedsArg, smoke] = process.argv.slice(2);
   const spec = (smoke ? smokeFamily() : scenarioFamily()).find((s) => s.id === id);
@@ -45,13 +53,13 @@ async function main(): Promise<void> {
     // The default checks in our simulator where the trust rule trusts it, else in SUMO (simulator/checkTrust.ts).
     const check = (JSON.parse(plan('gw.add.xml', ['--json', ...sumoDemand])) as { check: { used: string; trust?: { shape: string; load: number; trusted: boolean } } }).check;
     Object.assign(result, { planSeconds: (performance.now() - t0) / 1000, check: { used: check.used, ...(check.trust ? { shape: check.trust.shape, load: check.trust.load, trusted: check.trust.trusted } : {}) } });
-    plan('gw0.add.xml', ['--alternatives', '0']);
+    if (wanted('greenwave (no check)')) plan('gw0.add.xml', ['--alternatives', '0']);
     // In the smoke, where the default checked in SUMO, the actuated variant is the planner's best written actuated, not
     // a second SUMO check of the same shortlist: the smoke proves the pipeline; plan quality is bench:scenarios' to judge.
-    plan('gwa.add.xml', ['--control', 'actuated', ...(smoke && check.used === 'sumo' ? ['--check', 'none'] : sumoDemand)]);
+    if (wanted('greenwave actuated')) plan('gwa.add.xml', ['--control', 'actuated', ...(smoke && check.used === 'sumo' ? ['--check', 'none'] : sumoDemand)]);
     // The shortlist checked in SUMO itself (fixed or actuated, SUMO's call): slow, so in the smoke test and on request.
     // Where the default already ran that check (same demand, same seed), its plan is the same: not run twice.
-    const sumoCheck = Boolean(smoke) || process.env['GREENWAVE_SUMO_CHECK'] === '1';
+    const sumoCheck = (Boolean(smoke) || process.env['GREENWAVE_SUMO_CHECK'] === '1') && wanted('greenwave (SUMO check)');
     if (sumoCheck && check.used === 'sumo') copyFileSync(join(dir, 'gw.add.xml'), join(dir, 'gws.add.xml'));
     else if (sumoCheck) plan('gws.add.xml', ['--check', 'sumo', ...sumoDemand]);
     sh(dir, 'python3', [join(SUMO_HOME, 'tools/tlsCycleAdaptation.py'), '-n', 'net.net.xml', '-r', 'routes.rou.xml', '-o', 'webster.add.xml']);
@@ -76,7 +84,7 @@ async function main(): Promise<void> {
       'greenwave (SUMO check)': { net: 'net.net.xml', adds: ['gws.add.xml'] },
     };
     for (const tool of TOOLS) {
-      if (tool === 'greenwave (SUMO check)' && !sumoCheck) continue;
+      if (!wanted(tool) || (tool === 'greenwave (SUMO check)' && !sumoCheck)) continue;
       const score: PlanScore = { tool, timeLossS: [], vehicles: [] };
       for (const seed of seeds) {
         const { net, adds } = runs[tool];

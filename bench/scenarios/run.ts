@@ -30,6 +30,8 @@ export interface BenchOptions {
   readonly seeds: number;
   readonly concurrency?: number;
   readonly progress?: (line: string) => void;
+  /** Told of each result as its run ends (so a long run's results are kept as they come). */
+  readonly onResult?: (r: ScenarioResult) => void;
 }
 
 export async function runScenarios(o: BenchOptions): Promise<ScenarioResult[]> {
@@ -44,7 +46,10 @@ export async function runScenarios(o: BenchOptions): Promise<ScenarioResult[]> {
     jobs.map((job) => [job.id, job.level, String(o.seeds), ...(o.smoke ? ['smoke'] : [])]),
     (k, error) => ({ id: jobs[k]!.id, level: jobs[k]!.level, half: '', signals: 0, scores: [], planSeconds: 0, error }),
     o.concurrency ?? availableParallelism(),
-    (done, k, r) => o.progress?.(`[${done}/${jobs.length}] ${jobs[k]!.id} ${jobs[k]!.level}${r.error ? ` — error: ${r.error}` : ''}`),
+    (done, k, r) => {
+      o.onResult?.(r);
+      o.progress?.(`[${done}/${jobs.length}] ${jobs[k]!.id} ${jobs[k]!.level}${r.error ? ` — error: ${r.error}` : ''}`);
+    },
   );
 }
 
@@ -57,6 +62,7 @@ async function main(): Promise<void> {
   }
   const which = process.env['GREENWAVE_SCENARIOS'];
   const smoke = which === 'smoke';
+  const outFile = process.env['GREENWAVE_OUT'];
   const opts: BenchOptions = {
     smoke,
     seeds: Number(process.env['GREENWAVE_SEEDS'] ?? (smoke ? 1 : 3)),
@@ -64,11 +70,11 @@ async function main(): Promise<void> {
     ...(process.env['GREENWAVE_HALF'] ? { half: process.env['GREENWAVE_HALF'] } : {}),
     ...(process.env['GREENWAVE_LEVELS'] ? { levels: process.env['GREENWAVE_LEVELS'].split(',') as DemandLevel[] } : {}),
     progress: (line) => process.stderr.write(`${line}\n`),
+    // Each result is written as its run ends: a run stopped part-way keeps what it finished.
+    ...(outFile ? { onResult: (r: ScenarioResult) => appendFileSync(outFile, `${JSON.stringify(r)}\n`) } : {}),
   };
   const t0 = performance.now();
   const results = await runScenarios(opts);
-  const outFile = process.env['GREENWAVE_OUT'];
-  if (outFile) for (const r of results) appendFileSync(outFile, `${JSON.stringify(r)}\n`);
   process.stdout.write(`bench/scenarios — ${results.length} runs (${opts.seeds} scoring seed(s) each) in ${((performance.now() - t0) / 60_000).toFixed(1)} min\n\n`);
   process.stdout.write(formatReport(results));
 }
