@@ -70,7 +70,7 @@ const CONTROLLERS_USAGE = `usage: greenwave controllers --virtual N [--port 1502
 
 const SERVE_USAGE = `usage: greenwave serve --tokens <tokens.json> (--insecure | --tls-cert <cert> --tls-key <key> [--tls-ca <ca>])
                        [--port 50051] [--host 127.0.0.1] [--network net.json --counts counts.csv --at 08:00]
-                       [--gtfs <dir>] [--parking <parking.json>] [--diversion <diversion.json>] [--controllers HOST:PORT [--resync-s 5] [--event-poll-s 1] [--count-interval-s 60]] [--limit NAME=VALUE]…
+                       [--gtfs <dir>] [--parking <parking.json>] [--diversion <diversion.json>] [--controllers HOST:PORT [--resync-s 5] [--event-poll-s 1] [--count-interval-s 30]] [--limit NAME=VALUE]…
                        [--db var/greenwave.db | --pg postgres://…] [--two-person-rule] [--metrics-port P]
                        [--log-level info] [--config greenwave.json] [--web-port P --users users.json]
   gRPC bus priority, SPaT and timing service (docs/grpc.md).
@@ -86,9 +86,9 @@ const SERVE_USAGE = `usage: greenwave serve --tokens <tokens.json> (--insecure |
   --controllers H:P  field controllers over Modbus TCP (unit id = intersection index + 1)
   --resync-s S       how often each controller's plan is checked and re-sent
   --event-poll-s S   how often each controller's event log is read (with a storage; default 1)
-  --count-interval-s S  the loop count interval read from the controllers (with a storage; default 60;
-                     10..900 dividing 900): the stored counts, the live traffic state's and the
-                     incident detector's samples (30 matches the detector's tuning)
+  --count-interval-s S  the loop count interval read from the controllers (with a storage; default 30,
+                     the incident detector's tuning; 10..900 dividing 900): the stored counts, the
+                     live traffic state's and the incident detector's samples
   --limit NAME=VALUE governance limits (service/governance.ts), repeatable
   --db PATH          SQLite file keeping the last Replan (restored at start in place
                      of --at), priority requests and the audit log (default var/greenwave.db)

@@ -15,7 +15,7 @@
  * plan again, with a log line on standard error (controllers-adapter/resync.ts). With a storage,
  * every controller's event log is collected every `--event-poll-s` seconds (default 1;
  * service/eventCollector.ts), and its loop counts every `--count-interval-s` seconds (default
- * 60; service/countCollector.ts), which also feed the live traffic state and incident detection.
+ * 30; service/countCollector.ts), which also feed the live traffic state and incident detection.
  * `--db PATH` (default var/greenwave.db) or `--pg URL` is where the service keeps what must
  * survive a restart: the last Replan (restored at start in place of --at), priority requests
  * and decisions, and the audit log (service/journal.ts, docs/storage.md).
@@ -38,6 +38,7 @@ import { flushLogger, LOG_LEVELS, makeLogger, type LogLevel } from '../service/l
 import { CONFIG_ENV, countIntervalOk, envServeConfig, readServeConfig, type ServeConfig } from './serveConfig.js';
 import { DEFAULT_SQLITE_PATH } from '../service/storage/location.js';
 import { DEFAULT_EVENT_POLL_MS } from '../service/eventCollector.js';
+import { DEFAULT_COUNT_INTERVAL_S } from '../service/countCollector.js';
 import { UserStore } from '../web/server/users.js';
 
 
@@ -111,7 +112,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     controllers: cli.controllers ?? cfg.controllers,
     'resync-s': cli['resync-s'] ?? str(cfg.resyncS) ?? '5',
     'event-poll-s': cli['event-poll-s'] ?? str(cfg.eventPollS) ?? String(DEFAULT_EVENT_POLL_MS / 1000),
-    'count-interval-s': cli['count-interval-s'] ?? str(cfg.countIntervalS) ?? '60',
+    'count-interval-s': cli['count-interval-s'] ?? str(cfg.countIntervalS) ?? String(DEFAULT_COUNT_INTERVAL_S),
     db: cli.db ?? (cli.pg === undefined ? cfg.db : undefined),
     pg: cli.pg ?? (cli.db === undefined ? cfg.pg : undefined),
     'metrics-port': cli['metrics-port'] ?? str(cfg.metricsPort),

@@ -57,10 +57,10 @@ describe('serve --config and GREENWAVE_* variables', () => {
     expect(cli('serve', '--config', config('poll-bad.json', { eventPollS: 7200 })).err).toContain('eventPollS: must be a number of seconds within [0.1, 3600]');
   });
 
-  test('the count interval: default 60 s, from the file, the environment or --count-interval-s (with --controllers); whole seconds dividing 900', () => {
+  test('the count interval: default 30 s, from the file, the environment or --count-interval-s (with --controllers); whole seconds dividing 900', () => {
     const base = ['--insecure', '--tokens', TOKENS_FILE, '--controllers', '127.0.0.1:1502'];
     expect(ENV_NAMES.countIntervalS).toBe('GREENWAVE_COUNT_INTERVAL_S');
-    expect(parseServeArgs(base, {}).countIntervalS).toBe(60);
+    expect(parseServeArgs(base, {}).countIntervalS).toBe(30);
     const f = config('counts-interval.json', { countIntervalS: 30 });
     expect(parseServeArgs(['--config', f, ...base], {}).countIntervalS).toBe(30);
     expect(parseServeArgs(['--config', f, ...base], { GREENWAVE_COUNT_INTERVAL_S: '20' }).countIntervalS).toBe(20);

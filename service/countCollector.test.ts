@@ -17,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'gw-counts-'));
 let cc: ControlCentre;
 
 beforeAll(async () => {
-  cc = await startControlCentre(dir, {});
+  cc = await startControlCentre(dir, { countIntervalS: 60 });
 }, 30_000);
 afterAll(async () => {
   await cc?.close();

@@ -73,7 +73,7 @@ beforeAll(async () => {
   );
   // Errors only: the controllers keep no event log here, and the event collector says so for each.
   const quiet = new Writable({ write: (_c, _e, cb) => cb() });
-  cc = await startControlCentre(dir, { diversion: file, logger: makeLogger('error', quiet), signOptions: { periodMs: 3_600_000, client: { timeoutMs: 1000, retries: 1, backoffMs: 10 } } });
+  cc = await startControlCentre(dir, { countIntervalS: 60, diversion: file, logger: makeLogger('error', quiet), signOptions: { periodMs: 3_600_000, client: { timeoutMs: 1000, retries: 1, backoffMs: 10 } } });
   ops = new (greenwaveStubs()['OperationsService']!)(`127.0.0.1:${cc.srv.port}`, grpc.credentials.createInsecure());
 }, 30_000);
 afterAll(async () => {

@@ -38,7 +38,7 @@ beforeAll(async () => {
     { detectorId: EXIT, counts: 'exits' },
   ];
   writeFileSync(join(dir, 'parking.json'), JSON.stringify(file));
-  cc = await startControlCentre(dir, { parking: join(dir, 'parking.json') });
+  cc = await startControlCentre(dir, { countIntervalS: 60, parking: join(dir, 'parking.json') });
   client = new (greenwaveStubs()['ParkingGuidanceService']!)(`127.0.0.1:${cc.srv.port}`, grpc.credentials.createInsecure());
 }, 30_000);
 afterAll(async () => {

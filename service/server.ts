@@ -123,7 +123,7 @@ export interface ServeOptions {
   readonly twoPersonRule?: boolean;
   /** The plan review's simulation: simulated time per run, s, and seeds (defaults 1800 and [1, 2]). */
   readonly review?: ReviewOptions;
-  /** The detector count interval stored from the controllers, s (./countCollector.ts; default 60). Needs controllers, and a storage or gate loops in the parking file. */
+  /** The detector count interval stored from the controllers, s (./countCollector.ts; default 30). Needs controllers, and a storage or gate loops in the parking file. */
   readonly countIntervalS?: number;
   /** How often each controller's event log is collected into `storage`, ms (./eventCollector.ts; default 1000). Needs controllers and a storage. */
   readonly eventPollMs?: number;

@@ -24,7 +24,7 @@ let cc: ControlCentre;
 let client: GrpcClient;
 
 beforeAll(async () => {
-  cc = await startControlCentre(dir, {});
+  cc = await startControlCentre(dir, { countIntervalS: 60 });
   client = new (greenwaveStubs()['TrafficStateService']!)(`127.0.0.1:${cc.srv.port}`, grpc.credentials.createInsecure());
 }, 30_000);
 afterAll(async () => {
@@ -122,18 +122,20 @@ test('live counts become the link states; a lane that stops counting opens an in
   watch.cancel();
 }, 30_000);
 
-test('with the controllers\' event logs collected, each live window\'s delays are read from the stored events', async () => {
+test('with the controllers\' event logs collected, each live window\'s delays are read from the stored events (the default 30 s interval)', async () => {
   const dir2 = mkdtempSync(join(tmpdir(), 'gw-traffic-live-events-'));
   const cc2 = await startControlCentre(dir2, { eventLogs: true, eventPollMs: 100 });
   try {
+    expect(cc2.srv.counts!.intervalS).toBe(30);
     expect(cc2.srv.traffic.progression()).toMatch(/until the first window of collected events is read/);
     for (let m = 0; m < 3; m++) {
-      cc2.advance(60 - (cc2.now() % 60) + 1);
-      // The collector stores the controllers' events on its own timer; then the minute's counts.
+      cc2.advance(30 - (cc2.now() % 30) + 1);
+      // The collector stores the controllers' events on its own timer; then the interval's counts.
       await new Promise((r) => setTimeout(r, 300));
       await cc2.srv.counts!.tick();
     }
     expect(cc2.srv.traffic.isLive).toBe(true);
+    expect(cc2.srv.traffic.detection()).toMatchObject({ sampleS: 30 });
     let said = '';
     for (let k = 0; k < 100 && !/events collected from the controllers/.test(said); k++) {
       await new Promise((r) => setTimeout(r, 20));

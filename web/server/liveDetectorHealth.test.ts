@@ -44,7 +44,7 @@ function minute(k: number, skip: readonly string[], stuckOn: boolean): DetectorC
 beforeAll(async () => {
   storage = await SqliteStorage.open({ path: join(dir, 'gw.db') });
   const users = new UserStore([{ user: 'val', passwordScrypt: await hashPassword('val-password'), roles: ['viewer'] }]);
-  srv = await startServer({ insecure: true, port: 0, tokens: new TokenStore([]), storage, webPort: 0, users, clock: () => nowMs / 1000 });
+  srv = await startServer({ insecure: true, port: 0, tokens: new TokenStore([]), storage, webPort: 0, users, countIntervalS: 60, clock: () => nowMs / 1000 });
   const i3 = srv.state.c.network.intersections.find((x) => x.id === 'I3')!;
   stuck = i3.detectors[0]!.id;
   stops = i3.detectors[1]!.id;
