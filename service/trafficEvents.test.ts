@@ -60,6 +60,8 @@ test('arrivals on green from stored events: the validated path, and travel times
   expect(without.progression()).toMatch(/no event log is collected/);
   const L = withEvents.links;
   const err = { events: [] as number[], random: [] as number[] };
+  // Side streets (stop-line loops only): the HCM delay, with the saturation flows measured from the events or the network's.
+  const side = { events: [] as number[], random: [] as number[] };
   let compared = 0;
   for (let r = 0; r < minutes; r++) {
     const counts = sim.detectorCounts(r);
@@ -70,7 +72,7 @@ test('arrivals on green from stored events: the validated path, and travel times
     // Whole 5-minute windows after the first (the network filling): compared with the truth binned alike.
     const endS = (r + 1) * MINUTE_S;
     if (endS % WINDOW_S !== 0 || endS === WINDOW_S) continue;
-    expect(await withEvents.loadProgression()).toMatch(/^arrivals on green and input-output delay on \d+ of \d+ links, from \d+ events/);
+    expect(await withEvents.loadProgression()).toMatch(/^arrivals on green and input-output delay on \d+ of \d+ links, saturation flows measured on \d+ lanes, from \d+ events/);
     const fromMs = SIM_EPOCH_MS + (endS - WINDOW_S) * 1000;
     const toMs = SIM_EPOCH_MS + endS * 1000;
     // What the recorder logged up to the window's end (and PROGRESSION_MARGIN_MS before it), straight from memory.
@@ -85,8 +87,13 @@ test('arrivals on green from stored events: the validated path, and travel times
       else expect(a.arrivalOnGreenShare[k]).toBeCloseTo(direct[k]!, 12);
       expect(b.arrivalOnGreenShare[k]).toBeNaN();
       const n = truth.travelN[bin]![k]!;
-      if (L.linkClass[k] !== LinkClass.Arterial || !(a.arrivalOnGreenShare[k]! >= 0) || n < 20) continue;
+      if (n < 20) continue;
       const tt = truth.travelSumS[bin]![k]! / n;
+      if (L.linkClass[k] === LinkClass.Side) {
+        side.events.push(a.travelTimeS[k]! / tt - 1);
+        side.random.push(b.travelTimeS[k]! / tt - 1);
+      }
+      if (L.linkClass[k] !== LinkClass.Arterial || !(a.arrivalOnGreenShare[k]! >= 0)) continue;
       err.events.push(a.travelTimeS[k]! / tt - 1);
       err.random.push(b.travelTimeS[k]! / tt - 1);
       compared++;
@@ -95,6 +102,7 @@ test('arrivals on green from stored events: the validated path, and travel times
   const meanAbs = (xs: number[]): number => xs.reduce((s, x) => s + Math.abs(x), 0) / xs.length;
   const within = (xs: number[]): number => xs.filter((x) => Math.abs(x) <= 0.15).length / xs.length;
   console.log(`arterial link-windows compared: ${compared}; mean |error| with events ${(100 * meanAbs(err.events)).toFixed(1)} % (within 15 %: ${(100 * within(err.events)).toFixed(0)} %), random arrivals ${(100 * meanAbs(err.random)).toFixed(1)} % (${(100 * within(err.random)).toFixed(0)} %)`);
+  console.log(`side-street link-windows: ${side.events.length}; mean |error| with measured saturation flows ${(100 * meanAbs(side.events)).toFixed(1)} % (within 15 %: ${(100 * within(side.events)).toFixed(0)} %), the network's ${(100 * meanAbs(side.random)).toFixed(1)} % (${(100 * within(side.random)).toFixed(0)} %)`);
   expect(compared).toBeGreaterThan(30);
   expect(meanAbs(err.events)).toBeLessThan(meanAbs(err.random));
   expect(within(err.events)).toBeGreaterThanOrEqual(within(err.random));

@@ -30,6 +30,7 @@ import type { ServicePlan } from './replan.js';
 import type { DetectorCount, Storage } from './storage/storage.js';
 import { measureContext } from '../engine/measures/context.js';
 import { arrivalOnGreenShares } from '../engine/traffic/progression.js';
+import { SaturationFlowEstimator } from '../engine/traffic/saturation.js';
 import { loadLog } from './eventService.js';
 import type { EventBuffer } from '../engine/events/buffer.js';
 
@@ -94,7 +95,7 @@ interface Live {
    * g-factor. The window's progression (NaN: unknown) is the last `loadProgression` found: kept
    * until the next one, so a window is not without it while its events are read.
    */
-  readonly window: { intervalS: number; volumeVeh: Float64Array; occupancyPct: Float64Array; arrivalOnGreenShare: Float64Array; throughDelayS: Float64Array };
+  readonly window: { intervalS: number; volumeVeh: Float64Array; occupancyPct: Float64Array; arrivalOnGreenShare: Float64Array; throughDelayS: Float64Array; saturationFlowVehPerH: Float64Array };
   /** The window's span, ms (from the first interval's start to the last one's end). */
   fromMs: number;
   toMs: number;
@@ -125,6 +126,9 @@ export class TrafficState {
   private readonly occupancy: Float64Array;
   private readonly detectorIndex: Map<string, number>;
   private live: Live | undefined;
+  /** Saturation flows measured from the collected events, accumulated over every window read, and up to when. */
+  private readonly saturation: SaturationFlowEstimator;
+  private saturationToMs = Number.NEGATIVE_INFINITY;
 
   /** `events`: the store the event collector writes the controllers' event logs to (`loadProgression` reads it). */
   constructor(
@@ -140,6 +144,7 @@ export class TrafficState {
     this.volume = new Float64Array(c.detectorIds.length);
     this.occupancy = new Float64Array(c.detectorIds.length);
     this.detectorIndex = new Map(c.detectorIds.map((id, d) => [id, d]));
+    this.saturation = new SaturationFlowEstimator(c);
     // The g-factor from every free-flow interval of the file (the night hours).
     for (let r = 0; r < counts.intervalStartMs.length; r++) this.estimator.calibrate(this.row(r));
   }
@@ -196,7 +201,14 @@ export class TrafficState {
       occ: new Float64Array(windowIntervals * nd).fill(Number.NaN),
       startMs: new Float64Array(windowIntervals).fill(Number.NaN),
       intervals: 0,
-      window: { intervalS, volumeVeh: new Float64Array(nd), occupancyPct: new Float64Array(nd), arrivalOnGreenShare: new Float64Array(this.links.count).fill(Number.NaN), throughDelayS: new Float64Array(this.links.count).fill(Number.NaN) },
+      window: {
+        intervalS,
+        volumeVeh: new Float64Array(nd),
+        occupancyPct: new Float64Array(nd),
+        arrivalOnGreenShare: new Float64Array(this.links.count).fill(Number.NaN),
+        throughDelayS: new Float64Array(this.links.count).fill(Number.NaN),
+        saturationFlowVehPerH: new Float64Array(this.state.c.laneIds.length).fill(Number.NaN),
+      },
       fromMs: Number.NaN,
       toMs: Number.NaN,
       one: { intervalS, volumeVeh: new Float64Array(nd), occupancyPct: new Float64Array(nd) },
@@ -316,13 +328,20 @@ export class TrafficState {
     }
     const aog = new Float64Array(this.links.count);
     const io = new Float64Array(this.links.count);
-    arrivalOnGreenShares(measureContext(c, log), this.links, fromMs, toMs, aog, io);
+    const ctx = measureContext(c, log);
+    arrivalOnGreenShares(ctx, this.links, fromMs, toMs, aog, io);
     if (lv.intervals !== at) return 'the window moved on while its events were read';
+    // Greens not seen before (windows overlap): their queue discharges.
+    this.saturation.observe(ctx, Math.max(fromMs, this.saturationToMs), toMs);
+    this.saturationToMs = toMs;
+    this.saturation.fill(lv.window.saturationFlowVehPerH);
     lv.window.arrivalOnGreenShare.set(aog);
     lv.window.throughDelayS.set(io);
     let known = 0;
     for (let k = 0; k < aog.length; k++) if (aog[k]! >= 0) known++;
-    lv.progression = `arrivals on green and input-output delay on ${known} of ${this.links.count} links, from ${log.length} events collected from the controllers between ${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}; HCM random arrivals on the others`;
+    let measured = 0;
+    for (const s of lv.window.saturationFlowVehPerH) if (s > 0) measured++;
+    lv.progression = `arrivals on green and input-output delay on ${known} of ${this.links.count} links, saturation flows measured on ${measured} lanes, from ${log.length} events collected from the controllers between ${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}; HCM random arrivals on the others`;
     this.estimator.update(lv.window, this.state.plan.buffer);
     this.computedFor = this.state.plan;
     return lv.progression;

@@ -21,13 +21,17 @@ import { LinkTruth } from './linkTruth.js';
 import { SimEventRecorder, SIM_EPOCH_MS } from './events.js';
 import { measureContext } from '../engine/measures/context.js';
 import { arrivalOnGreenShares } from '../engine/traffic/progression.js';
+import { SaturationFlowEstimator } from '../engine/traffic/saturation.js';
 
 const INTERVAL_S = 900;
 /** Shares of links within 15 % that this test holds the estimator to (measured; see docs/traffic.md). */
-const ARTERIAL_TT_SHARE = 0.95; // 23 of 24 (L-I2-I3 at 90 %: queue past the advance loop)
+const ARTERIAL_TT_SHARE = 0.95; // 25 of 26 (L-I2-I3 at 90 %: queue past the advance loop)
 const ARTERIAL_TT_WORST = 0.2; // −18.7 % (−21.8 % without the held-upstream term)
-const ARTERIAL_SPOT_SHARE = 0.75; // 18 of 24
-const SIDE_TT_SHARE = 0.9; // 43 of 47
+// With the saturation flows measured from the events the estimated v/c is lower (the simulator's
+// drivers discharge at about 2,000 veh/h, the network's design values are 1,590–1,750), so two
+// more arterial link-runs count as "v/c up to 0.9", both with queues standing over their loops.
+const ARTERIAL_SPOT_SHARE = 0.65; // 18 of 26
+const SIDE_TT_SHARE = 0.95; // 49 of 51 (43 of 47 with the design saturation flows, LINK_SAT=0)
 /** LINK_IO=0: the estimate before the input-output delay (HCM delay × PF from P only), for comparison. */
 /**
  * Loop samples the g-factor is calibrated on, s: 30 s as PeMS (an interval with a car standing
@@ -36,6 +40,8 @@ const SIDE_TT_SHARE = 0.9; // 43 of 47
  */
 const G_SAMPLE_S = Number(process.env.LINK_G_SAMPLE_S ?? 30);
 const IO = process.env.LINK_IO !== '0';
+/** LINK_SAT=0: the network's saturation flows (the planner's design values) instead of those measured from the events. */
+const SAT = process.env.LINK_SAT !== '0';
 /**
  * LINK_HELDOUT=1: the check held out while the estimator was developed (fixed before its
  * result was looked at, docs/traffic.md): the 17:45 counts and plan, 75 % of the demand, seed 29.
@@ -92,6 +98,9 @@ describe('link state against the simulator', () => {
     for (const scale of CASE.scales) {
       const { sim, truth, recorder } = run(scale, CASE.seed, 5 * INTERVAL_S);
       const ctx = measureContext(c, recorder.events);
+      // Saturation flows measured from the stop-line loops' events, accumulated interval by interval.
+      const satEst = new SaturationFlowEstimator(c);
+      const sat = new Float64Array(c.laneIds.length).fill(Number.NaN);
       // Per link over the hour after the first quarter (the network filling): Σ over intervals.
       const estTt = new Float64Array(links.count);
       const estSpot = new Float64Array(links.count);
@@ -105,8 +114,12 @@ describe('link state against the simulator', () => {
       const invTrue = new Float64Array(links.count);
       for (let r = 1; r < sim.closedIntervals; r++) {
         const ioDelay = new Float64Array(links.count);
-        const aog = arrivalOnGreenShares(ctx, links, SIM_EPOCH_MS + r * INTERVAL_S * 1000, SIM_EPOCH_MS + (r + 1) * INTERVAL_S * 1000, undefined, IO ? ioDelay : undefined);
-        est.update({ ...intervalOf(sim, r), arrivalOnGreenShare: aog, ...(IO ? { throughDelayS: ioDelay } : {}) }, plan);
+        const fromMs = SIM_EPOCH_MS + r * INTERVAL_S * 1000;
+        const toMs = SIM_EPOCH_MS + (r + 1) * INTERVAL_S * 1000;
+        if (SAT) satEst.observe(ctx, r === 1 ? SIM_EPOCH_MS : fromMs, toMs);
+        satEst.fill(sat);
+        const aog = arrivalOnGreenShares(ctx, links, fromMs, toMs, undefined, IO ? ioDelay : undefined);
+        est.update({ ...intervalOf(sim, r), arrivalOnGreenShare: aog, ...(IO ? { throughDelayS: ioDelay } : {}), saturationFlowVehPerH: sat }, plan);
         for (let k = 0; k < links.count; k++) {
           const nk = truth.travelN[r]![k]!;
           const pk = truth.passages[r]![k]!;

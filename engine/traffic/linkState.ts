@@ -68,6 +68,12 @@ export interface LoopInterval {
    * delay (and the progression factor) on the lanes of the link's through phase.
    */
   readonly throughDelayS?: Float64Array;
+  /**
+   * Per compiled lane: its saturation flow measured from the events (./saturation.ts), veh/h;
+   * NaN or absent = the network's (the planner's design value). Used for the capacity, and so
+   * the v/c and the delay, of lanes that do not move only permitted.
+   */
+  readonly saturationFlowVehPerH?: Float64Array;
 }
 
 /** Cap on the HCM progression factor (HCM 2010 exhibit 18-20 stays below about 1.2 for f_PA = 1 too). */
@@ -212,6 +218,17 @@ export class LinkStateEstimator {
       laneFlow[l] = v >= 0 ? v * scale : 0;
     }
     for (let i = 0; i < c.intersectionCount; i++) if (sc.cycleS[i]! > 0) evaluateTiming(c, i, sc);
+    // Measured saturation flows: the same green share, the lane's own discharge rate.
+    const satMeasured = x.saturationFlowVehPerH;
+    if (satMeasured) {
+      for (let l = 0; l < laneFlow.length; l++) {
+        const s = satMeasured[l]!;
+        if (!(s > 0) || c.lanePermittedOnly[l] === 1 || c.lanePhase[l]! < 0) continue;
+        const cap = (sc.laneCapacityVehPerH[l]! * s) / c.laneSatFlowVehPerH[l]!;
+        sc.laneCapacityVehPerH[l] = cap;
+        sc.laneVc[l] = cap > 0 ? laneFlow[l]! / cap : laneFlow[l]! > 0 ? Number.POSITIVE_INFINITY : 0;
+      }
+    }
     const measured = x.measuredSpeedKph;
     const aog = x.arrivalOnGreenShare;
     const gain = c.extensionOfEffectiveGreenS - c.startUpLostTimeS;
