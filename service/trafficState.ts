@@ -43,7 +43,7 @@ export const INCIDENT_WINDOW_S = 120;
  * window starts and the queue it carries (the held-upstream term scans as far back).
  */
 export const PROGRESSION_MARGIN_MS = 300_000;
-/** Most events `loadProgression` reads for one window; beyond, the window keeps random arrivals. */
+/** Most events `loadProgression` reads for one window (all intersections); beyond, the window keeps random arrivals. */
 export const PROGRESSION_MAX_EVENTS = 500_000;
 
 /** `IncidentRecord.source` of the loop detector's incidents. */
@@ -128,7 +128,7 @@ export class TrafficState {
   private live: Live | undefined;
   /** Saturation flows measured from the collected events, accumulated over every window read, and up to when. */
   private readonly saturation: SaturationFlowEstimator;
-  private saturationToMs = Number.NEGATIVE_INFINITY;
+  private readonly saturationToMs: Float64Array;
 
   /** `events`: the store the event collector writes the controllers' event logs to (`loadProgression` reads it). */
   constructor(
@@ -145,6 +145,7 @@ export class TrafficState {
     this.occupancy = new Float64Array(c.detectorIds.length);
     this.detectorIndex = new Map(c.detectorIds.map((id, d) => [id, d]));
     this.saturation = new SaturationFlowEstimator(c);
+    this.saturationToMs = new Float64Array(c.intersectionCount).fill(Number.NEGATIVE_INFINITY);
     // The g-factor from every free-flow interval of the file (the night hours).
     for (let r = 0; r < counts.intervalStartMs.length; r++) this.estimator.calibrate(this.row(r));
   }
@@ -315,25 +316,34 @@ export class TrafficState {
     const at = lv.intervals;
     const { fromMs, toMs } = lv;
     const c = this.state.c;
-    let log: EventBuffer;
-    try {
-      log = await loadLog(this.events, c.intersectionIds, fromMs - PROGRESSION_MARGIN_MS, toMs, PROGRESSION_MAX_EVENTS);
-    } catch (e: unknown) {
-      if (lv.intervals === at) lv.progression = `random arrivals (HCM PF = 1): the window's events were not read (${e instanceof Error ? e.message : String(e)})`;
+    const aog = new Float64Array(this.links.count).fill(Number.NaN);
+    const io = new Float64Array(this.links.count).fill(Number.NaN);
+    // One intersection's log at a time, yielding between them: every scan is of one
+    // intersection's events, and gRPC calls run between intersections, whatever the city's size.
+    let events = 0;
+    for (let i = 0; i < c.intersectionCount; i++) {
+      let log: EventBuffer;
+      try {
+        log = await loadLog(this.events, [c.intersectionIds[i]!], fromMs - PROGRESSION_MARGIN_MS, toMs, PROGRESSION_MAX_EVENTS - events);
+      } catch (e: unknown) {
+        if (lv.intervals === at) lv.progression = `random arrivals (HCM PF = 1): the window's events were not read (${e instanceof Error ? e.message : String(e)})`;
+        return lv.progression;
+      }
+      if (lv.intervals !== at) return 'the window moved on while its events were read';
+      events += log.length;
+      if (log.length === 0) continue;
+      const ctx = measureContext(c, log);
+      arrivalOnGreenShares(ctx, this.links, fromMs, toMs, aog, io, i);
+      // Greens not seen before (windows overlap): their queue discharges.
+      this.saturation.observe(ctx, Math.max(fromMs, this.saturationToMs[i]!), toMs, i);
+      this.saturationToMs[i] = toMs;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (lv.intervals !== at) return 'the window moved on while its events were read';
+    }
+    if (events === 0) {
+      lv.progression = 'random arrivals (HCM PF = 1): no events stored for the window (the controllers keep no event log, or it is not collected yet)';
       return lv.progression;
     }
-    if (log.length === 0) {
-      if (lv.intervals === at) lv.progression = 'random arrivals (HCM PF = 1): no events stored for the window (the controllers keep no event log, or it is not collected yet)';
-      return lv.progression;
-    }
-    const aog = new Float64Array(this.links.count);
-    const io = new Float64Array(this.links.count);
-    const ctx = measureContext(c, log);
-    arrivalOnGreenShares(ctx, this.links, fromMs, toMs, aog, io);
-    if (lv.intervals !== at) return 'the window moved on while its events were read';
-    // Greens not seen before (windows overlap): their queue discharges.
-    this.saturation.observe(ctx, Math.max(fromMs, this.saturationToMs), toMs);
-    this.saturationToMs = toMs;
     this.saturation.fill(lv.window.saturationFlowVehPerH);
     lv.window.arrivalOnGreenShare.set(aog);
     lv.window.throughDelayS.set(io);
@@ -341,7 +351,7 @@ export class TrafficState {
     for (let k = 0; k < aog.length; k++) if (aog[k]! >= 0) known++;
     let measured = 0;
     for (const s of lv.window.saturationFlowVehPerH) if (s > 0) measured++;
-    lv.progression = `arrivals on green and input-output delay on ${known} of ${this.links.count} links, saturation flows measured on ${measured} lanes, from ${log.length} events collected from the controllers between ${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}; HCM random arrivals on the others`;
+    lv.progression = `arrivals on green and input-output delay on ${known} of ${this.links.count} links, saturation flows measured on ${measured} lanes, from ${events} events collected from the controllers between ${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}; HCM random arrivals on the others`;
     this.estimator.update(lv.window, this.state.plan.buffer);
     this.computedFor = this.state.plan;
     return lv.progression;

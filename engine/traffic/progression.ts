@@ -45,7 +45,9 @@ export const MIN_ARRIVALS = 20;
 /**
  * Per link, arrivals on green / arrivals over the cycles that start in [fromMs, toMs), NaN
  * where unknown. `out` is written and returned. With `delayOut`, also the mean input-output
- * delay of the through arrivals in those cycles, s (NaN where the share is unknown).
+ * delay of the through arrivals in those cycles, s (NaN where the share is unknown). With
+ * `toIntersection` ≥ 0 only the links into that intersection are computed (and written): a
+ * caller with one intersection's log at a time (the service) keeps each scan to that log.
  */
 export function arrivalOnGreenShares(
   ctx: MeasureContext,
@@ -54,13 +56,18 @@ export function arrivalOnGreenShares(
   toMs: number,
   out = new Float64Array(links.count),
   delayOut?: Float64Array,
+  toIntersection = -1,
 ): Float64Array {
   const c = ctx.c;
-  out.fill(Number.NaN);
-  delayOut?.fill(Number.NaN);
+  for (let k = 0; k < links.count; k++) {
+    if (toIntersection >= 0 && links.toIntersection[k] !== toIntersection) continue;
+    out[k] = Number.NaN;
+    if (delayOut) delayOut[k] = Number.NaN;
+  }
   // (location, channel) of each link's arrival loops → link, for the held-upstream term.
   const held = new Map<number, number>();
   for (let k = 0; k < links.count; k++) {
+    if (toIntersection >= 0 && links.toIntersection[k] !== toIntersection) continue;
     if (links.advStart[k + 1]! === links.advStart[k]!) continue;
     const bit = 1 << movementIndex(links.approach[k]!, THROUGH_TURN);
     let phase = -1;
@@ -146,14 +153,15 @@ function addHeldUpstreamDelayS(ctx: MeasureContext, held: Map<number, number>, f
       onSince[s] = Number.NaN;
     }
   }
-  const extraMs = new Float64Array(delayOut.length);
-  const arrivals = new Float64Array(delayOut.length);
+  // Per link held (a few), not per link of the network: a per-intersection call stays small.
+  const extraMs = new Map<number, number>();
+  const arrivals = new Map<number, number>();
   for (const [key, s] of slot) {
     const k = held.get(key)!;
-    arrivals[k] = arrivals[k]! + count[s]!;
-    extraMs[k] = extraMs[k]! + ((count[s]! / (toMs - fromMs)) * sumB2[s]!) / 2;
+    arrivals.set(k, (arrivals.get(k) ?? 0) + count[s]!);
+    extraMs.set(k, (extraMs.get(k) ?? 0) + ((count[s]! / (toMs - fromMs)) * sumB2[s]!) / 2);
   }
-  for (let k = 0; k < delayOut.length; k++) if (arrivals[k]! > 0) delayOut[k] = delayOut[k]! + extraMs[k]! / arrivals[k]! / 1000;
+  for (const [k, n] of arrivals) if (n > 0) delayOut[k] = delayOut[k]! + extraMs.get(k)! / n / 1000;
 }
 
 /**

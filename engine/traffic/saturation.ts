@@ -54,9 +54,14 @@ export class SaturationFlowEstimator {
     for (let d = 0; d < c.detectorIds.length; d++) if (c.detectorKind[d] === DetectorKind.StopLine && this.laneLoop[c.detectorLane[d]!] === -1) this.laneLoop[c.detectorLane[d]!] = d;
   }
 
-  /** Adds the queue discharges of the greens that start in [fromMs, toMs) of `ctx`'s log. */
-  observe(ctx: MeasureContext, fromMs: number, toMs: number): void {
+  /**
+   * Adds the queue discharges of the greens that start in [fromMs, toMs) of `ctx`'s log; with
+   * `intersection` ≥ 0, of that intersection's lanes only (a log of one intersection at a time).
+   */
+  observe(ctx: MeasureContext, fromMs: number, toMs: number, intersection = -1): void {
     const c = this.c;
+    const l0 = intersection >= 0 ? c.laneStart[intersection]! : 0;
+    const l1 = intersection >= 0 ? c.laneStart[intersection + 1]! : this.laneLoop.length;
     const ev = ctx.events;
     // Crossings per (location, channel) in time order, gathered once for the window (plus the greens' tails).
     const crossings = new Map<number, number[]>();
@@ -70,7 +75,7 @@ export class SaturationFlowEstimator {
       list.push(t);
     }
     const cyclesOf = new Map<number, ReturnType<typeof phaseCycles>>();
-    for (let l = 0; l < this.laneLoop.length; l++) {
+    for (let l = l0; l < l1; l++) {
       const d = this.laneLoop[l]!;
       const p = c.lanePhase[l]!;
       if (d < 0 || p < 0 || c.lanePermittedOnly[l] === 1) continue;
