@@ -44,6 +44,8 @@ export interface ScenarioResult {
 
 /** A time loss for the tables; a tool not run (the SUMO check without GREENWAVE_SUMO_CHECK=1) shows "—". */
 const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '—');
+/** A ratio for the tables; one whose tools were not run (GREENWAVE_TOOLS) shows "—". */
+const fmtRatio = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '—');
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
@@ -150,7 +152,7 @@ export function formatMarkdown(results: readonly ScenarioResult[]): string {
       lines.push(`| ${r.id} | ${r.half} | ${r.signals} | ${r.level} | error: ${r.error.replace(/\|/g, '/').slice(0, 80)} |`);
       continue;
     }
-    lines.push(`| ${r.id} | ${r.half} | ${r.signals} | ${r.level} | ${TOOLS.map((t) => fmt(meanLoss(r, t))).join(' | ')} | ${ratioToBest(r).toFixed(2)} | ${ratioToBest(r, 'greenwave actuated').toFixed(2)} | ${ratioToBest(r, 'greenwave', 'same clearances').toFixed(2)} |`);
+    lines.push(`| ${r.id} | ${r.half} | ${r.signals} | ${r.level} | ${TOOLS.map((t) => fmt(meanLoss(r, t))).join(' | ')} | ${fmtRatio(ratioToBest(r))} | ${fmtRatio(ratioToBest(r, 'greenwave actuated'))} | ${fmtRatio(ratioToBest(r, 'greenwave', 'same clearances'))} |`);
   }
   return `${lines.join('\n')}\n`;
 }
