@@ -150,7 +150,10 @@ describe('link state against the simulator', () => {
     const arterial = errors.filter((e) => e.cls === LinkClass.Arterial);
     const side = errors.filter((e) => e.cls !== LinkClass.Arterial);
     const spots = arterial.map((e) => e.spot).filter((e) => Number.isFinite(e));
+    // The link's own speed, length ÷ travel time (what the congestion index grades), against the trajectories' (length ÷ their mean travel time).
+    const linkSpeed = errors.map((e) => 1 / (1 + e.tt) - 1);
     console.log(rows.join('\n'));
+    console.log(`link speed (length ÷ travel time) within 15 % on ${(100 * share(linkSpeed)).toFixed(0)} % of the ${linkSpeed.length} link-runs (worst ${(100 * worst(linkSpeed)).toFixed(1)} %)`);
     console.log(
       `links at v/c <= 0.9: arterial ${arterial.length}, travel time within 15 % ${(100 * share(arterial.map((e) => e.tt))).toFixed(0)} % (worst ${(100 * worst(arterial.map((e) => e.tt))).toFixed(1)} %), loop speed within 15 % ${(100 * share(spots)).toFixed(0)} % (worst ${(100 * worst(spots)).toFixed(1)} %); side streets ${side.length}, travel time within 15 % ${(100 * share(side.map((e) => e.tt))).toFixed(0)} % (worst ${(100 * worst(side.map((e) => e.tt))).toFixed(1)} %)`,
     );
