@@ -84,7 +84,7 @@ beforeAll(async () => {
     { user: 'val', passwordScrypt: await hashPassword(PASSWORDS.val), roles: ['viewer'] },
   ]);
   const tokens = new TokenStore([{ token: 'bus-dispatch-token', client: 'bus-dispatch', roles: ['dispatch'] }]);
-  cc = await startControlCentre(dir, { review: { durationS: 300, seeds: [1] }, webPort: 0, users, tokens });
+  cc = await startControlCentre(dir, { countIntervalS: 60, review: { durationS: 300, seeds: [1] }, webPort: 0, users, tokens });
   ({ srv, storage, controllers } = cc);
   base = `http://127.0.0.1:${srv.webPort}/`;
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
