@@ -353,7 +353,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (opts.webPort !== undefined) {
     try {
       if (!opts.users) throw new GreenwaveError(ErrorCode.InvalidInput, 'the console needs a users file (serve --users users.json, docs/console.md)');
-      web = await startConsole({ host: opts.webHost ?? opts.host ?? '127.0.0.1', port: opts.webPort, tls: opts.tls, state, users: opts.users, lifecycle, storage: opts.storage, log, clock, priorityFeed, parking, schedules, countIntervalS: opts.countIntervalS });
+      web = await startConsole({ host: opts.webHost ?? opts.host ?? '127.0.0.1', port: opts.webPort, tls: opts.tls, state, users: opts.users, lifecycle, storage: opts.storage, log, clock, priorityFeed, parking, traffic, diversion, schedules, countIntervalS: opts.countIntervalS });
     } catch (e: unknown) {
       await abandonStart();
       throw e;

@@ -4,9 +4,10 @@
  * version side by side with the plan in force), the network page and the
  * intersection page of I3 (its measures from fifteen simulated minutes of
  * controller events stored just before), the bus priority page (requests a
- * dispatch client made over gRPC, one cancelled) and the parking page (the
+ * dispatch client made over gRPC, one cancelled), the parking page (the
  * demo city's car parks with occupancy reported, one full, one never heard
- * from), in English and Chinese, taken in headless Chromium from a console
+ * from) and the traffic page (the counts file's state, an incident an operator
+ * reported), in English and Chinese, taken in headless Chromium from a console
  * served by startServer on the demo city and its parking file (temporary
  * SQLite file, no controllers). Run by `npm run docs:generate` after the
  * build (node dist/web/screenshots.js); Chromium from GREENWAVE_CHROMIUM or
@@ -29,7 +30,7 @@ import { bearer, greenwaveStubs, unaryCall } from '../test/fixtures/grpc/client.
 
 /** The repository's docs/, from web/ (sources) or dist/web/ (compiled). */
 const DOCS = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../docs/' : '../docs/', import.meta.url));
-export const SCREENSHOTS = ['console-corridor-en.png', 'console-corridor-zh-CN.png', 'console-plans-en.png', 'console-plans-zh-CN.png', 'console-network-en.png', 'console-network-zh-CN.png', 'console-intersection-en.png', 'console-intersection-zh-CN.png', 'console-priority-en.png', 'console-priority-zh-CN.png', 'console-parking-en.png', 'console-parking-zh-CN.png'] as const;
+export const SCREENSHOTS = ['console-corridor-en.png', 'console-corridor-zh-CN.png', 'console-plans-en.png', 'console-plans-zh-CN.png', 'console-network-en.png', 'console-network-zh-CN.png', 'console-intersection-en.png', 'console-intersection-zh-CN.png', 'console-priority-en.png', 'console-priority-zh-CN.png', 'console-parking-en.png', 'console-parking-zh-CN.png', 'console-traffic-en.png', 'console-traffic-zh-CN.png'] as const;
 /** The demo city's car parks and signs. */
 const PARKING = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../examples/demo-city/parking.json' : '../examples/demo-city/parking.json', import.meta.url));
 /** Bus priority requests for the shot: vehicle, route, intersection, movement, arrival in s, lateness s. */
@@ -70,6 +71,8 @@ export async function takeScreenshots(docsDir = DOCS): Promise<string[]> {
     const cap = parking.parking.capacity[k]!;
     parking.feed.report(k, k === 2 ? cap : Math.round(cap * (0.35 + 0.09 * k)), nowMs - k * 20_000);
   }
+  // The traffic page: the counts file's state, with one incident an operator reported on L-I2-I3.
+  srv.traffic.reportIncident('L-I2-I3', 'I3-EB-2-S', 'operator', nowMs / 1000 - 90);
   // The intersection page's measures: a fixed-time run of the service's own plan, logged as the controllers would.
   const { c, plan } = srv.state;
   const sim = new Simulation(c, plan.buffer, { movementFlowVehPerH: movementFlowsFromLanes(c, plan.buffer.laneFlowVehPerH) }, { seed: 1 });
@@ -136,6 +139,13 @@ export async function takeScreenshots(docsDir = DOCS): Promise<string[]> {
       const parkingShot = join(docsDir, `console-parking-${lang}.png`);
       await page.screenshot({ path: parkingShot, fullPage: true });
       written.push(parkingShot);
+      await page.goto(`${base}#/traffic`);
+      await page.locator('table.traffic tr[data-link="L-I2-I3"]').waitFor();
+      await page.locator('.netmap canvas').waitFor();
+      await page.locator('[role=status][data-live="1"]').waitFor();
+      const trafficShot = join(docsDir, `console-traffic-${lang}.png`);
+      await page.screenshot({ path: trafficShot, fullPage: true });
+      written.push(trafficShot);
     }
   } finally {
     await browser.close();

@@ -70,9 +70,9 @@ export class SaturationFlowEstimator {
       const t = ev.timestampMsAt(k);
       if (t < fromMs || t >= toMs + 300_000) continue;
       const key = ev.locationAt(k) * 65_536 + ev.paramAt(k);
-      let list = crossings.get(key);
-      if (!list) crossings.set(key, (list = []));
-      list.push(t);
+      const list = crossings.get(key);
+      if (list) list.push(t);
+      else crossings.set(key, [t]);
     }
     const cyclesOf = new Map<number, ReturnType<typeof phaseCycles>>();
     for (let l = l0; l < l1; l++) {
@@ -85,7 +85,10 @@ export class SaturationFlowEstimator {
       const list = crossings.get(loc * 65_536 + ctx.numbering.detectorChannel[d]!);
       if (!list) continue;
       let cycles = cyclesOf.get(p);
-      if (!cycles) cyclesOf.set(p, (cycles = phaseCycles(ev, loc, ctx.numbering.phaseNumber[p]!)));
+      if (!cycles) {
+        cycles = phaseCycles(ev, loc, ctx.numbering.phaseNumber[p]!);
+        cyclesOf.set(p, cycles);
+      }
       let q = 0;
       for (const cy of cycles) {
         if (cy.greenStartMs < fromMs || cy.greenStartMs >= toMs) continue;

@@ -7,8 +7,8 @@
  * propose, list, review, approve/reject, deploy, rollouts (polled and as
  * server-sent events), rollback, audit search; and a corridor's live signal
  * state (SPaT, service/spat.ts) as server-sent events; bus priority, parking,
- * locks and schedules come from ./priorityApi.ts, ./parkingApi.ts and
- * ./locksApi.ts. Roles are checked here, per
+ * traffic state, locks and schedules come from ./priorityApi.ts, ./parkingApi.ts,
+ * ./trafficApi.ts and ./locksApi.ts. Roles are checked here, per
  * endpoint, whatever the page shows: viewer reads, operator edits and
  * proposes, supervisor decides, deploys and rolls back. Every state-changing
  * request needs the session's CSRF token. Served by ./http.ts.
@@ -36,6 +36,9 @@ import type { ParkingGuidance } from '../../service/parkingState.js';
 import type { ScheduleKeeper } from '../../service/lifecycle/schedule.js';
 import { priorityRoutes } from './priorityApi.js';
 import { parkingRoutes } from './parkingApi.js';
+import { trafficRoutes } from './trafficApi.js';
+import type { TrafficState } from '../../service/trafficState.js';
+import type { RunningDiversion } from '../../service/diversionSigns.js';
 import { locksRoutes } from './locksApi.js';
 import { networkRoutes } from './networkApi.js';
 import { intersectionRoutes } from './intersectionApi.js';
@@ -55,9 +58,13 @@ export interface ConsoleDeps {
   readonly priorityFeed?: PriorityFeed | undefined;
   /** With `serve --parking`: the car parks and signs (./parkingApi.ts). */
   readonly parking?: ParkingGuidance | undefined;
+  /** The network traffic state and incidents (./trafficApi.ts); undefined = the page says there is none. */
+  readonly traffic?: TrafficState | undefined;
+  /** With `serve --diversion`: the decision points' sign messages (./trafficApi.ts). */
+  readonly diversion?: RunningDiversion | undefined;
   /** With controllers and a storage: the time-of-day schedule in force (./locksApi.ts). */
   readonly schedules?: ScheduleKeeper | undefined;
-  /** The interval the service collects detector counts on, s (service/countCollector.ts; default 60): the live detector health reads them. */
+  /** The interval the service collects detector counts on, s (service/countCollector.ts; default 30): the live detector health reads them. */
   readonly countIntervalS?: number | undefined;
 }
 
@@ -336,7 +343,7 @@ export function consoleApi(deps: ConsoleDeps, sessions: SessionStore, sse: Set<S
     },
   ];
   // The live pages' routes, each in a module of its own.
-  routes.push(...priorityRoutes(deps, sse), ...parkingRoutes(deps, sse), ...locksRoutes(deps));
+  routes.push(...priorityRoutes(deps, sse), ...parkingRoutes(deps, sse), ...trafficRoutes(deps, sse), ...locksRoutes(deps));
   // The network and intersection pages' routes live in their own modules.
   const health = new LiveDetectorHealth(deps.state, deps.storage, deps.clock, deps.countIntervalS ?? DEFAULT_COUNT_INTERVAL_S);
   routes.push(...networkRoutes(deps, sse, health), ...intersectionRoutes(deps, health));

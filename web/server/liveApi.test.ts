@@ -139,6 +139,42 @@ describe('console live APIs', () => {
     stream.close();
   });
 
+  it('traffic: the link states TrafficStateService serves, then live counts and an incident, on the stream', async () => {
+    const first = (await get('api/traffic')).json;
+    expect(first).toMatchObject({ configured: true, source: 'counts-file', progression: 'random arrivals (HCM PF = 1): the state is from the counts file', incidents: [], diversion: null });
+    const links = first['links'] as Json[];
+    const est = srv.traffic.current();
+    expect(links.map((l) => l['id'])).toEqual(srv.traffic.links.ids);
+    links.forEach((l, k) => {
+      expect(l['travelTimeS']).toBe(est.travelTimeS[k]);
+      expect(l['signalDelayS']).toBe(est.signalDelayS[k]);
+      expect(l['level']).toBeGreaterThanOrEqual(0);
+    });
+    expect(links.find((l) => l['id'] === 'L-I1-I2')).toMatchObject({ from: 'I1', to: 'I2', cls: 'arterial', arrivalOnGreen: null });
+    expect(links.find((l) => l['id'] === 'I9-NB')).toMatchObject({ from: null, to: 'I9', cls: 'side' });
+    expect((first['corridors'] as Json[]).map((c) => c['id'])).toEqual(['renmin-rd']);
+    expect((first['city'] as Json)['level']).toBeGreaterThanOrEqual(0);
+
+    const stream = await events('api/traffic/events');
+    expect((await stream.next('traffic'))['source']).toBe('counts-file');
+    // A minute of live counts, every loop at 20 vehicles: the state becomes the live one, then an incident.
+    const nowMs = Math.round(Date.now() / 60_000) * 60_000;
+    srv.traffic.startLive(60);
+    srv.traffic.applyLive(
+      srv.state.c.detectorIds.map((detectorId) => ({ detectorId, intervalStartMs: nowMs, intervalS: 60, volumeVeh: 20, occupancyPct: 10 })),
+      { startMs: nowMs, intervalS: 60 },
+    );
+    const live = await stream.next('traffic');
+    expect(live).toMatchObject({ source: 'live', intervalS: 60, intervalStartMs: nowMs });
+    expect((live['links'] as Json[]).find((l) => l['id'] === 'L-I1-I2')!['flowVehPerH']).toBeCloseTo(srv.traffic.current().flowVehPerH[srv.traffic.links.index.get('L-I1-I2')!]!, 9);
+    const id = srv.traffic.reportIncident('L-I2-I3', 'I3-EB-2-S', 'operator', nowMs / 1000 + 60);
+    const withIncident = await stream.next('traffic');
+    expect(withIncident['incidents']).toEqual([{ id, linkId: 'L-I2-I3', detectorId: 'I3-EB-2-S', source: 'operator', detectedMs: nowMs + 60_000, confidence: 1, location: '' }]);
+    srv.traffic.clearIncident(id, nowMs / 1000 + 120);
+    expect((await stream.next('traffic'))['incidents']).toEqual([]);
+    stream.close();
+  });
+
   it('locks in force and the schedule, read-only', async () => {
     const none = (await get('api/locks')).json;
     expect(none).toEqual({ configured: true, locks: [], schedule: null });

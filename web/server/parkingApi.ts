@@ -14,7 +14,7 @@
 import type { ServerResponse } from 'node:http';
 import type { OccupancyState } from '../../engine/parking/schema.js';
 import type { ConsoleDeps, Route } from './api.js';
-import { openEventStream } from './sse.js';
+import { streamChanges } from './sse.js';
 
 /** How often the parking stream looks for changes, ms. */
 export const PARKING_PERIOD_MS = 1000;
@@ -57,21 +57,7 @@ export function parkingRoutes(deps: ConsoleDeps, streams: Set<ServerResponse>): 
       pattern: /^\/api\/parking\/events$/,
       roles: READERS,
       handle: async ({ req, res }) => {
-        let timer: NodeJS.Timeout | undefined;
-        const stream = openEventStream(req, res, streams, () => clearInterval(timer));
-        let last = '';
-        let quiet = 0;
-        const tick = (): void => {
-          const snap = snapshot();
-          // Unchanged apart from the clock: not sent, unless the page has heard nothing for a while.
-          const key = JSON.stringify({ ...snap, tMs: 0 });
-          if (key === last && ++quiet < KEEPALIVE_PERIODS) return;
-          last = key;
-          quiet = 0;
-          stream.send('parking', snap);
-        };
-        tick();
-        if (deps.parking) timer = setInterval(tick, PARKING_PERIOD_MS);
+        streamChanges(req, res, streams, 'parking', PARKING_PERIOD_MS, KEEPALIVE_PERIODS, deps.parking !== undefined, snapshot);
         return undefined;
       },
     },

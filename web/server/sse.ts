@@ -1,7 +1,7 @@
 /**
  * One server-sent event stream of the console's live pages (./priorityApi.ts,
- * ./parkingApi.ts, and the signal state of ./api.ts and ./networkApi.ts through
- * streamPeriodic): the headers, the stream registered with the server's set
+ * ./parkingApi.ts and ./trafficApi.ts through streamChanges, and the signal state
+ * of ./api.ts and ./networkApi.ts through streamPeriodic): the headers, the stream registered with the server's set
  * (so closing the server ends it), and a writer that never lets a slow reader
  * pile up memory: while more than MAX_BUFFERED_BYTES wait in the socket, events
  * are dropped and counted, and the reader is sent a `gap` with that count when
@@ -87,4 +87,26 @@ export function streamPeriodic(req: IncomingMessage, res: ServerResponse, stream
   }, periodMs);
   const stream = openEventStream(req, res, streams, () => clearInterval(timer));
   stream.send(event, payload());
+}
+
+/**
+ * A stream of whole states that change now and then (the parking and traffic pages): `event`
+ * with `snapshot()` now and, while `poll`, every `periodMs` when it changed apart from its clock
+ * (`tMs`), and at least every `keepalivePeriods` periods anyway (the page shows its age).
+ */
+export function streamChanges(req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, event: string, periodMs: number, keepalivePeriods: number, poll: boolean, snapshot: () => Record<string, unknown>): void {
+  let timer: NodeJS.Timeout | undefined;
+  const stream = openEventStream(req, res, streams, () => clearInterval(timer));
+  let last = '';
+  let quiet = 0;
+  const tick = (): void => {
+    const snap = snapshot();
+    const key = JSON.stringify({ ...snap, tMs: 0 });
+    if (key === last && ++quiet < keepalivePeriods) return;
+    last = key;
+    quiet = 0;
+    stream.send(event, snap);
+  };
+  tick();
+  if (poll) timer = setInterval(tick, periodMs);
 }

@@ -279,10 +279,48 @@ export interface LocksView {
   readonly schedule: { readonly planId: number; readonly version: number; readonly author: string; readonly entries: readonly { readonly startMin: number; readonly planId: number }[]; readonly due: { readonly startMin: number; readonly planId: number } | null } | null;
 }
 
-/** The live pages' reads (bus priority, parking, locks and schedule). */
+// The traffic page (web/server/trafficApi.ts).
+/** A GB/T 33171 level, 0 (free) … 4 (heavily congested); null without traffic. */
+export type CongestionLevel = 0 | 1 | 2 | 3 | 4;
+export interface TrafficLink {
+  readonly id: string;
+  /** Upstream intersection; null for an approach from outside the network. */
+  readonly from: string | null;
+  readonly to: string;
+  readonly cls: 'arterial' | 'collector' | 'side';
+  readonly lengthM: number;
+  readonly flowVehPerH: number;
+  readonly spotSpeedKph: number | null;
+  readonly travelSpeedKph: number | null;
+  readonly runningTimeS: number;
+  readonly signalDelayS: number;
+  readonly travelTimeS: number;
+  readonly tpi: number | null;
+  readonly level: CongestionLevel | null;
+  readonly arrivalOnGreen: number | null;
+}
+export type TrafficLive =
+  | { readonly configured: false }
+  | {
+      readonly configured: true;
+      readonly tMs: number;
+      readonly source: 'live' | 'counts-file';
+      readonly progression: string;
+      readonly intervalStartMs: number | null;
+      readonly intervalS: number;
+      readonly city: { readonly tpi: number | null; readonly level: CongestionLevel | null };
+      readonly corridors: readonly { readonly id: string; readonly name: string; readonly tpi: number | null; readonly level: CongestionLevel | null }[];
+      readonly links: readonly TrafficLink[];
+      readonly incidents: readonly { readonly id: string; readonly linkId: string; readonly detectorId: string; readonly source: string; readonly detectedMs: number; readonly confidence: number; readonly location: string }[];
+      readonly detection: { readonly running: boolean; readonly status: string; readonly sampleS: number };
+      readonly diversion: readonly { readonly decisionPointId: string; readonly signId: string; readonly diverting: boolean; readonly textZh: string; readonly textEn: string; readonly sinceMs: number }[] | null;
+    };
+
+/** The live pages' reads (bus priority, parking, traffic, locks and schedule). */
 export const liveApi = {
   priority: () => call<PrioritySnapshot>('GET', '/api/priority'),
   parking: () => call<ParkingLive>('GET', '/api/parking'),
+  traffic: () => call<TrafficLive>('GET', '/api/traffic'),
   locks: () => call<LocksView>('GET', '/api/locks'),
 };
 
@@ -299,13 +337,22 @@ export function watchPriority(afterSeq: number, on: (events: readonly PriorityEv
   return () => es.close();
 }
 
-/** The car parks and signs, as they change (server-sent events). */
-export function watchParking(on: (p: ParkingLive) => void, onLive: (live: boolean) => void): () => void {
-  const es = new EventSource('/api/parking/events');
+/** Whole states from a stream of them (web/server/sse.ts streamChanges), and whether it is connected. */
+function watchSnapshots<S>(path: string, event: string, on: (s: S) => void, onLive: (live: boolean) => void): () => void {
+  const es = new EventSource(path);
   es.addEventListener('open', () => onLive(true));
-  es.addEventListener('parking', (ev) => on(JSON.parse((ev as MessageEvent<string>).data) as ParkingLive));
+  es.addEventListener(event, (ev) => on(JSON.parse((ev as MessageEvent<string>).data) as S));
   es.addEventListener('error', () => onLive(false));
   return () => es.close();
+}
+
+/** The car parks and signs, as they change (server-sent events). */
+export function watchParking(on: (p: ParkingLive) => void, onLive: (live: boolean) => void): () => void {
+  return watchSnapshots('/api/parking/events', 'parking', on, onLive);
+}
+/** The traffic state, as it changes (server-sent events). */
+export function watchTraffic(on: (p: TrafficLive) => void, onLive: (live: boolean) => void): () => void {
+  return watchSnapshots('/api/traffic/events', 'traffic', on, onLive);
 }
 // The network and intersection pages (web/server/networkApi.ts, intersectionApi.ts).
 export type Lamp = 'protected' | 'permitted' | 'clearance' | 'stop';

@@ -5,9 +5,11 @@
  * Every page takes its words from here.
  */
 import { liveEn, liveZh } from './i18nLive.js';
+import { trafficEn, trafficZh } from './i18nTraffic.js';
 
 const en = {
   ...liveEn,
+  ...trafficEn,
   appTitle: 'greenwave operator console',
   skipToMain: 'Skip to content',
   language: 'Language',
@@ -246,6 +248,7 @@ export type Catalogue = Readonly<Record<MessageKey, string>>;
 
 const zh: Catalogue = {
   ...liveZh,
+  ...trafficZh,
   appTitle: 'greenwave 信号控制台',
   skipToMain: '跳到正文',
   language: '语言',

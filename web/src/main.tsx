@@ -1,7 +1,7 @@
 /**
  * The operator console's page: login, then the corridor, plans and audit
  * pages, routed by the URL's hash (#/corridor/<id>, #/plans[/<planId>],
- * #/audit, #/network, #/intersection/<id>), and the live pages (#/priority, #/parking, #/locks), in zh-CN or
+ * #/audit, #/network, #/intersection/<id>), and the live pages (#/traffic, #/priority, #/parking, #/locks), in zh-CN or
  * en (./i18n.ts). Bundled by esbuild
  * (scripts/build-web.mjs) into dist/web/static and served by
  * `greenwave serve --web-port` (web/server/http.ts).
@@ -15,6 +15,7 @@ import { CorridorPage } from './pages/Corridor.js';
 import { PlansPage } from './pages/Plans.js';
 import { PriorityPage } from './pages/Priority.js';
 import { ParkingPage } from './pages/Parking.js';
+import { TrafficPage } from './pages/Traffic.js';
 import { LocksPage } from './pages/Locks.js';
 import { NetworkPage } from './pages/Network.js';
 import { IntersectionPage } from './pages/Intersection.js';
@@ -26,9 +27,9 @@ type Route =
   | { page: 'network' }
   | { page: 'intersection'; id: string | undefined }
   | { page: LivePage };
-/** The live pages (bus priority, parking, locks and schedule): every role reads them. */
-type LivePage = 'priority' | 'parking' | 'locks';
-const LIVE_PAGES: readonly LivePage[] = ['priority', 'parking', 'locks'];
+/** The live pages (traffic state, bus priority, parking, locks and schedule): every role reads them. */
+type LivePage = 'traffic' | 'priority' | 'parking' | 'locks';
+const LIVE_PAGES: readonly LivePage[] = ['traffic', 'priority', 'parking', 'locks'];
 
 function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
@@ -138,6 +139,7 @@ function App() {
     ['corridor', `#/corridor/${route.page === 'corridor' && route.id ? route.id : (network?.corridors[0]?.id ?? '')}`, t('navCorridor')],
     ['plans', '#/plans', t('navPlans')],
     ...(session.roles.some((r) => r === 'operator' || r === 'supervisor') ? [['audit', '#/audit', t('navAudit')] as [Route['page'], string, string]] : []),
+    ['traffic', '#/traffic', t('navTraffic')],
     ['priority', '#/priority', t('navPriority')],
     ['parking', '#/parking', t('navParking')],
     ['locks', '#/locks', t('navLocks')],
@@ -176,6 +178,8 @@ function App() {
           <PlansPage t={t} planId={route.planId} roles={session.roles} />
         ) : route.page === 'audit' ? (
           <AuditPage t={t} />
+        ) : route.page === 'traffic' ? (
+          <TrafficPage t={t} />
         ) : route.page === 'priority' ? (
           <PriorityPage t={t} />
         ) : route.page === 'parking' ? (

@@ -75,17 +75,27 @@ export function approachLamp(s: SignalState | undefined, approach: string): Lamp
   return order.find((l) => lamps.includes(l)) ?? 'unknown';
 }
 
-export function networkOption(map: NetworkMap, live: ReadonlyMap<string, SignalState>, t: T): EChartsCoreOption {
+/**
+ * Where the schematic puts each intersection (metres east and south of the network's centre)
+ * and the box the graph series fills: ECharts keeps the drawing's proportions when one side of
+ * the box is left free, so a wide network fills the width, a compact one the height. Shared with
+ * the traffic map (./trafficChart.ts).
+ */
+export function schematicFrame(map: NetworkMap): { at: (x: MapIntersection) => [number, number]; box: Record<string, number | string> } {
   const lat0 = map.intersections.reduce((s, x) => s + x.lat, 0) / map.intersections.length;
   const lon0 = map.intersections.reduce((s, x) => s + x.lon, 0) / map.intersections.length;
   const mPerDegLon = M_PER_DEG_LAT * Math.cos((lat0 * Math.PI) / 180);
   const at = (x: MapIntersection): [number, number] => [(x.lon - lon0) * mPerDegLon, -(x.lat - lat0) * M_PER_DEG_LAT];
-  const category = (k: Health | Lamp | 'unknown'): number => CATEGORIES.findIndex(([c]) => c === k);
-  // ECharts keeps the drawing's proportions when one side of the box is left free: a wide network fills the width, a compact one the height.
   const xs = map.intersections.map((x) => at(x)[0]);
   const ys = map.intersections.map((x) => at(x)[1]);
   const aspect = (Math.max(...xs) - Math.min(...xs) + 2 * ARM_M) / (Math.max(...ys) - Math.min(...ys) + 2 * ARM_M);
-  const box = aspect > WIDE_ASPECT ? { left: 40, right: 40, top: 'middle' } : { top: 44, bottom: 34, left: 'center' };
+  const box: Record<string, number | string> = aspect > WIDE_ASPECT ? { left: 40, right: 40, top: 'middle' } : { top: 44, bottom: 34, left: 'center' };
+  return { at, box };
+}
+
+export function networkOption(map: NetworkMap, live: ReadonlyMap<string, SignalState>, t: T): EChartsCoreOption {
+  const { at, box } = schematicFrame(map);
+  const category = (k: Health | Lamp | 'unknown'): number => CATEGORIES.findIndex(([c]) => c === k);
   const nodes: object[] = [];
   for (const ix of map.intersections) {
     const [x, y] = at(ix);
@@ -146,6 +156,6 @@ export function networkOption(map: NetworkMap, live: ReadonlyMap<string, SignalS
   };
 }
 
-function escapeHtml(s: string): string {
+export function escapeHtml(s: string): string {
   return s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
 }

@@ -1,0 +1,146 @@
+/**
+ * The traffic page: the road network's traffic state as the guidance signs and
+ * TrafficStateService see it (web/server/trafficApi.ts), live over server-sent
+ * events: the city's and each corridor's congestion index and level, a map of
+ * the road sections coloured by level (../trafficChart.ts), every section's
+ * flow, speed, travel time, signal delay, index, level and arrivals on green,
+ * where the state comes from and what its delays take the arrivals from, the
+ * active incidents and whether detection runs, and the diversion signs'
+ * messages. Every role may read it.
+ */
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { networkApi, type NetworkMap, type TrafficLive, watchTraffic } from '../api.js';
+import type { MessageKey, T } from '../i18n.js';
+import { LEVEL_COLORS, levelKey, trafficOption } from '../trafficChart.js';
+import { EChart } from './EChart.js';
+
+const time = (ms: number): string => new Date(ms).toLocaleTimeString();
+const fixed = (x: number | null, digits = 0): string => (x === null ? '—' : x.toFixed(digits));
+
+export function TrafficPage(props: { t: T }) {
+  const { t } = props;
+  const [data, setData] = useState<TrafficLive | undefined>();
+  const [live, setLive] = useState(false);
+  const [map, setMap] = useState<NetworkMap | undefined>();
+
+  useEffect(() => {
+    networkApi.map().then(setMap, () => setMap(undefined));
+    return watchTraffic(setData, setLive);
+  }, []);
+  const option = useMemo(() => (map && data?.configured ? trafficOption(map, data.links, t) : undefined), [map, data, t]);
+
+  if (!data) return <p aria-busy="true">{t('loading')}</p>;
+  if (!data.configured)
+    return (
+      <section aria-labelledby="traffic-title">
+        <h1 id="traffic-title">{t('tfTitle')}</h1>
+        <p role="status">{t('tfNotConfigured')}</p>
+      </section>
+    );
+  const level = (l: (typeof data.links)[number]['level']) => (
+    <>
+      <span class="sq" style={{ background: LEVEL_COLORS[l ?? 'none'] }} aria-hidden="true" />
+      {t(levelKey(l))}
+    </>
+  );
+  return (
+    <section aria-labelledby="traffic-title">
+      <h1 id="traffic-title">{t('tfTitle')}</h1>
+      <p class="summary">
+        <span role="status" data-live={live ? '1' : '0'} class={live ? 'ok' : 'muted'}>
+          {live ? t('bpLive') : t('bpOffline')}
+        </span>{' '}
+        <span class="muted">{time(data.tMs)}</span>
+      </p>
+      <p class="summary" data-city-level={data.city.level ?? ''}>
+        {data.city.tpi === null ? t('tfCityUnknown') : <>{t('tfCity', { tpi: data.city.tpi.toFixed(1), level: t(levelKey(data.city.level)) })} </>}
+        {data.city.level !== null && <span class="sq" style={{ background: LEVEL_COLORS[data.city.level] }} aria-hidden="true" />}
+      </p>
+      <p class="muted" data-source={data.source}>
+        {data.source === 'live'
+          ? t('tfSourceLive', { s: data.intervalS, to: data.intervalStartMs === null ? '—' : time(data.intervalStartMs + data.intervalS * 1000) })
+          : t('tfSourceFile', { from: data.intervalStartMs === null ? '—' : new Date(data.intervalStartMs).toISOString().slice(0, 16).replace('T', ' ') })}{' '}
+        <span data-progression>{t('tfProgression', { text: data.progression })}</span>
+      </p>
+      <h2>{t('tfCorridors')}</h2>
+      <ul class="corridors">
+        {data.corridors.map((c) => (
+          <li data-corridor={c.id} data-level={c.level ?? ''}>
+            {c.name}: {fixed(c.tpi, 1)} {level(c.level)}
+          </li>
+        ))}
+      </ul>
+      {map && option && <EChart class="netmap" option={option} label={t('tfMapLabel', { name: map.name, n: data.links.filter((l) => l.from !== null).length })} attrs={{ sections: data.links.length }} />}
+      <p class="muted">{t('tfMapHelp')}</p>
+      <h2 id="incidents-title">{t('tfIncidents')}</h2>
+      <p class="muted" data-detection={data.detection.running ? 'running' : 'off'}>
+        {t('tfDetection', { status: data.detection.status })}
+      </p>
+      {data.incidents.length === 0 ? (
+        <p>{t('tfNoIncidents')}</p>
+      ) : (
+        <ul aria-labelledby="incidents-title">
+          {data.incidents.map((x) => (
+            <li class="refused-text" data-incident={x.id} data-link={x.linkId}>
+              {t('tfIncident', { id: x.id, link: x.linkId, loop: x.detectorId, where: x.location || x.source, since: time(x.detectedMs), conf: x.confidence.toFixed(2) })}
+            </li>
+          ))}
+        </ul>
+      )}
+      {data.diversion && (
+        <>
+          <h2 id="signs-title">{t('tfSigns')}</h2>
+          <ul class="signs" aria-labelledby="signs-title">
+            {data.diversion.map((m) => (
+              <li class="sign" data-sign={m.signId} data-diverting={m.diverting ? '1' : '0'}>
+                <h3>
+                  {t('tfSign', { sign: m.signId, point: m.decisionPointId })} · {m.diverting ? t('tfDiverting') : t('tfNotDiverting')}
+                </h3>
+                <p>{t('pkLineText', { en: m.textEn, zh: m.textZh })}</p>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      <h2>{t('tfLinks')}</h2>
+      <p class="muted">{t('tfLinksHelp')}</p>
+      <div class="table-wrap">
+        <table class="traffic">
+          <caption>{t('tfLinks')}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t('tfLink')}</th>
+              <th scope="col">{t('tfFromTo')}</th>
+              <th scope="col">{t('tfClass')}</th>
+              <th scope="col">{t('tfFlow')}</th>
+              <th scope="col">{t('tfSpeed')}</th>
+              <th scope="col">{t('tfTravel')}</th>
+              <th scope="col">{t('tfDelay')}</th>
+              <th scope="col">{t('tfIndex')}</th>
+              <th scope="col">{t('tfLevel')}</th>
+              <th scope="col">{t('tfAog')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.links.map((l) => (
+              <tr data-link={l.id} data-level={l.level ?? ''}>
+                <th scope="row">{l.id}</th>
+                <td>
+                  {l.from ?? t('tfOutside')} → {l.to}
+                </td>
+                <td>{t(`lc_${l.cls}` as MessageKey)}</td>
+                <td>{l.flowVehPerH.toFixed(0)}</td>
+                <td>{fixed(l.travelSpeedKph)}</td>
+                <td data-travel-time={l.travelTimeS.toFixed(1)}>{l.travelTimeS.toFixed(0)}</td>
+                <td>{l.signalDelayS.toFixed(0)}</td>
+                <td>{fixed(l.tpi, 1)}</td>
+                <td>{level(l.level)}</td>
+                <td>{l.arrivalOnGreen === null ? '—' : `${Math.round(100 * l.arrivalOnGreen)} %`}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
