@@ -79,6 +79,40 @@ export interface IncidentDetectionStatus {
   readonly running: boolean;
   readonly status: string;
   readonly sampleS: number;
+  /** The status as data (the console words it in its language): off (no live counts), waiting for the first interval, filling the window, judging. */
+  readonly kind: 'off' | 'waiting' | 'filling' | 'judging';
+  /** Samples fed so far and the window's length in samples; loops judged; the last sample's end, ms (NaN before one). */
+  readonly samples: number;
+  readonly windowSamples: number;
+  readonly stations: number;
+  readonly lastSampleEndMs: number;
+}
+
+/** What the live link delays take the arrival pattern from, as data; `progressionText` words it. */
+export type ProgressionStatus =
+  | { readonly kind: 'counts-file' }
+  | { readonly kind: 'no-log' }
+  | { readonly kind: 'waiting' }
+  | { readonly kind: 'no-events' }
+  | { readonly kind: 'not-read'; readonly error: string }
+  | { readonly kind: 'events'; readonly links: number; readonly ofLinks: number; readonly lanes: number; readonly events: number; readonly fromMs: number; readonly toMs: number };
+
+/** The progression status in English (gRPC's `LinkStatesUpdate.progression`, logs). */
+export function progressionText(p: ProgressionStatus): string {
+  switch (p.kind) {
+    case 'counts-file':
+      return 'random arrivals (HCM PF = 1): the state is from the counts file';
+    case 'no-log':
+      return 'random arrivals (HCM PF = 1): no event log is collected (it needs --controllers and --db)';
+    case 'waiting':
+      return 'random arrivals (HCM PF = 1) until the first window of collected events is read';
+    case 'no-events':
+      return 'random arrivals (HCM PF = 1): no events stored for the window (the controllers keep no event log, or it is not collected yet)';
+    case 'not-read':
+      return `random arrivals (HCM PF = 1): the window's events were not read (${p.error})`;
+    case 'events':
+      return `arrivals on green and input-output delay on ${p.links} of ${p.ofLinks} links, saturation flows measured on ${p.lanes} lanes, from ${p.events} events collected from the controllers between ${new Date(p.fromMs).toISOString()} and ${new Date(p.toMs).toISOString()}; HCM random arrivals on the others`;
+  }
 }
 
 /** The live part: the window of counts, the detector, and the incidents it opened. */
@@ -107,7 +141,7 @@ interface Live {
   samplesFed: number;
   lastSampleEndS: number;
   /** What the window's progression is from (`progression()`). */
-  progression: string;
+  progression: ProgressionStatus;
   /** Incident id of the active incident per detector link (incident layout link index). */
   readonly open: Map<number, string>;
 }
@@ -219,7 +253,7 @@ export class TrafficState {
       sampleOcc: new Float64Array(nd),
       samplesFed: 0,
       lastSampleEndS: Number.NaN,
-      progression: this.events ? 'random arrivals (HCM PF = 1) until the first window of collected events is read' : 'random arrivals (HCM PF = 1): no event log is collected (it needs --controllers and --db)',
+      progression: this.events ? { kind: 'waiting' } : { kind: 'no-log' },
       open: new Map(),
     };
   }
@@ -326,8 +360,8 @@ export class TrafficState {
       try {
         log = await loadLog(this.events, [c.intersectionIds[i]!], fromMs - PROGRESSION_MARGIN_MS, toMs, PROGRESSION_MAX_EVENTS - events);
       } catch (e: unknown) {
-        if (lv.intervals === at) lv.progression = `random arrivals (HCM PF = 1): the window's events were not read (${e instanceof Error ? e.message : String(e)})`;
-        return lv.progression;
+        if (lv.intervals === at) lv.progression = { kind: 'not-read', error: e instanceof Error ? e.message : String(e) };
+        return progressionText(lv.progression);
       }
       if (lv.intervals !== at) return 'the window moved on while its events were read';
       events += log.length;
@@ -341,8 +375,8 @@ export class TrafficState {
       if (lv.intervals !== at) return 'the window moved on while its events were read';
     }
     if (events === 0) {
-      lv.progression = 'random arrivals (HCM PF = 1): no events stored for the window (the controllers keep no event log, or it is not collected yet)';
-      return lv.progression;
+      lv.progression = { kind: 'no-events' };
+      return progressionText(lv.progression);
     }
     this.saturation.fill(lv.window.saturationFlowVehPerH);
     lv.window.arrivalOnGreenShare.set(aog);
@@ -351,25 +385,32 @@ export class TrafficState {
     for (let k = 0; k < aog.length; k++) if (aog[k]! >= 0) known++;
     let measured = 0;
     for (const s of lv.window.saturationFlowVehPerH) if (s > 0) measured++;
-    lv.progression = `arrivals on green and input-output delay on ${known} of ${this.links.count} links, saturation flows measured on ${measured} lanes, from ${events} events collected from the controllers between ${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}; HCM random arrivals on the others`;
+    lv.progression = { kind: 'events', links: known, ofLinks: this.links.count, lanes: measured, events, fromMs, toMs };
     this.estimator.update(lv.window, this.state.plan.buffer);
     this.computedFor = this.state.plan;
-    return lv.progression;
+    return progressionText(lv.progression);
   }
 
   /** What the live link delays take the arrival pattern from: events, or random arrivals and why. */
   progression(): string {
-    return this.live?.progression ?? 'random arrivals (HCM PF = 1): the state is from the counts file';
+    return progressionText(this.progressionStatus());
+  }
+
+  progressionStatus(): ProgressionStatus {
+    return this.live?.progression ?? { kind: 'counts-file' };
   }
 
   /** Whether incidents are being detected, what from, or why not. */
   detection(): IncidentDetectionStatus {
     const lv = this.live;
-    if (lv === undefined) return { running: false, sampleS: 0, status: 'not running: no live loop counts (the service collects them with --controllers and --db); link states come from the counts file' };
+    const none = { samples: 0, windowSamples: 0, stations: 0, lastSampleEndMs: Number.NaN };
+    if (lv === undefined) return { running: false, sampleS: 0, kind: 'off', ...none, status: 'not running: no live loop counts (the service collects them with --controllers and --db); link states come from the counts file' };
     const W = lv.detector.params.windowSamples;
-    if (lv.samplesFed === 0) return { running: false, sampleS: lv.intervalS, status: `waiting for the controllers' first whole ${lv.intervalS} s interval of loop counts` };
-    const judged = lv.samplesFed >= W ? `judging ${lv.detector.layout.stationCount} loops against their neighbouring lanes` : `filling its ${W}-sample window (${lv.samplesFed} so far)`;
-    return { running: true, sampleS: lv.intervalS, status: `live ${lv.intervalS} s loop samples, the last ending ${new Date(lv.lastSampleEndS * 1000).toISOString()}; ${judged}` };
+    const at = { samples: lv.samplesFed, windowSamples: W, stations: lv.detector.layout.stationCount, lastSampleEndMs: lv.lastSampleEndS * 1000 };
+    if (lv.samplesFed === 0) return { running: false, sampleS: lv.intervalS, kind: 'waiting', ...at, status: `waiting for the controllers' first whole ${lv.intervalS} s interval of loop counts` };
+    const judging = lv.samplesFed >= W;
+    const judged = judging ? `judging ${lv.detector.layout.stationCount} loops against their neighbouring lanes` : `filling its ${W}-sample window (${lv.samplesFed} so far)`;
+    return { running: true, sampleS: lv.intervalS, kind: judging ? 'judging' : 'filling', ...at, status: `live ${lv.intervalS} s loop samples, the last ending ${new Date(lv.lastSampleEndS * 1000).toISOString()}; ${judged}` };
   }
 
   link(id: string, path: string): number {

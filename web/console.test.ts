@@ -263,6 +263,9 @@ describe('operator console', () => {
     expect(await page.locator('li[data-corridor="renmin-rd"]').textContent()).toMatch(/^Renmin Rd/);
     await page.getByLabel('Language').selectOption('zh-CN');
     await page.getByRole('heading', { name: '路网交通状态' }).waitFor();
+    // The service's status texts are English; the page words them in its language.
+    expect(await page.locator('[data-progression]').textContent()).toMatch(/按随机到达计算/);
+    expect(await page.locator('[data-detection]').textContent()).toMatch(/事件检测/);
     expect(await row.locator('td').nth(7).textContent()).toMatch(/^(畅通|基本畅通|轻度拥堵|中度拥堵|严重拥堵|无车流)$/);
     await page.getByLabel('语言').selectOption('en');
     process.stdout.write(`console: traffic page in ${(performance.now() - t0).toFixed(0)} ms\n`);

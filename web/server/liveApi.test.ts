@@ -141,7 +141,7 @@ describe('console live APIs', () => {
 
   it('traffic: the link states TrafficStateService serves, then live counts and an incident, on the stream', async () => {
     const first = (await get('api/traffic')).json;
-    expect(first).toMatchObject({ configured: true, source: 'counts-file', progression: 'random arrivals (HCM PF = 1): the state is from the counts file', incidents: [], diversion: null });
+    expect(first).toMatchObject({ configured: true, source: 'counts-file', progression: 'random arrivals (HCM PF = 1): the state is from the counts file', progressionStatus: { kind: 'counts-file' }, incidents: [], diversion: null });
     const links = first['links'] as Json[];
     const est = srv.traffic.current();
     expect(links.map((l) => l['id'])).toEqual(srv.traffic.links.ids);

@@ -41,6 +41,7 @@ export function trafficRoutes(deps: ConsoleDeps, streams: Set<ServerResponse>): 
       tMs: Math.round(deps.clock() * 1000),
       source: traffic.isLive ? 'live' : 'counts-file',
       progression: traffic.progression(),
+      progressionStatus: traffic.progressionStatus(),
       intervalStartMs: num(traffic.intervalStartMs),
       intervalS: traffic.intervalS,
       city: { tpi: num(city), level: level(city) },
@@ -65,7 +66,7 @@ export function trafficRoutes(deps: ConsoleDeps, streams: Set<ServerResponse>): 
         arrivalOnGreen: num(s.arrivalOnGreenShare[k]!),
       })),
       incidents: traffic.incidents.filter((x) => x.clearedS === undefined).map((x) => ({ id: x.incidentId, linkId: x.linkId, detectorId: x.detectorId, source: x.source, detectedMs: Math.round(x.detectedS * 1000), confidence: x.confidence, location: x.location })),
-      detection: { running: detection.running, status: detection.status, sampleS: detection.sampleS },
+      detection: { running: detection.running, status: detection.status, sampleS: detection.sampleS, kind: detection.kind, samples: detection.samples, windowSamples: detection.windowSamples, stations: detection.stations, lastSampleEndMs: num(detection.lastSampleEndMs) },
       diversion: deps.diversion ? deps.diversion.messages().map((m) => ({ decisionPointId: m.decisionPointId, signId: m.signId, diverting: m.divertTo >= 0, textZh: m.textZh, textEn: m.textEn, sinceMs: Math.round(m.sinceS * 1000) })) : null,
     };
   };

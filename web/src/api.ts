@@ -306,13 +306,17 @@ export type TrafficLive =
       readonly tMs: number;
       readonly source: 'live' | 'counts-file';
       readonly progression: string;
+      readonly progressionStatus:
+        | { readonly kind: 'counts-file' | 'no-log' | 'waiting' | 'no-events' }
+        | { readonly kind: 'not-read'; readonly error: string }
+        | { readonly kind: 'events'; readonly links: number; readonly ofLinks: number; readonly lanes: number; readonly events: number; readonly fromMs: number; readonly toMs: number };
       readonly intervalStartMs: number | null;
       readonly intervalS: number;
       readonly city: { readonly tpi: number | null; readonly level: CongestionLevel | null };
       readonly corridors: readonly { readonly id: string; readonly name: string; readonly tpi: number | null; readonly level: CongestionLevel | null }[];
       readonly links: readonly TrafficLink[];
       readonly incidents: readonly { readonly id: string; readonly linkId: string; readonly detectorId: string; readonly source: string; readonly detectedMs: number; readonly confidence: number; readonly location: string }[];
-      readonly detection: { readonly running: boolean; readonly status: string; readonly sampleS: number };
+      readonly detection: { readonly running: boolean; readonly status: string; readonly sampleS: number; readonly kind: 'off' | 'waiting' | 'filling' | 'judging'; readonly samples: number; readonly windowSamples: number; readonly stations: number; readonly lastSampleEndMs: number | null };
       readonly diversion: readonly { readonly decisionPointId: string; readonly signId: string; readonly diverting: boolean; readonly textZh: string; readonly textEn: string; readonly sinceMs: number }[] | null;
     };
 

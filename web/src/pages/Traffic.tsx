@@ -15,6 +15,24 @@ import { LEVEL_COLORS, levelKey, trafficOption } from '../trafficChart.js';
 import { EChart } from './EChart.js';
 
 const time = (ms: number): string => new Date(ms).toLocaleTimeString();
+
+type Live = Extract<TrafficLive, { configured: true }>;
+
+/** What the signal delays take the arrivals from, in the page's language (the service's own text is English). */
+function progressionWords(p: Live['progressionStatus'], t: T): string {
+  switch (p.kind) {
+    case 'events':
+      return t('pg_events', { links: p.links, of: p.ofLinks, lanes: p.lanes, events: p.events, from: time(p.fromMs), to: time(p.toMs) });
+    case 'not-read':
+      return t('pg_not_read', { error: p.error });
+    default:
+      return t(`pg_${p.kind.replace('-', '_')}` as MessageKey);
+  }
+}
+
+function detectionWords(d: Live['detection'], t: T): string {
+  return t(`dt_${d.kind}`, { s: d.sampleS, w: d.windowSamples, n: d.samples, stations: d.stations, at: d.lastSampleEndMs === null ? '—' : time(d.lastSampleEndMs) });
+}
 const fixed = (x: number | null, digits = 0): string => (x === null ? '—' : x.toFixed(digits));
 
 export function TrafficPage(props: { t: T }) {
@@ -60,7 +78,7 @@ export function TrafficPage(props: { t: T }) {
         {data.source === 'live'
           ? t('tfSourceLive', { s: data.intervalS, to: data.intervalStartMs === null ? '—' : time(data.intervalStartMs + data.intervalS * 1000) })
           : t('tfSourceFile', { from: data.intervalStartMs === null ? '—' : new Date(data.intervalStartMs).toISOString().slice(0, 16).replace('T', ' ') })}{' '}
-        <span data-progression>{t('tfProgression', { text: data.progression })}</span>
+        <span data-progression={data.progressionStatus.kind}>{t('tfProgression', { text: progressionWords(data.progressionStatus, t) })}</span>
       </p>
       <h2>{t('tfCorridors')}</h2>
       <ul class="corridors">
@@ -74,7 +92,7 @@ export function TrafficPage(props: { t: T }) {
       <p class="muted">{t('tfMapHelp')}</p>
       <h2 id="incidents-title">{t('tfIncidents')}</h2>
       <p class="muted" data-detection={data.detection.running ? 'running' : 'off'}>
-        {t('tfDetection', { status: data.detection.status })}
+        {t('tfDetection', { status: detectionWords(data.detection, t) })}
       </p>
       {data.incidents.length === 0 ? (
         <p>{t('tfNoIncidents')}</p>
