@@ -322,6 +322,34 @@ describe('greenwave ops on a running service', () => {
     expect((await ops('val', ['parkapi', '--lang', 'fr'])).code).toBe(2);
   }, 30_000);
 
+  it('traffic: the city, the corridor, every road section as the service has it, and the incidents; --class filters; --json for scripts', async () => {
+    const est = srv.traffic.current();
+    const L = srv.traffic.links;
+    const id = srv.traffic.reportIncident('L-I2-I3', 'I3-EB-2-S', 'operator', cc.now() - 60);
+    try {
+      const out = await ok('val', ['traffic']);
+      expect(out).toMatch(/^traffic state: (the counts file|the controllers' live loop counts), \d+ s from /);
+      expect(out).toMatch(/\ncity: index \d+\.\d, (free|basically free|lightly congested|moderately congested|heavily congested) \S+\n/);
+      expect(out).toMatch(/\ncorridor renmin-rd: index /);
+      expect(out).toContain(`\n${L.count} road sections:\n`);
+      const k = L.index.get('L-I2-I3')!;
+      const row = out.split('\n').find((line) => line.trimStart().startsWith('L-I2-I3 '))!;
+      expect(row).toMatch(new RegExp(`I2 → I3 +arterial +\\d+ +\\d+ +${est.travelTimeS[k]!.toFixed(0)} +${est.signalDelayS[k]!.toFixed(0)} `));
+      expect(out).toMatch(new RegExp(`\n  ${id} +L-I2-I3 +I3-EB-2-S +`));
+      const side = await ok('val', ['traffic', '--class', 'side']);
+      const sideCount = [...L.linkClass].filter((c) => c === 2).length;
+      expect(side).toContain(`\n${sideCount} road sections:\n`);
+      expect(side).not.toMatch(/\n  L-I2-I3 /);
+      const json = JSON.parse(await ok('val', ['traffic', '--json'])) as { states: { links: { link_id: string; travel_time_s: number }[] }; incidents: { incidents: { incident_id: string }[] } };
+      expect(json.states.links.map((l) => l.link_id)).toEqual(L.ids);
+      expect(json.incidents.incidents.map((x) => x.incident_id)).toContain(id);
+      const bad = await ops('val', ['traffic', '--class', 'highway']);
+      expect([bad.code, bad.stderr]).toEqual([2, expect.stringMatching(/^greenwave: error \[INVALID_INPUT\]: ops traffic: --class "highway": expected arterial, collector, side/)]);
+    } finally {
+      srv.traffic.clearIncident(id, cc.now());
+    }
+  }, 30_000);
+
   it('deploy --watch exits 1 and names each controller that failed, with its reason, when the controllers are gone', async () => {
     const editFile = join(dir, 'edit-i5.json');
     writeFileSync(editFile, JSON.stringify([{ intersectionId: 'I5', offsetS: 10 }]));

@@ -3,7 +3,8 @@
  * [--insecure | --tls-ca ca.pem] [--json]`: the operator's command line for
  * the control centre, a client of a running `greenwave serve --db` over gRPC
  * (OperationsService: the plan lifecycle, locks and the audit log; EventService:
- * measures, and the stored event log as ATSPM CSV). Each subcommand checks its arguments before anything is sent
+ * measures, and the stored event log as ATSPM CSV; ParkingGuidanceService: a ParkAPI
+ * document; TrafficStateService: the network's traffic state). Each subcommand checks its arguments before anything is sent
  * (exit 2, located), makes its call (./opsClient.ts) and prints aligned tables
  * (./opsFormat.ts) or, with --json, the response. A refused call is one line
  * with the gRPC status name and the server's details, exit 1; `deploy --watch`
@@ -21,6 +22,8 @@ import { connection, OpsClient, RemoteError, type Obj } from './opsClient.js';
 import { readEdits } from './opsEdits.js';
 import * as fmt from './opsFormat.js';
 import { closest } from './help.js';
+
+const TRAFFIC_CLASSES: readonly string[] = ['arterial', 'collector', 'side'];
 
 /** Options every subcommand takes. */
 export const OPS_COMMON_OPTIONS = {
@@ -310,6 +313,22 @@ const SUBS: Readonly<Record<string, Sub>> = {
       if (to.seconds * 1e9 + to.nanos <= from.seconds * 1e9 + from.nanos) throw new OpsUsageError('measures', '--to must be after --from');
       const r = await x.client.call('GetMeasures', { intersection_id: intersection, from, to }, 'events');
       print(x, r, () => fmt.formatMeasures(r));
+      return 0;
+    },
+  },
+  traffic: {
+    synopsis: 'traffic [--class arterial|collector|side]',
+    about: "The road network's traffic state as the signs and TrafficStateService have it: the city's and each corridor's\n  congestion index and level, every road section's flow, speed, travel time, signal delay, index, level and\n  arrivals on green, then the active incidents and whether detection runs (WatchLinkStates' first update, ListIncidents).",
+    help: '  --class C           only the sections of this class: arterial, collector or side\n',
+    options: { class: { type: 'string' } },
+    positionals: [],
+    async run(x) {
+      const cls = optionalString(x.v, 'class');
+      if (cls !== undefined && !TRAFFIC_CLASSES.includes(cls)) throw new OpsUsageError('traffic', `--class "${cls}": expected ${TRAFFIC_CLASSES.join(', ')}`);
+      const states = await x.client.firstTraffic('WatchLinkStates', { interval_s: 1 });
+      const incidents = await x.client.call('ListIncidents', {}, 'traffic');
+      if (cls !== undefined) states['links'] = ((states['links'] ?? []) as Obj[]).filter((l) => l['link_class'] === `LINK_CLASS_${cls.toUpperCase()}`);
+      print(x, { states, incidents }, () => fmt.formatTraffic(states, incidents));
       return 0;
     },
   },

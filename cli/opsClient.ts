@@ -54,7 +54,7 @@ let stubs: Record<string, StubCtor> | undefined;
 function stubConstructors(): Record<string, StubCtor> {
   if (!stubs) {
     // The same loader options as the server (service/server.ts): snake_case fields, 64-bit ids as numbers, oneof names.
-    const def = protoLoader.loadSync(['greenwave/v1/operations.proto', 'greenwave/v1/events.proto', 'greenwave/v1/parking.proto'], { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true, includeDirs: [protoRoot()] });
+    const def = protoLoader.loadSync(['greenwave/v1/operations.proto', 'greenwave/v1/events.proto', 'greenwave/v1/parking.proto', 'greenwave/v1/traffic.proto'], { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true, includeDirs: [protoRoot()] });
     stubs = (grpc.loadPackageDefinition(def) as unknown as { greenwave: { v1: Record<string, StubCtor> } }).greenwave.v1;
   }
   return stubs;
@@ -86,11 +86,12 @@ export function connection(o: { server?: string | undefined; token?: string | un
   return { server: o.server, token, credentials };
 }
 
-/** OperationsService, EventService and ParkingGuidanceService on one connection. */
+/** OperationsService, EventService, ParkingGuidanceService and TrafficStateService on one connection. */
 export class OpsClient {
   private readonly ops: Stub;
   private readonly events: Stub;
   private readonly parking: Stub;
+  private readonly traffic: Stub;
   private readonly meta = new grpc.Metadata();
 
   constructor(conn: Connection) {
@@ -99,14 +100,30 @@ export class OpsClient {
     // The second stub shares the first one's channel.
     this.events = new ctors['EventService']!(conn.server, conn.credentials);
     this.parking = new ctors['ParkingGuidanceService']!(conn.server, conn.credentials);
+    this.traffic = new ctors['TrafficStateService']!(conn.server, conn.credentials);
     this.meta.set('authorization', `Bearer ${conn.token}`);
   }
 
-  /** One unary call of OperationsService (EventService with `service: 'events'`, ParkingGuidanceService with 'parking'); RemoteError when refused. */
-  call(method: string, request: Obj, service: 'ops' | 'events' | 'parking' = 'ops'): Promise<Obj> {
-    const stub = service === 'ops' ? this.ops : service === 'events' ? this.events : this.parking;
+  /** One unary call of OperationsService (EventService with `service: 'events'`, ParkingGuidanceService with 'parking', TrafficStateService with 'traffic'); RemoteError when refused. */
+  call(method: string, request: Obj, service: 'ops' | 'events' | 'parking' | 'traffic' = 'ops'): Promise<Obj> {
+    const stub = { ops: this.ops, events: this.events, parking: this.parking, traffic: this.traffic }[service];
     const fn = stub[method] as (r: Obj, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Obj) => void) => void;
     return new Promise((resolve, reject) => fn.call(stub, request, this.meta, { deadline: Date.now() + CALL_TIMEOUT_MS }, (e, r) => (e ? reject(remoteError(e)) : resolve(r))));
+  }
+
+  /** The first update of a TrafficStateService watch (WatchLinkStates, WatchIncidents), then the stream is cancelled. */
+  firstTraffic(method: string, request: Obj): Promise<Obj> {
+    const stream = (this.traffic[method] as (r: Obj, m: grpc.Metadata, o: grpc.CallOptions) => grpc.ClientReadableStream<Obj>).call(this.traffic, request, this.meta, { deadline: Date.now() + CALL_TIMEOUT_MS });
+    return new Promise((resolve, reject) => {
+      stream.once('data', (u: Obj) => {
+        stream.removeAllListeners('error');
+        stream.on('error', () => undefined); // the cancellation's CANCELLED
+        stream.cancel();
+        resolve(u);
+      });
+      stream.on('error', (e: grpc.ServiceError) => reject(remoteError(e)));
+      stream.on('end', () => reject(new RemoteError('UNKNOWN', `${method} ended without an update`)));
+    });
   }
 
   /** Follows WatchRollout to its end (every deployment final), handing each update over as it arrives. */
@@ -130,6 +147,7 @@ export class OpsClient {
     this.ops.close();
     this.events.close();
     this.parking.close();
+    this.traffic.close();
   }
 }
 

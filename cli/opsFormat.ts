@@ -279,3 +279,54 @@ export function formatMeasures(r: Obj): string {
     )
   );
 }
+
+const LEVEL_WORDS: Readonly<Record<string, string>> = {
+  CONGESTION_LEVEL_FREE: 'free 畅通',
+  CONGESTION_LEVEL_BASICALLY_FREE: 'basically free 基本畅通',
+  CONGESTION_LEVEL_LIGHTLY_CONGESTED: 'lightly congested 轻度拥堵',
+  CONGESTION_LEVEL_MODERATELY_CONGESTED: 'moderately congested 中度拥堵',
+  CONGESTION_LEVEL_HEAVILY_CONGESTED: 'heavily congested 严重拥堵',
+};
+const levelWords = (v: unknown): string => LEVEL_WORDS[String(v)] ?? 'no traffic';
+const classWord = (v: unknown): string => String(v).replace(/^LINK_CLASS_/, '').toLowerCase();
+
+/**
+ * `ops traffic`: where the state comes from, the city's and the corridors' index, a table of the
+ * road sections (TrafficStateService's LinkStatesUpdate) and the incidents (ListIncidentsResponse).
+ */
+export function formatTraffic(states: Obj, incidents: Obj): string {
+  const live = str(states, 'source') === 'TRAFFIC_DATA_SOURCE_LIVE';
+  let out = `traffic state: ${live ? "the controllers' live loop counts" : 'the counts file'}, ${fixed(num(states, 'interval_s'), 0)} s from ${when(states['interval_start'])}\n`;
+  out += `signal delays: ${str(states, 'progression')}\n`;
+  out += `city: ${'city_tpi' in states && states['city_tpi'] !== undefined ? `index ${fixed(num(states, 'city_tpi'))}, ` : ''}${levelWords(states['city_level'])}\n`;
+  for (const c of list(states, 'corridors')) out += `corridor ${str(c, 'corridor_id')}: ${'tpi' in c && c['tpi'] !== undefined ? `index ${fixed(num(c, 'tpi'))}, ` : ''}${levelWords(c['level'])}\n`;
+  const links = list(states, 'links');
+  out += `\n${plural(links.length, 'road section')}:\n`;
+  out += table(
+    ['section', 'from → to', 'class', 'veh/h', 'km/h', 'travel s', 'delay s', 'index', 'level', 'on green'],
+    links.map((l) => [
+      str(l, 'link_id'),
+      `${str(l, 'from_intersection_id') || 'outside'} → ${str(l, 'to_intersection_id')}`,
+      classWord(l['link_class']),
+      fixed(num(l, 'flow_veh_per_h'), 0),
+      fixed(num(l, 'travel_speed_kph'), 0),
+      fixed(num(l, 'travel_time_s'), 0),
+      fixed(num(l, 'signal_delay_s'), 0),
+      fixed(num(l, 'tpi')),
+      levelWords(l['level']),
+      l['arrival_on_green_share'] === undefined ? '—' : `${Math.round(100 * num(l, 'arrival_on_green_share'))} %`,
+    ]),
+    [3, 4, 5, 6, 7],
+  );
+  const detection = obj(incidents, 'detection');
+  out += `\nincident detection: ${str(detection, 'status')}\n`;
+  const active = list(incidents, 'incidents');
+  if (active.length === 0) out += 'no active incident\n';
+  else
+    out += table(
+      ['incident', 'section', 'loop', 'since', 'source', 'confidence'],
+      active.map((x) => [str(x, 'incident_id'), str(x, 'link_id'), str(x, 'detector_id'), when(x['detected']), str(x, 'source'), fixed(num(x, 'confidence'), 2)]),
+      [5],
+    );
+  return out;
+}

@@ -119,10 +119,9 @@ test('the controllers’ live counts drive the diversion sign: light counts keep
   expect(await shown()).toEqual([SIGN_LINE_KIND.travelTime, SIGN_LINE_KIND.travelTime]);
   const fileMain = time(MAIN);
 
-  // Light live counts on both routes (6 veh a minute a loop): live, and still no diversion.
-  await minute(6, 6);
-  await minute(6, 6);
-  await minute(6, 6);
+  // Light live counts on both routes (6 veh a minute a loop): live once they span two of the
+  // plan's longest cycles (the first minute is a partial one), and still no diversion.
+  for (let k = 0; k < 6; k++) await minute(6, 6);
   expect(srv.traffic.isLive).toBe(true);
   expect(await shown()).toEqual([SIGN_LINE_KIND.travelTime, SIGN_LINE_KIND.travelTime]);
   const lightMain = time(MAIN);

@@ -55,7 +55,7 @@ test('live counts that load a movement lengthen the drives through it by its del
   // P3's entrance is on L-I2-I3 (through I2 eastbound), P1's on the origin link ahead of the driver.
   expect(before.has('P3') && before.has('P1')).toBe(true);
 
-  // One minute of live counts: the file's interval for every loop, I2's eastbound through lanes at 1,000 veh/h each.
+  // Live counts: the file's interval for every loop, I2's eastbound through lanes at 1,000 veh/h each.
   const c = srv.state.c;
   const counts = srv.state.prepared.faults.cleaned;
   const forMs = Date.parse(`${srv.state.forInterval.replace(' ', 'T')}Z`);
@@ -66,8 +66,9 @@ test('live counts that load a movement lengthen the drives through it by its del
     return { detectorId, intervalStartMs: T0 * 1000, intervalS: 60, volumeVeh: loaded ? 1000 / 60 : (counts.volumeVeh[r * nd + k]! * 60) / counts.intervalS, occupancyPct: counts.occupancyPct[r * nd + k]! };
   });
   expect(rows.filter((x) => c.detectorIds.includes(x.detectorId)).length).toBe(c.detectorIds.length);
+  // Five such minutes: the live state stands once its window spans two of the plan's longest cycles.
   srv.traffic.startLive(60);
-  srv.traffic.applyLive(rows, { startMs: T0 * 1000, intervalS: 60 });
+  for (let m = 0; m < 5; m++) srv.traffic.applyLive(rows.map((r) => ({ ...r, intervalStartMs: T0 * 1000 + m * 60_000 })), { startMs: T0 * 1000 + m * 60_000, intervalS: 60 });
   expect(srv.traffic.isLive).toBe(true);
   const delayAfter = i2ThroughDelayS();
   expect(delayAfter - delayBefore).toBeGreaterThan(30);

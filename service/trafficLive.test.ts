@@ -73,14 +73,16 @@ test('live counts become the link states; a lane that stops counting opens an in
     cc.advance(60 - (cc.now() % 60) + 1);
     await cc.srv.counts!.tick();
   };
-  // The minute the service started in is only part of one: not a sample.
+  // The minute the service started in is only part of one: not a sample. Then the counts file's state stands
+  // until the live window spans two of the plan's longest cycles (2 × 150 s: five whole minutes).
   await minute(14);
   expect(cc.srv.traffic.isLive).toBe(false);
-  await minute(14);
+  for (let k = 0; k < 4; k++) await minute(14);
+  expect(cc.srv.traffic.isLive).toBe(false);
   await minute(14);
   expect(cc.srv.traffic.isLive).toBe(true);
   // The window's events are read after the counts (the collector runs, the controllers keep no log).
-  expect(await waitFor(() => !/until the first window/.test(cc.srv.traffic.progression()))).toBe(true);
+  expect(await waitFor(() => /no events stored/.test(cc.srv.traffic.progression()))).toBe(true);
   // The link state is the live window's: two whole minutes of 14 vehicles on each of three lanes.
   const states = await new Promise<Obj>((resolve, reject) => {
     const call = (client['WatchLinkStates'] as (r: object, m: grpc.Metadata) => grpc.ClientReadableStream<Obj>)({ link_ids: ['L-I2-I3'], interval_s: 0.1 }, meta);
@@ -94,8 +96,8 @@ test('live counts become the link states; a lane that stops counting opens an in
   // These controllers keep no event log: the delays take arrivals as random, and say why.
   expect(states['progression']).toMatch(/^random arrivals \(HCM PF = 1\): no events stored for the window/);
   expect((states['links'] as Obj[])[0]!['arrival_on_green_share']).toBeUndefined();
-  expect(states['interval_s']).toBe(120);
-  expect((states['links'] as Obj[])[0]!['flow_veh_per_h']).toBeCloseTo((3 * 2 * 14 * 3600) / 120, 6);
+  expect(states['interval_s']).toBe(300);
+  expect((states['links'] as Obj[])[0]!['flow_veh_per_h']).toBeCloseTo((3 * 5 * 14 * 3600) / 300, 6);
   expect(cc.srv.traffic.incidents).toEqual([]);
 
   // EB-2 stops counting while its neighbours go on: an incident on L-I2-I3 within two minutes.
@@ -127,8 +129,9 @@ test('with the controllers\' event logs collected, each live window\'s delays ar
   const cc2 = await startControlCentre(dir2, { eventLogs: true, eventPollMs: 100 });
   try {
     expect(cc2.srv.counts!.intervalS).toBe(30);
-    expect(cc2.srv.traffic.progression()).toMatch(/until the first window of collected events is read/);
-    for (let m = 0; m < 3; m++) {
+    expect(cc2.srv.traffic.progression()).toMatch(/the state is from the counts file/);
+    // A partial interval, then ten whole ones: the window spans 300 s, two of the plan's longest cycles.
+    for (let m = 0; m < 11; m++) {
       cc2.advance(30 - (cc2.now() % 30) + 1);
       // The collector stores the controllers' events on its own timer; then the interval's counts.
       await new Promise((r) => setTimeout(r, 300));

@@ -27,6 +27,7 @@ import { IncidentDetector, type IncidentEvent, type IncidentParams } from '../en
 import type { ServiceState } from './state.js';
 import { notFound } from './errors.js';
 import type { ServicePlan } from './replan.js';
+import type { PlanBuffer } from '../engine/timing/planner.js';
 import type { DetectorCount, Storage } from './storage/storage.js';
 import { measureContext } from '../engine/measures/context.js';
 import { arrivalOnGreenShares } from '../engine/traffic/progression.js';
@@ -36,6 +37,17 @@ import type { EventBuffer } from '../engine/events/buffer.js';
 
 /** The live link state covers this much of the latest counts, s. */
 export const LIVE_WINDOW_S = 300;
+
+/**
+ * The live window must span at least this much before the link state is taken from it, s: two of
+ * the plan's longest cycles (a window shorter than a cycle sees one green's discharge or none),
+ * at most the whole window.
+ */
+export function liveMinWindowS(plan: PlanBuffer): number {
+  let longest = 0;
+  for (const c of plan.cycleS) if (c > longest) longest = c;
+  return Math.min(LIVE_WINDOW_S, 2 * longest);
+}
 /** The incident detector's window, s: at least one green of a 120 s cycle (the benchmark's 4 × 30 s). */
 export const INCIDENT_WINDOW_S = 120;
 /**
@@ -140,6 +152,8 @@ interface Live {
   readonly sampleOcc: Float64Array;
   samplesFed: number;
   lastSampleEndS: number;
+  /** Whether the window has reached `liveMinWindowS` (once it has, the state is the live one from then on). */
+  ready: boolean;
   /** What the window's progression is from (`progression()`). */
   progression: ProgressionStatus;
   /** Incident id of the active incident per detector link (incident layout link index). */
@@ -184,9 +198,9 @@ export class TrafficState {
     for (let r = 0; r < counts.intervalStartMs.length; r++) this.estimator.calibrate(this.row(r));
   }
 
-  /** Whether the state comes from the controllers' live counts (at least one interval of them arrived). */
+  /** Whether the state comes from the controllers' live counts (their window is long enough: `liveMinWindowS`). */
   get isLive(): boolean {
-    return this.live !== undefined && this.live.intervals > 0;
+    return this.live !== undefined && this.live.ready;
   }
 
   private row(r: number): LoopInterval {
@@ -204,7 +218,7 @@ export class TrafficState {
   current(): LinkStateEstimator {
     const plan = this.state.plan;
     if (this.computedFor === plan) return this.estimator;
-    if (this.live !== undefined && this.live.intervals > 0) {
+    if (this.live !== undefined && this.live.ready) {
       this.estimator.update(this.live.window, plan.buffer);
       this.computedFor = plan;
       return this.estimator;
@@ -253,6 +267,7 @@ export class TrafficState {
       sampleOcc: new Float64Array(nd),
       samplesFed: 0,
       lastSampleEndS: Number.NaN,
+      ready: false,
       progression: this.events ? { kind: 'waiting' } : { kind: 'no-log' },
       open: new Map(),
     };
@@ -306,10 +321,15 @@ export class TrafficState {
     lv.fromMs = first;
     lv.toMs = interval.startMs + interval.intervalS * 1000;
     this.estimator.calibrate(one);
-    this.estimator.update(lv.window, this.state.plan.buffer);
-    this.computedFor = this.state.plan;
-    this.intervalStartMs = first;
-    this.intervalS = lv.window.intervalS;
+    // Until the window holds whole cycles the flows are a green's worth or none (a 30 s interval
+    // of a through lane reads 0 or 2,400 veh/h): the counts file's state stands until then.
+    if (!lv.ready && lv.window.intervalS >= liveMinWindowS(this.state.plan.buffer)) lv.ready = true;
+    if (lv.ready) {
+      this.estimator.update(lv.window, this.state.plan.buffer);
+      this.computedFor = this.state.plan;
+      this.intervalStartMs = first;
+      this.intervalS = lv.window.intervalS;
+    }
     // The incident detector's sample.
     for (let d = 0; d < nd; d++) {
       // A missing detector (NaN) counts nothing (Math.max would keep the NaN).
@@ -346,7 +366,7 @@ export class TrafficState {
    */
   async loadProgression(): Promise<string> {
     const lv = this.live;
-    if (lv === undefined || lv.intervals === 0 || this.events === undefined) return 'no live window, or no event store';
+    if (lv === undefined || !lv.ready || this.events === undefined) return 'no live window yet, or no event store';
     const at = lv.intervals;
     const { fromMs, toMs } = lv;
     const c = this.state.c;
@@ -397,7 +417,7 @@ export class TrafficState {
   }
 
   progressionStatus(): ProgressionStatus {
-    return this.live?.progression ?? { kind: 'counts-file' };
+    return this.live?.ready ? this.live.progression : { kind: 'counts-file' };
   }
 
   /** Whether incidents are being detected, what from, or why not. */

@@ -157,15 +157,20 @@ describe('console live APIs', () => {
 
     const stream = await events('api/traffic/events');
     expect((await stream.next('traffic'))['source']).toBe('counts-file');
-    // A minute of live counts, every loop at 20 vehicles: the state becomes the live one, then an incident.
-    const nowMs = Math.round(Date.now() / 60_000) * 60_000;
+    // Five minutes of live counts, every loop at 20 vehicles a minute: the state becomes the live one (its
+    // window now spans two of the plan's longest cycles), then an incident.
+    const startMs = Math.round(Date.now() / 60_000) * 60_000;
     srv.traffic.startLive(60);
-    srv.traffic.applyLive(
-      srv.state.c.detectorIds.map((detectorId) => ({ detectorId, intervalStartMs: nowMs, intervalS: 60, volumeVeh: 20, occupancyPct: 10 })),
-      { startMs: nowMs, intervalS: 60 },
-    );
+    for (let m = 0; m < 5; m++) {
+      const atMs = startMs + m * 60_000;
+      srv.traffic.applyLive(
+        srv.state.c.detectorIds.map((detectorId) => ({ detectorId, intervalStartMs: atMs, intervalS: 60, volumeVeh: 20, occupancyPct: 10 })),
+        { startMs: atMs, intervalS: 60 },
+      );
+    }
     const live = await stream.next('traffic');
-    expect(live).toMatchObject({ source: 'live', intervalS: 60, intervalStartMs: nowMs });
+    expect(live).toMatchObject({ source: 'live', intervalS: 300, intervalStartMs: startMs });
+    const nowMs = startMs + 4 * 60_000;
     expect((live['links'] as Json[]).find((l) => l['id'] === 'L-I1-I2')!['flowVehPerH']).toBeCloseTo(srv.traffic.current().flowVehPerH[srv.traffic.links.index.get('L-I1-I2')!]!, 9);
     const id = srv.traffic.reportIncident('L-I2-I3', 'I3-EB-2-S', 'operator', nowMs / 1000 + 60);
     const withIncident = await stream.next('traffic');
