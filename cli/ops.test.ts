@@ -343,6 +343,15 @@ describe('greenwave ops on a running service', () => {
       const json = JSON.parse(await ok('val', ['traffic', '--json'])) as { states: { links: { link_id: string; travel_time_s: number }[] }; incidents: { incidents: { incident_id: string }[] } };
       expect(json.states.links.map((l) => l.link_id)).toEqual(L.ids);
       expect(json.incidents.incidents.map((x) => x.incident_id)).toContain(id);
+      // An operator reports one and clears it from the command line; a viewer may not.
+      const reported = await ok('alice', ['report-incident', '--link', 'L-I5-I6', '--note', 'stalled bus, lane 2']);
+      const rid = /^reported (INC-\d+) on L-I5-I6 at \S+ \S+ by alice: stalled bus, lane 2\n$/.exec(reported)?.[1];
+      expect(rid, reported).toBeDefined();
+      expect(await ok('val', ['traffic'])).toMatch(new RegExp(`\n  ${rid} +L-I5-I6 +— +\\S+ \\S+ +alice +1\\.00 +stalled bus, lane 2\n`));
+      expect((await ops('val', ['report-incident', '--link', 'L-I5-I6'])).code).toBe(1);
+      expect(await ok('alice', ['clear-incident', rid!, '--note', 'towed'])).toMatch(new RegExp(`^cleared ${rid} on L-I5-I6 at \\S+ \\S+ by alice: stalled bus, lane 2 \\| towed\n$`));
+      const twice = await ops('alice', ['clear-incident', rid!]);
+      expect([twice.code, twice.stderr]).toEqual([1, expect.stringContaining('FAILED_PRECONDITION')]);
       const bad = await ops('val', ['traffic', '--class', 'highway']);
       expect([bad.code, bad.stderr]).toEqual([2, expect.stringMatching(/^greenwave: error \[INVALID_INPUT\]: ops traffic: --class "highway": expected arterial, collector, side/)]);
     } finally {

@@ -332,6 +332,30 @@ const SUBS: Readonly<Record<string, Sub>> = {
       return 0;
     },
   },
+  'report-incident': {
+    synopsis: 'report-incident --link ID [--note TEXT]',
+    about: 'Reports an incident on a road section (a call, CCTV, a patrol): active from now, source "operator" (operator; audited).',
+    help: '  --link ID           the road section (a link id as `ops traffic` lists them)\n  --note TEXT         what and where, lanes blocked (at most 500 characters)\n',
+    options: { link: { type: 'string' }, note: { type: 'string' } },
+    positionals: [],
+    async run(x) {
+      const r = await x.client.call('ReportIncident', { link_id: required('report-incident', x.v, 'link'), note: optionalString(x.v, 'note') ?? '' }, 'traffic');
+      print(x, r, () => fmt.formatIncident('reported', r));
+      return 0;
+    },
+  },
+  'clear-incident': {
+    synopsis: 'clear-incident <incidentId> [--note TEXT]',
+    about: 'Ends an active incident, whoever raised it: cleared on the road, or a false alarm of the loop detector (operator; audited).',
+    help: '  --note TEXT         e.g. cleared, or false alarm (at most 500 characters)\n',
+    options: { note: { type: 'string' } },
+    positionals: ['incidentId'],
+    async run(x) {
+      const r = await x.client.call('ClearIncident', { incident_id: x.args[0]!, note: optionalString(x.v, 'note') ?? '' }, 'traffic');
+      print(x, r, () => fmt.formatIncident('cleared', r));
+      return 0;
+    },
+  },
   parkapi: {
     synopsis: 'parkapi [--lang zh|en] [--out city.json]',
     about: 'Every car park\'s live state as a ParkAPI city document (the JSON existing parking apps read):\n  ParkingGuidanceService.ListCarParks and GetCarPark of each; a stale feed is "nodata", never 0 free.',

@@ -324,9 +324,16 @@ export function formatTraffic(states: Obj, incidents: Obj): string {
   if (active.length === 0) out += 'no active incident\n';
   else
     out += table(
-      ['incident', 'section', 'loop', 'since', 'source', 'confidence'],
-      active.map((x) => [str(x, 'incident_id'), str(x, 'link_id'), str(x, 'detector_id'), when(x['detected']), str(x, 'source'), fixed(num(x, 'confidence'), 2)]),
+      ['incident', 'section', 'loop', 'since', 'source', 'confidence', 'note'],
+      active.map((x) => [str(x, 'incident_id'), str(x, 'link_id'), str(x, 'detector_id') || '—', when(x['detected']), str(x, 'reported_by') || str(x, 'source'), fixed(num(x, 'confidence'), 2), clip(str(x, 'note'), 60)]),
       [5],
     );
   return out;
+}
+
+/** `ops report-incident` / `clear-incident`: the incident as the service now has it. */
+export function formatIncident(what: 'reported' | 'cleared', x: Obj): string {
+  const by = what === 'reported' ? str(x, 'reported_by') : str(x, 'cleared_by');
+  const at = what === 'reported' ? when(x['detected']) : when(x['cleared']);
+  return `${what} ${str(x, 'incident_id')} on ${str(x, 'link_id')} at ${at} by ${by}${str(x, 'note') ? `: ${str(x, 'note')}` : ''}\n`;
 }

@@ -48,7 +48,7 @@ import { Reviewer, type ReviewOptions } from './lifecycle/review.js';
 import { ScheduleKeeper } from './lifecycle/schedule.js';
 import { CountCollector } from './countCollector.js';
 import { Deployer, storedPlanResult, wirePlanId } from './deployer.js';
-import type { DetectorCount, Storage } from './storage/storage.js';
+import type { Actor, DetectorCount, Storage } from './storage/storage.js';
 import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from './metrics.js';
 import { lineLog, makeLogger, type Logger } from './logging.js';
 import { EventCollector } from './eventCollector.js';
@@ -327,7 +327,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     await abandonStart();
     throw e;
   }
-  server.addService(pkg.greenwave.v1['TrafficStateService']!.service, trafficService(ctx, traffic));
+  // An operator's incident reports and clearings go to the audit log when there is a database.
+  const auditIncident = opts.storage ? (actor: Actor, action: string, detail: Record<string, unknown>) => opts.storage!.recordAudit(actor, action, detail).then(() => undefined) : undefined;
+  server.addService(pkg.greenwave.v1['TrafficStateService']!.service, trafficService(ctx, traffic, auditIncident));
   server.addService(pkg.grpc.health.v1.Health.service, healthService(ctx));
   addReflection(server, pkgDef, gate, gov);
 

@@ -9,19 +9,31 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { startServer, type RunningServer } from './server.js';
 import { TokenStore } from './auth.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteStorage } from './storage/sqlite.js';
 import { bearer, greenwaveStubs, unaryCall, type GrpcClient } from '../test/fixtures/grpc/client.js';
 
 const T0 = Date.parse('2026-03-02T10:00:00+08:00') / 1000;
 let srv: RunningServer;
 let client: GrpcClient;
+let storage: SqliteStorage;
+const dir = mkdtempSync(join(tmpdir(), 'gw-traffic-'));
 beforeAll(async () => {
-  const tokens = new TokenStore([{ token: 'viewer-secret-1', client: 'dashboard', roles: ['viewer'] }]);
-  srv = await startServer({ insecure: true, port: 0, tokens, clock: () => T0, shutdownGraceMs: 500 });
+  const tokens = new TokenStore([
+    { token: 'viewer-secret-1', client: 'dashboard', roles: ['viewer'] },
+    { token: 'operator-secret-1', client: 'tmc-duty-officer', roles: ['operator', 'viewer'] },
+  ]);
+  storage = await SqliteStorage.open({ path: join(dir, 'gw.db') });
+  srv = await startServer({ insecure: true, port: 0, tokens, clock: () => T0, shutdownGraceMs: 500, storage });
   client = new (greenwaveStubs()['TrafficStateService']!)(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
 });
 afterAll(async () => {
   client?.close();
   await srv?.close();
+  await storage?.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 function first(req: object, method = 'WatchLinkStates'): Promise<{ msg?: Record<string, unknown>; err?: grpc.ServiceError }> {
@@ -86,4 +98,40 @@ test('incidents: the in-memory list, active ones streamed, cleared ones only whe
   const { msg } = await first({ interval_s: 1 }, 'WatchIncidents');
   expect((msg!['incidents'] as Record<string, unknown>[]).map((x) => x['incident_id'])).toEqual([a]);
   expect((msg!['detection'] as Record<string, unknown>)['running']).toBe(false);
+});
+
+test('ReportIncident and ClearIncident: an operator reports and clears, audited; a viewer may not; bad requests name the field', async () => {
+  const op = bearer('operator-secret-1');
+  const rep = await unaryCall(client, 'ReportIncident', { link_id: 'L-I3-I4', note: 'two lanes blocked by a collision 碰撞' }, op, 5000);
+  expect(rep.err).toBeNull();
+  expect(rep.res).toMatchObject({ link_id: 'L-I3-I4', state: 'INCIDENT_STATE_ACTIVE', source: 'operator', reported_by: 'tmc-duty-officer', cleared_by: '', note: 'two lanes blocked by a collision 碰撞', confidence: 1 });
+  expect(Number((rep.res['detected'] as { seconds: number }).seconds)).toBe(T0);
+  const id = String(rep.res['incident_id']);
+  const listed = await unaryCall(client, 'ListIncidents', {}, bearer('viewer-secret-1'), 5000);
+  expect((listed.res['incidents'] as Record<string, unknown>[]).map((x) => x['incident_id'])).toContain(id);
+
+  const viewer = await unaryCall(client, 'ReportIncident', { link_id: 'L-I3-I4' }, bearer('viewer-secret-1'), 5000);
+  expect(viewer.err?.code).toBe(grpc.status.PERMISSION_DENIED);
+  const empty = await unaryCall(client, 'ReportIncident', { note: 'x'.repeat(501) }, op, 5000);
+  expect([empty.err?.code, empty.err?.details]).toEqual([grpc.status.INVALID_ARGUMENT, 'link_id: is required; note: at most 500 characters, got 501']);
+  const unknown = await unaryCall(client, 'ReportIncident', { link_id: 'L-NOPE' }, op, 5000);
+  expect([unknown.err?.code, unknown.err?.details]).toEqual([grpc.status.NOT_FOUND, 'link_id: no link "L-NOPE"']);
+
+  const cleared = await unaryCall(client, 'ClearIncident', { incident_id: id, note: 'towed away' }, op, 5000);
+  expect(cleared.err).toBeNull();
+  expect(cleared.res).toMatchObject({ incident_id: id, state: 'INCIDENT_STATE_CLEARED', cleared_by: 'tmc-duty-officer', note: 'two lanes blocked by a collision 碰撞 | towed away' });
+  const again = await unaryCall(client, 'ClearIncident', { incident_id: id }, op, 5000);
+  expect([again.err?.code, again.err?.details]).toEqual([grpc.status.FAILED_PRECONDITION, `incident_id: ${id} was cleared already`]);
+  const none = await unaryCall(client, 'ClearIncident', { incident_id: 'INC-999' }, op, 5000);
+  expect([none.err?.code, none.err?.details]).toEqual([grpc.status.NOT_FOUND, 'incident_id: no incident "INC-999"']);
+  const active = await unaryCall(client, 'ListIncidents', {}, bearer('viewer-secret-1'), 5000);
+  expect((active.res['incidents'] as Record<string, unknown>[]).map((x) => x['incident_id'])).not.toContain(id);
+
+  // Both in the audit log, with who and what.
+  const rows = await storage.listAudit({ actionPrefix: 'incident.' });
+  expect(rows.map((r) => [r.action, r.actor, JSON.parse(r.detail)])).toEqual([
+    ['incident.report', 'tmc-duty-officer', { incidentId: id, linkId: 'L-I3-I4', note: 'two lanes blocked by a collision 碰撞' }],
+    ['incident.clear', 'tmc-duty-officer', { incidentId: id, linkId: 'L-I3-I4', source: 'operator', note: 'towed away' }],
+  ]);
+  expect(rows[0]!.peer).toMatch(/^127\.0\.0\.1:\d+$/);
 });

@@ -85,6 +85,11 @@ export interface IncidentRecord {
   readonly confidence: number;
   /** 'upstream' | 'downstream' of the detector, or ''. */
   readonly location: string;
+  /** The client that reported it, and the one that cleared it by hand ('' where the detector did). */
+  readonly reportedBy: string;
+  clearedBy: string;
+  /** The operator's notes (reporting and clearing, joined). */
+  note: string;
 }
 
 export interface IncidentDetectionStatus {
@@ -443,17 +448,27 @@ export class TrafficState {
     return this.state.intersection(id, path);
   }
 
-  /** Adds an active incident; returns its id. */
-  reportIncident(linkId: string, detectorId: string, source: string, detectedS: number, confidence = 1, location = ''): string {
+  /** Adds an active incident; returns its id. `by` and `note`: an operator's report. */
+  reportIncident(linkId: string, detectorId: string, source: string, detectedS: number, confidence = 1, location = '', by = '', note = ''): string {
     this.link(linkId, 'link_id');
     const incidentId = `INC-${this.incidents.length + 1}`;
-    this.incidents.push({ incidentId, linkId, detectorId, source, detectedS, clearedS: undefined, confidence, location });
+    this.incidents.push({ incidentId, linkId, detectorId, source, detectedS, clearedS: undefined, confidence, location, reportedBy: by, clearedBy: '', note });
     return incidentId;
   }
 
-  clearIncident(incidentId: string, clearedS: number): void {
+  /** Ends an incident (a later clear of one already cleared changes nothing). `by` and `note`: an operator's clearing. */
+  clearIncident(incidentId: string, clearedS: number, by = '', note = ''): IncidentRecord {
+    const rec = this.incident(incidentId);
+    if (rec.clearedS !== undefined) return rec;
+    rec.clearedS = clearedS;
+    rec.clearedBy = by;
+    if (note !== '') rec.note = rec.note === '' ? note : `${rec.note} | ${note}`;
+    return rec;
+  }
+
+  incident(incidentId: string): IncidentRecord {
     const rec = this.incidents.find((x) => x.incidentId === incidentId);
     if (!rec) throw notFound(`incident_id: no incident "${incidentId}"`);
-    rec.clearedS ??= clearedS;
+    return rec;
   }
 }
