@@ -14,14 +14,13 @@
  * minWatchIntervalS, link ids against the number of links, and a route
  * against MAX_ROUTE_ENTRIES.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { ErrorCode, GreenwaveError, IssueList } from '../engine/errors.js';
 import { levelOf, weightedTpi } from '../engine/traffic/congestion.js';
 import { LinkClass } from '../engine/traffic/links.js';
 import type { LinkStateEstimator } from '../engine/traffic/linkState.js';
-import { notFound, StatusError, toGrpcStatus } from './errors.js';
-import type { Principal } from './auth.js';
-import type { Actor } from './storage/storage.js';
+import { notFound, toGrpcStatus } from './errors.js';
+import { clearIncident, type IncidentAudit, reportIncident } from './incidentActions.js';
 import { pacedStream, parseWatchRequest } from './governance.js';
 import { sToTimestamp, type Obj } from './messages.js';
 import type { ServiceContext } from './calls.js';
@@ -40,16 +39,11 @@ function invalid(path: string, message: string): GreenwaveError {
   return new GreenwaveError(ErrorCode.InvalidInput, `${path}: ${message}`, [{ path, message }]);
 }
 
-/** `Incident.source` of an incident an operator reported. */
-export const OPERATOR_SOURCE = 'operator';
-/** Longest note on a reported or cleared incident, characters. */
-export const MAX_NOTE_CHARS = 500;
-
 /**
  * The handlers of greenwave.v1.TrafficStateService. `audit`: records an operator's incident report
  * or clearing (the service's database, when it has one).
  */
-export function trafficService(ctx: ServiceContext, traffic: TrafficState, audit?: (actor: Actor, action: string, detail: Obj) => Promise<void>): grpc.UntypedServiceImplementation {
+export function trafficService(ctx: ServiceContext, traffic: TrafficState, audit?: IncidentAudit): grpc.UntypedServiceImplementation {
   const { gate, gov } = ctx;
   const c = ctx.state.c;
   const L = traffic.links;
@@ -111,14 +105,6 @@ export function trafficService(ctx: ServiceContext, traffic: TrafficState, audit
     cleared_by: x.clearedBy,
     note: x.note,
   });
-  const note = (r: Obj, issues: IssueList): string => {
-    const n = typeof r['note'] === 'string' ? r['note'] : '';
-    if (n.length > MAX_NOTE_CHARS) issues.add('note', `at most ${MAX_NOTE_CHARS} characters, got ${n.length}`);
-    return n.trim();
-  };
-  const audited = async (who: Principal, peer: string, action: string, detail: Obj): Promise<void> => {
-    if (audit) await audit({ user: who.client, peer }, action, detail);
-  };
 
   return {
     WatchLinkStates: (call: grpc.ServerWritableStream<Obj, Obj>) => {
@@ -156,29 +142,8 @@ export function trafficService(ctx: ServiceContext, traffic: TrafficState, audit
         progression: traffic.progression(),
       };
     }),
-    ReportIncident: gate.unary('operator', async (r, who, call) => {
-      const issues = new IssueList();
-      const linkId = typeof r['link_id'] === 'string' ? r['link_id'] : '';
-      if (linkId === '') issues.add('link_id', 'is required');
-      const text = note(r, issues);
-      issues.throwIfAny('ReportIncident');
-      traffic.link(linkId, 'link_id');
-      const id = traffic.reportIncident(linkId, '', OPERATOR_SOURCE, ctx.clock(), 1, '', who.client, text);
-      await audited(who, call.getPeer(), 'incident.report', { incidentId: id, linkId, note: text });
-      return incidentMessage(traffic.incident(id));
-    }),
-    ClearIncident: gate.unary('operator', async (r, who, call) => {
-      const issues = new IssueList();
-      const id = typeof r['incident_id'] === 'string' ? r['incident_id'] : '';
-      if (id === '') issues.add('incident_id', 'is required');
-      const text = note(r, issues);
-      issues.throwIfAny('ClearIncident');
-      const rec = traffic.incident(id);
-      if (rec.clearedS !== undefined) throw new StatusError(grpc.status.FAILED_PRECONDITION, `incident_id: ${id} was cleared already`);
-      traffic.clearIncident(id, ctx.clock(), who.client, text);
-      await audited(who, call.getPeer(), 'incident.clear', { incidentId: id, linkId: rec.linkId, source: rec.source, note: text });
-      return incidentMessage(rec);
-    }),
+    ReportIncident: gate.unary('operator', async (r, who, call) => incidentMessage(await reportIncident(traffic, r['link_id'], r['note'], 'link_id', { user: who.client, peer: call.getPeer() }, ctx.clock(), audit))),
+    ClearIncident: gate.unary('operator', async (r, who, call) => incidentMessage(await clearIncident(traffic, r['incident_id'], r['note'], 'incident_id', { user: who.client, peer: call.getPeer() }, ctx.clock(), audit))),
     ListIncidents: gate.unary('viewer', (r) => {
       const all = r['include_cleared'] === true;
       return { incidents: traffic.incidents.filter((x) => all || x.clearedS === undefined).map(incidentMessage), detection: detection() };

@@ -466,9 +466,9 @@ export class TrafficState {
     return rec;
   }
 
-  incident(incidentId: string): IncidentRecord {
+  incident(incidentId: string, path = 'incident_id'): IncidentRecord {
     const rec = this.incidents.find((x) => x.incidentId === incidentId);
-    if (!rec) throw notFound(`incident_id: no incident "${incidentId}"`);
+    if (!rec) throw notFound(`${path}: no incident "${incidentId}"`);
     return rec;
   }
 }

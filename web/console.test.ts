@@ -261,6 +261,24 @@ describe('operator console', () => {
     expect(Number(await row.locator('td[data-travel-time]').getAttribute('data-travel-time'))).toBeCloseTo(est.travelTimeS[k]!, 1);
     expect(await row.getAttribute('data-level')).toBe(String(levelOf(est.tpi[k]!)));
     expect(await page.locator('li[data-corridor="renmin-rd"]').textContent()).toMatch(/^Renmin Rd/);
+    // An operator (or supervisor) reports an incident from the page, sees it listed live, then clears it; both audited.
+    await page.getByRole('form', { name: 'Report an incident' }).getByLabel('Road section').selectOption('L-I5-I6');
+    await page.getByRole('form', { name: 'Report an incident' }).getByLabel('Note').fill('stalled truck, lane 1');
+    await page.getByRole('button', { name: 'Report', exact: true }).click();
+    const li = page.locator('li[data-incident][data-link="L-I5-I6"]');
+    await li.waitFor();
+    // The page is signed in as sam (a supervisor) since the corridor test.
+    expect(await li.textContent()).toMatch(/reported by sam · stalled truck, lane 1/);
+    const incidentId = (await li.getAttribute('data-incident'))!;
+    expect(srv.traffic.incident(incidentId)).toMatchObject({ source: 'operator', reportedBy: 'sam', clearedS: undefined });
+    await page.getByLabel(`Note on clearing ${incidentId}`).fill('towed');
+    await page.locator(`button[data-clear="${incidentId}"]`).click();
+    await li.waitFor({ state: 'detached' });
+    expect(srv.traffic.incident(incidentId)).toMatchObject({ clearedBy: 'sam', note: 'stalled truck, lane 1 | towed' });
+    expect((await storage.listAudit({ actionPrefix: 'incident.' })).map((r) => [r.action, r.actor])).toEqual([
+      ['incident.report', 'sam'],
+      ['incident.clear', 'sam'],
+    ]);
     await page.getByLabel('Language').selectOption('zh-CN');
     await page.getByRole('heading', { name: '路网交通状态' }).waitFor();
     // The service's status texts are English; the page words them in its language.

@@ -9,12 +9,17 @@
  * sign message; GET /api/traffic/events, the same as server-sent events
  * every TRAFFIC_PERIOD_MS when it changed (and at least every
  * KEEPALIVE_PERIODS). The traffic page (../src/pages/Traffic.tsx) draws it.
- * Every role may read both.
+ * Every role may read both. POST /api/traffic/incidents ({linkId, note}) and
+ * POST /api/traffic/incidents/:id/clear ({note}): an operator's incident report
+ * and clearing (operator, supervisor; audited), the actions TrafficStateService's
+ * ReportIncident and ClearIncident take (service/incidentActions.ts).
  */
 import type { ServerResponse } from 'node:http';
 import { levelOf, weightedTpi } from '../../engine/traffic/congestion.js';
 import { LINK_CLASS_NAMES } from '../../engine/traffic/links.js';
-import type { ConsoleDeps, Route } from './api.js';
+import { type Call, type ConsoleDeps, HttpError, type Route } from './api.js';
+import { clearIncident, type IncidentAudit, reportIncident } from '../../service/incidentActions.js';
+import type { IncidentRecord, TrafficState } from '../../service/trafficState.js';
 import { streamChanges } from './sse.js';
 
 /** How often the traffic stream looks for changes, ms (the state changes with each count interval). */
@@ -23,6 +28,7 @@ export const TRAFFIC_PERIOD_MS = 1000;
 const KEEPALIVE_PERIODS = 15;
 
 const READERS = ['viewer', 'operator', 'supervisor'] as const;
+const OPERATORS = ['operator', 'supervisor'] as const;
 
 const num = (x: number): number | null => (Number.isFinite(x) ? x : null);
 const level = (tpi: number): number | null => (tpi >= 0 ? levelOf(tpi) : null);
@@ -65,13 +71,23 @@ export function trafficRoutes(deps: ConsoleDeps, streams: Set<ServerResponse>): 
         level: level(s.tpi[k]!),
         arrivalOnGreen: num(s.arrivalOnGreenShare[k]!),
       })),
-      incidents: traffic.incidents.filter((x) => x.clearedS === undefined).map((x) => ({ id: x.incidentId, linkId: x.linkId, detectorId: x.detectorId, source: x.source, detectedMs: Math.round(x.detectedS * 1000), confidence: x.confidence, location: x.location })),
+      incidents: traffic.incidents.filter((x) => x.clearedS === undefined).map((x) => ({ id: x.incidentId, linkId: x.linkId, detectorId: x.detectorId, source: x.source, detectedMs: Math.round(x.detectedS * 1000), confidence: x.confidence, location: x.location, reportedBy: x.reportedBy, note: x.note })),
       detection: { running: detection.running, status: detection.status, sampleS: detection.sampleS, kind: detection.kind, samples: detection.samples, windowSamples: detection.windowSamples, stations: detection.stations, lastSampleEndMs: num(detection.lastSampleEndMs) },
       diversion: deps.diversion ? deps.diversion.messages().map((m) => ({ decisionPointId: m.decisionPointId, signId: m.signId, diverting: m.divertTo >= 0, textZh: m.textZh, textEn: m.textEn, sinceMs: Math.round(m.sinceS * 1000) })) : null,
     };
   };
+  const actor = (call: Call) => ({ user: call.session!.user, peer: `http:${call.req.socket.remoteAddress ?? '?'}:${call.req.socket.remotePort ?? 0}` });
+  const audit: IncidentAudit | undefined = deps.storage ? (a, action, detail) => deps.storage!.recordAudit(a, action, detail).then(() => undefined) : undefined;
+  const traffic = (): TrafficState => {
+    if (!deps.traffic) throw new HttpError(409, 'NO_TRAFFIC_STATE', 'the service keeps no traffic state');
+    return deps.traffic;
+  };
+  const incidentJson = (x: IncidentRecord) => ({ id: x.incidentId, linkId: x.linkId, detectorId: x.detectorId, source: x.source, detectedMs: Math.round(x.detectedS * 1000), clearedMs: x.clearedS === undefined ? null : Math.round(x.clearedS * 1000), reportedBy: x.reportedBy, clearedBy: x.clearedBy, note: x.note });
   return [
     { method: 'GET', pattern: /^\/api\/traffic$/, roles: READERS, handle: async () => snapshot() },
+    // An operator's incident report and clearing: the same actions as TrafficStateService's (service/incidentActions.ts).
+    { method: 'POST', pattern: /^\/api\/traffic\/incidents$/, roles: OPERATORS, handle: async (call) => incidentJson(await reportIncident(traffic(), call.body['linkId'], call.body['note'], 'linkId', actor(call), deps.clock(), audit)) },
+    { method: 'POST', pattern: /^\/api\/traffic\/incidents\/([\w.-]+)\/clear$/, roles: OPERATORS, handle: async (call) => incidentJson(await clearIncident(traffic(), call.params[0], call.body['note'], 'incidentId', actor(call), deps.clock(), audit)) },
     {
       method: 'GET',
       pattern: /^\/api\/traffic\/events$/,

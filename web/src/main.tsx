@@ -179,7 +179,7 @@ function App() {
         ) : route.page === 'audit' ? (
           <AuditPage t={t} />
         ) : route.page === 'traffic' ? (
-          <TrafficPage t={t} />
+          <TrafficPage t={t} roles={session.roles} />
         ) : route.page === 'priority' ? (
           <PriorityPage t={t} />
         ) : route.page === 'parking' ? (

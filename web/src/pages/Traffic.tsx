@@ -9,7 +9,7 @@
  * messages. Every role may read it.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { networkApi, type NetworkMap, type TrafficLive, watchTraffic } from '../api.js';
+import { liveApi, networkApi, type NetworkMap, type TrafficLive, watchTraffic } from '../api.js';
 import type { MessageKey, T } from '../i18n.js';
 import { LEVEL_COLORS, levelKey, trafficOption } from '../trafficChart.js';
 import { EChart } from './EChart.js';
@@ -35,8 +35,17 @@ function detectionWords(d: Live['detection'], t: T): string {
 }
 const fixed = (x: number | null, digits = 0): string => (x === null ? '—' : x.toFixed(digits));
 
-export function TrafficPage(props: { t: T }) {
+export function TrafficPage(props: { t: T; roles: readonly string[] }) {
   const { t } = props;
+  const operates = props.roles.some((r) => r === 'operator' || r === 'supervisor');
+  const [reportLink, setReportLink] = useState('');
+  const [reportNote, setReportNote] = useState('');
+  const [clearNotes, setClearNotes] = useState<Readonly<Record<string, string>>>({});
+  const [failed, setFailed] = useState<string | undefined>();
+  const act = (p: Promise<unknown>, done: () => void): void => {
+    setFailed(undefined);
+    p.then(done, (e: unknown) => setFailed(e instanceof Error ? e.message : String(e)));
+  };
   const [data, setData] = useState<TrafficLive | undefined>();
   const [live, setLive] = useState(false);
   const [map, setMap] = useState<NetworkMap | undefined>();
@@ -100,10 +109,50 @@ export function TrafficPage(props: { t: T }) {
         <ul aria-labelledby="incidents-title">
           {data.incidents.map((x) => (
             <li class="refused-text" data-incident={x.id} data-link={x.linkId}>
-              {t('tfIncident', { id: x.id, link: x.linkId, loop: x.detectorId, where: x.location || x.source, since: time(x.detectedMs), conf: x.confidence.toFixed(2) })}
+              {t('tfIncident', { id: x.id, link: x.linkId, loop: x.detectorId || '—', where: x.location || x.source, since: time(x.detectedMs), conf: x.confidence.toFixed(2) })}
+              {x.reportedBy && <> · {t('tfReportedBy', { who: x.reportedBy })}</>}
+              {x.note && <> · {x.note}</>}
+              {operates && (
+                <>
+                  {' '}
+                  <input aria-label={t('tfClearNote', { id: x.id })} maxLength={500} value={clearNotes[x.id] ?? ''} onInput={(e) => setClearNotes({ ...clearNotes, [x.id]: (e.target as HTMLInputElement).value })} />{' '}
+                  <button type="button" data-clear={x.id} onClick={() => act(liveApi.clearIncident(x.id, clearNotes[x.id] ?? ''), () => setClearNotes({ ...clearNotes, [x.id]: '' }))}>
+                    {t('tfClearButton')}
+                  </button>
+                </>
+              )}
             </li>
           ))}
         </ul>
+      )}
+      {operates && (
+        <form
+          class="report-incident"
+          aria-label={t('tfReportTitle')}
+          onSubmit={(e) => {
+            e.preventDefault();
+            act(liveApi.reportIncident(reportLink || data.links[0]!.id, reportNote), () => setReportNote(''));
+          }}
+        >
+          <h3>{t('tfReportTitle')}</h3>
+          <label>
+            {t('tfReportLink')}{' '}
+            <select value={reportLink || data.links[0]?.id} onChange={(e) => setReportLink((e.target as HTMLSelectElement).value)}>
+              {data.links.map((l) => (
+                <option value={l.id}>{l.id}</option>
+              ))}
+            </select>
+          </label>{' '}
+          <label>
+            {t('tfNote')} <input name="note" maxLength={500} value={reportNote} onInput={(e) => setReportNote((e.target as HTMLInputElement).value)} />
+          </label>{' '}
+          <button type="submit">{t('tfReportButton')}</button>
+        </form>
+      )}
+      {failed && (
+        <p role="alert" class="error">
+          {t('tfActionFailed', { message: failed })}
+        </p>
       )}
       {data.diversion && (
         <>

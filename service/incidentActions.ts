@@ -1,0 +1,54 @@
+/**
+ * An operator's incident actions, one implementation for every door they come
+ * through: TrafficStateService's ReportIncident and ClearIncident
+ * (./trafficService.ts) and the console's traffic page (web/server/trafficApi.ts).
+ * Each checks its request (every problem at once, with the field path the
+ * caller names), changes the traffic state's incident list (./trafficState.ts)
+ * and records the action in the audit log when there is one.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { IssueList } from '../engine/errors.js';
+import { StatusError } from './errors.js';
+import type { Actor } from './storage/storage.js';
+import type { IncidentRecord, TrafficState } from './trafficState.js';
+
+/** `IncidentRecord.source` of an incident an operator reported. */
+export const OPERATOR_SOURCE = 'operator';
+/** Longest note on a reported or cleared incident, characters. */
+export const MAX_NOTE_CHARS = 500;
+
+/** Records an action in the audit log (the service's database); absent without one. */
+export type IncidentAudit = (actor: Actor, action: string, detail: Record<string, unknown>) => Promise<void>;
+
+function noteOf(v: unknown, issues: IssueList): string {
+  const n = typeof v === 'string' ? v : '';
+  if (n.length > MAX_NOTE_CHARS) issues.add('note', `at most ${MAX_NOTE_CHARS} characters, got ${n.length}`);
+  return n.trim();
+}
+
+/** Reports an incident on `link` (named `linkField` in errors), active from `nowS`. */
+export async function reportIncident(traffic: TrafficState, link: unknown, note: unknown, linkField: string, actor: Actor, nowS: number, audit: IncidentAudit | undefined): Promise<IncidentRecord> {
+  const issues = new IssueList();
+  const linkId = typeof link === 'string' ? link : '';
+  if (linkId === '') issues.add(linkField, 'is required');
+  const text = noteOf(note, issues);
+  issues.throwIfAny('ReportIncident');
+  traffic.link(linkId, linkField);
+  const id = traffic.reportIncident(linkId, '', OPERATOR_SOURCE, nowS, 1, '', actor.user, text);
+  await audit?.(actor, 'incident.report', { incidentId: id, linkId, note: text });
+  return traffic.incident(id);
+}
+
+/** Ends the active incident `incident` (named `idField` in errors), whoever raised it. */
+export async function clearIncident(traffic: TrafficState, incident: unknown, note: unknown, idField: string, actor: Actor, nowS: number, audit: IncidentAudit | undefined): Promise<IncidentRecord> {
+  const issues = new IssueList();
+  const id = typeof incident === 'string' ? incident : '';
+  if (id === '') issues.add(idField, 'is required');
+  const text = noteOf(note, issues);
+  issues.throwIfAny('ClearIncident');
+  const rec = traffic.incident(id, idField);
+  if (rec.clearedS !== undefined) throw new StatusError(grpc.status.FAILED_PRECONDITION, `${idField}: ${id} was cleared already`);
+  traffic.clearIncident(id, nowS, actor.user, text);
+  await audit?.(actor, 'incident.clear', { incidentId: id, linkId: rec.linkId, source: rec.source, note: text });
+  return rec;
+}
