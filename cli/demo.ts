@@ -111,6 +111,7 @@ export async function cmdDemo(args: string[], out: (s: string) => void): Promise
       `greenwave demo — ${c.network.name}, ${c.intersectionCount} signals, demand of ${demand.forInterval}`,
       `  gRPC        ${HOST}:${srv.port} (plaintext; tokens in ${tokensPath}; reflection on: grpcurl -plaintext ${HOST}:${srv.port} list)`,
       `  plans       greenwave ops plans --server ${HOST}:${srv.port} --insecure --token demo-viewer-token (propose/approve/deploy: demo-operator-token, demo-supervisor-token)`,
+      `  traffic     greenwave ops traffic --server ${HOST}:${srv.port} --insecure --token demo-viewer-token (live from the controllers' counts once they span two cycles, about 5 minutes)`,
       `  metrics     ${metricsUrl}`,
       `  controllers modbus tcp ${HOST}:${fleet.server.port}, units 1–${c.intersectionCount} (mbpoll -m tcp -a 1 -t 3 -r 1 -c 8 -p ${fleet.server.port} ${HOST})`,
       `  state       ${values.db} (greenwave audit verify --db ${values.db})`,

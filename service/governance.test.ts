@@ -99,7 +99,7 @@ describe('authentication comes before any lookup', () => {
       }
       client.close();
     }
-    expect(walked).toBe(2 * 39); // 5 + 1 + 4 + 16 + 3 + 6 (parking) + 4 (traffic) RPCs in proto/greenwave/v1
+    expect(walked).toBe(2 * 41); // 5 + 1 + 4 + 16 + 3 + 6 (parking) + 6 (traffic) RPCs in proto/greenwave/v1
   });
 });
 
