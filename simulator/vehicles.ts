@@ -15,6 +15,7 @@ import { MOVEMENT_COUNT } from '../engine/network/geometry.js';
 import { SeededRandom } from '../engine/numeric.js';
 import type { SimTopology } from './topology.js';
 import type { RouteChoice, SimRoutes } from './routeTable.js';
+import { OptionError } from '../engine/errors.js';
 import type { BusRegistry } from './buses.js';
 import type { LoopLayout } from './detectors.js';
 import type { EntrySources } from './entry.js';
@@ -22,8 +23,24 @@ import type { IncidentTable } from './incidents.js';
 import type { LaneChangeLayout } from './laneChange.js';
 import type { SimParking } from './parking.js';
 
-/** IDM parameters for a passenger car; with these the queue discharges at about 2 s per vehicle. */
-export const IDM = { accelMps2: 1.5, decelMps2: 2.0, headwayS: 1.2, minGapM: 2.0, lengthM: 5.0 } as const;
+/**
+ * The IDM's desired time headway, s. `GREENWAVE_IDM_HEADWAY_S` (0.8–2.5) overrides it for
+ * experiments only (bench/fidelity against SUMO's queue discharge, docs/benchmarks.md); every
+ * figure the project reports and every test uses the default.
+ */
+const HEADWAY_S = ((): number => {
+  const v = process.env['GREENWAVE_IDM_HEADWAY_S'];
+  if (v === undefined) return 1.2;
+  const x = Number(v);
+  if (!(x >= 0.8 && x <= 2.5)) throw new OptionError('GREENWAVE_IDM_HEADWAY_S', `must be within [0.8, 2.5] s, got ${v}`);
+  return x;
+})();
+/**
+ * IDM parameters for a passenger car; with these a standing queue discharges at about
+ * 2,000–2,150 veh/h a lane (headways of 1.7–1.8 s from the fifth vehicle on; SUMO's default
+ * car: 1,827 veh/h, docs/benchmarks.md "Queue discharge").
+ */
+export const IDM = { accelMps2: 1.5, decelMps2: 2.0, headwayS: HEADWAY_S, minGapM: 2.0, lengthM: 5.0 } as const;
 /** A standard 12 m city bus: longer, and slower to pick up speed, than a car. */
 export const BUS = { accelMps2: 1.0, lengthM: 12.0 } as const;
 /** Below this speed a vehicle counts as stopped (and queued), m/s. */
