@@ -8,6 +8,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type ParkingLive, watchParking } from '../api.js';
 import type { MessageKey, T } from '../i18n.js';
+import { ColumnHeads, LiveStatus } from './LiveParts.js';
 
 const time = (ms: number | null): string => (ms === null ? '—' : new Date(ms).toLocaleTimeString());
 
@@ -30,25 +31,13 @@ export function ParkingPage(props: { t: T }) {
       ) : (
         <>
           <p class="summary">
-            <span role="status" data-live={live ? '1' : '0'} class={live ? 'ok' : 'muted'}>
-              {live ? t('bpLive') : t('bpOffline')}
-            </span>{' '}
+            <LiveStatus t={t} live={live} />{' '}
             <span class="muted">{time(data.tMs)}</span>
           </p>
           <div class="table-wrap">
             <table class="parking">
               <caption>{t('pkCarParks')}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{t('pkCarParks')}</th>
-                  <th scope="col">{t('pkCapacity')}</th>
-                  <th scope="col">{t('pkVacant')}</th>
-                  <th scope="col">{t('pkOccupancy')}</th>
-                  <th scope="col">{t('pkTrend')}</th>
-                  <th scope="col">{t('pkStatus')}</th>
-                  <th scope="col">{t('pkAsOf')}</th>
-                </tr>
-              </thead>
+              <ColumnHeads t={t} keys={['pkCarParks', 'pkCapacity', 'pkVacant', 'pkOccupancy', 'pkTrend', 'pkStatus', 'pkAsOf']} />
               <tbody>
                 {data.carParks.map((p) => {
                   const name = t('pkName', { en: p.nameEn, zh: p.nameZh });

@@ -10,6 +10,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { liveApi, type OpenPriorityRequest, type PriorityEvent, watchPriority } from '../api.js';
 import type { MessageKey, T } from '../i18n.js';
+import { LiveStatus } from './LiveParts.js';
 
 /** Decisions kept on the page (the server keeps 256). */
 const MAX_ROWS = 200;
@@ -102,9 +103,7 @@ export function PriorityPage(props: { t: T }) {
       <h1 id="priority-title">{t('bpTitle')}</h1>
       <p class="summary">
         {t('bpHelp')}{' '}
-        <span role="status" data-live={live ? '1' : '0'} class={live ? 'ok' : 'muted'}>
-          {live ? t('bpLive') : t('bpOffline')}
-        </span>
+        <LiveStatus t={t} live={live} />
       </p>
       {error && (
         <p role="alert" class="error">

@@ -11,6 +11,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { liveApi, networkApi, type NetworkMap, type TrafficLive, watchTraffic } from '../api.js';
 import type { MessageKey, T } from '../i18n.js';
+import { ColumnHeads, LiveStatus } from './LiveParts.js';
 import { LEVEL_COLORS, levelKey, trafficOption } from '../trafficChart.js';
 import { EChart } from './EChart.js';
 
@@ -74,9 +75,7 @@ export function TrafficPage(props: { t: T; roles: readonly string[] }) {
     <section aria-labelledby="traffic-title">
       <h1 id="traffic-title">{t('tfTitle')}</h1>
       <p class="summary">
-        <span role="status" data-live={live ? '1' : '0'} class={live ? 'ok' : 'muted'}>
-          {live ? t('bpLive') : t('bpOffline')}
-        </span>{' '}
+        <LiveStatus t={t} live={live} />{' '}
         <span class="muted">{time(data.tMs)}</span>
       </p>
       <p class="summary" data-city-level={data.city.level ?? ''}>
@@ -174,20 +173,7 @@ export function TrafficPage(props: { t: T; roles: readonly string[] }) {
       <div class="table-wrap">
         <table class="traffic">
           <caption>{t('tfLinks')}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('tfLink')}</th>
-              <th scope="col">{t('tfFromTo')}</th>
-              <th scope="col">{t('tfClass')}</th>
-              <th scope="col">{t('tfFlow')}</th>
-              <th scope="col">{t('tfSpeed')}</th>
-              <th scope="col">{t('tfTravel')}</th>
-              <th scope="col">{t('tfDelay')}</th>
-              <th scope="col">{t('tfIndex')}</th>
-              <th scope="col">{t('tfLevel')}</th>
-              <th scope="col">{t('tfAog')}</th>
-            </tr>
-          </thead>
+          <ColumnHeads t={t} keys={['tfLink', 'tfFromTo', 'tfClass', 'tfFlow', 'tfSpeed', 'tfTravel', 'tfDelay', 'tfIndex', 'tfLevel', 'tfAog']} />
           <tbody>
             {data.links.map((l) => (
               <tr data-link={l.id} data-level={l.level ?? ''}>
