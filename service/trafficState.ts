@@ -8,8 +8,9 @@
  * with. When the service collects the controllers' loop counts
  * (./countCollector.ts: `serve --controllers … --db …`), `startLive` switches
  * it to them: every count interval `applyLive` recomputes the links over the
- * last `LIVE_WINDOW_S` of counts (one interval of 60 s holds less than one
- * cycle: its flows are one green's worth, or none), feeds the interval to the
+ * last `LIVE_WINDOW_S` of counts, once they span two of the plan's longest
+ * cycles (`liveMinWindowS`: one interval of 30 or 60 s holds less than one
+ * cycle, its flows one green's worth or none), feeds the interval to the
  * g-factor estimator, and feeds the incident detector (engine/traffic/
  * incidentDetector.ts) the interval's counts and occupancies; its start and
  * clear events open and close the incidents in `incidents`. Where the service
