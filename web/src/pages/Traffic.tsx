@@ -6,7 +6,8 @@
  * flow, speed, travel time, signal delay, index, level and arrivals on green,
  * where the state comes from and what its delays take the arrivals from, the
  * active incidents and whether detection runs, and the diversion signs'
- * messages. Every role may read it.
+ * messages. Every role may read it; operators and supervisors also report and
+ * clear incidents here (web/server/trafficApi.ts, service/incidentActions.ts).
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { liveApi, networkApi, type NetworkMap, type TrafficLive, watchTraffic } from '../api.js';
