@@ -20,19 +20,20 @@ export const MAX_NOTE_CHARS = 500;
 /** Records an action in the audit log (the service's database); absent without one. */
 export type IncidentAudit = (actor: Actor, action: string, detail: Record<string, unknown>) => Promise<void>;
 
-function noteOf(v: unknown, issues: IssueList): string {
-  const n = typeof v === 'string' ? v : '';
+/** The request's id (required, named `field`) and note (at most MAX_NOTE_CHARS), every problem at once. */
+function parseRequest(id: unknown, note: unknown, field: string, what: string): { id: string; note: string } {
+  const issues = new IssueList();
+  const value = typeof id === 'string' ? id : '';
+  if (value === '') issues.add(field, 'is required');
+  const n = typeof note === 'string' ? note : '';
   if (n.length > MAX_NOTE_CHARS) issues.add('note', `at most ${MAX_NOTE_CHARS} characters, got ${n.length}`);
-  return n.trim();
+  issues.throwIfAny(what);
+  return { id: value, note: n.trim() };
 }
 
 /** Reports an incident on `link` (named `linkField` in errors), active from `nowS`. */
 export async function reportIncident(traffic: TrafficState, link: unknown, note: unknown, linkField: string, actor: Actor, nowS: number, audit: IncidentAudit | undefined): Promise<IncidentRecord> {
-  const issues = new IssueList();
-  const linkId = typeof link === 'string' ? link : '';
-  if (linkId === '') issues.add(linkField, 'is required');
-  const text = noteOf(note, issues);
-  issues.throwIfAny('ReportIncident');
+  const { id: linkId, note: text } = parseRequest(link, note, linkField, 'ReportIncident');
   traffic.link(linkId, linkField);
   const id = traffic.reportIncident(linkId, '', OPERATOR_SOURCE, nowS, 1, '', actor.user, text);
   await audit?.(actor, 'incident.report', { incidentId: id, linkId, note: text });
@@ -41,11 +42,7 @@ export async function reportIncident(traffic: TrafficState, link: unknown, note:
 
 /** Ends the active incident `incident` (named `idField` in errors), whoever raised it. */
 export async function clearIncident(traffic: TrafficState, incident: unknown, note: unknown, idField: string, actor: Actor, nowS: number, audit: IncidentAudit | undefined): Promise<IncidentRecord> {
-  const issues = new IssueList();
-  const id = typeof incident === 'string' ? incident : '';
-  if (id === '') issues.add(idField, 'is required');
-  const text = noteOf(note, issues);
-  issues.throwIfAny('ClearIncident');
+  const { id, note: text } = parseRequest(incident, note, idField, 'ClearIncident');
   const rec = traffic.incident(id, idField);
   if (rec.clearedS !== undefined) throw new StatusError(grpc.status.FAILED_PRECONDITION, `${idField}: ${id} was cleared already`);
   traffic.clearIncident(id, nowS, actor.user, text);
