@@ -344,12 +344,16 @@ describe('greenwave ops on a running service', () => {
       expect(json.states.links.map((l) => l.link_id)).toEqual(L.ids);
       expect(json.incidents.incidents.map((x) => x.incident_id)).toContain(id);
       // An operator reports one and clears it from the command line; a viewer may not.
-      const reported = await ok('alice', ['report-incident', '--link', 'L-I5-I6', '--note', 'stalled bus, lane 2']);
-      const rid = /^reported (INC-\d+) on L-I5-I6 at \S+ \S+ by alice: stalled bus, lane 2\n$/.exec(reported)?.[1];
+      const tBefore = srv.traffic.current().travelTimeS[L.index.get('L-I5-I6')!]!;
+      const reported = await ok('alice', ['report-incident', '--link', 'L-I5-I6', '--lanes', '1', '--note', 'stalled bus, lane 2']);
+      const rid = /^reported (INC-\d+) on L-I5-I6, 1 lane blocked at \S+ \S+ by alice: stalled bus, lane 2\n$/.exec(reported)?.[1];
+      expect(srv.traffic.current().travelTimeS[L.index.get('L-I5-I6')!]).toBeGreaterThan(tBefore);
+      expect((await ops('alice', ['report-incident', '--link', 'L-I5-I6', '--lanes', 'two'])).code).toBe(2);
       expect(rid, reported).toBeDefined();
       expect(await ok('val', ['traffic'])).toMatch(new RegExp(`\n  ${rid} +L-I5-I6 +— +\\S+ \\S+ +alice +1\\.00 +stalled bus, lane 2\n`));
       expect((await ops('val', ['report-incident', '--link', 'L-I5-I6'])).code).toBe(1);
-      expect(await ok('alice', ['clear-incident', rid!, '--note', 'towed'])).toMatch(new RegExp(`^cleared ${rid} on L-I5-I6 at \\S+ \\S+ by alice: stalled bus, lane 2 \\| towed\n$`));
+      expect(await ok('alice', ['clear-incident', rid!, '--note', 'towed'])).toMatch(new RegExp(`^cleared ${rid} on L-I5-I6, 1 lane blocked at \\S+ \\S+ by alice: stalled bus, lane 2 \\| towed\n$`));
+      expect(srv.traffic.current().travelTimeS[L.index.get('L-I5-I6')!]).toBe(tBefore);
       const twice = await ops('alice', ['clear-incident', rid!]);
       expect([twice.code, twice.stderr]).toEqual([1, expect.stringContaining('FAILED_PRECONDITION')]);
       const bad = await ops('val', ['traffic', '--class', 'highway']);

@@ -333,13 +333,15 @@ const SUBS: Readonly<Record<string, Sub>> = {
     },
   },
   'report-incident': {
-    synopsis: 'report-incident --link ID [--note TEXT]',
-    about: 'Reports an incident on a road section (a call, CCTV, a patrol): active from now, source "operator" (operator; audited).',
-    help: '  --link ID           the road section (a link id as `ops traffic` lists them)\n  --note TEXT         what and where, lanes blocked (at most 500 characters)\n',
-    options: { link: { type: 'string' }, note: { type: 'string' } },
+    synopsis: 'report-incident --link ID [--lanes N] [--note TEXT]',
+    about: 'Reports an incident on a road section (a call, CCTV, a patrol): active from now, source "operator" (operator; audited).\n  With --lanes, its blocked lanes take their share of the section\'s capacity until it clears (travel times, routes, diversion signs).',
+    help: '  --link ID           the road section (a link id as `ops traffic` lists them)\n  --lanes N           lanes blocked (default 0: not known)\n  --note TEXT         what and where (at most 500 characters)\n',
+    options: { link: { type: 'string' }, lanes: { type: 'string' }, note: { type: 'string' } },
     positionals: [],
     async run(x) {
-      const r = await x.client.call('ReportIncident', { link_id: required('report-incident', x.v, 'link'), note: optionalString(x.v, 'note') ?? '' }, 'traffic');
+      const lanesArg = optionalString(x.v, 'lanes');
+      const lanes = lanesArg === undefined ? 0 : wholeNumber('report-incident', '--lanes', lanesArg, 0);
+      const r = await x.client.call('ReportIncident', { link_id: required('report-incident', x.v, 'link'), lanes_blocked: lanes, note: optionalString(x.v, 'note') ?? '' }, 'traffic');
       print(x, r, () => fmt.formatIncident('reported', r));
       return 0;
     },

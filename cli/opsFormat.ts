@@ -335,5 +335,6 @@ export function formatTraffic(states: Obj, incidents: Obj): string {
 export function formatIncident(what: 'reported' | 'cleared', x: Obj): string {
   const by = what === 'reported' ? str(x, 'reported_by') : str(x, 'cleared_by');
   const at = what === 'reported' ? when(x['detected']) : when(x['cleared']);
-  return `${what} ${str(x, 'incident_id')} on ${str(x, 'link_id')} at ${at} by ${by}${str(x, 'note') ? `: ${str(x, 'note')}` : ''}\n`;
+  const lanes = num(x, 'lanes_blocked') > 0 ? `, ${plural(num(x, 'lanes_blocked'), 'lane')} blocked` : '';
+  return `${what} ${str(x, 'incident_id')} on ${str(x, 'link_id')}${lanes} at ${at} by ${by}${str(x, 'note') ? `: ${str(x, 'note')}` : ''}\n`;
 }

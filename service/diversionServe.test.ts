@@ -168,6 +168,33 @@ test('the main route loaded past capacity: 前方拥堵 请绕行 on the sign, a
   }
 });
 
+test('an incident reported with lanes blocked on the main route turns the sign to 请绕行 before any loop shows it; clearing it ends the diversion', async () => {
+  const { srv } = await serve(countsFile(1));
+  try {
+    await pushed(srv);
+    const shownKinds = (): number[] | undefined => signs[0]!.shown()?.lines.map((l) => l.kind);
+    const until = async (kinds: number[]): Promise<void> => {
+      for (let k = 0; k < 100 && JSON.stringify(shownKinds()) !== JSON.stringify(kinds); k++) {
+        await srv.diversion!.tick();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await until([SIGN_LINE_KIND.travelTime, SIGN_LINE_KIND.travelTime]);
+    expect(shownKinds()).toEqual([SIGN_LINE_KIND.travelTime, SIGN_LINE_KIND.travelTime]);
+    // Three of L-I2-I3's four lanes blocked (the same counts: the loops have not seen it yet).
+    expect(srv.traffic.laneCount('L-I2-I3')).toBe(4);
+    const id = srv.traffic.reportIncident('L-I2-I3', '', 'operator', T0, 1, '', 'duty-officer', 'crash', 3);
+    await until([SIGN_LINE_KIND.congested, SIGN_LINE_KIND.divert]);
+    expect(shownKinds()).toEqual([SIGN_LINE_KIND.congested, SIGN_LINE_KIND.divert]);
+    expect(srv.diversion!.messages()[0]).toMatchObject({ divertTo: 1, textZh: '前方拥堵 请绕行人民路东段' });
+    srv.traffic.clearIncident(id, T0 + 600, 'duty-officer');
+    await until([SIGN_LINE_KIND.travelTime, SIGN_LINE_KIND.travelTime]);
+    expect(shownKinds()).toEqual([SIGN_LINE_KIND.travelTime, SIGN_LINE_KIND.travelTime]);
+  } finally {
+    await srv.close();
+  }
+});
+
 test('a bad diversion file stops the start, naming the field', async () => {
   const file = join(dir, 'bad.json');
   writeFileSync(file, JSON.stringify({ decisionPoints: [{ id: 'DP1', signId: 'D1', endpoint: { host: 'x', port: 502 }, routes: [{ id: 'm', nameZh: '甲', nameEn: 'A', direction: 'ahead', links: ['L-I1-I9'] }] }] }));

@@ -7,7 +7,7 @@
  * and records the action in the audit log when there is one.
  */
 import * as grpc from '@grpc/grpc-js';
-import { IssueList } from '../engine/errors.js';
+import { ErrorCode, GreenwaveError, IssueList } from '../engine/errors.js';
 import { StatusError } from './errors.js';
 import type { Actor } from './storage/storage.js';
 import type { IncidentRecord, TrafficState } from './trafficState.js';
@@ -31,12 +31,20 @@ function parseRequest(id: unknown, note: unknown, field: string, what: string): 
   return { id: value, note: n.trim() };
 }
 
-/** Reports an incident on `link` (named `linkField` in errors), active from `nowS`. */
-export async function reportIncident(traffic: TrafficState, link: unknown, note: unknown, linkField: string, actor: Actor, nowS: number, audit: IncidentAudit | undefined): Promise<IncidentRecord> {
-  const { id: linkId, note: text } = parseRequest(link, note, linkField, 'ReportIncident');
-  traffic.link(linkId, linkField);
-  const id = traffic.reportIncident(linkId, '', OPERATOR_SOURCE, nowS, 1, '', actor.user, text);
-  await audit?.(actor, 'incident.report', { incidentId: id, linkId, note: text });
+/**
+ * Reports an incident on `link` (named `linkField` in errors), active from `nowS`, blocking
+ * `lanes` of its lanes (named `lanesField`; absent or 0: not known).
+ */
+export async function reportIncident(traffic: TrafficState, link: unknown, note: unknown, lanes: unknown, fields: { readonly link: string; readonly lanes: string }, actor: Actor, nowS: number, audit: IncidentAudit | undefined): Promise<IncidentRecord> {
+  const { id: linkId, note: text } = parseRequest(link, note, fields.link, 'ReportIncident');
+  const n = traffic.laneCount(linkId, fields.link);
+  const blocked = lanes === undefined || lanes === null ? 0 : Number(lanes);
+  if (!(Number.isInteger(blocked) && blocked >= 0 && blocked <= n)) {
+    const message = `must be a whole number from 0 to the link's ${n} lanes, got ${String(lanes)}`;
+    throw new GreenwaveError(ErrorCode.InvalidInput, `${fields.lanes}: ${message}`, [{ path: fields.lanes, message }]);
+  }
+  const id = traffic.reportIncident(linkId, '', OPERATOR_SOURCE, nowS, 1, '', actor.user, text, blocked);
+  await audit?.(actor, 'incident.report', { incidentId: id, linkId, lanesBlocked: blocked, note: text });
   return traffic.incident(id);
 }
 

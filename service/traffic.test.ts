@@ -130,8 +130,30 @@ test('ReportIncident and ClearIncident: an operator reports and clears, audited;
   // Both in the audit log, with who and what.
   const rows = await storage.listAudit({ actionPrefix: 'incident.' });
   expect(rows.map((r) => [r.action, r.actor, JSON.parse(r.detail)])).toEqual([
-    ['incident.report', 'tmc-duty-officer', { incidentId: id, linkId: 'L-I3-I4', note: 'two lanes blocked by a collision 碰撞' }],
+    ['incident.report', 'tmc-duty-officer', { incidentId: id, linkId: 'L-I3-I4', lanesBlocked: 0, note: 'two lanes blocked by a collision 碰撞' }],
     ['incident.clear', 'tmc-duty-officer', { incidentId: id, linkId: 'L-I3-I4', source: 'operator', note: 'towed away' }],
   ]);
   expect(rows[0]!.peer).toMatch(/^127\.0\.0\.1:\d+$/);
+});
+
+test('lanes an incident blocks take their share of the link\'s capacity until it clears: its travel time and the routes over it', async () => {
+  const op = bearer('operator-secret-1');
+  const route = async (): Promise<number> => Number((await unaryCall(client, 'GetRouteTravelTime', { intersection_ids: ['I2', 'I3', 'I4', 'I5'] }, bearer('viewer-secret-1'), 5000)).res['travel_time_s']);
+  const k = srv.traffic.links.index.get('L-I3-I4')!;
+  const before = srv.traffic.current().travelTimeS[k]!;
+  const routeBefore = await route();
+  const other = srv.traffic.current().travelTimeS[srv.traffic.links.index.get('L-I2-I3')!]!;
+  expect(srv.traffic.laneCount('L-I3-I4')).toBe(3);
+  const tooMany = await unaryCall(client, 'ReportIncident', { link_id: 'L-I3-I4', lanes_blocked: 4 }, op, 5000);
+  expect([tooMany.err?.code, tooMany.err?.details]).toEqual([grpc.status.INVALID_ARGUMENT, "lanes_blocked: must be a whole number from 0 to the link's 3 lanes, got 4"]);
+  const rep = await unaryCall(client, 'ReportIncident', { link_id: 'L-I3-I4', lanes_blocked: 1, note: 'one lane closed' }, op, 5000);
+  expect(rep.res).toMatchObject({ lanes_blocked: 1, state: 'INCIDENT_STATE_ACTIVE' });
+  const during = srv.traffic.current().travelTimeS[k]!;
+  // A third of the capacity gone: the link slower, the route over it by as much, the link before it as it was.
+  expect(during).toBeGreaterThan(before + 5);
+  expect(await route()).toBeCloseTo(routeBefore + (during - before), 6);
+  expect(srv.traffic.current().travelTimeS[srv.traffic.links.index.get('L-I2-I3')!]).toBe(other);
+  await unaryCall(client, 'ClearIncident', { incident_id: String(rep.res['incident_id']) }, op, 5000);
+  expect(srv.traffic.current().travelTimeS[k]).toBe(before);
+  expect(await route()).toBeCloseTo(routeBefore, 9);
 });

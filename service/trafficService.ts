@@ -104,6 +104,7 @@ export function trafficService(ctx: ServiceContext, traffic: TrafficState, audit
     reported_by: x.reportedBy,
     cleared_by: x.clearedBy,
     note: x.note,
+    lanes_blocked: x.lanesBlocked,
   });
 
   return {
@@ -142,7 +143,7 @@ export function trafficService(ctx: ServiceContext, traffic: TrafficState, audit
         progression: traffic.progression(),
       };
     }),
-    ReportIncident: gate.unary('operator', async (r, who, call) => incidentMessage(await reportIncident(traffic, r['link_id'], r['note'], 'link_id', { user: who.client, peer: call.getPeer() }, ctx.clock(), audit))),
+    ReportIncident: gate.unary('operator', async (r, who, call) => incidentMessage(await reportIncident(traffic, r['link_id'], r['note'], r['lanes_blocked'], { link: 'link_id', lanes: 'lanes_blocked' }, { user: who.client, peer: call.getPeer() }, ctx.clock(), audit))),
     ClearIncident: gate.unary('operator', async (r, who, call) => incidentMessage(await clearIncident(traffic, r['incident_id'], r['note'], 'incident_id', { user: who.client, peer: call.getPeer() }, ctx.clock(), audit))),
     ListIncidents: gate.unary('viewer', (r) => {
       const all = r['include_cleared'] === true;

@@ -91,6 +91,8 @@ export interface IncidentRecord {
   clearedBy: string;
   /** The operator's notes (reporting and clearing, joined). */
   note: string;
+  /** Lanes of the link the incident blocks, as reported (0: not known; the loop detector's). */
+  readonly lanesBlocked: number;
 }
 
 export interface IncidentDetectionStatus {
@@ -147,7 +149,7 @@ interface Live {
    * g-factor. The window's progression (NaN: unknown) is the last `loadProgression` found: kept
    * until the next one, so a window is not without it while its events are read.
    */
-  readonly window: { intervalS: number; volumeVeh: Float64Array; occupancyPct: Float64Array; arrivalOnGreenShare: Float64Array; throughDelayS: Float64Array; saturationFlowVehPerH: Float64Array };
+  readonly window: { intervalS: number; volumeVeh: Float64Array; occupancyPct: Float64Array; arrivalOnGreenShare: Float64Array; throughDelayS: Float64Array; saturationFlowVehPerH: Float64Array; linkCapacityFactor: Float64Array };
   /** The window's span, ms (from the first interval's start to the last one's end). */
   fromMs: number;
   toMs: number;
@@ -183,6 +185,8 @@ export class TrafficState {
   /** Saturation flows measured from the collected events, accumulated over every window read, and up to when. */
   private readonly saturation: SaturationFlowEstimator;
   private readonly saturationToMs: Float64Array;
+  /** Per link, the share of its capacity the active incidents leave (lanes open ÷ lanes; 1 without a known blockage). */
+  private readonly capacityLeft: Float64Array;
 
   /** `events`: the store the event collector writes the controllers' event logs to (`loadProgression` reads it). */
   constructor(
@@ -199,6 +203,7 @@ export class TrafficState {
     this.occupancy = new Float64Array(c.detectorIds.length);
     this.detectorIndex = new Map(c.detectorIds.map((id, d) => [id, d]));
     this.saturation = new SaturationFlowEstimator(c);
+    this.capacityLeft = new Float64Array(this.links.count).fill(1);
     this.saturationToMs = new Float64Array(c.intersectionCount).fill(Number.NEGATIVE_INFINITY);
     // The g-factor from every free-flow interval of the file (the night hours).
     for (let r = 0; r < counts.intervalStartMs.length; r++) this.estimator.calibrate(this.row(r));
@@ -217,7 +222,7 @@ export class TrafficState {
       this.volume[d] = k >= 0 ? counts.volumeVeh[r * nd + k]! : Number.NaN;
       this.occupancy[d] = k >= 0 ? counts.occupancyPct[r * nd + k]! : Number.NaN;
     }
-    return { intervalS: counts.intervalS, volumeVeh: this.volume, occupancyPct: this.occupancy };
+    return { intervalS: counts.intervalS, volumeVeh: this.volume, occupancyPct: this.occupancy, linkCapacityFactor: this.capacityLeft };
   }
 
   /** The state for the plan in force: live if live counts have arrived, else from the counts file; recomputed when the plan changes. */
@@ -263,6 +268,7 @@ export class TrafficState {
         arrivalOnGreenShare: new Float64Array(this.links.count).fill(Number.NaN),
         throughDelayS: new Float64Array(this.links.count).fill(Number.NaN),
         saturationFlowVehPerH: new Float64Array(this.state.c.laneIds.length).fill(Number.NaN),
+        linkCapacityFactor: this.capacityLeft,
       },
       fromMs: Number.NaN,
       toMs: Number.NaN,
@@ -449,12 +455,38 @@ export class TrafficState {
     return this.state.intersection(id, path);
   }
 
-  /** Adds an active incident; returns its id. `by` and `note`: an operator's report. */
-  reportIncident(linkId: string, detectorId: string, source: string, detectedS: number, confidence = 1, location = '', by = '', note = ''): string {
+  /**
+   * Adds an active incident; returns its id. `by`, `note` and `lanesBlocked`: an operator's report;
+   * lanes blocked take their share of the link's capacity from the link state until it clears.
+   */
+  reportIncident(linkId: string, detectorId: string, source: string, detectedS: number, confidence = 1, location = '', by = '', note = '', lanesBlocked = 0): string {
     this.link(linkId, 'link_id');
     const incidentId = `INC-${this.incidents.length + 1}`;
-    this.incidents.push({ incidentId, linkId, detectorId, source, detectedS, clearedS: undefined, confidence, location, reportedBy: by, clearedBy: '', note });
+    this.incidents.push({ incidentId, linkId, detectorId, source, detectedS, clearedS: undefined, confidence, location, reportedBy: by, clearedBy: '', note, lanesBlocked });
+    if (lanesBlocked > 0) this.blockagesChanged();
     return incidentId;
+  }
+
+  /** Lanes of link `linkId` (what `lanesBlocked` may be at most). */
+  laneCount(linkId: string, path = 'link_id'): number {
+    const k = this.link(linkId, path);
+    return this.links.laneStart[k + 1]! - this.links.laneStart[k]!;
+  }
+
+  /** Recomputes each link's capacity left from the active incidents' blocked lanes; the state is recomputed at its next read. */
+  private blockagesChanged(): void {
+    this.capacityLeft.fill(1);
+    const blocked = new Map<number, number>();
+    for (const x of this.incidents) {
+      if (x.clearedS !== undefined || !(x.lanesBlocked > 0)) continue;
+      const k = this.links.index.get(x.linkId)!;
+      blocked.set(k, (blocked.get(k) ?? 0) + x.lanesBlocked);
+    }
+    for (const [k, b] of blocked) {
+      const lanes = this.links.laneStart[k + 1]! - this.links.laneStart[k]!;
+      this.capacityLeft[k] = Math.max(0, (lanes - b) / lanes);
+    }
+    this.computedFor = undefined;
   }
 
   /** Ends an incident (a later clear of one already cleared changes nothing). `by` and `note`: an operator's clearing. */
@@ -464,6 +496,7 @@ export class TrafficState {
     rec.clearedS = clearedS;
     rec.clearedBy = by;
     if (note !== '') rec.note = rec.note === '' ? note : `${rec.note} | ${note}`;
+    if (rec.lanesBlocked > 0) this.blockagesChanged();
     return rec;
   }
 

@@ -263,14 +263,15 @@ describe('operator console', () => {
     expect(await page.locator('li[data-corridor="renmin-rd"]').textContent()).toMatch(/^Renmin Rd/);
     // An operator (or supervisor) reports an incident from the page, sees it listed live, then clears it; both audited.
     await page.getByRole('form', { name: 'Report an incident' }).getByLabel('Road section').selectOption('L-I5-I6');
+    await page.getByRole('form', { name: 'Report an incident' }).getByLabel('Lanes blocked').fill('1');
     await page.getByRole('form', { name: 'Report an incident' }).getByLabel('Note').fill('stalled truck, lane 1');
     await page.getByRole('button', { name: 'Report', exact: true }).click();
     const li = page.locator('li[data-incident][data-link="L-I5-I6"]');
     await li.waitFor();
     // The page is signed in as sam (a supervisor) since the corridor test.
-    expect(await li.textContent()).toMatch(/reported by sam · stalled truck, lane 1/);
+    expect(await li.textContent()).toMatch(/1 lane\(s\) blocked · reported by sam · stalled truck, lane 1/);
     const incidentId = (await li.getAttribute('data-incident'))!;
-    expect(srv.traffic.incident(incidentId)).toMatchObject({ source: 'operator', reportedBy: 'sam', clearedS: undefined });
+    expect(srv.traffic.incident(incidentId)).toMatchObject({ source: 'operator', reportedBy: 'sam', clearedS: undefined, lanesBlocked: 1 });
     await page.getByLabel(`Note on clearing ${incidentId}`).fill('towed');
     await page.locator(`button[data-clear="${incidentId}"]`).click();
     await li.waitFor({ state: 'detached' });

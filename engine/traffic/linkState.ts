@@ -74,6 +74,12 @@ export interface LoopInterval {
    * the v/c and the delay, of lanes that do not move only permitted.
    */
   readonly saturationFlowVehPerH?: Float64Array;
+  /**
+   * Per link: the share of its capacity left (1 or absent: all of it), e.g. by an incident that
+   * blocks some of its lanes (service/trafficState.ts: lanes open ÷ lanes). Applied to every lane
+   * of the link; 0 closes it (the HCM delay's one-hour penalty for no capacity).
+   */
+  readonly linkCapacityFactor?: Float64Array;
 }
 
 /** Cap on the HCM progression factor (HCM 2010 exhibit 18-20 stays below about 1.2 for f_PA = 1 too). */
@@ -227,6 +233,20 @@ export class LinkStateEstimator {
         const cap = (sc.laneCapacityVehPerH[l]! * s) / c.laneSatFlowVehPerH[l]!;
         sc.laneCapacityVehPerH[l] = cap;
         sc.laneVc[l] = cap > 0 ? laneFlow[l]! / cap : laneFlow[l]! > 0 ? Number.POSITIVE_INFINITY : 0;
+      }
+    }
+    // What incidents leave of a link's capacity, spread over its lanes.
+    const left = x.linkCapacityFactor;
+    if (left) {
+      for (let k = 0; k < L.count; k++) {
+        const f = left[k]!;
+        if (!(f >= 0 && f < 1)) continue;
+        for (let q = L.laneStart[k]!; q < L.laneStart[k + 1]!; q++) {
+          const l = L.lanes[q]!;
+          const cap = sc.laneCapacityVehPerH[l]! * f;
+          sc.laneCapacityVehPerH[l] = cap;
+          sc.laneVc[l] = cap > 0 ? laneFlow[l]! / cap : laneFlow[l]! > 0 ? Number.POSITIVE_INFINITY : 0;
+        }
       }
     }
     const measured = x.measuredSpeedKph;

@@ -71,7 +71,7 @@ export function trafficRoutes(deps: ConsoleDeps, streams: Set<ServerResponse>): 
         level: level(s.tpi[k]!),
         arrivalOnGreen: num(s.arrivalOnGreenShare[k]!),
       })),
-      incidents: traffic.incidents.filter((x) => x.clearedS === undefined).map((x) => ({ id: x.incidentId, linkId: x.linkId, detectorId: x.detectorId, source: x.source, detectedMs: Math.round(x.detectedS * 1000), confidence: x.confidence, location: x.location, reportedBy: x.reportedBy, note: x.note })),
+      incidents: traffic.incidents.filter((x) => x.clearedS === undefined).map((x) => ({ id: x.incidentId, linkId: x.linkId, detectorId: x.detectorId, source: x.source, detectedMs: Math.round(x.detectedS * 1000), confidence: x.confidence, location: x.location, reportedBy: x.reportedBy, note: x.note, lanesBlocked: x.lanesBlocked })),
       detection: { running: detection.running, status: detection.status, sampleS: detection.sampleS, kind: detection.kind, samples: detection.samples, windowSamples: detection.windowSamples, stations: detection.stations, lastSampleEndMs: num(detection.lastSampleEndMs) },
       diversion: deps.diversion ? deps.diversion.messages().map((m) => ({ decisionPointId: m.decisionPointId, signId: m.signId, diverting: m.divertTo >= 0, textZh: m.textZh, textEn: m.textEn, sinceMs: Math.round(m.sinceS * 1000) })) : null,
     };
@@ -82,11 +82,11 @@ export function trafficRoutes(deps: ConsoleDeps, streams: Set<ServerResponse>): 
     if (!deps.traffic) throw new HttpError(409, 'NO_TRAFFIC_STATE', 'the service keeps no traffic state');
     return deps.traffic;
   };
-  const incidentJson = (x: IncidentRecord) => ({ id: x.incidentId, linkId: x.linkId, detectorId: x.detectorId, source: x.source, detectedMs: Math.round(x.detectedS * 1000), clearedMs: x.clearedS === undefined ? null : Math.round(x.clearedS * 1000), reportedBy: x.reportedBy, clearedBy: x.clearedBy, note: x.note });
+  const incidentJson = (x: IncidentRecord) => ({ id: x.incidentId, linkId: x.linkId, detectorId: x.detectorId, source: x.source, detectedMs: Math.round(x.detectedS * 1000), clearedMs: x.clearedS === undefined ? null : Math.round(x.clearedS * 1000), reportedBy: x.reportedBy, clearedBy: x.clearedBy, note: x.note, lanesBlocked: x.lanesBlocked });
   return [
     { method: 'GET', pattern: /^\/api\/traffic$/, roles: READERS, handle: async () => snapshot() },
     // An operator's incident report and clearing: the same actions as TrafficStateService's (service/incidentActions.ts).
-    { method: 'POST', pattern: /^\/api\/traffic\/incidents$/, roles: OPERATORS, handle: async (call) => incidentJson(await reportIncident(traffic(), call.body['linkId'], call.body['note'], 'linkId', actor(call), deps.clock(), audit)) },
+    { method: 'POST', pattern: /^\/api\/traffic\/incidents$/, roles: OPERATORS, handle: async (call) => incidentJson(await reportIncident(traffic(), call.body['linkId'], call.body['note'], call.body['lanesBlocked'], { link: 'linkId', lanes: 'lanesBlocked' }, actor(call), deps.clock(), audit)) },
     { method: 'POST', pattern: /^\/api\/traffic\/incidents\/([\w.-]+)\/clear$/, roles: OPERATORS, handle: async (call) => incidentJson(await clearIncident(traffic(), call.params[0], call.body['note'], 'incidentId', actor(call), deps.clock(), audit)) },
     {
       method: 'GET',

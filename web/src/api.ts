@@ -315,7 +315,7 @@ export type TrafficLive =
       readonly city: { readonly tpi: number | null; readonly level: CongestionLevel | null };
       readonly corridors: readonly { readonly id: string; readonly name: string; readonly tpi: number | null; readonly level: CongestionLevel | null }[];
       readonly links: readonly TrafficLink[];
-      readonly incidents: readonly { readonly id: string; readonly linkId: string; readonly detectorId: string; readonly source: string; readonly detectedMs: number; readonly confidence: number; readonly location: string; readonly reportedBy: string; readonly note: string }[];
+      readonly incidents: readonly { readonly id: string; readonly linkId: string; readonly detectorId: string; readonly source: string; readonly detectedMs: number; readonly confidence: number; readonly location: string; readonly reportedBy: string; readonly note: string; readonly lanesBlocked: number }[];
       readonly detection: { readonly running: boolean; readonly status: string; readonly sampleS: number; readonly kind: 'off' | 'waiting' | 'filling' | 'judging'; readonly samples: number; readonly windowSamples: number; readonly stations: number; readonly lastSampleEndMs: number | null };
       readonly diversion: readonly { readonly decisionPointId: string; readonly signId: string; readonly diverting: boolean; readonly textZh: string; readonly textEn: string; readonly sinceMs: number }[] | null;
     };
@@ -326,7 +326,7 @@ export const liveApi = {
   parking: () => call<ParkingLive>('GET', '/api/parking'),
   traffic: () => call<TrafficLive>('GET', '/api/traffic'),
   /** An operator's incident report and clearing (the stream brings the new state). */
-  reportIncident: (linkId: string, note: string) => call<{ id: string }>('POST', '/api/traffic/incidents', { linkId, note }),
+  reportIncident: (linkId: string, lanesBlocked: number, note: string) => call<{ id: string }>('POST', '/api/traffic/incidents', { linkId, lanesBlocked, note }),
   clearIncident: (id: string, note: string) => call<{ id: string }>('POST', `/api/traffic/incidents/${encodeURIComponent(id)}/clear`, { note }),
   locks: () => call<LocksView>('GET', '/api/locks'),
 };

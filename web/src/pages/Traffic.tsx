@@ -42,6 +42,7 @@ export function TrafficPage(props: { t: T; roles: readonly string[] }) {
   const operates = props.roles.some((r) => r === 'operator' || r === 'supervisor');
   const [reportLink, setReportLink] = useState('');
   const [reportNote, setReportNote] = useState('');
+  const [reportLanes, setReportLanes] = useState(0);
   const [clearNotes, setClearNotes] = useState<Readonly<Record<string, string>>>({});
   const [failed, setFailed] = useState<string | undefined>();
   const act = (p: Promise<unknown>, done: () => void): void => {
@@ -110,6 +111,7 @@ export function TrafficPage(props: { t: T; roles: readonly string[] }) {
           {data.incidents.map((x) => (
             <li class="refused-text" data-incident={x.id} data-link={x.linkId}>
               {t('tfIncident', { id: x.id, link: x.linkId, loop: x.detectorId || '—', where: x.location || x.source, since: time(x.detectedMs), conf: x.confidence.toFixed(2) })}
+              {x.lanesBlocked > 0 && <> · {t('tfLanesBlockedN', { n: x.lanesBlocked })}</>}
               {x.reportedBy && <> · {t('tfReportedBy', { who: x.reportedBy })}</>}
               {x.note && <> · {x.note}</>}
               {operates && (
@@ -131,7 +133,10 @@ export function TrafficPage(props: { t: T; roles: readonly string[] }) {
           aria-label={t('tfReportTitle')}
           onSubmit={(e) => {
             e.preventDefault();
-            act(liveApi.reportIncident(reportLink || data.links[0]!.id, reportNote), () => setReportNote(''));
+            act(liveApi.reportIncident(reportLink || data.links[0]!.id, reportLanes, reportNote), () => {
+              setReportNote('');
+              setReportLanes(0);
+            });
           }}
         >
           <h3>{t('tfReportTitle')}</h3>
@@ -142,6 +147,9 @@ export function TrafficPage(props: { t: T; roles: readonly string[] }) {
                 <option value={l.id}>{l.id}</option>
               ))}
             </select>
+          </label>{' '}
+          <label>
+            {t('tfLanesBlocked')} <input name="lanes" type="number" min={0} max={9} step={1} value={reportLanes} onInput={(e) => setReportLanes(Number((e.target as HTMLInputElement).value))} />
           </label>{' '}
           <label>
             {t('tfNote')} <input name="note" maxLength={500} value={reportNote} onInput={(e) => setReportNote((e.target as HTMLInputElement).value)} />
