@@ -174,7 +174,7 @@ describe('console live APIs', () => {
     expect((live['links'] as Json[]).find((l) => l['id'] === 'L-I1-I2')!['flowVehPerH']).toBeCloseTo(srv.traffic.current().flowVehPerH[srv.traffic.links.index.get('L-I1-I2')!]!, 9);
     const id = srv.traffic.reportIncident('L-I2-I3', 'I3-EB-2-S', 'operator', nowMs / 1000 + 60);
     const withIncident = await stream.next('traffic');
-    expect(withIncident['incidents']).toEqual([{ id, linkId: 'L-I2-I3', detectorId: 'I3-EB-2-S', source: 'operator', detectedMs: nowMs + 60_000, confidence: 1, location: '', reportedBy: '', note: '' }]);
+    expect(withIncident['incidents']).toEqual([{ id, linkId: 'L-I2-I3', detectorId: 'I3-EB-2-S', source: 'operator', detectedMs: nowMs + 60_000, confidence: 1, location: '', reportedBy: '', note: '', lanesBlocked: 0 }]);
     srv.traffic.clearIncident(id, nowMs / 1000 + 120);
     expect((await stream.next('traffic'))['incidents']).toEqual([]);
     // A viewer cannot report one from the console (operators and supervisors may: web/console.test.ts).
