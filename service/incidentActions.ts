@@ -9,7 +9,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { ErrorCode, GreenwaveError, IssueList } from '../engine/errors.js';
 import { StatusError } from './errors.js';
-import type { Actor } from './storage/storage.js';
+import type { Actor, Storage } from './storage/storage.js';
 import type { IncidentRecord, TrafficState } from './trafficState.js';
 
 /** `IncidentRecord.source` of an incident an operator reported. */
@@ -19,6 +19,11 @@ export const MAX_NOTE_CHARS = 500;
 
 /** Records an action in the audit log (the service's database); absent without one. */
 export type IncidentAudit = (actor: Actor, action: string, detail: Record<string, unknown>) => Promise<void>;
+
+/** The audit of incident actions into `storage`'s log; undefined without a database. */
+export function storageAudit(storage: Storage | undefined): IncidentAudit | undefined {
+  return storage ? (actor, action, detail) => storage.recordAudit(actor, action, detail).then(() => undefined) : undefined;
+}
 
 /** The request's id (required, named `field`) and note (at most MAX_NOTE_CHARS), every problem at once. */
 function parseRequest(id: unknown, note: unknown, field: string, what: string): { id: string; note: string } {

@@ -48,7 +48,8 @@ import { Reviewer, type ReviewOptions } from './lifecycle/review.js';
 import { ScheduleKeeper } from './lifecycle/schedule.js';
 import { CountCollector } from './countCollector.js';
 import { Deployer, storedPlanResult, wirePlanId } from './deployer.js';
-import type { Actor, DetectorCount, Storage } from './storage/storage.js';
+import type { DetectorCount, Storage } from './storage/storage.js';
+import { storageAudit } from './incidentActions.js';
 import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from './metrics.js';
 import { lineLog, makeLogger, type Logger } from './logging.js';
 import { EventCollector } from './eventCollector.js';
@@ -286,7 +287,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const counts = field && (opts.storage || gates?.any) ? new CountCollector(field.client, field.endpoints, opts.storage, clock, { intervalS: opts.countIntervalS, log, onCounts }).start() : undefined;
   if (counts && liveTraffic) {
     traffic.startLive(counts.intervalS);
-    log(`greenwave serve: traffic state and incident detection from the controllers' loop counts every ${counts.intervalS} s (the counts file until the first whole interval); link delays ${collector ? "from the arrivals on green in the controllers' collected events" : 'with random arrivals (no event log collected)'}`);
+    log(`greenwave serve: traffic state and incident detection from the controllers' loop counts every ${counts.intervalS} s (the counts file until they span two of the plan's longest cycles); link delays ${collector ? "from the arrivals on green in the controllers' collected events" : 'with random arrivals (no event log collected)'}`);
   } else log('greenwave serve: traffic state from the counts file; incident detection not running (no live loop counts: it needs --controllers and --db)');
   // Reports and the tracker's corrections into the database, when there is one.
   const history = parking && opts.storage ? new OccupancyHistory(parking.feed, opts.storage, clock, { log }).start() : undefined;
@@ -328,8 +329,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     throw e;
   }
   // An operator's incident reports and clearings go to the audit log when there is a database.
-  const auditIncident = opts.storage ? (actor: Actor, action: string, detail: Record<string, unknown>) => opts.storage!.recordAudit(actor, action, detail).then(() => undefined) : undefined;
-  server.addService(pkg.greenwave.v1['TrafficStateService']!.service, trafficService(ctx, traffic, auditIncident));
+  server.addService(pkg.greenwave.v1['TrafficStateService']!.service, trafficService(ctx, traffic, storageAudit(opts.storage)));
   server.addService(pkg.grpc.health.v1.Health.service, healthService(ctx));
   addReflection(server, pkgDef, gate, gov);
 

@@ -18,7 +18,7 @@ import type { ServerResponse } from 'node:http';
 import { levelOf, weightedTpi } from '../../engine/traffic/congestion.js';
 import { LINK_CLASS_NAMES } from '../../engine/traffic/links.js';
 import { type Call, type ConsoleDeps, HttpError, type Route } from './api.js';
-import { clearIncident, type IncidentAudit, reportIncident } from '../../service/incidentActions.js';
+import { clearIncident, reportIncident, storageAudit } from '../../service/incidentActions.js';
 import type { IncidentRecord, TrafficState } from '../../service/trafficState.js';
 import { streamChanges } from './sse.js';
 
@@ -77,7 +77,7 @@ export function trafficRoutes(deps: ConsoleDeps, streams: Set<ServerResponse>): 
     };
   };
   const actor = (call: Call) => ({ user: call.session!.user, peer: `http:${call.req.socket.remoteAddress ?? '?'}:${call.req.socket.remotePort ?? 0}` });
-  const audit: IncidentAudit | undefined = deps.storage ? (a, action, detail) => deps.storage!.recordAudit(a, action, detail).then(() => undefined) : undefined;
+  const audit = storageAudit(deps.storage);
   const traffic = (): TrafficState => {
     if (!deps.traffic) throw new HttpError(409, 'NO_TRAFFIC_STATE', 'the service keeps no traffic state');
     return deps.traffic;
