@@ -230,9 +230,7 @@ export class LinkStateEstimator {
       for (let l = 0; l < laneFlow.length; l++) {
         const s = satMeasured[l]!;
         if (!(s > 0) || c.lanePermittedOnly[l] === 1 || c.lanePhase[l]! < 0) continue;
-        const cap = (sc.laneCapacityVehPerH[l]! * s) / c.laneSatFlowVehPerH[l]!;
-        sc.laneCapacityVehPerH[l] = cap;
-        sc.laneVc[l] = cap > 0 ? laneFlow[l]! / cap : laneFlow[l]! > 0 ? Number.POSITIVE_INFINITY : 0;
+        this.scaleCapacity(l, s / c.laneSatFlowVehPerH[l]!);
       }
     }
     // What incidents leave of a link's capacity, spread over its lanes.
@@ -241,12 +239,7 @@ export class LinkStateEstimator {
       for (let k = 0; k < L.count; k++) {
         const f = left[k]!;
         if (!(f >= 0 && f < 1)) continue;
-        for (let q = L.laneStart[k]!; q < L.laneStart[k + 1]!; q++) {
-          const l = L.lanes[q]!;
-          const cap = sc.laneCapacityVehPerH[l]! * f;
-          sc.laneCapacityVehPerH[l] = cap;
-          sc.laneVc[l] = cap > 0 ? laneFlow[l]! / cap : laneFlow[l]! > 0 ? Number.POSITIVE_INFINITY : 0;
-        }
+        for (let q = L.laneStart[k]!; q < L.laneStart[k + 1]!; q++) this.scaleCapacity(L.lanes[q]!, f);
       }
     }
     const measured = x.measuredSpeedKph;
@@ -318,6 +311,15 @@ export class LinkStateEstimator {
       this.level[k] = levelOf(this.tpi[k]!);
       this.vehKm[k] = (flow * x.intervalS * L.lengthM[k]!) / 3600 / 1000;
     }
+  }
+
+  /** Lane l's capacity in this update times `factor`, and its v/c with it (no capacity: v/c 0 without flow, else infinite). */
+  private scaleCapacity(l: number, factor: number): void {
+    const sc = this.scratch;
+    const cap = sc.laneCapacityVehPerH[l]! * factor;
+    const v = sc.laneFlowVehPerH[l]!;
+    sc.laneCapacityVehPerH[l] = cap;
+    sc.laneVc[l] = cap > 0 ? v / cap : v > 0 ? Number.POSITIVE_INFINITY : 0;
   }
 
   /** The lane flows of the last interval, veh/h (measured; 0 where a lane's loop was missing). */
