@@ -70,7 +70,7 @@ const CONTROLLERS_USAGE = `usage: greenwave controllers --virtual N [--port 1502
 
 const SERVE_USAGE = `usage: greenwave serve --tokens <tokens.json> (--insecure | --tls-cert <cert> --tls-key <key> [--tls-ca <ca>])
                        [--port 50051] [--host 127.0.0.1] [--network net.json --counts counts.csv --at 08:00]
-                       [--gtfs <dir>] [--parking <parking.json>] [--diversion <diversion.json>] [--controllers HOST:PORT [--resync-s 5] [--event-poll-s 1] [--count-interval-s 30]] [--limit NAME=VALUE]…
+                       [--gtfs <dir>] [--parking <parking.json>] [--diversion <diversion.json>] [--controllers HOST:PORT [--resync-s 5] [--event-poll-s 1] [--count-interval-s 30] [--incident-calibration-days 3]] [--limit NAME=VALUE]…
                        [--db var/greenwave.db | --pg postgres://…] [--two-person-rule] [--metrics-port P]
                        [--log-level info] [--config greenwave.json] [--web-port P --users users.json]
   gRPC bus priority, SPaT and timing service (docs/grpc.md).
@@ -89,6 +89,9 @@ const SERVE_USAGE = `usage: greenwave serve --tokens <tokens.json> (--insecure |
   --count-interval-s S  the loop count interval read from the controllers (with a storage; default 30,
                      the incident detector's tuning; 10..900 dividing 900): the stored counts, the
                      live traffic state's and the incident detector's samples
+  --incident-calibration-days N  days of stored counts each loop's incident thresholds are
+                     calibrated on, at start and daily (with a storage; default 3, 0 = one threshold
+                     for every loop; needs 24 complete hours; docs/traffic.md)
   --limit NAME=VALUE governance limits (service/governance.ts), repeatable
   --db PATH          SQLite file keeping the last Replan (restored at start in place
                      of --at), priority requests and the audit log (default var/greenwave.db)

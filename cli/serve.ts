@@ -39,6 +39,7 @@ import { CONFIG_ENV, countIntervalOk, envServeConfig, readServeConfig, type Serv
 import { DEFAULT_SQLITE_PATH } from '../service/storage/location.js';
 import { DEFAULT_EVENT_POLL_MS } from '../service/eventCollector.js';
 import { DEFAULT_COUNT_INTERVAL_S } from '../service/countCollector.js';
+import { DEFAULT_CALIBRATION_DAYS } from '../service/incidentCalibration.js';
 import { UserStore } from '../web/server/users.js';
 
 
@@ -63,6 +64,7 @@ export const SERVE_OPTIONS = {
       'resync-s': { type: 'string' },
       'event-poll-s': { type: 'string' },
       'count-interval-s': { type: 'string' },
+      'incident-calibration-days': { type: 'string' },
       db: { type: 'string' },
       pg: { type: 'string' },
       'metrics-port': { type: 'string' },
@@ -113,6 +115,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     'resync-s': cli['resync-s'] ?? str(cfg.resyncS) ?? '5',
     'event-poll-s': cli['event-poll-s'] ?? str(cfg.eventPollS) ?? String(DEFAULT_EVENT_POLL_MS / 1000),
     'count-interval-s': cli['count-interval-s'] ?? str(cfg.countIntervalS) ?? String(DEFAULT_COUNT_INTERVAL_S),
+    'incident-calibration-days': cli['incident-calibration-days'] ?? str(cfg.incidentCalibrationDays) ?? String(DEFAULT_CALIBRATION_DAYS),
     db: cli.db ?? (cli.pg === undefined ? cfg.db : undefined),
     pg: cli.pg ?? (cli.db === undefined ? cfg.pg : undefined),
     'metrics-port': cli['metrics-port'] ?? str(cfg.metricsPort),
@@ -150,6 +153,8 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
   if (!(Number.isFinite(eventPollS) && eventPollS >= 0.1 && eventPollS <= 3600)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --event-poll-s ${values['event-poll-s']} must be a number of seconds within [0.1, 3600]`);
   const countIntervalS = Number(values['count-interval-s']);
   if (!countIntervalOk(countIntervalS)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --count-interval-s ${values['count-interval-s']} must be a whole number of seconds within [10, 900] that divides 900`);
+  const incidentCalibrationDays = Number(values['incident-calibration-days']);
+  if (!(Number.isInteger(incidentCalibrationDays) && incidentCalibrationDays >= 0 && incidentCalibrationDays <= 60)) throw new GreenwaveError(ErrorCode.InvalidInput, `serve: --incident-calibration-days ${values['incident-calibration-days']} must be a whole number of days within [0, 60]`);
   if (values.db !== undefined && values.pg !== undefined) throw new GreenwaveError(ErrorCode.InvalidInput, 'serve: give --db or --pg, not both');
   let metricsPort: number | undefined;
   if (values['metrics-port'] !== undefined) {
@@ -172,7 +177,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     port,
     host: values.host,
     twoPersonRule: values['two-person-rule'],
-    ...(controllerAddress ? { controllerAddress, controllerResyncMs: Math.round(resyncS * 1000), eventPollMs: Math.round(eventPollS * 1000), countIntervalS } : {}),
+    ...(controllerAddress ? { controllerAddress, controllerResyncMs: Math.round(resyncS * 1000), eventPollMs: Math.round(eventPollS * 1000), countIntervalS, incidentCalibrationDays } : {}),
     insecure: values.insecure,
     ...(cert !== undefined && key !== undefined ? { tls: { certPath: cert, keyPath: key, ...(values['tls-ca'] ? { caPath: values['tls-ca'] } : {}) } } : {}),
     tokens: TokenStore.fromFile(values.tokens),

@@ -71,6 +71,18 @@ describe('serve --config and GREENWAVE_* variables', () => {
     expect(cli('serve', '--config', config('counts-interval-bad.json', { countIntervalS: 1800 })).err).toContain('countIntervalS: must be a whole number of seconds within [10, 900] that divides 900');
   });
 
+  test('the incident calibration days: default 3, from the file, the environment or --incident-calibration-days; 0 turns it off', () => {
+    const base = ['--insecure', '--tokens', TOKENS_FILE, '--controllers', '127.0.0.1:1502'];
+    expect(ENV_NAMES.incidentCalibrationDays).toBe('GREENWAVE_INCIDENT_CALIBRATION_DAYS');
+    expect(parseServeArgs(base, {}).incidentCalibrationDays).toBe(3);
+    const f = config('calibration-days.json', { incidentCalibrationDays: 7 });
+    expect(parseServeArgs(['--config', f, ...base], {}).incidentCalibrationDays).toBe(7);
+    expect(parseServeArgs(['--config', f, ...base], { GREENWAVE_INCIDENT_CALIBRATION_DAYS: '0' }).incidentCalibrationDays).toBe(0);
+    expect(parseServeArgs(['--config', f, ...base, '--incident-calibration-days', '14'], { GREENWAVE_INCIDENT_CALIBRATION_DAYS: '0' }).incidentCalibrationDays).toBe(14);
+    expect(() => parseServeArgs([...base, '--incident-calibration-days', '1.5'], {})).toThrow(/serve: --incident-calibration-days 1.5 must be a whole number of days within \[0, 60\]/);
+    expect(cli('serve', '--config', config('calibration-days-bad.json', { incidentCalibrationDays: -1 })).err).toContain('incidentCalibrationDays: must be a whole number of days within [0, 60]');
+  });
+
   test('the diversion file: relative to the config file, from GREENWAVE_DIVERSION, or --diversion', () => {
     const base = ['--insecure', '--tokens', TOKENS_FILE];
     const f = config('div.json', { diversion: 'signs/diversion.json' });

@@ -49,6 +49,7 @@ export const ServeConfigSchema = z
     resyncS: z.number({ error: 'must be a number of seconds within [0.1, 3600]' }).min(0.1, { error: 'must be a number of seconds within [0.1, 3600]' }).max(3600, { error: 'must be a number of seconds within [0.1, 3600]' }),
     eventPollS: z.number({ error: 'must be a number of seconds within [0.1, 3600]' }).min(0.1, { error: 'must be a number of seconds within [0.1, 3600]' }).max(3600, { error: 'must be a number of seconds within [0.1, 3600]' }),
     countIntervalS: z.number({ error: 'must be a whole number of seconds within [10, 900] that divides 900' }).refine(countIntervalOk, { error: 'must be a whole number of seconds within [10, 900] that divides 900' }),
+    incidentCalibrationDays: z.number({ error: 'must be a whole number of days within [0, 60]' }).int({ error: 'must be a whole number of days within [0, 60]' }).min(0, { error: 'must be a whole number of days within [0, 60]' }).max(60, { error: 'must be a whole number of days within [0, 60]' }),
     limits: z.strictObject(Object.fromEntries(limitNames.map((k) => [k, positive.optional()])) as Record<string, z.ZodOptional<typeof positive>>),
     db: path,
     pg: z.string({ error: 'must be a PostgreSQL URL' }).min(1, { error: 'must not be empty' }),
@@ -64,7 +65,7 @@ export type ServeConfig = z.infer<typeof ServeConfigSchema>;
 type Field = keyof ServeConfig;
 /** Fields that name files (resolved against the config file's folder). */
 const PATH_FIELDS: readonly Field[] = ['tlsCert', 'tlsKey', 'tlsCa', 'tokens', 'network', 'counts', 'gtfs', 'parking', 'diversion', 'db', 'users'];
-const NUMBER_FIELDS: readonly Field[] = ['port', 'resyncS', 'eventPollS', 'countIntervalS', 'metricsPort', 'webPort'];
+const NUMBER_FIELDS: readonly Field[] = ['port', 'resyncS', 'eventPollS', 'countIntervalS', 'incidentCalibrationDays', 'metricsPort', 'webPort'];
 
 /** `tlsCert` → `GREENWAVE_TLS_CERT`. */
 export function envName(field: string): string {

@@ -67,6 +67,7 @@ import { OccupancyHistory } from './occupancyHistory.js';
 import { addReflection } from './reflection.js';
 import { startConsole, type RunningConsole } from '../web/server/http.js';
 import type { UserStore } from '../web/server/users.js';
+import { DEFAULT_CALIBRATION_DAYS, IncidentCalibrator } from './incidentCalibration.js';
 
 export { parsePriorityRequest, sToTimestamp, timestampToS } from './messages.js';
 export { ServiceState } from './state.js';
@@ -126,6 +127,15 @@ export interface ServeOptions {
   readonly review?: ReviewOptions;
   /** The detector count interval stored from the controllers, s (./countCollector.ts; default 30). Needs controllers, and a storage or gate loops in the parking file. */
   readonly countIntervalS?: number;
+  /**
+   * Days of stored loop counts the live incident detector's loops are calibrated on, at start and
+   * daily (./incidentCalibration.ts; default 3, 0 = one threshold for every loop). Needs
+   * controllers and a storage. The raw counts are kept that many days (at least one) before
+   * they are rolled up into 15-minute counts.
+   */
+  readonly incidentCalibrationDays?: number;
+  /** Complete hours of counts a calibration needs (default 24; tests lower it). */
+  readonly incidentCalibrationMinHours?: number;
   /** How often each controller's event log is collected into `storage`, ms (./eventCollector.ts; default 1000). Needs controllers and a storage. */
   readonly eventPollMs?: number;
   /** A parking file (docs/parking.md) checked against the network: enables ParkingGuidanceService (./parkingService.ts). */
@@ -161,6 +171,8 @@ export interface RunningServer {
   readonly traffic: TrafficState;
   /** The collector of the controllers' loop counts, when it runs (with controllers, and a storage or gate loops). */
   readonly counts: CountCollector | undefined;
+  /** With live counts and a storage (and `incidentCalibrationDays` > 0): the incident detector's daily calibration. */
+  readonly incidentCalibrator: IncidentCalibrator | undefined;
   /** With a parking file whose signs have endpoints: the pusher of their messages (./signPusher.ts). */
   readonly signs: SignPusher | undefined;
   /** With `diversion`: the decision points' current messages and their signs' pusher (./diversionSigns.ts). */
@@ -284,11 +296,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     traffic.applyLive(rows, iv);
     if (collector) progression = progression.then(() => traffic.loadProgression()).then(() => undefined, (e: unknown) => log(`greenwave serve: arrivals on green not read: ${e instanceof Error ? e.message : String(e)}`));
   };
-  const counts = field && (opts.storage || gates?.any) ? new CountCollector(field.client, field.endpoints, opts.storage, clock, { intervalS: opts.countIntervalS, log, onCounts }).start() : undefined;
+  // The incident detector's calibration reads the raw counts of its days: they are rolled up later.
+  const calibrationDays = opts.incidentCalibrationDays ?? DEFAULT_CALIBRATION_DAYS;
+  const downsampleAfterS = Math.max(1, calibrationDays) * 86_400;
+  const counts = field && (opts.storage || gates?.any) ? new CountCollector(field.client, field.endpoints, opts.storage, clock, { intervalS: opts.countIntervalS, downsampleAfterS, log, onCounts }).start() : undefined;
   if (counts && liveTraffic) {
     traffic.startLive(counts.intervalS);
     log(`greenwave serve: traffic state and incident detection from the controllers' loop counts every ${counts.intervalS} s (the counts file until they span two of the plan's longest cycles); link delays ${collector ? "from the arrivals on green in the controllers' collected events" : 'with random arrivals (no event log collected)'}`);
   } else log('greenwave serve: traffic state from the counts file; incident detection not running (no live loop counts: it needs --controllers and --db)');
+  // Each loop's incident thresholds from the counts this service has stored, at start and daily.
+  const calibrator = counts && liveTraffic && opts.storage && calibrationDays > 0 ? new IncidentCalibrator(traffic, opts.storage, clock, log, { days: calibrationDays, minHours: opts.incidentCalibrationMinHours }).start() : undefined;
   // Reports and the tracker's corrections into the database, when there is one.
   const history = parking && opts.storage ? new OccupancyHistory(parking.feed, opts.storage, clock, { log }).start() : undefined;
   if (parking) parking.history = history;
@@ -371,7 +388,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       void replanner.close();
       void reviewer?.close();
       schedules?.stop();
-      const journalDone = Promise.all([journal?.close(), collector?.close(), counts?.close(), signs?.close(), diversion?.close(), history?.close(), metricsDone]);
+      const journalDone = Promise.all([journal?.close(), collector?.close(), counts?.close(), calibrator?.close(), signs?.close(), diversion?.close(), history?.close(), metricsDone]);
       // Drain: end every open stream cleanly (clients see OK), then stop accepting and wait.
       // A stream whose client does not read cannot flush; forceShutdown after the grace ends it.
       for (const w of gate.healthWatchers) {
@@ -407,6 +424,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     parking,
     traffic,
     counts,
+    incidentCalibrator: calibrator,
     signs,
     diversion,
     openStreams: () => gov.stats().streams,

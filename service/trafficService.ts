@@ -89,7 +89,7 @@ export function trafficService(ctx: ServiceContext, traffic: TrafficState, audit
   const sourceName = (): string => (traffic.isLive ? 'TRAFFIC_DATA_SOURCE_LIVE' : 'TRAFFIC_DATA_SOURCE_COUNTS_FILE');
   const detection = (): Obj => {
     const d = traffic.detection();
-    return { running: d.running, status: d.status, sample_s: d.sampleS };
+    return { running: d.running, status: d.status, sample_s: d.sampleS, calibration_hours: d.calibration.kind === 'calibrated' ? d.calibration.hours : 0 };
   };
   const incidentMessage = (x: IncidentRecord): Obj => ({
     incident_id: x.incidentId,

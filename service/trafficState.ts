@@ -24,7 +24,8 @@
 import { trafficLinks, type TrafficLinks } from '../engine/traffic/links.js';
 import { LinkStateEstimator, type LoopInterval } from '../engine/traffic/linkState.js';
 import { incidentLayout } from '../engine/traffic/incidentLayout.js';
-import { IncidentDetector, type IncidentEvent, type IncidentParams } from '../engine/traffic/incidentDetector.js';
+import { IncidentDetector, type IncidentEvent } from '../engine/traffic/incidentDetector.js';
+import { calibrateStations, calibrationText, type CalibrationStatus, DEFAULT_CALIBRATION_DAYS, DEFAULT_MIN_CALIBRATION_HOURS, INCIDENT_GUARD_MS, readCalibrationSeries, uncalibratedIncidentParams } from './incidentCalibration.js';
 import type { ServiceState } from './state.js';
 import { notFound } from './errors.js';
 import type { ServicePlan } from './replan.js';
@@ -49,8 +50,6 @@ export function liveMinWindowS(plan: PlanBuffer): number {
   for (const c of plan.cycleS) if (c > longest) longest = c;
   return Math.min(LIVE_WINDOW_S, 2 * longest);
 }
-/** The incident detector's window, s: at least one green of a 120 s cycle (the benchmark's 4 × 30 s). */
-export const INCIDENT_WINDOW_S = 120;
 /**
  * Events read before the live window for `loadProgression`, ms: the cycle under way when the
  * window starts and the queue it carries (the held-upstream term scans as far back).
@@ -61,19 +60,6 @@ export const PROGRESSION_MAX_EVENTS = 500_000;
 
 /** `IncidentRecord.source` of the loop detector's incidents. */
 export const LOOP_SOURCE = 'loops';
-
-/**
- * The detector's thresholds for every loop while none is calibrated on the city's own
- * incident-free days, by sample length: chosen on the incident benchmark's tuning seeds as its
- * settings are (the most blockages within 3 minutes at no more than 0.5 false alarms per
- * detector-day), with the 30 s samples, and with pairs of them summed into 60 s ones
- * (docs/traffic.md "The service"). The detector's own defaults (FDF 0.7) are floors for
- * calibrated thresholds: uncalibrated they raise 1.4 false alarms per detector-day there.
- */
-export function uncalibratedIncidentParams(sampleS: number): Partial<IncidentParams> {
-  const windowSamples = Math.max(1, Math.round(INCIDENT_WINDOW_S / sampleS));
-  return sampleS <= 45 ? { windowSamples, flowDeficit: 0.9, runEvidence: 6 } : { windowSamples, flowDeficit: 0.8, runEvidence: 6 };
-}
 
 export interface IncidentRecord {
   readonly incidentId: string;
@@ -106,6 +92,8 @@ export interface IncidentDetectionStatus {
   readonly windowSamples: number;
   readonly stations: number;
   readonly lastSampleEndMs: number;
+  /** The thresholds the loops are judged against: calibrated on the city's stored counts, or one for every loop and why. */
+  readonly calibration: CalibrationStatus;
 }
 
 /** What the live link delays take the arrival pattern from, as data; `progressionText` words it. */
@@ -166,6 +154,7 @@ interface Live {
   progression: ProgressionStatus;
   /** Incident id of the active incident per detector link (incident layout link index). */
   readonly open: Map<number, string>;
+  calibration: CalibrationStatus;
 }
 
 export class TrafficState {
@@ -207,6 +196,11 @@ export class TrafficState {
     this.saturationToMs = new Float64Array(c.intersectionCount).fill(Number.NEGATIVE_INFINITY);
     // The g-factor from every free-flow interval of the file (the night hours).
     for (let r = 0; r < counts.intervalStartMs.length; r++) this.estimator.calibrate(this.row(r));
+  }
+
+  /** The live incident detector (undefined without live counts). */
+  get incidentDetector(): IncidentDetector | undefined {
+    return this.live?.detector;
   }
 
   /** Whether the state comes from the controllers' live counts (their window is long enough: `liveMinWindowS`). */
@@ -273,7 +267,7 @@ export class TrafficState {
       fromMs: Number.NaN,
       toMs: Number.NaN,
       one: { intervalS, volumeVeh: new Float64Array(nd), occupancyPct: new Float64Array(nd) },
-      // One threshold for every station: no calibration on the city's own incident-free days yet.
+      // One threshold for every station until `calibrateIncidents` has the city's own counts.
       detector: new IncidentDetector(layout, uncalibratedIncidentParams(intervalS)),
       sampleVeh: new Float64Array(nd),
       sampleOcc: new Float64Array(nd),
@@ -282,6 +276,7 @@ export class TrafficState {
       ready: false,
       progression: this.events ? { kind: 'waiting' } : { kind: 'no-log' },
       open: new Map(),
+      calibration: { kind: 'not-yet' },
     };
   }
 
@@ -436,13 +431,51 @@ export class TrafficState {
   detection(): IncidentDetectionStatus {
     const lv = this.live;
     const none = { samples: 0, windowSamples: 0, stations: 0, lastSampleEndMs: Number.NaN };
-    if (lv === undefined) return { running: false, sampleS: 0, kind: 'off', ...none, status: 'not running: no live loop counts (the service collects them with --controllers and --db); link states come from the counts file' };
+    if (lv === undefined) return { running: false, sampleS: 0, kind: 'off', ...none, calibration: { kind: 'none' }, status: 'not running: no live loop counts (the service collects them with --controllers and --db); link states come from the counts file' };
     const W = lv.detector.params.windowSamples;
-    const at = { samples: lv.samplesFed, windowSamples: W, stations: lv.detector.layout.stationCount, lastSampleEndMs: lv.lastSampleEndS * 1000 };
-    if (lv.samplesFed === 0) return { running: false, sampleS: lv.intervalS, kind: 'waiting', ...at, status: `waiting for the controllers' first whole ${lv.intervalS} s interval of loop counts` };
+    const at = { samples: lv.samplesFed, windowSamples: W, stations: lv.detector.layout.stationCount, lastSampleEndMs: lv.lastSampleEndS * 1000, calibration: lv.calibration };
+    const thresholds = lv.calibration.kind === 'calibrated' ? calibrationText(lv.calibration) : `one threshold for every loop (${calibrationText(lv.calibration)})`;
+    if (lv.samplesFed === 0) return { running: false, sampleS: lv.intervalS, kind: 'waiting', ...at, status: `waiting for the controllers' first whole ${lv.intervalS} s interval of loop counts; ${thresholds}` };
     const judging = lv.samplesFed >= W;
     const judged = judging ? `judging ${lv.detector.layout.stationCount} loops against their neighbouring lanes` : `filling its ${W}-sample window (${lv.samplesFed} so far)`;
-    return { running: true, sampleS: lv.intervalS, kind: judging ? 'judging' : 'filling', ...at, status: `live ${lv.intervalS} s loop samples, the last ending ${new Date(lv.lastSampleEndS * 1000).toISOString()}; ${judged}` };
+    return { running: true, sampleS: lv.intervalS, kind: judging ? 'judging' : 'filling', ...at, status: `live ${lv.intervalS} s loop samples, the last ending ${new Date(lv.lastSampleEndS * 1000).toISOString()}; ${judged}; ${thresholds}` };
+  }
+
+  /**
+   * Calibrates the live detector's loops on the counts stored over the `days` before `nowMs` at
+   * the live sample length (./incidentCalibration.ts), leaving out every count within
+   * INCIDENT_GUARD_MS of an incident this service knows of (detected or reported). With fewer
+   * than `minHours` complete hours (or a store that cannot be read) the thresholds stay as they
+   * were (calibrated before, or one for every loop, the status saying why); resolves to what
+   * this call found. The thresholds change in place: the detector's window and its open incidents are kept.
+   * Reads the store a few hours at a time, so gRPC calls run between the reads.
+   */
+  async calibrateIncidents(storage: Storage, nowMs: number, opts: { days?: number; minHours?: number } = {}): Promise<CalibrationStatus> {
+    const lv = this.live;
+    if (lv === undefined) return { kind: 'none' };
+    const days = opts.days ?? DEFAULT_CALIBRATION_DAYS;
+    const needHours = opts.minHours ?? DEFAULT_MIN_CALIBRATION_HOURS;
+    const excluded = this.incidents.map((x) => ({ fromMs: x.detectedS * 1000 - INCIDENT_GUARD_MS, toMs: (x.clearedS ?? nowMs / 1000) * 1000 + INCIDENT_GUARD_MS }));
+    const layout = lv.detector.layout;
+    let read: Awaited<ReturnType<typeof readCalibrationSeries>>;
+    try {
+      read = await readCalibrationSeries(storage, layout, { fromMs: nowMs - days * 86_400_000, toMs: nowMs, sampleS: lv.intervalS, excluded });
+    } catch (e: unknown) {
+      return this.calibrationFailed(lv, { kind: 'not-read', error: e instanceof Error ? e.message : String(e) });
+    }
+    const hours = (read.samples * lv.intervalS) / 3600;
+    if (hours < needHours) return this.calibrationFailed(lv, { kind: 'too-little', hours, needHours, days });
+    const { thresholds, runThresholds } = calibrateStations(layout, lv.intervalS, read.series);
+    lv.detector.threshold.set(thresholds);
+    lv.detector.runThreshold.set(runThresholds);
+    lv.calibration = { kind: 'calibrated', hours, fromMs: read.fromMs, toMs: read.toMs + lv.intervalS * 1000, atMs: nowMs, stations: layout.stationCount };
+    return lv.calibration;
+  }
+
+  /** A calibration that did not happen: thresholds calibrated before stay, with their status; else the status says why not. Returns `why`. */
+  private calibrationFailed(lv: Live, why: CalibrationStatus): CalibrationStatus {
+    if (lv.calibration.kind !== 'calibrated') lv.calibration = why;
+    return why;
   }
 
   link(id: string, path: string): number {

@@ -72,7 +72,7 @@ export function trafficRoutes(deps: ConsoleDeps, streams: Set<ServerResponse>): 
         arrivalOnGreen: num(s.arrivalOnGreenShare[k]!),
       })),
       incidents: traffic.incidents.filter((x) => x.clearedS === undefined).map((x) => ({ id: x.incidentId, linkId: x.linkId, detectorId: x.detectorId, source: x.source, detectedMs: Math.round(x.detectedS * 1000), confidence: x.confidence, location: x.location, reportedBy: x.reportedBy, note: x.note, lanesBlocked: x.lanesBlocked })),
-      detection: { running: detection.running, status: detection.status, sampleS: detection.sampleS, kind: detection.kind, samples: detection.samples, windowSamples: detection.windowSamples, stations: detection.stations, lastSampleEndMs: num(detection.lastSampleEndMs) },
+      detection: { running: detection.running, status: detection.status, sampleS: detection.sampleS, kind: detection.kind, samples: detection.samples, windowSamples: detection.windowSamples, stations: detection.stations, lastSampleEndMs: num(detection.lastSampleEndMs), calibration: detection.calibration },
       diversion: deps.diversion ? deps.diversion.messages().map((m) => ({ decisionPointId: m.decisionPointId, signId: m.signId, diverting: m.divertTo >= 0, textZh: m.textZh, textEn: m.textEn, sinceMs: Math.round(m.sinceS * 1000) })) : null,
     };
   };

@@ -316,7 +316,12 @@ export type TrafficLive =
       readonly corridors: readonly { readonly id: string; readonly name: string; readonly tpi: number | null; readonly level: CongestionLevel | null }[];
       readonly links: readonly TrafficLink[];
       readonly incidents: readonly { readonly id: string; readonly linkId: string; readonly detectorId: string; readonly source: string; readonly detectedMs: number; readonly confidence: number; readonly location: string; readonly reportedBy: string; readonly note: string; readonly lanesBlocked: number }[];
-      readonly detection: { readonly running: boolean; readonly status: string; readonly sampleS: number; readonly kind: 'off' | 'waiting' | 'filling' | 'judging'; readonly samples: number; readonly windowSamples: number; readonly stations: number; readonly lastSampleEndMs: number | null };
+      readonly detection: { readonly running: boolean; readonly status: string; readonly sampleS: number; readonly kind: 'off' | 'waiting' | 'filling' | 'judging'; readonly samples: number; readonly windowSamples: number; readonly stations: number; readonly lastSampleEndMs: number | null;
+        readonly calibration:
+          | { readonly kind: 'none' | 'not-yet' }
+          | { readonly kind: 'too-little'; readonly hours: number; readonly needHours: number; readonly days: number }
+          | { readonly kind: 'not-read'; readonly error: string }
+          | { readonly kind: 'calibrated'; readonly hours: number; readonly fromMs: number; readonly toMs: number; readonly atMs: number; readonly stations: number } };
       readonly diversion: readonly { readonly decisionPointId: string; readonly signId: string; readonly diverting: boolean; readonly textZh: string; readonly textEn: string; readonly sinceMs: number }[] | null;
     };
 

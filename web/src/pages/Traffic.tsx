@@ -33,7 +33,22 @@ function progressionWords(p: Live['progressionStatus'], t: T): string {
 }
 
 function detectionWords(d: Live['detection'], t: T): string {
-  return t(`dt_${d.kind}`, { s: d.sampleS, w: d.windowSamples, n: d.samples, stations: d.stations, at: d.lastSampleEndMs === null ? '—' : time(d.lastSampleEndMs) });
+  const running = t(`dt_${d.kind}`, { s: d.sampleS, w: d.windowSamples, n: d.samples, stations: d.stations, at: d.lastSampleEndMs === null ? '—' : time(d.lastSampleEndMs) });
+  return d.kind === 'off' ? running : running + calibrationWords(d.calibration, t);
+}
+
+/** Which thresholds the loops are judged against (service/incidentCalibration.ts). */
+function calibrationWords(x: Live['detection']['calibration'], t: T): string {
+  switch (x.kind) {
+    case 'calibrated':
+      return t('dc_calibrated', { h: x.hours.toFixed(1), from: new Date(x.fromMs).toLocaleString(), to: new Date(x.toMs).toLocaleString() });
+    case 'too-little':
+      return t('dc_too_little', { h: x.hours.toFixed(1), need: x.needHours, days: x.days });
+    case 'not-read':
+      return t('dc_not_read', { error: x.error });
+    default:
+      return t('dc_not_yet');
+  }
 }
 const fixed = (x: number | null, digits = 0): string => (x === null ? '—' : x.toFixed(digits));
 
