@@ -49,6 +49,8 @@ export async function reportIncident(traffic: TrafficState, link: unknown, note:
     throw new GreenwaveError(ErrorCode.InvalidInput, `${fields.lanes}: ${message}`, [{ path: fields.lanes, message }]);
   }
   const id = traffic.reportIncident(linkId, '', OPERATOR_SOURCE, nowS, 1, '', actor.user, text, blocked);
+  // Answered once the report is kept (with a database), so that a restart right after keeps it.
+  await traffic.saved();
   await audit?.(actor, 'incident.report', { incidentId: id, linkId, lanesBlocked: blocked, note: text });
   return traffic.incident(id);
 }
@@ -59,6 +61,7 @@ export async function clearIncident(traffic: TrafficState, incident: unknown, no
   const rec = traffic.incident(id, idField);
   if (rec.clearedS !== undefined) throw new StatusError(grpc.status.FAILED_PRECONDITION, `${idField}: ${id} was cleared already`);
   traffic.clearIncident(id, nowS, actor.user, text);
+  await traffic.saved();
   await audit?.(actor, 'incident.clear', { incidentId: id, linkId: rec.linkId, source: rec.source, note: text });
   return rec;
 }

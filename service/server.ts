@@ -285,6 +285,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const gates = parking ? new ParkingGates(parking, state.c, log) : undefined;
   // With the event collector, the live link delays take the arrival pattern from the collected events.
   const traffic = new TrafficState(state, collector ? opts.storage : undefined);
+  traffic.log = log;
+  // The incidents a previous run kept (an operator's report still open blocks its lanes again).
+  if (opts.storage) {
+    try {
+      const r = await traffic.restoreIncidents(opts.storage, clock());
+      if (r.restored > 0) log(`greenwave serve: ${r.restored} incidents restored from the database (${r.closed} the loops had detected, still open, closed: the detector starts afresh)`);
+    } catch (e: unknown) {
+      log(`greenwave serve: incidents not restored, and not kept this run: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   // Recommend's drives take the link state's signal delays, as GetRouteTravelTime does.
   if (parking) parking.traffic = traffic;
   const liveTraffic = field !== undefined && opts.storage !== undefined;

@@ -60,6 +60,8 @@ export const PROGRESSION_MAX_EVENTS = 500_000;
 
 /** `IncidentRecord.source` of the loop detector's incidents. */
 export const LOOP_SOURCE = 'loops';
+/** The note an open loop incident gets when the service starts again (its detector starts afresh). */
+export const CLOSED_AT_RESTART = 'closed when the service restarted (the loop detector starts afresh)';
 
 export interface IncidentRecord {
   readonly incidentId: string;
@@ -162,6 +164,13 @@ export class TrafficState {
   readonly estimator: LinkStateEstimator;
   /** Every incident reported so far, oldest first. */
   readonly incidents: IncidentRecord[] = [];
+  /** Where incidents are kept across restarts (`restoreIncidents` sets it); undefined: memory only. */
+  private store: Storage | undefined;
+  /** The saves of incidents, one after another (`saved` waits for them). */
+  private saving: Promise<void> = Promise.resolve();
+  private nextIncident = 1;
+  /** Where a failed save is reported (startServer's log). */
+  log: (line: string) => void = () => undefined;
   /** Start of the interval computed (ms; from a counts file local wall time read as UTC, live the service clock) and its length. */
   intervalStartMs = Number.NaN;
   intervalS = 0;
@@ -494,8 +503,10 @@ export class TrafficState {
    */
   reportIncident(linkId: string, detectorId: string, source: string, detectedS: number, confidence = 1, location = '', by = '', note = '', lanesBlocked = 0): string {
     this.link(linkId, 'link_id');
-    const incidentId = `INC-${this.incidents.length + 1}`;
-    this.incidents.push({ incidentId, linkId, detectorId, source, detectedS, clearedS: undefined, confidence, location, reportedBy: by, clearedBy: '', note, lanesBlocked });
+    const incidentId = `INC-${this.nextIncident++}`;
+    const rec: IncidentRecord = { incidentId, linkId, detectorId, source, detectedS, clearedS: undefined, confidence, location, reportedBy: by, clearedBy: '', note, lanesBlocked };
+    this.incidents.push(rec);
+    this.persist(rec);
     if (lanesBlocked > 0) this.blockagesChanged();
     return incidentId;
   }
@@ -530,7 +541,52 @@ export class TrafficState {
     rec.clearedBy = by;
     if (note !== '') rec.note = rec.note === '' ? note : `${rec.note} | ${note}`;
     if (rec.lanesBlocked > 0) this.blockagesChanged();
+    this.persist(rec);
     return rec;
+  }
+
+  /**
+   * Loads the incidents kept in `storage` (a start after a restart) and keeps every later change
+   * there. An operator's report still open stays open (its blocked lanes count again); an
+   * incident the loops detected that was still open is closed at `nowS`, as the detector starts
+   * afresh and would never clear it. Call once, before serving. Resolves to what it loaded.
+   */
+  async restoreIncidents(storage: Storage, nowS: number): Promise<{ restored: number; closed: number }> {
+    const kept = await storage.listIncidents();
+    let closed = 0;
+    for (const x of kept) {
+      const rec: IncidentRecord = { incidentId: x.incidentId, linkId: x.linkId, detectorId: x.detectorId, source: x.source, detectedS: x.detectedMs / 1000, clearedS: x.clearedMs === null ? undefined : x.clearedMs / 1000, confidence: x.confidence, location: x.location, reportedBy: x.reportedBy, clearedBy: x.clearedBy, note: x.note, lanesBlocked: x.lanesBlocked };
+      // A link the network no longer has cannot be shown or block anything: kept in storage, not loaded.
+      if (!this.links.index.has(rec.linkId)) continue;
+      this.incidents.push(rec);
+      const m = /^INC-(\d+)$/.exec(rec.incidentId);
+      if (m) this.nextIncident = Math.max(this.nextIncident, Number(m[1]) + 1);
+    }
+    this.store = storage;
+    for (const rec of this.incidents) {
+      if (rec.clearedS !== undefined || rec.source !== LOOP_SOURCE) continue;
+      rec.clearedS = nowS;
+      rec.note = rec.note === '' ? CLOSED_AT_RESTART : `${rec.note} | ${CLOSED_AT_RESTART}`;
+      this.persist(rec);
+      closed++;
+    }
+    this.blockagesChanged();
+    await this.saved();
+    return { restored: this.incidents.length, closed };
+  }
+
+  /** Resolves once every change to the incidents so far has been saved (or failed, which is logged). */
+  saved(): Promise<void> {
+    return this.saving;
+  }
+
+  private persist(rec: IncidentRecord): void {
+    const store = this.store;
+    if (store === undefined) return;
+    const x = { incidentId: rec.incidentId, linkId: rec.linkId, detectorId: rec.detectorId, source: rec.source, detectedMs: Math.round(rec.detectedS * 1000), clearedMs: rec.clearedS === undefined ? null : Math.round(rec.clearedS * 1000), confidence: rec.confidence, location: rec.location, reportedBy: rec.reportedBy, clearedBy: rec.clearedBy, note: rec.note, lanesBlocked: rec.lanesBlocked };
+    this.saving = this.saving.then(
+      () => store.saveIncident({ user: rec.clearedBy || rec.reportedBy || 'greenwave' }, x),
+    ).catch((e: unknown) => this.log(`greenwave serve: incident ${rec.incidentId} not saved: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   incident(incidentId: string, path = 'incident_id'): IncidentRecord {

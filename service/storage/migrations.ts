@@ -227,6 +227,31 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 6,
+    name: 'traffic incidents',
+    // The traffic state's incidents (./incidentLog.ts): what the loops detected and operators
+    // reported, restored when the service starts again.
+    statements: (d) => {
+      const t = T(d);
+      return [
+        `CREATE TABLE incidents (
+           incident_id TEXT PRIMARY KEY,
+           link_id TEXT NOT NULL,
+           detector_id TEXT NOT NULL,
+           source TEXT NOT NULL,
+           detected_ms BIGINT NOT NULL,
+           cleared_ms BIGINT,
+           confidence ${t.float} NOT NULL,
+           location TEXT NOT NULL,
+           reported_by TEXT NOT NULL,
+           cleared_by TEXT NOT NULL,
+           note TEXT NOT NULL,
+           lanes_blocked INTEGER NOT NULL CHECK (lanes_blocked >= 0)
+         )`,
+      ];
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

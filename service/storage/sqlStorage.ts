@@ -18,6 +18,7 @@ import { deploymentRow, transition, UNFINISHED_STATES } from './deployments.js';
 import { decidePlan, decisionRow, lockRow, releaseLock, setLock } from './lifecycle.js';
 import { cursorRow, prepareEventWrite, queryEvents, writeEvents } from './eventLog.js';
 import { deleteOccupancyBefore, prepareOccupancyRows, queryOccupancy, writeOccupancy } from './occupancyLog.js';
+import { prepareIncident, queryIncidents, writeIncident } from './incidentLog.js';
 import type { BatchColumn, Driver, Row, Tx } from './driver.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import { fenceRow, raiseFence, regionPlanRow, supersedeDeployments, type RegionFence, type RegionFenceRow, type RegionPlanRecord } from './regionFence.js';
@@ -41,6 +42,7 @@ import type {
   NewTimingPlan,
   OccupancyQuery,
   OccupancyRecord,
+  StoredIncident,
   PlanDecision,
   PlanDecisionKind,
   PlanScope,
@@ -548,6 +550,17 @@ export class SqlStorage implements Storage {
 
   deleteOccupancyHistoryOlderThan(actor: Actor, days: number, nowMs: number): Promise<number> {
     return this.write(actor, (tx, atMs) => deleteOccupancyBefore(tx, actor, days, nowMs, atMs));
+  }
+
+  // ── traffic incidents ──
+
+  async saveIncident(actor: Actor, incident: StoredIncident): Promise<void> {
+    const row = prepareIncident(incident);
+    return this.write(actor, (tx) => writeIncident(tx, row));
+  }
+
+  listIncidents(): Promise<StoredIncident[]> {
+    return queryIncidents(this.db);
   }
 
   // ── audit ──

@@ -67,6 +67,26 @@ export interface OccupancyQuery {
   readonly limit?: number;
 }
 
+/**
+ * A traffic incident as the service keeps it (service/trafficState.ts IncidentRecord, in ms):
+ * detected by the loops or reported by an operator, open until cleared.
+ */
+export interface StoredIncident {
+  readonly incidentId: string;
+  readonly linkId: string;
+  readonly detectorId: string;
+  readonly source: string;
+  readonly detectedMs: number;
+  /** null while open. */
+  readonly clearedMs: number | null;
+  readonly confidence: number;
+  readonly location: string;
+  readonly reportedBy: string;
+  readonly clearedBy: string;
+  readonly note: string;
+  readonly lanesBlocked: number;
+}
+
 /** What a timing plan applies to: one intersection or a whole network. */
 export interface PlanScope {
   readonly kind: 'intersection' | 'network';
@@ -330,6 +350,14 @@ export interface Storage {
    * of `toIntervalS`. Resolves to the rows rolled up and the rollups written.
    */
   downsampleDetectorCounts(actor: Actor, opts: { fromIntervalS: number; toIntervalS: number; beforeMs: number }): Promise<{ rowsRolledUp: number; rollupsWritten: number }>;
+
+  /**
+   * Stores an incident, or its new state under the same id (cleared, notes). No audit row: an
+   * operator's report and clearing are audited where they are made.
+   */
+  saveIncident(actor: Actor, incident: StoredIncident): Promise<void>;
+  /** Every stored incident, by id number (INC-1, INC-2, …) then id. */
+  listIncidents(): Promise<StoredIncident[]>;
 
   /** Stores the next version of the scope's plan. */
   /** Appends occupancy reports and corrections (one audit row per call); resolves to the rows written. */

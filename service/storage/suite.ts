@@ -11,7 +11,7 @@ import { auditHash, canonicalJson, GENESIS_HASH } from './auditHash.js';
 import { DEPLOYMENT_STATES, NEXT_STATES } from './deployments.js';
 import { LATEST_SCHEMA_VERSION } from './migrations.js';
 import type { SqlStorage } from './sqlStorage.js';
-import type { Actor, DeploymentState, Storage } from './storage.js';
+import type { Actor, DeploymentState, Storage, StoredIncident } from './storage.js';
 
 export interface StorageTestDb {
   /** Another handle on this test's database; the first migrates it. */
@@ -121,6 +121,25 @@ export function storageSuite(name: string, harness: () => StorageHarness): void 
         expect(await s.detectorCounts({ fromMs: 0, toMs: day0 * 2 })).toEqual([]);
         expect((await rejection(s.insertDetectorCounts(alice, [{ ...minutes[0]!, occupancyPct: 140 }]))).code).toBe(ErrorCode.InvalidInput);
         expect((await rejection(s.downsampleDetectorCounts(alice, { fromIntervalS: 60, toIntervalS: 90, beforeMs: day0 }))).code).toBe(ErrorCode.InvalidInput);
+      });
+    });
+
+    it('traffic incidents: saved whole, a later save of the same id updates it, read back in id order', async () => {
+      await withStorage(harness(), async (s) => {
+        const t0 = Date.UTC(2026, 11, 7, 8);
+        const inc = (n: number, over: Partial<StoredIncident> = {}): StoredIncident => ({ incidentId: `INC-${n}`, linkId: 'L-I2-I3', detectorId: 'I3-EB-2-S', source: 'loops', detectedMs: t0 + n * 1000, clearedMs: null, confidence: 0.75, location: 'upstream', reportedBy: '', clearedBy: '', note: '', lanesBlocked: 0, ...over });
+        await s.saveIncident(alice, inc(2, { source: 'operator', reportedBy: 'alice', note: 'truck', lanesBlocked: 1, detectorId: '', location: '' }));
+        await s.saveIncident(optimizer, inc(10));
+        await s.saveIncident(optimizer, inc(1));
+        await s.saveIncident(alice, inc(1, { clearedMs: t0 + 60_000, clearedBy: 'alice', note: 'false alarm' }));
+        const got = await s.listIncidents();
+        expect(got.map((x) => x.incidentId)).toEqual(['INC-1', 'INC-2', 'INC-10']);
+        expect(got[0]).toEqual(inc(1, { clearedMs: t0 + 60_000, clearedBy: 'alice', note: 'false alarm' }));
+        expect(got[1]).toEqual(inc(2, { source: 'operator', reportedBy: 'alice', note: 'truck', lanesBlocked: 1, detectorId: '', location: '' }));
+        expect((await s.listAudit()).filter((r) => r.action.startsWith('incident'))).toHaveLength(0);
+        expect((await rejection(s.saveIncident(alice, inc(3, { lanesBlocked: -1 })))).code).toBe(ErrorCode.InvalidInput);
+        expect((await rejection(s.saveIncident(alice, inc(3, { detectedMs: 1.5 })))).code).toBe(ErrorCode.InvalidInput);
+        expect(await s.listIncidents()).toHaveLength(3);
       });
     });
 
