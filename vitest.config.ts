@@ -55,6 +55,7 @@ const NEEDS_BUILD = [
   'service/lifecycle.test.ts',
   'service/metrics.test.ts',
   'service/heapTuning.test.ts',
+  'service/incidentCalibration.test.ts',
   'cli/demo.test.ts',
   'cli/ops.test.ts',
   'cli/serve.shutdown.test.ts',

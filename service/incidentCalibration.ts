@@ -16,6 +16,8 @@ import { calibrateRunThresholds, calibrateThresholds, type SampleSeries } from '
 import { INCIDENT_DEFAULTS, type IncidentParams } from '../engine/traffic/incidentDetector.js';
 import type { IncidentLayout } from '../engine/traffic/incidentLayout.js';
 import type { Storage } from './storage/storage.js';
+import { WorkerPool } from '../engine/pool/pool.js';
+import { serviceWorkerUrl } from './workerUrl.js';
 
 /** The incident detector's window, s: at least one green of a 120 s cycle (the benchmark's 4 × 30 s). */
 export const INCIDENT_WINDOW_S = 120;
@@ -30,8 +32,12 @@ export const DEFAULT_CALIBRATION_DAYS = 3;
 export const DEFAULT_MIN_CALIBRATION_HOURS = 24;
 /** Counts this close to a known incident are left out, ms. */
 export const INCIDENT_GUARD_MS = 30 * 60_000;
-/** Counts are read this much at a time, ms (one 6-hour query at 30 s is about 100,000 rows for 142 loops). */
-const READ_CHUNK_MS = 6 * 3_600_000;
+/**
+ * Counts are read this much at a time, ms: the SQLite driver runs a query on the event loop, and
+ * ten minutes at 30 s are about 2,800 rows for 142 loops: 3 days read in about 3 s, the event
+ * loop held at most about 30 ms at a time on a loaded 2-core machine (44 ms with 30-minute reads).
+ */
+const READ_CHUNK_MS = 10 * 60_000;
 
 /**
  * The detector's thresholds for every loop while none is calibrated on the city's own
@@ -131,6 +137,9 @@ export async function readCalibrationSeries(
     seenMonitored = 0;
   };
   for (let at = q.fromMs; at < q.toMs; at += READ_CHUNK_MS) {
+    // A driver that answers at once (SQLite) resolves in the microtask queue: yield to I/O and
+    // timers between reads so that gRPC calls are served while days of counts are read.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const rows = await storage.detectorCounts({ fromMs: at, toMs: Math.min(q.toMs, at + READ_CHUNK_MS), intervalS: q.sampleS });
     for (const r of rows) {
       if (r.intervalStartMs !== rowMs) {
@@ -177,15 +186,52 @@ export function calibrationText(x: CalibrationStatus): string {
     case 'too-little':
       return `${x.hours.toFixed(1)} h of complete counts stored in the last ${x.days} days, ${x.needHours} h needed to calibrate each loop`;
     case 'not-read':
-      return `the stored counts could not be read (${x.error})`;
+      return `the stored counts could not be read or calibrated (${x.error})`;
     case 'calibrated':
       return `each loop's thresholds calibrated on ${x.hours.toFixed(1)} h of the city's counts from ${new Date(x.fromMs).toISOString()} to ${new Date(x.toMs).toISOString()}`;
   }
 }
 
+/** Computes the stations' thresholds from the series (in-process by default; the calibrator's worker in serve). */
+export type StationCalibration = (sampleS: number, series: readonly SampleSeries[]) => Promise<{ thresholds: Float64Array; runThresholds: Float64Array }>;
+
+/** The series as one array for a worker: [sampleS, count, samples of each…, then each series' counts and occupancies]. */
+export function encodeSeries(sampleS: number, series: readonly SampleSeries[]): Float64Array {
+  let n = 2 + series.length;
+  for (const s of series) n += 2 * s.countVeh.length;
+  const out = new Float64Array(n);
+  out[0] = sampleS;
+  out[1] = series.length;
+  let at = 2;
+  for (const s of series) out[at++] = s.samples;
+  for (const s of series) {
+    out.set(s.countVeh, at);
+    at += s.countVeh.length;
+    out.set(s.occupancyPct, at);
+    at += s.occupancyPct.length;
+  }
+  return out;
+}
+
+export function decodeSeries(input: Float64Array, detectors: number): { sampleS: number; series: SampleSeries[] } {
+  const sampleS = input[0]!;
+  const count = input[1]!;
+  let at = 2 + count;
+  const series: SampleSeries[] = [];
+  for (let k = 0; k < count; k++) {
+    const len = input[2 + k]! * detectors;
+    const countVeh = input.subarray(at, at + len);
+    at += len;
+    const occupancyPct = input.subarray(at, at + len);
+    at += len;
+    series.push({ samples: input[2 + k]!, countVeh, occupancyPct, sampleS });
+  }
+  return { sampleS, series };
+}
+
 /** What the calibrator calibrates: TrafficState (./trafficState.ts). */
 export interface CalibrationTarget {
-  calibrateIncidents(storage: Storage, nowMs: number, opts: { days?: number; minHours?: number }): Promise<CalibrationStatus>;
+  calibrateIncidents(storage: Storage, nowMs: number, opts: { days?: number; minHours?: number; compute?: StationCalibration }): Promise<CalibrationStatus>;
 }
 
 /**
@@ -196,6 +242,7 @@ export interface CalibrationTarget {
 export class IncidentCalibrator {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private pool: WorkerPool | undefined;
   /** The last run's outcome, as the target reported it (undefined before the first has ended). */
   last: CalibrationStatus | undefined;
 
@@ -204,8 +251,18 @@ export class IncidentCalibrator {
     private readonly storage: Storage,
     private readonly clock: () => number,
     private readonly log: (line: string) => void,
-    private readonly opts: { days?: number | undefined; minHours?: number | undefined; periodMs?: number } = {},
+    private readonly opts: { days?: number | undefined; minHours?: number | undefined; periodMs?: number; network?: { readonly networkPath: string; readonly networkText: string } } = {},
   ) {}
+
+  /** The stations' thresholds on a worker thread (with the network's text), else in-process. */
+  private readonly compute: StationCalibration = async (sampleS, series) => {
+    const network = this.opts.network;
+    if (network === undefined) throw new Error('no network text for the calibration worker');
+    this.pool ??= new WorkerPool({ workerUrl: serviceWorkerUrl('calibrationWorker'), size: 1, maxRetries: 0, workerData: { networkPath: network.networkPath, networkText: network.networkText } });
+    const out = await this.pool.run(encodeSeries(sampleS, series));
+    const n = out.length / 2;
+    return { thresholds: out.slice(0, n), runThresholds: out.slice(n) };
+  };
 
   start(): this {
     void this.run();
@@ -217,7 +274,11 @@ export class IncidentCalibrator {
   /** One calibration now (or the one in progress); resolves when it has ended. */
   run(): Promise<void> {
     this.running ??= this.target
-      .calibrateIncidents(this.storage, Math.round(this.clock() * 1000), { ...(this.opts.days !== undefined ? { days: this.opts.days } : {}), ...(this.opts.minHours !== undefined ? { minHours: this.opts.minHours } : {}) })
+      .calibrateIncidents(this.storage, Math.round(this.clock() * 1000), {
+        ...(this.opts.days !== undefined ? { days: this.opts.days } : {}),
+        ...(this.opts.minHours !== undefined ? { minHours: this.opts.minHours } : {}),
+        ...(this.opts.network !== undefined ? { compute: this.compute } : {}),
+      })
       .then(
         (st) => {
           this.last = st;
@@ -234,5 +295,6 @@ export class IncidentCalibrator {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.running;
+    await this.pool?.destroy();
   }
 }

@@ -315,7 +315,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     log(`greenwave serve: traffic state and incident detection from the controllers' loop counts every ${counts.intervalS} s (the counts file until they span two of the plan's longest cycles); link delays ${collector ? "from the arrivals on green in the controllers' collected events" : 'with random arrivals (no event log collected)'}`);
   } else log('greenwave serve: traffic state from the counts file; incident detection not running (no live loop counts: it needs --controllers and --db)');
   // Each loop's incident thresholds from the counts this service has stored, at start and daily.
-  const calibrator = counts && liveTraffic && opts.storage && calibrationDays > 0 ? new IncidentCalibrator(traffic, opts.storage, clock, log, { days: calibrationDays, minHours: opts.incidentCalibrationMinHours }).start() : undefined;
+  const calibrator = counts && liveTraffic && opts.storage && calibrationDays > 0 ? new IncidentCalibrator(traffic, opts.storage, clock, log, { days: calibrationDays, minHours: opts.incidentCalibrationMinHours, network: { networkPath: state.source.networkPath, networkText: state.source.networkText } }).start() : undefined;
   // Reports and the tracker's corrections into the database, when there is one.
   const history = parking && opts.storage ? new OccupancyHistory(parking.feed, opts.storage, clock, { log }).start() : undefined;
   if (parking) parking.history = history;

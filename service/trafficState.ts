@@ -25,7 +25,7 @@ import { trafficLinks, type TrafficLinks } from '../engine/traffic/links.js';
 import { LinkStateEstimator, type LoopInterval } from '../engine/traffic/linkState.js';
 import { incidentLayout } from '../engine/traffic/incidentLayout.js';
 import { IncidentDetector, type IncidentEvent } from '../engine/traffic/incidentDetector.js';
-import { calibrateStations, calibrationText, type CalibrationStatus, DEFAULT_CALIBRATION_DAYS, DEFAULT_MIN_CALIBRATION_HOURS, INCIDENT_GUARD_MS, readCalibrationSeries, uncalibratedIncidentParams } from './incidentCalibration.js';
+import { calibrateStations, calibrationText, type CalibrationStatus, type StationCalibration, DEFAULT_CALIBRATION_DAYS, DEFAULT_MIN_CALIBRATION_HOURS, INCIDENT_GUARD_MS, readCalibrationSeries, uncalibratedIncidentParams } from './incidentCalibration.js';
 import type { ServiceState } from './state.js';
 import { notFound } from './errors.js';
 import type { ServicePlan } from './replan.js';
@@ -459,7 +459,7 @@ export class TrafficState {
    * this call found. The thresholds change in place: the detector's window and its open incidents are kept.
    * Reads the store a few hours at a time, so gRPC calls run between the reads.
    */
-  async calibrateIncidents(storage: Storage, nowMs: number, opts: { days?: number; minHours?: number } = {}): Promise<CalibrationStatus> {
+  async calibrateIncidents(storage: Storage, nowMs: number, opts: { days?: number; minHours?: number; compute?: StationCalibration } = {}): Promise<CalibrationStatus> {
     const lv = this.live;
     if (lv === undefined) return { kind: 'none' };
     const days = opts.days ?? DEFAULT_CALIBRATION_DAYS;
@@ -474,7 +474,14 @@ export class TrafficState {
     }
     const hours = (read.samples * lv.intervalS) / 3600;
     if (hours < needHours) return this.calibrationFailed(lv, { kind: 'too-little', hours, needHours, days });
-    const { thresholds, runThresholds } = calibrateStations(layout, lv.intervalS, read.series);
+    let computed: { thresholds: Float64Array; runThresholds: Float64Array };
+    try {
+      computed = opts.compute ? await opts.compute(lv.intervalS, read.series) : calibrateStations(layout, lv.intervalS, read.series);
+    } catch (e: unknown) {
+      return this.calibrationFailed(lv, { kind: 'not-read', error: `calibration failed: ${e instanceof Error ? e.message : String(e)}` });
+    }
+    if (this.live !== lv) return lv.calibration;
+    const { thresholds, runThresholds } = computed;
     lv.detector.threshold.set(thresholds);
     lv.detector.runThreshold.set(runThresholds);
     lv.calibration = { kind: 'calibrated', hours, fromMs: read.fromMs, toMs: read.toMs + lv.intervalS * 1000, atMs: nowMs, stations: layout.stationCount };
