@@ -57,7 +57,7 @@ import { eventService } from './eventService.js';
 import { parkingService } from './parkingService.js';
 import { passBuffers } from './recommendWire.js';
 import { ParkingGuidance } from './parkingState.js';
-import { TrafficState } from './trafficState.js';
+import { CONFIRM_AFTER_RESTART_S, TrafficState } from './trafficState.js';
 import { startDiversion, type RunningDiversion } from './diversionSigns.js';
 import { trafficService } from './trafficService.js';
 import { PriorityFeed } from './priorityFeed.js';
@@ -289,8 +289,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // The incidents a previous run kept (an operator's report still open blocks its lanes again).
   if (opts.storage) {
     try {
-      const r = await traffic.restoreIncidents(opts.storage, clock());
-      if (r.restored > 0) log(`greenwave serve: ${r.restored} incidents restored from the database (${r.closed} the loops had detected, still open, closed: the detector starts afresh)`);
+      const r = await traffic.restoreIncidents(opts.storage, clock(), { confirmWithinS: field !== undefined ? CONFIRM_AFTER_RESTART_S : 0 });
+      if (r.restored > 0) log(`greenwave serve: ${r.restored} incidents restored from the database; of those the loops had detected and were open, ${r.unconfirmed} wait ${CONFIRM_AFTER_RESTART_S} s for the loops to confirm them, ${r.closed} closed (no live detection)`);
     } catch (e: unknown) {
       log(`greenwave serve: incidents not restored, and not kept this run: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -312,6 +312,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const counts = field && (opts.storage || gates?.any) ? new CountCollector(field.client, field.endpoints, opts.storage, clock, { intervalS: opts.countIntervalS, downsampleAfterS, log, onCounts }).start() : undefined;
   if (counts && liveTraffic) {
     traffic.startLive(counts.intervalS);
+    // The counts the previous run stored over the live window: live at once after a restart.
+    try {
+      const fed = await traffic.primeLive(opts.storage!, Math.round(clock() * 1000));
+      if (fed > 0) log(`greenwave serve: traffic state and incident detector primed with ${fed} stored count intervals`);
+    } catch (e: unknown) {
+      log(`greenwave serve: stored counts not read for the live window: ${e instanceof Error ? e.message : String(e)}`);
+    }
     log(`greenwave serve: traffic state and incident detection from the controllers' loop counts every ${counts.intervalS} s (the counts file until they span two of the plan's longest cycles); link delays ${collector ? "from the arrivals on green in the controllers' collected events" : 'with random arrivals (no event log collected)'}`);
   } else log('greenwave serve: traffic state from the counts file; incident detection not running (no live loop counts: it needs --controllers and --db)');
   // Each loop's incident thresholds from the counts this service has stored, at start and daily.

@@ -60,8 +60,15 @@ export const PROGRESSION_MAX_EVENTS = 500_000;
 
 /** `IncidentRecord.source` of the loop detector's incidents. */
 export const LOOP_SOURCE = 'loops';
-/** The note an open loop incident gets when the service starts again (its detector starts afresh). */
-export const CLOSED_AT_RESTART = 'closed when the service restarted (the loop detector starts afresh)';
+/** The note an open loop incident gets when the service starts again without live detection. */
+export const CLOSED_AT_RESTART = 'closed when the service restarted (no live loop detection)';
+/** The note an open loop incident gets when the loops do not confirm it within CONFIRM_AFTER_RESTART_S of a restart. */
+export const NOT_CONFIRMED_AFTER_RESTART = 'closed: the loops did not confirm it after the service restarted';
+/**
+ * After a restart, an open loop incident stays open this long for the loops to confirm it, s: three
+ * of the detector's 2-minute windows (its samples are read back from the stored counts first).
+ */
+export const CONFIRM_AFTER_RESTART_S = 360;
 
 export interface IncidentRecord {
   readonly incidentId: string;
@@ -169,6 +176,8 @@ export class TrafficState {
   /** The saves of incidents, one after another (`saved` waits for them). */
   private saving: Promise<void> = Promise.resolve();
   private nextIncident = 1;
+  /** Loop incidents open at a restart, by link id: open until the loops confirm them or `untilS` (service clock) passes. */
+  private readonly unconfirmed = new Map<string, { incidentId: string; untilS: number }>();
   /** Where a failed save is reported (startServer's log). */
   log: (line: string) => void = () => undefined;
   /** Start of the interval computed (ms; from a counts file local wall time read as UTC, live the service clock) and its length. */
@@ -361,13 +370,27 @@ export class TrafficState {
     for (const e of events) {
       const link = layout.linkIds.indexOf(e.linkId);
       if (e.kind === 'start') {
-        const id = this.reportIncident(e.networkLinkId || e.linkId, e.detectorId, LOOP_SOURCE, e.tS, e.confidence, e.where);
+        // A loop incident kept open through a restart that the loops now confirm: the same incident.
+        const key = e.networkLinkId || e.linkId;
+        const kept = this.unconfirmed.get(key);
+        if (kept !== undefined) {
+          this.unconfirmed.delete(key);
+          lv.open.set(link, kept.incidentId);
+          continue;
+        }
+        const id = this.reportIncident(key, e.detectorId, LOOP_SOURCE, e.tS, e.confidence, e.where);
         lv.open.set(link, id);
       } else {
         const id = lv.open.get(link);
         if (id !== undefined) this.clearIncident(id, e.tS);
         lv.open.delete(link);
       }
+    }
+    // Kept through a restart and not confirmed in time: the blockage is taken to be gone.
+    for (const [key, kept] of this.unconfirmed) {
+      if (endS < kept.untilS) continue;
+      this.unconfirmed.delete(key);
+      this.clearIncident(kept.incidentId, endS, '', NOT_CONFIRMED_AFTER_RESTART);
     }
     return events;
   }
@@ -554,11 +577,13 @@ export class TrafficState {
 
   /**
    * Loads the incidents kept in `storage` (a start after a restart) and keeps every later change
-   * there. An operator's report still open stays open (its blocked lanes count again); an
-   * incident the loops detected that was still open is closed at `nowS`, as the detector starts
-   * afresh and would never clear it. Call once, before serving. Resolves to what it loaded.
+   * there. An operator's report still open stays open (its blocked lanes count again). An incident
+   * the loops detected that was still open stays open for `confirmWithinS` (the service's live
+   * detection, primed from the stored counts by `primeLive`, confirms it: the same incident goes
+   * on, and clears when the loops say so; else it is closed then); with `confirmWithinS` 0 (no
+   * live detection) it is closed at `nowS`. Call once, before serving. Resolves to what it loaded.
    */
-  async restoreIncidents(storage: Storage, nowS: number): Promise<{ restored: number; closed: number }> {
+  async restoreIncidents(storage: Storage, nowS: number, opts: { confirmWithinS?: number } = {}): Promise<{ restored: number; closed: number; unconfirmed: number }> {
     const kept = await storage.listIncidents();
     let closed = 0;
     for (const x of kept) {
@@ -570,8 +595,13 @@ export class TrafficState {
       if (m) this.nextIncident = Math.max(this.nextIncident, Number(m[1]) + 1);
     }
     this.store = storage;
+    const within = opts.confirmWithinS ?? 0;
     for (const rec of this.incidents) {
       if (rec.clearedS !== undefined || rec.source !== LOOP_SOURCE) continue;
+      if (within > 0 && !this.unconfirmed.has(rec.linkId)) {
+        this.unconfirmed.set(rec.linkId, { incidentId: rec.incidentId, untilS: nowS + within });
+        continue;
+      }
       rec.clearedS = nowS;
       rec.note = rec.note === '' ? CLOSED_AT_RESTART : `${rec.note} | ${CLOSED_AT_RESTART}`;
       this.persist(rec);
@@ -579,7 +609,37 @@ export class TrafficState {
     }
     this.blockagesChanged();
     await this.saved();
-    return { restored: this.incidents.length, closed };
+    return { restored: this.incidents.length, closed, unconfirmed: this.unconfirmed.size };
+  }
+
+  /**
+   * Feeds the live state and the incident detector the counts the service stored over the last
+   * LIVE_WINDOW_S (and one interval) before `nowMs`, at most a window's intervals (a restart: the
+   * counts the previous run collected), oldest first,
+   * as if they had just arrived; call after `startLive`, before the collector's first interval.
+   * The state is then live at once where they span the window, and the detector judges from its
+   * first new sample. Resolves to the intervals fed.
+   */
+  async primeLive(storage: Storage, nowMs: number): Promise<number> {
+    const lv = this.live;
+    if (lv === undefined) return 0;
+    const stepMs = lv.intervalS * 1000;
+    // The window's worth of intervals ending by `nowMs`, from up to one interval more before (the
+    // one under way when the previous run stopped is not stored): at most a window's intervals.
+    const all = await storage.detectorCounts({ fromMs: nowMs - LIVE_WINDOW_S * 1000 - stepMs, toMs: nowMs - stepMs + 1, intervalS: lv.intervalS });
+    const starts = [...new Set(all.map((r) => r.intervalStartMs))];
+    const firstMs = starts.length > lv.windowIntervals ? starts[starts.length - lv.windowIntervals]! : Number.NEGATIVE_INFINITY;
+    const rows = all.filter((r) => r.intervalStartMs >= firstMs);
+    let fed = 0;
+    for (let k = 0; k < rows.length; ) {
+      const startMs = rows[k]!.intervalStartMs;
+      let end = k;
+      while (end < rows.length && rows[end]!.intervalStartMs === startMs) end++;
+      this.applyLive(rows.slice(k, end), { startMs, intervalS: lv.intervalS });
+      fed++;
+      k = end;
+    }
+    return fed;
   }
 
   /** Resolves once every change to the incidents so far has been saved (or failed, which is logged). */
