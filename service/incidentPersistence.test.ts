@@ -15,9 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startControlCentre, TEST_TOKENS, type ControlCentre } from '../test/fixtures/controlCentre.js';
 import { bearer, greenwaveStubs, unaryCall, type GrpcClient } from '../test/fixtures/grpc/client.js';
-import { detectorRange } from '../controllers-adapter/virtual/detectors.js';
-import { incidentLayout } from '../engine/traffic/incidentLayout.js';
-import { demo } from '../test/fixtures/grpc/demo.js';
+import { i3Eb2 } from '../test/fixtures/blockedLane.js';
 import { CONFIRM_AFTER_RESTART_S, LOOP_SOURCE, NOT_CONFIRMED_AFTER_RESTART } from './trafficState.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-incident-keep-'));
@@ -100,21 +98,7 @@ test('a blockage the loops detected goes on through a restart as the same incide
   const dir2 = mkdtempSync(join(tmpdir(), 'gw-incident-keep-live-'));
   const cc2 = await startControlCentre(dir2, { countIntervalS: 60 });
   try {
-    const { c } = demo();
-    const layout = incidentLayout(c);
-    const i3 = c.intersectionIds.indexOf('I3');
-    const base = detectorRange(c, i3).start;
-    const s = [...layout.stationDetector].findIndex((d) => c.detectorIds[d] === 'I3-EB-2-S');
-    const blocked = layout.stationDetector[s]!;
-    const siblings = [...layout.siblings.subarray(layout.siblingStart[s]!, layout.siblingStart[s + 1]!)];
-    // One minute: `veh` on each sibling lane, `laneVeh` on EB-2 (as service/trafficLive.test.ts).
-    const minute = async (laneVeh: number, veh = 14) => {
-      const k = cc2.controllers[i3]!;
-      for (const d of siblings) k.addDetectorCounts(d - base, veh, 15);
-      k.addDetectorCounts(blocked - base, laneVeh, laneVeh > 0 ? 15 : 0);
-      cc2.advance(60 - (cc2.now() % 60) + 1);
-      await cc2.srv.counts!.tick();
-    };
+    const { minute } = i3Eb2(() => cc2);
     for (let k = 0; k < 6; k++) await minute(14);
     expect(cc2.srv.traffic.isLive).toBe(true);
     await minute(0, 16);

@@ -13,9 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { detectorRange } from '../controllers-adapter/virtual/detectors.js';
-import { incidentLayout } from '../engine/traffic/incidentLayout.js';
-import { demo } from '../test/fixtures/grpc/demo.js';
+import { i3Eb2 } from '../test/fixtures/blockedLane.js';
 import { startControlCentre, TEST_TOKENS, type ControlCentre } from '../test/fixtures/controlCentre.js';
 import { bearer, greenwaveStubs, unaryCall, type GrpcClient } from '../test/fixtures/grpc/client.js';
 
@@ -36,16 +34,9 @@ afterAll(async () => {
 type Obj = Record<string, unknown>;
 
 test('live counts become the link states; a lane that stops counting opens an incident on WatchIncidents, which clears', async () => {
-  const { c } = demo();
-  const layout = incidentLayout(c);
-  const i3 = c.intersectionIds.indexOf('I3');
-  const base = detectorRange(c, i3).start;
   // The station of I3's eastbound through lane EB-2 (stop-line loop) and its sibling lanes' loops.
-  const s = [...layout.stationDetector].findIndex((d) => c.detectorIds[d] === 'I3-EB-2-S');
-  expect(s).toBeGreaterThanOrEqual(0);
-  const blocked = layout.stationDetector[s]!;
-  const siblings = [...layout.siblings.subarray(layout.siblingStart[s]!, layout.siblingStart[s + 1]!)];
-  expect(siblings.map((d) => c.detectorIds[d]).sort()).toEqual(['I3-EB-3-S', 'I3-EB-4-S']);
+  const lane = i3Eb2(() => cc);
+  expect([...lane.siblingIds].sort()).toEqual(['I3-EB-3-S', 'I3-EB-4-S']);
 
   const meta = bearer(TEST_TOKENS.val);
   // Before any live interval: the counts file, detection waiting for the first interval.
@@ -65,14 +56,7 @@ test('live counts become the link states; a lane that stops counting opens an in
     return cond();
   };
 
-  // One minute: the loops count `veh` each on the siblings and `laneVeh` on EB-2 (25 % occupancy when counting).
-  const minute = async (laneVeh: number, veh = 14) => {
-    const k = cc.controllers[i3]!;
-    for (const d of siblings) k.addDetectorCounts(d - base, veh, 15);
-    k.addDetectorCounts(blocked - base, laneVeh, laneVeh > 0 ? 15 : 0);
-    cc.advance(60 - (cc.now() % 60) + 1);
-    await cc.srv.counts!.tick();
-  };
+  const minute = lane.minute;
   // The minute the service started in is only part of one: not a sample. Then the counts file's state stands
   // until the live window spans two of the plan's longest cycles (2 × 150 s: five whole minutes).
   await minute(14);
