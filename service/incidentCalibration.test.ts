@@ -174,6 +174,7 @@ describe('serve calibrates its live detector on the counts it stored', () => {
     const hours = (runs.reduce((n, s) => n + s.samples, 0) * SAMPLE_S) / 3600;
     expect(d1['calibration_hours']).toBeCloseTo(hours, 6);
     expect(d1['status']).toMatch(/each loop's thresholds calibrated on 3\.5 h of the city's counts/);
+    expect(await cc.srv.metrics.registry.metrics()).toMatch(/^greenwave_incident_calibration_hours 3\.5$/m);
     // Stored back to back, the three runs are one stretch: the thresholds are those of that stretch.
     const nd = c.detectorIds.length;
     const joined: SampleSeries = {

@@ -70,6 +70,10 @@ test('an open report, a cleared one and a loop detection after a restart; number
   expect(loops.clearedS).toBeUndefined();
   const open = (await unaryCall(client, 'ListIncidents', {}, op, 5000)).res['incidents'] as Obj[];
   expect(open.map((x) => x['incident_id'])).toEqual(['INC-1', 'INC-3']);
+  const metrics = await cc.srv.metrics.registry.metrics();
+  expect(metrics).toMatch(/^greenwave_incidents_open\{source="operator"\} 1$/m);
+  expect(metrics).toMatch(/^greenwave_incidents_open\{source="loops"\} 1$/m);
+  expect(metrics).toMatch(/^greenwave_incident_calibration_hours 0$/m);
   // Numbering goes on; the operator clears the report after the restart, and that is kept too.
   const next = await unaryCall(client, 'ReportIncident', { link_id: 'L-I1-I2' }, op, 5000);
   expect(next.res['incident_id']).toBe('INC-4');

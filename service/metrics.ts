@@ -250,6 +250,31 @@ export class ServiceMetrics implements ReplanMetrics, JournalMetrics, Deployment
     });
   }
 
+  /**
+   * The live incident detection (./trafficState.ts): the hours of stored counts its loops were
+   * calibrated on (0: one threshold for every loop), and the incidents open now by source.
+   */
+  incidents(read: () => { calibrationHours: number; open: ReadonlyMap<string, number> }): void {
+    new Gauge({
+      name: 'greenwave_incident_calibration_hours',
+      help: 'Hours of the city\'s stored loop counts the incident detector\'s loops are calibrated on (0: one threshold for every loop)',
+      registers: [this.registry],
+      collect() {
+        this.set(read().calibrationHours);
+      },
+    });
+    new Gauge({
+      name: 'greenwave_incidents_open',
+      help: 'Incidents open now, by source (loops: detected; operator: reported)',
+      labelNames: ['source'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [source, n] of read().open) this.labels(source).set(n);
+      },
+    });
+  }
+
   /** The event collector's backlog: events the controllers hold that were not read yet. */
   eventBacklog(read: () => number): void {
     new Gauge({

@@ -286,6 +286,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // With the event collector, the live link delays take the arrival pattern from the collected events.
   const traffic = new TrafficState(state, collector ? opts.storage : undefined);
   traffic.log = log;
+  metrics.incidents(() => {
+    const d = traffic.detection();
+    const open = new Map<string, number>();
+    for (const x of traffic.incidents) if (x.clearedS === undefined) open.set(x.source, (open.get(x.source) ?? 0) + 1);
+    return { calibrationHours: d.calibration.kind === 'calibrated' ? d.calibration.hours : 0, open };
+  });
   // The incidents a previous run kept (an operator's report still open blocks its lanes again).
   if (opts.storage) {
     try {
