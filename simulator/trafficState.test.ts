@@ -24,14 +24,11 @@ import { arrivalOnGreenShares } from '../engine/traffic/progression.js';
 import { SaturationFlowEstimator } from '../engine/traffic/saturation.js';
 
 const INTERVAL_S = 900;
-/** Shares of links within 15 % that this test holds the estimator to (measured; see docs/traffic.md). */
-const ARTERIAL_TT_SHARE = 0.95; // 25 of 26 (L-I2-I3 at 90 %: queue past the advance loop)
-const ARTERIAL_TT_WORST = 0.2; // −18.7 % (−21.8 % without the held-upstream term)
-// With the saturation flows measured from the events the estimated v/c is lower (the simulator's
-// drivers discharge at about 2,000 veh/h, the network's design values are 1,590–1,750), so two
-// more arterial link-runs count as "v/c up to 0.9", both with queues standing over their loops.
-const ARTERIAL_SPOT_SHARE = 0.65; // 18 of 26
-const SIDE_TT_SHARE = 0.95; // 49 of 51 (43 of 47 with the design saturation flows, LINK_SAT=0)
+/**
+ * Share of the arterial link-runs whose loop spot speed is within 15 % of the vehicles' passing
+ * speeds there (measured: 22 of 25 with lane changing; see docs/traffic.md).
+ */
+const ARTERIAL_SPOT_SHARE = 0.85;
 /** LINK_IO=0: the estimate before the input-output delay (HCM delay × PF from P only), for comparison. */
 /**
  * Loop samples the g-factor is calibrated on, s: 30 s as PeMS (an interval with a car standing
@@ -48,6 +45,14 @@ const SAT = process.env.LINK_SAT !== '0';
  * Not in npm test (its time budget).
  */
 const HELDOUT = process.env.LINK_HELDOUT === '1';
+/**
+ * Lane changing along links (simulator/laneChange.ts) on, as issue 13 built it for fidelity to
+ * SUMO: drivers get round a left turner waiting in a shared lane, even out the lanes' queues, and
+ * move back into a lane after an obstacle, as they do in the field. LINK_LC=0: the simulator's
+ * default without it (reported, not asserted; docs/traffic.md has its figures: vehicles stay in
+ * the lane they entered, so a shared lane's waiting left turner holds everyone behind it).
+ */
+const LANE_CHANGE = process.env.LINK_LC !== '0';
 const CASE = HELDOUT ? { time: '17:45', scales: [0.75], seed: 29 } : { time: '08:00', scales: [0.6, 0.9], seed: 11 };
 let c: CompiledNetwork;
 let plan: PlanBuffer;
@@ -64,7 +69,7 @@ beforeAll(() => {
 
 function run(scale: number, seed: number, untilS: number, intervalS = INTERVAL_S): { sim: Simulation; truth: LinkTruth; recorder: SimEventRecorder } {
   const f = flows.map((x) => x * scale);
-  const sim = new Simulation(c, plan, { movementFlowVehPerH: f }, { seed, detectorIntervalS: intervalS });
+  const sim = new Simulation(c, plan, { movementFlowVehPerH: f }, { seed, detectorIntervalS: intervalS, laneChange: LANE_CHANGE });
   const recorder = new SimEventRecorder(sim);
   const truth = new LinkTruth(sim, INTERVAL_S, recorder);
   sim.runUntil(untilS);
@@ -157,20 +162,22 @@ describe('link state against the simulator', () => {
     console.log(
       `links at v/c <= 0.9: arterial ${arterial.length}, travel time within 15 % ${(100 * share(arterial.map((e) => e.tt))).toFixed(0)} % (worst ${(100 * worst(arterial.map((e) => e.tt))).toFixed(1)} %), loop speed within 15 % ${(100 * share(spots)).toFixed(0)} % (worst ${(100 * worst(spots)).toFixed(1)} %); side streets ${side.length}, travel time within 15 % ${(100 * share(side.map((e) => e.tt))).toFixed(0)} % (worst ${(100 * worst(side.map((e) => e.tt))).toFixed(1)} %)`,
     );
-    if (HELDOUT) return; // reported, not held to the shares below
+    if (HELDOUT || !LANE_CHANGE) return; // reported, not held to the shares below
     expect(arterial.length).toBeGreaterThan(15);
     expect(side.length).toBeGreaterThan(15);
-    // What this achieves today (docs/traffic.md): not yet the issue's 15 % on every link.
-    expect(share(arterial.map((e) => e.tt))).toBeGreaterThanOrEqual(ARTERIAL_TT_SHARE);
-    expect(worst(arterial.map((e) => e.tt))).toBeLessThanOrEqual(ARTERIAL_TT_WORST);
+    // The issue's acceptance: travel times, and so the link speeds, within 15 % on every link at v/c up to 0.9.
+    expect(worst(arterial.map((e) => e.tt))).toBeLessThanOrEqual(0.15);
+    expect(worst(side.map((e) => e.tt))).toBeLessThanOrEqual(0.15);
+    expect(worst(linkSpeed)).toBeLessThanOrEqual(0.15);
+    // The loops' spot speeds, a different quantity (docs/traffic.md): far low where a queue stands over a loop.
     expect(share(spots)).toBeGreaterThanOrEqual(ARTERIAL_SPOT_SHARE);
-    expect(share(side.map((e) => e.tt))).toBeGreaterThanOrEqual(SIDE_TT_SHARE);
   });
 
-  it('a lane blocked mid-link: the reported blockage\'s capacity rule moves the estimate towards the trajectories, which still run slower', () => {
+  it('a lane blocked mid-link: with the reported blockage\'s capacity rule the estimate stays near the trajectories', () => {
     // The rule service/trafficState.ts applies for an operator's report (lanes open ÷ lanes of
     // the link's capacity), against no rule, on the estimator the validation above uses.
     const rows: string[] = [];
+    const errs: [number, number][] = [];
     for (const [linkId, laneId, ix, scale] of [
       ['L-I3-I4', 'EB-3', 'I4', 0.6],
       ['L-I3-I4', 'EB-3', 'I4', 0.4],
@@ -181,7 +188,7 @@ describe('link state against the simulator', () => {
       const lane = c.laneIds.indexOf(laneId, c.laneStart[c.intersectionIds.indexOf(ix)]!);
       const { sim, truth, recorder } = (() => {
         const f = flows.map((x) => x * scale);
-        const sim = new Simulation(c, plan, { movementFlowVehPerH: f }, { seed: 4, detectorIntervalS: INTERVAL_S });
+        const sim = new Simulation(c, plan, { movementFlowVehPerH: f }, { seed: 4, detectorIntervalS: INTERVAL_S, laneChange: LANE_CHANGE });
         const recorder = new SimEventRecorder(sim);
         const truth = new LinkTruth(sim, INTERVAL_S, recorder);
         sim.addIncident({ lane, positionM: 60, startS: INTERVAL_S, durationS: 4 * INTERVAL_S });
@@ -206,9 +213,14 @@ describe('link state against the simulator', () => {
         return e / t - 1;
       });
       rows.push(`${linkId} (${laneId} blocked 60 m in, ${scale} of demand): ${(100 * err[0]!).toFixed(1)} % without the rule, ${(100 * err[1]!).toFixed(1)} % with it`);
-      expect(Math.abs(err[1]!)).toBeLessThan(Math.abs(err[0]!));
-      expect(err[1]!).toBeLessThan(0); // the merge round the obstacle is in the trajectories, not in the estimate
+      errs.push(err as [number, number]);
     }
     console.log(rows.join('\n'));
+    // With lane changing the vehicles merge round the obstacle and back (in the trajectories, not
+    // in the estimate): the rule, a lane lost up to the stop line, is nearer them in 2 of the 4
+    // cases and overshoots where the obstacle is far up a short link (docs/traffic.md).
+    const withRule = errs.map(([, e]) => Math.abs(e));
+    expect(withRule.reduce((a, b) => a + b, 0) / withRule.length).toBeLessThan(0.1);
+    expect(Math.max(...withRule)).toBeLessThan(0.25);
   });
 });

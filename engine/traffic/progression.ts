@@ -4,11 +4,12 @@
  * engine/measures/pcd.ts): the input of the HCM progression factor that
  * linkState.ts puts on the uniform delay. Optionally also the through
  * traffic's delay by input-output (deterministic queueing) analysis of the same
- * arrivals: each arrival, moved to the stop line at free-flow speed, joins one
- * FIFO queue that discharges at the through lanes' saturation flow during each
- * cycle's effective green (green start + start-up lost time to yellow start +
- * extension), the queue carried from cycle to cycle; its delay is its departure
- * minus its arrival (Sharma, Bullock & Bonneson 2007, "Input-output and hybrid
+ * arrivals, lane by lane: each advance loop's arrivals, moved to the stop line at
+ * free-flow speed, join their lane's FIFO queue that discharges at the lane's
+ * saturation flow during each cycle's effective green (green start + start-up
+ * lost time to yellow start + extension), the queue carried from cycle to cycle;
+ * a delay is departure minus arrival, the link's the mean over its loops'
+ * arrivals (Sharma, Bullock & Bonneson 2007, "Input-output and hybrid
  * techniques for real-time prediction of delay and maximum queue length at
  * signalized intersections", TRR 2035). Unlike the HCM formula it sees where
  * in the red the platoon arrives, not only whether on green, and the queue a
@@ -23,8 +24,8 @@
  * the service reads the ones it collected from the controllers
  * (service/trafficState.ts `loadProgression`).
  */
-import { purdueCoordinationDiagram, type PcdCycle } from '../measures/pcd.js';
-import { arrivalDetectors, type MeasureContext } from '../measures/context.js';
+import { purdueCoordinationDiagram, type PcdArrival, type PcdCycle } from '../measures/pcd.js';
+import { arrivalDetectors, type DetectorSet, type MeasureContext } from '../measures/context.js';
 import { APPROACH_IDS } from '../network/schema.js';
 import { movementIndex, THROUGH_TURN } from '../network/geometry.js';
 import type { TrafficLinks } from './links.js';
@@ -90,19 +91,74 @@ export function arrivalOnGreenShares(
     if (!delayOut || !(n >= MIN_ARRIVALS)) continue;
     // Input-output queue over the whole log (the queue a cycle leaves is carried), delays
     // summed for the arrivals in the cycles of the window.
-    let satVehPerH = 0;
-    for (let q = links.laneStart[k]!; q < links.laneStart[k + 1]!; q++) {
-      const l = links.lanes[q]!;
-      if (c.lanePhase[l] === phase) satVehPerH += c.laneSatFlowVehPerH[l]!;
-    }
-    if (!(satVehPerH > 0)) continue;
-    const io = inputOutputDelayS(pcd.cycles, satVehPerH, c.startUpLostTimeS, c.extensionOfEffectiveGreenS, stopCorrectionS(links.freeFlowKph[k]!), fromMs, toMs);
-    delayOut[k] = io;
+    // Lane by lane: each advance loop's arrivals through its own lane's queue at the lane's
+    // saturation flow (one pooled queue over the lanes would take them as perfectly balanced, and
+    // the busier lane's queue is the longer one).
     const loc = ctx.location[links.toIntersection[k]!]!;
+    const io = laneByLaneDelayS(ctx, links.toIntersection[k]!, loc, pcd.cycles, arrivalDetectors(ctx, phase, APPROACH_IDS[links.approach[k]!]), stopCorrectionS(links.freeFlowKph[k]!), fromMs, toMs);
+    delayOut[k] = io;
     if (Number.isFinite(io) && loc >= 0) for (const ch of arrivalDetectors(ctx, phase, APPROACH_IDS[links.approach[k]!]).channels) held.set(loc * CHANNEL_SPAN + ch, k);
   }
   if (delayOut && held.size > 0) addHeldUpstreamDelayS(ctx, held, fromMs, toMs, delayOut);
   return out;
+}
+
+/**
+ * The arrival-weighted mean input-output delay over the loops of `set` at intersection i (log
+ * location `loc`), each loop's arrivals (its on-events moved to the stop line) queued through its
+ * own lane at the lane's saturation flow in the phase's `cycles`; NaN without any.
+ */
+function laneByLaneDelayS(ctx: MeasureContext, i: number, loc: number, cycles: readonly PcdCycle[], set: DetectorSet, stopS: number, fromMs: number, toMs: number): number {
+  const c = ctx.c;
+  const start = ctx.numbering.detectorStart[i]!;
+  const end = ctx.numbering.detectorStart[i + 1]!;
+  let sum = 0;
+  let n = 0;
+  const byChannel = arrivalTimesByChannelMs(ctx, loc, set);
+  for (const ch of set.channels) {
+    let lane = -1;
+    for (let d = start; d < end && lane < 0; d++) if (ctx.numbering.detectorChannel[d] === ch) lane = c.detectorLane[d]!;
+    // The network's saturation flow: with the one measured from the stop-line loops' events the
+    // arterials came out lower than the trajectories (mean |error| 4.1 → 4.4 %, 7 December).
+    const sat = lane >= 0 ? c.laneSatFlowVehPerH[lane]! : 0;
+    const arrivals = byChannel.get(ch);
+    if (!(sat > 0) || arrivals === undefined) continue;
+    const r = inputOutputDelaySum(withArrivals(cycles, arrivals), sat, c.startUpLostTimeS, c.extensionOfEffectiveGreenS, stopS, fromMs, toMs);
+    sum += r.sumMs;
+    n += r.count;
+  }
+  return n > 0 ? sum / n / 1000 : Number.NaN;
+}
+
+/** As `arrivalTimesMs` (context.ts), per channel of `set`, in one pass over the log. */
+function arrivalTimesByChannelMs(ctx: MeasureContext, loc: number, set: DetectorSet): Map<number, Float64Array> {
+  const ev = ctx.events;
+  const lists = new Map<number, number[]>();
+  if (loc < 0) return new Map();
+  for (let k = 0; k < ev.length; k++) {
+    if (ev.locationAt(k) !== loc || ev.codeAt(k) !== 82) continue;
+    const ch = ev.paramAt(k);
+    const travel = set.travelMsByChannel[ch];
+    if (travel === undefined || Number.isNaN(travel)) continue;
+    let list = lists.get(ch);
+    if (list === undefined) lists.set(ch, (list = []));
+    list.push(ev.timestampMsAt(k) + travel);
+  }
+  return new Map([...lists].map(([ch, xs]) => [ch, Float64Array.from(xs).sort()]));
+}
+
+/** `cycles` with their arrivals replaced by those of `arrivalsMs` (sorted) that fall in each. */
+function withArrivals(cycles: readonly PcdCycle[], arrivalsMs: Float64Array): PcdCycle[] {
+  let a = 0;
+  return cycles.map((cy) => {
+    while (a < arrivalsMs.length && arrivalsMs[a]! < cy.startMs) a++;
+    const list: PcdArrival[] = [];
+    for (; a < arrivalsMs.length && arrivalsMs[a]! < cy.endMs; a++) {
+      const t = arrivalsMs[a]!;
+      list.push({ timestampMs: t, inCycleS: (t - cy.startMs) / 1000, on: t < cy.greenStartMs ? 'red' : t < cy.yellowStartMs ? 'green' : 'yellow' });
+    }
+    return { ...cy, arrivals: list };
+  });
 }
 
 const STAND_MS = (7 / (8 / 3.6)) * 1000;
@@ -172,6 +228,12 @@ function addHeldUpstreamDelayS(ctx: MeasureContext, held: Map<number, number>, f
  * green after them in `cycles` are left out (their delay is not known yet). NaN without any.
  */
 export function inputOutputDelayS(cycles: readonly PcdCycle[], satVehPerH: number, lostS: number, extensionS: number, stopS: number, fromMs: number, toMs: number): number {
+  const r = inputOutputDelaySum(cycles, satVehPerH, lostS, extensionS, stopS, fromMs, toMs);
+  return r.count > 0 ? r.sumMs / r.count / 1000 : Number.NaN;
+}
+
+/** `inputOutputDelayS` as the sum of the delays (ms) and the arrivals it is over. */
+function inputOutputDelaySum(cycles: readonly PcdCycle[], satVehPerH: number, lostS: number, extensionS: number, stopS: number, fromMs: number, toMs: number): { sumMs: number; count: number } {
   const headwayMs = 3.6e6 / satVehPerH;
   const lostMs = lostS * 1000;
   const extMs = extensionS * 1000;
@@ -198,7 +260,7 @@ export function inputOutputDelayS(cycles: readonly PcdCycle[], satVehPerH: numbe
           break;
         }
       }
-      if (!served) return m > 0 ? sum / m / 1000 : Number.NaN;
+      if (!served) return { sumMs: sum, count: m };
       free = t + headwayMs;
       if (inWindow) {
         sum += t > a.timestampMs ? t - a.timestampMs + stopMs : 0;
@@ -206,5 +268,5 @@ export function inputOutputDelayS(cycles: readonly PcdCycle[], satVehPerH: numbe
       }
     }
   }
-  return m > 0 ? sum / m / 1000 : Number.NaN;
+  return { sumMs: sum, count: m };
 }
