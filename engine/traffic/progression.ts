@@ -140,9 +140,9 @@ function arrivalTimesByChannelMs(ctx: MeasureContext, loc: number, set: Detector
     const ch = ev.paramAt(k);
     const travel = set.travelMsByChannel[ch];
     if (travel === undefined || Number.isNaN(travel)) continue;
-    let list = lists.get(ch);
-    if (list === undefined) lists.set(ch, (list = []));
-    list.push(ev.timestampMsAt(k) + travel);
+    const list = lists.get(ch);
+    if (list === undefined) lists.set(ch, [ev.timestampMsAt(k) + travel]);
+    else list.push(ev.timestampMsAt(k) + travel);
   }
   return new Map([...lists].map(([ch, xs]) => [ch, Float64Array.from(xs).sort()]));
 }
