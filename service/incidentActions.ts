@@ -10,7 +10,8 @@ import * as grpc from '@grpc/grpc-js';
 import { ErrorCode, GreenwaveError, IssueList } from '../engine/errors.js';
 import { StatusError } from './errors.js';
 import type { Actor, Storage } from './storage/storage.js';
-import type { IncidentRecord, TrafficState } from './trafficState.js';
+import type { TrafficState } from './trafficState.js';
+import type { IncidentRecord } from './incidentBook.js';
 
 /** `IncidentRecord.source` of an incident an operator reported. */
 export const OPERATOR_SOURCE = 'operator';

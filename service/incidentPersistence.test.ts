@@ -16,7 +16,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startControlCentre, TEST_TOKENS, type ControlCentre } from '../test/fixtures/controlCentre.js';
 import { bearer, greenwaveStubs, unaryCall, type GrpcClient } from '../test/fixtures/grpc/client.js';
 import { i3Eb2 } from '../test/fixtures/blockedLane.js';
-import { CONFIRM_AFTER_RESTART_S, LOOP_SOURCE, NOT_CONFIRMED_AFTER_RESTART } from './trafficState.js';
+import { CONFIRM_AFTER_RESTART_S, LOOP_SOURCE, NOT_CONFIRMED_AFTER_RESTART } from './incidentBook.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-incident-keep-'));
 let cc: ControlCentre;

@@ -57,7 +57,8 @@ import { eventService } from './eventService.js';
 import { parkingService } from './parkingService.js';
 import { passBuffers } from './recommendWire.js';
 import { ParkingGuidance } from './parkingState.js';
-import { CONFIRM_AFTER_RESTART_S, TrafficState } from './trafficState.js';
+import { TrafficState } from './trafficState.js';
+import { CONFIRM_AFTER_RESTART_S } from './incidentBook.js';
 import { startDiversion, type RunningDiversion } from './diversionSigns.js';
 import { trafficService } from './trafficService.js';
 import { PriorityFeed } from './priorityFeed.js';
@@ -285,7 +286,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const gates = parking ? new ParkingGates(parking, state.c, log) : undefined;
   // With the event collector, the live link delays take the arrival pattern from the collected events.
   const traffic = new TrafficState(state, collector ? opts.storage : undefined);
-  traffic.log = log;
+  traffic.book.log = log;
   metrics.incidents(() => {
     const d = traffic.detection();
     const open = new Map<string, number>();

@@ -24,7 +24,8 @@ import { clearIncident, type IncidentAudit, reportIncident } from './incidentAct
 import { pacedStream, parseWatchRequest } from './governance.js';
 import { sToTimestamp, type Obj } from './messages.js';
 import type { ServiceContext } from './calls.js';
-import type { IncidentRecord, TrafficState } from './trafficState.js';
+import type { TrafficState } from './trafficState.js';
+import type { IncidentRecord } from './incidentBook.js';
 
 /** Most entries a route may list. */
 export const MAX_ROUTE_ENTRIES = 200;

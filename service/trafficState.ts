@@ -28,6 +28,7 @@ import { IncidentDetector, type IncidentEvent } from '../engine/traffic/incident
 import { calibrateStations, calibrationText, type CalibrationStatus, type StationCalibration, DEFAULT_CALIBRATION_DAYS, DEFAULT_MIN_CALIBRATION_HOURS, INCIDENT_GUARD_MS, readCalibrationSeries, uncalibratedIncidentParams } from './incidentCalibration.js';
 import type { ServiceState } from './state.js';
 import { notFound } from './errors.js';
+import { IncidentBook, LOOP_SOURCE, type IncidentRecord } from './incidentBook.js';
 import type { ServicePlan } from './replan.js';
 import type { PlanBuffer } from '../engine/timing/planner.js';
 import type { DetectorCount, Storage } from './storage/storage.js';
@@ -57,38 +58,6 @@ export function liveMinWindowS(plan: PlanBuffer): number {
 export const PROGRESSION_MARGIN_MS = 300_000;
 /** Most events `loadProgression` reads for one window (all intersections); beyond, the window keeps random arrivals. */
 export const PROGRESSION_MAX_EVENTS = 500_000;
-
-/** `IncidentRecord.source` of the loop detector's incidents. */
-export const LOOP_SOURCE = 'loops';
-/** The note an open loop incident gets when the service starts again without live detection. */
-export const CLOSED_AT_RESTART = 'closed when the service restarted (no live loop detection)';
-/** The note an open loop incident gets when the loops do not confirm it within CONFIRM_AFTER_RESTART_S of a restart. */
-export const NOT_CONFIRMED_AFTER_RESTART = 'closed: the loops did not confirm it after the service restarted';
-/**
- * After a restart, an open loop incident stays open this long for the loops to confirm it, s: three
- * of the detector's 2-minute windows (its samples are read back from the stored counts first).
- */
-export const CONFIRM_AFTER_RESTART_S = 360;
-
-export interface IncidentRecord {
-  readonly incidentId: string;
-  readonly linkId: string;
-  readonly detectorId: string;
-  readonly source: string;
-  readonly detectedS: number;
-  clearedS: number | undefined;
-  /** 0..1, the detector's (1 for an incident reported from elsewhere). */
-  readonly confidence: number;
-  /** 'upstream' | 'downstream' of the detector, or ''. */
-  readonly location: string;
-  /** The client that reported it, and the one that cleared it by hand ('' where the detector did). */
-  readonly reportedBy: string;
-  clearedBy: string;
-  /** The operator's notes (reporting and clearing, joined). */
-  note: string;
-  /** Lanes of the link the incident blocks, as reported (0: not known; the loop detector's). */
-  readonly lanesBlocked: number;
-}
 
 export interface IncidentDetectionStatus {
   readonly running: boolean;
@@ -170,16 +139,8 @@ export class TrafficState {
   readonly links: TrafficLinks;
   readonly estimator: LinkStateEstimator;
   /** Every incident reported so far, oldest first. */
-  readonly incidents: IncidentRecord[] = [];
-  /** Where incidents are kept across restarts (`restoreIncidents` sets it); undefined: memory only. */
-  private store: Storage | undefined;
-  /** The saves of incidents, one after another (`saved` waits for them). */
-  private saving: Promise<void> = Promise.resolve();
-  private nextIncident = 1;
-  /** Loop incidents open at a restart, by link id: open until the loops confirm them or `untilS` (service clock) passes. */
-  private readonly unconfirmed = new Map<string, { incidentId: string; untilS: number }>();
-  /** Where a failed save is reported (startServer's log). */
-  log: (line: string) => void = () => undefined;
+  /** The incidents (./incidentBook.ts): what the loops detected and operators reported, kept across restarts with a storage. */
+  readonly book = new IncidentBook(() => this.blockagesChanged());
   /** Start of the interval computed (ms; from a counts file local wall time read as UTC, live the service clock) and its length. */
   intervalStartMs = Number.NaN;
   intervalS = 0;
@@ -372,10 +333,9 @@ export class TrafficState {
       if (e.kind === 'start') {
         // A loop incident kept open through a restart that the loops now confirm: the same incident.
         const key = e.networkLinkId || e.linkId;
-        const kept = this.unconfirmed.get(key);
+        const kept = this.book.adopt(key);
         if (kept !== undefined) {
-          this.unconfirmed.delete(key);
-          lv.open.set(link, kept.incidentId);
+          lv.open.set(link, kept);
           continue;
         }
         const id = this.reportIncident(key, e.detectorId, LOOP_SOURCE, e.tS, e.confidence, e.where);
@@ -387,11 +347,7 @@ export class TrafficState {
       }
     }
     // Kept through a restart and not confirmed in time: the blockage is taken to be gone.
-    for (const [key, kept] of this.unconfirmed) {
-      if (endS < kept.untilS) continue;
-      this.unconfirmed.delete(key);
-      this.clearIncident(kept.incidentId, endS, '', NOT_CONFIRMED_AFTER_RESTART);
-    }
+    this.book.expire(endS);
     return events;
   }
 
@@ -527,18 +483,37 @@ export class TrafficState {
     return this.state.intersection(id, path);
   }
 
+  /** Every incident so far, oldest first. */
+  get incidents(): readonly IncidentRecord[] {
+    return this.book.list;
+  }
+
   /**
-   * Adds an active incident; returns its id. `by`, `note` and `lanesBlocked`: an operator's report;
-   * lanes blocked take their share of the link's capacity from the link state until it clears.
+   * Adds an active incident on a link of the network; returns its id. `by`, `note` and
+   * `lanesBlocked`: an operator's report; lanes blocked take their share of the link's capacity
+   * from the link state until it clears.
    */
   reportIncident(linkId: string, detectorId: string, source: string, detectedS: number, confidence = 1, location = '', by = '', note = '', lanesBlocked = 0): string {
     this.link(linkId, 'link_id');
-    const incidentId = `INC-${this.nextIncident++}`;
-    const rec: IncidentRecord = { incidentId, linkId, detectorId, source, detectedS, clearedS: undefined, confidence, location, reportedBy: by, clearedBy: '', note, lanesBlocked };
-    this.incidents.push(rec);
-    this.persist(rec);
-    if (lanesBlocked > 0) this.blockagesChanged();
-    return incidentId;
+    return this.book.report(linkId, detectorId, source, detectedS, confidence, location, by, note, lanesBlocked);
+  }
+
+  clearIncident(incidentId: string, clearedS: number, by = '', note = ''): IncidentRecord {
+    return this.book.clear(incidentId, clearedS, by, note);
+  }
+
+  incident(incidentId: string, path = 'incident_id'): IncidentRecord {
+    return this.book.get(incidentId, path);
+  }
+
+  /** The book's `restore` for this network's links (./incidentBook.ts). */
+  restoreIncidents(storage: Storage, nowS: number, opts: { confirmWithinS?: number } = {}): Promise<{ restored: number; closed: number; unconfirmed: number }> {
+    return this.book.restore(storage, nowS, (id) => this.links.index.has(id), opts);
+  }
+
+  /** Resolves once every change to the incidents so far has been saved. */
+  saved(): Promise<void> {
+    return this.book.saved();
   }
 
   /** Lanes of link `linkId` (what `lanesBlocked` may be at most). */
@@ -551,7 +526,7 @@ export class TrafficState {
   private blockagesChanged(): void {
     this.capacityLeft.fill(1);
     const blocked = new Map<number, number>();
-    for (const x of this.incidents) {
+    for (const x of this.book.list) {
       if (x.clearedS !== undefined || !(x.lanesBlocked > 0)) continue;
       const k = this.links.index.get(x.linkId)!;
       blocked.set(k, (blocked.get(k) ?? 0) + x.lanesBlocked);
@@ -561,55 +536,6 @@ export class TrafficState {
       this.capacityLeft[k] = Math.max(0, (lanes - b) / lanes);
     }
     this.computedFor = undefined;
-  }
-
-  /** Ends an incident (a later clear of one already cleared changes nothing). `by` and `note`: an operator's clearing. */
-  clearIncident(incidentId: string, clearedS: number, by = '', note = ''): IncidentRecord {
-    const rec = this.incident(incidentId);
-    if (rec.clearedS !== undefined) return rec;
-    rec.clearedS = clearedS;
-    rec.clearedBy = by;
-    if (note !== '') rec.note = rec.note === '' ? note : `${rec.note} | ${note}`;
-    if (rec.lanesBlocked > 0) this.blockagesChanged();
-    this.persist(rec);
-    return rec;
-  }
-
-  /**
-   * Loads the incidents kept in `storage` (a start after a restart) and keeps every later change
-   * there. An operator's report still open stays open (its blocked lanes count again). An incident
-   * the loops detected that was still open stays open for `confirmWithinS` (the service's live
-   * detection, primed from the stored counts by `primeLive`, confirms it: the same incident goes
-   * on, and clears when the loops say so; else it is closed then); with `confirmWithinS` 0 (no
-   * live detection) it is closed at `nowS`. Call once, before serving. Resolves to what it loaded.
-   */
-  async restoreIncidents(storage: Storage, nowS: number, opts: { confirmWithinS?: number } = {}): Promise<{ restored: number; closed: number; unconfirmed: number }> {
-    const kept = await storage.listIncidents();
-    let closed = 0;
-    for (const x of kept) {
-      const rec: IncidentRecord = { incidentId: x.incidentId, linkId: x.linkId, detectorId: x.detectorId, source: x.source, detectedS: x.detectedMs / 1000, clearedS: x.clearedMs === null ? undefined : x.clearedMs / 1000, confidence: x.confidence, location: x.location, reportedBy: x.reportedBy, clearedBy: x.clearedBy, note: x.note, lanesBlocked: x.lanesBlocked };
-      // A link the network no longer has cannot be shown or block anything: kept in storage, not loaded.
-      if (!this.links.index.has(rec.linkId)) continue;
-      this.incidents.push(rec);
-      const m = /^INC-(\d+)$/.exec(rec.incidentId);
-      if (m) this.nextIncident = Math.max(this.nextIncident, Number(m[1]) + 1);
-    }
-    this.store = storage;
-    const within = opts.confirmWithinS ?? 0;
-    for (const rec of this.incidents) {
-      if (rec.clearedS !== undefined || rec.source !== LOOP_SOURCE) continue;
-      if (within > 0 && !this.unconfirmed.has(rec.linkId)) {
-        this.unconfirmed.set(rec.linkId, { incidentId: rec.incidentId, untilS: nowS + within });
-        continue;
-      }
-      rec.clearedS = nowS;
-      rec.note = rec.note === '' ? CLOSED_AT_RESTART : `${rec.note} | ${CLOSED_AT_RESTART}`;
-      this.persist(rec);
-      closed++;
-    }
-    this.blockagesChanged();
-    await this.saved();
-    return { restored: this.incidents.length, closed, unconfirmed: this.unconfirmed.size };
   }
 
   /**
@@ -640,25 +566,5 @@ export class TrafficState {
       k = end;
     }
     return fed;
-  }
-
-  /** Resolves once every change to the incidents so far has been saved (or failed, which is logged). */
-  saved(): Promise<void> {
-    return this.saving;
-  }
-
-  private persist(rec: IncidentRecord): void {
-    const store = this.store;
-    if (store === undefined) return;
-    const x = { incidentId: rec.incidentId, linkId: rec.linkId, detectorId: rec.detectorId, source: rec.source, detectedMs: Math.round(rec.detectedS * 1000), clearedMs: rec.clearedS === undefined ? null : Math.round(rec.clearedS * 1000), confidence: rec.confidence, location: rec.location, reportedBy: rec.reportedBy, clearedBy: rec.clearedBy, note: rec.note, lanesBlocked: rec.lanesBlocked };
-    this.saving = this.saving.then(
-      () => store.saveIncident({ user: rec.clearedBy || rec.reportedBy || 'greenwave' }, x),
-    ).catch((e: unknown) => this.log(`greenwave serve: incident ${rec.incidentId} not saved: ${e instanceof Error ? e.message : String(e)}`));
-  }
-
-  incident(incidentId: string, path = 'incident_id'): IncidentRecord {
-    const rec = this.incidents.find((x) => x.incidentId === incidentId);
-    if (!rec) throw notFound(`${path}: no incident "${incidentId}"`);
-    return rec;
   }
 }

@@ -19,7 +19,8 @@ import { levelOf, weightedTpi } from '../../engine/traffic/congestion.js';
 import { LINK_CLASS_NAMES } from '../../engine/traffic/links.js';
 import { type Call, type ConsoleDeps, HttpError, type Route } from './api.js';
 import { clearIncident, reportIncident, storageAudit } from '../../service/incidentActions.js';
-import type { IncidentRecord, TrafficState } from '../../service/trafficState.js';
+import type { TrafficState } from '../../service/trafficState.js';
+import type { IncidentRecord } from '../../service/incidentBook.js';
 import { streamChanges } from './sse.js';
 
 /** How often the traffic stream looks for changes, ms (the state changes with each count interval). */
