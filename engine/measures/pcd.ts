@@ -41,6 +41,20 @@ export interface PcdData {
   readonly cycles: readonly PcdCycle[];
 }
 
+/** `cycles` with the stop-line arrivals `arrivalsMs` (sorted) that fall in each, and whether on red, green or yellow. */
+export function withArrivals(cycles: readonly SignalCycle[], arrivalsMs: Float64Array): PcdCycle[] {
+  let a = 0;
+  return cycles.map((cy) => {
+    while (a < arrivalsMs.length && arrivalsMs[a]! < cy.startMs) a++;
+    const list: PcdArrival[] = [];
+    for (; a < arrivalsMs.length && arrivalsMs[a]! < cy.endMs; a++) {
+      const t = arrivalsMs[a]!;
+      list.push({ timestampMs: t, inCycleS: (t - cy.startMs) / 1000, on: t < cy.greenStartMs ? 'red' : t < cy.yellowStartMs ? 'green' : 'yellow' });
+    }
+    return { ...cy, arrivals: list };
+  });
+}
+
 /** PCD data of global phase p (all its approaches, or `approach` only). */
 export function purdueCoordinationDiagram(ctx: MeasureContext, p: number, approach?: ApproachId): PcdData {
   const { c } = ctx;
@@ -49,17 +63,7 @@ export function purdueCoordinationDiagram(ctx: MeasureContext, p: number, approa
   const phaseNumber = ctx.numbering.phaseNumber[p]!;
   const set = arrivalDetectors(ctx, p, approach);
   const cycles = loc < 0 ? [] : phaseCycles(ctx.events, loc, phaseNumber);
-  const arrivals = arrivalTimesMs(ctx, loc, set);
-  let a = 0;
-  const out: PcdCycle[] = cycles.map((cy) => {
-    while (a < arrivals.length && arrivals[a]! < cy.startMs) a++;
-    const list: PcdArrival[] = [];
-    for (; a < arrivals.length && arrivals[a]! < cy.endMs; a++) {
-      const t = arrivals[a]!;
-      list.push({ timestampMs: t, inCycleS: (t - cy.startMs) / 1000, on: t < cy.greenStartMs ? 'red' : t < cy.yellowStartMs ? 'green' : 'yellow' });
-    }
-    return { ...cy, arrivals: list };
-  });
+  const out = withArrivals(cycles, arrivalTimesMs(ctx, loc, set));
   return { intersectionId: c.intersectionIds[i]!, phaseId: c.phaseIds[p]!, phaseNumber, ...(approach ? { approach } : {}), detectorChannels: set.channels, cycles: out };
 }
 

@@ -24,7 +24,7 @@
  * the service reads the ones it collected from the controllers
  * (service/trafficState.ts `loadProgression`).
  */
-import { purdueCoordinationDiagram, type PcdArrival, type PcdCycle } from '../measures/pcd.js';
+import { purdueCoordinationDiagram, withArrivals, type PcdCycle } from '../measures/pcd.js';
 import { arrivalDetectors, type DetectorSet, type MeasureContext } from '../measures/context.js';
 import { APPROACH_IDS } from '../network/schema.js';
 import { movementIndex, THROUGH_TURN } from '../network/geometry.js';
@@ -145,20 +145,6 @@ function arrivalTimesByChannelMs(ctx: MeasureContext, loc: number, set: Detector
     else list.push(ev.timestampMsAt(k) + travel);
   }
   return new Map([...lists].map(([ch, xs]) => [ch, Float64Array.from(xs).sort()]));
-}
-
-/** `cycles` with their arrivals replaced by those of `arrivalsMs` (sorted) that fall in each. */
-function withArrivals(cycles: readonly PcdCycle[], arrivalsMs: Float64Array): PcdCycle[] {
-  let a = 0;
-  return cycles.map((cy) => {
-    while (a < arrivalsMs.length && arrivalsMs[a]! < cy.startMs) a++;
-    const list: PcdArrival[] = [];
-    for (; a < arrivalsMs.length && arrivalsMs[a]! < cy.endMs; a++) {
-      const t = arrivalsMs[a]!;
-      list.push({ timestampMs: t, inCycleS: (t - cy.startMs) / 1000, on: t < cy.greenStartMs ? 'red' : t < cy.yellowStartMs ? 'green' : 'yellow' });
-    }
-    return { ...cy, arrivals: list };
-  });
 }
 
 const STAND_MS = (7 / (8 / 3.6)) * 1000;
