@@ -102,7 +102,7 @@ export async function readCalibrationSeries(
   let nearIncident = 0;
   let fromMs = Number.NaN;
   let toMs = Number.NaN;
-  const close = (): void => {
+  const endStretch = (): void => {
     const n = count.length / nd;
     if (n >= minSamples) {
       series.push({ samples: n, countVeh: Float64Array.from(count), occupancyPct: Float64Array.from(occ), sampleS: q.sampleS });
@@ -122,9 +122,9 @@ export async function readCalibrationSeries(
     if (excluded || seenMonitored < needed) {
       if (excluded) nearIncident++;
       else incomplete++;
-      close();
+      endStretch();
     } else {
-      if (rowMs !== lastMs + stepMs) close();
+      if (rowMs !== lastMs + stepMs) endStretch();
       for (let d = 0; d < nd; d++) {
         count.push(seen[d] === 1 ? rowVeh[d]! : 0);
         occ.push(seen[d] === 1 ? rowOcc[d]! : 0);
@@ -155,7 +155,7 @@ export async function readCalibrationSeries(
     }
   }
   finishRow();
-  close();
+  endStretch();
   return { series, samples, incomplete, nearIncident, fromMs, toMs };
 }
 

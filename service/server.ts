@@ -358,6 +358,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     await journal?.close();
     await collector?.close();
     await counts?.close();
+    await calibrator?.close();
     await signs?.close();
     await diversion?.close();
     await history?.close();

@@ -138,7 +138,6 @@ interface Live {
 export class TrafficState {
   readonly links: TrafficLinks;
   readonly estimator: LinkStateEstimator;
-  /** Every incident reported so far, oldest first. */
   /** The incidents (./incidentBook.ts): what the loops detected and operators reported, kept across restarts with a storage. */
   readonly book = new IncidentBook(() => this.blockagesChanged());
   /** Start of the interval computed (ms; from a counts file local wall time read as UTC, live the service clock) and its length. */
@@ -436,7 +435,8 @@ export class TrafficState {
    * than `minHours` complete hours (or a store that cannot be read) the thresholds stay as they
    * were (calibrated before, or one for every loop, the status saying why); resolves to what
    * this call found. The thresholds change in place: the detector's window and its open incidents are kept.
-   * Reads the store a few hours at a time, so gRPC calls run between the reads.
+   * The store is read ten minutes at a time with the event loop free between reads, and
+   * `compute` (serve: a worker thread) calibrates the stations.
    */
   async calibrateIncidents(storage: Storage, nowMs: number, opts: { days?: number; minHours?: number; compute?: StationCalibration } = {}): Promise<CalibrationStatus> {
     const lv = this.live;
