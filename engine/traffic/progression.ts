@@ -89,15 +89,15 @@ export function arrivalOnGreenShares(
     }
     if (n >= MIN_ARRIVALS) out[k] = green / n;
     if (!delayOut || !(n >= MIN_ARRIVALS)) continue;
-    // Input-output queue over the whole log (the queue a cycle leaves is carried), delays
-    // summed for the arrivals in the cycles of the window.
-    // Lane by lane: each advance loop's arrivals through its own lane's queue at the lane's
-    // saturation flow (one pooled queue over the lanes would take them as perfectly balanced, and
-    // the busier lane's queue is the longer one).
+    // Input-output queues over the whole log (the queue a cycle leaves is carried), delays summed
+    // for the arrivals in the cycles of the window, lane by lane: each advance loop's arrivals
+    // through its own lane's queue at the lane's saturation flow (one pooled queue over the lanes
+    // would take them as perfectly balanced, and the busier lane's queue is the longer one).
     const loc = ctx.location[links.toIntersection[k]!]!;
-    const io = laneByLaneDelayS(ctx, links.toIntersection[k]!, loc, pcd.cycles, arrivalDetectors(ctx, phase, APPROACH_IDS[links.approach[k]!]), stopCorrectionS(links.freeFlowKph[k]!), fromMs, toMs);
+    const loops = arrivalDetectors(ctx, phase, APPROACH_IDS[links.approach[k]!]);
+    const io = laneByLaneDelayS(ctx, links.toIntersection[k]!, loc, pcd.cycles, loops, stopCorrectionS(links.freeFlowKph[k]!), fromMs, toMs);
     delayOut[k] = io;
-    if (Number.isFinite(io) && loc >= 0) for (const ch of arrivalDetectors(ctx, phase, APPROACH_IDS[links.approach[k]!]).channels) held.set(loc * CHANNEL_SPAN + ch, k);
+    if (Number.isFinite(io) && loc >= 0) for (const ch of loops.channels) held.set(loc * CHANNEL_SPAN + ch, k);
   }
   if (delayOut && held.size > 0) addHeldUpstreamDelayS(ctx, held, fromMs, toMs, delayOut);
   return out;
