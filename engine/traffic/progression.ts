@@ -24,7 +24,8 @@
  * the service reads the ones it collected from the controllers
  * (service/trafficState.ts `loadProgression`).
  */
-import { purdueCoordinationDiagram, withArrivals, type PcdCycle } from '../measures/pcd.js';
+import { withArrivals, type PcdCycle } from '../measures/pcd.js';
+import { phaseCycles, type SignalCycle } from '../measures/cycles.js';
 import { arrivalDetectors, type DetectorSet, type MeasureContext } from '../measures/context.js';
 import { APPROACH_IDS } from '../network/schema.js';
 import { movementIndex, THROUGH_TURN } from '../network/geometry.js';
@@ -77,7 +78,14 @@ export function arrivalOnGreenShares(
       if ((c.laneMovementMask[l]! & bit) !== 0) phase = c.lanePhase[l]!;
     }
     if (phase < 0) continue;
-    const pcd = purdueCoordinationDiagram(ctx, phase, APPROACH_IDS[links.approach[k]!]);
+    // The Purdue coordination diagram's cycles and arrivals (engine/measures/pcd.ts), built here
+    // from the arrivals per loop, which the input-output delay below takes lane by lane: one scan
+    // of the log for both.
+    const loc = ctx.location[links.toIntersection[k]!]!;
+    const loops = arrivalDetectors(ctx, phase, APPROACH_IDS[links.approach[k]!]);
+    const byLoop = arrivalTimesByChannelMs(ctx, loc, loops);
+    const signal = loc < 0 ? [] : phaseCycles(ctx.events, loc, ctx.numbering.phaseNumber[phase]!);
+    const pcd = { cycles: withArrivals(signal, mergeSorted([...byLoop.values()])) };
     let n = 0;
     let green = 0;
     for (const cy of pcd.cycles) {
@@ -93,9 +101,7 @@ export function arrivalOnGreenShares(
     // for the arrivals in the cycles of the window, lane by lane: each advance loop's arrivals
     // through its own lane's queue at the lane's saturation flow (one pooled queue over the lanes
     // would take them as perfectly balanced, and the busier lane's queue is the longer one).
-    const loc = ctx.location[links.toIntersection[k]!]!;
-    const loops = arrivalDetectors(ctx, phase, APPROACH_IDS[links.approach[k]!]);
-    const io = laneByLaneDelayS(ctx, links.toIntersection[k]!, loc, pcd.cycles, loops, stopCorrectionS(links.freeFlowKph[k]!), fromMs, toMs);
+    const io = laneByLaneDelayS(ctx, links.toIntersection[k]!, signal, loops, byLoop, stopCorrectionS(links.freeFlowKph[k]!), fromMs, toMs);
     delayOut[k] = io;
     if (Number.isFinite(io) && loc >= 0) for (const ch of loops.channels) held.set(loc * CHANNEL_SPAN + ch, k);
   }
@@ -104,17 +110,16 @@ export function arrivalOnGreenShares(
 }
 
 /**
- * The arrival-weighted mean input-output delay over the loops of `set` at intersection i (log
- * location `loc`), each loop's arrivals (its on-events moved to the stop line) queued through its
- * own lane at the lane's saturation flow in the phase's `cycles`; NaN without any.
+ * The arrival-weighted mean input-output delay over the loops of `set` at intersection i, each
+ * loop's arrivals (`byChannel`: its on-events moved to the stop line) queued through its own lane
+ * at the lane's saturation flow in the phase's `cycles`; NaN without any.
  */
-function laneByLaneDelayS(ctx: MeasureContext, i: number, loc: number, cycles: readonly PcdCycle[], set: DetectorSet, stopS: number, fromMs: number, toMs: number): number {
+function laneByLaneDelayS(ctx: MeasureContext, i: number, cycles: readonly SignalCycle[], set: DetectorSet, byChannel: ReadonlyMap<number, Float64Array>, stopS: number, fromMs: number, toMs: number): number {
   const c = ctx.c;
   const start = ctx.numbering.detectorStart[i]!;
   const end = ctx.numbering.detectorStart[i + 1]!;
   let sum = 0;
   let n = 0;
-  const byChannel = arrivalTimesByChannelMs(ctx, loc, set);
   for (const ch of set.channels) {
     let lane = -1;
     for (let d = start; d < end && lane < 0; d++) if (ctx.numbering.detectorChannel[d] === ch) lane = c.detectorLane[d]!;
@@ -128,6 +133,19 @@ function laneByLaneDelayS(ctx: MeasureContext, i: number, loc: number, cycles: r
     n += r.count;
   }
   return n > 0 ? sum / n / 1000 : Number.NaN;
+}
+
+/** One sorted array of several sorted ones. */
+function mergeSorted(parts: readonly Float64Array[]): Float64Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Float64Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out.sort();
 }
 
 /** As `arrivalTimesMs` (context.ts), per channel of `set`, in one pass over the log. */
