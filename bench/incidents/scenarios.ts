@@ -106,10 +106,17 @@ function linkLengthM(city: City, lane: number): number {
   return len;
 }
 
+/**
+ * GREENWAVE_LANE_CHANGE=1: the simulator's lane changing along links on (drivers merge round an
+ * obstacle and back, even out the lanes); the whole procedure then runs on those runs. Off by
+ * default: the figures in docs/benchmarks.md are without it unless they say so.
+ */
+const LANE_CHANGE = process.env['GREENWAVE_LANE_CHANGE'] === '1';
+
 /** Runs a scenario in the simulator (1 s steps) and returns its 30 s loop samples. */
 export function record(city: City, sc: Scenario): SampleSeries {
   const { plan, flows } = city.plans.get(sc.level)!;
-  const sim = new Simulation(city.c, plan, { movementFlowVehPerH: flows }, { seed: sc.seed, stepS: 1, detectorIntervalS: SAMPLE_S });
+  const sim = new Simulation(city.c, plan, { movementFlowVehPerH: flows }, { seed: sc.seed, stepS: 1, detectorIntervalS: SAMPLE_S, laneChange: LANE_CHANGE });
   if (sc.incident !== undefined) sim.addIncident(sc.incident);
   sim.runUntil(sc.endS);
   const counts = sim.detectorCounts();
