@@ -83,13 +83,20 @@ export interface RunOptions {
   readonly divertPlan?: PlanBuffer;
 }
 
+/**
+ * GREENWAVE_LANE_CHANGE=1: the simulator's lane changing along links on (drivers merge round the
+ * blockage and back). Off by default: the figures in docs/benchmarks.md are without it unless
+ * they say so.
+ */
+const LANE_CHANGE = process.env['GREENWAVE_LANE_CHANGE'] === '1';
+
 /** Runs one seed, with the guide at `guide` settings or (undefined) without guidance. */
 export function runSeed(city: LadderCity, seed: number, guide: DiversionOptions | undefined, opts: RunOptions = {}): RunResult {
   const incident = opts.incident ?? true;
   const travelTimes = opts.travelTimes ?? 'trajectories';
   const placeboAtS = opts.placeboAtS ?? Number.NaN;
   const { routes, alternative, trips } = throughTrips(city, seed, END_S);
-  const sim = new Simulation(city.c, city.plan, { movementFlowVehPerH: city.flows, routes }, { seed, stepS: 1, detectorIntervalS: UPDATE_S });
+  const sim = new Simulation(city.c, city.plan, { movementFlowVehPerH: city.flows, routes }, { seed, stepS: 1, detectorIntervalS: UPDATE_S, laneChange: LANE_CHANGE });
   if (incident) sim.addIncident({ lane: city.incidentLane, ...INCIDENT });
   const links = trafficLinks(city.c);
   const truth = new LinkTruth(sim, UPDATE_S);
