@@ -100,6 +100,8 @@ describe('reading the stored counts', () => {
     await store(storage, rowsOf(a, DAY0_MS + HOUR_MS, (d, r) => (d === station && r === 50) || (d === unmonitored && r === 80)));
     await store(storage, rowsOf(b, DAY0_MS + 3 * HOUR_MS));
     await store(storage, rowsOf(d3, DAY0_MS + 5 * HOUR_MS));
+    // Five samples at midnight: a stretch too short for the detector's window, dropped (and not in the range read).
+    await store(storage, rowsOf(slice(b, 0, 5), DAY0_MS));
     // Counts of another interval length (rolled up) are not read.
     await store(storage, [{ detectorId: c.detectorIds[0]!, intervalStartMs: DAY0_MS + 2 * HOUR_MS, intervalS: 900, volumeVeh: 10, occupancyPct: 5 }]);
     const incidentMs = DAY0_MS + 5 * HOUR_MS + 60 * SAMPLE_S * 1000;

@@ -68,7 +68,7 @@ export interface CalibrationRead {
   /** Samples read but left out: a monitored loop missing, or near a known incident. */
   readonly incomplete: number;
   readonly nearIncident: number;
-  /** First and last sample start used, ms (NaN without any). */
+  /** First and last sample start of the stretches kept, ms (NaN without any). */
   readonly fromMs: number;
   readonly toMs: number;
 }
@@ -102,11 +102,15 @@ export async function readCalibrationSeries(
   let nearIncident = 0;
   let fromMs = Number.NaN;
   let toMs = Number.NaN;
+  /** The open stretch's first sample start, ms. */
+  let stretchFromMs = Number.NaN;
   const endStretch = (): void => {
     const n = count.length / nd;
     if (n >= minSamples) {
       series.push({ samples: n, countVeh: Float64Array.from(count), occupancyPct: Float64Array.from(occ), sampleS: q.sampleS });
       samples += n;
+      if (!(fromMs <= stretchFromMs)) fromMs = stretchFromMs;
+      toMs = lastMs;
     }
     count = [];
     occ = [];
@@ -125,13 +129,12 @@ export async function readCalibrationSeries(
       endStretch();
     } else {
       if (rowMs !== lastMs + stepMs) endStretch();
+      if (count.length === 0) stretchFromMs = rowMs;
       for (let d = 0; d < nd; d++) {
         count.push(seen[d] === 1 ? rowVeh[d]! : 0);
         occ.push(seen[d] === 1 ? rowOcc[d]! : 0);
       }
       lastMs = rowMs;
-      if (!(fromMs <= rowMs)) fromMs = rowMs;
-      toMs = rowMs;
     }
     seen.fill(0);
     seenMonitored = 0;
