@@ -179,6 +179,11 @@ export type CalibrationStatus =
   | { readonly kind: 'not-read'; readonly error: string }
   | { readonly kind: 'calibrated'; readonly hours: number; readonly fromMs: number; readonly toMs: number; readonly atMs: number; readonly stations: number };
 
+/** The hours of counts the loops' thresholds rest on: 0 unless calibrated (`calibration_hours`, the metrics). */
+export function calibratedHours(x: CalibrationStatus): number {
+  return x.kind === 'calibrated' ? x.hours : 0;
+}
+
 /** The calibration status in English (part of `IncidentDetection.status`, logs). */
 export function calibrationText(x: CalibrationStatus): string {
   switch (x.kind) {

@@ -68,7 +68,7 @@ import { OccupancyHistory } from './occupancyHistory.js';
 import { addReflection } from './reflection.js';
 import { startConsole, type RunningConsole } from '../web/server/http.js';
 import type { UserStore } from '../web/server/users.js';
-import { DEFAULT_CALIBRATION_DAYS, IncidentCalibrator } from './incidentCalibration.js';
+import { calibratedHours, DEFAULT_CALIBRATION_DAYS, IncidentCalibrator } from './incidentCalibration.js';
 
 export { parsePriorityRequest, sToTimestamp, timestampToS } from './messages.js';
 export { ServiceState } from './state.js';
@@ -291,7 +291,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const d = traffic.detection();
     const open = new Map<string, number>();
     for (const x of traffic.incidents) if (x.clearedS === undefined) open.set(x.source, (open.get(x.source) ?? 0) + 1);
-    return { calibrationHours: d.calibration.kind === 'calibrated' ? d.calibration.hours : 0, open };
+    return { calibrationHours: calibratedHours(d.calibration), open };
   });
   // The incidents a previous run kept (an operator's report still open blocks its lanes again).
   if (opts.storage) {

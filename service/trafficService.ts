@@ -26,6 +26,7 @@ import { sToTimestamp, type Obj } from './messages.js';
 import type { ServiceContext } from './calls.js';
 import type { TrafficState } from './trafficState.js';
 import type { IncidentRecord } from './incidentBook.js';
+import { calibratedHours } from './incidentCalibration.js';
 
 /** Most entries a route may list. */
 export const MAX_ROUTE_ENTRIES = 200;
@@ -90,7 +91,7 @@ export function trafficService(ctx: ServiceContext, traffic: TrafficState, audit
   const sourceName = (): string => (traffic.isLive ? 'TRAFFIC_DATA_SOURCE_LIVE' : 'TRAFFIC_DATA_SOURCE_COUNTS_FILE');
   const detection = (): Obj => {
     const d = traffic.detection();
-    return { running: d.running, status: d.status, sample_s: d.sampleS, calibration_hours: d.calibration.kind === 'calibrated' ? d.calibration.hours : 0 };
+    return { running: d.running, status: d.status, sample_s: d.sampleS, calibration_hours: calibratedHours(d.calibration) };
   };
   const incidentMessage = (x: IncidentRecord): Obj => ({
     incident_id: x.incidentId,
