@@ -37,6 +37,7 @@ const INTEROP = [
   'service/server.test.ts',
   'service/storage/postgres.test.ts',
   'simulator/sumo/bridge/inSumo.test.ts',
+  'simulator/sumo/driver.test.ts',
   'simulator/sumo/exportActuated.test.ts',
   'simulator/sumo/loops.test.ts',
   'simulator/sumo/sumo.test.ts',

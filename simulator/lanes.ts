@@ -78,6 +78,8 @@ export function newVehicle(core: SimCore, t: number, speedFactor: number, length
   s.vFreeS[v] = 0;
   s.vStops[v] = 0;
   s.vSpeedFactor[v] = speedFactor;
+  // Drawn at the next whole second, with everyone else's.
+  s.vSpeedNoise[v] = 0;
   s.vLength[v] = lengthM;
   s.vAccel[v] = accelMps2;
   s.vRoute[v] = -1;

@@ -42,12 +42,15 @@ export function recordApproach(s: SimState, slot: number, lostS: number, stops: 
   s.mStops[slot] = s.mStops[slot]! + stops;
 }
 
-/** Vehicle v finished its trip at t: its travel, time loss and stops go into the network totals. */
-export function recordTrip(s: SimState, v: number, t: number): void {
+/**
+ * Vehicle v finished its trip at t: its travel, time loss and stops go into the network totals.
+ * `outsideLossS`: time it lost on parts of its route the simulator does not drive (transfers.ts).
+ */
+export function recordTrip(s: SimState, v: number, t: number, outsideLossS = 0): void {
   const travel = t - s.vEnterS[v]!;
   s.completed++;
   s.sumTravelS += travel;
-  const lossS = Math.max(0, travel - s.vFreeS[v]!);
+  const lossS = Math.max(0, travel - s.vFreeS[v]!) + outsideLossS;
   s.sumDelayS += lossS;
   if (s.vRoute[v]! >= 0) s.routeLossS[s.vRoute[v]!] = lossS;
   s.sumStops += s.vStops[v]!;

@@ -41,6 +41,13 @@ export interface SimRoutes {
    */
   readonly legEntryPosM: Float64Array;
   /**
+   * Per trip: Σ length / speed² over the parts of its route the simulator does not drive
+   * (before its entry link, ways between signals longer than the next link, after its last
+   * link), s per m/s: the time it loses there per m/s its driver runs under the speed limit.
+   * Driven at free flow, those parts lose only what an imperfect driver loses (DriverModel).
+   */
+  readonly outsideLossSPerMps: Float64Array;
+  /**
    * Where the trip ends on the link it is on after its last leg (its entry link when it has
    * none), m from that link's start; Infinity when the last leg takes it out of the network.
    */
@@ -63,6 +70,8 @@ export interface RouteRecord {
   readonly next?: readonly number[];
   readonly nextPosM?: readonly number[];
   readonly arrivePosM: number;
+  /** SimRoutes.outsideLossSPerMps; 0 when absent. */
+  readonly outsideLossSPerMps?: number;
 }
 
 /** Builds the table from per-trip records (already in entry-time order). */
@@ -94,6 +103,7 @@ export function routeTable(trips: readonly RouteRecord[]): SimRoutes {
     legNext,
     legEntryPosM,
     arrivePosM: Float64Array.from(trips, (t) => t.arrivePosM),
+    outsideLossSPerMps: Float64Array.from(trips, (t) => t.outsideLossSPerMps ?? 0),
     ids: trips.map((t) => t.id),
   };
 }

@@ -25,7 +25,7 @@ import { GreenwaveError, ErrorCode, OptionError } from '../engine/errors.js';
 import { buildTopology, type SimTopology } from './topology.js';
 import { SignalHeads, type LampSource } from './signals.js';
 import type { RouteChoice, SimRoutes } from './routeTable.js';
-import { createSimState, copySimState, IDM, type SimCore, type SimState } from './vehicles.js';
+import { createSimState, copySimState, GREENWAVE_DRIVER, IDM, type DriverModel, type SimCore, type SimState } from './vehicles.js';
 import { buildSources, spawn, spawnRoutes } from './entry.js';
 import { computeOpposingEtas, moveLane } from './idm.js';
 import { accumulateOccupancy, closeInterval, detectorCounts, feedHeads, FAULT, loopLayout, type DetectorFault } from './detectors.js';
@@ -66,6 +66,11 @@ export interface SimOptions {
    * movement, and discretionary for speed gain (MOBIL), both with safe gaps. Default off.
    */
   readonly laneChange?: boolean;
+  /**
+   * How the drivers drive (vehicles.ts DriverModel): greenwave's own (GREENWAVE_DRIVER) by
+   * default; SUMO_DEFAULT_DRIVER to emulate SUMO's default car on a SUMO scenario.
+   */
+  readonly driver?: DriverModel;
   /**
    * Turn bays: lanes (by compiled lane id) that exist only on the last metres of their link;
    * vehicles for them come onto the link in a neighbouring lane and change in (a full bay
@@ -158,6 +163,7 @@ export class Simulation {
       routeChoice: undefined,
       parking: undefined,
       lc: createLaneChangeLayout({ top, c }, opts.laneChange === true, opts.bayLengthM),
+      driver: checkDriver(opts.driver ?? GREENWAVE_DRIVER),
       greenMask: this.lamps.greenMask,
       yellowMask: this.lamps.yellowMask,
       permittedMask: this.lamps.permittedMask,
@@ -363,4 +369,11 @@ export class Simulation {
   metrics(): SimMetrics {
     return metricsOf(this.core);
   }
+}
+
+/** A run's driver model, checked once so that the step loop need not. */
+function checkDriver(d: DriverModel): DriverModel {
+  if (!(d.headwayS >= 0.5 && d.headwayS <= 3)) throw new OptionError('options.driver.headwayS', `must be within [0.5, 3] s, got ${d.headwayS}`);
+  if (!(d.speedNoiseMps >= 0 && d.speedNoiseMps <= 5)) throw new OptionError('options.driver.speedNoiseMps', `must be within [0, 5] m/s, got ${d.speedNoiseMps}`);
+  return d;
 }

@@ -74,7 +74,12 @@ export function arrive(core: SimCore, v: number, lane: number, k: number, link: 
 
 /** The trip is complete: its travel, delay and stops go into the network totals, and its slot is freed. */
 function finishTrip(core: SimCore, v: number, t: number): void {
-  recordTrip(core.s, v, t);
+  const r = core.s.vRoute[v]!;
+  // What an imperfect driver (DriverModel) loses on the parts of its route that are not simulated, driven at free flow.
+  const noiseMps = core.driver.speedNoiseMps;
+  const f = core.s.vSpeedFactor[v]!;
+  const outsideS = r >= 0 && noiseMps > 0 && core.routes !== undefined ? ((noiseMps / 2) * core.routes.outsideLossSPerMps[r]!) / (f * f) : 0;
+  recordTrip(core.s, v, t, outsideS);
   if (core.buses.vTracked[v] === 1) finishTracked(core, v, t);
   if (core.parking !== undefined) core.parking.finished(v, t);
   freeVehicle(core, v);

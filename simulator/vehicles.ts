@@ -41,6 +41,35 @@ const HEADWAY_S = ((): number => {
  * car: 1,827 veh/h, docs/benchmarks.md "Queue discharge").
  */
 export const IDM = { accelMps2: 1.5, decelMps2: 2.0, headwayS: HEADWAY_S, minGapM: 2.0, lengthM: 5.0 } as const;
+
+/** How a simulation's drivers drive, beyond the IDM's car: one per run (`SimOptions.driver`). */
+export interface DriverModel {
+  /** The IDM's desired time headway, s: with the car's acceleration it sets how fast a queue discharges. */
+  readonly headwayS: number;
+  /**
+   * Driver imperfection: each driver's desired speed falls below its own by a uniform draw in
+   * [0, speedNoiseMps), redrawn every simulated second; 0 = drivers hold their desired speed.
+   */
+  readonly speedNoiseMps: number;
+}
+
+/** greenwave's own drivers: what every figure on the project's own networks is measured with. */
+export const GREENWAVE_DRIVER: DriverModel = { headwayS: IDM.headwayS, speedNoiseMps: 0 };
+
+/**
+ * SUMO's default car emulated, for runs on SUMO scenarios judged against SUMO (Krauss, σ 0.5,
+ * acceleration 2.6 m/s², at SUMO's default 1 s step). SUMO's dawdling takes up to σ × acceleration
+ * × 1 s = 1.3 m/s off a car's speed every step, 0.65 m/s on average, so a free-flowing SUMO car
+ * drives about 5 % under its desired speed at 50 km/h (a lone car over 750 m: 2.8 s of time loss
+ * with σ 0.5, none with σ 0), which SUMO counts as time loss. The rest is greenwave's car: on the
+ * same net and program its queue already discharges as SUMO's does (one lane of a 3 × 3
+ * netgenerate grid, 1,500 veh/h offered for an hour: 823 through against SUMO's 825–828; 1.45 s,
+ * which an earlier comparison across different nets suggested, gives 745). SUMO's acceleration and
+ * deceleration in the IDM (2.6 and 4.5 m/s², headway 1.3 s for the same discharge) put our time
+ * loss 10–50 % under SUMO's on bench/fidelity's tuning half (docs/benchmarks.md), and were not
+ * kept. simulator/sumo/driver.test.ts checks both figures against the real SUMO.
+ */
+export const SUMO_DEFAULT_DRIVER: DriverModel = { headwayS: IDM.headwayS, speedNoiseMps: 0.5 * 2.6 * 1 };
 /** A standard 12 m city bus: longer, and slower to pick up speed, than a car. */
 export const BUS = { accelMps2: 1.0, lengthM: 12.0 } as const;
 /** Below this speed a vehicle counts as stopped (and queued), m/s. */
@@ -92,6 +121,8 @@ export function createSimState(d: StateDims) {
     vFreeS: new Float64Array(cap),
     /** Desired speed as a share of the link speed: drivers differ (SUMO's default speedFactor spread). */
     vSpeedFactor: new Float64Array(cap).fill(1),
+    /** How far below its desired speed the driver now wants to go, m/s (DriverModel.speedNoiseMps). */
+    vSpeedNoise: new Float64Array(cap),
     /** Body length and maximum acceleration: a car's, or a bus's for tracked vehicles. */
     vLength: new Float64Array(cap).fill(IDM.lengthM),
     vAccel: new Float64Array(cap).fill(IDM.accelMps2),
@@ -215,6 +246,8 @@ export interface SimCore {
   readonly incidents: IncidentTable;
   /** Lane changing along links (laneChange.ts): on or off, lane order and turn-bay starts. */
   readonly lc: LaneChangeLayout;
+  /** How the drivers drive (headway, imperfection). */
+  readonly driver: DriverModel;
   /** Parking search (parking.ts): set by `Simulation.setParking`, undefined = none (every hook is skipped). */
   parking: SimParking | undefined;
   /** Lamps as vehicles see them, per intersection (bit = movement). */

@@ -11,9 +11,11 @@
  *
  *   node dist/bench/fidelity/one.js <scenario-id> <level> [smoke]
  *
- * GREENWAVE_LANE_CHANGE=1 runs our simulator with lane changing along links
- * (and SUMO's turn bays begun where SUMO begins them; GREENWAVE_TURN_BAYS=0
- * keeps them as long as the link).
+ * Our simulator runs as `greenwave sim` does: lane changing along links (SUMO's
+ * turn bays begun where SUMO begins them; GREENWAVE_TURN_BAYS=0 keeps them as
+ * long as the link) and SUMO's default car emulated. GREENWAVE_LANE_CHANGE=0
+ * and GREENWAVE_DRIVER=greenwave give the former settings (no lane changes,
+ * greenwave's own drivers).
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +26,7 @@ import { scenarioFamily, smokeFamily, type DemandLevel } from '../scenarios/fami
 import { buildDemand, buildLoops, buildNetwork, checkTrustOf, greenwavePlan, recordLoops, sh, SUMO_HOME } from '../scenarios/build.js';
 import { spearman, type FidelityCase, type PlanComparison } from './report.js';
 import { childRun } from '../scenarios/pool.js';
+import { GREENWAVE_DRIVER, SUMO_DEFAULT_DRIVER } from '../../simulator/vehicles.js';
 
 /** Demand runs 20 minutes; throughput is counted 5 minutes after it ends; both simulators run on until everyone has arrived (at most 30 min more). */
 const DEMAND_S = 1200;
@@ -35,7 +38,12 @@ const SUMO_CHECK = process.env['GREENWAVE_SUMO_CHECK'];
 const LEAN = process.env['GREENWAVE_LEAN'] === '1';
 /** Scored in SUMO only: our simulator's ρ stays over the nine plans it has always been over. */
 const SUMO_CHECK_PLAN = 'greenwave (SUMO check)';
-const LANE_OPTS = { laneChange: process.env['GREENWAVE_LANE_CHANGE'] === '1', turnBays: process.env['GREENWAVE_TURN_BAYS'] !== '0' };
+/** `greenwave sim`'s defaults (lane changing, SUMO's default car emulated); GREENWAVE_LANE_CHANGE=0 and GREENWAVE_DRIVER=greenwave for the former ones. */
+const LANE_OPTS = {
+  laneChange: process.env['GREENWAVE_LANE_CHANGE'] !== '0',
+  turnBays: process.env['GREENWAVE_TURN_BAYS'] !== '0',
+  driver: process.env['GREENWAVE_DRIVER'] === 'greenwave' ? GREENWAVE_DRIVER : SUMO_DEFAULT_DRIVER,
+};
 
 interface Trip {
   readonly arrivalS: number;

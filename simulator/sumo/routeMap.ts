@@ -61,6 +61,19 @@ export function mapTrips(trips: readonly SumoTrip[], graph: SumoGraph, c: Compil
     for (let k = top.linkLaneStart[l]!; k < top.linkLaneStart[l]! + top.linkLaneCount[l]!; k++) servedMask[l] = servedMask[l]! | c.laneMovementMask[top.linkLanes[k]!]!;
   }
   const len = (e: string) => graph.edges.get(e)?.lengthM ?? 0;
+  // Σ length / speed² over `metres` of edges E[from..to), taken from their start (or, with fromEnd, their end).
+  const lossRate = (E: readonly string[], from: number, to: number, metres: number, fromEnd: boolean): number => {
+    let rate = 0;
+    let left = metres;
+    for (let q = fromEnd ? to - 1 : from; left > 0 && q >= from && q < to; q += fromEnd ? -1 : 1) {
+      const info = graph.edges.get(E[q]!);
+      if (!info) continue;
+      const d = Math.min(left, info.lengthM);
+      rate += d / (info.speedMps * info.speedMps);
+      left -= d;
+    }
+    return rate;
+  };
   const out: RouteRecord[] = [];
   let unmodelled = 0;
   let unservedTurn = 0;
@@ -75,6 +88,7 @@ export function mapTrips(trips: readonly SumoTrip[], graph: SumoGraph, c: Compil
     // Distance from the trip's start to the entry link's stop line, and the time to drive the part that lies upstream of the link.
     let toLineM = 0;
     let upstreamS = 0;
+    let outside = 0;
     for (let k = 0; k <= j; k++) toLineM += len(E[k]!);
     let entryPosM = top.linkLengthM[link]! - toLineM;
     if (entryPosM < 0) {
@@ -83,6 +97,7 @@ export function mapTrips(trips: readonly SumoTrip[], graph: SumoGraph, c: Compil
         const info = graph.edges.get(E[k]!)!;
         const d = Math.min(excess, info.lengthM);
         upstreamS += d / info.speedMps;
+        outside += d / (info.speedMps * info.speedMps);
         excess -= d;
       }
       entryPosM = 0;
@@ -113,6 +128,8 @@ export function mapTrips(trips: readonly SumoTrip[], graph: SumoGraph, c: Compil
         // It comes onto that link as far along as the link is longer than its way there (a link
         // shorter than the way is driven from its start; lengths within a metre are the same).
         const posM = top.linkLengthM[routeNext]! - wayM;
+        // A way longer than the link: its first metres are not driven.
+        if (posM < 1 && wayM > top.linkLengthM[routeNext]!) outside += lossRate(E, j + 1, k + 1, wayM - top.linkLengthM[routeNext]!, false);
         next.push(routeNext);
         nextPosM.push(posM >= 1 ? posM : 0);
         link = routeNext;
@@ -124,6 +141,8 @@ export function mapTrips(trips: readonly SumoTrip[], graph: SumoGraph, c: Compil
       nextPosM.push(0);
       const topoNext = top.linkNext[movementSlot(link, m)]!;
       if (topoNext < 0) {
+        // It leaves the network at the stop line: the rest of its route is not driven.
+        outside += lossRate(E, j + 1, E.length, Infinity, false);
         arrivePosM = Infinity;
         break;
       }
@@ -133,6 +152,7 @@ export function mapTrips(trips: readonly SumoTrip[], graph: SumoGraph, c: Compil
       for (let q = j + 1; q < E.length; q++) rest += len(E[q]!);
       link = nextLink;
       arrivePosM = Math.min(rest, top.linkLengthM[nextLink]!);
+      if (rest > arrivePosM) outside += lossRate(E, j + 1, E.length, rest - arrivePosM, true);
       break;
     }
     out.push({
@@ -146,6 +166,7 @@ export function mapTrips(trips: readonly SumoTrip[], graph: SumoGraph, c: Compil
       next,
       nextPosM,
       arrivePosM,
+      outsideLossSPerMps: outside,
     });
   }
   out.sort((a, b) => a.entryS - b.entryS);

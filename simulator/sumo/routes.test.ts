@@ -18,6 +18,7 @@ import { mapTrips } from './routeMap.js';
 import { readSumoPrograms } from './programLamps.js';
 import { runSumoScenario } from './scenario.js';
 import { compileImport, importSumoNet } from './importNet.js';
+import { GREENWAVE_DRIVER } from '../vehicles.js';
 import { buildTopology } from '../topology.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -126,6 +127,11 @@ describe('mapTrips', () => {
     // A 242.8 m boundary edge onto a 250 m modelled approach: it appears 7.2 m in, at SUMO's default depart speed 0.
     expect(r.entryPosM[0]).toBeCloseTo(250 - 242.8, 1);
     expect(r.entrySpeedMps[0]).toBe(0);
+    // Not driven: C2E after the last signal (length / speed², s per m/s); C2S2 after the turn; nothing of a trip that ends at a stop line.
+    const c2e = graph.edges.get('C2E')!;
+    expect(r.outsideLossSPerMps[0]).toBeCloseTo(c2e.lengthM / c2e.speedMps ** 2, 9);
+    expect(r.outsideLossSPerMps[1]).toBeGreaterThan(0);
+    expect(r.outsideLossSPerMps[2]).toBe(0);
   });
 });
 
@@ -148,9 +154,9 @@ describe('runSumoScenario and greenwave sim', () => {
     expect(b.metrics.vehicleUpdates).toBe(a.metrics.vehicleUpdates);
   });
 
-  it('with lane changing, every trip still finishes, vehicles do change lanes, and a seed fixes the run; `greenwave sim --lane-change` reports it', () => {
-    const off = runSumoScenario(NET, demand, { seed: 3 });
-    const a = runSumoScenario(NET, demand, { seed: 3, laneChange: true });
+  it('with lane changing (the default), every trip still finishes, vehicles do change lanes, and a seed fixes the run; `greenwave sim` reports it', () => {
+    const off = runSumoScenario(NET, demand, { seed: 3, laneChange: false });
+    const a = runSumoScenario(NET, demand, { seed: 3 });
     expect(off.laneChanges).toBe(0);
     expect(a.laneChanges).toBeGreaterThan(0);
     expect(a.metrics.vehiclesCompleted).toBe(a.tripsSimulated);
@@ -162,11 +168,17 @@ describe('runSumoScenario and greenwave sim', () => {
     const routesPath = join(dir, 'r.rou.xml');
     writeFileSync(routesPath, demand);
     try {
-      expect(run(['sim', '--net', NET_PATH, '--routes', routesPath, '--seed', '3', '--lane-change', '--json'], (s) => (out += s), () => {})).toBe(0);
+      expect(run(['sim', '--net', NET_PATH, '--routes', routesPath, '--seed', '3', '--json'], (s) => (out += s), () => {})).toBe(0);
+      expect(JSON.parse(out)).toMatchObject({ laneChanges: a.laneChanges, drivers: 'sumo', meanTimeLossS: Number(a.meanTimeLossS.toFixed(2)) });
+      out = '';
+      expect(run(['sim', '--net', NET_PATH, '--routes', routesPath, '--seed', '3', '--no-lane-change', '--driver', 'greenwave', '--json'], (s) => (out += s), () => {})).toBe(0);
+      const own = runSumoScenario(NET, demand, { seed: 3, laneChange: false, driver: GREENWAVE_DRIVER });
+      expect(JSON.parse(out)).toMatchObject({ laneChanges: 0, drivers: 'greenwave', meanTimeLossS: Number(own.meanTimeLossS.toFixed(2)) });
+      // The drivers are not the same (sumo/driver.test.ts judges SUMO's against SUMO).
+      expect(Math.abs(off.meanTimeLossS - own.meanTimeLossS)).toBeGreaterThan(0.1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    expect(JSON.parse(out).laneChanges).toBe(a.laneChanges);
   });
 
   it('runs a plan file’s programs instead of the net’s, and a longer red costs the side street more', () => {
@@ -192,5 +204,8 @@ describe('runSumoScenario and greenwave sim', () => {
     err = '';
     expect(run(['sim', '--net', NET_PATH, '--routes', 'x.rou.xml', '--seed=1.5'], (s) => (out += s), (s) => (err += s))).toBe(2);
     expect(err).toMatch(/--seed "1.5"/);
+    err = '';
+    expect(run(['sim', '--net', NET_PATH, '--routes', 'x.rou.xml', '--driver', 'krauss'], (s) => (out += s), (s) => (err += s))).toBe(2);
+    expect(err).toMatch(/--driver "krauss": expected sumo or greenwave/);
   });
 });

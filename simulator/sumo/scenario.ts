@@ -8,6 +8,7 @@
 import type { CompiledNetwork } from '../../engine/network/compile.js';
 import { createPlanBuffer, planAll, PlanScratch } from '../../engine/timing/planner.js';
 import { Simulation, type SimMetrics } from '../simulation.js';
+import { SUMO_DEFAULT_DRIVER, type DriverModel } from '../vehicles.js';
 import { buildTopology } from '../topology.js';
 import { compileImport, importSumoNet, type SumoMapping } from './importNet.js';
 import { readSumoGraph, readSumoRoutes } from './routes.js';
@@ -26,10 +27,15 @@ export interface SumoScenarioOptions {
   readonly planXml?: string | readonly string[];
   /** Also count the trips finished by this time, s (throughput). */
   readonly snapshotS?: number;
-  /** Lane changing along links (simulation.ts option `laneChange`). Default off. */
+  /** Lane changing along links (simulation.ts option `laneChange`), as SUMO's cars change lanes. Default on. */
   readonly laneChange?: boolean;
   /** With lane changing, begin turn bays where SUMO does (turnBays.ts). Default: with `laneChange`. */
   readonly turnBays?: boolean;
+  /**
+   * How the drivers drive (simulation.ts option `driver`). Default SUMO's default car emulated
+   * (vehicles.ts SUMO_DEFAULT_DRIVER): these runs are compared with SUMO's.
+   */
+  readonly driver?: DriverModel;
 }
 
 export interface SumoScenarioResult {
@@ -82,13 +88,13 @@ export function runSumoScenario(netXml: string, routesXml: string, opts: SumoSce
   const mapped = mapTrips(demand.trips, graph, c, buildTopology(c, approachLengthM), imported.mapping);
   const lastDue = mapped.routes.count > 0 ? mapped.routes.entryS[mapped.routes.count - 1]! : 0;
   const endS = opts.endS ?? lastDue + 3600;
-  const laneChange = opts.laneChange === true;
+  const laneChange = opts.laneChange ?? true;
   const bays = laneChange && (opts.turnBays ?? true) ? sumoTurnBays(sumoNet) : undefined;
   const sim = new Simulation(
     c,
     plan,
     { movementFlowVehPerH: new Float64Array(c.intersectionCount * 16), routes: mapped.routes },
-    { seed: opts.seed ?? 1, stepS: opts.stepS ?? 0.5, lamps, maxVehicles: Math.max(1000, mapped.routes.count), laneChange, approachLengthM, ...(bays !== undefined ? { bayLengthM: bays } : {}) },
+    { seed: opts.seed ?? 1, stepS: opts.stepS ?? 0.5, lamps, maxVehicles: Math.max(1000, mapped.routes.count), laneChange, approachLengthM, driver: opts.driver ?? SUMO_DEFAULT_DRIVER, ...(bays !== undefined ? { bayLengthM: bays } : {}) },
   );
   const t0 = performance.now();
   // Run to the end, or stop once every trip is in and out.
