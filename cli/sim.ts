@@ -9,7 +9,7 @@ import { readText } from './io.js';
 import { GreenwaveError, ErrorCode } from '../engine/errors.js';
 import { runSumoScenario } from '../simulator/sumo/scenario.js';
 import { roundTo } from '../engine/numeric.js';
-import { GREENWAVE_DRIVER, SUMO_DEFAULT_DRIVER } from '../simulator/vehicles.js';
+import { GREENWAVE_DRIVER } from '../simulator/vehicles.js';
 
 export const SIM_USAGE = `usage:
   greenwave sim --net <x.net.xml> --routes <y.rou.xml> [--plan <plan.add.xml>[,more.add.xml]] [--seed N] [--end S] [--step 0.5] [--no-lane-change] [--driver sumo|greenwave] [--json]
@@ -29,9 +29,11 @@ export const SIM_USAGE = `usage:
       (strategic and for speed gain, as SUMO's do) and turn bays begin where
       SUMO's do; --no-lane-change keeps every vehicle in its lane
       (--lane-change, the default, is still accepted).
-      --driver: sumo (default) emulates SUMO's default car, whose dawdling
-      below its desired speed SUMO counts as time loss; greenwave: the
-      project's own drivers, who hold their desired speed.
+      --driver: sumo (default) emulates SUMO's car, whose dawdling below its
+      desired speed SUMO counts as time loss (as much as the routes file's
+      vehicle types' sigma × accel say; SUMO's default type's unless
+      redefined); greenwave: the project's own drivers, who hold their
+      desired speed.
 `;
 
 function usage(message: string): GreenwaveError {
@@ -58,8 +60,9 @@ export function cmdSim(args: string[], out: (s: string) => void): number {
   const seed = numberFlag(values.seed, '--seed', (n) => Number.isInteger(n) && n >= 0, 'a whole number ≥ 0');
   const endS = numberFlag(values.end, '--end', (n) => n > 0, 'a positive number of seconds');
   const stepS = numberFlag(values.step, '--step', (n) => n > 0 && n <= 1, 'a step in (0, 1] s');
-  const driver = values.driver === undefined || values.driver === 'sumo' ? SUMO_DEFAULT_DRIVER : values.driver === 'greenwave' ? GREENWAVE_DRIVER : undefined;
-  if (driver === undefined) throw usage(`--driver "${values.driver}": expected sumo or greenwave`);
+  if (values.driver !== undefined && values.driver !== 'sumo' && values.driver !== 'greenwave') throw usage(`--driver "${values.driver}": expected sumo or greenwave`);
+  // sumo: the scenario's default (SUMO's car with the routes file's dawdling).
+  const driver = values.driver === 'greenwave' ? { driver: GREENWAVE_DRIVER } : {};
   if (values['lane-change'] && values['no-lane-change']) throw usage('sim: --lane-change and --no-lane-change exclude each other');
   const netXml = readText(values.net, 'SUMO network');
   const routesXml = readText(values.routes, 'SUMO routes');
@@ -67,7 +70,7 @@ export function cmdSim(args: string[], out: (s: string) => void): number {
   const planXml = values.plan !== undefined ? values.plan.split(',').map((p) => readText(p, 'plan file')) : undefined;
   let r: ReturnType<typeof runSumoScenario>;
   try {
-    r = runSumoScenario(netXml, routesXml, { ...(seed !== undefined ? { seed } : {}), ...(endS !== undefined ? { endS } : {}), ...(stepS !== undefined ? { stepS } : {}), ...(planXml !== undefined ? { planXml } : {}), laneChange: values['no-lane-change'] !== true, driver });
+    r = runSumoScenario(netXml, routesXml, { ...(seed !== undefined ? { seed } : {}), ...(endS !== undefined ? { endS } : {}), ...(stepS !== undefined ? { stepS } : {}), ...(planXml !== undefined ? { planXml } : {}), laneChange: values['no-lane-change'] !== true, ...driver });
   } catch (e: unknown) {
     if (e instanceof GreenwaveError && e.code === ErrorCode.InvalidInput) throw new GreenwaveError(e.code, `${values.net} / ${values.routes}${values.plan ? ` / ${values.plan}` : ''}: ${e.message}`, e.issues, { cause: e });
     throw e;

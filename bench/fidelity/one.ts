@@ -26,7 +26,7 @@ import { scenarioFamily, smokeFamily, type DemandLevel } from '../scenarios/fami
 import { buildDemand, buildLoops, buildNetwork, checkTrustOf, greenwavePlan, recordLoops, sh, SUMO_HOME } from '../scenarios/build.js';
 import { spearman, type FidelityCase, type PlanComparison } from './report.js';
 import { childRun } from '../scenarios/pool.js';
-import { GREENWAVE_DRIVER, SUMO_DEFAULT_DRIVER } from '../../simulator/vehicles.js';
+import { GREENWAVE_DRIVER } from '../../simulator/vehicles.js';
 
 /** Demand runs 20 minutes; throughput is counted 5 minutes after it ends; both simulators run on until everyone has arrived (at most 30 min more). */
 const DEMAND_S = 1200;
@@ -42,7 +42,8 @@ const SUMO_CHECK_PLAN = 'greenwave (SUMO check)';
 const LANE_OPTS = {
   laneChange: process.env['GREENWAVE_LANE_CHANGE'] !== '0',
   turnBays: process.env['GREENWAVE_TURN_BAYS'] !== '0',
-  driver: process.env['GREENWAVE_DRIVER'] === 'greenwave' ? GREENWAVE_DRIVER : SUMO_DEFAULT_DRIVER,
+  // Unset: SUMO's car with the routes' own dawdling, as `greenwave sim` runs it.
+  ...(process.env['GREENWAVE_DRIVER'] === 'greenwave' ? { driver: GREENWAVE_DRIVER } : {}),
 };
 
 interface Trip {

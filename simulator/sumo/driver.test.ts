@@ -66,10 +66,11 @@ describe('SUMO’s default car emulated (real sumo)', () => {
     return sum / SEEDS.length;
   }
 
-  function oursLossS(driver: typeof GREENWAVE_DRIVER): number {
+  /** Our simulator's mean time loss on the same cars: the drivers given, or as the routes file's σ says. */
+  function oursLossS(routes: string, driver?: typeof GREENWAVE_DRIVER): number {
     let sum = 0;
     for (const seed of SEEDS) {
-      const r = runSumoScenario(NET, loneCars(), { seed, planXml: allGreen(), driver });
+      const r = runSumoScenario(NET, routes, { seed, planXml: allGreen(), ...(driver !== undefined ? { driver } : {}) });
       expect(r.metrics.vehiclesCompleted).toBe(30);
       sum += r.meanTimeLossS;
     }
@@ -78,10 +79,13 @@ describe('SUMO’s default car emulated (real sumo)', () => {
 
   it('loses on a free road the time SUMO’s dawdling loses', () => {
     const sumoAdds = sumoLossS(0.5) - sumoLossS(0);
-    const oursAdds = oursLossS(SUMO_DEFAULT_DRIVER) - oursLossS(GREENWAVE_DRIVER);
+    const oursAdds = oursLossS(loneCars(), SUMO_DEFAULT_DRIVER) - oursLossS(loneCars(), GREENWAVE_DRIVER);
     // About 2.8 s over 750 m in SUMO: 5 % of the free-flow time.
     expect(sumoAdds).toBeGreaterThan(1.2);
     expect(Math.abs(oursAdds - sumoAdds) / sumoAdds, `ours adds ${oursAdds.toFixed(2)} s, SUMO's dawdling ${sumoAdds.toFixed(2)} s`).toBeLessThan(0.2);
+    // By default the routes file's vehicle type decides: σ 0 there, no dawdling here either.
+    expect(oursLossS(loneCars(0))).toBeCloseTo(oursLossS(loneCars(), GREENWAVE_DRIVER), 6);
+    expect(oursLossS(loneCars(0.5))).toBeCloseTo(oursLossS(loneCars(), SUMO_DEFAULT_DRIVER), 6);
   });
 
   it('discharges a standing queue through a signal as SUMO’s car does', () => {

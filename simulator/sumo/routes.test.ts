@@ -89,8 +89,25 @@ describe('readSumoRoutes', () => {
     expect(() => readSumoRoutes(routes(`<flow id="f" begin="0" end="3600" vehsPerHour="1e12" from="WC1" to="C2E"/>`), graph)).toThrow(/flow\[0\] \(f\) would depart 1000000000000 vehicles/);
     expect(() => readSumoRoutes(routes(`<flow id="f" begin="100" end="10" vehsPerHour="100" from="WC1" to="C2E"/>`), graph)).toThrow(/runs from 100 to 10 s/);
     expect(() => readSumoRoutes(routes(`<flow id="f" begin="0" end="10" probability="2" from="WC1" to="C2E"/>`), graph)).toThrow(/probability 2 is not in 0..1/);
+    expect(() => readSumoRoutes(routes(`<vType id="t" sigma="2"/>`), graph)).toThrow(/vType\[0\] \(t\) has sigma 2/);
     expect(() => readSumoRoutes('<routes><vehicle', graph)).toThrow(GreenwaveError);
     expect(() => readSumoRoutes('<net/>', graph)).toThrow(/no <routes> root/);
+  });
+});
+
+describe('vehicle types’ dawdling', () => {
+  it('is SUMO’s default type’s unless the file says otherwise, per trip by its type', () => {
+    const one = `<route id="r" edges="WC1 C1C2 C2E"/>`;
+    expect(readSumoRoutes(routes(`${one}<vehicle id="a" depart="0" route="r"/>`), graph).dawdleMps).toEqual({ mean: 1.3, min: 1.3, max: 1.3 });
+    expect(readSumoRoutes(routes(`<vType id="DEFAULT_VEHTYPE" sigma="0"/>${one}<vehicle id="a" depart="0" route="r"/>`), graph).dawdleMps.mean).toBe(0);
+    const mixed = readSumoRoutes(
+      routes(`<vType id="calm" sigma="0.2" accel="2"/>${one}<vehicle id="a" depart="0" route="r"/><vehicle id="b" depart="1" route="r" type="calm"/>
+  <flow id="f" begin="0" end="10" number="2" route="r" type="calm"/>`),
+      graph,
+    ).dawdleMps;
+    expect(mixed.min).toBeCloseTo(0.4, 12);
+    expect(mixed.max).toBeCloseTo(1.3, 12);
+    expect(mixed.mean).toBeCloseTo((1.3 + 3 * 0.4) / 4, 12);
   });
 });
 

@@ -59,6 +59,13 @@ export interface SumoTrip {
 export interface SumoDemand {
   /** Sorted by departure time (stable: file order among equal times, as SUMO inserts them). */
   readonly trips: readonly SumoTrip[];
+  /**
+   * SUMO's dawdling of the trips' vehicle types, σ × acceleration × 1 s (m/s, the most a driver's
+   * speed drops in a step at SUMO's default step): the mean over the trips, and the least and
+   * most of any trip. SUMO's default type (σ 0.5, 2.6 m/s²: 1.3 m/s) unless the file says otherwise
+   * (a `vType` with `sigma` or `accel`, `DEFAULT_VEHTYPE` redefined).
+   */
+  readonly dawdleMps: { readonly mean: number; readonly min: number; readonly max: number };
   /** What was not taken, with the reason, counted per reason. */
   readonly skipped: ReadonlyMap<string, number>;
 }
@@ -82,6 +89,22 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
   const skip = (why: string) => skipped.set(why, (skipped.get(why) ?? 0) + 1);
   const endS = opts.endS ?? Infinity;
   const rng = new SeededRandom(opts.seed ?? 42);
+  // Vehicle types' dawdling (Krauss σ × accel × 1 s); SUMO's default type unless redefined.
+  const SUMO_SIGMA = 0.5;
+  const SUMO_ACCEL_MPS2 = 2.6;
+  const dawdleOfType = new Map<string, number>([['DEFAULT_VEHTYPE', SUMO_SIGMA * SUMO_ACCEL_MPS2]]);
+  children(root, 'vType').forEach((t, k) => {
+    const id = attr(t, 'id');
+    if (!id) return;
+    const sigma = numAttr(t, 'sigma') ?? SUMO_SIGMA;
+    const accel = numAttr(t, 'accel') ?? SUMO_ACCEL_MPS2;
+    if (!(sigma >= 0 && sigma <= 1) || !(accel > 0 && accel <= 10)) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: vType[${k}] (${id}) has sigma ${sigma} and accel ${accel}; expected sigma in 0..1 and accel in (0, 10] m/s²`, [{ path: `vType[${k}]`, message: 'bad sigma or accel' }]);
+    dawdleOfType.set(id, sigma * accel);
+  });
+  let dawdleSum = 0;
+  let dawdleMin = Infinity;
+  let dawdleMax = -Infinity;
+  const dawdleOf = (node: XmlNode): number => dawdleOfType.get(attr(node, 'type') ?? 'DEFAULT_VEHTYPE') ?? SUMO_SIGMA * SUMO_ACCEL_MPS2;
   const named = new Map<string, string[]>();
   for (const r of children(root, 'route')) {
     const id = attr(r, 'id');
@@ -130,8 +153,11 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
     const n = s === undefined ? 0 : Number(s);
     return Number.isFinite(n) && n > 0 ? n : 0;
   };
-  const add = (id: string, departS: number, edges: string[], departSpeed: number | 'max') => {
+  const add = (id: string, departS: number, edges: string[], departSpeed: number | 'max', dawdleMps: number) => {
     if (departS > endS) return;
+    dawdleSum += dawdleMps;
+    dawdleMin = Math.min(dawdleMin, dawdleMps);
+    dawdleMax = Math.max(dawdleMax, dawdleMps);
     if (trips.length >= MAX_TRIPS) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: more than ${MAX_TRIPS} departures (at ${id}); check the flows' rates and times`, [{ path: id, message: 'too many departures' }]);
     trips.push({ trip: { id, departS, edges, departSpeed }, order: order++ });
   };
@@ -145,7 +171,7 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
         return;
       }
       const edges = edgesOf(v, `${where} (${id})`);
-      if (edges) add(id, depart, edges, departSpeedOf(v));
+      if (edges) add(id, depart, edges, departSpeedOf(v), dawdleOf(v));
     });
   }
   children(root, 'flow').forEach((f, k) => {
@@ -156,6 +182,7 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
     const edges = edgesOf(f, where);
     if (!edges) return;
     const speed = departSpeedOf(f);
+    const dawdle = dawdleOf(f);
     const vph = numAttr(f, 'vehsPerHour');
     const periodAttr = attr(f, 'period');
     const number = numAttr(f, 'number');
@@ -166,7 +193,7 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
       if (!(probability >= 0 && probability <= 1)) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} probability ${probability} is not in 0..1`, [{ path: `${where}.probability`, message: 'must be in 0..1' }]);
       // One Bernoulli draw per second, as SUMO does for probability flows.
       let n = 0;
-      for (let t = begin; t < end; t++) if (rng.next() < probability) add(`${id}.${n++}`, t, edges, speed);
+      for (let t = begin; t < end; t++) if (rng.next() < probability) add(`${id}.${n++}`, t, edges, speed, dawdle);
       return;
     }
     if (expRate) {
@@ -175,7 +202,7 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
       let n = 0;
       // Exponential gaps between departures (a Poisson stream).
       const gap = () => -Math.log(1 - rng.next()) / rate;
-      for (let t = begin + gap(); t < end; t += gap()) add(`${id}.${n++}`, t, edges, speed);
+      for (let t = begin + gap(); t < end; t += gap()) add(`${id}.${n++}`, t, edges, speed, dawdle);
       return;
     }
     let periodS: number | undefined;
@@ -190,7 +217,7 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
     const limit = number ?? Infinity;
     if (Math.min(limit, (end - begin) / periodS) > MAX_TRIPS) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} would depart ${Math.round((end - begin) / periodS)} vehicles (at most ${MAX_TRIPS})`, [{ path: where, message: 'too many departures' }]);
     let n = 0;
-    for (let t = begin; t < end && n < limit; t += periodS) add(`${id}.${n++}`, t, edges, speed);
+    for (let t = begin; t < end && n < limit; t += periodS) add(`${id}.${n++}`, t, edges, speed, dawdle);
   });
   for (const [kind, why] of [
     ['routeDistribution', 'a routeDistribution (not read; give routes)'],
@@ -201,7 +228,9 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
     for (const _ of children(root, kind)) skip(why);
   }
   trips.sort((a, b) => a.trip.departS - b.trip.departS || a.order - b.order);
-  return { trips: trips.map((t) => t.trip), skipped };
+  const n = trips.length;
+  const dawdleMps = n > 0 ? { mean: dawdleSum / n, min: dawdleMin, max: dawdleMax } : { mean: SUMO_SIGMA * SUMO_ACCEL_MPS2, min: SUMO_SIGMA * SUMO_ACCEL_MPS2, max: SUMO_SIGMA * SUMO_ACCEL_MPS2 };
+  return { trips: trips.map((t) => t.trip), skipped, dawdleMps };
 }
 
 function splitEdges(s: string | undefined): string[] {

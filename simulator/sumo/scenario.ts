@@ -32,8 +32,9 @@ export interface SumoScenarioOptions {
   /** With lane changing, begin turn bays where SUMO does (turnBays.ts). Default: with `laneChange`. */
   readonly turnBays?: boolean;
   /**
-   * How the drivers drive (simulation.ts option `driver`). Default SUMO's default car emulated
-   * (vehicles.ts SUMO_DEFAULT_DRIVER): these runs are compared with SUMO's.
+   * How the drivers drive (simulation.ts option `driver`). Default SUMO's car emulated
+   * (vehicles.ts SUMO_DEFAULT_DRIVER) with the routes file's dawdling (its vehicle types' σ ×
+   * accel; SUMO's default type's unless the file redefines it): these runs are compared with SUMO's.
    */
   readonly driver?: DriverModel;
 }
@@ -94,7 +95,7 @@ export function runSumoScenario(netXml: string, routesXml: string, opts: SumoSce
     c,
     plan,
     { movementFlowVehPerH: new Float64Array(c.intersectionCount * 16), routes: mapped.routes },
-    { seed: opts.seed ?? 1, stepS: opts.stepS ?? 0.5, lamps, maxVehicles: Math.max(1000, mapped.routes.count), laneChange, approachLengthM, driver: opts.driver ?? SUMO_DEFAULT_DRIVER, ...(bays !== undefined ? { bayLengthM: bays } : {}) },
+    { seed: opts.seed ?? 1, stepS: opts.stepS ?? 0.5, lamps, maxVehicles: Math.max(1000, mapped.routes.count), laneChange, approachLengthM, driver: opts.driver ?? { ...SUMO_DEFAULT_DRIVER, speedNoiseMps: demand.dawdleMps.mean }, ...(bays !== undefined ? { bayLengthM: bays } : {}) },
   );
   const t0 = performance.now();
   // Run to the end, or stop once every trip is in and out.
@@ -117,6 +118,8 @@ export function runSumoScenario(netXml: string, routesXml: string, opts: SumoSce
   if (opts.snapshotS !== undefined && Number.isNaN(finishedBySnapshot)) finishedBySnapshot = metrics.vehiclesCompleted;
   // The importer's notes on junctions it left out matter here (their traffic is not simulated); its planning notes do not.
   const notes = imported.mapping.notes.filter((n) => n.startsWith('junction '));
+  const dawdle = demand.dawdleMps;
+  if (opts.driver === undefined && dawdle.max - dawdle.min > 1e-9) notes.push(`vehicle types dawdle from ${dawdle.min.toFixed(2)} to ${dawdle.max.toFixed(2)} m/s (σ × accel); every driver here dawdles their mean, ${dawdle.mean.toFixed(2)} m/s`);
   if (lamps.notStatic.length > 0) notes.push(`played at their phase durations (SUMO would run them adaptively): ${lamps.notStatic.join(', ')}`);
   return {
     metrics,
