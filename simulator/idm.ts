@@ -48,10 +48,9 @@ export function computeOpposingEtas(core: SimCore): void {
  * The IDM acceleration, m/s² (Treiber, Hennecke & Helbing 2000, δ = 4): the free-road term
  * towards the desired speed `v0Mps` less the interaction with an obstacle `gapM` ahead (Infinity:
  * none) that the vehicle closes on at `dvMps`. moveLane's core, exported for its test.
- * `headwayS` is the run's DriverModel's (the car's by default).
  */
-export function idmAccelMps2(speedMps: number, v0Mps: number, gapM: number, dvMps: number, accelMps2: number, headwayS: number = IDM.headwayS): number {
-  const sStar = IDM.minGapM + Math.max(0, speedMps * headwayS + (speedMps * dvMps) / (2 * Math.sqrt(accelMps2 * IDM.decelMps2)));
+export function idmAccelMps2(speedMps: number, v0Mps: number, gapM: number, dvMps: number, accelMps2: number): number {
+  const sStar = IDM.minGapM + Math.max(0, speedMps * IDM.headwayS + (speedMps * dvMps) / (2 * Math.sqrt(accelMps2 * IDM.decelMps2)));
   // (v/v0)^δ with δ = 4 as two products: Math.pow was about half of the simulator's CPU. Not
   // bit-identical to Math.pow (it differs in the last bit).
   const ratio = speedMps / v0Mps;
@@ -90,7 +89,6 @@ export function moveLane(core: SimCore, lane: number, t: number, dt: number): vo
   const i = top.linkIntersection[link]!;
   // A vehicle in a lane that does not serve its movement (lane changing: it has not got over yet) waits at the line.
   const laneMask = core.c.laneMovementMask[lane]!;
-  const headwayS = core.driver.headwayS;
   const noiseMps = core.driver.speedNoiseMps;
   const vSpeedNoise = s.vSpeedNoise;
   // Driver imperfection is redrawn once a simulated second, whatever the step (SUMO's default step).
@@ -181,7 +179,7 @@ export function moveLane(core: SimCore, lane: number, t: number, dt: number): vo
     }
     if (redraw) vSpeedNoise[v] = s.rng.next() * noiseMps;
     const v0 = Math.max(1, linkV0 * s.vSpeedFactor[v]! - vSpeedNoise[v]!);
-    let acc = idmAccelMps2(speed, v0, gap, dv, s.vAccel[v]!, headwayS);
+    let acc = idmAccelMps2(speed, v0, gap, dv, s.vAccel[v]!);
     if (acc < -9) acc = -9;
     let nv = speed + acc * dt;
     if (nv < 0) nv = 0;

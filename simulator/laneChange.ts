@@ -107,7 +107,7 @@ function leaderAt(core: SimCore, lane: number, j: number, lineM: number): void {
 function accelBehindLeader(core: SimCore, v: number, posM: number, v0Mps: number): number {
   const s = core.s;
   const sp = s.vSpeed[v]!;
-  return idmAccelMps2(sp, Math.max(1, v0Mps * s.vSpeedFactor[v]! - s.vSpeedNoise[v]!), leadRearM - posM, sp - leadSpeedMps, s.vAccel[v]!, core.driver.headwayS);
+  return idmAccelMps2(sp, Math.max(1, v0Mps * s.vSpeedFactor[v]! - s.vSpeedNoise[v]!), leadRearM - posM, sp - leadSpeedMps, s.vAccel[v]!);
 }
 
 /** Order index in `lane` of the first vehicle whose front is behind `posM` (= the lane's size when none). */

@@ -373,7 +373,6 @@ export class Simulation {
 
 /** A run's driver model, checked once so that the step loop need not. */
 function checkDriver(d: DriverModel): DriverModel {
-  if (!(d.headwayS >= 0.5 && d.headwayS <= 3)) throw new OptionError('options.driver.headwayS', `must be within [0.5, 3] s, got ${d.headwayS}`);
   if (!(d.speedNoiseMps >= 0 && d.speedNoiseMps <= 5)) throw new OptionError('options.driver.speedNoiseMps', `must be within [0, 5] m/s, got ${d.speedNoiseMps}`);
   return d;
 }

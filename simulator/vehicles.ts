@@ -44,8 +44,6 @@ export const IDM = { accelMps2: 1.5, decelMps2: 2.0, headwayS: HEADWAY_S, minGap
 
 /** How a simulation's drivers drive, beyond the IDM's car: one per run (`SimOptions.driver`). */
 export interface DriverModel {
-  /** The IDM's desired time headway, s: with the car's acceleration it sets how fast a queue discharges. */
-  readonly headwayS: number;
   /**
    * Driver imperfection: each driver's desired speed falls below its own by a uniform draw in
    * [0, speedNoiseMps), redrawn every simulated second; 0 = drivers hold their desired speed.
@@ -54,7 +52,7 @@ export interface DriverModel {
 }
 
 /** greenwave's own drivers: what every figure on the project's own networks is measured with. */
-export const GREENWAVE_DRIVER: DriverModel = { headwayS: IDM.headwayS, speedNoiseMps: 0 };
+export const GREENWAVE_DRIVER: DriverModel = { speedNoiseMps: 0 };
 
 /**
  * SUMO's default car emulated, for runs on SUMO scenarios judged against SUMO (Krauss, σ 0.5,
@@ -69,7 +67,7 @@ export const GREENWAVE_DRIVER: DriverModel = { headwayS: IDM.headwayS, speedNois
  * loss 10–50 % under SUMO's on bench/fidelity's tuning half (docs/benchmarks.md), and were not
  * kept. simulator/sumo/driver.test.ts checks both figures against the real SUMO.
  */
-export const SUMO_DEFAULT_DRIVER: DriverModel = { headwayS: IDM.headwayS, speedNoiseMps: 0.5 * 2.6 * 1 };
+export const SUMO_DEFAULT_DRIVER: DriverModel = { speedNoiseMps: 0.5 * 2.6 * 1 };
 /** A standard 12 m city bus: longer, and slower to pick up speed, than a car. */
 export const BUS = { accelMps2: 1.0, lengthM: 12.0 } as const;
 /** Below this speed a vehicle counts as stopped (and queued), m/s. */
