@@ -4,7 +4,7 @@
  * delays and counts, which a wrong exponent or sign barely moves.
  */
 import { describe, expect, it } from 'vitest';
-import { idmAccelMps2 } from './idm.js';
+import { idmAccelMps2, idmStartLossS } from './idm.js';
 import { IDM } from './vehicles.js';
 
 /** The IDM as written in the paper. */
@@ -37,5 +37,23 @@ describe('IDM acceleration', () => {
             const want = textbook(v, 13.9, gap, dv, a);
             expect(idmAccelMps2(v, 13.9, gap, dv, a), `v ${v} gap ${gap} dv ${dv} a ${a}`).toBeCloseTo(want, 9);
           }
+  });
+
+  it('a free-road start loses what integrating the IDM says: 0.566 v0/a from rest', () => {
+    // Euler integration of dv/dt = idmAccelMps2 on a free road, the time lost against v0.
+    const integrated = (v0: number, from: number, a: number): number => {
+      let v = from;
+      let lost = 0;
+      const dt = 0.001;
+      for (let t = 0; t < 200; t += dt) {
+        v += idmAccelMps2(v, v0, Infinity, 0, a) * dt;
+        lost += (1 - v / v0) * dt;
+      }
+      return lost;
+    };
+    for (const [v0, from, a] of [[13.89, 0, 1.5], [13.89, 5, 1.5], [16.7, 0, 1.0], [11.1, 11.1, 1.5]] as const) {
+      expect(idmStartLossS(v0, from, a), `v0 ${v0} from ${from} a ${a}`).toBeCloseTo(integrated(v0, from, a), 1);
+    }
+    expect(idmStartLossS(13.89, 0, 1.5)).toBeCloseTo(0.566 * (13.89 / 1.5), 1);
   });
 });

@@ -60,6 +60,18 @@ export function idmAccelMps2(speedMps: number, v0Mps: number, gapM: number, dvMp
   return accelMps2 * (free - interaction);
 }
 
+/**
+ * Time a car loses getting up to `v0Mps` on a free road from `fromMps`, s: ∫(1 − v/v0)dt under the
+ * IDM's free-road term, a(1 − (v/v0)⁴). With u = v/v0 and τ = ta/v0 it is (v0/a)·∫ du/((1+u)(1+u²))
+ * from u0 to 1, in closed form: 0.566·v0/a from rest (5.2 s at 50 km/h and 1.5 m/s²). For starts
+ * the simulator does not drive (a SUMO trip departing before its first modelled link).
+ */
+export function idmStartLossS(v0Mps: number, fromMps: number, accelMps2: number): number {
+  const F = (u: number) => 0.5 * Math.log(1 + u) - 0.25 * Math.log(1 + u * u) + 0.5 * Math.atan(u);
+  const u0 = Math.min(1, Math.max(0, fromMps / v0Mps));
+  return (v0Mps / accelMps2) * (F(1) - F(u0));
+}
+
 /** Moves every vehicle of the lane one step of dt ending at t, front first. */
 export function moveLane(core: SimCore, lane: number, t: number, dt: number): void {
   const top = core.top;

@@ -48,6 +48,14 @@ export interface SimRoutes {
    */
   readonly outsideLossSPerMps: Float64Array;
   /**
+   * Per trip that departs on an edge before its entry link, not from its desired speed (SUMO's
+   * default departSpeed 0): the speed it departs at, m/s, and that edge's speed limit; NaN for
+   * the others. It enters the link at its desired speed, so the time its start would have cost
+   * it there is added when it arrives (idm.ts `idmStartLossS`).
+   */
+  readonly upstreamStartMps: Float64Array;
+  readonly upstreamStartLimitMps: Float64Array;
+  /**
    * Where the trip ends on the link it is on after its last leg (its entry link when it has
    * none), m from that link's start; Infinity when the last leg takes it out of the network.
    */
@@ -72,6 +80,8 @@ export interface RouteRecord {
   readonly arrivePosM: number;
   /** SimRoutes.outsideLossSPerMps; 0 when absent. */
   readonly outsideLossSPerMps?: number;
+  /** SimRoutes.upstreamStartMps and upstreamStartLimitMps; none when absent. */
+  readonly upstreamStart?: { readonly fromMps: number; readonly limitMps: number };
 }
 
 /** Builds the table from per-trip records (already in entry-time order). */
@@ -104,6 +114,8 @@ export function routeTable(trips: readonly RouteRecord[]): SimRoutes {
     legEntryPosM,
     arrivePosM: Float64Array.from(trips, (t) => t.arrivePosM),
     outsideLossSPerMps: Float64Array.from(trips, (t) => t.outsideLossSPerMps ?? 0),
+    upstreamStartMps: Float64Array.from(trips, (t) => t.upstreamStart?.fromMps ?? Number.NaN),
+    upstreamStartLimitMps: Float64Array.from(trips, (t) => t.upstreamStart?.limitMps ?? Number.NaN),
     ids: trips.map((t) => t.id),
   };
 }

@@ -10,6 +10,7 @@ import { freeVehicle, laneTail, placeOnLane, removeAt, removeFront } from './lan
 import { firstTurn, nextEntryPosM, nextLinkOf } from './laneChoice.js';
 import { finishTracked, logTracked } from './buses.js';
 import { recordApproach, recordTrip } from './metrics.js';
+import { idmStartLossS } from './idm.js';
 import type { SimCore } from './vehicles.js';
 
 /** The front vehicle v of `lane` crossed the stop line of `link` (intersection i) at t. */
@@ -78,7 +79,13 @@ function finishTrip(core: SimCore, v: number, t: number): void {
   // What an imperfect driver (DriverModel) loses on the parts of its route that are not simulated, driven at free flow.
   const noiseMps = core.driver.speedNoiseMps;
   const f = core.s.vSpeedFactor[v]!;
-  const outsideS = r >= 0 && noiseMps > 0 && core.routes !== undefined ? ((noiseMps / 2) * core.routes.outsideLossSPerMps[r]!) / (f * f) : 0;
+  let outsideS = 0;
+  if (r >= 0 && core.routes !== undefined) {
+    if (noiseMps > 0) outsideS += ((noiseMps / 2) * core.routes.outsideLossSPerMps[r]!) / (f * f);
+    // A start it made before its first modelled link (it entered that link at its desired speed).
+    const from = core.routes.upstreamStartMps[r]!;
+    if (!Number.isNaN(from)) outsideS += idmStartLossS(core.routes.upstreamStartLimitMps[r]! * f, from, core.s.vAccel[v]!);
+  }
   recordTrip(core.s, v, t, outsideS);
   if (core.buses.vTracked[v] === 1) finishTracked(core, v, t);
   if (core.parking !== undefined) core.parking.finished(v, t);

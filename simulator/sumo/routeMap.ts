@@ -167,6 +167,8 @@ export function mapTrips(trips: readonly SumoTrip[], graph: SumoGraph, c: Compil
       nextPosM,
       arrivePosM,
       outsideLossSPerMps: outside,
+      // Departing before the entry link, not at its desired speed: it would have got up to speed there.
+      ...(upstreamS > 0 && trip.departSpeed !== 'max' ? { upstreamStart: { fromMps: trip.departSpeed, limitMps: graph.edges.get(E[0]!)?.speedMps ?? top.linkSpeedMps[entryLink]! } } : {}),
     });
   }
   out.sort((a, b) => a.entryS - b.entryS);

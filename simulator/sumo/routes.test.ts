@@ -149,6 +149,8 @@ describe('mapTrips', () => {
     expect(r.outsideLossSPerMps[0]).toBeCloseTo(c2e.lengthM / c2e.speedMps ** 2, 9);
     expect(r.outsideLossSPerMps[1]).toBeGreaterThan(0);
     expect(r.outsideLossSPerMps[2]).toBe(0);
+    // Every trip here departs on its entry link (none drives an edge before it), so no start is added.
+    expect(Array.from(r.upstreamStartMps).every(Number.isNaN)).toBe(true);
   });
 });
 
