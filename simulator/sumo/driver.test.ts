@@ -2,8 +2,9 @@
  * SUMO's default car emulated (vehicles.ts SUMO_DEFAULT_DRIVER), judged by SUMO itself: on the
  * two-signal fixture with every lamp green, lone cars 40 s apart, the time loss SUMO's dawdling
  * (σ 0.5 against σ 0) adds must be what our drivers' imperfection adds (SUMO's driver against
- * greenwave's); and a standing queue must discharge through a signal as SUMO's does. Runs the
- * real `sumo` and `netgenerate`; CI installs them.
+ * greenwave's); a standing queue must discharge through a signal as SUMO's does; and a start made
+ * on an edge before the first signal approach, which the simulator does not drive, is charged.
+ * Runs the real `sumo` and `netgenerate`; CI installs them.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -106,5 +107,23 @@ describe('SUMO’s default car emulated (real sumo)', () => {
     expect(Math.abs(ours / sumoThrough - 1), `ours ${ours}, SUMO ${sumoThrough}`).toBeLessThan(0.03);
     // The dawdling barely touches the discharge: greenwave's car without it gets as many through.
     expect(Math.abs(own / sumoThrough - 1), `own drivers ${own}, SUMO ${sumoThrough}`).toBeLessThan(0.03);
+  });
+
+  it('charges a start made before the first signal approach (the simulator does not drive that edge)', () => {
+    // A 3 × 3 grid with one signal, B1: trips depart on A0A1, before B1's approach A1B1.
+    const net = join(dir, 'one-signal.net.xml');
+    const gen = spawnSync('netgenerate', ['--grid', '--grid.number', '3', '--grid.length', '300', '--default.lanenumber', '1', '--default.speed', '13.89', '--default-junction-type', 'priority', '--tls.set', 'B1', '-o', net], { encoding: 'utf8', env: ENV });
+    expect(gen.status, gen.stderr).toBe(0);
+    const netXml = readFileSync(net, 'utf8');
+    const links = /<tlLogic id="B1"[^>]*>\s*<phase duration="[0-9.]+" state="([^"]+)"/.exec(netXml)![1]!.length;
+    const green = `<additional><tlLogic id="B1" type="static" programID="g" offset="0"><phase duration="3600" state="${'G'.repeat(links)}"/></tlLogic></additional>`;
+    const cars = (speed: string) => `<routes>\n${Array.from({ length: 20 }, (_, k) => `  <vehicle id="v${k}" depart="${k * 60}"${speed}><route edges="A0A1 A1B1 B1C1"/></vehicle>`).join('\n')}\n</routes>\n`;
+    const loss = (speed: string) => runSumoScenario(netXml, cars(speed), { seed: 1, planXml: green, driver: GREENWAVE_DRIVER });
+    const fromRest = loss('');
+    const atSpeed = loss(' departSpeed="max"');
+    expect(fromRest.metrics.vehiclesCompleted).toBe(20);
+    // The IDM car's start from rest at 50 km/h: 0.566 × 13.89 / 1.5 = 5.2 s (idm.ts idmStartLossS), give or take the drivers' speed factors.
+    expect(fromRest.meanTimeLossS - atSpeed.meanTimeLossS).toBeGreaterThan(4.4);
+    expect(fromRest.meanTimeLossS - atSpeed.meanTimeLossS).toBeLessThan(6.2);
   });
 });
