@@ -78,6 +78,7 @@ export function cmdSim(args: string[], out: (s: string) => void): number {
   const m = r.metrics;
   const report = {
     meanTimeLossS: roundTo(r.meanTimeLossS, 2),
+    meanTimeLossOffNetworkS: roundTo(m.meanOutsideDelayPerVehS, 2),
     tripsInFile: r.tripsInFile,
     tripsSimulated: r.tripsSimulated,
     tripsInserted: m.vehiclesEntered,
@@ -102,7 +103,7 @@ export function cmdSim(args: string[], out: (s: string) => void): number {
     out(`${JSON.stringify(report, null, 2)}\n`);
     return 0;
   }
-  out(`mean time loss      ${report.meanTimeLossS.toFixed(2)} s/veh (SUMO's timeLoss, over ${report.tripsFinished} finished trips)\n`);
+  out(`mean time loss      ${report.meanTimeLossS.toFixed(2)} s/veh (SUMO's timeLoss, over ${report.tripsFinished} finished trips; ${report.meanTimeLossOffNetworkS.toFixed(2)} s of it charged for route parts not simulated)\n`);
   out(`trips               ${report.tripsInFile} in file, ${report.tripsSimulated} simulated, ${report.tripsInserted} inserted, ${report.tripsFinished} finished, ${report.tripsRunning} still running, ${report.tripsWaitingToEnter} waiting to enter\n`);
   if (report.tripsUnmodelled > 0) out(`                    ${report.tripsUnmodelled} drive on no signal approach (not simulated)\n`);
   if (report.tripsUnservedTurn > 0) out(`                    ${report.tripsUnservedTurn} make a turn no modelled lane serves (not simulated)\n`);

@@ -25,6 +25,8 @@ export interface SimMetrics {
   readonly vehiclesInNetwork: number;
   /** Over completed trips: travel time minus free-flow time at each approach's speed. */
   readonly meanDelayPerVehS: number;
+  /** The part of meanDelayPerVehS charged for route parts not simulated (recordTrip's `outsideLossS`). */
+  readonly meanOutsideDelayPerVehS: number;
   readonly meanTravelTimeS: number;
   readonly stopsPerVeh: number;
   /** Per intersection: approach delay and stops of vehicles that crossed it, and the longest queue. */
@@ -52,6 +54,7 @@ export function recordTrip(s: SimState, v: number, t: number, outsideLossS = 0):
   s.sumTravelS += travel;
   const lossS = Math.max(0, travel - s.vFreeS[v]!) + outsideLossS;
   s.sumDelayS += lossS;
+  s.sumOutsideDelayS += outsideLossS;
   if (s.vRoute[v]! >= 0) s.routeLossS[s.vRoute[v]!] = lossS;
   s.sumStops += s.vStops[v]!;
 }
@@ -111,6 +114,7 @@ export function metricsOf(core: SimCore): SimMetrics {
     vehiclesCompleted: s.completed,
     vehiclesInNetwork: inNetwork,
     meanDelayPerVehS: s.completed > 0 ? s.sumDelayS / s.completed : 0,
+    meanOutsideDelayPerVehS: s.completed > 0 ? s.sumOutsideDelayS / s.completed : 0,
     meanTravelTimeS: s.completed > 0 ? s.sumTravelS / s.completed : 0,
     stopsPerVeh: s.completed > 0 ? s.sumStops / s.completed : 0,
     intersections,

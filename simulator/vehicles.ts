@@ -177,6 +177,7 @@ export function createSimState(d: StateDims) {
     entered: 0,
     completed: 0,
     sumDelayS: 0,
+    sumOutsideDelayS: 0,
     sumTravelS: 0,
     sumStops: 0,
     /** Lane changes along links so far (laneChange.ts). */
