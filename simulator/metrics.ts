@@ -23,7 +23,7 @@ export interface SimMetrics {
   readonly vehiclesEntered: number;
   readonly vehiclesCompleted: number;
   readonly vehiclesInNetwork: number;
-  /** Over completed trips: travel time minus free-flow time at each approach's speed. */
+  /** Over completed trips: travel time minus free-flow time at each approach's speed, plus what is charged for route parts not simulated. */
   readonly meanDelayPerVehS: number;
   /** The part of meanDelayPerVehS charged for route parts not simulated (recordTrip's `outsideLossS`). */
   readonly meanOutsideDelayPerVehS: number;
