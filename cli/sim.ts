@@ -31,9 +31,9 @@ export const SIM_USAGE = `usage:
       (--lane-change, the default, is still accepted).
       --driver: sumo (default) emulates SUMO's car, whose dawdling below its
       desired speed SUMO counts as time loss (as much as the routes file's
-      vehicle types' sigma × accel say; SUMO's default type's unless
-      redefined); greenwave: the project's own drivers, who hold their
-      desired speed.
+      vehicle types' sigma × accel say, and at their speedFactor and
+      speedDev; SUMO's default type's unless redefined); greenwave: the
+      project's own drivers, who hold their desired speed.
 `;
 
 function usage(message: string): GreenwaveError {

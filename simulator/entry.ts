@@ -14,10 +14,7 @@ import type { SimTopology } from './topology.js';
 import { hasEntrySpace, newVehicle, placeOnLane } from './lanes.js';
 import { chooseLane, chooseTurn, firstTurn, routeLane } from './laneChoice.js';
 import { NEXT_BY_TOPOLOGY } from './routeTable.js';
-import { IDM, type SimCore, type SimState } from './vehicles.js';
-
-/** Spread of drivers' desired speed factor (a standard deviation; SUMO's default). */
-const SPEED_DEV = 0.1;
+import { IDM, type DriverModel, type SimCore, type SimState } from './vehicles.js';
 
 /** Per-link arrival rates and turning shares, fixed for a run. */
 export interface EntrySources {
@@ -90,15 +87,16 @@ function exponential(rng: SeededRandom, ratePerS: number): number {
 }
 
 /**
- * A driver's desired speed factor: normal, mean 1, deviation 0.1, cut at ±2 deviations,
- * as SUMO's default vehicle type draws it. Without the spread every car would ride a
- * green wave exactly at the design speed, and narrow bands would look better than they are.
+ * A driver's desired speed factor: normal, the run's mean and deviation (1 and 0.1 as SUMO's
+ * default vehicle type draws it, DriverModel), cut at ±2 deviations and at SUMO's floor 0.2.
+ * Without the spread every car would ride a green wave exactly at the design speed, and narrow
+ * bands would look better than they are.
  */
-function speedFactor(rng: SeededRandom): number {
+function speedFactor(rng: SeededRandom, driver: DriverModel): number {
   const u = 1 - rng.next();
   const w = rng.next();
   const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * w);
-  return 1 + SPEED_DEV * Math.max(-2, Math.min(2, z));
+  return Math.max(0.2, driver.speedFactorMean + driver.speedFactorDev * Math.max(-2, Math.min(2, z)));
 }
 
 /** Random-turn arrivals due by t; those that find their entry full wait outside (and count their delay). */
@@ -118,7 +116,7 @@ export function spawn(core: SimCore, t: number): void {
       const turn = chooseTurn(core, l);
       const lane = chooseLane(core, l, turn);
       if (lane < 0 || !hasEntrySpace(core, lane)) break;
-      const v = newVehicle(core, t, speedFactor(s.rng), IDM.lengthM, IDM.accelMps2);
+      const v = newVehicle(core, t, speedFactor(s.rng, core.driver), IDM.lengthM, IDM.accelMps2);
       placeOnLane(core, v, lane, l, turn, top.linkSpeedMps[l]! * 0.8, t);
       s.waitingToEnter[l] = s.waitingToEnter[l]! - 1;
       s.entered++;
@@ -173,7 +171,7 @@ function enterRoute(core: SimCore, trip: number, t: number): boolean {
   const pos = r.entryPosM[k]!;
   const lane = routeLane(core, link, move, pos, -1, false, hasLeg && first + 1 < r.legStart[k + 1]! ? r.legMove[first + 1]! : -1, hasLeg ? r.legNext[first]! : NEXT_BY_TOPOLOGY);
   if (lane < 0) return false;
-  const sf = speedFactor(s.rng);
+  const sf = speedFactor(s.rng, core.driver);
   const v = newVehicle(core, t, sf, IDM.lengthM, IDM.accelMps2);
   const desired = core.top.linkSpeedMps[link]! * sf;
   const speed = Number.isNaN(r.entrySpeedMps[k]!) ? desired : Math.min(desired, r.entrySpeedMps[k]!);

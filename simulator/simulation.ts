@@ -374,5 +374,7 @@ export class Simulation {
 /** A run's driver model, checked once so that the step loop need not. */
 function checkDriver(d: DriverModel): DriverModel {
   if (!(d.speedNoiseMps >= 0 && d.speedNoiseMps <= 5)) throw new OptionError('options.driver.speedNoiseMps', `must be within [0, 5] m/s, got ${d.speedNoiseMps}`);
+  if (!(d.speedFactorMean >= 0.2 && d.speedFactorMean <= 2)) throw new OptionError('options.driver.speedFactorMean', `must be within [0.2, 2], got ${d.speedFactorMean}`);
+  if (!(d.speedFactorDev >= 0 && d.speedFactorDev <= 1)) throw new OptionError('options.driver.speedFactorDev', `must be within [0, 1], got ${d.speedFactorDev}`);
   return d;
 }

@@ -49,10 +49,13 @@ export interface DriverModel {
    * [0, speedNoiseMps), redrawn every simulated second; 0 = drivers hold their desired speed.
    */
   readonly speedNoiseMps: number;
+  /** Drivers' desired speed as a share of the speed limit: its mean and standard deviation (entry.ts draws it). */
+  readonly speedFactorMean: number;
+  readonly speedFactorDev: number;
 }
 
 /** greenwave's own drivers: what every figure on the project's own networks is measured with. */
-export const GREENWAVE_DRIVER: DriverModel = { speedNoiseMps: 0 };
+export const GREENWAVE_DRIVER: DriverModel = { speedNoiseMps: 0, speedFactorMean: 1, speedFactorDev: 0.1 };
 
 /**
  * SUMO's default car emulated, for runs on SUMO scenarios judged against SUMO (Krauss, σ 0.5,
@@ -67,7 +70,7 @@ export const GREENWAVE_DRIVER: DriverModel = { speedNoiseMps: 0 };
  * loss 10–50 % under SUMO's on bench/fidelity's tuning half (docs/benchmarks.md), and were not
  * kept. simulator/sumo/driver.test.ts checks both figures against the real SUMO.
  */
-export const SUMO_DEFAULT_DRIVER: DriverModel = { speedNoiseMps: 0.5 * 2.6 * 1 };
+export const SUMO_DEFAULT_DRIVER: DriverModel = { speedNoiseMps: 0.5 * 2.6 * 1, speedFactorMean: 1, speedFactorDev: 0.1 };
 /** A standard 12 m city bus: longer, and slower to pick up speed, than a car. */
 export const BUS = { accelMps2: 1.0, lengthM: 12.0 } as const;
 /** Below this speed a vehicle counts as stopped (and queued), m/s. */

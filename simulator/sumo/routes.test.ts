@@ -109,6 +109,25 @@ describe('vehicle types’ dawdling', () => {
     expect(mixed.max).toBeCloseTo(1.3, 12);
     expect(mixed.mean).toBeCloseTo((1.3 + 3 * 0.4) / 4, 12);
   });
+
+  it('reads the types’ desired-speed factor: a number with speedDev, norm(…) / normc(…), SUMO’s default normc(1, 0.1)', () => {
+    const one = `<route id="r" edges="WC1 C1C2 C2E"/>`;
+    const factorOf = (types: string, vehicles: string) => readSumoRoutes(routes(`${types}${one}${vehicles}`), graph).speedFactor;
+    expect(factorOf('', `<vehicle id="a" depart="0" route="r"/>`)).toEqual({ mean: 1, dev: 0.1 });
+    expect(factorOf(`<vType id="t" speedFactor="1.2" speedDev="0"/>`, `<vehicle id="a" depart="0" route="r" type="t"/>`)).toEqual({ mean: 1.2, dev: 0 });
+    expect(factorOf(`<vType id="t" speedFactor="normc(0.9,0.05,0.2,2)"/>`, `<vehicle id="a" depart="0" route="r" type="t"/>`)).toEqual({ mean: 0.9, dev: 0.05 });
+    const mixed = readSumoRoutes(routes(`<vType id="t" speedFactor="norm(1.2,0.2)"/>${one}<vehicle id="a" depart="0" route="r"/><vehicle id="b" depart="1" route="r" type="t"/>`), graph);
+    expect(mixed.speedFactor.mean).toBeCloseTo(1.1, 12);
+    expect(mixed.speedFactor.dev).toBeCloseTo(0.15, 12);
+    expect(mixed.vehicleTypes).toBe(2);
+    expect(() => readSumoRoutes(routes(`<vType id="t" speedFactor="fast"/>`), graph)).toThrow(/vType\[0\] \(t\) has speedFactor "fast"/);
+    // The simulation draws from it: drivers all at 1.2 × the limit with no spread.
+    const flat = routes(`<vType id="t" speedFactor="1.2" speedDev="0" sigma="0"/><flow id="f" begin="0" end="300" vehsPerHour="120" from="WC1" to="C2E" type="t" departSpeed="max"/>`);
+    const r = runSumoScenario(NET, flat, { seed: 1 });
+    expect(r.metrics.vehiclesCompleted).toBeGreaterThan(5);
+    const usual = runSumoScenario(NET, routes(`<vType id="t" sigma="0"/><flow id="f" begin="0" end="300" vehsPerHour="120" from="WC1" to="C2E" type="t" departSpeed="max"/>`), { seed: 1 });
+    expect(r.metrics.meanTravelTimeS).toBeLessThan(usual.metrics.meanTravelTimeS * 0.92);
+  });
 });
 
 describe('mapTrips', () => {

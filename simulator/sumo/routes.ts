@@ -66,6 +66,10 @@ export interface SumoDemand {
    * (a `vType` with `sigma` or `accel`, `DEFAULT_VEHTYPE` redefined).
    */
   readonly dawdleMps: { readonly mean: number; readonly min: number; readonly max: number };
+  /** The trips' desired-speed factor (vType `speedFactor`, `speedDev`; SUMO's default normc(1, 0.1)): mean over the trips of each one's type's mean and deviation. */
+  readonly speedFactor: { readonly mean: number; readonly dev: number };
+  /** How many different vehicle types the trips use (the simulator gives every driver their mean). */
+  readonly vehicleTypes: number;
   /** What was not taken, with the reason, counted per reason. */
   readonly skipped: ReadonlyMap<string, number>;
 }
@@ -89,22 +93,29 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
   const skip = (why: string) => skipped.set(why, (skipped.get(why) ?? 0) + 1);
   const endS = opts.endS ?? Infinity;
   const rng = new SeededRandom(opts.seed ?? 42);
-  // Vehicle types' dawdling (Krauss σ × accel × 1 s); SUMO's default type unless redefined.
+  // Vehicle types: their dawdling (Krauss σ × accel × 1 s) and desired-speed factor; SUMO's default type unless redefined.
   const SUMO_SIGMA = 0.5;
   const SUMO_ACCEL_MPS2 = 2.6;
-  const dawdleOfType = new Map<string, number>([['DEFAULT_VEHTYPE', SUMO_SIGMA * SUMO_ACCEL_MPS2]]);
+  const SUMO_TYPE: VehicleTypeTraits = { dawdleMps: SUMO_SIGMA * SUMO_ACCEL_MPS2, speedFactorMean: 1, speedFactorDev: 0.1 };
+  const typeOf = new Map<string, VehicleTypeTraits>([['DEFAULT_VEHTYPE', SUMO_TYPE]]);
   children(root, 'vType').forEach((t, k) => {
     const id = attr(t, 'id');
     if (!id) return;
+    const where = `vType[${k}] (${id})`;
     const sigma = numAttr(t, 'sigma') ?? SUMO_SIGMA;
     const accel = numAttr(t, 'accel') ?? SUMO_ACCEL_MPS2;
-    if (!(sigma >= 0 && sigma <= 1) || !(accel > 0 && accel <= 10)) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: vType[${k}] (${id}) has sigma ${sigma} and accel ${accel}; expected sigma in 0..1 and accel in (0, 10] m/s²`, [{ path: `vType[${k}]`, message: 'bad sigma or accel' }]);
-    dawdleOfType.set(id, sigma * accel);
+    if (!(sigma >= 0 && sigma <= 1) || !(accel > 0 && accel <= 10)) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} has sigma ${sigma} and accel ${accel}; expected sigma in 0..1 and accel in (0, 10] m/s²`, [{ path: `vType[${k}]`, message: 'bad sigma or accel' }]);
+    const factor = speedFactorOf(attr(t, 'speedFactor'), numAttr(t, 'speedDev'));
+    if (factor === undefined) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} has speedFactor "${attr(t, 'speedFactor')}" and speedDev ${attr(t, 'speedDev')}; expected a number or norm(mean,dev) / normc(mean,dev,min,max) with a mean in 0.2..2 and a deviation in 0..1`, [{ path: `vType[${k}].speedFactor`, message: 'bad speed factor' }]);
+    typeOf.set(id, { dawdleMps: sigma * accel, speedFactorMean: factor.mean, speedFactorDev: factor.dev });
   });
   let dawdleSum = 0;
   let dawdleMin = Infinity;
   let dawdleMax = -Infinity;
-  const dawdleOf = (node: XmlNode): number => dawdleOfType.get(attr(node, 'type') ?? 'DEFAULT_VEHTYPE') ?? SUMO_SIGMA * SUMO_ACCEL_MPS2;
+  let factorMeanSum = 0;
+  let factorDevSum = 0;
+  const kinds = new Set<VehicleTypeTraits>();
+  const traitsOf = (node: XmlNode): VehicleTypeTraits => typeOf.get(attr(node, 'type') ?? 'DEFAULT_VEHTYPE') ?? SUMO_TYPE;
   const named = new Map<string, string[]>();
   for (const r of children(root, 'route')) {
     const id = attr(r, 'id');
@@ -153,11 +164,14 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
     const n = s === undefined ? 0 : Number(s);
     return Number.isFinite(n) && n > 0 ? n : 0;
   };
-  const add = (id: string, departS: number, edges: string[], departSpeed: number | 'max', dawdleMps: number) => {
+  const add = (id: string, departS: number, edges: string[], departSpeed: number | 'max', traits: VehicleTypeTraits) => {
     if (departS > endS) return;
-    dawdleSum += dawdleMps;
-    dawdleMin = Math.min(dawdleMin, dawdleMps);
-    dawdleMax = Math.max(dawdleMax, dawdleMps);
+    dawdleSum += traits.dawdleMps;
+    dawdleMin = Math.min(dawdleMin, traits.dawdleMps);
+    dawdleMax = Math.max(dawdleMax, traits.dawdleMps);
+    factorMeanSum += traits.speedFactorMean;
+    factorDevSum += traits.speedFactorDev;
+    kinds.add(traits);
     if (trips.length >= MAX_TRIPS) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: more than ${MAX_TRIPS} departures (at ${id}); check the flows' rates and times`, [{ path: id, message: 'too many departures' }]);
     trips.push({ trip: { id, departS, edges, departSpeed }, order: order++ });
   };
@@ -171,7 +185,7 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
         return;
       }
       const edges = edgesOf(v, `${where} (${id})`);
-      if (edges) add(id, depart, edges, departSpeedOf(v), dawdleOf(v));
+      if (edges) add(id, depart, edges, departSpeedOf(v), traitsOf(v));
     });
   }
   children(root, 'flow').forEach((f, k) => {
@@ -182,7 +196,7 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
     const edges = edgesOf(f, where);
     if (!edges) return;
     const speed = departSpeedOf(f);
-    const dawdle = dawdleOf(f);
+    const dawdle = traitsOf(f);
     const vph = numAttr(f, 'vehsPerHour');
     const periodAttr = attr(f, 'period');
     const number = numAttr(f, 'number');
@@ -229,8 +243,34 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
   }
   trips.sort((a, b) => a.trip.departS - b.trip.departS || a.order - b.order);
   const n = trips.length;
-  const dawdleMps = n > 0 ? { mean: dawdleSum / n, min: dawdleMin, max: dawdleMax } : { mean: SUMO_SIGMA * SUMO_ACCEL_MPS2, min: SUMO_SIGMA * SUMO_ACCEL_MPS2, max: SUMO_SIGMA * SUMO_ACCEL_MPS2 };
-  return { trips: trips.map((t) => t.trip), skipped, dawdleMps };
+  const dawdleMps = n > 0 ? { mean: dawdleSum / n, min: dawdleMin, max: dawdleMax } : { mean: SUMO_TYPE.dawdleMps, min: SUMO_TYPE.dawdleMps, max: SUMO_TYPE.dawdleMps };
+  const speedFactor = n > 0 ? { mean: factorMeanSum / n, dev: factorDevSum / n } : { mean: SUMO_TYPE.speedFactorMean, dev: SUMO_TYPE.speedFactorDev };
+  return { trips: trips.map((t) => t.trip), skipped, dawdleMps, speedFactor, vehicleTypes: kinds.size };
+}
+
+/** What the simulator takes of a SUMO vehicle type. */
+interface VehicleTypeTraits {
+  readonly dawdleMps: number;
+  readonly speedFactorMean: number;
+  readonly speedFactorDev: number;
+}
+
+/**
+ * A vType's speed factor distribution: `speedFactor` a number (the mean; `speedDev` or SUMO's 0.1
+ * the deviation) or norm(mean,dev) / normc(mean,dev[,min,max]); absent: SUMO's default normc(1,0.1).
+ * Undefined when it cannot be read or is implausible.
+ */
+function speedFactorOf(text: string | undefined, speedDev: number | undefined): { mean: number; dev: number } | undefined {
+  let mean = 1;
+  let dev = speedDev ?? 0.1;
+  if (text !== undefined) {
+    const dist = /^\s*normc?\(\s*([^,\s]+)\s*,\s*([^,\s)]+)\s*(?:,[^)]*)?\)\s*$/.exec(text);
+    if (dist) {
+      mean = Number(dist[1]);
+      dev = Number(dist[2]);
+    } else mean = Number(text);
+  }
+  return mean >= 0.2 && mean <= 2 && dev >= 0 && dev <= 1 ? { mean, dev } : undefined;
 }
 
 function splitEdges(s: string | undefined): string[] {

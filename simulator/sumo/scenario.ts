@@ -95,7 +95,7 @@ export function runSumoScenario(netXml: string, routesXml: string, opts: SumoSce
     c,
     plan,
     { movementFlowVehPerH: new Float64Array(c.intersectionCount * 16), routes: mapped.routes },
-    { seed: opts.seed ?? 1, stepS: opts.stepS ?? 0.5, lamps, maxVehicles: Math.max(1000, mapped.routes.count), laneChange, approachLengthM, driver: opts.driver ?? { ...SUMO_DEFAULT_DRIVER, speedNoiseMps: demand.dawdleMps.mean }, ...(bays !== undefined ? { bayLengthM: bays } : {}) },
+    { seed: opts.seed ?? 1, stepS: opts.stepS ?? 0.5, lamps, maxVehicles: Math.max(1000, mapped.routes.count), laneChange, approachLengthM, driver: opts.driver ?? { ...SUMO_DEFAULT_DRIVER, speedNoiseMps: demand.dawdleMps.mean, speedFactorMean: demand.speedFactor.mean, speedFactorDev: demand.speedFactor.dev }, ...(bays !== undefined ? { bayLengthM: bays } : {}) },
   );
   const t0 = performance.now();
   // Run to the end, or stop once every trip is in and out.
@@ -119,7 +119,7 @@ export function runSumoScenario(netXml: string, routesXml: string, opts: SumoSce
   // The importer's notes on junctions it left out matter here (their traffic is not simulated); its planning notes do not.
   const notes = imported.mapping.notes.filter((n) => n.startsWith('junction '));
   const dawdle = demand.dawdleMps;
-  if (opts.driver === undefined && dawdle.max - dawdle.min > 1e-9) notes.push(`vehicle types dawdle from ${dawdle.min.toFixed(2)} to ${dawdle.max.toFixed(2)} m/s (σ × accel); every driver here dawdles their mean, ${dawdle.mean.toFixed(2)} m/s`);
+  if (opts.driver === undefined && demand.vehicleTypes > 1) notes.push(`the trips use ${demand.vehicleTypes} vehicle types (dawdling ${dawdle.min.toFixed(2)}–${dawdle.max.toFixed(2)} m/s, σ × accel); every driver here dawdles their mean, ${dawdle.mean.toFixed(2)} m/s, and draws its speed factor from their mean, ${demand.speedFactor.mean.toFixed(2)} ± ${demand.speedFactor.dev.toFixed(2)}`);
   if (lamps.notStatic.length > 0) notes.push(`played at their phase durations (SUMO would run them adaptively): ${lamps.notStatic.join(', ')}`);
   return {
     metrics,
