@@ -70,7 +70,10 @@ export const GREENWAVE_DRIVER: DriverModel = { speedNoiseMps: 0, speedFactorMean
  * loss 10–50 % under SUMO's on bench/fidelity's tuning half (docs/benchmarks.md), and were not
  * kept. simulator/sumo/driver.test.ts checks both figures against the real SUMO.
  */
-export const SUMO_DEFAULT_DRIVER: DriverModel = { speedNoiseMps: 0.5 * 2.6 * 1, speedFactorMean: 1, speedFactorDev: 0.1 };
+/** SUMO's default vehicle type's Krauss σ and acceleration, m/s² (its dawdling is their product × its 1 s step). */
+export const SUMO_SIGMA = 0.5;
+export const SUMO_ACCEL_MPS2 = 2.6;
+export const SUMO_DEFAULT_DRIVER: DriverModel = { speedNoiseMps: SUMO_SIGMA * SUMO_ACCEL_MPS2 * 1, speedFactorMean: 1, speedFactorDev: 0.1 };
 /** A standard 12 m city bus: longer, and slower to pick up speed, than a car. */
 export const BUS = { accelMps2: 1.0, lengthM: 12.0 } as const;
 /** Below this speed a vehicle counts as stopped (and queued), m/s. */

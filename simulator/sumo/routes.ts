@@ -13,6 +13,7 @@
 import { GreenwaveError, ErrorCode } from '../../engine/errors.js';
 import { SeededRandom } from '../../engine/numeric.js';
 import { attr, children, numAttr, parseSumoXml, type XmlNode } from './xml.js';
+import { SUMO_ACCEL_MPS2, SUMO_DEFAULT_DRIVER, SUMO_SIGMA, type DriverModel } from '../vehicles.js';
 
 /** The drivable graph of a SUMO net: normal edges and the edge-to-edge connections. */
 export interface SumoGraph {
@@ -94,10 +95,8 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
   const endS = opts.endS ?? Infinity;
   const rng = new SeededRandom(opts.seed ?? 42);
   // Vehicle types: their dawdling (Krauss σ × accel × 1 s) and desired-speed factor; SUMO's default type unless redefined.
-  const SUMO_SIGMA = 0.5;
-  const SUMO_ACCEL_MPS2 = 2.6;
-  const SUMO_TYPE: VehicleTypeTraits = { dawdleMps: SUMO_SIGMA * SUMO_ACCEL_MPS2, speedFactorMean: 1, speedFactorDev: 0.1 };
-  const typeOf = new Map<string, VehicleTypeTraits>([['DEFAULT_VEHTYPE', SUMO_TYPE]]);
+  // A type's drivers as the simulator takes them (speedNoiseMps: its dawdling).
+  const typeOf = new Map<string, DriverModel>([['DEFAULT_VEHTYPE', SUMO_DEFAULT_DRIVER]]);
   children(root, 'vType').forEach((t, k) => {
     const id = attr(t, 'id');
     if (!id) return;
@@ -107,15 +106,15 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
     if (!(sigma >= 0 && sigma <= 1) || !(accel > 0 && accel <= 10)) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} has sigma ${sigma} and accel ${accel}; expected sigma in 0..1 and accel in (0, 10] m/s²`, [{ path: `vType[${k}]`, message: 'bad sigma or accel' }]);
     const factor = speedFactorOf(attr(t, 'speedFactor'), numAttr(t, 'speedDev'));
     if (factor === undefined) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} has speedFactor "${attr(t, 'speedFactor')}" and speedDev ${attr(t, 'speedDev')}; expected a number or norm(mean,dev) / normc(mean,dev,min,max) with a mean in 0.2..2 and a deviation in 0..1`, [{ path: `vType[${k}].speedFactor`, message: 'bad speed factor' }]);
-    typeOf.set(id, { dawdleMps: sigma * accel, speedFactorMean: factor.mean, speedFactorDev: factor.dev });
+    typeOf.set(id, { speedNoiseMps: sigma * accel * 1, speedFactorMean: factor.mean, speedFactorDev: factor.dev });
   });
   let dawdleSum = 0;
   let dawdleMin = Infinity;
   let dawdleMax = -Infinity;
   let factorMeanSum = 0;
   let factorDevSum = 0;
-  const kinds = new Set<VehicleTypeTraits>();
-  const traitsOf = (node: XmlNode): VehicleTypeTraits => typeOf.get(attr(node, 'type') ?? 'DEFAULT_VEHTYPE') ?? SUMO_TYPE;
+  const kinds = new Set<DriverModel>();
+  const traitsOf = (node: XmlNode): DriverModel => typeOf.get(attr(node, 'type') ?? 'DEFAULT_VEHTYPE') ?? SUMO_DEFAULT_DRIVER;
   const named = new Map<string, string[]>();
   for (const r of children(root, 'route')) {
     const id = attr(r, 'id');
@@ -164,11 +163,11 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
     const n = s === undefined ? 0 : Number(s);
     return Number.isFinite(n) && n > 0 ? n : 0;
   };
-  const add = (id: string, departS: number, edges: string[], departSpeed: number | 'max', traits: VehicleTypeTraits) => {
+  const add = (id: string, departS: number, edges: string[], departSpeed: number | 'max', traits: DriverModel) => {
     if (departS > endS) return;
-    dawdleSum += traits.dawdleMps;
-    dawdleMin = Math.min(dawdleMin, traits.dawdleMps);
-    dawdleMax = Math.max(dawdleMax, traits.dawdleMps);
+    dawdleSum += traits.speedNoiseMps;
+    dawdleMin = Math.min(dawdleMin, traits.speedNoiseMps);
+    dawdleMax = Math.max(dawdleMax, traits.speedNoiseMps);
     factorMeanSum += traits.speedFactorMean;
     factorDevSum += traits.speedFactorDev;
     kinds.add(traits);
@@ -196,7 +195,7 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
     const edges = edgesOf(f, where);
     if (!edges) return;
     const speed = departSpeedOf(f);
-    const dawdle = traitsOf(f);
+    const traits = traitsOf(f);
     const vph = numAttr(f, 'vehsPerHour');
     const periodAttr = attr(f, 'period');
     const number = numAttr(f, 'number');
@@ -207,7 +206,7 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
       if (!(probability >= 0 && probability <= 1)) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} probability ${probability} is not in 0..1`, [{ path: `${where}.probability`, message: 'must be in 0..1' }]);
       // One Bernoulli draw per second, as SUMO does for probability flows.
       let n = 0;
-      for (let t = begin; t < end; t++) if (rng.next() < probability) add(`${id}.${n++}`, t, edges, speed, dawdle);
+      for (let t = begin; t < end; t++) if (rng.next() < probability) add(`${id}.${n++}`, t, edges, speed, traits);
       return;
     }
     if (expRate) {
@@ -216,7 +215,7 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
       let n = 0;
       // Exponential gaps between departures (a Poisson stream).
       const gap = () => -Math.log(1 - rng.next()) / rate;
-      for (let t = begin + gap(); t < end; t += gap()) add(`${id}.${n++}`, t, edges, speed, dawdle);
+      for (let t = begin + gap(); t < end; t += gap()) add(`${id}.${n++}`, t, edges, speed, traits);
       return;
     }
     let periodS: number | undefined;
@@ -231,7 +230,7 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
     const limit = number ?? Infinity;
     if (Math.min(limit, (end - begin) / periodS) > MAX_TRIPS) throw new GreenwaveError(ErrorCode.InvalidInput, `${source}: ${where} would depart ${Math.round((end - begin) / periodS)} vehicles (at most ${MAX_TRIPS})`, [{ path: where, message: 'too many departures' }]);
     let n = 0;
-    for (let t = begin; t < end && n < limit; t += periodS) add(`${id}.${n++}`, t, edges, speed, dawdle);
+    for (let t = begin; t < end && n < limit; t += periodS) add(`${id}.${n++}`, t, edges, speed, traits);
   });
   for (const [kind, why] of [
     ['routeDistribution', 'a routeDistribution (not read; give routes)'],
@@ -243,16 +242,10 @@ export function readSumoRoutes(xmlText: string, graph: SumoGraph, opts: ReadRout
   }
   trips.sort((a, b) => a.trip.departS - b.trip.departS || a.order - b.order);
   const n = trips.length;
-  const dawdleMps = n > 0 ? { mean: dawdleSum / n, min: dawdleMin, max: dawdleMax } : { mean: SUMO_TYPE.dawdleMps, min: SUMO_TYPE.dawdleMps, max: SUMO_TYPE.dawdleMps };
-  const speedFactor = n > 0 ? { mean: factorMeanSum / n, dev: factorDevSum / n } : { mean: SUMO_TYPE.speedFactorMean, dev: SUMO_TYPE.speedFactorDev };
+  const d = SUMO_DEFAULT_DRIVER;
+  const dawdleMps = n > 0 ? { mean: dawdleSum / n, min: dawdleMin, max: dawdleMax } : { mean: d.speedNoiseMps, min: d.speedNoiseMps, max: d.speedNoiseMps };
+  const speedFactor = n > 0 ? { mean: factorMeanSum / n, dev: factorDevSum / n } : { mean: d.speedFactorMean, dev: d.speedFactorDev };
   return { trips: trips.map((t) => t.trip), skipped, dawdleMps, speedFactor, vehicleTypes: kinds.size };
-}
-
-/** What the simulator takes of a SUMO vehicle type. */
-interface VehicleTypeTraits {
-  readonly dawdleMps: number;
-  readonly speedFactorMean: number;
-  readonly speedFactorDev: number;
 }
 
 /**

@@ -8,7 +8,7 @@
 import type { CompiledNetwork } from '../../engine/network/compile.js';
 import { createPlanBuffer, planAll, PlanScratch } from '../../engine/timing/planner.js';
 import { Simulation, type SimMetrics } from '../simulation.js';
-import { SUMO_DEFAULT_DRIVER, type DriverModel } from '../vehicles.js';
+import type { DriverModel } from '../vehicles.js';
 import { buildTopology } from '../topology.js';
 import { compileImport, importSumoNet, type SumoMapping } from './importNet.js';
 import { readSumoGraph, readSumoRoutes } from './routes.js';
@@ -95,7 +95,7 @@ export function runSumoScenario(netXml: string, routesXml: string, opts: SumoSce
     c,
     plan,
     { movementFlowVehPerH: new Float64Array(c.intersectionCount * 16), routes: mapped.routes },
-    { seed: opts.seed ?? 1, stepS: opts.stepS ?? 0.5, lamps, maxVehicles: Math.max(1000, mapped.routes.count), laneChange, approachLengthM, driver: opts.driver ?? { ...SUMO_DEFAULT_DRIVER, speedNoiseMps: demand.dawdleMps.mean, speedFactorMean: demand.speedFactor.mean, speedFactorDev: demand.speedFactor.dev }, ...(bays !== undefined ? { bayLengthM: bays } : {}) },
+    { seed: opts.seed ?? 1, stepS: opts.stepS ?? 0.5, lamps, maxVehicles: Math.max(1000, mapped.routes.count), laneChange, approachLengthM, driver: opts.driver ?? { speedNoiseMps: demand.dawdleMps.mean, speedFactorMean: demand.speedFactor.mean, speedFactorDev: demand.speedFactor.dev }, ...(bays !== undefined ? { bayLengthM: bays } : {}) },
   );
   const t0 = performance.now();
   // Run to the end, or stop once every trip is in and out.
