@@ -4,10 +4,9 @@
  * estimated from the loop counts, and the plan with the least mean time loss per vehicle is
  * kept. Called by simulator/sumo/plan.ts through `LoopPlanOptions.rank`.
  *
- * Demand: the planned flows (the loops' peak hour) summed per edge, and each signal's movement
- * flows (shared lanes' turns fitted to the counts one block on, as our own check drives them) as
- * turn counts, are what SUMO's routeSampler.py matches, sampling from candidate routes that
- * randomTrips.py draws between the fringe edges (duarouter shortest paths). Runs go in parallel, as many as the machine has
+ * Demand: the planned flows (the loops' peak hour) summed per edge are the counts that SUMO's
+ * routeSampler.py matches, sampling from candidate routes that randomTrips.py draws between
+ * the fringe edges (duarouter shortest paths). Runs go in parallel, as many as the machine has
  * cores, with common random numbers (one seed for every plan). Needs `sumo` and sumo-tools.
  */
 import { spawnSync } from 'node:child_process';
@@ -21,8 +20,6 @@ import { withAlternative, type PlanTrial } from '../rankPlans.js';
 import { exportTlLogic } from './exportTls.js';
 import type { SumoMapping } from './importNet.js';
 import { readTripinfo } from './tripinfo.js';
-import { movementFlowsFromCounts } from '../demand.js';
-import { movementSlot, parseMovementId } from '../../engine/network/geometry.js';
 
 export interface SumoCheckOptions {
   /** The SUMO network the plans are for. */
@@ -54,8 +51,6 @@ export interface SumoRanking {
 }
 
 const SUMO_HOME = process.env['SUMO_HOME'] ?? '/usr/share/sumo';
-/** GREENWAVE_CHECK_TURNS=0: edge counts only (the former demand), for comparison. */
-const TURN_COUNTS = process.env['GREENWAVE_CHECK_TURNS'] !== '0';
 
 /** True when `sumo` and the routeSampler tool can be run. */
 export function sumoAvailable(): boolean {
@@ -79,35 +74,6 @@ export function edgeCounts(c: CompiledNetwork, laneFlowVehPerH: Float64Array, du
 }
 
 /**
- * Counted vehicles per turn over `durationS`, keyed `from edge → to edge` (SUMO edge ids): each
- * signal's movement flows, its shared lanes' turns fitted to the counts one block on
- * (simulator/demand.ts `movementFlowsFromCounts`, what our own check drives), spread evenly over
- * the distinct edge pairs of the movement's SUMO connections. Edge counts alone leave the
- * turns to routeSampler's random candidates: on an arterial the same edge counts are met by
- * very different left-turn volumes, and the plans are then judged on turns nobody counted.
- */
-export function turnCounts(c: CompiledNetwork, mapping: SumoMapping, laneFlowVehPerH: Float64Array, durationS: number): Map<string, number> {
-  const flows = movementFlowsFromCounts(c, laneFlowVehPerH);
-  const out = new Map<string, number>();
-  for (const ix of mapping.intersections) {
-    const i = c.intersectionIds.indexOf(ix.intersectionId);
-    if (i < 0) continue;
-    for (const [id, linkIndices] of Object.entries(ix.movements)) {
-      const ref = parseMovementId(id);
-      if (ref === undefined) continue;
-      const pairs = new Set<string>();
-      for (const k of linkIndices) {
-        const link = ix.links[k];
-        if (link) pairs.add(`${link.from}\u2192${link.to}`);
-      }
-      const veh = (flows[movementSlot(i, ref.index)]! * durationS) / 3600;
-      for (const key of pairs) out.set(key, (out.get(key) ?? 0) + veh / pairs.size);
-    }
-  }
-  return out;
-}
-
-/**
  * Picks among `plan.alternatives` by SUMO's mean time loss per vehicle (unfinished trips
  * included) and returns the winner's network plan with every trial, as rankBySimulation does.
  */
@@ -121,14 +87,9 @@ export function rankInSumo(c: CompiledNetwork, plan: NetworkPlan, o: SumoCheckOp
     const counts = edgeCounts(c, plan.buffer.laneFlowVehPerH, durationS);
     const rows = [...counts].filter(([, n]) => n >= 0.5).map(([edge, n]) => `    <edge id="${edge}" entered="${Math.round(n)}"/>`);
     writeFileSync(join(dir, 'counts.xml'), `<data>\n  <interval id="counts" begin="0" end="${durationS}">\n${rows.join('\n')}\n  </interval>\n</data>\n`);
-    const turns = [...turnCounts(c, o.mapping, plan.buffer.laneFlowVehPerH, durationS)].filter(([, n]) => n >= 0.5).map(([key, n]) => {
-      const [from, to] = key.split('\u2192');
-      return `    <edgeRelation from="${from}" to="${to}" count="${Math.round(n)}"/>`;
-    });
-    writeFileSync(join(dir, 'turns.xml'), `<data>\n  <interval id="turns" begin="0" end="${durationS}">\n${turns.join('\n')}\n  </interval>\n</data>\n`);
-    o.progress?.(`SUMO check: ${durationS} s of demand from the counts per edge and per turn (randomTrips.py candidates, routeSampler.py)`);
+    o.progress?.(`SUMO check: ${durationS} s of demand from the counts (randomTrips.py candidates, routeSampler.py)`);
     run(dir, 'python3', [join(SUMO_HOME, 'tools/randomTrips.py'), '-n', net, '-o', 'candidates.trips.xml', '-r', 'candidates.rou.xml', '-e', String(durationS), '-p', '0.5', '--fringe-factor', '10', '--min-distance', '100', '--seed', String(seed), '--validate']);
-    run(dir, 'python3', [join(SUMO_HOME, 'tools/routeSampler.py'), '-r', 'candidates.rou.xml', '-d', 'counts.xml', ...(TURN_COUNTS && turns.length > 0 ? ['-t', 'turns.xml'] : []), '-o', 'demand.rou.xml', '-s', String(seed), '-b', '0', '-e', String(durationS)]);
+    run(dir, 'python3', [join(SUMO_HOME, 'tools/routeSampler.py'), '-r', 'candidates.rou.xml', '-d', 'counts.xml', '-o', 'demand.rou.xml', '-s', String(seed), '-b', '0', '-e', String(durationS)]);
     // Candidates: every shortlisted plan as fixed time, then the best one actuated (when asked).
     const alts = plan.alternatives.length > 0 ? plan.alternatives : [{ label: 'plan', score: 0, buffer: plan.buffer, corridors: plan.corridors }];
     const candidates = alts.map((alt, k) => ({ alt, actuated: false, xml: exportTlLogic(c, alt.buffer, o.mapping, { programId: `check${k}`, resolutionS: o.resolutionS }) }));
