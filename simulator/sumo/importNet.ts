@@ -12,7 +12,9 @@
  * - Approach id: the direction of travel of the last segment of the incoming
  *   edge's rightmost lane: mostly east → EB, west → WB, north → NB, south → SB.
  *   A second edge with the same direction at a junction is skipped (noted).
- * - Turns: SUMO `dir` s → T, l/L → L, r/R → R, t → U; other dirs are ignored.
+ * - Turns: SUMO `dir` s → T, l/L → L, r/R → R, t → U; other dirs are ignored. An approach
+ *   with no `s` and partial turns (L or R) to one side only takes them as its through movement
+ *   (the continuation of a road bending through a T or Y junction).
  * - Stages: every phase of the first program that shows green (`G`/`g`) and no
  *   yellow/red-yellow (`y`/`Y`/`u`) is a stage, in order. A movement is
  *   protected when any of its links shows `G`, else permitted when any shows
@@ -147,6 +149,21 @@ export function compileImport(imported: ImportResult): CompiledNetwork {
 const SHORTEST_CYCLE_WITHOUT_CROSSINGS_S = 20;
 
 const DIR_TURN: Record<string, Turn> = { s: 'T', l: 'L', L: 'L', r: 'R', R: 'R', t: 'U' };
+
+/**
+ * The turn of each connection of one approach, by SUMO's `dir`. SUMO calls a path straight (`s`)
+ * only when it nearly is; where a road bends through a T or Y junction it calls the continuation
+ * a partial left or right (`L`, `R`) beside a full turn to the same side. When an approach has no
+ * `s` and partial turns to one side only, that partial turn is its through movement: otherwise it
+ * would share a movement with the full turn to the same side (`r` and `R` both right), two paths
+ * to different exits that SUMO's programs signal apart (the replayed program greened both exits
+ * whenever either was green).
+ */
+function approachTurns(conns: readonly { readonly dir: string }[]): (c: { readonly dir: string }) => Turn | undefined {
+  const dirs = new Set(conns.map((c) => c.dir));
+  const through = dirs.has('s') ? undefined : dirs.has('L') && !dirs.has('R') ? 'L' : dirs.has('R') && !dirs.has('L') ? 'R' : undefined;
+  return (c) => (c.dir === through ? 'T' : DIR_TURN[c.dir]);
+}
 export const DETECTOR_SETBACK_M = 5;
 
 export function pseudoLonLat(x: number, y: number): { lon: number; lat: number } {
@@ -196,9 +213,10 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
     for (const e of incoming) {
       const conns = (connsByFrom.get(e.id) ?? []).filter((c) => c.tl === tlsId && c.linkIndex !== undefined);
       const direction = approachOf.get(e.id);
+      const turnOf = approachTurns(conns);
       const recordLinks = (approach: ApproachId | undefined): void => {
         for (const c of conns) {
-          const turn = DIR_TURN[c.dir];
+          const turn = turnOf(c);
           const movement = approach !== undefined && turn !== undefined ? `${approach}${turn}` : undefined;
           const info: SumoLinkInfo = { linkIndex: c.linkIndex!, from: c.from, to: c.to, fromLane: c.fromLane, dir: c.dir, ...(movement ? { movement } : {}) };
           if (c.linkIndex! >= 0 && c.linkIndex! < linkCount) links[c.linkIndex!] = info;
@@ -216,7 +234,7 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
         const turns: Turn[] = [];
         for (const c of conns) {
           if (c.fromLane !== lane.index) continue;
-          const turn = DIR_TURN[c.dir];
+          const turn = turnOf(c);
           if (turn === undefined) continue;
           if (!turns.includes(turn)) turns.push(turn);
         }
@@ -235,7 +253,7 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
       apEdges.push({ approach: direction, edgeId: e.id });
       recordLinks(direction);
       for (const c of conns) {
-        const turn = DIR_TURN[c.dir];
+        const turn = turnOf(c);
         if (turn === undefined) continue;
         const m = `${direction}${turn}`;
         const list = movementLinks.get(m) ?? [];

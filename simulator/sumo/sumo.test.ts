@@ -502,4 +502,40 @@ describe('irregular junctions (real netgenerate --rand)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('where SUMO names no path straight, a road bending through the junction is its through movement, one signal group (seed 9, 2 lanes)', () => {
+    // netgenerate --rand makes many three-leg junctions whose continuing road SUMO calls a partial
+    // turn (dir L or R) beside a full turn to the same side (l or r): merged into one movement, the
+    // replayed program greened both exits whenever either was green (20 of bench/fidelity's
+    // rand-09's 310 movements; 11 of 336 after). What is left are approaches with a straight path
+    // and two turns to one side (skewed four-leg junctions): no turn of the four fits the second.
+    const dir = mkdtempSync(join(tmpdir(), 'gw-rand-'));
+    try {
+      sh('netgenerate', ['--rand', '--rand.iterations=40', '--rand.min-distance=120', '--rand.max-distance=400', '--default.lanenumber=2', '--default.speed=13.89', '--seed=9', '--tls.guess', 'true', '--tls.guess.threshold', '40', '--no-turnarounds', 'true', '-o', 'rand.net.xml'], dir);
+      const xml = readFileSync(join(dir, 'rand.net.xml'), 'utf8');
+      const { mapping } = importSumoNet(xml);
+      const states = new Map([...xml.matchAll(/<tlLogic id="([^"]+)"[^>]*>([\s\S]*?)<\/tlLogic>/g)].map((m) => [m[1]!, [...m[2]!.matchAll(/state="([^"]+)"/g)].map((x) => x[1]!)]));
+      // G and g are one green here (the movement's yielding is its own); y, r each a class.
+      const cls = (x: string) => (/[Gg]/.test(x) ? 'g' : /[yY]/.test(x) ? 'y' : 'r');
+      let bending = 0;
+      let others = 0;
+      for (const ix of mapping.intersections) {
+        for (const [id, links] of Object.entries(ix.movements)) {
+          const from = ix.links[links[0]!]!.from;
+          const approachDirs = new Set(ix.links.filter((x) => x?.from === from).map((x) => x!.dir));
+          const split = states.get(ix.tlsId)!.some((st) => new Set(links.map((l) => cls(st[l] ?? 'r'))).size > 1);
+          if (approachDirs.has('s')) {
+            if (split) others++;
+            continue;
+          }
+          if (id.endsWith('T') && links.some((l) => /[LR]/.test(ix.links[l]!.dir))) bending++;
+          expect(split, `${ix.tlsId} ${id}: links ${links.join(',')} signalled apart`).toBe(false);
+        }
+      }
+      expect(bending, 'bending roads taken as through movements').toBeGreaterThan(5);
+      console.log(`bending roads as through movements: ${bending}; movements signalled apart at approaches with a straight path: ${others}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
