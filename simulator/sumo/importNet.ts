@@ -164,6 +164,7 @@ function approachTurns(conns: readonly { readonly dir: string }[]): (c: { readon
   const through = dirs.has('s') ? undefined : dirs.has('L') && !dirs.has('R') ? 'L' : dirs.has('R') && !dirs.has('L') ? 'R' : undefined;
   return (c) => (c.dir === through ? 'T' : DIR_TURN[c.dir]);
 }
+
 export const DETECTOR_SETBACK_M = 5;
 
 export function pseudoLonLat(x: number, y: number): { lon: number; lat: number } {
