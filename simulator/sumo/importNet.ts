@@ -179,6 +179,8 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
   const maps: SumoIntersectionMapping[] = [];
   const tlsUsed = new Map<string, string>();
   const defaultWidth = opts.defaultWidthM ?? 20;
+  // Approaches whose through movement is a road bending through the junction (approachTurns): not corridors.
+  const bending = new Set<string>();
 
   for (const j of junctions) {
     const jid = attr(j, 'id');
@@ -251,6 +253,7 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
         continue;
       }
       approaches.push({ id: direction, speedKph: round1(clamp(speed * 3.6, 10, 120)), lanes });
+      if (conns.some((c) => turnOf(c) === 'T' && c.dir !== 's')) bending.add(`${jid}:${direction}`);
       apEdges.push({ approach: direction, edgeId: e.id });
       recordLinks(direction);
       for (const c of conns) {
@@ -358,7 +361,7 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
     name: opts.name ?? 'SUMO import',
     intersections,
     links: netLinks,
-    corridors: findCorridors(intersections, netLinks, opts.outboundWeight ?? 0.5),
+    corridors: findCorridors(intersections, netLinks, opts.outboundWeight ?? 0.5, bending),
     defaults: { ...(minCycleS !== undefined ? { minCycleS } : {}), timingStepS: opts.timingStepS ?? 1 },
   };
   let result = validateNetwork(network);

@@ -84,11 +84,12 @@ export function approachWayLengths(edges: ReadonlyMap<string, SumoEdge>, signals
   return out;
 }
 
-export function findCorridors(intersections: readonly IntersectionJson[], links: NetworkJson['links'], outboundWeight: number): NetworkJson['corridors'] {
+export function findCorridors(intersections: readonly IntersectionJson[], links: NetworkJson['links'], outboundWeight: number, bending: ReadonlySet<string> = new Set()): NetworkJson['corridors'] {
   const byId = new Map(intersections.map((ix) => [ix.id, ix]));
   const linkLen = new Map(links.map((l) => [`${l.from}\u0000${l.to}`, l.lengthM]));
   const twoWay = (u: string, v: string) => linkLen.has(`${u}\u0000${v}`) && linkLen.has(`${v}\u0000${u}`);
-  const throughProtected = (ix: IntersectionJson, ap: ApproachId) => ix.phasing.stages.some((s) => s.protected.includes(`${ap}T`));
+  // A road bending through a T or Y junction (`${junction}:${approach}` in `bending`) is a through movement, not a corridor's straight run.
+  const throughProtected = (ix: IntersectionJson, ap: ApproachId) => !bending.has(`${ix.id}:${ap}`) && ix.phasing.stages.some((s) => s.protected.includes(`${ap}T`));
   const qualifies = (ix: IntersectionJson, d: ApproachId) => throughProtected(ix, d) && throughProtected(ix, OPPOSITE[d]);
   const chains: string[][] = [];
   for (const d of ['EB', 'NB'] as const) {

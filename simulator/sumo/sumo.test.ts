@@ -533,6 +533,19 @@ describe('irregular junctions (real netgenerate --rand)', () => {
         }
       }
       expect(bending, 'bending roads taken as through movements').toBeGreaterThan(5);
+      // Corridors still run along straight roads only: coordinating the random networks along their
+      // bending roads made greenwave's plans there worse in SUMO (docs/benchmarks.md).
+      const { network } = importSumoNet(xml);
+      let onCorridors = 0;
+      for (const corridor of network.corridors) {
+        const ways = corridor.id.startsWith('EB') ? ['EB', 'WB'] : ['NB', 'SB'];
+        for (const id of corridor.intersections) {
+          const ix = mapping.intersections.find((m) => m.intersectionId === id)!;
+          for (const w of ways) for (const l of ix.movements[`${w}T`] ?? []) expect(ix.links[l]!.dir, `corridor ${corridor.id} at ${id} ${w}`).toBe('s');
+          onCorridors++;
+        }
+      }
+      expect(onCorridors).toBeGreaterThan(3);
       console.log(`bending roads as through movements: ${bending}; movements signalled apart at approaches with a straight path: ${others}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
