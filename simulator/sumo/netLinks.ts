@@ -2,7 +2,7 @@
  * The network around the imported signals: links between them (a direct
  * edge, or a chain of edges through nodes that only pass traffic on) and the
  * corridors to coordinate (chains of signals along one direction with
- * protected throughs both ways). Called by the importer (importNet.ts).
+ * protected throughs both ways along straight roads). Called by the importer (importNet.ts).
  */
 import type { ApproachId } from '../../engine/network/schema.js';
 import { travelDirection } from '../../engine/network/geometry.js';
