@@ -53,7 +53,12 @@ const HELDOUT = process.env.LINK_HELDOUT === '1';
  * the lane they entered, so a shared lane's waiting left turner holds everyone behind it).
  */
 const LANE_CHANGE = process.env.LINK_LC !== '0';
-const CASE = HELDOUT ? { time: '17:45', scales: [0.75], seed: 29 } : { time: '08:00', scales: [0.6, 0.9], seed: 11 };
+/**
+ * LINK_SEED=N: the 08:00 runs on the simulator's seed N instead of 11, the test's. The bound is
+ * not met on every seed (docs/traffic.md "Other seeds": seeds 12 and 13 each miss one side street
+ * by a few points), so another seed may fail here; that is the measurement, not a broken test.
+ */
+const CASE = HELDOUT ? { time: '17:45', scales: [0.75], seed: 29 } : { time: '08:00', scales: [0.6, 0.9], seed: Number(process.env.LINK_SEED ?? 11) };
 let c: CompiledNetwork;
 let plan: PlanBuffer;
 let flows: Float64Array;
