@@ -54,11 +54,13 @@ const HELDOUT = process.env.LINK_HELDOUT === '1';
  */
 const LANE_CHANGE = process.env.LINK_LC !== '0';
 /**
- * LINK_SEED=N: the 08:00 runs on the simulator's seed N instead of 11, the test's. The bound is
- * not met on every seed (docs/traffic.md "Other seeds": seeds 12 and 13 each miss one side street
- * by a few points), so another seed may fail here; that is the measurement, not a broken test.
+ * LINK_SEEDS=12 (or 11,12,13,14): the 08:00 runs on these simulator seeds instead of 11, the
+ * test's, each link's vehicles and estimates pooled over them (hours of data, not one). The bound
+ * is not met on every single seed (docs/traffic.md "Other seeds": seeds 12 and 13 each miss one
+ * side street by a few points), so another seed may fail here; that is the measurement.
  */
-const CASE = HELDOUT ? { time: '17:45', scales: [0.75], seed: 29 } : { time: '08:00', scales: [0.6, 0.9], seed: Number(process.env.LINK_SEED ?? 11) };
+const SEEDS = (process.env.LINK_SEEDS ?? '11').split(',').map(Number);
+const CASE = HELDOUT ? { time: '17:45', scales: [0.75], seeds: [29] } : { time: '08:00', scales: [0.6, 0.9], seeds: SEEDS };
 let c: CompiledNetwork;
 let plan: PlanBuffer;
 let flows: Float64Array;
@@ -106,12 +108,7 @@ describe('link state against the simulator', () => {
     const rows: string[] = [`effective lengths (vehicle 5 m + loop 2 m in the simulator): ${gs.map((g) => g.toFixed(2)).join(' ')}`];
     const errors: { cls: number; tt: number; spot: number }[] = [];
     for (const scale of CASE.scales) {
-      const { sim, truth, recorder } = run(scale, CASE.seed, 5 * INTERVAL_S);
-      const ctx = measureContext(c, recorder.events);
-      // Saturation flows measured from the stop-line loops' events, accumulated interval by interval.
-      const satEst = new SaturationFlowEstimator(c);
-      const sat = new Float64Array(c.laneIds.length).fill(Number.NaN);
-      // Per link over the hour after the first quarter (the network filling): Σ over intervals.
+      // Per link over the hour after the first quarter (the network filling): Σ over intervals (and seeds).
       const estTt = new Float64Array(links.count);
       const estSpot = new Float64Array(links.count);
       const vcMax = new Float64Array(links.count);
@@ -122,6 +119,12 @@ describe('link state against the simulator', () => {
       const ttTrue = new Float64Array(links.count);
       const passes = new Float64Array(links.count);
       const invTrue = new Float64Array(links.count);
+      for (const seed of CASE.seeds) {
+      const { sim, truth, recorder } = run(scale, seed, 5 * INTERVAL_S);
+      const ctx = measureContext(c, recorder.events);
+      // Saturation flows measured from the stop-line loops' events, accumulated interval by interval.
+      const satEst = new SaturationFlowEstimator(c);
+      const sat = new Float64Array(c.laneIds.length).fill(Number.NaN);
       for (let r = 1; r < sim.closedIntervals; r++) {
         const ioDelay = new Float64Array(links.count);
         const fromMs = SIM_EPOCH_MS + r * INTERVAL_S * 1000;
@@ -144,6 +147,7 @@ describe('link state against the simulator', () => {
           delayEst[k] = delayEst[k]! + est.signalDelayS[k]! * nk;
           pOn[k] = pOn[k]! + (Number.isFinite(aog[k]!) ? aog[k]! * nk : Number.NaN);
         }
+      }
       }
       for (let k = 0; k < links.count; k++) {
         if (n[k]! < 60) continue;
