@@ -13,7 +13,7 @@ import { compileNetwork } from '../network/compile.js';
 import { readEventsCsv } from '../events/csv.js';
 import { measureContext } from '../measures/context.js';
 import { purdueCoordinationDiagram } from '../measures/pcd.js';
-import { inputOutputDelayS, stopCorrectionS } from './progression.js';
+import { hybridDelayS, inputOutputDelayS, stopCorrectionS } from './progression.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../test/fixtures/events/${name}`, import.meta.url), 'utf8');
 const c = compileNetwork(loadNetwork(fixture('network.json')));
@@ -36,5 +36,39 @@ describe('input-output delay', () => {
 
   it('charges the deceleration-acceleration correction by free-flow speed (HCM 2000 exhibit A16-2)', () => {
     expect([stopCorrectionS(50), stopCorrectionS(60), stopCorrectionS(70), stopCorrectionS(80)]).toEqual([5, 5, 7, 9]);
+  });
+});
+
+describe('input-output delay at the stop-line loops\' crossings (hybrid)', () => {
+  const s = (xs: readonly number[]) => Float64Array.from(xs, (x) => T0 + x * 1000);
+  const arrivals = s([15, 33, 45, 57, 62, 90, 105, 125, 155, 173]);
+  // 15 waits for C1's green; 33 and 45 cross as they come; 57 comes in C1's yellow and waits for
+  // C2, where 62 and 90 queue behind it and 105 crosses as it comes; 125 waits for C3; 155 crosses;
+  // 173 has not crossed when the log ends.
+  const crossings = [31, 33.5, 45.5, 91, 93, 95, 105.5, 145, 155.5];
+  // Held cars (more than 2 s) are charged the 5 s correction: 16, 34, 31, 5, 20 s held.
+  const expected = (16 + 5 + 0.5 + 0.5 + 34 + 5 + 31 + 5 + 5 + 5 + 0.5 + 20 + 5 + 0.5) / 9;
+
+  it('serves the queue FIFO at the crossings counted, whatever the saturation flow', () => {
+    expect(hybridDelayS(cycles, arrivals, s(crossings), 5, T0, T0 + 300_000)).toBeCloseTo(expected, 9);
+    // A slower discharge is seen as it is: 62 and 90 cross 4 s apart instead of 2.
+    const slow = crossings.map((x) => (x === 93 ? 95 : x === 95 ? 99 : x));
+    expect(hybridDelayS(cycles, arrivals, s(slow), 5, T0, T0 + 300_000)).toBeCloseTo(expected + 6 / 9, 9);
+    // Only the arrivals in the cycles starting in the window count (C2 and C3: 57 belongs to C1).
+    expect(hybridDelayS(cycles, arrivals, s(crossings), 5, T0 + 60_000, T0 + 300_000)).toBeCloseTo((31 + 5 + 5 + 5 + 0.5 + 20 + 5 + 0.5) / 5, 9);
+    expect(hybridDelayS(cycles, arrivals, s(crossings), 5, T0 + 400_000, T0 + 500_000)).toBeNaN();
+  });
+
+  it('keeps a counting error to its own cycle', () => {
+    // A crossing the arrival loops missed (40 s, nobody waiting) is skipped.
+    expect(hybridDelayS(cycles, arrivals, s([...crossings, 40].sort((a, b) => a - b)), 5, T0, T0 + 300_000)).toBeCloseTo(expected, 9);
+    // An arrival the stop-line loops missed (105's crossing): C2's green ends with nobody crossing
+    // for 14.5 s, so 105 is dropped there, and 125 is not served at 155.5 in its place.
+    const missed = crossings.filter((x) => x !== 105.5);
+    expect(hybridDelayS(cycles, arrivals, s(missed), 5, T0, T0 + 300_000)).toBeCloseTo((expected * 9 - 0.5) / 8, 9);
+    // A log that begins inside a green: crossings before the first cycle's green still take their
+    // arrivals, so nobody after them is served one crossing late.
+    const early = s([-20, ...arrivals.map((a) => (a - T0) / 1000)]);
+    expect(hybridDelayS(cycles, early, s([-19.5, ...crossings]), 5, T0, T0 + 300_000)).toBeCloseTo(expected, 9);
   });
 });
