@@ -8,7 +8,8 @@
  * every loop of both routes through the controllers keep it so; then the main route's loops
  * (I2 and I3 eastbound) count far past their capacity, through the controllers only, and the
  * sign switches to 前方拥堵 / 请绕行. The counts file never changes, so only the live counts
- * can move the sign. As in ./diversionServe.test.ts the "alternative" is another stretch of
+ * can move the sign. The decision point has a plan, so the switch also proposes it for review
+ * (stored, not approved, not deployed), once per diversion. As in ./diversionServe.test.ts the "alternative" is another stretch of
  * Renmin Rd standing in for a parallel road (the demo city has none).
  *
  * On the same control centre (one start for both tests), the diversion plan
@@ -38,6 +39,7 @@ import { movementIndex } from '../engine/network/geometry.js';
 import { APPROACH_IDS } from '../engine/network/schema.js';
 import { greenwaveStubs, type GrpcClient } from '../test/fixtures/grpc/client.js';
 import { storedPlanBuffer, wirePlanId } from './deployer.js';
+import { DIVERSION_AUTHOR } from './diversionSigns.js';
 import { startControlCentre, T0_S, TEST_TOKENS, type ControlCentre } from '../test/fixtures/controlCentre.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-diversion-live-'));
@@ -63,6 +65,8 @@ beforeAll(async () => {
           signId: 'D1',
           unitId: 1,
           endpoint: { host: '127.0.0.1', port: signServer.port },
+          // Proposed for review when DP1 starts diverting: I3's eastbound through flow onto its eastbound left turn.
+          plan: { vehPerH: 300, from: [{ intersection: 'I3', movement: 'EBT' }], to: [{ intersection: 'I3', movement: 'EBL' }] },
           routes: [
             { id: 'main', nameZh: '人民路', nameEn: 'Renmin Rd', direction: 'ahead', links: MAIN },
             { id: 'alt', nameZh: '人民路东段', nameEn: 'Renmin Rd east', direction: 'left', links: ALT },
@@ -139,6 +143,25 @@ test('the controllers’ live counts drive the diversion sign: light counts keep
   expect(sign.shown()!.lines.map((l) => l.freeSpaces)).toEqual([Math.max(1, Math.round(main / 60)), Math.max(1, Math.round(alt / 60))]);
   expect(srv.diversion!.messages()[0]).toMatchObject({ decisionPointId: 'DP1', divertTo: 1, textZh: '前方拥堵 请绕行人民路东段' });
   expect(srv.diversion!.pusher!.states()[0]!.failures).toBe(0);
+
+  // DP1 has a plan: starting to divert proposed it for review, by the service, checked whole by
+  // the one validator and stored as a proposal; nothing was approved or deployed by itself.
+  let plans: Obj[] = [];
+  for (let k = 0; k < 200 && plans.length === 0; k++) {
+    plans = ((await call('ListPlans', {}, TEST_TOKENS.val))['plans'] as Obj[] | undefined) ?? [];
+    if (plans.length === 0) await new Promise((r) => setTimeout(r, 25));
+  }
+  expect(plans).toHaveLength(1);
+  expect(plans[0]).toMatchObject({ version: 1, state: 'proposed', source: 'optimizer', author: DIVERSION_AUTHOR, kind: 'plan' });
+  expect(String(plans[0]!['reason'])).toMatch(/^diversion DP1 to alt started: main \d+ s, alt \d+ s$/);
+  const auto = (await cc.storage.getTimingPlan(Number(plans[0]!['plan_id'])))!;
+  expect((auto.body as { diversion?: unknown }).diversion).toEqual({ decisionPointId: 'DP1', from: [{ intersection: 'I3', movement: movementIndex(APPROACH_IDS.indexOf('EB'), 1) }], to: [{ intersection: 'I3', movement: movementIndex(APPROACH_IDS.indexOf('EB'), 0) }], vehPerH: 300 });
+  expect(await cc.storage.listDeployments({ planId: Number(plans[0]!['plan_id']) })).toEqual([]);
+  // Diverting on: no second proposal.
+  await minute(40, 6);
+  expect(await shown()).toEqual([SIGN_LINE_KIND.congested, SIGN_LINE_KIND.divert]);
+  await new Promise((r) => setTimeout(r, 100));
+  expect(((await call('ListPlans', {}, TEST_TOKENS.val))['plans'] as Obj[]).length).toBe(1);
 }, 30_000);
 
 function call(method: string, req: Obj, token: string): Promise<Obj> {
@@ -166,10 +189,11 @@ test('a diversion plan is proposed, validated, approved and deployed like any pl
   );
   expect(bad?.code).toBe(grpc.status.INVALID_ARGUMENT);
   expect(bad?.details).toMatch(/to\[0\]\.movement/);
-  expect((await call('ListPlans', {}, TEST_TOKENS.val))['plans'] ?? []).toEqual([]);
+  // Only the plan the first test's diversion proposed.
+  expect(((await call('ListPlans', {}, TEST_TOKENS.val))['plans'] as Obj[]).length).toBe(1);
 
   const v = await call('ProposePlan', { diversion, reason: 'incident on Renmin Rd east of I3' }, TEST_TOKENS.alice);
-  expect(v).toMatchObject({ version: 1, state: 'proposed', source: 'optimizer', author: 'alice', at, kind: 'plan' });
+  expect(v).toMatchObject({ version: 2, state: 'proposed', source: 'optimizer', author: 'alice', at, kind: 'plan' });
   const stored = (await cc.storage.getTimingPlan(Number(v['plan_id'])))!;
   expect((stored.body as { diversion?: unknown }).diversion).toEqual({ decisionPointId: 'DP1', from: [{ intersection: 'I3', movement: through }], to: [{ intersection: 'I3', movement: left }], vehPerH: 300 });
   // Against the plan for the same interval without the diversion: I3's phases protecting the

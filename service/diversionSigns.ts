@@ -12,7 +12,10 @@
  * links' travel times of the service's traffic state (./trafficState.ts, the
  * same state TrafficStateService serves) on every sign round, a log line when a
  * point starts or stops diverting, gauges per point (./metrics.ts), and the
- * messages pushed to the signs that have an address. Tests: ./diversionSigns.test.ts
+ * messages pushed to the signs that have an address. A point with a `plan` has
+ * that plan proposed for review when it starts diverting (`proposePlan`: the
+ * plan lifecycle, with a database); approving, deploying and rolling it back
+ * stay a supervisor's steps. Tests: ./diversionSigns.test.ts
  * (the source against a virtual sign), ./diversionServe.test.ts (serve with a file).
  *
  * Sign state: normal when every route's time is known, degraded when some is
@@ -21,7 +24,8 @@
 import { SIGN_DIRECTION_CODE, SIGN_STATE_CODE } from '../controllers-adapter/signBlock.js';
 import { OptionError } from '../engine/errors.js';
 import { DIVERSION_LINE_CODE, DiversionGuide, type DiversionMessage } from '../engine/traffic/diversion.js';
-import { loadDiversion, type CompiledDiversion } from '../engine/traffic/diversionFile.js';
+import { loadDiversion, type CompiledDiversion, type DiversionPlanConfig } from '../engine/traffic/diversionFile.js';
+import type { CompiledNetwork } from '../engine/network/compile.js';
 import { SignPusher, type SignPusherOptions, type SignShow, type SignSource } from './signPusher.js';
 import type { TrafficState } from './trafficState.js';
 import type { ServiceMetrics } from './metrics.js';
@@ -62,6 +66,15 @@ function show(m: DiversionMessage): SignShow {
   };
 }
 
+/** The author the plan lifecycle records for a plan a diversion proposed. */
+export const DIVERSION_AUTHOR = 'greenwave-diversion';
+
+/**
+ * Proposes the plan of decision point `decisionPointId` for review (the plan lifecycle's
+ * `proposeDiversion`, as an operator's ProposePlan with `diversion` would) and resolves to its plan id and version.
+ */
+export type ProposeDiversionPlan = (decisionPointId: string, plan: DiversionPlanConfig, reason: string) => Promise<{ readonly planId: number; readonly version: number }>;
+
 /** The diversion guidance running in the service: its file, the pusher, the messages last computed. */
 export interface RunningDiversion {
   readonly file: CompiledDiversion;
@@ -80,20 +93,54 @@ export interface RunningDiversion {
  * the guide is fed the link travel times the traffic state holds now (they change with each
  * link-state interval) and the messages go to the signs.
  */
-export function startDiversion(path: string, traffic: TrafficState, networkName: string, clock: () => number, opts: { log?: (line: string) => void; metrics?: ServiceMetrics; signOptions?: SignPusherOptions } = {}): RunningDiversion {
-  const file = loadDiversion(path, traffic.links, networkName);
+export function startDiversion(
+  path: string,
+  traffic: TrafficState,
+  network: { readonly name: string; readonly c: CompiledNetwork },
+  clock: () => number,
+  opts: { log?: (line: string) => void; metrics?: ServiceMetrics; signOptions?: SignPusherOptions; proposePlan?: ProposeDiversionPlan } = {},
+): RunningDiversion {
+  const file = loadDiversion(path, traffic.links, network.name, network.c);
   const guide = new DiversionGuide(file.points, traffic.links.index, file.options);
   const inner = diversionSignSource(guide, traffic.links.count, () => traffic.current().travelTimeS);
   const log = opts.log;
+  /** Per decision point diverting now, the plan version proposed for it (undefined: none, or it failed). */
+  const proposed = new Map<string, Promise<string | undefined>>();
+  const propose = async (m: DiversionMessage, plan: DiversionPlanConfig): Promise<string | undefined> => {
+    if (opts.proposePlan === undefined) {
+      log?.(`greenwave serve: diversion ${m.decisionPointId}: its plan is not proposed: the plan lifecycle needs a database (--db or --pg)`);
+      return undefined;
+    }
+    try {
+      const route = m.lines[m.divertTo]!.routeId;
+      const p = await opts.proposePlan(m.decisionPointId, plan, `diversion ${m.decisionPointId} to ${route} started: ${routeTimes(m)}`);
+      const which = `version ${p.version}, plan id ${p.planId}`;
+      log?.(`greenwave serve: diversion ${m.decisionPointId}: proposed its plan (${which}: ${plan.vehPerH} veh/h onto ${route}) for review`);
+      return which;
+    } catch (e: unknown) {
+      // A plan the validator refuses, a locked cycle, a store that fails: the signs go on all the same.
+      log?.(`greenwave serve: diversion ${m.decisionPointId}: its plan could not be proposed: ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    }
+  };
   const source: SignSource = {
     signIds: inner.signIds,
     messages(nowS: number): readonly SignShow[] {
       const shows = inner.messages(nowS);
       for (const m of inner.last()) {
         if (!m.guidanceChanged) continue;
-        if (m.divertTo > 0) log?.(`greenwave serve: diversion ${m.decisionPointId} (sign ${m.signId}): diverting to ${m.lines[m.divertTo]!.routeId}: ${m.textZh} / ${m.textEn} (${routeTimes(m)})`);
-        // Guidance starts at "not diverting", so a change to it is the end of a diversion.
-        else log?.(`greenwave serve: diversion ${m.decisionPointId} (sign ${m.signId}): diversion ended: ${m.textZh} (${routeTimes(m)})`);
+        const plan = file.plans.get(m.decisionPointId);
+        if (m.divertTo > 0) {
+          log?.(`greenwave serve: diversion ${m.decisionPointId} (sign ${m.signId}): diverting to ${m.lines[m.divertTo]!.routeId}: ${m.textZh} / ${m.textEn} (${routeTimes(m)})`);
+          if (plan !== undefined) proposed.set(m.decisionPointId, propose(m, plan));
+        } else {
+          // Guidance starts at "not diverting", so a change to it is the end of a diversion.
+          log?.(`greenwave serve: diversion ${m.decisionPointId} (sign ${m.signId}): diversion ended: ${m.textZh} (${routeTimes(m)})`);
+          const version = proposed.get(m.decisionPointId);
+          proposed.delete(m.decisionPointId);
+          // What was deployed for the diversion stays until a supervisor rolls it back: the lifecycle's rule, not the sign's.
+          void version?.then((v) => v !== undefined && log?.(`greenwave serve: diversion ${m.decisionPointId}: its plan (${v}) was proposed for this diversion: reject it if not yet approved, or roll back if deployed`));
+        }
       }
       return shows;
     },

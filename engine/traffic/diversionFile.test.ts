@@ -16,7 +16,7 @@ const route = (id: string, ids: string[]) => ({ id, nameZh: '路', nameEn: 'Rd',
 
 function issuesOf(raw: unknown): string[] {
   try {
-    compileDiversion(raw, links, c.network.name);
+    compileDiversion(raw, links, c.network.name, 'diversion file', c);
   } catch (e: unknown) {
     return (e as GreenwaveError).issues.map((i) => `${i.path}: ${i.message}`);
   }
@@ -61,5 +61,40 @@ describe('diversion file', () => {
       'decisionPoints[0].routes[0]: unknown field "colour"',
       ': unknown field "extra"',
     ]);
+  });
+
+  test('a point\'s plan: movement ids as indices, checked against the network', () => {
+    const two = [route('m', ['L-I2-I3']), route('a', ['L-I5-I6'])];
+    const plan = { vehPerH: 300, from: [{ intersection: 'I3', movement: 'EBT' }], to: [{ intersection: 'I3', movement: 'EBL' }] };
+    const d = compileDiversion({ decisionPoints: [{ id: 'A', signId: 'S', plan, routes: two }] }, links, c.network.name, 'diversion file', c);
+    // EB is approach 2 (APPROACH_IDS NB, SB, EB, WB): through 2·4+1, left 2·4+0.
+    expect(d.plans.get('A')).toEqual({ vehPerH: 300, from: [{ intersection: 'I3', movement: 9 }], to: [{ intersection: 'I3', movement: 8 }] });
+    expect(
+      issuesOf({
+        decisionPoints: [
+          { id: 'A', signId: 'S1', plan: { vehPerH: 300, from: [{ intersection: 'I99', movement: 'EBT' }], to: [{ intersection: 'I4', movement: 'NBU' }] }, routes: two },
+          { id: 'B', signId: 'S2', travelTimesOnly: true, plan, routes: two },
+          { id: 'C', signId: 'S3', plan: { vehPerH: -1, from: [{ intersection: 'I3', movement: 'EBX' }], to: [] }, routes: two },
+        ],
+      }),
+    ).toEqual([
+      'decisionPoints[2].plan.vehPerH: Too small: expected number to be >0',
+      'decisionPoints[2].plan.from[0].movement: must be a movement id such as "EBT" or "NBL"',
+      'decisionPoints[2].plan.to: needs at least one movement',
+    ]);
+    expect(
+      issuesOf({
+        decisionPoints: [
+          { id: 'A', signId: 'S1', plan: { vehPerH: 300, from: [{ intersection: 'I99', movement: 'EBT' }], to: [{ intersection: 'I4', movement: 'NBU' }] }, routes: two },
+          { id: 'B', signId: 'S2', travelTimesOnly: true, plan, routes: two },
+        ],
+      }),
+    ).toEqual([
+      'decisionPoints[0].plan.from[0].intersection: no intersection "I99" in the network',
+      'decisionPoints[0].plan.to[0].movement: no lane of I4 serves NBU',
+      'decisionPoints[1].plan: a travel-times-only point never diverts: it needs no plan',
+    ]);
+    // Without the network to check it against, a plan is refused (serve always gives it).
+    expect(() => compileDiversion({ decisionPoints: [{ id: 'A', signId: 'S', plan, routes: two }] }, links, c.network.name)).toThrow(/plan\.from\[0\]: a plan needs the network/);
   });
 });

@@ -18,6 +18,8 @@ import { formatPath } from '../network/validate.js';
 import { SignEndpointSchema } from '../parking/schema.js';
 import type { DecisionPointConfig, DiversionOptions } from './diversion.js';
 import type { TrafficLinks } from './links.js';
+import type { CompiledNetwork } from '../network/compile.js';
+import { parseMovementId } from '../network/geometry.js';
 
 /** Lines of a guidance sign (controllers-adapter/signBlock.ts SIGN_MAX_LINES; the engine imports nothing above it). */
 const SIGN_MAX_LINES = 8;
@@ -34,6 +36,27 @@ const RouteSchema = z
   })
   .strict();
 
+const PlanMovementSchema = z
+  .object({
+    intersection: id,
+    /** A movement id of the network file, approach and turn: "EBT", "NBL", … */
+    movement: z.string().regex(/^(NB|SB|EB|WB)[LTRU]$/, 'must be a movement id such as "EBT" or "NBL"'),
+  })
+  .strict();
+
+/**
+ * The signal plan for while the point diverts (engine/traffic/diversionPlan.ts): `vehPerH` moved
+ * off the main route's movements (`from`) onto the alternative's (`to`). With it, `serve` proposes
+ * that plan for review when the point starts diverting (docs/traffic.md).
+ */
+const DiversionPlanSchema = z
+  .object({
+    vehPerH: z.number().positive().max(5000),
+    from: z.array(PlanMovementSchema).min(1, 'needs at least one movement'),
+    to: z.array(PlanMovementSchema).min(1, 'needs at least one movement'),
+  })
+  .strict();
+
 const DecisionPointSchema = z
   .object({
     id,
@@ -43,6 +66,7 @@ const DecisionPointSchema = z
     endpoint: SignEndpointSchema.optional(),
     /** Show travel times only, never divert (routes that are not alternatives of each other). */
     travelTimesOnly: z.boolean().optional(),
+    plan: DiversionPlanSchema.optional(),
     /** routes[0] is the main route. */
     routes: z.array(RouteSchema).min(1, 'needs at least one route').max(SIGN_MAX_LINES, `a sign has at most ${SIGN_MAX_LINES} lines`),
   })
@@ -73,14 +97,23 @@ export interface DiversionSignEndpoint {
   readonly port: number;
 }
 
+/** A decision point's plan (`plan` in the file), movements as intersection ids and movement indices (approach × 4 + turn). */
+export interface DiversionPlanConfig {
+  readonly vehPerH: number;
+  readonly from: readonly { readonly intersection: string; readonly movement: number }[];
+  readonly to: readonly { readonly intersection: string; readonly movement: number }[];
+}
+
 export interface CompiledDiversion {
   readonly points: readonly DecisionPointConfig[];
   readonly options: DiversionOptions;
   readonly endpoints: readonly DiversionSignEndpoint[];
+  /** Decision point id → its plan, for the points that have one. */
+  readonly plans: ReadonlyMap<string, DiversionPlanConfig>;
 }
 
 /** Reads, checks and compiles the diversion file at `path` for these links (network name `networkName`). */
-export function loadDiversion(path: string, links: TrafficLinks, networkName = ''): CompiledDiversion {
+export function loadDiversion(path: string, links: TrafficLinks, networkName = '', c?: CompiledNetwork): CompiledDiversion {
   const text = readText(path, 'diversion file');
   let raw: unknown;
   try {
@@ -88,11 +121,15 @@ export function loadDiversion(path: string, links: TrafficLinks, networkName = '
   } catch (e: unknown) {
     throw invalid(path, [{ path, message: `not valid JSON: ${e instanceof Error ? e.message : String(e)}` }]);
   }
-  return compileDiversion(raw, links, networkName, path);
+  return compileDiversion(raw, links, networkName, path, c);
 }
 
-/** Checks a parsed value against the schema and the links; throws INVALID_INPUT with every issue. */
-export function compileDiversion(raw: unknown, links: TrafficLinks, networkName = '', source = 'diversion file'): CompiledDiversion {
+/**
+ * Checks a parsed value against the schema and the links (and a point's `plan` against the
+ * network `c`: its intersections, and a lane serving each movement); throws INVALID_INPUT with
+ * every issue.
+ */
+export function compileDiversion(raw: unknown, links: TrafficLinks, networkName = '', source = 'diversion file', c?: CompiledNetwork): CompiledDiversion {
   const parsed = DiversionFileSchema.safeParse(raw);
   if (!parsed.success) throw invalid(source, parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.code === 'unrecognized_keys' ? `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}` : i.message })));
   const file = parsed.data;
@@ -105,6 +142,7 @@ export function compileDiversion(raw: unknown, links: TrafficLinks, networkName 
   const signIds = new Map<string, string>();
   const units = new Map<string, string>();
   const endpoints: DiversionSignEndpoint[] = [];
+  const plans = new Map<string, DiversionPlanConfig>();
   file.decisionPoints.forEach((p, k) => {
     const at = `decisionPoints[${k}]`;
     const firstPoint = pointIds.get(p.id);
@@ -122,6 +160,26 @@ export function compileDiversion(raw: unknown, links: TrafficLinks, networkName 
       else units.set(key, at);
       endpoints.push({ signId: p.signId, unitId: p.unitId, host: p.endpoint.host, port: p.endpoint.port });
     }
+    if (p.plan !== undefined) {
+      const plan = p.plan;
+      if (p.travelTimesOnly === true) issues.add(`${at}.plan`, 'a travel-times-only point never diverts: it needs no plan');
+      const moves = (field: 'from' | 'to') =>
+        plan[field].map((m, mi) => {
+          const where = `${at}.plan.${field}[${mi}]`;
+          // The schema's pattern admits only movement ids.
+          const movement = parseMovementId(m.movement)!.index;
+          const i = c ? c.intersectionIds.indexOf(m.intersection) : -1;
+          if (!c) issues.add(where, 'a plan needs the network to check it against');
+          else if (i < 0) issues.add(`${where}.intersection`, `no intersection "${m.intersection}" in the network`);
+          else {
+            let served = false;
+            for (let l = c.laneStart[i]!; l < c.laneStart[i + 1]! && !served; l++) served = ((c.laneMovementMask[l]! >> movement) & 1) === 1;
+            if (!served) issues.add(`${where}.movement`, `no lane of ${m.intersection} serves ${m.movement}`);
+          }
+          return { intersection: m.intersection, movement };
+        });
+      plans.set(p.id, { vehPerH: plan.vehPerH, from: moves('from'), to: moves('to') });
+    }
     const routeIds = new Set<string>();
     p.routes.forEach((r, ri) => {
       if (routeIds.has(r.id)) issues.add(`${at}.routes[${ri}].id`, `duplicate route id "${r.id}"`);
@@ -134,7 +192,7 @@ export function compileDiversion(raw: unknown, links: TrafficLinks, networkName 
   if (issues.length > 0) throw invalid(source, issues.items);
   const options: DiversionOptions = { ...(file.options?.onMarginS !== undefined ? { onMarginS: on } : {}), ...(file.options?.offMarginS !== undefined ? { offMarginS: off } : {}), ...(file.options?.minHoldS !== undefined ? { minHoldS: file.options.minHoldS } : {}) };
   const points: DecisionPointConfig[] = file.decisionPoints.map((p) => ({ id: p.id, signId: p.signId, routes: p.routes, ...(p.travelTimesOnly === true ? { travelTimesOnly: true } : {}) }));
-  return { points, options, endpoints };
+  return { points, options, endpoints, plans };
 }
 
 function invalid(source: string, issues: readonly Issue[]): GreenwaveError {
