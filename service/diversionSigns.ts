@@ -104,7 +104,7 @@ export function startDiversion(
   const guide = new DiversionGuide(file.points, traffic.links.index, file.options);
   const inner = diversionSignSource(guide, traffic.links.count, () => traffic.current().travelTimeS);
   const log = opts.log;
-  /** Per decision point diverting now, the plan version proposed for it (undefined: none, or it failed). */
+  /** Per decision point diverting now, which plan was proposed for it (undefined: none, or it failed). */
   const proposed = new Map<string, Promise<string | undefined>>();
   const propose = async (m: DiversionMessage, plan: DiversionPlanConfig): Promise<string | undefined> => {
     if (opts.proposePlan === undefined) {
@@ -136,10 +136,10 @@ export function startDiversion(
         } else {
           // Guidance starts at "not diverting", so a change to it is the end of a diversion.
           log?.(`greenwave serve: diversion ${m.decisionPointId} (sign ${m.signId}): diversion ended: ${m.textZh} (${routeTimes(m)})`);
-          const version = proposed.get(m.decisionPointId);
+          const made = proposed.get(m.decisionPointId);
           proposed.delete(m.decisionPointId);
           // What was deployed for the diversion stays until a supervisor rolls it back: the lifecycle's rule, not the sign's.
-          void version?.then((v) => v !== undefined && log?.(`greenwave serve: diversion ${m.decisionPointId}: its plan (${v}) was proposed for this diversion: reject it if not yet approved, or roll back if deployed`));
+          void made?.then((v) => v !== undefined && log?.(`greenwave serve: diversion ${m.decisionPointId}: its plan (${v}) was proposed for this diversion: reject it if not yet approved, or roll back if deployed`));
         }
       }
       return shows;

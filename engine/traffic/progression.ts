@@ -176,7 +176,8 @@ function stopLineDepartures(ctx: MeasureContext, i: number, loc: number, p: numb
     travel[ch] = 0;
     covered.add(c.detectorLane[d]!);
   }
-  for (let d = start; d < end; d++) if (arrivals.travelMsByChannel[numbering.detectorChannel[d]!] !== undefined && !Number.isNaN(arrivals.travelMsByChannel[numbering.detectorChannel[d]!]!) && !covered.has(c.detectorLane[d]!)) return undefined;
+  const arrivalChannels = new Set(arrivals.channels);
+  for (let d = start; d < end; d++) if (arrivalChannels.has(numbering.detectorChannel[d]!) && !covered.has(c.detectorLane[d]!)) return undefined;
   if (channels.length === 0) return undefined;
   // Detector off (81), not on: the first car of a queue stands on the stop-line loop through the
   // red, so its on-event is its arrival; it leaves the loop as it crosses the line.
