@@ -224,9 +224,7 @@ export function hybridDelayS(cycles: readonly SignalCycle[], arrivalsMs: Float64
   const counted = (a: number): boolean => {
     while (cj + 1 < cycles.length && cycles[cj + 1]!.startMs <= a) cj++;
     const cy = cycles[cj];
-    // Only within a cycle the log holds whole (as withArrivals assigns them): an arrival in a
-    // cycle still under way is counted only if it has crossed, which would favour the quick ones.
-    return cy !== undefined && cy.startMs <= a && a < cy.endMs && cy.startMs >= fromMs && cy.startMs < toMs;
+    return cy !== undefined && cy.startMs <= a && cy.startMs >= fromMs && cy.startMs < toMs;
   };
   for (const cy of cycles) {
     if (cy.startMs >= toMs) break;
