@@ -20,7 +20,7 @@ import { startNats, type NatsServers } from '../../test/fixtures/nats.js';
 import { decodePlan } from '../planWire.js';
 import { openPlanBucket, readRegionPlan } from './regionPlans.js';
 import { BORDER_BUCKET, openBorderBucket, readBorderStates } from './borderStates.js';
-import { BorderMemory, RegionCounts, replanUntilSettled, serveReplans } from './regionReplan.js';
+import { BorderMemory, RegionCounts, replanRegions, replanUntilSettled, serveReplans } from './regionReplan.js';
 
 describe('coordination across region borders over NATS (1 nats-server, 2 nodes in process)', () => {
   let nats: NatsServers;
@@ -170,5 +170,35 @@ describe('coordination across region borders over NATS (1 nats-server, 2 nodes i
     expect(status.bucket).toBe(BORDER_BUCKET);
     expect(status.history).toBe(1);
     expect(status.ttl).toBe(0);
+  });
+
+  it('a region with a blacked-out intersection is not re-planned: it keeps its committed plan until its detectors are heard again', async () => {
+    const plans = await openPlanBucket(requester, { bucket: 'greenwave-plans-blackout' });
+    let nowMs = 1_000_000;
+    const quiet = new RegionCounts(networks, () => nowMs);
+    const message = (r: string, skip: (d: string) => boolean) => new TextEncoder().encode(JSON.stringify({ v: Object.fromEntries(networks.get(r)!.detectorIds.flatMap((d, k) => (skip(d) ? [] : [[d, volumes.get(r)![k]]]))) }));
+    // Region 0 heard in full; region 1 from every detector but those of its first intersection.
+    const [r0, r1] = [ids[0]!, ids[1]!];
+    const darkIx = networks.get(r1)!.intersectionIds[0]!;
+    const darkLoops = networks.get(r1)!.network.intersections[0]!.detectors.length;
+    quiet.ingest(r0, message(r0, () => false));
+    quiet.ingest(r1, message(r1, (d) => d.startsWith(`d-${darkIx}-`)));
+    const replan = () => replanRegions({ nodeId: 'solo', regions: ids, networks, counts: quiet, plans, holds: () => true, request: { coordinate: false, forInterval: '08:00' } });
+    let reply = await replan();
+    expect(reply.committed).toBe(1);
+    expect(reply.errors).toEqual([`${r1}: detector blackout at ${darkIx} (0 of ${darkLoops} detectors): keeps its committed plan`]);
+    expect(await readRegionPlan(plans, r0)).toBeDefined();
+    expect(await readRegionPlan(plans, r1)).toBeUndefined();
+    // Heard from again: planned.
+    quiet.ingest(r1, message(r1, () => false));
+    reply = await replan();
+    expect(reply.errors).toEqual([]);
+    const kept = (await readRegionPlan(plans, r1))!;
+    // Two count intervals later with nothing heard, every detector is stale: nothing is re-planned, the committed plans stay.
+    nowMs += 2 * 900 * 1000 + 1;
+    reply = await replan();
+    expect(reply.committed).toBe(0);
+    expect(reply.errors).toHaveLength(2);
+    expect((await readRegionPlan(plans, r1))!.revision).toBe(kept.revision);
   });
 });

@@ -33,6 +33,7 @@ import { createHash } from 'node:crypto';
 import { createInbox, type KV, type NatsConnection, type Subscription } from 'nats';
 import type { CompiledNetwork } from '../../engine/network/compile.js';
 import { planNetwork } from '../../engine/plan.js';
+import { MIN_HEALTHY_SHARE } from '../../engine/counts/blackout.js';
 import { planRegionAtBorders, type BorderState, type RegionBorders } from '../../engine/cluster/borders.js';
 import { deployableBody } from '../deployer.js';
 import { commitRegionPlan, readRegionPlan } from './regionPlans.js';
@@ -130,28 +131,67 @@ export function borderInputs(b: RegionBorders, states: ReadonlyMap<string, Borde
   return JSON.stringify({ cycleS, followed });
 }
 
-/** The latest detector counts of each region, from its inbox. */
+/**
+ * A detector not heard from for this many count intervals is not healthy: an intersection with
+ * fewer than MIN_HEALTHY_SHARE of its detectors healthy is blacked out (engine/counts/blackout.ts's
+ * rule) and its region is not re-planned.
+ */
+export const STALE_INTERVALS = 2;
+
+/** The latest detector counts of each region, from its inbox, and when each detector was last heard from. */
 export class RegionCounts {
   private readonly volumes = new Map<string, Float64Array>();
+  private readonly heardMs = new Map<string, Float64Array>();
   private readonly index = new Map<string, Map<string, number>>();
   messages = 0;
   values = 0;
   ignored = 0;
 
-  constructor(private readonly networks: ReadonlyMap<string, CompiledNetwork>) {}
+  constructor(
+    private readonly networks: ReadonlyMap<string, CompiledNetwork>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * The region's intersections with fewer than MIN_HEALTHY_SHARE of their detectors heard from
+   * within the last `staleAfterMs` (never heard from counts as not healthy), as
+   * "I7 (1 of 6 detectors)"; empty when every intersection has enough.
+   */
+  blackedOut(regionId: string, staleAfterMs: number): string[] {
+    const c = this.networks.get(regionId);
+    if (!c) return [];
+    const heard = this.heardMs.get(regionId);
+    const since = this.now() - staleAfterMs;
+    const total = new Int32Array(c.intersectionCount);
+    const healthy = new Int32Array(c.intersectionCount);
+    const laneIx = new Int32Array(c.laneIds.length);
+    for (let i = 0; i < c.intersectionCount; i++) laneIx.fill(i, c.laneStart[i]!, c.laneStart[i + 1]!);
+    for (let d = 0; d < c.detectorIds.length; d++) {
+      const i = laneIx[c.detectorLane[d]!]!;
+      total[i]!++;
+      if (heard !== undefined && heard[d]! >= since) healthy[i]!++;
+    }
+    const out: string[] = [];
+    for (let i = 0; i < c.intersectionCount; i++) if (total[i]! > 0 && healthy[i]! < MIN_HEALTHY_SHARE * total[i]!) out.push(`${c.intersectionIds[i]} (${healthy[i]} of ${total[i]} detectors)`);
+    return out;
+  }
 
   /** Takes one detector message for `regionId`; returns the counts taken from it. */
   ingest(regionId: string, data: Uint8Array): number {
     const c = this.networks.get(regionId);
     if (!c) return 0;
     let v = this.volumes.get(regionId);
+    let heard = this.heardMs.get(regionId);
     let at = this.index.get(regionId);
-    if (!v || !at) {
+    if (!v || !heard || !at) {
       v = new Float64Array(c.detectorIds.length);
+      heard = new Float64Array(c.detectorIds.length).fill(Number.NaN);
       at = new Map(c.detectorIds.map((id, k) => [id, k]));
       this.volumes.set(regionId, v);
+      this.heardMs.set(regionId, heard);
       this.index.set(regionId, at);
     }
+    const nowMs = this.now();
     this.messages++;
     let taken = 0;
     let body: { v?: Record<string, unknown> };
@@ -168,6 +208,7 @@ export class RegionCounts {
         continue;
       }
       v[k] = n;
+      heard[k] = nowMs;
       taken++;
     }
     this.values += taken;
@@ -217,6 +258,13 @@ export async function replanRegions(opts: {
     if (followUp && !b) continue;
     if (!c || !opts.holds(r)) {
       errors.push(`${r}: not held`);
+      continue;
+    }
+    // No plan for made-up demand (the engine's blackout rule): a region with a blacked-out
+    // intersection keeps the plan it has committed, whole, until its detectors are heard again.
+    const dark = opts.counts.blackedOut(r, STALE_INTERVALS * intervalS * 1000);
+    if (dark.length > 0) {
+      errors.push(`${r}: detector blackout at ${dark.join(', ')}: keeps its committed plan`);
       continue;
     }
     try {
