@@ -200,5 +200,16 @@ describe('coordination across region borders over NATS (1 nats-server, 2 nodes i
     expect(reply.committed).toBe(0);
     expect(reply.errors).toHaveLength(2);
     expect((await readRegionPlan(plans, r1))!.revision).toBe(kept.revision);
+    // An implausible count (a chattering loop) is not planned on: its intersection's mean is.
+    const d0 = networks.get(r0)!.detectorIds[0]!;
+    quiet.ingest(r0, message(r0, () => false));
+    quiet.ingest(r0, new TextEncoder().encode(JSON.stringify({ v: { [d0]: 1e6 } })));
+    const u = quiet.usable(r0, 900, 2 * 900 * 1000);
+    expect(u.dark).toEqual([]);
+    expect(u.repaired).toEqual([expect.stringMatching(new RegExp(`^${d0} \\(1000000 veh, implausible\\): its intersection's mean, [\\d.]+$`))]);
+    expect(u.volumes[0]).toBeLessThan(600);
+    reply = await replanRegions({ nodeId: 'solo', regions: [r0], networks, counts: quiet, plans, holds: () => true, request: { coordinate: false, forInterval: '08:00' } });
+    expect(reply.committed).toBe(1);
+    expect(reply.repaired).toEqual([expect.stringContaining(`${r0}: ${d0} (1000000 veh, implausible)`)]);
   });
 });

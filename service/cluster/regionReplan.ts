@@ -34,6 +34,7 @@ import { createInbox, type KV, type NatsConnection, type Subscription } from 'na
 import type { CompiledNetwork } from '../../engine/network/compile.js';
 import { planNetwork } from '../../engine/plan.js';
 import { MIN_HEALTHY_SHARE } from '../../engine/counts/blackout.js';
+import { CHATTER_VEH_PER_H_PER_LANE } from '../../engine/counts/faults.js';
 import { planRegionAtBorders, type BorderState, type RegionBorders } from '../../engine/cluster/borders.js';
 import { deployableBody } from '../deployer.js';
 import { commitRegionPlan, readRegionPlan } from './regionPlans.js';
@@ -86,6 +87,8 @@ export interface ReplanReply {
   /** Regions given up: lost meanwhile, or the planner or the commit failed (reasons in `errors`). */
   readonly skipped: number;
   readonly errors: readonly string[];
+  /** Per region planned, the detectors whose counts were not used and what was taken instead (`RegionCounts.usable`). */
+  readonly repaired?: readonly string[];
   /** Time spent in the planner, ms. */
   readonly planMs: number;
   /** From the request's arrival to the last commit stored, ms. */
@@ -153,27 +156,43 @@ export class RegionCounts {
   ) {}
 
   /**
-   * The region's intersections with fewer than MIN_HEALTHY_SHARE of their detectors heard from
-   * within the last `staleAfterMs` (never heard from counts as not healthy), as
-   * "I7 (1 of 6 detectors)"; empty when every intersection has enough.
+   * The counts to plan the region on for an interval of `intervalS`, by the engine's rules for
+   * detector data (engine/counts/): a detector is healthy when it was heard from within the last
+   * `staleAfterMs` and its count is plausible (at most CHATTER_VEH_PER_H_PER_LANE over the
+   * interval, the chatter fault's bound). An intersection with fewer than MIN_HEALTHY_SHARE of
+   * its detectors healthy is blacked out (`dark`, as "I7 (1 of 6 detectors)"): nothing is to be
+   * planned for it. Elsewhere an unhealthy detector takes the mean of its intersection's healthy
+   * ones (blackout.ts's rule for a detector with no history), listed in `repaired`.
    */
-  blackedOut(regionId: string, staleAfterMs: number): string[] {
+  usable(regionId: string, intervalS: number, staleAfterMs: number): { readonly volumes: Float64Array; readonly dark: readonly string[]; readonly repaired: readonly string[] } {
     const c = this.networks.get(regionId);
-    if (!c) return [];
+    if (!c) return { volumes: new Float64Array(0), dark: [], repaired: [] };
+    const v = this.of(regionId);
     const heard = this.heardMs.get(regionId);
     const since = this.now() - staleAfterMs;
-    const total = new Int32Array(c.intersectionCount);
-    const healthy = new Int32Array(c.intersectionCount);
-    const laneIx = new Int32Array(c.laneIds.length);
-    for (let i = 0; i < c.intersectionCount; i++) laneIx.fill(i, c.laneStart[i]!, c.laneStart[i + 1]!);
-    for (let d = 0; d < c.detectorIds.length; d++) {
-      const i = laneIx[c.detectorLane[d]!]!;
-      total[i]!++;
-      if (heard !== undefined && heard[d]! >= since) healthy[i]!++;
+    const maxVeh = (CHATTER_VEH_PER_H_PER_LANE * intervalS) / 3600;
+    const volumes = new Float64Array(v.length);
+    const dark: string[] = [];
+    const repaired: string[] = [];
+    for (let i = 0; i < c.intersectionCount; i++) {
+      const dets: number[] = [];
+      for (let d = 0; d < c.detectorIds.length; d++) if (c.detectorLane[d]! >= c.laneStart[i]! && c.detectorLane[d]! < c.laneStart[i + 1]!) dets.push(d);
+      const ok = (d: number) => heard !== undefined && heard[d]! >= since && v[d]! <= maxVeh;
+      const good = dets.filter(ok);
+      if (dets.length > 0 && good.length < MIN_HEALTHY_SHARE * dets.length) {
+        dark.push(`${c.intersectionIds[i]} (${good.length} of ${dets.length} detectors)`);
+        continue;
+      }
+      const mean = good.reduce((a, d) => a + v[d]!, 0) / Math.max(1, good.length);
+      for (const d of dets) {
+        if (ok(d)) volumes[d] = v[d]!;
+        else {
+          volumes[d] = mean;
+          repaired.push(`${c.detectorIds[d]} (${heard === undefined || !(heard[d]! >= since) ? 'not heard from' : `${v[d]} veh, implausible`}): its intersection's mean, ${Math.round(mean * 10) / 10}`);
+        }
+      }
     }
-    const out: string[] = [];
-    for (let i = 0; i < c.intersectionCount; i++) if (total[i]! > 0 && healthy[i]! < MIN_HEALTHY_SHARE * total[i]!) out.push(`${c.intersectionIds[i]} (${healthy[i]} of ${total[i]} detectors)`);
-    return out;
+    return { volumes, dark, repaired };
   }
 
   /** Takes one detector message for `regionId`; returns the counts taken from it. */
@@ -240,6 +259,7 @@ export async function replanRegions(opts: {
   const borders = coordinate ? opts.borders : undefined;
   const followUp = opts.request.followUp === true;
   const errors: string[] = [];
+  const repaired: string[] = [];
   // At most COMMITS_IN_FLIGHT commits wait for JetStream at once: a whole node's regions
   // (~140 KB each, replicated) sent together timed out on the loaded 2-core machine.
   const commits = new Set<Promise<void>>();
@@ -262,11 +282,12 @@ export async function replanRegions(opts: {
     }
     // No plan for made-up demand (the engine's blackout rule): a region with a blacked-out
     // intersection keeps the plan it has committed, whole, until its detectors are heard again.
-    const dark = opts.counts.blackedOut(r, STALE_INTERVALS * intervalS * 1000);
-    if (dark.length > 0) {
-      errors.push(`${r}: detector blackout at ${dark.join(', ')}: keeps its committed plan`);
+    const counted = opts.counts.usable(r, intervalS, STALE_INTERVALS * intervalS * 1000);
+    if (counted.dark.length > 0) {
+      errors.push(`${r}: detector blackout at ${counted.dark.join(', ')}: keeps its committed plan`);
       continue;
     }
+    if (counted.repaired.length > 0) repaired.push(`${r}: ${counted.repaired.slice(0, 3).join('; ')}${counted.repaired.length > 3 ? `; and ${counted.repaired.length - 3} more` : ''}`);
     try {
       let body: ReturnType<typeof deployableBody>;
       let publish: ((revision: number) => Promise<void>) | undefined;
@@ -280,7 +301,7 @@ export async function replanRegions(opts: {
           fig.unchanged++;
           continue;
         }
-        const volumes = followUp && mem ? mem.volumes : Float64Array.from(opts.counts.of(r));
+        const volumes = followUp && mem ? mem.volumes : counted.volumes;
         const tp = Date.now();
         const out = planRegionAtBorders(c, volumes, intervalS, b, states);
         body = deployableBody(c, out.plan.buffer, out.plan.corridors, forInterval);
@@ -316,7 +337,7 @@ export async function replanRegions(opts: {
         }
       } else {
         const tp = Date.now();
-        const p = planNetwork(c, opts.counts.of(r), intervalS, { coordinate });
+        const p = planNetwork(c, counted.volumes, intervalS, { coordinate });
         body = deployableBody(c, p.buffer, p.corridors, forInterval);
         planMs += Date.now() - tp;
       }
@@ -347,6 +368,7 @@ export async function replanRegions(opts: {
     committed,
     skipped,
     errors: errors.slice(0, 5),
+    ...(repaired.length > 0 ? { repaired: repaired.slice(0, 5) } : {}),
     planMs,
     ms: Date.now() - t0,
     maxValueBytes,
