@@ -174,9 +174,14 @@ export class RegionCounts {
     const volumes = new Float64Array(v.length);
     const dark: string[] = [];
     const repaired: string[] = [];
+    // Detectors by intersection: the compiled detectors follow the intersections' order.
+    const byIx: number[][] = Array.from({ length: c.intersectionCount }, () => []);
+    for (let d = 0, i = 0; d < c.detectorIds.length; d++) {
+      while (c.detectorLane[d]! >= c.laneStart[i + 1]!) i++;
+      byIx[i]!.push(d);
+    }
     for (let i = 0; i < c.intersectionCount; i++) {
-      const dets: number[] = [];
-      for (let d = 0; d < c.detectorIds.length; d++) if (c.detectorLane[d]! >= c.laneStart[i]! && c.detectorLane[d]! < c.laneStart[i + 1]!) dets.push(d);
+      const dets = byIx[i]!;
       const ok = (d: number) => heard !== undefined && heard[d]! >= since && v[d]! <= maxVeh;
       const good = dets.filter(ok);
       if (dets.length > 0 && good.length < MIN_HEALTHY_SHARE * dets.length) {
