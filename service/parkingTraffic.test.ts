@@ -78,3 +78,30 @@ test('live counts that load a movement lengthen the drives through it by its del
   expect(after.get('P3')! - before.get('P3')!).toBeCloseTo(delayAfter - delayBefore, 6);
   expect(after.get('P1')).toBeCloseTo(before.get('P1')!, 9);
 });
+
+test('a chattering loop is left out of the live state: its link does not jam on one impossible count', () => {
+  const c = srv.state.c;
+  const k = srv.traffic.links.index.get('L-I2-I3')!;
+  const before = srv.traffic.current().travelTimeS[k]!;
+  const counts = srv.state.prepared.faults.cleaned;
+  const nd = counts.detectorIds.length;
+  const forMs = Date.parse(`${srv.state.forInterval.replace(' ', 'T')}Z`);
+  const r = Math.max(0, counts.intervalStartMs.indexOf(forMs));
+  const rows = (m: number): DetectorCount[] =>
+    counts.detectorIds.map((detectorId, d) => ({
+      detectorId,
+      intervalStartMs: T0 * 1000 + m * 60_000,
+      intervalS: 60,
+      // I3's eastbound through loop chatters: 50,000 vehicles in a minute.
+      volumeVeh: detectorId === 'I3-EB-2-S' ? 50_000 : (counts.volumeVeh[r * nd + d]! * 60) / counts.intervalS,
+      occupancyPct: counts.occupancyPct[r * nd + d]!,
+    }));
+  const seen = srv.traffic.implausibleCounts;
+  for (let m = 5; m < 10; m++) srv.traffic.applyLive(rows(m), { startMs: T0 * 1000 + m * 60_000, intervalS: 60 });
+  expect(c.detectorIds).toContain('I3-EB-2-S');
+  expect(srv.traffic.implausibleCounts - seen).toBe(5);
+  // The link keeps a travel time its other loops make: not the hour of delay 50,000 veh/min would give.
+  const after = srv.traffic.current().travelTimeS[k]!;
+  expect(after).toBeLessThan(1.5 * before);
+  expect(after).toBeGreaterThan(0.5 * before);
+});

@@ -34,6 +34,7 @@ import type { PlanBuffer } from '../engine/timing/planner.js';
 import type { DetectorCount, Storage } from './storage/storage.js';
 import { measureContext } from '../engine/measures/context.js';
 import { arrivalOnGreenShares } from '../engine/traffic/progression.js';
+import { CHATTER_VEH_PER_H_PER_LANE } from '../engine/counts/faults.js';
 import { SaturationFlowEstimator } from '../engine/traffic/saturation.js';
 import { loadLog } from './eventService.js';
 import type { EventBuffer } from '../engine/events/buffer.js';
@@ -154,6 +155,8 @@ export class TrafficState {
   private readonly saturationToMs: Float64Array;
   /** Per link, the share of its capacity the active incidents leave (lanes open ÷ lanes; 1 without a known blockage). */
   private readonly capacityLeft: Float64Array;
+  /** Live counts left out since the start as implausible (over the chatter bound, or negative). */
+  implausibleCounts = 0;
 
   /** `events`: the store the event collector writes the controllers' event logs to (`loadProgression` reads it). */
   constructor(
@@ -274,9 +277,17 @@ export class TrafficState {
     const one = lv.one;
     one.volumeVeh.fill(Number.NaN);
     one.occupancyPct.fill(Number.NaN);
+    // A count no lane can carry (the chatter fault's bound, engine/counts/faults.ts) is left out
+    // as if the loop had not reported: one chattering loop must not make its link 严重拥堵 on
+    // the signs, nor raise an incident.
+    const maxVeh = (CHATTER_VEH_PER_H_PER_LANE * interval.intervalS) / 3600;
     for (const r of rows) {
       const d = this.detectorIndex.get(r.detectorId);
       if (d === undefined) continue;
+      if (!(r.volumeVeh >= 0 && r.volumeVeh <= maxVeh)) {
+        this.implausibleCounts++;
+        continue;
+      }
       one.volumeVeh[d] = r.volumeVeh;
       one.occupancyPct[d] = r.occupancyPct;
     }
