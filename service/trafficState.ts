@@ -278,14 +278,17 @@ export class TrafficState {
     one.volumeVeh.fill(Number.NaN);
     one.occupancyPct.fill(Number.NaN);
     // A count no lane can carry (the chatter fault's bound, engine/counts/faults.ts) is left out
-    // as if the loop had not reported: one chattering loop must not make its link 严重拥堵 on
-    // the signs, nor raise an incident.
+    // of the link state as if the loop had not reported: one chattering loop must not make its
+    // link 严重拥堵 on the signs. The incident detector still gets it as counted (a loop left at
+    // 0 beside busy siblings would look like a blocked lane; a chattering one never does).
     const maxVeh = (CHATTER_VEH_PER_H_PER_LANE * interval.intervalS) / 3600;
+    const implausible: DetectorCount[] = [];
     for (const r of rows) {
       const d = this.detectorIndex.get(r.detectorId);
       if (d === undefined) continue;
       if (!(r.volumeVeh >= 0 && r.volumeVeh <= maxVeh)) {
         this.implausibleCounts++;
+        implausible.push(r);
         continue;
       }
       one.volumeVeh[d] = r.volumeVeh;
@@ -332,6 +335,11 @@ export class TrafficState {
       const missing = Number.isNaN(one.volumeVeh[d]!);
       lv.sampleVeh[d] = missing ? 0 : one.volumeVeh[d]!;
       lv.sampleOcc[d] = missing ? 0 : one.occupancyPct[d]!;
+    }
+    for (const r of implausible) {
+      const d = this.detectorIndex.get(r.detectorId)!;
+      lv.sampleVeh[d] = r.volumeVeh >= 0 ? r.volumeVeh : 0;
+      lv.sampleOcc[d] = r.occupancyPct >= 0 ? r.occupancyPct : 0;
     }
     const endS = (interval.startMs + interval.intervalS * 1000) / 1000;
     const events = lv.detector.push(endS, lv.sampleVeh, lv.sampleOcc);
