@@ -58,8 +58,8 @@ const LANE_CHANGE = process.env.LINK_LC !== '0';
 /**
  * LINK_SEEDS=12 (or 11,12,13,14): the 08:00 runs on these simulator seeds instead of 11, the
  * test's, each link's vehicles and estimates pooled over them (hours of data, not one). The bound
- * is not met on every single seed (docs/traffic.md "Other seeds": seeds 12 and 13 each miss one
- * side street by a few points), so another seed may fail here; that is the measurement.
+ * is not met on every single seed (docs/traffic.md "Other seeds": seeds 12 and 13 leave one and three
+ * side-street link-runs a few points out), so another seed may fail here; that is the measurement.
  */
 const SEEDS = process.env.LINK_SEEDS?.split(',').map(Number);
 const CASE = HELDOUT ? { time: '17:45', scales: [0.75], seeds: SEEDS ?? [29] } : { time: '08:00', scales: [0.6, 0.9], seeds: SEEDS ?? [11] };
@@ -169,7 +169,7 @@ describe('link state against the simulator', () => {
     // The link's own speed, length ÷ travel time (what the congestion index grades), against the trajectories' (length ÷ their mean travel time).
     const linkSpeed = errors.map((e) => 1 / (1 + e.tt) - 1);
     console.log(rows.join('\n'));
-    console.log(`link speed (length ÷ travel time) within 15 % on ${(100 * share(linkSpeed)).toFixed(0)} % of the ${linkSpeed.length} link-runs (worst ${(100 * worst(linkSpeed)).toFixed(1)} %)`);
+    console.log(`link speed (length ÷ travel time) within 15 % on ${(100 * share(linkSpeed)).toFixed(0)} % of the ${linkSpeed.length} link-runs (${linkSpeed.filter((e) => Math.abs(e) <= 0.15).length} of ${linkSpeed.length}; worst ${(100 * worst(linkSpeed)).toFixed(1)} %)`);
     console.log(
       `links at v/c <= 0.9: arterial ${arterial.length}, travel time within 15 % ${(100 * share(arterial.map((e) => e.tt))).toFixed(0)} % (worst ${(100 * worst(arterial.map((e) => e.tt))).toFixed(1)} %), loop speed within 15 % ${(100 * share(spots)).toFixed(0)} % (worst ${(100 * worst(spots)).toFixed(1)} %); side streets ${side.length}, travel time within 15 % ${(100 * share(side.map((e) => e.tt))).toFixed(0)} % (worst ${(100 * worst(side.map((e) => e.tt))).toFixed(1)} %)`,
     );
