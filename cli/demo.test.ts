@@ -1,7 +1,7 @@
 /**
  * `npm start` (`greenwave demo`) on a fresh build, as a user runs it: the
  * whole system comes up in under 30 s; the service answers gRPC with the demo
- * tokens and serves metrics; every virtual controller runs the service's
+ * tokens and serves metrics, the console lets a demo user in; every virtual controller runs the service's
  * plan; the simulator's vehicles reach the controllers' detector counts; and
  * Ctrl-C (SIGTERM here) stops it all with exit 0.
  */
@@ -25,7 +25,7 @@ describe('greenwave demo (npm start)', () => {
 
   it('brings the system up in under 30 s, feeds the controllers from the simulator, and stops cleanly', async () => {
     const t0 = Date.now();
-    const child = spawn(process.execPath, [MAIN, 'demo', '--port', '0', '--metrics-port', '0', '--modbus-port', '0', '--db', join(dir, 'demo.db')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'demo', '--port', '0', '--metrics-port', '0', '--modbus-port', '0', '--web-port', '0', '--db', join(dir, 'demo.db')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -59,6 +59,12 @@ describe('greenwave demo (npm start)', () => {
       const metrics = await fetch(metricsUrl);
       expect(metrics.status).toBe(200);
       expect(await metrics.text()).toContain('greenwave_');
+      // The console, with the demo users it prints (examples/demo-city/users.json).
+      const consoleUrl = /console +(http:\S+)/.exec(out)![1]!;
+      expect((await fetch(consoleUrl)).status).toBe(200);
+      const login = await fetch(`${consoleUrl}api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'demo-operator', password: 'demo-operator-pass' }) });
+      expect(login.status).toBe(200);
+      expect(await login.json()).toMatchObject({ user: 'demo-operator', roles: ['operator', 'viewer'] });
 
       // Every controller runs a plan the service pushed; the simulator's vehicles reach their loops.
       const c = loadCompiledNetwork(DEFAULT_NETWORK);
