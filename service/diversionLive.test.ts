@@ -9,7 +9,8 @@
  * (I2 and I3 eastbound) count far past their capacity, through the controllers only, and the
  * sign switches to 前方拥堵 / 请绕行. The counts file never changes, so only the live counts
  * can move the sign. The decision point has a plan, so the switch also proposes it for review
- * (stored, not approved, not deployed), once per diversion. As in ./diversionServe.test.ts the "alternative" is another stretch of
+ * (stored, not approved, not deployed), once per diversion; when the main route is light again
+ * the diversion ends and the service withdraws the plan nobody approved. As in ./diversionServe.test.ts the "alternative" is another stretch of
  * Renmin Rd standing in for a parallel road (the demo city has none).
  *
  * On the same control centre (one start for both tests), the diversion plan
@@ -162,6 +163,24 @@ test('the controllers’ live counts drive the diversion sign: light counts keep
   expect(await shown()).toEqual([SIGN_LINE_KIND.congested, SIGN_LINE_KIND.divert]);
   await new Promise((r) => setTimeout(r, 100));
   expect(((await call('ListPlans', {}, TEST_TOKENS.val))['plans'] as Obj[]).length).toBe(1);
+
+  // The main route light again: the diversion ends before anyone approved its plan, and the
+  // service withdraws it (its author's rejection), so that it cannot be approved and deployed
+  // when nothing diverts.
+  let showing: number[] | undefined;
+  for (let k = 0; k < 8 && showing?.[0] !== SIGN_LINE_KIND.travelTime; k++) {
+    await minute(6, 6);
+    showing = await shown();
+  }
+  expect(showing).toEqual([SIGN_LINE_KIND.travelTime, SIGN_LINE_KIND.travelTime]);
+  let st: Obj = {};
+  for (let k = 0; k < 200 && st['state'] !== 'rejected'; k++) {
+    st = ((await call('ListPlans', {}, TEST_TOKENS.val))['plans'] as Obj[])[0]!;
+    if (st['state'] !== 'rejected') await new Promise((r) => setTimeout(r, 25));
+  }
+  expect(st).toMatchObject({ version: 1, state: 'rejected' });
+  const decisions = await cc.storage.planDecisions(Number(plans[0]!['plan_id']));
+  expect(decisions.map((d) => [d.actor, d.decision, d.comment])).toEqual([[DIVERSION_AUTHOR, 'reject', 'diversion DP1 ended before this plan was approved']]);
 }, 30_000);
 
 function call(method: string, req: Obj, token: string): Promise<Obj> {

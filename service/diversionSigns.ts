@@ -75,6 +75,9 @@ export const DIVERSION_AUTHOR = 'greenwave-diversion';
  */
 export type ProposeDiversionPlan = (decisionPointId: string, plan: DiversionPlanConfig, reason: string) => Promise<{ readonly planId: number; readonly version: number }>;
 
+/** Withdraws the plan the service proposed (PlanLifecycle.withdraw) if nobody has decided it yet; resolves to its state after. */
+export type WithdrawDiversionPlan = (planId: number, comment: string) => Promise<'proposed' | 'approved' | 'rejected'>;
+
 /** The diversion guidance running in the service: its file, the pusher, the messages last computed. */
 export interface RunningDiversion {
   readonly file: CompiledDiversion;
@@ -98,15 +101,15 @@ export function startDiversion(
   traffic: TrafficState,
   network: { readonly name: string; readonly c: CompiledNetwork },
   clock: () => number,
-  opts: { log?: (line: string) => void; metrics?: ServiceMetrics; signOptions?: SignPusherOptions; proposePlan?: ProposeDiversionPlan } = {},
+  opts: { log?: (line: string) => void; metrics?: ServiceMetrics; signOptions?: SignPusherOptions; proposePlan?: ProposeDiversionPlan; withdrawPlan?: WithdrawDiversionPlan } = {},
 ): RunningDiversion {
   const file = loadDiversion(path, traffic.links, network.name, network.c);
   const guide = new DiversionGuide(file.points, traffic.links.index, file.options);
   const inner = diversionSignSource(guide, traffic.links.count, () => traffic.current().travelTimeS);
   const log = opts.log;
-  /** Per decision point diverting now, which plan was proposed for it (undefined: none, or it failed). */
-  const proposed = new Map<string, Promise<string | undefined>>();
-  const propose = async (m: DiversionMessage, plan: DiversionPlanConfig): Promise<string | undefined> => {
+  /** Per decision point diverting now, the plan proposed for it (undefined: none, or it failed). */
+  const proposed = new Map<string, Promise<{ readonly planId: number; readonly version: number } | undefined>>();
+  const propose = async (m: DiversionMessage, plan: DiversionPlanConfig): Promise<{ readonly planId: number; readonly version: number } | undefined> => {
     if (opts.proposePlan === undefined) {
       log?.(`greenwave serve: diversion ${m.decisionPointId}: its plan is not proposed: the plan lifecycle needs a database (--db or --pg)`);
       return undefined;
@@ -114,13 +117,24 @@ export function startDiversion(
     try {
       const route = m.lines[m.divertTo]!.routeId;
       const p = await opts.proposePlan(m.decisionPointId, plan, `diversion ${m.decisionPointId} to ${route} started: ${routeTimes(m)}`);
-      const which = `version ${p.version}, plan id ${p.planId}`;
-      log?.(`greenwave serve: diversion ${m.decisionPointId}: proposed its plan (${which}: ${plan.vehPerH} veh/h onto ${route}) for review`);
-      return which;
+      log?.(`greenwave serve: diversion ${m.decisionPointId}: proposed its plan (version ${p.version}, plan id ${p.planId}: ${plan.vehPerH} veh/h onto ${route}) for review`);
+      return p;
     } catch (e: unknown) {
       // A plan the validator refuses, a locked cycle, a store that fails: the signs go on all the same.
       log?.(`greenwave serve: diversion ${m.decisionPointId}: its plan could not be proposed: ${e instanceof Error ? e.message : String(e)}`);
       return undefined;
+    }
+  };
+  // A diversion that ends before its plan was approved takes the plan back; one approved (or
+  // deployed) stays a supervisor's to deploy or roll back: the lifecycle's rule, not the sign's.
+  const withdraw = async (pointId: string, p: { readonly planId: number; readonly version: number }): Promise<void> => {
+    const which = `version ${p.version}, plan id ${p.planId}`;
+    try {
+      const state = opts.withdrawPlan ? await opts.withdrawPlan(p.planId, `diversion ${pointId} ended before this plan was approved`) : 'proposed';
+      if (state === 'rejected') log?.(`greenwave serve: diversion ${pointId}: withdrew its plan (${which}): the diversion ended before it was approved`);
+      else log?.(`greenwave serve: diversion ${pointId}: its plan (${which}) is ${state}: ${state === 'approved' ? 'roll back once it is deployed, or leave it undeployed' : 'reject it'} now that the diversion has ended`);
+    } catch (e: unknown) {
+      log?.(`greenwave serve: diversion ${pointId}: its plan (${which}) could not be withdrawn: ${e instanceof Error ? e.message : String(e)}`);
     }
   };
   const source: SignSource = {
@@ -138,8 +152,7 @@ export function startDiversion(
           log?.(`greenwave serve: diversion ${m.decisionPointId} (sign ${m.signId}): diversion ended: ${m.textZh} (${routeTimes(m)})`);
           const made = proposed.get(m.decisionPointId);
           proposed.delete(m.decisionPointId);
-          // What was deployed for the diversion stays until a supervisor rolls it back: the lifecycle's rule, not the sign's.
-          void made?.then((v) => v !== undefined && log?.(`greenwave serve: diversion ${m.decisionPointId}: its plan (${v}) was proposed for this diversion: reject it if not yet approved, or roll back if deployed`));
+          if (made) void made.then((p) => p && withdraw(m.decisionPointId, p));
         }
       }
       return shows;

@@ -59,7 +59,7 @@ import { passBuffers } from './recommendWire.js';
 import { ParkingGuidance } from './parkingState.js';
 import { TrafficState } from './trafficState.js';
 import { CONFIRM_AFTER_RESTART_S } from './incidentBook.js';
-import { DIVERSION_AUTHOR, startDiversion, type ProposeDiversionPlan, type RunningDiversion } from './diversionSigns.js';
+import { DIVERSION_AUTHOR, startDiversion, type ProposeDiversionPlan, type RunningDiversion, type WithdrawDiversionPlan } from './diversionSigns.js';
 import { trafficService } from './trafficService.js';
 import { PriorityFeed } from './priorityFeed.js';
 import { SignPusher, type SignPusherOptions } from './signPusher.js';
@@ -368,7 +368,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const lc = lifecycle;
     // The diversion's plan is planned for the counts interval the plan in force was made for.
     const proposePlan: ProposeDiversionPlan | undefined = lc ? (decisionPointId, plan, reason) => lc.proposeDiversion({ user: DIVERSION_AUTHOR }, state.forInterval.slice(-5), { decisionPointId, ...plan }, reason) : undefined;
-    diversion = opts.diversion !== undefined ? startDiversion(opts.diversion, traffic, { name: state.c.network.name, c: state.c }, clock, { log, metrics, ...(opts.signOptions ? { signOptions: opts.signOptions } : {}), ...(proposePlan ? { proposePlan } : {}) }) : undefined;
+    const withdrawPlan: WithdrawDiversionPlan | undefined = lc ? (planId, comment) => lc.withdraw({ user: DIVERSION_AUTHOR }, planId, comment) : undefined;
+    diversion = opts.diversion !== undefined ? startDiversion(opts.diversion, traffic, { name: state.c.network.name, c: state.c }, clock, { log, metrics, ...(opts.signOptions ? { signOptions: opts.signOptions } : {}), ...(proposePlan && withdrawPlan ? { proposePlan, withdrawPlan } : {}) }) : undefined;
   } catch (e: unknown) {
     await abandonStart();
     throw e;

@@ -180,6 +180,19 @@ export class PlanLifecycle {
     return this.status(planId);
   }
 
+  /**
+   * The author takes back a proposal nobody has decided yet: recorded as its rejection by the
+   * author, with `comment` (the service withdraws a diversion's plan when the diversion ends
+   * before anyone approved it, so that it is not approved and deployed when nothing diverts).
+   * Anything else is left as it is; returns the plan's state after.
+   */
+  async withdraw(actor: Actor, planId: number, comment: string): Promise<ReviewState> {
+    const st = await this.status(planId);
+    if (st.plan.author !== actor.user || st.state !== 'proposed' || st.decisions.length > 0) return st.state;
+    await this.storage.decidePlan(actor, planId, { decision: 'reject', comment, roles: ['author'] });
+    return (await this.status(planId)).state;
+  }
+
   async status(planId: number): Promise<PlanStatus> {
     const plan = await this.storage.getTimingPlan(planId);
     // Timing plans and time-of-day schedules (./schedule.ts) are reviewed the same way.
