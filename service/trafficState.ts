@@ -338,8 +338,9 @@ export class TrafficState {
     }
     for (const r of implausible) {
       const d = this.detectorIndex.get(r.detectorId)!;
-      lv.sampleVeh[d] = r.volumeVeh >= 0 ? r.volumeVeh : 0;
-      lv.sampleOcc[d] = r.occupancyPct >= 0 ? r.occupancyPct : 0;
+      // Negative or NaN (refused above too) counts nothing.
+      lv.sampleVeh[d] = Math.max(0, r.volumeVeh) || 0;
+      lv.sampleOcc[d] = Math.max(0, r.occupancyPct) || 0;
     }
     const endS = (interval.startMs + interval.intervalS * 1000) / 1000;
     const events = lv.detector.push(endS, lv.sampleVeh, lv.sampleOcc);
