@@ -30,6 +30,7 @@ import type { Actor, Deployment, Lock, NewLock, PlanDecision, Storage, TimingPla
 import { applyEdits, type PlanEdit } from './edits.js';
 import { demandFor } from '../../engine/demand.js';
 import { diversionPlan } from '../../engine/traffic/diversionPlan.js';
+import type { DiversionPlanConfig } from '../../engine/traffic/diversionFile.js';
 import type { PlanReview, Reviewer } from './review.js';
 import { isScheduleBody } from './schedule.js';
 
@@ -51,14 +52,14 @@ export interface ProposalBody extends DeployablePlanBody {
   readonly networkSha256: string;
 }
 
-/** What a diversion plan is planned for (engine/traffic/diversionPlan.ts). */
-export interface DiversionProposal {
+/**
+ * What a diversion plan is planned for (engine/traffic/diversionPlan.ts): the movements
+ * (intersection id, movement index approach × 4 + turn) the diverted flow leaves and takes and
+ * how much, as a diversion file's `plan` gives them, and the decision point it serves.
+ */
+export interface DiversionProposal extends DiversionPlanConfig {
   /** The decision point whose diversion it serves (free text, for the record). */
   readonly decisionPointId: string;
-  /** Movements (intersection id, movement index approach × 4 + turn) the diverted flow leaves and takes. */
-  readonly from: readonly { readonly intersection: string; readonly movement: number }[];
-  readonly to: readonly { readonly intersection: string; readonly movement: number }[];
-  readonly vehPerH: number;
 }
 
 export type ReviewState = 'proposed' | 'approved' | 'rejected';
