@@ -26,6 +26,7 @@ import { OptionError } from '../engine/errors.js';
 import { DIVERSION_LINE_CODE, DiversionGuide, type DiversionMessage } from '../engine/traffic/diversion.js';
 import { loadDiversion, type CompiledDiversion, type DiversionPlanConfig } from '../engine/traffic/diversionFile.js';
 import type { CompiledNetwork } from '../engine/network/compile.js';
+import type { ReviewState } from './lifecycle/lifecycle.js';
 import { SignPusher, type SignPusherOptions, type SignShow, type SignSource } from './signPusher.js';
 import type { TrafficState } from './trafficState.js';
 import type { ServiceMetrics } from './metrics.js';
@@ -73,10 +74,16 @@ export const DIVERSION_AUTHOR = 'greenwave-diversion';
  * Proposes the plan of decision point `decisionPointId` for review (the plan lifecycle's
  * `proposeDiversion`, as an operator's ProposePlan with `diversion` would) and resolves to its plan id and version.
  */
-export type ProposeDiversionPlan = (decisionPointId: string, plan: DiversionPlanConfig, reason: string) => Promise<{ readonly planId: number; readonly version: number }>;
+export type ProposeDiversionPlan = (decisionPointId: string, plan: DiversionPlanConfig, reason: string) => Promise<ProposedPlan>;
+
+/** A stored proposal: its plan id and version. */
+interface ProposedPlan {
+  readonly planId: number;
+  readonly version: number;
+}
 
 /** Withdraws the plan the service proposed (PlanLifecycle.withdraw) if nobody has decided it yet; resolves to its state after. */
-export type WithdrawDiversionPlan = (planId: number, comment: string) => Promise<'proposed' | 'approved' | 'rejected'>;
+export type WithdrawDiversionPlan = (planId: number, comment: string) => Promise<ReviewState>;
 
 /** The diversion guidance running in the service: its file, the pusher, the messages last computed. */
 export interface RunningDiversion {
@@ -108,8 +115,8 @@ export function startDiversion(
   const inner = diversionSignSource(guide, traffic.links.count, () => traffic.current().travelTimeS);
   const log = opts.log;
   /** Per decision point diverting now, the plan proposed for it (undefined: none, or it failed). */
-  const proposed = new Map<string, Promise<{ readonly planId: number; readonly version: number } | undefined>>();
-  const propose = async (m: DiversionMessage, plan: DiversionPlanConfig): Promise<{ readonly planId: number; readonly version: number } | undefined> => {
+  const proposed = new Map<string, Promise<ProposedPlan | undefined>>();
+  const propose = async (m: DiversionMessage, plan: DiversionPlanConfig): Promise<ProposedPlan | undefined> => {
     if (opts.proposePlan === undefined) {
       log?.(`greenwave serve: diversion ${m.decisionPointId}: its plan is not proposed: the plan lifecycle needs a database (--db or --pg)`);
       return undefined;
@@ -127,7 +134,7 @@ export function startDiversion(
   };
   // A diversion that ends before its plan was approved takes the plan back; one approved (or
   // deployed) stays a supervisor's to deploy or roll back: the lifecycle's rule, not the sign's.
-  const withdraw = async (pointId: string, p: { readonly planId: number; readonly version: number }): Promise<void> => {
+  const withdraw = async (pointId: string, p: ProposedPlan): Promise<void> => {
     const which = `version ${p.version}, plan id ${p.planId}`;
     try {
       const state = opts.withdrawPlan ? await opts.withdrawPlan(p.planId, `diversion ${pointId} ended before this plan was approved`) : 'proposed';
