@@ -77,7 +77,16 @@ export interface CompiledNetwork {
   readonly lanePermittedOnly: Uint8Array;
   /** Bit per movement index (approach*4+turn) that the lane carries. */
   readonly laneMovementMask: Uint16Array;
-  /** Opposing lanes of a permitted-only lane: [opposeStart[l], opposeStart[l+1]) into opposeLanes. */
+  /**
+   * Share of the lane's movements that are lefts or U-turns yielding to the opposing flow in
+   * the lane's serving phase (permitted there and protected in no phase): 1 for an exclusive
+   * permitted left lane, 1/3 for the left-through-right lane of a one-lane approach whose left
+   * goes permitted, 0 for a lane that never yields and for a shared lane with other lanes
+   * beside it (drivers going straight avoid it). Movements in a shared lane are taken as equal shares, as
+   * movementDemand does. The planner's shared-lane model (timing/planner.ts) reads it.
+   */
+  readonly laneYieldShare: Float64Array;
+  /** Opposing lanes of a lane with a yielding share: [opposeStart[l], opposeStart[l+1]) into opposeLanes. */
   readonly opposeStart: Uint32Array;
   readonly opposeLanes: Uint32Array;
 
@@ -144,6 +153,7 @@ export function compileNetwork(net: Network): CompiledNetwork {
   const laneSat = new Float64Array(laneTotal);
   const lanePhase = new Int32Array(laneTotal).fill(-1);
   const lanePermittedOnly = new Uint8Array(laneTotal);
+  const laneYieldShare = new Float64Array(laneTotal);
   const laneMovementMask = new Uint16Array(laneTotal);
   const laneDetector = new Int32Array(laneTotal).fill(-1);
   const opposeStart = new Uint32Array(laneTotal + 1);
@@ -225,16 +235,20 @@ export function compileNetwork(net: Network): CompiledNetwork {
         if (served.local >= 0) {
           lanePhase[ln] = ph + served.local;
           lanePermittedOnly[ln] = served.permittedOnly ? 1 : 0;
+          // Where the approach has other lanes, through drivers leave a lane a left blocks (its
+          // loop counts what it carries) and its left share cannot be told from lane counts.
+          const share = yieldShare(mask, phaseProtectedMask, phasePermittedMask, phaseOnDemand, ph, ph + order.length, lanePhase[ln]!);
+          laneYieldShare[ln] = share >= 1 || ap.lanes.length === 1 ? share : 0;
         }
         ln++;
       }
     }
-    // Opposing flow for permitted-only lanes: through and right lanes of the opposite approach.
+    // Opposing flow for lanes whose lefts yield: through and right lanes of the opposite approach.
     const first = laneStart[i]!;
     for (let l = first; l < ln; l++) {
       opposeStart[l] = opposeList.length;
       // Gap acceptance applies to lefts and U-turns; permitted rights only yield to pedestrians.
-      if (lanePermittedOnly[l] !== 1 || (laneMovementMask[l]! & 0b1001_1001_1001_1001) === 0) continue;
+      if (laneYieldShare[l] === 0) continue;
       for (let o = first; o < ln; o++) {
         const oppositeEntry = laneEntry[o - first] === ((laneEntry[l - first]! + 2) & 3);
         const carriesThroughOrRight = (laneMovementMask[o]! & 0b0110_0110_0110_0110) !== 0;
@@ -287,6 +301,7 @@ export function compileNetwork(net: Network): CompiledNetwork {
     laneSatFlowVehPerH: laneSat,
     lanePhase,
     lanePermittedOnly,
+    laneYieldShare,
     laneMovementMask,
     opposeStart,
     opposeLanes: Uint32Array.from(opposeList),
@@ -303,6 +318,29 @@ export function compileNetwork(net: Network): CompiledNetwork {
  * The first phase (in run order) that protects one of the lane's movements, else the first that
  * permits one. On-demand phases are skipped: a lane's demand is served by the phases that always run.
  */
+/** Lefts and U-turns: the movements that yield to the opposing flow when permitted. */
+const LEFT_U_MASK = 0b1001_1001_1001_1001;
+
+/**
+ * Share of a lane's movements (equal shares) that are lefts or U-turns permitted in its serving
+ * phase `served` and protected in no planned phase of the intersection [p0, p1): they yield in a lane
+ * the protected movements share (the HCM's shared-lane permitted left) or have to themselves.
+ */
+function yieldShare(laneMask: number, protectedMask: Uint16Array, permittedMask: Uint16Array, onDemand: Uint8Array, p0: number, p1: number, served: number): number {
+  let protectedAnywhere = 0;
+  // A phase that runs only when called (bus priority) protects nothing the plan can count on.
+  for (let p = p0; p < p1; p++) if (onDemand[p] === 0) protectedAnywhere |= protectedMask[p]!;
+  const yielding = laneMask & LEFT_U_MASK & permittedMask[served]! & ~protectedAnywhere;
+  if (yielding === 0) return 0;
+  return popcount(yielding) / popcount(laneMask);
+}
+
+function popcount(x: number): number {
+  let n = 0;
+  for (let v = x; v !== 0; v &= v - 1) n++;
+  return n;
+}
+
 function servingPhase(laneMask: number, ordered: readonly Phase[]): { local: number; permittedOnly: boolean } {
   const carries = (names: readonly string[]): boolean =>
     names.some((name) => {
