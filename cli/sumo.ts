@@ -3,7 +3,7 @@
  *   greenwave sumo loops  --net X.net.xml --out loops.add.xml [--period 900] [--file e1.xml]
  *   greenwave sumo import --net X.net.xml --out network.json
  *   greenwave sumo plan   --net X.net.xml --loops e1.xml [--detectors loops.add.xml] --out plan.add.xml [--at HH:MM]
- *                         [--time-of-day] [--control fixed|actuated]
+ *                         [--time-of-day] [--control auto|fixed|actuated]
  *                         [--min-cycle S] [--alternatives 7] [--check auto|greenwave|sumo|none]
  *                         [--program-id greenwave] [--resolution 1] [--network-out network.json] [--json]
  * See docs/sumo.md for the recipe and the conventions.
@@ -34,7 +34,7 @@ export const SUMO_USAGE = `usage:
   greenwave sumo import --net <x.net.xml> --out <network.json>
       Converts the SUMO network to a greenwave network file and lists what it changed.
   greenwave sumo plan --net <x.net.xml> --loops <e1.xml> [--detectors <loops.add.xml>] --out <plan.add.xml>
-                      [--at HH:MM | --time-of-day] [--control fixed|actuated] [--min-cycle S]
+                      [--at HH:MM | --time-of-day] [--control auto|fixed|actuated] [--min-cycle S]
                       [--alternatives 7] [--check auto|greenwave|sumo|none [--check-demand-s 3600]] [--program-id greenwave]
                       [--resolution 1] [--network-out network.json] [--json]
       Times every traffic light from the loop counts with corridor coordination,
@@ -53,11 +53,14 @@ export const SUMO_USAGE = `usage:
       may have several loops (the one nearest the stop line counts), and loops
       that match no signalised lane are listed. Without it ids must be
       e1_<laneId>, as \`greenwave sumo loops\` writes them.
-      --control actuated: write SUMO actuated programs instead of fixed-time
-      ones: signals on a coordinated corridor run actuated-coordinated (the
-      plan's cycle and offset, fixed force-offs, side streets that gap out
-      hand their time to the coordinated phases), the others fully actuated
-      (min green, passage time, max green = 1.5 × the planned green).
+      --control: auto (default): signals on a coordinated corridor run the
+      plan fixed-time, the others fully actuated (min green, passage time,
+      max green = 1.5 × the planned green), as isolated signals are run in
+      the field. actuated: every signal actuated; those on a coordinated
+      corridor actuated-coordinated (the plan's cycle and offset, fixed
+      force-offs, side streets that gap out hand their time to the
+      coordinated phases). fixed: every signal fixed-time. --time-of-day
+      writes fixed-time programs.
       --min-cycle: shortest cycle allowed, s (default: 20 when the net has no
       pedestrian crossings, as SUMO's tlsCycleAdaptation.py; else 40).
       --alternatives: runners-up to the planner's best plan that are also tried
@@ -70,8 +73,8 @@ export const SUMO_USAGE = `usage:
       microsimulator everywhere (warns where it is not trusted). sumo: SUMO
       itself (demand sampled from the counts with routeSampler.py; runs in
       parallel, progress on stderr). none: the planner's own best. In SUMO and
-      with no --control, the best plan is also tried actuated, and fixed or
-      actuated control is whichever loses less time.
+      with --control auto, the best plan is also tried with every signal
+      actuated, and kept so if it loses less time.
       --check-demand-s: when the check runs in SUMO, the seconds of demand each SUMO run
       simulates at the planned flows (default 3600, the peak hour; each run goes
       on 900 s more so the last trips finish). Shorter is faster and noisier.
@@ -163,7 +166,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   if (resolutionS > 1 || resolutionS < 0.1 || Math.abs(resolutionS * 10 - Math.round(resolutionS * 10)) > 1e-9) throw usage(`--resolution "${values.resolution}": expected a multiple of 0.1 s from 0.1 to 1 (SUMO's --step-length)`);
   const programId = values['program-id'] ?? 'greenwave';
   // Without --control, a check in SUMO also tries the best plan actuated and keeps whichever loses less time.
-  if (values.control !== undefined && values.control !== 'fixed' && values.control !== 'actuated') throw usage(`--control "${values.control}": expected fixed or actuated`);
+  if (values.control !== undefined && values.control !== 'fixed' && values.control !== 'actuated' && values.control !== 'auto') throw usage(`--control "${values.control}": expected auto, fixed or actuated`);
   const control = values.control ?? 'auto';
   if (!/^[\w.-]+$/.test(programId)) throw usage(`--program-id "${programId}": use letters, digits, _ . -`);
 
@@ -188,6 +191,8 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   }
   let sumoChoseActuated = false;
   const actuatedVariant = (cc: CompiledNetwork, buffer: NetworkPlan['buffer'], corridors: NetworkPlan['corridors']) => exportActuated(cc, buffer, actuatedPlan(cc, buffer, corridorApproaches(corridors)), imported.mapping, { programId, resolutionS });
+  // The default control: fixed time where a corridor coordinates the signal, fully actuated elsewhere.
+  const mixedPlan = (cc: CompiledNetwork, buffer: NetworkPlan['buffer'], corridors: NetworkPlan['corridors'], id = programId) => exportActuated(cc, buffer, actuatedPlan(cc, buffer, corridorApproaches(corridors)), imported.mapping, { programId: id, resolutionS, fixedWhereCoordinated: true });
   // Where the shortlist was checked, and why (decided once the planned demand is known).
   let decision: CheckDecision = { asked: check, used: 'none', reason: 'no check was run' };
   const rank = (cc: CompiledNetwork, shortlisted: NetworkPlan) => {
@@ -196,7 +201,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
     decision = alternatives === 0 && check === 'auto' ? { asked: check, used: 'none', reason: '--alternatives 0: no runners-up to check', trust } : decideCheck(check, trust, check === 'auto' && !trust.trusted ? sumoAvailable() : false);
     if (decision.used === 'greenwave' && !trust.trusted) err(`warning: --check greenwave: our simulator is not trusted to rank plans here: ${trust.reason}\n`);
     if (decision.used === 'sumo') {
-      const r = rankInSumo(cc, shortlisted, { netPath: values.net!, mapping: imported.mapping, resolutionS, progress: (line) => err(`${line}\n`), ...(checkDemandS !== undefined ? { durationS: checkDemandS } : {}), ...(control === 'auto' ? { actuatedVariant } : {}) });
+      const r = rankInSumo(cc, shortlisted, { netPath: values.net!, mapping: imported.mapping, resolutionS, progress: (line) => err(`${line}\n`), ...(checkDemandS !== undefined ? { durationS: checkDemandS } : {}), ...(control === 'auto' ? { actuatedVariant, exportPlan: mixedPlan } : {}) });
       sumoChoseActuated = r.actuated;
       return r;
     }
@@ -214,15 +219,17 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   const unmatched = [...new Set([...(loopMatch?.unmatched ?? []), ...unmatchedLoops])];
   const c = compiled;
   const cleaned = faults.cleaned;
-  const actuated = control === 'actuated' || sumoChoseActuated ? actuatedPlan(c, plan.buffer, corridorApproaches(plan.corridors)) : undefined;
-  writeText(values.out, actuated ? exportActuated(c, plan.buffer, actuated, imported.mapping, { programId, resolutionS }) : exportTlLogic(c, plan.buffer, imported.mapping, { programId, resolutionS }));
+  const actuated = control !== 'fixed' ? actuatedPlan(c, plan.buffer, corridorApproaches(plan.corridors)) : undefined;
+  // auto: coordinated signals fixed time, the rest fully actuated, unless the check in SUMO found every signal actuated better.
+  const mixed = control === 'auto' && !sumoChoseActuated;
+  writeText(values.out, actuated ? exportActuated(c, plan.buffer, actuated, imported.mapping, { programId, resolutionS, fixedWhereCoordinated: mixed }) : exportTlLogic(c, plan.buffer, imported.mapping, { programId, resolutionS }));
   if (values['network-out']) writeText(values['network-out'], `${JSON.stringify(imported.network, null, 2)}\n`);
 
   const rows = imported.mapping.intersections.map((m) => {
     const i = c.intersectionIds.indexOf(m.intersectionId);
     const stages: { id: string; greenS: number }[] = [];
     for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) stages.push({ id: c.phaseIds[p]!, greenS: plan.buffer.phaseGreenS[p]! });
-    const controlMode = !actuated ? 'fixed' : actuated.mode[i] === CONTROL_COORDINATED ? 'actuated-coordinated' : 'fully actuated';
+    const controlMode = !actuated ? 'fixed' : actuated.mode[i] === CONTROL_COORDINATED ? (mixed ? 'fixed' : 'actuated-coordinated') : 'fully actuated';
     return { tls: m.tlsId, intersection: m.intersectionId, control: controlMode, cycleS: plan.buffer.cycleS[i]!, offsetS: plan.buffer.offsetS[i]!, stages };
   });
   if (values.json) {
@@ -237,7 +244,9 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   if (loopMatch) out(`loops: ${loopMatch.targets.size} matched to signalised lanes\n`);
   if (unmatched.length > 0) out(`loops matching no signalised lane (ignored): ${unmatched.length}: ${unmatched.slice(0, 20).join(', ')}${unmatched.length > 20 ? ', …' : ''}\n`);
   if (faults.substitutions.length > 0) out(`counts: ${faults.substitutions.length} faulty or missing loop values substituted\n`);
-  if (actuated) out(`control: actuated — ${rows.filter((r) => r.control === 'actuated-coordinated').length} signals actuated-coordinated (fixed force-offs, slack to the coordinated phases), ${rows.filter((r) => r.control === 'fully actuated').length} fully actuated; max green = ${MAX_GREEN_FACTOR} × planned green\n`);
+  const nFree = rows.filter((r) => r.control === 'fully actuated').length;
+  if (actuated && mixed) out(`control: ${rows.length - nFree} signals a corridor coordinates fixed-time, ${nFree} fully actuated (max green = ${MAX_GREEN_FACTOR} × planned green)\n`);
+  else if (actuated) out(`control: actuated — ${rows.filter((r) => r.control === 'actuated-coordinated').length} signals actuated-coordinated (fixed force-offs, slack to the coordinated phases), ${nFree} fully actuated; max green = ${MAX_GREEN_FACTOR} × planned green\n`);
   out(`\n  tls          cycle  offset  ${actuated ? 'control                ' : ''}stage greens (s)\n`);
   for (const r of rows) {
     out(`  ${r.tls.padEnd(12)} ${r.cycleS.toFixed(0).padStart(5)}  ${r.offsetS.toFixed(1).padStart(6)}  ${actuated ? r.control.padEnd(23) : ''}${r.stages.map((s) => `${s.id} ${s.greenS.toFixed(1)}`).join(', ')}\n`);

@@ -153,21 +153,25 @@ export function exportTlLogic(c: CompiledNetwork, buffer: PlanBuffer, mapping: S
 
 /** The `<tlLogic>` elements of `exportTlLogic`, one per imported signal, without the file around them. */
 function tlLogicLines(c: CompiledNetwork, buffer: PlanBuffer, mapping: SumoMapping, opts: ExportOptions): string[] {
-  const programId = escapeXml(opts.programId ?? 'greenwave');
-  const q = resolutionOf(opts);
   const index = new Map(c.intersectionIds.map((id, i) => [id, i]));
   const lines: string[] = [];
   for (const m of mapping.intersections) {
     const i = index.get(m.intersectionId);
-    if (i === undefined) continue;
-    const phases = tlsPhases(c, buffer, i, m, q);
-    const cycle = buffer.cycleS[i]!;
-    const offset = programOffsetS(buffer, i, q);
-    lines.push(`    <!-- ${escapeXml(m.intersectionId)}: cycle ${fmtS(cycle)} s, offset ${fmtS(offset)} s -->`);
-    lines.push(`    <tlLogic id="${escapeXml(m.tlsId)}" type="static" programID="${programId}" offset="${fmtS(offset)}">`);
-    for (const ph of phases) lines.push(`        <phase duration="${fmtS(ph.durationS)}" state="${ph.state}" name="${escapeXml(ph.name)}"/>`);
-    lines.push('    </tlLogic>');
+    if (i !== undefined) lines.push(...staticProgramLines(c, buffer, i, m, opts));
   }
+  return lines;
+}
+
+/** One signal's static `<tlLogic>` (with its comment line): intersection i of the plan, SUMO signal `m`. */
+export function staticProgramLines(c: CompiledNetwork, buffer: PlanBuffer, i: number, m: SumoIntersectionMapping, opts: ExportOptions): string[] {
+  const programId = escapeXml(opts.programId ?? 'greenwave');
+  const q = resolutionOf(opts);
+  const phases = tlsPhases(c, buffer, i, m, q);
+  const offset = programOffsetS(buffer, i, q);
+  const lines = [`    <!-- ${escapeXml(m.intersectionId)}: cycle ${fmtS(buffer.cycleS[i]!)} s, offset ${fmtS(offset)} s -->`];
+  lines.push(`    <tlLogic id="${escapeXml(m.tlsId)}" type="static" programID="${programId}" offset="${fmtS(offset)}">`);
+  for (const ph of phases) lines.push(`        <phase duration="${fmtS(ph.durationS)}" state="${ph.state}" name="${escapeXml(ph.name)}"/>`);
+  lines.push('    </tlLogic>');
   return lines;
 }
 

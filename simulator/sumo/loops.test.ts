@@ -164,11 +164,14 @@ describe('sumo plan --detectors on loops SUMO wrote (real sumo)', () => {
     for (const t of report.trials) expect(t.simulatedDelayS).toBeGreaterThan(0);
     const kept = report.trials.findIndex((t) => t.chosen);
     expect(report.trials[kept]!.simulatedDelayS).toBe(Math.min(...report.trials.map((t) => t.simulatedDelayS)));
-    // What was kept is what was written: actuated programs exactly when the actuated trial won.
+    // What was kept is what was written: every signal actuated exactly when the actuated trial won, else the
+    // default control (fixed time where a corridor coordinates, fully actuated elsewhere), one program per signal.
     const written = readFileSync(join(dir, 'checked.add.xml'), 'utf8');
     const actuatedWon = kept === report.trials.length - 1;
-    expect(/type="actuated"/.test(written)).toBe(actuatedWon);
-    expect(report.signals.every((x) => (x.control === 'fixed') === !actuatedWon)).toBe(true);
+    const count = (re: RegExp) => written.match(re)?.length ?? 0;
+    expect(count(/<tlLogic [^>]*type="static"/g)).toBe(actuatedWon ? 0 : report.signals.filter((x) => x.control === 'fixed').length);
+    expect(count(/<tlLogic [^>]*type="actuated"/g)).toBe(report.signals.filter((x) => x.control !== 'fixed').length);
+    expect(report.signals.some((x) => x.control === 'actuated-coordinated')).toBe(actuatedWon && report.signals.some((x) => x.control !== 'fully actuated'));
   });
 
   it('--check-demand-s is refused with a check that never runs in SUMO and outside 300–14400 s, before any work', () => {

@@ -23,6 +23,8 @@ import { run } from '../../cli/main.js';
 import { importSumoNet, type SumoMapping } from './importNet.js';
 import { e1Additional, readE1Output, SUMO_EPOCH_MS } from './e1.js';
 import { exportTlLogic, tlsPhases } from './exportTls.js';
+import { exportActuated } from './exportActuated.js';
+import { actuatedPlan } from '../../engine/timing/actuated.js';
 import { readTripinfo } from './tripinfo.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -268,6 +270,17 @@ describe('exportTlLogic', () => {
     expect(xml).toContain('<phase duration="30" state="Ggrr" name="A"/>');
     const parsed = new XMLParser({ ignoreAttributes: false }).parse(xml) as { additional: { tlLogic: unknown } };
     expect(parsed.additional.tlLogic).toBeDefined();
+  });
+
+  it('the default control writes a coordinated signal as the static export does and an isolated one fully actuated', () => {
+    const free = exportActuated(c, buffer, actuatedPlan(c, buffer, []), mapping, { programId: 'greenwave', fixedWhereCoordinated: true });
+    expect(free).toMatch(/<tlLogic id="tlsJ" type="actuated" programID="greenwave"/);
+    expect(free).toMatch(/<phase duration="30" minDur="\d+" maxDur="\d+" state="Ggrr" name="A"\/>/);
+    const coordinated = exportActuated(c, buffer, actuatedPlan(c, buffer, [{ intersectionId: 'J', approaches: ['EB'] }]), mapping, { programId: 'greenwave', fixedWhereCoordinated: true });
+    const block = (xml: string) => /<tlLogic [\s\S]*?<\/tlLogic>/.exec(xml)![0];
+    expect(block(coordinated)).toBe(block(exportTlLogic(c, buffer, mapping, { programId: 'greenwave' })));
+    // Without the option the same signal runs actuated-coordinated.
+    expect(exportActuated(c, buffer, actuatedPlan(c, buffer, [{ intersectionId: 'J', approaches: ['EB'] }]), mapping, { programId: 'greenwave' })).toMatch(/<param key="coordinated" value="true"\/>/);
   });
 
   it('handles phases that wrap past the end of the cycle', () => {

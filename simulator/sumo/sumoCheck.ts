@@ -40,6 +40,8 @@ export interface SumoCheckOptions {
    * and kept if it loses the least time: fixed or actuated control is then SUMO's call too.
    */
   readonly actuatedVariant?: (c: CompiledNetwork, buffer: NetworkPlan['buffer'], corridors: NetworkPlan['corridors']) => string;
+  /** How each shortlisted plan is written for SUMO (default: fixed-time, `exportTlLogic`). */
+  readonly exportPlan?: (c: CompiledNetwork, buffer: NetworkPlan['buffer'], corridors: NetworkPlan['corridors'], programId: string) => string;
 }
 
 export interface SumoRanking {
@@ -90,9 +92,10 @@ export function rankInSumo(c: CompiledNetwork, plan: NetworkPlan, o: SumoCheckOp
     o.progress?.(`SUMO check: ${durationS} s of demand from the counts (randomTrips.py candidates, routeSampler.py)`);
     run(dir, 'python3', [join(SUMO_HOME, 'tools/randomTrips.py'), '-n', net, '-o', 'candidates.trips.xml', '-r', 'candidates.rou.xml', '-e', String(durationS), '-p', '0.5', '--fringe-factor', '10', '--min-distance', '100', '--seed', String(seed), '--validate']);
     run(dir, 'python3', [join(SUMO_HOME, 'tools/routeSampler.py'), '-r', 'candidates.rou.xml', '-d', 'counts.xml', '-o', 'demand.rou.xml', '-s', String(seed), '-b', '0', '-e', String(durationS)]);
-    // Candidates: every shortlisted plan as fixed time, then the best one actuated (when asked).
+    // Candidates: every shortlisted plan as written (fixed time by default), then the best one actuated (when asked).
     const alts = plan.alternatives.length > 0 ? plan.alternatives : [{ label: 'plan', score: 0, buffer: plan.buffer, corridors: plan.corridors }];
-    const candidates = alts.map((alt, k) => ({ alt, actuated: false, xml: exportTlLogic(c, alt.buffer, o.mapping, { programId: `check${k}`, resolutionS: o.resolutionS }) }));
+    const write = o.exportPlan ?? ((cc: CompiledNetwork, buffer: NetworkPlan['buffer'], _corridors: NetworkPlan['corridors'], programId: string) => exportTlLogic(cc, buffer, o.mapping, { programId, resolutionS: o.resolutionS }));
+    const candidates = alts.map((alt, k) => ({ alt, actuated: false, xml: write(c, alt.buffer, alt.corridors, `check${k}`) }));
     if (o.actuatedVariant) candidates.push({ alt: alts[0]!, actuated: true, xml: o.actuatedVariant(c, alts[0]!.buffer, alts[0]!.corridors) });
     candidates.forEach((x, k) => writeFileSync(join(dir, `plan-${k}.add.xml`), x.xml));
     const parallel = Math.max(1, o.parallel ?? availableParallelism());
