@@ -15,7 +15,7 @@ import type { CompiledNetwork } from '../engine/network/compile.js';
 import { formatTimestamp } from '../engine/counts/csv.js';
 import { compileImport, importSumoNet, type ImportResult } from '../simulator/sumo/importNet.js';
 import { e1Additional } from '../simulator/sumo/e1.js';
-import { DEFAULT_ALTERNATIVES, planFromLoops, planTimeOfDay } from '../simulator/sumo/plan.js';
+import { DEFAULT_ALTERNATIVES, planFromLoops, planTimeOfDay, unmodelledLanesOf } from '../simulator/sumo/plan.js';
 import { exportTimeOfDay, exportTlLogic } from '../simulator/sumo/exportTls.js';
 import { exportActuated } from '../simulator/sumo/exportActuated.js';
 import { actuatedPlan, corridorApproaches, CONTROL_COORDINATED, MAX_GREEN_FACTOR } from '../engine/timing/actuated.js';
@@ -212,7 +212,8 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   const { plan, faults, forInterval, basis, intervalS, trials, chosen, leftOut, unmatchedLoops, leftTurns, compiled } = planFromLoops(c0, readText(values.loops, 'loop output'), values.loops, values.at, {
     alternatives,
     rank,
-    ...(loopMatch ? { loops: loopMatch.targets } : {}),
+    unmodelled: unmodelledLanesOf(imported.mapping),
+    ...(loopMatch ? { loops: loopMatch.targets, unmodelledLoops: loopMatch.unmodelledTargets } : {}),
   });
   // A check with nothing to choose from simulated nothing: say so.
   if (trials.length === 0 && decision.used !== 'none') decision = { ...decision, reason: `${decision.reason}; the planner found no other plan to try for this demand, so nothing was simulated` };

@@ -193,10 +193,11 @@ export interface NetworkPlan {
  * volumes, isolated plans for every signal, then corridor coordination
  * (common cycle, offsets). Every plan has passed the safety validator.
  */
-export function planNetwork(c: CompiledNetwork, volumeVeh: Float64Array, intervalS: number, opts: { coordinate?: boolean; cycleLimitMinS?: Float64Array; cycleLimitMaxS?: Float64Array; alternatives?: number } = {}): NetworkPlan {
+export function planNetwork(c: CompiledNetwork, volumeVeh: Float64Array, intervalS: number, opts: { coordinate?: boolean; cycleLimitMinS?: Float64Array; cycleLimitMaxS?: Float64Array; alternatives?: number; phaseMinFlowRatio?: Float64Array } = {}): NetworkPlan {
   const buffer = createPlanBuffer(c);
   const scratch = new PlanScratch();
   laneFlowsFromDetectors(c, volumeVeh, intervalS, buffer);
+  if (opts.phaseMinFlowRatio) buffer.phaseMinFlowRatio.set(opts.phaseMinFlowRatio);
   if (opts.cycleLimitMinS) buffer.cycleLimitMinS.set(opts.cycleLimitMinS);
   if (opts.cycleLimitMaxS) buffer.cycleLimitMaxS.set(opts.cycleLimitMaxS);
   planAndValidate(c, buffer, scratch);

@@ -22,7 +22,7 @@ export interface ReplanResult {
 }
 
 /** PlanBuffer arrays in wire order (every one is copied; lengths follow from the compiled network). */
-const FIELDS = ['cycleS', 'offsetS', 'criticalFlowRatio', 'lostTimeS', 'criticalVc', 'delaySPerVeh', 'flags', 'forcedCycleS', 'cycleLimitMinS', 'cycleLimitMaxS', 'phaseCoordinated', 'phaseFlowRatio', 'phaseStartS', 'phaseGreenS', 'phaseYellowS', 'phaseAllRedS', 'laneFlowVehPerH', 'laneCapacityVehPerH', 'laneVc', 'laneDelayS', 'laneSatFactor'] as const satisfies readonly (keyof PlanBuffer)[];
+const FIELDS = ['cycleS', 'offsetS', 'criticalFlowRatio', 'lostTimeS', 'criticalVc', 'delaySPerVeh', 'flags', 'forcedCycleS', 'cycleLimitMinS', 'cycleLimitMaxS', 'phaseCoordinated', 'phaseMinFlowRatio', 'phaseFlowRatio', 'phaseStartS', 'phaseGreenS', 'phaseYellowS', 'phaseAllRedS', 'laneFlowVehPerH', 'laneCapacityVehPerH', 'laneVc', 'laneDelayS', 'laneSatFactor'] as const satisfies readonly (keyof PlanBuffer)[];
 /** Compile-time check that FIELDS lists every PlanBuffer array: a field added to the buffer and not here fails the build. */
 const FIELDS_COMPLETE: Exclude<keyof PlanBuffer, (typeof FIELDS)[number]> extends never ? true : never = true;
 void FIELDS_COMPLETE;

@@ -167,7 +167,9 @@ export function checkTrustOf(dir: string, built: BuiltScenario): CheckTrust {
 /** Loop definitions in the scenario's convention, recording to loops.xml. */
 export function buildLoops(spec: ScenarioSpec, dir: string): BuiltScenario {
   const { mapping } = importSumoNet(readFileSync(join(dir, 'net.net.xml'), 'utf8'));
-  const lanes = mapping.intersections.flatMap((ix) => ix.lanes.map((l) => ({ ...l, tls: ix.tlsId })));
+  // Every signalised incoming lane gets its loops, as a city equips them: the lanes greenwave models, then the
+  // ones it does not (a fifth approach; after the others, so that the others' numbered ids stay).
+  const lanes = [...mapping.intersections.flatMap((ix) => ix.lanes.map((l) => ({ ...l, tls: ix.tlsId }))), ...mapping.intersections.flatMap((ix) => (ix.unmodelledLanes ?? []).map((l) => ({ laneId: l.laneId, lengthM: l.lengthM, tls: ix.tlsId })))];
   let xml: string;
   if (spec.loops === 'e1') xml = e1Additional(mapping, { periodS: 900, file: 'loops.xml' });
   else {

@@ -63,7 +63,7 @@ export interface LeftTurnMode {
 }
 
 /** Decides the left-turn mode of every candidate phase for detector volumes `volumeVeh` per `intervalS` (compiled detector order). */
-export function leftTurnMode(c: CompiledNetwork, volumeVeh: Float64Array, intervalS: number): LeftTurnMode {
+export function leftTurnMode(c: CompiledNetwork, volumeVeh: Float64Array, intervalS: number, keepPhases?: Uint8Array): LeftTurnMode {
   const buf = createPlanBuffer(c);
   laneFlowsFromDetectors(c, volumeVeh, intervalS, buf);
   const decisions: LeftTurnDecision[] = [];
@@ -76,7 +76,9 @@ export function leftTurnMode(c: CompiledNetwork, volumeVeh: Float64Array, interv
       if (!refs.every((r) => r !== undefined && (r.turn === 'L' || r.turn === 'U'))) return;
       const servedElsewhere = ph.protected.every((id) => phases.some((q, j) => j !== k && !q.onDemand && (q.permitted.includes(id) || q.protected.includes(id))));
       if (!servedElsewhere) return;
-      let keep = '';
+      // A phase that alone serves demand the network does not model (a fifth approach's lane) stays.
+      const p = c.phaseStart[i]! + c.phaseIds.slice(c.phaseStart[i]!, c.phaseStart[i + 1]!).indexOf(ph.id);
+      let keep = keepPhases !== undefined && keepPhases[p] === 1 ? `${ph.id} is the only stage of a lane greenwave does not model (a fifth approach)` : '';
       const numbers: string[] = [];
       for (const ref of refs) {
         const opp = OPPOSITE[ref!.approach];

@@ -47,6 +47,11 @@ export interface PlanBuffer {
    * at the target degree of saturation and the slack goes to these.
    */
   readonly phaseCoordinated: Uint8Array;
+  /**
+   * Input: the flow ratio a phase must serve at least, for demand the network does not model (a
+   * SUMO junction's fifth approach whose links follow the phase, counted by its own loops); 0 = none.
+   */
+  readonly phaseMinFlowRatio: Float64Array;
   readonly phaseFlowRatio: Float64Array;
   readonly phaseStartS: Float64Array;
   readonly phaseGreenS: Float64Array;
@@ -99,6 +104,7 @@ export function createPlanBuffer(c: CompiledNetwork): PlanBuffer {
     cycleLimitMinS: new Float64Array(n).fill(Number.NaN),
     cycleLimitMaxS: new Float64Array(n).fill(Number.NaN),
     phaseCoordinated: new Uint8Array(p),
+    phaseMinFlowRatio: new Float64Array(p),
     phaseFlowRatio: new Float64Array(p),
     phaseStartS: new Float64Array(p),
     phaseGreenS: new Float64Array(p),
@@ -235,7 +241,7 @@ function planPass(c: CompiledNetwork, i: number, out: PlanBuffer, s: PlanScratch
   const onDemand = c.phaseOnDemand;
   const lostPerPhase = c.startUpLostTimeS - c.extensionOfEffectiveGreenS;
 
-  for (let p = p0; p < p1; p++) phaseY[p] = 0;
+  for (let p = p0; p < p1; p++) phaseY[p] = out.phaseMinFlowRatio[p]!;
   for (let l = l0; l < l1; l++) {
     const p = lanePhase[l]!;
     if (p < 0) continue;

@@ -98,3 +98,23 @@ describe('the planning passes', () => {
     expect(worst).toBeLessThan(0.05);
   });
 });
+
+describe('a phase\'s minimum flow ratio (demand the network does not model)', () => {
+  it('plans the phase for the larger of its lanes\' flow ratio and the floor', () => {
+    const c = crossing(throughOnly('NB'), throughOnly('SB'));
+    const flows = [600, 500, 150, 150];
+    const plain = plan(c, flows);
+    const buf = createPlanBuffer(c);
+    buf.laneFlowVehPerH.set(flows);
+    buf.phaseMinFlowRatio[1] = 0.3;
+    planIntersection(c, 0, buf, new PlanScratch());
+    expect(buf.phaseFlowRatio[1]).toBeCloseTo(0.3, 9);
+    expect(buf.phaseGreenS[1]! / buf.cycleS[0]!).toBeGreaterThan(plain.phaseGreenS[1]! / plain.cycleS[0]! + 0.05);
+    // Below the lanes' own ratio it changes nothing.
+    const low = createPlanBuffer(c);
+    low.laneFlowVehPerH.set(flows);
+    low.phaseMinFlowRatio[1] = 0.01;
+    planIntersection(c, 0, low, new PlanScratch());
+    expect(Array.from(low.phaseGreenS)).toEqual(Array.from(plain.phaseGreenS));
+  });
+});

@@ -32,6 +32,8 @@ export interface LoopTarget {
 
 export interface LoopMatch {
   readonly targets: ReadonlyMap<string, LoopTarget>;
+  /** Loops on lanes greenwave does not model whose links follow its stages (`unmodelledLanes`), to `e1_<lane>`. */
+  readonly unmodelledTargets: ReadonlyMap<string, LoopTarget>;
   /** Loop ids on lanes with no signal detector, in file order. */
   readonly unmatched: readonly string[];
 }
@@ -70,7 +72,15 @@ export function readLoopDefinitions(xmlText: string, source = 'detector definiti
 /** Matches loops to the imported network's stop-line detectors by lane. */
 export function matchLoops(defs: readonly LoopDefinition[], mapping: SumoMapping): LoopMatch {
   const laneLengthM = new Map<string, number>();
+  const unmodelled = new Set<string>();
   for (const ix of mapping.intersections) for (const l of ix.lanes) laneLengthM.set(l.laneId, l.lengthM);
+  for (const ix of mapping.intersections) {
+    for (const l of ix.unmodelledLanes ?? []) {
+      if (laneLengthM.has(l.laneId)) continue;
+      laneLengthM.set(l.laneId, l.lengthM);
+      unmodelled.add(l.laneId);
+    }
+  }
   const byLane = new Map<string, { id: string; distanceM: number }[]>();
   const unmatched: string[] = [];
   for (const d of defs) {
@@ -86,9 +96,11 @@ export function matchLoops(defs: readonly LoopDefinition[], mapping: SumoMapping
     byLane.set(d.laneId, list);
   }
   const targets = new Map<string, LoopTarget>();
+  const unmodelledTargets = new Map<string, LoopTarget>();
   for (const [laneId, loops] of byLane) {
     loops.sort((a, b) => a.distanceM - b.distanceM || (a.id < b.id ? -1 : 1));
-    loops.forEach((l, rank) => targets.set(l.id, { detectorId: e1DetectorId(laneId), rank, distanceToStopLineM: l.distanceM }));
+    const into = unmodelled.has(laneId) ? unmodelledTargets : targets;
+    loops.forEach((l, rank) => into.set(l.id, { detectorId: e1DetectorId(laneId), rank, distanceToStopLineM: l.distanceM }));
   }
-  return { targets, unmatched };
+  return { targets, unmodelledTargets, unmatched };
 }

@@ -99,7 +99,9 @@ export interface E1Options {
 
 /** An `<additional>` with a stop-line induction loop on every incoming lane of every imported signal. */
 export function e1Additional(source: SumoMapping | readonly { readonly laneId: string; readonly lengthM: number }[], opts: E1Options = {}): string {
-  const lanes = 'intersections' in source ? source.intersections.flatMap((ix) => ix.lanes) : source;
+  // The lanes greenwave does not model but whose links follow its stages get loops too (after the
+  // others): their counts are demand those stages serve (simulator/sumo/plan.ts).
+  const lanes = 'intersections' in source ? [...source.intersections.flatMap((ix) => ix.lanes), ...source.intersections.flatMap((ix) => ix.unmodelledLanes ?? [])] : source;
   const period = opts.periodS ?? 900;
   if (!(period > 0)) throw new GreenwaveError(ErrorCode.InvalidInput, `E1 period must be positive, got ${period}`);
   const file = escapeXml(opts.file ?? 'e1.xml');

@@ -70,6 +70,12 @@ export interface SumoIntersectionMapping {
   readonly links: readonly (SumoLinkInfo | null)[];
   /** Incoming lanes with stop-line detectors, with their lengths (for the E1 additional). */
   readonly lanes: readonly { readonly laneId: string; readonly lengthM: number }[];
+  /**
+   * Incoming lanes greenwave does not model (a fifth approach, a leg of unknown turns) whose links
+   * follow greenwave's stages (`SumoLinkInfo.follows`): the stages their links are green in. Their
+   * loops' counts are the demand those stages must also serve (simulator/sumo/plan.ts).
+   */
+  readonly unmodelledLanes?: readonly { readonly laneId: string; readonly lengthM: number; readonly stages: readonly string[] }[];
 }
 
 export interface SumoMapping {
@@ -211,6 +217,7 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
     const movementLinks = new Map<string, number[]>();
     const links: (SumoLinkInfo | null)[] = new Array(linkCount).fill(null);
     const laneList: { laneId: string; lengthM: number }[] = [];
+    const unmodelledEdges: typeof incoming = [];
     const signalled = incoming.filter((e) => (connsByFrom.get(e.id) ?? []).some((c) => c.tl === tlsId && c.linkIndex !== undefined));
     const approachOf = assignApproaches(signalled, junctionPos);
     for (const e of incoming) {
@@ -229,6 +236,7 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
       if (direction === undefined) {
         notes.push(`junction ${jid}: incoming edge ${e.id} is a fifth approach; not modelled (its ${conns.length} links follow the stages in which SUMO greens them, yielding; in a phase of their own only, they stay red)`);
         recordLinks(undefined);
+        unmodelledEdges.push(e);
         continue;
       }
       const lanes: IntersectionJson['approaches'][number]['lanes'] = [];
@@ -250,6 +258,7 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
       if (lanes.length === 0) {
         notes.push(`junction ${jid}: incoming edge ${e.id} has no lane with a known turn; skipped`);
         recordLinks(undefined);
+        unmodelledEdges.push(e);
         continue;
       }
       approaches.push({ id: direction, speedKph: round1(clamp(speed * 3.6, 10, 120)), lanes });
@@ -344,6 +353,7 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
       movements,
       links,
       lanes: laneList.filter((l) => liveLanes.has(l.laneId)),
+      unmodelledLanes: unmodelledLanes(unmodelledEdges, links),
     });
   }
   if (intersections.length === 0) {
@@ -380,6 +390,19 @@ export function importSumoNet(xmlText: string, opts: ImportOptions = {}): Import
     intersectionToTls[m.intersectionId] = m.tlsId;
   }
   return { network, mapping: { intersections: maps, tlsToIntersection, intersectionToTls, notes } };
+}
+
+/** The lanes of the edges greenwave does not model whose links follow its stages, with those stages. */
+function unmodelledLanes(edges: readonly { id: string; lanes: readonly { index: number; lengthM: number }[] }[], links: readonly (SumoLinkInfo | null)[]): { laneId: string; lengthM: number; stages: string[] }[] {
+  const out: { laneId: string; lengthM: number; stages: string[] }[] = [];
+  for (const e of edges) {
+    for (const lane of e.lanes) {
+      const stages = new Set<string>();
+      for (const info of links) if (info && info.movement === undefined && info.from === e.id && info.fromLane === lane.index) for (const id of info.follows ?? []) stages.add(id);
+      if (stages.size > 0) out.push({ laneId: `${e.id}_${lane.index}`, lengthM: lane.lengthM, stages: [...stages].sort() });
+    }
+  }
+  return out;
 }
 
 function junctionWidth(shape: string | undefined, fallback: number): number {

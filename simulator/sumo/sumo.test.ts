@@ -22,6 +22,9 @@ import type { Network } from '../../engine/network/schema.js';
 import { run } from '../../cli/main.js';
 import { importSumoNet, type SumoMapping } from './importNet.js';
 import { e1Additional, readE1Output, SUMO_EPOCH_MS } from './e1.js';
+import { matchLoops } from './detectorDefs.js';
+import { planFromLoops, unmodelledLanesOf } from './plan.js';
+import type { NetworkPlan } from '../../engine/plan.js';
 import { exportTlLogic, tlsPhases } from './exportTls.js';
 import { exportActuated } from './exportActuated.js';
 import { actuatedPlan } from '../../engine/timing/actuated.js';
@@ -131,11 +134,13 @@ describe('importSumoNet on the two-signal fixture', () => {
     expect(() => importSumoNet(xml.replaceAll('type="traffic_light"', 'type="priority"'))).toThrow(/no junction of type "traffic_light"/);
   });
 
-  it('writes an E1 additional with one loop per imported lane, 5 m before the stop line', () => {
+  it('writes an E1 additional with one loop per imported lane and per lane of the fifth leg, 5 m before the stop line', () => {
     const { mapping } = importSumoNet(xml);
     const add = e1Additional(mapping, { periodS: 300, file: 'out/e1.xml' });
     const loops = [...add.matchAll(/<inductionLoop id="([^"]+)" lane="([^"]+)" pos="([^"]+)" period="300" file="out\/e1.xml"\/>/g)];
-    expect(loops).toHaveLength(mapping.intersections.reduce((n, m) => n + m.lanes.length, 0));
+    const fifth = mapping.intersections.reduce((n, m) => n + (m.unmodelledLanes ?? []).length, 0);
+    expect(fifth).toBeGreaterThan(0);
+    expect(loops).toHaveLength(mapping.intersections.reduce((n, m) => n + m.lanes.length, 0) + fifth);
     const lane = mapping.intersections[0]!.lanes.find((l) => l.laneId === 'WC1_0')!;
     expect(add).toContain(`<inductionLoop id="e1_WC1_0" lane="WC1_0" pos="${Math.round((lane.lengthM - 5) * 100) / 100}"`);
     expect(e1Additional([{ laneId: 'x_0', lengthM: 3 }])).toContain('id="e1_x_0" lane="x_0" pos="0" period="900" file="e1.xml"');
@@ -511,6 +516,53 @@ describe('irregular junctions (real netgenerate --rand)', () => {
         }
       }
       expect(checked).toBeGreaterThan(40);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a fifth leg\'s lanes get loops, their counts match, and its demand lengthens the stages its links follow (seed 3, 2 lanes)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-rand-'));
+    try {
+      sh('netgenerate', ['--rand', '--rand.iterations=32', '--rand.min-distance=120', '--rand.max-distance=400', '--default.lanenumber=2', '--default.speed=13.89', '--seed=3', '--tls.guess', 'true', '--tls.guess.threshold', '40', '--no-turnarounds', 'true', '-o', 'rand.net.xml'], dir);
+      const xml = readFileSync(join(dir, 'rand.net.xml'), 'utf8');
+      const { network, mapping } = importSumoNet(xml);
+      const five = mapping.intersections.find((ix) => (ix.unmodelledLanes ?? []).length > 0)!;
+      expect(five, 'a junction with a fifth approach').toBeDefined();
+      const stageIds = network.intersections.find((ix) => ix.id === five.intersectionId)!.phasing;
+      const ids = stageIds.type === 'stages' ? stageIds.stages.map((x) => x.id) : [];
+      for (const l of five.unmodelledLanes!) {
+        expect(l.stages.length).toBeGreaterThan(0);
+        for (const st of l.stages) expect(ids).toContain(st);
+        // Not a lane greenwave models, but `sumo loops` equips it.
+        expect(five.lanes.map((x) => x.laneId)).not.toContain(l.laneId);
+        expect(e1Additional(mapping)).toContain(`lane="${l.laneId}"`);
+      }
+      // Loops with field ids on every lane, the fifth leg's too: they match, and are not reported unmatched.
+      const all = mapping.intersections.flatMap((ix) => [...ix.lanes, ...(ix.unmodelledLanes ?? [])]);
+      const defs = all.map((l, k) => ({ id: `DET-${k + 1}`, laneId: l.laneId, posM: Math.max(0, l.lengthM - 6) }));
+      const match = matchLoops(defs, mapping);
+      const fifthIds = defs.filter((d) => five.unmodelledLanes!.some((l) => l.laneId === d.laneId)).map((d) => d.id);
+      for (const id of fifthIds) expect(match.unmodelledTargets.has(id)).toBe(true);
+      expect(match.unmatched).toEqual([]);
+      // An hour of counts: 60 veh per 15 min on every lane, 150 on the fifth leg's.
+      const rows: string[] = [];
+      for (let t = 0; t < 4; t++) for (const d of defs) rows.push(`<interval begin="${t * 900}" end="${t * 900 + 900}" id="${d.id}" nVehContrib="${fifthIds.includes(d.id) ? 150 : 60}" occupancy="5"/>`);
+      const loopsXml = `<detector>\n${rows.join('\n')}\n</detector>\n`;
+      const c = compileNetwork(validNetwork(network));
+      const opts = { alternatives: 0, rank: (_c: typeof c, plan: NetworkPlan) => ({ plan, trials: [], chosen: 0 }), loops: match.targets };
+      const without = planFromLoops(c, loopsXml, 'loops', undefined, opts);
+      const withDemand = planFromLoops(c, loopsXml, 'loops', undefined, { ...opts, unmodelled: unmodelledLanesOf(mapping), unmodelledLoops: match.unmodelledTargets });
+      expect(withDemand.unmatchedLoops).toEqual([]);
+      const i = c.intersectionIds.indexOf(five.intersectionId);
+      const followed = new Set(five.unmodelledLanes!.flatMap((l) => l.stages));
+      let more = 0;
+      for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
+        if (!followed.has(c.phaseIds[p]!)) continue;
+        const share = (b: NetworkPlan['buffer']) => b.phaseGreenS[p]! / b.cycleS[i]!;
+        if (share(withDemand.plan.buffer) > share(without.plan.buffer) + 0.01) more++;
+      }
+      expect(more).toBeGreaterThan(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
