@@ -101,6 +101,12 @@ export interface CompiledNetwork {
   readonly extensionOfEffectiveGreenS: number;
 }
 
+/** Compiled (global) index of intersection i's phase `phaseId`; -1 if it has none. */
+export function phaseIndex(c: CompiledNetwork, i: number, phaseId: string): number {
+  for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) if (c.phaseIds[p] === phaseId) return p;
+  return -1;
+}
+
 /** Saturation flow of one lane in veh/h (HCM: f_w = 1 + (W − 3.6)/9, f_g = 1 − G/200). */
 export function laneSaturationFlow(lane: Lane, gradePercent: number, d: Defaults): number {
   if (lane.saturationFlowVehPerH !== undefined) return lane.saturationFlowVehPerH;

@@ -28,7 +28,7 @@
  * network that does not validate keeps all its phases.
  */
 import type { CompiledNetwork } from '../network/compile.js';
-import { compileNetwork } from '../network/compile.js';
+import { compileNetwork, phaseIndex } from '../network/compile.js';
 import { validateNetwork } from '../network/validate.js';
 import { allPhases } from '../network/phaseTiming.js';
 import { parseMovementId } from '../network/geometry.js';
@@ -77,8 +77,7 @@ export function leftTurnMode(c: CompiledNetwork, volumeVeh: Float64Array, interv
       const servedElsewhere = ph.protected.every((id) => phases.some((q, j) => j !== k && !q.onDemand && (q.permitted.includes(id) || q.protected.includes(id))));
       if (!servedElsewhere) return;
       // A phase that alone serves demand the network does not model (a fifth approach's lane) stays.
-      const p = c.phaseStart[i]! + c.phaseIds.slice(c.phaseStart[i]!, c.phaseStart[i + 1]!).indexOf(ph.id);
-      let keep = keepPhases !== undefined && keepPhases[p] === 1 ? `${ph.id} is the only stage of a lane greenwave does not model (a fifth approach)` : '';
+      let keep = keepPhases !== undefined && keepPhases[phaseIndex(c, i, ph.id)] === 1 ? `${ph.id} is the only stage of a lane greenwave does not model (a fifth approach)` : '';
       const numbers: string[] = [];
       for (const ref of refs) {
         const opp = OPPOSITE[ref!.approach];

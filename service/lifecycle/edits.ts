@@ -8,7 +8,7 @@
  * console and the CLI can show "edits[0].phases[1].greenS: … (MIN_GREEN)".
  * Called by the plan lifecycle (./lifecycle.ts) for ProposePlan from an edit.
  */
-import type { CompiledNetwork } from '../../engine/network/compile.js';
+import { phaseIndex, type CompiledNetwork } from '../../engine/network/compile.js';
 import { clonePlanBuffer, type PlanBuffer } from '../../engine/timing/planner.js';
 import { validateIntersectionPlan } from '../../engine/safety/validator.js';
 import { ErrorCode, GreenwaveError, IssueList, type Issue } from '../../engine/errors.js';
@@ -71,11 +71,6 @@ export function applyEdits(c: CompiledNetwork, base: PlanBuffer, edits: readonly
   }
   if (unsafe.length > 0) throw new GreenwaveError(ErrorCode.UnsafePlan, 'the edited plan breaks the safety rules', unsafe);
   return out;
-}
-
-function phaseIndex(c: CompiledNetwork, i: number, phaseId: string): number {
-  for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) if (c.phaseIds[p] === phaseId) return p;
-  return -1;
 }
 
 /**
