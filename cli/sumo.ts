@@ -190,9 +190,9 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
     return writeDayPlan(c0, imported, readText(values.loops, 'loop output'), values.loops, values.out, { programId, resolutionS, json: values.json, ...(loopMatch ? { loops: loopMatch.targets } : {}) }, out);
   }
   let sumoChoseActuated = false;
-  const actuatedVariant = (cc: CompiledNetwork, buffer: NetworkPlan['buffer'], corridors: NetworkPlan['corridors']) => exportActuated(cc, buffer, actuatedPlan(cc, buffer, corridorApproaches(corridors)), imported.mapping, { programId, resolutionS });
-  // The default control: fixed time where a corridor coordinates the signal, fully actuated elsewhere.
-  const mixedPlan = (cc: CompiledNetwork, buffer: NetworkPlan['buffer'], corridors: NetworkPlan['corridors'], id = programId) => exportActuated(cc, buffer, actuatedPlan(cc, buffer, corridorApproaches(corridors)), imported.mapping, { programId: id, resolutionS, fixedWhereCoordinated: true });
+  // Every signal actuated (the variant a check in SUMO also tries), or the default control: fixed time
+  // where a corridor coordinates the signal, fully actuated elsewhere.
+  const writeActuated = (fixedWhereCoordinated: boolean) => (cc: CompiledNetwork, buffer: NetworkPlan['buffer'], corridors: NetworkPlan['corridors'], id = programId) => exportActuated(cc, buffer, actuatedPlan(cc, buffer, corridorApproaches(corridors)), imported.mapping, { programId: id, resolutionS, fixedWhereCoordinated });
   // Where the shortlist was checked, and why (decided once the planned demand is known).
   let decision: CheckDecision = { asked: check, used: 'none', reason: 'no check was run' };
   const rank = (cc: CompiledNetwork, shortlisted: NetworkPlan) => {
@@ -201,7 +201,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
     decision = alternatives === 0 && check === 'auto' ? { asked: check, used: 'none', reason: '--alternatives 0: no runners-up to check', trust } : decideCheck(check, trust, check === 'auto' && !trust.trusted ? sumoAvailable() : false);
     if (decision.used === 'greenwave' && !trust.trusted) err(`warning: --check greenwave: our simulator is not trusted to rank plans here: ${trust.reason}\n`);
     if (decision.used === 'sumo') {
-      const r = rankInSumo(cc, shortlisted, { netPath: values.net!, mapping: imported.mapping, resolutionS, progress: (line) => err(`${line}\n`), ...(checkDemandS !== undefined ? { durationS: checkDemandS } : {}), ...(control === 'auto' ? { actuatedVariant, exportPlan: mixedPlan } : {}) });
+      const r = rankInSumo(cc, shortlisted, { netPath: values.net!, mapping: imported.mapping, resolutionS, progress: (line) => err(`${line}\n`), ...(checkDemandS !== undefined ? { durationS: checkDemandS } : {}), ...(control === 'auto' ? { actuatedVariant: writeActuated(false), exportPlan: writeActuated(true) } : {}) });
       sumoChoseActuated = r.actuated;
       return r;
     }

@@ -520,7 +520,7 @@ function effectiveSaturation(c: CompiledNetwork, l: number, out: PlanBuffer): nu
 
 /**
  * The saturation factor of every lane at intersection i whose lefts (or U-turns) yield to the
- * opposing flow, written to `out.laneSatFactor`; returns whether the intersection has one.
+ * opposing flow, written to `out.laneSatFactor` (the return value is described at the end).
  *
  * The lane's green has three parts (the structure of the HCM's permitted left-turn model for
  * shared and exclusive lanes, HCM 2000 ch. 16 appendix C): until the first yielding vehicle

@@ -10,7 +10,7 @@
  * SUMO (sumoCheck.ts). Called by
  * `greenwave sumo plan` and by bench/sim.
  */
-import type { CompiledNetwork } from '../../engine/network/compile.js';
+import { phaseIndex, type CompiledNetwork } from '../../engine/network/compile.js';
 import { GreenwaveError, ErrorCode } from '../../engine/errors.js';
 import { detectorTopology, cleanCounts, type FaultReport } from '../../engine/counts/faults.js';
 import { formatTimestamp, type DetectorCounts } from '../../engine/counts/csv.js';
@@ -186,8 +186,9 @@ function unmodelledDemand(c: CompiledNetwork, loopsXml: string, source: string, 
     const i = c.intersectionIds.indexOf(lane.intersectionId);
     if (n === 0 || i < 0) continue;
     const y = (sum / n) * (3600 / counts.intervalS) / satVehPerH / lane.stages.length;
-    for (let p = c.phaseStart[i]!; p < c.phaseStart[i + 1]!; p++) {
-      if (!lane.stages.includes(c.phaseIds[p]!)) continue;
+    for (const stage of lane.stages) {
+      const p = phaseIndex(c, i, stage);
+      if (p < 0) continue;
       if (y > out[p]!) out[p] = y;
       if (lane.stages.length === 1 && y > 0) onlyStage[p] = 1;
     }
