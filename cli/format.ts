@@ -114,7 +114,7 @@ export function splitPieces(s: CorridorSplit): string {
 
 /** The shortlist a simulation check ran (simulator/rankPlans.ts), the kept plan starred. */
 export function formatTrials(trials: readonly PlanTrial[], chosen: number): string {
-  return trials.map((t, k) => `  ${k === chosen ? '*' : ' '} ${t.simulatedDelayS.toFixed(1).padStart(6)} s  ${t.label} (planner score ${t.plannerScore})\n`).join('');
+  return trials.map((t, k) => `  ${k === chosen ? '*' : ' '} ${t.simulatedDelayS.toFixed(1).padStart(6)} s  ${t.label} (planner score ${t.plannerScore}${t.unfinishedShare !== undefined ? `; ${(t.unfinishedShare * 100).toFixed(1)} % of sampled trips unfinished` : ''})\n`).join('');
 }
 
 /** Progress of a simulation check on standard error: one line per plan, or one line rewritten in place on a terminal. */

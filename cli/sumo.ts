@@ -203,6 +203,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
     if (decision.used === 'sumo') {
       const r = rankInSumo(cc, shortlisted, { netPath: values.net!, mapping: imported.mapping, resolutionS, progress: (line) => err(`${line}\n`), ...(checkDemandS !== undefined ? { durationS: checkDemandS } : {}), ...(control === 'auto' ? { actuatedVariant: writeActuated(false), exportPlan: writeActuated(true) } : {}) });
       sumoChoseActuated = r.actuated;
+      if (r.inconclusive) decision = { ...decision, reason: `${decision.reason}; the check was inconclusive: ${r.inconclusive}`, inconclusive: r.inconclusive };
       return r;
     }
     // The microsimulator check, with a line per plan tried on standard error (rewritten in place on a terminal).

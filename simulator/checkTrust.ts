@@ -206,6 +206,8 @@ export interface CheckDecision {
   readonly reason: string;
   /** The trust rule's verdict (simulator/checkTrust.ts), when there was a shortlist to check. */
   readonly trust?: CheckTrust;
+  /** Set when the check ran but could not tell the plans apart, so the planner's best was kept: why (simulator/sumo/sumoCheck.ts `chooseTrial`). */
+  readonly inconclusive?: string;
 }
 
 export const CHECK_WORDS: Record<CheckDecision['used'], string> = { greenwave: "greenwave's microsimulator", sumo: 'SUMO', none: "none (the planner's own best)" };

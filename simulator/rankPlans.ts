@@ -20,6 +20,8 @@ export interface PlanTrial {
   readonly plannerScore: number;
   /** Mean delay per completed trip in the microsimulator, over the seeds, s. */
   readonly simulatedDelayS: number;
+  /** Share of the sampled trips left unfinished (the check in SUMO only; simulator/sumo/sumoCheck.ts). */
+  readonly unfinishedShare?: number;
 }
 
 export interface RankOptions {

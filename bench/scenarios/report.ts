@@ -38,7 +38,7 @@ export interface ScenarioResult {
   readonly scores: PlanScore[];
   readonly planSeconds: number;
   /** Where the default `sumo plan` checked its shortlist (cli/sumo.ts), and the trust rule's verdict (simulator/checkTrust.ts). */
-  readonly check?: { readonly used: string; readonly shape?: string; readonly load?: number; readonly trusted?: boolean };
+  readonly check?: { readonly used: string; readonly shape?: string; readonly load?: number; readonly trusted?: boolean; readonly inconclusive?: boolean };
   readonly error?: string;
 }
 

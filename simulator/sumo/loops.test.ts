@@ -157,12 +157,18 @@ describe('sumo plan --detectors on loops SUMO wrote (real sumo)', () => {
     expect(code, stderr).toBe(0);
     expect(stderr).toMatch(/SUMO check: 900 s of demand from the counts/);
     expect(stderr).toMatch(/SUMO check: \d+\/\d+ plans run/);
-    const report = JSON.parse(stdout) as { trials: { label: string; simulatedDelayS: number; chosen: boolean }[]; signals: { control: string }[] };
+    const report = JSON.parse(stdout) as { check: { inconclusive?: string }; trials: { label: string; simulatedDelayS: number; unfinishedShare: number; chosen: boolean }[]; signals: { control: string }[] };
     // The planner's shortlist (up to 3 here) as fixed time, then its best plan actuated.
     expect(report.trials.length).toBeGreaterThanOrEqual(2);
     expect(report.trials.at(-1)!.label).toMatch(/, actuated$/);
-    for (const t of report.trials) expect(t.simulatedDelayS).toBeGreaterThan(0);
+    for (const t of report.trials) {
+      expect(t.simulatedDelayS).toBeGreaterThan(0);
+      expect(t.unfinishedShare).toBeGreaterThanOrEqual(0);
+      expect(t.unfinishedShare).toBeLessThanOrEqual(1);
+    }
     const kept = report.trials.findIndex((t) => t.chosen);
+    // Light demand on two signals: the sample is served, so the check decides (chooseTrial's limit is sumoCheck.test.ts's).
+    expect(report.check.inconclusive).toBeUndefined();
     expect(report.trials[kept]!.simulatedDelayS).toBe(Math.min(...report.trials.map((t) => t.simulatedDelayS)));
     // What was kept is what was written: every signal actuated exactly when the actuated trial won, else the
     // default control (fixed time where a corridor coordinates, fully actuated elsewhere), one program per signal.

@@ -311,8 +311,12 @@ describe('exportTlLogic', () => {
 describe('readTripinfo', () => {
   it('averages time loss and duration over finished trips', () => {
     const xml = `<tripinfos><tripinfo id="a" depart="0" duration="100" timeLoss="20" waitingTime="5"/><tripinfo id="b" depart="3" duration="50" timeLoss="10" waitingTime="0"/></tripinfos>`;
-    expect(readTripinfo(xml)).toEqual({ vehicles: 2, meanTimeLossS: 15, meanDurationS: 75, meanWaitingS: 2.5 });
+    expect(readTripinfo(xml)).toEqual({ vehicles: 2, meanTimeLossS: 15, meanDurationS: 75, meanWaitingS: 2.5, unfinished: 0 });
     expect(readTripinfo('<tripinfos></tripinfos>').vehicles).toBe(0);
+  });
+  it('counts the trips written unfinished (arrival -1)', () => {
+    const xml = `<tripinfos><tripinfo id="a" depart="0" arrival="100.00" duration="100" timeLoss="20"/><tripinfo id="b" depart="3" arrival="-1.00" duration="50" timeLoss="40"/></tripinfos>`;
+    expect(readTripinfo(xml)).toMatchObject({ vehicles: 2, unfinished: 1, meanTimeLossS: 30 });
   });
 });
 
