@@ -27,6 +27,10 @@ import { rankBySimulation } from '../simulator/rankPlans.js';
 import { CHECK_WORDS, decideCheck, simulatorTrust, type CheckDecision } from '../simulator/checkTrust.js';
 import { closest } from './help.js';
 
+/** The variants a check in SUMO tries under `--control auto` (`rankInSumo`'s `variants`). */
+const VARIANT_ACTUATED = 'actuated';
+const VARIANT_FREE = 'fully actuated, uncoordinated';
+
 export const SUMO_USAGE = `usage:
   greenwave sumo loops --net <x.net.xml> --out <loops.add.xml> [--period 900] [--file e1.xml]
       Writes an additional file with a stop-line induction loop (e1_<lane>) on
@@ -74,7 +78,8 @@ export const SUMO_USAGE = `usage:
       itself (demand sampled from the counts with routeSampler.py; runs in
       parallel, progress on stderr). none: the planner's own best. In SUMO and
       with --control auto, the best plan is also tried with every signal
-      actuated, and kept so if it loses less time.
+      actuated, and with every signal fully actuated and uncoordinated, and
+      kept so if it loses less time.
       --check-demand-s: when the check runs in SUMO, the seconds of demand each SUMO run
       simulates at the planned flows (default 3600, the peak hour; each run goes
       on 900 s more so the last trips finish). Shorter is faster and noisier.
@@ -189,10 +194,20 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
     if (check === 'sumo') throw usage('sumo plan: --check sumo checks the plan of one period, not a day plan (--time-of-day)');
     return writeDayPlan(c0, imported, readText(values.loops, 'loop output'), values.loops, values.out, { programId, resolutionS, json: values.json, ...(loopMatch ? { loops: loopMatch.targets } : {}) }, out);
   }
-  let sumoChoseActuated = false;
-  // Every signal actuated (the variant a check in SUMO also tries), or the default control: fixed time
-  // where a corridor coordinates the signal, fully actuated elsewhere.
-  const writeActuated = (fixedWhereCoordinated: boolean) => (cc: CompiledNetwork, buffer: NetworkPlan['buffer'], corridors: NetworkPlan['corridors'], id = programId) => exportActuated(cc, buffer, actuatedPlan(cc, buffer, corridorApproaches(corridors)), imported.mapping, { programId: id, resolutionS, fixedWhereCoordinated });
+  // The variant a check in SUMO kept, if it kept one (see `variants` below).
+  let sumoChose: string | undefined;
+  // Every signal actuated, or the default control: fixed time where a corridor coordinates the signal, fully
+  // actuated elsewhere. `coordinate` false: no signal coordinated, every one fully actuated on its own.
+  const writeActuated =
+    (fixedWhereCoordinated: boolean, coordinate = true) =>
+    (cc: CompiledNetwork, buffer: NetworkPlan['buffer'], corridors: NetworkPlan['corridors'], id = programId) =>
+      exportActuated(cc, buffer, actuatedPlan(cc, buffer, corridorApproaches(coordinate ? corridors : [])), imported.mapping, { programId: id, resolutionS, fixedWhereCoordinated });
+  // Under the default control a check in SUMO also runs the planner's best with every signal actuated (coordinated
+  // ones actuated-coordinated) and with every signal fully actuated, uncoordinated: which control pays is its call.
+  const variants = [
+    { name: VARIANT_ACTUATED, write: writeActuated(false) },
+    { name: VARIANT_FREE, write: writeActuated(false, false) },
+  ];
   // Where the shortlist was checked, and why (decided once the planned demand is known).
   let decision: CheckDecision = { asked: check, used: 'none', reason: 'no check was run' };
   const rank = (cc: CompiledNetwork, shortlisted: NetworkPlan) => {
@@ -201,8 +216,8 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
     decision = alternatives === 0 && check === 'auto' ? { asked: check, used: 'none', reason: '--alternatives 0: no runners-up to check', trust } : decideCheck(check, trust, check === 'auto' && !trust.trusted ? sumoAvailable() : false);
     if (decision.used === 'greenwave' && !trust.trusted) err(`warning: --check greenwave: our simulator is not trusted to rank plans here: ${trust.reason}\n`);
     if (decision.used === 'sumo') {
-      const r = rankInSumo(cc, shortlisted, { netPath: values.net!, mapping: imported.mapping, resolutionS, progress: (line) => err(`${line}\n`), ...(checkDemandS !== undefined ? { durationS: checkDemandS } : {}), ...(control === 'auto' ? { actuatedVariant: writeActuated(false), exportPlan: writeActuated(true) } : {}) });
-      sumoChoseActuated = r.actuated;
+      const r = rankInSumo(cc, shortlisted, { netPath: values.net!, mapping: imported.mapping, resolutionS, progress: (line) => err(`${line}\n`), ...(checkDemandS !== undefined ? { durationS: checkDemandS } : {}), ...(control === 'auto' ? { variants, exportPlan: writeActuated(true) } : {}) });
+      sumoChose = r.variant;
       if (r.inconclusive) decision = { ...decision, reason: `${decision.reason}; the check was inconclusive: ${r.inconclusive}`, inconclusive: r.inconclusive };
       return r;
     }
@@ -221,9 +236,9 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   const unmatched = [...new Set([...(loopMatch?.unmatched ?? []), ...unmatchedLoops])];
   const c = compiled;
   const cleaned = faults.cleaned;
-  const actuated = control !== 'fixed' ? actuatedPlan(c, plan.buffer, corridorApproaches(plan.corridors)) : undefined;
-  // auto: coordinated signals fixed time, the rest fully actuated, unless the check in SUMO found every signal actuated better.
-  const mixed = control === 'auto' && !sumoChoseActuated;
+  const actuated = control !== 'fixed' ? actuatedPlan(c, plan.buffer, corridorApproaches(sumoChose === VARIANT_FREE ? [] : plan.corridors)) : undefined;
+  // auto: coordinated signals fixed time, the rest fully actuated, unless the check in SUMO kept a variant.
+  const mixed = control === 'auto' && sumoChose === undefined;
   writeText(values.out, actuated ? exportActuated(c, plan.buffer, actuated, imported.mapping, { programId, resolutionS, fixedWhereCoordinated: mixed }) : exportTlLogic(c, plan.buffer, imported.mapping, { programId, resolutionS }));
   if (values['network-out']) writeText(values['network-out'], `${JSON.stringify(imported.network, null, 2)}\n`);
 

@@ -46,12 +46,20 @@ export interface SumoCheckOptions {
   /** Progress lines ("SUMO check: 4/8 plans run"). */
   readonly progress?: (line: string) => void;
   /**
-   * When given, the planner's best plan is also tried as actuated programs (this writes them),
-   * and kept if it loses the least time: fixed or actuated control is then SUMO's call too.
+   * Other ways to run the planner's best plan (each writes it as SUMO programs: every signal
+   * actuated, say), tried after the shortlist and kept if one loses the least time: the control
+   * is then SUMO's call too.
    */
-  readonly actuatedVariant?: (c: CompiledNetwork, buffer: NetworkPlan['buffer'], corridors: NetworkPlan['corridors']) => string;
+  readonly variants?: readonly CheckVariant[];
   /** How each shortlisted plan is written for SUMO (default: fixed-time, `exportTlLogic`). */
   readonly exportPlan?: (c: CompiledNetwork, buffer: NetworkPlan['buffer'], corridors: NetworkPlan['corridors'], programId: string) => string;
+}
+
+/** The planner's best plan run another way in the check (`SumoCheckOptions.variants`). */
+export interface CheckVariant {
+  /** Shown after the plan's label ("…, actuated") and returned as `SumoRanking.variant` when kept. */
+  readonly name: string;
+  readonly write: (c: CompiledNetwork, buffer: NetworkPlan['buffer'], corridors: NetworkPlan['corridors']) => string;
 }
 
 /** A plan run in SUMO's check: its mean time loss and the share of the sampled trips it left unfinished. */
@@ -63,8 +71,8 @@ export interface SumoRanking {
   readonly plan: NetworkPlan;
   readonly trials: SumoTrial[];
   readonly chosen: number;
-  /** The kept plan is to run actuated (only with `actuatedVariant`). */
-  readonly actuated: boolean;
+  /** The variant kept (`SumoCheckOptions.variants`' name); undefined when a shortlisted plan as `exportPlan` writes it won. */
+  readonly variant?: string;
   /** Set when the sample could not tell the plans apart and the planner's best was kept: why. */
   readonly inconclusive?: string;
 }
@@ -126,7 +134,7 @@ export function edgeCounts(c: CompiledNetwork, laneFlowVehPerH: Float64Array, du
  * included) and returns the winner's network plan with every trial, as rankBySimulation does.
  */
 export function rankInSumo(c: CompiledNetwork, plan: NetworkPlan, o: SumoCheckOptions): SumoRanking {
-  if (plan.alternatives.length < 2 && !o.actuatedVariant) return { plan, trials: [], chosen: 0, actuated: false };
+  if (plan.alternatives.length < 2 && !o.variants?.length) return { plan, trials: [], chosen: 0 };
   const durationS = o.durationS ?? 3600;
   const seed = o.seed ?? 1;
   const net = resolve(o.netPath);
@@ -138,11 +146,11 @@ export function rankInSumo(c: CompiledNetwork, plan: NetworkPlan, o: SumoCheckOp
     o.progress?.(`SUMO check: ${durationS} s of demand from the counts (randomTrips.py candidates, routeSampler.py)`);
     run(dir, 'python3', [join(SUMO_HOME, 'tools/randomTrips.py'), '-n', net, '-o', 'candidates.trips.xml', '-r', 'candidates.rou.xml', '-e', String(durationS), '-p', '0.5', '--fringe-factor', '10', '--min-distance', '100', '--seed', String(seed), '--validate']);
     run(dir, 'python3', [join(SUMO_HOME, 'tools/routeSampler.py'), '-r', 'candidates.rou.xml', '-d', 'counts.xml', '-o', 'demand.rou.xml', '-s', String(seed), '-b', '0', '-e', String(durationS)]);
-    // Candidates: every shortlisted plan as written (fixed time by default), then the best one actuated (when asked).
+    // Candidates: every shortlisted plan as written (fixed time by default), then the best one run each other way asked for.
     const alts = plan.alternatives.length > 0 ? plan.alternatives : [{ label: 'plan', score: 0, buffer: plan.buffer, corridors: plan.corridors }];
     const write = o.exportPlan ?? ((cc: CompiledNetwork, buffer: NetworkPlan['buffer'], _corridors: NetworkPlan['corridors'], programId: string) => exportTlLogic(cc, buffer, o.mapping, { programId, resolutionS: o.resolutionS }));
-    const candidates = alts.map((alt, k) => ({ alt, actuated: false, xml: write(c, alt.buffer, alt.corridors, `check${k}`) }));
-    if (o.actuatedVariant) candidates.push({ alt: alts[0]!, actuated: true, xml: o.actuatedVariant(c, alts[0]!.buffer, alts[0]!.corridors) });
+    const candidates: { alt: (typeof alts)[number]; variant?: string; xml: string }[] = alts.map((alt, k) => ({ alt, xml: write(c, alt.buffer, alt.corridors, `check${k}`) }));
+    for (const v of o.variants ?? []) candidates.push({ alt: alts[0]!, variant: v.name, xml: v.write(c, alts[0]!.buffer, alts[0]!.corridors) });
     candidates.forEach((x, k) => writeFileSync(join(dir, `plan-${k}.add.xml`), x.xml));
     const parallel = Math.max(1, o.parallel ?? availableParallelism());
     const sumo = (k: number) => `sumo -n '${net.replace(/'/g, `'\\''`)}' -r demand.rou.xml -a plan-${k}.add.xml --end ${durationS + 900} --seed ${seed} --no-step-log --no-warnings --time-to-teleport 300 --tripinfo-output ti-${k}.xml --tripinfo-output.write-unfinished true`;
@@ -156,15 +164,15 @@ export function rankInSumo(c: CompiledNetwork, plan: NetworkPlan, o: SumoCheckOp
     const trials: SumoTrial[] = candidates.map((x, k) => {
       const ti = readTripinfo(readFileSync(join(dir, `ti-${k}.xml`), 'utf8'));
       return {
-        label: x.actuated ? `${x.alt.label}, actuated` : x.alt.label,
+        label: x.variant ? `${x.alt.label}, ${x.variant}` : x.alt.label,
         plannerScore: Math.round(x.alt.score),
         simulatedDelayS: Math.round(ti.meanTimeLossS * 10) / 10,
         unfinishedShare: sampled > 0 ? Math.round((1 - (ti.vehicles - ti.unfinished) / sampled) * 1000) / 1000 : 0,
       };
     });
     const { chosen, inconclusive } = chooseTrial(trials);
-    const { alt, actuated } = candidates[chosen]!;
-    return { plan: withAlternative(c, plan, alt), trials, chosen, actuated, ...(inconclusive ? { inconclusive } : {}) };
+    const { alt, variant } = candidates[chosen]!;
+    return { plan: withAlternative(c, plan, alt), trials, chosen, ...(variant ? { variant } : {}), ...(inconclusive ? { inconclusive } : {}) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
