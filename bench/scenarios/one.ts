@@ -52,8 +52,9 @@ async function main(): Promise<void> {
     const sumoDemand = smoke ? ['--check-demand-s', String(time.demandS)] : [];
     // The default checks in our simulator where the trust rule trusts it, else in SUMO (simulator/checkTrust.ts).
     // When the default is not scored (GREENWAVE_TOOLS), it is planned without a check: the trust verdict is still reported.
-    const check = (JSON.parse(plan('gw.add.xml', ['--json', ...(wanted('greenwave') ? sumoDemand : ['--check', 'none'])])) as { check: { used: string; inconclusive?: string; trust?: { shape: string; load: number; trusted: boolean } } }).check;
-    Object.assign(result, { planSeconds: (performance.now() - t0) / 1000, check: { used: check.used, ...(check.trust ? { shape: check.trust.shape, load: check.trust.load, trusted: check.trust.trusted } : {}), ...(check.inconclusive ? { inconclusive: true } : {}) } });
+    const planned = JSON.parse(plan('gw.add.xml', ['--json', ...(wanted('greenwave') ? sumoDemand : ['--check', 'none'])])) as { check: { used: string; inconclusive?: string; trust?: { shape: string; load: number; trusted: boolean } }; trials: ScenarioResult['trials'] };
+    const check = planned.check;
+    Object.assign(result, { planSeconds: (performance.now() - t0) / 1000, trials: planned.trials, check: { used: check.used, ...(check.trust ? { shape: check.trust.shape, load: check.trust.load, trusted: check.trust.trusted } : {}), ...(check.inconclusive ? { inconclusive: true } : {}) } });
     if (wanted('greenwave (no check)')) plan('gw0.add.xml', ['--alternatives', '0']);
     // In the smoke, where the default checked in SUMO, the actuated variant is the planner's best written actuated, not
     // a second SUMO check of the same shortlist: the smoke proves the pipeline; plan quality is bench:scenarios' to judge.

@@ -39,6 +39,8 @@ export interface ScenarioResult {
   readonly planSeconds: number;
   /** Where the default `sumo plan` checked its shortlist (cli/sumo.ts), and the trust rule's verdict (simulator/checkTrust.ts). */
   readonly check?: { readonly used: string; readonly shape?: string; readonly load?: number; readonly trusted?: boolean; readonly inconclusive?: boolean };
+  /** The default plan's check, as `sumo plan --json` reports it: each plan tried, its simulated time loss, and the one kept. */
+  readonly trials?: readonly { readonly label: string; readonly simulatedDelayS: number; readonly unfinishedShare?: number; readonly chosen: boolean }[];
   readonly error?: string;
 }
 
