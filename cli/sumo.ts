@@ -24,7 +24,7 @@ import { rankInSumo, sumoAvailable } from '../simulator/sumo/sumoCheck.js';
 import type { NetworkPlan } from '../engine/plan.js';
 import { checkProgress, formatTrials, splitPieces } from './format.js';
 import { rankBySimulation } from '../simulator/rankPlans.js';
-import { CHECK_WORDS, decideCheck, simulatorTrust, type CheckDecision } from '../simulator/checkTrust.js';
+import { CHECK_WORDS, decideCheck, simulatorTrust, type CheckDecision, type NetworkShape } from '../simulator/checkTrust.js';
 import { closest } from './help.js';
 
 /** The variants a check in SUMO tries under `--control auto` (`rankInSumo`'s `variants`). */
@@ -78,8 +78,8 @@ export const SUMO_USAGE = `usage:
       itself (demand sampled from the counts with routeSampler.py; runs in
       parallel, progress on stderr). none: the planner's own best. In SUMO and
       with --control auto, the best plan is also tried with every signal
-      actuated, and with every signal fully actuated and uncoordinated, and
-      kept so if it loses less time.
+      actuated, and (except on arterials) with every signal fully actuated
+      and uncoordinated, and kept so if it loses less time.
       --check-demand-s: when the check runs in SUMO, the seconds of demand each SUMO run
       simulates at the planned flows (default 3600, the peak hour; each run goes
       on 900 s more so the last trips finish). Shorter is faster and noisier.
@@ -203,11 +203,12 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
     (cc: CompiledNetwork, buffer: NetworkPlan['buffer'], corridors: NetworkPlan['corridors'], id = programId) =>
       exportActuated(cc, buffer, actuatedPlan(cc, buffer, corridorApproaches(coordinate ? corridors : [])), imported.mapping, { programId: id, resolutionS, fixedWhereCoordinated });
   // Under the default control a check in SUMO also runs the planner's best with every signal actuated (coordinated
-  // ones actuated-coordinated) and with every signal fully actuated, uncoordinated: which control pays is its call.
-  const variants = [
-    { name: VARIANT_ACTUATED, write: writeActuated(false) },
-    { name: VARIANT_FREE, write: writeActuated(false, false) },
-  ];
+  // ones actuated-coordinated) and, except on arterials, with every signal fully actuated and uncoordinated: which
+  // control pays is its call. Not on arterials: there the sample sends trips off at side streets the counted network
+  // never had (sumoCheck.ts), which favours control that serves side streets: on the scenario bench's tuning half
+  // the check kept the uncoordinated variant in four arterial cases and it did worse in three of them in the
+  // scenario; on grids and irregular networks it kept it in eight and all eight did better (docs/benchmarks.md).
+  const variantsFor = (shape: NetworkShape) => [{ name: VARIANT_ACTUATED, write: writeActuated(false) }, ...(shape === 'arterial' ? [] : [{ name: VARIANT_FREE, write: writeActuated(false, false) }])];
   // Where the shortlist was checked, and why (decided once the planned demand is known).
   let decision: CheckDecision = { asked: check, used: 'none', reason: 'no check was run' };
   const rank = (cc: CompiledNetwork, shortlisted: NetworkPlan) => {
@@ -216,7 +217,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
     decision = alternatives === 0 && check === 'auto' ? { asked: check, used: 'none', reason: '--alternatives 0: no runners-up to check', trust } : decideCheck(check, trust, check === 'auto' && !trust.trusted ? sumoAvailable() : false);
     if (decision.used === 'greenwave' && !trust.trusted) err(`warning: --check greenwave: our simulator is not trusted to rank plans here: ${trust.reason}\n`);
     if (decision.used === 'sumo') {
-      const r = rankInSumo(cc, shortlisted, { netPath: values.net!, mapping: imported.mapping, resolutionS, progress: (line) => err(`${line}\n`), ...(checkDemandS !== undefined ? { durationS: checkDemandS } : {}), ...(control === 'auto' ? { variants, exportPlan: writeActuated(true) } : {}) });
+      const r = rankInSumo(cc, shortlisted, { netPath: values.net!, mapping: imported.mapping, resolutionS, progress: (line) => err(`${line}\n`), ...(checkDemandS !== undefined ? { durationS: checkDemandS } : {}), ...(control === 'auto' ? { variants: variantsFor(trust.shape), exportPlan: writeActuated(true) } : {}) });
       sumoChose = r.variant;
       if (r.inconclusive) decision = { ...decision, reason: `${decision.reason}; the check was inconclusive: ${r.inconclusive}`, inconclusive: r.inconclusive };
       return r;
