@@ -53,6 +53,14 @@ describe('bench/scenarios smoke (real SUMO)', () => {
       }
       expect(meanLoss(r, 'greenwave'), r.id).toBeLessThan(meanLoss(r, 'SUMO static'));
     }
+    // The irregular network is never trusted to our simulator, so its default checks in SUMO, with the uncoordinated
+    // fully actuated variant among its trials; an arterial's check never tries that variant (cli/sumo.ts).
+    const rand = results.find((r) => r.id === 'smoke-rand')!;
+    expect(rand.check?.used).toBe('sumo');
+    expect(rand.trials?.some((t) => /, fully actuated, uncoordinated$/.test(t.label))).toBe(true);
+    for (const t of rand.trials ?? []) expect(t.unfinishedShare).toBeGreaterThanOrEqual(0);
+    const arterial = results.find((r) => r.id === 'smoke-arterial')!;
+    expect(arterial.trials?.some((t) => /uncoordinated/.test(t.label)) ?? false).toBe(false);
     expect(report).toMatch(/greenwave +tuning +as-run +\d\/3 wins, geometric-mean ratio/);
     expect(report).toMatch(/greenwave +tuning +same clearances +\d\/3 wins, geometric-mean ratio/);
   }, 400_000);
