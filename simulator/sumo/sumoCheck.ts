@@ -80,9 +80,10 @@ export interface SumoRanking {
 /**
  * Share of the sampled trips that every plan may leave unfinished before the check is inconclusive.
  * From bench/scenarios' tuning half (one seed, 7 December; docs/benchmarks.md): the least share over a
- * check's plans was 0–5.4 % in the 21 cases where the check ran in SUMO and helped or did no harm,
- * 21–30 % in the four where it fired (arterial-07 near saturation, arterial-13 medium and near
- * saturation, arterial-19 near saturation); 10 % lies between.
+ * check's plans was 0–2.4 % in 21 of the 25 cases where the check ran in SUMO (the highest,
+ * arterial-01 near saturation, where the check helped), 21–30 % in the four where it fires
+ * (arterial-07 near saturation, arterial-13 medium and near saturation, arterial-19 near
+ * saturation); 10 % lies between.
  */
 export const UNSERVED_LIMIT = 0.1;
 
