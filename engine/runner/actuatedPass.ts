@@ -413,16 +413,24 @@ export class ActuatedPass {
 
   /**
    * Takes every decision of i's pass due by local time `toS`, in time order, none before
-   * `floorS` (lamps up to there have been shown). Returns the number of decisions taken.
+   * `floorS` (lamps up to there have been shown). A decision due at or before `floorS` (a
+   * detection or a plan change since asked for it) is taken at `heldS`, and none after it
+   * earlier: a caller that samples the lamps and holds each sample until the next passes the
+   * next sample's time, since an interval begun at the last sample, which showed the lamps
+   * before the decision, would be shown a sample short (a 4 s yellow as 3 s). Returns the
+   * number of decisions taken.
    */
-  advance(i: number, run: PlanBuffer, cycleStartS: number, floorS: number, toS: number): number {
+  advance(i: number, run: PlanBuffer, cycleStartS: number, floorS: number, toS: number, heldS = floorS): number {
     let taken = 0;
+    let atS = floorS;
     // Each decision ends a green, starts or skips a phase, or crosses a barrier: bounded by the phases.
     for (let guard = 0; guard < 4 * (this.c.phaseStart[i + 1]! - this.c.phaseStart[i]!) + 4 * this.c.barrierCount[i]! + 8; guard++) {
       if (this.passComplete(i)) return taken;
-      const d0 = this.nextDecisionS(i, run, cycleStartS, floorS);
+      const d0 = this.nextDecisionS(i, run, cycleStartS, atS);
       if (d0 > toS + EPS) return taken;
-      this.decide(i, run, cycleStartS, Math.max(d0, floorS));
+      if (d0 <= floorS + EPS && heldS > atS) atS = heldS;
+      atS = Math.max(d0, atS);
+      this.decide(i, run, cycleStartS, atS);
       taken++;
     }
     throw new Error(`actuated pass of ${this.c.intersectionIds[i]} is not advancing`);

@@ -447,8 +447,9 @@ export class CycleRunner {
     for (let i = this.first; i < end; i++) {
       if (this.source && kind[i] === KIND_FIXED) this.follow(i, tS);
       let tau = tS - this.cycleStartS[i]!;
-      // Decisions land no earlier than the last point shown.
-      if (kind[i] === KIND_PASS) this.act.advance(i, run, this.cycleStartS[i]!, wasSampled ? prevS - this.cycleStartS[i]! : this.lastTauS[i]!, tau);
+      // Decisions land no earlier than the last point shown; one due there or before (a detection
+      // since asked for it) lands here, where it is first shown, when that point was a sample.
+      if (kind[i] === KIND_PASS) this.act.advance(i, run, this.cycleStartS[i]!, wasSampled ? prevS - this.cycleStartS[i]! : this.lastTauS[i]!, tau, wasSampled ? tau : this.lastTauS[i]!);
       while (tau >= run.cycleS[i]!) {
         this.cycleStartS[i] = this.cycleStartS[i]! + run.cycleS[i]!;
         this.beginCycle(i);
