@@ -125,7 +125,11 @@ export function alignOffsets(c: CompiledNetwork, plan: PlanBuffer, heads: Signal
   // Corridors that run as one system (crossing progression) move together.
   const member = signalSystemOf(c);
   const systems = member.reduce((n, g) => Math.max(n, g + 1), 0);
+  // A signal running fully actuated has no boundary to meet (its cycle floats until its rings are
+  // done): its offset is left as planned and it weighs nothing in its system's shift.
+  const free = (i: number): boolean => !Number.isFinite(heads.nextBoundaryS(i));
   const lateBy = (i: number, shift: number): number => {
+    if (free(i)) return 0;
     const cyc = plan.cycleS[i]!;
     const late = mod(heads.nextBoundaryS(i) - (plan.offsetS[i]! + shift), cyc);
     return Math.min(late, cyc - late);
@@ -135,7 +139,7 @@ export function alignOffsets(c: CompiledNetwork, plan: PlanBuffer, heads: Signal
     for (let i = 0; i < c.intersectionCount; i++) if (member[i] === k) members.push(i);
     if (members.length === 0) continue;
     if (k === -1) {
-      for (const i of members) plan.offsetS[i] = round1(mod(heads.nextBoundaryS(i), plan.cycleS[i]!));
+      for (const i of members) if (!free(i)) plan.offsetS[i] = round1(mod(heads.nextBoundaryS(i), plan.cycleS[i]!));
       continue;
     }
     // One shift for the whole system, searched on a 0.1 s grid over the longest cycle.

@@ -24,6 +24,8 @@ import { planFromLoops } from '../../simulator/sumo/plan.js';
 import { matchLoops, readLoopDefinitions } from '../../simulator/sumo/detectorDefs.js';
 import { readTripinfo } from '../../simulator/sumo/tripinfo.js';
 import { runInSumo } from '../../simulator/sumo/bridge/inSumo.js';
+import { actuatedPlan, corridorApproaches } from '../../engine/timing/actuated.js';
+import type { PlanBuffer } from '../../engine/timing/planner.js';
 import { arterialScenario } from '../scenarios/family.js';
 import { arterialFlows, buildLoops, buildNetwork, greenwaveClearances, greenwavePlan, recordLoops, sh, SUMO_HOME, withClearances } from '../scenarios/build.js';
 import { childRun } from '../scenarios/pool.js';
@@ -39,6 +41,8 @@ const LOG_REPLANS = process.env['GREENWAVE_INSUMO_LOG'] === '1';
 const JUDGE = process.env['GREENWAVE_INSUMO_JUDGE'] === 'sumo' ? 'sumo' : 'greenwave';
 /** GREENWAVE_INSUMO_SWITCH_MARGIN: how much better a re-plan must be judged to replace the running plan (default 0.05). */
 const SWITCH_MARGIN = Number(process.env['GREENWAVE_INSUMO_SWITCH_MARGIN'] ?? 0.05);
+/** GREENWAVE_INSUMO_ACTUATED=1: also the planner's plan run actuated by the bridge, with and without re-plans. */
+const ACTUATED = process.env['GREENWAVE_INSUMO_ACTUATED'] === '1';
 
 export interface InSumoCase {
   readonly id: string;
@@ -97,10 +101,26 @@ async function main(): Promise<void> {
     const c0 = compileImport(imported);
     const loopMatch = built.needsDetectors ? matchLoops(readLoopDefinitions(readFileSync(join(dir, built.loopDefs), 'utf8')), imported.mapping) : undefined;
     const fixed = planFromLoops(c0, readFileSync(join(dir, 'loops.xml'), 'utf8'), 'loops.xml', undefined, loopMatch ? { loops: loopMatch.targets } : {});
+    const base = { netPath: join(dir, 'net.net.xml'), routesPath: join(dir, 'routes.rou.xml'), dir, seed, endS: END_S, sumoArgs: ['--tripinfo-output.write-unfinished', 'true'] };
+    if (ACTUATED) {
+      // The planner's plan run actuated as a field controller runs it (coordinated where its corridors are), fixed frame and adaptive.
+      const approaches = corridorApproaches(fixed.plan.corridors);
+      const actuated = (b: PlanBuffer) => actuatedPlan(fixed.compiled, b, approaches);
+      const fa = await runInSumo(fixed.compiled, imported.mapping, fixed.plan.buffer, { ...base, actuated });
+      result.timeLossS['greenwave actuated (in SUMO)'] = fa.trips.meanTimeLossS;
+      result.vehicles['greenwave actuated (in SUMO)'] = fa.trips.vehicles;
+      const aa = await runInSumo(fixed.compiled, imported.mapping, fixed.plan.buffer, { ...base, actuated, replanEveryS: PERIOD_S, check: { alternatives: 7, horizonS: PERIOD_S, switchMargin: SWITCH_MARGIN, judge: JUDGE } });
+      result.timeLossS['greenwave adaptive actuated (in SUMO)'] = aa.trips.meanTimeLossS;
+      result.vehicles['greenwave adaptive actuated (in SUMO)'] = aa.trips.vehicles;
+      const an = await runInSumo(fixed.compiled, imported.mapping, fixed.plan.buffer, { ...base, actuated, replanEveryS: PERIOD_S });
+      result.timeLossS['greenwave adaptive actuated, no judge (in SUMO)'] = an.trips.meanTimeLossS;
+      result.vehicles['greenwave adaptive actuated, no judge (in SUMO)'] = an.trips.vehicles;
+      Object.assign(result, { conflicts: fa.conflicts + aa.conflicts + an.conflicts, shortClearances: fa.shortClearances + aa.shortClearances + an.shortClearances, firstViolation: fa.firstViolation || aa.firstViolation || an.firstViolation });
+    }
     const r = await runInSumo(fixed.compiled, imported.mapping, fixed.plan.buffer, { netPath: join(dir, 'net.net.xml'), routesPath: join(dir, 'routes.rou.xml'), dir, seed, endS: END_S, replanEveryS: PERIOD_S, check: { alternatives: 7, horizonS: PERIOD_S, switchMargin: SWITCH_MARGIN, judge: JUDGE }, sumoArgs: ['--tripinfo-output.write-unfinished', 'true'], onReplan: LOG_REPLANS ? (x) => process.stderr.write(`${id} seed ${seed}: re-plan at ${x.tS} s, ${x.countedVeh} vehicles counted, cycles ${x.cyclesS.map((c) => c.toFixed(0)).join(' ')} s, ${x.applied ? 'applied' : 'kept the running plan'}\n`) : undefined });
     result.timeLossS['greenwave adaptive (in SUMO)'] = r.trips.meanTimeLossS;
     result.vehicles['greenwave adaptive (in SUMO)'] = r.trips.vehicles;
-    Object.assign(result, { replans: r.replans, planSwitches: r.planSwitches, conflicts: r.conflicts, shortClearances: r.shortClearances, firstViolation: r.firstViolation, bridgeWallS: r.wallS });
+    Object.assign(result, { replans: r.replans, planSwitches: r.planSwitches, conflicts: result.conflicts + r.conflicts, shortClearances: result.shortClearances + r.shortClearances, firstViolation: result.firstViolation || r.firstViolation, bridgeWallS: r.wallS });
   });
 }
 

@@ -2,7 +2,8 @@
  * SUMO in the loop, end to end: SUMO (Debian's, started for real with a
  * TraCI port) runs the two-signal fixture while greenwave's cycle runner
  * drives both lights through our TraCI client and re-plans from SUMO's
- * loops. And the lamp monitor, fed bad letters on purpose, flags them.
+ * loops, fixed time and actuated on SUMO's loops. And the lamp monitor, fed
+ * bad letters on purpose, flags them.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileImport, importSumoNet } from '../importNet.js';
 import { createPlanBuffer, planAll, PlanScratch } from '../../../engine/timing/planner.js';
 import { CycleRunner } from '../../../engine/runner/cycleRunner.js';
+import type { PlanBuffer } from '../../../engine/timing/planner.js';
+import { actuatedPlan, CONTROL_COORDINATED, CONTROL_FREE } from '../../../engine/timing/actuated.js';
 import { readTripinfo } from '../tripinfo.js';
 import { LampMonitor, runInSumo } from './inSumo.js';
 import { BusDispatch } from './busDispatch.js';
@@ -60,6 +63,22 @@ describe('SUMO in the loop (TraCI)', () => {
     const base = readTripinfo(readFileSync(join(dir, 'own.xml'), 'utf8'));
     expect(base.vehicles).toBe(249);
     expect(r.trips.meanTimeLossS).toBeLessThan(base.meanTimeLossS);
+  }, 60_000);
+
+  it('runs both signals actuated on SUMO’s loops (one coordinated, one free), re-plans, and sends SUMO no unsafe lamp', async () => {
+    const routes = join(dir, 'routes.rou.xml');
+    writeFileSync(routes, ROUTES);
+    const { c, plan, mapping } = setup();
+    // The first signal coordinates its east–west through phases, the second runs fully actuated.
+    const actuated = (b: PlanBuffer) => actuatedPlan(c, b, [{ intersectionId: c.intersectionIds[0]!, approaches: ['EB', 'WB'] }]);
+    expect([...actuated(plan).mode]).toEqual([CONTROL_COORDINATED, CONTROL_FREE]);
+    const r = await runInSumo(c, mapping, plan, { netPath: NET, routesPath: routes, dir, seed: 1, endS: 1200, replanEveryS: 300, actuated });
+    expect(r.trips.vehicles).toBe(249);
+    // SUMO's loops drove the decisions: greens ended on a gap and at force-offs, and phases were skipped or called.
+    expect(r.actuation!.gapOuts).toBeGreaterThan(10);
+    expect(r.actuation!.forceOffs + r.actuation!.maxOuts).toBeGreaterThan(0);
+    expect(r.conflicts, r.firstViolation).toBe(0);
+    expect(r.shortClearances, r.firstViolation).toBe(0);
   }, 60_000);
 
   it('buses in SUMO ask greenwave’s gRPC service for priority, the lights follow its decisions, and nothing unsafe reaches SUMO', async () => {

@@ -17,6 +17,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { CompiledNetwork } from '../../../engine/network/compile.js';
 import type { PlanBuffer } from '../../../engine/timing/planner.js';
+import type { ActuatedPlan } from '../../../engine/timing/actuated.js';
 import { cleanCounts, detectorTopology } from '../../../engine/counts/faults.js';
 import { planNetwork } from '../../../engine/plan.js';
 import { alignOffsets } from '../../closedLoop.js';
@@ -73,6 +74,14 @@ export interface InSumoOptions {
    * service's clock.
    */
   readonly priority?: { readonly schedule: ScheduleSource; readonly dispatch: BusDispatch; readonly busPrefix: string; readonly clock: (tS: number) => void };
+  /**
+   * Run the signals actuated, as field controllers do, rather than fixed time: the settings for a
+   * plan (engine/timing/actuated.ts `actuatedPlan`: actuated-coordinated where a corridor
+   * coordinates, fully actuated elsewhere), asked again for every re-plan. Each second a loop
+   * SUMO saw a vehicle on actuates its lane's phase (extends its green or calls it), as the
+   * simulator's heads are fed (simulator/detectors.ts `feedHeads`).
+   */
+  readonly actuated?: (plan: PlanBuffer) => ActuatedPlan;
   /** More SUMO options (e.g. `--tripinfo-output.write-unfinished true`). */
   readonly sumoArgs?: readonly string[];
   /** Told of every re-plan: when, the vehicles counted in the interval, the planned cycles, and whether it was applied. */
@@ -100,6 +109,8 @@ export interface InSumoResult {
   readonly wallS: number;
   /** What greenwave counted from SUMO's loops, per interval (only with `replanEveryS`). */
   readonly counts: DetectorCounts | undefined;
+  /** With `actuated`: the runner's actuated decisions over the run (greens ended by a gap, at the maximum, at a force-off; phases skipped). */
+  readonly actuation?: { readonly gapOuts: number; readonly maxOuts: number; readonly forceOffs: number; readonly skips: number };
 }
 
 async function freePort(): Promise<number> {
@@ -243,6 +254,8 @@ export async function runInSumo(c: CompiledNetwork, mapping: SumoMapping, plan: 
   // Start as a field controller does after power-up: all red until each signal's cycle zero,
   // rather than in the middle of a yellow (which SUMO would show for the rest of that yellow only).
   for (let i = 0; i < c.intersectionCount; i++) heads.holdRedUntilCycleZero(i);
+  // Actuated from that first cycle zero on (the runner takes actuated settings at a plan cycle zero).
+  if (o.actuated) heads.setActuated(o.actuated(plan));
   const writer = new StateWriter(c, mapping, heads);
   const monitor = new LampMonitor(c, mapping);
   const nd = c.detectorIds.length;
@@ -286,6 +299,11 @@ export async function runInSumo(c: CompiledNetwork, mapping: SumoMapping, plan: 
         const now = new Set(ids);
         for (const id of ids) if (!seen[d]!.has(id)) volume[d] = volume[d]! + 1;
         seen[d] = now;
+        // A vehicle on the loop during the step just run: its lane's phase is extended or called.
+        if (o.actuated && ids.length > 0) {
+          const p = c.lanePhase[c.detectorLane[d]!]!;
+          if (p >= 0) heads.actuate(p, t + 1);
+        }
         occupancy[d] = occupancy[d]! + Number(v.get(LAST_STEP_OCCUPANCY) ?? 0); // percent of the step
       }
       if (every !== undefined && t + 1 - intervalStart >= every) {
@@ -326,8 +344,10 @@ export async function runInSumo(c: CompiledNetwork, mapping: SumoMapping, plan: 
         }
         lastPlan = next;
         alignOffsets(c, next, heads);
+        const settings = o.actuated?.(next);
         for (let i = 0; i < c.intersectionCount; i++) {
-          heads.setPlan(next, i);
+          if (settings) heads.setPlanWithSettings(next, i, settings);
+          else heads.setPlan(next, i);
           lastCycle[i] = next.cycleS[i]!;
         }
       }
@@ -351,6 +371,7 @@ export async function runInSumo(c: CompiledNetwork, mapping: SumoMapping, plan: 
     stepsRun: steps,
     wallS: (performance.now() - t0) / 1000,
     counts,
+    ...(o.actuated ? { actuation: { gapOuts: heads.act.gapOuts, maxOuts: heads.act.maxOuts, forceOffs: heads.act.forceOffs, skips: heads.act.skips } } : {}),
   };
 }
 
