@@ -112,10 +112,7 @@ async function main(): Promise<void> {
       const aa = await runInSumo(fixed.compiled, imported.mapping, fixed.plan.buffer, { ...base, actuated, replanEveryS: PERIOD_S, check: { alternatives: 7, horizonS: PERIOD_S, switchMargin: SWITCH_MARGIN, judge: JUDGE } });
       result.timeLossS['greenwave adaptive actuated (in SUMO)'] = aa.trips.meanTimeLossS;
       result.vehicles['greenwave adaptive actuated (in SUMO)'] = aa.trips.vehicles;
-      const an = await runInSumo(fixed.compiled, imported.mapping, fixed.plan.buffer, { ...base, actuated, replanEveryS: PERIOD_S });
-      result.timeLossS['greenwave adaptive actuated, no judge (in SUMO)'] = an.trips.meanTimeLossS;
-      result.vehicles['greenwave adaptive actuated, no judge (in SUMO)'] = an.trips.vehicles;
-      Object.assign(result, { conflicts: fa.conflicts + aa.conflicts + an.conflicts, shortClearances: fa.shortClearances + aa.shortClearances + an.shortClearances, firstViolation: fa.firstViolation || aa.firstViolation || an.firstViolation });
+      Object.assign(result, { conflicts: fa.conflicts + aa.conflicts, shortClearances: fa.shortClearances + aa.shortClearances, firstViolation: fa.firstViolation || aa.firstViolation });
     }
     const r = await runInSumo(fixed.compiled, imported.mapping, fixed.plan.buffer, { netPath: join(dir, 'net.net.xml'), routesPath: join(dir, 'routes.rou.xml'), dir, seed, endS: END_S, replanEveryS: PERIOD_S, check: { alternatives: 7, horizonS: PERIOD_S, switchMargin: SWITCH_MARGIN, judge: JUDGE }, sumoArgs: ['--tripinfo-output.write-unfinished', 'true'], onReplan: LOG_REPLANS ? (x) => process.stderr.write(`${id} seed ${seed}: re-plan at ${x.tS} s, ${x.countedVeh} vehicles counted, cycles ${x.cyclesS.map((c) => c.toFixed(0)).join(' ')} s, ${x.applied ? 'applied' : 'kept the running plan'}\n`) : undefined });
     result.timeLossS['greenwave adaptive (in SUMO)'] = r.trips.meanTimeLossS;
