@@ -15,6 +15,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  */
 const INTEROP = [
   'bench/scenarios/smoke.test.ts',
+  'cli/sumoCompare.test.ts',
   'cli/controllers.test.ts',
   'controllers-adapter/floors.test.ts',
   'controllers-adapter/modbus/actuated.test.ts',

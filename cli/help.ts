@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { CORRIDOR_OPTIONS, PLAN_OPTIONS } from './main.js';
 import { SUMO_IMPORT_OPTIONS, SUMO_LOOPS_OPTIONS, SUMO_PLAN_OPTIONS, SUMO_USAGE } from './sumo.js';
+import { SUMO_COMPARE_OPTIONS, SUMO_COMPARE_USAGE } from './sumoCompare.js';
 import { SIM_OPTIONS, SIM_USAGE } from './sim.js';
 import { CONTROLLERS_OPTIONS } from './controllers.js';
 import { SERVE_OPTIONS } from './serve.js';
@@ -121,6 +122,7 @@ export function commandHelp(): Readonly<Record<string, { readonly usage: string;
   'sumo loops': { usage: SUMO_USAGE, options: SUMO_LOOPS_OPTIONS },
   'sumo import': { usage: SUMO_USAGE, options: SUMO_IMPORT_OPTIONS },
   'sumo plan': { usage: SUMO_USAGE, options: SUMO_PLAN_OPTIONS },
+  'sumo compare': { usage: SUMO_COMPARE_USAGE, options: SUMO_COMPARE_OPTIONS },
   sumo: { usage: SUMO_USAGE, options: {} },
   sim: { usage: SIM_USAGE, options: SIM_OPTIONS },
   controllers: { usage: CONTROLLERS_USAGE, options: CONTROLLERS_OPTIONS },

@@ -25,6 +25,7 @@ import { simulatorTrust } from '../simulator/checkTrust.js';
 import { checkProgress, formatPlanTable, formatFaultSummary, formatCorridor, formatTrials, formatBlackoutWarnings, formatSplit } from './format.js';
 import { HEALTH_WINDOW_INTERVALS, MIN_HEALTHY_SHARE } from '../engine/counts/blackout.js';
 import { cmdSumo } from './sumo.js';
+import { cmdSumoCompare } from './sumoCompare.js';
 import { cmdSim } from './sim.js';
 import { closest, COMMANDS, helpFor, suggestOption, version } from './help.js';
 import { cmdControllers } from './controllers.js';
@@ -276,11 +277,13 @@ export function run(argv: string[], out: (s: string) => void = (s) => process.st
   }
 }
 
-/** Commands that must wait for I/O (`audit`, `deploy`, `demo`, `ops`); the rest run as run() runs them. The executable calls this. */
+/** Commands that must wait for I/O (`audit`, `deploy`, `demo`, `ops`, `sumo compare`); the rest run as run() runs them. The executable calls this. */
 export async function runAsync(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
   const [command, ...rest] = argv;
-  if ((command !== 'audit' && command !== 'deploy' && command !== 'demo' && command !== 'ops') || helpFor(argv) !== undefined) return run(argv, out, err);
+  const sumoCompare = command === 'sumo' && rest[0] === 'compare';
+  if ((command !== 'audit' && command !== 'deploy' && command !== 'demo' && command !== 'ops' && !sumoCompare) || helpFor(argv) !== undefined) return run(argv, out, err);
   try {
+    if (sumoCompare) return await cmdSumoCompare(rest.slice(1), out, err);
     return await (command === 'deploy' ? cmdDeploy(rest, out) : command === 'demo' ? cmdDemo(rest, out) : command === 'ops' ? cmdOps(rest, out, err) : cmdAudit(rest, out));
   } catch (e: unknown) {
     return reportError(e, argv, err);

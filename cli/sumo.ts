@@ -6,6 +6,7 @@
  *                         [--time-of-day] [--control auto|fixed|actuated]
  *                         [--min-cycle S] [--alternatives 7] [--check auto|greenwave|sumo|none]
  *                         [--program-id greenwave] [--resolution 1] [--network-out network.json] [--json]
+ *   greenwave sumo compare: cli/sumoCompare.ts (asynchronous, through runAsync)
  * See docs/sumo.md for the recipe and the conventions.
  */
 import { parseArgs } from 'node:util';
@@ -32,6 +33,8 @@ const VARIANT_ACTUATED = 'actuated';
 const VARIANT_FREE = 'fully actuated, uncoordinated';
 
 export const SUMO_USAGE = `usage:
+  greenwave sumo compare --net <x.net.xml> --routes <r.rou.xml> [--end S] [--seed 1] [--replan-every 900] [--json]
+      The scenario run in SUMO under SUMO's controls and greenwave's (greenwave sumo compare --help).
   greenwave sumo loops --net <x.net.xml> --out <loops.add.xml> [--period 900] [--file e1.xml]
       Writes an additional file with a stop-line induction loop (e1_<lane>) on
       every incoming lane of every traffic light.
@@ -317,10 +320,13 @@ export function cmdSumo(args: string[], out: (s: string) => void, err: (s: strin
       return cmdLoops(rest, out);
     case 'import':
       return cmdImport(rest, out);
+    case 'compare':
+      // It waits for SUMO over TraCI: the executable runs it through runAsync (cli/sumoCompare.ts).
+      throw new GreenwaveError(ErrorCode.InvalidInput, 'sumo compare runs asynchronously: call it through the greenwave executable (runAsync)');
     case undefined:
-      throw usage('sumo: expected a subcommand (plan, loops, import)');
+      throw usage('sumo: expected a subcommand (plan, loops, import, compare)');
     default: {
-      const hit = closest(sub, ['plan', 'loops', 'import']);
+      const hit = closest(sub, ['plan', 'loops', 'import', 'compare']);
       throw usage(`sumo: unknown subcommand "${sub}"${hit ? ` (did you mean "${hit}"?)` : ''}`);
     }
   }
