@@ -330,7 +330,7 @@ export async function runInSumo(c: CompiledNetwork, mapping: SumoMapping, plan: 
         let next: PlanBuffer;
         const counted = last.reduce((a, b) => a + b, 0);
         if (o.check) {
-          const picked = o.check.judge === 'sumo' ? sumoJudgedReplan(c, mapping, o.netPath, smoothed, every, limMin, limMax, lastPlan, o.check, o.seed) : checkedReplan(c, smoothed, every, limMin, limMax, lastPlan, o.check);
+          const picked = o.check.judge === 'sumo' ? sumoJudgedReplan(c, mapping, o.netPath, smoothed, every, limMin, limMax, lastPlan, o.check, o.seed) : checkedReplan(c, smoothed, every, limMin, limMax, lastPlan, o.check, o.actuated);
           o.onReplan?.({ tS: t + 1, countedVeh: counted, cyclesS: [...(picked ?? lastPlan).cycleS], applied: picked !== undefined });
           if (!picked) continue;
           next = picked;
@@ -379,11 +379,12 @@ export async function runInSumo(c: CompiledNetwork, mapping: SumoMapping, plan: 
  * The re-plan to apply, judged in greenwave's simulator on the counted demand (turns fitted
  * between neighbouring signals, as `sumo plan`'s check): undefined to keep the running plan.
  */
-function checkedReplan(c: CompiledNetwork, volume: Float64Array, intervalS: number, limMin: Float64Array, limMax: Float64Array, running: PlanBuffer, check: NonNullable<InSumoOptions['check']>): PlanBuffer | undefined {
+function checkedReplan(c: CompiledNetwork, volume: Float64Array, intervalS: number, limMin: Float64Array, limMax: Float64Array, running: PlanBuffer, check: NonNullable<InSumoOptions['check']>, actuated?: InSumoOptions['actuated']): PlanBuffer | undefined {
   const planned = planNetwork(c, volume, intervalS, { cycleLimitMinS: limMin, cycleLimitMaxS: limMax, alternatives: check.alternatives });
   const flows = movementFlowsFromCounts(c, planned.buffer.laneFlowVehPerH);
+  // Each plan judged as it would run: actuated when the signals run actuated.
   const judge = (b: PlanBuffer): number => {
-    const sim = new Simulation(c, b, { movementFlowVehPerH: flows }, { seed: 1, stepS: 1 });
+    const sim = new Simulation(c, b, { movementFlowVehPerH: flows }, { seed: 1, stepS: 1, ...(actuated ? { actuated: actuated(b) } : {}) });
     sim.runUntil(check.horizonS);
     return sim.accumulatedDelayS();
   };
