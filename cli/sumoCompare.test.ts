@@ -3,7 +3,7 @@
  * fixture under every control, one table; the rows greenwave drives through TraCI carry the lamp
  * monitor's zero counts; bad input is one located error line.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,14 +15,7 @@ const NET = fileURLToPath(new URL('../test/fixtures/sumo/two-signals.net.xml', i
 const dir = mkdtempSync(join(tmpdir(), 'gw-compare-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const ROUTES = `<routes>
-  <flow id="eb" begin="0" end="600" vehsPerHour="600" from="WC1" to="C2E" departSpeed="max"/>
-  <flow id="wb" begin="0" end="600" vehsPerHour="500" from="EC2" to="C1W" departSpeed="max"/>
-  <flow id="sn" begin="0" end="600" vehsPerHour="150" from="S1C1" to="C1N1"/>
-  <flow id="mid" begin="0" end="600" vehsPerHour="120" from="C1C2" to="C2N2"/>
-  <flow id="short" begin="0" end="600" vehsPerHour="120" from="WC1" to="C1C2"/>
-</routes>
-`;
+const ROUTES = readFileSync(new URL('../test/fixtures/sumo/two-signals.rou.xml', import.meta.url), 'utf8');
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';

@@ -29,14 +29,7 @@ const NET = fileURLToPath(new URL('../../../test/fixtures/sumo/two-signals.net.x
 const dir = mkdtempSync(join(tmpdir(), 'gw-insumo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const ROUTES = `<routes>
-  <flow id="eb" begin="0" end="600" vehsPerHour="600" from="WC1" to="C2E" departSpeed="max"/>
-  <flow id="wb" begin="0" end="600" vehsPerHour="500" from="EC2" to="C1W" departSpeed="max"/>
-  <flow id="sn" begin="0" end="600" vehsPerHour="150" from="S1C1" to="C1N1"/>
-  <flow id="mid" begin="0" end="600" vehsPerHour="120" from="C1C2" to="C2N2"/>
-  <flow id="short" begin="0" end="600" vehsPerHour="120" from="WC1" to="C1C2"/>
-</routes>
-`;
+const ROUTES = readFileSync(new URL('../../../test/fixtures/sumo/two-signals.rou.xml', import.meta.url), 'utf8');
 
 function setup() {
   const imported = importSumoNet(readFileSync(NET, 'utf8'), { timingStepS: 1 });
