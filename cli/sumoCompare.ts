@@ -3,7 +3,8 @@
  * SUMO being the referee every time, with the same table for each (issue 13 item 4):
  *  - the net's own programs (the run that also records the loops greenwave plans from);
  *  - SUMO's actuated control on the net's own phases (minDur 5 s, maxDur 50 s per green, as
- *    netconvert makes actuated programs);
+ *    netconvert makes actuated programs), as SUMO's clearances are and with greenwave's (the
+ *    yellow and all-red greenwave's plans use there: simulator/sumo/clearances.ts);
  *  - SUMO's Webster (tlsCycleAdaptation.py) + tlsCoordinator.py on the routes;
  *  - greenwave's plan from the recorded loops, fixed time, written as SUMO programs;
  *  - that plan run by greenwave's cycle runner with SUMO in the loop (TraCI), actuated on SUMO's
@@ -29,6 +30,7 @@ import { exportTlLogic } from '../simulator/sumo/exportTls.js';
 import { readTripinfo } from '../simulator/sumo/tripinfo.js';
 import { runInSumo } from '../simulator/sumo/bridge/inSumo.js';
 import { actuatedOwnPrograms } from '../simulator/sumo/ownActuated.js';
+import { greenwaveClearances, withClearances } from '../simulator/sumo/clearances.js';
 import { sumoAvailable } from '../simulator/sumo/sumoCheck.js';
 import { readText } from './io.js';
 
@@ -36,7 +38,7 @@ export const SUMO_COMPARE_USAGE = `usage:
   greenwave sumo compare --net <x.net.xml> --routes <r.rou.xml> [--end S] [--seed 1]
                          [--replan-every 900] [--keep DIR] [--json]
       Runs the scenario in SUMO under the net's own programs, SUMO's actuated
-      control, SUMO's Webster + coordinator, greenwave's plan from the loops
+      control (with its own clearances and with greenwave's), SUMO's Webster + coordinator, greenwave's plan from the loops
       (recorded under the net's own programs), that plan run actuated by
       greenwave with SUMO in the loop (TraCI), and greenwave adaptive in the
       loop (re-planned from SUMO's loops every --replan-every s); prints the mean
@@ -117,6 +119,9 @@ export async function cmdSumoCompare(args: string[], out: (s: string) => void, e
     rows.push(sumo("the net's own programs", [join(dir, 'loops.add.xml')]));
     writeFileSync(join(dir, 'sumo-actuated.add.xml'), actuatedOwnPrograms(netXml));
     rows.push(sumo('SUMO actuated (own phases)', [join(dir, 'sumo-actuated.add.xml')]));
+    // The same with the yellow and all-red greenwave's plans use there: control compared, not clearance lengths.
+    writeFileSync(join(dir, 'sumo-actuated-gwc.add.xml'), withClearances(actuatedOwnPrograms(netXml), greenwaveClearances(netXml)));
+    rows.push(sumo("SUMO actuated, greenwave's clearances", [join(dir, 'sumo-actuated-gwc.add.xml')]));
     // SUMO's tools read the routes' edges: trips and from/to flows are routed first (duarouter).
     progress("SUMO's Webster and coordinator (duarouter, tlsCycleAdaptation.py, tlsCoordinator.py)");
     run(dir, 'duarouter', ['-n', netPath, '--route-files', routesPath, '-o', 'routed.rou.xml', '--seed', String(seed), '--no-step-log', '--ignore-errors', '--no-warnings']);
@@ -155,10 +160,10 @@ export async function cmdSumoCompare(args: string[], out: (s: string) => void, e
     return 0;
   }
   out(`greenwave sumo compare — ${values.net}, ${values.routes}, seed ${seed}, ${endS} s in SUMO\n\n`);
-  out('  control                        time loss (s/veh)  vehicles  unfinished  conflicts  short clearances\n');
+  out('  control                                time loss (s/veh)  vehicles  unfinished  conflicts  short clearances\n');
   for (const r of rows) {
     const b = r.bridge;
-    out(`  ${r.control.padEnd(30)} ${r.meanTimeLossS.toFixed(1).padStart(17)}  ${String(r.vehicles).padStart(8)}  ${String(r.unfinished).padStart(10)}  ${(b ? String(b.conflicts) : '–').padStart(9)}  ${(b ? String(b.shortClearances) : '–').padStart(16)}\n`);
+    out(`  ${r.control.padEnd(38)} ${r.meanTimeLossS.toFixed(1).padStart(17)}  ${String(r.vehicles).padStart(8)}  ${String(r.unfinished).padStart(10)}  ${(b ? String(b.conflicts) : '–').padStart(9)}  ${(b ? String(b.shortClearances) : '–').padStart(16)}\n`);
   }
   const best = rows.reduce((a, b) => (b.meanTimeLossS < a.meanTimeLossS ? b : a));
   out(`\nleast time loss: ${best.control} (${best.meanTimeLossS.toFixed(1)} s/veh)${values.keep ? `; working files in ${values.keep}` : ''}\n`);
