@@ -18,20 +18,23 @@ import { mod } from '../engine/numeric.js';
 import { measureContext } from '../engine/measures/context.js';
 import { linkPivot, throughPhase } from '../engine/measures/linkPivot.js';
 import { purdueCoordinationDiagram } from '../engine/measures/pcd.js';
-import type { EventBuffer } from '../engine/events/buffer.js';
+import { EventBuffer } from '../engine/events/buffer.js';
 import { Simulation } from './simulation.js';
 import { movementFlowsFromLanes } from './demand.js';
 import { SimEventRecorder } from './events.js';
 
 const RUN_S = 3600;
 const SEED = Number(process.env.GREENWAVE_LINK_PIVOT_SEED ?? 21);
+/** Hours measured for Link Pivot (seeds SEED…), one day apart in one log. */
+const MEASURE_SEEDS = 5;
+const DAY_MS = 86_400_000;
 /** Arrivals judged: those at the stop line in this window, inside complete cycles in both runs (the 150 s cycle's first and last cycles are partial). */
 const WINDOW_S = [300, 3300] as const;
 const EPOCH_MS = Date.UTC(2026, 0, 1);
 
-function record(c: CompiledNetwork, plan: PlanBuffer, flows: Float64Array): EventBuffer {
-  const sim = new Simulation(c, plan, { movementFlowVehPerH: flows }, { seed: SEED });
-  const rec = new SimEventRecorder(sim);
+function record(c: CompiledNetwork, plan: PlanBuffer, flows: Float64Array, seed = SEED, into?: { events: EventBuffer; epochMs: number }): EventBuffer {
+  const sim = new Simulation(c, plan, { movementFlowVehPerH: flows }, { seed });
+  const rec = new SimEventRecorder(sim, into ?? {});
   sim.runUntil(RUN_S);
   return rec.events;
 }
@@ -66,19 +69,33 @@ describe('Link Pivot on the demo corridor', () => {
     const plan = planNetwork(c, d.volumeVeh, d.intervalS).buffer;
     const flows = movementFlowsFromLanes(c, plan.laneFlowVehPerH);
     const corridor = c.network.corridors[0]!;
-    const before = record(c, plan, flows);
-    const aogBefore = corridorAog(c, before, corridor.intersections);
-
-    const pivot = linkPivot(measureContext(c, before), corridor);
+    // Measured as ATSPM's Link Pivot is used, over several days of the controllers' logs: five
+    // simulated peak hours (seeds 21–25) one day apart in one event log. One hour is too noisy: its
+    // suggestion moved arrivals on green by −0.7 to +2.4 points depending on the seed's sampling.
+    const measured = new EventBuffer();
+    for (let k = 0; k < MEASURE_SEEDS; k++) record(c, plan, flows, SEED + k, { events: measured, epochMs: EPOCH_MS + k * DAY_MS });
+    const pivot = linkPivot(measureContext(c, measured), corridor);
     const adjusted = createPlanBuffer(c);
     for (const k of Object.keys(adjusted) as (keyof PlanBuffer)[]) (adjusted[k] as Float64Array).set(plan[k] as Float64Array);
     for (const { intersectionId, adjustmentS } of pivot.offsetAdjustmentS) {
       const i = c.intersectionIds.indexOf(intersectionId);
       adjusted.offsetS[i] = mod(plan.offsetS[i]! + adjustmentS, plan.cycleS[i]!);
     }
-    const after = record(c, adjusted, flows);
-    const aogAfter = corridorAog(c, after, corridor.intersections);
     expect(pivot.links.length).toBe(corridor.intersections.length - 1);
-    expect(aogAfter.pct).toBeGreaterThan(aogBefore.pct);
+    // Judged on five other seeds (26–30), pooled: the offsets must raise arrivals on green there.
+    const judged = (p: PlanBuffer) => {
+      let green = 0;
+      let volume = 0;
+      for (let k = 0; k < 5; k++) {
+        const a = corridorAog(c, record(c, p, flows, SEED + MEASURE_SEEDS + k), corridor.intersections);
+        green += a.green;
+        volume += a.volume;
+      }
+      return green / volume;
+    };
+    const aogBefore = judged(plan);
+    const aogAfter = judged(adjusted);
+    console.log(`Link Pivot on Renmin Rd: arrivals on green ${(100 * aogBefore).toFixed(1)} % → ${(100 * aogAfter).toFixed(1)} % over seeds 26–30`);
+    expect(aogAfter).toBeGreaterThan(aogBefore);
   });
 });

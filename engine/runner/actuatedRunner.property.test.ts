@@ -311,9 +311,10 @@ describe("actuated control through a sampler's update (the simulator, SUMO in th
         fc.nat(),
         fc.nat(),
         fc.constantFrom(0.5, 1),
-        fc.array(fc.tuple(fc.integer({ min: 1, max: 30 }), fc.nat(31), fc.boolean()), { minLength: 10, maxLength: 80 }),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 30 }), fc.nat(31), fc.boolean(), fc.integer({ min: 0, max: 9 })), { minLength: 10, maxLength: 80 }),
         (pick, pickI, dtS, events) => {
           const { c, plans, acts } = cases[pick % cases.length]!;
+          let which = 0;
           const i = pickI % c.intersectionCount;
           const p0 = c.phaseStart[i]!;
           const np = c.phaseStart[i + 1]! - p0;
@@ -324,7 +325,7 @@ describe("actuated control through a sampler's update (the simulator, SUMO in th
           // What a sampler shows is held until the next sample: the monitor sees the changes at the samples.
           const mon = new Monitor(c, i, sampled.intervals(i), { minGreenS: acts[0].minGreenS, yellowS: plans[0].phaseYellowS, allRedS: plans[0].phaseAllRedS });
           let t = 0;
-          for (const [steps, phase, detect] of events) {
+          for (const [steps, phase, detect, other] of events) {
             for (let k = 0; k < steps; k++) {
               t += dtS;
               sampled.update(t);
@@ -340,6 +341,14 @@ describe("actuated control through a sampler's update (the simulator, SUMO in th
             if (detect) {
               sampled.actuate(p, t);
               stepped.actuate(p, t);
+            }
+            // Now and then the other plan with its settings, as a re-plan does: the runner leaves the
+            // pass and corrects its offset over the next cycles, whose edges are sums and differences
+            // of plan times (float noise a hair either side of a sample).
+            if (other === 0) {
+              which = 1 - which;
+              sampled.setPlanWithSettings(plans[which]!, i, acts[which]);
+              stepped.setPlanWithSettings(plans[which]!, i, acts[which]);
             }
           }
         },

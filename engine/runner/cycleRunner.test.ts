@@ -8,13 +8,15 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { validateNetwork } from '../network/validate.js';
+import { readFileSync } from 'node:fs';
+import { loadNetwork, validateNetwork } from '../network/validate.js';
 import { compileNetwork, type CompiledNetwork } from '../network/compile.js';
 import { clonePlanBuffer, createPlanBuffer, type PlanBuffer } from '../timing/planner.js';
 import { validateIntersectionPlan } from '../safety/validator.js';
 import { greenFloorS, layoutFromPlan, retile, writeLayout } from '../priority/layout.js';
 import { UnsafePlanError } from '../errors.js';
 import { mod } from '../numeric.js';
+import { planAndValidate } from '../plan.js';
 import { arbitraryLaneFlow, arbitraryNetwork, plannedBuffer as planned } from '../../test/fixtures/arbitraryNetwork.js';
 import { BOUNDARY_CORRECTED, BOUNDARY_ONE_CYCLE, BOUNDARY_PLAN_SWITCH, CycleRunner, MAX_LENGTHEN_SHARE, MAX_SHORTEN_SHARE, STEP_CYCLE_ZERO, STEP_DONE, type ScheduledCycle } from './cycleRunner.js';
 import { lampsAgree, Monitor } from '../../test/fixtures/lampMonitor.js';
@@ -255,4 +257,36 @@ describe('CycleRunner safety property', () => {
     expect(rejections).toBeGreaterThan(runs / 100);
     expect(stats.oneCycles).toBeGreaterThan(runs / 100);
   }, 120_000);
+});
+
+describe('update samples held for a step', () => {
+  it('shows a 4 s yellow for 4 s when float rounding puts its green end a hair after a sample and its yellow end on one', () => {
+    // The two-stage example timed on a 1 s grid; stage 1's green ends 1 ulp after 30.5 s, and
+    // 30.500000000000004 + 4 rounds to 34.5 (the ulp doubles at 32 s): the yellow is a hair short
+    // of 4 s as float arithmetic has it. Sampled every 0.5 s without a lead, 30.5 showed green and
+    // 34.5 red: 3.5 s of yellow for a sampler holding each sample for its step.
+    const net = JSON.parse(readFileSync(new URL('../../test/fixtures/networks/two-stage.json', import.meta.url), 'utf8'));
+    net.defaults = { ...(net.defaults ?? {}), timingStepS: 1 };
+    const c = compileNetwork(loadNetwork(JSON.stringify(net)));
+    const plan = createPlanBuffer(c);
+    plan.laneFlowVehPerH.set([600, 500, 450, 300]);
+    planAndValidate(c, plan);
+    const [y0, ar0] = [plan.phaseYellowS[0]!, plan.phaseAllRedS[0]!];
+    expect([y0, ar0]).toEqual([4, 2]);
+    plan.phaseGreenS[0] = 30.5 + 4e-15;
+    expect(plan.phaseGreenS[0] + y0).toBe(34.5);
+    // Stage 2 follows at once and the cycle stays 56 s (the validator wants the phases contiguous).
+    plan.phaseStartS[1] = plan.phaseGreenS[0] + y0 + ar0;
+    plan.phaseGreenS[1] = plan.cycleS[0]! - plan.phaseStartS[1] - plan.phaseYellowS[1]! - plan.phaseAllRedS[1]!;
+    plan.offsetS[0] = 0;
+    expect(validateIntersectionPlan(c, 0, plan)).toBe(true);
+    const runner = new CycleRunner(c, plan, 0);
+    const ew = c.phaseProtectedMask[0]! | c.phasePermittedMask[0]!;
+    let yellowSamples = 0;
+    for (let k = 0; k * 0.5 < plan.cycleS[0]!; k++) {
+      runner.update(k * 0.5);
+      if ((runner.yellowMask[0]! & ew) === ew) yellowSamples++;
+    }
+    expect(yellowSamples * 0.5).toBe(4);
+  });
 });

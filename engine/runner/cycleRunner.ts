@@ -58,6 +58,9 @@ export type { ScheduledCycle, ScheduleSource } from './scheduleFollow.js';
 /** An actuated pass starts here (see setActuated; ./actuatedEntry.ts sets it). */
 export { BOUNDARY_ACTUATED } from './actuatedEntry.js';
 
+/** How long after its time `update` takes a sample, s: far above float noise in plan times, far below any step. */
+export const SAMPLE_LEAD_S = 1e-9;
+
 /** What happened at the last cycle zero of an intersection (bits of `boundaryFlags`). */
 export const BOUNDARY_PLAN_SWITCH = 1;
 export const BOUNDARY_ONE_CYCLE = 2;
@@ -432,8 +435,16 @@ export class CycleRunner {
    * Advances every intersection to time t (following the schedule source, if any) and
    * evaluates the lamps there. Edges in between are not evaluated: for the simulator,
    * which samples the lamps once per step.
+   *
+   * The sample is taken SAMPLE_LEAD_S after t. Edges are sums of plan times, and float
+   * rounding puts some a hair either side of where they belong: a green's end
+   * (30.500000000000004) after a sample and its yellow's end (34.5) on one, so a sampler
+   * holding each sample for its step showed that 4 s yellow for 3 (SUMO in the loop, a
+   * correction cycle). Taken a little later, a sample sees every edge within float noise
+   * after it, both ends of an interval alike, and shows whole intervals as whole steps.
    */
-  update(tS: number): void {
+  update(sampleS: number): void {
+    const tS = sampleS + SAMPLE_LEAD_S;
     const wasSampled = this.sampled;
     const prevS = this.lastUpdateS;
     this.lastUpdateS = tS;
@@ -448,8 +459,10 @@ export class CycleRunner {
       if (this.source && kind[i] === KIND_FIXED) this.follow(i, tS);
       let tau = tS - this.cycleStartS[i]!;
       // Decisions land no earlier than the last point shown; one due there or before (a detection
-      // since asked for it) lands here, where it is first shown, when that point was a sample.
-      if (kind[i] === KIND_PASS) this.act.advance(i, run, this.cycleStartS[i]!, wasSampled ? prevS - this.cycleStartS[i]! : this.lastTauS[i]!, tau, wasSampled ? tau : this.lastTauS[i]!);
+      // since asked for it) lands at this sample, where it is first shown, when that point was a
+      // sample: at the sample's own time, not SAMPLE_LEAD_S after it, so that the edges it makes
+      // sit on the sample grid and later samples see them with the lead to spare.
+      if (kind[i] === KIND_PASS) this.act.advance(i, run, this.cycleStartS[i]!, wasSampled ? prevS - this.cycleStartS[i]! : this.lastTauS[i]!, tau, wasSampled ? sampleS - this.cycleStartS[i]! : this.lastTauS[i]!);
       while (tau >= run.cycleS[i]!) {
         this.cycleStartS[i] = this.cycleStartS[i]! + run.cycleS[i]!;
         this.beginCycle(i);
