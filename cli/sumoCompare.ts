@@ -15,7 +15,6 @@
  * Bus priority in the loop needs the gRPC service and a dispatch: `npm run bench:insumo-tsp`.
  * Called by cli/main.ts (runAsync).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -31,7 +30,7 @@ import { readTripinfo } from '../simulator/sumo/tripinfo.js';
 import { runInSumo } from '../simulator/sumo/bridge/inSumo.js';
 import { actuatedOwnPrograms } from '../simulator/sumo/ownActuated.js';
 import { greenwaveClearances, withClearances } from '../simulator/sumo/clearances.js';
-import { sumoAvailable } from '../simulator/sumo/sumoCheck.js';
+import { runSumoTool, SUMO_HOME, sumoAvailable } from '../simulator/sumo/sumoCheck.js';
 import { readText } from './io.js';
 
 export const SUMO_COMPARE_USAGE = `usage:
@@ -69,12 +68,7 @@ export interface CompareRow {
   readonly bridge?: { readonly conflicts: number; readonly shortClearances: number; readonly planSwitches: number; readonly replans: number };
 }
 
-const SUMO_HOME = process.env['SUMO_HOME'] ?? '/usr/share/sumo';
-
-function run(dir: string, cmd: string, args: readonly string[]): void {
-  const r = spawnSync(cmd, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, SUMO_HOME }, maxBuffer: 256 << 20 });
-  if (r.error || r.status !== 0) throw new GreenwaveError(ErrorCode.Io, `sumo compare: ${cmd} ${args.slice(0, 4).join(' ')} … failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
-}
+const run = (dir: string, cmd: string, args: readonly string[]): void => runSumoTool(dir, cmd, args, 'sumo compare', ErrorCode.Io);
 
 function positive(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;

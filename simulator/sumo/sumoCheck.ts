@@ -107,7 +107,8 @@ export function chooseTrial(trials: readonly SumoTrial[]): { chosen: number; inc
   };
 }
 
-const SUMO_HOME = process.env['SUMO_HOME'] ?? '/usr/share/sumo';
+/** Where SUMO's tools are (Debian's sumo-tools by default). */
+export const SUMO_HOME = process.env['SUMO_HOME'] ?? '/usr/share/sumo';
 
 /** True when `sumo` and the routeSampler tool can be run. */
 export function sumoAvailable(): boolean {
@@ -115,10 +116,16 @@ export function sumoAvailable(): boolean {
   return r.status === 0 && spawnSync('python3', [join(SUMO_HOME, 'tools/routeSampler.py'), '--help'], { encoding: 'utf8' }).status === 0;
 }
 
-function run(dir: string, cmd: string, args: readonly string[]): void {
-  const r = spawnSync(cmd, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, SUMO_HOME }, maxBuffer: 64 << 20 });
-  if (r.error || r.status !== 0) throw new GreenwaveError(ErrorCode.InvalidInput, `SUMO check: ${cmd} ${args.slice(0, 3).join(' ')} … failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+/**
+ * Runs a SUMO program or tool in `dir` with SUMO_HOME set; a failure is a GreenwaveError (`code`)
+ * naming the command and the last lines it printed, after `what` ("SUMO check", "sumo compare").
+ */
+export function runSumoTool(dir: string, cmd: string, args: readonly string[], what: string, code: ErrorCode = ErrorCode.InvalidInput): void {
+  const r = spawnSync(cmd, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, SUMO_HOME }, maxBuffer: 256 << 20 });
+  if (r.error || r.status !== 0) throw new GreenwaveError(code, `${what}: ${cmd} ${args.slice(0, 3).join(' ')} … failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
 }
+
+const run = (dir: string, cmd: string, args: readonly string[]): void => runSumoTool(dir, cmd, args, 'SUMO check');
 
 /** Counted vehicles per edge over `durationS`: the planned lane flows summed per SUMO edge (lane ids are `<edge>_<index>`). */
 export function edgeCounts(c: CompiledNetwork, laneFlowVehPerH: Float64Array, durationS: number): Map<string, number> {
