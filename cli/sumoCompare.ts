@@ -37,8 +37,9 @@ export const SUMO_COMPARE_USAGE = `usage:
   greenwave sumo compare --net <x.net.xml> --routes <r.rou.xml> [--end S] [--seed 1]
                          [--replan-every 900] [--keep DIR] [--json]
       Runs the scenario in SUMO under the net's own programs, SUMO's actuated
-      control (with its own clearances and with greenwave's), SUMO's Webster + coordinator, greenwave's plan from the loops
-      (recorded under the net's own programs), that plan run actuated by
+      control (with its own clearances and with greenwave's), SUMO's Webster +
+      coordinator, greenwave's plan from the loops (recorded under the net's
+      own programs), that plan run actuated by
       greenwave with SUMO in the loop (TraCI), and greenwave adaptive in the
       loop (re-planned from SUMO's loops every --replan-every s); prints the mean
       time loss per vehicle (SUMO's timeLoss, unfinished trips included), the
@@ -102,19 +103,20 @@ export async function cmdSumoCompare(args: string[], out: (s: string) => void, e
   const rows: CompareRow[] = [];
   const progress = (what: string) => err(`sumo compare: ${what}\n`);
   try {
-    const sumo = (label: string, adds: readonly string[], net = netPath): CompareRow => {
+    const sumo = (label: string, adds: readonly string[]): CompareRow => {
       progress(label);
-      run(dir, 'sumo', ['-n', net, '-r', routesPath, ...(adds.length ? ['-a', adds.join(',')] : []), '--end', String(endS), '--seed', String(seed), '--no-step-log', '--no-warnings', '--time-to-teleport', '300', '--tripinfo-output', 'ti.xml', '--tripinfo-output.write-unfinished', 'true']);
+      run(dir, 'sumo', ['-n', netPath, '-r', routesPath, ...(adds.length ? ['-a', adds.join(',')] : []), '--end', String(endS), '--seed', String(seed), '--no-step-log', '--no-warnings', '--time-to-teleport', '300', '--tripinfo-output', 'ti.xml', '--tripinfo-output.write-unfinished', 'true']);
       const t = readTripinfo(readFileSync(join(dir, 'ti.xml'), 'utf8'));
       return { control: label, meanTimeLossS: t.meanTimeLossS, vehicles: t.vehicles, unfinished: t.unfinished };
     };
     // The net's own programs, recording the loops greenwave plans from.
     writeFileSync(join(dir, 'loops.add.xml'), e1Additional(imported.mapping, { periodS: replanEveryS, file: 'e1.xml' }));
     rows.push(sumo("the net's own programs", [join(dir, 'loops.add.xml')]));
-    writeFileSync(join(dir, 'sumo-actuated.add.xml'), actuatedOwnPrograms(netXml));
+    const ownActuated = actuatedOwnPrograms(netXml);
+    writeFileSync(join(dir, 'sumo-actuated.add.xml'), ownActuated);
     rows.push(sumo('SUMO actuated (own phases)', [join(dir, 'sumo-actuated.add.xml')]));
     // The same with the yellow and all-red greenwave's plans use there: control compared, not clearance lengths.
-    writeFileSync(join(dir, 'sumo-actuated-gwc.add.xml'), withClearances(actuatedOwnPrograms(netXml), greenwaveClearances(netXml)));
+    writeFileSync(join(dir, 'sumo-actuated-gwc.add.xml'), withClearances(ownActuated, greenwaveClearances(netXml)));
     rows.push(sumo("SUMO actuated, greenwave's clearances", [join(dir, 'sumo-actuated-gwc.add.xml')]));
     // SUMO's tools read the routes' edges: trips and from/to flows are routed first (duarouter).
     progress("SUMO's Webster and coordinator (duarouter, tlsCycleAdaptation.py, tlsCoordinator.py)");

@@ -102,6 +102,8 @@ async function main(): Promise<void> {
     const loopMatch = built.needsDetectors ? matchLoops(readLoopDefinitions(readFileSync(join(dir, built.loopDefs), 'utf8')), imported.mapping) : undefined;
     const fixed = planFromLoops(c0, readFileSync(join(dir, 'loops.xml'), 'utf8'), 'loops.xml', undefined, loopMatch ? { loops: loopMatch.targets } : {});
     const base = { netPath: join(dir, 'net.net.xml'), routesPath: join(dir, 'routes.rou.xml'), dir, seed, endS: END_S, sumoArgs: ['--tripinfo-output.write-unfinished', 'true'] };
+    // Every adaptive run: re-planned each period, the re-plan and its runners-up judged against the running plan.
+    const adaptive = { replanEveryS: PERIOD_S, check: { alternatives: 7, horizonS: PERIOD_S, switchMargin: SWITCH_MARGIN, judge: JUDGE } } as const;
     if (ACTUATED) {
       // The planner's plan run actuated as a field controller runs it (coordinated where its corridors are), fixed frame and adaptive.
       const approaches = corridorApproaches(fixed.plan.corridors);
@@ -109,12 +111,12 @@ async function main(): Promise<void> {
       const fa = await runInSumo(fixed.compiled, imported.mapping, fixed.plan.buffer, { ...base, actuated });
       result.timeLossS['greenwave actuated (in SUMO)'] = fa.trips.meanTimeLossS;
       result.vehicles['greenwave actuated (in SUMO)'] = fa.trips.vehicles;
-      const aa = await runInSumo(fixed.compiled, imported.mapping, fixed.plan.buffer, { ...base, actuated, replanEveryS: PERIOD_S, check: { alternatives: 7, horizonS: PERIOD_S, switchMargin: SWITCH_MARGIN, judge: JUDGE } });
+      const aa = await runInSumo(fixed.compiled, imported.mapping, fixed.plan.buffer, { ...base, ...adaptive, actuated });
       result.timeLossS['greenwave adaptive actuated (in SUMO)'] = aa.trips.meanTimeLossS;
       result.vehicles['greenwave adaptive actuated (in SUMO)'] = aa.trips.vehicles;
       Object.assign(result, { conflicts: fa.conflicts + aa.conflicts, shortClearances: fa.shortClearances + aa.shortClearances, firstViolation: fa.firstViolation || aa.firstViolation });
     }
-    const r = await runInSumo(fixed.compiled, imported.mapping, fixed.plan.buffer, { netPath: join(dir, 'net.net.xml'), routesPath: join(dir, 'routes.rou.xml'), dir, seed, endS: END_S, replanEveryS: PERIOD_S, check: { alternatives: 7, horizonS: PERIOD_S, switchMargin: SWITCH_MARGIN, judge: JUDGE }, sumoArgs: ['--tripinfo-output.write-unfinished', 'true'], onReplan: LOG_REPLANS ? (x) => process.stderr.write(`${id} seed ${seed}: re-plan at ${x.tS} s, ${x.countedVeh} vehicles counted, cycles ${x.cyclesS.map((c) => c.toFixed(0)).join(' ')} s, ${x.applied ? 'applied' : 'kept the running plan'}\n`) : undefined });
+    const r = await runInSumo(fixed.compiled, imported.mapping, fixed.plan.buffer, { ...base, ...adaptive, onReplan: LOG_REPLANS ? (x) => process.stderr.write(`${id} seed ${seed}: re-plan at ${x.tS} s, ${x.countedVeh} vehicles counted, cycles ${x.cyclesS.map((c) => c.toFixed(0)).join(' ')} s, ${x.applied ? 'applied' : 'kept the running plan'}\n`) : undefined });
     result.timeLossS['greenwave adaptive (in SUMO)'] = r.trips.meanTimeLossS;
     result.vehicles['greenwave adaptive (in SUMO)'] = r.trips.vehicles;
     Object.assign(result, { replans: r.replans, planSwitches: r.planSwitches, conflicts: result.conflicts + r.conflicts, shortClearances: result.shortClearances + r.shortClearances, firstViolation: result.firstViolation || r.firstViolation, bridgeWallS: r.wallS });

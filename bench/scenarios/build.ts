@@ -11,11 +11,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { importSumoNet, type SumoMapping } from '../../simulator/sumo/importNet.js';
 import { e1Additional } from '../../simulator/sumo/e1.js';
+import { SUMO_HOME } from '../../simulator/sumo/sumoCheck.js';
 import { run as cli } from '../../cli/main.js';
 import type { CheckTrust } from '../../simulator/checkTrust.js';
 import { LEVEL_FACTOR, type ArterialParams, type DemandLevel, type ScenarioSpec } from './family.js';
 
-export const SUMO_HOME = process.env['SUMO_HOME'] ?? '/usr/share/sumo';
+/** Where SUMO's tools are (one definition: simulator/sumo/sumoCheck.ts). */
+export { SUMO_HOME };
 /** Demand runs for an hour (20 min in the smoke test); loops keep recording while the network empties, and scoring runs on until most trips end. */
 export interface Durations {
   readonly demandS: number;
