@@ -10,7 +10,12 @@
  *    yield point (cycle zero of the program: time ≡ offset mod cycle) in
  *    every cycle, and starting early in some (a side street gapped out: early
  *    return), so the slack goes to the arterial;
- *  - no link going from green to red without its yellow.
+ *  - no link going from green to red without its yellow;
+ *  - every actuated-coordinated program's jam threshold longer than its
+ *    cycle: SUMO counts a vehicle's standing time from when it stopped, red
+ *    included, so a shorter one (30 s before) marked a queue that had waited
+ *    through its red as jammed the moment its green began, and the phase ended
+ *    at its minimum with the queue still there (exportActuated.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,11 +37,12 @@ interface WrittenPhase {
   readonly state: string;
 }
 
-function writtenPrograms(xml: string): Map<string, { offsetS: number; cycleS?: number; phases: WrittenPhase[] }> {
-  const out = new Map<string, { offsetS: number; cycleS?: number; phases: WrittenPhase[] }>();
+function writtenPrograms(xml: string): Map<string, { offsetS: number; cycleS?: number; jamS?: number; phases: WrittenPhase[] }> {
+  const out = new Map<string, { offsetS: number; cycleS?: number; jamS?: number; phases: WrittenPhase[] }>();
   for (const m of xml.matchAll(/<tlLogic id="([^"]+)" type="actuated"[^>]* offset="([\d.]+)">([\s\S]*?)<\/tlLogic>/g)) {
     const body = m[3]!;
     const cycle = /key="cycleTime" value="([\d.]+)"/.exec(body);
+    const jam = /key="jam-threshold" value="([\d.]+)"/.exec(body);
     const num = (s: string, attr: string) => {
       const a = new RegExp(`${attr}="([\\d.]+)"`).exec(s);
       return a ? Number(a[1]) : undefined;
@@ -45,7 +51,7 @@ function writtenPrograms(xml: string): Map<string, { offsetS: number; cycleS?: n
       const a = p[1]!;
       return { durationS: num(a, 'duration')!, minDurS: num(a, 'minDur'), maxDurS: num(a, 'maxDur'), earliestEndS: num(a, 'earliestEnd'), state: /state="([^"]+)"/.exec(a)![1]! } as WrittenPhase;
     });
-    out.set(m[1]!, { offsetS: Number(m[2]), ...(cycle ? { cycleS: Number(cycle[1]) } : {}), phases });
+    out.set(m[1]!, { offsetS: Number(m[2]), ...(cycle ? { cycleS: Number(cycle[1]) } : {}), ...(jam ? { jamS: Number(jam[1]) } : {}), phases });
   }
   return out;
 }
@@ -117,7 +123,11 @@ describe('actuated export in SUMO (real sumo)', () => {
         }
       }
       const lastCoordinated = prog.cycleS === undefined ? -1 : prog.phases.findIndex((p) => p.earliestEndS === prog.cycleS);
-      if (s.control === 'actuated-coordinated') expect(lastCoordinated, s.tls).toBeGreaterThanOrEqual(0);
+      if (s.control === 'actuated-coordinated') {
+        expect(lastCoordinated, s.tls).toBeGreaterThanOrEqual(0);
+        // A queue that waited through its red (shorter than the cycle) still extends its green.
+        expect(prog.jamS, `${s.tls} jam-threshold`).toBeGreaterThan(prog.cycleS!);
+      }
       // SUMO starts an actuated program in its first phase at time 0, whatever the offset; it
       // falls into step within two cycles (seen: the third cycle ends at the yield point).
       const warmUpS = 3 * (prog.cycleS ?? 0);
