@@ -1,11 +1,14 @@
 /**
  * The check in SUMO's choice among its trials (`chooseTrial`): the least time loss, unless the
  * demand sampled from the counts was beyond every plan (more than UNSERVED_LIMIT of its trips
- * unfinished under each), when the planner's best is kept. The check itself runs real SUMO in
- * loops.test.ts.
+ * unfinished under each), when the planner's best is kept; and the turning counts its sample is
+ * held to (`turnCounts`). The check itself runs real SUMO in loops.test.ts.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { chooseTrial, UNSERVED_LIMIT, type SumoTrial } from './sumoCheck.js';
+import { chooseTrial, edgeCounts, turnCounts, UNSERVED_LIMIT, type SumoTrial } from './sumoCheck.js';
+import { compileImport, importSumoNet } from './importNet.js';
 
 const trial = (simulatedDelayS: number, unfinishedShare: number): SumoTrial => ({ label: `${simulatedDelayS}`, plannerScore: 0, simulatedDelayS, unfinishedShare });
 
@@ -26,5 +29,40 @@ describe('chooseTrial', () => {
 
   it('has nothing to choose from an empty list', () => {
     expect(chooseTrial([])).toEqual({ chosen: 0 });
+  });
+});
+
+describe('turnCounts', () => {
+  // Two signals, C1 and C2, 250 m apart; every incoming lane counted at 360 veh/h, the arterial's lanes into C2
+  // (right/through, through, left) at 400 each: what C1 sent on.
+  const imported = importSumoNet(readFileSync(fileURLToPath(new URL('../../test/fixtures/sumo/two-signals.net.xml', import.meta.url)), 'utf8'));
+  const c = compileImport(imported);
+  const flow = new Float64Array(c.laneIds.length).fill(360);
+  c.laneIds.forEach((id, l) => {
+    if (id.startsWith('C1C2_')) flow[l] = 400;
+  });
+  const turns = turnCounts(c, imported.mapping, flow, 3600, 'fitted');
+  const edges = edgeCounts(c, flow, 3600);
+  const total = (match: (relation: string) => boolean) => [...turns].filter(([k]) => match(k)).reduce((s, [, n]) => s + n, 0);
+
+  it('keeps every counted approach\'s total', () => {
+    for (const edge of ['WC1', 'EC2', 'N1C1', 'S1C1', 'C1C2', 'C2C1']) expect(total((k) => k.startsWith(`${edge}>`)), edge).toBeCloseTo(edges.get(edge)!, 6);
+  });
+
+  it('sends into a counted edge what the next signal counted on it', () => {
+    expect(total((k) => k.endsWith('>C1C2'))).toBeCloseTo(1200, -1);
+    // The rest of C1's approaches goes where nothing counts it.
+    expect(total((k) => k.startsWith('C2C1>') || k.startsWith('WC1>') || k.startsWith('N1C1>') || k.startsWith('S1C1>'))).toBeCloseTo(1080 + 1080 + 360 + 360, 6);
+  });
+
+  it('counts an exclusive lane as its own turn, and sends most of a shared lane straight where nothing downstream counts', () => {
+    // C1C2's lanes into C2: 0 right or through, 1 through, 2 left only; every edge they lead to leaves the counted network.
+    expect(turns.get('C1C2>C2N2')).toBeCloseTo(400, 6);
+    expect(turns.get('C1C2>C2S2')).toBeCloseTo(400 / 5, 6);
+    expect(turns.get('C1C2>C2E')).toBeCloseTo(400 + (400 * 4) / 5, 6);
+  });
+
+  it('holds the sample to nothing more with turns off', () => {
+    expect(turnCounts(c, imported.mapping, flow, 3600, 'none').size).toBe(0);
   });
 });
