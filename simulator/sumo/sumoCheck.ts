@@ -12,8 +12,8 @@
  * (one seed for every plan). Needs `sumo` and sumo-tools.
  *
  * Why the turns: edge counts say nothing of where vehicles turn, and on arterials routeSampler.py
- * met them alone with trips that leave the arterial at side streets (arterial-07 medium: 7,875
- * sampled trips, most starting and ending mid-arterial, against the scenario's 4,342; 281–395 s lost
+ * met them alone with trips that leave the arterial at side streets (arterial-07 medium: 6,348
+ * sampled trips against the scenario's 4,342, 4,403 of them leaving at side streets against 1,686; 281–395 s lost
  * a vehicle under the shortlist where the scenario's own demand loses 49–60 s, and ranked the nine
  * plans against the scenario, Spearman ρ −0.30). Held to the turns as well, the sample lost 42–51 s
  * and ranked them as the scenario does, ρ 0.92 (docs/benchmarks.md).
