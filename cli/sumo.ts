@@ -207,10 +207,10 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
       exportActuated(cc, buffer, actuatedPlan(cc, buffer, corridorApproaches(coordinate ? corridors : [])), imported.mapping, { programId: id, resolutionS, fixedWhereCoordinated });
   // Under the default control a check in SUMO also runs the planner's best with every signal actuated (coordinated
   // ones actuated-coordinated) and, except on arterials, with every signal fully actuated and uncoordinated: which
-  // control pays is its call. Not on arterials: there the sample sends trips off at side streets the counted network
-  // never had (sumoCheck.ts), which favours control that serves side streets: on the scenario bench's tuning half
-  // the check kept the uncoordinated variant in four arterial cases and it did worse in three of them in the
-  // scenario; on grids and irregular networks it kept it in eight and all eight did better (docs/benchmarks.md).
+  // control pays is its call. Not on arterials: on the scenario bench's tuning half the check kept the uncoordinated
+  // variant in four arterial cases and it did worse in three of them in the scenario (on grids and irregular networks
+  // it kept it in eight and all eight did better); with the sample held to turning counts (sumoCheck.ts) it kept it
+  // in four arterial cases again, two better and two worse (docs/benchmarks.md).
   const variantsFor = (shape: NetworkShape) => [{ name: VARIANT_ACTUATED, write: writeActuated(false) }, ...(shape === 'arterial' ? [] : [{ name: VARIANT_FREE, write: writeActuated(false, false) }])];
   // Where the shortlist was checked, and why (decided once the planned demand is known).
   let decision: CheckDecision = { asked: check, used: 'none', reason: 'no check was run' };
