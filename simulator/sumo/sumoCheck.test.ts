@@ -41,8 +41,8 @@ describe('turnCounts', () => {
   c.laneIds.forEach((id, l) => {
     if (id.startsWith('C1C2_')) flow[l] = 400;
   });
-  const turns = turnCounts(c, imported.mapping, flow, 3600, 'fitted');
   const edges = edgeCounts(c, flow, 3600);
+  const turns = turnCounts(c, imported.mapping, flow, edges, 3600, 'fitted');
   const total = (match: (relation: string) => boolean) => [...turns].filter(([k]) => match(k)).reduce((s, [, n]) => s + n, 0);
 
   it('keeps every counted approach\'s total', () => {
@@ -63,6 +63,6 @@ describe('turnCounts', () => {
   });
 
   it('holds the sample to nothing more with turns off', () => {
-    expect(turnCounts(c, imported.mapping, flow, 3600, 'none').size).toBe(0);
+    expect(turnCounts(c, imported.mapping, flow, edges, 3600, 'none').size).toBe(0);
   });
 });

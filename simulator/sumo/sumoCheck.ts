@@ -156,17 +156,17 @@ const TURN_PRIOR: Readonly<Record<string, number>> = { T: 1, L: 0.25, R: 0.25, U
 /**
  * Counted vehicles per turning relation (`from>to` SUMO edge ids) over `durationS`, estimated per
  * signal from what the loops tell: each lane's count (planned lane flows) and the edges its links
- * lead to, and the count of each edge it leads to that the next signal's loops count (an edge has
+ * lead to, and the count of each edge it leads to that the next signal's loops count (`counted`,
+ * `edgeCounts` of the same flows and duration; an edge has
  * one upstream junction, so that count is what this junction sent into it). Iterative proportional
  * fitting of `TURN_PRIOR` to those row and column totals; an edge that leaves the counted network
  * gets what the lanes' totals leave for it. Edge counts alone do not say where vehicles turn: on an
  * arterial a sample held to them alone sends most of its trips off at side streets.
  */
-export function turnCounts(c: CompiledNetwork, mapping: SumoMapping, laneFlowVehPerH: Float64Array, durationS: number, mode: CheckTurns): Map<string, number> {
+export function turnCounts(c: CompiledNetwork, mapping: SumoMapping, laneFlowVehPerH: Float64Array, counted: ReadonlyMap<string, number>, durationS: number, mode: CheckTurns): Map<string, number> {
   const out = new Map<string, number>();
   if (mode === 'none') return out;
   const laneIndex = new Map(c.laneIds.map((id, l) => [id, l] as const));
-  const counted = edgeCounts(c, laneFlowVehPerH, durationS);
   for (const ix of mapping.intersections) {
     // One cell per (lane, edge led to), its prior from the movement's turn.
     const cells: { lane: string; from: string; to: string; x: number }[] = [];
@@ -214,8 +214,9 @@ export function rankInSumo(c: CompiledNetwork, plan: NetworkPlan, o: SumoCheckOp
       writeFileSync(join(dir, file), `<data>\n  <interval id="${file}" begin="0" end="${durationS}">\n${rows.join('\n')}\n  </interval>\n</data>\n`);
       return rows.length > 0;
     };
-    writeCounts('counts.xml', edgeCounts(c, plan.buffer.laneFlowVehPerH, durationS), (edge, n) => `<edge id="${edge}" entered="${n}"/>`);
-    const turns = writeCounts('turns.xml', turnCounts(c, o.mapping, plan.buffer.laneFlowVehPerH, durationS, o.turns ?? 'fitted'), (key, n) => {
+    const counted = edgeCounts(c, plan.buffer.laneFlowVehPerH, durationS);
+    writeCounts('counts.xml', counted, (edge, n) => `<edge id="${edge}" entered="${n}"/>`);
+    const turns = writeCounts('turns.xml', turnCounts(c, o.mapping, plan.buffer.laneFlowVehPerH, counted, durationS, o.turns ?? 'fitted'), (key, n) => {
       const [from, to] = key.split('>');
       return `<edgeRelation from="${from}" to="${to}" count="${n}"/>`;
     });
