@@ -4,16 +4,20 @@
  * chosen phase's Purdue coordination diagram, and usage errors and bad logs exit 2 with
  * located messages.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { run } from './main.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../test/fixtures/events/${name}`, import.meta.url));
 const EVENTS = fixture('handmade.csv');
 const NETWORK = fixture('network.json');
+
+// One scratch folder for the files the tests write, removed afterwards.
+const DIR = mkdtempSync(join(tmpdir(), 'gw-measures-'));
+afterAll(() => rmSync(DIR, { recursive: true, force: true }));
 
 function cli(...argv: string[]): { code: number; out: string; err: string } {
   let out = '';
@@ -33,8 +37,7 @@ describe('greenwave measures', () => {
 
   it('adds the pedestrian and TSP tables when the log has their events, and nothing when it has none', () => {
     expect(cli('measures', '--events', EVENTS, '--network', NETWORK).out).not.toMatch(/pedestrians|transit signal priority/);
-    const dir = mkdtempSync(join(tmpdir(), 'gw-measures-'));
-    const events = join(dir, 'more.csv');
+    const events = join(DIR, 'more.csv');
     // A call at 20 s, the walk with phase 2's green at 31 s (walk 7 s, clearance 12 s); request 3 early green, 40 s.
     const more = [[31, 21, 2], [38, 22, 2], [50, 23, 2], [20, 45, 2], [40, 112, 3], [41, 113, 3], [80, 115, 3]].map(([s, code, param]) => `X1,2026-01-01 08:${String(Math.floor(s! / 60)).padStart(2, '0')}:${String(s! % 60).padStart(2, '0')}.0,${code},${param}`);
     writeFileSync(events, `${readFileSync(EVENTS, 'utf8').trimEnd()}\n${more.join('\n')}\n`);
@@ -46,8 +49,7 @@ describe('greenwave measures', () => {
   });
 
   it('--json and --svg (default phase: the one with the most arrivals; or by id or number)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gw-measures-'));
-    const svg = join(dir, 'pcd.svg');
+    const svg = join(DIR, 'pcd.svg');
     const r = cli('measures', '--events', EVENTS, '--network', NETWORK, '--svg', svg, '--json');
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(r.out) as { phases: { phaseNumber: number; approachDelay: { averageDelayS: number } }[] };
@@ -62,8 +64,7 @@ describe('greenwave measures', () => {
     expect(cli('measures', '--events', EVENTS, '--network', NETWORK, '--phase', '2').err).toMatch(/give --svg too/);
     expect(cli('measures', '--events', EVENTS, '--network', NETWORK, '--svg', '/tmp/x.svg', '--phase', '9').err).toMatch(/--phase "9" is neither/);
     expect(cli('measures', '--events', EVENTS, '--network', NETWORK, '--evnts', 'x').err).toMatch(/did you mean --events\?/);
-    const dir = mkdtempSync(join(tmpdir(), 'gw-measures-'));
-    const bad = join(dir, 'bad.csv');
+    const bad = join(DIR, 'bad.csv');
     writeFileSync(bad, 'locationId,timestamp,eventCode,eventParam\nX1,2026-01-01 08:00:00.0,1,2\nX1,2026-01-01 08:00:01.0,one,2\n');
     const r = cli('measures', '--events', bad, '--network', NETWORK);
     expect(r.code).toBe(2);

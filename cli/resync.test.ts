@@ -13,7 +13,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +86,8 @@ describe('controller re-sync after kill -9 (real processes)', () => {
     const plan = demoPlan(); // what `serve` plans by default (demo city, 08:00 counts)
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'gw-resync-'));
+    // Removed when the test ends (serve may still hold its database open: Linux lets the folder go).
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const tokens = join(dir, 'tokens.json');
     writeFileSync(tokens, JSON.stringify({ tokens: [{ token: 'op-secret', client: 'op', roles: ['operator', 'viewer'] }] }));
     const controllersArgs = ['controllers', '--virtual', String(N), '--port', String(port), '--time-scale', String(SCALE)];
