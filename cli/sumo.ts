@@ -62,8 +62,8 @@ export const SUMO_USAGE = `usage:
       e1_<laneId>, as \`greenwave sumo loops\` writes them.
       --control: auto (default): signals on a coordinated corridor run the
       plan fixed-time, the others fully actuated (min green, passage time,
-      max green = 1.5 × the planned green), as isolated signals are run in
-      the field. actuated: every signal actuated; those on a coordinated
+      max green = the phase maximum), as isolated signals are run in the
+      field. actuated: every signal actuated; those on a coordinated
       corridor actuated-coordinated (the plan's cycle and offset, fixed
       force-offs, side streets that gap out hand their time to the
       coordinated phases). fixed: every signal fixed-time. --time-of-day
@@ -266,8 +266,8 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   if (unmatched.length > 0) out(`loops matching no signalised lane (ignored): ${unmatched.length}: ${unmatched.slice(0, 20).join(', ')}${unmatched.length > 20 ? ', …' : ''}\n`);
   if (faults.substitutions.length > 0) out(`counts: ${faults.substitutions.length} faulty or missing loop values substituted\n`);
   const nFree = rows.filter((r) => r.control === 'fully actuated').length;
-  if (actuated && mixed) out(`control: ${rows.length - nFree} signals a corridor coordinates fixed-time, ${nFree} fully actuated (max green = ${MAX_GREEN_FACTOR} × planned green)\n`);
-  else if (actuated) out(`control: actuated — ${rows.filter((r) => r.control === 'actuated-coordinated').length} signals actuated-coordinated (fixed force-offs, slack to the coordinated phases), ${nFree} fully actuated; max green = ${MAX_GREEN_FACTOR} × planned green\n`);
+  if (actuated && mixed) out(`control: ${rows.length - nFree} signals a corridor coordinates fixed-time, ${nFree} fully actuated (max green = the phase maximum)\n`);
+  else if (actuated) out(`control: actuated — ${rows.filter((r) => r.control === 'actuated-coordinated').length} signals actuated-coordinated (fixed force-offs, slack to the coordinated phases), ${nFree} fully actuated; max green = ${MAX_GREEN_FACTOR} × planned green where coordinated, the phase maximum where fully actuated\n`);
   out(`\n  tls          cycle  offset  ${actuated ? 'control                ' : ''}stage greens (s)\n`);
   for (const r of rows) {
     out(`  ${r.tls.padEnd(12)} ${r.cycleS.toFixed(0).padStart(5)}  ${r.offsetS.toFixed(1).padStart(6)}  ${actuated ? r.control.padEnd(23) : ''}${r.stages.map((s) => `${s.id} ${s.greenS.toFixed(1)}`).join(', ')}\n`);

@@ -78,7 +78,7 @@ describe('actuated block and time-of-day table over Modbus TCP', () => {
     runToNextCycle(vc);
     const active = await mbpoll(i + 1, HR_ACT_ACTIVE, ACT_BLOCK_LENGTH);
     expect(active).toEqual(act);
-    // The block carries the engine's numbers in tenths: min green, passage, max green = 1.5 × planned green.
+    // The block carries the engine's numbers in tenths: min green, passage, max green (coordinated: 1.5 × planned green).
     const p0 = c.phaseStart[i]!;
     expect(active[AB_MODE]).toBe(ActuatedMode.Coordinated);
     for (let k = 0; k < c.phaseStart[i + 1]! - p0; k++) {

@@ -60,7 +60,7 @@ describe('NTCIP 1202 actuated operation and time base', () => {
       expect(Number(phases.get(`${PHASE_ENTRY}.4.${k + 1}`)), `min green ${k + 1}`).toBe(phaseProgram(c, i)[k]!.minimumGreenS);
       expect(Number(phases.get(`${PHASE_ENTRY}.5.${k + 1}`)), `passage ${k + 1}`).toBe(Math.round(a.passageS[p]! * 10));
       const max1 = Number(phases.get(`${PHASE_ENTRY}.6.${k + 1}`));
-      // Maximum 1 = the actuated max green (1.5 × planned green within the phase bounds), rounded up to the second.
+      // Maximum 1 = the actuated max green (coordinated: 1.5 × planned green within the phase bounds), rounded up to the second.
       expect(max1 - a.maxGreenS[p]!, `max1 ${k + 1}`).toBeGreaterThanOrEqual(-1e-9);
       expect(max1 - a.maxGreenS[p]!, `max1 ${k + 1}`).toBeLessThan(1);
     }

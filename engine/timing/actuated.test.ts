@@ -18,22 +18,34 @@ describe('actuated settings', () => {
     return { c, buf };
   };
 
-  it('runs an isolated signal fully actuated: max green 1.5 × the planned green, min green and passage from the file', () => {
+  it('runs an isolated signal fully actuated: max green the phase maximum, min green and passage from the file', () => {
     const { c, buf } = planned();
     const a = actuatedPlan(c, buf, []);
     expect(a.mode[0]).toBe(CONTROL_FREE);
     expect([...a.minGreenS]).toEqual([8, 8]);
     expect([...a.passageS]).toEqual([3, 3]);
-    expect(a.maxGreenS[0]).toBeCloseTo(21.7 * MAX_GREEN_FACTOR, 9);
-    expect(a.maxGreenS[1]).toBeCloseTo(16.3 * MAX_GREEN_FACTOR, 9);
+    expect([...a.maxGreenS]).toEqual([...c.phaseMaxGreenS]);
+    expect(a.maxGreenS[0]).toBeGreaterThan(21.7 * MAX_GREEN_FACTOR);
     expect([...a.coordinated]).toEqual([0, 0]);
     expect(a.forceOffS.every(Number.isNaN)).toBe(true);
   });
 
-  it('never sets a maximum green above the phase maximum', () => {
+  it('never sets a maximum green above the phase maximum, nor below a planned green above it', () => {
     const { c, buf } = planned();
+    const coordinated = [{ intersectionId: 'X1', approaches: ['EB', 'WB'] as const }];
     buf.phaseGreenS[0] = 55;
     expect(actuatedPlan(c, buf, []).maxGreenS[0]).toBe(60);
+    expect(actuatedPlan(c, buf, coordinated).maxGreenS[0]).toBe(60);
+    buf.phaseGreenS[0] = 70;
+    expect(actuatedPlan(c, buf, []).maxGreenS[0]).toBe(70);
+    expect(actuatedPlan(c, buf, coordinated).maxGreenS[0]).toBe(70);
+  });
+
+  it('coordinated: max green 1.5 × the planned green (the force-offs bound the phases)', () => {
+    const { c, buf } = planned();
+    const a = actuatedPlan(c, buf, [{ intersectionId: 'X1', approaches: ['EB', 'WB'] }]);
+    expect(a.maxGreenS[0]).toBeCloseTo(21.7 * MAX_GREEN_FACTOR, 9);
+    expect(a.maxGreenS[1]).toBeCloseTo(16.3 * MAX_GREEN_FACTOR, 9);
   });
 
   it('coordinates the through phase of the named approaches: force-off at every planned green end, offset included', () => {

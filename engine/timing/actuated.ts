@@ -14,12 +14,24 @@
  *    the phases after it and, in the end, to the coordinated phases (early
  *    return to green): slack goes to the arterial, as an engineer sets it up.
  *
- * Maximum green (free mode): the planned green × MAX_GREEN_FACTOR, between
- * the phase's minimum and maximum green. The planned green is the equal-
- * degree-of-saturation split for the design (peak-hour) flows, so 1.5× it is
- * the headroom practice gives (max green 1.25–1.5 × the Webster green, e.g.
- * the FHWA Traffic Signal Timing Manual, 2nd ed., §5.3.3): surges in the peak
- * are served, a phase that runs empty gaps out.
+ * Maximum green, fully actuated (free mode): the phase's own maximum green
+ * (the network's `maxGreenS`, as a field controller's Max 1 is set per phase),
+ * never below the planned green. The cycle floats, so nothing else bounds a
+ * phase; gap-out ends a green whose queue has cleared. It was the planned green
+ * × MAX_GREEN_FACTOR (1.25–1.5 × the Webster green is the headroom practice
+ * gives, e.g. the FHWA Traffic Signal Timing Manual, 2nd ed., §5.3.3), but the
+ * planned green is the split of the planner's cycle, often short on a grid, and
+ * 1.5 × it maxed phases out under the cycle-to-cycle swings of the same hourly
+ * demand: on the scenario bench's tuning half (24 grid and irregular cases, every
+ * signal fully actuated, SUMO, seed 1) time loss against SUMO's own actuated
+ * control was 1.058 on the geometric mean, 7 cases more than 5 % worse; with the
+ * phase maximum 0.995 and 1; with 2.5 × the planned green 1.029 and 2
+ * (docs/benchmarks.md, 7 December 2026).
+ *
+ * Maximum green, actuated-coordinated: the planned green × MAX_GREEN_FACTOR
+ * within the phase's minimum and maximum green. The force-offs bound every
+ * phase there; the maximum is what a controller falls back to off the
+ * coordination (free, flash recovery).
  *
  * Pure function over the compiled network and a validated plan; allocates its
  * result only. Called by the SUMO actuated export (simulator/sumo/exportTls.ts),
@@ -37,7 +49,7 @@ export const CONTROL_FIXED = 0;
 export const CONTROL_FREE = 1;
 export const CONTROL_COORDINATED = 2;
 
-/** Free-mode maximum green over the planned green (see the header). */
+/** Coordinated mode's maximum green over the planned green (see the header). */
 export const MAX_GREEN_FACTOR = 1.5;
 
 export interface ActuatedPlan {
@@ -95,7 +107,8 @@ export function actuatedPlan(c: CompiledNetwork, plan: PlanBuffer, coordinated: 
       const greenS = plan.phaseGreenS[p]!;
       const minS = out.minGreenS[p]!;
       // A phase the plan skips (on demand, no green) keeps max = min: it is not run actuated.
-      out.maxGreenS[p] = greenS > 0 ? Math.min(Math.max(greenS * MAX_GREEN_FACTOR, minS), Math.max(c.phaseMaxGreenS[p]!, greenS)) : minS;
+      const ceilingS = Math.max(c.phaseMaxGreenS[p]!, greenS);
+      out.maxGreenS[p] = greenS <= 0 ? minS : out.mode[i] === CONTROL_FREE ? Math.max(ceilingS, minS) : Math.min(Math.max(greenS * MAX_GREEN_FACTOR, minS), ceilingS);
       if (out.mode[i] === CONTROL_COORDINATED && greenS > 0) out.forceOffS[p] = plannedForceOffS(plan, i, p);
     }
   }
