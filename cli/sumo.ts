@@ -3,7 +3,7 @@
  *   greenwave sumo loops  --net X.net.xml --out loops.add.xml [--period 900] [--file e1.xml]
  *   greenwave sumo import --net X.net.xml --out network.json
  *   greenwave sumo plan   --net X.net.xml --loops e1.xml [--detectors loops.add.xml] --out plan.add.xml [--at HH:MM]
- *                         [--time-of-day] [--control auto|fixed|actuated]
+ *                         [--time-of-day] [--control auto|fixed|actuated|free]
  *                         [--min-cycle S] [--alternatives 7] [--check auto|greenwave|sumo|none]
  *                         [--program-id greenwave] [--resolution 1] [--network-out network.json] [--json]
  *   greenwave sumo compare: cli/sumoCompare.ts (asynchronous, through runAsync)
@@ -41,7 +41,7 @@ export const SUMO_USAGE = `usage:
   greenwave sumo import --net <x.net.xml> --out <network.json>
       Converts the SUMO network to a greenwave network file and lists what it changed.
   greenwave sumo plan --net <x.net.xml> --loops <e1.xml> [--detectors <loops.add.xml>] --out <plan.add.xml>
-                      [--at HH:MM | --time-of-day] [--control auto|fixed|actuated] [--min-cycle S]
+                      [--at HH:MM | --time-of-day] [--control auto|fixed|actuated|free] [--min-cycle S]
                       [--alternatives 7] [--check auto|greenwave|sumo|none [--check-demand-s 3600]] [--program-id greenwave]
                       [--resolution 1] [--network-out network.json] [--json]
       Times every traffic light from the loop counts with corridor coordination,
@@ -66,8 +66,11 @@ export const SUMO_USAGE = `usage:
       field. actuated: every signal actuated; those on a coordinated
       corridor actuated-coordinated (the plan's cycle and offset, fixed
       force-offs, side streets that gap out hand their time to the
-      coordinated phases). fixed: every signal fixed-time. --time-of-day
-      writes fixed-time programs.
+      coordinated phases). free: every signal fully actuated on its own,
+      uncoordinated (min green, passage time, max green = the phase maximum;
+      the cycle floats), as at night or where coordination does not pay.
+      fixed: every signal fixed-time. --time-of-day writes fixed-time
+      programs.
       --min-cycle: shortest cycle allowed, s (default: 20 when the net has no
       pedestrian crossings, as SUMO's tlsCycleAdaptation.py; else 40).
       --alternatives: runners-up to the planner's best plan that are also tried
@@ -174,7 +177,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   if (resolutionS > 1 || resolutionS < 0.1 || Math.abs(resolutionS * 10 - Math.round(resolutionS * 10)) > 1e-9) throw usage(`--resolution "${values.resolution}": expected a multiple of 0.1 s from 0.1 to 1 (SUMO's --step-length)`);
   const programId = values['program-id'] ?? 'greenwave';
   // Without --control, a check in SUMO also tries the best plan actuated and keeps whichever loses less time.
-  if (values.control !== undefined && values.control !== 'fixed' && values.control !== 'actuated' && values.control !== 'auto') throw usage(`--control "${values.control}": expected auto, fixed or actuated`);
+  if (values.control !== undefined && values.control !== 'fixed' && values.control !== 'actuated' && values.control !== 'free' && values.control !== 'auto') throw usage(`--control "${values.control}": expected auto, fixed, actuated or free`);
   const control = values.control ?? 'auto';
   if (!/^[\w.-]+$/.test(programId)) throw usage(`--program-id "${programId}": use letters, digits, _ . -`);
 
@@ -193,7 +196,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   if (check === 'sumo' && !sumoAvailable()) throw new GreenwaveError(ErrorCode.InvalidInput, '--check sumo: `sumo` or SUMO\'s tools/routeSampler.py cannot be run here (install sumo and sumo-tools, set SUMO_HOME)');
   if (values['time-of-day']) {
     if (values.at !== undefined) throw usage('sumo plan: --at and --time-of-day exclude each other');
-    if (control === 'actuated') throw usage('sumo plan: --time-of-day writes fixed-time programs; --control actuated is for one period');
+    if (control === 'actuated' || control === 'free') throw usage(`sumo plan: --time-of-day writes fixed-time programs; --control ${control} is for one period`);
     if (check === 'sumo') throw usage('sumo plan: --check sumo checks the plan of one period, not a day plan (--time-of-day)');
     return writeDayPlan(c0, imported, readText(values.loops, 'loop output'), values.loops, values.out, { programId, resolutionS, json: values.json, ...(loopMatch ? { loops: loopMatch.targets } : {}) }, out);
   }
@@ -240,7 +243,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   const unmatched = [...new Set([...(loopMatch?.unmatched ?? []), ...unmatchedLoops])];
   const c = compiled;
   const cleaned = faults.cleaned;
-  const actuated = control !== 'fixed' ? actuatedPlan(c, plan.buffer, corridorApproaches(sumoChose === VARIANT_FREE ? [] : plan.corridors)) : undefined;
+  const actuated = control !== 'fixed' ? actuatedPlan(c, plan.buffer, corridorApproaches(sumoChose === VARIANT_FREE || control === 'free' ? [] : plan.corridors)) : undefined;
   // auto: coordinated signals fixed time, the rest fully actuated, unless the check in SUMO kept a variant.
   const mixed = control === 'auto' && sumoChose === undefined;
   writeText(values.out, actuated ? exportActuated(c, plan.buffer, actuated, imported.mapping, { programId, resolutionS, fixedWhereCoordinated: mixed }) : exportTlLogic(c, plan.buffer, imported.mapping, { programId, resolutionS }));
@@ -267,6 +270,7 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   if (faults.substitutions.length > 0) out(`counts: ${faults.substitutions.length} faulty or missing loop values substituted\n`);
   const nFree = rows.filter((r) => r.control === 'fully actuated').length;
   if (actuated && mixed) out(`control: ${rows.length - nFree} signals a corridor coordinates fixed-time, ${nFree} fully actuated (max green = the phase maximum)\n`);
+  else if (control === 'free') out(`control: fully actuated — every signal on its own, uncoordinated (its cycle floats); max green = the phase maximum\n`);
   else if (actuated) out(`control: actuated — ${rows.filter((r) => r.control === 'actuated-coordinated').length} signals actuated-coordinated (fixed force-offs, slack to the coordinated phases), ${nFree} fully actuated; max green = ${MAX_GREEN_FACTOR} × planned green where coordinated, the phase maximum where fully actuated\n`);
   out(`\n  tls          cycle  offset  ${actuated ? 'control                ' : ''}stage greens (s)\n`);
   for (const r of rows) {

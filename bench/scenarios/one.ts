@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { readTripinfo } from '../../simulator/sumo/tripinfo.js';
 import { scenarioFamily, smokeFamily, type DemandLevel } from './family.js';
 import { buildDemand, buildLoops, buildNetwork, FULL, greenwaveClearances, greenwavePlan, recordLoops, SMOKE, sh, SUMO_HOME, withClearances } from './build.js';
-import { TOOLS, type PlanScore, type ScenarioResult } from './report.js';
+import { OPT_IN_TOOLS, TOOLS, type PlanScore, type ScenarioResult } from './report.js';
 import { childRun } from './pool.js';
 
 /**
@@ -29,7 +29,7 @@ import { childRun } from './pool.js';
  * of the headline comparison; the smoke test scores every tool.
  */
 const only = process.env['GREENWAVE_TOOLS']?.split(',').map((t) => t.trim());
-const wanted = (tool: (typeof TOOLS)[number]): boolean => !only || only.includes(tool);
+const wanted = (tool: (typeof TOOLS)[number]): boolean => (OPT_IN_TOOLS.includes(tool) ? only?.includes(tool) === true : !only || only.includes(tool));
 
 async function main(): Promise<void> {
   const [id, level, seedsArg, smoke] = process.argv.slice(2);
@@ -59,6 +59,8 @@ async function main(): Promise<void> {
     // In the smoke, where the default checked in SUMO, the actuated variant is the planner's best written actuated, not
     // a second SUMO check of the same shortlist: the smoke proves the pipeline; plan quality is bench:scenarios' to judge.
     if (wanted('greenwave actuated')) plan('gwa.add.xml', ['--control', 'actuated', ...(smoke && check.used === 'sumo' ? ['--check', 'none'] : sumoDemand)]);
+    // The planner's best with every signal fully actuated on its own (opt-in: OPT_IN_TOOLS).
+    if (wanted('greenwave fully actuated')) plan('gwf.add.xml', ['--control', 'free', '--check', 'none']);
     // The shortlist checked in SUMO itself (fixed or actuated, SUMO's call): slow, so in the smoke test and on request.
     // Where the default already ran that check (same demand, same seed), its plan is the same: not run twice.
     const sumoCheck = (Boolean(smoke) || process.env['GREENWAVE_SUMO_CHECK'] === '1') && wanted('greenwave (SUMO check)');
@@ -84,6 +86,7 @@ async function main(): Promise<void> {
       'SUMO actuated (gw clearances)': { net: 'actuated-gwc.net.xml', adds: [] },
       'SUMO Webster+coord (gw clearances)': { net: 'net-gwc.net.xml', adds: ['webster-gwc.add.xml', 'coord-gwc.add.xml'] },
       'greenwave (SUMO check)': { net: 'net.net.xml', adds: ['gws.add.xml'] },
+      'greenwave fully actuated': { net: 'net.net.xml', adds: ['gwf.add.xml'] },
     };
     for (const tool of TOOLS) {
       if (!wanted(tool) || (tool === 'greenwave (SUMO check)' && !sumoCheck)) continue;

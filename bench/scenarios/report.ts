@@ -20,8 +20,15 @@ export const TOOLS = [
   'greenwave (no check)',
   'greenwave actuated',
   'greenwave (SUMO check)',
+  'greenwave fully actuated',
 ] as const;
 export type Tool = (typeof TOOLS)[number];
+/**
+ * Tools scored only when GREENWAVE_TOOLS names them (bench/scenarios/one.ts): "greenwave fully actuated" is
+ * `sumo plan --control free --check none`, the planner's best with every signal fully actuated, for comparing
+ * greenwave's actuated settings with SUMO's actuated control on the same plan (docs/benchmarks.md).
+ */
+export const OPT_IN_TOOLS: readonly Tool[] = ['greenwave fully actuated'];
 
 export interface PlanScore {
   readonly tool: Tool;
@@ -106,7 +113,7 @@ export function summarize(results: readonly ScenarioResult[], half: string, tool
 function summaries(results: readonly ScenarioResult[]): (HalfSummary & { tool: Tool })[] {
   const out: (HalfSummary & { tool: Tool })[] = [];
   for (const baseline of ['as-run', 'same clearances'] as const) {
-    for (const tool of ['greenwave', 'greenwave (no check)', 'greenwave actuated', 'greenwave (SUMO check)'] as const) {
+    for (const tool of ['greenwave', 'greenwave (no check)', 'greenwave actuated', 'greenwave (SUMO check)', 'greenwave fully actuated'] as const) {
       for (const half of ['tuning', 'held-out']) {
         const s = summarize(results, half, tool, baseline);
         if (s.cases > 0) out.push({ ...s, tool });

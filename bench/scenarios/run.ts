@@ -9,6 +9,7 @@
  *   GREENWAVE_SCENARIOS=arterial-01,grid-02 GREENWAVE_SEEDS=1 …   # a subset
  *   GREENWAVE_HALF=held-out …                    # one half
  *   GREENWAVE_SUMO_CHECK=1 …                     # also `sumo plan --check sumo` (the shortlist run in SUMO; slow)
+ *   GREENWAVE_TOOLS="greenwave fully actuated,SUMO actuated (gw clearances)" …   # only these tools; the first is opt-in
  *   node dist/bench/scenarios/run.js --markdown results.jsonl   # Markdown tables of a run saved with GREENWAVE_OUT
  *
  * Each scenario and level runs in a child process (bench/scenarios/one.ts),

@@ -150,4 +150,30 @@ describe('actuated export in SUMO (real sumo)', () => {
     expect(yieldChecks).toBeGreaterThan(10);
     expect(earlyReturns).toBeGreaterThan(0);
   }, 120_000);
+
+  it('--control free: every signal fully actuated and uncoordinated, its green slices up to the phase maximum', () => {
+    expect(dir, 'the test above builds the network and the counts').not.toBe('');
+    const NET = join(dir, 'net.net.xml');
+    const { network } = importSumoNet(readFileSync(NET, 'utf8'));
+    const phaseMaxS = new Map(network.intersections.map((x) => [x.id, Math.min(...x.phasing.stages.map((st) => st.maxGreenS))]));
+    let stdout = '';
+    let stderr = '';
+    const code = run(['sumo', 'plan', '--net', NET, '--loops', join(dir, 'loops.xml'), '--out', join(dir, 'free.add.xml'), '--control', 'free', '--alternatives', '0', '--json'], (s) => (stdout += s), (s) => (stderr += s));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const signals = (JSON.parse(stdout) as { signals: { tls: string; intersection: string; control: string; stages: { greenS: number }[] }[] }).signals;
+    expect(signals.length).toBe(4);
+    const xml = readFileSync(join(dir, 'free.add.xml'), 'utf8');
+    expect(xml).not.toMatch(/coordinated|cycleTime|earliestEnd|latestEnd/);
+    const programs = writtenPrograms(xml);
+    for (const s of signals) {
+      expect(s.control, s.tls).toBe('fully actuated');
+      // The side streets are planned for 90 veh/h a lane against the arterial's 110: short planned greens,
+      // which 1.5 × would cap well below the phase maximum.
+      const greens = programs.get(s.tls)!.phases.filter((p) => p.minDurS !== undefined);
+      expect(greens.length, s.tls).toBeGreaterThan(1);
+      // A slice's maximum is its share of the phase maximum, floored to the 1 s grid.
+      for (const g of greens) expect(g.maxDurS!, `${s.tls} ${g.state}`).toBeGreaterThanOrEqual(Math.min(phaseMaxS.get(s.intersection)!, 2 * g.durationS) - 1);
+    }
+  });
 });
