@@ -29,9 +29,8 @@
  * (docs/benchmarks.md, 7 December 2026).
  *
  * Maximum green, actuated-coordinated: the planned green × MAX_GREEN_FACTOR
- * within the phase's minimum and maximum green. The force-offs bound every
- * phase there; the maximum is what a controller falls back to off the
- * coordination (free, flash recovery).
+ * within the phase's minimum and maximum green; the force-offs bound every
+ * phase there in any case.
  *
  * Pure function over the compiled network and a validated plan; allocates its
  * result only. Called by the SUMO actuated export (simulator/sumo/exportTls.ts),
