@@ -24,8 +24,8 @@
  * 1.5 × it maxed phases out under the cycle-to-cycle swings of the same hourly
  * demand: on the scenario bench's tuning half (24 grid and irregular cases, every
  * signal fully actuated, SUMO, seed 1) time loss against SUMO's own actuated
- * control was 1.058 on the geometric mean, 7 cases more than 5 % worse; with the
- * phase maximum 0.995 and 1; with 2.5 × the planned green 1.029 and 2
+ * control was 1.052 on the geometric mean, 7 cases more than 5 % worse; with the
+ * phase maximum 0.987 and 1; with 2.5 × the planned green 1.028 and 2
  * (docs/benchmarks.md, 7 December 2026).
  *
  * Maximum green, actuated-coordinated: the planned green × MAX_GREEN_FACTOR
