@@ -25,8 +25,9 @@ import { childRun } from './pool.js';
 
 /**
  * GREENWAVE_TOOLS (comma-separated tool names as in the tables, e.g. `greenwave,SUMO actuated`):
- * score only these (and make only the plans they need); default every tool. For a shorter run
- * of the headline comparison; the smoke test scores every tool.
+ * score only these (and make only the plans they need); default every tool but the opt-in ones
+ * (OPT_IN_TOOLS), which run only when named. For a shorter run of the headline comparison; the
+ * smoke test scores every tool but the opt-in ones.
  */
 const only = process.env['GREENWAVE_TOOLS']?.split(',').map((t) => t.trim());
 const wanted = (tool: (typeof TOOLS)[number]): boolean => (OPT_IN_TOOLS.includes(tool) ? only?.includes(tool) === true : !only || only.includes(tool));

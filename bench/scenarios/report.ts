@@ -113,7 +113,7 @@ export function summarize(results: readonly ScenarioResult[], half: string, tool
 function summaries(results: readonly ScenarioResult[]): (HalfSummary & { tool: Tool })[] {
   const out: (HalfSummary & { tool: Tool })[] = [];
   for (const baseline of ['as-run', 'same clearances'] as const) {
-    for (const tool of ['greenwave', 'greenwave (no check)', 'greenwave actuated', 'greenwave (SUMO check)', 'greenwave fully actuated'] as const) {
+    for (const tool of TOOLS.filter((t) => t.startsWith('greenwave'))) {
       for (const half of ['tuning', 'held-out']) {
         const s = summarize(results, half, tool, baseline);
         if (s.cases > 0) out.push({ ...s, tool });
@@ -128,16 +128,18 @@ export function formatReport(results: readonly ScenarioResult[]): string {
   const lines: string[] = [];
   const ids = [...new Set(results.map((r) => r.id))];
   const short = TOOLS.map((t) => t.replace(/^SUMO /, '').replace('greenwave', 'gw'));
+  // Each column as wide as its name and two spaces, so that long names do not run together.
+  const width = short.map((t) => Math.max(13, t.length) + 2);
   for (const id of ids) {
     const rows = results.filter((r) => r.id === id);
     lines.push(`${id} (${rows[0]!.half}, ${rows[0]!.signals} signals) — mean time loss s/veh over seeds`);
-    lines.push(`  ${'level'.padEnd(16)}${short.map((t) => t.padStart(15)).join('')}   gw ÷ best`);
+    lines.push(`  ${'level'.padEnd(16)}${short.map((t, k) => t.padStart(width[k]!)).join('')}   gw ÷ best`);
     for (const r of rows) {
       if (r.error) {
         lines.push(`  ${r.level.padEnd(16)}error: ${r.error}`);
         continue;
       }
-      lines.push(`  ${r.level.padEnd(16)}${TOOLS.map((t) => fmt(meanLoss(r, t)).padStart(15)).join('')}   ${ratioToBest(r).toFixed(3)} (same clearances ${ratioToBest(r, 'greenwave', 'same clearances').toFixed(3)})`);
+      lines.push(`  ${r.level.padEnd(16)}${TOOLS.map((t, k) => fmt(meanLoss(r, t)).padStart(width[k]!)).join('')}   ${ratioToBest(r).toFixed(3)} (same clearances ${ratioToBest(r, 'greenwave', 'same clearances').toFixed(3)})`);
     }
   }
   lines.push('', 'greenwave (default sumo plan) against the best SUMO tool (actuated or Webster + coordinator), per scenario and level:');

@@ -161,7 +161,7 @@ describe('actuated export in SUMO (real sumo)', () => {
     const code = run(['sumo', 'plan', '--net', NET, '--loops', join(dir, 'loops.xml'), '--out', join(dir, 'free.add.xml'), '--control', 'free', '--alternatives', '0', '--json'], (s) => (stdout += s), (s) => (stderr += s));
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    const signals = (JSON.parse(stdout) as { signals: { tls: string; intersection: string; control: string; stages: { greenS: number }[] }[] }).signals;
+    const signals = (JSON.parse(stdout) as { signals: { tls: string; intersection: string; control: string }[] }).signals;
     expect(signals.length).toBe(4);
     const xml = readFileSync(join(dir, 'free.add.xml'), 'utf8');
     expect(xml).not.toMatch(/coordinated|cycleTime|earliestEnd|latestEnd/);
