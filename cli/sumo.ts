@@ -177,8 +177,9 @@ function cmdPlan(args: string[], out: (s: string) => void, err: (s: string) => v
   if (resolutionS > 1 || resolutionS < 0.1 || Math.abs(resolutionS * 10 - Math.round(resolutionS * 10)) > 1e-9) throw usage(`--resolution "${values.resolution}": expected a multiple of 0.1 s from 0.1 to 1 (SUMO's --step-length)`);
   const programId = values['program-id'] ?? 'greenwave';
   // Without --control, a check in SUMO also tries the best plan actuated and keeps whichever loses less time.
-  if (values.control !== undefined && values.control !== 'fixed' && values.control !== 'actuated' && values.control !== 'free' && values.control !== 'auto') throw usage(`--control "${values.control}": expected auto, fixed, actuated or free`);
-  const control = values.control ?? 'auto';
+  const controls = ['auto', 'fixed', 'actuated', 'free'] as const;
+  const control = controls.find((x) => x === (values.control ?? 'auto'));
+  if (control === undefined) throw usage(`--control "${values.control}": expected ${controls.slice(0, -1).join(', ')} or ${controls.at(-1)}`);
   if (!/^[\w.-]+$/.test(programId)) throw usage(`--program-id "${programId}": use letters, digits, _ . -`);
 
   const minCycleS = values['min-cycle'] === undefined ? undefined : positiveNumber(values['min-cycle'], '--min-cycle', 20);
