@@ -56,7 +56,8 @@ export function idmAccelMps2(speedMps: number, v0Mps: number, gapM: number, dvMp
   const ratio = speedMps / v0Mps;
   const ratio2 = ratio * ratio;
   const free = 1 - ratio2 * ratio2;
-  const interaction = Number.isFinite(gapM) ? (sStar / Math.max(gapM, 0.1)) ** 2 : 0;
+  const q = sStar / Math.max(gapM, 0.1);
+  const interaction = Number.isFinite(gapM) ? q * q : 0;
   return accelMps2 * (free - interaction);
 }
 
@@ -111,7 +112,10 @@ export function moveLane(core: SimCore, lane: number, t: number, dt: number): vo
   let leaderSpeed = 0;
   let k = 0;
   while (k < laneSize[lane]!) {
-    const v = laneBuf[base + ((laneHead[lane]! + k) % laneCap)]!;
+    // The ring index without `%` (an integer division, a fair share of this loop's time).
+    let slot = laneHead[lane]! + k;
+    if (slot >= laneCap) slot -= laneCap;
+    const v = laneBuf[base + slot]!;
     if (vStamp[v] === stepCount) {
       // Entered this lane during this step: already moved once.
       leaderPos = vPos[v]! - vLength[v]!;
