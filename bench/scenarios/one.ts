@@ -18,7 +18,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readTripinfo } from '../../simulator/sumo/tripinfo.js';
-import { scenarioFamily, smokeFamily, type DemandLevel } from './family.js';
+import { familySizeFromEnv, scenarioFamily, smokeFamily, type DemandLevel } from './family.js';
 import { buildDemand, buildLoops, buildNetwork, FULL, greenwaveClearances, greenwavePlan, recordLoops, SMOKE, sh, SUMO_HOME, withClearances } from './build.js';
 import { OPT_IN_TOOLS, TOOLS, type PlanScore, type ScenarioResult } from './report.js';
 import { childRun } from './pool.js';
@@ -34,7 +34,7 @@ const wanted = (tool: (typeof TOOLS)[number]): boolean => (OPT_IN_TOOLS.includes
 
 async function main(): Promise<void> {
   const [id, level, seedsArg, smoke] = process.argv.slice(2);
-  const spec = (smoke ? smokeFamily() : scenarioFamily()).find((s) => s.id === id);
+  const spec = (smoke ? smokeFamily() : scenarioFamily(familySizeFromEnv())).find((s) => s.id === id);
   if (!spec || !level) throw new Error(`unknown scenario ${id}`);
   const time = smoke ? SMOKE : FULL;
   const seeds = Array.from({ length: Number(seedsArg ?? 3) }, (_, k) => k + 1);

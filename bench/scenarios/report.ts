@@ -6,7 +6,7 @@
  * scenario and level): share of wins, geometric-mean ratio, worst ratio.
  * Used by bench/scenarios/run.ts and the smoke test.
  */
-import type { DemandLevel } from './family.js';
+import { HALVES, type DemandLevel } from './family.js';
 
 export const TOOLS = [
   'SUMO static',
@@ -114,7 +114,7 @@ function summaries(results: readonly ScenarioResult[]): (HalfSummary & { tool: T
   const out: (HalfSummary & { tool: Tool })[] = [];
   for (const baseline of ['as-run', 'same clearances'] as const) {
     for (const tool of TOOLS.filter((t) => t.startsWith('greenwave'))) {
-      for (const half of ['tuning', 'held-out']) {
+      for (const half of HALVES) {
         const s = summarize(results, half, tool, baseline);
         if (s.cases > 0) out.push({ ...s, tool });
       }

@@ -8,6 +8,7 @@
  *   GREENWAVE_SCENARIOS=smoke npm run bench:scenarios   # 3 small scenarios, medium demand, 1 seed
  *   GREENWAVE_SCENARIOS=arterial-01,grid-02 GREENWAVE_SEEDS=1 …   # a subset
  *   GREENWAVE_HALF=held-out …                    # one half
+ *   GREENWAVE_FAMILY_SIZE=48 GREENWAVE_HALF=tuning …   # more tuning cases (seeds 25, 27, …); even seeds past 24 are "held-out-2"
  *   GREENWAVE_SUMO_CHECK=1 …                     # also `sumo plan --check sumo` (the shortlist run in SUMO; slow)
  *   GREENWAVE_TOOLS="greenwave fully actuated,SUMO actuated (gw clearances)" …   # only these tools; the first is opt-in
  *   node dist/bench/scenarios/run.js --markdown results.jsonl   # Markdown tables of a run saved with GREENWAVE_OUT
@@ -19,7 +20,7 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { DEMAND_LEVELS, scenarioFamily, smokeFamily, type DemandLevel } from './family.js';
+import { DEMAND_LEVELS, familySizeFromEnv, scenarioFamily, smokeFamily, type DemandLevel } from './family.js';
 import { runChildren } from './pool.js';
 import { formatMarkdown, formatReport, type ScenarioResult } from './report.js';
 
@@ -36,7 +37,7 @@ export interface BenchOptions {
 }
 
 export async function runScenarios(o: BenchOptions): Promise<ScenarioResult[]> {
-  const specs = (o.smoke ? smokeFamily() : scenarioFamily()).filter((s) => (!o.ids || o.ids.includes(s.id)) && (!o.half || s.half === o.half));
+  const specs = (o.smoke ? smokeFamily() : scenarioFamily(familySizeFromEnv())).filter((s) => (!o.ids || o.ids.includes(s.id)) && (!o.half || s.half === o.half));
   const levels = o.levels ?? (o.smoke ? (['medium'] as const) : DEMAND_LEVELS);
   const jobs = specs.flatMap((s) => levels.map((level) => ({ id: s.id, level })));
   // The child is compiled JS: from dist/ even when this module runs from source (tests).
